@@ -1,0 +1,421 @@
+//! The kernel handle table: handle values, slot reuse, protect-from-close, and
+//! the ownership record of every handle (who opened it, who closed it).
+//!
+//! Rules and their sources (../shared/docs/kmdf-facts.md):
+//! * F43/F44: kernel handles are `0xFFFFFFFF80000000 | 4*index`, index ≥ 1; the
+//!   low two bits are tag bits and ignored.
+//! * F46: freed slots come back — by default in ReactOS's "batched LIFO" order;
+//!   LIFO, FIFO and never-reuse are switches.
+//! * F39–F42, F67, F68: what `NtClose` does with a bad or protected handle;
+//!   the decision is made here, the bug check is raised by the caller.
+
+use std::collections::VecDeque;
+
+/// High bits that mark a kernel handle on x64 (kmdf-facts.md F44, ASSUMPTION
+/// there: secondary sources only).
+pub const KERNEL_HANDLE_BITS: u64 = 0xFFFF_FFFF_8000_0000;
+
+/// Entries per table page. ASSUMPTION: ReactOS allocates low-level handle table
+/// pages of 4 KiB / 16-byte entries = 256 entries; index 0 is never handed out.
+const PAGE_ENTRIES: u32 = 256;
+
+/// In which order the table hands freed slots out again (kmdf-facts.md F46).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReusePolicy {
+    /// ReactOS `ex/handle.c`: freed entries collect on a second list and are
+    /// moved over (most recently freed first) only when the current free chain
+    /// is used up. The default (F46).
+    #[default]
+    BatchedLifo,
+    /// The most recently freed slot is the next one handed out.
+    Lifo,
+    /// The least recently freed slot is the next one handed out.
+    Fifo,
+    /// Never reuse a slot (a stale close then always finds a free slot).
+    Never,
+}
+
+/// Who owns a handle, or who closes one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum HandleOwner {
+    /// A component (driver image or kernel component) that opened the handle
+    /// itself and is the one to close it, e.g. `"other.sys"`.
+    Component(String),
+    /// The WDM handle inside a framework registry-key object (`FxRegKey`):
+    /// opened by Wdf01000 for `driver`, closed by the key object (F1–F7).
+    FrameworkKey {
+        /// The `WDFKEY` value the driver holds.
+        key: u64,
+        /// The driver the key was opened for.
+        driver: String,
+    },
+}
+
+impl HandleOwner {
+    /// The image that executes the close (`Wdf01000.sys` for a key object).
+    pub fn module(&self) -> &str {
+        match self {
+            HandleOwner::Component(name) => name,
+            HandleOwner::FrameworkKey { .. } => crate::control::FRAMEWORK_MODULE,
+        }
+    }
+}
+
+impl std::fmt::Display for HandleOwner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HandleOwner::Component(name) => write!(f, "{name}"),
+            HandleOwner::FrameworkKey { key, driver } => {
+                write!(f, "WDFKEY {key:#x} of {driver} (closed by Wdf01000.sys)")
+            }
+        }
+    }
+}
+
+/// One live handle-table entry.
+#[derive(Debug, Clone)]
+pub struct HandleEntry {
+    /// The registry key node the handle refers to.
+    pub object: usize,
+    /// Access granted at open.
+    pub access: u32,
+    /// Protected from close (`OBJ_PROTECT_CLOSE`, F40).
+    pub protected: bool,
+    /// Who opened it and may close it.
+    pub owner: HandleOwner,
+    /// Sequence number of the open; tells one occupant of a slot from the next.
+    pub serial: u64,
+}
+
+/// What happened to a slot, in order; the history a bug check carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandleEventKind {
+    /// The slot was handed out.
+    Opened {
+        /// Owner of the new handle.
+        owner: HandleOwner,
+        /// Path of the key it refers to.
+        object: String,
+        /// Protected from close.
+        protected: bool,
+    },
+    /// The handle was closed and the slot freed.
+    Closed {
+        /// Who closed it.
+        by: HandleOwner,
+    },
+    /// A close that found the slot free or held by someone else.
+    BadClose {
+        /// Who tried to close it.
+        by: HandleOwner,
+        /// What the table found and did.
+        outcome: String,
+    },
+}
+
+/// One entry of a slot's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandleEvent {
+    /// Machine-wide sequence number (orders events across slots).
+    pub seq: u64,
+    /// The handle value as the kernel reports it (kernel bits set).
+    pub handle: u64,
+    /// What happened.
+    pub kind: HandleEventKind,
+    /// The simulated call stack at the time, innermost first.
+    pub stack: Vec<String>,
+}
+
+/// What a close found (the caller turns it into a status or a bug check).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloseOutcome {
+    /// A live, unprotected handle was closed; `entry` is what it was.
+    Closed(HandleEntryInfo),
+    /// The slot holds a protected handle (F40, F67b).
+    Protected(HandleEntryInfo),
+    /// No live handle at that value: free slot, never allocated, or not a
+    /// kernel handle (F39, F42, F44, F67a).
+    Invalid,
+}
+
+/// A copy of the facts about a handle entry, for reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandleEntryInfo {
+    /// Owner of the entry.
+    pub owner: HandleOwner,
+    /// Open serial.
+    pub serial: u64,
+    /// Registry key node.
+    pub object: usize,
+}
+
+#[derive(Debug, Clone)]
+enum Slot {
+    Free,
+    Used(HandleEntry),
+}
+
+/// The System process's handle table (kernel handles, F44).
+#[derive(Debug)]
+pub struct HandleTable {
+    policy: ReusePolicy,
+    /// Index 0 is a placeholder that is never handed out.
+    slots: Vec<Slot>,
+    /// The chain allocations are served from (front first).
+    first_free: VecDeque<u32>,
+    /// Batched-LIFO second list: freed entries wait here (F46).
+    last_free: Vec<u32>,
+    history: Vec<HandleEvent>,
+}
+
+impl HandleTable {
+    /// An empty table with the given reuse policy.
+    pub fn new(policy: ReusePolicy) -> Self {
+        HandleTable {
+            policy,
+            slots: vec![Slot::Free],
+            first_free: VecDeque::new(),
+            last_free: Vec::new(),
+            history: Vec::new(),
+        }
+    }
+
+    /// The value a slot index has as a kernel handle (F44).
+    pub fn value_of(index: u32) -> u64 {
+        KERNEL_HANDLE_BITS | (u64::from(index) << 2)
+    }
+
+    /// The value with the kernel bits cleared, as bug check 0x93 reports it (F68).
+    pub fn stripped(value: u64) -> u64 {
+        value & !KERNEL_HANDLE_BITS
+    }
+
+    /// The slot index a kernel handle value names, if it is a kernel handle.
+    fn index_of(value: u64) -> Option<u32> {
+        if value & KERNEL_HANDLE_BITS != KERNEL_HANDLE_BITS {
+            // F44: without the kernel bits the value is not a kernel handle; from
+            // kernel mode in System context the close fails at once.
+            return None;
+        }
+        // F43: the low two bits are tag bits, ignored by the system.
+        let index = (Self::stripped(value) >> 2) as u32;
+        (index != 0).then_some(index)
+    }
+
+    fn grow(&mut self) {
+        let start = self.slots.len() as u32;
+        for index in start..start + PAGE_ENTRIES {
+            self.slots.push(Slot::Free);
+            if self.policy != ReusePolicy::Lifo {
+                // A fresh page chains its entries in ascending order (F46).
+                self.first_free.push_back(index);
+            }
+        }
+        if self.policy == ReusePolicy::Lifo {
+            // Plain LIFO keeps one stack; the lowest index must come out first.
+            for index in (start..start + PAGE_ENTRIES).rev() {
+                self.last_free.push(index);
+            }
+        }
+    }
+
+    fn take_free_index(&mut self) -> u32 {
+        loop {
+            match self.policy {
+                ReusePolicy::Lifo => {
+                    if let Some(index) = self.last_free.pop() {
+                        return index;
+                    }
+                }
+                ReusePolicy::BatchedLifo => {
+                    if self.first_free.is_empty() && !self.last_free.is_empty() {
+                        // ExpMoveFreeHandles: the whole second list moves over,
+                        // most recently freed first (F46).
+                        while let Some(index) = self.last_free.pop() {
+                            self.first_free.push_back(index);
+                        }
+                    }
+                    if let Some(index) = self.first_free.pop_front() {
+                        return index;
+                    }
+                }
+                ReusePolicy::Fifo | ReusePolicy::Never => {
+                    if let Some(index) = self.first_free.pop_front() {
+                        return index;
+                    }
+                }
+            }
+            self.grow();
+        }
+    }
+
+    /// Hands out a slot for `entry`; returns the kernel handle value.
+    pub fn insert(&mut self, entry: HandleEntry, object_path: String, seq: u64, stack: Vec<String>) -> u64 {
+        let index = self.take_free_index();
+        let value = Self::value_of(index);
+        self.history.push(HandleEvent {
+            seq,
+            handle: value,
+            kind: HandleEventKind::Opened { owner: entry.owner.clone(), object: object_path, protected: entry.protected },
+            stack,
+        });
+        self.slots[index as usize] = Slot::Used(entry);
+        value
+    }
+
+    /// The live entry behind a handle value.
+    pub fn get(&self, value: u64) -> Option<&HandleEntry> {
+        let index = Self::index_of(value)?;
+        match self.slots.get(index as usize)? {
+            Slot::Used(entry) => Some(entry),
+            Slot::Free => None,
+        }
+    }
+
+    /// `NtClose` on the table: closes an unprotected live handle; reports a
+    /// protected or invalid one without changing anything.
+    pub fn close(&mut self, value: u64, by: &HandleOwner, seq: u64, stack: Vec<String>) -> CloseOutcome {
+        let Some(index) = Self::index_of(value) else {
+            return CloseOutcome::Invalid;
+        };
+        let info = match self.slots.get(index as usize) {
+            Some(Slot::Used(entry)) => HandleEntryInfo {
+                owner: entry.owner.clone(),
+                serial: entry.serial,
+                object: entry.object,
+            },
+            _ => return CloseOutcome::Invalid,
+        };
+        if let Some(Slot::Used(entry)) = self.slots.get(index as usize)
+            && entry.protected
+        {
+            return CloseOutcome::Protected(info);
+        }
+        self.slots[index as usize] = Slot::Free;
+        match self.policy {
+            ReusePolicy::Lifo | ReusePolicy::BatchedLifo => self.last_free.push(index),
+            ReusePolicy::Fifo => self.first_free.push_back(index),
+            ReusePolicy::Never => {}
+        }
+        self.history.push(HandleEvent { seq, handle: Self::value_of(index), kind: HandleEventKind::Closed { by: by.clone() }, stack });
+        CloseOutcome::Closed(info)
+    }
+
+    /// Records a close that did not close what its caller meant to close.
+    pub fn record_bad_close(&mut self, value: u64, by: &HandleOwner, outcome: String, seq: u64, stack: Vec<String>) {
+        self.history.push(HandleEvent { seq, handle: value, kind: HandleEventKind::BadClose { by: by.clone(), outcome }, stack });
+    }
+
+    /// Sets or clears protect-from-close on a live handle (F40).
+    pub fn set_protected(&mut self, value: u64, protected: bool) -> bool {
+        let Some(index) = Self::index_of(value) else { return false };
+        match self.slots.get_mut(index as usize) {
+            Some(Slot::Used(entry)) => {
+                entry.protected = protected;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The history of the slot a handle value names (all its occupants).
+    pub fn history_of(&self, value: u64) -> Vec<HandleEvent> {
+        let Some(index) = Self::index_of(value) else { return Vec::new() };
+        self.history.iter().filter(|e| Self::index_of(e.handle) == Some(index)).cloned().collect()
+    }
+
+    /// Live handles, for leak reports: (value, entry).
+    pub fn live(&self) -> Vec<(u64, HandleEntry)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match s {
+                Slot::Used(e) => Some((Self::value_of(i as u32), e.clone())),
+                Slot::Free => None,
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(serial: u64) -> HandleEntry {
+        HandleEntry { object: 0, access: 0, protected: false, owner: HandleOwner::Component("t.sys".into()), serial }
+    }
+
+    fn open(t: &mut HandleTable, serial: u64) -> u64 {
+        t.insert(entry(serial), String::new(), serial, Vec::new())
+    }
+
+    #[test]
+    fn values_are_kernel_handles_from_four() {
+        let mut t = HandleTable::new(ReusePolicy::BatchedLifo);
+        assert_eq!(open(&mut t, 1), 0xFFFF_FFFF_8000_0004);
+        assert_eq!(open(&mut t, 2), 0xFFFF_FFFF_8000_0008);
+        assert_eq!(HandleTable::stripped(0xFFFF_FFFF_8000_0304), 0x304);
+    }
+
+    #[test]
+    fn batched_lifo_reuses_only_after_the_free_chain_is_used_up() {
+        let mut t = HandleTable::new(ReusePolicy::BatchedLifo);
+        let a = open(&mut t, 1);
+        let b = open(&mut t, 2);
+        let owner = HandleOwner::Component("t.sys".into());
+        assert!(matches!(t.close(a, &owner, 3, vec![]), CloseOutcome::Closed(_)));
+        assert!(matches!(t.close(b, &owner, 4, vec![]), CloseOutcome::Closed(_)));
+        // The rest of the first page comes first.
+        let mut next = Vec::new();
+        for s in 0..(PAGE_ENTRIES - 3) {
+            next.push(open(&mut t, 10 + u64::from(s)));
+        }
+        assert!(!next.contains(&a) && !next.contains(&b));
+        // Then the freed ones, most recently freed first.
+        assert_eq!(open(&mut t, 1000), b);
+        assert_eq!(open(&mut t, 1001), a);
+    }
+
+    #[test]
+    fn lifo_fifo_and_never() {
+        let owner = HandleOwner::Component("t.sys".into());
+        let mut lifo = HandleTable::new(ReusePolicy::Lifo);
+        let (a, b) = (open(&mut lifo, 1), open(&mut lifo, 2));
+        let _ = lifo.close(a, &owner, 3, vec![]);
+        let _ = lifo.close(b, &owner, 4, vec![]);
+        assert_eq!(open(&mut lifo, 5), b);
+
+        let mut fifo = HandleTable::new(ReusePolicy::Fifo);
+        let (a, b) = (open(&mut fifo, 1), open(&mut fifo, 2));
+        let _ = fifo.close(a, &owner, 3, vec![]);
+        let _ = fifo.close(b, &owner, 4, vec![]);
+        for s in 0..(PAGE_ENTRIES - 3) {
+            let _ = open(&mut fifo, 10 + u64::from(s));
+        }
+        assert_eq!(open(&mut fifo, 1000), a);
+
+        let mut never = HandleTable::new(ReusePolicy::Never);
+        let a = open(&mut never, 1);
+        let _ = never.close(a, &owner, 2, vec![]);
+        for s in 0..(3 * PAGE_ENTRIES) {
+            assert_ne!(open(&mut never, 10 + u64::from(s)), a);
+        }
+    }
+
+    #[test]
+    fn protected_and_invalid_closes_change_nothing() {
+        let owner = HandleOwner::Component("t.sys".into());
+        let mut t = HandleTable::new(ReusePolicy::Lifo);
+        let a = open(&mut t, 1);
+        assert!(t.set_protected(a, true));
+        assert!(matches!(t.close(a, &owner, 2, vec![]), CloseOutcome::Protected(_)));
+        assert!(t.get(a).is_some());
+        assert_eq!(t.close(0x304, &owner, 3, vec![]), CloseOutcome::Invalid, "no kernel bits");
+        assert_eq!(t.close(0, &owner, 3, vec![]), CloseOutcome::Invalid);
+        assert_eq!(t.close(HandleTable::value_of(77), &owner, 3, vec![]), CloseOutcome::Invalid, "free slot");
+        assert_eq!(t.close(HandleTable::value_of(100_000), &owner, 3, vec![]), CloseOutcome::Invalid, "beyond the table");
+        // Tag bits are ignored (F43).
+        assert!(t.set_protected(a, false));
+        assert!(matches!(t.close(a | 3, &owner, 4, vec![]), CloseOutcome::Closed(_)));
+    }
+}

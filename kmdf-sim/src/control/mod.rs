@@ -1,0 +1,575 @@
+//! The simulator's control API: machines, their settings, and what they report.
+//!
+//! This module is not part of the wdk-sys surface. A test creates a fresh
+//! [`Machine`] (state is per thread, so tests run in parallel), runs driver code
+//! through [`Machine::run`], and asserts on the stop, the ownership violations
+//! and the handle history the machine recorded.
+//!
+//! The machine never holds a borrow of its state while driver code runs: every
+//! DDI borrows the state for its own work only.
+
+pub mod bugcheck;
+pub mod handles;
+pub mod registry;
+
+pub use bugcheck::{BugCheck, OwnershipViolation, Stop, ViolationKind};
+pub use handles::{HandleEvent, HandleEventKind, HandleOwner, ReusePolicy};
+
+use crate::surface::types::{_WDF_DRIVER_GLOBALS, NTSTATUS};
+use handles::{CloseOutcome, HandleEntry, HandleTable};
+use registry::{PathError, Registry};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// The framework's image; it executes every close a key object makes.
+pub const FRAMEWORK_MODULE: &str = "Wdf01000.sys";
+/// The kernel's image.
+pub const KERNEL_MODULE: &str = "ntoskrnl.exe";
+
+/// How the machine is configured. `Settings::default()` is a test VM without a
+/// kernel debugger and without Driver Verifier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Order in which freed handle slots come back (F46).
+    pub reuse_policy: ReusePolicy,
+    /// Kernel handles other components already hold when the driver loads.
+    /// ASSUMPTION: 192, so that the first handle a driver gets is 0x304 — the
+    /// value of the reported crash (F41); any count is as valid.
+    pub boot_handles: u32,
+    /// A kernel debugger is enabled (F42/F67a: with a caller process that has a
+    /// PEB, a close of an invalid handle bug-checks 0x93 {h, 1, 0, 0}).
+    pub kernel_debugger: bool,
+    /// Driver Verifier's Miscellaneous Checks are on (F67c: a stale kernel
+    /// handle close is forced to bug check 0x93 {h, 1, 0, 0}).
+    pub verifier_misc_checks: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { reuse_policy: ReusePolicy::BatchedLifo, boot_handles: 192, kernel_debugger: false, verifier_misc_checks: false }
+    }
+}
+
+/// One frame of the simulated call stack.
+#[derive(Debug, Clone)]
+pub(crate) struct Frame {
+    /// Image name, e.g. `Wdf01000.sys`.
+    pub image: String,
+    /// Symbol as the debugger prints it, e.g. `Wdf01000!imp_WdfRegistryClose`.
+    pub symbol: String,
+}
+
+/// The process whose context code runs in.
+#[derive(Debug, Clone)]
+struct Process {
+    name: String,
+    has_peb: bool,
+}
+
+/// A framework registry-key object (`FxRegKey`, F1–F7).
+#[derive(Debug, Clone)]
+pub(crate) struct KeyObject {
+    /// The driver the key belongs to.
+    pub driver: String,
+    /// `m_Key`: the WDM handle, or `None` after `Close()` (F3).
+    pub handle: Option<u64>,
+    /// The open serial of `handle`, to recognise a stale value at close.
+    pub serial: u64,
+}
+
+/// The per-thread machine state.
+pub(crate) struct State {
+    pub settings: Settings,
+    pub handles: HandleTable,
+    pub registry: Registry,
+    seq: u64,
+    frames: Vec<Frame>,
+    process: Process,
+    pub irql: u8,
+    stop: Option<Stop>,
+    violations: Vec<OwnershipViolation>,
+    pub keys: BTreeMap<u64, KeyObject>,
+    next_object: u64,
+    ddi_calls: BTreeMap<&'static str, u64>,
+    refused_calls: u64,
+    /// Driver globals handed to the binding macro; boxed so its address is stable.
+    pub globals: Box<_WDF_DRIVER_GLOBALS>,
+}
+
+thread_local! {
+    static STATE: RefCell<Option<State>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` on this thread's machine state, if a machine exists.
+pub(crate) fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> Option<R> {
+    STATE.with(|cell| cell.borrow_mut().as_mut().map(f))
+}
+
+/// A status for calls made after the machine stopped. A real machine would
+/// never return; the simulator lets the driver's code run out along its error
+/// paths (design.md), so it answers every later call with a failure.
+pub const STOPPED_STATUS: NTSTATUS = crate::STATUS_UNSUCCESSFUL;
+
+/// The entry of every DDI and kernel routine of the surface: counts the call,
+/// refuses it when the machine has stopped, pushes `symbol` on the simulated
+/// stack, and turns a panic of the simulator into a recorded stop.
+pub(crate) fn enter<R>(name: &'static str, image: &str, symbol: &str, refused: R, body: impl FnOnce() -> R) -> R {
+    let admitted = with_state(|s| {
+        if s.stop.is_some() {
+            s.refused_calls += 1;
+            return false;
+        }
+        *s.ddi_calls.entry(name).or_insert(0) += 1;
+        s.frames.push(Frame { image: image.to_string(), symbol: symbol.to_string() });
+        true
+    });
+    match admitted {
+        None => {
+            eprintln!(
+                "kmdf-sim: {name} was called on a thread with no simulated machine; \
+                 create a kmdf_sim::control::Machine first (the call fails)"
+            );
+            return refused;
+        }
+        Some(false) => return refused,
+        Some(true) => {}
+    }
+    let depth = with_state(|s| s.frames.len() - 1).unwrap_or(0);
+    let result = catch_unwind(AssertUnwindSafe(body));
+    with_state(|s| s.frames.truncate(depth));
+    match result {
+        Ok(r) => r,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "non-string panic payload".into());
+            with_state(|s| s.record_stop(Stop::SimulatorPanic { location: name.to_string(), message }));
+            refused
+        }
+    }
+}
+
+impl State {
+    fn new(settings: Settings) -> Self {
+        let mut s = State {
+            handles: HandleTable::new(settings.reuse_policy),
+            registry: Registry::new(),
+            settings,
+            seq: 0,
+            frames: Vec::new(),
+            process: Process { name: "System".into(), has_peb: false },
+            irql: 0,
+            stop: None,
+            violations: Vec::new(),
+            keys: BTreeMap::new(),
+            next_object: 1,
+            ddi_calls: BTreeMap::new(),
+            refused_calls: 0,
+            globals: Box::default(),
+        };
+        let owner = HandleOwner::Component(KERNEL_MODULE.into());
+        for _ in 0..s.settings.boot_handles {
+            let serial = s.next_seq();
+            let entry = HandleEntry { object: 0, access: 0, protected: false, owner: owner.clone(), serial };
+            s.handles.insert(entry, r"\Registry".into(), serial, vec!["nt!Phase1Initialization".into()]);
+        }
+        s
+    }
+
+    pub fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// A fresh framework object handle value (never reused in this model).
+    pub fn new_object_value(&mut self) -> u64 {
+        let id = self.next_object;
+        self.next_object += 1;
+        // ASSUMPTION: any non-null, pointer-like value; WDF handles are object
+        // addresses XOR a mask (F77), which the driver never dereferences.
+        0xFFFF_B000_0000_0000 | (id << 4)
+    }
+
+    /// The current stack, innermost first, as `module!symbol` lines.
+    pub fn stack(&self) -> Vec<String> {
+        self.frames.iter().rev().map(|f| f.symbol.clone()).collect()
+    }
+
+    pub fn push_frame(&mut self, image: &str, symbol: &str) {
+        self.frames.push(Frame { image: image.into(), symbol: symbol.into() });
+    }
+
+    pub fn pop_frame(&mut self) {
+        self.frames.pop();
+    }
+
+    /// The image of the caller of the routine at the top of the stack.
+    pub fn caller_image(&self) -> String {
+        let n = self.frames.len();
+        if n >= 2 { self.frames[n - 2].image.clone() } else { KERNEL_MODULE.into() }
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.stop.is_some()
+    }
+
+    fn record_stop(&mut self, stop: Stop) {
+        if self.stop.is_none() {
+            self.stop = Some(stop);
+        }
+    }
+
+    /// Raises a bug check: snapshots the stack and blames the first module on
+    /// it that is not the kernel, as `!analyze` does.
+    pub fn bug_check(
+        &mut self,
+        (code, params, name, param_notes): (u32, [u64; 4], &'static str, [String; 4]),
+        handle: Option<u64>,
+        root_cause: Option<String>,
+    ) {
+        let mut stack = vec!["nt!KeBugCheckEx".to_string()];
+        stack.extend(self.stack());
+        let blamed = self
+            .frames
+            .iter()
+            .rev()
+            .map(|f| f.image.clone())
+            .find(|i| i != KERNEL_MODULE)
+            .unwrap_or_else(|| KERNEL_MODULE.into());
+        let handle_history = handle.map(|h| self.handles.history_of(h)).unwrap_or_default();
+        self.record_stop(Stop::BugCheck(Box::new(BugCheck {
+            code,
+            params,
+            name,
+            param_notes,
+            blamed,
+            stack,
+            process: self.process.name.clone(),
+            irql: self.irql,
+            handle_history,
+            root_cause,
+        })));
+    }
+
+    /// `NtClose` from kernel mode (F39–F46, F67, F68). `expected_serial` is the
+    /// open the closer believes it holds (known for key objects), so a close
+    /// of a reused slot is told from a close of a foreign handle.
+    pub fn nt_close(&mut self, value: u64, closer: HandleOwner, expected_serial: Option<u64>) -> NTSTATUS {
+        // ZwClose enters the kernel through the system-service stub; these are
+        // the frames the reported crash shows under KeBugCheckEx (F41).
+        self.push_frame(KERNEL_MODULE, "nt!KiServiceLinkage");
+        self.push_frame(KERNEL_MODULE, "nt!KiSystemServiceCopyEnd");
+        let seq = self.next_seq();
+        let stack = self.stack();
+        let outcome = self.handles.close(value, &closer, seq, stack.clone());
+        let status = match outcome {
+            CloseOutcome::Closed(info) => {
+                let stale = expected_serial.is_some_and(|s| s != info.serial);
+                if stale || info.owner != closer {
+                    let kind = if stale { ViolationKind::StaleCloseReusedSlot } else { ViolationKind::ClosedForeignHandle };
+                    let outcome = if stale {
+                        "the victim's handle was closed silently (F67: slot reused by an unprotected handle)"
+                    } else {
+                        "closed; its owner will close the same value again later"
+                    };
+                    self.violations.push(OwnershipViolation {
+                        kind,
+                        handle: value,
+                        closer: closer.clone(),
+                        victim: Some(info.owner),
+                        outcome: outcome.into(),
+                        seq,
+                    });
+                }
+                crate::STATUS_SUCCESS
+            }
+            CloseOutcome::Protected(info) => {
+                // F67b: a protected handle closed from kernel mode bug-checks
+                // 0x93 {h, 0, 0, 0} (F41, the report's shape); Arg1 stripped (F68).
+                let stale = expected_serial.is_some_and(|s| s != info.serial);
+                let outcome = "bug check 0x93 (protected handle closed)".to_string();
+                if stale || info.owner != closer {
+                    let kind = if stale { ViolationKind::StaleCloseReusedSlot } else { ViolationKind::ClosedForeignHandle };
+                    self.violations.push(OwnershipViolation {
+                        kind,
+                        handle: value,
+                        closer: closer.clone(),
+                        victim: Some(info.owner.clone()),
+                        outcome: outcome.clone(),
+                        seq,
+                    });
+                }
+                self.handles.record_bad_close(value, &closer, format!("slot held by protected handle of {}; {outcome}", info.owner), seq, stack);
+                let cause = self.root_cause_for(value, &closer);
+                self.bug_check(BugCheck::invalid_kernel_handle(value, true), Some(value), cause);
+                crate::STATUS_HANDLE_NOT_CLOSABLE
+            }
+            CloseOutcome::Invalid => {
+                // F67a: free slot → STATUS_INVALID_HANDLE, unless a kernel
+                // debugger is on and the caller's process has a PEB (F42), or
+                // Driver Verifier's misc checks force the bug check (F67c).
+                let fatal = (self.settings.kernel_debugger && self.process.has_peb) || self.settings.verifier_misc_checks;
+                let outcome = if fatal {
+                    "bug check 0x93 (invalid handle closed)".to_string()
+                } else {
+                    "STATUS_INVALID_HANDLE returned (silent unless a debugger or Driver Verifier is on, F67)".to_string()
+                };
+                self.violations.push(OwnershipViolation {
+                    kind: ViolationKind::StaleCloseFreeSlot,
+                    handle: value,
+                    closer: closer.clone(),
+                    victim: None,
+                    outcome: outcome.clone(),
+                    seq,
+                });
+                self.handles.record_bad_close(value, &closer, format!("no open handle; {outcome}"), seq, stack);
+                if fatal {
+                    let cause = self.root_cause_for(value, &closer);
+                    self.bug_check(BugCheck::invalid_kernel_handle(value, false), Some(value), cause);
+                }
+                crate::STATUS_INVALID_HANDLE
+            }
+        };
+        self.pop_frame();
+        self.pop_frame();
+        status
+    }
+
+    /// Who closed `closer`'s handle before `closer` did, from the violations
+    /// recorded so far: the sentence a developer needs and a dump cannot give.
+    fn root_cause_for(&self, value: u64, closer: &HandleOwner) -> Option<String> {
+        let slot = HandleTable::stripped(value) >> 2;
+        self.violations
+            .iter()
+            .rev()
+            .find(|v| {
+                v.kind == ViolationKind::ClosedForeignHandle
+                    && HandleTable::stripped(v.handle) >> 2 == slot
+                    && v.victim.as_ref() == Some(closer)
+            })
+            .map(|v| {
+                format!(
+                    "{} closed handle {:#x} (event #{}), which belonged to {}; the second close, by {}, is the one that stopped the machine",
+                    v.closer,
+                    v.handle,
+                    v.seq,
+                    closer,
+                    closer.module()
+                )
+            })
+    }
+
+    /// Opens a registry key for `owner` and enters it in the handle table
+    /// (ZwOpenKey/ZwCreateKey semantics; F8: kernel handles).
+    pub fn open_key_handle(
+        &mut self,
+        owner: HandleOwner,
+        base: Option<usize>,
+        name: &str,
+        access: u32,
+        create: Option<bool>,
+        protected: bool,
+    ) -> Result<(u64, bool), NTSTATUS> {
+        let result = match create {
+            None => self.registry.lookup(base, name).map(|n| (n, false)),
+            Some(volatile) => self.registry.create(base, name, volatile),
+        };
+        let (node, created) = result.map_err(|e| match e {
+            PathError::NotFound => crate::STATUS_OBJECT_NAME_NOT_FOUND,
+            PathError::Invalid => crate::STATUS_OBJECT_NAME_INVALID,
+        })?;
+        let serial = self.next_seq();
+        let path = self.registry.path_of(node);
+        let stack = self.stack();
+        let entry = HandleEntry { object: node, access, protected, owner, serial };
+        Ok((self.handles.insert(entry, path, serial, stack), created))
+    }
+
+    /// Destroys a key object as `~FxRegKey` does: closes `m_Key` if it is
+    /// still set and ignores the status (F2).
+    pub fn destroy_key_object(&mut self, key: u64) {
+        let Some(obj) = self.keys.remove(&key) else { return };
+        if let Some(h) = obj.handle {
+            self.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxRegKey::`scalar deleting destructor'");
+            let owner = HandleOwner::FrameworkKey { key, driver: obj.driver.clone() };
+            let _ignored = self.nt_close(h, owner, Some(obj.serial));
+            self.pop_frame();
+        }
+    }
+}
+
+/// A simulated machine, owned by one test thread.
+///
+/// Creating it installs fresh state for the current thread; dropping it
+/// removes that state. It is neither `Send` nor `Sync`.
+pub struct Machine {
+    _not_send: PhantomData<*const ()>,
+}
+
+/// The error of a control call: the machine has stopped.
+pub type Stopped = Box<Stop>;
+
+impl Machine {
+    /// A fresh machine with `settings` for this thread.
+    ///
+    /// # Panics
+    /// If this thread already has a machine (a test that creates two at once
+    /// is wrong, and sharing one would mix their records).
+    pub fn new(settings: Settings) -> Machine {
+        STATE.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            assert!(slot.is_none(), "kmdf-sim: this thread already has a Machine; drop it before creating another");
+            *slot = Some(State::new(settings));
+        });
+        Machine { _not_send: PhantomData }
+    }
+
+    fn state<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        with_state(f).expect("a Machine's state exists while the Machine lives")
+    }
+
+    fn stopped(&self) -> Option<Stop> {
+        self.state(|s| s.stop.clone())
+    }
+
+    /// Runs driver code as `image` (e.g. `"rawclient.sys"`) entered at
+    /// `symbol` (e.g. `"DriverUnload"`), in the System process at PASSIVE_LEVEL.
+    ///
+    /// Returns the closure's value, or the stop if the machine stopped during
+    /// the call (or had stopped before it). A panic in the closure is a driver
+    /// panic: on Windows wdk-panic turns it into bug check 0x52504E43
+    /// (windows-drivers-rs guide §4), and so does the machine.
+    pub fn run<R>(&self, image: &str, symbol: &str, f: impl FnOnce() -> R) -> Result<R, Stopped> {
+        self.run_in(image, symbol, "System", false, f)
+    }
+
+    /// Like [`Machine::run`], in the context of a user process (which has a
+    /// PEB), as an IOCTL from an application runs.
+    pub fn run_in_process<R>(&self, image: &str, symbol: &str, process: &str, f: impl FnOnce() -> R) -> Result<R, Stopped> {
+        self.run_in(image, symbol, process, true, f)
+    }
+
+    fn run_in<R>(&self, image: &str, symbol: &str, process: &str, has_peb: bool, f: impl FnOnce() -> R) -> Result<R, Stopped> {
+        if let Some(stop) = self.stopped() {
+            return Err(Box::new(stop));
+        }
+        let module = image.trim_end_matches(".sys");
+        let saved = self.state(|s| {
+            let saved = s.process.clone();
+            s.process = Process { name: process.into(), has_peb };
+            s.push_frame(image, &format!("{module}!{symbol}"));
+            (saved, s.frames.len() - 1)
+        });
+        let result = catch_unwind(AssertUnwindSafe(f));
+        self.state(|s| {
+            if result.is_err() {
+                // wdk-panic: KeBugCheckEx(0x52504E43 "RPNC", file, len, line, col).
+                s.bug_check(
+                    (
+                        0x5250_4E43,
+                        [0; 4],
+                        "RUST_PANIC (wdk-panic)",
+                        [String::new(), String::new(), String::new(), String::new()],
+                    ),
+                    None,
+                    Some(format!("{image} panicked (K5: the driver must return an NTSTATUS instead)")),
+                );
+            }
+            s.frames.truncate(saved.1);
+            s.process = saved.0;
+        });
+        match (self.stopped(), result) {
+            (Some(stop), _) => Err(Box::new(stop)),
+            (None, Ok(r)) => Ok(r),
+            (None, Err(_)) => unreachable!("a driver panic always records a stop"),
+        }
+    }
+
+    /// The stop, if the machine has stopped.
+    pub fn stop(&self) -> Option<Stop> {
+        self.stopped()
+    }
+
+    /// Every ownership violation recorded so far, in order.
+    pub fn violations(&self) -> Vec<OwnershipViolation> {
+        self.state(|s| s.violations.clone())
+    }
+
+    /// The history of the slot `handle` names (every occupant, oldest first).
+    pub fn handle_history(&self, handle: u64) -> Vec<HandleEvent> {
+        self.state(|s| s.handles.history_of(handle))
+    }
+
+    /// How often each DDI or kernel routine was called (refused calls excluded).
+    pub fn ddi_calls(&self) -> BTreeMap<&'static str, u64> {
+        self.state(|s| s.ddi_calls.clone())
+    }
+
+    /// Calls refused because the machine had stopped.
+    pub fn refused_calls(&self) -> u64 {
+        self.state(|s| s.refused_calls)
+    }
+
+    /// Creates every missing key along an absolute `\Registry\...` path.
+    pub fn registry_create_key(&self, path: &str) -> Result<(), NTSTATUS> {
+        self.state(|s| s.registry.create_path(path).map(|_| ()).map_err(|_| crate::STATUS_OBJECT_NAME_INVALID))
+    }
+
+    /// Another kernel component (`image`) opens `path` and keeps the handle;
+    /// `protected` sets protect-from-close on it (F40). Returns the handle.
+    pub fn open_foreign_handle(&self, image: &str, path: &str, protected: bool) -> Result<u64, NTSTATUS> {
+        self.state(|s| {
+            s.push_frame(image, &format!("{}!OpenKey", image.trim_end_matches(".sys")));
+            let r = s.open_key_handle(HandleOwner::Component(image.into()), None, path, crate::KEY_READ, None, protected);
+            s.pop_frame();
+            r.map(|(h, _)| h)
+        })
+    }
+
+    /// Whether `handle` is open and who owns it.
+    pub fn handle_owner(&self, handle: u64) -> Option<HandleOwner> {
+        self.state(|s| s.handles.get(handle).map(|e| e.owner.clone()))
+    }
+
+    /// The framework destroys a key object the way KMDF does when the key's
+    /// parent goes away at driver unload (F27, F10): `~FxRegKey` closes the
+    /// handle it holds (F2). This is the direct form of that step; the object
+    /// tree drives it from the real unload path.
+    pub fn framework_destroy_key(&self, key: u64) -> Result<(), Stopped> {
+        if let Some(stop) = self.stopped() {
+            return Err(Box::new(stop));
+        }
+        self.state(|s| {
+            let driver = s.keys.get(&key).map(|k| k.driver.clone()).unwrap_or_default();
+            let module = driver.trim_end_matches(".sys").to_string();
+            s.push_frame(&driver, &format!("{module}!<unload>"));
+            s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxDriver::Unload");
+            s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxObject::ProcessDestroy");
+            s.destroy_key_object(key);
+            s.pop_frame();
+            s.pop_frame();
+            s.pop_frame();
+        });
+        self.stopped().map_or(Ok(()), |stop| Err(Box::new(stop)))
+    }
+
+    /// The `WDFKEY` values of the key objects that are still alive.
+    pub fn live_keys(&self) -> Vec<u64> {
+        self.state(|s| s.keys.keys().copied().collect())
+    }
+
+    /// The WDM handle a live key object holds (`m_Key`), if any.
+    pub fn key_handle(&self, key: u64) -> Option<u64> {
+        self.state(|s| s.keys.get(&key).and_then(|k| k.handle))
+    }
+}
+
+impl Drop for Machine {
+    fn drop(&mut self) {
+        STATE.with(|cell| cell.borrow_mut().take());
+    }
+}

@@ -1,0 +1,29 @@
+//! Reading the driver's counted UTF-16 strings safely.
+
+use crate::surface::types::{NTSTATUS, UNICODE_STRING};
+
+/// Copies a `UNICODE_STRING` the driver passed in.
+///
+/// Rejects what `RtlValidateUnicodeString`-style checks reject: an odd byte
+/// length, `Length > MaximumLength`, or a null buffer with a non-zero length
+/// (`STATUS_INVALID_PARAMETER`).
+///
+/// # Safety
+/// `us` is null or points to a `UNICODE_STRING` whose `Buffer` holds at least
+/// `Length` readable bytes.
+pub(crate) unsafe fn read_unicode(us: *const UNICODE_STRING) -> Result<String, NTSTATUS> {
+    if us.is_null() {
+        return Err(crate::STATUS_INVALID_PARAMETER);
+    }
+    // SAFETY: non-null, and the caller guarantees it points to a UNICODE_STRING.
+    let s = unsafe { *us };
+    if s.Length % 2 != 0 || s.Length > s.MaximumLength || (s.Length > 0 && s.Buffer.is_null()) {
+        return Err(crate::STATUS_INVALID_PARAMETER);
+    }
+    if s.Length == 0 {
+        return Ok(String::new());
+    }
+    // SAFETY: the caller guarantees `Length` readable bytes at `Buffer` (checked non-null).
+    let units = unsafe { std::slice::from_raw_parts(s.Buffer, usize::from(s.Length / 2)) };
+    Ok(String::from_utf16_lossy(units))
+}

@@ -1,0 +1,380 @@
+//! The types of the wdk-sys 0.5.2 surface that the simulator provides.
+//!
+//! Each item has the name and the Rust shape that wdk-sys 0.5.2 generates for
+//! x86_64 Windows (bindgen 0.73.2 over the KMDF 1.33 headers), with the Windows
+//! LLP64 integer widths spelled out: `c_long`/`c_ulong` are `i32`/`u32` here as
+//! they are on Windows. `conformance.rs` (generated from
+//! `data/wdk-sys-0.5.2-shapes.tsv`) proves every item against that table at
+//! compile time.
+#![allow(non_camel_case_types, non_snake_case, non_upper_case_globals, missing_docs)]
+
+pub type CHAR = i8;
+pub type UCHAR = u8;
+pub type BOOLEAN = UCHAR;
+pub type USHORT = u16;
+pub type WCHAR = wchar_t;
+pub type wchar_t = u16;
+pub type LONG = i32;
+pub type ULONG = u32;
+pub type LONGLONG = i64;
+pub type ULONG_PTR = u64;
+pub type SIZE_T = ULONG_PTR;
+pub type KIRQL = UCHAR;
+pub type ACCESS_MASK = ULONG;
+pub type NTSTATUS = LONG;
+pub type PVOID = *mut core::ffi::c_void;
+pub type HANDLE = PVOID;
+pub type PHANDLE = *mut HANDLE;
+pub type PULONG = *mut u32;
+pub type PUSHORT = *mut u16;
+pub type PULONG_PTR = *mut u64;
+pub type PWSTR = *mut WCHAR;
+pub type PCWSTR = *const WCHAR;
+pub type PCSTR = *const CHAR;
+pub type LPCSTR = *const CHAR;
+pub type PCHAR = *mut CHAR;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct _UNICODE_STRING {
+    pub Buffer: PWSTR,
+    pub Length: USHORT,
+    pub MaximumLength: USHORT,
+}
+impl Default for _UNICODE_STRING {
+    fn default() -> Self {
+        // SAFETY: bindgen's zeroed Default: every field of this C type is valid all-zero.
+        unsafe { core::mem::zeroed() }
+    }
+}
+pub type UNICODE_STRING = _UNICODE_STRING;
+pub type PUNICODE_STRING = *mut _UNICODE_STRING;
+pub type PCUNICODE_STRING = *const UNICODE_STRING;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _GUID {
+    pub Data1: u32,
+    pub Data2: u16,
+    pub Data3: u16,
+    pub Data4: [u8; 8usize],
+}
+pub type GUID = _GUID;
+pub type LPCGUID = *const GUID;
+pub type LPGUID = *mut GUID;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _LARGE_INTEGER__bindgen_ty_1 {
+    pub HighPart: LONG,
+    pub LowPart: ULONG,
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _LARGE_INTEGER__bindgen_ty_2 {
+    pub HighPart: LONG,
+    pub LowPart: ULONG,
+}
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub union _LARGE_INTEGER {
+    pub QuadPart: LONGLONG,
+    pub __bindgen_anon_1: _LARGE_INTEGER__bindgen_ty_1,
+    pub u: _LARGE_INTEGER__bindgen_ty_2,
+}
+impl Default for _LARGE_INTEGER {
+    fn default() -> Self {
+        // SAFETY: bindgen's zeroed Default: every field of this C type is valid all-zero.
+        unsafe { core::mem::zeroed() }
+    }
+}
+pub type LARGE_INTEGER = _LARGE_INTEGER;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct _OBJECT_ATTRIBUTES {
+    pub Attributes: ULONG,
+    pub Length: ULONG,
+    pub ObjectName: PUNICODE_STRING,
+    pub RootDirectory: HANDLE,
+    pub SecurityDescriptor: PVOID,
+    pub SecurityQualityOfService: PVOID,
+}
+impl Default for _OBJECT_ATTRIBUTES {
+    fn default() -> Self {
+        // SAFETY: bindgen's zeroed Default: every field of this C type is valid all-zero.
+        unsafe { core::mem::zeroed() }
+    }
+}
+pub type OBJECT_ATTRIBUTES = _OBJECT_ATTRIBUTES;
+pub type POBJECT_ATTRIBUTES = *mut _OBJECT_ATTRIBUTES;
+pub mod _KEY_INFORMATION_CLASS {
+    //! C enum `_KEY_INFORMATION_CLASS` as bindgen's module of constants.
+    pub type Type = i32;
+    pub const KeyBasicInformation: Type = 0;
+    pub const KeyNodeInformation: Type = 1;
+    pub const KeyFullInformation: Type = 2;
+    pub const KeyNameInformation: Type = 3;
+    pub const KeyCachedInformation: Type = 4;
+    pub const KeyFlagsInformation: Type = 5;
+    pub const KeyVirtualizationInformation: Type = 6;
+    pub const KeyHandleTagsInformation: Type = 7;
+    pub const KeyTrustInformation: Type = 8;
+    pub const KeyLayerInformation: Type = 9;
+    pub const MaxKeyInfoClass: Type = 10;
+}
+pub type KEY_INFORMATION_CLASS = _KEY_INFORMATION_CLASS::Type;
+pub mod _KEY_VALUE_INFORMATION_CLASS {
+    //! C enum `_KEY_VALUE_INFORMATION_CLASS` as bindgen's module of constants.
+    pub type Type = i32;
+    pub const KeyValueBasicInformation: Type = 0;
+    pub const KeyValueFullInformation: Type = 1;
+    pub const KeyValuePartialInformation: Type = 2;
+    pub const KeyValueFullInformationAlign64: Type = 3;
+    pub const KeyValuePartialInformationAlign64: Type = 4;
+    pub const KeyValueLayerInformation: Type = 5;
+    pub const MaxKeyValueInfoClass: Type = 6;
+}
+pub type KEY_VALUE_INFORMATION_CLASS = _KEY_VALUE_INFORMATION_CLASS::Type;
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub struct _KEY_BASIC_INFORMATION {
+    pub LastWriteTime: LARGE_INTEGER,
+    pub Name: [WCHAR; 1usize],
+    pub NameLength: ULONG,
+    pub TitleIndex: ULONG,
+}
+impl Default for _KEY_BASIC_INFORMATION {
+    fn default() -> Self {
+        // SAFETY: bindgen's zeroed Default: every field of this C type is valid all-zero.
+        unsafe { core::mem::zeroed() }
+    }
+}
+pub type KEY_BASIC_INFORMATION = _KEY_BASIC_INFORMATION;
+pub type PKEY_BASIC_INFORMATION = *mut _KEY_BASIC_INFORMATION;
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub struct _KEY_FULL_INFORMATION {
+    pub Class: [WCHAR; 1usize],
+    pub ClassLength: ULONG,
+    pub ClassOffset: ULONG,
+    pub LastWriteTime: LARGE_INTEGER,
+    pub MaxClassLen: ULONG,
+    pub MaxNameLen: ULONG,
+    pub MaxValueDataLen: ULONG,
+    pub MaxValueNameLen: ULONG,
+    pub SubKeys: ULONG,
+    pub TitleIndex: ULONG,
+    pub Values: ULONG,
+}
+impl Default for _KEY_FULL_INFORMATION {
+    fn default() -> Self {
+        // SAFETY: bindgen's zeroed Default: every field of this C type is valid all-zero.
+        unsafe { core::mem::zeroed() }
+    }
+}
+pub type KEY_FULL_INFORMATION = _KEY_FULL_INFORMATION;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _KEY_VALUE_BASIC_INFORMATION {
+    pub Name: [WCHAR; 1usize],
+    pub NameLength: ULONG,
+    pub TitleIndex: ULONG,
+    pub Type: ULONG,
+}
+pub type KEY_VALUE_BASIC_INFORMATION = _KEY_VALUE_BASIC_INFORMATION;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _KEY_VALUE_FULL_INFORMATION {
+    pub DataLength: ULONG,
+    pub DataOffset: ULONG,
+    pub Name: [WCHAR; 1usize],
+    pub NameLength: ULONG,
+    pub TitleIndex: ULONG,
+    pub Type: ULONG,
+}
+pub type KEY_VALUE_FULL_INFORMATION = _KEY_VALUE_FULL_INFORMATION;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _KEY_VALUE_PARTIAL_INFORMATION {
+    pub Data: [UCHAR; 1usize],
+    pub DataLength: ULONG,
+    pub TitleIndex: ULONG,
+    pub Type: ULONG,
+}
+pub type KEY_VALUE_PARTIAL_INFORMATION = _KEY_VALUE_PARTIAL_INFORMATION;
+pub type PKEY_VALUE_PARTIAL_INFORMATION = *mut _KEY_VALUE_PARTIAL_INFORMATION;
+pub type DRIVER_OBJECT = _DRIVER_OBJECT;
+pub type PDRIVER_OBJECT = *mut _DRIVER_OBJECT;
+pub type DRIVER_INITIALIZE = Option<unsafe extern "C" fn(DriverObject: *mut _DRIVER_OBJECT, RegistryPath: PUNICODE_STRING) -> NTSTATUS>;
+pub type PDRIVER_INITIALIZE = DRIVER_INITIALIZE;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct WDFKEY__ {
+    pub unused: i32,
+}
+pub type WDFKEY = *mut WDFKEY__;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct WDFDRIVER__ {
+    pub unused: i32,
+}
+pub type WDFDRIVER = *mut WDFDRIVER__;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct WDFDEVICE__ {
+    pub unused: i32,
+}
+pub type WDFDEVICE = *mut WDFDEVICE__;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct WDFQUEUE__ {
+    pub unused: i32,
+}
+pub type WDFQUEUE = *mut WDFQUEUE__;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct WDFREQUEST__ {
+    pub unused: i32,
+}
+pub type WDFREQUEST = *mut WDFREQUEST__;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct WDFMEMORY__ {
+    pub unused: i32,
+}
+pub type WDFMEMORY = *mut WDFMEMORY__;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct WDFSTRING__ {
+    pub unused: i32,
+}
+pub type WDFSTRING = *mut WDFSTRING__;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct WDFCOLLECTION__ {
+    pub unused: i32,
+}
+pub type WDFCOLLECTION = *mut WDFCOLLECTION__;
+pub type WDFOBJECT = HANDLE;
+pub type WDFCONTEXT = PVOID;
+pub type PWDFDEVICE_INIT = *mut WDFDEVICE_INIT;
+pub mod _WDF_EXECUTION_LEVEL {
+    //! C enum `_WDF_EXECUTION_LEVEL` as bindgen's module of constants.
+    pub type Type = i32;
+    pub const WdfExecutionLevelInvalid: Type = 0;
+    pub const WdfExecutionLevelInheritFromParent: Type = 1;
+    pub const WdfExecutionLevelPassive: Type = 2;
+    pub const WdfExecutionLevelDispatch: Type = 3;
+}
+pub type WDF_EXECUTION_LEVEL = _WDF_EXECUTION_LEVEL::Type;
+pub mod _WDF_SYNCHRONIZATION_SCOPE {
+    //! C enum `_WDF_SYNCHRONIZATION_SCOPE` as bindgen's module of constants.
+    pub type Type = i32;
+    pub const WdfSynchronizationScopeInvalid: Type = 0;
+    pub const WdfSynchronizationScopeInheritFromParent: Type = 1;
+    pub const WdfSynchronizationScopeDevice: Type = 2;
+    pub const WdfSynchronizationScopeQueue: Type = 3;
+    pub const WdfSynchronizationScopeNone: Type = 4;
+}
+pub type WDF_SYNCHRONIZATION_SCOPE = _WDF_SYNCHRONIZATION_SCOPE::Type;
+pub mod _WDF_DRIVER_INIT_FLAGS {
+    //! C enum `_WDF_DRIVER_INIT_FLAGS` as bindgen's module of constants.
+    pub type Type = i32;
+    pub const WdfDriverInitNonPnpDriver: Type = 1;
+    pub const WdfDriverInitNoDispatchOverride: Type = 2;
+    pub const WdfVerifyOn: Type = 4;
+    pub const WdfVerifierOn: Type = 8;
+    pub const WdfDriverInitCompanion: Type = 16;
+}
+pub type WDF_DRIVER_INIT_FLAGS = _WDF_DRIVER_INIT_FLAGS::Type;
+pub type EVT_WDF_OBJECT_CONTEXT_CLEANUP = Option<unsafe extern "C" fn(Object: WDFOBJECT)>;
+pub type PFN_WDF_OBJECT_CONTEXT_CLEANUP = EVT_WDF_OBJECT_CONTEXT_CLEANUP;
+pub type EVT_WDF_OBJECT_CONTEXT_DESTROY = Option<unsafe extern "C" fn(Object: WDFOBJECT)>;
+pub type PFN_WDF_OBJECT_CONTEXT_DESTROY = EVT_WDF_OBJECT_CONTEXT_DESTROY;
+pub type PFN_GET_UNIQUE_CONTEXT_TYPE = Option<unsafe extern "C" fn() -> PCWDF_OBJECT_CONTEXT_TYPE_INFO>;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct _WDF_OBJECT_CONTEXT_TYPE_INFO {
+    pub ContextName: LPCSTR,
+    pub ContextSize: usize,
+    pub EvtDriverGetUniqueContextType: PFN_GET_UNIQUE_CONTEXT_TYPE,
+    pub Size: ULONG,
+    pub UniqueType: PCWDF_OBJECT_CONTEXT_TYPE_INFO,
+}
+impl Default for _WDF_OBJECT_CONTEXT_TYPE_INFO {
+    fn default() -> Self {
+        // SAFETY: bindgen's zeroed Default: every field of this C type is valid all-zero.
+        unsafe { core::mem::zeroed() }
+    }
+}
+pub type WDF_OBJECT_CONTEXT_TYPE_INFO = _WDF_OBJECT_CONTEXT_TYPE_INFO;
+pub type PWDF_OBJECT_CONTEXT_TYPE_INFO = *mut _WDF_OBJECT_CONTEXT_TYPE_INFO;
+pub type PCWDF_OBJECT_CONTEXT_TYPE_INFO = *const _WDF_OBJECT_CONTEXT_TYPE_INFO;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct _WDF_OBJECT_ATTRIBUTES {
+    pub ContextSizeOverride: usize,
+    pub ContextTypeInfo: PCWDF_OBJECT_CONTEXT_TYPE_INFO,
+    pub EvtCleanupCallback: PFN_WDF_OBJECT_CONTEXT_CLEANUP,
+    pub EvtDestroyCallback: PFN_WDF_OBJECT_CONTEXT_DESTROY,
+    pub ExecutionLevel: WDF_EXECUTION_LEVEL,
+    pub ParentObject: WDFOBJECT,
+    pub Size: ULONG,
+    pub SynchronizationScope: WDF_SYNCHRONIZATION_SCOPE,
+}
+impl Default for _WDF_OBJECT_ATTRIBUTES {
+    fn default() -> Self {
+        // SAFETY: bindgen's zeroed Default: every field of this C type is valid all-zero.
+        unsafe { core::mem::zeroed() }
+    }
+}
+pub type WDF_OBJECT_ATTRIBUTES = _WDF_OBJECT_ATTRIBUTES;
+pub type PWDF_OBJECT_ATTRIBUTES = *mut _WDF_OBJECT_ATTRIBUTES;
+pub type EVT_WDF_DRIVER_DEVICE_ADD = Option<unsafe extern "C" fn(Driver: WDFDRIVER, DeviceInit: PWDFDEVICE_INIT) -> NTSTATUS>;
+pub type PFN_WDF_DRIVER_DEVICE_ADD = EVT_WDF_DRIVER_DEVICE_ADD;
+pub type EVT_WDF_DRIVER_UNLOAD = Option<unsafe extern "C" fn(Driver: WDFDRIVER)>;
+pub type PFN_WDF_DRIVER_UNLOAD = EVT_WDF_DRIVER_UNLOAD;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _WDF_DRIVER_CONFIG {
+    pub DriverInitFlags: ULONG,
+    pub DriverPoolTag: ULONG,
+    pub EvtDriverDeviceAdd: PFN_WDF_DRIVER_DEVICE_ADD,
+    pub EvtDriverUnload: PFN_WDF_DRIVER_UNLOAD,
+    pub Size: ULONG,
+}
+pub type WDF_DRIVER_CONFIG = _WDF_DRIVER_CONFIG;
+pub type PWDF_DRIVER_CONFIG = *mut _WDF_DRIVER_CONFIG;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct _WDF_DRIVER_GLOBALS {
+    pub DisplaceDriverUnload: BOOLEAN,
+    pub Driver: WDFDRIVER,
+    pub DriverFlags: ULONG,
+    pub DriverName: [CHAR; 32usize],
+    pub DriverTag: ULONG,
+}
+impl Default for _WDF_DRIVER_GLOBALS {
+    fn default() -> Self {
+        // SAFETY: bindgen's zeroed Default: every field of this C type is valid all-zero.
+        unsafe { core::mem::zeroed() }
+    }
+}
+pub type WDF_DRIVER_GLOBALS = _WDF_DRIVER_GLOBALS;
+pub type PWDF_DRIVER_GLOBALS = *mut _WDF_DRIVER_GLOBALS;
+
+/// `DRIVER_OBJECT`: opaque in the simulator.
+///
+/// The framework owns the WDM dispatch table; a KMDF driver only passes this
+/// pointer on to `WdfDriverCreate`. Its fields are private, so driver code that
+/// reads or writes them does not compile against the simulator (the real
+/// struct has them). The simulator keeps its identity in `id`.
+#[repr(C)]
+#[derive(Debug, Copy, Clone, Default)]
+pub struct _DRIVER_OBJECT {
+    pub(crate) id: u64,
+}
+
+/// `WDFDEVICE_INIT`: opaque in C and in wdk-sys; the simulator keeps an id in it.
+#[repr(C)]
+#[derive(Debug)]
+pub struct WDFDEVICE_INIT {
+    pub(crate) id: u64,
+}
