@@ -367,7 +367,7 @@ mod tests {
         assert!(matches!(t.close(b, &owner, 4, vec![]), CloseOutcome::Closed(_)));
         // The rest of the first page comes first.
         let mut next = Vec::new();
-        for s in 0..(PAGE_ENTRIES - 3) {
+        for s in 0..(PAGE_ENTRIES - 2) {
             next.push(open(&mut t, 10 + u64::from(s)));
         }
         assert!(!next.contains(&a) && !next.contains(&b));
@@ -389,7 +389,7 @@ mod tests {
         let (a, b) = (open(&mut fifo, 1), open(&mut fifo, 2));
         let _ = fifo.close(a, &owner, 3, vec![]);
         let _ = fifo.close(b, &owner, 4, vec![]);
-        for s in 0..(PAGE_ENTRIES - 3) {
+        for s in 0..(PAGE_ENTRIES - 2) {
             let _ = open(&mut fifo, 10 + u64::from(s));
         }
         assert_eq!(open(&mut fifo, 1000), a);

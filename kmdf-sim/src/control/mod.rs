@@ -94,6 +94,8 @@ pub(crate) struct State {
     next_object: u64,
     ddi_calls: BTreeMap<&'static str, u64>,
     refused_calls: u64,
+    /// Test hook: the next call of this DDI panics inside the simulator.
+    panic_next: Option<String>,
     /// Driver globals handed to the binding macro; boxed so its address is stable.
     pub globals: Box<_WDF_DRIVER_GLOBALS>,
 }
@@ -136,8 +138,11 @@ pub(crate) fn enter<R>(name: &'static str, image: &str, symbol: &str, refused: R
         Some(false) => return refused,
         Some(true) => {}
     }
-    let depth = with_state(|s| s.frames.len() - 1).unwrap_or(0);
-    let result = catch_unwind(AssertUnwindSafe(body));
+    let (depth, inject) = with_state(|s| (s.frames.len() - 1, s.panic_next.take_if(|n| n == name).is_some())).unwrap_or((0, false));
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        assert!(!inject, "injected simulator panic in {name}");
+        body()
+    }));
     with_state(|s| s.frames.truncate(depth));
     match result {
         Ok(r) => r,
@@ -169,6 +174,7 @@ impl State {
             next_object: 1,
             ddi_calls: BTreeMap::new(),
             refused_calls: 0,
+            panic_next: None,
             globals: Box::default(),
         };
         let owner = HandleOwner::Component(KERNEL_MODULE.into());
@@ -555,6 +561,12 @@ impl Machine {
             s.pop_frame();
         });
         self.stopped().map_or(Ok(()), |stop| Err(Box::new(stop)))
+    }
+
+    /// Test hook for the simulator's own panic handling: the next call of
+    /// `ddi` panics inside the simulator, which must become a recorded stop.
+    pub fn inject_simulator_panic(&self, ddi: &str) {
+        self.state(|s| s.panic_next = Some(ddi.to_string()));
     }
 
     /// The `WDFKEY` values of the key objects that are still alive.
