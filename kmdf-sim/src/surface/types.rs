@@ -367,9 +367,14 @@ pub type PWDF_DRIVER_GLOBALS = *mut _WDF_DRIVER_GLOBALS;
 /// reads or writes them does not compile against the simulator (the real
 /// struct has them). The simulator keeps its identity in `id`.
 #[repr(C)]
-#[derive(Debug, Copy, Clone, Default)]
+#[derive(Debug, Copy, Clone)]
 pub struct _DRIVER_OBJECT {
     pub(crate) id: u64,
+}
+impl Default for _DRIVER_OBJECT {
+    fn default() -> Self {
+        _DRIVER_OBJECT { id: 0 }
+    }
 }
 
 /// `WDFDEVICE_INIT`: opaque in C and in wdk-sys; the simulator keeps an id in it.

@@ -1,0 +1,543 @@
+//! Conformance of the simulator's surface to wdk-sys 0.5.2.
+//!
+//! This file is the checked-in generator of `src/surface/conformance.rs`: it
+//! reads `data/wdk-sys-0.5.2-shapes.tsv` and the surface's own source (with
+//! `syn`), and writes Rust code that ascribes every surface item to its real
+//! shape, so that a mismatch is a compile error naming the item. The tests
+//! here keep that file current, reject surface names the table lacks (except
+//! the allowlist below, with a reason each), and keep the table copies equal
+//! to `../shared/data` when that folder is present.
+//!
+//! Regenerate after changing the surface:
+//! `UPDATE_CONFORMANCE=1 cargo test -p kmdf-sim --test conformance`
+
+use quote::ToTokens;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Surface names that are not bindgen output, each with the reason it is
+/// there anyway.
+const ALLOWLIST: &[(&str, &str)] = &[
+    ("NT_SUCCESS", "wdk-sys hand-writes it as a const fn (the C original is a macro); guide §7.1"),
+    ("call_unsafe_wdf_function_binding", "the binding macro of wdk-sys (from wdk-macros); same invocation syntax, guide §7.2"),
+    (
+        "KeGetCurrentIrql",
+        "FORCEINLINE in the headers the table was made from, so bindgen emitted no row; wdk-sys's PAGED_CODE! calls \
+         wdk_sys::ntddk::KeGetCurrentIrql, shape inferred in wdk-sys-0.5.2-shapes.notes.md and checked below",
+    ),
+    ("driver_globals", "implementation detail of the binding macro (the real one reads the WdfDriverGlobals static, which the simulator must not have)"),
+];
+
+/// Structs the simulator keeps opaque: private fields only, so driver code
+/// that touches the real fields does not compile against the simulator.
+const OPAQUE: &[(&str, &str)] = &[(
+    "_DRIVER_OBJECT",
+    "a KMDF driver only passes the DRIVER_OBJECT on to WdfDriverCreate; the framework owns its dispatch table",
+)];
+
+/// Extra shapes for allowlisted items that have a known real signature.
+const INFERRED_FN_SHAPES: &[(&str, &str)] = &[("KeGetCurrentIrql", "unsafe extern \"C\" fn() -> KIRQL")];
+
+fn crate_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+// ---------------------------------------------------------------- the table
+
+#[derive(Default)]
+struct Table {
+    types: BTreeMap<String, String>,
+    fnptrs: BTreeMap<String, String>,
+    /// name -> (header, fields name -> type)
+    structs: BTreeMap<String, (String, BTreeMap<String, String>)>,
+    /// enum module -> variant ("Type" included) -> text
+    enums: BTreeMap<String, BTreeMap<String, String>>,
+    consts: BTreeMap<String, String>,
+    fns: BTreeMap<String, String>,
+}
+
+fn load_table() -> Table {
+    let path = crate_dir().join("data/wdk-sys-0.5.2-shapes.tsv");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let mut t = Table::default();
+    for (i, line) in text.lines().enumerate().skip(1) {
+        let cols: Vec<&str> = line.splitn(3, '\t').collect();
+        let [kind, name, rust] = cols[..] else { panic!("{}:{}: expected 3 columns", path.display(), i + 1) };
+        let (name, rust) = (name.to_string(), rust.to_string());
+        match kind {
+            "type" => drop(t.types.insert(name, rust)),
+            "fnptr" => drop(t.fnptrs.insert(name, rust)),
+            "struct" | "union" => match name.split_once('.') {
+                Some((s, f)) => drop(t.structs.entry(s.into()).or_default().1.insert(f.into(), rust)),
+                None => t.structs.entry(name).or_default().0 = rust,
+            },
+            "enum" => {
+                let (e, v) = name.split_once("::").expect("enum rows are Module::Variant");
+                t.enums.entry(e.into()).or_default().insert(v.into(), rust);
+            }
+            "const" => drop(t.consts.insert(name, rust)),
+            "fn" => drop(t.fns.insert(name, rust)),
+            other => panic!("{}:{}: unknown kind {other}", path.display(), i + 1),
+        }
+    }
+    t
+}
+
+/// Windows LLP64: `c_long`/`c_ulong` are 32-bit there, 64-bit on Linux.
+fn llp64(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("::core::ffi::c_") {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i + "::core::ffi::".len()..];
+        let end = tail.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(tail.len());
+        let ident = &tail[..end];
+        out.push_str(match ident {
+            "c_long" => "i32",
+            "c_ulong" => "u32",
+            _ => "",
+        });
+        if ident != "c_long" && ident != "c_ulong" {
+            out.push_str("::core::ffi::");
+            out.push_str(ident);
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn derives_of(header: &str) -> (BTreeSet<String>, bool) {
+    let derives = header
+        .split_once("#[derive(")
+        .map(|(_, r)| r.split_once(")]").expect("closed derive").0)
+        .unwrap_or("")
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    (derives, header.contains("+ impl Default"))
+}
+
+// ---------------------------------------------------------------- the surface
+
+#[derive(Default, Debug)]
+struct SurfaceStruct {
+    is_union: bool,
+    pub_fields: BTreeMap<String, String>,
+    private_fields: usize,
+    derives: BTreeSet<String>,
+    manual_default: bool,
+}
+
+#[derive(Default, Debug)]
+struct Surface {
+    types: BTreeSet<String>,
+    structs: BTreeMap<String, SurfaceStruct>,
+    enums: BTreeMap<String, BTreeSet<String>>,
+    consts: BTreeSet<String>,
+    /// ntddk functions -> has #[must_use]
+    ntddk: BTreeMap<String, bool>,
+    /// DDIs -> (has #[must_use], returns a value)
+    ddis: BTreeMap<String, (bool, bool)>,
+    /// Other public names (crate-root functions, macros, helpers).
+    other: BTreeSet<String>,
+}
+
+fn parse(rel: &str) -> syn::File {
+    let path = crate_dir().join(rel);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    syn::parse_file(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn is_pub(vis: &syn::Visibility) -> bool {
+    matches!(vis, syn::Visibility::Public(_))
+}
+
+fn has_attr(attrs: &[syn::Attribute], name: &str) -> bool {
+    attrs.iter().any(|a| a.path().is_ident(name))
+}
+
+fn derive_list(attrs: &[syn::Attribute]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for a in attrs.iter().filter(|a| a.path().is_ident("derive")) {
+        a.parse_nested_meta(|m| {
+            out.insert(m.path.get_ident().map(|i| i.to_string()).unwrap_or_default());
+            Ok(())
+        })
+        .expect("derive list parses");
+    }
+    out
+}
+
+fn tokens(ty: &syn::Type) -> String {
+    ty.to_token_stream().to_string()
+}
+
+fn collect_surface() -> Surface {
+    let mut s = Surface::default();
+    for item in parse("src/surface/types.rs").items.into_iter().chain(parse("src/surface/consts.rs").items) {
+        match item {
+            syn::Item::Type(t) if is_pub(&t.vis) => drop(s.types.insert(t.ident.to_string())),
+            syn::Item::Struct(st) if is_pub(&st.vis) => {
+                let mut out = SurfaceStruct { derives: derive_list(&st.attrs), ..Default::default() };
+                for f in &st.fields {
+                    let name = f.ident.as_ref().map(|i| i.to_string()).unwrap_or_default();
+                    if is_pub(&f.vis) {
+                        out.pub_fields.insert(name, tokens(&f.ty));
+                    } else {
+                        out.private_fields += 1;
+                    }
+                }
+                let name = st.ident.to_string();
+                let manual = s.structs.get(&name).is_some_and(|x| x.manual_default);
+                out.manual_default = manual;
+                s.structs.insert(name, out);
+            }
+            syn::Item::Union(u) if is_pub(&u.vis) => {
+                let mut out = SurfaceStruct { is_union: true, derives: derive_list(&u.attrs), ..Default::default() };
+                for f in &u.fields.named {
+                    let name = f.ident.as_ref().map(|i| i.to_string()).unwrap_or_default();
+                    if is_pub(&f.vis) {
+                        out.pub_fields.insert(name, tokens(&f.ty));
+                    } else {
+                        out.private_fields += 1;
+                    }
+                }
+                let name = u.ident.to_string();
+                out.manual_default = s.structs.get(&name).is_some_and(|x| x.manual_default);
+                s.structs.insert(name, out);
+            }
+            syn::Item::Impl(imp) => {
+                let is_default = imp.trait_.as_ref().is_some_and(|(_, p, _)| p.is_ident("Default"));
+                if let (true, syn::Type::Path(p)) = (is_default, imp.self_ty.as_ref()) {
+                    let name = p.path.get_ident().expect("impl Default for a plain name").to_string();
+                    s.structs.entry(name).or_default().manual_default = true;
+                }
+            }
+            syn::Item::Mod(m) if is_pub(&m.vis) => {
+                let mut names = BTreeSet::new();
+                for inner in m.content.map(|c| c.1).unwrap_or_default() {
+                    match inner {
+                        syn::Item::Const(c) => drop(names.insert(c.ident.to_string())),
+                        syn::Item::Type(t) => drop(names.insert(t.ident.to_string())),
+                        other => panic!("enum module {}: unexpected item {:?}", m.ident, std::mem::discriminant(&other)),
+                    }
+                }
+                s.enums.insert(m.ident.to_string(), names);
+            }
+            syn::Item::Const(c) if is_pub(&c.vis) => drop(s.consts.insert(c.ident.to_string())),
+            syn::Item::Use(_) | syn::Item::Type(_) | syn::Item::Const(_) => {}
+            other => panic!("surface types/consts: unexpected public item kind {:?}", std::mem::discriminant(&other)),
+        }
+    }
+    for item in parse("src/ntddk.rs").items {
+        if let syn::Item::Fn(f) = item
+            && is_pub(&f.vis)
+        {
+            s.ntddk.insert(f.sig.ident.to_string(), has_attr(&f.attrs, "must_use"));
+        }
+    }
+    for item in parse("src/ddi.rs").items {
+        if let syn::Item::Fn(f) = item
+            && is_pub(&f.vis)
+        {
+            let name = f.sig.ident.to_string();
+            if f.sig.abi.is_some() {
+                let returns = !matches!(f.sig.output, syn::ReturnType::Default);
+                s.ddis.insert(name, (has_attr(&f.attrs, "must_use"), returns));
+            } else {
+                s.other.insert(name);
+            }
+        }
+    }
+    for item in parse("src/lib.rs").items {
+        match item {
+            syn::Item::Fn(f) if is_pub(&f.vis) => drop(s.other.insert(f.sig.ident.to_string())),
+            syn::Item::Macro(m) => drop(s.other.insert(m.ident.map(|i| i.to_string()).unwrap_or_default())),
+            _ => {}
+        }
+    }
+    s
+}
+
+// ---------------------------------------------------------------- generation
+
+fn pfn_name(ddi: &str) -> String {
+    format!("PFN_{}", ddi.to_ascii_uppercase())
+}
+
+/// `unsafe extern "C" fn Name(args) -> R` (maybe `#[must_use]`) → a fn pointer type.
+fn fn_pointer_type(row: &str, name: &str) -> String {
+    let row = row.trim_start_matches("#[must_use]").trim();
+    row.replacen(&format!("fn {name}("), "fn(", 1)
+}
+
+fn generate(t: &Table, s: &Surface) -> String {
+    let mut o = String::new();
+    let w = &mut o;
+    let _ = writeln!(w, "//! GENERATED by kmdf-sim/tests/conformance.rs from data/wdk-sys-0.5.2-shapes.tsv; do not edit.");
+    let _ = writeln!(w, "//! Regenerate: `UPDATE_CONFORMANCE=1 cargo test -p kmdf-sim --test conformance`.");
+    let _ = writeln!(w, "//!");
+    let _ = writeln!(w, "//! Every surface item is ascribed to its wdk-sys 0.5.2 shape (c_long/c_ulong as");
+    let _ = writeln!(w, "//! Windows' i32/u32): a mismatch is a compile error at the line naming the item.");
+    let _ = writeln!(w, "#![allow(non_snake_case, non_camel_case_types, dead_code, unused_imports, clippy::all)]\n");
+    let _ = writeln!(w, "use crate::*;\n");
+    let _ = writeln!(w, "/// `A: Same<B>` holds exactly when `A` and `B` are the same type.");
+    let _ = writeln!(w, "trait Same<T: ?Sized> {{}}");
+    let _ = writeln!(w, "impl<T: ?Sized> Same<T> for T {{}}");
+    let _ = writeln!(w, "const fn same<A: ?Sized + Same<B>, B: ?Sized>() {{}}");
+    let _ = writeln!(w, "fn same_as<B: ?Sized, A: ?Sized + Same<B>>(_: &A) {{}}");
+    let _ = writeln!(w, "fn any<T>() -> T {{ unreachable!() }}");
+    let _ = writeln!(w, "fn debug<T: core::fmt::Debug>() {{}}");
+    let _ = writeln!(w, "fn default<T: Default>() {{}}");
+    let _ = writeln!(w, "fn copy<T: Copy>() {{}}");
+    let _ = writeln!(w, "fn clone<T: Clone>() {{}}\n");
+
+    let _ = writeln!(w, "// ---- types and callback types");
+    for name in &s.types {
+        if let Some(rust) = t.types.get(name).or_else(|| t.fnptrs.get(name)) {
+            let _ = writeln!(w, "/// `{name}`\nconst _: () = same::<crate::{name}, {}>();", llp64(rust));
+        }
+    }
+
+    let _ = writeln!(w, "\n// ---- structs and unions: every field named and typed, the same derives");
+    for (name, ss) in &s.structs {
+        let Some((header, fields)) = t.structs.get(name) else { continue };
+        let (derives, manual_default) = derives_of(header);
+        let _ = writeln!(w, "/// `{name}`\nfn _{name}() {{");
+        for d in &derives {
+            let _ = writeln!(w, "    {}::<crate::{name}>();", d.to_ascii_lowercase());
+        }
+        if manual_default {
+            let _ = writeln!(w, "    default::<crate::{name}>();");
+        }
+        let opaque = OPAQUE.iter().any(|(n, _)| n == name) || fields.is_empty();
+        if !opaque {
+            let _ = writeln!(w, "    let v: crate::{name} = any();");
+            for (f, ty) in fields {
+                if ss.is_union {
+                    let _ = writeln!(w, "    // SAFETY: never executed; only the field's type is checked.");
+                    let _ = writeln!(w, "    same_as::<{}, _>(unsafe {{ &v.{f} }});", llp64(ty));
+                } else {
+                    let _ = writeln!(w, "    same_as::<{}, _>(&v.{f});", llp64(ty));
+                }
+            }
+            if !ss.is_union {
+                let list: Vec<String> = fields.keys().map(|f| format!("{f}: any()")).collect();
+                let _ = writeln!(w, "    let _all_fields = crate::{name} {{ {} }};", list.join(", "));
+            }
+        }
+        let _ = writeln!(w, "}}");
+    }
+
+    let _ = writeln!(w, "\n// ---- enums (modules of constants)");
+    for (name, variants) in &s.enums {
+        let Some(rows) = t.enums.get(name) else { continue };
+        let _ = writeln!(w, "/// `{name}`\nfn _{name}() {{");
+        if let Some(ty) = rows.get("Type") {
+            let _ = writeln!(w, "    const _: () = same::<crate::{name}::Type, {}>();", llp64(ty));
+        }
+        for v in variants.iter().filter(|v| *v != "Type") {
+            if let Some((ty, value)) = rows.get(v).and_then(|r| r.split_once(" = ")) {
+                let _ = writeln!(w, "    same_as::<{}, _>(&crate::{name}::{v});", llp64(ty));
+                let _ = writeln!(w, "    const _: () = assert!(crate::{name}::{v} == {value});");
+            }
+        }
+        let _ = writeln!(w, "}}");
+    }
+
+    let _ = writeln!(w, "\n// ---- constants: type and value");
+    let _ = writeln!(w, "fn _constants() {{");
+    for name in &s.consts {
+        let Some((ty, value)) = t.consts.get(name).and_then(|r| r.split_once(" = ")) else { continue };
+        let _ = writeln!(w, "    same_as::<{}, _>(&crate::{name});", llp64(ty));
+        if value.trim() == "core::ptr::null_mut()" {
+            let _ = writeln!(w, "    const _: () = assert!(crate::{name}.is_null());");
+        } else {
+            let _ = writeln!(w, "    const _: () = assert!(crate::{name} == {value});");
+        }
+    }
+    let _ = writeln!(w, "}}");
+
+    let _ = writeln!(w, "\n// ---- ntddk functions: the exact signature");
+    for name in s.ntddk.keys() {
+        let shape = t
+            .fns
+            .get(name)
+            .map(|r| fn_pointer_type(r, name))
+            .or_else(|| INFERRED_FN_SHAPES.iter().find(|(n, _)| n == name).map(|(_, s)| s.to_string()));
+        if let Some(shape) = shape {
+            let _ = writeln!(w, "/// `ntddk::{name}`\nconst _: {} = crate::ntddk::{name};", llp64(&shape));
+        }
+    }
+
+    let _ = writeln!(w, "\n// ---- DDIs: each is its PFN_WDF* type");
+    for name in s.ddis.keys() {
+        if let Some(rust) = t.fnptrs.get(&pfn_name(name)) {
+            let _ = writeln!(w, "/// `{name}` as `{}`\nconst _: {} = Some(crate::__ddi::{name});", pfn_name(name), llp64(rust));
+        }
+    }
+    o
+}
+
+fn generated_path() -> PathBuf {
+    crate_dir().join("src/surface/conformance.rs")
+}
+
+#[test]
+fn generated_conformance_is_current() {
+    let expected = generate(&load_table(), &collect_surface());
+    let path = generated_path();
+    let actual = std::fs::read_to_string(&path).unwrap_or_default();
+    if std::env::var_os("UPDATE_CONFORMANCE").is_some() {
+        if actual != expected {
+            std::fs::write(&path, &expected).expect("write generated conformance");
+        }
+        return;
+    }
+    assert!(
+        actual == expected,
+        "{} is out of date with the surface or the table.\n\
+         Regenerate it: UPDATE_CONFORMANCE=1 cargo test -p kmdf-sim --test conformance",
+        path.display()
+    );
+}
+
+#[test]
+fn every_surface_name_is_in_the_table_or_allowlisted() {
+    let t = load_table();
+    let s = collect_surface();
+    let allowed = |n: &str| ALLOWLIST.iter().any(|(a, _)| *a == n);
+    let mut unknown = Vec::new();
+    for n in &s.types {
+        if !t.types.contains_key(n) && !t.fnptrs.contains_key(n) && !allowed(n) {
+            unknown.push(format!("type {n}"));
+        }
+    }
+    for n in s.structs.keys() {
+        if !t.structs.contains_key(n) && !allowed(n) {
+            unknown.push(format!("struct {n}"));
+        }
+    }
+    for (e, vs) in &s.enums {
+        match t.enums.get(e) {
+            None if !allowed(e) => unknown.push(format!("enum {e}")),
+            None => {}
+            Some(rows) => unknown.extend(vs.iter().filter(|v| !rows.contains_key(*v)).map(|v| format!("enum variant {e}::{v}"))),
+        }
+    }
+    for n in &s.consts {
+        if !t.consts.contains_key(n) && !allowed(n) {
+            unknown.push(format!("const {n}"));
+        }
+    }
+    for n in s.ntddk.keys() {
+        if !t.fns.contains_key(n) && !allowed(n) {
+            unknown.push(format!("ntddk::{n}"));
+        }
+    }
+    for n in s.ddis.keys() {
+        if !t.fnptrs.contains_key(&pfn_name(n)) {
+            unknown.push(format!("DDI {n} (no {})", pfn_name(n)));
+        }
+    }
+    for n in &s.other {
+        if !allowed(n) {
+            unknown.push(format!("item {n}"));
+        }
+    }
+    assert!(unknown.is_empty(), "surface names the wdk-sys 0.5.2 table lacks (add a reason to ALLOWLIST or remove them):\n  {}", unknown.join("\n  "));
+}
+
+#[test]
+fn structs_have_the_tables_fields_and_derives() {
+    let t = load_table();
+    let s = collect_surface();
+    let mut problems = Vec::new();
+    for (name, ss) in &s.structs {
+        let Some((header, fields)) = t.structs.get(name) else { continue };
+        let (derives, manual_default) = derives_of(header);
+        if ss.derives != derives {
+            problems.push(format!("{name}: derives {:?}, table has {derives:?}", ss.derives));
+        }
+        if ss.manual_default != manual_default {
+            problems.push(format!("{name}: manual `impl Default` is {}, table says {manual_default}", ss.manual_default));
+        }
+        let opaque = OPAQUE.iter().any(|(n, _)| n == name) || fields.is_empty();
+        if opaque {
+            if !ss.pub_fields.is_empty() {
+                problems.push(format!("{name}: opaque in the simulator but has public fields {:?}", ss.pub_fields.keys()));
+            }
+        } else {
+            let have: BTreeSet<_> = ss.pub_fields.keys().collect();
+            let want: BTreeSet<_> = fields.keys().collect();
+            if have != want || ss.private_fields != 0 {
+                problems.push(format!("{name}: fields {have:?} (+{} private), table has {want:?}", ss.private_fields));
+            }
+        }
+    }
+    for (e, vs) in &s.enums {
+        if let Some(rows) = t.enums.get(e) {
+            let missing: Vec<_> = rows.keys().filter(|v| !vs.contains(*v)).collect();
+            if !missing.is_empty() {
+                problems.push(format!("enum {e}: missing variants {missing:?}"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn must_use_matches_wdk_sys() {
+    let t = load_table();
+    let s = collect_surface();
+    let mut problems = Vec::new();
+    for (n, must_use) in &s.ntddk {
+        let want = t.fns.get(n).map(|r| r.starts_with("#[must_use]")).unwrap_or(false);
+        if *must_use != want {
+            problems.push(format!("ntddk::{n}: #[must_use] is {must_use}, wdk-sys has {want}"));
+        }
+    }
+    for (n, (must_use, returns)) in &s.ddis {
+        // The binding macro keeps #[must_use] on value-returning DDIs (guide §7.2).
+        if must_use != returns {
+            problems.push(format!("DDI {n}: #[must_use] is {must_use} but it {} a value", if *returns { "returns" } else { "returns no" }));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn allowlists_have_reasons_and_are_used() {
+    let s = collect_surface();
+    for (name, reason) in ALLOWLIST.iter().chain(OPAQUE) {
+        assert!(reason.len() > 20, "{name}: give a real reason");
+        let used = s.types.contains(*name)
+            || s.structs.contains_key(*name)
+            || s.ntddk.contains_key(*name)
+            || s.other.contains(*name)
+            || s.consts.contains(*name);
+        assert!(used, "{name} is allowlisted but not on the surface; remove the entry");
+    }
+}
+
+#[test]
+fn table_copies_equal_shared_data() {
+    let shared = crate_dir().join("../../shared/data");
+    let local = crate_dir().join("data");
+    let files = ["wdk-sys-0.5.2-shapes.tsv", "wdk-sys-0.5.2-shapes.notes.md", "kmdf-1.33-ddi.tsv", "kmdf-1.33-types.tsv"];
+    for f in files {
+        assert!(local.join(f).is_file(), "missing copy {}", local.join(f).display());
+    }
+    if !shared.is_dir() {
+        eprintln!("{} is not present; the copies cannot be compared here", shared.display());
+        return;
+    }
+    for f in files {
+        let a = std::fs::read(local.join(f)).expect("copy readable");
+        let b = std::fs::read(shared.join(f)).expect("shared readable");
+        assert!(a == b, "{} differs from {}: copy it again", local.join(f).display(), Path::new(&shared).join(f).display());
+    }
+}
