@@ -128,8 +128,14 @@ pub unsafe extern "C" fn RtlInitUnicodeString(DestinationString: PUNICODE_STRING
         }
         let mut units = 0usize;
         if !SourceString.is_null() {
-            // SAFETY: the caller guarantees a NUL-terminated string.
-            while unsafe { *SourceString.add(units) } != 0 {
+            loop {
+                // SAFETY: the caller guarantees a NUL-terminated string, so every
+                // unit up to and including the NUL is in bounds.
+                let unit = unsafe { SourceString.add(units) };
+                // SAFETY: in bounds (above) and readable.
+                if unsafe { unit.read() } == 0 {
+                    break;
+                }
                 units += 1;
             }
         }
@@ -153,4 +159,297 @@ pub unsafe extern "C" fn RtlInitUnicodeString(DestinationString: PUNICODE_STRING
 /// None; `unsafe` because the real binding is an `extern` function.
 pub unsafe extern "C" fn KeGetCurrentIrql() -> KIRQL {
     with_state(|s| s.irql).unwrap_or(0)
+}
+
+// ------------------------------------------------------------------ queries
+//
+// Buffer rules of ZwQueryKey, ZwEnumerateKey, ZwQueryValueKey and
+// ZwEnumerateValueKey. ASSUMPTION (not yet in kmdf-facts.md; from the return
+// code tables of those DDI pages): a buffer smaller than the record's fixed
+// part gets STATUS_BUFFER_TOO_SMALL and no data; one that holds the fixed part
+// but not the whole record gets STATUS_BUFFER_OVERFLOW and the fixed part
+// (F21 relies on DataLength being filled then); `*ResultLength` is the full
+// size in every case.
+
+/// Access a handle needs for the query kind, or STATUS_ACCESS_DENIED.
+fn require(access: u32, needed: u32) -> Result<(), NTSTATUS> {
+    if access & needed == needed { Ok(()) } else { Err(crate::STATUS_ACCESS_DENIED) }
+}
+
+/// The registry node behind a handle, checked for `needed` access.
+fn key_of(s: &crate::control::State, handle: HANDLE, needed: u32) -> Result<usize, NTSTATUS> {
+    let entry = s.handles.get(handle as u64).ok_or(crate::STATUS_INVALID_HANDLE)?;
+    require(entry.access, needed)?;
+    if s.registry.node(entry.object).deleted {
+        return Err(crate::STATUS_KEY_DELETED);
+    }
+    Ok(entry.object)
+}
+
+fn utf16_bytes(s: &str) -> Vec<u8> {
+    s.encode_utf16().flat_map(u16::to_le_bytes).collect()
+}
+
+fn put_u32(buf: &mut Vec<u8>, v: u32) {
+    buf.extend_from_slice(&v.to_le_bytes());
+}
+
+fn len_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// A query result: the full record and the size of its fixed part.
+struct Record {
+    bytes: Vec<u8>,
+    fixed: usize,
+}
+
+/// Copies a record into the caller's buffer by the rules above.
+///
+/// # Safety
+/// `out` null or `length` writable bytes; `result_length` null or writable.
+unsafe fn deliver(record: Result<Record, NTSTATUS>, out: PVOID, length: ULONG, result_length: PULONG) -> NTSTATUS {
+    let record = match record {
+        Ok(r) => r,
+        Err(st) => return st,
+    };
+    if result_length.is_null() || (out.is_null() && length > 0) {
+        return crate::STATUS_INVALID_PARAMETER;
+    }
+    // SAFETY: checked non-null; the caller passes a writable ULONG.
+    unsafe { result_length.write(len_u32(record.bytes.len())) };
+    let length = length as usize;
+    let (count, status) = if length < record.fixed {
+        (0, crate::STATUS_BUFFER_TOO_SMALL)
+    } else if length < record.bytes.len() {
+        (record.fixed, crate::STATUS_BUFFER_OVERFLOW)
+    } else {
+        (record.bytes.len(), crate::STATUS_SUCCESS)
+    };
+    if count > 0 {
+        // SAFETY: `count <= length` bytes, which the caller guarantees writable at `out`.
+        unsafe { std::ptr::copy_nonoverlapping(record.bytes.as_ptr(), out.cast::<u8>(), count) };
+    }
+    status
+}
+
+/// KEY_BASIC_INFORMATION / KEY_FULL_INFORMATION for a node.
+fn key_record(s: &crate::control::State, node: usize, class: KEY_INFORMATION_CLASS) -> Result<Record, NTSTATUS> {
+    let reg = &s.registry;
+    let mut b = Vec::new();
+    match class {
+        _KEY_INFORMATION_CLASS::KeyBasicInformation => {
+            let name = utf16_bytes(&reg.node(node).name);
+            b.extend_from_slice(&0i64.to_le_bytes()); // LastWriteTime: not modelled
+            put_u32(&mut b, 0); // TitleIndex
+            put_u32(&mut b, len_u32(name.len()));
+            let fixed = std::mem::offset_of!(KEY_BASIC_INFORMATION, Name);
+            debug_assert_eq!(b.len(), fixed);
+            b.extend_from_slice(&name);
+            Ok(Record { bytes: b, fixed })
+        }
+        _KEY_INFORMATION_CLASS::KeyFullInformation => {
+            let subkeys = reg.subkeys(node);
+            let values = reg.values(node);
+            let fixed = std::mem::offset_of!(KEY_FULL_INFORMATION, Class);
+            b.extend_from_slice(&0i64.to_le_bytes()); // LastWriteTime
+            put_u32(&mut b, 0); // TitleIndex
+            put_u32(&mut b, len_u32(fixed)); // ClassOffset
+            put_u32(&mut b, 0); // ClassLength: no class names are modelled
+            put_u32(&mut b, len_u32(subkeys.len()));
+            put_u32(&mut b, len_u32(subkeys.iter().map(|&k| utf16_bytes(&reg.node(k).name).len()).max().unwrap_or(0)));
+            put_u32(&mut b, 0); // MaxClassLen
+            put_u32(&mut b, len_u32(values.len()));
+            put_u32(&mut b, len_u32(values.iter().map(|v| utf16_bytes(&v.name).len()).max().unwrap_or(0)));
+            put_u32(&mut b, len_u32(values.iter().map(|v| v.data.len()).max().unwrap_or(0)));
+            debug_assert_eq!(b.len(), fixed);
+            Ok(Record { bytes: b, fixed })
+        }
+        // ASSUMPTION: the other classes are not modelled; the simulator says so
+        // rather than inventing their contents.
+        c if (0.._KEY_INFORMATION_CLASS::MaxKeyInfoClass).contains(&c) => Err(crate::STATUS_NOT_IMPLEMENTED),
+        _ => Err(crate::STATUS_INVALID_PARAMETER),
+    }
+}
+
+/// KEY_VALUE_{BASIC,FULL,PARTIAL}_INFORMATION for a value.
+fn value_record(v: &crate::control::registry::RegValue, class: KEY_VALUE_INFORMATION_CLASS) -> Result<Record, NTSTATUS> {
+    let name = utf16_bytes(&v.name);
+    let mut b = Vec::new();
+    match class {
+        _KEY_VALUE_INFORMATION_CLASS::KeyValueBasicInformation => {
+            put_u32(&mut b, 0);
+            put_u32(&mut b, v.kind);
+            put_u32(&mut b, len_u32(name.len()));
+            let fixed = std::mem::offset_of!(KEY_VALUE_BASIC_INFORMATION, Name);
+            b.extend_from_slice(&name);
+            Ok(Record { bytes: b, fixed })
+        }
+        _KEY_VALUE_INFORMATION_CLASS::KeyValueFullInformation => {
+            let fixed = std::mem::offset_of!(KEY_VALUE_FULL_INFORMATION, Name);
+            // ASSUMPTION: the data follows the name at the next 4-byte boundary.
+            let data_offset = (fixed + name.len()).next_multiple_of(4);
+            put_u32(&mut b, 0);
+            put_u32(&mut b, v.kind);
+            put_u32(&mut b, len_u32(data_offset));
+            put_u32(&mut b, len_u32(v.data.len()));
+            put_u32(&mut b, len_u32(name.len()));
+            b.extend_from_slice(&name);
+            b.resize(data_offset, 0);
+            b.extend_from_slice(&v.data);
+            Ok(Record { bytes: b, fixed })
+        }
+        _KEY_VALUE_INFORMATION_CLASS::KeyValuePartialInformation => {
+            put_u32(&mut b, 0);
+            put_u32(&mut b, v.kind);
+            put_u32(&mut b, len_u32(v.data.len()));
+            // F21: FIELD_OFFSET(KEY_VALUE_PARTIAL_INFORMATION, Data) = 12.
+            let fixed = std::mem::offset_of!(KEY_VALUE_PARTIAL_INFORMATION, Data);
+            b.extend_from_slice(&v.data);
+            Ok(Record { bytes: b, fixed })
+        }
+        c if (0.._KEY_VALUE_INFORMATION_CLASS::MaxKeyValueInfoClass).contains(&c) => Err(crate::STATUS_NOT_IMPLEMENTED),
+        _ => Err(crate::STATUS_INVALID_PARAMETER),
+    }
+}
+
+/// `ZwQueryKey` (KeyBasicInformation, KeyFullInformation). Needs KEY_QUERY_VALUE.
+///
+/// # Safety
+/// `KeyInformation` null or `Length` writable bytes; `ResultLength` writable.
+#[must_use]
+pub unsafe extern "C" fn ZwQueryKey(
+    KeyHandle: HANDLE,
+    KeyInformationClass: KEY_INFORMATION_CLASS,
+    KeyInformation: PVOID,
+    Length: ULONG,
+    ResultLength: PULONG,
+) -> NTSTATUS {
+    enter("ZwQueryKey", KERNEL_MODULE, "nt!ZwQueryKey", crate::control::STOPPED_STATUS, || {
+        let record = with_state(|s| key_record(s, key_of(s, KeyHandle, crate::KEY_QUERY_VALUE)?, KeyInformationClass))
+            .unwrap_or(Err(crate::control::STOPPED_STATUS));
+        // SAFETY: forwarded from this routine's contract.
+        unsafe { deliver(record, KeyInformation, Length, ResultLength) }
+    })
+}
+
+/// `ZwEnumerateKey`: the `Index`th subkey; STATUS_NO_MORE_ENTRIES past the
+/// last. Needs KEY_ENUMERATE_SUB_KEYS.
+///
+/// # Safety
+/// As `ZwQueryKey`.
+#[must_use]
+pub unsafe extern "C" fn ZwEnumerateKey(
+    KeyHandle: HANDLE,
+    Index: ULONG,
+    KeyInformationClass: KEY_INFORMATION_CLASS,
+    KeyInformation: PVOID,
+    Length: ULONG,
+    ResultLength: PULONG,
+) -> NTSTATUS {
+    enter("ZwEnumerateKey", KERNEL_MODULE, "nt!ZwEnumerateKey", crate::control::STOPPED_STATUS, || {
+        let record = with_state(|s| {
+            let node = key_of(s, KeyHandle, crate::KEY_ENUMERATE_SUB_KEYS)?;
+            let child = *s.registry.subkeys(node).get(Index as usize).ok_or(crate::STATUS_NO_MORE_ENTRIES)?;
+            key_record(s, child, KeyInformationClass)
+        })
+        .unwrap_or(Err(crate::control::STOPPED_STATUS));
+        // SAFETY: forwarded from this routine's contract.
+        unsafe { deliver(record, KeyInformation, Length, ResultLength) }
+    })
+}
+
+/// `ZwQueryValueKey`. Needs KEY_QUERY_VALUE; a missing value is
+/// STATUS_OBJECT_NAME_NOT_FOUND (F21).
+///
+/// # Safety
+/// `ValueName` valid; buffers as `ZwQueryKey`.
+#[must_use]
+pub unsafe extern "C" fn ZwQueryValueKey(
+    KeyHandle: HANDLE,
+    ValueName: PUNICODE_STRING,
+    KeyValueInformationClass: KEY_VALUE_INFORMATION_CLASS,
+    KeyValueInformation: PVOID,
+    Length: ULONG,
+    ResultLength: PULONG,
+) -> NTSTATUS {
+    enter("ZwQueryValueKey", KERNEL_MODULE, "nt!ZwQueryValueKey", crate::control::STOPPED_STATUS, || {
+        // SAFETY: the caller passes a valid UNICODE_STRING.
+        let name = match unsafe { read_unicode(ValueName) } {
+            Ok(n) => n,
+            Err(st) => return st,
+        };
+        let record = with_state(|s| {
+            let node = key_of(s, KeyHandle, crate::KEY_QUERY_VALUE)?;
+            let value = s.registry.value(node, &name).ok_or(crate::STATUS_OBJECT_NAME_NOT_FOUND)?;
+            value_record(value, KeyValueInformationClass)
+        })
+        .unwrap_or(Err(crate::control::STOPPED_STATUS));
+        // SAFETY: forwarded from this routine's contract.
+        unsafe { deliver(record, KeyValueInformation, Length, ResultLength) }
+    })
+}
+
+/// `ZwEnumerateValueKey`: the `Index`th value; STATUS_NO_MORE_ENTRIES past
+/// the last. Needs KEY_QUERY_VALUE.
+///
+/// # Safety
+/// As `ZwQueryKey`.
+#[must_use]
+pub unsafe extern "C" fn ZwEnumerateValueKey(
+    KeyHandle: HANDLE,
+    Index: ULONG,
+    KeyValueInformationClass: KEY_VALUE_INFORMATION_CLASS,
+    KeyValueInformation: PVOID,
+    Length: ULONG,
+    ResultLength: PULONG,
+) -> NTSTATUS {
+    enter("ZwEnumerateValueKey", KERNEL_MODULE, "nt!ZwEnumerateValueKey", crate::control::STOPPED_STATUS, || {
+        let record = with_state(|s| {
+            let node = key_of(s, KeyHandle, crate::KEY_QUERY_VALUE)?;
+            let value = *s.registry.values(node).get(Index as usize).ok_or(crate::STATUS_NO_MORE_ENTRIES)?;
+            value_record(value, KeyValueInformationClass)
+        })
+        .unwrap_or(Err(crate::control::STOPPED_STATUS));
+        // SAFETY: forwarded from this routine's contract.
+        unsafe { deliver(record, KeyValueInformation, Length, ResultLength) }
+    })
+}
+
+/// `ZwSetValueKey`. Needs KEY_SET_VALUE (F26).
+///
+/// # Safety
+/// `ValueName` valid; `Data` null or `DataSize` readable bytes.
+#[must_use]
+pub unsafe extern "C" fn ZwSetValueKey(
+    KeyHandle: HANDLE,
+    ValueName: PUNICODE_STRING,
+    _TitleIndex: ULONG,
+    Type: ULONG,
+    Data: PVOID,
+    DataSize: ULONG,
+) -> NTSTATUS {
+    enter("ZwSetValueKey", KERNEL_MODULE, "nt!ZwSetValueKey", crate::control::STOPPED_STATUS, || {
+        // SAFETY: the caller passes a valid UNICODE_STRING.
+        let name = match unsafe { read_unicode(ValueName) } {
+            Ok(n) => n,
+            Err(st) => return st,
+        };
+        if Data.is_null() && DataSize > 0 {
+            return crate::STATUS_INVALID_PARAMETER;
+        }
+        let data = if DataSize == 0 {
+            Vec::new()
+        } else {
+            // SAFETY: non-null (checked) with `DataSize` readable bytes (contract).
+            unsafe { std::slice::from_raw_parts(Data.cast::<u8>(), DataSize as usize) }.to_vec()
+        };
+        with_state(|s| {
+            let node = key_of(s, KeyHandle, crate::KEY_SET_VALUE)?;
+            s.registry.set_value(node, &name, Type, data);
+            Ok(crate::STATUS_SUCCESS)
+        })
+        .unwrap_or(Err(crate::control::STOPPED_STATUS))
+        .unwrap_or_else(|st| st)
+    })
 }

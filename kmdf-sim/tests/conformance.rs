@@ -126,6 +126,7 @@ fn derives_of(header: &str) -> (BTreeSet<String>, bool) {
 struct SurfaceStruct {
     is_union: bool,
     pub_fields: BTreeMap<String, String>,
+    field_order: Vec<String>,
     private_fields: usize,
     derives: BTreeSet<String>,
     manual_default: bool,
@@ -185,6 +186,7 @@ fn collect_surface() -> Surface {
                 for f in &st.fields {
                     let name = f.ident.as_ref().map(|i| i.to_string()).unwrap_or_default();
                     if is_pub(&f.vis) {
+                        out.field_order.push(name.clone());
                         out.pub_fields.insert(name, tokens(&f.ty));
                     } else {
                         out.private_fields += 1;
@@ -200,6 +202,7 @@ fn collect_surface() -> Surface {
                 for f in &u.fields.named {
                     let name = f.ident.as_ref().map(|i| i.to_string()).unwrap_or_default();
                     if is_pub(&f.vis) {
+                        out.field_order.push(name.clone());
                         out.pub_fields.insert(name, tokens(&f.ty));
                     } else {
                         out.private_fields += 1;
@@ -476,6 +479,25 @@ fn structs_have_the_tables_fields_and_derives() {
             if have != want || ss.private_fields != 0 {
                 problems.push(format!("{name}: fields {have:?} (+{} private), table has {want:?}", ss.private_fields));
             }
+        }
+    }
+    // The shapes table lists fields by name; the KMDF types table gives the
+    // declaration order, which fixes the C layout.
+    let kmdf = std::fs::read_to_string(crate_dir().join("data/kmdf-1.33-types.tsv")).expect("types table readable");
+    let mut declared: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in kmdf.lines().skip(1) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        if cols.len() > 4 && cols[0] == "struct" {
+            let member = cols[4].split('[').next().unwrap_or_default().to_string();
+            declared.entry(format!("_{}", cols[1])).or_default().push(member);
+        }
+    }
+    for (name, ss) in &s.structs {
+        if let Some(order) = declared.get(name)
+            && !ss.is_union
+            && ss.field_order != *order
+        {
+            problems.push(format!("{name}: field order {:?}, KMDF 1.33 declares {order:?}", ss.field_order));
         }
     }
     for (e, vs) in &s.enums {

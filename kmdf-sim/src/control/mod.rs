@@ -525,6 +525,24 @@ impl Machine {
         self.state(|s| s.registry.create_path(path).map(|_| ()).map_err(|_| crate::STATUS_OBJECT_NAME_INVALID))
     }
 
+    /// Sets a value on the key at an absolute `\Registry\...` path, creating
+    /// missing keys (machine setup, e.g. the INF's AddReg).
+    pub fn registry_set_value(&self, path: &str, name: &str, kind: u32, data: &[u8]) -> Result<(), NTSTATUS> {
+        self.state(|s| {
+            let node = s.registry.create_path(path).map_err(|_| crate::STATUS_OBJECT_NAME_INVALID)?;
+            s.registry.set_value(node, name, kind, data.to_vec());
+            Ok(())
+        })
+    }
+
+    /// Reads a value (type, data) from the key at an absolute path.
+    pub fn registry_value(&self, path: &str, name: &str) -> Option<(u32, Vec<u8>)> {
+        self.state(|s| {
+            let node = s.registry.lookup(None, path).ok()?;
+            s.registry.value(node, name).map(|v| (v.kind, v.data.clone()))
+        })
+    }
+
     /// Another kernel component (`image`) opens `path` and keeps the handle;
     /// `protected` sets protect-from-close on it (F40). Returns the handle.
     pub fn open_foreign_handle(&self, image: &str, path: &str, protected: bool) -> Result<u64, NTSTATUS> {

@@ -730,8 +730,18 @@ const _: unsafe extern "C" fn(DestinationString: PUNICODE_STRING, SourceString: 
 const _: unsafe extern "C" fn(Handle: HANDLE) -> NTSTATUS = crate::ntddk::ZwClose;
 /// `ntddk::ZwCreateKey`
 const _: unsafe extern "C" fn(KeyHandle: PHANDLE, DesiredAccess: ACCESS_MASK, ObjectAttributes: POBJECT_ATTRIBUTES, TitleIndex: ULONG, Class: PUNICODE_STRING, CreateOptions: ULONG, Disposition: PULONG) -> NTSTATUS = crate::ntddk::ZwCreateKey;
+/// `ntddk::ZwEnumerateKey`
+const _: unsafe extern "C" fn(KeyHandle: HANDLE, Index: ULONG, KeyInformationClass: KEY_INFORMATION_CLASS, KeyInformation: PVOID, Length: ULONG, ResultLength: PULONG) -> NTSTATUS = crate::ntddk::ZwEnumerateKey;
+/// `ntddk::ZwEnumerateValueKey`
+const _: unsafe extern "C" fn(KeyHandle: HANDLE, Index: ULONG, KeyValueInformationClass: KEY_VALUE_INFORMATION_CLASS, KeyValueInformation: PVOID, Length: ULONG, ResultLength: PULONG) -> NTSTATUS = crate::ntddk::ZwEnumerateValueKey;
 /// `ntddk::ZwOpenKey`
 const _: unsafe extern "C" fn(KeyHandle: PHANDLE, DesiredAccess: ACCESS_MASK, ObjectAttributes: POBJECT_ATTRIBUTES) -> NTSTATUS = crate::ntddk::ZwOpenKey;
+/// `ntddk::ZwQueryKey`
+const _: unsafe extern "C" fn(KeyHandle: HANDLE, KeyInformationClass: KEY_INFORMATION_CLASS, KeyInformation: PVOID, Length: ULONG, ResultLength: PULONG) -> NTSTATUS = crate::ntddk::ZwQueryKey;
+/// `ntddk::ZwQueryValueKey`
+const _: unsafe extern "C" fn(KeyHandle: HANDLE, ValueName: PUNICODE_STRING, KeyValueInformationClass: KEY_VALUE_INFORMATION_CLASS, KeyValueInformation: PVOID, Length: ULONG, ResultLength: PULONG) -> NTSTATUS = crate::ntddk::ZwQueryValueKey;
+/// `ntddk::ZwSetValueKey`
+const _: unsafe extern "C" fn(KeyHandle: HANDLE, ValueName: PUNICODE_STRING, TitleIndex: ULONG, Type: ULONG, Data: PVOID, DataSize: ULONG) -> NTSTATUS = crate::ntddk::ZwSetValueKey;
 
 // ---- DDIs: each is its PFN_WDF* type
 /// `WdfRegistryClose` as `PFN_WDFREGISTRYCLOSE`

@@ -36,9 +36,9 @@ pub type PCHAR = *mut CHAR;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct _UNICODE_STRING {
-    pub Buffer: PWSTR,
     pub Length: USHORT,
     pub MaximumLength: USHORT,
+    pub Buffer: PWSTR,
 }
 impl Default for _UNICODE_STRING {
     fn default() -> Self {
@@ -63,21 +63,21 @@ pub type LPGUID = *mut GUID;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct _LARGE_INTEGER__bindgen_ty_1 {
-    pub HighPart: LONG,
     pub LowPart: ULONG,
+    pub HighPart: LONG,
 }
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct _LARGE_INTEGER__bindgen_ty_2 {
-    pub HighPart: LONG,
     pub LowPart: ULONG,
+    pub HighPart: LONG,
 }
 #[repr(C)]
 #[derive(Copy, Clone)]
 pub union _LARGE_INTEGER {
-    pub QuadPart: LONGLONG,
     pub __bindgen_anon_1: _LARGE_INTEGER__bindgen_ty_1,
     pub u: _LARGE_INTEGER__bindgen_ty_2,
+    pub QuadPart: LONGLONG,
 }
 impl Default for _LARGE_INTEGER {
     fn default() -> Self {
@@ -89,10 +89,10 @@ pub type LARGE_INTEGER = _LARGE_INTEGER;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct _OBJECT_ATTRIBUTES {
-    pub Attributes: ULONG,
     pub Length: ULONG,
-    pub ObjectName: PUNICODE_STRING,
     pub RootDirectory: HANDLE,
+    pub ObjectName: PUNICODE_STRING,
+    pub Attributes: ULONG,
     pub SecurityDescriptor: PVOID,
     pub SecurityQualityOfService: PVOID,
 }
@@ -136,9 +136,9 @@ pub type KEY_VALUE_INFORMATION_CLASS = _KEY_VALUE_INFORMATION_CLASS::Type;
 #[derive(Copy, Clone)]
 pub struct _KEY_BASIC_INFORMATION {
     pub LastWriteTime: LARGE_INTEGER,
-    pub Name: [WCHAR; 1usize],
-    pub NameLength: ULONG,
     pub TitleIndex: ULONG,
+    pub NameLength: ULONG,
+    pub Name: [WCHAR; 1usize],
 }
 impl Default for _KEY_BASIC_INFORMATION {
     fn default() -> Self {
@@ -151,17 +151,17 @@ pub type PKEY_BASIC_INFORMATION = *mut _KEY_BASIC_INFORMATION;
 #[repr(C)]
 #[derive(Copy, Clone)]
 pub struct _KEY_FULL_INFORMATION {
-    pub Class: [WCHAR; 1usize],
-    pub ClassLength: ULONG,
-    pub ClassOffset: ULONG,
     pub LastWriteTime: LARGE_INTEGER,
-    pub MaxClassLen: ULONG,
-    pub MaxNameLen: ULONG,
-    pub MaxValueDataLen: ULONG,
-    pub MaxValueNameLen: ULONG,
-    pub SubKeys: ULONG,
     pub TitleIndex: ULONG,
+    pub ClassOffset: ULONG,
+    pub ClassLength: ULONG,
+    pub SubKeys: ULONG,
+    pub MaxNameLen: ULONG,
+    pub MaxClassLen: ULONG,
     pub Values: ULONG,
+    pub MaxValueNameLen: ULONG,
+    pub MaxValueDataLen: ULONG,
+    pub Class: [WCHAR; 1usize],
 }
 impl Default for _KEY_FULL_INFORMATION {
     fn default() -> Self {
@@ -173,30 +173,30 @@ pub type KEY_FULL_INFORMATION = _KEY_FULL_INFORMATION;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct _KEY_VALUE_BASIC_INFORMATION {
-    pub Name: [WCHAR; 1usize],
-    pub NameLength: ULONG,
     pub TitleIndex: ULONG,
     pub Type: ULONG,
+    pub NameLength: ULONG,
+    pub Name: [WCHAR; 1usize],
 }
 pub type KEY_VALUE_BASIC_INFORMATION = _KEY_VALUE_BASIC_INFORMATION;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct _KEY_VALUE_FULL_INFORMATION {
-    pub DataLength: ULONG,
-    pub DataOffset: ULONG,
-    pub Name: [WCHAR; 1usize],
-    pub NameLength: ULONG,
     pub TitleIndex: ULONG,
     pub Type: ULONG,
+    pub DataOffset: ULONG,
+    pub DataLength: ULONG,
+    pub NameLength: ULONG,
+    pub Name: [WCHAR; 1usize],
 }
 pub type KEY_VALUE_FULL_INFORMATION = _KEY_VALUE_FULL_INFORMATION;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct _KEY_VALUE_PARTIAL_INFORMATION {
-    pub Data: [UCHAR; 1usize],
-    pub DataLength: ULONG,
     pub TitleIndex: ULONG,
     pub Type: ULONG,
+    pub DataLength: ULONG,
+    pub Data: [UCHAR; 1usize],
 }
 pub type KEY_VALUE_PARTIAL_INFORMATION = _KEY_VALUE_PARTIAL_INFORMATION;
 pub type PKEY_VALUE_PARTIAL_INFORMATION = *mut _KEY_VALUE_PARTIAL_INFORMATION;
@@ -292,11 +292,11 @@ pub type PFN_GET_UNIQUE_CONTEXT_TYPE = Option<unsafe extern "C" fn() -> PCWDF_OB
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct _WDF_OBJECT_CONTEXT_TYPE_INFO {
+    pub Size: ULONG,
     pub ContextName: LPCSTR,
     pub ContextSize: usize,
-    pub EvtDriverGetUniqueContextType: PFN_GET_UNIQUE_CONTEXT_TYPE,
-    pub Size: ULONG,
     pub UniqueType: PCWDF_OBJECT_CONTEXT_TYPE_INFO,
+    pub EvtDriverGetUniqueContextType: PFN_GET_UNIQUE_CONTEXT_TYPE,
 }
 impl Default for _WDF_OBJECT_CONTEXT_TYPE_INFO {
     fn default() -> Self {
@@ -310,14 +310,14 @@ pub type PCWDF_OBJECT_CONTEXT_TYPE_INFO = *const _WDF_OBJECT_CONTEXT_TYPE_INFO;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct _WDF_OBJECT_ATTRIBUTES {
-    pub ContextSizeOverride: usize,
-    pub ContextTypeInfo: PCWDF_OBJECT_CONTEXT_TYPE_INFO,
+    pub Size: ULONG,
     pub EvtCleanupCallback: PFN_WDF_OBJECT_CONTEXT_CLEANUP,
     pub EvtDestroyCallback: PFN_WDF_OBJECT_CONTEXT_DESTROY,
     pub ExecutionLevel: WDF_EXECUTION_LEVEL,
-    pub ParentObject: WDFOBJECT,
-    pub Size: ULONG,
     pub SynchronizationScope: WDF_SYNCHRONIZATION_SCOPE,
+    pub ParentObject: WDFOBJECT,
+    pub ContextSizeOverride: usize,
+    pub ContextTypeInfo: PCWDF_OBJECT_CONTEXT_TYPE_INFO,
 }
 impl Default for _WDF_OBJECT_ATTRIBUTES {
     fn default() -> Self {
@@ -334,22 +334,22 @@ pub type PFN_WDF_DRIVER_UNLOAD = EVT_WDF_DRIVER_UNLOAD;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct _WDF_DRIVER_CONFIG {
-    pub DriverInitFlags: ULONG,
-    pub DriverPoolTag: ULONG,
+    pub Size: ULONG,
     pub EvtDriverDeviceAdd: PFN_WDF_DRIVER_DEVICE_ADD,
     pub EvtDriverUnload: PFN_WDF_DRIVER_UNLOAD,
-    pub Size: ULONG,
+    pub DriverInitFlags: ULONG,
+    pub DriverPoolTag: ULONG,
 }
 pub type WDF_DRIVER_CONFIG = _WDF_DRIVER_CONFIG;
 pub type PWDF_DRIVER_CONFIG = *mut _WDF_DRIVER_CONFIG;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct _WDF_DRIVER_GLOBALS {
-    pub DisplaceDriverUnload: BOOLEAN,
     pub Driver: WDFDRIVER,
     pub DriverFlags: ULONG,
-    pub DriverName: [CHAR; 32usize],
     pub DriverTag: ULONG,
+    pub DriverName: [CHAR; 32usize],
+    pub DisplaceDriverUnload: BOOLEAN,
 }
 impl Default for _WDF_DRIVER_GLOBALS {
     fn default() -> Self {
@@ -371,6 +371,8 @@ pub type PWDF_DRIVER_GLOBALS = *mut _WDF_DRIVER_GLOBALS;
 pub struct _DRIVER_OBJECT {
     pub(crate) id: u64,
 }
+// wdk-sys implements Default by hand (zeroed) for this struct; the table checks it.
+#[allow(clippy::derivable_impls)]
 impl Default for _DRIVER_OBJECT {
     fn default() -> Self {
         _DRIVER_OBJECT { id: 0 }
