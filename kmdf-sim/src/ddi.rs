@@ -6,8 +6,8 @@
 //! `DriverGlobals` first; `conformance.rs` checks it.
 #![allow(non_snake_case)]
 
-use crate::control::{FRAMEWORK_MODULE, KeyObject, State, enter, with_state};
 use crate::control::handles::HandleOwner;
+use crate::control::{FRAMEWORK_MODULE, KeyObject, State, enter, with_state};
 use crate::strings::read_unicode;
 use crate::surface::types::*;
 
@@ -169,10 +169,16 @@ pub unsafe extern "C" fn WdfRegistryOpenKey(
     KeyAttributes: PWDF_OBJECT_ATTRIBUTES,
     Key: *mut WDFKEY,
 ) -> NTSTATUS {
-    enter("WdfRegistryOpenKey", FRAMEWORK_MODULE, "Wdf01000!imp_WdfRegistryOpenKey", crate::control::STOPPED_STATUS, || {
-        // SAFETY: forwarded from this DDI's contract.
-        unsafe { open_or_create(ParentKey, KeyName, DesiredAccess, KeyAttributes, None, Key) }
-    })
+    enter(
+        "WdfRegistryOpenKey",
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfRegistryOpenKey",
+        crate::control::STOPPED_STATUS,
+        || {
+            // SAFETY: forwarded from this DDI's contract.
+            unsafe { open_or_create(ParentKey, KeyName, DesiredAccess, KeyAttributes, None, Key) }
+        },
+    )
 }
 
 /// `WdfRegistryCreateKey` (F13).
@@ -191,12 +197,25 @@ pub unsafe extern "C" fn WdfRegistryCreateKey(
     KeyAttributes: PWDF_OBJECT_ATTRIBUTES,
     Key: *mut WDFKEY,
 ) -> NTSTATUS {
-    enter("WdfRegistryCreateKey", FRAMEWORK_MODULE, "Wdf01000!imp_WdfRegistryCreateKey", crate::control::STOPPED_STATUS, || {
-        // SAFETY: forwarded from this DDI's contract.
-        unsafe {
-            open_or_create(ParentKey, KeyName, DesiredAccess, KeyAttributes, Some((CreateOptions, CreateDisposition)), Key)
-        }
-    })
+    enter(
+        "WdfRegistryCreateKey",
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfRegistryCreateKey",
+        crate::control::STOPPED_STATUS,
+        || {
+            // SAFETY: forwarded from this DDI's contract.
+            unsafe {
+                open_or_create(
+                    ParentKey,
+                    KeyName,
+                    DesiredAccess,
+                    KeyAttributes,
+                    Some((CreateOptions, CreateDisposition)),
+                    Key,
+                )
+            }
+        },
+    )
 }
 
 /// `WdfRegistryClose`: `Close()` — ZwClose now, `m_Key = NULL` — then the
@@ -233,14 +252,20 @@ pub unsafe extern "C" fn WdfRegistryClose(_DriverGlobals: PWDF_DRIVER_GLOBALS, K
 /// As the DDI.
 #[must_use]
 pub unsafe extern "C" fn WdfRegistryWdmGetHandle(_DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY) -> HANDLE {
-    enter("WdfRegistryWdmGetHandle", FRAMEWORK_MODULE, "Wdf01000!imp_WdfRegistryWdmGetHandle", std::ptr::null_mut(), || {
-        with_state(|s| match s.keys.get(&(Key as u64)) {
-            Some(obj) => obj.handle.unwrap_or(0) as HANDLE,
-            None => {
-                invalid_key(s, Key);
-                std::ptr::null_mut()
-            }
-        })
-        .unwrap_or(std::ptr::null_mut())
-    })
+    enter(
+        "WdfRegistryWdmGetHandle",
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfRegistryWdmGetHandle",
+        std::ptr::null_mut(),
+        || {
+            with_state(|s| match s.keys.get(&(Key as u64)) {
+                Some(obj) => obj.handle.unwrap_or(0) as HANDLE,
+                None => {
+                    invalid_key(s, Key);
+                    std::ptr::null_mut()
+                }
+            })
+            .unwrap_or(std::ptr::null_mut())
+        },
+    )
 }

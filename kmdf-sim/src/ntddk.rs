@@ -47,7 +47,13 @@ unsafe fn read_object_attributes(oa: POBJECT_ATTRIBUTES) -> Result<(HANDLE, Stri
 ///
 /// # Safety
 /// As those routines.
-unsafe fn open_key(out: PHANDLE, access: ACCESS_MASK, oa: POBJECT_ATTRIBUTES, create: Option<ULONG>, disposition: PULONG) -> NTSTATUS {
+unsafe fn open_key(
+    out: PHANDLE,
+    access: ACCESS_MASK,
+    oa: POBJECT_ATTRIBUTES,
+    create: Option<ULONG>,
+    disposition: PULONG,
+) -> NTSTATUS {
     if out.is_null() {
         return crate::STATUS_INVALID_PARAMETER;
     }
@@ -90,7 +96,11 @@ unsafe fn open_key(out: PHANDLE, access: ACCESS_MASK, oa: POBJECT_ATTRIBUTES, cr
 /// # Safety
 /// `KeyHandle` writable; `ObjectAttributes` valid.
 #[must_use]
-pub unsafe extern "C" fn ZwOpenKey(KeyHandle: PHANDLE, DesiredAccess: ACCESS_MASK, ObjectAttributes: POBJECT_ATTRIBUTES) -> NTSTATUS {
+pub unsafe extern "C" fn ZwOpenKey(
+    KeyHandle: PHANDLE,
+    DesiredAccess: ACCESS_MASK,
+    ObjectAttributes: POBJECT_ATTRIBUTES,
+) -> NTSTATUS {
     enter("ZwOpenKey", KERNEL_MODULE, "nt!ZwOpenKey", crate::control::STOPPED_STATUS, || {
         // SAFETY: forwarded from this routine's contract.
         unsafe { open_key(KeyHandle, DesiredAccess, ObjectAttributes, None, std::ptr::null_mut()) }
@@ -273,7 +283,10 @@ fn key_record(s: &crate::control::State, node: usize, class: KEY_INFORMATION_CLA
 }
 
 /// KEY_VALUE_{BASIC,FULL,PARTIAL}_INFORMATION for a value.
-fn value_record(v: &crate::control::registry::RegValue, class: KEY_VALUE_INFORMATION_CLASS) -> Result<Record, NTSTATUS> {
+fn value_record(
+    v: &crate::control::registry::RegValue,
+    class: KEY_VALUE_INFORMATION_CLASS,
+) -> Result<Record, NTSTATUS> {
     let name = utf16_bytes(&v.name);
     let mut b = Vec::new();
     match class {

@@ -33,7 +33,9 @@ fn open(path: &str, access: u32, create: bool) -> Result<HANDLE, NTSTATUS> {
     let mut disposition = 0u32;
     let status = if create {
         // SAFETY: all pointers are to live locals.
-        unsafe { ZwCreateKey(&mut h, access, &mut oa, 0, core::ptr::null_mut(), REG_OPTION_NON_VOLATILE, &mut disposition) }
+        unsafe {
+            ZwCreateKey(&mut h, access, &mut oa, 0, core::ptr::null_mut(), REG_OPTION_NON_VOLATILE, &mut disposition)
+        }
     } else {
         // SAFETY: all pointers are to live locals.
         unsafe { ZwOpenKey(&mut h, access, &mut oa) }
@@ -56,7 +58,14 @@ fn query_partial(h: HANDLE, name: &str, len: usize) -> (NTSTATUS, u32, Vec<u8>) 
     let mut result = 0u32;
     // SAFETY: `buf` has `len` writable bytes.
     let st = unsafe {
-        ZwQueryValueKey(h, &mut n, _KEY_VALUE_INFORMATION_CLASS::KeyValuePartialInformation, buf.as_mut_ptr().cast(), len as u32, &mut result)
+        ZwQueryValueKey(
+            h,
+            &mut n,
+            _KEY_VALUE_INFORMATION_CLASS::KeyValuePartialInformation,
+            buf.as_mut_ptr().cast(),
+            len as u32,
+            &mut result,
+        )
     };
     (st, result, buf)
 }
@@ -146,7 +155,14 @@ fn subkeys_and_values_enumerate_in_order_and_end_with_no_more_entries() {
             let mut need = 0u32;
             // SAFETY: 64 writable bytes.
             let st = unsafe {
-                ZwEnumerateKey(h, i, _KEY_INFORMATION_CLASS::KeyBasicInformation, buf.as_mut_ptr().cast(), 64, &mut need)
+                ZwEnumerateKey(
+                    h,
+                    i,
+                    _KEY_INFORMATION_CLASS::KeyBasicInformation,
+                    buf.as_mut_ptr().cast(),
+                    64,
+                    &mut need,
+                )
             };
             if st == STATUS_NO_MORE_ENTRIES {
                 break;
@@ -161,7 +177,9 @@ fn subkeys_and_values_enumerate_in_order_and_end_with_no_more_entries() {
         let mut full = [0u8; 64];
         let mut need = 0u32;
         // SAFETY: 64 writable bytes.
-        let st = unsafe { ZwQueryKey(h, _KEY_INFORMATION_CLASS::KeyFullInformation, full.as_mut_ptr().cast(), 64, &mut need) };
+        let st = unsafe {
+            ZwQueryKey(h, _KEY_INFORMATION_CLASS::KeyFullInformation, full.as_mut_ptr().cast(), 64, &mut need)
+        };
         assert_eq!(st, STATUS_SUCCESS);
         let field = |off: usize| u32::from_le_bytes(full[off..off + 4].try_into().unwrap());
         assert_eq!((field(20), field(32)), (2, 1), "SubKeys, Values");
@@ -169,14 +187,28 @@ fn subkeys_and_values_enumerate_in_order_and_end_with_no_more_entries() {
         let mut vb = [0u8; 64];
         // SAFETY: 64 writable bytes.
         let st = unsafe {
-            ZwEnumerateValueKey(h, 0, _KEY_VALUE_INFORMATION_CLASS::KeyValueFullInformation, vb.as_mut_ptr().cast(), 64, &mut need)
+            ZwEnumerateValueKey(
+                h,
+                0,
+                _KEY_VALUE_INFORMATION_CLASS::KeyValueFullInformation,
+                vb.as_mut_ptr().cast(),
+                64,
+                &mut need,
+            )
         };
         assert_eq!(st, STATUS_SUCCESS);
         let off = u32::from_le_bytes(vb[8..12].try_into().unwrap()) as usize;
         assert_eq!(&vb[off..off + 4], &3u32.to_le_bytes());
         // SAFETY: 64 writable bytes.
         let st = unsafe {
-            ZwEnumerateValueKey(h, 1, _KEY_VALUE_INFORMATION_CLASS::KeyValueBasicInformation, vb.as_mut_ptr().cast(), 64, &mut need)
+            ZwEnumerateValueKey(
+                h,
+                1,
+                _KEY_VALUE_INFORMATION_CLASS::KeyValueBasicInformation,
+                vb.as_mut_ptr().cast(),
+                64,
+                &mut need,
+            )
         };
         assert_eq!(st, STATUS_NO_MORE_ENTRIES);
         assert_eq!(close(h), STATUS_SUCCESS);

@@ -109,7 +109,9 @@ fn a_free_slot_close_is_silent_by_default_but_the_ownership_check_catches_it() {
     assert!(m.live_keys().is_empty());
 
     let history = m.handle_history(handle);
-    assert!(matches!(&history[history.len() - 2].kind, HandleEventKind::Closed { by } if *by == HandleOwner::Component(CLIENT.into())));
+    assert!(
+        matches!(&history[history.len() - 2].kind, HandleEventKind::Closed { by } if *by == HandleOwner::Component(CLIENT.into()))
+    );
     assert!(matches!(&history[history.len() - 1].kind, HandleEventKind::BadClose { .. }));
 }
 
@@ -212,7 +214,10 @@ fn a_protected_reuse_gives_the_reported_bug_check_lifo() {
     let stop = m.framework_destroy_key(key).expect_err("F67b: protected handle → 0x93 {h, 0, 0, 0}");
     assert_reported_shape(&m, &stop, handle);
     let v = m.violations();
-    assert_eq!(v.last().map(|v| (&v.kind, &v.victim)), Some((&ViolationKind::StaleCloseReusedSlot, &Some(HandleOwner::Component("other.sys".into())))));
+    assert_eq!(
+        v.last().map(|v| (&v.kind, &v.victim)),
+        Some((&ViolationKind::StaleCloseReusedSlot, &Some(HandleOwner::Component("other.sys".into()))))
+    );
 }
 
 #[test]

@@ -196,11 +196,8 @@ impl BugCheck {
     pub(crate) fn invalid_kernel_handle(handle: u64, protected: bool) -> (u32, [u64; 4], &'static str, [String; 4]) {
         let arg1 = HandleTable::stripped(handle);
         let arg2 = if protected { 0 } else { 1 };
-        let note2 = if protected {
-            "means a protected handle was closed."
-        } else {
-            "means an invalid handle was closed."
-        };
+        let note2 =
+            if protected { "means a protected handle was closed." } else { "means an invalid handle was closed." };
         (
             0x93,
             [arg1, arg2, 0, 0],

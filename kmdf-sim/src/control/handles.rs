@@ -256,7 +256,11 @@ impl HandleTable {
         self.history.push(HandleEvent {
             seq,
             handle: value,
-            kind: HandleEventKind::Opened { owner: entry.owner.clone(), object: object_path, protected: entry.protected },
+            kind: HandleEventKind::Opened {
+                owner: entry.owner.clone(),
+                object: object_path,
+                protected: entry.protected,
+            },
             stack,
         });
         self.slots[index as usize] = Slot::Used(entry);
@@ -279,11 +283,9 @@ impl HandleTable {
             return CloseOutcome::Invalid;
         };
         let info = match self.slots.get(index as usize) {
-            Some(Slot::Used(entry)) => HandleEntryInfo {
-                owner: entry.owner.clone(),
-                serial: entry.serial,
-                object: entry.object,
-            },
+            Some(Slot::Used(entry)) => {
+                HandleEntryInfo { owner: entry.owner.clone(), serial: entry.serial, object: entry.object }
+            }
             _ => return CloseOutcome::Invalid,
         };
         if let Some(Slot::Used(entry)) = self.slots.get(index as usize)
@@ -297,13 +299,23 @@ impl HandleTable {
             ReusePolicy::Fifo => self.first_free.push_back(index),
             ReusePolicy::Never => {}
         }
-        self.history.push(HandleEvent { seq, handle: Self::value_of(index), kind: HandleEventKind::Closed { by: by.clone() }, stack });
+        self.history.push(HandleEvent {
+            seq,
+            handle: Self::value_of(index),
+            kind: HandleEventKind::Closed { by: by.clone() },
+            stack,
+        });
         CloseOutcome::Closed(info)
     }
 
     /// Records a close that did not close what its caller meant to close.
     pub fn record_bad_close(&mut self, value: u64, by: &HandleOwner, outcome: String, seq: u64, stack: Vec<String>) {
-        self.history.push(HandleEvent { seq, handle: value, kind: HandleEventKind::BadClose { by: by.clone(), outcome }, stack });
+        self.history.push(HandleEvent {
+            seq,
+            handle: value,
+            kind: HandleEventKind::BadClose { by: by.clone(), outcome },
+            stack,
+        });
     }
 
     /// Sets or clears protect-from-close on a live handle (F40).
@@ -413,7 +425,11 @@ mod tests {
         assert_eq!(t.close(0x304, &owner, 3, vec![]), CloseOutcome::Invalid, "no kernel bits");
         assert_eq!(t.close(0, &owner, 3, vec![]), CloseOutcome::Invalid);
         assert_eq!(t.close(HandleTable::value_of(77), &owner, 3, vec![]), CloseOutcome::Invalid, "free slot");
-        assert_eq!(t.close(HandleTable::value_of(100_000), &owner, 3, vec![]), CloseOutcome::Invalid, "beyond the table");
+        assert_eq!(
+            t.close(HandleTable::value_of(100_000), &owner, 3, vec![]),
+            CloseOutcome::Invalid,
+            "beyond the table"
+        );
         // Tag bits are ignored (F43).
         assert!(t.set_protected(a, false));
         assert!(matches!(t.close(a | 3, &owner, 4, vec![]), CloseOutcome::Closed(_)));

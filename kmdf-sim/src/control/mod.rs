@@ -48,7 +48,12 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { reuse_policy: ReusePolicy::BatchedLifo, boot_handles: 192, kernel_debugger: false, verifier_misc_checks: false }
+        Settings {
+            reuse_policy: ReusePolicy::BatchedLifo,
+            boot_handles: 192,
+            kernel_debugger: false,
+            verifier_misc_checks: false,
+        }
     }
 }
 
@@ -138,7 +143,8 @@ pub(crate) fn enter<R>(name: &'static str, image: &str, symbol: &str, refused: R
         Some(false) => return refused,
         Some(true) => {}
     }
-    let (depth, inject) = with_state(|s| (s.frames.len() - 1, s.panic_next.take_if(|n| n == name).is_some())).unwrap_or((0, false));
+    let (depth, inject) =
+        with_state(|s| (s.frames.len() - 1, s.panic_next.take_if(|n| n == name).is_some())).unwrap_or((0, false));
     let result = catch_unwind(AssertUnwindSafe(|| {
         assert!(!inject, "injected simulator panic in {name}");
         body()
@@ -276,7 +282,8 @@ impl State {
             CloseOutcome::Closed(info) => {
                 let stale = expected_serial.is_some_and(|s| s != info.serial);
                 if stale || info.owner != closer {
-                    let kind = if stale { ViolationKind::StaleCloseReusedSlot } else { ViolationKind::ClosedForeignHandle };
+                    let kind =
+                        if stale { ViolationKind::StaleCloseReusedSlot } else { ViolationKind::ClosedForeignHandle };
                     let outcome = if stale {
                         "the victim's handle was closed silently (F67: slot reused by an unprotected handle)"
                     } else {
@@ -299,7 +306,8 @@ impl State {
                 let stale = expected_serial.is_some_and(|s| s != info.serial);
                 let outcome = "bug check 0x93 (protected handle closed)".to_string();
                 if stale || info.owner != closer {
-                    let kind = if stale { ViolationKind::StaleCloseReusedSlot } else { ViolationKind::ClosedForeignHandle };
+                    let kind =
+                        if stale { ViolationKind::StaleCloseReusedSlot } else { ViolationKind::ClosedForeignHandle };
                     self.violations.push(OwnershipViolation {
                         kind,
                         handle: value,
@@ -309,7 +317,13 @@ impl State {
                         seq,
                     });
                 }
-                self.handles.record_bad_close(value, &closer, format!("slot held by protected handle of {}; {outcome}", info.owner), seq, stack);
+                self.handles.record_bad_close(
+                    value,
+                    &closer,
+                    format!("slot held by protected handle of {}; {outcome}", info.owner),
+                    seq,
+                    stack,
+                );
                 let cause = self.root_cause_for(value, &closer);
                 self.bug_check(BugCheck::invalid_kernel_handle(value, true), Some(value), cause);
                 crate::STATUS_HANDLE_NOT_CLOSABLE
@@ -318,11 +332,13 @@ impl State {
                 // F67a: free slot → STATUS_INVALID_HANDLE, unless a kernel
                 // debugger is on and the caller's process has a PEB (F42), or
                 // Driver Verifier's misc checks force the bug check (F67c).
-                let fatal = (self.settings.kernel_debugger && self.process.has_peb) || self.settings.verifier_misc_checks;
+                let fatal =
+                    (self.settings.kernel_debugger && self.process.has_peb) || self.settings.verifier_misc_checks;
                 let outcome = if fatal {
                     "bug check 0x93 (invalid handle closed)".to_string()
                 } else {
-                    "STATUS_INVALID_HANDLE returned (silent unless a debugger or Driver Verifier is on, F67)".to_string()
+                    "STATUS_INVALID_HANDLE returned (silent unless a debugger or Driver Verifier is on, F67)"
+                        .to_string()
                 };
                 self.violations.push(OwnershipViolation {
                     kind: ViolationKind::StaleCloseFreeSlot,
@@ -455,11 +471,24 @@ impl Machine {
 
     /// Like [`Machine::run`], in the context of a user process (which has a
     /// PEB), as an IOCTL from an application runs.
-    pub fn run_in_process<R>(&self, image: &str, symbol: &str, process: &str, f: impl FnOnce() -> R) -> Result<R, Stopped> {
+    pub fn run_in_process<R>(
+        &self,
+        image: &str,
+        symbol: &str,
+        process: &str,
+        f: impl FnOnce() -> R,
+    ) -> Result<R, Stopped> {
         self.run_in(image, symbol, process, true, f)
     }
 
-    fn run_in<R>(&self, image: &str, symbol: &str, process: &str, has_peb: bool, f: impl FnOnce() -> R) -> Result<R, Stopped> {
+    fn run_in<R>(
+        &self,
+        image: &str,
+        symbol: &str,
+        process: &str,
+        has_peb: bool,
+        f: impl FnOnce() -> R,
+    ) -> Result<R, Stopped> {
         if let Some(stop) = self.stopped() {
             return Err(Box::new(stop));
         }
@@ -548,7 +577,8 @@ impl Machine {
     pub fn open_foreign_handle(&self, image: &str, path: &str, protected: bool) -> Result<u64, NTSTATUS> {
         self.state(|s| {
             s.push_frame(image, &format!("{}!OpenKey", image.trim_end_matches(".sys")));
-            let r = s.open_key_handle(HandleOwner::Component(image.into()), None, path, crate::KEY_READ, None, protected);
+            let r =
+                s.open_key_handle(HandleOwner::Component(image.into()), None, path, crate::KEY_READ, None, protected);
             s.pop_frame();
             r.map(|(h, _)| h)
         })

@@ -202,7 +202,8 @@ pub type KEY_VALUE_PARTIAL_INFORMATION = _KEY_VALUE_PARTIAL_INFORMATION;
 pub type PKEY_VALUE_PARTIAL_INFORMATION = *mut _KEY_VALUE_PARTIAL_INFORMATION;
 pub type DRIVER_OBJECT = _DRIVER_OBJECT;
 pub type PDRIVER_OBJECT = *mut _DRIVER_OBJECT;
-pub type DRIVER_INITIALIZE = Option<unsafe extern "C" fn(DriverObject: *mut _DRIVER_OBJECT, RegistryPath: PUNICODE_STRING) -> NTSTATUS>;
+pub type DRIVER_INITIALIZE =
+    Option<unsafe extern "C" fn(DriverObject: *mut _DRIVER_OBJECT, RegistryPath: PUNICODE_STRING) -> NTSTATUS>;
 pub type PDRIVER_INITIALIZE = DRIVER_INITIALIZE;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
@@ -327,7 +328,8 @@ impl Default for _WDF_OBJECT_ATTRIBUTES {
 }
 pub type WDF_OBJECT_ATTRIBUTES = _WDF_OBJECT_ATTRIBUTES;
 pub type PWDF_OBJECT_ATTRIBUTES = *mut _WDF_OBJECT_ATTRIBUTES;
-pub type EVT_WDF_DRIVER_DEVICE_ADD = Option<unsafe extern "C" fn(Driver: WDFDRIVER, DeviceInit: PWDFDEVICE_INIT) -> NTSTATUS>;
+pub type EVT_WDF_DRIVER_DEVICE_ADD =
+    Option<unsafe extern "C" fn(Driver: WDFDRIVER, DeviceInit: PWDFDEVICE_INIT) -> NTSTATUS>;
 pub type PFN_WDF_DRIVER_DEVICE_ADD = EVT_WDF_DRIVER_DEVICE_ADD;
 pub type EVT_WDF_DRIVER_UNLOAD = Option<unsafe extern "C" fn(Driver: WDFDRIVER)>;
 pub type PFN_WDF_DRIVER_UNLOAD = EVT_WDF_DRIVER_UNLOAD;
