@@ -7,7 +7,7 @@
 #![allow(non_snake_case)]
 
 use crate::control::handles::HandleOwner;
-use crate::control::{FRAMEWORK_MODULE, KeyObject, State, enter, with_state};
+use crate::control::{FRAMEWORK_MODULE, KeyObject, State, delete_key_object, enter, with_state};
 use crate::strings::read_unicode;
 use crate::surface::types::*;
 
@@ -25,21 +25,28 @@ const FX_TYPE_REG_KEY: u64 = 0x1006;
 /// destroyed key is reported this way; F77's freed-memory variants
 /// (scrubbed, stale, reused) are not modelled yet.
 fn invalid_key(s: &mut State, key: WDFKEY) {
+    invalid_handle(s, key as u64, FX_TYPE_REG_KEY);
+}
+
+/// Bug check 0x10D {WDF_INVALID_HANDLE, handle, expected type, globals}.
+/// `expected` 0 stands for "any object" (ASSUMPTION: KMDF's FX_TYPE_OBJECT id
+/// is not in the facts).
+fn invalid_handle(s: &mut State, handle: u64, expected: u64) {
     let globals = std::ptr::from_mut(s.globals.as_mut()) as u64;
     s.bug_check(
         (
             0x10D,
-            [0x5, key as u64, FX_TYPE_REG_KEY, globals],
+            [0x5, handle, expected, globals],
             "WDF_VIOLATION",
             [
                 "WDF_INVALID_HANDLE: an invalid or wrong-type framework handle was passed.".into(),
                 "The handle value.".into(),
-                "The expected object type (FX_TYPE_REG_KEY).".into(),
+                "The expected object type.".into(),
                 "The driver's globals.".into(),
             ],
         ),
         None,
-        Some(format!("{key:p} is not a live WDFKEY (closed, removed or never opened)")),
+        Some(format!("{handle:#x} is not a live framework object (closed, deleted or never created)")),
     );
 }
 
@@ -62,22 +69,53 @@ fn null_parameter(s: &mut State, what: &str) {
     );
 }
 
-/// Validates `WDF_OBJECT_ATTRIBUTES` as `FxValidateObjectAttributes` does
-/// for its size (F11). ASSUMPTION: a wrong `Size` fails with
-/// STATUS_INFO_LENGTH_MISMATCH.
+/// What a key object takes from its `WDF_OBJECT_ATTRIBUTES` (F11).
+#[derive(Default)]
+struct KeyAttributes {
+    cleanup: PFN_WDF_OBJECT_CONTEXT_CLEANUP,
+    destroy: PFN_WDF_OBJECT_CONTEXT_DESTROY,
+    context: Option<(usize, Box<[u64]>)>,
+}
+
+/// Reads and validates `WDF_OBJECT_ATTRIBUTES` as `FxValidateObjectAttributes`
+/// does before the object is created (F11).
+///
+/// * ASSUMPTION: a `Size` other than the 1.33 size fails with
+///   STATUS_INFO_LENGTH_MISMATCH (the framework checks it, F64; the exact
+///   status is not in the facts).
+/// * ASSUMPTION: a `ParentObject` is refused with STATUS_NOT_SUPPORTED until
+///   the object tree models parents; refusing beats ignoring it silently.
+/// * The context is `ContextSizeOverride` bytes if non-zero, else the type's
+///   `ContextSize`, zero-filled and rounded up to pointer size (KMDF source,
+///   FxGetContextSize / FxContextHeaderInit; F76).
 ///
 /// # Safety
-/// `attrs` is null or points to a readable `WDF_OBJECT_ATTRIBUTES`.
-unsafe fn check_attributes(attrs: PWDF_OBJECT_ATTRIBUTES) -> Result<(), NTSTATUS> {
+/// `attrs` is null or points to readable attributes whose `ContextTypeInfo`
+/// is null or readable.
+unsafe fn read_attributes(attrs: PWDF_OBJECT_ATTRIBUTES) -> Result<KeyAttributes, NTSTATUS> {
     if attrs.is_null() {
-        return Ok(());
+        return Ok(KeyAttributes::default());
     }
     // SAFETY: non-null, and the caller guarantees it is readable.
-    let size = unsafe { (*attrs).Size };
-    if size as usize != size_of::<WDF_OBJECT_ATTRIBUTES>() {
+    let a = unsafe { *attrs };
+    if a.Size as usize != size_of::<WDF_OBJECT_ATTRIBUTES>() {
         return Err(crate::STATUS_INFO_LENGTH_MISMATCH);
     }
-    Ok(())
+    if !a.ParentObject.is_null() {
+        return Err(crate::STATUS_NOT_SUPPORTED);
+    }
+    let context = if a.ContextTypeInfo.is_null() {
+        None
+    } else {
+        let size = if a.ContextSizeOverride != 0 {
+            a.ContextSizeOverride
+        } else {
+            // SAFETY: non-null; the caller guarantees the type info is readable.
+            unsafe { (*a.ContextTypeInfo).ContextSize }
+        };
+        Some((a.ContextTypeInfo as usize, vec![0u64; size.div_ceil(8)].into_boxed_slice()))
+    };
+    Ok(KeyAttributes { cleanup: a.EvtCleanupCallback, destroy: a.EvtDestroyCallback, context })
 }
 
 /// Shared body of `WdfRegistryOpenKey` and `WdfRegistryCreateKey` (F12, F13).
@@ -104,9 +142,10 @@ unsafe fn open_or_create(
         Err(st) => return st,
     };
     // SAFETY: the driver passes null or valid attributes.
-    if let Err(st) = unsafe { check_attributes(attrs) } {
-        return st;
-    }
+    let attributes = match unsafe { read_attributes(attrs) } {
+        Ok(a) => a,
+        Err(st) => return st,
+    };
     let volatile = create.map(|(options, _)| options & crate::REG_OPTION_VOLATILE != 0);
     let result = with_state(|s| -> Result<(u64, bool), NTSTATUS> {
         let base = if parent.is_null() {
@@ -135,7 +174,17 @@ unsafe fn open_or_create(
         // of the open is returned.
         let (handle, created) = opened?;
         let serial = s.handles.get(handle).map(|e| e.serial).unwrap_or_default();
-        s.keys.insert(key, KeyObject { driver, handle: Some(handle), serial });
+        s.keys.insert(
+            key,
+            KeyObject {
+                driver,
+                handle: Some(handle),
+                serial,
+                cleanup: attributes.cleanup,
+                destroy: attributes.destroy,
+                context: attributes.context,
+            },
+        );
         Ok((key, created))
     });
     match result {
@@ -225,10 +274,10 @@ pub unsafe extern "C" fn WdfRegistryCreateKey(
 /// As the DDI.
 pub unsafe extern "C" fn WdfRegistryClose(_DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY) {
     enter("WdfRegistryClose", FRAMEWORK_MODULE, "Wdf01000!imp_WdfRegistryClose", (), || {
-        with_state(|s| {
+        let closed = with_state(|s| {
             let Some(obj) = s.keys.get_mut(&(Key as u64)) else {
                 invalid_key(s, Key);
-                return;
+                return false;
             };
             let handle = obj.handle.take();
             let (driver, serial) = (obj.driver.clone(), obj.serial);
@@ -238,10 +287,12 @@ pub unsafe extern "C" fn WdfRegistryClose(_DriverGlobals: PWDF_DRIVER_GLOBALS, K
                 let _ignored = s.nt_close(h, owner, Some(serial));
                 s.pop_frame();
             }
-            if !s.is_stopped() {
-                s.destroy_key_object(Key as u64);
-            }
+            !s.is_stopped()
         });
+        if closed == Some(true) {
+            // DeleteObject(): callbacks, then the destructor finds m_Key NULL.
+            delete_key_object(Key as u64);
+        }
     })
 }
 
@@ -263,6 +314,49 @@ pub unsafe extern "C" fn WdfRegistryWdmGetHandle(_DriverGlobals: PWDF_DRIVER_GLO
                 None => {
                     invalid_key(s, Key);
                     std::ptr::null_mut()
+                }
+            })
+            .unwrap_or(std::ptr::null_mut())
+        },
+    )
+}
+
+/// `WdfObjectGetTypedContextWorker`: the object's context whose type info is
+/// `TypeInfo` (compared by address), or NULL — "querying for a type not
+/// associated with the handle is a legitimate operation" (KMDF source,
+/// handleapi.cpp). Only key objects exist in the simulator so far.
+///
+/// # Safety
+/// As the DDI: `Handle` a live object.
+#[must_use]
+pub unsafe extern "C" fn WdfObjectGetTypedContextWorker(
+    _DriverGlobals: PWDF_DRIVER_GLOBALS,
+    Handle: WDFOBJECT,
+    TypeInfo: PCWDF_OBJECT_CONTEXT_TYPE_INFO,
+) -> PVOID {
+    enter(
+        "WdfObjectGetTypedContextWorker",
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfObjectGetTypedContextWorker",
+        std::ptr::null_mut(),
+        || {
+            with_state(|s| {
+                if Handle.is_null() || TypeInfo.is_null() {
+                    null_parameter(s, if Handle.is_null() { "Handle" } else { "TypeInfo" });
+                    return std::ptr::null_mut();
+                }
+                match s.keys.get_mut(&(Handle as u64)) {
+                    Some(obj) => match &mut obj.context {
+                        Some((info, memory)) if *info == TypeInfo as usize => memory.as_mut_ptr().cast(),
+                        _ => std::ptr::null_mut(),
+                    },
+                    None => {
+                        // ASSUMPTION: KMDF does not validate this handle (a hot
+                        // path); a dead one reads freed memory. The simulator
+                        // reports it as an invalid handle instead.
+                        invalid_handle(s, Handle as u64, 0);
+                        std::ptr::null_mut()
+                    }
                 }
             })
             .unwrap_or(std::ptr::null_mut())

@@ -82,6 +82,13 @@ pub(crate) struct KeyObject {
     pub handle: Option<u64>,
     /// The open serial of `handle`, to recognise a stale value at close.
     pub serial: u64,
+    /// The driver's EvtCleanupCallback, taken when it runs.
+    pub cleanup: crate::PFN_WDF_OBJECT_CONTEXT_CLEANUP,
+    /// The driver's EvtDestroyCallback, taken when it runs.
+    pub destroy: crate::PFN_WDF_OBJECT_CONTEXT_DESTROY,
+    /// The context: its type info (compared by address) and its memory,
+    /// zero-filled and 8-byte aligned (F76; KMDF's FxContextHeaderInit).
+    pub context: Option<(usize, Box<[u64]>)>,
 }
 
 /// The per-thread machine state.
@@ -411,9 +418,9 @@ impl State {
         Ok((self.handles.insert(entry, path, serial, stack), created))
     }
 
-    /// Destroys a key object as `~FxRegKey` does: closes `m_Key` if it is
-    /// still set and ignores the status (F2).
-    pub fn destroy_key_object(&mut self, key: u64) {
+    /// `~FxRegKey`: removes the object (its context memory with it, F30)
+    /// and closes `m_Key` if it is still set, ignoring the status (F2).
+    pub fn destruct_key_object(&mut self, key: u64) {
         let Some(obj) = self.keys.remove(&key) else { return };
         if let Some(h) = obj.handle {
             self.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxRegKey::`scalar deleting destructor'");
@@ -422,6 +429,42 @@ impl State {
             self.pop_frame();
         }
     }
+}
+
+/// Deletes a key object the way KMDF does: the driver's EvtCleanupCallback,
+/// then its EvtDestroyCallback — both while the WDM handle is still open
+/// (F30, F31) — then `~FxRegKey` closes the handle (F2).
+///
+/// Runs driver code, so it must be called with no borrow of the state held;
+/// the callbacks run at PASSIVE_LEVEL, where KMDF runs a WDFKEY's (F9, F34).
+pub(crate) fn delete_key_object(key: u64) {
+    let found = with_state(|s| {
+        if s.stop.is_some() {
+            return None;
+        }
+        s.keys.get_mut(&key).map(|o| (o.driver.clone(), o.cleanup.take(), o.destroy.take()))
+    })
+    .flatten();
+    let Some((driver, cleanup, destroy)) = found else {
+        return;
+    };
+    let module = driver.trim_end_matches(".sys").to_string();
+    for (callback, name) in [(cleanup, "EvtCleanupCallback"), (destroy, "EvtDestroyCallback")] {
+        let Some(callback) = callback else { continue };
+        if with_state(|s| s.is_stopped()).unwrap_or(true) {
+            return;
+        }
+        with_state(|s| s.push_frame(&driver, &format!("{module}!{name}")));
+        // SAFETY: the driver registered this callback for this object in its
+        // WDF_OBJECT_ATTRIBUTES; KMDF calls it with the object's handle (F30).
+        unsafe { callback(key as crate::WDFOBJECT) };
+        with_state(|s| s.pop_frame());
+    }
+    with_state(|s| {
+        if !s.is_stopped() {
+            s.destruct_key_object(key);
+        }
+    });
 }
 
 /// A simulated machine, owned by one test thread.
@@ -564,6 +607,11 @@ impl Machine {
         })
     }
 
+    /// Whether a key exists at an absolute `\Registry\...` path.
+    pub fn registry_key_exists(&self, path: &str) -> bool {
+        self.state(|s| s.registry.lookup(None, path).is_ok())
+    }
+
     /// Reads a value (type, data) from the key at an absolute path.
     pub fn registry_value(&self, path: &str, name: &str) -> Option<(u32, Vec<u8>)> {
         self.state(|s| {
@@ -597,17 +645,17 @@ impl Machine {
         if let Some(stop) = self.stopped() {
             return Err(Box::new(stop));
         }
-        self.state(|s| {
+        let depth = self.state(|s| {
+            let depth = s.frames.len();
             let driver = s.keys.get(&key).map(|k| k.driver.clone()).unwrap_or_default();
             let module = driver.trim_end_matches(".sys").to_string();
             s.push_frame(&driver, &format!("{module}!<unload>"));
             s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxDriver::Unload");
             s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxObject::ProcessDestroy");
-            s.destroy_key_object(key);
-            s.pop_frame();
-            s.pop_frame();
-            s.pop_frame();
+            depth
         });
+        delete_key_object(key);
+        self.state(|s| s.frames.truncate(depth));
         self.stopped().map_or(Ok(()), |stop| Err(Box::new(stop)))
     }
 

@@ -744,6 +744,8 @@ const _: unsafe extern "C" fn(KeyHandle: HANDLE, ValueName: PUNICODE_STRING, Key
 const _: unsafe extern "C" fn(KeyHandle: HANDLE, ValueName: PUNICODE_STRING, TitleIndex: ULONG, Type: ULONG, Data: PVOID, DataSize: ULONG) -> NTSTATUS = crate::ntddk::ZwSetValueKey;
 
 // ---- DDIs: each is its PFN_WDF* type
+/// `WdfObjectGetTypedContextWorker` as `PFN_WDFOBJECTGETTYPEDCONTEXTWORKER`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Handle: WDFOBJECT, TypeInfo: PCWDF_OBJECT_CONTEXT_TYPE_INFO) -> PVOID> = Some(crate::__ddi::WdfObjectGetTypedContextWorker);
 /// `WdfRegistryClose` as `PFN_WDFREGISTRYCLOSE`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY)> = Some(crate::__ddi::WdfRegistryClose);
 /// `WdfRegistryCreateKey` as `PFN_WDFREGISTRYCREATEKEY`
