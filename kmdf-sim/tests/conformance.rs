@@ -182,41 +182,40 @@ fn tokens(ty: &syn::Type) -> String {
     ty.to_token_stream().to_string()
 }
 
+impl Surface {
+    /// Records a struct or union; a manual `impl Default` may have been seen first.
+    fn add_struct<'a>(
+        &mut self,
+        name: String,
+        is_union: bool,
+        attrs: &[syn::Attribute],
+        fields: impl Iterator<Item = &'a syn::Field>,
+    ) {
+        let mut out = SurfaceStruct { is_union, derives: derive_list(attrs), ..Default::default() };
+        for f in fields {
+            let field = f.ident.as_ref().map(|i| i.to_string()).unwrap_or_default();
+            if is_pub(&f.vis) {
+                out.field_order.push(field.clone());
+                out.pub_fields.insert(field, tokens(&f.ty));
+            } else {
+                out.private_fields += 1;
+            }
+        }
+        out.manual_default = self.structs.get(&name).is_some_and(|x| x.manual_default);
+        self.structs.insert(name, out);
+    }
+}
+
 fn collect_surface() -> Surface {
     let mut s = Surface::default();
     for item in parse("src/surface/types.rs").items.into_iter().chain(parse("src/surface/consts.rs").items) {
         match item {
             syn::Item::Type(t) if is_pub(&t.vis) => drop(s.types.insert(t.ident.to_string())),
             syn::Item::Struct(st) if is_pub(&st.vis) => {
-                let mut out = SurfaceStruct { derives: derive_list(&st.attrs), ..Default::default() };
-                for f in &st.fields {
-                    let name = f.ident.as_ref().map(|i| i.to_string()).unwrap_or_default();
-                    if is_pub(&f.vis) {
-                        out.field_order.push(name.clone());
-                        out.pub_fields.insert(name, tokens(&f.ty));
-                    } else {
-                        out.private_fields += 1;
-                    }
-                }
-                let name = st.ident.to_string();
-                let manual = s.structs.get(&name).is_some_and(|x| x.manual_default);
-                out.manual_default = manual;
-                s.structs.insert(name, out);
+                s.add_struct(st.ident.to_string(), false, &st.attrs, st.fields.iter());
             }
             syn::Item::Union(u) if is_pub(&u.vis) => {
-                let mut out = SurfaceStruct { is_union: true, derives: derive_list(&u.attrs), ..Default::default() };
-                for f in &u.fields.named {
-                    let name = f.ident.as_ref().map(|i| i.to_string()).unwrap_or_default();
-                    if is_pub(&f.vis) {
-                        out.field_order.push(name.clone());
-                        out.pub_fields.insert(name, tokens(&f.ty));
-                    } else {
-                        out.private_fields += 1;
-                    }
-                }
-                let name = u.ident.to_string();
-                out.manual_default = s.structs.get(&name).is_some_and(|x| x.manual_default);
-                s.structs.insert(name, out);
+                s.add_struct(u.ident.to_string(), true, &u.attrs, u.fields.named.iter());
             }
             syn::Item::Impl(imp) => {
                 let is_default = imp.trait_.as_ref().is_some_and(|(_, p, _)| p.is_ident("Default"));
