@@ -5,7 +5,7 @@
 #![allow(non_snake_case)]
 
 use crate::control::handles::HandleOwner;
-use crate::control::{KERNEL_MODULE, enter, with_state};
+use crate::control::{KERNEL_MODULE, count_call, enter, with_state};
 use crate::strings::read_unicode;
 use crate::surface::types::*;
 
@@ -132,34 +132,34 @@ pub unsafe extern "C" fn ZwCreateKey(
 /// # Safety
 /// `DestinationString` writable; `SourceString` null or NUL-terminated.
 pub unsafe extern "C" fn RtlInitUnicodeString(DestinationString: PUNICODE_STRING, SourceString: PCWSTR) {
-    enter("RtlInitUnicodeString", KERNEL_MODULE, "nt!RtlInitUnicodeString", (), || {
-        if DestinationString.is_null() {
-            return;
-        }
-        let mut units = 0usize;
-        if !SourceString.is_null() {
-            loop {
-                // SAFETY: the caller guarantees a NUL-terminated string, so every
-                // unit up to and including the NUL is in bounds.
-                let unit = unsafe { SourceString.add(units) };
-                // SAFETY: in bounds (above) and readable.
-                if unsafe { unit.read() } == 0 {
-                    break;
-                }
-                units += 1;
+    // A library routine with no machine state: it works after a stop too.
+    count_call("RtlInitUnicodeString");
+    if DestinationString.is_null() {
+        return;
+    }
+    let mut units = 0usize;
+    if !SourceString.is_null() {
+        loop {
+            // SAFETY: the caller guarantees a NUL-terminated string, so every
+            // unit up to and including the NUL is in bounds.
+            let unit = unsafe { SourceString.add(units) };
+            // SAFETY: in bounds (above) and readable.
+            if unsafe { unit.read() } == 0 {
+                break;
             }
+            units += 1;
         }
-        // The documented limit: lengths are USHORT byte counts (MaximumLength
-        // includes the NUL). Longer strings are clamped as Rtl does.
-        let bytes = u16::try_from(units * 2).unwrap_or(0xFFFC);
-        let value = UNICODE_STRING {
-            Length: bytes,
-            MaximumLength: if SourceString.is_null() { 0 } else { bytes.saturating_add(2) },
-            Buffer: SourceString.cast_mut(),
-        };
-        // SAFETY: checked non-null; the caller passes a writable UNICODE_STRING.
-        unsafe { DestinationString.write(value) };
-    })
+    }
+    // Lengths are USHORT byte counts and MaximumLength includes the NUL.
+    // ASSUMPTION: a longer string is clamped to the largest even count.
+    let bytes = u16::try_from(units * 2).unwrap_or(0xFFFC);
+    let value = UNICODE_STRING {
+        Length: bytes,
+        MaximumLength: if SourceString.is_null() { 0 } else { bytes.saturating_add(2) },
+        Buffer: SourceString.cast_mut(),
+    };
+    // SAFETY: checked non-null; the caller passes a writable UNICODE_STRING.
+    unsafe { DestinationString.write(value) };
 }
 
 /// `KeGetCurrentIrql` (not in the table: FORCEINLINE in the headers; wdk-sys's

@@ -256,3 +256,22 @@ fn relative_opens_use_the_parent_handle() {
     })
     .expect("no stop");
 }
+
+#[test]
+fn after_a_stop_kernel_routines_fail_but_string_routines_still_work() {
+    let m = Machine::new(Settings::default());
+    m.registry_create_key(BASE).expect("setup");
+    let victim = m.open_foreign_handle("other.sys", BASE, true).expect("opens");
+    let stop = m
+        .run(DRV, "DriverUnload", || {
+            // Closing another component's protected handle stops the machine (F67b).
+            assert_eq!(close(victim as HANDLE), STATUS_HANDLE_NOT_CLOSABLE);
+            assert_eq!(open(BASE, KEY_READ, false), Err(kmdf_sim::control::STOPPED_STATUS), "refused");
+            let w = wide("Still");
+            let u = us(&w);
+            assert_eq!(u.Length, 10, "a pure library routine still fills its result");
+        })
+        .expect_err("stopped");
+    assert_eq!(stop.bug_check().map(|b| b.params[1]), Some(0));
+    assert!(m.violations().iter().any(|v| v.kind == ViolationKind::ClosedForeignHandle));
+}

@@ -160,15 +160,26 @@ pub(crate) fn enter<R>(name: &'static str, image: &str, symbol: &str, refused: R
     match result {
         Ok(r) => r,
         Err(payload) => {
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "non-string panic payload".into());
+            let message = panic_message(payload.as_ref());
             with_state(|s| s.record_stop(Stop::SimulatorPanic { location: name.to_string(), message }));
             refused
         }
     }
+}
+
+/// Counts a call of a routine that has no machine state to refuse (pure
+/// library routines such as `RtlInitUnicodeString` keep working after a stop,
+/// so the driver's error paths never read an unwritten result).
+pub(crate) fn count_call(name: &'static str) {
+    with_state(|s| *s.ddi_calls.entry(name).or_insert(0) += 1);
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".into())
 }
 
 impl State {
@@ -544,8 +555,10 @@ impl Machine {
         });
         let result = catch_unwind(AssertUnwindSafe(f));
         self.state(|s| {
-            if result.is_err() {
-                // wdk-panic: KeBugCheckEx(0x52504E43 "RPNC", file, len, line, col).
+            if let Err(payload) = &result {
+                let message = panic_message(payload.as_ref());
+                // wdk-panic: KeBugCheckEx(0x52504E43 "RPNC", file, len, line, col)
+                // (guide §4); the simulator does not model the four parameters.
                 s.bug_check(
                     (
                         0x5250_4E43,
@@ -554,7 +567,7 @@ impl Machine {
                         [String::new(), String::new(), String::new(), String::new()],
                     ),
                     None,
-                    Some(format!("{image} panicked (K5: the driver must return an NTSTATUS instead)")),
+                    Some(format!("{image} panicked: {message} (K5: the driver must return an NTSTATUS instead)")),
                 );
             }
             s.frames.truncate(saved.1);
