@@ -301,6 +301,7 @@ fn after_a_stop_every_call_is_refused_with_a_failure_status() {
         })
         .expect_err("stopped");
     assert_eq!(later.get(), Some(Err(kmdf_sim::control::STOPPED_STATUS)));
+    assert_eq!(bug_check(&stop).code, 0x93, "the stop is the double close, not a driver panic");
     assert!(m.refused_calls() >= 1);
     // Entry points refuse too, with the same stop.
     let again = m.run(CLIENT, "DriverEntry", || ()).expect_err("still stopped");
