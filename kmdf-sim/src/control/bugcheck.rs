@@ -128,7 +128,8 @@ fn describe_event(e: &HandleEvent) -> String {
         HandleEventKind::Closed { by } => format!("CLOSE by {by}"),
         HandleEventKind::BadClose { by, outcome } => format!("BAD CLOSE by {by}: {outcome}"),
     };
-    let via = e.stack.first().map(|s| format!("  (at {s})")).unwrap_or_default();
+    // The first frame outside the kernel says who did it.
+    let via = e.stack.iter().find(|f| !f.starts_with("nt!")).map(|s| format!("  (from {s})")).unwrap_or_default();
     format!("  #{:<5} {:#018x}  {what}{via}", e.seq, e.handle)
 }
 
