@@ -190,9 +190,6 @@ fn require(access: u32, needed: u32) -> Result<(), NTSTATUS> {
 fn key_of(s: &crate::control::State, handle: HANDLE, needed: u32) -> Result<usize, NTSTATUS> {
     let entry = s.handles.get(handle as u64).ok_or(crate::STATUS_INVALID_HANDLE)?;
     require(entry.access, needed)?;
-    if s.registry.node(entry.object).deleted {
-        return Err(crate::STATUS_KEY_DELETED);
-    }
     Ok(entry.object)
 }
 

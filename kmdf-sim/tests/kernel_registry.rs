@@ -122,6 +122,11 @@ fn access_rights_are_enforced() {
         assert_eq!(set_dword(h, "X", 1), STATUS_SUCCESS);
         assert_eq!(query_partial(h, "X", 16).0, STATUS_ACCESS_DENIED);
         assert_eq!(close(h), STATUS_SUCCESS);
+        // Generic rights map to the key rights.
+        let h = open(BASE, GENERIC_READ, false).expect("opens");
+        assert_eq!(query_partial(h, "X", 16).0, STATUS_SUCCESS);
+        assert_eq!(set_dword(h, "X", 2), STATUS_ACCESS_DENIED);
+        assert_eq!(close(h), STATUS_SUCCESS);
     })
     .expect("no stop");
 }

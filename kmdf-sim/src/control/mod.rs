@@ -425,6 +425,7 @@ impl State {
         let serial = self.next_seq();
         let path = self.registry.path_of(node);
         let stack = self.stack();
+        let access = map_generic_key_access(access);
         let entry = HandleEntry { object: node, access, protected, owner, serial };
         Ok((self.handles.insert(entry, path, serial, stack), created))
     }
@@ -440,6 +441,26 @@ impl State {
             self.pop_frame();
         }
     }
+}
+
+/// Maps generic rights to key rights as the configuration manager's generic
+/// mapping does (ASSUMPTION: from the "Registry Key Security and Access Rights"
+/// page, not yet in kmdf-facts.md: GENERIC_READ = KEY_READ, GENERIC_WRITE =
+/// KEY_WRITE, GENERIC_EXECUTE = KEY_EXECUTE, GENERIC_ALL = KEY_ALL_ACCESS).
+fn map_generic_key_access(access: u32) -> u32 {
+    const GENERIC_EXECUTE: u32 = 0x2000_0000;
+    let mut mapped = access & !(crate::GENERIC_READ | crate::GENERIC_WRITE | GENERIC_EXECUTE | crate::GENERIC_ALL);
+    for (generic, specific) in [
+        (crate::GENERIC_READ, crate::KEY_READ),
+        (crate::GENERIC_WRITE, crate::KEY_WRITE),
+        (GENERIC_EXECUTE, crate::KEY_EXECUTE),
+        (crate::GENERIC_ALL, crate::KEY_ALL_ACCESS),
+    ] {
+        if access & generic != 0 {
+            mapped |= specific;
+        }
+    }
+    mapped
 }
 
 /// Deletes a key object the way KMDF does: the driver's EvtCleanupCallback,

@@ -28,8 +28,6 @@ pub struct KeyNode {
     pub children: BTreeMap<String, usize>,
     /// Values by folded name.
     pub values: BTreeMap<String, RegValue>,
-    /// Deleted keys stay as tombstones so open handles can still name them.
-    pub deleted: bool,
     /// Created with `REG_OPTION_VOLATILE`.
     pub volatile: bool,
 }
@@ -68,7 +66,6 @@ impl Registry {
                 parent: None,
                 children: BTreeMap::new(),
                 values: BTreeMap::new(),
-                deleted: false,
                 volatile: false,
             }],
         };
@@ -152,7 +149,6 @@ impl Registry {
             parent: Some(parent),
             children: BTreeMap::new(),
             values: BTreeMap::new(),
-            deleted: false,
             volatile,
         });
         self.nodes[parent].children.insert(fold(leaf), id);
@@ -197,9 +193,9 @@ impl Registry {
         self.nodes[id].values.get(&fold(name))
     }
 
-    /// Live subkeys of a node in enumeration order.
+    /// Subkeys of a node in enumeration order.
     pub fn subkeys(&self, id: usize) -> Vec<usize> {
-        self.nodes[id].children.values().copied().filter(|&c| !self.nodes[c].deleted).collect()
+        self.nodes[id].children.values().copied().collect()
     }
 
     /// Values of a node in enumeration order.
