@@ -249,7 +249,8 @@ fn collect_surface() -> Surface {
             s.ntddk.insert(f.sig.ident.to_string(), has_attr(&f.attrs, "must_use"));
         }
     }
-    for item in parse("src/ddi.rs").items {
+    let ddi_files = ["src/ddi/mod.rs", "src/ddi/driver.rs", "src/ddi/object.rs", "src/ddi/registry.rs"];
+    for item in ddi_files.iter().flat_map(|f| parse(f).items) {
         if let syn::Item::Fn(f) = item
             && is_pub(&f.vis)
         {

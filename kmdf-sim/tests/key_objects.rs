@@ -113,12 +113,17 @@ fn contexts_are_zero_filled_and_found_by_their_type_info() {
 }
 
 #[test]
-fn framework_delete_runs_cleanup_then_destroy_with_the_handle_still_open() {
+fn wdf_object_delete_runs_cleanup_then_destroy_with_the_handle_still_open() {
     EVENTS.with(|e| e.borrow_mut().clear());
     let m = Machine::new(Settings::default());
-    let key = m.run(DRV, "DriverEntry", || open_with(&mut attributes()).expect("opens")).expect("no stop");
-    m.framework_destroy_key(key as u64).expect("no stop");
-    // F31: cleanup, then destroy, both while the raw handle is open; then ~FxRegKey.
+    m.run(DRV, "DriverEntry", || {
+        let key = open_with(&mut attributes()).expect("opens");
+        // SAFETY: live key, not used again.
+        unsafe { call_unsafe_wdf_function_binding!(WdfObjectDelete, key.cast()) };
+    })
+    .expect("no stop");
+    // F5/F31: cleanup, then destroy, both while the raw handle is open; then
+    // ~FxRegKey closes it.
     assert_eq!(EVENTS.with(|e| e.borrow().clone()), [("cleanup", true), ("destroy", true)]);
     assert!(m.live_keys().is_empty());
     assert!(m.violations().is_empty());
@@ -144,12 +149,23 @@ fn bad_attributes_are_refused_before_anything_is_opened() {
     m.run(DRV, "DriverEntry", || {
         let mut wrong_size = WDF_OBJECT_ATTRIBUTES { Size: 8, ..attributes() };
         assert_eq!(open_with(&mut wrong_size), Err(STATUS_INFO_LENGTH_MISMATCH));
-        let mut parented = WDF_OBJECT_ATTRIBUTES { ParentObject: 0x1000 as WDFOBJECT, ..attributes() };
-        assert_eq!(open_with(&mut parented), Err(STATUS_NOT_SUPPORTED));
     })
     .expect("no stop");
     assert!(m.live_keys().is_empty());
     assert!(!m.registry_key_exists(PATH), "the key was never created");
+}
+
+#[test]
+fn a_bad_parent_object_is_an_invalid_handle() {
+    let m = Machine::new(Settings::default());
+    let stop = m
+        .run(DRV, "DriverEntry", || {
+            let mut parented = WDF_OBJECT_ATTRIBUTES { ParentObject: 0x1000 as WDFOBJECT, ..attributes() };
+            open_with(&mut parented)
+        })
+        .expect_err("F11/F20: the parent is looked up as a framework handle");
+    let b = stop.bug_check().expect("bug check");
+    assert_eq!((b.code, b.params[0], b.params[1]), (0x10D, 0x5, 0x1000));
 }
 
 #[test]

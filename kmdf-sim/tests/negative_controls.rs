@@ -1,21 +1,43 @@
 //! Negative controls: the original crash, written against the surface only,
-//! must be caught every run, in each of its real shapes (design.md; issue
-//! "Simulator, part 1"). If one of these tests fails, the simulator has
-//! stopped catching the bug and every green run elsewhere means nothing.
+//! must be caught every run, in each of its real shapes (design.md; issues
+//! "Simulator, part 1" and "part 2"). The second close happens where it
+//! happens on Windows: in the framework's teardown of the WDFDRIVER's
+//! children at unload (F27, F10, F2). If one of these tests fails, the
+//! simulator has stopped catching the bug and every green run elsewhere means
+//! nothing.
 
 use kmdf_sim::control::{HandleEventKind, HandleOwner, Machine, ReusePolicy, Settings, Stop, ViolationKind};
 
 const CLIENT: &str = "rawclient.sys";
+const SERVICE: &str = "rawclient";
 const PARAMS: &str = r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\rawclient\Parameters";
 const OTHER_KEY: &str = r"\Registry\Machine\SOFTWARE";
 
-/// A driver written the way the crashing one was: only against the surface.
+/// A driver written the way the crashing one was: only against the surface,
+/// its state in a framework context, never in statics (F76).
 mod raw_client {
     use kmdf_sim::ntddk::ZwClose;
-    use kmdf_sim::{
-        KEY_READ, NT_SUCCESS, NTSTATUS, UNICODE_STRING, WDF_NO_OBJECT_ATTRIBUTES, WDFKEY,
-        call_unsafe_wdf_function_binding,
-    };
+    use kmdf_sim::*;
+
+    pub const PARAMS: &str = super::PARAMS;
+
+    #[repr(transparent)]
+    pub struct TypeInfo(pub WDF_OBJECT_CONTEXT_TYPE_INFO);
+    // SAFETY: never written after initialisation; only read by the framework.
+    unsafe impl Sync for TypeInfo {}
+
+    /// The driver context: the key the driver keeps until unload.
+    pub struct DriverContext {
+        pub key: WDFKEY,
+    }
+
+    pub static DRIVER_CONTEXT: TypeInfo = TypeInfo(WDF_OBJECT_CONTEXT_TYPE_INFO {
+        Size: size_of::<WDF_OBJECT_CONTEXT_TYPE_INFO>() as u32,
+        ContextName: c"DriverContext".as_ptr(),
+        ContextSize: size_of::<DriverContext>(),
+        UniqueType: &DRIVER_CONTEXT.0,
+        EvtDriverGetUniqueContextType: None,
+    });
 
     fn utf16(s: &str) -> Vec<u16> {
         s.encode_utf16().collect()
@@ -42,12 +64,11 @@ mod raw_client {
     }
 
     /// The bug: a generic destructor closes the WDM handle of a WDFKEY.
-    pub fn close_wdm_handle(key: WDFKEY) -> (u64, NTSTATUS) {
+    pub fn close_wdm_handle(key: WDFKEY) -> NTSTATUS {
         // SAFETY: `key` is a live WDFKEY (that is all WdmGetHandle needs).
         let handle = unsafe { call_unsafe_wdf_function_binding!(WdfRegistryWdmGetHandle, key) };
         // SAFETY: this is the defect under test: the handle is the key object's.
-        let status = unsafe { ZwClose(handle) };
-        (handle as u64, status)
+        unsafe { ZwClose(handle) }
     }
 
     /// The correct close.
@@ -55,6 +76,101 @@ mod raw_client {
         // SAFETY: `key` is live and not used again.
         unsafe { call_unsafe_wdf_function_binding!(WdfRegistryClose, key) };
     }
+
+    fn context(driver: WDFDRIVER) -> *mut DriverContext {
+        // SAFETY: the driver object was created with DRIVER_CONTEXT.
+        unsafe { call_unsafe_wdf_function_binding!(WdfObjectGetTypedContextWorker, driver.cast(), &DRIVER_CONTEXT.0) }
+            .cast()
+    }
+
+    fn create_driver(
+        driver: *mut _DRIVER_OBJECT,
+        path: PUNICODE_STRING,
+        unload: PFN_WDF_DRIVER_UNLOAD,
+    ) -> Result<WDFDRIVER, NTSTATUS> {
+        let mut config = WDF_DRIVER_CONFIG {
+            Size: size_of::<WDF_DRIVER_CONFIG>() as u32,
+            EvtDriverUnload: unload,
+            ..WDF_DRIVER_CONFIG::default()
+        };
+        let mut attributes = WDF_OBJECT_ATTRIBUTES {
+            Size: size_of::<WDF_OBJECT_ATTRIBUTES>() as u32,
+            ExecutionLevel: _WDF_EXECUTION_LEVEL::WdfExecutionLevelInheritFromParent,
+            SynchronizationScope: _WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeInheritFromParent,
+            ContextTypeInfo: &DRIVER_CONTEXT.0,
+            ..WDF_OBJECT_ATTRIBUTES::default()
+        };
+        let mut wdf_driver: WDFDRIVER = core::ptr::null_mut();
+        // SAFETY: all pointers are to live locals or come from the loader.
+        let status = unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfDriverCreate,
+                driver,
+                path,
+                &mut attributes,
+                &mut config,
+                &mut wdf_driver
+            )
+        };
+        if NT_SUCCESS(status) { Ok(wdf_driver) } else { Err(status) }
+    }
+
+    /// DriverEntry of the crashing driver: opens its Parameters key, leaves
+    /// it to the framework (parent: the driver), and closes its WDM handle.
+    pub extern "C" fn buggy_entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
+        if let Err(status) = create_driver(driver, path, None) {
+            return status;
+        }
+        match open_key(PARAMS) {
+            Ok(key) => close_wdm_handle(key),
+            Err(status) => status,
+        }
+    }
+    const _: DRIVER_INITIALIZE = Some(buggy_entry);
+
+    /// The same bug, with the key closed properly in EvtDriverUnload: the
+    /// double close then happens inside WdfRegistryClose (F4).
+    pub extern "C" fn closes_in_unload_entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
+        let wdf_driver = match create_driver(driver, path, Some(unload_closing_key)) {
+            Ok(d) => d,
+            Err(status) => return status,
+        };
+        match open_key(PARAMS) {
+            Ok(key) => {
+                // SAFETY: the context is zero-filled, DriverContext-sized and
+                // lives as long as the driver object (F76).
+                unsafe { context(wdf_driver).write(DriverContext { key }) };
+                close_wdm_handle(key)
+            }
+            Err(status) => status,
+        }
+    }
+    const _: DRIVER_INITIALIZE = Some(closes_in_unload_entry);
+
+    extern "C" fn unload_closing_key(driver: WDFDRIVER) {
+        // SAFETY: written in DriverEntry; the driver object is still alive in
+        // EvtDriverUnload (F27).
+        let key = unsafe { context(driver).read() }.key;
+        close_key(key);
+    }
+
+    /// The correct driver: the key is closed with WdfRegistryClose in
+    /// EvtDriverUnload, its handle never touched.
+    pub extern "C" fn correct_entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
+        let wdf_driver = match create_driver(driver, path, Some(unload_closing_key)) {
+            Ok(d) => d,
+            Err(status) => return status,
+        };
+        match open_key(PARAMS) {
+            Ok(key) => {
+                // SAFETY: as in `closes_in_unload_entry`.
+                unsafe { context(wdf_driver).write(DriverContext { key }) };
+                STATUS_SUCCESS
+            }
+            Err(status) => status,
+        }
+    }
+    const _: DRIVER_INITIALIZE = Some(correct_entry);
 }
 
 fn machine(settings: Settings) -> Machine {
@@ -63,15 +179,15 @@ fn machine(settings: Settings) -> Machine {
     m
 }
 
-/// Loads the raw client: opens its key and closes the key's WDM handle.
-fn driver_closes_wdm_handle(m: &Machine) -> (u64, u64) {
-    m.run(CLIENT, "DriverEntry", || {
-        let key = raw_client::open_key(PARAMS).expect("Parameters key opens");
-        let (handle, status) = raw_client::close_wdm_handle(key);
-        assert_eq!(status, kmdf_sim::STATUS_SUCCESS, "the first close succeeds: the slot is live");
-        (key as u64, handle)
-    })
-    .expect("the driver's own close does not stop the machine")
+/// Loads the buggy driver; returns its key and the key's (stale) WDM handle.
+fn load_buggy(m: &Machine) -> (u64, u64) {
+    let status = m.load(CLIENT, SERVICE, Some(raw_client::buggy_entry)).expect("loading does not stop the machine");
+    assert_eq!(status, kmdf_sim::STATUS_SUCCESS, "the first close succeeds: the slot is live");
+    let keys = m.live_keys();
+    assert_eq!(keys.len(), 1, "the framework still holds the key object");
+    let key = keys[0];
+    // F1/F6: m_Key still holds the value the driver closed.
+    (key, m.key_handle(key).expect("m_Key is still set"))
 }
 
 fn bug_check(stop: &Stop) -> &kmdf_sim::control::BugCheck {
@@ -79,16 +195,18 @@ fn bug_check(stop: &Stop) -> &kmdf_sim::control::BugCheck {
 }
 
 #[test]
-fn first_driver_handle_has_the_reported_value() {
+fn the_key_is_a_child_of_the_driver_and_has_the_reported_handle_value() {
     let m = machine(Settings::default());
-    let (_, handle) = driver_closes_wdm_handle(&m);
+    let (key, handle) = load_buggy(&m);
     assert_eq!(handle, 0xFFFF_FFFF_8000_0304);
+    let parent = m.object_parent(key).expect("F10: parented to the driver");
+    assert!(m.live_objects().contains(&(parent, "WDFDRIVER")));
 }
 
 #[test]
 fn a_free_slot_close_is_silent_by_default_but_the_ownership_check_catches_it() {
     let m = machine(Settings::default());
-    let (key, handle) = driver_closes_wdm_handle(&m);
+    let (key, handle) = load_buggy(&m);
 
     // The driver's close is itself flagged: it closed the framework key's handle.
     let v = m.violations();
@@ -97,29 +215,29 @@ fn a_free_slot_close_is_silent_by_default_but_the_ownership_check_catches_it() {
     assert_eq!(v[0].closer, HandleOwner::Component(CLIENT.into()));
     assert_eq!(v[0].victim, Some(HandleOwner::FrameworkKey { key, driver: CLIENT.into() }));
 
-    // Unload: the framework destroys the key and closes the value again (F2, F7).
-    m.framework_destroy_key(key).expect("default settings: STATUS_INVALID_HANDLE, no bug check (F67a)");
-    assert!(m.stop().is_none());
+    // Unload: the framework deletes the driver's children and ~FxRegKey closes
+    // the value again (F27, F2, F7).
+    let report = m.unload().expect("default settings: STATUS_INVALID_HANDLE, no bug check (F67a)");
+    assert!(report.leaked_handles.is_empty() && report.leaked_objects.is_empty(), "{report:?}");
     let v = m.violations();
     assert_eq!(v.len(), 2, "{v:?}");
     assert_eq!(v[1].kind, ViolationKind::StaleCloseFreeSlot);
     assert_eq!(v[1].closer, HandleOwner::FrameworkKey { key, driver: CLIENT.into() });
     assert_eq!(v[1].victim, None);
     assert!(v[1].outcome.contains("STATUS_INVALID_HANDLE"), "{}", v[1].outcome);
-    assert!(m.live_keys().is_empty());
+    assert!(m.live_objects().is_empty(), "the driver and its key are gone");
 
     let history = m.handle_history(handle);
-    assert!(
-        matches!(&history[history.len() - 2].kind, HandleEventKind::Closed { by } if *by == HandleOwner::Component(CLIENT.into()))
-    );
+    assert!(matches!(&history[history.len() - 2].kind,
+        HandleEventKind::Closed { by } if *by == HandleOwner::Component(CLIENT.into())));
     assert!(matches!(&history[history.len() - 1].kind, HandleEventKind::BadClose { .. }));
 }
 
 #[test]
 fn a_free_slot_close_bug_checks_93_1_under_verifier_misc_checks() {
     let m = machine(Settings { verifier_misc_checks: true, ..Settings::default() });
-    let (key, handle) = driver_closes_wdm_handle(&m);
-    let stop = m.framework_destroy_key(key).expect_err("F67c: Driver Verifier forces the bug check");
+    let (_, handle) = load_buggy(&m);
+    let stop = m.unload().expect_err("F67c: Driver Verifier forces the bug check");
     let b = bug_check(&stop);
     assert_eq!((b.code, b.params), (0x93, [0x304, 1, 0, 0]));
     assert_eq!(b.blamed, "Wdf01000.sys");
@@ -135,8 +253,8 @@ fn a_kernel_debugger_alone_does_not_bug_check_in_the_system_process() {
     // F42/F67a: the debugger branch needs a caller process with a PEB; unload
     // runs in System, which has none.
     let m = machine(Settings { kernel_debugger: true, ..Settings::default() });
-    let (key, _) = driver_closes_wdm_handle(&m);
-    m.framework_destroy_key(key).expect("no PEB in System: silent");
+    load_buggy(&m);
+    m.unload().expect("no PEB in System: silent");
     assert_eq!(m.violations().last().map(|v| v.kind.clone()), Some(ViolationKind::StaleCloseFreeSlot));
 }
 
@@ -146,8 +264,7 @@ fn a_kernel_debugger_bug_checks_a_double_close_in_a_process_with_a_peb() {
     let stop = m
         .run_in_process(CLIENT, "EvtIoDeviceControl", "app.exe", || {
             let key = raw_client::open_key(PARAMS).expect("opens");
-            let (_, first) = raw_client::close_wdm_handle(key);
-            assert_eq!(first, kmdf_sim::STATUS_SUCCESS);
+            assert_eq!(raw_client::close_wdm_handle(key), kmdf_sim::STATUS_SUCCESS);
             // The framework's Close() closes the same value again (F4).
             raw_client::close_key(key);
         })
@@ -161,7 +278,8 @@ fn a_kernel_debugger_bug_checks_a_double_close_in_a_process_with_a_peb() {
 fn assert_reported_shape(m: &Machine, stop: &Stop, handle: u64) {
     let b = bug_check(stop);
     // The report: BugCheck 93, {304, 0, 0, 0}, Wdf01000 blamed, System, IRQL 0,
-    // KeBugCheckEx <- KiSystemServiceCopyEnd <- KiServiceLinkage <- FxRegKey dtor (F41).
+    // KeBugCheckEx <- KiSystemServiceCopyEnd <- KiServiceLinkage <- FxRegKey dtor (F41),
+    // during driver unload.
     assert_eq!((b.code, b.params), (0x93, [0x304, 0, 0, 0]));
     assert_eq!(b.name, "INVALID_KERNEL_HANDLE");
     assert_eq!(b.blamed, "Wdf01000.sys");
@@ -175,6 +293,8 @@ fn assert_reported_shape(m: &Machine, stop: &Stop, handle: u64) {
             "Wdf01000!FxRegKey::`scalar deleting destructor'",
         ]
     );
+    assert!(b.stack.iter().any(|f| f == "Wdf01000!FxDriver::Unload"), "{:?}", b.stack);
+    assert_eq!(b.stack.last().map(String::as_str), Some("nt!IopLoadUnloadDriver"));
     // The history shows the driver's first close, then the protected reuse.
     let closes: Vec<_> = b
         .handle_history
@@ -185,9 +305,8 @@ fn assert_reported_shape(m: &Machine, stop: &Stop, handle: u64) {
         })
         .collect();
     assert_eq!(closes.last(), Some(&HandleOwner::Component(CLIENT.into())));
-    assert!(b.handle_history.iter().any(
-        |e| matches!(&e.kind, HandleEventKind::Opened { owner, protected: true, .. } if *owner == HandleOwner::Component("other.sys".into()))
-    ));
+    assert!(b.handle_history.iter().any(|e| matches!(&e.kind,
+        HandleEventKind::Opened { owner, protected: true, .. } if *owner == HandleOwner::Component("other.sys".into()))));
     assert!(b.root_cause.as_deref().is_some_and(|c| c.starts_with(CLIENT)));
     // The protected handle survives: a bug check closes nothing.
     assert_eq!(m.handle_owner(handle), Some(HandleOwner::Component("other.sys".into())));
@@ -208,10 +327,10 @@ fn assert_reported_shape(m: &Machine, stop: &Stop, handle: u64) {
 #[test]
 fn a_protected_reuse_gives_the_reported_bug_check_lifo() {
     let m = machine(Settings { reuse_policy: ReusePolicy::Lifo, ..Settings::default() });
-    let (key, handle) = driver_closes_wdm_handle(&m);
+    let (_, handle) = load_buggy(&m);
     let other = m.open_foreign_handle("other.sys", OTHER_KEY, true).expect("opens");
     assert_eq!(other, handle, "LIFO: the freed slot is the next one handed out");
-    let stop = m.framework_destroy_key(key).expect_err("F67b: protected handle → 0x93 {h, 0, 0, 0}");
+    let stop = m.unload().expect_err("F67b: protected handle → 0x93 {h, 0, 0, 0}");
     assert_reported_shape(&m, &stop, handle);
     let v = m.violations();
     assert_eq!(
@@ -225,7 +344,7 @@ fn a_protected_reuse_gives_the_reported_bug_check_default_policy() {
     // Batched LIFO (F46): the slot comes back only after the free chain is used
     // up; other components keep opening handles until one lands in it.
     let m = machine(Settings::default());
-    let (key, handle) = driver_closes_wdm_handle(&m);
+    let (_, handle) = load_buggy(&m);
     let mut opened = 0;
     loop {
         let h = m.open_foreign_handle("other.sys", OTHER_KEY, true).expect("opens");
@@ -236,17 +355,17 @@ fn a_protected_reuse_gives_the_reported_bug_check_default_policy() {
         assert!(opened < 10_000, "the freed slot never came back");
     }
     assert!(opened > 1, "batched LIFO does not hand the slot out at once");
-    let stop = m.framework_destroy_key(key).expect_err("0x93 {h, 0, 0, 0}");
+    let stop = m.unload().expect_err("0x93 {h, 0, 0, 0}");
     assert_reported_shape(&m, &stop, handle);
 }
 
 #[test]
 fn an_unprotected_reuse_silently_closes_the_victims_handle() {
     let m = machine(Settings { reuse_policy: ReusePolicy::Lifo, ..Settings::default() });
-    let (key, handle) = driver_closes_wdm_handle(&m);
+    let (key, handle) = load_buggy(&m);
     let other = m.open_foreign_handle("other.sys", OTHER_KEY, false).expect("opens");
     assert_eq!(other, handle);
-    m.framework_destroy_key(key).expect("F67: no bug check, the victim's handle is closed");
+    m.unload().expect("F67: no bug check, the victim's handle is closed");
     assert!(m.stop().is_none());
     assert_eq!(m.handle_owner(handle), None, "other.sys's handle was closed behind its back");
     let v = m.violations().pop().expect("a violation");
@@ -258,44 +377,50 @@ fn an_unprotected_reuse_silently_closes_the_victims_handle() {
 
 #[test]
 fn closing_the_wdm_handle_then_the_key_double_closes_at_wdf_registry_close() {
-    // F4: WdfRegistryClose closes now, so the double close happens there.
+    // F4: WdfRegistryClose closes now, so the double close happens there, in
+    // EvtDriverUnload, before the framework's teardown.
     let m = machine(Settings { reuse_policy: ReusePolicy::Lifo, ..Settings::default() });
-    let (key, handle) = driver_closes_wdm_handle(&m);
+    let status = m.load(CLIENT, SERVICE, Some(raw_client::closes_in_unload_entry)).expect("loads");
+    assert_eq!(status, kmdf_sim::STATUS_SUCCESS);
+    let handle = m.key_handle(m.live_keys()[0]).expect("m_Key set");
     m.open_foreign_handle("other.sys", OTHER_KEY, true).expect("opens");
-    let stop = m.run(CLIENT, "DriverUnload", || raw_client::close_key(key as kmdf_sim::WDFKEY)).expect_err("0x93");
+    let stop = m.unload().expect_err("0x93");
     let b = bug_check(&stop);
     assert_eq!(b.params, [handle & 0x7FFF_FFFF, 0, 0, 0]);
     assert_eq!(b.blamed, "Wdf01000.sys");
-    assert!(b.stack.iter().any(|f| f == "rawclient!DriverUnload"));
+    assert!(b.stack.iter().any(|f| f == "Wdf01000!FxRegKey::Close"));
+    assert!(b.stack.iter().any(|f| f == "rawclient!EvtDriverUnload"));
 }
 
 #[test]
-fn the_correct_client_leaves_no_trace() {
-    // Positive control: the same client without the bug.
-    let m = machine(Settings { verifier_misc_checks: true, ..Settings::default() });
-    let handle = m
-        .run(CLIENT, "DriverEntry", || {
-            let key = raw_client::open_key(PARAMS).expect("opens");
-            // SAFETY: live key.
-            let h = unsafe { kmdf_sim::call_unsafe_wdf_function_binding!(WdfRegistryWdmGetHandle, key) } as u64;
-            raw_client::close_key(key);
-            h
-        })
-        .expect("no stop");
+fn the_correct_driver_leaves_no_trace() {
+    // Positive control: the same driver without the bug, under the verifiers.
+    let m = machine(Settings { verifier_misc_checks: true, kmdf_verifier: true, ..Settings::default() });
+    let status = m.load(CLIENT, SERVICE, Some(raw_client::correct_entry)).expect("loads");
+    assert_eq!(status, kmdf_sim::STATUS_SUCCESS);
+    let handle = m.key_handle(m.live_keys()[0]).expect("m_Key set");
+    let report = m.unload().expect("no stop");
+    assert!(report.leaked_handles.is_empty() && report.leaked_objects.is_empty(), "{report:?}");
     assert!(m.violations().is_empty(), "{:?}", m.violations());
-    assert!(m.live_keys().is_empty());
+    assert!(m.live_objects().is_empty());
     assert_eq!(m.handle_owner(handle), None);
 }
 
 #[test]
 fn after_a_stop_every_call_is_refused_with_a_failure_status() {
     let m = machine(Settings { reuse_policy: ReusePolicy::Lifo, ..Settings::default() });
-    let (key, _) = driver_closes_wdm_handle(&m);
+    let handle = m
+        .run(CLIENT, "DriverEntry", || {
+            let key = raw_client::open_key(PARAMS).expect("opens");
+            assert_eq!(raw_client::close_wdm_handle(key), kmdf_sim::STATUS_SUCCESS);
+            key
+        })
+        .expect("no stop");
     m.open_foreign_handle("other.sys", OTHER_KEY, true).expect("opens");
     let later = std::cell::Cell::new(None);
     let stop = m
         .run(CLIENT, "DriverUnload", || {
-            raw_client::close_key(key as kmdf_sim::WDFKEY);
+            raw_client::close_key(handle);
             // The machine has stopped; the driver's code runs on along its error path.
             later.set(Some(raw_client::open_key(PARAMS)));
         })
@@ -328,6 +453,7 @@ fn a_driver_panic_is_a_wdk_panic_bug_check() {
     let stop = m.run(CLIENT, "DriverEntry", || panic!("driver bug")).expect_err("RPNC");
     assert_eq!(bug_check(&stop).code, 0x5250_4E43);
     assert_eq!(bug_check(&stop).blamed, CLIENT);
+    assert!(bug_check(&stop).root_cause.as_deref().is_some_and(|c| c.contains("driver bug")));
 }
 
 #[test]

@@ -10,6 +10,7 @@
 
 pub mod bugcheck;
 pub mod handles;
+pub(crate) mod objects;
 pub mod registry;
 
 pub use bugcheck::{BugCheck, OwnershipViolation, Stop, ViolationKind};
@@ -44,6 +45,10 @@ pub struct Settings {
     /// Driver Verifier's Miscellaneous Checks are on (F67c: a stale kernel
     /// handle close is forced to bug check 0x93 {h, 1, 0, 0}).
     pub verifier_misc_checks: bool,
+    /// The KMDF verifier (`VerifierOn`, F52/F70) is on: its checks fail calls
+    /// and its breaks stop the machine unless a kernel debugger is attached
+    /// (F65).
+    pub kmdf_verifier: bool,
 }
 
 impl Default for Settings {
@@ -53,6 +58,7 @@ impl Default for Settings {
             boot_handles: 192,
             kernel_debugger: false,
             verifier_misc_checks: false,
+            kmdf_verifier: false,
         }
     }
 }
@@ -73,22 +79,16 @@ struct Process {
     has_peb: bool,
 }
 
-/// A framework registry-key object (`FxRegKey`, F1–F7).
-#[derive(Debug, Clone)]
-pub(crate) struct KeyObject {
-    /// The driver the key belongs to.
-    pub driver: String,
-    /// `m_Key`: the WDM handle, or `None` after `Close()` (F3).
-    pub handle: Option<u64>,
-    /// The open serial of `handle`, to recognise a stale value at close.
-    pub serial: u64,
-    /// The driver's EvtCleanupCallback, taken when it runs.
-    pub cleanup: crate::PFN_WDF_OBJECT_CONTEXT_CLEANUP,
-    /// The driver's EvtDestroyCallback, taken when it runs.
-    pub destroy: crate::PFN_WDF_OBJECT_CONTEXT_DESTROY,
-    /// The context: its type info (compared by address) and its memory,
-    /// zero-filled and 8-byte aligned (F76; KMDF's FxContextHeaderInit).
-    pub context: Option<(usize, Box<[u64]>)>,
+/// The driver image the machine has loaded (F27, F37).
+#[derive(Debug)]
+struct LoadedDriver {
+    image: String,
+    service: String,
+    /// The WDM driver object handed to DriverEntry; boxed for a stable address.
+    object: Box<crate::_DRIVER_OBJECT>,
+    /// `RegistryPath` handed to DriverEntry, and the UTF-16 it points into.
+    registry_path: Box<crate::UNICODE_STRING>,
+    _registry_path_buffer: Vec<u16>,
 }
 
 /// The per-thread machine state.
@@ -102,10 +102,16 @@ pub(crate) struct State {
     pub irql: u8,
     stop: Option<Stop>,
     violations: Vec<OwnershipViolation>,
-    pub keys: BTreeMap<u64, KeyObject>,
+    /// Framework objects by handle value.
+    pub(crate) objects: BTreeMap<u64, objects::Object>,
+    /// Passive objects whose delete arrived above PASSIVE_LEVEL (F9, F34).
+    pub(crate) deferred_deletes: Vec<u64>,
+    driver: Option<LoadedDriver>,
     next_object: u64,
     ddi_calls: BTreeMap<&'static str, u64>,
     refused_calls: u64,
+    /// KMDF verifier breaks that a kernel debugger caught (F65).
+    pub(crate) verifier_breaks: Vec<String>,
     /// Test hook: the next call of this DDI panics inside the simulator.
     panic_next: Option<String>,
     /// Driver globals handed to the binding macro; boxed so its address is stable.
@@ -194,11 +200,14 @@ impl State {
             irql: 0,
             stop: None,
             violations: Vec::new(),
-            keys: BTreeMap::new(),
+            objects: BTreeMap::new(),
+            deferred_deletes: Vec::new(),
+            driver: None,
             next_object: 1,
             ddi_calls: BTreeMap::new(),
             refused_calls: 0,
             panic_next: None,
+            verifier_breaks: Vec::new(),
             globals: Box::default(),
         };
         let owner = HandleOwner::Component(KERNEL_MODULE.into());
@@ -241,6 +250,11 @@ impl State {
     pub fn caller_image(&self) -> String {
         let n = self.frames.len();
         if n >= 2 { self.frames[n - 2].image.clone() } else { KERNEL_MODULE.into() }
+    }
+
+    /// Whether `object` is the driver object handed to the loaded driver.
+    pub(crate) fn is_loaded_driver_object(&self, object: *mut crate::_DRIVER_OBJECT) -> bool {
+        self.driver.as_ref().is_some_and(|d| std::ptr::eq(d.object.as_ref(), object))
     }
 
     pub fn is_stopped(&self) -> bool {
@@ -429,18 +443,6 @@ impl State {
         let entry = HandleEntry { object: node, access, protected, owner, serial };
         Ok((self.handles.insert(entry, path, serial, stack), created))
     }
-
-    /// `~FxRegKey`: removes the object (its context memory with it, F30)
-    /// and closes `m_Key` if it is still set, ignoring the status (F2).
-    pub fn destruct_key_object(&mut self, key: u64) {
-        let Some(obj) = self.keys.remove(&key) else { return };
-        if let Some(h) = obj.handle {
-            self.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxRegKey::`scalar deleting destructor'");
-            let owner = HandleOwner::FrameworkKey { key, driver: obj.driver.clone() };
-            let _ignored = self.nt_close(h, owner, Some(obj.serial));
-            self.pop_frame();
-        }
-    }
 }
 
 /// Maps generic rights to key rights as the configuration manager's generic
@@ -463,48 +465,23 @@ fn map_generic_key_access(access: u32) -> u32 {
     mapped
 }
 
-/// Deletes a key object the way KMDF does: the driver's EvtCleanupCallback,
-/// then its EvtDestroyCallback — both while the WDM handle is still open
-/// (F30, F31) — then `~FxRegKey` closes the handle (F2).
-///
-/// Runs driver code, so it must be called with no borrow of the state held;
-/// the callbacks run at PASSIVE_LEVEL, where KMDF runs a WDFKEY's (F9, F34).
-pub(crate) fn delete_key_object(key: u64) {
-    let found = with_state(|s| {
-        if s.stop.is_some() {
-            return None;
-        }
-        s.keys.get_mut(&key).map(|o| (o.driver.clone(), o.cleanup.take(), o.destroy.take()))
-    })
-    .flatten();
-    let Some((driver, cleanup, destroy)) = found else {
-        return;
-    };
-    let module = driver.trim_end_matches(".sys").to_string();
-    for (callback, name) in [(cleanup, "EvtCleanupCallback"), (destroy, "EvtDestroyCallback")] {
-        let Some(callback) = callback else { continue };
-        if with_state(|s| s.is_stopped()).unwrap_or(true) {
-            return;
-        }
-        with_state(|s| s.push_frame(&driver, &format!("{module}!{name}")));
-        // SAFETY: the driver registered this callback for this object in its
-        // WDF_OBJECT_ATTRIBUTES; KMDF calls it with the object's handle (F30).
-        unsafe { callback(key as crate::WDFOBJECT) };
-        with_state(|s| s.pop_frame());
-    }
-    with_state(|s| {
-        if !s.is_stopped() {
-            s.destruct_key_object(key);
-        }
-    });
-}
-
 /// A simulated machine, owned by one test thread.
 ///
 /// Creating it installs fresh state for the current thread; dropping it
 /// removes that state. It is neither `Send` nor `Sync`.
 pub struct Machine {
     _not_send: PhantomData<*const ()>,
+}
+
+/// What a driver left behind at unload.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnloadReport {
+    /// Kernel handles the driver opened itself (ZwOpenKey, ...) and never
+    /// closed: value and key path. The framework closes only its own.
+    pub leaked_handles: Vec<(u64, String)>,
+    /// Framework objects of the driver still alive after its WDFDRIVER was
+    /// deleted (held by references it never dropped, F32).
+    pub leaked_objects: Vec<(u64, &'static str)>,
 }
 
 /// The error of a control call: the machine has stopped.
@@ -541,7 +518,18 @@ impl Machine {
     /// panic: on Windows wdk-panic turns it into bug check 0x52504E43
     /// (windows-drivers-rs guide §4), and so does the machine.
     pub fn run<R>(&self, image: &str, symbol: &str, f: impl FnOnce() -> R) -> Result<R, Stopped> {
-        self.run_in(image, symbol, "System", false, f)
+        self.run_in(image, symbol, "System", false, 0, f)
+    }
+
+    /// Like [`Machine::run`], at `irql` (e.g. `DISPATCH_LEVEL as u8`, as in a
+    /// DPC or under a spin lock). Passive objects deleted meanwhile are
+    /// disposed by the PASSIVE work item when the call returns (F9, F34).
+    pub fn run_at_irql<R>(&self, image: &str, symbol: &str, irql: u8, f: impl FnOnce() -> R) -> Result<R, Stopped> {
+        let result = self.run_in(image, symbol, "System", false, irql, f);
+        if result.is_ok() {
+            self.drain_deferred_deletes();
+        }
+        result.and_then(|r| self.stopped().map_or(Ok(r), |stop| Err(Box::new(stop))))
     }
 
     /// Like [`Machine::run`], in the context of a user process (which has a
@@ -553,7 +541,7 @@ impl Machine {
         process: &str,
         f: impl FnOnce() -> R,
     ) -> Result<R, Stopped> {
-        self.run_in(image, symbol, process, true, f)
+        self.run_in(image, symbol, process, true, 0, f)
     }
 
     fn run_in<R>(
@@ -562,6 +550,7 @@ impl Machine {
         symbol: &str,
         process: &str,
         has_peb: bool,
+        irql: u8,
         f: impl FnOnce() -> R,
     ) -> Result<R, Stopped> {
         if let Some(stop) = self.stopped() {
@@ -569,8 +558,9 @@ impl Machine {
         }
         let module = image.trim_end_matches(".sys");
         let saved = self.state(|s| {
-            let saved = s.process.clone();
+            let saved = (s.process.clone(), s.irql);
             s.process = Process { name: process.into(), has_peb };
+            s.irql = irql;
             s.push_frame(image, &format!("{module}!{symbol}"));
             (saved, s.frames.len() - 1)
         });
@@ -592,7 +582,7 @@ impl Machine {
                 );
             }
             s.frames.truncate(saved.1);
-            s.process = saved.0;
+            (s.process, s.irql) = saved.0;
         });
         match (self.stopped(), result) {
             (Some(stop), _) => Err(Box::new(stop)),
@@ -604,6 +594,11 @@ impl Machine {
     /// The stop, if the machine has stopped.
     pub fn stop(&self) -> Option<Stop> {
         self.stopped()
+    }
+
+    /// KMDF verifier breaks a kernel debugger caught (F65), in order.
+    pub fn verifier_breaks(&self) -> Vec<String> {
+        self.state(|s| s.verifier_breaks.clone())
     }
 
     /// Every ownership violation recorded so far, in order.
@@ -671,26 +666,133 @@ impl Machine {
         self.state(|s| s.handles.get(handle).map(|e| e.owner.clone()))
     }
 
-    /// The framework destroys a key object the way KMDF does when the key's
-    /// parent goes away at driver unload (F27, F10): `~FxRegKey` closes the
-    /// handle it holds (F2). This is the direct form of that step; the object
-    /// tree drives it from the real unload path.
-    pub fn framework_destroy_key(&self, key: u64) -> Result<(), Stopped> {
+    /// Loads a driver: creates its service key (if missing), a driver object
+    /// and its `RegistryPath`, and calls `entry` — the driver's
+    /// `DRIVER_INITIALIZE`, handed in, never looked up by symbol — in the
+    /// System process at PASSIVE_LEVEL. Returns DriverEntry's status.
+    ///
+    /// When DriverEntry fails, the framework deletes the WDFDRIVER it may have
+    /// created, without EvtDriverUnload, and the image is unloaded.
+    /// ASSUMPTION: the failure path of FxDriverEntry is not in the facts.
+    ///
+    /// # Panics
+    /// If a driver is already loaded on this machine (one driver per machine).
+    pub fn load(&self, image: &str, service: &str, entry: crate::DRIVER_INITIALIZE) -> Result<NTSTATUS, Stopped> {
         if let Some(stop) = self.stopped() {
             return Err(Box::new(stop));
         }
-        let depth = self.state(|s| {
-            let depth = s.frames.len();
-            let driver = s.keys.get(&key).map(|k| k.driver.clone()).unwrap_or_default();
-            let module = driver.trim_end_matches(".sys").to_string();
-            s.push_frame(&driver, &format!("{module}!<unload>"));
-            s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxDriver::Unload");
-            s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxObject::ProcessDestroy");
-            depth
+        let Some(entry) = entry else {
+            return Ok(crate::STATUS_INVALID_PARAMETER);
+        };
+        let (object, path) = self.state(|s| {
+            assert!(s.driver.is_none(), "kmdf-sim: a driver is already loaded; unload it first");
+            let key = format!(r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\{service}");
+            let _ = s.registry.create_path(&key);
+            // The kernel passes the service key in its own spelling.
+            let mut buffer: Vec<u16> =
+                format!(r"\REGISTRY\MACHINE\SYSTEM\CurrentControlSet\Services\{service}").encode_utf16().collect();
+            let bytes = u16::try_from(buffer.len() * 2).unwrap_or(0xFFFE);
+            let registry_path =
+                Box::new(crate::UNICODE_STRING { Length: bytes, MaximumLength: bytes, Buffer: buffer.as_mut_ptr() });
+            let id = s.new_object_value();
+            let mut loaded = LoadedDriver {
+                image: image.to_string(),
+                service: service.to_string(),
+                object: Box::new(crate::_DRIVER_OBJECT { id }),
+                registry_path,
+                _registry_path_buffer: buffer,
+            };
+            let object = std::ptr::from_mut(loaded.object.as_mut());
+            let path = std::ptr::from_mut(loaded.registry_path.as_mut());
+            s.driver = Some(loaded);
+            (object, path)
         });
-        delete_key_object(key);
-        self.state(|s| s.frames.truncate(depth));
-        self.stopped().map_or(Ok(()), |stop| Err(Box::new(stop)))
+        // SAFETY: `entry` is the driver's DRIVER_INITIALIZE; both pointers point
+        // into boxes the machine keeps alive until the driver is unloaded.
+        let status = self.run(image, "DriverEntry", || unsafe { entry(object, path) })?;
+        if !crate::NT_SUCCESS(status) {
+            if let Some(driver) = self.state(|s| s.driver_object()) {
+                objects::delete_subtree(driver);
+            }
+            self.state(|s| {
+                s.driver = None;
+                s.globals.Driver = std::ptr::null_mut();
+            });
+        }
+        self.stopped().map_or(Ok(status), |stop| Err(Box::new(stop)))
+    }
+
+    /// Unloads the loaded driver as KMDF does (F27, F37): EvtDriverUnload
+    /// first, then the WDFDRIVER is deleted with all its children — default-
+    /// parented keys included, whose `~FxRegKey` closes their handles (F10,
+    /// F2) — and the deferred PASSIVE disposals drain (F28). Reports what the
+    /// driver leaked.
+    ///
+    /// # Panics
+    /// If no driver is loaded.
+    pub fn unload(&self) -> Result<UnloadReport, Stopped> {
+        if let Some(stop) = self.stopped() {
+            return Err(Box::new(stop));
+        }
+        let (image, depth) = self.state(|s| {
+            let image = s.driver.as_ref().map(|d| d.image.clone()).expect("kmdf-sim: no driver is loaded");
+            let depth = s.frames.len();
+            s.push_frame(KERNEL_MODULE, "nt!IopLoadUnloadDriver");
+            s.push_frame(&image, &format!("{}!FxStubDriverUnload", image.trim_end_matches(".sys")));
+            s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxDriver::Unload");
+            (image, depth)
+        });
+        let driver = self.state(|s| s.driver_object());
+        if let Some(driver) = driver {
+            let unload = self.state(|s| match s.objects.get(&driver).map(|o| &o.kind) {
+                Some(objects::ObjectKind::Driver { unload, .. }) => *unload,
+                _ => None,
+            });
+            if let Some(unload) = unload {
+                let module = image.trim_end_matches(".sys").to_string();
+                self.state(|s| s.push_frame(&image, &format!("{module}!EvtDriverUnload")));
+                // SAFETY: the driver registered EvtDriverUnload in its
+                // WDF_DRIVER_CONFIG; KMDF calls it with the WDFDRIVER first (F27).
+                unsafe { unload(driver as crate::WDFDRIVER) };
+                self.state(|s| s.pop_frame());
+            }
+            self.state(|s| s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxObject::DeleteObject"));
+            objects::delete_subtree(driver);
+            self.state(|s| s.pop_frame());
+        }
+        self.drain_deferred_deletes();
+        let report = self.state(|s| {
+            s.frames.truncate(depth);
+            let owner = HandleOwner::Component(image.clone());
+            let leaked_handles = s
+                .handles
+                .live()
+                .into_iter()
+                .filter(|(_, e)| e.owner == owner)
+                .map(|(h, e)| (h, s.registry.path_of(e.object)))
+                .collect();
+            let leaked_objects =
+                s.objects.iter().filter(|(_, o)| o.driver == image).map(|(h, o)| (*h, o.kind.type_name())).collect();
+            s.driver = None;
+            s.globals.Driver = std::ptr::null_mut();
+            UnloadReport { leaked_handles, leaked_objects }
+        });
+        self.stopped().map_or(Ok(report), |stop| Err(Box::new(stop)))
+    }
+
+    /// Runs the PASSIVE work item that disposes passive objects whose delete
+    /// arrived above PASSIVE_LEVEL (F9, F34).
+    fn drain_deferred_deletes(&self) {
+        while let Some(h) = self.state(|s| s.deferred_deletes.pop()) {
+            self.state(|s| s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxDisposeList::DrainListLocked"));
+            objects::delete_subtree(h);
+            self.state(|s| s.pop_frame());
+        }
+    }
+
+    /// The service name of the loaded driver, if one is loaded.
+    pub fn loaded_service(&self) -> Option<String> {
+        self.state(|s| s.driver.as_ref().map(|d| d.service.clone()))
     }
 
     /// Test hook for the simulator's own panic handling: the next call of
@@ -701,12 +803,31 @@ impl Machine {
 
     /// The `WDFKEY` values of the key objects that are still alive.
     pub fn live_keys(&self) -> Vec<u64> {
-        self.state(|s| s.keys.keys().copied().collect())
+        self.state(|s| {
+            s.objects
+                .iter()
+                .filter(|(_, o)| matches!(o.kind, objects::ObjectKind::Key { .. }))
+                .map(|(h, _)| *h)
+                .collect()
+        })
+    }
+
+    /// Every live framework object: handle and WDF type name.
+    pub fn live_objects(&self) -> Vec<(u64, &'static str)> {
+        self.state(|s| s.objects.iter().map(|(h, o)| (*h, o.kind.type_name())).collect())
+    }
+
+    /// The parent of a live framework object.
+    pub fn object_parent(&self, object: u64) -> Option<u64> {
+        self.state(|s| s.objects.get(&object).and_then(|o| o.parent))
     }
 
     /// The WDM handle a live key object holds (`m_Key`), if any.
     pub fn key_handle(&self, key: u64) -> Option<u64> {
-        self.state(|s| s.keys.get(&key).and_then(|k| k.handle))
+        self.state(|s| match s.objects.get(&key).map(|o| &o.kind) {
+            Some(objects::ObjectKind::Key { handle, .. }) => *handle,
+            _ => None,
+        })
     }
 }
 

@@ -73,6 +73,8 @@ const _: () = same::<crate::LPGUID, *mut GUID>();
 const _: () = same::<crate::NTSTATUS, LONG>();
 /// `OBJECT_ATTRIBUTES`
 const _: () = same::<crate::OBJECT_ATTRIBUTES, _OBJECT_ATTRIBUTES>();
+/// `PCCH`
+const _: () = same::<crate::PCCH, *const CHAR>();
 /// `PCHAR`
 const _: () = same::<crate::PCHAR, *mut CHAR>();
 /// `PCSTR`
@@ -744,8 +746,18 @@ const _: unsafe extern "C" fn(KeyHandle: HANDLE, ValueName: PUNICODE_STRING, Key
 const _: unsafe extern "C" fn(KeyHandle: HANDLE, ValueName: PUNICODE_STRING, TitleIndex: ULONG, Type: ULONG, Data: PVOID, DataSize: ULONG) -> NTSTATUS = crate::ntddk::ZwSetValueKey;
 
 // ---- DDIs: each is its PFN_WDF* type
+/// `WdfDriverCreate` as `PFN_WDFDRIVERCREATE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, DriverObject: PDRIVER_OBJECT, RegistryPath: PCUNICODE_STRING, DriverAttributes: PWDF_OBJECT_ATTRIBUTES, DriverConfig: PWDF_DRIVER_CONFIG, Driver: *mut WDFDRIVER) -> NTSTATUS> = Some(crate::__ddi::WdfDriverCreate);
+/// `WdfObjectCreate` as `PFN_WDFOBJECTCREATE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Attributes: PWDF_OBJECT_ATTRIBUTES, Object: *mut WDFOBJECT) -> NTSTATUS> = Some(crate::__ddi::WdfObjectCreate);
+/// `WdfObjectDelete` as `PFN_WDFOBJECTDELETE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Object: WDFOBJECT)> = Some(crate::__ddi::WdfObjectDelete);
+/// `WdfObjectDereferenceActual` as `PFN_WDFOBJECTDEREFERENCEACTUAL`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Handle: WDFOBJECT, Tag: PVOID, Line: LONG, File: PCCH)> = Some(crate::__ddi::WdfObjectDereferenceActual);
 /// `WdfObjectGetTypedContextWorker` as `PFN_WDFOBJECTGETTYPEDCONTEXTWORKER`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Handle: WDFOBJECT, TypeInfo: PCWDF_OBJECT_CONTEXT_TYPE_INFO) -> PVOID> = Some(crate::__ddi::WdfObjectGetTypedContextWorker);
+/// `WdfObjectReferenceActual` as `PFN_WDFOBJECTREFERENCEACTUAL`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Handle: WDFOBJECT, Tag: PVOID, Line: LONG, File: PCCH)> = Some(crate::__ddi::WdfObjectReferenceActual);
 /// `WdfRegistryClose` as `PFN_WDFREGISTRYCLOSE`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY)> = Some(crate::__ddi::WdfRegistryClose);
 /// `WdfRegistryCreateKey` as `PFN_WDFREGISTRYCREATEKEY`

@@ -32,6 +32,7 @@ pub type PWSTR = *mut WCHAR;
 pub type PCWSTR = *const WCHAR;
 pub type PCSTR = *const CHAR;
 pub type LPCSTR = *const CHAR;
+pub type PCCH = *const CHAR;
 pub type PCHAR = *mut CHAR;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]

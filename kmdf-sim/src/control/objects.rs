@@ -1,0 +1,317 @@
+//! The KMDF object tree: framework objects, their parents and children,
+//! references, and the delete sequence KMDF runs.
+//!
+//! Rules (../shared/docs/kmdf-facts.md):
+//! * F10/F16: an object created without `ParentObject` is a child of the
+//!   driver object.
+//! * F29: deletion disposes children before parents — every child's
+//!   EvtCleanupCallback runs before its parent's.
+//! * F30/F31: EvtCleanupCallback, then EvtDestroyCallback, then the object's
+//!   destructor; the context stays valid through EvtDestroyCallback and is
+//!   freed after it. For a WDFKEY the destructor is `~FxRegKey` (F2).
+//! * F32: extra references (WdfObjectReference) postpone the destroy until the
+//!   last WdfObjectDereference; dropping to zero without a delete is 0x10D {7}.
+//! * F33: objects marked NoDeleteDDI (the driver, ...) ignore WdfObjectDelete
+//!   and the KMDF verifier breaks.
+//! * F9/F34: WDFKEY is a passive object: a delete above PASSIVE_LEVEL is
+//!   deferred to a PASSIVE work item; every callback of a key runs at PASSIVE.
+
+use super::{FRAMEWORK_MODULE, State, with_state};
+use crate::surface::types::*;
+
+/// The framework object types the simulator models.
+#[derive(Debug, Clone)]
+pub(crate) enum ObjectKind {
+    /// `FxDriver`: created by WdfDriverCreate (F27).
+    Driver {
+        /// EvtDriverUnload.
+        unload: PFN_WDF_DRIVER_UNLOAD,
+    },
+    /// `FxRegKey` (F1–F7): `handle` is `m_Key`, `serial` its open serial.
+    Key { handle: Option<u64>, serial: u64 },
+    /// A general object from WdfObjectCreate.
+    General,
+}
+
+impl ObjectKind {
+    /// The WDF handle type name, as reports print it.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ObjectKind::Driver { .. } => "WDFDRIVER",
+            ObjectKind::Key { .. } => "WDFKEY",
+            ObjectKind::General => "WDFOBJECT",
+        }
+    }
+}
+
+/// One framework object.
+#[derive(Debug)]
+pub(crate) struct Object {
+    pub kind: ObjectKind,
+    /// The driver image the object belongs to.
+    pub driver: String,
+    pub parent: Option<u64>,
+    pub children: Vec<u64>,
+    /// References beyond the creation reference (WdfObjectReference, F32).
+    pub extra_refs: u32,
+    /// WdfObjectDelete (or the parent's delete) has been requested.
+    pub delete_requested: bool,
+    /// EvtCleanupCallback has run (or there was none).
+    pub disposed: bool,
+    /// F33: WdfObjectDelete is not allowed.
+    pub no_delete_ddi: bool,
+    /// F9/F34: dispose and destroy only at PASSIVE_LEVEL.
+    pub passive: bool,
+    pub cleanup: PFN_WDF_OBJECT_CONTEXT_CLEANUP,
+    pub destroy: PFN_WDF_OBJECT_CONTEXT_DESTROY,
+    /// The context: its type info (compared by address) and its memory,
+    /// zero-filled and pointer-aligned (F76; KMDF's FxContextHeaderInit).
+    pub context: Option<(usize, Box<[u64]>)>,
+}
+
+/// What an object takes from its `WDF_OBJECT_ATTRIBUTES` (F11).
+#[derive(Default)]
+pub(crate) struct Attributes {
+    pub cleanup: PFN_WDF_OBJECT_CONTEXT_CLEANUP,
+    pub destroy: PFN_WDF_OBJECT_CONTEXT_DESTROY,
+    pub parent: Option<u64>,
+    pub passive: bool,
+    pub context: Option<(usize, Box<[u64]>)>,
+}
+
+/// Reads and validates `WDF_OBJECT_ATTRIBUTES` as `FxValidateObjectAttributes`
+/// does before the object is created (F11).
+///
+/// * ASSUMPTION: a `Size` other than the 1.33 size fails with
+///   STATUS_INFO_LENGTH_MISMATCH (the framework checks it, F64; the exact
+///   status is not in the facts).
+/// * The context is `ContextSizeOverride` bytes if non-zero, else the type's
+///   `ContextSize`, zero-filled and rounded up to pointer size (KMDF source,
+///   FxGetContextSize / FxContextHeaderInit; F76).
+/// * `ExecutionLevel = WdfExecutionLevelPassive` makes the object passive (F34).
+///
+/// # Safety
+/// `attrs` is null or points to readable attributes whose `ContextTypeInfo`
+/// is null or readable.
+pub(crate) unsafe fn read_attributes(attrs: PWDF_OBJECT_ATTRIBUTES) -> Result<Attributes, NTSTATUS> {
+    if attrs.is_null() {
+        return Ok(Attributes::default());
+    }
+    // SAFETY: non-null, and the caller guarantees it is readable.
+    let a = unsafe { *attrs };
+    if a.Size as usize != size_of::<WDF_OBJECT_ATTRIBUTES>() {
+        return Err(crate::STATUS_INFO_LENGTH_MISMATCH);
+    }
+    let context = if a.ContextTypeInfo.is_null() {
+        None
+    } else {
+        let size = if a.ContextSizeOverride != 0 {
+            a.ContextSizeOverride
+        } else {
+            // SAFETY: non-null; the caller guarantees the type info is readable.
+            unsafe { (*a.ContextTypeInfo).ContextSize }
+        };
+        Some((a.ContextTypeInfo as usize, vec![0u64; size.div_ceil(8)].into_boxed_slice()))
+    };
+    Ok(Attributes {
+        cleanup: a.EvtCleanupCallback,
+        destroy: a.EvtDestroyCallback,
+        parent: (!a.ParentObject.is_null()).then_some(a.ParentObject as u64),
+        passive: a.ExecutionLevel == _WDF_EXECUTION_LEVEL::WdfExecutionLevelPassive,
+        context,
+    })
+}
+
+impl State {
+    /// Creates an object. Without an explicit parent it becomes a child of
+    /// the driver object, if one exists (F10).
+    pub(crate) fn create_object(
+        &mut self,
+        kind: ObjectKind,
+        driver: String,
+        attrs: Attributes,
+    ) -> Result<u64, NTSTATUS> {
+        let parent = match attrs.parent {
+            Some(p) if !self.objects.contains_key(&p) => {
+                // F11: ParentObject is looked up as a framework handle; a bad
+                // one is an invalid handle (F20).
+                crate::ddi::invalid_handle(self, p, 0);
+                return Err(super::STOPPED_STATUS);
+            }
+            Some(p) => Some(p),
+            None if matches!(kind, ObjectKind::Driver { .. }) => None,
+            None => self.driver_object(),
+        };
+        let handle = self.new_object_value();
+        let passive = attrs.passive || matches!(kind, ObjectKind::Key { .. }); // F9
+        let no_delete_ddi = matches!(kind, ObjectKind::Driver { .. }); // F33
+        if let Some(p) = parent
+            && let Some(po) = self.objects.get_mut(&p)
+        {
+            po.children.push(handle);
+        }
+        self.objects.insert(
+            handle,
+            Object {
+                kind,
+                driver,
+                parent,
+                children: Vec::new(),
+                extra_refs: 0,
+                delete_requested: false,
+                disposed: false,
+                no_delete_ddi,
+                passive,
+                cleanup: attrs.cleanup,
+                destroy: attrs.destroy,
+                context: attrs.context,
+            },
+        );
+        Ok(handle)
+    }
+
+    /// `DeleteFromFailedCreate`: removes an object whose creation failed,
+    /// without callbacks (F12).
+    pub(crate) fn remove_failed_object(&mut self, handle: u64) {
+        if let Some(o) = self.objects.get_mut(&handle) {
+            o.cleanup = None;
+            o.destroy = None;
+            o.kind = ObjectKind::General;
+        }
+        self.destruct(handle);
+    }
+
+    /// The WDFDRIVER, if the driver has created it.
+    pub(crate) fn driver_object(&self) -> Option<u64> {
+        self.objects.iter().find(|(_, o)| matches!(o.kind, ObjectKind::Driver { .. })).map(|(h, _)| *h)
+    }
+
+    /// The subtree of `root`, children before parents (F29's dispose order;
+    /// siblings in creation order, which F29 leaves unspecified).
+    fn post_order(&self, root: u64) -> Vec<u64> {
+        let mut out = Vec::new();
+        let mut stack = vec![(root, false)];
+        while let Some((h, expanded)) = stack.pop() {
+            if expanded {
+                out.push(h);
+                continue;
+            }
+            stack.push((h, true));
+            if let Some(o) = self.objects.get(&h) {
+                for &c in o.children.iter().rev() {
+                    stack.push((c, false));
+                }
+            }
+        }
+        out
+    }
+
+    /// The destructor and the free: for a key, `~FxRegKey` closes `m_Key`
+    /// if it is still set and ignores the status (F2); the context memory goes
+    /// with the object (F30).
+    fn destruct(&mut self, handle: u64) {
+        let Some(obj) = self.objects.remove(&handle) else { return };
+        if let Some(p) = obj.parent
+            && let Some(po) = self.objects.get_mut(&p)
+        {
+            po.children.retain(|&c| c != handle);
+        }
+        for c in &obj.children {
+            if let Some(co) = self.objects.get_mut(c) {
+                co.parent = None;
+            }
+        }
+        if let ObjectKind::Key { handle: Some(h), serial } = obj.kind {
+            self.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxRegKey::`scalar deleting destructor'");
+            let owner = super::HandleOwner::FrameworkKey { key: handle, driver: obj.driver.clone() };
+            let _ignored = self.nt_close(h, owner, Some(serial));
+            self.pop_frame();
+        }
+    }
+}
+
+/// Calls one driver callback for an object with no borrow of the state held,
+/// with its frame on the simulated stack. Skipped once the machine stopped.
+fn call_object_callback(object: u64, callback: unsafe extern "C" fn(WDFOBJECT), name: &str) {
+    let Some(Some(driver)) =
+        with_state(|s| (!s.is_stopped()).then(|| s.objects.get(&object).map(|o| o.driver.clone())).flatten())
+    else {
+        return;
+    };
+    let module = driver.trim_end_matches(".sys").to_string();
+    let saved = with_state(|s| {
+        let saved = s.irql;
+        // F9/F34: a passive object's callbacks run at PASSIVE_LEVEL.
+        if s.objects.get(&object).is_some_and(|o| o.passive) {
+            s.irql = 0;
+        }
+        s.push_frame(&driver, &format!("{module}!{name}"));
+        saved
+    });
+    // SAFETY: the driver registered this callback for this object in its
+    // WDF_OBJECT_ATTRIBUTES; KMDF calls it with the object's handle (F30).
+    unsafe { callback(object as WDFOBJECT) };
+    with_state(|s| {
+        s.pop_frame();
+        if let Some(irql) = saved {
+            s.irql = irql;
+        }
+    });
+}
+
+/// Runs EvtCleanupCallback for every object of `root`'s subtree that has not
+/// been disposed, children first (F29), and marks them delete-requested.
+fn dispose_subtree(root: u64) {
+    let order = with_state(|s| s.post_order(root)).unwrap_or_default();
+    for h in order {
+        let cleanup = with_state(|s| {
+            let o = s.objects.get_mut(&h)?;
+            o.delete_requested = true;
+            if o.disposed {
+                return None;
+            }
+            o.disposed = true;
+            o.cleanup.take()
+        })
+        .flatten();
+        if let Some(cb) = cleanup {
+            call_object_callback(h, cb, "EvtCleanupCallback");
+        }
+    }
+}
+
+/// Destroys one disposed object whose references are gone: EvtDestroyCallback,
+/// then the destructor (F30, F31).
+fn destroy_one(h: u64) {
+    let destroy = with_state(|s| s.objects.get_mut(&h).and_then(|o| o.destroy.take())).flatten();
+    if let Some(cb) = destroy {
+        call_object_callback(h, cb, "EvtDestroyCallback");
+    }
+    with_state(|s| {
+        if !s.is_stopped() {
+            s.destruct(h);
+        }
+    });
+}
+
+/// Deletes `root` and its subtree the way KMDF does: dispose (cleanup
+/// callbacks, children first), then destroy every object whose extra
+/// references are gone (F29–F32). Objects still referenced stay, disposed,
+/// until their last WdfObjectDereference.
+///
+/// Runs driver code: call it with no borrow of the state held.
+pub(crate) fn delete_subtree(root: u64) {
+    dispose_subtree(root);
+    let order = with_state(|s| s.post_order(root)).unwrap_or_default();
+    for h in order {
+        let ready = with_state(|s| !s.is_stopped() && s.objects.get(&h).is_some_and(|o| o.extra_refs == 0));
+        if ready == Some(true) {
+            destroy_one(h);
+        }
+    }
+}
+
+/// The last reference of a delete-requested object is gone (F32).
+pub(crate) fn destroy_released(h: u64) {
+    destroy_one(h);
+}
