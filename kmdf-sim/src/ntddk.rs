@@ -187,9 +187,12 @@ fn require(access: u32, needed: u32) -> Result<(), NTSTATUS> {
 }
 
 /// The registry node behind a handle, checked for `needed` access.
-fn key_of(s: &crate::control::State, handle: HANDLE, needed: u32) -> Result<usize, NTSTATUS> {
+pub(crate) fn key_of(s: &crate::control::State, handle: HANDLE, needed: u32) -> Result<usize, NTSTATUS> {
     let entry = s.handles.get(handle as u64).ok_or(crate::STATUS_INVALID_HANDLE)?;
     require(entry.access, needed)?;
+    if s.registry.node(entry.object).deleted {
+        return Err(crate::STATUS_KEY_DELETED);
+    }
     Ok(entry.object)
 }
 

@@ -110,6 +110,8 @@ pub(crate) struct State {
     next_object: u64,
     ddi_calls: BTreeMap<&'static str, u64>,
     refused_calls: u64,
+    /// Messages the framework traced (its in-flight recorder, IFR).
+    pub(crate) framework_log: Vec<String>,
     /// KMDF verifier breaks that a kernel debugger caught (F65).
     pub(crate) verifier_breaks: Vec<String>,
     /// Test hook: the next call of this DDI panics inside the simulator.
@@ -208,6 +210,7 @@ impl State {
             refused_calls: 0,
             panic_next: None,
             verifier_breaks: Vec::new(),
+            framework_log: Vec::new(),
             globals: Box::default(),
         };
         let owner = HandleOwner::Component(KERNEL_MODULE.into());
@@ -250,6 +253,11 @@ impl State {
     pub fn caller_image(&self) -> String {
         let n = self.frames.len();
         if n >= 2 { self.frames[n - 2].image.clone() } else { KERNEL_MODULE.into() }
+    }
+
+    /// The loaded driver's service key, `\Registry\Machine\...\Services\<svc>`.
+    pub(crate) fn loaded_service_key(&self) -> Option<String> {
+        self.driver.as_ref().map(|d| format!(r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\{}", d.service))
     }
 
     /// Whether `object` is the driver object handed to the loaded driver.
@@ -596,6 +604,11 @@ impl Machine {
         self.stopped()
     }
 
+    /// What the framework traced (e.g. F14's write-open warning), in order.
+    pub fn framework_log(&self) -> Vec<String> {
+        self.state(|s| s.framework_log.clone())
+    }
+
     /// KMDF verifier breaks a kernel debugger caught (F65), in order.
     pub fn verifier_breaks(&self) -> Vec<String> {
         self.state(|s| s.verifier_breaks.clone())
@@ -634,6 +647,12 @@ impl Machine {
             s.registry.set_value(node, name, kind, data.to_vec());
             Ok(())
         })
+    }
+
+    /// Seeds keys and values from a `.reg`-like description (see
+    /// [`registry::Registry::seed`]), e.g. the values an INF's AddReg writes.
+    pub fn registry_seed(&self, text: &str) -> Result<(), registry::SeedError> {
+        self.state(|s| s.registry.seed(text))
     }
 
     /// Whether a key exists at an absolute `\Registry\...` path.

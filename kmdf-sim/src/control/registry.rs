@@ -30,6 +30,8 @@ pub struct KeyNode {
     pub values: BTreeMap<String, RegValue>,
     /// Created with `REG_OPTION_VOLATILE`.
     pub volatile: bool,
+    /// Deleted: gone from its parent, but open handles still name it.
+    pub deleted: bool,
 }
 
 /// Why a path did not resolve.
@@ -67,6 +69,7 @@ impl Registry {
                 children: BTreeMap::new(),
                 values: BTreeMap::new(),
                 volatile: false,
+                deleted: false,
             }],
         };
         for path in [
@@ -150,6 +153,7 @@ impl Registry {
             children: BTreeMap::new(),
             values: BTreeMap::new(),
             volatile,
+            deleted: false,
         });
         self.nodes[parent].children.insert(fold(leaf), id);
         id
@@ -188,6 +192,25 @@ impl Registry {
         self.nodes[id].values.insert(fold(name), RegValue { name: name.to_string(), kind, data });
     }
 
+    /// Removes a value; `false` if there was none.
+    pub fn remove_value(&mut self, id: usize, name: &str) -> bool {
+        self.nodes[id].values.remove(&fold(name)).is_some()
+    }
+
+    /// Deletes a key without subkeys (`ZwDeleteKey`); `false` if it has some.
+    /// The node stays as a tombstone for the handles still open to it.
+    pub fn delete_key(&mut self, id: usize) -> bool {
+        if !self.nodes[id].children.is_empty() {
+            return false;
+        }
+        let folded = fold(&self.nodes[id].name);
+        if let Some(parent) = self.nodes[id].parent {
+            self.nodes[parent].children.remove(&folded);
+        }
+        self.nodes[id].deleted = true;
+        true
+    }
+
     /// Reads a value.
     pub fn value(&self, id: usize, name: &str) -> Option<&RegValue> {
         self.nodes[id].values.get(&fold(name))
@@ -221,5 +244,181 @@ mod tests {
         assert_eq!(r.lookup(None, r"Registry\Machine"), Err(PathError::Invalid));
         r.set_value(a, "Level", 4, vec![1, 0, 0, 0]);
         assert_eq!(r.value(a, "LEVEL").unwrap().name, "Level");
+    }
+}
+
+/// A line of a registry description that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeedError {
+    /// 1-based line number.
+    pub line: usize,
+    /// What was wrong and what was expected.
+    pub message: String,
+}
+
+impl std::fmt::Display for SeedError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "registry description, line {}: {}", self.line, self.message)
+    }
+}
+
+impl std::error::Error for SeedError {}
+
+/// Parses a quoted string with `\"` and `\\` escapes; returns it and the rest.
+fn quoted(s: &str) -> Option<(String, &str)> {
+    let mut chars = s.strip_prefix('"')?.char_indices();
+    let mut out = String::new();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return Some((out, &s[i + 2..])),
+            '\\' => out.push(chars.next()?.1),
+            c => out.push(c),
+        }
+    }
+    None
+}
+
+fn utf16z(s: &str) -> Vec<u8> {
+    s.encode_utf16().chain([0]).flat_map(u16::to_le_bytes).collect()
+}
+
+/// Parses the data part of `name = data`: `(REG_* type, bytes)`.
+fn parse_data(data: &str) -> Result<(u32, Vec<u8>), String> {
+    let (kind, rest) = data.split_once(':').ok_or("expected TYPE:DATA, e.g. dword:4 or sz:\"text\"")?;
+    let rest = rest.trim();
+    let number = |radix_text: &str| -> Result<u64, String> {
+        let t = radix_text.trim();
+        let parsed = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+            Some(hex) => u64::from_str_radix(hex, 16),
+            None => t.parse(),
+        };
+        parsed.map_err(|_| format!("{t:?} is not a number (decimal, or hex with 0x)"))
+    };
+    match kind.trim().to_ascii_lowercase().as_str() {
+        "dword" => {
+            let v = u32::try_from(number(rest)?).map_err(|_| format!("{rest} does not fit a dword"))?;
+            Ok((4, v.to_le_bytes().to_vec()))
+        }
+        "qword" => Ok((11, number(rest)?.to_le_bytes().to_vec())),
+        "sz" | "expand_sz" => {
+            let (text, tail) = quoted(rest).ok_or("expected a quoted string")?;
+            if !tail.trim().is_empty() {
+                return Err(format!("unexpected {:?} after the string", tail.trim()));
+            }
+            Ok((if kind.trim().eq_ignore_ascii_case("sz") { 1 } else { 2 }, utf16z(&text)))
+        }
+        "multi_sz" => {
+            let mut out = Vec::new();
+            let mut tail = rest;
+            while !tail.is_empty() {
+                let (text, after) = quoted(tail).ok_or("expected quoted strings separated by commas")?;
+                out.extend(utf16z(&text));
+                tail = after.trim_start();
+                tail = tail.strip_prefix(',').map(str::trim_start).unwrap_or(tail);
+            }
+            out.extend([0, 0]);
+            Ok((7, out))
+        }
+        "hex" => {
+            let bytes: Result<Vec<u8>, String> = rest
+                .split(',')
+                .map(str::trim)
+                .filter(|b| !b.is_empty())
+                .map(|b| u8::from_str_radix(b, 16).map_err(|_| format!("{b:?} is not a hex byte")))
+                .collect();
+            Ok((3, bytes?))
+        }
+        other => Err(format!("unknown type {other:?}; use dword, qword, sz, expand_sz, multi_sz or hex")),
+    }
+}
+
+impl Registry {
+    /// Seeds keys and values from a `.reg`-like description — what an INF's
+    /// AddReg would have written before the driver loads:
+    ///
+    /// ```text
+    /// ; comment
+    /// [\Registry\Machine\SYSTEM\CurrentControlSet\Services\wdfkey_guard\Parameters]
+    /// TraceLevel = dword:3
+    /// MaxValueSize = dword:0x1000
+    /// Name = sz:"text with \"quotes\""
+    /// Search = multi_sz:"a", "b"
+    /// Blob = hex:01,02,ff
+    /// ```
+    ///
+    /// Keys are created as needed; a value line before any `[key]` line, an
+    /// unknown type or a malformed line is an error naming its line.
+    pub fn seed(&mut self, text: &str) -> Result<(), SeedError> {
+        let mut current = None;
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            let err = |message: String| SeedError { line: i + 1, message };
+            if line.is_empty() || line.starts_with(';') || line.starts_with('#') {
+                continue;
+            }
+            if let Some(path) = line.strip_prefix('[') {
+                let path = path.strip_suffix(']').ok_or_else(|| err("a key line must end with ']'".into()))?;
+                let node = self
+                    .create_path(path.trim())
+                    .map_err(|_| err(format!("{path:?} is not an absolute \\Registry\\... path")))?;
+                current = Some(node);
+                continue;
+            }
+            let node = current.ok_or_else(|| err("a value line needs a [\\Registry\\...] key line above it".into()))?;
+            let (name, data) = line.split_once('=').ok_or_else(|| err("expected NAME = TYPE:DATA".into()))?;
+            let name = name.trim();
+            let name = match quoted(name) {
+                Some((n, rest)) if rest.trim().is_empty() => n,
+                _ => name.to_string(),
+            };
+            let (kind, bytes) = parse_data(data.trim()).map_err(err)?;
+            self.set_value(node, &name, kind, bytes);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod seed_tests {
+    use super::*;
+
+    #[test]
+    fn a_description_seeds_typed_values() {
+        let mut r = Registry::new();
+        r.seed(
+            r#"
+            ; INF AddReg
+            [\Registry\Machine\SYSTEM\CurrentControlSet\Services\svc\Parameters]
+            TraceLevel = dword:3
+            "Max Size" = dword:0x1000
+            Name = sz:"a \"b\""
+            List = multi_sz:"x", "y"
+            Blob = hex:01,ff
+            Big = qword:4294967296
+            "#,
+        )
+        .expect("valid description");
+        let k = r.lookup(None, r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\svc\Parameters").unwrap();
+        assert_eq!(r.value(k, "tracelevel").map(|v| (v.kind, v.data.clone())), Some((4, vec![3, 0, 0, 0])));
+        assert_eq!(r.value(k, "Max Size").map(|v| v.data.clone()), Some(vec![0, 0x10, 0, 0]));
+        assert_eq!(r.value(k, "Name").map(|v| v.data.len()), Some(12), "a \"b\" + NUL, UTF-16");
+        assert_eq!(r.value(k, "List").map(|v| (v.kind, v.data.len())), Some((7, 10)));
+        assert_eq!(r.value(k, "Blob").map(|v| (v.kind, v.data.clone())), Some((3, vec![1, 0xff])));
+        assert_eq!(r.value(k, "Big").map(|v| v.kind), Some(11));
+    }
+
+    #[test]
+    fn errors_name_the_line_and_the_fix() {
+        let mut r = Registry::new();
+        let e = r.seed("X = dword:1").unwrap_err();
+        assert_eq!(e.line, 1);
+        assert!(e.message.contains("key line"), "{e}");
+        let e = r.seed("[\\Registry\\Machine\\SOFTWARE\\A]\n\nY = word:1").unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(e.message.contains("unknown type") && e.message.contains("dword"), "{e}");
+        let e = r.seed("[\\Registry\\Machine\\SOFTWARE\\A]\nY = dword:0x1FFFFFFFF").unwrap_err();
+        assert!(e.message.contains("does not fit"), "{e}");
+        let e = r.seed("[SOFTWARE]").unwrap_err();
+        assert!(e.message.contains("absolute"), "{e}");
     }
 }

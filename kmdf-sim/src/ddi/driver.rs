@@ -65,3 +65,135 @@ pub unsafe extern "C" fn WdfDriverCreate(
         }
     })
 }
+
+/// The WDFDRIVER's service key path and image, or a 0x10D bug check.
+fn driver_service(s: &mut crate::control::State, driver: WDFDRIVER) -> Option<(String, String)> {
+    let live = s.objects.get(&(driver as u64)).is_some_and(|o| matches!(o.kind, ObjectKind::Driver { .. }));
+    if !live {
+        // ASSUMPTION: KMDF's FX_TYPE_DRIVER id is not in the facts; 0 = any.
+        super::invalid_handle(s, driver as u64, 0);
+        return None;
+    }
+    let service = s.loaded_service_key()?;
+    Some((service, s.caller_image()))
+}
+
+/// Shared body of the two driver-key DDIs.
+///
+/// # Safety
+/// `attrs` null or valid; `key_out` writable.
+unsafe fn open_driver_key(
+    driver: WDFDRIVER,
+    access: ACCESS_MASK,
+    attrs: PWDF_OBJECT_ATTRIBUTES,
+    key_out: *mut WDFKEY,
+    subkey: &str,
+    through_service_key: bool,
+) -> NTSTATUS {
+    if key_out.is_null() {
+        with_state(|s| null_parameter(s, "Key"));
+        return STOPPED_STATUS;
+    }
+    // SAFETY: checked non-null; writable by contract.
+    unsafe { key_out.write(core::ptr::null_mut()) };
+    // SAFETY: the driver passes null or valid attributes.
+    let attributes = match unsafe { objects::read_attributes(attrs) } {
+        Ok(a) => a,
+        Err(st) => return st,
+    };
+    let result = with_state(|s| {
+        let (service, image) = driver_service(s, driver).ok_or(STOPPED_STATUS)?;
+        super::registry::new_key_object(s, image, attributes, |s, owner| {
+            if !through_service_key {
+                s.push_frame(crate::control::KERNEL_MODULE, "nt!IoOpenDriverRegistryKey");
+                let path = format!(r"{service}\{subkey}");
+                let r = s.open_key_handle(owner, None, &path, access, Some(false), false);
+                s.pop_frame();
+                return r;
+            }
+            // F14: a temporary handle to the service key (KEY_ALL_ACCESS), the
+            // subkey created under it, then the temporary handle closed.
+            let framework = crate::control::HandleOwner::Component(FRAMEWORK_MODULE.into());
+            let (temp, _) = s.open_key_handle(framework.clone(), None, &service, crate::KEY_ALL_ACCESS, None, false)?;
+            let base = s.handles.get(temp).map(|e| e.object);
+            let r = s.open_key_handle(owner, base, subkey, access, Some(false), false);
+            let _ = s.nt_close(temp, framework, None);
+            r
+        })
+    });
+    match result {
+        None => STOPPED_STATUS,
+        Some(Err(st)) => st,
+        Some(Ok((key, _))) => {
+            // SAFETY: checked non-null above.
+            unsafe { key_out.write(key as WDFKEY) };
+            crate::STATUS_SUCCESS
+        }
+    }
+}
+
+/// `WdfDriverOpenParametersRegistryKey` (F14): `Services\<svc>\Parameters`.
+/// Read-only access goes through IoOpenDriverRegistryKey; other access opens
+/// the service key and creates `Parameters` under it (with a framework
+/// warning, F74: Parameters is for INF-provided settings). Both end in one
+/// key object owning one handle, default-parented to the driver (F10).
+/// ASSUMPTION: the read-only path also creates a missing Parameters key
+/// (F74: keys opened by IoOpenDriverRegistryKey are non-volatile).
+///
+/// # Safety
+/// As the DDI: `Key` writable; `KeyAttributes` null or valid.
+#[must_use]
+pub unsafe extern "C" fn WdfDriverOpenParametersRegistryKey(
+    _DriverGlobals: PWDF_DRIVER_GLOBALS,
+    Driver: WDFDRIVER,
+    DesiredAccess: ACCESS_MASK,
+    KeyAttributes: PWDF_OBJECT_ATTRIBUTES,
+    Key: *mut WDFKEY,
+) -> NTSTATUS {
+    enter(
+        "WdfDriverOpenParametersRegistryKey",
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfDriverOpenParametersRegistryKey",
+        STOPPED_STATUS,
+        || {
+            let read_only = DesiredAccess & !(crate::KEY_READ | crate::GENERIC_READ | crate::STANDARD_RIGHTS_READ) == 0;
+            if !read_only {
+                with_state(|s| {
+                    s.framework_log.push(
+                        "WdfDriverOpenParametersRegistryKey should not be used for write; \
+                         consider WdfDriverOpenPersistentStateRegistryKey (F14)"
+                            .into(),
+                    )
+                });
+            }
+            // SAFETY: forwarded from this DDI's contract.
+            unsafe { open_driver_key(Driver, DesiredAccess, KeyAttributes, Key, "Parameters", !read_only) }
+        },
+    )
+}
+
+/// `WdfDriverOpenPersistentStateRegistryKey` (F15, F74): the driver's
+/// runtime state key, through IoOpenDriverRegistryKey(DriverRegKeyPersistentState).
+/// ASSUMPTION (F74): it is `Services\<svc>\State`, created when missing.
+///
+/// # Safety
+/// As the DDI: `Key` writable; `KeyAttributes` null or valid.
+#[must_use]
+pub unsafe extern "C" fn WdfDriverOpenPersistentStateRegistryKey(
+    _DriverGlobals: PWDF_DRIVER_GLOBALS,
+    Driver: WDFDRIVER,
+    DesiredAccess: ACCESS_MASK,
+    KeyAttributes: PWDF_OBJECT_ATTRIBUTES,
+    Key: *mut WDFKEY,
+) -> NTSTATUS {
+    enter(
+        "WdfDriverOpenPersistentStateRegistryKey",
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfDriverOpenPersistentStateRegistryKey",
+        STOPPED_STATUS,
+        || {
+            // SAFETY: forwarded from this DDI's contract.
+            unsafe { open_driver_key(Driver, DesiredAccess, KeyAttributes, Key, "State", false) }
+        },
+    )
+}

@@ -203,3 +203,368 @@ pub unsafe extern "C" fn WdfRegistryWdmGetHandle(_DriverGlobals: PWDF_DRIVER_GLO
         },
     )
 }
+
+// ------------------------------------------------------------------ values
+
+/// Runs `f` on the registry node behind a WDFKEY's `m_Key`, checked for
+/// `needed` access. The node is found through the handle table by the value
+/// `m_Key` holds: if the driver closed it and the slot was reused, the
+/// framework reads the reused handle's key — exactly what KMDF would do (F1).
+fn in_key<T>(
+    key: WDFKEY,
+    needed: u32,
+    f: impl FnOnce(&mut State, usize) -> Result<T, NTSTATUS>,
+) -> Result<T, NTSTATUS> {
+    with_state(|s| {
+        let (handle, _, _) = key_state(s, key).ok_or(STOPPED_STATUS)?;
+        let handle = handle.ok_or(crate::STATUS_INVALID_HANDLE)?;
+        let node = crate::ntddk::key_of(s, handle as HANDLE, needed)?;
+        f(s, node)
+    })
+    .unwrap_or(Err(STOPPED_STATUS))
+}
+
+/// Reads a `ValueName`, or reports a NULL one as the framework does (F20).
+///
+/// # Safety
+/// `name` null or a valid `UNICODE_STRING`.
+unsafe fn value_name(name: PCUNICODE_STRING) -> Result<String, NTSTATUS> {
+    if name.is_null() {
+        with_state(|s| null_parameter(s, "ValueName"));
+        return Err(STOPPED_STATUS);
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { read_unicode(name) }
+}
+
+/// Writes `v` through an optional out pointer.
+///
+/// # Safety
+/// `p` null or writable.
+unsafe fn put<T>(p: *mut T, v: T) {
+    if !p.is_null() {
+        // SAFETY: non-null and writable (caller).
+        unsafe { p.write(v) };
+    }
+}
+
+fn data_len(data: &[u8]) -> u32 {
+    u32::try_from(data.len()).unwrap_or(u32::MAX)
+}
+
+/// `WdfRegistryQueryULong` (F23): REG_DWORD only (else
+/// STATUS_OBJECT_TYPE_MISMATCH); a missing value is
+/// STATUS_OBJECT_NAME_NOT_FOUND; `*Value` is written only on success; a
+/// REG_DWORD longer than 4 bytes is STATUS_BUFFER_OVERFLOW. Needs
+/// KEY_QUERY_VALUE.
+///
+/// # Safety
+/// As the DDI: `ValueName` valid, `Value` writable.
+#[must_use]
+pub unsafe extern "C" fn WdfRegistryQueryULong(
+    _DriverGlobals: PWDF_DRIVER_GLOBALS,
+    Key: WDFKEY,
+    ValueName: PCUNICODE_STRING,
+    Value: PULONG,
+) -> NTSTATUS {
+    enter("WdfRegistryQueryULong", FRAMEWORK_MODULE, "Wdf01000!imp_WdfRegistryQueryULong", STOPPED_STATUS, || {
+        // SAFETY: forwarded from this DDI's contract.
+        let name = match unsafe { value_name(ValueName) } {
+            Ok(n) => n,
+            Err(st) => return st,
+        };
+        if Value.is_null() {
+            with_state(|s| null_parameter(s, "Value"));
+            return STOPPED_STATUS;
+        }
+        let result = in_key(Key, crate::KEY_QUERY_VALUE, |s, node| {
+            let v = s.registry.value(node, &name).ok_or(crate::STATUS_OBJECT_NAME_NOT_FOUND)?;
+            if v.kind != crate::REG_DWORD {
+                return Err(crate::STATUS_OBJECT_TYPE_MISMATCH);
+            }
+            if v.data.len() > 4 {
+                return Err(crate::STATUS_BUFFER_OVERFLOW);
+            }
+            // ASSUMPTION: a REG_DWORD shorter than 4 bytes reads zero-extended.
+            let mut bytes = [0u8; 4];
+            bytes[..v.data.len()].copy_from_slice(&v.data);
+            Ok(u32::from_le_bytes(bytes))
+        });
+        match result {
+            Ok(v) => {
+                // SAFETY: checked non-null; writable by contract.
+                unsafe { Value.write(v) };
+                crate::STATUS_SUCCESS
+            }
+            Err(st) => st,
+        }
+    })
+}
+
+/// `WdfRegistryQueryValue` (F21, F22): the data if `ValueLength` holds it;
+/// otherwise STATUS_BUFFER_OVERFLOW (never BUFFER_TOO_SMALL) with the needed
+/// length and type filled in. A NULL `Value` probes the size: overflow for a
+/// non-empty value, success for an empty one. No type check.
+///
+/// # Safety
+/// As the DDI: `Value` null or `ValueLength` writable bytes; the two
+/// optional out pointers null or writable.
+#[must_use]
+pub unsafe extern "C" fn WdfRegistryQueryValue(
+    _DriverGlobals: PWDF_DRIVER_GLOBALS,
+    Key: WDFKEY,
+    ValueName: PCUNICODE_STRING,
+    ValueLength: ULONG,
+    Value: PVOID,
+    ValueLengthQueried: PULONG,
+    ValueType: PULONG,
+) -> NTSTATUS {
+    enter("WdfRegistryQueryValue", FRAMEWORK_MODULE, "Wdf01000!imp_WdfRegistryQueryValue", STOPPED_STATUS, || {
+        // SAFETY: forwarded from this DDI's contract.
+        let name = match unsafe { value_name(ValueName) } {
+            Ok(n) => n,
+            Err(st) => return st,
+        };
+        let capacity = if Value.is_null() { 0 } else { ValueLength };
+        let result = in_key(Key, crate::KEY_QUERY_VALUE, |s, node| {
+            let v = s.registry.value(node, &name).ok_or(crate::STATUS_OBJECT_NAME_NOT_FOUND)?;
+            Ok((v.kind, v.data.clone()))
+        });
+        let (kind, data) = match result {
+            Ok(v) => v,
+            Err(st) => return st,
+        };
+        // SAFETY: optional outs, null or writable by contract.
+        unsafe {
+            put(ValueLengthQueried, data_len(&data));
+        }
+        // SAFETY: as above.
+        unsafe { put(ValueType, kind) };
+        if data_len(&data) > capacity {
+            return crate::STATUS_BUFFER_OVERFLOW;
+        }
+        if !data.is_empty() {
+            // SAFETY: `data.len() <= ValueLength` writable bytes at `Value` (non-null here).
+            unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), Value.cast::<u8>(), data.len()) };
+        }
+        crate::STATUS_SUCCESS
+    })
+}
+
+/// `WdfRegistryQueryUnicodeString` (F24): REG_SZ / REG_EXPAND_SZ only
+/// (checked once the query succeeded); `Value->MaximumLength == 0` is
+/// STATUS_INVALID_PARAMETER; data longer than `MaximumLength` is
+/// STATUS_BUFFER_OVERFLOW with `*ValueByteLength` = data bytes; on success
+/// `Length` is the data length minus a trailing NUL.
+///
+/// # Safety
+/// As the DDI: `Value` null or a valid `UNICODE_STRING` with
+/// `MaximumLength` writable bytes; `ValueByteLength` null or writable.
+#[must_use]
+pub unsafe extern "C" fn WdfRegistryQueryUnicodeString(
+    _DriverGlobals: PWDF_DRIVER_GLOBALS,
+    Key: WDFKEY,
+    ValueName: PCUNICODE_STRING,
+    ValueByteLength: PUSHORT,
+    Value: PUNICODE_STRING,
+) -> NTSTATUS {
+    enter(
+        "WdfRegistryQueryUnicodeString",
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfRegistryQueryUnicodeString",
+        STOPPED_STATUS,
+        || {
+            // SAFETY: forwarded from this DDI's contract.
+            let name = match unsafe { value_name(ValueName) } {
+                Ok(n) => n,
+                Err(st) => return st,
+            };
+            let capacity = if Value.is_null() {
+                0
+            } else {
+                // SAFETY: non-null; valid by contract.
+                let max = unsafe { (*Value).MaximumLength };
+                if max == 0 {
+                    return crate::STATUS_INVALID_PARAMETER;
+                }
+                usize::from(max)
+            };
+            let result = in_key(Key, crate::KEY_QUERY_VALUE, |s, node| {
+                let v = s.registry.value(node, &name).ok_or(crate::STATUS_OBJECT_NAME_NOT_FOUND)?;
+                Ok((v.kind, v.data.clone()))
+            });
+            let (kind, data) = match result {
+                Ok(v) => v,
+                Err(st) => return st,
+            };
+            // ASSUMPTION: data beyond 0xFFFF bytes reports 0xFFFF in the USHORT.
+            // SAFETY: optional out, null or writable by contract.
+            unsafe { put(ValueByteLength, u16::try_from(data.len()).unwrap_or(u16::MAX)) };
+            if data.len() > capacity {
+                return crate::STATUS_BUFFER_OVERFLOW;
+            }
+            if kind != crate::REG_SZ && kind != crate::REG_EXPAND_SZ {
+                return crate::STATUS_OBJECT_TYPE_MISMATCH;
+            }
+            // Value is non-null here: capacity > 0 and data fit.
+            // SAFETY: valid by contract.
+            let buffer = unsafe { (*Value).Buffer };
+            if !data.is_empty() {
+                // SAFETY: `data.len() <= MaximumLength` writable bytes at `Buffer`.
+                unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), buffer.cast::<u8>(), data.len()) };
+            }
+            let mut length = data.len();
+            if length >= 2 && data[length - 2..] == [0, 0] {
+                length -= 2;
+            }
+            // SAFETY: valid and writable by contract; length <= MaximumLength.
+            unsafe { (*Value).Length = u16::try_from(length).unwrap_or(0) };
+            crate::STATUS_SUCCESS
+        },
+    )
+}
+
+/// Writes a value through the key (`ZwSetValueKey`, F26). Needs KEY_SET_VALUE.
+fn assign(key: WDFKEY, name: &str, kind: u32, data: Vec<u8>) -> NTSTATUS {
+    in_key(key, crate::KEY_SET_VALUE, |s, node| {
+        s.registry.set_value(node, name, kind, data);
+        Ok(crate::STATUS_SUCCESS)
+    })
+    .unwrap_or_else(|st| st)
+}
+
+/// `WdfRegistryAssignULong` (F26): REG_DWORD, 4 bytes.
+///
+/// # Safety
+/// As the DDI: `ValueName` valid.
+#[must_use]
+pub unsafe extern "C" fn WdfRegistryAssignULong(
+    _DriverGlobals: PWDF_DRIVER_GLOBALS,
+    Key: WDFKEY,
+    ValueName: PCUNICODE_STRING,
+    Value: ULONG,
+) -> NTSTATUS {
+    enter("WdfRegistryAssignULong", FRAMEWORK_MODULE, "Wdf01000!imp_WdfRegistryAssignULong", STOPPED_STATUS, || {
+        // SAFETY: forwarded from this DDI's contract.
+        match unsafe { value_name(ValueName) } {
+            Ok(name) => assign(Key, &name, crate::REG_DWORD, Value.to_le_bytes().to_vec()),
+            Err(st) => st,
+        }
+    })
+}
+
+/// `WdfRegistryAssignValue` (F26): the caller's type and bytes.
+///
+/// # Safety
+/// As the DDI: `ValueName` valid, `Value` `ValueLength` readable bytes.
+#[must_use]
+pub unsafe extern "C" fn WdfRegistryAssignValue(
+    _DriverGlobals: PWDF_DRIVER_GLOBALS,
+    Key: WDFKEY,
+    ValueName: PCUNICODE_STRING,
+    ValueType: ULONG,
+    ValueLength: ULONG,
+    Value: PVOID,
+) -> NTSTATUS {
+    enter("WdfRegistryAssignValue", FRAMEWORK_MODULE, "Wdf01000!imp_WdfRegistryAssignValue", STOPPED_STATUS, || {
+        // SAFETY: forwarded from this DDI's contract.
+        let name = match unsafe { value_name(ValueName) } {
+            Ok(n) => n,
+            Err(st) => return st,
+        };
+        if Value.is_null() {
+            with_state(|s| null_parameter(s, "Value"));
+            return STOPPED_STATUS;
+        }
+        // SAFETY: non-null with `ValueLength` readable bytes (contract).
+        let data = unsafe { std::slice::from_raw_parts(Value.cast::<u8>(), ValueLength as usize) }.to_vec();
+        assign(Key, &name, ValueType, data)
+    })
+}
+
+/// `WdfRegistryAssignUnicodeString` (F26): REG_SZ of `Value->Length` bytes
+/// plus a NUL.
+///
+/// # Safety
+/// As the DDI: `ValueName` and `Value` valid.
+#[must_use]
+pub unsafe extern "C" fn WdfRegistryAssignUnicodeString(
+    _DriverGlobals: PWDF_DRIVER_GLOBALS,
+    Key: WDFKEY,
+    ValueName: PCUNICODE_STRING,
+    Value: PCUNICODE_STRING,
+) -> NTSTATUS {
+    enter(
+        "WdfRegistryAssignUnicodeString",
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfRegistryAssignUnicodeString",
+        STOPPED_STATUS,
+        || {
+            // SAFETY: forwarded from this DDI's contract.
+            let name = match unsafe { value_name(ValueName) } {
+                Ok(n) => n,
+                Err(st) => return st,
+            };
+            if Value.is_null() {
+                with_state(|s| null_parameter(s, "Value"));
+                return STOPPED_STATUS;
+            }
+            // SAFETY: non-null and valid (contract).
+            let text = match unsafe { read_unicode(Value) } {
+                Ok(t) => t,
+                Err(st) => return st,
+            };
+            let data: Vec<u8> = text.encode_utf16().chain([0]).flat_map(u16::to_le_bytes).collect();
+            assign(Key, &name, crate::REG_SZ, data)
+        },
+    )
+}
+
+/// `WdfRegistryRemoveValue` (F26): `ZwDeleteValueKey`; needs KEY_SET_VALUE;
+/// a missing value is STATUS_OBJECT_NAME_NOT_FOUND.
+///
+/// # Safety
+/// As the DDI: `ValueName` valid.
+#[must_use]
+pub unsafe extern "C" fn WdfRegistryRemoveValue(
+    _DriverGlobals: PWDF_DRIVER_GLOBALS,
+    Key: WDFKEY,
+    ValueName: PCUNICODE_STRING,
+) -> NTSTATUS {
+    enter("WdfRegistryRemoveValue", FRAMEWORK_MODULE, "Wdf01000!imp_WdfRegistryRemoveValue", STOPPED_STATUS, || {
+        // SAFETY: forwarded from this DDI's contract.
+        let name = match unsafe { value_name(ValueName) } {
+            Ok(n) => n,
+            Err(st) => return st,
+        };
+        in_key(Key, crate::KEY_SET_VALUE, |s, node| {
+            if s.registry.remove_value(node, &name) {
+                Ok(crate::STATUS_SUCCESS)
+            } else {
+                Err(crate::STATUS_OBJECT_NAME_NOT_FOUND)
+            }
+        })
+        .unwrap_or_else(|st| st)
+    })
+}
+
+/// `WdfRegistryRemoveKey` (F26, F69): `ZwDeleteKey` (needs DELETE; a key
+/// with subkeys cannot be deleted — ASSUMPTION: STATUS_CANNOT_DELETE); only
+/// on success the key object is deleted, so on failure the WDFKEY is still
+/// the driver's to close (F69 follows the source).
+///
+/// # Safety
+/// As the DDI.
+#[must_use]
+pub unsafe extern "C" fn WdfRegistryRemoveKey(_DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY) -> NTSTATUS {
+    enter("WdfRegistryRemoveKey", FRAMEWORK_MODULE, "Wdf01000!imp_WdfRegistryRemoveKey", STOPPED_STATUS, || {
+        let status = in_key(Key, crate::DELETE, |s, node| {
+            if s.registry.delete_key(node) { Ok(crate::STATUS_SUCCESS) } else { Err(crate::STATUS_CANNOT_DELETE) }
+        })
+        .unwrap_or_else(|st| st);
+        if crate::NT_SUCCESS(status) {
+            objects::delete_subtree(Key as u64);
+        }
+        status
+    })
+}

@@ -748,6 +748,10 @@ const _: unsafe extern "C" fn(KeyHandle: HANDLE, ValueName: PUNICODE_STRING, Tit
 // ---- DDIs: each is its PFN_WDF* type
 /// `WdfDriverCreate` as `PFN_WDFDRIVERCREATE`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, DriverObject: PDRIVER_OBJECT, RegistryPath: PCUNICODE_STRING, DriverAttributes: PWDF_OBJECT_ATTRIBUTES, DriverConfig: PWDF_DRIVER_CONFIG, Driver: *mut WDFDRIVER) -> NTSTATUS> = Some(crate::__ddi::WdfDriverCreate);
+/// `WdfDriverOpenParametersRegistryKey` as `PFN_WDFDRIVEROPENPARAMETERSREGISTRYKEY`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Driver: WDFDRIVER, DesiredAccess: ACCESS_MASK, KeyAttributes: PWDF_OBJECT_ATTRIBUTES, Key: *mut WDFKEY) -> NTSTATUS> = Some(crate::__ddi::WdfDriverOpenParametersRegistryKey);
+/// `WdfDriverOpenPersistentStateRegistryKey` as `PFN_WDFDRIVEROPENPERSISTENTSTATEREGISTRYKEY`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Driver: WDFDRIVER, DesiredAccess: ACCESS_MASK, KeyAttributes: PWDF_OBJECT_ATTRIBUTES, Key: *mut WDFKEY) -> NTSTATUS> = Some(crate::__ddi::WdfDriverOpenPersistentStateRegistryKey);
 /// `WdfObjectCreate` as `PFN_WDFOBJECTCREATE`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Attributes: PWDF_OBJECT_ATTRIBUTES, Object: *mut WDFOBJECT) -> NTSTATUS> = Some(crate::__ddi::WdfObjectCreate);
 /// `WdfObjectDelete` as `PFN_WDFOBJECTDELETE`
@@ -758,11 +762,27 @@ const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Handle: WDFOBJECT, TypeInfo: PCWDF_OBJECT_CONTEXT_TYPE_INFO) -> PVOID> = Some(crate::__ddi::WdfObjectGetTypedContextWorker);
 /// `WdfObjectReferenceActual` as `PFN_WDFOBJECTREFERENCEACTUAL`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Handle: WDFOBJECT, Tag: PVOID, Line: LONG, File: PCCH)> = Some(crate::__ddi::WdfObjectReferenceActual);
+/// `WdfRegistryAssignULong` as `PFN_WDFREGISTRYASSIGNULONG`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY, ValueName: PCUNICODE_STRING, Value: ULONG) -> NTSTATUS> = Some(crate::__ddi::WdfRegistryAssignULong);
+/// `WdfRegistryAssignUnicodeString` as `PFN_WDFREGISTRYASSIGNUNICODESTRING`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY, ValueName: PCUNICODE_STRING, Value: PCUNICODE_STRING) -> NTSTATUS> = Some(crate::__ddi::WdfRegistryAssignUnicodeString);
+/// `WdfRegistryAssignValue` as `PFN_WDFREGISTRYASSIGNVALUE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY, ValueName: PCUNICODE_STRING, ValueType: ULONG, ValueLength: ULONG, Value: PVOID) -> NTSTATUS> = Some(crate::__ddi::WdfRegistryAssignValue);
 /// `WdfRegistryClose` as `PFN_WDFREGISTRYCLOSE`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY)> = Some(crate::__ddi::WdfRegistryClose);
 /// `WdfRegistryCreateKey` as `PFN_WDFREGISTRYCREATEKEY`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, ParentKey: WDFKEY, KeyName: PCUNICODE_STRING, DesiredAccess: ACCESS_MASK, CreateOptions: ULONG, CreateDisposition: PULONG, KeyAttributes: PWDF_OBJECT_ATTRIBUTES, Key: *mut WDFKEY) -> NTSTATUS> = Some(crate::__ddi::WdfRegistryCreateKey);
 /// `WdfRegistryOpenKey` as `PFN_WDFREGISTRYOPENKEY`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, ParentKey: WDFKEY, KeyName: PCUNICODE_STRING, DesiredAccess: ACCESS_MASK, KeyAttributes: PWDF_OBJECT_ATTRIBUTES, Key: *mut WDFKEY) -> NTSTATUS> = Some(crate::__ddi::WdfRegistryOpenKey);
+/// `WdfRegistryQueryULong` as `PFN_WDFREGISTRYQUERYULONG`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY, ValueName: PCUNICODE_STRING, Value: PULONG) -> NTSTATUS> = Some(crate::__ddi::WdfRegistryQueryULong);
+/// `WdfRegistryQueryUnicodeString` as `PFN_WDFREGISTRYQUERYUNICODESTRING`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY, ValueName: PCUNICODE_STRING, ValueByteLength: PUSHORT, Value: PUNICODE_STRING) -> NTSTATUS> = Some(crate::__ddi::WdfRegistryQueryUnicodeString);
+/// `WdfRegistryQueryValue` as `PFN_WDFREGISTRYQUERYVALUE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY, ValueName: PCUNICODE_STRING, ValueLength: ULONG, Value: PVOID, ValueLengthQueried: PULONG, ValueType: PULONG) -> NTSTATUS> = Some(crate::__ddi::WdfRegistryQueryValue);
+/// `WdfRegistryRemoveKey` as `PFN_WDFREGISTRYREMOVEKEY`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY) -> NTSTATUS> = Some(crate::__ddi::WdfRegistryRemoveKey);
+/// `WdfRegistryRemoveValue` as `PFN_WDFREGISTRYREMOVEVALUE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY, ValueName: PCUNICODE_STRING) -> NTSTATUS> = Some(crate::__ddi::WdfRegistryRemoveValue);
 /// `WdfRegistryWdmGetHandle` as `PFN_WDFREGISTRYWDMGETHANDLE`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY) -> HANDLE> = Some(crate::__ddi::WdfRegistryWdmGetHandle);
