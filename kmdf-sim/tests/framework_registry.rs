@@ -37,8 +37,8 @@ fn loaded() -> (Machine, WDFDRIVER) {
     (m, driver as WDFDRIVER)
 }
 
-/// A counted string that owns its UTF-16 buffer.
-struct Name(Vec<u16>, UNICODE_STRING);
+/// A counted string and the UTF-16 buffer it points into (kept alive with it).
+struct Name(#[allow(dead_code, reason = "owns the buffer `.1` points into")] Vec<u16>, UNICODE_STRING);
 
 fn name(s: &str) -> Name {
     let mut buf: Vec<u16> = s.encode_utf16().collect();
