@@ -10,6 +10,7 @@
 
 pub mod bugcheck;
 pub mod handles;
+pub(crate) mod irql;
 pub(crate) mod objects;
 pub mod registry;
 
@@ -49,6 +50,10 @@ pub struct Settings {
     /// and its breaks stop the machine unless a kernel debugger is attached
     /// (F65).
     pub kmdf_verifier: bool,
+    /// Driver Verifier's IRQL checking (Force IRQL Checking + DDI compliance,
+    /// F49/F70) is on: a DDI or Zw routine called above its maximum IRQL is a
+    /// bug check 0xC4 at the call (F66).
+    pub driver_verifier_irql: bool,
 }
 
 impl Default for Settings {
@@ -59,6 +64,7 @@ impl Default for Settings {
             kernel_debugger: false,
             verifier_misc_checks: false,
             kmdf_verifier: false,
+            driver_verifier_irql: false,
         }
     }
 }
@@ -134,18 +140,112 @@ pub(crate) fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> Option<R> {
 /// paths (design.md), so it answers every later call with a failure.
 pub const STOPPED_STATUS: NTSTATUS = crate::STATUS_UNSUCCESSFUL;
 
+/// What a routine returns when a check fails it before it does anything.
+pub(crate) trait CheckFailure {
+    /// The value: STATUS_INVALID_DEVICE_REQUEST for status-returning DDIs
+    /// (F19), NULL for pointers, nothing for `VOID` DDIs (F19: WdfRegistryClose
+    /// returns without closing).
+    fn check_failure() -> Self;
+}
+
+impl CheckFailure for NTSTATUS {
+    fn check_failure() -> Self {
+        crate::STATUS_INVALID_DEVICE_REQUEST
+    }
+}
+
+impl CheckFailure for () {
+    fn check_failure() -> Self {}
+}
+
+impl<T> CheckFailure for *mut T {
+    fn check_failure() -> Self {
+        std::ptr::null_mut()
+    }
+}
+
+/// Whether a routine may run at the current IRQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IrqlVerdict {
+    Proceed,
+    Fail,
+}
+
+impl State {
+    /// Driver Verifier's IRQL rule at the call (F66: with the KMDF verifier
+    /// off, only Driver Verifier catches a wrong IRQL). ASSUMPTION: reported
+    /// as 0xC4 DRIVER_VERIFIER_DETECTED_VIOLATION with Arg1 0x20004 (the DDI
+    /// compliance rule ids are not in the facts), Arg2 the IRQL, Arg3 the
+    /// maximum.
+    fn driver_verifier_irql_check(&mut self, name: &str, max: u8) -> IrqlVerdict {
+        if !self.settings.driver_verifier_irql || self.irql <= max {
+            return IrqlVerdict::Proceed;
+        }
+        self.bug_check(
+            (
+                0xC4,
+                [0x20004, u64::from(self.irql), u64::from(max), 0],
+                "DRIVER_VERIFIER_DETECTED_VIOLATION",
+                [
+                    "DDI compliance: a routine was called above its maximum IRQL (rule id ASSUMPTION).".into(),
+                    "The current IRQL.".into(),
+                    "The highest IRQL the routine allows.".into(),
+                    String::new(),
+                ],
+            ),
+            None,
+            Some(format!("{} called {name} at IRQL {} (its maximum is {max})", self.caller_image(), self.irql)),
+        );
+        IrqlVerdict::Fail
+    }
+
+    /// The KMDF verifier's `FxVerifierCheckIrqlLevel` (F19, F66; KMDF
+    /// fxverifier.h): with `VerifierOn` a wrong IRQL is traced, breaks (F65)
+    /// and fails the call; without it the call goes on. F19: every
+    /// WdfRegistry* DDI except WdfRegistryWdmGetHandle checks; ASSUMPTION: the
+    /// other DDIs the simulator serves check too.
+    fn kmdf_verifier_irql_check(&mut self, name: &str, max: u8) -> IrqlVerdict {
+        if !self.settings.kmdf_verifier || self.irql <= max || name == "WdfRegistryWdmGetHandle" {
+            return IrqlVerdict::Proceed;
+        }
+        let message = format!("{name}: called at wrong IRQL; at level {}, should be at level {max}", self.irql);
+        self.framework_log.push(message.clone());
+        crate::ddi::verifier_break(self, &message);
+        IrqlVerdict::Fail
+    }
+}
+
 /// The entry of every DDI and kernel routine of the surface: counts the call,
-/// refuses it when the machine has stopped, pushes `symbol` on the simulated
-/// stack, and turns a panic of the simulator into a recorded stop.
-pub(crate) fn enter<R>(name: &'static str, image: &str, symbol: &str, refused: R, body: impl FnOnce() -> R) -> R {
+/// refuses it when the machine has stopped, applies the IRQL rules, pushes
+/// `symbol` on the simulated stack, and turns a panic of the simulator into a
+/// recorded stop.
+pub(crate) fn enter<R: CheckFailure>(
+    name: &'static str,
+    image: &str,
+    symbol: &str,
+    refused: R,
+    body: impl FnOnce() -> R,
+) -> R {
     let admitted = with_state(|s| {
         if s.stop.is_some() {
             s.refused_calls += 1;
-            return false;
+            return None;
         }
         *s.ddi_calls.entry(name).or_insert(0) += 1;
+        let max = irql::max_irql(name);
+        if let Some(max) = max
+            && s.driver_verifier_irql_check(name, max) == IrqlVerdict::Fail
+        {
+            return Some(IrqlVerdict::Fail);
+        }
         s.frames.push(Frame { image: image.to_string(), symbol: symbol.to_string() });
-        true
+        if let Some(max) = max
+            && s.kmdf_verifier_irql_check(name, max) == IrqlVerdict::Fail
+        {
+            s.frames.pop();
+            return Some(IrqlVerdict::Fail);
+        }
+        Some(IrqlVerdict::Proceed)
     });
     match admitted {
         None => {
@@ -155,8 +255,9 @@ pub(crate) fn enter<R>(name: &'static str, image: &str, symbol: &str, refused: R
             );
             return refused;
         }
-        Some(false) => return refused,
-        Some(true) => {}
+        Some(None) => return refused,
+        Some(Some(IrqlVerdict::Fail)) => return R::check_failure(),
+        Some(Some(IrqlVerdict::Proceed)) => {}
     }
     let (depth, inject) =
         with_state(|s| (s.frames.len() - 1, s.panic_next.take_if(|n| n == name).is_some())).unwrap_or((0, false));

@@ -12,6 +12,7 @@ mod object;
 mod registry;
 
 pub use driver::*;
+pub(crate) use object::verifier_break;
 pub use object::*;
 pub use registry::*;
 
