@@ -223,7 +223,7 @@ fn subkeys_and_values_enumerate_in_order_and_end_with_no_more_entries() {
 
 #[test]
 fn a_closed_handle_is_invalid_and_its_double_close_is_caught() {
-    let m = Machine::new(Settings::default());
+    let m = Machine::new(Settings::without_verifiers());
     m.registry_create_key(BASE).expect("setup");
     m.run(DRV, "DriverEntry", || {
         let h = open(BASE, KEY_READ, false).expect("opens");

@@ -204,8 +204,8 @@ fn the_key_is_a_child_of_the_driver_and_has_the_reported_handle_value() {
 }
 
 #[test]
-fn a_free_slot_close_is_silent_by_default_but_the_ownership_check_catches_it() {
-    let m = machine(Settings::default());
+fn a_free_slot_close_is_silent_without_verifiers_but_the_ownership_check_catches_it() {
+    let m = machine(Settings::without_verifiers());
     let (key, handle) = load_buggy(&m);
 
     // The driver's close is itself flagged: it closed the framework key's handle.
@@ -217,7 +217,7 @@ fn a_free_slot_close_is_silent_by_default_but_the_ownership_check_catches_it() {
 
     // Unload: the framework deletes the driver's children and ~FxRegKey closes
     // the value again (F27, F2, F7).
-    let report = m.unload().expect("default settings: STATUS_INVALID_HANDLE, no bug check (F67a)");
+    let report = m.unload().expect("no verifier: STATUS_INVALID_HANDLE, no bug check (F67a)");
     assert!(report.leaked_handles.is_empty() && report.leaked_objects.is_empty(), "{report:?}");
     let v = m.violations();
     assert_eq!(v.len(), 2, "{v:?}");
@@ -235,7 +235,8 @@ fn a_free_slot_close_is_silent_by_default_but_the_ownership_check_catches_it() {
 
 #[test]
 fn a_free_slot_close_bug_checks_93_1_under_verifier_misc_checks() {
-    let m = machine(Settings { verifier_misc_checks: true, ..Settings::default() });
+    // The default machine is the test VM: Driver Verifier's misc checks are on.
+    let m = machine(Settings::default());
     let (_, handle) = load_buggy(&m);
     let stop = m.unload().expect_err("F67c: Driver Verifier forces the bug check");
     let b = bug_check(&stop);
@@ -252,7 +253,7 @@ fn a_free_slot_close_bug_checks_93_1_under_verifier_misc_checks() {
 fn a_kernel_debugger_alone_does_not_bug_check_in_the_system_process() {
     // F42/F67a: the debugger branch needs a caller process with a PEB; unload
     // runs in System, which has none.
-    let m = machine(Settings { kernel_debugger: true, ..Settings::default() });
+    let m = machine(Settings { kernel_debugger: true, ..Settings::without_verifiers() });
     load_buggy(&m);
     m.unload().expect("no PEB in System: silent");
     assert_eq!(m.violations().last().map(|v| v.kind.clone()), Some(ViolationKind::StaleCloseFreeSlot));
@@ -260,7 +261,7 @@ fn a_kernel_debugger_alone_does_not_bug_check_in_the_system_process() {
 
 #[test]
 fn a_kernel_debugger_bug_checks_a_double_close_in_a_process_with_a_peb() {
-    let m = machine(Settings { kernel_debugger: true, ..Settings::default() });
+    let m = machine(Settings { kernel_debugger: true, ..Settings::without_verifiers() });
     let stop = m
         .run_in_process(CLIENT, "EvtIoDeviceControl", "app.exe", || {
             let key = raw_client::open_key(PARAMS).expect("opens");
@@ -361,6 +362,8 @@ fn a_protected_reuse_gives_the_reported_bug_check_default_policy() {
 
 #[test]
 fn an_unprotected_reuse_silently_closes_the_victims_handle() {
+    // Even under the verifiers: the slot holds a live handle, so nothing is
+    // invalid to the kernel (F67).
     let m = machine(Settings { reuse_policy: ReusePolicy::Lifo, ..Settings::default() });
     let (key, handle) = load_buggy(&m);
     let other = m.open_foreign_handle("other.sys", OTHER_KEY, false).expect("opens");
@@ -456,16 +459,43 @@ fn a_driver_panic_is_a_wdk_panic_bug_check() {
     assert!(bug_check(&stop).root_cause.as_deref().is_some_and(|c| c.contains("driver bug")));
 }
 
+fn double_wdf_registry_close(settings: Settings) -> (Machine, Option<Box<Stop>>) {
+    let m = machine(settings);
+    let result = m.run(CLIENT, "DriverUnload", || {
+        let key = raw_client::open_key(PARAMS).expect("opens");
+        raw_client::close_key(key);
+        raw_client::close_key(key);
+    });
+    (m, result.err())
+}
+
 #[test]
-fn an_invalid_wdfkey_is_a_wdf_violation() {
-    let m = machine(Settings::default());
-    let stop = m
-        .run(CLIENT, "DriverEntry", || {
-            let key = raw_client::open_key(PARAMS).expect("opens");
-            raw_client::close_key(key);
-            raw_client::close_key(key);
-        })
-        .expect_err("second WdfRegistryClose on a destroyed key");
+fn a_second_wdf_registry_close_has_the_outcomes_of_f77() {
+    // (d) wdf01000.sys under special pool: the read of the freed FxRegKey faults.
+    let (_, stop) = double_wdf_registry_close(Settings::default());
+    let stop = stop.expect("special pool");
     let b = bug_check(&stop);
-    assert_eq!((b.code, b.params[0], b.params[2]), (0x10D, 0x5, 0x1006));
+    assert_eq!((b.code, b.params[1]), (0xD5, 0), "{stop}");
+    assert_eq!(b.blamed, "Wdf01000.sys");
+    // (a) the KMDF verifier scrubbed the freed object: a fault through its NULL
+    // vtable inside Wdf01000 (0x7E in the System process).
+    let (_, stop) = double_wdf_registry_close(Settings { kmdf_verifier: true, ..Settings::without_verifiers() });
+    let stop = stop.expect("scrubbed object");
+    assert_eq!(bug_check(&stop).code, 0x7E);
+    assert_eq!(bug_check(&stop).params[0], 0xC000_0005);
+    // (b) neither: silent, but the simulator says what happened.
+    let (m, stop) = double_wdf_registry_close(Settings::without_verifiers());
+    assert!(stop.is_none());
+    assert!(m.framework_log().iter().any(|l| l.contains("used after it was deleted")), "{:?}", m.framework_log());
+    assert!(m.violations().is_empty(), "no handle was double-closed: Close() nulled m_Key (F3)");
+}
+
+#[test]
+fn a_wdfkey_that_never_was_is_a_wdf_violation() {
+    let m = machine(Settings::without_verifiers());
+    let stop = m
+        .run(CLIENT, "DriverEntry", || raw_client::close_key(0x1234 as kmdf_sim::WDFKEY))
+        .expect_err("F20: FxObjectHandleGetPtr rejects it");
+    let b = bug_check(&stop);
+    assert_eq!((b.code, b.params[0], b.params[1], b.params[2]), (0x10D, 0x5, 0x1234, 0x1006));
 }

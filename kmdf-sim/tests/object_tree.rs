@@ -268,21 +268,21 @@ fn delete_driver(m: &Machine) -> Result<(), kmdf_sim::control::Stopped> {
 fn deleting_the_driver_object_is_ignored_and_the_verifier_breaks() {
     // F33 + F65: verifier off → ignored; on with a debugger → a recorded break;
     // on without one → the break is an unhandled breakpoint, 0x7E {0x80000003}.
-    let m = Machine::new(Settings::default());
+    let m = Machine::new(Settings::without_verifiers());
     m.load(DRV, SERVICE, Some(tree_entry)).expect("loads");
     delete_driver(&m).expect("no verifier: ignored");
     assert!(m.live_objects().iter().any(|(_, t)| *t == "WDFDRIVER"));
     assert!(m.verifier_breaks().is_empty());
     drop(m);
 
-    let m = Machine::new(Settings { kmdf_verifier: true, kernel_debugger: true, ..Settings::default() });
+    let m = Machine::new(Settings { kernel_debugger: true, ..Settings::default() });
     m.load(DRV, SERVICE, Some(tree_entry)).expect("loads");
     delete_driver(&m).expect("a debugger catches the break");
     assert_eq!(m.verifier_breaks().len(), 1, "{:?}", m.verifier_breaks());
     assert!(m.live_objects().iter().any(|(_, t)| *t == "WDFDRIVER"));
     drop(m);
 
-    let m = Machine::new(Settings { kmdf_verifier: true, ..Settings::default() });
+    let m = Machine::new(Settings::default());
     m.load(DRV, SERVICE, Some(tree_entry)).expect("loads");
     let stop = delete_driver(&m).expect_err("no debugger");
     let b = stop.bug_check().expect("bug check");

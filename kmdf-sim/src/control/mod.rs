@@ -30,8 +30,11 @@ pub const FRAMEWORK_MODULE: &str = "Wdf01000.sys";
 /// The kernel's image.
 pub const KERNEL_MODULE: &str = "ntoskrnl.exe";
 
-/// How the machine is configured. `Settings::default()` is a test VM without a
-/// kernel debugger and without Driver Verifier.
+/// How the machine is configured. `Settings::default()` is the test VM the
+/// scripts set up: Driver Verifier with the standard rules on the driver and
+/// on wdf01000.sys (special pool, IRQL checking, miscellaneous checks), the
+/// KMDF verifier on (F70), and no kernel debugger attached (F65).
+/// [`Settings::without_verifiers`] is a bare machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     /// Order in which freed handle slots come back (F46).
@@ -54,10 +57,18 @@ pub struct Settings {
     /// F49/F70) is on: a DDI or Zw routine called above its maximum IRQL is a
     /// bug check 0xC4 at the call (F66).
     pub driver_verifier_irql: bool,
+    /// Driver Verifier's special pool (F51) for the verified images.
+    pub special_pool: bool,
+    /// wdf01000.sys is on Driver Verifier's list too (F70 recommends it), so
+    /// framework allocations — objects and their contexts — are special-pooled
+    /// (F51, ASSUMPTION there).
+    pub wdf01000_verified: bool,
 }
 
-impl Default for Settings {
-    fn default() -> Self {
+impl Settings {
+    /// A machine with every verifier off: what a bare test machine without
+    /// Driver Verifier does (stale closes of free slots are silent, F67a).
+    pub fn without_verifiers() -> Self {
         Settings {
             reuse_policy: ReusePolicy::BatchedLifo,
             boot_handles: 192,
@@ -65,6 +76,21 @@ impl Default for Settings {
             verifier_misc_checks: false,
             kmdf_verifier: false,
             driver_verifier_irql: false,
+            special_pool: false,
+            wdf01000_verified: false,
+        }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            verifier_misc_checks: true,
+            kmdf_verifier: true,
+            driver_verifier_irql: true,
+            special_pool: true,
+            wdf01000_verified: true,
+            ..Settings::without_verifiers()
         }
     }
 }
@@ -110,6 +136,8 @@ pub(crate) struct State {
     violations: Vec<OwnershipViolation>,
     /// Framework objects by handle value.
     pub(crate) objects: BTreeMap<u64, objects::Object>,
+    /// Handles of objects the framework freed, with their type (F77).
+    pub(crate) freed_objects: BTreeMap<u64, &'static str>,
     /// Passive objects whose delete arrived above PASSIVE_LEVEL (F9, F34).
     pub(crate) deferred_deletes: Vec<u64>,
     driver: Option<LoadedDriver>,
@@ -305,6 +333,7 @@ impl State {
             violations: Vec::new(),
             objects: BTreeMap::new(),
             deferred_deletes: Vec::new(),
+            freed_objects: BTreeMap::new(),
             driver: None,
             next_object: 1,
             ddi_calls: BTreeMap::new(),
@@ -364,6 +393,12 @@ impl State {
     /// Whether `object` is the driver object handed to the loaded driver.
     pub(crate) fn is_loaded_driver_object(&self, object: *mut crate::_DRIVER_OBJECT) -> bool {
         self.driver.as_ref().is_some_and(|d| std::ptr::eq(d.object.as_ref(), object))
+    }
+
+    /// Whether code runs in the System process (driver load, unload, work
+    /// items) rather than in an application's.
+    pub(crate) fn in_system_process(&self) -> bool {
+        !self.process.has_peb
     }
 
     pub fn is_stopped(&self) -> bool {

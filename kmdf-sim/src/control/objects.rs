@@ -211,6 +211,7 @@ impl State {
     /// with the object (F30).
     fn destruct(&mut self, handle: u64) {
         let Some(obj) = self.objects.remove(&handle) else { return };
+        self.freed_objects.insert(handle, obj.kind.type_name());
         if let Some(p) = obj.parent
             && let Some(po) = self.objects.get_mut(&p)
         {

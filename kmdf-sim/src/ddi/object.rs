@@ -123,7 +123,9 @@ pub unsafe extern "C" fn WdfObjectReferenceActual(
     enter("WdfObjectReferenceActual", FRAMEWORK_MODULE, "Wdf01000!imp_WdfObjectReferenceActual", (), || {
         with_state(|s| match s.objects.get_mut(&(Handle as u64)) {
             Some(o) => o.extra_refs += 1,
-            None => invalid_handle(s, Handle as u64, 0),
+            None => {
+                invalid_handle(s, Handle as u64, 0);
+            }
         });
     })
 }

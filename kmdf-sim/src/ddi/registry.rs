@@ -8,20 +8,11 @@ use crate::strings::read_unicode;
 use crate::surface::types::*;
 
 /// The live key object behind a WDFKEY: (`m_Key`, its open serial, driver),
-/// or a 0x10D bug check (F20).
-pub(crate) fn key_state(s: &mut State, key: WDFKEY) -> Option<(Option<u64>, u64, String)> {
-    match s.objects.get(&(key as u64)) {
-        Some(o) => match o.kind {
-            ObjectKind::Key { handle, serial } => Some((handle, serial, o.driver.clone())),
-            _ => {
-                invalid_key(s, key);
-                None
-            }
-        },
-        None => {
-            invalid_key(s, key);
-            None
-        }
+/// or what [`invalid_key`] makes of a bad one (F20, F77).
+pub(crate) fn key_state(s: &mut State, key: WDFKEY) -> Result<(Option<u64>, u64, String), NTSTATUS> {
+    match s.objects.get(&(key as u64)).map(|o| (&o.kind, &o.driver)) {
+        Some((ObjectKind::Key { handle, serial }, driver)) => Ok((*handle, *serial, driver.clone())),
+        _ => Err(invalid_key(s, key)),
     }
 }
 
@@ -87,7 +78,7 @@ unsafe fn open_or_create(
         let base = if parent.is_null() {
             None
         } else {
-            let (handle, serial, _) = key_state(s, parent).ok_or(STOPPED_STATUS)?;
+            let (handle, serial, _) = key_state(s, parent)?;
             // ZwOpenKey relative to the parent's raw handle (F12): a handle the
             // driver already closed is an invalid RootDirectory.
             match handle.and_then(|h| s.handles.get(h).filter(|e| e.serial == serial)) {
@@ -167,7 +158,7 @@ pub unsafe extern "C" fn WdfRegistryCreateKey(
 pub unsafe extern "C" fn WdfRegistryClose(_DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY) {
     enter("WdfRegistryClose", FRAMEWORK_MODULE, "Wdf01000!imp_WdfRegistryClose", (), || {
         let closed = with_state(|s| {
-            let Some((handle, serial, driver)) = key_state(s, Key) else { return false };
+            let Ok((handle, serial, driver)) = key_state(s, Key) else { return false };
             if let Some(o) = s.objects.get_mut(&(Key as u64)) {
                 o.kind = ObjectKind::Key { handle: None, serial };
             }
@@ -198,7 +189,7 @@ pub unsafe extern "C" fn WdfRegistryWdmGetHandle(_DriverGlobals: PWDF_DRIVER_GLO
         "Wdf01000!imp_WdfRegistryWdmGetHandle",
         std::ptr::null_mut(),
         || {
-            with_state(|s| key_state(s, Key).and_then(|(h, _, _)| h).unwrap_or(0) as HANDLE)
+            with_state(|s| key_state(s, Key).ok().and_then(|(h, _, _)| h).unwrap_or(0) as HANDLE)
                 .unwrap_or(std::ptr::null_mut())
         },
     )
@@ -216,7 +207,7 @@ fn in_key<T>(
     f: impl FnOnce(&mut State, usize) -> Result<T, NTSTATUS>,
 ) -> Result<T, NTSTATUS> {
     with_state(|s| {
-        let (handle, _, _) = key_state(s, key).ok_or(STOPPED_STATUS)?;
+        let (handle, _, _) = key_state(s, key)?;
         let handle = handle.ok_or(crate::STATUS_INVALID_HANDLE)?;
         let node = crate::ntddk::key_of(s, handle as HANDLE, needed)?;
         f(s, node)
