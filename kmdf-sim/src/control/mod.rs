@@ -13,6 +13,8 @@ pub mod handles;
 pub(crate) mod irql;
 pub(crate) mod objects;
 pub mod registry;
+#[cfg(unix)]
+mod special_pool;
 
 pub use bugcheck::{BugCheck, OwnershipViolation, Stop, ViolationKind};
 pub use handles::{HandleEvent, HandleEventKind, HandleOwner, ReusePolicy};

@@ -66,7 +66,40 @@ pub(crate) struct Object {
     pub destroy: PFN_WDF_OBJECT_CONTEXT_DESTROY,
     /// The context: its type info (compared by address) and its memory,
     /// zero-filled and pointer-aligned (F76; KMDF's FxContextHeaderInit).
-    pub context: Option<(usize, Box<[u64]>)>,
+    pub context: Option<(usize, ContextMemory)>,
+}
+
+/// Context memory: from the framework's pool, which is special pool when
+/// wdf01000.sys is verified with special pool on (F51, F70).
+#[derive(Debug)]
+pub(crate) enum ContextMemory {
+    /// Ordinary pool: a use after free goes unnoticed, as on a machine
+    /// without special pool (F51: 0x50 or nothing).
+    Pool(Box<[u64]>),
+    /// Special pool: a use after free or past the end stops the machine.
+    #[cfg(unix)]
+    Special(super::special_pool::Allocation),
+}
+
+impl ContextMemory {
+    /// `size` zero-filled bytes (F76).
+    fn new(size: usize, special: bool) -> ContextMemory {
+        #[cfg(unix)]
+        if special && let Some(a) = super::special_pool::Allocation::new(size) {
+            return ContextMemory::Special(a);
+        }
+        let _ = special;
+        ContextMemory::Pool(vec![0u64; size.div_ceil(8)].into_boxed_slice())
+    }
+
+    /// The context's first byte.
+    pub(crate) fn as_mut_ptr(&mut self) -> *mut u8 {
+        match self {
+            ContextMemory::Pool(b) => b.as_mut_ptr().cast(),
+            #[cfg(unix)]
+            ContextMemory::Special(a) => a.as_mut_ptr(),
+        }
+    }
 }
 
 /// What an object takes from its `WDF_OBJECT_ATTRIBUTES` (F11).
@@ -76,7 +109,7 @@ pub(crate) struct Attributes {
     pub destroy: PFN_WDF_OBJECT_CONTEXT_DESTROY,
     pub parent: Option<u64>,
     pub passive: bool,
-    pub context: Option<(usize, Box<[u64]>)>,
+    pub context: Option<(usize, ContextMemory)>,
 }
 
 /// Reads and validates `WDF_OBJECT_ATTRIBUTES` as `FxValidateObjectAttributes`
@@ -111,7 +144,8 @@ pub(crate) unsafe fn read_attributes(attrs: PWDF_OBJECT_ATTRIBUTES) -> Result<At
             // SAFETY: non-null; the caller guarantees the type info is readable.
             unsafe { (*a.ContextTypeInfo).ContextSize }
         };
-        Some((a.ContextTypeInfo as usize, vec![0u64; size.div_ceil(8)].into_boxed_slice()))
+        let special = with_state(|s| s.settings.special_pool && s.settings.wdf01000_verified).unwrap_or(false);
+        Some((a.ContextTypeInfo as usize, ContextMemory::new(size, special)))
     };
     Ok(Attributes {
         cleanup: a.EvtCleanupCallback,

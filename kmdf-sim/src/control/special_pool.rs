@@ -1,0 +1,254 @@
+//! Special pool for framework allocations (object contexts): Driver
+//! Verifier's special pool as F51 describes it, with the host's page
+//! protection.
+//!
+//! Each allocation gets pages of its own, placed at the end of its last
+//! accessible page ("Verify End", F51), followed by a no-access guard page.
+//! Freeing makes its pages no-access and keeps them reserved for a while, so
+//! a later read or write faults at once. The fault handler recognises such
+//! an address and stops the process with the special-pool bug check:
+//! 0xD5 DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL for freed memory, 0xD6
+//! DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION for the guard page (F51; the
+//! per-driver forms, since the framework's pool belongs to Wdf01000.sys).
+//!
+//! A fault cannot be returned from into the driver's code, so — like a real
+//! bug check — it ends the process (exit status = the stop code) after
+//! writing the analysis to standard error. Tests that expect it run the
+//! scenario in a child process.
+
+use std::sync::Once;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// How many freed allocations stay no-access before their pages are returned.
+/// ASSUMPTION: special pool's own quarantine is bounded by its page pool; any
+/// bound gives the same verdict for a use soon after the free.
+const QUARANTINE: usize = 1024;
+/// Registry slots: the quarantine plus guard pages of live allocations.
+const SLOTS: usize = 8192;
+
+/// What a registered range is, for the fault handler.
+const KIND_FREED: usize = 1;
+const KIND_GUARD: usize = 2;
+
+/// Ranges the fault handler recognises: (start, end, kind); start 0 = empty.
+/// Plain atomics, so the handler can read them.
+static STARTS: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
+static ENDS: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
+static KINDS: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
+static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
+
+fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(size).unwrap_or(4096)
+}
+
+/// Registers a range; returns its slot.
+fn register(start: usize, end: usize, kind: usize) -> usize {
+    // Slots are claimed round-robin; a wrapped-around slot drops the oldest
+    // entry (its pages are unmapped by then, see `Quarantine`).
+    let slot = NEXT_SLOT.fetch_add(1, Ordering::Relaxed) % SLOTS;
+    STARTS[slot].store(0, Ordering::SeqCst);
+    ENDS[slot].store(end, Ordering::SeqCst);
+    KINDS[slot].store(kind, Ordering::SeqCst);
+    STARTS[slot].store(start, Ordering::SeqCst);
+    slot
+}
+
+fn unregister(slot: usize) {
+    STARTS[slot].store(0, Ordering::SeqCst);
+}
+
+/// One special-pool allocation.
+#[derive(Debug)]
+pub(crate) struct Allocation {
+    base: *mut u8,
+    mapped: usize,
+    data: *mut u8,
+    guard_slot: usize,
+}
+
+impl Allocation {
+    /// `size` zero-filled bytes, 8-byte aligned, ending as close to the guard
+    /// page as the alignment allows. `None` if the host refuses the mapping.
+    pub(crate) fn new(size: usize) -> Option<Allocation> {
+        install_handler();
+        let page = page_size();
+        let rounded = size.max(1).next_multiple_of(8);
+        let data_pages = rounded.div_ceil(page);
+        let mapped = (data_pages + 1) * page;
+        // SAFETY: an anonymous private mapping; no existing memory is touched.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                mapped,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return None;
+        }
+        let base = base.cast::<u8>();
+        let guard_start = data_pages * page;
+        // SAFETY: `guard_start` is within the mapping just created.
+        let guard = unsafe { base.add(guard_start) };
+        // SAFETY: the guard page lies inside our own mapping.
+        if unsafe { libc::mprotect(guard.cast(), page, libc::PROT_NONE) } != 0 {
+            // SAFETY: unmapping our own mapping.
+            unsafe { libc::munmap(base.cast(), mapped) };
+            return None;
+        }
+        let guard_slot = register(guard as usize, guard as usize + page, KIND_GUARD);
+        // SAFETY: `guard_start - rounded` is within the data pages.
+        let data = unsafe { base.add(guard_start - rounded) };
+        Some(Allocation { base, mapped, data, guard_slot })
+    }
+
+    /// The allocation's first byte (zero-filled: anonymous mappings are).
+    pub(crate) fn as_mut_ptr(&mut self) -> *mut u8 {
+        self.data
+    }
+}
+
+impl Drop for Allocation {
+    /// The free: every page becomes no-access and is quarantined.
+    fn drop(&mut self) {
+        unregister(self.guard_slot);
+        // SAFETY: the whole mapping is ours; nothing may touch it after free.
+        let ok = unsafe { libc::mprotect(self.base.cast(), self.mapped, libc::PROT_NONE) } == 0;
+        if ok {
+            let slot = register(self.base as usize, self.base as usize + self.mapped, KIND_FREED);
+            quarantine(self.base as usize, self.mapped, slot);
+        } else {
+            // SAFETY: our own mapping.
+            unsafe { libc::munmap(self.base.cast(), self.mapped) };
+        }
+    }
+}
+
+/// Keeps the last QUARANTINE freed mappings no-access; unmaps older ones.
+fn quarantine(base: usize, len: usize, slot: usize) {
+    use std::collections::VecDeque;
+    use std::sync::Mutex;
+    static QUEUE: Mutex<VecDeque<(usize, usize, usize)>> = Mutex::new(VecDeque::new());
+    let Ok(mut q) = QUEUE.lock() else { return };
+    q.push_back((base, len, slot));
+    while q.len() > QUARANTINE {
+        if let Some((b, l, s)) = q.pop_front() {
+            unregister(s);
+            // SAFETY: a mapping this module created and nobody may use any more.
+            unsafe { libc::munmap(b as *mut libc::c_void, l) };
+        }
+    }
+}
+
+fn install_handler() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: a zeroed sigaction is a valid starting value.
+        let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+        action.sa_sigaction = on_fault as *const () as usize;
+        action.sa_flags = libc::SA_SIGINFO;
+        // SAFETY: installs a handler for SIGSEGV; the previous one is not kept
+        // (a fault outside special pool falls back to the default action).
+        unsafe { libc::sigaction(libc::SIGSEGV, &action, std::ptr::null_mut()) };
+    });
+}
+
+/// Writes bytes to standard error from the fault handler (async-signal-safe).
+fn emit(bytes: &[u8]) {
+    // SAFETY: write(2) is async-signal-safe; the buffer is valid.
+    let _ = unsafe { libc::write(2, bytes.as_ptr().cast(), bytes.len()) };
+}
+
+fn emit_hex(value: usize) {
+    let mut buf = [b'0'; 18];
+    buf[1] = b'x';
+    for i in 0..16 {
+        let nibble = (value >> ((15 - i) * 4)) & 0xF;
+        buf[2 + i] = b"0123456789abcdef"[nibble];
+    }
+    emit(&buf);
+}
+
+/// Whether the fault was a write (x86-64 Linux: bit 1 of the page-fault
+/// error code); `None` where the host does not say.
+fn was_write(context: *mut libc::c_void) -> Option<bool> {
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    {
+        if context.is_null() {
+            return None;
+        }
+        // SAFETY: for SA_SIGINFO handlers the third argument is a ucontext_t.
+        let uc = unsafe { &*context.cast::<libc::ucontext_t>() };
+        Some(uc.uc_mcontext.gregs[libc::REG_ERR as usize] & 2 != 0)
+    }
+    #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+    {
+        let _ = context;
+        None
+    }
+}
+
+extern "C" fn on_fault(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO handler.
+    let address = unsafe { (*info).si_addr() } as usize;
+    let hit = (0..SLOTS).find_map(|i| {
+        let start = STARTS[i].load(Ordering::SeqCst);
+        (start != 0 && start <= address && address < ENDS[i].load(Ordering::SeqCst))
+            .then(|| KINDS[i].load(Ordering::SeqCst))
+    });
+    let Some(kind) = hit else {
+        // Not special pool: let the default action report the fault.
+        // SAFETY: restoring the default disposition is async-signal-safe.
+        unsafe { libc::signal(signal, libc::SIG_DFL) };
+        return;
+    };
+    let (code, name, what): (i32, &[u8], &[u8]) = if kind == KIND_FREED {
+        (
+            0xD5,
+            b"DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL (d5)",
+            b"memory freed by the framework (an object context after its destroy callback)",
+        )
+    } else {
+        (
+            0xD6,
+            b"DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION (d6)",
+            b"past the end of a framework allocation (an object context)",
+        )
+    };
+    emit(b"\n*** kmdf-sim: special pool stopped the machine (F51)\n\n");
+    emit(name);
+    emit(b"\nArg1: ");
+    emit_hex(address);
+    emit(b", ");
+    emit(what);
+    emit(b"\nArg2: ");
+    emit(match was_write(context) {
+        Some(true) => b"0000000000000001, write",
+        Some(false) => b"0000000000000000, read",
+        None => b"unknown (read or write)",
+    });
+    emit(b"\nIMAGE_NAME:  Wdf01000.sys (the pool's owner; the faulting code is the caller's)\n");
+    // SAFETY: _exit is async-signal-safe; a bug check ends the machine.
+    unsafe { libc::_exit(code) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allocations_are_zeroed_aligned_and_end_at_the_guard_page() {
+        let mut a = Allocation::new(12).expect("mapping");
+        let p = a.as_mut_ptr();
+        assert_eq!(p as usize % 8, 0);
+        // SAFETY: 16 bytes (12 rounded up to 8) are accessible at `p`.
+        let bytes = unsafe { std::slice::from_raw_parts(p, 16) };
+        assert!(bytes.iter().all(|&b| b == 0));
+        assert_eq!((p as usize + 16) % page_size(), 0, "Verify End: the data ends at the page end");
+    }
+}

@@ -1,0 +1,137 @@
+//! Special pool (F51, F70): with wdf01000.sys verified, an object context
+//! read after the object's destroy callback, or past its end, stops the
+//! machine with the special-pool bug check. A page fault cannot return into
+//! the driver's code, so the stop ends the process: each scenario runs in a
+//! child process, and the parent asserts on its exit status and report.
+
+use kmdf_sim::control::{Machine, Settings};
+use kmdf_sim::*;
+use std::cell::Cell;
+use std::process::Command;
+
+const DRV: &str = "pooldrv.sys";
+const CHILD: &str = "KMDF_SIM_SPECIAL_POOL_CHILD";
+
+#[repr(transparent)]
+struct TypeInfo(WDF_OBJECT_CONTEXT_TYPE_INFO);
+// SAFETY: never written after initialisation; only read by the framework.
+unsafe impl Sync for TypeInfo {}
+
+static CONTEXT: TypeInfo = TypeInfo(WDF_OBJECT_CONTEXT_TYPE_INFO {
+    Size: size_of::<WDF_OBJECT_CONTEXT_TYPE_INFO>() as u32,
+    ContextName: c"Ctx".as_ptr(),
+    ContextSize: 16,
+    UniqueType: &CONTEXT.0,
+    EvtDriverGetUniqueContextType: None,
+});
+
+thread_local! {
+    static READ_IN_DESTROY: Cell<Option<u64>> = const { Cell::new(None) };
+}
+
+fn context_of(object: WDFOBJECT) -> *mut u64 {
+    // SAFETY: the object carries a CONTEXT context.
+    unsafe { call_unsafe_wdf_function_binding!(WdfObjectGetTypedContextWorker, object, &CONTEXT.0) }.cast()
+}
+
+extern "C" fn on_destroy(object: WDFOBJECT) {
+    // F30: the context is still valid inside EvtDestroyCallback.
+    // SAFETY: 16 context bytes, alive until this callback returns.
+    READ_IN_DESTROY.with(|r| r.set(Some(unsafe { context_of(object).read() })));
+}
+
+/// Creates an object with a 16-byte context holding 42; returns it and the
+/// context pointer.
+fn object_with_context() -> (WDFOBJECT, *mut u64) {
+    let mut attrs = WDF_OBJECT_ATTRIBUTES {
+        Size: size_of::<WDF_OBJECT_ATTRIBUTES>() as u32,
+        ExecutionLevel: _WDF_EXECUTION_LEVEL::WdfExecutionLevelInheritFromParent,
+        SynchronizationScope: _WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeInheritFromParent,
+        ContextTypeInfo: &CONTEXT.0,
+        EvtDestroyCallback: Some(on_destroy),
+        ..WDF_OBJECT_ATTRIBUTES::default()
+    };
+    let mut object: WDFOBJECT = core::ptr::null_mut();
+    // SAFETY: pointers to live locals.
+    let st = unsafe { call_unsafe_wdf_function_binding!(WdfObjectCreate, &mut attrs, &mut object) };
+    assert_eq!(st, STATUS_SUCCESS);
+    let ctx = context_of(object);
+    // SAFETY: 16 writable context bytes.
+    unsafe { ctx.write(42) };
+    (object, ctx)
+}
+
+/// Runs `scenario` in a child process (this test binary, this test only);
+/// returns its exit code and standard error.
+fn in_child(test: &str, scenario: impl FnOnce()) -> Option<(Option<i32>, String)> {
+    if std::env::var_os(CHILD).is_some() {
+        scenario();
+        // Reaching here means the machine did not stop.
+        eprintln!("kmdf-sim child: the scenario ran to its end");
+        std::process::exit(0);
+    }
+    let exe = std::env::current_exe().expect("test binary path");
+    let out = Command::new(exe)
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .output()
+        .expect("child runs");
+    Some((out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned()))
+}
+
+#[test]
+fn a_context_read_after_its_destroy_callback_is_bug_check_d5() {
+    let result = in_child("a_context_read_after_its_destroy_callback_is_bug_check_d5", || {
+        let m = Machine::new(Settings::default());
+        m.run(DRV, "Test", || {
+            let (object, ctx) = object_with_context();
+            // SAFETY: live object, deleted once.
+            unsafe { call_unsafe_wdf_function_binding!(WdfObjectDelete, object) };
+            assert_eq!(READ_IN_DESTROY.with(Cell::get), Some(42), "F30: valid inside EvtDestroyCallback");
+            // SAFETY: not sound — the defect under test: the context is freed.
+            let stale = unsafe { std::ptr::read_volatile(ctx) };
+            std::hint::black_box(stale);
+        })
+        .expect("unreachable: the read stops the machine");
+    });
+    let (code, stderr) = result.expect("parent");
+    assert_eq!(code, Some(0xD5), "{stderr}");
+    assert!(stderr.contains("DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL"), "{stderr}");
+    assert!(stderr.contains(", read"), "{stderr}");
+}
+
+#[test]
+fn a_write_past_the_end_of_a_context_is_bug_check_d6() {
+    let result = in_child("a_write_past_the_end_of_a_context_is_bug_check_d6", || {
+        let m = Machine::new(Settings::default());
+        m.run(DRV, "Test", || {
+            let (_, ctx) = object_with_context();
+            // SAFETY: not sound — the defect under test: one u64 past 16 bytes.
+            unsafe { std::ptr::write_volatile(ctx.add(2), 7) };
+        })
+        .expect("unreachable: the write stops the machine");
+    });
+    let (code, stderr) = result.expect("parent");
+    assert_eq!(code, Some(0xD6), "{stderr}");
+    assert!(stderr.contains("BEYOND_END_OF_ALLOCATION") && stderr.contains(", write"), "{stderr}");
+}
+
+#[test]
+fn without_special_pool_the_same_read_goes_unnoticed() {
+    // F51: without special pool a use after free may show as nothing at all.
+    let result = in_child("without_special_pool_the_same_read_goes_unnoticed", || {
+        let m = Machine::new(Settings { special_pool: false, ..Settings::default() });
+        m.run(DRV, "Test", || {
+            let (object, ctx) = object_with_context();
+            // SAFETY: live object.
+            unsafe { call_unsafe_wdf_function_binding!(WdfObjectDelete, object) };
+            // The context was ordinary pool memory, now freed: reading it is
+            // undefined, so only its address is kept, never dereferenced.
+            std::hint::black_box(ctx);
+        })
+        .expect("no stop");
+    });
+    let (code, stderr) = result.expect("parent");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("ran to its end"), "{stderr}");
+}
