@@ -195,7 +195,9 @@ fn was_write(context: *mut libc::c_void) -> Option<bool> {
 
 extern "C" fn on_fault(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO handler.
-    let address = unsafe { (*info).si_addr() } as usize;
+    let info = unsafe { &*info };
+    // SAFETY: for SIGSEGV the siginfo carries the faulting address.
+    let address = unsafe { info.si_addr() } as usize;
     let hit = (0..SLOTS).find_map(|i| {
         let start = STARTS[i].load(Ordering::SeqCst);
         (start != 0 && start <= address && address < ENDS[i].load(Ordering::SeqCst))
