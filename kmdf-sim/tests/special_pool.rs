@@ -106,8 +106,10 @@ fn a_write_past_the_end_of_a_context_is_bug_check_d6() {
         let m = Machine::new(Settings::default());
         m.run(DRV, "Test", || {
             let (_, ctx) = object_with_context();
-            // SAFETY: not sound — the defect under test: one u64 past 16 bytes.
-            unsafe { std::ptr::write_volatile(ctx.add(2), 7) };
+            // One u64 past the 16 context bytes: the defect under test.
+            let past_end = ctx.wrapping_add(2);
+            // SAFETY: not sound — the write past the end is what special pool catches.
+            unsafe { std::ptr::write_volatile(past_end, 7) };
         })
         .expect("unreachable: the write stops the machine");
     });
