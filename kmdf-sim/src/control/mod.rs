@@ -150,6 +150,10 @@ pub(crate) struct State {
     pub(crate) framework_log: Vec<String>,
     /// KMDF verifier breaks that a kernel debugger caught (F65).
     pub(crate) verifier_breaks: Vec<String>,
+    /// Planned faults and how many matching calls each has seen.
+    faults: Vec<(Fault, u64)>,
+    /// Faults that were injected, in order.
+    injected: Vec<InjectedFault>,
     /// Test hook: the next call of this DDI panics inside the simulator.
     panic_next: Option<String>,
     /// Driver globals handed to the binding macro; boxed so its address is stable.
@@ -176,11 +180,24 @@ pub(crate) trait CheckFailure {
     /// (F19), NULL for pointers, nothing for `VOID` DDIs (F19: WdfRegistryClose
     /// returns without closing).
     fn check_failure() -> Self;
+
+    /// An injected failure status as this routine's result, if the routine
+    /// returns a status (only those can be failed by fault injection).
+    fn injected(_status: NTSTATUS) -> Option<Self>
+    where
+        Self: Sized,
+    {
+        None
+    }
 }
 
 impl CheckFailure for NTSTATUS {
     fn check_failure() -> Self {
         crate::STATUS_INVALID_DEVICE_REQUEST
+    }
+
+    fn injected(status: NTSTATUS) -> Option<Self> {
+        Some(status)
     }
 }
 
@@ -194,14 +211,56 @@ impl<T> CheckFailure for *mut T {
     }
 }
 
-/// Whether a routine may run at the current IRQL.
+/// A planned failure: the `nth` status-returning call of `routine` (or of any
+/// routine when `None`) fails with `status` without doing anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    /// The DDI or kernel routine, e.g. `"WdfRegistryOpenKey"`; `None` = any.
+    pub routine: Option<String>,
+    /// Which call, counting from 1 from the time the fault was planned.
+    pub nth: u64,
+    /// The status the call returns.
+    pub status: NTSTATUS,
+}
+
+/// A failure that was injected: which routine, its call number, the status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InjectedFault {
+    /// The routine that was failed.
+    pub routine: String,
+    /// The status it returned.
+    pub status: NTSTATUS,
+    /// Machine-wide sequence number of the call.
+    pub seq: u64,
+}
+
+/// Whether a routine may run: at the current IRQL, and not failed by fault
+/// injection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum IrqlVerdict {
     Proceed,
     Fail,
+    Inject(NTSTATUS),
 }
 
 impl State {
+    /// Consumes a planned fault that matches this status-returning call.
+    fn planned_fault(&mut self, name: &str) -> Option<NTSTATUS> {
+        let mut hit = None;
+        for (fault, seen) in &mut self.faults {
+            if fault.routine.as_deref().is_none_or(|r| r == name) {
+                *seen += 1;
+                if *seen == fault.nth && hit.is_none() {
+                    hit = Some(fault.status);
+                }
+            }
+        }
+        let status = hit?;
+        let seq = self.next_seq();
+        self.injected.push(InjectedFault { routine: name.to_string(), status, seq });
+        Some(status)
+    }
+
     /// Driver Verifier's IRQL rule at the call (F66: with the KMDF verifier
     /// off, only Driver Verifier catches a wrong IRQL). ASSUMPTION: reported
     /// as 0xC4 DRIVER_VERIFIER_DETECTED_VIOLATION with Arg1 0x20004 (the DDI
@@ -256,6 +315,7 @@ pub(crate) fn enter<R: CheckFailure>(
     refused: R,
     body: impl FnOnce() -> R,
 ) -> R {
+    let injectable = R::injected(0).is_some();
     let admitted = with_state(|s| {
         if s.stop.is_some() {
             s.refused_calls += 1;
@@ -275,6 +335,10 @@ pub(crate) fn enter<R: CheckFailure>(
             s.frames.pop();
             return Some(IrqlVerdict::Fail);
         }
+        if injectable && let Some(status) = s.planned_fault(name) {
+            s.frames.pop();
+            return Some(IrqlVerdict::Inject(status));
+        }
         Some(IrqlVerdict::Proceed)
     });
     match admitted {
@@ -287,6 +351,7 @@ pub(crate) fn enter<R: CheckFailure>(
         }
         Some(None) => return refused,
         Some(Some(IrqlVerdict::Fail)) => return R::check_failure(),
+        Some(Some(IrqlVerdict::Inject(status))) => return R::injected(status).unwrap_or_else(R::check_failure),
         Some(Some(IrqlVerdict::Proceed)) => {}
     }
     let (depth, inject) =
@@ -341,6 +406,8 @@ impl State {
             ddi_calls: BTreeMap::new(),
             refused_calls: 0,
             panic_next: None,
+            faults: Vec::new(),
+            injected: Vec::new(),
             verifier_breaks: Vec::new(),
             framework_log: Vec::new(),
             globals: Box::default(),
@@ -950,6 +1017,20 @@ impl Machine {
     /// The service name of the loaded driver, if one is loaded.
     pub fn loaded_service(&self) -> Option<String> {
         self.state(|s| s.driver.as_ref().map(|d| d.service.clone()))
+    }
+
+    /// Plans a failure: the `nth` status-returning call (from now, counting
+    /// from 1) of `routine` — or of any routine when `None` — returns
+    /// `status` without doing anything, as if the framework or kernel had
+    /// failed it (an allocation failure, say).
+    pub fn inject_fault(&self, routine: Option<&str>, nth: u64, status: NTSTATUS) {
+        let fault = Fault { routine: routine.map(str::to_string), nth, status };
+        self.state(|s| s.faults.push((fault, 0)));
+    }
+
+    /// The failures injected so far, in order.
+    pub fn injected_faults(&self) -> Vec<InjectedFault> {
+        self.state(|s| s.injected.clone())
     }
 
     /// Test hook for the simulator's own panic handling: the next call of
