@@ -5,26 +5,13 @@
 use kmdf_sim::control::{Machine, Settings};
 use kmdf_sim::*;
 
+mod support;
+
 const DRV: &str = "faultdrv.sys";
 const SERVICE: &str = "faultdrv";
 
 fn open(path: &str) -> Result<WDFKEY, NTSTATUS> {
-    let mut wide: Vec<u16> = path.encode_utf16().collect();
-    let bytes = (wide.len() * 2) as u16;
-    let us = UNICODE_STRING { Length: bytes, MaximumLength: bytes, Buffer: wide.as_mut_ptr() };
-    let mut key: WDFKEY = core::ptr::null_mut();
-    // SAFETY: pointers to live locals.
-    let st = unsafe {
-        call_unsafe_wdf_function_binding!(
-            WdfRegistryOpenKey,
-            core::ptr::null_mut(),
-            &us,
-            KEY_READ,
-            WDF_NO_OBJECT_ATTRIBUTES,
-            &mut key
-        )
-    };
-    if NT_SUCCESS(st) { Ok(key) } else { Err(st) }
+    support::open_key(core::ptr::null_mut(), path, KEY_READ, None)
 }
 
 #[test]
@@ -68,22 +55,10 @@ fn any_routine_counts_only_status_returning_calls() {
 }
 
 extern "C" fn entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
-    let mut config = WDF_DRIVER_CONFIG { Size: size_of::<WDF_DRIVER_CONFIG>() as u32, ..WDF_DRIVER_CONFIG::default() };
-    let mut wdf_driver: WDFDRIVER = core::ptr::null_mut();
-    // SAFETY: pointers from the loader and to live locals.
-    let st = unsafe {
-        call_unsafe_wdf_function_binding!(
-            WdfDriverCreate,
-            driver,
-            path,
-            WDF_NO_OBJECT_ATTRIBUTES,
-            &mut config,
-            &mut wdf_driver
-        )
+    let wdf_driver = match support::create_driver(driver, path, None, None) {
+        Ok(d) => d,
+        Err(st) => return st,
     };
-    if !NT_SUCCESS(st) {
-        return st;
-    }
     let mut key: WDFKEY = core::ptr::null_mut();
     // SAFETY: live driver, pointer to a local.
     let st = unsafe {
@@ -98,14 +73,11 @@ extern "C" fn entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTA
     if !NT_SUCCESS(st) {
         return st;
     }
-    let mut wide: Vec<u16> = "Level".encode_utf16().collect();
-    let bytes = (wide.len() * 2) as u16;
-    let name = UNICODE_STRING { Length: bytes, MaximumLength: bytes, Buffer: wide.as_mut_ptr() };
+    let name = support::wide("Level");
     let mut level = 0u32;
     // SAFETY: live key, pointers to locals.
-    let st = unsafe { call_unsafe_wdf_function_binding!(WdfRegistryQueryULong, key, &name, &mut level) };
-    // SAFETY: live key, closed once.
-    unsafe { call_unsafe_wdf_function_binding!(WdfRegistryClose, key) };
+    let st = unsafe { call_unsafe_wdf_function_binding!(WdfRegistryQueryULong, key, &name.us, &mut level) };
+    support::close_key(key);
     if NT_SUCCESS(st) || st == STATUS_OBJECT_NAME_NOT_FOUND { STATUS_SUCCESS } else { st }
 }
 const _: DRIVER_INITIALIZE = Some(entry);

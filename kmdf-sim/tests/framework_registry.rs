@@ -5,23 +5,14 @@
 use kmdf_sim::control::{Machine, Settings};
 use kmdf_sim::*;
 
+mod support;
+
 const DRV: &str = "regdrv.sys";
 const SERVICE: &str = "regdrv";
 const SERVICE_KEY: &str = r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\regdrv";
 
 extern "C" fn entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
-    let mut config = WDF_DRIVER_CONFIG { Size: size_of::<WDF_DRIVER_CONFIG>() as u32, ..WDF_DRIVER_CONFIG::default() };
-    // SAFETY: pointers from the loader and to live locals.
-    unsafe {
-        call_unsafe_wdf_function_binding!(
-            WdfDriverCreate,
-            driver,
-            path,
-            WDF_NO_OBJECT_ATTRIBUTES,
-            &mut config,
-            WDF_NO_HANDLE.cast()
-        )
-    }
+    support::create_driver(driver, path, None, None).map_or_else(|st| st, |_| STATUS_SUCCESS)
 }
 const _: DRIVER_INITIALIZE = Some(entry);
 
@@ -37,14 +28,8 @@ fn loaded() -> (Machine, WDFDRIVER) {
     (m, driver as WDFDRIVER)
 }
 
-/// A counted string and the UTF-16 buffer it points into (kept alive with it).
-struct Name(#[allow(dead_code, reason = "owns the buffer `.1` points into")] Vec<u16>, UNICODE_STRING);
-
-fn name(s: &str) -> Name {
-    let mut buf: Vec<u16> = s.encode_utf16().collect();
-    let bytes = (buf.len() * 2) as u16;
-    let us = UNICODE_STRING { Length: bytes, MaximumLength: bytes, Buffer: buf.as_mut_ptr() };
-    Name(buf, us)
+fn name(s: &str) -> support::Wide {
+    support::wide(s)
 }
 
 fn parameters(driver: WDFDRIVER, access: u32) -> Result<WDFKEY, NTSTATUS> {
@@ -66,19 +51,18 @@ fn query_ulong(key: WDFKEY, value: &str) -> (NTSTATUS, u32) {
     let n = name(value);
     let mut v = 0xDEAD_BEEFu32;
     // SAFETY: live key, pointers to locals.
-    let st = unsafe { call_unsafe_wdf_function_binding!(WdfRegistryQueryULong, key, &n.1, &mut v) };
+    let st = unsafe { call_unsafe_wdf_function_binding!(WdfRegistryQueryULong, key, &n.us, &mut v) };
     (st, v)
 }
 
 fn assign_ulong(key: WDFKEY, value: &str, v: u32) -> NTSTATUS {
     let n = name(value);
     // SAFETY: live key, pointer to a local.
-    unsafe { call_unsafe_wdf_function_binding!(WdfRegistryAssignULong, key, &n.1, v) }
+    unsafe { call_unsafe_wdf_function_binding!(WdfRegistryAssignULong, key, &n.us, v) }
 }
 
 fn close(key: WDFKEY) {
-    // SAFETY: live key, not used again.
-    unsafe { call_unsafe_wdf_function_binding!(WdfRegistryClose, key) };
+    support::close_key(key);
 }
 
 #[test]
@@ -159,7 +143,7 @@ fn query_value_reports_overflow_with_the_needed_length() {
             call_unsafe_wdf_function_binding!(
                 WdfRegistryQueryValue,
                 key,
-                &n.1,
+                &n.us,
                 0,
                 core::ptr::null_mut(),
                 &mut len,
@@ -173,7 +157,7 @@ fn query_value_reports_overflow_with_the_needed_length() {
             call_unsafe_wdf_function_binding!(
                 WdfRegistryQueryValue,
                 key,
-                &n.1,
+                &n.us,
                 4,
                 small.as_mut_ptr().cast(),
                 &mut len,
@@ -187,7 +171,7 @@ fn query_value_reports_overflow_with_the_needed_length() {
             call_unsafe_wdf_function_binding!(
                 WdfRegistryQueryValue,
                 key,
-                &n.1,
+                &n.us,
                 8,
                 exact.as_mut_ptr().cast(),
                 &mut len,
@@ -202,7 +186,7 @@ fn query_value_reports_overflow_with_the_needed_length() {
             call_unsafe_wdf_function_binding!(
                 WdfRegistryQueryValue,
                 key,
-                &empty.1,
+                &empty.us,
                 0,
                 core::ptr::null_mut(),
                 &mut len,
@@ -226,26 +210,26 @@ fn query_unicode_string_follows_f24() {
         let mut bytes = 0u16;
         // SAFETY: pointers to locals.
         let st = unsafe {
-            call_unsafe_wdf_function_binding!(WdfRegistryQueryUnicodeString, key, &n.1, &mut bytes, &mut out)
+            call_unsafe_wdf_function_binding!(WdfRegistryQueryUnicodeString, key, &n.us, &mut bytes, &mut out)
         };
         assert_eq!(st, STATUS_INVALID_PARAMETER, "MaximumLength 0");
         out.MaximumLength = 4;
         // SAFETY: 4 writable bytes.
         let st = unsafe {
-            call_unsafe_wdf_function_binding!(WdfRegistryQueryUnicodeString, key, &n.1, &mut bytes, &mut out)
+            call_unsafe_wdf_function_binding!(WdfRegistryQueryUnicodeString, key, &n.us, &mut bytes, &mut out)
         };
         assert_eq!((st, bytes), (STATUS_BUFFER_OVERFLOW, 8));
         out.MaximumLength = 16;
         // SAFETY: 16 writable bytes.
         let st = unsafe {
-            call_unsafe_wdf_function_binding!(WdfRegistryQueryUnicodeString, key, &n.1, &mut bytes, &mut out)
+            call_unsafe_wdf_function_binding!(WdfRegistryQueryUnicodeString, key, &n.us, &mut bytes, &mut out)
         };
         assert_eq!((st, out.Length), (STATUS_SUCCESS, 6), "the trailing NUL is not counted");
         assert_eq!(String::from_utf16_lossy(&buf[..3]), "abc");
         let dword = name("TraceLevel");
         // SAFETY: as above.
         let st = unsafe {
-            call_unsafe_wdf_function_binding!(WdfRegistryQueryUnicodeString, key, &dword.1, &mut bytes, &mut out)
+            call_unsafe_wdf_function_binding!(WdfRegistryQueryUnicodeString, key, &dword.us, &mut bytes, &mut out)
         };
         assert_eq!(st, STATUS_OBJECT_TYPE_MISMATCH);
         close(key);
@@ -262,7 +246,7 @@ fn assign_and_remove_values() {
         let text = name("hello");
         let v = name("Greeting");
         // SAFETY: live key, pointers to locals.
-        let st = unsafe { call_unsafe_wdf_function_binding!(WdfRegistryAssignUnicodeString, key, &v.1, &text.1) };
+        let st = unsafe { call_unsafe_wdf_function_binding!(WdfRegistryAssignUnicodeString, key, &v.us, &text.us) };
         assert_eq!(st, STATUS_SUCCESS);
         let mut blob = [1u8, 2, 3];
         let b = name("Blob");
@@ -271,7 +255,7 @@ fn assign_and_remove_values() {
             call_unsafe_wdf_function_binding!(
                 WdfRegistryAssignValue,
                 key,
-                &b.1,
+                &b.us,
                 REG_BINARY,
                 3,
                 blob.as_mut_ptr().cast()
@@ -279,10 +263,10 @@ fn assign_and_remove_values() {
         };
         assert_eq!(st, STATUS_SUCCESS);
         // SAFETY: live key.
-        let st = unsafe { call_unsafe_wdf_function_binding!(WdfRegistryRemoveValue, key, &b.1) };
+        let st = unsafe { call_unsafe_wdf_function_binding!(WdfRegistryRemoveValue, key, &b.us) };
         assert_eq!(st, STATUS_SUCCESS);
         // SAFETY: live key.
-        let st = unsafe { call_unsafe_wdf_function_binding!(WdfRegistryRemoveValue, key, &b.1) };
+        let st = unsafe { call_unsafe_wdf_function_binding!(WdfRegistryRemoveValue, key, &b.us) };
         assert_eq!(st, STATUS_OBJECT_NAME_NOT_FOUND);
         close(key);
     })
@@ -293,23 +277,7 @@ fn assign_and_remove_values() {
 }
 
 fn create_key(parent: WDFKEY, sub: &str, access: u32) -> WDFKEY {
-    let n = name(sub);
-    let mut key: WDFKEY = core::ptr::null_mut();
-    // SAFETY: live parent, pointers to locals.
-    let st = unsafe {
-        call_unsafe_wdf_function_binding!(
-            WdfRegistryCreateKey,
-            parent,
-            &n.1,
-            access,
-            REG_OPTION_NON_VOLATILE,
-            core::ptr::null_mut(),
-            WDF_NO_OBJECT_ATTRIBUTES,
-            &mut key
-        )
-    };
-    assert_eq!(st, STATUS_SUCCESS);
-    key
+    support::create_key(parent, sub, access, None).expect("creates")
 }
 
 #[test]
@@ -349,7 +317,7 @@ fn a_null_value_pointer_is_a_wdf_violation() {
             let key = parameters(driver, KEY_READ).expect("opens");
             let n = name("TraceLevel");
             // SAFETY: the defect under test.
-            unsafe { call_unsafe_wdf_function_binding!(WdfRegistryQueryULong, key, &n.1, core::ptr::null_mut()) }
+            unsafe { call_unsafe_wdf_function_binding!(WdfRegistryQueryULong, key, &n.us, core::ptr::null_mut()) }
         })
         .expect_err("F20: FxPointerNotNull");
     let b = stop.bug_check().expect("bug check");

@@ -5,6 +5,8 @@
 use kmdf_sim::control::{Machine, Settings};
 use kmdf_sim::*;
 
+mod support;
+
 const DRV: &str = "irqldrv.sys";
 const PATH: &str = r"\Registry\Machine\SOFTWARE\Irql";
 
@@ -13,35 +15,15 @@ fn settings(kmdf_verifier: bool, driver_verifier_irql: bool, kernel_debugger: bo
 }
 
 fn open_key() -> WDFKEY {
-    let mut path: Vec<u16> = PATH.encode_utf16().collect();
-    let bytes = (path.len() * 2) as u16;
-    let us = UNICODE_STRING { Length: bytes, MaximumLength: bytes, Buffer: path.as_mut_ptr() };
-    let mut key: WDFKEY = core::ptr::null_mut();
-    // SAFETY: pointers to live locals.
-    let st = unsafe {
-        call_unsafe_wdf_function_binding!(
-            WdfRegistryCreateKey,
-            core::ptr::null_mut(),
-            &us,
-            KEY_ALL_ACCESS,
-            REG_OPTION_NON_VOLATILE,
-            core::ptr::null_mut(),
-            WDF_NO_OBJECT_ATTRIBUTES,
-            &mut key
-        )
-    };
-    assert_eq!(st, STATUS_SUCCESS);
-    key
+    support::create_key(core::ptr::null_mut(), PATH, KEY_ALL_ACCESS, None).expect("creates")
 }
 
 fn assign_at_dispatch(m: &Machine) -> Result<NTSTATUS, kmdf_sim::control::Stopped> {
     let key = m.run(DRV, "DriverEntry", open_key).expect("opens at PASSIVE");
-    let mut value: Vec<u16> = "Count".encode_utf16().collect();
-    let bytes = (value.len() * 2) as u16;
+    let name = support::wide("Count");
     m.run_at_irql(DRV, "EvtTimerFunc", DISPATCH_LEVEL as u8, || {
-        let name = UNICODE_STRING { Length: bytes, MaximumLength: bytes, Buffer: value.as_mut_ptr() };
         // SAFETY: live key; the IRQL is the defect under test.
-        unsafe { call_unsafe_wdf_function_binding!(WdfRegistryAssignULong, key, &name, 7) }
+        unsafe { call_unsafe_wdf_function_binding!(WdfRegistryAssignULong, key, &name.us, 7) }
     })
 }
 

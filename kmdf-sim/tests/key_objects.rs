@@ -5,6 +5,8 @@ use kmdf_sim::control::{Machine, Settings};
 use kmdf_sim::*;
 use std::cell::RefCell;
 
+mod support;
+
 const DRV: &str = "keyobj.sys";
 const PATH: &str = r"\Registry\Machine\SOFTWARE\KeyObj";
 
@@ -55,35 +57,15 @@ extern "C" fn on_destroy(object: WDFOBJECT) {
 
 fn attributes() -> WDF_OBJECT_ATTRIBUTES {
     WDF_OBJECT_ATTRIBUTES {
-        Size: size_of::<WDF_OBJECT_ATTRIBUTES>() as u32,
-        ExecutionLevel: _WDF_EXECUTION_LEVEL::WdfExecutionLevelInheritFromParent,
-        SynchronizationScope: _WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeInheritFromParent,
         ContextTypeInfo: &KEY_CONTEXT.0,
         EvtCleanupCallback: Some(on_cleanup),
         EvtDestroyCallback: Some(on_destroy),
-        ..WDF_OBJECT_ATTRIBUTES::default()
+        ..support::object_attributes()
     }
 }
 
 fn open_with(attrs: &mut WDF_OBJECT_ATTRIBUTES) -> Result<WDFKEY, NTSTATUS> {
-    let mut path: Vec<u16> = PATH.encode_utf16().collect();
-    let bytes = (path.len() * 2) as u16;
-    let name = UNICODE_STRING { Length: bytes, MaximumLength: bytes, Buffer: path.as_mut_ptr() };
-    let mut key: WDFKEY = core::ptr::null_mut();
-    // SAFETY: all pointers are to live locals.
-    let st = unsafe {
-        call_unsafe_wdf_function_binding!(
-            WdfRegistryCreateKey,
-            core::ptr::null_mut(),
-            &name,
-            KEY_ALL_ACCESS,
-            REG_OPTION_NON_VOLATILE,
-            core::ptr::null_mut(),
-            attrs,
-            &mut key
-        )
-    };
-    if NT_SUCCESS(st) { Ok(key) } else { Err(st) }
+    support::create_key(core::ptr::null_mut(), PATH, KEY_ALL_ACCESS, Some(attrs))
 }
 
 fn context(key: WDFKEY, info: &TypeInfo) -> *mut KeyContext {
@@ -106,8 +88,7 @@ fn contexts_are_zero_filled_and_found_by_their_type_info() {
         unsafe { ctx.write(KeyContext { a: 7, b: 9 }) };
         assert_eq!(context(key, &KEY_CONTEXT), ctx, "the same memory every time");
         assert!(context(key, &OTHER_CONTEXT).is_null(), "another type: NULL, not a failure");
-        // SAFETY: live key, not used again.
-        unsafe { call_unsafe_wdf_function_binding!(WdfRegistryClose, key) };
+        support::close_key(key);
     })
     .expect("no stop");
 }
@@ -135,8 +116,7 @@ fn wdf_registry_close_closes_before_the_callbacks() {
     let m = Machine::new(Settings::default());
     m.run(DRV, "DriverEntry", || {
         let key = open_with(&mut attributes()).expect("opens");
-        // SAFETY: live key, not used again.
-        unsafe { call_unsafe_wdf_function_binding!(WdfRegistryClose, key) };
+        support::close_key(key);
     })
     .expect("no stop");
     // F4: Close() nulls m_Key before DeleteObject() runs the callbacks.
@@ -180,8 +160,7 @@ fn a_dead_objects_context_is_a_use_after_free() {
                 ..attributes()
             })
             .expect("opens");
-            // SAFETY: live key, closed here.
-            unsafe { call_unsafe_wdf_function_binding!(WdfRegistryClose, key) };
+            support::close_key(key);
             context(key, &KEY_CONTEXT)
         })
         .expect_err("a closed key is not an object any more");

@@ -13,6 +13,8 @@ const SERVICE: &str = "rawclient";
 const PARAMS: &str = r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\rawclient\Parameters";
 const OTHER_KEY: &str = r"\Registry\Machine\SOFTWARE";
 
+mod support;
+
 /// A driver written the way the crashing one was: only against the surface,
 /// its state in a framework context, never in statics (F76).
 mod raw_client {
@@ -39,28 +41,9 @@ mod raw_client {
         EvtDriverGetUniqueContextType: None,
     });
 
-    fn utf16(s: &str) -> Vec<u16> {
-        s.encode_utf16().collect()
-    }
-
     /// Opens a key by absolute path as a WDFKEY (default parent: the driver, F10).
     pub fn open_key(path: &str) -> Result<WDFKEY, NTSTATUS> {
-        let mut buf = utf16(path);
-        let bytes = (buf.len() * 2) as u16;
-        let name = UNICODE_STRING { Length: bytes, MaximumLength: bytes, Buffer: buf.as_mut_ptr() };
-        let mut key: WDFKEY = core::ptr::null_mut();
-        // SAFETY: `name` and `key` outlive the call.
-        let status = unsafe {
-            call_unsafe_wdf_function_binding!(
-                WdfRegistryOpenKey,
-                core::ptr::null_mut(),
-                &name,
-                KEY_READ,
-                WDF_NO_OBJECT_ATTRIBUTES,
-                &mut key
-            )
-        };
-        if NT_SUCCESS(status) { Ok(key) } else { Err(status) }
+        super::support::open_key(core::ptr::null_mut(), path, KEY_READ, None)
     }
 
     /// The bug: a generic destructor closes the WDM handle of a WDFKEY.
@@ -73,8 +56,7 @@ mod raw_client {
 
     /// The correct close.
     pub fn close_key(key: WDFKEY) {
-        // SAFETY: `key` is live and not used again.
-        unsafe { call_unsafe_wdf_function_binding!(WdfRegistryClose, key) };
+        super::support::close_key(key);
     }
 
     fn context(driver: WDFDRIVER) -> *mut DriverContext {
@@ -88,31 +70,9 @@ mod raw_client {
         path: PUNICODE_STRING,
         unload: PFN_WDF_DRIVER_UNLOAD,
     ) -> Result<WDFDRIVER, NTSTATUS> {
-        let mut config = WDF_DRIVER_CONFIG {
-            Size: size_of::<WDF_DRIVER_CONFIG>() as u32,
-            EvtDriverUnload: unload,
-            ..WDF_DRIVER_CONFIG::default()
-        };
-        let mut attributes = WDF_OBJECT_ATTRIBUTES {
-            Size: size_of::<WDF_OBJECT_ATTRIBUTES>() as u32,
-            ExecutionLevel: _WDF_EXECUTION_LEVEL::WdfExecutionLevelInheritFromParent,
-            SynchronizationScope: _WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeInheritFromParent,
-            ContextTypeInfo: &DRIVER_CONTEXT.0,
-            ..WDF_OBJECT_ATTRIBUTES::default()
-        };
-        let mut wdf_driver: WDFDRIVER = core::ptr::null_mut();
-        // SAFETY: all pointers are to live locals or come from the loader.
-        let status = unsafe {
-            call_unsafe_wdf_function_binding!(
-                WdfDriverCreate,
-                driver,
-                path,
-                &mut attributes,
-                &mut config,
-                &mut wdf_driver
-            )
-        };
-        if NT_SUCCESS(status) { Ok(wdf_driver) } else { Err(status) }
+        let mut attributes =
+            WDF_OBJECT_ATTRIBUTES { ContextTypeInfo: &DRIVER_CONTEXT.0, ..super::support::object_attributes() };
+        super::support::create_driver(driver, path, Some(&mut attributes), unload)
     }
 
     /// DriverEntry of the crashing driver: opens its Parameters key, leaves

@@ -7,6 +7,8 @@ use kmdf_sim::ntddk::{KeGetCurrentIrql, ZwOpenKey};
 use kmdf_sim::*;
 use std::cell::RefCell;
 
+mod support;
+
 const DRV: &str = "tree.sys";
 const SERVICE: &str = "tree";
 
@@ -70,14 +72,11 @@ extern "C" fn on_unload(_driver: WDFDRIVER) {
 
 fn attributes(parent: WDFOBJECT) -> WDF_OBJECT_ATTRIBUTES {
     WDF_OBJECT_ATTRIBUTES {
-        Size: size_of::<WDF_OBJECT_ATTRIBUTES>() as u32,
-        ExecutionLevel: _WDF_EXECUTION_LEVEL::WdfExecutionLevelInheritFromParent,
-        SynchronizationScope: _WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeInheritFromParent,
         ParentObject: parent,
         ContextTypeInfo: &NAME.0,
         EvtCleanupCallback: Some(on_cleanup),
         EvtDestroyCallback: Some(on_destroy),
-        ..WDF_OBJECT_ATTRIBUTES::default()
+        ..support::object_attributes()
     }
 }
 
@@ -91,22 +90,13 @@ fn create_object(parent: WDFOBJECT, name: u8) -> WDFOBJECT {
 }
 
 fn open_key(parent: WDFOBJECT, name: u8) -> WDFKEY {
-    let mut path: Vec<u16> = r"\Registry\Machine\SOFTWARE".encode_utf16().collect();
-    let bytes = (path.len() * 2) as u16;
-    let us = UNICODE_STRING { Length: bytes, MaximumLength: bytes, Buffer: path.as_mut_ptr() };
-    let mut key: WDFKEY = core::ptr::null_mut();
-    // SAFETY: pointers to live locals.
-    let st = unsafe {
-        call_unsafe_wdf_function_binding!(
-            WdfRegistryOpenKey,
-            core::ptr::null_mut(),
-            &us,
-            KEY_READ,
-            &mut attributes(parent),
-            &mut key
-        )
-    };
-    assert!(NT_SUCCESS(st), "WdfRegistryOpenKey: {st:#x}");
+    let key = support::open_key(
+        core::ptr::null_mut(),
+        r"\Registry\Machine\SOFTWARE",
+        KEY_READ,
+        Some(&mut attributes(parent)),
+    )
+    .expect("opens");
     set_name(key.cast(), name);
     key
 }
@@ -114,26 +104,11 @@ fn open_key(parent: WDFOBJECT, name: u8) -> WDFKEY {
 /// DriverEntry: driver 'D' with children: object 'P' (with a key 'K' under
 /// it) and a key 'Q' directly under the driver.
 extern "C" fn tree_entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
-    let mut config = WDF_DRIVER_CONFIG {
-        Size: size_of::<WDF_DRIVER_CONFIG>() as u32,
-        EvtDriverUnload: Some(on_unload),
-        ..WDF_DRIVER_CONFIG::default()
-    };
-    let mut wdf_driver: WDFDRIVER = core::ptr::null_mut();
-    // SAFETY: pointers from the loader and to live locals.
-    let st = unsafe {
-        call_unsafe_wdf_function_binding!(
-            WdfDriverCreate,
-            driver,
-            path,
-            &mut attributes(core::ptr::null_mut()),
-            &mut config,
-            &mut wdf_driver
-        )
-    };
-    if !NT_SUCCESS(st) {
-        return st;
-    }
+    let wdf_driver =
+        match support::create_driver(driver, path, Some(&mut attributes(core::ptr::null_mut())), Some(on_unload)) {
+            Ok(d) => d,
+            Err(st) => return st,
+        };
     set_name(wdf_driver.cast(), b'D');
     let p = create_object(core::ptr::null_mut(), b'P');
     open_key(p, b'K');
@@ -313,27 +288,13 @@ fn a_key_deleted_at_dispatch_is_disposed_later_at_passive() {
 
 /// DriverEntry that opens a key with ZwOpenKey and never closes it.
 extern "C" fn leaky_entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
-    let mut config = WDF_DRIVER_CONFIG { Size: size_of::<WDF_DRIVER_CONFIG>() as u32, ..WDF_DRIVER_CONFIG::default() };
-    // SAFETY: pointers from the loader and to live locals.
-    let st = unsafe {
-        call_unsafe_wdf_function_binding!(
-            WdfDriverCreate,
-            driver,
-            path,
-            WDF_NO_OBJECT_ATTRIBUTES,
-            &mut config,
-            WDF_NO_HANDLE.cast()
-        )
-    };
-    if !NT_SUCCESS(st) {
+    if let Err(st) = support::create_driver(driver, path, None, None) {
         return st;
     }
-    let mut wide: Vec<u16> = r"\Registry\Machine\SOFTWARE".encode_utf16().collect();
-    let bytes = (wide.len() * 2) as u16;
-    let mut name = UNICODE_STRING { Length: bytes, MaximumLength: bytes, Buffer: wide.as_mut_ptr() };
+    let mut name = support::wide(r"\Registry\Machine\SOFTWARE");
     let mut oa = OBJECT_ATTRIBUTES {
         Length: size_of::<OBJECT_ATTRIBUTES>() as u32,
-        ObjectName: &mut name,
+        ObjectName: &mut name.us,
         Attributes: OBJ_KERNEL_HANDLE | OBJ_CASE_INSENSITIVE,
         ..OBJECT_ATTRIBUTES::default()
     };

@@ -9,6 +9,8 @@ use kmdf_sim::*;
 use std::cell::Cell;
 use std::process::Command;
 
+mod support;
+
 const DRV: &str = "pooldrv.sys";
 const CHILD: &str = "KMDF_SIM_SPECIAL_POOL_CHILD";
 
@@ -44,12 +46,9 @@ extern "C" fn on_destroy(object: WDFOBJECT) {
 /// context pointer.
 fn object_with_context() -> (WDFOBJECT, *mut u64) {
     let mut attrs = WDF_OBJECT_ATTRIBUTES {
-        Size: size_of::<WDF_OBJECT_ATTRIBUTES>() as u32,
-        ExecutionLevel: _WDF_EXECUTION_LEVEL::WdfExecutionLevelInheritFromParent,
-        SynchronizationScope: _WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeInheritFromParent,
         ContextTypeInfo: &CONTEXT.0,
         EvtDestroyCallback: Some(on_destroy),
-        ..WDF_OBJECT_ATTRIBUTES::default()
+        ..support::object_attributes()
     };
     let mut object: WDFOBJECT = core::ptr::null_mut();
     // SAFETY: pointers to live locals.
