@@ -1,8 +1,53 @@
-//! `wdfkey`: the owned framework registry key (`RegKey`) for KMDF drivers in Rust.
+//! `wdfkey`: an owned framework registry key for KMDF drivers in Rust.
 //!
-//! The key type itself arrives with its issue; this crate currently provides the
-//! kernel-binding switch ([`sys`]) that the type will be written against, so that
-//! the same source builds with `wdk-sys` on Windows and with the simulator elsewhere.
+//! [`RegKey`] owns one `WDFKEY` and deletes it exactly once; the WDM handle
+//! inside it is only ever lent ([`KeyHandle`]). So a driver written with it
+//! cannot `ZwClose` the handle of a WDFKEY — the bug that makes KMDF's
+//! `FxRegKey` destructor close a stale handle at unload and stop the machine
+//! with bug check 0x93 INVALID_KERNEL_HANDLE, blamed on Wdf01000.sys — and
+//! cannot close a key twice.
+//!
+//! The invariants the code names in its `SAFETY` comments (design.md):
+//! K1 one owner; K2 the handle is lent, never owned; K3 the parent object
+//! outlives the key; K4 registry calls at PASSIVE_LEVEL (dropping a key is
+//! allowed up to DISPATCH_LEVEL); K5 no panics, no infallible allocation.
+//!
+//! # Example
+//! ```no_run
+//! use wdfkey::{Access, RegKey};
+//! use wdfkey::sys::{NTSTATUS, WDFDRIVER};
+//!
+//! /// Reads the driver's trace level (default 3) and counts this load.
+//! fn read_config(driver: WDFDRIVER) -> Result<u32, NTSTATUS> {
+//!     // SAFETY: `driver` is this driver's live WDFDRIVER.
+//!     let params = unsafe { RegKey::open_parameters(driver) }?;
+//!     let level = params.query_u32("TraceLevel").unwrap_or(3);
+//!     drop(params); // closed here, exactly once
+//!
+//!     // SAFETY: as above.
+//!     let state = unsafe { RegKey::open_persistent_state(driver, Access::ALL) }?;
+//!     let loads = state.query_u32("LoadCount").unwrap_or(0);
+//!     state.assign_u32("LoadCount", loads.wrapping_add(1))?;
+//!     Ok(level)
+//! }
+//! ```
 #![cfg_attr(not(test), no_std)]
 
+extern crate alloc;
+
+mod enumerate;
+mod error;
+mod handle;
+mod key;
+mod name;
+mod parent;
 pub mod sys;
+mod value;
+
+pub use enumerate::KeyInfo;
+pub use error::{Error, Result};
+pub use handle::KeyHandle;
+pub use key::{Access, Disposition, RegKey, Volatility};
+pub use name::{IntoRegName, MAX_NAME_UNITS, RegName};
+pub use parent::{ParentObject, ScopedKey, WdfHandle};
+pub use value::{MultiString, ValueInfo};

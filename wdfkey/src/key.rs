@@ -1,0 +1,329 @@
+//! `RegKey`: the only owner of one framework registry key (K1).
+
+use crate::error::{Error, Result, check};
+use crate::handle::KeyHandle;
+use crate::name::IntoRegName;
+use crate::parent::ParentObject;
+use crate::sys::{
+    self, HANDLE, KEY_ALL_ACCESS, KEY_READ, KEY_WRITE, NTSTATUS, REG_CREATED_NEW_KEY, REG_OPTION_NON_VOLATILE,
+    REG_OPTION_VOLATILE, WDF_NO_OBJECT_ATTRIBUTES, WDF_OBJECT_ATTRIBUTES, WDFDRIVER, WDFKEY, WDFKEY__,
+    call_unsafe_wdf_function_binding,
+};
+use core::mem::ManuallyDrop;
+use core::ptr::NonNull;
+
+/// Access to request when opening a key (`ACCESS_MASK`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Access(u32);
+
+impl Access {
+    /// `KEY_READ`: query values, enumerate subkeys.
+    pub const READ: Access = Access(KEY_READ);
+    /// `KEY_WRITE`: set values, create subkeys.
+    pub const WRITE: Access = Access(KEY_WRITE);
+    /// `KEY_READ | KEY_WRITE`.
+    pub const READ_WRITE: Access = Access(KEY_READ | KEY_WRITE);
+    /// `KEY_ALL_ACCESS`, which includes `DELETE` (needed by [`RegKey::remove`]).
+    pub const ALL: Access = Access(KEY_ALL_ACCESS);
+
+    /// Any `ACCESS_MASK`.
+    pub const fn from_bits(bits: u32) -> Access {
+        Access(bits)
+    }
+
+    /// The `ACCESS_MASK`.
+    pub const fn bits(self) -> u32 {
+        self.0
+    }
+}
+
+impl core::ops::BitOr for Access {
+    type Output = Access;
+    fn bitor(self, rhs: Access) -> Access {
+        Access(self.0 | rhs.0)
+    }
+}
+
+/// Whether a created key survives a reboot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Volatility {
+    /// `REG_OPTION_NON_VOLATILE`: stored in the hive.
+    NonVolatile,
+    /// `REG_OPTION_VOLATILE`: gone at the next boot.
+    Volatile,
+}
+
+/// What `create_subkey` found (`REG_CREATED_NEW_KEY` / `REG_OPENED_EXISTING_KEY`, F13).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// The key did not exist and was created.
+    CreatedNew,
+    /// The key existed and was opened.
+    OpenedExisting,
+}
+
+/// An open framework registry key.
+///
+/// Owns its `WDFKEY` alone and deletes it exactly once: when dropped, or when
+/// consumed by [`RegKey::remove`] (on success) or [`RegKey::into_raw`]. It is
+/// neither `Clone` nor `Copy`. The WDM handle inside is only lent
+/// ([`RegKey::wdm_handle`]); nothing in this crate closes it.
+///
+/// # Where a key may be dropped (K3, K4)
+/// `Drop` calls `WdfObjectDelete`, which is allowed up to DISPATCH_LEVEL: at
+/// PASSIVE_LEVEL the framework closes the handle at once, above it the
+/// close is deferred to a PASSIVE work item (F5, F9, F34). A key must be
+/// dropped while its parent object is alive: the driver object (the default
+/// parent, F10) — so before `EvtDriverUnload` returns — or the object given
+/// as [`ParentObject`] (enforced by [`ScopedKey`](crate::ScopedKey)'s lifetime).
+/// A key kept in a framework context is an `Option<RegKey>` (all-zero is
+/// `None`, F76) taken out in `EvtDriverUnload` or the parent's cleanup.
+///
+/// # Invariants
+/// `raw` is a live WDFKEY that this value alone will delete (K1), whose
+/// parent object outlives this value (K3).
+#[repr(transparent)]
+#[derive(Debug)]
+pub struct RegKey {
+    raw: NonNull<WDFKEY__>,
+}
+
+/// Object attributes with `ParentObject` set (the rest as
+/// `WDF_OBJECT_ATTRIBUTES_INIT`).
+fn attributes_with_parent(parent: &ParentObject<'_>) -> WDF_OBJECT_ATTRIBUTES {
+    WDF_OBJECT_ATTRIBUTES {
+        Size: core::mem::size_of::<WDF_OBJECT_ATTRIBUTES>() as u32,
+        ExecutionLevel: sys::_WDF_EXECUTION_LEVEL::WdfExecutionLevelInheritFromParent,
+        SynchronizationScope: sys::_WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeInheritFromParent,
+        ParentObject: parent.raw(),
+        ..WDF_OBJECT_ATTRIBUTES::default()
+    }
+}
+
+impl RegKey {
+    /// Takes ownership of the key a successful open wrote to `raw`.
+    fn from_opened(status: NTSTATUS, raw: WDFKEY) -> Result<RegKey> {
+        check(status)?;
+        // INVARIANT: the framework opened this key for us; we alone delete it.
+        NonNull::new(raw).map(|raw| RegKey { raw }).ok_or(Error::new(sys::STATUS_UNSUCCESSFUL))
+    }
+
+    /// Opens the driver's service `Parameters` key read-only (F14:
+    /// `IoOpenDriverRegistryKey`; the INF's settings live there, F74).
+    /// PASSIVE_LEVEL. Parent: the driver object (F10).
+    ///
+    /// # Safety
+    /// `driver` is the live WDFDRIVER of the calling driver.
+    pub unsafe fn open_parameters(driver: WDFDRIVER) -> Result<RegKey> {
+        let mut raw: WDFKEY = core::ptr::null_mut();
+        // SAFETY: `driver` is live (caller); `raw` outlives the call (F14).
+        let status = unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfDriverOpenParametersRegistryKey,
+                driver,
+                KEY_READ,
+                WDF_NO_OBJECT_ATTRIBUTES,
+                &mut raw
+            )
+        };
+        RegKey::from_opened(status, raw)
+    }
+
+    /// Opens the driver's persistent-state key, the place for state the
+    /// driver writes at run time (F15, F74). PASSIVE_LEVEL. Parent: the
+    /// driver object (F10).
+    ///
+    /// # Safety
+    /// `driver` is the live WDFDRIVER of the calling driver.
+    pub unsafe fn open_persistent_state(driver: WDFDRIVER, access: Access) -> Result<RegKey> {
+        let mut raw: WDFKEY = core::ptr::null_mut();
+        // SAFETY: `driver` is live (caller); `raw` outlives the call (F15).
+        let status = unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfDriverOpenPersistentStateRegistryKey,
+                driver,
+                access.bits(),
+                WDF_NO_OBJECT_ATTRIBUTES,
+                &mut raw
+            )
+        };
+        RegKey::from_opened(status, raw)
+    }
+
+    /// `WdfRegistryOpenKey` under `parent_key` (null: `name` is an absolute
+    /// `\Registry\...` path) with the given object attributes.
+    fn open_raw<'n>(
+        parent_key: WDFKEY,
+        name: impl IntoRegName<'n>,
+        access: Access,
+        attributes: Option<&mut WDF_OBJECT_ATTRIBUTES>,
+    ) -> Result<RegKey> {
+        let name = name.into_reg_name()?;
+        let us = name.unicode_string();
+        let attributes = attributes.map_or(WDF_NO_OBJECT_ATTRIBUTES, core::ptr::from_mut);
+        let mut raw: WDFKEY = core::ptr::null_mut();
+        // SAFETY: `parent_key` is null or the live key of `&self` (K1); `us`
+        // borrows `name`, which outlives the call; `raw` is a local (F12).
+        let status = unsafe {
+            call_unsafe_wdf_function_binding!(WdfRegistryOpenKey, parent_key, &us, access.bits(), attributes, &mut raw)
+        };
+        RegKey::from_opened(status, raw)
+    }
+
+    /// `WdfRegistryCreateKey`, as `open_raw`.
+    fn create_raw<'n>(
+        parent_key: WDFKEY,
+        name: impl IntoRegName<'n>,
+        access: Access,
+        volatility: Volatility,
+        attributes: Option<&mut WDF_OBJECT_ATTRIBUTES>,
+    ) -> Result<(RegKey, Disposition)> {
+        let name = name.into_reg_name()?;
+        let us = name.unicode_string();
+        let attributes = attributes.map_or(WDF_NO_OBJECT_ATTRIBUTES, core::ptr::from_mut);
+        let options = match volatility {
+            Volatility::NonVolatile => REG_OPTION_NON_VOLATILE,
+            Volatility::Volatile => REG_OPTION_VOLATILE,
+        };
+        let mut disposition = 0u32;
+        let mut raw: WDFKEY = core::ptr::null_mut();
+        // SAFETY: as `open_raw`; `disposition` is a local (F13).
+        let status = unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfRegistryCreateKey,
+                parent_key,
+                &us,
+                access.bits(),
+                options,
+                &mut disposition,
+                attributes,
+                &mut raw
+            )
+        };
+        let key = RegKey::from_opened(status, raw)?;
+        let disposition =
+            if disposition == REG_CREATED_NEW_KEY { Disposition::CreatedNew } else { Disposition::OpenedExisting };
+        Ok((key, disposition))
+    }
+
+    /// Opens a key by absolute path (`\Registry\Machine\...`). PASSIVE_LEVEL.
+    /// Parent: the driver object (F10).
+    pub fn open_absolute<'n>(path: impl IntoRegName<'n>, access: Access) -> Result<RegKey> {
+        RegKey::open_raw(core::ptr::null_mut(), path, access, None)
+    }
+
+    /// Opens or creates a key by absolute path. PASSIVE_LEVEL. Parent: the
+    /// driver object (F10).
+    pub fn create_absolute<'n>(
+        path: impl IntoRegName<'n>,
+        access: Access,
+        volatility: Volatility,
+    ) -> Result<(RegKey, Disposition)> {
+        RegKey::create_raw(core::ptr::null_mut(), path, access, volatility, None)
+    }
+
+    /// Opens the subkey `name` of this key. PASSIVE_LEVEL. Parent: the driver
+    /// object (F10).
+    pub fn open_subkey<'n>(&self, name: impl IntoRegName<'n>, access: Access) -> Result<RegKey> {
+        RegKey::open_raw(self.as_raw(), name, access, None)
+    }
+
+    /// Opens or creates the subkey `name`, saying which it did (F13).
+    /// PASSIVE_LEVEL. Parent: the driver object (F10).
+    pub fn create_subkey<'n>(
+        &self,
+        name: impl IntoRegName<'n>,
+        access: Access,
+        volatility: Volatility,
+    ) -> Result<(RegKey, Disposition)> {
+        RegKey::create_raw(self.as_raw(), name, access, volatility, None)
+    }
+
+    /// Opens the subkey `name` as a child of `parent` (a request or device
+    /// the caller is working on): the returned key cannot outlive `parent`
+    /// (K3). PASSIVE_LEVEL.
+    pub fn open_subkey_scoped<'p, 'n>(
+        &self,
+        name: impl IntoRegName<'n>,
+        access: Access,
+        parent: ParentObject<'p>,
+    ) -> Result<crate::ScopedKey<'p>> {
+        let mut attributes = attributes_with_parent(&parent);
+        let key = RegKey::open_raw(self.as_raw(), name, access, Some(&mut attributes))?;
+        Ok(crate::ScopedKey::new(key, parent))
+    }
+
+    /// Opens a key by absolute path as a child of `parent` (K3). PASSIVE_LEVEL.
+    pub fn open_absolute_scoped<'p, 'n>(
+        path: impl IntoRegName<'n>,
+        access: Access,
+        parent: ParentObject<'p>,
+    ) -> Result<crate::ScopedKey<'p>> {
+        let mut attributes = attributes_with_parent(&parent);
+        let key = RegKey::open_raw(core::ptr::null_mut(), path, access, Some(&mut attributes))?;
+        Ok(crate::ScopedKey::new(key, parent))
+    }
+
+    /// Deletes the key from the registry (`WdfRegistryRemoveKey`, which needs
+    /// `DELETE` access and fails if the key has subkeys). On success the
+    /// framework deletes the key object (F26), so the key is consumed; on
+    /// failure the key object still exists and is handed back, still owned
+    /// (F69 follows KMDF's source). PASSIVE_LEVEL.
+    pub fn remove(self) -> core::result::Result<(), (RegKey, Error)> {
+        // SAFETY: K1 — `raw` is live and owned by `self`.
+        let status = unsafe { call_unsafe_wdf_function_binding!(WdfRegistryRemoveKey, self.as_raw()) };
+        match check(status) {
+            Ok(()) => {
+                // K1: the framework deleted the object; deleting it again in
+                // Drop would be a use after free (F77).
+                core::mem::forget(self);
+                Ok(())
+            }
+            Err(e) => Err((self, e)),
+        }
+    }
+
+    /// Gives up ownership: the caller now owns the `WDFKEY` and must close it
+    /// (`WdfRegistryClose` / `WdfObjectDelete`) or re-own it with
+    /// [`RegKey::from_raw`].
+    #[must_use = "the WDFKEY is no longer closed by anyone unless re-owned"]
+    pub fn into_raw(self) -> WDFKEY {
+        let key = ManuallyDrop::new(self);
+        key.raw.as_ptr()
+    }
+
+    /// Takes ownership of a `WDFKEY`; `None` for a null one.
+    ///
+    /// # Safety
+    /// `raw` is a live WDFKEY that nothing else closes or deletes (K1) — e.g.
+    /// from [`RegKey::into_raw`] — and whose parent object outlives the new
+    /// `RegKey` (K3).
+    pub unsafe fn from_raw(raw: WDFKEY) -> Option<RegKey> {
+        // INVARIANT: the caller hands over sole ownership of a live key.
+        NonNull::new(raw).map(|raw| RegKey { raw })
+    }
+
+    /// The `WDFKEY`, borrowed: for a framework DDI this crate does not wrap.
+    /// It stays owned by `self`; closing or deleting it breaks K1.
+    pub fn as_raw(&self) -> WDFKEY {
+        self.raw.as_ptr()
+    }
+
+    /// The WDM handle inside the key, lent for as long as `self` is borrowed
+    /// (K2, F6). PASSIVE_LEVEL.
+    pub fn wdm_handle(&self) -> KeyHandle<'_> {
+        // SAFETY: K1 — `raw` is a live WDFKEY; WdmGetHandle only reads m_Key (F6).
+        let raw: HANDLE = unsafe { call_unsafe_wdf_function_binding!(WdfRegistryWdmGetHandle, self.as_raw()) };
+        KeyHandle::new(raw, self)
+    }
+}
+
+impl Drop for RegKey {
+    /// `WdfObjectDelete`: closes the key at once at PASSIVE_LEVEL, deferred to
+    /// PASSIVE above it (F5, F9, F34). Allowed up to DISPATCH_LEVEL (K4).
+    fn drop(&mut self) {
+        // SAFETY: K1 — `raw` is live and owned by `self`, and nothing deletes
+        // it after this; K3 — its parent object is still alive.
+        unsafe { call_unsafe_wdf_function_binding!(WdfObjectDelete, self.as_raw().cast()) };
+    }
+}

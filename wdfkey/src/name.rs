@@ -1,0 +1,130 @@
+//! Registry names: validated UTF-16 that a `UNICODE_STRING` can carry.
+
+use crate::error::{Error, Result};
+use crate::sys::UNICODE_STRING;
+use alloc::vec::Vec;
+
+/// The longest name a `UNICODE_STRING` holds: 32,767 UTF-16 units (its
+/// lengths are byte counts in a `USHORT`).
+pub const MAX_NAME_UNITS: usize = 32_767;
+
+/// A key or value name (or an absolute `\Registry\...` path): non-empty, at
+/// most [`MAX_NAME_UNITS`] UTF-16 units, no NUL.
+///
+/// # Invariants
+/// `units` satisfies those three rules, so a `UNICODE_STRING` over it is
+/// always well formed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegName<'a> {
+    units: Units<'a>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Units<'a> {
+    Borrowed(&'a [u16]),
+    Owned(Vec<u16>),
+}
+
+fn validate(units: &[u16]) -> Result<()> {
+    if units.is_empty() || units.len() > MAX_NAME_UNITS || units.contains(&0) {
+        return Err(Error::invalid_name());
+    }
+    Ok(())
+}
+
+impl<'a> RegName<'a> {
+    /// A name from UTF-16 units, borrowed.
+    ///
+    /// # Errors
+    /// `STATUS_INVALID_PARAMETER` if it is empty, too long, or holds a NUL.
+    pub fn from_utf16(units: &'a [u16]) -> Result<Self> {
+        validate(units)?;
+        // INVARIANT: validated above.
+        Ok(RegName { units: Units::Borrowed(units) })
+    }
+
+    /// A name from UTF-8, converted into a fallibly allocated buffer (K5).
+    ///
+    /// # Errors
+    /// `STATUS_INVALID_PARAMETER` as [`RegName::from_utf16`];
+    /// `STATUS_INSUFFICIENT_RESOURCES` if the buffer cannot be allocated.
+    pub fn new(name: &str) -> Result<RegName<'static>> {
+        if name.is_empty() || name.len() > 3 * MAX_NAME_UNITS || name.contains('\0') {
+            return Err(Error::invalid_name());
+        }
+        let mut units = Vec::new();
+        // UTF-16 never needs more units than UTF-8 has bytes.
+        units.try_reserve_exact(name.len()).map_err(|_| Error::no_memory())?;
+        units.extend(name.encode_utf16());
+        validate(&units)?;
+        // INVARIANT: validated above.
+        Ok(RegName { units: Units::Owned(units) })
+    }
+
+    /// The UTF-16 units.
+    pub fn as_utf16(&self) -> &[u16] {
+        match &self.units {
+            Units::Borrowed(u) => u,
+            Units::Owned(u) => u,
+        }
+    }
+
+    /// A counted string over the units, valid while `self` is borrowed.
+    pub(crate) fn unicode_string(&self) -> UNICODE_STRING {
+        let units = self.as_utf16();
+        // The invariant bounds the length: 2 * 32,767 fits a USHORT.
+        let bytes = u16::try_from(units.len() * 2).unwrap_or(u16::MAX - 1);
+        // The callee reads `Buffer` only (PCUNICODE_STRING), never writes it.
+        UNICODE_STRING { Length: bytes, MaximumLength: bytes, Buffer: units.as_ptr().cast_mut() }
+    }
+}
+
+/// Anything a name can be made from: `&str`, `&[u16]`, or a [`RegName`].
+pub trait IntoRegName<'a> {
+    /// The validated name.
+    ///
+    /// # Errors
+    /// As [`RegName::new`] / [`RegName::from_utf16`].
+    fn into_reg_name(self) -> Result<RegName<'a>>;
+}
+
+impl<'a> IntoRegName<'a> for &str {
+    fn into_reg_name(self) -> Result<RegName<'a>> {
+        RegName::new(self)
+    }
+}
+
+impl<'a> IntoRegName<'a> for &'a [u16] {
+    fn into_reg_name(self) -> Result<RegName<'a>> {
+        RegName::from_utf16(self)
+    }
+}
+
+impl<'a> IntoRegName<'a> for RegName<'a> {
+    fn into_reg_name(self) -> Result<RegName<'a>> {
+        Ok(self)
+    }
+}
+
+impl<'a> IntoRegName<'a> for &RegName<'a> {
+    fn into_reg_name(self) -> Result<RegName<'a>> {
+        Ok(self.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_validated() {
+        assert_eq!(RegName::new("").unwrap_err(), Error::invalid_name());
+        assert_eq!(RegName::new("a\0b").unwrap_err(), Error::invalid_name());
+        assert!(RegName::new(&"x".repeat(MAX_NAME_UNITS)).is_ok());
+        assert_eq!(RegName::new(&"x".repeat(MAX_NAME_UNITS + 1)).unwrap_err(), Error::invalid_name());
+        assert_eq!(RegName::from_utf16(&[0x41, 0]).unwrap_err(), Error::invalid_name());
+        let n = RegName::new("Größe").unwrap();
+        let us = n.unicode_string();
+        assert_eq!((us.Length, us.MaximumLength), (10, 10));
+    }
+}

@@ -1,0 +1,347 @@
+//! Typed values: query and assign `REG_DWORD`, `REG_QWORD`, `REG_SZ`,
+//! `REG_EXPAND_SZ`, `REG_MULTI_SZ`, `REG_BINARY`; remove values. All at
+//! PASSIVE_LEVEL (F19); all allocation fallible (K5).
+
+use crate::error::{Error, Result, check};
+use crate::key::RegKey;
+use crate::name::{IntoRegName, MAX_NAME_UNITS, RegName};
+use crate::sys::{
+    NTSTATUS, REG_BINARY, REG_EXPAND_SZ, REG_MULTI_SZ, REG_QWORD, REG_SZ, STATUS_BUFFER_OVERFLOW,
+    STATUS_OBJECT_TYPE_MISMATCH, STATUS_RESOURCE_DATA_NOT_FOUND, UNICODE_STRING, call_unsafe_wdf_function_binding,
+};
+use alloc::vec::Vec;
+
+/// How often an allocating query retries when the value grew between the
+/// size probe and the read.
+const RETRIES: usize = 4;
+
+/// What [`RegKey::query_value_into`] read: the length and the `REG_*` type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValueInfo {
+    /// Bytes of data.
+    pub len: u32,
+    /// `REG_*` type.
+    pub kind: u32,
+}
+
+/// A `REG_MULTI_SZ` value: its strings, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MultiString {
+    /// UTF-16 units: each string followed by a NUL, then a final NUL.
+    units: Vec<u16>,
+}
+
+impl MultiString {
+    /// The strings (UTF-16, without NULs).
+    pub fn iter(&self) -> impl Iterator<Item = &[u16]> {
+        self.units.split(|&u| u == 0).take_while(|s| !s.is_empty())
+    }
+}
+
+fn to_u32(len: usize) -> Result<u32> {
+    u32::try_from(len).map_err(|_| Error::new(crate::sys::STATUS_INVALID_PARAMETER))
+}
+
+/// UTF-16 of `s` plus a NUL, fallibly allocated; `s` must hold no NUL.
+fn utf16_z(s: &str) -> Result<Vec<u16>> {
+    if s.contains('\0') {
+        return Err(Error::new(crate::sys::STATUS_INVALID_PARAMETER));
+    }
+    let mut v = Vec::new();
+    v.try_reserve_exact(s.len() + 1).map_err(|_| Error::no_memory())?;
+    v.extend(s.encode_utf16());
+    v.push(0);
+    Ok(v)
+}
+
+fn le_bytes(units: &[u16]) -> Result<Vec<u8>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(units.len() * 2).map_err(|_| Error::no_memory())?;
+    v.extend(units.iter().flat_map(|u| u.to_le_bytes()));
+    Ok(v)
+}
+
+impl RegKey {
+    /// `WdfRegistryQueryValue` into `buf` (F21, F22): `(len, type)` on
+    /// success; `STATUS_BUFFER_OVERFLOW` with the needed byte count when
+    /// `buf` is too small (an empty `buf` just probes).
+    fn query_raw(&self, name: &RegName<'_>, buf: &mut [u8]) -> (NTSTATUS, ValueInfo) {
+        let us = name.unicode_string();
+        let capacity = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+        let ptr = if buf.is_empty() { core::ptr::null_mut() } else { buf.as_mut_ptr().cast() };
+        let (mut len, mut kind) = (0u32, 0u32);
+        // SAFETY: K1 — live key; `us` borrows `name`; `ptr` is null or
+        // `capacity` writable bytes of `buf`; the outs are locals (F21).
+        let status = unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfRegistryQueryValue,
+                self.as_raw(),
+                &us,
+                capacity,
+                ptr,
+                &mut len,
+                &mut kind
+            )
+        };
+        (status, ValueInfo { len, kind })
+    }
+
+    /// Reads a value of any type into `buf`: its length and type.
+    ///
+    /// # Errors
+    /// `STATUS_BUFFER_OVERFLOW` with [`Error::needed`] = the byte count when
+    /// `buf` is too small (F21); `STATUS_OBJECT_NAME_NOT_FOUND` if absent.
+    pub fn query_value_into<'n>(&self, name: impl IntoRegName<'n>, buf: &mut [u8]) -> Result<ValueInfo> {
+        let name = name.into_reg_name()?;
+        match self.query_raw(&name, buf) {
+            (STATUS_BUFFER_OVERFLOW, info) => Err(Error::overflow(info.len)),
+            (status, info) => check(status).map(|()| info),
+        }
+    }
+
+    /// Reads a whole value of type `kind` into a fallibly allocated buffer.
+    fn query_alloc(&self, name: &RegName<'_>, kinds: &[u32]) -> Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        for _ in 0..RETRIES {
+            match self.query_raw(name, &mut buf) {
+                (STATUS_BUFFER_OVERFLOW, info) => {
+                    if !kinds.contains(&info.kind) {
+                        return Err(Error::new(STATUS_OBJECT_TYPE_MISMATCH));
+                    }
+                    let want = info.len as usize;
+                    buf.try_reserve_exact(want.saturating_sub(buf.len())).map_err(|_| Error::no_memory())?;
+                    buf.resize(want, 0);
+                }
+                (status, info) => {
+                    check(status)?;
+                    if !kinds.contains(&info.kind) {
+                        return Err(Error::new(STATUS_OBJECT_TYPE_MISMATCH));
+                    }
+                    buf.truncate(info.len as usize);
+                    return Ok(buf);
+                }
+            }
+        }
+        Err(Error::new(STATUS_BUFFER_OVERFLOW))
+    }
+
+    /// Reads a `REG_DWORD` (`WdfRegistryQueryULong`, F23).
+    ///
+    /// # Errors
+    /// `STATUS_OBJECT_NAME_NOT_FOUND` if absent, `STATUS_OBJECT_TYPE_MISMATCH`
+    /// for another type.
+    pub fn query_u32<'n>(&self, name: impl IntoRegName<'n>) -> Result<u32> {
+        let name = name.into_reg_name()?;
+        let us = name.unicode_string();
+        let mut value = 0u32;
+        // SAFETY: K1 — live key; `us` borrows `name`; `value` is a local (F23).
+        let status =
+            unsafe { call_unsafe_wdf_function_binding!(WdfRegistryQueryULong, self.as_raw(), &us, &mut value) };
+        check(status).map(|()| value)
+    }
+
+    /// Reads a `REG_QWORD`.
+    ///
+    /// # Errors
+    /// As [`RegKey::query_u32`]; a `REG_QWORD` that is not 8 bytes long is a
+    /// type mismatch.
+    pub fn query_u64<'n>(&self, name: impl IntoRegName<'n>) -> Result<u64> {
+        let name = name.into_reg_name()?;
+        let mut buf = [0u8; 8];
+        match self.query_raw(&name, &mut buf) {
+            (_, info) if info.kind != REG_QWORD && info.len != 0 => Err(Error::new(STATUS_OBJECT_TYPE_MISMATCH)),
+            (status, info) => {
+                check(status)?;
+                if info.kind != REG_QWORD || info.len != 8 {
+                    return Err(Error::new(STATUS_OBJECT_TYPE_MISMATCH));
+                }
+                Ok(u64::from_le_bytes(buf))
+            }
+        }
+    }
+
+    /// Reads a `REG_SZ` / `REG_EXPAND_SZ` into `buf` (UTF-16, no NUL) with
+    /// `WdfRegistryQueryUnicodeString` (F24); returns the units read.
+    ///
+    /// # Errors
+    /// `STATUS_BUFFER_OVERFLOW` with [`Error::needed`] = UTF-16 units
+    /// (including the NUL) when `buf` is too small; the type errors of F24.
+    pub fn query_string_into<'n>(&self, name: impl IntoRegName<'n>, buf: &mut [u16]) -> Result<usize> {
+        let name = name.into_reg_name()?;
+        if buf.is_empty() {
+            // F24: a zero MaximumLength is STATUS_INVALID_PARAMETER; probe instead.
+            return match self.query_raw(&name, &mut []) {
+                (_, info) if info.kind != REG_SZ && info.kind != REG_EXPAND_SZ && info.len != 0 => {
+                    Err(Error::new(STATUS_OBJECT_TYPE_MISMATCH))
+                }
+                (STATUS_BUFFER_OVERFLOW, info) => Err(Error::overflow(info.len / 2)),
+                (status, _) => check(status).map(|()| 0),
+            };
+        }
+        let name_us = name.unicode_string();
+        let max = u16::try_from(buf.len().min(MAX_NAME_UNITS) * 2).unwrap_or(u16::MAX - 1);
+        let mut value = UNICODE_STRING { Length: 0, MaximumLength: max, Buffer: buf.as_mut_ptr() };
+        let mut bytes = 0u16;
+        // SAFETY: K1 — live key; `value` points at `max` writable bytes of
+        // `buf`; `bytes` is a local (F24).
+        let status = unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfRegistryQueryUnicodeString,
+                self.as_raw(),
+                &name_us,
+                &mut bytes,
+                &mut value
+            )
+        };
+        if status == STATUS_BUFFER_OVERFLOW {
+            return Err(Error::overflow(u32::from(bytes) / 2));
+        }
+        check(status).map(|()| usize::from(value.Length) / 2)
+    }
+
+    /// Reads a `REG_SZ` / `REG_EXPAND_SZ` into a fallibly allocated buffer
+    /// (UTF-16, without the NUL).
+    ///
+    /// # Errors
+    /// As [`RegKey::query_string_into`]; `STATUS_INSUFFICIENT_RESOURCES` if
+    /// the buffer cannot be allocated.
+    pub fn query_string<'n>(&self, name: impl IntoRegName<'n>) -> Result<Vec<u16>> {
+        let name = name.into_reg_name()?;
+        let bytes = self.query_alloc(&name, &[REG_SZ, REG_EXPAND_SZ])?;
+        let mut units: Vec<u16> = Vec::new();
+        units.try_reserve_exact(bytes.len() / 2).map_err(|_| Error::no_memory())?;
+        units.extend(bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])));
+        while units.last() == Some(&0) {
+            units.pop();
+        }
+        Ok(units)
+    }
+
+    /// Reads a `REG_MULTI_SZ`. Like the framework's own query (F25): an
+    /// empty value is `STATUS_RESOURCE_DATA_NOT_FOUND`, and data that is not
+    /// an even length ending in two NULs is `STATUS_OBJECT_TYPE_MISMATCH`.
+    ///
+    /// # Errors
+    /// As above; `STATUS_OBJECT_NAME_NOT_FOUND` if absent.
+    pub fn query_multi_string<'n>(&self, name: impl IntoRegName<'n>) -> Result<MultiString> {
+        let name = name.into_reg_name()?;
+        let bytes = self.query_alloc(&name, &[REG_MULTI_SZ])?;
+        if bytes.is_empty() {
+            return Err(Error::new(STATUS_RESOURCE_DATA_NOT_FOUND));
+        }
+        if bytes.len() % 2 != 0 || bytes.len() < 4 || bytes[bytes.len() - 4..] != [0, 0, 0, 0] {
+            return Err(Error::new(STATUS_OBJECT_TYPE_MISMATCH));
+        }
+        let mut units = Vec::new();
+        units.try_reserve_exact(bytes.len() / 2).map_err(|_| Error::no_memory())?;
+        units.extend(bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])));
+        Ok(MultiString { units })
+    }
+
+    /// Reads a `REG_BINARY` into a fallibly allocated buffer.
+    ///
+    /// # Errors
+    /// `STATUS_OBJECT_TYPE_MISMATCH` for another type; as above otherwise.
+    pub fn query_binary<'n>(&self, name: impl IntoRegName<'n>) -> Result<Vec<u8>> {
+        let name = name.into_reg_name()?;
+        self.query_alloc(&name, &[REG_BINARY])
+    }
+
+    /// `WdfRegistryAssignValue` (F26).
+    fn assign_raw(&self, name: &RegName<'_>, kind: u32, data: &[u8]) -> Result<()> {
+        let us = name.unicode_string();
+        let len = to_u32(data.len())?;
+        // An empty value still needs a valid pointer (the framework checks it, F20).
+        let mut empty = [0u8; 1];
+        let ptr = if data.is_empty() { empty.as_mut_ptr() } else { data.as_ptr().cast_mut() };
+        // SAFETY: K1 — live key; `us` borrows `name`; `ptr` has `len`
+        // readable bytes and is only read (F26).
+        let status = unsafe {
+            call_unsafe_wdf_function_binding!(WdfRegistryAssignValue, self.as_raw(), &us, kind, len, ptr.cast())
+        };
+        check(status)
+    }
+
+    /// Writes a `REG_DWORD` (`WdfRegistryAssignULong`, F26). Needs write access.
+    ///
+    /// # Errors
+    /// `STATUS_ACCESS_DENIED` on a key opened without `KEY_SET_VALUE`.
+    pub fn assign_u32<'n>(&self, name: impl IntoRegName<'n>, value: u32) -> Result<()> {
+        let name = name.into_reg_name()?;
+        let us = name.unicode_string();
+        // SAFETY: K1 — live key; `us` borrows `name` (F26).
+        let status = unsafe { call_unsafe_wdf_function_binding!(WdfRegistryAssignULong, self.as_raw(), &us, value) };
+        check(status)
+    }
+
+    /// Writes a `REG_QWORD`.
+    ///
+    /// # Errors
+    /// As [`RegKey::assign_u32`].
+    pub fn assign_u64<'n>(&self, name: impl IntoRegName<'n>, value: u64) -> Result<()> {
+        self.assign_raw(&name.into_reg_name()?, REG_QWORD, &value.to_le_bytes())
+    }
+
+    /// Writes a `REG_SZ` (`value` may be empty; it may not hold a NUL).
+    ///
+    /// # Errors
+    /// `STATUS_INVALID_PARAMETER` for a NUL in `value`; as above otherwise.
+    pub fn assign_string<'n>(&self, name: impl IntoRegName<'n>, value: &str) -> Result<()> {
+        let name = name.into_reg_name()?;
+        self.assign_raw(&name, REG_SZ, &le_bytes(&utf16_z(value)?)?)
+    }
+
+    /// Writes a `REG_EXPAND_SZ`.
+    ///
+    /// # Errors
+    /// As [`RegKey::assign_string`].
+    pub fn assign_expand_string<'n>(&self, name: impl IntoRegName<'n>, value: &str) -> Result<()> {
+        let name = name.into_reg_name()?;
+        self.assign_raw(&name, REG_EXPAND_SZ, &le_bytes(&utf16_z(value)?)?)
+    }
+
+    /// Writes a `REG_MULTI_SZ`. Every string must be non-empty (an empty one
+    /// would end the list) and hold no NUL.
+    ///
+    /// # Errors
+    /// `STATUS_INVALID_PARAMETER` for an empty string or a NUL; as above.
+    pub fn assign_multi_string<'n>(&self, name: impl IntoRegName<'n>, values: &[&str]) -> Result<()> {
+        let name = name.into_reg_name()?;
+        let mut units: Vec<u16> = Vec::new();
+        for v in values {
+            if v.is_empty() {
+                return Err(Error::new(crate::sys::STATUS_INVALID_PARAMETER));
+            }
+            let z = utf16_z(v)?;
+            units.try_reserve(z.len()).map_err(|_| Error::no_memory())?;
+            units.extend_from_slice(&z);
+        }
+        units.try_reserve(2).map_err(|_| Error::no_memory())?;
+        if units.is_empty() {
+            units.push(0);
+        }
+        units.push(0);
+        self.assign_raw(&name, REG_MULTI_SZ, &le_bytes(&units)?)
+    }
+
+    /// Writes a `REG_BINARY`.
+    ///
+    /// # Errors
+    /// As [`RegKey::assign_u32`]; `STATUS_INVALID_PARAMETER` above 4 GiB.
+    pub fn assign_binary<'n>(&self, name: impl IntoRegName<'n>, data: &[u8]) -> Result<()> {
+        self.assign_raw(&name.into_reg_name()?, REG_BINARY, data)
+    }
+
+    /// Removes a value (`WdfRegistryRemoveValue`, F26).
+    ///
+    /// # Errors
+    /// `STATUS_OBJECT_NAME_NOT_FOUND` if absent; `STATUS_ACCESS_DENIED`
+    /// without write access.
+    pub fn remove_value<'n>(&self, name: impl IntoRegName<'n>) -> Result<()> {
+        let name = name.into_reg_name()?;
+        let us = name.unicode_string();
+        // SAFETY: K1 — live key; `us` borrows `name` (F26).
+        let status = unsafe { call_unsafe_wdf_function_binding!(WdfRegistryRemoveValue, self.as_raw(), &us) };
+        check(status)
+    }
+}

@@ -1,0 +1,7 @@
+//! What `RegKey` makes impossible to write (trybuild).
+
+#[test]
+fn ownership_mistakes_do_not_compile() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/compile-fail/*.rs");
+}
