@@ -42,23 +42,28 @@ impl InfoBuffer {
         u32::try_from(self.0.len() * 8).unwrap_or(u32::MAX)
     }
 
-    fn bytes(&self) -> &[u8] {
-        // SAFETY: reinterpreting initialised u64s as bytes is always valid;
-        // the slice covers exactly the vector's storage.
-        unsafe { core::slice::from_raw_parts(self.0.as_ptr().cast::<u8>(), self.0.len() * 8) }
+    /// Byte `i` of the record in memory order (the kernel writes native
+    /// integers; no `unsafe` reinterpretation needed).
+    fn byte(&self, i: usize) -> Option<u8> {
+        self.0.get(i / 8).map(|w| w.to_ne_bytes()[i % 8])
     }
 
     fn u32_at(&self, offset: usize) -> u32 {
-        let b = self.bytes();
-        b.get(offset..offset + 4).map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+        let b = |k| self.byte(offset + k).unwrap_or(0);
+        u32::from_ne_bytes([b(0), b(1), b(2), b(3)])
     }
 
     /// `len` bytes of UTF-16 at `offset`, as units (fallibly allocated).
     fn utf16_at(&self, offset: usize, len: usize) -> Result<Vec<u16>> {
-        let b = self.bytes().get(offset..offset + len).ok_or(Error::new(STATUS_BUFFER_OVERFLOW))?;
+        if offset + len > self.0.len() * 8 {
+            return Err(Error::new(STATUS_BUFFER_OVERFLOW));
+        }
         let mut units = Vec::new();
         units.try_reserve_exact(len / 2).map_err(|_| Error::no_memory())?;
-        units.extend(b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])));
+        for i in (0..len / 2 * 2).step_by(2) {
+            let b = |k| self.byte(offset + i + k).unwrap_or(0);
+            units.push(u16::from_ne_bytes([b(0), b(1)]));
+        }
         Ok(units)
     }
 }
@@ -85,6 +90,7 @@ fn fill(first: usize, mut query: impl FnMut(&mut InfoBuffer, &mut u32) -> NTSTAT
 
 impl RegKey {
     /// Counts and longest lengths (`ZwQueryKey`, `KeyFullInformation`).
+    /// IRQL: PASSIVE_LEVEL (the `Zw*` routines, K4); the handle is lent for the call only (K2).
     ///
     /// # Errors
     /// The status of `ZwQueryKey` (e.g. `STATUS_ACCESS_DENIED` without
@@ -110,6 +116,7 @@ impl RegKey {
     }
 
     /// The name of the `index`th subkey (UTF-16), or `None` past the last
+    /// IRQL: PASSIVE_LEVEL (the `Zw*` routines, K4); the handle is lent for the call only (K2).
     /// (`ZwEnumerateKey`, `KeyBasicInformation`).
     ///
     /// # Errors
@@ -138,6 +145,7 @@ impl RegKey {
     }
 
     /// The name and `REG_*` type of the `index`th value, or `None` past the
+    /// IRQL: PASSIVE_LEVEL (the `Zw*` routines, K4); the handle is lent for the call only (K2).
     /// last (`ZwEnumerateValueKey`, `KeyValueBasicInformation`).
     ///
     /// # Errors
@@ -166,11 +174,13 @@ impl RegKey {
     }
 
     /// Every subkey name, in enumeration order (stops at the first error).
+    /// IRQL: PASSIVE_LEVEL (the `Zw*` routines, K4); the handle is lent for the call only (K2).
     pub fn subkey_names(&self) -> impl Iterator<Item = Result<Vec<u16>>> + '_ {
         (0u32..).map_while(move |i| self.subkey_name(i).transpose())
     }
 
     /// Every value name and type, in enumeration order.
+    /// IRQL: PASSIVE_LEVEL (the `Zw*` routines, K4); the handle is lent for the call only (K2).
     pub fn value_names(&self) -> impl Iterator<Item = Result<(Vec<u16>, u32)>> + '_ {
         (0u32..).map_while(move |i| self.value_name(i).transpose())
     }

@@ -283,7 +283,7 @@ impl RegKey {
         }
     }
 
-    /// Gives up ownership: the caller now owns the `WDFKEY` and must close it
+    /// Gives up ownership (any IRQL): the caller now owns the `WDFKEY` and must close it
     /// (`WdfRegistryClose` / `WdfObjectDelete`) or re-own it with
     /// [`RegKey::from_raw`].
     #[must_use = "the WDFKEY is no longer closed by anyone unless re-owned"]
@@ -292,7 +292,7 @@ impl RegKey {
         key.raw.as_ptr()
     }
 
-    /// Takes ownership of a `WDFKEY`; `None` for a null one.
+    /// Takes ownership of a `WDFKEY` (any IRQL); `None` for a null one.
     ///
     /// # Safety
     /// `raw` is a live WDFKEY that nothing else closes or deletes (K1) — e.g.
@@ -303,7 +303,7 @@ impl RegKey {
         NonNull::new(raw).map(|raw| RegKey { raw })
     }
 
-    /// The `WDFKEY`, borrowed: for a framework DDI this crate does not wrap.
+    /// The `WDFKEY`, borrowed (any IRQL): for a framework DDI this crate does not wrap.
     /// It stays owned by `self`; closing or deleting it breaks K1.
     pub fn as_raw(&self) -> WDFKEY {
         self.raw.as_ptr()

@@ -33,6 +33,7 @@ pub struct MultiString {
 
 impl MultiString {
     /// The strings (UTF-16, without NULs).
+    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
     pub fn iter(&self) -> impl Iterator<Item = &[u16]> {
         self.units.split(|&u| u == 0).take_while(|s| !s.is_empty())
     }
@@ -87,6 +88,7 @@ impl RegKey {
     }
 
     /// Reads a value of any type into `buf`: its length and type.
+    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
     ///
     /// # Errors
     /// `STATUS_BUFFER_OVERFLOW` with [`Error::needed`] = the byte count when
@@ -126,6 +128,7 @@ impl RegKey {
     }
 
     /// Reads a `REG_DWORD` (`WdfRegistryQueryULong`, F23).
+    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
     ///
     /// # Errors
     /// `STATUS_OBJECT_NAME_NOT_FOUND` if absent, `STATUS_OBJECT_TYPE_MISMATCH`
@@ -141,6 +144,7 @@ impl RegKey {
     }
 
     /// Reads a `REG_QWORD`.
+    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
     ///
     /// # Errors
     /// As [`RegKey::query_u32`]; a `REG_QWORD` that is not 8 bytes long is a
@@ -161,6 +165,7 @@ impl RegKey {
     }
 
     /// Reads a `REG_SZ` / `REG_EXPAND_SZ` into `buf` (UTF-16, no NUL) with
+    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
     /// `WdfRegistryQueryUnicodeString` (F24); returns the units read.
     ///
     /// # Errors
@@ -200,6 +205,7 @@ impl RegKey {
     }
 
     /// Reads a `REG_SZ` / `REG_EXPAND_SZ` into a fallibly allocated buffer
+    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
     /// (UTF-16, without the NUL).
     ///
     /// # Errors
@@ -218,6 +224,7 @@ impl RegKey {
     }
 
     /// Reads a `REG_MULTI_SZ`. Like the framework's own query (F25): an
+    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
     /// empty value is `STATUS_RESOURCE_DATA_NOT_FOUND`, and data that is not
     /// an even length ending in two NULs is `STATUS_OBJECT_TYPE_MISMATCH`.
     ///
@@ -239,6 +246,7 @@ impl RegKey {
     }
 
     /// Reads a `REG_BINARY` into a fallibly allocated buffer.
+    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
     ///
     /// # Errors
     /// `STATUS_OBJECT_TYPE_MISMATCH` for another type; as above otherwise.
@@ -263,6 +271,7 @@ impl RegKey {
     }
 
     /// Writes a `REG_DWORD` (`WdfRegistryAssignULong`, F26). Needs write access.
+    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
     ///
     /// # Errors
     /// `STATUS_ACCESS_DENIED` on a key opened without `KEY_SET_VALUE`.
@@ -275,6 +284,7 @@ impl RegKey {
     }
 
     /// Writes a `REG_QWORD`.
+    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
     ///
     /// # Errors
     /// As [`RegKey::assign_u32`].
@@ -283,6 +293,7 @@ impl RegKey {
     }
 
     /// Writes a `REG_SZ` (`value` may be empty; it may not hold a NUL).
+    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
     ///
     /// # Errors
     /// `STATUS_INVALID_PARAMETER` for a NUL in `value`; as above otherwise.
@@ -292,6 +303,7 @@ impl RegKey {
     }
 
     /// Writes a `REG_EXPAND_SZ`.
+    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
     ///
     /// # Errors
     /// As [`RegKey::assign_string`].
@@ -301,6 +313,7 @@ impl RegKey {
     }
 
     /// Writes a `REG_MULTI_SZ`. Every string must be non-empty (an empty one
+    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
     /// would end the list) and hold no NUL.
     ///
     /// # Errors
@@ -325,6 +338,7 @@ impl RegKey {
     }
 
     /// Writes a `REG_BINARY`.
+    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
     ///
     /// # Errors
     /// As [`RegKey::assign_u32`]; `STATUS_INVALID_PARAMETER` above 4 GiB.
@@ -333,6 +347,7 @@ impl RegKey {
     }
 
     /// Removes a value (`WdfRegistryRemoveValue`, F26).
+    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
     ///
     /// # Errors
     /// `STATUS_OBJECT_NAME_NOT_FOUND` if absent; `STATUS_ACCESS_DENIED`
