@@ -25,14 +25,66 @@ const _: () = same::<crate::ACCESS_MASK, ULONG>();
 const _: () = same::<crate::BOOLEAN, UCHAR>();
 /// `CHAR`
 const _: () = same::<crate::CHAR, ::core::ffi::c_char>();
+/// `DEVICE_RELATION_TYPE`
+const _: () = same::<crate::DEVICE_RELATION_TYPE, _DEVICE_RELATION_TYPE::Type>();
 /// `DRIVER_INITIALIZE`
 const _: () = same::<crate::DRIVER_INITIALIZE, ::core::option::Option<unsafe extern "C" fn(DriverObject: *mut _DRIVER_OBJECT, RegistryPath: PUNICODE_STRING) -> NTSTATUS>>();
 /// `DRIVER_OBJECT`
 const _: () = same::<crate::DRIVER_OBJECT, _DRIVER_OBJECT>();
+/// `EVT_WDF_DEVICE_D0_ENTRY`
+const _: () = same::<crate::EVT_WDF_DEVICE_D0_ENTRY, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE, PreviousState: WDF_POWER_DEVICE_STATE) -> NTSTATUS>>();
+/// `EVT_WDF_DEVICE_D0_ENTRY_POST_INTERRUPTS_ENABLED`
+const _: () = same::<crate::EVT_WDF_DEVICE_D0_ENTRY_POST_INTERRUPTS_ENABLED, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE, PreviousState: WDF_POWER_DEVICE_STATE) -> NTSTATUS>>();
+/// `EVT_WDF_DEVICE_D0_EXIT`
+const _: () = same::<crate::EVT_WDF_DEVICE_D0_EXIT, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE, TargetState: WDF_POWER_DEVICE_STATE) -> NTSTATUS>>();
+/// `EVT_WDF_DEVICE_D0_EXIT_PRE_INTERRUPTS_DISABLED`
+const _: () = same::<crate::EVT_WDF_DEVICE_D0_EXIT_PRE_INTERRUPTS_DISABLED, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE, TargetState: WDF_POWER_DEVICE_STATE) -> NTSTATUS>>();
+/// `EVT_WDF_DEVICE_PREPARE_HARDWARE`
+const _: () = same::<crate::EVT_WDF_DEVICE_PREPARE_HARDWARE, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE, ResourcesRaw: WDFCMRESLIST, ResourcesTranslated: WDFCMRESLIST) -> NTSTATUS>>();
+/// `EVT_WDF_DEVICE_QUERY_REMOVE`
+const _: () = same::<crate::EVT_WDF_DEVICE_QUERY_REMOVE, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE) -> NTSTATUS>>();
+/// `EVT_WDF_DEVICE_QUERY_STOP`
+const _: () = same::<crate::EVT_WDF_DEVICE_QUERY_STOP, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE) -> NTSTATUS>>();
+/// `EVT_WDF_DEVICE_RELATIONS_QUERY`
+const _: () = same::<crate::EVT_WDF_DEVICE_RELATIONS_QUERY, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE, RelationType: DEVICE_RELATION_TYPE)>>();
+/// `EVT_WDF_DEVICE_RELEASE_HARDWARE`
+const _: () = same::<crate::EVT_WDF_DEVICE_RELEASE_HARDWARE, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE, ResourcesTranslated: WDFCMRESLIST) -> NTSTATUS>>();
+/// `EVT_WDF_DEVICE_SELF_MANAGED_IO_CLEANUP`
+const _: () = same::<crate::EVT_WDF_DEVICE_SELF_MANAGED_IO_CLEANUP, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE)>>();
+/// `EVT_WDF_DEVICE_SELF_MANAGED_IO_FLUSH`
+const _: () = same::<crate::EVT_WDF_DEVICE_SELF_MANAGED_IO_FLUSH, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE)>>();
+/// `EVT_WDF_DEVICE_SELF_MANAGED_IO_INIT`
+const _: () = same::<crate::EVT_WDF_DEVICE_SELF_MANAGED_IO_INIT, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE) -> NTSTATUS>>();
+/// `EVT_WDF_DEVICE_SELF_MANAGED_IO_RESTART`
+const _: () = same::<crate::EVT_WDF_DEVICE_SELF_MANAGED_IO_RESTART, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE) -> NTSTATUS>>();
+/// `EVT_WDF_DEVICE_SELF_MANAGED_IO_SUSPEND`
+const _: () = same::<crate::EVT_WDF_DEVICE_SELF_MANAGED_IO_SUSPEND, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE) -> NTSTATUS>>();
+/// `EVT_WDF_DEVICE_SURPRISE_REMOVAL`
+const _: () = same::<crate::EVT_WDF_DEVICE_SURPRISE_REMOVAL, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE)>>();
+/// `EVT_WDF_DEVICE_USAGE_NOTIFICATION`
+const _: () = same::<crate::EVT_WDF_DEVICE_USAGE_NOTIFICATION, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE, NotificationType: WDF_SPECIAL_FILE_TYPE, IsInNotificationPath: BOOLEAN)>>();
+/// `EVT_WDF_DEVICE_USAGE_NOTIFICATION_EX`
+const _: () = same::<crate::EVT_WDF_DEVICE_USAGE_NOTIFICATION_EX, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE, NotificationType: WDF_SPECIAL_FILE_TYPE, IsInNotificationPath: BOOLEAN) -> NTSTATUS>>();
 /// `EVT_WDF_DRIVER_DEVICE_ADD`
 const _: () = same::<crate::EVT_WDF_DRIVER_DEVICE_ADD, ::core::option::Option<unsafe extern "C" fn(Driver: WDFDRIVER, DeviceInit: PWDFDEVICE_INIT) -> NTSTATUS>>();
 /// `EVT_WDF_DRIVER_UNLOAD`
 const _: () = same::<crate::EVT_WDF_DRIVER_UNLOAD, ::core::option::Option<unsafe extern "C" fn(Driver: WDFDRIVER)>>();
+/// `EVT_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE`
+const _: () = same::<crate::EVT_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE, ::core::option::Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST)>>();
+/// `EVT_WDF_IO_QUEUE_IO_DEFAULT`
+const _: () = same::<crate::EVT_WDF_IO_QUEUE_IO_DEFAULT, ::core::option::Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST)>>();
+/// `EVT_WDF_IO_QUEUE_IO_DEVICE_CONTROL`
+const _: () = same::<crate::EVT_WDF_IO_QUEUE_IO_DEVICE_CONTROL, ::core::option::Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST, OutputBufferLength: usize, InputBufferLength: usize, IoControlCode: ULONG)>>();
+/// `EVT_WDF_IO_QUEUE_IO_INTERNAL_DEVICE_CONTROL`
+const _: () = same::<crate::EVT_WDF_IO_QUEUE_IO_INTERNAL_DEVICE_CONTROL, ::core::option::Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST, OutputBufferLength: usize, InputBufferLength: usize, IoControlCode: ULONG)>>();
+/// `EVT_WDF_IO_QUEUE_IO_READ`
+const _: () = same::<crate::EVT_WDF_IO_QUEUE_IO_READ, ::core::option::Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST, Length: usize)>>();
+/// `EVT_WDF_IO_QUEUE_IO_RESUME`
+const _: () = same::<crate::EVT_WDF_IO_QUEUE_IO_RESUME, ::core::option::Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST)>>();
+/// `EVT_WDF_IO_QUEUE_IO_STOP`
+const _: () = same::<crate::EVT_WDF_IO_QUEUE_IO_STOP, ::core::option::Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST, ActionFlags: ULONG)>>();
+/// `EVT_WDF_IO_QUEUE_IO_WRITE`
+const _: () = same::<crate::EVT_WDF_IO_QUEUE_IO_WRITE, ::core::option::Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST, Length: usize)>>();
 /// `EVT_WDF_OBJECT_CONTEXT_CLEANUP`
 const _: () = same::<crate::EVT_WDF_OBJECT_CONTEXT_CLEANUP, ::core::option::Option<unsafe extern "C" fn(Object: WDFOBJECT)>>();
 /// `EVT_WDF_OBJECT_CONTEXT_DESTROY`
@@ -91,10 +143,60 @@ const _: () = same::<crate::PDRIVER_INITIALIZE, DRIVER_INITIALIZE>();
 const _: () = same::<crate::PDRIVER_OBJECT, *mut _DRIVER_OBJECT>();
 /// `PFN_GET_UNIQUE_CONTEXT_TYPE`
 const _: () = same::<crate::PFN_GET_UNIQUE_CONTEXT_TYPE, ::core::option::Option<unsafe extern "C" fn() -> PCWDF_OBJECT_CONTEXT_TYPE_INFO>>();
+/// `PFN_WDF_DEVICE_D0_ENTRY`
+const _: () = same::<crate::PFN_WDF_DEVICE_D0_ENTRY, EVT_WDF_DEVICE_D0_ENTRY>();
+/// `PFN_WDF_DEVICE_D0_ENTRY_POST_INTERRUPTS_ENABLED`
+const _: () = same::<crate::PFN_WDF_DEVICE_D0_ENTRY_POST_INTERRUPTS_ENABLED, EVT_WDF_DEVICE_D0_ENTRY_POST_INTERRUPTS_ENABLED>();
+/// `PFN_WDF_DEVICE_D0_EXIT`
+const _: () = same::<crate::PFN_WDF_DEVICE_D0_EXIT, EVT_WDF_DEVICE_D0_EXIT>();
+/// `PFN_WDF_DEVICE_D0_EXIT_PRE_INTERRUPTS_DISABLED`
+const _: () = same::<crate::PFN_WDF_DEVICE_D0_EXIT_PRE_INTERRUPTS_DISABLED, EVT_WDF_DEVICE_D0_EXIT_PRE_INTERRUPTS_DISABLED>();
+/// `PFN_WDF_DEVICE_PREPARE_HARDWARE`
+const _: () = same::<crate::PFN_WDF_DEVICE_PREPARE_HARDWARE, EVT_WDF_DEVICE_PREPARE_HARDWARE>();
+/// `PFN_WDF_DEVICE_QUERY_REMOVE`
+const _: () = same::<crate::PFN_WDF_DEVICE_QUERY_REMOVE, EVT_WDF_DEVICE_QUERY_REMOVE>();
+/// `PFN_WDF_DEVICE_QUERY_STOP`
+const _: () = same::<crate::PFN_WDF_DEVICE_QUERY_STOP, EVT_WDF_DEVICE_QUERY_STOP>();
+/// `PFN_WDF_DEVICE_RELATIONS_QUERY`
+const _: () = same::<crate::PFN_WDF_DEVICE_RELATIONS_QUERY, EVT_WDF_DEVICE_RELATIONS_QUERY>();
+/// `PFN_WDF_DEVICE_RELEASE_HARDWARE`
+const _: () = same::<crate::PFN_WDF_DEVICE_RELEASE_HARDWARE, EVT_WDF_DEVICE_RELEASE_HARDWARE>();
+/// `PFN_WDF_DEVICE_SELF_MANAGED_IO_CLEANUP`
+const _: () = same::<crate::PFN_WDF_DEVICE_SELF_MANAGED_IO_CLEANUP, EVT_WDF_DEVICE_SELF_MANAGED_IO_CLEANUP>();
+/// `PFN_WDF_DEVICE_SELF_MANAGED_IO_FLUSH`
+const _: () = same::<crate::PFN_WDF_DEVICE_SELF_MANAGED_IO_FLUSH, EVT_WDF_DEVICE_SELF_MANAGED_IO_FLUSH>();
+/// `PFN_WDF_DEVICE_SELF_MANAGED_IO_INIT`
+const _: () = same::<crate::PFN_WDF_DEVICE_SELF_MANAGED_IO_INIT, EVT_WDF_DEVICE_SELF_MANAGED_IO_INIT>();
+/// `PFN_WDF_DEVICE_SELF_MANAGED_IO_RESTART`
+const _: () = same::<crate::PFN_WDF_DEVICE_SELF_MANAGED_IO_RESTART, EVT_WDF_DEVICE_SELF_MANAGED_IO_RESTART>();
+/// `PFN_WDF_DEVICE_SELF_MANAGED_IO_SUSPEND`
+const _: () = same::<crate::PFN_WDF_DEVICE_SELF_MANAGED_IO_SUSPEND, EVT_WDF_DEVICE_SELF_MANAGED_IO_SUSPEND>();
+/// `PFN_WDF_DEVICE_SURPRISE_REMOVAL`
+const _: () = same::<crate::PFN_WDF_DEVICE_SURPRISE_REMOVAL, EVT_WDF_DEVICE_SURPRISE_REMOVAL>();
+/// `PFN_WDF_DEVICE_USAGE_NOTIFICATION`
+const _: () = same::<crate::PFN_WDF_DEVICE_USAGE_NOTIFICATION, EVT_WDF_DEVICE_USAGE_NOTIFICATION>();
+/// `PFN_WDF_DEVICE_USAGE_NOTIFICATION_EX`
+const _: () = same::<crate::PFN_WDF_DEVICE_USAGE_NOTIFICATION_EX, EVT_WDF_DEVICE_USAGE_NOTIFICATION_EX>();
 /// `PFN_WDF_DRIVER_DEVICE_ADD`
 const _: () = same::<crate::PFN_WDF_DRIVER_DEVICE_ADD, EVT_WDF_DRIVER_DEVICE_ADD>();
 /// `PFN_WDF_DRIVER_UNLOAD`
 const _: () = same::<crate::PFN_WDF_DRIVER_UNLOAD, EVT_WDF_DRIVER_UNLOAD>();
+/// `PFN_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE`
+const _: () = same::<crate::PFN_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE, EVT_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE>();
+/// `PFN_WDF_IO_QUEUE_IO_DEFAULT`
+const _: () = same::<crate::PFN_WDF_IO_QUEUE_IO_DEFAULT, EVT_WDF_IO_QUEUE_IO_DEFAULT>();
+/// `PFN_WDF_IO_QUEUE_IO_DEVICE_CONTROL`
+const _: () = same::<crate::PFN_WDF_IO_QUEUE_IO_DEVICE_CONTROL, EVT_WDF_IO_QUEUE_IO_DEVICE_CONTROL>();
+/// `PFN_WDF_IO_QUEUE_IO_INTERNAL_DEVICE_CONTROL`
+const _: () = same::<crate::PFN_WDF_IO_QUEUE_IO_INTERNAL_DEVICE_CONTROL, EVT_WDF_IO_QUEUE_IO_INTERNAL_DEVICE_CONTROL>();
+/// `PFN_WDF_IO_QUEUE_IO_READ`
+const _: () = same::<crate::PFN_WDF_IO_QUEUE_IO_READ, EVT_WDF_IO_QUEUE_IO_READ>();
+/// `PFN_WDF_IO_QUEUE_IO_RESUME`
+const _: () = same::<crate::PFN_WDF_IO_QUEUE_IO_RESUME, EVT_WDF_IO_QUEUE_IO_RESUME>();
+/// `PFN_WDF_IO_QUEUE_IO_STOP`
+const _: () = same::<crate::PFN_WDF_IO_QUEUE_IO_STOP, EVT_WDF_IO_QUEUE_IO_STOP>();
+/// `PFN_WDF_IO_QUEUE_IO_WRITE`
+const _: () = same::<crate::PFN_WDF_IO_QUEUE_IO_WRITE, EVT_WDF_IO_QUEUE_IO_WRITE>();
 /// `PFN_WDF_OBJECT_CONTEXT_CLEANUP`
 const _: () = same::<crate::PFN_WDF_OBJECT_CONTEXT_CLEANUP, EVT_WDF_OBJECT_CONTEXT_CLEANUP>();
 /// `PFN_WDF_OBJECT_CONTEXT_DESTROY`
@@ -123,10 +225,14 @@ const _: () = same::<crate::PWDFDEVICE_INIT, *mut WDFDEVICE_INIT>();
 const _: () = same::<crate::PWDF_DRIVER_CONFIG, *mut _WDF_DRIVER_CONFIG>();
 /// `PWDF_DRIVER_GLOBALS`
 const _: () = same::<crate::PWDF_DRIVER_GLOBALS, *mut _WDF_DRIVER_GLOBALS>();
+/// `PWDF_IO_QUEUE_CONFIG`
+const _: () = same::<crate::PWDF_IO_QUEUE_CONFIG, *mut _WDF_IO_QUEUE_CONFIG>();
 /// `PWDF_OBJECT_ATTRIBUTES`
 const _: () = same::<crate::PWDF_OBJECT_ATTRIBUTES, *mut _WDF_OBJECT_ATTRIBUTES>();
 /// `PWDF_OBJECT_CONTEXT_TYPE_INFO`
 const _: () = same::<crate::PWDF_OBJECT_CONTEXT_TYPE_INFO, *mut _WDF_OBJECT_CONTEXT_TYPE_INFO>();
+/// `PWDF_PNPPOWER_EVENT_CALLBACKS`
+const _: () = same::<crate::PWDF_PNPPOWER_EVENT_CALLBACKS, *mut _WDF_PNPPOWER_EVENT_CALLBACKS>();
 /// `PWSTR`
 const _: () = same::<crate::PWSTR, *mut WCHAR>();
 /// `SIZE_T`
@@ -143,6 +249,8 @@ const _: () = same::<crate::UNICODE_STRING, _UNICODE_STRING>();
 const _: () = same::<crate::USHORT, ::core::ffi::c_ushort>();
 /// `WCHAR`
 const _: () = same::<crate::WCHAR, wchar_t>();
+/// `WDFCMRESLIST`
+const _: () = same::<crate::WDFCMRESLIST, *mut WDFCMRESLIST__>();
 /// `WDFCOLLECTION`
 const _: () = same::<crate::WDFCOLLECTION, *mut WDFCOLLECTION__>();
 /// `WDFCONTEXT`
@@ -163,6 +271,8 @@ const _: () = same::<crate::WDFQUEUE, *mut WDFQUEUE__>();
 const _: () = same::<crate::WDFREQUEST, *mut WDFREQUEST__>();
 /// `WDFSTRING`
 const _: () = same::<crate::WDFSTRING, *mut WDFSTRING__>();
+/// `WDF_DEVICE_IO_TYPE`
+const _: () = same::<crate::WDF_DEVICE_IO_TYPE, _WDF_DEVICE_IO_TYPE::Type>();
 /// `WDF_DRIVER_CONFIG`
 const _: () = same::<crate::WDF_DRIVER_CONFIG, _WDF_DRIVER_CONFIG>();
 /// `WDF_DRIVER_GLOBALS`
@@ -171,16 +281,36 @@ const _: () = same::<crate::WDF_DRIVER_GLOBALS, _WDF_DRIVER_GLOBALS>();
 const _: () = same::<crate::WDF_DRIVER_INIT_FLAGS, _WDF_DRIVER_INIT_FLAGS::Type>();
 /// `WDF_EXECUTION_LEVEL`
 const _: () = same::<crate::WDF_EXECUTION_LEVEL, _WDF_EXECUTION_LEVEL::Type>();
+/// `WDF_IO_QUEUE_DISPATCH_TYPE`
+const _: () = same::<crate::WDF_IO_QUEUE_DISPATCH_TYPE, _WDF_IO_QUEUE_DISPATCH_TYPE::Type>();
 /// `WDF_OBJECT_ATTRIBUTES`
 const _: () = same::<crate::WDF_OBJECT_ATTRIBUTES, _WDF_OBJECT_ATTRIBUTES>();
 /// `WDF_OBJECT_CONTEXT_TYPE_INFO`
 const _: () = same::<crate::WDF_OBJECT_CONTEXT_TYPE_INFO, _WDF_OBJECT_CONTEXT_TYPE_INFO>();
+/// `WDF_PNPPOWER_EVENT_CALLBACKS`
+const _: () = same::<crate::WDF_PNPPOWER_EVENT_CALLBACKS, _WDF_PNPPOWER_EVENT_CALLBACKS>();
+/// `WDF_POWER_DEVICE_STATE`
+const _: () = same::<crate::WDF_POWER_DEVICE_STATE, _WDF_POWER_DEVICE_STATE::Type>();
+/// `WDF_SPECIAL_FILE_TYPE`
+const _: () = same::<crate::WDF_SPECIAL_FILE_TYPE, _WDF_SPECIAL_FILE_TYPE::Type>();
 /// `WDF_SYNCHRONIZATION_SCOPE`
 const _: () = same::<crate::WDF_SYNCHRONIZATION_SCOPE, _WDF_SYNCHRONIZATION_SCOPE::Type>();
+/// `WDF_TRI_STATE`
+const _: () = same::<crate::WDF_TRI_STATE, _WDF_TRI_STATE::Type>();
 /// `wchar_t`
 const _: () = same::<crate::wchar_t, ::core::ffi::c_ushort>();
 
 // ---- structs and unions: every field named and typed, the same derives
+/// `WDFCMRESLIST__`
+fn _WDFCMRESLIST__() {
+    clone::<crate::WDFCMRESLIST__>();
+    copy::<crate::WDFCMRESLIST__>();
+    debug::<crate::WDFCMRESLIST__>();
+    default::<crate::WDFCMRESLIST__>();
+    let v: crate::WDFCMRESLIST__ = any();
+    same_as::<::core::ffi::c_int, _>(&v.unused);
+    let _all_fields = crate::WDFCMRESLIST__ { unused: any() };
+}
 /// `WDFCOLLECTION__`
 fn _WDFCOLLECTION__() {
     clone::<crate::WDFCOLLECTION__>();
@@ -447,6 +577,12 @@ fn __WDF_DRIVER_GLOBALS() {
     same_as::<ULONG, _>(&v.DriverTag);
     let _all_fields = crate::_WDF_DRIVER_GLOBALS { DisplaceDriverUnload: any(), Driver: any(), DriverFlags: any(), DriverName: any(), DriverTag: any() };
 }
+/// `_WDF_IO_QUEUE_CONFIG`
+fn __WDF_IO_QUEUE_CONFIG() {
+    clone::<crate::_WDF_IO_QUEUE_CONFIG>();
+    copy::<crate::_WDF_IO_QUEUE_CONFIG>();
+    default::<crate::_WDF_IO_QUEUE_CONFIG>();
+}
 /// `_WDF_OBJECT_ATTRIBUTES`
 fn __WDF_OBJECT_ATTRIBUTES() {
     clone::<crate::_WDF_OBJECT_ATTRIBUTES>();
@@ -478,8 +614,53 @@ fn __WDF_OBJECT_CONTEXT_TYPE_INFO() {
     same_as::<PCWDF_OBJECT_CONTEXT_TYPE_INFO, _>(&v.UniqueType);
     let _all_fields = crate::_WDF_OBJECT_CONTEXT_TYPE_INFO { ContextName: any(), ContextSize: any(), EvtDriverGetUniqueContextType: any(), Size: any(), UniqueType: any() };
 }
+/// `_WDF_PNPPOWER_EVENT_CALLBACKS`
+fn __WDF_PNPPOWER_EVENT_CALLBACKS() {
+    clone::<crate::_WDF_PNPPOWER_EVENT_CALLBACKS>();
+    copy::<crate::_WDF_PNPPOWER_EVENT_CALLBACKS>();
+    debug::<crate::_WDF_PNPPOWER_EVENT_CALLBACKS>();
+    default::<crate::_WDF_PNPPOWER_EVENT_CALLBACKS>();
+    let v: crate::_WDF_PNPPOWER_EVENT_CALLBACKS = any();
+    same_as::<PFN_WDF_DEVICE_D0_ENTRY, _>(&v.EvtDeviceD0Entry);
+    same_as::<PFN_WDF_DEVICE_D0_ENTRY_POST_INTERRUPTS_ENABLED, _>(&v.EvtDeviceD0EntryPostInterruptsEnabled);
+    same_as::<PFN_WDF_DEVICE_D0_EXIT, _>(&v.EvtDeviceD0Exit);
+    same_as::<PFN_WDF_DEVICE_D0_EXIT_PRE_INTERRUPTS_DISABLED, _>(&v.EvtDeviceD0ExitPreInterruptsDisabled);
+    same_as::<PFN_WDF_DEVICE_PREPARE_HARDWARE, _>(&v.EvtDevicePrepareHardware);
+    same_as::<PFN_WDF_DEVICE_QUERY_REMOVE, _>(&v.EvtDeviceQueryRemove);
+    same_as::<PFN_WDF_DEVICE_QUERY_STOP, _>(&v.EvtDeviceQueryStop);
+    same_as::<PFN_WDF_DEVICE_RELATIONS_QUERY, _>(&v.EvtDeviceRelationsQuery);
+    same_as::<PFN_WDF_DEVICE_RELEASE_HARDWARE, _>(&v.EvtDeviceReleaseHardware);
+    same_as::<PFN_WDF_DEVICE_SELF_MANAGED_IO_CLEANUP, _>(&v.EvtDeviceSelfManagedIoCleanup);
+    same_as::<PFN_WDF_DEVICE_SELF_MANAGED_IO_FLUSH, _>(&v.EvtDeviceSelfManagedIoFlush);
+    same_as::<PFN_WDF_DEVICE_SELF_MANAGED_IO_INIT, _>(&v.EvtDeviceSelfManagedIoInit);
+    same_as::<PFN_WDF_DEVICE_SELF_MANAGED_IO_RESTART, _>(&v.EvtDeviceSelfManagedIoRestart);
+    same_as::<PFN_WDF_DEVICE_SELF_MANAGED_IO_SUSPEND, _>(&v.EvtDeviceSelfManagedIoSuspend);
+    same_as::<PFN_WDF_DEVICE_SURPRISE_REMOVAL, _>(&v.EvtDeviceSurpriseRemoval);
+    same_as::<PFN_WDF_DEVICE_USAGE_NOTIFICATION, _>(&v.EvtDeviceUsageNotification);
+    same_as::<PFN_WDF_DEVICE_USAGE_NOTIFICATION_EX, _>(&v.EvtDeviceUsageNotificationEx);
+    same_as::<ULONG, _>(&v.Size);
+    let _all_fields = crate::_WDF_PNPPOWER_EVENT_CALLBACKS { EvtDeviceD0Entry: any(), EvtDeviceD0EntryPostInterruptsEnabled: any(), EvtDeviceD0Exit: any(), EvtDeviceD0ExitPreInterruptsDisabled: any(), EvtDevicePrepareHardware: any(), EvtDeviceQueryRemove: any(), EvtDeviceQueryStop: any(), EvtDeviceRelationsQuery: any(), EvtDeviceReleaseHardware: any(), EvtDeviceSelfManagedIoCleanup: any(), EvtDeviceSelfManagedIoFlush: any(), EvtDeviceSelfManagedIoInit: any(), EvtDeviceSelfManagedIoRestart: any(), EvtDeviceSelfManagedIoSuspend: any(), EvtDeviceSurpriseRemoval: any(), EvtDeviceUsageNotification: any(), EvtDeviceUsageNotificationEx: any(), Size: any() };
+}
 
 // ---- enums (modules of constants)
+/// `_DEVICE_RELATION_TYPE`
+fn __DEVICE_RELATION_TYPE() {
+    const _: () = same::<crate::_DEVICE_RELATION_TYPE::Type, ::core::ffi::c_int>();
+    same_as::<::core::ffi::c_int, _>(&crate::_DEVICE_RELATION_TYPE::BusRelations);
+    const _: () = assert!(crate::_DEVICE_RELATION_TYPE::BusRelations == 0);
+    same_as::<::core::ffi::c_int, _>(&crate::_DEVICE_RELATION_TYPE::EjectionRelations);
+    const _: () = assert!(crate::_DEVICE_RELATION_TYPE::EjectionRelations == 1);
+    same_as::<::core::ffi::c_int, _>(&crate::_DEVICE_RELATION_TYPE::PowerRelations);
+    const _: () = assert!(crate::_DEVICE_RELATION_TYPE::PowerRelations == 2);
+    same_as::<::core::ffi::c_int, _>(&crate::_DEVICE_RELATION_TYPE::RemovalRelations);
+    const _: () = assert!(crate::_DEVICE_RELATION_TYPE::RemovalRelations == 3);
+    same_as::<::core::ffi::c_int, _>(&crate::_DEVICE_RELATION_TYPE::SingleBusRelations);
+    const _: () = assert!(crate::_DEVICE_RELATION_TYPE::SingleBusRelations == 5);
+    same_as::<::core::ffi::c_int, _>(&crate::_DEVICE_RELATION_TYPE::TargetDeviceRelation);
+    const _: () = assert!(crate::_DEVICE_RELATION_TYPE::TargetDeviceRelation == 4);
+    same_as::<::core::ffi::c_int, _>(&crate::_DEVICE_RELATION_TYPE::TransportRelations);
+    const _: () = assert!(crate::_DEVICE_RELATION_TYPE::TransportRelations == 6);
+}
 /// `_KEY_INFORMATION_CLASS`
 fn __KEY_INFORMATION_CLASS() {
     const _: () = same::<crate::_KEY_INFORMATION_CLASS::Type, ::core::ffi::c_int>();
@@ -524,6 +705,22 @@ fn __KEY_VALUE_INFORMATION_CLASS() {
     same_as::<::core::ffi::c_int, _>(&crate::_KEY_VALUE_INFORMATION_CLASS::MaxKeyValueInfoClass);
     const _: () = assert!(crate::_KEY_VALUE_INFORMATION_CLASS::MaxKeyValueInfoClass == 6);
 }
+/// `_WDF_DEVICE_IO_TYPE`
+fn __WDF_DEVICE_IO_TYPE() {
+    const _: () = same::<crate::_WDF_DEVICE_IO_TYPE::Type, ::core::ffi::c_int>();
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_DEVICE_IO_TYPE::WdfDeviceIoBuffered);
+    const _: () = assert!(crate::_WDF_DEVICE_IO_TYPE::WdfDeviceIoBuffered == 2);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_DEVICE_IO_TYPE::WdfDeviceIoBufferedOrDirect);
+    const _: () = assert!(crate::_WDF_DEVICE_IO_TYPE::WdfDeviceIoBufferedOrDirect == 4);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_DEVICE_IO_TYPE::WdfDeviceIoDirect);
+    const _: () = assert!(crate::_WDF_DEVICE_IO_TYPE::WdfDeviceIoDirect == 3);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_DEVICE_IO_TYPE::WdfDeviceIoMaximum);
+    const _: () = assert!(crate::_WDF_DEVICE_IO_TYPE::WdfDeviceIoMaximum == 5);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_DEVICE_IO_TYPE::WdfDeviceIoNeither);
+    const _: () = assert!(crate::_WDF_DEVICE_IO_TYPE::WdfDeviceIoNeither == 1);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_DEVICE_IO_TYPE::WdfDeviceIoUndefined);
+    const _: () = assert!(crate::_WDF_DEVICE_IO_TYPE::WdfDeviceIoUndefined == 0);
+}
 /// `_WDF_DRIVER_INIT_FLAGS`
 fn __WDF_DRIVER_INIT_FLAGS() {
     const _: () = same::<crate::_WDF_DRIVER_INIT_FLAGS::Type, ::core::ffi::c_int>();
@@ -550,6 +747,60 @@ fn __WDF_EXECUTION_LEVEL() {
     same_as::<::core::ffi::c_int, _>(&crate::_WDF_EXECUTION_LEVEL::WdfExecutionLevelPassive);
     const _: () = assert!(crate::_WDF_EXECUTION_LEVEL::WdfExecutionLevelPassive == 2);
 }
+/// `_WDF_IO_QUEUE_DISPATCH_TYPE`
+fn __WDF_IO_QUEUE_DISPATCH_TYPE() {
+    const _: () = same::<crate::_WDF_IO_QUEUE_DISPATCH_TYPE::Type, ::core::ffi::c_int>();
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchInvalid);
+    const _: () = assert!(crate::_WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchInvalid == 0);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchManual);
+    const _: () = assert!(crate::_WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchManual == 3);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchMax);
+    const _: () = assert!(crate::_WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchMax == 4);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchParallel);
+    const _: () = assert!(crate::_WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchParallel == 2);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchSequential);
+    const _: () = assert!(crate::_WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchSequential == 1);
+}
+/// `_WDF_POWER_DEVICE_STATE`
+fn __WDF_POWER_DEVICE_STATE() {
+    const _: () = same::<crate::_WDF_POWER_DEVICE_STATE::Type, ::core::ffi::c_int>();
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD0);
+    const _: () = assert!(crate::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD0 == 1);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD1);
+    const _: () = assert!(crate::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD1 == 2);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD2);
+    const _: () = assert!(crate::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD2 == 3);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3);
+    const _: () = assert!(crate::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3 == 4);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3Final);
+    const _: () = assert!(crate::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3Final == 5);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceInvalid);
+    const _: () = assert!(crate::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceInvalid == 0);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceMaximum);
+    const _: () = assert!(crate::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceMaximum == 7);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_POWER_DEVICE_STATE::WdfPowerDevicePrepareForHibernation);
+    const _: () = assert!(crate::_WDF_POWER_DEVICE_STATE::WdfPowerDevicePrepareForHibernation == 6);
+}
+/// `_WDF_SPECIAL_FILE_TYPE`
+fn __WDF_SPECIAL_FILE_TYPE() {
+    const _: () = same::<crate::_WDF_SPECIAL_FILE_TYPE::Type, ::core::ffi::c_int>();
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_SPECIAL_FILE_TYPE::WdfSpecialFileBoot);
+    const _: () = assert!(crate::_WDF_SPECIAL_FILE_TYPE::WdfSpecialFileBoot == 4);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_SPECIAL_FILE_TYPE::WdfSpecialFileDump);
+    const _: () = assert!(crate::_WDF_SPECIAL_FILE_TYPE::WdfSpecialFileDump == 3);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_SPECIAL_FILE_TYPE::WdfSpecialFileGuestAssigned);
+    const _: () = assert!(crate::_WDF_SPECIAL_FILE_TYPE::WdfSpecialFileGuestAssigned == 6);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_SPECIAL_FILE_TYPE::WdfSpecialFileHibernation);
+    const _: () = assert!(crate::_WDF_SPECIAL_FILE_TYPE::WdfSpecialFileHibernation == 2);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_SPECIAL_FILE_TYPE::WdfSpecialFileMax);
+    const _: () = assert!(crate::_WDF_SPECIAL_FILE_TYPE::WdfSpecialFileMax == 7);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_SPECIAL_FILE_TYPE::WdfSpecialFilePaging);
+    const _: () = assert!(crate::_WDF_SPECIAL_FILE_TYPE::WdfSpecialFilePaging == 1);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_SPECIAL_FILE_TYPE::WdfSpecialFilePostDisplay);
+    const _: () = assert!(crate::_WDF_SPECIAL_FILE_TYPE::WdfSpecialFilePostDisplay == 5);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_SPECIAL_FILE_TYPE::WdfSpecialFileUndefined);
+    const _: () = assert!(crate::_WDF_SPECIAL_FILE_TYPE::WdfSpecialFileUndefined == 0);
+}
 /// `_WDF_SYNCHRONIZATION_SCOPE`
 fn __WDF_SYNCHRONIZATION_SCOPE() {
     const _: () = same::<crate::_WDF_SYNCHRONIZATION_SCOPE::Type, ::core::ffi::c_int>();
@@ -563,6 +814,16 @@ fn __WDF_SYNCHRONIZATION_SCOPE() {
     const _: () = assert!(crate::_WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeNone == 4);
     same_as::<::core::ffi::c_int, _>(&crate::_WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeQueue);
     const _: () = assert!(crate::_WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeQueue == 3);
+}
+/// `_WDF_TRI_STATE`
+fn __WDF_TRI_STATE() {
+    const _: () = same::<crate::_WDF_TRI_STATE::Type, ::core::ffi::c_int>();
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_TRI_STATE::WdfFalse);
+    const _: () = assert!(crate::_WDF_TRI_STATE::WdfFalse == 0);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_TRI_STATE::WdfTrue);
+    const _: () = assert!(crate::_WDF_TRI_STATE::WdfTrue == 1);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_TRI_STATE::WdfUseDefault);
+    const _: () = assert!(crate::_WDF_TRI_STATE::WdfUseDefault == 2);
 }
 
 // ---- constants: type and value

@@ -363,6 +363,204 @@ impl Default for _WDF_DRIVER_GLOBALS {
 pub type WDF_DRIVER_GLOBALS = _WDF_DRIVER_GLOBALS;
 pub type PWDF_DRIVER_GLOBALS = *mut _WDF_DRIVER_GLOBALS;
 
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct WDFCMRESLIST__ {
+    pub unused: i32,
+}
+pub type WDFCMRESLIST = *mut WDFCMRESLIST__;
+pub mod _DEVICE_RELATION_TYPE {
+    //! C enum `_DEVICE_RELATION_TYPE` as bindgen's module of constants.
+    pub type Type = i32;
+    pub const BusRelations: Type = 0;
+    pub const EjectionRelations: Type = 1;
+    pub const PowerRelations: Type = 2;
+    pub const RemovalRelations: Type = 3;
+    pub const TargetDeviceRelation: Type = 4;
+    pub const SingleBusRelations: Type = 5;
+    pub const TransportRelations: Type = 6;
+}
+pub type DEVICE_RELATION_TYPE = _DEVICE_RELATION_TYPE::Type;
+pub mod _WDF_POWER_DEVICE_STATE {
+    //! C enum `_WDF_POWER_DEVICE_STATE` as bindgen's module of constants.
+    pub type Type = i32;
+    pub const WdfPowerDeviceInvalid: Type = 0;
+    pub const WdfPowerDeviceD0: Type = 1;
+    pub const WdfPowerDeviceD1: Type = 2;
+    pub const WdfPowerDeviceD2: Type = 3;
+    pub const WdfPowerDeviceD3: Type = 4;
+    pub const WdfPowerDeviceD3Final: Type = 5;
+    pub const WdfPowerDevicePrepareForHibernation: Type = 6;
+    pub const WdfPowerDeviceMaximum: Type = 7;
+}
+pub type WDF_POWER_DEVICE_STATE = _WDF_POWER_DEVICE_STATE::Type;
+pub mod _WDF_SPECIAL_FILE_TYPE {
+    //! C enum `_WDF_SPECIAL_FILE_TYPE` as bindgen's module of constants.
+    pub type Type = i32;
+    pub const WdfSpecialFileUndefined: Type = 0;
+    pub const WdfSpecialFilePaging: Type = 1;
+    pub const WdfSpecialFileHibernation: Type = 2;
+    pub const WdfSpecialFileDump: Type = 3;
+    pub const WdfSpecialFileBoot: Type = 4;
+    pub const WdfSpecialFilePostDisplay: Type = 5;
+    pub const WdfSpecialFileGuestAssigned: Type = 6;
+    pub const WdfSpecialFileMax: Type = 7;
+}
+pub type WDF_SPECIAL_FILE_TYPE = _WDF_SPECIAL_FILE_TYPE::Type;
+pub mod _WDF_DEVICE_IO_TYPE {
+    //! C enum `_WDF_DEVICE_IO_TYPE` as bindgen's module of constants.
+    pub type Type = i32;
+    pub const WdfDeviceIoUndefined: Type = 0;
+    pub const WdfDeviceIoNeither: Type = 1;
+    pub const WdfDeviceIoBuffered: Type = 2;
+    pub const WdfDeviceIoDirect: Type = 3;
+    pub const WdfDeviceIoBufferedOrDirect: Type = 4;
+    pub const WdfDeviceIoMaximum: Type = 5;
+}
+pub type WDF_DEVICE_IO_TYPE = _WDF_DEVICE_IO_TYPE::Type;
+pub mod _WDF_IO_QUEUE_DISPATCH_TYPE {
+    //! C enum `_WDF_IO_QUEUE_DISPATCH_TYPE` as bindgen's module of constants.
+    pub type Type = i32;
+    pub const WdfIoQueueDispatchInvalid: Type = 0;
+    pub const WdfIoQueueDispatchSequential: Type = 1;
+    pub const WdfIoQueueDispatchParallel: Type = 2;
+    pub const WdfIoQueueDispatchManual: Type = 3;
+    pub const WdfIoQueueDispatchMax: Type = 4;
+}
+pub type WDF_IO_QUEUE_DISPATCH_TYPE = _WDF_IO_QUEUE_DISPATCH_TYPE::Type;
+pub mod _WDF_TRI_STATE {
+    //! C enum `_WDF_TRI_STATE` as bindgen's module of constants.
+    pub type Type = i32;
+    pub const WdfFalse: Type = 0;
+    pub const WdfTrue: Type = 1;
+    pub const WdfUseDefault: Type = 2;
+}
+pub type WDF_TRI_STATE = _WDF_TRI_STATE::Type;
+pub type EVT_WDF_DEVICE_D0_ENTRY = Option<unsafe extern "C" fn(Device: WDFDEVICE, PreviousState: WDF_POWER_DEVICE_STATE) -> NTSTATUS>;
+pub type PFN_WDF_DEVICE_D0_ENTRY = EVT_WDF_DEVICE_D0_ENTRY;
+pub type EVT_WDF_DEVICE_D0_ENTRY_POST_INTERRUPTS_ENABLED = Option<unsafe extern "C" fn(Device: WDFDEVICE, PreviousState: WDF_POWER_DEVICE_STATE) -> NTSTATUS>;
+pub type PFN_WDF_DEVICE_D0_ENTRY_POST_INTERRUPTS_ENABLED = EVT_WDF_DEVICE_D0_ENTRY_POST_INTERRUPTS_ENABLED;
+pub type EVT_WDF_DEVICE_D0_EXIT = Option<unsafe extern "C" fn(Device: WDFDEVICE, TargetState: WDF_POWER_DEVICE_STATE) -> NTSTATUS>;
+pub type PFN_WDF_DEVICE_D0_EXIT = EVT_WDF_DEVICE_D0_EXIT;
+pub type EVT_WDF_DEVICE_D0_EXIT_PRE_INTERRUPTS_DISABLED = Option<unsafe extern "C" fn(Device: WDFDEVICE, TargetState: WDF_POWER_DEVICE_STATE) -> NTSTATUS>;
+pub type PFN_WDF_DEVICE_D0_EXIT_PRE_INTERRUPTS_DISABLED = EVT_WDF_DEVICE_D0_EXIT_PRE_INTERRUPTS_DISABLED;
+pub type EVT_WDF_DEVICE_PREPARE_HARDWARE = Option<unsafe extern "C" fn(Device: WDFDEVICE, ResourcesRaw: WDFCMRESLIST, ResourcesTranslated: WDFCMRESLIST) -> NTSTATUS>;
+pub type PFN_WDF_DEVICE_PREPARE_HARDWARE = EVT_WDF_DEVICE_PREPARE_HARDWARE;
+pub type EVT_WDF_DEVICE_RELEASE_HARDWARE = Option<unsafe extern "C" fn(Device: WDFDEVICE, ResourcesTranslated: WDFCMRESLIST) -> NTSTATUS>;
+pub type PFN_WDF_DEVICE_RELEASE_HARDWARE = EVT_WDF_DEVICE_RELEASE_HARDWARE;
+pub type EVT_WDF_DEVICE_SELF_MANAGED_IO_CLEANUP = Option<unsafe extern "C" fn(Device: WDFDEVICE)>;
+pub type PFN_WDF_DEVICE_SELF_MANAGED_IO_CLEANUP = EVT_WDF_DEVICE_SELF_MANAGED_IO_CLEANUP;
+pub type EVT_WDF_DEVICE_SELF_MANAGED_IO_FLUSH = Option<unsafe extern "C" fn(Device: WDFDEVICE)>;
+pub type PFN_WDF_DEVICE_SELF_MANAGED_IO_FLUSH = EVT_WDF_DEVICE_SELF_MANAGED_IO_FLUSH;
+pub type EVT_WDF_DEVICE_SELF_MANAGED_IO_INIT = Option<unsafe extern "C" fn(Device: WDFDEVICE) -> NTSTATUS>;
+pub type PFN_WDF_DEVICE_SELF_MANAGED_IO_INIT = EVT_WDF_DEVICE_SELF_MANAGED_IO_INIT;
+pub type EVT_WDF_DEVICE_SELF_MANAGED_IO_SUSPEND = Option<unsafe extern "C" fn(Device: WDFDEVICE) -> NTSTATUS>;
+pub type PFN_WDF_DEVICE_SELF_MANAGED_IO_SUSPEND = EVT_WDF_DEVICE_SELF_MANAGED_IO_SUSPEND;
+pub type EVT_WDF_DEVICE_SELF_MANAGED_IO_RESTART = Option<unsafe extern "C" fn(Device: WDFDEVICE) -> NTSTATUS>;
+pub type PFN_WDF_DEVICE_SELF_MANAGED_IO_RESTART = EVT_WDF_DEVICE_SELF_MANAGED_IO_RESTART;
+pub type EVT_WDF_DEVICE_SURPRISE_REMOVAL = Option<unsafe extern "C" fn(Device: WDFDEVICE)>;
+pub type PFN_WDF_DEVICE_SURPRISE_REMOVAL = EVT_WDF_DEVICE_SURPRISE_REMOVAL;
+pub type EVT_WDF_DEVICE_QUERY_REMOVE = Option<unsafe extern "C" fn(Device: WDFDEVICE) -> NTSTATUS>;
+pub type PFN_WDF_DEVICE_QUERY_REMOVE = EVT_WDF_DEVICE_QUERY_REMOVE;
+pub type EVT_WDF_DEVICE_QUERY_STOP = Option<unsafe extern "C" fn(Device: WDFDEVICE) -> NTSTATUS>;
+pub type PFN_WDF_DEVICE_QUERY_STOP = EVT_WDF_DEVICE_QUERY_STOP;
+pub type EVT_WDF_DEVICE_USAGE_NOTIFICATION = Option<unsafe extern "C" fn(Device: WDFDEVICE, NotificationType: WDF_SPECIAL_FILE_TYPE, IsInNotificationPath: BOOLEAN)>;
+pub type PFN_WDF_DEVICE_USAGE_NOTIFICATION = EVT_WDF_DEVICE_USAGE_NOTIFICATION;
+pub type EVT_WDF_DEVICE_USAGE_NOTIFICATION_EX = Option<unsafe extern "C" fn(Device: WDFDEVICE, NotificationType: WDF_SPECIAL_FILE_TYPE, IsInNotificationPath: BOOLEAN) -> NTSTATUS>;
+pub type PFN_WDF_DEVICE_USAGE_NOTIFICATION_EX = EVT_WDF_DEVICE_USAGE_NOTIFICATION_EX;
+pub type EVT_WDF_DEVICE_RELATIONS_QUERY = Option<unsafe extern "C" fn(Device: WDFDEVICE, RelationType: DEVICE_RELATION_TYPE)>;
+pub type PFN_WDF_DEVICE_RELATIONS_QUERY = EVT_WDF_DEVICE_RELATIONS_QUERY;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _WDF_PNPPOWER_EVENT_CALLBACKS {
+    pub Size: ULONG,
+    pub EvtDeviceD0Entry: PFN_WDF_DEVICE_D0_ENTRY,
+    pub EvtDeviceD0EntryPostInterruptsEnabled: PFN_WDF_DEVICE_D0_ENTRY_POST_INTERRUPTS_ENABLED,
+    pub EvtDeviceD0Exit: PFN_WDF_DEVICE_D0_EXIT,
+    pub EvtDeviceD0ExitPreInterruptsDisabled: PFN_WDF_DEVICE_D0_EXIT_PRE_INTERRUPTS_DISABLED,
+    pub EvtDevicePrepareHardware: PFN_WDF_DEVICE_PREPARE_HARDWARE,
+    pub EvtDeviceReleaseHardware: PFN_WDF_DEVICE_RELEASE_HARDWARE,
+    pub EvtDeviceSelfManagedIoCleanup: PFN_WDF_DEVICE_SELF_MANAGED_IO_CLEANUP,
+    pub EvtDeviceSelfManagedIoFlush: PFN_WDF_DEVICE_SELF_MANAGED_IO_FLUSH,
+    pub EvtDeviceSelfManagedIoInit: PFN_WDF_DEVICE_SELF_MANAGED_IO_INIT,
+    pub EvtDeviceSelfManagedIoSuspend: PFN_WDF_DEVICE_SELF_MANAGED_IO_SUSPEND,
+    pub EvtDeviceSelfManagedIoRestart: PFN_WDF_DEVICE_SELF_MANAGED_IO_RESTART,
+    pub EvtDeviceSurpriseRemoval: PFN_WDF_DEVICE_SURPRISE_REMOVAL,
+    pub EvtDeviceQueryRemove: PFN_WDF_DEVICE_QUERY_REMOVE,
+    pub EvtDeviceQueryStop: PFN_WDF_DEVICE_QUERY_STOP,
+    pub EvtDeviceUsageNotification: PFN_WDF_DEVICE_USAGE_NOTIFICATION,
+    pub EvtDeviceRelationsQuery: PFN_WDF_DEVICE_RELATIONS_QUERY,
+    pub EvtDeviceUsageNotificationEx: PFN_WDF_DEVICE_USAGE_NOTIFICATION_EX,
+}
+pub type WDF_PNPPOWER_EVENT_CALLBACKS = _WDF_PNPPOWER_EVENT_CALLBACKS;
+pub type PWDF_PNPPOWER_EVENT_CALLBACKS = *mut _WDF_PNPPOWER_EVENT_CALLBACKS;
+pub type EVT_WDF_IO_QUEUE_IO_DEFAULT = Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST)>;
+pub type PFN_WDF_IO_QUEUE_IO_DEFAULT = EVT_WDF_IO_QUEUE_IO_DEFAULT;
+pub type EVT_WDF_IO_QUEUE_IO_READ = Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST, Length: usize)>;
+pub type PFN_WDF_IO_QUEUE_IO_READ = EVT_WDF_IO_QUEUE_IO_READ;
+pub type EVT_WDF_IO_QUEUE_IO_WRITE = Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST, Length: usize)>;
+pub type PFN_WDF_IO_QUEUE_IO_WRITE = EVT_WDF_IO_QUEUE_IO_WRITE;
+pub type EVT_WDF_IO_QUEUE_IO_DEVICE_CONTROL = Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST, OutputBufferLength: usize, InputBufferLength: usize, IoControlCode: ULONG)>;
+pub type PFN_WDF_IO_QUEUE_IO_DEVICE_CONTROL = EVT_WDF_IO_QUEUE_IO_DEVICE_CONTROL;
+pub type EVT_WDF_IO_QUEUE_IO_INTERNAL_DEVICE_CONTROL = Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST, OutputBufferLength: usize, InputBufferLength: usize, IoControlCode: ULONG)>;
+pub type PFN_WDF_IO_QUEUE_IO_INTERNAL_DEVICE_CONTROL = EVT_WDF_IO_QUEUE_IO_INTERNAL_DEVICE_CONTROL;
+pub type EVT_WDF_IO_QUEUE_IO_STOP = Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST, ActionFlags: ULONG)>;
+pub type PFN_WDF_IO_QUEUE_IO_STOP = EVT_WDF_IO_QUEUE_IO_STOP;
+pub type EVT_WDF_IO_QUEUE_IO_RESUME = Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST)>;
+pub type PFN_WDF_IO_QUEUE_IO_RESUME = EVT_WDF_IO_QUEUE_IO_RESUME;
+pub type EVT_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE = Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST)>;
+pub type PFN_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE = EVT_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE;
+pub type PWDF_IO_QUEUE_CONFIG = *mut _WDF_IO_QUEUE_CONFIG;
+
+/// `WDF_IO_QUEUE_CONFIG` (wdfio.h, KMDF 1.33). The shapes table has its name
+/// and derives but no field rows (the extraction skipped the anonymous
+/// union), so the fields follow the 1.33 header (declaration order, with the
+/// `Driver` member that 1.33 adds) and bindgen's naming of the union.
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub struct _WDF_IO_QUEUE_CONFIG {
+    pub Size: ULONG,
+    pub DispatchType: WDF_IO_QUEUE_DISPATCH_TYPE,
+    pub PowerManaged: WDF_TRI_STATE,
+    pub AllowZeroLengthRequests: BOOLEAN,
+    pub DefaultQueue: BOOLEAN,
+    pub EvtIoDefault: PFN_WDF_IO_QUEUE_IO_DEFAULT,
+    pub EvtIoRead: PFN_WDF_IO_QUEUE_IO_READ,
+    pub EvtIoWrite: PFN_WDF_IO_QUEUE_IO_WRITE,
+    pub EvtIoDeviceControl: PFN_WDF_IO_QUEUE_IO_DEVICE_CONTROL,
+    pub EvtIoInternalDeviceControl: PFN_WDF_IO_QUEUE_IO_INTERNAL_DEVICE_CONTROL,
+    pub EvtIoStop: PFN_WDF_IO_QUEUE_IO_STOP,
+    pub EvtIoResume: PFN_WDF_IO_QUEUE_IO_RESUME,
+    pub EvtIoCanceledOnQueue: PFN_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE,
+    pub Settings: _WDF_IO_QUEUE_CONFIG__bindgen_ty_1,
+    pub Driver: WDFDRIVER,
+}
+impl Default for _WDF_IO_QUEUE_CONFIG {
+    fn default() -> Self {
+        // SAFETY: bindgen's zeroed Default: every field of this C type is valid all-zero.
+        unsafe { core::mem::zeroed() }
+    }
+}
+/// The `Settings` union of `WDF_IO_QUEUE_CONFIG`.
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub union _WDF_IO_QUEUE_CONFIG__bindgen_ty_1 {
+    pub Parallel: _WDF_IO_QUEUE_CONFIG__bindgen_ty_1__bindgen_ty_1,
+}
+impl Default for _WDF_IO_QUEUE_CONFIG__bindgen_ty_1 {
+    fn default() -> Self {
+        // SAFETY: bindgen's zeroed Default: every field of this C type is valid all-zero.
+        unsafe { core::mem::zeroed() }
+    }
+}
+/// `Settings.Parallel` of `WDF_IO_QUEUE_CONFIG`.
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _WDF_IO_QUEUE_CONFIG__bindgen_ty_1__bindgen_ty_1 {
+    pub NumberOfPresentedRequests: ULONG,
+}
+pub type WDF_IO_QUEUE_CONFIG = _WDF_IO_QUEUE_CONFIG;
+
 /// `DRIVER_OBJECT`: opaque in the simulator.
 ///
 /// The framework owns the WDM dispatch table; a KMDF driver only passes this
