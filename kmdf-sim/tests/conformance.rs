@@ -268,7 +268,14 @@ fn collect_surface() -> Surface {
             s.ntddk.insert(f.sig.ident.to_string(), has_attr(&f.attrs, "must_use"));
         }
     }
-    let ddi_files = ["src/ddi/mod.rs", "src/ddi/driver.rs", "src/ddi/object.rs", "src/ddi/registry.rs"];
+    let ddi_files = [
+        "src/ddi/mod.rs",
+        "src/ddi/device.rs",
+        "src/ddi/driver.rs",
+        "src/ddi/object.rs",
+        "src/ddi/queue.rs",
+        "src/ddi/registry.rs",
+    ];
     for item in ddi_files.iter().flat_map(|f| parse(f).items) {
         if let syn::Item::Fn(f) = item
             && is_pub(&f.vis)
@@ -513,7 +520,9 @@ fn structs_have_the_tables_fields_and_derives() {
         let opaque = OPAQUE.iter().any(|(n, _)| n == name) || (fields.is_empty() && !from_headers);
         if from_headers {
             if ss.pub_fields.is_empty() || !fields.is_empty() {
-                problems.push(format!("{name}: listed as FIELDS_FROM_HEADERS but the table has fields or the surface none"));
+                problems.push(format!(
+                    "{name}: listed as FIELDS_FROM_HEADERS but the table has fields or the surface none"
+                ));
             }
         } else if opaque {
             if !ss.pub_fields.is_empty() {

@@ -12,12 +12,14 @@ pub mod bugcheck;
 pub mod handles;
 pub(crate) mod irql;
 pub(crate) mod objects;
+pub mod pnp;
 pub mod registry;
 #[cfg(unix)]
 mod special_pool;
 
 pub use bugcheck::{BugCheck, OwnershipViolation, Stop, ViolationKind};
 pub use handles::{HandleEvent, HandleEventKind, HandleOwner, ReusePolicy};
+pub use pnp::{Caller, DeviceFile, DeviceId, DevnodeState, IoOutcome};
 
 use crate::surface::types::{_WDF_DRIVER_GLOBALS, NTSTATUS};
 use handles::{CloseOutcome, HandleEntry, HandleTable};
@@ -143,6 +145,20 @@ pub(crate) struct State {
     /// Passive objects whose delete arrived above PASSIVE_LEVEL (F9, F34).
     pub(crate) deferred_deletes: Vec<u64>,
     driver: Option<LoadedDriver>,
+    /// The driver package PnP loads on demand (image, service, entry).
+    pub(crate) installed: Option<(String, String, crate::DRIVER_INITIALIZE)>,
+    /// The PnP tree.
+    pub(crate) devnodes: Vec<pnp::Devnode>,
+    /// WDFDEVICE_INITs handed to EvtDriverDeviceAdd.
+    pub(crate) device_inits: Vec<pnp::DeviceInitState>,
+    /// Requests not presented yet, with the process they came from.
+    pub(crate) waiting_requests: Vec<(u64, String)>,
+    /// Completed IOCTLs: status, information, output.
+    pub(crate) completed_requests: BTreeMap<u64, (NTSTATUS, u64, Vec<u8>)>,
+    /// Reports of unloads PnP did by itself (F37).
+    pub(crate) unload_reports: Vec<UnloadReport>,
+    /// Verifier findings that are not bug checks.
+    pub(crate) findings: Vec<String>,
     next_object: u64,
     ddi_calls: BTreeMap<&'static str, u64>,
     refused_calls: u64,
@@ -402,6 +418,13 @@ impl State {
             deferred_deletes: Vec::new(),
             freed_objects: BTreeMap::new(),
             driver: None,
+            installed: None,
+            devnodes: Vec::new(),
+            device_inits: Vec::new(),
+            completed_requests: BTreeMap::new(),
+            waiting_requests: Vec::new(),
+            unload_reports: Vec::new(),
+            findings: Vec::new(),
             next_object: 1,
             ddi_calls: BTreeMap::new(),
             refused_calls: 0,
@@ -452,6 +475,11 @@ impl State {
     pub fn caller_image(&self) -> String {
         let n = self.frames.len();
         if n >= 2 { self.frames[n - 2].image.clone() } else { KERNEL_MODULE.into() }
+    }
+
+    /// The image of the loaded driver.
+    pub(crate) fn driver_image(&self) -> Option<String> {
+        self.driver.as_ref().map(|d| d.image.clone())
     }
 
     /// The loaded driver's service key, `\Registry\Machine\...\Services\<svc>`.
@@ -717,6 +745,34 @@ impl Machine {
 
     fn state<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
         with_state(f).expect("a Machine's state exists while the Machine lives")
+    }
+
+    /// Runs `f` on the state (no driver code may run inside `f`).
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        self.state(f)
+    }
+
+    /// `Err(stop)` once the machine has stopped.
+    pub(crate) fn check_running(&self) -> Result<(), Stopped> {
+        self.stopped().map_or(Ok(()), |stop| Err(Box::new(stop)))
+    }
+
+    /// Installs a driver package for PnP (what `pnputil /add-driver
+    /// /install` leaves behind): `add_device` loads it when a devnode needs
+    /// it, and the last device's removal unloads it (F37).
+    pub fn install(&self, image: &str, service: &str, entry: crate::DRIVER_INITIALIZE) {
+        self.state(|s| s.installed = Some((image.to_string(), service.to_string(), entry)));
+    }
+
+    /// Loads the installed driver.
+    pub(crate) fn load_installed(&self) -> Result<NTSTATUS, Stopped> {
+        let (image, service, entry) = self.state(|s| s.installed.clone()).expect("kmdf-sim: no driver is installed");
+        self.load(&image, &service, entry)
+    }
+
+    /// Reports of the unloads PnP did when a driver's last device went (F37).
+    pub fn unload_reports(&self) -> Vec<UnloadReport> {
+        self.state(|s| s.unload_reports.clone())
     }
 
     fn stopped(&self) -> Option<Stop> {

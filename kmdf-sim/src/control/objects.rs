@@ -20,10 +20,12 @@ use super::{FRAMEWORK_MODULE, State, with_state};
 use crate::surface::types::*;
 
 /// The framework object types the simulator models.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) enum ObjectKind {
     /// `FxDriver`: created by WdfDriverCreate (F27).
     Driver {
+        /// EvtDriverDeviceAdd.
+        device_add: PFN_WDF_DRIVER_DEVICE_ADD,
         /// EvtDriverUnload.
         unload: PFN_WDF_DRIVER_UNLOAD,
     },
@@ -31,6 +33,13 @@ pub(crate) enum ObjectKind {
     Key { handle: Option<u64>, serial: u64 },
     /// A general object from WdfObjectCreate.
     General,
+    /// `FxDevice` of a PnP function driver: its devnode and PnP callbacks.
+    Device { devnode: usize, callbacks: WDF_PNPPOWER_EVENT_CALLBACKS },
+    /// `FxIoQueue`: the device's queue and its I/O callbacks.
+    Queue { device: u64, default: bool, sequential: bool, device_control: PFN_WDF_IO_QUEUE_IO_DEVICE_CONTROL },
+
+    /// `FxRequest`: an IOCTL with its METHOD_BUFFERED system buffer.
+    Request(Box<super::pnp::RequestState>),
 }
 
 impl ObjectKind {
@@ -40,6 +49,9 @@ impl ObjectKind {
             ObjectKind::Driver { .. } => "WDFDRIVER",
             ObjectKind::Key { .. } => "WDFKEY",
             ObjectKind::General => "WDFOBJECT",
+            ObjectKind::Device { .. } => "WDFDEVICE",
+            ObjectKind::Queue { .. } => "WDFQUEUE",
+            ObjectKind::Request(_) => "WDFREQUEST",
         }
     }
 }
@@ -177,8 +189,14 @@ impl State {
             None => self.driver_object(),
         };
         let handle = self.new_object_value();
-        let passive = attrs.passive || matches!(kind, ObjectKind::Key { .. }); // F9
-        let no_delete_ddi = matches!(kind, ObjectKind::Driver { .. }); // F33
+        // F9/F34: keys, devices and queues dispose at PASSIVE_LEVEL.
+        let passive = attrs.passive
+            || matches!(kind, ObjectKind::Key { .. } | ObjectKind::Device { .. } | ObjectKind::Queue { .. });
+        // F33: the driver, a PnP device and a default queue are NoDeleteDDI.
+        let no_delete_ddi = matches!(
+            kind,
+            ObjectKind::Driver { .. } | ObjectKind::Device { .. } | ObjectKind::Queue { default: true, .. }
+        );
         if let Some(p) = parent
             && let Some(po) = self.objects.get_mut(&p)
         {

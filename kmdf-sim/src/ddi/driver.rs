@@ -47,7 +47,7 @@ pub unsafe extern "C" fn WdfDriverCreate(
                 return Err(crate::STATUS_INVALID_DEVICE_STATE);
             }
             let image = s.caller_image();
-            let kind = ObjectKind::Driver { unload: config.EvtDriverUnload };
+            let kind = ObjectKind::Driver { device_add: config.EvtDriverDeviceAdd, unload: config.EvtDriverUnload };
             let handle = s.create_object(kind, image, attributes)?;
             s.globals.Driver = handle as WDFDRIVER;
             Ok(handle)

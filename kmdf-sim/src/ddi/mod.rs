@@ -4,16 +4,21 @@
 //!
 //! Each has exactly the signature of its `PFN_WDF*` type in wdk-sys 0.5.2,
 //! `DriverGlobals` first; `conformance.rs` checks it. One file per object
-//! type: `driver.rs`, `object.rs`, `registry.rs`.
+//! type: `device.rs`, `driver.rs`, `object.rs`, `queue.rs` (queues and
+//! requests), `registry.rs`.
 #![allow(non_snake_case)]
 
+mod device;
 mod driver;
 mod object;
+mod queue;
 mod registry;
 
+pub use device::*;
 pub use driver::*;
 pub(crate) use object::verifier_break;
 pub use object::*;
+pub use queue::*;
 pub use registry::*;
 
 use crate::control::State;

@@ -924,6 +924,8 @@ fn _constants() {
     const _: () = assert!(crate::STATUS_BUFFER_OVERFLOW == -2_147_483_643_i32);
     same_as::<NTSTATUS, _>(&crate::STATUS_BUFFER_TOO_SMALL);
     const _: () = assert!(crate::STATUS_BUFFER_TOO_SMALL == -1_073_741_789_i32);
+    same_as::<NTSTATUS, _>(&crate::STATUS_CANCELLED);
+    const _: () = assert!(crate::STATUS_CANCELLED == -1_073_741_536_i32);
     same_as::<NTSTATUS, _>(&crate::STATUS_CANNOT_DELETE);
     const _: () = assert!(crate::STATUS_CANNOT_DELETE == -1_073_741_535_i32);
     same_as::<NTSTATUS, _>(&crate::STATUS_HANDLE_NOT_CLOSABLE);
@@ -952,6 +954,8 @@ fn _constants() {
     const _: () = assert!(crate::STATUS_NOT_SUPPORTED == -1_073_741_637_i32);
     same_as::<NTSTATUS, _>(&crate::STATUS_NO_MORE_ENTRIES);
     const _: () = assert!(crate::STATUS_NO_MORE_ENTRIES == -2_147_483_622_i32);
+    same_as::<NTSTATUS, _>(&crate::STATUS_NO_SUCH_DEVICE);
+    const _: () = assert!(crate::STATUS_NO_SUCH_DEVICE == -1_073_741_810_i32);
     same_as::<NTSTATUS, _>(&crate::STATUS_OBJECT_NAME_COLLISION);
     const _: () = assert!(crate::STATUS_OBJECT_NAME_COLLISION == -1_073_741_771_i32);
     same_as::<NTSTATUS, _>(&crate::STATUS_OBJECT_NAME_INVALID);
@@ -962,6 +966,8 @@ fn _constants() {
     const _: () = assert!(crate::STATUS_OBJECT_PATH_NOT_FOUND == -1_073_741_766_i32);
     same_as::<NTSTATUS, _>(&crate::STATUS_OBJECT_TYPE_MISMATCH);
     const _: () = assert!(crate::STATUS_OBJECT_TYPE_MISMATCH == -1_073_741_788_i32);
+    same_as::<NTSTATUS, _>(&crate::STATUS_PENDING);
+    const _: () = assert!(crate::STATUS_PENDING == 259_i32);
     same_as::<NTSTATUS, _>(&crate::STATUS_RESOURCE_DATA_NOT_FOUND);
     const _: () = assert!(crate::STATUS_RESOURCE_DATA_NOT_FOUND == -1_073_741_687_i32);
     same_as::<NTSTATUS, _>(&crate::STATUS_SUCCESS);
@@ -1007,12 +1013,26 @@ const _: unsafe extern "C" fn(KeyHandle: HANDLE, ValueName: PUNICODE_STRING, Key
 const _: unsafe extern "C" fn(KeyHandle: HANDLE, ValueName: PUNICODE_STRING, TitleIndex: ULONG, Type: ULONG, Data: PVOID, DataSize: ULONG) -> NTSTATUS = crate::ntddk::ZwSetValueKey;
 
 // ---- DDIs: each is its PFN_WDF* type
+/// `WdfDeviceCreate` as `PFN_WDFDEVICECREATE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: *mut PWDFDEVICE_INIT, DeviceAttributes: PWDF_OBJECT_ATTRIBUTES, Device: *mut WDFDEVICE) -> NTSTATUS> = Some(crate::__ddi::WdfDeviceCreate);
+/// `WdfDeviceCreateDeviceInterface` as `PFN_WDFDEVICECREATEDEVICEINTERFACE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE, InterfaceClassGUID: *const GUID, ReferenceString: PCUNICODE_STRING) -> NTSTATUS> = Some(crate::__ddi::WdfDeviceCreateDeviceInterface);
+/// `WdfDeviceInitSetIoType` as `PFN_WDFDEVICEINITSETIOTYPE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: PWDFDEVICE_INIT, IoType: WDF_DEVICE_IO_TYPE)> = Some(crate::__ddi::WdfDeviceInitSetIoType);
+/// `WdfDeviceInitSetPnpPowerEventCallbacks` as `PFN_WDFDEVICEINITSETPNPPOWEREVENTCALLBACKS`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: PWDFDEVICE_INIT, PnpPowerEventCallbacks: PWDF_PNPPOWER_EVENT_CALLBACKS)> = Some(crate::__ddi::WdfDeviceInitSetPnpPowerEventCallbacks);
+/// `WdfDeviceOpenRegistryKey` as `PFN_WDFDEVICEOPENREGISTRYKEY`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE, DeviceInstanceKeyType: ULONG, DesiredAccess: ACCESS_MASK, KeyAttributes: PWDF_OBJECT_ATTRIBUTES, Key: *mut WDFKEY) -> NTSTATUS> = Some(crate::__ddi::WdfDeviceOpenRegistryKey);
 /// `WdfDriverCreate` as `PFN_WDFDRIVERCREATE`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, DriverObject: PDRIVER_OBJECT, RegistryPath: PCUNICODE_STRING, DriverAttributes: PWDF_OBJECT_ATTRIBUTES, DriverConfig: PWDF_DRIVER_CONFIG, Driver: *mut WDFDRIVER) -> NTSTATUS> = Some(crate::__ddi::WdfDriverCreate);
 /// `WdfDriverOpenParametersRegistryKey` as `PFN_WDFDRIVEROPENPARAMETERSREGISTRYKEY`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Driver: WDFDRIVER, DesiredAccess: ACCESS_MASK, KeyAttributes: PWDF_OBJECT_ATTRIBUTES, Key: *mut WDFKEY) -> NTSTATUS> = Some(crate::__ddi::WdfDriverOpenParametersRegistryKey);
 /// `WdfDriverOpenPersistentStateRegistryKey` as `PFN_WDFDRIVEROPENPERSISTENTSTATEREGISTRYKEY`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Driver: WDFDRIVER, DesiredAccess: ACCESS_MASK, KeyAttributes: PWDF_OBJECT_ATTRIBUTES, Key: *mut WDFKEY) -> NTSTATUS> = Some(crate::__ddi::WdfDriverOpenPersistentStateRegistryKey);
+/// `WdfFdoInitOpenRegistryKey` as `PFN_WDFFDOINITOPENREGISTRYKEY`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: PWDFDEVICE_INIT, DeviceInstanceKeyType: ULONG, DesiredAccess: ACCESS_MASK, KeyAttributes: PWDF_OBJECT_ATTRIBUTES, Key: *mut WDFKEY) -> NTSTATUS> = Some(crate::__ddi::WdfFdoInitOpenRegistryKey);
+/// `WdfIoQueueCreate` as `PFN_WDFIOQUEUECREATE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE, Config: PWDF_IO_QUEUE_CONFIG, QueueAttributes: PWDF_OBJECT_ATTRIBUTES, Queue: *mut WDFQUEUE) -> NTSTATUS> = Some(crate::__ddi::WdfIoQueueCreate);
 /// `WdfObjectCreate` as `PFN_WDFOBJECTCREATE`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Attributes: PWDF_OBJECT_ATTRIBUTES, Object: *mut WDFOBJECT) -> NTSTATUS> = Some(crate::__ddi::WdfObjectCreate);
 /// `WdfObjectDelete` as `PFN_WDFOBJECTDELETE`
@@ -1047,3 +1067,11 @@ const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY, ValueName: PCUNICODE_STRING) -> NTSTATUS> = Some(crate::__ddi::WdfRegistryRemoveValue);
 /// `WdfRegistryWdmGetHandle` as `PFN_WDFREGISTRYWDMGETHANDLE`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY) -> HANDLE> = Some(crate::__ddi::WdfRegistryWdmGetHandle);
+/// `WdfRequestComplete` as `PFN_WDFREQUESTCOMPLETE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST, Status: NTSTATUS)> = Some(crate::__ddi::WdfRequestComplete);
+/// `WdfRequestCompleteWithInformation` as `PFN_WDFREQUESTCOMPLETEWITHINFORMATION`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST, Status: NTSTATUS, Information: ULONG_PTR)> = Some(crate::__ddi::WdfRequestCompleteWithInformation);
+/// `WdfRequestRetrieveInputBuffer` as `PFN_WDFREQUESTRETRIEVEINPUTBUFFER`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST, MinimumRequiredLength: usize, Buffer: *mut PVOID, Length: *mut usize) -> NTSTATUS> = Some(crate::__ddi::WdfRequestRetrieveInputBuffer);
+/// `WdfRequestRetrieveOutputBuffer` as `PFN_WDFREQUESTRETRIEVEOUTPUTBUFFER`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST, MinimumRequiredSize: usize, Buffer: *mut PVOID, Length: *mut usize) -> NTSTATUS> = Some(crate::__ddi::WdfRequestRetrieveOutputBuffer);

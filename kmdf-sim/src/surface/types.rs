@@ -436,17 +436,24 @@ pub mod _WDF_TRI_STATE {
     pub const WdfUseDefault: Type = 2;
 }
 pub type WDF_TRI_STATE = _WDF_TRI_STATE::Type;
-pub type EVT_WDF_DEVICE_D0_ENTRY = Option<unsafe extern "C" fn(Device: WDFDEVICE, PreviousState: WDF_POWER_DEVICE_STATE) -> NTSTATUS>;
+pub type EVT_WDF_DEVICE_D0_ENTRY =
+    Option<unsafe extern "C" fn(Device: WDFDEVICE, PreviousState: WDF_POWER_DEVICE_STATE) -> NTSTATUS>;
 pub type PFN_WDF_DEVICE_D0_ENTRY = EVT_WDF_DEVICE_D0_ENTRY;
-pub type EVT_WDF_DEVICE_D0_ENTRY_POST_INTERRUPTS_ENABLED = Option<unsafe extern "C" fn(Device: WDFDEVICE, PreviousState: WDF_POWER_DEVICE_STATE) -> NTSTATUS>;
+pub type EVT_WDF_DEVICE_D0_ENTRY_POST_INTERRUPTS_ENABLED =
+    Option<unsafe extern "C" fn(Device: WDFDEVICE, PreviousState: WDF_POWER_DEVICE_STATE) -> NTSTATUS>;
 pub type PFN_WDF_DEVICE_D0_ENTRY_POST_INTERRUPTS_ENABLED = EVT_WDF_DEVICE_D0_ENTRY_POST_INTERRUPTS_ENABLED;
-pub type EVT_WDF_DEVICE_D0_EXIT = Option<unsafe extern "C" fn(Device: WDFDEVICE, TargetState: WDF_POWER_DEVICE_STATE) -> NTSTATUS>;
+pub type EVT_WDF_DEVICE_D0_EXIT =
+    Option<unsafe extern "C" fn(Device: WDFDEVICE, TargetState: WDF_POWER_DEVICE_STATE) -> NTSTATUS>;
 pub type PFN_WDF_DEVICE_D0_EXIT = EVT_WDF_DEVICE_D0_EXIT;
-pub type EVT_WDF_DEVICE_D0_EXIT_PRE_INTERRUPTS_DISABLED = Option<unsafe extern "C" fn(Device: WDFDEVICE, TargetState: WDF_POWER_DEVICE_STATE) -> NTSTATUS>;
+pub type EVT_WDF_DEVICE_D0_EXIT_PRE_INTERRUPTS_DISABLED =
+    Option<unsafe extern "C" fn(Device: WDFDEVICE, TargetState: WDF_POWER_DEVICE_STATE) -> NTSTATUS>;
 pub type PFN_WDF_DEVICE_D0_EXIT_PRE_INTERRUPTS_DISABLED = EVT_WDF_DEVICE_D0_EXIT_PRE_INTERRUPTS_DISABLED;
-pub type EVT_WDF_DEVICE_PREPARE_HARDWARE = Option<unsafe extern "C" fn(Device: WDFDEVICE, ResourcesRaw: WDFCMRESLIST, ResourcesTranslated: WDFCMRESLIST) -> NTSTATUS>;
+pub type EVT_WDF_DEVICE_PREPARE_HARDWARE = Option<
+    unsafe extern "C" fn(Device: WDFDEVICE, ResourcesRaw: WDFCMRESLIST, ResourcesTranslated: WDFCMRESLIST) -> NTSTATUS,
+>;
 pub type PFN_WDF_DEVICE_PREPARE_HARDWARE = EVT_WDF_DEVICE_PREPARE_HARDWARE;
-pub type EVT_WDF_DEVICE_RELEASE_HARDWARE = Option<unsafe extern "C" fn(Device: WDFDEVICE, ResourcesTranslated: WDFCMRESLIST) -> NTSTATUS>;
+pub type EVT_WDF_DEVICE_RELEASE_HARDWARE =
+    Option<unsafe extern "C" fn(Device: WDFDEVICE, ResourcesTranslated: WDFCMRESLIST) -> NTSTATUS>;
 pub type PFN_WDF_DEVICE_RELEASE_HARDWARE = EVT_WDF_DEVICE_RELEASE_HARDWARE;
 pub type EVT_WDF_DEVICE_SELF_MANAGED_IO_CLEANUP = Option<unsafe extern "C" fn(Device: WDFDEVICE)>;
 pub type PFN_WDF_DEVICE_SELF_MANAGED_IO_CLEANUP = EVT_WDF_DEVICE_SELF_MANAGED_IO_CLEANUP;
@@ -464,11 +471,20 @@ pub type EVT_WDF_DEVICE_QUERY_REMOVE = Option<unsafe extern "C" fn(Device: WDFDE
 pub type PFN_WDF_DEVICE_QUERY_REMOVE = EVT_WDF_DEVICE_QUERY_REMOVE;
 pub type EVT_WDF_DEVICE_QUERY_STOP = Option<unsafe extern "C" fn(Device: WDFDEVICE) -> NTSTATUS>;
 pub type PFN_WDF_DEVICE_QUERY_STOP = EVT_WDF_DEVICE_QUERY_STOP;
-pub type EVT_WDF_DEVICE_USAGE_NOTIFICATION = Option<unsafe extern "C" fn(Device: WDFDEVICE, NotificationType: WDF_SPECIAL_FILE_TYPE, IsInNotificationPath: BOOLEAN)>;
+pub type EVT_WDF_DEVICE_USAGE_NOTIFICATION = Option<
+    unsafe extern "C" fn(Device: WDFDEVICE, NotificationType: WDF_SPECIAL_FILE_TYPE, IsInNotificationPath: BOOLEAN),
+>;
 pub type PFN_WDF_DEVICE_USAGE_NOTIFICATION = EVT_WDF_DEVICE_USAGE_NOTIFICATION;
-pub type EVT_WDF_DEVICE_USAGE_NOTIFICATION_EX = Option<unsafe extern "C" fn(Device: WDFDEVICE, NotificationType: WDF_SPECIAL_FILE_TYPE, IsInNotificationPath: BOOLEAN) -> NTSTATUS>;
+pub type EVT_WDF_DEVICE_USAGE_NOTIFICATION_EX = Option<
+    unsafe extern "C" fn(
+        Device: WDFDEVICE,
+        NotificationType: WDF_SPECIAL_FILE_TYPE,
+        IsInNotificationPath: BOOLEAN,
+    ) -> NTSTATUS,
+>;
 pub type PFN_WDF_DEVICE_USAGE_NOTIFICATION_EX = EVT_WDF_DEVICE_USAGE_NOTIFICATION_EX;
-pub type EVT_WDF_DEVICE_RELATIONS_QUERY = Option<unsafe extern "C" fn(Device: WDFDEVICE, RelationType: DEVICE_RELATION_TYPE)>;
+pub type EVT_WDF_DEVICE_RELATIONS_QUERY =
+    Option<unsafe extern "C" fn(Device: WDFDEVICE, RelationType: DEVICE_RELATION_TYPE)>;
 pub type PFN_WDF_DEVICE_RELATIONS_QUERY = EVT_WDF_DEVICE_RELATIONS_QUERY;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
@@ -500,11 +516,28 @@ pub type EVT_WDF_IO_QUEUE_IO_READ = Option<unsafe extern "C" fn(Queue: WDFQUEUE,
 pub type PFN_WDF_IO_QUEUE_IO_READ = EVT_WDF_IO_QUEUE_IO_READ;
 pub type EVT_WDF_IO_QUEUE_IO_WRITE = Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST, Length: usize)>;
 pub type PFN_WDF_IO_QUEUE_IO_WRITE = EVT_WDF_IO_QUEUE_IO_WRITE;
-pub type EVT_WDF_IO_QUEUE_IO_DEVICE_CONTROL = Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST, OutputBufferLength: usize, InputBufferLength: usize, IoControlCode: ULONG)>;
+pub type EVT_WDF_IO_QUEUE_IO_DEVICE_CONTROL = Option<
+    unsafe extern "C" fn(
+        Queue: WDFQUEUE,
+        Request: WDFREQUEST,
+        OutputBufferLength: usize,
+        InputBufferLength: usize,
+        IoControlCode: ULONG,
+    ),
+>;
 pub type PFN_WDF_IO_QUEUE_IO_DEVICE_CONTROL = EVT_WDF_IO_QUEUE_IO_DEVICE_CONTROL;
-pub type EVT_WDF_IO_QUEUE_IO_INTERNAL_DEVICE_CONTROL = Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST, OutputBufferLength: usize, InputBufferLength: usize, IoControlCode: ULONG)>;
+pub type EVT_WDF_IO_QUEUE_IO_INTERNAL_DEVICE_CONTROL = Option<
+    unsafe extern "C" fn(
+        Queue: WDFQUEUE,
+        Request: WDFREQUEST,
+        OutputBufferLength: usize,
+        InputBufferLength: usize,
+        IoControlCode: ULONG,
+    ),
+>;
 pub type PFN_WDF_IO_QUEUE_IO_INTERNAL_DEVICE_CONTROL = EVT_WDF_IO_QUEUE_IO_INTERNAL_DEVICE_CONTROL;
-pub type EVT_WDF_IO_QUEUE_IO_STOP = Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST, ActionFlags: ULONG)>;
+pub type EVT_WDF_IO_QUEUE_IO_STOP =
+    Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST, ActionFlags: ULONG)>;
 pub type PFN_WDF_IO_QUEUE_IO_STOP = EVT_WDF_IO_QUEUE_IO_STOP;
 pub type EVT_WDF_IO_QUEUE_IO_RESUME = Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST)>;
 pub type PFN_WDF_IO_QUEUE_IO_RESUME = EVT_WDF_IO_QUEUE_IO_RESUME;

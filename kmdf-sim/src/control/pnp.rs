@@ -1,0 +1,619 @@
+//! PnP: devnodes, their driver's devices, start and removal in the order
+//! KMDF runs them (F35–F38), file opens checked against the device's
+//! security (F73), and IOCTLs through the default queue.
+//!
+//! Every driver callback runs with no borrow of the machine state held, at
+//! PASSIVE_LEVEL (the PnP and power callbacks of a function driver, and the
+//! I/O callbacks of a top-level queue called from an application's thread).
+
+use super::objects::{self, ObjectKind};
+use super::{FRAMEWORK_MODULE, KERNEL_MODULE, Machine, Stopped, with_state};
+use crate::surface::types::*;
+
+/// What state a devnode is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DevnodeState {
+    /// Added and started: the driver's device exists and is in D0.
+    Started,
+    /// Disabled (or surprise-removed): no device object; `enable` re-adds it.
+    Disabled,
+    /// Add or start failed with this status (Device Manager's Code 10).
+    Failed(NTSTATUS),
+}
+
+/// One devnode of the simulated PnP tree.
+#[derive(Debug, Clone)]
+pub(crate) struct Devnode {
+    pub hardware_id: String,
+    pub instance_id: String,
+    pub security: Option<String>,
+    pub device: Option<u64>,
+    pub state: DevnodeState,
+}
+
+impl Devnode {
+    /// `PLUGPLAY_REGKEY_DEVICE`: the hardware key's `Device Parameters`.
+    /// ASSUMPTION: the path layout of a root-enumerated devnode.
+    pub fn hardware_key(&self) -> String {
+        format!(r"\Registry\Machine\SYSTEM\CurrentControlSet\Enum\{}\Device Parameters", self.instance_id)
+    }
+
+    /// `PLUGPLAY_REGKEY_DRIVER`: the software key. ASSUMPTION: one class key
+    /// instance per devnode, named after the instance.
+    pub fn software_key(&self) -> String {
+        format!(r"\Registry\Machine\SYSTEM\CurrentControlSet\Control\Class\{}", self.instance_id.replace('\\', "#"))
+    }
+}
+
+/// A `WDFDEVICE_INIT` while EvtDriverDeviceAdd runs.
+#[derive(Debug)]
+pub(crate) struct DeviceInitState {
+    pub devnode: usize,
+    pub callbacks: WDF_PNPPOWER_EVENT_CALLBACKS,
+    /// Boxed so the `PWDFDEVICE_INIT` handed out stays put.
+    pub init: Box<WDFDEVICE_INIT>,
+    pub consumed: bool,
+}
+
+/// An IOCTL the framework presented (or will present) to the driver.
+#[derive(Debug)]
+pub struct RequestState {
+    pub(crate) code: u32,
+    /// Presented to the driver's callback (a sequential queue presents one
+    /// request at a time; the others wait).
+    pub(crate) presented: bool,
+    pub(crate) input_len: usize,
+    pub(crate) output_len: usize,
+    /// METHOD_BUFFERED: one system buffer, input copied in, output read back.
+    pub(crate) buffer: Vec<u64>,
+    pub(crate) completed: Option<(NTSTATUS, u64)>,
+    pub(crate) queue: u64,
+}
+
+impl RequestState {
+    pub(crate) fn buffer_ptr(&mut self) -> *mut u8 {
+        self.buffer.as_mut_ptr().cast()
+    }
+}
+
+/// Who opens the device (the token's groups that matter for F73).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// LocalSystem: SY, and member of BUILTIN\Administrators.
+    System,
+    /// An elevated administrator: BA.
+    Administrator,
+    /// A standard user: BU.
+    User,
+}
+
+impl Caller {
+    /// The SDDL SID aliases in the caller's token.
+    fn sids(self) -> &'static [&'static str] {
+        match self {
+            Caller::System => &["SY", "BA", "WD", "AU"],
+            Caller::Administrator => &["BA", "BU", "WD", "AU", "IU"],
+            Caller::User => &["BU", "WD", "AU", "IU"],
+        }
+    }
+}
+
+/// The security a device gets when its INF sets none. ASSUMPTION: the
+/// devobj default for a root-enumerated PDO, `SDDL_DEVOBJ_SYS_ALL_ADM_RWX_WORLD_R`.
+const DEFAULT_DEVICE_SDDL: &str = "D:P(A;;GA;;;SY)(A;;GRGWGX;;;BA)(A;;GR;;;WD)";
+
+const RIGHT_READ: u32 = 1;
+const RIGHT_WRITE: u32 = 2;
+const RIGHT_EXECUTE: u32 = 4;
+const RIGHT_ALL: u32 = 7;
+
+/// Whether `caller` gets read+write access under `sddl` (a DACL of
+/// allow/deny ACEs with generic or file rights). Deny ACEs win.
+/// Malformed SDDL grants nothing.
+pub(crate) fn access_allowed(sddl: &str, caller: Caller) -> bool {
+    let Some(dacl) = sddl.strip_prefix("D:") else { return false };
+    let dacl = dacl.trim_start_matches(|c: char| c.is_ascii_uppercase() && c != '(');
+    let (mut allowed, mut denied) = (0u32, 0u32);
+    for ace in dacl.split(')').filter(|a| !a.is_empty()) {
+        let Some(ace) = ace.strip_prefix('(') else { return false };
+        let fields: Vec<&str> = ace.split(';').collect();
+        let [kind, _flags, rights, _obj, _inherit, sid] = fields[..] else { return false };
+        if !caller.sids().contains(&sid) {
+            continue;
+        }
+        let mut mask = 0;
+        let mut r = rights;
+        while r.len() >= 2 {
+            mask |= match &r[..2] {
+                "GA" | "FA" => RIGHT_ALL,
+                "GR" | "FR" => RIGHT_READ,
+                "GW" | "FW" => RIGHT_WRITE,
+                "GX" | "FX" => RIGHT_EXECUTE,
+                _ => 0,
+            };
+            r = &r[2..];
+        }
+        match kind {
+            "A" => allowed |= mask,
+            "D" => denied |= mask,
+            _ => return false,
+        }
+    }
+    let wanted = RIGHT_READ | RIGHT_WRITE;
+    allowed & !denied & wanted == wanted
+}
+
+/// An open file on a device (the handle an application got from CreateFile).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceFile {
+    devnode: usize,
+    caller: Caller,
+}
+
+/// How an IOCTL ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IoOutcome {
+    /// The driver completed it.
+    Completed {
+        /// The completion status.
+        status: NTSTATUS,
+        /// `Information` (bytes written, for METHOD_BUFFERED).
+        information: u64,
+        /// The first `information` bytes of the output buffer.
+        output: Vec<u8>,
+    },
+    /// Not completed yet: kept by the driver, or waiting behind another
+    /// request on a sequential queue.
+    Pending,
+}
+
+/// Identifies a devnode: the order it was added in, from 0.
+pub type DeviceId = usize;
+
+/// A driver callback run as the framework runs it: with its frame on the
+/// simulated stack, at `irql`, no state borrow held.
+pub(crate) fn call_driver<R>(image: &str, name: &str, irql: u8, f: impl FnOnce() -> R) -> Option<R> {
+    let module = image.trim_end_matches(".sys").to_string();
+    let saved = with_state(|s| {
+        if s.is_stopped() {
+            return None;
+        }
+        let saved = s.irql;
+        s.irql = irql;
+        s.push_frame(image, &format!("{module}!{name}"));
+        Some(saved)
+    })
+    .flatten()?;
+    let r = f();
+    with_state(|s| {
+        s.pop_frame();
+        s.irql = saved;
+    });
+    Some(r)
+}
+
+impl Machine {
+    fn device_callbacks(&self, devnode: usize) -> Option<(u64, WDF_PNPPOWER_EVENT_CALLBACKS)> {
+        self.with(|s| {
+            let device = s.devnodes.get(devnode)?.device?;
+            match s.objects.get(&device).map(|o| &o.kind) {
+                Some(ObjectKind::Device { callbacks, .. }) => Some((device, *callbacks)),
+                _ => None,
+            }
+        })
+    }
+
+    fn image(&self) -> String {
+        self.with(|s| s.driver_image().unwrap_or_default())
+    }
+
+    /// Adds a root-enumerated devnode with `hardware_id` (its INF's security
+    /// descriptor, F73, or `None` for the default) and starts it: the
+    /// installed driver is loaded if it is not (DriverEntry), then
+    /// EvtDriverDeviceAdd, then start (F35's reverse: PrepareHardware, D0Entry,
+    /// D0EntryPostInterruptsEnabled, SelfManagedIoInit).
+    ///
+    /// # Panics
+    /// If no driver was [installed](Machine::install).
+    pub fn add_device(&self, hardware_id: &str, security: Option<&str>) -> Result<DeviceId, Stopped> {
+        self.check_running()?;
+        let id = self.with(|s| {
+            let id = s.devnodes.len();
+            s.devnodes.push(Devnode {
+                hardware_id: hardware_id.to_string(),
+                instance_id: format!(r"ROOT\{}\{:04}", hardware_id.rsplit('\\').next().unwrap_or(hardware_id), id),
+                security: security.map(str::to_string),
+                device: None,
+                state: DevnodeState::Disabled,
+            });
+            id
+        });
+        self.start_devnode(id)?;
+        Ok(id)
+    }
+
+    /// A devnode's hardware ID and instance ID.
+    pub fn device_ids(&self, id: DeviceId) -> Option<(String, String)> {
+        self.with(|s| s.devnodes.get(id).map(|d| (d.hardware_id.clone(), d.instance_id.clone())))
+    }
+
+    /// The state of a devnode.
+    pub fn device_state(&self, id: DeviceId) -> Option<DevnodeState> {
+        self.with(|s| s.devnodes.get(id).map(|d| d.state))
+    }
+
+    /// The WDFDEVICE of a started devnode.
+    pub fn device_object(&self, id: DeviceId) -> Option<u64> {
+        self.with(|s| s.devnodes.get(id).and_then(|d| d.device))
+    }
+
+    /// Loads the driver if needed, calls EvtDriverDeviceAdd and starts the device.
+    fn start_devnode(&self, id: DeviceId) -> Result<(), Stopped> {
+        if self.with(|s| s.driver.is_none()) {
+            let status = self.load_installed()?;
+            if !crate::NT_SUCCESS(status) {
+                self.with(|s| s.devnodes[id].state = DevnodeState::Failed(status));
+                return self.check_running();
+            }
+        }
+        let image = self.image();
+        let (driver, device_add) = self.with(|s| {
+            let driver = s.driver_object();
+            let add = driver.and_then(|d| match s.objects.get(&d).map(|o| &o.kind) {
+                Some(ObjectKind::Driver { device_add, .. }) => *device_add,
+                _ => None,
+            });
+            (driver, add)
+        });
+        let (Some(driver), Some(device_add)) = (driver, device_add) else {
+            // A driver without EvtDriverDeviceAdd cannot drive a devnode.
+            self.with(|s| s.devnodes[id].state = DevnodeState::Failed(crate::STATUS_NOT_SUPPORTED));
+            return self.check_running();
+        };
+        let init_ptr = self.with(|s| {
+            let mut init = Box::new(WDFDEVICE_INIT { id: s.new_object_value() });
+            let ptr = std::ptr::from_mut(init.as_mut());
+            s.device_inits.push(DeviceInitState {
+                devnode: id,
+                callbacks: WDF_PNPPOWER_EVENT_CALLBACKS::default(),
+                init,
+                consumed: false,
+            });
+            s.push_frame(KERNEL_MODULE, "nt!PnpCallAddDevice");
+            s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxDriver::AddDevice");
+            ptr
+        });
+        // SAFETY: EvtDriverDeviceAdd as registered in WDF_DRIVER_CONFIG, called
+        // with the WDFDRIVER and a live WDFDEVICE_INIT (F27 family).
+        let status =
+            call_driver(&image, "EvtDriverDeviceAdd", 0, || unsafe { device_add(driver as WDFDRIVER, init_ptr) });
+        self.with(|s| {
+            s.pop_frame();
+            s.pop_frame();
+            s.device_inits.retain(|i| i.devnode != id);
+        });
+        self.check_running()?;
+        let status = status.unwrap_or(crate::control::STOPPED_STATUS);
+        let has_device = self.with(|s| s.devnodes[id].device.is_some());
+        if !crate::NT_SUCCESS(status) || !has_device {
+            let status = if crate::NT_SUCCESS(status) { crate::STATUS_UNSUCCESSFUL } else { status };
+            // The framework deletes a device created before a failed add.
+            if let Some(device) = self.with(|s| s.devnodes[id].device.take()) {
+                objects::delete_subtree(device);
+            }
+            self.with(|s| s.devnodes[id].state = DevnodeState::Failed(status));
+            self.check_running()?;
+            return self.unload_if_unused();
+        }
+        let (device, cb) = self.device_callbacks(id).expect("the device was just created");
+        let d = device as WDFDEVICE;
+        let d3 = _WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3Final;
+        // Start: F35's steps in reverse; a failure removes the device again.
+        macro_rules! start_step {
+            ($field:ident $(, $arg:expr)*) => {
+                if let Some(f) = cb.$field {
+                    // SAFETY: a callback the driver registered for this device,
+                    // called as KMDF calls it at start (coming from D3Final).
+                    let status = call_driver(&image, stringify!($field), 0, || unsafe { f(d $(, $arg)*) })
+                        .unwrap_or(crate::control::STOPPED_STATUS);
+                    self.check_running()?;
+                    if !crate::NT_SUCCESS(status) {
+                        self.teardown_device(id, false)?;
+                        self.with(|s| s.devnodes[id].state = DevnodeState::Failed(status));
+                        return self.unload_if_unused();
+                    }
+                }
+            };
+        }
+        start_step!(EvtDevicePrepareHardware, core::ptr::null_mut(), core::ptr::null_mut());
+        start_step!(EvtDeviceD0Entry, d3);
+        start_step!(EvtDeviceD0EntryPostInterruptsEnabled, d3);
+        start_step!(EvtDeviceSelfManagedIoInit);
+        self.with(|s| s.devnodes[id].state = DevnodeState::Started);
+        Ok(())
+    }
+
+    /// Removal: F35's orderly sequence (or F36's after a surprise removal),
+    /// then the device object is deleted — its children first (F29).
+    fn teardown_device(&self, id: DeviceId, surprise: bool) -> Result<(), Stopped> {
+        let Some((device, cb)) = self.device_callbacks(id) else { return self.check_running() };
+        let image = self.image();
+        let d = device as WDFDEVICE;
+        let d3 = _WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3Final;
+        let depth = self.with(|s| {
+            let depth = s.frames.len();
+            s.push_frame(KERNEL_MODULE, "nt!PnpProcessRemoveDevice");
+            s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxPkgPnp::PnpEventRemove");
+            depth
+        });
+        macro_rules! step {
+            ($field:ident $(, $arg:expr)*) => {
+                if let Some(f) = cb.$field {
+                    // SAFETY: a callback the driver registered for this device,
+                    // called as KMDF calls it during removal (F35, F36).
+                    call_driver(&image, stringify!($field), 0, || unsafe { f(d $(, $arg)*) });
+                    self.check_running()?;
+                }
+            };
+        }
+        if surprise {
+            step!(EvtDeviceSurpriseRemoval);
+        }
+        step!(EvtDeviceSelfManagedIoSuspend);
+        self.stop_queues(device);
+        step!(EvtDeviceD0ExitPreInterruptsDisabled, d3);
+        step!(EvtDeviceD0Exit, d3);
+        step!(EvtDeviceReleaseHardware, core::ptr::null_mut());
+        step!(EvtDeviceSelfManagedIoFlush);
+        step!(EvtDeviceSelfManagedIoCleanup);
+        self.with(|s| s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxDevice::DeleteDeviceFromFailedCreate"));
+        objects::delete_subtree(device);
+        self.with(|s| {
+            s.frames.truncate(depth);
+            s.devnodes[id].device = None;
+            s.devnodes[id].state = DevnodeState::Disabled;
+        });
+        self.check_running()
+    }
+
+    /// Power-managed queues stop at removal (F35 step 2): requests still
+    /// waiting are cancelled; a request the driver was given and still holds
+    /// is a verifier finding, and the framework cancels it too.
+    fn stop_queues(&self, device: u64) {
+        self.with(|s| {
+            let on_device = |s: &super::State, queue: u64| {
+                matches!(s.objects.get(&queue).map(|q| &q.kind), Some(ObjectKind::Queue { device: d, .. }) if *d == device)
+            };
+            let open: Vec<(u64, bool)> = s
+                .objects
+                .iter()
+                .filter_map(|(h, o)| match &o.kind {
+                    ObjectKind::Request(r) if r.completed.is_none() && on_device(s, r.queue) => Some((*h, r.presented)),
+                    _ => None,
+                })
+                .collect();
+            for (h, presented) in open {
+                if presented {
+                    s.findings.push(format!(
+                        "request {h:#x} was still uncompleted when its device was removed (the driver must complete \
+                         every request it was given before removal finishes; ASSUMPTION: reported as a verifier finding)"
+                    ));
+                }
+                if let Some(ObjectKind::Request(r)) = s.objects.get_mut(&h).map(|o| &mut o.kind) {
+                    r.completed = Some((crate::STATUS_CANCELLED, 0));
+                }
+                s.completed_requests.insert(h, (crate::STATUS_CANCELLED, 0, Vec::new()));
+                s.waiting_requests.retain(|(w, _)| *w != h);
+            }
+        });
+    }
+
+    /// Disables a devnode the way `devcon disable` / `pnputil /disable-device`
+    /// does (F38: query-remove, then F35's orderly removal). When no device
+    /// of the driver remains, the driver is unloaded (F37).
+    pub fn disable_device(&self, id: DeviceId) -> Result<(), Stopped> {
+        self.check_running()?;
+        if let Some((device, cb)) = self.device_callbacks(id)
+            && let Some(query) = cb.EvtDeviceQueryRemove
+        {
+            let image = self.image();
+            // SAFETY: the driver's EvtDeviceQueryRemove for this device (F35).
+            let status = call_driver(&image, "EvtDeviceQueryRemove", 0, || unsafe { query(device as WDFDEVICE) });
+            self.check_running()?;
+            if status.is_some_and(|st| !crate::NT_SUCCESS(st)) {
+                // F35: the query can veto the removal.
+                return Ok(());
+            }
+        }
+        self.teardown_device(id, false)?;
+        self.unload_if_unused()
+    }
+
+    /// Enables a disabled devnode: a fresh add and start (F38), reloading the
+    /// driver first if it was unloaded.
+    pub fn enable_device(&self, id: DeviceId) -> Result<(), Stopped> {
+        self.check_running()?;
+        if self.with(|s| s.devnodes.get(id).map(|d| d.state)) != Some(DevnodeState::Disabled) {
+            return Ok(());
+        }
+        self.start_devnode(id)
+    }
+
+    /// Surprise removal (F36): EvtDeviceSurpriseRemoval first, then the
+    /// removal steps; the devnode can be enabled again (re-plugged).
+    pub fn surprise_remove_device(&self, id: DeviceId) -> Result<(), Stopped> {
+        self.check_running()?;
+        self.teardown_device(id, true)?;
+        self.unload_if_unused()
+    }
+
+    /// Restart (`pnputil /restart-device`): disable, then enable (F38, F72).
+    pub fn restart_device(&self, id: DeviceId) -> Result<(), Stopped> {
+        self.disable_device(id)?;
+        self.enable_device(id)
+    }
+
+    /// F37: the PnP manager unloads the driver once none of its devices is
+    /// left (ASSUMPTION there).
+    fn unload_if_unused(&self) -> Result<(), Stopped> {
+        let unused =
+            self.with(|s| s.driver.is_some() && s.installed.is_some() && s.devnodes.iter().all(|d| d.device.is_none()));
+        if unused {
+            let report = self.unload()?;
+            self.with(|s| s.unload_reports.push(report));
+        }
+        Ok(())
+    }
+
+    /// Opens the device's interface as `caller` (CreateFile): checked against
+    /// the devnode's security descriptor from its INF (F73).
+    pub fn open_device(&self, id: DeviceId, caller: Caller) -> Result<DeviceFile, NTSTATUS> {
+        self.with(|s| {
+            let node = s.devnodes.get(id).ok_or(crate::STATUS_NO_SUCH_DEVICE)?;
+            if node.state != DevnodeState::Started {
+                return Err(crate::STATUS_NO_SUCH_DEVICE);
+            }
+            let sddl = node.security.as_deref().unwrap_or(DEFAULT_DEVICE_SDDL);
+            if !access_allowed(sddl, caller) {
+                return Err(crate::STATUS_ACCESS_DENIED);
+            }
+            Ok(DeviceFile { devnode: id, caller })
+        })
+    }
+
+    /// Sends an IOCTL (METHOD_BUFFERED) on an open file from `process`: the
+    /// framework builds a request (a child of the queue) and presents it to
+    /// the default queue's EvtIoDeviceControl at PASSIVE_LEVEL in that
+    /// process — at once, or, on a sequential queue with a request still
+    /// presented, when that one completes. Returns the request and how it
+    /// stands when control is back; `Err` for a device that cannot take it.
+    pub fn device_io_control(
+        &self,
+        file: &DeviceFile,
+        process: &str,
+        code: u32,
+        input: &[u8],
+        output_len: usize,
+    ) -> Result<Result<(u64, IoOutcome), NTSTATUS>, Stopped> {
+        self.check_running()?;
+        let created = self.with(|s| {
+            let node = s.devnodes.get(file.devnode).ok_or(crate::STATUS_NO_SUCH_DEVICE)?;
+            let device = node.device.ok_or(crate::STATUS_NO_SUCH_DEVICE)?;
+            let queue = s
+                .objects
+                .iter()
+                .find_map(|(h, o)| match &o.kind {
+                    ObjectKind::Queue { device: d, default: true, device_control: Some(_), .. } if *d == device => {
+                        Some(*h)
+                    }
+                    _ => None,
+                })
+                .ok_or(crate::STATUS_INVALID_DEVICE_REQUEST)?;
+            let words = input.len().max(output_len).div_ceil(8);
+            let mut buffer = vec![0u64; words];
+            // SAFETY: `buffer` holds at least `input.len()` bytes.
+            unsafe { std::ptr::copy_nonoverlapping(input.as_ptr(), buffer.as_mut_ptr().cast::<u8>(), input.len()) };
+            let request = RequestState {
+                code,
+                presented: false,
+                input_len: input.len(),
+                output_len,
+                buffer,
+                completed: None,
+                queue,
+            };
+            let driver = s.driver_image().unwrap_or_default();
+            let attrs = objects::Attributes { parent: Some(queue), ..objects::Attributes::default() };
+            let h = s.create_object(ObjectKind::Request(Box::new(request)), driver, attrs)?;
+            s.waiting_requests.push((h, process.to_string()));
+            Ok(h)
+        });
+        let request = match created {
+            Ok(h) => h,
+            Err(st) => return Ok(Err(st)),
+        };
+        let _ = file.caller;
+        self.dispatch_waiting()?;
+        Ok(Ok((request, self.request_outcome(request))))
+    }
+
+    /// Presents waiting requests whose queue can take one (a sequential queue
+    /// presents one at a time), until none can be presented.
+    fn dispatch_waiting(&self) -> Result<(), Stopped> {
+        loop {
+            let next = self.with(|s| {
+                let busy = |s: &super::State, queue: u64| {
+                    s.objects.values().any(|o| {
+                        matches!(&o.kind, ObjectKind::Request(r)
+                        if r.queue == queue && r.presented && r.completed.is_none())
+                    })
+                };
+                let pos = s.waiting_requests.iter().position(|(h, _)| {
+                    let queue = match s.objects.get(h).map(|o| &o.kind) {
+                        Some(ObjectKind::Request(r)) => r.queue,
+                        _ => return true, // gone: drop it from the list below
+                    };
+                    let sequential = matches!(
+                        s.objects.get(&queue).map(|o| &o.kind),
+                        Some(ObjectKind::Queue { sequential: true, .. })
+                    );
+                    !(sequential && busy(s, queue))
+                })?;
+                let (h, process) = s.waiting_requests.remove(pos);
+                let ObjectKind::Request(r) = &mut s.objects.get_mut(&h)?.kind else { return Some(None) };
+                r.presented = true;
+                let (queue, code, input_len, output_len) = (r.queue, r.code, r.input_len, r.output_len);
+                let callback = match s.objects.get(&queue).map(|o| &o.kind) {
+                    Some(ObjectKind::Queue { device_control: Some(cb), .. }) => *cb,
+                    _ => return Some(None),
+                };
+                Some(Some((h, process, queue, code, input_len, output_len, callback)))
+            });
+            match next {
+                None => return self.check_running(),
+                Some(None) => continue,
+                Some(Some((request, process, queue, code, input_len, output_len, callback))) => {
+                    let image = self.image();
+                    self.run_in_process(&image, "EvtIoDeviceControl", &process, || {
+                        // SAFETY: the queue's registered EvtIoDeviceControl, with
+                        // a live request and its buffer lengths (METHOD_BUFFERED).
+                        unsafe { callback(queue as WDFQUEUE, request as WDFREQUEST, output_len, input_len, code) }
+                    })?;
+                }
+            }
+        }
+    }
+
+    /// How a request stands: completed (with its results) or pending.
+    pub fn request_outcome(&self, request: u64) -> IoOutcome {
+        self.with(|s| match s.completed_requests.get(&request) {
+            Some((status, information, output)) => {
+                IoOutcome::Completed { status: *status, information: *information, output: output.clone() }
+            }
+            None => IoOutcome::Pending,
+        })
+    }
+
+    /// Lets the framework present requests that waited behind a completed
+    /// one (the simulator does it when an entry point returns).
+    pub fn dispatch_requests(&self) -> Result<(), Stopped> {
+        self.dispatch_waiting()
+    }
+
+    /// Requests presented to the driver and not completed yet.
+    pub fn pending_requests(&self) -> Vec<u64> {
+        self.with(|s| {
+            s.objects
+                .iter()
+                .filter(|(_, o)| matches!(&o.kind, ObjectKind::Request(r) if r.completed.is_none()))
+                .map(|(h, _)| *h)
+                .collect()
+        })
+    }
+
+    /// Verifier findings that are not bug checks (e.g. a request left
+    /// uncompleted at removal), in order.
+    pub fn findings(&self) -> Vec<String> {
+        self.with(|s| s.findings.clone())
+    }
+}

@@ -1,0 +1,269 @@
+//! Device DDIs: `WDFDEVICE_INIT`, `WdfDeviceCreate`, device interfaces and
+//! the device's registry keys (F16).
+
+use super::{invalid_handle, null_parameter};
+use crate::control::objects::{self, ObjectKind};
+use crate::control::{FRAMEWORK_MODULE, STOPPED_STATUS, State, enter, with_state};
+use crate::surface::types::*;
+
+/// The devnode behind a `PWDFDEVICE_INIT` handed to EvtDriverDeviceAdd and not
+/// consumed yet. ASSUMPTION: any other pointer fails with
+/// STATUS_INVALID_PARAMETER (KMDF would read through it).
+fn init_devnode(s: &State, init: PWDFDEVICE_INIT) -> Result<usize, NTSTATUS> {
+    s.device_inits
+        .iter()
+        .find(|i| std::ptr::eq(i.init.as_ref(), init) && !i.consumed)
+        .map(|i| i.devnode)
+        .ok_or(crate::STATUS_INVALID_PARAMETER)
+}
+
+/// `WdfDeviceInitSetPnpPowerEventCallbacks`: the PnP and power callbacks the
+/// device will get (F35, F36).
+///
+/// # Safety
+/// As the DDI: `DeviceInit` from EvtDriverDeviceAdd, `PnpPowerEventCallbacks` valid.
+pub unsafe extern "C" fn WdfDeviceInitSetPnpPowerEventCallbacks(
+    _DriverGlobals: PWDF_DRIVER_GLOBALS,
+    DeviceInit: PWDFDEVICE_INIT,
+    PnpPowerEventCallbacks: PWDF_PNPPOWER_EVENT_CALLBACKS,
+) {
+    enter(
+        "WdfDeviceInitSetPnpPowerEventCallbacks",
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfDeviceInitSetPnpPowerEventCallbacks",
+        (),
+        || {
+            if PnpPowerEventCallbacks.is_null() {
+                with_state(|s| null_parameter(s, "PnpPowerEventCallbacks"));
+                return;
+            }
+            // SAFETY: non-null and valid by the DDI's contract.
+            let callbacks = unsafe { *PnpPowerEventCallbacks };
+            with_state(|s| {
+                if let Some(i) =
+                    s.device_inits.iter_mut().find(|i| std::ptr::eq(i.init.as_ref(), DeviceInit) && !i.consumed)
+                {
+                    i.callbacks = callbacks;
+                }
+            });
+        },
+    )
+}
+
+/// `WdfDeviceInitSetIoType`: buffered I/O is what the simulator's requests
+/// use (METHOD_BUFFERED IOCTLs do not depend on it).
+///
+/// # Safety
+/// As the DDI.
+pub unsafe extern "C" fn WdfDeviceInitSetIoType(
+    _DriverGlobals: PWDF_DRIVER_GLOBALS,
+    DeviceInit: PWDFDEVICE_INIT,
+    _IoType: WDF_DEVICE_IO_TYPE,
+) {
+    enter("WdfDeviceInitSetIoType", FRAMEWORK_MODULE, "Wdf01000!imp_WdfDeviceInitSetIoType", (), || {
+        with_state(|s| {
+            if init_devnode(s, DeviceInit).is_err() {
+                s.framework_log.push("WdfDeviceInitSetIoType on a WDFDEVICE_INIT that is not live".into());
+            }
+        });
+    })
+}
+
+/// `WdfDeviceCreate`: consumes the `WDFDEVICE_INIT` (ASSUMPTION: `*DeviceInit`
+/// is set to NULL on success, as KMDF's source does) and creates the PnP
+/// device object, a NoDeleteDDI child of the driver (F33, F10).
+///
+/// # Safety
+/// As the DDI: `DeviceInit` points to the init from EvtDriverDeviceAdd.
+#[must_use]
+pub unsafe extern "C" fn WdfDeviceCreate(
+    _DriverGlobals: PWDF_DRIVER_GLOBALS,
+    DeviceInit: *mut PWDFDEVICE_INIT,
+    DeviceAttributes: PWDF_OBJECT_ATTRIBUTES,
+    Device: *mut WDFDEVICE,
+) -> NTSTATUS {
+    enter("WdfDeviceCreate", FRAMEWORK_MODULE, "Wdf01000!imp_WdfDeviceCreate", STOPPED_STATUS, || {
+        if DeviceInit.is_null() || Device.is_null() {
+            with_state(|s| null_parameter(s, if DeviceInit.is_null() { "DeviceInit" } else { "Device" }));
+            return STOPPED_STATUS;
+        }
+        // SAFETY: non-null; the driver passes the address of its init pointer.
+        let init = unsafe { DeviceInit.read() };
+        // SAFETY: the driver passes null or valid attributes.
+        let attributes = match unsafe { objects::read_attributes(DeviceAttributes) } {
+            Ok(a) => a,
+            Err(st) => return st,
+        };
+        let created = with_state(|s| {
+            let devnode = init_devnode(s, init)?;
+            let callbacks =
+                s.device_inits.iter().find(|i| i.devnode == devnode).map(|i| i.callbacks).unwrap_or_default();
+            let image = s.caller_image();
+            let h = s.create_object(ObjectKind::Device { devnode, callbacks }, image, attributes)?;
+            s.devnodes[devnode].device = Some(h);
+            if let Some(i) = s.device_inits.iter_mut().find(|i| i.devnode == devnode) {
+                i.consumed = true;
+            }
+            Ok(h)
+        });
+        match created {
+            None => STOPPED_STATUS,
+            Some(Err(st)) => st,
+            Some(Ok(h)) => {
+                // SAFETY: both checked non-null; writable by contract.
+                unsafe { DeviceInit.write(std::ptr::null_mut()) };
+                // SAFETY: as above.
+                unsafe { Device.write(h as WDFDEVICE) };
+                crate::STATUS_SUCCESS
+            }
+        }
+    })
+}
+
+/// `WdfDeviceCreateDeviceInterface`: registers an interface the device's
+/// files are opened through.
+///
+/// # Safety
+/// As the DDI: `InterfaceClassGUID` valid.
+#[must_use]
+pub unsafe extern "C" fn WdfDeviceCreateDeviceInterface(
+    _DriverGlobals: PWDF_DRIVER_GLOBALS,
+    Device: WDFDEVICE,
+    InterfaceClassGUID: *const GUID,
+    _ReferenceString: PCUNICODE_STRING,
+) -> NTSTATUS {
+    enter(
+        "WdfDeviceCreateDeviceInterface",
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfDeviceCreateDeviceInterface",
+        STOPPED_STATUS,
+        || {
+            if InterfaceClassGUID.is_null() {
+                with_state(|s| null_parameter(s, "InterfaceClassGUID"));
+                return STOPPED_STATUS;
+            }
+            with_state(|s| match s.objects.get(&(Device as u64)).map(|o| &o.kind) {
+                Some(ObjectKind::Device { .. }) => crate::STATUS_SUCCESS,
+                _ => invalid_handle(s, Device as u64, 0),
+            })
+            .unwrap_or(STOPPED_STATUS)
+        },
+    )
+}
+
+/// Opens a devnode's hardware or software key as a key object (F16): the
+/// key types are PLUGPLAY_REGKEY_DEVICE / PLUGPLAY_REGKEY_DRIVER, possibly
+/// ORed with the WDF subkey flags (0 in KMDF 1.33, F17) or
+/// PLUGPLAY_REGKEY_CURRENT_HWPROFILE. ASSUMPTION: PnP created both keys at
+/// install, so a missing one is created.
+///
+/// # Safety
+/// `attrs` null or valid; `key_out` writable.
+unsafe fn open_devnode_key(
+    devnode: usize,
+    key_type: ULONG,
+    access: ACCESS_MASK,
+    attrs: PWDF_OBJECT_ATTRIBUTES,
+    key_out: *mut WDFKEY,
+) -> NTSTATUS {
+    // SAFETY: checked non-null by the callers; writable by contract.
+    unsafe { key_out.write(std::ptr::null_mut()) };
+    // SAFETY: the driver passes null or valid attributes.
+    let attributes = match unsafe { objects::read_attributes(attrs) } {
+        Ok(a) => a,
+        Err(st) => return st,
+    };
+    let which = key_type & !crate::PLUGPLAY_REGKEY_CURRENT_HWPROFILE;
+    let result = with_state(|s| {
+        let node = s.devnodes.get(devnode).ok_or(crate::STATUS_INVALID_DEVICE_STATE)?;
+        let path = match which {
+            crate::PLUGPLAY_REGKEY_DEVICE => node.hardware_key(),
+            crate::PLUGPLAY_REGKEY_DRIVER => node.software_key(),
+            _ => return Err(crate::STATUS_INVALID_PARAMETER),
+        };
+        let _ = s.registry.create_path(&path);
+        let image = s.caller_image();
+        s.push_frame(crate::control::KERNEL_MODULE, "nt!IoOpenDeviceRegistryKey");
+        let r = super::registry::new_key_object(s, image, attributes, |s, owner| {
+            s.open_key_handle(owner, None, &path, access, None, false)
+        });
+        s.pop_frame();
+        r
+    });
+    match result {
+        None => STOPPED_STATUS,
+        Some(Err(st)) => st,
+        Some(Ok((key, _))) => {
+            // SAFETY: writable by contract (checked non-null by the callers).
+            unsafe { key_out.write(key as WDFKEY) };
+            crate::STATUS_SUCCESS
+        }
+    }
+}
+
+/// `WdfFdoInitOpenRegistryKey`: a device key before WdfDeviceCreate. Parent:
+/// the driver (F10).
+///
+/// # Safety
+/// As the DDI.
+#[must_use]
+pub unsafe extern "C" fn WdfFdoInitOpenRegistryKey(
+    _DriverGlobals: PWDF_DRIVER_GLOBALS,
+    DeviceInit: PWDFDEVICE_INIT,
+    DeviceInstanceKeyType: ULONG,
+    DesiredAccess: ACCESS_MASK,
+    KeyAttributes: PWDF_OBJECT_ATTRIBUTES,
+    Key: *mut WDFKEY,
+) -> NTSTATUS {
+    enter(
+        "WdfFdoInitOpenRegistryKey",
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfFdoInitOpenRegistryKey",
+        STOPPED_STATUS,
+        || {
+            if Key.is_null() {
+                with_state(|s| null_parameter(s, "Key"));
+                return STOPPED_STATUS;
+            }
+            let devnode = match with_state(|s| init_devnode(s, DeviceInit)) {
+                Some(Ok(d)) => d,
+                Some(Err(st)) => return st,
+                None => return STOPPED_STATUS,
+            };
+            // SAFETY: forwarded from this DDI's contract.
+            unsafe { open_devnode_key(devnode, DeviceInstanceKeyType, DesiredAccess, KeyAttributes, Key) }
+        },
+    )
+}
+
+/// `WdfDeviceOpenRegistryKey` (F16): needs a device PnP knows; the key's
+/// parent is still the driver unless KeyAttributes says otherwise.
+///
+/// # Safety
+/// As the DDI.
+#[must_use]
+pub unsafe extern "C" fn WdfDeviceOpenRegistryKey(
+    _DriverGlobals: PWDF_DRIVER_GLOBALS,
+    Device: WDFDEVICE,
+    DeviceInstanceKeyType: ULONG,
+    DesiredAccess: ACCESS_MASK,
+    KeyAttributes: PWDF_OBJECT_ATTRIBUTES,
+    Key: *mut WDFKEY,
+) -> NTSTATUS {
+    enter("WdfDeviceOpenRegistryKey", FRAMEWORK_MODULE, "Wdf01000!imp_WdfDeviceOpenRegistryKey", STOPPED_STATUS, || {
+        if Key.is_null() {
+            with_state(|s| null_parameter(s, "Key"));
+            return STOPPED_STATUS;
+        }
+        let devnode = with_state(|s| match s.objects.get(&(Device as u64)).map(|o| &o.kind) {
+            Some(ObjectKind::Device { devnode, .. }) => Ok(*devnode),
+            _ => Err(invalid_handle(s, Device as u64, 0)),
+        });
+        match devnode {
+            // SAFETY: forwarded from this DDI's contract.
+            Some(Ok(d)) => unsafe { open_devnode_key(d, DeviceInstanceKeyType, DesiredAccess, KeyAttributes, Key) },
+            Some(Err(st)) => st,
+            None => STOPPED_STATUS,
+        }
+    })
+}
