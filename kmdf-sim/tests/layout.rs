@@ -32,6 +32,14 @@ fn wdf_struct_layouts() {
     assert_eq!(size_of::<WDF_OBJECT_CONTEXT_TYPE_INFO>(), 40);
     assert_eq!(size_of::<WDF_DRIVER_GLOBALS>(), 56);
     assert_eq!(offset_of!(WDF_DRIVER_GLOBALS, DriverName), 16);
+    // wdfio.h 1.33: Size, DispatchType, PowerManaged, two BOOLEANs, eight
+    // callbacks, the Settings union, Driver.
+    assert_eq!(offset_of!(WDF_IO_QUEUE_CONFIG, DefaultQueue), 13);
+    assert_eq!(offset_of!(WDF_IO_QUEUE_CONFIG, EvtIoDefault), 16);
+    assert_eq!(offset_of!(WDF_IO_QUEUE_CONFIG, Settings), 80);
+    assert_eq!(offset_of!(WDF_IO_QUEUE_CONFIG, Driver), 88);
+    assert_eq!(size_of::<WDF_IO_QUEUE_CONFIG>(), 96);
+    assert_eq!(size_of::<WDF_PNPPOWER_EVENT_CALLBACKS>(), 8 + 17 * 8);
 }
 
 #[test]

@@ -428,3 +428,59 @@ fn a_key_parented_to_a_request_goes_with_it() {
     assert!(m.live_keys().is_empty(), "K3: completing the request deleted its child key");
     assert!(m.violations().is_empty());
 }
+
+mod scenarios {
+    use super::*;
+    use kmdf_sim::control::Scenario;
+
+    #[test]
+    fn the_vm_cycle_as_text_runs_clean() {
+        let m = machine();
+        let scenario = Scenario::parse(
+            r"
+            # the stress script's cycle
+            add Root\PnpTest sddl=D:P(A;;GA;;;SY)(A;;GA;;;BA)
+            repeat 20
+              ioctl 0x222000 in=010203 out=3 as=admin x2
+              ioctl 0x222000 in=01 out=1 as=user
+              disable
+              enable
+            end
+            surprise-remove
+            ",
+        )
+        .expect("valid scenario");
+        let report = scenario.run(&m);
+        assert!(report.is_clean(), "{report:?}");
+        assert_eq!(report.io.len(), 60);
+        assert!(
+            report.io.iter().filter(|r| r.outcome == Err(STATUS_ACCESS_DENIED)).count() == 20,
+            "users are refused (F73)"
+        );
+        assert_eq!(report.unloads.len(), 21, "one unload per disable, one after the surprise removal");
+        assert_eq!(report.ddi_calls.get("WdfDeviceCreate"), Some(&21));
+    }
+
+    #[test]
+    fn unload_with_a_device_present_is_an_error() {
+        let m = machine();
+        let report = Scenario::parse("add Root\\PnpTest\nunload\n").expect("valid").run(&m);
+        assert!(report.error.as_deref().is_some_and(|e| e.contains("disable")), "{report:?}");
+        assert!(!report.is_clean());
+    }
+
+    #[test]
+    fn parse_errors_name_the_line_and_the_fix() {
+        let e = Scenario::parse("add Root\\X\njump\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("unknown step") && e.message.contains("surprise-remove"), "{e}");
+        let e = Scenario::parse("ioctl 0x22 in=0g").unwrap_err();
+        assert!(e.message.contains("hex"), "{e}");
+        let e = Scenario::parse("repeat 3\ndisable\n").unwrap_err();
+        assert_eq!((e.line, e.message.as_str()), (1, "repeat without end"));
+        let e = Scenario::parse("end").unwrap_err();
+        assert!(e.message.contains("without repeat"));
+        let e = Scenario::parse("ioctl 0x22 as=root").unwrap_err();
+        assert!(e.message.contains("system, admin or user"), "{e}");
+    }
+}

@@ -14,12 +14,14 @@ pub(crate) mod irql;
 pub(crate) mod objects;
 pub mod pnp;
 pub mod registry;
+pub mod scenario;
 #[cfg(unix)]
 mod special_pool;
 
 pub use bugcheck::{BugCheck, OwnershipViolation, Stop, ViolationKind};
 pub use handles::{HandleEvent, HandleEventKind, HandleOwner, ReusePolicy};
 pub use pnp::{Caller, DeviceFile, DeviceId, DevnodeState, IoOutcome};
+pub use scenario::{Scenario, ScenarioReport, Step};
 
 use crate::surface::types::{_WDF_DRIVER_GLOBALS, NTSTATUS};
 use handles::{CloseOutcome, HandleEntry, HandleTable};
