@@ -44,6 +44,24 @@ impl core::ops::BitOr for Access {
     }
 }
 
+/// Which of a device's keys to open (F16).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceKey {
+    /// `PLUGPLAY_REGKEY_DEVICE`: the hardware key (`Device Parameters`).
+    Hardware,
+    /// `PLUGPLAY_REGKEY_DRIVER`: the software (driver) key.
+    Software,
+}
+
+impl DeviceKey {
+    fn key_type(self) -> u32 {
+        match self {
+            DeviceKey::Hardware => sys::PLUGPLAY_REGKEY_DEVICE,
+            DeviceKey::Software => sys::PLUGPLAY_REGKEY_DRIVER,
+        }
+    }
+}
+
 /// Whether a created key survives a reboot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Volatility {
@@ -142,6 +160,52 @@ impl RegKey {
             call_unsafe_wdf_function_binding!(
                 WdfDriverOpenPersistentStateRegistryKey,
                 driver,
+                access.bits(),
+                WDF_NO_OBJECT_ATTRIBUTES,
+                &mut raw
+            )
+        };
+        RegKey::from_opened(status, raw)
+    }
+
+    /// Opens a device's hardware or software key (`WdfDeviceOpenRegistryKey`,
+    /// F16). PASSIVE_LEVEL. Parent: the driver object, not the device (F10,
+    /// F16) — so drop it before the driver unloads, not only before the
+    /// device goes.
+    ///
+    /// # Safety
+    /// `device` is a live WDFDEVICE of the calling driver.
+    pub unsafe fn open_device_key(device: sys::WDFDEVICE, which: DeviceKey, access: Access) -> Result<RegKey> {
+        let mut raw: WDFKEY = core::ptr::null_mut();
+        // SAFETY: `device` is live (caller); `raw` is a local (F16).
+        let status = unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfDeviceOpenRegistryKey,
+                device,
+                which.key_type(),
+                access.bits(),
+                WDF_NO_OBJECT_ATTRIBUTES,
+                &mut raw
+            )
+        };
+        RegKey::from_opened(status, raw)
+    }
+
+    /// Opens a device's key before the device exists, from the
+    /// `WDFDEVICE_INIT` of EvtDriverDeviceAdd (`WdfFdoInitOpenRegistryKey`).
+    /// PASSIVE_LEVEL. Parent: the driver object (F10).
+    ///
+    /// # Safety
+    /// `init` is the live `PWDFDEVICE_INIT` the framework passed to
+    /// EvtDriverDeviceAdd, before `WdfDeviceCreate` consumed it.
+    pub unsafe fn open_device_init_key(init: sys::PWDFDEVICE_INIT, which: DeviceKey, access: Access) -> Result<RegKey> {
+        let mut raw: WDFKEY = core::ptr::null_mut();
+        // SAFETY: `init` is live (caller); `raw` is a local.
+        let status = unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfFdoInitOpenRegistryKey,
+                init,
+                which.key_type(),
                 access.bits(),
                 WDF_NO_OBJECT_ATTRIBUTES,
                 &mut raw

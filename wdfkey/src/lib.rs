@@ -47,7 +47,7 @@ mod value;
 pub use enumerate::KeyInfo;
 pub use error::{Error, Result};
 pub use handle::KeyHandle;
-pub use key::{Access, Disposition, RegKey, Volatility};
+pub use key::{Access, DeviceKey, Disposition, RegKey, Volatility};
 pub use name::{IntoRegName, MAX_NAME_UNITS, RegName};
 pub use parent::{ParentObject, ScopedKey, WdfHandle};
 pub use value::{MultiString, ValueInfo};

@@ -376,9 +376,15 @@ fn scenario(driver: WDFDRIVER) -> Result<(), Error> {
     state.query_u64("Missing").or_else(|e| if e.status() == STATUS_OBJECT_NAME_NOT_FOUND { Ok(0) } else { Err(e) })?;
     let (sub, _) = state.create_subkey("Sub", Access::ALL, Volatility::NonVolatile)?;
     sub.assign_binary("B", &[1])?;
+    drop(state.open_subkey("Sub", Access::READ)?);
+    let mut buf = [0u16; 8];
+    state.query_string_into("S", &mut buf)?;
     state.info()?;
     for name in state.subkey_names() {
         name?;
+    }
+    for value in state.value_names() {
+        value?;
     }
     sub.remove().map_err(|(_, e)| e)?;
     state.remove_value("S")?;
