@@ -270,6 +270,16 @@ impl RegKey {
         check(status)
     }
 
+    /// Writes raw data of any `REG_*` type (`WdfRegistryAssignValue`, F26);
+    /// the caller vouches that `data` is well formed for `kind`.
+    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
+    ///
+    /// # Errors
+    /// As [`RegKey::assign_u32`]; `STATUS_INVALID_PARAMETER` above 4 GiB.
+    pub fn assign_value<'n>(&self, name: impl IntoRegName<'n>, kind: u32, data: &[u8]) -> Result<()> {
+        self.assign_raw(&name.into_reg_name()?, kind, data)
+    }
+
     /// Writes a `REG_DWORD` (`WdfRegistryAssignULong`, F26). Needs write access.
     /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
     ///
