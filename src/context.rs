@@ -3,7 +3,8 @@
 //! is valid all-zero (`Option<RegKey>` is `None`, counters 0).
 
 use crate::sys::{
-    PCWDF_OBJECT_CONTEXT_TYPE_INFO, WDF_OBJECT_CONTEXT_TYPE_INFO, WDFDRIVER, WDFOBJECT, call_unsafe_wdf_function_binding,
+    PCWDF_OBJECT_CONTEXT_TYPE_INFO, WDF_OBJECT_CONTEXT_TYPE_INFO, WDFDRIVER, WDFOBJECT,
+    call_unsafe_wdf_function_binding,
 };
 use crate::wire::Stats;
 use wdfkey::RegKey;
@@ -73,22 +74,27 @@ context_type!(DRIVER_CONTEXT, DriverContext, c"WdfKeyGuardDriver");
 context_type!(DEVICE_CONTEXT, DeviceContext, c"WdfKeyGuardDevice");
 context_type!(QUEUE_CONTEXT, QueueContext, c"WdfKeyGuardQueue");
 
-/// The typed context of `object`, or null if it has none of that type.
+/// The typed context of `object`, if it has one of that type.
 ///
 /// # Safety
-/// `object` is a live framework object.
-pub(crate) unsafe fn context<T>(object: WDFOBJECT, ty: &'static ContextType) -> *mut T {
+/// `object` is a live framework object whose context of type `ty` holds a
+/// `T` (zero-filled by the framework, and every `T` here is valid all-zero,
+/// F76), and no other reference to that context is live: the framework
+/// serialises the callbacks that use it (PnP callbacks, a sequential queue).
+pub(crate) unsafe fn context<'a, T>(object: WDFOBJECT, ty: &'static ContextType) -> Option<&'a mut T> {
     // SAFETY: `object` is live (caller); the type info is 'static.
-    unsafe { call_unsafe_wdf_function_binding!(WdfObjectGetTypedContextWorker, object, ty.info()) }.cast()
+    let ptr = unsafe { call_unsafe_wdf_function_binding!(WdfObjectGetTypedContextWorker, object, ty.info()) };
+    // SAFETY: a non-null result points at this object's `T` (caller), valid
+    // until the object is destroyed (F30), with no other live reference.
+    unsafe { ptr.cast::<T>().as_mut() }
 }
 
 /// The driver's context.
 ///
 /// # Safety
-/// `driver` is this driver's live WDFDRIVER, created with `DRIVER_CONTEXT`.
+/// `driver` is this driver's live WDFDRIVER, created with `DRIVER_CONTEXT`;
+/// as [`context`] otherwise.
 pub(crate) unsafe fn driver_context<'a>(driver: WDFDRIVER) -> Option<&'a mut DriverContext> {
-    // SAFETY: forwarded; the context lives as long as the driver object and
-    // the framework serialises the callbacks that use it (sequential queue,
-    // PnP callbacks), so no two `&mut` are live at once.
-    unsafe { context::<DriverContext>(driver.cast(), &DRIVER_CONTEXT).as_mut() }
+    // SAFETY: forwarded from the caller.
+    unsafe { context::<DriverContext>(driver.cast(), &DRIVER_CONTEXT) }
 }

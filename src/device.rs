@@ -42,7 +42,9 @@ fn check(status: NTSTATUS) -> Result<(), NTSTATUS> {
 
 fn add_device(driver: WDFDRIVER, mut init: PWDFDEVICE_INIT) -> Result<(), NTSTATUS> {
     // SAFETY: `init` is the framework's WDFDEVICE_INIT for this callback.
-    unsafe { call_unsafe_wdf_function_binding!(WdfDeviceInitSetIoType, init, _WDF_DEVICE_IO_TYPE::WdfDeviceIoBuffered) };
+    unsafe {
+        call_unsafe_wdf_function_binding!(WdfDeviceInitSetIoType, init, _WDF_DEVICE_IO_TYPE::WdfDeviceIoBuffered)
+    };
     let mut attributes = WDF_OBJECT_ATTRIBUTES {
         EvtCleanupCallback: Some(evt_device_cleanup),
         ContextTypeInfo: DEVICE_CONTEXT.info(),
@@ -53,7 +55,7 @@ fn add_device(driver: WDFDRIVER, mut init: PWDFDEVICE_INIT) -> Result<(), NTSTAT
     check(unsafe { call_unsafe_wdf_function_binding!(WdfDeviceCreate, &mut init, &mut attributes, &mut device) })?;
     // SAFETY: `device` was just created with DEVICE_CONTEXT; its zero-filled
     // context is a valid DeviceContext (F76).
-    let ctx = unsafe { context::context::<DeviceContext>(device.cast(), &DEVICE_CONTEXT).as_mut() }
+    let ctx = unsafe { context::context::<DeviceContext>(device.cast(), &DEVICE_CONTEXT) }
         .ok_or(crate::sys::STATUS_UNSUCCESSFUL)?;
     // The device's keys, held until the device's cleanup (their parent is
     // the driver, F16, which outlives the device).
@@ -81,9 +83,11 @@ fn add_device(driver: WDFDRIVER, mut init: PWDFDEVICE_INIT) -> Result<(), NTSTAT
     let mut queue_attributes = WDF_OBJECT_ATTRIBUTES { ContextTypeInfo: QUEUE_CONTEXT.info(), ..object_attributes() };
     let mut queue: WDFQUEUE = core::ptr::null_mut();
     // SAFETY: `device` is live; locals outlive the call.
-    check(unsafe { call_unsafe_wdf_function_binding!(WdfIoQueueCreate, device, &mut config, &mut queue_attributes, &mut queue) })?;
+    check(unsafe {
+        call_unsafe_wdf_function_binding!(WdfIoQueueCreate, device, &mut config, &mut queue_attributes, &mut queue)
+    })?;
     // SAFETY: `queue` was just created with QUEUE_CONTEXT (zero-filled, F76).
-    if let Some(q) = unsafe { context::context::<QueueContext>(queue.cast(), &QUEUE_CONTEXT).as_mut() } {
+    if let Some(q) = unsafe { context::context::<QueueContext>(queue.cast(), &QUEUE_CONTEXT) } {
         q.driver = core::ptr::NonNull::new(driver);
     }
     Ok(())
@@ -94,7 +98,7 @@ fn add_device(driver: WDFDRIVER, mut init: PWDFDEVICE_INIT) -> Result<(), NTSTAT
 extern "C" fn evt_device_cleanup(object: WDFOBJECT) {
     // SAFETY: `object` is our device, created with DEVICE_CONTEXT; the
     // context is valid in the cleanup callback (F30).
-    if let Some(ctx) = unsafe { context::context::<DeviceContext>(object, &DEVICE_CONTEXT).as_mut() } {
+    if let Some(ctx) = unsafe { context::context::<DeviceContext>(object, &DEVICE_CONTEXT) } {
         drop(ctx.hardware.take());
         drop(ctx.software.take());
     }

@@ -3,8 +3,8 @@
 use crate::context::{self, Config, DRIVER_CONTEXT, DriverContext};
 use crate::sys::{
     _DRIVER_OBJECT, _WDF_EXECUTION_LEVEL, _WDF_SYNCHRONIZATION_SCOPE, DRIVER_INITIALIZE, NT_SUCCESS, NTSTATUS,
-    PUNICODE_STRING, STATUS_OBJECT_NAME_NOT_FOUND, STATUS_SUCCESS, WDF_DRIVER_CONFIG, WDF_OBJECT_ATTRIBUTES, WDFDRIVER,
-    WDFOBJECT, call_unsafe_wdf_function_binding,
+    PUNICODE_STRING, STATUS_OBJECT_NAME_NOT_FOUND, STATUS_OBJECT_TYPE_MISMATCH, STATUS_SUCCESS, WDF_DRIVER_CONFIG,
+    WDF_OBJECT_ATTRIBUTES, WDFDRIVER, WDFOBJECT, call_unsafe_wdf_function_binding,
 };
 use wdfkey::{Access, RegKey, Volatility};
 
@@ -27,16 +27,23 @@ pub(crate) fn object_attributes() -> WDF_OBJECT_ATTRIBUTES {
     }
 }
 
-/// A DWORD from Parameters, or `default` when absent or not a DWORD.
-fn dword_or(key: &RegKey, name: &str, default: u32) -> u32 {
-    key.query_u32(name).unwrap_or(default)
+/// A DWORD from Parameters, or `default` when it is absent or not a DWORD
+/// (F23's two statuses); any other failure is the caller's.
+fn dword_or(key: &RegKey, name: &str, default: u32) -> Result<u32, NTSTATUS> {
+    match key.query_u32(name) {
+        Ok(v) => Ok(v),
+        Err(e) if e.status() == STATUS_OBJECT_NAME_NOT_FOUND || e.status() == STATUS_OBJECT_TYPE_MISMATCH => {
+            Ok(default)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Reads the configuration from the read-only Parameters key.
-fn read_config(parameters: &RegKey) -> Config {
-    let max = dword_or(parameters, "MaxValueSize", DEFAULT_MAX_VALUE_SIZE).clamp(1, MAX_VALUE_SIZE_LIMIT);
-    let trace = dword_or(parameters, "TraceLevel", DEFAULT_TRACE_LEVEL).min(5);
-    Config { max_value_size: max, trace_level: trace }
+fn read_config(parameters: &RegKey) -> Result<Config, NTSTATUS> {
+    let max = dword_or(parameters, "MaxValueSize", DEFAULT_MAX_VALUE_SIZE)?.clamp(1, MAX_VALUE_SIZE_LIMIT);
+    let trace = dword_or(parameters, "TraceLevel", DEFAULT_TRACE_LEVEL)?.min(5);
+    Ok(Config { max_value_size: max, trace_level: trace })
 }
 
 /// Increments `LoadCount` in the persistent-state key (F74) and makes sure
@@ -65,8 +72,10 @@ fn initialize(driver: WDFDRIVER, ctx: &mut DriverContext) -> Result<(), NTSTATUS
     // SAFETY: `driver` is our live WDFDRIVER.
     let parameters = unsafe { RegKey::open_parameters(driver) }?;
     ctx.stats.keys_opened += 1;
-    ctx.config = read_config(&parameters);
     ctx.parameters = Some(parameters);
+    if let Some(p) = ctx.parameters.as_ref() {
+        ctx.config = read_config(p)?;
+    }
     ctx.stats.load_count = count_load(driver, ctx)?;
     crate::trace!(ctx.config.trace_level, 3, "wdfkey_guard: load {}", ctx.stats.load_count);
     Ok(())
@@ -106,7 +115,14 @@ pub unsafe extern "C" fn driver_entry(driver: *mut _DRIVER_OBJECT, registry_path
     let mut wdf_driver: WDFDRIVER = core::ptr::null_mut();
     // SAFETY: the loader's driver object and path; locals outlive the call.
     let status = unsafe {
-        call_unsafe_wdf_function_binding!(WdfDriverCreate, driver, registry_path, &mut attributes, &mut config, &mut wdf_driver)
+        call_unsafe_wdf_function_binding!(
+            WdfDriverCreate,
+            driver,
+            registry_path,
+            &mut attributes,
+            &mut config,
+            &mut wdf_driver
+        )
     };
     if !NT_SUCCESS(status) {
         return status;

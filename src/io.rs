@@ -31,8 +31,9 @@ fn read_input(request: WDFREQUEST, min: usize) -> Result<Vec<u8>, NTSTATUS> {
     let mut buffer: PVOID = core::ptr::null_mut();
     let mut len = 0usize;
     // SAFETY: the request is ours until completed; the outs are locals.
-    let status =
-        unsafe { call_unsafe_wdf_function_binding!(WdfRequestRetrieveInputBuffer, request, min, &mut buffer, &mut len) };
+    let status = unsafe {
+        call_unsafe_wdf_function_binding!(WdfRequestRetrieveInputBuffer, request, min, &mut buffer, &mut len)
+    };
     if !NT_SUCCESS(status) {
         return Err(status);
     }
@@ -48,8 +49,9 @@ fn output<'r>(request: WDFREQUEST, min: usize) -> Result<&'r mut [u8], NTSTATUS>
     let mut buffer: PVOID = core::ptr::null_mut();
     let mut len = 0usize;
     // SAFETY: the request is ours until completed; the outs are locals.
-    let status =
-        unsafe { call_unsafe_wdf_function_binding!(WdfRequestRetrieveOutputBuffer, request, min, &mut buffer, &mut len) };
+    let status = unsafe {
+        call_unsafe_wdf_function_binding!(WdfRequestRetrieveOutputBuffer, request, min, &mut buffer, &mut len)
+    };
     if !NT_SUCCESS(status) {
         return Err(status);
     }
@@ -66,73 +68,84 @@ fn units(name: wire::Name<'_>) -> Result<Vec<u16>, NTSTATUS> {
     Ok(v)
 }
 
-/// Opens the store as a child of `request` for this request only (K3).
-fn open_store<'r>(driver: WDFDRIVER, request: &'r WDFREQUEST, access: Access, ctx: &mut DriverContext) -> Result<ScopedKey<'r>, NTSTATUS> {
+/// Opens the store as a child of `request` for this request only (K3),
+/// runs `f` on it, and closes it (and the state key it was opened from)
+/// before returning — before the request is completed. Counts the keys.
+fn with_store<T>(
+    driver: WDFDRIVER,
+    request: &WDFREQUEST,
+    access: Access,
+    ctx: &mut DriverContext,
+    f: impl FnOnce(&ScopedKey<'_>) -> Result<T, NTSTATUS>,
+) -> Result<T, NTSTATUS> {
     // SAFETY: `driver` is our live WDFDRIVER.
     let state = unsafe { RegKey::open_persistent_state(driver, access) }?;
-    // SAFETY: the request is live and completed only after this key is dropped.
+    ctx.stats.keys_opened = ctx.stats.keys_opened.wrapping_add(1);
+    // SAFETY: the request is live and is completed only after this function
+    // returns, by which time the scoped key is dropped.
     let parent = unsafe { ParentObject::from_handle(request) };
     let store = state.open_subkey_scoped(STORE_KEY, access, parent);
     drop(state);
-    ctx.stats.keys_opened = ctx.stats.keys_opened.wrapping_add(2);
     ctx.stats.keys_closed = ctx.stats.keys_closed.wrapping_add(1);
-    Ok(store?)
+    let store = store?;
+    ctx.stats.keys_opened = ctx.stats.keys_opened.wrapping_add(1);
+    let result = f(&store);
+    drop(store);
+    ctx.stats.keys_closed = ctx.stats.keys_closed.wrapping_add(1);
+    result
 }
 
 fn get_value(driver: WDFDRIVER, request: &WDFREQUEST, ctx: &mut DriverContext) -> Outcome {
     let input = read_input(*request, wire::NAME_HEADER)?;
     let name = units(wire::decode_name_request(&input).map_err(wire_status)?)?;
-    let store = open_store(driver, request, Access::READ, ctx)?;
-    let needed = match store.query_value_into(name.as_slice(), &mut []) {
-        Ok(info) => info.len as usize,
-        Err(e) if e.status() == crate::sys::STATUS_BUFFER_OVERFLOW => e.needed().unwrap_or(0) as usize,
-        Err(e) => return Err(e.into()),
-    };
-    let out = output(*request, wire::VALUE_HEADER + needed)?;
-    let (header, data) = out.split_at_mut(wire::VALUE_HEADER);
-    let data = data.get_mut(..needed).ok_or(STATUS_BUFFER_TOO_SMALL)?;
-    let info = store.query_value_into(name.as_slice(), data)?;
-    header.get_mut(..4).ok_or(STATUS_UNSUCCESSFUL)?.copy_from_slice(&info.kind.to_le_bytes());
-    header.get_mut(4..8).ok_or(STATUS_UNSUCCESSFUL)?.copy_from_slice(&info.len.to_le_bytes());
-    drop(store);
-    ctx.stats.keys_closed = ctx.stats.keys_closed.wrapping_add(1);
-    Ok(wire::VALUE_HEADER + info.len as usize)
+    with_store(driver, request, Access::READ, ctx, |store| {
+        let needed = match store.query_value_into(name.as_slice(), &mut []) {
+            Ok(info) => info.len as usize,
+            Err(e) if e.status() == crate::sys::STATUS_BUFFER_OVERFLOW => e.needed().unwrap_or(0) as usize,
+            Err(e) => return Err(e.into()),
+        };
+        let out = output(*request, wire::VALUE_HEADER + needed)?;
+        let (header, data) = out.split_at_mut(wire::VALUE_HEADER);
+        let data = data.get_mut(..needed).ok_or(STATUS_BUFFER_TOO_SMALL)?;
+        let info = store.query_value_into(name.as_slice(), data)?;
+        header.get_mut(..4).ok_or(STATUS_UNSUCCESSFUL)?.copy_from_slice(&info.kind.to_le_bytes());
+        header.get_mut(4..8).ok_or(STATUS_UNSUCCESSFUL)?.copy_from_slice(&info.len.to_le_bytes());
+        Ok(wire::VALUE_HEADER + info.len as usize)
+    })
 }
 
 fn set_value(driver: WDFDRIVER, request: &WDFREQUEST, ctx: &mut DriverContext) -> Outcome {
     let input = read_input(*request, wire::SET_HEADER)?;
     let set = wire::decode_set_request(&input, ctx.config.max_value_size as usize).map_err(wire_status)?;
     let name = units(set.name)?;
-    let store = open_store(driver, request, Access::READ_WRITE, ctx)?;
-    store.assign_value(name.as_slice(), set.kind, set.data)?;
-    drop(store);
-    ctx.stats.keys_closed = ctx.stats.keys_closed.wrapping_add(1);
-    Ok(0)
+    with_store(driver, request, Access::READ_WRITE, ctx, |store| {
+        store.assign_value(name.as_slice(), set.kind, set.data)?;
+        Ok(0)
+    })
 }
 
 fn delete_value(driver: WDFDRIVER, request: &WDFREQUEST, ctx: &mut DriverContext) -> Outcome {
     let input = read_input(*request, wire::NAME_HEADER)?;
     let name = units(wire::decode_name_request(&input).map_err(wire_status)?)?;
-    let store = open_store(driver, request, Access::READ_WRITE, ctx)?;
-    store.remove_value(name.as_slice())?;
-    drop(store);
-    ctx.stats.keys_closed = ctx.stats.keys_closed.wrapping_add(1);
-    Ok(0)
+    with_store(driver, request, Access::READ_WRITE, ctx, |store| {
+        store.remove_value(name.as_slice())?;
+        Ok(0)
+    })
 }
 
 fn enum_values(driver: WDFDRIVER, request: &WDFREQUEST, ctx: &mut DriverContext) -> Outcome {
     let input = read_input(*request, 4)?;
     let index = wire::decode_enum_request(&input).map_err(wire_status)?;
-    let store = open_store(driver, request, Access::READ, ctx)?;
-    let (name, kind) = store.value_name(index)?.ok_or(STATUS_NO_MORE_ENTRIES)?;
-    drop(store);
-    ctx.stats.keys_closed = ctx.stats.keys_closed.wrapping_add(1);
+    let (name, kind) =
+        with_store(driver, request, Access::READ, ctx, |store| store.value_name(index)?.ok_or(STATUS_NO_MORE_ENTRIES))?;
     let units = u16::try_from(name.len()).map_err(|_| STATUS_INVALID_PARAMETER)?;
     let total = wire::ENUM_HEADER + name.len() * 2;
     let out = output(*request, total)?;
     let out = out.get_mut(..total).ok_or(STATUS_BUFFER_TOO_SMALL)?;
     let (header, rest) = out.split_at_mut(wire::ENUM_HEADER);
-    header.copy_from_slice(&[kind.to_le_bytes().as_slice(), &units.to_le_bytes(), &[0, 0]].concat_into::<8>());
+    header.get_mut(..4).ok_or(STATUS_UNSUCCESSFUL)?.copy_from_slice(&kind.to_le_bytes());
+    header.get_mut(4..6).ok_or(STATUS_UNSUCCESSFUL)?.copy_from_slice(&units.to_le_bytes());
+    header.get_mut(6..8).ok_or(STATUS_UNSUCCESSFUL)?.copy_from_slice(&[0, 0]);
     for (dst, u) in rest.chunks_exact_mut(2).zip(name) {
         dst.copy_from_slice(&u.to_le_bytes());
     }
@@ -144,21 +157,6 @@ fn get_stats(request: &WDFREQUEST, ctx: &mut DriverContext) -> Outcome {
     let out = output(*request, bytes.len())?;
     out.get_mut(..bytes.len()).ok_or(STATUS_BUFFER_TOO_SMALL)?.copy_from_slice(&bytes);
     Ok(bytes.len())
-}
-
-/// Fixed-size concatenation without allocation.
-trait ConcatInto {
-    fn concat_into<const N: usize>(&self) -> [u8; N];
-}
-
-impl ConcatInto for [&[u8]; 3] {
-    fn concat_into<const N: usize>(&self) -> [u8; N] {
-        let mut out = [0u8; N];
-        for (dst, src) in out.iter_mut().zip(self.iter().flat_map(|s| s.iter())) {
-            *dst = *src;
-        }
-        out
-    }
 }
 
 /// EvtIoDeviceControl of the default (sequential) queue.
@@ -177,12 +175,14 @@ pub(crate) extern "C" fn evt_io_device_control(
     };
     // SAFETY: the request is ours and is completed exactly once, after every
     // key scoped to it was dropped (K3).
-    unsafe { call_unsafe_wdf_function_binding!(WdfRequestCompleteWithInformation, request, status, information as u64) };
+    unsafe {
+        call_unsafe_wdf_function_binding!(WdfRequestCompleteWithInformation, request, status, information as u64)
+    };
 }
 
 fn handle(queue: WDFQUEUE, request: &WDFREQUEST, code: u32) -> Outcome {
     // SAFETY: `queue` is our default queue, created with QUEUE_CONTEXT.
-    let driver = unsafe { context::context::<QueueContext>(queue.cast(), &QUEUE_CONTEXT).as_ref() }
+    let driver = unsafe { context::context::<QueueContext>(queue.cast(), &QUEUE_CONTEXT) }
         .and_then(|q| q.driver)
         .ok_or(STATUS_UNSUCCESSFUL)?
         .as_ptr();

@@ -85,7 +85,10 @@ pub struct Name<'a> {
 impl<'a> Name<'a> {
     /// The UTF-16 units.
     pub fn units(&self) -> impl Iterator<Item = u16> + 'a {
-        self.bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]))
+        self.bytes.chunks_exact(2).map(|c| match c {
+            [lo, hi] => u16::from_le_bytes([*lo, *hi]),
+            _ => 0,
+        })
     }
 
     /// How many UTF-16 units.
@@ -103,7 +106,7 @@ impl<'a> Name<'a> {
 /// are refused, as are NUL, empty and over-long names.
 fn name(bytes: &[u8]) -> Result<Name<'_>, WireError> {
     let units = bytes.len() / 2;
-    if units == 0 || units > MAX_NAME_UNITS || bytes.len() % 2 != 0 {
+    if units == 0 || units > MAX_NAME_UNITS || !bytes.len().is_multiple_of(2) {
         return Err(WireError::BadName);
     }
     let n = Name { bytes };
@@ -124,7 +127,7 @@ fn name(bytes: &[u8]) -> Result<Name<'_>, WireError> {
 /// [`WireError`] for a short, inconsistent or badly named request.
 pub fn decode_name_request(input: &[u8]) -> Result<Name<'_>, WireError> {
     let units = usize::from(u16_at(input, 0).ok_or(WireError::TooShort)?);
-    if u16_at(input, 2) != Some(0) {
+    if u16_at(input, 2).ok_or(WireError::TooShort)? != 0 {
         return Err(WireError::Malformed);
     }
     let end = NAME_HEADER + units * 2;
@@ -151,8 +154,8 @@ fn value_fits(kind: u32, data: &[u8]) -> bool {
     match kind {
         4 => data.len() == 4,
         11 => data.len() == 8,
-        1 | 2 => data.len() % 2 == 0,
-        7 => data.len() % 2 == 0 && (data.is_empty() || data.ends_with(&[0, 0])),
+        1 | 2 => data.len().is_multiple_of(2),
+        7 => data.len().is_multiple_of(2) && (data.is_empty() || data.ends_with(&[0, 0])),
         3 => true,
         _ => false,
     }
@@ -218,8 +221,9 @@ impl Stats {
     /// The 20-byte response.
     pub fn encode(&self) -> [u8; STATS_LEN] {
         let mut out = [0u8; STATS_LEN];
-        for (i, v) in [self.load_count, self.keys_opened, self.keys_closed, self.failures, self.requests].iter().enumerate() {
-            out[i * 4..i * 4 + 4].copy_from_slice(&v.to_le_bytes());
+        let fields = [self.load_count, self.keys_opened, self.keys_closed, self.failures, self.requests];
+        for (dst, v) in out.chunks_exact_mut(4).zip(fields) {
+            dst.copy_from_slice(&v.to_le_bytes());
         }
         out
     }
@@ -299,7 +303,10 @@ mod tests {
         for bad in ["", "a\\b", "a/b", "..", ".", "a\0b"] {
             assert_eq!(decode_name_request(&encode::name_request(bad)), Err(WireError::BadName), "{bad:?}");
         }
-        assert_eq!(decode_name_request(&encode::name_request(&"x".repeat(MAX_NAME_UNITS + 1))), Err(WireError::BadName));
+        assert_eq!(
+            decode_name_request(&encode::name_request(&"x".repeat(MAX_NAME_UNITS + 1))),
+            Err(WireError::BadName)
+        );
         assert!(decode_name_request(&encode::name_request("..x")).is_ok(), "dots inside a name are fine");
         assert_eq!(decode_name_request(&[5, 0]), Err(WireError::TooShort));
         assert_eq!(decode_name_request(&[1, 0, 1, 0, 65, 0]), Err(WireError::Malformed));

@@ -479,6 +479,24 @@ impl State {
         if n >= 2 { self.frames[n - 2].image.clone() } else { KERNEL_MODULE.into() }
     }
 
+    /// Forgets the unloaded driver and reports what it left behind: kernel
+    /// handles it opened itself and framework objects still alive.
+    fn finish_unload(&mut self, image: &str) -> UnloadReport {
+        let owner = HandleOwner::Component(image.to_string());
+        let leaked_handles = self
+            .handles
+            .live()
+            .into_iter()
+            .filter(|(_, e)| e.owner == owner)
+            .map(|(h, e)| (h, self.registry.path_of(e.object)))
+            .collect();
+        let leaked_objects =
+            self.objects.iter().filter(|(_, o)| o.driver == image).map(|(h, o)| (*h, o.kind.type_name())).collect();
+        self.driver = None;
+        self.globals.Driver = std::ptr::null_mut();
+        UnloadReport { leaked_handles, leaked_objects }
+    }
+
     /// The image of the loaded driver.
     pub(crate) fn driver_image(&self) -> Option<String> {
         self.driver.as_ref().map(|d| d.image.clone())
@@ -772,7 +790,8 @@ impl Machine {
         self.load(&image, &service, entry)
     }
 
-    /// Reports of the unloads PnP did when a driver's last device went (F37).
+    /// Reports of the unloads the machine did by itself: after a failed
+    /// DriverEntry, and when a driver's last device went (F37).
     pub fn unload_reports(&self) -> Vec<UnloadReport> {
         self.state(|s| s.unload_reports.clone())
     }
@@ -996,9 +1015,11 @@ impl Machine {
             if let Some(driver) = self.state(|s| s.driver_object()) {
                 objects::delete_subtree(driver);
             }
+            // The image is unloaded after a failed DriverEntry: what it left
+            // behind is reported like any unload's leaks.
             self.state(|s| {
-                s.driver = None;
-                s.globals.Driver = std::ptr::null_mut();
+                let report = s.finish_unload(image);
+                s.unload_reports.push(report);
             });
         }
         self.stopped().map_or(Ok(status), |stop| Err(Box::new(stop)))
@@ -1045,19 +1066,7 @@ impl Machine {
         self.drain_deferred_deletes();
         let report = self.state(|s| {
             s.frames.truncate(depth);
-            let owner = HandleOwner::Component(image.clone());
-            let leaked_handles = s
-                .handles
-                .live()
-                .into_iter()
-                .filter(|(_, e)| e.owner == owner)
-                .map(|(h, e)| (h, s.registry.path_of(e.object)))
-                .collect();
-            let leaked_objects =
-                s.objects.iter().filter(|(_, o)| o.driver == image).map(|(h, o)| (*h, o.kind.type_name())).collect();
-            s.driver = None;
-            s.globals.Driver = std::ptr::null_mut();
-            UnloadReport { leaked_handles, leaked_objects }
+            s.finish_unload(&image)
         });
         self.stopped().map_or(Ok(report), |stop| Err(Box::new(stop)))
     }
