@@ -270,3 +270,19 @@ fn the_driver_source_never_closes_a_handle_itself() {
         }
     }
 }
+
+#[test]
+fn the_readme_lists_the_ioctl_codes_the_driver_uses() {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).expect("README");
+    for (name, code) in [
+        ("IOCTL_GET_VALUE", wire::IOCTL_GET_VALUE),
+        ("IOCTL_SET_VALUE", wire::IOCTL_SET_VALUE),
+        ("IOCTL_DELETE_VALUE", wire::IOCTL_DELETE_VALUE),
+        ("IOCTL_ENUM_VALUES", wire::IOCTL_ENUM_VALUES),
+        ("IOCTL_GET_STATS", wire::IOCTL_GET_STATS),
+    ] {
+        let row = format!("| `{name}` | `{code:#010X}` |").replace("0X", "0x");
+        assert!(readme.contains(&row), "README's IOCTL table lacks {row}");
+    }
+}
