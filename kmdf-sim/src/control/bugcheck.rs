@@ -128,8 +128,7 @@ fn describe_event(e: &HandleEvent) -> String {
         HandleEventKind::Closed { by } => format!("CLOSE by {by}"),
         HandleEventKind::BadClose { by, outcome } => format!("BAD CLOSE by {by}: {outcome}"),
     };
-    // The first frame outside the kernel says who did it.
-    let via = e.stack.iter().find(|f| !f.starts_with("nt!")).map(|s| format!("  (from {s})")).unwrap_or_default();
+    let via = if e.site.is_empty() { String::new() } else { format!("  (from {})", e.site) };
     format!("  #{:<5} {:#018x}  {what}{via}", e.seq, e.handle)
 }
 

@@ -11,6 +11,10 @@
 
 use std::collections::VecDeque;
 
+/// Events kept per handle slot: enough for the open/close/reuse timeline a
+/// bug check shows, bounded so long stress runs keep flat memory.
+const HISTORY_PER_SLOT: usize = 32;
+
 /// High bits that mark a kernel handle on x64 (kmdf-facts.md F44, ASSUMPTION
 /// there: secondary sources only).
 pub const KERNEL_HANDLE_BITS: u64 = 0xFFFF_FFFF_8000_0000;
@@ -122,8 +126,9 @@ pub struct HandleEvent {
     pub handle: u64,
     /// What happened.
     pub kind: HandleEventKind,
-    /// The simulated call stack at the time, innermost first.
-    pub stack: Vec<String>,
+    /// The first frame outside the kernel on the simulated stack at the
+    /// time: who did it (e.g. `rawclient!DriverEntry`).
+    pub site: String,
 }
 
 /// What a close found (the caller turns it into a status or a bug check).
@@ -165,7 +170,8 @@ pub struct HandleTable {
     first_free: VecDeque<u32>,
     /// Batched-LIFO second list: freed entries wait here (F46).
     last_free: Vec<u32>,
-    history: Vec<HandleEvent>,
+    /// Per slot, its most recent events (at most HISTORY_PER_SLOT).
+    history: Vec<VecDeque<HandleEvent>>,
 }
 
 impl HandleTable {
@@ -176,7 +182,7 @@ impl HandleTable {
             slots: vec![Slot::Free],
             first_free: VecDeque::new(),
             last_free: Vec::new(),
-            history: Vec::new(),
+            history: vec![VecDeque::new()],
         }
     }
 
@@ -206,6 +212,7 @@ impl HandleTable {
         let start = self.slots.len() as u32;
         for index in start..start + PAGE_ENTRIES {
             self.slots.push(Slot::Free);
+            self.history.push(VecDeque::new());
             if self.policy != ReusePolicy::Lifo {
                 // A fresh page chains its entries in ascending order (F46).
                 self.first_free.push_back(index);
@@ -249,20 +256,22 @@ impl HandleTable {
         }
     }
 
+    /// Appends to a slot's bounded history.
+    fn remember(&mut self, index: u32, event: HandleEvent) {
+        if let Some(h) = self.history.get_mut(index as usize) {
+            if h.len() == HISTORY_PER_SLOT {
+                h.pop_front();
+            }
+            h.push_back(event);
+        }
+    }
+
     /// Hands out a slot for `entry`; returns the kernel handle value.
-    pub fn insert(&mut self, entry: HandleEntry, object_path: String, seq: u64, stack: Vec<String>) -> u64 {
+    pub fn insert(&mut self, entry: HandleEntry, object_path: String, seq: u64, site: String) -> u64 {
         let index = self.take_free_index();
         let value = Self::value_of(index);
-        self.history.push(HandleEvent {
-            seq,
-            handle: value,
-            kind: HandleEventKind::Opened {
-                owner: entry.owner.clone(),
-                object: object_path,
-                protected: entry.protected,
-            },
-            stack,
-        });
+        let kind = HandleEventKind::Opened { owner: entry.owner.clone(), object: object_path, protected: entry.protected };
+        self.remember(index, HandleEvent { seq, handle: value, kind, site });
         self.slots[index as usize] = Slot::Used(entry);
         value
     }
@@ -278,7 +287,7 @@ impl HandleTable {
 
     /// `NtClose` on the table: closes an unprotected live handle; reports a
     /// protected or invalid one without changing anything.
-    pub fn close(&mut self, value: u64, by: &HandleOwner, seq: u64, stack: Vec<String>) -> CloseOutcome {
+    pub fn close(&mut self, value: u64, by: &HandleOwner, seq: u64, site: String) -> CloseOutcome {
         let Some(index) = Self::index_of(value) else {
             return CloseOutcome::Invalid;
         };
@@ -299,23 +308,17 @@ impl HandleTable {
             ReusePolicy::Fifo => self.first_free.push_back(index),
             ReusePolicy::Never => {}
         }
-        self.history.push(HandleEvent {
-            seq,
-            handle: Self::value_of(index),
-            kind: HandleEventKind::Closed { by: by.clone() },
-            stack,
-        });
+        let kind = HandleEventKind::Closed { by: by.clone() };
+        self.remember(index, HandleEvent { seq, handle: Self::value_of(index), kind, site });
         CloseOutcome::Closed(info)
     }
 
     /// Records a close that did not close what its caller meant to close.
-    pub fn record_bad_close(&mut self, value: u64, by: &HandleOwner, outcome: String, seq: u64, stack: Vec<String>) {
-        self.history.push(HandleEvent {
-            seq,
-            handle: value,
-            kind: HandleEventKind::BadClose { by: by.clone(), outcome },
-            stack,
-        });
+    pub fn record_bad_close(&mut self, value: u64, by: &HandleOwner, outcome: String, seq: u64, site: String) {
+        if let Some(index) = Self::index_of(value) {
+            let kind = HandleEventKind::BadClose { by: by.clone(), outcome };
+            self.remember(index, HandleEvent { seq, handle: value, kind, site });
+        }
     }
 
     /// Sets or clears protect-from-close on a live handle (F40).
@@ -333,7 +336,7 @@ impl HandleTable {
     /// The history of the slot a handle value names (all its occupants).
     pub fn history_of(&self, value: u64) -> Vec<HandleEvent> {
         let Some(index) = Self::index_of(value) else { return Vec::new() };
-        self.history.iter().filter(|e| Self::index_of(e.handle) == Some(index)).cloned().collect()
+        self.history.get(index as usize).map(|h| h.iter().cloned().collect()).unwrap_or_default()
     }
 
     /// Live handles, for leak reports: (value, entry).
@@ -358,7 +361,7 @@ mod tests {
     }
 
     fn open(t: &mut HandleTable, serial: u64) -> u64 {
-        t.insert(entry(serial), String::new(), serial, Vec::new())
+        t.insert(entry(serial), String::new(), serial, String::new())
     }
 
     #[test]
@@ -375,8 +378,8 @@ mod tests {
         let a = open(&mut t, 1);
         let b = open(&mut t, 2);
         let owner = HandleOwner::Component("t.sys".into());
-        assert!(matches!(t.close(a, &owner, 3, vec![]), CloseOutcome::Closed(_)));
-        assert!(matches!(t.close(b, &owner, 4, vec![]), CloseOutcome::Closed(_)));
+        assert!(matches!(t.close(a, &owner, 3, String::new()), CloseOutcome::Closed(_)));
+        assert!(matches!(t.close(b, &owner, 4, String::new()), CloseOutcome::Closed(_)));
         // The rest of the first page comes first.
         let mut next = Vec::new();
         for s in 0..(PAGE_ENTRIES - 2) {
@@ -393,14 +396,14 @@ mod tests {
         let owner = HandleOwner::Component("t.sys".into());
         let mut lifo = HandleTable::new(ReusePolicy::Lifo);
         let (a, b) = (open(&mut lifo, 1), open(&mut lifo, 2));
-        let _ = lifo.close(a, &owner, 3, vec![]);
-        let _ = lifo.close(b, &owner, 4, vec![]);
+        let _ = lifo.close(a, &owner, 3, String::new());
+        let _ = lifo.close(b, &owner, 4, String::new());
         assert_eq!(open(&mut lifo, 5), b);
 
         let mut fifo = HandleTable::new(ReusePolicy::Fifo);
         let (a, b) = (open(&mut fifo, 1), open(&mut fifo, 2));
-        let _ = fifo.close(a, &owner, 3, vec![]);
-        let _ = fifo.close(b, &owner, 4, vec![]);
+        let _ = fifo.close(a, &owner, 3, String::new());
+        let _ = fifo.close(b, &owner, 4, String::new());
         for s in 0..(PAGE_ENTRIES - 2) {
             let _ = open(&mut fifo, 10 + u64::from(s));
         }
@@ -408,7 +411,7 @@ mod tests {
 
         let mut never = HandleTable::new(ReusePolicy::Never);
         let a = open(&mut never, 1);
-        let _ = never.close(a, &owner, 2, vec![]);
+        let _ = never.close(a, &owner, 2, String::new());
         for s in 0..(3 * PAGE_ENTRIES) {
             assert_ne!(open(&mut never, 10 + u64::from(s)), a);
         }
@@ -420,18 +423,18 @@ mod tests {
         let mut t = HandleTable::new(ReusePolicy::Lifo);
         let a = open(&mut t, 1);
         assert!(t.set_protected(a, true));
-        assert!(matches!(t.close(a, &owner, 2, vec![]), CloseOutcome::Protected(_)));
+        assert!(matches!(t.close(a, &owner, 2, String::new()), CloseOutcome::Protected(_)));
         assert!(t.get(a).is_some());
-        assert_eq!(t.close(0x304, &owner, 3, vec![]), CloseOutcome::Invalid, "no kernel bits");
-        assert_eq!(t.close(0, &owner, 3, vec![]), CloseOutcome::Invalid);
-        assert_eq!(t.close(HandleTable::value_of(77), &owner, 3, vec![]), CloseOutcome::Invalid, "free slot");
+        assert_eq!(t.close(0x304, &owner, 3, String::new()), CloseOutcome::Invalid, "no kernel bits");
+        assert_eq!(t.close(0, &owner, 3, String::new()), CloseOutcome::Invalid);
+        assert_eq!(t.close(HandleTable::value_of(77), &owner, 3, String::new()), CloseOutcome::Invalid, "free slot");
         assert_eq!(
-            t.close(HandleTable::value_of(100_000), &owner, 3, vec![]),
+            t.close(HandleTable::value_of(100_000), &owner, 3, String::new()),
             CloseOutcome::Invalid,
             "beyond the table"
         );
         // Tag bits are ignored (F43).
         assert!(t.set_protected(a, false));
-        assert!(matches!(t.close(a | 3, &owner, 4, vec![]), CloseOutcome::Closed(_)));
+        assert!(matches!(t.close(a | 3, &owner, 4, String::new()), CloseOutcome::Closed(_)));
     }
 }

@@ -31,6 +31,9 @@ use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+/// How many completed requests' results the machine keeps for callers.
+pub(crate) const COMPLETED_REQUESTS_KEPT: usize = 1024;
+
 /// The framework's image; it executes every close a key object makes.
 pub const FRAMEWORK_MODULE: &str = "Wdf01000.sys";
 /// The kernel's image.
@@ -441,7 +444,7 @@ impl State {
         for _ in 0..s.settings.boot_handles {
             let serial = s.next_seq();
             let entry = HandleEntry { object: 0, access: 0, protected: false, owner: owner.clone(), serial };
-            s.handles.insert(entry, r"\Registry".into(), serial, vec!["nt!Phase1Initialization".into()]);
+            s.handles.insert(entry, r"\Registry".into(), serial, "nt!Phase1Initialization".into());
         }
         s
     }
@@ -458,6 +461,11 @@ impl State {
         // ASSUMPTION: any non-null, pointer-like value; WDF handles are object
         // addresses XOR a mask (F77), which the driver never dereferences.
         0xFFFF_B000_0000_0000 | (id << 4)
+    }
+
+    /// The first frame outside the kernel on the stack: who is acting.
+    pub fn site(&self) -> String {
+        self.frames.iter().rev().find(|f| f.image != KERNEL_MODULE).map(|f| f.symbol.clone()).unwrap_or_default()
     }
 
     /// The current stack, innermost first, as `module!symbol` lines.
@@ -569,8 +577,8 @@ impl State {
         self.push_frame(KERNEL_MODULE, "nt!KiServiceLinkage");
         self.push_frame(KERNEL_MODULE, "nt!KiSystemServiceCopyEnd");
         let seq = self.next_seq();
-        let stack = self.stack();
-        let outcome = self.handles.close(value, &closer, seq, stack.clone());
+        let site = self.site();
+        let outcome = self.handles.close(value, &closer, seq, site.clone());
         let status = match outcome {
             CloseOutcome::Closed(info) => {
                 let stale = expected_serial.is_some_and(|s| s != info.serial);
@@ -615,7 +623,7 @@ impl State {
                     &closer,
                     format!("slot held by protected handle of {}; {outcome}", info.owner),
                     seq,
-                    stack,
+                    site,
                 );
                 let cause = self.root_cause_for(value, &closer);
                 self.bug_check(BugCheck::invalid_kernel_handle(value, true), Some(value), cause);
@@ -641,7 +649,7 @@ impl State {
                     outcome: outcome.clone(),
                     seq,
                 });
-                self.handles.record_bad_close(value, &closer, format!("no open handle; {outcome}"), seq, stack);
+                self.handles.record_bad_close(value, &closer, format!("no open handle; {outcome}"), seq, site);
                 if fatal {
                     let cause = self.root_cause_for(value, &closer);
                     self.bug_check(BugCheck::invalid_kernel_handle(value, false), Some(value), cause);
@@ -699,10 +707,10 @@ impl State {
         })?;
         let serial = self.next_seq();
         let path = self.registry.path_of(node);
-        let stack = self.stack();
+        let site = self.site();
         let access = map_generic_key_access(access);
         let entry = HandleEntry { object: node, access, protected, owner, serial };
-        Ok((self.handles.insert(entry, path, serial, stack), created))
+        Ok((self.handles.insert(entry, path, serial, site), created))
     }
 }
 
@@ -794,6 +802,11 @@ impl Machine {
     /// DriverEntry, and when a driver's last device went (F37).
     pub fn unload_reports(&self) -> Vec<UnloadReport> {
         self.state(|s| s.unload_reports.clone())
+    }
+
+    /// Like [`Machine::unload_reports`], emptying the list (long runs).
+    pub fn take_unload_reports(&self) -> Vec<UnloadReport> {
+        self.state(|s| std::mem::take(&mut s.unload_reports))
     }
 
     fn stopped(&self) -> Option<Stop> {

@@ -19,6 +19,9 @@
 use super::{FRAMEWORK_MODULE, State, with_state};
 use crate::surface::types::*;
 
+/// How many freed object handles the machine remembers for F77's use-after-free rules.
+const FREED_OBJECTS_KEPT: usize = 65_536;
+
 /// The framework object types the simulator models.
 #[derive(Debug)]
 pub(crate) enum ObjectKind {
@@ -264,6 +267,12 @@ impl State {
     fn destruct(&mut self, handle: u64) {
         let Some(obj) = self.objects.remove(&handle) else { return };
         self.freed_objects.insert(handle, obj.kind.type_name());
+        // Bounded, so long runs keep flat memory: handle values only grow, so
+        // the first entries are the oldest. ASSUMPTION: a use of an object
+        // freed longer ago than that is reported as a never-valid handle.
+        if self.freed_objects.len() > FREED_OBJECTS_KEPT {
+            self.freed_objects.pop_first();
+        }
         if let Some(p) = obj.parent
             && let Some(po) = self.objects.get_mut(&p)
         {

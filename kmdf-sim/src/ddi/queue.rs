@@ -163,6 +163,10 @@ fn complete(request: WDFREQUEST, status: NTSTATUS, information: u64) {
             // SAFETY: the system buffer holds at least `output_len >= n` bytes.
             let output = unsafe { std::slice::from_raw_parts(ptr, n) }.to_vec();
             s.completed_requests.insert(request as u64, (status, information, output));
+            // Bounded: the oldest results (lowest handles) go first.
+            if s.completed_requests.len() > crate::control::COMPLETED_REQUESTS_KEPT {
+                s.completed_requests.pop_first();
+            }
             true
         }
         _ => {
