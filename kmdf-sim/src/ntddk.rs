@@ -19,7 +19,14 @@ pub unsafe extern "C" fn ZwClose(Handle: HANDLE) -> NTSTATUS {
     enter("ZwClose", KERNEL_MODULE, "nt!ZwClose", crate::control::STOPPED_STATUS, || {
         with_state(|s| {
             let closer = HandleOwner::Component(s.caller_image());
-            s.nt_close(Handle as u64, closer, None)
+            let status = s.nt_close(Handle as u64, closer, None);
+            if let Some((image, path, protected)) = s.interleaved_open.take() {
+                // Another thread of another component, right after this close.
+                s.push_frame(&image, &format!("{}!Worker", image.trim_end_matches(".sys")));
+                let _ = s.open_key_handle(HandleOwner::Component(image), None, &path, crate::KEY_READ, None, protected);
+                s.pop_frame();
+            }
+            status
         })
         .unwrap_or(crate::control::STOPPED_STATUS)
     })

@@ -270,7 +270,8 @@ impl HandleTable {
     pub fn insert(&mut self, entry: HandleEntry, object_path: String, seq: u64, site: String) -> u64 {
         let index = self.take_free_index();
         let value = Self::value_of(index);
-        let kind = HandleEventKind::Opened { owner: entry.owner.clone(), object: object_path, protected: entry.protected };
+        let kind =
+            HandleEventKind::Opened { owner: entry.owner.clone(), object: object_path, protected: entry.protected };
         self.remember(index, HandleEvent { seq, handle: value, kind, site });
         self.slots[index as usize] = Slot::Used(entry);
         value

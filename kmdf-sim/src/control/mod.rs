@@ -175,6 +175,9 @@ pub(crate) struct State {
     faults: Vec<(Fault, u64)>,
     /// Faults that were injected, in order.
     injected: Vec<InjectedFault>,
+    /// Another component's open interleaved right after the next ZwClose a
+    /// driver makes: (component, key path, protected).
+    pub(crate) interleaved_open: Option<(String, String, bool)>,
     /// Test hook: the next call of this DDI panics inside the simulator.
     panic_next: Option<String>,
     /// Driver globals handed to the binding macro; boxed so its address is stable.
@@ -434,6 +437,7 @@ impl State {
             ddi_calls: BTreeMap::new(),
             refused_calls: 0,
             panic_next: None,
+            interleaved_open: None,
             faults: Vec::new(),
             injected: Vec::new(),
             verifier_breaks: Vec::new(),
@@ -973,6 +977,14 @@ impl Machine {
             s.pop_frame();
             r.map(|(h, _)| h)
         })
+    }
+
+    /// Interleaves another thread's activity: right after the next ZwClose a
+    /// driver makes, `image` opens `path` (protected from close or not) — the
+    /// way another component's handle takes a freed slot in the report (F41,
+    /// F46). Returns nothing; `handle_history` shows what happened.
+    pub fn interleave_open_after_next_close(&self, image: &str, path: &str, protected: bool) {
+        self.state(|s| s.interleaved_open = Some((image.to_string(), path.to_string(), protected)));
     }
 
     /// Whether `handle` is open and who owns it.

@@ -1,0 +1,116 @@
+//! `faults`: exhaustive fault injection over one full cycle — every
+//! status-returning call the cycle makes is failed in turn, with the
+//! failure statuses its DDI documents (or a representative one), and the
+//! machine runs on to unload.
+
+use crate::cycle;
+use kmdf_sim::control::Settings;
+use kmdf_sim::*;
+use serde::Serialize;
+
+/// Statuses to inject for a routine: what its documentation lists, and
+/// `STATUS_INSUFFICIENT_RESOURCES` (the allocation failure every DDI can have).
+fn statuses(routine: &str) -> &'static [NTSTATUS] {
+    match routine {
+        "WdfRegistryQueryULong" | "WdfRegistryQueryValue" | "WdfRegistryQueryUnicodeString" => &[
+            STATUS_INSUFFICIENT_RESOURCES,
+            STATUS_OBJECT_NAME_NOT_FOUND,
+            STATUS_OBJECT_TYPE_MISMATCH,
+            STATUS_ACCESS_DENIED,
+        ],
+        "WdfRegistryOpenKey"
+        | "WdfRegistryCreateKey"
+        | "WdfDriverOpenParametersRegistryKey"
+        | "WdfDriverOpenPersistentStateRegistryKey"
+        | "WdfDeviceOpenRegistryKey" => {
+            &[STATUS_INSUFFICIENT_RESOURCES, STATUS_OBJECT_NAME_NOT_FOUND, STATUS_ACCESS_DENIED]
+        }
+        "WdfRegistryAssignULong" | "WdfRegistryAssignValue" | "WdfRegistryRemoveValue" => {
+            &[STATUS_INSUFFICIENT_RESOURCES, STATUS_ACCESS_DENIED]
+        }
+        "WdfRequestRetrieveInputBuffer" | "WdfRequestRetrieveOutputBuffer" => {
+            &[STATUS_BUFFER_TOO_SMALL, STATUS_INSUFFICIENT_RESOURCES]
+        }
+        "WdfDeviceCreate" => &[STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_DEVICE_STATE],
+        _ => &[STATUS_INSUFFICIENT_RESOURCES],
+    }
+}
+
+/// One injection point and its outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct Point {
+    /// The routine that was failed.
+    pub ddi: String,
+    /// Which status-returning call of the cycle it was (1-based).
+    pub call: u64,
+    /// The injected status.
+    pub status: String,
+    /// "pass", or what went wrong.
+    pub outcome: String,
+}
+
+/// Runs the cycle with call `k` failed with `status`; returns the routine
+/// failed (None once `k` is past the cycle's last call) and the outcome.
+fn run_point(k: u64, status: NTSTATUS) -> Option<(String, String)> {
+    let m = cycle::vm(Settings::default());
+    m.inject_fault(None, k, status);
+    let mut device = None;
+    let result = cycle::run_ops(&m, &mut device, &cycle::fixed_cycle(0));
+    let routine = m.injected_faults().first()?.routine.clone();
+    // Run on to unload whatever state the failure left.
+    let mut reports = Vec::new();
+    if m.loaded_service().is_some() && m.stop().is_none() {
+        match device {
+            Some(id) if m.device_object(id).is_some() => {
+                let _ = m.disable_device(id);
+            }
+            _ => reports.extend(m.unload().ok()),
+        }
+    }
+    reports.extend(m.take_unload_reports());
+    let mut problems = Vec::new();
+    if let Some(stop) = m.stop() {
+        problems.push(format!(
+            "stopped: {}",
+            stop.bug_check().map_or("simulator panic".into(), |b| format!("bug check {:#x}", b.code))
+        ));
+    }
+    if let Err(e) = result
+        && !e.contains("open refused")
+    {
+        problems.push(e);
+    }
+    if !m.violations().is_empty() {
+        problems.push(format!("{} ownership violation(s)", m.violations().len()));
+    }
+    if !m.findings().is_empty() {
+        problems.push(format!("findings: {:?}", m.findings()));
+    }
+    if reports.iter().any(|r| !r.leaked_handles.is_empty() || !r.leaked_objects.is_empty()) {
+        problems.push("leak at unload".into());
+    }
+    if m.loaded_service().is_some() {
+        problems.push("the driver is still loaded".into());
+    }
+    Some((routine, if problems.is_empty() { "pass".into() } else { problems.join("; ") }))
+}
+
+/// The whole sweep.
+pub fn sweep() -> Vec<Point> {
+    let mut points = Vec::new();
+    for k in 1.. {
+        let Some((routine, outcome)) = run_point(k, STATUS_INSUFFICIENT_RESOURCES) else { break };
+        points.push(Point {
+            ddi: routine.clone(),
+            call: k,
+            status: format!("{:#010X}", STATUS_INSUFFICIENT_RESOURCES),
+            outcome,
+        });
+        for &status in statuses(&routine).iter().filter(|&&s| s != STATUS_INSUFFICIENT_RESOURCES) {
+            if let Some((r, outcome)) = run_point(k, status) {
+                points.push(Point { ddi: r, call: k, status: format!("{status:#010X}"), outcome });
+            }
+        }
+    }
+    points
+}

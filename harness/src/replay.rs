@@ -1,0 +1,214 @@
+//! `replay-crash`: the original report, replayed. A raw variant of the driver
+//! — written the way the reported one was, never shipped — takes the WDM
+//! handle out of its WDFKEY and `ZwClose`s it in a generic teardown in its
+//! unload callback, leaving the key to the framework, which closes the same
+//! value again when it deletes the driver's children (F7, F27).
+
+use crate::cycle::{self, IMAGE};
+use kmdf_sim::control::{HandleEventKind, Machine, ReusePolicy, Settings, Stop};
+use kmdf_sim::ntddk::ZwClose;
+use kmdf_sim::*;
+use std::fmt::Write as _;
+use wdfkey_guard::SERVICE_NAME;
+
+/// The raw variant's driver context: the WDFKEY it keeps (all-zero = null).
+#[repr(C)]
+struct RawContext {
+    key: WDFKEY,
+}
+
+#[repr(transparent)]
+struct TypeInfo(WDF_OBJECT_CONTEXT_TYPE_INFO);
+// SAFETY: never written after initialisation; the framework only reads it.
+unsafe impl Sync for TypeInfo {}
+
+static RAW_CONTEXT: TypeInfo = TypeInfo(WDF_OBJECT_CONTEXT_TYPE_INFO {
+    Size: size_of::<WDF_OBJECT_CONTEXT_TYPE_INFO>() as u32,
+    ContextName: c"RawContext".as_ptr(),
+    ContextSize: size_of::<RawContext>(),
+    UniqueType: &RAW_CONTEXT.0,
+    EvtDriverGetUniqueContextType: None,
+});
+
+fn raw_context(driver: WDFDRIVER) -> *mut RawContext {
+    // SAFETY: the raw driver's object carries RAW_CONTEXT.
+    unsafe { call_unsafe_wdf_function_binding!(WdfObjectGetTypedContextWorker, driver.cast(), &RAW_CONTEXT.0) }.cast()
+}
+
+/// DriverEntry of the raw variant: opens Parameters as a WDFKEY and keeps it.
+extern "C" fn raw_entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
+    let mut config = WDF_DRIVER_CONFIG {
+        Size: size_of::<WDF_DRIVER_CONFIG>() as u32,
+        EvtDriverUnload: Some(raw_unload),
+        ..WDF_DRIVER_CONFIG::default()
+    };
+    let mut attrs = WDF_OBJECT_ATTRIBUTES {
+        Size: size_of::<WDF_OBJECT_ATTRIBUTES>() as u32,
+        ExecutionLevel: _WDF_EXECUTION_LEVEL::WdfExecutionLevelInheritFromParent,
+        SynchronizationScope: _WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeInheritFromParent,
+        ContextTypeInfo: &RAW_CONTEXT.0,
+        ..WDF_OBJECT_ATTRIBUTES::default()
+    };
+    let mut wdf_driver: WDFDRIVER = core::ptr::null_mut();
+    // SAFETY: pointers from the loader and to locals.
+    let st = unsafe {
+        call_unsafe_wdf_function_binding!(WdfDriverCreate, driver, path, &mut attrs, &mut config, &mut wdf_driver)
+    };
+    if !NT_SUCCESS(st) {
+        return st;
+    }
+    let mut key: WDFKEY = core::ptr::null_mut();
+    // SAFETY: live driver, a local out pointer.
+    let st = unsafe {
+        call_unsafe_wdf_function_binding!(
+            WdfDriverOpenParametersRegistryKey,
+            wdf_driver,
+            KEY_READ,
+            WDF_NO_OBJECT_ATTRIBUTES,
+            &mut key
+        )
+    };
+    if NT_SUCCESS(st) {
+        // SAFETY: the zero-filled context holds one WDFKEY.
+        unsafe { raw_context(wdf_driver).write(RawContext { key }) };
+    }
+    st
+}
+const _: DRIVER_INITIALIZE = Some(raw_entry);
+
+/// The generic teardown of the reported driver: it closes every handle it
+/// can find — including the WDM handle of the WDFKEY it left to the framework.
+extern "C" fn raw_unload(driver: WDFDRIVER) {
+    // SAFETY: written in DriverEntry; the driver object is alive in EvtDriverUnload.
+    let key = unsafe { raw_context(driver).read() }.key;
+    if key.is_null() {
+        return;
+    }
+    // SAFETY: `key` is live; WdmGetHandle lends its handle.
+    let handle = unsafe { call_unsafe_wdf_function_binding!(WdfRegistryWdmGetHandle, key) };
+    // SAFETY: not sound — the defect being replayed (K2 forbids it).
+    let _ = unsafe { ZwClose(handle) };
+}
+
+/// One replayed scenario and what came of it.
+pub struct Outcome {
+    pub title: &'static str,
+    pub text: String,
+    /// Whether the simulator caught it the way the facts say it shows.
+    pub caught: bool,
+}
+
+fn timeline(m: &Machine, handle: u64) -> String {
+    let mut s = String::from("HANDLE TIMELINE (what WinDbg cannot show):\n");
+    for e in m.handle_history(handle).iter().rev().take(4).rev() {
+        let what = match &e.kind {
+            HandleEventKind::Opened { owner, object, protected } => {
+                format!("opened by {owner}{} -> {object}", if *protected { " [protected from close]" } else { "" })
+            }
+            HandleEventKind::Closed { by } => format!("closed by {by}"),
+            HandleEventKind::BadClose { by, outcome } => format!("closed AGAIN by {by}: {outcome}"),
+        };
+        let _ = writeln!(s, "  #{:<4} {:#x}  {what}  (from {})", e.seq, e.handle, e.site);
+    }
+    for v in m.violations() {
+        let _ = writeln!(s, "  ownership: {v}");
+    }
+    s
+}
+
+/// Loads the raw variant, lets `other.sys` open a handle right after the
+/// driver's ZwClose (when `interleave` says so), and unloads.
+fn run_raw(settings: Settings, interleave: Option<bool>) -> (Machine, Option<Box<Stop>>, u64) {
+    let m = Machine::new(settings);
+    let _ = m.registry_create_key(&format!(
+        r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\{SERVICE_NAME}\Parameters"
+    ));
+    let _ = m.load("rawclient.sys", SERVICE_NAME, Some(raw_entry));
+    let key = m.live_keys().first().copied().unwrap_or_default();
+    let handle = m.key_handle(key).unwrap_or_default();
+    if let Some(protected) = interleave {
+        m.interleave_open_after_next_close("other.sys", r"\Registry\Machine\SOFTWARE", protected);
+    }
+    let stop = m.unload().err();
+    (m, stop, handle)
+}
+
+/// The three scenarios of F41/F67 and the same cycle with RegKey.
+pub fn replay() -> Vec<Outcome> {
+    let mut out = Vec::new();
+    let lifo = Settings { reuse_policy: ReusePolicy::Lifo, ..Settings::default() };
+
+    // 1. Another component's protected handle takes the freed slot.
+    let (m, stop, h) = run_raw(lifo.clone(), Some(true));
+    let b = stop.as_ref().and_then(|s| s.bug_check().cloned());
+    let caught =
+        b.as_ref().is_some_and(|b| b.code == 0x93 && b.params[1..] == [0, 0, 0] && b.params[0] == h & 0x7FFF_FFFF);
+    out.push(Outcome {
+        title: "1. a protected handle took the freed slot -> bug check 0x93 {h, 0, 0, 0} (the report's shape)",
+        text: format!(
+            "{}\n{}",
+            b.map(|b| b.render_analyze()).unwrap_or_else(|| "NO BUG CHECK\n".into()),
+            timeline(&m, h)
+        ),
+        caught,
+    });
+    drop(m);
+
+    // 2a. The slot stays free, on a machine without Driver Verifier.
+    let (m, stop, h) = run_raw(Settings { reuse_policy: ReusePolicy::Lifo, ..Settings::without_verifiers() }, None);
+    let silent = stop.is_none() && m.violations().iter().any(|v| v.outcome.contains("STATUS_INVALID_HANDLE"));
+    out.push(Outcome {
+        title: "2a. the slot is still free, no Driver Verifier -> a silent STATUS_INVALID_HANDLE (F67a)",
+        text: format!("no bug check: ~FxRegKey ignores ZwClose's status (F2)\n{}", timeline(&m, h)),
+        caught: silent,
+    });
+    drop(m);
+
+    // 2b. The same with Driver Verifier's miscellaneous checks on.
+    let (m, stop, h) = run_raw(lifo.clone(), None);
+    let b = stop.as_ref().and_then(|s| s.bug_check().cloned());
+    let caught = b.as_ref().is_some_and(|b| b.code == 0x93 && b.params[1] == 1);
+    out.push(Outcome {
+        title: "2b. the slot is still free, Driver Verifier misc checks on -> bug check 0x93 {h, 1, 0, 0} (F67c)",
+        text: format!(
+            "{}\n{}",
+            b.map(|b| b.render_analyze()).unwrap_or_else(|| "NO BUG CHECK\n".into()),
+            timeline(&m, h)
+        ),
+        caught,
+    });
+    drop(m);
+
+    // 3. An unprotected handle takes the slot: the victim's handle is closed.
+    let (m, stop, h) = run_raw(lifo.clone(), Some(false));
+    let victim_closed = stop.is_none()
+        && m.handle_owner(h).is_none()
+        && m.violations().iter().any(|v| v.victim.as_ref().is_some_and(|v| v.to_string() == "other.sys"));
+    out.push(Outcome {
+        title: "3. an unprotected handle took the slot -> no bug check; other.sys's handle closed behind its back",
+        text: format!("no bug check: the close succeeded — on the wrong handle\n{}", timeline(&m, h)),
+        caught: victim_closed,
+    });
+    drop(m);
+
+    // The same cycle with RegKey: the shipped driver, the same machine.
+    let m = cycle::vm(lifo);
+    let mut device = None;
+    let other = m.open_foreign_handle("other.sys", r"\Registry\Machine\SOFTWARE", true);
+    let result = cycle::run_ops(&m, &mut device, &cycle::fixed_cycle(0));
+    let _ = other;
+    let clean = result.is_ok()
+        && m.stop().is_none()
+        && m.violations().is_empty()
+        && m.unload_reports().iter().all(|r| r.leaked_handles.is_empty() && r.leaked_objects.is_empty());
+    out.push(Outcome {
+        title: "4. the same cycle with RegKey (wdfkey-guard) -> clean",
+        text: format!(
+            "{IMAGE}: load, add, I/O, disable, enable, I/O, unload: {}; ownership violations: {}\n",
+            if clean { "no bug check, no leak" } else { "FAILED" },
+            m.violations().len()
+        ),
+        caught: clean,
+    });
+    out
+}
