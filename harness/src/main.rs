@@ -3,6 +3,8 @@
 //! original crash replayed next to its absence with RegKey, and benchmarks.
 
 mod bench;
+#[cfg(test)]
+mod cli_tests;
 mod cycle;
 mod faults;
 mod replay;
