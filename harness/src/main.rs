@@ -15,6 +15,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use kmdf_sim::control::Settings;
 use report::{BugCheckRecord, LeakRecord, StressReport, ViolationRecord};
 use std::process::ExitCode;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;

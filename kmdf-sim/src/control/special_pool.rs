@@ -16,14 +16,19 @@
 //! writing the analysis to standard error. Tests that expect it run the
 //! scenario in a child process.
 
-use std::sync::Once;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, Once};
 
 /// How many freed allocations stay no-access before their pages are returned.
 /// ASSUMPTION: special pool's own quarantine is bounded by its page pool; any
 /// bound gives the same verdict for a use soon after the free.
 const QUARANTINE: usize = 1024;
-/// Registry slots: the quarantine plus guard pages of live allocations.
+/// How many mappings past the quarantine are kept for reuse.
+const RECYCLE_MAX: usize = 1024;
+/// Registry slots: the quarantine, the recycled mappings and the guard pages
+/// of live allocations. Each allocation and each free claims one slot, so an
+/// entry stays valid for SLOTS/2 allocations: more than QUARANTINE + RECYCLE_MAX.
 const SLOTS: usize = 8192;
 
 /// What a registered range is, for the fault handler.
@@ -55,8 +60,39 @@ fn register(start: usize, end: usize, kind: usize) -> usize {
     slot
 }
 
-fn unregister(slot: usize) {
-    STARTS[slot].store(0, Ordering::SeqCst);
+/// Unregisters `slot` if it still describes the range starting at `start`
+/// (a wrapped-around slot may hold a newer range by now).
+fn unregister_if(slot: usize, start: usize) {
+    let _ = STARTS[slot].compare_exchange(start, 0, Ordering::SeqCst, Ordering::SeqCst);
+}
+
+/// A new mapping of `mapped` bytes whose last page (from `guard_start`) is
+/// the no-access guard page.
+fn fresh_mapping(mapped: usize, guard_start: usize, page: usize) -> Option<*mut u8> {
+    // SAFETY: an anonymous private mapping; no existing memory is touched.
+    let base = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            mapped,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if base == libc::MAP_FAILED {
+        return None;
+    }
+    let base = base.cast::<u8>();
+    // SAFETY: `guard_start` is within the mapping just created.
+    let guard = unsafe { base.add(guard_start) };
+    // SAFETY: the guard page lies inside our own mapping.
+    if unsafe { libc::mprotect(guard.cast(), page, libc::PROT_NONE) } != 0 {
+        // SAFETY: unmapping our own mapping.
+        unsafe { libc::munmap(base.cast(), mapped) };
+        return None;
+    }
+    Some(base)
 }
 
 /// One special-pool allocation.
@@ -77,30 +113,25 @@ impl Allocation {
         let rounded = size.max(1).next_multiple_of(8);
         let data_pages = rounded.div_ceil(page);
         let mapped = (data_pages + 1) * page;
-        // SAFETY: an anonymous private mapping; no existing memory is touched.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                mapped,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if base == libc::MAP_FAILED {
-            return None;
-        }
-        let base = base.cast::<u8>();
         let guard_start = data_pages * page;
-        // SAFETY: `guard_start` is within the mapping just created.
+        let base = match recycle(mapped) {
+            Some(base) => {
+                // A recycled mapping is all no-access: open its data pages.
+                // SAFETY: the data pages lie inside a mapping this module owns
+                // and nobody else may use (it left the quarantine).
+                if unsafe { libc::mprotect(base.cast(), guard_start, libc::PROT_READ | libc::PROT_WRITE) } != 0 {
+                    // SAFETY: our own mapping.
+                    unsafe { libc::munmap(base.cast(), mapped) };
+                    return None;
+                }
+                // SAFETY: the data pages are now writable and ours alone.
+                unsafe { std::ptr::write_bytes(base, 0, guard_start) };
+                base
+            }
+            None => fresh_mapping(mapped, guard_start, page)?,
+        };
+        // SAFETY: `guard_start` is within the mapping.
         let guard = unsafe { base.add(guard_start) };
-        // SAFETY: the guard page lies inside our own mapping.
-        if unsafe { libc::mprotect(guard.cast(), page, libc::PROT_NONE) } != 0 {
-            // SAFETY: unmapping our own mapping.
-            unsafe { libc::munmap(base.cast(), mapped) };
-            return None;
-        }
         let guard_slot = register(guard as usize, guard as usize + page, KIND_GUARD);
         // SAFETY: `guard_start - rounded` is within the data pages.
         let data = unsafe { base.add(guard_start - rounded) };
@@ -116,7 +147,7 @@ impl Allocation {
 impl Drop for Allocation {
     /// The free: every page becomes no-access and is quarantined.
     fn drop(&mut self) {
-        unregister(self.guard_slot);
+        unregister_if(self.guard_slot, self.base as usize + self.mapped - page_size());
         // SAFETY: the whole mapping is ours; nothing may touch it after free.
         let ok = unsafe { libc::mprotect(self.base.cast(), self.mapped, libc::PROT_NONE) } == 0;
         if ok {
@@ -129,20 +160,38 @@ impl Drop for Allocation {
     }
 }
 
-/// Keeps the last QUARANTINE freed mappings no-access; unmaps older ones.
+/// Mappings that left the quarantine: still no-access and still registered
+/// as freed (a late use is still caught), ready to be handed out again
+/// without a new mapping — a freed page's reuse, as special pool reuses its
+/// pages once they leave its own quarantine (F51).
+static RECYCLED: Mutex<Vec<(usize, usize, usize)>> = Mutex::new(Vec::new());
+
+/// Keeps the last QUARANTINE freed mappings no-access and unused; older ones
+/// go to the recycled list (beyond RECYCLE_MAX, back to the host).
 fn quarantine(base: usize, len: usize, slot: usize) {
-    use std::collections::VecDeque;
-    use std::sync::Mutex;
     static QUEUE: Mutex<VecDeque<(usize, usize, usize)>> = Mutex::new(VecDeque::new());
     let Ok(mut q) = QUEUE.lock() else { return };
     q.push_back((base, len, slot));
     while q.len() > QUARANTINE {
-        if let Some((b, l, s)) = q.pop_front() {
-            unregister(s);
+        let Some(entry) = q.pop_front() else { break };
+        let mut recycled = RECYCLED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if recycled.len() < RECYCLE_MAX {
+            recycled.push(entry);
+        } else {
+            unregister_if(entry.2, entry.0);
             // SAFETY: a mapping this module created and nobody may use any more.
-            unsafe { libc::munmap(b as *mut libc::c_void, l) };
+            unsafe { libc::munmap(entry.0 as *mut libc::c_void, entry.1) };
         }
     }
+}
+
+/// A recycled mapping of exactly `len` bytes, no longer registered.
+fn recycle(len: usize) -> Option<*mut u8> {
+    let mut recycled = RECYCLED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let at = recycled.iter().rposition(|&(_, l, _)| l == len)?;
+    let (base, _, slot) = recycled.swap_remove(at);
+    unregister_if(slot, base);
+    Some(base as *mut u8)
 }
 
 fn install_handler() {
@@ -252,5 +301,22 @@ mod tests {
         let bytes = unsafe { std::slice::from_raw_parts(p, 16) };
         assert!(bytes.iter().all(|&b| b == 0));
         assert_eq!((p as usize + 16) % page_size(), 0, "Verify End: the data ends at the page end");
+    }
+
+    #[test]
+    fn recycled_mappings_come_back_zeroed() {
+        // Enough frees to push mappings through the quarantine into reuse.
+        let rounds = QUARANTINE + 64;
+        let mut seen = std::collections::HashSet::new();
+        for round in 0..rounds {
+            let mut a = Allocation::new(64).expect("mapping");
+            let p = a.as_mut_ptr();
+            seen.insert(p as usize);
+            // SAFETY: 64 bytes are accessible at `p`.
+            let bytes = unsafe { std::slice::from_raw_parts_mut(p, 64) };
+            assert!(bytes.iter().all(|&b| b == 0), "round {round}: a reused allocation held old bytes");
+            bytes.fill(0xA5);
+        }
+        assert!(seen.len() < rounds, "no mapping was reused: every allocation mapped new pages");
     }
 }
