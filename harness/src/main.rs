@@ -9,6 +9,7 @@ mod cycle;
 mod faults;
 mod replay;
 mod report;
+mod triage;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -77,6 +78,61 @@ enum Command {
         #[arg(long, default_value_t = 100_000)]
         cycles: u64,
     },
+    /// Reads a pasted `!analyze -v` (mail and forum mangling undone: wrapped
+    /// lines, HTML breaks and entities, typographic quotes, quoting, the
+    /// dump pasted twice) and says whether it is the WDFKEY double close,
+    /// what the arguments mean, whether user mode could have caused it, why
+    /// the framework is blamed, and what to do next. Also recognises 0x93
+    /// elsewhere, Driver Verifier's 0xC4 handle and leak codes, WDF 0x10D,
+    /// KMDF verifier breaks without a debugger and wdk-panic's 0x52504E43.
+    /// Exits 0 when the text was read (whatever the verdict), 2 when not.
+    Triage {
+        /// The text file; `-` or nothing reads standard input.
+        input: Option<std::path::PathBuf>,
+        /// `text` for people, `json` for tools (schemas/triage-report.schema.json).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+/// Output format of `triage`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+}
+
+fn run_triage(input: Option<&std::path::Path>, format: Format) -> ExitCode {
+    let text = match input.filter(|p| p.as_os_str() != "-") {
+        Some(path) => std::fs::read(path)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .map_err(|e| format!("cannot read {}: {e}", path.display())),
+        None => {
+            let mut buf = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
+                .map(|_| String::from_utf8_lossy(&buf).into_owned())
+                .map_err(|e| format!("cannot read standard input: {e}"))
+        }
+    };
+    match text.and_then(|t| triage::triage(&t)) {
+        Ok(report) => {
+            match format {
+                Format::Text => print!("{}", triage::render(&report)),
+                Format::Json => match serde_json::to_string_pretty(&report) {
+                    Ok(json) => println!("{json}"),
+                    Err(e) => {
+                        eprintln!("wdfkey-harness: cannot encode the report: {e}");
+                        return ExitCode::from(2);
+                    }
+                },
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("wdfkey-harness triage: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 fn write_json(path: &std::path::Path, value: &impl serde::Serialize) -> Result<(), String> {
@@ -216,6 +272,7 @@ fn main() -> ExitCode {
             }
             if all { ExitCode::SUCCESS } else { ExitCode::from(1) }
         }
+        Command::Triage { input, format } => run_triage(input.as_deref(), format),
         Command::Bench { cycles } => {
             if cycles == 0 {
                 eprintln!("wdfkey-harness: --cycles must be at least 1");
