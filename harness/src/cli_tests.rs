@@ -134,7 +134,38 @@ fn malformed_arguments_are_refused_with_a_message() {
     let out = harness().arg("--help").output().expect("runs");
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
-    for sub in ["stress", "faults", "replay-crash", "bench"] {
+    for sub in ["stress", "faults", "replay-crash", "bench", "triage"] {
         assert!(help.contains(sub), "{help}");
     }
+}
+
+#[test]
+fn triage_reads_a_file_or_stdin_and_exits_2_on_garbage() {
+    use std::io::Write as _;
+    let dir = std::env::temp_dir().join(format!("wdfkey-harness-triage-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let dump = dir.join("dump.txt");
+    let analysis = crate::replay::replay().into_iter().next().expect("outcome").text;
+    std::fs::write(&dump, analysis.replace('\n', "<br>")).expect("written");
+    let out = harness().args(["triage", "--format", "json"]).arg(&dump).output().expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(report["verdict"]["kind"], "wdfkey_double_close");
+    assert_eq!(report["parsed"]["args"], serde_json::json!([0x304, 0, 0, 0]));
+
+    let mut child = harness()
+        .args(["triage", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    child.stdin.take().expect("stdin").write_all(b"it crashed again, any idea?\n").expect("written");
+    let out = child.wait_with_output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no bug check found"));
+
+    let out = harness().args(["triage", "/nonexistent/dump.txt"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /nonexistent/dump.txt"));
 }

@@ -190,40 +190,61 @@ fn frame(line: &str) -> Option<String> {
 /// Extracts the fields. `Err` when no bug check code is found.
 pub fn parse(text: &str) -> Result<(Parsed, Vec<String>), String> {
     let norm = normalize(text);
-    let lines: Vec<&str> = norm.lines().collect();
+    let all: Vec<&str> = norm.lines().collect();
     let mut warnings = Vec::new();
     let mut p = Parsed::default();
 
-    let titles: Vec<(String, u64)> = lines.iter().filter_map(|l| title(l)).collect();
-    let preambles: Vec<(u64, Vec<u64>)> = lines.iter().filter_map(|l| preamble(l)).collect();
-    let code_field = first_field(&lines, &["BUGCHECK_CODE"]).and_then(|v| hex(&v));
-    let code = code_field.or_else(|| preambles.first().map(|p| p.0)).or_else(|| titles.first().map(|t| t.1));
-    let Some(code) = code else {
+    // Every line that states a code, in order: the first decides; a later
+    // one with another code starts a second dump, which is cut off.
+    let declared: Vec<(usize, u64)> = all
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let from_field = field(l, "BUGCHECK_CODE").and_then(hex);
+            from_field.or_else(|| preamble(l).map(|p| p.0)).or_else(|| title(l).map(|t| t.1)).map(|c| (i, c))
+        })
+        .collect();
+    let Some(&(_, code)) = declared.first() else {
         return Err("no bug check found: expected WinDbg's `!analyze -v` text (a line like \
                     `INVALID_KERNEL_HANDLE (93)`, `BUGCHECK_CODE:  93` or `BugCheck 93, {...}`)"
             .into());
     };
+    let mut end = all.len();
+    if let Some(&(at, other)) = declared.iter().find(|(_, c)| *c != code) {
+        let mut cut = at;
+        while cut > 0 && all.get(cut - 1).is_some_and(|l| l.trim().is_empty() || l.trim_start().starts_with('*')) {
+            cut -= 1;
+        }
+        end = cut;
+        warnings.push(format!(
+            "the text holds more than one bug check (0x{code:X}, then 0x{other:X} from line {}); triaged the first",
+            at + 1
+        ));
+    }
+    let lines = &all[..end];
+    let titles: Vec<(String, u64)> = lines.iter().filter_map(|l| title(l)).collect();
+    let preambles: Vec<(u64, Vec<u64>)> = lines.iter().filter_map(|l| preamble(l)).collect();
     p.code = code;
     p.name = titles.iter().find(|t| t.1 == code).map(|t| t.0.clone());
 
     // Arguments: Arg1..Arg4 lines, else BUGCHECK_P1..P4, else the preamble.
     let arg_lines: Vec<u64> = (1..=4)
-        .map_while(|i| first_field(&lines, &[&format!("Arg{i}")]).and_then(|v| hex(v.split(',').next().unwrap_or(""))))
+        .map_while(|i| first_field(lines, &[&format!("Arg{i}")]).and_then(|v| hex(v.split(',').next().unwrap_or(""))))
         .collect();
     let p_fields: Vec<u64> =
-        (1..=4).map_while(|i| first_field(&lines, &[&format!("BUGCHECK_P{i}")]).and_then(|v| hex(&v))).collect();
+        (1..=4).map_while(|i| first_field(lines, &[&format!("BUGCHECK_P{i}")]).and_then(|v| hex(&v))).collect();
     p.args = [arg_lines, p_fields, preambles.iter().find(|p| p.0 == code).map(|p| p.1.clone()).unwrap_or_default()]
         .into_iter()
         .max_by_key(Vec::len)
         .unwrap_or_default();
 
-    p.bugcheck_str = first_field(&lines, &["BUGCHECK_STR", "DEFAULT_BUCKET_ID", "FAILURE_BUCKET_ID"]);
-    p.module = first_field(&lines, &["MODULE_NAME"]);
-    p.image = first_field(&lines, &["IMAGE_NAME"]);
-    p.symbol = first_field(&lines, &["SYMBOL_NAME", "FAULTING_SYMBOL"]);
-    p.process = first_field(&lines, &["PROCESS_NAME"]);
-    p.irql = first_field(&lines, &["CURRENT_IRQL"]).and_then(|v| hex(&v));
-    p.image_timestamp = first_field(&lines, &["DEBUG_FLR_IMAGE_TIMESTAMP", "IMAGE_TIMESTAMP", "TIMESTAMP"]);
+    p.bugcheck_str = first_field(lines, &["BUGCHECK_STR", "DEFAULT_BUCKET_ID", "FAILURE_BUCKET_ID"]);
+    p.module = first_field(lines, &["MODULE_NAME"]);
+    p.image = first_field(lines, &["IMAGE_NAME"]);
+    p.symbol = first_field(lines, &["SYMBOL_NAME", "FAULTING_SYMBOL"]);
+    p.process = first_field(lines, &["PROCESS_NAME"]);
+    p.irql = first_field(lines, &["CURRENT_IRQL"]).and_then(|v| hex(&v));
+    p.image_timestamp = first_field(lines, &["DEBUG_FLR_IMAGE_TIMESTAMP", "IMAGE_TIMESTAMP", "TIMESTAMP"]);
     // "Probably caused by : X ( sym )", possibly wrapped onto the next line.
     p.probably_caused_by = lines.iter().enumerate().find_map(|(i, l)| {
         let at = l.find("Probably caused by")?;
@@ -258,16 +279,6 @@ pub fn parse(text: &str) -> Result<(Parsed, Vec<String>), String> {
         }
     }
 
-    // The dump pasted twice (or two dumps): keep the first, say so.
-    let distinct: std::collections::BTreeSet<u64> =
-        titles.iter().map(|t| t.1).chain(preambles.iter().map(|p| p.0)).collect();
-    if distinct.len() > 1 {
-        let codes: Vec<String> = distinct.iter().map(|c| format!("0x{c:X}")).collect();
-        warnings.push(format!(
-            "the text holds more than one bug check ({}); triaged the first, 0x{code:X}",
-            codes.join(", ")
-        ));
-    }
     Ok((p, warnings))
 }
 
@@ -579,4 +590,317 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(s, "\nnote: {w}");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The simulator's own rendering of a replayed crash (replay-crash).
+    fn simulated(title_prefix: &str) -> String {
+        let outcome = crate::replay::replay().into_iter().find(|o| o.title.starts_with(title_prefix)).expect("outcome");
+        outcome.text.split("HANDLE TIMELINE").next().unwrap_or_default().to_string()
+    }
+
+    // Mail and forum manglings.
+    fn wrap(text: &str, width: usize) -> String {
+        let mut out = String::new();
+        for line in text.lines() {
+            let mut current = String::new();
+            for word in line.split(' ') {
+                if !current.is_empty() && current.len() + 1 + word.len() > width {
+                    out += &current;
+                    out.push('\n');
+                    current.clear();
+                } else if !current.is_empty() {
+                    current.push(' ');
+                }
+                current += word;
+            }
+            out += &current;
+            out.push('\n');
+        }
+        out
+    }
+    fn html(text: &str) -> String {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('\'', "&#39;")
+            .replace('`', "&#96;")
+            .replace('\n', "<br>")
+    }
+    fn typographic(text: &str) -> String {
+        text.replace('`', "\u{2018}").replace('\'', "\u{2019}")
+    }
+    fn quoted(text: &str) -> String {
+        let body: Vec<String> = text.lines().map(|l| format!("> {l}")).collect();
+        format!(
+            "On Tue, dev wrote <mailto:dev@example.com>:\n{}\n-- \nSent [mailto:ops@example.com]\n",
+            body.join("\n")
+        )
+    }
+    fn twice(text: &str) -> String {
+        format!("{text}\n\nand again, in case:\n\n{text}")
+    }
+    fn crlf_tabs(text: &str) -> String {
+        text.replace("  ", "\t").replace('\n', "\r\n")
+    }
+
+    const KD_FXREGKEY: &str = r"Microsoft (R) Windows Debugger Version 10.0.26100.1 AMD64
+Loading Dump File [C:\Windows\MEMORY.DMP]
+BugCheck 93, {304, 0, 0, 0}
+Probably caused by : Wdf01000.sys ( Wdf01000!FxRegKey::~FxRegKey+3a )
+
+INVALID_KERNEL_HANDLE (93)
+This message occurs if kernel code (server, redirector, other driver, etc.)
+attempts to close a handle that is not a valid handle.
+Arguments:
+Arg1: 0000000000000304, The handle that NtClose was called with.
+Arg2: 0000000000000000, means a protected handle was closed.
+Arg3: 0000000000000000
+Arg4: 0000000000000000
+
+DEBUG_FLR_IMAGE_TIMESTAMP:  5c8c2d0e
+BUGCHECK_STR:  0x93
+PROCESS_NAME:  System
+CURRENT_IRQL:  0
+
+STACK_TEXT:
+fffff805`5a27f4f8 fffff805`57e1a0e5     : 00000000`00000093 00000000`00000304 00000000`00000000 00000000`00000000 : nt!KeBugCheckEx
+fffff805`5a27f500 fffff805`57d3b2a1     : 00000000`00000000 00000000`00000000 00000000`00000000 00000000`00000000 : nt!ObpCloseHandle+0x2b5
+fffff805`5a27f560 fffff805`5a3c10b2     : 00000000`00000000 00000000`00000000 00000000`00000000 00000000`00000000 : Wdf01000!FxRegKey::~FxRegKey+0x3a
+fffff805`5a27f5a0 fffff805`5a3b0c11     : 00000000`00000000 00000000`00000000 00000000`00000000 00000000`00000000 : Wdf01000!FxObject::ProcessDestroy+0x21
+fffff805`5a27f5e0 fffff805`5a3b1234     : 00000000`00000000 00000000`00000000 00000000`00000000 00000000`00000000 : Wdf01000!FxDriver::Unload+0x64
+
+SYMBOL_NAME:  Wdf01000!FxRegKey::~FxRegKey+3a
+MODULE_NAME: Wdf01000
+IMAGE_NAME:  Wdf01000.sys
+FAILURE_BUCKET_ID:  0x93_Wdf01000!FxRegKey::_FxRegKey
+";
+
+    fn dump(name: &str, code: u64, args: [u64; 4], stack: &[&str], blamed: &str) -> String {
+        let mut s = format!(
+            "*******************************************************************************\n\
+             *                        Bugcheck Analysis                                    *\n\
+             *******************************************************************************\n\n{name} ({code:x})\nArguments:\n"
+        );
+        for (i, a) in args.iter().enumerate() {
+            s += &format!("Arg{}: {a:016x}, text\n", i + 1);
+        }
+        s += "\nPROCESS_NAME:  System\nCURRENT_IRQL:  2\n\nSTACK_TEXT:\n";
+        for f in stack {
+            s += &format!("ffffd000`1234abcd fffff800`11112222 : 00000000`00000000 : {f}\n");
+        }
+        s +=
+            &format!("\n\nIMAGE_NAME:  {blamed}\nProbably caused by : {blamed} ( {} )\n", stack.get(1).unwrap_or(&"?"));
+        s
+    }
+
+    fn kind_of(text: &str) -> (&'static str, Parsed, Vec<String>) {
+        let r = triage(text).unwrap_or_else(|e| panic!("not parsed: {e}\n{text}"));
+        (r.verdict.kind, r.parsed, r.warnings)
+    }
+
+    #[test]
+    fn the_simulators_renderings_match_the_signature_however_mangled() {
+        let protected = simulated("1.");
+        let free = simulated("2b.");
+        let inputs: Vec<(&str, String, u64)> = vec![
+            ("clean", protected.clone(), 0),
+            ("free slot", free.clone(), 1),
+            ("wrapped at 50", wrap(&protected, 50), 0),
+            ("wrapped at 38", wrap(&free, 38), 1),
+            ("html", html(&protected), 0),
+            ("typographic quotes", typographic(&protected), 0),
+            ("mail quoted with mailto noise", quoted(&protected), 0),
+            ("pasted twice", twice(&protected), 0),
+            ("crlf and tabs", crlf_tabs(&free), 1),
+            ("everything", html(&quoted(&typographic(&wrap(&twice(&protected), 60)))), 0),
+        ];
+        for (what, text, arg2) in inputs {
+            let r = triage(&text).unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert_eq!(r.verdict.kind, "wdfkey_double_close", "{what}:\n{text}\n{}", render(&r));
+            assert!(r.verdict.wdfkey_double_close);
+            assert_eq!(r.parsed.code, 0x93, "{what}");
+            assert_eq!(r.parsed.args, vec![0x304, arg2, 0, 0], "{what}");
+            assert_eq!(r.parsed.process.as_deref(), Some("System"), "{what}");
+            assert_eq!(r.parsed.irql, Some(0), "{what}");
+            assert_eq!(r.parsed.image.as_deref(), Some("Wdf01000.sys"), "{what}");
+            assert!(
+                r.parsed.stack.iter().any(|f| f.starts_with("Wdf01000!FxRegKey::")),
+                "{what}: {:?}",
+                r.parsed.stack
+            );
+            assert_eq!(r.verdict.user_mode_possible, Some(false), "{what}");
+            assert!(r.verdict.arguments.iter().any(|a| a.starts_with(&format!("Arg2 = {arg2}:"))), "{what}");
+            assert!(r.warnings.is_empty(), "{what}: {:?}", r.warnings);
+        }
+    }
+
+    #[test]
+    fn windbg_layouts_of_the_double_close_match() {
+        let (kind, p, _) = kind_of(KD_FXREGKEY);
+        assert_eq!(kind, "wdfkey_double_close");
+        assert_eq!(p.image_timestamp.as_deref(), Some("5c8c2d0e"));
+        assert_eq!(p.bugcheck_str.as_deref(), Some("0x93"));
+        assert_eq!(p.stack.first().map(String::as_str), Some("nt!KeBugCheckEx"));
+        assert!(p.stack.contains(&"Wdf01000!FxRegKey::~FxRegKey".to_string()), "{:?}", p.stack);
+        assert_eq!(kind_of(&html(&wrap(KD_FXREGKEY, 72))).0, "wdfkey_double_close");
+
+        let dispose = dump(
+            "INVALID_KERNEL_HANDLE",
+            0x93,
+            [0x1f8, 0, 0, 0],
+            &[
+                "nt!KeBugCheckEx",
+                "Wdf01000!FxRegKey::~FxRegKey+0x3a",
+                "Wdf01000!FxDisposeList::DrainListLocked+0x80",
+                "Wdf01000!FxSystemWorkItem::WorkItemHandler+0x7e",
+            ],
+            "Wdf01000.sys",
+        );
+        assert_eq!(kind_of(&dispose).0, "wdfkey_double_close", "the dispose work item path (F9)");
+        let close = dump(
+            "INVALID_KERNEL_HANDLE",
+            0x93,
+            [0x2a0, 1, 0, 0],
+            &["nt!KeBugCheckEx", "Wdf01000!imp_WdfRegistryClose+0x44", "mydrv!EvtDriverUnload+0x20"],
+            "Wdf01000.sys",
+        );
+        let r = triage(&close).expect("parsed");
+        assert_eq!(r.verdict.kind, "wdfkey_double_close", "WdfRegistryClose");
+        assert_eq!(r.parsed.args, vec![0x2a0, 1, 0, 0]);
+        // Only the preamble and the blame line.
+        let minimal = "BugCheck 93, {304, 0, 0, 0}\nProbably caused by : Wdf01000.sys ( Wdf01000!FxRegKey::`scalar deleting destructor'\n)\n";
+        let r = triage(minimal).expect("parsed");
+        assert_eq!(r.verdict.kind, "wdfkey_double_close");
+        assert_eq!(r.parsed.args, vec![0x304, 0, 0, 0]);
+    }
+
+    #[test]
+    fn the_neighbours_are_recognised_with_their_meaning() {
+        let cases: Vec<(&str, String, &str, &str)> = vec![
+            (
+                "0x93 from the driver itself",
+                dump("INVALID_KERNEL_HANDLE", 0x93, [0x1a4, 1, 0, 0], &["nt!KeBugCheckEx", "nt!NtClose+0x1e", "mydrv!CleanupHandles+0x42"], "mydrv.sys"),
+                "invalid_kernel_handle",
+                "not the WDFKEY signature",
+            ),
+            (
+                "pool leak",
+                dump("DRIVER_VERIFIER_DETECTED_VIOLATION", 0xc4, [0x62, 0xffffe0012c3d4e50, 0xffffe0012b1a0000, 3], &["nt!KeBugCheckEx", "nt!VerifierBugCheckIfAppropriate+0x3c"], "mydrv.sys"),
+                "verifier_pool_leak",
+                "pool leak",
+            ),
+            (
+                "user handle as kernel",
+                dump("DRIVER_VERIFIER_DETECTED_VIOLATION", 0xc4, [0xf6, 0x1c4, 0xffffe00100000000, 0xfffff80012345678], &["nt!KeBugCheckEx", "mydrv!Ioctl+0x10"], "mydrv.sys"),
+                "verifier_handle_check",
+                "reference",
+            ),
+            (
+                "bad handle reference, wrapped html",
+                html(&wrap(&dump("DRIVER_VERIFIER_DETECTED_VIOLATION", 0xc4, [0x3c, 0x304, 0xffffe00011112222, 0], &["nt!KeBugCheckEx", "mydrv!Work+0x10"], "mydrv.sys"), 40)),
+                "verifier_handle_check",
+                "reference",
+            ),
+            (
+                "another verifier rule",
+                dump("DRIVER_VERIFIER_DETECTED_VIOLATION", 0xc4, [0x2000, 0, 0, 0], &["nt!KeBugCheckEx", "mydrv!Alloc+0x10"], "mydrv.sys"),
+                "verifier_other",
+                "not a handle bug",
+            ),
+            (
+                "WDF object error",
+                dump("WDF_VIOLATION", 0x10d, [0x7, 0x7ffe12345678, 0, 0], &["nt!KeBugCheckEx", "Wdf01000!FxVerifierBugCheckWorker+0x24"], "Wdf01000.sys"),
+                "wdf_violation",
+                "WDF_VIOLATION",
+            ),
+            (
+                "WDF invalid handle, typographic",
+                typographic(&dump("WDF_VIOLATION", 0x10d, [0x5, 0x7ffe12345678, 0x1006, 0], &["nt!KeBugCheckEx", "Wdf01000!FxObjectHandleGetPtr+0x50"], "Wdf01000.sys")),
+                "wdf_violation",
+                "never shows as 0x10D",
+            ),
+            (
+                "KMDF verifier break, 0x7E",
+                dump("SYSTEM_THREAD_EXCEPTION_NOT_HANDLED", 0x7e, [0x8000_0003, 0xfffff80012345678, 0xffffd00012345678, 0xffffd00087654321], &["nt!DbgBreakPoint", "Wdf01000!FxVerifierDbgBreakPoint+0x40"], "Wdf01000.sys"),
+                "kmdf_verifier_break",
+                "no debugger attached",
+            ),
+            (
+                "KMDF verifier break, 0x1E quoted",
+                quoted(&dump("KMODE_EXCEPTION_NOT_HANDLED", 0x1e, [0x8000_0003, 0xfffff80012345678, 0, 0], &["nt!DbgBreakPoint", "Wdf01000!FxVerifierDbgBreakPoint+0x40"], "Wdf01000.sys")),
+                "kmdf_verifier_break",
+                "no debugger attached",
+            ),
+            (
+                "access violation, not a break",
+                dump("SYSTEM_THREAD_EXCEPTION_NOT_HANDLED", 0x7e, [0xc000_0005, 0xfffff80012345678, 0, 0], &["nt!KeBugCheckEx", "mydrv!Read+0x10"], "mydrv.sys"),
+                "not_a_handle_bug",
+                "Not a handle bug",
+            ),
+            (
+                "a Rust driver panic",
+                "BugCheck 52504E43, {fffff80012340000, 2a, 57, 13}\nProbably caused by : wdfkey_guard.sys ( wdfkey_guard!rust_begin_unwind+0x20 )\n".to_string(),
+                "rust_driver_panic",
+                "panicked",
+            ),
+            (
+                "IRQL",
+                crlf_tabs(&dump("DRIVER_IRQL_NOT_LESS_OR_EQUAL", 0xd1, [0x8, 2, 0, 0xfffff80012345678], &["nt!KeBugCheckEx", "mydrv!Dpc+0x10"], "mydrv.sys")),
+                "not_a_handle_bug",
+                "DRIVER_IRQL_NOT_LESS_OR_EQUAL",
+            ),
+        ];
+        for (what, text, kind, phrase) in cases {
+            let r = triage(&text).unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert_eq!(r.verdict.kind, kind, "{what}\n{}", render(&r));
+            assert!(!r.verdict.wdfkey_double_close, "{what}");
+            assert!(r.verdict.summary.contains(phrase), "{what}: {:?} lacks {phrase:?}", r.verdict.summary);
+            assert_eq!(r.parsed.args.len(), 4, "{what}: {:?}", r.parsed.args);
+        }
+    }
+
+    #[test]
+    fn two_different_dumps_are_noticed_and_the_first_is_triaged() {
+        let irql = dump(
+            "DRIVER_IRQL_NOT_LESS_OR_EQUAL",
+            0xd1,
+            [0x8, 2, 0, 0],
+            &["nt!KeBugCheckEx", "mydrv!Dpc+0x10"],
+            "mydrv.sys",
+        );
+        let (kind, p, warnings) = kind_of(&format!("{irql}\n{}", simulated("1.")));
+        assert_eq!((kind, p.code), ("not_a_handle_bug", 0xd1));
+        assert!(warnings.iter().any(|w| w.contains("0x93") && w.contains("0xD1")), "{warnings:?}");
+    }
+
+    #[test]
+    fn garbage_and_empty_inputs_are_refused_with_a_message() {
+        for (what, text) in [
+            ("empty", ""),
+            ("blank", " \n\t\r\n "),
+            ("prose", "My PC crashed after installing the driver, any idea?\nThanks"),
+            ("bad code", "BUGCHECK_CODE:  zz\nArg1: 0000000000000304"),
+            ("binary", "\u{0}\u{1}\u{fffd}\u{fffd}PK\u{3}\u{4}"),
+        ] {
+            let e = triage(text).expect_err(what);
+            assert!(e.contains("empty") || e.contains("no bug check found"), "{what}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_json_report_matches_its_schema() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/triage-report.schema.json");
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("schema")).expect("JSON");
+        let validator = jsonschema::validator_for(&schema).expect("valid schema");
+        for text in [simulated("1."), KD_FXREGKEY.to_string(), "BugCheck D1, {8, 2, 0, 0}".to_string()] {
+            let report = serde_json::to_value(triage(&text).expect("parsed")).expect("serialises");
+            let errors: Vec<String> = validator.iter_errors(&report).map(|e| e.to_string()).collect();
+            assert!(errors.is_empty(), "{errors:?}\n{report}");
+        }
+    }
 }
