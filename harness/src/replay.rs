@@ -5,7 +5,7 @@
 //! value again when it deletes the driver's children (F7, F27).
 
 use crate::cycle::{self, IMAGE};
-use kmdf_sim::control::{HandleEventKind, Machine, ReusePolicy, Settings, Stop};
+use kmdf_sim::control::{BugCheck, HandleEventKind, Machine, ReusePolicy, Settings, Stop};
 use kmdf_sim::ntddk::ZwClose;
 use kmdf_sim::*;
 use std::fmt::Write as _;
@@ -98,6 +98,11 @@ pub struct Outcome {
     pub caught: bool,
 }
 
+/// The `!analyze -v` view of the stop (if any), then the handle's timeline.
+fn analysis_and_timeline(b: Option<&BugCheck>, m: &Machine, handle: u64) -> String {
+    format!("{}\n{}", b.map_or_else(|| "NO BUG CHECK\n".into(), BugCheck::render_analyze), timeline(m, handle))
+}
+
 fn timeline(m: &Machine, handle: u64) -> String {
     let mut s = String::from("HANDLE TIMELINE (what WinDbg cannot show):\n");
     for e in m.handle_history(handle).iter().rev().take(4).rev() {
@@ -145,11 +150,7 @@ pub fn replay() -> Vec<Outcome> {
         b.as_ref().is_some_and(|b| b.code == 0x93 && b.params[1..] == [0, 0, 0] && b.params[0] == h & 0x7FFF_FFFF);
     out.push(Outcome {
         title: "1. a protected handle took the freed slot -> bug check 0x93 {h, 0, 0, 0} (the report's shape)",
-        text: format!(
-            "{}\n{}",
-            b.map(|b| b.render_analyze()).unwrap_or_else(|| "NO BUG CHECK\n".into()),
-            timeline(&m, h)
-        ),
+        text: analysis_and_timeline(b.as_ref(), &m, h),
         caught,
     });
     drop(m);
@@ -170,11 +171,7 @@ pub fn replay() -> Vec<Outcome> {
     let caught = b.as_ref().is_some_and(|b| b.code == 0x93 && b.params[1] == 1);
     out.push(Outcome {
         title: "2b. the slot is still free, Driver Verifier misc checks on -> bug check 0x93 {h, 1, 0, 0} (F67c)",
-        text: format!(
-            "{}\n{}",
-            b.map(|b| b.render_analyze()).unwrap_or_else(|| "NO BUG CHECK\n".into()),
-            timeline(&m, h)
-        ),
+        text: analysis_and_timeline(b.as_ref(), &m, h),
         caught,
     });
     drop(m);
