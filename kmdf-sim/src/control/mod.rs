@@ -26,6 +26,7 @@ pub use scenario::{Scenario, ScenarioReport, Step};
 use crate::surface::types::{_WDF_DRIVER_GLOBALS, NTSTATUS};
 use handles::{CloseOutcome, HandleEntry, HandleTable};
 use registry::{PathError, Registry};
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
@@ -108,9 +109,9 @@ impl Default for Settings {
 #[derive(Debug, Clone)]
 pub(crate) struct Frame {
     /// Image name, e.g. `Wdf01000.sys`.
-    pub image: String,
+    pub image: Cow<'static, str>,
     /// Symbol as the debugger prints it, e.g. `Wdf01000!imp_WdfRegistryClose`.
-    pub symbol: String,
+    pub symbol: Cow<'static, str>,
 }
 
 /// The process whose context code runs in.
@@ -334,8 +335,8 @@ impl State {
 /// recorded stop.
 pub(crate) fn enter<R: CheckFailure>(
     name: &'static str,
-    image: &str,
-    symbol: &str,
+    image: &'static str,
+    symbol: &'static str,
     refused: R,
     body: impl FnOnce() -> R,
 ) -> R {
@@ -352,7 +353,7 @@ pub(crate) fn enter<R: CheckFailure>(
         {
             return Some(IrqlVerdict::Fail);
         }
-        s.frames.push(Frame { image: image.to_string(), symbol: symbol.to_string() });
+        s.frames.push(Frame { image: Cow::Borrowed(image), symbol: Cow::Borrowed(symbol) });
         if let Some(max) = max
             && s.kmdf_verifier_irql_check(name, max) == IrqlVerdict::Fail
         {
@@ -469,16 +470,16 @@ impl State {
 
     /// The first frame outside the kernel on the stack: who is acting.
     pub fn site(&self) -> String {
-        self.frames.iter().rev().find(|f| f.image != KERNEL_MODULE).map(|f| f.symbol.clone()).unwrap_or_default()
+        self.frames.iter().rev().find(|f| f.image != KERNEL_MODULE).map(|f| f.symbol.to_string()).unwrap_or_default()
     }
 
     /// The current stack, innermost first, as `module!symbol` lines.
     pub fn stack(&self) -> Vec<String> {
-        self.frames.iter().rev().map(|f| f.symbol.clone()).collect()
+        self.frames.iter().rev().map(|f| f.symbol.to_string()).collect()
     }
 
     pub fn push_frame(&mut self, image: &str, symbol: &str) {
-        self.frames.push(Frame { image: image.into(), symbol: symbol.into() });
+        self.frames.push(Frame { image: Cow::Owned(image.into()), symbol: Cow::Owned(symbol.into()) });
     }
 
     pub fn pop_frame(&mut self) {
@@ -488,7 +489,7 @@ impl State {
     /// The image of the caller of the routine at the top of the stack.
     pub fn caller_image(&self) -> String {
         let n = self.frames.len();
-        if n >= 2 { self.frames[n - 2].image.clone() } else { KERNEL_MODULE.into() }
+        if n >= 2 { self.frames[n - 2].image.to_string() } else { KERNEL_MODULE.into() }
     }
 
     /// Forgets the unloaded driver and reports what it left behind: kernel
@@ -554,7 +555,7 @@ impl State {
             .frames
             .iter()
             .rev()
-            .map(|f| f.image.clone())
+            .map(|f| f.image.to_string())
             .find(|i| i != KERNEL_MODULE)
             .unwrap_or_else(|| KERNEL_MODULE.into());
         let handle_history = handle.map(|h| self.handles.history_of(h)).unwrap_or_default();
