@@ -134,7 +134,7 @@ fn malformed_arguments_are_refused_with_a_message() {
     let out = harness().arg("--help").output().expect("runs");
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
-    for sub in ["stress", "faults", "replay-crash", "bench", "triage"] {
+    for sub in ["stress", "faults", "replay-crash", "bench", "triage", "scan"] {
         assert!(help.contains(sub), "{help}");
     }
 }
@@ -168,4 +168,38 @@ fn triage_reads_a_file_or_stdin_and_exits_2_on_garbage() {
     let out = harness().args(["triage", "/nonexistent/dump.txt"]).output().expect("runs");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /nonexistent/dump.txt"));
+}
+
+#[test]
+fn scan_exit_codes_json_and_explain() {
+    let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scan-corpus");
+    let out = harness().args(["scan", "--format", "json"]).arg(corpus.join("c/direct.c")).output().expect("runs");
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(report["findings"][0]["code"], "WKG001");
+    assert_eq!(report["findings"][0]["line"], 7);
+    assert_eq!(report["files_scanned"], 1);
+
+    let out = harness()
+        .arg("scan")
+        .arg(corpus.join("c/clean_close_once.c"))
+        .arg(corpus.join("rust/clean_regkey.rs"))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 file(s) scanned: 0 error(s), 0 warning(s), 0 skipped"));
+
+    let out = harness().args(["scan", "/nonexistent/driver"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("/nonexistent/driver: skipped: cannot read"));
+
+    let out = harness().args(["scan", "--explain", "WKG001"]).output().expect("runs");
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("WdfRegistryWdmGetHandle returns the key object's own handle")
+    );
+    let out = harness().args(["scan", "--explain", "WKG9"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let out = harness().arg("scan").output().expect("runs");
+    assert_eq!(out.status.code(), Some(2), "no paths is a usage error");
 }

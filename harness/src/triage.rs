@@ -298,7 +298,7 @@ fn is_framework(name: &str) -> bool {
 
 const NEXT_SCAN: &str = "Search the driver for a WDM handle taken from a WDFKEY and closed by the driver: \
      `WdfRegistryWdmGetHandle` whose result reaches `ZwClose`/`NtClose`/`ObCloseHandle` (also through a generic \
-     handle-cleanup helper at unload). The WDFKEY owns that handle; close the key with WdfRegistryClose or \
+     handle-cleanup helper at unload) — `wdfkey-harness scan <driver sources>` finds it (WKG001). The WDFKEY owns that handle; close the key with WdfRegistryClose or \
      WdfObjectDelete only (F6), or hold it in wdfkey::RegKey, which cannot hand the handle out to be closed.";
 const NEXT_VERIFIER: &str = "Reproduce on a test VM with Driver Verifier on the driver and wdf01000.sys \
      (`verifier /rc 1 2 4 9 12 18 34 /driver <driver>.sys wdf01000.sys`, F70) and the KMDF verifier \

@@ -155,7 +155,7 @@ pub fn explain(code: &str) -> Option<&'static str> {
 fn place_text(p: &Place) -> String {
     match p {
         Place::Var(v) => v.clone(),
-        Place::Field(f) => format!("<field>.{f}"),
+        Place::Field(f) => format!("field {f}"),
     }
 }
 
