@@ -39,3 +39,12 @@ VOID CloseOnEitherArm(WDFKEY key, BOOLEAN early)
         WdfRegistryClose(key);
     }
 }
+
+VOID CloseEarly(WDFKEY key, BOOLEAN early)
+{
+    if (early) {
+        WdfRegistryClose(key);
+        return;
+    }
+    WdfRegistryClose(key);
+}

@@ -15,3 +15,12 @@ NTSTATUS Probe(WDFDEVICE Device)
     WdfRegistryClose(key); /* expect: WKG002 */
     return status;
 }
+
+VOID CloseTwiceInBranch(WDFKEY key, BOOLEAN verbose)
+{
+    if (verbose) {
+        WdfRegistryClose(key);
+        Log("closed");
+    }
+    WdfRegistryClose(key); /* expect: WKG002 */
+}

@@ -324,9 +324,9 @@ fn double_close(file: &str, f: &Function) -> Vec<Finding> {
                 EventKind::Call { callee, args } => {
                     KEY_OPENERS.contains(&callee.as_str()) && args.last() == Some(&Expr::Place((*place).clone()))
                 }
-                EventKind::Return { .. } => {
-                    e.branches.iter().all(|b| first.branches.contains(b)) && e.branches.len() <= second.branches.len()
-                }
+                // A return that runs whenever the first close ran: the
+                // second close is on another path.
+                EventKind::Return { .. } => e.branches.iter().all(|b| first.branches.contains(b)),
             });
             if reassigned {
                 continue;
