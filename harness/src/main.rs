@@ -130,15 +130,8 @@ fn run_scan(paths: &[std::path::PathBuf], format: Format, explain: Option<&str>)
         };
     }
     let report = scan::scan(paths);
-    match format {
-        Format::Text => print!("{}", scan::render(&report)),
-        Format::Json => match serde_json::to_string_pretty(&report) {
-            Ok(json) => println!("{json}"),
-            Err(e) => {
-                eprintln!("wdfkey-harness: cannot encode the report: {e}");
-                return ExitCode::from(2);
-            }
-        },
+    if let Err(code) = print_report(format, &report, scan::render) {
+        return code;
     }
     if report.skipped.iter().any(|s| s.reason.starts_with("cannot")) {
         ExitCode::from(2)
@@ -156,6 +149,22 @@ enum Format {
     Json,
 }
 
+/// Prints a report as text (`render`) or JSON; `Err(exit code 2)` if it
+/// cannot be encoded.
+fn print_report<T: serde::Serialize>(format: Format, report: &T, render: fn(&T) -> String) -> Result<(), ExitCode> {
+    match format {
+        Format::Text => print!("{}", render(report)),
+        Format::Json => match serde_json::to_string_pretty(report) {
+            Ok(json) => println!("{json}"),
+            Err(e) => {
+                eprintln!("wdfkey-harness: cannot encode the report: {e}");
+                return Err(ExitCode::from(2));
+            }
+        },
+    }
+    Ok(())
+}
+
 fn run_triage(input: Option<&std::path::Path>, format: Format) -> ExitCode {
     let text = match input.filter(|p| p.as_os_str() != "-") {
         Some(path) => std::fs::read(path)
@@ -169,19 +178,10 @@ fn run_triage(input: Option<&std::path::Path>, format: Format) -> ExitCode {
         }
     };
     match text.and_then(|t| triage::triage(&t)) {
-        Ok(report) => {
-            match format {
-                Format::Text => print!("{}", triage::render(&report)),
-                Format::Json => match serde_json::to_string_pretty(&report) {
-                    Ok(json) => println!("{json}"),
-                    Err(e) => {
-                        eprintln!("wdfkey-harness: cannot encode the report: {e}");
-                        return ExitCode::from(2);
-                    }
-                },
-            }
-            ExitCode::SUCCESS
-        }
+        Ok(report) => match print_report(format, &report, triage::render) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(code) => code,
+        },
         Err(e) => {
             eprintln!("wdfkey-harness triage: {e}");
             ExitCode::from(2)
