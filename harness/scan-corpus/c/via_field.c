@@ -30,3 +30,10 @@ VOID EvtDriverUnload(WDFDRIVER Driver)
 {
     CloseContextHandles(GetContext(Driver));
 }
+
+VOID EvtDeviceCleanup(WDFOBJECT Device)
+{
+    PDRIVER_CONTEXT ctx = GetContext(WdfGetDriver());
+    HANDLE cached = ctx->ParametersHandle;
+    ZwClose(cached); /* expect: WKG001 */
+}

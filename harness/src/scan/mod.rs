@@ -193,7 +193,7 @@ pub fn check(file: &str, functions: &[Function]) -> Vec<Finding> {
     let mut helpers: BTreeMap<String, (usize, String)> = BTreeMap::new();
     for _ in 0..3 {
         for f in functions {
-            let tainted = local_taint(f, &helpers);
+            let tainted = local_taint(f, &BTreeMap::new(), &helpers);
             for e in &f.events {
                 if let EventKind::Return { value: Some(v) } = &e.kind
                     && let Some(origin) = taint_of(v, &tainted, &BTreeMap::new(), &helpers)
@@ -206,7 +206,7 @@ pub fn check(file: &str, functions: &[Function]) -> Vec<Finding> {
     // Fields assigned a key's handle anywhere in the file.
     let mut fields: BTreeMap<String, String> = BTreeMap::new();
     for f in functions {
-        let tainted = local_taint(f, &helpers);
+        let tainted = local_taint(f, &BTreeMap::new(), &helpers);
         for e in &f.events {
             if let EventKind::Assign { target: Place::Field(field), value } = &e.kind
                 && let Some(origin) = taint_of(value, &tainted, &BTreeMap::new(), &helpers)
@@ -218,7 +218,7 @@ pub fn check(file: &str, functions: &[Function]) -> Vec<Finding> {
         }
     }
     for f in functions {
-        let tainted = local_taint(f, &helpers);
+        let tainted = local_taint(f, &fields, &helpers);
         for e in &f.events {
             let EventKind::Call { callee, args } = &e.kind else { continue };
             // WKG001
@@ -252,11 +252,15 @@ pub fn check(file: &str, functions: &[Function]) -> Vec<Finding> {
 }
 
 /// Locals holding a key's handle in `f`: name → where it came from.
-fn local_taint(f: &Function, helpers: &BTreeMap<String, (usize, String)>) -> BTreeMap<String, String> {
+fn local_taint(
+    f: &Function,
+    fields: &BTreeMap<String, String>,
+    helpers: &BTreeMap<String, (usize, String)>,
+) -> BTreeMap<String, String> {
     let mut tainted = BTreeMap::new();
     for e in &f.events {
         if let EventKind::Assign { target: Place::Var(v), value } = &e.kind {
-            match taint_of(value, &tainted, &BTreeMap::new(), helpers) {
+            match taint_of(value, &tainted, fields, helpers) {
                 Some(origin) => {
                     tainted.insert(v.clone(), format!("{origin}, assigned to `{v}` at line {}", e.line));
                 }
