@@ -128,13 +128,18 @@ $device = Install-WdfKeyGuardPackage -PackageDir $PackageDir -Devcon $devcon -Wh
 
 # 3. Verifier (a reboot between configuring and verifying)
 $phase = if ($null -ne $state) { $state.Phase } else { 'new' }
-if ($useVerifier -and $phase -ne 'verifier-active') {
+$lastBoot = (Get-CimInstance -ClassName Win32_OperatingSystem).LastBootUpTime
+if ($phase -eq 'verifier-active' -and $state.ConfiguredAt -and $lastBoot -lt [datetime]$state.ConfiguredAt) {
+    Write-Output 'Driver Verifier was configured but the VM has not restarted since: restart it (the run resumes at startup).'
+    exit 3
+}
+if ($useVerifier -and $phase -eq 'new') {
     $needsReboot = Enable-WdfKeyGuardVerifier -WhatIf:$WhatIfPreference
     if ($needsReboot) {
         $arguments = "-Resume -ReportPath `"$ReportPath`""
         Save-WdfKeyGuardState -Path $statePath -State @{
             Phase = 'verifier-active'; PackageDir = $PackageDir; Cycles = $Cycles; UseVerifier = $true
-            RunStart = $runStart.ToString('o')
+            RunStart = $runStart.ToString('o'); ConfiguredAt = (Get-Date).ToString('o'); Cycle = 0
         } -WhatIf:$WhatIfPreference
         Register-WdfKeyGuardResume -ScriptPath $PSCommandPath -Arguments $arguments -WhatIf:$WhatIfPreference
         if ($AllowReboot) {
@@ -196,12 +201,19 @@ function Add-BugCheckEvidence([int]$Cycle) {
     }
 }
 
-Add-BugCheckEvidence -Cycle 0
+# After a crash the startup task (or a rerun) lands here: the saved cycle is
+# the one that was running.
+$crashedCycle = if ($null -ne $state -and $state.Phase -eq 'stress') { [int]$state.Cycle } else { 0 }
+Add-BugCheckEvidence -Cycle $crashedCycle
 try {
-    if ($bugChecks.Count -gt 0) { throw 'a bug check happened since the run began (before the first cycle)' }
+    if ($bugChecks.Count -gt 0) { throw "a bug check happened since the run began (during cycle $crashedCycle)" }
     $stats = Invoke-WdfKeyGuardIo -Value 0
     $loadCounts.Add($stats.LoadCount)
     for ($cycle = 1; $cycle -le $Cycles; $cycle++) {
+        Save-WdfKeyGuardState -Path $statePath -State @{
+            Phase = 'stress'; PackageDir = $PackageDir; Cycles = $Cycles; UseVerifier = $useVerifier
+            RunStart = $runStart.ToString('o'); Cycle = $cycle
+        }
         $device = Wait-WdfKeyGuardDeviceStarted
         $before = Invoke-WdfKeyGuardIo -Value ([uint32]$cycle)
         if ($cycle % $RecreateEvery -eq 0) {
