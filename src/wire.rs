@@ -228,8 +228,11 @@ impl Stats {
         out
     }
 
-    /// Reads a GET_STATS response.
+    /// Reads a GET_STATS response: exactly [`STATS_LEN`] bytes.
     pub fn decode(bytes: &[u8]) -> Option<Stats> {
+        if bytes.len() != STATS_LEN {
+            return None;
+        }
         Some(Stats {
             load_count: u32_at(bytes, 0)?,
             keys_opened: u32_at(bytes, 4)?,
@@ -323,5 +326,9 @@ mod tests {
         assert_eq!(decode_enum_request(&[1, 0, 0]), Err(WireError::TooShort));
         let stats = Stats { load_count: 1, keys_opened: 2, keys_closed: 3, failures: 4, requests: 5 };
         assert_eq!(Stats::decode(&stats.encode()), Some(stats));
+        // Regression (fuzz/decode): a longer buffer is not a GET_STATS response.
+        let crash = [5, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 86, 0, 97, 0, 108, 0, 117, 0, 101, 0, 7, 0, 0, 0];
+        assert_eq!(Stats::decode(&crash), None);
+        assert_eq!(Stats::decode(&stats.encode()[..STATS_LEN - 1]), None);
     }
 }

@@ -1163,7 +1163,10 @@ impl Machine {
 }
 
 impl Drop for Machine {
+    /// Forgets the thread's machine. A Machine kept in a thread-local of
+    /// its own may be dropped while the thread exits, after the simulator's
+    /// state is gone: then there is nothing left to forget.
     fn drop(&mut self) {
-        STATE.with(|cell| cell.borrow_mut().take());
+        let _ = STATE.try_with(|cell| cell.borrow_mut().take());
     }
 }
