@@ -27,7 +27,7 @@ use crate::surface::types::{_WDF_DRIVER_GLOBALS, NTSTATUS};
 use handles::{CloseOutcome, HandleEntry, HandleTable};
 use registry::{PathError, Registry};
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -114,6 +114,50 @@ pub(crate) struct Frame {
     pub symbol: Cow<'static, str>,
 }
 
+/// The simulated call stack.
+#[derive(Debug, Default)]
+pub(crate) struct Frames(Vec<Frame>);
+
+impl Frames {
+    pub(crate) fn push(&mut self, frame: Frame) {
+        self.0.push(frame);
+    }
+
+    pub(crate) fn pop(&mut self) -> Option<Frame> {
+        self.0.pop()
+    }
+
+    pub(crate) fn truncate(&mut self, len: usize) {
+        self.0.truncate(len);
+    }
+
+    /// Whether the innermost frame is a driver's (not the framework's or the kernel's).
+    fn driver_on_top(&self) -> bool {
+        self.0.last().is_some_and(|f| f.image != FRAMEWORK_MODULE && f.image != KERNEL_MODULE)
+    }
+}
+
+impl std::ops::Deref for Frames {
+    type Target = [Frame];
+    fn deref(&self) -> &[Frame] {
+        &self.0
+    }
+}
+
+impl Drop for Frames {
+    fn drop(&mut self) {
+        let _ = IN_DRIVER.try_with(|c| c.set(false));
+    }
+}
+
+/// Whether this thread is running driver code right now: outside the
+/// simulator's own bookkeeping, with a driver image's frame innermost on the
+/// simulated stack. Allocation-free and borrow-free, so a test's global
+/// allocator may call it to account the driver's own heap (K5).
+pub fn in_driver_code() -> bool {
+    IN_DRIVER.try_with(Cell::get).unwrap_or(false)
+}
+
 /// The process whose context code runs in.
 #[derive(Debug, Clone)]
 struct Process {
@@ -139,7 +183,7 @@ pub(crate) struct State {
     pub handles: HandleTable,
     pub registry: Registry,
     seq: u64,
-    frames: Vec<Frame>,
+    frames: Frames,
     process: Process,
     pub irql: u8,
     stop: Option<Stop>,
@@ -187,11 +231,20 @@ pub(crate) struct State {
 
 thread_local! {
     static STATE: RefCell<Option<State>> = const { RefCell::new(None) };
+    static IN_DRIVER: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Runs `f` on this thread's machine state, if a machine exists.
 pub(crate) fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> Option<R> {
-    STATE.with(|cell| cell.borrow_mut().as_mut().map(f))
+    STATE.with(|cell| {
+        // Inside, the simulator runs: its allocations are not the driver's.
+        let _ = IN_DRIVER.try_with(|c| c.set(false));
+        let mut slot = cell.borrow_mut();
+        let r = slot.as_mut().map(f);
+        let driver = slot.as_ref().is_some_and(|s| s.frames.driver_on_top());
+        let _ = IN_DRIVER.try_with(|c| c.set(driver));
+        r
+    })
 }
 
 /// A status for calls made after the machine stopped. A real machine would
@@ -418,7 +471,7 @@ impl State {
             registry: Registry::new(),
             settings,
             seq: 0,
-            frames: Vec::new(),
+            frames: Frames::default(),
             process: Process { name: "System".into(), has_peb: false },
             irql: 0,
             stop: None,
