@@ -231,3 +231,31 @@ fn a_disagreement_is_reported() {
     });
     assert!(r.is_err_and(|e| e.contains("registry store")), "a value changed behind the driver's back is reported");
 }
+
+#[test]
+fn names_cannot_leave_the_store() {
+    let m = Machine::new(Settings::default());
+    m.registry_seed(&format!("[{}\\Parameters]\nMaxValueSize = dword:64\n", service_key())).expect("seed");
+    m.install(IMAGE, SERVICE_NAME, Some(driver_entry));
+    let id = m.add_device(HARDWARE_ID, Some(DEVICE_SDDL)).expect("no stop");
+    let file = m.open_device(id, Caller::Administrator).expect("opens");
+    for name in [r"..\Evil", r"Sub\Value", "a/b", "..", ".", "x\0y"] {
+        let (_, outcome) = m
+            .device_io_control(
+                &file,
+                "app.exe",
+                wire::IOCTL_SET_VALUE,
+                &encode::set_request(name, REG_DWORD, &[1, 0, 0, 0]),
+                0,
+            )
+            .expect("no stop")
+            .expect("sent");
+        let IoOutcome::Completed { status, .. } = outcome else { panic!("pending") };
+        assert_eq!(status, STATUS_INVALID_PARAMETER, "{name:?}");
+    }
+    let state = format!(r"{}\State", service_key());
+    for path in [format!(r"{state}\Evil"), format!(r"{state}\Store\Sub"), format!(r"{}\Evil", service_key())] {
+        assert!(!m.registry_key_exists(&path), "{path}");
+    }
+    assert!(m.registry_value(&format!(r"{state}\Store"), "Evil").is_none());
+}
