@@ -104,6 +104,7 @@ struct Cycle {
     allocations: u64,
     live_after_unload: i64,
     statuses: Vec<NTSTATUS>,
+    outputs: Vec<Vec<u8>>,
     pattern_in_output: bool,
 }
 
@@ -118,6 +119,7 @@ fn cycle(fail_at: u64) -> Result<Cycle, String> {
         m.install("wdfkey_guard.sys", SERVICE_NAME, Some(driver_entry));
         let id = m.add_device(HARDWARE_ID, Some(DEVICE_SDDL)).map_err(|s| format!("stopped: {s}"))?;
         let mut statuses = Vec::new();
+        let mut outputs = Vec::new();
         let mut pattern_in_output = false;
         if let Ok(file) = m.open_device(id, Caller::Administrator) {
             let sz: Vec<u8> = "hello\0".encode_utf16().flat_map(u16::to_le_bytes).collect();
@@ -141,6 +143,7 @@ fn cycle(fail_at: u64) -> Result<Cycle, String> {
                     IoOutcome::Completed { status, output, .. } => {
                         statuses.push(status);
                         pattern_in_output |= output.windows(4).any(|w| w.iter().all(|&b| b == PATTERN));
+                        outputs.push(output);
                     }
                     IoOutcome::Pending => return Err("left pending".into()),
                 }
@@ -163,6 +166,7 @@ fn cycle(fail_at: u64) -> Result<Cycle, String> {
             allocations: COUNT.with(Cell::get),
             live_after_unload: LIVE.with(Cell::get),
             statuses,
+            outputs,
             pattern_in_output,
         })
     })
@@ -177,6 +181,23 @@ fn a_cycle_leaves_no_driver_heap_and_no_uninitialised_output() {
     assert_eq!(c.live_after_unload, 0, "driver heap left after unload");
     assert!(c.statuses.iter().take(4).all(|s| *s == STATUS_SUCCESS), "{:?}", c.statuses);
     assert!(!c.pattern_in_output, "an IOCTL returned bytes the driver never wrote");
+    // Every byte returned is the one the wire format says.
+    let sz: Vec<u8> = "hello\0".encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let value = |kind: u32, data: &[u8]| -> Vec<u8> {
+        [kind.to_le_bytes().as_slice(), &(data.len() as u32).to_le_bytes(), data].concat()
+    };
+    let entry = |kind: u32, name: &str| -> Vec<u8> {
+        let units: Vec<u8> = name.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        [kind.to_le_bytes().as_slice(), &(name.len() as u16).to_le_bytes(), &[0, 0], &units].concat()
+    };
+    assert_eq!(c.outputs[2], value(REG_SZ, &sz), "GET Sz");
+    assert_eq!(c.outputs[3], value(REG_BINARY, &[0, 0, 0, 0]), "GET Bin");
+    assert_eq!((c.statuses[4], c.outputs[4].as_slice()), (STATUS_BUFFER_TOO_SMALL, &[][..]), "GET Sz into 9 bytes");
+    let mut enumerated = [c.outputs[5].clone(), c.outputs[6].clone()];
+    enumerated.sort();
+    let mut want = [entry(REG_SZ, "Sz"), entry(REG_BINARY, "Bin")];
+    want.sort();
+    assert_eq!(enumerated, want, "ENUM 0 and 1");
 }
 
 #[test]
