@@ -5,6 +5,8 @@ use kmdf_sim::control::{DevnodeState, Machine, Settings};
 use kmdf_sim::*;
 use wdfkey::{Access, DeviceKey, RegKey};
 
+mod support;
+
 const DRV: &str = "devkeys.sys";
 
 fn device_add_inner(init: PWDFDEVICE_INIT) -> Result<(), wdfkey::Error> {
@@ -34,22 +36,8 @@ extern "C" fn device_add(_driver: WDFDRIVER, init: PWDFDEVICE_INIT) -> NTSTATUS 
 }
 
 extern "C" fn entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
-    let mut config = WDF_DRIVER_CONFIG {
-        Size: size_of::<WDF_DRIVER_CONFIG>() as u32,
-        EvtDriverDeviceAdd: Some(device_add),
-        ..WDF_DRIVER_CONFIG::default()
-    };
-    // SAFETY: pointers from the loader and to a local.
-    unsafe {
-        call_unsafe_wdf_function_binding!(
-            WdfDriverCreate,
-            driver,
-            path,
-            WDF_NO_OBJECT_ATTRIBUTES,
-            &mut config,
-            WDF_NO_HANDLE.cast()
-        )
-    }
+    let config = WDF_DRIVER_CONFIG { EvtDriverDeviceAdd: Some(device_add), ..WDF_DRIVER_CONFIG::default() };
+    support::driver_create(driver, path, config)
 }
 const _: DRIVER_INITIALIZE = Some(entry);
 

@@ -15,27 +15,14 @@ use proptest::prelude::*;
 use std::collections::BTreeMap;
 use wdfkey::{Access, Error, RegKey, Volatility};
 
+mod support;
+use support::plain_entry as entry;
+
 const DRV: &str = "modeltest.sys";
 const SERVICE: &str = "modeltest";
 const ROOT: &str = r"\Registry\Machine\SOFTWARE\WdfKeyModel";
 const KEYS: usize = 3;
 const NAMES: [&str; 3] = ["Alpha", "beta", "ALPHA2"];
-
-extern "C" fn entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
-    let mut config = WDF_DRIVER_CONFIG { Size: size_of::<WDF_DRIVER_CONFIG>() as u32, ..WDF_DRIVER_CONFIG::default() };
-    // SAFETY: pointers from the loader and to a local.
-    unsafe {
-        call_unsafe_wdf_function_binding!(
-            WdfDriverCreate,
-            driver,
-            path,
-            WDF_NO_OBJECT_ATTRIBUTES,
-            &mut config,
-            WDF_NO_HANDLE.cast()
-        )
-    }
-}
-const _: DRIVER_INITIALIZE = Some(entry);
 
 #[derive(Debug, Clone)]
 enum Data {

@@ -7,25 +7,12 @@ use kmdf_sim::control::{Machine, ReusePolicy, Settings};
 use kmdf_sim::*;
 use wdfkey::{Access, Disposition, Error, ParentObject, RegKey, Volatility};
 
+mod support;
+use support::plain_entry;
+
 const DRV: &str = "keytest.sys";
 const SERVICE: &str = "keytest";
 const SERVICE_KEY: &str = r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\keytest";
-
-extern "C" fn plain_entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
-    let mut config = WDF_DRIVER_CONFIG { Size: size_of::<WDF_DRIVER_CONFIG>() as u32, ..WDF_DRIVER_CONFIG::default() };
-    // SAFETY: pointers from the loader and to a local.
-    unsafe {
-        call_unsafe_wdf_function_binding!(
-            WdfDriverCreate,
-            driver,
-            path,
-            WDF_NO_OBJECT_ATTRIBUTES,
-            &mut config,
-            WDF_NO_HANDLE.cast()
-        )
-    }
-}
-const _: DRIVER_INITIALIZE = Some(plain_entry);
 
 /// A test-VM machine with the driver loaded and its INF values seeded.
 fn loaded(settings: Settings) -> (Machine, WDFDRIVER) {
