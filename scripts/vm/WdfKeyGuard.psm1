@@ -374,7 +374,7 @@ public static class WdfKeyGuardClient {
     [DllImport("cfgmgr32.dll", CharSet = CharSet.Unicode)]
     static extern int CM_Get_Device_Interface_List_Size(out int Len, ref Guid InterfaceClassGuid, string DeviceID, int Flags);
     [DllImport("cfgmgr32.dll", CharSet = CharSet.Unicode)]
-    static extern int CM_Get_Device_Interface_List(ref Guid InterfaceClassGuid, string DeviceID, char[] Buffer, int BufferLen, int Flags);
+    static extern int CM_Get_Device_Interface_List(ref Guid InterfaceClassGuid, string DeviceID, [Out] char[] Buffer, int BufferLen, int Flags);
     [DllImport("kernel32.dll", CharSet = CharSet.Unicode, SetLastError = true)]
     static extern SafeFileHandle CreateFile(string Name, uint Access, uint Share, IntPtr Security, uint Disposition, uint Flags, IntPtr Template);
     [DllImport("kernel32.dll", SetLastError = true)]
