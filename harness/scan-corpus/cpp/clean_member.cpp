@@ -29,3 +29,25 @@ private:
     ULONG m_Value = 0;
 };
 }
+
+class RawKey {
+    HANDLE m_Raw = nullptr;
+
+public:
+    NTSTATUS Open(POBJECT_ATTRIBUTES attrs)
+    {
+        return ZwOpenKey(&m_Raw, KEY_READ, attrs);
+    }
+
+    void Peek(WDFKEY key)
+    {
+        // A local that shadows the member: the member is untouched.
+        HANDLE m_Raw = WdfRegistryWdmGetHandle(key);
+        QueryInfo(m_Raw);
+    }
+
+    void Close()
+    {
+        ZwClose(m_Raw);
+    }
+};

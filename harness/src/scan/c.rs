@@ -14,7 +14,7 @@ pub fn lower(text: &str, cpp: bool) -> Result<(Vec<Function>, usize), String> {
     let src = text.as_bytes();
     let mut functions = Vec::new();
     let mut errors = 0;
-    collect(tree.root_node(), src, &mut functions, &mut errors);
+    collect(tree.root_node(), src, cpp, false, &mut functions, &mut errors);
     Ok((functions, errors))
 }
 
@@ -27,13 +27,20 @@ fn named_children(n: Node) -> Vec<Node> {
     n.named_children(&mut cursor).collect()
 }
 
-fn collect(n: Node, src: &[u8], out: &mut Vec<Function>, errors: &mut usize) {
+/// `in_class`: inside a C++ class or struct body.
+fn collect(n: Node, src: &[u8], cpp: bool, in_class: bool, out: &mut Vec<Function>, errors: &mut usize) {
     if n.is_error() || n.is_missing() {
         *errors += 1;
     }
     if n.kind() == "function_definition" {
-        let name = n.child_by_field_name("declarator").and_then(|d| function_name(d, src)).unwrap_or_default();
-        let mut lowering = Lowering { src, events: Vec::new(), branches: Vec::new(), next_if: 0 };
+        let declarator = n.child_by_field_name("declarator");
+        let name = declarator.and_then(|d| function_name(d, src)).unwrap_or_default();
+        // A C++ member function (in its class, or defined as `Class::name`)
+        // reads and writes members by bare name: a name that is not one of
+        // its parameters or locals is a member (a field), as for `this->`.
+        let method = cpp && (in_class || declarator.is_some_and(|d| text(d, src).contains("::")));
+        let locals = if method { Some(declared_names(n, src)) } else { None };
+        let mut lowering = Lowering { src, events: Vec::new(), branches: Vec::new(), next_if: 0, locals };
         if let Some(body) = n.child_by_field_name("body") {
             lowering.walk(body);
         }
@@ -42,9 +49,38 @@ fn collect(n: Node, src: &[u8], out: &mut Vec<Function>, errors: &mut usize) {
         count_errors(n, errors);
         return;
     }
+    let class_body = matches!(n.kind(), "field_declaration_list");
     for c in named_children(n) {
-        collect(c, src, out, errors);
+        collect(c, src, cpp, in_class || class_body, out, errors);
     }
+}
+
+/// Every name a function declares: its parameters and its locals.
+fn declared_names(function: Node, src: &[u8]) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    let mut stack = vec![function];
+    while let Some(n) = stack.pop() {
+        if matches!(n.kind(), "parameter_declaration" | "optional_parameter_declaration" | "declaration")
+            || n.kind() == "init_declarator"
+        {
+            let mut inner = named_children(n);
+            while let Some(d) = inner.pop() {
+                match d.kind() {
+                    "identifier" => {
+                        names.insert(text(d, src).to_string());
+                    }
+                    "init_declarator" | "pointer_declarator" | "reference_declarator" | "array_declarator" => {
+                        if let Some(x) = d.child_by_field_name("declarator") {
+                            inner.push(x);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        stack.extend(named_children(n));
+    }
+    names
 }
 
 fn count_errors(n: Node, errors: &mut usize) {
@@ -73,6 +109,8 @@ struct Lowering<'s> {
     events: Vec<Event>,
     branches: Vec<Branch>,
     next_if: usize,
+    /// In a C++ member function: its parameters and locals (other bare names are members).
+    locals: Option<std::collections::BTreeSet<String>>,
 }
 
 impl Lowering<'_> {
@@ -172,7 +210,13 @@ impl Lowering<'_> {
                     .unwrap_or_default();
                 Expr::Call { callee, args }
             }
-            "identifier" => Expr::Place(Place::Var(text(n, self.src).to_string())),
+            "identifier" => {
+                let name = text(n, self.src).to_string();
+                match &self.locals {
+                    Some(locals) if !locals.contains(&name) => Expr::Place(Place::Field(name)),
+                    _ => Expr::Place(Place::Var(name)),
+                }
+            }
             "field_expression" => match n.child_by_field_name("field") {
                 Some(f) => Expr::Place(Place::Field(text(f, self.src).to_string())),
                 None => Expr::Other(text(n, self.src).to_string()),
