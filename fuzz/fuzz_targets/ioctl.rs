@@ -20,7 +20,14 @@ struct Vm {
 fn vm() -> Vm {
     let machine = Machine::new(Settings::default());
     let params = format!(r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\{SERVICE_NAME}\Parameters");
-    machine.registry_seed(&format!("[{params}]\nMaxValueSize = dword:4096\nTraceLevel = dword:3\n")).expect("seed");
+    // The INF's AddReg defaults.
+    machine
+        .registry_seed(&format!(
+            "[{params}]\nMaxValueSize = dword:{}\nTraceLevel = dword:{}\n",
+            wdfkey_guard::DEFAULT_MAX_VALUE_SIZE,
+            wdfkey_guard::DEFAULT_TRACE_LEVEL
+        ))
+        .expect("seed");
     machine.install("wdfkey_guard.sys", SERVICE_NAME, Some(driver_entry));
     let id = machine.add_device(HARDWARE_ID, Some(DEVICE_SDDL)).expect("no stop");
     let file = machine.open_device(id, Caller::Administrator).expect("opens");

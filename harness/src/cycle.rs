@@ -21,7 +21,12 @@ pub fn vm(settings: Settings) -> Machine {
     let m = Machine::new(settings);
     let params = format!(r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\{SERVICE_NAME}\Parameters");
     // The INF's AddReg defaults (inf/wdfkey_guard.inx).
-    let _ = m.registry_seed(&format!("[{params}]\nMaxValueSize = dword:4096\nTraceLevel = dword:3\n"));
+    m.registry_seed(&format!(
+        "[{params}]\nMaxValueSize = dword:{}\nTraceLevel = dword:{}\n",
+        wdfkey_guard::DEFAULT_MAX_VALUE_SIZE,
+        wdfkey_guard::DEFAULT_TRACE_LEVEL
+    ))
+    .expect("the INF defaults are well formed");
     m.install(IMAGE, SERVICE_NAME, Some(driver_entry));
     m
 }

@@ -88,22 +88,21 @@ mod raw_client {
     }
     const _: DRIVER_INITIALIZE = Some(buggy_entry);
 
+    /// Creates the driver (EvtDriverUnload closes its key) and keeps its
+    /// Parameters key in the driver context.
+    fn driver_keeping_key(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> Result<WDFKEY, NTSTATUS> {
+        let wdf_driver = create_driver(driver, path, Some(unload_closing_key))?;
+        let key = open_key(PARAMS)?;
+        // SAFETY: the context is zero-filled, DriverContext-sized and lives
+        // as long as the driver object (F76).
+        unsafe { context(wdf_driver).write(DriverContext { key }) };
+        Ok(key)
+    }
+
     /// The same bug, with the key closed properly in EvtDriverUnload: the
     /// double close then happens inside WdfRegistryClose (F4).
     pub extern "C" fn closes_in_unload_entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
-        let wdf_driver = match create_driver(driver, path, Some(unload_closing_key)) {
-            Ok(d) => d,
-            Err(status) => return status,
-        };
-        match open_key(PARAMS) {
-            Ok(key) => {
-                // SAFETY: the context is zero-filled, DriverContext-sized and
-                // lives as long as the driver object (F76).
-                unsafe { context(wdf_driver).write(DriverContext { key }) };
-                close_wdm_handle(key)
-            }
-            Err(status) => status,
-        }
+        driver_keeping_key(driver, path).map_or_else(|status| status, close_wdm_handle)
     }
     const _: DRIVER_INITIALIZE = Some(closes_in_unload_entry);
 
@@ -117,18 +116,7 @@ mod raw_client {
     /// The correct driver: the key is closed with WdfRegistryClose in
     /// EvtDriverUnload, its handle never touched.
     pub extern "C" fn correct_entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
-        let wdf_driver = match create_driver(driver, path, Some(unload_closing_key)) {
-            Ok(d) => d,
-            Err(status) => return status,
-        };
-        match open_key(PARAMS) {
-            Ok(key) => {
-                // SAFETY: as in `closes_in_unload_entry`.
-                unsafe { context(wdf_driver).write(DriverContext { key }) };
-                STATUS_SUCCESS
-            }
-            Err(status) => status,
-        }
+        driver_keeping_key(driver, path).map_or_else(|status| status, |_| STATUS_SUCCESS)
     }
     const _: DRIVER_INITIALIZE = Some(correct_entry);
 }

@@ -189,9 +189,11 @@ fn exclusive(a: &[Branch], b: &[Branch]) -> bool {
 /// Runs every rule over a file's functions.
 pub fn check(file: &str, functions: &[Function]) -> Vec<Finding> {
     let mut findings = Vec::new();
-    // Helpers returning the key's handle (directly or through a local).
+    // Helpers returning the key's handle (directly, through a local, or
+    // through another helper): grown until no function is added.
     let mut helpers: BTreeMap<String, (usize, String)> = BTreeMap::new();
-    for _ in 0..3 {
+    loop {
+        let known = helpers.len();
         for f in functions {
             let tainted = local_taint(f, &BTreeMap::new(), &helpers);
             for e in &f.events {
@@ -201,6 +203,9 @@ pub fn check(file: &str, functions: &[Function]) -> Vec<Finding> {
                     helpers.entry(f.name.clone()).or_insert((e.line, origin));
                 }
             }
+        }
+        if helpers.len() == known {
+            break;
         }
     }
     // Fields assigned a key's handle anywhere in the file.

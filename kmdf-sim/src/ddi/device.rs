@@ -190,14 +190,10 @@ unsafe fn open_devnode_key(
         s.pop_frame();
         r
     });
-    match result {
-        None => STOPPED_STATUS,
-        Some(Err(st)) => st,
-        Some(Ok((key, _))) => {
-            // SAFETY: writable by contract (checked non-null by the callers).
-            unsafe { key_out.write(key as WDFKEY) };
-            crate::STATUS_SUCCESS
-        }
+    // SAFETY: writable by contract (checked non-null by the callers).
+    match unsafe { super::registry::deliver_key(result, key_out) } {
+        Ok(_) => crate::STATUS_SUCCESS,
+        Err(st) => st,
     }
 }
 

@@ -121,14 +121,10 @@ unsafe fn open_driver_key(
             r
         })
     });
-    match result {
-        None => STOPPED_STATUS,
-        Some(Err(st)) => st,
-        Some(Ok((key, _))) => {
-            // SAFETY: checked non-null above.
-            unsafe { key_out.write(key as WDFKEY) };
-            crate::STATUS_SUCCESS
-        }
+    // SAFETY: checked non-null above.
+    match unsafe { super::registry::deliver_key(result, key_out) } {
+        Ok(_) => crate::STATUS_SUCCESS,
+        Err(st) => st,
     }
 }
 

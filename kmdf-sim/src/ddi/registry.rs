@@ -45,6 +45,22 @@ pub(crate) fn new_key_object(
     }
 }
 
+/// The end of every key-opening DDI: on success the new WDFKEY goes to the
+/// driver's slot and the caller gets whether the key was created; a stopped
+/// machine refuses with STOPPED_STATUS.
+///
+/// # Safety
+/// `key_out` is non-null and writable (each DDI checks it first).
+pub(crate) unsafe fn deliver_key(
+    result: Option<Result<(u64, bool), NTSTATUS>>,
+    key_out: *mut WDFKEY,
+) -> Result<bool, NTSTATUS> {
+    let (key, created) = result.unwrap_or(Err(STOPPED_STATUS))?;
+    // SAFETY: non-null and writable (this function's contract).
+    unsafe { key_out.write(key as WDFKEY) };
+    Ok(created)
+}
+
 /// Shared body of `WdfRegistryOpenKey` and `WdfRegistryCreateKey` (F12, F13).
 ///
 /// # Safety
@@ -89,10 +105,10 @@ unsafe fn open_or_create(
         let driver = s.caller_image();
         new_key_object(s, driver, attributes, |s, owner| s.open_key_handle(owner, base, &name, access, volatile, false))
     });
-    match result {
-        None => STOPPED_STATUS,
-        Some(Err(st)) => st,
-        Some(Ok((key, created))) => {
+    // SAFETY: checked non-null above.
+    match unsafe { deliver_key(result, key_out) } {
+        Err(st) => st,
+        Ok(created) => {
             if let Some((_, disposition)) = create
                 && !disposition.is_null()
             {
@@ -100,8 +116,6 @@ unsafe fn open_or_create(
                 // SAFETY: F13: the optional disposition is written on success; non-null checked.
                 unsafe { disposition.write(value) };
             }
-            // SAFETY: checked non-null above.
-            unsafe { key_out.write(key as WDFKEY) };
             crate::STATUS_SUCCESS
         }
     }
