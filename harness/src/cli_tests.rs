@@ -172,7 +172,7 @@ fn triage_reads_a_file_or_stdin_and_exits_2_on_garbage() {
 
 #[test]
 fn scan_exit_codes_json_and_explain() {
-    let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scan-corpus");
+    let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../diag/scan-corpus");
     let out = harness().args(["scan", "--format", "json"]).arg(corpus.join("c/direct.c")).output().expect("runs");
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");

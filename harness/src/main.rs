@@ -8,15 +8,18 @@ mod cli_tests;
 mod cycle;
 mod faults;
 mod replay;
+#[cfg(test)]
+mod replay_fixtures;
 mod report;
-mod scan;
-mod triage;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use kmdf_sim::control::Settings;
 use report::{BugCheckRecord, LeakRecord, StressReport, ViolationRecord};
 use std::process::ExitCode;
+
+/// The binary's name in messages.
+const PROGRAM: &str = "wdfkey-harness";
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -79,114 +82,8 @@ enum Command {
         #[arg(long, default_value_t = 100_000)]
         cycles: u64,
     },
-    /// Reads a pasted `!analyze -v` (mail and forum mangling undone: wrapped
-    /// lines, HTML breaks and entities, typographic quotes, quoting, the
-    /// dump pasted twice) and says whether it is the WDFKEY double close,
-    /// what the arguments mean, whether user mode could have caused it, why
-    /// the framework is blamed, and what to do next. Also recognises 0x93
-    /// elsewhere, Driver Verifier's 0xC4 handle and leak codes, WDF 0x10D,
-    /// KMDF verifier breaks without a debugger and wdk-panic's 0x52504E43.
-    /// Exits 0 when the text was read (whatever the verdict), 2 when not.
-    Triage {
-        /// The text file; `-` or nothing reads standard input.
-        input: Option<std::path::PathBuf>,
-        /// `text` for people, `json` for tools (schemas/triage-report.schema.json).
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-    },
-    /// Scans C, C++ and Rust driver sources (files or directories) for
-    /// WDFKEY handle misuse: WKG001 the key's WDM handle closed by the driver
-    /// (from WdfRegistryWdmGetHandle, directly, through a local, a struct
-    /// field or a helper's return value, into ZwClose/NtClose/ObCloseHandle);
-    /// WKG002 WdfRegistryClose twice on one path; WKG003 WdfRegistryClose
-    /// after a successful WdfRegistryRemoveKey; WKG004 (warning) a parented
-    /// key in a field closed in an unload routine. Exit 0 clean, 1 findings,
-    /// 2 unreadable input.
-    Scan {
-        /// Files or directories (searched for .c .h .cpp .cc .cxx .hpp .rs).
-        #[arg(required_unless_present = "explain")]
-        paths: Vec<std::path::PathBuf>,
-        /// `text` (compiler-style) or `json`.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-        /// Explains a rule (WKG001…WKG004) and how to fix it.
-        #[arg(long, value_name = "CODE")]
-        explain: Option<String>,
-    },
-}
-
-fn run_scan(paths: &[std::path::PathBuf], format: Format, explain: Option<&str>) -> ExitCode {
-    if let Some(code) = explain {
-        return match scan::explain(code) {
-            Some(text) => {
-                println!("{text}");
-                ExitCode::SUCCESS
-            }
-            None => {
-                let codes: Vec<&str> = scan::EXPLANATIONS.iter().map(|(c, _)| *c).collect();
-                eprintln!("wdfkey-harness scan: no rule {code}; the rules are {}", codes.join(", "));
-                ExitCode::from(2)
-            }
-        };
-    }
-    let report = scan::scan(paths);
-    if let Err(code) = print_report(format, &report, scan::render) {
-        return code;
-    }
-    if report.skipped.iter().any(|s| s.reason.starts_with("cannot")) {
-        ExitCode::from(2)
-    } else if report.findings.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
-}
-
-/// Output format of `triage` and `scan`.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-enum Format {
-    Text,
-    Json,
-}
-
-/// Prints a report as text (`render`) or JSON; `Err(exit code 2)` if it
-/// cannot be encoded.
-fn print_report<T: serde::Serialize>(format: Format, report: &T, render: fn(&T) -> String) -> Result<(), ExitCode> {
-    match format {
-        Format::Text => print!("{}", render(report)),
-        Format::Json => match serde_json::to_string_pretty(report) {
-            Ok(json) => println!("{json}"),
-            Err(e) => {
-                eprintln!("wdfkey-harness: cannot encode the report: {e}");
-                return Err(ExitCode::from(2));
-            }
-        },
-    }
-    Ok(())
-}
-
-fn run_triage(input: Option<&std::path::Path>, format: Format) -> ExitCode {
-    let text = match input.filter(|p| p.as_os_str() != "-") {
-        Some(path) => std::fs::read(path)
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .map_err(|e| format!("cannot read {}: {e}", path.display())),
-        None => {
-            let mut buf = Vec::new();
-            std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
-                .map(|_| String::from_utf8_lossy(&buf).into_owned())
-                .map_err(|e| format!("cannot read standard input: {e}"))
-        }
-    };
-    match text.and_then(|t| triage::triage(&t)) {
-        Ok(report) => match print_report(format, &report, triage::render) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(code) => code,
-        },
-        Err(e) => {
-            eprintln!("wdfkey-harness triage: {e}");
-            ExitCode::from(2)
-        }
-    }
+    Triage(wdfkey_diag::cli::TriageArgs),
+    Scan(wdfkey_diag::cli::ScanArgs),
 }
 
 fn write_json(path: &std::path::Path, value: &impl serde::Serialize) -> Result<(), String> {
@@ -326,8 +223,8 @@ fn main() -> ExitCode {
             }
             if all { ExitCode::SUCCESS } else { ExitCode::from(1) }
         }
-        Command::Triage { input, format } => run_triage(input.as_deref(), format),
-        Command::Scan { paths, format, explain } => run_scan(&paths, format, explain.as_deref()),
+        Command::Triage(args) => wdfkey_diag::cli::run_triage(PROGRAM, &args),
+        Command::Scan(args) => wdfkey_diag::cli::run_scan(PROGRAM, &args),
         Command::Bench { cycles } => {
             if cycles == 0 {
                 eprintln!("wdfkey-harness: --cycles must be at least 1");

@@ -14,16 +14,23 @@ pub struct Parsed {
     pub name: Option<String>,
     /// Arg1..Arg4 (missing ones are absent).
     pub args: Vec<u64>,
+    /// `BUGCHECK_STR`, else `DEFAULT_BUCKET_ID` or `FAILURE_BUCKET_ID`.
     pub bugcheck_str: Option<String>,
+    /// `MODULE_NAME`.
     pub module: Option<String>,
+    /// `IMAGE_NAME`.
     pub image: Option<String>,
+    /// `SYMBOL_NAME`.
     pub symbol: Option<String>,
     /// `Probably caused by :` as WinDbg printed it.
     pub probably_caused_by: Option<String>,
     /// `module!symbol` frames, innermost first.
     pub stack: Vec<String>,
+    /// `PROCESS_NAME`.
     pub process: Option<String>,
+    /// `CURRENT_IRQL`.
     pub irql: Option<u64>,
+    /// The blamed image's timestamp, as printed.
     pub image_timestamp: Option<String>,
 }
 
@@ -37,6 +44,7 @@ pub struct Verdict {
     pub kind: &'static str,
     /// Whether the dump shows the WDFKEY double-close signature.
     pub wdfkey_double_close: bool,
+    /// The verdict in one sentence.
     pub summary: String,
     /// Why, from the dump's own fields.
     pub reasons: Vec<String>,
@@ -45,18 +53,24 @@ pub struct Verdict {
     /// Whether a user-mode program could have caused it (`None`: the dump
     /// does not say enough).
     pub user_mode_possible: Option<bool>,
+    /// Why (or why not) user mode could have caused it.
     pub user_mode_reason: Option<String>,
     /// Why WinDbg blames the framework, when it does.
     pub why_framework_blamed: Option<String>,
+    /// What to do next, in order.
     pub next_steps: Vec<String>,
 }
 
 /// The JSON report (`schemas/triage-report.schema.json`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// The tool's name.
     pub tool: &'static str,
+    /// The tool's version.
     pub version: &'static str,
+    /// What was read from the text.
     pub parsed: Parsed,
+    /// The answer.
     pub verdict: Verdict,
     /// Things noticed while reading (a second, different dump in the text…).
     pub warnings: Vec<String>,
@@ -596,10 +610,13 @@ pub fn render(r: &Report) -> String {
 mod tests {
     use super::*;
 
-    /// The simulator's own rendering of a replayed crash (replay-crash).
-    fn simulated(title_prefix: &str) -> String {
-        let outcome = crate::replay::replay().into_iter().find(|o| o.title.starts_with(title_prefix)).expect("outcome");
-        outcome.text.split("HANDLE TIMELINE").next().unwrap_or_default().to_string()
+    /// The simulator's own rendering of a replayed crash (`wdfkey-harness
+    /// replay-crash`, outcome `1.` or `2b.`), kept in `fixtures/`; the
+    /// harness's tests check the copies are current.
+    fn simulated(outcome: &str) -> String {
+        let name = format!("replay-{}.txt", outcome.trim_end_matches('.'));
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(&name);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
 
     // Mail and forum manglings.

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 /// Where a value lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Place {
+pub(crate) enum Place {
     /// A local or parameter.
     Var(String),
     /// A struct field (by field name, file-wide: `ctx->Handle`, `self.handle`).
@@ -22,7 +22,7 @@ pub enum Place {
 
 /// An expression, as far as the rules care.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Expr {
+pub(crate) enum Expr {
     Call { callee: String, args: Vec<Expr> },
     Place(Place),
     Other(String),
@@ -30,7 +30,7 @@ pub enum Expr {
 
 /// One branch an event sits in: the condition's text and the arm.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Branch {
+pub(crate) struct Branch {
     /// Unique per `if` in the function.
     pub id: usize,
     pub cond: String,
@@ -38,14 +38,14 @@ pub struct Branch {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EventKind {
+pub(crate) enum EventKind {
     Assign { target: Place, value: Expr },
     Call { callee: String, args: Vec<Expr> },
     Return { value: Option<Expr> },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
+pub(crate) struct Event {
     pub kind: EventKind,
     pub line: usize,
     pub col: usize,
@@ -54,7 +54,7 @@ pub struct Event {
 
 /// A function lowered to events in source order.
 #[derive(Debug, Clone)]
-pub struct Function {
+pub(crate) struct Function {
     pub name: String,
     pub events: Vec<Event>,
 }
@@ -62,12 +62,17 @@ pub struct Function {
 /// A finding, compiler style.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Finding {
+    /// The file, as given or found under a given directory.
     pub file: String,
+    /// 1-based line of the offending call.
     pub line: usize,
+    /// 1-based column of the offending call.
     pub col: usize,
     /// `error` or `warning`.
     pub severity: &'static str,
+    /// The rule: `WKG001`…`WKG004` (`--explain CODE`).
     pub code: &'static str,
+    /// What is wrong, in one line.
     pub message: String,
     /// The flow: where the handle came from, where it is closed, why the
     /// framework closes it again.
@@ -77,14 +82,20 @@ pub struct Finding {
 /// A file that could not be read or parsed (reported, skipped).
 #[derive(Debug, Clone, Serialize)]
 pub struct Skipped {
+    /// The file or path.
     pub file: String,
+    /// Why, in words.
     pub reason: String,
 }
 
+/// The result of one scan (the JSON report).
 #[derive(Debug, Default, Serialize)]
 pub struct ScanReport {
+    /// Files read and checked (in full or in part).
     pub files_scanned: usize,
+    /// Every finding, by file and line.
     pub findings: Vec<Finding>,
+    /// Paths that could not be read or parsed at all.
     pub skipped: Vec<Skipped>,
     /// Parsed with syntax errors (macros the parser could not see through):
     /// the rest of the file was still checked.
@@ -187,7 +198,7 @@ fn exclusive(a: &[Branch], b: &[Branch]) -> bool {
 }
 
 /// Runs every rule over a file's functions.
-pub fn check(file: &str, functions: &[Function]) -> Vec<Finding> {
+pub(crate) fn check(file: &str, functions: &[Function]) -> Vec<Finding> {
     let mut findings = Vec::new();
     // Helpers returning the key's handle (directly, through a local, or
     // through another helper): grown until no function is added.

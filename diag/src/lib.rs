@@ -1,0 +1,9 @@
+//! `wdfkey-diag`: diagnosis of WDFKEY handle misuse for drivers written in
+//! any language — `scan` reads C, C++ and Rust driver sources, `triage` reads
+//! a crash's `!analyze -v` text. Neither needs the simulator or the
+//! wdfkey-guard driver; the `wdfkey-diag` binary offers both, and
+//! `wdfkey-harness` offers them as two of its subcommands.
+
+pub mod cli;
+pub mod scan;
+pub mod triage;
