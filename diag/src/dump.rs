@@ -278,7 +278,8 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn slice(&self, offset: u64, len: u64, what: &str) -> Result<&'a [u8], String> {
-        let end = offset.checked_add(len).ok_or_else(|| format!("{what}: offset 0x{offset:X} + 0x{len:X} overflows"))?;
+        let end =
+            offset.checked_add(len).ok_or_else(|| format!("{what}: offset 0x{offset:X} + 0x{len:X} overflows"))?;
         let (start, end) = (usize::try_from(offset), usize::try_from(end));
         match (start, end) {
             (Ok(s), Ok(e)) if e <= self.bytes.len() => Ok(&self.bytes[s..e]),
@@ -338,7 +339,9 @@ fn dump_kind(dump_type: u32, after_header: Option<&[u8]>) -> (&'static str, Stri
         (4, _) => ("small", "small memory dump (triage / minidump, type 4)".into()),
         (5 | 6, Some("full")) => ("bitmap_full", format!("complete memory dump, bitmap form (type {dump_type}, FDMP)")),
         (5 | 6, Some(_)) => ("bitmap_kernel", format!("kernel memory dump, bitmap form (type {dump_type}, SDMP)")),
-        (5 | 6, None) => ("bitmap", format!("bitmap dump (type {dump_type}) without a bitmap signature after the header")),
+        (5 | 6, None) => {
+            ("bitmap", format!("bitmap dump (type {dump_type}) without a bitmap signature after the header"))
+        }
         (8, _) => ("bitmap_kernel", "kernel memory dump (type 8)".into()),
         (9, _) => ("bitmap_kernel_user", "kernel and user memory dump (type 9)".into()),
         (10, _) => ("bitmap_full", "complete memory dump (type 10)".into()),
@@ -679,9 +682,7 @@ pub fn read_file(path: &std::path::Path) -> Result<Dump, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let size = file.metadata().map_err(|e| format!("cannot read {}: {e}", path.display()))?.len();
     let mut head = Vec::new();
-    file.take(HEADER_BYTES)
-        .read_to_end(&mut head)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    file.take(HEADER_BYTES).read_to_end(&mut head).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let small = is_dump(&head) && {
         let layout = if head.starts_with(SIGNATURE64) { &LAYOUT64 } else { &LAYOUT32 };
         Reader { bytes: &head }.u32(layout.dump_type, "DumpType").is_ok_and(|t| t == 4)

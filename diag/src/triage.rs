@@ -132,9 +132,10 @@ pub fn normalize(text: &str) -> String {
     }
     s = s.replace(['\u{2018}', '\u{201B}'], "`").replace('\u{2019}', "'").replace(['\u{201C}', '\u{201D}'], "\"");
     s = s.replace(['\u{00A0}', '\t'], " ");
-    let lines: Vec<String> = s
+    let lines: Vec<(usize, String)> = s
         .lines()
         .map(|l| {
+            let width = l.chars().count();
             // Mail quoting ("> > text") and mailto noise ("<mailto:x@y>", "[mailto:x@y]").
             let mut l = l.trim_start();
             while let Some(rest) = l.strip_prefix('>') {
@@ -147,7 +148,7 @@ pub fn normalize(text: &str) -> String {
                     l.replace_range(at..end, "");
                 }
             }
-            l.replace("mailto:", "")
+            (width, l.replace("mailto:", ""))
         })
         .collect();
     unwrap_hard_wrapped(&lines)
@@ -159,17 +160,17 @@ pub fn normalize(text: &str) -> String {
 /// least three lines of exactly W characters are not one repeated
 /// character (a banner); then every line of exactly W characters continues
 /// on the next one and is joined to it without a separator.
-fn unwrap_hard_wrapped(lines: &[String]) -> String {
-    let width = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+fn unwrap_hard_wrapped(lines: &[(usize, String)]) -> String {
+    let width = lines.iter().map(|l| l.0).max().unwrap_or(0);
     let banner = |l: &str| l.chars().all(|c| Some(c) == l.chars().next());
-    let full = lines.iter().filter(|l| l.chars().count() == width && !banner(l.trim())).count();
+    let full = lines.iter().filter(|(w, l)| *w == width && !banner(l.trim())).count();
     if !(20..=100).contains(&width) || full < 3 {
-        return lines.join("\n");
+        return lines.iter().map(|l| l.1.as_str()).collect::<Vec<_>>().join("\n");
     }
     let mut out = String::new();
-    for l in lines {
+    for (w, l) in lines {
         out.push_str(l);
-        if l.chars().count() != width {
+        if *w != width {
             out.push('\n');
         }
     }
@@ -509,7 +510,9 @@ pub fn verdict(p: &Parsed) -> Verdict {
                 if let (Some(h), Some(process), Some(at)) = (arg(1), arg(2), arg(3)) {
                     v.arguments.push(format!("Arg2 = 0x{h:X}: the user-mode handle value referenced."));
                     v.arguments.push(format!("Arg3 = 0x{process:X}: the current process (`!process {process:x} 1`)."));
-                    v.arguments.push(format!("Arg4 = 0x{at:X}: the address in the driver that made the reference (`ln {at:x}`)."));
+                    v.arguments.push(format!(
+                        "Arg4 = 0x{at:X}: the address in the driver that made the reference (`ln {at:x}`)."
+                    ));
                 }
                 v.user_mode_possible = Some(true);
                 v.user_mode_reason = Some(
@@ -567,7 +570,11 @@ pub fn verdict(p: &Parsed) -> Verdict {
             let printed = arg(0).unwrap_or_default();
             v.arguments.push(format!(
                 "Arg1 = 0x80000003: STATUS_BREAKPOINT — a breakpoint with no kernel debugger attached{}.",
-                if printed >> 32 != 0 { " (printed sign-extended as 0xFFFFFFFF80000003: an NTSTATUS is 32 bits)" } else { "" }
+                if printed >> 32 != 0 {
+                    " (printed sign-extended as 0xFFFFFFFF80000003: an NTSTATUS is 32 bits)"
+                } else {
+                    ""
+                }
             ));
             v.summary = "A KMDF verifier (or DbgBreakPoint) break with no debugger attached: the verifier found \
                          something and tried to stop in the debugger (F65). Attach a kernel debugger to see its message."
@@ -590,9 +597,9 @@ pub fn verdict(p: &Parsed) -> Verdict {
             // wdk-panic 0.5.0 src/lib.rs: KeBugCheckEx(u32::from_be_bytes(*b"RPNC"),
             // file.as_ptr(), file.len(), line, column), all 0 without a location.
             match (arg(0), arg(1), arg(2), arg(3)) {
-                (Some(0), Some(0), Some(0), Some(0)) => v.arguments.push(
-                    "Arg1..Arg4 = 0: the panic had no source location (wdk-panic passes zeros then).".into(),
-                ),
+                (Some(0), Some(0), Some(0), Some(0)) => v
+                    .arguments
+                    .push("Arg1..Arg4 = 0: the panic had no source location (wdk-panic passes zeros then).".into()),
                 (Some(ptr), Some(len), Some(line), Some(column)) => {
                     v.arguments.push(format!(
                         "Arg1 = 0x{ptr:X}: address of the panicking source file's name (a Rust &str, not NUL-terminated)."
@@ -610,7 +617,8 @@ pub fn verdict(p: &Parsed) -> Verdict {
                          panic in the driver, not a Windows fault). Not a handle bug; the driver should have returned \
                          an NTSTATUS (K5)."
                 .into();
-            v.reasons.push("bug check 0x52504E43 ('RPNC'): wdk-panic's code for a Rust panic in a kernel driver".into());
+            v.reasons
+                .push("bug check 0x52504E43 ('RPNC'): wdk-panic's code for a Rust panic in a kernel driver".into());
             v.user_mode_possible = Some(false);
             let (ptr, len) = (arg(0).unwrap_or_default(), arg(1).unwrap_or_default());
             v.next_steps.push(format!(
@@ -690,10 +698,12 @@ pub fn triage_dump(d: &crate::dump::Dump, driver: Option<&str>) -> Report {
          the dump type."
             .to_string(),
     ];
-    let fault_address =
-        exception_address_arg(code).and_then(|i| d.parameters.get(i).copied()).or(d.context.as_ref().map(|c| c.instruction_pointer));
+    let fault_address = exception_address_arg(code)
+        .and_then(|i| d.parameters.get(i).copied())
+        .or(d.context.as_ref().map(|c| c.instruction_pointer));
     let faulting = fault_address.and_then(|a| d.module_at(a)).map(|(m, _)| m.name.clone());
-    let stack: Vec<String> = d.small.as_ref().and_then(|s| s.stack.as_ref()).map(|s| s.modules_in_order.clone()).unwrap_or_default();
+    let stack: Vec<String> =
+        d.small.as_ref().and_then(|s| s.stack.as_ref()).map(|s| s.modules_in_order.clone()).unwrap_or_default();
     let parsed = Parsed {
         code,
         name: bugcheck_name(code).map(str::to_string),
@@ -733,7 +743,8 @@ pub fn triage_dump(d: &crate::dump::Dump, driver: Option<&str>) -> Report {
     }
     if let Some(ctx) = &d.context {
         if let Some(place) = d.describe_address(ctx.instruction_pointer) {
-            v.reasons.push(format!("the saved context's instruction pointer 0x{:X} is {place}", ctx.instruction_pointer));
+            v.reasons
+                .push(format!("the saved context's instruction pointer 0x{:X} is {place}", ctx.instruction_pointer));
         }
     }
 
@@ -780,7 +791,9 @@ pub fn triage_dump(d: &crate::dump::Dump, driver: Option<&str>) -> Report {
                 });
                 let stacked = stack.iter().any(|m| m.eq_ignore_ascii_case(name));
                 match (loaded, unloaded) {
-                    (false, false) => warnings.push(format!("{name} is in neither the loaded nor the unloaded driver list")),
+                    (false, false) => {
+                        warnings.push(format!("{name} is in neither the loaded nor the unloaded driver list"))
+                    }
                     _ => v.reasons.push(format!(
                         "{name} is {}{}",
                         match (loaded, unloaded) {
@@ -921,11 +934,7 @@ pub fn render(r: &Report) -> String {
 /// The dump's own fields, before the verdict.
 fn render_dump(s: &mut String, d: &crate::dump::Dump) {
     use std::fmt::Write as _;
-    let _ = writeln!(
-        s,
-        "Kernel dump ({}, {}-bit): {}",
-        d.format, d.pointer_bits, d.dump_kind_text
-    );
+    let _ = writeln!(s, "Kernel dump ({}, {}-bit): {}", d.format, d.pointer_bits, d.dump_kind_text);
     let _ = writeln!(
         s,
         "  bug check 0x{:08X}  Arg1 {:016x}  Arg2 {:016x}  Arg3 {:016x}  Arg4 {:016x}",
@@ -1297,6 +1306,131 @@ FAILURE_BUCKET_ID:  0x93_Wdf01000!FxRegKey::_FxRegKey
             let e = triage(text).expect_err(what);
             assert!(e.contains("empty") || e.contains("no bug check found"), "{what}: {e}");
         }
+    }
+
+    /// `fold -w N`: a hard wrap that splits tokens.
+    fn fold(text: &str, width: usize) -> String {
+        let mut out = String::new();
+        for line in text.lines() {
+            let chars: Vec<char> = line.chars().collect();
+            if chars.is_empty() {
+                out.push('\n');
+            }
+            for chunk in chars.chunks(width) {
+                out.extend(chunk);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn text_hard_wrapped_at_40_columns_is_joined_before_it_is_reported() {
+        for text in [simulated("1."), KD_FXREGKEY.to_string()] {
+            for width in [40, 47, 64] {
+                let r = triage(&fold(&text, width)).unwrap_or_else(|e| panic!("{width}: {e}"));
+                assert_eq!(r.verdict.kind, "wdfkey_double_close", "{width}");
+                let shown = render(&r);
+                assert!(!shown.contains("Wdf0 1000") && !shown.contains("Wdf0\n1000"), "{width}:\n{shown}");
+                let by = r.parsed.probably_caused_by.as_deref().unwrap_or_default();
+                assert!(by.contains("Wdf01000!FxRegKey::"), "{width}: {by}");
+                assert!(
+                    r.parsed.symbol.as_deref().is_some_and(|s| s.starts_with("Wdf01000!FxRegKey::")),
+                    "{width}: {:?}",
+                    r.parsed.symbol
+                );
+                assert!(
+                    r.parsed.stack.iter().any(|f| f.starts_with("Wdf01000!FxRegKey::") && f.ends_with("destructor'")
+                        || f.ends_with("~FxRegKey")),
+                    "{width}: {:?}",
+                    r.parsed.stack
+                );
+            }
+        }
+        // Word-wrapped and ordinary text is left alone.
+        assert_eq!(normalize("a\nbb\nccc"), "a\nbb\nccc");
+    }
+
+    #[test]
+    fn a_sign_extended_breakpoint_is_a_kmdf_verifier_break() {
+        for arg1 in ["ffffffff80000003", "0000000080000003", "80000003"] {
+            let text = format!(
+                "SYSTEM_THREAD_EXCEPTION_NOT_HANDLED (7e)\nArguments:\nArg1: {arg1}, The exception code that was not handled\n\
+                 Arg2: fffff80012345678\nArg3: ffffd00012345678\nArg4: ffffd00087654321\n"
+            );
+            let r = triage(&text).expect("parsed");
+            assert_eq!(r.verdict.kind, "kmdf_verifier_break", "{arg1}");
+            assert!(r.verdict.arguments[0].starts_with("Arg1 = 0x80000003"), "{arg1}");
+            assert_eq!(r.verdict.arguments[0].contains("sign-extended"), arg1.len() == 16 && arg1.starts_with('f'));
+        }
+        for not_a_break in ["ffffffffc0000005", "0000000180000003", "ffff000080000003"] {
+            let text =
+                format!("SYSTEM_THREAD_EXCEPTION_NOT_HANDLED (7e)\nArg1: {not_a_break}\nArg2: 0\nArg3: 0\nArg4: 0\n");
+            assert_eq!(triage(&text).expect("parsed").verdict.kind, "not_a_handle_bug", "{not_a_break}");
+        }
+    }
+
+    #[test]
+    fn verifier_0xf6_arguments_follow_microsofts_parameter_order() {
+        // Microsoft's 0xC4 page: Parameter 1 = 0xF6, 2 = handle value, 3 = current process,
+        // 4 = address inside the driver. WinDbg prints them as Arg1..Arg4.
+        let text = dump(
+            "DRIVER_VERIFIER_DETECTED_VIOLATION",
+            0xc4,
+            [0xf6, 0x1c4, 0xffffe00100000000, 0xfffff80012345678],
+            &["nt!KeBugCheckEx", "mydrv!Ioctl+0x10"],
+            "mydrv.sys",
+        );
+        let r = triage(&text).expect("parsed");
+        let args = &r.verdict.arguments;
+        assert!(
+            args[0].contains("Arg2 = the handle value, Arg3 = the current process, Arg4 = the address in the driver"),
+            "{args:?}"
+        );
+        assert!(args.iter().any(|a| a.starts_with("Arg2 = 0x1C4: the user-mode handle")), "{args:?}");
+        assert!(args.iter().any(|a| a.starts_with("Arg3 = 0xFFFFE00100000000: the current process")), "{args:?}");
+        assert!(args.iter().any(|a| a.starts_with("Arg4 = 0xFFFFF80012345678: the address in the driver")), "{args:?}");
+        let json = serde_json::to_value(&r).expect("JSON");
+        assert_eq!(json["parsed"]["args"][1], 0x1c4, "JSON keeps the handle in Arg2");
+        assert_eq!(json["verdict"]["arguments"][1], args[1].as_str());
+    }
+
+    #[test]
+    fn wdk_panic_bug_checks_explain_file_line_and_column() {
+        let r = triage("BugCheck 52504E43, {fffff80012340000, 2a, 57, 13}\n").expect("parsed");
+        assert_eq!(r.verdict.kind, "rust_driver_panic");
+        let a = &r.verdict.arguments;
+        assert!(a[0].starts_with("Arg1 = 0xFFFFF80012340000: address of the panicking source file's name"), "{a:?}");
+        assert!(a[1].contains("length of that name in bytes (42)"), "{a:?}");
+        assert!(a[2].contains("line of the panic (87)") && a[3].contains("column of the panic (19)"), "{a:?}");
+        assert!(r.verdict.summary.contains("Rust panic in the driver"));
+        assert!(
+            r.verdict.next_steps[0].contains("da fffff80012340000 L2a")
+                && r.verdict.next_steps[0].contains("line 87, column 19")
+        );
+        let r = triage("BugCheck 52504E43, {0, 0, 0, 0}\n").expect("parsed");
+        assert!(r.verdict.arguments[0].contains("no source location"));
+        // The code is wdk-panic's: the ASCII tag read big-endian.
+        assert_eq!(u32::from_be_bytes(*b"RPNC"), 0x5250_4E43);
+    }
+
+    #[test]
+    fn the_recommended_verifier_command_is_the_projects_one_list() {
+        let r = triage(KD_FXREGKEY).expect("parsed");
+        let wanted = crate::verifier::command("<driver>.sys");
+        assert_eq!(wanted, "verifier /rc 1 2 4 5 6 8 9 12 18 34 /driver <driver>.sys wdf01000.sys");
+        assert!(r.verdict.next_steps.iter().any(|s| s.contains(&wanted)), "{:?}", r.verdict.next_steps);
+        // README's commands use the same list.
+        let readme = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .expect("README");
+        let mut seen = 0;
+        for (at, _) in readme.match_indices("verifier /rc ") {
+            let rest = &readme[at + "verifier /rc ".len()..];
+            let classes: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == ' ').collect();
+            assert_eq!(classes.trim(), crate::verifier::rule_classes_text(), "README: {}", &readme[at..at + 60]);
+            seen += 1;
+        }
+        assert!(seen >= 1, "README names no verifier /rc command");
     }
 
     #[test]
