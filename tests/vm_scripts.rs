@@ -514,7 +514,11 @@ fn the_verifier_rule_classes_come_from_the_one_list() {
         }
     }
     let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
-    assert!(readme.contains(&verifier::command("wdfkey_guard.sys")), "README lacks `{}`", verifier::command("wdfkey_guard.sys"));
+    assert!(
+        readme.contains(&verifier::command("wdfkey_guard.sys")),
+        "README lacks `{}`",
+        verifier::command("wdfkey_guard.sys")
+    );
 }
 
 #[test]
@@ -522,11 +526,15 @@ fn the_vm_report_names_each_bug_checks_dumps() {
     let text = std::fs::read_to_string(root().join("scripts/vm/Invoke-WdfKeyGuardTest.ps1")).expect("script");
     assert!(text.contains("Get-WdfKeyGuardCrashDump"), "the report does not look for dump files");
     assert!(text.lines().any(|l| l.trim_start().starts_with("dumps ") && l.contains('=')));
-    let fixture: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root().join("scripts/vm/fixtures/report.sample.json")).expect("fixture"))
-            .expect("JSON");
+    let fixture: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("scripts/vm/fixtures/report.sample.json")).expect("fixture"),
+    )
+    .expect("JSON");
     for b in fixture["bug_checks"].as_array().expect("bug_checks") {
         let dumps = b["dumps"].as_array().expect("each bug check lists its dumps");
-        assert!(dumps.iter().all(|d| d.as_str().is_some_and(|d| d.to_ascii_lowercase().ends_with(".dmp"))), "{dumps:?}");
+        assert!(
+            dumps.iter().all(|d| d.as_str().is_some_and(|d| d.to_ascii_lowercase().ends_with(".dmp"))),
+            "{dumps:?}"
+        );
     }
 }

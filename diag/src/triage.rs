@@ -162,7 +162,7 @@ pub fn normalize(text: &str) -> String {
 /// on the next one and is joined to it without a separator.
 fn unwrap_hard_wrapped(lines: &[(usize, String)]) -> String {
     let width = lines.iter().map(|l| l.0).max().unwrap_or(0);
-    let banner = |l: &str| l.chars().all(|c| Some(c) == l.chars().next());
+    let banner = |l: &str| l.chars().all(|c| l.starts_with(c));
     let full = lines.iter().filter(|(w, l)| *w == width && !banner(l.trim())).count();
     if !(20..=100).contains(&width) || full < 3 {
         return lines.iter().map(|l| l.1.as_str()).collect::<Vec<_>>().join("\n");
@@ -741,11 +741,10 @@ pub fn triage_dump(d: &crate::dump::Dump, driver: Option<&str>) -> Report {
             v.reasons.push(format!("Arg{} = 0x{a:X} lies in {place}", i + 1));
         }
     }
-    if let Some(ctx) = &d.context {
-        if let Some(place) = d.describe_address(ctx.instruction_pointer) {
-            v.reasons
-                .push(format!("the saved context's instruction pointer 0x{:X} is {place}", ctx.instruction_pointer));
-        }
+    if let Some(ctx) = &d.context
+        && let Some(place) = d.describe_address(ctx.instruction_pointer)
+    {
+        v.reasons.push(format!("the saved context's instruction pointer 0x{:X} is {place}", ctx.instruction_pointer));
     }
 
     match &d.small {
