@@ -11,6 +11,12 @@
 //! A broken copy proves each check can fail.
 
 use std::collections::BTreeMap;
+
+/// The one Driver Verifier rule-class list, compiled from the dependency-free
+/// source file the triage tool uses too.
+#[path = "../diag/src/verifier.rs"]
+#[allow(dead_code)]
+mod verifier;
 use std::path::PathBuf;
 use tree_sitter::{Node, Parser};
 
@@ -365,6 +371,7 @@ fn constants_ps1() -> String {
          \x20   RegDword       = [uint32]{reg_dword}\r\n\
          \x20   MinimumBuild   = 20348\r\n\
          \x20   ResumeTaskName = 'wdfkey-guard-resume'\r\n\
+         \x20   VerifierRuleClasses = @({rule_classes})\r\n\
          }}\r\n",
         version = env!("CARGO_PKG_VERSION"),
         hwid = wdfkey_guard::HARDWARE_ID,
@@ -375,6 +382,7 @@ fn constants_ps1() -> String {
         stats = wire::IOCTL_GET_STATS,
         stats_len = wire::STATS_LEN,
         reg_dword = wdfkey_guard::sys::REG_DWORD,
+        rule_classes = verifier::RULE_CLASSES.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
     )
 }
 
@@ -490,4 +498,43 @@ fn the_script_has_the_promised_interface() {
         functions += 1;
     }
     assert!(functions >= 15, "{functions} functions");
+}
+
+#[test]
+fn the_verifier_rule_classes_come_from_the_one_list() {
+    let constants = std::fs::read_to_string(root().join("scripts/vm/WdfKeyGuard.Constants.ps1")).expect("constants");
+    assert!(constants.contains("VerifierRuleClasses = @(1, 2, 4, 5, 6, 8, 9, 12, 18, 34)"), "{constants}");
+    for file in ["WdfKeyGuard.psm1", "Invoke-WdfKeyGuardTest.ps1"] {
+        let text = std::fs::read_to_string(root().join("scripts/vm").join(file)).expect("script");
+        assert!(text.contains("$c.VerifierRuleClasses"), "{file} does not use the constant");
+        // No second, hand-written list of classes.
+        for line in text.lines() {
+            let l = line.to_ascii_lowercase();
+            assert!(!(l.contains("/rc 1") || l.contains("@(1, 2, 4")), "{file}: {line}");
+        }
+    }
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    assert!(
+        readme.contains(&verifier::command("wdfkey_guard.sys")),
+        "README lacks `{}`",
+        verifier::command("wdfkey_guard.sys")
+    );
+}
+
+#[test]
+fn the_vm_report_names_each_bug_checks_dumps() {
+    let text = std::fs::read_to_string(root().join("scripts/vm/Invoke-WdfKeyGuardTest.ps1")).expect("script");
+    assert!(text.contains("Get-WdfKeyGuardCrashDump"), "the report does not look for dump files");
+    assert!(text.lines().any(|l| l.trim_start().starts_with("dumps ") && l.contains('=')));
+    let fixture: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("scripts/vm/fixtures/report.sample.json")).expect("fixture"),
+    )
+    .expect("JSON");
+    for b in fixture["bug_checks"].as_array().expect("bug_checks") {
+        let dumps = b["dumps"].as_array().expect("each bug check lists its dumps");
+        assert!(
+            dumps.iter().all(|d| d.as_str().is_some_and(|d| d.to_ascii_lowercase().ends_with(".dmp"))),
+            "{dumps:?}"
+        );
+    }
 }

@@ -5,5 +5,7 @@
 //! `wdfkey-harness` offers them as two of its subcommands.
 
 pub mod cli;
+pub mod dump;
 pub mod scan;
 pub mod triage;
+pub mod verifier;

@@ -68,8 +68,15 @@ pub struct Report {
     pub tool: &'static str,
     /// The tool's version.
     pub version: &'static str,
-    /// What was read from the text.
+    /// `text` (a pasted `!analyze -v`) or `dump` (a kernel dump file).
+    pub source: &'static str,
+    /// What was read from the text, or the same fields as a dump gives them
+    /// (`stack`: the drivers on the saved stack, without symbols).
     pub parsed: Parsed,
+    /// Everything read from a dump file (`None` for text).
+    pub dump: Option<crate::dump::Dump>,
+    /// What a dump without symbols can and cannot establish (empty for text).
+    pub limits: Vec<String>,
     /// The answer.
     pub verdict: Verdict,
     /// Things noticed while reading (a second, different dump in the text…).
@@ -125,8 +132,10 @@ pub fn normalize(text: &str) -> String {
     }
     s = s.replace(['\u{2018}', '\u{201B}'], "`").replace('\u{2019}', "'").replace(['\u{201C}', '\u{201D}'], "\"");
     s = s.replace(['\u{00A0}', '\t'], " ");
-    s.lines()
+    let lines: Vec<(usize, String)> = s
+        .lines()
         .map(|l| {
+            let width = l.chars().count();
             // Mail quoting ("> > text") and mailto noise ("<mailto:x@y>", "[mailto:x@y]").
             let mut l = l.trim_start();
             while let Some(rest) = l.strip_prefix('>') {
@@ -139,10 +148,33 @@ pub fn normalize(text: &str) -> String {
                     l.replace_range(at..end, "");
                 }
             }
-            l.replace("mailto:", "")
+            (width, l.replace("mailto:", ""))
         })
-        .collect::<Vec<_>>()
-        .join("\n")
+        .collect();
+    unwrap_hard_wrapped(&lines)
+}
+
+/// Undoes a hard wrap at a fixed column (`fold -w 40`, a mail client's
+/// line limit), which splits tokens: `Wdf0` / `1000!FxRegKey`. The text is
+/// taken as hard-wrapped at W when no line is longer than W ≤ 100 and at
+/// least three lines of exactly W characters are not one repeated
+/// character (a banner); then every line of exactly W characters continues
+/// on the next one and is joined to it without a separator.
+fn unwrap_hard_wrapped(lines: &[(usize, String)]) -> String {
+    let width = lines.iter().map(|l| l.0).max().unwrap_or(0);
+    let banner = |l: &str| l.chars().all(|c| l.starts_with(c));
+    let full = lines.iter().filter(|(w, l)| *w == width && !banner(l.trim())).count();
+    if !(20..=100).contains(&width) || full < 3 {
+        return lines.iter().map(|l| l.1.as_str()).collect::<Vec<_>>().join("\n");
+    }
+    let mut out = String::new();
+    for (w, l) in lines {
+        out.push_str(l);
+        if *w != width {
+            out.push('\n');
+        }
+    }
+    out
 }
 
 fn hex(s: &str) -> Option<u64> {
@@ -314,12 +346,25 @@ const NEXT_SCAN: &str = "Search the driver for a WDM handle taken from a WDFKEY 
      `WdfRegistryWdmGetHandle` whose result reaches `ZwClose`/`NtClose`/`ObCloseHandle` (also through a generic \
      handle-cleanup helper at unload) — `wdfkey-harness scan <driver sources>` finds it (WKG001). The WDFKEY owns that handle; close the key with WdfRegistryClose or \
      WdfObjectDelete only (F6), or hold it in wdfkey::RegKey, which cannot hand the handle out to be closed.";
-const NEXT_VERIFIER: &str = "Reproduce on a test VM with Driver Verifier on the driver and wdf01000.sys \
-     (`verifier /rc 1 2 4 9 12 18 34 /driver <driver>.sys wdf01000.sys`, F70) and the KMDF verifier \
-     (`HKLM\\SYSTEM\\CurrentControlSet\\Services\\<service>\\Parameters\\Wdf`: VerifierOn = 1, TrackHandles = WDFKEY, F52), \
-     then unload and reload the driver repeatedly.";
+/// The next step that sets up a reproduction under Driver Verifier, with
+/// the project's one rule-class list ([`crate::verifier`]).
+fn next_verifier() -> String {
+    format!(
+        "Reproduce on a test VM with Driver Verifier on the driver and wdf01000.sys (`{}`, F70) and the KMDF \
+         verifier (`HKLM\\SYSTEM\\CurrentControlSet\\Services\\<service>\\Parameters\\Wdf`: VerifierOn = 1, \
+         TrackHandles = WDFKEY, F52), then unload and reload the driver repeatedly.",
+        crate::verifier::command("<driver>.sys")
+    )
+}
 const NEXT_CLEAN: &str = "A clean run proves little: a second close of a freed slot is silent (STATUS_INVALID_HANDLE) \
      unless the slot was reused by a protected handle or verifier checks catch it (F67); run many unload cycles.";
+
+/// STATUS_BREAKPOINT as an exception-code argument: `0x80000003`, or
+/// sign-extended to 64 bits (`0xFFFFFFFF80000003`) as WinDbg prints it from
+/// some dumps.
+fn is_status_breakpoint(a: u64) -> bool {
+    a & 0xFFFF_FFFF == 0x8000_0003 && matches!(a >> 32, 0 | 0xFFFF_FFFF)
+}
 
 /// Decides. Pure function of the parsed fields.
 pub fn verdict(p: &Parsed) -> Verdict {
@@ -386,7 +431,7 @@ pub fn verdict(p: &Parsed) -> Verdict {
                      second, correct one; the first close, by the driver, left no trace in the dump (F41).",
                     if blamed.is_empty() { "Wdf01000.sys".to_string() } else { blamed.clone() }
                 ));
-                v.next_steps = vec![NEXT_SCAN.into(), NEXT_VERIFIER.into(), NEXT_CLEAN.into()];
+                v.next_steps = vec![NEXT_SCAN.into(), next_verifier(), NEXT_CLEAN.into()];
             } else {
                 v.kind = "invalid_kernel_handle";
                 v.summary = "A kernel handle closed twice (0x93), but not from the framework's registry-key teardown: \
@@ -413,24 +458,32 @@ pub fn verdict(p: &Parsed) -> Verdict {
                     "Find who closed the value first: the module on the stack closed a handle it did not own, or \
                      closed its own twice. Driver Verifier with the handle checks and !htrace on a live repro show it."
                         .into(),
-                    NEXT_VERIFIER.into(),
+                    next_verifier(),
                 ];
             }
         }
         0xC4 => {
             let sub = arg(0).unwrap_or_default();
+            // Parameter meanings: Microsoft's bug check 0xC4 page, whose
+            // table calls Arg1 "Parameter 1" (the subcode) and Arg2..Arg4
+            // "Parameter 2..4" (F47, F50).
             let (kind, meaning) = match sub {
-                0x3C => {
-                    ("verifier_handle_check", "0x3C: ObReferenceObjectByHandle with a bad handle (Arg2 = object type)")
-                }
-                0xF5 => ("verifier_handle_check", "0xF5: a NULL handle passed to ObReferenceObjectByHandle"),
+                0x3C => (
+                    "verifier_handle_check",
+                    "0x3C: ObReferenceObjectByHandle called with a bad handle (Arg2 = the handle, Arg3 = the object type)",
+                ),
+                0xF5 => (
+                    "verifier_handle_check",
+                    "0xF5: a NULL handle passed to ObReferenceObjectByHandle (Arg2 = address of the NULL handle, Arg3 = the object type)",
+                ),
                 0xF6 => (
                     "verifier_handle_check",
-                    "0xF6: the driver referenced a user-mode handle as kernel mode (Arg2 = process, Arg3 = address in the driver)",
+                    "0xF6: the driver referenced a user-mode handle as kernel mode (Arg2 = the handle value, Arg3 = the current process, Arg4 = the address in the driver that made the reference)",
                 ),
-                0xF7 => {
-                    ("verifier_handle_check", "0xF7: a user-mode reference to a kernel handle in the System process")
-                }
+                0xF7 => (
+                    "verifier_handle_check",
+                    "0xF7: a user-mode reference to a kernel handle in the System process (Arg2 = the handle, Arg3 = the object type, Arg4 = the access mode)",
+                ),
                 0x62 => (
                     "verifier_pool_leak",
                     "0x62: the driver unloaded with pool allocations not freed (Arg2 = driver name, Arg4 = count; Pool Tracking)",
@@ -454,6 +507,13 @@ pub fn verdict(p: &Parsed) -> Verdict {
             };
             v.reasons.push(format!("bug check 0xC4 DRIVER_VERIFIER_DETECTED_VIOLATION, subcode 0x{sub:X}"));
             if sub == 0xF6 {
+                if let (Some(h), Some(process), Some(at)) = (arg(1), arg(2), arg(3)) {
+                    v.arguments.push(format!("Arg2 = 0x{h:X}: the user-mode handle value referenced."));
+                    v.arguments.push(format!("Arg3 = 0x{process:X}: the current process (`!process {process:x} 1`)."));
+                    v.arguments.push(format!(
+                        "Arg4 = 0x{at:X}: the address in the driver that made the reference (`ln {at:x}`)."
+                    ));
+                }
                 v.user_mode_possible = Some(true);
                 v.user_mode_reason = Some(
                     "A user-mode program supplied the handle, but the driver's use of it is the bug (F47).".into(),
@@ -505,10 +565,17 @@ pub fn verdict(p: &Parsed) -> Verdict {
                 Some("The framework raises 0x10D on the driver's behalf; the caller is the driver.".into());
             v.next_steps.push("Find the driver's call on the stack just above the framework frames.".into());
         }
-        0x7E | 0x1E | 0x1000_007E | 0x1000_008E | 0x8E if arg(0) == Some(0x8000_0003) => {
+        0x7E | 0x1E | 0x1000_007E | 0x1000_008E | 0x8E if arg(0).is_some_and(is_status_breakpoint) => {
             v.kind = "kmdf_verifier_break";
-            v.arguments
-                .push("Arg1 = 0x80000003: STATUS_BREAKPOINT — a breakpoint with no kernel debugger attached.".into());
+            let printed = arg(0).unwrap_or_default();
+            v.arguments.push(format!(
+                "Arg1 = 0x80000003: STATUS_BREAKPOINT — a breakpoint with no kernel debugger attached{}.",
+                if printed >> 32 != 0 {
+                    " (printed sign-extended as 0xFFFFFFFF80000003: an NTSTATUS is 32 bits)"
+                } else {
+                    ""
+                }
+            ));
             v.summary = "A KMDF verifier (or DbgBreakPoint) break with no debugger attached: the verifier found \
                          something and tried to stop in the debugger (F65). Attach a kernel debugger to see its message."
                 .into();
@@ -518,17 +585,48 @@ pub fn verdict(p: &Parsed) -> Verdict {
                 "Re-run with a kernel debugger attached, or read the framework's log with !wdfkd.wdflogdump <driver>."
                     .into(),
             );
-            v.next_steps.push(NEXT_VERIFIER.into());
+            v.next_steps.push(next_verifier());
+            v.next_steps.push(
+                "A Rust driver's debug build breaks the same way before it panics (wdk-panic 0.5 calls DbgBreakPoint \
+                 first under debug_assertions): with a debugger attached, the panic's bug check 0x52504E43 follows."
+                    .into(),
+            );
         }
         0x5250_4E43 => {
             v.kind = "rust_driver_panic";
-            v.arguments.push("Arg1..Arg4: the panic's file name pointer, length, line and column (wdk-panic).".into());
-            v.summary = "A Rust driver panicked: wdk-panic turns a panic into bug check 0x52504E43 ('RPNC'). Not a \
-                         handle bug; the driver should have returned an NTSTATUS."
+            // wdk-panic 0.5.0 src/lib.rs: KeBugCheckEx(u32::from_be_bytes(*b"RPNC"),
+            // file.as_ptr(), file.len(), line, column), all 0 without a location.
+            match (arg(0), arg(1), arg(2), arg(3)) {
+                (Some(0), Some(0), Some(0), Some(0)) => v
+                    .arguments
+                    .push("Arg1..Arg4 = 0: the panic had no source location (wdk-panic passes zeros then).".into()),
+                (Some(ptr), Some(len), Some(line), Some(column)) => {
+                    v.arguments.push(format!(
+                        "Arg1 = 0x{ptr:X}: address of the panicking source file's name (a Rust &str, not NUL-terminated)."
+                    ));
+                    v.arguments.push(format!("Arg2 = 0x{len:X}: the length of that name in bytes ({len})."));
+                    v.arguments.push(format!("Arg3 = 0x{line:X}: the line of the panic ({line})."));
+                    v.arguments.push(format!("Arg4 = 0x{column:X}: the column of the panic ({column})."));
+                }
+                _ => v.arguments.push(
+                    "Arg1..Arg4: the panic's file name pointer and its length, then line and column (wdk-panic 0.5)."
+                        .into(),
+                ),
+            }
+            v.summary = "A Rust driver panicked: wdk-panic turns a panic into bug check 0x52504E43 ('RPNC', a Rust \
+                         panic in the driver, not a Windows fault). Not a handle bug; the driver should have returned \
+                         an NTSTATUS (K5)."
                 .into();
-            v.reasons.push("bug check 0x52504E43 (wdk-panic's code)".into());
+            v.reasons
+                .push("bug check 0x52504E43 ('RPNC'): wdk-panic's code for a Rust panic in a kernel driver".into());
             v.user_mode_possible = Some(false);
-            v.next_steps.push("Read the file and line from Arg1..Arg4 (`da <Arg1> L<Arg2>`) and turn that panic into an error status.".into());
+            let (ptr, len) = (arg(0).unwrap_or_default(), arg(1).unwrap_or_default());
+            v.next_steps.push(format!(
+                "Read the file name in WinDbg (`da {ptr:x} L{len:x}`) and go to line {}, column {}; turn that panic \
+                 (unwrap, expect, indexing, overflow) into an error status.",
+                arg(2).unwrap_or_default(),
+                arg(3).unwrap_or_default()
+            ));
         }
         other => {
             v.summary = format!(
@@ -548,7 +646,224 @@ pub fn triage(text: &str) -> Result<Report, String> {
     }
     let (parsed, warnings) = parse(text)?;
     let verdict = verdict(&parsed);
-    Ok(Report { tool: "wdfkey-harness triage", version: env!("CARGO_PKG_VERSION"), parsed, verdict, warnings })
+    Ok(Report {
+        tool: "wdfkey-harness triage",
+        version: env!("CARGO_PKG_VERSION"),
+        source: "text",
+        parsed,
+        dump: None,
+        limits: Vec::new(),
+        verdict,
+        warnings,
+    })
+}
+
+/// Names of the bug checks triage reasons about, for dumps (which store
+/// only the code).
+fn bugcheck_name(code: u64) -> Option<&'static str> {
+    Some(match code {
+        0x1E => "KMODE_EXCEPTION_NOT_HANDLED",
+        0x3B => "SYSTEM_SERVICE_EXCEPTION",
+        0x50 => "PAGE_FAULT_IN_NONPAGED_AREA",
+        0x7E | 0x1000_007E => "SYSTEM_THREAD_EXCEPTION_NOT_HANDLED",
+        0x8E | 0x1000_008E => "KERNEL_MODE_EXCEPTION_NOT_HANDLED",
+        0x93 => "INVALID_KERNEL_HANDLE",
+        0xC4 => "DRIVER_VERIFIER_DETECTED_VIOLATION",
+        0xD1 => "DRIVER_IRQL_NOT_LESS_OR_EQUAL",
+        0x10D => "WDF_VIOLATION",
+        0x133 => "DPC_WATCHDOG_VIOLATION",
+        _ => return None,
+    })
+}
+
+/// Which argument is the faulting instruction's address for the exception
+/// bug checks (0x1E: Arg2; 0x7E, 0x8E and their 0x1000_00xx forms: Arg2).
+fn exception_address_arg(code: u64) -> Option<usize> {
+    matches!(code, 0x1E | 0x7E | 0x8E | 0x1000_007E | 0x1000_008E | 0x3B).then_some(1)
+}
+
+fn is_kernel_image(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.starts_with("ntoskrnl") || n.starts_with("ntkrnl") || n.starts_with("ntkrpamp") || n == "hal.dll"
+}
+
+/// Triage of a kernel dump: the dump's own fields, then the verdicts of
+/// text triage on what a dump without symbols can show. `driver` names the
+/// developer's own driver (`mydrv.sys`), to be looked for in both lists.
+pub fn triage_dump(d: &crate::dump::Dump, driver: Option<&str>) -> Report {
+    let code = u64::from(d.bugcheck_code);
+    let mut warnings = d.notes.clone();
+    let mut limits = vec![
+        "Established from the dump itself: the bug check code and parameters, the Windows build, the processor count, \
+         the dump type."
+            .to_string(),
+    ];
+    let fault_address = exception_address_arg(code)
+        .and_then(|i| d.parameters.get(i).copied())
+        .or(d.context.as_ref().map(|c| c.instruction_pointer));
+    let faulting = fault_address.and_then(|a| d.module_at(a)).map(|(m, _)| m.name.clone());
+    let stack: Vec<String> =
+        d.small.as_ref().and_then(|s| s.stack.as_ref()).map(|s| s.modules_in_order.clone()).unwrap_or_default();
+    let parsed = Parsed {
+        code,
+        name: bugcheck_name(code).map(str::to_string),
+        args: d.parameters.to_vec(),
+        bugcheck_str: None,
+        module: None,
+        image: faulting.clone(),
+        symbol: None,
+        probably_caused_by: None,
+        stack: stack.clone(),
+        process: d.small.as_ref().and_then(|s| s.process_name.clone()),
+        irql: None,
+        image_timestamp: None,
+    };
+    let mut v = verdict(&parsed);
+
+    // The exception bug checks' parameters (Microsoft's 0x7E and 0x1E pages).
+    if matches!(code, 0x7E | 0x1000_007E | 0x8E | 0x1000_008E) && v.arguments.is_empty() {
+        let status = d.parameters[0] & 0xFFFF_FFFF;
+        let known = match status {
+            0xC000_0005 => " STATUS_ACCESS_VIOLATION",
+            0xC000_001D => " STATUS_ILLEGAL_INSTRUCTION",
+            0x8000_0003 => " STATUS_BREAKPOINT",
+            0xC000_0409 => " STATUS_STACK_BUFFER_OVERRUN",
+            _ => "",
+        };
+        v.arguments.push(format!("Arg1 = 0x{status:08X}{known}: the exception code."));
+        v.arguments.push(format!("Arg2 = 0x{:X}: the address where the exception occurred.", d.parameters[1]));
+        v.arguments.push(format!("Arg3 = 0x{:X}: the exception record (`.exr` in WinDbg).", d.parameters[2]));
+        v.arguments.push(format!("Arg4 = 0x{:X}: the context record (`.cxr` in WinDbg).", d.parameters[3]));
+    }
+    // What each address argument points into.
+    for (i, a) in d.parameters.iter().enumerate() {
+        if let Some(place) = d.describe_address(*a) {
+            v.reasons.push(format!("Arg{} = 0x{a:X} lies in {place}", i + 1));
+        }
+    }
+    if let Some(ctx) = &d.context
+        && let Some(place) = d.describe_address(ctx.instruction_pointer)
+    {
+        v.reasons.push(format!("the saved context's instruction pointer 0x{:X} is {place}", ctx.instruction_pointer));
+    }
+
+    match &d.small {
+        Some(small) => {
+            limits.push(
+                "Established from the small dump's lists: which drivers were loaded (with base, size and image \
+                 timestamp), which were unloaded before the crash (name and address range), and which loaded drivers \
+                 the faulting thread's saved stack points into, in stack order."
+                    .into(),
+            );
+            limits.push(
+                "Not established without symbols: function names (whether a Wdf01000.sys word is FxRegKey's destructor \
+                 or other framework code), and whether a stack word is a return address or stale data — open the dump \
+                 in WinDbg with symbols and paste `!analyze -v` into `triage` for the frames."
+                    .into(),
+            );
+            limits.push(
+                "Not recorded in a small dump: when a driver was unloaded (its unloaded-driver entries hold the name and \
+                 address range only) and more than 12 characters of an unloaded driver's name."
+                    .into(),
+            );
+            if small.process_name.is_some() {
+                limits.push(
+                    "The process name is found by its shape in the dump's copy of the process object, not by a symbol \
+                     offset."
+                        .into(),
+                );
+            }
+            let on_stack = |pred: &dyn Fn(&str) -> bool| stack.iter().any(|m| pred(m));
+            let framework_on_stack = on_stack(&|m: &str| is_framework(m));
+            let clients: Vec<String> = stack
+                .iter()
+                .filter(|m| !is_framework(m) && !is_kernel_image(m))
+                .cloned()
+                .chain(small.unloaded.iter().map(|u| format!("{} (unloaded)", u.name)))
+                .collect();
+            if let Some(name) = driver {
+                let loaded = small.drivers.iter().any(|m| m.name.eq_ignore_ascii_case(name));
+                let unloaded = small.unloaded.iter().any(|u| {
+                    let stored = u.name.to_ascii_lowercase();
+                    let wanted = name.to_ascii_lowercase();
+                    if u.name_truncated { wanted.starts_with(&stored) } else { wanted == stored }
+                });
+                let stacked = stack.iter().any(|m| m.eq_ignore_ascii_case(name));
+                match (loaded, unloaded) {
+                    (false, false) => {
+                        warnings.push(format!("{name} is in neither the loaded nor the unloaded driver list"))
+                    }
+                    _ => v.reasons.push(format!(
+                        "{name} is {}{}",
+                        match (loaded, unloaded) {
+                            (true, true) => "loaded, and was unloaded once before",
+                            (true, false) => "loaded",
+                            _ => "in the unloaded-driver list: it had been unloaded before the crash",
+                        },
+                        if stacked { ", and on the faulting stack" } else { "" }
+                    )),
+                }
+            }
+            if code == 0x93 && framework_on_stack {
+                v.kind = "wdfkey_double_close";
+                v.wdfkey_double_close = true;
+                v.summary = "Matches the WDFKEY double close as far as a dump without symbols shows: bug check 0x93 \
+                             with Wdf01000.sys on the faulting stack — the framework closing a handle value that had \
+                             already been closed, almost certainly by its client driver."
+                    .into();
+                v.reasons.retain(|r| !r.starts_with("no FxRegKey"));
+                v.reasons.insert(0, "bug check 0x93 INVALID_KERNEL_HANDLE with Wdf01000.sys on the faulting thread's saved stack (F3, F9)".into());
+                v.reasons.push(if clients.is_empty() {
+                    "no client driver on the stack or in the unloaded list: name yours with --driver".to_string()
+                } else {
+                    format!("client drivers on the stack or unloaded: {}", clients.join(", "))
+                });
+                v.why_framework_blamed = Some(
+                    "WinDbg blames the module on the stack that made the failing close, Wdf01000.sys. The framework's \
+                     close is the second, correct one; the first close, by the driver, left no trace in the dump (F41)."
+                        .into(),
+                );
+                v.user_mode_possible = Some(false);
+                v.user_mode_reason = Some(
+                    "No: a WDFKEY's handle is a kernel handle (OBJ_KERNEL_HANDLE); user mode cannot close it (F45)."
+                        .into(),
+                );
+                v.next_steps = vec![
+                    "Confirm the frame: open the dump in WinDbg with symbols; FxRegKey's destructor or WdfRegistryClose \
+                     on the stack confirms it (`triage` reads the pasted `!analyze -v`)."
+                        .into(),
+                    NEXT_SCAN.into(),
+                    next_verifier(),
+                ];
+            } else if code == 0x93 {
+                v.reasons.push("Wdf01000.sys is not on the faulting thread's saved stack".into());
+            }
+        }
+        None => {
+            limits.push(format!(
+                "Only the header was read: a {} holds the driver list and stacks in memory pages reached through the \
+                 kernel's page tables, which this reader does not walk. Open it in WinDbg (`!analyze -v`, then \
+                 `triage` on the text), or triage the small dump Windows writes beside it (%SystemRoot%\\Minidump).",
+                d.dump_kind_text
+            ));
+            if code == 0x93 {
+                v.summary = format!(
+                    "{} The header alone cannot show whether the framework made the close: read the stack.",
+                    v.summary
+                );
+            }
+        }
+    }
+    Report {
+        tool: "wdfkey-harness triage",
+        version: env!("CARGO_PKG_VERSION"),
+        source: "dump",
+        parsed,
+        dump: Some(d.clone()),
+        limits,
+        verdict: v,
+        warnings,
+    }
 }
 
 /// The human-readable form.
@@ -557,6 +872,9 @@ pub fn render(r: &Report) -> String {
     let p = &r.parsed;
     let v = &r.verdict;
     let mut s = String::new();
+    if let Some(d) = &r.dump {
+        render_dump(&mut s, d);
+    }
     let args: Vec<String> = p.args.iter().map(|a| format!("{a:X}")).collect();
     let _ = writeln!(
         s,
@@ -600,10 +918,91 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(s, "  {}. {step}", n + 1);
         }
     }
+    if !r.limits.is_empty() {
+        let _ = writeln!(s, "\nWhat this dump can and cannot show:");
+        for l in &r.limits {
+            let _ = writeln!(s, "  - {l}");
+        }
+    }
     for w in &r.warnings {
         let _ = writeln!(s, "\nnote: {w}");
     }
     s
+}
+
+/// The dump's own fields, before the verdict.
+fn render_dump(s: &mut String, d: &crate::dump::Dump) {
+    use std::fmt::Write as _;
+    let _ = writeln!(s, "Kernel dump ({}, {}-bit): {}", d.format, d.pointer_bits, d.dump_kind_text);
+    let _ = writeln!(
+        s,
+        "  bug check 0x{:08X}  Arg1 {:016x}  Arg2 {:016x}  Arg3 {:016x}  Arg4 {:016x}",
+        d.bugcheck_code, d.parameters[0], d.parameters[1], d.parameters[2], d.parameters[3]
+    );
+    let _ = writeln!(
+        s,
+        "  Windows build {} ({}), {} processor(s), machine {}",
+        d.build,
+        if d.major_version == 0xC { "checked" } else { "free" },
+        d.processors,
+        d.machine_name.map_or_else(|| format!("0x{:X}", d.machine), str::to_string)
+    );
+    if let Some(t) = &d.system_time {
+        let _ = writeln!(s, "  written {t}");
+    }
+    if let Some(c) = &d.context {
+        let place = d.describe_address(c.instruction_pointer).unwrap_or_else(|| "not in a listed driver".into());
+        let _ = writeln!(s, "  context: ip {:016x} ({place}), sp {:016x}", c.instruction_pointer, c.stack_pointer);
+    }
+    let Some(small) = &d.small else {
+        let _ = writeln!(s);
+        return;
+    };
+    if let Some(p) = &small.process_name {
+        let _ = writeln!(s, "  process: {p}");
+    }
+    if let Some(t) = small.current_thread {
+        let _ = writeln!(s, "  current thread: {t:016x}");
+    }
+    let _ = writeln!(s, "\n  Loaded drivers ({}):", small.drivers.len());
+    let _ = writeln!(s, "    {:<18} {:>10}  {:<8}  name", "base", "size", "timestamp");
+    for m in &small.drivers {
+        let _ = writeln!(s, "    {:016x}   {:>10x}  {:08x}  {}", m.base, m.size, m.timestamp, m.name);
+    }
+    let _ = writeln!(s, "\n  Unloaded drivers ({}):", small.unloaded.len());
+    for u in &small.unloaded {
+        let _ = writeln!(
+            s,
+            "    {:016x}-{:016x}  {}{}",
+            u.start,
+            u.end,
+            u.name,
+            if u.name_truncated { "… (name cut to 12 characters)" } else { "" }
+        );
+    }
+    match &small.stack {
+        Some(st) => {
+            let _ = writeln!(
+                s,
+                "\n  Faulting stack: {} words from {:016x}, {} point into drivers; drivers in stack order (innermost first):",
+                st.words,
+                st.top,
+                st.hits.len()
+            );
+            let _ = writeln!(s, "    {}", st.modules_in_order.join(" -> "));
+            let mut distinct: Vec<&str> = Vec::new();
+            for m in &st.modules_in_order {
+                if !distinct.contains(&m.as_str()) {
+                    distinct.push(m);
+                }
+            }
+            let _ = writeln!(s, "  Drivers on the stack: {}", distinct.join(", "));
+        }
+        None => {
+            let _ = writeln!(s, "\n  Faulting stack: not in this dump");
+        }
+    }
+    let _ = writeln!(s);
 }
 
 #[cfg(test)]
@@ -906,6 +1305,131 @@ FAILURE_BUCKET_ID:  0x93_Wdf01000!FxRegKey::_FxRegKey
             let e = triage(text).expect_err(what);
             assert!(e.contains("empty") || e.contains("no bug check found"), "{what}: {e}");
         }
+    }
+
+    /// `fold -w N`: a hard wrap that splits tokens.
+    fn fold(text: &str, width: usize) -> String {
+        let mut out = String::new();
+        for line in text.lines() {
+            let chars: Vec<char> = line.chars().collect();
+            if chars.is_empty() {
+                out.push('\n');
+            }
+            for chunk in chars.chunks(width) {
+                out.extend(chunk);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn text_hard_wrapped_at_40_columns_is_joined_before_it_is_reported() {
+        for text in [simulated("1."), KD_FXREGKEY.to_string()] {
+            for width in [40, 47, 64] {
+                let r = triage(&fold(&text, width)).unwrap_or_else(|e| panic!("{width}: {e}"));
+                assert_eq!(r.verdict.kind, "wdfkey_double_close", "{width}");
+                let shown = render(&r);
+                assert!(!shown.contains("Wdf0 1000") && !shown.contains("Wdf0\n1000"), "{width}:\n{shown}");
+                let by = r.parsed.probably_caused_by.as_deref().unwrap_or_default();
+                assert!(by.contains("Wdf01000!FxRegKey::"), "{width}: {by}");
+                assert!(
+                    r.parsed.symbol.as_deref().is_some_and(|s| s.starts_with("Wdf01000!FxRegKey::")),
+                    "{width}: {:?}",
+                    r.parsed.symbol
+                );
+                assert!(
+                    r.parsed.stack.iter().any(|f| f.starts_with("Wdf01000!FxRegKey::") && f.ends_with("destructor'")
+                        || f.ends_with("~FxRegKey")),
+                    "{width}: {:?}",
+                    r.parsed.stack
+                );
+            }
+        }
+        // Word-wrapped and ordinary text is left alone.
+        assert_eq!(normalize("a\nbb\nccc"), "a\nbb\nccc");
+    }
+
+    #[test]
+    fn a_sign_extended_breakpoint_is_a_kmdf_verifier_break() {
+        for arg1 in ["ffffffff80000003", "0000000080000003", "80000003"] {
+            let text = format!(
+                "SYSTEM_THREAD_EXCEPTION_NOT_HANDLED (7e)\nArguments:\nArg1: {arg1}, The exception code that was not handled\n\
+                 Arg2: fffff80012345678\nArg3: ffffd00012345678\nArg4: ffffd00087654321\n"
+            );
+            let r = triage(&text).expect("parsed");
+            assert_eq!(r.verdict.kind, "kmdf_verifier_break", "{arg1}");
+            assert!(r.verdict.arguments[0].starts_with("Arg1 = 0x80000003"), "{arg1}");
+            assert_eq!(r.verdict.arguments[0].contains("sign-extended"), arg1.len() == 16 && arg1.starts_with('f'));
+        }
+        for not_a_break in ["ffffffffc0000005", "0000000180000003", "ffff000080000003"] {
+            let text =
+                format!("SYSTEM_THREAD_EXCEPTION_NOT_HANDLED (7e)\nArg1: {not_a_break}\nArg2: 0\nArg3: 0\nArg4: 0\n");
+            assert_eq!(triage(&text).expect("parsed").verdict.kind, "not_a_handle_bug", "{not_a_break}");
+        }
+    }
+
+    #[test]
+    fn verifier_0xf6_arguments_follow_microsofts_parameter_order() {
+        // Microsoft's 0xC4 page: Parameter 1 = 0xF6, 2 = handle value, 3 = current process,
+        // 4 = address inside the driver. WinDbg prints them as Arg1..Arg4.
+        let text = dump(
+            "DRIVER_VERIFIER_DETECTED_VIOLATION",
+            0xc4,
+            [0xf6, 0x1c4, 0xffffe00100000000, 0xfffff80012345678],
+            &["nt!KeBugCheckEx", "mydrv!Ioctl+0x10"],
+            "mydrv.sys",
+        );
+        let r = triage(&text).expect("parsed");
+        let args = &r.verdict.arguments;
+        assert!(
+            args[0].contains("Arg2 = the handle value, Arg3 = the current process, Arg4 = the address in the driver"),
+            "{args:?}"
+        );
+        assert!(args.iter().any(|a| a.starts_with("Arg2 = 0x1C4: the user-mode handle")), "{args:?}");
+        assert!(args.iter().any(|a| a.starts_with("Arg3 = 0xFFFFE00100000000: the current process")), "{args:?}");
+        assert!(args.iter().any(|a| a.starts_with("Arg4 = 0xFFFFF80012345678: the address in the driver")), "{args:?}");
+        let json = serde_json::to_value(&r).expect("JSON");
+        assert_eq!(json["parsed"]["args"][1], 0x1c4, "JSON keeps the handle in Arg2");
+        assert_eq!(json["verdict"]["arguments"][1], args[1].as_str());
+    }
+
+    #[test]
+    fn wdk_panic_bug_checks_explain_file_line_and_column() {
+        let r = triage("BugCheck 52504E43, {fffff80012340000, 2a, 57, 13}\n").expect("parsed");
+        assert_eq!(r.verdict.kind, "rust_driver_panic");
+        let a = &r.verdict.arguments;
+        assert!(a[0].starts_with("Arg1 = 0xFFFFF80012340000: address of the panicking source file's name"), "{a:?}");
+        assert!(a[1].contains("length of that name in bytes (42)"), "{a:?}");
+        assert!(a[2].contains("line of the panic (87)") && a[3].contains("column of the panic (19)"), "{a:?}");
+        assert!(r.verdict.summary.contains("Rust panic in the driver"));
+        assert!(
+            r.verdict.next_steps[0].contains("da fffff80012340000 L2a")
+                && r.verdict.next_steps[0].contains("line 87, column 19")
+        );
+        let r = triage("BugCheck 52504E43, {0, 0, 0, 0}\n").expect("parsed");
+        assert!(r.verdict.arguments[0].contains("no source location"));
+        // The code is wdk-panic's: the ASCII tag read big-endian.
+        assert_eq!(u32::from_be_bytes(*b"RPNC"), 0x5250_4E43);
+    }
+
+    #[test]
+    fn the_recommended_verifier_command_is_the_projects_one_list() {
+        let r = triage(KD_FXREGKEY).expect("parsed");
+        let wanted = crate::verifier::command("<driver>.sys");
+        assert_eq!(wanted, "verifier /rc 1 2 4 5 6 8 9 12 18 34 /driver <driver>.sys wdf01000.sys");
+        assert!(r.verdict.next_steps.iter().any(|s| s.contains(&wanted)), "{:?}", r.verdict.next_steps);
+        // README's commands use the same list.
+        let readme = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .expect("README");
+        let mut seen = 0;
+        for (at, _) in readme.match_indices("verifier /rc ") {
+            let rest = &readme[at + "verifier /rc ".len()..];
+            let classes: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == ' ').collect();
+            assert_eq!(classes.trim(), crate::verifier::rule_classes_text(), "README: {}", &readme[at..at + 60]);
+            seen += 1;
+        }
+        assert!(seen >= 1, "README names no verifier /rc command");
     }
 
     #[test]

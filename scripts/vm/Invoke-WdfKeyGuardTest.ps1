@@ -173,7 +173,7 @@ $report = [ordered]@{
     }
     driver_verifier   = [ordered]@{
         enabled      = $useVerifier
-        rule_classes = @(1, 2, 4, 5, 6, 8, 9, 12, 18, 34)
+        rule_classes = @($c.VerifierRuleClasses)
         drivers      = @($c.SysName, 'wdf01000.sys')
         kmdf_verifier = $useVerifier
         evidence     = ''
@@ -187,16 +187,25 @@ $errors = New-Object System.Collections.Generic.List[string]
 $findings = New-Object System.Collections.Generic.List[string]
 $bugChecks = New-Object System.Collections.Generic.List[object]
 
+$claimedDumps = New-Object System.Collections.Generic.List[string]
 function Add-BugCheckEvidence([int]$Cycle) {
+    # ASSUMPTION (F59): a bug check's dump is written before the event that
+    # reports it (Kernel-Power 41 is logged at the next start), so each bug
+    # check gets the dumps written since the run began that no earlier one
+    # claimed.
     foreach ($b in @(Get-WdfKeyGuardBugCheck -Since $runStart)) {
         if ($null -eq $b.Code) { $findings.Add("cycle ${Cycle}: $($b.Source) at $($b.Time): $($b.Text)"); continue }
+        $dumps = @(Get-WdfKeyGuardCrashDump -Since $runStart | Where-Object { $_.LastWriteTime -le $b.Time.AddMinutes(10) -and -not $claimedDumps.Contains($_.FullName) } | ForEach-Object { $_.FullName })
+        foreach ($d in $dumps) { $claimedDumps.Add($d) }
+        $triageHint = if ($dumps.Count -gt 0) { "copy $($dumps -join ', ') off the VM and run: wdfkey-harness triage <file>.dmp --driver $($c.SysName)" } else { 'no dump file was found: check the crash-dumps preflight (F59)' }
         $bugChecks.Add([ordered]@{
             cycle      = $Cycle
             code       = ('0x{0:x}' -f $b.Code)
             name       = $(if ($b.Code -eq 0x93) { 'INVALID_KERNEL_HANDLE' } else { 'see the dump' })
             parameters = @($b.Parameters | ForEach-Object { '0x{0:x}' -f $_ })
-            blamed     = 'see the dump (!analyze -v)'
-            analysis   = "$($b.Source) at $($b.Time). Open the dump in WinDbg, run !analyze -v, and paste it into: wdfkey-harness triage"
+            blamed     = 'see the dump (wdfkey-harness triage)'
+            analysis   = "$($b.Source) at $($b.Time). $triageHint"
+            dumps      = $dumps
         })
     }
 }

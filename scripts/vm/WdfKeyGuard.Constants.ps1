@@ -19,4 +19,5 @@ $script:WdfKeyGuard = @{
     RegDword       = [uint32]4
     MinimumBuild   = 20348
     ResumeTaskName = 'wdfkey-guard-resume'
+    VerifierRuleClasses = @(1, 2, 4, 5, 6, 8, 9, 12, 18, 34)
 }

@@ -289,8 +289,9 @@ function Enable-WdfKeyGuardVerifier {
         New-ItemProperty -Path $wdf -Name 'VerifierOn' -PropertyType DWord -Value 1 -Force | Out-Null
         New-ItemProperty -Path $wdf -Name 'TrackHandles' -PropertyType MultiString -Value @('WDFKEY') -Force | Out-Null
     }
-    if (-not $PSCmdlet.ShouldProcess("$($c.SysName) wdf01000.sys", 'verifier /rc 1 2 4 5 6 8 9 12 18 34')) { return $false }
-    & verifier.exe /rc 1 2 4 5 6 8 9 12 18 34 /driver $c.SysName wdf01000.sys   # F48, F70
+    $classes = @($c.VerifierRuleClasses)   # the one list of diag/src/verifier.rs
+    if (-not $PSCmdlet.ShouldProcess("$($c.SysName) wdf01000.sys", "verifier /rc $($classes -join ' ')")) { return $false }
+    & verifier.exe /rc $classes /driver $c.SysName wdf01000.sys   # F48, F70
     switch ($LASTEXITCODE) {
         0 { return $false }
         2 { return $true }   # F48: 2 = reboot needed
@@ -486,6 +487,25 @@ function Get-WdfKeyGuardBugCheck {
     return $found
 }
 
+function Get-WdfKeyGuardCrashDump {
+    <#
+    .SYNOPSIS
+    Crash dump files written since -Since (F59): the small dumps in the
+    MinidumpDir of CrashControl (default %SystemRoot%\Minidump) and the
+    DumpFile (default %SystemRoot%\MEMORY.DMP), oldest first. Copy them off
+    the VM and read each on any host with: wdfkey-harness triage FILE.dmp
+    #>
+    [CmdletBinding()]
+    [OutputType([System.IO.FileInfo])]
+    param([Parameter(Mandatory)][datetime]$Since)
+    $crash = Get-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\CrashControl' -ErrorAction SilentlyContinue
+    $miniDir = if ($null -ne $crash -and $crash.MinidumpDir) { [Environment]::ExpandEnvironmentVariables($crash.MinidumpDir) } else { Join-Path $env:SystemRoot 'Minidump' }
+    $full = if ($null -ne $crash -and $crash.DumpFile) { [Environment]::ExpandEnvironmentVariables($crash.DumpFile) } else { Join-Path $env:SystemRoot 'MEMORY.DMP' }
+    $files = @(Get-ChildItem -LiteralPath $miniDir -Filter '*.dmp' -File -ErrorAction SilentlyContinue)
+    if (Test-Path -LiteralPath $full) { $files += Get-Item -LiteralPath $full }
+    return @($files | Where-Object { $_.LastWriteTime -ge $Since } | Sort-Object LastWriteTime)
+}
+
 function Save-WdfKeyGuardState {
     <#
     .SYNOPSIS
@@ -564,5 +584,5 @@ Export-ModuleMember -Function Get-WdfKeyGuardConstant, Test-WdfKeyGuardElevation
     Find-WdfKeyGuardDevcon, Get-WdfKeyGuardDevice, New-WdfKeyGuardDevice, Wait-WdfKeyGuardDeviceStarted,
     Install-WdfKeyGuardPackage, Enable-WdfKeyGuardVerifier, Disable-WdfKeyGuardVerifier,
     Get-WdfKeyGuardVerifierEvidence, Invoke-WdfKeyGuardDeviceChange, Invoke-WdfKeyGuardIo,
-    Get-WdfKeyGuardBugCheck, Save-WdfKeyGuardState, Get-WdfKeyGuardState, Register-WdfKeyGuardResume,
+    Get-WdfKeyGuardBugCheck, Get-WdfKeyGuardCrashDump, Save-WdfKeyGuardState, Get-WdfKeyGuardState, Register-WdfKeyGuardResume,
     Unregister-WdfKeyGuardResume, Uninstall-WdfKeyGuardPackage
