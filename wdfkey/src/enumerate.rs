@@ -115,9 +115,9 @@ impl RegKey {
         })
     }
 
-    /// The name of the `index`th subkey (UTF-16), or `None` past the last
-    /// IRQL: PASSIVE_LEVEL (the `Zw*` routines, K4); the handle is lent for the call only (K2).
+    /// The name of the `index`th subkey (UTF-16), or `None` past the last one
     /// (`ZwEnumerateKey`, `KeyBasicInformation`).
+    /// IRQL: PASSIVE_LEVEL (the `Zw*` routines, K4); the handle is lent for the call only (K2).
     ///
     /// # Errors
     /// The status of `ZwEnumerateKey` (e.g. `STATUS_ACCESS_DENIED` without
@@ -145,8 +145,8 @@ impl RegKey {
     }
 
     /// The name and `REG_*` type of the `index`th value, or `None` past the
+    /// last one (`ZwEnumerateValueKey`, `KeyValueBasicInformation`).
     /// IRQL: PASSIVE_LEVEL (the `Zw*` routines, K4); the handle is lent for the call only (K2).
-    /// last (`ZwEnumerateValueKey`, `KeyValueBasicInformation`).
     ///
     /// # Errors
     /// The status of `ZwEnumerateValueKey`.

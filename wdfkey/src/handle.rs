@@ -8,8 +8,11 @@ use core::marker::PhantomData;
 ///
 /// Like std's `BorrowedHandle<'a>`: `Copy`, cannot outlive the key it came
 /// from, and has no way to be closed. The handle belongs to the framework's
-/// key object, which closes it when the key is deleted (F2, F6); closing it
+/// key object, which closes it when the key is deleted ([F2], [F6]); closing it
 /// yourself is the bug this crate exists to prevent.
+///
+/// [F2]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f2
+/// [F6]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f6
 ///
 /// # Invariants
 /// `raw` is the live WDM handle of a `RegKey` that outlives `'a` (K2).

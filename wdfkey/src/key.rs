@@ -90,12 +90,18 @@ pub enum Disposition {
 /// # Where a key may be dropped (K3, K4)
 /// `Drop` calls `WdfObjectDelete`, which is allowed up to DISPATCH_LEVEL: at
 /// PASSIVE_LEVEL the framework closes the handle at once, above it the
-/// close is deferred to a PASSIVE work item (F5, F9, F34). A key must be
+/// close is deferred to a PASSIVE work item ([F5], [F9], [F34]). A key must be
 /// dropped while its parent object is alive: the driver object (the default
-/// parent, F10) — so before `EvtDriverUnload` returns — or the object given
+/// parent, [F10]) — so before `EvtDriverUnload` returns — or the object given
 /// as [`ParentObject`] (enforced by [`ScopedKey`](crate::ScopedKey)'s lifetime).
 /// A key kept in a framework context is an `Option<RegKey>` (all-zero is
-/// `None`, F76) taken out in `EvtDriverUnload` or the parent's cleanup.
+/// `None`, [F76]) taken out in `EvtDriverUnload` or the parent's cleanup.
+///
+/// [F5]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f5
+/// [F9]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f9
+/// [F10]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f10
+/// [F34]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f34
+/// [F76]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f76
 ///
 /// # Invariants
 /// `raw` is a live WDFKEY that this value alone will delete (K1), whose

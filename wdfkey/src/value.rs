@@ -165,8 +165,8 @@ impl RegKey {
     }
 
     /// Reads a `REG_SZ` / `REG_EXPAND_SZ` into `buf` (UTF-16, no NUL) with
-    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
     /// `WdfRegistryQueryUnicodeString` (F24); returns the units read.
+    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
     ///
     /// # Errors
     /// `STATUS_BUFFER_OVERFLOW` with [`Error::needed`] = UTF-16 units
@@ -205,8 +205,8 @@ impl RegKey {
     }
 
     /// Reads a `REG_SZ` / `REG_EXPAND_SZ` into a fallibly allocated buffer
-    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
     /// (UTF-16, without the NUL).
+    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
     ///
     /// # Errors
     /// As [`RegKey::query_string_into`]; `STATUS_INSUFFICIENT_RESOURCES` if
@@ -224,9 +224,9 @@ impl RegKey {
     }
 
     /// Reads a `REG_MULTI_SZ`. Like the framework's own query (F25): an
-    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
     /// empty value is `STATUS_RESOURCE_DATA_NOT_FOUND`, and data that is not
     /// an even length ending in two NULs is `STATUS_OBJECT_TYPE_MISMATCH`.
+    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
     ///
     /// # Errors
     /// As above; `STATUS_OBJECT_NAME_NOT_FOUND` if absent.
@@ -323,8 +323,8 @@ impl RegKey {
     }
 
     /// Writes a `REG_MULTI_SZ`. Every string must be non-empty (an empty one
-    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
     /// would end the list) and hold no NUL.
+    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
     ///
     /// # Errors
     /// `STATUS_INVALID_PARAMETER` for an empty string or a NUL; as above.
