@@ -621,7 +621,7 @@ fn table_copies_equal_shared_data() {
         let _ = writeln!(
             std::io::stderr(),
             "table_copies_equal_shared_data: SKIPPED the comparison: {} is not present (the tables in \
-             kmdf-sim/data are the copies in use; check them out beside ../shared to compare)",
+             kmdf-sim/data are used as they are; with the shared folder beside the checkout they are compared)",
             shared.display()
         );
         return;
