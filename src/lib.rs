@@ -3,7 +3,7 @@
 //! It holds every registry key it opens through [`wdfkey::RegKey`] — from
 //! DriverEntry to unload, per device, and per request — so every unload path
 //! closes each key exactly once and never a WDM handle the framework owns
-//! (design.md, part 2). Its own source runs on Windows against `wdk-sys` and
+//! (docs/design.md#parts). Its own source runs on Windows against `wdk-sys` and
 //! everywhere else against the KMDF simulator ([`sys`]).
 //!
 //! * DriverEntry: WdfDriverCreate; the service `Parameters` key read-only,

@@ -1,7 +1,8 @@
 //! The one door to the kernel: the real bindings on Windows, the simulator elsewhere.
 //!
-//! Cargo cannot point one dependency name at different packages per target, so the
-//! switch is this `cfg` (design.md, "One driver source, two kernels"). Every other
+//! The switch is this `cfg`, not a per-target rename of the dependency,
+//! because it must also follow the `sim` feature on Windows hosts, which a
+//! target-specific rename cannot (docs/design.md#two-kernels). Every other
 //! module of the crate names kernel items only through `crate::sys`.
 
 #[cfg(any(not(windows), feature = "sim"))]

@@ -2,7 +2,7 @@
 //! * every `.ps1`/`.psm1` parses with a real PowerShell grammar
 //!   (tree-sitter-powershell), and uses no syntax Windows PowerShell 5.1
 //!   lacks (`?:`, `??`, `&&`/`||` pipeline chains, `ForEach-Object -Parallel`);
-//! * every external command it runs uses only flags kmdf-facts.md documents
+//! * every external command it runs uses only flags docs/facts.md documents
 //!   (or is marked UNCONFIRMED on its line);
 //! * WdfKeyGuard.Constants.ps1 is generated from the Rust crates and current;
 //! * the report fixture uses the harness stress report's field names with
@@ -113,7 +113,7 @@ fn invalid_variable_reference(s: &str) -> Option<String> {
     None
 }
 
-/// The documented command lines (kmdf-facts.md): tool → (fact, flags,
+/// The documented command lines (docs/facts.md): tool → (fact, flags,
 /// positional verbs). Flags are compared case-insensitively.
 fn documented() -> BTreeMap<&'static str, (&'static str, Vec<&'static str>, Vec<&'static str>)> {
     BTreeMap::from([
@@ -210,7 +210,7 @@ fn tool_of(name: &str) -> Option<String> {
     known(&n).then_some(n)
 }
 
-/// Every external command with a flag or verb kmdf-facts.md does not
+/// Every external command with a flag or verb docs/facts.md does not
 /// document, as `file:line: ...` (lines marked UNCONFIRMED are accepted).
 fn command_findings(file: &str, text: &str) -> Vec<String> {
     let tree = parse(text);
@@ -225,7 +225,7 @@ fn command_findings(file: &str, text: &str) -> Vec<String> {
         }
         let Some((fact, flags, verbs)) = table.get(tool.as_str()) else {
             out.push(format!(
-                "{file}:{}: {tool} has no documented command line in kmdf-facts.md: {}",
+                "{file}:{}: {tool} has no documented command line in docs/facts.md: {}",
                 row + 1,
                 line_text(text, row)
             ));

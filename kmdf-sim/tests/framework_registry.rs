@@ -1,6 +1,6 @@
 //! The framework's registry DDIs against the simulated hive: the driver's
 //! Parameters and persistent-state keys, and the query/assign/remove
-//! semantics and status codes of kmdf-facts.md F14–F26, F69.
+//! semantics and status codes of docs/facts.md F14–F26, F69.
 
 use kmdf_sim::control::{Machine, Settings};
 use kmdf_sim::*;

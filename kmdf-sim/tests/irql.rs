@@ -1,4 +1,4 @@
-//! IRQL rules (kmdf-facts.md F19, F65, F66): each DDI's maximum from the KMDF
+//! IRQL rules (docs/facts.md F19, F65, F66): each DDI's maximum from the KMDF
 //! 1.33 table; above it the KMDF verifier fails the call and breaks, Driver
 //! Verifier's IRQL checking bug-checks, and with both off the call goes on.
 

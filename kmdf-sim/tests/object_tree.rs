@@ -1,6 +1,6 @@
 //! The KMDF object tree: default parents, dispose and destroy order,
 //! references, NoDeleteDDI objects, deferred passive disposal, and what a
-//! driver leaves behind at unload (kmdf-facts.md F9, F10, F27–F34).
+//! driver leaves behind at unload (docs/facts.md F9, F10, F27–F34).
 
 use kmdf_sim::control::{Machine, Settings};
 use kmdf_sim::ntddk::{KeGetCurrentIrql, ZwOpenKey};

@@ -27,7 +27,7 @@ a script you can read:
     the same thing) and a summary. Exit code 0 only when every cycle passed.
 
 A clean run does not prove the double close absent: a second close of a free
-handle slot is silent unless the slot was reused (kmdf-facts F67). The host
+handle slot is silent unless the slot was reused (docs/facts.md F67). The host
 harness's ownership check (wdfkey-harness stress) is what proves it.
 
 .PARAMETER PackageDir

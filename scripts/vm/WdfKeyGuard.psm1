@@ -1,6 +1,6 @@
 # Helpers of Invoke-WdfKeyGuardTest.ps1 (Windows PowerShell 5.1, elevated).
 #
-# Every external command line here is one kmdf-facts.md documents (the fact id
+# Every external command line here is one docs/facts.md documents (the fact id
 # is beside it); tests/vm_scripts.rs checks that on every commit. Tool output
 # is never parsed (it is localized): exit codes, CIM, Get-PnpDevice and the
 # event log's XML are.
@@ -130,7 +130,7 @@ using System;
 using System.Runtime.InteropServices;
 using System.Text;
 
-// What `devcon install` does (kmdf-facts F71), for machines without devcon.
+// What `devcon install` does (docs/facts.md F71), for machines without devcon.
 public static class WdfKeyGuardSetupApi {
     const int DICD_GENERATE_ID = 0x1;
     const int SPDRP_HARDWAREID = 0x1;

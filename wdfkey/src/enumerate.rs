@@ -1,5 +1,8 @@
 //! Subkeys, values and key information, read through the lent WDM handle
-//! (K2: borrowed for the call, never closed). PASSIVE_LEVEL (F39 family).
+//! ([K2]: borrowed for the call, never closed). PASSIVE_LEVEL ([F39] family).
+//!
+//! [K2]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k2
+//! [F39]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f39
 
 use crate::error::{Error, Result};
 use crate::key::RegKey;
@@ -90,11 +93,14 @@ fn fill(first: usize, mut query: impl FnMut(&mut InfoBuffer, &mut u32) -> NTSTAT
 
 impl RegKey {
     /// Counts and longest lengths (`ZwQueryKey`, `KeyFullInformation`).
-    /// IRQL: PASSIVE_LEVEL (the `Zw*` routines, K4); the handle is lent for the call only (K2).
+    /// IRQL: PASSIVE_LEVEL (the `Zw*` routines, [K4]); the handle is lent for the call only ([K2]).
     ///
     /// # Errors
     /// The status of `ZwQueryKey` (e.g. `STATUS_ACCESS_DENIED` without
     /// `KEY_QUERY_VALUE`).
+    ///
+    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
+    /// [K2]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k2
     pub fn info(&self) -> Result<KeyInfo> {
         let handle = self.wdm_handle().raw();
         let buffer = fill(size_of::<KEY_FULL_INFORMATION>(), |buf, needed| {
@@ -115,13 +121,16 @@ impl RegKey {
         })
     }
 
-    /// The name of the `index`th subkey (UTF-16), or `None` past the last
-    /// IRQL: PASSIVE_LEVEL (the `Zw*` routines, K4); the handle is lent for the call only (K2).
+    /// The name of the `index`th subkey (UTF-16), or `None` past the last one
     /// (`ZwEnumerateKey`, `KeyBasicInformation`).
+    /// IRQL: PASSIVE_LEVEL (the `Zw*` routines, [K4]); the handle is lent for the call only ([K2]).
     ///
     /// # Errors
     /// The status of `ZwEnumerateKey` (e.g. `STATUS_ACCESS_DENIED` without
     /// `KEY_ENUMERATE_SUB_KEYS`).
+    ///
+    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
+    /// [K2]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k2
     pub fn subkey_name(&self, index: u32) -> Result<Option<Vec<u16>>> {
         let handle = self.wdm_handle().raw();
         let name_offset = offset_of!(KEY_BASIC_INFORMATION, Name);
@@ -145,11 +154,14 @@ impl RegKey {
     }
 
     /// The name and `REG_*` type of the `index`th value, or `None` past the
-    /// IRQL: PASSIVE_LEVEL (the `Zw*` routines, K4); the handle is lent for the call only (K2).
-    /// last (`ZwEnumerateValueKey`, `KeyValueBasicInformation`).
+    /// last one (`ZwEnumerateValueKey`, `KeyValueBasicInformation`).
+    /// IRQL: PASSIVE_LEVEL (the `Zw*` routines, [K4]); the handle is lent for the call only ([K2]).
     ///
     /// # Errors
     /// The status of `ZwEnumerateValueKey`.
+    ///
+    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
+    /// [K2]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k2
     pub fn value_name(&self, index: u32) -> Result<Option<(Vec<u16>, u32)>> {
         let handle = self.wdm_handle().raw();
         let name_offset = offset_of!(KEY_VALUE_BASIC_INFORMATION, Name);
@@ -174,13 +186,19 @@ impl RegKey {
     }
 
     /// Every subkey name, in enumeration order (stops at the first error).
-    /// IRQL: PASSIVE_LEVEL (the `Zw*` routines, K4); the handle is lent for the call only (K2).
+    /// IRQL: PASSIVE_LEVEL (the `Zw*` routines, [K4]); the handle is lent for the call only ([K2]).
+    ///
+    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
+    /// [K2]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k2
     pub fn subkey_names(&self) -> impl Iterator<Item = Result<Vec<u16>>> + '_ {
         (0u32..).map_while(move |i| self.subkey_name(i).transpose())
     }
 
     /// Every value name and type, in enumeration order.
-    /// IRQL: PASSIVE_LEVEL (the `Zw*` routines, K4); the handle is lent for the call only (K2).
+    /// IRQL: PASSIVE_LEVEL (the `Zw*` routines, [K4]); the handle is lent for the call only ([K2]).
+    ///
+    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
+    /// [K2]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k2
     pub fn value_names(&self) -> impl Iterator<Item = Result<(Vec<u16>, u32)>> + '_ {
         (0u32..).map_while(move |i| self.value_name(i).transpose())
     }

@@ -1,5 +1,7 @@
 //! The crate's error: an `NTSTATUS`, and the needed length where the
-//! framework reports one (F21: `STATUS_BUFFER_OVERFLOW` with the length).
+//! framework reports one ([F21]: `STATUS_BUFFER_OVERFLOW` with the length).
+//!
+//! [F21]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f21
 
 use crate::sys::{NTSTATUS, STATUS_BUFFER_OVERFLOW, STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_PARAMETER};
 
@@ -30,7 +32,9 @@ impl Error {
         Error::new(STATUS_INVALID_PARAMETER)
     }
 
-    /// An allocation that failed (K5: never an infallible one).
+    /// An allocation that failed ([K5]: never an infallible one).
+    ///
+    /// [K5]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k5
     pub const fn no_memory() -> Self {
         Error::new(STATUS_INSUFFICIENT_RESOURCES)
     }

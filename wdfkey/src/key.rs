@@ -1,4 +1,6 @@
-//! `RegKey`: the only owner of one framework registry key (K1).
+//! `RegKey`: the only owner of one framework registry key ([K1]).
+//!
+//! [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
 
 use crate::error::{Error, Result, check};
 use crate::handle::KeyHandle;
@@ -44,7 +46,9 @@ impl core::ops::BitOr for Access {
     }
 }
 
-/// Which of a device's keys to open (F16).
+/// Which of a device's keys to open ([F16]).
+///
+/// [F16]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f16
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeviceKey {
     /// `PLUGPLAY_REGKEY_DEVICE`: the hardware key (`Device Parameters`).
@@ -71,7 +75,9 @@ pub enum Volatility {
     Volatile,
 }
 
-/// What `create_subkey` found (`REG_CREATED_NEW_KEY` / `REG_OPENED_EXISTING_KEY`, F13).
+/// What `create_subkey` found (`REG_CREATED_NEW_KEY` / `REG_OPENED_EXISTING_KEY`, [F13]).
+///
+/// [F13]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f13
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Disposition {
     /// The key did not exist and was created.
@@ -87,19 +93,29 @@ pub enum Disposition {
 /// neither `Clone` nor `Copy`. The WDM handle inside is only lent
 /// ([`RegKey::wdm_handle`]); nothing in this crate closes it.
 ///
-/// # Where a key may be dropped (K3, K4)
+/// # Where a key may be dropped ([K3], [K4])
 /// `Drop` calls `WdfObjectDelete`, which is allowed up to DISPATCH_LEVEL: at
 /// PASSIVE_LEVEL the framework closes the handle at once, above it the
-/// close is deferred to a PASSIVE work item (F5, F9, F34). A key must be
+/// close is deferred to a PASSIVE work item ([F5], [F9], [F34]). A key must be
 /// dropped while its parent object is alive: the driver object (the default
-/// parent, F10) — so before `EvtDriverUnload` returns — or the object given
+/// parent, [F10]) — so before `EvtDriverUnload` returns — or the object given
 /// as [`ParentObject`] (enforced by [`ScopedKey`](crate::ScopedKey)'s lifetime).
 /// A key kept in a framework context is an `Option<RegKey>` (all-zero is
-/// `None`, F76) taken out in `EvtDriverUnload` or the parent's cleanup.
+/// `None`, [F76]) taken out in `EvtDriverUnload` or the parent's cleanup.
+///
+/// [F5]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f5
+/// [F9]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f9
+/// [F10]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f10
+/// [F34]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f34
+/// [F76]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f76
 ///
 /// # Invariants
-/// `raw` is a live WDFKEY that this value alone will delete (K1), whose
-/// parent object outlives this value (K3).
+/// `raw` is a live WDFKEY that this value alone will delete ([K1]), whose
+/// parent object outlives this value ([K3]).
+///
+/// [K3]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k3
+/// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
+/// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
 #[repr(transparent)]
 #[derive(Debug)]
 pub struct RegKey {
@@ -126,12 +142,16 @@ impl RegKey {
         NonNull::new(raw).map(|raw| RegKey { raw }).ok_or(Error::new(sys::STATUS_UNSUCCESSFUL))
     }
 
-    /// Opens the driver's service `Parameters` key read-only (F14:
-    /// `IoOpenDriverRegistryKey`; the INF's settings live there, F74).
-    /// PASSIVE_LEVEL. Parent: the driver object (F10).
+    /// Opens the driver's service `Parameters` key read-only ([F14]:
+    /// `IoOpenDriverRegistryKey`; the INF's settings live there, [F74]).
+    /// PASSIVE_LEVEL. Parent: the driver object ([F10]).
     ///
     /// # Safety
     /// `driver` is the live WDFDRIVER of the calling driver.
+    ///
+    /// [F14]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f14
+    /// [F74]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f74
+    /// [F10]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f10
     pub unsafe fn open_parameters(driver: WDFDRIVER) -> Result<RegKey> {
         let mut raw: WDFKEY = core::ptr::null_mut();
         // SAFETY: `driver` is live (caller); `raw` outlives the call (F14).
@@ -148,11 +168,15 @@ impl RegKey {
     }
 
     /// Opens the driver's persistent-state key, the place for state the
-    /// driver writes at run time (F15, F74). PASSIVE_LEVEL. Parent: the
-    /// driver object (F10).
+    /// driver writes at run time ([F15], [F74]). PASSIVE_LEVEL. Parent: the
+    /// driver object ([F10]).
     ///
     /// # Safety
     /// `driver` is the live WDFDRIVER of the calling driver.
+    ///
+    /// [F15]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f15
+    /// [F74]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f74
+    /// [F10]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f10
     pub unsafe fn open_persistent_state(driver: WDFDRIVER, access: Access) -> Result<RegKey> {
         let mut raw: WDFKEY = core::ptr::null_mut();
         // SAFETY: `driver` is live (caller); `raw` outlives the call (F15).
@@ -169,12 +193,15 @@ impl RegKey {
     }
 
     /// Opens a device's hardware or software key (`WdfDeviceOpenRegistryKey`,
-    /// F16). PASSIVE_LEVEL. Parent: the driver object, not the device (F10,
-    /// F16) — so drop it before the driver unloads, not only before the
+    /// [F16]). PASSIVE_LEVEL. Parent: the driver object, not the device ([F10],
+    /// [F16]) — so drop it before the driver unloads, not only before the
     /// device goes.
     ///
     /// # Safety
     /// `device` is a live WDFDEVICE of the calling driver.
+    ///
+    /// [F16]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f16
+    /// [F10]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f10
     pub unsafe fn open_device_key(device: sys::WDFDEVICE, which: DeviceKey, access: Access) -> Result<RegKey> {
         let mut raw: WDFKEY = core::ptr::null_mut();
         // SAFETY: `device` is live (caller); `raw` is a local (F16).
@@ -193,11 +220,13 @@ impl RegKey {
 
     /// Opens a device's key before the device exists, from the
     /// `WDFDEVICE_INIT` of EvtDriverDeviceAdd (`WdfFdoInitOpenRegistryKey`).
-    /// PASSIVE_LEVEL. Parent: the driver object (F10).
+    /// PASSIVE_LEVEL. Parent: the driver object ([F10]).
     ///
     /// # Safety
     /// `init` is the live `PWDFDEVICE_INIT` the framework passed to
     /// EvtDriverDeviceAdd, before `WdfDeviceCreate` consumed it.
+    ///
+    /// [F10]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f10
     pub unsafe fn open_device_init_key(init: sys::PWDFDEVICE_INIT, which: DeviceKey, access: Access) -> Result<RegKey> {
         let mut raw: WDFKEY = core::ptr::null_mut();
         // SAFETY: `init` is live (caller); `raw` is a local.
@@ -271,13 +300,17 @@ impl RegKey {
     }
 
     /// Opens a key by absolute path (`\Registry\Machine\...`). PASSIVE_LEVEL.
-    /// Parent: the driver object (F10).
+    /// Parent: the driver object ([F10]).
+    ///
+    /// [F10]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f10
     pub fn open_absolute<'n>(path: impl IntoRegName<'n>, access: Access) -> Result<RegKey> {
         RegKey::open_raw(core::ptr::null_mut(), path, access, None)
     }
 
     /// Opens or creates a key by absolute path. PASSIVE_LEVEL. Parent: the
-    /// driver object (F10).
+    /// driver object ([F10]).
+    ///
+    /// [F10]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f10
     pub fn create_absolute<'n>(
         path: impl IntoRegName<'n>,
         access: Access,
@@ -287,13 +320,18 @@ impl RegKey {
     }
 
     /// Opens the subkey `name` of this key. PASSIVE_LEVEL. Parent: the driver
-    /// object (F10).
+    /// object ([F10]).
+    ///
+    /// [F10]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f10
     pub fn open_subkey<'n>(&self, name: impl IntoRegName<'n>, access: Access) -> Result<RegKey> {
         RegKey::open_raw(self.as_raw(), name, access, None)
     }
 
-    /// Opens or creates the subkey `name`, saying which it did (F13).
-    /// PASSIVE_LEVEL. Parent: the driver object (F10).
+    /// Opens or creates the subkey `name`, saying which it did ([F13]).
+    /// PASSIVE_LEVEL. Parent: the driver object ([F10]).
+    ///
+    /// [F13]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f13
+    /// [F10]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f10
     pub fn create_subkey<'n>(
         &self,
         name: impl IntoRegName<'n>,
@@ -305,7 +343,9 @@ impl RegKey {
 
     /// Opens the subkey `name` as a child of `parent` (a request or device
     /// the caller is working on): the returned key cannot outlive `parent`
-    /// (K3). PASSIVE_LEVEL.
+    /// ([K3]). PASSIVE_LEVEL.
+    ///
+    /// [K3]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k3
     pub fn open_subkey_scoped<'p, 'n>(
         &self,
         name: impl IntoRegName<'n>,
@@ -317,7 +357,9 @@ impl RegKey {
         Ok(crate::ScopedKey::new(key, parent))
     }
 
-    /// Opens a key by absolute path as a child of `parent` (K3). PASSIVE_LEVEL.
+    /// Opens a key by absolute path as a child of `parent` ([K3]). PASSIVE_LEVEL.
+    ///
+    /// [K3]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k3
     pub fn open_absolute_scoped<'p, 'n>(
         path: impl IntoRegName<'n>,
         access: Access,
@@ -330,9 +372,12 @@ impl RegKey {
 
     /// Deletes the key from the registry (`WdfRegistryRemoveKey`, which needs
     /// `DELETE` access and fails if the key has subkeys). On success the
-    /// framework deletes the key object (F26), so the key is consumed; on
+    /// framework deletes the key object ([F26]), so the key is consumed; on
     /// failure the key object still exists and is handed back, still owned
-    /// (F69 follows KMDF's source). PASSIVE_LEVEL.
+    /// ([F69] follows KMDF's source). PASSIVE_LEVEL.
+    ///
+    /// [F26]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f26
+    /// [F69]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f69
     pub fn remove(self) -> core::result::Result<(), (RegKey, Error)> {
         // SAFETY: K1 — `raw` is live and owned by `self`.
         let status = unsafe { call_unsafe_wdf_function_binding!(WdfRegistryRemoveKey, self.as_raw()) };
@@ -359,22 +404,30 @@ impl RegKey {
     /// Takes ownership of a `WDFKEY` (any IRQL); `None` for a null one.
     ///
     /// # Safety
-    /// `raw` is a live WDFKEY that nothing else closes or deletes (K1) — e.g.
+    /// `raw` is a live WDFKEY that nothing else closes or deletes ([K1]) — e.g.
     /// from [`RegKey::into_raw`] — and whose parent object outlives the new
-    /// `RegKey` (K3).
+    /// `RegKey` ([K3]).
+    ///
+    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
+    /// [K3]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k3
     pub unsafe fn from_raw(raw: WDFKEY) -> Option<RegKey> {
         // INVARIANT: the caller hands over sole ownership of a live key.
         NonNull::new(raw).map(|raw| RegKey { raw })
     }
 
     /// The `WDFKEY`, borrowed (any IRQL): for a framework DDI this crate does not wrap.
-    /// It stays owned by `self`; closing or deleting it breaks K1.
+    /// It stays owned by `self`; closing or deleting it breaks [K1].
+    ///
+    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
     pub fn as_raw(&self) -> WDFKEY {
         self.raw.as_ptr()
     }
 
     /// The WDM handle inside the key, lent for as long as `self` is borrowed
-    /// (K2, F6). PASSIVE_LEVEL.
+    /// ([K2], [F6]). PASSIVE_LEVEL.
+    ///
+    /// [K2]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k2
+    /// [F6]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f6
     pub fn wdm_handle(&self) -> KeyHandle<'_> {
         // SAFETY: K1 — `raw` is a live WDFKEY; WdmGetHandle only reads m_Key (F6).
         let raw: HANDLE = unsafe { call_unsafe_wdf_function_binding!(WdfRegistryWdmGetHandle, self.as_raw()) };
@@ -384,7 +437,12 @@ impl RegKey {
 
 impl Drop for RegKey {
     /// `WdfObjectDelete`: closes the key at once at PASSIVE_LEVEL, deferred to
-    /// PASSIVE above it (F5, F9, F34). Allowed up to DISPATCH_LEVEL (K4).
+    /// PASSIVE above it ([F5], [F9], [F34]). Allowed up to DISPATCH_LEVEL ([K4]).
+    ///
+    /// [F5]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f5
+    /// [F9]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f9
+    /// [F34]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f34
+    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
     fn drop(&mut self) {
         // SAFETY: K1 — `raw` is live and owned by `self`, and nothing deletes
         // it after this; K3 — its parent object is still alive.

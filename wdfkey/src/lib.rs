@@ -7,10 +7,20 @@
 //! with bug check 0x93 INVALID_KERNEL_HANDLE, blamed on Wdf01000.sys — and
 //! cannot close a key twice.
 //!
-//! The invariants the code names in its `SAFETY` comments (design.md):
-//! K1 one owner; K2 the handle is lent, never owned; K3 the parent object
-//! outlives the key; K4 registry calls at PASSIVE_LEVEL (dropping a key is
-//! allowed up to DISPATCH_LEVEL); K5 no panics, no infallible allocation.
+//! Adding it to a driver (Cargo.toml, allocator, panic handler), testing the
+//! driver on Linux under `kmdf-sim`, and migrating raw WDFKEY code case by
+//! case: the crate's [README](https://github.com/wdfkey-guard/wdfkey-guard/blob/main/wdfkey/README.md).
+//!
+//! # What the ids in these docs mean
+//! `K1`–`K5` are the invariants the code names in its `SAFETY` comments
+//! ([docs/invariants.md](https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md)): [K1] one owner; [K2] the handle is
+//! lent, never owned; [K3] the parent object outlives the key; [K4] registry
+//! calls at PASSIVE_LEVEL (dropping a key is allowed up to DISPATCH_LEVEL);
+//! [K5] no panics, no infallible allocation. `F1`–`F77` are facts about KMDF
+//! and the NT kernel, each with its public source (a KMDF source file, a
+//! Microsoft documentation page) in [docs/facts.md](https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md): `F10` is
+//! [docs/facts.md#f10](https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f10), `F67c` is
+//! [docs/facts.md#f67c](https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f67c).
 //!
 //! # Example
 //! ```no_run
@@ -31,6 +41,12 @@
 //!     Ok(level)
 //! }
 //! ```
+//!
+//! [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
+//! [K2]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k2
+//! [K3]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k3
+//! [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
+//! [K5]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k5
 #![cfg_attr(not(test), no_std)]
 
 extern crate alloc;

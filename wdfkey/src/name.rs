@@ -43,11 +43,13 @@ impl<'a> RegName<'a> {
         Ok(RegName { units: Units::Borrowed(units) })
     }
 
-    /// A name from UTF-8, converted into a fallibly allocated buffer (K5).
+    /// A name from UTF-8, converted into a fallibly allocated buffer ([K5]).
     ///
     /// # Errors
     /// `STATUS_INVALID_PARAMETER` as [`RegName::from_utf16`];
     /// `STATUS_INSUFFICIENT_RESOURCES` if the buffer cannot be allocated.
+    ///
+    /// [K5]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k5
     pub fn new(name: &str) -> Result<RegName<'static>> {
         if name.is_empty() || name.len() > 3 * MAX_NAME_UNITS || name.contains('\0') {
             return Err(Error::invalid_name());

@@ -1,5 +1,7 @@
 //! Keys whose WDF parent object is a request or device the caller is working
-//! on: the key borrows the parent, so it cannot outlive it (K3).
+//! on: the key borrows the parent, so it cannot outlive it ([K3]).
+//!
+//! [K3]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k3
 
 use crate::error::Error;
 use crate::key::RegKey;
@@ -47,7 +49,9 @@ impl<'p> ParentObject<'p> {
     ///
     /// # Safety
     /// The object is live and is not deleted while `'p` lasts — for a
-    /// request: not completed, since completion ends it (K3).
+    /// request: not completed, since completion ends it ([K3]).
+    ///
+    /// [K3]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k3
     pub unsafe fn from_handle<H: WdfHandle>(handle: &'p H) -> Self {
         // INVARIANT: the caller guarantees the object outlives `'p`.
         ParentObject { raw: handle.as_object(), _life: PhantomData }
@@ -59,8 +63,10 @@ impl<'p> ParentObject<'p> {
 }
 
 /// A [`RegKey`] whose WDF parent is a borrowed [`ParentObject`]: it derefs to
-/// the key and cannot outlive `'p` (K3). Dropping it deletes the key, as a
+/// the key and cannot outlive `'p` ([K3]). Dropping it deletes the key, as a
 /// `RegKey` does; the framework would otherwise delete it with the parent.
+///
+/// [K3]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k3
 #[derive(Debug)]
 pub struct ScopedKey<'p> {
     key: RegKey,

@@ -1,6 +1,9 @@
 //! Typed values: query and assign `REG_DWORD`, `REG_QWORD`, `REG_SZ`,
 //! `REG_EXPAND_SZ`, `REG_MULTI_SZ`, `REG_BINARY`; remove values. All at
-//! PASSIVE_LEVEL (F19); all allocation fallible (K5).
+//! PASSIVE_LEVEL ([F19]); all allocation fallible ([K5]).
+//!
+//! [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
+//! [K5]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k5
 
 use crate::error::{Error, Result, check};
 use crate::key::RegKey;
@@ -33,7 +36,11 @@ pub struct MultiString {
 
 impl MultiString {
     /// The strings (UTF-16, without NULs).
-    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
+    /// IRQL: PASSIVE_LEVEL ([F19], [K4]); the key stays owned by `self` ([K1]).
+    ///
+    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
+    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
+    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
     pub fn iter(&self) -> impl Iterator<Item = &[u16]> {
         self.units.split(|&u| u == 0).take_while(|s| !s.is_empty())
     }
@@ -63,9 +70,12 @@ fn le_bytes(units: &[u16]) -> Result<Vec<u8>> {
 }
 
 impl RegKey {
-    /// `WdfRegistryQueryValue` into `buf` (F21, F22): `(len, type)` on
+    /// `WdfRegistryQueryValue` into `buf` ([F21], [F22]): `(len, type)` on
     /// success; `STATUS_BUFFER_OVERFLOW` with the needed byte count when
     /// `buf` is too small (an empty `buf` just probes).
+    ///
+    /// [F21]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f21
+    /// [F22]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f22
     fn query_raw(&self, name: &RegName<'_>, buf: &mut [u8]) -> (NTSTATUS, ValueInfo) {
         let us = name.unicode_string();
         let capacity = u32::try_from(buf.len()).unwrap_or(u32::MAX);
@@ -88,11 +98,16 @@ impl RegKey {
     }
 
     /// Reads a value of any type into `buf`: its length and type.
-    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
+    /// IRQL: PASSIVE_LEVEL ([F19], [K4]); the key stays owned by `self` ([K1]).
     ///
     /// # Errors
     /// `STATUS_BUFFER_OVERFLOW` with [`Error::needed`] = the byte count when
-    /// `buf` is too small (F21); `STATUS_OBJECT_NAME_NOT_FOUND` if absent.
+    /// `buf` is too small ([F21]); `STATUS_OBJECT_NAME_NOT_FOUND` if absent.
+    ///
+    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
+    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
+    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
+    /// [F21]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f21
     pub fn query_value_into<'n>(&self, name: impl IntoRegName<'n>, buf: &mut [u8]) -> Result<ValueInfo> {
         let name = name.into_reg_name()?;
         match self.query_raw(&name, buf) {
@@ -127,12 +142,17 @@ impl RegKey {
         Err(Error::new(STATUS_BUFFER_OVERFLOW))
     }
 
-    /// Reads a `REG_DWORD` (`WdfRegistryQueryULong`, F23).
-    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
+    /// Reads a `REG_DWORD` (`WdfRegistryQueryULong`, [F23]).
+    /// IRQL: PASSIVE_LEVEL ([F19], [K4]); the key stays owned by `self` ([K1]).
     ///
     /// # Errors
     /// `STATUS_OBJECT_NAME_NOT_FOUND` if absent, `STATUS_OBJECT_TYPE_MISMATCH`
     /// for another type.
+    ///
+    /// [F23]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f23
+    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
+    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
+    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
     pub fn query_u32<'n>(&self, name: impl IntoRegName<'n>) -> Result<u32> {
         let name = name.into_reg_name()?;
         let us = name.unicode_string();
@@ -144,11 +164,15 @@ impl RegKey {
     }
 
     /// Reads a `REG_QWORD`.
-    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
+    /// IRQL: PASSIVE_LEVEL ([F19], [K4]); the key stays owned by `self` ([K1]).
     ///
     /// # Errors
     /// As [`RegKey::query_u32`]; a `REG_QWORD` that is not 8 bytes long is a
     /// type mismatch.
+    ///
+    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
+    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
+    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
     pub fn query_u64<'n>(&self, name: impl IntoRegName<'n>) -> Result<u64> {
         let name = name.into_reg_name()?;
         let mut buf = [0u8; 8];
@@ -165,12 +189,17 @@ impl RegKey {
     }
 
     /// Reads a `REG_SZ` / `REG_EXPAND_SZ` into `buf` (UTF-16, no NUL) with
-    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
-    /// `WdfRegistryQueryUnicodeString` (F24); returns the units read.
+    /// `WdfRegistryQueryUnicodeString` ([F24]); returns the units read.
+    /// IRQL: PASSIVE_LEVEL ([F19], [K4]); the key stays owned by `self` ([K1]).
     ///
     /// # Errors
     /// `STATUS_BUFFER_OVERFLOW` with [`Error::needed`] = UTF-16 units
-    /// (including the NUL) when `buf` is too small; the type errors of F24.
+    /// (including the NUL) when `buf` is too small; the type errors of [F24].
+    ///
+    /// [F24]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f24
+    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
+    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
+    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
     pub fn query_string_into<'n>(&self, name: impl IntoRegName<'n>, buf: &mut [u16]) -> Result<usize> {
         let name = name.into_reg_name()?;
         if buf.is_empty() {
@@ -205,12 +234,16 @@ impl RegKey {
     }
 
     /// Reads a `REG_SZ` / `REG_EXPAND_SZ` into a fallibly allocated buffer
-    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
     /// (UTF-16, without the NUL).
+    /// IRQL: PASSIVE_LEVEL ([F19], [K4]); the key stays owned by `self` ([K1]).
     ///
     /// # Errors
     /// As [`RegKey::query_string_into`]; `STATUS_INSUFFICIENT_RESOURCES` if
     /// the buffer cannot be allocated.
+    ///
+    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
+    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
+    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
     pub fn query_string<'n>(&self, name: impl IntoRegName<'n>) -> Result<Vec<u16>> {
         let name = name.into_reg_name()?;
         let bytes = self.query_alloc(&name, &[REG_SZ, REG_EXPAND_SZ])?;
@@ -223,13 +256,18 @@ impl RegKey {
         Ok(units)
     }
 
-    /// Reads a `REG_MULTI_SZ`. Like the framework's own query (F25): an
-    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
+    /// Reads a `REG_MULTI_SZ`. Like the framework's own query ([F25]): an
     /// empty value is `STATUS_RESOURCE_DATA_NOT_FOUND`, and data that is not
     /// an even length ending in two NULs is `STATUS_OBJECT_TYPE_MISMATCH`.
+    /// IRQL: PASSIVE_LEVEL ([F19], [K4]); the key stays owned by `self` ([K1]).
     ///
     /// # Errors
     /// As above; `STATUS_OBJECT_NAME_NOT_FOUND` if absent.
+    ///
+    /// [F25]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f25
+    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
+    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
+    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
     pub fn query_multi_string<'n>(&self, name: impl IntoRegName<'n>) -> Result<MultiString> {
         let name = name.into_reg_name()?;
         let bytes = self.query_alloc(&name, &[REG_MULTI_SZ])?;
@@ -246,16 +284,22 @@ impl RegKey {
     }
 
     /// Reads a `REG_BINARY` into a fallibly allocated buffer.
-    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
+    /// IRQL: PASSIVE_LEVEL ([F19], [K4]); the key stays owned by `self` ([K1]).
     ///
     /// # Errors
     /// `STATUS_OBJECT_TYPE_MISMATCH` for another type; as above otherwise.
+    ///
+    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
+    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
+    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
     pub fn query_binary<'n>(&self, name: impl IntoRegName<'n>) -> Result<Vec<u8>> {
         let name = name.into_reg_name()?;
         self.query_alloc(&name, &[REG_BINARY])
     }
 
-    /// `WdfRegistryAssignValue` (F26).
+    /// `WdfRegistryAssignValue` ([F26]).
+    ///
+    /// [F26]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f26
     fn assign_raw(&self, name: &RegName<'_>, kind: u32, data: &[u8]) -> Result<()> {
         let us = name.unicode_string();
         let len = to_u32(data.len())?;
@@ -270,21 +314,31 @@ impl RegKey {
         check(status)
     }
 
-    /// Writes raw data of any `REG_*` type (`WdfRegistryAssignValue`, F26);
+    /// Writes raw data of any `REG_*` type (`WdfRegistryAssignValue`, [F26]);
     /// the caller vouches that `data` is well formed for `kind`.
-    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
+    /// IRQL: PASSIVE_LEVEL ([F19], [K4]); the key stays owned by `self` ([K1]).
     ///
     /// # Errors
     /// As [`RegKey::assign_u32`]; `STATUS_INVALID_PARAMETER` above 4 GiB.
+    ///
+    /// [F26]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f26
+    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
+    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
+    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
     pub fn assign_value<'n>(&self, name: impl IntoRegName<'n>, kind: u32, data: &[u8]) -> Result<()> {
         self.assign_raw(&name.into_reg_name()?, kind, data)
     }
 
-    /// Writes a `REG_DWORD` (`WdfRegistryAssignULong`, F26). Needs write access.
-    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
+    /// Writes a `REG_DWORD` (`WdfRegistryAssignULong`, [F26]). Needs write access.
+    /// IRQL: PASSIVE_LEVEL ([F19], [K4]); the key stays owned by `self` ([K1]).
     ///
     /// # Errors
     /// `STATUS_ACCESS_DENIED` on a key opened without `KEY_SET_VALUE`.
+    ///
+    /// [F26]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f26
+    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
+    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
+    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
     pub fn assign_u32<'n>(&self, name: impl IntoRegName<'n>, value: u32) -> Result<()> {
         let name = name.into_reg_name()?;
         let us = name.unicode_string();
@@ -294,40 +348,56 @@ impl RegKey {
     }
 
     /// Writes a `REG_QWORD`.
-    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
+    /// IRQL: PASSIVE_LEVEL ([F19], [K4]); the key stays owned by `self` ([K1]).
     ///
     /// # Errors
     /// As [`RegKey::assign_u32`].
+    ///
+    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
+    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
+    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
     pub fn assign_u64<'n>(&self, name: impl IntoRegName<'n>, value: u64) -> Result<()> {
         self.assign_raw(&name.into_reg_name()?, REG_QWORD, &value.to_le_bytes())
     }
 
     /// Writes a `REG_SZ` (`value` may be empty; it may not hold a NUL).
-    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
+    /// IRQL: PASSIVE_LEVEL ([F19], [K4]); the key stays owned by `self` ([K1]).
     ///
     /// # Errors
     /// `STATUS_INVALID_PARAMETER` for a NUL in `value`; as above otherwise.
+    ///
+    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
+    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
+    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
     pub fn assign_string<'n>(&self, name: impl IntoRegName<'n>, value: &str) -> Result<()> {
         let name = name.into_reg_name()?;
         self.assign_raw(&name, REG_SZ, &le_bytes(&utf16_z(value)?)?)
     }
 
     /// Writes a `REG_EXPAND_SZ`.
-    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
+    /// IRQL: PASSIVE_LEVEL ([F19], [K4]); the key stays owned by `self` ([K1]).
     ///
     /// # Errors
     /// As [`RegKey::assign_string`].
+    ///
+    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
+    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
+    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
     pub fn assign_expand_string<'n>(&self, name: impl IntoRegName<'n>, value: &str) -> Result<()> {
         let name = name.into_reg_name()?;
         self.assign_raw(&name, REG_EXPAND_SZ, &le_bytes(&utf16_z(value)?)?)
     }
 
     /// Writes a `REG_MULTI_SZ`. Every string must be non-empty (an empty one
-    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
     /// would end the list) and hold no NUL.
+    /// IRQL: PASSIVE_LEVEL ([F19], [K4]); the key stays owned by `self` ([K1]).
     ///
     /// # Errors
     /// `STATUS_INVALID_PARAMETER` for an empty string or a NUL; as above.
+    ///
+    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
+    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
+    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
     pub fn assign_multi_string<'n>(&self, name: impl IntoRegName<'n>, values: &[&str]) -> Result<()> {
         let name = name.into_reg_name()?;
         let mut units: Vec<u16> = Vec::new();
@@ -348,20 +418,29 @@ impl RegKey {
     }
 
     /// Writes a `REG_BINARY`.
-    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
+    /// IRQL: PASSIVE_LEVEL ([F19], [K4]); the key stays owned by `self` ([K1]).
     ///
     /// # Errors
     /// As [`RegKey::assign_u32`]; `STATUS_INVALID_PARAMETER` above 4 GiB.
+    ///
+    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
+    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
+    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
     pub fn assign_binary<'n>(&self, name: impl IntoRegName<'n>, data: &[u8]) -> Result<()> {
         self.assign_raw(&name.into_reg_name()?, REG_BINARY, data)
     }
 
-    /// Removes a value (`WdfRegistryRemoveValue`, F26).
-    /// IRQL: PASSIVE_LEVEL (F19, K4); the key stays owned by `self` (K1).
+    /// Removes a value (`WdfRegistryRemoveValue`, [F26]).
+    /// IRQL: PASSIVE_LEVEL ([F19], [K4]); the key stays owned by `self` ([K1]).
     ///
     /// # Errors
     /// `STATUS_OBJECT_NAME_NOT_FOUND` if absent; `STATUS_ACCESS_DENIED`
     /// without write access.
+    ///
+    /// [F26]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f26
+    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
+    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
+    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
     pub fn remove_value<'n>(&self, name: impl IntoRegName<'n>) -> Result<()> {
         let name = name.into_reg_name()?;
         let us = name.unicode_string();
