@@ -61,9 +61,11 @@ BINDING_FILES = ["constants.rs", "types.rs", "ntddk.rs", "wdf.rs"]
 SDK_VERSION = "10.0.26100.0"
 LLVM = Path("/usr/lib/llvm-16")
 MINGW = Path("/usr/x86_64-w64-mingw32")
+# The toolchain's binaries, set by select_toolchain(): Debian's by default.
 RUSTC = Path("/usr/bin/rustc")
 CARGO = Path("/usr/bin/cargo")
 CARGO_CLIPPY = Path("/usr/bin/cargo-clippy")
+RUSTDOC = Path("/usr/bin/rustdoc")
 BASE_PACKAGES = ["rustc-web", "cargo-web", "rust-web-src"]
 CLIPPY_PACKAGES = ["rust-web-clippy"]
 HEADERS_PACKAGES = ["mingw-w64-x86-64-dev", "libclang-16-dev", "clang-16", "llvm-16"]
@@ -139,6 +141,10 @@ def parse_args(argv):
     p.add_argument("--install", action="store_true",
                    help="apt-get install the Debian packages the mode needs that are missing "
                         "(as root, else through sudo -n)")
+    p.add_argument("--toolchain", choices=["auto", "debian", "rustup"], default="auto",
+                   help="debian: Debian's rustc-web + rust-web-src (the one CI uses); rustup: the rustup "
+                        "toolchain active in the checkout, with its rust-src component (default auto: "
+                        "debian where /usr/bin/rustc exists or apt offers rustc-web, else rustup)")
     p.add_argument("--no-clippy", action="store_true", help="cargo check only")
     p.add_argument("--self-test", action="store_true",
                    help="after the check, plant a Windows-only type error and an unused import in the "
@@ -215,15 +221,56 @@ def apt_install(packages, log):
                 raise Setup(f"`{' '.join(full)}` failed; see {log}")
 
 
+def debian_has_rustc_web():
+    if not shutil.which("apt-cache"):
+        return False
+    r = subprocess.run(["apt-cache", "policy", "rustc-web"], capture_output=True, text=True)
+    return "Candidate:" in r.stdout and "Candidate: (none)" not in r.stdout
+
+
+def pick_toolchain(a):
+    """debian: /usr/bin's rustc-web; rustup: the rustup toolchain active in the checkout, with
+    its rust-src component (for hosts without Debian's packages, e.g. Ubuntu CI runners)."""
+    if a.toolchain != "auto":
+        return a.toolchain
+    if RUSTC.exists() or (a.install and debian_has_rustc_web()):
+        return "debian"
+    if shutil.which("rustup"):
+        return "rustup"
+    return "debian"
+
+
+def rustup_install(a, clippy, log):
+    comps = ["rust-src"] + (["clippy"] if clippy else [])
+    say(f"rustup component add {' '.join(comps)} (log {log})")
+    with open(log, "a") as fh:
+        if subprocess.run(["rustup", "component", "add", *comps], cwd=a.project, stdout=fh,
+                          stderr=subprocess.STDOUT).returncode != 0:
+            raise Setup(f"rustup component add {' '.join(comps)} failed; see {log}")
+
+
+def select_toolchain(a):
+    global RUSTC, CARGO, CARGO_CLIPPY, RUSTDOC
+    if a.toolchain == "rustup":
+        def which(tool):
+            r = subprocess.run(["rustup", "which", tool], cwd=a.project, capture_output=True, text=True)
+            return Path(r.stdout.strip()) if r.returncode == 0 else Path(f"(rustup has no {tool})")
+        RUSTC, CARGO, CARGO_CLIPPY, RUSTDOC = (which(t) for t in ("rustc", "cargo", "cargo-clippy", "rustdoc"))
+
+
 def check_toolchain(a, clippy):
+    select_toolchain(a)
+    debian = a.toolchain == "debian"
     for tool, pkg in ((RUSTC, "rustc-web"), (CARGO, "cargo-web")):
         if not os.access(tool, os.X_OK):
-            raise Setup(f"no {tool}: apt-get install {pkg} (or pass --install)")
+            raise Setup(f"no {tool}: " + (f"apt-get install {pkg} (or pass --install)" if debian else "install rustup"))
     if clippy and not os.access(CARGO_CLIPPY, os.X_OK):
-        raise Setup(f"no {CARGO_CLIPPY}: apt-get install rust-web-clippy (or --install, or --no-clippy)")
+        raise Setup(f"no {CARGO_CLIPPY}: " + ("apt-get install rust-web-clippy" if debian else "rustup component add clippy")
+                    + " (or --install, or --no-clippy)")
     sysroot = subprocess.run([str(RUSTC), "--print", "sysroot"], capture_output=True, text=True).stdout.strip()
     if not (Path(sysroot) / "lib/rustlib/src/rust/library/Cargo.lock").is_file():
-        raise Setup(f"no core/alloc sources in {sysroot}/lib/rustlib/src: apt-get install rust-web-src")
+        raise Setup(f"no core/alloc sources in {sysroot}/lib/rustlib/src: "
+                    + ("apt-get install rust-web-src" if debian else "rustup component add rust-src") + " (or --install)")
     version = subprocess.run([str(RUSTC), "-V"], capture_output=True, text=True).stdout.strip()
     want = tomllib.loads((a.project / "Cargo.toml").read_text()).get("workspace", {}) \
         .get("package", {}).get("rust-version")
@@ -241,9 +288,10 @@ def check_toolchain(a, clippy):
 
 def cargo_env():
     env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV and not k.startswith("CARGO_TARGET_X86_64_PC_WINDOWS")}
-    # Debian's toolchain only: rustup's proxies in ~/.cargo/bin must not be found first.
-    env["PATH"] = f"{LLVM}/bin:/usr/bin:/bin:/usr/sbin:/sbin"
-    env.update(RUSTC_BOOTSTRAP="1", RUSTC=str(RUSTC), CARGO=str(CARGO), RUSTDOC="/usr/bin/rustdoc")
+    # The selected toolchain's binaries only: rustup's proxies in ~/.cargo/bin must not be
+    # found first (cargo looks for subcommands there too).
+    env["PATH"] = f"{LLVM}/bin:{RUSTC.parent}:/usr/bin:/bin:/usr/sbin:/sbin"
+    env.update(RUSTC_BOOTSTRAP="1", RUSTC=str(RUSTC), CARGO=str(CARGO), RUSTDOC=str(RUSTDOC))
     return env
 
 
@@ -648,8 +696,8 @@ def run_checks(a, proj, env, logs):
     pk = [x for p in PACKAGES for x in ("-p", p)]
     steps = [run_cargo("check", [str(CARGO), "check", *pk, *common], proj, env, logs)]
     if not a.no_clippy and not incomplete(steps):
-        # cargo looks for subcommands in $CARGO_HOME/bin first (rustup's clippy), so Debian's is
-        # called directly.
+        # cargo looks for subcommands in $CARGO_HOME/bin first (rustup's proxy), so the
+        # toolchain's cargo-clippy is called directly.
         steps.append(run_cargo("clippy", [str(CARGO_CLIPPY), "clippy", *pk, *common, "--", "-D", "warnings"],
                                proj, env, logs))
     return steps
@@ -807,12 +855,17 @@ def main(argv):
             say(f"another windows-check is using {a.work}; waiting")
             fcntl.flock(lock, fcntl.LOCK_EX)
         say(f"mode {a.mode}; project {a.project}; work {a.work}")
+        a.toolchain = pick_toolchain(a)
         if a.install:
-            pk = BASE_PACKAGES + ([] if a.no_clippy else CLIPPY_PACKAGES) + (HEADERS_PACKAGES if a.mode == "headers" else [])
-            apt_install(pk, logs / "apt.log")
-            steps.done("apt-get install")
+            pk = (BASE_PACKAGES + ([] if a.no_clippy else CLIPPY_PACKAGES) if a.toolchain == "debian" else []) \
+                + (HEADERS_PACKAGES if a.mode == "headers" else [])
+            if pk:
+                apt_install(pk, logs / "apt.log")
+            if a.toolchain == "rustup":
+                rustup_install(a, not a.no_clippy, logs / "rustup.log")
+            steps.done("install")
         toolchain = check_toolchain(a, not a.no_clippy)
-        say(toolchain)
+        say(f"toolchain ({a.toolchain}): {toolchain}, {RUSTC}")
         env = cargo_env()
 
         # inputs
@@ -884,7 +937,7 @@ def main(argv):
         broken = incomplete(results)
         report = {
             "tool": "ci/windows-check.py", "target": TARGET, "mode": a.mode, "packages": PACKAGES,
-            "toolchain": toolchain, "project": str(a.project), "work_copy": str(proj),
+            "toolchain": toolchain, "toolchain_kind": a.toolchain, "project": str(a.project), "work_copy": str(proj),
             "steps": [{k: st[k] for k in ("step", "command", "exit", "seconds", "log")} for st in results],
             "diagnostics": [{k: v for k, v in d.items() if k != "rendered"} for d in diags],
             "outside_project": {st["step"]: {package_label(k): v for k, v in st["outside_project"].items()}
