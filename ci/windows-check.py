@@ -69,6 +69,7 @@ RUSTDOC = Path("/usr/bin/rustdoc")
 BASE_PACKAGES = ["rustc-web", "cargo-web", "rust-web-src"]
 CLIPPY_PACKAGES = ["rust-web-clippy"]
 HEADERS_PACKAGES = ["mingw-w64-x86-64-dev", "libclang-16-dev", "clang-16", "llvm-16"]
+LINK_PACKAGES = ["mingw-w64-x86-64-dev", "clang-16", "llvm-16", "lld-16"]
 # Environment that would change what cargo builds or which toolchain runs.
 SCRUBBED_ENV = [
     "RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_RUSTFLAGS", "RUSTDOCFLAGS",
@@ -77,6 +78,7 @@ SCRUBBED_ENV = [
 ]
 HERE = Path(__file__).resolve().parent
 DEFAULT_BINDINGS = HERE / "windows-check" / f"wdk-sys-{WDK_SYS_VERSION}-bindings.tar.xz"
+EXPECTED_IMPORTS = HERE / "windows-check" / "expected-imports.txt"
 
 
 class Setup(Exception):
@@ -149,6 +151,12 @@ def parse_args(argv):
     p.add_argument("--self-test", action="store_true",
                    help="after the check, plant a Windows-only type error and an unused import in the "
                         "work copy and assert both are reported at their file:line with exit 1")
+    p.add_argument("--link", action="store_true",
+                   help="after a clean check, also `cargo build` the driver and link it with lld-link "
+                        "against mingw-w64's import libraries, then assert the image imports exactly the "
+                        f"ntoskrnl.exe routines listed in {EXPECTED_IMPORTS.relative_to(HERE.parent)}. A SMOKE "
+                        "test: what only the WDK's WdfDriverEntry.lib defines is a labelled placeholder, so "
+                        "the image is not loadable")
     p.add_argument("--save-bindings", metavar="DIR", type=Path,
                    help="headers mode: after a clean check, write the generated bindings to "
                         f"DIR/wdk-sys-{WDK_SYS_VERSION}-bindings.tar.xz and its .MANIFEST")
@@ -801,6 +809,126 @@ def self_test(a, proj, env, logs):
             "passed": not problems, "problems": problems}
 
 
+# ---------------------------------------------------------------- link smoke test
+
+# PLACEHOLDERS for what only the WDK's WdfDriverEntry.lib defines: the framework's function
+# table and globals (filled by WdfLdr at load time) and FxDriverEntry, the image entry point
+# that binds to the framework and then calls DriverEntry. Here FxDriverEntry calls DriverEntry
+# directly and the table stays null, so the linked image is NOT loadable: it exists to show
+# what the driver's own code imports.
+WDF_DRIVER_ENTRY_STAND_IN = """\
+/* windows-check link smoke test: placeholders, NOT the WDK's WdfDriverEntry.lib. */
+typedef void *PVOID;
+PVOID WdfFunctions_01033;          /* placeholder: WdfLdr fills the real table at load */
+PVOID WdfDriverGlobals;            /* placeholder */
+unsigned long WdfFunctionCount;    /* placeholder */
+long DriverEntry(PVOID driver_object, PVOID registry_path);
+/* placeholder entry point: the real one binds to Wdf01000.sys first */
+long FxDriverEntry(PVOID driver_object, PVOID registry_path) {
+    return DriverEntry(driver_object, registry_path);
+}
+"""
+# Kernel exports mingw-w64 10's libntoskrnl.a lacks (the WDK's ntoskrnl.lib has them).
+NTOSKRNL_EXTRA_EXPORTS = ["ExAllocatePool2"]
+# The KMDF link arguments wdk-build 0.6.0's Config::configure_binary_build emits (src/lib.rs,
+# the KMDF arm); the project's build.rs calls it only on a Windows host, so they are given here.
+KMDF_LINK_ARGS = ["/DRIVER", "/NODEFAULTLIB", "/SUBSYSTEM:NATIVE", "/KERNEL", "/ENTRY:FxDriverEntry",
+                  "/IGNORE:4257", "/NXCOMPAT", "/DYNAMICBASE", "/MAP", "/MAPINFO:EXPORTS", "/OPT:REF,ICF",
+                  "/INTEGRITYCHECK", "/MANIFEST:NO"]
+
+
+def expected_imports():
+    """(dll, symbol) -> who uses it, from ci/windows-check/expected-imports.txt."""
+    out = {}
+    for n, line in enumerate(EXPECTED_IMPORTS.read_text().splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        m = re.match(r"^(\S+)!(\S+)\s+(.+)$", line)
+        if not m:
+            raise Setup(f"{EXPECTED_IMPORTS}:{n}: want `dll!symbol  who uses it`, got {line!r}")
+        if m.group(1).lower() != "ntoskrnl.exe":
+            raise Setup(f"{EXPECTED_IMPORTS}:{n}: only ntoskrnl.exe exports belong in the list, not {m.group(1)}")
+        out[(m.group(1).lower(), m.group(2))] = m.group(3)
+    return out
+
+
+def coff_imports(readobj, image):
+    text = subprocess.run([str(readobj), "--coff-imports", str(image)], capture_output=True, text=True,
+                          check=True).stdout
+    dll, out = None, set()
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("Name:"):
+            dll = line.split(None, 1)[1].lower()
+        elif line.startswith("Symbol:") and dll:
+            out.add((dll, line.split()[1]))
+    return out
+
+
+def link_smoke(a, proj, env, logs):
+    bin_ = LLVM / "bin"
+    tools = {t: bin_ / t for t in ("lld-link", "llvm-dlltool", "llvm-lib", "llvm-readobj", "clang")}
+    for t, f in tools.items():
+        if not f.exists():
+            raise Setup(f"--link needs {f}: apt-get install {' '.join(LINK_PACKAGES)} (or --install)")
+    mingw_lib = MINGW / "lib"
+    libs = a.work / "link-libs"
+    shutil.rmtree(libs, ignore_errors=True)
+    libs.mkdir(parents=True)
+    for n in ("ntoskrnl", "hal", "wmilib"):   # lld-link reads mingw-w64's import archives as they are
+        (libs / f"{n}.lib").symlink_to(mingw_lib / f"lib{n}.a")
+    (libs / "ntoskrnl_extra.def").write_text("LIBRARY ntoskrnl.exe\nEXPORTS\n" + "".join(f"{e}\n" for e in NTOSKRNL_EXTRA_EXPORTS))
+    run = lambda *cmd: subprocess.run([str(c) for c in cmd], check=True, capture_output=True)
+    run(tools["llvm-dlltool"], "-m", "i386:x86-64", "-d", libs / "ntoskrnl_extra.def", "-l", libs / "ntoskrnl_extra.lib")
+    for n in ("BufferOverflowFastFailK", "WdfLdr"):   # nothing in the Rust code needs them: empty
+        run(tools["llvm-lib"], "/llvmlibempty", f"/out:{libs / (n + '.lib')}")
+    (libs / "wdf_driver_entry_placeholder.c").write_text(WDF_DRIVER_ENTRY_STAND_IN)
+    run(tools["clang"], f"--target={TARGET}", "-O2", "-c", libs / "wdf_driver_entry_placeholder.c",
+        "-o", libs / "wdf_driver_entry_placeholder.obj")
+    run(tools["llvm-lib"], f"/out:{libs / 'WdfDriverEntry.lib'}", libs / "wdf_driver_entry_placeholder.obj")
+    link_env = dict(env)
+    link_env["CARGO_TARGET_X86_64_PC_WINDOWS_MSVC_LINKER"] = str(tools["lld-link"])
+    # joined with .cargo/config.toml's cfg(...) rustflags (+crt-static), not replacing them
+    link_env["CARGO_TARGET_X86_64_PC_WINDOWS_MSVC_RUSTFLAGS"] = " ".join(
+        f"-Clink-arg={x}" for x in [f"/LIBPATH:{libs}", *KMDF_LINK_ARGS, "ntoskrnl_extra.lib"])
+    # -Zbuild-std's compiler_builtins in the dev profile puts its libm helpers in few codegen
+    # units, which drags in fma/fmaf (no CRT under /NODEFAULTLIB); one unit per function, as in
+    # the prebuilt std, keeps them out.
+    cmd = [str(CARGO), "build", "-p", "wdfkey-guard", "--lib", "--target", TARGET, "-Zbuild-std=core,alloc",
+           "--config", "profile.dev.package.compiler_builtins.codegen-units=10000"]
+    say(f"link: {' '.join(cmd)} (linker lld-link)")
+    log = logs / "link.log"
+    with open(log, "w") as fh:
+        rc = subprocess.run(["nice", *cmd], cwd=proj, env=link_env, stdout=fh, stderr=subprocess.STDOUT).returncode
+    image = proj / "target" / TARGET / "debug" / "wdfkey_guard.dll"
+    problems = []
+    result = {"image": str(image), "log": str(log), "exit": rc, "placeholders": ["WdfFunctions_01033",
+              "WdfDriverGlobals", "WdfFunctionCount", "FxDriverEntry"], "loadable": False}
+    if rc != 0 or not image.is_file():
+        lines = [l for l in log.read_text(errors="replace").splitlines()
+                 if re.search(r"lld-link: error|undefined symbol|^error", l)]
+        print("\n".join(lines[:30]))
+        problems.append(f"cargo build exited {rc} (log {log})")
+        return dict(result, passed=False, problems=problems)
+    got = coff_imports(tools["llvm-readobj"], image)
+    want = expected_imports()
+    headers = subprocess.run([str(tools["llvm-readobj"]), "--file-headers", str(image)], capture_output=True,
+                             text=True).stdout
+    if "IMAGE_SUBSYSTEM_NATIVE" not in headers:
+        problems.append("the image's subsystem is not NATIVE")
+    for dll, sym in sorted(got - set(want)):
+        problems.append(f"unexpected import {dll}!{sym}")
+    for dll, sym in sorted(set(want) - got):
+        problems.append(f"{EXPECTED_IMPORTS.name} lists {dll}!{sym}, which the image does not import")
+    say(f"link: {image} ({image.stat().st_size} bytes), {len(got)} imports: "
+        + ", ".join(f"{d}!{s}" for d, s in sorted(got)))
+    if not problems:
+        say(f"link smoke test PASSED: subsystem NATIVE, imports exactly the {len(want)} routines of "
+            f"{EXPECTED_IMPORTS.name}, all from ntoskrnl.exe; NOT loadable (WdfDriverEntry.lib placeholders)")
+    return dict(result, imports=[f"{d}!{s}" for d, s in sorted(got)], passed=not problems, problems=problems)
+
+
 # ---------------------------------------------------------------- save bindings
 
 
@@ -858,7 +986,8 @@ def main(argv):
         a.toolchain = pick_toolchain(a)
         if a.install:
             pk = (BASE_PACKAGES + ([] if a.no_clippy else CLIPPY_PACKAGES) if a.toolchain == "debian" else []) \
-                + (HEADERS_PACKAGES if a.mode == "headers" else [])
+                + (HEADERS_PACKAGES if a.mode == "headers" else []) + (LINK_PACKAGES if a.link else [])
+            pk = list(dict.fromkeys(pk))
             if pk:
                 apt_install(pk, logs / "apt.log")
             if a.toolchain == "rustup":
@@ -949,6 +1078,13 @@ def main(argv):
             steps.done("save bindings")
         elif a.save_bindings:
             say("not saving bindings: the check was not clean")
+        if a.link and (diags or broken):
+            say("no link smoke test: the check was not clean")
+        elif a.link:
+            report["link"] = link_result = link_smoke(a, proj, env, logs)
+            steps.done("build + link smoke test")
+            if not link_result["passed"]:
+                say("link smoke test FAILED: " + "; ".join(link_result["problems"]))
         if a.self_test and not broken:
             report["self_test"] = st_result = self_test(a, proj, env, logs)
             steps.done("self-test")
@@ -976,6 +1112,9 @@ def main(argv):
         say(f"CLEAN: 0 errors, 0 warnings in the project's code — {scope}; report {a.report}")
         if a.self_test and not report["self_test"]["passed"]:
             say("FAILED: the self-test did not see the planted errors where they are (see above)")
+            return 1
+        if a.link and not report["link"]["passed"]:
+            say("FAILED: the link smoke test (see above)")
             return 1
         return 0
     except Setup as e:

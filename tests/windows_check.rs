@@ -157,3 +157,31 @@ fn the_script_rejects_bad_input_before_any_work() {
     assert!(!inside.exists(), "nothing was written inside the checkout");
     assert!(!missing_work.exists(), "no work directory was made for rejected input");
 }
+
+/// The `dll!symbol` entries of the link smoke test's import list.
+fn expected_imports() -> Vec<(String, String)> {
+    read("ci/windows-check/expected-imports.txt")
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or_default().trim())
+        .filter(|l| !l.is_empty())
+        .filter_map(|l| l.split_whitespace().next()?.split_once('!').map(|(d, s)| (d.to_string(), s.to_string())))
+        .collect()
+}
+
+#[test]
+fn the_link_import_list_holds_only_ntoskrnl_routines_the_sources_call() {
+    let imports = expected_imports();
+    assert!(imports.len() >= 5, "{imports:?}");
+    assert!(imports.iter().all(|(dll, _)| dll == "ntoskrnl.exe"), "{imports:?}");
+    // The driver never closes a WDFKEY's WDM handle itself.
+    assert!(!imports.iter().any(|(_, s)| s == "ZwClose"), "ZwClose must not be imported");
+    // Every Zw routine listed is called by the project's own sources.
+    let sources: String = ["wdfkey/src", "src"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(root().join(d)).expect("source dir"))
+        .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+        .collect();
+    for (_, sym) in imports.iter().filter(|(_, s)| s.starts_with("Zw")) {
+        assert!(sources.contains(&format!("{sym}(")), "{sym} is listed but no source calls it");
+    }
+}
