@@ -42,6 +42,7 @@ import hashlib
 import inspect
 import io
 import json
+import lzma
 import os
 import re
 import shutil
@@ -516,6 +517,20 @@ def stand_in_crate(src, dst, patch):
 # ---------------------------------------------------------------- the WDK stand-in
 
 
+def safe_extract(tar, dest):
+    """Extracts regular files and directories only, each inside dest (PEP 706's "data" filter
+    where this Python has it)."""
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(dest, filter="data")
+        return
+    root = Path(dest).resolve()
+    for m in tar.getmembers():
+        target = (root / m.name).resolve()
+        if not (m.isfile() or m.isdir()) or root not in (target, *target.parents):
+            raise Setup(f"refusing archive member {m.name!r}")
+    tar.extractall(dest)
+
+
 def kmdf_headers(a, work):
     if a.kmdf:
         return a.kmdf.resolve(), f"--kmdf {a.kmdf}"
@@ -527,7 +542,7 @@ def kmdf_headers(a, work):
         out.mkdir(parents=True)
         arch = subprocess.run(["git", "-C", str(a.wdf_git), "archive", "HEAD", "src/publicinc/wdf/kmdf/1.33"],
                               capture_output=True, check=True).stdout
-        tarfile.open(fileobj=io.BytesIO(arch)).extractall(out, filter="data")
+        safe_extract(tarfile.open(fileobj=io.BytesIO(arch)), out)
         stamp.write_text(rev)
     return out / "src/publicinc/wdf/kmdf/1.33", f"{a.wdf_git} @ {rev[:12]}"
 
@@ -595,7 +610,7 @@ def bindings_dir(path, work):
             shutil.rmtree(d, ignore_errors=True)
             d.mkdir(parents=True)
             with tarfile.open(path) as t:
-                t.extractall(d, filter="data")
+                safe_extract(t, d)
             stamp.write_text(digest)
         inner = [p.parent for p in d.rglob("types.rs")]
         if len(inner) != 1:
@@ -959,7 +974,7 @@ def save_bindings(proj, out, kmdf_desc, kmdf_dir, toolchain):
         for f in BINDING_FILES:
             add(f, (src / f).read_bytes())
         add("MANIFEST", text.encode())
-    xz = subprocess.run(["xz", "-9", "-T1", "-c"], input=buf.getvalue(), capture_output=True, check=True).stdout
+    xz = lzma.compress(buf.getvalue(), preset=9)
     (out / f"{name}.tar.xz").write_bytes(xz)
     (out / f"{name}.MANIFEST").write_text(text)
     say(f"bindings saved: {out / (name + '.tar.xz')} ({len(xz)} bytes) and its .MANIFEST")
