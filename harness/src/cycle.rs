@@ -20,7 +20,7 @@ pub const IMAGE: &str = "wdfkey_guard.sys";
 pub fn vm(settings: Settings) -> Machine {
     let m = Machine::new(settings);
     let params = format!(r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\{SERVICE_NAME}\Parameters");
-    // The INF's AddReg defaults (inf/wdfkey_guard.inx).
+    // The INF's AddReg defaults (wdfkey_guard.inx).
     m.registry_seed(&format!(
         "[{params}]\nMaxValueSize = dword:{}\nTraceLevel = dword:{}\n",
         wdfkey_guard::DEFAULT_MAX_VALUE_SIZE,
