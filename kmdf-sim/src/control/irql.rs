@@ -63,6 +63,12 @@ pub(crate) fn max_irql(routine: &str) -> Option<u8> {
     if routine.starts_with("Zw") {
         return Some(0);
     }
+    // ExAllocatePool2 / ExFreePool(WithTag): DISPATCH_LEVEL for nonpaged
+    // pool (their DDI pages; paged pool's APC_LEVEL is checked in the
+    // routine, which knows the pool type).
+    if matches!(routine, "ExAllocatePool2" | "ExFreePool" | "ExFreePoolWithTag") {
+        return Some(2);
+    }
     table().get(routine).copied()
 }
 
@@ -78,6 +84,7 @@ mod tests {
         assert_eq!(max_irql("WdfObjectDelete"), Some(2));
         assert_eq!(max_irql("WdfObjectGetTypedContextWorker"), Some(15));
         assert_eq!(max_irql("ZwClose"), Some(0));
+        assert_eq!(max_irql("ExAllocatePool2"), Some(2));
         assert_eq!(max_irql("RtlInitUnicodeString"), None);
         for name in UNANNOTATED {
             assert!(table().contains_key(name), "{name} is not in the table any more");

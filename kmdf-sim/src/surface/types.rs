@@ -619,3 +619,59 @@ impl Default for _DRIVER_OBJECT {
 pub struct WDFDEVICE_INIT {
     pub(crate) id: u64,
 }
+
+// ---- timers, spin locks, cancelation, version queries, pool
+
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct WDFTIMER__ {
+    pub unused: i32,
+}
+pub type WDFTIMER = *mut WDFTIMER__;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct WDFSPINLOCK__ {
+    pub unused: i32,
+}
+pub type WDFSPINLOCK = *mut WDFSPINLOCK__;
+pub type ULONG64 = u64;
+/// `POOL_FLAGS` (wdm.h: `typedef ULONG64 POOL_FLAGS`; the shapes table has
+/// the `POOL_FLAG_*` constants typed by it but no row for the typedef).
+pub type POOL_FLAGS = ULONG64;
+pub mod _POOL_TYPE {
+    //! C enum `_POOL_TYPE` as bindgen's module of constants (the values
+    //! `WdfMemoryCreate` accepts).
+    pub type Type = i32;
+    pub const NonPagedPool: Type = 0;
+    pub const PagedPool: Type = 1;
+    pub const NonPagedPoolNx: Type = 512;
+}
+pub type POOL_TYPE = _POOL_TYPE::Type;
+pub type EVT_WDF_TIMER = Option<unsafe extern "C" fn(Timer: WDFTIMER)>;
+pub type PFN_WDF_TIMER = EVT_WDF_TIMER;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _WDF_TIMER_CONFIG {
+    pub Size: ULONG,
+    pub EvtTimerFunc: PFN_WDF_TIMER,
+    pub Period: ULONG,
+    pub AutomaticSerialization: BOOLEAN,
+    pub TolerableDelay: ULONG,
+    pub __bindgen_padding_0: [u8; 4usize],
+    pub UseHighResolutionTimer: BOOLEAN,
+}
+pub type WDF_TIMER_CONFIG = _WDF_TIMER_CONFIG;
+pub type PWDF_TIMER_CONFIG = *mut _WDF_TIMER_CONFIG;
+pub type EVT_WDF_REQUEST_CANCEL = Option<unsafe extern "C" fn(Request: WDFREQUEST)>;
+pub type PFN_WDF_REQUEST_CANCEL = EVT_WDF_REQUEST_CANCEL;
+pub type EVT_WDF_IO_QUEUE_STATE = Option<unsafe extern "C" fn(Queue: WDFQUEUE, Context: WDFCONTEXT)>;
+pub type PFN_WDF_IO_QUEUE_STATE = EVT_WDF_IO_QUEUE_STATE;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _WDF_DRIVER_VERSION_AVAILABLE_PARAMS {
+    pub Size: ULONG,
+    pub MajorVersion: ULONG,
+    pub MinorVersion: ULONG,
+}
+pub type WDF_DRIVER_VERSION_AVAILABLE_PARAMS = _WDF_DRIVER_VERSION_AVAILABLE_PARAMS;
+pub type PWDF_DRIVER_VERSION_AVAILABLE_PARAMS = *mut _WDF_DRIVER_VERSION_AVAILABLE_PARAMS;
