@@ -639,12 +639,31 @@ pub type ULONG64 = u64;
 /// the `POOL_FLAG_*` constants typed by it but no row for the typedef).
 pub type POOL_FLAGS = ULONG64;
 pub mod _POOL_TYPE {
-    //! C enum `_POOL_TYPE` as bindgen's module of constants (the values
-    //! `WdfMemoryCreate` accepts).
+    //! C enum `_POOL_TYPE` as bindgen's module of constants.
     pub type Type = i32;
     pub const NonPagedPool: Type = 0;
+    pub const NonPagedPoolBase: Type = 0;
+    pub const NonPagedPoolExecute: Type = 0;
     pub const PagedPool: Type = 1;
+    pub const NonPagedPoolBaseMustSucceed: Type = 2;
+    pub const NonPagedPoolMustSucceed: Type = 2;
+    pub const DontUseThisType: Type = 3;
+    pub const NonPagedPoolBaseCacheAligned: Type = 4;
+    pub const NonPagedPoolCacheAligned: Type = 4;
+    pub const PagedPoolCacheAligned: Type = 5;
+    pub const NonPagedPoolBaseCacheAlignedMustS: Type = 6;
+    pub const NonPagedPoolCacheAlignedMustS: Type = 6;
+    pub const MaxPoolType: Type = 7;
+    pub const NonPagedPoolSession: Type = 32;
+    pub const PagedPoolSession: Type = 33;
+    pub const NonPagedPoolMustSucceedSession: Type = 34;
+    pub const DontUseThisTypeSession: Type = 35;
+    pub const NonPagedPoolCacheAlignedSession: Type = 36;
+    pub const PagedPoolCacheAlignedSession: Type = 37;
+    pub const NonPagedPoolCacheAlignedMustSSession: Type = 38;
     pub const NonPagedPoolNx: Type = 512;
+    pub const NonPagedPoolNxCacheAligned: Type = 516;
+    pub const NonPagedPoolSessionNx: Type = 544;
 }
 pub type POOL_TYPE = _POOL_TYPE::Type;
 pub type EVT_WDF_TIMER = Option<unsafe extern "C" fn(Timer: WDFTIMER)>;
