@@ -269,6 +269,32 @@ pub(crate) fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> Option<R> {
     })
 }
 
+/// The `DRIVER_INITIALIZE` of a driver linked into the test binary, found
+/// by its exported symbol as the kernel's loader finds it: a driver built
+/// with `#[export_name = "DriverEntry"]` (every windows-drivers-rs driver)
+/// needs no change for [`Machine::install`] / [`Machine::load`].
+///
+/// ```ignore
+/// m.install("echo.sys", "Echo", kmdf_sim::exported_driver_entry!());
+/// m.install("other.sys", "Other", kmdf_sim::exported_driver_entry!(OtherEntry));
+/// ```
+///
+/// Two drivers exporting the same symbol do not link into one binary: give
+/// each its own test crate.
+#[macro_export]
+macro_rules! exported_driver_entry {
+    () => {
+        $crate::exported_driver_entry!(DriverEntry)
+    };
+    ($symbol:ident) => {{
+        unsafe extern "C" {
+            fn $symbol(driver: $crate::PDRIVER_OBJECT, registry_path: $crate::PUNICODE_STRING) -> $crate::NTSTATUS;
+        }
+        let entry: $crate::DRIVER_INITIALIZE = Some($symbol);
+        entry
+    }};
+}
+
 /// Appends a line to the running machine's debug output (what `DbgPrint`
 /// writes; `wdk::println!` of the compat crates calls it). Without a machine
 /// on this thread the text goes to standard error.

@@ -614,13 +614,14 @@ impl Machine {
         output_len: usize,
     ) -> Result<Result<(u64, IoOutcome), NTSTATUS>, Stopped> {
         self.check_running()?;
-        let created = self.with(|s| {
+        // Without WdfDeviceConfigureRequestDispatching every request goes to
+        // the default queue; with none the framework fails it (ASSUMPTION:
+        // STATUS_INVALID_DEVICE_REQUEST, as for a request type without a
+        // handler). WdfDeviceInitSetRequestAttributes gives every request of
+        // the device its context (its parent stays the queue here).
+        let target = self.with(|s| {
             let node = s.devnodes.get(file.devnode).ok_or(crate::STATUS_NO_SUCH_DEVICE)?;
             let device = node.device.ok_or(crate::STATUS_NO_SUCH_DEVICE)?;
-            // Without WdfDeviceConfigureRequestDispatching every request goes
-            // to the default queue; with none the framework fails it
-            // (ASSUMPTION: STATUS_INVALID_DEVICE_REQUEST, as for a request
-            // type without a handler).
             let queue = s
                 .objects
                 .iter()
@@ -629,6 +630,28 @@ impl Machine {
                     _ => None,
                 })
                 .ok_or(crate::STATUS_INVALID_DEVICE_REQUEST)?;
+            let request_attributes = match s.objects.get(&device).map(|o| &o.kind) {
+                Some(ObjectKind::Device { request_attributes, .. }) => *request_attributes,
+                _ => None,
+            };
+            Ok((queue, request_attributes))
+        });
+        let (queue, mut request_attributes) = match target {
+            Ok(t) => t,
+            Err(st) => return Ok(Err(st)),
+        };
+        let attrs = match request_attributes.as_mut() {
+            // SAFETY: a copy of the attributes the driver passed, whose
+            // ContextTypeInfo points to the driver's static type info.
+            Some(a) => unsafe { objects::read_attributes(std::ptr::from_mut(a)) },
+            None => Ok(objects::Attributes::default()),
+        };
+        let mut attrs = match attrs {
+            Ok(a) => a,
+            Err(st) => return Ok(Err(st)),
+        };
+        attrs.parent = Some(queue);
+        let created = self.with(|s| {
             let words = input.len().max(output_len).div_ceil(8);
             let mut buffer = vec![0u64; words];
             // SAFETY: `buffer` holds at least `input.len()` bytes.
@@ -648,19 +671,6 @@ impl Machine {
                 memory: [None, None],
             };
             let driver = s.driver_image().unwrap_or_default();
-            // WdfDeviceInitSetRequestAttributes: the context every request of
-            // the device gets (its parent stays the queue here).
-            let mut request_attributes = match s.objects.get(&device).map(|o| &o.kind) {
-                Some(ObjectKind::Device { request_attributes, .. }) => *request_attributes,
-                _ => None,
-            };
-            let mut attrs = match request_attributes.as_mut() {
-                // SAFETY: a copy of the attributes the driver passed, whose
-                // ContextTypeInfo points to the driver's static type info.
-                Some(a) => unsafe { objects::read_attributes(std::ptr::from_mut(a)) }?,
-                None => objects::Attributes::default(),
-            };
-            attrs.parent = Some(queue);
             let h = s.create_object(ObjectKind::Request(Box::new(request)), driver, attrs)?;
             s.waiting_requests.push((h, process.to_string()));
             Ok(h)
