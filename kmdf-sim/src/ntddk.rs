@@ -571,7 +571,10 @@ fn free_pool(p: PVOID, tag: Option<ULONG>) {
             Err(params) => {
                 let what = match params[0] {
                     0x07 => format!("pool block {address:#x} freed twice"),
-                    0x0A => format!("pool block {address:#x} freed with tag {:#x}; it was allocated with {:#x}", params[3], params[2]),
+                    0x0A => format!(
+                        "pool block {address:#x} freed with tag {:#x}; it was allocated with {:#x}",
+                        params[3], params[2]
+                    ),
                     _ => format!("{address:#x} was never allocated from pool"),
                 };
                 bad_pool_caller(s, params, &what);

@@ -322,7 +322,9 @@ pub fn paged_code_check(file: &str, line: u32) {
                     [String::new(), String::new(), String::new(), String::new()],
                 ),
                 None,
-                Some(format!("{image}: paged_code!() at {file}:{line} ran at IRQL {irql} (it allows at most APC_LEVEL)")),
+                Some(format!(
+                    "{image}: paged_code!() at {file}:{line} ran at IRQL {irql} (it allows at most APC_LEVEL)"
+                )),
             );
         }
     });

@@ -249,10 +249,8 @@ impl State {
                     | ObjectKind::Timer(_)
             );
         // F33: the driver, a PnP device and a default queue are NoDeleteDDI.
-        let no_delete_ddi = matches!(
-            kind,
-            ObjectKind::Driver { .. } | ObjectKind::Device { .. }
-        ) || matches!(&kind, ObjectKind::Queue(q) if q.default);
+        let no_delete_ddi = matches!(kind, ObjectKind::Driver { .. } | ObjectKind::Device { .. })
+            || matches!(&kind, ObjectKind::Queue(q) if q.default);
         if let Some(p) = parent
             && let Some(po) = self.objects.get_mut(&p)
         {

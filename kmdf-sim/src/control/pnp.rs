@@ -301,7 +301,10 @@ impl Machine {
     /// CM_Get_Device_Interface_List on the interface GUID).
     pub fn find_interface(&self, guid: &GUID) -> Option<DeviceId> {
         self.with(|s| {
-            s.devnodes.iter().position(|d| d.state == DevnodeState::Started && d.interfaces.contains(&(guid.Data1, guid.Data2, guid.Data3, guid.Data4)))
+            s.devnodes.iter().position(|d| {
+                d.state == DevnodeState::Started
+                    && d.interfaces.contains(&(guid.Data1, guid.Data2, guid.Data3, guid.Data4))
+            })
         })
     }
 

@@ -103,7 +103,8 @@ pub unsafe extern "C" fn WdfDeviceCreate(
                 .map(|i| (i.callbacks, i.request_attributes))
                 .unwrap_or_default();
             let image = s.caller_image();
-            let h = s.create_object(ObjectKind::Device { devnode, callbacks, request_attributes }, image, attributes)?;
+            let h =
+                s.create_object(ObjectKind::Device { devnode, callbacks, request_attributes }, image, attributes)?;
             s.devnodes[devnode].device = Some(h);
             if let Some(i) = s.device_inits.iter_mut().find(|i| i.devnode == devnode) {
                 i.consumed = true;
@@ -328,17 +329,23 @@ fn device_handle(s: &mut State, device: WDFDEVICE) -> Option<u64> {
 /// `WdfDeviceGetDefaultQueue`: the device's default queue, or NULL.
 #[must_use]
 pub unsafe extern "C" fn WdfDeviceGetDefaultQueue(_DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE) -> WDFQUEUE {
-    enter("WdfDeviceGetDefaultQueue", FRAMEWORK_MODULE, "Wdf01000!imp_WdfDeviceGetDefaultQueue", std::ptr::null_mut(), || {
-        with_state(|s| {
-            let device = device_handle(s, Device)?;
-            s.objects.iter().find_map(|(h, o)| match &o.kind {
-                ObjectKind::Queue(q) if q.device == device && q.default => Some(*h as WDFQUEUE),
-                _ => None,
+    enter(
+        "WdfDeviceGetDefaultQueue",
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfDeviceGetDefaultQueue",
+        std::ptr::null_mut(),
+        || {
+            with_state(|s| {
+                let device = device_handle(s, Device)?;
+                s.objects.iter().find_map(|(h, o)| match &o.kind {
+                    ObjectKind::Queue(q) if q.device == device && q.default => Some(*h as WDFQUEUE),
+                    _ => None,
+                })
             })
-        })
-        .flatten()
-        .unwrap_or(std::ptr::null_mut())
-    })
+            .flatten()
+            .unwrap_or(std::ptr::null_mut())
+        },
+    )
 }
 
 /// `WdfDeviceGetDriver`: the WDFDRIVER the device belongs to.

@@ -269,7 +269,10 @@ pub unsafe extern "C" fn WdfRequestSetInformation(
 
 /// `WdfRequestGetInformation`: the value WdfRequestSetInformation left (0 at first).
 #[must_use]
-pub unsafe extern "C" fn WdfRequestGetInformation(_DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST) -> ULONG_PTR {
+pub unsafe extern "C" fn WdfRequestGetInformation(
+    _DriverGlobals: PWDF_DRIVER_GLOBALS,
+    Request: WDFREQUEST,
+) -> ULONG_PTR {
     enter("WdfRequestGetInformation", FRAMEWORK_MODULE, "Wdf01000!imp_WdfRequestGetInformation", 0, || {
         with_request(Request, |r| r.information).unwrap_or(0)
     })
@@ -334,9 +337,13 @@ pub unsafe extern "C" fn WdfRequestMarkCancelableEx(
     Request: WDFREQUEST,
     EvtRequestCancel: PFN_WDF_REQUEST_CANCEL,
 ) -> NTSTATUS {
-    enter("WdfRequestMarkCancelableEx", FRAMEWORK_MODULE, "Wdf01000!imp_WdfRequestMarkCancelableEx", STOPPED_STATUS, || {
-        mark_cancelable(Request, EvtRequestCancel, false)
-    })
+    enter(
+        "WdfRequestMarkCancelableEx",
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfRequestMarkCancelableEx",
+        STOPPED_STATUS,
+        || mark_cancelable(Request, EvtRequestCancel, false),
+    )
 }
 
 /// `WdfRequestUnmarkCancelable`: STATUS_SUCCESS when the routine was still
@@ -346,24 +353,33 @@ pub unsafe extern "C" fn WdfRequestMarkCancelableEx(
 /// STATUS_SUCCESS and is recorded as a finding (KMDF's verifier check for
 /// it is not in the facts).
 #[must_use]
-pub unsafe extern "C" fn WdfRequestUnmarkCancelable(_DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST) -> NTSTATUS {
-    enter("WdfRequestUnmarkCancelable", FRAMEWORK_MODULE, "Wdf01000!imp_WdfRequestUnmarkCancelable", STOPPED_STATUS, || {
-        let r = with_request(Request, |r| (r.cancel.take().is_some(), r.canceled));
-        match r {
-            None => STOPPED_STATUS,
-            Some((true, _)) => crate::STATUS_SUCCESS,
-            Some((false, true)) => crate::STATUS_CANCELLED,
-            Some((false, false)) => {
-                with_state(|s| {
-                    s.findings.push(format!(
-                        "WdfRequestUnmarkCancelable on request {:#x}, which was not marked cancelable",
-                        Request as u64
-                    ));
-                });
-                crate::STATUS_SUCCESS
+pub unsafe extern "C" fn WdfRequestUnmarkCancelable(
+    _DriverGlobals: PWDF_DRIVER_GLOBALS,
+    Request: WDFREQUEST,
+) -> NTSTATUS {
+    enter(
+        "WdfRequestUnmarkCancelable",
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfRequestUnmarkCancelable",
+        STOPPED_STATUS,
+        || {
+            let r = with_request(Request, |r| (r.cancel.take().is_some(), r.canceled));
+            match r {
+                None => STOPPED_STATUS,
+                Some((true, _)) => crate::STATUS_SUCCESS,
+                Some((false, true)) => crate::STATUS_CANCELLED,
+                Some((false, false)) => {
+                    with_state(|s| {
+                        s.findings.push(format!(
+                            "WdfRequestUnmarkCancelable on request {:#x}, which was not marked cancelable",
+                            Request as u64
+                        ));
+                    });
+                    crate::STATUS_SUCCESS
+                }
             }
-        }
-    })
+        },
+    )
 }
 
 /// `WdfRequestIsCanceled`: whether the I/O manager cancelled the request.

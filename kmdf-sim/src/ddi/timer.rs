@@ -85,7 +85,11 @@ fn with_timer<R>(timer: WDFTIMER, f: impl FnOnce(&mut TimerState, u64) -> R) -> 
 /// 100-ns units; positive: absolute system time). Returns TRUE if it was
 /// already queued (it is then re-queued for the new time) — the DDI page.
 #[must_use]
-pub unsafe extern "C" fn WdfTimerStart(_DriverGlobals: PWDF_DRIVER_GLOBALS, Timer: WDFTIMER, DueTime: LONGLONG) -> BOOLEAN {
+pub unsafe extern "C" fn WdfTimerStart(
+    _DriverGlobals: PWDF_DRIVER_GLOBALS,
+    Timer: WDFTIMER,
+    DueTime: LONGLONG,
+) -> BOOLEAN {
     enter("WdfTimerStart", FRAMEWORK_MODULE, "Wdf01000!imp_WdfTimerStart", 0, || {
         with_timer(Timer, |t, clock| u8::from(t.due.replace(due_from(clock, DueTime)).is_some())).unwrap_or(0)
     })
@@ -116,9 +120,13 @@ pub unsafe extern "C" fn WdfTimerStop(_DriverGlobals: PWDF_DRIVER_GLOBALS, Timer
 /// `WdfTimerGetParentObject`: the timer's parent.
 #[must_use]
 pub unsafe extern "C" fn WdfTimerGetParentObject(_DriverGlobals: PWDF_DRIVER_GLOBALS, Timer: WDFTIMER) -> WDFOBJECT {
-    enter("WdfTimerGetParentObject", FRAMEWORK_MODULE, "Wdf01000!imp_WdfTimerGetParentObject", std::ptr::null_mut(), || {
-        with_timer(Timer, |t, _| t.parent as WDFOBJECT).unwrap_or(std::ptr::null_mut())
-    })
+    enter(
+        "WdfTimerGetParentObject",
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfTimerGetParentObject",
+        std::ptr::null_mut(),
+        || with_timer(Timer, |t, _| t.parent as WDFOBJECT).unwrap_or(std::ptr::null_mut()),
+    )
 }
 
 /// `WdfSpinLockCreate`: a WDFSPINLOCK (parent: the driver unless the
@@ -173,7 +181,9 @@ fn lock_violation(s: &mut crate::control::State, code: u64, lock: u64, what: &st
         );
     } else {
         let caller = s.caller_image();
-        s.findings.push(format!("{caller} {what} (WDFSPINLOCK {lock:#x}); on Windows the thread would hang or corrupt the lock"));
+        s.findings.push(format!(
+            "{caller} {what} (WDFSPINLOCK {lock:#x}); on Windows the thread would hang or corrupt the lock"
+        ));
     }
 }
 

@@ -18,10 +18,10 @@ use wdk::{nt_success, paged_code, println, wdf};
 use wdk_alloc::WdkAllocator;
 use wdk_sys::{
     _WDF_EXECUTION_LEVEL, _WDF_SYNCHRONIZATION_SCOPE, DRIVER_OBJECT, GUID, NTSTATUS, PCUNICODE_STRING,
-    PCWDF_OBJECT_CONTEXT_TYPE_INFO, PDRIVER_OBJECT, PVOID, PWDFDEVICE_INIT, ULONG, UNICODE_STRING,
-    WDF_DRIVER_CONFIG, WDF_DRIVER_VERSION_AVAILABLE_PARAMS, WDF_NO_HANDLE, WDF_NO_OBJECT_ATTRIBUTES,
-    WDF_OBJECT_ATTRIBUTES, WDF_OBJECT_CONTEXT_TYPE_INFO, WDF_PNPPOWER_EVENT_CALLBACKS, WDFDEVICE, WDFDRIVER, WDFOBJECT,
-    WDFREQUEST, WDFSTRING, call_unsafe_wdf_function_binding,
+    PCWDF_OBJECT_CONTEXT_TYPE_INFO, PDRIVER_OBJECT, PVOID, PWDFDEVICE_INIT, ULONG, UNICODE_STRING, WDF_DRIVER_CONFIG,
+    WDF_DRIVER_VERSION_AVAILABLE_PARAMS, WDF_NO_HANDLE, WDF_NO_OBJECT_ATTRIBUTES, WDF_OBJECT_ATTRIBUTES,
+    WDF_OBJECT_CONTEXT_TYPE_INFO, WDF_PNPPOWER_EVENT_CALLBACKS, WDFDEVICE, WDFDRIVER, WDFOBJECT, WDFREQUEST, WDFSTRING,
+    call_unsafe_wdf_function_binding,
 };
 
 #[cfg(not(test))]
@@ -29,12 +29,8 @@ use wdk_sys::{
 static GLOBAL_ALLOCATOR: WdkAllocator = WdkAllocator;
 
 /// The device interface applications open.
-pub const GUID_DEVINTERFACE_SAMPLE: GUID = GUID {
-    Data1: 0x5A3D_0C1E,
-    Data2: 0x1F2B,
-    Data3: 0x4C7D,
-    Data4: [0x9E, 0x10, 0x2A, 0x3B, 0x4C, 0x5D, 0x6E, 0x7F],
-};
+pub const GUID_DEVINTERFACE_SAMPLE: GUID =
+    GUID { Data1: 0x5A3D_0C1E, Data2: 0x1F2B, Data3: 0x4C7D, Data4: [0x9E, 0x10, 0x2A, 0x3B, 0x4C, 0x5D, 0x6E, 0x7F] };
 
 /// IOCTL: the number of writes served (a ULONG, METHOD_BUFFERED).
 pub const IOCTL_SAMPLE_WRITE_COUNT: ULONG = 0x0022_2000;
@@ -195,7 +191,12 @@ extern "C" fn evt_device_add(_driver: WDFDRIVER, mut device_init: PWDFDEVICE_INI
     let mut device_attributes = attributes(None, core::ptr::null_mut());
     // SAFETY: the init pointer's address, valid attributes, a writable slot.
     let mut status = unsafe {
-        call_unsafe_wdf_function_binding!(WdfDeviceCreate, &raw mut device_init, &raw mut device_attributes, &raw mut device)
+        call_unsafe_wdf_function_binding!(
+            WdfDeviceCreate,
+            &raw mut device_init,
+            &raw mut device_attributes,
+            &raw mut device
+        )
     };
     if nt_success(status) {
         // SAFETY: a live device; a static GUID.

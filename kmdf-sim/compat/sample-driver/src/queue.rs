@@ -54,7 +54,13 @@ pub fn initialize(device: WDFDEVICE) -> NTSTATUS {
     let mut queue: WDFQUEUE = core::ptr::null_mut();
     // SAFETY: a live device, valid config and attributes, a writable slot.
     let status = unsafe {
-        call_unsafe_wdf_function_binding!(WdfIoQueueCreate, device, &raw mut config, &raw mut queue_attributes, &raw mut queue)
+        call_unsafe_wdf_function_binding!(
+            WdfIoQueueCreate,
+            device,
+            &raw mut config,
+            &raw mut queue_attributes,
+            &raw mut queue
+        )
     };
     if !nt_success(status) {
         return status;
@@ -221,7 +227,13 @@ extern "C" fn evt_io_device_control(
             let mut out: PVOID = core::ptr::null_mut();
             // SAFETY: a presented request; writable slots.
             let status = unsafe {
-                call_unsafe_wdf_function_binding!(WdfRequestRetrieveOutputBuffer, request, 4, &raw mut out, core::ptr::null_mut())
+                call_unsafe_wdf_function_binding!(
+                    WdfRequestRetrieveOutputBuffer,
+                    request,
+                    4,
+                    &raw mut out,
+                    core::ptr::null_mut()
+                )
             };
             if !nt_success(status) {
                 complete(request, status, 0);
@@ -244,15 +256,29 @@ extern "C" fn evt_io_device_control(
             let mut scratch = alloc::vec![0u8; n];
             // SAFETY: a presented request; writable slots; `scratch` has `n` bytes.
             let status = unsafe {
-                let mut status = call_unsafe_wdf_function_binding!(WdfRequestRetrieveInputMemory, request, &raw mut input);
+                let mut status =
+                    call_unsafe_wdf_function_binding!(WdfRequestRetrieveInputMemory, request, &raw mut input);
                 if nt_success(status) {
-                    status = call_unsafe_wdf_function_binding!(WdfRequestRetrieveOutputMemory, request, &raw mut output);
+                    status =
+                        call_unsafe_wdf_function_binding!(WdfRequestRetrieveOutputMemory, request, &raw mut output);
                 }
                 if nt_success(status) {
-                    status = call_unsafe_wdf_function_binding!(WdfMemoryCopyToBuffer, input, 0, scratch.as_mut_ptr().cast(), n);
+                    status = call_unsafe_wdf_function_binding!(
+                        WdfMemoryCopyToBuffer,
+                        input,
+                        0,
+                        scratch.as_mut_ptr().cast(),
+                        n
+                    );
                 }
                 if nt_success(status) {
-                    status = call_unsafe_wdf_function_binding!(WdfMemoryCopyFromBuffer, output, 0, scratch.as_mut_ptr().cast(), n);
+                    status = call_unsafe_wdf_function_binding!(
+                        WdfMemoryCopyFromBuffer,
+                        output,
+                        0,
+                        scratch.as_mut_ptr().cast(),
+                        n
+                    );
                 }
                 status
             };

@@ -49,7 +49,8 @@ fn serves_io_survives_100_restarts_and_unloads_clean_with_every_verifier() {
         if round % 25 == 0 {
             write_read(&m, &file, 30 * 1024);
         }
-        let (status, info, out) = completed(m.call_sync(m.device_io_control(&file, "app.exe", IOCTL_SAMPLE_WRITE_COUNT, &[], 4), 100));
+        let (status, info, out) =
+            completed(m.call_sync(m.device_io_control(&file, "app.exe", IOCTL_SAMPLE_WRITE_COUNT, &[], 4), 100));
         assert_eq!((status, info), (STATUS_SUCCESS, 4));
         assert!(u32::from_le_bytes(out.try_into().expect("4 bytes")) >= 1, "the write count");
         let (status, _, out) =

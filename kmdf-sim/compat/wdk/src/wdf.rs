@@ -5,8 +5,7 @@
 //! them, as windows-drivers-rs's own samples do.
 
 use wdk_sys::{
-    NTSTATUS, WDF_OBJECT_ATTRIBUTES, WDF_TIMER_CONFIG, WDFSPINLOCK, WDFTIMER,
-    call_unsafe_wdf_function_binding,
+    NTSTATUS, WDF_OBJECT_ATTRIBUTES, WDF_TIMER_CONFIG, WDFSPINLOCK, WDFTIMER, call_unsafe_wdf_function_binding,
 };
 
 /// A WDFSPINLOCK.
@@ -29,9 +28,8 @@ impl SpinLock {
     pub fn create(attributes: &mut WDF_OBJECT_ATTRIBUTES) -> Result<Self, NTSTATUS> {
         let mut spin_lock = Self { wdf_spin_lock: core::ptr::null_mut() };
         // SAFETY: valid attributes and a writable handle slot (the DDI's contract).
-        let status = unsafe {
-            call_unsafe_wdf_function_binding!(WdfSpinLockCreate, attributes, &mut spin_lock.wdf_spin_lock)
-        };
+        let status =
+            unsafe { call_unsafe_wdf_function_binding!(WdfSpinLockCreate, attributes, &mut spin_lock.wdf_spin_lock) };
         if crate::nt_success(status) { Ok(spin_lock) } else { Err(status) }
     }
 
@@ -73,11 +71,15 @@ impl Timer {
     ///
     /// # Errors
     /// The status WdfTimerCreate failed with.
-    pub fn create(timer_config: &mut WDF_TIMER_CONFIG, attributes: &mut WDF_OBJECT_ATTRIBUTES) -> Result<Self, NTSTATUS> {
+    pub fn create(
+        timer_config: &mut WDF_TIMER_CONFIG,
+        attributes: &mut WDF_OBJECT_ATTRIBUTES,
+    ) -> Result<Self, NTSTATUS> {
         let mut timer = Self { wdf_timer: core::ptr::null_mut() };
         // SAFETY: valid config and attributes and a writable slot (the DDI's contract).
-        let status =
-            unsafe { call_unsafe_wdf_function_binding!(WdfTimerCreate, timer_config, attributes, &mut timer.wdf_timer) };
+        let status = unsafe {
+            call_unsafe_wdf_function_binding!(WdfTimerCreate, timer_config, attributes, &mut timer.wdf_timer)
+        };
         if crate::nt_success(status) { Ok(timer) } else { Err(status) }
     }
 
@@ -85,7 +87,10 @@ impl Timer {
     ///
     /// # Errors
     /// As [`Timer::create`].
-    pub fn try_new(timer_config: &mut WDF_TIMER_CONFIG, attributes: &mut WDF_OBJECT_ATTRIBUTES) -> Result<Self, NTSTATUS> {
+    pub fn try_new(
+        timer_config: &mut WDF_TIMER_CONFIG,
+        attributes: &mut WDF_OBJECT_ATTRIBUTES,
+    ) -> Result<Self, NTSTATUS> {
         Self::create(timer_config, attributes)
     }
 
