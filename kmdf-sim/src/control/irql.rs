@@ -69,6 +69,12 @@ pub(crate) fn max_irql(routine: &str) -> Option<u8> {
     if matches!(routine, "ExAllocatePool2" | "ExFreePool" | "ExFreePoolWithTag") {
         return Some(2);
     }
+    // The table's PASSIVE_LEVEL for WdfTimerStop is its `_When_(Wait ==
+    // TRUE)` annotation; with Wait FALSE the header allows DISPATCH_LEVEL
+    // (wdftimer.h). The Wait case is checked inside the DDI.
+    if routine == "WdfTimerStop" {
+        return Some(2);
+    }
     table().get(routine).copied()
 }
 
@@ -85,6 +91,7 @@ mod tests {
         assert_eq!(max_irql("WdfObjectGetTypedContextWorker"), Some(15));
         assert_eq!(max_irql("ZwClose"), Some(0));
         assert_eq!(max_irql("ExAllocatePool2"), Some(2));
+        assert_eq!(max_irql("WdfTimerStop"), Some(2));
         assert_eq!(max_irql("RtlInitUnicodeString"), None);
         for name in UNANNOTATED {
             assert!(table().contains_key(name), "{name} is not in the table any more");

@@ -295,6 +295,13 @@ macro_rules! exported_driver_entry {
     }};
 }
 
+/// The running machine's clock (100-ns units since boot; 0 without a
+/// machine), for driver code under test that wants the time its callback
+/// ran at — `KeQuerySystemTime` is not modelled.
+pub fn debug_clock() -> u64 {
+    timers::now()
+}
+
 /// Appends a line to the running machine's debug output (what `DbgPrint`
 /// writes; `wdk::println!` of the compat crates calls it). Without a machine
 /// on this thread the text goes to standard error.

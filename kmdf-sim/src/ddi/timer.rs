@@ -100,7 +100,8 @@ pub unsafe extern "C" fn WdfTimerStart(
 /// to return — the simulated machine runs one callback at a time, so none
 /// is running. `Wait` must be used at PASSIVE_LEVEL (the DDI page);
 /// ASSUMPTION: above it the KMDF verifier breaks (F65) and the timer is
-/// stopped without waiting.
+/// stopped without waiting (Driver Verifier's DDI-compliance view of the
+/// same call is not modelled; `irql.rs` lets Wait = FALSE run at DISPATCH).
 #[must_use]
 pub unsafe extern "C" fn WdfTimerStop(_DriverGlobals: PWDF_DRIVER_GLOBALS, Timer: WDFTIMER, Wait: BOOLEAN) -> BOOLEAN {
     enter("WdfTimerStop", FRAMEWORK_MODULE, "Wdf01000!imp_WdfTimerStop", 0, || {
