@@ -35,14 +35,17 @@ fn memory_objects_copy_in_and_out_within_their_bounds() {
         assert_eq!((got, size), (buffer, 8));
         let mut data = *b"abcd";
         // SAFETY: a live object; `data` has 4 readable bytes.
-        let st = unsafe { call_unsafe_wdf_function_binding!(WdfMemoryCopyFromBuffer, mem, 4, data.as_mut_ptr().cast(), 4) };
+        let st =
+            unsafe { call_unsafe_wdf_function_binding!(WdfMemoryCopyFromBuffer, mem, 4, data.as_mut_ptr().cast(), 4) };
         assert_eq!(st, STATUS_SUCCESS);
         let mut out = [0u8; 8];
         // SAFETY: `out` has 8 writable bytes.
-        let st = unsafe { call_unsafe_wdf_function_binding!(WdfMemoryCopyToBuffer, mem, 0, out.as_mut_ptr().cast(), 8) };
+        let st =
+            unsafe { call_unsafe_wdf_function_binding!(WdfMemoryCopyToBuffer, mem, 0, out.as_mut_ptr().cast(), 8) };
         assert_eq!((st, &out), (STATUS_SUCCESS, b"\0\0\0\0abcd"));
         // SAFETY: as above; the range is the defect under test.
-        let st = unsafe { call_unsafe_wdf_function_binding!(WdfMemoryCopyToBuffer, mem, 5, out.as_mut_ptr().cast(), 4) };
+        let st =
+            unsafe { call_unsafe_wdf_function_binding!(WdfMemoryCopyToBuffer, mem, 5, out.as_mut_ptr().cast(), 4) };
         assert_eq!(st, STATUS_INVALID_BUFFER_SIZE);
         // SAFETY: as above.
         let st = unsafe {

@@ -522,7 +522,7 @@ fn wait_until_idle(queue: WDFQUEUE, ddi: &str) {
             let n = driver_owned(queue);
             with_state(|s| {
                 s.findings.push(format!(
-                    "{ddi} on queue {:#x} waits for {n} request(s) the driver never completes: the thread would                      hang (nothing completed them within 60 s of simulated time)",
+                    "{ddi} on queue {:#x} waits for {n} request(s) the driver never completes: the thread would hang (nothing completed them within 60 s of simulated time)",
                     queue as u64
                 ));
             });
