@@ -94,11 +94,10 @@ extern "C" fn on_write(_q: WDFQUEUE, request: WDFREQUEST, length: usize) {
     }
     .cast();
     assert!(!ctx.is_null(), "the request has the device's request context");
-    // SAFETY: a zero-filled context of the right size.
-    unsafe {
-        assert_eq!((*ctx).marker, 0);
-        (*ctx).marker = 1;
-    }
+    // SAFETY: a zero-filled context of the right size, not otherwise referenced.
+    let ctx = unsafe { &mut *ctx };
+    assert_eq!(ctx.marker, 0);
+    ctx.marker = 1;
     let (mut buffer, mut len): (PVOID, usize) = (std::ptr::null_mut(), 0);
     // SAFETY: a presented write; writable slots.
     let st =
@@ -137,18 +136,14 @@ extern "C" fn on_ioctl(queue: WDFQUEUE, request: WDFREQUEST, _out: usize, _in: u
             unsafe { call_unsafe_wdf_function_binding!(WdfIoQueuePurgeSynchronously, queue) };
         }
         IOCTL_QUEUE_INFO => {
-            // SAFETY: a presented request and its queue.
-            let (q, device) = unsafe {
-                let q = call_unsafe_wdf_function_binding!(WdfRequestGetIoQueue, request);
-                (q, call_unsafe_wdf_function_binding!(WdfIoQueueGetDevice, q))
-            };
+            // SAFETY: a presented request.
+            let q = unsafe { call_unsafe_wdf_function_binding!(WdfRequestGetIoQueue, request) };
+            // SAFETY: the request's live queue.
+            let device = unsafe { call_unsafe_wdf_function_binding!(WdfIoQueueGetDevice, q) };
             // SAFETY: a live device.
-            let (default, driver) = unsafe {
-                (
-                    call_unsafe_wdf_function_binding!(WdfDeviceGetDefaultQueue, device),
-                    call_unsafe_wdf_function_binding!(WdfDeviceGetDriver, device),
-                )
-            };
+            let default = unsafe { call_unsafe_wdf_function_binding!(WdfDeviceGetDefaultQueue, device) };
+            // SAFETY: a live device.
+            let driver = unsafe { call_unsafe_wdf_function_binding!(WdfDeviceGetDriver, device) };
             assert_eq!((q, default), (queue, queue));
             // SAFETY: no preconditions.
             assert_eq!(driver, unsafe { (*__ddi::driver_globals()).Driver });
@@ -342,12 +337,14 @@ fn a_request_cancelled_before_it_is_marked_gets_status_cancelled_from_mark_cance
     let request = HELD.with(|h| h.borrow_mut().pop()).expect("held");
     m.run(DRV, "Later", || {
         // SAFETY: a request the driver holds.
-        unsafe {
-            assert_eq!(call_unsafe_wdf_function_binding!(WdfRequestIsCanceled, request), 1);
-            let st = call_unsafe_wdf_function_binding!(WdfRequestMarkCancelableEx, request, Some(on_cancel));
-            assert_eq!(st, STATUS_CANCELLED);
-            assert_eq!(call_unsafe_wdf_function_binding!(WdfRequestUnmarkCancelable, request), STATUS_CANCELLED);
-        }
+        let canceled = unsafe { call_unsafe_wdf_function_binding!(WdfRequestIsCanceled, request) };
+        assert_eq!(canceled, 1);
+        // SAFETY: as above.
+        let st = unsafe { call_unsafe_wdf_function_binding!(WdfRequestMarkCancelableEx, request, Some(on_cancel)) };
+        assert_eq!(st, STATUS_CANCELLED);
+        // SAFETY: as above.
+        let st = unsafe { call_unsafe_wdf_function_binding!(WdfRequestUnmarkCancelable, request) };
+        assert_eq!(st, STATUS_CANCELLED);
         complete(request, STATUS_CANCELLED, 0);
     })
     .expect("no stop");

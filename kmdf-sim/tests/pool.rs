@@ -33,8 +33,10 @@ fn a_block_is_zeroed_owned_by_its_caller_and_freed() {
     let live = m.pool_allocations();
     assert_eq!(live.len(), 1);
     assert_eq!((live[0].size, live[0].tag, live[0].owner.as_str(), live[0].address), (100, TAG, DRV, p as u64));
-    // SAFETY: the block is writable for its 100 bytes.
-    unsafe { p.cast::<u8>().add(99).write(7) };
+    // SAFETY: the block is 100 bytes; its last one.
+    let last = unsafe { p.cast::<u8>().add(99) };
+    // SAFETY: writable pool memory.
+    unsafe { last.write(7) };
     m.run(DRV, "Free", || {
         // SAFETY: the block, freed once with its own tag.
         unsafe { ExFreePoolWithTag(p, TAG) }

@@ -49,10 +49,13 @@ pub unsafe extern "C" fn WdfMemoryCopyToBuffer(
         if let Err(st) = check_range(SourceOffset, NumBytesToCopyTo, len) {
             return st;
         }
+        // SAFETY: `SourceOffset + NumBytesToCopyTo <= len` (checked), so the
+        // offset stays inside the memory object's buffer.
+        let source = unsafe { ptr.add(SourceOffset) };
         // SAFETY: the range is inside the memory object's buffer (checked);
         // `Buffer` has room by contract; they do not overlap (the driver's
         // buffer is not the framework's).
-        unsafe { std::ptr::copy_nonoverlapping(ptr.add(SourceOffset), Buffer.cast::<u8>(), NumBytesToCopyTo) };
+        unsafe { std::ptr::copy_nonoverlapping(source, Buffer.cast::<u8>(), NumBytesToCopyTo) };
         crate::STATUS_SUCCESS
     })
 }
@@ -79,8 +82,10 @@ pub unsafe extern "C" fn WdfMemoryCopyFromBuffer(
         if let Err(st) = check_range(DestinationOffset, NumBytesToCopyFrom, len) {
             return st;
         }
+        // SAFETY: `DestinationOffset + NumBytesToCopyFrom <= len` (checked).
+        let destination = unsafe { ptr.add(DestinationOffset) };
         // SAFETY: as WdfMemoryCopyToBuffer, the other way.
-        unsafe { std::ptr::copy_nonoverlapping(Buffer.cast::<u8>(), ptr.add(DestinationOffset), NumBytesToCopyFrom) };
+        unsafe { std::ptr::copy_nonoverlapping(Buffer.cast::<u8>(), destination, NumBytesToCopyFrom) };
         crate::STATUS_SUCCESS
     })
 }
