@@ -12,6 +12,7 @@ extern crate wdk_panic;
 
 mod queue;
 
+use core::cell::Cell;
 use core::sync::atomic::AtomicI32;
 use wdk::{nt_success, paged_code, println, wdf};
 #[cfg(not(test))]
@@ -66,12 +67,14 @@ macro_rules! context_type {
     };
 }
 
-/// Per-queue state, guarded by `lock`.
+/// Per-queue state; `current` is guarded by `lock`. Cells, because the
+/// framework hands the same context to several callbacks (all-zero is a
+/// valid value of each field, as the framework zero-fills contexts).
 pub struct QueueContext {
-    buffer: PVOID,
-    length: usize,
-    writes: u32,
-    current: WDFREQUEST,
+    buffer: Cell<PVOID>,
+    length: Cell<usize>,
+    writes: Cell<u32>,
+    current: Cell<WDFREQUEST>,
     timer: wdf::Timer,
     lock: wdf::SpinLock,
 }
@@ -105,7 +108,7 @@ fn attributes(context: Option<&'static ContextTypeInfo>, parent: WDFOBJECT) -> W
 
 /// `DriverEntry`.
 #[unsafe(export_name = "DriverEntry")]
-pub extern "system" fn driver_entry(driver: &mut DRIVER_OBJECT, registry_path: PCUNICODE_STRING) -> NTSTATUS {
+extern "system" fn driver_entry(driver: &mut DRIVER_OBJECT, registry_path: PCUNICODE_STRING) -> NTSTATUS {
     let mut config = WDF_DRIVER_CONFIG {
         Size: core::mem::size_of::<WDF_DRIVER_CONFIG>() as ULONG,
         EvtDriverDeviceAdd: Some(evt_device_add),
@@ -143,7 +146,7 @@ fn print_version() {
     }
     // SAFETY: reads the driver's own globals (set by WdfDriverCreate). An
     // `extern static mut` in wdk-sys; the simulator's is a plain static.
-    #[allow(unused_unsafe)]
+    #[allow(unused_unsafe, clippy::explicit_auto_deref, reason = "a raw pointer on Windows")]
     let driver = unsafe { (*wdk_sys::WdfDriverGlobals).Driver };
     // SAFETY: live driver and string handles.
     let status = unsafe { call_unsafe_wdf_function_binding!(WdfDriverRetrieveVersionString, driver, string) };

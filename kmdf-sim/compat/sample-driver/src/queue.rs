@@ -1,7 +1,7 @@
 //! The default queue: writes kept in pool until the timer completes them,
 //! reads of the last write, IOCTLs, and cancelation.
 
-use core::sync::atomic::{AtomicI32, Ordering};
+use core::sync::atomic::Ordering;
 use wdk::{nt_success, paged_code, println, wdf};
 use wdk_sys::{
     _WDF_IO_QUEUE_DISPATCH_TYPE, _WDF_TRI_STATE, NTSTATUS, POOL_FLAG_NON_PAGED, PVOID, STATUS_CANCELLED,
@@ -21,19 +21,33 @@ const PERIOD_MS: ULONG = 50;
 /// The largest write the driver takes.
 const MAX_WRITE: usize = 64 * 1024;
 
-fn queue_context(queue: WDFQUEUE) -> *mut QueueContext {
+fn queue_context(queue: WDFQUEUE) -> &'static QueueContext {
     // SAFETY: every queue of this driver is created with a QueueContext.
-    unsafe { context(queue as WDFOBJECT, &QUEUE_CONTEXT_INFO) }
+    let ctx = unsafe { context::<QueueContext>(queue as WDFOBJECT, &QUEUE_CONTEXT_INFO) };
+    // SAFETY: zero-filled (valid for every field) and alive as long as the
+    // queue — longer than any callback that asks for it; only shared (`&`).
+    unsafe { &*ctx }
 }
 
-fn request_context(request: WDFREQUEST) -> *mut RequestContext {
+fn request_context(request: WDFREQUEST) -> &'static RequestContext {
     // SAFETY: the device's request attributes give every request one.
-    unsafe { context(request as WDFOBJECT, &REQUEST_CONTEXT_INFO) }
+    let ctx = unsafe { context::<RequestContext>(request as WDFOBJECT, &REQUEST_CONTEXT_INFO) };
+    // SAFETY: alive while the request is (K3); shared only.
+    unsafe { &*ctx }
 }
 
 fn complete(request: WDFREQUEST, status: NTSTATUS, information: u64) {
     // SAFETY: a request this driver owns.
     unsafe { call_unsafe_wdf_function_binding!(WdfRequestCompleteWithInformation, request, status, information) };
+}
+
+fn free_buffer(ctx: &QueueContext) {
+    let buffer = ctx.buffer.replace(core::ptr::null_mut());
+    ctx.length.set(0);
+    if !buffer.is_null() {
+        // SAFETY: the driver's own pool block, freed once (taken out above).
+        unsafe { ExFreePool(buffer) };
+    }
 }
 
 /// Creates the default queue with its context, lock and timer.
@@ -65,7 +79,6 @@ pub fn initialize(device: WDFDEVICE) -> NTSTATUS {
     if !nt_success(status) {
         return status;
     }
-    let ctx = queue_context(queue);
     let mut child = attributes(None, queue as WDFOBJECT);
     let lock = match wdf::SpinLock::create(&mut child) {
         Ok(l) => l,
@@ -82,12 +95,14 @@ pub fn initialize(device: WDFDEVICE) -> NTSTATUS {
         Ok(t) => t,
         Err(status) => return status,
     };
-    // SAFETY: the zero-filled context of the queue just created; wdf::SpinLock
-    // and wdf::Timer have no Drop, so assigning over zeros is sound.
-    unsafe {
-        (*ctx).lock = lock;
-        (*ctx).timer = timer;
-    }
+    // SAFETY: the queue was created with a QueueContext.
+    let ctx = unsafe { context::<QueueContext>(queue as WDFOBJECT, &QUEUE_CONTEXT_INFO) };
+    // SAFETY: the context of the queue just created, not yet seen by any
+    // callback; wdf::SpinLock and wdf::Timer have no Drop, so writing over
+    // the zeros is sound.
+    let ctx = unsafe { &mut *ctx };
+    ctx.lock = lock;
+    ctx.timer = timer;
     STATUS_SUCCESS
 }
 
@@ -96,8 +111,7 @@ pub extern "C" fn evt_self_managed_io_start(device: WDFDEVICE) -> NTSTATUS {
     let queue = unsafe { call_unsafe_wdf_function_binding!(WdfDeviceGetDefaultQueue, device) };
     // SAFETY: the device's default queue.
     unsafe { call_unsafe_wdf_function_binding!(WdfIoQueueStart, queue) };
-    // SAFETY: the queue's context (see `initialize`).
-    let _ = unsafe { (*queue_context(queue)).timer.start(-i64::from(PERIOD_MS) * 10_000) };
+    let _ = queue_context(queue).timer.start(-i64::from(PERIOD_MS) * 10_000);
     STATUS_SUCCESS
 }
 
@@ -107,39 +121,28 @@ pub extern "C" fn evt_self_managed_io_suspend(device: WDFDEVICE) -> NTSTATUS {
     let queue = unsafe { call_unsafe_wdf_function_binding!(WdfDeviceGetDefaultQueue, device) };
     // SAFETY: the device's default queue.
     unsafe { call_unsafe_wdf_function_binding!(WdfIoQueueStopSynchronously, queue) };
-    // SAFETY: the queue's context.
-    let _ = unsafe { (*queue_context(queue)).timer.stop(true) };
+    let _ = queue_context(queue).timer.stop(true);
     STATUS_SUCCESS
 }
 
 extern "C" fn evt_queue_destroy(object: WDFOBJECT) {
-    let ctx = queue_context(object as WDFQUEUE);
-    // SAFETY: the context is valid through EvtDestroyCallback (F30); the
-    // buffer is this driver's pool block or NULL.
-    unsafe {
-        if !(*ctx).buffer.is_null() {
-            ExFreePool((*ctx).buffer);
-            (*ctx).buffer = core::ptr::null_mut();
-        }
-    }
+    // The context is valid through EvtDestroyCallback (F30).
+    free_buffer(queue_context(object as WDFQUEUE));
 }
 
 /// Holds `request` until the timer completes it, cancelable meanwhile.
 fn hold(queue: WDFQUEUE, request: WDFREQUEST) {
     let ctx = queue_context(queue);
-    // SAFETY: the request's zero-filled context.
-    unsafe { (*request_context(request)).owners = AtomicI32::new(1) };
-    // SAFETY: the queue's context; the lock guards `current`.
-    let status = unsafe {
-        (*ctx).lock.acquire();
-        (*ctx).current = request;
-        let status = call_unsafe_wdf_function_binding!(WdfRequestMarkCancelableEx, request, Some(evt_request_cancel));
-        if !nt_success(status) {
-            (*ctx).current = core::ptr::null_mut();
-        }
-        (*ctx).lock.release();
-        status
-    };
+    request_context(request).owners.store(1, Ordering::SeqCst);
+    ctx.lock.acquire();
+    ctx.current.set(request);
+    // SAFETY: a request this driver owns; a cancel routine of this driver.
+    let status =
+        unsafe { call_unsafe_wdf_function_binding!(WdfRequestMarkCancelableEx, request, Some(evt_request_cancel)) };
+    if !nt_success(status) {
+        ctx.current.set(core::ptr::null_mut());
+    }
+    ctx.lock.release();
     if !nt_success(status) {
         complete(request, status, 0);
     }
@@ -158,45 +161,35 @@ extern "C" fn evt_io_write(queue: WDFQUEUE, request: WDFREQUEST, length: usize) 
         return;
     }
     let ctx = queue_context(queue);
-    // SAFETY: sequential queue: this callback is the only user of the buffer
-    // fields; the block is this driver's pool.
-    unsafe {
-        if !(*ctx).buffer.is_null() {
-            ExFreePool((*ctx).buffer);
-        }
-        (*ctx).buffer = ExAllocatePool2(POOL_FLAG_NON_PAGED, length as u64, POOL_TAG);
-        (*ctx).length = 0;
-    }
-    // SAFETY: as above.
-    let buffer: PVOID = unsafe { (*ctx).buffer };
+    free_buffer(ctx);
+    // SAFETY: an ordinary allocation.
+    let buffer: PVOID = unsafe { ExAllocatePool2(POOL_FLAG_NON_PAGED, length as u64, POOL_TAG) };
     if buffer.is_null() {
         complete(request, STATUS_INSUFFICIENT_RESOURCES, 0);
         return;
     }
+    ctx.buffer.set(buffer);
     // SAFETY: the request's input memory and a pool block of `length` bytes.
     let status = unsafe { call_unsafe_wdf_function_binding!(WdfMemoryCopyToBuffer, memory, 0, buffer, length) };
     if !nt_success(status) {
         complete(request, status, 0);
         return;
     }
-    // SAFETY: the queue's context (sequential queue).
-    unsafe {
-        (*ctx).length = length;
-        (*ctx).writes += 1;
-        call_unsafe_wdf_function_binding!(WdfRequestSetInformation, request, length as u64);
-    }
+    ctx.length.set(length);
+    ctx.writes.set(ctx.writes.get() + 1);
+    // SAFETY: a presented request.
+    unsafe { call_unsafe_wdf_function_binding!(WdfRequestSetInformation, request, length as u64) };
     hold(queue, request);
 }
 
 extern "C" fn evt_io_read(queue: WDFQUEUE, request: WDFREQUEST, length: usize) {
     let ctx = queue_context(queue);
-    // SAFETY: the queue's context (sequential queue).
-    let (buffer, stored) = unsafe { ((*ctx).buffer, (*ctx).length) };
+    let buffer = ctx.buffer.get();
     if buffer.is_null() {
         complete(request, STATUS_SUCCESS, 0);
         return;
     }
-    let n = length.min(stored);
+    let n = length.min(ctx.length.get());
     let mut memory: WDFMEMORY = core::ptr::null_mut();
     // SAFETY: a presented request; a writable slot.
     let status = unsafe { call_unsafe_wdf_function_binding!(WdfRequestRetrieveOutputMemory, request, &raw mut memory) };
@@ -204,7 +197,7 @@ extern "C" fn evt_io_read(queue: WDFQUEUE, request: WDFREQUEST, length: usize) {
         complete(request, status, 0);
         return;
     }
-    // SAFETY: the output memory and `n <= stored` bytes of the pool block.
+    // SAFETY: the output memory and `n` bytes of the pool block.
     let status = unsafe { call_unsafe_wdf_function_binding!(WdfMemoryCopyFromBuffer, memory, 0, buffer, n) };
     if !nt_success(status) {
         complete(request, status, 0);
@@ -213,6 +206,32 @@ extern "C" fn evt_io_read(queue: WDFQUEUE, request: WDFREQUEST, length: usize) {
     // SAFETY: a presented request.
     unsafe { call_unsafe_wdf_function_binding!(WdfRequestSetInformation, request, n as u64) };
     hold(queue, request);
+}
+
+/// IOCTL_SAMPLE_MEMORY_ECHO: input to output through the request's WDFMEMORYs.
+fn memory_echo(request: WDFREQUEST, n: usize) -> NTSTATUS {
+    let (mut input, mut output): (WDFMEMORY, WDFMEMORY) = (core::ptr::null_mut(), core::ptr::null_mut());
+    let mut scratch = alloc::vec![0u8; n];
+    // SAFETY: a presented request; a writable slot.
+    let mut status =
+        unsafe { call_unsafe_wdf_function_binding!(WdfRequestRetrieveInputMemory, request, &raw mut input) };
+    if nt_success(status) {
+        // SAFETY: as above.
+        status = unsafe { call_unsafe_wdf_function_binding!(WdfRequestRetrieveOutputMemory, request, &raw mut output) };
+    }
+    if nt_success(status) {
+        // SAFETY: the input memory; `scratch` has `n` bytes.
+        status = unsafe {
+            call_unsafe_wdf_function_binding!(WdfMemoryCopyToBuffer, input, 0, scratch.as_mut_ptr().cast(), n)
+        };
+    }
+    if nt_success(status) {
+        // SAFETY: the output memory; `scratch` has `n` bytes.
+        status = unsafe {
+            call_unsafe_wdf_function_binding!(WdfMemoryCopyFromBuffer, output, 0, scratch.as_mut_ptr().cast(), n)
+        };
+    }
+    status
 }
 
 extern "C" fn evt_io_device_control(
@@ -239,8 +258,8 @@ extern "C" fn evt_io_device_control(
                 complete(request, status, 0);
                 return;
             }
-            // SAFETY: the queue's context; `out` has at least 4 bytes.
-            unsafe { out.cast::<u32>().write_unaligned((*queue_context(queue)).writes) };
+            // SAFETY: `out` has at least the 4 bytes asked for.
+            unsafe { out.cast::<u32>().write_unaligned(queue_context(queue).writes.get()) };
             complete(request, STATUS_SUCCESS, 4);
         }
         IOCTL_SAMPLE_LEAK => {
@@ -251,61 +270,28 @@ extern "C" fn evt_io_device_control(
             complete(request, STATUS_SUCCESS, 0);
         }
         IOCTL_SAMPLE_MEMORY_ECHO => {
-            let (mut input, mut output): (WDFMEMORY, WDFMEMORY) = (core::ptr::null_mut(), core::ptr::null_mut());
             let n = input_length.min(output_length);
-            let mut scratch = alloc::vec![0u8; n];
-            // SAFETY: a presented request; writable slots; `scratch` has `n` bytes.
-            let status = unsafe {
-                let mut status =
-                    call_unsafe_wdf_function_binding!(WdfRequestRetrieveInputMemory, request, &raw mut input);
-                if nt_success(status) {
-                    status =
-                        call_unsafe_wdf_function_binding!(WdfRequestRetrieveOutputMemory, request, &raw mut output);
-                }
-                if nt_success(status) {
-                    status = call_unsafe_wdf_function_binding!(
-                        WdfMemoryCopyToBuffer,
-                        input,
-                        0,
-                        scratch.as_mut_ptr().cast(),
-                        n
-                    );
-                }
-                if nt_success(status) {
-                    status = call_unsafe_wdf_function_binding!(
-                        WdfMemoryCopyFromBuffer,
-                        output,
-                        0,
-                        scratch.as_mut_ptr().cast(),
-                        n
-                    );
-                }
-                status
-            };
+            let status = memory_echo(request, n);
             complete(request, status, if nt_success(status) { n as u64 } else { 0 });
         }
         _ => complete(request, STATUS_INVALID_DEVICE_REQUEST, 0),
     }
 }
 
-/// Takes ownership of a held request: the holder's count drops to zero.
+/// Takes ownership of a held request: the holders' count drops to zero.
 fn claim(request: WDFREQUEST) -> bool {
-    // SAFETY: the request's context, valid while the request is.
-    unsafe { (*request_context(request)).owners.fetch_sub(1, Ordering::SeqCst) == 1 }
+    request_context(request).owners.fetch_sub(1, Ordering::SeqCst) == 1
 }
 
 extern "C" fn evt_request_cancel(request: WDFREQUEST) {
     // SAFETY: a request of this driver's queue.
     let queue = unsafe { call_unsafe_wdf_function_binding!(WdfRequestGetIoQueue, request) };
     let ctx = queue_context(queue);
-    // SAFETY: the queue's context under its lock.
-    unsafe {
-        (*ctx).lock.acquire();
-        if (*ctx).current == request {
-            (*ctx).current = core::ptr::null_mut();
-        }
-        (*ctx).lock.release();
+    ctx.lock.acquire();
+    if ctx.current.get() == request {
+        ctx.current.set(core::ptr::null_mut());
     }
+    ctx.lock.release();
     if claim(request) {
         complete(request, STATUS_CANCELLED, 0);
     }
@@ -315,14 +301,9 @@ unsafe extern "C" fn evt_timer(timer: WDFTIMER) {
     // SAFETY: the timer's parent is the queue (see `initialize`).
     let queue = unsafe { call_unsafe_wdf_function_binding!(WdfTimerGetParentObject, timer) } as WDFQUEUE;
     let ctx = queue_context(queue);
-    // SAFETY: the queue's context under its lock.
-    let request = unsafe {
-        (*ctx).lock.acquire();
-        let request = (*ctx).current;
-        (*ctx).current = core::ptr::null_mut();
-        (*ctx).lock.release();
-        request
-    };
+    ctx.lock.acquire();
+    let request = ctx.current.replace(core::ptr::null_mut());
+    ctx.lock.release();
     if request.is_null() {
         return;
     }
