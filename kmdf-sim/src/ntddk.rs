@@ -32,6 +32,36 @@ pub unsafe extern "C" fn ZwClose(Handle: HANDLE) -> NTSTATUS {
     })
 }
 
+/// `NtClose`: as `ZwClose`, except that the handle is interpreted in the
+/// thread's *previous* mode. A driver thread running on behalf of an
+/// application (an IOCTL in the caller's process) has previous mode
+/// UserMode, and "kernel handles can be closed only when the previous
+/// processor mode is KernelMode" (F39): the kernel handle is not closed and
+/// the call returns STATUS_INVALID_HANDLE (ASSUMPTION: a user-mode lookup of
+/// a kernel handle value finds nothing in the process's table). In a system
+/// thread (DriverEntry, PnP callbacks, work items) it is `ZwClose`.
+///
+/// # Safety
+/// As `ZwClose`.
+#[must_use]
+pub unsafe extern "C" fn NtClose(Handle: HANDLE) -> NTSTATUS {
+    enter("NtClose", KERNEL_MODULE, "nt!NtClose", crate::control::STOPPED_STATUS, || {
+        with_state(|s| {
+            if !s.in_system_process() {
+                let caller = s.caller_image();
+                s.framework_log.push(format!(
+                    "{caller}: NtClose({:#x}) with previous mode UserMode: a kernel handle is not closed (F39)",
+                    Handle as u64
+                ));
+                return crate::STATUS_INVALID_HANDLE;
+            }
+            let closer = HandleOwner::Component(s.caller_image());
+            s.nt_close(Handle as u64, closer, None)
+        })
+        .unwrap_or(crate::control::STOPPED_STATUS)
+    })
+}
+
 /// Reads `OBJECT_ATTRIBUTES` into (root node, name).
 ///
 /// # Safety

@@ -92,3 +92,18 @@ fn a_deleted_wdfkey_used_with_every_verifier_off_is_still_a_finding() {
     assert_eq!(findings.len(), 1, "{findings:?}");
     assert!(findings[0].contains("used after it was deleted"), "{findings:?}");
 }
+
+#[test]
+fn nt_close_of_a_kernel_handle_closes_only_in_a_system_thread() {
+    let m = Machine::new(Settings::default());
+    let h = open_raw(&m);
+    // An IOCTL runs in the application's thread: previous mode UserMode (F39).
+    // SAFETY: the driver's own handle.
+    let st = m.run_in_process(DRV, "EvtIoDeviceControl", "app.exe", || unsafe { kmdf_sim::ntddk::NtClose(h) });
+    assert_eq!(st.expect("no stop"), STATUS_INVALID_HANDLE);
+    assert!(m.handle_owner(h as u64).is_some(), "still open");
+    // SAFETY: as above, from a system thread.
+    let st = m.run(DRV, "WorkItem", || unsafe { kmdf_sim::ntddk::NtClose(h) });
+    assert_eq!(st.expect("no stop"), STATUS_SUCCESS);
+    assert!(m.handle_owner(h as u64).is_none(), "closed");
+}

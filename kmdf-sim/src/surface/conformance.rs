@@ -1137,6 +1137,8 @@ const _: unsafe extern "C" fn(P: PVOID) = crate::ntddk::ExFreePool;
 const _: unsafe extern "C" fn(P: PVOID, Tag: ULONG) = crate::ntddk::ExFreePoolWithTag;
 /// `ntddk::KeGetCurrentIrql`
 const _: unsafe extern "C" fn() -> KIRQL = crate::ntddk::KeGetCurrentIrql;
+/// `ntddk::NtClose`
+const _: unsafe extern "C" fn(Handle: HANDLE) -> NTSTATUS = crate::ntddk::NtClose;
 /// `ntddk::RtlInitUnicodeString`
 const _: unsafe extern "C" fn(DestinationString: PUNICODE_STRING, SourceString: PCWSTR) = crate::ntddk::RtlInitUnicodeString;
 /// `ntddk::ZwClose`
