@@ -5,7 +5,7 @@
 //!
 //! Checked here, item by item, with the bindings as the reference:
 //! * every kernel routine of `src/ntddk.rs` has its bindgen declaration's
-//!   parameters (names and types) and return type;
+//!   parameters (names and types), return type and `#[must_use]`;
 //! * every DDI of `src/ddi/` has exactly its `PFN_WDF*` type's signature;
 //! * every struct of `src/surface/types.rs` has bindgen's fields in
 //!   bindgen's order (the opaque ones excepted, with their reason);
@@ -39,6 +39,8 @@ fn crate_dir() -> PathBuf {
 struct Index {
     /// ntddk.rs declarations: name -> (parameters, return).
     routines: BTreeMap<String, Signature>,
+    /// ntddk.rs declarations marked `#[must_use]`.
+    must_use: std::collections::BTreeSet<String>,
     /// Type aliases (and `pub use self::E::Type as N` enum aliases).
     aliases: BTreeMap<String, String>,
     /// Structs and unions: name -> fields in order.
@@ -58,6 +60,9 @@ fn index() -> &'static Index {
             if let syn::Item::ForeignMod(m) = item {
                 for f in m.items {
                     if let syn::ForeignItem::Fn(f) = f {
+                        if f.attrs.iter().any(|a| a.path().is_ident("must_use")) {
+                            ix.must_use.insert(f.sig.ident.to_string());
+                        }
                         ix.routines.insert(f.sig.ident.to_string(), signature(&f.sig));
                     }
                 }
@@ -199,6 +204,10 @@ fn kernel_routines_have_their_bindgen_declarations() {
             continue;
         }
         let name = f.sig.ident.to_string();
+        let must_use = f.attrs.iter().any(|a| a.path().is_ident("must_use"));
+        if declared.contains_key(&name) && must_use != index().must_use.contains(&name) {
+            problems.push(format!("{name}: #[must_use] is {must_use}, the bindings differ"));
+        }
         match declared.get(&name) {
             None if skipped(&name) => {}
             None => problems.push(format!("{name}: not declared in the bindings' ntddk.rs")),
