@@ -17,6 +17,8 @@ const IOCTL_HOLD_NO_CANCEL: u32 = 0x0022_2004;
 const IOCTL_STOP_QUEUE: u32 = 0x0022_2008;
 const IOCTL_PURGE: u32 = 0x0022_200C;
 const IOCTL_QUEUE_INFO: u32 = 0x0022_2010;
+const IOCTL_HOLD_PLAIN_MARK: u32 = 0x0022_2014;
+const IOCTL_STOP_ASYNC: u32 = 0x0022_2018;
 const INTERFACE: GUID = GUID { Data1: 0x0102_0304, Data2: 5, Data3: 6, Data4: [7, 8, 9, 10, 11, 12, 13, 14] };
 
 thread_local! {
@@ -125,6 +127,19 @@ extern "C" fn on_ioctl(queue: WDFQUEUE, request: WDFREQUEST, _out: usize, _in: u
             }
         }
         IOCTL_HOLD_NO_CANCEL => HELD.with(|h| h.borrow_mut().push(request)),
+        IOCTL_HOLD_PLAIN_MARK => {
+            HELD.with(|h| h.borrow_mut().push(request));
+            // SAFETY: a presented request.
+            unsafe { call_unsafe_wdf_function_binding!(WdfRequestMarkCancelable, request, Some(on_cancel)) };
+        }
+        IOCTL_STOP_ASYNC => {
+            complete(request, STATUS_SUCCESS, 0);
+            extern "C" fn stopped(_queue: WDFQUEUE, context: WDFCONTEXT) {
+                record(format!("stopped {}", context as usize));
+            }
+            // SAFETY: the driver's own queue; a callback of this driver.
+            unsafe { call_unsafe_wdf_function_binding!(WdfIoQueueStop, queue, Some(stopped), 7usize as WDFCONTEXT) };
+        }
         IOCTL_STOP_QUEUE => {
             complete(request, STATUS_SUCCESS, 0);
             // SAFETY: the driver's own queue (the request is already completed).
@@ -409,4 +424,33 @@ fn paged_code_above_apc_level_is_the_wdk_panic_stop() {
     let b = stop.bug_check().expect("bug check");
     assert_eq!((b.code, b.blamed.as_str()), (0x5250_4E43, DRV));
     assert!(b.root_cause.as_deref().unwrap_or_default().contains("x.rs:2"), "{b:?}");
+}
+
+#[test]
+fn mark_cancelable_on_a_cancelled_request_calls_the_cancel_routine_at_once() {
+    let (m, file) = machine(Settings::default(), false);
+    let (held, _) = outcome(m.device_io_control(&file, "app.exe", IOCTL_HOLD_NO_CANCEL, &[], 0));
+    m.cancel_request(held).expect("no stop");
+    let request = HELD.with(|h| h.borrow_mut().pop()).expect("held");
+    events();
+    m.run(DRV, "Later", || {
+        // SAFETY: a request the driver holds, cancelled already.
+        unsafe { call_unsafe_wdf_function_binding!(WdfRequestMarkCancelable, request, Some(on_cancel)) };
+    })
+    .expect("no stop");
+    assert_eq!(events(), vec!["cancel@2"]);
+    assert!(matches!(m.request_outcome(held), IoOutcome::Completed { status: STATUS_CANCELLED, .. }));
+    // Marked before the cancel: the cancel runs the routine.
+    let (held, _) = outcome(m.device_io_control(&file, "app.exe", IOCTL_HOLD_PLAIN_MARK, &[], 0));
+    m.cancel_request(held).expect("no stop");
+    assert!(matches!(m.request_outcome(held), IoOutcome::Completed { status: STATUS_CANCELLED, .. }));
+}
+
+#[test]
+fn queue_stop_calls_its_stop_complete_callback_and_holds_later_requests() {
+    let (m, file) = machine(Settings::default(), false);
+    let _ = outcome(m.device_io_control(&file, "app.exe", IOCTL_STOP_ASYNC, &[], 0));
+    assert_eq!(events(), vec!["ioctl 0x222018", "stopped 7"]);
+    let (_, o) = outcome(m.read(&file, "app.exe", 1));
+    assert_eq!(o, IoOutcome::Pending, "stopped");
 }
