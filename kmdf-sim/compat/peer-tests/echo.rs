@@ -86,7 +86,9 @@ fn driver_sync_serves_the_echo_app_restarts_100_times_and_unloads_clean() {
     assert!(m.findings().is_empty(), "{:?}", m.findings());
     let reports = m.unload_reports();
     assert_eq!(reports.len(), 101, "an unload per disable");
-    assert!(reports.iter().all(|r| r.leaked_pool.is_empty() && r.leaked_objects.is_empty() && r.leaked_handles.is_empty()));
+    assert!(reports
+        .iter()
+        .all(|r| r.leaked_pool.is_empty() && r.leaked_objects.is_empty() && r.leaked_handles.is_empty()));
     assert!(m.pool_allocations().is_empty(), "{:?}", m.pool_allocations());
     assert!(m.live_objects().is_empty(), "{:?}", m.live_objects());
     let calls = m.ddi_calls();
