@@ -19,13 +19,17 @@ const IOCTL_PURGE: u32 = 0x0022_200C;
 const IOCTL_QUEUE_INFO: u32 = 0x0022_2010;
 const IOCTL_HOLD_PLAIN_MARK: u32 = 0x0022_2014;
 const IOCTL_STOP_ASYNC: u32 = 0x0022_2018;
+const IOCTL_FORWARD: u32 = 0x0022_201C;
 const INTERFACE: GUID = GUID { Data1: 0x0102_0304, Data2: 5, Data3: 6, Data4: [7, 8, 9, 10, 11, 12, 13, 14] };
 
 thread_local! {
     static EVENTS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
     static HELD: RefCell<Vec<WDFREQUEST>> = const { RefCell::new(Vec::new()) };
     static WITH_DEFAULT: Cell<bool> = const { Cell::new(false) };
+    static WITH_SIDE: Cell<bool> = const { Cell::new(false) };
     static QUEUE: Cell<usize> = const { Cell::new(0) };
+    /// The second queue (reads are dispatched there; IOCTL_FORWARD goes there).
+    static SIDE: Cell<usize> = const { Cell::new(0) };
 }
 
 fn record(e: String) {
@@ -164,7 +168,54 @@ extern "C" fn on_ioctl(queue: WDFQUEUE, request: WDFREQUEST, _out: usize, _in: u
             assert_eq!(driver, unsafe { (*__ddi::driver_globals()).Driver });
             complete(request, STATUS_SUCCESS, 0);
         }
+        IOCTL_FORWARD => {
+            let side = SIDE.with(Cell::get) as WDFQUEUE;
+            // SAFETY: a presented request; a queue of the same device.
+            let st = unsafe { call_unsafe_wdf_function_binding!(WdfRequestForwardToIoQueue, request, side) };
+            if !NT_SUCCESS(st) {
+                complete(request, st, 0);
+            }
+        }
         _ => complete(request, STATUS_INVALID_DEVICE_REQUEST, 0),
+    }
+}
+
+extern "C" fn side_ioctl(_queue: WDFQUEUE, request: WDFREQUEST, _out: usize, _in: usize, code: u32) {
+    record(format!("side ioctl {code:#x}"));
+    complete(request, STATUS_SUCCESS, 0);
+}
+
+extern "C" fn side_read(_queue: WDFQUEUE, request: WDFREQUEST, length: usize) {
+    record(format!("side read {length}"));
+    complete(request, STATUS_SUCCESS, 0);
+}
+
+/// A second, parallel queue that reads are dispatched to.
+fn side_queue(device: WDFDEVICE) -> NTSTATUS {
+    let mut config = WDF_IO_QUEUE_CONFIG {
+        Size: size_of::<WDF_IO_QUEUE_CONFIG>() as u32,
+        DispatchType: _WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchParallel,
+        EvtIoRead: Some(side_read),
+        EvtIoDeviceControl: Some(side_ioctl),
+        ..WDF_IO_QUEUE_CONFIG::default()
+    };
+    let mut queue: WDFQUEUE = std::ptr::null_mut();
+    // SAFETY: a live device, valid config, a writable slot.
+    let st = unsafe {
+        call_unsafe_wdf_function_binding!(WdfIoQueueCreate, device, &mut config, WDF_NO_OBJECT_ATTRIBUTES, &mut queue)
+    };
+    if !NT_SUCCESS(st) {
+        return st;
+    }
+    SIDE.with(|q| q.set(queue as usize));
+    // SAFETY: a live device and one of its queues.
+    unsafe {
+        call_unsafe_wdf_function_binding!(
+            WdfDeviceConfigureRequestDispatching,
+            device,
+            queue,
+            _WDF_REQUEST_TYPE::WdfRequestTypeRead
+        )
     }
 }
 
@@ -206,7 +257,7 @@ extern "C" fn device_add(_driver: WDFDRIVER, mut init: PWDFDEVICE_INIT) -> NTSTA
         call_unsafe_wdf_function_binding!(WdfIoQueueCreate, device, &mut config, WDF_NO_OBJECT_ATTRIBUTES, &mut queue)
     };
     QUEUE.with(|q| q.set(queue as usize));
-    st
+    if NT_SUCCESS(st) && WITH_SIDE.with(Cell::get) { side_queue(device) } else { st }
 }
 
 #[unsafe(export_name = "IoTestDriverEntry")]
@@ -232,6 +283,17 @@ extern "C" fn driver_entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -
 
 fn machine(settings: Settings, with_default: bool) -> (Machine, DeviceFile) {
     WITH_DEFAULT.with(|d| d.set(with_default));
+    WITH_SIDE.with(|d| d.set(false));
+    start(settings)
+}
+
+fn machine_with_side_queue() -> (Machine, DeviceFile) {
+    WITH_DEFAULT.with(|d| d.set(false));
+    WITH_SIDE.with(|d| d.set(true));
+    start(Settings::default())
+}
+
+fn start(settings: Settings) -> (Machine, DeviceFile) {
     events();
     HELD.with(|h| h.borrow_mut().clear());
     let m = Machine::new(settings);
@@ -453,4 +515,17 @@ fn queue_stop_calls_its_stop_complete_callback_and_holds_later_requests() {
     assert_eq!(events(), vec!["ioctl 0x222018", "stopped 7"]);
     let (_, o) = outcome(m.read(&file, "app.exe", 1));
     assert_eq!(o, IoOutcome::Pending, "stopped");
+}
+
+#[test]
+fn configured_dispatching_and_forwarding_reach_the_second_queue() {
+    let (m, file) = machine_with_side_queue();
+    let (_, o) = outcome(m.read(&file, "app.exe", 3));
+    assert!(matches!(o, IoOutcome::Completed { status: STATUS_SUCCESS, .. }), "{o:?}");
+    let (_, o) = outcome(m.write(&file, "app.exe", b"w"));
+    assert!(matches!(o, IoOutcome::Completed { status: STATUS_SUCCESS, .. }), "{o:?}");
+    let (_, o) = outcome(m.device_io_control(&file, "app.exe", IOCTL_FORWARD, &[], 0));
+    assert!(matches!(o, IoOutcome::Completed { status: STATUS_SUCCESS, .. }), "{o:?}");
+    assert_eq!(events(), vec!["side read 3", "write 1", "ioctl 0x22201c", "side ioctl 0x22201c"]);
+    assert!(m.stop().is_none() && m.findings().is_empty(), "{:?}", m.findings());
 }

@@ -248,3 +248,53 @@ fn releasing_a_lock_not_held_is_a_finding_without_the_kmdf_verifier() {
         .expect_err("0x10D");
     assert_eq!(stop.bug_check().map(|b| (b.code, b.params[0])), Some((0x10D, 0xB)));
 }
+
+fn wait_lock() -> WDFWAITLOCK {
+    let mut lock: WDFWAITLOCK = std::ptr::null_mut();
+    // SAFETY: no attributes; a writable slot.
+    let st = unsafe { call_unsafe_wdf_function_binding!(WdfWaitLockCreate, WDF_NO_OBJECT_ATTRIBUTES, &mut lock) };
+    assert_eq!(st, STATUS_SUCCESS);
+    lock
+}
+
+fn acquire(lock: WDFWAITLOCK, timeout: Option<i64>) -> NTSTATUS {
+    let mut t = timeout.unwrap_or(0);
+    let p = if timeout.is_some() { std::ptr::from_mut(&mut t) } else { std::ptr::null_mut() };
+    // SAFETY: a live lock; a null or readable timeout.
+    unsafe { call_unsafe_wdf_function_binding!(WdfWaitLockAcquire, lock, p) }
+}
+
+#[test]
+fn a_wait_lock_is_acquired_released_and_tried() {
+    let m = Machine::new(Settings::default());
+    m.run(DRV, "DriverEntry", || {
+        let lock = wait_lock();
+        assert_eq!(acquire(lock, None), STATUS_SUCCESS);
+        assert_eq!(irql(), 0, "a wait lock does not raise the IRQL");
+        assert_eq!(acquire(lock, Some(0)), STATUS_TIMEOUT, "held: a zero timeout returns at once");
+        // SAFETY: the lock this closure holds.
+        unsafe { call_unsafe_wdf_function_binding!(WdfWaitLockRelease, lock) };
+        assert_eq!(acquire(lock, Some(0)), STATUS_SUCCESS);
+        // SAFETY: as above.
+        unsafe { call_unsafe_wdf_function_binding!(WdfWaitLockRelease, lock) };
+    })
+    .expect("no stop");
+    let lock = m.run(DRV, "Make", wait_lock).expect("no stop");
+    assert_eq!(
+        m.run_at_irql(DRV, "Dpc", DISPATCH_LEVEL as u8, || acquire(lock, Some(0))).expect("a zero timeout is allowed"),
+        STATUS_SUCCESS
+    );
+}
+
+#[test]
+fn waiting_on_a_wait_lock_one_holds_is_a_recursive_lock() {
+    let m = Machine::new(Settings::default());
+    let stop = m
+        .run(DRV, "DriverEntry", || {
+            let lock = wait_lock();
+            let _ = acquire(lock, None);
+            let _ = acquire(lock, None);
+        })
+        .expect_err("0x10D");
+    assert_eq!(stop.bug_check().map(|b| (b.code, b.params[0])), Some((0x10D, 0x2)));
+}

@@ -72,7 +72,8 @@ pub(crate) fn max_irql(routine: &str) -> Option<u8> {
     // The table's PASSIVE_LEVEL for WdfTimerStop is its `_When_(Wait ==
     // TRUE)` annotation; with Wait FALSE the header allows DISPATCH_LEVEL
     // (wdftimer.h). The Wait case is checked inside the DDI.
-    if routine == "WdfTimerStop" {
+    // Likewise WdfWaitLockAcquire: PASSIVE_LEVEL unless Timeout is 0.
+    if routine == "WdfTimerStop" || routine == "WdfWaitLockAcquire" {
         return Some(2);
     }
     table().get(routine).copied()

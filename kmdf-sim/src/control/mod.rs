@@ -749,6 +749,10 @@ impl State {
 
     /// Whether code runs in the System process (driver load, unload, work
     /// items) rather than in an application's.
+    pub(crate) fn process_name(&self) -> String {
+        self.process.name.clone()
+    }
+
     pub(crate) fn in_system_process(&self) -> bool {
         !self.process.has_peb
     }

@@ -54,6 +54,8 @@ pub(crate) enum ObjectKind {
     Timer(Box<super::timers::TimerState>),
     /// `FxSpinLock`: the IRQL to restore when held.
     SpinLock { held: Option<u8> },
+    /// `FxWaitLock`: held or not.
+    WaitLock { held: bool },
 
     /// `FxRequest`: an IOCTL with its METHOD_BUFFERED system buffer.
     Request(Box<super::pnp::RequestState>),
@@ -73,6 +75,7 @@ impl ObjectKind {
             ObjectKind::Memory(_) => "WDFMEMORY",
             ObjectKind::Timer(_) => "WDFTIMER",
             ObjectKind::SpinLock { .. } => "WDFSPINLOCK",
+            ObjectKind::WaitLock { .. } => "WDFWAITLOCK",
         }
     }
 }
@@ -91,6 +94,8 @@ pub(crate) struct QueueState {
     pub device_control: PFN_WDF_IO_QUEUE_IO_DEVICE_CONTROL,
     /// Started (presents requests) or stopped (WdfIoQueueStop*: they wait).
     pub started: bool,
+    /// Request types WdfDeviceConfigureRequestDispatching sends here.
+    pub dispatch: Vec<super::pnp::RequestType>,
 }
 
 /// A WDFMEMORY's buffer.

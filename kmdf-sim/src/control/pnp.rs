@@ -617,20 +617,24 @@ impl Machine {
         output_len: usize,
     ) -> Result<Result<(u64, IoOutcome), NTSTATUS>, Stopped> {
         self.check_running()?;
-        // Without WdfDeviceConfigureRequestDispatching every request goes to
-        // the default queue; with none the framework fails it (ASSUMPTION:
+        // A queue WdfDeviceConfigureRequestDispatching named for the type,
+        // else the default queue; with neither the framework fails it (ASSUMPTION:
         // STATUS_INVALID_DEVICE_REQUEST, as for a request type without a
         // handler). WdfDeviceInitSetRequestAttributes gives every request of
         // the device its context (its parent stays the queue here).
         let target = self.with(|s| {
             let node = s.devnodes.get(file.devnode).ok_or(crate::STATUS_NO_SUCH_DEVICE)?;
             let device = node.device.ok_or(crate::STATUS_NO_SUCH_DEVICE)?;
-            let queue = s
-                .objects
-                .iter()
-                .find_map(|(h, o)| match &o.kind {
-                    ObjectKind::Queue(q) if q.device == device && q.default => Some(*h),
-                    _ => None,
+            let configured = s.objects.iter().find_map(|(h, o)| match &o.kind {
+                ObjectKind::Queue(q) if q.device == device && q.dispatch.contains(&kind) => Some(*h),
+                _ => None,
+            });
+            let queue = configured
+                .or_else(|| {
+                    s.objects.iter().find_map(|(h, o)| match &o.kind {
+                        ObjectKind::Queue(q) if q.device == device && q.default => Some(*h),
+                        _ => None,
+                    })
                 })
                 .ok_or(crate::STATUS_INVALID_DEVICE_REQUEST)?;
             let request_attributes = match s.objects.get(&device).map(|o| &o.kind) {

@@ -60,6 +60,7 @@ pub unsafe extern "C" fn WdfIoQueueCreate(
                 write: config.EvtIoWrite,
                 device_control: config.EvtIoDeviceControl,
                 started: true,
+                dispatch: Vec::new(),
             }));
             let image = s.caller_image();
             s.create_object(kind, image, attributes)
@@ -588,4 +589,105 @@ pub unsafe extern "C" fn WdfIoQueueGetDevice(_DriverGlobals: PWDF_DRIVER_GLOBALS
     enter("WdfIoQueueGetDevice", FRAMEWORK_MODULE, "Wdf01000!imp_WdfIoQueueGetDevice", std::ptr::null_mut(), || {
         with_queue(Queue, |q| q.device as WDFDEVICE).unwrap_or(std::ptr::null_mut())
     })
+}
+
+/// The simulator's request kind for a `WDF_REQUEST_TYPE`, if it models it.
+fn request_type(t: WDF_REQUEST_TYPE) -> Option<RequestType> {
+    match t {
+        _WDF_REQUEST_TYPE::WdfRequestTypeRead => Some(RequestType::Read),
+        _WDF_REQUEST_TYPE::WdfRequestTypeWrite => Some(RequestType::Write),
+        _WDF_REQUEST_TYPE::WdfRequestTypeDeviceControl => Some(RequestType::DeviceControl),
+        _ => None,
+    }
+}
+
+/// `WdfDeviceConfigureRequestDispatching` (wdfdevice.h page): requests of
+/// `RequestType` for the device go to `Queue` instead of the default queue.
+/// ASSUMPTIONs: a queue of another device, or a type already configured,
+/// fails with STATUS_INVALID_PARAMETER / STATUS_INVALID_DEVICE_REQUEST (the
+/// exact statuses are not in the facts); types other than read, write and
+/// device control are not modelled (STATUS_NOT_SUPPORTED).
+#[must_use]
+pub unsafe extern "C" fn WdfDeviceConfigureRequestDispatching(
+    _DriverGlobals: PWDF_DRIVER_GLOBALS,
+    Device: WDFDEVICE,
+    Queue: WDFQUEUE,
+    RequestType: WDF_REQUEST_TYPE,
+) -> NTSTATUS {
+    enter(
+        "WdfDeviceConfigureRequestDispatching",
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfDeviceConfigureRequestDispatching",
+        STOPPED_STATUS,
+        || {
+            let Some(kind) = request_type(RequestType) else { return crate::STATUS_NOT_SUPPORTED };
+            with_state(|s| {
+                if !matches!(s.objects.get(&(Device as u64)).map(|o| &o.kind), Some(ObjectKind::Device { .. })) {
+                    return invalid_handle(s, Device as u64, 0);
+                }
+                let taken = s.objects.values().any(|o| {
+                    matches!(&o.kind, ObjectKind::Queue(q) if q.device == Device as u64 && q.dispatch.contains(&kind))
+                });
+                match s.objects.get_mut(&(Queue as u64)).map(|o| &mut o.kind) {
+                    Some(ObjectKind::Queue(q)) if q.device != Device as u64 => crate::STATUS_INVALID_PARAMETER,
+                    Some(ObjectKind::Queue(_)) if taken => crate::STATUS_INVALID_DEVICE_REQUEST,
+                    Some(ObjectKind::Queue(q)) => {
+                        q.dispatch.push(kind);
+                        crate::STATUS_SUCCESS
+                    }
+                    _ => invalid_handle(s, Queue as u64, 0),
+                }
+            })
+            .unwrap_or(STOPPED_STATUS)
+        },
+    )
+}
+
+/// `WdfRequestForwardToIoQueue` (the DDI page): a request the driver was
+/// presented moves to another queue of the same device, which presents it
+/// by its own rules (here: when the entry point that forwarded it returns).
+/// A cancelable request cannot be forwarded, nor one to another device's
+/// queue (ASSUMPTION: STATUS_INVALID_DEVICE_REQUEST for both, the page's
+/// status for an invalid request).
+#[must_use]
+pub unsafe extern "C" fn WdfRequestForwardToIoQueue(
+    _DriverGlobals: PWDF_DRIVER_GLOBALS,
+    Request: WDFREQUEST,
+    DestinationQueue: WDFQUEUE,
+) -> NTSTATUS {
+    enter(
+        "WdfRequestForwardToIoQueue",
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfRequestForwardToIoQueue",
+        STOPPED_STATUS,
+        || {
+            with_state(|s| {
+                let destination = match s.objects.get(&(DestinationQueue as u64)).map(|o| &o.kind) {
+                    Some(ObjectKind::Queue(q)) => q.device,
+                    _ => return invalid_handle(s, DestinationQueue as u64, 0),
+                };
+                let source = match s.objects.get(&(Request as u64)).map(|o| &o.kind) {
+                    Some(ObjectKind::Request(r)) if r.completed.is_none() && r.presented => r.queue,
+                    Some(ObjectKind::Request(_)) => return crate::STATUS_INVALID_DEVICE_REQUEST,
+                    _ => return invalid_handle(s, Request as u64, 0),
+                };
+                let source_device = match s.objects.get(&source).map(|o| &o.kind) {
+                    Some(ObjectKind::Queue(q)) => q.device,
+                    _ => 0,
+                };
+                let Some(ObjectKind::Request(r)) = s.objects.get_mut(&(Request as u64)).map(|o| &mut o.kind) else {
+                    return STOPPED_STATUS;
+                };
+                if r.cancel.is_some() || source_device != destination {
+                    return crate::STATUS_INVALID_DEVICE_REQUEST;
+                }
+                r.queue = DestinationQueue as u64;
+                r.presented = false;
+                let process = s.process_name();
+                s.waiting_requests.push((Request as u64, process));
+                crate::STATUS_SUCCESS
+            })
+            .unwrap_or(STOPPED_STATUS)
+        },
+    )
 }

@@ -226,3 +226,96 @@ pub unsafe extern "C" fn WdfSpinLockRelease(_DriverGlobals: PWDF_DRIVER_GLOBALS,
         });
     })
 }
+
+/// `WdfWaitLockCreate`: a WDFWAITLOCK (parent: the driver unless the
+/// attributes name one, F10).
+#[must_use]
+pub unsafe extern "C" fn WdfWaitLockCreate(
+    _DriverGlobals: PWDF_DRIVER_GLOBALS,
+    LockAttributes: PWDF_OBJECT_ATTRIBUTES,
+    Lock: *mut WDFWAITLOCK,
+) -> NTSTATUS {
+    enter("WdfWaitLockCreate", FRAMEWORK_MODULE, "Wdf01000!imp_WdfWaitLockCreate", STOPPED_STATUS, || {
+        if Lock.is_null() {
+            with_state(|s| null_parameter(s, "Lock"));
+            return STOPPED_STATUS;
+        }
+        // SAFETY: the driver passes null or valid attributes.
+        let attributes = match unsafe { objects::read_attributes(LockAttributes) } {
+            Ok(a) => a,
+            Err(st) => return st,
+        };
+        let created = with_state(|s| {
+            let image = s.caller_image();
+            s.create_object(ObjectKind::WaitLock { held: false }, image, attributes)
+        });
+        match created {
+            None => STOPPED_STATUS,
+            Some(Err(st)) => st,
+            Some(Ok(h)) => {
+                // SAFETY: checked non-null; writable by contract.
+                unsafe { Lock.write(h as WDFWAITLOCK) };
+                crate::STATUS_SUCCESS
+            }
+        }
+    })
+}
+
+/// `WdfWaitLockAcquire` (wdfsync.h page): STATUS_SUCCESS when acquired;
+/// with a `Timeout` of 0 on a held lock, STATUS_TIMEOUT at once. One thread
+/// runs at a time here, so a held lock is held by the caller: waiting on it
+/// (NULL or nonzero timeout) is the recursive acquire F54's 0x2 names
+/// (ASSUMPTION: with a nonzero timeout Windows would time out instead; the
+/// simulator reports the self-deadlock either way). Only a zero timeout is
+/// allowed above PASSIVE_LEVEL (the page); ASSUMPTION: otherwise the KMDF
+/// verifier breaks (F65).
+///
+/// # Safety
+/// `Timeout` null or readable.
+#[must_use]
+pub unsafe extern "C" fn WdfWaitLockAcquire(
+    _DriverGlobals: PWDF_DRIVER_GLOBALS,
+    Lock: WDFWAITLOCK,
+    Timeout: PLONGLONG,
+) -> NTSTATUS {
+    enter("WdfWaitLockAcquire", FRAMEWORK_MODULE, "Wdf01000!imp_WdfWaitLockAcquire", STOPPED_STATUS, || {
+        // SAFETY: null or readable by contract.
+        let timeout = (!Timeout.is_null()).then(|| unsafe { Timeout.read() });
+        with_state(|s| {
+            if timeout != Some(0) && s.irql > crate::PASSIVE_LEVEL as u8 {
+                let message = format!("WdfWaitLockAcquire with a nonzero timeout at IRQL {}", s.irql);
+                s.framework_log.push(message.clone());
+                super::verifier_break(s, &message);
+                return crate::STATUS_INVALID_DEVICE_REQUEST;
+            }
+            match s.objects.get_mut(&(Lock as u64)).map(|o| &mut o.kind) {
+                Some(ObjectKind::WaitLock { held: true }) if timeout == Some(0) => crate::STATUS_TIMEOUT,
+                Some(ObjectKind::WaitLock { held: true }) => {
+                    lock_violation(s, 2, Lock as u64, "waited on a wait lock it already holds");
+                    crate::STATUS_TIMEOUT
+                }
+                Some(ObjectKind::WaitLock { held }) => {
+                    *held = true;
+                    crate::STATUS_SUCCESS
+                }
+                _ => invalid_handle(s, Lock as u64, 0),
+            }
+        })
+        .unwrap_or(STOPPED_STATUS)
+    })
+}
+
+/// `WdfWaitLockRelease`; releasing a lock that is not held is F54's 0xB.
+pub unsafe extern "C" fn WdfWaitLockRelease(_DriverGlobals: PWDF_DRIVER_GLOBALS, Lock: WDFWAITLOCK) {
+    enter("WdfWaitLockRelease", FRAMEWORK_MODULE, "Wdf01000!imp_WdfWaitLockRelease", (), || {
+        with_state(|s| match s.objects.get_mut(&(Lock as u64)).map(|o| &mut o.kind) {
+            Some(ObjectKind::WaitLock { held: held @ true }) => *held = false,
+            Some(ObjectKind::WaitLock { .. }) => {
+                lock_violation(s, 0xB, Lock as u64, "released a wait lock it does not hold");
+            }
+            _ => {
+                invalid_handle(s, Lock as u64, 0);
+            }
+        });
+    })
+}

@@ -219,6 +219,8 @@ const _: () = same::<crate::PHANDLE, *mut HANDLE>();
 const _: () = same::<crate::PKEY_BASIC_INFORMATION, *mut _KEY_BASIC_INFORMATION>();
 /// `PKEY_VALUE_PARTIAL_INFORMATION`
 const _: () = same::<crate::PKEY_VALUE_PARTIAL_INFORMATION, *mut _KEY_VALUE_PARTIAL_INFORMATION>();
+/// `PLONGLONG`
+const _: () = same::<crate::PLONGLONG, *mut ::core::ffi::c_longlong>();
 /// `POBJECT_ATTRIBUTES`
 const _: () = same::<crate::POBJECT_ATTRIBUTES, *mut _OBJECT_ATTRIBUTES>();
 /// `POOL_TYPE`
@@ -295,6 +297,8 @@ const _: () = same::<crate::WDFSPINLOCK, *mut WDFSPINLOCK__>();
 const _: () = same::<crate::WDFSTRING, *mut WDFSTRING__>();
 /// `WDFTIMER`
 const _: () = same::<crate::WDFTIMER, *mut WDFTIMER__>();
+/// `WDFWAITLOCK`
+const _: () = same::<crate::WDFWAITLOCK, *mut WDFWAITLOCK__>();
 /// `WDF_DEVICE_IO_TYPE`
 const _: () = same::<crate::WDF_DEVICE_IO_TYPE, _WDF_DEVICE_IO_TYPE::Type>();
 /// `WDF_DRIVER_CONFIG`
@@ -317,6 +321,8 @@ const _: () = same::<crate::WDF_OBJECT_CONTEXT_TYPE_INFO, _WDF_OBJECT_CONTEXT_TY
 const _: () = same::<crate::WDF_PNPPOWER_EVENT_CALLBACKS, _WDF_PNPPOWER_EVENT_CALLBACKS>();
 /// `WDF_POWER_DEVICE_STATE`
 const _: () = same::<crate::WDF_POWER_DEVICE_STATE, _WDF_POWER_DEVICE_STATE::Type>();
+/// `WDF_REQUEST_TYPE`
+const _: () = same::<crate::WDF_REQUEST_TYPE, _WDF_REQUEST_TYPE::Type>();
 /// `WDF_SPECIAL_FILE_TYPE`
 const _: () = same::<crate::WDF_SPECIAL_FILE_TYPE, _WDF_SPECIAL_FILE_TYPE::Type>();
 /// `WDF_SYNCHRONIZATION_SCOPE`
@@ -442,6 +448,16 @@ fn _WDFTIMER__() {
     let v: crate::WDFTIMER__ = any();
     same_as::<::core::ffi::c_int, _>(&v.unused);
     let _all_fields = crate::WDFTIMER__ { unused: any() };
+}
+/// `WDFWAITLOCK__`
+fn _WDFWAITLOCK__() {
+    clone::<crate::WDFWAITLOCK__>();
+    copy::<crate::WDFWAITLOCK__>();
+    debug::<crate::WDFWAITLOCK__>();
+    default::<crate::WDFWAITLOCK__>();
+    let v: crate::WDFWAITLOCK__ = any();
+    same_as::<::core::ffi::c_int, _>(&v.unused);
+    let _all_fields = crate::WDFWAITLOCK__ { unused: any() };
 }
 /// `_DRIVER_OBJECT`
 fn __DRIVER_OBJECT() {
@@ -907,6 +923,74 @@ fn __WDF_POWER_DEVICE_STATE() {
     same_as::<::core::ffi::c_int, _>(&crate::_WDF_POWER_DEVICE_STATE::WdfPowerDevicePrepareForHibernation);
     const _: () = assert!(crate::_WDF_POWER_DEVICE_STATE::WdfPowerDevicePrepareForHibernation == 6);
 }
+/// `_WDF_REQUEST_TYPE`
+fn __WDF_REQUEST_TYPE() {
+    const _: () = same::<crate::_WDF_REQUEST_TYPE::Type, ::core::ffi::c_int>();
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeCleanup);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeCleanup == 18);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeClose);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeClose == 2);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeCreate);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeCreate == 0);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeCreateMailSlot);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeCreateMailSlot == 19);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeCreateNamedPipe);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeCreateNamedPipe == 1);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeDeviceChange);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeDeviceChange == 24);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeDeviceControl);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeDeviceControl == 14);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeDeviceControlInternal);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeDeviceControlInternal == 15);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeDirectoryControl);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeDirectoryControl == 12);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeFileSystemControl);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeFileSystemControl == 13);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeFlushBuffers);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeFlushBuffers == 9);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeLockControl);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeLockControl == 17);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeMax);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeMax == 256);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeNoFormat);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeNoFormat == 255);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeOther);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeOther == 28);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypePnp);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypePnp == 27);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypePower);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypePower == 22);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeQueryEA);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeQueryEA == 7);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeQueryInformation);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeQueryInformation == 5);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeQueryQuota);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeQueryQuota == 25);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeQuerySecurity);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeQuerySecurity == 20);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeQueryVolumeInformation);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeQueryVolumeInformation == 10);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeRead);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeRead == 3);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeSetEA);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeSetEA == 8);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeSetInformation);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeSetInformation == 6);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeSetQuota);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeSetQuota == 26);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeSetSecurity);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeSetSecurity == 21);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeSetVolumeInformation);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeSetVolumeInformation == 11);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeShutdown);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeShutdown == 16);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeSystemControl);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeSystemControl == 23);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeUsb);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeUsb == 64);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeWrite);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeWrite == 4);
+}
 /// `_WDF_SPECIAL_FILE_TYPE`
 fn __WDF_SPECIAL_FILE_TYPE() {
     const _: () = same::<crate::_WDF_SPECIAL_FILE_TYPE::Type, ::core::ffi::c_int>();
@@ -1110,6 +1194,8 @@ fn _constants() {
     const _: () = assert!(crate::STATUS_RESOURCE_DATA_NOT_FOUND == -1_073_741_687_i32);
     same_as::<NTSTATUS, _>(&crate::STATUS_SUCCESS);
     const _: () = assert!(crate::STATUS_SUCCESS == 0_i32);
+    same_as::<NTSTATUS, _>(&crate::STATUS_TIMEOUT);
+    const _: () = assert!(crate::STATUS_TIMEOUT == 258_i32);
     same_as::<NTSTATUS, _>(&crate::STATUS_UNSUCCESSFUL);
     const _: () = assert!(crate::STATUS_UNSUCCESSFUL == -1_073_741_823_i32);
     same_as::<u32, _>(&crate::SYNCHRONIZE);
@@ -1159,6 +1245,8 @@ const _: unsafe extern "C" fn(KeyHandle: HANDLE, ValueName: PUNICODE_STRING, Key
 const _: unsafe extern "C" fn(KeyHandle: HANDLE, ValueName: PUNICODE_STRING, TitleIndex: ULONG, Type: ULONG, Data: PVOID, DataSize: ULONG) -> NTSTATUS = crate::ntddk::ZwSetValueKey;
 
 // ---- DDIs: each is its PFN_WDF* type
+/// `WdfDeviceConfigureRequestDispatching` as `PFN_WDFDEVICECONFIGUREREQUESTDISPATCHING`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE, Queue: WDFQUEUE, RequestType: WDF_REQUEST_TYPE) -> NTSTATUS> = Some(crate::__ddi::WdfDeviceConfigureRequestDispatching);
 /// `WdfDeviceCreate` as `PFN_WDFDEVICECREATE`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: *mut PWDFDEVICE_INIT, DeviceAttributes: PWDF_OBJECT_ATTRIBUTES, Device: *mut WDFDEVICE) -> NTSTATUS> = Some(crate::__ddi::WdfDeviceCreate);
 /// `WdfDeviceCreateDeviceInterface` as `PFN_WDFDEVICECREATEDEVICEINTERFACE`
@@ -1245,6 +1333,8 @@ const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST, Status: NTSTATUS)> = Some(crate::__ddi::WdfRequestComplete);
 /// `WdfRequestCompleteWithInformation` as `PFN_WDFREQUESTCOMPLETEWITHINFORMATION`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST, Status: NTSTATUS, Information: ULONG_PTR)> = Some(crate::__ddi::WdfRequestCompleteWithInformation);
+/// `WdfRequestForwardToIoQueue` as `PFN_WDFREQUESTFORWARDTOIOQUEUE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST, DestinationQueue: WDFQUEUE) -> NTSTATUS> = Some(crate::__ddi::WdfRequestForwardToIoQueue);
 /// `WdfRequestGetInformation` as `PFN_WDFREQUESTGETINFORMATION`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST) -> ULONG_PTR> = Some(crate::__ddi::WdfRequestGetInformation);
 /// `WdfRequestGetIoQueue` as `PFN_WDFREQUESTGETIOQUEUE`
@@ -1285,3 +1375,9 @@ const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Timer: WDFTIMER, DueTime: LONGLONG) -> BOOLEAN> = Some(crate::__ddi::WdfTimerStart);
 /// `WdfTimerStop` as `PFN_WDFTIMERSTOP`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Timer: WDFTIMER, Wait: BOOLEAN) -> BOOLEAN> = Some(crate::__ddi::WdfTimerStop);
+/// `WdfWaitLockAcquire` as `PFN_WDFWAITLOCKACQUIRE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Lock: WDFWAITLOCK, Timeout: PLONGLONG) -> NTSTATUS> = Some(crate::__ddi::WdfWaitLockAcquire);
+/// `WdfWaitLockCreate` as `PFN_WDFWAITLOCKCREATE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, LockAttributes: PWDF_OBJECT_ATTRIBUTES, Lock: *mut WDFWAITLOCK) -> NTSTATUS> = Some(crate::__ddi::WdfWaitLockCreate);
+/// `WdfWaitLockRelease` as `PFN_WDFWAITLOCKRELEASE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Lock: WDFWAITLOCK)> = Some(crate::__ddi::WdfWaitLockRelease);

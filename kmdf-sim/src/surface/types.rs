@@ -694,3 +694,47 @@ pub struct _WDF_DRIVER_VERSION_AVAILABLE_PARAMS {
 }
 pub type WDF_DRIVER_VERSION_AVAILABLE_PARAMS = _WDF_DRIVER_VERSION_AVAILABLE_PARAMS;
 pub type PWDF_DRIVER_VERSION_AVAILABLE_PARAMS = *mut _WDF_DRIVER_VERSION_AVAILABLE_PARAMS;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct WDFWAITLOCK__ {
+    pub unused: i32,
+}
+pub type WDFWAITLOCK = *mut WDFWAITLOCK__;
+pub type PLONGLONG = *mut i64;
+pub mod _WDF_REQUEST_TYPE {
+    //! C enum `_WDF_REQUEST_TYPE` as bindgen's module of constants.
+    pub type Type = i32;
+    pub const WdfRequestTypeCreate: Type = 0;
+    pub const WdfRequestTypeCreateNamedPipe: Type = 1;
+    pub const WdfRequestTypeClose: Type = 2;
+    pub const WdfRequestTypeRead: Type = 3;
+    pub const WdfRequestTypeWrite: Type = 4;
+    pub const WdfRequestTypeQueryInformation: Type = 5;
+    pub const WdfRequestTypeSetInformation: Type = 6;
+    pub const WdfRequestTypeQueryEA: Type = 7;
+    pub const WdfRequestTypeSetEA: Type = 8;
+    pub const WdfRequestTypeFlushBuffers: Type = 9;
+    pub const WdfRequestTypeQueryVolumeInformation: Type = 10;
+    pub const WdfRequestTypeSetVolumeInformation: Type = 11;
+    pub const WdfRequestTypeDirectoryControl: Type = 12;
+    pub const WdfRequestTypeFileSystemControl: Type = 13;
+    pub const WdfRequestTypeDeviceControl: Type = 14;
+    pub const WdfRequestTypeDeviceControlInternal: Type = 15;
+    pub const WdfRequestTypeShutdown: Type = 16;
+    pub const WdfRequestTypeLockControl: Type = 17;
+    pub const WdfRequestTypeCleanup: Type = 18;
+    pub const WdfRequestTypeCreateMailSlot: Type = 19;
+    pub const WdfRequestTypeQuerySecurity: Type = 20;
+    pub const WdfRequestTypeSetSecurity: Type = 21;
+    pub const WdfRequestTypePower: Type = 22;
+    pub const WdfRequestTypeSystemControl: Type = 23;
+    pub const WdfRequestTypeDeviceChange: Type = 24;
+    pub const WdfRequestTypeQueryQuota: Type = 25;
+    pub const WdfRequestTypeSetQuota: Type = 26;
+    pub const WdfRequestTypePnp: Type = 27;
+    pub const WdfRequestTypeOther: Type = 28;
+    pub const WdfRequestTypeUsb: Type = 64;
+    pub const WdfRequestTypeNoFormat: Type = 255;
+    pub const WdfRequestTypeMax: Type = 256;
+}
+pub type WDF_REQUEST_TYPE = _WDF_REQUEST_TYPE::Type;
