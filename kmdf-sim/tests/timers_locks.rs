@@ -298,3 +298,55 @@ fn waiting_on_a_wait_lock_one_holds_is_a_recursive_lock() {
         .expect_err("0x10D");
     assert_eq!(stop.bug_check().map(|b| (b.code, b.params[0])), Some((0x10D, 0x2)));
 }
+
+thread_local! {
+    static WORKED: RefCell<Vec<(u8, WDFOBJECT)>> = const { RefCell::new(Vec::new()) };
+}
+
+extern "C" fn on_work(item: WDFWORKITEM) {
+    // SAFETY: a live work item.
+    let parent = unsafe { call_unsafe_wdf_function_binding!(WdfWorkItemGetParentObject, item) };
+    WORKED.with(|w| w.borrow_mut().push((irql(), parent)));
+}
+
+fn work_item(parent: WDFOBJECT) -> Result<WDFWORKITEM, NTSTATUS> {
+    let mut config = WDF_WORKITEM_CONFIG {
+        Size: size_of::<WDF_WORKITEM_CONFIG>() as u32,
+        EvtWorkItemFunc: Some(on_work),
+        AutomaticSerialization: 1,
+    };
+    let mut attrs = WDF_OBJECT_ATTRIBUTES { ParentObject: parent, ..support::object_attributes() };
+    let mut item: WDFWORKITEM = std::ptr::null_mut();
+    // SAFETY: valid config and attributes, a writable slot.
+    let st = unsafe { call_unsafe_wdf_function_binding!(WdfWorkItemCreate, &mut config, &mut attrs, &mut item) };
+    if NT_SUCCESS(st) { Ok(item) } else { Err(st) }
+}
+
+#[test]
+fn a_work_item_queued_at_dispatch_runs_once_at_passive_when_the_thread_returns() {
+    let m = Machine::new(Settings::default());
+    let (item, p) = m
+        .run(DRV, "DriverEntry", || {
+            assert_eq!(work_item(std::ptr::null_mut()), Err(STATUS_INVALID_PARAMETER), "a parent is required");
+            let p = parent();
+            (work_item(p).expect("created"), p)
+        })
+        .expect("no stop");
+    m.run_at_irql(DRV, "Dpc", DISPATCH_LEVEL as u8, || {
+        // SAFETY: a live work item, queued twice (the second is ignored).
+        unsafe { call_unsafe_wdf_function_binding!(WdfWorkItemEnqueue, item) };
+        // SAFETY: as above.
+        unsafe { call_unsafe_wdf_function_binding!(WdfWorkItemEnqueue, item) };
+        assert!(WORKED.with(|w| w.borrow().is_empty()), "not inside the DPC");
+    })
+    .expect("no stop");
+    assert_eq!(WORKED.with(|w| w.borrow_mut().drain(..).collect::<Vec<_>>()), vec![(0, p)]);
+    m.run(DRV, "Flush", || {
+        // SAFETY: a live work item.
+        unsafe { call_unsafe_wdf_function_binding!(WdfWorkItemEnqueue, item) };
+        // SAFETY: as above.
+        unsafe { call_unsafe_wdf_function_binding!(WdfWorkItemFlush, item) };
+        assert_eq!(WORKED.with(|w| w.borrow().len()), 1, "Flush returns after the callback ran");
+    })
+    .expect("no stop");
+}

@@ -246,6 +246,8 @@ pub(crate) struct State {
     pub(crate) debug_lines: u64,
     /// Names bug checks point at (0xC4/0x62's Arg2), kept alive.
     pub(crate) bugcheck_strings: Vec<(Box<crate::UNICODE_STRING>, Vec<u16>)>,
+    /// Work items enqueued and not run yet, in order.
+    pub(crate) work_queue: std::collections::VecDeque<u64>,
 }
 
 /// How many debug-output lines the machine keeps.
@@ -335,6 +337,13 @@ pub fn paged_code_check(file: &str, line: u32) {
             );
         }
     });
+}
+
+/// Whether the entry point that is returning is the outermost one (work
+/// items run when the simulated thread that queued them yields, not inside
+/// nested framework calls).
+fn depth_is_outermost(m: &Machine) -> bool {
+    m.state(|s| s.frames.len() <= 1)
 }
 
 /// A status for calls made after the machine stopped. A real machine would
@@ -615,6 +624,7 @@ impl State {
             debug_log: std::collections::VecDeque::new(),
             debug_lines: 0,
             bugcheck_strings: Vec::new(),
+            work_queue: std::collections::VecDeque::new(),
         };
         let owner = HandleOwner::Component(KERNEL_MODULE.into());
         for _ in 0..s.settings.boot_handles {
@@ -1102,6 +1112,9 @@ impl Machine {
             (saved, s.frames.len() - 1)
         });
         let result = catch_unwind(AssertUnwindSafe(f));
+        if result.is_ok() && depth_is_outermost(self) {
+            timers::run_work_items();
+        }
         self.state(|s| {
             if let Err(payload) = &result {
                 let message = panic_message(payload.as_ref());

@@ -56,6 +56,8 @@ pub(crate) enum ObjectKind {
     SpinLock { held: Option<u8> },
     /// `FxWaitLock`: held or not.
     WaitLock { held: bool },
+    /// `FxWorkItem`: its callback and parent.
+    WorkItem { callback: unsafe extern "C" fn(WDFWORKITEM), parent: u64 },
 
     /// `FxRequest`: an IOCTL with its METHOD_BUFFERED system buffer.
     Request(Box<super::pnp::RequestState>),
@@ -76,6 +78,7 @@ impl ObjectKind {
             ObjectKind::Timer(_) => "WDFTIMER",
             ObjectKind::SpinLock { .. } => "WDFSPINLOCK",
             ObjectKind::WaitLock { .. } => "WDFWAITLOCK",
+            ObjectKind::WorkItem { .. } => "WDFWORKITEM",
         }
     }
 }
@@ -252,6 +255,7 @@ impl State {
                     | ObjectKind::Queue(_)
                     | ObjectKind::String(_)
                     | ObjectKind::Timer(_)
+                    | ObjectKind::WorkItem { .. }
             );
         // F33: the driver, a PnP device and a default queue are NoDeleteDDI.
         let no_delete_ddi = matches!(kind, ObjectKind::Driver { .. } | ObjectKind::Device { .. })

@@ -91,6 +91,46 @@ pub(crate) fn run_next_timer_until(deadline: u64) -> bool {
     true
 }
 
+/// Runs the queued work items, in order, each at PASSIVE_LEVEL in the
+/// System process (a system worker thread; the WDFWORKITEM page: the
+/// callback runs at PASSIVE_LEVEL). ASSUMPTION: the worker runs as soon as
+/// the thread that queued the item returns to the simulator. Runs driver
+/// code: no borrow of the state held.
+pub(crate) fn run_work_items() {
+    while let Some((item, callback, image)) = with_state(|s| {
+        while let Some(item) = s.work_queue.pop_front() {
+            if s.is_stopped() {
+                return None;
+            }
+            if let Some(o) = s.objects.get(&item)
+                && let ObjectKind::WorkItem { callback, .. } = &o.kind
+            {
+                return Some((item, *callback, o.driver.clone()));
+            }
+        }
+        None
+    })
+    .flatten()
+    {
+        let saved = with_state(|s| {
+            let saved = (s.process.clone(), s.frames.len());
+            s.process = Process { name: "System".into(), has_peb: false };
+            s.push_frame(KERNEL_MODULE, "nt!ExpWorkerThread");
+            s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxWorkItem::WorkItemHandler");
+            saved
+        });
+        // SAFETY: the EvtWorkItemFunc the driver registered in
+        // WDF_WORKITEM_CONFIG, called with its live WDFWORKITEM.
+        call_driver(&image, "EvtWorkItemFunc", crate::PASSIVE_LEVEL as u8, || unsafe { callback(item as WDFWORKITEM) });
+        with_state(|s| {
+            if let Some((process, depth)) = saved {
+                s.frames.truncate(depth);
+                s.process = process;
+            }
+        });
+    }
+}
+
 impl Machine {
     /// The machine's clock: 100-ns units since boot.
     pub fn now(&self) -> u64 {
@@ -145,6 +185,7 @@ impl Machine {
     /// requests that can now be presented, and run the PASSIVE disposals.
     fn after_callback(&self) -> Result<(), Stopped> {
         self.check_running()?;
+        run_work_items();
         self.drain_deferred_deletes();
         self.dispatch_waiting()
     }

@@ -319,3 +319,109 @@ pub unsafe extern "C" fn WdfWaitLockRelease(_DriverGlobals: PWDF_DRIVER_GLOBALS,
         });
     })
 }
+
+/// `WdfWorkItemCreate` (the DDI page): a work item whose EvtWorkItemFunc
+/// runs at PASSIVE_LEVEL in a system worker thread after WdfWorkItemEnqueue.
+/// `Attributes->ParentObject` is required (the page: a device, a queue or
+/// another framework object); ASSUMPTION: without one,
+/// STATUS_INVALID_PARAMETER; a `Size` other than the 1.33 size,
+/// STATUS_INFO_LENGTH_MISMATCH.
+#[must_use]
+pub unsafe extern "C" fn WdfWorkItemCreate(
+    _DriverGlobals: PWDF_DRIVER_GLOBALS,
+    Config: PWDF_WORKITEM_CONFIG,
+    Attributes: PWDF_OBJECT_ATTRIBUTES,
+    WorkItem: *mut WDFWORKITEM,
+) -> NTSTATUS {
+    enter("WdfWorkItemCreate", FRAMEWORK_MODULE, "Wdf01000!imp_WdfWorkItemCreate", STOPPED_STATUS, || {
+        if Config.is_null() || WorkItem.is_null() {
+            with_state(|s| null_parameter(s, if Config.is_null() { "Config" } else { "WorkItem" }));
+            return STOPPED_STATUS;
+        }
+        // SAFETY: checked non-null; valid by contract.
+        let config = unsafe { *Config };
+        if config.Size as usize != size_of::<WDF_WORKITEM_CONFIG>() {
+            return crate::STATUS_INFO_LENGTH_MISMATCH;
+        }
+        let Some(callback) = config.EvtWorkItemFunc else {
+            with_state(|s| null_parameter(s, "Config->EvtWorkItemFunc"));
+            return STOPPED_STATUS;
+        };
+        // SAFETY: the driver passes null or valid attributes.
+        let attributes = match unsafe { objects::read_attributes(Attributes) } {
+            Ok(a) => a,
+            Err(st) => return st,
+        };
+        let Some(parent) = attributes.parent else { return crate::STATUS_INVALID_PARAMETER };
+        let created = with_state(|s| {
+            let image = s.caller_image();
+            s.create_object(ObjectKind::WorkItem { callback, parent }, image, attributes)
+        });
+        match created {
+            None => STOPPED_STATUS,
+            Some(Err(st)) => st,
+            Some(Ok(h)) => {
+                // SAFETY: checked non-null; writable by contract.
+                unsafe { WorkItem.write(h as WDFWORKITEM) };
+                crate::STATUS_SUCCESS
+            }
+        }
+    })
+}
+
+/// `WdfWorkItemEnqueue`: queues the item; an item already queued is not
+/// queued again (the DDI page).
+pub unsafe extern "C" fn WdfWorkItemEnqueue(_DriverGlobals: PWDF_DRIVER_GLOBALS, WorkItem: WDFWORKITEM) {
+    enter("WdfWorkItemEnqueue", FRAMEWORK_MODULE, "Wdf01000!imp_WdfWorkItemEnqueue", (), || {
+        with_state(|s| {
+            if !matches!(s.objects.get(&(WorkItem as u64)).map(|o| &o.kind), Some(ObjectKind::WorkItem { .. })) {
+                invalid_handle(s, WorkItem as u64, 0);
+                return;
+            }
+            if !s.work_queue.contains(&(WorkItem as u64)) {
+                s.work_queue.push_back(WorkItem as u64);
+            }
+        });
+    })
+}
+
+/// `WdfWorkItemFlush`: returns once the item's callback, if queued, has run
+/// (the DDI page) — here it runs the queued items now.
+pub unsafe extern "C" fn WdfWorkItemFlush(_DriverGlobals: PWDF_DRIVER_GLOBALS, WorkItem: WDFWORKITEM) {
+    enter("WdfWorkItemFlush", FRAMEWORK_MODULE, "Wdf01000!imp_WdfWorkItemFlush", (), || {
+        let live = with_state(|s| {
+            let ok = matches!(s.objects.get(&(WorkItem as u64)).map(|o| &o.kind), Some(ObjectKind::WorkItem { .. }));
+            if !ok {
+                invalid_handle(s, WorkItem as u64, 0);
+            }
+            ok
+        });
+        if live == Some(true) {
+            crate::control::timers::run_work_items();
+        }
+    })
+}
+
+/// `WdfWorkItemGetParentObject`.
+#[must_use]
+pub unsafe extern "C" fn WdfWorkItemGetParentObject(
+    _DriverGlobals: PWDF_DRIVER_GLOBALS,
+    WorkItem: WDFWORKITEM,
+) -> WDFOBJECT {
+    enter(
+        "WdfWorkItemGetParentObject",
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfWorkItemGetParentObject",
+        std::ptr::null_mut(),
+        || {
+            with_state(|s| match s.objects.get(&(WorkItem as u64)).map(|o| &o.kind) {
+                Some(ObjectKind::WorkItem { parent, .. }) => *parent as WDFOBJECT,
+                _ => {
+                    invalid_handle(s, WorkItem as u64, 0);
+                    std::ptr::null_mut()
+                }
+            })
+            .unwrap_or(std::ptr::null_mut())
+        },
+    )
+}

@@ -95,6 +95,8 @@ const _: () = same::<crate::EVT_WDF_OBJECT_CONTEXT_DESTROY, ::core::option::Opti
 const _: () = same::<crate::EVT_WDF_REQUEST_CANCEL, ::core::option::Option<unsafe extern "C" fn(Request: WDFREQUEST)>>();
 /// `EVT_WDF_TIMER`
 const _: () = same::<crate::EVT_WDF_TIMER, ::core::option::Option<unsafe extern "C" fn(Timer: WDFTIMER)>>();
+/// `EVT_WDF_WORKITEM`
+const _: () = same::<crate::EVT_WDF_WORKITEM, ::core::option::Option<unsafe extern "C" fn(WorkItem: WDFWORKITEM)>>();
 /// `GUID`
 const _: () = same::<crate::GUID, _GUID>();
 /// `HANDLE`
@@ -213,6 +215,8 @@ const _: () = same::<crate::PFN_WDF_OBJECT_CONTEXT_DESTROY, EVT_WDF_OBJECT_CONTE
 const _: () = same::<crate::PFN_WDF_REQUEST_CANCEL, EVT_WDF_REQUEST_CANCEL>();
 /// `PFN_WDF_TIMER`
 const _: () = same::<crate::PFN_WDF_TIMER, EVT_WDF_TIMER>();
+/// `PFN_WDF_WORKITEM`
+const _: () = same::<crate::PFN_WDF_WORKITEM, EVT_WDF_WORKITEM>();
 /// `PHANDLE`
 const _: () = same::<crate::PHANDLE, *mut HANDLE>();
 /// `PKEY_BASIC_INFORMATION`
@@ -253,6 +257,8 @@ const _: () = same::<crate::PWDF_OBJECT_CONTEXT_TYPE_INFO, *mut _WDF_OBJECT_CONT
 const _: () = same::<crate::PWDF_PNPPOWER_EVENT_CALLBACKS, *mut _WDF_PNPPOWER_EVENT_CALLBACKS>();
 /// `PWDF_TIMER_CONFIG`
 const _: () = same::<crate::PWDF_TIMER_CONFIG, *mut _WDF_TIMER_CONFIG>();
+/// `PWDF_WORKITEM_CONFIG`
+const _: () = same::<crate::PWDF_WORKITEM_CONFIG, *mut _WDF_WORKITEM_CONFIG>();
 /// `PWSTR`
 const _: () = same::<crate::PWSTR, *mut WCHAR>();
 /// `SIZE_T`
@@ -299,6 +305,8 @@ const _: () = same::<crate::WDFSTRING, *mut WDFSTRING__>();
 const _: () = same::<crate::WDFTIMER, *mut WDFTIMER__>();
 /// `WDFWAITLOCK`
 const _: () = same::<crate::WDFWAITLOCK, *mut WDFWAITLOCK__>();
+/// `WDFWORKITEM`
+const _: () = same::<crate::WDFWORKITEM, *mut WDFWORKITEM__>();
 /// `WDF_DEVICE_IO_TYPE`
 const _: () = same::<crate::WDF_DEVICE_IO_TYPE, _WDF_DEVICE_IO_TYPE::Type>();
 /// `WDF_DRIVER_CONFIG`
@@ -331,6 +339,8 @@ const _: () = same::<crate::WDF_SYNCHRONIZATION_SCOPE, _WDF_SYNCHRONIZATION_SCOP
 const _: () = same::<crate::WDF_TIMER_CONFIG, _WDF_TIMER_CONFIG>();
 /// `WDF_TRI_STATE`
 const _: () = same::<crate::WDF_TRI_STATE, _WDF_TRI_STATE::Type>();
+/// `WDF_WORKITEM_CONFIG`
+const _: () = same::<crate::WDF_WORKITEM_CONFIG, _WDF_WORKITEM_CONFIG>();
 /// `wchar_t`
 const _: () = same::<crate::wchar_t, ::core::ffi::c_ushort>();
 
@@ -458,6 +468,16 @@ fn _WDFWAITLOCK__() {
     let v: crate::WDFWAITLOCK__ = any();
     same_as::<::core::ffi::c_int, _>(&v.unused);
     let _all_fields = crate::WDFWAITLOCK__ { unused: any() };
+}
+/// `WDFWORKITEM__`
+fn _WDFWORKITEM__() {
+    clone::<crate::WDFWORKITEM__>();
+    copy::<crate::WDFWORKITEM__>();
+    debug::<crate::WDFWORKITEM__>();
+    default::<crate::WDFWORKITEM__>();
+    let v: crate::WDFWORKITEM__ = any();
+    same_as::<::core::ffi::c_int, _>(&v.unused);
+    let _all_fields = crate::WDFWORKITEM__ { unused: any() };
 }
 /// `_DRIVER_OBJECT`
 fn __DRIVER_OBJECT() {
@@ -732,6 +752,18 @@ fn __WDF_TIMER_CONFIG() {
     same_as::<BOOLEAN, _>(&v.UseHighResolutionTimer);
     same_as::<[u8; 4usize], _>(&v.__bindgen_padding_0);
     let _all_fields = crate::_WDF_TIMER_CONFIG { AutomaticSerialization: any(), EvtTimerFunc: any(), Period: any(), Size: any(), TolerableDelay: any(), UseHighResolutionTimer: any(), __bindgen_padding_0: any() };
+}
+/// `_WDF_WORKITEM_CONFIG`
+fn __WDF_WORKITEM_CONFIG() {
+    clone::<crate::_WDF_WORKITEM_CONFIG>();
+    copy::<crate::_WDF_WORKITEM_CONFIG>();
+    debug::<crate::_WDF_WORKITEM_CONFIG>();
+    default::<crate::_WDF_WORKITEM_CONFIG>();
+    let v: crate::_WDF_WORKITEM_CONFIG = any();
+    same_as::<BOOLEAN, _>(&v.AutomaticSerialization);
+    same_as::<PFN_WDF_WORKITEM, _>(&v.EvtWorkItemFunc);
+    same_as::<ULONG, _>(&v.Size);
+    let _all_fields = crate::_WDF_WORKITEM_CONFIG { AutomaticSerialization: any(), EvtWorkItemFunc: any(), Size: any() };
 }
 
 // ---- enums (modules of constants)
@@ -1381,3 +1413,11 @@ const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, LockAttributes: PWDF_OBJECT_ATTRIBUTES, Lock: *mut WDFWAITLOCK) -> NTSTATUS> = Some(crate::__ddi::WdfWaitLockCreate);
 /// `WdfWaitLockRelease` as `PFN_WDFWAITLOCKRELEASE`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Lock: WDFWAITLOCK)> = Some(crate::__ddi::WdfWaitLockRelease);
+/// `WdfWorkItemCreate` as `PFN_WDFWORKITEMCREATE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Config: PWDF_WORKITEM_CONFIG, Attributes: PWDF_OBJECT_ATTRIBUTES, WorkItem: *mut WDFWORKITEM) -> NTSTATUS> = Some(crate::__ddi::WdfWorkItemCreate);
+/// `WdfWorkItemEnqueue` as `PFN_WDFWORKITEMENQUEUE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, WorkItem: WDFWORKITEM)> = Some(crate::__ddi::WdfWorkItemEnqueue);
+/// `WdfWorkItemFlush` as `PFN_WDFWORKITEMFLUSH`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, WorkItem: WDFWORKITEM)> = Some(crate::__ddi::WdfWorkItemFlush);
+/// `WdfWorkItemGetParentObject` as `PFN_WDFWORKITEMGETPARENTOBJECT`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, WorkItem: WDFWORKITEM) -> WDFOBJECT> = Some(crate::__ddi::WdfWorkItemGetParentObject);

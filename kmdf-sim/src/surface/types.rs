@@ -738,3 +738,20 @@ pub mod _WDF_REQUEST_TYPE {
     pub const WdfRequestTypeMax: Type = 256;
 }
 pub type WDF_REQUEST_TYPE = _WDF_REQUEST_TYPE::Type;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct WDFWORKITEM__ {
+    pub unused: i32,
+}
+pub type WDFWORKITEM = *mut WDFWORKITEM__;
+pub type EVT_WDF_WORKITEM = Option<unsafe extern "C" fn(WorkItem: WDFWORKITEM)>;
+pub type PFN_WDF_WORKITEM = EVT_WDF_WORKITEM;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _WDF_WORKITEM_CONFIG {
+    pub Size: ULONG,
+    pub EvtWorkItemFunc: PFN_WDF_WORKITEM,
+    pub AutomaticSerialization: BOOLEAN,
+}
+pub type WDF_WORKITEM_CONFIG = _WDF_WORKITEM_CONFIG;
+pub type PWDF_WORKITEM_CONFIG = *mut _WDF_WORKITEM_CONFIG;
