@@ -32,6 +32,36 @@ pub unsafe extern "C" fn ZwClose(Handle: HANDLE) -> NTSTATUS {
     })
 }
 
+/// `NtClose`: as `ZwClose`, except that the handle is interpreted in the
+/// thread's *previous* mode. A driver thread running on behalf of an
+/// application (an IOCTL in the caller's process) has previous mode
+/// UserMode, and "kernel handles can be closed only when the previous
+/// processor mode is KernelMode" (F39): the kernel handle is not closed and
+/// the call returns STATUS_INVALID_HANDLE (ASSUMPTION: a user-mode lookup of
+/// a kernel handle value finds nothing in the process's table). In a system
+/// thread (DriverEntry, PnP callbacks, work items) it is `ZwClose`.
+///
+/// # Safety
+/// As `ZwClose`.
+#[must_use]
+pub unsafe extern "C" fn NtClose(Handle: HANDLE) -> NTSTATUS {
+    enter("NtClose", KERNEL_MODULE, "nt!NtClose", crate::control::STOPPED_STATUS, || {
+        with_state(|s| {
+            if !s.in_system_process() {
+                let caller = s.caller_image();
+                s.framework_log.push(format!(
+                    "{caller}: NtClose({:#x}) with previous mode UserMode: a kernel handle is not closed (F39)",
+                    Handle as u64
+                ));
+                return crate::STATUS_INVALID_HANDLE;
+            }
+            let closer = HandleOwner::Component(s.caller_image());
+            s.nt_close(Handle as u64, closer, None)
+        })
+        .unwrap_or(crate::control::STOPPED_STATUS)
+    })
+}
+
 /// Reads `OBJECT_ATTRIBUTES` into (root node, name).
 ///
 /// # Safety
@@ -472,4 +502,133 @@ pub unsafe extern "C" fn ZwSetValueKey(
         .unwrap_or(Err(crate::control::STOPPED_STATUS))
         .unwrap_or_else(|st| st)
     })
+}
+
+// --------------------------------------------------------------------- pool
+
+/// A BAD_POOL_CALLER stop (control/pool.rs names the page it follows).
+fn bad_pool_caller(s: &mut crate::control::State, params: [u64; 4], what: &str) {
+    let note = match params[0] {
+        0x00 => "0x00: a zero-byte pool allocation.",
+        0x07 => "0x07: a pool block freed twice.",
+        0x08 => "0x08: pool allocated at an invalid IRQL.",
+        0x09 => "0x09: pool freed at an invalid IRQL.",
+        0x0A => "0x0A: pool freed with the wrong tag.",
+        _ => "0x42: an address that was never in any pool was freed.",
+    };
+    let caller = s.caller_image();
+    s.bug_check(
+        (0xC2, params, "BAD_POOL_CALLER", [note.into(), String::new(), String::new(), String::new()]),
+        None,
+        Some(format!("{caller}: {what}")),
+    );
+}
+
+/// The `POOL_TYPE` a set of `POOL_FLAGS` stands for (the BAD_POOL_CALLER
+/// parameters report a pool type).
+fn pool_type_of(flags: POOL_FLAGS) -> u64 {
+    if flags & crate::POOL_FLAG_PAGED != 0 {
+        _POOL_TYPE::PagedPool as u64
+    } else if flags & crate::POOL_FLAG_NON_PAGED_EXECUTE != 0 {
+        _POOL_TYPE::NonPagedPool as u64
+    } else {
+        _POOL_TYPE::NonPagedPoolNx as u64
+    }
+}
+
+/// `ExAllocatePool2` (wdm.h; its DDI page): `NumberOfBytes` of zero-filled
+/// pool (unless POOL_FLAG_UNINITIALIZED — zero-filled here too) of the type
+/// the flags name, tagged `Tag`, owned by the calling image; NULL on
+/// failure. Exactly one of POOL_FLAG_NON_PAGED, POOL_FLAG_NON_PAGED_EXECUTE
+/// and POOL_FLAG_PAGED is required — ASSUMPTION: otherwise NULL and a
+/// finding. Paged pool above APC_LEVEL is BAD_POOL_CALLER {0x08, IRQL, pool
+/// type, size}; a zero-byte request under Driver Verifier's pool tracking is
+/// BAD_POOL_CALLER {0x00, 0, pool type, tag} (ASSUMPTION: without it the
+/// simulator hands out a minimal block). A verified driver's blocks smaller
+/// than a page come from special pool (F51).
+///
+/// # Safety
+/// None beyond the kernel's.
+pub unsafe extern "C" fn ExAllocatePool2(Flags: POOL_FLAGS, NumberOfBytes: SIZE_T, Tag: ULONG) -> PVOID {
+    enter("ExAllocatePool2", KERNEL_MODULE, "nt!ExAllocatePool2", std::ptr::null_mut(), || {
+        with_state(|s| {
+            let kinds =
+                Flags & (crate::POOL_FLAG_NON_PAGED | crate::POOL_FLAG_PAGED | crate::POOL_FLAG_NON_PAGED_EXECUTE);
+            if kinds.count_ones() != 1 {
+                let caller = s.caller_image();
+                s.findings.push(format!(
+                    "{caller}: ExAllocatePool2 with flags {Flags:#x}, which name no single pool type (NULL returned)"
+                ));
+                return std::ptr::null_mut();
+            }
+            let paged = kinds == crate::POOL_FLAG_PAGED;
+            let size = usize::try_from(NumberOfBytes).unwrap_or(usize::MAX);
+            if paged && s.irql > crate::APC_LEVEL as u8 {
+                let params = [0x08, u64::from(s.irql), pool_type_of(Flags), NumberOfBytes];
+                bad_pool_caller(s, params, "paged pool allocated above APC_LEVEL");
+                return std::ptr::null_mut();
+            }
+            if size == 0 && s.settings.pool_tracking {
+                bad_pool_caller(s, [0x00, 0, pool_type_of(Flags), u64::from(Tag)], "a zero-byte pool allocation");
+                return std::ptr::null_mut();
+            }
+            if size > (1 << 32) {
+                // ASSUMPTION: more than 4 GiB is an allocation failure.
+                return std::ptr::null_mut();
+            }
+            let owner = s.caller_image();
+            let special = s.settings.special_pool;
+            s.pool.allocate(size, Tag, owner, paged, special) as PVOID
+        })
+        .unwrap_or(std::ptr::null_mut())
+    })
+}
+
+/// Shared body of `ExFreePool` / `ExFreePoolWithTag`.
+fn free_pool(p: PVOID, tag: Option<ULONG>) {
+    with_state(|s| {
+        let address = p as usize;
+        if let Some(block) = s.pool.live.get(&address)
+            && block.paged
+            && s.irql > crate::APC_LEVEL as u8
+        {
+            let params = [0x09, u64::from(s.irql), _POOL_TYPE::PagedPool as u64, address as u64];
+            bad_pool_caller(s, params, "paged pool freed above APC_LEVEL");
+            return;
+        }
+        match s.pool.free(address, tag) {
+            Ok(_block) => {}
+            Err(params) => {
+                let what = match params[0] {
+                    0x07 => format!("pool block {address:#x} freed twice"),
+                    0x0A => format!(
+                        "pool block {address:#x} freed with tag {:#x}; it was allocated with {:#x}",
+                        params[3], params[2]
+                    ),
+                    _ => format!("{address:#x} was never allocated from pool"),
+                };
+                bad_pool_caller(s, params, &what);
+            }
+        }
+    });
+}
+
+/// `ExFreePool`: frees a block from `ExAllocatePool2`; a special-pool block
+/// becomes no-access, so a later use stops the machine (F51). A double free
+/// or a wild address is BAD_POOL_CALLER (control/pool.rs).
+///
+/// # Safety
+/// `P` is a block this machine's pool handed out (anything else is a
+/// recorded stop, not undefined behaviour).
+pub unsafe extern "C" fn ExFreePool(P: PVOID) {
+    enter("ExFreePool", KERNEL_MODULE, "nt!ExFreePool", (), || free_pool(P, None));
+}
+
+/// `ExFreePoolWithTag`: as `ExFreePool`, and the tag must be the block's
+/// (else BAD_POOL_CALLER {0x0A, address, allocator's tag, tag used}).
+///
+/// # Safety
+/// As `ExFreePool`.
+pub unsafe extern "C" fn ExFreePoolWithTag(P: PVOID, Tag: ULONG) {
+    enter("ExFreePoolWithTag", KERNEL_MODULE, "nt!ExFreePoolWithTag", (), || free_pool(P, Some(Tag)));
 }

@@ -60,8 +60,21 @@ fn table() -> &'static HashMap<&'static str, u8> {
 /// the `Zw*` registry routines at PASSIVE_LEVEL (their DDI pages; F39 for
 /// ZwClose). `None` for routines without a rule (pure library routines).
 pub(crate) fn max_irql(routine: &str) -> Option<u8> {
-    if routine.starts_with("Zw") {
+    if routine.starts_with("Zw") || routine == "NtClose" {
         return Some(0);
+    }
+    // ExAllocatePool2 / ExFreePool(WithTag): DISPATCH_LEVEL for nonpaged
+    // pool (their DDI pages; paged pool's APC_LEVEL is checked in the
+    // routine, which knows the pool type).
+    if matches!(routine, "ExAllocatePool2" | "ExFreePool" | "ExFreePoolWithTag") {
+        return Some(2);
+    }
+    // The table's PASSIVE_LEVEL for WdfTimerStop is its `_When_(Wait ==
+    // TRUE)` annotation; with Wait FALSE the header allows DISPATCH_LEVEL
+    // (wdftimer.h). The Wait case is checked inside the DDI.
+    // Likewise WdfWaitLockAcquire: PASSIVE_LEVEL unless Timeout is 0.
+    if routine == "WdfTimerStop" || routine == "WdfWaitLockAcquire" {
+        return Some(2);
     }
     table().get(routine).copied()
 }
@@ -78,6 +91,8 @@ mod tests {
         assert_eq!(max_irql("WdfObjectDelete"), Some(2));
         assert_eq!(max_irql("WdfObjectGetTypedContextWorker"), Some(15));
         assert_eq!(max_irql("ZwClose"), Some(0));
+        assert_eq!(max_irql("ExAllocatePool2"), Some(2));
+        assert_eq!(max_irql("WdfTimerStop"), Some(2));
         assert_eq!(max_irql("RtlInitUnicodeString"), None);
         for name in UNANNOTATED {
             assert!(table().contains_key(name), "{name} is not in the table any more");

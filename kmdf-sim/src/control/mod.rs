@@ -13,14 +13,17 @@ pub mod handles;
 pub(crate) mod irql;
 pub(crate) mod objects;
 pub mod pnp;
+pub mod pool;
 pub mod registry;
 pub mod scenario;
 #[cfg(unix)]
 mod special_pool;
+pub(crate) mod timers;
 
 pub use bugcheck::{BugCheck, OwnershipViolation, Stop, ViolationKind};
 pub use handles::{HandleEvent, HandleEventKind, HandleOwner, ReusePolicy};
-pub use pnp::{Caller, DeviceFile, DeviceId, DevnodeState, IoOutcome};
+pub use pnp::{Caller, DeviceFile, DeviceId, DevnodeState, IoOutcome, RequestType};
+pub use pool::PoolAllocation;
 pub use scenario::{Scenario, ScenarioReport, Step};
 
 use crate::surface::types::{_WDF_DRIVER_GLOBALS, NTSTATUS};
@@ -73,6 +76,10 @@ pub struct Settings {
     /// framework allocations — objects and their contexts — are special-pooled
     /// (F51, ASSUMPTION there).
     pub wdf01000_verified: bool,
+    /// Driver Verifier's Pool Tracking (F49 0x8, a standard setting): pool
+    /// the driver still holds when it unloads is bug check 0xC4 {0x62, ...}
+    /// (F50). Without it the leak is only in the unload report.
+    pub pool_tracking: bool,
 }
 
 impl Settings {
@@ -88,6 +95,7 @@ impl Settings {
             driver_verifier_irql: false,
             special_pool: false,
             wdf01000_verified: false,
+            pool_tracking: false,
         }
     }
 }
@@ -100,6 +108,7 @@ impl Default for Settings {
             driver_verifier_irql: true,
             special_pool: true,
             wdf01000_verified: true,
+            pool_tracking: true,
             ..Settings::without_verifiers()
         }
     }
@@ -160,7 +169,7 @@ pub fn in_driver_code() -> bool {
 
 /// The process whose context code runs in.
 #[derive(Debug, Clone)]
-struct Process {
+pub(crate) struct Process {
     name: String,
     has_peb: bool,
 }
@@ -227,7 +236,22 @@ pub(crate) struct State {
     panic_next: Option<String>,
     /// Driver globals handed to the binding macro; boxed so its address is stable.
     pub globals: Box<_WDF_DRIVER_GLOBALS>,
+    /// The clock: 100-ns units since boot (see `timers`).
+    pub(crate) clock: u64,
+    /// Kernel pool (ExAllocatePool2 and friends).
+    pub(crate) pool: pool::Pool,
+    /// What drivers printed (DbgPrint / `println!`), newest last, bounded.
+    pub(crate) debug_log: std::collections::VecDeque<String>,
+    /// How many lines were printed in all (the log keeps the newest).
+    pub(crate) debug_lines: u64,
+    /// Names bug checks point at (0xC4/0x62's Arg2), kept alive.
+    pub(crate) bugcheck_strings: Vec<(Box<crate::UNICODE_STRING>, Vec<u16>)>,
+    /// Work items enqueued and not run yet, in order.
+    pub(crate) work_queue: std::collections::VecDeque<u64>,
 }
+
+/// How many debug-output lines the machine keeps.
+pub(crate) const DEBUG_LINES_KEPT: usize = 4096;
 
 thread_local! {
     static STATE: RefCell<Option<State>> = const { RefCell::new(None) };
@@ -245,6 +269,81 @@ pub(crate) fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> Option<R> {
         let _ = IN_DRIVER.try_with(|c| c.set(driver));
         r
     })
+}
+
+/// The `DRIVER_INITIALIZE` of a driver linked into the test binary, found
+/// by its exported symbol as the kernel's loader finds it: a driver built
+/// with `#[export_name = "DriverEntry"]` (every windows-drivers-rs driver)
+/// needs no change for [`Machine::install`] / [`Machine::load`].
+///
+/// ```ignore
+/// m.install("echo.sys", "Echo", kmdf_sim::exported_driver_entry!());
+/// m.install("other.sys", "Other", kmdf_sim::exported_driver_entry!(OtherEntry));
+/// ```
+///
+/// Two drivers exporting the same symbol do not link into one binary: give
+/// each its own test crate.
+#[macro_export]
+macro_rules! exported_driver_entry {
+    () => {
+        $crate::exported_driver_entry!(DriverEntry)
+    };
+    ($symbol:ident) => {{
+        unsafe extern "C" {
+            fn $symbol(driver: $crate::PDRIVER_OBJECT, registry_path: $crate::PUNICODE_STRING) -> $crate::NTSTATUS;
+        }
+        let entry: $crate::DRIVER_INITIALIZE = Some($symbol);
+        entry
+    }};
+}
+
+/// The running machine's clock (100-ns units since boot; 0 without a
+/// machine), for driver code under test that wants the time its callback
+/// ran at — `KeQuerySystemTime` is not modelled.
+pub fn debug_clock() -> u64 {
+    timers::now()
+}
+
+/// Appends a line to the running machine's debug output (what `DbgPrint`
+/// writes; `wdk::println!` of the compat crates calls it). Without a machine
+/// on this thread the text goes to standard error.
+pub fn debug_print(text: &str) {
+    if with_state(|s| s.debug_print(text)).is_none() {
+        eprintln!("{}", text.trim_end_matches('\n'));
+    }
+}
+
+/// `PAGED_CODE()` (wdk's `paged_code!` in a debug build): the code must run
+/// at or below APC_LEVEL. Above it, the real macro's `debug_assert!` fails
+/// and wdk-panic stops the machine (guide §4: bug check 0x52504E43); the
+/// simulator records that stop without unwinding through the driver's
+/// `extern "C"` frames, and the driver's code runs on along its paths.
+pub fn paged_code_check(file: &str, line: u32) {
+    with_state(|s| {
+        if s.irql > crate::APC_LEVEL as u8 && !s.is_stopped() {
+            let image = s.frames.last().map_or_else(|| KERNEL_MODULE.to_string(), |f| f.image.to_string());
+            let irql = s.irql;
+            s.bug_check(
+                (
+                    0x5250_4E43,
+                    [0; 4],
+                    "RUST_PANIC (wdk-panic)",
+                    [String::new(), String::new(), String::new(), String::new()],
+                ),
+                None,
+                Some(format!(
+                    "{image}: paged_code!() at {file}:{line} ran at IRQL {irql} (it allows at most APC_LEVEL)"
+                )),
+            );
+        }
+    });
+}
+
+/// Whether the entry point that is returning is the outermost one (work
+/// items run when the simulated thread that queued them yields, not inside
+/// nested framework calls).
+fn depth_is_outermost(m: &Machine) -> bool {
+    m.state(|s| s.frames.len() <= 1)
 }
 
 /// A status for calls made after the machine stopped. A real machine would
@@ -281,6 +380,20 @@ impl CheckFailure for NTSTATUS {
 
 impl CheckFailure for () {
     fn check_failure() -> Self {}
+}
+
+/// BOOLEAN DDIs: FALSE when a check fails them.
+impl CheckFailure for u8 {
+    fn check_failure() -> Self {
+        0
+    }
+}
+
+/// ULONG_PTR DDIs (WdfRequestGetInformation): 0.
+impl CheckFailure for u64 {
+    fn check_failure() -> Self {
+        0
+    }
 }
 
 impl<T> CheckFailure for *mut T {
@@ -348,6 +461,9 @@ impl State {
         if !self.settings.driver_verifier_irql || self.irql <= max {
             return IrqlVerdict::Proceed;
         }
+        // The routine's own frame is not on the stack yet: the innermost
+        // frame is its caller's, the driver that made the call.
+        let caller = self.frames.last().map_or_else(|| KERNEL_MODULE.to_string(), |f| f.image.to_string());
         self.bug_check(
             (
                 0xC4,
@@ -361,7 +477,7 @@ impl State {
                 ],
             ),
             None,
-            Some(format!("{} called {name} at IRQL {} (its maximum is {max})", self.caller_image(), self.irql)),
+            Some(format!("{caller} called {name} at IRQL {} (its maximum is {max})", self.irql)),
         );
         IrqlVerdict::Fail
     }
@@ -372,7 +488,13 @@ impl State {
     /// WdfRegistry* DDI except WdfRegistryWdmGetHandle checks; ASSUMPTION: the
     /// other DDIs the simulator serves check too.
     fn kmdf_verifier_irql_check(&mut self, name: &str, max: u8) -> IrqlVerdict {
-        if !self.settings.kmdf_verifier || self.irql <= max || name == "WdfRegistryWdmGetHandle" {
+        // The KMDF verifier checks inside Wdf01000's DDIs only: a driver's
+        // direct kernel calls (ZwClose, ExAllocatePool2, ...) never reach it.
+        if !self.settings.kmdf_verifier
+            || self.irql <= max
+            || !name.starts_with("Wdf")
+            || name == "WdfRegistryWdmGetHandle"
+        {
             return IrqlVerdict::Proceed;
         }
         let message = format!("{name}: called at wrong IRQL; at level {}, should be at level {max}", self.irql);
@@ -497,6 +619,12 @@ impl State {
             verifier_breaks: Vec::new(),
             framework_log: Vec::new(),
             globals: Box::default(),
+            clock: 0,
+            pool: pool::Pool::default(),
+            debug_log: std::collections::VecDeque::new(),
+            debug_lines: 0,
+            bugcheck_strings: Vec::new(),
+            work_queue: std::collections::VecDeque::new(),
         };
         let owner = HandleOwner::Component(KERNEL_MODULE.into());
         for _ in 0..s.settings.boot_handles {
@@ -558,9 +686,60 @@ impl State {
             .collect();
         let leaked_objects =
             self.objects.iter().filter(|(_, o)| o.driver == image).map(|(h, o)| (*h, o.kind.type_name())).collect();
+        let leaked_pool = self.pool.owned_by(image);
+        self.pool.orphan(image);
         self.driver = None;
         self.globals.Driver = std::ptr::null_mut();
-        UnloadReport { leaked_handles, leaked_objects }
+        if self.settings.pool_tracking && !leaked_pool.is_empty() && !self.is_stopped() {
+            self.pool_leak_bug_check(image, leaked_pool.len());
+        }
+        UnloadReport { leaked_handles, leaked_objects, leaked_pool }
+    }
+
+    /// Driver Verifier's pool tracking at unload (F50): bug check 0xC4
+    /// {0x62, the driver's name, reserved, allocations not freed}, blamed on
+    /// the driver (Arg2 names it). ASSUMPTION: the kernel frames are those of
+    /// the unload path (MmUnloadSystemImage); their exact names are not in
+    /// the facts.
+    fn pool_leak_bug_check(&mut self, image: &str, count: usize) {
+        let mut units: Vec<u16> = image.encode_utf16().collect();
+        let bytes = u16::try_from(units.len() * 2).unwrap_or(0xFFFE);
+        let name = Box::new(crate::UNICODE_STRING { Length: bytes, MaximumLength: bytes, Buffer: units.as_mut_ptr() });
+        let name_address = std::ptr::from_ref(name.as_ref()) as u64;
+        self.bugcheck_strings.push((name, units));
+        let depth = self.frames.len();
+        self.push_frame(KERNEL_MODULE, "nt!MmUnloadSystemImage");
+        self.push_frame(KERNEL_MODULE, "nt!VfPoolCheckForLeaks");
+        self.bug_check(
+            (
+                0xC4,
+                [0x62, name_address, 0, count as u64],
+                "DRIVER_VERIFIER_DETECTED_VIOLATION",
+                [
+                    "0x62: a driver is unloading without first freeing its pool allocations (Pool Tracking).".into(),
+                    format!("The name of the driver: {image}."),
+                    "Reserved.".into(),
+                    format!("The number of allocations not freed: {count}."),
+                ],
+            ),
+            None,
+            Some(format!(
+                "{image} unloaded with {count} pool allocation(s) it never freed (see the unload report's leaked_pool)"
+            )),
+        );
+        self.frames.truncate(depth);
+        if let Some(Stop::BugCheck(b)) = self.stop.as_mut() {
+            b.blamed = image.to_string();
+        }
+    }
+
+    /// DbgPrint: a line of the driver's debug output.
+    pub(crate) fn debug_print(&mut self, text: &str) {
+        self.debug_lines += 1;
+        self.debug_log.push_back(text.trim_end_matches('\n').to_string());
+        if self.debug_log.len() > DEBUG_LINES_KEPT {
+            self.debug_log.pop_front();
+        }
     }
 
     /// The image of the loaded driver.
@@ -580,6 +759,10 @@ impl State {
 
     /// Whether code runs in the System process (driver load, unload, work
     /// items) rather than in an application's.
+    pub(crate) fn process_name(&self) -> String {
+        self.process.name.clone()
+    }
+
     pub(crate) fn in_system_process(&self) -> bool {
         !self.process.has_peb
     }
@@ -809,6 +992,9 @@ pub struct UnloadReport {
     /// Framework objects of the driver still alive after its WDFDRIVER was
     /// deleted (held by references it never dropped, F32).
     pub leaked_objects: Vec<(u64, &'static str)>,
+    /// Pool the driver allocated (ExAllocatePool2) and never freed. With
+    /// Pool Tracking on this is also bug check 0xC4 {0x62, ...} (F50).
+    pub leaked_pool: Vec<PoolAllocation>,
 }
 
 /// The error of a control call: the machine has stopped.
@@ -926,6 +1112,9 @@ impl Machine {
             (saved, s.frames.len() - 1)
         });
         let result = catch_unwind(AssertUnwindSafe(f));
+        if result.is_ok() && depth_is_outermost(self) {
+            timers::run_work_items();
+        }
         self.state(|s| {
             if let Err(payload) = &result {
                 let message = panic_message(payload.as_ref());
@@ -1183,6 +1372,28 @@ impl Machine {
     /// `ddi` panics inside the simulator, which must become a recorded stop.
     pub fn inject_simulator_panic(&self, ddi: &str) {
         self.state(|s| s.panic_next = Some(ddi.to_string()));
+    }
+
+    /// The driver's debug output (DbgPrint, `wdk::println!`), newest last;
+    /// the machine keeps the last 4096 lines.
+    pub fn debug_output(&self) -> Vec<String> {
+        self.state(|s| s.debug_log.iter().cloned().collect())
+    }
+
+    /// How many debug-output lines were printed in all.
+    pub fn debug_lines_printed(&self) -> u64 {
+        self.state(|s| s.debug_lines)
+    }
+
+    /// The live pool allocations of every image.
+    pub fn pool_allocations(&self) -> Vec<PoolAllocation> {
+        self.state(|s| {
+            s.pool
+                .live
+                .iter()
+                .map(|(a, b)| PoolAllocation { address: *a as u64, size: b.size, tag: b.tag, owner: b.owner.clone() })
+                .collect()
+        })
     }
 
     /// The `WDFKEY` values of the key objects that are still alive.

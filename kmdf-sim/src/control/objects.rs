@@ -36,10 +36,28 @@ pub(crate) enum ObjectKind {
     Key { handle: Option<u64>, serial: u64 },
     /// A general object from WdfObjectCreate.
     General,
-    /// `FxDevice` of a PnP function driver: its devnode and PnP callbacks.
-    Device { devnode: usize, callbacks: WDF_PNPPOWER_EVENT_CALLBACKS },
-    /// `FxIoQueue`: the device's queue and its I/O callbacks.
-    Queue { device: u64, default: bool, sequential: bool, device_control: PFN_WDF_IO_QUEUE_IO_DEVICE_CONTROL },
+    /// `FxDevice` of a PnP function driver: its devnode, PnP callbacks and
+    /// the attributes of the requests the framework creates for it.
+    Device {
+        devnode: usize,
+        callbacks: WDF_PNPPOWER_EVENT_CALLBACKS,
+        request_attributes: Option<WDF_OBJECT_ATTRIBUTES>,
+    },
+    /// `FxIoQueue`: the device's queue, its I/O callbacks and its state.
+    Queue(Box<QueueState>),
+    /// `FxString`: the UTF-16 text, without a terminating NUL.
+    String(Vec<u16>),
+    /// `FxMemoryObject`: a buffer the object describes (a request's system
+    /// buffer, or memory of its own from WdfMemoryCreate).
+    Memory(Box<MemoryState>),
+    /// `FxTimer` (wdftimer.h).
+    Timer(Box<super::timers::TimerState>),
+    /// `FxSpinLock`: the IRQL to restore when held.
+    SpinLock { held: Option<u8> },
+    /// `FxWaitLock`: held or not.
+    WaitLock { held: bool },
+    /// `FxWorkItem`: its callback and parent.
+    WorkItem { callback: unsafe extern "C" fn(WDFWORKITEM), parent: u64 },
 
     /// `FxRequest`: an IOCTL with its METHOD_BUFFERED system buffer.
     Request(Box<super::pnp::RequestState>),
@@ -53,10 +71,46 @@ impl ObjectKind {
             ObjectKind::Key { .. } => "WDFKEY",
             ObjectKind::General => "WDFOBJECT",
             ObjectKind::Device { .. } => "WDFDEVICE",
-            ObjectKind::Queue { .. } => "WDFQUEUE",
+            ObjectKind::Queue(_) => "WDFQUEUE",
             ObjectKind::Request(_) => "WDFREQUEST",
+            ObjectKind::String(_) => "WDFSTRING",
+            ObjectKind::Memory(_) => "WDFMEMORY",
+            ObjectKind::Timer(_) => "WDFTIMER",
+            ObjectKind::SpinLock { .. } => "WDFSPINLOCK",
+            ObjectKind::WaitLock { .. } => "WDFWAITLOCK",
+            ObjectKind::WorkItem { .. } => "WDFWORKITEM",
         }
     }
+}
+
+/// A queue's configuration and state (WDF_IO_QUEUE_CONFIG, wdfio.h).
+#[derive(Debug)]
+pub(crate) struct QueueState {
+    pub device: u64,
+    pub default: bool,
+    pub sequential: bool,
+    /// `AllowZeroLengthRequests`.
+    pub zero_length: bool,
+    pub io_default: PFN_WDF_IO_QUEUE_IO_DEFAULT,
+    pub read: PFN_WDF_IO_QUEUE_IO_READ,
+    pub write: PFN_WDF_IO_QUEUE_IO_WRITE,
+    pub device_control: PFN_WDF_IO_QUEUE_IO_DEVICE_CONTROL,
+    /// Started (presents requests) or stopped (WdfIoQueueStop*: they wait).
+    pub started: bool,
+    /// Request types WdfDeviceConfigureRequestDispatching sends here.
+    pub dispatch: Vec<super::pnp::RequestType>,
+}
+
+/// A WDFMEMORY's buffer.
+#[derive(Debug)]
+pub(crate) struct MemoryState {
+    /// First byte; for a request's memory it points into the request's system buffer.
+    pub ptr: *mut u8,
+    pub len: usize,
+    /// Memory of its own (WdfMemoryCreate), freed with the object; only
+    /// held, `ptr` is how it is reached.
+    #[allow(dead_code, reason = "owns the buffer `ptr` points into")]
+    pub own: Option<Box<[u64]>>,
 }
 
 /// One framework object.
@@ -192,14 +246,20 @@ impl State {
             None => self.driver_object(),
         };
         let handle = self.new_object_value();
-        // F9/F34: keys, devices and queues dispose at PASSIVE_LEVEL.
+        // F9/F34: keys, devices, queues, strings and timers dispose at PASSIVE_LEVEL.
         let passive = attrs.passive
-            || matches!(kind, ObjectKind::Key { .. } | ObjectKind::Device { .. } | ObjectKind::Queue { .. });
+            || matches!(
+                kind,
+                ObjectKind::Key { .. }
+                    | ObjectKind::Device { .. }
+                    | ObjectKind::Queue(_)
+                    | ObjectKind::String(_)
+                    | ObjectKind::Timer(_)
+                    | ObjectKind::WorkItem { .. }
+            );
         // F33: the driver, a PnP device and a default queue are NoDeleteDDI.
-        let no_delete_ddi = matches!(
-            kind,
-            ObjectKind::Driver { .. } | ObjectKind::Device { .. } | ObjectKind::Queue { default: true, .. }
-        );
+        let no_delete_ddi = matches!(kind, ObjectKind::Driver { .. } | ObjectKind::Device { .. })
+            || matches!(&kind, ObjectKind::Queue(q) if q.default);
         if let Some(p) = parent
             && let Some(po) = self.objects.get_mut(&p)
         {

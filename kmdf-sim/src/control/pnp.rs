@@ -29,6 +29,8 @@ pub(crate) struct Devnode {
     pub security: Option<String>,
     pub device: Option<u64>,
     pub state: DevnodeState,
+    /// Device interface classes the driver registered (WdfDeviceCreateDeviceInterface).
+    pub interfaces: Vec<(u32, u16, u16, [u8; 8])>,
 }
 
 impl Devnode {
@@ -50,24 +52,46 @@ impl Devnode {
 pub(crate) struct DeviceInitState {
     pub devnode: usize,
     pub callbacks: WDF_PNPPOWER_EVENT_CALLBACKS,
+    /// WdfDeviceInitSetRequestAttributes.
+    pub request_attributes: Option<WDF_OBJECT_ATTRIBUTES>,
     /// Boxed so the `PWDFDEVICE_INIT` handed out stays put.
     pub init: Box<WDFDEVICE_INIT>,
     pub consumed: bool,
 }
 
-/// An IOCTL the framework presented (or will present) to the driver.
+/// The kind of an I/O request (the IRP major function behind it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestType {
+    /// `IRP_MJ_READ` (ReadFile): output only.
+    Read,
+    /// `IRP_MJ_WRITE` (WriteFile): input only.
+    Write,
+    /// `IRP_MJ_DEVICE_CONTROL` (DeviceIoControl), METHOD_BUFFERED.
+    DeviceControl,
+}
+
+/// A request the framework presented (or will present) to the driver.
 #[derive(Debug)]
 pub struct RequestState {
+    pub(crate) kind: RequestType,
     pub(crate) code: u32,
     /// Presented to the driver's callback (a sequential queue presents one
     /// request at a time; the others wait).
     pub(crate) presented: bool,
     pub(crate) input_len: usize,
     pub(crate) output_len: usize,
-    /// METHOD_BUFFERED: one system buffer, input copied in, output read back.
+    /// Buffered I/O: one system buffer, input copied in, output read back.
     pub(crate) buffer: Vec<u64>,
     pub(crate) completed: Option<(NTSTATUS, u64)>,
     pub(crate) queue: u64,
+    /// `WdfRequestSetInformation`'s value, used by `WdfRequestComplete`.
+    pub(crate) information: u64,
+    /// The driver's EvtRequestCancel while the request is cancelable.
+    pub(crate) cancel: PFN_WDF_REQUEST_CANCEL,
+    /// The I/O manager cancelled it (the application's CancelIo).
+    pub(crate) canceled: bool,
+    /// WDFMEMORY objects handed out for the input and the output buffer.
+    pub(crate) memory: [Option<u64>; 2],
 }
 
 impl RequestState {
@@ -141,6 +165,40 @@ pub(crate) fn access_allowed(sddl: &str, caller: Caller) -> bool {
     }
     let wanted = RIGHT_READ | RIGHT_WRITE;
     allowed & !denied & wanted == wanted
+}
+
+/// Cancels a request as [`Machine::cancel_request`] describes. Runs driver
+/// code: call it with no borrow of the state held.
+pub(crate) fn cancel(request: u64) {
+    let action = with_state(|s| match s.objects.get_mut(&request).map(|o| &mut o.kind) {
+        Some(ObjectKind::Request(r)) if r.completed.is_none() => {
+            r.canceled = true;
+            Some(if r.presented { Some(r.cancel.take()) } else { None })
+        }
+        _ => None,
+    })
+    .flatten();
+    match action {
+        None | Some(Some(None)) => {}
+        Some(None) => {
+            with_state(|s| {
+                s.waiting_requests.retain(|(w, _)| *w != request);
+                s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxIoQueue::CancelForQueue");
+            });
+            crate::ddi::complete_request(request as WDFREQUEST, crate::STATUS_CANCELLED, Some(0));
+            with_state(|s| s.pop_frame());
+        }
+        Some(Some(Some(cancel))) => {
+            let image = with_state(|s| s.driver_image().unwrap_or_default()).unwrap_or_default();
+            with_state(|s| s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxRequest::_FxRequestCancelRoutine"));
+            // SAFETY: the EvtRequestCancel the driver registered with
+            // WdfRequestMarkCancelable(Ex) for this live request.
+            call_driver(&image, "EvtRequestCancel", crate::DISPATCH_LEVEL as u8, || unsafe {
+                cancel(request as WDFREQUEST)
+            });
+            with_state(|s| s.pop_frame());
+        }
+    }
 }
 
 /// An open file on a device (the handle an application got from CreateFile).
@@ -225,6 +283,7 @@ impl Machine {
                 security: security.map(str::to_string),
                 device: None,
                 state: DevnodeState::Disabled,
+                interfaces: Vec::new(),
             });
             id
         });
@@ -235,6 +294,18 @@ impl Machine {
     /// A devnode's hardware ID and instance ID.
     pub fn device_ids(&self, id: DeviceId) -> Option<(String, String)> {
         self.with(|s| s.devnodes.get(id).map(|d| (d.hardware_id.clone(), d.instance_id.clone())))
+    }
+
+    /// The devnode that registered a device interface of class `guid`, the
+    /// way an application finds it (SetupDiGetClassDevs /
+    /// CM_Get_Device_Interface_List on the interface GUID).
+    pub fn find_interface(&self, guid: &GUID) -> Option<DeviceId> {
+        self.with(|s| {
+            s.devnodes.iter().position(|d| {
+                d.state == DevnodeState::Started
+                    && d.interfaces.contains(&(guid.Data1, guid.Data2, guid.Data3, guid.Data4))
+            })
+        })
     }
 
     /// The state of a devnode.
@@ -276,6 +347,7 @@ impl Machine {
             s.device_inits.push(DeviceInitState {
                 devnode: id,
                 callbacks: WDF_PNPPOWER_EVENT_CALLBACKS::default(),
+                request_attributes: None,
                 init,
                 consumed: false,
             });
@@ -330,7 +402,7 @@ impl Machine {
         start_step!(EvtDeviceD0EntryPostInterruptsEnabled, d3);
         start_step!(EvtDeviceSelfManagedIoInit);
         self.with(|s| s.devnodes[id].state = DevnodeState::Started);
-        Ok(())
+        self.dispatch_waiting()
     }
 
     /// Removal: F35's orderly sequence (or F36's after a surprise removal),
@@ -382,7 +454,7 @@ impl Machine {
     fn stop_queues(&self, device: u64) {
         self.with(|s| {
             let on_device = |s: &super::State, queue: u64| {
-                matches!(s.objects.get(&queue).map(|q| &q.kind), Some(ObjectKind::Queue { device: d, .. }) if *d == device)
+                matches!(s.objects.get(&queue).map(|q| &q.kind), Some(ObjectKind::Queue(q)) if q.device == device)
             };
             let open: Vec<(u64, bool)> = s
                 .objects
@@ -483,10 +555,10 @@ impl Machine {
 
     /// Sends an IOCTL (METHOD_BUFFERED) on an open file from `process`: the
     /// framework builds a request (a child of the queue) and presents it to
-    /// the default queue's EvtIoDeviceControl at PASSIVE_LEVEL in that
-    /// process — at once, or, on a sequential queue with a request still
-    /// presented, when that one completes. Returns the request and how it
-    /// stands when control is back; `Err` for a device that cannot take it.
+    /// the default queue at PASSIVE_LEVEL in that process — at once, or, on a
+    /// sequential queue with a request still presented (or a stopped queue),
+    /// when it can. Returns the request and how it stands when control is
+    /// back; `Err` for a device that cannot take it.
     pub fn device_io_control(
         &self,
         file: &DeviceFile,
@@ -495,25 +567,104 @@ impl Machine {
         input: &[u8],
         output_len: usize,
     ) -> Result<Result<(u64, IoOutcome), NTSTATUS>, Stopped> {
+        self.submit(file, process, RequestType::DeviceControl, code, input, output_len)
+    }
+
+    /// Sends a write (WriteFile, buffered I/O) of `data`; as
+    /// [`Machine::device_io_control`].
+    pub fn write(
+        &self,
+        file: &DeviceFile,
+        process: &str,
+        data: &[u8],
+    ) -> Result<Result<(u64, IoOutcome), NTSTATUS>, Stopped> {
+        self.submit(file, process, RequestType::Write, 0, data, 0)
+    }
+
+    /// Sends a read (ReadFile, buffered I/O) of up to `length` bytes; as
+    /// [`Machine::device_io_control`]. The completed outcome's `output` is
+    /// what the driver returned.
+    pub fn read(
+        &self,
+        file: &DeviceFile,
+        process: &str,
+        length: usize,
+    ) -> Result<Result<(u64, IoOutcome), NTSTATUS>, Stopped> {
+        self.submit(file, process, RequestType::Read, 0, &[], length)
+    }
+
+    /// A synchronous call as an application makes it: submit, then wait —
+    /// the machine's clock runs timers (and their DPCs) — until the request
+    /// completes or `timeout_ms` of simulated time has passed.
+    pub fn call_sync(
+        &self,
+        submitted: Result<Result<(u64, IoOutcome), NTSTATUS>, Stopped>,
+        timeout_ms: u64,
+    ) -> Result<Result<IoOutcome, NTSTATUS>, Stopped> {
+        match submitted? {
+            Err(st) => Ok(Err(st)),
+            Ok((request, _)) => self.wait_for_request(request, timeout_ms).map(Ok),
+        }
+    }
+
+    fn submit(
+        &self,
+        file: &DeviceFile,
+        process: &str,
+        kind: RequestType,
+        code: u32,
+        input: &[u8],
+        output_len: usize,
+    ) -> Result<Result<(u64, IoOutcome), NTSTATUS>, Stopped> {
         self.check_running()?;
-        let created = self.with(|s| {
+        // A queue WdfDeviceConfigureRequestDispatching named for the type,
+        // else the default queue; with neither the framework fails it (ASSUMPTION:
+        // STATUS_INVALID_DEVICE_REQUEST, as for a request type without a
+        // handler). WdfDeviceInitSetRequestAttributes gives every request of
+        // the device its context (its parent stays the queue here).
+        let target = self.with(|s| {
             let node = s.devnodes.get(file.devnode).ok_or(crate::STATUS_NO_SUCH_DEVICE)?;
             let device = node.device.ok_or(crate::STATUS_NO_SUCH_DEVICE)?;
-            let queue = s
-                .objects
-                .iter()
-                .find_map(|(h, o)| match &o.kind {
-                    ObjectKind::Queue { device: d, default: true, device_control: Some(_), .. } if *d == device => {
-                        Some(*h)
-                    }
-                    _ => None,
+            let configured = s.objects.iter().find_map(|(h, o)| match &o.kind {
+                ObjectKind::Queue(q) if q.device == device && q.dispatch.contains(&kind) => Some(*h),
+                _ => None,
+            });
+            let queue = configured
+                .or_else(|| {
+                    s.objects.iter().find_map(|(h, o)| match &o.kind {
+                        ObjectKind::Queue(q) if q.device == device && q.default => Some(*h),
+                        _ => None,
+                    })
                 })
                 .ok_or(crate::STATUS_INVALID_DEVICE_REQUEST)?;
+            let request_attributes = match s.objects.get(&device).map(|o| &o.kind) {
+                Some(ObjectKind::Device { request_attributes, .. }) => *request_attributes,
+                _ => None,
+            };
+            Ok((queue, request_attributes))
+        });
+        let (queue, mut request_attributes) = match target {
+            Ok(t) => t,
+            Err(st) => return Ok(Err(st)),
+        };
+        let attrs = match request_attributes.as_mut() {
+            // SAFETY: a copy of the attributes the driver passed, whose
+            // ContextTypeInfo points to the driver's static type info.
+            Some(a) => unsafe { objects::read_attributes(std::ptr::from_mut(a)) },
+            None => Ok(objects::Attributes::default()),
+        };
+        let mut attrs = match attrs {
+            Ok(a) => a,
+            Err(st) => return Ok(Err(st)),
+        };
+        attrs.parent = Some(queue);
+        let created = self.with(|s| {
             let words = input.len().max(output_len).div_ceil(8);
             let mut buffer = vec![0u64; words];
             // SAFETY: `buffer` holds at least `input.len()` bytes.
             unsafe { std::ptr::copy_nonoverlapping(input.as_ptr(), buffer.as_mut_ptr().cast::<u8>(), input.len()) };
             let request = RequestState {
+                kind,
                 code,
                 presented: false,
                 input_len: input.len(),
@@ -521,9 +672,12 @@ impl Machine {
                 buffer,
                 completed: None,
                 queue,
+                information: 0,
+                cancel: None,
+                canceled: false,
+                memory: [None, None],
             };
             let driver = s.driver_image().unwrap_or_default();
-            let attrs = objects::Attributes { parent: Some(queue), ..objects::Attributes::default() };
             let h = s.create_object(ObjectKind::Request(Box::new(request)), driver, attrs)?;
             s.waiting_requests.push((h, process.to_string()));
             Ok(h)
@@ -537,9 +691,24 @@ impl Machine {
         Ok(Ok((request, self.request_outcome(request))))
     }
 
-    /// Presents waiting requests whose queue can take one (a sequential queue
-    /// presents one at a time), until none can be presented.
-    fn dispatch_waiting(&self) -> Result<(), Stopped> {
+    /// Presents waiting requests whose queue can take one (started; a
+    /// sequential queue presents one at a time), until none can be presented.
+    /// A request with no handler, or a zero-length read or write the queue
+    /// does not allow, the framework completes itself (WDF_IO_QUEUE_CONFIG:
+    /// STATUS_INVALID_DEVICE_REQUEST and STATUS_SUCCESS; ASSUMPTION, from the
+    /// WDF_IO_QUEUE_CONFIG and "Request Handlers" pages).
+    pub(crate) fn dispatch_waiting(&self) -> Result<(), Stopped> {
+        enum Next {
+            Present(u64, String, u64, RequestType, u32, usize, usize, Handler),
+            FrameworkCompletes(u64, NTSTATUS),
+            Skip,
+        }
+        #[derive(Clone, Copy)]
+        enum Handler {
+            Default(unsafe extern "C" fn(WDFQUEUE, WDFREQUEST)),
+            ReadWrite(unsafe extern "C" fn(WDFQUEUE, WDFREQUEST, usize)),
+            Control(unsafe extern "C" fn(WDFQUEUE, WDFREQUEST, usize, usize, ULONG)),
+        }
         loop {
             let next = self.with(|s| {
                 let busy = |s: &super::State, queue: u64| {
@@ -553,35 +722,82 @@ impl Machine {
                         Some(ObjectKind::Request(r)) => r.queue,
                         _ => return true, // gone: drop it from the list below
                     };
-                    let sequential = matches!(
-                        s.objects.get(&queue).map(|o| &o.kind),
-                        Some(ObjectKind::Queue { sequential: true, .. })
-                    );
-                    !(sequential && busy(s, queue))
+                    match s.objects.get(&queue).map(|o| &o.kind) {
+                        Some(ObjectKind::Queue(q)) => q.started && !(q.sequential && busy(s, queue)),
+                        _ => true,
+                    }
                 })?;
                 let (h, process) = s.waiting_requests.remove(pos);
-                let ObjectKind::Request(r) = &mut s.objects.get_mut(&h)?.kind else { return Some(None) };
-                r.presented = true;
-                let (queue, code, input_len, output_len) = (r.queue, r.code, r.input_len, r.output_len);
-                let callback = match s.objects.get(&queue).map(|o| &o.kind) {
-                    Some(ObjectKind::Queue { device_control: Some(cb), .. }) => *cb,
-                    _ => return Some(None),
+                let Some(ObjectKind::Request(r)) = s.objects.get(&h).map(|o| &o.kind) else { return Some(Next::Skip) };
+                let (queue, kind, code, input_len, output_len) = (r.queue, r.kind, r.code, r.input_len, r.output_len);
+                let Some(ObjectKind::Queue(q)) = s.objects.get(&queue).map(|o| &o.kind) else {
+                    return Some(Next::FrameworkCompletes(h, crate::STATUS_INVALID_DEVICE_REQUEST));
                 };
-                Some(Some((h, process, queue, code, input_len, output_len, callback)))
+                let length = if kind == RequestType::Read { output_len } else { input_len };
+                if kind != RequestType::DeviceControl && length == 0 && !q.zero_length {
+                    return Some(Next::FrameworkCompletes(h, crate::STATUS_SUCCESS));
+                }
+                let handler = match kind {
+                    RequestType::Read => q.read.map(Handler::ReadWrite),
+                    RequestType::Write => q.write.map(Handler::ReadWrite),
+                    RequestType::DeviceControl => q.device_control.map(Handler::Control),
+                }
+                .or(q.io_default.map(Handler::Default));
+                let Some(handler) = handler else {
+                    return Some(Next::FrameworkCompletes(h, crate::STATUS_INVALID_DEVICE_REQUEST));
+                };
+                if let Some(ObjectKind::Request(r)) = s.objects.get_mut(&h).map(|o| &mut o.kind) {
+                    r.presented = true;
+                }
+                Some(Next::Present(h, process, queue, kind, code, input_len, output_len, handler))
             });
             match next {
                 None => return self.check_running(),
-                Some(None) => continue,
-                Some(Some((request, process, queue, code, input_len, output_len, callback))) => {
+                Some(Next::Skip) => continue,
+                Some(Next::FrameworkCompletes(request, status)) => {
+                    self.with(|s| s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxIoQueue::DispatchEvents"));
+                    crate::ddi::complete_request(request as WDFREQUEST, status, None);
+                    self.with(|s| s.pop_frame());
+                    self.check_running()?;
+                }
+                Some(Next::Present(request, process, queue, kind, code, input_len, output_len, handler)) => {
                     let image = self.image();
-                    self.run_in_process(&image, "EvtIoDeviceControl", &process, || {
-                        // SAFETY: the queue's registered EvtIoDeviceControl, with
-                        // a live request and its buffer lengths (METHOD_BUFFERED).
-                        unsafe { callback(queue as WDFQUEUE, request as WDFREQUEST, output_len, input_len, code) }
+                    let (q, r) = (queue as WDFQUEUE, request as WDFREQUEST);
+                    let symbol = match (handler, kind) {
+                        (Handler::Default(_), _) => "EvtIoDefault",
+                        (_, RequestType::Read) => "EvtIoRead",
+                        (_, RequestType::Write) => "EvtIoWrite",
+                        (_, RequestType::DeviceControl) => "EvtIoDeviceControl",
+                    };
+                    self.run_in_process(&image, symbol, &process, || match handler {
+                        // SAFETY: the queue's registered handler for this
+                        // request type, with a live request and its lengths.
+                        Handler::Default(cb) => unsafe { cb(q, r) },
+                        // SAFETY: as above (EvtIoRead / EvtIoWrite: the length).
+                        Handler::ReadWrite(cb) => unsafe {
+                            cb(q, r, if kind == RequestType::Read { output_len } else { input_len })
+                        },
+                        // SAFETY: as above (EvtIoDeviceControl, METHOD_BUFFERED).
+                        Handler::Control(cb) => unsafe { cb(q, r, output_len, input_len, code) },
                     })?;
                 }
             }
         }
+    }
+
+    /// The application cancels a request (CancelIo → IoCancelIrp): one still
+    /// waiting in the queue the framework completes with STATUS_CANCELLED
+    /// (EvtIoCanceledOnQueue is not modelled); for one the driver holds as
+    /// cancelable, the framework calls its EvtRequestCancel — ASSUMPTION: at
+    /// DISPATCH_LEVEL, the highest level the EVT_WDF_REQUEST_CANCEL page
+    /// allows; one the driver holds without a cancel routine is only marked
+    /// (WdfRequestIsCanceled; a later WdfRequestMarkCancelableEx returns
+    /// STATUS_CANCELLED).
+    pub fn cancel_request(&self, request: u64) -> Result<(), Stopped> {
+        self.check_running()?;
+        cancel(request);
+        self.check_running()?;
+        self.dispatch_waiting()
     }
 
     /// How a request stands: completed (with its results) or pending.

@@ -262,13 +262,13 @@ extern "C" fn on_fault(signal: libc::c_int, info: *mut libc::siginfo_t, context:
         (
             0xD5,
             b"DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL (d5)",
-            b"memory freed by the framework (an object context after its destroy callback)",
+            b"special-pool memory after it was freed (a driver pool block after ExFreePool, or an object context after its destroy callback)",
         )
     } else {
         (
             0xD6,
             b"DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION (d6)",
-            b"past the end of a framework allocation (an object context)",
+            b"past the end of a special-pool allocation (a driver pool block or an object context)",
         )
     };
     emit(b"\n*** kmdf-sim: special pool stopped the machine (F51)\n\n");

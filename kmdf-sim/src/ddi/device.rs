@@ -96,10 +96,15 @@ pub unsafe extern "C" fn WdfDeviceCreate(
         };
         let created = with_state(|s| {
             let devnode = init_devnode(s, init)?;
-            let callbacks =
-                s.device_inits.iter().find(|i| i.devnode == devnode).map(|i| i.callbacks).unwrap_or_default();
+            let (callbacks, request_attributes) = s
+                .device_inits
+                .iter()
+                .find(|i| i.devnode == devnode)
+                .map(|i| (i.callbacks, i.request_attributes))
+                .unwrap_or_default();
             let image = s.caller_image();
-            let h = s.create_object(ObjectKind::Device { devnode, callbacks }, image, attributes)?;
+            let h =
+                s.create_object(ObjectKind::Device { devnode, callbacks, request_attributes }, image, attributes)?;
             s.devnodes[devnode].device = Some(h);
             if let Some(i) = s.device_inits.iter_mut().find(|i| i.devnode == devnode) {
                 i.consumed = true;
@@ -142,8 +147,18 @@ pub unsafe extern "C" fn WdfDeviceCreateDeviceInterface(
                 with_state(|s| null_parameter(s, "InterfaceClassGUID"));
                 return STOPPED_STATUS;
             }
+            // SAFETY: checked non-null; valid by contract.
+            let g = unsafe { *InterfaceClassGUID };
+            let guid = (g.Data1, g.Data2, g.Data3, g.Data4);
             with_state(|s| match s.objects.get(&(Device as u64)).map(|o| &o.kind) {
-                Some(ObjectKind::Device { .. }) => crate::STATUS_SUCCESS,
+                Some(ObjectKind::Device { devnode, .. }) => {
+                    let devnode = *devnode;
+                    let interfaces = &mut s.devnodes[devnode].interfaces;
+                    if !interfaces.contains(&guid) {
+                        interfaces.push(guid);
+                    }
+                    crate::STATUS_SUCCESS
+                }
                 _ => invalid_handle(s, Device as u64, 0),
             })
             .unwrap_or(STOPPED_STATUS)
@@ -261,5 +276,87 @@ pub unsafe extern "C" fn WdfDeviceOpenRegistryKey(
             Some(Err(st)) => st,
             None => STOPPED_STATUS,
         }
+    })
+}
+
+/// `WdfDeviceInitSetRequestAttributes`: the attributes — above all the
+/// context type — of every request the framework creates for the device
+/// (the DDI page). They are read when each request is created.
+///
+/// # Safety
+/// `RequestAttributes` valid; its `ContextTypeInfo` null or a static the
+/// driver keeps.
+pub unsafe extern "C" fn WdfDeviceInitSetRequestAttributes(
+    _DriverGlobals: PWDF_DRIVER_GLOBALS,
+    DeviceInit: PWDFDEVICE_INIT,
+    RequestAttributes: PWDF_OBJECT_ATTRIBUTES,
+) {
+    enter(
+        "WdfDeviceInitSetRequestAttributes",
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfDeviceInitSetRequestAttributes",
+        (),
+        || {
+            if RequestAttributes.is_null() {
+                with_state(|s| null_parameter(s, "RequestAttributes"));
+                return;
+            }
+            // SAFETY: non-null and valid by the DDI's contract.
+            let attributes = unsafe { *RequestAttributes };
+            with_state(|s| {
+                match s.device_inits.iter_mut().find(|i| std::ptr::eq(i.init.as_ref(), DeviceInit) && !i.consumed) {
+                    Some(i) => i.request_attributes = Some(attributes),
+                    None => s
+                        .framework_log
+                        .push("WdfDeviceInitSetRequestAttributes on a WDFDEVICE_INIT that is not live".into()),
+                }
+            });
+        },
+    )
+}
+
+/// The device object behind a handle, or an invalid-handle report.
+fn device_handle(s: &mut State, device: WDFDEVICE) -> Option<u64> {
+    match s.objects.get(&(device as u64)).map(|o| &o.kind) {
+        Some(ObjectKind::Device { .. }) => Some(device as u64),
+        _ => {
+            invalid_handle(s, device as u64, 0);
+            None
+        }
+    }
+}
+
+/// `WdfDeviceGetDefaultQueue`: the device's default queue, or NULL.
+#[must_use]
+pub unsafe extern "C" fn WdfDeviceGetDefaultQueue(_DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE) -> WDFQUEUE {
+    enter(
+        "WdfDeviceGetDefaultQueue",
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfDeviceGetDefaultQueue",
+        std::ptr::null_mut(),
+        || {
+            with_state(|s| {
+                let device = device_handle(s, Device)?;
+                s.objects.iter().find_map(|(h, o)| match &o.kind {
+                    ObjectKind::Queue(q) if q.device == device && q.default => Some(*h as WDFQUEUE),
+                    _ => None,
+                })
+            })
+            .flatten()
+            .unwrap_or(std::ptr::null_mut())
+        },
+    )
+}
+
+/// `WdfDeviceGetDriver`: the WDFDRIVER the device belongs to.
+#[must_use]
+pub unsafe extern "C" fn WdfDeviceGetDriver(_DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE) -> WDFDRIVER {
+    enter("WdfDeviceGetDriver", FRAMEWORK_MODULE, "Wdf01000!imp_WdfDeviceGetDriver", std::ptr::null_mut(), || {
+        with_state(|s| {
+            device_handle(s, Device)?;
+            s.driver_object().map(|d| d as WDFDRIVER)
+        })
+        .flatten()
+        .unwrap_or(std::ptr::null_mut())
     })
 }

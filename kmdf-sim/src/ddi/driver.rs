@@ -193,3 +193,72 @@ pub unsafe extern "C" fn WdfDriverOpenPersistentStateRegistryKey(
         },
     )
 }
+
+/// The framework version the simulator is: KMDF 1.33 (the tables in data/).
+const KMDF_MAJOR: u32 = 1;
+const KMDF_MINOR: u32 = 33;
+
+/// `WdfDriverRetrieveVersionString`: writes the framework's version text
+/// into a WDFSTRING the driver created. ASSUMPTION: the text's wording is
+/// not in the facts; the simulator writes "Kernel Mode Driver Framework
+/// version 1.33" (drivers only print it).
+///
+/// # Safety
+/// As the DDI: live handles.
+#[must_use]
+pub unsafe extern "C" fn WdfDriverRetrieveVersionString(
+    _DriverGlobals: PWDF_DRIVER_GLOBALS,
+    Driver: WDFDRIVER,
+    String: WDFSTRING,
+) -> NTSTATUS {
+    enter(
+        "WdfDriverRetrieveVersionString",
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfDriverRetrieveVersionString",
+        STOPPED_STATUS,
+        || {
+            with_state(|s| {
+                if !matches!(s.objects.get(&(Driver as u64)).map(|o| &o.kind), Some(ObjectKind::Driver { .. })) {
+                    return super::invalid_handle(s, Driver as u64, 0);
+                }
+                let text = format!("Kernel Mode Driver Framework version {KMDF_MAJOR}.{KMDF_MINOR}");
+                super::memory::assign_string(s, String, &text)
+            })
+            .unwrap_or(STOPPED_STATUS)
+        },
+    )
+}
+
+/// `WdfDriverIsVersionAvailable`: TRUE when the framework is the asked
+/// major version with at least the asked minor version (the DDI page:
+/// "the framework library's version is the specified version or a later
+/// version compatible with it"). ASSUMPTION: a `Size` other than the 1.33
+/// size answers FALSE.
+///
+/// # Safety
+/// `VersionAvailableParams` valid.
+#[must_use]
+pub unsafe extern "C" fn WdfDriverIsVersionAvailable(
+    _DriverGlobals: PWDF_DRIVER_GLOBALS,
+    Driver: WDFDRIVER,
+    VersionAvailableParams: PWDF_DRIVER_VERSION_AVAILABLE_PARAMS,
+) -> BOOLEAN {
+    enter("WdfDriverIsVersionAvailable", FRAMEWORK_MODULE, "Wdf01000!imp_WdfDriverIsVersionAvailable", 0, || {
+        if VersionAvailableParams.is_null() {
+            with_state(|s| null_parameter(s, "VersionAvailableParams"));
+            return 0;
+        }
+        // SAFETY: checked non-null; valid by contract.
+        let params = unsafe { *VersionAvailableParams };
+        let live = with_state(|s| {
+            let ok = matches!(s.objects.get(&(Driver as u64)).map(|o| &o.kind), Some(ObjectKind::Driver { .. }));
+            if !ok {
+                super::invalid_handle(s, Driver as u64, 0);
+            }
+            ok
+        })
+        .unwrap_or(false);
+        let sized = params.Size as usize == size_of::<WDF_DRIVER_VERSION_AVAILABLE_PARAMS>();
+        u8::from(live && sized && params.MajorVersion == KMDF_MAJOR && params.MinorVersion <= KMDF_MINOR)
+    })
+}

@@ -10,16 +10,21 @@
 
 mod device;
 mod driver;
+mod memory;
 mod object;
 mod queue;
 mod registry;
+mod timer;
 
 pub use device::*;
 pub use driver::*;
+pub use memory::*;
 pub(crate) use object::verifier_break;
 pub use object::*;
+pub(crate) use queue::complete_request;
 pub use queue::*;
 pub use registry::*;
+pub use timer::*;
 
 use crate::control::State;
 use crate::control::with_state;
@@ -98,7 +103,11 @@ pub(crate) fn invalid_handle(s: &mut State, handle: u64, expected: u64) -> NTSTA
             );
         }
         Some(kind) => {
-            s.framework_log.push(format!("stale {kind} {handle:#x} used after it was deleted (silent, F77 b)"));
+            let message = format!("stale {kind} {handle:#x} used after it was deleted (silent, F77 b)");
+            s.framework_log.push(message.clone());
+            // Nothing on the machine notices, but the run must not read as
+            // clean: the simulator records the use after free as a finding.
+            s.findings.push(format!("{message}: {cause}"));
             return crate::STATUS_INVALID_HANDLE;
         }
         None => {

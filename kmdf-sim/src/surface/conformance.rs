@@ -85,10 +85,18 @@ const _: () = same::<crate::EVT_WDF_IO_QUEUE_IO_RESUME, ::core::option::Option<u
 const _: () = same::<crate::EVT_WDF_IO_QUEUE_IO_STOP, ::core::option::Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST, ActionFlags: ULONG)>>();
 /// `EVT_WDF_IO_QUEUE_IO_WRITE`
 const _: () = same::<crate::EVT_WDF_IO_QUEUE_IO_WRITE, ::core::option::Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST, Length: usize)>>();
+/// `EVT_WDF_IO_QUEUE_STATE`
+const _: () = same::<crate::EVT_WDF_IO_QUEUE_STATE, ::core::option::Option<unsafe extern "C" fn(Queue: WDFQUEUE, Context: WDFCONTEXT)>>();
 /// `EVT_WDF_OBJECT_CONTEXT_CLEANUP`
 const _: () = same::<crate::EVT_WDF_OBJECT_CONTEXT_CLEANUP, ::core::option::Option<unsafe extern "C" fn(Object: WDFOBJECT)>>();
 /// `EVT_WDF_OBJECT_CONTEXT_DESTROY`
 const _: () = same::<crate::EVT_WDF_OBJECT_CONTEXT_DESTROY, ::core::option::Option<unsafe extern "C" fn(Object: WDFOBJECT)>>();
+/// `EVT_WDF_REQUEST_CANCEL`
+const _: () = same::<crate::EVT_WDF_REQUEST_CANCEL, ::core::option::Option<unsafe extern "C" fn(Request: WDFREQUEST)>>();
+/// `EVT_WDF_TIMER`
+const _: () = same::<crate::EVT_WDF_TIMER, ::core::option::Option<unsafe extern "C" fn(Timer: WDFTIMER)>>();
+/// `EVT_WDF_WORKITEM`
+const _: () = same::<crate::EVT_WDF_WORKITEM, ::core::option::Option<unsafe extern "C" fn(WorkItem: WDFWORKITEM)>>();
 /// `GUID`
 const _: () = same::<crate::GUID, _GUID>();
 /// `HANDLE`
@@ -197,18 +205,30 @@ const _: () = same::<crate::PFN_WDF_IO_QUEUE_IO_RESUME, EVT_WDF_IO_QUEUE_IO_RESU
 const _: () = same::<crate::PFN_WDF_IO_QUEUE_IO_STOP, EVT_WDF_IO_QUEUE_IO_STOP>();
 /// `PFN_WDF_IO_QUEUE_IO_WRITE`
 const _: () = same::<crate::PFN_WDF_IO_QUEUE_IO_WRITE, EVT_WDF_IO_QUEUE_IO_WRITE>();
+/// `PFN_WDF_IO_QUEUE_STATE`
+const _: () = same::<crate::PFN_WDF_IO_QUEUE_STATE, EVT_WDF_IO_QUEUE_STATE>();
 /// `PFN_WDF_OBJECT_CONTEXT_CLEANUP`
 const _: () = same::<crate::PFN_WDF_OBJECT_CONTEXT_CLEANUP, EVT_WDF_OBJECT_CONTEXT_CLEANUP>();
 /// `PFN_WDF_OBJECT_CONTEXT_DESTROY`
 const _: () = same::<crate::PFN_WDF_OBJECT_CONTEXT_DESTROY, EVT_WDF_OBJECT_CONTEXT_DESTROY>();
+/// `PFN_WDF_REQUEST_CANCEL`
+const _: () = same::<crate::PFN_WDF_REQUEST_CANCEL, EVT_WDF_REQUEST_CANCEL>();
+/// `PFN_WDF_TIMER`
+const _: () = same::<crate::PFN_WDF_TIMER, EVT_WDF_TIMER>();
+/// `PFN_WDF_WORKITEM`
+const _: () = same::<crate::PFN_WDF_WORKITEM, EVT_WDF_WORKITEM>();
 /// `PHANDLE`
 const _: () = same::<crate::PHANDLE, *mut HANDLE>();
 /// `PKEY_BASIC_INFORMATION`
 const _: () = same::<crate::PKEY_BASIC_INFORMATION, *mut _KEY_BASIC_INFORMATION>();
 /// `PKEY_VALUE_PARTIAL_INFORMATION`
 const _: () = same::<crate::PKEY_VALUE_PARTIAL_INFORMATION, *mut _KEY_VALUE_PARTIAL_INFORMATION>();
+/// `PLONGLONG`
+const _: () = same::<crate::PLONGLONG, *mut ::core::ffi::c_longlong>();
 /// `POBJECT_ATTRIBUTES`
 const _: () = same::<crate::POBJECT_ATTRIBUTES, *mut _OBJECT_ATTRIBUTES>();
+/// `POOL_TYPE`
+const _: () = same::<crate::POOL_TYPE, _POOL_TYPE::Type>();
 /// `PULONG`
 const _: () = same::<crate::PULONG, *mut u32>();
 /// `PULONG_PTR`
@@ -225,6 +245,8 @@ const _: () = same::<crate::PWDFDEVICE_INIT, *mut WDFDEVICE_INIT>();
 const _: () = same::<crate::PWDF_DRIVER_CONFIG, *mut _WDF_DRIVER_CONFIG>();
 /// `PWDF_DRIVER_GLOBALS`
 const _: () = same::<crate::PWDF_DRIVER_GLOBALS, *mut _WDF_DRIVER_GLOBALS>();
+/// `PWDF_DRIVER_VERSION_AVAILABLE_PARAMS`
+const _: () = same::<crate::PWDF_DRIVER_VERSION_AVAILABLE_PARAMS, *mut _WDF_DRIVER_VERSION_AVAILABLE_PARAMS>();
 /// `PWDF_IO_QUEUE_CONFIG`
 const _: () = same::<crate::PWDF_IO_QUEUE_CONFIG, *mut _WDF_IO_QUEUE_CONFIG>();
 /// `PWDF_OBJECT_ATTRIBUTES`
@@ -233,6 +255,10 @@ const _: () = same::<crate::PWDF_OBJECT_ATTRIBUTES, *mut _WDF_OBJECT_ATTRIBUTES>
 const _: () = same::<crate::PWDF_OBJECT_CONTEXT_TYPE_INFO, *mut _WDF_OBJECT_CONTEXT_TYPE_INFO>();
 /// `PWDF_PNPPOWER_EVENT_CALLBACKS`
 const _: () = same::<crate::PWDF_PNPPOWER_EVENT_CALLBACKS, *mut _WDF_PNPPOWER_EVENT_CALLBACKS>();
+/// `PWDF_TIMER_CONFIG`
+const _: () = same::<crate::PWDF_TIMER_CONFIG, *mut _WDF_TIMER_CONFIG>();
+/// `PWDF_WORKITEM_CONFIG`
+const _: () = same::<crate::PWDF_WORKITEM_CONFIG, *mut _WDF_WORKITEM_CONFIG>();
 /// `PWSTR`
 const _: () = same::<crate::PWSTR, *mut WCHAR>();
 /// `SIZE_T`
@@ -241,6 +267,8 @@ const _: () = same::<crate::SIZE_T, ULONG_PTR>();
 const _: () = same::<crate::UCHAR, ::core::ffi::c_uchar>();
 /// `ULONG`
 const _: () = same::<crate::ULONG, u32>();
+/// `ULONG64`
+const _: () = same::<crate::ULONG64, ::core::ffi::c_ulonglong>();
 /// `ULONG_PTR`
 const _: () = same::<crate::ULONG_PTR, ::core::ffi::c_ulonglong>();
 /// `UNICODE_STRING`
@@ -269,8 +297,16 @@ const _: () = same::<crate::WDFOBJECT, HANDLE>();
 const _: () = same::<crate::WDFQUEUE, *mut WDFQUEUE__>();
 /// `WDFREQUEST`
 const _: () = same::<crate::WDFREQUEST, *mut WDFREQUEST__>();
+/// `WDFSPINLOCK`
+const _: () = same::<crate::WDFSPINLOCK, *mut WDFSPINLOCK__>();
 /// `WDFSTRING`
 const _: () = same::<crate::WDFSTRING, *mut WDFSTRING__>();
+/// `WDFTIMER`
+const _: () = same::<crate::WDFTIMER, *mut WDFTIMER__>();
+/// `WDFWAITLOCK`
+const _: () = same::<crate::WDFWAITLOCK, *mut WDFWAITLOCK__>();
+/// `WDFWORKITEM`
+const _: () = same::<crate::WDFWORKITEM, *mut WDFWORKITEM__>();
 /// `WDF_DEVICE_IO_TYPE`
 const _: () = same::<crate::WDF_DEVICE_IO_TYPE, _WDF_DEVICE_IO_TYPE::Type>();
 /// `WDF_DRIVER_CONFIG`
@@ -279,6 +315,8 @@ const _: () = same::<crate::WDF_DRIVER_CONFIG, _WDF_DRIVER_CONFIG>();
 const _: () = same::<crate::WDF_DRIVER_GLOBALS, _WDF_DRIVER_GLOBALS>();
 /// `WDF_DRIVER_INIT_FLAGS`
 const _: () = same::<crate::WDF_DRIVER_INIT_FLAGS, _WDF_DRIVER_INIT_FLAGS::Type>();
+/// `WDF_DRIVER_VERSION_AVAILABLE_PARAMS`
+const _: () = same::<crate::WDF_DRIVER_VERSION_AVAILABLE_PARAMS, _WDF_DRIVER_VERSION_AVAILABLE_PARAMS>();
 /// `WDF_EXECUTION_LEVEL`
 const _: () = same::<crate::WDF_EXECUTION_LEVEL, _WDF_EXECUTION_LEVEL::Type>();
 /// `WDF_IO_QUEUE_DISPATCH_TYPE`
@@ -291,12 +329,18 @@ const _: () = same::<crate::WDF_OBJECT_CONTEXT_TYPE_INFO, _WDF_OBJECT_CONTEXT_TY
 const _: () = same::<crate::WDF_PNPPOWER_EVENT_CALLBACKS, _WDF_PNPPOWER_EVENT_CALLBACKS>();
 /// `WDF_POWER_DEVICE_STATE`
 const _: () = same::<crate::WDF_POWER_DEVICE_STATE, _WDF_POWER_DEVICE_STATE::Type>();
+/// `WDF_REQUEST_TYPE`
+const _: () = same::<crate::WDF_REQUEST_TYPE, _WDF_REQUEST_TYPE::Type>();
 /// `WDF_SPECIAL_FILE_TYPE`
 const _: () = same::<crate::WDF_SPECIAL_FILE_TYPE, _WDF_SPECIAL_FILE_TYPE::Type>();
 /// `WDF_SYNCHRONIZATION_SCOPE`
 const _: () = same::<crate::WDF_SYNCHRONIZATION_SCOPE, _WDF_SYNCHRONIZATION_SCOPE::Type>();
+/// `WDF_TIMER_CONFIG`
+const _: () = same::<crate::WDF_TIMER_CONFIG, _WDF_TIMER_CONFIG>();
 /// `WDF_TRI_STATE`
 const _: () = same::<crate::WDF_TRI_STATE, _WDF_TRI_STATE::Type>();
+/// `WDF_WORKITEM_CONFIG`
+const _: () = same::<crate::WDF_WORKITEM_CONFIG, _WDF_WORKITEM_CONFIG>();
 /// `wchar_t`
 const _: () = same::<crate::wchar_t, ::core::ffi::c_ushort>();
 
@@ -385,6 +429,16 @@ fn _WDFREQUEST__() {
     same_as::<::core::ffi::c_int, _>(&v.unused);
     let _all_fields = crate::WDFREQUEST__ { unused: any() };
 }
+/// `WDFSPINLOCK__`
+fn _WDFSPINLOCK__() {
+    clone::<crate::WDFSPINLOCK__>();
+    copy::<crate::WDFSPINLOCK__>();
+    debug::<crate::WDFSPINLOCK__>();
+    default::<crate::WDFSPINLOCK__>();
+    let v: crate::WDFSPINLOCK__ = any();
+    same_as::<::core::ffi::c_int, _>(&v.unused);
+    let _all_fields = crate::WDFSPINLOCK__ { unused: any() };
+}
 /// `WDFSTRING__`
 fn _WDFSTRING__() {
     clone::<crate::WDFSTRING__>();
@@ -394,6 +448,36 @@ fn _WDFSTRING__() {
     let v: crate::WDFSTRING__ = any();
     same_as::<::core::ffi::c_int, _>(&v.unused);
     let _all_fields = crate::WDFSTRING__ { unused: any() };
+}
+/// `WDFTIMER__`
+fn _WDFTIMER__() {
+    clone::<crate::WDFTIMER__>();
+    copy::<crate::WDFTIMER__>();
+    debug::<crate::WDFTIMER__>();
+    default::<crate::WDFTIMER__>();
+    let v: crate::WDFTIMER__ = any();
+    same_as::<::core::ffi::c_int, _>(&v.unused);
+    let _all_fields = crate::WDFTIMER__ { unused: any() };
+}
+/// `WDFWAITLOCK__`
+fn _WDFWAITLOCK__() {
+    clone::<crate::WDFWAITLOCK__>();
+    copy::<crate::WDFWAITLOCK__>();
+    debug::<crate::WDFWAITLOCK__>();
+    default::<crate::WDFWAITLOCK__>();
+    let v: crate::WDFWAITLOCK__ = any();
+    same_as::<::core::ffi::c_int, _>(&v.unused);
+    let _all_fields = crate::WDFWAITLOCK__ { unused: any() };
+}
+/// `WDFWORKITEM__`
+fn _WDFWORKITEM__() {
+    clone::<crate::WDFWORKITEM__>();
+    copy::<crate::WDFWORKITEM__>();
+    debug::<crate::WDFWORKITEM__>();
+    default::<crate::WDFWORKITEM__>();
+    let v: crate::WDFWORKITEM__ = any();
+    same_as::<::core::ffi::c_int, _>(&v.unused);
+    let _all_fields = crate::WDFWORKITEM__ { unused: any() };
 }
 /// `_DRIVER_OBJECT`
 fn __DRIVER_OBJECT() {
@@ -577,6 +661,18 @@ fn __WDF_DRIVER_GLOBALS() {
     same_as::<ULONG, _>(&v.DriverTag);
     let _all_fields = crate::_WDF_DRIVER_GLOBALS { DisplaceDriverUnload: any(), Driver: any(), DriverFlags: any(), DriverName: any(), DriverTag: any() };
 }
+/// `_WDF_DRIVER_VERSION_AVAILABLE_PARAMS`
+fn __WDF_DRIVER_VERSION_AVAILABLE_PARAMS() {
+    clone::<crate::_WDF_DRIVER_VERSION_AVAILABLE_PARAMS>();
+    copy::<crate::_WDF_DRIVER_VERSION_AVAILABLE_PARAMS>();
+    debug::<crate::_WDF_DRIVER_VERSION_AVAILABLE_PARAMS>();
+    default::<crate::_WDF_DRIVER_VERSION_AVAILABLE_PARAMS>();
+    let v: crate::_WDF_DRIVER_VERSION_AVAILABLE_PARAMS = any();
+    same_as::<ULONG, _>(&v.MajorVersion);
+    same_as::<ULONG, _>(&v.MinorVersion);
+    same_as::<ULONG, _>(&v.Size);
+    let _all_fields = crate::_WDF_DRIVER_VERSION_AVAILABLE_PARAMS { MajorVersion: any(), MinorVersion: any(), Size: any() };
+}
 /// `_WDF_IO_QUEUE_CONFIG`
 fn __WDF_IO_QUEUE_CONFIG() {
     clone::<crate::_WDF_IO_QUEUE_CONFIG>();
@@ -641,6 +737,34 @@ fn __WDF_PNPPOWER_EVENT_CALLBACKS() {
     same_as::<ULONG, _>(&v.Size);
     let _all_fields = crate::_WDF_PNPPOWER_EVENT_CALLBACKS { EvtDeviceD0Entry: any(), EvtDeviceD0EntryPostInterruptsEnabled: any(), EvtDeviceD0Exit: any(), EvtDeviceD0ExitPreInterruptsDisabled: any(), EvtDevicePrepareHardware: any(), EvtDeviceQueryRemove: any(), EvtDeviceQueryStop: any(), EvtDeviceRelationsQuery: any(), EvtDeviceReleaseHardware: any(), EvtDeviceSelfManagedIoCleanup: any(), EvtDeviceSelfManagedIoFlush: any(), EvtDeviceSelfManagedIoInit: any(), EvtDeviceSelfManagedIoRestart: any(), EvtDeviceSelfManagedIoSuspend: any(), EvtDeviceSurpriseRemoval: any(), EvtDeviceUsageNotification: any(), EvtDeviceUsageNotificationEx: any(), Size: any() };
 }
+/// `_WDF_TIMER_CONFIG`
+fn __WDF_TIMER_CONFIG() {
+    clone::<crate::_WDF_TIMER_CONFIG>();
+    copy::<crate::_WDF_TIMER_CONFIG>();
+    debug::<crate::_WDF_TIMER_CONFIG>();
+    default::<crate::_WDF_TIMER_CONFIG>();
+    let v: crate::_WDF_TIMER_CONFIG = any();
+    same_as::<BOOLEAN, _>(&v.AutomaticSerialization);
+    same_as::<PFN_WDF_TIMER, _>(&v.EvtTimerFunc);
+    same_as::<ULONG, _>(&v.Period);
+    same_as::<ULONG, _>(&v.Size);
+    same_as::<ULONG, _>(&v.TolerableDelay);
+    same_as::<BOOLEAN, _>(&v.UseHighResolutionTimer);
+    same_as::<[u8; 4usize], _>(&v.__bindgen_padding_0);
+    let _all_fields = crate::_WDF_TIMER_CONFIG { AutomaticSerialization: any(), EvtTimerFunc: any(), Period: any(), Size: any(), TolerableDelay: any(), UseHighResolutionTimer: any(), __bindgen_padding_0: any() };
+}
+/// `_WDF_WORKITEM_CONFIG`
+fn __WDF_WORKITEM_CONFIG() {
+    clone::<crate::_WDF_WORKITEM_CONFIG>();
+    copy::<crate::_WDF_WORKITEM_CONFIG>();
+    debug::<crate::_WDF_WORKITEM_CONFIG>();
+    default::<crate::_WDF_WORKITEM_CONFIG>();
+    let v: crate::_WDF_WORKITEM_CONFIG = any();
+    same_as::<BOOLEAN, _>(&v.AutomaticSerialization);
+    same_as::<PFN_WDF_WORKITEM, _>(&v.EvtWorkItemFunc);
+    same_as::<ULONG, _>(&v.Size);
+    let _all_fields = crate::_WDF_WORKITEM_CONFIG { AutomaticSerialization: any(), EvtWorkItemFunc: any(), Size: any() };
+}
 
 // ---- enums (modules of constants)
 /// `_DEVICE_RELATION_TYPE`
@@ -704,6 +828,56 @@ fn __KEY_VALUE_INFORMATION_CLASS() {
     const _: () = assert!(crate::_KEY_VALUE_INFORMATION_CLASS::KeyValuePartialInformationAlign64 == 4);
     same_as::<::core::ffi::c_int, _>(&crate::_KEY_VALUE_INFORMATION_CLASS::MaxKeyValueInfoClass);
     const _: () = assert!(crate::_KEY_VALUE_INFORMATION_CLASS::MaxKeyValueInfoClass == 6);
+}
+/// `_POOL_TYPE`
+fn __POOL_TYPE() {
+    const _: () = same::<crate::_POOL_TYPE::Type, ::core::ffi::c_int>();
+    same_as::<::core::ffi::c_int, _>(&crate::_POOL_TYPE::DontUseThisType);
+    const _: () = assert!(crate::_POOL_TYPE::DontUseThisType == 3);
+    same_as::<::core::ffi::c_int, _>(&crate::_POOL_TYPE::DontUseThisTypeSession);
+    const _: () = assert!(crate::_POOL_TYPE::DontUseThisTypeSession == 35);
+    same_as::<::core::ffi::c_int, _>(&crate::_POOL_TYPE::MaxPoolType);
+    const _: () = assert!(crate::_POOL_TYPE::MaxPoolType == 7);
+    same_as::<::core::ffi::c_int, _>(&crate::_POOL_TYPE::NonPagedPool);
+    const _: () = assert!(crate::_POOL_TYPE::NonPagedPool == 0);
+    same_as::<::core::ffi::c_int, _>(&crate::_POOL_TYPE::NonPagedPoolBase);
+    const _: () = assert!(crate::_POOL_TYPE::NonPagedPoolBase == 0);
+    same_as::<::core::ffi::c_int, _>(&crate::_POOL_TYPE::NonPagedPoolBaseCacheAligned);
+    const _: () = assert!(crate::_POOL_TYPE::NonPagedPoolBaseCacheAligned == 4);
+    same_as::<::core::ffi::c_int, _>(&crate::_POOL_TYPE::NonPagedPoolBaseCacheAlignedMustS);
+    const _: () = assert!(crate::_POOL_TYPE::NonPagedPoolBaseCacheAlignedMustS == 6);
+    same_as::<::core::ffi::c_int, _>(&crate::_POOL_TYPE::NonPagedPoolBaseMustSucceed);
+    const _: () = assert!(crate::_POOL_TYPE::NonPagedPoolBaseMustSucceed == 2);
+    same_as::<::core::ffi::c_int, _>(&crate::_POOL_TYPE::NonPagedPoolCacheAligned);
+    const _: () = assert!(crate::_POOL_TYPE::NonPagedPoolCacheAligned == 4);
+    same_as::<::core::ffi::c_int, _>(&crate::_POOL_TYPE::NonPagedPoolCacheAlignedMustS);
+    const _: () = assert!(crate::_POOL_TYPE::NonPagedPoolCacheAlignedMustS == 6);
+    same_as::<::core::ffi::c_int, _>(&crate::_POOL_TYPE::NonPagedPoolCacheAlignedMustSSession);
+    const _: () = assert!(crate::_POOL_TYPE::NonPagedPoolCacheAlignedMustSSession == 38);
+    same_as::<::core::ffi::c_int, _>(&crate::_POOL_TYPE::NonPagedPoolCacheAlignedSession);
+    const _: () = assert!(crate::_POOL_TYPE::NonPagedPoolCacheAlignedSession == 36);
+    same_as::<::core::ffi::c_int, _>(&crate::_POOL_TYPE::NonPagedPoolExecute);
+    const _: () = assert!(crate::_POOL_TYPE::NonPagedPoolExecute == 0);
+    same_as::<::core::ffi::c_int, _>(&crate::_POOL_TYPE::NonPagedPoolMustSucceed);
+    const _: () = assert!(crate::_POOL_TYPE::NonPagedPoolMustSucceed == 2);
+    same_as::<::core::ffi::c_int, _>(&crate::_POOL_TYPE::NonPagedPoolMustSucceedSession);
+    const _: () = assert!(crate::_POOL_TYPE::NonPagedPoolMustSucceedSession == 34);
+    same_as::<::core::ffi::c_int, _>(&crate::_POOL_TYPE::NonPagedPoolNx);
+    const _: () = assert!(crate::_POOL_TYPE::NonPagedPoolNx == 512);
+    same_as::<::core::ffi::c_int, _>(&crate::_POOL_TYPE::NonPagedPoolNxCacheAligned);
+    const _: () = assert!(crate::_POOL_TYPE::NonPagedPoolNxCacheAligned == 516);
+    same_as::<::core::ffi::c_int, _>(&crate::_POOL_TYPE::NonPagedPoolSession);
+    const _: () = assert!(crate::_POOL_TYPE::NonPagedPoolSession == 32);
+    same_as::<::core::ffi::c_int, _>(&crate::_POOL_TYPE::NonPagedPoolSessionNx);
+    const _: () = assert!(crate::_POOL_TYPE::NonPagedPoolSessionNx == 544);
+    same_as::<::core::ffi::c_int, _>(&crate::_POOL_TYPE::PagedPool);
+    const _: () = assert!(crate::_POOL_TYPE::PagedPool == 1);
+    same_as::<::core::ffi::c_int, _>(&crate::_POOL_TYPE::PagedPoolCacheAligned);
+    const _: () = assert!(crate::_POOL_TYPE::PagedPoolCacheAligned == 5);
+    same_as::<::core::ffi::c_int, _>(&crate::_POOL_TYPE::PagedPoolCacheAlignedSession);
+    const _: () = assert!(crate::_POOL_TYPE::PagedPoolCacheAlignedSession == 37);
+    same_as::<::core::ffi::c_int, _>(&crate::_POOL_TYPE::PagedPoolSession);
+    const _: () = assert!(crate::_POOL_TYPE::PagedPoolSession == 33);
 }
 /// `_WDF_DEVICE_IO_TYPE`
 fn __WDF_DEVICE_IO_TYPE() {
@@ -780,6 +954,74 @@ fn __WDF_POWER_DEVICE_STATE() {
     const _: () = assert!(crate::_WDF_POWER_DEVICE_STATE::WdfPowerDeviceMaximum == 7);
     same_as::<::core::ffi::c_int, _>(&crate::_WDF_POWER_DEVICE_STATE::WdfPowerDevicePrepareForHibernation);
     const _: () = assert!(crate::_WDF_POWER_DEVICE_STATE::WdfPowerDevicePrepareForHibernation == 6);
+}
+/// `_WDF_REQUEST_TYPE`
+fn __WDF_REQUEST_TYPE() {
+    const _: () = same::<crate::_WDF_REQUEST_TYPE::Type, ::core::ffi::c_int>();
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeCleanup);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeCleanup == 18);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeClose);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeClose == 2);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeCreate);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeCreate == 0);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeCreateMailSlot);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeCreateMailSlot == 19);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeCreateNamedPipe);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeCreateNamedPipe == 1);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeDeviceChange);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeDeviceChange == 24);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeDeviceControl);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeDeviceControl == 14);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeDeviceControlInternal);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeDeviceControlInternal == 15);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeDirectoryControl);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeDirectoryControl == 12);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeFileSystemControl);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeFileSystemControl == 13);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeFlushBuffers);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeFlushBuffers == 9);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeLockControl);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeLockControl == 17);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeMax);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeMax == 256);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeNoFormat);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeNoFormat == 255);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeOther);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeOther == 28);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypePnp);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypePnp == 27);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypePower);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypePower == 22);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeQueryEA);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeQueryEA == 7);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeQueryInformation);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeQueryInformation == 5);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeQueryQuota);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeQueryQuota == 25);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeQuerySecurity);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeQuerySecurity == 20);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeQueryVolumeInformation);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeQueryVolumeInformation == 10);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeRead);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeRead == 3);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeSetEA);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeSetEA == 8);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeSetInformation);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeSetInformation == 6);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeSetQuota);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeSetQuota == 26);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeSetSecurity);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeSetSecurity == 21);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeSetVolumeInformation);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeSetVolumeInformation == 11);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeShutdown);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeShutdown == 16);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeSystemControl);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeSystemControl == 23);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeUsb);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeUsb == 64);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_REQUEST_TYPE::WdfRequestTypeWrite);
+    const _: () = assert!(crate::_WDF_REQUEST_TYPE::WdfRequestTypeWrite == 4);
 }
 /// `_WDF_SPECIAL_FILE_TYPE`
 fn __WDF_SPECIAL_FILE_TYPE() {
@@ -888,6 +1130,16 @@ fn _constants() {
     const _: () = assert!(crate::PLUGPLAY_REGKEY_DEVICE == 1);
     same_as::<u32, _>(&crate::PLUGPLAY_REGKEY_DRIVER);
     const _: () = assert!(crate::PLUGPLAY_REGKEY_DRIVER == 2);
+    same_as::<POOL_FLAGS, _>(&crate::POOL_FLAG_NON_PAGED);
+    const _: () = assert!(crate::POOL_FLAG_NON_PAGED == 0x0000_0000_0000_0040);
+    same_as::<POOL_FLAGS, _>(&crate::POOL_FLAG_NON_PAGED_EXECUTE);
+    const _: () = assert!(crate::POOL_FLAG_NON_PAGED_EXECUTE == 0x0000_0000_0000_0080);
+    same_as::<POOL_FLAGS, _>(&crate::POOL_FLAG_PAGED);
+    const _: () = assert!(crate::POOL_FLAG_PAGED == 0x0000_0000_0000_0100);
+    same_as::<POOL_FLAGS, _>(&crate::POOL_FLAG_RAISE_ON_FAILURE);
+    const _: () = assert!(crate::POOL_FLAG_RAISE_ON_FAILURE == 0x0000_0000_0000_0020);
+    same_as::<POOL_FLAGS, _>(&crate::POOL_FLAG_UNINITIALIZED);
+    const _: () = assert!(crate::POOL_FLAG_UNINITIALIZED == 0x0000_0000_0000_0002);
     same_as::<u32, _>(&crate::READ_CONTROL);
     const _: () = assert!(crate::READ_CONTROL == 131072);
     same_as::<u32, _>(&crate::REG_BINARY);
@@ -934,6 +1186,8 @@ fn _constants() {
     const _: () = assert!(crate::STATUS_INFO_LENGTH_MISMATCH == -1_073_741_820_i32);
     same_as::<NTSTATUS, _>(&crate::STATUS_INSUFFICIENT_RESOURCES);
     const _: () = assert!(crate::STATUS_INSUFFICIENT_RESOURCES == -1_073_741_670_i32);
+    same_as::<NTSTATUS, _>(&crate::STATUS_INTEGER_OVERFLOW);
+    const _: () = assert!(crate::STATUS_INTEGER_OVERFLOW == -1_073_741_675_i32);
     same_as::<NTSTATUS, _>(&crate::STATUS_INVALID_BUFFER_SIZE);
     const _: () = assert!(crate::STATUS_INVALID_BUFFER_SIZE == -1_073_741_306_i32);
     same_as::<NTSTATUS, _>(&crate::STATUS_INVALID_DEVICE_REQUEST);
@@ -972,6 +1226,8 @@ fn _constants() {
     const _: () = assert!(crate::STATUS_RESOURCE_DATA_NOT_FOUND == -1_073_741_687_i32);
     same_as::<NTSTATUS, _>(&crate::STATUS_SUCCESS);
     const _: () = assert!(crate::STATUS_SUCCESS == 0_i32);
+    same_as::<NTSTATUS, _>(&crate::STATUS_TIMEOUT);
+    const _: () = assert!(crate::STATUS_TIMEOUT == 258_i32);
     same_as::<NTSTATUS, _>(&crate::STATUS_UNSUCCESSFUL);
     const _: () = assert!(crate::STATUS_UNSUCCESSFUL == -1_073_741_823_i32);
     same_as::<u32, _>(&crate::SYNCHRONIZE);
@@ -991,8 +1247,16 @@ fn _constants() {
 }
 
 // ---- ntddk functions: the exact signature
+/// `ntddk::ExAllocatePool2`
+const _: unsafe extern "C" fn(Flags: POOL_FLAGS, NumberOfBytes: SIZE_T, Tag: ULONG) -> PVOID = crate::ntddk::ExAllocatePool2;
+/// `ntddk::ExFreePool`
+const _: unsafe extern "C" fn(P: PVOID) = crate::ntddk::ExFreePool;
+/// `ntddk::ExFreePoolWithTag`
+const _: unsafe extern "C" fn(P: PVOID, Tag: ULONG) = crate::ntddk::ExFreePoolWithTag;
 /// `ntddk::KeGetCurrentIrql`
 const _: unsafe extern "C" fn() -> KIRQL = crate::ntddk::KeGetCurrentIrql;
+/// `ntddk::NtClose`
+const _: unsafe extern "C" fn(Handle: HANDLE) -> NTSTATUS = crate::ntddk::NtClose;
 /// `ntddk::RtlInitUnicodeString`
 const _: unsafe extern "C" fn(DestinationString: PUNICODE_STRING, SourceString: PCWSTR) = crate::ntddk::RtlInitUnicodeString;
 /// `ntddk::ZwClose`
@@ -1013,26 +1277,56 @@ const _: unsafe extern "C" fn(KeyHandle: HANDLE, ValueName: PUNICODE_STRING, Key
 const _: unsafe extern "C" fn(KeyHandle: HANDLE, ValueName: PUNICODE_STRING, TitleIndex: ULONG, Type: ULONG, Data: PVOID, DataSize: ULONG) -> NTSTATUS = crate::ntddk::ZwSetValueKey;
 
 // ---- DDIs: each is its PFN_WDF* type
+/// `WdfDeviceConfigureRequestDispatching` as `PFN_WDFDEVICECONFIGUREREQUESTDISPATCHING`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE, Queue: WDFQUEUE, RequestType: WDF_REQUEST_TYPE) -> NTSTATUS> = Some(crate::__ddi::WdfDeviceConfigureRequestDispatching);
 /// `WdfDeviceCreate` as `PFN_WDFDEVICECREATE`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: *mut PWDFDEVICE_INIT, DeviceAttributes: PWDF_OBJECT_ATTRIBUTES, Device: *mut WDFDEVICE) -> NTSTATUS> = Some(crate::__ddi::WdfDeviceCreate);
 /// `WdfDeviceCreateDeviceInterface` as `PFN_WDFDEVICECREATEDEVICEINTERFACE`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE, InterfaceClassGUID: *const GUID, ReferenceString: PCUNICODE_STRING) -> NTSTATUS> = Some(crate::__ddi::WdfDeviceCreateDeviceInterface);
+/// `WdfDeviceGetDefaultQueue` as `PFN_WDFDEVICEGETDEFAULTQUEUE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE) -> WDFQUEUE> = Some(crate::__ddi::WdfDeviceGetDefaultQueue);
+/// `WdfDeviceGetDriver` as `PFN_WDFDEVICEGETDRIVER`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE) -> WDFDRIVER> = Some(crate::__ddi::WdfDeviceGetDriver);
 /// `WdfDeviceInitSetIoType` as `PFN_WDFDEVICEINITSETIOTYPE`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: PWDFDEVICE_INIT, IoType: WDF_DEVICE_IO_TYPE)> = Some(crate::__ddi::WdfDeviceInitSetIoType);
 /// `WdfDeviceInitSetPnpPowerEventCallbacks` as `PFN_WDFDEVICEINITSETPNPPOWEREVENTCALLBACKS`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: PWDFDEVICE_INIT, PnpPowerEventCallbacks: PWDF_PNPPOWER_EVENT_CALLBACKS)> = Some(crate::__ddi::WdfDeviceInitSetPnpPowerEventCallbacks);
+/// `WdfDeviceInitSetRequestAttributes` as `PFN_WDFDEVICEINITSETREQUESTATTRIBUTES`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: PWDFDEVICE_INIT, RequestAttributes: PWDF_OBJECT_ATTRIBUTES)> = Some(crate::__ddi::WdfDeviceInitSetRequestAttributes);
 /// `WdfDeviceOpenRegistryKey` as `PFN_WDFDEVICEOPENREGISTRYKEY`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE, DeviceInstanceKeyType: ULONG, DesiredAccess: ACCESS_MASK, KeyAttributes: PWDF_OBJECT_ATTRIBUTES, Key: *mut WDFKEY) -> NTSTATUS> = Some(crate::__ddi::WdfDeviceOpenRegistryKey);
 /// `WdfDriverCreate` as `PFN_WDFDRIVERCREATE`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, DriverObject: PDRIVER_OBJECT, RegistryPath: PCUNICODE_STRING, DriverAttributes: PWDF_OBJECT_ATTRIBUTES, DriverConfig: PWDF_DRIVER_CONFIG, Driver: *mut WDFDRIVER) -> NTSTATUS> = Some(crate::__ddi::WdfDriverCreate);
+/// `WdfDriverIsVersionAvailable` as `PFN_WDFDRIVERISVERSIONAVAILABLE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Driver: WDFDRIVER, VersionAvailableParams: PWDF_DRIVER_VERSION_AVAILABLE_PARAMS) -> BOOLEAN> = Some(crate::__ddi::WdfDriverIsVersionAvailable);
 /// `WdfDriverOpenParametersRegistryKey` as `PFN_WDFDRIVEROPENPARAMETERSREGISTRYKEY`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Driver: WDFDRIVER, DesiredAccess: ACCESS_MASK, KeyAttributes: PWDF_OBJECT_ATTRIBUTES, Key: *mut WDFKEY) -> NTSTATUS> = Some(crate::__ddi::WdfDriverOpenParametersRegistryKey);
 /// `WdfDriverOpenPersistentStateRegistryKey` as `PFN_WDFDRIVEROPENPERSISTENTSTATEREGISTRYKEY`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Driver: WDFDRIVER, DesiredAccess: ACCESS_MASK, KeyAttributes: PWDF_OBJECT_ATTRIBUTES, Key: *mut WDFKEY) -> NTSTATUS> = Some(crate::__ddi::WdfDriverOpenPersistentStateRegistryKey);
+/// `WdfDriverRetrieveVersionString` as `PFN_WDFDRIVERRETRIEVEVERSIONSTRING`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Driver: WDFDRIVER, String: WDFSTRING) -> NTSTATUS> = Some(crate::__ddi::WdfDriverRetrieveVersionString);
 /// `WdfFdoInitOpenRegistryKey` as `PFN_WDFFDOINITOPENREGISTRYKEY`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: PWDFDEVICE_INIT, DeviceInstanceKeyType: ULONG, DesiredAccess: ACCESS_MASK, KeyAttributes: PWDF_OBJECT_ATTRIBUTES, Key: *mut WDFKEY) -> NTSTATUS> = Some(crate::__ddi::WdfFdoInitOpenRegistryKey);
 /// `WdfIoQueueCreate` as `PFN_WDFIOQUEUECREATE`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE, Config: PWDF_IO_QUEUE_CONFIG, QueueAttributes: PWDF_OBJECT_ATTRIBUTES, Queue: *mut WDFQUEUE) -> NTSTATUS> = Some(crate::__ddi::WdfIoQueueCreate);
+/// `WdfIoQueueGetDevice` as `PFN_WDFIOQUEUEGETDEVICE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Queue: WDFQUEUE) -> WDFDEVICE> = Some(crate::__ddi::WdfIoQueueGetDevice);
+/// `WdfIoQueuePurgeSynchronously` as `PFN_WDFIOQUEUEPURGESYNCHRONOUSLY`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Queue: WDFQUEUE)> = Some(crate::__ddi::WdfIoQueuePurgeSynchronously);
+/// `WdfIoQueueStart` as `PFN_WDFIOQUEUESTART`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Queue: WDFQUEUE)> = Some(crate::__ddi::WdfIoQueueStart);
+/// `WdfIoQueueStop` as `PFN_WDFIOQUEUESTOP`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Queue: WDFQUEUE, StopComplete: PFN_WDF_IO_QUEUE_STATE, Context: WDFCONTEXT)> = Some(crate::__ddi::WdfIoQueueStop);
+/// `WdfIoQueueStopSynchronously` as `PFN_WDFIOQUEUESTOPSYNCHRONOUSLY`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Queue: WDFQUEUE)> = Some(crate::__ddi::WdfIoQueueStopSynchronously);
+/// `WdfMemoryCopyFromBuffer` as `PFN_WDFMEMORYCOPYFROMBUFFER`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, DestinationMemory: WDFMEMORY, DestinationOffset: usize, Buffer: PVOID, NumBytesToCopyFrom: usize) -> NTSTATUS> = Some(crate::__ddi::WdfMemoryCopyFromBuffer);
+/// `WdfMemoryCopyToBuffer` as `PFN_WDFMEMORYCOPYTOBUFFER`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, SourceMemory: WDFMEMORY, SourceOffset: usize, Buffer: PVOID, NumBytesToCopyTo: usize) -> NTSTATUS> = Some(crate::__ddi::WdfMemoryCopyToBuffer);
+/// `WdfMemoryCreate` as `PFN_WDFMEMORYCREATE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Attributes: PWDF_OBJECT_ATTRIBUTES, PoolType: POOL_TYPE, PoolTag: ULONG, BufferSize: usize, Memory: *mut WDFMEMORY, Buffer: *mut PVOID) -> NTSTATUS> = Some(crate::__ddi::WdfMemoryCreate);
+/// `WdfMemoryGetBuffer` as `PFN_WDFMEMORYGETBUFFER`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Memory: WDFMEMORY, BufferSize: *mut usize) -> PVOID> = Some(crate::__ddi::WdfMemoryGetBuffer);
 /// `WdfObjectCreate` as `PFN_WDFOBJECTCREATE`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Attributes: PWDF_OBJECT_ATTRIBUTES, Object: *mut WDFOBJECT) -> NTSTATUS> = Some(crate::__ddi::WdfObjectCreate);
 /// `WdfObjectDelete` as `PFN_WDFOBJECTDELETE`
@@ -1071,7 +1365,59 @@ const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST, Status: NTSTATUS)> = Some(crate::__ddi::WdfRequestComplete);
 /// `WdfRequestCompleteWithInformation` as `PFN_WDFREQUESTCOMPLETEWITHINFORMATION`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST, Status: NTSTATUS, Information: ULONG_PTR)> = Some(crate::__ddi::WdfRequestCompleteWithInformation);
+/// `WdfRequestForwardToIoQueue` as `PFN_WDFREQUESTFORWARDTOIOQUEUE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST, DestinationQueue: WDFQUEUE) -> NTSTATUS> = Some(crate::__ddi::WdfRequestForwardToIoQueue);
+/// `WdfRequestGetInformation` as `PFN_WDFREQUESTGETINFORMATION`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST) -> ULONG_PTR> = Some(crate::__ddi::WdfRequestGetInformation);
+/// `WdfRequestGetIoQueue` as `PFN_WDFREQUESTGETIOQUEUE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST) -> WDFQUEUE> = Some(crate::__ddi::WdfRequestGetIoQueue);
+/// `WdfRequestIsCanceled` as `PFN_WDFREQUESTISCANCELED`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST) -> BOOLEAN> = Some(crate::__ddi::WdfRequestIsCanceled);
+/// `WdfRequestMarkCancelable` as `PFN_WDFREQUESTMARKCANCELABLE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST, EvtRequestCancel: PFN_WDF_REQUEST_CANCEL)> = Some(crate::__ddi::WdfRequestMarkCancelable);
+/// `WdfRequestMarkCancelableEx` as `PFN_WDFREQUESTMARKCANCELABLEEX`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST, EvtRequestCancel: PFN_WDF_REQUEST_CANCEL) -> NTSTATUS> = Some(crate::__ddi::WdfRequestMarkCancelableEx);
 /// `WdfRequestRetrieveInputBuffer` as `PFN_WDFREQUESTRETRIEVEINPUTBUFFER`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST, MinimumRequiredLength: usize, Buffer: *mut PVOID, Length: *mut usize) -> NTSTATUS> = Some(crate::__ddi::WdfRequestRetrieveInputBuffer);
+/// `WdfRequestRetrieveInputMemory` as `PFN_WDFREQUESTRETRIEVEINPUTMEMORY`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST, Memory: *mut WDFMEMORY) -> NTSTATUS> = Some(crate::__ddi::WdfRequestRetrieveInputMemory);
 /// `WdfRequestRetrieveOutputBuffer` as `PFN_WDFREQUESTRETRIEVEOUTPUTBUFFER`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST, MinimumRequiredSize: usize, Buffer: *mut PVOID, Length: *mut usize) -> NTSTATUS> = Some(crate::__ddi::WdfRequestRetrieveOutputBuffer);
+/// `WdfRequestRetrieveOutputMemory` as `PFN_WDFREQUESTRETRIEVEOUTPUTMEMORY`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST, Memory: *mut WDFMEMORY) -> NTSTATUS> = Some(crate::__ddi::WdfRequestRetrieveOutputMemory);
+/// `WdfRequestSetInformation` as `PFN_WDFREQUESTSETINFORMATION`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST, Information: ULONG_PTR)> = Some(crate::__ddi::WdfRequestSetInformation);
+/// `WdfRequestUnmarkCancelable` as `PFN_WDFREQUESTUNMARKCANCELABLE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST) -> NTSTATUS> = Some(crate::__ddi::WdfRequestUnmarkCancelable);
+/// `WdfSpinLockAcquire` as `PFN_WDFSPINLOCKACQUIRE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, SpinLock: WDFSPINLOCK)> = Some(crate::__ddi::WdfSpinLockAcquire);
+/// `WdfSpinLockCreate` as `PFN_WDFSPINLOCKCREATE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, SpinLockAttributes: PWDF_OBJECT_ATTRIBUTES, SpinLock: *mut WDFSPINLOCK) -> NTSTATUS> = Some(crate::__ddi::WdfSpinLockCreate);
+/// `WdfSpinLockRelease` as `PFN_WDFSPINLOCKRELEASE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, SpinLock: WDFSPINLOCK)> = Some(crate::__ddi::WdfSpinLockRelease);
+/// `WdfStringCreate` as `PFN_WDFSTRINGCREATE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, UnicodeString: PCUNICODE_STRING, StringAttributes: PWDF_OBJECT_ATTRIBUTES, String: *mut WDFSTRING) -> NTSTATUS> = Some(crate::__ddi::WdfStringCreate);
+/// `WdfStringGetUnicodeString` as `PFN_WDFSTRINGGETUNICODESTRING`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, String: WDFSTRING, UnicodeString: PUNICODE_STRING)> = Some(crate::__ddi::WdfStringGetUnicodeString);
+/// `WdfTimerCreate` as `PFN_WDFTIMERCREATE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Config: PWDF_TIMER_CONFIG, Attributes: PWDF_OBJECT_ATTRIBUTES, Timer: *mut WDFTIMER) -> NTSTATUS> = Some(crate::__ddi::WdfTimerCreate);
+/// `WdfTimerGetParentObject` as `PFN_WDFTIMERGETPARENTOBJECT`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Timer: WDFTIMER) -> WDFOBJECT> = Some(crate::__ddi::WdfTimerGetParentObject);
+/// `WdfTimerStart` as `PFN_WDFTIMERSTART`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Timer: WDFTIMER, DueTime: LONGLONG) -> BOOLEAN> = Some(crate::__ddi::WdfTimerStart);
+/// `WdfTimerStop` as `PFN_WDFTIMERSTOP`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Timer: WDFTIMER, Wait: BOOLEAN) -> BOOLEAN> = Some(crate::__ddi::WdfTimerStop);
+/// `WdfWaitLockAcquire` as `PFN_WDFWAITLOCKACQUIRE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Lock: WDFWAITLOCK, Timeout: PLONGLONG) -> NTSTATUS> = Some(crate::__ddi::WdfWaitLockAcquire);
+/// `WdfWaitLockCreate` as `PFN_WDFWAITLOCKCREATE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, LockAttributes: PWDF_OBJECT_ATTRIBUTES, Lock: *mut WDFWAITLOCK) -> NTSTATUS> = Some(crate::__ddi::WdfWaitLockCreate);
+/// `WdfWaitLockRelease` as `PFN_WDFWAITLOCKRELEASE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Lock: WDFWAITLOCK)> = Some(crate::__ddi::WdfWaitLockRelease);
+/// `WdfWorkItemCreate` as `PFN_WDFWORKITEMCREATE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Config: PWDF_WORKITEM_CONFIG, Attributes: PWDF_OBJECT_ATTRIBUTES, WorkItem: *mut WDFWORKITEM) -> NTSTATUS> = Some(crate::__ddi::WdfWorkItemCreate);
+/// `WdfWorkItemEnqueue` as `PFN_WDFWORKITEMENQUEUE`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, WorkItem: WDFWORKITEM)> = Some(crate::__ddi::WdfWorkItemEnqueue);
+/// `WdfWorkItemFlush` as `PFN_WDFWORKITEMFLUSH`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, WorkItem: WDFWORKITEM)> = Some(crate::__ddi::WdfWorkItemFlush);
+/// `WdfWorkItemGetParentObject` as `PFN_WDFWORKITEMGETPARENTOBJECT`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, WorkItem: WDFWORKITEM) -> WDFOBJECT> = Some(crate::__ddi::WdfWorkItemGetParentObject);

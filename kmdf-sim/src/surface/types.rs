@@ -619,3 +619,139 @@ impl Default for _DRIVER_OBJECT {
 pub struct WDFDEVICE_INIT {
     pub(crate) id: u64,
 }
+
+// ---- timers, spin locks, cancelation, version queries, pool
+
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct WDFTIMER__ {
+    pub unused: i32,
+}
+pub type WDFTIMER = *mut WDFTIMER__;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct WDFSPINLOCK__ {
+    pub unused: i32,
+}
+pub type WDFSPINLOCK = *mut WDFSPINLOCK__;
+pub type ULONG64 = u64;
+/// `POOL_FLAGS` (wdm.h: `typedef ULONG64 POOL_FLAGS`; the shapes table has
+/// the `POOL_FLAG_*` constants typed by it but no row for the typedef).
+pub type POOL_FLAGS = ULONG64;
+pub mod _POOL_TYPE {
+    //! C enum `_POOL_TYPE` as bindgen's module of constants.
+    pub type Type = i32;
+    pub const NonPagedPool: Type = 0;
+    pub const NonPagedPoolBase: Type = 0;
+    pub const NonPagedPoolExecute: Type = 0;
+    pub const PagedPool: Type = 1;
+    pub const NonPagedPoolBaseMustSucceed: Type = 2;
+    pub const NonPagedPoolMustSucceed: Type = 2;
+    pub const DontUseThisType: Type = 3;
+    pub const NonPagedPoolBaseCacheAligned: Type = 4;
+    pub const NonPagedPoolCacheAligned: Type = 4;
+    pub const PagedPoolCacheAligned: Type = 5;
+    pub const NonPagedPoolBaseCacheAlignedMustS: Type = 6;
+    pub const NonPagedPoolCacheAlignedMustS: Type = 6;
+    pub const MaxPoolType: Type = 7;
+    pub const NonPagedPoolSession: Type = 32;
+    pub const PagedPoolSession: Type = 33;
+    pub const NonPagedPoolMustSucceedSession: Type = 34;
+    pub const DontUseThisTypeSession: Type = 35;
+    pub const NonPagedPoolCacheAlignedSession: Type = 36;
+    pub const PagedPoolCacheAlignedSession: Type = 37;
+    pub const NonPagedPoolCacheAlignedMustSSession: Type = 38;
+    pub const NonPagedPoolNx: Type = 512;
+    pub const NonPagedPoolNxCacheAligned: Type = 516;
+    pub const NonPagedPoolSessionNx: Type = 544;
+}
+pub type POOL_TYPE = _POOL_TYPE::Type;
+pub type EVT_WDF_TIMER = Option<unsafe extern "C" fn(Timer: WDFTIMER)>;
+pub type PFN_WDF_TIMER = EVT_WDF_TIMER;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _WDF_TIMER_CONFIG {
+    pub Size: ULONG,
+    pub EvtTimerFunc: PFN_WDF_TIMER,
+    pub Period: ULONG,
+    pub AutomaticSerialization: BOOLEAN,
+    pub TolerableDelay: ULONG,
+    pub __bindgen_padding_0: [u8; 4usize],
+    pub UseHighResolutionTimer: BOOLEAN,
+}
+pub type WDF_TIMER_CONFIG = _WDF_TIMER_CONFIG;
+pub type PWDF_TIMER_CONFIG = *mut _WDF_TIMER_CONFIG;
+pub type EVT_WDF_REQUEST_CANCEL = Option<unsafe extern "C" fn(Request: WDFREQUEST)>;
+pub type PFN_WDF_REQUEST_CANCEL = EVT_WDF_REQUEST_CANCEL;
+pub type EVT_WDF_IO_QUEUE_STATE = Option<unsafe extern "C" fn(Queue: WDFQUEUE, Context: WDFCONTEXT)>;
+pub type PFN_WDF_IO_QUEUE_STATE = EVT_WDF_IO_QUEUE_STATE;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _WDF_DRIVER_VERSION_AVAILABLE_PARAMS {
+    pub Size: ULONG,
+    pub MajorVersion: ULONG,
+    pub MinorVersion: ULONG,
+}
+pub type WDF_DRIVER_VERSION_AVAILABLE_PARAMS = _WDF_DRIVER_VERSION_AVAILABLE_PARAMS;
+pub type PWDF_DRIVER_VERSION_AVAILABLE_PARAMS = *mut _WDF_DRIVER_VERSION_AVAILABLE_PARAMS;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct WDFWAITLOCK__ {
+    pub unused: i32,
+}
+pub type WDFWAITLOCK = *mut WDFWAITLOCK__;
+pub type PLONGLONG = *mut i64;
+pub mod _WDF_REQUEST_TYPE {
+    //! C enum `_WDF_REQUEST_TYPE` as bindgen's module of constants.
+    pub type Type = i32;
+    pub const WdfRequestTypeCreate: Type = 0;
+    pub const WdfRequestTypeCreateNamedPipe: Type = 1;
+    pub const WdfRequestTypeClose: Type = 2;
+    pub const WdfRequestTypeRead: Type = 3;
+    pub const WdfRequestTypeWrite: Type = 4;
+    pub const WdfRequestTypeQueryInformation: Type = 5;
+    pub const WdfRequestTypeSetInformation: Type = 6;
+    pub const WdfRequestTypeQueryEA: Type = 7;
+    pub const WdfRequestTypeSetEA: Type = 8;
+    pub const WdfRequestTypeFlushBuffers: Type = 9;
+    pub const WdfRequestTypeQueryVolumeInformation: Type = 10;
+    pub const WdfRequestTypeSetVolumeInformation: Type = 11;
+    pub const WdfRequestTypeDirectoryControl: Type = 12;
+    pub const WdfRequestTypeFileSystemControl: Type = 13;
+    pub const WdfRequestTypeDeviceControl: Type = 14;
+    pub const WdfRequestTypeDeviceControlInternal: Type = 15;
+    pub const WdfRequestTypeShutdown: Type = 16;
+    pub const WdfRequestTypeLockControl: Type = 17;
+    pub const WdfRequestTypeCleanup: Type = 18;
+    pub const WdfRequestTypeCreateMailSlot: Type = 19;
+    pub const WdfRequestTypeQuerySecurity: Type = 20;
+    pub const WdfRequestTypeSetSecurity: Type = 21;
+    pub const WdfRequestTypePower: Type = 22;
+    pub const WdfRequestTypeSystemControl: Type = 23;
+    pub const WdfRequestTypeDeviceChange: Type = 24;
+    pub const WdfRequestTypeQueryQuota: Type = 25;
+    pub const WdfRequestTypeSetQuota: Type = 26;
+    pub const WdfRequestTypePnp: Type = 27;
+    pub const WdfRequestTypeOther: Type = 28;
+    pub const WdfRequestTypeUsb: Type = 64;
+    pub const WdfRequestTypeNoFormat: Type = 255;
+    pub const WdfRequestTypeMax: Type = 256;
+}
+pub type WDF_REQUEST_TYPE = _WDF_REQUEST_TYPE::Type;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct WDFWORKITEM__ {
+    pub unused: i32,
+}
+pub type WDFWORKITEM = *mut WDFWORKITEM__;
+pub type EVT_WDF_WORKITEM = Option<unsafe extern "C" fn(WorkItem: WDFWORKITEM)>;
+pub type PFN_WDF_WORKITEM = EVT_WDF_WORKITEM;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _WDF_WORKITEM_CONFIG {
+    pub Size: ULONG,
+    pub EvtWorkItemFunc: PFN_WDF_WORKITEM,
+    pub AutomaticSerialization: BOOLEAN,
+}
+pub type WDF_WORKITEM_CONFIG = _WDF_WORKITEM_CONFIG;
+pub type PWDF_WORKITEM_CONFIG = *mut _WDF_WORKITEM_CONFIG;
