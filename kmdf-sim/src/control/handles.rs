@@ -342,14 +342,15 @@ impl HandleTable {
 
     /// Live handles, for leak reports: (value, entry).
     pub fn live(&self) -> Vec<(u64, HandleEntry)> {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| match s {
-                Slot::Used(e) => Some((Self::value_of(i as u32), e.clone())),
-                Slot::Free => None,
-            })
-            .collect()
+        self.live_entries().map(|(h, e)| (h, e.clone())).collect()
+    }
+
+    /// Live handles without copying them: (value, entry), in slot order.
+    pub fn live_entries(&self) -> impl Iterator<Item = (u64, &HandleEntry)> {
+        self.slots.iter().enumerate().filter_map(|(i, s)| match s {
+            Slot::Used(e) => Some((Self::value_of(i as u32), e)),
+            Slot::Free => None,
+        })
     }
 }
 

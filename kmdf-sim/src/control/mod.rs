@@ -548,12 +548,10 @@ impl State {
     /// Forgets the unloaded driver and reports what it left behind: kernel
     /// handles it opened itself and framework objects still alive.
     fn finish_unload(&mut self, image: &str) -> UnloadReport {
-        let owner = HandleOwner::Component(image.to_string());
         let leaked_handles = self
             .handles
-            .live()
-            .into_iter()
-            .filter(|(_, e)| e.owner == owner)
+            .live_entries()
+            .filter(|(_, e)| matches!(&e.owner, HandleOwner::Component(name) if name == image))
             .map(|(h, e)| (h, self.registry.path_of(e.object)))
             .collect();
         let leaked_objects =
