@@ -14,6 +14,7 @@ pub(crate) mod irql;
 pub(crate) mod objects;
 pub mod pnp;
 pub mod registry;
+mod routines;
 pub mod scenario;
 #[cfg(unix)]
 mod special_pool;
@@ -211,6 +212,8 @@ pub(crate) struct State {
     pub(crate) findings: Vec<String>,
     next_object: u64,
     ddi_calls: BTreeMap<&'static str, u64>,
+    /// The routines called so far, with their IRQL rules.
+    routines: routines::Routines,
     refused_calls: u64,
     /// Messages the framework traced (its in-flight recorder, IFR).
     pub(crate) framework_log: Vec<String>,
@@ -399,8 +402,9 @@ pub(crate) fn enter<R: CheckFailure>(
             s.refused_calls += 1;
             return None;
         }
+        let id = s.routines.intern(name);
         *s.ddi_calls.entry(name).or_insert(0) += 1;
-        let max = irql::max_irql(name);
+        let max = s.routines.get(id).max_irql;
         if let Some(max) = max
             && s.driver_verifier_irql_check(name, max) == IrqlVerdict::Fail
         {
@@ -489,6 +493,7 @@ impl State {
             findings: Vec::new(),
             next_object: 1,
             ddi_calls: BTreeMap::new(),
+            routines: routines::Routines::default(),
             refused_calls: 0,
             panic_next: None,
             interleaved_open: None,
