@@ -211,8 +211,7 @@ pub(crate) struct State {
     /// Verifier findings that are not bug checks.
     pub(crate) findings: Vec<String>,
     next_object: u64,
-    ddi_calls: BTreeMap<&'static str, u64>,
-    /// The routines called so far, with their IRQL rules.
+    /// The routines called so far, with their IRQL rules and call counts.
     routines: routines::Routines,
     refused_calls: u64,
     /// Messages the framework traced (its in-flight recorder, IFR).
@@ -403,7 +402,7 @@ pub(crate) fn enter<R: CheckFailure>(
             return None;
         }
         let id = s.routines.intern(name);
-        *s.ddi_calls.entry(name).or_insert(0) += 1;
+        s.routines.count(id);
         let max = s.routines.get(id).max_irql;
         if let Some(max) = max
             && s.driver_verifier_irql_check(name, max) == IrqlVerdict::Fail
@@ -457,7 +456,10 @@ pub(crate) fn enter<R: CheckFailure>(
 /// library routines such as `RtlInitUnicodeString` keep working after a stop,
 /// so the driver's error paths never read an unwritten result).
 pub(crate) fn count_call(name: &'static str) {
-    with_state(|s| *s.ddi_calls.entry(name).or_insert(0) += 1);
+    with_state(|s| {
+        let id = s.routines.intern(name);
+        s.routines.count(id);
+    });
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -492,7 +494,6 @@ impl State {
             unload_reports: Vec::new(),
             findings: Vec::new(),
             next_object: 1,
-            ddi_calls: BTreeMap::new(),
             routines: routines::Routines::default(),
             refused_calls: 0,
             panic_next: None,
@@ -982,7 +983,7 @@ impl Machine {
 
     /// How often each DDI or kernel routine was called (refused calls excluded).
     pub fn ddi_calls(&self) -> BTreeMap<&'static str, u64> {
-        self.state(|s| s.ddi_calls.clone())
+        self.state(|s| s.routines.calls())
     }
 
     /// Calls refused because the machine had stopped.

@@ -17,8 +17,12 @@ pub(crate) type RoutineId = u32;
 /// What the machine knows about one routine.
 #[derive(Debug, Clone)]
 pub(crate) struct Routine {
+    /// Its name, e.g. `"WdfRegistryOpenKey"`.
+    pub name: &'static str,
     /// The highest IRQL it may be called at ([`super::irql::max_irql`]).
     pub max_irql: Option<u8>,
+    /// Calls counted (refused calls excluded).
+    pub calls: u64,
 }
 
 /// Hashes a name's address and length: both are already well spread, so
@@ -70,7 +74,7 @@ impl Routines {
         let next = self.routines.len() as RoutineId;
         let id = *self.by_name.entry(name).or_insert(next);
         if id == next {
-            self.routines.push(Routine { max_irql: super::irql::max_irql(name) });
+            self.routines.push(Routine { name, max_irql: super::irql::max_irql(name), calls: 0 });
         }
         self.by_address.insert((name.as_ptr() as usize, name.len()), id);
         id
@@ -80,6 +84,18 @@ impl Routines {
     #[inline]
     pub(crate) fn get(&self, id: RoutineId) -> &Routine {
         &self.routines[id as usize]
+    }
+
+    /// Counts a call of the routine at `id`.
+    #[inline]
+    pub(crate) fn count(&mut self, id: RoutineId) {
+        self.routines[id as usize].calls += 1;
+    }
+
+    /// How often each routine was called, by name (routines never counted
+    /// are left out).
+    pub(crate) fn calls(&self) -> std::collections::BTreeMap<&'static str, u64> {
+        self.routines.iter().filter(|r| r.calls > 0).map(|r| (r.name, r.calls)).collect()
     }
 }
 
@@ -98,11 +114,20 @@ mod tests {
         assert_eq!(t.intern("WdfRegistryOpenKey"), a);
         let z = t.intern("ZwClose");
         assert_ne!(z, a);
+        assert_eq!(t.get(a).name, "WdfRegistryOpenKey");
         assert_eq!(t.get(a).max_irql, Some(0));
         assert_eq!(t.get(z).max_irql, Some(0));
         let rtl = t.intern("RtlInitUnicodeString");
         assert_eq!(t.get(rtl).max_irql, None);
         let delete = t.intern("WdfObjectDelete");
         assert_eq!(t.get(delete).max_irql, Some(2));
+        t.count(a);
+        let again = t.intern(copy);
+        t.count(again);
+        t.count(z);
+        let calls = t.calls();
+        assert_eq!(calls.len(), 2, "routines never counted are left out: {calls:?}");
+        assert_eq!(calls.get("WdfRegistryOpenKey"), Some(&2));
+        assert_eq!(calls.get("ZwClose"), Some(&1));
     }
 }
