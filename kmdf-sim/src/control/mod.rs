@@ -138,6 +138,31 @@ impl Frames {
     }
 }
 
+/// Text of a frame: a `&'static str` is kept by reference (no copy), a
+/// `Cow` as it is, a borrowed `String` copied.
+pub(crate) trait FrameText {
+    /// The text as the frame keeps it.
+    fn into_frame_text(self) -> Cow<'static, str>;
+}
+
+impl FrameText for &'static str {
+    fn into_frame_text(self) -> Cow<'static, str> {
+        Cow::Borrowed(self)
+    }
+}
+
+impl FrameText for Cow<'static, str> {
+    fn into_frame_text(self) -> Cow<'static, str> {
+        self
+    }
+}
+
+impl FrameText for &String {
+    fn into_frame_text(self) -> Cow<'static, str> {
+        Cow::Owned(self.clone())
+    }
+}
+
 impl std::ops::Deref for Frames {
     type Target = [Frame];
     fn deref(&self) -> &[Frame] {
@@ -537,8 +562,11 @@ impl State {
         self.frames.iter().rev().map(|f| f.symbol.to_string()).collect()
     }
 
-    pub fn push_frame(&mut self, image: &str, symbol: &str) {
-        self.frames.push(Frame { image: Cow::Owned(image.into()), symbol: Cow::Owned(symbol.into()) });
+    /// Pushes a frame: `image` (e.g. `Wdf01000.sys`) and `symbol` (e.g.
+    /// `Wdf01000!imp_WdfRegistryClose`), each a `&'static str` (kept without
+    /// a copy), a `&String` (copied) or a `Cow` (an owned text moved in).
+    pub fn push_frame(&mut self, image: impl FrameText, symbol: impl FrameText) {
+        self.frames.push(Frame { image: image.into_frame_text(), symbol: symbol.into_frame_text() });
     }
 
     pub fn pop_frame(&mut self) {
@@ -926,7 +954,7 @@ impl Machine {
             let saved = (s.process.clone(), s.irql);
             s.process = Process { name: process.into(), has_peb };
             s.irql = irql;
-            s.push_frame(image, &format!("{module}!{symbol}"));
+            s.push_frame(Cow::Owned(image.to_string()), Cow::Owned(format!("{module}!{symbol}")));
             (saved, s.frames.len() - 1)
         });
         let result = catch_unwind(AssertUnwindSafe(f));
@@ -1029,7 +1057,10 @@ impl Machine {
     /// `protected` sets protect-from-close on it (F40). Returns the handle.
     pub fn open_foreign_handle(&self, image: &str, path: &str, protected: bool) -> Result<u64, NTSTATUS> {
         self.state(|s| {
-            s.push_frame(image, &format!("{}!OpenKey", image.trim_end_matches(".sys")));
+            s.push_frame(
+                Cow::Owned(image.to_string()),
+                Cow::Owned(format!("{}!OpenKey", image.trim_end_matches(".sys"))),
+            );
             let r =
                 s.open_key_handle(HandleOwner::Component(image.into()), None, path, crate::KEY_READ, None, protected);
             s.pop_frame();
@@ -1124,7 +1155,7 @@ impl Machine {
             let image = s.driver.as_ref().map(|d| d.image.clone()).expect("kmdf-sim: no driver is loaded");
             let depth = s.frames.len();
             s.push_frame(KERNEL_MODULE, "nt!IopLoadUnloadDriver");
-            s.push_frame(&image, &format!("{}!FxStubDriverUnload", image.trim_end_matches(".sys")));
+            s.push_frame(&image, Cow::Owned(format!("{}!FxStubDriverUnload", image.trim_end_matches(".sys"))));
             s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxDriver::Unload");
             (image, depth)
         });
@@ -1136,7 +1167,7 @@ impl Machine {
             });
             if let Some(unload) = unload {
                 let module = image.trim_end_matches(".sys").to_string();
-                self.state(|s| s.push_frame(&image, &format!("{module}!EvtDriverUnload")));
+                self.state(|s| s.push_frame(&image, Cow::Owned(format!("{module}!EvtDriverUnload"))));
                 // SAFETY: the driver registered EvtDriverUnload in its
                 // WDF_DRIVER_CONFIG; KMDF calls it with the WDFDRIVER first (F27).
                 unsafe { unload(driver as crate::WDFDRIVER) };

@@ -18,6 +18,7 @@
 
 use super::{FRAMEWORK_MODULE, State, with_state};
 use crate::surface::types::*;
+use std::borrow::Cow;
 
 /// How many freed object handles the machine remembers for F77's use-after-free rules.
 const FREED_OBJECTS_KEPT: usize = 65_536;
@@ -300,14 +301,14 @@ fn call_object_callback(object: u64, callback: unsafe extern "C" fn(WDFOBJECT), 
     else {
         return;
     };
-    let module = driver.trim_end_matches(".sys").to_string();
+    let symbol = format!("{}!{name}", driver.trim_end_matches(".sys"));
     let saved = with_state(|s| {
         let saved = s.irql;
         // F9/F34: a passive object's callbacks run at PASSIVE_LEVEL.
         if s.objects.get(&object).is_some_and(|o| o.passive) {
             s.irql = 0;
         }
-        s.push_frame(&driver, &format!("{module}!{name}"));
+        s.push_frame(Cow::Owned(driver), Cow::Owned(symbol));
         saved
     });
     // SAFETY: the driver registered this callback for this object in its

@@ -9,6 +9,7 @@
 use super::objects::{self, ObjectKind};
 use super::{FRAMEWORK_MODULE, KERNEL_MODULE, Machine, Stopped, with_state};
 use crate::surface::types::*;
+use std::borrow::Cow;
 
 /// What state a devnode is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,14 +189,13 @@ pub type DeviceId = usize;
 /// A driver callback run as the framework runs it: with its frame on the
 /// simulated stack, at `irql`, no state borrow held.
 pub(crate) fn call_driver<R>(image: &str, name: &str, irql: u8, f: impl FnOnce() -> R) -> Option<R> {
-    let module = image.trim_end_matches(".sys").to_string();
     let saved = with_state(|s| {
         if s.is_stopped() {
             return None;
         }
         let saved = s.irql;
         s.irql = irql;
-        s.push_frame(image, &format!("{module}!{name}"));
+        s.push_frame(Cow::Owned(image.to_string()), Cow::Owned(format!("{}!{name}", image.trim_end_matches(".sys"))));
         Some(saved)
     })
     .flatten()?;
