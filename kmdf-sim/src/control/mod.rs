@@ -23,6 +23,11 @@ pub use bugcheck::{BugCheck, OwnershipViolation, Stop, ViolationKind};
 pub use handles::{HandleEvent, HandleEventKind, HandleOwner, ReusePolicy};
 pub use pnp::{Caller, DeviceFile, DeviceId, DevnodeState, IoOutcome};
 pub use scenario::{Scenario, ScenarioReport, Step};
+#[cfg(unix)]
+pub use special_pool::{
+    PROTECTION_VARIABLE as SPECIAL_POOL_PROTECTION_VARIABLE, Protection as SpecialPoolProtection,
+    protection as special_pool_protection,
+};
 
 use crate::surface::types::{_WDF_DRIVER_GLOBALS, NTSTATUS};
 use handles::{CloseOutcome, HandleEntry, HandleTable};
