@@ -118,6 +118,15 @@ pub(crate) struct Frame {
     pub image: Cow<'static, str>,
     /// Symbol as the debugger prints it, e.g. `Wdf01000!imp_WdfRegistryClose`.
     pub symbol: Cow<'static, str>,
+    /// `image` is a driver's, not the framework's or the kernel's.
+    driver: bool,
+}
+
+impl Frame {
+    fn new(image: Cow<'static, str>, symbol: Cow<'static, str>) -> Frame {
+        let driver = image != FRAMEWORK_MODULE && image != KERNEL_MODULE;
+        Frame { image, symbol, driver }
+    }
 }
 
 /// The simulated call stack.
@@ -139,7 +148,7 @@ impl Frames {
 
     /// Whether the innermost frame is a driver's (not the framework's or the kernel's).
     fn driver_on_top(&self) -> bool {
-        self.0.last().is_some_and(|f| f.image != FRAMEWORK_MODULE && f.image != KERNEL_MODULE)
+        self.0.last().is_some_and(|f| f.driver)
     }
 }
 
@@ -437,22 +446,25 @@ pub(crate) fn enter<R: CheckFailure>(
         if let Some(max) = max
             && s.driver_verifier_irql_check(name, max) == IrqlVerdict::Fail
         {
-            return Some(IrqlVerdict::Fail);
+            return Some((IrqlVerdict::Fail, 0, false));
         }
-        s.frames.push(Frame { image: Cow::Borrowed(image), symbol: Cow::Borrowed(symbol) });
+        s.frames.push(Frame::new(Cow::Borrowed(image), Cow::Borrowed(symbol)));
         if let Some(max) = max
             && s.kmdf_verifier_irql_check(name, max) == IrqlVerdict::Fail
         {
             s.frames.pop();
-            return Some(IrqlVerdict::Fail);
+            return Some((IrqlVerdict::Fail, 0, false));
         }
         if injectable && let Some(status) = s.planned_fault(name) {
             s.frames.pop();
-            return Some(IrqlVerdict::Inject(status));
+            return Some((IrqlVerdict::Inject(status), 0, false));
         }
-        Some(IrqlVerdict::Proceed)
+        // The frame just pushed goes when the body returns; the test hook's
+        // panic is decided here, in the same borrow.
+        let inject = s.panic_next.take_if(|n| n == name).is_some();
+        Some((IrqlVerdict::Proceed, s.frames.len() - 1, inject))
     });
-    match admitted {
+    let (depth, inject) = match admitted {
         None => {
             eprintln!(
                 "kmdf-sim: {name} was called on a thread with no simulated machine; \
@@ -461,12 +473,10 @@ pub(crate) fn enter<R: CheckFailure>(
             return refused;
         }
         Some(None) => return refused,
-        Some(Some(IrqlVerdict::Fail)) => return R::check_failure(),
-        Some(Some(IrqlVerdict::Inject(status))) => return R::injected(status).unwrap_or_else(R::check_failure),
-        Some(Some(IrqlVerdict::Proceed)) => {}
-    }
-    let (depth, inject) =
-        with_state(|s| (s.frames.len() - 1, s.panic_next.take_if(|n| n == name).is_some())).unwrap_or((0, false));
+        Some(Some((IrqlVerdict::Fail, ..))) => return R::check_failure(),
+        Some(Some((IrqlVerdict::Inject(status), ..))) => return R::injected(status).unwrap_or_else(R::check_failure),
+        Some(Some((IrqlVerdict::Proceed, depth, inject))) => (depth, inject),
+    };
     let result = catch_unwind(AssertUnwindSafe(|| {
         assert!(!inject, "injected simulator panic in {name}");
         body()
@@ -571,7 +581,7 @@ impl State {
     /// `Wdf01000!imp_WdfRegistryClose`), each a `&'static str` (kept without
     /// a copy), a `&String` (copied) or a `Cow` (an owned text moved in).
     pub fn push_frame(&mut self, image: impl FrameText, symbol: impl FrameText) {
-        self.frames.push(Frame { image: image.into_frame_text(), symbol: symbol.into_frame_text() });
+        self.frames.push(Frame::new(image.into_frame_text(), symbol.into_frame_text()));
     }
 
     pub fn pop_frame(&mut self) {
