@@ -245,8 +245,14 @@ impl State {
     /// The subtree of `root`, children before parents (F29's dispose order;
     /// siblings in creation order, which F29 leaves unspecified).
     fn post_order(&self, root: u64) -> Vec<u64> {
-        let mut out = Vec::new();
-        let mut stack = vec![(root, false)];
+        let children = self.objects.get(&root).map_or(0, |o| o.children.len());
+        if children == 0 {
+            // Most deletes are of one object without children (a key, a request).
+            return vec![root];
+        }
+        let mut out = Vec::with_capacity(children + 1);
+        let mut stack = Vec::with_capacity(children + 1);
+        stack.push((root, false));
         while let Some((h, expanded)) = stack.pop() {
             if expanded {
                 out.push(h);
