@@ -682,8 +682,7 @@ impl State {
         self.push_frame(KERNEL_MODULE, "nt!KiServiceLinkage");
         self.push_frame(KERNEL_MODULE, "nt!KiSystemServiceCopyEnd");
         let seq = self.next_seq();
-        let site = self.site();
-        let outcome = self.handles.close(value, &closer, seq, site.clone());
+        let outcome = self.handles.close(value, &closer, seq, self.site());
         let status = match outcome {
             CloseOutcome::Closed(info) => {
                 let stale = expected_serial.is_some_and(|s| s != info.serial);
@@ -728,7 +727,7 @@ impl State {
                     &closer,
                     format!("slot held by protected handle of {}; {outcome}", info.owner),
                     seq,
-                    site,
+                    self.site(),
                 );
                 let cause = self.root_cause_for(value, &closer);
                 self.bug_check(BugCheck::invalid_kernel_handle(value, true), Some(value), cause);
@@ -754,6 +753,7 @@ impl State {
                     outcome: outcome.clone(),
                     seq,
                 });
+                let site = self.site();
                 self.handles.record_bad_close(value, &closer, format!("no open handle; {outcome}"), seq, site);
                 if fatal {
                     let cause = self.root_cause_for(value, &closer);
