@@ -4,7 +4,39 @@
 //! ASSUMPTION: ASCII case folding stands in for the registry's Unicode
 //! upcase table; every name the driver and the tests use is ASCII.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Resolved paths the registry remembers before it starts over (bounds the
+/// cache whatever paths a run uses).
+const RESOLVED_KEPT: usize = 4096;
+
+/// Hashes a path eight bytes at a time (paths are trusted, short keys of an
+/// in-process cache; no flooding to resist).
+#[derive(Default)]
+struct PathHasher(u64);
+
+impl Hasher for PathHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x517C_C1B7_2722_0A95);
+        }
+        let mut word = [0u8; 8];
+        word[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x517C_C1B7_2722_0A95);
+    }
+}
+
+/// Paths as they were written, with the (base, node) pairs they resolved to.
+type Resolved = HashMap<Box<str>, Vec<(Option<usize>, usize)>, BuildHasherDefault<PathHasher>>;
 
 /// One registry value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +84,11 @@ pub enum PathError {
 pub struct Registry {
     nodes: Vec<KeyNode>,
     paths: Vec<Box<str>>,
+    /// Paths that resolved, with what they resolved to. A resolved path
+    /// keeps its node until a key is deleted (keys are never renamed or
+    /// moved, and adding keys changes no existing path), so a delete
+    /// forgets them all.
+    resolved: RefCell<Resolved>,
 }
 
 fn fold(name: &str) -> String {
@@ -104,6 +141,7 @@ impl Registry {
                 deleted: false,
             }],
             paths: vec![r"\Registry".into()],
+            resolved: RefCell::default(),
         };
         for path in [
             r"\Registry\Machine\SYSTEM\CurrentControlSet\Services",
@@ -129,6 +167,20 @@ impl Registry {
 
     /// Resolves `name` below `base` (`None` = absolute path starting with `\Registry`).
     pub fn lookup(&self, base: Option<usize>, name: &str) -> Result<usize, PathError> {
+        if let Some(found) = self.resolved.borrow().get(name).and_then(|r| r.iter().find(|(b, _)| *b == base)) {
+            return Ok(found.1);
+        }
+        let node = self.walk(base, name)?;
+        let mut resolved = self.resolved.borrow_mut();
+        if resolved.len() >= RESOLVED_KEPT {
+            resolved.clear();
+        }
+        resolved.entry(name.into()).or_default().push((base, node));
+        Ok(node)
+    }
+
+    /// [`Registry::lookup`] without the cache: one component at a time.
+    fn walk(&self, base: Option<usize>, name: &str) -> Result<usize, PathError> {
         let (mut node, rest) = match base {
             None => {
                 let rest = name.strip_prefix('\\').ok_or(PathError::Invalid)?;
@@ -201,6 +253,9 @@ impl Registry {
     /// Creates every missing key along an absolute path (test and machine setup).
     pub fn create_path(&mut self, path: &str) -> Result<usize, PathError> {
         let rest = path.strip_prefix(r"\Registry").ok_or(PathError::Invalid)?;
+        if let Ok(node) = self.lookup(None, path) {
+            return Ok(node);
+        }
         let mut node = 0;
         if rest.is_empty() {
             return Ok(0);
@@ -252,6 +307,7 @@ impl Registry {
         if let Some(parent) = self.nodes[id].parent {
             self.nodes[parent].children.remove(&folded);
         }
+        self.resolved.get_mut().clear();
         self.nodes[id].deleted = true;
         true
     }
@@ -297,6 +353,25 @@ mod tests {
         assert_eq!(r.lookup(None, r"\Registry\"), Err(PathError::Invalid));
         assert_eq!(r.lookup(None, "\\"), Err(PathError::Invalid));
         assert_eq!(r.lookup(None, r"\Other\Machine"), Err(PathError::NotFound));
+    }
+
+    #[test]
+    fn a_remembered_path_is_forgotten_when_a_key_is_deleted() {
+        let mut r = Registry::new();
+        let path = r"\Registry\Machine\SOFTWARE\A\B";
+        let b = r.create_path(path).unwrap();
+        let a = r.lookup(None, r"\Registry\Machine\SOFTWARE\A").unwrap();
+        assert_eq!(r.lookup(None, path), Ok(b));
+        assert_eq!(r.lookup(Some(a), "B"), Ok(b));
+        assert_eq!(r.lookup(Some(0), "B"), Err(PathError::NotFound), "the same name below another base");
+        assert!(r.delete_key(b));
+        assert_eq!(r.lookup(None, path), Err(PathError::NotFound));
+        assert_eq!(r.lookup(Some(a), "B"), Err(PathError::NotFound));
+        let (again, created) = r.create(Some(a), "B", false).unwrap();
+        assert!(created && again != b);
+        assert_eq!(r.lookup(None, path), Ok(again));
+        assert_eq!(r.create_path(path), Ok(again));
+        assert_eq!(r.create_path(r"\RegistryX\A"), Err(PathError::Invalid));
     }
 
     #[test]
