@@ -4,7 +4,7 @@
 //! the driver's code, so the stop ends the process: each scenario runs in a
 //! child process, and the parent asserts on its exit status and report.
 
-use kmdf_sim::control::{Machine, Settings};
+use kmdf_sim::control::{self, Machine, Settings, SpecialPoolProtection};
 use kmdf_sim::*;
 use std::cell::Cell;
 use std::process::Command;
@@ -63,24 +63,33 @@ fn object_with_context() -> (WDFOBJECT, *mut u64) {
 /// Runs `scenario` in a child process (this test binary, this test only);
 /// returns its exit code and standard error.
 fn in_child(test: &str, scenario: impl FnOnce()) -> Option<(Option<i32>, String)> {
+    in_child_with(test, false, scenario)
+}
+
+/// Like [`in_child`]; with `mprotect`, the child's special pool is told to
+/// use `mprotect` even where the host has guard regions.
+fn in_child_with(test: &str, mprotect: bool, scenario: impl FnOnce()) -> Option<(Option<i32>, String)> {
     if std::env::var_os(CHILD).is_some() {
+        eprintln!("kmdf-sim child: special pool protection {:?}", control::special_pool_protection());
         scenario();
         // Reaching here means the machine did not stop.
         eprintln!("kmdf-sim child: the scenario ran to its end");
         std::process::exit(0);
     }
     let exe = std::env::current_exe().expect("test binary path");
-    let out = Command::new(exe)
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .output()
-        .expect("child runs");
+    let mut child = Command::new(exe);
+    child.args(["--exact", test, "--nocapture", "--test-threads=1"]).env(CHILD, "1");
+    if mprotect {
+        child.env(control::SPECIAL_POOL_PROTECTION_VARIABLE, "mprotect");
+    } else {
+        child.env_remove(control::SPECIAL_POOL_PROTECTION_VARIABLE);
+    }
+    let out = child.output().expect("child runs");
     Some((out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned()))
 }
 
-#[test]
-fn a_context_read_after_its_destroy_callback_is_bug_check_d5() {
-    let result = in_child("a_context_read_after_its_destroy_callback_is_bug_check_d5", || {
+fn read_after_destroy(test: &str, mprotect: bool) {
+    let result = in_child_with(test, mprotect, || {
         let m = Machine::new(Settings::default());
         m.run(DRV, "Test", || {
             let (object, ctx) = object_with_context();
@@ -97,11 +106,37 @@ fn a_context_read_after_its_destroy_callback_is_bug_check_d5() {
     assert_eq!(code, Some(0xD5), "{stderr}");
     assert!(stderr.contains("DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL"), "{stderr}");
     assert!(stderr.contains(", read"), "{stderr}");
+    assert_protection(&stderr, mprotect);
+}
+
+/// The child used `mprotect` when told to, and otherwise what the host offers.
+fn assert_protection(stderr: &str, mprotect: bool) {
+    let expected = if mprotect { SpecialPoolProtection::Mprotect } else { control::special_pool_protection() };
+    assert!(stderr.contains(&format!("special pool protection {expected:?}")), "{stderr}");
+}
+
+#[test]
+fn a_context_read_after_its_destroy_callback_is_bug_check_d5() {
+    read_after_destroy("a_context_read_after_its_destroy_callback_is_bug_check_d5", false);
+}
+
+#[test]
+fn with_mprotect_a_context_read_after_its_destroy_callback_is_bug_check_d5() {
+    read_after_destroy("with_mprotect_a_context_read_after_its_destroy_callback_is_bug_check_d5", true);
 }
 
 #[test]
 fn a_write_past_the_end_of_a_context_is_bug_check_d6() {
-    let result = in_child("a_write_past_the_end_of_a_context_is_bug_check_d6", || {
+    write_past_end("a_write_past_the_end_of_a_context_is_bug_check_d6", false);
+}
+
+#[test]
+fn with_mprotect_a_write_past_the_end_of_a_context_is_bug_check_d6() {
+    write_past_end("with_mprotect_a_write_past_the_end_of_a_context_is_bug_check_d6", true);
+}
+
+fn write_past_end(test: &str, mprotect: bool) {
+    let result = in_child_with(test, mprotect, || {
         let m = Machine::new(Settings::default());
         m.run(DRV, "Test", || {
             let (_, ctx) = object_with_context();
@@ -115,6 +150,7 @@ fn a_write_past_the_end_of_a_context_is_bug_check_d6() {
     let (code, stderr) = result.expect("parent");
     assert_eq!(code, Some(0xD6), "{stderr}");
     assert!(stderr.contains("BEYOND_END_OF_ALLOCATION") && stderr.contains(", write"), "{stderr}");
+    assert_protection(&stderr, mprotect);
 }
 
 #[test]

@@ -293,17 +293,17 @@ impl HandleTable {
             return CloseOutcome::Invalid;
         };
         let info = match self.slots.get(index as usize) {
-            Some(Slot::Used(entry)) => {
-                HandleEntryInfo { owner: entry.owner.clone(), serial: entry.serial, object: entry.object }
+            Some(Slot::Used(entry)) if entry.protected => {
+                let info = HandleEntryInfo { owner: entry.owner.clone(), serial: entry.serial, object: entry.object };
+                return CloseOutcome::Protected(info);
             }
+            Some(Slot::Used(_)) => match std::mem::replace(&mut self.slots[index as usize], Slot::Free) {
+                // The entry leaves the table: its owner moves into the report.
+                Slot::Used(entry) => HandleEntryInfo { owner: entry.owner, serial: entry.serial, object: entry.object },
+                Slot::Free => return CloseOutcome::Invalid,
+            },
             _ => return CloseOutcome::Invalid,
         };
-        if let Some(Slot::Used(entry)) = self.slots.get(index as usize)
-            && entry.protected
-        {
-            return CloseOutcome::Protected(info);
-        }
-        self.slots[index as usize] = Slot::Free;
         match self.policy {
             ReusePolicy::Lifo | ReusePolicy::BatchedLifo => self.last_free.push(index),
             ReusePolicy::Fifo => self.first_free.push_back(index),
@@ -342,14 +342,15 @@ impl HandleTable {
 
     /// Live handles, for leak reports: (value, entry).
     pub fn live(&self) -> Vec<(u64, HandleEntry)> {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| match s {
-                Slot::Used(e) => Some((Self::value_of(i as u32), e.clone())),
-                Slot::Free => None,
-            })
-            .collect()
+        self.live_entries().map(|(h, e)| (h, e.clone())).collect()
+    }
+
+    /// Live handles without copying them: (value, entry), in slot order.
+    pub fn live_entries(&self) -> impl Iterator<Item = (u64, &HandleEntry)> {
+        self.slots.iter().enumerate().filter_map(|(i, s)| match s {
+            Slot::Used(e) => Some((Self::value_of(i as u32), e)),
+            Slot::Free => None,
+        })
     }
 }
 

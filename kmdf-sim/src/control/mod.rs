@@ -15,6 +15,7 @@ pub(crate) mod objects;
 pub mod pnp;
 pub mod pool;
 pub mod registry;
+mod routines;
 pub mod scenario;
 #[cfg(unix)]
 mod special_pool;
@@ -25,6 +26,11 @@ pub use handles::{HandleEvent, HandleEventKind, HandleOwner, ReusePolicy};
 pub use pnp::{Caller, DeviceFile, DeviceId, DevnodeState, IoOutcome, RequestType};
 pub use pool::PoolAllocation;
 pub use scenario::{Scenario, ScenarioReport, Step};
+#[cfg(unix)]
+pub use special_pool::{
+    PROTECTION_VARIABLE as SPECIAL_POOL_PROTECTION_VARIABLE, Protection as SpecialPoolProtection,
+    protection as special_pool_protection,
+};
 
 use crate::surface::types::{_WDF_DRIVER_GLOBALS, NTSTATUS};
 use handles::{CloseOutcome, HandleEntry, HandleTable};
@@ -121,6 +127,15 @@ pub(crate) struct Frame {
     pub image: Cow<'static, str>,
     /// Symbol as the debugger prints it, e.g. `Wdf01000!imp_WdfRegistryClose`.
     pub symbol: Cow<'static, str>,
+    /// `image` is a driver's, not the framework's or the kernel's.
+    driver: bool,
+}
+
+impl Frame {
+    fn new(image: Cow<'static, str>, symbol: Cow<'static, str>) -> Frame {
+        let driver = image != FRAMEWORK_MODULE && image != KERNEL_MODULE;
+        Frame { image, symbol, driver }
+    }
 }
 
 /// The simulated call stack.
@@ -142,7 +157,32 @@ impl Frames {
 
     /// Whether the innermost frame is a driver's (not the framework's or the kernel's).
     fn driver_on_top(&self) -> bool {
-        self.0.last().is_some_and(|f| f.image != FRAMEWORK_MODULE && f.image != KERNEL_MODULE)
+        self.0.last().is_some_and(|f| f.driver)
+    }
+}
+
+/// Text of a frame: a `&'static str` is kept by reference (no copy), a
+/// `Cow` as it is, a borrowed `String` copied.
+pub(crate) trait FrameText {
+    /// The text as the frame keeps it.
+    fn into_frame_text(self) -> Cow<'static, str>;
+}
+
+impl FrameText for &'static str {
+    fn into_frame_text(self) -> Cow<'static, str> {
+        Cow::Borrowed(self)
+    }
+}
+
+impl FrameText for Cow<'static, str> {
+    fn into_frame_text(self) -> Cow<'static, str> {
+        self
+    }
+}
+
+impl FrameText for &String {
+    fn into_frame_text(self) -> Cow<'static, str> {
+        Cow::Owned(self.clone())
     }
 }
 
@@ -219,7 +259,8 @@ pub(crate) struct State {
     /// Verifier findings that are not bug checks.
     pub(crate) findings: Vec<String>,
     next_object: u64,
-    ddi_calls: BTreeMap<&'static str, u64>,
+    /// The routines called so far, with their IRQL rules and call counts.
+    routines: routines::Routines,
     refused_calls: u64,
     /// Messages the framework traced (its in-flight recorder, IFR).
     pub(crate) framework_log: Vec<String>,
@@ -521,27 +562,31 @@ pub(crate) fn enter<R: CheckFailure>(
             s.refused_calls += 1;
             return None;
         }
-        *s.ddi_calls.entry(name).or_insert(0) += 1;
-        let max = irql::max_irql(name);
+        let id = s.routines.intern(name);
+        s.routines.count(id);
+        let max = s.routines.get(id).max_irql;
         if let Some(max) = max
             && s.driver_verifier_irql_check(name, max) == IrqlVerdict::Fail
         {
-            return Some(IrqlVerdict::Fail);
+            return Some((IrqlVerdict::Fail, 0, false));
         }
-        s.frames.push(Frame { image: Cow::Borrowed(image), symbol: Cow::Borrowed(symbol) });
+        s.frames.push(Frame::new(Cow::Borrowed(image), Cow::Borrowed(symbol)));
         if let Some(max) = max
             && s.kmdf_verifier_irql_check(name, max) == IrqlVerdict::Fail
         {
             s.frames.pop();
-            return Some(IrqlVerdict::Fail);
+            return Some((IrqlVerdict::Fail, 0, false));
         }
         if injectable && let Some(status) = s.planned_fault(name) {
             s.frames.pop();
-            return Some(IrqlVerdict::Inject(status));
+            return Some((IrqlVerdict::Inject(status), 0, false));
         }
-        Some(IrqlVerdict::Proceed)
+        // The frame just pushed goes when the body returns; the test hook's
+        // panic is decided here, in the same borrow.
+        let inject = s.panic_next.take_if(|n| n == name).is_some();
+        Some((IrqlVerdict::Proceed, s.frames.len() - 1, inject))
     });
-    match admitted {
+    let (depth, inject) = match admitted {
         None => {
             eprintln!(
                 "kmdf-sim: {name} was called on a thread with no simulated machine; \
@@ -550,12 +595,10 @@ pub(crate) fn enter<R: CheckFailure>(
             return refused;
         }
         Some(None) => return refused,
-        Some(Some(IrqlVerdict::Fail)) => return R::check_failure(),
-        Some(Some(IrqlVerdict::Inject(status))) => return R::injected(status).unwrap_or_else(R::check_failure),
-        Some(Some(IrqlVerdict::Proceed)) => {}
-    }
-    let (depth, inject) =
-        with_state(|s| (s.frames.len() - 1, s.panic_next.take_if(|n| n == name).is_some())).unwrap_or((0, false));
+        Some(Some((IrqlVerdict::Fail, ..))) => return R::check_failure(),
+        Some(Some((IrqlVerdict::Inject(status), ..))) => return R::injected(status).unwrap_or_else(R::check_failure),
+        Some(Some((IrqlVerdict::Proceed, depth, inject))) => (depth, inject),
+    };
     let result = catch_unwind(AssertUnwindSafe(|| {
         assert!(!inject, "injected simulator panic in {name}");
         body()
@@ -575,7 +618,10 @@ pub(crate) fn enter<R: CheckFailure>(
 /// library routines such as `RtlInitUnicodeString` keep working after a stop,
 /// so the driver's error paths never read an unwritten result).
 pub(crate) fn count_call(name: &'static str) {
-    with_state(|s| *s.ddi_calls.entry(name).or_insert(0) += 1);
+    with_state(|s| {
+        let id = s.routines.intern(name);
+        s.routines.count(id);
+    });
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -610,7 +656,7 @@ impl State {
             unload_reports: Vec::new(),
             findings: Vec::new(),
             next_object: 1,
-            ddi_calls: BTreeMap::new(),
+            routines: routines::Routines::default(),
             refused_calls: 0,
             panic_next: None,
             interleaved_open: None,
@@ -659,8 +705,11 @@ impl State {
         self.frames.iter().rev().map(|f| f.symbol.to_string()).collect()
     }
 
-    pub fn push_frame(&mut self, image: &str, symbol: &str) {
-        self.frames.push(Frame { image: Cow::Owned(image.into()), symbol: Cow::Owned(symbol.into()) });
+    /// Pushes a frame: `image` (e.g. `Wdf01000.sys`) and `symbol` (e.g.
+    /// `Wdf01000!imp_WdfRegistryClose`), each a `&'static str` (kept without
+    /// a copy), a `&String` (copied) or a `Cow` (an owned text moved in).
+    pub fn push_frame(&mut self, image: impl FrameText, symbol: impl FrameText) {
+        self.frames.push(Frame::new(image.into_frame_text(), symbol.into_frame_text()));
     }
 
     pub fn pop_frame(&mut self) {
@@ -676,12 +725,10 @@ impl State {
     /// Forgets the unloaded driver and reports what it left behind: kernel
     /// handles it opened itself and framework objects still alive.
     fn finish_unload(&mut self, image: &str) -> UnloadReport {
-        let owner = HandleOwner::Component(image.to_string());
         let leaked_handles = self
             .handles
-            .live()
-            .into_iter()
-            .filter(|(_, e)| e.owner == owner)
+            .live_entries()
+            .filter(|(_, e)| matches!(&e.owner, HandleOwner::Component(name) if name == image))
             .map(|(h, e)| (h, self.registry.path_of(e.object)))
             .collect();
         let leaked_objects =
@@ -818,8 +865,7 @@ impl State {
         self.push_frame(KERNEL_MODULE, "nt!KiServiceLinkage");
         self.push_frame(KERNEL_MODULE, "nt!KiSystemServiceCopyEnd");
         let seq = self.next_seq();
-        let site = self.site();
-        let outcome = self.handles.close(value, &closer, seq, site.clone());
+        let outcome = self.handles.close(value, &closer, seq, self.site());
         let status = match outcome {
             CloseOutcome::Closed(info) => {
                 let stale = expected_serial.is_some_and(|s| s != info.serial);
@@ -864,7 +910,7 @@ impl State {
                     &closer,
                     format!("slot held by protected handle of {}; {outcome}", info.owner),
                     seq,
-                    site,
+                    self.site(),
                 );
                 let cause = self.root_cause_for(value, &closer);
                 self.bug_check(BugCheck::invalid_kernel_handle(value, true), Some(value), cause);
@@ -890,6 +936,7 @@ impl State {
                     outcome: outcome.clone(),
                     seq,
                 });
+                let site = self.site();
                 self.handles.record_bad_close(value, &closer, format!("no open handle; {outcome}"), seq, site);
                 if fatal {
                     let cause = self.root_cause_for(value, &closer);
@@ -1108,7 +1155,7 @@ impl Machine {
             let saved = (s.process.clone(), s.irql);
             s.process = Process { name: process.into(), has_peb };
             s.irql = irql;
-            s.push_frame(image, &format!("{module}!{symbol}"));
+            s.push_frame(Cow::Owned(image.to_string()), Cow::Owned(format!("{module}!{symbol}")));
             (saved, s.frames.len() - 1)
         });
         let result = catch_unwind(AssertUnwindSafe(f));
@@ -1168,7 +1215,7 @@ impl Machine {
 
     /// How often each DDI or kernel routine was called (refused calls excluded).
     pub fn ddi_calls(&self) -> BTreeMap<&'static str, u64> {
-        self.state(|s| s.ddi_calls.clone())
+        self.state(|s| s.routines.calls())
     }
 
     /// Calls refused because the machine had stopped.
@@ -1214,7 +1261,10 @@ impl Machine {
     /// `protected` sets protect-from-close on it (F40). Returns the handle.
     pub fn open_foreign_handle(&self, image: &str, path: &str, protected: bool) -> Result<u64, NTSTATUS> {
         self.state(|s| {
-            s.push_frame(image, &format!("{}!OpenKey", image.trim_end_matches(".sys")));
+            s.push_frame(
+                Cow::Owned(image.to_string()),
+                Cow::Owned(format!("{}!OpenKey", image.trim_end_matches(".sys"))),
+            );
             let r =
                 s.open_key_handle(HandleOwner::Component(image.into()), None, path, crate::KEY_READ, None, protected);
             s.pop_frame();
@@ -1309,7 +1359,7 @@ impl Machine {
             let image = s.driver.as_ref().map(|d| d.image.clone()).expect("kmdf-sim: no driver is loaded");
             let depth = s.frames.len();
             s.push_frame(KERNEL_MODULE, "nt!IopLoadUnloadDriver");
-            s.push_frame(&image, &format!("{}!FxStubDriverUnload", image.trim_end_matches(".sys")));
+            s.push_frame(&image, Cow::Owned(format!("{}!FxStubDriverUnload", image.trim_end_matches(".sys"))));
             s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxDriver::Unload");
             (image, depth)
         });
@@ -1321,7 +1371,7 @@ impl Machine {
             });
             if let Some(unload) = unload {
                 let module = image.trim_end_matches(".sys").to_string();
-                self.state(|s| s.push_frame(&image, &format!("{module}!EvtDriverUnload")));
+                self.state(|s| s.push_frame(&image, Cow::Owned(format!("{module}!EvtDriverUnload"))));
                 // SAFETY: the driver registered EvtDriverUnload in its
                 // WDF_DRIVER_CONFIG; KMDF calls it with the WDFDRIVER first (F27).
                 unsafe { unload(driver as crate::WDFDRIVER) };

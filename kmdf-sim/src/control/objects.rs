@@ -18,6 +18,7 @@
 
 use super::{FRAMEWORK_MODULE, State, with_state};
 use crate::surface::types::*;
+use std::borrow::Cow;
 
 /// How many freed object handles the machine remembers for F77's use-after-free rules.
 const FREED_OBJECTS_KEPT: usize = 65_536;
@@ -304,8 +305,14 @@ impl State {
     /// The subtree of `root`, children before parents (F29's dispose order;
     /// siblings in creation order, which F29 leaves unspecified).
     fn post_order(&self, root: u64) -> Vec<u64> {
-        let mut out = Vec::new();
-        let mut stack = vec![(root, false)];
+        let children = self.objects.get(&root).map_or(0, |o| o.children.len());
+        if children == 0 {
+            // Most deletes are of one object without children (a key, a request).
+            return vec![root];
+        }
+        let mut out = Vec::with_capacity(children + 1);
+        let mut stack = Vec::with_capacity(children + 1);
+        stack.push((root, false));
         while let Some((h, expanded)) = stack.pop() {
             if expanded {
                 out.push(h);
@@ -360,14 +367,14 @@ fn call_object_callback(object: u64, callback: unsafe extern "C" fn(WDFOBJECT), 
     else {
         return;
     };
-    let module = driver.trim_end_matches(".sys").to_string();
+    let symbol = format!("{}!{name}", driver.trim_end_matches(".sys"));
     let saved = with_state(|s| {
         let saved = s.irql;
         // F9/F34: a passive object's callbacks run at PASSIVE_LEVEL.
         if s.objects.get(&object).is_some_and(|o| o.passive) {
             s.irql = 0;
         }
-        s.push_frame(&driver, &format!("{module}!{name}"));
+        s.push_frame(Cow::Owned(driver), Cow::Owned(symbol));
         saved
     });
     // SAFETY: the driver registered this callback for this object in its

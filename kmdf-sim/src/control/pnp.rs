@@ -9,6 +9,7 @@
 use super::objects::{self, ObjectKind};
 use super::{FRAMEWORK_MODULE, KERNEL_MODULE, Machine, Stopped, with_state};
 use crate::surface::types::*;
+use std::borrow::Cow;
 
 /// What state a devnode is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +27,10 @@ pub enum DevnodeState {
 pub(crate) struct Devnode {
     pub hardware_id: String,
     pub instance_id: String,
-    pub security: Option<String>,
+    /// Whether each caller ([`Caller::index`]) gets read+write access under
+    /// the INF's security descriptor (F73): the descriptor is fixed when the
+    /// devnode is added, so it is evaluated then, not on every open.
+    pub granted: [bool; Caller::ALL.len()],
     pub device: Option<u64>,
     pub state: DevnodeState,
     /// Device interface classes the driver registered (WdfDeviceCreateDeviceInterface).
@@ -112,6 +116,18 @@ pub enum Caller {
 }
 
 impl Caller {
+    /// Every caller, in [`Caller::index`] order.
+    const ALL: [Caller; 3] = [Caller::System, Caller::Administrator, Caller::User];
+
+    /// The caller's position in [`Caller::ALL`].
+    fn index(self) -> usize {
+        match self {
+            Caller::System => 0,
+            Caller::Administrator => 1,
+            Caller::User => 2,
+        }
+    }
+
     /// The SDDL SID aliases in the caller's token.
     fn sids(self) -> &'static [&'static str] {
         match self {
@@ -231,14 +247,13 @@ pub type DeviceId = usize;
 /// A driver callback run as the framework runs it: with its frame on the
 /// simulated stack, at `irql`, no state borrow held.
 pub(crate) fn call_driver<R>(image: &str, name: &str, irql: u8, f: impl FnOnce() -> R) -> Option<R> {
-    let module = image.trim_end_matches(".sys").to_string();
     let saved = with_state(|s| {
         if s.is_stopped() {
             return None;
         }
         let saved = s.irql;
         s.irql = irql;
-        s.push_frame(image, &format!("{module}!{name}"));
+        s.push_frame(Cow::Owned(image.to_string()), Cow::Owned(format!("{}!{name}", image.trim_end_matches(".sys"))));
         Some(saved)
     })
     .flatten()?;
@@ -280,7 +295,7 @@ impl Machine {
             s.devnodes.push(Devnode {
                 hardware_id: hardware_id.to_string(),
                 instance_id: format!(r"ROOT\{}\{:04}", hardware_id.rsplit('\\').next().unwrap_or(hardware_id), id),
-                security: security.map(str::to_string),
+                granted: Caller::ALL.map(|c| access_allowed(security.unwrap_or(DEFAULT_DEVICE_SDDL), c)),
                 device: None,
                 state: DevnodeState::Disabled,
                 interfaces: Vec::new(),
@@ -545,8 +560,7 @@ impl Machine {
             if node.state != DevnodeState::Started {
                 return Err(crate::STATUS_NO_SUCH_DEVICE);
             }
-            let sddl = node.security.as_deref().unwrap_or(DEFAULT_DEVICE_SDDL);
-            if !access_allowed(sddl, caller) {
+            if !node.granted[caller.index()] {
                 return Err(crate::STATUS_ACCESS_DENIED);
             }
             Ok(DeviceFile { devnode: id, caller })

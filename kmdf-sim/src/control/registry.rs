@@ -4,7 +4,39 @@
 //! ASSUMPTION: ASCII case folding stands in for the registry's Unicode
 //! upcase table; every name the driver and the tests use is ASCII.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Resolved paths the registry remembers before it starts over (bounds the
+/// cache whatever paths a run uses).
+const RESOLVED_KEPT: usize = 4096;
+
+/// Hashes a path eight bytes at a time (paths are trusted, short keys of an
+/// in-process cache; no flooding to resist).
+#[derive(Default)]
+struct PathHasher(u64);
+
+impl Hasher for PathHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x517C_C1B7_2722_0A95);
+        }
+        let mut word = [0u8; 8];
+        word[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x517C_C1B7_2722_0A95);
+    }
+}
+
+/// Paths as they were written, with the (base, node) pairs they resolved to.
+type Resolved = HashMap<Box<str>, Vec<(Option<usize>, usize)>, BuildHasherDefault<PathHasher>>;
 
 /// One registry value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,13 +76,50 @@ pub enum PathError {
 }
 
 /// The registry tree. Node 0 is `\Registry`.
+///
+/// # Invariants
+/// `paths[i]` is the full path of `nodes[i]` (`\Registry\...`, names as
+/// created); names never change, so the path is fixed when the node is made.
 #[derive(Debug, Clone)]
 pub struct Registry {
     nodes: Vec<KeyNode>,
+    paths: Vec<Box<str>>,
+    /// Paths that resolved, with what they resolved to. A resolved path
+    /// keeps its node until a key is deleted (keys are never renamed or
+    /// moved, and adding keys changes no existing path), so a delete
+    /// forgets them all.
+    resolved: RefCell<Resolved>,
 }
 
 fn fold(name: &str) -> String {
     name.to_ascii_lowercase()
+}
+
+/// Names up to this many bytes are folded on the stack.
+const FOLD_BUFFER: usize = 256;
+
+/// Runs `f` on `name` folded to lower case, without allocating unless the
+/// name has upper-case letters and is longer than FOLD_BUFFER bytes.
+fn with_folded<R>(name: &str, f: impl FnOnce(&str) -> R) -> R {
+    if !name.bytes().any(|b| b.is_ascii_uppercase()) {
+        return f(name);
+    }
+    let mut buffer = [0u8; FOLD_BUFFER];
+    if let Some(out) = buffer.get_mut(..name.len()) {
+        out.copy_from_slice(name.as_bytes());
+        out.make_ascii_lowercase();
+        // ASCII case folding leaves every multi-byte sequence as it was.
+        if let Ok(folded) = std::str::from_utf8(out) {
+            return f(folded);
+        }
+    }
+    f(&fold(name))
+}
+
+/// Whether every `\`-separated component of `path` is non-empty.
+fn well_formed(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    !bytes.is_empty() && bytes[0] != b'\\' && bytes[bytes.len() - 1] != b'\\' && !bytes.windows(2).any(|w| w == b"\\\\")
 }
 
 impl Default for Registry {
@@ -71,6 +140,8 @@ impl Registry {
                 volatile: false,
                 deleted: false,
             }],
+            paths: vec![r"\Registry".into()],
+            resolved: RefCell::default(),
         };
         for path in [
             r"\Registry\Machine\SYSTEM\CurrentControlSet\Services",
@@ -89,36 +160,54 @@ impl Registry {
         &self.nodes[id]
     }
 
-    /// Splits a path into components; rejects empty components.
-    fn components(path: &str) -> Result<Vec<&str>, PathError> {
-        let parts: Vec<&str> = path.split('\\').collect();
-        if parts.iter().any(|p| p.is_empty()) {
-            return Err(PathError::Invalid);
-        }
-        Ok(parts)
+    /// The subkey of `node` named `name` (any case).
+    fn child(&self, node: usize, name: &str) -> Option<usize> {
+        with_folded(name, |folded| self.nodes[node].children.get(folded).copied())
     }
 
     /// Resolves `name` below `base` (`None` = absolute path starting with `\Registry`).
     pub fn lookup(&self, base: Option<usize>, name: &str) -> Result<usize, PathError> {
+        if let Some(found) = self.resolved.borrow().get(name).and_then(|r| r.iter().find(|(b, _)| *b == base)) {
+            return Ok(found.1);
+        }
+        let node = self.walk(base, name)?;
+        let mut resolved = self.resolved.borrow_mut();
+        if resolved.len() >= RESOLVED_KEPT {
+            resolved.clear();
+        }
+        resolved.entry(name.into()).or_default().push((base, node));
+        Ok(node)
+    }
+
+    /// [`Registry::lookup`] without the cache: one component at a time.
+    fn walk(&self, base: Option<usize>, name: &str) -> Result<usize, PathError> {
         let (mut node, rest) = match base {
             None => {
                 let rest = name.strip_prefix('\\').ok_or(PathError::Invalid)?;
-                let mut parts = Self::components(rest)?;
-                if fold(parts[0]) != "registry" {
+                if !well_formed(rest) {
+                    return Err(PathError::Invalid);
+                }
+                let (first, rest) = rest.split_once('\\').unwrap_or((rest, ""));
+                if !first.eq_ignore_ascii_case("registry") {
                     return Err(PathError::NotFound);
                 }
-                parts.remove(0);
-                (0, parts)
+                (0, rest)
             }
             Some(b) => {
                 if name.is_empty() {
                     return Ok(b);
                 }
-                (b, Self::components(name)?)
+                if !well_formed(name) {
+                    return Err(PathError::Invalid);
+                }
+                (b, name)
             }
         };
-        for part in rest {
-            node = *self.nodes[node].children.get(&fold(part)).ok_or(PathError::NotFound)?;
+        if rest.is_empty() {
+            return Ok(node);
+        }
+        for part in rest.split('\\') {
+            node = self.child(node, part).ok_or(PathError::NotFound)?;
         }
         Ok(node)
     }
@@ -147,6 +236,8 @@ impl Registry {
 
     fn add_child(&mut self, parent: usize, leaf: &str, volatile: bool) -> usize {
         let id = self.nodes.len();
+        let path = format!(r"{}\{leaf}", self.paths[parent]);
+        self.paths.push(path.into_boxed_str());
         self.nodes.push(KeyNode {
             name: leaf.to_string(),
             parent: Some(parent),
@@ -162,13 +253,20 @@ impl Registry {
     /// Creates every missing key along an absolute path (test and machine setup).
     pub fn create_path(&mut self, path: &str) -> Result<usize, PathError> {
         let rest = path.strip_prefix(r"\Registry").ok_or(PathError::Invalid)?;
+        if let Ok(node) = self.lookup(None, path) {
+            return Ok(node);
+        }
         let mut node = 0;
         if rest.is_empty() {
             return Ok(0);
         }
-        for part in Self::components(rest.strip_prefix('\\').ok_or(PathError::Invalid)?)? {
-            node = match self.nodes[node].children.get(&fold(part)) {
-                Some(&id) => id,
+        let rest = rest.strip_prefix('\\').ok_or(PathError::Invalid)?;
+        if !well_formed(rest) {
+            return Err(PathError::Invalid);
+        }
+        for part in rest.split('\\') {
+            node = match self.child(node, part) {
+                Some(id) => id,
                 None => self.add_child(node, part, false),
             };
         }
@@ -177,24 +275,26 @@ impl Registry {
 
     /// Full path of a node, `\Registry\...`.
     pub fn path_of(&self, id: usize) -> String {
-        let mut parts = Vec::new();
-        let mut cur = Some(id);
-        while let Some(n) = cur {
-            parts.push(self.nodes[n].name.as_str());
-            cur = self.nodes[n].parent;
-        }
-        parts.reverse();
-        format!(r"\{}", parts.join(r"\"))
+        self.paths[id].to_string()
     }
 
     /// Sets a value.
     pub fn set_value(&mut self, id: usize, name: &str, kind: u32, data: Vec<u8>) {
-        self.nodes[id].values.insert(fold(name), RegValue { name: name.to_string(), kind, data });
+        let values = &mut self.nodes[id].values;
+        if let Some(value) = with_folded(name, |folded| values.get_mut(folded)) {
+            if value.name != name {
+                value.name = name.to_string();
+            }
+            value.kind = kind;
+            value.data = data;
+            return;
+        }
+        values.insert(fold(name), RegValue { name: name.to_string(), kind, data });
     }
 
     /// Removes a value; `false` if there was none.
     pub fn remove_value(&mut self, id: usize, name: &str) -> bool {
-        self.nodes[id].values.remove(&fold(name)).is_some()
+        with_folded(name, |folded| self.nodes[id].values.remove(folded)).is_some()
     }
 
     /// Deletes a key without subkeys (`ZwDeleteKey`); `false` if it has some.
@@ -207,13 +307,14 @@ impl Registry {
         if let Some(parent) = self.nodes[id].parent {
             self.nodes[parent].children.remove(&folded);
         }
+        self.resolved.get_mut().clear();
         self.nodes[id].deleted = true;
         true
     }
 
     /// Reads a value.
     pub fn value(&self, id: usize, name: &str) -> Option<&RegValue> {
-        self.nodes[id].values.get(&fold(name))
+        with_folded(name, |folded| self.nodes[id].values.get(folded))
     }
 
     /// Subkeys of a node in enumeration order.
@@ -244,6 +345,48 @@ mod tests {
         assert_eq!(r.lookup(None, r"Registry\Machine"), Err(PathError::Invalid));
         r.set_value(a, "Level", 4, vec![1, 0, 0, 0]);
         assert_eq!(r.value(a, "LEVEL").unwrap().name, "Level");
+        r.set_value(a, "LEVEL", 4, vec![2, 0, 0, 0]);
+        assert_eq!(r.values(a).len(), 1, "one value whatever the case");
+        assert_eq!(r.value(a, "level").map(|v| (v.name.as_str(), v.data[0])), Some(("LEVEL", 2)));
+        assert!(r.remove_value(a, "lEvEl"));
+        assert_eq!(r.lookup(None, r"\Registry"), Ok(0));
+        assert_eq!(r.lookup(None, r"\Registry\"), Err(PathError::Invalid));
+        assert_eq!(r.lookup(None, "\\"), Err(PathError::Invalid));
+        assert_eq!(r.lookup(None, r"\Other\Machine"), Err(PathError::NotFound));
+    }
+
+    #[test]
+    fn a_remembered_path_is_forgotten_when_a_key_is_deleted() {
+        let mut r = Registry::new();
+        let path = r"\Registry\Machine\SOFTWARE\A\B";
+        let b = r.create_path(path).unwrap();
+        let a = r.lookup(None, r"\Registry\Machine\SOFTWARE\A").unwrap();
+        assert_eq!(r.lookup(None, path), Ok(b));
+        assert_eq!(r.lookup(Some(a), "B"), Ok(b));
+        assert_eq!(r.lookup(Some(0), "B"), Err(PathError::NotFound), "the same name below another base");
+        assert!(r.delete_key(b));
+        assert_eq!(r.lookup(None, path), Err(PathError::NotFound));
+        assert_eq!(r.lookup(Some(a), "B"), Err(PathError::NotFound));
+        let (again, created) = r.create(Some(a), "B", false).unwrap();
+        assert!(created && again != b);
+        assert_eq!(r.lookup(None, path), Ok(again));
+        assert_eq!(r.create_path(path), Ok(again));
+        assert_eq!(r.create_path(r"\RegistryX\A"), Err(PathError::Invalid));
+    }
+
+    #[test]
+    fn long_and_non_ascii_names_fold_too() {
+        let mut r = Registry::new();
+        let software = r.lookup(None, r"\Registry\Machine\SOFTWARE").unwrap();
+        // Longer than the stack buffer, with upper case: the allocating fold.
+        let long = "K".repeat(FOLD_BUFFER + 10);
+        let (k, created) = r.create(Some(software), &long, false).unwrap();
+        assert!(created);
+        assert_eq!(r.lookup(Some(software), &long.to_ascii_lowercase()), Ok(k));
+        let (u, _) = r.create(Some(software), "Größe", false).unwrap();
+        assert_eq!(r.lookup(Some(software), "gröSSE"), Err(PathError::NotFound), "ASCII folding only");
+        assert_eq!(r.lookup(Some(software), "GRößE"), Ok(u));
+        assert_eq!(r.path_of(u), r"\Registry\Machine\SOFTWARE\Größe");
     }
 }
 

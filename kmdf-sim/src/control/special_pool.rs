@@ -11,6 +11,13 @@
 //! DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION for the guard page (F51; the
 //! per-driver forms, since the framework's pool belongs to Wdf01000.sys).
 //!
+//! Pages are made no-access with the host's lightweight guard regions
+//! (Linux 6.13 and later: `madvise(MADV_GUARD_INSTALL/REMOVE)`), which do
+//! not split the mapping, or with `mprotect` where the host has none (or
+//! `KMDF_SIM_SPECIAL_POOL_PROTECTION=mprotect` says so). Either way an
+//! allocation costs at most two protection calls — one when it is handed
+//! out, one when it is freed — and a stray access faults the same way.
+//!
 //! A fault cannot be returned from into the driver's code, so — like a real
 //! bug check — it ends the process (exit status = the stop code) after
 //! writing the analysis to standard error. Tests that expect it run the
@@ -18,7 +25,102 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, Once};
+use std::sync::{Mutex, Once, OnceLock};
+
+/// How special pool makes pages no-access on this host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protection {
+    /// Lightweight guard regions: `madvise(MADV_GUARD_INSTALL)` makes pages
+    /// fault (and discards their contents), `MADV_GUARD_REMOVE` gives them
+    /// back zero-filled (Linux 6.13 and later).
+    GuardRegions,
+    /// `mprotect(PROT_NONE)` and back to read/write.
+    Mprotect,
+}
+
+/// The environment variable that forces [`Protection::Mprotect`].
+pub const PROTECTION_VARIABLE: &str = "KMDF_SIM_SPECIAL_POOL_PROTECTION";
+
+/// `MADV_GUARD_INSTALL` and `MADV_GUARD_REMOVE` (Linux uapi
+/// asm-generic/mman-common.h, since 6.13; not in the libc crate yet).
+#[cfg(target_os = "linux")]
+const MADV_GUARD_INSTALL: libc::c_int = 102;
+#[cfg(target_os = "linux")]
+const MADV_GUARD_REMOVE: libc::c_int = 103;
+
+/// The mechanism this process uses: guard regions if the host kernel takes
+/// them (probed once on a scratch mapping) and the environment does not ask
+/// for `mprotect`.
+pub fn protection() -> Protection {
+    static CHOSEN: OnceLock<Protection> = OnceLock::new();
+    *CHOSEN.get_or_init(|| {
+        if std::env::var_os(PROTECTION_VARIABLE).is_some_and(|v| v == "mprotect") {
+            return Protection::Mprotect;
+        }
+        if guard_regions_work() { Protection::GuardRegions } else { Protection::Mprotect }
+    })
+}
+
+/// Whether the host installs and removes guard regions on a private
+/// anonymous mapping.
+fn guard_regions_work() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let page = page_size();
+        // SAFETY: an anonymous private mapping; no existing memory is touched.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                page,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return false;
+        }
+        // SAFETY: the page is the scratch mapping just created.
+        let installed = unsafe { libc::madvise(base, page, MADV_GUARD_INSTALL) } == 0;
+        // SAFETY: as above; removing guards that may not exist is allowed.
+        let removed = installed && unsafe { libc::madvise(base, page, MADV_GUARD_REMOVE) } == 0;
+        // SAFETY: unmapping the scratch mapping.
+        unsafe { libc::munmap(base, page) };
+        removed
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
+    }
+}
+
+/// Makes `len` bytes at `start` (page-aligned, inside a mapping this module
+/// owns) fault on any access. With guard regions their contents are gone.
+fn make_no_access(start: *mut u8, len: usize) -> bool {
+    match protection() {
+        #[cfg(target_os = "linux")]
+        // SAFETY: the range lies inside a private anonymous mapping this
+        // module owns; nothing may use it until it is opened again.
+        Protection::GuardRegions => unsafe { libc::madvise(start.cast(), len, MADV_GUARD_INSTALL) == 0 },
+        // SAFETY: as above.
+        _ => unsafe { libc::mprotect(start.cast(), len, libc::PROT_NONE) == 0 },
+    }
+}
+
+/// Makes `len` bytes at `start`, made no-access before, usable again; with
+/// guard regions they come back zero-filled. Returns whether it worked and
+/// whether the bytes are known to be zero.
+fn make_accessible(start: *mut u8, len: usize) -> (bool, bool) {
+    match protection() {
+        #[cfg(target_os = "linux")]
+        // SAFETY: the range lies inside a mapping this module owns and nobody
+        // else may use (it left the quarantine).
+        Protection::GuardRegions => (unsafe { libc::madvise(start.cast(), len, MADV_GUARD_REMOVE) == 0 }, true),
+        // SAFETY: as above.
+        _ => (unsafe { libc::mprotect(start.cast(), len, libc::PROT_READ | libc::PROT_WRITE) == 0 }, false),
+    }
+}
 
 /// How many freed allocations stay no-access before their pages are returned.
 /// ASSUMPTION: special pool's own quarantine is bounded by its page pool; any
@@ -86,8 +188,7 @@ fn fresh_mapping(mapped: usize, guard_start: usize, page: usize) -> Option<*mut 
     let base = base.cast::<u8>();
     // SAFETY: `guard_start` is within the mapping just created.
     let guard = unsafe { base.add(guard_start) };
-    // SAFETY: the guard page lies inside our own mapping.
-    if unsafe { libc::mprotect(guard.cast(), page, libc::PROT_NONE) } != 0 {
+    if !make_no_access(guard, page) {
         // SAFETY: unmapping our own mapping.
         unsafe { libc::munmap(base.cast(), mapped) };
         return None;
@@ -117,15 +218,21 @@ impl Allocation {
         let base = match recycle(mapped) {
             Some(base) => {
                 // A recycled mapping is all no-access: open its data pages.
-                // SAFETY: the data pages lie inside a mapping this module owns
-                // and nobody else may use (it left the quarantine).
-                if unsafe { libc::mprotect(base.cast(), guard_start, libc::PROT_READ | libc::PROT_WRITE) } != 0 {
+                let (opened, zeroed) = make_accessible(base, guard_start);
+                if !opened {
                     // SAFETY: our own mapping.
                     unsafe { libc::munmap(base.cast(), mapped) };
                     return None;
                 }
-                // SAFETY: the data pages are now writable and ours alone.
-                unsafe { std::ptr::write_bytes(base, 0, guard_start) };
+                if !zeroed {
+                    // The allocation's own bytes are zero-filled (F76); the
+                    // rest of its first page is not handed out.
+                    // SAFETY: `guard_start - rounded` is within the data pages.
+                    let data = unsafe { base.add(guard_start - rounded) };
+                    // SAFETY: the data pages are now writable and ours alone,
+                    // and the allocation's `rounded` bytes lie inside them.
+                    unsafe { std::ptr::write_bytes(data, 0, rounded) };
+                }
                 base
             }
             None => fresh_mapping(mapped, guard_start, page)?,
@@ -148,9 +255,8 @@ impl Drop for Allocation {
     /// The free: every page becomes no-access and is quarantined.
     fn drop(&mut self) {
         unregister_if(self.guard_slot, self.base as usize + self.mapped - page_size());
-        // SAFETY: the whole mapping is ours; nothing may touch it after free.
-        let ok = unsafe { libc::mprotect(self.base.cast(), self.mapped, libc::PROT_NONE) } == 0;
-        if ok {
+        // The whole mapping is ours; nothing may touch it after the free.
+        if make_no_access(self.base, self.mapped) {
             let slot = register(self.base as usize, self.base as usize + self.mapped, KIND_FREED);
             quarantine(self.base as usize, self.mapped, slot);
         } else {

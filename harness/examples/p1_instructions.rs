@@ -1,0 +1,137 @@
+//! P1 in instructions: runs one of `bench`'s P1 sequences N times on a
+//! machine with every verifier on, so `valgrind --tool=callgrind` can count
+//! what one sequence costs. `scripts/bench/instructions.sh` runs each
+//! sequence at two counts and divides the differences: setup cancels out,
+//! and the ratio is RegKey's instructions over the raw sequence's.
+//!
+//! ```sh
+//! cargo build -p wdfkey-harness --profile harness --example p1_instructions
+//! target/harness/examples/p1_instructions regkey 1000
+//! ```
+//!
+//! Sequences (the same as `wdfkey-harness bench`'s P1):
+//! * `raw-delete`: WdfRegistryOpenKey, WdfRegistryAssignULong,
+//!   WdfRegistryQueryULong, WdfObjectDelete — the DDIs RegKey calls;
+//! * `raw-close`: the same ending in WdfRegistryClose;
+//! * `regkey`: `RegKey::open_absolute`, `assign_u32`, `query_u32`, drop.
+
+use kmdf_sim::control::{Machine, Settings};
+use kmdf_sim::*;
+use std::hint::black_box;
+use std::process::ExitCode;
+use wdfkey::{Access, RegKey};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const PATH: &str = r"\Registry\Machine\SOFTWARE\WdfKeyBench";
+
+const USAGE: &str = "usage: p1_instructions raw-delete|raw-close|regkey ITERATIONS";
+
+fn wide(s: &str) -> (Vec<u16>, UNICODE_STRING) {
+    let mut v: Vec<u16> = s.encode_utf16().collect();
+    let bytes = (v.len() * 2) as u16;
+    let us = UNICODE_STRING { Length: bytes, MaximumLength: bytes, Buffer: v.as_mut_ptr() };
+    (v, us)
+}
+
+#[derive(Clone, Copy)]
+enum Sequence {
+    RawDelete,
+    RawClose,
+    RegKey,
+}
+
+fn run(sequence: Sequence, iterations: u64) -> Result<u32, String> {
+    let m = Machine::new(Settings::default());
+    m.registry_create_key(PATH).map_err(|st| format!("cannot create {PATH}: {st:#010X}"))?;
+    let checksum = m
+        .run("bench.sys", "Bench", || {
+            let (_p, path) = wide(PATH);
+            let (_n, name) = wide("Value");
+            let raw = |delete: bool| {
+                let mut key: WDFKEY = core::ptr::null_mut();
+                // SAFETY: pointers to live locals.
+                let _ = unsafe {
+                    call_unsafe_wdf_function_binding!(
+                        WdfRegistryOpenKey,
+                        core::ptr::null_mut(),
+                        &path,
+                        KEY_ALL_ACCESS,
+                        WDF_NO_OBJECT_ATTRIBUTES,
+                        &mut key
+                    )
+                };
+                let mut v = 0u32;
+                // SAFETY: live key.
+                let _ = unsafe { call_unsafe_wdf_function_binding!(WdfRegistryAssignULong, key, &name, 1) };
+                // SAFETY: live key.
+                let _ = unsafe { call_unsafe_wdf_function_binding!(WdfRegistryQueryULong, key, &name, &mut v) };
+                if delete {
+                    // SAFETY: live key, deleted once.
+                    unsafe { call_unsafe_wdf_function_binding!(WdfObjectDelete, key.cast()) };
+                } else {
+                    // SAFETY: live key, closed once.
+                    unsafe { call_unsafe_wdf_function_binding!(WdfRegistryClose, key) };
+                }
+                black_box(v)
+            };
+            let path_name = wdfkey::RegName::new(PATH).expect("a valid name");
+            let value_name = wdfkey::RegName::new("Value").expect("a valid name");
+            let typed = || {
+                let Ok(key) = RegKey::open_absolute(&path_name, Access::ALL) else { return 0 };
+                let _ = key.assign_u32(&value_name, 1);
+                black_box(key.query_u32(&value_name).unwrap_or(0))
+            };
+            let mut sum = 0u32;
+            for _ in 0..iterations {
+                sum = sum.wrapping_add(match sequence {
+                    Sequence::RawDelete => raw(true),
+                    Sequence::RawClose => raw(false),
+                    Sequence::RegKey => typed(),
+                });
+            }
+            sum
+        })
+        .map_err(|stop| format!("the machine stopped: {stop}"))?;
+    if m.stop().is_some() || !m.violations().is_empty() {
+        return Err("the sequence broke a rule; run the tests".into());
+    }
+    Ok(checksum)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [sequence, iterations] = args.as_slice() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let sequence = match sequence.as_str() {
+        "raw-delete" => Sequence::RawDelete,
+        "raw-close" => Sequence::RawClose,
+        "regkey" => Sequence::RegKey,
+        other => {
+            eprintln!("p1_instructions: unknown sequence {other:?}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let Ok(iterations) = iterations.parse::<u64>() else {
+        eprintln!("p1_instructions: ITERATIONS must be a whole number, not {iterations:?}\n{USAGE}");
+        return ExitCode::from(2);
+    };
+    match run(sequence, iterations) {
+        Ok(checksum) => {
+            // Every iteration reads back the 1 it wrote.
+            if u64::from(checksum) != iterations % (1 << 32) {
+                eprintln!("p1_instructions: a query did not read back the value written ({checksum} of {iterations})");
+                return ExitCode::from(1);
+            }
+            println!("{iterations} iterations");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("p1_instructions: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
