@@ -38,14 +38,6 @@ const MISSING_DOCUMENTS: &[(&str, &str)] = &[
 /// printed on every run until it is removed.
 const RENAME_PENDING: &[&str] = &[
     "diag/src/scan/mod.rs",
-    "diag/src/triage.rs",
-    "kmdf-sim/src/control/bugcheck.rs",
-    "kmdf-sim/src/control/handles.rs",
-    "kmdf-sim/src/control/mod.rs",
-    "kmdf-sim/src/control/objects.rs",
-    "kmdf-sim/src/ddi/mod.rs",
-    "kmdf-sim/src/lib.rs",
-    "kmdf-sim/src/ntddk.rs",
 ];
 
 fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -1,7 +1,7 @@
 //! `triage`: reads a `!analyze -v` text as it arrives pasted into mail or a
 //! forum post and answers "was it my driver?" — whether it is the WDFKEY
 //! double close, what the arguments mean, who could have caused it, and what
-//! to do next. Every statement cites a fact of kmdf-facts.md.
+//! to do next. Every statement cites a fact of the project's docs/facts.md.
 
 use serde::Serialize;
 

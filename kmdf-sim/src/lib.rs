@@ -11,7 +11,7 @@
 //! * [`control`] is the simulator's own API: machines, settings, stops,
 //!   ownership violations and histories.
 //!
-//! Every rule the machine applies cites a fact of `kmdf-facts.md` (`F12`) or
+//! Every rule the machine applies cites a fact of the repository's `docs/facts.md` (`F12`) or
 //! is marked `ASSUMPTION` where it is modelled.
 
 pub mod control;

@@ -211,7 +211,7 @@ pub unsafe extern "C" fn KeGetCurrentIrql() -> KIRQL {
 // ------------------------------------------------------------------ queries
 //
 // Buffer rules of ZwQueryKey, ZwEnumerateKey, ZwQueryValueKey and
-// ZwEnumerateValueKey. ASSUMPTION (not yet in kmdf-facts.md; from the return
+// ZwEnumerateValueKey. ASSUMPTION (not yet in docs/facts.md; from the return
 // code tables of those DDI pages): a buffer smaller than the record's fixed
 // part gets STATUS_BUFFER_TOO_SMALL and no data; one that holds the fixed part
 // but not the whole record gets STATUS_BUFFER_OVERFLOW and the fixed part

@@ -1,7 +1,7 @@
 //! The kernel handle table: handle values, slot reuse, protect-from-close, and
 //! the ownership record of every handle (who opened it, who closed it).
 //!
-//! Rules and their sources (../shared/docs/kmdf-facts.md):
+//! Rules and their sources (docs/facts.md in the repository):
 //! * F43/F44: kernel handles are `0xFFFFFFFF80000000 | 4*index`, index ≥ 1; the
 //!   low two bits are tag bits and ignored.
 //! * F46: freed slots come back — by default in ReactOS's "batched LIFO" order;
@@ -15,7 +15,7 @@ use std::collections::VecDeque;
 /// bug check shows, bounded so long stress runs keep flat memory.
 const HISTORY_PER_SLOT: usize = 32;
 
-/// High bits that mark a kernel handle on x64 (kmdf-facts.md F44, ASSUMPTION
+/// High bits that mark a kernel handle on x64 (docs/facts.md#f44, ASSUMPTION
 /// there: secondary sources only).
 pub const KERNEL_HANDLE_BITS: u64 = 0xFFFF_FFFF_8000_0000;
 
@@ -23,7 +23,7 @@ pub const KERNEL_HANDLE_BITS: u64 = 0xFFFF_FFFF_8000_0000;
 /// pages of 4 KiB / 16-byte entries = 256 entries; index 0 is never handed out.
 const PAGE_ENTRIES: u32 = 256;
 
-/// In which order the table hands freed slots out again (kmdf-facts.md F46).
+/// In which order the table hands freed slots out again (docs/facts.md#f46).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ReusePolicy {
     /// ReactOS `ex/handle.c`: freed entries collect on a second list and are

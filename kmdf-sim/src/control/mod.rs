@@ -317,7 +317,7 @@ pub(crate) fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> Option<R> {
 /// with `#[export_name = "DriverEntry"]` (every windows-drivers-rs driver)
 /// needs no change for [`Machine::install`] / [`Machine::load`].
 ///
-/// ```ignore
+/// ```text
 /// m.install("echo.sys", "Echo", kmdf_sim::exported_driver_entry!());
 /// m.install("other.sys", "Other", kmdf_sim::exported_driver_entry!(OtherEntry));
 /// ```
@@ -1004,7 +1004,7 @@ impl State {
 
 /// Maps generic rights to key rights as the configuration manager's generic
 /// mapping does (ASSUMPTION: from the "Registry Key Security and Access Rights"
-/// page, not yet in kmdf-facts.md: GENERIC_READ = KEY_READ, GENERIC_WRITE =
+/// page, not yet in docs/facts.md: GENERIC_READ = KEY_READ, GENERIC_WRITE =
 /// KEY_WRITE, GENERIC_EXECUTE = KEY_EXECUTE, GENERIC_ALL = KEY_ALL_ACCESS).
 fn map_generic_key_access(access: u32) -> u32 {
     const GENERIC_EXECUTE: u32 = 0x2000_0000;

@@ -1,7 +1,7 @@
 //! The KMDF object tree: framework objects, their parents and children,
 //! references, and the delete sequence KMDF runs.
 //!
-//! Rules (../shared/docs/kmdf-facts.md):
+//! Rules (docs/facts.md in the repository):
 //! * F10/F16: an object created without `ParentObject` is a child of the
 //!   driver object.
 //! * F29: deletion disposes children before parents — every child's

@@ -3,7 +3,7 @@
 //! verified driver's allocations (F51).
 //!
 //! BAD_POOL_CALLER (0xC2) parameters are those of the bug-check page
-//! (ASSUMPTION, not yet in kmdf-facts.md:
+//! (ASSUMPTION, not yet in docs/facts.md:
 //! <https://learn.microsoft.com/windows-hardware/drivers/debugger/bug-check-0xc2--bad-pool-caller>):
 //! 0x00 {0, pool type, tag} a zero-byte allocation; 0x07 {reserved, header
 //! contents, address} a block freed twice; 0x0A {address, allocator's tag,

@@ -1,6 +1,6 @@
 //! The KMDF DDIs the simulator implements, reached only through
 //! `call_unsafe_wdf_function_binding!` (as wdk-sys reaches the real ones
-//! through the framework's function table, kmdf-facts.md F62).
+//! through the framework's function table, docs/facts.md#f62).
 //!
 //! Each has exactly the signature of its `PFN_WDF*` type in wdk-sys 0.5.2,
 //! `DriverGlobals` first; `conformance.rs` checks it. One file per object
