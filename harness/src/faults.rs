@@ -8,31 +8,51 @@ use kmdf_sim::control::Settings;
 use kmdf_sim::*;
 use serde::Serialize;
 
+/// A status and its name, from one token (the name cannot drift from the value).
+macro_rules! named {
+    ($($s:ident),* $(,)?) => { &[$(($s, stringify!($s))),*] };
+}
+
 /// Statuses to inject for a routine: what its documentation lists, and
 /// `STATUS_INSUFFICIENT_RESOURCES` (the allocation failure every DDI can have).
-fn statuses(routine: &str) -> &'static [NTSTATUS] {
+fn statuses(routine: &str) -> &'static [(NTSTATUS, &'static str)] {
     match routine {
-        "WdfRegistryQueryULong" | "WdfRegistryQueryValue" | "WdfRegistryQueryUnicodeString" => &[
+        "WdfRegistryQueryULong" | "WdfRegistryQueryValue" | "WdfRegistryQueryUnicodeString" => named!(
             STATUS_INSUFFICIENT_RESOURCES,
             STATUS_OBJECT_NAME_NOT_FOUND,
             STATUS_OBJECT_TYPE_MISMATCH,
             STATUS_ACCESS_DENIED,
-        ],
+        ),
         "WdfRegistryOpenKey"
         | "WdfRegistryCreateKey"
         | "WdfDriverOpenParametersRegistryKey"
         | "WdfDriverOpenPersistentStateRegistryKey"
         | "WdfDeviceOpenRegistryKey" => {
-            &[STATUS_INSUFFICIENT_RESOURCES, STATUS_OBJECT_NAME_NOT_FOUND, STATUS_ACCESS_DENIED]
+            named!(STATUS_INSUFFICIENT_RESOURCES, STATUS_OBJECT_NAME_NOT_FOUND, STATUS_ACCESS_DENIED)
         }
         "WdfRegistryAssignULong" | "WdfRegistryAssignValue" | "WdfRegistryRemoveValue" => {
-            &[STATUS_INSUFFICIENT_RESOURCES, STATUS_ACCESS_DENIED]
+            named!(STATUS_INSUFFICIENT_RESOURCES, STATUS_ACCESS_DENIED)
         }
         "WdfRequestRetrieveInputBuffer" | "WdfRequestRetrieveOutputBuffer" => {
-            &[STATUS_BUFFER_TOO_SMALL, STATUS_INSUFFICIENT_RESOURCES]
+            named!(STATUS_BUFFER_TOO_SMALL, STATUS_INSUFFICIENT_RESOURCES)
         }
-        "WdfDeviceCreate" => &[STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_DEVICE_STATE],
-        _ => &[STATUS_INSUFFICIENT_RESOURCES],
+        "WdfDeviceCreate" => named!(STATUS_INSUFFICIENT_RESOURCES, STATUS_INVALID_DEVICE_STATE),
+        _ => named!(STATUS_INSUFFICIENT_RESOURCES),
+    }
+}
+
+/// An NTSTATUS in a report: its name and its value.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Status {
+    /// `STATUS_INSUFFICIENT_RESOURCES`.
+    pub name: &'static str,
+    /// `0xC000009A`.
+    pub hex: String,
+}
+
+impl Status {
+    fn new((value, name): (NTSTATUS, &'static str)) -> Self {
+        Status { name, hex: format!("{value:#010X}").replacen("0X", "0x", 1) }
     }
 }
 
@@ -44,9 +64,49 @@ pub struct Point {
     /// Which status-returning call of the cycle it was (1-based).
     pub call: u64,
     /// The injected status.
-    pub status: String,
+    pub status: Status,
     /// "pass", or what went wrong.
     pub outcome: String,
+}
+
+/// The `faults --report` file (schemas/faults-report.schema.json).
+#[derive(Debug, Clone, Serialize)]
+pub struct FaultsReport {
+    pub tool: &'static str,
+    pub version: &'static str,
+    /// "pass" when every point passed, else "fail".
+    pub result: &'static str,
+    pub points_total: usize,
+    pub points_passed: usize,
+    pub points_failed: usize,
+    pub points: Vec<Point>,
+}
+
+impl FaultsReport {
+    /// The table a person reads, and the summary line.
+    pub fn render(&self) -> String {
+        let mut s = format!("{:<42} {:>5}  {:<30} {:<10}  outcome\n", "DDI", "call", "status", "");
+        for p in &self.points {
+            s += &format!("{:<42} {:>5}  {:<30} {:<10}  {}\n", p.ddi, p.call, p.status.name, p.status.hex, p.outcome);
+        }
+        s += &format!("{} points, {} passed, {} failed\n", self.points_total, self.points_passed, self.points_failed);
+        s
+    }
+}
+
+/// The whole sweep, as its report.
+pub fn sweep_report() -> FaultsReport {
+    let points = sweep();
+    let failed = points.iter().filter(|p| p.outcome != "pass").count();
+    FaultsReport {
+        tool: "wdfkey-harness faults",
+        version: env!("CARGO_PKG_VERSION"),
+        result: if failed == 0 { "pass" } else { "fail" },
+        points_total: points.len(),
+        points_passed: points.len() - failed,
+        points_failed: failed,
+        points,
+    }
 }
 
 /// Runs the cycle with call `k` failed with `status`; returns the routine
@@ -97,18 +157,14 @@ fn run_point(k: u64, status: NTSTATUS) -> Option<(String, String)> {
 
 /// The whole sweep.
 pub fn sweep() -> Vec<Point> {
+    const FIRST: (NTSTATUS, &str) = named!(STATUS_INSUFFICIENT_RESOURCES)[0];
     let mut points = Vec::new();
     for k in 1.. {
-        let Some((routine, outcome)) = run_point(k, STATUS_INSUFFICIENT_RESOURCES) else { break };
-        points.push(Point {
-            ddi: routine.clone(),
-            call: k,
-            status: format!("{:#010X}", STATUS_INSUFFICIENT_RESOURCES),
-            outcome,
-        });
-        for &status in statuses(&routine).iter().filter(|&&s| s != STATUS_INSUFFICIENT_RESOURCES) {
-            if let Some((r, outcome)) = run_point(k, status) {
-                points.push(Point { ddi: r, call: k, status: format!("{status:#010X}"), outcome });
+        let Some((routine, outcome)) = run_point(k, FIRST.0) else { break };
+        points.push(Point { ddi: routine.clone(), call: k, status: Status::new(FIRST), outcome });
+        for &status in statuses(&routine).iter().filter(|&&(s, _)| s != FIRST.0) {
+            if let Some((r, outcome)) = run_point(k, status.0) {
+                points.push(Point { ddi: r, call: k, status: Status::new(status), outcome });
             }
         }
     }
