@@ -96,16 +96,22 @@ impl FaultsReport {
 
 /// The whole sweep, as its report.
 pub fn sweep_report() -> FaultsReport {
-    let points = sweep();
-    let failed = points.iter().filter(|p| p.outcome != "pass").count();
-    FaultsReport {
-        tool: "wdfkey-harness faults",
-        version: env!("CARGO_PKG_VERSION"),
-        result: if failed == 0 { "pass" } else { "fail" },
-        points_total: points.len(),
-        points_passed: points.len() - failed,
-        points_failed: failed,
-        points,
+    FaultsReport::from_points(sweep())
+}
+
+impl FaultsReport {
+    /// The report of these points: counts, and "fail" if any failed.
+    pub fn from_points(points: Vec<Point>) -> Self {
+        let failed = points.iter().filter(|p| p.outcome != "pass").count();
+        FaultsReport {
+            tool: "wdfkey-harness faults",
+            version: env!("CARGO_PKG_VERSION"),
+            result: if failed == 0 { "pass" } else { "fail" },
+            points_total: points.len(),
+            points_passed: points.len() - failed,
+            points_failed: failed,
+            points,
+        }
     }
 }
 
@@ -169,4 +175,27 @@ pub fn sweep() -> Vec<Point> {
         }
     }
     points
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// `faults` exits 1 exactly when the report says "fail" (main.rs);
+    /// every point of the shipped driver passes, so a failing point is made here.
+    pub(crate) fn a_failed_point_fails_the_report() {
+        let point = |outcome: &str| Point {
+            ddi: "WdfRegistryOpenKey".into(),
+            call: 3,
+            status: Status::new(named!(STATUS_ACCESS_DENIED)[0]),
+            outcome: outcome.into(),
+        };
+        let r = FaultsReport::from_points(vec![point("pass"), point("leak at unload")]);
+        assert_eq!((r.result, r.points_total, r.points_passed, r.points_failed), ("fail", 2, 1, 1));
+        assert_eq!(r.points[0].status, Status { name: "STATUS_ACCESS_DENIED", hex: "0xC0000022".into() });
+        let text = r.render();
+        assert!(text.contains("STATUS_ACCESS_DENIED           0xC0000022  leak at unload"), "{text}");
+        assert!(text.ends_with("2 points, 1 passed, 1 failed\n"), "{text}");
+        assert_eq!(FaultsReport::from_points(vec![point("pass")]).result, "pass");
+    }
 }

@@ -295,7 +295,7 @@ fn faults(report_path: Option<&Path>) -> ExitCode {
     if let Err(code) = write_report(report_path, &report) {
         return code;
     }
-    if report.points_failed == 0 { ExitCode::from(EXIT_PASS) } else { ExitCode::from(EXIT_FOUND) }
+    if report.result == "pass" { ExitCode::from(EXIT_PASS) } else { ExitCode::from(EXIT_FOUND) }
 }
 
 fn replay_crash() -> ExitCode {
