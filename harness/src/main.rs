@@ -44,14 +44,15 @@ const EXIT_INTERRUPTED: u8 = 130;
 const EXIT_CODES: &str = "\
 Exit codes (all subcommands):
   0    stress: every cycle passed. faults: every point passed. replay-crash: every outcome as
-       expected. bench: figures printed (with --check: and every target met). scan: no findings.
-       triage: the text was read, whatever the verdict.
+       expected. bench: figures printed (with --check: and every target met). scan: no findings
+       (a file that does not parse is listed as skipped). triage: the text was read, whatever the
+       verdict.
   1    stress: a bug check, ownership violation, leak, finding or failed step (the run stops there).
        faults: a point failed. replay-crash: an outcome was not reproduced. bench --check: a target
        was MISSED. scan: findings. triage: never.
   2    refused before any work: bad arguments, --cycles 0, a --report path that cannot be written.
-       scan: an unreadable path, no paths, an unknown --explain code. triage: an unreadable file,
-       no bug check in the text.
+       scan: a path that cannot be read, no paths, an unknown --explain code. triage: an unreadable
+       file, no bug check in the text.
   130  stress only: stopped by Ctrl-C, SIGTERM or SIGHUP; the current cycle is finished and the
        partial report written (result \"interrupted\"). Other subcommands end at once on a signal.";
 
