@@ -40,6 +40,7 @@ const TESTS: &[(&str, fn())] = &[
     ("exit_0_replay_crash_shows_the_three_outcomes_and_regkey_clean", exit_0_replay_crash_shows_the_outcomes),
     ("exit_1_stress_stops_at_the_first_bug_check_with_a_report", exit_1_stress_stops_at_the_first_bug_check),
     ("exit_1_replay_crash_fails_when_regkey_is_not_there", exit_1_replay_crash_fails_when_regkey_is_not_there),
+    ("exit_1_bench_fails_when_its_long_run_fails_even_without_check", exit_1_bench_fails_when_its_long_run_fails),
     ("exit_0_or_1_bench_marks_missed_targets_and_check_decides", exit_0_or_1_bench_marks_missed_targets),
     ("exit_2_malformed_arguments_are_refused_with_a_message", exit_2_malformed_arguments_are_refused),
     ("exit_2_cycles_0_is_refused_by_stress_and_bench_alike", exit_2_cycles_0_is_refused_by_stress_and_bench),
@@ -240,6 +241,13 @@ fn exit_1_replay_crash_fails_when_regkey_is_not_there() {
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("4. the same cycle with RegKey (wdfkey-guard) -> clean [NOT REPRODUCED]"), "{stdout}");
+}
+
+fn exit_1_bench_fails_when_its_long_run_fails() {
+    let out = harness().env(RAW_DRIVER, "1").args(["bench", "--cycles", "5"]).output().expect("runs");
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "a failed cycle is a finding, not a measurement: {stdout}");
+    assert!(stdout.contains("P2  FAILED at cycle 0"), "{stdout}");
 }
 
 fn exit_0_or_1_bench_marks_missed_targets() {

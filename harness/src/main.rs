@@ -48,8 +48,8 @@ Exit codes (all subcommands):
        (a file that does not parse is listed as skipped). triage: the text was read, whatever the
        verdict.
   1    stress: a bug check, ownership violation, leak, finding or failed step (the run stops there).
-       faults: a point failed. replay-crash: an outcome was not reproduced. bench --check: a target
-       was MISSED. scan: findings. triage: never.
+       faults: a point failed. replay-crash: an outcome was not reproduced. bench: its long run
+       failed, or with --check a target was MISSED. scan: findings. triage: never.
   2    refused before any work: bad arguments, --cycles 0, a --report path that cannot be written.
        scan: a path that cannot be read, no paths, an unknown --explain code. triage: an unreadable
        file, no bug check in the text.
@@ -312,7 +312,7 @@ fn replay_crash() -> ExitCode {
 fn bench(cycles: u64, check: bool) -> ExitCode {
     let result = bench::run(cycles);
     print!("{}", result.render());
-    if check && !result.all_met() { ExitCode::from(EXIT_FOUND) } else { ExitCode::from(EXIT_PASS) }
+    if result.failed || (check && !result.all_met()) { ExitCode::from(EXIT_FOUND) } else { ExitCode::from(EXIT_PASS) }
 }
 
 /// The command line, run; `main` of the binary users run.
