@@ -338,20 +338,47 @@ fn exit_2_report_paths_are_checked_before_any_work() {
     assert_eq!(read_json(&existing)["cycles_done"], 1);
 }
 
+/// Whether process `pid` has a handler for signal number `signal` (Linux
+/// `/proc/PID/status`, `SigCgt`: a hex mask, bit `signal - 1`).
+fn catches(pid: u32, signal: u32) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (signal - 1)) != 0)
+}
+
 fn exit_130_signals_stop_stress_with_a_report() {
-    for signal in ["INT", "TERM", "HUP"] {
-        let dir = scratch(&format!("signal-{signal}"));
-        let path = dir.join("report.json");
-        let child = harness()
-            .args(["stress", "--cycles", "100000000", "--report"])
-            .arg(&path)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawns");
-        std::thread::sleep(Duration::from_millis(1500));
+    // All three at once; each signal is sent once the run catches it.
+    let runs: Vec<_> = [("INT", 2), ("TERM", 15), ("HUP", 1)]
+        .into_iter()
+        .map(|(signal, number)| {
+            let path = scratch(&format!("signal-{signal}")).join("report.json");
+            let child = harness()
+                .args(["stress", "--cycles", "100000000", "--report"])
+                .arg(&path)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawns");
+            (signal, number, path, child)
+        })
+        .collect();
+    for (signal, number, _, child) in &runs {
+        let started = std::time::Instant::now();
+        while !catches(child.id(), *number) {
+            assert!(started.elapsed() < Duration::from_secs(60), "SIG{signal} never caught");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    // Some cycles in, so a cycle is under way when the signal comes.
+    std::thread::sleep(Duration::from_millis(300));
+    for (signal, _, _, child) in &runs {
         let kill = Command::new("kill").arg(format!("-{signal}")).arg(child.id().to_string()).status();
         assert!(kill.is_ok_and(|s| s.success()), "kill -{signal}");
+    }
+    for (signal, _, path, child) in runs {
         let out = child.wait_with_output().expect("ends");
         let stdout = text(&out.stdout);
         assert_eq!(out.status.code(), Some(130), "SIG{signal}: {stdout}{}", text(&out.stderr));
@@ -362,6 +389,7 @@ fn exit_130_signals_stop_stress_with_a_report() {
         let done = r["cycles_done"].as_u64().expect("cycles_done");
         assert!(done < 100_000_000, "SIG{signal}: {done}");
         assert_eq!(r["bug_checks"], serde_json::json!([]), "each cycle finished cleanly");
+        assert_eq!(r["errors"], serde_json::json!([]), "SIG{signal}: no cycle cut in the middle");
     }
 }
 
