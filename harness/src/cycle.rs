@@ -18,6 +18,17 @@ pub const IMAGE: &str = "wdfkey_guard.sys";
 /// A machine as the test VM is set up: every verifier on, the INF's values
 /// provisioned, the package installed.
 pub fn vm(settings: Settings) -> Machine {
+    // The test build can run every subcommand against the replay's raw
+    // driver variant (it ZwCloses its WDFKEY's handle), to see each one fail
+    // the way it reports a real defect.
+    #[cfg(test)]
+    let entry: kmdf_sim::DRIVER_INITIALIZE = if std::env::var_os(crate::cli_tests::RAW_DRIVER).is_some() {
+        Some(crate::replay::raw_entry)
+    } else {
+        Some(driver_entry)
+    };
+    #[cfg(not(test))]
+    let entry: kmdf_sim::DRIVER_INITIALIZE = Some(driver_entry);
     let m = Machine::new(settings);
     let params = format!(r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\{SERVICE_NAME}\Parameters");
     // The INF's AddReg defaults (wdfkey_guard.inx).
@@ -27,7 +38,7 @@ pub fn vm(settings: Settings) -> Machine {
         wdfkey_guard::DEFAULT_TRACE_LEVEL
     ))
     .expect("the INF defaults are well formed");
-    m.install(IMAGE, SERVICE_NAME, Some(driver_entry));
+    m.install(IMAGE, SERVICE_NAME, entry);
     m
 }
 

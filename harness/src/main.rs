@@ -7,25 +7,54 @@ mod bench;
 mod cli_tests;
 mod cycle;
 mod faults;
+mod output;
 mod replay;
 #[cfg(test)]
 mod replay_fixtures;
 mod report;
 
 use clap::{Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use kmdf_sim::control::Settings;
 use report::{BugCheckRecord, LeakRecord, StressReport, ViolationRecord};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 /// The binary's name in messages.
 const PROGRAM: &str = "wdfkey-harness";
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+
+/// Exit status of a run that passed (every subcommand).
+const EXIT_PASS: u8 = 0;
+/// Exit status of a run that found something.
+const EXIT_FOUND: u8 = 1;
+/// Exit status of a run refused before any work: bad arguments, an
+/// unreadable input, an output path that cannot be written.
+const EXIT_USAGE: u8 = 2;
+/// Exit status of a stress run ended by SIGINT, SIGTERM or SIGHUP.
+const EXIT_INTERRUPTED: u8 = 130;
+
+/// The exit codes of every subcommand, shown by every `--help` (README's
+/// harness section carries the same table; a test keeps them equal).
+const EXIT_CODES: &str = "\
+Exit codes (all subcommands):
+  0    stress: every cycle passed. faults: every point passed. replay-crash: every outcome as
+       expected. bench: figures printed (with --check: and every target met). scan: no findings
+       (a file that does not parse is listed as skipped). triage: the text was read, whatever the
+       verdict.
+  1    stress: a bug check, ownership violation, leak, finding or failed step (the run stops there).
+       faults: a point failed. replay-crash: an outcome was not reproduced. bench: its long run
+       failed, or with --check a target was MISSED. scan: findings. triage: never.
+  2    refused before any work: bad arguments, --cycles 0, a --report path that cannot be written.
+       scan: a path that cannot be read, no paths, an unknown --explain code. triage: an unreadable
+       file, no bug check in the text.
+  130  stress only: stopped by Ctrl-C, SIGTERM or SIGHUP; the current cycle is finished and the
+       partial report written (result \"interrupted\"). Other subcommands end at once on a signal.";
 
 /// Runs the wdfkey-guard KMDF driver under the KMDF simulator.
 ///
@@ -34,10 +63,26 @@ use std::time::Instant;
 /// Driver Verifier and the KMDF verifier — so the driver's own source runs
 /// here exactly as it would on a test VM, thousands of cycles a second.
 #[derive(Parser, Debug)]
-#[command(name = "wdfkey-harness", version, about, long_about)]
+#[command(
+    name = "wdfkey-harness",
+    bin_name = "wdfkey-harness",
+    version,
+    about,
+    long_about,
+    after_long_help = EXIT_CODES
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// `--cycles`: a whole number, at least 1 (the same rule for every subcommand).
+fn cycles_arg(s: &str) -> Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(0) => Err("must be at least 1 (0 cycles would test nothing)".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("{e}; give a whole number of cycles, at least 1")),
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -45,11 +90,12 @@ enum Command {
     /// Runs the VM script's cycle N times: load, add device, IOCTLs, disable,
     /// enable, unload — with every verifier on. Stops at the first bug check,
     /// ownership violation, leak or finding, prints the `!analyze -v` view and
-    /// the command that reproduces it, and exits 1. Ctrl-C stops cleanly with
-    /// a partial report (exit 130).
+    /// the command that reproduces it, and exits 1. Ctrl-C, SIGTERM or SIGHUP
+    /// finish the current cycle and stop with a partial report (exit 130).
+    #[command(after_long_help = EXIT_CODES)]
     Stress {
-        /// How many cycles.
-        #[arg(long, default_value_t = 1000)]
+        /// How many cycles (at least 1).
+        #[arg(long, default_value_t = 1000, value_parser = cycles_arg)]
         cycles: u64,
         /// Seed of the random sequences (with --random); recorded in the report.
         #[arg(long, default_value_t = 1)]
@@ -57,54 +103,104 @@ enum Command {
         /// Draw each cycle's PnP and I/O sequence from the seed (reproducible).
         #[arg(long)]
         random: bool,
-        /// Write the JSON report (schemas/stress-report.schema.json) here.
-        #[arg(long)]
-        report: Option<std::path::PathBuf>,
+        /// Write the JSON report (schemas/stress-report.schema.json) to this
+        /// file; checked before the run starts.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
     },
     /// Fails every status-returning DDI call of one full cycle in turn, with
     /// the statuses the DDI documents, runs on to unload, and checks that
     /// nothing stopped, leaked or broke ownership. Exits 1 if any point fails.
+    #[command(after_long_help = EXIT_CODES)]
     Faults {
-        /// Write the JSON list of points here.
-        #[arg(long)]
-        report: Option<std::path::PathBuf>,
+        /// Write the JSON report (schemas/faults-report.schema.json) to this
+        /// file; checked before the sweep starts.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
     },
     /// Replays the original crash with a raw variant of the driver that
     /// ZwCloses its WDFKEY's handle at unload: the three outcomes (protected
     /// reuse → 0x93 {h,0,0,0}; free slot → silent or 0x93 {h,1,0,0}; unprotected
     /// reuse → a victim's handle closed), each with its handle timeline — then
     /// the same cycle with RegKey, clean. Exits 1 if any outcome differs.
+    #[command(after_long_help = EXIT_CODES)]
     ReplayCrash,
     /// Prints the speed figures: RegKey vs raw calls (P1), cycles per second
-    /// and flat time/memory over a long run (P2), one fault sweep (P3).
+    /// and flat time/memory over a long run (P2), one fault sweep (P3). A
+    /// figure that misses its target is marked MISSED; the run is a
+    /// measurement and exits 0 unless --check is given.
+    #[command(after_long_help = EXIT_CODES)]
     Bench {
-        /// Cycles for P2.
-        #[arg(long, default_value_t = 100_000)]
+        /// Cycles for P2 (at least 1).
+        #[arg(long, default_value_t = 100_000, value_parser = cycles_arg)]
         cycles: u64,
+        /// Exit 1 if any figure misses its target.
+        #[arg(long)]
+        check: bool,
     },
+    #[command(after_long_help = EXIT_CODES)]
     Triage(wdfkey_diag::cli::TriageArgs),
+    #[command(after_long_help = EXIT_CODES)]
     Scan(wdfkey_diag::cli::ScanArgs),
 }
 
-fn write_json(path: &std::path::Path, value: &impl serde::Serialize) -> Result<(), String> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| format!("cannot encode the report: {e}"))?;
-    std::fs::write(path, text)
-        .map_err(|e| format!("cannot write {}: {e} (check the directory exists and is writable)", path.display()))
+/// Checks an output path before any work, and says what is wrong with it.
+fn check_report_path(path: Option<&Path>) -> Result<(), ExitCode> {
+    match path.map(output::check_writable).transpose() {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            eprintln!("{PROGRAM}: --report: {e}");
+            Err(ExitCode::from(EXIT_USAGE))
+        }
+    }
 }
 
-fn stress(cycles: u64, seed: u64, random: bool, report_path: Option<&std::path::Path>) -> ExitCode {
-    let settings = Settings::default();
-    let m = cycle::vm(settings.clone());
+/// Writes a report to a path `check_report_path` accepted.
+fn write_report(path: Option<&Path>, value: &impl serde::Serialize) -> Result<(), ExitCode> {
+    match path.map(|p| output::write_json(p, value)).transpose() {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            eprintln!("{PROGRAM}: {e}");
+            Err(ExitCode::from(EXIT_USAGE))
+        }
+    }
+}
+
+/// The progress bar's rate: whole cycles per second (`2323 cycles/s`).
+fn rate_text(per_sec: f64) -> String {
+    if per_sec.is_finite() { format!("{per_sec:.0} cycles/s") } else { "- cycles/s".into() }
+}
+
+/// The progress bar's template; `{rate}` is `rate_text`.
+const PROGRESS_TEMPLATE: &str = "{bar:40} {pos}/{len} cycles  {rate}  eta {eta}";
+
+fn progress_style() -> ProgressStyle {
+    ProgressStyle::with_template(PROGRESS_TEMPLATE).unwrap_or_else(|_| ProgressStyle::default_bar()).with_key(
+        "rate",
+        |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = w.write_str(&rate_text(state.per_sec()));
+        },
+    )
+}
+
+fn stress(cycles: u64, seed: u64, random: bool, report_path: Option<&Path>) -> ExitCode {
+    // The handler first: a signal from here on ends the run cleanly.
     let interrupted = Arc::new(AtomicBool::new(false));
     let flag = interrupted.clone();
-    // A second Ctrl-C handler cannot be installed in the same process; that
-    // only matters to tests, which do not send signals.
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+    // SIGINT, SIGTERM and SIGHUP (ctrlc's `termination` feature). It fails
+    // only if a handler is already installed, which this process never does.
+    if let Err(e) = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)) {
+        eprintln!(
+            "{PROGRAM}: warning: cannot catch Ctrl-C/SIGTERM/SIGHUP ({e}); a signal will end the run without a report"
+        );
+    }
+    if let Err(code) = check_report_path(report_path) {
+        return code;
+    }
+    let settings = Settings::default();
+    let m = cycle::vm(settings.clone());
     let bar = ProgressBar::new(cycles);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} cycles  {per_sec}  eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    bar.set_style(progress_style());
     let start = Instant::now();
     let mut report = StressReport {
         tool: "wdfkey-harness stress".into(),
@@ -181,57 +277,64 @@ fn stress(cycles: u64, seed: u64, random: bool, report_path: Option<&std::path::
         println!("{}", b.analysis);
     }
     print!("{}", report.summary());
-    if let Some(path) = report_path
-        && let Err(e) = write_json(path, &report)
-    {
-        eprintln!("wdfkey-harness: {e}");
-        return ExitCode::from(2);
+    if let Err(code) = write_report(report_path, &report) {
+        return code;
     }
     match report.result.as_str() {
-        "pass" => ExitCode::SUCCESS,
-        "interrupted" => ExitCode::from(130),
-        _ => ExitCode::from(1),
+        "pass" => ExitCode::from(EXIT_PASS),
+        "interrupted" => ExitCode::from(EXIT_INTERRUPTED),
+        _ => ExitCode::from(EXIT_FOUND),
     }
 }
 
-fn main() -> ExitCode {
+fn faults(report_path: Option<&Path>) -> ExitCode {
+    if let Err(code) = check_report_path(report_path) {
+        return code;
+    }
+    let report = faults::sweep_report();
+    print!("{}", report.render());
+    if let Err(code) = write_report(report_path, &report) {
+        return code;
+    }
+    if report.result == "pass" { ExitCode::from(EXIT_PASS) } else { ExitCode::from(EXIT_FOUND) }
+}
+
+fn replay_crash() -> ExitCode {
+    let outcomes = replay::replay();
+    let mut all = true;
+    for o in &outcomes {
+        println!("==== {} [{}]\n{}", o.title, if o.caught { "as expected" } else { "NOT REPRODUCED" }, o.text);
+        all &= o.caught;
+    }
+    if all { ExitCode::from(EXIT_PASS) } else { ExitCode::from(EXIT_FOUND) }
+}
+
+fn bench(cycles: u64, check: bool) -> ExitCode {
+    let result = bench::run(cycles);
+    print!("{}", result.render());
+    if result.failed || (check && !result.all_met()) { ExitCode::from(EXIT_FOUND) } else { ExitCode::from(EXIT_PASS) }
+}
+
+/// The command line, run; `main` of the binary users run.
+fn run_cli() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Stress { cycles, seed, random, report } => stress(cycles, seed, random, report.as_deref()),
-        Command::Faults { report } => {
-            let points = faults::sweep();
-            println!("{:<42} {:>5}  {:<10}  outcome", "DDI", "call", "status");
-            for p in &points {
-                println!("{:<42} {:>5}  {:<10}  {}", p.ddi, p.call, p.status, p.outcome);
-            }
-            let failed = points.iter().filter(|p| p.outcome != "pass").count();
-            println!("{} points, {} passed, {} failed", points.len(), points.len() - failed, failed);
-            if let Some(path) = report
-                && let Err(e) = write_json(&path, &points)
-            {
-                eprintln!("wdfkey-harness: {e}");
-                return ExitCode::from(2);
-            }
-            if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
-        }
-        Command::ReplayCrash => {
-            let outcomes = replay::replay();
-            let mut all = true;
-            for o in &outcomes {
-                println!("==== {} [{}]\n{}", o.title, if o.caught { "as expected" } else { "NOT REPRODUCED" }, o.text);
-                all &= o.caught;
-            }
-            if all { ExitCode::SUCCESS } else { ExitCode::from(1) }
-        }
+        Command::Faults { report } => faults(report.as_deref()),
+        Command::ReplayCrash => replay_crash(),
         Command::Triage(args) => wdfkey_diag::cli::run_triage(PROGRAM, &args),
         Command::Scan(args) => wdfkey_diag::cli::run_scan(PROGRAM, &args),
-        Command::Bench { cycles } => {
-            if cycles == 0 {
-                eprintln!("wdfkey-harness: --cycles must be at least 1");
-                return ExitCode::from(2);
-            }
-            print!("{}", bench::run(cycles));
-            ExitCode::SUCCESS
-        }
+        Command::Bench { cycles, check } => bench(cycles, check),
     }
+}
+
+/// The binary. Its test build (`cargo test`, `harness = false` in
+/// Cargo.toml) runs the test suite instead, unless started by that suite as
+/// the CLI under test (`cli_tests::AS_CLI`).
+fn main() -> ExitCode {
+    #[cfg(test)]
+    if std::env::var_os(cli_tests::AS_CLI).is_none() {
+        return cli_tests::run_suite();
+    }
+    run_cli()
 }

@@ -5,7 +5,7 @@
 //! value again when it deletes the driver's children (F7, F27).
 
 use crate::cycle::{self, IMAGE};
-use kmdf_sim::control::{BugCheck, HandleEventKind, Machine, ReusePolicy, Settings, Stop};
+use kmdf_sim::control::{BugCheck, HandleEventKind, HandleOwner, Machine, ReusePolicy, Settings, Stop};
 use kmdf_sim::ntddk::ZwClose;
 use kmdf_sim::*;
 use std::fmt::Write as _;
@@ -36,7 +36,7 @@ fn raw_context(driver: WDFDRIVER) -> *mut RawContext {
 }
 
 /// DriverEntry of the raw variant: opens Parameters as a WDFKEY and keeps it.
-extern "C" fn raw_entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
+pub(crate) extern "C" fn raw_entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
     let mut config = WDF_DRIVER_CONFIG {
         Size: size_of::<WDF_DRIVER_CONFIG>() as u32,
         EvtDriverUnload: Some(raw_unload),
@@ -103,15 +103,29 @@ fn analysis_and_timeline(b: Option<&BugCheck>, m: &Machine, handle: u64) -> Stri
     format!("{}\n{}", b.map_or_else(|| "NO BUG CHECK\n".into(), BugCheck::render_analyze), timeline(m, handle))
 }
 
+/// Who acted at one event of the timeline: the image that made the call,
+/// and for a key object's handle which key it was (the framework opens and
+/// closes it, F1-F7). An event line says only what happened at that event.
+fn actor(owner: &HandleOwner) -> String {
+    match owner {
+        HandleOwner::Component(name) => name.clone(),
+        HandleOwner::FrameworkKey { key, driver } => format!("{} for WDFKEY {key:#x} of {driver}", owner.module()),
+    }
+}
+
 fn timeline(m: &Machine, handle: u64) -> String {
     let mut s = String::from("HANDLE TIMELINE (what WinDbg cannot show):\n");
     for e in m.handle_history(handle).iter().rev().take(4).rev() {
         let what = match &e.kind {
             HandleEventKind::Opened { owner, object, protected } => {
-                format!("opened by {owner}{} -> {object}", if *protected { " [protected from close]" } else { "" })
+                format!(
+                    "opened by {}{} -> {object}",
+                    actor(owner),
+                    if *protected { " [protected from close]" } else { "" }
+                )
             }
-            HandleEventKind::Closed { by } => format!("closed by {by}"),
-            HandleEventKind::BadClose { by, outcome } => format!("closed AGAIN by {by}: {outcome}"),
+            HandleEventKind::Closed { by } => format!("closed by {}", actor(by)),
+            HandleEventKind::BadClose { by, outcome } => format!("closed AGAIN by {}: {outcome}", actor(by)),
         };
         let _ = writeln!(s, "  #{:<4} {:#x}  {what}  (from {})", e.seq, e.handle, e.site);
     }

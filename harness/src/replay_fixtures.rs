@@ -8,8 +8,7 @@ use std::path::PathBuf;
 /// `(outcome title prefix, fixture file)`.
 const FIXTURES: &[(&str, &str)] = &[("1.", "replay-1.txt"), ("2b.", "replay-2b.txt")];
 
-#[test]
-fn triage_fixtures_are_the_current_replay_renderings() {
+pub(crate) fn triage_fixtures_are_the_current_replay_renderings() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../diag/fixtures");
     let outcomes = crate::replay::replay();
     let update = std::env::var_os("UPDATE_FIXTURES").is_some();

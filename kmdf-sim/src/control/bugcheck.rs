@@ -121,12 +121,18 @@ impl std::fmt::Display for OwnershipViolation {
 }
 
 fn describe_event(e: &HandleEvent) -> String {
+    // Who acted at this event, and for whom: the framework opens and closes
+    // a key object's handle (F1-F7). Nothing about other events.
+    let actor = |o: &HandleOwner| match o {
+        HandleOwner::Component(name) => name.clone(),
+        HandleOwner::FrameworkKey { key, driver } => format!("{} for WDFKEY {key:#x} of {driver}", o.module()),
+    };
     let what = match &e.kind {
         HandleEventKind::Opened { owner, object, protected } => {
-            format!("OPEN  by {owner}{} -> {object}", if *protected { " [protected]" } else { "" })
+            format!("OPEN  by {}{} -> {object}", actor(owner), if *protected { " [protected]" } else { "" })
         }
-        HandleEventKind::Closed { by } => format!("CLOSE by {by}"),
-        HandleEventKind::BadClose { by, outcome } => format!("BAD CLOSE by {by}: {outcome}"),
+        HandleEventKind::Closed { by } => format!("CLOSE by {}", actor(by)),
+        HandleEventKind::BadClose { by, outcome } => format!("BAD CLOSE by {}: {outcome}", actor(by)),
     };
     let via = if e.site.is_empty() { String::new() } else { format!("  (from {})", e.site) };
     format!("  #{:<5} {:#018x}  {what}{via}", e.seq, e.handle)
