@@ -4,6 +4,7 @@
 //! wdfkey-guard driver; the `wdfkey-diag` binary offers both, and
 //! `wdfkey-harness` offers them as two of its subcommands.
 
+pub mod cite;
 pub mod cli;
 pub mod dump;
 pub mod scan;

@@ -866,7 +866,7 @@ pub fn triage_dump(d: &crate::dump::Dump, driver: Option<&str>) -> Report {
     }
 }
 
-/// The human-readable form.
+/// The human-readable form; fact ids point to their anchors in docs/facts.md.
 pub fn render(r: &Report) -> String {
     use std::fmt::Write as _;
     let p = &r.parsed;
@@ -927,7 +927,7 @@ pub fn render(r: &Report) -> String {
     for w in &r.warnings {
         let _ = writeln!(s, "\nnote: {w}");
     }
-    s
+    crate::cite::link_facts(&s)
 }
 
 /// The dump's own fields, before the verdict.

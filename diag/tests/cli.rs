@@ -41,3 +41,12 @@ fn triage_reads_a_file_and_refuses_garbage() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("wdfkey-diag triage: cannot read"));
 }
+
+#[test]
+fn triage_text_points_to_the_facts_page_instead_of_bare_ids() {
+    let dump = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/replay-1.txt");
+    let out = diag().arg("triage").arg(&dump).output().expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("docs/facts.md#f67b"), "{text}");
+    assert!(!text.contains("F67b"), "{text}");
+}

@@ -173,8 +173,8 @@ pub fn replay() -> Vec<Outcome> {
     let (m, stop, h) = run_raw(Settings { reuse_policy: ReusePolicy::Lifo, ..Settings::without_verifiers() }, None);
     let silent = stop.is_none() && m.violations().iter().any(|v| v.outcome.contains("STATUS_INVALID_HANDLE"));
     out.push(Outcome {
-        title: "2a. the slot is still free, no Driver Verifier -> a silent STATUS_INVALID_HANDLE (F67a)",
-        text: format!("no bug check: ~FxRegKey ignores ZwClose's status (F2)\n{}", timeline(&m, h)),
+        title: "2a. the slot is still free, no Driver Verifier -> a silent STATUS_INVALID_HANDLE (docs/facts.md#f67a)",
+        text: format!("no bug check: ~FxRegKey ignores ZwClose's status (docs/facts.md#f2)\n{}", timeline(&m, h)),
         caught: silent,
     });
     drop(m);
@@ -184,7 +184,7 @@ pub fn replay() -> Vec<Outcome> {
     let b = stop.as_ref().and_then(|s| s.bug_check().cloned());
     let caught = b.as_ref().is_some_and(|b| b.code == 0x93 && b.params[1] == 1);
     out.push(Outcome {
-        title: "2b. the slot is still free, Driver Verifier misc checks on -> bug check 0x93 {h, 1, 0, 0} (F67c)",
+        title: "2b. the slot is still free, Driver Verifier misc checks on -> bug check 0x93 {h, 1, 0, 0} (docs/facts.md#f67c)",
         text: analysis_and_timeline(b.as_ref(), &m, h),
         caught,
     });

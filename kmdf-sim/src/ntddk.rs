@@ -50,7 +50,7 @@ pub unsafe extern "C" fn NtClose(Handle: HANDLE) -> NTSTATUS {
             if !s.in_system_process() {
                 let caller = s.caller_image();
                 s.framework_log.push(format!(
-                    "{caller}: NtClose({:#x}) with previous mode UserMode: a kernel handle is not closed (F39)",
+                    "{caller}: NtClose({:#x}) with previous mode UserMode: a kernel handle is not closed (docs/facts.md#f39)",
                     Handle as u64
                 ));
                 return crate::STATUS_INVALID_HANDLE;

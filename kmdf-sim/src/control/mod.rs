@@ -873,7 +873,7 @@ impl State {
                     let kind =
                         if stale { ViolationKind::StaleCloseReusedSlot } else { ViolationKind::ClosedForeignHandle };
                     let outcome = if stale {
-                        "the victim's handle was closed silently (F67: slot reused by an unprotected handle)"
+                        "the victim's handle was closed silently (docs/facts.md#f67: slot reused by an unprotected handle)"
                     } else {
                         "closed; its owner will close the same value again later"
                     };
@@ -925,7 +925,7 @@ impl State {
                 let outcome = if fatal {
                     "bug check 0x93 (invalid handle closed)".to_string()
                 } else {
-                    "STATUS_INVALID_HANDLE returned (silent unless a debugger or Driver Verifier is on, F67)"
+                    "STATUS_INVALID_HANDLE returned (silent unless a debugger or Driver Verifier is on, docs/facts.md#f67)"
                         .to_string()
                 };
                 self.violations.push(OwnershipViolation {

@@ -377,7 +377,7 @@ extern "C" fn on_fault(signal: libc::c_int, info: *mut libc::siginfo_t, context:
             b"past the end of a special-pool allocation (a driver pool block or an object context)",
         )
     };
-    emit(b"\n*** kmdf-sim: special pool stopped the machine (F51)\n\n");
+    emit(b"\n*** kmdf-sim: special pool stopped the machine (docs/facts.md#f51)\n\n");
     emit(name);
     emit(b"\nArg1: ");
     emit_hex(address);

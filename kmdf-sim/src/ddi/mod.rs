@@ -64,7 +64,9 @@ pub(crate) fn invalid_key(s: &mut State, key: WDFKEY) -> NTSTATUS {
 pub(crate) fn invalid_handle(s: &mut State, handle: u64, expected: u64) -> NTSTATUS {
     let freed = s.freed_objects.get(&handle).copied();
     let cause = match freed {
-        Some(kind) => format!("{handle:#x} is a {kind} the framework already deleted (use after free, F77)"),
+        Some(kind) => {
+            format!("{handle:#x} is a {kind} the framework already deleted (use after free, docs/facts.md#f77)")
+        }
         None => format!("{handle:#x} is not a live framework object of the expected type"),
     };
     match freed {
@@ -103,7 +105,8 @@ pub(crate) fn invalid_handle(s: &mut State, handle: u64, expected: u64) -> NTSTA
             );
         }
         Some(kind) => {
-            let message = format!("stale {kind} {handle:#x} used after it was deleted (silent, F77 b)");
+            let message =
+                format!("stale {kind} {handle:#x} used after it was deleted (silent, docs/facts.md#f77, case b)");
             s.framework_log.push(message.clone());
             // Nothing on the machine notices, but the run must not read as
             // clean: the simulator records the use after free as a finding.

@@ -165,7 +165,9 @@ pub unsafe extern "C" fn WdfObjectDereferenceActual(
                         ],
                     ),
                     None,
-                    Some(format!("{h:#x}: WdfObjectDereference without a matching WdfObjectReference (F32)")),
+                    Some(format!(
+                        "{h:#x}: WdfObjectDereference without a matching WdfObjectReference (docs/facts.md#f32)"
+                    )),
                 );
                 return false;
             }
