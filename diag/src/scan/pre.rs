@@ -1,0 +1,558 @@
+//! Before C and C++ are parsed: the bytes decoded (UTF-8 with or without
+//! BOM, UTF-16LE/BE with BOM, Latin-1 otherwise), then what the grammar
+//! cannot read without the WDK's headers neutralised in place — SAL
+//! annotations, calling-convention and declaration macros, `#pragma`,
+//! `WDF_DECLARE_CONTEXT_TYPE*`, MSVC structured exception handling, `#if 0`
+//! blocks. Every neutralised byte becomes a space (newlines are kept), so a
+//! line and column of the result are the line and column of the original
+//! file. `#define`s and `#include "…"` are collected on the way for the
+//! program-wide analysis.
+
+use std::collections::BTreeSet;
+
+/// A `#define` of the file.
+#[derive(Debug, Clone)]
+pub(crate) struct Define {
+    pub name: String,
+    /// `Some` for a function-like macro: its parameter names.
+    pub params: Option<Vec<String>>,
+    /// The replacement text, continuation lines joined.
+    pub body: String,
+    /// 1-based line of the `#define`.
+    pub line: usize,
+}
+
+/// A file ready for the grammar.
+#[derive(Debug, Default)]
+pub(crate) struct Prepared {
+    /// The decoded text, neutralised: same lines, same columns.
+    pub text: String,
+    /// The encoding the bytes were read in.
+    pub encoding: &'static str,
+    pub defines: Vec<Define>,
+    /// `#include "…"` targets, as written.
+    pub includes: Vec<String>,
+    /// Byte offsets where `__try` was rewritten to `if(1)`.
+    pub try_at: BTreeSet<usize>,
+    /// `WDF_DECLARE_CONTEXT_TYPE*`: (accessor function, context type).
+    pub contexts: Vec<(String, String)>,
+}
+
+/// Decodes a source file; the name of the encoding with the text.
+pub(crate) fn decode(bytes: &[u8]) -> (String, &'static str) {
+    fn utf16(bytes: &[u8], le: bool) -> String {
+        let units: Vec<u16> = bytes
+            .chunks(2)
+            .map(|c| {
+                let (a, b) = (c[0], c.get(1).copied().unwrap_or(0));
+                if le { u16::from_le_bytes([a, b]) } else { u16::from_be_bytes([a, b]) }
+            })
+            .collect();
+        String::from_utf16_lossy(&units)
+    }
+    if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
+        return (String::from_utf8_lossy(rest).into_owned(), "UTF-8 with BOM");
+    }
+    if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
+        return (utf16(rest, true), "UTF-16LE");
+    }
+    if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
+        return (utf16(rest, false), "UTF-16BE");
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(s) => (s.to_string(), "UTF-8"),
+        // Every byte is a Latin-1 character: nothing is lost, columns stay.
+        Err(_) => (bytes.iter().map(|&b| b as char).collect(), "Latin-1"),
+    }
+}
+
+/// Whether an identifier is a SAL annotation (`_In_`, `_Out_writes_(n)`,
+/// `_IRQL_requires_max_(…)`, `__drv_dispatchType(…)`, SAL 1 `__in_opt`, …).
+fn is_annotation(id: &str) -> bool {
+    let b = id.as_bytes();
+    // SAL 2: `_X…_`.
+    if b.len() >= 3 && b[0] == b'_' && b[1].is_ascii_uppercase() && b[b.len() - 1] == b'_' {
+        return true;
+    }
+    if id.starts_with("__drv_") || id.starts_with("_IRQL_") || id.starts_with("_Kernel_") {
+        return true;
+    }
+    const SAL1: &[&str] = &[
+        "__in",
+        "__out",
+        "__inout",
+        "__deref",
+        "__field",
+        "__bcount",
+        "__ecount",
+        "__range",
+        "__checkReturn",
+        "__success",
+        "__nullterminated",
+        "__reserved",
+        "__callback",
+        "__typefix",
+        "__format_string",
+        "__notnull",
+        "__maybenull",
+        "__readonly",
+        "__post",
+        "__pre",
+        "__allowed",
+        "__control_entrypoint",
+        "__analysis_assume",
+        "__user_code",
+        "__kernel_entry",
+        "__drv",
+        "__declspec",
+        "__pragma",
+        "_Pragma",
+        "__attribute__",
+        "__assume",
+    ];
+    SAL1.iter().any(|p| id == *p || (id.starts_with(p) && id.as_bytes().get(p.len()) == Some(&b'_')))
+}
+
+/// Calling conventions and declaration macros of the WDK headers that
+/// stand where the grammar expects a type or a name.
+const DECORATIONS: &[&str] = &[
+    "NTAPI",
+    "WINAPI",
+    "APIENTRY",
+    "CALLBACK",
+    "STDMETHODCALLTYPE",
+    "STDAPICALLTYPE",
+    "STDMETHODVCALLTYPE",
+    "FASTCALL",
+    "NTSYSAPI",
+    "NTSYSCALLAPI",
+    "NTKERNELAPI",
+    "NTHALAPI",
+    "FORCEINLINE",
+    "__forceinline",
+    "__inline",
+    "INLINE",
+    "EXTERN_C",
+    "EXTERN_C_START",
+    "EXTERN_C_END",
+    "IN",
+    "OUT",
+    "OPTIONAL",
+    "UNALIGNED",
+    "__unaligned",
+    "__ptr64",
+    "__ptr32",
+    "POINTER_64",
+    "POINTER_32",
+    "__restrict",
+    "NOTHROW",
+    "DECLSPEC_NOTHROW",
+];
+
+/// Decorations that take a parenthesised argument.
+const DECORATIONS_WITH_ARGS: &[&str] = &["DECLSPEC_ALIGN", "DECLSPEC_DEPRECATED_DDK", "C_ASSERT"];
+
+/// Neutralises `text` (see the module's description).
+pub(crate) fn prepare(text: String, encoding: &'static str, cpp: bool) -> Prepared {
+    let mut out = Prepared { encoding, ..Prepared::default() };
+    let mut b = text.into_bytes();
+    let n = b.len();
+    let mut i = 0;
+    let mut line = 1;
+    let mut line_start = true;
+    // `#if` nesting: for each open conditional, whether it is dead (`#if 0`).
+    let mut conds: Vec<bool> = Vec::new();
+    let mut dead_depth: Option<usize> = None;
+    while i < n {
+        let c = b[i];
+        if c == b'\n' {
+            line += 1;
+            line_start = true;
+            i += 1;
+            continue;
+        }
+        if c == b' ' || c == b'\t' || c == b'\r' || c == 0x0c {
+            i += 1;
+            continue;
+        }
+        if line_start && c == b'#' {
+            let end = directive_end(&b, i);
+            let directive = String::from_utf8_lossy(&b[i + 1..end]).into_owned();
+            let start_line = line;
+            let lines_in = b[i..end].iter().filter(|&&x| x == b'\n').count();
+            let (word, rest) = split_word(directive.trim_start());
+            let rest_clean = strip_comments(rest);
+            let mut blank = dead_depth.is_some();
+            match word {
+                "if" | "ifdef" | "ifndef" => {
+                    let zero = word == "if" && is_zero(&rest_clean);
+                    conds.push(zero);
+                    if zero && dead_depth.is_none() {
+                        dead_depth = Some(conds.len());
+                        blank = true;
+                    }
+                }
+                "elif" | "else" => {
+                    if dead_depth == Some(conds.len()) {
+                        // The live branch after a `#if 0`: `#elif X` becomes
+                        // `#if X` (same length), `#else` is blanked with the
+                        // matching `#endif`.
+                        dead_depth = None;
+                        if word == "elif" {
+                            let at = i + 1 + directive.find("elif").unwrap_or(0);
+                            b[at..at + 4].copy_from_slice(b"if  ");
+                            blank = false;
+                        } else {
+                            blank = true;
+                        }
+                        if let Some(top) = conds.last_mut() {
+                            *top = word == "else";
+                        }
+                    }
+                }
+                "endif" => {
+                    if dead_depth == Some(conds.len()) {
+                        dead_depth = None;
+                        blank = true;
+                    } else if dead_depth.is_none() && conds.last() == Some(&true) {
+                        // Closes a `#if 0 … #else` whose `#if` was blanked.
+                        blank = true;
+                    }
+                    conds.pop();
+                }
+                "pragma" => blank = true,
+                "define" if !blank => {
+                    if let Some(d) = parse_define(rest, start_line) {
+                        out.defines.push(d);
+                    }
+                }
+                "include" if !blank => {
+                    let r = rest_clean.trim();
+                    if let Some(inner) = r.strip_prefix('"').and_then(|x| x.split('"').next()) {
+                        out.includes.push(inner.to_string());
+                    }
+                }
+                _ => {}
+            }
+            if blank {
+                blank_range(&mut b, i, end);
+            }
+            line = start_line + lines_in;
+            i = end;
+            continue;
+        }
+        line_start = false;
+        if dead_depth.is_some() {
+            // Inside `#if 0`: everything up to the next directive goes.
+            let eol = b[i..].iter().position(|&x| x == b'\n').map_or(n, |p| i + p);
+            blank_range(&mut b, i, eol);
+            i = eol;
+            continue;
+        }
+        match c {
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                let end = line_comment_end(&b, i);
+                line += b[i..end].iter().filter(|&&x| x == b'\n').count();
+                i = end;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let end = find(&b, i + 2, b"*/").map_or(n, |p| p + 2);
+                line += b[i..end].iter().filter(|&&x| x == b'\n').count();
+                i = end;
+            }
+            b'"' | b'\'' => {
+                let end = literal_end(&b, i);
+                line += b[i..end].iter().filter(|&&x| x == b'\n').count();
+                i = end;
+            }
+            _ if c == b'_' || c.is_ascii_alphabetic() => {
+                let start = i;
+                while i < n && (b[i] == b'_' || b[i].is_ascii_alphanumeric()) {
+                    i += 1;
+                }
+                // `L"…"`, `u8"…"`: the prefix of a literal.
+                if i < n && (b[i] == b'"' || b[i] == b'\'') && i - start <= 2 {
+                    continue;
+                }
+                let id = std::str::from_utf8(&b[start..i]).unwrap_or("").to_string();
+                i = neutralise(&mut b, &mut out, start, i, &id, cpp);
+                line += b[start..i].iter().filter(|&&x| x == b'\n').count();
+            }
+            _ => i += 1,
+        }
+    }
+    // Only ASCII bytes were replaced by ASCII spaces: still UTF-8.
+    out.text = String::from_utf8(b).unwrap_or_default();
+    out
+}
+
+/// Handles the identifier at `start..end`; returns where scanning resumes.
+fn neutralise(b: &mut [u8], out: &mut Prepared, start: usize, end: usize, id: &str, cpp: bool) -> usize {
+    let next = skip_space(b, end);
+    let paren = b.get(next) == Some(&b'(');
+    if id.starts_with("WDF_DECLARE_") && id.contains("CONTEXT_TYPE") && paren {
+        let close = matching_paren(b, next);
+        let args: Vec<String> = String::from_utf8_lossy(&b[next + 1..close.saturating_sub(1)])
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .collect();
+        let ty = args.first().cloned().unwrap_or_default();
+        let accessor = if id.ends_with("WITH_NAME") {
+            args.get(1).cloned().unwrap_or_default()
+        } else {
+            format!("WdfObjectGet_{ty}")
+        };
+        out.contexts.push((accessor, ty));
+        let mut stop = close;
+        let after = skip_space(b, close);
+        if b.get(after) == Some(&b';') {
+            stop = after + 1;
+        }
+        blank_range(b, start, stop);
+        return stop;
+    }
+    if is_annotation(id) || DECORATIONS_WITH_ARGS.contains(&id) {
+        let stop = if paren { matching_paren(b, next) } else { end };
+        blank_range(b, start, stop);
+        return stop;
+    }
+    if DECORATIONS.contains(&id) {
+        blank_range(b, start, end);
+        return end;
+    }
+    match id {
+        "__try" => {
+            b[start..end].copy_from_slice(b"if(1)");
+            out.try_at.insert(start);
+            end
+        }
+        "__except" => {
+            // `__except (filter)` → `else`: the handler is the other path.
+            b[start..start + 4].copy_from_slice(b"else");
+            blank_range(b, start + 4, end);
+            if paren {
+                let close = matching_paren(b, next);
+                blank_range(b, next, close);
+                return close;
+            }
+            end
+        }
+        "__finally" => {
+            blank_range(b, start, end);
+            end
+        }
+        // C sources using `try`/`except`/`finally` (the WDK's excpt.h
+        // spellings): the body, then the handler, read in sequence.
+        "try" | "finally" if !cpp && b.get(next) == Some(&b'{') => {
+            blank_range(b, start, end);
+            end
+        }
+        "except" if !cpp && paren => {
+            let close = matching_paren(b, next);
+            blank_range(b, start, close);
+            close
+        }
+        _ => end,
+    }
+}
+
+fn split_word(s: &str) -> (&str, &str) {
+    let end = s.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(s.len());
+    (&s[..end], &s[end..])
+}
+
+fn strip_comments(s: &str) -> String {
+    let mut t = s.to_string();
+    if let Some(p) = t.find("//") {
+        t.truncate(p);
+    }
+    while let Some(p) = t.find("/*") {
+        match t[p..].find("*/") {
+            Some(q) => t.replace_range(p..p + q + 2, " "),
+            None => t.truncate(p),
+        }
+    }
+    t.replace("\\\n", " ").replace("\\\r\n", " ")
+}
+
+fn is_zero(cond: &str) -> bool {
+    let c: String = cond.chars().filter(|c| !c.is_whitespace()).collect();
+    matches!(c.as_str(), "0" | "(0)" | "FALSE" | "(FALSE)")
+}
+
+fn parse_define(rest: &str, line: usize) -> Option<Define> {
+    let text = strip_comments(rest);
+    let t = text.trim_start();
+    let (name, after) = split_word(t);
+    if name.is_empty() {
+        return None;
+    }
+    let (params, body) = if let Some(p) = after.strip_prefix('(') {
+        let close = p.find(')')?;
+        let params = p[..close].split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        (Some(params), p[close + 1..].trim().to_string())
+    } else {
+        (None, after.trim().to_string())
+    };
+    Some(Define { name: name.to_string(), params, body, line })
+}
+
+/// The end of a directive starting at `i` (`#`): the newline that is not
+/// escaped by a backslash (excluded).
+fn directive_end(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() {
+        match b[i] {
+            b'\n' => {
+                let mut j = i;
+                if j > 0 && b[j - 1] == b'\r' {
+                    j -= 1;
+                }
+                if j > 0 && b[j - 1] == b'\\' {
+                    i += 1;
+                    continue;
+                }
+                return i;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i = find(b, i + 2, b"*/").map_or(b.len(), |p| p + 2);
+            }
+            _ => i += 1,
+        }
+    }
+    b.len()
+}
+
+fn line_comment_end(b: &[u8], i: usize) -> usize {
+    directive_end(b, i)
+}
+
+fn literal_end(b: &[u8], i: usize) -> usize {
+    let q = b[i];
+    let mut j = i + 1;
+    while j < b.len() {
+        match b[j] {
+            b'\\' => j += 2,
+            b'\n' => return j,
+            x if x == q => return j + 1,
+            _ => j += 1,
+        }
+    }
+    b.len()
+}
+
+fn find(b: &[u8], from: usize, pat: &[u8]) -> Option<usize> {
+    b.get(from..)?.windows(pat.len()).position(|w| w == pat).map(|p| p + from)
+}
+
+fn skip_space(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && b[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    i
+}
+
+/// The index after the `)` matching the `(` at `open` (strings and comments
+/// skipped); the end of the text if unbalanced.
+fn matching_paren(b: &[u8], open: usize) -> usize {
+    let mut depth = 0usize;
+    let mut i = open;
+    while i < b.len() {
+        match b[i] {
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            b'"' | b'\'' => {
+                i = literal_end(b, i);
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i = find(b, i + 2, b"*/").map_or(b.len(), |p| p + 2);
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                i = line_comment_end(b, i);
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    b.len()
+}
+
+/// Spaces over `start..end`, newlines kept; non-ASCII bytes kept too, so
+/// the text stays valid UTF-8 (they are in comments or literals).
+fn blank_range(b: &mut [u8], start: usize, end: usize) {
+    let end = end.min(b.len());
+    for x in &mut b[start..end] {
+        if *x != b'\n' && *x != b'\r' && x.is_ascii() {
+            *x = b' ';
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prep(s: &str) -> Prepared {
+        prepare(s.to_string(), "UTF-8", false)
+    }
+
+    #[test]
+    fn neutralising_keeps_every_line_and_column() {
+        let src = "_Use_decl_annotations_\nNTSTATUS NTAPI\nF(_In_ WDFKEY k, _Out_writes_(n) PULONG p)\n{\n#pragma warning(disable:4127)\n    __try { ZwClose(h); } __except (EXCEPTION_EXECUTE_HANDLER) { }\n}\n";
+        let p = prep(src);
+        assert_eq!(p.text.len(), src.len());
+        assert_eq!(p.text.lines().count(), src.lines().count());
+        assert!(
+            p.text.starts_with("                      \nNTSTATUS      \nF(     WDFKEY k,                 PULONG p)"),
+            "{}",
+            p.text
+        );
+        assert!(p.text.contains("    if(1) { ZwClose(h); } else"), "{}", p.text);
+        assert_eq!(p.text.find("ZwClose"), src.find("ZwClose"));
+        assert_eq!(p.try_at.len(), 1);
+    }
+
+    #[test]
+    fn if_zero_goes_and_its_else_stays() {
+        let p = prep("#if 0\nZwClose(a);\n#else\nZwClose(b);\n#endif\n#ifdef X\nc();\n#endif\n");
+        assert!(!p.text.contains("ZwClose(a)") && p.text.contains("ZwClose(b)"), "{}", p.text);
+        assert!(!p.text.contains("#else") && !p.text.contains("#if 0"), "{}", p.text);
+        assert_eq!(p.text.matches("#endif").count(), 1, "{}", p.text);
+        assert!(p.text.contains("#ifdef X"), "{}", p.text);
+        let q = prep("#if 0\nx\n#elif DBG\ny();\n#endif\n");
+        assert!(q.text.contains("#if   DBG") && q.text.contains("#endif"), "{}", q.text);
+    }
+
+    #[test]
+    fn defines_includes_and_context_types_are_collected() {
+        let p = prep(
+            "#include \"driver.h\"\n#define SAFE_CLOSE(h) \\\n  if (h) { ZwClose(h); (h) = NULL; }\n\
+             WDF_DECLARE_CONTEXT_TYPE_WITH_NAME(DEVICE_CONTEXT, DeviceGetContext);\n",
+        );
+        assert_eq!(p.includes, ["driver.h"]);
+        let d = &p.defines[0];
+        assert_eq!((d.name.as_str(), d.params.as_deref(), d.line), ("SAFE_CLOSE", Some(&["h".to_string()][..]), 2));
+        assert!(d.body.contains("ZwClose(h)"), "{}", d.body);
+        assert_eq!(p.contexts, [("DeviceGetContext".to_string(), "DEVICE_CONTEXT".to_string())]);
+        assert!(!p.text.contains("WDF_DECLARE"), "{}", p.text);
+    }
+
+    #[test]
+    fn encodings_are_decoded() {
+        let mut le = vec![0xFF, 0xFE];
+        le.extend("int x;\n".encode_utf16().flat_map(|u| u.to_le_bytes()));
+        assert_eq!(decode(&le), ("int x;\n".to_string(), "UTF-16LE"));
+        let mut be = vec![0xFE, 0xFF];
+        be.extend("int y;".encode_utf16().flat_map(|u| u.to_be_bytes()));
+        assert_eq!(decode(&be), ("int y;".to_string(), "UTF-16BE"));
+        assert_eq!(decode(b"\xEF\xBB\xBFint z;"), ("int z;".to_string(), "UTF-8 with BOM"));
+        assert_eq!(decode(b"// caf\xE9\nint w;"), ("// caf\u{e9}\nint w;".to_string(), "Latin-1"));
+    }
+}
