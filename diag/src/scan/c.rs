@@ -38,8 +38,17 @@ fn named_children(n: Node) -> Vec<Node> {
     n.named_children(&mut cursor).collect()
 }
 
-fn has_error(n: Node) -> bool {
-    n.has_error()
+/// Whether `n` holds an ERROR node (MISSING tokens skip no text).
+fn contains_error(n: Node) -> bool {
+    if !n.has_error() {
+        return false;
+    }
+    if n.is_error() {
+        return true;
+    }
+    let mut cursor = n.walk();
+    let kids: Vec<Node> = n.children(&mut cursor).collect();
+    kids.into_iter().any(contains_error)
 }
 
 struct Cx<'s> {
@@ -52,7 +61,11 @@ struct Cx<'s> {
 impl Cx<'_> {
     /// `class`: the enclosing class or struct body's name.
     fn collect(&mut self, n: Node, class: Option<&str>) {
-        if n.is_error() || n.is_missing() {
+        if n.is_missing() {
+            // A token the grammar inserted: nothing of the text was skipped.
+            return;
+        }
+        if n.is_error() {
             self.error_region(n);
             // Function bodies the grammar lost in the error still count, as
             // functions read in part.
@@ -93,13 +106,12 @@ impl Cx<'_> {
 
     fn error_region(&mut self, n: Node) {
         let (first, last) = (n.start_position().row + 1, n.end_position().row + 1);
-        let reason = if n.is_missing() {
-            format!("the grammar expected `{}` here", n.kind())
-        } else {
-            let t = text(n, self.src).split_whitespace().collect::<Vec<_>>().join(" ");
-            let short: String = t.chars().take(48).collect();
-            format!("unreadable without the build's headers: `{short}{}`", if t.len() > short.len() { "…" } else { "" })
-        };
+        let t = text(n, self.src).split_whitespace().collect::<Vec<_>>().join(" ");
+        let short: String = t.chars().take(48).collect();
+        let reason = format!(
+            "unreadable without the build's headers: `{short}{}`",
+            if t.len() > short.len() { "…" } else { "" }
+        );
         self.unit.regions.push(Region { first_line: first, last_line: last, reason });
     }
 
@@ -156,16 +168,14 @@ impl Cx<'_> {
         if let Some(b) = n.child_by_field_name("body") {
             l.stmt(b, &mut body);
         }
-        if has_error(n) {
+        if contains_error(n) {
             self.unit.functions_in_part += 1;
             let mut stack = vec![n];
             while let Some(x) = stack.pop() {
-                if x.is_error() || x.is_missing() {
+                if x.is_error() {
                     self.error_region(x);
                 } else if x.has_error() {
                     stack.extend(named_children(x).into_iter().rev());
-                    let mut cursor = x.walk();
-                    stack.extend(x.children(&mut cursor).filter(|c| c.is_missing()));
                 }
             }
         } else {

@@ -8,7 +8,7 @@
 //! file. `#define`s and `#include "…"` are collected on the way for the
 //! program-wide analysis.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 /// A `#define` of the file.
 #[derive(Debug, Clone)]
@@ -71,7 +71,13 @@ pub(crate) fn decode(bytes: &[u8]) -> (String, &'static str) {
 fn is_annotation(id: &str) -> bool {
     let b = id.as_bytes();
     // SAL 2: `_X…_`.
-    if b.len() >= 3 && b[0] == b'_' && b[1].is_ascii_uppercase() && b[b.len() - 1] == b'_' {
+    // SAL 2: `_X…_` with a lower-case letter (`_DRIVER_NAME_` is no annotation).
+    if b.len() >= 3
+        && b[0] == b'_'
+        && b[1].is_ascii_uppercase()
+        && b[b.len() - 1] == b'_'
+        && b.iter().any(u8::is_ascii_lowercase)
+    {
         return true;
     }
     if id.starts_with("__drv_") || id.starts_with("_IRQL_") || id.starts_with("_Kernel_") {
@@ -130,6 +136,20 @@ const DECORATIONS: &[&str] = &[
     "NTHALAPI",
     "FORCEINLINE",
     "__forceinline",
+    "__cdecl",
+    "_cdecl",
+    "__stdcall",
+    "_stdcall",
+    "__fastcall",
+    "__thiscall",
+    "__vectorcall",
+    "__clrcall",
+    "PASCAL",
+    "WINAPIV",
+    "__RPC_USER",
+    "__RPC_FAR",
+    "__RPC_STUB",
+    "RPC_ENTRY",
     "__inline",
     "INLINE",
     "EXTERN_C",
@@ -153,7 +173,9 @@ const DECORATIONS: &[&str] = &[
 const DECORATIONS_WITH_ARGS: &[&str] = &["DECLSPEC_ALIGN", "DECLSPEC_DEPRECATED_DDK", "C_ASSERT"];
 
 /// Neutralises `text` (see the module's description).
-pub(crate) fn prepare(text: String, encoding: &'static str, cpp: bool) -> Prepared {
+/// `decorations`: object-like macros of the scanned tree that expand to
+/// decorations only (see `decoration_macros`), neutralised like the WDK's.
+pub(crate) fn prepare(text: String, encoding: &'static str, cpp: bool, decorations: &HashSet<String>) -> Prepared {
     let mut out = Prepared { encoding, ..Prepared::default() };
     let mut b = text.into_bytes();
     let n = b.len();
@@ -236,6 +258,10 @@ pub(crate) fn prepare(text: String, encoding: &'static str, cpp: bool) -> Prepar
             }
             if blank {
                 blank_range(&mut b, i, end);
+            } else {
+                // Comments inside a directive (`WPP_DEFINE_BIT(X) /* … */ \`)
+                // end it early for the grammar.
+                blank_directive_comments(&mut b, i, end);
             }
             line = start_line + lines_in;
             i = end;
@@ -275,7 +301,7 @@ pub(crate) fn prepare(text: String, encoding: &'static str, cpp: bool) -> Prepar
                     continue;
                 }
                 let id = std::str::from_utf8(&b[start..i]).unwrap_or("").to_string();
-                i = neutralise(&mut b, &mut out, start, i, &id, cpp);
+                i = neutralise(&mut b, &mut out, start, i, &id, cpp, decorations);
                 line += b[start..i].iter().filter(|&&x| x == b'\n').count();
             }
             _ => i += 1,
@@ -287,7 +313,15 @@ pub(crate) fn prepare(text: String, encoding: &'static str, cpp: bool) -> Prepar
 }
 
 /// Handles the identifier at `start..end`; returns where scanning resumes.
-fn neutralise(b: &mut [u8], out: &mut Prepared, start: usize, end: usize, id: &str, cpp: bool) -> usize {
+fn neutralise(
+    b: &mut [u8],
+    out: &mut Prepared,
+    start: usize,
+    end: usize,
+    id: &str,
+    cpp: bool,
+    decorations: &HashSet<String>,
+) -> usize {
     let next = skip_space(b, end);
     let paren = b.get(next) == Some(&b'(');
     if id.starts_with("WDF_DECLARE_") && id.contains("CONTEXT_TYPE") && paren {
@@ -316,11 +350,31 @@ fn neutralise(b: &mut [u8], out: &mut Prepared, start: usize, end: usize, id: &s
         blank_range(b, start, stop);
         return stop;
     }
-    if DECORATIONS.contains(&id) {
+    if DECORATIONS.contains(&id) || decorations.contains(id) {
         blank_range(b, start, end);
         return end;
     }
     match id {
+        // Same length, same meaning.
+        "CONST" => {
+            b[start..end].copy_from_slice(b"const");
+            end
+        }
+        "STDMETHODIMP" => {
+            b[start..end].copy_from_slice(b"HRESULT     ");
+            end
+        }
+        // `STDMETHODIMP_(ULONG) F()` → `ULONG F()`; `STDMETHOD_(ULONG, F)` →
+        // `ULONG F`; `STDMETHOD(F)` → `F`.
+        "STDMETHODIMP_" | "STDMETHOD_" | "STDMETHOD" | "STDAPI_" | "IFACEMETHODIMP_" if paren => {
+            let close = matching_paren(b, next);
+            blank_range(b, start, next + 1);
+            b[close - 1] = b' ';
+            if let Some(comma) = b[next..close].iter().position(|&x| x == b',') {
+                b[next + comma] = b' ';
+            }
+            close
+        }
         "__try" => {
             b[start..end].copy_from_slice(b"if(1)");
             out.try_at.insert(start);
@@ -354,6 +408,131 @@ fn neutralise(b: &mut [u8], out: &mut Prepared, start: usize, end: usize, id: &s
         }
         _ => end,
     }
+}
+
+/// The object-like macros among `defines` (upper-case names) whose
+/// replacement is nothing but decorations — annotations, `__declspec(…)`,
+/// calling conventions, other such macros: `#define PAGED_CODE_SEG
+/// __declspec(code_seg("PAGE"))`.
+pub(crate) fn decoration_macros<'a>(defines: impl Iterator<Item = &'a Define> + Clone) -> HashSet<String> {
+    let mut known: HashSet<String> = HashSet::new();
+    for _ in 0..4 {
+        let before = known.len();
+        for d in defines.clone() {
+            if d.params.is_some()
+                || known.contains(&d.name)
+                || !d.name.bytes().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
+                || !d.name.as_bytes()[0].is_ascii_uppercase()
+            {
+                continue;
+            }
+            let p = prepare(d.body.clone(), "UTF-8", false, &known);
+            if p.text.trim().is_empty() {
+                known.insert(d.name.clone());
+            }
+        }
+        if known.len() == before {
+            break;
+        }
+    }
+    known
+}
+
+fn blank_directive_comments(b: &mut [u8], start: usize, end: usize) {
+    let mut i = start;
+    while i + 1 < end {
+        match (b[i], b[i + 1]) {
+            (b'/', b'*') => {
+                let stop = find(b, i + 2, b"*/").map_or(end, |p| (p + 2).min(end));
+                blank_range(b, i, stop);
+                i = stop;
+            }
+            (b'"', _) | (b'\'', _) => i = literal_end(b, i),
+            _ => i += 1,
+        }
+    }
+}
+
+/// Which branch of every conditional a variant keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Branches {
+    /// The `#if` branch.
+    First,
+    /// The last `#elif`/`#else` branch (the `#if` branch when there is none).
+    Last,
+}
+
+/// A prepared text with one branch of every conditional kept and the
+/// others (and the directives) blanked: for conditionals that split a
+/// statement, which the grammar cannot read with both branches in place.
+pub(crate) fn select_branches(text: &str, which: Branches) -> String {
+    let mut b = text.as_bytes().to_vec();
+    // Lines: (start, end, directive word).
+    let mut lines = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let mut j = i;
+        while j < b.len() && (b[j] == b' ' || b[j] == b'\t') {
+            j += 1;
+        }
+        let eol = if b.get(j) == Some(&b'#') {
+            directive_end(&b, i)
+        } else {
+            b[i..].iter().position(|&x| x == b'\n').map_or(b.len(), |p| i + p)
+        };
+        let word = (b.get(j) == Some(&b'#'))
+            .then(|| split_word(String::from_utf8_lossy(&b[j + 1..eol]).trim_start()).0.to_string());
+        lines.push((i, eol, word));
+        i = eol + 1;
+    }
+    // For each conditional: its branch boundaries (line indices).
+    struct Cond {
+        branches: Vec<usize>,
+    }
+    let mut stack: Vec<Cond> = Vec::new();
+    let mut ranges: Vec<(usize, usize)> = Vec::new(); // blanked line index ranges [a, b)
+    let mut directives = Vec::new();
+    for (k, (_, _, w)) in lines.iter().enumerate() {
+        match w.as_deref() {
+            Some("if" | "ifdef" | "ifndef") => {
+                stack.push(Cond { branches: vec![k] });
+                directives.push(k);
+            }
+            Some("elif" | "else" | "elifdef" | "elifndef") => {
+                if let Some(c) = stack.last_mut() {
+                    c.branches.push(k);
+                }
+                directives.push(k);
+            }
+            Some("endif") => {
+                directives.push(k);
+                if let Some(c) = stack.pop() {
+                    let n = c.branches.len();
+                    let keep = match which {
+                        Branches::First => 0,
+                        Branches::Last => n - 1,
+                    };
+                    for (j, &start) in c.branches.iter().enumerate() {
+                        if j != keep {
+                            let stop = c.branches.get(j + 1).copied().unwrap_or(k);
+                            ranges.push((start, stop));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for (a, z) in ranges {
+        for (s, e, _) in &lines[a..z] {
+            blank_range(&mut b, *s, *e);
+        }
+    }
+    for k in directives {
+        let (s, e, _) = &lines[k];
+        blank_range(&mut b, *s, *e);
+    }
+    String::from_utf8(b).unwrap_or_default()
 }
 
 fn split_word(s: &str) -> (&str, &str) {
@@ -500,7 +679,7 @@ mod tests {
     use super::*;
 
     fn prep(s: &str) -> Prepared {
-        prepare(s.to_string(), "UTF-8", false)
+        prepare(s.to_string(), "UTF-8", false, &HashSet::new())
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use super::ir::{Call, Event, EventKind, Expr, Function, Place, Stmt};
 use super::{Partial, ScanReport, Skipped, Unit, c, flow, language, pre, rust};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
 struct Entry {
@@ -20,18 +20,29 @@ struct Entry {
 
 /// Reads, lowers and checks `files`, filling `report`.
 pub(crate) fn scan_files(files: &[PathBuf], report: &mut ScanReport) {
-    let mut entries = Vec::new();
+    // First the texts and the tree's macros: which of them are mere
+    // decorations is known only once every file's `#define`s are.
+    let mut texts = Vec::new();
     for path in files {
         let name = path.display().to_string();
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) => {
-                report.skipped.push(Skipped { file: name, reason: format!("cannot read: {e}") });
-                continue;
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                let (text, encoding) = pre::decode(&bytes);
+                let defines = if language(path) == Some("rust") {
+                    Vec::new()
+                } else {
+                    pre::prepare(text.clone(), encoding, false, &HashSet::new()).defines
+                };
+                texts.push((path, name, text, encoding, defines));
             }
-        };
-        match read_unit(path, &bytes) {
-            Ok((unit, encoding)) => {
+            Err(e) => report.skipped.push(Skipped { file: name, reason: format!("cannot read: {e}") }),
+        }
+    }
+    let decorations = pre::decoration_macros(texts.iter().flat_map(|t| t.4.iter()));
+    let mut entries = Vec::new();
+    for (path, name, text, encoding, _) in texts {
+        match read_unit(path, text, encoding, &decorations) {
+            Ok(unit) => {
                 report.files_scanned += 1;
                 report.functions_in_full += unit.functions_in_full;
                 report.functions_in_part += unit.functions_in_part;
@@ -84,32 +95,60 @@ pub(crate) fn scan_files(files: &[PathBuf], report: &mut ScanReport) {
     report.findings.extend(findings);
 }
 
-/// Decodes and lowers one file.
-fn read_unit(path: &Path, bytes: &[u8]) -> Result<(Unit, &'static str), String> {
-    let (text, encoding) = pre::decode(bytes);
+/// Lowers one decoded file.
+fn read_unit(path: &Path, text: String, encoding: &'static str, decorations: &HashSet<String>) -> Result<Unit, String> {
     let lang = language(path).unwrap_or("c");
     if lang == "rust" {
-        return rust::lower(&text).map(|u| (u, encoding));
+        return rust::lower(&text);
     }
     let header = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("h"));
     let cpp = lang == "cpp";
-    let prepared = pre::prepare(text, encoding, cpp);
-    let mut unit = c::lower(&prepared.text, cpp, &prepared.try_at)?;
-    unit.cpp = cpp;
+    let mut prepared = pre::prepare(text.clone(), encoding, cpp, decorations);
+    let mut unit = lower_variants(&prepared, cpp)?;
     if header && !unit.regions.is_empty() {
         // A `.h` may be C++ (classes, references): the reading with fewer
         // unread regions wins.
-        let again = pre::prepare(pre::decode(bytes).0, encoding, true);
-        let alt = c::lower(&again.text, true, &again.try_at)?;
+        let again = pre::prepare(text, encoding, true, decorations);
+        let alt = lower_variants(&again, true)?;
         if alt.regions.len() < unit.regions.len() {
             unit = alt;
-            unit.cpp = true;
+            prepared = again;
         }
     }
     unit.defines = prepared.defines;
     unit.includes = prepared.includes;
     unit.contexts = prepared.contexts;
-    Ok((unit, encoding))
+    Ok(unit)
+}
+
+/// Lowers a prepared file with its conditionals in place; if the grammar
+/// cannot read that, once with the first branch of every conditional and
+/// once with the last, when that reads more: both readings' functions are
+/// analysed (each branch is a path), the unread regions are those of either.
+fn lower_variants(p: &pre::Prepared, cpp: bool) -> Result<Unit, String> {
+    let mut unit = c::lower(&p.text, cpp, &p.try_at)?;
+    unit.cpp = cpp;
+    if unit.regions.is_empty() || !p.text.contains("#if") {
+        return Ok(unit);
+    }
+    let mut first = c::lower(&pre::select_branches(&p.text, pre::Branches::First), cpp, &p.try_at)?;
+    let last = c::lower(&pre::select_branches(&p.text, pre::Branches::Last), cpp, &p.try_at)?;
+    for r in last.regions {
+        if !first.regions.contains(&r) {
+            first.regions.push(r);
+        }
+    }
+    if first.regions.len() >= unit.regions.len() {
+        return Ok(unit);
+    }
+    first.regions.sort_by_key(|r| (r.first_line, r.last_line));
+    first.functions.extend(last.functions);
+    first.structs.extend(last.structs);
+    first.typedefs.extend(last.typedefs);
+    first.globals.extend(last.globals);
+    first.returns.extend(last.returns);
+    first.cpp = cpp;
+    Ok(first)
 }
 
 /// Programs as lists of entry indices: one per directory with its sources
