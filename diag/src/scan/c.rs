@@ -16,6 +16,7 @@ pub(crate) fn lower(text: &str, cpp: bool, try_at: &BTreeSet<usize>) -> Result<U
         if cpp { tree_sitter_cpp::LANGUAGE.into() } else { tree_sitter_c::LANGUAGE.into() };
     parser.set_language(&language).map_err(|e| format!("grammar: {e}"))?;
     let tree = parser.parse(text, None).ok_or("the parser gave up")?;
+
     let mut cx = Cx { src: text.as_bytes(), cpp, try_at, unit: Unit::default() };
     cx.collect(tree.root_node(), None);
     Ok(cx.unit)
@@ -143,7 +144,9 @@ impl Cx<'_> {
         let mut body = Vec::new();
         if let Some(init) = named_children(n).into_iter().find(|c| c.kind() == "field_initializer_list") {
             for fi in named_children(init) {
-                let (Some(f), Some(args)) = (named_children(fi).first().copied(), fi.child_by_field_name("arguments"))
+                let kids = named_children(fi);
+                let (Some(f), Some(args)) =
+                    (kids.first().copied(), kids.iter().copied().find(|k| k.kind() == "argument_list"))
                 else {
                     continue;
                 };
@@ -181,8 +184,7 @@ impl Cx<'_> {
         } else {
             self.unit.functions_in_full += 1;
         }
-        let line = n.start_position().row + 1;
-        self.unit.functions.push(Function { name, params, class, body, line });
+        self.unit.functions.push(Function { name, params, class, body });
     }
 
     fn fields(&mut self, owner: &str, body: Node) {

@@ -116,7 +116,6 @@ pub(crate) struct Function {
     /// A C++ method's class.
     pub class: Option<String>,
     pub body: Vec<Stmt>,
-    pub line: usize,
 }
 
 /// Calls every event of `stmts`, depth first, in source order.

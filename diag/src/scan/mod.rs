@@ -297,6 +297,10 @@ fn collect(paths: &[PathBuf], report: &mut ScanReport) -> Vec<PathBuf> {
                 }
             },
             Ok(_) if language(&p).is_some() => files.push(p),
+            Ok(_) if paths.contains(&p) => report.skipped.push(Skipped {
+                file: p.display().to_string(),
+                reason: "not a C, C++ or Rust source (by its extension)".into(),
+            }),
             Ok(_) => {}
         }
     }
@@ -337,6 +341,9 @@ pub fn render(report: &ScanReport) -> String {
             let _ = writeln!(s, "    = not read: {lines}: {}", r.reason);
         }
     }
+    if report.files_scanned == 0 {
+        let _ = writeln!(s, "nothing to scan: no readable C, C++ or Rust source file under the paths given");
+    }
     let errors = report.findings.iter().filter(|f| f.severity == "error").count();
     let _ = writeln!(
         s,
@@ -365,42 +372,59 @@ mod tests {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("scan-corpus")
     }
 
-    /// `(line, code)` of every `expect: CODE` marker in `file`.
-    fn expected(file: &Path) -> Vec<(usize, String)> {
-        let text = String::from_utf8_lossy(&std::fs::read(file).expect("corpus file")).into_owned();
+    /// `(file, line, code)` of every `expect: CODE` marker in `file`.
+    fn expected(file: &Path) -> Vec<(String, usize, String)> {
+        let (text, _) = pre::decode(&std::fs::read(file).expect("corpus file"));
         text.lines()
             .enumerate()
             .filter_map(|(i, l)| {
-                l.split("expect: ").nth(1).map(|c| (i + 1, c.split_whitespace().next().unwrap_or("").to_string()))
+                l.split("expect: ")
+                    .nth(1)
+                    .map(|c| (file.display().to_string(), i + 1, c.split_whitespace().next().unwrap_or("").to_string()))
             })
             .collect()
     }
 
+    /// Every entry of the corpus: a file is scanned on its own, a directory
+    /// (a header and the sources using it) as one program.
     #[test]
     fn every_corpus_file_gives_exactly_its_expected_findings() {
-        let mut files = Vec::new();
+        let mut entries = Vec::new();
         for dir in ["c", "cpp", "rust"] {
             for entry in std::fs::read_dir(corpus().join(dir)).expect("corpus dir") {
-                files.push(entry.expect("entry").path());
+                entries.push(entry.expect("entry").path());
             }
         }
-        files.sort();
-        assert!(files.len() >= 15, "{files:?}");
-        let (mut positives, mut clean) = (0, 0);
-        for file in files {
-            let report = scan(std::slice::from_ref(&file));
-            assert!(report.skipped.is_empty(), "{}: {:?}", file.display(), report.skipped);
-            let mut got: Vec<(usize, String)> = report.findings.iter().map(|f| (f.line, f.code.to_string())).collect();
+        entries.sort();
+        assert!(entries.len() >= 35, "{entries:?}");
+        let (mut positives, mut clean, mut programs) = (0, 0, 0);
+        for entry in entries {
+            let files: Vec<PathBuf> = if entry.is_dir() {
+                programs += 1;
+                let mut v: Vec<PathBuf> =
+                    std::fs::read_dir(&entry).expect("dir").map(|e| e.expect("entry").path()).collect();
+                v.sort();
+                v
+            } else {
+                vec![entry.clone()]
+            };
+            let report = scan(std::slice::from_ref(&entry));
+            assert!(report.skipped.is_empty(), "{}: {:?}", entry.display(), report.skipped);
+            assert!(report.partial.is_empty(), "{}: read only in part:\n{}", entry.display(), render(&report));
+            assert_eq!(report.files_scanned, files.len(), "{}", entry.display());
+            let mut got: Vec<(String, usize, String)> =
+                report.findings.iter().map(|f| (f.file.clone(), f.line, f.code.to_string())).collect();
             got.sort();
-            let want = expected(&file);
-            assert_eq!(got, want, "{}:\n{}", file.display(), render(&report));
+            let mut want: Vec<(String, usize, String)> = files.iter().flat_map(|f| expected(f)).collect();
+            want.sort();
+            assert_eq!(got, want, "{}:\n{}", entry.display(), render(&report));
             if want.is_empty() {
                 clean += 1;
             } else {
                 positives += want.len();
             }
         }
-        assert!(positives >= 10 && clean >= 5, "{positives} findings, {clean} clean look-alikes");
+        assert!(positives >= 25 && clean >= 15 && programs >= 3, "{positives} findings, {clean} clean look-alikes");
     }
 
     #[test]

@@ -18,8 +18,6 @@ pub(crate) struct Define {
     pub params: Option<Vec<String>>,
     /// The replacement text, continuation lines joined.
     pub body: String,
-    /// 1-based line of the `#define`.
-    pub line: usize,
 }
 
 /// A file ready for the grammar.
@@ -27,8 +25,6 @@ pub(crate) struct Define {
 pub(crate) struct Prepared {
     /// The decoded text, neutralised: same lines, same columns.
     pub text: String,
-    /// The encoding the bytes were read in.
-    pub encoding: &'static str,
     pub defines: Vec<Define>,
     /// `#include "…"` targets, as written.
     pub includes: Vec<String>,
@@ -80,7 +76,12 @@ fn is_annotation(id: &str) -> bool {
     {
         return true;
     }
-    if id.starts_with("__drv_") || id.starts_with("_IRQL_") || id.starts_with("_Kernel_") {
+    if id.starts_with("__drv_")
+        || id.starts_with("_IRQL_")
+        || id.starts_with("_Kernel_")
+        || id.starts_with("__RPC__")
+        || id.starts_with("DECLSPEC_")
+    {
         return true;
     }
     const SAL1: &[&str] = &[
@@ -138,6 +139,8 @@ const DECORATIONS: &[&str] = &[
     "__forceinline",
     "__cdecl",
     "_cdecl",
+    "_inline",
+    "__volatile",
     "__stdcall",
     "_stdcall",
     "__fastcall",
@@ -176,7 +179,8 @@ const DECORATIONS_WITH_ARGS: &[&str] = &["DECLSPEC_ALIGN", "DECLSPEC_DEPRECATED_
 /// `decorations`: object-like macros of the scanned tree that expand to
 /// decorations only (see `decoration_macros`), neutralised like the WDK's.
 pub(crate) fn prepare(text: String, encoding: &'static str, cpp: bool, decorations: &HashSet<String>) -> Prepared {
-    let mut out = Prepared { encoding, ..Prepared::default() };
+    let _ = encoding;
+    let mut out = Prepared::default();
     let mut b = text.into_bytes();
     let n = b.len();
     let mut i = 0;
@@ -214,22 +218,19 @@ pub(crate) fn prepare(text: String, encoding: &'static str, cpp: bool, decoratio
                         blank = true;
                     }
                 }
-                "elif" | "else" => {
-                    if dead_depth == Some(conds.len()) {
-                        // The live branch after a `#if 0`: `#elif X` becomes
-                        // `#if X` (same length), `#else` is blanked with the
-                        // matching `#endif`.
-                        dead_depth = None;
-                        if word == "elif" {
-                            let at = i + 1 + directive.find("elif").unwrap_or(0);
-                            b[at..at + 4].copy_from_slice(b"if  ");
-                            blank = false;
-                        } else {
-                            blank = true;
-                        }
-                        if let Some(top) = conds.last_mut() {
-                            *top = word == "else";
-                        }
+                // The live branch after a `#if 0`: `#elif X` becomes `#if X`
+                // (same length), `#else` is blanked with the matching `#endif`.
+                "elif" | "else" if dead_depth == Some(conds.len()) => {
+                    dead_depth = None;
+                    if word == "elif" {
+                        let at = i + 1 + directive.find("elif").unwrap_or(0);
+                        b[at..at + 4].copy_from_slice(b"if  ");
+                        blank = false;
+                    } else {
+                        blank = true;
+                    }
+                    if let Some(top) = conds.last_mut() {
+                        *top = word == "else";
                     }
                 }
                 "endif" => {
@@ -244,7 +245,7 @@ pub(crate) fn prepare(text: String, encoding: &'static str, cpp: bool, decoratio
                 }
                 "pragma" => blank = true,
                 "define" if !blank => {
-                    if let Some(d) = parse_define(rest, start_line) {
+                    if let Some(d) = parse_define(rest) {
                         out.defines.push(d);
                     }
                 }
@@ -326,7 +327,7 @@ fn neutralise(
     let paren = b.get(next) == Some(&b'(');
     if id.starts_with("WDF_DECLARE_") && id.contains("CONTEXT_TYPE") && paren {
         let close = matching_paren(b, next);
-        let args: Vec<String> = String::from_utf8_lossy(&b[next + 1..close.saturating_sub(1)])
+        let args: Vec<String> = String::from_utf8_lossy(b.get(next + 1..close.saturating_sub(1)).unwrap_or_default())
             .split(',')
             .map(|s| s.trim().to_string())
             .collect();
@@ -360,8 +361,9 @@ fn neutralise(
             b[start..end].copy_from_slice(b"const");
             end
         }
-        "STDMETHODIMP" => {
-            b[start..end].copy_from_slice(b"HRESULT     ");
+        "STDMETHODIMP" | "IFACEMETHODIMP" | "STDAPI" => {
+            b[start..start + 7].copy_from_slice(b"HRESULT");
+            blank_range(b, start + 7, end);
             end
         }
         // `STDMETHODIMP_(ULONG) F()` → `ULONG F()`; `STDMETHOD_(ULONG, F)` →
@@ -444,13 +446,48 @@ fn blank_directive_comments(b: &mut [u8], start: usize, end: usize) {
         match (b[i], b[i + 1]) {
             (b'/', b'*') => {
                 let stop = find(b, i + 2, b"*/").map_or(end, |p| (p + 2).min(end));
+                // A backslash ending a line inside the comment still
+                // continues the directive.
+                let kept: Vec<usize> =
+                    (i..stop).filter(|&k| b[k] == b'\\' && matches!(b.get(k + 1), Some(b'\n' | b'\r'))).collect();
                 blank_range(b, i, stop);
+                for k in kept {
+                    b[k] = b'\\';
+                }
                 i = stop;
             }
             (b'"', _) | (b'\'', _) => i = literal_end(b, i),
             _ => i += 1,
         }
     }
+}
+
+/// The `#define`s of a text, without preparing it (directives only).
+pub(crate) fn defines_of(text: &str) -> Vec<Define> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let mut j = i;
+        while j < b.len() && (b[j] == b' ' || b[j] == b'\t') {
+            j += 1;
+        }
+        let end = if b.get(j) == Some(&b'#') {
+            let end = directive_end(b, j);
+            let d = String::from_utf8_lossy(&b[j + 1..end]);
+            let (word, rest) = split_word(d.trim_start());
+            if word == "define"
+                && let Some(def) = parse_define(rest)
+            {
+                out.push(def);
+            }
+            end
+        } else {
+            b[i..].iter().position(|&x| x == b'\n').map_or(b.len(), |p| i + p)
+        };
+        i = end + 1;
+    }
+    out
 }
 
 /// Which branch of every conditional a variant keeps.
@@ -559,7 +596,7 @@ fn is_zero(cond: &str) -> bool {
     matches!(c.as_str(), "0" | "(0)" | "FALSE" | "(FALSE)")
 }
 
-fn parse_define(rest: &str, line: usize) -> Option<Define> {
+fn parse_define(rest: &str) -> Option<Define> {
     let text = strip_comments(rest);
     let t = text.trim_start();
     let (name, after) = split_word(t);
@@ -573,7 +610,7 @@ fn parse_define(rest: &str, line: usize) -> Option<Define> {
     } else {
         (None, after.trim().to_string())
     };
-    Some(Define { name: name.to_string(), params, body, line })
+    Some(Define { name: name.to_string(), params, body })
 }
 
 /// The end of a directive starting at `i` (`#`): the newline that is not
@@ -667,6 +704,9 @@ fn matching_paren(b: &[u8], open: usize) -> usize {
 /// the text stays valid UTF-8 (they are in comments or literals).
 fn blank_range(b: &mut [u8], start: usize, end: usize) {
     let end = end.min(b.len());
+    if start >= end {
+        return;
+    }
     for x in &mut b[start..end] {
         if *x != b'\n' && *x != b'\r' && x.is_ascii() {
             *x = b' ';
@@ -717,7 +757,7 @@ mod tests {
         );
         assert_eq!(p.includes, ["driver.h"]);
         let d = &p.defines[0];
-        assert_eq!((d.name.as_str(), d.params.as_deref(), d.line), ("SAFE_CLOSE", Some(&["h".to_string()][..]), 2));
+        assert_eq!((d.name.as_str(), d.params.as_deref()), ("SAFE_CLOSE", Some(&["h".to_string()][..])));
         assert!(d.body.contains("ZwClose(h)"), "{}", d.body);
         assert_eq!(p.contexts, [("DeviceGetContext".to_string(), "DEVICE_CONTEXT".to_string())]);
         assert!(!p.text.contains("WDF_DECLARE"), "{}", p.text);

@@ -28,11 +28,7 @@ pub(crate) fn scan_files(files: &[PathBuf], report: &mut ScanReport) {
         match std::fs::read(path) {
             Ok(bytes) => {
                 let (text, encoding) = pre::decode(&bytes);
-                let defines = if language(path) == Some("rust") {
-                    Vec::new()
-                } else {
-                    pre::prepare(text.clone(), encoding, false, &HashSet::new()).defines
-                };
+                let defines = if language(path) == Some("rust") { Vec::new() } else { pre::defines_of(&text) };
                 texts.push((path, name, text, encoding, defines));
             }
             Err(e) => report.skipped.push(Skipped { file: name, reason: format!("cannot read: {e}") }),
@@ -102,14 +98,14 @@ fn read_unit(path: &Path, text: String, encoding: &'static str, decorations: &Ha
         return rust::lower(&text);
     }
     let header = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("h"));
-    let cpp = lang == "cpp";
+    // A `.h` may be C or C++: read first as what it looks like, then as the
+    // other if that leaves regions unread; the reading with fewer wins.
+    let cpp = lang == "cpp" || header && looks_like_cpp(&text);
     let mut prepared = pre::prepare(text.clone(), encoding, cpp, decorations);
     let mut unit = lower_variants(&prepared, cpp)?;
     if header && !unit.regions.is_empty() {
-        // A `.h` may be C++ (classes, references): the reading with fewer
-        // unread regions wins.
-        let again = pre::prepare(text, encoding, true, decorations);
-        let alt = lower_variants(&again, true)?;
+        let again = pre::prepare(text, encoding, !cpp, decorations);
+        let alt = lower_variants(&again, !cpp)?;
         if alt.regions.len() < unit.regions.len() {
             unit = alt;
             prepared = again;
@@ -121,6 +117,13 @@ fn read_unit(path: &Path, text: String, encoding: &'static str, decorations: &Ha
     Ok(unit)
 }
 
+/// Whether a header uses C++ syntax.
+fn looks_like_cpp(text: &str) -> bool {
+    ["class ", "::", "template", "namespace ", "public:", "private:", "operator", "extern \"C++\""]
+        .iter()
+        .any(|m| text.contains(m))
+}
+
 /// Lowers a prepared file with its conditionals in place; if the grammar
 /// cannot read that, once with the first branch of every conditional and
 /// once with the last, when that reads more: both readings' functions are
@@ -128,7 +131,20 @@ fn read_unit(path: &Path, text: String, encoding: &'static str, decorations: &Ha
 fn lower_variants(p: &pre::Prepared, cpp: bool) -> Result<Unit, String> {
     let mut unit = c::lower(&p.text, cpp, &p.try_at)?;
     unit.cpp = cpp;
-    if unit.regions.is_empty() || !p.text.contains("#if") {
+    // Only when a region the grammar could not read is next to a
+    // conditional directive.
+    let directive_lines: Vec<usize> = p
+        .text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| {
+            let t = l.trim_start();
+            t.starts_with("#if") || t.starts_with("#el") || t.starts_with("#endif")
+        })
+        .map(|(i, _)| i + 1)
+        .collect();
+    let near = |r: &super::Region| directive_lines.iter().any(|&d| d + 30 >= r.first_line && d <= r.last_line + 30);
+    if !unit.regions.iter().any(near) {
         return Ok(unit);
     }
     let mut first = c::lower(&pre::select_branches(&p.text, pre::Branches::First), cpp, &p.try_at)?;

@@ -56,7 +56,7 @@ fn function(sig: &syn::Signature, body: &syn::Block) -> Function {
         .collect();
     let mut out = Vec::new();
     block(body, true, &mut out);
-    Function { name: sig.ident.to_string(), params, class: None, body: out, line: sig.ident.span().start().line }
+    Function { name: sig.ident.to_string(), params, class: None, body: out }
 }
 
 fn is_wdf_binding(m: &syn::Macro) -> bool {
