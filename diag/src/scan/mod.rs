@@ -309,6 +309,17 @@ fn collect(paths: &[PathBuf], report: &mut ScanReport) -> Vec<PathBuf> {
 
 /// Scans files and directories: each program (see `program`) in turn.
 pub fn scan(paths: &[PathBuf]) -> ScanReport {
+    // Real sources nest deeply (long `else if` and `||` chains): the walk
+    // gets a stack of its own, large enough for any of them.
+    let owned = paths.to_vec();
+    let worker = std::thread::Builder::new().stack_size(1 << 30).spawn(move || scan_on_this_thread(&owned));
+    match worker.map(std::thread::JoinHandle::join) {
+        Ok(Ok(report)) => report,
+        _ => scan_on_this_thread(paths),
+    }
+}
+
+fn scan_on_this_thread(paths: &[PathBuf]) -> ScanReport {
     let mut report = ScanReport::default();
     let files = collect(paths, &mut report);
     program::scan_files(&files, &mut report);

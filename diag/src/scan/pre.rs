@@ -179,6 +179,18 @@ const DECORATIONS_WITH_ARGS: &[&str] = &["DECLSPEC_ALIGN", "DECLSPEC_DEPRECATED_
 /// `decorations`: object-like macros of the scanned tree that expand to
 /// decorations only (see `decoration_macros`), neutralised like the WDK's.
 pub(crate) fn prepare(text: String, encoding: &'static str, cpp: bool, decorations: &HashSet<String>) -> Prepared {
+    prepare_with(text, encoding, cpp, decorations, true)
+}
+
+/// `declarations`: whether file-scope declaration macros are neutralised
+/// (not inside a macro's replacement text, which is no file).
+fn prepare_with(
+    text: String,
+    encoding: &'static str,
+    cpp: bool,
+    decorations: &HashSet<String>,
+    declarations: bool,
+) -> Prepared {
     let _ = encoding;
     let mut out = Prepared::default();
     let mut b = text.into_bytes();
@@ -189,6 +201,11 @@ pub(crate) fn prepare(text: String, encoding: &'static str, cpp: bool, decoratio
     // `#if` nesting: for each open conditional, whether it is dead (`#if 0`).
     let mut conds: Vec<bool> = Vec::new();
     let mut dead_depth: Option<usize> = None;
+    // Brace depth, and the last significant byte (`;` at the start and after
+    // a directive): for declaration macros at file scope.
+    let mut depth = 0usize;
+    let mut depths: Vec<(usize, Option<usize>)> = Vec::new();
+    let mut last_sig = b';';
     while i < n {
         let c = b[i];
         if c == b'\n' {
@@ -209,6 +226,23 @@ pub(crate) fn prepare(text: String, encoding: &'static str, cpp: bool, decoratio
             let (word, rest) = split_word(directive.trim_start());
             let rest_clean = strip_comments(rest);
             let mut blank = dead_depth.is_some();
+            match word {
+                "if" | "ifdef" | "ifndef" => depths.push((depth, None)),
+                "elif" | "else" => {
+                    // Each branch starts at the depth the `#if` saw; the
+                    // first branch's end is what follows the `#endif`.
+                    if let Some((at_if, first_end)) = depths.last_mut() {
+                        first_end.get_or_insert(depth);
+                        depth = *at_if;
+                    }
+                }
+                "endif" => {
+                    if let Some((_, Some(first_end))) = depths.pop() {
+                        depth = first_end;
+                    }
+                }
+                _ => {}
+            }
             match word {
                 "if" | "ifdef" | "ifndef" => {
                     let zero = word == "if" && is_zero(&rest_clean);
@@ -265,6 +299,7 @@ pub(crate) fn prepare(text: String, encoding: &'static str, cpp: bool, decoratio
                 blank_directive_comments(&mut b, i, end);
             }
             line = start_line + lines_in;
+            last_sig = b';';
             i = end;
             continue;
         }
@@ -302,10 +337,37 @@ pub(crate) fn prepare(text: String, encoding: &'static str, cpp: bool, decoratio
                     continue;
                 }
                 let id = std::str::from_utf8(&b[start..i]).unwrap_or("").to_string();
-                i = neutralise(&mut b, &mut out, start, i, &id, cpp, decorations);
+                if declarations
+                    && depth == 0
+                    && (start == 0 || b[start - 1] == b'\n')
+                    && matches!(last_sig, b';' | b'}')
+                    && let Some(stop) = declaration_macro(&b, start, i, &id)
+                {
+                    // `DMF_MODULE_DECLARE_CONTEXT(X)` with no `;`: a
+                    // declaration the build's headers define; it would
+                    // swallow the next definition.
+                    blank_range(&mut b, start, stop);
+                    line += b[start..stop].iter().filter(|&&x| x == b'\n').count();
+                    i = stop;
+                    continue;
+                }
+                let resumed = neutralise(&mut b, &mut out, start, i, &id, cpp, decorations);
+                if b[start..resumed].iter().any(|x| !x.is_ascii_whitespace()) {
+                    last_sig =
+                        b[start..resumed].iter().rev().copied().find(|x| !x.is_ascii_whitespace()).unwrap_or(b'a');
+                }
+                i = resumed;
                 line += b[start..i].iter().filter(|&&x| x == b'\n').count();
             }
-            _ => i += 1,
+            _ => {
+                match c {
+                    b'{' => depth += 1,
+                    b'}' => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+                last_sig = c;
+                i += 1;
+            }
         }
     }
     // Only ASCII bytes were replaced by ASCII spaces: still UTF-8.
@@ -428,7 +490,7 @@ pub(crate) fn decoration_macros<'a>(defines: impl Iterator<Item = &'a Define> + 
             {
                 continue;
             }
-            let p = prepare(d.body.clone(), "UTF-8", false, &known);
+            let p = prepare_with(d.body.clone(), "UTF-8", false, &known, false);
             if p.text.trim().is_empty() {
                 known.insert(d.name.clone());
             }
@@ -438,6 +500,42 @@ pub(crate) fn decoration_macros<'a>(defines: impl Iterator<Item = &'a Define> + 
         }
     }
     known
+}
+
+/// An upper-case macro invoked at file scope with no `;` after it: the end
+/// of the invocation, if what follows is not a body, an initialiser or a
+/// list (then it is a declarator or a function header).
+fn declaration_macro(b: &[u8], start: usize, end: usize, id: &str) -> Option<usize> {
+    let bytes = id.as_bytes();
+    if bytes.len() < 3
+        || id.starts_with("WDF_DECLARE_")
+        || !bytes[0].is_ascii_uppercase()
+        || !bytes.iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_')
+    {
+        return None;
+    }
+    let open = skip_space(b, end);
+    if b.get(open) != Some(&b'(') {
+        return None;
+    }
+    let close = matching_paren(b, open);
+    let next = skip_space_and_comments(b, close);
+    match b.get(next) {
+        None => Some(close),
+        Some(c) if c.is_ascii_alphabetic() || *c == b'_' || *c == b'#' => Some(close),
+        _ => None,
+    }
+}
+
+fn skip_space_and_comments(b: &[u8], mut i: usize) -> usize {
+    loop {
+        i = skip_space(b, i);
+        match (b.get(i), b.get(i + 1)) {
+            (Some(b'/'), Some(b'/')) => i = line_comment_end(b, i),
+            (Some(b'/'), Some(b'*')) => i = find(b, i + 2, b"*/").map_or(b.len(), |p| p + 2),
+            _ => return i,
+        }
+    }
 }
 
 fn blank_directive_comments(b: &mut [u8], start: usize, end: usize) {
