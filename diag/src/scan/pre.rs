@@ -341,7 +341,7 @@ fn prepare_with(
                     && depth == 0
                     && (start == 0 || b[start - 1] == b'\n')
                     && matches!(last_sig, b';' | b'}')
-                    && let Some(stop) = declaration_macro(&b, start, i, &id)
+                    && let Some(stop) = declaration_macro(&b, i, &id)
                 {
                     // `DMF_MODULE_DECLARE_CONTEXT(X)` with no `;`: a
                     // declaration the build's headers define; it would
@@ -505,7 +505,7 @@ pub(crate) fn decoration_macros<'a>(defines: impl Iterator<Item = &'a Define> + 
 /// An upper-case macro invoked at file scope with no `;` after it: the end
 /// of the invocation, if what follows is not a body, an initialiser or a
 /// list (then it is a declarator or a function header).
-fn declaration_macro(b: &[u8], start: usize, end: usize, id: &str) -> Option<usize> {
+fn declaration_macro(b: &[u8], end: usize, id: &str) -> Option<usize> {
     let bytes = id.as_bytes();
     if bytes.len() < 3
         || id.starts_with("WDF_DECLARE_")
