@@ -139,6 +139,7 @@ const DECORATIONS: &[&str] = &[
     "__forceinline",
     "__cdecl",
     "_cdecl",
+    "FLTAPI",
     "_inline",
     "__volatile",
     "__stdcall",
@@ -337,10 +338,12 @@ fn prepare_with(
                     continue;
                 }
                 let id = std::str::from_utf8(&b[start..i]).unwrap_or("").to_string();
-                if declarations
-                    && depth == 0
-                    && (start == 0 || b[start - 1] == b'\n')
-                    && matches!(last_sig, b';' | b'}')
+                let resumed = neutralise(&mut b, &mut out, start, i, &id, cpp, decorations);
+                if resumed == i
+                    && b[start] != b' '
+                    && declarations
+                    && (depth == 0 && (start == 0 || b[start - 1] == b'\n') && matches!(last_sig, b';' | b'}')
+                        || depth > 0 && id.contains("DECLARE") && matches!(last_sig, b';' | b'}' | b'{' | b':'))
                     && let Some(stop) = declaration_macro(&b, i, &id)
                 {
                     // `DMF_MODULE_DECLARE_CONTEXT(X)` with no `;`: a
@@ -351,7 +354,6 @@ fn prepare_with(
                     i = stop;
                     continue;
                 }
-                let resumed = neutralise(&mut b, &mut out, start, i, &id, cpp, decorations);
                 if b[start..resumed].iter().any(|x| !x.is_ascii_whitespace()) {
                     last_sig =
                         b[start..resumed].iter().rev().copied().find(|x| !x.is_ascii_whitespace()).unwrap_or(b'a');
@@ -421,6 +423,16 @@ fn neutralise(
         // Same length, same meaning.
         "CONST" => {
             b[start..end].copy_from_slice(b"const");
+            end
+        }
+        // COM's interface macros (objbase.h): `THIS_` is nothing in C++,
+        // `THIS` is `void`.
+        "THIS_" => {
+            blank_range(b, start, end);
+            end
+        }
+        "THIS" if cpp => {
+            b[start..end].copy_from_slice(b"void");
             end
         }
         "STDMETHODIMP" | "IFACEMETHODIMP" | "STDAPI" => {
