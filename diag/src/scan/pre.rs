@@ -8,7 +8,7 @@
 //! file. `#define`s and `#include "…"` are collected on the way for the
 //! program-wide analysis.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// A `#define` of the file.
 #[derive(Debug, Clone)]
@@ -179,7 +179,7 @@ const DECORATIONS_WITH_ARGS: &[&str] = &["DECLSPEC_ALIGN", "DECLSPEC_DEPRECATED_
 /// Neutralises `text` (see the module's description).
 /// `decorations`: object-like macros of the scanned tree that expand to
 /// decorations only (see `decoration_macros`), neutralised like the WDK's.
-pub(crate) fn prepare(text: String, encoding: &'static str, cpp: bool, decorations: &HashSet<String>) -> Prepared {
+pub(crate) fn prepare(text: String, encoding: &'static str, cpp: bool, decorations: &TreeMacros) -> Prepared {
     prepare_with(text, encoding, cpp, decorations, true)
 }
 
@@ -189,7 +189,7 @@ fn prepare_with(
     text: String,
     encoding: &'static str,
     cpp: bool,
-    decorations: &HashSet<String>,
+    decorations: &TreeMacros,
     declarations: bool,
 ) -> Prepared {
     let _ = encoding;
@@ -385,7 +385,7 @@ fn neutralise(
     end: usize,
     id: &str,
     cpp: bool,
-    decorations: &HashSet<String>,
+    decorations: &TreeMacros,
 ) -> usize {
     let next = skip_space(b, end);
     let paren = b.get(next) == Some(&b'(');
@@ -415,12 +415,22 @@ fn neutralise(
         blank_range(b, start, stop);
         return stop;
     }
-    if DECORATIONS.contains(&id) || decorations.contains(id) {
+    if DECORATIONS.contains(&id) || decorations.decorations.contains(id) {
         blank_range(b, start, end);
+        return end;
+    }
+    if paren && let Some(kw) = decorations.keywords.get(id) {
+        // `WHILE(c)` defined as `while(c)`: the keyword, padded.
+        b[start..start + kw.len()].copy_from_slice(kw.as_bytes());
+        blank_range(b, start + kw.len(), end);
         return end;
     }
     match id {
         // Same length, same meaning.
+        "PURE" if cpp => {
+            b[start..end].copy_from_slice(b"= 0 ");
+            end
+        }
         "CONST" => {
             b[start..end].copy_from_slice(b"const");
             end
@@ -486,17 +496,37 @@ fn neutralise(
     }
 }
 
-/// The object-like macros among `defines` (upper-case names) whose
-/// replacement is nothing but decorations — annotations, `__declspec(…)`,
-/// calling conventions, other such macros: `#define PAGED_CODE_SEG
-/// __declspec(code_seg("PAGE"))`.
-pub(crate) fn decoration_macros<'a>(defines: impl Iterator<Item = &'a Define> + Clone) -> HashSet<String> {
-    let mut known: HashSet<String> = HashSet::new();
+/// What the scanned tree's own macros mean to the grammar.
+#[derive(Debug, Default)]
+pub(crate) struct TreeMacros {
+    /// Object-like macros (upper-case names) whose replacement is nothing
+    /// but decorations — annotations, `__declspec(…)`, calling conventions,
+    /// other such macros: `#define PAGED_CODE_SEG __declspec(code_seg("PAGE"))`.
+    pub decorations: HashSet<String>,
+    /// Function-like macros that are a keyword applied to their parameter
+    /// (`#define WHILE(c) __pragma(…) while(c)`), no shorter than it.
+    pub keywords: HashMap<String, &'static str>,
+}
+
+/// Classifies the tree's `defines` (see `TreeMacros`).
+pub(crate) fn tree_macros<'a>(defines: impl Iterator<Item = &'a Define> + Clone) -> TreeMacros {
+    let mut known = TreeMacros::default();
+    for d in defines.clone() {
+        let Some(params) = &d.params else { continue };
+        let [param] = params.as_slice() else { continue };
+        let p = prepare_with(d.body.clone(), "UTF-8", false, &known, false);
+        let body: String = p.text.chars().filter(|c| !c.is_whitespace()).collect();
+        for kw in ["while", "if", "switch", "for"] {
+            if body == format!("{kw}({param})") && d.name.len() >= kw.len() {
+                known.keywords.insert(d.name.clone(), kw);
+            }
+        }
+    }
     for _ in 0..4 {
-        let before = known.len();
+        let before = known.decorations.len();
         for d in defines.clone() {
             if d.params.is_some()
-                || known.contains(&d.name)
+                || known.decorations.contains(&d.name)
                 || !d.name.bytes().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
                 || !d.name.as_bytes()[0].is_ascii_uppercase()
             {
@@ -504,10 +534,10 @@ pub(crate) fn decoration_macros<'a>(defines: impl Iterator<Item = &'a Define> + 
             }
             let p = prepare_with(d.body.clone(), "UTF-8", false, &known, false);
             if p.text.trim().is_empty() {
-                known.insert(d.name.clone());
+                known.decorations.insert(d.name.clone());
             }
         }
-        if known.len() == before {
+        if known.decorations.len() == before {
             break;
         }
     }
@@ -829,7 +859,7 @@ mod tests {
     use super::*;
 
     fn prep(s: &str) -> Prepared {
-        prepare(s.to_string(), "UTF-8", false, &HashSet::new())
+        prepare(s.to_string(), "UTF-8", false, &TreeMacros::default())
     }
 
     #[test]

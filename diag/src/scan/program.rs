@@ -9,7 +9,7 @@
 
 use super::ir::{Call, Event, EventKind, Expr, Function, Place, Stmt};
 use super::{Partial, ScanReport, Skipped, Unit, c, flow, language, pre, rust};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Component, Path, PathBuf};
 
 struct Entry {
@@ -34,7 +34,7 @@ pub(crate) fn scan_files(files: &[PathBuf], report: &mut ScanReport) {
             Err(e) => report.skipped.push(Skipped { file: name, reason: format!("cannot read: {e}") }),
         }
     }
-    let decorations = pre::decoration_macros(texts.iter().flat_map(|t| t.4.iter()));
+    let decorations = pre::tree_macros(texts.iter().flat_map(|t| t.4.iter()));
     let mut entries = Vec::new();
     for (path, name, text, encoding, _) in texts {
         match read_unit(path, text, encoding, &decorations) {
@@ -92,7 +92,7 @@ pub(crate) fn scan_files(files: &[PathBuf], report: &mut ScanReport) {
 }
 
 /// Lowers one decoded file.
-fn read_unit(path: &Path, text: String, encoding: &'static str, decorations: &HashSet<String>) -> Result<Unit, String> {
+fn read_unit(path: &Path, text: String, encoding: &'static str, decorations: &pre::TreeMacros) -> Result<Unit, String> {
     let lang = language(path).unwrap_or("c");
     if lang == "rust" {
         return rust::lower(&text);
