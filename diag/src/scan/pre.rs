@@ -337,6 +337,18 @@ fn prepare_with(
                 if i < n && (b[i] == b'"' || b[i] == b'\'') && i - start <= 2 {
                     continue;
                 }
+                if start > 0 && b[start - 1].is_ascii_digit() {
+                    // The rest of a number: MSVC's `I64`/`UI64` suffixes go.
+                    let lower = b[start..i].to_ascii_lowercase();
+                    for suffix in [&b"ui64"[..], b"i64"] {
+                        if lower.ends_with(suffix) {
+                            blank_range(&mut b, i - suffix.len(), i);
+                            break;
+                        }
+                    }
+                    last_sig = b'0';
+                    continue;
+                }
                 let id = std::str::from_utf8(&b[start..i]).unwrap_or("").to_string();
                 let resumed = neutralise(&mut b, &mut out, start, i, &id, cpp, decorations);
                 if resumed == i
@@ -880,6 +892,8 @@ mod tests {
 
     #[test]
     fn if_zero_goes_and_its_else_stays() {
+        let n = prep("x = 0xffffffffffffffffI64 + 1UI64 + 2i64;");
+        assert_eq!(n.text, "x = 0xffffffffffffffff    + 1     + 2   ;");
         let p = prep("#if 0\nZwClose(a);\n#else\nZwClose(b);\n#endif\n#ifdef X\nc();\n#endif\n");
         assert!(!p.text.contains("ZwClose(a)") && p.text.contains("ZwClose(b)"), "{}", p.text);
         assert!(!p.text.contains("#else") && !p.text.contains("#if 0"), "{}", p.text);
