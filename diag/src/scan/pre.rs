@@ -467,6 +467,10 @@ fn neutralise(
         "STDMETHODIMP_" | "STDMETHOD_" | "STDMETHOD" | "STDAPI_" | "IFACEMETHODIMP_" if paren => {
             let close = matching_paren(b, next);
             blank_range(b, start, next + 1);
+            if id == "STDMETHOD" {
+                // `STDMETHOD(F)` → `HRESULT  F`.
+                b[start..start + 7].copy_from_slice(b"HRESULT");
+            }
             b[close - 1] = b' ';
             if let Some(comma) = b[next..close].iter().position(|&x| x == b',') {
                 b[next + comma] = b' ';
@@ -540,7 +544,7 @@ pub(crate) fn tree_macros<'a>(defines: impl Iterator<Item = &'a Define> + Clone)
             if d.params.is_some()
                 || known.decorations.contains(&d.name)
                 || !d.name.bytes().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
-                || !d.name.as_bytes()[0].is_ascii_uppercase()
+                || !d.name.trim_start_matches('_').as_bytes().first().is_some_and(u8::is_ascii_uppercase)
             {
                 continue;
             }
