@@ -102,15 +102,21 @@ fn read_unit(path: &Path, text: String, encoding: &'static str, decorations: &pr
     // other if that leaves regions unread; the reading with fewer wins.
     let cpp = lang == "cpp" || header && looks_like_cpp(&text);
     let mut prepared = pre::prepare(text.clone(), encoding, cpp, decorations);
-    let mut unit = lower_variants(&prepared, cpp)?;
+    let mut unit = c::lower(&prepared.text, cpp, &prepared.try_at)?;
+    let mut lang_cpp = cpp;
     if header && !unit.regions.is_empty() {
         let again = pre::prepare(text, encoding, !cpp, decorations);
-        let alt = lower_variants(&again, !cpp)?;
+        let alt = c::lower(&again.text, !cpp, &again.try_at)?;
         if alt.regions.len() < unit.regions.len() {
             unit = alt;
             prepared = again;
+            lang_cpp = !cpp;
         }
     }
+    if !unit.regions.is_empty() {
+        unit = lower_variants(&prepared, lang_cpp, unit)?;
+    }
+    unit.cpp = lang_cpp;
     unit.defines = prepared.defines;
     unit.includes = prepared.includes;
     unit.contexts = prepared.contexts;
@@ -124,13 +130,11 @@ fn looks_like_cpp(text: &str) -> bool {
         .any(|m| text.contains(m))
 }
 
-/// Lowers a prepared file with its conditionals in place; if the grammar
-/// cannot read that, once with the first branch of every conditional and
+/// A prepared file the grammar could not read with its conditionals in
+/// place (`unit`), read again: once with the first branch of every conditional and
 /// once with the last, when that reads more: both readings' functions are
 /// analysed (each branch is a path), the unread regions are those of either.
-fn lower_variants(p: &pre::Prepared, cpp: bool) -> Result<Unit, String> {
-    let mut unit = c::lower(&p.text, cpp, &p.try_at)?;
-    unit.cpp = cpp;
+fn lower_variants(p: &pre::Prepared, cpp: bool, unit: Unit) -> Result<Unit, String> {
     // Only when a region the grammar could not read is next to a
     // conditional directive.
     let directive_lines: Vec<usize> = p
