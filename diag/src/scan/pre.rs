@@ -139,6 +139,8 @@ const DECORATIONS: &[&str] = &[
     "__forceinline",
     "__cdecl",
     "_cdecl",
+    "FAR",
+    "NEAR",
     "FLTAPI",
     "_inline",
     "__volatile",
@@ -286,7 +288,7 @@ fn prepare_with(
                 }
                 "include" if !blank => {
                     let r = rest_clean.trim();
-                    if let Some(inner) = r.strip_prefix('"').and_then(|x| x.split('"').next()) {
+                    if let Some(inner) = include_target(r) {
                         out.includes.push(inner.to_string());
                     }
                 }
@@ -618,10 +620,10 @@ fn blank_directive_comments(b: &mut [u8], start: usize, end: usize) {
     }
 }
 
-/// The `#define`s of a text, without preparing it (directives only).
-pub(crate) fn defines_of(text: &str) -> Vec<Define> {
+/// The `#define`s and `#include "…"`s of a text, without preparing it.
+pub(crate) fn directives_of(text: &str) -> (Vec<Define>, Vec<String>) {
     let b = text.as_bytes();
-    let mut out = Vec::new();
+    let (mut defines, mut includes) = (Vec::new(), Vec::new());
     let mut i = 0;
     while i < b.len() {
         let mut j = i;
@@ -635,7 +637,11 @@ pub(crate) fn defines_of(text: &str) -> Vec<Define> {
             if word == "define"
                 && let Some(def) = parse_define(rest)
             {
-                out.push(def);
+                defines.push(def);
+            } else if word == "include"
+                && let Some(inner) = include_target(&strip_comments(rest))
+            {
+                includes.push(inner.to_string());
             }
             end
         } else {
@@ -643,7 +649,17 @@ pub(crate) fn defines_of(text: &str) -> Vec<Define> {
         };
         i = end + 1;
     }
-    out
+    (defines, includes)
+}
+
+/// The file an `#include "x"` or `#include <x>` names (a `<…>` one counts
+/// only if the tree has a file of that name).
+fn include_target(rest: &str) -> Option<&str> {
+    let r = rest.trim();
+    if let Some(q) = r.strip_prefix('"') {
+        return q.split('"').next();
+    }
+    r.strip_prefix('<').and_then(|x| x.split('>').next())
 }
 
 /// Which branch of every conditional a variant keeps.

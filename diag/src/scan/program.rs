@@ -28,16 +28,30 @@ pub(crate) fn scan_files(files: &[PathBuf], report: &mut ScanReport) {
         match std::fs::read(path) {
             Ok(bytes) => {
                 let (text, encoding) = pre::decode(&bytes);
-                let defines = if language(path) == Some("rust") { Vec::new() } else { pre::defines_of(&text) };
-                texts.push((path, name, text, encoding, defines));
+                let (defines, includes) =
+                    if language(path) == Some("rust") { Default::default() } else { pre::directives_of(&text) };
+                texts.push((path, name, text, encoding, defines, includes));
             }
             Err(e) => report.skipped.push(Skipped { file: name, reason: format!("cannot read: {e}") }),
         }
     }
-    let decorations = pre::tree_macros(texts.iter().flat_map(|t| t.4.iter()));
+    // A file's macros are those of its program (its directory and the
+    // headers included), not of every driver in the tree.
+    let shape: Vec<(&Path, &[String])> = texts.iter().map(|t| (t.0.as_path(), t.5.as_slice())).collect();
+    let mut macros_of = vec![0usize; texts.len()];
+    let mut macro_sets = Vec::new();
+    for (dir, members) in group(&shape) {
+        for &i in &members {
+            if texts[i].0.parent() == Some(dir.as_path()) {
+                macros_of[i] = macro_sets.len();
+            }
+        }
+        macro_sets.push(pre::tree_macros(members.iter().flat_map(|&i| texts[i].4.iter())));
+    }
     let mut entries = Vec::new();
-    for (path, name, text, encoding, _) in texts {
-        match read_unit(path, text, encoding, &decorations) {
+    for (k, (path, name, text, encoding, _, _)) in texts.into_iter().enumerate() {
+        let decorations = &macro_sets[macros_of[k]];
+        match read_unit(path, text, encoding, decorations) {
             Ok(unit) => {
                 report.files_scanned += 1;
                 report.functions_in_full += unit.functions_in_full;
@@ -63,7 +77,9 @@ pub(crate) fn scan_files(files: &[PathBuf], report: &mut ScanReport) {
             Err(reason) => report.skipped.push(Skipped { file: name, reason }),
         }
     }
-    let programs = group(&entries);
+    let shape: Vec<(&Path, &[String])> =
+        entries.iter().map(|e| (e.path.as_path(), e.unit.includes.as_slice())).collect();
+    let programs: Vec<Vec<usize>> = group(&shape).into_iter().map(|(_, members)| members).collect();
     report.programs = programs.len();
     let mut macros = MacroCache::default();
     let mut findings = Vec::new();
@@ -174,19 +190,18 @@ fn lower_variants(p: &pre::Prepared, cpp: bool, unit: Unit) -> Result<Unit, Stri
 /// Programs as lists of entry indices: one per directory with its sources
 /// and the headers they include (transitively), and one per directory of
 /// headers no source of that directory includes.
-fn group(entries: &[Entry]) -> Vec<Vec<usize>> {
-    let by_path: HashMap<PathBuf, usize> = entries.iter().enumerate().map(|(i, e)| (normalise(&e.path), i)).collect();
+fn group(entries: &[(&Path, &[String])]) -> Vec<(PathBuf, Vec<usize>)> {
+    let by_path: HashMap<PathBuf, usize> = entries.iter().enumerate().map(|(i, e)| (normalise(e.0), i)).collect();
     let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, e) in entries.iter().enumerate() {
-        if let Some(n) = e.path.file_name() {
+        if let Some(n) = e.0.file_name() {
             by_name.entry(n.to_string_lossy().to_ascii_lowercase()).or_default().push(i);
         }
     }
     let includes = |i: usize| -> Vec<usize> {
-        let dir = entries[i].path.parent().unwrap_or(Path::new(""));
+        let dir = entries[i].0.parent().unwrap_or(Path::new(""));
         entries[i]
-            .unit
-            .includes
+            .1
             .iter()
             .filter_map(|inc| {
                 let inc = inc.replace('\\', "/");
@@ -194,18 +209,24 @@ fn group(entries: &[Entry]) -> Vec<Vec<usize>> {
                     return Some(j);
                 }
                 // Found through the build's include path: the file of that
-                // name nearest to the includer.
                 let base = Path::new(&inc).file_name()?.to_string_lossy().to_ascii_lowercase();
-                by_name.get(&base)?.iter().copied().max_by_key(|&j| common_prefix(&entries[j].path, dir))
+                // name nearest to the includer, within three levels of it.
+                let depth = dir.components().count();
+                by_name
+                    .get(&base)?
+                    .iter()
+                    .copied()
+                    .filter(|&j| common_prefix(entries[j].0, dir) + 3 >= depth)
+                    .max_by_key(|&j| common_prefix(entries[j].0, dir))
             })
             .collect()
     };
     let mut dirs: BTreeMap<PathBuf, Vec<usize>> = BTreeMap::new();
     for (i, e) in entries.iter().enumerate() {
-        dirs.entry(e.path.parent().map(Path::to_path_buf).unwrap_or_default()).or_default().push(i);
+        dirs.entry(e.0.parent().map(Path::to_path_buf).unwrap_or_default()).or_default().push(i);
     }
     let mut programs = Vec::new();
-    for members in dirs.values() {
+    for (dir, members) in &dirs {
         let mut set: BTreeSet<usize> = members.iter().copied().collect();
         let mut stack: Vec<usize> = members.clone();
         while let Some(i) = stack.pop() {
@@ -215,7 +236,7 @@ fn group(entries: &[Entry]) -> Vec<Vec<usize>> {
                 }
             }
         }
-        programs.push(set.into_iter().collect());
+        programs.push((dir.clone(), set.into_iter().collect()));
     }
     programs
 }
