@@ -48,16 +48,40 @@ pub struct TriageArgs {
 }
 
 /// Scans C, C++ and Rust driver sources (files or directories) for
-/// WDFKEY handle misuse: WKG001 the key's WDM handle closed by the driver
-/// (from WdfRegistryWdmGetHandle, directly, through a local, a struct
-/// field or a helper's return value, into ZwClose/NtClose/ObCloseHandle);
-/// WKG002 WdfRegistryClose twice on one path; WKG003 WdfRegistryClose
-/// after a successful WdfRegistryRemoveKey; WKG004 (warning) a parented
-/// key in a field closed in an unload routine. Exit 0 clean, 1 findings,
-/// 2 unreadable input.
+/// WDFKEY handle misuse:
+///
+/// WKG001 the key's WDM handle (WdfRegistryWdmGetHandle) closed by the
+/// driver with ZwClose/NtClose/ObCloseHandle — directly, or after it went
+/// through locals, array elements, struct members (by owner type), globals,
+/// helpers' return values and out-parameters, arguments of functions,
+/// methods and constructors that close it or store it in a member or
+/// global closed elsewhere (destructors included, any depth), and the
+/// tree's own macros (a macro that closes its argument is a close).
+/// WKG002 WdfRegistryClose twice on one path; WKG003 WdfRegistryClose after
+/// a successful WdfRegistryRemoveKey; WKG004 (warning) a parented key in a
+/// field closed in an unload routine.
+///
+/// Paths: return, break, continue, goto and __leave end a path; every
+/// branch of if/switch/#if (of unknown configuration) is a path; a loop
+/// body is followed twice; setting a handle to NULL after its close does not
+/// undo the close; a key re-opened by an opener DDI is a new key.
+///
+/// The files of one directory and the headers they include are one
+/// program: names resolve across them. C and C++ are read without the
+/// WDK's headers: SAL, calling conventions, #pragma, WDF_DECLARE_CONTEXT_TYPE*,
+/// __try/__except/__finally/__leave and the tree's decoration macros are
+/// neutralised in place (lines and columns stay those of the file); UTF-8
+/// (with or without BOM), UTF-16LE/BE with BOM and Latin-1 are decoded.
+/// What the parser still cannot read is listed (file, lines, why) and
+/// counted: files and functions read in full or in part.
+///
+/// Exit 0: no finding (and, with --strict, everything read); 1: a finding;
+/// 2: bad arguments, or nothing scannable (no source file under the paths,
+/// every path unreadable), or with --strict a file read only in part or a
+/// path not read.
 #[derive(clap::Args, Debug)]
 pub struct ScanArgs {
-    /// Files or directories (searched for .c .h .cpp .cc .cxx .hpp .rs).
+    /// Files or directories (searched for .c .h .cpp .cc .cxx .hpp .hh .hxx .inl .rs).
     #[arg(required_unless_present = "explain")]
     pub paths: Vec<PathBuf>,
     /// `text` (compiler-style) or `json`.
@@ -66,6 +90,10 @@ pub struct ScanArgs {
     /// Explains a rule (WKG001…WKG004) and how to fix it.
     #[arg(long, value_name = "CODE")]
     pub explain: Option<String>,
+    /// Exit 2 when a file was read only in part or a path could not be
+    /// read, even without a finding: "clean" only for what was read in full.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Prints a report as text (`render`) or JSON; `Err(exit code 2)` if it
@@ -108,12 +136,20 @@ pub fn run_scan(program: &str, args: &ScanArgs) -> ExitCode {
     if let Err(code) = print_report(program, args.format, &report, scan::render) {
         return code;
     }
-    if report.skipped.iter().any(|s| s.reason.starts_with("cannot")) {
-        ExitCode::from(2)
-    } else if report.findings.is_empty() {
-        ExitCode::SUCCESS
+    ExitCode::from(scan_exit_code(&report, args.strict))
+}
+
+/// The exit code of a scan (see `ScanArgs`).
+pub fn scan_exit_code(report: &scan::ScanReport, strict: bool) -> u8 {
+    if report.files_scanned == 0 {
+        // Nothing scannable: no source file, or every path unreadable.
+        2
+    } else if !report.findings.is_empty() {
+        1
+    } else if strict && !report.read_in_full() {
+        2
     } else {
-        ExitCode::from(1)
+        0
     }
 }
 

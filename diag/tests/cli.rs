@@ -50,3 +50,79 @@ fn triage_text_points_to_the_facts_page_instead_of_bare_ids() {
     assert!(text.contains("docs/facts.md#f67b"), "{text}");
     assert!(!text.contains("F67b"), "{text}");
 }
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("wdfkey-diag-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+#[test]
+fn scan_exit_2_when_nothing_is_scannable() {
+    let empty = scratch("empty");
+    std::fs::write(empty.join("notes.txt"), "not a source").expect("written");
+    for args in [vec![empty.clone()], vec![empty.join("notes.txt")], vec![PathBuf::from("/nonexistent/a.c")]] {
+        let out = diag().arg("scan").args(&args).output().expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stdout));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to scan"), "{args:?}");
+    }
+    // An unreadable path next to a finding: still listed, the finding wins.
+    let out = diag().arg("scan").arg(corpus("c/direct.c")).arg("/nonexistent/b.c").output().expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("/nonexistent/b.c: skipped: cannot read"));
+}
+
+#[test]
+fn scan_says_what_it_did_not_read_and_strict_refuses_it() {
+    let dir = scratch("partial");
+    let file = dir.join("macro_soup.c");
+    std::fs::write(
+        &file,
+        "VOID Good(VOID)\n{\n\tZwFlushKey(h);\n}\n\nBEGIN_TABLE(x) ))) {{ ;\n\nVOID Other(VOID) { }\n",
+    )
+    .expect("written");
+    let out = diag().arg("scan").arg(&file).output().expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("macro_soup.c: note: read in part"), "{text}");
+    assert!(text.contains("= not read: line"), "{text}");
+    assert!(text.contains("not everything was read"), "{text}");
+    let out = diag().args(["scan", "--strict"]).arg(&file).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let out = diag().args(["scan", "--strict", "--format", "json"]).arg(&file).output().expect("runs");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(report["files_in_part"], 1, "{report}");
+    assert_eq!(report["files_in_full"], 0, "{report}");
+    assert!(report["functions_in_full"].as_u64().is_some_and(|n| n >= 1), "{report}");
+    let region = &report["partial"][0]["regions"][0];
+    assert!(region["first_line"].as_u64().is_some_and(|l| (5..=8).contains(&l)), "{report}");
+    // Read in full: 0 even with --strict.
+    let out = diag().args(["scan", "--strict"]).arg(corpus("c/clean_loop_reopen.c")).output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("read in full: 1 of 1 file(s)"));
+}
+
+#[test]
+fn scan_reads_a_header_and_its_sources_as_one_program() {
+    let out = diag().args(["scan", "--format", "json"]).arg(corpus("cpp/wrapper_setter")).output().expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(report["files_scanned"], 3);
+    let f = &report["findings"][0];
+    assert!(f["file"].as_str().is_some_and(|p| p.ends_with("RegHandle.cpp")), "{report}");
+    let notes = f["notes"][0].as_str().unwrap_or_default();
+    assert!(notes.contains("WdfRegistryWdmGetHandle") && notes.contains("`Adopt`"), "{notes}");
+    // The destructor alone: nothing to say.
+    let out = diag().arg("scan").arg(corpus("cpp/wrapper_setter/RegHandle.cpp")).output().expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn scan_help_describes_flows_paths_and_exit_codes() {
+    let out = diag().args(["scan", "--help"]).output().expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in ["--strict", "destructors", "__leave", "one program", "UTF-16", "Exit 0"] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+}

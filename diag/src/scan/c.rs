@@ -1,21 +1,33 @@
-//! C and C++ through tree-sitter: each function definition lowered to events.
+//! C and C++ through tree-sitter: each function definition lowered to
+//! statements, and what the program-wide analysis needs to resolve names
+//! across files (structs and their members, typedefs, globals, return
+//! types), with the regions the grammar could not read.
 
-use super::{Branch, Event, EventKind, Expr, Function, Place};
+use super::ir::{Call, Event, EventKind, Expr, Function, Jump, Place, Stmt};
+use super::{Region, Unit};
+use std::collections::{BTreeMap, BTreeSet};
 use tree_sitter::{Node, Parser};
 
-/// Functions of `text` and the number of syntax-error nodes (macros the
-/// grammar cannot see through); `Err` only when no tree can be built.
-pub fn lower(text: &str, cpp: bool) -> Result<(Vec<Function>, usize), String> {
+/// Lowers a prepared file. `try_at`: byte offsets of `if(1)` that were
+/// `__try`.
+pub(crate) fn lower(text: &str, cpp: bool, try_at: &BTreeSet<usize>) -> Result<Unit, String> {
     let mut parser = Parser::new();
     let language: tree_sitter::Language =
         if cpp { tree_sitter_cpp::LANGUAGE.into() } else { tree_sitter_c::LANGUAGE.into() };
     parser.set_language(&language).map_err(|e| format!("grammar: {e}"))?;
     let tree = parser.parse(text, None).ok_or("the parser gave up")?;
-    let src = text.as_bytes();
-    let mut functions = Vec::new();
-    let mut errors = 0;
-    collect(tree.root_node(), src, cpp, false, &mut functions, &mut errors);
-    Ok((functions, errors))
+
+    let mut cx = Cx { src: text.as_bytes(), cpp, try_at, unit: Unit::default() };
+    cx.collect(tree.root_node(), None);
+    Ok(cx.unit)
+}
+
+/// Lowers the body of a function-like macro (`params`) as a function.
+pub(crate) fn lower_macro(name: &str, params: &[String], body: &str, cpp: bool) -> Option<Function> {
+    let decl: Vec<String> = params.iter().map(|p| format!("int {p}")).collect();
+    let text = format!("void {name}({}) {{\n{body}\n;}}\n", decl.join(", "));
+    let unit = lower(&text, cpp, &BTreeSet::new()).ok()?;
+    unit.functions.into_iter().next()
 }
 
 fn text<'a>(n: Node, src: &'a [u8]) -> &'a str {
@@ -27,68 +39,247 @@ fn named_children(n: Node) -> Vec<Node> {
     n.named_children(&mut cursor).collect()
 }
 
-/// `in_class`: inside a C++ class or struct body.
-fn collect(n: Node, src: &[u8], cpp: bool, in_class: bool, out: &mut Vec<Function>, errors: &mut usize) {
-    if n.is_error() || n.is_missing() {
-        *errors += 1;
+/// Whether `n` holds an ERROR node (MISSING tokens skip no text).
+fn contains_error(n: Node) -> bool {
+    if !n.has_error() {
+        return false;
     }
-    if n.kind() == "function_definition" {
-        let declarator = n.child_by_field_name("declarator");
-        let name = declarator.and_then(|d| function_name(d, src)).unwrap_or_default();
-        // A C++ member function (in its class, or defined as `Class::name`)
-        // reads and writes members by bare name: a name that is not one of
-        // its parameters or locals is a member (a field), as for `this->`.
-        let method = cpp && (in_class || declarator.is_some_and(|d| text(d, src).contains("::")));
-        let locals = if method { Some(declared_names(n, src)) } else { None };
-        let mut lowering = Lowering { src, events: Vec::new(), branches: Vec::new(), next_if: 0, locals };
-        if let Some(body) = n.child_by_field_name("body") {
-            lowering.walk(body);
+    if n.is_error() {
+        return true;
+    }
+    let mut cursor = n.walk();
+    let kids: Vec<Node> = n.children(&mut cursor).collect();
+    kids.into_iter().any(contains_error)
+}
+
+struct Cx<'s> {
+    src: &'s [u8],
+    cpp: bool,
+    try_at: &'s BTreeSet<usize>,
+    unit: Unit,
+}
+
+impl Cx<'_> {
+    /// `class`: the enclosing class or struct body's name.
+    fn collect(&mut self, n: Node, class: Option<&str>) {
+        if n.is_missing() {
+            // A token the grammar inserted: nothing of the text was skipped.
+            return;
         }
-        out.push(Function { name, events: lowering.events });
-        // Errors inside a function still count.
-        count_errors(n, errors);
-        return;
+        if n.is_error() {
+            self.error_region(n);
+            // Function bodies the grammar lost in the error still count, as
+            // functions read in part.
+            self.unit.functions_in_part +=
+                named_children(n).iter().filter(|c| c.kind() == "compound_statement").count();
+            for c in named_children(n) {
+                if c.kind() != "compound_statement" {
+                    self.collect(c, class);
+                }
+            }
+            return;
+        }
+        match n.kind() {
+            "function_definition" => {
+                self.function(n, class);
+                return;
+            }
+            "struct_specifier" | "class_specifier" | "union_specifier" => {
+                if let (Some(name), Some(body)) = (n.child_by_field_name("name"), n.child_by_field_name("body")) {
+                    let name = text(name, self.src).rsplit("::").next().unwrap_or_default().to_string();
+                    self.fields(&name, body);
+                    for c in named_children(body) {
+                        self.collect(c, Some(&name));
+                    }
+                    return;
+                }
+            }
+            "type_definition" => self.typedef(n),
+            "declaration" if class.is_none() || n.parent().is_some_and(|p| p.kind() == "translation_unit") => {
+                self.top_declaration(n)
+            }
+            _ => {}
+        }
+        for c in named_children(n) {
+            self.collect(c, class);
+        }
     }
-    let class_body = matches!(n.kind(), "field_declaration_list");
-    for c in named_children(n) {
-        collect(c, src, cpp, in_class || class_body, out, errors);
+
+    fn error_region(&mut self, n: Node) {
+        let (first, last) = (n.start_position().row + 1, n.end_position().row + 1);
+        let t = text(n, self.src).split_whitespace().collect::<Vec<_>>().join(" ");
+        let short: String = t.chars().take(48).collect();
+        let reason = format!(
+            "unreadable without the build's headers: `{short}{}`",
+            if t.len() > short.len() { "…" } else { "" }
+        );
+        self.unit.regions.push(Region { first_line: first, last_line: last, reason });
+    }
+
+    fn function(&mut self, n: Node, class: Option<&str>) {
+        let declarator = n.child_by_field_name("declarator");
+        let qualified = declarator.and_then(|d| qualifier(d, self.src));
+        let name = declarator.and_then(|d| function_name(d, self.src)).unwrap_or_default();
+        let class = qualified.or(class.map(str::to_string)).filter(|_| self.cpp);
+        if let Some(ty) = n.child_by_field_name("type") {
+            self.unit.returns.push((name.clone(), text(ty, self.src).to_string()));
+        }
+        let mut locals: BTreeMap<String, String> = BTreeMap::new();
+        let mut params = Vec::new();
+        if let Some(fd) = declarator.and_then(|d| find_kind(d, "function_declarator"))
+            && let Some(list) = fd.child_by_field_name("parameters")
+        {
+            for p in named_children(list) {
+                if let Some(d) = p.child_by_field_name("declarator")
+                    && let Some(pn) = declared_name(d, self.src)
+                {
+                    let ty = p.child_by_field_name("type").map(|t| text(t, self.src).to_string()).unwrap_or_default();
+                    locals.insert(pn.clone(), ty);
+                    params.push(pn);
+                }
+            }
+        }
+        declared_locals(n, self.src, &mut locals);
+        let l = Lowering { src: self.src, cpp: self.cpp, try_at: self.try_at, locals, class: class.clone() };
+        let mut body = Vec::new();
+        if let Some(init) = named_children(n).into_iter().find(|c| c.kind() == "field_initializer_list") {
+            for fi in named_children(init) {
+                let kids = named_children(fi);
+                let (Some(f), Some(args)) =
+                    (kids.first().copied(), kids.iter().copied().find(|k| k.kind() == "argument_list"))
+                else {
+                    continue;
+                };
+                let fname = text(f, self.src).to_string();
+                let args: Vec<Expr> = named_children(args).into_iter().map(|a| l.expr(a)).collect();
+                let at = l.pos(fi);
+                if let Some(v) = args.first() {
+                    let target = Place::Field { ty: class.as_ref().map(|c| format!("t:{c}")), name: fname.clone() };
+                    body.push(Stmt::Ev(Event {
+                        kind: EventKind::Assign { target, value: v.clone() },
+                        line: at.0,
+                        col: at.1,
+                    }));
+                }
+                body.push(Stmt::Ev(Event {
+                    kind: EventKind::Call(Call { callee: fname, args }),
+                    line: at.0,
+                    col: at.1,
+                }));
+            }
+        }
+        if let Some(b) = n.child_by_field_name("body") {
+            l.stmt(b, &mut body);
+        }
+        if contains_error(n) {
+            self.unit.functions_in_part += 1;
+            let mut stack = vec![n];
+            while let Some(x) = stack.pop() {
+                if x.is_error() {
+                    self.error_region(x);
+                } else if x.has_error() {
+                    stack.extend(named_children(x).into_iter().rev());
+                }
+            }
+        } else {
+            self.unit.functions_in_full += 1;
+        }
+        self.unit.functions.push(Function { name, params, class, body });
+    }
+
+    fn fields(&mut self, owner: &str, body: Node) {
+        let mut fields = Vec::new();
+        for f in named_children(body) {
+            if f.kind() != "field_declaration" {
+                continue;
+            }
+            let ty = f.child_by_field_name("type").map(|t| text(t, self.src).to_string()).unwrap_or_default();
+            let mut cursor = f.walk();
+            for d in f.children_by_field_name("declarator", &mut cursor) {
+                if let Some(name) = declared_name(d, self.src) {
+                    fields.push((name, ty.clone()));
+                }
+            }
+        }
+        self.unit.structs.push((owner.to_string(), fields));
+    }
+
+    fn typedef(&mut self, n: Node) {
+        let Some(ty) = n.child_by_field_name("type") else { return };
+        let mut cursor = n.walk();
+        let aliases: Vec<String> =
+            n.children_by_field_name("declarator", &mut cursor).filter_map(|d| declared_name(d, self.src)).collect();
+        let target = match ty.child_by_field_name("name") {
+            Some(name) if matches!(ty.kind(), "struct_specifier" | "union_specifier" | "class_specifier") => {
+                text(name, self.src).to_string()
+            }
+            None if ty.child_by_field_name("body").is_some() => {
+                // `typedef struct { … } NAME, *PNAME;`: the struct is NAME.
+                let Some(first) = aliases.first() else { return };
+                if let Some(body) = ty.child_by_field_name("body") {
+                    self.fields(first, body);
+                }
+                first.clone()
+            }
+            _ => text(ty, self.src).to_string(),
+        };
+        for a in aliases {
+            if a != target {
+                self.unit.typedefs.push((a, target.clone()));
+            }
+        }
+    }
+
+    fn top_declaration(&mut self, n: Node) {
+        let ty = n.child_by_field_name("type").map(|t| text(t, self.src).to_string()).unwrap_or_default();
+        let mut cursor = n.walk();
+        for d in n.children_by_field_name("declarator", &mut cursor) {
+            if let Some(fd) = find_kind(d, "function_declarator") {
+                if let Some(name) = function_name(fd, self.src) {
+                    self.unit.returns.push((name, ty.clone()));
+                }
+            } else if let Some(name) = declared_name(d, self.src) {
+                self.unit.globals.push((name, ty.clone()));
+            }
+        }
     }
 }
 
-/// Every name a function declares: its parameters and its locals.
-fn declared_names(function: Node, src: &[u8]) -> std::collections::BTreeSet<String> {
-    let mut names = std::collections::BTreeSet::new();
-    let mut stack = vec![function];
+fn find_kind<'t>(n: Node<'t>, kind: &str) -> Option<Node<'t>> {
+    if n.kind() == kind {
+        return Some(n);
+    }
+    n.child_by_field_name("declarator").and_then(|d| find_kind(d, kind))
+}
+
+/// `Class` of a `Class::method` declarator.
+fn qualifier(d: Node, src: &[u8]) -> Option<String> {
+    let fd = find_kind(d, "function_declarator")?;
+    let inner = fd.child_by_field_name("declarator")?;
+    if inner.kind() != "qualified_identifier" {
+        return None;
+    }
+    let t = text(inner, src);
+    let mut parts: Vec<&str> = t.split("::").collect();
+    parts.pop();
+    parts.last().map(|s| s.trim().to_string())
+}
+
+/// Every local a function declares, with its declared type.
+fn declared_locals(function: Node, src: &[u8], out: &mut BTreeMap<String, String>) {
+    let Some(body) = function.child_by_field_name("body") else { return };
+    let mut stack = vec![body];
     while let Some(n) = stack.pop() {
-        if matches!(n.kind(), "parameter_declaration" | "optional_parameter_declaration" | "declaration")
-            || n.kind() == "init_declarator"
-        {
-            let mut inner = named_children(n);
-            while let Some(d) = inner.pop() {
-                match d.kind() {
-                    "identifier" => {
-                        names.insert(text(d, src).to_string());
-                    }
-                    "init_declarator" | "pointer_declarator" | "reference_declarator" | "array_declarator" => {
-                        if let Some(x) = d.child_by_field_name("declarator") {
-                            inner.push(x);
-                        }
-                    }
-                    _ => {}
+        if matches!(n.kind(), "declaration" | "for_range_loop" | "condition_clause") {
+            let ty = n.child_by_field_name("type").map(|t| text(t, src).to_string()).unwrap_or_default();
+            let mut cursor = n.walk();
+            for d in n.children_by_field_name("declarator", &mut cursor) {
+                if let Some(name) = declared_name(d, src) {
+                    out.insert(name, ty.clone());
                 }
             }
         }
         stack.extend(named_children(n));
-    }
-    names
-}
-
-fn count_errors(n: Node, errors: &mut usize) {
-    for c in named_children(n) {
-        if c.is_error() || c.is_missing() {
-            *errors += 1;
-        }
-        count_errors(c, errors);
     }
 }
 
@@ -98,148 +289,424 @@ fn function_name(d: Node, src: &[u8]) -> Option<String> {
         "function_declarator" => d.child_by_field_name("declarator").and_then(|x| function_name(x, src)),
         "identifier" | "field_identifier" => Some(text(d, src).to_string()),
         "qualified_identifier" | "destructor_name" | "operator_name" => {
-            Some(text(d, src).rsplit("::").next().unwrap_or_default().to_string())
+            Some(text(d, src).rsplit("::").next().unwrap_or_default().trim().to_string())
         }
         _ => d.child_by_field_name("declarator").and_then(|x| function_name(x, src)),
     }
 }
 
+/// The variable a declarator declares (`h`, `*p`, `a[4]`, `h = x`).
+fn declared_name(d: Node, src: &[u8]) -> Option<String> {
+    match d.kind() {
+        "identifier" | "field_identifier" | "type_identifier" => Some(text(d, src).to_string()),
+        _ => d.child_by_field_name("declarator").and_then(|x| declared_name(x, src)),
+    }
+}
+
 struct Lowering<'s> {
     src: &'s [u8],
-    events: Vec<Event>,
-    branches: Vec<Branch>,
-    next_if: usize,
-    /// In a C++ member function: its parameters and locals (other bare names are members).
-    locals: Option<std::collections::BTreeSet<String>>,
+    cpp: bool,
+    try_at: &'s BTreeSet<usize>,
+    /// Parameters and locals, with their declared types.
+    locals: BTreeMap<String, String>,
+    class: Option<String>,
 }
 
 impl Lowering<'_> {
-    fn push(&mut self, n: Node, kind: EventKind) {
+    /// 1-based line and column (in characters) of `n`.
+    fn pos(&self, n: Node) -> (usize, usize) {
         let p = n.start_position();
-        self.events.push(Event { kind, line: p.row + 1, col: p.column + 1, branches: self.branches.clone() });
+        let start = n.start_byte() - p.column;
+        let col = String::from_utf8_lossy(&self.src[start..n.start_byte()]).chars().count() + 1;
+        (p.row + 1, col)
     }
 
-    fn walk(&mut self, n: Node) {
+    fn ev(&self, n: Node, kind: EventKind, out: &mut Vec<Stmt>) {
+        let (line, col) = self.pos(n);
+        out.push(Stmt::Ev(Event { kind, line, col }));
+    }
+
+    /// Lowers a statement (or any node holding statements) into `out`.
+    fn stmt(&self, n: Node, out: &mut Vec<Stmt>) {
         match n.kind() {
             "if_statement" => {
                 let cond = n.child_by_field_name("condition");
                 if let Some(c) = cond {
-                    self.walk(c);
+                    self.exprs(c, out);
                 }
-                let cond_text = cond.map(|c| text(c, self.src).to_string()).unwrap_or_default();
-                let id = self.next_if;
-                self.next_if += 1;
-                if let Some(then) = n.child_by_field_name("consequence") {
-                    self.branches.push(Branch { id, cond: cond_text.clone(), then_arm: true });
-                    self.walk(then);
-                    self.branches.pop();
+                let mut then = Vec::new();
+                if let Some(t) = n.child_by_field_name("consequence") {
+                    self.stmt(t, &mut then);
                 }
-                if let Some(alt) = n.child_by_field_name("alternative") {
-                    self.branches.push(Branch { id, cond: cond_text, then_arm: false });
-                    self.walk(alt);
-                    self.branches.pop();
+                let mut els = Vec::new();
+                if let Some(a) = n.child_by_field_name("alternative") {
+                    self.stmt(a, &mut els);
                 }
-                return;
+                if self.try_at.contains(&n.start_byte()) {
+                    let handlers = if els.is_empty() { vec![] } else { vec![els] };
+                    out.push(Stmt::Try { body: then, handlers });
+                } else {
+                    let cond = cond.map(|c| text(c, self.src).to_string()).unwrap_or_default();
+                    out.push(Stmt::If { cond, then, els });
+                }
             }
+            "else_clause" => {
+                for c in named_children(n) {
+                    self.stmt(c, out);
+                }
+            }
+            "preproc_if" | "preproc_ifdef" | "preproc_elif" | "preproc_else" | "preproc_elifdef" => {
+                // Conditional compilation of unknown configuration: each
+                // branch is a path.
+                let alt = n.child_by_field_name("alternative");
+                let mut then = Vec::new();
+                for c in named_children(n) {
+                    if Some(c) != alt
+                        && Some(c) != n.child_by_field_name("condition")
+                        && Some(c) != n.child_by_field_name("name")
+                    {
+                        self.stmt(c, &mut then);
+                    }
+                }
+                let mut els = Vec::new();
+                if let Some(a) = alt {
+                    self.stmt(a, &mut els);
+                }
+                if n.kind() == "preproc_else" {
+                    out.extend(then);
+                } else {
+                    out.push(Stmt::If { cond: format!("#{}", n.kind()), then, els });
+                }
+            }
+            "while_statement" | "for_statement" | "for_range_loop" | "do_statement" => {
+                let mut body = Vec::new();
+                for field in ["initializer", "declarator", "right"] {
+                    if let Some(i) = n.child_by_field_name(field) {
+                        self.exprs(i, out);
+                    }
+                }
+                let cond = n.child_by_field_name("condition");
+                if let Some(c) = cond
+                    && n.kind() != "do_statement"
+                {
+                    self.exprs(c, &mut body);
+                }
+                if let Some(b) = n.child_by_field_name("body") {
+                    self.stmt(b, &mut body);
+                }
+                if let Some(u) = n.child_by_field_name("update") {
+                    self.exprs(u, &mut body);
+                }
+                let once = n.kind() == "do_statement"
+                    && cond.is_some_and(|c| {
+                        let t: String = text(c, self.src)
+                            .chars()
+                            .filter(|c| !c.is_whitespace() && *c != '(' && *c != ')')
+                            .collect();
+                        matches!(t.as_str(), "0" | "FALSE" | "false")
+                    });
+                if let Some(c) = cond
+                    && n.kind() == "do_statement"
+                {
+                    self.exprs(c, &mut body);
+                }
+                out.push(Stmt::Loop { body, once });
+            }
+            "switch_statement" => {
+                if let Some(c) = n.child_by_field_name("condition") {
+                    self.exprs(c, out);
+                }
+                let mut cases: Vec<Vec<Stmt>> = Vec::new();
+                let mut has_default = false;
+                let mut before = Vec::new();
+                if let Some(body) = n.child_by_field_name("body") {
+                    for c in named_children(body) {
+                        if c.kind() == "case_statement" {
+                            has_default |= c.child_by_field_name("value").is_none();
+                            let mut case = Vec::new();
+                            for s in named_children(c) {
+                                if Some(s) != c.child_by_field_name("value") {
+                                    self.stmt(s, &mut case);
+                                }
+                            }
+                            cases.push(case);
+                        } else if let Some(last) = cases.last_mut() {
+                            self.stmt(c, last);
+                        } else {
+                            self.stmt(c, &mut before);
+                        }
+                    }
+                }
+                out.extend(before);
+                out.push(Stmt::Switch { cases, has_default });
+            }
+            "try_statement" => {
+                let mut body = Vec::new();
+                if let Some(b) = n.child_by_field_name("body") {
+                    self.stmt(b, &mut body);
+                }
+                let handlers = named_children(n)
+                    .into_iter()
+                    .filter(|c| c.kind() == "catch_clause")
+                    .map(|c| {
+                        let mut h = Vec::new();
+                        if let Some(b) = c.child_by_field_name("body") {
+                            self.stmt(b, &mut h);
+                        }
+                        h
+                    })
+                    .collect();
+                out.push(Stmt::Try { body, handlers });
+            }
+            "return_statement" | "co_return_statement" => {
+                let value = named_children(n).first().copied();
+                if let Some(v) = value {
+                    self.exprs(v, out);
+                }
+                let line = n.start_position().row + 1;
+                out.push(Stmt::Jump { jump: Jump::Return(value.map(|v| self.expr(v))), line });
+            }
+            "break_statement" => out.push(Stmt::Jump { jump: Jump::Break, line: n.start_position().row + 1 }),
+            "continue_statement" => out.push(Stmt::Jump { jump: Jump::Continue, line: n.start_position().row + 1 }),
+            "goto_statement" => {
+                let label = n.child_by_field_name("label").map(|l| text(l, self.src).to_string()).unwrap_or_default();
+                out.push(Stmt::Jump { jump: Jump::Goto(label), line: n.start_position().row + 1 });
+            }
+            "labeled_statement" => {
+                if let Some(l) = n.child_by_field_name("label") {
+                    out.push(Stmt::Label(text(l, self.src).to_string()));
+                }
+                for c in named_children(n) {
+                    if c.kind() != "statement_identifier" {
+                        self.stmt(c, out);
+                    }
+                }
+            }
+            "expression_statement" => {
+                let kids = named_children(n);
+                match kids.as_slice() {
+                    [id] if id.kind() == "identifier" && text(*id, self.src) == "__leave" => {
+                        out.push(Stmt::Jump { jump: Jump::Leave, line: n.start_position().row + 1 })
+                    }
+                    // A bare name as a statement: an object-like macro's use.
+                    [id] if id.kind() == "identifier" => self.ev(
+                        *id,
+                        EventKind::Call(Call { callee: text(*id, self.src).to_string(), args: vec![] }),
+                        out,
+                    ),
+                    _ => kids.into_iter().for_each(|k| self.exprs(k, out)),
+                }
+            }
+            "compound_statement" | "translation_unit" | "ERROR" => {
+                for c in named_children(n) {
+                    self.stmt(c, out);
+                }
+            }
+            "declaration" => self.exprs(n, out),
+            "comment" | "preproc_def" | "preproc_function_def" | "preproc_call" | "preproc_include" => {}
+            _ => self.exprs(n, out),
+        }
+    }
+
+    /// The events of an expression (or declaration), inner calls first.
+    fn exprs(&self, n: Node, out: &mut Vec<Stmt>) {
+        match n.kind() {
             "call_expression" => {
                 for c in named_children(n) {
-                    self.walk(c);
+                    self.exprs(c, out);
                 }
-                if let Expr::Call { callee, args } = self.expr(n) {
-                    self.push(n, EventKind::Call { callee, args });
+                if let Expr::Call(call) = self.expr(n) {
+                    self.ev(n, EventKind::Call(call), out);
                 }
-                return;
+            }
+            "new_expression" => {
+                if let Some(a) = n.child_by_field_name("arguments") {
+                    self.exprs(a, out);
+                }
+                if let Expr::Call(call) = self.expr(n) {
+                    self.ev(n, EventKind::Call(call), out);
+                }
             }
             "assignment_expression" => {
                 if let Some(r) = n.child_by_field_name("right") {
-                    self.walk(r);
+                    self.exprs(r, out);
+                }
+                if let Some(l) = n.child_by_field_name("left") {
+                    // Calls inside the target (`Get(x)->h = …`).
+                    for c in named_children(l) {
+                        self.exprs(c, out);
+                    }
                 }
                 if let (Some(l), Some(r)) = (n.child_by_field_name("left"), n.child_by_field_name("right"))
-                    && let Expr::Place(target) = self.expr(l)
+                    && let Some(target) = self.place(l)
                 {
                     let value = self.expr(r);
-                    self.push(n, EventKind::Assign { target, value });
+                    self.ev(n, EventKind::Assign { target, value }, out);
                 }
-                return;
             }
             "init_declarator" => {
-                if let Some(v) = n.child_by_field_name("value") {
-                    self.walk(v);
+                let v = n.child_by_field_name("value");
+                if let Some(v) = v {
+                    self.exprs(v, out);
                 }
-                if let (Some(d), Some(v)) = (n.child_by_field_name("declarator"), n.child_by_field_name("value"))
-                    && let Some(name) = declared_name(d, self.src)
-                {
+                let (Some(d), Some(v)) = (n.child_by_field_name("declarator"), v) else { return };
+                let Some(name) = declared_name(d, self.src) else { return };
+                if v.kind() == "argument_list" {
+                    // `Wrapper w(h);`: the constructor is called.
+                    let ty = n.parent().and_then(|p| p.child_by_field_name("type"));
+                    if let Some(ty) = ty {
+                        let callee = text(ty, self.src).rsplit("::").next().unwrap_or_default().trim().to_string();
+                        let args = named_children(v).into_iter().map(|a| self.expr(a)).collect();
+                        self.ev(n, EventKind::Call(Call { callee, args }), out);
+                    }
+                } else {
                     let value = self.expr(v);
-                    self.push(n, EventKind::Assign { target: Place::Var(name), value });
+                    self.ev(n, EventKind::Assign { target: Place::Var(name), value }, out);
                 }
-                return;
             }
             "initializer_pair" => {
                 // `{ .ParentObject = Device }` designated initialisers.
                 if let (Some(d), Some(v)) = (n.child_by_field_name("designator"), n.child_by_field_name("value")) {
+                    self.exprs(v, out);
                     let field = text(d, self.src).trim_start_matches('.').to_string();
                     let value = self.expr(v);
-                    self.push(n, EventKind::Assign { target: Place::Field(field), value });
+                    self.ev(n, EventKind::Assign { target: Place::Field { ty: None, name: field }, value }, out);
                 }
             }
-            "return_statement" => {
+            "lambda_expression" => {
+                if let Some(b) = n.child_by_field_name("body") {
+                    self.stmt(b, out);
+                }
+            }
+            "compound_statement" => self.stmt(n, out),
+            _ => {
                 for c in named_children(n) {
-                    self.walk(c);
+                    self.exprs(c, out);
                 }
-                let value = named_children(n).first().map(|v| self.expr(*v));
-                self.push(n, EventKind::Return { value });
-                return;
             }
-            _ => {}
         }
-        for c in named_children(n) {
-            self.walk(c);
+    }
+
+    /// Where the owner type of a member access's base can be found.
+    fn owner_of(&self, base: Node) -> Option<String> {
+        match base.kind() {
+            "identifier" => {
+                let name = text(base, self.src);
+                match self.locals.get(name) {
+                    Some(ty) => Some(format!("t:{ty}")),
+                    None if self.class.is_some() => Some(format!("m:{}:{name}", self.class.as_deref().unwrap_or(""))),
+                    None => Some(format!("v:{name}")),
+                }
+            }
+            "this" => self.class.as_ref().map(|c| format!("t:{c}")),
+            "call_expression" => {
+                let f = base.child_by_field_name("function")?;
+                Some(format!("r:{}", callee_name(f, self.src)))
+            }
+            "field_expression" => {
+                let inner = base.child_by_field_name("argument")?;
+                let field = base.child_by_field_name("field")?;
+                Some(format!("f:{}:{}", text(field, self.src), self.owner_of(inner)?))
+            }
+            "subscript_expression" | "parenthesized_expression" | "pointer_expression" => {
+                let inner = base.child_by_field_name("argument").or_else(|| named_children(base).first().copied())?;
+                self.owner_of(inner)
+            }
+            "cast_expression" => base.child_by_field_name("type").map(|t| format!("t:{}", text(t, self.src))),
+            _ => None,
+        }
+    }
+
+    fn place(&self, n: Node) -> Option<Place> {
+        match n.kind() {
+            "identifier" => {
+                let name = text(n, self.src).to_string();
+                Some(if self.locals.contains_key(&name) {
+                    Place::Var(name)
+                } else if self.cpp && self.class.is_some() {
+                    Place::Member(name)
+                } else {
+                    Place::Global(name)
+                })
+            }
+            "field_expression" => {
+                let field = n.child_by_field_name("field")?;
+                let ty = n.child_by_field_name("argument").and_then(|b| self.owner_of(b));
+                Some(Place::Field { ty, name: text(field, self.src).to_string() })
+            }
+            "subscript_expression" => {
+                let a = n.child_by_field_name("argument")?;
+                Some(Place::Elem(Box::new(self.place(a)?)))
+            }
+            "pointer_expression" if text(n, self.src).starts_with('*') => {
+                let a = n.child_by_field_name("argument")?;
+                let inner = self.place(a)?;
+                // `*Out` of a parameter: an out-parameter write; elsewhere a
+                // pointer and its pointee are one place.
+                Some(match inner {
+                    Place::Var(_) => Place::Deref(Box::new(inner)),
+                    other => other,
+                })
+            }
+            "parenthesized_expression" | "cast_expression" => {
+                let inner = n.child_by_field_name("value").or_else(|| named_children(n).last().copied())?;
+                self.place(inner)
+            }
+            _ => None,
         }
     }
 
     fn expr(&self, n: Node) -> Expr {
         match n.kind() {
-            "call_expression" => {
+            "call_expression" | "new_expression" => {
                 let callee = n
-                    .child_by_field_name("function")
-                    .map(|f| text(f, self.src).rsplit(['.', '>', ':']).next().unwrap_or_default().trim().to_string())
+                    .child_by_field_name(if n.kind() == "new_expression" { "type" } else { "function" })
+                    .map(|f| callee_name(f, self.src))
                     .unwrap_or_default();
                 let args = n
                     .child_by_field_name("arguments")
-                    .map(|a| named_children(a).into_iter().map(|x| self.expr(x)).collect())
+                    .map(|a| {
+                        named_children(a).into_iter().filter(|x| x.kind() != "comment").map(|x| self.expr(x)).collect()
+                    })
                     .unwrap_or_default();
-                Expr::Call { callee, args }
+                Expr::Call(Call { callee, args })
             }
-            "identifier" => {
-                let name = text(n, self.src).to_string();
-                match &self.locals {
-                    Some(locals) if !locals.contains(&name) => Expr::Place(Place::Field(name)),
-                    _ => Expr::Place(Place::Var(name)),
+            "pointer_expression" if text(n, self.src).starts_with('&') => {
+                match n.child_by_field_name("argument").and_then(|a| self.place(a)) {
+                    Some(p) => Expr::Addr(p),
+                    None => Expr::Other(text(n, self.src).to_string()),
                 }
             }
-            "field_expression" => match n.child_by_field_name("field") {
-                Some(f) => Expr::Place(Place::Field(text(f, self.src).to_string())),
-                None => Expr::Other(text(n, self.src).to_string()),
-            },
-            "pointer_expression" | "parenthesized_expression" | "cast_expression" | "reference_expression" => {
-                let inner = n
-                    .child_by_field_name("argument")
-                    .or_else(|| n.child_by_field_name("value"))
-                    .or_else(|| named_children(n).last().copied());
-                match inner {
+            "parenthesized_expression" | "cast_expression" => {
+                match n.child_by_field_name("value").or_else(|| named_children(n).last().copied()) {
                     Some(i) => self.expr(i),
                     None => Expr::Other(text(n, self.src).to_string()),
                 }
             }
-            _ => Expr::Other(text(n, self.src).to_string()),
+            "comma_expression" => match n.child_by_field_name("right") {
+                Some(r) => self.expr(r),
+                None => Expr::Other(String::new()),
+            },
+            _ => match self.place(n) {
+                Some(p) => Expr::Place(p),
+                None => {
+                    let t = text(n, self.src);
+                    Expr::Other(if t.len() > 64 { String::new() } else { t.to_string() })
+                }
+            },
         }
     }
 }
 
-/// The variable an init declarator declares (`HANDLE h`, `HANDLE *p`).
-fn declared_name(d: Node, src: &[u8]) -> Option<String> {
-    match d.kind() {
-        "identifier" => Some(text(d, src).to_string()),
-        _ => d.child_by_field_name("declarator").and_then(|x| declared_name(x, src)),
-    }
+/// `ZwClose`, `obj.Reset`, `p->Close`, `ns::F`, `F<T>`: the called name.
+fn callee_name(f: Node, src: &[u8]) -> String {
+    let t = match f.kind() {
+        "field_expression" => f.child_by_field_name("field").map(|x| text(x, src)).unwrap_or(""),
+        "template_function" => f.child_by_field_name("name").map(|x| text(x, src)).unwrap_or(""),
+        "parenthesized_expression" => {
+            return named_children(f).first().map(|x| callee_name(*x, src)).unwrap_or_default();
+        }
+        _ => text(f, src),
+    };
+    t.rsplit("::").next().unwrap_or_default().trim().to_string()
 }

@@ -1,32 +1,34 @@
-//! Rust through syn: every function and method lowered to events. DDIs
+//! Rust through syn: every function and method lowered to statements. DDIs
 //! called through `call_unsafe_wdf_function_binding!(Name, args…)` are seen
 //! as calls of `Name`.
 
-use super::{Branch, Event, EventKind, Expr, Function, Place};
+use super::Unit;
+use super::ir::{Call, Event, EventKind, Expr, Function, Jump, Place, Stmt};
 use quote::ToTokens;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 
-/// Functions of `text`; `Err` with the parser's message and line if the
+/// The file's functions; `Err` with the parser's message and line if the
 /// file is not valid Rust.
-pub fn lower(text: &str) -> Result<Vec<Function>, String> {
+pub fn lower(text: &str) -> Result<Unit, String> {
     let file = syn::parse_file(text).map_err(|e| {
         let at = e.span().start();
         format!("not valid Rust at line {}:{}: {e}", at.line, at.column + 1)
     })?;
-    let mut out = Vec::new();
-    items(&file.items, &mut out);
-    Ok(out)
+    let mut unit = Unit::default();
+    items(&file.items, &mut unit.functions);
+    unit.functions_in_full = unit.functions.len();
+    Ok(unit)
 }
 
 fn items(list: &[syn::Item], out: &mut Vec<Function>) {
     for item in list {
         match item {
-            syn::Item::Fn(f) => out.push(function(&f.sig.ident.to_string(), &f.block)),
+            syn::Item::Fn(f) => out.push(function(&f.sig, &f.block)),
             syn::Item::Impl(i) => {
                 for it in &i.items {
                     if let syn::ImplItem::Fn(f) = it {
-                        out.push(function(&f.sig.ident.to_string(), &f.block));
+                        out.push(function(&f.sig, &f.block));
                     }
                 }
             }
@@ -40,16 +42,21 @@ fn items(list: &[syn::Item], out: &mut Vec<Function>) {
     }
 }
 
-fn function(name: &str, body: &syn::Block) -> Function {
-    let mut l = Lowering { events: Vec::new(), branches: Vec::new(), next_if: 0 };
-    l.block(body, true);
-    Function { name: name.to_string(), events: l.events }
-}
-
-struct Lowering {
-    events: Vec<Event>,
-    branches: Vec<Branch>,
-    next_if: usize,
+fn function(sig: &syn::Signature, body: &syn::Block) -> Function {
+    let params = sig
+        .inputs
+        .iter()
+        .filter_map(|a| match a {
+            syn::FnArg::Typed(t) => match strip_type(&t.pat) {
+                syn::Pat::Ident(id) => Some(id.ident.to_string()),
+                _ => Some(String::new()),
+            },
+            syn::FnArg::Receiver(_) => None,
+        })
+        .collect();
+    let mut out = Vec::new();
+    block(body, true, &mut out);
+    Function { name: sig.ident.to_string(), params, class: None, body: out }
 }
 
 fn is_wdf_binding(m: &syn::Macro) -> bool {
@@ -67,137 +74,150 @@ fn binding_args(m: &syn::Macro) -> Option<(String, Vec<syn::Expr>)> {
     Some((name, it.collect()))
 }
 
-impl Lowering {
-    fn push(&mut self, span: proc_macro2::Span, kind: EventKind) {
-        let at = span.start();
-        self.events.push(Event { kind, line: at.line, col: at.column + 1, branches: self.branches.clone() });
-    }
+fn ev(span: proc_macro2::Span, kind: EventKind, out: &mut Vec<Stmt>) {
+    let at = span.start();
+    out.push(Stmt::Ev(Event { kind, line: at.line, col: at.column + 1 }));
+}
 
-    fn block(&mut self, b: &syn::Block, tail_returns: bool) {
-        let n = b.stmts.len();
-        for (i, s) in b.stmts.iter().enumerate() {
-            match s {
-                syn::Stmt::Local(local) => {
-                    if let Some(init) = &local.init {
-                        self.expr(&init.expr);
-                        if let syn::Pat::Ident(id) = strip_type(&local.pat) {
-                            let value = lower_expr(&init.expr);
-                            self.push(
-                                local.span(),
-                                EventKind::Assign { target: Place::Var(id.ident.to_string()), value },
-                            );
-                        }
+fn block(b: &syn::Block, tail_returns: bool, out: &mut Vec<Stmt>) {
+    let n = b.stmts.len();
+    for (i, s) in b.stmts.iter().enumerate() {
+        match s {
+            syn::Stmt::Local(local) => {
+                if let Some(init) = &local.init {
+                    expr(&init.expr, out);
+                    if let syn::Pat::Ident(id) = strip_type(&local.pat) {
+                        let value = lower_expr(&init.expr);
+                        ev(local.span(), EventKind::Assign { target: Place::Var(id.ident.to_string()), value }, out);
                     }
                 }
-                syn::Stmt::Expr(e, semi) => {
-                    self.expr(e);
-                    if tail_returns && semi.is_none() && i + 1 == n {
-                        self.push(e.span(), EventKind::Return { value: Some(lower_expr(e)) });
-                    }
-                }
-                syn::Stmt::Macro(m) => self.mac(&m.mac),
-                syn::Stmt::Item(_) => {}
             }
+            syn::Stmt::Expr(e, semi) => {
+                expr(e, out);
+                if tail_returns && semi.is_none() && i + 1 == n {
+                    let line = e.span().start().line;
+                    out.push(Stmt::Jump { jump: Jump::Return(Some(lower_expr(e))), line });
+                }
+            }
+            syn::Stmt::Macro(m) => mac(&m.mac, out),
+            syn::Stmt::Item(_) => {}
         }
     }
+}
 
-    fn mac(&mut self, m: &syn::Macro) {
-        if is_wdf_binding(m)
-            && let Some((callee, args)) = binding_args(m)
-        {
-            for a in &args {
-                self.expr(a);
-            }
-            let args = args.iter().map(lower_expr).collect();
-            self.push(m.span(), EventKind::Call { callee, args });
-        } else if let Ok(args) = m.parse_body_with(Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated) {
-            for a in &args {
-                self.expr(a);
-            }
+fn mac(m: &syn::Macro, out: &mut Vec<Stmt>) {
+    if is_wdf_binding(m)
+        && let Some((callee, args)) = binding_args(m)
+    {
+        for a in &args {
+            expr(a, out);
+        }
+        let args = args.iter().map(lower_expr).collect();
+        ev(m.span(), EventKind::Call(Call { callee, args }), out);
+    } else if let Ok(args) = m.parse_body_with(Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated) {
+        for a in &args {
+            expr(a, out);
         }
     }
+}
 
-    fn expr(&mut self, e: &syn::Expr) {
-        use syn::Expr as E;
-        match e {
-            E::Call(c) => {
-                for a in &c.args {
-                    self.expr(a);
-                }
-                if let Expr::Call { callee, args } = lower_expr(e) {
-                    self.push(c.span(), EventKind::Call { callee, args });
-                }
+fn expr(e: &syn::Expr, out: &mut Vec<Stmt>) {
+    use syn::Expr as E;
+    match e {
+        E::Call(c) => {
+            for a in &c.args {
+                expr(a, out);
             }
-            E::MethodCall(m) => {
-                self.expr(&m.receiver);
-                for a in &m.args {
-                    self.expr(a);
-                }
-                if let Expr::Call { callee, args } = lower_expr(e) {
-                    self.push(m.method.span(), EventKind::Call { callee, args });
-                }
+            if let Expr::Call(call) = lower_expr(e) {
+                ev(c.span(), EventKind::Call(call), out);
             }
-            E::Macro(m) => self.mac(&m.mac),
-            E::Assign(a) => {
-                self.expr(&a.right);
-                if let Expr::Place(target) = lower_expr(&a.left) {
-                    self.push(a.span(), EventKind::Assign { target, value: lower_expr(&a.right) });
-                }
-            }
-            E::If(i) => {
-                self.expr(&i.cond);
-                let cond = i.cond.to_token_stream().to_string();
-                let id = self.next_if;
-                self.next_if += 1;
-                self.branches.push(Branch { id, cond: cond.clone(), then_arm: true });
-                self.block(&i.then_branch, false);
-                self.branches.pop();
-                if let Some((_, alt)) = &i.else_branch {
-                    self.branches.push(Branch { id, cond, then_arm: false });
-                    self.expr(alt);
-                    self.branches.pop();
-                }
-            }
-            E::Return(r) => {
-                if let Some(v) = &r.expr {
-                    self.expr(v);
-                }
-                self.push(r.span(), EventKind::Return { value: r.expr.as_deref().map(lower_expr) });
-            }
-            E::Block(b) => self.block(&b.block, false),
-            E::Unsafe(u) => self.block(&u.block, false),
-            E::Loop(l) => self.block(&l.body, false),
-            E::While(w) => {
-                self.expr(&w.cond);
-                self.block(&w.body, false);
-            }
-            E::ForLoop(f) => {
-                self.expr(&f.expr);
-                self.block(&f.body, false);
-            }
-            E::Match(m) => {
-                self.expr(&m.expr);
-                for arm in &m.arms {
-                    self.expr(&arm.body);
-                }
-            }
-            E::Closure(c) => self.expr(&c.body),
-            E::Let(l) => self.expr(&l.expr),
-            E::Paren(p) => self.expr(&p.expr),
-            E::Reference(r) => self.expr(&r.expr),
-            E::Unary(u) => self.expr(&u.expr),
-            E::Cast(c) => self.expr(&c.expr),
-            E::Try(t) => self.expr(&t.expr),
-            E::Field(f) => self.expr(&f.base),
-            E::Binary(b) => {
-                self.expr(&b.left);
-                self.expr(&b.right);
-            }
-            E::Tuple(t) => t.elems.iter().for_each(|x| self.expr(x)),
-            E::Array(a) => a.elems.iter().for_each(|x| self.expr(x)),
-            E::Struct(s) => s.fields.iter().for_each(|f| self.expr(&f.expr)),
-            _ => {}
         }
+        E::MethodCall(m) => {
+            expr(&m.receiver, out);
+            for a in &m.args {
+                expr(a, out);
+            }
+            if let Expr::Call(call) = lower_expr(e) {
+                ev(m.method.span(), EventKind::Call(call), out);
+            }
+        }
+        E::Macro(m) => mac(&m.mac, out),
+        E::Assign(a) => {
+            expr(&a.right, out);
+            if let Expr::Place(target) = lower_expr(&a.left) {
+                ev(a.span(), EventKind::Assign { target, value: lower_expr(&a.right) }, out);
+            }
+        }
+        E::If(i) => {
+            expr(&i.cond, out);
+            let cond = i.cond.to_token_stream().to_string();
+            let mut then = Vec::new();
+            block(&i.then_branch, false, &mut then);
+            let mut els = Vec::new();
+            if let Some((_, alt)) = &i.else_branch {
+                expr(alt, &mut els);
+            }
+            out.push(Stmt::If { cond, then, els });
+        }
+        E::Return(r) => {
+            if let Some(v) = &r.expr {
+                expr(v, out);
+            }
+            let line = r.span().start().line;
+            out.push(Stmt::Jump { jump: Jump::Return(r.expr.as_deref().map(lower_expr)), line });
+        }
+        E::Break(b) => out.push(Stmt::Jump { jump: Jump::Break, line: b.span().start().line }),
+        E::Continue(c) => out.push(Stmt::Jump { jump: Jump::Continue, line: c.span().start().line }),
+        E::Block(b) => block(&b.block, false, out),
+        E::Unsafe(u) => block(&u.block, false, out),
+        E::Loop(l) => {
+            let mut body = Vec::new();
+            block(&l.body, false, &mut body);
+            out.push(Stmt::Loop { body, once: false });
+        }
+        E::While(w) => {
+            let mut body = Vec::new();
+            expr(&w.cond, &mut body);
+            block(&w.body, false, &mut body);
+            out.push(Stmt::Loop { body, once: false });
+        }
+        E::ForLoop(f) => {
+            expr(&f.expr, out);
+            let mut body = Vec::new();
+            block(&f.body, false, &mut body);
+            out.push(Stmt::Loop { body, once: false });
+        }
+        E::Match(m) => {
+            expr(&m.expr, out);
+            let cases = m
+                .arms
+                .iter()
+                .map(|arm| {
+                    let mut c = Vec::new();
+                    expr(&arm.body, &mut c);
+                    // Arms do not fall through.
+                    c.push(Stmt::Jump { jump: Jump::Break, line: 0 });
+                    c
+                })
+                .collect();
+            out.push(Stmt::Switch { cases, has_default: true });
+        }
+        E::Closure(c) => expr(&c.body, out),
+        E::Let(l) => expr(&l.expr, out),
+        E::Paren(p) => expr(&p.expr, out),
+        E::Reference(r) => expr(&r.expr, out),
+        E::Unary(u) => expr(&u.expr, out),
+        E::Cast(c) => expr(&c.expr, out),
+        E::Try(t) => expr(&t.expr, out),
+        E::Field(f) => expr(&f.base, out),
+        E::Binary(b) => {
+            expr(&b.left, out);
+            expr(&b.right, out);
+        }
+        E::Tuple(t) => t.elems.iter().for_each(|x| expr(x, out)),
+        E::Array(a) => a.elems.iter().for_each(|x| expr(x, out)),
+        E::Struct(s) => s.fields.iter().for_each(|f| expr(&f.expr, out)),
+        _ => {}
     }
 }
 
@@ -216,14 +236,13 @@ fn lower_expr(e: &syn::Expr) -> Expr {
                 E::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default(),
                 other => other.to_token_stream().to_string(),
             };
-            Expr::Call { callee, args: c.args.iter().map(lower_expr).collect() }
+            Expr::Call(Call { callee, args: c.args.iter().map(lower_expr).collect() })
         }
-        E::MethodCall(m) => Expr::Call {
-            callee: m.method.to_string(),
-            args: std::iter::once(lower_expr(&m.receiver)).chain(m.args.iter().map(lower_expr)).collect(),
-        },
+        E::MethodCall(m) => {
+            Expr::Call(Call { callee: m.method.to_string(), args: m.args.iter().map(lower_expr).collect() })
+        }
         E::Macro(m) if is_wdf_binding(&m.mac) => match binding_args(&m.mac) {
-            Some((callee, args)) => Expr::Call { callee, args: args.iter().map(lower_expr).collect() },
+            Some((callee, args)) => Expr::Call(Call { callee, args: args.iter().map(lower_expr).collect() }),
             None => Expr::Other(m.to_token_stream().to_string()),
         },
         E::Path(p) if p.path.segments.len() == 1 => match p.path.get_ident() {
@@ -231,10 +250,13 @@ fn lower_expr(e: &syn::Expr) -> Expr {
             None => Expr::Other(p.to_token_stream().to_string()),
         },
         E::Field(f) => match &f.member {
-            syn::Member::Named(n) => Expr::Place(Place::Field(n.to_string())),
-            syn::Member::Unnamed(i) => Expr::Place(Place::Field(i.index.to_string())),
+            syn::Member::Named(n) => Expr::Place(Place::Field { ty: None, name: n.to_string() }),
+            syn::Member::Unnamed(i) => Expr::Place(Place::Field { ty: None, name: i.index.to_string() }),
         },
-        E::Reference(r) => lower_expr(&r.expr),
+        E::Reference(r) => match lower_expr(&r.expr) {
+            Expr::Place(p) => Expr::Addr(p),
+            other => other,
+        },
         E::Paren(p) => lower_expr(&p.expr),
         E::Cast(c) => lower_expr(&c.expr),
         E::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => lower_expr(&u.expr),

@@ -1,0 +1,951 @@
+//! Before C and C++ are parsed: the bytes decoded (UTF-8 with or without
+//! BOM, UTF-16LE/BE with BOM, Latin-1 otherwise), then what the grammar
+//! cannot read without the WDK's headers neutralised in place — SAL
+//! annotations, calling-convention and declaration macros, `#pragma`,
+//! `WDF_DECLARE_CONTEXT_TYPE*`, MSVC structured exception handling, `#if 0`
+//! blocks. Every neutralised byte becomes a space (newlines are kept), so a
+//! line and column of the result are the line and column of the original
+//! file. `#define`s and `#include "…"` are collected on the way for the
+//! program-wide analysis.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// A `#define` of the file.
+#[derive(Debug, Clone)]
+pub(crate) struct Define {
+    pub name: String,
+    /// `Some` for a function-like macro: its parameter names.
+    pub params: Option<Vec<String>>,
+    /// The replacement text, continuation lines joined.
+    pub body: String,
+}
+
+/// A file ready for the grammar.
+#[derive(Debug, Default)]
+pub(crate) struct Prepared {
+    /// The decoded text, neutralised: same lines, same columns.
+    pub text: String,
+    pub defines: Vec<Define>,
+    /// `#include "…"` targets, as written.
+    pub includes: Vec<String>,
+    /// Byte offsets where `__try` was rewritten to `if(1)`.
+    pub try_at: BTreeSet<usize>,
+    /// `WDF_DECLARE_CONTEXT_TYPE*`: (accessor function, context type).
+    pub contexts: Vec<(String, String)>,
+}
+
+/// Decodes a source file; the name of the encoding with the text.
+pub(crate) fn decode(bytes: &[u8]) -> (String, &'static str) {
+    fn utf16(bytes: &[u8], le: bool) -> String {
+        let units: Vec<u16> = bytes
+            .chunks(2)
+            .map(|c| {
+                let (a, b) = (c[0], c.get(1).copied().unwrap_or(0));
+                if le { u16::from_le_bytes([a, b]) } else { u16::from_be_bytes([a, b]) }
+            })
+            .collect();
+        String::from_utf16_lossy(&units)
+    }
+    if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
+        return (String::from_utf8_lossy(rest).into_owned(), "UTF-8 with BOM");
+    }
+    if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
+        return (utf16(rest, true), "UTF-16LE");
+    }
+    if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
+        return (utf16(rest, false), "UTF-16BE");
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(s) => (s.to_string(), "UTF-8"),
+        // Every byte is a Latin-1 character: nothing is lost, columns stay.
+        Err(_) => (bytes.iter().map(|&b| b as char).collect(), "Latin-1"),
+    }
+}
+
+/// Whether an identifier is a SAL annotation (`_In_`, `_Out_writes_(n)`,
+/// `_IRQL_requires_max_(…)`, `__drv_dispatchType(…)`, SAL 1 `__in_opt`, …).
+fn is_annotation(id: &str) -> bool {
+    let b = id.as_bytes();
+    // SAL 2: `_X…_`.
+    // SAL 2: `_X…_` with a lower-case letter (`_DRIVER_NAME_` is no annotation).
+    if b.len() >= 3
+        && b[0] == b'_'
+        && b[1].is_ascii_uppercase()
+        && b[b.len() - 1] == b'_'
+        && b.iter().any(u8::is_ascii_lowercase)
+    {
+        return true;
+    }
+    if id.starts_with("__drv_")
+        || id.starts_with("_IRQL_")
+        || id.starts_with("_Kernel_")
+        || id.starts_with("__RPC__")
+        || id.starts_with("DECLSPEC_")
+    {
+        return true;
+    }
+    const SAL1: &[&str] = &[
+        "__in",
+        "__out",
+        "__inout",
+        "__deref",
+        "__field",
+        "__bcount",
+        "__ecount",
+        "__range",
+        "__checkReturn",
+        "__success",
+        "__nullterminated",
+        "__reserved",
+        "__callback",
+        "__typefix",
+        "__format_string",
+        "__notnull",
+        "__maybenull",
+        "__readonly",
+        "__post",
+        "__pre",
+        "__allowed",
+        "__control_entrypoint",
+        "__analysis_assume",
+        "__user_code",
+        "__kernel_entry",
+        "__drv",
+        "__declspec",
+        "__pragma",
+        "_Pragma",
+        "__attribute__",
+        "__assume",
+    ];
+    SAL1.iter().any(|p| id == *p || (id.starts_with(p) && id.as_bytes().get(p.len()) == Some(&b'_')))
+}
+
+/// Calling conventions and declaration macros of the WDK headers that
+/// stand where the grammar expects a type or a name.
+const DECORATIONS: &[&str] = &[
+    "NTAPI",
+    "WINAPI",
+    "APIENTRY",
+    "CALLBACK",
+    "STDMETHODCALLTYPE",
+    "STDAPICALLTYPE",
+    "STDMETHODVCALLTYPE",
+    "FASTCALL",
+    "NTSYSAPI",
+    "NTSYSCALLAPI",
+    "NTKERNELAPI",
+    "NTHALAPI",
+    "FORCEINLINE",
+    "__forceinline",
+    "__cdecl",
+    "_cdecl",
+    "FAR",
+    "NEAR",
+    "FLTAPI",
+    "_inline",
+    "__volatile",
+    "__stdcall",
+    "_stdcall",
+    "__fastcall",
+    "__thiscall",
+    "__vectorcall",
+    "__clrcall",
+    "PASCAL",
+    "WINAPIV",
+    "__RPC_USER",
+    "__RPC_FAR",
+    "__RPC_STUB",
+    "RPC_ENTRY",
+    "__inline",
+    "INLINE",
+    "EXTERN_C",
+    "EXTERN_C_START",
+    "EXTERN_C_END",
+    "IN",
+    "OUT",
+    "OPTIONAL",
+    "UNALIGNED",
+    "__unaligned",
+    "__ptr64",
+    "__ptr32",
+    "POINTER_64",
+    "POINTER_32",
+    "__restrict",
+    "NOTHROW",
+    "DECLSPEC_NOTHROW",
+];
+
+/// Decorations that take a parenthesised argument.
+const DECORATIONS_WITH_ARGS: &[&str] = &["DECLSPEC_ALIGN", "DECLSPEC_DEPRECATED_DDK", "C_ASSERT"];
+
+/// Neutralises `text` (see the module's description).
+/// `decorations`: object-like macros of the scanned tree that expand to
+/// decorations only (see `decoration_macros`), neutralised like the WDK's.
+pub(crate) fn prepare(text: String, encoding: &'static str, cpp: bool, decorations: &TreeMacros) -> Prepared {
+    prepare_with(text, encoding, cpp, decorations, true)
+}
+
+/// `declarations`: whether file-scope declaration macros are neutralised
+/// (not inside a macro's replacement text, which is no file).
+fn prepare_with(
+    text: String,
+    encoding: &'static str,
+    cpp: bool,
+    decorations: &TreeMacros,
+    declarations: bool,
+) -> Prepared {
+    let _ = encoding;
+    let mut out = Prepared::default();
+    let mut b = text.into_bytes();
+    let n = b.len();
+    let mut i = 0;
+    let mut line = 1;
+    let mut line_start = true;
+    // `#if` nesting: for each open conditional, whether it is dead (`#if 0`).
+    let mut conds: Vec<bool> = Vec::new();
+    let mut dead_depth: Option<usize> = None;
+    // Brace depth, and the last significant byte (`;` at the start and after
+    // a directive): for declaration macros at file scope.
+    let mut depth = 0usize;
+    let mut depths: Vec<(usize, Option<usize>)> = Vec::new();
+    let mut last_sig = b';';
+    while i < n {
+        let c = b[i];
+        if c == b'\n' {
+            line += 1;
+            line_start = true;
+            i += 1;
+            continue;
+        }
+        if c == b' ' || c == b'\t' || c == b'\r' || c == 0x0c {
+            i += 1;
+            continue;
+        }
+        if line_start && c == b'#' {
+            let end = directive_end(&b, i);
+            let directive = String::from_utf8_lossy(&b[i + 1..end]).into_owned();
+            let start_line = line;
+            let lines_in = b[i..end].iter().filter(|&&x| x == b'\n').count();
+            let (word, rest) = split_word(directive.trim_start());
+            let rest_clean = strip_comments(rest);
+            let mut blank = dead_depth.is_some();
+            match word {
+                "if" | "ifdef" | "ifndef" => depths.push((depth, None)),
+                "elif" | "else" => {
+                    // Each branch starts at the depth the `#if` saw; the
+                    // first branch's end is what follows the `#endif`.
+                    if let Some((at_if, first_end)) = depths.last_mut() {
+                        first_end.get_or_insert(depth);
+                        depth = *at_if;
+                    }
+                }
+                "endif" => {
+                    if let Some((_, Some(first_end))) = depths.pop() {
+                        depth = first_end;
+                    }
+                }
+                _ => {}
+            }
+            match word {
+                "if" | "ifdef" | "ifndef" => {
+                    let zero = word == "if" && is_zero(&rest_clean);
+                    conds.push(zero);
+                    if zero && dead_depth.is_none() {
+                        dead_depth = Some(conds.len());
+                        blank = true;
+                    }
+                }
+                // The live branch after a `#if 0`: `#elif X` becomes `#if X`
+                // (same length), `#else` is blanked with the matching `#endif`.
+                "elif" | "else" if dead_depth == Some(conds.len()) => {
+                    dead_depth = None;
+                    if word == "elif" {
+                        let at = i + 1 + directive.find("elif").unwrap_or(0);
+                        b[at..at + 4].copy_from_slice(b"if  ");
+                        blank = false;
+                    } else {
+                        blank = true;
+                    }
+                    if let Some(top) = conds.last_mut() {
+                        *top = word == "else";
+                    }
+                }
+                "endif" => {
+                    if dead_depth == Some(conds.len()) {
+                        dead_depth = None;
+                        blank = true;
+                    } else if dead_depth.is_none() && conds.last() == Some(&true) {
+                        // Closes a `#if 0 … #else` whose `#if` was blanked.
+                        blank = true;
+                    }
+                    conds.pop();
+                }
+                "pragma" => blank = true,
+                "define" if !blank => {
+                    if let Some(d) = parse_define(rest) {
+                        out.defines.push(d);
+                    }
+                }
+                "include" if !blank => {
+                    let r = rest_clean.trim();
+                    if let Some(inner) = include_target(r) {
+                        out.includes.push(inner.to_string());
+                    }
+                }
+                _ => {}
+            }
+            if blank {
+                blank_range(&mut b, i, end);
+            } else {
+                // Comments inside a directive (`WPP_DEFINE_BIT(X) /* … */ \`)
+                // end it early for the grammar.
+                blank_directive_comments(&mut b, i, end);
+            }
+            line = start_line + lines_in;
+            last_sig = b';';
+            i = end;
+            continue;
+        }
+        line_start = false;
+        if dead_depth.is_some() {
+            // Inside `#if 0`: everything up to the next directive goes.
+            let eol = b[i..].iter().position(|&x| x == b'\n').map_or(n, |p| i + p);
+            blank_range(&mut b, i, eol);
+            i = eol;
+            continue;
+        }
+        match c {
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                let end = line_comment_end(&b, i);
+                line += b[i..end].iter().filter(|&&x| x == b'\n').count();
+                i = end;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let end = find(&b, i + 2, b"*/").map_or(n, |p| p + 2);
+                line += b[i..end].iter().filter(|&&x| x == b'\n').count();
+                i = end;
+            }
+            b'"' | b'\'' => {
+                let end = literal_end(&b, i);
+                line += b[i..end].iter().filter(|&&x| x == b'\n').count();
+                i = end;
+            }
+            _ if c == b'_' || c.is_ascii_alphabetic() => {
+                let start = i;
+                while i < n && (b[i] == b'_' || b[i].is_ascii_alphanumeric()) {
+                    i += 1;
+                }
+                // `L"…"`, `u8"…"`: the prefix of a literal.
+                if i < n && (b[i] == b'"' || b[i] == b'\'') && i - start <= 2 {
+                    continue;
+                }
+                if start > 0 && b[start - 1].is_ascii_digit() {
+                    // The rest of a number: MSVC's `I64`/`UI64` suffixes go.
+                    let lower = b[start..i].to_ascii_lowercase();
+                    for suffix in [&b"ui64"[..], b"i64"] {
+                        if lower.ends_with(suffix) {
+                            blank_range(&mut b, i - suffix.len(), i);
+                            break;
+                        }
+                    }
+                    last_sig = b'0';
+                    continue;
+                }
+                let id = std::str::from_utf8(&b[start..i]).unwrap_or("").to_string();
+                let resumed = neutralise(&mut b, &mut out, start, i, &id, cpp, decorations);
+                if resumed == i
+                    && b[start] != b' '
+                    && declarations
+                    && (depth == 0 && (start == 0 || b[start - 1] == b'\n') && matches!(last_sig, b';' | b'}')
+                        || depth > 0 && id.contains("DECLARE") && matches!(last_sig, b';' | b'}' | b'{' | b':'))
+                    && let Some(stop) = declaration_macro(&b, i, &id)
+                {
+                    // `DMF_MODULE_DECLARE_CONTEXT(X)` with no `;`: a
+                    // declaration the build's headers define; it would
+                    // swallow the next definition.
+                    blank_range(&mut b, start, stop);
+                    line += b[start..stop].iter().filter(|&&x| x == b'\n').count();
+                    i = stop;
+                    continue;
+                }
+                if b[start..resumed].iter().any(|x| !x.is_ascii_whitespace()) {
+                    last_sig =
+                        b[start..resumed].iter().rev().copied().find(|x| !x.is_ascii_whitespace()).unwrap_or(b'a');
+                }
+                i = resumed;
+                line += b[start..i].iter().filter(|&&x| x == b'\n').count();
+            }
+            _ => {
+                match c {
+                    b'{' => depth += 1,
+                    b'}' => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+                last_sig = c;
+                i += 1;
+            }
+        }
+    }
+    // Only ASCII bytes were replaced by ASCII spaces: still UTF-8.
+    out.text = String::from_utf8(b).unwrap_or_default();
+    out
+}
+
+/// Handles the identifier at `start..end`; returns where scanning resumes.
+fn neutralise(
+    b: &mut [u8],
+    out: &mut Prepared,
+    start: usize,
+    end: usize,
+    id: &str,
+    cpp: bool,
+    decorations: &TreeMacros,
+) -> usize {
+    let next = skip_space(b, end);
+    let paren = b.get(next) == Some(&b'(');
+    if id.starts_with("WDF_DECLARE_") && id.contains("CONTEXT_TYPE") && paren {
+        let close = matching_paren(b, next);
+        let args: Vec<String> = String::from_utf8_lossy(b.get(next + 1..close.saturating_sub(1)).unwrap_or_default())
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .collect();
+        let ty = args.first().cloned().unwrap_or_default();
+        let accessor = if id.ends_with("WITH_NAME") {
+            args.get(1).cloned().unwrap_or_default()
+        } else {
+            format!("WdfObjectGet_{ty}")
+        };
+        out.contexts.push((accessor, ty));
+        let mut stop = close;
+        let after = skip_space(b, close);
+        if b.get(after) == Some(&b';') {
+            stop = after + 1;
+        }
+        blank_range(b, start, stop);
+        return stop;
+    }
+    if is_annotation(id) || DECORATIONS_WITH_ARGS.contains(&id) {
+        let stop = if paren { matching_paren(b, next) } else { end };
+        blank_range(b, start, stop);
+        return stop;
+    }
+    if DECORATIONS.contains(&id) || decorations.decorations.contains(id) {
+        blank_range(b, start, end);
+        return end;
+    }
+    if paren && let Some(kw) = decorations.keywords.get(id) {
+        // `WHILE(c)` defined as `while(c)`: the keyword, padded.
+        b[start..start + kw.len()].copy_from_slice(kw.as_bytes());
+        blank_range(b, start + kw.len(), end);
+        return end;
+    }
+    match id {
+        // Same length, same meaning.
+        "PURE" if cpp => {
+            b[start..end].copy_from_slice(b"= 0 ");
+            end
+        }
+        "CONST" => {
+            b[start..end].copy_from_slice(b"const");
+            end
+        }
+        // COM's interface macros (objbase.h): `THIS_` is nothing in C++,
+        // `THIS` is `void`.
+        "THIS_" => {
+            blank_range(b, start, end);
+            end
+        }
+        "THIS" if cpp => {
+            b[start..end].copy_from_slice(b"void");
+            end
+        }
+        "STDMETHODIMP" | "IFACEMETHODIMP" | "STDAPI" => {
+            b[start..start + 7].copy_from_slice(b"HRESULT");
+            blank_range(b, start + 7, end);
+            end
+        }
+        // `STDMETHODIMP_(ULONG) F()` → `ULONG F()`; `STDMETHOD_(ULONG, F)` →
+        // `ULONG F`; `STDMETHOD(F)` → `F`.
+        "STDMETHODIMP_" | "STDMETHOD_" | "STDMETHOD" | "STDAPI_" | "IFACEMETHODIMP_" if paren => {
+            let close = matching_paren(b, next);
+            blank_range(b, start, next + 1);
+            if id == "STDMETHOD" {
+                // `STDMETHOD(F)` → `HRESULT  F`.
+                b[start..start + 7].copy_from_slice(b"HRESULT");
+            }
+            b[close - 1] = b' ';
+            if let Some(comma) = b[next..close].iter().position(|&x| x == b',') {
+                b[next + comma] = b' ';
+            }
+            close
+        }
+        "__try" => {
+            b[start..end].copy_from_slice(b"if(1)");
+            out.try_at.insert(start);
+            end
+        }
+        "__except" => {
+            // `__except (filter)` → `else`: the handler is the other path.
+            b[start..start + 4].copy_from_slice(b"else");
+            blank_range(b, start + 4, end);
+            if paren {
+                let close = matching_paren(b, next);
+                blank_range(b, next, close);
+                return close;
+            }
+            end
+        }
+        "__finally" => {
+            blank_range(b, start, end);
+            end
+        }
+        // C sources using `try`/`except`/`finally` (the WDK's excpt.h
+        // spellings): the body, then the handler, read in sequence.
+        "try" | "finally" if !cpp && b.get(next) == Some(&b'{') => {
+            blank_range(b, start, end);
+            end
+        }
+        "except" if !cpp && paren => {
+            let close = matching_paren(b, next);
+            blank_range(b, start, close);
+            close
+        }
+        _ => end,
+    }
+}
+
+/// What the scanned tree's own macros mean to the grammar.
+#[derive(Debug, Default)]
+pub(crate) struct TreeMacros {
+    /// Object-like macros (upper-case names) whose replacement is nothing
+    /// but decorations — annotations, `__declspec(…)`, calling conventions,
+    /// other such macros: `#define PAGED_CODE_SEG __declspec(code_seg("PAGE"))`.
+    pub decorations: HashSet<String>,
+    /// Function-like macros that are a keyword applied to their parameter
+    /// (`#define WHILE(c) __pragma(…) while(c)`), no shorter than it.
+    pub keywords: HashMap<String, &'static str>,
+}
+
+/// Classifies the tree's `defines` (see `TreeMacros`).
+pub(crate) fn tree_macros<'a>(defines: impl Iterator<Item = &'a Define> + Clone) -> TreeMacros {
+    let mut known = TreeMacros::default();
+    for d in defines.clone() {
+        let Some(params) = &d.params else { continue };
+        let [param] = params.as_slice() else { continue };
+        let p = prepare_with(d.body.clone(), "UTF-8", false, &known, false);
+        let body: String = p.text.chars().filter(|c| !c.is_whitespace()).collect();
+        for kw in ["while", "if", "switch", "for"] {
+            if body == format!("{kw}({param})") && d.name.len() >= kw.len() {
+                known.keywords.insert(d.name.clone(), kw);
+            }
+        }
+    }
+    for _ in 0..4 {
+        let before = known.decorations.len();
+        for d in defines.clone() {
+            if d.params.is_some()
+                || known.decorations.contains(&d.name)
+                || !d.name.bytes().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
+                || !d.name.trim_start_matches('_').as_bytes().first().is_some_and(u8::is_ascii_uppercase)
+            {
+                continue;
+            }
+            let p = prepare_with(d.body.clone(), "UTF-8", false, &known, false);
+            if p.text.trim().is_empty() {
+                known.decorations.insert(d.name.clone());
+            }
+        }
+        if known.decorations.len() == before {
+            break;
+        }
+    }
+    known
+}
+
+/// An upper-case macro invoked at file scope with no `;` after it: the end
+/// of the invocation, if what follows is not a body, an initialiser or a
+/// list (then it is a declarator or a function header).
+fn declaration_macro(b: &[u8], end: usize, id: &str) -> Option<usize> {
+    let bytes = id.as_bytes();
+    if bytes.len() < 3
+        || id.starts_with("WDF_DECLARE_")
+        || !bytes[0].is_ascii_uppercase()
+        || !bytes.iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_')
+    {
+        return None;
+    }
+    let open = skip_space(b, end);
+    if b.get(open) != Some(&b'(') {
+        return None;
+    }
+    let close = matching_paren(b, open);
+    let next = skip_space_and_comments(b, close);
+    match b.get(next) {
+        None => Some(close),
+        Some(c) if c.is_ascii_alphabetic() || *c == b'_' || *c == b'#' => Some(close),
+        _ => None,
+    }
+}
+
+fn skip_space_and_comments(b: &[u8], mut i: usize) -> usize {
+    loop {
+        i = skip_space(b, i);
+        match (b.get(i), b.get(i + 1)) {
+            (Some(b'/'), Some(b'/')) => i = line_comment_end(b, i),
+            (Some(b'/'), Some(b'*')) => i = find(b, i + 2, b"*/").map_or(b.len(), |p| p + 2),
+            _ => return i,
+        }
+    }
+}
+
+fn blank_directive_comments(b: &mut [u8], start: usize, end: usize) {
+    let mut i = start;
+    while i + 1 < end {
+        match (b[i], b[i + 1]) {
+            (b'/', b'*') => {
+                let stop = find(b, i + 2, b"*/").map_or(end, |p| (p + 2).min(end));
+                // A backslash ending a line inside the comment still
+                // continues the directive.
+                let kept: Vec<usize> =
+                    (i..stop).filter(|&k| b[k] == b'\\' && matches!(b.get(k + 1), Some(b'\n' | b'\r'))).collect();
+                blank_range(b, i, stop);
+                for k in kept {
+                    b[k] = b'\\';
+                }
+                i = stop;
+            }
+            (b'"', _) | (b'\'', _) => i = literal_end(b, i),
+            _ => i += 1,
+        }
+    }
+}
+
+/// The `#define`s and `#include "…"`s of a text, without preparing it.
+pub(crate) fn directives_of(text: &str) -> (Vec<Define>, Vec<String>) {
+    let b = text.as_bytes();
+    let (mut defines, mut includes) = (Vec::new(), Vec::new());
+    let mut i = 0;
+    while i < b.len() {
+        let mut j = i;
+        while j < b.len() && (b[j] == b' ' || b[j] == b'\t') {
+            j += 1;
+        }
+        let end = if b.get(j) == Some(&b'#') {
+            let end = directive_end(b, j);
+            let d = String::from_utf8_lossy(&b[j + 1..end]);
+            let (word, rest) = split_word(d.trim_start());
+            if word == "define"
+                && let Some(def) = parse_define(rest)
+            {
+                defines.push(def);
+            } else if word == "include"
+                && let Some(inner) = include_target(&strip_comments(rest))
+            {
+                includes.push(inner.to_string());
+            }
+            end
+        } else {
+            b[i..].iter().position(|&x| x == b'\n').map_or(b.len(), |p| i + p)
+        };
+        i = end + 1;
+    }
+    (defines, includes)
+}
+
+/// The file an `#include "x"` or `#include <x>` names (a `<…>` one counts
+/// only if the tree has a file of that name).
+fn include_target(rest: &str) -> Option<&str> {
+    let r = rest.trim();
+    if let Some(q) = r.strip_prefix('"') {
+        return q.split('"').next();
+    }
+    r.strip_prefix('<').and_then(|x| x.split('>').next())
+}
+
+/// Which branch of every conditional a variant keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Branches {
+    /// The `#if` branch.
+    First,
+    /// The last `#elif`/`#else` branch (the `#if` branch when there is none).
+    Last,
+}
+
+/// A prepared text with one branch of every conditional kept and the
+/// others (and the directives) blanked: for conditionals that split a
+/// statement, which the grammar cannot read with both branches in place.
+pub(crate) fn select_branches(text: &str, which: Branches) -> String {
+    let mut b = text.as_bytes().to_vec();
+    // Lines: (start, end, directive word).
+    let mut lines = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let mut j = i;
+        while j < b.len() && (b[j] == b' ' || b[j] == b'\t') {
+            j += 1;
+        }
+        let eol = if b.get(j) == Some(&b'#') {
+            directive_end(&b, i)
+        } else {
+            b[i..].iter().position(|&x| x == b'\n').map_or(b.len(), |p| i + p)
+        };
+        let word = (b.get(j) == Some(&b'#'))
+            .then(|| split_word(String::from_utf8_lossy(&b[j + 1..eol]).trim_start()).0.to_string());
+        lines.push((i, eol, word));
+        i = eol + 1;
+    }
+    // For each conditional: its branch boundaries (line indices).
+    struct Cond {
+        branches: Vec<usize>,
+    }
+    let mut stack: Vec<Cond> = Vec::new();
+    let mut ranges: Vec<(usize, usize)> = Vec::new(); // blanked line index ranges [a, b)
+    let mut directives = Vec::new();
+    for (k, (_, _, w)) in lines.iter().enumerate() {
+        match w.as_deref() {
+            Some("if" | "ifdef" | "ifndef") => {
+                stack.push(Cond { branches: vec![k] });
+                directives.push(k);
+            }
+            Some("elif" | "else" | "elifdef" | "elifndef") => {
+                if let Some(c) = stack.last_mut() {
+                    c.branches.push(k);
+                }
+                directives.push(k);
+            }
+            Some("endif") => {
+                directives.push(k);
+                if let Some(c) = stack.pop() {
+                    let n = c.branches.len();
+                    let keep = match which {
+                        Branches::First => 0,
+                        Branches::Last => n - 1,
+                    };
+                    for (j, &start) in c.branches.iter().enumerate() {
+                        if j != keep {
+                            let stop = c.branches.get(j + 1).copied().unwrap_or(k);
+                            ranges.push((start, stop));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for (a, z) in ranges {
+        for (s, e, _) in &lines[a..z] {
+            blank_range(&mut b, *s, *e);
+        }
+    }
+    for k in directives {
+        let (s, e, _) = &lines[k];
+        blank_range(&mut b, *s, *e);
+    }
+    String::from_utf8(b).unwrap_or_default()
+}
+
+fn split_word(s: &str) -> (&str, &str) {
+    let end = s.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(s.len());
+    (&s[..end], &s[end..])
+}
+
+fn strip_comments(s: &str) -> String {
+    let mut t = s.to_string();
+    if let Some(p) = t.find("//") {
+        t.truncate(p);
+    }
+    while let Some(p) = t.find("/*") {
+        match t[p..].find("*/") {
+            Some(q) => t.replace_range(p..p + q + 2, " "),
+            None => t.truncate(p),
+        }
+    }
+    t.replace("\\\n", " ").replace("\\\r\n", " ")
+}
+
+fn is_zero(cond: &str) -> bool {
+    let c: String = cond.chars().filter(|c| !c.is_whitespace()).collect();
+    matches!(c.as_str(), "0" | "(0)" | "FALSE" | "(FALSE)")
+}
+
+fn parse_define(rest: &str) -> Option<Define> {
+    let text = strip_comments(rest);
+    let t = text.trim_start();
+    let (name, after) = split_word(t);
+    if name.is_empty() {
+        return None;
+    }
+    let (params, body) = if let Some(p) = after.strip_prefix('(') {
+        let close = p.find(')')?;
+        let params = p[..close].split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        (Some(params), p[close + 1..].trim().to_string())
+    } else {
+        (None, after.trim().to_string())
+    };
+    Some(Define { name: name.to_string(), params, body })
+}
+
+/// The end of a directive starting at `i` (`#`): the newline that is not
+/// escaped by a backslash (excluded).
+fn directive_end(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() {
+        match b[i] {
+            b'\n' => {
+                let mut j = i;
+                if j > 0 && b[j - 1] == b'\r' {
+                    j -= 1;
+                }
+                if j > 0 && b[j - 1] == b'\\' {
+                    i += 1;
+                    continue;
+                }
+                return i;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i = find(b, i + 2, b"*/").map_or(b.len(), |p| p + 2);
+            }
+            _ => i += 1,
+        }
+    }
+    b.len()
+}
+
+fn line_comment_end(b: &[u8], i: usize) -> usize {
+    directive_end(b, i)
+}
+
+fn literal_end(b: &[u8], i: usize) -> usize {
+    let q = b[i];
+    let mut j = i + 1;
+    while j < b.len() {
+        match b[j] {
+            b'\\' => j += 2,
+            b'\n' => return j,
+            x if x == q => return j + 1,
+            _ => j += 1,
+        }
+    }
+    b.len()
+}
+
+fn find(b: &[u8], from: usize, pat: &[u8]) -> Option<usize> {
+    b.get(from..)?.windows(pat.len()).position(|w| w == pat).map(|p| p + from)
+}
+
+fn skip_space(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && b[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    i
+}
+
+/// The index after the `)` matching the `(` at `open` (strings and comments
+/// skipped); the end of the text if unbalanced.
+fn matching_paren(b: &[u8], open: usize) -> usize {
+    let mut depth = 0usize;
+    let mut i = open;
+    while i < b.len() {
+        match b[i] {
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            b'"' | b'\'' => {
+                i = literal_end(b, i);
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i = find(b, i + 2, b"*/").map_or(b.len(), |p| p + 2);
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                i = line_comment_end(b, i);
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    b.len()
+}
+
+/// Spaces over `start..end`, newlines kept; non-ASCII bytes kept too, so
+/// the text stays valid UTF-8 (they are in comments or literals).
+fn blank_range(b: &mut [u8], start: usize, end: usize) {
+    let end = end.min(b.len());
+    if start >= end {
+        return;
+    }
+    for x in &mut b[start..end] {
+        if *x != b'\n' && *x != b'\r' && x.is_ascii() {
+            *x = b' ';
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prep(s: &str) -> Prepared {
+        prepare(s.to_string(), "UTF-8", false, &TreeMacros::default())
+    }
+
+    #[test]
+    fn neutralising_keeps_every_line_and_column() {
+        let src = "_Use_decl_annotations_\nNTSTATUS NTAPI\nF(_In_ WDFKEY k, _Out_writes_(n) PULONG p)\n{\n#pragma warning(disable:4127)\n    __try { ZwClose(h); } __except (EXCEPTION_EXECUTE_HANDLER) { }\n}\n";
+        let p = prep(src);
+        assert_eq!(p.text.len(), src.len());
+        assert_eq!(p.text.lines().count(), src.lines().count());
+        assert!(
+            p.text.starts_with("                      \nNTSTATUS      \nF(     WDFKEY k,                 PULONG p)"),
+            "{}",
+            p.text
+        );
+        assert!(p.text.contains("    if(1) { ZwClose(h); } else"), "{}", p.text);
+        assert_eq!(p.text.find("ZwClose"), src.find("ZwClose"));
+        assert_eq!(p.try_at.len(), 1);
+    }
+
+    #[test]
+    fn if_zero_goes_and_its_else_stays() {
+        let n = prep("x = 0xffffffffffffffffI64 + 1UI64 + 2i64;");
+        assert_eq!(n.text, "x = 0xffffffffffffffff    + 1     + 2   ;");
+        let p = prep("#if 0\nZwClose(a);\n#else\nZwClose(b);\n#endif\n#ifdef X\nc();\n#endif\n");
+        assert!(!p.text.contains("ZwClose(a)") && p.text.contains("ZwClose(b)"), "{}", p.text);
+        assert!(!p.text.contains("#else") && !p.text.contains("#if 0"), "{}", p.text);
+        assert_eq!(p.text.matches("#endif").count(), 1, "{}", p.text);
+        assert!(p.text.contains("#ifdef X"), "{}", p.text);
+        let q = prep("#if 0\nx\n#elif DBG\ny();\n#endif\n");
+        assert!(q.text.contains("#if   DBG") && q.text.contains("#endif"), "{}", q.text);
+    }
+
+    #[test]
+    fn defines_includes_and_context_types_are_collected() {
+        let p = prep(
+            "#include \"driver.h\"\n#define SAFE_CLOSE(h) \\\n  if (h) { ZwClose(h); (h) = NULL; }\n\
+             WDF_DECLARE_CONTEXT_TYPE_WITH_NAME(DEVICE_CONTEXT, DeviceGetContext);\n",
+        );
+        assert_eq!(p.includes, ["driver.h"]);
+        let d = &p.defines[0];
+        assert_eq!((d.name.as_str(), d.params.as_deref()), ("SAFE_CLOSE", Some(&["h".to_string()][..])));
+        assert!(d.body.contains("ZwClose(h)"), "{}", d.body);
+        assert_eq!(p.contexts, [("DeviceGetContext".to_string(), "DEVICE_CONTEXT".to_string())]);
+        assert!(!p.text.contains("WDF_DECLARE"), "{}", p.text);
+    }
+
+    #[test]
+    fn encodings_are_decoded() {
+        let mut le = vec![0xFF, 0xFE];
+        le.extend("int x;\n".encode_utf16().flat_map(|u| u.to_le_bytes()));
+        assert_eq!(decode(&le), ("int x;\n".to_string(), "UTF-16LE"));
+        let mut be = vec![0xFE, 0xFF];
+        be.extend("int y;".encode_utf16().flat_map(|u| u.to_be_bytes()));
+        assert_eq!(decode(&be), ("int y;".to_string(), "UTF-16BE"));
+        assert_eq!(decode(b"\xEF\xBB\xBFint z;"), ("int z;".to_string(), "UTF-8 with BOM"));
+        assert_eq!(decode(b"// caf\xE9\nint w;"), ("// caf\u{e9}\nint w;".to_string(), "Latin-1"));
+    }
+}
