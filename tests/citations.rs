@@ -36,7 +36,7 @@ const MISSING_DOCUMENTS: &[(&str, &str)] = &[
 /// Files whose old document names are still to be renamed by their
 /// owners; their ids are checked like any other file's. Each entry is
 /// printed on every run until it is removed.
-const RENAME_PENDING: &[&str] = &["diag/src/scan/mod.rs"];
+const RENAME_PENDING: &[&str] = &[];
 
 fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = fs::read_dir(dir) else { return };

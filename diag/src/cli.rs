@@ -122,7 +122,7 @@ pub fn run_scan(program: &str, args: &ScanArgs) -> ExitCode {
     if let Some(code) = args.explain.as_deref() {
         return match scan::explain(code) {
             Some(text) => {
-                println!("{text}");
+                println!("{}", crate::cite::link_facts(text));
                 ExitCode::SUCCESS
             }
             None => {

@@ -151,7 +151,7 @@ pub const EXPLANATIONS: &[(&str, &str)] = &[
     (
         "WKG001",
         "WKG001: the driver closes the WDM handle inside a WDFKEY.\n\n\
-         WdfRegistryWdmGetHandle returns the key object's own handle, not a copy (kmdf-facts F6). The \
+         WdfRegistryWdmGetHandle returns the key object's own handle, not a copy (F6). The \
          framework closes that handle when the WDFKEY is closed or deleted — at the latest when its parent \
          (the driver object by default, F10) is deleted at unload. If the driver has already closed it with \
          ZwClose/NtClose/ObCloseHandle, the framework closes the same value a second time: a silent \
@@ -327,7 +327,7 @@ fn scan_on_this_thread(paths: &[PathBuf]) -> ScanReport {
     report
 }
 
-/// Compiler-style text.
+/// Compiler-style text;  fact ids point to their anchors in docs/facts.md.
 pub fn render(report: &ScanReport) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
@@ -372,7 +372,7 @@ pub fn render(report: &ScanReport) -> String {
             " — no finding in what was read, but not everything was read".to_string()
         }
     );
-    s
+    crate::cite::link_facts(&s)
 }
 
 #[cfg(test)]
