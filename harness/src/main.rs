@@ -44,15 +44,17 @@ const EXIT_INTERRUPTED: u8 = 130;
 const EXIT_CODES: &str = "\
 Exit codes (all subcommands):
   0    stress: every cycle passed. faults: every point passed. replay-crash: every outcome as
-       expected. bench: figures printed (with --check: and every target met). scan: no findings
-       (a file that does not parse is listed as skipped). triage: the text was read, whatever the
-       verdict.
+       expected. bench: figures printed (with --check: and every target met). scan: no finding (a file
+       read only in part is listed with its unread lines; --strict makes that 2). triage: the
+       text or dump was read, whatever the verdict.
   1    stress: a bug check, ownership violation, leak, finding or failed step (the run stops there).
        faults: a point failed. replay-crash: an outcome was not reproduced. bench: its long run
-       failed, or with --check a target was MISSED. scan: findings. triage: never.
+       failed, or with --check a target was MISSED. scan: any finding (unreadable paths still
+       listed). triage: never.
   2    refused before any work: bad arguments, --cycles 0, a --report path that cannot be written.
-       scan: a path that cannot be read, no paths, an unknown --explain code. triage: an unreadable
-       file, no bug check in the text.
+       scan: nothing scannable (no source file under the paths, every path unreadable), no paths,
+       an unknown --explain code, or with --strict a file read only in part. triage: an unreadable
+       file, no bug check in the text, a truncated or corrupt dump.
   130  stress only: stopped by Ctrl-C, SIGTERM or SIGHUP; the current cycle is finished and the
        partial report written (result \"interrupted\"). Other subcommands end at once on a signal.";
 
