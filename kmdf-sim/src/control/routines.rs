@@ -107,8 +107,9 @@ mod tests {
     fn one_entry_per_name_whatever_its_address() {
         let mut t = Routines::default();
         let a = t.intern("WdfRegistryOpenKey");
-        // The same text at another address (a leaked copy).
-        let copy: &'static str = String::from("WdfRegistryOpenKey").leak();
+        // The same text at another address (a static of its own).
+        static COPY: [u8; 18] = *b"WdfRegistryOpenKey";
+        let copy: &'static str = std::str::from_utf8(&COPY).expect("ASCII");
         assert_ne!(copy.as_ptr(), "WdfRegistryOpenKey".as_ptr());
         assert_eq!(t.intern(copy), a);
         assert_eq!(t.intern("WdfRegistryOpenKey"), a);
