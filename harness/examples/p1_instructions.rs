@@ -16,24 +16,16 @@
 //! * `regkey`: `RegKey::open_absolute`, `assign_u32`, `query_u32`, drop.
 
 use kmdf_sim::control::{Machine, Settings};
-use kmdf_sim::*;
-use std::hint::black_box;
 use std::process::ExitCode;
-use wdfkey::{Access, RegKey};
+
+#[path = "../src/p1_sequences.rs"]
+mod p1_sequences;
+use p1_sequences::{PATH, VALUE, wide};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const PATH: &str = r"\Registry\Machine\SOFTWARE\WdfKeyBench";
-
 const USAGE: &str = "usage: p1_instructions raw-delete|raw-close|regkey ITERATIONS";
-
-fn wide(s: &str) -> (Vec<u16>, UNICODE_STRING) {
-    let mut v: Vec<u16> = s.encode_utf16().collect();
-    let bytes = (v.len() * 2) as u16;
-    let us = UNICODE_STRING { Length: bytes, MaximumLength: bytes, Buffer: v.as_mut_ptr() };
-    (v, us)
-}
 
 #[derive(Clone, Copy)]
 enum Sequence {
@@ -48,41 +40,11 @@ fn run(sequence: Sequence, iterations: u64) -> Result<u32, String> {
     let checksum = m
         .run("bench.sys", "Bench", || {
             let (_p, path) = wide(PATH);
-            let (_n, name) = wide("Value");
-            let raw = |delete: bool| {
-                let mut key: WDFKEY = core::ptr::null_mut();
-                // SAFETY: pointers to live locals.
-                let _ = unsafe {
-                    call_unsafe_wdf_function_binding!(
-                        WdfRegistryOpenKey,
-                        core::ptr::null_mut(),
-                        &path,
-                        KEY_ALL_ACCESS,
-                        WDF_NO_OBJECT_ATTRIBUTES,
-                        &mut key
-                    )
-                };
-                let mut v = 0u32;
-                // SAFETY: live key.
-                let _ = unsafe { call_unsafe_wdf_function_binding!(WdfRegistryAssignULong, key, &name, 1) };
-                // SAFETY: live key.
-                let _ = unsafe { call_unsafe_wdf_function_binding!(WdfRegistryQueryULong, key, &name, &mut v) };
-                if delete {
-                    // SAFETY: live key, deleted once.
-                    unsafe { call_unsafe_wdf_function_binding!(WdfObjectDelete, key.cast()) };
-                } else {
-                    // SAFETY: live key, closed once.
-                    unsafe { call_unsafe_wdf_function_binding!(WdfRegistryClose, key) };
-                }
-                black_box(v)
-            };
+            let (_n, name) = wide(VALUE);
             let path_name = wdfkey::RegName::new(PATH).expect("a valid name");
-            let value_name = wdfkey::RegName::new("Value").expect("a valid name");
-            let typed = || {
-                let Ok(key) = RegKey::open_absolute(&path_name, Access::ALL) else { return 0 };
-                let _ = key.assign_u32(&value_name, 1);
-                black_box(key.query_u32(&value_name).unwrap_or(0))
-            };
+            let value_name = wdfkey::RegName::new(VALUE).expect("a valid name");
+            let raw = |delete: bool| p1_sequences::raw(&path, &name, delete);
+            let typed = || p1_sequences::typed(&path_name, &value_name);
             let mut sum = 0u32;
             for _ in 0..iterations {
                 sum = sum.wrapping_add(match sequence {

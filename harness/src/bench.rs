@@ -3,26 +3,17 @@
 //! time and memory stay flat over a long run; P3 — one full fault sweep.
 
 use crate::cycle;
+use crate::p1_sequences::{self, PATH, VALUE, wide};
 use kmdf_sim::control::{Machine, Settings};
 use kmdf_sim::*;
-use std::hint::black_box;
 use std::time::Instant;
-use wdfkey::{Access, RegKey};
-
-const PATH: &str = r"\Registry\Machine\SOFTWARE\WdfKeyBench";
+use wdfkey::RegKey;
 
 /// Resident memory in KiB (Linux `/proc/self/statm`), if the host says.
 fn rss_kib() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
     Some(pages * 4)
-}
-
-fn wide(s: &str) -> (Vec<u16>, UNICODE_STRING) {
-    let mut v: Vec<u16> = s.encode_utf16().collect();
-    let bytes = (v.len() * 2) as u16;
-    let us = UNICODE_STRING { Length: bytes, MaximumLength: bytes, Buffer: v.as_mut_ptr() };
-    (v, us)
 }
 
 /// P1's sequences per variant. The test build (whose bench runs check the
@@ -49,43 +40,14 @@ fn p1(iterations: u32) -> P1 {
     let _ = m.registry_create_key(PATH);
     m.run("bench.sys", "Bench", || {
         let (_p, path) = wide(PATH);
-        let (_n, name) = wide("Value");
-        // `delete`: how the sequence ends — WdfRegistryClose, as a driver
-        // written against the raw DDIs would, or WdfObjectDelete, the call
-        // RegKey's drop makes (K4: allowed up to DISPATCH_LEVEL).
-        let raw = |delete: bool| {
-            let mut key: WDFKEY = core::ptr::null_mut();
-            // SAFETY: pointers to live locals.
-            let _ = unsafe {
-                call_unsafe_wdf_function_binding!(
-                    WdfRegistryOpenKey,
-                    core::ptr::null_mut(),
-                    &path,
-                    KEY_ALL_ACCESS,
-                    WDF_NO_OBJECT_ATTRIBUTES,
-                    &mut key
-                )
-            };
-            let mut v = 0u32;
-            // SAFETY: live key.
-            let _ = unsafe { call_unsafe_wdf_function_binding!(WdfRegistryAssignULong, key, &name, 1) };
-            // SAFETY: live key.
-            let _ = unsafe { call_unsafe_wdf_function_binding!(WdfRegistryQueryULong, key, &name, &mut v) };
-            if delete {
-                // SAFETY: live key, deleted once.
-                unsafe { call_unsafe_wdf_function_binding!(WdfObjectDelete, key.cast()) };
-            } else {
-                // SAFETY: live key, closed once.
-                unsafe { call_unsafe_wdf_function_binding!(WdfRegistryClose, key) };
-            }
-            black_box(v);
-        };
+        let (_n, name) = wide(VALUE);
         let path_name = wdfkey::RegName::new(PATH).expect("valid");
-        let value_name = wdfkey::RegName::new("Value").expect("valid");
+        let value_name = wdfkey::RegName::new(VALUE).expect("valid");
+        let raw = |delete: bool| {
+            p1_sequences::raw(&path, &name, delete);
+        };
         let typed = || {
-            let key = RegKey::open_absolute(&path_name, Access::ALL).expect("opens");
-            let _ = key.assign_u32(&value_name, 1);
-            black_box(key.query_u32(&value_name).ok());
+            assert_eq!(p1_sequences::typed(&path_name, &value_name), 1, "the RegKey sequence reads what it wrote");
         };
         for _ in 0..iterations / 10 {
             raw(false);

@@ -8,6 +8,7 @@ mod cli_tests;
 mod cycle;
 mod faults;
 mod output;
+mod p1_sequences;
 mod replay;
 #[cfg(test)]
 mod replay_fixtures;
