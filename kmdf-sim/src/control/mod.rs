@@ -238,9 +238,9 @@ pub(crate) struct State {
     stop: Option<Stop>,
     violations: Vec<OwnershipViolation>,
     /// Framework objects by handle value.
-    pub(crate) objects: BTreeMap<u64, objects::Object>,
+    pub(crate) objects: objects::ObjectTable,
     /// Handles of objects the framework freed, with their type (F77).
-    pub(crate) freed_objects: BTreeMap<u64, &'static str>,
+    pub(crate) freed_objects: objects::FreedObjects,
     /// Passive objects whose delete arrived above PASSIVE_LEVEL (F9, F34).
     pub(crate) deferred_deletes: Vec<u64>,
     driver: Option<LoadedDriver>,
@@ -644,9 +644,9 @@ impl State {
             irql: 0,
             stop: None,
             violations: Vec::new(),
-            objects: BTreeMap::new(),
+            objects: objects::ObjectTable::default(),
             deferred_deletes: Vec::new(),
-            freed_objects: BTreeMap::new(),
+            freed_objects: objects::FreedObjects::default(),
             driver: None,
             installed: None,
             devnodes: Vec::new(),
