@@ -11,6 +11,7 @@
 pub mod bugcheck;
 pub mod handles;
 pub(crate) mod irql;
+mod name;
 pub(crate) mod objects;
 pub mod pnp;
 pub mod pool;
@@ -23,6 +24,7 @@ pub(crate) mod timers;
 
 pub use bugcheck::{BugCheck, OwnershipViolation, Stop, ViolationKind};
 pub use handles::{HandleEvent, HandleEventKind, HandleOwner, ReusePolicy};
+pub use name::Name;
 pub use pnp::{Caller, DeviceFile, DeviceId, DevnodeState, IoOutcome, RequestType};
 pub use pool::PoolAllocation;
 pub use scenario::{Scenario, ScenarioReport, Step};
@@ -124,15 +126,15 @@ impl Default for Settings {
 #[derive(Debug, Clone)]
 pub(crate) struct Frame {
     /// Image name, e.g. `Wdf01000.sys`.
-    pub image: Cow<'static, str>,
+    pub image: Name,
     /// Symbol as the debugger prints it, e.g. `Wdf01000!imp_WdfRegistryClose`.
-    pub symbol: Cow<'static, str>,
+    pub symbol: Name,
     /// `image` is a driver's, not the framework's or the kernel's.
     driver: bool,
 }
 
 impl Frame {
-    fn new(image: Cow<'static, str>, symbol: Cow<'static, str>) -> Frame {
+    fn new(image: Name, symbol: Name) -> Frame {
         let driver = image != FRAMEWORK_MODULE && image != KERNEL_MODULE;
         Frame { image, symbol, driver }
     }
@@ -161,28 +163,43 @@ impl Frames {
     }
 }
 
-/// Text of a frame: a `&'static str` is kept by reference (no copy), a
-/// `Cow` as it is, a borrowed `String` copied.
+/// Text of a frame: a `&'static str` or a [`Name`] is kept as it is (no
+/// copy), an owned `Cow` moved in, a borrowed `String` copied.
 pub(crate) trait FrameText {
     /// The text as the frame keeps it.
-    fn into_frame_text(self) -> Cow<'static, str>;
+    fn into_frame_text(self) -> Name;
 }
 
 impl FrameText for &'static str {
-    fn into_frame_text(self) -> Cow<'static, str> {
-        Cow::Borrowed(self)
+    fn into_frame_text(self) -> Name {
+        Name::from(self)
     }
 }
 
-impl FrameText for Cow<'static, str> {
-    fn into_frame_text(self) -> Cow<'static, str> {
+impl FrameText for Name {
+    fn into_frame_text(self) -> Name {
         self
     }
 }
 
+impl FrameText for &Name {
+    fn into_frame_text(self) -> Name {
+        self.clone()
+    }
+}
+
+impl FrameText for Cow<'static, str> {
+    fn into_frame_text(self) -> Name {
+        match self {
+            Cow::Borrowed(s) => Name::from(s),
+            Cow::Owned(s) => Name::from(s),
+        }
+    }
+}
+
 impl FrameText for &String {
-    fn into_frame_text(self) -> Cow<'static, str> {
-        Cow::Owned(self.clone())
+    fn into_frame_text(self) -> Name {
+        Name::copy_of(self)
     }
 }
 
@@ -217,8 +234,10 @@ pub(crate) struct Process {
 /// The driver image the machine has loaded (F27, F37).
 #[derive(Debug)]
 struct LoadedDriver {
-    image: String,
+    image: Name,
     service: String,
+    /// `\Registry\Machine\SYSTEM\CurrentControlSet\Services\<service>`.
+    service_key: Name,
     /// The WDM driver object handed to DriverEntry; boxed for a stable address.
     object: Box<crate::_DRIVER_OBJECT>,
     /// `RegistryPath` handed to DriverEntry, and the UTF-16 it points into.
@@ -289,7 +308,21 @@ pub(crate) struct State {
     pub(crate) bugcheck_strings: Vec<(Box<crate::UNICODE_STRING>, Vec<u16>)>,
     /// Work items enqueued and not run yet, in order.
     pub(crate) work_queue: std::collections::VecDeque<u64>,
+    /// Frame names of driver code: (image, `module!name`) by the texts'
+    /// addresses and lengths (see [`State::frame_names`]).
+    frame_names: FrameNames,
 }
+
+/// How many driver frame names the machine keeps before it starts over.
+const FRAME_NAMES_KEPT: usize = 1024;
+
+/// Driver frame names made once: key = the addresses and lengths of the
+/// image and callback texts a caller passed; a hit is confirmed by the texts.
+type FrameNames = std::collections::HashMap<
+    (usize, usize, usize, usize),
+    (Name, Name),
+    std::hash::BuildHasherDefault<routines::AddressHasher>,
+>;
 
 /// How many debug-output lines the machine keeps.
 pub(crate) const DEBUG_LINES_KEPT: usize = 4096;
@@ -570,7 +603,7 @@ pub(crate) fn enter<R: CheckFailure>(
         {
             return Some((IrqlVerdict::Fail, 0, false));
         }
-        s.frames.push(Frame::new(Cow::Borrowed(image), Cow::Borrowed(symbol)));
+        s.frames.push(Frame::new(Name::from(image), Name::from(symbol)));
         if let Some(max) = max
             && s.kmdf_verifier_irql_check(name, max) == IrqlVerdict::Fail
         {
@@ -671,6 +704,7 @@ impl State {
             debug_lines: 0,
             bugcheck_strings: Vec::new(),
             work_queue: std::collections::VecDeque::new(),
+            frame_names: FrameNames::default(),
         };
         let owner = HandleOwner::Component(KERNEL_MODULE.into());
         for _ in 0..s.settings.boot_handles {
@@ -696,8 +730,8 @@ impl State {
     }
 
     /// The first frame outside the kernel on the stack: who is acting.
-    pub fn site(&self) -> String {
-        self.frames.iter().rev().find(|f| f.image != KERNEL_MODULE).map(|f| f.symbol.to_string()).unwrap_or_default()
+    pub fn site(&self) -> Name {
+        self.frames.iter().rev().find(|f| f.image != KERNEL_MODULE).map(|f| f.symbol.clone()).unwrap_or_default()
     }
 
     /// The current stack, innermost first, as `module!symbol` lines.
@@ -712,14 +746,43 @@ impl State {
         self.frames.push(Frame::new(image.into_frame_text(), symbol.into_frame_text()));
     }
 
+    /// The frame of driver code `image` entered at `name`: the image and
+    /// `module!name` (module = image without `.sys`), made once per pair and
+    /// shared from then on.
+    pub(crate) fn frame_names(&mut self, image: &str, name: &str) -> (Name, Name) {
+        let key = (image.as_ptr() as usize, image.len(), name.as_ptr() as usize, name.len());
+        if let Some((i, n)) = self.frame_names.get(&key)
+            // The addresses may be of texts that are gone: the texts decide.
+            && i.as_str() == image
+            && n.len() == image.strip_suffix(".sys").unwrap_or(image).len() + 1 + name.len()
+            && n.ends_with(name)
+        {
+            return (i.clone(), n.clone());
+        }
+        if self.frame_names.len() >= FRAME_NAMES_KEPT {
+            self.frame_names.clear();
+        }
+        let module = image.strip_suffix(".sys").unwrap_or(image);
+        let names = (Name::copy_of(image), Name::from(format!("{module}!{name}")));
+        self.frame_names.insert(key, names.clone());
+        names
+    }
+
+    /// Pushes the frame of driver code `image` entered at `name` (see
+    /// [`State::frame_names`]).
+    pub(crate) fn push_driver_frame(&mut self, image: &str, name: &str) {
+        let (image, symbol) = self.frame_names(image, name);
+        self.frames.push(Frame::new(image, symbol));
+    }
+
     pub fn pop_frame(&mut self) {
         self.frames.pop();
     }
 
     /// The image of the caller of the routine at the top of the stack.
-    pub fn caller_image(&self) -> String {
+    pub fn caller_image(&self) -> Name {
         let n = self.frames.len();
-        if n >= 2 { self.frames[n - 2].image.to_string() } else { KERNEL_MODULE.into() }
+        if n >= 2 { self.frames[n - 2].image.clone() } else { KERNEL_MODULE.into() }
     }
 
     /// Forgets the unloaded driver and reports what it left behind: kernel
@@ -790,13 +853,13 @@ impl State {
     }
 
     /// The image of the loaded driver.
-    pub(crate) fn driver_image(&self) -> Option<String> {
+    pub(crate) fn driver_image(&self) -> Option<Name> {
         self.driver.as_ref().map(|d| d.image.clone())
     }
 
     /// The loaded driver's service key, `\Registry\Machine\...\Services\<svc>`.
-    pub(crate) fn loaded_service_key(&self) -> Option<String> {
-        self.driver.as_ref().map(|d| format!(r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\{}", d.service))
+    pub(crate) fn loaded_service_key(&self) -> Option<Name> {
+        self.driver.as_ref().map(|d| d.service_key.clone())
     }
 
     /// Whether `object` is the driver object handed to the loaded driver.
@@ -994,7 +1057,7 @@ impl State {
             PathError::Invalid => crate::STATUS_OBJECT_NAME_INVALID,
         })?;
         let serial = self.next_seq();
-        let path = self.registry.path_of(node);
+        let path = self.registry.path_name(node);
         let site = self.site();
         let access = map_generic_key_access(access);
         let entry = HandleEntry { object: node, access, protected, owner, serial };
@@ -1150,12 +1213,11 @@ impl Machine {
         if let Some(stop) = self.stopped() {
             return Err(Box::new(stop));
         }
-        let module = image.trim_end_matches(".sys");
         let saved = self.state(|s| {
             let saved = (s.process.clone(), s.irql);
             s.process = Process { name: process.into(), has_peb };
             s.irql = irql;
-            s.push_frame(Cow::Owned(image.to_string()), Cow::Owned(format!("{module}!{symbol}")));
+            s.push_driver_frame(image, symbol);
             (saved, s.frames.len() - 1)
         });
         let result = catch_unwind(AssertUnwindSafe(f));
@@ -1265,8 +1327,14 @@ impl Machine {
                 Cow::Owned(image.to_string()),
                 Cow::Owned(format!("{}!OpenKey", image.trim_end_matches(".sys"))),
             );
-            let r =
-                s.open_key_handle(HandleOwner::Component(image.into()), None, path, crate::KEY_READ, None, protected);
+            let r = s.open_key_handle(
+                HandleOwner::Component(Name::copy_of(image)),
+                None,
+                path,
+                crate::KEY_READ,
+                None,
+                protected,
+            );
             s.pop_frame();
             r.map(|(h, _)| h)
         })
@@ -1315,8 +1383,9 @@ impl Machine {
                 Box::new(crate::UNICODE_STRING { Length: bytes, MaximumLength: bytes, Buffer: buffer.as_mut_ptr() });
             let id = s.new_object_value();
             let mut loaded = LoadedDriver {
-                image: image.to_string(),
+                image: Name::copy_of(image),
                 service: service.to_string(),
+                service_key: Name::from(key.clone()),
                 object: Box::new(crate::_DRIVER_OBJECT { id }),
                 registry_path,
                 _registry_path_buffer: buffer,
@@ -1359,7 +1428,7 @@ impl Machine {
             let image = s.driver.as_ref().map(|d| d.image.clone()).expect("kmdf-sim: no driver is loaded");
             let depth = s.frames.len();
             s.push_frame(KERNEL_MODULE, "nt!IopLoadUnloadDriver");
-            s.push_frame(&image, Cow::Owned(format!("{}!FxStubDriverUnload", image.trim_end_matches(".sys"))));
+            s.push_driver_frame(&image, "FxStubDriverUnload");
             s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxDriver::Unload");
             (image, depth)
         });
@@ -1370,8 +1439,7 @@ impl Machine {
                 _ => None,
             });
             if let Some(unload) = unload {
-                let module = image.trim_end_matches(".sys").to_string();
-                self.state(|s| s.push_frame(&image, Cow::Owned(format!("{module}!EvtDriverUnload"))));
+                self.state(|s| s.push_driver_frame(&image, "EvtDriverUnload"));
                 // SAFETY: the driver registered EvtDriverUnload in its
                 // WDF_DRIVER_CONFIG; KMDF calls it with the WDFDRIVER first (F27).
                 unsafe { unload(driver as crate::WDFDRIVER) };

@@ -18,7 +18,6 @@
 
 use super::{FRAMEWORK_MODULE, State, with_state};
 use crate::surface::types::*;
-use std::borrow::Cow;
 
 /// How many freed object handles the machine remembers for F77's use-after-free rules.
 const FREED_OBJECTS_KEPT: usize = 65_536;
@@ -119,7 +118,7 @@ pub(crate) struct MemoryState {
 pub(crate) struct Object {
     pub kind: ObjectKind,
     /// The driver image the object belongs to.
-    pub driver: String,
+    pub driver: super::Name,
     pub parent: Option<u64>,
     pub children: Vec<u64>,
     /// References beyond the creation reference (WdfObjectReference, F32).
@@ -352,7 +351,7 @@ impl State {
     pub(crate) fn create_object(
         &mut self,
         kind: ObjectKind,
-        driver: String,
+        driver: super::Name,
         attrs: Attributes,
     ) -> Result<u64, NTSTATUS> {
         let parent = match attrs.parent {
@@ -484,14 +483,13 @@ fn call_object_callback(object: u64, callback: unsafe extern "C" fn(WDFOBJECT), 
     else {
         return;
     };
-    let symbol = format!("{}!{name}", driver.trim_end_matches(".sys"));
     let saved = with_state(|s| {
         let saved = s.irql;
         // F9/F34: a passive object's callbacks run at PASSIVE_LEVEL.
         if s.objects.get(&object).is_some_and(|o| o.passive) {
             s.irql = 0;
         }
-        s.push_frame(Cow::Owned(driver), Cow::Owned(symbol));
+        s.push_driver_frame(&driver, name);
         saved
     });
     // SAFETY: the driver registered this callback for this object in its

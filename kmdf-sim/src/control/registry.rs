@@ -83,7 +83,7 @@ pub enum PathError {
 #[derive(Debug, Clone)]
 pub struct Registry {
     nodes: Vec<KeyNode>,
-    paths: Vec<Box<str>>,
+    paths: Vec<std::sync::Arc<str>>,
     /// Paths that resolved, with what they resolved to. A resolved path
     /// keeps its node until a key is deleted (keys are never renamed or
     /// moved, and adding keys changes no existing path), so a delete
@@ -237,7 +237,7 @@ impl Registry {
     fn add_child(&mut self, parent: usize, leaf: &str, volatile: bool) -> usize {
         let id = self.nodes.len();
         let path = format!(r"{}\{leaf}", self.paths[parent]);
-        self.paths.push(path.into_boxed_str());
+        self.paths.push(path.into());
         self.nodes.push(KeyNode {
             name: leaf.to_string(),
             parent: Some(parent),
@@ -276,6 +276,11 @@ impl Registry {
     /// Full path of a node, `\Registry\...`.
     pub fn path_of(&self, id: usize) -> String {
         self.paths[id].to_string()
+    }
+
+    /// Full path of a node, shared (no copy).
+    pub fn path_name(&self, id: usize) -> super::Name {
+        super::Name::from(self.paths[id].clone())
     }
 
     /// Sets a value.
