@@ -173,6 +173,14 @@ pub struct HandleTable {
     last_free: Vec<u32>,
     /// Per slot, its most recent events (at most HISTORY_PER_SLOT).
     history: Vec<VecDeque<HandleEvent>>,
+    /// Live entries a component other than the kernel owns (see
+    /// [`HandleTable::component_handles_live`]).
+    component_live: usize,
+}
+
+/// Whether an entry counts in `component_live`.
+fn component_owned(owner: &HandleOwner) -> bool {
+    matches!(owner, HandleOwner::Component(name) if name != crate::control::KERNEL_MODULE)
 }
 
 impl HandleTable {
@@ -184,6 +192,7 @@ impl HandleTable {
             first_free: VecDeque::new(),
             last_free: Vec::new(),
             history: vec![VecDeque::new()],
+            component_live: 0,
         }
     }
 
@@ -274,6 +283,7 @@ impl HandleTable {
         let kind =
             HandleEventKind::Opened { owner: entry.owner.clone(), object: object_path, protected: entry.protected };
         self.remember(index, HandleEvent { seq, handle: value, kind, site });
+        self.component_live += usize::from(component_owned(&entry.owner));
         self.slots[index as usize] = Slot::Used(entry);
         value
     }
@@ -300,7 +310,10 @@ impl HandleTable {
             }
             Some(Slot::Used(_)) => match std::mem::replace(&mut self.slots[index as usize], Slot::Free) {
                 // The entry leaves the table: its owner moves into the report.
-                Slot::Used(entry) => HandleEntryInfo { owner: entry.owner, serial: entry.serial, object: entry.object },
+                Slot::Used(entry) => {
+                    self.component_live -= usize::from(component_owned(&entry.owner));
+                    HandleEntryInfo { owner: entry.owner, serial: entry.serial, object: entry.object }
+                }
                 Slot::Free => return CloseOutcome::Invalid,
             },
             _ => return CloseOutcome::Invalid,
@@ -344,6 +357,13 @@ impl HandleTable {
     /// Live handles, for leak reports: (value, entry).
     pub fn live(&self) -> Vec<(u64, HandleEntry)> {
         self.live_entries().map(|(h, e)| (h, e.clone())).collect()
+    }
+
+    /// Whether any live handle is owned by a component other than the
+    /// kernel (a driver's own ZwOpenKey, another component's handle): when
+    /// none is, an unload has no handle of its own to report.
+    pub fn component_handles_live(&self) -> bool {
+        self.component_live > 0
     }
 
     /// Live handles without copying them: (value, entry), in slot order.
@@ -439,5 +459,20 @@ mod tests {
         // Tag bits are ignored (F43).
         assert!(t.set_protected(a, false));
         assert!(matches!(t.close(a | 3, &owner, 4, Name::default()), CloseOutcome::Closed(_)));
+    }
+
+    #[test]
+    fn component_handles_are_counted_until_closed() {
+        let mut t = HandleTable::new(ReusePolicy::BatchedLifo);
+        let kernel = HandleEntry { owner: HandleOwner::Component(crate::control::KERNEL_MODULE.into()), ..entry(1) };
+        t.insert(kernel, Name::default(), 1, Name::default());
+        let key = HandleEntry { owner: HandleOwner::FrameworkKey { key: 0x10, driver: "t.sys".into() }, ..entry(2) };
+        t.insert(key, Name::default(), 2, Name::default());
+        assert!(!t.component_handles_live(), "the kernel's and key objects' handles are not a component's own");
+        let own = open(&mut t, 3);
+        assert!(t.component_handles_live());
+        let owner = HandleOwner::Component("t.sys".into());
+        assert!(matches!(t.close(own, &owner, 4, Name::default()), CloseOutcome::Closed(_)));
+        assert!(!t.component_handles_live());
     }
 }

@@ -264,7 +264,7 @@ pub(crate) struct State {
     pub(crate) deferred_deletes: Vec<u64>,
     driver: Option<LoadedDriver>,
     /// The driver package PnP loads on demand (image, service, entry).
-    pub(crate) installed: Option<(String, String, crate::DRIVER_INITIALIZE)>,
+    pub(crate) installed: Option<(Name, String, crate::DRIVER_INITIALIZE)>,
     /// The PnP tree.
     pub(crate) devnodes: Vec<pnp::Devnode>,
     /// WDFDEVICE_INITs handed to EvtDriverDeviceAdd.
@@ -788,12 +788,15 @@ impl State {
     /// Forgets the unloaded driver and reports what it left behind: kernel
     /// handles it opened itself and framework objects still alive.
     fn finish_unload(&mut self, image: &str) -> UnloadReport {
-        let leaked_handles = self
-            .handles
-            .live_entries()
-            .filter(|(_, e)| matches!(&e.owner, HandleOwner::Component(name) if name == image))
-            .map(|(h, e)| (h, self.registry.path_of(e.object)))
-            .collect();
+        let leaked_handles = if self.handles.component_handles_live() {
+            self.handles
+                .live_entries()
+                .filter(|(_, e)| matches!(&e.owner, HandleOwner::Component(name) if name == image))
+                .map(|(h, e)| (h, self.registry.path_of(e.object)))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let leaked_objects =
             self.objects.iter().filter(|(_, o)| o.driver == image).map(|(h, o)| (*h, o.kind.type_name())).collect();
         let leaked_pool = self.pool.owned_by(image);
@@ -1143,7 +1146,7 @@ impl Machine {
     /// /install` leaves behind): `add_device` loads it when a devnode needs
     /// it, and the last device's removal unloads it (F37).
     pub fn install(&self, image: &str, service: &str, entry: crate::DRIVER_INITIALIZE) {
-        self.state(|s| s.installed = Some((image.to_string(), service.to_string(), entry)));
+        self.state(|s| s.installed = Some((Name::copy_of(image), service.to_string(), entry)));
     }
 
     /// Loads the installed driver.
@@ -1383,7 +1386,8 @@ impl Machine {
                 Box::new(crate::UNICODE_STRING { Length: bytes, MaximumLength: bytes, Buffer: buffer.as_mut_ptr() });
             let id = s.new_object_value();
             let mut loaded = LoadedDriver {
-                image: Name::copy_of(image),
+                // The name the driver's frames carry (one text for the load).
+                image: s.frame_names(image, "DriverEntry").0,
                 service: service.to_string(),
                 service_key: Name::from(key.clone()),
                 object: Box::new(crate::_DRIVER_OBJECT { id }),
