@@ -597,14 +597,16 @@ pub(crate) fn enter<R: CheckFailure>(
         }
         let id = s.routines.intern(name);
         s.routines.count(id);
-        let max = s.routines.get(id).max_irql;
-        if let Some(max) = max
+        // Both IRQL rules pass at or below the routine's maximum: only a
+        // call above it goes through them.
+        let above = s.routines.get(id).max_irql.filter(|&max| s.irql > max);
+        if let Some(max) = above
             && s.driver_verifier_irql_check(name, max) == IrqlVerdict::Fail
         {
             return Some((IrqlVerdict::Fail, 0, false));
         }
         s.frames.push(Frame::new(Name::from(image), Name::from(symbol)));
-        if let Some(max) = max
+        if let Some(max) = above
             && s.kmdf_verifier_irql_check(name, max) == IrqlVerdict::Fail
         {
             s.frames.pop();

@@ -545,6 +545,25 @@ fn destroy_one(h: u64) {
 ///
 /// Runs driver code: call it with no borrow of the state held.
 pub(crate) fn delete_subtree(root: u64) {
+    // Most deletes are of one object without children or callbacks (a key,
+    // a request): its dispose and destroy need no driver code, so they run
+    // in one borrow — the same steps, in the same order, as below.
+    let simple = with_state(|s| {
+        let o = s.objects.get_mut(&root)?;
+        if !o.children.is_empty() || (!o.disposed && o.cleanup.is_some()) || o.destroy.is_some() {
+            return None;
+        }
+        o.delete_requested = true;
+        o.disposed = true;
+        let referenced = o.extra_refs > 0;
+        if !s.is_stopped() && !referenced {
+            s.destruct(root);
+        }
+        Some(())
+    });
+    if matches!(simple, Some(Some(()))) {
+        return;
+    }
     dispose_subtree(root);
     let order = with_state(|s| s.post_order(root)).unwrap_or_default();
     for h in order {
