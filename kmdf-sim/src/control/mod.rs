@@ -1285,6 +1285,12 @@ impl Machine {
         self.state(|s| s.routines.calls())
     }
 
+    /// How many DDI and kernel-routine calls were counted in all (the sum of
+    /// [`Machine::ddi_calls`], without building the map).
+    pub fn ddi_call_total(&self) -> u64 {
+        self.state(|s| s.routines.total())
+    }
+
     /// Calls refused because the machine had stopped.
     pub fn refused_calls(&self) -> u64 {
         self.state(|s| s.refused_calls)
@@ -1309,6 +1315,19 @@ impl Machine {
     /// [`registry::Registry::seed`]), e.g. the values an INF's AddReg writes.
     pub fn registry_seed(&self, text: &str) -> Result<(), registry::SeedError> {
         self.state(|s| s.registry.seed(text))
+    }
+
+    /// The keys and values below an absolute `\Registry\...` path, to put
+    /// back with [`Machine::registry_restore`] (e.g. a driver's service key
+    /// as its INF provisioned it); `None` if the key does not exist.
+    pub fn registry_checkpoint(&self, path: &str) -> Option<registry::Checkpoint> {
+        self.state(|s| s.registry.checkpoint(path))
+    }
+
+    /// Puts a [`Machine::registry_checkpoint`] back (see
+    /// [`registry::Registry::restore`]).
+    pub fn registry_restore(&self, checkpoint: &registry::Checkpoint) {
+        self.state(|s| s.registry.restore(checkpoint));
     }
 
     /// Whether a key exists at an absolute `\Registry\...` path.
