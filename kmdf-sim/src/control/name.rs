@@ -205,7 +205,9 @@ mod tests {
         let mut set = std::collections::HashSet::new();
         set.insert(literal);
         assert!(set.contains("Wdf01000.sys"), "hashes as its text");
-        assert!(Name::from("a") < Name::copy_of("b"));
+        let (a, b) = (Name::from("a"), Name::copy_of("b"));
+        assert!(a < b);
+        assert_eq!(b.cmp(&a), std::cmp::Ordering::Greater);
         assert_eq!(String::from(shared), "Wdf01000.sys");
         assert!(Name::default().is_empty());
     }
