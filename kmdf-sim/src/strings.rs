@@ -28,8 +28,8 @@ pub(crate) unsafe fn read_unicode(us: *const UNICODE_STRING) -> Result<String, N
     if units.iter().all(|&u| u < 0x80) {
         // ASCII (every name a driver of this kind passes): one byte per unit.
         let bytes: Vec<u8> = units.iter().map(|&u| u as u8).collect();
-        // ASCII is UTF-8; from_utf8 cannot fail here.
-        return Ok(String::from_utf8(bytes).unwrap_or_default());
+        // SAFETY: every byte is below 0x80 (checked above): ASCII is UTF-8.
+        return Ok(unsafe { String::from_utf8_unchecked(bytes) });
     }
     Ok(String::from_utf16_lossy(units))
 }

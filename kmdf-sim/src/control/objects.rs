@@ -158,7 +158,12 @@ pub(crate) struct ObjectTable {
 
 impl ObjectTable {
     fn position(&self, handle: u64) -> Result<usize, usize> {
-        self.slots.binary_search_by_key(&handle, |&(h, _)| h)
+        // The newest object (the request or key just created) is the one
+        // most often looked up: its slot is the last.
+        match self.slots.last() {
+            Some(&(last, _)) if last == handle => Ok(self.slots.len() - 1),
+            _ => self.slots.binary_search_by_key(&handle, |&(h, _)| h),
+        }
     }
 
     /// The object behind `handle`.
