@@ -94,13 +94,17 @@ enum Command {
     /// the command that reproduces it, and exits 1. Ctrl-C, SIGTERM or SIGHUP
     /// finish the current cycle and stop with a partial report (exit 130).
     ///
+    /// Every cycle starts from the driver's service key as the INF
+    /// provisioned it (Parameters; the persistent state and the values the
+    /// IOCTLs stored are emptied), so what a cycle does depends on its number
+    /// and the seed only.
+    ///
     /// With --jobs N, N simulated machines run at once, one per thread:
-    /// machine k runs cycles k, k+N, k+2N, ... Every cycle's steps come from
-    /// its number (and the seed), so the cycles and their DDI calls are the
-    /// same whatever N; each machine keeps its own registry and handle table
-    /// from one of its cycles to the next, as one machine does. One progress
-    /// bar and one report cover all machines; on a failure the machines stop
-    /// at the first failing cycle, and the reproduce command names N.
+    /// machine k runs cycles k, k+N, k+2N, ..., so the cycles and their DDI
+    /// calls are the same whatever N (handle values and slot reuse follow
+    /// each machine's own history). One progress bar and one report cover
+    /// all machines; on a failure the machines stop at the first failing
+    /// cycle, and the reproduce command names N.
     #[command(after_long_help = EXIT_CODES)]
     Stress {
         /// How many cycles (at least 1).

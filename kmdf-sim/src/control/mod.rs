@@ -135,9 +135,20 @@ pub(crate) struct Frame {
 
 impl Frame {
     fn new(image: Name, symbol: Name) -> Frame {
-        let driver = image != FRAMEWORK_MODULE && image != KERNEL_MODULE;
+        let driver = !system_image(&image);
         Frame { image, symbol, driver }
     }
+}
+
+/// Whether `image` is the framework's or the kernel's (the images of every
+/// DDI's own frame): the constants' own texts are recognised by address
+/// first, any other text by comparison.
+#[inline]
+fn system_image(image: &str) -> bool {
+    std::ptr::eq(image, FRAMEWORK_MODULE)
+        || std::ptr::eq(image, KERNEL_MODULE)
+        || image == FRAMEWORK_MODULE
+        || image == KERNEL_MODULE
 }
 
 /// The simulated call stack.
@@ -612,7 +623,10 @@ pub(crate) fn enter<R: CheckFailure>(
             s.frames.pop();
             return Some((IrqlVerdict::Fail, 0, false));
         }
-        if injectable && let Some(status) = s.planned_fault(name) {
+        if injectable
+            && !s.faults.is_empty()
+            && let Some(status) = s.planned_fault(name)
+        {
             s.frames.pop();
             return Some((IrqlVerdict::Inject(status), 0, false));
         }
