@@ -95,9 +95,9 @@ enum Command {
     /// finish the current cycle and stop with a partial report (exit 130).
     ///
     /// Every cycle starts from the driver's service key as the INF
-    /// provisioned it (Parameters; the persistent state and the values the
-    /// IOCTLs stored are emptied), so what a cycle does depends on its number
-    /// and the seed only.
+    /// provisioned it (Parameters as provisioned; values written since, such
+    /// as what IOCTLs stored and LoadCount, removed), so what a cycle does
+    /// depends on its number and the seed only.
     ///
     /// With --jobs N, N simulated machines run at once, one per thread:
     /// machine k runs cycles k, k+N, k+2N, ..., so the cycles and their DDI
