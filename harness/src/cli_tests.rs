@@ -48,6 +48,10 @@ const TESTS: &[(&str, fn())] = &[
     ("exit_130_sigint_sigterm_sighup_stop_stress_with_a_partial_report", exit_130_signals_stop_stress_with_a_report),
     ("exit_codes_table_in_every_help_and_in_readme", exit_codes_table_in_every_help_and_in_readme),
     ("random_sequences_are_reproducible_from_the_seed", random_sequences_are_reproducible_from_the_seed),
+    ("stress_jobs_1_and_2_report_the_same_counts", stress_jobs_1_and_2_report_the_same_counts),
+    ("stress_jobs_every_cycle_makes_the_same_ddi_calls_whatever_n", stress_jobs_every_cycle_makes_the_same_calls),
+    ("exit_1_stress_jobs_2_stops_at_the_first_failing_cycle", exit_1_stress_jobs_2_stops_at_the_first_failing_cycle),
+    ("exit_2_bad_jobs_are_refused_before_any_work", exit_2_bad_jobs_are_refused_before_any_work),
     ("replay_timeline_lines_say_only_what_happened_at_each_event", replay_timeline_lines_say_only_their_event),
     ("progress_rate_is_rounded_to_whole_cycles", progress_rate_is_rounded_to_whole_cycles),
     ("triage_reads_a_file_or_stdin_and_exits_2_on_garbage", triage_reads_a_file_or_stdin_and_exits_2_on_garbage),
@@ -147,6 +151,62 @@ fn random_sequences_are_reproducible_from_the_seed() {
     assert_eq!(a["result"], "pass");
     assert_eq!(a["ddi_calls"], b["ddi_calls"], "same seed, same sequence");
     assert_ne!(a["ddi_calls"], c["ddi_calls"], "another seed, another sequence");
+}
+
+fn stress_jobs_1_and_2_report_the_same_counts() {
+    for args in [&["--cycles", "41", "--random", "--seed", "20261124"][..], &["--cycles", "13"][..]] {
+        let one = stress_report(&mut harness(), &[args, &["--jobs", "1"]].concat()).2;
+        let two = stress_report(&mut harness(), &[args, &["--jobs", "2"]].concat()).2;
+        assert_eq!(one["result"], "pass", "{one:#}");
+        assert_eq!(two["result"], "pass", "{two:#}");
+        assert_eq!((one["jobs"].as_u64(), two["jobs"].as_u64()), (Some(1), Some(2)));
+        assert_eq!(one["cycles_done"], two["cycles_done"], "{args:?}");
+        assert_eq!(one["ddi_calls"], two["ddi_calls"], "{args:?}: the machines' counts add up to one machine's");
+        assert!(one["ddi_calls"].as_object().is_some_and(|m| m.len() > 10), "{one:#}");
+    }
+}
+
+fn stress_jobs_every_cycle_makes_the_same_calls() {
+    for random in [true, false] {
+        let options = |jobs| crate::stress::Options { cycles: 37, seed: 7, random, jobs };
+        let one = crate::stress::per_cycle_calls(&options(1));
+        assert_eq!(one.len(), 37);
+        assert_eq!(one.iter().map(|(c, _)| *c).collect::<Vec<_>>(), (0..37).collect::<Vec<_>>());
+        for jobs in [2, 3] {
+            assert_eq!(crate::stress::per_cycle_calls(&options(jobs)), one, "random {random}, --jobs {jobs}");
+        }
+        if random {
+            // The sequences differ from cycle to cycle, so equal lists say something.
+            let distinct: std::collections::BTreeSet<u64> = one.iter().map(|(_, n)| *n).collect();
+            assert!(distinct.len() > 3, "{one:?}");
+        }
+    }
+}
+
+fn exit_1_stress_jobs_2_stops_at_the_first_failing_cycle() {
+    let (code, stdout, r) = stress_report(harness().env(RAW_DRIVER, "1"), &["--cycles", "20", "--jobs", "2"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("reproduce: wdfkey-harness stress --cycles 1 --seed 1 --jobs 2"), "{stdout}");
+    assert_eq!(r["result"], "fail");
+    assert_eq!(r["jobs"], 2);
+    assert!(r["cycles_done"].as_u64().is_some_and(|n| (1..=2).contains(&n)), "{r:#}");
+    assert_eq!(r["bug_checks"].as_array().map(Vec::len), Some(1), "the first failing cycle's: {r:#}");
+    assert_eq!(r["bug_checks"][0]["cycle"], 0);
+    assert_eq!(r["bug_checks"][0]["code"], "0x93");
+}
+
+fn exit_2_bad_jobs_are_refused_before_any_work() {
+    let dir = scratch("bad-jobs");
+    for (jobs, says) in [("0", "at least 1"), ("two", "whole number"), ("257", "at most 256"), ("-1", "whole number")] {
+        let path = dir.join("report.json");
+        let out =
+            harness().args(["stress", "--cycles", "5", "--report"]).arg(&path).arg(format!("--jobs={jobs}")).output();
+        let out = out.expect("runs");
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "--jobs {jobs}: {stderr}");
+        assert!(stderr.contains("--jobs") && stderr.contains(says), "--jobs {jobs}: {stderr}");
+        assert!(!path.exists(), "refused before any work: no report");
+    }
 }
 
 fn exit_0_faults_pass_and_the_report_matches_its_schema() {

@@ -15,6 +15,12 @@ use wdfkey_guard::{DEVICE_SDDL, HARDWARE_ID, SERVICE_NAME, driver_entry};
 /// The driver image name the simulator reports.
 pub const IMAGE: &str = "wdfkey_guard.sys";
 
+/// The driver's service key, `\Registry\Machine\...\Services\<service>`:
+/// its Parameters (the INF's values) and its persistent state.
+pub fn service_key() -> String {
+    format!(r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\{SERVICE_NAME}")
+}
+
 /// A machine as the test VM is set up: every verifier on, the INF's values
 /// provisioned, the package installed.
 pub fn vm(settings: Settings) -> Machine {
@@ -30,7 +36,7 @@ pub fn vm(settings: Settings) -> Machine {
     #[cfg(not(test))]
     let entry: kmdf_sim::DRIVER_INITIALIZE = Some(driver_entry);
     let m = Machine::new(settings);
-    let params = format!(r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\{SERVICE_NAME}\Parameters");
+    let params = format!(r"{}\Parameters", service_key());
     // The INF's AddReg defaults (wdfkey_guard.inx).
     m.registry_seed(&format!(
         "[{params}]\nMaxValueSize = dword:{}\nTraceLevel = dword:{}\n",

@@ -13,16 +13,14 @@ mod replay;
 #[cfg(test)]
 mod replay_fixtures;
 mod report;
+mod stress;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
-use kmdf_sim::control::Settings;
-use report::{BugCheckRecord, LeakRecord, StressReport, ViolationRecord};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
 
 /// The binary's name in messages.
 const PROGRAM: &str = "wdfkey-harness";
@@ -95,11 +93,26 @@ enum Command {
     /// ownership violation, leak or finding, prints the `!analyze -v` view and
     /// the command that reproduces it, and exits 1. Ctrl-C, SIGTERM or SIGHUP
     /// finish the current cycle and stop with a partial report (exit 130).
+    ///
+    /// Every cycle starts from the driver's service key as the INF
+    /// provisioned it (Parameters as provisioned; values written since, such
+    /// as what IOCTLs stored and LoadCount, removed), so what a cycle does
+    /// depends on its number and the seed only.
+    ///
+    /// With --jobs N, N simulated machines run at once, one per thread:
+    /// machine k runs cycles k, k+N, k+2N, ..., so the cycles and their DDI
+    /// calls are the same whatever N (handle values and slot reuse follow
+    /// each machine's own history). One progress bar and one report cover
+    /// all machines; on a failure the machines stop at the first failing
+    /// cycle, and the reproduce command names N.
     #[command(after_long_help = EXIT_CODES)]
     Stress {
         /// How many cycles (at least 1).
         #[arg(long, default_value_t = 1000, value_parser = cycles_arg)]
         cycles: u64,
+        /// How many machines (threads) run the cycles, 1 to 256.
+        #[arg(long, default_value_t = 1, value_parser = stress::jobs_arg)]
+        jobs: usize,
         /// Seed of the random sequences (with --random); recorded in the report.
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -186,7 +199,7 @@ fn progress_style() -> ProgressStyle {
     )
 }
 
-fn stress(cycles: u64, seed: u64, random: bool, report_path: Option<&Path>) -> ExitCode {
+fn stress(options: &stress::Options, report_path: Option<&Path>) -> ExitCode {
     // The handler first: a signal from here on ends the run cleanly.
     let interrupted = Arc::new(AtomicBool::new(false));
     let flag = interrupted.clone();
@@ -200,82 +213,10 @@ fn stress(cycles: u64, seed: u64, random: bool, report_path: Option<&Path>) -> E
     if let Err(code) = check_report_path(report_path) {
         return code;
     }
-    let settings = Settings::default();
-    let m = cycle::vm(settings.clone());
-    let bar = ProgressBar::new(cycles);
+    let bar = ProgressBar::new(options.cycles);
     bar.set_style(progress_style());
-    let start = Instant::now();
-    let mut report = StressReport {
-        tool: "wdfkey-harness stress".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        result: "pass".into(),
-        seed,
-        random,
-        cycles_requested: cycles,
-        cycles_done: 0,
-        duration_ms: 0,
-        cycles_per_second: 0.0,
-        verifier: (&settings).into(),
-        bug_checks: Vec::new(),
-        violations: Vec::new(),
-        leaks: Vec::new(),
-        findings: Vec::new(),
-        errors: Vec::new(),
-        ddi_calls: Default::default(),
-        reproduce: None,
-    };
-    let mut device = None;
-    for c in 0..cycles {
-        if interrupted.load(Ordering::SeqCst) {
-            report.result = "interrupted".into();
-            break;
-        }
-        let ops = if random { cycle::random_cycle(seed, c) } else { cycle::fixed_cycle(c) };
-        let result = cycle::run_ops(&m, &mut device, &ops);
-        let mut failed = false;
-        if let Some(stop) = m.stop() {
-            if let Some(b) = stop.bug_check() {
-                report.bug_checks.push(BugCheckRecord::new(c, b));
-            }
-            report.errors.push(format!("cycle {c}: {stop}").lines().next().unwrap_or_default().to_string());
-            failed = true;
-        } else if let Err(e) = result {
-            report.errors.push(format!("cycle {c}: {e}"));
-            failed = true;
-        }
-        let violations = m.violations();
-        if !violations.is_empty() {
-            report.violations.extend(violations.iter().map(|v| ViolationRecord::new(c, v)));
-            failed = true;
-        }
-        let findings = m.findings();
-        if !findings.is_empty() {
-            report.findings.extend(findings.into_iter().map(|f| format!("cycle {c}: {f}")));
-            failed = true;
-        }
-        for r in m.take_unload_reports() {
-            if let Some(leak) = LeakRecord::from_unload(c, &r) {
-                report.leaks.push(leak);
-                failed = true;
-            }
-        }
-        report.cycles_done = c + 1;
-        bar.inc(1);
-        if failed {
-            report.result = "fail".into();
-            report.reproduce = Some(format!(
-                "wdfkey-harness stress --cycles {} --seed {seed}{}",
-                c + 1,
-                if random { " --random" } else { "" }
-            ));
-            break;
-        }
-    }
+    let report = stress::run(options, &interrupted, &bar);
     bar.finish_and_clear();
-    let elapsed = start.elapsed();
-    report.duration_ms = elapsed.as_millis() as u64;
-    report.cycles_per_second = report.cycles_done as f64 / elapsed.as_secs_f64().max(1e-9);
-    report.ddi_calls = m.ddi_calls().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
     for b in &report.bug_checks {
         println!("{}", b.analysis);
     }
@@ -322,7 +263,9 @@ fn bench(cycles: u64, check: bool) -> ExitCode {
 fn run_cli() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Stress { cycles, seed, random, report } => stress(cycles, seed, random, report.as_deref()),
+        Command::Stress { cycles, jobs, seed, random, report } => {
+            stress(&stress::Options { cycles, seed, random, jobs }, report.as_deref())
+        }
         Command::Faults { report } => faults(report.as_deref()),
         Command::ReplayCrash => replay_crash(),
         Command::Triage(args) => wdfkey_diag::cli::run_triage(PROGRAM, &args),

@@ -108,7 +108,7 @@ fn analysis_and_timeline(b: Option<&BugCheck>, m: &Machine, handle: u64) -> Stri
 /// closes it, F1-F7). An event line says only what happened at that event.
 fn actor(owner: &HandleOwner) -> String {
     match owner {
-        HandleOwner::Component(name) => name.clone(),
+        HandleOwner::Component(name) => name.to_string(),
         HandleOwner::FrameworkKey { key, driver } => format!("{} for WDFKEY {key:#x} of {driver}", owner.module()),
     }
 }

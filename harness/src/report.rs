@@ -108,6 +108,8 @@ pub struct StressReport {
     pub result: String,
     pub seed: u64,
     pub random: bool,
+    /// Machines (threads) that ran the cycles (`--jobs`).
+    pub jobs: u64,
     pub cycles_requested: u64,
     pub cycles_done: u64,
     pub duration_ms: u64,
@@ -126,14 +128,15 @@ impl StressReport {
     /// The summary lines a person reads.
     pub fn summary(&self) -> String {
         let mut s = format!(
-            "wdfkey-harness stress: {} — {} of {} cycles in {:.2} s ({:.0} cycles/s), seed {}{}\n",
+            "wdfkey-harness stress: {} — {} of {} cycles in {:.2} s ({:.0} cycles/s), seed {}{}{}\n",
             self.result.to_uppercase(),
             self.cycles_done,
             self.cycles_requested,
             self.duration_ms as f64 / 1000.0,
             self.cycles_per_second,
             self.seed,
-            if self.random { ", random sequences" } else { "" }
+            if self.random { ", random sequences" } else { "" },
+            if self.jobs > 1 { format!(", {} machines", self.jobs) } else { String::new() }
         );
         s += &format!(
             "  bug checks: {}  ownership violations: {}  leaks: {}  findings: {}  DDI calls: {}\n",

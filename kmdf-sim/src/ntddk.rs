@@ -5,7 +5,7 @@
 #![allow(non_snake_case)]
 
 use crate::control::handles::HandleOwner;
-use crate::control::{KERNEL_MODULE, count_call, enter, with_state};
+use crate::control::{KERNEL_MODULE, Name, count_call, enter, with_state};
 use crate::strings::read_unicode;
 use crate::surface::types::*;
 
@@ -22,8 +22,9 @@ pub unsafe extern "C" fn ZwClose(Handle: HANDLE) -> NTSTATUS {
             let status = s.nt_close(Handle as u64, closer, None);
             if let Some((image, path, protected)) = s.interleaved_open.take() {
                 // Another thread of another component, right after this close.
-                s.push_frame(&image, &format!("{}!Worker", image.trim_end_matches(".sys")));
-                let _ = s.open_key_handle(HandleOwner::Component(image), None, &path, crate::KEY_READ, None, protected);
+                s.push_driver_frame(&image, "Worker");
+                let owner = HandleOwner::Component(Name::copy_of(&image));
+                let _ = s.open_key_handle(owner, None, &path, crate::KEY_READ, None, protected);
                 s.pop_frame();
             }
             status
@@ -578,7 +579,7 @@ pub unsafe extern "C" fn ExAllocatePool2(Flags: POOL_FLAGS, NumberOfBytes: SIZE_
             }
             let owner = s.caller_image();
             let special = s.settings.special_pool;
-            s.pool.allocate(size, Tag, owner, paged, special) as PVOID
+            s.pool.allocate(size, Tag, owner.to_string(), paged, special) as PVOID
         })
         .unwrap_or(std::ptr::null_mut())
     })

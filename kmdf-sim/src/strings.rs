@@ -25,5 +25,11 @@ pub(crate) unsafe fn read_unicode(us: *const UNICODE_STRING) -> Result<String, N
     }
     // SAFETY: the caller guarantees `Length` readable bytes at `Buffer` (checked non-null).
     let units = unsafe { std::slice::from_raw_parts(s.Buffer, usize::from(s.Length / 2)) };
+    if units.iter().all(|&u| u < 0x80) {
+        // ASCII (every name a driver of this kind passes): one byte per unit.
+        let bytes: Vec<u8> = units.iter().map(|&u| u as u8).collect();
+        // SAFETY: every byte is below 0x80 (checked above): ASCII is UTF-8.
+        return Ok(unsafe { String::from_utf8_unchecked(bytes) });
+    }
     Ok(String::from_utf16_lossy(units))
 }

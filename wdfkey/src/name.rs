@@ -108,15 +108,25 @@ impl<'a> IntoRegName<'a> for RegName<'a> {
     }
 }
 
-impl<'a> IntoRegName<'a> for &RegName<'a> {
-    fn into_reg_name(self) -> Result<RegName<'a>> {
-        Ok(self.clone())
+/// A borrowed name lends its units: no copy, no allocation.
+impl<'b> IntoRegName<'b> for &'b RegName<'_> {
+    fn into_reg_name(self) -> Result<RegName<'b>> {
+        // INVARIANT: the units of a RegName are already validated.
+        Ok(RegName { units: Units::Borrowed(self.as_utf16()) })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_borrowed_name_lends_its_units() {
+        let owned = RegName::new("Parameters").unwrap();
+        let lent = (&owned).into_reg_name().unwrap();
+        assert_eq!(lent, RegName::from_utf16(owned.as_utf16()).unwrap());
+        assert_eq!(lent.as_utf16().as_ptr(), owned.as_utf16().as_ptr(), "no copy");
+    }
 
     #[test]
     fn names_are_validated() {

@@ -124,7 +124,7 @@ fn describe_event(e: &HandleEvent) -> String {
     // Who acted at this event, and for whom: the framework opens and closes
     // a key object's handle (F1-F7). Nothing about other events.
     let actor = |o: &HandleOwner| match o {
-        HandleOwner::Component(name) => name.clone(),
+        HandleOwner::Component(name) => name.to_string(),
         HandleOwner::FrameworkKey { key, driver } => format!("{} for WDFKEY {key:#x} of {driver}", o.module()),
     };
     let what = match &e.kind {

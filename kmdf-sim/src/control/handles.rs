@@ -9,6 +9,7 @@
 //! * F39–F42, F67, F68: what `NtClose` does with a bad or protected handle;
 //!   the decision is made here, the bug check is raised by the caller.
 
+use super::Name;
 use std::collections::VecDeque;
 
 /// Events kept per handle slot: enough for the open/close/reuse timeline a
@@ -44,14 +45,14 @@ pub enum ReusePolicy {
 pub enum HandleOwner {
     /// A component (driver image or kernel component) that opened the handle
     /// itself and is the one to close it, e.g. `"other.sys"`.
-    Component(String),
+    Component(Name),
     /// The WDM handle inside a framework registry-key object (`FxRegKey`):
     /// opened by Wdf01000 for `driver`, closed by the key object (F1–F7).
     FrameworkKey {
         /// The `WDFKEY` value the driver holds.
         key: u64,
         /// The driver the key was opened for.
-        driver: String,
+        driver: Name,
     },
 }
 
@@ -99,7 +100,7 @@ pub enum HandleEventKind {
         /// Owner of the new handle.
         owner: HandleOwner,
         /// Path of the key it refers to.
-        object: String,
+        object: Name,
         /// Protected from close.
         protected: bool,
     },
@@ -128,7 +129,7 @@ pub struct HandleEvent {
     pub kind: HandleEventKind,
     /// The first frame outside the kernel on the simulated stack at the
     /// time: who did it (e.g. `rawclient!DriverEntry`).
-    pub site: String,
+    pub site: Name,
 }
 
 /// What a close found (the caller turns it into a status or a bug check).
@@ -172,6 +173,14 @@ pub struct HandleTable {
     last_free: Vec<u32>,
     /// Per slot, its most recent events (at most HISTORY_PER_SLOT).
     history: Vec<VecDeque<HandleEvent>>,
+    /// Live entries a component other than the kernel owns (see
+    /// [`HandleTable::component_handles_live`]).
+    component_live: usize,
+}
+
+/// Whether an entry counts in `component_live`.
+fn component_owned(owner: &HandleOwner) -> bool {
+    matches!(owner, HandleOwner::Component(name) if name != crate::control::KERNEL_MODULE)
 }
 
 impl HandleTable {
@@ -183,6 +192,7 @@ impl HandleTable {
             first_free: VecDeque::new(),
             last_free: Vec::new(),
             history: vec![VecDeque::new()],
+            component_live: 0,
         }
     }
 
@@ -267,12 +277,13 @@ impl HandleTable {
     }
 
     /// Hands out a slot for `entry`; returns the kernel handle value.
-    pub fn insert(&mut self, entry: HandleEntry, object_path: String, seq: u64, site: String) -> u64 {
+    pub fn insert(&mut self, entry: HandleEntry, object_path: Name, seq: u64, site: Name) -> u64 {
         let index = self.take_free_index();
         let value = Self::value_of(index);
         let kind =
             HandleEventKind::Opened { owner: entry.owner.clone(), object: object_path, protected: entry.protected };
         self.remember(index, HandleEvent { seq, handle: value, kind, site });
+        self.component_live += usize::from(component_owned(&entry.owner));
         self.slots[index as usize] = Slot::Used(entry);
         value
     }
@@ -288,7 +299,7 @@ impl HandleTable {
 
     /// `NtClose` on the table: closes an unprotected live handle; reports a
     /// protected or invalid one without changing anything.
-    pub fn close(&mut self, value: u64, by: &HandleOwner, seq: u64, site: String) -> CloseOutcome {
+    pub fn close(&mut self, value: u64, by: &HandleOwner, seq: u64, site: Name) -> CloseOutcome {
         let Some(index) = Self::index_of(value) else {
             return CloseOutcome::Invalid;
         };
@@ -299,7 +310,10 @@ impl HandleTable {
             }
             Some(Slot::Used(_)) => match std::mem::replace(&mut self.slots[index as usize], Slot::Free) {
                 // The entry leaves the table: its owner moves into the report.
-                Slot::Used(entry) => HandleEntryInfo { owner: entry.owner, serial: entry.serial, object: entry.object },
+                Slot::Used(entry) => {
+                    self.component_live -= usize::from(component_owned(&entry.owner));
+                    HandleEntryInfo { owner: entry.owner, serial: entry.serial, object: entry.object }
+                }
                 Slot::Free => return CloseOutcome::Invalid,
             },
             _ => return CloseOutcome::Invalid,
@@ -315,7 +329,7 @@ impl HandleTable {
     }
 
     /// Records a close that did not close what its caller meant to close.
-    pub fn record_bad_close(&mut self, value: u64, by: &HandleOwner, outcome: String, seq: u64, site: String) {
+    pub fn record_bad_close(&mut self, value: u64, by: &HandleOwner, outcome: String, seq: u64, site: Name) {
         if let Some(index) = Self::index_of(value) {
             let kind = HandleEventKind::BadClose { by: by.clone(), outcome };
             self.remember(index, HandleEvent { seq, handle: value, kind, site });
@@ -345,6 +359,13 @@ impl HandleTable {
         self.live_entries().map(|(h, e)| (h, e.clone())).collect()
     }
 
+    /// Whether any live handle is owned by a component other than the
+    /// kernel (a driver's own ZwOpenKey, another component's handle): when
+    /// none is, an unload has no handle of its own to report.
+    pub fn component_handles_live(&self) -> bool {
+        self.component_live > 0
+    }
+
     /// Live handles without copying them: (value, entry), in slot order.
     pub fn live_entries(&self) -> impl Iterator<Item = (u64, &HandleEntry)> {
         self.slots.iter().enumerate().filter_map(|(i, s)| match s {
@@ -363,7 +384,7 @@ mod tests {
     }
 
     fn open(t: &mut HandleTable, serial: u64) -> u64 {
-        t.insert(entry(serial), String::new(), serial, String::new())
+        t.insert(entry(serial), Name::default(), serial, Name::default())
     }
 
     #[test]
@@ -380,8 +401,8 @@ mod tests {
         let a = open(&mut t, 1);
         let b = open(&mut t, 2);
         let owner = HandleOwner::Component("t.sys".into());
-        assert!(matches!(t.close(a, &owner, 3, String::new()), CloseOutcome::Closed(_)));
-        assert!(matches!(t.close(b, &owner, 4, String::new()), CloseOutcome::Closed(_)));
+        assert!(matches!(t.close(a, &owner, 3, Name::default()), CloseOutcome::Closed(_)));
+        assert!(matches!(t.close(b, &owner, 4, Name::default()), CloseOutcome::Closed(_)));
         // The rest of the first page comes first.
         let mut next = Vec::new();
         for s in 0..(PAGE_ENTRIES - 2) {
@@ -398,14 +419,14 @@ mod tests {
         let owner = HandleOwner::Component("t.sys".into());
         let mut lifo = HandleTable::new(ReusePolicy::Lifo);
         let (a, b) = (open(&mut lifo, 1), open(&mut lifo, 2));
-        let _ = lifo.close(a, &owner, 3, String::new());
-        let _ = lifo.close(b, &owner, 4, String::new());
+        let _ = lifo.close(a, &owner, 3, Name::default());
+        let _ = lifo.close(b, &owner, 4, Name::default());
         assert_eq!(open(&mut lifo, 5), b);
 
         let mut fifo = HandleTable::new(ReusePolicy::Fifo);
         let (a, b) = (open(&mut fifo, 1), open(&mut fifo, 2));
-        let _ = fifo.close(a, &owner, 3, String::new());
-        let _ = fifo.close(b, &owner, 4, String::new());
+        let _ = fifo.close(a, &owner, 3, Name::default());
+        let _ = fifo.close(b, &owner, 4, Name::default());
         for s in 0..(PAGE_ENTRIES - 2) {
             let _ = open(&mut fifo, 10 + u64::from(s));
         }
@@ -413,7 +434,7 @@ mod tests {
 
         let mut never = HandleTable::new(ReusePolicy::Never);
         let a = open(&mut never, 1);
-        let _ = never.close(a, &owner, 2, String::new());
+        let _ = never.close(a, &owner, 2, Name::default());
         for s in 0..(3 * PAGE_ENTRIES) {
             assert_ne!(open(&mut never, 10 + u64::from(s)), a);
         }
@@ -425,18 +446,33 @@ mod tests {
         let mut t = HandleTable::new(ReusePolicy::Lifo);
         let a = open(&mut t, 1);
         assert!(t.set_protected(a, true));
-        assert!(matches!(t.close(a, &owner, 2, String::new()), CloseOutcome::Protected(_)));
+        assert!(matches!(t.close(a, &owner, 2, Name::default()), CloseOutcome::Protected(_)));
         assert!(t.get(a).is_some());
-        assert_eq!(t.close(0x304, &owner, 3, String::new()), CloseOutcome::Invalid, "no kernel bits");
-        assert_eq!(t.close(0, &owner, 3, String::new()), CloseOutcome::Invalid);
-        assert_eq!(t.close(HandleTable::value_of(77), &owner, 3, String::new()), CloseOutcome::Invalid, "free slot");
+        assert_eq!(t.close(0x304, &owner, 3, Name::default()), CloseOutcome::Invalid, "no kernel bits");
+        assert_eq!(t.close(0, &owner, 3, Name::default()), CloseOutcome::Invalid);
+        assert_eq!(t.close(HandleTable::value_of(77), &owner, 3, Name::default()), CloseOutcome::Invalid, "free slot");
         assert_eq!(
-            t.close(HandleTable::value_of(100_000), &owner, 3, String::new()),
+            t.close(HandleTable::value_of(100_000), &owner, 3, Name::default()),
             CloseOutcome::Invalid,
             "beyond the table"
         );
         // Tag bits are ignored (F43).
         assert!(t.set_protected(a, false));
-        assert!(matches!(t.close(a | 3, &owner, 4, String::new()), CloseOutcome::Closed(_)));
+        assert!(matches!(t.close(a | 3, &owner, 4, Name::default()), CloseOutcome::Closed(_)));
+    }
+
+    #[test]
+    fn component_handles_are_counted_until_closed() {
+        let mut t = HandleTable::new(ReusePolicy::BatchedLifo);
+        let kernel = HandleEntry { owner: HandleOwner::Component(crate::control::KERNEL_MODULE.into()), ..entry(1) };
+        t.insert(kernel, Name::default(), 1, Name::default());
+        let key = HandleEntry { owner: HandleOwner::FrameworkKey { key: 0x10, driver: "t.sys".into() }, ..entry(2) };
+        t.insert(key, Name::default(), 2, Name::default());
+        assert!(!t.component_handles_live(), "the kernel's and key objects' handles are not a component's own");
+        let own = open(&mut t, 3);
+        assert!(t.component_handles_live());
+        let owner = HandleOwner::Component("t.sys".into());
+        assert!(matches!(t.close(own, &owner, 4, Name::default()), CloseOutcome::Closed(_)));
+        assert!(!t.component_handles_live());
     }
 }

@@ -11,6 +11,7 @@
 pub mod bugcheck;
 pub mod handles;
 pub(crate) mod irql;
+mod name;
 pub(crate) mod objects;
 pub mod pnp;
 pub mod pool;
@@ -23,6 +24,7 @@ pub(crate) mod timers;
 
 pub use bugcheck::{BugCheck, OwnershipViolation, Stop, ViolationKind};
 pub use handles::{HandleEvent, HandleEventKind, HandleOwner, ReusePolicy};
+pub use name::Name;
 pub use pnp::{Caller, DeviceFile, DeviceId, DevnodeState, IoOutcome, RequestType};
 pub use pool::PoolAllocation;
 pub use scenario::{Scenario, ScenarioReport, Step};
@@ -124,18 +126,29 @@ impl Default for Settings {
 #[derive(Debug, Clone)]
 pub(crate) struct Frame {
     /// Image name, e.g. `Wdf01000.sys`.
-    pub image: Cow<'static, str>,
+    pub image: Name,
     /// Symbol as the debugger prints it, e.g. `Wdf01000!imp_WdfRegistryClose`.
-    pub symbol: Cow<'static, str>,
+    pub symbol: Name,
     /// `image` is a driver's, not the framework's or the kernel's.
     driver: bool,
 }
 
 impl Frame {
-    fn new(image: Cow<'static, str>, symbol: Cow<'static, str>) -> Frame {
-        let driver = image != FRAMEWORK_MODULE && image != KERNEL_MODULE;
+    fn new(image: Name, symbol: Name) -> Frame {
+        let driver = !system_image(&image);
         Frame { image, symbol, driver }
     }
+}
+
+/// Whether `image` is the framework's or the kernel's (the images of every
+/// DDI's own frame): the constants' own texts are recognised by address
+/// first, any other text by comparison.
+#[inline]
+fn system_image(image: &str) -> bool {
+    std::ptr::eq(image, FRAMEWORK_MODULE)
+        || std::ptr::eq(image, KERNEL_MODULE)
+        || image == FRAMEWORK_MODULE
+        || image == KERNEL_MODULE
 }
 
 /// The simulated call stack.
@@ -161,28 +174,43 @@ impl Frames {
     }
 }
 
-/// Text of a frame: a `&'static str` is kept by reference (no copy), a
-/// `Cow` as it is, a borrowed `String` copied.
+/// Text of a frame: a `&'static str` or a [`Name`] is kept as it is (no
+/// copy), an owned `Cow` moved in, a borrowed `String` copied.
 pub(crate) trait FrameText {
     /// The text as the frame keeps it.
-    fn into_frame_text(self) -> Cow<'static, str>;
+    fn into_frame_text(self) -> Name;
 }
 
 impl FrameText for &'static str {
-    fn into_frame_text(self) -> Cow<'static, str> {
-        Cow::Borrowed(self)
+    fn into_frame_text(self) -> Name {
+        Name::from(self)
     }
 }
 
-impl FrameText for Cow<'static, str> {
-    fn into_frame_text(self) -> Cow<'static, str> {
+impl FrameText for Name {
+    fn into_frame_text(self) -> Name {
         self
     }
 }
 
+impl FrameText for &Name {
+    fn into_frame_text(self) -> Name {
+        self.clone()
+    }
+}
+
+impl FrameText for Cow<'static, str> {
+    fn into_frame_text(self) -> Name {
+        match self {
+            Cow::Borrowed(s) => Name::from(s),
+            Cow::Owned(s) => Name::from(s),
+        }
+    }
+}
+
 impl FrameText for &String {
-    fn into_frame_text(self) -> Cow<'static, str> {
-        Cow::Owned(self.clone())
+    fn into_frame_text(self) -> Name {
+        Name::copy_of(self)
     }
 }
 
@@ -217,8 +245,10 @@ pub(crate) struct Process {
 /// The driver image the machine has loaded (F27, F37).
 #[derive(Debug)]
 struct LoadedDriver {
-    image: String,
+    image: Name,
     service: String,
+    /// `\Registry\Machine\SYSTEM\CurrentControlSet\Services\<service>`.
+    service_key: Name,
     /// The WDM driver object handed to DriverEntry; boxed for a stable address.
     object: Box<crate::_DRIVER_OBJECT>,
     /// `RegistryPath` handed to DriverEntry, and the UTF-16 it points into.
@@ -238,14 +268,14 @@ pub(crate) struct State {
     stop: Option<Stop>,
     violations: Vec<OwnershipViolation>,
     /// Framework objects by handle value.
-    pub(crate) objects: BTreeMap<u64, objects::Object>,
+    pub(crate) objects: objects::ObjectTable,
     /// Handles of objects the framework freed, with their type (F77).
-    pub(crate) freed_objects: BTreeMap<u64, &'static str>,
+    pub(crate) freed_objects: objects::FreedObjects,
     /// Passive objects whose delete arrived above PASSIVE_LEVEL (F9, F34).
     pub(crate) deferred_deletes: Vec<u64>,
     driver: Option<LoadedDriver>,
     /// The driver package PnP loads on demand (image, service, entry).
-    pub(crate) installed: Option<(String, String, crate::DRIVER_INITIALIZE)>,
+    pub(crate) installed: Option<(Name, String, crate::DRIVER_INITIALIZE)>,
     /// The PnP tree.
     pub(crate) devnodes: Vec<pnp::Devnode>,
     /// WDFDEVICE_INITs handed to EvtDriverDeviceAdd.
@@ -289,7 +319,21 @@ pub(crate) struct State {
     pub(crate) bugcheck_strings: Vec<(Box<crate::UNICODE_STRING>, Vec<u16>)>,
     /// Work items enqueued and not run yet, in order.
     pub(crate) work_queue: std::collections::VecDeque<u64>,
+    /// Frame names of driver code: (image, `module!name`) by the texts'
+    /// addresses and lengths (see [`State::frame_names`]).
+    frame_names: FrameNames,
 }
+
+/// How many driver frame names the machine keeps before it starts over.
+const FRAME_NAMES_KEPT: usize = 1024;
+
+/// Driver frame names made once: key = the addresses and lengths of the
+/// image and callback texts a caller passed; a hit is confirmed by the texts.
+type FrameNames = std::collections::HashMap<
+    (usize, usize, usize, usize),
+    (Name, Name),
+    std::hash::BuildHasherDefault<routines::AddressHasher>,
+>;
 
 /// How many debug-output lines the machine keeps.
 pub(crate) const DEBUG_LINES_KEPT: usize = 4096;
@@ -564,20 +608,25 @@ pub(crate) fn enter<R: CheckFailure>(
         }
         let id = s.routines.intern(name);
         s.routines.count(id);
-        let max = s.routines.get(id).max_irql;
-        if let Some(max) = max
+        // Both IRQL rules pass at or below the routine's maximum: only a
+        // call above it goes through them.
+        let above = s.routines.get(id).max_irql.filter(|&max| s.irql > max);
+        if let Some(max) = above
             && s.driver_verifier_irql_check(name, max) == IrqlVerdict::Fail
         {
             return Some((IrqlVerdict::Fail, 0, false));
         }
-        s.frames.push(Frame::new(Cow::Borrowed(image), Cow::Borrowed(symbol)));
-        if let Some(max) = max
+        s.frames.push(Frame::new(Name::from(image), Name::from(symbol)));
+        if let Some(max) = above
             && s.kmdf_verifier_irql_check(name, max) == IrqlVerdict::Fail
         {
             s.frames.pop();
             return Some((IrqlVerdict::Fail, 0, false));
         }
-        if injectable && let Some(status) = s.planned_fault(name) {
+        if injectable
+            && !s.faults.is_empty()
+            && let Some(status) = s.planned_fault(name)
+        {
             s.frames.pop();
             return Some((IrqlVerdict::Inject(status), 0, false));
         }
@@ -644,9 +693,9 @@ impl State {
             irql: 0,
             stop: None,
             violations: Vec::new(),
-            objects: BTreeMap::new(),
+            objects: objects::ObjectTable::default(),
             deferred_deletes: Vec::new(),
-            freed_objects: BTreeMap::new(),
+            freed_objects: objects::FreedObjects::default(),
             driver: None,
             installed: None,
             devnodes: Vec::new(),
@@ -671,6 +720,7 @@ impl State {
             debug_lines: 0,
             bugcheck_strings: Vec::new(),
             work_queue: std::collections::VecDeque::new(),
+            frame_names: FrameNames::default(),
         };
         let owner = HandleOwner::Component(KERNEL_MODULE.into());
         for _ in 0..s.settings.boot_handles {
@@ -696,8 +746,8 @@ impl State {
     }
 
     /// The first frame outside the kernel on the stack: who is acting.
-    pub fn site(&self) -> String {
-        self.frames.iter().rev().find(|f| f.image != KERNEL_MODULE).map(|f| f.symbol.to_string()).unwrap_or_default()
+    pub fn site(&self) -> Name {
+        self.frames.iter().rev().find(|f| f.image != KERNEL_MODULE).map(|f| f.symbol.clone()).unwrap_or_default()
     }
 
     /// The current stack, innermost first, as `module!symbol` lines.
@@ -712,25 +762,57 @@ impl State {
         self.frames.push(Frame::new(image.into_frame_text(), symbol.into_frame_text()));
     }
 
+    /// The frame of driver code `image` entered at `name`: the image and
+    /// `module!name` (module = image without `.sys`), made once per pair and
+    /// shared from then on.
+    pub(crate) fn frame_names(&mut self, image: &str, name: &str) -> (Name, Name) {
+        let key = (image.as_ptr() as usize, image.len(), name.as_ptr() as usize, name.len());
+        if let Some((i, n)) = self.frame_names.get(&key)
+            // The addresses may be of texts that are gone: the texts decide.
+            && i.as_str() == image
+            && n.len() == image.strip_suffix(".sys").unwrap_or(image).len() + 1 + name.len()
+            && n.ends_with(name)
+        {
+            return (i.clone(), n.clone());
+        }
+        if self.frame_names.len() >= FRAME_NAMES_KEPT {
+            self.frame_names.clear();
+        }
+        let module = image.strip_suffix(".sys").unwrap_or(image);
+        let names = (Name::copy_of(image), Name::from(format!("{module}!{name}")));
+        self.frame_names.insert(key, names.clone());
+        names
+    }
+
+    /// Pushes the frame of driver code `image` entered at `name` (see
+    /// [`State::frame_names`]).
+    pub(crate) fn push_driver_frame(&mut self, image: &str, name: &str) {
+        let (image, symbol) = self.frame_names(image, name);
+        self.frames.push(Frame::new(image, symbol));
+    }
+
     pub fn pop_frame(&mut self) {
         self.frames.pop();
     }
 
     /// The image of the caller of the routine at the top of the stack.
-    pub fn caller_image(&self) -> String {
+    pub fn caller_image(&self) -> Name {
         let n = self.frames.len();
-        if n >= 2 { self.frames[n - 2].image.to_string() } else { KERNEL_MODULE.into() }
+        if n >= 2 { self.frames[n - 2].image.clone() } else { KERNEL_MODULE.into() }
     }
 
     /// Forgets the unloaded driver and reports what it left behind: kernel
     /// handles it opened itself and framework objects still alive.
     fn finish_unload(&mut self, image: &str) -> UnloadReport {
-        let leaked_handles = self
-            .handles
-            .live_entries()
-            .filter(|(_, e)| matches!(&e.owner, HandleOwner::Component(name) if name == image))
-            .map(|(h, e)| (h, self.registry.path_of(e.object)))
-            .collect();
+        let leaked_handles = if self.handles.component_handles_live() {
+            self.handles
+                .live_entries()
+                .filter(|(_, e)| matches!(&e.owner, HandleOwner::Component(name) if name == image))
+                .map(|(h, e)| (h, self.registry.path_of(e.object)))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let leaked_objects =
             self.objects.iter().filter(|(_, o)| o.driver == image).map(|(h, o)| (*h, o.kind.type_name())).collect();
         let leaked_pool = self.pool.owned_by(image);
@@ -790,13 +872,13 @@ impl State {
     }
 
     /// The image of the loaded driver.
-    pub(crate) fn driver_image(&self) -> Option<String> {
+    pub(crate) fn driver_image(&self) -> Option<Name> {
         self.driver.as_ref().map(|d| d.image.clone())
     }
 
     /// The loaded driver's service key, `\Registry\Machine\...\Services\<svc>`.
-    pub(crate) fn loaded_service_key(&self) -> Option<String> {
-        self.driver.as_ref().map(|d| format!(r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\{}", d.service))
+    pub(crate) fn loaded_service_key(&self) -> Option<Name> {
+        self.driver.as_ref().map(|d| d.service_key.clone())
     }
 
     /// Whether `object` is the driver object handed to the loaded driver.
@@ -994,7 +1076,7 @@ impl State {
             PathError::Invalid => crate::STATUS_OBJECT_NAME_INVALID,
         })?;
         let serial = self.next_seq();
-        let path = self.registry.path_of(node);
+        let path = self.registry.path_name(node);
         let site = self.site();
         let access = map_generic_key_access(access);
         let entry = HandleEntry { object: node, access, protected, owner, serial };
@@ -1080,7 +1162,7 @@ impl Machine {
     /// /install` leaves behind): `add_device` loads it when a devnode needs
     /// it, and the last device's removal unloads it (F37).
     pub fn install(&self, image: &str, service: &str, entry: crate::DRIVER_INITIALIZE) {
-        self.state(|s| s.installed = Some((image.to_string(), service.to_string(), entry)));
+        self.state(|s| s.installed = Some((Name::copy_of(image), service.to_string(), entry)));
     }
 
     /// Loads the installed driver.
@@ -1150,12 +1232,11 @@ impl Machine {
         if let Some(stop) = self.stopped() {
             return Err(Box::new(stop));
         }
-        let module = image.trim_end_matches(".sys");
         let saved = self.state(|s| {
             let saved = (s.process.clone(), s.irql);
             s.process = Process { name: process.into(), has_peb };
             s.irql = irql;
-            s.push_frame(Cow::Owned(image.to_string()), Cow::Owned(format!("{module}!{symbol}")));
+            s.push_driver_frame(image, symbol);
             (saved, s.frames.len() - 1)
         });
         let result = catch_unwind(AssertUnwindSafe(f));
@@ -1218,6 +1299,12 @@ impl Machine {
         self.state(|s| s.routines.calls())
     }
 
+    /// How many DDI and kernel-routine calls were counted in all (the sum of
+    /// [`Machine::ddi_calls`], without building the map).
+    pub fn ddi_call_total(&self) -> u64 {
+        self.state(|s| s.routines.total())
+    }
+
     /// Calls refused because the machine had stopped.
     pub fn refused_calls(&self) -> u64 {
         self.state(|s| s.refused_calls)
@@ -1244,6 +1331,19 @@ impl Machine {
         self.state(|s| s.registry.seed(text))
     }
 
+    /// The keys and values below an absolute `\Registry\...` path, to put
+    /// back with [`Machine::registry_restore`] (e.g. a driver's service key
+    /// as its INF provisioned it); `None` if the key does not exist.
+    pub fn registry_checkpoint(&self, path: &str) -> Option<registry::Checkpoint> {
+        self.state(|s| s.registry.checkpoint(path))
+    }
+
+    /// Puts a [`Machine::registry_checkpoint`] back (see
+    /// [`registry::Registry::restore`]).
+    pub fn registry_restore(&self, checkpoint: &registry::Checkpoint) {
+        self.state(|s| s.registry.restore(checkpoint));
+    }
+
     /// Whether a key exists at an absolute `\Registry\...` path.
     pub fn registry_key_exists(&self, path: &str) -> bool {
         self.state(|s| s.registry.lookup(None, path).is_ok())
@@ -1265,8 +1365,14 @@ impl Machine {
                 Cow::Owned(image.to_string()),
                 Cow::Owned(format!("{}!OpenKey", image.trim_end_matches(".sys"))),
             );
-            let r =
-                s.open_key_handle(HandleOwner::Component(image.into()), None, path, crate::KEY_READ, None, protected);
+            let r = s.open_key_handle(
+                HandleOwner::Component(Name::copy_of(image)),
+                None,
+                path,
+                crate::KEY_READ,
+                None,
+                protected,
+            );
             s.pop_frame();
             r.map(|(h, _)| h)
         })
@@ -1315,8 +1421,10 @@ impl Machine {
                 Box::new(crate::UNICODE_STRING { Length: bytes, MaximumLength: bytes, Buffer: buffer.as_mut_ptr() });
             let id = s.new_object_value();
             let mut loaded = LoadedDriver {
-                image: image.to_string(),
+                // The name the driver's frames carry (one text for the load).
+                image: s.frame_names(image, "DriverEntry").0,
                 service: service.to_string(),
+                service_key: Name::from(key.clone()),
                 object: Box::new(crate::_DRIVER_OBJECT { id }),
                 registry_path,
                 _registry_path_buffer: buffer,
@@ -1359,7 +1467,7 @@ impl Machine {
             let image = s.driver.as_ref().map(|d| d.image.clone()).expect("kmdf-sim: no driver is loaded");
             let depth = s.frames.len();
             s.push_frame(KERNEL_MODULE, "nt!IopLoadUnloadDriver");
-            s.push_frame(&image, Cow::Owned(format!("{}!FxStubDriverUnload", image.trim_end_matches(".sys"))));
+            s.push_driver_frame(&image, "FxStubDriverUnload");
             s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxDriver::Unload");
             (image, depth)
         });
@@ -1370,8 +1478,7 @@ impl Machine {
                 _ => None,
             });
             if let Some(unload) = unload {
-                let module = image.trim_end_matches(".sys").to_string();
-                self.state(|s| s.push_frame(&image, Cow::Owned(format!("{module}!EvtDriverUnload"))));
+                self.state(|s| s.push_driver_frame(&image, "EvtDriverUnload"));
                 // SAFETY: the driver registered EvtDriverUnload in its
                 // WDF_DRIVER_CONFIG; KMDF calls it with the WDFDRIVER first (F27).
                 unsafe { unload(driver as crate::WDFDRIVER) };

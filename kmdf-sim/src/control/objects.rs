@@ -18,7 +18,6 @@
 
 use super::{FRAMEWORK_MODULE, State, with_state};
 use crate::surface::types::*;
-use std::borrow::Cow;
 
 /// How many freed object handles the machine remembers for F77's use-after-free rules.
 const FREED_OBJECTS_KEPT: usize = 65_536;
@@ -119,7 +118,7 @@ pub(crate) struct MemoryState {
 pub(crate) struct Object {
     pub kind: ObjectKind,
     /// The driver image the object belongs to.
-    pub driver: String,
+    pub driver: super::Name,
     pub parent: Option<u64>,
     pub children: Vec<u64>,
     /// References beyond the creation reference (WdfObjectReference, F32).
@@ -137,6 +136,131 @@ pub(crate) struct Object {
     /// The context: its type info (compared by address) and its memory,
     /// zero-filled and pointer-aligned (F76; KMDF's FxContextHeaderInit).
     pub context: Option<(usize, ContextMemory)>,
+}
+
+/// The framework objects by handle value, in handle order.
+///
+/// Handle values only grow ([`State::new_object_value`]), so a new object
+/// is appended at the end and the table stays sorted without moving
+/// anything; an object is looked up by binary search. A removed object
+/// leaves an empty slot behind, and the table drops the empty slots once
+/// they outnumber the live objects, so it stays as small as the live set
+/// whatever the run's length. Objects are boxed: a slot is two words.
+///
+/// # Invariants
+/// `slots` is sorted by handle, strictly ascending; `live` is the number of
+/// occupied slots.
+#[derive(Debug, Default)]
+pub(crate) struct ObjectTable {
+    slots: Vec<(u64, Option<Box<Object>>)>,
+    live: usize,
+}
+
+impl ObjectTable {
+    fn position(&self, handle: u64) -> Result<usize, usize> {
+        // The newest object (the request or key just created) is the one
+        // most often looked up: its slot is the last.
+        match self.slots.last() {
+            Some(&(last, _)) if last == handle => Ok(self.slots.len() - 1),
+            _ => self.slots.binary_search_by_key(&handle, |&(h, _)| h),
+        }
+    }
+
+    /// The object behind `handle`.
+    #[inline]
+    pub(crate) fn get(&self, handle: &u64) -> Option<&Object> {
+        let i = self.position(*handle).ok()?;
+        self.slots[i].1.as_deref()
+    }
+
+    /// The object behind `handle`, to change.
+    #[inline]
+    pub(crate) fn get_mut(&mut self, handle: &u64) -> Option<&mut Object> {
+        let i = self.position(*handle).ok()?;
+        self.slots[i].1.as_deref_mut()
+    }
+
+    /// Whether `handle` names a live object.
+    pub(crate) fn contains_key(&self, handle: &u64) -> bool {
+        self.get(handle).is_some()
+    }
+
+    /// Enters `object` under `handle` (a fresh value, so normally at the end).
+    pub(crate) fn insert(&mut self, handle: u64, object: Object) {
+        let object = Some(Box::new(object));
+        match self.slots.last() {
+            Some(&(last, _)) if last >= handle => match self.position(handle) {
+                Ok(i) => {
+                    if self.slots[i].1.is_none() {
+                        self.live += 1;
+                    }
+                    self.slots[i].1 = object;
+                }
+                Err(i) => {
+                    self.slots.insert(i, (handle, object));
+                    self.live += 1;
+                }
+            },
+            _ => {
+                self.slots.push((handle, object));
+                self.live += 1;
+            }
+        }
+    }
+
+    /// Takes the object behind `handle` out of the table.
+    pub(crate) fn remove(&mut self, handle: &u64) -> Option<Box<Object>> {
+        let i = self.position(*handle).ok()?;
+        let object = self.slots[i].1.take()?;
+        self.live -= 1;
+        if i + 1 == self.slots.len() {
+            while self.slots.last().is_some_and(|(_, o)| o.is_none()) {
+                self.slots.pop();
+            }
+        }
+        if self.slots.len() > 2 * self.live + 16 {
+            self.slots.retain(|(_, o)| o.is_some());
+        }
+        Some(object)
+    }
+
+    /// Live objects in handle order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&u64, &Object)> {
+        self.slots.iter().filter_map(|(h, o)| o.as_deref().map(|o| (h, o)))
+    }
+
+    /// Live objects in handle order, without their handles.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &Object> {
+        self.slots.iter().filter_map(|(_, o)| o.as_deref())
+    }
+
+    /// How many objects are live.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.live
+    }
+}
+
+/// Handles of objects the framework freed, with their WDF type (F77), the
+/// most recent [`FREED_OBJECTS_KEPT`] of them. Looked up only when a driver
+/// passes a handle that names no live object.
+#[derive(Debug, Default)]
+pub(crate) struct FreedObjects(std::collections::VecDeque<(u64, &'static str)>);
+
+impl FreedObjects {
+    /// Records a freed object; forgets the oldest beyond the bound.
+    #[inline]
+    pub(crate) fn insert(&mut self, handle: u64, type_name: &'static str) {
+        if self.0.len() == FREED_OBJECTS_KEPT {
+            self.0.pop_front();
+        }
+        self.0.push_back((handle, type_name));
+    }
+
+    /// The type of the freed object `handle` named, if it is remembered.
+    pub(crate) fn get(&self, handle: &u64) -> Option<&'static str> {
+        self.0.iter().rev().find(|(h, _)| h == handle).map(|&(_, t)| t)
+    }
 }
 
 /// Context memory: from the framework's pool, which is special pool when
@@ -232,7 +356,7 @@ impl State {
     pub(crate) fn create_object(
         &mut self,
         kind: ObjectKind,
-        driver: String,
+        driver: super::Name,
         attrs: Attributes,
     ) -> Result<u64, NTSTATUS> {
         let parent = match attrs.parent {
@@ -333,13 +457,10 @@ impl State {
     /// with the object (F30).
     fn destruct(&mut self, handle: u64) {
         let Some(obj) = self.objects.remove(&handle) else { return };
+        // Bounded, so long runs keep flat memory. ASSUMPTION: a use of an
+        // object freed longer ago than the last FREED_OBJECTS_KEPT frees is
+        // reported as a never-valid handle.
         self.freed_objects.insert(handle, obj.kind.type_name());
-        // Bounded, so long runs keep flat memory: handle values only grow, so
-        // the first entries are the oldest. ASSUMPTION: a use of an object
-        // freed longer ago than that is reported as a never-valid handle.
-        if self.freed_objects.len() > FREED_OBJECTS_KEPT {
-            self.freed_objects.pop_first();
-        }
         if let Some(p) = obj.parent
             && let Some(po) = self.objects.get_mut(&p)
         {
@@ -367,14 +488,13 @@ fn call_object_callback(object: u64, callback: unsafe extern "C" fn(WDFOBJECT), 
     else {
         return;
     };
-    let symbol = format!("{}!{name}", driver.trim_end_matches(".sys"));
     let saved = with_state(|s| {
         let saved = s.irql;
         // F9/F34: a passive object's callbacks run at PASSIVE_LEVEL.
         if s.objects.get(&object).is_some_and(|o| o.passive) {
             s.irql = 0;
         }
-        s.push_frame(Cow::Owned(driver), Cow::Owned(symbol));
+        s.push_driver_frame(&driver, name);
         saved
     });
     // SAFETY: the driver registered this callback for this object in its
@@ -430,6 +550,25 @@ fn destroy_one(h: u64) {
 ///
 /// Runs driver code: call it with no borrow of the state held.
 pub(crate) fn delete_subtree(root: u64) {
+    // Most deletes are of one object without children or callbacks (a key,
+    // a request): its dispose and destroy need no driver code, so they run
+    // in one borrow — the same steps, in the same order, as below.
+    let simple = with_state(|s| {
+        let o = s.objects.get_mut(&root)?;
+        if !o.children.is_empty() || (!o.disposed && o.cleanup.is_some()) || o.destroy.is_some() {
+            return None;
+        }
+        o.delete_requested = true;
+        o.disposed = true;
+        let referenced = o.extra_refs > 0;
+        if !s.is_stopped() && !referenced {
+            s.destruct(root);
+        }
+        Some(())
+    });
+    if matches!(simple, Some(Some(()))) {
+        return;
+    }
     dispose_subtree(root);
     let order = with_state(|s| s.post_order(root)).unwrap_or_default();
     for h in order {
@@ -443,4 +582,63 @@ pub(crate) fn delete_subtree(root: u64) {
 /// The last reference of a delete-requested object is gone (F32).
 pub(crate) fn destroy_released(h: u64) {
     destroy_one(h);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object() -> Object {
+        Object {
+            kind: ObjectKind::General,
+            driver: "t.sys".into(),
+            parent: None,
+            children: Vec::new(),
+            extra_refs: 0,
+            delete_requested: false,
+            disposed: false,
+            no_delete_ddi: false,
+            passive: false,
+            cleanup: None,
+            destroy: None,
+            context: None,
+        }
+    }
+
+    #[test]
+    fn the_table_keeps_handle_order_and_shrinks_to_the_live_set() {
+        let mut t = ObjectTable::default();
+        let mut alive = std::collections::BTreeSet::new();
+        for h in 1..=10_000u64 {
+            t.insert(h * 16, object());
+            alive.insert(h * 16);
+            // Every object but one in seven goes again; the survivors stay.
+            if h % 7 != 0 {
+                let gone = (h - h % 3) * 16;
+                if alive.remove(&gone) {
+                    assert!(t.remove(&gone).is_some());
+                }
+                assert!(t.remove(&gone).is_none(), "a removed object is gone");
+            }
+        }
+        assert_eq!(t.len(), alive.len());
+        assert_eq!(t.iter().map(|(h, _)| *h).collect::<Vec<_>>(), alive.iter().copied().collect::<Vec<_>>());
+        assert!(alive.iter().all(|h| t.contains_key(h)));
+        assert!(!t.contains_key(&17) && t.get(&(10_001 * 16)).is_none());
+        assert!(t.slots.len() <= 2 * t.len() + 16, "{} slots for {} objects", t.slots.len(), t.len());
+        // An out-of-order handle still lands in order.
+        t.insert(8, object());
+        assert_eq!(t.iter().next().map(|(h, _)| *h), Some(8));
+    }
+
+    #[test]
+    fn freed_objects_keep_the_most_recent() {
+        let mut f = FreedObjects::default();
+        for h in 0..(FREED_OBJECTS_KEPT as u64 + 10) {
+            f.insert(h, if h % 2 == 0 { "WDFKEY" } else { "WDFREQUEST" });
+        }
+        assert_eq!(f.get(&5), None, "the oldest are forgotten");
+        assert_eq!(f.get(&(FREED_OBJECTS_KEPT as u64 + 8)), Some("WDFKEY"));
+        assert_eq!(f.get(&(FREED_OBJECTS_KEPT as u64 + 9)), Some("WDFREQUEST"));
+    }
 }

@@ -9,7 +9,6 @@
 use super::objects::{self, ObjectKind};
 use super::{FRAMEWORK_MODULE, KERNEL_MODULE, Machine, Stopped, with_state};
 use crate::surface::types::*;
-use std::borrow::Cow;
 
 /// What state a devnode is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,7 +252,7 @@ pub(crate) fn call_driver<R>(image: &str, name: &str, irql: u8, f: impl FnOnce()
         }
         let saved = s.irql;
         s.irql = irql;
-        s.push_frame(Cow::Owned(image.to_string()), Cow::Owned(format!("{}!{name}", image.trim_end_matches(".sys"))));
+        s.push_driver_frame(image, name);
         Some(saved)
     })
     .flatten()?;
@@ -276,7 +275,7 @@ impl Machine {
         })
     }
 
-    fn image(&self) -> String {
+    fn image(&self) -> super::Name {
         self.with(|s| s.driver_image().unwrap_or_default())
     }
 

@@ -83,7 +83,7 @@ pub enum PathError {
 #[derive(Debug, Clone)]
 pub struct Registry {
     nodes: Vec<KeyNode>,
-    paths: Vec<Box<str>>,
+    paths: Vec<std::sync::Arc<str>>,
     /// Paths that resolved, with what they resolved to. A resolved path
     /// keeps its node until a key is deleted (keys are never renamed or
     /// moved, and adding keys changes no existing path), so a delete
@@ -237,7 +237,7 @@ impl Registry {
     fn add_child(&mut self, parent: usize, leaf: &str, volatile: bool) -> usize {
         let id = self.nodes.len();
         let path = format!(r"{}\{leaf}", self.paths[parent]);
-        self.paths.push(path.into_boxed_str());
+        self.paths.push(path.into());
         self.nodes.push(KeyNode {
             name: leaf.to_string(),
             parent: Some(parent),
@@ -276,6 +276,11 @@ impl Registry {
     /// Full path of a node, `\Registry\...`.
     pub fn path_of(&self, id: usize) -> String {
         self.paths[id].to_string()
+    }
+
+    /// Full path of a node, shared (no copy).
+    pub fn path_name(&self, id: usize) -> super::Name {
+        super::Name::from(self.paths[id].clone())
     }
 
     /// Sets a value.
@@ -326,6 +331,62 @@ impl Registry {
     pub fn values(&self, id: usize) -> Vec<&RegValue> {
         self.nodes[id].values.values().collect()
     }
+
+    /// The keys and values of the subtree at an absolute path, to put back
+    /// with [`Registry::restore`]; `None` if there is no key at `path`.
+    pub fn checkpoint(&self, path: &str) -> Option<Checkpoint> {
+        let root = self.lookup(None, path).ok()?;
+        let mut keys = Vec::new();
+        let mut stack = vec![root];
+        while let Some(id) = stack.pop() {
+            keys.push((id, self.paths[id].clone(), self.nodes[id].values.clone()));
+            stack.extend(self.nodes[id].children.values().rev());
+        }
+        Some(Checkpoint { root, keys })
+    }
+
+    /// Puts a checkpointed subtree's values back: every key it had holds
+    /// exactly the values it had (a key deleted since is created again), and
+    /// every key created below it since is kept, with no values — nodes are
+    /// never freed, so a key that comes and goes every cycle would make the
+    /// registry grow.
+    pub fn restore(&mut self, checkpoint: &Checkpoint) {
+        // The nodes that hold the checkpointed keys now (one differs only
+        // where a key was deleted and is created again).
+        let mut restored = Vec::with_capacity(checkpoint.keys.len());
+        for (id, path, values) in &checkpoint.keys {
+            let id = if self.nodes[*id].deleted {
+                match self.create_path(path) {
+                    Ok(id) => id,
+                    Err(_) => continue,
+                }
+            } else {
+                *id
+            };
+            if self.nodes[id].values != *values {
+                self.nodes[id].values.clone_from(values);
+            }
+            restored.push(id);
+        }
+        // Keys that were not there at the checkpoint: below the checkpointed
+        // ones (the checkpoint lists parents before children).
+        let mut stack = vec![restored.first().copied().unwrap_or(checkpoint.root)];
+        while let Some(id) = stack.pop() {
+            if !self.nodes[id].values.is_empty() && !restored.contains(&id) {
+                self.nodes[id].values.clear();
+            }
+            stack.extend(self.nodes[id].children.values());
+        }
+    }
+}
+
+/// A subtree's keys and values at one moment ([`Registry::checkpoint`]).
+#[derive(Debug, Clone)]
+pub struct Checkpoint {
+    /// The subtree's root node (its first key).
+    root: usize,
+    /// (node, its path, its values), the root first, parents before children.
+    keys: Vec<(usize, std::sync::Arc<str>, BTreeMap<String, RegValue>)>,
 }
 
 #[cfg(test)]
@@ -353,6 +414,35 @@ mod tests {
         assert_eq!(r.lookup(None, r"\Registry\"), Err(PathError::Invalid));
         assert_eq!(r.lookup(None, "\\"), Err(PathError::Invalid));
         assert_eq!(r.lookup(None, r"\Other\Machine"), Err(PathError::NotFound));
+    }
+
+    #[test]
+    fn a_restore_puts_back_exactly_the_checkpointed_values() {
+        let mut r = Registry::new();
+        let svc = r.create_path(r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\S").unwrap();
+        let params = r.create_path(r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\S\Parameters").unwrap();
+        r.set_value(params, "TraceLevel", 4, vec![3, 0, 0, 0]);
+        let cp = r.checkpoint(r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\S").unwrap();
+        r.set_value(params, "TraceLevel", 4, vec![5, 0, 0, 0]);
+        r.set_value(params, "Extra", 4, vec![1, 0, 0, 0]);
+        r.set_value(svc, "Start", 4, vec![3, 0, 0, 0]);
+        let (state, _) = r.create(Some(svc), "State", false).unwrap();
+        let (store, _) = r.create(Some(state), "Store", false).unwrap();
+        r.set_value(store, "V0", 4, vec![9, 0, 0, 0]);
+        let nodes = r.nodes.len();
+        r.restore(&cp);
+        assert_eq!(r.value(params, "TraceLevel").map(|v| v.data.clone()), Some(vec![3, 0, 0, 0]));
+        assert!(r.value(params, "Extra").is_none() && r.value(svc, "Start").is_none());
+        assert!(r.values(store).is_empty() && r.values(state).is_empty(), "keys made since are emptied");
+        assert_eq!(r.lookup(Some(svc), r"State\Store"), Ok(store), "and kept");
+        // A checkpointed key deleted since comes back with its values.
+        assert!(r.delete_key(params));
+        r.restore(&cp);
+        let again = r.lookup(Some(svc), "Parameters").unwrap();
+        assert_eq!(r.value(again, "tracelevel").map(|v| v.kind), Some(4));
+        r.restore(&cp);
+        assert_eq!(r.nodes.len(), nodes + 1, "one node for the re-created key, however often it is restored");
+        assert!(r.checkpoint(r"\Registry\Nowhere").is_none());
     }
 
     #[test]

@@ -92,6 +92,11 @@ impl Routines {
         self.routines[id as usize].calls += 1;
     }
 
+    /// Calls counted over every routine.
+    pub(crate) fn total(&self) -> u64 {
+        self.routines.iter().map(|r| r.calls).sum()
+    }
+
     /// How often each routine was called, by name (routines never counted
     /// are left out).
     pub(crate) fn calls(&self) -> std::collections::BTreeMap<&'static str, u64> {
@@ -130,5 +135,6 @@ mod tests {
         assert_eq!(calls.len(), 2, "routines never counted are left out: {calls:?}");
         assert_eq!(calls.get("WdfRegistryOpenKey"), Some(&2));
         assert_eq!(calls.get("ZwClose"), Some(&1));
+        assert_eq!(t.total(), 3);
     }
 }

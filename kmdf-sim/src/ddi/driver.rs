@@ -67,7 +67,10 @@ pub unsafe extern "C" fn WdfDriverCreate(
 }
 
 /// The WDFDRIVER's service key path and image, or a 0x10D bug check.
-fn driver_service(s: &mut crate::control::State, driver: WDFDRIVER) -> Option<(String, String)> {
+fn driver_service(
+    s: &mut crate::control::State,
+    driver: WDFDRIVER,
+) -> Option<(crate::control::Name, crate::control::Name)> {
     let live = s.objects.get(&(driver as u64)).is_some_and(|o| matches!(o.kind, ObjectKind::Driver { .. }));
     if !live {
         // ASSUMPTION: KMDF's FX_TYPE_DRIVER id is not in the facts; 0 = any.
@@ -106,8 +109,15 @@ unsafe fn open_driver_key(
         super::registry::new_key_object(s, image, attributes, |s, owner| {
             if !through_service_key {
                 s.push_frame(crate::control::KERNEL_MODULE, "nt!IoOpenDriverRegistryKey");
-                let path = format!(r"{service}\{subkey}");
-                let r = s.open_key_handle(owner, None, &path, access, Some(false), false);
+                // The subkey below the service key (the same path, resolved
+                // from the service key's node when it exists).
+                let r = match s.registry.lookup(None, &service) {
+                    Ok(node) => s.open_key_handle(owner, Some(node), subkey, access, Some(false), false),
+                    Err(_) => {
+                        let path = format!(r"{service}\{subkey}");
+                        s.open_key_handle(owner, None, &path, access, Some(false), false)
+                    }
+                };
                 s.pop_frame();
                 return r;
             }

@@ -62,7 +62,7 @@ pub(crate) fn invalid_key(s: &mut State, key: WDFKEY) -> NTSTATUS {
 ///   Object handle values are never reused in the simulator, so F77 c (the
 ///   block reused by another object) does not arise.
 pub(crate) fn invalid_handle(s: &mut State, handle: u64, expected: u64) -> NTSTATUS {
-    let freed = s.freed_objects.get(&handle).copied();
+    let freed = s.freed_objects.get(&handle);
     let cause = match freed {
         Some(kind) => {
             format!("{handle:#x} is a {kind} the framework already deleted (use after free, docs/facts.md#f77)")

@@ -3,13 +3,13 @@
 use super::{invalid_key, null_parameter};
 use crate::control::handles::HandleOwner;
 use crate::control::objects::{self, ObjectKind};
-use crate::control::{FRAMEWORK_MODULE, STOPPED_STATUS, State, enter, with_state};
+use crate::control::{FRAMEWORK_MODULE, Name, STOPPED_STATUS, State, enter, with_state};
 use crate::strings::read_unicode;
 use crate::surface::types::*;
 
 /// The live key object behind a WDFKEY: (`m_Key`, its open serial, driver),
 /// or what [`invalid_key`] makes of a bad one (F20, F77).
-pub(crate) fn key_state(s: &mut State, key: WDFKEY) -> Result<(Option<u64>, u64, String), NTSTATUS> {
+pub(crate) fn key_state(s: &mut State, key: WDFKEY) -> Result<(Option<u64>, u64, Name), NTSTATUS> {
     match s.objects.get(&(key as u64)).map(|o| (&o.kind, &o.driver)) {
         Some((ObjectKind::Key { handle, serial }, driver)) => Ok((*handle, *serial, driver.clone())),
         _ => Err(invalid_key(s, key)),
@@ -21,7 +21,7 @@ pub(crate) fn key_state(s: &mut State, key: WDFKEY) -> Result<(Option<u64>, u64,
 /// failure it is deleted without callbacks and the open's status returned).
 pub(crate) fn new_key_object(
     s: &mut State,
-    driver: String,
+    driver: Name,
     attrs: objects::Attributes,
     open: impl FnOnce(&mut State, HandleOwner) -> Result<(u64, bool), NTSTATUS>,
 ) -> Result<(u64, bool), NTSTATUS> {
