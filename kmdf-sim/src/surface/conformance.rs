@@ -23,14 +23,26 @@ fn clone<T: Clone>() {}
 const _: () = same::<crate::ACCESS_MASK, ULONG>();
 /// `BOOLEAN`
 const _: () = same::<crate::BOOLEAN, UCHAR>();
+/// `CCHAR`
+const _: () = same::<crate::CCHAR, ::core::ffi::c_char>();
 /// `CHAR`
 const _: () = same::<crate::CHAR, ::core::ffi::c_char>();
+/// `CSHORT`
+const _: () = same::<crate::CSHORT, ::core::ffi::c_short>();
+/// `DEVICE_POWER_STATE`
+const _: () = same::<crate::DEVICE_POWER_STATE, _DEVICE_POWER_STATE::Type>();
 /// `DEVICE_RELATION_TYPE`
 const _: () = same::<crate::DEVICE_RELATION_TYPE, _DEVICE_RELATION_TYPE::Type>();
+/// `DRIVER_DISPATCH`
+const _: () = same::<crate::DRIVER_DISPATCH, ::core::option::Option<unsafe extern "C" fn(DeviceObject: *mut _DEVICE_OBJECT, Irp: *mut _IRP) -> NTSTATUS>>();
 /// `DRIVER_INITIALIZE`
 const _: () = same::<crate::DRIVER_INITIALIZE, ::core::option::Option<unsafe extern "C" fn(DriverObject: *mut _DRIVER_OBJECT, RegistryPath: PUNICODE_STRING) -> NTSTATUS>>();
 /// `DRIVER_OBJECT`
 const _: () = same::<crate::DRIVER_OBJECT, _DRIVER_OBJECT>();
+/// `DRIVER_STARTIO`
+const _: () = same::<crate::DRIVER_STARTIO, ::core::option::Option<unsafe extern "C" fn(DeviceObject: *mut _DEVICE_OBJECT, Irp: *mut _IRP)>>();
+/// `DRIVER_UNLOAD`
+const _: () = same::<crate::DRIVER_UNLOAD, ::core::option::Option<unsafe extern "C" fn(DriverObject: *mut _DRIVER_OBJECT)>>();
 /// `EVT_WDF_DEVICE_D0_ENTRY`
 const _: () = same::<crate::EVT_WDF_DEVICE_D0_ENTRY, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE, PreviousState: WDF_POWER_DEVICE_STATE) -> NTSTATUS>>();
 /// `EVT_WDF_DEVICE_D0_ENTRY_POST_INTERRUPTS_ENABLED`
@@ -101,6 +113,16 @@ const _: () = same::<crate::EVT_WDF_WORKITEM, ::core::option::Option<unsafe exte
 const _: () = same::<crate::GUID, _GUID>();
 /// `HANDLE`
 const _: () = same::<crate::HANDLE, PVOID>();
+/// `INTERFACE_TYPE`
+const _: () = same::<crate::INTERFACE_TYPE, _INTERFACE_TYPE::Type>();
+/// `KAFFINITY`
+const _: () = same::<crate::KAFFINITY, ULONG_PTR>();
+/// `KDEVICE_QUEUE`
+const _: () = same::<crate::KDEVICE_QUEUE, _KDEVICE_QUEUE>();
+/// `KDPC`
+const _: () = same::<crate::KDPC, _KDPC>();
+/// `KEVENT`
+const _: () = same::<crate::KEVENT, _KEVENT>();
 /// `KEY_BASIC_INFORMATION`
 const _: () = same::<crate::KEY_BASIC_INFORMATION, _KEY_BASIC_INFORMATION>();
 /// `KEY_FULL_INFORMATION`
@@ -117,8 +139,14 @@ const _: () = same::<crate::KEY_VALUE_INFORMATION_CLASS, _KEY_VALUE_INFORMATION_
 const _: () = same::<crate::KEY_VALUE_PARTIAL_INFORMATION, _KEY_VALUE_PARTIAL_INFORMATION>();
 /// `KIRQL`
 const _: () = same::<crate::KIRQL, UCHAR>();
+/// `KPROCESSOR_MODE`
+const _: () = same::<crate::KPROCESSOR_MODE, CCHAR>();
 /// `LARGE_INTEGER`
 const _: () = same::<crate::LARGE_INTEGER, _LARGE_INTEGER>();
+/// `LCID`
+const _: () = same::<crate::LCID, ULONG>();
+/// `LIST_ENTRY`
+const _: () = same::<crate::LIST_ENTRY, _LIST_ENTRY>();
 /// `LONG`
 const _: () = same::<crate::LONG, i32>();
 /// `LONGLONG`
@@ -145,10 +173,24 @@ const _: () = same::<crate::PCUNICODE_STRING, *const UNICODE_STRING>();
 const _: () = same::<crate::PCWDF_OBJECT_CONTEXT_TYPE_INFO, *const _WDF_OBJECT_CONTEXT_TYPE_INFO>();
 /// `PCWSTR`
 const _: () = same::<crate::PCWSTR, *const WCHAR>();
+/// `PDEVICE_OBJECT`
+const _: () = same::<crate::PDEVICE_OBJECT, *mut _DEVICE_OBJECT>();
+/// `PDRIVER_DISPATCH`
+const _: () = same::<crate::PDRIVER_DISPATCH, DRIVER_DISPATCH>();
+/// `PDRIVER_EXTENSION`
+const _: () = same::<crate::PDRIVER_EXTENSION, *mut _DRIVER_EXTENSION>();
 /// `PDRIVER_INITIALIZE`
 const _: () = same::<crate::PDRIVER_INITIALIZE, DRIVER_INITIALIZE>();
 /// `PDRIVER_OBJECT`
 const _: () = same::<crate::PDRIVER_OBJECT, *mut _DRIVER_OBJECT>();
+/// `PDRIVER_STARTIO`
+const _: () = same::<crate::PDRIVER_STARTIO, DRIVER_STARTIO>();
+/// `PDRIVER_UNLOAD`
+const _: () = same::<crate::PDRIVER_UNLOAD, DRIVER_UNLOAD>();
+/// `PEPROCESS`
+const _: () = same::<crate::PEPROCESS, *mut _EPROCESS>();
+/// `PFILE_OBJECT`
+const _: () = same::<crate::PFILE_OBJECT, *mut _FILE_OBJECT>();
 /// `PFN_GET_UNIQUE_CONTEXT_TYPE`
 const _: () = same::<crate::PFN_GET_UNIQUE_CONTEXT_TYPE, ::core::option::Option<unsafe extern "C" fn() -> PCWDF_OBJECT_CONTEXT_TYPE_INFO>>();
 /// `PFN_WDF_DEVICE_D0_ENTRY`
@@ -219,16 +261,30 @@ const _: () = same::<crate::PFN_WDF_TIMER, EVT_WDF_TIMER>();
 const _: () = same::<crate::PFN_WDF_WORKITEM, EVT_WDF_WORKITEM>();
 /// `PHANDLE`
 const _: () = same::<crate::PHANDLE, *mut HANDLE>();
+/// `PHYSICAL_ADDRESS`
+const _: () = same::<crate::PHYSICAL_ADDRESS, LARGE_INTEGER>();
+/// `PINTERFACE`
+const _: () = same::<crate::PINTERFACE, *mut _INTERFACE>();
+/// `PIO_TIMER`
+const _: () = same::<crate::PIO_TIMER, *mut _IO_TIMER>();
+/// `PKDPC`
+const _: () = same::<crate::PKDPC, *mut _KDPC>();
 /// `PKEY_BASIC_INFORMATION`
 const _: () = same::<crate::PKEY_BASIC_INFORMATION, *mut _KEY_BASIC_INFORMATION>();
 /// `PKEY_VALUE_PARTIAL_INFORMATION`
 const _: () = same::<crate::PKEY_VALUE_PARTIAL_INFORMATION, *mut _KEY_VALUE_PARTIAL_INFORMATION>();
+/// `PLARGE_INTEGER`
+const _: () = same::<crate::PLARGE_INTEGER, *mut _LARGE_INTEGER>();
 /// `PLONGLONG`
 const _: () = same::<crate::PLONGLONG, *mut ::core::ffi::c_longlong>();
+/// `PMDL`
+const _: () = same::<crate::PMDL, *mut _MDL>();
 /// `POBJECT_ATTRIBUTES`
 const _: () = same::<crate::POBJECT_ATTRIBUTES, *mut _OBJECT_ATTRIBUTES>();
 /// `POOL_TYPE`
 const _: () = same::<crate::POOL_TYPE, _POOL_TYPE::Type>();
+/// `PSECURITY_DESCRIPTOR`
+const _: () = same::<crate::PSECURITY_DESCRIPTOR, PVOID>();
 /// `PULONG`
 const _: () = same::<crate::PULONG, *mut u32>();
 /// `PULONG_PTR`
@@ -239,6 +295,8 @@ const _: () = same::<crate::PUNICODE_STRING, *mut _UNICODE_STRING>();
 const _: () = same::<crate::PUSHORT, *mut ::core::ffi::c_ushort>();
 /// `PVOID`
 const _: () = same::<crate::PVOID, *mut ::core::ffi::c_void>();
+/// `PVPB`
+const _: () = same::<crate::PVPB, *mut _VPB>();
 /// `PWDFDEVICE_INIT`
 const _: () = same::<crate::PWDFDEVICE_INIT, *mut WDFDEVICE_INIT>();
 /// `PWDF_DRIVER_CONFIG`
@@ -263,6 +321,8 @@ const _: () = same::<crate::PWDF_WORKITEM_CONFIG, *mut _WDF_WORKITEM_CONFIG>();
 const _: () = same::<crate::PWSTR, *mut WCHAR>();
 /// `SIZE_T`
 const _: () = same::<crate::SIZE_T, ULONG_PTR>();
+/// `SYSTEM_POWER_STATE`
+const _: () = same::<crate::SYSTEM_POWER_STATE, _SYSTEM_POWER_STATE::Type>();
 /// `UCHAR`
 const _: () = same::<crate::UCHAR, ::core::ffi::c_uchar>();
 /// `ULONG`
@@ -275,6 +335,8 @@ const _: () = same::<crate::ULONG_PTR, ::core::ffi::c_ulonglong>();
 const _: () = same::<crate::UNICODE_STRING, _UNICODE_STRING>();
 /// `USHORT`
 const _: () = same::<crate::USHORT, ::core::ffi::c_ushort>();
+/// `WAIT_CONTEXT_BLOCK`
+const _: () = same::<crate::WAIT_CONTEXT_BLOCK, _WAIT_CONTEXT_BLOCK>();
 /// `WCHAR`
 const _: () = same::<crate::WCHAR, wchar_t>();
 /// `WDFCMRESLIST`
@@ -479,12 +541,110 @@ fn _WDFWORKITEM__() {
     same_as::<::core::ffi::c_int, _>(&v.unused);
     let _all_fields = crate::WDFWORKITEM__ { unused: any() };
 }
+/// `_CM_PARTIAL_RESOURCE_DESCRIPTOR`
+fn __CM_PARTIAL_RESOURCE_DESCRIPTOR() {
+    clone::<crate::_CM_PARTIAL_RESOURCE_DESCRIPTOR>();
+    copy::<crate::_CM_PARTIAL_RESOURCE_DESCRIPTOR>();
+    default::<crate::_CM_PARTIAL_RESOURCE_DESCRIPTOR>();
+}
+/// `_DEVICE_OBJECT`
+fn __DEVICE_OBJECT() {
+    clone::<crate::_DEVICE_OBJECT>();
+    copy::<crate::_DEVICE_OBJECT>();
+    default::<crate::_DEVICE_OBJECT>();
+    let v: crate::_DEVICE_OBJECT = any();
+    same_as::<ULONG, _>(&v.ActiveThreadCount);
+    same_as::<ULONG, _>(&v.AlignmentRequirement);
+    same_as::<*mut _DEVICE_OBJECT, _>(&v.AttachedDevice);
+    same_as::<ULONG, _>(&v.Characteristics);
+    same_as::<*mut _IRP, _>(&v.CurrentIrp);
+    same_as::<PVOID, _>(&v.DeviceExtension);
+    same_as::<KEVENT, _>(&v.DeviceLock);
+    same_as::<*mut _DEVOBJ_EXTENSION, _>(&v.DeviceObjectExtension);
+    same_as::<KDEVICE_QUEUE, _>(&v.DeviceQueue);
+    same_as::<ULONG, _>(&v.DeviceType);
+    same_as::<KDPC, _>(&v.Dpc);
+    same_as::<*mut _DRIVER_OBJECT, _>(&v.DriverObject);
+    same_as::<ULONG, _>(&v.Flags);
+    same_as::<*mut _DEVICE_OBJECT, _>(&v.NextDevice);
+    same_as::<_DEVICE_OBJECT__bindgen_ty_1, _>(&v.Queue);
+    same_as::<LONG, _>(&v.ReferenceCount);
+    same_as::<PVOID, _>(&v.Reserved);
+    same_as::<USHORT, _>(&v.SectorSize);
+    same_as::<PSECURITY_DESCRIPTOR, _>(&v.SecurityDescriptor);
+    same_as::<USHORT, _>(&v.Size);
+    same_as::<USHORT, _>(&v.Spare1);
+    same_as::<CCHAR, _>(&v.StackSize);
+    same_as::<PIO_TIMER, _>(&v.Timer);
+    same_as::<CSHORT, _>(&v.Type);
+    same_as::<PVPB, _>(&v.Vpb);
+    let _all_fields = crate::_DEVICE_OBJECT { ActiveThreadCount: any(), AlignmentRequirement: any(), AttachedDevice: any(), Characteristics: any(), CurrentIrp: any(), DeviceExtension: any(), DeviceLock: any(), DeviceObjectExtension: any(), DeviceQueue: any(), DeviceType: any(), Dpc: any(), DriverObject: any(), Flags: any(), NextDevice: any(), Queue: any(), ReferenceCount: any(), Reserved: any(), SectorSize: any(), SecurityDescriptor: any(), Size: any(), Spare1: any(), StackSize: any(), Timer: any(), Type: any(), Vpb: any() };
+}
+/// `_DEVICE_OBJECT__bindgen_ty_1`
+fn __DEVICE_OBJECT__bindgen_ty_1() {
+    clone::<crate::_DEVICE_OBJECT__bindgen_ty_1>();
+    copy::<crate::_DEVICE_OBJECT__bindgen_ty_1>();
+    default::<crate::_DEVICE_OBJECT__bindgen_ty_1>();
+    let v: crate::_DEVICE_OBJECT__bindgen_ty_1 = any();
+    // SAFETY: never executed; only the field's type is checked.
+    same_as::<LIST_ENTRY, _>(unsafe { &v.ListEntry });
+    // SAFETY: never executed; only the field's type is checked.
+    same_as::<WAIT_CONTEXT_BLOCK, _>(unsafe { &v.Wcb });
+}
+/// `_DEVOBJ_EXTENSION`
+fn __DEVOBJ_EXTENSION() {
+    clone::<crate::_DEVOBJ_EXTENSION>();
+    copy::<crate::_DEVOBJ_EXTENSION>();
+    debug::<crate::_DEVOBJ_EXTENSION>();
+    default::<crate::_DEVOBJ_EXTENSION>();
+}
+/// `_DRIVER_EXTENSION`
+fn __DRIVER_EXTENSION() {
+    clone::<crate::_DRIVER_EXTENSION>();
+    copy::<crate::_DRIVER_EXTENSION>();
+    debug::<crate::_DRIVER_EXTENSION>();
+    default::<crate::_DRIVER_EXTENSION>();
+}
 /// `_DRIVER_OBJECT`
 fn __DRIVER_OBJECT() {
     clone::<crate::_DRIVER_OBJECT>();
     copy::<crate::_DRIVER_OBJECT>();
     debug::<crate::_DRIVER_OBJECT>();
     default::<crate::_DRIVER_OBJECT>();
+    let v: crate::_DRIVER_OBJECT = any();
+    same_as::<PDEVICE_OBJECT, _>(&v.DeviceObject);
+    same_as::<PDRIVER_EXTENSION, _>(&v.DriverExtension);
+    same_as::<PDRIVER_INITIALIZE, _>(&v.DriverInit);
+    same_as::<UNICODE_STRING, _>(&v.DriverName);
+    same_as::<PVOID, _>(&v.DriverSection);
+    same_as::<ULONG, _>(&v.DriverSize);
+    same_as::<PVOID, _>(&v.DriverStart);
+    same_as::<PDRIVER_STARTIO, _>(&v.DriverStartIo);
+    same_as::<PDRIVER_UNLOAD, _>(&v.DriverUnload);
+    same_as::<*mut _FAST_IO_DISPATCH, _>(&v.FastIoDispatch);
+    same_as::<ULONG, _>(&v.Flags);
+    same_as::<PUNICODE_STRING, _>(&v.HardwareDatabase);
+    same_as::<[PDRIVER_DISPATCH; 28usize], _>(&v.MajorFunction);
+    same_as::<CSHORT, _>(&v.Size);
+    same_as::<CSHORT, _>(&v.Type);
+    let _all_fields = crate::_DRIVER_OBJECT { DeviceObject: any(), DriverExtension: any(), DriverInit: any(), DriverName: any(), DriverSection: any(), DriverSize: any(), DriverStart: any(), DriverStartIo: any(), DriverUnload: any(), FastIoDispatch: any(), Flags: any(), HardwareDatabase: any(), MajorFunction: any(), Size: any(), Type: any() };
+}
+/// `_EPROCESS`
+fn __EPROCESS() {
+    debug::<crate::_EPROCESS>();
+}
+/// `_FAST_IO_DISPATCH`
+fn __FAST_IO_DISPATCH() {
+    clone::<crate::_FAST_IO_DISPATCH>();
+    copy::<crate::_FAST_IO_DISPATCH>();
+    debug::<crate::_FAST_IO_DISPATCH>();
+    default::<crate::_FAST_IO_DISPATCH>();
+}
+/// `_FILE_OBJECT`
+fn __FILE_OBJECT() {
+    clone::<crate::_FILE_OBJECT>();
+    copy::<crate::_FILE_OBJECT>();
+    default::<crate::_FILE_OBJECT>();
 }
 /// `_GUID`
 fn __GUID() {
@@ -498,6 +658,54 @@ fn __GUID() {
     same_as::<::core::ffi::c_ushort, _>(&v.Data3);
     same_as::<[::core::ffi::c_uchar; 8usize], _>(&v.Data4);
     let _all_fields = crate::_GUID { Data1: any(), Data2: any(), Data3: any(), Data4: any() };
+}
+/// `_INTERFACE`
+fn __INTERFACE() {
+    clone::<crate::_INTERFACE>();
+    copy::<crate::_INTERFACE>();
+    debug::<crate::_INTERFACE>();
+    default::<crate::_INTERFACE>();
+}
+/// `_IO_RESOURCE_DESCRIPTOR`
+fn __IO_RESOURCE_DESCRIPTOR() {
+    clone::<crate::_IO_RESOURCE_DESCRIPTOR>();
+    copy::<crate::_IO_RESOURCE_DESCRIPTOR>();
+    default::<crate::_IO_RESOURCE_DESCRIPTOR>();
+}
+/// `_IO_STACK_LOCATION`
+fn __IO_STACK_LOCATION() {
+    clone::<crate::_IO_STACK_LOCATION>();
+    copy::<crate::_IO_STACK_LOCATION>();
+    default::<crate::_IO_STACK_LOCATION>();
+}
+/// `_IO_TIMER`
+fn __IO_TIMER() {
+    debug::<crate::_IO_TIMER>();
+}
+/// `_IRP`
+fn __IRP() {
+    clone::<crate::_IRP>();
+    copy::<crate::_IRP>();
+    default::<crate::_IRP>();
+}
+/// `_KDEVICE_QUEUE`
+fn __KDEVICE_QUEUE() {
+    clone::<crate::_KDEVICE_QUEUE>();
+    copy::<crate::_KDEVICE_QUEUE>();
+    default::<crate::_KDEVICE_QUEUE>();
+}
+/// `_KDPC`
+fn __KDPC() {
+    clone::<crate::_KDPC>();
+    copy::<crate::_KDPC>();
+    debug::<crate::_KDPC>();
+    default::<crate::_KDPC>();
+}
+/// `_KEVENT`
+fn __KEVENT() {
+    clone::<crate::_KEVENT>();
+    copy::<crate::_KEVENT>();
+    default::<crate::_KEVENT>();
 }
 /// `_KEY_BASIC_INFORMATION`
 fn __KEY_BASIC_INFORMATION() {
@@ -571,6 +779,10 @@ fn __KEY_VALUE_PARTIAL_INFORMATION() {
     same_as::<ULONG, _>(&v.Type);
     let _all_fields = crate::_KEY_VALUE_PARTIAL_INFORMATION { Data: any(), DataLength: any(), TitleIndex: any(), Type: any() };
 }
+/// `_KTHREAD`
+fn __KTHREAD() {
+    debug::<crate::_KTHREAD>();
+}
 /// `_LARGE_INTEGER`
 fn __LARGE_INTEGER() {
     clone::<crate::_LARGE_INTEGER>();
@@ -606,6 +818,20 @@ fn __LARGE_INTEGER__bindgen_ty_2() {
     same_as::<ULONG, _>(&v.LowPart);
     let _all_fields = crate::_LARGE_INTEGER__bindgen_ty_2 { HighPart: any(), LowPart: any() };
 }
+/// `_LIST_ENTRY`
+fn __LIST_ENTRY() {
+    clone::<crate::_LIST_ENTRY>();
+    copy::<crate::_LIST_ENTRY>();
+    debug::<crate::_LIST_ENTRY>();
+    default::<crate::_LIST_ENTRY>();
+}
+/// `_MDL`
+fn __MDL() {
+    clone::<crate::_MDL>();
+    copy::<crate::_MDL>();
+    debug::<crate::_MDL>();
+    default::<crate::_MDL>();
+}
 /// `_OBJECT_ATTRIBUTES`
 fn __OBJECT_ATTRIBUTES() {
     clone::<crate::_OBJECT_ATTRIBUTES>();
@@ -632,6 +858,20 @@ fn __UNICODE_STRING() {
     same_as::<USHORT, _>(&v.Length);
     same_as::<USHORT, _>(&v.MaximumLength);
     let _all_fields = crate::_UNICODE_STRING { Buffer: any(), Length: any(), MaximumLength: any() };
+}
+/// `_VPB`
+fn __VPB() {
+    clone::<crate::_VPB>();
+    copy::<crate::_VPB>();
+    debug::<crate::_VPB>();
+    default::<crate::_VPB>();
+}
+/// `_WAIT_CONTEXT_BLOCK`
+fn __WAIT_CONTEXT_BLOCK() {
+    clone::<crate::_WAIT_CONTEXT_BLOCK>();
+    copy::<crate::_WAIT_CONTEXT_BLOCK>();
+    debug::<crate::_WAIT_CONTEXT_BLOCK>();
+    default::<crate::_WAIT_CONTEXT_BLOCK>();
 }
 /// `_WDF_DRIVER_CONFIG`
 fn __WDF_DRIVER_CONFIG() {
@@ -767,6 +1007,44 @@ fn __WDF_WORKITEM_CONFIG() {
 }
 
 // ---- enums (modules of constants)
+/// `POWER_ACTION`
+fn _POWER_ACTION() {
+    const _: () = same::<crate::POWER_ACTION::Type, ::core::ffi::c_int>();
+    same_as::<::core::ffi::c_int, _>(&crate::POWER_ACTION::PowerActionDisplayOff);
+    const _: () = assert!(crate::POWER_ACTION::PowerActionDisplayOff == 8);
+    same_as::<::core::ffi::c_int, _>(&crate::POWER_ACTION::PowerActionHibernate);
+    const _: () = assert!(crate::POWER_ACTION::PowerActionHibernate == 3);
+    same_as::<::core::ffi::c_int, _>(&crate::POWER_ACTION::PowerActionNone);
+    const _: () = assert!(crate::POWER_ACTION::PowerActionNone == 0);
+    same_as::<::core::ffi::c_int, _>(&crate::POWER_ACTION::PowerActionReserved);
+    const _: () = assert!(crate::POWER_ACTION::PowerActionReserved == 1);
+    same_as::<::core::ffi::c_int, _>(&crate::POWER_ACTION::PowerActionShutdown);
+    const _: () = assert!(crate::POWER_ACTION::PowerActionShutdown == 4);
+    same_as::<::core::ffi::c_int, _>(&crate::POWER_ACTION::PowerActionShutdownOff);
+    const _: () = assert!(crate::POWER_ACTION::PowerActionShutdownOff == 6);
+    same_as::<::core::ffi::c_int, _>(&crate::POWER_ACTION::PowerActionShutdownReset);
+    const _: () = assert!(crate::POWER_ACTION::PowerActionShutdownReset == 5);
+    same_as::<::core::ffi::c_int, _>(&crate::POWER_ACTION::PowerActionSleep);
+    const _: () = assert!(crate::POWER_ACTION::PowerActionSleep == 2);
+    same_as::<::core::ffi::c_int, _>(&crate::POWER_ACTION::PowerActionWarmEject);
+    const _: () = assert!(crate::POWER_ACTION::PowerActionWarmEject == 7);
+}
+/// `_DEVICE_POWER_STATE`
+fn __DEVICE_POWER_STATE() {
+    const _: () = same::<crate::_DEVICE_POWER_STATE::Type, ::core::ffi::c_int>();
+    same_as::<::core::ffi::c_int, _>(&crate::_DEVICE_POWER_STATE::PowerDeviceD0);
+    const _: () = assert!(crate::_DEVICE_POWER_STATE::PowerDeviceD0 == 1);
+    same_as::<::core::ffi::c_int, _>(&crate::_DEVICE_POWER_STATE::PowerDeviceD1);
+    const _: () = assert!(crate::_DEVICE_POWER_STATE::PowerDeviceD1 == 2);
+    same_as::<::core::ffi::c_int, _>(&crate::_DEVICE_POWER_STATE::PowerDeviceD2);
+    const _: () = assert!(crate::_DEVICE_POWER_STATE::PowerDeviceD2 == 3);
+    same_as::<::core::ffi::c_int, _>(&crate::_DEVICE_POWER_STATE::PowerDeviceD3);
+    const _: () = assert!(crate::_DEVICE_POWER_STATE::PowerDeviceD3 == 4);
+    same_as::<::core::ffi::c_int, _>(&crate::_DEVICE_POWER_STATE::PowerDeviceMaximum);
+    const _: () = assert!(crate::_DEVICE_POWER_STATE::PowerDeviceMaximum == 5);
+    same_as::<::core::ffi::c_int, _>(&crate::_DEVICE_POWER_STATE::PowerDeviceUnspecified);
+    const _: () = assert!(crate::_DEVICE_POWER_STATE::PowerDeviceUnspecified == 0);
+}
 /// `_DEVICE_RELATION_TYPE`
 fn __DEVICE_RELATION_TYPE() {
     const _: () = same::<crate::_DEVICE_RELATION_TYPE::Type, ::core::ffi::c_int>();
@@ -784,6 +1062,50 @@ fn __DEVICE_RELATION_TYPE() {
     const _: () = assert!(crate::_DEVICE_RELATION_TYPE::TargetDeviceRelation == 4);
     same_as::<::core::ffi::c_int, _>(&crate::_DEVICE_RELATION_TYPE::TransportRelations);
     const _: () = assert!(crate::_DEVICE_RELATION_TYPE::TransportRelations == 6);
+}
+/// `_INTERFACE_TYPE`
+fn __INTERFACE_TYPE() {
+    const _: () = same::<crate::_INTERFACE_TYPE::Type, ::core::ffi::c_int>();
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::ACPIBus);
+    const _: () = assert!(crate::_INTERFACE_TYPE::ACPIBus == 17);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::CBus);
+    const _: () = assert!(crate::_INTERFACE_TYPE::CBus == 9);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::Eisa);
+    const _: () = assert!(crate::_INTERFACE_TYPE::Eisa == 2);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::InterfaceTypeUndefined);
+    const _: () = assert!(crate::_INTERFACE_TYPE::InterfaceTypeUndefined == -1);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::Internal);
+    const _: () = assert!(crate::_INTERFACE_TYPE::Internal == 0);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::InternalPowerBus);
+    const _: () = assert!(crate::_INTERFACE_TYPE::InternalPowerBus == 13);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::Isa);
+    const _: () = assert!(crate::_INTERFACE_TYPE::Isa == 1);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::MPIBus);
+    const _: () = assert!(crate::_INTERFACE_TYPE::MPIBus == 10);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::MPSABus);
+    const _: () = assert!(crate::_INTERFACE_TYPE::MPSABus == 11);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::MaximumInterfaceType);
+    const _: () = assert!(crate::_INTERFACE_TYPE::MaximumInterfaceType == 18);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::MicroChannel);
+    const _: () = assert!(crate::_INTERFACE_TYPE::MicroChannel == 3);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::NuBus);
+    const _: () = assert!(crate::_INTERFACE_TYPE::NuBus == 7);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::PCIBus);
+    const _: () = assert!(crate::_INTERFACE_TYPE::PCIBus == 5);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::PCMCIABus);
+    const _: () = assert!(crate::_INTERFACE_TYPE::PCMCIABus == 8);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::PNPBus);
+    const _: () = assert!(crate::_INTERFACE_TYPE::PNPBus == 15);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::PNPISABus);
+    const _: () = assert!(crate::_INTERFACE_TYPE::PNPISABus == 14);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::ProcessorInternal);
+    const _: () = assert!(crate::_INTERFACE_TYPE::ProcessorInternal == 12);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::TurboChannel);
+    const _: () = assert!(crate::_INTERFACE_TYPE::TurboChannel == 4);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::VMEBus);
+    const _: () = assert!(crate::_INTERFACE_TYPE::VMEBus == 6);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::Vmcs);
+    const _: () = assert!(crate::_INTERFACE_TYPE::Vmcs == 16);
 }
 /// `_KEY_INFORMATION_CLASS`
 fn __KEY_INFORMATION_CLASS() {
@@ -878,6 +1200,26 @@ fn __POOL_TYPE() {
     const _: () = assert!(crate::_POOL_TYPE::PagedPoolCacheAlignedSession == 37);
     same_as::<::core::ffi::c_int, _>(&crate::_POOL_TYPE::PagedPoolSession);
     const _: () = assert!(crate::_POOL_TYPE::PagedPoolSession == 33);
+}
+/// `_SYSTEM_POWER_STATE`
+fn __SYSTEM_POWER_STATE() {
+    const _: () = same::<crate::_SYSTEM_POWER_STATE::Type, ::core::ffi::c_int>();
+    same_as::<::core::ffi::c_int, _>(&crate::_SYSTEM_POWER_STATE::PowerSystemHibernate);
+    const _: () = assert!(crate::_SYSTEM_POWER_STATE::PowerSystemHibernate == 5);
+    same_as::<::core::ffi::c_int, _>(&crate::_SYSTEM_POWER_STATE::PowerSystemMaximum);
+    const _: () = assert!(crate::_SYSTEM_POWER_STATE::PowerSystemMaximum == 7);
+    same_as::<::core::ffi::c_int, _>(&crate::_SYSTEM_POWER_STATE::PowerSystemShutdown);
+    const _: () = assert!(crate::_SYSTEM_POWER_STATE::PowerSystemShutdown == 6);
+    same_as::<::core::ffi::c_int, _>(&crate::_SYSTEM_POWER_STATE::PowerSystemSleeping1);
+    const _: () = assert!(crate::_SYSTEM_POWER_STATE::PowerSystemSleeping1 == 2);
+    same_as::<::core::ffi::c_int, _>(&crate::_SYSTEM_POWER_STATE::PowerSystemSleeping2);
+    const _: () = assert!(crate::_SYSTEM_POWER_STATE::PowerSystemSleeping2 == 3);
+    same_as::<::core::ffi::c_int, _>(&crate::_SYSTEM_POWER_STATE::PowerSystemSleeping3);
+    const _: () = assert!(crate::_SYSTEM_POWER_STATE::PowerSystemSleeping3 == 4);
+    same_as::<::core::ffi::c_int, _>(&crate::_SYSTEM_POWER_STATE::PowerSystemUnspecified);
+    const _: () = assert!(crate::_SYSTEM_POWER_STATE::PowerSystemUnspecified == 0);
+    same_as::<::core::ffi::c_int, _>(&crate::_SYSTEM_POWER_STATE::PowerSystemWorking);
+    const _: () = assert!(crate::_SYSTEM_POWER_STATE::PowerSystemWorking == 1);
 }
 /// `_WDF_DEVICE_IO_TYPE`
 fn __WDF_DEVICE_IO_TYPE() {
