@@ -20,13 +20,11 @@ thread_local! {
 }
 
 extern "C" fn entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
-    // SAFETY: the loader's live DRIVER_OBJECT; DriverName points at
-    // DriverName.Length bytes of UTF-16 (F27).
-    let (ty, size, name, init) = unsafe {
-        let d = &*driver;
-        let units = std::slice::from_raw_parts(d.DriverName.Buffer, usize::from(d.DriverName.Length) / 2);
-        (d.Type, d.Size, String::from_utf16_lossy(units), d.DriverInit.is_some())
-    };
+    // SAFETY: the loader's live DRIVER_OBJECT, valid until unload (F27).
+    let d = unsafe { &*driver };
+    // SAFETY: DriverName points at DriverName.Length bytes of UTF-16.
+    let units = unsafe { std::slice::from_raw_parts(d.DriverName.Buffer, usize::from(d.DriverName.Length) / 2) };
+    let (ty, size, name, init) = (d.Type, d.Size, String::from_utf16_lossy(units), d.DriverInit.is_some());
     SEEN.with(|s| *s.borrow_mut() = Some((ty, size, name, init)));
     let mut config = WDF_DRIVER_CONFIG {
         Size: size_of::<WDF_DRIVER_CONFIG>() as u32,
