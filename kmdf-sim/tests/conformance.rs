@@ -46,6 +46,11 @@ const ALLOWLIST: &[(&str, &str)] = &[
          ntddk.rs (wdk-sys-0.5.2-bindings.tar.xz), checked below",
     ),
     (
+        "ObCloseHandle",
+        "neither in the shapes table nor in the real bindings' ntddk.rs (wdk-sys 0.5.2 does not bind it); wdm.h's \
+         documented signature, learn.microsoft.com/windows-hardware/drivers/ddi/wdm/nf-wdm-obclosehandle, checked below",
+    ),
+    (
         "NtClose",
         "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
          ntddk.rs, checked below and by tests/bindings.rs",
@@ -54,13 +59,17 @@ const ALLOWLIST: &[(&str, &str)] = &[
 
 /// Allowlisted kernel routines that the real bindings' ntddk.rs declares
 /// `#[must_use]` (tests/bindings.rs reads that file).
-const MUST_USE_FROM_BINDINGS: &[&str] = &["NtClose"];
+/// ObCloseHandle is not in the bindings: `#[must_use]` by the rule wdk-sys
+/// applies to every routine (all 709 ntddk.rs declarations returning NTSTATUS
+/// carry it).
+const MUST_USE_FROM_BINDINGS: &[&str] = &["NtClose", "ObCloseHandle"];
 
 /// Extra shapes for allowlisted items that have a known real signature.
 const INFERRED_FN_SHAPES: &[(&str, &str)] = &[
     ("KeGetCurrentIrql", "unsafe extern \"C\" fn() -> KIRQL"),
     ("ExAllocatePool2", "unsafe extern \"C\" fn(Flags: POOL_FLAGS, NumberOfBytes: SIZE_T, Tag: ULONG) -> PVOID"),
     ("NtClose", "unsafe extern \"C\" fn(Handle: HANDLE) -> NTSTATUS"),
+    ("ObCloseHandle", "unsafe extern \"C\" fn(Handle: HANDLE, PreviousMode: KPROCESSOR_MODE) -> NTSTATUS"),
 ];
 
 fn crate_dir() -> PathBuf {

@@ -2,8 +2,8 @@
 //! Regenerate: `cargo run -p kmdf-sim-gen -- write`.
 //!
 //! The items of the real wdk-sys 0.5.2 bindings (data/wdk-sys-0.5.2-bindings.tar.xz:
-//! types.rs, constants.rs) that the 264 roots of data/surface-roots.txt need, transitively,
-//! as bindgen wrote them: 592 names, 921 items.
+//! types.rs, constants.rs) that the 266 roots of data/surface-roots.txt need, transitively,
+//! as bindgen wrote them: 593 names, 922 items.
 //! `::core::ffi::c_long`/`c_ulong` are written as Windows' (LLP64) `i32`/`u32`;
 //! bindgen's layout assertions below check the result on the host.
 #![allow(
@@ -806,6 +806,14 @@ pub struct _KTHREAD {
 ///                              Kernel Types                                  *
 pub type KIRQL = UCHAR;
 pub type KPROCESSOR_MODE = CCHAR;
+pub mod _MODE {
+    #[allow(unused_imports)]
+    use super::*;
+    pub type Type = ::core::ffi::c_int;
+    pub const KernelMode: Type = 0;
+    pub const UserMode: Type = 1;
+    pub const MaximumMode: Type = 2;
+}
 pub type PKNORMAL_ROUTINE = ::core::option::Option<
     unsafe extern "C" fn(
         NormalContext: PVOID,
