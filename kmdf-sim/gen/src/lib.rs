@@ -46,10 +46,17 @@ pub const OUTPUT: &str = "src/surface/types.rs";
 /// The bindings' files the surface is taken from, in the order they are written.
 pub const SOURCES: [&str; 2] = ["types.rs", "constants.rs"];
 
-/// `kmdf-sim/` of this checkout.
+/// `kmdf-sim/` of the checkout: the parent of `kmdf-sim/gen` as cargo names
+/// it in `CARGO_MANIFEST_DIR` when it runs this package (`cargo run`, `cargo
+/// test`: a build shared between two checkouts then writes into the one it
+/// is run in), else as it was at build time.
 #[must_use]
 pub fn kmdf_sim_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("kmdf-sim/gen has a parent").to_path_buf()
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .filter(|m| m.join("src/main.rs").is_file() && m.file_name().is_some_and(|n| n == "gen"))
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
+    Path::new(&manifest).parent().map_or_else(|| PathBuf::from(".."), Path::to_path_buf)
 }
 
 /// The `.rs` files of a bindings archive: name (`types.rs`, `constants.rs`,
@@ -206,6 +213,11 @@ impl Bindings {
     #[must_use]
     pub fn defines(&self, name: &str) -> bool {
         self.by_name.contains_key(name)
+    }
+
+    /// Every name the bindings define, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.by_name.keys().map(String::as_str)
     }
 
     /// How many items `name` brings in by itself (its definition, `impl`

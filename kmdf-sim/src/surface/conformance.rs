@@ -33,6 +33,8 @@ const _: () = same::<crate::CSHORT, ::core::ffi::c_short>();
 const _: () = same::<crate::DEVICE_POWER_STATE, _DEVICE_POWER_STATE::Type>();
 /// `DEVICE_RELATION_TYPE`
 const _: () = same::<crate::DEVICE_RELATION_TYPE, _DEVICE_RELATION_TYPE::Type>();
+/// `DMA_WIDTH`
+const _: () = same::<crate::DMA_WIDTH, _DMA_WIDTH::Type>();
 /// `DRIVER_DISPATCH`
 const _: () = same::<crate::DRIVER_DISPATCH, ::core::option::Option<unsafe extern "C" fn(DeviceObject: *mut _DEVICE_OBJECT, Irp: *mut _IRP) -> NTSTATUS>>();
 /// `DRIVER_INITIALIZE`
@@ -43,6 +45,26 @@ const _: () = same::<crate::DRIVER_OBJECT, _DRIVER_OBJECT>();
 const _: () = same::<crate::DRIVER_STARTIO, ::core::option::Option<unsafe extern "C" fn(DeviceObject: *mut _DEVICE_OBJECT, Irp: *mut _IRP)>>();
 /// `DRIVER_UNLOAD`
 const _: () = same::<crate::DRIVER_UNLOAD, ::core::option::Option<unsafe extern "C" fn(DriverObject: *mut _DRIVER_OBJECT)>>();
+/// `EVT_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_CLEANUP`
+const _: () = same::<crate::EVT_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_CLEANUP, ::core::option::Option<unsafe extern "C" fn(ChildList: WDFCHILDLIST, AddressDescription: PWDF_CHILD_ADDRESS_DESCRIPTION_HEADER)>>();
+/// `EVT_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_COPY`
+const _: () = same::<crate::EVT_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_COPY, ::core::option::Option<unsafe extern "C" fn(ChildList: WDFCHILDLIST, SourceAddressDescription: PWDF_CHILD_ADDRESS_DESCRIPTION_HEADER, DestinationAddressDescription: PWDF_CHILD_ADDRESS_DESCRIPTION_HEADER)>>();
+/// `EVT_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_DUPLICATE`
+const _: () = same::<crate::EVT_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_DUPLICATE, ::core::option::Option<unsafe extern "C" fn(ChildList: WDFCHILDLIST, SourceAddressDescription: PWDF_CHILD_ADDRESS_DESCRIPTION_HEADER, DestinationAddressDescription: PWDF_CHILD_ADDRESS_DESCRIPTION_HEADER) -> NTSTATUS>>();
+/// `EVT_WDF_CHILD_LIST_CREATE_DEVICE`
+const _: () = same::<crate::EVT_WDF_CHILD_LIST_CREATE_DEVICE, ::core::option::Option<unsafe extern "C" fn(ChildList: WDFCHILDLIST, IdentificationDescription: PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER, ChildInit: PWDFDEVICE_INIT) -> NTSTATUS>>();
+/// `EVT_WDF_CHILD_LIST_DEVICE_REENUMERATED`
+const _: () = same::<crate::EVT_WDF_CHILD_LIST_DEVICE_REENUMERATED, ::core::option::Option<unsafe extern "C" fn(ChildList: WDFCHILDLIST, OldDevice: WDFDEVICE, OldAddressDescription: PWDF_CHILD_ADDRESS_DESCRIPTION_HEADER, NewAddressDescription: PWDF_CHILD_ADDRESS_DESCRIPTION_HEADER) -> BOOLEAN>>();
+/// `EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_CLEANUP`
+const _: () = same::<crate::EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_CLEANUP, ::core::option::Option<unsafe extern "C" fn(ChildList: WDFCHILDLIST, IdentificationDescription: PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER)>>();
+/// `EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COMPARE`
+const _: () = same::<crate::EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COMPARE, ::core::option::Option<unsafe extern "C" fn(ChildList: WDFCHILDLIST, FirstIdentificationDescription: PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER, SecondIdentificationDescription: PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER) -> BOOLEAN>>();
+/// `EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COPY`
+const _: () = same::<crate::EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COPY, ::core::option::Option<unsafe extern "C" fn(ChildList: WDFCHILDLIST, SourceIdentificationDescription: PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER, DestinationIdentificationDescription: PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER)>>();
+/// `EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_DUPLICATE`
+const _: () = same::<crate::EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_DUPLICATE, ::core::option::Option<unsafe extern "C" fn(ChildList: WDFCHILDLIST, SourceIdentificationDescription: PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER, DestinationIdentificationDescription: PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER) -> NTSTATUS>>();
+/// `EVT_WDF_CHILD_LIST_SCAN_FOR_CHILDREN`
+const _: () = same::<crate::EVT_WDF_CHILD_LIST_SCAN_FOR_CHILDREN, ::core::option::Option<unsafe extern "C" fn(ChildList: WDFCHILDLIST)>>();
 /// `EVT_WDF_DEVICE_D0_ENTRY`
 const _: () = same::<crate::EVT_WDF_DEVICE_D0_ENTRY, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE, PreviousState: WDF_POWER_DEVICE_STATE) -> NTSTATUS>>();
 /// `EVT_WDF_DEVICE_D0_ENTRY_POST_INTERRUPTS_ENABLED`
@@ -51,8 +73,12 @@ const _: () = same::<crate::EVT_WDF_DEVICE_D0_ENTRY_POST_INTERRUPTS_ENABLED, ::c
 const _: () = same::<crate::EVT_WDF_DEVICE_D0_EXIT, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE, TargetState: WDF_POWER_DEVICE_STATE) -> NTSTATUS>>();
 /// `EVT_WDF_DEVICE_D0_EXIT_PRE_INTERRUPTS_DISABLED`
 const _: () = same::<crate::EVT_WDF_DEVICE_D0_EXIT_PRE_INTERRUPTS_DISABLED, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE, TargetState: WDF_POWER_DEVICE_STATE) -> NTSTATUS>>();
+/// `EVT_WDF_DEVICE_FILE_CREATE`
+const _: () = same::<crate::EVT_WDF_DEVICE_FILE_CREATE, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE, Request: WDFREQUEST, FileObject: WDFFILEOBJECT)>>();
 /// `EVT_WDF_DEVICE_PREPARE_HARDWARE`
 const _: () = same::<crate::EVT_WDF_DEVICE_PREPARE_HARDWARE, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE, ResourcesRaw: WDFCMRESLIST, ResourcesTranslated: WDFCMRESLIST) -> NTSTATUS>>();
+/// `EVT_WDF_DEVICE_PROCESS_QUERY_INTERFACE_REQUEST`
+const _: () = same::<crate::EVT_WDF_DEVICE_PROCESS_QUERY_INTERFACE_REQUEST, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE, InterfaceType: LPGUID, ExposedInterface: PINTERFACE, ExposedInterfaceSpecificData: PVOID) -> NTSTATUS>>();
 /// `EVT_WDF_DEVICE_QUERY_REMOVE`
 const _: () = same::<crate::EVT_WDF_DEVICE_QUERY_REMOVE, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE) -> NTSTATUS>>();
 /// `EVT_WDF_DEVICE_QUERY_STOP`
@@ -77,10 +103,38 @@ const _: () = same::<crate::EVT_WDF_DEVICE_SURPRISE_REMOVAL, ::core::option::Opt
 const _: () = same::<crate::EVT_WDF_DEVICE_USAGE_NOTIFICATION, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE, NotificationType: WDF_SPECIAL_FILE_TYPE, IsInNotificationPath: BOOLEAN)>>();
 /// `EVT_WDF_DEVICE_USAGE_NOTIFICATION_EX`
 const _: () = same::<crate::EVT_WDF_DEVICE_USAGE_NOTIFICATION_EX, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE, NotificationType: WDF_SPECIAL_FILE_TYPE, IsInNotificationPath: BOOLEAN) -> NTSTATUS>>();
+/// `EVT_WDF_DMA_ENABLER_DISABLE`
+const _: () = same::<crate::EVT_WDF_DMA_ENABLER_DISABLE, ::core::option::Option<unsafe extern "C" fn(DmaEnabler: WDFDMAENABLER) -> NTSTATUS>>();
+/// `EVT_WDF_DMA_ENABLER_ENABLE`
+const _: () = same::<crate::EVT_WDF_DMA_ENABLER_ENABLE, ::core::option::Option<unsafe extern "C" fn(DmaEnabler: WDFDMAENABLER) -> NTSTATUS>>();
+/// `EVT_WDF_DMA_ENABLER_FILL`
+const _: () = same::<crate::EVT_WDF_DMA_ENABLER_FILL, ::core::option::Option<unsafe extern "C" fn(DmaEnabler: WDFDMAENABLER) -> NTSTATUS>>();
+/// `EVT_WDF_DMA_ENABLER_FLUSH`
+const _: () = same::<crate::EVT_WDF_DMA_ENABLER_FLUSH, ::core::option::Option<unsafe extern "C" fn(DmaEnabler: WDFDMAENABLER) -> NTSTATUS>>();
+/// `EVT_WDF_DMA_ENABLER_SELFMANAGED_IO_START`
+const _: () = same::<crate::EVT_WDF_DMA_ENABLER_SELFMANAGED_IO_START, ::core::option::Option<unsafe extern "C" fn(DmaEnabler: WDFDMAENABLER) -> NTSTATUS>>();
+/// `EVT_WDF_DMA_ENABLER_SELFMANAGED_IO_STOP`
+const _: () = same::<crate::EVT_WDF_DMA_ENABLER_SELFMANAGED_IO_STOP, ::core::option::Option<unsafe extern "C" fn(DmaEnabler: WDFDMAENABLER) -> NTSTATUS>>();
+/// `EVT_WDF_DPC`
+const _: () = same::<crate::EVT_WDF_DPC, ::core::option::Option<unsafe extern "C" fn(Dpc: WDFDPC)>>();
 /// `EVT_WDF_DRIVER_DEVICE_ADD`
 const _: () = same::<crate::EVT_WDF_DRIVER_DEVICE_ADD, ::core::option::Option<unsafe extern "C" fn(Driver: WDFDRIVER, DeviceInit: PWDFDEVICE_INIT) -> NTSTATUS>>();
 /// `EVT_WDF_DRIVER_UNLOAD`
 const _: () = same::<crate::EVT_WDF_DRIVER_UNLOAD, ::core::option::Option<unsafe extern "C" fn(Driver: WDFDRIVER)>>();
+/// `EVT_WDF_FILE_CLEANUP`
+const _: () = same::<crate::EVT_WDF_FILE_CLEANUP, ::core::option::Option<unsafe extern "C" fn(FileObject: WDFFILEOBJECT)>>();
+/// `EVT_WDF_FILE_CLOSE`
+const _: () = same::<crate::EVT_WDF_FILE_CLOSE, ::core::option::Option<unsafe extern "C" fn(FileObject: WDFFILEOBJECT)>>();
+/// `EVT_WDF_INTERRUPT_DISABLE`
+const _: () = same::<crate::EVT_WDF_INTERRUPT_DISABLE, ::core::option::Option<unsafe extern "C" fn(Interrupt: WDFINTERRUPT, AssociatedDevice: WDFDEVICE) -> NTSTATUS>>();
+/// `EVT_WDF_INTERRUPT_DPC`
+const _: () = same::<crate::EVT_WDF_INTERRUPT_DPC, ::core::option::Option<unsafe extern "C" fn(Interrupt: WDFINTERRUPT, AssociatedObject: WDFOBJECT)>>();
+/// `EVT_WDF_INTERRUPT_ENABLE`
+const _: () = same::<crate::EVT_WDF_INTERRUPT_ENABLE, ::core::option::Option<unsafe extern "C" fn(Interrupt: WDFINTERRUPT, AssociatedDevice: WDFDEVICE) -> NTSTATUS>>();
+/// `EVT_WDF_INTERRUPT_ISR`
+const _: () = same::<crate::EVT_WDF_INTERRUPT_ISR, ::core::option::Option<unsafe extern "C" fn(Interrupt: WDFINTERRUPT, MessageID: ULONG) -> BOOLEAN>>();
+/// `EVT_WDF_INTERRUPT_WORKITEM`
+const _: () = same::<crate::EVT_WDF_INTERRUPT_WORKITEM, ::core::option::Option<unsafe extern "C" fn(Interrupt: WDFINTERRUPT, AssociatedObject: WDFOBJECT)>>();
 /// `EVT_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE`
 const _: () = same::<crate::EVT_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE, ::core::option::Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST)>>();
 /// `EVT_WDF_IO_QUEUE_IO_DEFAULT`
@@ -107,6 +161,16 @@ const _: () = same::<crate::EVT_WDF_OBJECT_CONTEXT_DESTROY, ::core::option::Opti
 const _: () = same::<crate::EVT_WDF_REQUEST_CANCEL, ::core::option::Option<unsafe extern "C" fn(Request: WDFREQUEST)>>();
 /// `EVT_WDF_TIMER`
 const _: () = same::<crate::EVT_WDF_TIMER, ::core::option::Option<unsafe extern "C" fn(Timer: WDFTIMER)>>();
+/// `EVT_WDF_WMI_INSTANCE_EXECUTE_METHOD`
+const _: () = same::<crate::EVT_WDF_WMI_INSTANCE_EXECUTE_METHOD, ::core::option::Option<unsafe extern "C" fn(WmiInstance: WDFWMIINSTANCE, MethodId: ULONG, InBufferSize: ULONG, OutBufferSize: ULONG, Buffer: PVOID, BufferUsed: PULONG) -> NTSTATUS>>();
+/// `EVT_WDF_WMI_INSTANCE_QUERY_INSTANCE`
+const _: () = same::<crate::EVT_WDF_WMI_INSTANCE_QUERY_INSTANCE, ::core::option::Option<unsafe extern "C" fn(WmiInstance: WDFWMIINSTANCE, OutBufferSize: ULONG, OutBuffer: PVOID, BufferUsed: PULONG) -> NTSTATUS>>();
+/// `EVT_WDF_WMI_INSTANCE_SET_INSTANCE`
+const _: () = same::<crate::EVT_WDF_WMI_INSTANCE_SET_INSTANCE, ::core::option::Option<unsafe extern "C" fn(WmiInstance: WDFWMIINSTANCE, InBufferSize: ULONG, InBuffer: PVOID) -> NTSTATUS>>();
+/// `EVT_WDF_WMI_INSTANCE_SET_ITEM`
+const _: () = same::<crate::EVT_WDF_WMI_INSTANCE_SET_ITEM, ::core::option::Option<unsafe extern "C" fn(WmiInstance: WDFWMIINSTANCE, DataItemId: ULONG, InBufferSize: ULONG, InBuffer: PVOID) -> NTSTATUS>>();
+/// `EVT_WDF_WMI_PROVIDER_FUNCTION_CONTROL`
+const _: () = same::<crate::EVT_WDF_WMI_PROVIDER_FUNCTION_CONTROL, ::core::option::Option<unsafe extern "C" fn(WmiProvider: WDFWMIPROVIDER, Control: WDF_WMI_PROVIDER_CONTROL, Enable: BOOLEAN) -> NTSTATUS>>();
 /// `EVT_WDF_WORKITEM`
 const _: () = same::<crate::EVT_WDF_WORKITEM, ::core::option::Option<unsafe extern "C" fn(WorkItem: WDFWORKITEM)>>();
 /// `GUID`
@@ -165,6 +229,8 @@ const _: () = same::<crate::OBJECT_ATTRIBUTES, _OBJECT_ATTRIBUTES>();
 const _: () = same::<crate::PCCH, *const CHAR>();
 /// `PCHAR`
 const _: () = same::<crate::PCHAR, *mut CHAR>();
+/// `PCM_PARTIAL_RESOURCE_DESCRIPTOR`
+const _: () = same::<crate::PCM_PARTIAL_RESOURCE_DESCRIPTOR, *mut _CM_PARTIAL_RESOURCE_DESCRIPTOR>();
 /// `PCSTR`
 const _: () = same::<crate::PCSTR, *const CHAR>();
 /// `PCUNICODE_STRING`
@@ -193,6 +259,26 @@ const _: () = same::<crate::PEPROCESS, *mut _EPROCESS>();
 const _: () = same::<crate::PFILE_OBJECT, *mut _FILE_OBJECT>();
 /// `PFN_GET_UNIQUE_CONTEXT_TYPE`
 const _: () = same::<crate::PFN_GET_UNIQUE_CONTEXT_TYPE, ::core::option::Option<unsafe extern "C" fn() -> PCWDF_OBJECT_CONTEXT_TYPE_INFO>>();
+/// `PFN_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_CLEANUP`
+const _: () = same::<crate::PFN_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_CLEANUP, EVT_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_CLEANUP>();
+/// `PFN_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_COPY`
+const _: () = same::<crate::PFN_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_COPY, EVT_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_COPY>();
+/// `PFN_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_DUPLICATE`
+const _: () = same::<crate::PFN_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_DUPLICATE, EVT_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_DUPLICATE>();
+/// `PFN_WDF_CHILD_LIST_CREATE_DEVICE`
+const _: () = same::<crate::PFN_WDF_CHILD_LIST_CREATE_DEVICE, EVT_WDF_CHILD_LIST_CREATE_DEVICE>();
+/// `PFN_WDF_CHILD_LIST_DEVICE_REENUMERATED`
+const _: () = same::<crate::PFN_WDF_CHILD_LIST_DEVICE_REENUMERATED, EVT_WDF_CHILD_LIST_DEVICE_REENUMERATED>();
+/// `PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_CLEANUP`
+const _: () = same::<crate::PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_CLEANUP, EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_CLEANUP>();
+/// `PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COMPARE`
+const _: () = same::<crate::PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COMPARE, EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COMPARE>();
+/// `PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COPY`
+const _: () = same::<crate::PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COPY, EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COPY>();
+/// `PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_DUPLICATE`
+const _: () = same::<crate::PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_DUPLICATE, EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_DUPLICATE>();
+/// `PFN_WDF_CHILD_LIST_SCAN_FOR_CHILDREN`
+const _: () = same::<crate::PFN_WDF_CHILD_LIST_SCAN_FOR_CHILDREN, EVT_WDF_CHILD_LIST_SCAN_FOR_CHILDREN>();
 /// `PFN_WDF_DEVICE_D0_ENTRY`
 const _: () = same::<crate::PFN_WDF_DEVICE_D0_ENTRY, EVT_WDF_DEVICE_D0_ENTRY>();
 /// `PFN_WDF_DEVICE_D0_ENTRY_POST_INTERRUPTS_ENABLED`
@@ -201,8 +287,12 @@ const _: () = same::<crate::PFN_WDF_DEVICE_D0_ENTRY_POST_INTERRUPTS_ENABLED, EVT
 const _: () = same::<crate::PFN_WDF_DEVICE_D0_EXIT, EVT_WDF_DEVICE_D0_EXIT>();
 /// `PFN_WDF_DEVICE_D0_EXIT_PRE_INTERRUPTS_DISABLED`
 const _: () = same::<crate::PFN_WDF_DEVICE_D0_EXIT_PRE_INTERRUPTS_DISABLED, EVT_WDF_DEVICE_D0_EXIT_PRE_INTERRUPTS_DISABLED>();
+/// `PFN_WDF_DEVICE_FILE_CREATE`
+const _: () = same::<crate::PFN_WDF_DEVICE_FILE_CREATE, EVT_WDF_DEVICE_FILE_CREATE>();
 /// `PFN_WDF_DEVICE_PREPARE_HARDWARE`
 const _: () = same::<crate::PFN_WDF_DEVICE_PREPARE_HARDWARE, EVT_WDF_DEVICE_PREPARE_HARDWARE>();
+/// `PFN_WDF_DEVICE_PROCESS_QUERY_INTERFACE_REQUEST`
+const _: () = same::<crate::PFN_WDF_DEVICE_PROCESS_QUERY_INTERFACE_REQUEST, EVT_WDF_DEVICE_PROCESS_QUERY_INTERFACE_REQUEST>();
 /// `PFN_WDF_DEVICE_QUERY_REMOVE`
 const _: () = same::<crate::PFN_WDF_DEVICE_QUERY_REMOVE, EVT_WDF_DEVICE_QUERY_REMOVE>();
 /// `PFN_WDF_DEVICE_QUERY_STOP`
@@ -227,10 +317,38 @@ const _: () = same::<crate::PFN_WDF_DEVICE_SURPRISE_REMOVAL, EVT_WDF_DEVICE_SURP
 const _: () = same::<crate::PFN_WDF_DEVICE_USAGE_NOTIFICATION, EVT_WDF_DEVICE_USAGE_NOTIFICATION>();
 /// `PFN_WDF_DEVICE_USAGE_NOTIFICATION_EX`
 const _: () = same::<crate::PFN_WDF_DEVICE_USAGE_NOTIFICATION_EX, EVT_WDF_DEVICE_USAGE_NOTIFICATION_EX>();
+/// `PFN_WDF_DMA_ENABLER_DISABLE`
+const _: () = same::<crate::PFN_WDF_DMA_ENABLER_DISABLE, EVT_WDF_DMA_ENABLER_DISABLE>();
+/// `PFN_WDF_DMA_ENABLER_ENABLE`
+const _: () = same::<crate::PFN_WDF_DMA_ENABLER_ENABLE, EVT_WDF_DMA_ENABLER_ENABLE>();
+/// `PFN_WDF_DMA_ENABLER_FILL`
+const _: () = same::<crate::PFN_WDF_DMA_ENABLER_FILL, EVT_WDF_DMA_ENABLER_FILL>();
+/// `PFN_WDF_DMA_ENABLER_FLUSH`
+const _: () = same::<crate::PFN_WDF_DMA_ENABLER_FLUSH, EVT_WDF_DMA_ENABLER_FLUSH>();
+/// `PFN_WDF_DMA_ENABLER_SELFMANAGED_IO_START`
+const _: () = same::<crate::PFN_WDF_DMA_ENABLER_SELFMANAGED_IO_START, EVT_WDF_DMA_ENABLER_SELFMANAGED_IO_START>();
+/// `PFN_WDF_DMA_ENABLER_SELFMANAGED_IO_STOP`
+const _: () = same::<crate::PFN_WDF_DMA_ENABLER_SELFMANAGED_IO_STOP, EVT_WDF_DMA_ENABLER_SELFMANAGED_IO_STOP>();
+/// `PFN_WDF_DPC`
+const _: () = same::<crate::PFN_WDF_DPC, EVT_WDF_DPC>();
 /// `PFN_WDF_DRIVER_DEVICE_ADD`
 const _: () = same::<crate::PFN_WDF_DRIVER_DEVICE_ADD, EVT_WDF_DRIVER_DEVICE_ADD>();
 /// `PFN_WDF_DRIVER_UNLOAD`
 const _: () = same::<crate::PFN_WDF_DRIVER_UNLOAD, EVT_WDF_DRIVER_UNLOAD>();
+/// `PFN_WDF_FILE_CLEANUP`
+const _: () = same::<crate::PFN_WDF_FILE_CLEANUP, EVT_WDF_FILE_CLEANUP>();
+/// `PFN_WDF_FILE_CLOSE`
+const _: () = same::<crate::PFN_WDF_FILE_CLOSE, EVT_WDF_FILE_CLOSE>();
+/// `PFN_WDF_INTERRUPT_DISABLE`
+const _: () = same::<crate::PFN_WDF_INTERRUPT_DISABLE, EVT_WDF_INTERRUPT_DISABLE>();
+/// `PFN_WDF_INTERRUPT_DPC`
+const _: () = same::<crate::PFN_WDF_INTERRUPT_DPC, EVT_WDF_INTERRUPT_DPC>();
+/// `PFN_WDF_INTERRUPT_ENABLE`
+const _: () = same::<crate::PFN_WDF_INTERRUPT_ENABLE, EVT_WDF_INTERRUPT_ENABLE>();
+/// `PFN_WDF_INTERRUPT_ISR`
+const _: () = same::<crate::PFN_WDF_INTERRUPT_ISR, EVT_WDF_INTERRUPT_ISR>();
+/// `PFN_WDF_INTERRUPT_WORKITEM`
+const _: () = same::<crate::PFN_WDF_INTERRUPT_WORKITEM, EVT_WDF_INTERRUPT_WORKITEM>();
 /// `PFN_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE`
 const _: () = same::<crate::PFN_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE, EVT_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE>();
 /// `PFN_WDF_IO_QUEUE_IO_DEFAULT`
@@ -257,6 +375,16 @@ const _: () = same::<crate::PFN_WDF_OBJECT_CONTEXT_DESTROY, EVT_WDF_OBJECT_CONTE
 const _: () = same::<crate::PFN_WDF_REQUEST_CANCEL, EVT_WDF_REQUEST_CANCEL>();
 /// `PFN_WDF_TIMER`
 const _: () = same::<crate::PFN_WDF_TIMER, EVT_WDF_TIMER>();
+/// `PFN_WDF_WMI_INSTANCE_EXECUTE_METHOD`
+const _: () = same::<crate::PFN_WDF_WMI_INSTANCE_EXECUTE_METHOD, EVT_WDF_WMI_INSTANCE_EXECUTE_METHOD>();
+/// `PFN_WDF_WMI_INSTANCE_QUERY_INSTANCE`
+const _: () = same::<crate::PFN_WDF_WMI_INSTANCE_QUERY_INSTANCE, EVT_WDF_WMI_INSTANCE_QUERY_INSTANCE>();
+/// `PFN_WDF_WMI_INSTANCE_SET_INSTANCE`
+const _: () = same::<crate::PFN_WDF_WMI_INSTANCE_SET_INSTANCE, EVT_WDF_WMI_INSTANCE_SET_INSTANCE>();
+/// `PFN_WDF_WMI_INSTANCE_SET_ITEM`
+const _: () = same::<crate::PFN_WDF_WMI_INSTANCE_SET_ITEM, EVT_WDF_WMI_INSTANCE_SET_ITEM>();
+/// `PFN_WDF_WMI_PROVIDER_FUNCTION_CONTROL`
+const _: () = same::<crate::PFN_WDF_WMI_PROVIDER_FUNCTION_CONTROL, EVT_WDF_WMI_PROVIDER_FUNCTION_CONTROL>();
 /// `PFN_WDF_WORKITEM`
 const _: () = same::<crate::PFN_WDF_WORKITEM, EVT_WDF_WORKITEM>();
 /// `PHANDLE`
@@ -299,6 +427,10 @@ const _: () = same::<crate::PVOID, *mut ::core::ffi::c_void>();
 const _: () = same::<crate::PVPB, *mut _VPB>();
 /// `PWDFDEVICE_INIT`
 const _: () = same::<crate::PWDFDEVICE_INIT, *mut WDFDEVICE_INIT>();
+/// `PWDF_CHILD_ADDRESS_DESCRIPTION_HEADER`
+const _: () = same::<crate::PWDF_CHILD_ADDRESS_DESCRIPTION_HEADER, *mut _WDF_CHILD_ADDRESS_DESCRIPTION_HEADER>();
+/// `PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER`
+const _: () = same::<crate::PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER, *mut _WDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER>();
 /// `PWDF_DRIVER_CONFIG`
 const _: () = same::<crate::PWDF_DRIVER_CONFIG, *mut _WDF_DRIVER_CONFIG>();
 /// `PWDF_DRIVER_GLOBALS`
@@ -315,6 +447,8 @@ const _: () = same::<crate::PWDF_OBJECT_CONTEXT_TYPE_INFO, *mut _WDF_OBJECT_CONT
 const _: () = same::<crate::PWDF_PNPPOWER_EVENT_CALLBACKS, *mut _WDF_PNPPOWER_EVENT_CALLBACKS>();
 /// `PWDF_TIMER_CONFIG`
 const _: () = same::<crate::PWDF_TIMER_CONFIG, *mut _WDF_TIMER_CONFIG>();
+/// `PWDF_WMI_PROVIDER_CONFIG`
+const _: () = same::<crate::PWDF_WMI_PROVIDER_CONFIG, *mut _WDF_WMI_PROVIDER_CONFIG>();
 /// `PWDF_WORKITEM_CONFIG`
 const _: () = same::<crate::PWDF_WORKITEM_CONFIG, *mut _WDF_WORKITEM_CONFIG>();
 /// `PWSTR`
@@ -339,6 +473,8 @@ const _: () = same::<crate::USHORT, ::core::ffi::c_ushort>();
 const _: () = same::<crate::WAIT_CONTEXT_BLOCK, _WAIT_CONTEXT_BLOCK>();
 /// `WCHAR`
 const _: () = same::<crate::WCHAR, wchar_t>();
+/// `WDFCHILDLIST`
+const _: () = same::<crate::WDFCHILDLIST, *mut WDFCHILDLIST__>();
 /// `WDFCMRESLIST`
 const _: () = same::<crate::WDFCMRESLIST, *mut WDFCMRESLIST__>();
 /// `WDFCOLLECTION`
@@ -347,8 +483,16 @@ const _: () = same::<crate::WDFCOLLECTION, *mut WDFCOLLECTION__>();
 const _: () = same::<crate::WDFCONTEXT, PVOID>();
 /// `WDFDEVICE`
 const _: () = same::<crate::WDFDEVICE, *mut WDFDEVICE__>();
+/// `WDFDMAENABLER`
+const _: () = same::<crate::WDFDMAENABLER, *mut WDFDMAENABLER__>();
+/// `WDFDPC`
+const _: () = same::<crate::WDFDPC, *mut WDFDPC__>();
 /// `WDFDRIVER`
 const _: () = same::<crate::WDFDRIVER, *mut WDFDRIVER__>();
+/// `WDFFILEOBJECT`
+const _: () = same::<crate::WDFFILEOBJECT, *mut WDFFILEOBJECT__>();
+/// `WDFINTERRUPT`
+const _: () = same::<crate::WDFINTERRUPT, *mut WDFINTERRUPT__>();
 /// `WDFKEY`
 const _: () = same::<crate::WDFKEY, *mut WDFKEY__>();
 /// `WDFMEMORY`
@@ -367,10 +511,26 @@ const _: () = same::<crate::WDFSTRING, *mut WDFSTRING__>();
 const _: () = same::<crate::WDFTIMER, *mut WDFTIMER__>();
 /// `WDFWAITLOCK`
 const _: () = same::<crate::WDFWAITLOCK, *mut WDFWAITLOCK__>();
+/// `WDFWMIINSTANCE`
+const _: () = same::<crate::WDFWMIINSTANCE, *mut WDFWMIINSTANCE__>();
+/// `WDFWMIPROVIDER`
+const _: () = same::<crate::WDFWMIPROVIDER, *mut WDFWMIPROVIDER__>();
 /// `WDFWORKITEM`
 const _: () = same::<crate::WDFWORKITEM, *mut WDFWORKITEM__>();
+/// `WDF_CHILD_LIST_CONFIG`
+const _: () = same::<crate::WDF_CHILD_LIST_CONFIG, _WDF_CHILD_LIST_CONFIG>();
+/// `WDF_COMMON_BUFFER_CONFIG`
+const _: () = same::<crate::WDF_COMMON_BUFFER_CONFIG, _WDF_COMMON_BUFFER_CONFIG>();
 /// `WDF_DEVICE_IO_TYPE`
 const _: () = same::<crate::WDF_DEVICE_IO_TYPE, _WDF_DEVICE_IO_TYPE::Type>();
+/// `WDF_DMA_ENABLER_CONFIG`
+const _: () = same::<crate::WDF_DMA_ENABLER_CONFIG, _WDF_DMA_ENABLER_CONFIG>();
+/// `WDF_DMA_PROFILE`
+const _: () = same::<crate::WDF_DMA_PROFILE, _WDF_DMA_PROFILE::Type>();
+/// `WDF_DMA_SYSTEM_PROFILE_CONFIG`
+const _: () = same::<crate::WDF_DMA_SYSTEM_PROFILE_CONFIG, _WDF_DMA_SYSTEM_PROFILE_CONFIG>();
+/// `WDF_DPC_CONFIG`
+const _: () = same::<crate::WDF_DPC_CONFIG, _WDF_DPC_CONFIG>();
 /// `WDF_DRIVER_CONFIG`
 const _: () = same::<crate::WDF_DRIVER_CONFIG, _WDF_DRIVER_CONFIG>();
 /// `WDF_DRIVER_GLOBALS`
@@ -381,8 +541,16 @@ const _: () = same::<crate::WDF_DRIVER_INIT_FLAGS, _WDF_DRIVER_INIT_FLAGS::Type>
 const _: () = same::<crate::WDF_DRIVER_VERSION_AVAILABLE_PARAMS, _WDF_DRIVER_VERSION_AVAILABLE_PARAMS>();
 /// `WDF_EXECUTION_LEVEL`
 const _: () = same::<crate::WDF_EXECUTION_LEVEL, _WDF_EXECUTION_LEVEL::Type>();
+/// `WDF_FILEOBJECT_CLASS`
+const _: () = same::<crate::WDF_FILEOBJECT_CLASS, _WDF_FILEOBJECT_CLASS::Type>();
+/// `WDF_FILEOBJECT_CONFIG`
+const _: () = same::<crate::WDF_FILEOBJECT_CONFIG, _WDF_FILEOBJECT_CONFIG>();
+/// `WDF_INTERRUPT_CONFIG`
+const _: () = same::<crate::WDF_INTERRUPT_CONFIG, _WDF_INTERRUPT_CONFIG>();
 /// `WDF_IO_QUEUE_DISPATCH_TYPE`
 const _: () = same::<crate::WDF_IO_QUEUE_DISPATCH_TYPE, _WDF_IO_QUEUE_DISPATCH_TYPE::Type>();
+/// `WDF_IO_TYPE_CONFIG`
+const _: () = same::<crate::WDF_IO_TYPE_CONFIG, _WDF_IO_TYPE_CONFIG>();
 /// `WDF_OBJECT_ATTRIBUTES`
 const _: () = same::<crate::WDF_OBJECT_ATTRIBUTES, _WDF_OBJECT_ATTRIBUTES>();
 /// `WDF_OBJECT_CONTEXT_TYPE_INFO`
@@ -391,6 +559,8 @@ const _: () = same::<crate::WDF_OBJECT_CONTEXT_TYPE_INFO, _WDF_OBJECT_CONTEXT_TY
 const _: () = same::<crate::WDF_PNPPOWER_EVENT_CALLBACKS, _WDF_PNPPOWER_EVENT_CALLBACKS>();
 /// `WDF_POWER_DEVICE_STATE`
 const _: () = same::<crate::WDF_POWER_DEVICE_STATE, _WDF_POWER_DEVICE_STATE::Type>();
+/// `WDF_QUERY_INTERFACE_CONFIG`
+const _: () = same::<crate::WDF_QUERY_INTERFACE_CONFIG, _WDF_QUERY_INTERFACE_CONFIG>();
 /// `WDF_REQUEST_TYPE`
 const _: () = same::<crate::WDF_REQUEST_TYPE, _WDF_REQUEST_TYPE::Type>();
 /// `WDF_SPECIAL_FILE_TYPE`
@@ -401,12 +571,28 @@ const _: () = same::<crate::WDF_SYNCHRONIZATION_SCOPE, _WDF_SYNCHRONIZATION_SCOP
 const _: () = same::<crate::WDF_TIMER_CONFIG, _WDF_TIMER_CONFIG>();
 /// `WDF_TRI_STATE`
 const _: () = same::<crate::WDF_TRI_STATE, _WDF_TRI_STATE::Type>();
+/// `WDF_WMI_INSTANCE_CONFIG`
+const _: () = same::<crate::WDF_WMI_INSTANCE_CONFIG, _WDF_WMI_INSTANCE_CONFIG>();
+/// `WDF_WMI_PROVIDER_CONFIG`
+const _: () = same::<crate::WDF_WMI_PROVIDER_CONFIG, _WDF_WMI_PROVIDER_CONFIG>();
+/// `WDF_WMI_PROVIDER_CONTROL`
+const _: () = same::<crate::WDF_WMI_PROVIDER_CONTROL, _WDF_WMI_PROVIDER_CONTROL::Type>();
 /// `WDF_WORKITEM_CONFIG`
 const _: () = same::<crate::WDF_WORKITEM_CONFIG, _WDF_WORKITEM_CONFIG>();
 /// `wchar_t`
 const _: () = same::<crate::wchar_t, ::core::ffi::c_ushort>();
 
 // ---- structs and unions: every field named and typed, the same derives
+/// `WDFCHILDLIST__`
+fn _WDFCHILDLIST__() {
+    clone::<crate::WDFCHILDLIST__>();
+    copy::<crate::WDFCHILDLIST__>();
+    debug::<crate::WDFCHILDLIST__>();
+    default::<crate::WDFCHILDLIST__>();
+    let v: crate::WDFCHILDLIST__ = any();
+    same_as::<::core::ffi::c_int, _>(&v.unused);
+    let _all_fields = crate::WDFCHILDLIST__ { unused: any() };
+}
 /// `WDFCMRESLIST__`
 fn _WDFCMRESLIST__() {
     clone::<crate::WDFCMRESLIST__>();
@@ -441,6 +627,26 @@ fn _WDFDEVICE__() {
     same_as::<::core::ffi::c_int, _>(&v.unused);
     let _all_fields = crate::WDFDEVICE__ { unused: any() };
 }
+/// `WDFDMAENABLER__`
+fn _WDFDMAENABLER__() {
+    clone::<crate::WDFDMAENABLER__>();
+    copy::<crate::WDFDMAENABLER__>();
+    debug::<crate::WDFDMAENABLER__>();
+    default::<crate::WDFDMAENABLER__>();
+    let v: crate::WDFDMAENABLER__ = any();
+    same_as::<::core::ffi::c_int, _>(&v.unused);
+    let _all_fields = crate::WDFDMAENABLER__ { unused: any() };
+}
+/// `WDFDPC__`
+fn _WDFDPC__() {
+    clone::<crate::WDFDPC__>();
+    copy::<crate::WDFDPC__>();
+    debug::<crate::WDFDPC__>();
+    default::<crate::WDFDPC__>();
+    let v: crate::WDFDPC__ = any();
+    same_as::<::core::ffi::c_int, _>(&v.unused);
+    let _all_fields = crate::WDFDPC__ { unused: any() };
+}
 /// `WDFDRIVER__`
 fn _WDFDRIVER__() {
     clone::<crate::WDFDRIVER__>();
@@ -450,6 +656,26 @@ fn _WDFDRIVER__() {
     let v: crate::WDFDRIVER__ = any();
     same_as::<::core::ffi::c_int, _>(&v.unused);
     let _all_fields = crate::WDFDRIVER__ { unused: any() };
+}
+/// `WDFFILEOBJECT__`
+fn _WDFFILEOBJECT__() {
+    clone::<crate::WDFFILEOBJECT__>();
+    copy::<crate::WDFFILEOBJECT__>();
+    debug::<crate::WDFFILEOBJECT__>();
+    default::<crate::WDFFILEOBJECT__>();
+    let v: crate::WDFFILEOBJECT__ = any();
+    same_as::<::core::ffi::c_int, _>(&v.unused);
+    let _all_fields = crate::WDFFILEOBJECT__ { unused: any() };
+}
+/// `WDFINTERRUPT__`
+fn _WDFINTERRUPT__() {
+    clone::<crate::WDFINTERRUPT__>();
+    copy::<crate::WDFINTERRUPT__>();
+    debug::<crate::WDFINTERRUPT__>();
+    default::<crate::WDFINTERRUPT__>();
+    let v: crate::WDFINTERRUPT__ = any();
+    same_as::<::core::ffi::c_int, _>(&v.unused);
+    let _all_fields = crate::WDFINTERRUPT__ { unused: any() };
 }
 /// `WDFKEY__`
 fn _WDFKEY__() {
@@ -530,6 +756,26 @@ fn _WDFWAITLOCK__() {
     let v: crate::WDFWAITLOCK__ = any();
     same_as::<::core::ffi::c_int, _>(&v.unused);
     let _all_fields = crate::WDFWAITLOCK__ { unused: any() };
+}
+/// `WDFWMIINSTANCE__`
+fn _WDFWMIINSTANCE__() {
+    clone::<crate::WDFWMIINSTANCE__>();
+    copy::<crate::WDFWMIINSTANCE__>();
+    debug::<crate::WDFWMIINSTANCE__>();
+    default::<crate::WDFWMIINSTANCE__>();
+    let v: crate::WDFWMIINSTANCE__ = any();
+    same_as::<::core::ffi::c_int, _>(&v.unused);
+    let _all_fields = crate::WDFWMIINSTANCE__ { unused: any() };
+}
+/// `WDFWMIPROVIDER__`
+fn _WDFWMIPROVIDER__() {
+    clone::<crate::WDFWMIPROVIDER__>();
+    copy::<crate::WDFWMIPROVIDER__>();
+    debug::<crate::WDFWMIPROVIDER__>();
+    default::<crate::WDFWMIPROVIDER__>();
+    let v: crate::WDFWMIPROVIDER__ = any();
+    same_as::<::core::ffi::c_int, _>(&v.unused);
+    let _all_fields = crate::WDFWMIPROVIDER__ { unused: any() };
 }
 /// `WDFWORKITEM__`
 fn _WDFWORKITEM__() {
@@ -873,6 +1119,106 @@ fn __WAIT_CONTEXT_BLOCK() {
     debug::<crate::_WAIT_CONTEXT_BLOCK>();
     default::<crate::_WAIT_CONTEXT_BLOCK>();
 }
+/// `_WDF_CHILD_ADDRESS_DESCRIPTION_HEADER`
+fn __WDF_CHILD_ADDRESS_DESCRIPTION_HEADER() {
+    clone::<crate::_WDF_CHILD_ADDRESS_DESCRIPTION_HEADER>();
+    copy::<crate::_WDF_CHILD_ADDRESS_DESCRIPTION_HEADER>();
+    debug::<crate::_WDF_CHILD_ADDRESS_DESCRIPTION_HEADER>();
+    default::<crate::_WDF_CHILD_ADDRESS_DESCRIPTION_HEADER>();
+    let v: crate::_WDF_CHILD_ADDRESS_DESCRIPTION_HEADER = any();
+    same_as::<ULONG, _>(&v.AddressDescriptionSize);
+    let _all_fields = crate::_WDF_CHILD_ADDRESS_DESCRIPTION_HEADER { AddressDescriptionSize: any() };
+}
+/// `_WDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER`
+fn __WDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER() {
+    clone::<crate::_WDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER>();
+    copy::<crate::_WDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER>();
+    debug::<crate::_WDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER>();
+    default::<crate::_WDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER>();
+    let v: crate::_WDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER = any();
+    same_as::<ULONG, _>(&v.IdentificationDescriptionSize);
+    let _all_fields = crate::_WDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER { IdentificationDescriptionSize: any() };
+}
+/// `_WDF_CHILD_LIST_CONFIG`
+fn __WDF_CHILD_LIST_CONFIG() {
+    clone::<crate::_WDF_CHILD_LIST_CONFIG>();
+    copy::<crate::_WDF_CHILD_LIST_CONFIG>();
+    debug::<crate::_WDF_CHILD_LIST_CONFIG>();
+    default::<crate::_WDF_CHILD_LIST_CONFIG>();
+    let v: crate::_WDF_CHILD_LIST_CONFIG = any();
+    same_as::<ULONG, _>(&v.AddressDescriptionSize);
+    same_as::<PFN_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_CLEANUP, _>(&v.EvtChildListAddressDescriptionCleanup);
+    same_as::<PFN_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_COPY, _>(&v.EvtChildListAddressDescriptionCopy);
+    same_as::<PFN_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_DUPLICATE, _>(&v.EvtChildListAddressDescriptionDuplicate);
+    same_as::<PFN_WDF_CHILD_LIST_CREATE_DEVICE, _>(&v.EvtChildListCreateDevice);
+    same_as::<PFN_WDF_CHILD_LIST_DEVICE_REENUMERATED, _>(&v.EvtChildListDeviceReenumerated);
+    same_as::<PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_CLEANUP, _>(&v.EvtChildListIdentificationDescriptionCleanup);
+    same_as::<PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COMPARE, _>(&v.EvtChildListIdentificationDescriptionCompare);
+    same_as::<PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COPY, _>(&v.EvtChildListIdentificationDescriptionCopy);
+    same_as::<PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_DUPLICATE, _>(&v.EvtChildListIdentificationDescriptionDuplicate);
+    same_as::<PFN_WDF_CHILD_LIST_SCAN_FOR_CHILDREN, _>(&v.EvtChildListScanForChildren);
+    same_as::<ULONG, _>(&v.IdentificationDescriptionSize);
+    same_as::<ULONG, _>(&v.Size);
+    let _all_fields = crate::_WDF_CHILD_LIST_CONFIG { AddressDescriptionSize: any(), EvtChildListAddressDescriptionCleanup: any(), EvtChildListAddressDescriptionCopy: any(), EvtChildListAddressDescriptionDuplicate: any(), EvtChildListCreateDevice: any(), EvtChildListDeviceReenumerated: any(), EvtChildListIdentificationDescriptionCleanup: any(), EvtChildListIdentificationDescriptionCompare: any(), EvtChildListIdentificationDescriptionCopy: any(), EvtChildListIdentificationDescriptionDuplicate: any(), EvtChildListScanForChildren: any(), IdentificationDescriptionSize: any(), Size: any() };
+}
+/// `_WDF_COMMON_BUFFER_CONFIG`
+fn __WDF_COMMON_BUFFER_CONFIG() {
+    clone::<crate::_WDF_COMMON_BUFFER_CONFIG>();
+    copy::<crate::_WDF_COMMON_BUFFER_CONFIG>();
+    debug::<crate::_WDF_COMMON_BUFFER_CONFIG>();
+    default::<crate::_WDF_COMMON_BUFFER_CONFIG>();
+    let v: crate::_WDF_COMMON_BUFFER_CONFIG = any();
+    same_as::<ULONG, _>(&v.AlignmentRequirement);
+    same_as::<ULONG, _>(&v.Size);
+    let _all_fields = crate::_WDF_COMMON_BUFFER_CONFIG { AlignmentRequirement: any(), Size: any() };
+}
+/// `_WDF_DMA_ENABLER_CONFIG`
+fn __WDF_DMA_ENABLER_CONFIG() {
+    clone::<crate::_WDF_DMA_ENABLER_CONFIG>();
+    copy::<crate::_WDF_DMA_ENABLER_CONFIG>();
+    debug::<crate::_WDF_DMA_ENABLER_CONFIG>();
+    default::<crate::_WDF_DMA_ENABLER_CONFIG>();
+    let v: crate::_WDF_DMA_ENABLER_CONFIG = any();
+    same_as::<ULONG, _>(&v.AddressWidthOverride);
+    same_as::<PFN_WDF_DMA_ENABLER_DISABLE, _>(&v.EvtDmaEnablerDisable);
+    same_as::<PFN_WDF_DMA_ENABLER_ENABLE, _>(&v.EvtDmaEnablerEnable);
+    same_as::<PFN_WDF_DMA_ENABLER_FILL, _>(&v.EvtDmaEnablerFill);
+    same_as::<PFN_WDF_DMA_ENABLER_FLUSH, _>(&v.EvtDmaEnablerFlush);
+    same_as::<PFN_WDF_DMA_ENABLER_SELFMANAGED_IO_START, _>(&v.EvtDmaEnablerSelfManagedIoStart);
+    same_as::<PFN_WDF_DMA_ENABLER_SELFMANAGED_IO_STOP, _>(&v.EvtDmaEnablerSelfManagedIoStop);
+    same_as::<ULONG, _>(&v.Flags);
+    same_as::<usize, _>(&v.MaximumLength);
+    same_as::<WDF_DMA_PROFILE, _>(&v.Profile);
+    same_as::<ULONG, _>(&v.Size);
+    same_as::<ULONG, _>(&v.WdmDmaVersionOverride);
+    let _all_fields = crate::_WDF_DMA_ENABLER_CONFIG { AddressWidthOverride: any(), EvtDmaEnablerDisable: any(), EvtDmaEnablerEnable: any(), EvtDmaEnablerFill: any(), EvtDmaEnablerFlush: any(), EvtDmaEnablerSelfManagedIoStart: any(), EvtDmaEnablerSelfManagedIoStop: any(), Flags: any(), MaximumLength: any(), Profile: any(), Size: any(), WdmDmaVersionOverride: any() };
+}
+/// `_WDF_DMA_SYSTEM_PROFILE_CONFIG`
+fn __WDF_DMA_SYSTEM_PROFILE_CONFIG() {
+    clone::<crate::_WDF_DMA_SYSTEM_PROFILE_CONFIG>();
+    copy::<crate::_WDF_DMA_SYSTEM_PROFILE_CONFIG>();
+    default::<crate::_WDF_DMA_SYSTEM_PROFILE_CONFIG>();
+    let v: crate::_WDF_DMA_SYSTEM_PROFILE_CONFIG = any();
+    same_as::<BOOLEAN, _>(&v.DemandMode);
+    same_as::<PHYSICAL_ADDRESS, _>(&v.DeviceAddress);
+    same_as::<PCM_PARTIAL_RESOURCE_DESCRIPTOR, _>(&v.DmaDescriptor);
+    same_as::<DMA_WIDTH, _>(&v.DmaWidth);
+    same_as::<BOOLEAN, _>(&v.LoopedTransfer);
+    same_as::<ULONG, _>(&v.Size);
+    let _all_fields = crate::_WDF_DMA_SYSTEM_PROFILE_CONFIG { DemandMode: any(), DeviceAddress: any(), DmaDescriptor: any(), DmaWidth: any(), LoopedTransfer: any(), Size: any() };
+}
+/// `_WDF_DPC_CONFIG`
+fn __WDF_DPC_CONFIG() {
+    clone::<crate::_WDF_DPC_CONFIG>();
+    copy::<crate::_WDF_DPC_CONFIG>();
+    debug::<crate::_WDF_DPC_CONFIG>();
+    default::<crate::_WDF_DPC_CONFIG>();
+    let v: crate::_WDF_DPC_CONFIG = any();
+    same_as::<BOOLEAN, _>(&v.AutomaticSerialization);
+    same_as::<PFN_WDF_DPC, _>(&v.EvtDpcFunc);
+    same_as::<ULONG, _>(&v.Size);
+    let _all_fields = crate::_WDF_DPC_CONFIG { AutomaticSerialization: any(), EvtDpcFunc: any(), Size: any() };
+}
 /// `_WDF_DRIVER_CONFIG`
 fn __WDF_DRIVER_CONFIG() {
     clone::<crate::_WDF_DRIVER_CONFIG>();
@@ -913,11 +1259,64 @@ fn __WDF_DRIVER_VERSION_AVAILABLE_PARAMS() {
     same_as::<ULONG, _>(&v.Size);
     let _all_fields = crate::_WDF_DRIVER_VERSION_AVAILABLE_PARAMS { MajorVersion: any(), MinorVersion: any(), Size: any() };
 }
+/// `_WDF_FILEOBJECT_CONFIG`
+fn __WDF_FILEOBJECT_CONFIG() {
+    clone::<crate::_WDF_FILEOBJECT_CONFIG>();
+    copy::<crate::_WDF_FILEOBJECT_CONFIG>();
+    debug::<crate::_WDF_FILEOBJECT_CONFIG>();
+    default::<crate::_WDF_FILEOBJECT_CONFIG>();
+    let v: crate::_WDF_FILEOBJECT_CONFIG = any();
+    same_as::<WDF_TRI_STATE, _>(&v.AutoForwardCleanupClose);
+    same_as::<PFN_WDF_DEVICE_FILE_CREATE, _>(&v.EvtDeviceFileCreate);
+    same_as::<PFN_WDF_FILE_CLEANUP, _>(&v.EvtFileCleanup);
+    same_as::<PFN_WDF_FILE_CLOSE, _>(&v.EvtFileClose);
+    same_as::<WDF_FILEOBJECT_CLASS, _>(&v.FileObjectClass);
+    same_as::<ULONG, _>(&v.Size);
+    let _all_fields = crate::_WDF_FILEOBJECT_CONFIG { AutoForwardCleanupClose: any(), EvtDeviceFileCreate: any(), EvtFileCleanup: any(), EvtFileClose: any(), FileObjectClass: any(), Size: any() };
+}
+/// `_WDF_INTERRUPT_CONFIG`
+fn __WDF_INTERRUPT_CONFIG() {
+    clone::<crate::_WDF_INTERRUPT_CONFIG>();
+    copy::<crate::_WDF_INTERRUPT_CONFIG>();
+    debug::<crate::_WDF_INTERRUPT_CONFIG>();
+    default::<crate::_WDF_INTERRUPT_CONFIG>();
+    let v: crate::_WDF_INTERRUPT_CONFIG = any();
+    same_as::<BOOLEAN, _>(&v.AutomaticSerialization);
+    same_as::<BOOLEAN, _>(&v.CanWakeDevice);
+    same_as::<PFN_WDF_INTERRUPT_DISABLE, _>(&v.EvtInterruptDisable);
+    same_as::<PFN_WDF_INTERRUPT_DPC, _>(&v.EvtInterruptDpc);
+    same_as::<PFN_WDF_INTERRUPT_ENABLE, _>(&v.EvtInterruptEnable);
+    same_as::<PFN_WDF_INTERRUPT_ISR, _>(&v.EvtInterruptIsr);
+    same_as::<PFN_WDF_INTERRUPT_WORKITEM, _>(&v.EvtInterruptWorkItem);
+    same_as::<BOOLEAN, _>(&v.FloatingSave);
+    same_as::<PCM_PARTIAL_RESOURCE_DESCRIPTOR, _>(&v.InterruptRaw);
+    same_as::<PCM_PARTIAL_RESOURCE_DESCRIPTOR, _>(&v.InterruptTranslated);
+    same_as::<BOOLEAN, _>(&v.PassiveHandling);
+    same_as::<WDF_TRI_STATE, _>(&v.ReportInactiveOnPowerDown);
+    same_as::<WDF_TRI_STATE, _>(&v.ShareVector);
+    same_as::<ULONG, _>(&v.Size);
+    same_as::<WDFSPINLOCK, _>(&v.SpinLock);
+    same_as::<WDFWAITLOCK, _>(&v.WaitLock);
+    let _all_fields = crate::_WDF_INTERRUPT_CONFIG { AutomaticSerialization: any(), CanWakeDevice: any(), EvtInterruptDisable: any(), EvtInterruptDpc: any(), EvtInterruptEnable: any(), EvtInterruptIsr: any(), EvtInterruptWorkItem: any(), FloatingSave: any(), InterruptRaw: any(), InterruptTranslated: any(), PassiveHandling: any(), ReportInactiveOnPowerDown: any(), ShareVector: any(), Size: any(), SpinLock: any(), WaitLock: any() };
+}
 /// `_WDF_IO_QUEUE_CONFIG`
 fn __WDF_IO_QUEUE_CONFIG() {
     clone::<crate::_WDF_IO_QUEUE_CONFIG>();
     copy::<crate::_WDF_IO_QUEUE_CONFIG>();
     default::<crate::_WDF_IO_QUEUE_CONFIG>();
+}
+/// `_WDF_IO_TYPE_CONFIG`
+fn __WDF_IO_TYPE_CONFIG() {
+    clone::<crate::_WDF_IO_TYPE_CONFIG>();
+    copy::<crate::_WDF_IO_TYPE_CONFIG>();
+    debug::<crate::_WDF_IO_TYPE_CONFIG>();
+    default::<crate::_WDF_IO_TYPE_CONFIG>();
+    let v: crate::_WDF_IO_TYPE_CONFIG = any();
+    same_as::<WDF_DEVICE_IO_TYPE, _>(&v.DeviceControlIoType);
+    same_as::<ULONG, _>(&v.DirectTransferThreshold);
+    same_as::<WDF_DEVICE_IO_TYPE, _>(&v.ReadWriteIoType);
+    same_as::<ULONG, _>(&v.Size);
+    let _all_fields = crate::_WDF_IO_TYPE_CONFIG { DeviceControlIoType: any(), DirectTransferThreshold: any(), ReadWriteIoType: any(), Size: any() };
 }
 /// `_WDF_OBJECT_ATTRIBUTES`
 fn __WDF_OBJECT_ATTRIBUTES() {
@@ -977,6 +1376,21 @@ fn __WDF_PNPPOWER_EVENT_CALLBACKS() {
     same_as::<ULONG, _>(&v.Size);
     let _all_fields = crate::_WDF_PNPPOWER_EVENT_CALLBACKS { EvtDeviceD0Entry: any(), EvtDeviceD0EntryPostInterruptsEnabled: any(), EvtDeviceD0Exit: any(), EvtDeviceD0ExitPreInterruptsDisabled: any(), EvtDevicePrepareHardware: any(), EvtDeviceQueryRemove: any(), EvtDeviceQueryStop: any(), EvtDeviceRelationsQuery: any(), EvtDeviceReleaseHardware: any(), EvtDeviceSelfManagedIoCleanup: any(), EvtDeviceSelfManagedIoFlush: any(), EvtDeviceSelfManagedIoInit: any(), EvtDeviceSelfManagedIoRestart: any(), EvtDeviceSelfManagedIoSuspend: any(), EvtDeviceSurpriseRemoval: any(), EvtDeviceUsageNotification: any(), EvtDeviceUsageNotificationEx: any(), Size: any() };
 }
+/// `_WDF_QUERY_INTERFACE_CONFIG`
+fn __WDF_QUERY_INTERFACE_CONFIG() {
+    clone::<crate::_WDF_QUERY_INTERFACE_CONFIG>();
+    copy::<crate::_WDF_QUERY_INTERFACE_CONFIG>();
+    debug::<crate::_WDF_QUERY_INTERFACE_CONFIG>();
+    default::<crate::_WDF_QUERY_INTERFACE_CONFIG>();
+    let v: crate::_WDF_QUERY_INTERFACE_CONFIG = any();
+    same_as::<PFN_WDF_DEVICE_PROCESS_QUERY_INTERFACE_REQUEST, _>(&v.EvtDeviceProcessQueryInterfaceRequest);
+    same_as::<BOOLEAN, _>(&v.ImportInterface);
+    same_as::<PINTERFACE, _>(&v.Interface);
+    same_as::<*const GUID, _>(&v.InterfaceType);
+    same_as::<BOOLEAN, _>(&v.SendQueryToParentStack);
+    same_as::<ULONG, _>(&v.Size);
+    let _all_fields = crate::_WDF_QUERY_INTERFACE_CONFIG { EvtDeviceProcessQueryInterfaceRequest: any(), ImportInterface: any(), Interface: any(), InterfaceType: any(), SendQueryToParentStack: any(), Size: any() };
+}
 /// `_WDF_TIMER_CONFIG`
 fn __WDF_TIMER_CONFIG() {
     clone::<crate::_WDF_TIMER_CONFIG>();
@@ -992,6 +1406,38 @@ fn __WDF_TIMER_CONFIG() {
     same_as::<BOOLEAN, _>(&v.UseHighResolutionTimer);
     same_as::<[u8; 4usize], _>(&v.__bindgen_padding_0);
     let _all_fields = crate::_WDF_TIMER_CONFIG { AutomaticSerialization: any(), EvtTimerFunc: any(), Period: any(), Size: any(), TolerableDelay: any(), UseHighResolutionTimer: any(), __bindgen_padding_0: any() };
+}
+/// `_WDF_WMI_INSTANCE_CONFIG`
+fn __WDF_WMI_INSTANCE_CONFIG() {
+    clone::<crate::_WDF_WMI_INSTANCE_CONFIG>();
+    copy::<crate::_WDF_WMI_INSTANCE_CONFIG>();
+    debug::<crate::_WDF_WMI_INSTANCE_CONFIG>();
+    default::<crate::_WDF_WMI_INSTANCE_CONFIG>();
+    let v: crate::_WDF_WMI_INSTANCE_CONFIG = any();
+    same_as::<PFN_WDF_WMI_INSTANCE_EXECUTE_METHOD, _>(&v.EvtWmiInstanceExecuteMethod);
+    same_as::<PFN_WDF_WMI_INSTANCE_QUERY_INSTANCE, _>(&v.EvtWmiInstanceQueryInstance);
+    same_as::<PFN_WDF_WMI_INSTANCE_SET_INSTANCE, _>(&v.EvtWmiInstanceSetInstance);
+    same_as::<PFN_WDF_WMI_INSTANCE_SET_ITEM, _>(&v.EvtWmiInstanceSetItem);
+    same_as::<WDFWMIPROVIDER, _>(&v.Provider);
+    same_as::<PWDF_WMI_PROVIDER_CONFIG, _>(&v.ProviderConfig);
+    same_as::<BOOLEAN, _>(&v.Register);
+    same_as::<ULONG, _>(&v.Size);
+    same_as::<BOOLEAN, _>(&v.UseContextForQuery);
+    let _all_fields = crate::_WDF_WMI_INSTANCE_CONFIG { EvtWmiInstanceExecuteMethod: any(), EvtWmiInstanceQueryInstance: any(), EvtWmiInstanceSetInstance: any(), EvtWmiInstanceSetItem: any(), Provider: any(), ProviderConfig: any(), Register: any(), Size: any(), UseContextForQuery: any() };
+}
+/// `_WDF_WMI_PROVIDER_CONFIG`
+fn __WDF_WMI_PROVIDER_CONFIG() {
+    clone::<crate::_WDF_WMI_PROVIDER_CONFIG>();
+    copy::<crate::_WDF_WMI_PROVIDER_CONFIG>();
+    debug::<crate::_WDF_WMI_PROVIDER_CONFIG>();
+    default::<crate::_WDF_WMI_PROVIDER_CONFIG>();
+    let v: crate::_WDF_WMI_PROVIDER_CONFIG = any();
+    same_as::<PFN_WDF_WMI_PROVIDER_FUNCTION_CONTROL, _>(&v.EvtWmiProviderFunctionControl);
+    same_as::<ULONG, _>(&v.Flags);
+    same_as::<GUID, _>(&v.Guid);
+    same_as::<ULONG, _>(&v.MinInstanceBufferSize);
+    same_as::<ULONG, _>(&v.Size);
+    let _all_fields = crate::_WDF_WMI_PROVIDER_CONFIG { EvtWmiProviderFunctionControl: any(), Flags: any(), Guid: any(), MinInstanceBufferSize: any(), Size: any() };
 }
 /// `_WDF_WORKITEM_CONFIG`
 fn __WDF_WORKITEM_CONFIG() {
@@ -1062,6 +1508,22 @@ fn __DEVICE_RELATION_TYPE() {
     const _: () = assert!(crate::_DEVICE_RELATION_TYPE::TargetDeviceRelation == 4);
     same_as::<::core::ffi::c_int, _>(&crate::_DEVICE_RELATION_TYPE::TransportRelations);
     const _: () = assert!(crate::_DEVICE_RELATION_TYPE::TransportRelations == 6);
+}
+/// `_DMA_WIDTH`
+fn __DMA_WIDTH() {
+    const _: () = same::<crate::_DMA_WIDTH::Type, ::core::ffi::c_int>();
+    same_as::<::core::ffi::c_int, _>(&crate::_DMA_WIDTH::MaximumDmaWidth);
+    const _: () = assert!(crate::_DMA_WIDTH::MaximumDmaWidth == 5);
+    same_as::<::core::ffi::c_int, _>(&crate::_DMA_WIDTH::Width16Bits);
+    const _: () = assert!(crate::_DMA_WIDTH::Width16Bits == 1);
+    same_as::<::core::ffi::c_int, _>(&crate::_DMA_WIDTH::Width32Bits);
+    const _: () = assert!(crate::_DMA_WIDTH::Width32Bits == 2);
+    same_as::<::core::ffi::c_int, _>(&crate::_DMA_WIDTH::Width64Bits);
+    const _: () = assert!(crate::_DMA_WIDTH::Width64Bits == 3);
+    same_as::<::core::ffi::c_int, _>(&crate::_DMA_WIDTH::Width8Bits);
+    const _: () = assert!(crate::_DMA_WIDTH::Width8Bits == 0);
+    same_as::<::core::ffi::c_int, _>(&crate::_DMA_WIDTH::WidthNoWrap);
+    const _: () = assert!(crate::_DMA_WIDTH::WidthNoWrap == 4);
 }
 /// `_INTERFACE_TYPE`
 fn __INTERFACE_TYPE() {
@@ -1237,6 +1699,28 @@ fn __WDF_DEVICE_IO_TYPE() {
     same_as::<::core::ffi::c_int, _>(&crate::_WDF_DEVICE_IO_TYPE::WdfDeviceIoUndefined);
     const _: () = assert!(crate::_WDF_DEVICE_IO_TYPE::WdfDeviceIoUndefined == 0);
 }
+/// `_WDF_DMA_PROFILE`
+fn __WDF_DMA_PROFILE() {
+    const _: () = same::<crate::_WDF_DMA_PROFILE::Type, ::core::ffi::c_int>();
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_DMA_PROFILE::WdfDmaProfileInvalid);
+    const _: () = assert!(crate::_WDF_DMA_PROFILE::WdfDmaProfileInvalid == 0);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_DMA_PROFILE::WdfDmaProfilePacket);
+    const _: () = assert!(crate::_WDF_DMA_PROFILE::WdfDmaProfilePacket == 1);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_DMA_PROFILE::WdfDmaProfilePacket64);
+    const _: () = assert!(crate::_WDF_DMA_PROFILE::WdfDmaProfilePacket64 == 3);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_DMA_PROFILE::WdfDmaProfileScatterGather);
+    const _: () = assert!(crate::_WDF_DMA_PROFILE::WdfDmaProfileScatterGather == 2);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_DMA_PROFILE::WdfDmaProfileScatterGather64);
+    const _: () = assert!(crate::_WDF_DMA_PROFILE::WdfDmaProfileScatterGather64 == 4);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_DMA_PROFILE::WdfDmaProfileScatterGather64Duplex);
+    const _: () = assert!(crate::_WDF_DMA_PROFILE::WdfDmaProfileScatterGather64Duplex == 6);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_DMA_PROFILE::WdfDmaProfileScatterGatherDuplex);
+    const _: () = assert!(crate::_WDF_DMA_PROFILE::WdfDmaProfileScatterGatherDuplex == 5);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_DMA_PROFILE::WdfDmaProfileSystem);
+    const _: () = assert!(crate::_WDF_DMA_PROFILE::WdfDmaProfileSystem == 7);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_DMA_PROFILE::WdfDmaProfileSystemDuplex);
+    const _: () = assert!(crate::_WDF_DMA_PROFILE::WdfDmaProfileSystemDuplex == 8);
+}
 /// `_WDF_DRIVER_INIT_FLAGS`
 fn __WDF_DRIVER_INIT_FLAGS() {
     const _: () = same::<crate::_WDF_DRIVER_INIT_FLAGS::Type, ::core::ffi::c_int>();
@@ -1262,6 +1746,22 @@ fn __WDF_EXECUTION_LEVEL() {
     const _: () = assert!(crate::_WDF_EXECUTION_LEVEL::WdfExecutionLevelInvalid == 0);
     same_as::<::core::ffi::c_int, _>(&crate::_WDF_EXECUTION_LEVEL::WdfExecutionLevelPassive);
     const _: () = assert!(crate::_WDF_EXECUTION_LEVEL::WdfExecutionLevelPassive == 2);
+}
+/// `_WDF_FILEOBJECT_CLASS`
+fn __WDF_FILEOBJECT_CLASS() {
+    const _: () = same::<crate::_WDF_FILEOBJECT_CLASS::Type, ::core::ffi::c_int>();
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_FILEOBJECT_CLASS::WdfFileObjectCanBeOptional);
+    const _: () = assert!(crate::_WDF_FILEOBJECT_CLASS::WdfFileObjectCanBeOptional == -2147483648);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_FILEOBJECT_CLASS::WdfFileObjectInvalid);
+    const _: () = assert!(crate::_WDF_FILEOBJECT_CLASS::WdfFileObjectInvalid == 0);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_FILEOBJECT_CLASS::WdfFileObjectNotRequired);
+    const _: () = assert!(crate::_WDF_FILEOBJECT_CLASS::WdfFileObjectNotRequired == 1);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_FILEOBJECT_CLASS::WdfFileObjectWdfCanUseFsContext);
+    const _: () = assert!(crate::_WDF_FILEOBJECT_CLASS::WdfFileObjectWdfCanUseFsContext == 2);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_FILEOBJECT_CLASS::WdfFileObjectWdfCanUseFsContext2);
+    const _: () = assert!(crate::_WDF_FILEOBJECT_CLASS::WdfFileObjectWdfCanUseFsContext2 == 3);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_FILEOBJECT_CLASS::WdfFileObjectWdfCannotUseFsContexts);
+    const _: () = assert!(crate::_WDF_FILEOBJECT_CLASS::WdfFileObjectWdfCannotUseFsContexts == 4);
 }
 /// `_WDF_IO_QUEUE_DISPATCH_TYPE`
 fn __WDF_IO_QUEUE_DISPATCH_TYPE() {
@@ -1408,6 +1908,16 @@ fn __WDF_TRI_STATE() {
     const _: () = assert!(crate::_WDF_TRI_STATE::WdfTrue == 1);
     same_as::<::core::ffi::c_int, _>(&crate::_WDF_TRI_STATE::WdfUseDefault);
     const _: () = assert!(crate::_WDF_TRI_STATE::WdfUseDefault == 2);
+}
+/// `_WDF_WMI_PROVIDER_CONTROL`
+fn __WDF_WMI_PROVIDER_CONTROL() {
+    const _: () = same::<crate::_WDF_WMI_PROVIDER_CONTROL::Type, ::core::ffi::c_int>();
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_WMI_PROVIDER_CONTROL::WdfWmiControlInvalid);
+    const _: () = assert!(crate::_WDF_WMI_PROVIDER_CONTROL::WdfWmiControlInvalid == 0);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_WMI_PROVIDER_CONTROL::WdfWmiEventControl);
+    const _: () = assert!(crate::_WDF_WMI_PROVIDER_CONTROL::WdfWmiEventControl == 1);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_WMI_PROVIDER_CONTROL::WdfWmiInstanceControl);
+    const _: () = assert!(crate::_WDF_WMI_PROVIDER_CONTROL::WdfWmiInstanceControl == 2);
 }
 
 // ---- constants: type and value

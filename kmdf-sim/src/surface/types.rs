@@ -2,8 +2,8 @@
 //! Regenerate: `cargo run -p kmdf-sim-gen -- write`.
 //!
 //! The items of the real wdk-sys 0.5.2 bindings (data/wdk-sys-0.5.2-bindings.tar.xz:
-//! types.rs, constants.rs) that the 266 roots of data/surface-roots.txt need, transitively,
-//! as bindgen wrote them: 593 names, 922 items.
+//! types.rs, constants.rs) that the 277 roots of data/surface-roots.txt need, transitively,
+//! as bindgen wrote them: 705 names, 1061 items.
 //! `::core::ffi::c_long`/`c_ulong` are written as Windows' (LLP64) `i32`/`u32`;
 //! bindgen's layout assertions below check the result on the host.
 #![allow(
@@ -4393,6 +4393,7 @@ impl Default for _CM_PARTIAL_RESOURCE_DESCRIPTOR {
     }
 }
 pub type CM_PARTIAL_RESOURCE_DESCRIPTOR = _CM_PARTIAL_RESOURCE_DESCRIPTOR;
+pub type PCM_PARTIAL_RESOURCE_DESCRIPTOR = *mut _CM_PARTIAL_RESOURCE_DESCRIPTOR;
 pub mod _INTERFACE_TYPE {
     #[allow(unused_imports)]
     use super::*;
@@ -7174,6 +7175,18 @@ impl Default for _FILE_OBJECT {
     }
 }
 pub type PFILE_OBJECT = *mut _FILE_OBJECT;
+pub mod _DMA_WIDTH {
+    #[allow(unused_imports)]
+    use super::*;
+    pub type Type = ::core::ffi::c_int;
+    pub const Width8Bits: Type = 0;
+    pub const Width16Bits: Type = 1;
+    pub const Width32Bits: Type = 2;
+    pub const Width64Bits: Type = 3;
+    pub const WidthNoWrap: Type = 4;
+    pub const MaximumDmaWidth: Type = 5;
+}
+pub use self::_DMA_WIDTH::Type as DMA_WIDTH;
 pub mod _DEVICE_RELATION_TYPE {
     #[allow(unused_imports)]
     use super::*;
@@ -10359,6 +10372,38 @@ const _: () = {
 pub type WDFDEVICE = *mut WDFDEVICE__;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
+pub struct WDFWMIPROVIDER__ {
+    pub unused: ::core::ffi::c_int,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of WDFWMIPROVIDER__"][::core::mem::size_of::<WDFWMIPROVIDER__>() - 4usize];
+    [
+        "Alignment of WDFWMIPROVIDER__",
+    ][::core::mem::align_of::<WDFWMIPROVIDER__>() - 4usize];
+    [
+        "Offset of field: WDFWMIPROVIDER__::unused",
+    ][::core::mem::offset_of!(WDFWMIPROVIDER__, unused) - 0usize];
+};
+pub type WDFWMIPROVIDER = *mut WDFWMIPROVIDER__;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct WDFWMIINSTANCE__ {
+    pub unused: ::core::ffi::c_int,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of WDFWMIINSTANCE__"][::core::mem::size_of::<WDFWMIINSTANCE__>() - 4usize];
+    [
+        "Alignment of WDFWMIINSTANCE__",
+    ][::core::mem::align_of::<WDFWMIINSTANCE__>() - 4usize];
+    [
+        "Offset of field: WDFWMIINSTANCE__::unused",
+    ][::core::mem::offset_of!(WDFWMIINSTANCE__, unused) - 0usize];
+};
+pub type WDFWMIINSTANCE = *mut WDFWMIINSTANCE__;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
 pub struct WDFQUEUE__ {
     pub unused: ::core::ffi::c_int,
 }
@@ -10387,6 +10432,36 @@ const _: () = {
 pub type WDFREQUEST = *mut WDFREQUEST__;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
+pub struct WDFFILEOBJECT__ {
+    pub unused: ::core::ffi::c_int,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of WDFFILEOBJECT__"][::core::mem::size_of::<WDFFILEOBJECT__>() - 4usize];
+    [
+        "Alignment of WDFFILEOBJECT__",
+    ][::core::mem::align_of::<WDFFILEOBJECT__>() - 4usize];
+    [
+        "Offset of field: WDFFILEOBJECT__::unused",
+    ][::core::mem::offset_of!(WDFFILEOBJECT__, unused) - 0usize];
+};
+pub type WDFFILEOBJECT = *mut WDFFILEOBJECT__;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct WDFDPC__ {
+    pub unused: ::core::ffi::c_int,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of WDFDPC__"][::core::mem::size_of::<WDFDPC__>() - 4usize];
+    ["Alignment of WDFDPC__"][::core::mem::align_of::<WDFDPC__>() - 4usize];
+    [
+        "Offset of field: WDFDPC__::unused",
+    ][::core::mem::offset_of!(WDFDPC__, unused) - 0usize];
+};
+pub type WDFDPC = *mut WDFDPC__;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
 pub struct WDFTIMER__ {
     pub unused: ::core::ffi::c_int,
 }
@@ -10413,6 +10488,20 @@ const _: () = {
     ][::core::mem::offset_of!(WDFWORKITEM__, unused) - 0usize];
 };
 pub type WDFWORKITEM = *mut WDFWORKITEM__;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct WDFINTERRUPT__ {
+    pub unused: ::core::ffi::c_int,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of WDFINTERRUPT__"][::core::mem::size_of::<WDFINTERRUPT__>() - 4usize];
+    ["Alignment of WDFINTERRUPT__"][::core::mem::align_of::<WDFINTERRUPT__>() - 4usize];
+    [
+        "Offset of field: WDFINTERRUPT__::unused",
+    ][::core::mem::offset_of!(WDFINTERRUPT__, unused) - 0usize];
+};
+pub type WDFINTERRUPT = *mut WDFINTERRUPT__;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct WDFWAITLOCK__ {
@@ -10457,6 +10546,22 @@ const _: () = {
 pub type WDFMEMORY = *mut WDFMEMORY__;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
+pub struct WDFDMAENABLER__ {
+    pub unused: ::core::ffi::c_int,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of WDFDMAENABLER__"][::core::mem::size_of::<WDFDMAENABLER__>() - 4usize];
+    [
+        "Alignment of WDFDMAENABLER__",
+    ][::core::mem::align_of::<WDFDMAENABLER__>() - 4usize];
+    [
+        "Offset of field: WDFDMAENABLER__::unused",
+    ][::core::mem::offset_of!(WDFDMAENABLER__, unused) - 0usize];
+};
+pub type WDFDMAENABLER = *mut WDFDMAENABLER__;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
 pub struct WDFKEY__ {
     pub unused: ::core::ffi::c_int,
 }
@@ -10499,6 +10604,20 @@ const _: () = {
     ][::core::mem::offset_of!(WDFCOLLECTION__, unused) - 0usize];
 };
 pub type WDFCOLLECTION = *mut WDFCOLLECTION__;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct WDFCHILDLIST__ {
+    pub unused: ::core::ffi::c_int,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of WDFCHILDLIST__"][::core::mem::size_of::<WDFCHILDLIST__>() - 4usize];
+    ["Alignment of WDFCHILDLIST__"][::core::mem::align_of::<WDFCHILDLIST__>() - 4usize];
+    [
+        "Offset of field: WDFCHILDLIST__::unused",
+    ][::core::mem::offset_of!(WDFCHILDLIST__, unused) - 0usize];
+};
+pub type WDFCHILDLIST = *mut WDFCHILDLIST__;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct WDFCMRESLIST__ {
@@ -10774,6 +10893,263 @@ const _: () = {
 };
 pub type WDF_DRIVER_VERSION_AVAILABLE_PARAMS = _WDF_DRIVER_VERSION_AVAILABLE_PARAMS;
 pub type PWDF_DRIVER_VERSION_AVAILABLE_PARAMS = *mut _WDF_DRIVER_VERSION_AVAILABLE_PARAMS;
+pub type EVT_WDF_DEVICE_PROCESS_QUERY_INTERFACE_REQUEST = ::core::option::Option<
+    unsafe extern "C" fn(
+        Device: WDFDEVICE,
+        InterfaceType: LPGUID,
+        ExposedInterface: PINTERFACE,
+        ExposedInterfaceSpecificData: PVOID,
+    ) -> NTSTATUS,
+>;
+pub type PFN_WDF_DEVICE_PROCESS_QUERY_INTERFACE_REQUEST = EVT_WDF_DEVICE_PROCESS_QUERY_INTERFACE_REQUEST;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct _WDF_QUERY_INTERFACE_CONFIG {
+    pub Size: ULONG,
+    pub Interface: PINTERFACE,
+    pub InterfaceType: *const GUID,
+    pub SendQueryToParentStack: BOOLEAN,
+    pub EvtDeviceProcessQueryInterfaceRequest: PFN_WDF_DEVICE_PROCESS_QUERY_INTERFACE_REQUEST,
+    pub ImportInterface: BOOLEAN,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _WDF_QUERY_INTERFACE_CONFIG",
+    ][::core::mem::size_of::<_WDF_QUERY_INTERFACE_CONFIG>() - 48usize];
+    [
+        "Alignment of _WDF_QUERY_INTERFACE_CONFIG",
+    ][::core::mem::align_of::<_WDF_QUERY_INTERFACE_CONFIG>() - 8usize];
+    [
+        "Offset of field: _WDF_QUERY_INTERFACE_CONFIG::Size",
+    ][::core::mem::offset_of!(_WDF_QUERY_INTERFACE_CONFIG, Size) - 0usize];
+    [
+        "Offset of field: _WDF_QUERY_INTERFACE_CONFIG::Interface",
+    ][::core::mem::offset_of!(_WDF_QUERY_INTERFACE_CONFIG, Interface) - 8usize];
+    [
+        "Offset of field: _WDF_QUERY_INTERFACE_CONFIG::InterfaceType",
+    ][::core::mem::offset_of!(_WDF_QUERY_INTERFACE_CONFIG, InterfaceType) - 16usize];
+    [
+        "Offset of field: _WDF_QUERY_INTERFACE_CONFIG::SendQueryToParentStack",
+    ][::core::mem::offset_of!(_WDF_QUERY_INTERFACE_CONFIG, SendQueryToParentStack)
+        - 24usize];
+    [
+        "Offset of field: _WDF_QUERY_INTERFACE_CONFIG::EvtDeviceProcessQueryInterfaceRequest",
+    ][::core::mem::offset_of!(
+        _WDF_QUERY_INTERFACE_CONFIG, EvtDeviceProcessQueryInterfaceRequest
+    ) - 32usize];
+    [
+        "Offset of field: _WDF_QUERY_INTERFACE_CONFIG::ImportInterface",
+    ][::core::mem::offset_of!(_WDF_QUERY_INTERFACE_CONFIG, ImportInterface) - 40usize];
+};
+impl Default for _WDF_QUERY_INTERFACE_CONFIG {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type WDF_QUERY_INTERFACE_CONFIG = _WDF_QUERY_INTERFACE_CONFIG;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _WDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER {
+    pub IdentificationDescriptionSize: ULONG,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _WDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER",
+    ][::core::mem::size_of::<_WDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER>() - 4usize];
+    [
+        "Alignment of _WDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER",
+    ][::core::mem::align_of::<_WDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER>() - 4usize];
+    [
+        "Offset of field: _WDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER::IdentificationDescriptionSize",
+    ][::core::mem::offset_of!(
+        _WDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER, IdentificationDescriptionSize
+    ) - 0usize];
+};
+pub type PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER = *mut _WDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _WDF_CHILD_ADDRESS_DESCRIPTION_HEADER {
+    pub AddressDescriptionSize: ULONG,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _WDF_CHILD_ADDRESS_DESCRIPTION_HEADER",
+    ][::core::mem::size_of::<_WDF_CHILD_ADDRESS_DESCRIPTION_HEADER>() - 4usize];
+    [
+        "Alignment of _WDF_CHILD_ADDRESS_DESCRIPTION_HEADER",
+    ][::core::mem::align_of::<_WDF_CHILD_ADDRESS_DESCRIPTION_HEADER>() - 4usize];
+    [
+        "Offset of field: _WDF_CHILD_ADDRESS_DESCRIPTION_HEADER::AddressDescriptionSize",
+    ][::core::mem::offset_of!(
+        _WDF_CHILD_ADDRESS_DESCRIPTION_HEADER, AddressDescriptionSize
+    ) - 0usize];
+};
+pub type PWDF_CHILD_ADDRESS_DESCRIPTION_HEADER = *mut _WDF_CHILD_ADDRESS_DESCRIPTION_HEADER;
+pub type EVT_WDF_CHILD_LIST_CREATE_DEVICE = ::core::option::Option<
+    unsafe extern "C" fn(
+        ChildList: WDFCHILDLIST,
+        IdentificationDescription: PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER,
+        ChildInit: PWDFDEVICE_INIT,
+    ) -> NTSTATUS,
+>;
+pub type PFN_WDF_CHILD_LIST_CREATE_DEVICE = EVT_WDF_CHILD_LIST_CREATE_DEVICE;
+pub type EVT_WDF_CHILD_LIST_SCAN_FOR_CHILDREN = ::core::option::Option<
+    unsafe extern "C" fn(ChildList: WDFCHILDLIST),
+>;
+pub type PFN_WDF_CHILD_LIST_SCAN_FOR_CHILDREN = EVT_WDF_CHILD_LIST_SCAN_FOR_CHILDREN;
+pub type EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COPY = ::core::option::Option<
+    unsafe extern "C" fn(
+        ChildList: WDFCHILDLIST,
+        SourceIdentificationDescription: PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER,
+        DestinationIdentificationDescription: PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER,
+    ),
+>;
+pub type PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COPY = EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COPY;
+pub type EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_DUPLICATE = ::core::option::Option<
+    unsafe extern "C" fn(
+        ChildList: WDFCHILDLIST,
+        SourceIdentificationDescription: PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER,
+        DestinationIdentificationDescription: PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER,
+    ) -> NTSTATUS,
+>;
+pub type PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_DUPLICATE = EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_DUPLICATE;
+pub type EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COMPARE = ::core::option::Option<
+    unsafe extern "C" fn(
+        ChildList: WDFCHILDLIST,
+        FirstIdentificationDescription: PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER,
+        SecondIdentificationDescription: PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER,
+    ) -> BOOLEAN,
+>;
+pub type PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COMPARE = EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COMPARE;
+pub type EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_CLEANUP = ::core::option::Option<
+    unsafe extern "C" fn(
+        ChildList: WDFCHILDLIST,
+        IdentificationDescription: PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER,
+    ),
+>;
+pub type PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_CLEANUP = EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_CLEANUP;
+pub type EVT_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_COPY = ::core::option::Option<
+    unsafe extern "C" fn(
+        ChildList: WDFCHILDLIST,
+        SourceAddressDescription: PWDF_CHILD_ADDRESS_DESCRIPTION_HEADER,
+        DestinationAddressDescription: PWDF_CHILD_ADDRESS_DESCRIPTION_HEADER,
+    ),
+>;
+pub type PFN_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_COPY = EVT_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_COPY;
+pub type EVT_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_DUPLICATE = ::core::option::Option<
+    unsafe extern "C" fn(
+        ChildList: WDFCHILDLIST,
+        SourceAddressDescription: PWDF_CHILD_ADDRESS_DESCRIPTION_HEADER,
+        DestinationAddressDescription: PWDF_CHILD_ADDRESS_DESCRIPTION_HEADER,
+    ) -> NTSTATUS,
+>;
+pub type PFN_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_DUPLICATE = EVT_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_DUPLICATE;
+pub type EVT_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_CLEANUP = ::core::option::Option<
+    unsafe extern "C" fn(
+        ChildList: WDFCHILDLIST,
+        AddressDescription: PWDF_CHILD_ADDRESS_DESCRIPTION_HEADER,
+    ),
+>;
+pub type PFN_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_CLEANUP = EVT_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_CLEANUP;
+pub type EVT_WDF_CHILD_LIST_DEVICE_REENUMERATED = ::core::option::Option<
+    unsafe extern "C" fn(
+        ChildList: WDFCHILDLIST,
+        OldDevice: WDFDEVICE,
+        OldAddressDescription: PWDF_CHILD_ADDRESS_DESCRIPTION_HEADER,
+        NewAddressDescription: PWDF_CHILD_ADDRESS_DESCRIPTION_HEADER,
+    ) -> BOOLEAN,
+>;
+pub type PFN_WDF_CHILD_LIST_DEVICE_REENUMERATED = EVT_WDF_CHILD_LIST_DEVICE_REENUMERATED;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _WDF_CHILD_LIST_CONFIG {
+    pub Size: ULONG,
+    pub IdentificationDescriptionSize: ULONG,
+    pub AddressDescriptionSize: ULONG,
+    pub EvtChildListCreateDevice: PFN_WDF_CHILD_LIST_CREATE_DEVICE,
+    pub EvtChildListScanForChildren: PFN_WDF_CHILD_LIST_SCAN_FOR_CHILDREN,
+    pub EvtChildListIdentificationDescriptionCopy: PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COPY,
+    pub EvtChildListIdentificationDescriptionDuplicate: PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_DUPLICATE,
+    pub EvtChildListIdentificationDescriptionCleanup: PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_CLEANUP,
+    pub EvtChildListIdentificationDescriptionCompare: PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COMPARE,
+    pub EvtChildListAddressDescriptionCopy: PFN_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_COPY,
+    pub EvtChildListAddressDescriptionDuplicate: PFN_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_DUPLICATE,
+    pub EvtChildListAddressDescriptionCleanup: PFN_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_CLEANUP,
+    pub EvtChildListDeviceReenumerated: PFN_WDF_CHILD_LIST_DEVICE_REENUMERATED,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _WDF_CHILD_LIST_CONFIG",
+    ][::core::mem::size_of::<_WDF_CHILD_LIST_CONFIG>() - 96usize];
+    [
+        "Alignment of _WDF_CHILD_LIST_CONFIG",
+    ][::core::mem::align_of::<_WDF_CHILD_LIST_CONFIG>() - 8usize];
+    [
+        "Offset of field: _WDF_CHILD_LIST_CONFIG::Size",
+    ][::core::mem::offset_of!(_WDF_CHILD_LIST_CONFIG, Size) - 0usize];
+    [
+        "Offset of field: _WDF_CHILD_LIST_CONFIG::IdentificationDescriptionSize",
+    ][::core::mem::offset_of!(_WDF_CHILD_LIST_CONFIG, IdentificationDescriptionSize)
+        - 4usize];
+    [
+        "Offset of field: _WDF_CHILD_LIST_CONFIG::AddressDescriptionSize",
+    ][::core::mem::offset_of!(_WDF_CHILD_LIST_CONFIG, AddressDescriptionSize) - 8usize];
+    [
+        "Offset of field: _WDF_CHILD_LIST_CONFIG::EvtChildListCreateDevice",
+    ][::core::mem::offset_of!(_WDF_CHILD_LIST_CONFIG, EvtChildListCreateDevice)
+        - 16usize];
+    [
+        "Offset of field: _WDF_CHILD_LIST_CONFIG::EvtChildListScanForChildren",
+    ][::core::mem::offset_of!(_WDF_CHILD_LIST_CONFIG, EvtChildListScanForChildren)
+        - 24usize];
+    [
+        "Offset of field: _WDF_CHILD_LIST_CONFIG::EvtChildListIdentificationDescriptionCopy",
+    ][::core::mem::offset_of!(
+        _WDF_CHILD_LIST_CONFIG, EvtChildListIdentificationDescriptionCopy
+    ) - 32usize];
+    [
+        "Offset of field: _WDF_CHILD_LIST_CONFIG::EvtChildListIdentificationDescriptionDuplicate",
+    ][::core::mem::offset_of!(
+        _WDF_CHILD_LIST_CONFIG, EvtChildListIdentificationDescriptionDuplicate
+    ) - 40usize];
+    [
+        "Offset of field: _WDF_CHILD_LIST_CONFIG::EvtChildListIdentificationDescriptionCleanup",
+    ][::core::mem::offset_of!(
+        _WDF_CHILD_LIST_CONFIG, EvtChildListIdentificationDescriptionCleanup
+    ) - 48usize];
+    [
+        "Offset of field: _WDF_CHILD_LIST_CONFIG::EvtChildListIdentificationDescriptionCompare",
+    ][::core::mem::offset_of!(
+        _WDF_CHILD_LIST_CONFIG, EvtChildListIdentificationDescriptionCompare
+    ) - 56usize];
+    [
+        "Offset of field: _WDF_CHILD_LIST_CONFIG::EvtChildListAddressDescriptionCopy",
+    ][::core::mem::offset_of!(_WDF_CHILD_LIST_CONFIG, EvtChildListAddressDescriptionCopy)
+        - 64usize];
+    [
+        "Offset of field: _WDF_CHILD_LIST_CONFIG::EvtChildListAddressDescriptionDuplicate",
+    ][::core::mem::offset_of!(
+        _WDF_CHILD_LIST_CONFIG, EvtChildListAddressDescriptionDuplicate
+    ) - 72usize];
+    [
+        "Offset of field: _WDF_CHILD_LIST_CONFIG::EvtChildListAddressDescriptionCleanup",
+    ][::core::mem::offset_of!(
+        _WDF_CHILD_LIST_CONFIG, EvtChildListAddressDescriptionCleanup
+    ) - 80usize];
+    [
+        "Offset of field: _WDF_CHILD_LIST_CONFIG::EvtChildListDeviceReenumerated",
+    ][::core::mem::offset_of!(_WDF_CHILD_LIST_CONFIG, EvtChildListDeviceReenumerated)
+        - 88usize];
+};
+pub type WDF_CHILD_LIST_CONFIG = _WDF_CHILD_LIST_CONFIG;
 pub mod _WDF_POWER_DEVICE_STATE {
     #[allow(unused_imports)]
     use super::*;
@@ -10814,7 +11190,83 @@ pub mod _WDF_DEVICE_IO_TYPE {
     pub const WdfDeviceIoMaximum: Type = 5;
 }
 pub use self::_WDF_DEVICE_IO_TYPE::Type as WDF_DEVICE_IO_TYPE;
+pub mod _WDF_FILEOBJECT_CLASS {
+    #[allow(unused_imports)]
+    use super::*;
+    pub type Type = ::core::ffi::c_int;
+    pub const WdfFileObjectInvalid: Type = 0;
+    pub const WdfFileObjectNotRequired: Type = 1;
+    pub const WdfFileObjectWdfCanUseFsContext: Type = 2;
+    pub const WdfFileObjectWdfCanUseFsContext2: Type = 3;
+    pub const WdfFileObjectWdfCannotUseFsContexts: Type = 4;
+    pub const WdfFileObjectCanBeOptional: Type = -2147483648;
+}
+pub use self::_WDF_FILEOBJECT_CLASS::Type as WDF_FILEOBJECT_CLASS;
 pub use self::_WDF_REQUEST_TYPE::Type as WDF_REQUEST_TYPE;
+pub type EVT_WDF_DEVICE_FILE_CREATE = ::core::option::Option<
+    unsafe extern "C" fn(
+        Device: WDFDEVICE,
+        Request: WDFREQUEST,
+        FileObject: WDFFILEOBJECT,
+    ),
+>;
+pub type PFN_WDF_DEVICE_FILE_CREATE = EVT_WDF_DEVICE_FILE_CREATE;
+pub type EVT_WDF_FILE_CLOSE = ::core::option::Option<
+    unsafe extern "C" fn(FileObject: WDFFILEOBJECT),
+>;
+pub type PFN_WDF_FILE_CLOSE = EVT_WDF_FILE_CLOSE;
+pub type EVT_WDF_FILE_CLEANUP = ::core::option::Option<
+    unsafe extern "C" fn(FileObject: WDFFILEOBJECT),
+>;
+pub type PFN_WDF_FILE_CLEANUP = EVT_WDF_FILE_CLEANUP;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct _WDF_FILEOBJECT_CONFIG {
+    pub Size: ULONG,
+    pub EvtDeviceFileCreate: PFN_WDF_DEVICE_FILE_CREATE,
+    pub EvtFileClose: PFN_WDF_FILE_CLOSE,
+    pub EvtFileCleanup: PFN_WDF_FILE_CLEANUP,
+    pub AutoForwardCleanupClose: WDF_TRI_STATE,
+    pub FileObjectClass: WDF_FILEOBJECT_CLASS,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _WDF_FILEOBJECT_CONFIG",
+    ][::core::mem::size_of::<_WDF_FILEOBJECT_CONFIG>() - 40usize];
+    [
+        "Alignment of _WDF_FILEOBJECT_CONFIG",
+    ][::core::mem::align_of::<_WDF_FILEOBJECT_CONFIG>() - 8usize];
+    [
+        "Offset of field: _WDF_FILEOBJECT_CONFIG::Size",
+    ][::core::mem::offset_of!(_WDF_FILEOBJECT_CONFIG, Size) - 0usize];
+    [
+        "Offset of field: _WDF_FILEOBJECT_CONFIG::EvtDeviceFileCreate",
+    ][::core::mem::offset_of!(_WDF_FILEOBJECT_CONFIG, EvtDeviceFileCreate) - 8usize];
+    [
+        "Offset of field: _WDF_FILEOBJECT_CONFIG::EvtFileClose",
+    ][::core::mem::offset_of!(_WDF_FILEOBJECT_CONFIG, EvtFileClose) - 16usize];
+    [
+        "Offset of field: _WDF_FILEOBJECT_CONFIG::EvtFileCleanup",
+    ][::core::mem::offset_of!(_WDF_FILEOBJECT_CONFIG, EvtFileCleanup) - 24usize];
+    [
+        "Offset of field: _WDF_FILEOBJECT_CONFIG::AutoForwardCleanupClose",
+    ][::core::mem::offset_of!(_WDF_FILEOBJECT_CONFIG, AutoForwardCleanupClose)
+        - 32usize];
+    [
+        "Offset of field: _WDF_FILEOBJECT_CONFIG::FileObjectClass",
+    ][::core::mem::offset_of!(_WDF_FILEOBJECT_CONFIG, FileObjectClass) - 36usize];
+};
+impl Default for _WDF_FILEOBJECT_CONFIG {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type WDF_FILEOBJECT_CONFIG = _WDF_FILEOBJECT_CONFIG;
 pub type EVT_WDF_DEVICE_D0_ENTRY = ::core::option::Option<
     unsafe extern "C" fn(
         Device: WDFDEVICE,
@@ -11018,6 +11470,71 @@ const _: () = {
 };
 pub type WDF_PNPPOWER_EVENT_CALLBACKS = _WDF_PNPPOWER_EVENT_CALLBACKS;
 pub type PWDF_PNPPOWER_EVENT_CALLBACKS = *mut _WDF_PNPPOWER_EVENT_CALLBACKS;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct _WDF_IO_TYPE_CONFIG {
+    pub Size: ULONG,
+    pub ReadWriteIoType: WDF_DEVICE_IO_TYPE,
+    pub DeviceControlIoType: WDF_DEVICE_IO_TYPE,
+    pub DirectTransferThreshold: ULONG,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _WDF_IO_TYPE_CONFIG",
+    ][::core::mem::size_of::<_WDF_IO_TYPE_CONFIG>() - 16usize];
+    [
+        "Alignment of _WDF_IO_TYPE_CONFIG",
+    ][::core::mem::align_of::<_WDF_IO_TYPE_CONFIG>() - 4usize];
+    [
+        "Offset of field: _WDF_IO_TYPE_CONFIG::Size",
+    ][::core::mem::offset_of!(_WDF_IO_TYPE_CONFIG, Size) - 0usize];
+    [
+        "Offset of field: _WDF_IO_TYPE_CONFIG::ReadWriteIoType",
+    ][::core::mem::offset_of!(_WDF_IO_TYPE_CONFIG, ReadWriteIoType) - 4usize];
+    [
+        "Offset of field: _WDF_IO_TYPE_CONFIG::DeviceControlIoType",
+    ][::core::mem::offset_of!(_WDF_IO_TYPE_CONFIG, DeviceControlIoType) - 8usize];
+    [
+        "Offset of field: _WDF_IO_TYPE_CONFIG::DirectTransferThreshold",
+    ][::core::mem::offset_of!(_WDF_IO_TYPE_CONFIG, DirectTransferThreshold) - 12usize];
+};
+impl Default for _WDF_IO_TYPE_CONFIG {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type WDF_IO_TYPE_CONFIG = _WDF_IO_TYPE_CONFIG;
+pub type EVT_WDF_DPC = ::core::option::Option<unsafe extern "C" fn(Dpc: WDFDPC)>;
+pub type PFN_WDF_DPC = EVT_WDF_DPC;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _WDF_DPC_CONFIG {
+    pub Size: ULONG,
+    pub EvtDpcFunc: PFN_WDF_DPC,
+    pub AutomaticSerialization: BOOLEAN,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of _WDF_DPC_CONFIG"][::core::mem::size_of::<_WDF_DPC_CONFIG>() - 24usize];
+    [
+        "Alignment of _WDF_DPC_CONFIG",
+    ][::core::mem::align_of::<_WDF_DPC_CONFIG>() - 8usize];
+    [
+        "Offset of field: _WDF_DPC_CONFIG::Size",
+    ][::core::mem::offset_of!(_WDF_DPC_CONFIG, Size) - 0usize];
+    [
+        "Offset of field: _WDF_DPC_CONFIG::EvtDpcFunc",
+    ][::core::mem::offset_of!(_WDF_DPC_CONFIG, EvtDpcFunc) - 8usize];
+    [
+        "Offset of field: _WDF_DPC_CONFIG::AutomaticSerialization",
+    ][::core::mem::offset_of!(_WDF_DPC_CONFIG, AutomaticSerialization) - 16usize];
+};
+pub type WDF_DPC_CONFIG = _WDF_DPC_CONFIG;
 pub type EVT_WDF_TIMER = ::core::option::Option<unsafe extern "C" fn(Timer: WDFTIMER)>;
 pub type PFN_WDF_TIMER = EVT_WDF_TIMER;
 #[repr(C)]
@@ -11089,6 +11606,120 @@ const _: () = {
 };
 pub type WDF_WORKITEM_CONFIG = _WDF_WORKITEM_CONFIG;
 pub type PWDF_WORKITEM_CONFIG = *mut _WDF_WORKITEM_CONFIG;
+pub type EVT_WDF_INTERRUPT_ISR = ::core::option::Option<
+    unsafe extern "C" fn(Interrupt: WDFINTERRUPT, MessageID: ULONG) -> BOOLEAN,
+>;
+pub type PFN_WDF_INTERRUPT_ISR = EVT_WDF_INTERRUPT_ISR;
+pub type EVT_WDF_INTERRUPT_DPC = ::core::option::Option<
+    unsafe extern "C" fn(Interrupt: WDFINTERRUPT, AssociatedObject: WDFOBJECT),
+>;
+pub type PFN_WDF_INTERRUPT_DPC = EVT_WDF_INTERRUPT_DPC;
+pub type EVT_WDF_INTERRUPT_WORKITEM = ::core::option::Option<
+    unsafe extern "C" fn(Interrupt: WDFINTERRUPT, AssociatedObject: WDFOBJECT),
+>;
+pub type PFN_WDF_INTERRUPT_WORKITEM = EVT_WDF_INTERRUPT_WORKITEM;
+pub type EVT_WDF_INTERRUPT_ENABLE = ::core::option::Option<
+    unsafe extern "C" fn(
+        Interrupt: WDFINTERRUPT,
+        AssociatedDevice: WDFDEVICE,
+    ) -> NTSTATUS,
+>;
+pub type PFN_WDF_INTERRUPT_ENABLE = EVT_WDF_INTERRUPT_ENABLE;
+pub type EVT_WDF_INTERRUPT_DISABLE = ::core::option::Option<
+    unsafe extern "C" fn(
+        Interrupt: WDFINTERRUPT,
+        AssociatedDevice: WDFDEVICE,
+    ) -> NTSTATUS,
+>;
+pub type PFN_WDF_INTERRUPT_DISABLE = EVT_WDF_INTERRUPT_DISABLE;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct _WDF_INTERRUPT_CONFIG {
+    pub Size: ULONG,
+    pub SpinLock: WDFSPINLOCK,
+    pub ShareVector: WDF_TRI_STATE,
+    pub FloatingSave: BOOLEAN,
+    pub AutomaticSerialization: BOOLEAN,
+    pub EvtInterruptIsr: PFN_WDF_INTERRUPT_ISR,
+    pub EvtInterruptDpc: PFN_WDF_INTERRUPT_DPC,
+    pub EvtInterruptEnable: PFN_WDF_INTERRUPT_ENABLE,
+    pub EvtInterruptDisable: PFN_WDF_INTERRUPT_DISABLE,
+    pub EvtInterruptWorkItem: PFN_WDF_INTERRUPT_WORKITEM,
+    pub InterruptRaw: PCM_PARTIAL_RESOURCE_DESCRIPTOR,
+    pub InterruptTranslated: PCM_PARTIAL_RESOURCE_DESCRIPTOR,
+    pub WaitLock: WDFWAITLOCK,
+    pub PassiveHandling: BOOLEAN,
+    pub ReportInactiveOnPowerDown: WDF_TRI_STATE,
+    pub CanWakeDevice: BOOLEAN,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _WDF_INTERRUPT_CONFIG",
+    ][::core::mem::size_of::<_WDF_INTERRUPT_CONFIG>() - 104usize];
+    [
+        "Alignment of _WDF_INTERRUPT_CONFIG",
+    ][::core::mem::align_of::<_WDF_INTERRUPT_CONFIG>() - 8usize];
+    [
+        "Offset of field: _WDF_INTERRUPT_CONFIG::Size",
+    ][::core::mem::offset_of!(_WDF_INTERRUPT_CONFIG, Size) - 0usize];
+    [
+        "Offset of field: _WDF_INTERRUPT_CONFIG::SpinLock",
+    ][::core::mem::offset_of!(_WDF_INTERRUPT_CONFIG, SpinLock) - 8usize];
+    [
+        "Offset of field: _WDF_INTERRUPT_CONFIG::ShareVector",
+    ][::core::mem::offset_of!(_WDF_INTERRUPT_CONFIG, ShareVector) - 16usize];
+    [
+        "Offset of field: _WDF_INTERRUPT_CONFIG::FloatingSave",
+    ][::core::mem::offset_of!(_WDF_INTERRUPT_CONFIG, FloatingSave) - 20usize];
+    [
+        "Offset of field: _WDF_INTERRUPT_CONFIG::AutomaticSerialization",
+    ][::core::mem::offset_of!(_WDF_INTERRUPT_CONFIG, AutomaticSerialization) - 21usize];
+    [
+        "Offset of field: _WDF_INTERRUPT_CONFIG::EvtInterruptIsr",
+    ][::core::mem::offset_of!(_WDF_INTERRUPT_CONFIG, EvtInterruptIsr) - 24usize];
+    [
+        "Offset of field: _WDF_INTERRUPT_CONFIG::EvtInterruptDpc",
+    ][::core::mem::offset_of!(_WDF_INTERRUPT_CONFIG, EvtInterruptDpc) - 32usize];
+    [
+        "Offset of field: _WDF_INTERRUPT_CONFIG::EvtInterruptEnable",
+    ][::core::mem::offset_of!(_WDF_INTERRUPT_CONFIG, EvtInterruptEnable) - 40usize];
+    [
+        "Offset of field: _WDF_INTERRUPT_CONFIG::EvtInterruptDisable",
+    ][::core::mem::offset_of!(_WDF_INTERRUPT_CONFIG, EvtInterruptDisable) - 48usize];
+    [
+        "Offset of field: _WDF_INTERRUPT_CONFIG::EvtInterruptWorkItem",
+    ][::core::mem::offset_of!(_WDF_INTERRUPT_CONFIG, EvtInterruptWorkItem) - 56usize];
+    [
+        "Offset of field: _WDF_INTERRUPT_CONFIG::InterruptRaw",
+    ][::core::mem::offset_of!(_WDF_INTERRUPT_CONFIG, InterruptRaw) - 64usize];
+    [
+        "Offset of field: _WDF_INTERRUPT_CONFIG::InterruptTranslated",
+    ][::core::mem::offset_of!(_WDF_INTERRUPT_CONFIG, InterruptTranslated) - 72usize];
+    [
+        "Offset of field: _WDF_INTERRUPT_CONFIG::WaitLock",
+    ][::core::mem::offset_of!(_WDF_INTERRUPT_CONFIG, WaitLock) - 80usize];
+    [
+        "Offset of field: _WDF_INTERRUPT_CONFIG::PassiveHandling",
+    ][::core::mem::offset_of!(_WDF_INTERRUPT_CONFIG, PassiveHandling) - 88usize];
+    [
+        "Offset of field: _WDF_INTERRUPT_CONFIG::ReportInactiveOnPowerDown",
+    ][::core::mem::offset_of!(_WDF_INTERRUPT_CONFIG, ReportInactiveOnPowerDown)
+        - 92usize];
+    [
+        "Offset of field: _WDF_INTERRUPT_CONFIG::CanWakeDevice",
+    ][::core::mem::offset_of!(_WDF_INTERRUPT_CONFIG, CanWakeDevice) - 96usize];
+};
+impl Default for _WDF_INTERRUPT_CONFIG {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type WDF_INTERRUPT_CONFIG = _WDF_INTERRUPT_CONFIG;
 pub mod _WDF_REQUEST_TYPE {
     #[allow(unused_imports)]
     use super::*;
@@ -11321,6 +11952,341 @@ impl Default for _WDF_IO_QUEUE_CONFIG {
 }
 pub type WDF_IO_QUEUE_CONFIG = _WDF_IO_QUEUE_CONFIG;
 pub type PWDF_IO_QUEUE_CONFIG = *mut _WDF_IO_QUEUE_CONFIG;
+pub mod _WDF_WMI_PROVIDER_CONTROL {
+    #[allow(unused_imports)]
+    use super::*;
+    pub type Type = ::core::ffi::c_int;
+    pub const WdfWmiControlInvalid: Type = 0;
+    pub const WdfWmiEventControl: Type = 1;
+    pub const WdfWmiInstanceControl: Type = 2;
+}
+pub use self::_WDF_WMI_PROVIDER_CONTROL::Type as WDF_WMI_PROVIDER_CONTROL;
+pub type EVT_WDF_WMI_INSTANCE_QUERY_INSTANCE = ::core::option::Option<
+    unsafe extern "C" fn(
+        WmiInstance: WDFWMIINSTANCE,
+        OutBufferSize: ULONG,
+        OutBuffer: PVOID,
+        BufferUsed: PULONG,
+    ) -> NTSTATUS,
+>;
+pub type PFN_WDF_WMI_INSTANCE_QUERY_INSTANCE = EVT_WDF_WMI_INSTANCE_QUERY_INSTANCE;
+pub type EVT_WDF_WMI_INSTANCE_SET_INSTANCE = ::core::option::Option<
+    unsafe extern "C" fn(
+        WmiInstance: WDFWMIINSTANCE,
+        InBufferSize: ULONG,
+        InBuffer: PVOID,
+    ) -> NTSTATUS,
+>;
+pub type PFN_WDF_WMI_INSTANCE_SET_INSTANCE = EVT_WDF_WMI_INSTANCE_SET_INSTANCE;
+pub type EVT_WDF_WMI_INSTANCE_SET_ITEM = ::core::option::Option<
+    unsafe extern "C" fn(
+        WmiInstance: WDFWMIINSTANCE,
+        DataItemId: ULONG,
+        InBufferSize: ULONG,
+        InBuffer: PVOID,
+    ) -> NTSTATUS,
+>;
+pub type PFN_WDF_WMI_INSTANCE_SET_ITEM = EVT_WDF_WMI_INSTANCE_SET_ITEM;
+pub type EVT_WDF_WMI_INSTANCE_EXECUTE_METHOD = ::core::option::Option<
+    unsafe extern "C" fn(
+        WmiInstance: WDFWMIINSTANCE,
+        MethodId: ULONG,
+        InBufferSize: ULONG,
+        OutBufferSize: ULONG,
+        Buffer: PVOID,
+        BufferUsed: PULONG,
+    ) -> NTSTATUS,
+>;
+pub type PFN_WDF_WMI_INSTANCE_EXECUTE_METHOD = EVT_WDF_WMI_INSTANCE_EXECUTE_METHOD;
+pub type EVT_WDF_WMI_PROVIDER_FUNCTION_CONTROL = ::core::option::Option<
+    unsafe extern "C" fn(
+        WmiProvider: WDFWMIPROVIDER,
+        Control: WDF_WMI_PROVIDER_CONTROL,
+        Enable: BOOLEAN,
+    ) -> NTSTATUS,
+>;
+pub type PFN_WDF_WMI_PROVIDER_FUNCTION_CONTROL = EVT_WDF_WMI_PROVIDER_FUNCTION_CONTROL;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _WDF_WMI_PROVIDER_CONFIG {
+    pub Size: ULONG,
+    pub Guid: GUID,
+    pub Flags: ULONG,
+    pub MinInstanceBufferSize: ULONG,
+    pub EvtWmiProviderFunctionControl: PFN_WDF_WMI_PROVIDER_FUNCTION_CONTROL,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _WDF_WMI_PROVIDER_CONFIG",
+    ][::core::mem::size_of::<_WDF_WMI_PROVIDER_CONFIG>() - 40usize];
+    [
+        "Alignment of _WDF_WMI_PROVIDER_CONFIG",
+    ][::core::mem::align_of::<_WDF_WMI_PROVIDER_CONFIG>() - 8usize];
+    [
+        "Offset of field: _WDF_WMI_PROVIDER_CONFIG::Size",
+    ][::core::mem::offset_of!(_WDF_WMI_PROVIDER_CONFIG, Size) - 0usize];
+    [
+        "Offset of field: _WDF_WMI_PROVIDER_CONFIG::Guid",
+    ][::core::mem::offset_of!(_WDF_WMI_PROVIDER_CONFIG, Guid) - 4usize];
+    [
+        "Offset of field: _WDF_WMI_PROVIDER_CONFIG::Flags",
+    ][::core::mem::offset_of!(_WDF_WMI_PROVIDER_CONFIG, Flags) - 20usize];
+    [
+        "Offset of field: _WDF_WMI_PROVIDER_CONFIG::MinInstanceBufferSize",
+    ][::core::mem::offset_of!(_WDF_WMI_PROVIDER_CONFIG, MinInstanceBufferSize)
+        - 24usize];
+    [
+        "Offset of field: _WDF_WMI_PROVIDER_CONFIG::EvtWmiProviderFunctionControl",
+    ][::core::mem::offset_of!(_WDF_WMI_PROVIDER_CONFIG, EvtWmiProviderFunctionControl)
+        - 32usize];
+};
+pub type WDF_WMI_PROVIDER_CONFIG = _WDF_WMI_PROVIDER_CONFIG;
+pub type PWDF_WMI_PROVIDER_CONFIG = *mut _WDF_WMI_PROVIDER_CONFIG;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct _WDF_WMI_INSTANCE_CONFIG {
+    pub Size: ULONG,
+    pub Provider: WDFWMIPROVIDER,
+    pub ProviderConfig: PWDF_WMI_PROVIDER_CONFIG,
+    pub UseContextForQuery: BOOLEAN,
+    pub Register: BOOLEAN,
+    pub EvtWmiInstanceQueryInstance: PFN_WDF_WMI_INSTANCE_QUERY_INSTANCE,
+    pub EvtWmiInstanceSetInstance: PFN_WDF_WMI_INSTANCE_SET_INSTANCE,
+    pub EvtWmiInstanceSetItem: PFN_WDF_WMI_INSTANCE_SET_ITEM,
+    pub EvtWmiInstanceExecuteMethod: PFN_WDF_WMI_INSTANCE_EXECUTE_METHOD,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _WDF_WMI_INSTANCE_CONFIG",
+    ][::core::mem::size_of::<_WDF_WMI_INSTANCE_CONFIG>() - 64usize];
+    [
+        "Alignment of _WDF_WMI_INSTANCE_CONFIG",
+    ][::core::mem::align_of::<_WDF_WMI_INSTANCE_CONFIG>() - 8usize];
+    [
+        "Offset of field: _WDF_WMI_INSTANCE_CONFIG::Size",
+    ][::core::mem::offset_of!(_WDF_WMI_INSTANCE_CONFIG, Size) - 0usize];
+    [
+        "Offset of field: _WDF_WMI_INSTANCE_CONFIG::Provider",
+    ][::core::mem::offset_of!(_WDF_WMI_INSTANCE_CONFIG, Provider) - 8usize];
+    [
+        "Offset of field: _WDF_WMI_INSTANCE_CONFIG::ProviderConfig",
+    ][::core::mem::offset_of!(_WDF_WMI_INSTANCE_CONFIG, ProviderConfig) - 16usize];
+    [
+        "Offset of field: _WDF_WMI_INSTANCE_CONFIG::UseContextForQuery",
+    ][::core::mem::offset_of!(_WDF_WMI_INSTANCE_CONFIG, UseContextForQuery) - 24usize];
+    [
+        "Offset of field: _WDF_WMI_INSTANCE_CONFIG::Register",
+    ][::core::mem::offset_of!(_WDF_WMI_INSTANCE_CONFIG, Register) - 25usize];
+    [
+        "Offset of field: _WDF_WMI_INSTANCE_CONFIG::EvtWmiInstanceQueryInstance",
+    ][::core::mem::offset_of!(_WDF_WMI_INSTANCE_CONFIG, EvtWmiInstanceQueryInstance)
+        - 32usize];
+    [
+        "Offset of field: _WDF_WMI_INSTANCE_CONFIG::EvtWmiInstanceSetInstance",
+    ][::core::mem::offset_of!(_WDF_WMI_INSTANCE_CONFIG, EvtWmiInstanceSetInstance)
+        - 40usize];
+    [
+        "Offset of field: _WDF_WMI_INSTANCE_CONFIG::EvtWmiInstanceSetItem",
+    ][::core::mem::offset_of!(_WDF_WMI_INSTANCE_CONFIG, EvtWmiInstanceSetItem)
+        - 48usize];
+    [
+        "Offset of field: _WDF_WMI_INSTANCE_CONFIG::EvtWmiInstanceExecuteMethod",
+    ][::core::mem::offset_of!(_WDF_WMI_INSTANCE_CONFIG, EvtWmiInstanceExecuteMethod)
+        - 56usize];
+};
+impl Default for _WDF_WMI_INSTANCE_CONFIG {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type WDF_WMI_INSTANCE_CONFIG = _WDF_WMI_INSTANCE_CONFIG;
+pub mod _WDF_DMA_PROFILE {
+    #[allow(unused_imports)]
+    use super::*;
+    pub type Type = ::core::ffi::c_int;
+    pub const WdfDmaProfileInvalid: Type = 0;
+    pub const WdfDmaProfilePacket: Type = 1;
+    pub const WdfDmaProfileScatterGather: Type = 2;
+    pub const WdfDmaProfilePacket64: Type = 3;
+    pub const WdfDmaProfileScatterGather64: Type = 4;
+    pub const WdfDmaProfileScatterGatherDuplex: Type = 5;
+    pub const WdfDmaProfileScatterGather64Duplex: Type = 6;
+    pub const WdfDmaProfileSystem: Type = 7;
+    pub const WdfDmaProfileSystemDuplex: Type = 8;
+}
+pub use self::_WDF_DMA_PROFILE::Type as WDF_DMA_PROFILE;
+pub type EVT_WDF_DMA_ENABLER_FILL = ::core::option::Option<
+    unsafe extern "C" fn(DmaEnabler: WDFDMAENABLER) -> NTSTATUS,
+>;
+pub type PFN_WDF_DMA_ENABLER_FILL = EVT_WDF_DMA_ENABLER_FILL;
+pub type EVT_WDF_DMA_ENABLER_FLUSH = ::core::option::Option<
+    unsafe extern "C" fn(DmaEnabler: WDFDMAENABLER) -> NTSTATUS,
+>;
+pub type PFN_WDF_DMA_ENABLER_FLUSH = EVT_WDF_DMA_ENABLER_FLUSH;
+pub type EVT_WDF_DMA_ENABLER_ENABLE = ::core::option::Option<
+    unsafe extern "C" fn(DmaEnabler: WDFDMAENABLER) -> NTSTATUS,
+>;
+pub type PFN_WDF_DMA_ENABLER_ENABLE = EVT_WDF_DMA_ENABLER_ENABLE;
+pub type EVT_WDF_DMA_ENABLER_DISABLE = ::core::option::Option<
+    unsafe extern "C" fn(DmaEnabler: WDFDMAENABLER) -> NTSTATUS,
+>;
+pub type PFN_WDF_DMA_ENABLER_DISABLE = EVT_WDF_DMA_ENABLER_DISABLE;
+pub type EVT_WDF_DMA_ENABLER_SELFMANAGED_IO_START = ::core::option::Option<
+    unsafe extern "C" fn(DmaEnabler: WDFDMAENABLER) -> NTSTATUS,
+>;
+pub type PFN_WDF_DMA_ENABLER_SELFMANAGED_IO_START = EVT_WDF_DMA_ENABLER_SELFMANAGED_IO_START;
+pub type EVT_WDF_DMA_ENABLER_SELFMANAGED_IO_STOP = ::core::option::Option<
+    unsafe extern "C" fn(DmaEnabler: WDFDMAENABLER) -> NTSTATUS,
+>;
+pub type PFN_WDF_DMA_ENABLER_SELFMANAGED_IO_STOP = EVT_WDF_DMA_ENABLER_SELFMANAGED_IO_STOP;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct _WDF_DMA_ENABLER_CONFIG {
+    pub Size: ULONG,
+    pub Profile: WDF_DMA_PROFILE,
+    pub MaximumLength: usize,
+    pub EvtDmaEnablerFill: PFN_WDF_DMA_ENABLER_FILL,
+    pub EvtDmaEnablerFlush: PFN_WDF_DMA_ENABLER_FLUSH,
+    pub EvtDmaEnablerDisable: PFN_WDF_DMA_ENABLER_DISABLE,
+    pub EvtDmaEnablerEnable: PFN_WDF_DMA_ENABLER_ENABLE,
+    pub EvtDmaEnablerSelfManagedIoStart: PFN_WDF_DMA_ENABLER_SELFMANAGED_IO_START,
+    pub EvtDmaEnablerSelfManagedIoStop: PFN_WDF_DMA_ENABLER_SELFMANAGED_IO_STOP,
+    pub AddressWidthOverride: ULONG,
+    pub WdmDmaVersionOverride: ULONG,
+    pub Flags: ULONG,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _WDF_DMA_ENABLER_CONFIG",
+    ][::core::mem::size_of::<_WDF_DMA_ENABLER_CONFIG>() - 80usize];
+    [
+        "Alignment of _WDF_DMA_ENABLER_CONFIG",
+    ][::core::mem::align_of::<_WDF_DMA_ENABLER_CONFIG>() - 8usize];
+    [
+        "Offset of field: _WDF_DMA_ENABLER_CONFIG::Size",
+    ][::core::mem::offset_of!(_WDF_DMA_ENABLER_CONFIG, Size) - 0usize];
+    [
+        "Offset of field: _WDF_DMA_ENABLER_CONFIG::Profile",
+    ][::core::mem::offset_of!(_WDF_DMA_ENABLER_CONFIG, Profile) - 4usize];
+    [
+        "Offset of field: _WDF_DMA_ENABLER_CONFIG::MaximumLength",
+    ][::core::mem::offset_of!(_WDF_DMA_ENABLER_CONFIG, MaximumLength) - 8usize];
+    [
+        "Offset of field: _WDF_DMA_ENABLER_CONFIG::EvtDmaEnablerFill",
+    ][::core::mem::offset_of!(_WDF_DMA_ENABLER_CONFIG, EvtDmaEnablerFill) - 16usize];
+    [
+        "Offset of field: _WDF_DMA_ENABLER_CONFIG::EvtDmaEnablerFlush",
+    ][::core::mem::offset_of!(_WDF_DMA_ENABLER_CONFIG, EvtDmaEnablerFlush) - 24usize];
+    [
+        "Offset of field: _WDF_DMA_ENABLER_CONFIG::EvtDmaEnablerDisable",
+    ][::core::mem::offset_of!(_WDF_DMA_ENABLER_CONFIG, EvtDmaEnablerDisable) - 32usize];
+    [
+        "Offset of field: _WDF_DMA_ENABLER_CONFIG::EvtDmaEnablerEnable",
+    ][::core::mem::offset_of!(_WDF_DMA_ENABLER_CONFIG, EvtDmaEnablerEnable) - 40usize];
+    [
+        "Offset of field: _WDF_DMA_ENABLER_CONFIG::EvtDmaEnablerSelfManagedIoStart",
+    ][::core::mem::offset_of!(_WDF_DMA_ENABLER_CONFIG, EvtDmaEnablerSelfManagedIoStart)
+        - 48usize];
+    [
+        "Offset of field: _WDF_DMA_ENABLER_CONFIG::EvtDmaEnablerSelfManagedIoStop",
+    ][::core::mem::offset_of!(_WDF_DMA_ENABLER_CONFIG, EvtDmaEnablerSelfManagedIoStop)
+        - 56usize];
+    [
+        "Offset of field: _WDF_DMA_ENABLER_CONFIG::AddressWidthOverride",
+    ][::core::mem::offset_of!(_WDF_DMA_ENABLER_CONFIG, AddressWidthOverride) - 64usize];
+    [
+        "Offset of field: _WDF_DMA_ENABLER_CONFIG::WdmDmaVersionOverride",
+    ][::core::mem::offset_of!(_WDF_DMA_ENABLER_CONFIG, WdmDmaVersionOverride) - 68usize];
+    [
+        "Offset of field: _WDF_DMA_ENABLER_CONFIG::Flags",
+    ][::core::mem::offset_of!(_WDF_DMA_ENABLER_CONFIG, Flags) - 72usize];
+};
+impl Default for _WDF_DMA_ENABLER_CONFIG {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type WDF_DMA_ENABLER_CONFIG = _WDF_DMA_ENABLER_CONFIG;
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub struct _WDF_DMA_SYSTEM_PROFILE_CONFIG {
+    pub Size: ULONG,
+    pub DemandMode: BOOLEAN,
+    pub LoopedTransfer: BOOLEAN,
+    pub DmaWidth: DMA_WIDTH,
+    pub DeviceAddress: PHYSICAL_ADDRESS,
+    pub DmaDescriptor: PCM_PARTIAL_RESOURCE_DESCRIPTOR,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _WDF_DMA_SYSTEM_PROFILE_CONFIG",
+    ][::core::mem::size_of::<_WDF_DMA_SYSTEM_PROFILE_CONFIG>() - 32usize];
+    [
+        "Alignment of _WDF_DMA_SYSTEM_PROFILE_CONFIG",
+    ][::core::mem::align_of::<_WDF_DMA_SYSTEM_PROFILE_CONFIG>() - 8usize];
+    [
+        "Offset of field: _WDF_DMA_SYSTEM_PROFILE_CONFIG::Size",
+    ][::core::mem::offset_of!(_WDF_DMA_SYSTEM_PROFILE_CONFIG, Size) - 0usize];
+    [
+        "Offset of field: _WDF_DMA_SYSTEM_PROFILE_CONFIG::DemandMode",
+    ][::core::mem::offset_of!(_WDF_DMA_SYSTEM_PROFILE_CONFIG, DemandMode) - 4usize];
+    [
+        "Offset of field: _WDF_DMA_SYSTEM_PROFILE_CONFIG::LoopedTransfer",
+    ][::core::mem::offset_of!(_WDF_DMA_SYSTEM_PROFILE_CONFIG, LoopedTransfer) - 5usize];
+    [
+        "Offset of field: _WDF_DMA_SYSTEM_PROFILE_CONFIG::DmaWidth",
+    ][::core::mem::offset_of!(_WDF_DMA_SYSTEM_PROFILE_CONFIG, DmaWidth) - 8usize];
+    [
+        "Offset of field: _WDF_DMA_SYSTEM_PROFILE_CONFIG::DeviceAddress",
+    ][::core::mem::offset_of!(_WDF_DMA_SYSTEM_PROFILE_CONFIG, DeviceAddress) - 16usize];
+    [
+        "Offset of field: _WDF_DMA_SYSTEM_PROFILE_CONFIG::DmaDescriptor",
+    ][::core::mem::offset_of!(_WDF_DMA_SYSTEM_PROFILE_CONFIG, DmaDescriptor) - 24usize];
+};
+impl Default for _WDF_DMA_SYSTEM_PROFILE_CONFIG {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type WDF_DMA_SYSTEM_PROFILE_CONFIG = _WDF_DMA_SYSTEM_PROFILE_CONFIG;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _WDF_COMMON_BUFFER_CONFIG {
+    pub Size: ULONG,
+    pub AlignmentRequirement: ULONG,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _WDF_COMMON_BUFFER_CONFIG",
+    ][::core::mem::size_of::<_WDF_COMMON_BUFFER_CONFIG>() - 8usize];
+    [
+        "Alignment of _WDF_COMMON_BUFFER_CONFIG",
+    ][::core::mem::align_of::<_WDF_COMMON_BUFFER_CONFIG>() - 4usize];
+    [
+        "Offset of field: _WDF_COMMON_BUFFER_CONFIG::Size",
+    ][::core::mem::offset_of!(_WDF_COMMON_BUFFER_CONFIG, Size) - 0usize];
+    [
+        "Offset of field: _WDF_COMMON_BUFFER_CONFIG::AlignmentRequirement",
+    ][::core::mem::offset_of!(_WDF_COMMON_BUFFER_CONFIG, AlignmentRequirement) - 4usize];
+};
+pub type WDF_COMMON_BUFFER_CONFIG = _WDF_COMMON_BUFFER_CONFIG;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct _SCSI_REQUEST_BLOCK {
