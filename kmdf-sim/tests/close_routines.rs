@@ -48,14 +48,17 @@ extern "C" fn entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTA
     };
     // SAFETY: `key` is a live WDFKEY.
     let handle = unsafe { call_unsafe_wdf_function_binding!(WdfRegistryWdmGetHandle, key) };
-    // SAFETY: the defect under test: the handle is the key object's.
-    let status = unsafe {
-        match HOW.get() {
-            Close::Zw => ZwClose(handle),
-            Close::Nt => NtClose(handle),
-            Close::ObKernel => ObCloseHandle(handle, _MODE::KernelMode as KPROCESSOR_MODE),
-            Close::ObUser => ObCloseHandle(handle, _MODE::UserMode as KPROCESSOR_MODE),
-        }
+    let kernel = _MODE::KernelMode as KPROCESSOR_MODE;
+    let user = _MODE::UserMode as KPROCESSOR_MODE;
+    let status = match HOW.get() {
+        // SAFETY: the defect under test: the handle is the key object's.
+        Close::Zw => unsafe { ZwClose(handle) },
+        // SAFETY: as above.
+        Close::Nt => unsafe { NtClose(handle) },
+        // SAFETY: as above.
+        Close::ObKernel => unsafe { ObCloseHandle(handle, kernel) },
+        // SAFETY: as above.
+        Close::ObUser => unsafe { ObCloseHandle(handle, user) },
     };
     STATUS.set(status);
     STATUS_SUCCESS
