@@ -14,7 +14,10 @@ fn bindings() -> &'static Bindings {
 
 #[test]
 fn generated_surface_is_current() {
-    let (expected, counts) = kmdf_sim_gen::expected().unwrap_or_else(|e| panic!("{e}"));
+    let roots_file = kmdf_sim_dir().join(kmdf_sim_gen::ROOTS);
+    let roots = kmdf_sim_gen::read_roots(&roots_file).unwrap_or_else(|e| panic!("{e}"));
+    let (expected, counts) =
+        generate(bindings(), &roots).unwrap_or_else(|p| panic!("{}:\n  {}", roots_file.display(), p.join("\n  ")));
     let path = kmdf_sim_dir().join(kmdf_sim_gen::OUTPUT);
     let actual = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
