@@ -6,8 +6,12 @@
 //!
 //! * The crate root and [`ntddk`] hold only what wdk-sys has: types,
 //!   constants, [`NT_SUCCESS`], [`call_unsafe_wdf_function_binding!`] and the
-//!   kernel routines, each proven against its wdk-sys shape at compile time
+//!   kernel routines. The types and bindgen's constants are generated from
+//!   the real wdk-sys 0.5.2 bindings (`surface/types.rs`, by kmdf-sim-gen);
+//!   every item is also proven against its wdk-sys shape at compile time
 //!   (`surface/conformance.rs`, generated from `data/wdk-sys-0.5.2-shapes.tsv`).
+//!   One addition: [`ntddk::ObCloseHandle`], which wdk-sys does not bind, with
+//!   its documented signature.
 //! * [`control`] is the simulator's own API: machines, settings, stops,
 //!   ownership violations and histories.
 //!

@@ -17,17 +17,62 @@ use crate::surface::types::*;
 #[must_use]
 pub unsafe extern "C" fn ZwClose(Handle: HANDLE) -> NTSTATUS {
     enter("ZwClose", KERNEL_MODULE, "nt!ZwClose", crate::control::STOPPED_STATUS, || {
+        with_state(|s| close_in_kernel_mode(s, Handle)).unwrap_or(crate::control::STOPPED_STATUS)
+    })
+}
+
+/// A close with previous mode KernelMode, as the calling driver (ZwClose,
+/// ObCloseHandle(KernelMode), NtClose in a system thread).
+fn close_in_kernel_mode(s: &mut crate::control::State, Handle: HANDLE) -> NTSTATUS {
+    let closer = HandleOwner::Component(s.caller_image());
+    let status = s.nt_close(Handle as u64, closer, None);
+    if let Some((image, path, protected)) = s.interleaved_open.take() {
+        // Another thread of another component, right after this close.
+        s.push_driver_frame(&image, "Worker");
+        let owner = HandleOwner::Component(Name::copy_of(&image));
+        let _ = s.open_key_handle(owner, None, &path, crate::KEY_READ, None, protected);
+        s.pop_frame();
+    }
+    status
+}
+
+/// `ObCloseHandle(Handle, PreviousMode)` — a simulator-side declaration:
+/// wdk-sys 0.5.2's bindings do not have it (its ntddk.rs has no
+/// `ObCloseHandle`), so its signature is the documented one, wdm.h's
+/// `NTSTATUS ObCloseHandle(HANDLE Handle, KPROCESSOR_MODE PreviousMode)`
+/// (learn.microsoft.com/windows-hardware/drivers/ddi/wdm/nf-wdm-obclosehandle;
+/// `#[must_use]` as wdk-sys marks every routine returning NTSTATUS). On
+/// Windows a driver declares it in an `extern "C"` block of its own (wdk-sys
+/// has none to offer), so it is exported here under its C name
+/// (`no_mangle`): such a declaration links to it unchanged. Its place in
+/// `kmdf_sim::ntddk` (and so in the compat `wdk_sys::ntddk`) is an addition
+/// the real wdk-sys does not have.
+///
+/// With PreviousMode KernelMode it closes as `ZwClose` does: a WDFKEY's
+/// handle closed this way is the same double close, bug check 0x93 when the
+/// framework closes it again (F39–F46). With any other mode the handle is
+/// looked up as a user handle: "kernel handles can be closed only when the
+/// previous processor mode is KernelMode" (F39), so a kernel handle is not
+/// closed and the call returns STATUS_INVALID_HANDLE (ASSUMPTION, as for
+/// `NtClose`: a user-mode lookup of a kernel handle value finds nothing).
+///
+/// # Safety
+/// As `ZwClose`.
+#[must_use]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ObCloseHandle(Handle: HANDLE, PreviousMode: KPROCESSOR_MODE) -> NTSTATUS {
+    enter("ObCloseHandle", KERNEL_MODULE, "nt!ObCloseHandle", crate::control::STOPPED_STATUS, || {
         with_state(|s| {
-            let closer = HandleOwner::Component(s.caller_image());
-            let status = s.nt_close(Handle as u64, closer, None);
-            if let Some((image, path, protected)) = s.interleaved_open.take() {
-                // Another thread of another component, right after this close.
-                s.push_driver_frame(&image, "Worker");
-                let owner = HandleOwner::Component(Name::copy_of(&image));
-                let _ = s.open_key_handle(owner, None, &path, crate::KEY_READ, None, protected);
-                s.pop_frame();
+            if PreviousMode != _MODE::KernelMode as KPROCESSOR_MODE {
+                let caller = s.caller_image();
+                s.framework_log.push(format!(
+                    "{caller}: ObCloseHandle({:#x}, {PreviousMode}) with PreviousMode not KernelMode: a kernel handle \
+                     is not closed (docs/facts.md#f39)",
+                    Handle as u64
+                ));
+                return crate::STATUS_INVALID_HANDLE;
             }
-            status
+            close_in_kernel_mode(s, Handle)
         })
         .unwrap_or(crate::control::STOPPED_STATUS)
     })

@@ -4,9 +4,16 @@
 //! reads `data/wdk-sys-0.5.2-shapes.tsv` and the surface's own source (with
 //! `syn`), and writes Rust code that ascribes every surface item to its real
 //! shape, so that a mismatch is a compile error naming the item. The tests
-//! here keep that file current, reject surface names the table lacks (except
-//! the allowlist below, with a reason each), and keep the table copies equal
-//! to `../shared/data` when that folder is present.
+//! here keep that file current, reject hand-written surface names the table
+//! lacks (except the allowlist below, with a reason each), and keep the table
+//! copies equal to `../shared/data` when that folder is present.
+//!
+//! The surface's types and bindgen constants (`src/surface/types.rs`) are
+//! generated from the real bindings by kmdf-sim-gen; the table is a second,
+//! independent extraction of wdk-sys, so every generated item the table has
+//! is ascribed too, and the generated items it lacks (the table kept a
+//! subset: no `_DEVICE_OBJECT`, no anonymous unions' fields, ...) are bindgen's
+//! by construction rather than allowlisted.
 //!
 //! Regenerate after changing the surface:
 //! `UPDATE_CONFORMANCE=1 cargo test -p kmdf-sim --test conformance`
@@ -39,51 +46,30 @@ const ALLOWLIST: &[(&str, &str)] = &[
          ntddk.rs (wdk-sys-0.5.2-bindings.tar.xz), checked below",
     ),
     (
+        "ObCloseHandle",
+        "neither in the shapes table nor in the real bindings' ntddk.rs (wdk-sys 0.5.2 does not bind it); wdm.h's \
+         documented signature, learn.microsoft.com/windows-hardware/drivers/ddi/wdm/nf-wdm-obclosehandle, checked below",
+    ),
+    (
         "NtClose",
         "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
          ntddk.rs, checked below and by tests/bindings.rs",
     ),
-    (
-        "POOL_FLAGS",
-        "wdm.h `typedef ULONG64 POOL_FLAGS`; the table types the POOL_FLAG_* constants by it but has no row for it",
-    ),
-    (
-        "WDF_IO_QUEUE_CONFIG",
-        "typedef in wdfio.h beside PWDF_IO_QUEUE_CONFIG (which the table has); the extraction skipped it; guide §7.6 uses it",
-    ),
-    (
-        "_WDF_IO_QUEUE_CONFIG__bindgen_ty_1",
-        "bindgen's name for the anonymous Settings union of WDF_IO_QUEUE_CONFIG, missing from the table with the struct's fields",
-    ),
-    (
-        "_WDF_IO_QUEUE_CONFIG__bindgen_ty_1__bindgen_ty_1",
-        "bindgen's name for Settings.Parallel of WDF_IO_QUEUE_CONFIG, missing from the table with the struct's fields",
-    ),
 ];
-
-/// Structs whose fields the table lacks (header row only): their fields come
-/// from the KMDF 1.33 header, with the source named in the type's rustdoc.
-const FIELDS_FROM_HEADERS: &[(&str, &str)] = &[(
-    "_WDF_IO_QUEUE_CONFIG",
-    "wdfio.h 1.33 (WDF_IO_QUEUE_CONFIG, with the 1.33 Driver member); the table's extraction skipped the anonymous union",
-)];
-
-/// Structs the simulator keeps opaque: private fields only, so driver code
-/// that touches the real fields does not compile against the simulator.
-const OPAQUE: &[(&str, &str)] = &[(
-    "_DRIVER_OBJECT",
-    "a KMDF driver only passes the DRIVER_OBJECT on to WdfDriverCreate; the framework owns its dispatch table",
-)];
 
 /// Allowlisted kernel routines that the real bindings' ntddk.rs declares
 /// `#[must_use]` (tests/bindings.rs reads that file).
-const MUST_USE_FROM_BINDINGS: &[&str] = &["NtClose"];
+/// ObCloseHandle is not in the bindings: `#[must_use]` by the rule wdk-sys
+/// applies to every routine (all 709 ntddk.rs declarations returning NTSTATUS
+/// carry it).
+const MUST_USE_FROM_BINDINGS: &[&str] = &["NtClose", "ObCloseHandle"];
 
 /// Extra shapes for allowlisted items that have a known real signature.
 const INFERRED_FN_SHAPES: &[(&str, &str)] = &[
     ("KeGetCurrentIrql", "unsafe extern \"C\" fn() -> KIRQL"),
     ("ExAllocatePool2", "unsafe extern \"C\" fn(Flags: POOL_FLAGS, NumberOfBytes: SIZE_T, Tag: ULONG) -> PVOID"),
     ("NtClose", "unsafe extern \"C\" fn(Handle: HANDLE) -> NTSTATUS"),
+    ("ObCloseHandle", "unsafe extern \"C\" fn(Handle: HANDLE, PreviousMode: KPROCESSOR_MODE) -> NTSTATUS"),
 ];
 
 fn crate_dir() -> PathBuf {
@@ -191,6 +177,8 @@ struct Surface {
     ddis: BTreeMap<String, (bool, bool)>,
     /// Other public names (crate-root functions, macros, helpers).
     other: BTreeSet<String>,
+    /// Names defined by the generated `types.rs` (bindgen's items).
+    generated: BTreeSet<String>,
 }
 
 fn parse(rel: &str) -> syn::File {
@@ -247,9 +235,31 @@ impl Surface {
     }
 }
 
+/// The name a `pub use self::Module::Type as Name;` defines.
+fn use_alias(tree: &syn::UseTree) -> Option<String> {
+    match tree {
+        syn::UseTree::Path(p) => use_alias(&p.tree),
+        syn::UseTree::Rename(r) => Some(r.rename.to_string()),
+        _ => None,
+    }
+}
+
 fn collect_surface() -> Surface {
     let mut s = Surface::default();
-    for item in parse("src/surface/types.rs").items.into_iter().chain(parse("src/surface/consts.rs").items) {
+    let generated = parse("src/surface/types.rs").items;
+    for item in &generated {
+        let name = match item {
+            syn::Item::Type(t) => t.ident.to_string(),
+            syn::Item::Struct(t) => t.ident.to_string(),
+            syn::Item::Union(t) => t.ident.to_string(),
+            syn::Item::Mod(t) => t.ident.to_string(),
+            syn::Item::Const(t) => t.ident.to_string(),
+            syn::Item::Use(u) => use_alias(&u.tree).unwrap_or_default(),
+            _ => continue,
+        };
+        s.generated.insert(name);
+    }
+    for item in generated.into_iter().chain(parse("src/surface/consts.rs").items) {
         match item {
             syn::Item::Type(t) if is_pub(&t.vis) => drop(s.types.insert(t.ident.to_string())),
             syn::Item::Struct(st) if is_pub(&st.vis) => {
@@ -261,7 +271,7 @@ fn collect_surface() -> Surface {
             syn::Item::Impl(imp) => {
                 let is_default = imp.trait_.as_ref().is_some_and(|(_, p, _)| p.is_ident("Default"));
                 if let (true, syn::Type::Path(p)) = (is_default, imp.self_ty.as_ref()) {
-                    let name = p.path.get_ident().expect("impl Default for a plain name").to_string();
+                    let name = p.path.segments.last().expect("impl Default for a named type").ident.to_string();
                     s.structs.entry(name).or_default().manual_default = true;
                 }
             }
@@ -271,6 +281,8 @@ fn collect_surface() -> Surface {
                     match inner {
                         syn::Item::Const(c) => drop(names.insert(c.ident.to_string())),
                         syn::Item::Type(t) => drop(names.insert(t.ident.to_string())),
+                        // bindgen's `use super::*;` in each enum module.
+                        syn::Item::Use(_) => {}
                         other => {
                             panic!("enum module {}: unexpected item {:?}", m.ident, std::mem::discriminant(&other))
                         }
@@ -279,6 +291,12 @@ fn collect_surface() -> Surface {
                 s.enums.insert(m.ident.to_string(), names);
             }
             syn::Item::Const(c) if is_pub(&c.vis) => drop(s.consts.insert(c.ident.to_string())),
+            // bindgen's enum aliases: `pub use self::_E::Type as E;`.
+            syn::Item::Use(u) if is_pub(&u.vis) => {
+                if let Some(name) = use_alias(&u.tree) {
+                    s.types.insert(name);
+                }
+            }
             syn::Item::Use(_) | syn::Item::Type(_) | syn::Item::Const(_) => {}
             other => panic!("surface types/consts: unexpected public item kind {:?}", std::mem::discriminant(&other)),
         }
@@ -372,9 +390,8 @@ fn generate(t: &Table, s: &Surface) -> String {
         if manual_default {
             let _ = writeln!(w, "    default::<crate::{name}>();");
         }
-        let from_headers = FIELDS_FROM_HEADERS.iter().any(|(n, _)| n == name);
-        let opaque = OPAQUE.iter().any(|(n, _)| n == name) || (fields.is_empty() && !from_headers);
-        if !opaque && !from_headers {
+        // A header row without field rows: the table does not know the fields.
+        if !fields.is_empty() {
             let _ = writeln!(w, "    let v: crate::{name} = any();");
             for (f, ty) in fields {
                 if ss.is_union {
@@ -474,7 +491,7 @@ fn generated_conformance_is_current() {
 fn every_surface_name_is_in_the_table_or_allowlisted() {
     let t = load_table();
     let s = collect_surface();
-    let allowed = |n: &str| ALLOWLIST.iter().any(|(a, _)| *a == n);
+    let allowed = |n: &str| ALLOWLIST.iter().any(|(a, _)| *a == n) || s.generated.contains(n);
     let mut unknown = Vec::new();
     for n in &s.types {
         if !t.types.contains_key(n) && !t.fnptrs.contains_key(n) && !allowed(n) {
@@ -537,18 +554,15 @@ fn structs_have_the_tables_fields_and_derives() {
             problems
                 .push(format!("{name}: manual `impl Default` is {}, table says {manual_default}", ss.manual_default));
         }
-        let from_headers = FIELDS_FROM_HEADERS.iter().any(|(n, _)| n == name);
-        let opaque = OPAQUE.iter().any(|(n, _)| n == name) || (fields.is_empty() && !from_headers);
-        if from_headers {
-            if ss.pub_fields.is_empty() || !fields.is_empty() {
+        if fields.is_empty() {
+            // The table has the header only: opaque in wdk-sys (WDFDEVICE_INIT),
+            // or fields its extraction skipped. Only bindgen's items may have
+            // public fields the table does not list.
+            if !ss.pub_fields.is_empty() && !s.generated.contains(name) {
                 problems.push(format!(
-                    "{name}: listed as FIELDS_FROM_HEADERS but the table has fields or the surface none"
+                    "{name}: hand-written with public fields the table lacks {:?}",
+                    ss.pub_fields.keys()
                 ));
-            }
-        } else if opaque {
-            if !ss.pub_fields.is_empty() {
-                problems
-                    .push(format!("{name}: opaque in the simulator but has public fields {:?}", ss.pub_fields.keys()));
             }
         } else {
             let have: BTreeSet<_> = ss.pub_fields.keys().collect();
@@ -619,7 +633,7 @@ fn must_use_matches_wdk_sys() {
 #[test]
 fn allowlists_have_reasons_and_are_used() {
     let s = collect_surface();
-    for (name, reason) in ALLOWLIST.iter().chain(OPAQUE).chain(FIELDS_FROM_HEADERS) {
+    for (name, reason) in ALLOWLIST {
         assert!(reason.len() > 20, "{name}: give a real reason");
         let used = s.types.contains(*name)
             || s.structs.contains_key(*name)

@@ -60,7 +60,7 @@ fn table() -> &'static HashMap<&'static str, u8> {
 /// the `Zw*` registry routines at PASSIVE_LEVEL (their DDI pages; F39 for
 /// ZwClose). `None` for routines without a rule (pure library routines).
 pub(crate) fn max_irql(routine: &str) -> Option<u8> {
-    if routine.starts_with("Zw") || routine == "NtClose" {
+    if routine.starts_with("Zw") || routine == "NtClose" || routine == "ObCloseHandle" {
         return Some(0);
     }
     // ExAllocatePool2 / ExFreePool(WithTag): DISPATCH_LEVEL for nonpaged

@@ -249,8 +249,12 @@ struct LoadedDriver {
     service: String,
     /// `\Registry\Machine\SYSTEM\CurrentControlSet\Services\<service>`.
     service_key: Name,
-    /// The WDM driver object handed to DriverEntry; boxed for a stable address.
+    /// The WDM driver object handed to DriverEntry (wdk-sys's full
+    /// `DRIVER_OBJECT`); boxed for a stable address, which is how the machine
+    /// recognises it in `WdfDriverCreate`.
     object: Box<crate::_DRIVER_OBJECT>,
+    /// `DriverName` (`\Driver\<service>`) and the UTF-16 it points into.
+    _driver_name_buffer: Vec<u16>,
     /// `RegistryPath` handed to DriverEntry, and the UTF-16 it points into.
     registry_path: Box<crate::UNICODE_STRING>,
     _registry_path_buffer: Vec<u16>,
@@ -1419,13 +1423,35 @@ impl Machine {
             let bytes = u16::try_from(buffer.len() * 2).unwrap_or(0xFFFE);
             let registry_path =
                 Box::new(crate::UNICODE_STRING { Length: bytes, MaximumLength: bytes, Buffer: buffer.as_mut_ptr() });
-            let id = s.new_object_value();
+            // The driver object is numbered in the machine's object sequence
+            // (its first value), so WDF handle values in histories stay the
+            // same from run to run.
+            let _ = s.new_object_value();
+            let mut name: Vec<u16> = format!(r"\Driver\{service}").encode_utf16().collect();
+            let name_bytes = u16::try_from(name.len() * 2).unwrap_or(0xFFFE);
+            // What the I/O manager fills in before DriverEntry that a KMDF
+            // driver could read: type, size, name, entry point. ASSUMPTION
+            // (DRIVER_OBJECT, learn.microsoft.com/windows-hardware/drivers/ddi/wdm/ns-wdm-_driver_object):
+            // no WDM dispatch is modelled, so DeviceObject, DriverExtension,
+            // DriverUnload and MajorFunction stay null — KMDF owns them.
+            let object = crate::_DRIVER_OBJECT {
+                Type: crate::IO_TYPE_DRIVER as crate::CSHORT,
+                Size: core::mem::size_of::<crate::_DRIVER_OBJECT>() as crate::CSHORT,
+                DriverName: crate::UNICODE_STRING {
+                    Length: name_bytes,
+                    MaximumLength: name_bytes,
+                    Buffer: name.as_mut_ptr(),
+                },
+                DriverInit: Some(entry),
+                ..Default::default()
+            };
             let mut loaded = LoadedDriver {
                 // The name the driver's frames carry (one text for the load).
                 image: s.frame_names(image, "DriverEntry").0,
                 service: service.to_string(),
                 service_key: Name::from(key.clone()),
-                object: Box::new(crate::_DRIVER_OBJECT { id }),
+                object: Box::new(object),
+                _driver_name_buffer: name,
                 registry_path,
                 _registry_path_buffer: buffer,
             };

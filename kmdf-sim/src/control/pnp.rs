@@ -57,9 +57,20 @@ pub(crate) struct DeviceInitState {
     pub callbacks: WDF_PNPPOWER_EVENT_CALLBACKS,
     /// WdfDeviceInitSetRequestAttributes.
     pub request_attributes: Option<WDF_OBJECT_ATTRIBUTES>,
-    /// Boxed so the `PWDFDEVICE_INIT` handed out stays put.
-    pub init: Box<WDFDEVICE_INIT>,
+    /// The allocation the `PWDFDEVICE_INIT` handed out points at, holding the
+    /// value the machine numbered it with. `WDFDEVICE_INIT` itself is opaque
+    /// and zero-sized in the bindings (`_unused: [u8; 0]`), so a box of it
+    /// would have no address of its own; the machine recognises the pointer
+    /// by this allocation's address.
+    pub init: Box<u64>,
     pub consumed: bool,
+}
+
+impl DeviceInitState {
+    /// Whether `init` is the pointer this state handed out.
+    pub fn is(&self, init: PWDFDEVICE_INIT) -> bool {
+        std::ptr::from_ref(self.init.as_ref()).cast::<WDFDEVICE_INIT>() == init.cast_const()
+    }
 }
 
 /// The kind of an I/O request (the IRP major function behind it).
@@ -356,8 +367,8 @@ impl Machine {
             return self.check_running();
         };
         let init_ptr = self.with(|s| {
-            let mut init = Box::new(WDFDEVICE_INIT { id: s.new_object_value() });
-            let ptr = std::ptr::from_mut(init.as_mut());
+            let mut init = Box::new(s.new_object_value());
+            let ptr = std::ptr::from_mut(init.as_mut()).cast::<WDFDEVICE_INIT>();
             s.device_inits.push(DeviceInitState {
                 devnode: id,
                 callbacks: WDF_PNPPOWER_EVENT_CALLBACKS::default(),

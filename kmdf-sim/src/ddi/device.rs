@@ -10,11 +10,7 @@ use crate::surface::types::*;
 /// consumed yet. ASSUMPTION: any other pointer fails with
 /// STATUS_INVALID_PARAMETER (KMDF would read through it).
 fn init_devnode(s: &State, init: PWDFDEVICE_INIT) -> Result<usize, NTSTATUS> {
-    s.device_inits
-        .iter()
-        .find(|i| std::ptr::eq(i.init.as_ref(), init) && !i.consumed)
-        .map(|i| i.devnode)
-        .ok_or(crate::STATUS_INVALID_PARAMETER)
+    s.device_inits.iter().find(|i| i.is(init) && !i.consumed).map(|i| i.devnode).ok_or(crate::STATUS_INVALID_PARAMETER)
 }
 
 /// `WdfDeviceInitSetPnpPowerEventCallbacks`: the PnP and power callbacks the
@@ -40,9 +36,7 @@ pub unsafe extern "C" fn WdfDeviceInitSetPnpPowerEventCallbacks(
             // SAFETY: non-null and valid by the DDI's contract.
             let callbacks = unsafe { *PnpPowerEventCallbacks };
             with_state(|s| {
-                if let Some(i) =
-                    s.device_inits.iter_mut().find(|i| std::ptr::eq(i.init.as_ref(), DeviceInit) && !i.consumed)
-                {
+                if let Some(i) = s.device_inits.iter_mut().find(|i| i.is(DeviceInit) && !i.consumed) {
                     i.callbacks = callbacks;
                 }
             });
@@ -303,13 +297,11 @@ pub unsafe extern "C" fn WdfDeviceInitSetRequestAttributes(
             }
             // SAFETY: non-null and valid by the DDI's contract.
             let attributes = unsafe { *RequestAttributes };
-            with_state(|s| {
-                match s.device_inits.iter_mut().find(|i| std::ptr::eq(i.init.as_ref(), DeviceInit) && !i.consumed) {
-                    Some(i) => i.request_attributes = Some(attributes),
-                    None => s
-                        .framework_log
-                        .push("WdfDeviceInitSetRequestAttributes on a WDFDEVICE_INIT that is not live".into()),
-                }
+            with_state(|s| match s.device_inits.iter_mut().find(|i| i.is(DeviceInit) && !i.consumed) {
+                Some(i) => i.request_attributes = Some(attributes),
+                None => s
+                    .framework_log
+                    .push("WdfDeviceInitSetRequestAttributes on a WDFDEVICE_INIT that is not live".into()),
             });
         },
     )

@@ -23,14 +23,48 @@ fn clone<T: Clone>() {}
 const _: () = same::<crate::ACCESS_MASK, ULONG>();
 /// `BOOLEAN`
 const _: () = same::<crate::BOOLEAN, UCHAR>();
+/// `CCHAR`
+const _: () = same::<crate::CCHAR, ::core::ffi::c_char>();
 /// `CHAR`
 const _: () = same::<crate::CHAR, ::core::ffi::c_char>();
+/// `CSHORT`
+const _: () = same::<crate::CSHORT, ::core::ffi::c_short>();
+/// `DEVICE_POWER_STATE`
+const _: () = same::<crate::DEVICE_POWER_STATE, _DEVICE_POWER_STATE::Type>();
 /// `DEVICE_RELATION_TYPE`
 const _: () = same::<crate::DEVICE_RELATION_TYPE, _DEVICE_RELATION_TYPE::Type>();
+/// `DMA_WIDTH`
+const _: () = same::<crate::DMA_WIDTH, _DMA_WIDTH::Type>();
+/// `DRIVER_DISPATCH`
+const _: () = same::<crate::DRIVER_DISPATCH, ::core::option::Option<unsafe extern "C" fn(DeviceObject: *mut _DEVICE_OBJECT, Irp: *mut _IRP) -> NTSTATUS>>();
 /// `DRIVER_INITIALIZE`
 const _: () = same::<crate::DRIVER_INITIALIZE, ::core::option::Option<unsafe extern "C" fn(DriverObject: *mut _DRIVER_OBJECT, RegistryPath: PUNICODE_STRING) -> NTSTATUS>>();
 /// `DRIVER_OBJECT`
 const _: () = same::<crate::DRIVER_OBJECT, _DRIVER_OBJECT>();
+/// `DRIVER_STARTIO`
+const _: () = same::<crate::DRIVER_STARTIO, ::core::option::Option<unsafe extern "C" fn(DeviceObject: *mut _DEVICE_OBJECT, Irp: *mut _IRP)>>();
+/// `DRIVER_UNLOAD`
+const _: () = same::<crate::DRIVER_UNLOAD, ::core::option::Option<unsafe extern "C" fn(DriverObject: *mut _DRIVER_OBJECT)>>();
+/// `EVT_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_CLEANUP`
+const _: () = same::<crate::EVT_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_CLEANUP, ::core::option::Option<unsafe extern "C" fn(ChildList: WDFCHILDLIST, AddressDescription: PWDF_CHILD_ADDRESS_DESCRIPTION_HEADER)>>();
+/// `EVT_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_COPY`
+const _: () = same::<crate::EVT_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_COPY, ::core::option::Option<unsafe extern "C" fn(ChildList: WDFCHILDLIST, SourceAddressDescription: PWDF_CHILD_ADDRESS_DESCRIPTION_HEADER, DestinationAddressDescription: PWDF_CHILD_ADDRESS_DESCRIPTION_HEADER)>>();
+/// `EVT_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_DUPLICATE`
+const _: () = same::<crate::EVT_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_DUPLICATE, ::core::option::Option<unsafe extern "C" fn(ChildList: WDFCHILDLIST, SourceAddressDescription: PWDF_CHILD_ADDRESS_DESCRIPTION_HEADER, DestinationAddressDescription: PWDF_CHILD_ADDRESS_DESCRIPTION_HEADER) -> NTSTATUS>>();
+/// `EVT_WDF_CHILD_LIST_CREATE_DEVICE`
+const _: () = same::<crate::EVT_WDF_CHILD_LIST_CREATE_DEVICE, ::core::option::Option<unsafe extern "C" fn(ChildList: WDFCHILDLIST, IdentificationDescription: PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER, ChildInit: PWDFDEVICE_INIT) -> NTSTATUS>>();
+/// `EVT_WDF_CHILD_LIST_DEVICE_REENUMERATED`
+const _: () = same::<crate::EVT_WDF_CHILD_LIST_DEVICE_REENUMERATED, ::core::option::Option<unsafe extern "C" fn(ChildList: WDFCHILDLIST, OldDevice: WDFDEVICE, OldAddressDescription: PWDF_CHILD_ADDRESS_DESCRIPTION_HEADER, NewAddressDescription: PWDF_CHILD_ADDRESS_DESCRIPTION_HEADER) -> BOOLEAN>>();
+/// `EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_CLEANUP`
+const _: () = same::<crate::EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_CLEANUP, ::core::option::Option<unsafe extern "C" fn(ChildList: WDFCHILDLIST, IdentificationDescription: PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER)>>();
+/// `EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COMPARE`
+const _: () = same::<crate::EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COMPARE, ::core::option::Option<unsafe extern "C" fn(ChildList: WDFCHILDLIST, FirstIdentificationDescription: PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER, SecondIdentificationDescription: PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER) -> BOOLEAN>>();
+/// `EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COPY`
+const _: () = same::<crate::EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COPY, ::core::option::Option<unsafe extern "C" fn(ChildList: WDFCHILDLIST, SourceIdentificationDescription: PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER, DestinationIdentificationDescription: PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER)>>();
+/// `EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_DUPLICATE`
+const _: () = same::<crate::EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_DUPLICATE, ::core::option::Option<unsafe extern "C" fn(ChildList: WDFCHILDLIST, SourceIdentificationDescription: PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER, DestinationIdentificationDescription: PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER) -> NTSTATUS>>();
+/// `EVT_WDF_CHILD_LIST_SCAN_FOR_CHILDREN`
+const _: () = same::<crate::EVT_WDF_CHILD_LIST_SCAN_FOR_CHILDREN, ::core::option::Option<unsafe extern "C" fn(ChildList: WDFCHILDLIST)>>();
 /// `EVT_WDF_DEVICE_D0_ENTRY`
 const _: () = same::<crate::EVT_WDF_DEVICE_D0_ENTRY, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE, PreviousState: WDF_POWER_DEVICE_STATE) -> NTSTATUS>>();
 /// `EVT_WDF_DEVICE_D0_ENTRY_POST_INTERRUPTS_ENABLED`
@@ -39,8 +73,12 @@ const _: () = same::<crate::EVT_WDF_DEVICE_D0_ENTRY_POST_INTERRUPTS_ENABLED, ::c
 const _: () = same::<crate::EVT_WDF_DEVICE_D0_EXIT, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE, TargetState: WDF_POWER_DEVICE_STATE) -> NTSTATUS>>();
 /// `EVT_WDF_DEVICE_D0_EXIT_PRE_INTERRUPTS_DISABLED`
 const _: () = same::<crate::EVT_WDF_DEVICE_D0_EXIT_PRE_INTERRUPTS_DISABLED, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE, TargetState: WDF_POWER_DEVICE_STATE) -> NTSTATUS>>();
+/// `EVT_WDF_DEVICE_FILE_CREATE`
+const _: () = same::<crate::EVT_WDF_DEVICE_FILE_CREATE, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE, Request: WDFREQUEST, FileObject: WDFFILEOBJECT)>>();
 /// `EVT_WDF_DEVICE_PREPARE_HARDWARE`
 const _: () = same::<crate::EVT_WDF_DEVICE_PREPARE_HARDWARE, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE, ResourcesRaw: WDFCMRESLIST, ResourcesTranslated: WDFCMRESLIST) -> NTSTATUS>>();
+/// `EVT_WDF_DEVICE_PROCESS_QUERY_INTERFACE_REQUEST`
+const _: () = same::<crate::EVT_WDF_DEVICE_PROCESS_QUERY_INTERFACE_REQUEST, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE, InterfaceType: LPGUID, ExposedInterface: PINTERFACE, ExposedInterfaceSpecificData: PVOID) -> NTSTATUS>>();
 /// `EVT_WDF_DEVICE_QUERY_REMOVE`
 const _: () = same::<crate::EVT_WDF_DEVICE_QUERY_REMOVE, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE) -> NTSTATUS>>();
 /// `EVT_WDF_DEVICE_QUERY_STOP`
@@ -65,10 +103,38 @@ const _: () = same::<crate::EVT_WDF_DEVICE_SURPRISE_REMOVAL, ::core::option::Opt
 const _: () = same::<crate::EVT_WDF_DEVICE_USAGE_NOTIFICATION, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE, NotificationType: WDF_SPECIAL_FILE_TYPE, IsInNotificationPath: BOOLEAN)>>();
 /// `EVT_WDF_DEVICE_USAGE_NOTIFICATION_EX`
 const _: () = same::<crate::EVT_WDF_DEVICE_USAGE_NOTIFICATION_EX, ::core::option::Option<unsafe extern "C" fn(Device: WDFDEVICE, NotificationType: WDF_SPECIAL_FILE_TYPE, IsInNotificationPath: BOOLEAN) -> NTSTATUS>>();
+/// `EVT_WDF_DMA_ENABLER_DISABLE`
+const _: () = same::<crate::EVT_WDF_DMA_ENABLER_DISABLE, ::core::option::Option<unsafe extern "C" fn(DmaEnabler: WDFDMAENABLER) -> NTSTATUS>>();
+/// `EVT_WDF_DMA_ENABLER_ENABLE`
+const _: () = same::<crate::EVT_WDF_DMA_ENABLER_ENABLE, ::core::option::Option<unsafe extern "C" fn(DmaEnabler: WDFDMAENABLER) -> NTSTATUS>>();
+/// `EVT_WDF_DMA_ENABLER_FILL`
+const _: () = same::<crate::EVT_WDF_DMA_ENABLER_FILL, ::core::option::Option<unsafe extern "C" fn(DmaEnabler: WDFDMAENABLER) -> NTSTATUS>>();
+/// `EVT_WDF_DMA_ENABLER_FLUSH`
+const _: () = same::<crate::EVT_WDF_DMA_ENABLER_FLUSH, ::core::option::Option<unsafe extern "C" fn(DmaEnabler: WDFDMAENABLER) -> NTSTATUS>>();
+/// `EVT_WDF_DMA_ENABLER_SELFMANAGED_IO_START`
+const _: () = same::<crate::EVT_WDF_DMA_ENABLER_SELFMANAGED_IO_START, ::core::option::Option<unsafe extern "C" fn(DmaEnabler: WDFDMAENABLER) -> NTSTATUS>>();
+/// `EVT_WDF_DMA_ENABLER_SELFMANAGED_IO_STOP`
+const _: () = same::<crate::EVT_WDF_DMA_ENABLER_SELFMANAGED_IO_STOP, ::core::option::Option<unsafe extern "C" fn(DmaEnabler: WDFDMAENABLER) -> NTSTATUS>>();
+/// `EVT_WDF_DPC`
+const _: () = same::<crate::EVT_WDF_DPC, ::core::option::Option<unsafe extern "C" fn(Dpc: WDFDPC)>>();
 /// `EVT_WDF_DRIVER_DEVICE_ADD`
 const _: () = same::<crate::EVT_WDF_DRIVER_DEVICE_ADD, ::core::option::Option<unsafe extern "C" fn(Driver: WDFDRIVER, DeviceInit: PWDFDEVICE_INIT) -> NTSTATUS>>();
 /// `EVT_WDF_DRIVER_UNLOAD`
 const _: () = same::<crate::EVT_WDF_DRIVER_UNLOAD, ::core::option::Option<unsafe extern "C" fn(Driver: WDFDRIVER)>>();
+/// `EVT_WDF_FILE_CLEANUP`
+const _: () = same::<crate::EVT_WDF_FILE_CLEANUP, ::core::option::Option<unsafe extern "C" fn(FileObject: WDFFILEOBJECT)>>();
+/// `EVT_WDF_FILE_CLOSE`
+const _: () = same::<crate::EVT_WDF_FILE_CLOSE, ::core::option::Option<unsafe extern "C" fn(FileObject: WDFFILEOBJECT)>>();
+/// `EVT_WDF_INTERRUPT_DISABLE`
+const _: () = same::<crate::EVT_WDF_INTERRUPT_DISABLE, ::core::option::Option<unsafe extern "C" fn(Interrupt: WDFINTERRUPT, AssociatedDevice: WDFDEVICE) -> NTSTATUS>>();
+/// `EVT_WDF_INTERRUPT_DPC`
+const _: () = same::<crate::EVT_WDF_INTERRUPT_DPC, ::core::option::Option<unsafe extern "C" fn(Interrupt: WDFINTERRUPT, AssociatedObject: WDFOBJECT)>>();
+/// `EVT_WDF_INTERRUPT_ENABLE`
+const _: () = same::<crate::EVT_WDF_INTERRUPT_ENABLE, ::core::option::Option<unsafe extern "C" fn(Interrupt: WDFINTERRUPT, AssociatedDevice: WDFDEVICE) -> NTSTATUS>>();
+/// `EVT_WDF_INTERRUPT_ISR`
+const _: () = same::<crate::EVT_WDF_INTERRUPT_ISR, ::core::option::Option<unsafe extern "C" fn(Interrupt: WDFINTERRUPT, MessageID: ULONG) -> BOOLEAN>>();
+/// `EVT_WDF_INTERRUPT_WORKITEM`
+const _: () = same::<crate::EVT_WDF_INTERRUPT_WORKITEM, ::core::option::Option<unsafe extern "C" fn(Interrupt: WDFINTERRUPT, AssociatedObject: WDFOBJECT)>>();
 /// `EVT_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE`
 const _: () = same::<crate::EVT_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE, ::core::option::Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST)>>();
 /// `EVT_WDF_IO_QUEUE_IO_DEFAULT`
@@ -95,12 +161,32 @@ const _: () = same::<crate::EVT_WDF_OBJECT_CONTEXT_DESTROY, ::core::option::Opti
 const _: () = same::<crate::EVT_WDF_REQUEST_CANCEL, ::core::option::Option<unsafe extern "C" fn(Request: WDFREQUEST)>>();
 /// `EVT_WDF_TIMER`
 const _: () = same::<crate::EVT_WDF_TIMER, ::core::option::Option<unsafe extern "C" fn(Timer: WDFTIMER)>>();
+/// `EVT_WDF_WMI_INSTANCE_EXECUTE_METHOD`
+const _: () = same::<crate::EVT_WDF_WMI_INSTANCE_EXECUTE_METHOD, ::core::option::Option<unsafe extern "C" fn(WmiInstance: WDFWMIINSTANCE, MethodId: ULONG, InBufferSize: ULONG, OutBufferSize: ULONG, Buffer: PVOID, BufferUsed: PULONG) -> NTSTATUS>>();
+/// `EVT_WDF_WMI_INSTANCE_QUERY_INSTANCE`
+const _: () = same::<crate::EVT_WDF_WMI_INSTANCE_QUERY_INSTANCE, ::core::option::Option<unsafe extern "C" fn(WmiInstance: WDFWMIINSTANCE, OutBufferSize: ULONG, OutBuffer: PVOID, BufferUsed: PULONG) -> NTSTATUS>>();
+/// `EVT_WDF_WMI_INSTANCE_SET_INSTANCE`
+const _: () = same::<crate::EVT_WDF_WMI_INSTANCE_SET_INSTANCE, ::core::option::Option<unsafe extern "C" fn(WmiInstance: WDFWMIINSTANCE, InBufferSize: ULONG, InBuffer: PVOID) -> NTSTATUS>>();
+/// `EVT_WDF_WMI_INSTANCE_SET_ITEM`
+const _: () = same::<crate::EVT_WDF_WMI_INSTANCE_SET_ITEM, ::core::option::Option<unsafe extern "C" fn(WmiInstance: WDFWMIINSTANCE, DataItemId: ULONG, InBufferSize: ULONG, InBuffer: PVOID) -> NTSTATUS>>();
+/// `EVT_WDF_WMI_PROVIDER_FUNCTION_CONTROL`
+const _: () = same::<crate::EVT_WDF_WMI_PROVIDER_FUNCTION_CONTROL, ::core::option::Option<unsafe extern "C" fn(WmiProvider: WDFWMIPROVIDER, Control: WDF_WMI_PROVIDER_CONTROL, Enable: BOOLEAN) -> NTSTATUS>>();
 /// `EVT_WDF_WORKITEM`
 const _: () = same::<crate::EVT_WDF_WORKITEM, ::core::option::Option<unsafe extern "C" fn(WorkItem: WDFWORKITEM)>>();
 /// `GUID`
 const _: () = same::<crate::GUID, _GUID>();
 /// `HANDLE`
 const _: () = same::<crate::HANDLE, PVOID>();
+/// `INTERFACE_TYPE`
+const _: () = same::<crate::INTERFACE_TYPE, _INTERFACE_TYPE::Type>();
+/// `KAFFINITY`
+const _: () = same::<crate::KAFFINITY, ULONG_PTR>();
+/// `KDEVICE_QUEUE`
+const _: () = same::<crate::KDEVICE_QUEUE, _KDEVICE_QUEUE>();
+/// `KDPC`
+const _: () = same::<crate::KDPC, _KDPC>();
+/// `KEVENT`
+const _: () = same::<crate::KEVENT, _KEVENT>();
 /// `KEY_BASIC_INFORMATION`
 const _: () = same::<crate::KEY_BASIC_INFORMATION, _KEY_BASIC_INFORMATION>();
 /// `KEY_FULL_INFORMATION`
@@ -117,8 +203,14 @@ const _: () = same::<crate::KEY_VALUE_INFORMATION_CLASS, _KEY_VALUE_INFORMATION_
 const _: () = same::<crate::KEY_VALUE_PARTIAL_INFORMATION, _KEY_VALUE_PARTIAL_INFORMATION>();
 /// `KIRQL`
 const _: () = same::<crate::KIRQL, UCHAR>();
+/// `KPROCESSOR_MODE`
+const _: () = same::<crate::KPROCESSOR_MODE, CCHAR>();
 /// `LARGE_INTEGER`
 const _: () = same::<crate::LARGE_INTEGER, _LARGE_INTEGER>();
+/// `LCID`
+const _: () = same::<crate::LCID, ULONG>();
+/// `LIST_ENTRY`
+const _: () = same::<crate::LIST_ENTRY, _LIST_ENTRY>();
 /// `LONG`
 const _: () = same::<crate::LONG, i32>();
 /// `LONGLONG`
@@ -137,6 +229,8 @@ const _: () = same::<crate::OBJECT_ATTRIBUTES, _OBJECT_ATTRIBUTES>();
 const _: () = same::<crate::PCCH, *const CHAR>();
 /// `PCHAR`
 const _: () = same::<crate::PCHAR, *mut CHAR>();
+/// `PCM_PARTIAL_RESOURCE_DESCRIPTOR`
+const _: () = same::<crate::PCM_PARTIAL_RESOURCE_DESCRIPTOR, *mut _CM_PARTIAL_RESOURCE_DESCRIPTOR>();
 /// `PCSTR`
 const _: () = same::<crate::PCSTR, *const CHAR>();
 /// `PCUNICODE_STRING`
@@ -145,12 +239,46 @@ const _: () = same::<crate::PCUNICODE_STRING, *const UNICODE_STRING>();
 const _: () = same::<crate::PCWDF_OBJECT_CONTEXT_TYPE_INFO, *const _WDF_OBJECT_CONTEXT_TYPE_INFO>();
 /// `PCWSTR`
 const _: () = same::<crate::PCWSTR, *const WCHAR>();
+/// `PDEVICE_OBJECT`
+const _: () = same::<crate::PDEVICE_OBJECT, *mut _DEVICE_OBJECT>();
+/// `PDRIVER_DISPATCH`
+const _: () = same::<crate::PDRIVER_DISPATCH, DRIVER_DISPATCH>();
+/// `PDRIVER_EXTENSION`
+const _: () = same::<crate::PDRIVER_EXTENSION, *mut _DRIVER_EXTENSION>();
 /// `PDRIVER_INITIALIZE`
 const _: () = same::<crate::PDRIVER_INITIALIZE, DRIVER_INITIALIZE>();
 /// `PDRIVER_OBJECT`
 const _: () = same::<crate::PDRIVER_OBJECT, *mut _DRIVER_OBJECT>();
+/// `PDRIVER_STARTIO`
+const _: () = same::<crate::PDRIVER_STARTIO, DRIVER_STARTIO>();
+/// `PDRIVER_UNLOAD`
+const _: () = same::<crate::PDRIVER_UNLOAD, DRIVER_UNLOAD>();
+/// `PEPROCESS`
+const _: () = same::<crate::PEPROCESS, *mut _EPROCESS>();
+/// `PFILE_OBJECT`
+const _: () = same::<crate::PFILE_OBJECT, *mut _FILE_OBJECT>();
 /// `PFN_GET_UNIQUE_CONTEXT_TYPE`
 const _: () = same::<crate::PFN_GET_UNIQUE_CONTEXT_TYPE, ::core::option::Option<unsafe extern "C" fn() -> PCWDF_OBJECT_CONTEXT_TYPE_INFO>>();
+/// `PFN_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_CLEANUP`
+const _: () = same::<crate::PFN_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_CLEANUP, EVT_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_CLEANUP>();
+/// `PFN_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_COPY`
+const _: () = same::<crate::PFN_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_COPY, EVT_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_COPY>();
+/// `PFN_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_DUPLICATE`
+const _: () = same::<crate::PFN_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_DUPLICATE, EVT_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_DUPLICATE>();
+/// `PFN_WDF_CHILD_LIST_CREATE_DEVICE`
+const _: () = same::<crate::PFN_WDF_CHILD_LIST_CREATE_DEVICE, EVT_WDF_CHILD_LIST_CREATE_DEVICE>();
+/// `PFN_WDF_CHILD_LIST_DEVICE_REENUMERATED`
+const _: () = same::<crate::PFN_WDF_CHILD_LIST_DEVICE_REENUMERATED, EVT_WDF_CHILD_LIST_DEVICE_REENUMERATED>();
+/// `PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_CLEANUP`
+const _: () = same::<crate::PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_CLEANUP, EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_CLEANUP>();
+/// `PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COMPARE`
+const _: () = same::<crate::PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COMPARE, EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COMPARE>();
+/// `PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COPY`
+const _: () = same::<crate::PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COPY, EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COPY>();
+/// `PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_DUPLICATE`
+const _: () = same::<crate::PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_DUPLICATE, EVT_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_DUPLICATE>();
+/// `PFN_WDF_CHILD_LIST_SCAN_FOR_CHILDREN`
+const _: () = same::<crate::PFN_WDF_CHILD_LIST_SCAN_FOR_CHILDREN, EVT_WDF_CHILD_LIST_SCAN_FOR_CHILDREN>();
 /// `PFN_WDF_DEVICE_D0_ENTRY`
 const _: () = same::<crate::PFN_WDF_DEVICE_D0_ENTRY, EVT_WDF_DEVICE_D0_ENTRY>();
 /// `PFN_WDF_DEVICE_D0_ENTRY_POST_INTERRUPTS_ENABLED`
@@ -159,8 +287,12 @@ const _: () = same::<crate::PFN_WDF_DEVICE_D0_ENTRY_POST_INTERRUPTS_ENABLED, EVT
 const _: () = same::<crate::PFN_WDF_DEVICE_D0_EXIT, EVT_WDF_DEVICE_D0_EXIT>();
 /// `PFN_WDF_DEVICE_D0_EXIT_PRE_INTERRUPTS_DISABLED`
 const _: () = same::<crate::PFN_WDF_DEVICE_D0_EXIT_PRE_INTERRUPTS_DISABLED, EVT_WDF_DEVICE_D0_EXIT_PRE_INTERRUPTS_DISABLED>();
+/// `PFN_WDF_DEVICE_FILE_CREATE`
+const _: () = same::<crate::PFN_WDF_DEVICE_FILE_CREATE, EVT_WDF_DEVICE_FILE_CREATE>();
 /// `PFN_WDF_DEVICE_PREPARE_HARDWARE`
 const _: () = same::<crate::PFN_WDF_DEVICE_PREPARE_HARDWARE, EVT_WDF_DEVICE_PREPARE_HARDWARE>();
+/// `PFN_WDF_DEVICE_PROCESS_QUERY_INTERFACE_REQUEST`
+const _: () = same::<crate::PFN_WDF_DEVICE_PROCESS_QUERY_INTERFACE_REQUEST, EVT_WDF_DEVICE_PROCESS_QUERY_INTERFACE_REQUEST>();
 /// `PFN_WDF_DEVICE_QUERY_REMOVE`
 const _: () = same::<crate::PFN_WDF_DEVICE_QUERY_REMOVE, EVT_WDF_DEVICE_QUERY_REMOVE>();
 /// `PFN_WDF_DEVICE_QUERY_STOP`
@@ -185,10 +317,38 @@ const _: () = same::<crate::PFN_WDF_DEVICE_SURPRISE_REMOVAL, EVT_WDF_DEVICE_SURP
 const _: () = same::<crate::PFN_WDF_DEVICE_USAGE_NOTIFICATION, EVT_WDF_DEVICE_USAGE_NOTIFICATION>();
 /// `PFN_WDF_DEVICE_USAGE_NOTIFICATION_EX`
 const _: () = same::<crate::PFN_WDF_DEVICE_USAGE_NOTIFICATION_EX, EVT_WDF_DEVICE_USAGE_NOTIFICATION_EX>();
+/// `PFN_WDF_DMA_ENABLER_DISABLE`
+const _: () = same::<crate::PFN_WDF_DMA_ENABLER_DISABLE, EVT_WDF_DMA_ENABLER_DISABLE>();
+/// `PFN_WDF_DMA_ENABLER_ENABLE`
+const _: () = same::<crate::PFN_WDF_DMA_ENABLER_ENABLE, EVT_WDF_DMA_ENABLER_ENABLE>();
+/// `PFN_WDF_DMA_ENABLER_FILL`
+const _: () = same::<crate::PFN_WDF_DMA_ENABLER_FILL, EVT_WDF_DMA_ENABLER_FILL>();
+/// `PFN_WDF_DMA_ENABLER_FLUSH`
+const _: () = same::<crate::PFN_WDF_DMA_ENABLER_FLUSH, EVT_WDF_DMA_ENABLER_FLUSH>();
+/// `PFN_WDF_DMA_ENABLER_SELFMANAGED_IO_START`
+const _: () = same::<crate::PFN_WDF_DMA_ENABLER_SELFMANAGED_IO_START, EVT_WDF_DMA_ENABLER_SELFMANAGED_IO_START>();
+/// `PFN_WDF_DMA_ENABLER_SELFMANAGED_IO_STOP`
+const _: () = same::<crate::PFN_WDF_DMA_ENABLER_SELFMANAGED_IO_STOP, EVT_WDF_DMA_ENABLER_SELFMANAGED_IO_STOP>();
+/// `PFN_WDF_DPC`
+const _: () = same::<crate::PFN_WDF_DPC, EVT_WDF_DPC>();
 /// `PFN_WDF_DRIVER_DEVICE_ADD`
 const _: () = same::<crate::PFN_WDF_DRIVER_DEVICE_ADD, EVT_WDF_DRIVER_DEVICE_ADD>();
 /// `PFN_WDF_DRIVER_UNLOAD`
 const _: () = same::<crate::PFN_WDF_DRIVER_UNLOAD, EVT_WDF_DRIVER_UNLOAD>();
+/// `PFN_WDF_FILE_CLEANUP`
+const _: () = same::<crate::PFN_WDF_FILE_CLEANUP, EVT_WDF_FILE_CLEANUP>();
+/// `PFN_WDF_FILE_CLOSE`
+const _: () = same::<crate::PFN_WDF_FILE_CLOSE, EVT_WDF_FILE_CLOSE>();
+/// `PFN_WDF_INTERRUPT_DISABLE`
+const _: () = same::<crate::PFN_WDF_INTERRUPT_DISABLE, EVT_WDF_INTERRUPT_DISABLE>();
+/// `PFN_WDF_INTERRUPT_DPC`
+const _: () = same::<crate::PFN_WDF_INTERRUPT_DPC, EVT_WDF_INTERRUPT_DPC>();
+/// `PFN_WDF_INTERRUPT_ENABLE`
+const _: () = same::<crate::PFN_WDF_INTERRUPT_ENABLE, EVT_WDF_INTERRUPT_ENABLE>();
+/// `PFN_WDF_INTERRUPT_ISR`
+const _: () = same::<crate::PFN_WDF_INTERRUPT_ISR, EVT_WDF_INTERRUPT_ISR>();
+/// `PFN_WDF_INTERRUPT_WORKITEM`
+const _: () = same::<crate::PFN_WDF_INTERRUPT_WORKITEM, EVT_WDF_INTERRUPT_WORKITEM>();
 /// `PFN_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE`
 const _: () = same::<crate::PFN_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE, EVT_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE>();
 /// `PFN_WDF_IO_QUEUE_IO_DEFAULT`
@@ -215,20 +375,44 @@ const _: () = same::<crate::PFN_WDF_OBJECT_CONTEXT_DESTROY, EVT_WDF_OBJECT_CONTE
 const _: () = same::<crate::PFN_WDF_REQUEST_CANCEL, EVT_WDF_REQUEST_CANCEL>();
 /// `PFN_WDF_TIMER`
 const _: () = same::<crate::PFN_WDF_TIMER, EVT_WDF_TIMER>();
+/// `PFN_WDF_WMI_INSTANCE_EXECUTE_METHOD`
+const _: () = same::<crate::PFN_WDF_WMI_INSTANCE_EXECUTE_METHOD, EVT_WDF_WMI_INSTANCE_EXECUTE_METHOD>();
+/// `PFN_WDF_WMI_INSTANCE_QUERY_INSTANCE`
+const _: () = same::<crate::PFN_WDF_WMI_INSTANCE_QUERY_INSTANCE, EVT_WDF_WMI_INSTANCE_QUERY_INSTANCE>();
+/// `PFN_WDF_WMI_INSTANCE_SET_INSTANCE`
+const _: () = same::<crate::PFN_WDF_WMI_INSTANCE_SET_INSTANCE, EVT_WDF_WMI_INSTANCE_SET_INSTANCE>();
+/// `PFN_WDF_WMI_INSTANCE_SET_ITEM`
+const _: () = same::<crate::PFN_WDF_WMI_INSTANCE_SET_ITEM, EVT_WDF_WMI_INSTANCE_SET_ITEM>();
+/// `PFN_WDF_WMI_PROVIDER_FUNCTION_CONTROL`
+const _: () = same::<crate::PFN_WDF_WMI_PROVIDER_FUNCTION_CONTROL, EVT_WDF_WMI_PROVIDER_FUNCTION_CONTROL>();
 /// `PFN_WDF_WORKITEM`
 const _: () = same::<crate::PFN_WDF_WORKITEM, EVT_WDF_WORKITEM>();
 /// `PHANDLE`
 const _: () = same::<crate::PHANDLE, *mut HANDLE>();
+/// `PHYSICAL_ADDRESS`
+const _: () = same::<crate::PHYSICAL_ADDRESS, LARGE_INTEGER>();
+/// `PINTERFACE`
+const _: () = same::<crate::PINTERFACE, *mut _INTERFACE>();
+/// `PIO_TIMER`
+const _: () = same::<crate::PIO_TIMER, *mut _IO_TIMER>();
+/// `PKDPC`
+const _: () = same::<crate::PKDPC, *mut _KDPC>();
 /// `PKEY_BASIC_INFORMATION`
 const _: () = same::<crate::PKEY_BASIC_INFORMATION, *mut _KEY_BASIC_INFORMATION>();
 /// `PKEY_VALUE_PARTIAL_INFORMATION`
 const _: () = same::<crate::PKEY_VALUE_PARTIAL_INFORMATION, *mut _KEY_VALUE_PARTIAL_INFORMATION>();
+/// `PLARGE_INTEGER`
+const _: () = same::<crate::PLARGE_INTEGER, *mut _LARGE_INTEGER>();
 /// `PLONGLONG`
 const _: () = same::<crate::PLONGLONG, *mut ::core::ffi::c_longlong>();
+/// `PMDL`
+const _: () = same::<crate::PMDL, *mut _MDL>();
 /// `POBJECT_ATTRIBUTES`
 const _: () = same::<crate::POBJECT_ATTRIBUTES, *mut _OBJECT_ATTRIBUTES>();
 /// `POOL_TYPE`
 const _: () = same::<crate::POOL_TYPE, _POOL_TYPE::Type>();
+/// `PSECURITY_DESCRIPTOR`
+const _: () = same::<crate::PSECURITY_DESCRIPTOR, PVOID>();
 /// `PULONG`
 const _: () = same::<crate::PULONG, *mut u32>();
 /// `PULONG_PTR`
@@ -239,8 +423,14 @@ const _: () = same::<crate::PUNICODE_STRING, *mut _UNICODE_STRING>();
 const _: () = same::<crate::PUSHORT, *mut ::core::ffi::c_ushort>();
 /// `PVOID`
 const _: () = same::<crate::PVOID, *mut ::core::ffi::c_void>();
+/// `PVPB`
+const _: () = same::<crate::PVPB, *mut _VPB>();
 /// `PWDFDEVICE_INIT`
 const _: () = same::<crate::PWDFDEVICE_INIT, *mut WDFDEVICE_INIT>();
+/// `PWDF_CHILD_ADDRESS_DESCRIPTION_HEADER`
+const _: () = same::<crate::PWDF_CHILD_ADDRESS_DESCRIPTION_HEADER, *mut _WDF_CHILD_ADDRESS_DESCRIPTION_HEADER>();
+/// `PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER`
+const _: () = same::<crate::PWDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER, *mut _WDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER>();
 /// `PWDF_DRIVER_CONFIG`
 const _: () = same::<crate::PWDF_DRIVER_CONFIG, *mut _WDF_DRIVER_CONFIG>();
 /// `PWDF_DRIVER_GLOBALS`
@@ -257,12 +447,16 @@ const _: () = same::<crate::PWDF_OBJECT_CONTEXT_TYPE_INFO, *mut _WDF_OBJECT_CONT
 const _: () = same::<crate::PWDF_PNPPOWER_EVENT_CALLBACKS, *mut _WDF_PNPPOWER_EVENT_CALLBACKS>();
 /// `PWDF_TIMER_CONFIG`
 const _: () = same::<crate::PWDF_TIMER_CONFIG, *mut _WDF_TIMER_CONFIG>();
+/// `PWDF_WMI_PROVIDER_CONFIG`
+const _: () = same::<crate::PWDF_WMI_PROVIDER_CONFIG, *mut _WDF_WMI_PROVIDER_CONFIG>();
 /// `PWDF_WORKITEM_CONFIG`
 const _: () = same::<crate::PWDF_WORKITEM_CONFIG, *mut _WDF_WORKITEM_CONFIG>();
 /// `PWSTR`
 const _: () = same::<crate::PWSTR, *mut WCHAR>();
 /// `SIZE_T`
 const _: () = same::<crate::SIZE_T, ULONG_PTR>();
+/// `SYSTEM_POWER_STATE`
+const _: () = same::<crate::SYSTEM_POWER_STATE, _SYSTEM_POWER_STATE::Type>();
 /// `UCHAR`
 const _: () = same::<crate::UCHAR, ::core::ffi::c_uchar>();
 /// `ULONG`
@@ -275,8 +469,12 @@ const _: () = same::<crate::ULONG_PTR, ::core::ffi::c_ulonglong>();
 const _: () = same::<crate::UNICODE_STRING, _UNICODE_STRING>();
 /// `USHORT`
 const _: () = same::<crate::USHORT, ::core::ffi::c_ushort>();
+/// `WAIT_CONTEXT_BLOCK`
+const _: () = same::<crate::WAIT_CONTEXT_BLOCK, _WAIT_CONTEXT_BLOCK>();
 /// `WCHAR`
 const _: () = same::<crate::WCHAR, wchar_t>();
+/// `WDFCHILDLIST`
+const _: () = same::<crate::WDFCHILDLIST, *mut WDFCHILDLIST__>();
 /// `WDFCMRESLIST`
 const _: () = same::<crate::WDFCMRESLIST, *mut WDFCMRESLIST__>();
 /// `WDFCOLLECTION`
@@ -285,8 +483,16 @@ const _: () = same::<crate::WDFCOLLECTION, *mut WDFCOLLECTION__>();
 const _: () = same::<crate::WDFCONTEXT, PVOID>();
 /// `WDFDEVICE`
 const _: () = same::<crate::WDFDEVICE, *mut WDFDEVICE__>();
+/// `WDFDMAENABLER`
+const _: () = same::<crate::WDFDMAENABLER, *mut WDFDMAENABLER__>();
+/// `WDFDPC`
+const _: () = same::<crate::WDFDPC, *mut WDFDPC__>();
 /// `WDFDRIVER`
 const _: () = same::<crate::WDFDRIVER, *mut WDFDRIVER__>();
+/// `WDFFILEOBJECT`
+const _: () = same::<crate::WDFFILEOBJECT, *mut WDFFILEOBJECT__>();
+/// `WDFINTERRUPT`
+const _: () = same::<crate::WDFINTERRUPT, *mut WDFINTERRUPT__>();
 /// `WDFKEY`
 const _: () = same::<crate::WDFKEY, *mut WDFKEY__>();
 /// `WDFMEMORY`
@@ -305,10 +511,26 @@ const _: () = same::<crate::WDFSTRING, *mut WDFSTRING__>();
 const _: () = same::<crate::WDFTIMER, *mut WDFTIMER__>();
 /// `WDFWAITLOCK`
 const _: () = same::<crate::WDFWAITLOCK, *mut WDFWAITLOCK__>();
+/// `WDFWMIINSTANCE`
+const _: () = same::<crate::WDFWMIINSTANCE, *mut WDFWMIINSTANCE__>();
+/// `WDFWMIPROVIDER`
+const _: () = same::<crate::WDFWMIPROVIDER, *mut WDFWMIPROVIDER__>();
 /// `WDFWORKITEM`
 const _: () = same::<crate::WDFWORKITEM, *mut WDFWORKITEM__>();
+/// `WDF_CHILD_LIST_CONFIG`
+const _: () = same::<crate::WDF_CHILD_LIST_CONFIG, _WDF_CHILD_LIST_CONFIG>();
+/// `WDF_COMMON_BUFFER_CONFIG`
+const _: () = same::<crate::WDF_COMMON_BUFFER_CONFIG, _WDF_COMMON_BUFFER_CONFIG>();
 /// `WDF_DEVICE_IO_TYPE`
 const _: () = same::<crate::WDF_DEVICE_IO_TYPE, _WDF_DEVICE_IO_TYPE::Type>();
+/// `WDF_DMA_ENABLER_CONFIG`
+const _: () = same::<crate::WDF_DMA_ENABLER_CONFIG, _WDF_DMA_ENABLER_CONFIG>();
+/// `WDF_DMA_PROFILE`
+const _: () = same::<crate::WDF_DMA_PROFILE, _WDF_DMA_PROFILE::Type>();
+/// `WDF_DMA_SYSTEM_PROFILE_CONFIG`
+const _: () = same::<crate::WDF_DMA_SYSTEM_PROFILE_CONFIG, _WDF_DMA_SYSTEM_PROFILE_CONFIG>();
+/// `WDF_DPC_CONFIG`
+const _: () = same::<crate::WDF_DPC_CONFIG, _WDF_DPC_CONFIG>();
 /// `WDF_DRIVER_CONFIG`
 const _: () = same::<crate::WDF_DRIVER_CONFIG, _WDF_DRIVER_CONFIG>();
 /// `WDF_DRIVER_GLOBALS`
@@ -319,8 +541,16 @@ const _: () = same::<crate::WDF_DRIVER_INIT_FLAGS, _WDF_DRIVER_INIT_FLAGS::Type>
 const _: () = same::<crate::WDF_DRIVER_VERSION_AVAILABLE_PARAMS, _WDF_DRIVER_VERSION_AVAILABLE_PARAMS>();
 /// `WDF_EXECUTION_LEVEL`
 const _: () = same::<crate::WDF_EXECUTION_LEVEL, _WDF_EXECUTION_LEVEL::Type>();
+/// `WDF_FILEOBJECT_CLASS`
+const _: () = same::<crate::WDF_FILEOBJECT_CLASS, _WDF_FILEOBJECT_CLASS::Type>();
+/// `WDF_FILEOBJECT_CONFIG`
+const _: () = same::<crate::WDF_FILEOBJECT_CONFIG, _WDF_FILEOBJECT_CONFIG>();
+/// `WDF_INTERRUPT_CONFIG`
+const _: () = same::<crate::WDF_INTERRUPT_CONFIG, _WDF_INTERRUPT_CONFIG>();
 /// `WDF_IO_QUEUE_DISPATCH_TYPE`
 const _: () = same::<crate::WDF_IO_QUEUE_DISPATCH_TYPE, _WDF_IO_QUEUE_DISPATCH_TYPE::Type>();
+/// `WDF_IO_TYPE_CONFIG`
+const _: () = same::<crate::WDF_IO_TYPE_CONFIG, _WDF_IO_TYPE_CONFIG>();
 /// `WDF_OBJECT_ATTRIBUTES`
 const _: () = same::<crate::WDF_OBJECT_ATTRIBUTES, _WDF_OBJECT_ATTRIBUTES>();
 /// `WDF_OBJECT_CONTEXT_TYPE_INFO`
@@ -329,6 +559,8 @@ const _: () = same::<crate::WDF_OBJECT_CONTEXT_TYPE_INFO, _WDF_OBJECT_CONTEXT_TY
 const _: () = same::<crate::WDF_PNPPOWER_EVENT_CALLBACKS, _WDF_PNPPOWER_EVENT_CALLBACKS>();
 /// `WDF_POWER_DEVICE_STATE`
 const _: () = same::<crate::WDF_POWER_DEVICE_STATE, _WDF_POWER_DEVICE_STATE::Type>();
+/// `WDF_QUERY_INTERFACE_CONFIG`
+const _: () = same::<crate::WDF_QUERY_INTERFACE_CONFIG, _WDF_QUERY_INTERFACE_CONFIG>();
 /// `WDF_REQUEST_TYPE`
 const _: () = same::<crate::WDF_REQUEST_TYPE, _WDF_REQUEST_TYPE::Type>();
 /// `WDF_SPECIAL_FILE_TYPE`
@@ -339,12 +571,28 @@ const _: () = same::<crate::WDF_SYNCHRONIZATION_SCOPE, _WDF_SYNCHRONIZATION_SCOP
 const _: () = same::<crate::WDF_TIMER_CONFIG, _WDF_TIMER_CONFIG>();
 /// `WDF_TRI_STATE`
 const _: () = same::<crate::WDF_TRI_STATE, _WDF_TRI_STATE::Type>();
+/// `WDF_WMI_INSTANCE_CONFIG`
+const _: () = same::<crate::WDF_WMI_INSTANCE_CONFIG, _WDF_WMI_INSTANCE_CONFIG>();
+/// `WDF_WMI_PROVIDER_CONFIG`
+const _: () = same::<crate::WDF_WMI_PROVIDER_CONFIG, _WDF_WMI_PROVIDER_CONFIG>();
+/// `WDF_WMI_PROVIDER_CONTROL`
+const _: () = same::<crate::WDF_WMI_PROVIDER_CONTROL, _WDF_WMI_PROVIDER_CONTROL::Type>();
 /// `WDF_WORKITEM_CONFIG`
 const _: () = same::<crate::WDF_WORKITEM_CONFIG, _WDF_WORKITEM_CONFIG>();
 /// `wchar_t`
 const _: () = same::<crate::wchar_t, ::core::ffi::c_ushort>();
 
 // ---- structs and unions: every field named and typed, the same derives
+/// `WDFCHILDLIST__`
+fn _WDFCHILDLIST__() {
+    clone::<crate::WDFCHILDLIST__>();
+    copy::<crate::WDFCHILDLIST__>();
+    debug::<crate::WDFCHILDLIST__>();
+    default::<crate::WDFCHILDLIST__>();
+    let v: crate::WDFCHILDLIST__ = any();
+    same_as::<::core::ffi::c_int, _>(&v.unused);
+    let _all_fields = crate::WDFCHILDLIST__ { unused: any() };
+}
 /// `WDFCMRESLIST__`
 fn _WDFCMRESLIST__() {
     clone::<crate::WDFCMRESLIST__>();
@@ -379,6 +627,26 @@ fn _WDFDEVICE__() {
     same_as::<::core::ffi::c_int, _>(&v.unused);
     let _all_fields = crate::WDFDEVICE__ { unused: any() };
 }
+/// `WDFDMAENABLER__`
+fn _WDFDMAENABLER__() {
+    clone::<crate::WDFDMAENABLER__>();
+    copy::<crate::WDFDMAENABLER__>();
+    debug::<crate::WDFDMAENABLER__>();
+    default::<crate::WDFDMAENABLER__>();
+    let v: crate::WDFDMAENABLER__ = any();
+    same_as::<::core::ffi::c_int, _>(&v.unused);
+    let _all_fields = crate::WDFDMAENABLER__ { unused: any() };
+}
+/// `WDFDPC__`
+fn _WDFDPC__() {
+    clone::<crate::WDFDPC__>();
+    copy::<crate::WDFDPC__>();
+    debug::<crate::WDFDPC__>();
+    default::<crate::WDFDPC__>();
+    let v: crate::WDFDPC__ = any();
+    same_as::<::core::ffi::c_int, _>(&v.unused);
+    let _all_fields = crate::WDFDPC__ { unused: any() };
+}
 /// `WDFDRIVER__`
 fn _WDFDRIVER__() {
     clone::<crate::WDFDRIVER__>();
@@ -388,6 +656,26 @@ fn _WDFDRIVER__() {
     let v: crate::WDFDRIVER__ = any();
     same_as::<::core::ffi::c_int, _>(&v.unused);
     let _all_fields = crate::WDFDRIVER__ { unused: any() };
+}
+/// `WDFFILEOBJECT__`
+fn _WDFFILEOBJECT__() {
+    clone::<crate::WDFFILEOBJECT__>();
+    copy::<crate::WDFFILEOBJECT__>();
+    debug::<crate::WDFFILEOBJECT__>();
+    default::<crate::WDFFILEOBJECT__>();
+    let v: crate::WDFFILEOBJECT__ = any();
+    same_as::<::core::ffi::c_int, _>(&v.unused);
+    let _all_fields = crate::WDFFILEOBJECT__ { unused: any() };
+}
+/// `WDFINTERRUPT__`
+fn _WDFINTERRUPT__() {
+    clone::<crate::WDFINTERRUPT__>();
+    copy::<crate::WDFINTERRUPT__>();
+    debug::<crate::WDFINTERRUPT__>();
+    default::<crate::WDFINTERRUPT__>();
+    let v: crate::WDFINTERRUPT__ = any();
+    same_as::<::core::ffi::c_int, _>(&v.unused);
+    let _all_fields = crate::WDFINTERRUPT__ { unused: any() };
 }
 /// `WDFKEY__`
 fn _WDFKEY__() {
@@ -469,6 +757,26 @@ fn _WDFWAITLOCK__() {
     same_as::<::core::ffi::c_int, _>(&v.unused);
     let _all_fields = crate::WDFWAITLOCK__ { unused: any() };
 }
+/// `WDFWMIINSTANCE__`
+fn _WDFWMIINSTANCE__() {
+    clone::<crate::WDFWMIINSTANCE__>();
+    copy::<crate::WDFWMIINSTANCE__>();
+    debug::<crate::WDFWMIINSTANCE__>();
+    default::<crate::WDFWMIINSTANCE__>();
+    let v: crate::WDFWMIINSTANCE__ = any();
+    same_as::<::core::ffi::c_int, _>(&v.unused);
+    let _all_fields = crate::WDFWMIINSTANCE__ { unused: any() };
+}
+/// `WDFWMIPROVIDER__`
+fn _WDFWMIPROVIDER__() {
+    clone::<crate::WDFWMIPROVIDER__>();
+    copy::<crate::WDFWMIPROVIDER__>();
+    debug::<crate::WDFWMIPROVIDER__>();
+    default::<crate::WDFWMIPROVIDER__>();
+    let v: crate::WDFWMIPROVIDER__ = any();
+    same_as::<::core::ffi::c_int, _>(&v.unused);
+    let _all_fields = crate::WDFWMIPROVIDER__ { unused: any() };
+}
 /// `WDFWORKITEM__`
 fn _WDFWORKITEM__() {
     clone::<crate::WDFWORKITEM__>();
@@ -479,12 +787,110 @@ fn _WDFWORKITEM__() {
     same_as::<::core::ffi::c_int, _>(&v.unused);
     let _all_fields = crate::WDFWORKITEM__ { unused: any() };
 }
+/// `_CM_PARTIAL_RESOURCE_DESCRIPTOR`
+fn __CM_PARTIAL_RESOURCE_DESCRIPTOR() {
+    clone::<crate::_CM_PARTIAL_RESOURCE_DESCRIPTOR>();
+    copy::<crate::_CM_PARTIAL_RESOURCE_DESCRIPTOR>();
+    default::<crate::_CM_PARTIAL_RESOURCE_DESCRIPTOR>();
+}
+/// `_DEVICE_OBJECT`
+fn __DEVICE_OBJECT() {
+    clone::<crate::_DEVICE_OBJECT>();
+    copy::<crate::_DEVICE_OBJECT>();
+    default::<crate::_DEVICE_OBJECT>();
+    let v: crate::_DEVICE_OBJECT = any();
+    same_as::<ULONG, _>(&v.ActiveThreadCount);
+    same_as::<ULONG, _>(&v.AlignmentRequirement);
+    same_as::<*mut _DEVICE_OBJECT, _>(&v.AttachedDevice);
+    same_as::<ULONG, _>(&v.Characteristics);
+    same_as::<*mut _IRP, _>(&v.CurrentIrp);
+    same_as::<PVOID, _>(&v.DeviceExtension);
+    same_as::<KEVENT, _>(&v.DeviceLock);
+    same_as::<*mut _DEVOBJ_EXTENSION, _>(&v.DeviceObjectExtension);
+    same_as::<KDEVICE_QUEUE, _>(&v.DeviceQueue);
+    same_as::<ULONG, _>(&v.DeviceType);
+    same_as::<KDPC, _>(&v.Dpc);
+    same_as::<*mut _DRIVER_OBJECT, _>(&v.DriverObject);
+    same_as::<ULONG, _>(&v.Flags);
+    same_as::<*mut _DEVICE_OBJECT, _>(&v.NextDevice);
+    same_as::<_DEVICE_OBJECT__bindgen_ty_1, _>(&v.Queue);
+    same_as::<LONG, _>(&v.ReferenceCount);
+    same_as::<PVOID, _>(&v.Reserved);
+    same_as::<USHORT, _>(&v.SectorSize);
+    same_as::<PSECURITY_DESCRIPTOR, _>(&v.SecurityDescriptor);
+    same_as::<USHORT, _>(&v.Size);
+    same_as::<USHORT, _>(&v.Spare1);
+    same_as::<CCHAR, _>(&v.StackSize);
+    same_as::<PIO_TIMER, _>(&v.Timer);
+    same_as::<CSHORT, _>(&v.Type);
+    same_as::<PVPB, _>(&v.Vpb);
+    let _all_fields = crate::_DEVICE_OBJECT { ActiveThreadCount: any(), AlignmentRequirement: any(), AttachedDevice: any(), Characteristics: any(), CurrentIrp: any(), DeviceExtension: any(), DeviceLock: any(), DeviceObjectExtension: any(), DeviceQueue: any(), DeviceType: any(), Dpc: any(), DriverObject: any(), Flags: any(), NextDevice: any(), Queue: any(), ReferenceCount: any(), Reserved: any(), SectorSize: any(), SecurityDescriptor: any(), Size: any(), Spare1: any(), StackSize: any(), Timer: any(), Type: any(), Vpb: any() };
+}
+/// `_DEVICE_OBJECT__bindgen_ty_1`
+fn __DEVICE_OBJECT__bindgen_ty_1() {
+    clone::<crate::_DEVICE_OBJECT__bindgen_ty_1>();
+    copy::<crate::_DEVICE_OBJECT__bindgen_ty_1>();
+    default::<crate::_DEVICE_OBJECT__bindgen_ty_1>();
+    let v: crate::_DEVICE_OBJECT__bindgen_ty_1 = any();
+    // SAFETY: never executed; only the field's type is checked.
+    same_as::<LIST_ENTRY, _>(unsafe { &v.ListEntry });
+    // SAFETY: never executed; only the field's type is checked.
+    same_as::<WAIT_CONTEXT_BLOCK, _>(unsafe { &v.Wcb });
+}
+/// `_DEVOBJ_EXTENSION`
+fn __DEVOBJ_EXTENSION() {
+    clone::<crate::_DEVOBJ_EXTENSION>();
+    copy::<crate::_DEVOBJ_EXTENSION>();
+    debug::<crate::_DEVOBJ_EXTENSION>();
+    default::<crate::_DEVOBJ_EXTENSION>();
+}
+/// `_DRIVER_EXTENSION`
+fn __DRIVER_EXTENSION() {
+    clone::<crate::_DRIVER_EXTENSION>();
+    copy::<crate::_DRIVER_EXTENSION>();
+    debug::<crate::_DRIVER_EXTENSION>();
+    default::<crate::_DRIVER_EXTENSION>();
+}
 /// `_DRIVER_OBJECT`
 fn __DRIVER_OBJECT() {
     clone::<crate::_DRIVER_OBJECT>();
     copy::<crate::_DRIVER_OBJECT>();
     debug::<crate::_DRIVER_OBJECT>();
     default::<crate::_DRIVER_OBJECT>();
+    let v: crate::_DRIVER_OBJECT = any();
+    same_as::<PDEVICE_OBJECT, _>(&v.DeviceObject);
+    same_as::<PDRIVER_EXTENSION, _>(&v.DriverExtension);
+    same_as::<PDRIVER_INITIALIZE, _>(&v.DriverInit);
+    same_as::<UNICODE_STRING, _>(&v.DriverName);
+    same_as::<PVOID, _>(&v.DriverSection);
+    same_as::<ULONG, _>(&v.DriverSize);
+    same_as::<PVOID, _>(&v.DriverStart);
+    same_as::<PDRIVER_STARTIO, _>(&v.DriverStartIo);
+    same_as::<PDRIVER_UNLOAD, _>(&v.DriverUnload);
+    same_as::<*mut _FAST_IO_DISPATCH, _>(&v.FastIoDispatch);
+    same_as::<ULONG, _>(&v.Flags);
+    same_as::<PUNICODE_STRING, _>(&v.HardwareDatabase);
+    same_as::<[PDRIVER_DISPATCH; 28usize], _>(&v.MajorFunction);
+    same_as::<CSHORT, _>(&v.Size);
+    same_as::<CSHORT, _>(&v.Type);
+    let _all_fields = crate::_DRIVER_OBJECT { DeviceObject: any(), DriverExtension: any(), DriverInit: any(), DriverName: any(), DriverSection: any(), DriverSize: any(), DriverStart: any(), DriverStartIo: any(), DriverUnload: any(), FastIoDispatch: any(), Flags: any(), HardwareDatabase: any(), MajorFunction: any(), Size: any(), Type: any() };
+}
+/// `_EPROCESS`
+fn __EPROCESS() {
+    debug::<crate::_EPROCESS>();
+}
+/// `_FAST_IO_DISPATCH`
+fn __FAST_IO_DISPATCH() {
+    clone::<crate::_FAST_IO_DISPATCH>();
+    copy::<crate::_FAST_IO_DISPATCH>();
+    debug::<crate::_FAST_IO_DISPATCH>();
+    default::<crate::_FAST_IO_DISPATCH>();
+}
+/// `_FILE_OBJECT`
+fn __FILE_OBJECT() {
+    clone::<crate::_FILE_OBJECT>();
+    copy::<crate::_FILE_OBJECT>();
+    default::<crate::_FILE_OBJECT>();
 }
 /// `_GUID`
 fn __GUID() {
@@ -498,6 +904,54 @@ fn __GUID() {
     same_as::<::core::ffi::c_ushort, _>(&v.Data3);
     same_as::<[::core::ffi::c_uchar; 8usize], _>(&v.Data4);
     let _all_fields = crate::_GUID { Data1: any(), Data2: any(), Data3: any(), Data4: any() };
+}
+/// `_INTERFACE`
+fn __INTERFACE() {
+    clone::<crate::_INTERFACE>();
+    copy::<crate::_INTERFACE>();
+    debug::<crate::_INTERFACE>();
+    default::<crate::_INTERFACE>();
+}
+/// `_IO_RESOURCE_DESCRIPTOR`
+fn __IO_RESOURCE_DESCRIPTOR() {
+    clone::<crate::_IO_RESOURCE_DESCRIPTOR>();
+    copy::<crate::_IO_RESOURCE_DESCRIPTOR>();
+    default::<crate::_IO_RESOURCE_DESCRIPTOR>();
+}
+/// `_IO_STACK_LOCATION`
+fn __IO_STACK_LOCATION() {
+    clone::<crate::_IO_STACK_LOCATION>();
+    copy::<crate::_IO_STACK_LOCATION>();
+    default::<crate::_IO_STACK_LOCATION>();
+}
+/// `_IO_TIMER`
+fn __IO_TIMER() {
+    debug::<crate::_IO_TIMER>();
+}
+/// `_IRP`
+fn __IRP() {
+    clone::<crate::_IRP>();
+    copy::<crate::_IRP>();
+    default::<crate::_IRP>();
+}
+/// `_KDEVICE_QUEUE`
+fn __KDEVICE_QUEUE() {
+    clone::<crate::_KDEVICE_QUEUE>();
+    copy::<crate::_KDEVICE_QUEUE>();
+    default::<crate::_KDEVICE_QUEUE>();
+}
+/// `_KDPC`
+fn __KDPC() {
+    clone::<crate::_KDPC>();
+    copy::<crate::_KDPC>();
+    debug::<crate::_KDPC>();
+    default::<crate::_KDPC>();
+}
+/// `_KEVENT`
+fn __KEVENT() {
+    clone::<crate::_KEVENT>();
+    copy::<crate::_KEVENT>();
+    default::<crate::_KEVENT>();
 }
 /// `_KEY_BASIC_INFORMATION`
 fn __KEY_BASIC_INFORMATION() {
@@ -571,6 +1025,10 @@ fn __KEY_VALUE_PARTIAL_INFORMATION() {
     same_as::<ULONG, _>(&v.Type);
     let _all_fields = crate::_KEY_VALUE_PARTIAL_INFORMATION { Data: any(), DataLength: any(), TitleIndex: any(), Type: any() };
 }
+/// `_KTHREAD`
+fn __KTHREAD() {
+    debug::<crate::_KTHREAD>();
+}
 /// `_LARGE_INTEGER`
 fn __LARGE_INTEGER() {
     clone::<crate::_LARGE_INTEGER>();
@@ -606,6 +1064,20 @@ fn __LARGE_INTEGER__bindgen_ty_2() {
     same_as::<ULONG, _>(&v.LowPart);
     let _all_fields = crate::_LARGE_INTEGER__bindgen_ty_2 { HighPart: any(), LowPart: any() };
 }
+/// `_LIST_ENTRY`
+fn __LIST_ENTRY() {
+    clone::<crate::_LIST_ENTRY>();
+    copy::<crate::_LIST_ENTRY>();
+    debug::<crate::_LIST_ENTRY>();
+    default::<crate::_LIST_ENTRY>();
+}
+/// `_MDL`
+fn __MDL() {
+    clone::<crate::_MDL>();
+    copy::<crate::_MDL>();
+    debug::<crate::_MDL>();
+    default::<crate::_MDL>();
+}
 /// `_OBJECT_ATTRIBUTES`
 fn __OBJECT_ATTRIBUTES() {
     clone::<crate::_OBJECT_ATTRIBUTES>();
@@ -632,6 +1104,120 @@ fn __UNICODE_STRING() {
     same_as::<USHORT, _>(&v.Length);
     same_as::<USHORT, _>(&v.MaximumLength);
     let _all_fields = crate::_UNICODE_STRING { Buffer: any(), Length: any(), MaximumLength: any() };
+}
+/// `_VPB`
+fn __VPB() {
+    clone::<crate::_VPB>();
+    copy::<crate::_VPB>();
+    debug::<crate::_VPB>();
+    default::<crate::_VPB>();
+}
+/// `_WAIT_CONTEXT_BLOCK`
+fn __WAIT_CONTEXT_BLOCK() {
+    clone::<crate::_WAIT_CONTEXT_BLOCK>();
+    copy::<crate::_WAIT_CONTEXT_BLOCK>();
+    debug::<crate::_WAIT_CONTEXT_BLOCK>();
+    default::<crate::_WAIT_CONTEXT_BLOCK>();
+}
+/// `_WDF_CHILD_ADDRESS_DESCRIPTION_HEADER`
+fn __WDF_CHILD_ADDRESS_DESCRIPTION_HEADER() {
+    clone::<crate::_WDF_CHILD_ADDRESS_DESCRIPTION_HEADER>();
+    copy::<crate::_WDF_CHILD_ADDRESS_DESCRIPTION_HEADER>();
+    debug::<crate::_WDF_CHILD_ADDRESS_DESCRIPTION_HEADER>();
+    default::<crate::_WDF_CHILD_ADDRESS_DESCRIPTION_HEADER>();
+    let v: crate::_WDF_CHILD_ADDRESS_DESCRIPTION_HEADER = any();
+    same_as::<ULONG, _>(&v.AddressDescriptionSize);
+    let _all_fields = crate::_WDF_CHILD_ADDRESS_DESCRIPTION_HEADER { AddressDescriptionSize: any() };
+}
+/// `_WDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER`
+fn __WDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER() {
+    clone::<crate::_WDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER>();
+    copy::<crate::_WDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER>();
+    debug::<crate::_WDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER>();
+    default::<crate::_WDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER>();
+    let v: crate::_WDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER = any();
+    same_as::<ULONG, _>(&v.IdentificationDescriptionSize);
+    let _all_fields = crate::_WDF_CHILD_IDENTIFICATION_DESCRIPTION_HEADER { IdentificationDescriptionSize: any() };
+}
+/// `_WDF_CHILD_LIST_CONFIG`
+fn __WDF_CHILD_LIST_CONFIG() {
+    clone::<crate::_WDF_CHILD_LIST_CONFIG>();
+    copy::<crate::_WDF_CHILD_LIST_CONFIG>();
+    debug::<crate::_WDF_CHILD_LIST_CONFIG>();
+    default::<crate::_WDF_CHILD_LIST_CONFIG>();
+    let v: crate::_WDF_CHILD_LIST_CONFIG = any();
+    same_as::<ULONG, _>(&v.AddressDescriptionSize);
+    same_as::<PFN_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_CLEANUP, _>(&v.EvtChildListAddressDescriptionCleanup);
+    same_as::<PFN_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_COPY, _>(&v.EvtChildListAddressDescriptionCopy);
+    same_as::<PFN_WDF_CHILD_LIST_ADDRESS_DESCRIPTION_DUPLICATE, _>(&v.EvtChildListAddressDescriptionDuplicate);
+    same_as::<PFN_WDF_CHILD_LIST_CREATE_DEVICE, _>(&v.EvtChildListCreateDevice);
+    same_as::<PFN_WDF_CHILD_LIST_DEVICE_REENUMERATED, _>(&v.EvtChildListDeviceReenumerated);
+    same_as::<PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_CLEANUP, _>(&v.EvtChildListIdentificationDescriptionCleanup);
+    same_as::<PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COMPARE, _>(&v.EvtChildListIdentificationDescriptionCompare);
+    same_as::<PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_COPY, _>(&v.EvtChildListIdentificationDescriptionCopy);
+    same_as::<PFN_WDF_CHILD_LIST_IDENTIFICATION_DESCRIPTION_DUPLICATE, _>(&v.EvtChildListIdentificationDescriptionDuplicate);
+    same_as::<PFN_WDF_CHILD_LIST_SCAN_FOR_CHILDREN, _>(&v.EvtChildListScanForChildren);
+    same_as::<ULONG, _>(&v.IdentificationDescriptionSize);
+    same_as::<ULONG, _>(&v.Size);
+    let _all_fields = crate::_WDF_CHILD_LIST_CONFIG { AddressDescriptionSize: any(), EvtChildListAddressDescriptionCleanup: any(), EvtChildListAddressDescriptionCopy: any(), EvtChildListAddressDescriptionDuplicate: any(), EvtChildListCreateDevice: any(), EvtChildListDeviceReenumerated: any(), EvtChildListIdentificationDescriptionCleanup: any(), EvtChildListIdentificationDescriptionCompare: any(), EvtChildListIdentificationDescriptionCopy: any(), EvtChildListIdentificationDescriptionDuplicate: any(), EvtChildListScanForChildren: any(), IdentificationDescriptionSize: any(), Size: any() };
+}
+/// `_WDF_COMMON_BUFFER_CONFIG`
+fn __WDF_COMMON_BUFFER_CONFIG() {
+    clone::<crate::_WDF_COMMON_BUFFER_CONFIG>();
+    copy::<crate::_WDF_COMMON_BUFFER_CONFIG>();
+    debug::<crate::_WDF_COMMON_BUFFER_CONFIG>();
+    default::<crate::_WDF_COMMON_BUFFER_CONFIG>();
+    let v: crate::_WDF_COMMON_BUFFER_CONFIG = any();
+    same_as::<ULONG, _>(&v.AlignmentRequirement);
+    same_as::<ULONG, _>(&v.Size);
+    let _all_fields = crate::_WDF_COMMON_BUFFER_CONFIG { AlignmentRequirement: any(), Size: any() };
+}
+/// `_WDF_DMA_ENABLER_CONFIG`
+fn __WDF_DMA_ENABLER_CONFIG() {
+    clone::<crate::_WDF_DMA_ENABLER_CONFIG>();
+    copy::<crate::_WDF_DMA_ENABLER_CONFIG>();
+    debug::<crate::_WDF_DMA_ENABLER_CONFIG>();
+    default::<crate::_WDF_DMA_ENABLER_CONFIG>();
+    let v: crate::_WDF_DMA_ENABLER_CONFIG = any();
+    same_as::<ULONG, _>(&v.AddressWidthOverride);
+    same_as::<PFN_WDF_DMA_ENABLER_DISABLE, _>(&v.EvtDmaEnablerDisable);
+    same_as::<PFN_WDF_DMA_ENABLER_ENABLE, _>(&v.EvtDmaEnablerEnable);
+    same_as::<PFN_WDF_DMA_ENABLER_FILL, _>(&v.EvtDmaEnablerFill);
+    same_as::<PFN_WDF_DMA_ENABLER_FLUSH, _>(&v.EvtDmaEnablerFlush);
+    same_as::<PFN_WDF_DMA_ENABLER_SELFMANAGED_IO_START, _>(&v.EvtDmaEnablerSelfManagedIoStart);
+    same_as::<PFN_WDF_DMA_ENABLER_SELFMANAGED_IO_STOP, _>(&v.EvtDmaEnablerSelfManagedIoStop);
+    same_as::<ULONG, _>(&v.Flags);
+    same_as::<usize, _>(&v.MaximumLength);
+    same_as::<WDF_DMA_PROFILE, _>(&v.Profile);
+    same_as::<ULONG, _>(&v.Size);
+    same_as::<ULONG, _>(&v.WdmDmaVersionOverride);
+    let _all_fields = crate::_WDF_DMA_ENABLER_CONFIG { AddressWidthOverride: any(), EvtDmaEnablerDisable: any(), EvtDmaEnablerEnable: any(), EvtDmaEnablerFill: any(), EvtDmaEnablerFlush: any(), EvtDmaEnablerSelfManagedIoStart: any(), EvtDmaEnablerSelfManagedIoStop: any(), Flags: any(), MaximumLength: any(), Profile: any(), Size: any(), WdmDmaVersionOverride: any() };
+}
+/// `_WDF_DMA_SYSTEM_PROFILE_CONFIG`
+fn __WDF_DMA_SYSTEM_PROFILE_CONFIG() {
+    clone::<crate::_WDF_DMA_SYSTEM_PROFILE_CONFIG>();
+    copy::<crate::_WDF_DMA_SYSTEM_PROFILE_CONFIG>();
+    default::<crate::_WDF_DMA_SYSTEM_PROFILE_CONFIG>();
+    let v: crate::_WDF_DMA_SYSTEM_PROFILE_CONFIG = any();
+    same_as::<BOOLEAN, _>(&v.DemandMode);
+    same_as::<PHYSICAL_ADDRESS, _>(&v.DeviceAddress);
+    same_as::<PCM_PARTIAL_RESOURCE_DESCRIPTOR, _>(&v.DmaDescriptor);
+    same_as::<DMA_WIDTH, _>(&v.DmaWidth);
+    same_as::<BOOLEAN, _>(&v.LoopedTransfer);
+    same_as::<ULONG, _>(&v.Size);
+    let _all_fields = crate::_WDF_DMA_SYSTEM_PROFILE_CONFIG { DemandMode: any(), DeviceAddress: any(), DmaDescriptor: any(), DmaWidth: any(), LoopedTransfer: any(), Size: any() };
+}
+/// `_WDF_DPC_CONFIG`
+fn __WDF_DPC_CONFIG() {
+    clone::<crate::_WDF_DPC_CONFIG>();
+    copy::<crate::_WDF_DPC_CONFIG>();
+    debug::<crate::_WDF_DPC_CONFIG>();
+    default::<crate::_WDF_DPC_CONFIG>();
+    let v: crate::_WDF_DPC_CONFIG = any();
+    same_as::<BOOLEAN, _>(&v.AutomaticSerialization);
+    same_as::<PFN_WDF_DPC, _>(&v.EvtDpcFunc);
+    same_as::<ULONG, _>(&v.Size);
+    let _all_fields = crate::_WDF_DPC_CONFIG { AutomaticSerialization: any(), EvtDpcFunc: any(), Size: any() };
 }
 /// `_WDF_DRIVER_CONFIG`
 fn __WDF_DRIVER_CONFIG() {
@@ -673,11 +1259,64 @@ fn __WDF_DRIVER_VERSION_AVAILABLE_PARAMS() {
     same_as::<ULONG, _>(&v.Size);
     let _all_fields = crate::_WDF_DRIVER_VERSION_AVAILABLE_PARAMS { MajorVersion: any(), MinorVersion: any(), Size: any() };
 }
+/// `_WDF_FILEOBJECT_CONFIG`
+fn __WDF_FILEOBJECT_CONFIG() {
+    clone::<crate::_WDF_FILEOBJECT_CONFIG>();
+    copy::<crate::_WDF_FILEOBJECT_CONFIG>();
+    debug::<crate::_WDF_FILEOBJECT_CONFIG>();
+    default::<crate::_WDF_FILEOBJECT_CONFIG>();
+    let v: crate::_WDF_FILEOBJECT_CONFIG = any();
+    same_as::<WDF_TRI_STATE, _>(&v.AutoForwardCleanupClose);
+    same_as::<PFN_WDF_DEVICE_FILE_CREATE, _>(&v.EvtDeviceFileCreate);
+    same_as::<PFN_WDF_FILE_CLEANUP, _>(&v.EvtFileCleanup);
+    same_as::<PFN_WDF_FILE_CLOSE, _>(&v.EvtFileClose);
+    same_as::<WDF_FILEOBJECT_CLASS, _>(&v.FileObjectClass);
+    same_as::<ULONG, _>(&v.Size);
+    let _all_fields = crate::_WDF_FILEOBJECT_CONFIG { AutoForwardCleanupClose: any(), EvtDeviceFileCreate: any(), EvtFileCleanup: any(), EvtFileClose: any(), FileObjectClass: any(), Size: any() };
+}
+/// `_WDF_INTERRUPT_CONFIG`
+fn __WDF_INTERRUPT_CONFIG() {
+    clone::<crate::_WDF_INTERRUPT_CONFIG>();
+    copy::<crate::_WDF_INTERRUPT_CONFIG>();
+    debug::<crate::_WDF_INTERRUPT_CONFIG>();
+    default::<crate::_WDF_INTERRUPT_CONFIG>();
+    let v: crate::_WDF_INTERRUPT_CONFIG = any();
+    same_as::<BOOLEAN, _>(&v.AutomaticSerialization);
+    same_as::<BOOLEAN, _>(&v.CanWakeDevice);
+    same_as::<PFN_WDF_INTERRUPT_DISABLE, _>(&v.EvtInterruptDisable);
+    same_as::<PFN_WDF_INTERRUPT_DPC, _>(&v.EvtInterruptDpc);
+    same_as::<PFN_WDF_INTERRUPT_ENABLE, _>(&v.EvtInterruptEnable);
+    same_as::<PFN_WDF_INTERRUPT_ISR, _>(&v.EvtInterruptIsr);
+    same_as::<PFN_WDF_INTERRUPT_WORKITEM, _>(&v.EvtInterruptWorkItem);
+    same_as::<BOOLEAN, _>(&v.FloatingSave);
+    same_as::<PCM_PARTIAL_RESOURCE_DESCRIPTOR, _>(&v.InterruptRaw);
+    same_as::<PCM_PARTIAL_RESOURCE_DESCRIPTOR, _>(&v.InterruptTranslated);
+    same_as::<BOOLEAN, _>(&v.PassiveHandling);
+    same_as::<WDF_TRI_STATE, _>(&v.ReportInactiveOnPowerDown);
+    same_as::<WDF_TRI_STATE, _>(&v.ShareVector);
+    same_as::<ULONG, _>(&v.Size);
+    same_as::<WDFSPINLOCK, _>(&v.SpinLock);
+    same_as::<WDFWAITLOCK, _>(&v.WaitLock);
+    let _all_fields = crate::_WDF_INTERRUPT_CONFIG { AutomaticSerialization: any(), CanWakeDevice: any(), EvtInterruptDisable: any(), EvtInterruptDpc: any(), EvtInterruptEnable: any(), EvtInterruptIsr: any(), EvtInterruptWorkItem: any(), FloatingSave: any(), InterruptRaw: any(), InterruptTranslated: any(), PassiveHandling: any(), ReportInactiveOnPowerDown: any(), ShareVector: any(), Size: any(), SpinLock: any(), WaitLock: any() };
+}
 /// `_WDF_IO_QUEUE_CONFIG`
 fn __WDF_IO_QUEUE_CONFIG() {
     clone::<crate::_WDF_IO_QUEUE_CONFIG>();
     copy::<crate::_WDF_IO_QUEUE_CONFIG>();
     default::<crate::_WDF_IO_QUEUE_CONFIG>();
+}
+/// `_WDF_IO_TYPE_CONFIG`
+fn __WDF_IO_TYPE_CONFIG() {
+    clone::<crate::_WDF_IO_TYPE_CONFIG>();
+    copy::<crate::_WDF_IO_TYPE_CONFIG>();
+    debug::<crate::_WDF_IO_TYPE_CONFIG>();
+    default::<crate::_WDF_IO_TYPE_CONFIG>();
+    let v: crate::_WDF_IO_TYPE_CONFIG = any();
+    same_as::<WDF_DEVICE_IO_TYPE, _>(&v.DeviceControlIoType);
+    same_as::<ULONG, _>(&v.DirectTransferThreshold);
+    same_as::<WDF_DEVICE_IO_TYPE, _>(&v.ReadWriteIoType);
+    same_as::<ULONG, _>(&v.Size);
+    let _all_fields = crate::_WDF_IO_TYPE_CONFIG { DeviceControlIoType: any(), DirectTransferThreshold: any(), ReadWriteIoType: any(), Size: any() };
 }
 /// `_WDF_OBJECT_ATTRIBUTES`
 fn __WDF_OBJECT_ATTRIBUTES() {
@@ -737,6 +1376,21 @@ fn __WDF_PNPPOWER_EVENT_CALLBACKS() {
     same_as::<ULONG, _>(&v.Size);
     let _all_fields = crate::_WDF_PNPPOWER_EVENT_CALLBACKS { EvtDeviceD0Entry: any(), EvtDeviceD0EntryPostInterruptsEnabled: any(), EvtDeviceD0Exit: any(), EvtDeviceD0ExitPreInterruptsDisabled: any(), EvtDevicePrepareHardware: any(), EvtDeviceQueryRemove: any(), EvtDeviceQueryStop: any(), EvtDeviceRelationsQuery: any(), EvtDeviceReleaseHardware: any(), EvtDeviceSelfManagedIoCleanup: any(), EvtDeviceSelfManagedIoFlush: any(), EvtDeviceSelfManagedIoInit: any(), EvtDeviceSelfManagedIoRestart: any(), EvtDeviceSelfManagedIoSuspend: any(), EvtDeviceSurpriseRemoval: any(), EvtDeviceUsageNotification: any(), EvtDeviceUsageNotificationEx: any(), Size: any() };
 }
+/// `_WDF_QUERY_INTERFACE_CONFIG`
+fn __WDF_QUERY_INTERFACE_CONFIG() {
+    clone::<crate::_WDF_QUERY_INTERFACE_CONFIG>();
+    copy::<crate::_WDF_QUERY_INTERFACE_CONFIG>();
+    debug::<crate::_WDF_QUERY_INTERFACE_CONFIG>();
+    default::<crate::_WDF_QUERY_INTERFACE_CONFIG>();
+    let v: crate::_WDF_QUERY_INTERFACE_CONFIG = any();
+    same_as::<PFN_WDF_DEVICE_PROCESS_QUERY_INTERFACE_REQUEST, _>(&v.EvtDeviceProcessQueryInterfaceRequest);
+    same_as::<BOOLEAN, _>(&v.ImportInterface);
+    same_as::<PINTERFACE, _>(&v.Interface);
+    same_as::<*const GUID, _>(&v.InterfaceType);
+    same_as::<BOOLEAN, _>(&v.SendQueryToParentStack);
+    same_as::<ULONG, _>(&v.Size);
+    let _all_fields = crate::_WDF_QUERY_INTERFACE_CONFIG { EvtDeviceProcessQueryInterfaceRequest: any(), ImportInterface: any(), Interface: any(), InterfaceType: any(), SendQueryToParentStack: any(), Size: any() };
+}
 /// `_WDF_TIMER_CONFIG`
 fn __WDF_TIMER_CONFIG() {
     clone::<crate::_WDF_TIMER_CONFIG>();
@@ -753,6 +1407,38 @@ fn __WDF_TIMER_CONFIG() {
     same_as::<[u8; 4usize], _>(&v.__bindgen_padding_0);
     let _all_fields = crate::_WDF_TIMER_CONFIG { AutomaticSerialization: any(), EvtTimerFunc: any(), Period: any(), Size: any(), TolerableDelay: any(), UseHighResolutionTimer: any(), __bindgen_padding_0: any() };
 }
+/// `_WDF_WMI_INSTANCE_CONFIG`
+fn __WDF_WMI_INSTANCE_CONFIG() {
+    clone::<crate::_WDF_WMI_INSTANCE_CONFIG>();
+    copy::<crate::_WDF_WMI_INSTANCE_CONFIG>();
+    debug::<crate::_WDF_WMI_INSTANCE_CONFIG>();
+    default::<crate::_WDF_WMI_INSTANCE_CONFIG>();
+    let v: crate::_WDF_WMI_INSTANCE_CONFIG = any();
+    same_as::<PFN_WDF_WMI_INSTANCE_EXECUTE_METHOD, _>(&v.EvtWmiInstanceExecuteMethod);
+    same_as::<PFN_WDF_WMI_INSTANCE_QUERY_INSTANCE, _>(&v.EvtWmiInstanceQueryInstance);
+    same_as::<PFN_WDF_WMI_INSTANCE_SET_INSTANCE, _>(&v.EvtWmiInstanceSetInstance);
+    same_as::<PFN_WDF_WMI_INSTANCE_SET_ITEM, _>(&v.EvtWmiInstanceSetItem);
+    same_as::<WDFWMIPROVIDER, _>(&v.Provider);
+    same_as::<PWDF_WMI_PROVIDER_CONFIG, _>(&v.ProviderConfig);
+    same_as::<BOOLEAN, _>(&v.Register);
+    same_as::<ULONG, _>(&v.Size);
+    same_as::<BOOLEAN, _>(&v.UseContextForQuery);
+    let _all_fields = crate::_WDF_WMI_INSTANCE_CONFIG { EvtWmiInstanceExecuteMethod: any(), EvtWmiInstanceQueryInstance: any(), EvtWmiInstanceSetInstance: any(), EvtWmiInstanceSetItem: any(), Provider: any(), ProviderConfig: any(), Register: any(), Size: any(), UseContextForQuery: any() };
+}
+/// `_WDF_WMI_PROVIDER_CONFIG`
+fn __WDF_WMI_PROVIDER_CONFIG() {
+    clone::<crate::_WDF_WMI_PROVIDER_CONFIG>();
+    copy::<crate::_WDF_WMI_PROVIDER_CONFIG>();
+    debug::<crate::_WDF_WMI_PROVIDER_CONFIG>();
+    default::<crate::_WDF_WMI_PROVIDER_CONFIG>();
+    let v: crate::_WDF_WMI_PROVIDER_CONFIG = any();
+    same_as::<PFN_WDF_WMI_PROVIDER_FUNCTION_CONTROL, _>(&v.EvtWmiProviderFunctionControl);
+    same_as::<ULONG, _>(&v.Flags);
+    same_as::<GUID, _>(&v.Guid);
+    same_as::<ULONG, _>(&v.MinInstanceBufferSize);
+    same_as::<ULONG, _>(&v.Size);
+    let _all_fields = crate::_WDF_WMI_PROVIDER_CONFIG { EvtWmiProviderFunctionControl: any(), Flags: any(), Guid: any(), MinInstanceBufferSize: any(), Size: any() };
+}
 /// `_WDF_WORKITEM_CONFIG`
 fn __WDF_WORKITEM_CONFIG() {
     clone::<crate::_WDF_WORKITEM_CONFIG>();
@@ -767,6 +1453,44 @@ fn __WDF_WORKITEM_CONFIG() {
 }
 
 // ---- enums (modules of constants)
+/// `POWER_ACTION`
+fn _POWER_ACTION() {
+    const _: () = same::<crate::POWER_ACTION::Type, ::core::ffi::c_int>();
+    same_as::<::core::ffi::c_int, _>(&crate::POWER_ACTION::PowerActionDisplayOff);
+    const _: () = assert!(crate::POWER_ACTION::PowerActionDisplayOff == 8);
+    same_as::<::core::ffi::c_int, _>(&crate::POWER_ACTION::PowerActionHibernate);
+    const _: () = assert!(crate::POWER_ACTION::PowerActionHibernate == 3);
+    same_as::<::core::ffi::c_int, _>(&crate::POWER_ACTION::PowerActionNone);
+    const _: () = assert!(crate::POWER_ACTION::PowerActionNone == 0);
+    same_as::<::core::ffi::c_int, _>(&crate::POWER_ACTION::PowerActionReserved);
+    const _: () = assert!(crate::POWER_ACTION::PowerActionReserved == 1);
+    same_as::<::core::ffi::c_int, _>(&crate::POWER_ACTION::PowerActionShutdown);
+    const _: () = assert!(crate::POWER_ACTION::PowerActionShutdown == 4);
+    same_as::<::core::ffi::c_int, _>(&crate::POWER_ACTION::PowerActionShutdownOff);
+    const _: () = assert!(crate::POWER_ACTION::PowerActionShutdownOff == 6);
+    same_as::<::core::ffi::c_int, _>(&crate::POWER_ACTION::PowerActionShutdownReset);
+    const _: () = assert!(crate::POWER_ACTION::PowerActionShutdownReset == 5);
+    same_as::<::core::ffi::c_int, _>(&crate::POWER_ACTION::PowerActionSleep);
+    const _: () = assert!(crate::POWER_ACTION::PowerActionSleep == 2);
+    same_as::<::core::ffi::c_int, _>(&crate::POWER_ACTION::PowerActionWarmEject);
+    const _: () = assert!(crate::POWER_ACTION::PowerActionWarmEject == 7);
+}
+/// `_DEVICE_POWER_STATE`
+fn __DEVICE_POWER_STATE() {
+    const _: () = same::<crate::_DEVICE_POWER_STATE::Type, ::core::ffi::c_int>();
+    same_as::<::core::ffi::c_int, _>(&crate::_DEVICE_POWER_STATE::PowerDeviceD0);
+    const _: () = assert!(crate::_DEVICE_POWER_STATE::PowerDeviceD0 == 1);
+    same_as::<::core::ffi::c_int, _>(&crate::_DEVICE_POWER_STATE::PowerDeviceD1);
+    const _: () = assert!(crate::_DEVICE_POWER_STATE::PowerDeviceD1 == 2);
+    same_as::<::core::ffi::c_int, _>(&crate::_DEVICE_POWER_STATE::PowerDeviceD2);
+    const _: () = assert!(crate::_DEVICE_POWER_STATE::PowerDeviceD2 == 3);
+    same_as::<::core::ffi::c_int, _>(&crate::_DEVICE_POWER_STATE::PowerDeviceD3);
+    const _: () = assert!(crate::_DEVICE_POWER_STATE::PowerDeviceD3 == 4);
+    same_as::<::core::ffi::c_int, _>(&crate::_DEVICE_POWER_STATE::PowerDeviceMaximum);
+    const _: () = assert!(crate::_DEVICE_POWER_STATE::PowerDeviceMaximum == 5);
+    same_as::<::core::ffi::c_int, _>(&crate::_DEVICE_POWER_STATE::PowerDeviceUnspecified);
+    const _: () = assert!(crate::_DEVICE_POWER_STATE::PowerDeviceUnspecified == 0);
+}
 /// `_DEVICE_RELATION_TYPE`
 fn __DEVICE_RELATION_TYPE() {
     const _: () = same::<crate::_DEVICE_RELATION_TYPE::Type, ::core::ffi::c_int>();
@@ -784,6 +1508,66 @@ fn __DEVICE_RELATION_TYPE() {
     const _: () = assert!(crate::_DEVICE_RELATION_TYPE::TargetDeviceRelation == 4);
     same_as::<::core::ffi::c_int, _>(&crate::_DEVICE_RELATION_TYPE::TransportRelations);
     const _: () = assert!(crate::_DEVICE_RELATION_TYPE::TransportRelations == 6);
+}
+/// `_DMA_WIDTH`
+fn __DMA_WIDTH() {
+    const _: () = same::<crate::_DMA_WIDTH::Type, ::core::ffi::c_int>();
+    same_as::<::core::ffi::c_int, _>(&crate::_DMA_WIDTH::MaximumDmaWidth);
+    const _: () = assert!(crate::_DMA_WIDTH::MaximumDmaWidth == 5);
+    same_as::<::core::ffi::c_int, _>(&crate::_DMA_WIDTH::Width16Bits);
+    const _: () = assert!(crate::_DMA_WIDTH::Width16Bits == 1);
+    same_as::<::core::ffi::c_int, _>(&crate::_DMA_WIDTH::Width32Bits);
+    const _: () = assert!(crate::_DMA_WIDTH::Width32Bits == 2);
+    same_as::<::core::ffi::c_int, _>(&crate::_DMA_WIDTH::Width64Bits);
+    const _: () = assert!(crate::_DMA_WIDTH::Width64Bits == 3);
+    same_as::<::core::ffi::c_int, _>(&crate::_DMA_WIDTH::Width8Bits);
+    const _: () = assert!(crate::_DMA_WIDTH::Width8Bits == 0);
+    same_as::<::core::ffi::c_int, _>(&crate::_DMA_WIDTH::WidthNoWrap);
+    const _: () = assert!(crate::_DMA_WIDTH::WidthNoWrap == 4);
+}
+/// `_INTERFACE_TYPE`
+fn __INTERFACE_TYPE() {
+    const _: () = same::<crate::_INTERFACE_TYPE::Type, ::core::ffi::c_int>();
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::ACPIBus);
+    const _: () = assert!(crate::_INTERFACE_TYPE::ACPIBus == 17);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::CBus);
+    const _: () = assert!(crate::_INTERFACE_TYPE::CBus == 9);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::Eisa);
+    const _: () = assert!(crate::_INTERFACE_TYPE::Eisa == 2);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::InterfaceTypeUndefined);
+    const _: () = assert!(crate::_INTERFACE_TYPE::InterfaceTypeUndefined == -1);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::Internal);
+    const _: () = assert!(crate::_INTERFACE_TYPE::Internal == 0);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::InternalPowerBus);
+    const _: () = assert!(crate::_INTERFACE_TYPE::InternalPowerBus == 13);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::Isa);
+    const _: () = assert!(crate::_INTERFACE_TYPE::Isa == 1);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::MPIBus);
+    const _: () = assert!(crate::_INTERFACE_TYPE::MPIBus == 10);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::MPSABus);
+    const _: () = assert!(crate::_INTERFACE_TYPE::MPSABus == 11);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::MaximumInterfaceType);
+    const _: () = assert!(crate::_INTERFACE_TYPE::MaximumInterfaceType == 18);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::MicroChannel);
+    const _: () = assert!(crate::_INTERFACE_TYPE::MicroChannel == 3);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::NuBus);
+    const _: () = assert!(crate::_INTERFACE_TYPE::NuBus == 7);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::PCIBus);
+    const _: () = assert!(crate::_INTERFACE_TYPE::PCIBus == 5);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::PCMCIABus);
+    const _: () = assert!(crate::_INTERFACE_TYPE::PCMCIABus == 8);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::PNPBus);
+    const _: () = assert!(crate::_INTERFACE_TYPE::PNPBus == 15);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::PNPISABus);
+    const _: () = assert!(crate::_INTERFACE_TYPE::PNPISABus == 14);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::ProcessorInternal);
+    const _: () = assert!(crate::_INTERFACE_TYPE::ProcessorInternal == 12);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::TurboChannel);
+    const _: () = assert!(crate::_INTERFACE_TYPE::TurboChannel == 4);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::VMEBus);
+    const _: () = assert!(crate::_INTERFACE_TYPE::VMEBus == 6);
+    same_as::<::core::ffi::c_int, _>(&crate::_INTERFACE_TYPE::Vmcs);
+    const _: () = assert!(crate::_INTERFACE_TYPE::Vmcs == 16);
 }
 /// `_KEY_INFORMATION_CLASS`
 fn __KEY_INFORMATION_CLASS() {
@@ -879,6 +1663,26 @@ fn __POOL_TYPE() {
     same_as::<::core::ffi::c_int, _>(&crate::_POOL_TYPE::PagedPoolSession);
     const _: () = assert!(crate::_POOL_TYPE::PagedPoolSession == 33);
 }
+/// `_SYSTEM_POWER_STATE`
+fn __SYSTEM_POWER_STATE() {
+    const _: () = same::<crate::_SYSTEM_POWER_STATE::Type, ::core::ffi::c_int>();
+    same_as::<::core::ffi::c_int, _>(&crate::_SYSTEM_POWER_STATE::PowerSystemHibernate);
+    const _: () = assert!(crate::_SYSTEM_POWER_STATE::PowerSystemHibernate == 5);
+    same_as::<::core::ffi::c_int, _>(&crate::_SYSTEM_POWER_STATE::PowerSystemMaximum);
+    const _: () = assert!(crate::_SYSTEM_POWER_STATE::PowerSystemMaximum == 7);
+    same_as::<::core::ffi::c_int, _>(&crate::_SYSTEM_POWER_STATE::PowerSystemShutdown);
+    const _: () = assert!(crate::_SYSTEM_POWER_STATE::PowerSystemShutdown == 6);
+    same_as::<::core::ffi::c_int, _>(&crate::_SYSTEM_POWER_STATE::PowerSystemSleeping1);
+    const _: () = assert!(crate::_SYSTEM_POWER_STATE::PowerSystemSleeping1 == 2);
+    same_as::<::core::ffi::c_int, _>(&crate::_SYSTEM_POWER_STATE::PowerSystemSleeping2);
+    const _: () = assert!(crate::_SYSTEM_POWER_STATE::PowerSystemSleeping2 == 3);
+    same_as::<::core::ffi::c_int, _>(&crate::_SYSTEM_POWER_STATE::PowerSystemSleeping3);
+    const _: () = assert!(crate::_SYSTEM_POWER_STATE::PowerSystemSleeping3 == 4);
+    same_as::<::core::ffi::c_int, _>(&crate::_SYSTEM_POWER_STATE::PowerSystemUnspecified);
+    const _: () = assert!(crate::_SYSTEM_POWER_STATE::PowerSystemUnspecified == 0);
+    same_as::<::core::ffi::c_int, _>(&crate::_SYSTEM_POWER_STATE::PowerSystemWorking);
+    const _: () = assert!(crate::_SYSTEM_POWER_STATE::PowerSystemWorking == 1);
+}
 /// `_WDF_DEVICE_IO_TYPE`
 fn __WDF_DEVICE_IO_TYPE() {
     const _: () = same::<crate::_WDF_DEVICE_IO_TYPE::Type, ::core::ffi::c_int>();
@@ -894,6 +1698,28 @@ fn __WDF_DEVICE_IO_TYPE() {
     const _: () = assert!(crate::_WDF_DEVICE_IO_TYPE::WdfDeviceIoNeither == 1);
     same_as::<::core::ffi::c_int, _>(&crate::_WDF_DEVICE_IO_TYPE::WdfDeviceIoUndefined);
     const _: () = assert!(crate::_WDF_DEVICE_IO_TYPE::WdfDeviceIoUndefined == 0);
+}
+/// `_WDF_DMA_PROFILE`
+fn __WDF_DMA_PROFILE() {
+    const _: () = same::<crate::_WDF_DMA_PROFILE::Type, ::core::ffi::c_int>();
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_DMA_PROFILE::WdfDmaProfileInvalid);
+    const _: () = assert!(crate::_WDF_DMA_PROFILE::WdfDmaProfileInvalid == 0);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_DMA_PROFILE::WdfDmaProfilePacket);
+    const _: () = assert!(crate::_WDF_DMA_PROFILE::WdfDmaProfilePacket == 1);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_DMA_PROFILE::WdfDmaProfilePacket64);
+    const _: () = assert!(crate::_WDF_DMA_PROFILE::WdfDmaProfilePacket64 == 3);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_DMA_PROFILE::WdfDmaProfileScatterGather);
+    const _: () = assert!(crate::_WDF_DMA_PROFILE::WdfDmaProfileScatterGather == 2);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_DMA_PROFILE::WdfDmaProfileScatterGather64);
+    const _: () = assert!(crate::_WDF_DMA_PROFILE::WdfDmaProfileScatterGather64 == 4);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_DMA_PROFILE::WdfDmaProfileScatterGather64Duplex);
+    const _: () = assert!(crate::_WDF_DMA_PROFILE::WdfDmaProfileScatterGather64Duplex == 6);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_DMA_PROFILE::WdfDmaProfileScatterGatherDuplex);
+    const _: () = assert!(crate::_WDF_DMA_PROFILE::WdfDmaProfileScatterGatherDuplex == 5);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_DMA_PROFILE::WdfDmaProfileSystem);
+    const _: () = assert!(crate::_WDF_DMA_PROFILE::WdfDmaProfileSystem == 7);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_DMA_PROFILE::WdfDmaProfileSystemDuplex);
+    const _: () = assert!(crate::_WDF_DMA_PROFILE::WdfDmaProfileSystemDuplex == 8);
 }
 /// `_WDF_DRIVER_INIT_FLAGS`
 fn __WDF_DRIVER_INIT_FLAGS() {
@@ -920,6 +1746,22 @@ fn __WDF_EXECUTION_LEVEL() {
     const _: () = assert!(crate::_WDF_EXECUTION_LEVEL::WdfExecutionLevelInvalid == 0);
     same_as::<::core::ffi::c_int, _>(&crate::_WDF_EXECUTION_LEVEL::WdfExecutionLevelPassive);
     const _: () = assert!(crate::_WDF_EXECUTION_LEVEL::WdfExecutionLevelPassive == 2);
+}
+/// `_WDF_FILEOBJECT_CLASS`
+fn __WDF_FILEOBJECT_CLASS() {
+    const _: () = same::<crate::_WDF_FILEOBJECT_CLASS::Type, ::core::ffi::c_int>();
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_FILEOBJECT_CLASS::WdfFileObjectCanBeOptional);
+    const _: () = assert!(crate::_WDF_FILEOBJECT_CLASS::WdfFileObjectCanBeOptional == -2147483648);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_FILEOBJECT_CLASS::WdfFileObjectInvalid);
+    const _: () = assert!(crate::_WDF_FILEOBJECT_CLASS::WdfFileObjectInvalid == 0);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_FILEOBJECT_CLASS::WdfFileObjectNotRequired);
+    const _: () = assert!(crate::_WDF_FILEOBJECT_CLASS::WdfFileObjectNotRequired == 1);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_FILEOBJECT_CLASS::WdfFileObjectWdfCanUseFsContext);
+    const _: () = assert!(crate::_WDF_FILEOBJECT_CLASS::WdfFileObjectWdfCanUseFsContext == 2);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_FILEOBJECT_CLASS::WdfFileObjectWdfCanUseFsContext2);
+    const _: () = assert!(crate::_WDF_FILEOBJECT_CLASS::WdfFileObjectWdfCanUseFsContext2 == 3);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_FILEOBJECT_CLASS::WdfFileObjectWdfCannotUseFsContexts);
+    const _: () = assert!(crate::_WDF_FILEOBJECT_CLASS::WdfFileObjectWdfCannotUseFsContexts == 4);
 }
 /// `_WDF_IO_QUEUE_DISPATCH_TYPE`
 fn __WDF_IO_QUEUE_DISPATCH_TYPE() {
@@ -1066,6 +1908,16 @@ fn __WDF_TRI_STATE() {
     const _: () = assert!(crate::_WDF_TRI_STATE::WdfTrue == 1);
     same_as::<::core::ffi::c_int, _>(&crate::_WDF_TRI_STATE::WdfUseDefault);
     const _: () = assert!(crate::_WDF_TRI_STATE::WdfUseDefault == 2);
+}
+/// `_WDF_WMI_PROVIDER_CONTROL`
+fn __WDF_WMI_PROVIDER_CONTROL() {
+    const _: () = same::<crate::_WDF_WMI_PROVIDER_CONTROL::Type, ::core::ffi::c_int>();
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_WMI_PROVIDER_CONTROL::WdfWmiControlInvalid);
+    const _: () = assert!(crate::_WDF_WMI_PROVIDER_CONTROL::WdfWmiControlInvalid == 0);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_WMI_PROVIDER_CONTROL::WdfWmiEventControl);
+    const _: () = assert!(crate::_WDF_WMI_PROVIDER_CONTROL::WdfWmiEventControl == 1);
+    same_as::<::core::ffi::c_int, _>(&crate::_WDF_WMI_PROVIDER_CONTROL::WdfWmiInstanceControl);
+    const _: () = assert!(crate::_WDF_WMI_PROVIDER_CONTROL::WdfWmiInstanceControl == 2);
 }
 
 // ---- constants: type and value
@@ -1257,6 +2109,8 @@ const _: unsafe extern "C" fn(P: PVOID, Tag: ULONG) = crate::ntddk::ExFreePoolWi
 const _: unsafe extern "C" fn() -> KIRQL = crate::ntddk::KeGetCurrentIrql;
 /// `ntddk::NtClose`
 const _: unsafe extern "C" fn(Handle: HANDLE) -> NTSTATUS = crate::ntddk::NtClose;
+/// `ntddk::ObCloseHandle`
+const _: unsafe extern "C" fn(Handle: HANDLE, PreviousMode: KPROCESSOR_MODE) -> NTSTATUS = crate::ntddk::ObCloseHandle;
 /// `ntddk::RtlInitUnicodeString`
 const _: unsafe extern "C" fn(DestinationString: PUNICODE_STRING, SourceString: PCWSTR) = crate::ntddk::RtlInitUnicodeString;
 /// `ntddk::ZwClose`

@@ -1,9 +1,12 @@
-//! The constants of the wdk-sys 0.5.2 surface that the simulator provides.
+//! The constants of the wdk-sys 0.5.2 surface that bindgen does not emit.
 //!
-//! Same names, types and values as wdk-sys: `STATUS_*` are `NTSTATUS` (from
-//! wdk-sys's hand-written `constants.rs`), while `KEY_*`, `REG_*`, `OBJ_*` and the
-//! IRQL levels are `u32` as bindgen evaluates their `#define`s. Checked by
-//! `conformance.rs`.
+//! wdk-sys hand-writes these in its own `constants.rs` (bindgen cannot
+//! evaluate the headers' `((NTSTATUS)0xC0000001L)`-style and `ui64` macros),
+//! so they are hand-written here too, with wdk-sys's names, types and values:
+//! `STATUS_*` as `NTSTATUS`, `POOL_FLAG_*` as `POOL_FLAGS`, `WDF_NO_*` as null
+//! pointers. Checked against the shapes table by `conformance.rs`. Every
+//! other constant (`KEY_*`, `REG_*`, `OBJ_*`, the IRQLs, ...) is bindgen's, in
+//! the generated `types.rs`.
 #![allow(non_upper_case_globals, missing_docs)]
 
 use super::types::*;
@@ -36,58 +39,9 @@ pub const STATUS_RESOURCE_DATA_NOT_FOUND: NTSTATUS = -1_073_741_687_i32;
 pub const STATUS_INVALID_BUFFER_SIZE: NTSTATUS = -1_073_741_306_i32;
 pub const STATUS_INFO_LENGTH_MISMATCH: NTSTATUS = -1_073_741_820_i32;
 pub const STATUS_NOT_FOUND: NTSTATUS = -1_073_741_275_i32;
-pub const DELETE: u32 = 65536;
-pub const SYNCHRONIZE: u32 = 1048576;
-pub const READ_CONTROL: u32 = 131072;
-pub const STANDARD_RIGHTS_READ: u32 = 131072;
-pub const STANDARD_RIGHTS_WRITE: u32 = 131072;
-pub const STANDARD_RIGHTS_ALL: u32 = 2031616;
-pub const GENERIC_READ: u32 = 2147483648;
-pub const GENERIC_WRITE: u32 = 1073741824;
-pub const GENERIC_ALL: u32 = 268435456;
-pub const KEY_QUERY_VALUE: u32 = 1;
-pub const KEY_SET_VALUE: u32 = 2;
-pub const KEY_CREATE_SUB_KEY: u32 = 4;
-pub const KEY_ENUMERATE_SUB_KEYS: u32 = 8;
-pub const KEY_NOTIFY: u32 = 16;
-pub const KEY_CREATE_LINK: u32 = 32;
-pub const KEY_READ: u32 = 131097;
-pub const KEY_WRITE: u32 = 131078;
-pub const KEY_EXECUTE: u32 = 131097;
-pub const KEY_ALL_ACCESS: u32 = 983103;
-pub const REG_NONE: u32 = 0;
-pub const REG_SZ: u32 = 1;
-pub const REG_EXPAND_SZ: u32 = 2;
-pub const REG_BINARY: u32 = 3;
-pub const REG_DWORD: u32 = 4;
-pub const REG_MULTI_SZ: u32 = 7;
-pub const REG_QWORD: u32 = 11;
-pub const REG_OPTION_NON_VOLATILE: u32 = 0;
-pub const REG_OPTION_VOLATILE: u32 = 1;
-pub const REG_CREATED_NEW_KEY: u32 = 1;
-pub const REG_OPENED_EXISTING_KEY: u32 = 2;
-pub const OBJ_INHERIT: u32 = 2;
-pub const OBJ_CASE_INSENSITIVE: u32 = 64;
-pub const OBJ_KERNEL_HANDLE: u32 = 512;
-pub const PASSIVE_LEVEL: u32 = 0;
-pub const APC_LEVEL: u32 = 1;
-pub const DISPATCH_LEVEL: u32 = 2;
-pub const HIGH_LEVEL: u32 = 15;
-pub const PLUGPLAY_REGKEY_DEVICE: u32 = 1;
-pub const PLUGPLAY_REGKEY_DRIVER: u32 = 2;
-pub const PLUGPLAY_REGKEY_CURRENT_HWPROFILE: u32 = 4;
-pub const WDF_REGKEY_DEVICE_SUBKEY: u32 = 0;
-pub const WDF_REGKEY_DRIVER_SUBKEY: u32 = 0;
 pub const WDF_NO_OBJECT_ATTRIBUTES: PWDF_OBJECT_ATTRIBUTES = core::ptr::null_mut();
 pub const WDF_NO_HANDLE: PVOID = core::ptr::null_mut();
 pub const WDF_NO_CONTEXT: PVOID = core::ptr::null_mut();
-pub const FILE_DEVICE_UNKNOWN: u32 = 34;
-pub const METHOD_BUFFERED: u32 = 0;
-pub const FILE_ANY_ACCESS: u32 = 0;
-pub const FILE_READ_ACCESS: u32 = 1;
-pub const FILE_WRITE_ACCESS: u32 = 2;
-pub const TRUE: u32 = 1;
-pub const FALSE: u32 = 0;
 pub const STATUS_INTEGER_OVERFLOW: NTSTATUS = -1_073_741_675_i32;
 pub const POOL_FLAG_UNINITIALIZED: POOL_FLAGS = 0x0000_0000_0000_0002;
 pub const POOL_FLAG_RAISE_ON_FAILURE: POOL_FLAGS = 0x0000_0000_0000_0020;
