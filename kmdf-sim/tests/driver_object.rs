@@ -26,23 +26,7 @@ extern "C" fn entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTA
     let units = unsafe { std::slice::from_raw_parts(d.DriverName.Buffer, usize::from(d.DriverName.Length) / 2) };
     let (ty, size, name, init) = (d.Type, d.Size, String::from_utf16_lossy(units), d.DriverInit.is_some());
     SEEN.with(|s| *s.borrow_mut() = Some((ty, size, name, init)));
-    let mut config = WDF_DRIVER_CONFIG {
-        Size: size_of::<WDF_DRIVER_CONFIG>() as u32,
-        EvtDriverDeviceAdd: Some(device_add),
-        ..WDF_DRIVER_CONFIG::default()
-    };
-    let mut wdf_driver: WDFDRIVER = core::ptr::null_mut();
-    // SAFETY: pointers from the loader and to live locals.
-    unsafe {
-        call_unsafe_wdf_function_binding!(
-            WdfDriverCreate,
-            driver,
-            path,
-            WDF_NO_OBJECT_ATTRIBUTES,
-            &mut config,
-            &mut wdf_driver
-        )
-    }
+    support::driver_create(driver, path, Some(device_add))
 }
 
 extern "C" fn device_add(_driver: WDFDRIVER, init: PWDFDEVICE_INIT) -> NTSTATUS {

@@ -263,27 +263,7 @@ extern "C" fn device_add(_driver: WDFDRIVER, mut init: PWDFDEVICE_INIT) -> NTSTA
 #[unsafe(export_name = "IoTestDriverEntry")]
 extern "C" fn driver_entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
     kmdf_sim::control::debug_print("iodrv: DriverEntry\n");
-    driver_create(driver, path, Some(device_add))
-}
-
-/// WdfDriverCreate with `add` as EvtDriverDeviceAdd, no attributes, no handle out.
-fn driver_create(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING, add: PFN_WDF_DRIVER_DEVICE_ADD) -> NTSTATUS {
-    let mut config = WDF_DRIVER_CONFIG {
-        Size: size_of::<WDF_DRIVER_CONFIG>() as u32,
-        EvtDriverDeviceAdd: add,
-        ..WDF_DRIVER_CONFIG::default()
-    };
-    // SAFETY: the loader's pointers; a valid config.
-    unsafe {
-        call_unsafe_wdf_function_binding!(
-            WdfDriverCreate,
-            driver,
-            path,
-            WDF_NO_OBJECT_ATTRIBUTES,
-            &mut config,
-            WDF_NO_HANDLE.cast()
-        )
-    }
+    support::driver_create(driver, path, Some(device_add))
 }
 
 fn machine(settings: Settings, with_default: bool) -> (Machine, DeviceFile) {
@@ -370,7 +350,7 @@ fn the_framework_completes_zero_length_and_unhandled_requests_itself() {
         }
     }
     extern "C" fn no_write_entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
-        driver_create(driver, path, Some(no_write_add))
+        support::driver_create(driver, path, Some(no_write_add))
     }
     m.install("nowrite.sys", "nowrite", Some(no_write_entry));
     let id = m.add_device(r"Root\NoWrite", None).expect("starts");

@@ -100,3 +100,23 @@ pub fn close_key(key: WDFKEY) {
     // SAFETY: the caller passes a key it owns and does not use again.
     unsafe { call_unsafe_wdf_function_binding!(WdfRegistryClose, key) };
 }
+
+/// WdfDriverCreate with `add` as EvtDriverDeviceAdd, no attributes, no handle out.
+pub fn driver_create(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING, add: PFN_WDF_DRIVER_DEVICE_ADD) -> NTSTATUS {
+    let mut config = WDF_DRIVER_CONFIG {
+        Size: size_of::<WDF_DRIVER_CONFIG>() as u32,
+        EvtDriverDeviceAdd: add,
+        ..WDF_DRIVER_CONFIG::default()
+    };
+    // SAFETY: the loader's pointers; a valid config.
+    unsafe {
+        call_unsafe_wdf_function_binding!(
+            WdfDriverCreate,
+            driver,
+            path,
+            WDF_NO_OBJECT_ATTRIBUTES,
+            &mut config,
+            WDF_NO_HANDLE.cast()
+        )
+    }
+}
