@@ -5,7 +5,7 @@
 #![allow(non_snake_case)]
 
 use crate::control::handles::HandleOwner;
-use crate::control::{KERNEL_MODULE, Name, count_call, enter, with_state};
+use crate::control::{KERNEL_MODULE, Name, Routine, count_call, enter, with_state};
 use crate::strings::read_unicode;
 use crate::surface::types::*;
 
@@ -16,7 +16,7 @@ use crate::surface::types::*;
 /// does not own is the bug this simulator exists to catch.
 #[must_use]
 pub unsafe extern "C" fn ZwClose(Handle: HANDLE) -> NTSTATUS {
-    enter("ZwClose", KERNEL_MODULE, "nt!ZwClose", crate::control::STOPPED_STATUS, || {
+    enter(Routine::ZwClose, KERNEL_MODULE, "nt!ZwClose", crate::control::STOPPED_STATUS, || {
         with_state(|s| close_in_kernel_mode(s, Handle)).unwrap_or(crate::control::STOPPED_STATUS)
     })
 }
@@ -61,7 +61,7 @@ fn close_in_kernel_mode(s: &mut crate::control::State, Handle: HANDLE) -> NTSTAT
 #[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ObCloseHandle(Handle: HANDLE, PreviousMode: KPROCESSOR_MODE) -> NTSTATUS {
-    enter("ObCloseHandle", KERNEL_MODULE, "nt!ObCloseHandle", crate::control::STOPPED_STATUS, || {
+    enter(Routine::ObCloseHandle, KERNEL_MODULE, "nt!ObCloseHandle", crate::control::STOPPED_STATUS, || {
         with_state(|s| {
             if PreviousMode != _MODE::KernelMode as KPROCESSOR_MODE {
                 let caller = s.caller_image();
@@ -91,7 +91,7 @@ pub unsafe extern "C" fn ObCloseHandle(Handle: HANDLE, PreviousMode: KPROCESSOR_
 /// As `ZwClose`.
 #[must_use]
 pub unsafe extern "C" fn NtClose(Handle: HANDLE) -> NTSTATUS {
-    enter("NtClose", KERNEL_MODULE, "nt!NtClose", crate::control::STOPPED_STATUS, || {
+    enter(Routine::NtClose, KERNEL_MODULE, "nt!NtClose", crate::control::STOPPED_STATUS, || {
         with_state(|s| {
             if !s.in_system_process() {
                 let caller = s.caller_image();
@@ -184,7 +184,7 @@ pub unsafe extern "C" fn ZwOpenKey(
     DesiredAccess: ACCESS_MASK,
     ObjectAttributes: POBJECT_ATTRIBUTES,
 ) -> NTSTATUS {
-    enter("ZwOpenKey", KERNEL_MODULE, "nt!ZwOpenKey", crate::control::STOPPED_STATUS, || {
+    enter(Routine::ZwOpenKey, KERNEL_MODULE, "nt!ZwOpenKey", crate::control::STOPPED_STATUS, || {
         // SAFETY: forwarded from this routine's contract.
         unsafe { open_key(KeyHandle, DesiredAccess, ObjectAttributes, None, std::ptr::null_mut()) }
     })
@@ -204,7 +204,7 @@ pub unsafe extern "C" fn ZwCreateKey(
     CreateOptions: ULONG,
     Disposition: PULONG,
 ) -> NTSTATUS {
-    enter("ZwCreateKey", KERNEL_MODULE, "nt!ZwCreateKey", crate::control::STOPPED_STATUS, || {
+    enter(Routine::ZwCreateKey, KERNEL_MODULE, "nt!ZwCreateKey", crate::control::STOPPED_STATUS, || {
         // SAFETY: forwarded from this routine's contract.
         unsafe { open_key(KeyHandle, DesiredAccess, ObjectAttributes, Some(CreateOptions), Disposition) }
     })
@@ -216,7 +216,7 @@ pub unsafe extern "C" fn ZwCreateKey(
 /// `DestinationString` writable; `SourceString` null or NUL-terminated.
 pub unsafe extern "C" fn RtlInitUnicodeString(DestinationString: PUNICODE_STRING, SourceString: PCWSTR) {
     // A library routine with no machine state: it works after a stop too.
-    count_call("RtlInitUnicodeString");
+    count_call(Routine::RtlInitUnicodeString);
     if DestinationString.is_null() {
         return;
     }
@@ -421,7 +421,7 @@ pub unsafe extern "C" fn ZwQueryKey(
     Length: ULONG,
     ResultLength: PULONG,
 ) -> NTSTATUS {
-    enter("ZwQueryKey", KERNEL_MODULE, "nt!ZwQueryKey", crate::control::STOPPED_STATUS, || {
+    enter(Routine::ZwQueryKey, KERNEL_MODULE, "nt!ZwQueryKey", crate::control::STOPPED_STATUS, || {
         let record = with_state(|s| key_record(s, key_of(s, KeyHandle, crate::KEY_QUERY_VALUE)?, KeyInformationClass))
             .unwrap_or(Err(crate::control::STOPPED_STATUS));
         // SAFETY: forwarded from this routine's contract.
@@ -443,7 +443,7 @@ pub unsafe extern "C" fn ZwEnumerateKey(
     Length: ULONG,
     ResultLength: PULONG,
 ) -> NTSTATUS {
-    enter("ZwEnumerateKey", KERNEL_MODULE, "nt!ZwEnumerateKey", crate::control::STOPPED_STATUS, || {
+    enter(Routine::ZwEnumerateKey, KERNEL_MODULE, "nt!ZwEnumerateKey", crate::control::STOPPED_STATUS, || {
         let record = with_state(|s| {
             let node = key_of(s, KeyHandle, crate::KEY_ENUMERATE_SUB_KEYS)?;
             let child = *s.registry.subkeys(node).get(Index as usize).ok_or(crate::STATUS_NO_MORE_ENTRIES)?;
@@ -469,7 +469,7 @@ pub unsafe extern "C" fn ZwQueryValueKey(
     Length: ULONG,
     ResultLength: PULONG,
 ) -> NTSTATUS {
-    enter("ZwQueryValueKey", KERNEL_MODULE, "nt!ZwQueryValueKey", crate::control::STOPPED_STATUS, || {
+    enter(Routine::ZwQueryValueKey, KERNEL_MODULE, "nt!ZwQueryValueKey", crate::control::STOPPED_STATUS, || {
         // SAFETY: the caller passes a valid UNICODE_STRING.
         let name = match unsafe { read_unicode(ValueName) } {
             Ok(n) => n,
@@ -500,7 +500,7 @@ pub unsafe extern "C" fn ZwEnumerateValueKey(
     Length: ULONG,
     ResultLength: PULONG,
 ) -> NTSTATUS {
-    enter("ZwEnumerateValueKey", KERNEL_MODULE, "nt!ZwEnumerateValueKey", crate::control::STOPPED_STATUS, || {
+    enter(Routine::ZwEnumerateValueKey, KERNEL_MODULE, "nt!ZwEnumerateValueKey", crate::control::STOPPED_STATUS, || {
         let record = with_state(|s| {
             let node = key_of(s, KeyHandle, crate::KEY_QUERY_VALUE)?;
             let value = *s.registry.values(node).get(Index as usize).ok_or(crate::STATUS_NO_MORE_ENTRIES)?;
@@ -525,7 +525,7 @@ pub unsafe extern "C" fn ZwSetValueKey(
     Data: PVOID,
     DataSize: ULONG,
 ) -> NTSTATUS {
-    enter("ZwSetValueKey", KERNEL_MODULE, "nt!ZwSetValueKey", crate::control::STOPPED_STATUS, || {
+    enter(Routine::ZwSetValueKey, KERNEL_MODULE, "nt!ZwSetValueKey", crate::control::STOPPED_STATUS, || {
         // SAFETY: the caller passes a valid UNICODE_STRING.
         let name = match unsafe { read_unicode(ValueName) } {
             Ok(n) => n,
@@ -596,7 +596,7 @@ fn pool_type_of(flags: POOL_FLAGS) -> u64 {
 /// # Safety
 /// None beyond the kernel's.
 pub unsafe extern "C" fn ExAllocatePool2(Flags: POOL_FLAGS, NumberOfBytes: SIZE_T, Tag: ULONG) -> PVOID {
-    enter("ExAllocatePool2", KERNEL_MODULE, "nt!ExAllocatePool2", std::ptr::null_mut(), || {
+    enter(Routine::ExAllocatePool2, KERNEL_MODULE, "nt!ExAllocatePool2", std::ptr::null_mut(), || {
         with_state(|s| {
             let kinds =
                 Flags & (crate::POOL_FLAG_NON_PAGED | crate::POOL_FLAG_PAGED | crate::POOL_FLAG_NON_PAGED_EXECUTE);
@@ -667,7 +667,7 @@ fn free_pool(p: PVOID, tag: Option<ULONG>) {
 /// `P` is a block this machine's pool handed out (anything else is a
 /// recorded stop, not undefined behaviour).
 pub unsafe extern "C" fn ExFreePool(P: PVOID) {
-    enter("ExFreePool", KERNEL_MODULE, "nt!ExFreePool", (), || free_pool(P, None));
+    enter(Routine::ExFreePool, KERNEL_MODULE, "nt!ExFreePool", (), || free_pool(P, None));
 }
 
 /// `ExFreePoolWithTag`: as `ExFreePool`, and the tag must be the block's
@@ -676,5 +676,5 @@ pub unsafe extern "C" fn ExFreePool(P: PVOID) {
 /// # Safety
 /// As `ExFreePool`.
 pub unsafe extern "C" fn ExFreePoolWithTag(P: PVOID, Tag: ULONG) {
-    enter("ExFreePoolWithTag", KERNEL_MODULE, "nt!ExFreePoolWithTag", (), || free_pool(P, Some(Tag)));
+    enter(Routine::ExFreePoolWithTag, KERNEL_MODULE, "nt!ExFreePoolWithTag", (), || free_pool(P, Some(Tag)));
 }

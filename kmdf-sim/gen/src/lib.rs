@@ -28,7 +28,10 @@
 //!
 //! Run: `cargo run -p kmdf-sim-gen -- write` (or `check`); the test
 //! `cargo test -p kmdf-sim-gen` fails when the checked-in file is not what
-//! this produces.
+//! this produces. The same commands write or check the routine table
+//! (`src/control/routine_table.rs`, [`routines`]).
+
+pub mod routines;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt::Write as _;

@@ -1,72 +1,105 @@
-//! `kmdf-sim-gen`: writes or checks kmdf-sim's generated surface
-//! (`kmdf-sim/src/surface/types.rs`) from the real wdk-sys 0.5.2 bindings.
+//! `kmdf-sim-gen`: writes or checks kmdf-sim's generated files: the surface
+//! (`kmdf-sim/src/surface/types.rs`, from the real wdk-sys 0.5.2 bindings)
+//! and the routine table (`kmdf-sim/src/control/routine_table.rs`, from the
+//! DDI and kernel-routine tables).
 
 use std::process::ExitCode;
 
 const HELP: &str = "\
-kmdf-sim-gen: kmdf-sim's wdk-sys 0.5.2 types and constants, generated from the real bindings
+kmdf-sim-gen: kmdf-sim's generated files: the wdk-sys 0.5.2 types and constants
+(from the real bindings) and the routine table (from the DDI tables)
 
 USAGE:
-    cargo run -p kmdf-sim-gen -- [check|write]
+    cargo run -p kmdf-sim-gen -- [check|write] [all|surface|routines]
 
 COMMANDS:
-    check   (default) exit 1 if kmdf-sim/src/surface/types.rs is not what the
-            bindings and the roots produce
-    write   write kmdf-sim/src/surface/types.rs
+    check   (default) exit 1 if a generated file is not what its inputs produce
+    write   write the generated files that differ from what their inputs produce
+
+OUTPUTS (default: all):
+    surface    kmdf-sim/src/surface/types.rs
+    routines   kmdf-sim/src/control/routine_table.rs
 
 INPUTS (in kmdf-sim/):
+  surface:
     data/wdk-sys-0.5.2-bindings.tar.xz   bindgen's output for x86_64-pc-windows-msvc
     data/surface-roots.txt               the names the surface must have, one a line;
                                          everything they need is added transitively
+  routines:
+    data/kmdf-1.33-ddi.tsv               every KMDF 1.33 DDI and its irql_max column
+    data/ddi-irql-overrides.tsv          DDIs whose simulated maximum IRQL differs
+                                         from the column, each with its basis
+    data/kernel-routines.tsv             the kernel routines the simulator serves,
+                                         their maximum IRQL (`-`: none) and its basis
 
-The items are bindgen's text, in bindgen's order, with c_long/c_ulong written as
-Windows' i32/u32. `cargo test -p kmdf-sim-gen` runs `check` as a test.
+The surface's items are bindgen's text, in bindgen's order, with c_long/c_ulong
+written as Windows' i32/u32. The routine table is `enum Routine` (one variant per
+routine: the DDIs in the table's order, then the kernel routines), NAME and
+MAX_IRQL. `cargo test -p kmdf-sim-gen` runs `check` as a test.
 ";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let command = match args.as_slice() {
-        [] => "check",
-        [a] if a == "check" || a == "write" => a.as_str(),
-        [a] if a == "-h" || a == "--help" || a == "help" => {
-            print!("{HELP}");
-            return ExitCode::SUCCESS;
-        }
+    if args.iter().any(|a| a == "-h" || a == "--help" || a == "help") {
+        print!("{HELP}");
+        return ExitCode::SUCCESS;
+    }
+    let (command, target) = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        [] => ("check", "all"),
+        [c @ ("check" | "write")] => (*c, "all"),
+        [c @ ("check" | "write"), t @ ("all" | "surface" | "routines")] => (*c, *t),
         _ => {
-            eprintln!("kmdf-sim-gen: unexpected arguments {args:?}; expected `check` or `write` (see --help)");
+            eprintln!(
+                "kmdf-sim-gen: unexpected arguments {args:?}; expected `[check|write] [all|surface|routines]` \
+                 (see --help)"
+            );
             return ExitCode::from(2);
         }
     };
-    let (text, counts) = match kmdf_sim_gen::expected() {
-        Ok(r) => r,
+    let dir = kmdf_sim_gen::kmdf_sim_dir();
+    let mut ok = true;
+    if target != "surface" {
+        let made = kmdf_sim_gen::routines::expected(&dir).map(|(text, c)| {
+            let summary = format!("{} DDIs ({} overridden) + {} kernel routines", c.ddis, c.overridden, c.kernel);
+            (text, summary)
+        });
+        ok &= one(command, &dir.join(kmdf_sim_gen::routines::OUTPUT), made, "routines");
+    }
+    if target != "routines" {
+        let made = kmdf_sim_gen::expected().map(|(text, c)| {
+            let summary = format!("{} roots -> {} names, {} items, {} bytes", c.roots, c.names, c.items, text.len());
+            (text, summary)
+        });
+        ok &= one(command, &dir.join(kmdf_sim_gen::OUTPUT), made, "surface");
+    }
+    if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// Checks or writes one output; false on a failure (reported).
+fn one(command: &str, path: &std::path::Path, made: Result<(String, String), String>, target: &str) -> bool {
+    let (text, summary) = match made {
+        Ok(m) => m,
         Err(e) => {
             eprintln!("kmdf-sim-gen: {e}");
-            return ExitCode::FAILURE;
+            return false;
         }
     };
-    let path = kmdf_sim_gen::kmdf_sim_dir().join(kmdf_sim_gen::OUTPUT);
-    let current = std::fs::read_to_string(&path).unwrap_or_default();
-    let summary =
-        format!("{} roots -> {} names, {} items, {} bytes", counts.roots, counts.names, counts.items, text.len());
-    if command == "write" {
-        if current == text {
-            println!("{}: up to date ({summary})", path.display());
-        } else if let Err(e) = std::fs::write(&path, &text) {
-            eprintln!("kmdf-sim-gen: cannot write {}: {e}", path.display());
-            return ExitCode::FAILURE;
-        } else {
-            println!("{}: written ({summary})", path.display());
-        }
-        return ExitCode::SUCCESS;
-    }
+    let current = std::fs::read_to_string(path).unwrap_or_default();
     if current == text {
         println!("{}: up to date ({summary})", path.display());
-        ExitCode::SUCCESS
-    } else {
-        eprintln!(
-            "{}: not what the bindings and the roots produce ({summary}); run `cargo run -p kmdf-sim-gen -- write`",
-            path.display()
-        );
-        ExitCode::FAILURE
+        return true;
     }
+    if command == "write" {
+        if let Err(e) = std::fs::write(path, &text) {
+            eprintln!("kmdf-sim-gen: cannot write {}: {e}", path.display());
+            return false;
+        }
+        println!("{}: written ({summary})", path.display());
+        return true;
+    }
+    eprintln!(
+        "{}: not what its inputs produce ({summary}); run `cargo run -p kmdf-sim-gen -- write {target}`",
+        path.display()
+    );
+    false
 }

@@ -10,12 +10,13 @@
 
 pub mod bugcheck;
 pub mod handles;
-pub(crate) mod irql;
 mod name;
 pub(crate) mod objects;
 pub mod pnp;
 pub mod pool;
 pub mod registry;
+#[rustfmt::skip]
+mod routine_table;
 mod routines;
 pub mod scenario;
 #[cfg(unix)]
@@ -27,6 +28,7 @@ pub use handles::{HandleEvent, HandleEventKind, HandleOwner, ReusePolicy};
 pub use name::Name;
 pub use pnp::{Caller, DeviceFile, DeviceId, DevnodeState, IoOutcome, RequestType};
 pub use pool::PoolAllocation;
+pub(crate) use routines::Routine;
 pub use scenario::{Scenario, ScenarioReport, Step};
 #[cfg(unix)]
 pub use special_pool::{
@@ -336,7 +338,7 @@ const FRAME_NAMES_KEPT: usize = 1024;
 type FrameNames = std::collections::HashMap<
     (usize, usize, usize, usize),
     (Name, Name),
-    std::hash::BuildHasherDefault<routines::AddressHasher>,
+    std::hash::BuildHasherDefault<name::AddressHasher>,
 >;
 
 /// How many debug-output lines the machine keeps.
@@ -598,23 +600,23 @@ impl State {
 /// `symbol` on the simulated stack, and turns a panic of the simulator into a
 /// recorded stop.
 pub(crate) fn enter<R: CheckFailure>(
-    name: &'static str,
+    routine: Routine,
     image: &'static str,
     symbol: &'static str,
     refused: R,
     body: impl FnOnce() -> R,
 ) -> R {
+    let name = routine.name();
     let injectable = R::injected(0).is_some();
     let admitted = with_state(|s| {
         if s.stop.is_some() {
             s.refused_calls += 1;
             return None;
         }
-        let id = s.routines.intern(name);
-        s.routines.count(id);
+        s.routines.count(routine);
         // Both IRQL rules pass at or below the routine's maximum: only a
         // call above it goes through them.
-        let above = s.routines.get(id).max_irql.filter(|&max| s.irql > max);
+        let above = routine.max_irql().filter(|&max| s.irql > max);
         if let Some(max) = above
             && s.driver_verifier_irql_check(name, max) == IrqlVerdict::Fail
         {
@@ -670,11 +672,8 @@ pub(crate) fn enter<R: CheckFailure>(
 /// Counts a call of a routine that has no machine state to refuse (pure
 /// library routines such as `RtlInitUnicodeString` keep working after a stop,
 /// so the driver's error paths never read an unwritten result).
-pub(crate) fn count_call(name: &'static str) {
-    with_state(|s| {
-        let id = s.routines.intern(name);
-        s.routines.count(id);
-    });
+pub(crate) fn count_call(routine: Routine) {
+    with_state(|s| s.routines.count(routine));
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {

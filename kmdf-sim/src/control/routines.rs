@@ -1,106 +1,61 @@
-//! Routine identity: every DDI and kernel routine the surface serves is
-//! named by a `&'static str` at its entry ([`super::enter`]); the machine
-//! turns that name into a position in its routine table once, and from then
-//! on finds the routine's IRQL rule by the name's address — no hashing or
-//! comparing of the name's text on a call.
-//!
-//! Two literals with the same text may have different addresses (one per
-//! codegen unit); the table then holds both addresses for one position, so
-//! every routine has exactly one entry whatever its callers.
+//! Routine identity: every DDI and kernel routine the surface serves names
+//! itself at its entry ([`super::enter`]) by a [`Routine`], a position in
+//! the generated routine table (`routine_table.rs`, written by kmdf-sim-gen
+//! from `data/kmdf-1.33-ddi.tsv`, `data/ddi-irql-overrides.tsv` and
+//! `data/kernel-routines.tsv`). Its name and maximum IRQL are array entries
+//! at that position; its call count is a slot of a fixed array.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+#[cfg(test)]
+use super::routine_table::ALL;
+pub(crate) use super::routine_table::Routine;
+use super::routine_table::{COUNT, MAX_IRQL, NAME};
 
-/// A routine's position in the machine's table.
-pub(crate) type RoutineId = u32;
-
-/// What the machine knows about one routine.
-#[derive(Debug, Clone)]
-pub(crate) struct Routine {
+impl Routine {
     /// Its name, e.g. `"WdfRegistryOpenKey"`.
-    pub name: &'static str,
-    /// The highest IRQL it may be called at ([`super::irql::max_irql`]).
-    pub max_irql: Option<u8>,
-    /// Calls counted (refused calls excluded).
-    pub calls: u64,
-}
-
-/// Hashes a name's address and length: both are already well spread, so
-/// one multiply mixes them enough.
-#[derive(Default)]
-pub(crate) struct AddressHasher(u64);
-
-impl Hasher for AddressHasher {
-    fn finish(&self) -> u64 {
-        self.0
+    #[inline]
+    pub(crate) const fn name(self) -> &'static str {
+        NAME[self as usize]
     }
 
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.0 = (self.0.rotate_left(29) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    /// The highest IRQL it may be called at; `None` for routines without a
+    /// rule (pure library routines).
+    #[inline]
+    pub(crate) const fn max_irql(self) -> Option<u8> {
+        MAX_IRQL[self as usize]
     }
 }
 
-/// The machine's routine table.
+/// The machine's call counts, one per routine of the table.
 ///
 /// # Invariants
-/// Every value of `by_address` and `by_name` is an index of `routines`;
-/// `by_address` maps a name's (address, length) to the routine whose name
-/// has that text, and `by_name` maps each name's text to its one entry.
-#[derive(Debug, Default)]
+/// `calls[r as usize]` counts the admitted calls of routine `r`.
+#[derive(Debug)]
 pub(crate) struct Routines {
-    routines: Vec<Routine>,
-    by_address: HashMap<(usize, usize), RoutineId, BuildHasherDefault<AddressHasher>>,
-    by_name: HashMap<&'static str, RoutineId>,
+    calls: Box<[u64; COUNT]>,
+}
+
+impl Default for Routines {
+    fn default() -> Self {
+        Routines { calls: Box::new([0; COUNT]) }
+    }
 }
 
 impl Routines {
-    /// The position of `name`, entered on its first call.
+    /// Counts a call of `routine`.
     #[inline]
-    pub(crate) fn intern(&mut self, name: &'static str) -> RoutineId {
-        match self.by_address.get(&(name.as_ptr() as usize, name.len())) {
-            Some(&id) => id,
-            None => self.intern_new_address(name),
-        }
-    }
-
-    #[cold]
-    fn intern_new_address(&mut self, name: &'static str) -> RoutineId {
-        let next = self.routines.len() as RoutineId;
-        let id = *self.by_name.entry(name).or_insert(next);
-        if id == next {
-            self.routines.push(Routine { name, max_irql: super::irql::max_irql(name), calls: 0 });
-        }
-        self.by_address.insert((name.as_ptr() as usize, name.len()), id);
-        id
-    }
-
-    /// The routine at `id` (from [`Routines::intern`]).
-    #[inline]
-    pub(crate) fn get(&self, id: RoutineId) -> &Routine {
-        &self.routines[id as usize]
-    }
-
-    /// Counts a call of the routine at `id`.
-    #[inline]
-    pub(crate) fn count(&mut self, id: RoutineId) {
-        self.routines[id as usize].calls += 1;
+    pub(crate) fn count(&mut self, routine: Routine) {
+        self.calls[routine as usize] += 1;
     }
 
     /// Calls counted over every routine.
     pub(crate) fn total(&self) -> u64 {
-        self.routines.iter().map(|r| r.calls).sum()
+        self.calls.iter().sum()
     }
 
     /// How often each routine was called, by name (routines never counted
     /// are left out).
     pub(crate) fn calls(&self) -> std::collections::BTreeMap<&'static str, u64> {
-        self.routines.iter().filter(|r| r.calls > 0).map(|r| (r.name, r.calls)).collect()
+        NAME.iter().zip(self.calls.iter()).filter(|&(_, &n)| n > 0).map(|(&name, &n)| (name, n)).collect()
     }
 }
 
@@ -108,29 +63,39 @@ impl Routines {
 mod tests {
     use super::*;
 
+    /// The routine of the table named `name`.
+    fn named(name: &str) -> Option<Routine> {
+        NAME.iter().position(|&n| n == name).map(|i| ALL[i])
+    }
+
     #[test]
-    fn one_entry_per_name_whatever_its_address() {
+    fn names_and_rules_are_the_tables() {
+        for (i, r) in ALL.into_iter().enumerate() {
+            assert_eq!(r as usize, i, "{r:?}");
+            assert_eq!(format!("{r:?}"), r.name(), "the variant is its routine's name");
+            assert_eq!(named(r.name()), Some(r), "{r:?}: names repeat");
+        }
+        assert_eq!(Routine::WdfRegistryQueryULong.max_irql(), Some(0));
+        assert_eq!(Routine::WdfObjectDelete.max_irql(), Some(2));
+        // Overrides (data/ddi-irql-overrides.tsv): an empty irql_max column;
+        // an annotation that holds for Wait TRUE / a nonzero Timeout only.
+        assert_eq!(Routine::WdfObjectGetTypedContextWorker.max_irql(), Some(15));
+        assert_eq!(Routine::WdfTimerStop.max_irql(), Some(2));
+        assert_eq!(Routine::WdfWaitLockAcquire.max_irql(), Some(2));
+        // Kernel routines (data/kernel-routines.tsv).
+        assert_eq!(Routine::ZwClose.max_irql(), Some(0));
+        assert_eq!(Routine::ExAllocatePool2.max_irql(), Some(2));
+        assert_eq!(Routine::RtlInitUnicodeString.max_irql(), None);
+        assert_eq!(NAME.len(), COUNT);
+        assert_eq!(named("NotARoutine"), None);
+    }
+
+    #[test]
+    fn calls_are_counted_per_routine_by_name() {
         let mut t = Routines::default();
-        let a = t.intern("WdfRegistryOpenKey");
-        // The same text at another address (a static of its own).
-        static COPY: [u8; 18] = *b"WdfRegistryOpenKey";
-        let copy: &'static str = std::str::from_utf8(&COPY).expect("ASCII");
-        assert_ne!(copy.as_ptr(), "WdfRegistryOpenKey".as_ptr());
-        assert_eq!(t.intern(copy), a);
-        assert_eq!(t.intern("WdfRegistryOpenKey"), a);
-        let z = t.intern("ZwClose");
-        assert_ne!(z, a);
-        assert_eq!(t.get(a).name, "WdfRegistryOpenKey");
-        assert_eq!(t.get(a).max_irql, Some(0));
-        assert_eq!(t.get(z).max_irql, Some(0));
-        let rtl = t.intern("RtlInitUnicodeString");
-        assert_eq!(t.get(rtl).max_irql, None);
-        let delete = t.intern("WdfObjectDelete");
-        assert_eq!(t.get(delete).max_irql, Some(2));
-        t.count(a);
-        let again = t.intern(copy);
-        t.count(again);
-        t.count(z);
+        t.count(Routine::WdfRegistryOpenKey);
+        t.count(Routine::WdfRegistryOpenKey);
+        t.count(Routine::ZwClose);
         let calls = t.calls();
         assert_eq!(calls.len(), 2, "routines never counted are left out: {calls:?}");
         assert_eq!(calls.get("WdfRegistryOpenKey"), Some(&2));

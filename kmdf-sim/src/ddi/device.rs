@@ -3,7 +3,7 @@
 
 use super::{invalid_handle, null_parameter};
 use crate::control::objects::{self, ObjectKind};
-use crate::control::{FRAMEWORK_MODULE, STOPPED_STATUS, State, enter, with_state};
+use crate::control::{FRAMEWORK_MODULE, Routine, STOPPED_STATUS, State, enter, with_state};
 use crate::surface::types::*;
 
 /// The devnode behind a `PWDFDEVICE_INIT` handed to EvtDriverDeviceAdd and not
@@ -24,7 +24,7 @@ pub unsafe extern "C" fn WdfDeviceInitSetPnpPowerEventCallbacks(
     PnpPowerEventCallbacks: PWDF_PNPPOWER_EVENT_CALLBACKS,
 ) {
     enter(
-        "WdfDeviceInitSetPnpPowerEventCallbacks",
+        Routine::WdfDeviceInitSetPnpPowerEventCallbacks,
         FRAMEWORK_MODULE,
         "Wdf01000!imp_WdfDeviceInitSetPnpPowerEventCallbacks",
         (),
@@ -54,7 +54,7 @@ pub unsafe extern "C" fn WdfDeviceInitSetIoType(
     DeviceInit: PWDFDEVICE_INIT,
     _IoType: WDF_DEVICE_IO_TYPE,
 ) {
-    enter("WdfDeviceInitSetIoType", FRAMEWORK_MODULE, "Wdf01000!imp_WdfDeviceInitSetIoType", (), || {
+    enter(Routine::WdfDeviceInitSetIoType, FRAMEWORK_MODULE, "Wdf01000!imp_WdfDeviceInitSetIoType", (), || {
         with_state(|s| {
             if init_devnode(s, DeviceInit).is_err() {
                 s.framework_log.push("WdfDeviceInitSetIoType on a WDFDEVICE_INIT that is not live".into());
@@ -76,7 +76,7 @@ pub unsafe extern "C" fn WdfDeviceCreate(
     DeviceAttributes: PWDF_OBJECT_ATTRIBUTES,
     Device: *mut WDFDEVICE,
 ) -> NTSTATUS {
-    enter("WdfDeviceCreate", FRAMEWORK_MODULE, "Wdf01000!imp_WdfDeviceCreate", STOPPED_STATUS, || {
+    enter(Routine::WdfDeviceCreate, FRAMEWORK_MODULE, "Wdf01000!imp_WdfDeviceCreate", STOPPED_STATUS, || {
         if DeviceInit.is_null() || Device.is_null() {
             with_state(|s| null_parameter(s, if DeviceInit.is_null() { "DeviceInit" } else { "Device" }));
             return STOPPED_STATUS;
@@ -132,7 +132,7 @@ pub unsafe extern "C" fn WdfDeviceCreateDeviceInterface(
     _ReferenceString: PCUNICODE_STRING,
 ) -> NTSTATUS {
     enter(
-        "WdfDeviceCreateDeviceInterface",
+        Routine::WdfDeviceCreateDeviceInterface,
         FRAMEWORK_MODULE,
         "Wdf01000!imp_WdfDeviceCreateDeviceInterface",
         STOPPED_STATUS,
@@ -221,7 +221,7 @@ pub unsafe extern "C" fn WdfFdoInitOpenRegistryKey(
     Key: *mut WDFKEY,
 ) -> NTSTATUS {
     enter(
-        "WdfFdoInitOpenRegistryKey",
+        Routine::WdfFdoInitOpenRegistryKey,
         FRAMEWORK_MODULE,
         "Wdf01000!imp_WdfFdoInitOpenRegistryKey",
         STOPPED_STATUS,
@@ -255,22 +255,28 @@ pub unsafe extern "C" fn WdfDeviceOpenRegistryKey(
     KeyAttributes: PWDF_OBJECT_ATTRIBUTES,
     Key: *mut WDFKEY,
 ) -> NTSTATUS {
-    enter("WdfDeviceOpenRegistryKey", FRAMEWORK_MODULE, "Wdf01000!imp_WdfDeviceOpenRegistryKey", STOPPED_STATUS, || {
-        if Key.is_null() {
-            with_state(|s| null_parameter(s, "Key"));
-            return STOPPED_STATUS;
-        }
-        let devnode = with_state(|s| match s.objects.get(&(Device as u64)).map(|o| &o.kind) {
-            Some(ObjectKind::Device { devnode, .. }) => Ok(*devnode),
-            _ => Err(invalid_handle(s, Device as u64, 0)),
-        });
-        match devnode {
-            // SAFETY: forwarded from this DDI's contract.
-            Some(Ok(d)) => unsafe { open_devnode_key(d, DeviceInstanceKeyType, DesiredAccess, KeyAttributes, Key) },
-            Some(Err(st)) => st,
-            None => STOPPED_STATUS,
-        }
-    })
+    enter(
+        Routine::WdfDeviceOpenRegistryKey,
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfDeviceOpenRegistryKey",
+        STOPPED_STATUS,
+        || {
+            if Key.is_null() {
+                with_state(|s| null_parameter(s, "Key"));
+                return STOPPED_STATUS;
+            }
+            let devnode = with_state(|s| match s.objects.get(&(Device as u64)).map(|o| &o.kind) {
+                Some(ObjectKind::Device { devnode, .. }) => Ok(*devnode),
+                _ => Err(invalid_handle(s, Device as u64, 0)),
+            });
+            match devnode {
+                // SAFETY: forwarded from this DDI's contract.
+                Some(Ok(d)) => unsafe { open_devnode_key(d, DeviceInstanceKeyType, DesiredAccess, KeyAttributes, Key) },
+                Some(Err(st)) => st,
+                None => STOPPED_STATUS,
+            }
+        },
+    )
 }
 
 /// `WdfDeviceInitSetRequestAttributes`: the attributes — above all the
@@ -286,7 +292,7 @@ pub unsafe extern "C" fn WdfDeviceInitSetRequestAttributes(
     RequestAttributes: PWDF_OBJECT_ATTRIBUTES,
 ) {
     enter(
-        "WdfDeviceInitSetRequestAttributes",
+        Routine::WdfDeviceInitSetRequestAttributes,
         FRAMEWORK_MODULE,
         "Wdf01000!imp_WdfDeviceInitSetRequestAttributes",
         (),
@@ -322,7 +328,7 @@ fn device_handle(s: &mut State, device: WDFDEVICE) -> Option<u64> {
 #[must_use]
 pub unsafe extern "C" fn WdfDeviceGetDefaultQueue(_DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE) -> WDFQUEUE {
     enter(
-        "WdfDeviceGetDefaultQueue",
+        Routine::WdfDeviceGetDefaultQueue,
         FRAMEWORK_MODULE,
         "Wdf01000!imp_WdfDeviceGetDefaultQueue",
         std::ptr::null_mut(),
@@ -343,12 +349,18 @@ pub unsafe extern "C" fn WdfDeviceGetDefaultQueue(_DriverGlobals: PWDF_DRIVER_GL
 /// `WdfDeviceGetDriver`: the WDFDRIVER the device belongs to.
 #[must_use]
 pub unsafe extern "C" fn WdfDeviceGetDriver(_DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE) -> WDFDRIVER {
-    enter("WdfDeviceGetDriver", FRAMEWORK_MODULE, "Wdf01000!imp_WdfDeviceGetDriver", std::ptr::null_mut(), || {
-        with_state(|s| {
-            device_handle(s, Device)?;
-            s.driver_object().map(|d| d as WDFDRIVER)
-        })
-        .flatten()
-        .unwrap_or(std::ptr::null_mut())
-    })
+    enter(
+        Routine::WdfDeviceGetDriver,
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfDeviceGetDriver",
+        std::ptr::null_mut(),
+        || {
+            with_state(|s| {
+                device_handle(s, Device)?;
+                s.driver_object().map(|d| d as WDFDRIVER)
+            })
+            .flatten()
+            .unwrap_or(std::ptr::null_mut())
+        },
+    )
 }

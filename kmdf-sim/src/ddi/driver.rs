@@ -2,7 +2,7 @@
 
 use super::null_parameter;
 use crate::control::objects::{self, ObjectKind};
-use crate::control::{FRAMEWORK_MODULE, STOPPED_STATUS, enter, with_state};
+use crate::control::{FRAMEWORK_MODULE, Routine, STOPPED_STATUS, enter, with_state};
 use crate::surface::types::*;
 
 /// `WdfDriverCreate` (F27): creates the WDFDRIVER — a NoDeleteDDI object
@@ -25,7 +25,7 @@ pub unsafe extern "C" fn WdfDriverCreate(
     DriverConfig: PWDF_DRIVER_CONFIG,
     Driver: *mut WDFDRIVER,
 ) -> NTSTATUS {
-    enter("WdfDriverCreate", FRAMEWORK_MODULE, "Wdf01000!imp_WdfDriverCreate", STOPPED_STATUS, || {
+    enter(Routine::WdfDriverCreate, FRAMEWORK_MODULE, "Wdf01000!imp_WdfDriverCreate", STOPPED_STATUS, || {
         if DriverConfig.is_null() || DriverObject.is_null() {
             with_state(|s| null_parameter(s, if DriverConfig.is_null() { "DriverConfig" } else { "DriverObject" }));
             return STOPPED_STATUS;
@@ -157,7 +157,7 @@ pub unsafe extern "C" fn WdfDriverOpenParametersRegistryKey(
     Key: *mut WDFKEY,
 ) -> NTSTATUS {
     enter(
-        "WdfDriverOpenParametersRegistryKey",
+        Routine::WdfDriverOpenParametersRegistryKey,
         FRAMEWORK_MODULE,
         "Wdf01000!imp_WdfDriverOpenParametersRegistryKey",
         STOPPED_STATUS,
@@ -193,7 +193,7 @@ pub unsafe extern "C" fn WdfDriverOpenPersistentStateRegistryKey(
     Key: *mut WDFKEY,
 ) -> NTSTATUS {
     enter(
-        "WdfDriverOpenPersistentStateRegistryKey",
+        Routine::WdfDriverOpenPersistentStateRegistryKey,
         FRAMEWORK_MODULE,
         "Wdf01000!imp_WdfDriverOpenPersistentStateRegistryKey",
         STOPPED_STATUS,
@@ -222,7 +222,7 @@ pub unsafe extern "C" fn WdfDriverRetrieveVersionString(
     String: WDFSTRING,
 ) -> NTSTATUS {
     enter(
-        "WdfDriverRetrieveVersionString",
+        Routine::WdfDriverRetrieveVersionString,
         FRAMEWORK_MODULE,
         "Wdf01000!imp_WdfDriverRetrieveVersionString",
         STOPPED_STATUS,
@@ -253,7 +253,7 @@ pub unsafe extern "C" fn WdfDriverIsVersionAvailable(
     Driver: WDFDRIVER,
     VersionAvailableParams: PWDF_DRIVER_VERSION_AVAILABLE_PARAMS,
 ) -> BOOLEAN {
-    enter("WdfDriverIsVersionAvailable", FRAMEWORK_MODULE, "Wdf01000!imp_WdfDriverIsVersionAvailable", 0, || {
+    enter(Routine::WdfDriverIsVersionAvailable, FRAMEWORK_MODULE, "Wdf01000!imp_WdfDriverIsVersionAvailable", 0, || {
         if VersionAvailableParams.is_null() {
             with_state(|s| null_parameter(s, "VersionAvailableParams"));
             return 0;

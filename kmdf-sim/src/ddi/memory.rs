@@ -2,7 +2,7 @@
 
 use super::{invalid_handle, null_parameter};
 use crate::control::objects::{self, MemoryState, ObjectKind};
-use crate::control::{FRAMEWORK_MODULE, STOPPED_STATUS, enter, with_state};
+use crate::control::{FRAMEWORK_MODULE, Routine, STOPPED_STATUS, enter, with_state};
 use crate::strings::read_unicode;
 use crate::surface::types::*;
 
@@ -40,24 +40,30 @@ pub unsafe extern "C" fn WdfMemoryCopyToBuffer(
     Buffer: PVOID,
     NumBytesToCopyTo: usize,
 ) -> NTSTATUS {
-    enter("WdfMemoryCopyToBuffer", FRAMEWORK_MODULE, "Wdf01000!imp_WdfMemoryCopyToBuffer", STOPPED_STATUS, || {
-        if Buffer.is_null() {
-            with_state(|s| null_parameter(s, "Buffer"));
-            return STOPPED_STATUS;
-        }
-        let Some((ptr, len)) = memory_of(SourceMemory) else { return STOPPED_STATUS };
-        if let Err(st) = check_range(SourceOffset, NumBytesToCopyTo, len) {
-            return st;
-        }
-        // SAFETY: `SourceOffset + NumBytesToCopyTo <= len` (checked), so the
-        // offset stays inside the memory object's buffer.
-        let source = unsafe { ptr.add(SourceOffset) };
-        // SAFETY: the range is inside the memory object's buffer (checked);
-        // `Buffer` has room by contract; they do not overlap (the driver's
-        // buffer is not the framework's).
-        unsafe { std::ptr::copy_nonoverlapping(source, Buffer.cast::<u8>(), NumBytesToCopyTo) };
-        crate::STATUS_SUCCESS
-    })
+    enter(
+        Routine::WdfMemoryCopyToBuffer,
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfMemoryCopyToBuffer",
+        STOPPED_STATUS,
+        || {
+            if Buffer.is_null() {
+                with_state(|s| null_parameter(s, "Buffer"));
+                return STOPPED_STATUS;
+            }
+            let Some((ptr, len)) = memory_of(SourceMemory) else { return STOPPED_STATUS };
+            if let Err(st) = check_range(SourceOffset, NumBytesToCopyTo, len) {
+                return st;
+            }
+            // SAFETY: `SourceOffset + NumBytesToCopyTo <= len` (checked), so the
+            // offset stays inside the memory object's buffer.
+            let source = unsafe { ptr.add(SourceOffset) };
+            // SAFETY: the range is inside the memory object's buffer (checked);
+            // `Buffer` has room by contract; they do not overlap (the driver's
+            // buffer is not the framework's).
+            unsafe { std::ptr::copy_nonoverlapping(source, Buffer.cast::<u8>(), NumBytesToCopyTo) };
+            crate::STATUS_SUCCESS
+        },
+    )
 }
 
 /// `WdfMemoryCopyFromBuffer`: copies `NumBytesToCopyFrom` bytes of the
@@ -73,21 +79,27 @@ pub unsafe extern "C" fn WdfMemoryCopyFromBuffer(
     Buffer: PVOID,
     NumBytesToCopyFrom: usize,
 ) -> NTSTATUS {
-    enter("WdfMemoryCopyFromBuffer", FRAMEWORK_MODULE, "Wdf01000!imp_WdfMemoryCopyFromBuffer", STOPPED_STATUS, || {
-        if Buffer.is_null() {
-            with_state(|s| null_parameter(s, "Buffer"));
-            return STOPPED_STATUS;
-        }
-        let Some((ptr, len)) = memory_of(DestinationMemory) else { return STOPPED_STATUS };
-        if let Err(st) = check_range(DestinationOffset, NumBytesToCopyFrom, len) {
-            return st;
-        }
-        // SAFETY: `DestinationOffset + NumBytesToCopyFrom <= len` (checked).
-        let destination = unsafe { ptr.add(DestinationOffset) };
-        // SAFETY: as WdfMemoryCopyToBuffer, the other way.
-        unsafe { std::ptr::copy_nonoverlapping(Buffer.cast::<u8>(), destination, NumBytesToCopyFrom) };
-        crate::STATUS_SUCCESS
-    })
+    enter(
+        Routine::WdfMemoryCopyFromBuffer,
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfMemoryCopyFromBuffer",
+        STOPPED_STATUS,
+        || {
+            if Buffer.is_null() {
+                with_state(|s| null_parameter(s, "Buffer"));
+                return STOPPED_STATUS;
+            }
+            let Some((ptr, len)) = memory_of(DestinationMemory) else { return STOPPED_STATUS };
+            if let Err(st) = check_range(DestinationOffset, NumBytesToCopyFrom, len) {
+                return st;
+            }
+            // SAFETY: `DestinationOffset + NumBytesToCopyFrom <= len` (checked).
+            let destination = unsafe { ptr.add(DestinationOffset) };
+            // SAFETY: as WdfMemoryCopyToBuffer, the other way.
+            unsafe { std::ptr::copy_nonoverlapping(Buffer.cast::<u8>(), destination, NumBytesToCopyFrom) };
+            crate::STATUS_SUCCESS
+        },
+    )
 }
 
 /// `WdfMemoryGetBuffer`: the buffer and, if asked, its size.
@@ -100,14 +112,20 @@ pub unsafe extern "C" fn WdfMemoryGetBuffer(
     Memory: WDFMEMORY,
     BufferSize: *mut usize,
 ) -> PVOID {
-    enter("WdfMemoryGetBuffer", FRAMEWORK_MODULE, "Wdf01000!imp_WdfMemoryGetBuffer", std::ptr::null_mut(), || {
-        let Some((ptr, len)) = memory_of(Memory) else { return std::ptr::null_mut() };
-        if !BufferSize.is_null() {
-            // SAFETY: non-null; writable by contract.
-            unsafe { BufferSize.write(len) };
-        }
-        ptr.cast()
-    })
+    enter(
+        Routine::WdfMemoryGetBuffer,
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfMemoryGetBuffer",
+        std::ptr::null_mut(),
+        || {
+            let Some((ptr, len)) = memory_of(Memory) else { return std::ptr::null_mut() };
+            if !BufferSize.is_null() {
+                // SAFETY: non-null; writable by contract.
+                unsafe { BufferSize.write(len) };
+            }
+            ptr.cast()
+        },
+    )
 }
 
 /// `WdfMemoryCreate`: a memory object with a buffer of its own of
@@ -128,7 +146,7 @@ pub unsafe extern "C" fn WdfMemoryCreate(
     Memory: *mut WDFMEMORY,
     Buffer: *mut PVOID,
 ) -> NTSTATUS {
-    enter("WdfMemoryCreate", FRAMEWORK_MODULE, "Wdf01000!imp_WdfMemoryCreate", STOPPED_STATUS, || {
+    enter(Routine::WdfMemoryCreate, FRAMEWORK_MODULE, "Wdf01000!imp_WdfMemoryCreate", STOPPED_STATUS, || {
         if Memory.is_null() {
             with_state(|s| null_parameter(s, "Memory"));
             return STOPPED_STATUS;
@@ -176,7 +194,7 @@ pub unsafe extern "C" fn WdfStringCreate(
     StringAttributes: PWDF_OBJECT_ATTRIBUTES,
     String: *mut WDFSTRING,
 ) -> NTSTATUS {
-    enter("WdfStringCreate", FRAMEWORK_MODULE, "Wdf01000!imp_WdfStringCreate", STOPPED_STATUS, || {
+    enter(Routine::WdfStringCreate, FRAMEWORK_MODULE, "Wdf01000!imp_WdfStringCreate", STOPPED_STATUS, || {
         if String.is_null() {
             with_state(|s| null_parameter(s, "String"));
             return STOPPED_STATUS;
@@ -222,7 +240,7 @@ pub unsafe extern "C" fn WdfStringGetUnicodeString(
     String: WDFSTRING,
     UnicodeString: PUNICODE_STRING,
 ) {
-    enter("WdfStringGetUnicodeString", FRAMEWORK_MODULE, "Wdf01000!imp_WdfStringGetUnicodeString", (), || {
+    enter(Routine::WdfStringGetUnicodeString, FRAMEWORK_MODULE, "Wdf01000!imp_WdfStringGetUnicodeString", (), || {
         if UnicodeString.is_null() {
             with_state(|s| null_parameter(s, "UnicodeString"));
             return;

@@ -2,7 +2,7 @@
 
 use super::{invalid_handle, null_parameter};
 use crate::control::objects::{self, ObjectKind};
-use crate::control::{FRAMEWORK_MODULE, STOPPED_STATUS, State, enter, with_state};
+use crate::control::{FRAMEWORK_MODULE, Routine, STOPPED_STATUS, State, enter, with_state};
 use crate::surface::types::*;
 
 /// A KMDF verifier break (F33, F65): only with the KMDF verifier on; without
@@ -46,7 +46,7 @@ pub unsafe extern "C" fn WdfObjectCreate(
     Attributes: PWDF_OBJECT_ATTRIBUTES,
     Object: *mut WDFOBJECT,
 ) -> NTSTATUS {
-    enter("WdfObjectCreate", FRAMEWORK_MODULE, "Wdf01000!imp_WdfObjectCreate", STOPPED_STATUS, || {
+    enter(Routine::WdfObjectCreate, FRAMEWORK_MODULE, "Wdf01000!imp_WdfObjectCreate", STOPPED_STATUS, || {
         if Object.is_null() {
             with_state(|s| null_parameter(s, "Object"));
             return STOPPED_STATUS;
@@ -77,7 +77,7 @@ pub unsafe extern "C" fn WdfObjectCreate(
 /// # Safety
 /// As the DDI.
 pub unsafe extern "C" fn WdfObjectDelete(_DriverGlobals: PWDF_DRIVER_GLOBALS, Object: WDFOBJECT) {
-    enter("WdfObjectDelete", FRAMEWORK_MODULE, "Wdf01000!imp_WdfObjectDelete", (), || {
+    enter(Routine::WdfObjectDelete, FRAMEWORK_MODULE, "Wdf01000!imp_WdfObjectDelete", (), || {
         let now = with_state(|s| {
             let h = Object as u64;
             let Some(o) = s.objects.get_mut(&h) else {
@@ -120,7 +120,7 @@ pub unsafe extern "C" fn WdfObjectReferenceActual(
     _Line: LONG,
     _File: PCCH,
 ) {
-    enter("WdfObjectReferenceActual", FRAMEWORK_MODULE, "Wdf01000!imp_WdfObjectReferenceActual", (), || {
+    enter(Routine::WdfObjectReferenceActual, FRAMEWORK_MODULE, "Wdf01000!imp_WdfObjectReferenceActual", (), || {
         with_state(|s| match s.objects.get_mut(&(Handle as u64)) {
             Some(o) => o.extra_refs += 1,
             None => {
@@ -143,7 +143,7 @@ pub unsafe extern "C" fn WdfObjectDereferenceActual(
     _Line: LONG,
     _File: PCCH,
 ) {
-    enter("WdfObjectDereferenceActual", FRAMEWORK_MODULE, "Wdf01000!imp_WdfObjectDereferenceActual", (), || {
+    enter(Routine::WdfObjectDereferenceActual, FRAMEWORK_MODULE, "Wdf01000!imp_WdfObjectDereferenceActual", (), || {
         let h = Handle as u64;
         let release = with_state(|s| {
             let Some(o) = s.objects.get_mut(&h) else {
@@ -194,7 +194,7 @@ pub unsafe extern "C" fn WdfObjectGetTypedContextWorker(
     TypeInfo: PCWDF_OBJECT_CONTEXT_TYPE_INFO,
 ) -> PVOID {
     enter(
-        "WdfObjectGetTypedContextWorker",
+        Routine::WdfObjectGetTypedContextWorker,
         FRAMEWORK_MODULE,
         "Wdf01000!imp_WdfObjectGetTypedContextWorker",
         std::ptr::null_mut(),

@@ -4,7 +4,7 @@
 use super::{invalid_handle, null_parameter};
 use crate::control::objects::{self, ObjectKind};
 use crate::control::pnp::{RequestState, RequestType};
-use crate::control::{FRAMEWORK_MODULE, STOPPED_STATUS, enter, with_state};
+use crate::control::{FRAMEWORK_MODULE, Routine, STOPPED_STATUS, enter, with_state};
 use crate::surface::types::*;
 
 /// `WdfIoQueueCreate`: a queue, child of its device. ASSUMPTIONs: a
@@ -22,7 +22,7 @@ pub unsafe extern "C" fn WdfIoQueueCreate(
     QueueAttributes: PWDF_OBJECT_ATTRIBUTES,
     Queue: *mut WDFQUEUE,
 ) -> NTSTATUS {
-    enter("WdfIoQueueCreate", FRAMEWORK_MODULE, "Wdf01000!imp_WdfIoQueueCreate", STOPPED_STATUS, || {
+    enter(Routine::WdfIoQueueCreate, FRAMEWORK_MODULE, "Wdf01000!imp_WdfIoQueueCreate", STOPPED_STATUS, || {
         if Config.is_null() {
             with_state(|s| null_parameter(s, "Config"));
             return STOPPED_STATUS;
@@ -127,7 +127,7 @@ pub unsafe extern "C" fn WdfRequestRetrieveInputBuffer(
     Length: *mut usize,
 ) -> NTSTATUS {
     enter(
-        "WdfRequestRetrieveInputBuffer",
+        Routine::WdfRequestRetrieveInputBuffer,
         FRAMEWORK_MODULE,
         "Wdf01000!imp_WdfRequestRetrieveInputBuffer",
         STOPPED_STATUS,
@@ -152,7 +152,7 @@ pub unsafe extern "C" fn WdfRequestRetrieveOutputBuffer(
     Length: *mut usize,
 ) -> NTSTATUS {
     enter(
-        "WdfRequestRetrieveOutputBuffer",
+        Routine::WdfRequestRetrieveOutputBuffer,
         FRAMEWORK_MODULE,
         "Wdf01000!imp_WdfRequestRetrieveOutputBuffer",
         STOPPED_STATUS,
@@ -225,7 +225,7 @@ pub unsafe extern "C" fn WdfRequestCompleteWithInformation(
     Information: ULONG_PTR,
 ) {
     enter(
-        "WdfRequestCompleteWithInformation",
+        Routine::WdfRequestCompleteWithInformation,
         FRAMEWORK_MODULE,
         "Wdf01000!imp_WdfRequestCompleteWithInformation",
         (),
@@ -240,7 +240,7 @@ pub unsafe extern "C" fn WdfRequestComplete(
     Request: WDFREQUEST,
     Status: NTSTATUS,
 ) {
-    enter("WdfRequestComplete", FRAMEWORK_MODULE, "Wdf01000!imp_WdfRequestComplete", (), || {
+    enter(Routine::WdfRequestComplete, FRAMEWORK_MODULE, "Wdf01000!imp_WdfRequestComplete", (), || {
         complete_request(Request, Status, None)
     })
 }
@@ -263,7 +263,7 @@ pub unsafe extern "C" fn WdfRequestSetInformation(
     Request: WDFREQUEST,
     Information: ULONG_PTR,
 ) {
-    enter("WdfRequestSetInformation", FRAMEWORK_MODULE, "Wdf01000!imp_WdfRequestSetInformation", (), || {
+    enter(Routine::WdfRequestSetInformation, FRAMEWORK_MODULE, "Wdf01000!imp_WdfRequestSetInformation", (), || {
         with_request(Request, |r| r.information = Information);
     })
 }
@@ -274,7 +274,7 @@ pub unsafe extern "C" fn WdfRequestGetInformation(
     _DriverGlobals: PWDF_DRIVER_GLOBALS,
     Request: WDFREQUEST,
 ) -> ULONG_PTR {
-    enter("WdfRequestGetInformation", FRAMEWORK_MODULE, "Wdf01000!imp_WdfRequestGetInformation", 0, || {
+    enter(Routine::WdfRequestGetInformation, FRAMEWORK_MODULE, "Wdf01000!imp_WdfRequestGetInformation", 0, || {
         with_request(Request, |r| r.information).unwrap_or(0)
     })
 }
@@ -282,9 +282,13 @@ pub unsafe extern "C" fn WdfRequestGetInformation(
 /// `WdfRequestGetIoQueue`: the queue that presented the request.
 #[must_use]
 pub unsafe extern "C" fn WdfRequestGetIoQueue(_DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST) -> WDFQUEUE {
-    enter("WdfRequestGetIoQueue", FRAMEWORK_MODULE, "Wdf01000!imp_WdfRequestGetIoQueue", std::ptr::null_mut(), || {
-        with_request(Request, |r| r.queue as WDFQUEUE).unwrap_or(std::ptr::null_mut())
-    })
+    enter(
+        Routine::WdfRequestGetIoQueue,
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfRequestGetIoQueue",
+        std::ptr::null_mut(),
+        || with_request(Request, |r| r.queue as WDFQUEUE).unwrap_or(std::ptr::null_mut()),
+    )
 }
 
 /// Shared body of WdfRequestMarkCancelable(Ex). The DDI pages: if the
@@ -325,7 +329,7 @@ pub unsafe extern "C" fn WdfRequestMarkCancelable(
     Request: WDFREQUEST,
     EvtRequestCancel: PFN_WDF_REQUEST_CANCEL,
 ) {
-    enter("WdfRequestMarkCancelable", FRAMEWORK_MODULE, "Wdf01000!imp_WdfRequestMarkCancelable", (), || {
+    enter(Routine::WdfRequestMarkCancelable, FRAMEWORK_MODULE, "Wdf01000!imp_WdfRequestMarkCancelable", (), || {
         let _ = mark_cancelable(Request, EvtRequestCancel, true);
     })
 }
@@ -339,7 +343,7 @@ pub unsafe extern "C" fn WdfRequestMarkCancelableEx(
     EvtRequestCancel: PFN_WDF_REQUEST_CANCEL,
 ) -> NTSTATUS {
     enter(
-        "WdfRequestMarkCancelableEx",
+        Routine::WdfRequestMarkCancelableEx,
         FRAMEWORK_MODULE,
         "Wdf01000!imp_WdfRequestMarkCancelableEx",
         STOPPED_STATUS,
@@ -359,7 +363,7 @@ pub unsafe extern "C" fn WdfRequestUnmarkCancelable(
     Request: WDFREQUEST,
 ) -> NTSTATUS {
     enter(
-        "WdfRequestUnmarkCancelable",
+        Routine::WdfRequestUnmarkCancelable,
         FRAMEWORK_MODULE,
         "Wdf01000!imp_WdfRequestUnmarkCancelable",
         STOPPED_STATUS,
@@ -386,7 +390,7 @@ pub unsafe extern "C" fn WdfRequestUnmarkCancelable(
 /// `WdfRequestIsCanceled`: whether the I/O manager cancelled the request.
 #[must_use]
 pub unsafe extern "C" fn WdfRequestIsCanceled(_DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST) -> BOOLEAN {
-    enter("WdfRequestIsCanceled", FRAMEWORK_MODULE, "Wdf01000!imp_WdfRequestIsCanceled", 0, || {
+    enter(Routine::WdfRequestIsCanceled, FRAMEWORK_MODULE, "Wdf01000!imp_WdfRequestIsCanceled", 0, || {
         with_request(Request, |r| u8::from(r.canceled)).unwrap_or(0)
     })
 }
@@ -444,7 +448,7 @@ pub unsafe extern "C" fn WdfRequestRetrieveInputMemory(
     Memory: *mut WDFMEMORY,
 ) -> NTSTATUS {
     enter(
-        "WdfRequestRetrieveInputMemory",
+        Routine::WdfRequestRetrieveInputMemory,
         FRAMEWORK_MODULE,
         "Wdf01000!imp_WdfRequestRetrieveInputMemory",
         STOPPED_STATUS,
@@ -459,7 +463,7 @@ pub unsafe extern "C" fn WdfRequestRetrieveOutputMemory(
     Memory: *mut WDFMEMORY,
 ) -> NTSTATUS {
     enter(
-        "WdfRequestRetrieveOutputMemory",
+        Routine::WdfRequestRetrieveOutputMemory,
         FRAMEWORK_MODULE,
         "Wdf01000!imp_WdfRequestRetrieveOutputMemory",
         STOPPED_STATUS,
@@ -482,7 +486,7 @@ fn with_queue<R>(queue: WDFQUEUE, f: impl FnOnce(&mut objects::QueueState) -> R)
 /// `WdfIoQueueStart`: the queue presents requests again (those that waited
 /// are presented when the framework's entry point returns).
 pub unsafe extern "C" fn WdfIoQueueStart(_DriverGlobals: PWDF_DRIVER_GLOBALS, Queue: WDFQUEUE) {
-    enter("WdfIoQueueStart", FRAMEWORK_MODULE, "Wdf01000!imp_WdfIoQueueStart", (), || {
+    enter(Routine::WdfIoQueueStart, FRAMEWORK_MODULE, "Wdf01000!imp_WdfIoQueueStart", (), || {
         with_queue(Queue, |q| q.started = true);
     })
 }
@@ -508,12 +512,18 @@ fn driver_owned(queue: WDFQUEUE) -> usize {
 /// Windows would hang here: recorded as a finding (ASSUMPTION) after a
 /// minute of simulated time.
 pub unsafe extern "C" fn WdfIoQueueStopSynchronously(_DriverGlobals: PWDF_DRIVER_GLOBALS, Queue: WDFQUEUE) {
-    enter("WdfIoQueueStopSynchronously", FRAMEWORK_MODULE, "Wdf01000!imp_WdfIoQueueStopSynchronously", (), || {
-        if with_queue(Queue, |q| q.started = false).is_none() {
-            return;
-        }
-        wait_until_idle(Queue, "WdfIoQueueStopSynchronously");
-    })
+    enter(
+        Routine::WdfIoQueueStopSynchronously,
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfIoQueueStopSynchronously",
+        (),
+        || {
+            if with_queue(Queue, |q| q.started = false).is_none() {
+                return;
+            }
+            wait_until_idle(Queue, "WdfIoQueueStopSynchronously");
+        },
+    )
 }
 
 fn wait_until_idle(queue: WDFQUEUE, ddi: &str) {
@@ -542,7 +552,7 @@ pub unsafe extern "C" fn WdfIoQueueStop(
     StopComplete: PFN_WDF_IO_QUEUE_STATE,
     Context: WDFCONTEXT,
 ) {
-    enter("WdfIoQueueStop", FRAMEWORK_MODULE, "Wdf01000!imp_WdfIoQueueStop", (), || {
+    enter(Routine::WdfIoQueueStop, FRAMEWORK_MODULE, "Wdf01000!imp_WdfIoQueueStop", (), || {
         if with_queue(Queue, |q| q.started = false).is_none() {
             return;
         }
@@ -562,33 +572,43 @@ pub unsafe extern "C" fn WdfIoQueueStop(
 /// and those the driver holds as cancelable (their EvtRequestCancel), then
 /// waits for the driver's other requests as WdfIoQueueStopSynchronously.
 pub unsafe extern "C" fn WdfIoQueuePurgeSynchronously(_DriverGlobals: PWDF_DRIVER_GLOBALS, Queue: WDFQUEUE) {
-    enter("WdfIoQueuePurgeSynchronously", FRAMEWORK_MODULE, "Wdf01000!imp_WdfIoQueuePurgeSynchronously", (), || {
-        if with_queue(Queue, |q| q.started = false).is_none() {
-            return;
-        }
-        let of_queue = with_state(|s| {
-            s.objects
-                .iter()
-                .filter_map(|(h, o)| match &o.kind {
-                    ObjectKind::Request(r) if r.queue == Queue as u64 && r.completed.is_none() => Some(*h),
-                    _ => None,
-                })
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default();
-        for h in of_queue {
-            crate::control::pnp::cancel(h);
-        }
-        wait_until_idle(Queue, "WdfIoQueuePurgeSynchronously");
-    })
+    enter(
+        Routine::WdfIoQueuePurgeSynchronously,
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfIoQueuePurgeSynchronously",
+        (),
+        || {
+            if with_queue(Queue, |q| q.started = false).is_none() {
+                return;
+            }
+            let of_queue = with_state(|s| {
+                s.objects
+                    .iter()
+                    .filter_map(|(h, o)| match &o.kind {
+                        ObjectKind::Request(r) if r.queue == Queue as u64 && r.completed.is_none() => Some(*h),
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+            for h in of_queue {
+                crate::control::pnp::cancel(h);
+            }
+            wait_until_idle(Queue, "WdfIoQueuePurgeSynchronously");
+        },
+    )
 }
 
 /// `WdfIoQueueGetDevice`.
 #[must_use]
 pub unsafe extern "C" fn WdfIoQueueGetDevice(_DriverGlobals: PWDF_DRIVER_GLOBALS, Queue: WDFQUEUE) -> WDFDEVICE {
-    enter("WdfIoQueueGetDevice", FRAMEWORK_MODULE, "Wdf01000!imp_WdfIoQueueGetDevice", std::ptr::null_mut(), || {
-        with_queue(Queue, |q| q.device as WDFDEVICE).unwrap_or(std::ptr::null_mut())
-    })
+    enter(
+        Routine::WdfIoQueueGetDevice,
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfIoQueueGetDevice",
+        std::ptr::null_mut(),
+        || with_queue(Queue, |q| q.device as WDFDEVICE).unwrap_or(std::ptr::null_mut()),
+    )
 }
 
 /// The simulator's request kind for a `WDF_REQUEST_TYPE`, if it models it.
@@ -615,7 +635,7 @@ pub unsafe extern "C" fn WdfDeviceConfigureRequestDispatching(
     RequestType: WDF_REQUEST_TYPE,
 ) -> NTSTATUS {
     enter(
-        "WdfDeviceConfigureRequestDispatching",
+        Routine::WdfDeviceConfigureRequestDispatching,
         FRAMEWORK_MODULE,
         "Wdf01000!imp_WdfDeviceConfigureRequestDispatching",
         STOPPED_STATUS,
@@ -656,7 +676,7 @@ pub unsafe extern "C" fn WdfRequestForwardToIoQueue(
     DestinationQueue: WDFQUEUE,
 ) -> NTSTATUS {
     enter(
-        "WdfRequestForwardToIoQueue",
+        Routine::WdfRequestForwardToIoQueue,
         FRAMEWORK_MODULE,
         "Wdf01000!imp_WdfRequestForwardToIoQueue",
         STOPPED_STATUS,

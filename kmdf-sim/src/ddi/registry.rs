@@ -3,7 +3,7 @@
 use super::{invalid_key, null_parameter};
 use crate::control::handles::HandleOwner;
 use crate::control::objects::{self, ObjectKind};
-use crate::control::{FRAMEWORK_MODULE, Name, STOPPED_STATUS, State, enter, with_state};
+use crate::control::{FRAMEWORK_MODULE, Name, Routine, STOPPED_STATUS, State, enter, with_state};
 use crate::strings::read_unicode;
 use crate::surface::types::*;
 
@@ -134,7 +134,7 @@ pub unsafe extern "C" fn WdfRegistryOpenKey(
     KeyAttributes: PWDF_OBJECT_ATTRIBUTES,
     Key: *mut WDFKEY,
 ) -> NTSTATUS {
-    enter("WdfRegistryOpenKey", FRAMEWORK_MODULE, "Wdf01000!imp_WdfRegistryOpenKey", STOPPED_STATUS, || {
+    enter(Routine::WdfRegistryOpenKey, FRAMEWORK_MODULE, "Wdf01000!imp_WdfRegistryOpenKey", STOPPED_STATUS, || {
         // SAFETY: forwarded from this DDI's contract.
         unsafe { open_or_create(ParentKey, KeyName, DesiredAccess, KeyAttributes, None, Key) }
     })
@@ -156,7 +156,7 @@ pub unsafe extern "C" fn WdfRegistryCreateKey(
     KeyAttributes: PWDF_OBJECT_ATTRIBUTES,
     Key: *mut WDFKEY,
 ) -> NTSTATUS {
-    enter("WdfRegistryCreateKey", FRAMEWORK_MODULE, "Wdf01000!imp_WdfRegistryCreateKey", STOPPED_STATUS, || {
+    enter(Routine::WdfRegistryCreateKey, FRAMEWORK_MODULE, "Wdf01000!imp_WdfRegistryCreateKey", STOPPED_STATUS, || {
         let create = Some((CreateOptions, CreateDisposition));
         // SAFETY: forwarded from this DDI's contract.
         unsafe { open_or_create(ParentKey, KeyName, DesiredAccess, KeyAttributes, create, Key) }
@@ -170,7 +170,7 @@ pub unsafe extern "C" fn WdfRegistryCreateKey(
 /// # Safety
 /// As the DDI.
 pub unsafe extern "C" fn WdfRegistryClose(_DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY) {
-    enter("WdfRegistryClose", FRAMEWORK_MODULE, "Wdf01000!imp_WdfRegistryClose", (), || {
+    enter(Routine::WdfRegistryClose, FRAMEWORK_MODULE, "Wdf01000!imp_WdfRegistryClose", (), || {
         let closed = with_state(|s| {
             let Ok((handle, serial, driver)) = key_state(s, Key) else { return false };
             if let Some(o) = s.objects.get_mut(&(Key as u64)) {
@@ -198,7 +198,7 @@ pub unsafe extern "C" fn WdfRegistryClose(_DriverGlobals: PWDF_DRIVER_GLOBALS, K
 #[must_use]
 pub unsafe extern "C" fn WdfRegistryWdmGetHandle(_DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY) -> HANDLE {
     enter(
-        "WdfRegistryWdmGetHandle",
+        Routine::WdfRegistryWdmGetHandle,
         FRAMEWORK_MODULE,
         "Wdf01000!imp_WdfRegistryWdmGetHandle",
         std::ptr::null_mut(),
@@ -272,38 +272,44 @@ pub unsafe extern "C" fn WdfRegistryQueryULong(
     ValueName: PCUNICODE_STRING,
     Value: PULONG,
 ) -> NTSTATUS {
-    enter("WdfRegistryQueryULong", FRAMEWORK_MODULE, "Wdf01000!imp_WdfRegistryQueryULong", STOPPED_STATUS, || {
-        // SAFETY: forwarded from this DDI's contract.
-        let name = match unsafe { value_name(ValueName) } {
-            Ok(n) => n,
-            Err(st) => return st,
-        };
-        if Value.is_null() {
-            with_state(|s| null_parameter(s, "Value"));
-            return STOPPED_STATUS;
-        }
-        let result = in_key(Key, crate::KEY_QUERY_VALUE, |s, node| {
-            let v = s.registry.value(node, &name).ok_or(crate::STATUS_OBJECT_NAME_NOT_FOUND)?;
-            if v.kind != crate::REG_DWORD {
-                return Err(crate::STATUS_OBJECT_TYPE_MISMATCH);
+    enter(
+        Routine::WdfRegistryQueryULong,
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfRegistryQueryULong",
+        STOPPED_STATUS,
+        || {
+            // SAFETY: forwarded from this DDI's contract.
+            let name = match unsafe { value_name(ValueName) } {
+                Ok(n) => n,
+                Err(st) => return st,
+            };
+            if Value.is_null() {
+                with_state(|s| null_parameter(s, "Value"));
+                return STOPPED_STATUS;
             }
-            if v.data.len() > 4 {
-                return Err(crate::STATUS_BUFFER_OVERFLOW);
+            let result = in_key(Key, crate::KEY_QUERY_VALUE, |s, node| {
+                let v = s.registry.value(node, &name).ok_or(crate::STATUS_OBJECT_NAME_NOT_FOUND)?;
+                if v.kind != crate::REG_DWORD {
+                    return Err(crate::STATUS_OBJECT_TYPE_MISMATCH);
+                }
+                if v.data.len() > 4 {
+                    return Err(crate::STATUS_BUFFER_OVERFLOW);
+                }
+                // ASSUMPTION: a REG_DWORD shorter than 4 bytes reads zero-extended.
+                let mut bytes = [0u8; 4];
+                bytes[..v.data.len()].copy_from_slice(&v.data);
+                Ok(u32::from_le_bytes(bytes))
+            });
+            match result {
+                Ok(v) => {
+                    // SAFETY: checked non-null; writable by contract.
+                    unsafe { Value.write(v) };
+                    crate::STATUS_SUCCESS
+                }
+                Err(st) => st,
             }
-            // ASSUMPTION: a REG_DWORD shorter than 4 bytes reads zero-extended.
-            let mut bytes = [0u8; 4];
-            bytes[..v.data.len()].copy_from_slice(&v.data);
-            Ok(u32::from_le_bytes(bytes))
-        });
-        match result {
-            Ok(v) => {
-                // SAFETY: checked non-null; writable by contract.
-                unsafe { Value.write(v) };
-                crate::STATUS_SUCCESS
-            }
-            Err(st) => st,
-        }
-    })
+        },
+    )
 }
 
 /// `WdfRegistryQueryValue` (F21, F22): the data if `ValueLength` holds it;
@@ -324,36 +330,42 @@ pub unsafe extern "C" fn WdfRegistryQueryValue(
     ValueLengthQueried: PULONG,
     ValueType: PULONG,
 ) -> NTSTATUS {
-    enter("WdfRegistryQueryValue", FRAMEWORK_MODULE, "Wdf01000!imp_WdfRegistryQueryValue", STOPPED_STATUS, || {
-        // SAFETY: forwarded from this DDI's contract.
-        let name = match unsafe { value_name(ValueName) } {
-            Ok(n) => n,
-            Err(st) => return st,
-        };
-        let capacity = if Value.is_null() { 0 } else { ValueLength };
-        let result = in_key(Key, crate::KEY_QUERY_VALUE, |s, node| {
-            let v = s.registry.value(node, &name).ok_or(crate::STATUS_OBJECT_NAME_NOT_FOUND)?;
-            Ok((v.kind, v.data.clone()))
-        });
-        let (kind, data) = match result {
-            Ok(v) => v,
-            Err(st) => return st,
-        };
-        // SAFETY: optional outs, null or writable by contract.
-        unsafe {
-            put(ValueLengthQueried, data_len(&data));
-        }
-        // SAFETY: as above.
-        unsafe { put(ValueType, kind) };
-        if data_len(&data) > capacity {
-            return crate::STATUS_BUFFER_OVERFLOW;
-        }
-        if !data.is_empty() {
-            // SAFETY: `data.len() <= ValueLength` writable bytes at `Value` (non-null here).
-            unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), Value.cast::<u8>(), data.len()) };
-        }
-        crate::STATUS_SUCCESS
-    })
+    enter(
+        Routine::WdfRegistryQueryValue,
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfRegistryQueryValue",
+        STOPPED_STATUS,
+        || {
+            // SAFETY: forwarded from this DDI's contract.
+            let name = match unsafe { value_name(ValueName) } {
+                Ok(n) => n,
+                Err(st) => return st,
+            };
+            let capacity = if Value.is_null() { 0 } else { ValueLength };
+            let result = in_key(Key, crate::KEY_QUERY_VALUE, |s, node| {
+                let v = s.registry.value(node, &name).ok_or(crate::STATUS_OBJECT_NAME_NOT_FOUND)?;
+                Ok((v.kind, v.data.clone()))
+            });
+            let (kind, data) = match result {
+                Ok(v) => v,
+                Err(st) => return st,
+            };
+            // SAFETY: optional outs, null or writable by contract.
+            unsafe {
+                put(ValueLengthQueried, data_len(&data));
+            }
+            // SAFETY: as above.
+            unsafe { put(ValueType, kind) };
+            if data_len(&data) > capacity {
+                return crate::STATUS_BUFFER_OVERFLOW;
+            }
+            if !data.is_empty() {
+                // SAFETY: `data.len() <= ValueLength` writable bytes at `Value` (non-null here).
+                unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), Value.cast::<u8>(), data.len()) };
+            }
+            crate::STATUS_SUCCESS
+        },
+    )
 }
 
 /// `WdfRegistryQueryUnicodeString` (F24): REG_SZ / REG_EXPAND_SZ only
@@ -374,7 +386,7 @@ pub unsafe extern "C" fn WdfRegistryQueryUnicodeString(
     Value: PUNICODE_STRING,
 ) -> NTSTATUS {
     enter(
-        "WdfRegistryQueryUnicodeString",
+        Routine::WdfRegistryQueryUnicodeString,
         FRAMEWORK_MODULE,
         "Wdf01000!imp_WdfRegistryQueryUnicodeString",
         STOPPED_STATUS,
@@ -449,13 +461,19 @@ pub unsafe extern "C" fn WdfRegistryAssignULong(
     ValueName: PCUNICODE_STRING,
     Value: ULONG,
 ) -> NTSTATUS {
-    enter("WdfRegistryAssignULong", FRAMEWORK_MODULE, "Wdf01000!imp_WdfRegistryAssignULong", STOPPED_STATUS, || {
-        // SAFETY: forwarded from this DDI's contract.
-        match unsafe { value_name(ValueName) } {
-            Ok(name) => assign(Key, &name, crate::REG_DWORD, Value.to_le_bytes().to_vec()),
-            Err(st) => st,
-        }
-    })
+    enter(
+        Routine::WdfRegistryAssignULong,
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfRegistryAssignULong",
+        STOPPED_STATUS,
+        || {
+            // SAFETY: forwarded from this DDI's contract.
+            match unsafe { value_name(ValueName) } {
+                Ok(name) => assign(Key, &name, crate::REG_DWORD, Value.to_le_bytes().to_vec()),
+                Err(st) => st,
+            }
+        },
+    )
 }
 
 /// `WdfRegistryAssignValue` (F26): the caller's type and bytes.
@@ -471,20 +489,26 @@ pub unsafe extern "C" fn WdfRegistryAssignValue(
     ValueLength: ULONG,
     Value: PVOID,
 ) -> NTSTATUS {
-    enter("WdfRegistryAssignValue", FRAMEWORK_MODULE, "Wdf01000!imp_WdfRegistryAssignValue", STOPPED_STATUS, || {
-        // SAFETY: forwarded from this DDI's contract.
-        let name = match unsafe { value_name(ValueName) } {
-            Ok(n) => n,
-            Err(st) => return st,
-        };
-        if Value.is_null() {
-            with_state(|s| null_parameter(s, "Value"));
-            return STOPPED_STATUS;
-        }
-        // SAFETY: non-null with `ValueLength` readable bytes (contract).
-        let data = unsafe { std::slice::from_raw_parts(Value.cast::<u8>(), ValueLength as usize) }.to_vec();
-        assign(Key, &name, ValueType, data)
-    })
+    enter(
+        Routine::WdfRegistryAssignValue,
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfRegistryAssignValue",
+        STOPPED_STATUS,
+        || {
+            // SAFETY: forwarded from this DDI's contract.
+            let name = match unsafe { value_name(ValueName) } {
+                Ok(n) => n,
+                Err(st) => return st,
+            };
+            if Value.is_null() {
+                with_state(|s| null_parameter(s, "Value"));
+                return STOPPED_STATUS;
+            }
+            // SAFETY: non-null with `ValueLength` readable bytes (contract).
+            let data = unsafe { std::slice::from_raw_parts(Value.cast::<u8>(), ValueLength as usize) }.to_vec();
+            assign(Key, &name, ValueType, data)
+        },
+    )
 }
 
 /// `WdfRegistryAssignUnicodeString` (F26): REG_SZ of `Value->Length` bytes
@@ -500,7 +524,7 @@ pub unsafe extern "C" fn WdfRegistryAssignUnicodeString(
     Value: PCUNICODE_STRING,
 ) -> NTSTATUS {
     enter(
-        "WdfRegistryAssignUnicodeString",
+        Routine::WdfRegistryAssignUnicodeString,
         FRAMEWORK_MODULE,
         "Wdf01000!imp_WdfRegistryAssignUnicodeString",
         STOPPED_STATUS,
@@ -536,21 +560,27 @@ pub unsafe extern "C" fn WdfRegistryRemoveValue(
     Key: WDFKEY,
     ValueName: PCUNICODE_STRING,
 ) -> NTSTATUS {
-    enter("WdfRegistryRemoveValue", FRAMEWORK_MODULE, "Wdf01000!imp_WdfRegistryRemoveValue", STOPPED_STATUS, || {
-        // SAFETY: forwarded from this DDI's contract.
-        let name = match unsafe { value_name(ValueName) } {
-            Ok(n) => n,
-            Err(st) => return st,
-        };
-        in_key(Key, crate::KEY_SET_VALUE, |s, node| {
-            if s.registry.remove_value(node, &name) {
-                Ok(crate::STATUS_SUCCESS)
-            } else {
-                Err(crate::STATUS_OBJECT_NAME_NOT_FOUND)
-            }
-        })
-        .unwrap_or_else(|st| st)
-    })
+    enter(
+        Routine::WdfRegistryRemoveValue,
+        FRAMEWORK_MODULE,
+        "Wdf01000!imp_WdfRegistryRemoveValue",
+        STOPPED_STATUS,
+        || {
+            // SAFETY: forwarded from this DDI's contract.
+            let name = match unsafe { value_name(ValueName) } {
+                Ok(n) => n,
+                Err(st) => return st,
+            };
+            in_key(Key, crate::KEY_SET_VALUE, |s, node| {
+                if s.registry.remove_value(node, &name) {
+                    Ok(crate::STATUS_SUCCESS)
+                } else {
+                    Err(crate::STATUS_OBJECT_NAME_NOT_FOUND)
+                }
+            })
+            .unwrap_or_else(|st| st)
+        },
+    )
 }
 
 /// `WdfRegistryRemoveKey` (F26, F69): `ZwDeleteKey` (needs DELETE; a key
@@ -562,7 +592,7 @@ pub unsafe extern "C" fn WdfRegistryRemoveValue(
 /// As the DDI.
 #[must_use]
 pub unsafe extern "C" fn WdfRegistryRemoveKey(_DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY) -> NTSTATUS {
-    enter("WdfRegistryRemoveKey", FRAMEWORK_MODULE, "Wdf01000!imp_WdfRegistryRemoveKey", STOPPED_STATUS, || {
+    enter(Routine::WdfRegistryRemoveKey, FRAMEWORK_MODULE, "Wdf01000!imp_WdfRegistryRemoveKey", STOPPED_STATUS, || {
         let status = in_key(Key, crate::DELETE, |s, node| {
             if s.registry.delete_key(node) { Ok(crate::STATUS_SUCCESS) } else { Err(crate::STATUS_CANNOT_DELETE) }
         })

@@ -3,7 +3,7 @@
 use super::{invalid_handle, null_parameter};
 use crate::control::objects::{self, ObjectKind};
 use crate::control::timers::{TimerState, due_from};
-use crate::control::{FRAMEWORK_MODULE, STOPPED_STATUS, enter, with_state};
+use crate::control::{FRAMEWORK_MODULE, Routine, STOPPED_STATUS, enter, with_state};
 use crate::surface::types::*;
 
 /// `WdfTimerCreate` (WdfTimerCreate page): a WDFTIMER whose EvtTimerFunc
@@ -28,7 +28,7 @@ pub unsafe extern "C" fn WdfTimerCreate(
     Attributes: PWDF_OBJECT_ATTRIBUTES,
     Timer: *mut WDFTIMER,
 ) -> NTSTATUS {
-    enter("WdfTimerCreate", FRAMEWORK_MODULE, "Wdf01000!imp_WdfTimerCreate", STOPPED_STATUS, || {
+    enter(Routine::WdfTimerCreate, FRAMEWORK_MODULE, "Wdf01000!imp_WdfTimerCreate", STOPPED_STATUS, || {
         if Config.is_null() || Timer.is_null() {
             with_state(|s| null_parameter(s, if Config.is_null() { "Config" } else { "Timer" }));
             return STOPPED_STATUS;
@@ -90,7 +90,7 @@ pub unsafe extern "C" fn WdfTimerStart(
     Timer: WDFTIMER,
     DueTime: LONGLONG,
 ) -> BOOLEAN {
-    enter("WdfTimerStart", FRAMEWORK_MODULE, "Wdf01000!imp_WdfTimerStart", 0, || {
+    enter(Routine::WdfTimerStart, FRAMEWORK_MODULE, "Wdf01000!imp_WdfTimerStart", 0, || {
         with_timer(Timer, |t, clock| u8::from(t.due.replace(due_from(clock, DueTime)).is_some())).unwrap_or(0)
     })
 }
@@ -101,10 +101,10 @@ pub unsafe extern "C" fn WdfTimerStart(
 /// is running. `Wait` must be used at PASSIVE_LEVEL (the DDI page);
 /// ASSUMPTION: above it the KMDF verifier breaks (F65) and the timer is
 /// stopped without waiting (Driver Verifier's DDI-compliance view of the
-/// same call is not modelled; `irql.rs` lets Wait = FALSE run at DISPATCH).
+/// same call is not modelled; `data/ddi-irql-overrides.tsv` lets Wait = FALSE run at DISPATCH).
 #[must_use]
 pub unsafe extern "C" fn WdfTimerStop(_DriverGlobals: PWDF_DRIVER_GLOBALS, Timer: WDFTIMER, Wait: BOOLEAN) -> BOOLEAN {
-    enter("WdfTimerStop", FRAMEWORK_MODULE, "Wdf01000!imp_WdfTimerStop", 0, || {
+    enter(Routine::WdfTimerStop, FRAMEWORK_MODULE, "Wdf01000!imp_WdfTimerStop", 0, || {
         if Wait != 0 {
             with_state(|s| {
                 if s.irql > crate::PASSIVE_LEVEL as u8 {
@@ -122,7 +122,7 @@ pub unsafe extern "C" fn WdfTimerStop(_DriverGlobals: PWDF_DRIVER_GLOBALS, Timer
 #[must_use]
 pub unsafe extern "C" fn WdfTimerGetParentObject(_DriverGlobals: PWDF_DRIVER_GLOBALS, Timer: WDFTIMER) -> WDFOBJECT {
     enter(
-        "WdfTimerGetParentObject",
+        Routine::WdfTimerGetParentObject,
         FRAMEWORK_MODULE,
         "Wdf01000!imp_WdfTimerGetParentObject",
         std::ptr::null_mut(),
@@ -138,7 +138,7 @@ pub unsafe extern "C" fn WdfSpinLockCreate(
     SpinLockAttributes: PWDF_OBJECT_ATTRIBUTES,
     SpinLock: *mut WDFSPINLOCK,
 ) -> NTSTATUS {
-    enter("WdfSpinLockCreate", FRAMEWORK_MODULE, "Wdf01000!imp_WdfSpinLockCreate", STOPPED_STATUS, || {
+    enter(Routine::WdfSpinLockCreate, FRAMEWORK_MODULE, "Wdf01000!imp_WdfSpinLockCreate", STOPPED_STATUS, || {
         if SpinLock.is_null() {
             with_state(|s| null_parameter(s, "SpinLock"));
             return STOPPED_STATUS;
@@ -192,7 +192,7 @@ fn lock_violation(s: &mut crate::control::State, code: u64, lock: u64, what: &st
 /// lock; the previous IRQL is restored by `WdfSpinLockRelease` (wdfsync.h
 /// page). Acquiring it again while held is F54's 0x2.
 pub unsafe extern "C" fn WdfSpinLockAcquire(_DriverGlobals: PWDF_DRIVER_GLOBALS, SpinLock: WDFSPINLOCK) {
-    enter("WdfSpinLockAcquire", FRAMEWORK_MODULE, "Wdf01000!imp_WdfSpinLockAcquire", (), || {
+    enter(Routine::WdfSpinLockAcquire, FRAMEWORK_MODULE, "Wdf01000!imp_WdfSpinLockAcquire", (), || {
         with_state(|s| {
             let irql = s.irql;
             match s.objects.get_mut(&(SpinLock as u64)).map(|o| &mut o.kind) {
@@ -214,7 +214,7 @@ pub unsafe extern "C" fn WdfSpinLockAcquire(_DriverGlobals: PWDF_DRIVER_GLOBALS,
 /// `WdfSpinLockRelease`: releases the lock and restores the IRQL saved at
 /// acquire. Releasing a lock that is not held is F54's 0xB.
 pub unsafe extern "C" fn WdfSpinLockRelease(_DriverGlobals: PWDF_DRIVER_GLOBALS, SpinLock: WDFSPINLOCK) {
-    enter("WdfSpinLockRelease", FRAMEWORK_MODULE, "Wdf01000!imp_WdfSpinLockRelease", (), || {
+    enter(Routine::WdfSpinLockRelease, FRAMEWORK_MODULE, "Wdf01000!imp_WdfSpinLockRelease", (), || {
         with_state(|s| match s.objects.get_mut(&(SpinLock as u64)).map(|o| &mut o.kind) {
             Some(ObjectKind::SpinLock { held }) => match held.take() {
                 Some(saved) => s.irql = saved,
@@ -235,7 +235,7 @@ pub unsafe extern "C" fn WdfWaitLockCreate(
     LockAttributes: PWDF_OBJECT_ATTRIBUTES,
     Lock: *mut WDFWAITLOCK,
 ) -> NTSTATUS {
-    enter("WdfWaitLockCreate", FRAMEWORK_MODULE, "Wdf01000!imp_WdfWaitLockCreate", STOPPED_STATUS, || {
+    enter(Routine::WdfWaitLockCreate, FRAMEWORK_MODULE, "Wdf01000!imp_WdfWaitLockCreate", STOPPED_STATUS, || {
         if Lock.is_null() {
             with_state(|s| null_parameter(s, "Lock"));
             return STOPPED_STATUS;
@@ -278,7 +278,7 @@ pub unsafe extern "C" fn WdfWaitLockAcquire(
     Lock: WDFWAITLOCK,
     Timeout: PLONGLONG,
 ) -> NTSTATUS {
-    enter("WdfWaitLockAcquire", FRAMEWORK_MODULE, "Wdf01000!imp_WdfWaitLockAcquire", STOPPED_STATUS, || {
+    enter(Routine::WdfWaitLockAcquire, FRAMEWORK_MODULE, "Wdf01000!imp_WdfWaitLockAcquire", STOPPED_STATUS, || {
         // SAFETY: null or readable by contract.
         let timeout = (!Timeout.is_null()).then(|| unsafe { Timeout.read() });
         with_state(|s| {
@@ -307,7 +307,7 @@ pub unsafe extern "C" fn WdfWaitLockAcquire(
 
 /// `WdfWaitLockRelease`; releasing a lock that is not held is F54's 0xB.
 pub unsafe extern "C" fn WdfWaitLockRelease(_DriverGlobals: PWDF_DRIVER_GLOBALS, Lock: WDFWAITLOCK) {
-    enter("WdfWaitLockRelease", FRAMEWORK_MODULE, "Wdf01000!imp_WdfWaitLockRelease", (), || {
+    enter(Routine::WdfWaitLockRelease, FRAMEWORK_MODULE, "Wdf01000!imp_WdfWaitLockRelease", (), || {
         with_state(|s| match s.objects.get_mut(&(Lock as u64)).map(|o| &mut o.kind) {
             Some(ObjectKind::WaitLock { held: held @ true }) => *held = false,
             Some(ObjectKind::WaitLock { .. }) => {
@@ -333,7 +333,7 @@ pub unsafe extern "C" fn WdfWorkItemCreate(
     Attributes: PWDF_OBJECT_ATTRIBUTES,
     WorkItem: *mut WDFWORKITEM,
 ) -> NTSTATUS {
-    enter("WdfWorkItemCreate", FRAMEWORK_MODULE, "Wdf01000!imp_WdfWorkItemCreate", STOPPED_STATUS, || {
+    enter(Routine::WdfWorkItemCreate, FRAMEWORK_MODULE, "Wdf01000!imp_WdfWorkItemCreate", STOPPED_STATUS, || {
         if Config.is_null() || WorkItem.is_null() {
             with_state(|s| null_parameter(s, if Config.is_null() { "Config" } else { "WorkItem" }));
             return STOPPED_STATUS;
@@ -372,7 +372,7 @@ pub unsafe extern "C" fn WdfWorkItemCreate(
 /// `WdfWorkItemEnqueue`: queues the item; an item already queued is not
 /// queued again (the DDI page).
 pub unsafe extern "C" fn WdfWorkItemEnqueue(_DriverGlobals: PWDF_DRIVER_GLOBALS, WorkItem: WDFWORKITEM) {
-    enter("WdfWorkItemEnqueue", FRAMEWORK_MODULE, "Wdf01000!imp_WdfWorkItemEnqueue", (), || {
+    enter(Routine::WdfWorkItemEnqueue, FRAMEWORK_MODULE, "Wdf01000!imp_WdfWorkItemEnqueue", (), || {
         with_state(|s| {
             if !matches!(s.objects.get(&(WorkItem as u64)).map(|o| &o.kind), Some(ObjectKind::WorkItem { .. })) {
                 invalid_handle(s, WorkItem as u64, 0);
@@ -388,7 +388,7 @@ pub unsafe extern "C" fn WdfWorkItemEnqueue(_DriverGlobals: PWDF_DRIVER_GLOBALS,
 /// `WdfWorkItemFlush`: returns once the item's callback, if queued, has run
 /// (the DDI page) — here it runs the queued items now.
 pub unsafe extern "C" fn WdfWorkItemFlush(_DriverGlobals: PWDF_DRIVER_GLOBALS, WorkItem: WDFWORKITEM) {
-    enter("WdfWorkItemFlush", FRAMEWORK_MODULE, "Wdf01000!imp_WdfWorkItemFlush", (), || {
+    enter(Routine::WdfWorkItemFlush, FRAMEWORK_MODULE, "Wdf01000!imp_WdfWorkItemFlush", (), || {
         let live = with_state(|s| {
             let ok = matches!(s.objects.get(&(WorkItem as u64)).map(|o| &o.kind), Some(ObjectKind::WorkItem { .. }));
             if !ok {
@@ -409,7 +409,7 @@ pub unsafe extern "C" fn WdfWorkItemGetParentObject(
     WorkItem: WDFWORKITEM,
 ) -> WDFOBJECT {
     enter(
-        "WdfWorkItemGetParentObject",
+        Routine::WdfWorkItemGetParentObject,
         FRAMEWORK_MODULE,
         "Wdf01000!imp_WdfWorkItemGetParentObject",
         std::ptr::null_mut(),
