@@ -804,14 +804,33 @@ fn directive_end(b: &[u8], mut i: usize) -> usize {
             b'/' if b.get(i + 1) == Some(&b'*') => {
                 i = find(b, i + 2, b"*/").map_or(b.len(), |p| p + 2);
             }
+            // A `//` comment runs to the end of the line (continued by a
+            // backslash): a `/*` inside it opens nothing.
+            b'/' if b.get(i + 1) == Some(&b'/') => return line_comment_end(b, i),
             _ => i += 1,
         }
     }
     b.len()
 }
 
-fn line_comment_end(b: &[u8], i: usize) -> usize {
-    directive_end(b, i)
+/// The end of a `//` comment starting at `i`: the newline that is not
+/// escaped by a backslash (excluded).
+fn line_comment_end(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() {
+        if b[i] == b'\n' {
+            let mut j = i;
+            if j > 0 && b[j - 1] == b'\r' {
+                j -= 1;
+            }
+            if j > 0 && b[j - 1] == b'\\' {
+                i += 1;
+                continue;
+            }
+            return i;
+        }
+        i += 1;
+    }
+    b.len()
 }
 
 fn literal_end(b: &[u8], i: usize) -> usize {
@@ -908,6 +927,15 @@ mod tests {
         assert!(p.text.contains("    if(1) { ZwClose(h); } else"), "{}", p.text);
         assert_eq!(p.text.find("ZwClose"), src.find("ZwClose"));
         assert_eq!(p.try_at.len(), 1);
+    }
+
+    #[test]
+    fn a_slash_star_inside_a_line_comment_opens_no_block_comment() {
+        let p = prep("//*****\r\n// banner\r\nUSHORT F(\r\n    IN USHORT Size)\r\n{ }\r\n");
+        assert!(p.text.contains("\n       USHORT Size)"), "{}", p.text);
+        let d = prep("#define X 1 //* not a block\nVOID G(_In_ int a);\n");
+        assert!(d.text.contains("VOID G(     int a);"), "{}", d.text);
+        assert_eq!(d.defines.len(), 1);
     }
 
     #[test]
