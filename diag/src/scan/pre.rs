@@ -429,7 +429,23 @@ fn neutralise(
         blank_range(b, start, stop);
         return stop;
     }
+    let before = b[..start].iter().rev().copied().find(|x| !x.is_ascii_whitespace());
+    // After a name it is a declarator (`void DumpPath(x)`: a function of
+    // that name when the macro is not defined), not an invocation.
+    if paren && decorations.calls.contains(id) && !before.is_some_and(|x| x == b'_' || x.is_ascii_alphanumeric()) {
+        // `CODE_SEG("PAGE")` defined as `__declspec(code_seg(…))` (or as
+        // nothing) in every branch: the invocation goes with its arguments.
+        let stop = matching_paren(b, next);
+        blank_range(b, start, stop);
+        return stop;
+    }
     if DECORATIONS.contains(&id) || decorations.decorations.contains(id) {
+        // A macro defined as nothing but passed as an argument
+        // (`TRACE(FLAG_X, "…")`) stays a name: an empty argument is no C.
+        if !DECORATIONS.contains(&id) && matches!(before, Some(b'(' | b',')) && matches!(b.get(next), Some(b',' | b')'))
+        {
+            return end;
+        }
         blank_range(b, start, end);
         return end;
     }
@@ -521,6 +537,10 @@ pub(crate) struct TreeMacros {
     /// but decorations — annotations, `__declspec(…)`, calling conventions,
     /// other such macros: `#define PAGED_CODE_SEG __declspec(code_seg("PAGE"))`.
     pub decorations: HashSet<String>,
+    /// Function-like macros every definition of which expands to
+    /// decorations only, or to nothing (`#define CODE_SEG(s) __declspec(code_seg(s))`,
+    /// `#define TRACE_ERROR(...)`): an invocation is neutralised with its arguments.
+    pub calls: HashSet<String>,
     /// Function-like macros that are a keyword applied to their parameter
     /// (`#define WHILE(c) __pragma(…) while(c)`), no shorter than it.
     pub keywords: HashMap<String, &'static str>,
@@ -540,8 +560,33 @@ pub(crate) fn tree_macros<'a>(defines: impl Iterator<Item = &'a Define> + Clone)
             }
         }
     }
+    let mut function_like: HashMap<&str, Vec<&Define>> = HashMap::new();
+    for d in defines.clone() {
+        if d.params.is_some() {
+            function_like.entry(d.name.as_str()).or_default().push(d);
+        }
+    }
+    // A name also defined object-like, or with other parameters, is not one
+    // to guess at.
+    for d in defines.clone() {
+        if d.params.is_none() {
+            function_like.remove(d.name.as_str());
+        }
+    }
     for _ in 0..4 {
-        let before = known.decorations.len();
+        let before = known.decorations.len() + known.calls.len();
+        for (name, defs) in &function_like {
+            if known.calls.contains(*name) || known.keywords.contains_key(*name) {
+                continue;
+            }
+            let empty = defs.iter().all(|d| {
+                let p = prepare_with(d.body.clone(), "UTF-8", false, &known, false);
+                p.text.trim().is_empty()
+            });
+            if empty {
+                known.calls.insert((*name).to_string());
+            }
+        }
         for d in defines.clone() {
             if d.params.is_some()
                 || known.decorations.contains(&d.name)
@@ -555,7 +600,7 @@ pub(crate) fn tree_macros<'a>(defines: impl Iterator<Item = &'a Define> + Clone)
                 known.decorations.insert(d.name.clone());
             }
         }
-        if known.decorations.len() == before {
+        if known.decorations.len() + known.calls.len() == before {
             break;
         }
     }
@@ -936,6 +981,23 @@ mod tests {
         let d = prep("#define X 1 //* not a block\nVOID G(_In_ int a);\n");
         assert!(d.text.contains("VOID G(     int a);"), "{}", d.text);
         assert_eq!(d.defines.len(), 1);
+    }
+
+    #[test]
+    fn function_like_macros_that_expand_to_decorations_go_with_their_arguments() {
+        let (defines, _) = directives_of(
+            "#ifdef K\n#define SEG(s) __declspec(code_seg(s))\n#else\n#define SEG(s)\n#endif\n\
+             #define PAGED SEG(\"PAGE\") _IRQL_requires_max_(PASSIVE_LEVEL)\n#define FLAG\n#define LOG(...)\n\
+             #define DUMP(x)\n#define CHECK(x) if (!(x)) Fail()\n",
+        );
+        let macros = tree_macros(defines.iter());
+        assert!(macros.calls.contains("SEG") && macros.calls.contains("LOG"), "{macros:?}");
+        assert!(macros.decorations.contains("PAGED") && !macros.calls.contains("CHECK"), "{macros:?}");
+        let src = "PAGED ~Holder();\nvoid F() { LOG(FLAG, \"x\", k); G(FLAG); }\nvoid DUMP(int x) { }\n";
+        let p = prepare(src.to_string(), "UTF-8", true, &macros);
+        assert!(p.text.starts_with("      ~Holder();"), "{}", p.text);
+        assert!(p.text.contains("void F() {                  ; G(FLAG); }"), "{}", p.text);
+        assert!(p.text.contains("void DUMP(int x)"), "{}", p.text);
     }
 
     #[test]
