@@ -6,20 +6,88 @@
 use super::ir::{Call, Event, EventKind, Expr, Function, Jump, Place, Stmt};
 use super::{Region, Unit};
 use std::collections::{BTreeMap, BTreeSet};
-use tree_sitter::{Node, Parser};
+use tree_sitter::{Node, Parser, Tree};
 
 /// Lowers a prepared file. `try_at`: byte offsets of `if(1)` that were
 /// `__try`.
 pub(crate) fn lower(text: &str, cpp: bool, try_at: &BTreeSet<usize>) -> Result<Unit, String> {
+    let tree = parse(text, cpp, None)?;
+    Ok(lower_parsed(&tree, text, cpp, try_at, &|_, _| true))
+}
+
+/// Parses a prepared file; with `old` (edited to match `text`), reusing
+/// what did not change.
+pub(crate) fn parse(text: &str, cpp: bool, old: Option<&Tree>) -> Result<Tree, String> {
     let mut parser = Parser::new();
     let language: tree_sitter::Language =
         if cpp { tree_sitter_cpp::LANGUAGE.into() } else { tree_sitter_c::LANGUAGE.into() };
     parser.set_language(&language).map_err(|e| format!("grammar: {e}"))?;
-    let tree = parser.parse(text, None).ok_or("the parser gave up")?;
+    parser.parse(text, old).ok_or_else(|| "the parser gave up".to_string())
+}
 
+/// Lowers the top-level items of a parsed file whose byte span `keep`
+/// accepts.
+pub(crate) fn lower_parsed(
+    tree: &Tree,
+    text: &str,
+    cpp: bool,
+    try_at: &BTreeSet<usize>,
+    keep: &dyn Fn(usize, usize) -> bool,
+) -> Unit {
     let mut cx = Cx { src: text.as_bytes(), cpp, try_at, unit: Unit::default() };
-    cx.collect(tree.root_node(), None);
-    Ok(cx.unit)
+    let mut items = Vec::new();
+    cx.items(tree.root_node(), keep, &mut items);
+    cx.unit.items = items;
+    cx.unit
+}
+
+/// What one top-level item added to a unit: `[start, end)` of each list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Marks {
+    pub functions: usize,
+    pub structs: usize,
+    pub typedefs: usize,
+    pub globals: usize,
+    pub returns: usize,
+    pub regions: usize,
+    pub in_full: usize,
+    pub in_part: usize,
+}
+
+/// A top-level item (function, declaration, struct, unreadable region):
+/// its byte span and what its lowering added.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Item {
+    pub start_byte: usize,
+    pub end_byte: usize,
+    pub from: Marks,
+    pub to: Marks,
+}
+
+fn marks(u: &Unit) -> Marks {
+    Marks {
+        functions: u.functions.len(),
+        structs: u.structs.len(),
+        typedefs: u.typedefs.len(),
+        globals: u.globals.len(),
+        returns: u.returns.len(),
+        regions: u.regions.len(),
+        in_full: u.functions_in_full,
+        in_part: u.functions_in_part,
+    }
+}
+
+/// Appends to `to` what `item` of `from` added.
+pub(crate) fn append_item(to: &mut Unit, from: &Unit, item: &Item) {
+    let (a, z) = (item.from, item.to);
+    to.functions.extend_from_slice(&from.functions[a.functions..z.functions]);
+    to.structs.extend_from_slice(&from.structs[a.structs..z.structs]);
+    to.typedefs.extend_from_slice(&from.typedefs[a.typedefs..z.typedefs]);
+    to.globals.extend_from_slice(&from.globals[a.globals..z.globals]);
+    to.returns.extend_from_slice(&from.returns[a.returns..z.returns]);
+    to.regions.extend_from_slice(&from.regions[a.regions..z.regions]);
+    to.functions_in_full += z.in_full - a.in_full;
+    to.functions_in_part += z.in_part - a.in_part;
 }
 
 /// Lowers the body of a function-like macro (`params`) as a function.
@@ -60,6 +128,38 @@ struct Cx<'s> {
 }
 
 impl Cx<'_> {
+    /// The items under `n`: through conditionals, `extern "C"` blocks and
+    /// namespaces (which hold items, not statements), each item lowered if
+    /// `keep` accepts its span.
+    fn items(&mut self, n: Node, keep: &dyn Fn(usize, usize) -> bool, out: &mut Vec<Item>) {
+        let wrapper = matches!(
+            n.kind(),
+            "translation_unit"
+                | "preproc_if"
+                | "preproc_ifdef"
+                | "preproc_else"
+                | "preproc_elif"
+                | "preproc_elifdef"
+                | "linkage_specification"
+                | "namespace_definition"
+                | "declaration_list"
+        ) && !n.is_error()
+            && !n.is_missing();
+        if wrapper {
+            let mut cursor = n.walk();
+            for c in n.named_children(&mut cursor) {
+                self.items(c, keep, out);
+            }
+            return;
+        }
+        if !keep(n.start_byte(), n.end_byte()) {
+            return;
+        }
+        let from = marks(&self.unit);
+        self.collect(n, None);
+        out.push(Item { start_byte: n.start_byte(), end_byte: n.end_byte(), from, to: marks(&self.unit) });
+    }
+
     /// `class`: the enclosing class or struct body's name.
     fn collect(&mut self, n: Node, class: Option<&str>) {
         if n.is_missing() {
