@@ -66,6 +66,9 @@ pub(crate) fn decode(bytes: &[u8]) -> (String, &'static str) {
 /// `_IRQL_requires_max_(…)`, `__drv_dispatchType(…)`, SAL 1 `__in_opt`, …).
 fn is_annotation(id: &str) -> bool {
     let b = id.as_bytes();
+    if b.first() != Some(&b'_') && !id.starts_with("DECLSPEC_") {
+        return false;
+    }
     // SAL 2: `_X…_`.
     // SAL 2: `_X…_` with a lower-case letter (`_DRIVER_NAME_` is no annotation).
     if b.len() >= 3
@@ -209,6 +212,8 @@ fn prepare_with(
     let mut depth = 0usize;
     let mut depths: Vec<(usize, Option<usize>)> = Vec::new();
     let mut last_sig = b';';
+    // The identifier at hand (one buffer for all of them).
+    let mut id = String::new();
     while i < n {
         let c = b[i];
         if c == b'\n' {
@@ -351,7 +356,8 @@ fn prepare_with(
                     last_sig = b'0';
                     continue;
                 }
-                let id = std::str::from_utf8(&b[start..i]).unwrap_or("").to_string();
+                id.clear();
+                id.push_str(std::str::from_utf8(&b[start..i]).unwrap_or(""));
                 let resumed = neutralise(&mut b, &mut out, start, i, &id, cpp, decorations);
                 if resumed == i
                     && b[start] != b' '
