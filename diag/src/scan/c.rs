@@ -72,6 +72,26 @@ thread_local! {
     static FIELD_IDS: std::cell::Cell<(Option<bool>, [u16; 20])> = const { std::cell::Cell::new((None, [0; 20])) };
 }
 
+thread_local! {
+    /// The node kinds of the grammar being lowered, by kind id.
+    static KINDS: std::cell::Cell<&'static [&'static str]> = const { std::cell::Cell::new(&[]) };
+}
+
+/// Each grammar's node kinds by id, made once.
+fn kind_table(cpp: bool, language: &tree_sitter::Language) -> &'static [&'static str] {
+    static C: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    static CPP: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    let table = if cpp { &CPP } else { &C };
+    table.get_or_init(|| {
+        (0..language.node_kind_count())
+            .map(|id| {
+                let name = u16::try_from(id).ok().and_then(|id| language.node_kind_for_id(id)).unwrap_or("");
+                &*Box::leak(name.to_string().into_boxed_str())
+            })
+            .collect()
+    })
+}
+
 fn use_grammar(cpp: bool) {
     if FIELD_IDS.get().0 == Some(cpp) {
         return;
@@ -80,6 +100,22 @@ fn use_grammar(cpp: bool) {
         if cpp { tree_sitter_cpp::LANGUAGE.into() } else { tree_sitter_c::LANGUAGE.into() };
     let ids = FIELD_NAMES.map(|n| language.field_id_for_name(n).map_or(0, |id| id.get()));
     FIELD_IDS.set((Some(cpp), ids));
+    KINDS.set(kind_table(cpp, &language));
+}
+
+/// `Node::kind` from the grammar's table (not converted from C at every
+/// node).
+trait Kind {
+    fn k(&self) -> &'static str;
+}
+
+impl Kind for Node<'_> {
+    fn k(&self) -> &'static str {
+        match self.kind_id() {
+            u16::MAX => "ERROR",
+            id => KINDS.get().get(usize::from(id)).copied().unwrap_or(""),
+        }
+    }
 }
 
 /// `child_by_field_name` through the ids of the grammar in use.
@@ -210,7 +246,7 @@ impl Cx<'_> {
     /// `keep` accepts its span.
     fn items(&mut self, n: Node, keep: &dyn Fn(usize, usize) -> bool, out: &mut Vec<Item>) {
         let wrapper = matches!(
-            n.kind(),
+            n.k(),
             "translation_unit"
                 | "preproc_if"
                 | "preproc_ifdef"
@@ -248,15 +284,15 @@ impl Cx<'_> {
             // Function bodies the grammar lost in the error still count, as
             // functions read in part.
             self.unit.functions_in_part +=
-                each_named(n).filter(|c| c.kind() == "compound_statement").count();
+                each_named(n).filter(|c| c.k() == "compound_statement").count();
             for c in each_named(n) {
-                if c.kind() != "compound_statement" {
+                if c.k() != "compound_statement" {
                     self.collect(c, class);
                 }
             }
             return;
         }
-        match n.kind() {
+        match n.k() {
             "function_definition" => {
                 self.function(n, class);
                 return;
@@ -272,7 +308,7 @@ impl Cx<'_> {
                 }
             }
             "type_definition" => self.typedef(n),
-            "declaration" if class.is_none() || n.parent().is_some_and(|p| p.kind() == "translation_unit") => {
+            "declaration" if class.is_none() || n.parent().is_some_and(|p| p.k() == "translation_unit") => {
                 self.top_declaration(n)
             }
             _ => {}
@@ -319,11 +355,11 @@ impl Cx<'_> {
         declared_locals(n, self.src, &mut locals);
         let l = Lowering { src: self.src, cpp: self.cpp, try_at: self.try_at, locals, class: class.clone() };
         let mut body = Vec::new();
-        if let Some(init) = each_named(n).find(|c| c.kind() == "field_initializer_list") {
+        if let Some(init) = each_named(n).find(|c| c.k() == "field_initializer_list") {
             for fi in each_named(init) {
                 let kids = named_children(fi);
                 let (Some(f), Some(args)) =
-                    (kids.first().copied(), kids.iter().copied().find(|k| k.kind() == "argument_list"))
+                    (kids.first().copied(), kids.iter().copied().find(|k| k.k() == "argument_list"))
                 else {
                     continue;
                 };
@@ -367,7 +403,7 @@ impl Cx<'_> {
     fn fields(&mut self, owner: &str, body: Node) {
         let mut fields = Vec::new();
         for f in each_named(body) {
-            if f.kind() != "field_declaration" {
+            if f.k() != "field_declaration" {
                 continue;
             }
             let ty = f.field("type").map(|t| text(t, self.src).to_string()).unwrap_or_default();
@@ -387,7 +423,7 @@ impl Cx<'_> {
         let aliases: Vec<String> =
             n.children_by_field_name("declarator", &mut cursor).filter_map(|d| declared_name(d, self.src)).collect();
         let target = match ty.field("name") {
-            Some(name) if matches!(ty.kind(), "struct_specifier" | "union_specifier" | "class_specifier") => {
+            Some(name) if matches!(ty.k(), "struct_specifier" | "union_specifier" | "class_specifier") => {
                 text(name, self.src).to_string()
             }
             None if ty.field("body").is_some() => {
@@ -423,7 +459,7 @@ impl Cx<'_> {
 }
 
 fn find_kind<'t>(n: Node<'t>, kind: &str) -> Option<Node<'t>> {
-    if n.kind() == kind {
+    if n.k() == kind {
         return Some(n);
     }
     n.field("declarator").and_then(|d| find_kind(d, kind))
@@ -433,7 +469,7 @@ fn find_kind<'t>(n: Node<'t>, kind: &str) -> Option<Node<'t>> {
 fn qualifier(d: Node, src: &str) -> Option<String> {
     let fd = find_kind(d, "function_declarator")?;
     let inner = fd.field("declarator")?;
-    if inner.kind() != "qualified_identifier" {
+    if inner.k() != "qualified_identifier" {
         return None;
     }
     let t = text(inner, src);
@@ -447,7 +483,7 @@ fn declared_locals(function: Node, src: &str, out: &mut BTreeMap<String, String>
     let Some(body) = function.field("body") else { return };
     let mut stack = vec![body];
     while let Some(n) = stack.pop() {
-        if matches!(n.kind(), "declaration" | "for_range_loop" | "condition_clause") {
+        if matches!(n.k(), "declaration" | "for_range_loop" | "condition_clause") {
             let ty = n.field("type").map(|t| text(t, src).to_string()).unwrap_or_default();
             let mut cursor = n.walk();
             for d in n.children_by_field_name("declarator", &mut cursor) {
@@ -462,7 +498,7 @@ fn declared_locals(function: Node, src: &str, out: &mut BTreeMap<String, String>
 
 /// The identifier a (possibly pointer/qualified) function declarator names.
 fn function_name(d: Node, src: &str) -> Option<String> {
-    match d.kind() {
+    match d.k() {
         "function_declarator" => d.field("declarator").and_then(|x| function_name(x, src)),
         "identifier" | "field_identifier" => Some(text(d, src).to_string()),
         "qualified_identifier" | "destructor_name" | "operator_name" => {
@@ -474,7 +510,7 @@ fn function_name(d: Node, src: &str) -> Option<String> {
 
 /// The variable a declarator declares (`h`, `*p`, `a[4]`, `h = x`).
 fn declared_name(d: Node, src: &str) -> Option<String> {
-    match d.kind() {
+    match d.k() {
         "identifier" | "field_identifier" | "type_identifier" => Some(text(d, src).to_string()),
         _ => d.field("declarator").and_then(|x| declared_name(x, src)),
     }
@@ -510,7 +546,7 @@ impl Lowering<'_> {
 
     /// Lowers a statement (or any node holding statements) into `out`.
     fn stmt(&self, n: Node, out: &mut Vec<Stmt>) {
-        match n.kind() {
+        match n.k() {
             "if_statement" => {
                 let cond = n.field("condition");
                 if let Some(c) = cond {
@@ -554,10 +590,10 @@ impl Lowering<'_> {
                 if let Some(a) = alt {
                     self.stmt(a, &mut els);
                 }
-                if n.kind() == "preproc_else" {
+                if n.k() == "preproc_else" {
                     out.extend(then);
                 } else {
-                    out.push(Stmt::If { cond: format!("#{}", n.kind()), then, els });
+                    out.push(Stmt::If { cond: format!("#{}", n.k()), then, els });
                 }
             }
             "while_statement" | "for_statement" | "for_range_loop" | "do_statement" => {
@@ -569,7 +605,7 @@ impl Lowering<'_> {
                 }
                 let cond = n.field("condition");
                 if let Some(c) = cond
-                    && n.kind() != "do_statement"
+                    && n.k() != "do_statement"
                 {
                     self.exprs(c, &mut body);
                 }
@@ -579,7 +615,7 @@ impl Lowering<'_> {
                 if let Some(u) = n.field("update") {
                     self.exprs(u, &mut body);
                 }
-                let once = n.kind() == "do_statement"
+                let once = n.k() == "do_statement"
                     && cond.is_some_and(|c| {
                         let t: String = text(c, self.src)
                             .chars()
@@ -588,7 +624,7 @@ impl Lowering<'_> {
                         matches!(t.as_str(), "0" | "FALSE" | "false")
                     });
                 if let Some(c) = cond
-                    && n.kind() == "do_statement"
+                    && n.k() == "do_statement"
                 {
                     self.exprs(c, &mut body);
                 }
@@ -603,7 +639,7 @@ impl Lowering<'_> {
                 let mut before = Vec::new();
                 if let Some(body) = n.field("body") {
                     for c in each_named(body) {
-                        if c.kind() == "case_statement" {
+                        if c.k() == "case_statement" {
                             has_default |= c.field("value").is_none();
                             let mut case = Vec::new();
                             for s in each_named(c) {
@@ -629,7 +665,7 @@ impl Lowering<'_> {
                 }
                 let handlers = named_children(n)
                     .into_iter()
-                    .filter(|c| c.kind() == "catch_clause")
+                    .filter(|c| c.k() == "catch_clause")
                     .map(|c| {
                         let mut h = Vec::new();
                         if let Some(b) = c.field("body") {
@@ -659,7 +695,7 @@ impl Lowering<'_> {
                     out.push(Stmt::Label(text(l, self.src).to_string()));
                 }
                 for c in each_named(n) {
-                    if c.kind() != "statement_identifier" {
+                    if c.k() != "statement_identifier" {
                         self.stmt(c, out);
                     }
                 }
@@ -668,11 +704,11 @@ impl Lowering<'_> {
                 let mut kids = each_named(n);
                 let (first, second) = (kids.next(), kids.next());
                 match (first, second) {
-                    (Some(id), None) if id.kind() == "identifier" && text(id, self.src) == "__leave" => {
+                    (Some(id), None) if id.k() == "identifier" && text(id, self.src) == "__leave" => {
                         out.push(Stmt::Jump { jump: Jump::Leave, line: n.start_position().row + 1 })
                     }
                     // A bare name as a statement: an object-like macro's use.
-                    (Some(id), None) if id.kind() == "identifier" => self.ev(
+                    (Some(id), None) if id.k() == "identifier" => self.ev(
                         id,
                         EventKind::Call(Call { callee: text(id, self.src).to_string(), args: vec![] }),
                         out,
@@ -693,7 +729,7 @@ impl Lowering<'_> {
 
     /// The events of an expression (or declaration), inner calls first.
     fn exprs(&self, n: Node, out: &mut Vec<Stmt>) {
-        match n.kind() {
+        match n.k() {
             "call_expression" => {
                 for c in each_named(n) {
                     self.exprs(c, out);
@@ -734,7 +770,7 @@ impl Lowering<'_> {
                 }
                 let (Some(d), Some(v)) = (n.field("declarator"), v) else { return };
                 let Some(name) = declared_name(d, self.src) else { return };
-                if v.kind() == "argument_list" {
+                if v.k() == "argument_list" {
                     // `Wrapper w(h);`: the constructor is called.
                     let ty = n.parent().and_then(|p| p.field("type"));
                     if let Some(ty) = ty {
@@ -772,7 +808,7 @@ impl Lowering<'_> {
 
     /// Where the owner type of a member access's base can be found.
     fn owner_of(&self, base: Node) -> Option<String> {
-        match base.kind() {
+        match base.k() {
             "identifier" => {
                 let name = text(base, self.src);
                 match self.locals.get(name) {
@@ -801,7 +837,7 @@ impl Lowering<'_> {
     }
 
     fn place(&self, n: Node) -> Option<Place> {
-        match n.kind() {
+        match n.k() {
             "identifier" => {
                 let name = text(n, self.src).to_string();
                 Some(if self.locals.contains_key(&name) {
@@ -840,16 +876,16 @@ impl Lowering<'_> {
     }
 
     fn expr(&self, n: Node) -> Expr {
-        match n.kind() {
+        match n.k() {
             "call_expression" | "new_expression" => {
                 let callee = n
-                    .field(if n.kind() == "new_expression" { "type" } else { "function" })
+                    .field(if n.k() == "new_expression" { "type" } else { "function" })
                     .map(|f| callee_name(f, self.src))
                     .unwrap_or_default();
                 let args = n
                     .field("arguments")
                     .map(|a| {
-                        each_named(a).filter(|x| x.kind() != "comment").map(|x| self.expr(x)).collect()
+                        each_named(a).filter(|x| x.k() != "comment").map(|x| self.expr(x)).collect()
                     })
                     .unwrap_or_default();
                 Expr::Call(Call { callee, args })
@@ -883,7 +919,7 @@ impl Lowering<'_> {
 
 /// `ZwClose`, `obj.Reset`, `p->Close`, `ns::F`, `F<T>`: the called name.
 fn callee_name(f: Node, src: &str) -> String {
-    let t = match f.kind() {
+    let t = match f.k() {
         "field_expression" => f.field("field").map(|x| text(x, src)).unwrap_or(""),
         "template_function" => f.field("name").map(|x| text(x, src)).unwrap_or(""),
         "parenthesized_expression" => {
