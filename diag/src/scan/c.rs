@@ -197,27 +197,54 @@ fn text<'a>(n: Node, src: &'a str) -> &'a str {
 }
 
 fn named_children(n: Node) -> Vec<Node> {
-    let mut cursor = n.walk();
-    n.named_children(&mut cursor).collect()
+    each_named(n).collect()
 }
 
-/// The named children of `n`, without collecting them.
-fn each_named<'t>(n: Node<'t>) -> impl Iterator<Item = Node<'t>> {
-    let mut cursor = n.walk();
-    let mut started = false;
-    std::iter::from_fn(move || {
-        loop {
-            let moved = if started { cursor.goto_next_sibling() } else { cursor.goto_first_child() };
-            started = true;
-            if !moved {
-                return None;
+/// The named children of `n`, without collecting them: by index for a
+/// node of few children, with a cursor (which allocates) for the others.
+fn each_named<'t>(n: Node<'t>) -> NamedChildren<'t> {
+    let count = n.child_count();
+    if count <= 16 {
+        NamedChildren::Few { node: n, next: 0, count }
+    } else {
+        NamedChildren::Many { cursor: n.walk(), started: false }
+    }
+}
+
+enum NamedChildren<'t> {
+    Few { node: Node<'t>, next: u32, count: u32 },
+    Many { cursor: tree_sitter::TreeCursor<'t>, started: bool },
+}
+
+impl<'t> Iterator for NamedChildren<'t> {
+    type Item = Node<'t>;
+    fn next(&mut self) -> Option<Node<'t>> {
+        match self {
+            NamedChildren::Few { node, next, count } => {
+                while *next < *count {
+                    let c = node.child(*next);
+                    *next += 1;
+                    if let Some(c) = c
+                        && c.is_named()
+                    {
+                        return Some(c);
+                    }
+                }
+                None
             }
-            let c = cursor.node();
-            if c.is_named() {
-                return Some(c);
-            }
+            NamedChildren::Many { cursor, started } => loop {
+                let moved = if *started { cursor.goto_next_sibling() } else { cursor.goto_first_child() };
+                *started = true;
+                if !moved {
+                    return None;
+                }
+                let c = cursor.node();
+                if c.is_named() {
+                    return Some(c);
+                }
+            },
         }
-    })
+    }
 }
 
 /// Whether `n` holds an ERROR node (MISSING tokens skip no text).
@@ -352,7 +379,7 @@ impl Cx<'_> {
                 }
             }
         }
-        declared_locals(n, self.src, &mut locals);
+        declared_locals(n, self.src, self.cpp, &mut locals);
         let l = Lowering { src: self.src, cpp: self.cpp, try_at: self.try_at, locals, class: class.clone() };
         let mut body = Vec::new();
         if let Some(init) = each_named(n).find(|c| c.k() == "field_initializer_list") {
@@ -479,11 +506,16 @@ fn qualifier(d: Node, src: &str) -> Option<String> {
 }
 
 /// Every local a function declares, with its declared type.
-fn declared_locals(function: Node, src: &str, out: &mut BTreeMap<String, String>) {
+fn declared_locals(function: Node, src: &str, cpp: bool, out: &mut BTreeMap<String, String>) {
     let Some(body) = function.field("body") else { return };
     let mut stack = vec![body];
     while let Some(n) = stack.pop() {
-        if matches!(n.k(), "declaration" | "for_range_loop" | "condition_clause") {
+        let kind = n.k();
+        // Expressions declare nothing in C (in C++ a lambda may).
+        if !cpp && matches!(kind, "expression_statement" | "return_statement") {
+            continue;
+        }
+        if matches!(kind, "declaration" | "for_range_loop" | "condition_clause") {
             let ty = n.field("type").map(|t| text(t, src).to_string()).unwrap_or_default();
             let mut cursor = n.walk();
             for d in n.children_by_field_name("declarator", &mut cursor) {
