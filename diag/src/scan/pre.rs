@@ -381,6 +381,24 @@ fn prepare_with(
                 i = resumed;
                 line += b[start..i].iter().filter(|&&x| x == b'\n').count();
             }
+            // C++/CLI: a handle `String^ s` is a pointer to the grammar (an
+            // `a ^ b` read as `a * b` is still an expression).
+            b'^' if cpp && (last_sig == b'>' || last_sig == b'_' || last_sig.is_ascii_alphanumeric()) => {
+                b[i] = b'*';
+                last_sig = b'*';
+                i += 1;
+            }
+            // C++/CLI attributes in front of a declaration:
+            // `[System::SerializableAttribute] public ref class X`.
+            b'[' if cpp
+                && matches!(last_sig, b';' | b'{' | b'}' | b':' | b']')
+                && b.get(i + 1).is_some_and(|x| x.is_ascii_alphabetic() || *x == b'_')
+                && let Some(close) = attribute_end(&b, i) =>
+            {
+                line += b[i..close].iter().filter(|&&x| x == b'\n').count();
+                blank_range(&mut b, i, close);
+                i = close;
+            }
             _ => {
                 match c {
                     b'{' => depth += 1,
@@ -501,6 +519,20 @@ fn neutralise(
             }
             close
         }
+        // C++/CLI: `gcnew T(…)` is a `new`; `ref class`, `value struct`,
+        // `public enum class` are classes; `property T Name;` a member.
+        "gcnew" if cpp => {
+            b[start..end].copy_from_slice(b"new  ");
+            end
+        }
+        "ref" | "value" | "interface" | "public" | "private" | "internal" if cpp && clr_type_prefix(b, id, end) => {
+            blank_range(b, start, end);
+            end
+        }
+        "property" if cpp && b.get(next).is_some_and(|x| x.is_ascii_alphabetic() || *x == b'_') => {
+            blank_range(b, start, end);
+            end
+        }
         "__try" => {
             b[start..end].copy_from_slice(b"if(1)");
             out.try_at.insert(start);
@@ -534,6 +566,58 @@ fn neutralise(
         }
         _ => end,
     }
+}
+
+/// Whether `id` and the words after it (from `at`) make a C++/CLI type
+/// declaration: `ref|value|interface class|struct`, or a visibility in
+/// front of one or of `enum class|struct`.
+fn clr_type_prefix(b: &[u8], id: &str, at: usize) -> bool {
+    let word = |from: usize| {
+        let s = skip_space(b, from);
+        let mut e = s;
+        while e < b.len() && (b[e] == b'_' || b[e].is_ascii_alphanumeric()) {
+            e += 1;
+        }
+        (&b[s..e], e)
+    };
+    let (w1, e1) = word(at);
+    let (w2, _) = word(e1);
+    let class = |w: &[u8]| w == b"class" || w == b"struct";
+    match id {
+        "ref" | "value" | "interface" => class(w1),
+        _ => matches!(w1, b"ref" | b"value" | b"interface" | b"enum") && class(w2),
+    }
+}
+
+/// The end of a C++/CLI attribute list `[…]` starting at `open`, if it is
+/// one: balanced, and followed by a declaration (a name), not by what
+/// follows a lambda's captures or a subscript.
+fn attribute_end(b: &[u8], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = open;
+    while i < b.len() {
+        match b[i] {
+            b'[' => depth += 1,
+            b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    let after = skip_space_and_comments(b, i + 1);
+                    return b
+                        .get(after)
+                        .is_some_and(|x| x.is_ascii_alphabetic() || *x == b'_' || *x == b'[')
+                        .then_some(i + 1);
+                }
+            }
+            b'"' | b'\'' => {
+                i = literal_end(b, i);
+                continue;
+            }
+            b';' | b'{' | b'}' => return None,
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// What the scanned tree's own macros mean to the grammar.
@@ -1004,6 +1088,23 @@ mod tests {
         assert!(p.text.starts_with("      ~Holder();"), "{}", p.text);
         assert!(p.text.contains("void F() {                  ; G(FLAG); }"), "{}", p.text);
         assert!(p.text.contains("void DUMP(int x)"), "{}", p.text);
+    }
+
+    #[test]
+    fn cpp_cli_reads_as_cpp() {
+        let src = "[System::SerializableAttribute]\npublic ref class Schema {\npublic: [Xml::Element(Order=1)]\n\
+                   property System::String^ Name;\n  void F() { auto s = gcnew String(x); a[i] = b ^ c; G([this]() { }); }\n};\n";
+        let p = prepare(src.to_string(), "UTF-8", true, &TreeMacros::default());
+        assert_eq!(p.text.len(), src.len());
+        let lines: Vec<&str> = p.text.lines().collect();
+        assert_eq!(lines[0].trim(), "", "{}", p.text);
+        assert_eq!(lines[1], "           class Schema {", "{}", p.text);
+        assert_eq!(lines[2].trim(), "public:", "{}", p.text);
+        assert_eq!(lines[3], "         System::String* Name;", "{}", p.text);
+        assert!(lines[4].contains("new   String(x); a[i] = b * c; G([this]() { });"), "{}", p.text);
+        // Not C++: nothing of it is touched.
+        let c = prep("x = a ^ b; [Attr] int y;");
+        assert_eq!(c.text, "x = a ^ b; [Attr] int y;");
     }
 
     #[test]
