@@ -310,8 +310,7 @@ impl Cx<'_> {
             self.error_region(n);
             // Function bodies the grammar lost in the error still count, as
             // functions read in part.
-            self.unit.functions_in_part +=
-                each_named(n).filter(|c| c.k() == "compound_statement").count();
+            self.unit.functions_in_part += each_named(n).filter(|c| c.k() == "compound_statement").count();
             for c in each_named(n) {
                 if c.k() != "compound_statement" {
                     self.collect(c, class);
@@ -563,11 +562,7 @@ impl Lowering<'_> {
         let p = n.start_position();
         let start = n.start_byte() - p.column;
         let line = self.src.as_bytes().get(start..n.start_byte()).unwrap_or_default();
-        let col = if line.is_ascii() {
-            line.len() + 1
-        } else {
-            String::from_utf8_lossy(line).chars().count() + 1
-        };
+        let col = if line.is_ascii() { line.len() + 1 } else { String::from_utf8_lossy(line).chars().count() + 1 };
         (p.row + 1, col)
     }
 
@@ -611,10 +606,7 @@ impl Lowering<'_> {
                 let alt = n.field("alternative");
                 let mut then = Vec::new();
                 for c in each_named(n) {
-                    if Some(c) != alt
-                        && Some(c) != n.field("condition")
-                        && Some(c) != n.field("name")
-                    {
+                    if Some(c) != alt && Some(c) != n.field("condition") && Some(c) != n.field("name") {
                         self.stmt(c, &mut then);
                     }
                 }
@@ -740,11 +732,9 @@ impl Lowering<'_> {
                         out.push(Stmt::Jump { jump: Jump::Leave, line: n.start_position().row + 1 })
                     }
                     // A bare name as a statement: an object-like macro's use.
-                    (Some(id), None) if id.k() == "identifier" => self.ev(
-                        id,
-                        EventKind::Call(Call { callee: text(id, self.src).to_string(), args: vec![] }),
-                        out,
-                    ),
+                    (Some(id), None) if id.k() == "identifier" => {
+                        self.ev(id, EventKind::Call(Call { callee: text(id, self.src).to_string(), args: vec![] }), out)
+                    }
                     _ => each_named(n).for_each(|k| self.exprs(k, out)),
                 }
             }
@@ -916,9 +906,7 @@ impl Lowering<'_> {
                     .unwrap_or_default();
                 let args = n
                     .field("arguments")
-                    .map(|a| {
-                        each_named(a).filter(|x| x.k() != "comment").map(|x| self.expr(x)).collect()
-                    })
+                    .map(|a| each_named(a).filter(|x| x.k() != "comment").map(|x| self.expr(x)).collect())
                     .unwrap_or_default();
                 Expr::Call(Call { callee, args })
             }
@@ -928,12 +916,10 @@ impl Lowering<'_> {
                     None => Expr::Other(text(n, self.src).to_string()),
                 }
             }
-            "parenthesized_expression" | "cast_expression" => {
-                match n.field("value").or_else(|| each_named(n).last()) {
-                    Some(i) => self.expr(i),
-                    None => Expr::Other(text(n, self.src).to_string()),
-                }
-            }
+            "parenthesized_expression" | "cast_expression" => match n.field("value").or_else(|| each_named(n).last()) {
+                Some(i) => self.expr(i),
+                None => Expr::Other(text(n, self.src).to_string()),
+            },
             "comma_expression" => match n.field("right") {
                 Some(r) => self.expr(r),
                 None => Expr::Other(String::new()),
