@@ -642,6 +642,9 @@ pub(crate) fn tree_macros<'a>(defines: impl Iterator<Item = &'a Define> + Clone)
     for d in defines.clone() {
         let Some(params) = &d.params else { continue };
         let [param] = params.as_slice() else { continue };
+        if !["while", "if", "switch", "for"].iter().any(|kw| d.body.contains(kw)) {
+            continue;
+        }
         let p = prepare_with(d.body.clone(), "UTF-8", false, &known, false);
         let body: String = p.text.chars().filter(|c| !c.is_whitespace()).collect();
         for kw in ["while", "if", "switch", "for"] {
@@ -670,6 +673,9 @@ pub(crate) fn tree_macros<'a>(defines: impl Iterator<Item = &'a Define> + Clone)
                 continue;
             }
             let empty = defs.iter().all(|d| {
+                if !may_vanish(&d.body) {
+                    return false;
+                }
                 let p = prepare_with(d.body.clone(), "UTF-8", false, &known, false);
                 p.text.trim().is_empty()
             });
@@ -682,6 +688,7 @@ pub(crate) fn tree_macros<'a>(defines: impl Iterator<Item = &'a Define> + Clone)
                 || known.decorations.contains(&d.name)
                 || !d.name.bytes().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
                 || !d.name.trim_start_matches('_').as_bytes().first().is_some_and(u8::is_ascii_uppercase)
+                || !may_vanish(&d.body)
             {
                 continue;
             }
@@ -695,6 +702,12 @@ pub(crate) fn tree_macros<'a>(defines: impl Iterator<Item = &'a Define> + Clone)
         }
     }
     known
+}
+
+/// Whether a replacement text could neutralise to nothing: empty, or
+/// starting with a name (a number, a literal, an operator stays).
+fn may_vanish(body: &str) -> bool {
+    body.trim_start().as_bytes().first().is_none_or(|c| c.is_ascii_alphabetic() || *c == b'_')
 }
 
 /// An upper-case macro invoked at file scope with no `;` after it: the end
