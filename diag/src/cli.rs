@@ -69,11 +69,15 @@ pub struct TriageArgs {
 /// The files of one directory and the headers they include are one
 /// program: names resolve across them. C and C++ are read without the
 /// WDK's headers: SAL, calling conventions, #pragma, WDF_DECLARE_CONTEXT_TYPE*,
-/// __try/__except/__finally/__leave and the tree's decoration macros are
-/// neutralised in place (lines and columns stay those of the file); UTF-8
-/// (with or without BOM), UTF-16LE/BE with BOM and Latin-1 are decoded.
-/// What the parser still cannot read is listed (file, lines, why) and
-/// counted: files and functions read in full or in part.
+/// __try/__except/__finally/__leave, the tree's macros that expand to
+/// decorations or to nothing (object-like, and function-like with their
+/// arguments) and C++/CLI syntax are neutralised in place (lines and
+/// columns stay those of the file); UTF-8 (with or without BOM),
+/// UTF-16LE/BE with BOM and Latin-1 are decoded. What the parser still
+/// cannot read (macros used as statements or types the tree does not
+/// define, templates of libraries not in the tree) is listed (file, lines,
+/// why) and counted: files and functions read in full or in part; nothing
+/// of it is guessed at.
 ///
 /// Exit 0: no finding (and, with --strict, everything read); 1: a finding;
 /// 2: bad arguments, or nothing scannable (no source file under the paths,

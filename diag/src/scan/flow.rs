@@ -371,7 +371,16 @@ impl<'a, 'f> Walk<'a, 'f> {
                 self.record_store(target, &t, e);
                 s.closed.remove(target);
                 s.removed.remove(target);
-                s.taint.insert(target.clone(), t);
+                if t.is_clean() {
+                    // A clean value where nothing was known: no entry (the
+                    // place reads clean without one; most writes are these).
+                    s.taint.remove(target);
+                    if !self.place_taint(target, s).is_clean() {
+                        s.taint.insert(target.clone(), t);
+                    }
+                } else {
+                    s.taint.insert(target.clone(), t);
+                }
             }
         }
     }

@@ -129,6 +129,8 @@ pub(crate) struct Unit {
     /// `WDF_DECLARE_CONTEXT_TYPE*` accessors → context type.
     pub contexts: Vec<(String, String)>,
     pub cpp: bool,
+    /// The file's top-level items, in order: what each added to the unit.
+    pub items: Vec<c::Item>,
 }
 
 const GET_HANDLE: &str = "WdfRegistryWdmGetHandle";

@@ -66,6 +66,9 @@ pub(crate) fn decode(bytes: &[u8]) -> (String, &'static str) {
 /// `_IRQL_requires_max_(…)`, `__drv_dispatchType(…)`, SAL 1 `__in_opt`, …).
 fn is_annotation(id: &str) -> bool {
     let b = id.as_bytes();
+    if b.first() != Some(&b'_') && !id.starts_with("DECLSPEC_") {
+        return false;
+    }
     // SAL 2: `_X…_`.
     // SAL 2: `_X…_` with a lower-case letter (`_DRIVER_NAME_` is no annotation).
     if b.len() >= 3
@@ -209,6 +212,8 @@ fn prepare_with(
     let mut depth = 0usize;
     let mut depths: Vec<(usize, Option<usize>)> = Vec::new();
     let mut last_sig = b';';
+    // The identifier at hand (one buffer for all of them).
+    let mut id = String::new();
     while i < n {
         let c = b[i];
         if c == b'\n' {
@@ -351,7 +356,8 @@ fn prepare_with(
                     last_sig = b'0';
                     continue;
                 }
-                let id = std::str::from_utf8(&b[start..i]).unwrap_or("").to_string();
+                id.clear();
+                id.push_str(std::str::from_utf8(&b[start..i]).unwrap_or(""));
                 let resumed = neutralise(&mut b, &mut out, start, i, &id, cpp, decorations);
                 if resumed == i
                     && b[start] != b' '
@@ -374,6 +380,24 @@ fn prepare_with(
                 }
                 i = resumed;
                 line += b[start..i].iter().filter(|&&x| x == b'\n').count();
+            }
+            // C++/CLI: a handle `String^ s` is a pointer to the grammar (an
+            // `a ^ b` read as `a * b` is still an expression).
+            b'^' if cpp && (last_sig == b'>' || last_sig == b'_' || last_sig.is_ascii_alphanumeric()) => {
+                b[i] = b'*';
+                last_sig = b'*';
+                i += 1;
+            }
+            // C++/CLI attributes in front of a declaration:
+            // `[System::SerializableAttribute] public ref class X`.
+            b'[' if cpp
+                && matches!(last_sig, b';' | b'{' | b'}' | b':' | b']')
+                && b.get(i + 1).is_some_and(|x| x.is_ascii_alphabetic() || *x == b'_')
+                && let Some(close) = attribute_end(&b, i) =>
+            {
+                line += b[i..close].iter().filter(|&&x| x == b'\n').count();
+                blank_range(&mut b, i, close);
+                i = close;
             }
             _ => {
                 match c {
@@ -429,7 +453,23 @@ fn neutralise(
         blank_range(b, start, stop);
         return stop;
     }
+    let before = b[..start].iter().rev().copied().find(|x| !x.is_ascii_whitespace());
+    // After a name it is a declarator (`void DumpPath(x)`: a function of
+    // that name when the macro is not defined), not an invocation.
+    if paren && decorations.calls.contains(id) && !before.is_some_and(|x| x == b'_' || x.is_ascii_alphanumeric()) {
+        // `CODE_SEG("PAGE")` defined as `__declspec(code_seg(…))` (or as
+        // nothing) in every branch: the invocation goes with its arguments.
+        let stop = matching_paren(b, next);
+        blank_range(b, start, stop);
+        return stop;
+    }
     if DECORATIONS.contains(&id) || decorations.decorations.contains(id) {
+        // A macro defined as nothing but passed as an argument
+        // (`TRACE(FLAG_X, "…")`) stays a name: an empty argument is no C.
+        if !DECORATIONS.contains(&id) && matches!(before, Some(b'(' | b',')) && matches!(b.get(next), Some(b',' | b')'))
+        {
+            return end;
+        }
         blank_range(b, start, end);
         return end;
     }
@@ -479,6 +519,20 @@ fn neutralise(
             }
             close
         }
+        // C++/CLI: `gcnew T(…)` is a `new`; `ref class`, `value struct`,
+        // `public enum class` are classes; `property T Name;` a member.
+        "gcnew" if cpp => {
+            b[start..end].copy_from_slice(b"new  ");
+            end
+        }
+        "ref" | "value" | "interface" | "public" | "private" | "internal" if cpp && clr_type_prefix(b, id, end) => {
+            blank_range(b, start, end);
+            end
+        }
+        "property" if cpp && b.get(next).is_some_and(|x| x.is_ascii_alphabetic() || *x == b'_') => {
+            blank_range(b, start, end);
+            end
+        }
         "__try" => {
             b[start..end].copy_from_slice(b"if(1)");
             out.try_at.insert(start);
@@ -514,6 +568,58 @@ fn neutralise(
     }
 }
 
+/// Whether `id` and the words after it (from `at`) make a C++/CLI type
+/// declaration: `ref|value|interface class|struct`, or a visibility in
+/// front of one or of `enum class|struct`.
+fn clr_type_prefix(b: &[u8], id: &str, at: usize) -> bool {
+    let word = |from: usize| {
+        let s = skip_space(b, from);
+        let mut e = s;
+        while e < b.len() && (b[e] == b'_' || b[e].is_ascii_alphanumeric()) {
+            e += 1;
+        }
+        (&b[s..e], e)
+    };
+    let (w1, e1) = word(at);
+    let (w2, _) = word(e1);
+    let class = |w: &[u8]| w == b"class" || w == b"struct";
+    match id {
+        "ref" | "value" | "interface" => class(w1),
+        _ => matches!(w1, b"ref" | b"value" | b"interface" | b"enum") && class(w2),
+    }
+}
+
+/// The end of a C++/CLI attribute list `[…]` starting at `open`, if it is
+/// one: balanced, and followed by a declaration (a name), not by what
+/// follows a lambda's captures or a subscript.
+fn attribute_end(b: &[u8], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = open;
+    while i < b.len() {
+        match b[i] {
+            b'[' => depth += 1,
+            b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    let after = skip_space_and_comments(b, i + 1);
+                    return b
+                        .get(after)
+                        .is_some_and(|x| x.is_ascii_alphabetic() || *x == b'_' || *x == b'[')
+                        .then_some(i + 1);
+                }
+            }
+            b'"' | b'\'' => {
+                i = literal_end(b, i);
+                continue;
+            }
+            b';' | b'{' | b'}' => return None,
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 /// What the scanned tree's own macros mean to the grammar.
 #[derive(Debug, Default)]
 pub(crate) struct TreeMacros {
@@ -521,6 +627,10 @@ pub(crate) struct TreeMacros {
     /// but decorations — annotations, `__declspec(…)`, calling conventions,
     /// other such macros: `#define PAGED_CODE_SEG __declspec(code_seg("PAGE"))`.
     pub decorations: HashSet<String>,
+    /// Function-like macros every definition of which expands to
+    /// decorations only, or to nothing (`#define CODE_SEG(s) __declspec(code_seg(s))`,
+    /// `#define TRACE_ERROR(...)`): an invocation is neutralised with its arguments.
+    pub calls: HashSet<String>,
     /// Function-like macros that are a keyword applied to their parameter
     /// (`#define WHILE(c) __pragma(…) while(c)`), no shorter than it.
     pub keywords: HashMap<String, &'static str>,
@@ -532,6 +642,9 @@ pub(crate) fn tree_macros<'a>(defines: impl Iterator<Item = &'a Define> + Clone)
     for d in defines.clone() {
         let Some(params) = &d.params else { continue };
         let [param] = params.as_slice() else { continue };
+        if !["while", "if", "switch", "for"].iter().any(|kw| d.body.contains(kw)) {
+            continue;
+        }
         let p = prepare_with(d.body.clone(), "UTF-8", false, &known, false);
         let body: String = p.text.chars().filter(|c| !c.is_whitespace()).collect();
         for kw in ["while", "if", "switch", "for"] {
@@ -540,13 +653,42 @@ pub(crate) fn tree_macros<'a>(defines: impl Iterator<Item = &'a Define> + Clone)
             }
         }
     }
+    let mut function_like: HashMap<&str, Vec<&Define>> = HashMap::new();
+    for d in defines.clone() {
+        if d.params.is_some() {
+            function_like.entry(d.name.as_str()).or_default().push(d);
+        }
+    }
+    // A name also defined object-like, or with other parameters, is not one
+    // to guess at.
+    for d in defines.clone() {
+        if d.params.is_none() {
+            function_like.remove(d.name.as_str());
+        }
+    }
     for _ in 0..4 {
-        let before = known.decorations.len();
+        let before = known.decorations.len() + known.calls.len();
+        for (name, defs) in &function_like {
+            if known.calls.contains(*name) || known.keywords.contains_key(*name) {
+                continue;
+            }
+            let empty = defs.iter().all(|d| {
+                if !may_vanish(&d.body) {
+                    return false;
+                }
+                let p = prepare_with(d.body.clone(), "UTF-8", false, &known, false);
+                p.text.trim().is_empty()
+            });
+            if empty {
+                known.calls.insert((*name).to_string());
+            }
+        }
         for d in defines.clone() {
             if d.params.is_some()
                 || known.decorations.contains(&d.name)
                 || !d.name.bytes().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
                 || !d.name.trim_start_matches('_').as_bytes().first().is_some_and(u8::is_ascii_uppercase)
+                || !may_vanish(&d.body)
             {
                 continue;
             }
@@ -555,11 +697,17 @@ pub(crate) fn tree_macros<'a>(defines: impl Iterator<Item = &'a Define> + Clone)
                 known.decorations.insert(d.name.clone());
             }
         }
-        if known.decorations.len() == before {
+        if known.decorations.len() + known.calls.len() == before {
             break;
         }
     }
     known
+}
+
+/// Whether a replacement text could neutralise to nothing: empty, or
+/// starting with a name (a number, a literal, an operator stays).
+fn may_vanish(body: &str) -> bool {
+    body.trim_start().as_bytes().first().is_none_or(|c| c.is_ascii_alphabetic() || *c == b'_')
 }
 
 /// An upper-case macro invoked at file scope with no `;` after it: the end
@@ -804,14 +952,33 @@ fn directive_end(b: &[u8], mut i: usize) -> usize {
             b'/' if b.get(i + 1) == Some(&b'*') => {
                 i = find(b, i + 2, b"*/").map_or(b.len(), |p| p + 2);
             }
+            // A `//` comment runs to the end of the line (continued by a
+            // backslash): a `/*` inside it opens nothing.
+            b'/' if b.get(i + 1) == Some(&b'/') => return line_comment_end(b, i),
             _ => i += 1,
         }
     }
     b.len()
 }
 
-fn line_comment_end(b: &[u8], i: usize) -> usize {
-    directive_end(b, i)
+/// The end of a `//` comment starting at `i`: the newline that is not
+/// escaped by a backslash (excluded).
+fn line_comment_end(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() {
+        if b[i] == b'\n' {
+            let mut j = i;
+            if j > 0 && b[j - 1] == b'\r' {
+                j -= 1;
+            }
+            if j > 0 && b[j - 1] == b'\\' {
+                i += 1;
+                continue;
+            }
+            return i;
+        }
+        i += 1;
+    }
+    b.len()
 }
 
 fn literal_end(b: &[u8], i: usize) -> usize {
@@ -908,6 +1075,49 @@ mod tests {
         assert!(p.text.contains("    if(1) { ZwClose(h); } else"), "{}", p.text);
         assert_eq!(p.text.find("ZwClose"), src.find("ZwClose"));
         assert_eq!(p.try_at.len(), 1);
+    }
+
+    #[test]
+    fn a_slash_star_inside_a_line_comment_opens_no_block_comment() {
+        let p = prep("//*****\r\n// banner\r\nUSHORT F(\r\n    IN USHORT Size)\r\n{ }\r\n");
+        assert!(p.text.contains("\n       USHORT Size)"), "{}", p.text);
+        let d = prep("#define X 1 //* not a block\nVOID G(_In_ int a);\n");
+        assert!(d.text.contains("VOID G(     int a);"), "{}", d.text);
+        assert_eq!(d.defines.len(), 1);
+    }
+
+    #[test]
+    fn function_like_macros_that_expand_to_decorations_go_with_their_arguments() {
+        let (defines, _) = directives_of(
+            "#ifdef K\n#define SEG(s) __declspec(code_seg(s))\n#else\n#define SEG(s)\n#endif\n\
+             #define PAGED SEG(\"PAGE\") _IRQL_requires_max_(PASSIVE_LEVEL)\n#define FLAG\n#define LOG(...)\n\
+             #define DUMP(x)\n#define CHECK(x) if (!(x)) Fail()\n",
+        );
+        let macros = tree_macros(defines.iter());
+        assert!(macros.calls.contains("SEG") && macros.calls.contains("LOG"), "{macros:?}");
+        assert!(macros.decorations.contains("PAGED") && !macros.calls.contains("CHECK"), "{macros:?}");
+        let src = "PAGED ~Holder();\nvoid F() { LOG(FLAG, \"x\", k); G(FLAG); }\nvoid DUMP(int x) { }\n";
+        let p = prepare(src.to_string(), "UTF-8", true, &macros);
+        assert!(p.text.starts_with("      ~Holder();"), "{}", p.text);
+        assert!(p.text.contains("void F() {                  ; G(FLAG); }"), "{}", p.text);
+        assert!(p.text.contains("void DUMP(int x)"), "{}", p.text);
+    }
+
+    #[test]
+    fn cpp_cli_reads_as_cpp() {
+        let src = "[System::SerializableAttribute]\npublic ref class Schema {\npublic: [Xml::Element(Order=1)]\n\
+                   property System::String^ Name;\n  void F() { auto s = gcnew String(x); a[i] = b ^ c; G([this]() { }); }\n};\n";
+        let p = prepare(src.to_string(), "UTF-8", true, &TreeMacros::default());
+        assert_eq!(p.text.len(), src.len());
+        let lines: Vec<&str> = p.text.lines().collect();
+        assert_eq!(lines[0].trim(), "", "{}", p.text);
+        assert_eq!(lines[1], "           class Schema {", "{}", p.text);
+        assert_eq!(lines[2].trim(), "public:", "{}", p.text);
+        assert_eq!(lines[3], "         System::String* Name;", "{}", p.text);
+        assert!(lines[4].contains("new   String(x); a[i] = b * c; G([this]() { });"), "{}", p.text);
+        // Not C++: nothing of it is touched.
+        let c = prep("x = a ^ b; [Attr] int y;");
+        assert_eq!(c.text, "x = a ^ b; [Attr] int y;");
     }
 
     #[test]

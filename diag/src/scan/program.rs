@@ -118,19 +118,22 @@ fn read_unit(path: &Path, text: String, encoding: &'static str, decorations: &pr
     // other if that leaves regions unread; the reading with fewer wins.
     let cpp = lang == "cpp" || header && looks_like_cpp(&text);
     let mut prepared = pre::prepare(text.clone(), encoding, cpp, decorations);
-    let mut unit = c::lower(&prepared.text, cpp, &prepared.try_at)?;
+    let mut tree = c::parse(&prepared.text, cpp, None)?;
+    let mut unit = c::lower_parsed(&tree, &prepared.text, cpp, &prepared.try_at, &|_, _| true);
     let mut lang_cpp = cpp;
     if header && !unit.regions.is_empty() {
         let again = pre::prepare(text, encoding, !cpp, decorations);
-        let alt = c::lower(&again.text, !cpp, &again.try_at)?;
+        let alt_tree = c::parse(&again.text, !cpp, None)?;
+        let alt = c::lower_parsed(&alt_tree, &again.text, !cpp, &again.try_at, &|_, _| true);
         if alt.regions.len() < unit.regions.len() {
             unit = alt;
             prepared = again;
+            tree = alt_tree;
             lang_cpp = !cpp;
         }
     }
     if !unit.regions.is_empty() {
-        unit = lower_variants(&prepared, lang_cpp, unit)?;
+        unit = lower_variants(&prepared, lang_cpp, unit, &tree)?;
     }
     unit.cpp = lang_cpp;
     unit.defines = prepared.defines;
@@ -147,10 +150,13 @@ fn looks_like_cpp(text: &str) -> bool {
 }
 
 /// A prepared file the grammar could not read with its conditionals in
-/// place (`unit`), read again: once with the first branch of every conditional and
-/// once with the last, when that reads more: both readings' functions are
-/// analysed (each branch is a path), the unread regions are those of either.
-fn lower_variants(p: &pre::Prepared, cpp: bool, unit: Unit) -> Result<Unit, String> {
+/// place (`unit`, parsed as `tree`), read again: once with the first branch
+/// of every conditional and once with the last, when that reads more: both
+/// readings' functions are analysed (each branch is a path), the unread
+/// regions are those of either. Only the top-level items the choice of
+/// branches changes are parsed and lowered again; the others are the
+/// first reading's.
+fn lower_variants(p: &pre::Prepared, cpp: bool, unit: Unit, tree: &tree_sitter::Tree) -> Result<Unit, String> {
     // Only when a region the grammar could not read is next to a
     // conditional directive.
     let directive_lines: Vec<usize> = p
@@ -167,24 +173,87 @@ fn lower_variants(p: &pre::Prepared, cpp: bool, unit: Unit) -> Result<Unit, Stri
     if !unit.regions.iter().any(near) {
         return Ok(unit);
     }
-    let mut first = c::lower(&pre::select_branches(&p.text, pre::Branches::First), cpp, &p.try_at)?;
-    let last = c::lower(&pre::select_branches(&p.text, pre::Branches::Last), cpp, &p.try_at)?;
-    for r in last.regions {
-        if !first.regions.contains(&r) {
-            first.regions.push(r);
+    let line_starts: Vec<usize> =
+        std::iter::once(0).chain(p.text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1)).collect();
+    let mut touched: Vec<(usize, usize)> = Vec::new();
+    let mut readings = Vec::new();
+    for which in [pre::Branches::First, pre::Branches::Last] {
+        let text = pre::select_branches(&p.text, which);
+        let edits = differing_runs(p.text.as_bytes(), text.as_bytes());
+        let mut old = tree.clone();
+        for &(a, z) in &edits {
+            let (start, end) = (point(&line_starts, a), point(&line_starts, z));
+            old.edit(&tree_sitter::InputEdit {
+                start_byte: a,
+                old_end_byte: z,
+                new_end_byte: z,
+                start_position: start,
+                old_end_position: end,
+                new_end_position: end,
+            });
+        }
+        let new = c::parse(&text, cpp, Some(&old))?;
+        touched.extend(edits);
+        touched.extend(old.changed_ranges(&new).map(|r| (r.start_byte, r.end_byte)));
+        readings.push((text, new));
+    }
+    let hit = |s: usize, e: usize| touched.iter().any(|&(a, z)| a < e.max(s + 1) && s < z.max(a + 1));
+    let [first, last] = [0, 1].map(|k| c::lower_parsed(&readings[k].1, &readings[k].0, cpp, &p.try_at, &hit));
+    let mut merged = Unit::default();
+    for item in unit.items.iter().filter(|i| !hit(i.start_byte, i.end_byte)) {
+        c::append_item(&mut merged, &unit, item);
+    }
+    let in_full = merged.functions_in_full + first.functions_in_full;
+    let in_part = merged.functions_in_part + first.functions_in_part;
+    for item in &first.items {
+        c::append_item(&mut merged, &first, item);
+    }
+    for r in &last.regions {
+        if !first.regions.contains(r) {
+            merged.regions.push(r.clone());
         }
     }
-    if first.regions.len() >= unit.regions.len() {
+    if merged.regions.len() >= unit.regions.len() {
         return Ok(unit);
     }
-    first.regions.sort_by_key(|r| (r.first_line, r.last_line));
-    first.functions.extend(last.functions);
-    first.structs.extend(last.structs);
-    first.typedefs.extend(last.typedefs);
-    first.globals.extend(last.globals);
-    first.returns.extend(last.returns);
-    first.cpp = cpp;
-    Ok(first)
+    for item in &last.items {
+        let mut shell = Unit::default();
+        c::append_item(&mut shell, &last, item);
+        merged.functions.extend(shell.functions);
+        merged.structs.extend(shell.structs);
+        merged.typedefs.extend(shell.typedefs);
+        merged.globals.extend(shell.globals);
+        merged.returns.extend(shell.returns);
+    }
+    merged.regions.sort_by_key(|r| (r.first_line, r.last_line));
+    merged.functions_in_full = in_full;
+    merged.functions_in_part = in_part;
+    merged.cpp = cpp;
+    Ok(merged)
+}
+
+/// The byte runs where two texts of the same length differ.
+fn differing_runs(a: &[u8], b: &[u8]) -> Vec<(usize, usize)> {
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < a.len().min(b.len()) {
+        if a[i] == b[i] {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < a.len().min(b.len()) && a[i] != b[i] {
+            i += 1;
+        }
+        runs.push((start, i));
+    }
+    runs
+}
+
+/// Row and column (bytes) of byte `at`.
+fn point(line_starts: &[usize], at: usize) -> tree_sitter::Point {
+    let row = line_starts.partition_point(|&s| s <= at).saturating_sub(1);
+    tree_sitter::Point { row, column: at - line_starts[row] }
 }
 
 /// Programs as lists of entry indices: one per directory with its sources
