@@ -938,17 +938,7 @@ fn parse_define(rest: &str) -> Option<Define> {
 fn directive_end(b: &[u8], mut i: usize) -> usize {
     while i < b.len() {
         match b[i] {
-            b'\n' => {
-                let mut j = i;
-                if j > 0 && b[j - 1] == b'\r' {
-                    j -= 1;
-                }
-                if j > 0 && b[j - 1] == b'\\' {
-                    i += 1;
-                    continue;
-                }
-                return i;
-            }
+            b'\n' if !continued(b, i) => return i,
             b'/' if b.get(i + 1) == Some(&b'*') => {
                 i = find(b, i + 2, b"*/").map_or(b.len(), |p| p + 2);
             }
@@ -961,19 +951,18 @@ fn directive_end(b: &[u8], mut i: usize) -> usize {
     b.len()
 }
 
+/// Whether the newline at `i` is escaped by a backslash (before an optional
+/// `\r`): the line goes on.
+fn continued(b: &[u8], i: usize) -> bool {
+    let j = if i > 0 && b[i - 1] == b'\r' { i - 1 } else { i };
+    j > 0 && b[j - 1] == b'\\'
+}
+
 /// The end of a `//` comment starting at `i`: the newline that is not
 /// escaped by a backslash (excluded).
 fn line_comment_end(b: &[u8], mut i: usize) -> usize {
     while i < b.len() {
-        if b[i] == b'\n' {
-            let mut j = i;
-            if j > 0 && b[j - 1] == b'\r' {
-                j -= 1;
-            }
-            if j > 0 && b[j - 1] == b'\\' {
-                i += 1;
-                continue;
-            }
+        if b[i] == b'\n' && !continued(b, i) {
             return i;
         }
         i += 1;

@@ -242,6 +242,21 @@ unsafe fn value_name(name: PCUNICODE_STRING) -> Result<String, NTSTATUS> {
     unsafe { read_unicode(name) }
 }
 
+/// Reads a `ValueName` and checks the DDI's `Value` pointer (`value_is_null`),
+/// reporting either NULL as the framework does (F20).
+///
+/// # Safety
+/// `name` null or a valid `UNICODE_STRING`.
+unsafe fn value_name_and_value(name: PCUNICODE_STRING, value_is_null: bool) -> Result<String, NTSTATUS> {
+    // SAFETY: forwarded from the caller.
+    let name = unsafe { value_name(name) }?;
+    if value_is_null {
+        with_state(|s| null_parameter(s, "Value"));
+        return Err(STOPPED_STATUS);
+    }
+    Ok(name)
+}
+
 /// Writes `v` through an optional out pointer.
 ///
 /// # Safety
@@ -279,14 +294,10 @@ pub unsafe extern "C" fn WdfRegistryQueryULong(
         STOPPED_STATUS,
         || {
             // SAFETY: forwarded from this DDI's contract.
-            let name = match unsafe { value_name(ValueName) } {
+            let name = match unsafe { value_name_and_value(ValueName, Value.is_null()) } {
                 Ok(n) => n,
                 Err(st) => return st,
             };
-            if Value.is_null() {
-                with_state(|s| null_parameter(s, "Value"));
-                return STOPPED_STATUS;
-            }
             let result = in_key(Key, crate::KEY_QUERY_VALUE, |s, node| {
                 let v = s.registry.value(node, &name).ok_or(crate::STATUS_OBJECT_NAME_NOT_FOUND)?;
                 if v.kind != crate::REG_DWORD {
@@ -496,14 +507,10 @@ pub unsafe extern "C" fn WdfRegistryAssignValue(
         STOPPED_STATUS,
         || {
             // SAFETY: forwarded from this DDI's contract.
-            let name = match unsafe { value_name(ValueName) } {
+            let name = match unsafe { value_name_and_value(ValueName, Value.is_null()) } {
                 Ok(n) => n,
                 Err(st) => return st,
             };
-            if Value.is_null() {
-                with_state(|s| null_parameter(s, "Value"));
-                return STOPPED_STATUS;
-            }
             // SAFETY: non-null with `ValueLength` readable bytes (contract).
             let data = unsafe { std::slice::from_raw_parts(Value.cast::<u8>(), ValueLength as usize) }.to_vec();
             assign(Key, &name, ValueType, data)
@@ -530,14 +537,10 @@ pub unsafe extern "C" fn WdfRegistryAssignUnicodeString(
         STOPPED_STATUS,
         || {
             // SAFETY: forwarded from this DDI's contract.
-            let name = match unsafe { value_name(ValueName) } {
+            let name = match unsafe { value_name_and_value(ValueName, Value.is_null()) } {
                 Ok(n) => n,
                 Err(st) => return st,
             };
-            if Value.is_null() {
-                with_state(|s| null_parameter(s, "Value"));
-                return STOPPED_STATUS;
-            }
             // SAFETY: non-null and valid (contract).
             let text = match unsafe { read_unicode(Value) } {
                 Ok(t) => t,
