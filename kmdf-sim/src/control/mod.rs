@@ -414,18 +414,9 @@ pub fn paged_code_check(file: &str, line: u32) {
         if s.irql > crate::APC_LEVEL as u8 && !s.is_stopped() {
             let image = s.frames.last().map_or_else(|| KERNEL_MODULE.to_string(), |f| f.image.to_string());
             let irql = s.irql;
-            s.bug_check(
-                (
-                    0x5250_4E43,
-                    [0; 4],
-                    "RUST_PANIC (wdk-panic)",
-                    [String::new(), String::new(), String::new(), String::new()],
-                ),
-                None,
-                Some(format!(
-                    "{image}: paged_code!() at {file}:{line} ran at IRQL {irql} (it allows at most APC_LEVEL)"
-                )),
-            );
+            s.rust_panic_stop(format!(
+                "{image}: paged_code!() at {file}:{line} ran at IRQL {irql} (it allows at most APC_LEVEL)"
+            ));
         }
     });
 }
@@ -909,6 +900,21 @@ impl State {
         }
     }
 
+    /// wdk-panic's stop: KeBugCheckEx(0x52504E43 "RPNC", file, len, line, col)
+    /// (guide §4); the simulator does not model the four parameters.
+    fn rust_panic_stop(&mut self, root_cause: String) {
+        self.bug_check(
+            (
+                0x5250_4E43,
+                [0; 4],
+                "RUST_PANIC (wdk-panic)",
+                [String::new(), String::new(), String::new(), String::new()],
+            ),
+            None,
+            Some(root_cause),
+        );
+    }
+
     /// Raises a bug check: snapshots the stack and blames the first module on
     /// it that is not the kernel, as `!analyze` does.
     pub fn bug_check(
@@ -1249,18 +1255,9 @@ impl Machine {
         self.state(|s| {
             if let Err(payload) = &result {
                 let message = panic_message(payload.as_ref());
-                // wdk-panic: KeBugCheckEx(0x52504E43 "RPNC", file, len, line, col)
-                // (guide §4); the simulator does not model the four parameters.
-                s.bug_check(
-                    (
-                        0x5250_4E43,
-                        [0; 4],
-                        "RUST_PANIC (wdk-panic)",
-                        [String::new(), String::new(), String::new(), String::new()],
-                    ),
-                    None,
-                    Some(format!("{image} panicked: {message} (K5: the driver must return an NTSTATUS instead)")),
-                );
+                s.rust_panic_stop(format!(
+                    "{image} panicked: {message} (K5: the driver must return an NTSTATUS instead)"
+                ));
             }
             s.frames.truncate(saved.1);
             (s.process, s.irql) = saved.0;

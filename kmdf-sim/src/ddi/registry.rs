@@ -257,6 +257,15 @@ unsafe fn value_name_and_value(name: PCUNICODE_STRING, value_is_null: bool) -> R
     Ok(name)
 }
 
+/// The kind and data of value `name` under `key`, opened for
+/// KEY_QUERY_VALUE; STATUS_OBJECT_NAME_NOT_FOUND when it has no such value.
+fn query_value(key: WDFKEY, name: &str) -> Result<(u32, Vec<u8>), NTSTATUS> {
+    in_key(key, crate::KEY_QUERY_VALUE, |s, node| {
+        let v = s.registry.value(node, name).ok_or(crate::STATUS_OBJECT_NAME_NOT_FOUND)?;
+        Ok((v.kind, v.data.clone()))
+    })
+}
+
 /// Writes `v` through an optional out pointer.
 ///
 /// # Safety
@@ -353,11 +362,7 @@ pub unsafe extern "C" fn WdfRegistryQueryValue(
                 Err(st) => return st,
             };
             let capacity = if Value.is_null() { 0 } else { ValueLength };
-            let result = in_key(Key, crate::KEY_QUERY_VALUE, |s, node| {
-                let v = s.registry.value(node, &name).ok_or(crate::STATUS_OBJECT_NAME_NOT_FOUND)?;
-                Ok((v.kind, v.data.clone()))
-            });
-            let (kind, data) = match result {
+            let (kind, data) = match query_value(Key, &name) {
                 Ok(v) => v,
                 Err(st) => return st,
             };
@@ -417,11 +422,7 @@ pub unsafe extern "C" fn WdfRegistryQueryUnicodeString(
                 }
                 usize::from(max)
             };
-            let result = in_key(Key, crate::KEY_QUERY_VALUE, |s, node| {
-                let v = s.registry.value(node, &name).ok_or(crate::STATUS_OBJECT_NAME_NOT_FOUND)?;
-                Ok((v.kind, v.data.clone()))
-            });
-            let (kind, data) = match result {
+            let (kind, data) = match query_value(Key, &name) {
                 Ok(v) => v,
                 Err(st) => return st,
             };
