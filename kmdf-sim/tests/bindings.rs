@@ -4,14 +4,14 @@
 //! `../shared/data`'s). Windows is LLP64, so `c_long` / `c_ulong` are 32 bits.
 //!
 //! Checked here, item by item, with the bindings as the reference:
-//! * every kernel routine of `src/ntddk.rs` has its bindgen declaration's
+//! * every kernel routine of `src/surface/ntddk.rs` has its bindgen declaration's
 //!   parameters (names and types), return type and `#[must_use]`;
-//! * every DDI of `src/ddi/` has exactly its `PFN_WDF*` type's signature;
+//! * every DDI of `src/surface/ddi/` has exactly its `PFN_WDF*` type's signature;
 //! * every struct, type alias and constant of the surface has bindgen's
 //!   definition (constants: type and value, where bindgen has the name):
-//!   for the generated `src/surface/types.rs` (kmdf-sim-gen) this is an
+//!   for the generated `src/abi/types.rs` (kmdf-sim-gen) this is an
 //!   independent second reading of the same archive; for the hand-written
-//!   `src/surface/consts.rs` (the constants wdk-sys writes by hand) it checks
+//!   `src/abi/consts.rs` (the constants wdk-sys writes by hand) it checks
 //!   that none of them has a bindgen definition it would contradict.
 //!
 //! The generated file's currency is `cargo test -p kmdf-sim-gen`.
@@ -186,7 +186,7 @@ fn kernel_routines_have_their_bindgen_declarations() {
     let declared = &index().routines;
     let mut problems = Vec::new();
     let mut checked = 0;
-    for item in local("src/ntddk.rs").items {
+    for item in local("src/surface/ntddk.rs").items {
         let syn::Item::Fn(f) = item else { continue };
         if !matches!(f.vis, syn::Visibility::Public(_)) {
             continue;
@@ -212,8 +212,8 @@ fn kernel_routines_have_their_bindgen_declarations() {
 #[test]
 fn ddis_have_exactly_their_pfn_signatures() {
     let types = &index().aliases;
-    let mut dir: Vec<PathBuf> = std::fs::read_dir(crate_dir().join("src/ddi"))
-        .expect("src/ddi")
+    let mut dir: Vec<PathBuf> = std::fs::read_dir(crate_dir().join("src/surface/ddi"))
+        .expect("src/surface/ddi")
         .map(|e| e.expect("entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "rs"))
         .collect();
@@ -252,7 +252,7 @@ fn structs_aliases_and_constants_are_bindgens() {
     let Index { aliases: types, structs, consts, .. } = index();
     let mut problems = Vec::new();
     let mut checked = 0;
-    for item in local("src/surface/types.rs").items.into_iter().chain(local("src/surface/consts.rs").items) {
+    for item in local("src/abi/types.rs").items.into_iter().chain(local("src/abi/consts.rs").items) {
         match item {
             syn::Item::Struct(s) if matches!(s.vis, syn::Visibility::Public(_)) => {
                 let name = s.ident.to_string();

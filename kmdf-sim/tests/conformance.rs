@@ -8,7 +8,7 @@
 //! lacks (except the allowlist below, with a reason each), and keep the table
 //! copies equal to `../shared/data` when that folder is present.
 //!
-//! The surface's types and bindgen constants (`src/surface/types.rs`) are
+//! The surface's types and bindgen constants (`src/abi/types.rs`) are
 //! generated from the real bindings by kmdf-sim-gen; the table is a second,
 //! independent extraction of wdk-sys, so every generated item the table has
 //! is ascribed too, and the generated items it lacks (the table kept a
@@ -246,7 +246,7 @@ fn use_alias(tree: &syn::UseTree) -> Option<String> {
 
 fn collect_surface() -> Surface {
     let mut s = Surface::default();
-    let generated = parse("src/surface/types.rs").items;
+    let generated = parse("src/abi/types.rs").items;
     for item in &generated {
         let name = match item {
             syn::Item::Type(t) => t.ident.to_string(),
@@ -259,7 +259,7 @@ fn collect_surface() -> Surface {
         };
         s.generated.insert(name);
     }
-    for item in generated.into_iter().chain(parse("src/surface/consts.rs").items) {
+    for item in generated.into_iter().chain(parse("src/abi/consts.rs").items) {
         match item {
             syn::Item::Type(t) if is_pub(&t.vis) => drop(s.types.insert(t.ident.to_string())),
             syn::Item::Struct(st) if is_pub(&st.vis) => {
@@ -301,17 +301,17 @@ fn collect_surface() -> Surface {
             other => panic!("surface types/consts: unexpected public item kind {:?}", std::mem::discriminant(&other)),
         }
     }
-    for item in parse("src/ntddk.rs").items {
+    for item in parse("src/surface/ntddk.rs").items {
         if let syn::Item::Fn(f) = item
             && is_pub(&f.vis)
         {
             s.ntddk.insert(f.sig.ident.to_string(), has_attr(&f.attrs, "must_use"));
         }
     }
-    // Every file of src/ddi/: a new one is checked without being listed.
-    let mut ddi_files: Vec<String> = std::fs::read_dir(crate_dir().join("src/ddi"))
-        .expect("src/ddi is readable")
-        .map(|e| format!("src/ddi/{}", e.expect("a directory entry").file_name().to_string_lossy()))
+    // Every file of src/surface/ddi/: a new one is checked without being listed.
+    let mut ddi_files: Vec<String> = std::fs::read_dir(crate_dir().join("src/surface/ddi"))
+        .expect("src/surface/ddi is readable")
+        .map(|e| format!("src/surface/ddi/{}", e.expect("a directory entry").file_name().to_string_lossy()))
         .filter(|f| f.ends_with(".rs"))
         .collect();
     ddi_files.sort();
@@ -328,7 +328,8 @@ fn collect_surface() -> Surface {
             }
         }
     }
-    for item in parse("src/lib.rs").items {
+    // The crate root's own items, and `NT_SUCCESS`, which it re-exports from `abi`.
+    for item in parse("src/lib.rs").items.into_iter().chain(parse("src/abi/mod.rs").items) {
         match item {
             syn::Item::Fn(f) if is_pub(&f.vis) => drop(s.other.insert(f.sig.ident.to_string())),
             syn::Item::Macro(m) => drop(s.other.insert(m.ident.map(|i| i.to_string()).unwrap_or_default())),

@@ -1,4 +1,4 @@
-//! The generator of kmdf-sim's `src/surface/types.rs`: the types and
+//! The generator of kmdf-sim's `src/abi/types.rs`: the types and
 //! constants of the simulator's wdk-sys 0.5.2 surface, copied from the real
 //! wdk-sys 0.5.2 bindings (`kmdf-sim/data/wdk-sys-0.5.2-bindings.tar.xz`:
 //! bindgen 0.73.2 output for x86_64-pc-windows-msvc made with wdk-build's own
@@ -29,7 +29,7 @@
 //! Run: `cargo run -p kmdf-sim-gen -- write` (or `check`); the test
 //! `cargo test -p kmdf-sim-gen` fails when the checked-in file is not what
 //! this produces. The same commands write or check the routine table
-//! (`src/control/routine_table.rs`, [`routines`]).
+//! (`src/model/routine_table.rs`, [`routines`]).
 
 pub mod routines;
 
@@ -45,7 +45,7 @@ pub const ARCHIVE: &str = "wdk-sys-0.5.2-bindings.tar.xz";
 /// The roots, relative to `kmdf-sim/`.
 pub const ROOTS: &str = "data/surface-roots.txt";
 /// The generated file, relative to `kmdf-sim/`.
-pub const OUTPUT: &str = "src/surface/types.rs";
+pub const OUTPUT: &str = "src/abi/types.rs";
 /// The bindings' files the surface is taken from, in the order they are written.
 pub const SOURCES: [&str; 2] = ["types.rs", "constants.rs"];
 
@@ -295,7 +295,7 @@ pub struct Counts {
     pub items: usize,
 }
 
-/// The text of `src/surface/types.rs` for `roots`, or what is wrong with them.
+/// The text of `src/abi/types.rs` for `roots`, or what is wrong with them.
 ///
 /// # Errors
 /// [`check_roots`]'s problems, if any.

@@ -1,6 +1,6 @@
 //! `kmdf-sim-gen`: writes or checks kmdf-sim's generated files: the surface
-//! (`kmdf-sim/src/surface/types.rs`, from the real wdk-sys 0.5.2 bindings)
-//! and the routine table (`kmdf-sim/src/control/routine_table.rs`, from the
+//! (`kmdf-sim/src/abi/types.rs`, from the real wdk-sys 0.5.2 bindings)
+//! and the routine table (`kmdf-sim/src/model/routine_table.rs`, from the
 //! DDI and kernel-routine tables).
 
 use std::process::ExitCode;
@@ -17,8 +17,8 @@ COMMANDS:
     write   write the generated files that differ from what their inputs produce
 
 OUTPUTS (default: all):
-    surface    kmdf-sim/src/surface/types.rs
-    routines   kmdf-sim/src/control/routine_table.rs
+    surface    kmdf-sim/src/abi/types.rs
+    routines   kmdf-sim/src/model/routine_table.rs
 
 INPUTS (in kmdf-sim/):
   surface:

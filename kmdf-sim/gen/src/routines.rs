@@ -1,4 +1,4 @@
-//! The generator of kmdf-sim's `src/control/routine_table.rs`: one
+//! The generator of kmdf-sim's `src/model/routine_table.rs`: one
 //! identity per routine the simulator can serve, so a DDI's entry names its
 //! routine by an index instead of a string.
 //!
@@ -28,7 +28,7 @@ pub const OVERRIDES: &str = "data/ddi-irql-overrides.tsv";
 /// The kernel routines, relative to `kmdf-sim/`.
 pub const KERNEL_ROUTINES: &str = "data/kernel-routines.tsv";
 /// The generated file, relative to `kmdf-sim/`.
-pub const OUTPUT: &str = "src/control/routine_table.rs";
+pub const OUTPUT: &str = "src/model/routine_table.rs";
 
 /// The KIRQL of a level name the inputs use; `None` for anything else.
 #[must_use]
@@ -193,7 +193,7 @@ fn level_text(max: Option<u8>) -> &'static str {
     }
 }
 
-/// The text of `src/control/routine_table.rs` from the three inputs' texts.
+/// The text of `src/model/routine_table.rs` from the three inputs' texts.
 ///
 /// # Errors
 /// [`routine_rows`]'s problems.

@@ -20,9 +20,9 @@
 //! end
 //! ```
 
-use super::pnp::{Caller, DeviceId, IoOutcome};
+use super::{Caller, DeviceId, IoOutcome};
 use super::{Machine, OwnershipViolation, Stop, UnloadReport};
-use crate::surface::types::NTSTATUS;
+use crate::abi::NTSTATUS;
 use std::collections::BTreeMap;
 
 /// One step of a scenario.
@@ -292,7 +292,7 @@ fn run_steps(
             Step::Unload => {
                 if m.loaded_service().is_none() {
                     Ok(())
-                } else if m.with(|s| s.devnodes.iter().any(|d| d.device.is_some())) {
+                } else if m.state(|s| s.framework.devnodes.iter().any(|d| d.device.is_some())) {
                     report.error = Some("unload with a device present: disable or remove it first".into());
                     return Err(());
                 } else {

@@ -7,8 +7,8 @@
 //! I/O callbacks of a top-level queue called from an application's thread).
 
 use super::objects::{self, ObjectKind};
-use super::{FRAMEWORK_MODULE, KERNEL_MODULE, Machine, Stopped, with_state};
-use crate::surface::types::*;
+use crate::abi::*;
+use crate::model::{Engine, FRAMEWORK_MODULE, KERNEL_MODULE, Stopped, with_state};
 
 /// What state a devnode is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,7 +196,7 @@ pub(crate) fn access_allowed(sddl: &str, caller: Caller) -> bool {
 /// Cancels a request as [`Machine::cancel_request`] describes. Runs driver
 /// code: call it with no borrow of the state held.
 pub(crate) fn cancel(request: u64) {
-    let action = with_state(|s| match s.objects.get_mut(&request).map(|o| &mut o.kind) {
+    let action = with_state(|s| match s.framework.objects.get_mut(&request).map(|o| &mut o.kind) {
         Some(ObjectKind::Request(r)) if r.completed.is_none() => {
             r.canceled = true;
             Some(if r.presented { Some(r.cancel.take()) } else { None })
@@ -208,10 +208,14 @@ pub(crate) fn cancel(request: u64) {
         None | Some(Some(None)) => {}
         Some(None) => {
             with_state(|s| {
-                s.waiting_requests.retain(|(w, _)| *w != request);
+                s.framework.waiting_requests.retain(|(w, _)| *w != request);
                 s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxIoQueue::CancelForQueue");
             });
-            crate::ddi::complete_request(request as WDFREQUEST, crate::STATUS_CANCELLED, Some(0));
+            crate::model::framework::queue::complete_request(
+                request as WDFREQUEST,
+                crate::abi::STATUS_CANCELLED,
+                Some(0),
+            );
             with_state(|s| s.pop_frame());
         }
         Some(Some(Some(cancel))) => {
@@ -219,7 +223,7 @@ pub(crate) fn cancel(request: u64) {
             with_state(|s| s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxRequest::_FxRequestCancelRoutine"));
             // SAFETY: the EvtRequestCancel the driver registered with
             // WdfRequestMarkCancelable(Ex) for this live request.
-            call_driver(&image, "EvtRequestCancel", crate::DISPATCH_LEVEL as u8, || unsafe {
+            call_driver(&image, "EvtRequestCancel", crate::abi::DISPATCH_LEVEL as u8, || unsafe {
                 cancel(request as WDFREQUEST)
             });
             with_state(|s| s.pop_frame());
@@ -261,8 +265,8 @@ pub(crate) fn call_driver<R>(image: &str, name: &str, irql: u8, f: impl FnOnce()
         if s.is_stopped() {
             return None;
         }
-        let saved = s.irql;
-        s.irql = irql;
+        let saved = s.kernel.irql;
+        s.kernel.irql = irql;
         s.push_driver_frame(image, name);
         Some(saved)
     })
@@ -270,23 +274,23 @@ pub(crate) fn call_driver<R>(image: &str, name: &str, irql: u8, f: impl FnOnce()
     let r = f();
     with_state(|s| {
         s.pop_frame();
-        s.irql = saved;
+        s.kernel.irql = saved;
     });
     Some(r)
 }
 
-impl Machine {
+impl Engine {
     fn device_callbacks(&self, devnode: usize) -> Option<(u64, WDF_PNPPOWER_EVENT_CALLBACKS)> {
         self.with(|s| {
-            let device = s.devnodes.get(devnode)?.device?;
-            match s.objects.get(&device).map(|o| &o.kind) {
+            let device = s.framework.devnodes.get(devnode)?.device?;
+            match s.framework.objects.get(&device).map(|o| &o.kind) {
                 Some(ObjectKind::Device { callbacks, .. }) => Some((device, *callbacks)),
                 _ => None,
             }
         })
     }
 
-    fn image(&self) -> super::Name {
+    fn image(&self) -> crate::model::Name {
         self.with(|s| s.driver_image().unwrap_or_default())
     }
 
@@ -298,11 +302,11 @@ impl Machine {
     ///
     /// # Panics
     /// If no driver was [installed](Machine::install).
-    pub fn add_device(&self, hardware_id: &str, security: Option<&str>) -> Result<DeviceId, Stopped> {
+    pub(crate) fn add_device(&self, hardware_id: &str, security: Option<&str>) -> Result<DeviceId, Stopped> {
         self.check_running()?;
         let id = self.with(|s| {
-            let id = s.devnodes.len();
-            s.devnodes.push(Devnode {
+            let id = s.framework.devnodes.len();
+            s.framework.devnodes.push(Devnode {
                 hardware_id: hardware_id.to_string(),
                 instance_id: format!(r"ROOT\{}\{:04}", hardware_id.rsplit('\\').next().unwrap_or(hardware_id), id),
                 granted: Caller::ALL.map(|c| access_allowed(security.unwrap_or(DEFAULT_DEVICE_SDDL), c)),
@@ -317,16 +321,16 @@ impl Machine {
     }
 
     /// A devnode's hardware ID and instance ID.
-    pub fn device_ids(&self, id: DeviceId) -> Option<(String, String)> {
-        self.with(|s| s.devnodes.get(id).map(|d| (d.hardware_id.clone(), d.instance_id.clone())))
+    pub(crate) fn device_ids(&self, id: DeviceId) -> Option<(String, String)> {
+        self.with(|s| s.framework.devnodes.get(id).map(|d| (d.hardware_id.clone(), d.instance_id.clone())))
     }
 
     /// The devnode that registered a device interface of class `guid`, the
     /// way an application finds it (SetupDiGetClassDevs /
     /// CM_Get_Device_Interface_List on the interface GUID).
-    pub fn find_interface(&self, guid: &GUID) -> Option<DeviceId> {
+    pub(crate) fn find_interface(&self, guid: &GUID) -> Option<DeviceId> {
         self.with(|s| {
-            s.devnodes.iter().position(|d| {
+            s.framework.devnodes.iter().position(|d| {
                 d.state == DevnodeState::Started
                     && d.interfaces.contains(&(guid.Data1, guid.Data2, guid.Data3, guid.Data4))
             })
@@ -334,28 +338,28 @@ impl Machine {
     }
 
     /// The state of a devnode.
-    pub fn device_state(&self, id: DeviceId) -> Option<DevnodeState> {
-        self.with(|s| s.devnodes.get(id).map(|d| d.state))
+    pub(crate) fn device_state(&self, id: DeviceId) -> Option<DevnodeState> {
+        self.with(|s| s.framework.devnodes.get(id).map(|d| d.state))
     }
 
     /// The WDFDEVICE of a started devnode.
-    pub fn device_object(&self, id: DeviceId) -> Option<u64> {
-        self.with(|s| s.devnodes.get(id).and_then(|d| d.device))
+    pub(crate) fn device_object(&self, id: DeviceId) -> Option<u64> {
+        self.with(|s| s.framework.devnodes.get(id).and_then(|d| d.device))
     }
 
     /// Loads the driver if needed, calls EvtDriverDeviceAdd and starts the device.
     fn start_devnode(&self, id: DeviceId) -> Result<(), Stopped> {
-        if self.with(|s| s.driver.is_none()) {
+        if self.with(|s| s.framework.driver.is_none()) {
             let status = self.load_installed()?;
-            if !crate::NT_SUCCESS(status) {
-                self.with(|s| s.devnodes[id].state = DevnodeState::Failed(status));
+            if !crate::abi::NT_SUCCESS(status) {
+                self.with(|s| s.framework.devnodes[id].state = DevnodeState::Failed(status));
                 return self.check_running();
             }
         }
         let image = self.image();
         let (driver, device_add) = self.with(|s| {
             let driver = s.driver_object();
-            let add = driver.and_then(|d| match s.objects.get(&d).map(|o| &o.kind) {
+            let add = driver.and_then(|d| match s.framework.objects.get(&d).map(|o| &o.kind) {
                 Some(ObjectKind::Driver { device_add, .. }) => *device_add,
                 _ => None,
             });
@@ -363,13 +367,13 @@ impl Machine {
         });
         let (Some(driver), Some(device_add)) = (driver, device_add) else {
             // A driver without EvtDriverDeviceAdd cannot drive a devnode.
-            self.with(|s| s.devnodes[id].state = DevnodeState::Failed(crate::STATUS_NOT_SUPPORTED));
+            self.with(|s| s.framework.devnodes[id].state = DevnodeState::Failed(crate::abi::STATUS_NOT_SUPPORTED));
             return self.check_running();
         };
         let init_ptr = self.with(|s| {
             let mut init = Box::new(s.new_object_value());
             let ptr = std::ptr::from_mut(init.as_mut()).cast::<WDFDEVICE_INIT>();
-            s.device_inits.push(DeviceInitState {
+            s.framework.device_inits.push(DeviceInitState {
                 devnode: id,
                 callbacks: WDF_PNPPOWER_EVENT_CALLBACKS::default(),
                 request_attributes: None,
@@ -387,18 +391,18 @@ impl Machine {
         self.with(|s| {
             s.pop_frame();
             s.pop_frame();
-            s.device_inits.retain(|i| i.devnode != id);
+            s.framework.device_inits.retain(|i| i.devnode != id);
         });
         self.check_running()?;
-        let status = status.unwrap_or(crate::control::STOPPED_STATUS);
-        let has_device = self.with(|s| s.devnodes[id].device.is_some());
-        if !crate::NT_SUCCESS(status) || !has_device {
-            let status = if crate::NT_SUCCESS(status) { crate::STATUS_UNSUCCESSFUL } else { status };
+        let status = status.unwrap_or(crate::model::STOPPED_STATUS);
+        let has_device = self.with(|s| s.framework.devnodes[id].device.is_some());
+        if !crate::abi::NT_SUCCESS(status) || !has_device {
+            let status = if crate::abi::NT_SUCCESS(status) { crate::abi::STATUS_UNSUCCESSFUL } else { status };
             // The framework deletes a device created before a failed add.
-            if let Some(device) = self.with(|s| s.devnodes[id].device.take()) {
+            if let Some(device) = self.with(|s| s.framework.devnodes[id].device.take()) {
                 objects::delete_subtree(device);
             }
-            self.with(|s| s.devnodes[id].state = DevnodeState::Failed(status));
+            self.with(|s| s.framework.devnodes[id].state = DevnodeState::Failed(status));
             self.check_running()?;
             return self.unload_if_unused();
         }
@@ -412,11 +416,11 @@ impl Machine {
                     // SAFETY: a callback the driver registered for this device,
                     // called as KMDF calls it at start (coming from D3Final).
                     let status = call_driver(&image, stringify!($field), 0, || unsafe { f(d $(, $arg)*) })
-                        .unwrap_or(crate::control::STOPPED_STATUS);
+                        .unwrap_or(crate::model::STOPPED_STATUS);
                     self.check_running()?;
-                    if !crate::NT_SUCCESS(status) {
+                    if !crate::abi::NT_SUCCESS(status) {
                         self.teardown_device(id, false)?;
-                        self.with(|s| s.devnodes[id].state = DevnodeState::Failed(status));
+                        self.with(|s| s.framework.devnodes[id].state = DevnodeState::Failed(status));
                         return self.unload_if_unused();
                     }
                 }
@@ -426,7 +430,7 @@ impl Machine {
         start_step!(EvtDeviceD0Entry, d3);
         start_step!(EvtDeviceD0EntryPostInterruptsEnabled, d3);
         start_step!(EvtDeviceSelfManagedIoInit);
-        self.with(|s| s.devnodes[id].state = DevnodeState::Started);
+        self.with(|s| s.framework.devnodes[id].state = DevnodeState::Started);
         self.dispatch_waiting()
     }
 
@@ -438,7 +442,7 @@ impl Machine {
         let d = device as WDFDEVICE;
         let d3 = _WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3Final;
         let depth = self.with(|s| {
-            let depth = s.frames.len();
+            let depth = s.kernel.frames.len();
             s.push_frame(KERNEL_MODULE, "nt!PnpProcessRemoveDevice");
             s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxPkgPnp::PnpEventRemove");
             depth
@@ -466,9 +470,9 @@ impl Machine {
         self.with(|s| s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxDevice::DeleteDeviceFromFailedCreate"));
         objects::delete_subtree(device);
         self.with(|s| {
-            s.frames.truncate(depth);
-            s.devnodes[id].device = None;
-            s.devnodes[id].state = DevnodeState::Disabled;
+            s.kernel.frames.truncate(depth);
+            s.framework.devnodes[id].device = None;
+            s.framework.devnodes[id].state = DevnodeState::Disabled;
         });
         self.check_running()
     }
@@ -478,11 +482,11 @@ impl Machine {
     /// is a verifier finding, and the framework cancels it too.
     fn stop_queues(&self, device: u64) {
         self.with(|s| {
-            let on_device = |s: &super::State, queue: u64| {
-                matches!(s.objects.get(&queue).map(|q| &q.kind), Some(ObjectKind::Queue(q)) if q.device == device)
+            let on_device = |s: &crate::model::State, queue: u64| {
+                matches!(s.framework.objects.get(&queue).map(|q| &q.kind), Some(ObjectKind::Queue(q)) if q.device == device)
             };
             let open: Vec<(u64, bool)> = s
-                .objects
+                .framework.objects
                 .iter()
                 .filter_map(|(h, o)| match &o.kind {
                     ObjectKind::Request(r) if r.completed.is_none() && on_device(s, r.queue) => Some((*h, r.presented)),
@@ -491,16 +495,16 @@ impl Machine {
                 .collect();
             for (h, presented) in open {
                 if presented {
-                    s.findings.push(format!(
+                    s.framework.findings.push(format!(
                         "request {h:#x} was still uncompleted when its device was removed (the driver must complete \
                          every request it was given before removal finishes; ASSUMPTION: reported as a verifier finding)"
                     ));
                 }
-                if let Some(ObjectKind::Request(r)) = s.objects.get_mut(&h).map(|o| &mut o.kind) {
-                    r.completed = Some((crate::STATUS_CANCELLED, 0));
+                if let Some(ObjectKind::Request(r)) = s.framework.objects.get_mut(&h).map(|o| &mut o.kind) {
+                    r.completed = Some((crate::abi::STATUS_CANCELLED, 0));
                 }
-                s.completed_requests.insert(h, (crate::STATUS_CANCELLED, 0, Vec::new()));
-                s.waiting_requests.retain(|(w, _)| *w != h);
+                s.framework.completed_requests.insert(h, (crate::abi::STATUS_CANCELLED, 0, Vec::new()));
+                s.framework.waiting_requests.retain(|(w, _)| *w != h);
             }
         });
     }
@@ -508,7 +512,7 @@ impl Machine {
     /// Disables a devnode the way `devcon disable` / `pnputil /disable-device`
     /// does (F38: query-remove, then F35's orderly removal). When no device
     /// of the driver remains, the driver is unloaded (F37).
-    pub fn disable_device(&self, id: DeviceId) -> Result<(), Stopped> {
+    pub(crate) fn disable_device(&self, id: DeviceId) -> Result<(), Stopped> {
         self.check_running()?;
         if let Some((device, cb)) = self.device_callbacks(id)
             && let Some(query) = cb.EvtDeviceQueryRemove
@@ -517,7 +521,7 @@ impl Machine {
             // SAFETY: the driver's EvtDeviceQueryRemove for this device (F35).
             let status = call_driver(&image, "EvtDeviceQueryRemove", 0, || unsafe { query(device as WDFDEVICE) });
             self.check_running()?;
-            if status.is_some_and(|st| !crate::NT_SUCCESS(st)) {
+            if status.is_some_and(|st| !crate::abi::NT_SUCCESS(st)) {
                 // F35: the query can veto the removal.
                 return Ok(());
             }
@@ -528,9 +532,9 @@ impl Machine {
 
     /// Enables a disabled devnode: a fresh add and start (F38), reloading the
     /// driver first if it was unloaded.
-    pub fn enable_device(&self, id: DeviceId) -> Result<(), Stopped> {
+    pub(crate) fn enable_device(&self, id: DeviceId) -> Result<(), Stopped> {
         self.check_running()?;
-        if self.with(|s| s.devnodes.get(id).map(|d| d.state)) != Some(DevnodeState::Disabled) {
+        if self.with(|s| s.framework.devnodes.get(id).map(|d| d.state)) != Some(DevnodeState::Disabled) {
             return Ok(());
         }
         self.start_devnode(id)
@@ -538,14 +542,14 @@ impl Machine {
 
     /// Surprise removal (F36): EvtDeviceSurpriseRemoval first, then the
     /// removal steps; the devnode can be enabled again (re-plugged).
-    pub fn surprise_remove_device(&self, id: DeviceId) -> Result<(), Stopped> {
+    pub(crate) fn surprise_remove_device(&self, id: DeviceId) -> Result<(), Stopped> {
         self.check_running()?;
         self.teardown_device(id, true)?;
         self.unload_if_unused()
     }
 
     /// Restart (`pnputil /restart-device`): disable, then enable (F38, F72).
-    pub fn restart_device(&self, id: DeviceId) -> Result<(), Stopped> {
+    pub(crate) fn restart_device(&self, id: DeviceId) -> Result<(), Stopped> {
         self.disable_device(id)?;
         self.enable_device(id)
     }
@@ -553,25 +557,28 @@ impl Machine {
     /// F37: the PnP manager unloads the driver once none of its devices is
     /// left (ASSUMPTION there).
     fn unload_if_unused(&self) -> Result<(), Stopped> {
-        let unused =
-            self.with(|s| s.driver.is_some() && s.installed.is_some() && s.devnodes.iter().all(|d| d.device.is_none()));
+        let unused = self.with(|s| {
+            s.framework.driver.is_some()
+                && s.framework.installed.is_some()
+                && s.framework.devnodes.iter().all(|d| d.device.is_none())
+        });
         if unused {
             let report = self.unload()?;
-            self.with(|s| s.unload_reports.push(report));
+            self.with(|s| s.framework.unload_reports.push(report));
         }
         Ok(())
     }
 
     /// Opens the device's interface as `caller` (CreateFile): checked against
     /// the devnode's security descriptor from its INF (F73).
-    pub fn open_device(&self, id: DeviceId, caller: Caller) -> Result<DeviceFile, NTSTATUS> {
+    pub(crate) fn open_device(&self, id: DeviceId, caller: Caller) -> Result<DeviceFile, NTSTATUS> {
         self.with(|s| {
-            let node = s.devnodes.get(id).ok_or(crate::STATUS_NO_SUCH_DEVICE)?;
+            let node = s.framework.devnodes.get(id).ok_or(crate::abi::STATUS_NO_SUCH_DEVICE)?;
             if node.state != DevnodeState::Started {
-                return Err(crate::STATUS_NO_SUCH_DEVICE);
+                return Err(crate::abi::STATUS_NO_SUCH_DEVICE);
             }
             if !node.granted[caller.index()] {
-                return Err(crate::STATUS_ACCESS_DENIED);
+                return Err(crate::abi::STATUS_ACCESS_DENIED);
             }
             Ok(DeviceFile { devnode: id, caller })
         })
@@ -583,7 +590,7 @@ impl Machine {
     /// sequential queue with a request still presented (or a stopped queue),
     /// when it can. Returns the request and how it stands when control is
     /// back; `Err` for a device that cannot take it.
-    pub fn device_io_control(
+    pub(crate) fn device_io_control(
         &self,
         file: &DeviceFile,
         process: &str,
@@ -596,7 +603,7 @@ impl Machine {
 
     /// Sends a write (WriteFile, buffered I/O) of `data`; as
     /// [`Machine::device_io_control`].
-    pub fn write(
+    pub(crate) fn write(
         &self,
         file: &DeviceFile,
         process: &str,
@@ -608,7 +615,7 @@ impl Machine {
     /// Sends a read (ReadFile, buffered I/O) of up to `length` bytes; as
     /// [`Machine::device_io_control`]. The completed outcome's `output` is
     /// what the driver returned.
-    pub fn read(
+    pub(crate) fn read(
         &self,
         file: &DeviceFile,
         process: &str,
@@ -620,7 +627,7 @@ impl Machine {
     /// A synchronous call as an application makes it: submit, then wait —
     /// the machine's clock runs timers (and their DPCs) — until the request
     /// completes or `timeout_ms` of simulated time has passed.
-    pub fn call_sync(
+    pub(crate) fn call_sync(
         &self,
         submitted: Result<Result<(u64, IoOutcome), NTSTATUS>, Stopped>,
         timeout_ms: u64,
@@ -647,21 +654,21 @@ impl Machine {
         // handler). WdfDeviceInitSetRequestAttributes gives every request of
         // the device its context (its parent stays the queue here).
         let target = self.with(|s| {
-            let node = s.devnodes.get(file.devnode).ok_or(crate::STATUS_NO_SUCH_DEVICE)?;
-            let device = node.device.ok_or(crate::STATUS_NO_SUCH_DEVICE)?;
-            let configured = s.objects.iter().find_map(|(h, o)| match &o.kind {
+            let node = s.framework.devnodes.get(file.devnode).ok_or(crate::abi::STATUS_NO_SUCH_DEVICE)?;
+            let device = node.device.ok_or(crate::abi::STATUS_NO_SUCH_DEVICE)?;
+            let configured = s.framework.objects.iter().find_map(|(h, o)| match &o.kind {
                 ObjectKind::Queue(q) if q.device == device && q.dispatch.contains(&kind) => Some(*h),
                 _ => None,
             });
             let queue = configured
                 .or_else(|| {
-                    s.objects.iter().find_map(|(h, o)| match &o.kind {
+                    s.framework.objects.iter().find_map(|(h, o)| match &o.kind {
                         ObjectKind::Queue(q) if q.device == device && q.default => Some(*h),
                         _ => None,
                     })
                 })
-                .ok_or(crate::STATUS_INVALID_DEVICE_REQUEST)?;
-            let request_attributes = match s.objects.get(&device).map(|o| &o.kind) {
+                .ok_or(crate::abi::STATUS_INVALID_DEVICE_REQUEST)?;
+            let request_attributes = match s.framework.objects.get(&device).map(|o| &o.kind) {
                 Some(ObjectKind::Device { request_attributes, .. }) => *request_attributes,
                 _ => None,
             };
@@ -703,7 +710,7 @@ impl Machine {
             };
             let driver = s.driver_image().unwrap_or_default();
             let h = s.create_object(ObjectKind::Request(Box::new(request)), driver, attrs)?;
-            s.waiting_requests.push((h, process.to_string()));
+            s.framework.waiting_requests.push((h, process.to_string()));
             Ok(h)
         });
         let request = match created {
@@ -735,31 +742,33 @@ impl Machine {
         }
         loop {
             let next = self.with(|s| {
-                let busy = |s: &super::State, queue: u64| {
-                    s.objects.values().any(|o| {
+                let busy = |s: &crate::model::State, queue: u64| {
+                    s.framework.objects.values().any(|o| {
                         matches!(&o.kind, ObjectKind::Request(r)
                         if r.queue == queue && r.presented && r.completed.is_none())
                     })
                 };
-                let pos = s.waiting_requests.iter().position(|(h, _)| {
-                    let queue = match s.objects.get(h).map(|o| &o.kind) {
+                let pos = s.framework.waiting_requests.iter().position(|(h, _)| {
+                    let queue = match s.framework.objects.get(h).map(|o| &o.kind) {
                         Some(ObjectKind::Request(r)) => r.queue,
                         _ => return true, // gone: drop it from the list below
                     };
-                    match s.objects.get(&queue).map(|o| &o.kind) {
+                    match s.framework.objects.get(&queue).map(|o| &o.kind) {
                         Some(ObjectKind::Queue(q)) => q.started && !(q.sequential && busy(s, queue)),
                         _ => true,
                     }
                 })?;
-                let (h, process) = s.waiting_requests.remove(pos);
-                let Some(ObjectKind::Request(r)) = s.objects.get(&h).map(|o| &o.kind) else { return Some(Next::Skip) };
+                let (h, process) = s.framework.waiting_requests.remove(pos);
+                let Some(ObjectKind::Request(r)) = s.framework.objects.get(&h).map(|o| &o.kind) else {
+                    return Some(Next::Skip);
+                };
                 let (queue, kind, code, input_len, output_len) = (r.queue, r.kind, r.code, r.input_len, r.output_len);
-                let Some(ObjectKind::Queue(q)) = s.objects.get(&queue).map(|o| &o.kind) else {
-                    return Some(Next::FrameworkCompletes(h, crate::STATUS_INVALID_DEVICE_REQUEST));
+                let Some(ObjectKind::Queue(q)) = s.framework.objects.get(&queue).map(|o| &o.kind) else {
+                    return Some(Next::FrameworkCompletes(h, crate::abi::STATUS_INVALID_DEVICE_REQUEST));
                 };
                 let length = if kind == RequestType::Read { output_len } else { input_len };
                 if kind != RequestType::DeviceControl && length == 0 && !q.zero_length {
-                    return Some(Next::FrameworkCompletes(h, crate::STATUS_SUCCESS));
+                    return Some(Next::FrameworkCompletes(h, crate::abi::STATUS_SUCCESS));
                 }
                 let handler = match kind {
                     RequestType::Read => q.read.map(Handler::ReadWrite),
@@ -768,9 +777,9 @@ impl Machine {
                 }
                 .or(q.io_default.map(Handler::Default));
                 let Some(handler) = handler else {
-                    return Some(Next::FrameworkCompletes(h, crate::STATUS_INVALID_DEVICE_REQUEST));
+                    return Some(Next::FrameworkCompletes(h, crate::abi::STATUS_INVALID_DEVICE_REQUEST));
                 };
-                if let Some(ObjectKind::Request(r)) = s.objects.get_mut(&h).map(|o| &mut o.kind) {
+                if let Some(ObjectKind::Request(r)) = s.framework.objects.get_mut(&h).map(|o| &mut o.kind) {
                     r.presented = true;
                 }
                 Some(Next::Present(h, process, queue, kind, code, input_len, output_len, handler))
@@ -780,7 +789,7 @@ impl Machine {
                 Some(Next::Skip) => continue,
                 Some(Next::FrameworkCompletes(request, status)) => {
                     self.with(|s| s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxIoQueue::DispatchEvents"));
-                    crate::ddi::complete_request(request as WDFREQUEST, status, None);
+                    crate::model::framework::queue::complete_request(request as WDFREQUEST, status, None);
                     self.with(|s| s.pop_frame());
                     self.check_running()?;
                 }
@@ -817,7 +826,7 @@ impl Machine {
     /// allows; one the driver holds without a cancel routine is only marked
     /// (WdfRequestIsCanceled; a later WdfRequestMarkCancelableEx returns
     /// STATUS_CANCELLED).
-    pub fn cancel_request(&self, request: u64) -> Result<(), Stopped> {
+    pub(crate) fn cancel_request(&self, request: u64) -> Result<(), Stopped> {
         self.check_running()?;
         cancel(request);
         self.check_running()?;
@@ -825,8 +834,8 @@ impl Machine {
     }
 
     /// How a request stands: completed (with its results) or pending.
-    pub fn request_outcome(&self, request: u64) -> IoOutcome {
-        self.with(|s| match s.completed_requests.get(&request) {
+    pub(crate) fn request_outcome(&self, request: u64) -> IoOutcome {
+        self.with(|s| match s.framework.completed_requests.get(&request) {
             Some((status, information, output)) => {
                 IoOutcome::Completed { status: *status, information: *information, output: output.clone() }
             }
@@ -836,14 +845,15 @@ impl Machine {
 
     /// Lets the framework present requests that waited behind a completed
     /// one (the simulator does it when an entry point returns).
-    pub fn dispatch_requests(&self) -> Result<(), Stopped> {
+    pub(crate) fn dispatch_requests(&self) -> Result<(), Stopped> {
         self.dispatch_waiting()
     }
 
     /// Requests presented to the driver and not completed yet.
-    pub fn pending_requests(&self) -> Vec<u64> {
+    pub(crate) fn pending_requests(&self) -> Vec<u64> {
         self.with(|s| {
-            s.objects
+            s.framework
+                .objects
                 .iter()
                 .filter(|(_, o)| matches!(&o.kind, ObjectKind::Request(r) if r.completed.is_none()))
                 .map(|(h, _)| *h)
@@ -853,7 +863,7 @@ impl Machine {
 
     /// Verifier findings that are not bug checks (e.g. a request left
     /// uncompleted at removal), in order.
-    pub fn findings(&self) -> Vec<String> {
-        self.with(|s| s.findings.clone())
+    pub(crate) fn findings(&self) -> Vec<String> {
+        self.with(|s| s.framework.findings.clone())
     }
 }

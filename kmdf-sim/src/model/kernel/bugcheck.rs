@@ -7,6 +7,7 @@
 //! when control is back at the simulator's entry point.
 
 use super::handles::{HandleEvent, HandleEventKind, HandleOwner, HandleTable};
+use crate::model::{KERNEL_MODULE, State};
 use std::fmt::Write as _;
 
 /// A bug check the simulated machine raised.
@@ -210,5 +211,55 @@ impl BugCheck {
             "INVALID_KERNEL_HANDLE",
             ["The handle that NtClose was called with.".into(), note2.into(), String::new(), String::new()],
         )
+    }
+}
+
+impl State {
+    /// wdk-panic's stop: KeBugCheckEx(0x52504E43 "RPNC", file, len, line, col)
+    /// (guide §4); the simulator does not model the four parameters.
+    pub(crate) fn rust_panic_stop(&mut self, root_cause: String) {
+        self.bug_check(
+            (
+                0x5250_4E43,
+                [0; 4],
+                "RUST_PANIC (wdk-panic)",
+                [String::new(), String::new(), String::new(), String::new()],
+            ),
+            None,
+            Some(root_cause),
+        );
+    }
+
+    /// Raises a bug check: snapshots the stack and blames the first module on
+    /// it that is not the kernel, as `!analyze` does.
+    pub fn bug_check(
+        &mut self,
+        (code, params, name, param_notes): (u32, [u64; 4], &'static str, [String; 4]),
+        handle: Option<u64>,
+        root_cause: Option<String>,
+    ) {
+        let mut stack = vec!["nt!KeBugCheckEx".to_string()];
+        stack.extend(self.stack());
+        let blamed = self
+            .kernel
+            .frames
+            .iter()
+            .rev()
+            .map(|f| f.image.to_string())
+            .find(|i| i != KERNEL_MODULE)
+            .unwrap_or_else(|| KERNEL_MODULE.into());
+        let handle_history = handle.map(|h| self.kernel.handles.history_of(h)).unwrap_or_default();
+        self.record_stop(Stop::BugCheck(Box::new(BugCheck {
+            code,
+            params,
+            name,
+            param_notes,
+            blamed,
+            stack,
+            process: self.kernel.process.name.clone(),
+            irql: self.kernel.irql,
+            handle_history,
+            root_cause,
+        })));
     }
 }

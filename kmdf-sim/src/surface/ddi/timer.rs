@@ -1,10 +1,10 @@
 //! Timer and spin-lock DDIs (wdftimer.h, wdfsync.h).
 
-use super::{invalid_handle, null_parameter};
-use crate::control::objects::{self, ObjectKind};
-use crate::control::timers::{TimerState, due_from};
-use crate::control::{FRAMEWORK_MODULE, Routine, STOPPED_STATUS, enter, with_state};
-use crate::surface::types::*;
+use crate::abi::*;
+use crate::model::framework::objects::{self, ObjectKind};
+use crate::model::framework::timers::{TimerState, due_from};
+use crate::model::framework::verifier::{invalid_handle, null_parameter};
+use crate::model::{FRAMEWORK_MODULE, Routine, STOPPED_STATUS, enter, with_state};
 
 /// `WdfTimerCreate` (WdfTimerCreate page): a WDFTIMER whose EvtTimerFunc
 /// runs when it expires, every `Period` ms when periodic.
@@ -69,8 +69,8 @@ pub unsafe extern "C" fn WdfTimerCreate(
 /// Runs `f` on a live timer, or reports the handle as invalid.
 fn with_timer<R>(timer: WDFTIMER, f: impl FnOnce(&mut TimerState, u64) -> R) -> Option<R> {
     with_state(|s| {
-        let clock = s.clock;
-        match s.objects.get_mut(&(timer as u64)).map(|o| &mut o.kind) {
+        let clock = s.kernel.clock;
+        match s.framework.objects.get_mut(&(timer as u64)).map(|o| &mut o.kind) {
             Some(ObjectKind::Timer(t)) => Some(f(t, clock)),
             _ => {
                 invalid_handle(s, timer as u64, 0);
@@ -107,10 +107,11 @@ pub unsafe extern "C" fn WdfTimerStop(_DriverGlobals: PWDF_DRIVER_GLOBALS, Timer
     enter(Routine::WdfTimerStop, FRAMEWORK_MODULE, "Wdf01000!imp_WdfTimerStop", 0, || {
         if Wait != 0 {
             with_state(|s| {
-                if s.irql > crate::PASSIVE_LEVEL as u8 {
-                    let message = format!("WdfTimerStop with Wait = TRUE at IRQL {}; it must be PASSIVE_LEVEL", s.irql);
-                    s.framework_log.push(message.clone());
-                    super::verifier_break(s, &message);
+                if s.kernel.irql > crate::PASSIVE_LEVEL as u8 {
+                    let message =
+                        format!("WdfTimerStop with Wait = TRUE at IRQL {}; it must be PASSIVE_LEVEL", s.kernel.irql);
+                    s.framework.framework_log.push(message.clone());
+                    crate::model::framework::verifier::verifier_break(s, &message);
                 }
             });
         }
@@ -167,7 +168,7 @@ pub unsafe extern "C" fn WdfSpinLockCreate(
 /// A lock misuse: 0x10D {code, lock, 0, 0} with the KMDF verifier (F54:
 /// 0x2 WDF_RECURSIVE_LOCK, 0xB WDF_INVALID_LOCK_OPERATION); without it,
 /// a finding (a real recursive acquire spins forever).
-fn lock_violation(s: &mut crate::control::State, code: u64, lock: u64, what: &str) {
+fn lock_violation(s: &mut crate::model::State, code: u64, lock: u64, what: &str) {
     if s.settings.kmdf_verifier {
         let name = if code == 2 { "WDF_RECURSIVE_LOCK" } else { "WDF_INVALID_LOCK_OPERATION" };
         s.bug_check(
@@ -182,7 +183,7 @@ fn lock_violation(s: &mut crate::control::State, code: u64, lock: u64, what: &st
         );
     } else {
         let caller = s.caller_image();
-        s.findings.push(format!(
+        s.framework.findings.push(format!(
             "{caller} {what} (WDFSPINLOCK {lock:#x}); on Windows the thread would hang or corrupt the lock"
         ));
     }
@@ -194,14 +195,14 @@ fn lock_violation(s: &mut crate::control::State, code: u64, lock: u64, what: &st
 pub unsafe extern "C" fn WdfSpinLockAcquire(_DriverGlobals: PWDF_DRIVER_GLOBALS, SpinLock: WDFSPINLOCK) {
     enter(Routine::WdfSpinLockAcquire, FRAMEWORK_MODULE, "Wdf01000!imp_WdfSpinLockAcquire", (), || {
         with_state(|s| {
-            let irql = s.irql;
-            match s.objects.get_mut(&(SpinLock as u64)).map(|o| &mut o.kind) {
+            let irql = s.kernel.irql;
+            match s.framework.objects.get_mut(&(SpinLock as u64)).map(|o| &mut o.kind) {
                 Some(ObjectKind::SpinLock { held: Some(_) }) => {
                     lock_violation(s, 2, SpinLock as u64, "acquired a spin lock it already holds");
                 }
                 Some(ObjectKind::SpinLock { held }) => {
                     *held = Some(irql);
-                    s.irql = s.irql.max(crate::DISPATCH_LEVEL as u8);
+                    s.kernel.irql = s.kernel.irql.max(crate::DISPATCH_LEVEL as u8);
                 }
                 _ => {
                     invalid_handle(s, SpinLock as u64, 0);
@@ -215,9 +216,9 @@ pub unsafe extern "C" fn WdfSpinLockAcquire(_DriverGlobals: PWDF_DRIVER_GLOBALS,
 /// acquire. Releasing a lock that is not held is F54's 0xB.
 pub unsafe extern "C" fn WdfSpinLockRelease(_DriverGlobals: PWDF_DRIVER_GLOBALS, SpinLock: WDFSPINLOCK) {
     enter(Routine::WdfSpinLockRelease, FRAMEWORK_MODULE, "Wdf01000!imp_WdfSpinLockRelease", (), || {
-        with_state(|s| match s.objects.get_mut(&(SpinLock as u64)).map(|o| &mut o.kind) {
+        with_state(|s| match s.framework.objects.get_mut(&(SpinLock as u64)).map(|o| &mut o.kind) {
             Some(ObjectKind::SpinLock { held }) => match held.take() {
-                Some(saved) => s.irql = saved,
+                Some(saved) => s.kernel.irql = saved,
                 None => lock_violation(s, 0xB, SpinLock as u64, "released a spin lock it does not hold"),
             },
             _ => {
@@ -282,13 +283,13 @@ pub unsafe extern "C" fn WdfWaitLockAcquire(
         // SAFETY: null or readable by contract.
         let timeout = (!Timeout.is_null()).then(|| unsafe { Timeout.read() });
         with_state(|s| {
-            if timeout != Some(0) && s.irql > crate::PASSIVE_LEVEL as u8 {
-                let message = format!("WdfWaitLockAcquire with a nonzero timeout at IRQL {}", s.irql);
-                s.framework_log.push(message.clone());
-                super::verifier_break(s, &message);
+            if timeout != Some(0) && s.kernel.irql > crate::PASSIVE_LEVEL as u8 {
+                let message = format!("WdfWaitLockAcquire with a nonzero timeout at IRQL {}", s.kernel.irql);
+                s.framework.framework_log.push(message.clone());
+                crate::model::framework::verifier::verifier_break(s, &message);
                 return crate::STATUS_INVALID_DEVICE_REQUEST;
             }
-            match s.objects.get_mut(&(Lock as u64)).map(|o| &mut o.kind) {
+            match s.framework.objects.get_mut(&(Lock as u64)).map(|o| &mut o.kind) {
                 Some(ObjectKind::WaitLock { held: true }) if timeout == Some(0) => crate::STATUS_TIMEOUT,
                 Some(ObjectKind::WaitLock { held: true }) => {
                     lock_violation(s, 2, Lock as u64, "waited on a wait lock it already holds");
@@ -308,7 +309,7 @@ pub unsafe extern "C" fn WdfWaitLockAcquire(
 /// `WdfWaitLockRelease`; releasing a lock that is not held is F54's 0xB.
 pub unsafe extern "C" fn WdfWaitLockRelease(_DriverGlobals: PWDF_DRIVER_GLOBALS, Lock: WDFWAITLOCK) {
     enter(Routine::WdfWaitLockRelease, FRAMEWORK_MODULE, "Wdf01000!imp_WdfWaitLockRelease", (), || {
-        with_state(|s| match s.objects.get_mut(&(Lock as u64)).map(|o| &mut o.kind) {
+        with_state(|s| match s.framework.objects.get_mut(&(Lock as u64)).map(|o| &mut o.kind) {
             Some(ObjectKind::WaitLock { held: held @ true }) => *held = false,
             Some(ObjectKind::WaitLock { .. }) => {
                 lock_violation(s, 0xB, Lock as u64, "released a wait lock it does not hold");
@@ -374,12 +375,15 @@ pub unsafe extern "C" fn WdfWorkItemCreate(
 pub unsafe extern "C" fn WdfWorkItemEnqueue(_DriverGlobals: PWDF_DRIVER_GLOBALS, WorkItem: WDFWORKITEM) {
     enter(Routine::WdfWorkItemEnqueue, FRAMEWORK_MODULE, "Wdf01000!imp_WdfWorkItemEnqueue", (), || {
         with_state(|s| {
-            if !matches!(s.objects.get(&(WorkItem as u64)).map(|o| &o.kind), Some(ObjectKind::WorkItem { .. })) {
+            if !matches!(
+                s.framework.objects.get(&(WorkItem as u64)).map(|o| &o.kind),
+                Some(ObjectKind::WorkItem { .. })
+            ) {
                 invalid_handle(s, WorkItem as u64, 0);
                 return;
             }
-            if !s.work_queue.contains(&(WorkItem as u64)) {
-                s.work_queue.push_back(WorkItem as u64);
+            if !s.framework.work_queue.contains(&(WorkItem as u64)) {
+                s.framework.work_queue.push_back(WorkItem as u64);
             }
         });
     })
@@ -390,14 +394,17 @@ pub unsafe extern "C" fn WdfWorkItemEnqueue(_DriverGlobals: PWDF_DRIVER_GLOBALS,
 pub unsafe extern "C" fn WdfWorkItemFlush(_DriverGlobals: PWDF_DRIVER_GLOBALS, WorkItem: WDFWORKITEM) {
     enter(Routine::WdfWorkItemFlush, FRAMEWORK_MODULE, "Wdf01000!imp_WdfWorkItemFlush", (), || {
         let live = with_state(|s| {
-            let ok = matches!(s.objects.get(&(WorkItem as u64)).map(|o| &o.kind), Some(ObjectKind::WorkItem { .. }));
+            let ok = matches!(
+                s.framework.objects.get(&(WorkItem as u64)).map(|o| &o.kind),
+                Some(ObjectKind::WorkItem { .. })
+            );
             if !ok {
                 invalid_handle(s, WorkItem as u64, 0);
             }
             ok
         });
         if live == Some(true) {
-            crate::control::timers::run_work_items();
+            crate::model::framework::timers::run_work_items();
         }
     })
 }
@@ -414,7 +421,7 @@ pub unsafe extern "C" fn WdfWorkItemGetParentObject(
         "Wdf01000!imp_WdfWorkItemGetParentObject",
         std::ptr::null_mut(),
         || {
-            with_state(|s| match s.objects.get(&(WorkItem as u64)).map(|o| &o.kind) {
+            with_state(|s| match s.framework.objects.get(&(WorkItem as u64)).map(|o| &o.kind) {
                 Some(ObjectKind::WorkItem { parent, .. }) => *parent as WDFOBJECT,
                 _ => {
                     invalid_handle(s, WorkItem as u64, 0);

@@ -1,40 +1,10 @@
 //! Object DDIs: creation, deletion, references and contexts (F29–F33).
 
-use super::{invalid_handle, null_parameter};
-use crate::control::objects::{self, ObjectKind};
-use crate::control::{FRAMEWORK_MODULE, Routine, STOPPED_STATUS, State, enter, with_state};
-use crate::surface::types::*;
-
-/// A KMDF verifier break (F33, F65): only with the KMDF verifier on; without
-/// a kernel debugger it is an unhandled breakpoint — bug check 0x7E
-/// SYSTEM_THREAD_EXCEPTION_NOT_HANDLED {0x80000003, ...}; with one it is
-/// recorded and the call returns.
-pub(crate) fn verifier_break(s: &mut State, reason: &str) {
-    if !s.settings.kmdf_verifier {
-        return;
-    }
-    if s.settings.kernel_debugger {
-        s.verifier_breaks.push(reason.to_string());
-        return;
-    }
-    s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxVerifierDbgBreakPoint");
-    s.bug_check(
-        (
-            0x7E,
-            [0x8000_0003, 0, 0, 0],
-            "SYSTEM_THREAD_EXCEPTION_NOT_HANDLED",
-            [
-                "The exception code: STATUS_BREAKPOINT (a verifier break with no debugger attached).".into(),
-                "The address of the exception.".into(),
-                "The exception record.".into(),
-                "The context record.".into(),
-            ],
-        ),
-        None,
-        Some(format!("KMDF verifier: {reason}")),
-    );
-    s.pop_frame();
-}
+use crate::abi::*;
+use crate::model::framework::objects::{self, ObjectKind};
+use crate::model::framework::verifier::verifier_break;
+use crate::model::framework::verifier::{invalid_handle, null_parameter};
+use crate::model::{FRAMEWORK_MODULE, Routine, STOPPED_STATUS, enter, with_state};
 
 /// `WdfObjectCreate`: a general object, child of the driver by default (F10).
 ///
@@ -80,7 +50,7 @@ pub unsafe extern "C" fn WdfObjectDelete(_DriverGlobals: PWDF_DRIVER_GLOBALS, Ob
     enter(Routine::WdfObjectDelete, FRAMEWORK_MODULE, "Wdf01000!imp_WdfObjectDelete", (), || {
         let now = with_state(|s| {
             let h = Object as u64;
-            let Some(o) = s.objects.get_mut(&h) else {
+            let Some(o) = s.framework.objects.get_mut(&h) else {
                 invalid_handle(s, h, 0);
                 return false;
             };
@@ -95,10 +65,10 @@ pub unsafe extern "C" fn WdfObjectDelete(_DriverGlobals: PWDF_DRIVER_GLOBALS, Ob
                 // down is dropped (F77 b: "dropped event", ASSERT only).
                 return false;
             }
-            if o.passive && s.irql > crate::PASSIVE_LEVEL as u8 {
+            if o.passive && s.kernel.irql > crate::PASSIVE_LEVEL as u8 {
                 // F9/F34: deferred to the dispose list's PASSIVE work item.
                 o.delete_requested = true;
-                s.deferred_deletes.push(h);
+                s.framework.deferred_deletes.push(h);
                 return false;
             }
             true
@@ -121,7 +91,7 @@ pub unsafe extern "C" fn WdfObjectReferenceActual(
     _File: PCCH,
 ) {
     enter(Routine::WdfObjectReferenceActual, FRAMEWORK_MODULE, "Wdf01000!imp_WdfObjectReferenceActual", (), || {
-        with_state(|s| match s.objects.get_mut(&(Handle as u64)) {
+        with_state(|s| match s.framework.objects.get_mut(&(Handle as u64)) {
             Some(o) => o.extra_refs += 1,
             None => {
                 invalid_handle(s, Handle as u64, 0);
@@ -146,7 +116,7 @@ pub unsafe extern "C" fn WdfObjectDereferenceActual(
     enter(Routine::WdfObjectDereferenceActual, FRAMEWORK_MODULE, "Wdf01000!imp_WdfObjectDereferenceActual", (), || {
         let h = Handle as u64;
         let release = with_state(|s| {
-            let Some(o) = s.objects.get_mut(&h) else {
+            let Some(o) = s.framework.objects.get_mut(&h) else {
                 invalid_handle(s, h, 0);
                 return false;
             };
@@ -204,7 +174,7 @@ pub unsafe extern "C" fn WdfObjectGetTypedContextWorker(
                     null_parameter(s, if Handle.is_null() { "Handle" } else { "TypeInfo" });
                     return std::ptr::null_mut();
                 }
-                match s.objects.get_mut(&(Handle as u64)) {
+                match s.framework.objects.get_mut(&(Handle as u64)) {
                     Some(obj) => match &mut obj.context {
                         Some((info, memory)) if *info == TypeInfo as usize => memory.as_mut_ptr().cast(),
                         _ => std::ptr::null_mut(),

@@ -1,49 +1,12 @@
 //! Registry DDIs: `FxRegKey` objects and the values behind them (F1–F26).
 
-use super::{invalid_key, null_parameter};
-use crate::control::handles::HandleOwner;
-use crate::control::objects::{self, ObjectKind};
-use crate::control::{FRAMEWORK_MODULE, Name, Routine, STOPPED_STATUS, State, enter, with_state};
-use crate::strings::read_unicode;
-use crate::surface::types::*;
-
-/// The live key object behind a WDFKEY: (`m_Key`, its open serial, driver),
-/// or what [`invalid_key`] makes of a bad one (F20, F77).
-pub(crate) fn key_state(s: &mut State, key: WDFKEY) -> Result<(Option<u64>, u64, Name), NTSTATUS> {
-    match s.objects.get(&(key as u64)).map(|o| (&o.kind, &o.driver)) {
-        Some((ObjectKind::Key { handle, serial }, driver)) => Ok((*handle, *serial, driver.clone())),
-        _ => Err(invalid_key(s, key)),
-    }
-}
-
-/// Creates a key object for `driver` and fills its `m_Key` by `open`
-/// (F12/F14–F16: the object is allocated and committed before the open; on
-/// failure it is deleted without callbacks and the open's status returned).
-pub(crate) fn new_key_object(
-    s: &mut State,
-    driver: Name,
-    attrs: objects::Attributes,
-    open: impl FnOnce(&mut State, HandleOwner) -> Result<(u64, bool), NTSTATUS>,
-) -> Result<(u64, bool), NTSTATUS> {
-    let key = s.create_object(ObjectKind::Key { handle: None, serial: 0 }, driver.clone(), attrs)?;
-    // F8: OBJ_KERNEL_HANDLE | OBJ_CASE_INSENSITIVE, opened by Wdf01000.
-    s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxRegKey::_OpenKey");
-    let opened = open(s, HandleOwner::FrameworkKey { key, driver });
-    s.pop_frame();
-    match opened {
-        Ok((handle, created)) => {
-            let serial = s.handles.get(handle).map(|e| e.serial).unwrap_or_default();
-            if let Some(o) = s.objects.get_mut(&key) {
-                o.kind = ObjectKind::Key { handle: Some(handle), serial };
-            }
-            Ok((key, created))
-        }
-        Err(status) => {
-            s.remove_failed_object(key);
-            Err(status)
-        }
-    }
-}
+use crate::abi::*;
+use crate::model::framework::objects::{self, ObjectKind};
+use crate::model::framework::registry::{key_state, new_key_object};
+use crate::model::framework::verifier::null_parameter;
+use crate::model::kernel::handles::HandleOwner;
+use crate::model::{FRAMEWORK_MODULE, Routine, STOPPED_STATUS, State, enter, with_state};
+use crate::surface::strings::read_unicode;
 
 /// The end of every key-opening DDI: on success the new WDFKEY goes to the
 /// driver's slot and the caller gets whether the key was created; a stopped
@@ -97,7 +60,7 @@ unsafe fn open_or_create(
             let (handle, serial, _) = key_state(s, parent)?;
             // ZwOpenKey relative to the parent's raw handle (F12): a handle the
             // driver already closed is an invalid RootDirectory.
-            match handle.and_then(|h| s.handles.get(h).filter(|e| e.serial == serial)) {
+            match handle.and_then(|h| s.kernel.handles.get(h).filter(|e| e.serial == serial)) {
                 Some(entry) => Some(entry.object),
                 None => return Err(crate::STATUS_INVALID_HANDLE),
             }
@@ -173,7 +136,7 @@ pub unsafe extern "C" fn WdfRegistryClose(_DriverGlobals: PWDF_DRIVER_GLOBALS, K
     enter(Routine::WdfRegistryClose, FRAMEWORK_MODULE, "Wdf01000!imp_WdfRegistryClose", (), || {
         let closed = with_state(|s| {
             let Ok((handle, serial, driver)) = key_state(s, Key) else { return false };
-            if let Some(o) = s.objects.get_mut(&(Key as u64)) {
+            if let Some(o) = s.framework.objects.get_mut(&(Key as u64)) {
                 o.kind = ObjectKind::Key { handle: None, serial };
             }
             if let Some(h) = handle {
@@ -223,7 +186,7 @@ fn in_key<T>(
     with_state(|s| {
         let (handle, _, _) = key_state(s, key)?;
         let handle = handle.ok_or(crate::STATUS_INVALID_HANDLE)?;
-        let node = crate::ntddk::key_of(s, handle as HANDLE, needed)?;
+        let node = crate::model::kernel::registry::key_of(s, handle as HANDLE, needed)?;
         f(s, node)
     })
     .unwrap_or(Err(STOPPED_STATUS))
@@ -261,7 +224,7 @@ unsafe fn value_name_and_value(name: PCUNICODE_STRING, value_is_null: bool) -> R
 /// KEY_QUERY_VALUE; STATUS_OBJECT_NAME_NOT_FOUND when it has no such value.
 fn query_value(key: WDFKEY, name: &str) -> Result<(u32, Vec<u8>), NTSTATUS> {
     in_key(key, crate::KEY_QUERY_VALUE, |s, node| {
-        let v = s.registry.value(node, name).ok_or(crate::STATUS_OBJECT_NAME_NOT_FOUND)?;
+        let v = s.kernel.registry.value(node, name).ok_or(crate::STATUS_OBJECT_NAME_NOT_FOUND)?;
         Ok((v.kind, v.data.clone()))
     })
 }
@@ -308,7 +271,7 @@ pub unsafe extern "C" fn WdfRegistryQueryULong(
                 Err(st) => return st,
             };
             let result = in_key(Key, crate::KEY_QUERY_VALUE, |s, node| {
-                let v = s.registry.value(node, &name).ok_or(crate::STATUS_OBJECT_NAME_NOT_FOUND)?;
+                let v = s.kernel.registry.value(node, &name).ok_or(crate::STATUS_OBJECT_NAME_NOT_FOUND)?;
                 if v.kind != crate::REG_DWORD {
                     return Err(crate::STATUS_OBJECT_TYPE_MISMATCH);
                 }
@@ -456,7 +419,7 @@ pub unsafe extern "C" fn WdfRegistryQueryUnicodeString(
 /// Writes a value through the key (`ZwSetValueKey`, F26). Needs KEY_SET_VALUE.
 fn assign(key: WDFKEY, name: &str, kind: u32, data: Vec<u8>) -> NTSTATUS {
     in_key(key, crate::KEY_SET_VALUE, |s, node| {
-        s.registry.set_value(node, name, kind, data);
+        s.kernel.registry.set_value(node, name, kind, data);
         Ok(crate::STATUS_SUCCESS)
     })
     .unwrap_or_else(|st| st)
@@ -576,7 +539,7 @@ pub unsafe extern "C" fn WdfRegistryRemoveValue(
                 Err(st) => return st,
             };
             in_key(Key, crate::KEY_SET_VALUE, |s, node| {
-                if s.registry.remove_value(node, &name) {
+                if s.kernel.registry.remove_value(node, &name) {
                     Ok(crate::STATUS_SUCCESS)
                 } else {
                     Err(crate::STATUS_OBJECT_NAME_NOT_FOUND)
@@ -598,7 +561,11 @@ pub unsafe extern "C" fn WdfRegistryRemoveValue(
 pub unsafe extern "C" fn WdfRegistryRemoveKey(_DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY) -> NTSTATUS {
     enter(Routine::WdfRegistryRemoveKey, FRAMEWORK_MODULE, "Wdf01000!imp_WdfRegistryRemoveKey", STOPPED_STATUS, || {
         let status = in_key(Key, crate::DELETE, |s, node| {
-            if s.registry.delete_key(node) { Ok(crate::STATUS_SUCCESS) } else { Err(crate::STATUS_CANNOT_DELETE) }
+            if s.kernel.registry.delete_key(node) {
+                Ok(crate::STATUS_SUCCESS)
+            } else {
+                Err(crate::STATUS_CANNOT_DELETE)
+            }
         })
         .unwrap_or_else(|st| st);
         if crate::NT_SUCCESS(status) {

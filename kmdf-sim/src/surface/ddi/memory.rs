@@ -1,14 +1,14 @@
 //! Memory and string DDIs (wdfmemory.h, wdfstring.h).
 
-use super::{invalid_handle, null_parameter};
-use crate::control::objects::{self, MemoryState, ObjectKind};
-use crate::control::{FRAMEWORK_MODULE, Routine, STOPPED_STATUS, enter, with_state};
-use crate::strings::read_unicode;
-use crate::surface::types::*;
+use crate::abi::*;
+use crate::model::framework::objects::{self, MemoryState, ObjectKind};
+use crate::model::framework::verifier::{invalid_handle, null_parameter};
+use crate::model::{FRAMEWORK_MODULE, Routine, STOPPED_STATUS, enter, with_state};
+use crate::surface::strings::read_unicode;
 
 /// A WDFMEMORY's buffer (pointer, length), or an invalid-handle report.
 fn memory_of(memory: WDFMEMORY) -> Option<(*mut u8, usize)> {
-    with_state(|s| match s.objects.get(&(memory as u64)).map(|o| &o.kind) {
+    with_state(|s| match s.framework.objects.get(&(memory as u64)).map(|o| &o.kind) {
         Some(ObjectKind::Memory(m)) => Some((m.ptr, m.len)),
         _ => {
             invalid_handle(s, memory as u64, 0);
@@ -245,7 +245,7 @@ pub unsafe extern "C" fn WdfStringGetUnicodeString(
             with_state(|s| null_parameter(s, "UnicodeString"));
             return;
         }
-        let value = with_state(|s| match s.objects.get_mut(&(String as u64)).map(|o| &mut o.kind) {
+        let value = with_state(|s| match s.framework.objects.get_mut(&(String as u64)).map(|o| &mut o.kind) {
             Some(ObjectKind::String(text)) => {
                 let bytes = u16::try_from(text.len() * 2).unwrap_or(0xFFFE);
                 Some(UNICODE_STRING { Length: bytes, MaximumLength: bytes, Buffer: text.as_mut_ptr() })
@@ -264,8 +264,8 @@ pub unsafe extern "C" fn WdfStringGetUnicodeString(
 }
 
 /// Replaces a WDFSTRING's text (WdfDriverRetrieveVersionString, ...).
-pub(crate) fn assign_string(s: &mut crate::control::State, string: WDFSTRING, text: &str) -> NTSTATUS {
-    match s.objects.get_mut(&(string as u64)).map(|o| &mut o.kind) {
+pub(crate) fn assign_string(s: &mut crate::model::State, string: WDFSTRING, text: &str) -> NTSTATUS {
+    match s.framework.objects.get_mut(&(string as u64)).map(|o| &mut o.kind) {
         Some(ObjectKind::String(t)) => {
             *t = text.encode_utf16().collect();
             crate::STATUS_SUCCESS

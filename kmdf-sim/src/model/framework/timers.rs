@@ -10,8 +10,9 @@
 
 use super::objects::ObjectKind;
 use super::pnp::{IoOutcome, call_driver};
-use super::{FRAMEWORK_MODULE, KERNEL_MODULE, Machine, Process, Stopped, with_state};
-use crate::surface::types::*;
+use crate::abi::*;
+use crate::model::kernel::stack::Process;
+use crate::model::{Engine, FRAMEWORK_MODULE, KERNEL_MODULE, Stopped, with_state};
 
 /// 100-ns ticks per millisecond.
 pub(crate) const TICKS_PER_MS: u64 = 10_000;
@@ -32,7 +33,7 @@ pub(crate) struct TimerState {
 
 /// The clock of this thread's machine (0 without one).
 pub(crate) fn now() -> u64 {
-    with_state(|s| s.clock).unwrap_or(0)
+    with_state(|s| s.kernel.clock).unwrap_or(0)
 }
 
 /// The due time a `WdfTimerStart` DueTime gives: negative = relative, in
@@ -51,6 +52,7 @@ pub(crate) fn run_next_timer_until(deadline: u64) -> bool {
             return None;
         }
         let (handle, due) = s
+            .framework
             .objects
             .iter()
             .filter_map(|(h, o)| match &o.kind {
@@ -59,22 +61,22 @@ pub(crate) fn run_next_timer_until(deadline: u64) -> bool {
             })
             .filter(|&(_, d)| d <= deadline)
             .min_by_key(|&(h, d)| (d, h))?;
-        s.clock = s.clock.max(due);
-        let object = s.objects.get_mut(&handle)?;
+        s.kernel.clock = s.kernel.clock.max(due);
+        let object = s.framework.objects.get_mut(&handle)?;
         let image = object.driver.clone();
         let ObjectKind::Timer(t) = &mut object.kind else { return None };
         // A periodic timer is re-queued before its callback runs, as the
         // kernel re-inserts a periodic KTIMER when it expires.
         t.due = (t.period_ms > 0).then(|| due.saturating_add(u64::from(t.period_ms) * TICKS_PER_MS));
-        let irql = if t.passive { crate::PASSIVE_LEVEL as u8 } else { crate::DISPATCH_LEVEL as u8 };
+        let irql = if t.passive { crate::abi::PASSIVE_LEVEL as u8 } else { crate::abi::DISPATCH_LEVEL as u8 };
         let callback = t.callback;
         Some((handle, callback, irql, image))
     })
     .flatten();
     let Some((handle, callback, irql, image)) = next else { return false };
     let saved = with_state(|s| {
-        let saved = (s.process.clone(), s.frames.len());
-        s.process = Process { name: "System".into(), has_peb: false };
+        let saved = (s.kernel.process.clone(), s.kernel.frames.len());
+        s.kernel.process = Process { name: "System".into(), has_peb: false };
         s.push_frame(KERNEL_MODULE, "nt!KiTimerExpiration");
         s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxTimer::TimerHandler");
         saved
@@ -84,8 +86,8 @@ pub(crate) fn run_next_timer_until(deadline: u64) -> bool {
     call_driver(&image, "EvtTimerFunc", irql, || unsafe { callback(handle as WDFTIMER) });
     with_state(|s| {
         if let Some((process, depth)) = saved {
-            s.frames.truncate(depth);
-            s.process = process;
+            s.kernel.frames.truncate(depth);
+            s.kernel.process = process;
         }
     });
     true
@@ -98,11 +100,11 @@ pub(crate) fn run_next_timer_until(deadline: u64) -> bool {
 /// code: no borrow of the state held.
 pub(crate) fn run_work_items() {
     while let Some((item, callback, image)) = with_state(|s| {
-        while let Some(item) = s.work_queue.pop_front() {
+        while let Some(item) = s.framework.work_queue.pop_front() {
             if s.is_stopped() {
                 return None;
             }
-            if let Some(o) = s.objects.get(&item)
+            if let Some(o) = s.framework.objects.get(&item)
                 && let ObjectKind::WorkItem { callback, .. } = &o.kind
             {
                 return Some((item, *callback, o.driver.clone()));
@@ -113,46 +115,48 @@ pub(crate) fn run_work_items() {
     .flatten()
     {
         let saved = with_state(|s| {
-            let saved = (s.process.clone(), s.frames.len());
-            s.process = Process { name: "System".into(), has_peb: false };
+            let saved = (s.kernel.process.clone(), s.kernel.frames.len());
+            s.kernel.process = Process { name: "System".into(), has_peb: false };
             s.push_frame(KERNEL_MODULE, "nt!ExpWorkerThread");
             s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxWorkItem::WorkItemHandler");
             saved
         });
         // SAFETY: the EvtWorkItemFunc the driver registered in
         // WDF_WORKITEM_CONFIG, called with its live WDFWORKITEM.
-        call_driver(&image, "EvtWorkItemFunc", crate::PASSIVE_LEVEL as u8, || unsafe { callback(item as WDFWORKITEM) });
+        call_driver(&image, "EvtWorkItemFunc", crate::abi::PASSIVE_LEVEL as u8, || unsafe {
+            callback(item as WDFWORKITEM)
+        });
         with_state(|s| {
             if let Some((process, depth)) = saved {
-                s.frames.truncate(depth);
-                s.process = process;
+                s.kernel.frames.truncate(depth);
+                s.kernel.process = process;
             }
         });
     }
 }
 
-impl Machine {
+impl Engine {
     /// The machine's clock: 100-ns units since boot.
-    pub fn now(&self) -> u64 {
-        self.with(|s| s.clock)
+    pub(crate) fn now(&self) -> u64 {
+        self.with(|s| s.kernel.clock)
     }
 
     /// Lets `ms` milliseconds of simulated time pass: every timer due by
     /// then fires, in order, and requests that can be presented are.
-    pub fn advance_time(&self, ms: u64) -> Result<(), Stopped> {
+    pub(crate) fn advance_time(&self, ms: u64) -> Result<(), Stopped> {
         self.check_running()?;
         let deadline = self.now().saturating_add(ms.saturating_mul(TICKS_PER_MS));
         while run_next_timer_until(deadline) {
             self.after_callback()?;
         }
-        self.with(|s| s.clock = s.clock.max(deadline));
+        self.with(|s| s.kernel.clock = s.kernel.clock.max(deadline));
         self.check_running()
     }
 
     /// Waits as an application's synchronous ReadFile / WriteFile /
     /// DeviceIoControl does: simulated time runs (timers fire) until the
     /// request completes or `timeout_ms` has passed; then how it stands.
-    pub fn wait_for_request(&self, request: u64, timeout_ms: u64) -> Result<IoOutcome, Stopped> {
+    pub(crate) fn wait_for_request(&self, request: u64, timeout_ms: u64) -> Result<IoOutcome, Stopped> {
         self.check_running()?;
         let deadline = self.now().saturating_add(timeout_ms.saturating_mul(TICKS_PER_MS));
         loop {
@@ -161,7 +165,7 @@ impl Machine {
                 return Ok(outcome);
             }
             if !run_next_timer_until(deadline) {
-                self.with(|s| s.clock = s.clock.max(deadline));
+                self.with(|s| s.kernel.clock = s.kernel.clock.max(deadline));
                 return Ok(self.request_outcome(request));
             }
             self.after_callback()?;
@@ -169,9 +173,10 @@ impl Machine {
     }
 
     /// Timers of the loaded driver still queued: (WDFTIMER, due time).
-    pub fn queued_timers(&self) -> Vec<(u64, u64)> {
+    pub(crate) fn queued_timers(&self) -> Vec<(u64, u64)> {
         self.with(|s| {
-            s.objects
+            s.framework
+                .objects
                 .iter()
                 .filter_map(|(h, o)| match &o.kind {
                     ObjectKind::Timer(t) => t.due.map(|d| (*h, d)),

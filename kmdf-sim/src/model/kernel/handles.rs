@@ -9,7 +9,10 @@
 //! * F39–F42, F67, F68: what `NtClose` does with a bad or protected handle;
 //!   the decision is made here, the bug check is raised by the caller.
 
-use super::Name;
+use crate::abi::{HANDLE, NTSTATUS};
+use crate::model::Name;
+use crate::model::kernel::bugcheck::{BugCheck, OwnershipViolation, ViolationKind};
+use crate::model::{KERNEL_MODULE, State};
 use std::collections::VecDeque;
 
 /// Events kept per handle slot: enough for the open/close/reuse timeline a
@@ -61,7 +64,7 @@ impl HandleOwner {
     pub fn module(&self) -> &str {
         match self {
             HandleOwner::Component(name) => name,
-            HandleOwner::FrameworkKey { .. } => crate::control::FRAMEWORK_MODULE,
+            HandleOwner::FrameworkKey { .. } => crate::model::FRAMEWORK_MODULE,
         }
     }
 }
@@ -180,7 +183,7 @@ pub struct HandleTable {
 
 /// Whether an entry counts in `component_live`.
 fn component_owned(owner: &HandleOwner) -> bool {
-    matches!(owner, HandleOwner::Component(name) if name != crate::control::KERNEL_MODULE)
+    matches!(owner, HandleOwner::Component(name) if name != crate::model::KERNEL_MODULE)
 }
 
 impl HandleTable {
@@ -337,6 +340,7 @@ impl HandleTable {
     }
 
     /// Sets or clears protect-from-close on a live handle (F40).
+    #[cfg(test)]
     pub fn set_protected(&mut self, value: u64, protected: bool) -> bool {
         let Some(index) = Self::index_of(value) else { return false };
         match self.slots.get_mut(index as usize) {
@@ -354,11 +358,6 @@ impl HandleTable {
         self.history.get(index as usize).map(|h| h.iter().cloned().collect()).unwrap_or_default()
     }
 
-    /// Live handles, for leak reports: (value, entry).
-    pub fn live(&self) -> Vec<(u64, HandleEntry)> {
-        self.live_entries().map(|(h, e)| (h, e.clone())).collect()
-    }
-
     /// Whether any live handle is owned by a component other than the
     /// kernel (a driver's own ZwOpenKey, another component's handle): when
     /// none is, an unload has no handle of its own to report.
@@ -373,6 +372,141 @@ impl HandleTable {
             Slot::Free => None,
         })
     }
+}
+
+impl State {
+    /// `NtClose` from kernel mode (F39–F46, F67, F68). `expected_serial` is the
+    /// open the closer believes it holds (known for key objects), so a close
+    /// of a reused slot is told from a close of a foreign handle.
+    pub fn nt_close(&mut self, value: u64, closer: HandleOwner, expected_serial: Option<u64>) -> NTSTATUS {
+        // ZwClose enters the kernel through the system-service stub; these are
+        // the frames the reported crash shows under KeBugCheckEx (F41).
+        self.push_frame(KERNEL_MODULE, "nt!KiServiceLinkage");
+        self.push_frame(KERNEL_MODULE, "nt!KiSystemServiceCopyEnd");
+        let seq = self.next_seq();
+        let outcome = self.kernel.handles.close(value, &closer, seq, self.site());
+        let status = match outcome {
+            CloseOutcome::Closed(info) => {
+                let stale = expected_serial.is_some_and(|s| s != info.serial);
+                if stale || info.owner != closer {
+                    let kind =
+                        if stale { ViolationKind::StaleCloseReusedSlot } else { ViolationKind::ClosedForeignHandle };
+                    let outcome = if stale {
+                        "the victim's handle was closed silently (docs/facts.md#f67: slot reused by an unprotected handle)"
+                    } else {
+                        "closed; its owner will close the same value again later"
+                    };
+                    self.kernel.violations.push(OwnershipViolation {
+                        kind,
+                        handle: value,
+                        closer: closer.clone(),
+                        victim: Some(info.owner),
+                        outcome: outcome.into(),
+                        seq,
+                    });
+                }
+                crate::abi::STATUS_SUCCESS
+            }
+            CloseOutcome::Protected(info) => {
+                // F67b: a protected handle closed from kernel mode bug-checks
+                // 0x93 {h, 0, 0, 0} (F41, the report's shape); Arg1 stripped (F68).
+                let stale = expected_serial.is_some_and(|s| s != info.serial);
+                let outcome = "bug check 0x93 (protected handle closed)".to_string();
+                if stale || info.owner != closer {
+                    let kind =
+                        if stale { ViolationKind::StaleCloseReusedSlot } else { ViolationKind::ClosedForeignHandle };
+                    self.kernel.violations.push(OwnershipViolation {
+                        kind,
+                        handle: value,
+                        closer: closer.clone(),
+                        victim: Some(info.owner.clone()),
+                        outcome: outcome.clone(),
+                        seq,
+                    });
+                }
+                self.kernel.handles.record_bad_close(
+                    value,
+                    &closer,
+                    format!("slot held by protected handle of {}; {outcome}", info.owner),
+                    seq,
+                    self.site(),
+                );
+                let cause = self.root_cause_for(value, &closer);
+                self.bug_check(BugCheck::invalid_kernel_handle(value, true), Some(value), cause);
+                crate::abi::STATUS_HANDLE_NOT_CLOSABLE
+            }
+            CloseOutcome::Invalid => {
+                // F67a: free slot → STATUS_INVALID_HANDLE, unless a kernel
+                // debugger is on and the caller's process has a PEB (F42), or
+                // Driver Verifier's misc checks force the bug check (F67c).
+                let fatal = (self.settings.kernel_debugger && self.kernel.process.has_peb)
+                    || self.settings.verifier_misc_checks;
+                let outcome = if fatal {
+                    "bug check 0x93 (invalid handle closed)".to_string()
+                } else {
+                    "STATUS_INVALID_HANDLE returned (silent unless a debugger or Driver Verifier is on, docs/facts.md#f67)"
+                        .to_string()
+                };
+                self.kernel.violations.push(OwnershipViolation {
+                    kind: ViolationKind::StaleCloseFreeSlot,
+                    handle: value,
+                    closer: closer.clone(),
+                    victim: None,
+                    outcome: outcome.clone(),
+                    seq,
+                });
+                let site = self.site();
+                self.kernel.handles.record_bad_close(value, &closer, format!("no open handle; {outcome}"), seq, site);
+                if fatal {
+                    let cause = self.root_cause_for(value, &closer);
+                    self.bug_check(BugCheck::invalid_kernel_handle(value, false), Some(value), cause);
+                }
+                crate::abi::STATUS_INVALID_HANDLE
+            }
+        };
+        self.pop_frame();
+        self.pop_frame();
+        status
+    }
+
+    /// Who closed `closer`'s handle before `closer` did, from the violations
+    /// recorded so far: the sentence a developer needs and a dump cannot give.
+    fn root_cause_for(&self, value: u64, closer: &HandleOwner) -> Option<String> {
+        let slot = HandleTable::stripped(value) >> 2;
+        self.kernel.violations
+            .iter()
+            .rev()
+            .find(|v| {
+                v.kind == ViolationKind::ClosedForeignHandle
+                    && HandleTable::stripped(v.handle) >> 2 == slot
+                    && v.victim.as_ref() == Some(closer)
+            })
+            .map(|v| {
+                format!(
+                    "{} closed handle {:#x} (event #{}), which belonged to {}; the second close, by {}, is the one that stopped the machine",
+                    v.closer,
+                    v.handle,
+                    v.seq,
+                    closer,
+                    closer.module()
+                )
+            })
+    }
+}
+
+/// A close with previous mode KernelMode, as the calling driver (ZwClose,
+/// ObCloseHandle(KernelMode), NtClose in a system thread).
+pub(crate) fn close_in_kernel_mode(s: &mut crate::model::State, handle: HANDLE) -> NTSTATUS {
+    let closer = HandleOwner::Component(s.caller_image());
+    let status = s.nt_close(handle as u64, closer, None);
+    if let Some((image, path, protected)) = s.kernel.interleaved_open.take() {
+        // Another thread of another component, right after this close.
+        s.push_driver_frame(&image, "Worker");
+        let owner = HandleOwner::Component(Name::copy_of(&image));
+        let _ = s.open_key_handle(owner, None, &path, crate::abi::KEY_READ, None, protected);
+        s.pop_frame();
+    }
+    status
 }
 
 #[cfg(test)]
@@ -464,7 +598,7 @@ mod tests {
     #[test]
     fn component_handles_are_counted_until_closed() {
         let mut t = HandleTable::new(ReusePolicy::BatchedLifo);
-        let kernel = HandleEntry { owner: HandleOwner::Component(crate::control::KERNEL_MODULE.into()), ..entry(1) };
+        let kernel = HandleEntry { owner: HandleOwner::Component(crate::model::KERNEL_MODULE.into()), ..entry(1) };
         t.insert(kernel, Name::default(), 1, Name::default());
         let key = HandleEntry { owner: HandleOwner::FrameworkKey { key: 0x10, driver: "t.sys".into() }, ..entry(2) };
         t.insert(key, Name::default(), 2, Name::default());

@@ -1,11 +1,12 @@
 //! Queue and request DDIs: the default queue, METHOD_BUFFERED buffers and
 //! completion. A completed request is deleted with its children (K3).
 
-use super::{invalid_handle, null_parameter};
-use crate::control::objects::{self, ObjectKind};
-use crate::control::pnp::{RequestState, RequestType};
-use crate::control::{FRAMEWORK_MODULE, Routine, STOPPED_STATUS, enter, with_state};
-use crate::surface::types::*;
+use crate::abi::*;
+use crate::model::framework::objects::{self, ObjectKind};
+use crate::model::framework::pnp::RequestType;
+use crate::model::framework::queue::{complete_request, with_queue, with_request};
+use crate::model::framework::verifier::{invalid_handle, null_parameter};
+use crate::model::{FRAMEWORK_MODULE, Routine, STOPPED_STATUS, enter, with_state};
 
 /// `WdfIoQueueCreate`: a queue, child of its device. ASSUMPTIONs: a
 /// `Config.Size` other than the 1.33 size fails with
@@ -45,7 +46,7 @@ pub unsafe extern "C" fn WdfIoQueueCreate(
             Err(st) => return st,
         };
         let created = with_state(|s| {
-            if !matches!(s.objects.get(&(Device as u64)).map(|o| &o.kind), Some(ObjectKind::Device { .. })) {
+            if !matches!(s.framework.objects.get(&(Device as u64)).map(|o| &o.kind), Some(ObjectKind::Device { .. })) {
                 return Err(invalid_handle(s, Device as u64, 0));
             }
             attributes.parent.get_or_insert(Device as u64);
@@ -89,7 +90,7 @@ unsafe fn retrieve(request: WDFREQUEST, min: usize, buffer: *mut PVOID, length: 
         with_state(|s| null_parameter(s, "Buffer"));
         return STOPPED_STATUS;
     }
-    let found = with_state(|s| match s.objects.get_mut(&(request as u64)).map(|o| &mut o.kind) {
+    let found = with_state(|s| match s.framework.objects.get_mut(&(request as u64)).map(|o| &mut o.kind) {
         Some(ObjectKind::Request(r)) => {
             if !buffer_allowed(r.kind, output) {
                 return Err(crate::STATUS_INVALID_DEVICE_REQUEST);
@@ -179,45 +180,6 @@ fn buffer_allowed(kind: RequestType, output: bool) -> bool {
     }
 }
 
-/// Completes a request: `information` or, for `WdfRequestComplete`, the
-/// value WdfRequestSetInformation left (the DDI page: it completes with the
-/// information the request already holds). The request is deleted with its
-/// children (K3); the sequential queue may present the next one.
-pub(crate) fn complete_request(request: WDFREQUEST, status: NTSTATUS, information: Option<u64>) {
-    let done = with_state(|s| match s.objects.get_mut(&(request as u64)).map(|o| &mut o.kind) {
-        Some(ObjectKind::Request(r)) if r.completed.is_none() => {
-            let information = information.unwrap_or(r.information);
-            r.completed = Some((status, information));
-            if r.cancel.is_some() {
-                // ASSUMPTION (WdfRequestMarkCancelable page: "the driver must
-                // call WdfRequestUnmarkCancelable before completing"): a
-                // finding, not a stop; KMDF's own check is not in the facts.
-                s.findings.push(format!(
-                    "request {:#x} was completed while still cancelable (call WdfRequestUnmarkCancelable first)",
-                    request as u64
-                ));
-            }
-            let n = usize::try_from(information).unwrap_or(usize::MAX).min(r.output_len);
-            let ptr = r.buffer_ptr();
-            // SAFETY: the system buffer holds at least `output_len >= n` bytes.
-            let output = unsafe { std::slice::from_raw_parts(ptr, n) }.to_vec();
-            s.completed_requests.insert(request as u64, (status, information, output));
-            // Bounded: the oldest results (lowest handles) go first.
-            if s.completed_requests.len() > crate::control::COMPLETED_REQUESTS_KEPT {
-                s.completed_requests.pop_first();
-            }
-            true
-        }
-        _ => {
-            invalid_handle(s, request as u64, 0);
-            false
-        }
-    });
-    if done == Some(true) {
-        objects::delete_subtree(request as u64);
-    }
-}
-
 pub unsafe extern "C" fn WdfRequestCompleteWithInformation(
     _DriverGlobals: PWDF_DRIVER_GLOBALS,
     Request: WDFREQUEST,
@@ -243,18 +205,6 @@ pub unsafe extern "C" fn WdfRequestComplete(
     enter(Routine::WdfRequestComplete, FRAMEWORK_MODULE, "Wdf01000!imp_WdfRequestComplete", (), || {
         complete_request(Request, Status, None)
     })
-}
-
-/// Runs `f` on a live, uncompleted request, or reports the handle as invalid.
-fn with_request<R>(request: WDFREQUEST, f: impl FnOnce(&mut RequestState) -> R) -> Option<R> {
-    with_state(|s| match s.objects.get_mut(&(request as u64)).map(|o| &mut o.kind) {
-        Some(ObjectKind::Request(r)) if r.completed.is_none() => Some(f(r)),
-        _ => {
-            invalid_handle(s, request as u64, 0);
-            None
-        }
-    })
-    .flatten()
 }
 
 /// `WdfRequestSetInformation`: the value WdfRequestComplete completes with.
@@ -314,16 +264,19 @@ fn mark_cancelable(request: WDFREQUEST, cancel: PFN_WDF_REQUEST_CANCEL, call_if_
         Some(true) if call_if_canceled => {
             let image = with_state(|s| s.driver_image().unwrap_or_default()).unwrap_or_default();
             // SAFETY: the driver's EvtRequestCancel for this live request.
-            crate::control::pnp::call_driver(&image, "EvtRequestCancel", crate::DISPATCH_LEVEL as u8, || unsafe {
-                cancel(request)
-            });
+            crate::model::framework::pnp::call_driver(
+                &image,
+                "EvtRequestCancel",
+                crate::DISPATCH_LEVEL as u8,
+                || unsafe { cancel(request) },
+            );
             crate::STATUS_CANCELLED
         }
         Some(true) => crate::STATUS_CANCELLED,
     }
 }
 
-/// `WdfRequestMarkCancelable`: registers EvtRequestCancel; see [`mark_cancelable`].
+/// `WdfRequestMarkCancelable`: registers EvtRequestCancel; see `mark_cancelable`.
 pub unsafe extern "C" fn WdfRequestMarkCancelable(
     _DriverGlobals: PWDF_DRIVER_GLOBALS,
     Request: WDFREQUEST,
@@ -375,7 +328,7 @@ pub unsafe extern "C" fn WdfRequestUnmarkCancelable(
                 Some((false, true)) => crate::STATUS_CANCELLED,
                 Some((false, false)) => {
                     with_state(|s| {
-                        s.findings.push(format!(
+                        s.framework.findings.push(format!(
                             "WdfRequestUnmarkCancelable on request {:#x}, which was not marked cancelable",
                             Request as u64
                         ));
@@ -405,7 +358,7 @@ fn retrieve_memory(request: WDFREQUEST, memory: *mut WDFMEMORY, output: bool) ->
         return STOPPED_STATUS;
     }
     let found = with_state(|s| {
-        let (ptr, len, existing) = match s.objects.get_mut(&(request as u64)).map(|o| &mut o.kind) {
+        let (ptr, len, existing) = match s.framework.objects.get_mut(&(request as u64)).map(|o| &mut o.kind) {
             Some(ObjectKind::Request(r)) if r.completed.is_none() => {
                 if !buffer_allowed(r.kind, output) {
                     return Err(crate::STATUS_INVALID_DEVICE_REQUEST);
@@ -425,7 +378,7 @@ fn retrieve_memory(request: WDFREQUEST, memory: *mut WDFMEMORY, output: bool) ->
         let attrs = objects::Attributes { parent: Some(request as u64), ..objects::Attributes::default() };
         let kind = ObjectKind::Memory(Box::new(objects::MemoryState { ptr, len, own: None }));
         let h = s.create_object(kind, image, attrs)?;
-        if let Some(ObjectKind::Request(r)) = s.objects.get_mut(&(request as u64)).map(|o| &mut o.kind) {
+        if let Some(ObjectKind::Request(r)) = s.framework.objects.get_mut(&(request as u64)).map(|o| &mut o.kind) {
             r.memory[usize::from(output)] = Some(h);
         }
         Ok(h)
@@ -471,18 +424,6 @@ pub unsafe extern "C" fn WdfRequestRetrieveOutputMemory(
     )
 }
 
-/// The queue object behind a handle, or an invalid-handle report.
-fn with_queue<R>(queue: WDFQUEUE, f: impl FnOnce(&mut objects::QueueState) -> R) -> Option<R> {
-    with_state(|s| match s.objects.get_mut(&(queue as u64)).map(|o| &mut o.kind) {
-        Some(ObjectKind::Queue(q)) => Some(f(q)),
-        _ => {
-            invalid_handle(s, queue as u64, 0);
-            None
-        }
-    })
-    .flatten()
-}
-
 /// `WdfIoQueueStart`: the queue presents requests again (those that waited
 /// are presented when the framework's entry point returns).
 pub unsafe extern "C" fn WdfIoQueueStart(_DriverGlobals: PWDF_DRIVER_GLOBALS, Queue: WDFQUEUE) {
@@ -494,7 +435,8 @@ pub unsafe extern "C" fn WdfIoQueueStart(_DriverGlobals: PWDF_DRIVER_GLOBALS, Qu
 /// Requests the driver holds from `queue` (presented, not completed).
 fn driver_owned(queue: WDFQUEUE) -> usize {
     with_state(|s| {
-        s.objects
+        s.framework
+            .objects
             .values()
             .filter(|o| {
                 matches!(&o.kind, ObjectKind::Request(r)
@@ -527,12 +469,12 @@ pub unsafe extern "C" fn WdfIoQueueStopSynchronously(_DriverGlobals: PWDF_DRIVER
 }
 
 fn wait_until_idle(queue: WDFQUEUE, ddi: &str) {
-    let deadline = crate::control::timers::now().saturating_add(60 * 10_000_000);
+    let deadline = crate::model::framework::timers::now().saturating_add(60 * 10_000_000);
     while driver_owned(queue) > 0 {
-        if !crate::control::timers::run_next_timer_until(deadline) {
+        if !crate::model::framework::timers::run_next_timer_until(deadline) {
             let n = driver_owned(queue);
             with_state(|s| {
-                s.findings.push(format!(
+                s.framework.findings.push(format!(
                     "{ddi} on queue {:#x} waits for {n} request(s) the driver never completes: the thread would hang (nothing completed them within 60 s of simulated time)",
                     queue as u64
                 ));
@@ -560,9 +502,12 @@ pub unsafe extern "C" fn WdfIoQueueStop(
         if let Some(cb) = StopComplete {
             let image = with_state(|s| s.driver_image().unwrap_or_default()).unwrap_or_default();
             // SAFETY: the driver's EvtIoQueueState for this queue, with its context.
-            crate::control::pnp::call_driver(&image, "EvtIoQueueState", crate::DISPATCH_LEVEL as u8, || unsafe {
-                cb(Queue, Context)
-            });
+            crate::model::framework::pnp::call_driver(
+                &image,
+                "EvtIoQueueState",
+                crate::DISPATCH_LEVEL as u8,
+                || unsafe { cb(Queue, Context) },
+            );
         }
     })
 }
@@ -582,7 +527,8 @@ pub unsafe extern "C" fn WdfIoQueuePurgeSynchronously(_DriverGlobals: PWDF_DRIVE
                 return;
             }
             let of_queue = with_state(|s| {
-                s.objects
+                s.framework
+                    .objects
                     .iter()
                     .filter_map(|(h, o)| match &o.kind {
                         ObjectKind::Request(r) if r.queue == Queue as u64 && r.completed.is_none() => Some(*h),
@@ -592,7 +538,7 @@ pub unsafe extern "C" fn WdfIoQueuePurgeSynchronously(_DriverGlobals: PWDF_DRIVE
             })
             .unwrap_or_default();
             for h in of_queue {
-                crate::control::pnp::cancel(h);
+                crate::model::framework::pnp::cancel(h);
             }
             wait_until_idle(Queue, "WdfIoQueuePurgeSynchronously");
         },
@@ -642,13 +588,16 @@ pub unsafe extern "C" fn WdfDeviceConfigureRequestDispatching(
         || {
             let Some(kind) = request_type(RequestType) else { return crate::STATUS_NOT_SUPPORTED };
             with_state(|s| {
-                if !matches!(s.objects.get(&(Device as u64)).map(|o| &o.kind), Some(ObjectKind::Device { .. })) {
+                if !matches!(
+                    s.framework.objects.get(&(Device as u64)).map(|o| &o.kind),
+                    Some(ObjectKind::Device { .. })
+                ) {
                     return invalid_handle(s, Device as u64, 0);
                 }
-                let taken = s.objects.values().any(|o| {
+                let taken = s.framework.objects.values().any(|o| {
                     matches!(&o.kind, ObjectKind::Queue(q) if q.device == Device as u64 && q.dispatch.contains(&kind))
                 });
-                match s.objects.get_mut(&(Queue as u64)).map(|o| &mut o.kind) {
+                match s.framework.objects.get_mut(&(Queue as u64)).map(|o| &mut o.kind) {
                     Some(ObjectKind::Queue(q)) if q.device != Device as u64 => crate::STATUS_INVALID_PARAMETER,
                     Some(ObjectKind::Queue(_)) if taken => crate::STATUS_INVALID_DEVICE_REQUEST,
                     Some(ObjectKind::Queue(q)) => {
@@ -682,20 +631,21 @@ pub unsafe extern "C" fn WdfRequestForwardToIoQueue(
         STOPPED_STATUS,
         || {
             with_state(|s| {
-                let destination = match s.objects.get(&(DestinationQueue as u64)).map(|o| &o.kind) {
+                let destination = match s.framework.objects.get(&(DestinationQueue as u64)).map(|o| &o.kind) {
                     Some(ObjectKind::Queue(q)) => q.device,
                     _ => return invalid_handle(s, DestinationQueue as u64, 0),
                 };
-                let source = match s.objects.get(&(Request as u64)).map(|o| &o.kind) {
+                let source = match s.framework.objects.get(&(Request as u64)).map(|o| &o.kind) {
                     Some(ObjectKind::Request(r)) if r.completed.is_none() && r.presented => r.queue,
                     Some(ObjectKind::Request(_)) => return crate::STATUS_INVALID_DEVICE_REQUEST,
                     _ => return invalid_handle(s, Request as u64, 0),
                 };
-                let source_device = match s.objects.get(&source).map(|o| &o.kind) {
+                let source_device = match s.framework.objects.get(&source).map(|o| &o.kind) {
                     Some(ObjectKind::Queue(q)) => q.device,
                     _ => 0,
                 };
-                let Some(ObjectKind::Request(r)) = s.objects.get_mut(&(Request as u64)).map(|o| &mut o.kind) else {
+                let Some(ObjectKind::Request(r)) = s.framework.objects.get_mut(&(Request as u64)).map(|o| &mut o.kind)
+                else {
                     return STOPPED_STATUS;
                 };
                 if r.cancel.is_some() || source_device != destination {
@@ -704,7 +654,7 @@ pub unsafe extern "C" fn WdfRequestForwardToIoQueue(
                 r.queue = DestinationQueue as u64;
                 r.presented = false;
                 let process = s.process_name();
-                s.waiting_requests.push((Request as u64, process));
+                s.framework.waiting_requests.push((Request as u64, process));
                 crate::STATUS_SUCCESS
             })
             .unwrap_or(STOPPED_STATUS)

@@ -16,8 +16,8 @@
 //! * F9/F34: WDFKEY is a passive object: a delete above PASSIVE_LEVEL is
 //!   deferred to a PASSIVE work item; every callback of a key runs at PASSIVE.
 
-use super::{FRAMEWORK_MODULE, State, with_state};
-use crate::surface::types::*;
+use crate::abi::*;
+use crate::model::{FRAMEWORK_MODULE, State, with_state};
 
 /// How many freed object handles the machine remembers for F77's use-after-free rules.
 const FREED_OBJECTS_KEPT: usize = 65_536;
@@ -118,7 +118,7 @@ pub(crate) struct MemoryState {
 pub(crate) struct Object {
     pub kind: ObjectKind,
     /// The driver image the object belongs to.
-    pub driver: super::Name,
+    pub driver: crate::model::Name,
     pub parent: Option<u64>,
     pub children: Vec<u64>,
     /// References beyond the creation reference (WdfObjectReference, F32).
@@ -272,14 +272,14 @@ pub(crate) enum ContextMemory {
     Pool(Box<[u64]>),
     /// Special pool: a use after free or past the end stops the machine.
     #[cfg(unix)]
-    Special(super::special_pool::Allocation),
+    Special(crate::model::kernel::special_pool::Allocation),
 }
 
 impl ContextMemory {
     /// `size` zero-filled bytes (F76).
     fn new(size: usize, special: bool) -> ContextMemory {
         #[cfg(unix)]
-        if special && let Some(a) = super::special_pool::Allocation::new(size) {
+        if special && let Some(a) = crate::model::kernel::special_pool::Allocation::new(size) {
             return ContextMemory::Special(a);
         }
         let _ = special;
@@ -327,7 +327,7 @@ pub(crate) unsafe fn read_attributes(attrs: PWDF_OBJECT_ATTRIBUTES) -> Result<At
     // SAFETY: non-null, and the caller guarantees it is readable.
     let a = unsafe { *attrs };
     if a.Size as usize != size_of::<WDF_OBJECT_ATTRIBUTES>() {
-        return Err(crate::STATUS_INFO_LENGTH_MISMATCH);
+        return Err(crate::abi::STATUS_INFO_LENGTH_MISMATCH);
     }
     let context = if a.ContextTypeInfo.is_null() {
         None
@@ -356,15 +356,15 @@ impl State {
     pub(crate) fn create_object(
         &mut self,
         kind: ObjectKind,
-        driver: super::Name,
+        driver: crate::model::Name,
         attrs: Attributes,
     ) -> Result<u64, NTSTATUS> {
         let parent = match attrs.parent {
-            Some(p) if !self.objects.contains_key(&p) => {
+            Some(p) if !self.framework.objects.contains_key(&p) => {
                 // F11: ParentObject is looked up as a framework handle; a bad
                 // one is an invalid handle (F20).
-                crate::ddi::invalid_handle(self, p, 0);
-                return Err(super::STOPPED_STATUS);
+                crate::model::framework::verifier::invalid_handle(self, p, 0);
+                return Err(crate::model::STOPPED_STATUS);
             }
             Some(p) => Some(p),
             None if matches!(kind, ObjectKind::Driver { .. }) => None,
@@ -386,11 +386,11 @@ impl State {
         let no_delete_ddi = matches!(kind, ObjectKind::Driver { .. } | ObjectKind::Device { .. })
             || matches!(&kind, ObjectKind::Queue(q) if q.default);
         if let Some(p) = parent
-            && let Some(po) = self.objects.get_mut(&p)
+            && let Some(po) = self.framework.objects.get_mut(&p)
         {
             po.children.push(handle);
         }
-        self.objects.insert(
+        self.framework.objects.insert(
             handle,
             Object {
                 kind,
@@ -413,7 +413,7 @@ impl State {
     /// `DeleteFromFailedCreate`: removes an object whose creation failed,
     /// without callbacks (F12).
     pub(crate) fn remove_failed_object(&mut self, handle: u64) {
-        if let Some(o) = self.objects.get_mut(&handle) {
+        if let Some(o) = self.framework.objects.get_mut(&handle) {
             o.cleanup = None;
             o.destroy = None;
             o.kind = ObjectKind::General;
@@ -423,13 +423,13 @@ impl State {
 
     /// The WDFDRIVER, if the driver has created it.
     pub(crate) fn driver_object(&self) -> Option<u64> {
-        self.objects.iter().find(|(_, o)| matches!(o.kind, ObjectKind::Driver { .. })).map(|(h, _)| *h)
+        self.framework.objects.iter().find(|(_, o)| matches!(o.kind, ObjectKind::Driver { .. })).map(|(h, _)| *h)
     }
 
     /// The subtree of `root`, children before parents (F29's dispose order;
     /// siblings in creation order, which F29 leaves unspecified).
     fn post_order(&self, root: u64) -> Vec<u64> {
-        let children = self.objects.get(&root).map_or(0, |o| o.children.len());
+        let children = self.framework.objects.get(&root).map_or(0, |o| o.children.len());
         if children == 0 {
             // Most deletes are of one object without children (a key, a request).
             return vec![root];
@@ -443,7 +443,7 @@ impl State {
                 continue;
             }
             stack.push((h, true));
-            if let Some(o) = self.objects.get(&h) {
+            if let Some(o) = self.framework.objects.get(&h) {
                 for &c in o.children.iter().rev() {
                     stack.push((c, false));
                 }
@@ -456,24 +456,25 @@ impl State {
     /// if it is still set and ignores the status (F2); the context memory goes
     /// with the object (F30).
     fn destruct(&mut self, handle: u64) {
-        let Some(obj) = self.objects.remove(&handle) else { return };
+        let Some(obj) = self.framework.objects.remove(&handle) else { return };
         // Bounded, so long runs keep flat memory. ASSUMPTION: a use of an
         // object freed longer ago than the last FREED_OBJECTS_KEPT frees is
         // reported as a never-valid handle.
-        self.freed_objects.insert(handle, obj.kind.type_name());
+        self.framework.freed_objects.insert(handle, obj.kind.type_name());
         if let Some(p) = obj.parent
-            && let Some(po) = self.objects.get_mut(&p)
+            && let Some(po) = self.framework.objects.get_mut(&p)
         {
             po.children.retain(|&c| c != handle);
         }
         for c in &obj.children {
-            if let Some(co) = self.objects.get_mut(c) {
+            if let Some(co) = self.framework.objects.get_mut(c) {
                 co.parent = None;
             }
         }
         if let ObjectKind::Key { handle: Some(h), serial } = obj.kind {
             self.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxRegKey::`scalar deleting destructor'");
-            let owner = super::HandleOwner::FrameworkKey { key: handle, driver: obj.driver.clone() };
+            let owner =
+                crate::model::kernel::handles::HandleOwner::FrameworkKey { key: handle, driver: obj.driver.clone() };
             let _ignored = self.nt_close(h, owner, Some(serial));
             self.pop_frame();
         }
@@ -484,15 +485,15 @@ impl State {
 /// with its frame on the simulated stack. Skipped once the machine stopped.
 fn call_object_callback(object: u64, callback: unsafe extern "C" fn(WDFOBJECT), name: &str) {
     let Some(Some(driver)) =
-        with_state(|s| (!s.is_stopped()).then(|| s.objects.get(&object).map(|o| o.driver.clone())).flatten())
+        with_state(|s| (!s.is_stopped()).then(|| s.framework.objects.get(&object).map(|o| o.driver.clone())).flatten())
     else {
         return;
     };
     let saved = with_state(|s| {
-        let saved = s.irql;
+        let saved = s.kernel.irql;
         // F9/F34: a passive object's callbacks run at PASSIVE_LEVEL.
-        if s.objects.get(&object).is_some_and(|o| o.passive) {
-            s.irql = 0;
+        if s.framework.objects.get(&object).is_some_and(|o| o.passive) {
+            s.kernel.irql = 0;
         }
         s.push_driver_frame(&driver, name);
         saved
@@ -503,7 +504,7 @@ fn call_object_callback(object: u64, callback: unsafe extern "C" fn(WDFOBJECT), 
     with_state(|s| {
         s.pop_frame();
         if let Some(irql) = saved {
-            s.irql = irql;
+            s.kernel.irql = irql;
         }
     });
 }
@@ -514,7 +515,7 @@ fn dispose_subtree(root: u64) {
     let order = with_state(|s| s.post_order(root)).unwrap_or_default();
     for h in order {
         let cleanup = with_state(|s| {
-            let o = s.objects.get_mut(&h)?;
+            let o = s.framework.objects.get_mut(&h)?;
             o.delete_requested = true;
             if o.disposed {
                 return None;
@@ -532,7 +533,7 @@ fn dispose_subtree(root: u64) {
 /// Destroys one disposed object whose references are gone: EvtDestroyCallback,
 /// then the destructor (F30, F31).
 fn destroy_one(h: u64) {
-    let destroy = with_state(|s| s.objects.get_mut(&h).and_then(|o| o.destroy.take())).flatten();
+    let destroy = with_state(|s| s.framework.objects.get_mut(&h).and_then(|o| o.destroy.take())).flatten();
     if let Some(cb) = destroy {
         call_object_callback(h, cb, "EvtDestroyCallback");
     }
@@ -554,7 +555,7 @@ pub(crate) fn delete_subtree(root: u64) {
     // a request): its dispose and destroy need no driver code, so they run
     // in one borrow — the same steps, in the same order, as below.
     let simple = with_state(|s| {
-        let o = s.objects.get_mut(&root)?;
+        let o = s.framework.objects.get_mut(&root)?;
         if !o.children.is_empty() || (!o.disposed && o.cleanup.is_some()) || o.destroy.is_some() {
             return None;
         }
@@ -572,7 +573,7 @@ pub(crate) fn delete_subtree(root: u64) {
     dispose_subtree(root);
     let order = with_state(|s| s.post_order(root)).unwrap_or_default();
     for h in order {
-        let ready = with_state(|s| !s.is_stopped() && s.objects.get(&h).is_some_and(|o| o.extra_refs == 0));
+        let ready = with_state(|s| !s.is_stopped() && s.framework.objects.get(&h).is_some_and(|o| o.extra_refs == 0));
         if ready == Some(true) {
             destroy_one(h);
         }

@@ -1,6 +1,6 @@
 //! Reading the driver's counted UTF-16 strings safely.
 
-use crate::surface::types::{NTSTATUS, UNICODE_STRING};
+use crate::abi::{NTSTATUS, UNICODE_STRING};
 
 /// Copies a `UNICODE_STRING` the driver passed in.
 ///

@@ -1,39 +1,39 @@
-//! The KMDF DDIs the simulator implements, reached only through
-//! `call_unsafe_wdf_function_binding!` (as wdk-sys reaches the real ones
-//! through the framework's function table, docs/facts.md#f62).
-//!
-//! Each has exactly the signature of its `PFN_WDF*` type in wdk-sys 0.5.2,
-//! `DriverGlobals` first; `conformance.rs` checks it. One file per object
-//! type: `device.rs`, `driver.rs`, `object.rs`, `queue.rs` (queues and
-//! requests), `registry.rs`.
-#![allow(non_snake_case)]
+//! The KMDF verifier and the framework's own bug checks: IRQL checks
+//! (`FxVerifierCheckIrqlLevel`), verifier breaks, invalid and stale
+//! handles, NULL required parameters (F19, F20, F52, F54, F65, F70, F77).
 
-mod device;
-mod driver;
-mod memory;
-mod object;
-mod queue;
-mod registry;
-mod timer;
+use crate::abi::*;
+use crate::model::{FRAMEWORK_MODULE, IrqlVerdict, STOPPED_STATUS, State};
 
-pub use device::*;
-pub use driver::*;
-pub use memory::*;
-pub(crate) use object::verifier_break;
-pub use object::*;
-pub(crate) use queue::complete_request;
-pub use queue::*;
-pub use registry::*;
-pub use timer::*;
-
-use crate::control::State;
-use crate::control::with_state;
-use crate::surface::types::*;
-
-/// The `DriverGlobals` the binding macro passes: the running machine's.
-#[doc(hidden)]
-pub fn driver_globals() -> PWDF_DRIVER_GLOBALS {
-    with_state(|s| std::ptr::from_mut(s.globals.as_mut())).unwrap_or(std::ptr::null_mut())
+/// A KMDF verifier break (F33, F65): only with the KMDF verifier on; without
+/// a kernel debugger it is an unhandled breakpoint — bug check 0x7E
+/// SYSTEM_THREAD_EXCEPTION_NOT_HANDLED {0x80000003, ...}; with one it is
+/// recorded and the call returns.
+pub(crate) fn verifier_break(s: &mut State, reason: &str) {
+    if !s.settings.kmdf_verifier {
+        return;
+    }
+    if s.settings.kernel_debugger {
+        s.framework.verifier_breaks.push(reason.to_string());
+        return;
+    }
+    s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxVerifierDbgBreakPoint");
+    s.bug_check(
+        (
+            0x7E,
+            [0x8000_0003, 0, 0, 0],
+            "SYSTEM_THREAD_EXCEPTION_NOT_HANDLED",
+            [
+                "The exception code: STATUS_BREAKPOINT (a verifier break with no debugger attached).".into(),
+                "The address of the exception.".into(),
+                "The exception record.".into(),
+                "The context record.".into(),
+            ],
+        ),
+        None,
+        Some(format!("KMDF verifier: {reason}")),
+    );
+    s.pop_frame();
 }
 
 /// FX_TYPE_REG_KEY, the type id KMDF checks a WDFKEY against (F77).
@@ -62,7 +62,7 @@ pub(crate) fn invalid_key(s: &mut State, key: WDFKEY) -> NTSTATUS {
 ///   Object handle values are never reused in the simulator, so F77 c (the
 ///   block reused by another object) does not arise.
 pub(crate) fn invalid_handle(s: &mut State, handle: u64, expected: u64) -> NTSTATUS {
-    let freed = s.freed_objects.get(&handle);
+    let freed = s.framework.freed_objects.get(&handle);
     let cause = match freed {
         Some(kind) => {
             format!("{handle:#x} is a {kind} the framework already deleted (use after free, docs/facts.md#f77)")
@@ -107,14 +107,14 @@ pub(crate) fn invalid_handle(s: &mut State, handle: u64, expected: u64) -> NTSTA
         Some(kind) => {
             let message =
                 format!("stale {kind} {handle:#x} used after it was deleted (silent, docs/facts.md#f77, case b)");
-            s.framework_log.push(message.clone());
+            s.framework.framework_log.push(message.clone());
             // Nothing on the machine notices, but the run must not read as
             // clean: the simulator records the use after free as a finding.
-            s.findings.push(format!("{message}: {cause}"));
-            return crate::STATUS_INVALID_HANDLE;
+            s.framework.findings.push(format!("{message}: {cause}"));
+            return crate::abi::STATUS_INVALID_HANDLE;
         }
         None => {
-            let globals = std::ptr::from_mut(s.globals.as_mut()) as u64;
+            let globals = std::ptr::from_mut(s.framework.globals.as_mut()) as u64;
             s.bug_check(
                 (
                     0x10D,
@@ -132,7 +132,7 @@ pub(crate) fn invalid_handle(s: &mut State, handle: u64, expected: u64) -> NTSTA
             );
         }
     }
-    crate::control::STOPPED_STATUS
+    STOPPED_STATUS
 }
 
 /// Bug check 0x10D {WDF_REQUIRED_PARAMETER_IS_NULL, ...} (F20, F54).
@@ -152,4 +152,27 @@ pub(crate) fn null_parameter(s: &mut State, what: &str) {
         None,
         Some(format!("required parameter {what} was NULL")),
     );
+}
+
+impl State {
+    /// The KMDF verifier's `FxVerifierCheckIrqlLevel` (F19, F66; KMDF
+    /// fxverifier.h): with `VerifierOn` a wrong IRQL is traced, breaks (F65)
+    /// and fails the call; without it the call goes on. F19: every
+    /// WdfRegistry* DDI except WdfRegistryWdmGetHandle checks; ASSUMPTION: the
+    /// other DDIs the simulator serves check too.
+    pub(crate) fn kmdf_verifier_irql_check(&mut self, name: &str, max: u8) -> IrqlVerdict {
+        // The KMDF verifier checks inside Wdf01000's DDIs only: a driver's
+        // direct kernel calls (ZwClose, ExAllocatePool2, ...) never reach it.
+        if !self.settings.kmdf_verifier
+            || self.kernel.irql <= max
+            || !name.starts_with("Wdf")
+            || name == "WdfRegistryWdmGetHandle"
+        {
+            return IrqlVerdict::Proceed;
+        }
+        let message = format!("{name}: called at wrong IRQL; at level {}, should be at level {max}", self.kernel.irql);
+        self.framework.framework_log.push(message.clone());
+        verifier_break(self, &message);
+        IrqlVerdict::Fail
+    }
 }

@@ -4,10 +4,11 @@
 //! has it); `conformance.rs` checks each one.
 #![allow(non_snake_case)]
 
-use crate::control::handles::HandleOwner;
-use crate::control::{KERNEL_MODULE, Name, Routine, count_call, enter, with_state};
-use crate::strings::read_unicode;
-use crate::surface::types::*;
+use crate::abi::*;
+use crate::model::kernel::handles::{HandleOwner, close_in_kernel_mode};
+use crate::model::kernel::registry::key_of;
+use crate::model::{KERNEL_MODULE, Routine, count_call, enter, with_state};
+use crate::surface::strings::read_unicode;
 
 /// `ZwClose` from kernel mode (F39–F46, F67, F68).
 ///
@@ -16,24 +17,9 @@ use crate::surface::types::*;
 /// does not own is the bug this simulator exists to catch.
 #[must_use]
 pub unsafe extern "C" fn ZwClose(Handle: HANDLE) -> NTSTATUS {
-    enter(Routine::ZwClose, KERNEL_MODULE, "nt!ZwClose", crate::control::STOPPED_STATUS, || {
-        with_state(|s| close_in_kernel_mode(s, Handle)).unwrap_or(crate::control::STOPPED_STATUS)
+    enter(Routine::ZwClose, KERNEL_MODULE, "nt!ZwClose", crate::model::STOPPED_STATUS, || {
+        with_state(|s| close_in_kernel_mode(s, Handle)).unwrap_or(crate::model::STOPPED_STATUS)
     })
-}
-
-/// A close with previous mode KernelMode, as the calling driver (ZwClose,
-/// ObCloseHandle(KernelMode), NtClose in a system thread).
-fn close_in_kernel_mode(s: &mut crate::control::State, Handle: HANDLE) -> NTSTATUS {
-    let closer = HandleOwner::Component(s.caller_image());
-    let status = s.nt_close(Handle as u64, closer, None);
-    if let Some((image, path, protected)) = s.interleaved_open.take() {
-        // Another thread of another component, right after this close.
-        s.push_driver_frame(&image, "Worker");
-        let owner = HandleOwner::Component(Name::copy_of(&image));
-        let _ = s.open_key_handle(owner, None, &path, crate::KEY_READ, None, protected);
-        s.pop_frame();
-    }
-    status
 }
 
 /// `ObCloseHandle(Handle, PreviousMode)` — a simulator-side declaration:
@@ -61,11 +47,11 @@ fn close_in_kernel_mode(s: &mut crate::control::State, Handle: HANDLE) -> NTSTAT
 #[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ObCloseHandle(Handle: HANDLE, PreviousMode: KPROCESSOR_MODE) -> NTSTATUS {
-    enter(Routine::ObCloseHandle, KERNEL_MODULE, "nt!ObCloseHandle", crate::control::STOPPED_STATUS, || {
+    enter(Routine::ObCloseHandle, KERNEL_MODULE, "nt!ObCloseHandle", crate::model::STOPPED_STATUS, || {
         with_state(|s| {
             if PreviousMode != _MODE::KernelMode as KPROCESSOR_MODE {
                 let caller = s.caller_image();
-                s.framework_log.push(format!(
+                s.framework.framework_log.push(format!(
                     "{caller}: ObCloseHandle({:#x}, {PreviousMode}) with PreviousMode not KernelMode: a kernel handle \
                      is not closed (docs/facts.md#f39)",
                     Handle as u64
@@ -74,7 +60,7 @@ pub unsafe extern "C" fn ObCloseHandle(Handle: HANDLE, PreviousMode: KPROCESSOR_
             }
             close_in_kernel_mode(s, Handle)
         })
-        .unwrap_or(crate::control::STOPPED_STATUS)
+        .unwrap_or(crate::model::STOPPED_STATUS)
     })
 }
 
@@ -91,11 +77,11 @@ pub unsafe extern "C" fn ObCloseHandle(Handle: HANDLE, PreviousMode: KPROCESSOR_
 /// As `ZwClose`.
 #[must_use]
 pub unsafe extern "C" fn NtClose(Handle: HANDLE) -> NTSTATUS {
-    enter(Routine::NtClose, KERNEL_MODULE, "nt!NtClose", crate::control::STOPPED_STATUS, || {
+    enter(Routine::NtClose, KERNEL_MODULE, "nt!NtClose", crate::model::STOPPED_STATUS, || {
         with_state(|s| {
             if !s.in_system_process() {
                 let caller = s.caller_image();
-                s.framework_log.push(format!(
+                s.framework.framework_log.push(format!(
                     "{caller}: NtClose({:#x}) with previous mode UserMode: a kernel handle is not closed (docs/facts.md#f39)",
                     Handle as u64
                 ));
@@ -104,7 +90,7 @@ pub unsafe extern "C" fn NtClose(Handle: HANDLE) -> NTSTATUS {
             let closer = HandleOwner::Component(s.caller_image());
             s.nt_close(Handle as u64, closer, None)
         })
-        .unwrap_or(crate::control::STOPPED_STATUS)
+        .unwrap_or(crate::model::STOPPED_STATUS)
     })
 }
 
@@ -149,7 +135,7 @@ unsafe fn open_key(
         let base = if root.is_null() {
             None
         } else {
-            match s.handles.get(root as u64) {
+            match s.kernel.handles.get(root as u64) {
                 Some(e) => Some(e.object),
                 None => return Err(crate::STATUS_INVALID_HANDLE),
             }
@@ -159,7 +145,7 @@ unsafe fn open_key(
         s.open_key_handle(owner, base, &name, access, volatile, false)
     });
     match result {
-        None => crate::control::STOPPED_STATUS,
+        None => crate::model::STOPPED_STATUS,
         Some(Err(st)) => st,
         Some(Ok((h, created))) => {
             // SAFETY: checked non-null; the caller passes a writable HANDLE slot.
@@ -184,7 +170,7 @@ pub unsafe extern "C" fn ZwOpenKey(
     DesiredAccess: ACCESS_MASK,
     ObjectAttributes: POBJECT_ATTRIBUTES,
 ) -> NTSTATUS {
-    enter(Routine::ZwOpenKey, KERNEL_MODULE, "nt!ZwOpenKey", crate::control::STOPPED_STATUS, || {
+    enter(Routine::ZwOpenKey, KERNEL_MODULE, "nt!ZwOpenKey", crate::model::STOPPED_STATUS, || {
         // SAFETY: forwarded from this routine's contract.
         unsafe { open_key(KeyHandle, DesiredAccess, ObjectAttributes, None, std::ptr::null_mut()) }
     })
@@ -204,7 +190,7 @@ pub unsafe extern "C" fn ZwCreateKey(
     CreateOptions: ULONG,
     Disposition: PULONG,
 ) -> NTSTATUS {
-    enter(Routine::ZwCreateKey, KERNEL_MODULE, "nt!ZwCreateKey", crate::control::STOPPED_STATUS, || {
+    enter(Routine::ZwCreateKey, KERNEL_MODULE, "nt!ZwCreateKey", crate::model::STOPPED_STATUS, || {
         // SAFETY: forwarded from this routine's contract.
         unsafe { open_key(KeyHandle, DesiredAccess, ObjectAttributes, Some(CreateOptions), Disposition) }
     })
@@ -251,7 +237,7 @@ pub unsafe extern "C" fn RtlInitUnicodeString(DestinationString: PUNICODE_STRING
 /// # Safety
 /// None; `unsafe` because the real binding is an `extern` function.
 pub unsafe extern "C" fn KeGetCurrentIrql() -> KIRQL {
-    with_state(|s| s.irql).unwrap_or(0)
+    with_state(|s| s.kernel.irql).unwrap_or(0)
 }
 
 // ------------------------------------------------------------------ queries
@@ -263,21 +249,6 @@ pub unsafe extern "C" fn KeGetCurrentIrql() -> KIRQL {
 // but not the whole record gets STATUS_BUFFER_OVERFLOW and the fixed part
 // (F21 relies on DataLength being filled then); `*ResultLength` is the full
 // size in every case.
-
-/// Access a handle needs for the query kind, or STATUS_ACCESS_DENIED.
-fn require(access: u32, needed: u32) -> Result<(), NTSTATUS> {
-    if access & needed == needed { Ok(()) } else { Err(crate::STATUS_ACCESS_DENIED) }
-}
-
-/// The registry node behind a handle, checked for `needed` access.
-pub(crate) fn key_of(s: &crate::control::State, handle: HANDLE, needed: u32) -> Result<usize, NTSTATUS> {
-    let entry = s.handles.get(handle as u64).ok_or(crate::STATUS_INVALID_HANDLE)?;
-    require(entry.access, needed)?;
-    if s.registry.node(entry.object).deleted {
-        return Err(crate::STATUS_KEY_DELETED);
-    }
-    Ok(entry.object)
-}
 
 fn utf16_bytes(s: &str) -> Vec<u8> {
     s.encode_utf16().flat_map(u16::to_le_bytes).collect()
@@ -327,8 +298,8 @@ unsafe fn deliver(record: Result<Record, NTSTATUS>, out: PVOID, length: ULONG, r
 }
 
 /// KEY_BASIC_INFORMATION / KEY_FULL_INFORMATION for a node.
-fn key_record(s: &crate::control::State, node: usize, class: KEY_INFORMATION_CLASS) -> Result<Record, NTSTATUS> {
-    let reg = &s.registry;
+fn key_record(s: &crate::model::State, node: usize, class: KEY_INFORMATION_CLASS) -> Result<Record, NTSTATUS> {
+    let reg = &s.kernel.registry;
     let mut b = Vec::new();
     match class {
         _KEY_INFORMATION_CLASS::KeyBasicInformation => {
@@ -367,7 +338,7 @@ fn key_record(s: &crate::control::State, node: usize, class: KEY_INFORMATION_CLA
 
 /// KEY_VALUE_{BASIC,FULL,PARTIAL}_INFORMATION for a value.
 fn value_record(
-    v: &crate::control::registry::RegValue,
+    v: &crate::model::kernel::registry::RegValue,
     class: KEY_VALUE_INFORMATION_CLASS,
 ) -> Result<Record, NTSTATUS> {
     let name = utf16_bytes(&v.name);
@@ -421,9 +392,9 @@ pub unsafe extern "C" fn ZwQueryKey(
     Length: ULONG,
     ResultLength: PULONG,
 ) -> NTSTATUS {
-    enter(Routine::ZwQueryKey, KERNEL_MODULE, "nt!ZwQueryKey", crate::control::STOPPED_STATUS, || {
+    enter(Routine::ZwQueryKey, KERNEL_MODULE, "nt!ZwQueryKey", crate::model::STOPPED_STATUS, || {
         let record = with_state(|s| key_record(s, key_of(s, KeyHandle, crate::KEY_QUERY_VALUE)?, KeyInformationClass))
-            .unwrap_or(Err(crate::control::STOPPED_STATUS));
+            .unwrap_or(Err(crate::model::STOPPED_STATUS));
         // SAFETY: forwarded from this routine's contract.
         unsafe { deliver(record, KeyInformation, Length, ResultLength) }
     })
@@ -443,13 +414,13 @@ pub unsafe extern "C" fn ZwEnumerateKey(
     Length: ULONG,
     ResultLength: PULONG,
 ) -> NTSTATUS {
-    enter(Routine::ZwEnumerateKey, KERNEL_MODULE, "nt!ZwEnumerateKey", crate::control::STOPPED_STATUS, || {
+    enter(Routine::ZwEnumerateKey, KERNEL_MODULE, "nt!ZwEnumerateKey", crate::model::STOPPED_STATUS, || {
         let record = with_state(|s| {
             let node = key_of(s, KeyHandle, crate::KEY_ENUMERATE_SUB_KEYS)?;
-            let child = *s.registry.subkeys(node).get(Index as usize).ok_or(crate::STATUS_NO_MORE_ENTRIES)?;
+            let child = *s.kernel.registry.subkeys(node).get(Index as usize).ok_or(crate::STATUS_NO_MORE_ENTRIES)?;
             key_record(s, child, KeyInformationClass)
         })
-        .unwrap_or(Err(crate::control::STOPPED_STATUS));
+        .unwrap_or(Err(crate::model::STOPPED_STATUS));
         // SAFETY: forwarded from this routine's contract.
         unsafe { deliver(record, KeyInformation, Length, ResultLength) }
     })
@@ -469,7 +440,7 @@ pub unsafe extern "C" fn ZwQueryValueKey(
     Length: ULONG,
     ResultLength: PULONG,
 ) -> NTSTATUS {
-    enter(Routine::ZwQueryValueKey, KERNEL_MODULE, "nt!ZwQueryValueKey", crate::control::STOPPED_STATUS, || {
+    enter(Routine::ZwQueryValueKey, KERNEL_MODULE, "nt!ZwQueryValueKey", crate::model::STOPPED_STATUS, || {
         // SAFETY: the caller passes a valid UNICODE_STRING.
         let name = match unsafe { read_unicode(ValueName) } {
             Ok(n) => n,
@@ -477,10 +448,10 @@ pub unsafe extern "C" fn ZwQueryValueKey(
         };
         let record = with_state(|s| {
             let node = key_of(s, KeyHandle, crate::KEY_QUERY_VALUE)?;
-            let value = s.registry.value(node, &name).ok_or(crate::STATUS_OBJECT_NAME_NOT_FOUND)?;
+            let value = s.kernel.registry.value(node, &name).ok_or(crate::STATUS_OBJECT_NAME_NOT_FOUND)?;
             value_record(value, KeyValueInformationClass)
         })
-        .unwrap_or(Err(crate::control::STOPPED_STATUS));
+        .unwrap_or(Err(crate::model::STOPPED_STATUS));
         // SAFETY: forwarded from this routine's contract.
         unsafe { deliver(record, KeyValueInformation, Length, ResultLength) }
     })
@@ -500,13 +471,13 @@ pub unsafe extern "C" fn ZwEnumerateValueKey(
     Length: ULONG,
     ResultLength: PULONG,
 ) -> NTSTATUS {
-    enter(Routine::ZwEnumerateValueKey, KERNEL_MODULE, "nt!ZwEnumerateValueKey", crate::control::STOPPED_STATUS, || {
+    enter(Routine::ZwEnumerateValueKey, KERNEL_MODULE, "nt!ZwEnumerateValueKey", crate::model::STOPPED_STATUS, || {
         let record = with_state(|s| {
             let node = key_of(s, KeyHandle, crate::KEY_QUERY_VALUE)?;
-            let value = *s.registry.values(node).get(Index as usize).ok_or(crate::STATUS_NO_MORE_ENTRIES)?;
+            let value = *s.kernel.registry.values(node).get(Index as usize).ok_or(crate::STATUS_NO_MORE_ENTRIES)?;
             value_record(value, KeyValueInformationClass)
         })
-        .unwrap_or(Err(crate::control::STOPPED_STATUS));
+        .unwrap_or(Err(crate::model::STOPPED_STATUS));
         // SAFETY: forwarded from this routine's contract.
         unsafe { deliver(record, KeyValueInformation, Length, ResultLength) }
     })
@@ -525,7 +496,7 @@ pub unsafe extern "C" fn ZwSetValueKey(
     Data: PVOID,
     DataSize: ULONG,
 ) -> NTSTATUS {
-    enter(Routine::ZwSetValueKey, KERNEL_MODULE, "nt!ZwSetValueKey", crate::control::STOPPED_STATUS, || {
+    enter(Routine::ZwSetValueKey, KERNEL_MODULE, "nt!ZwSetValueKey", crate::model::STOPPED_STATUS, || {
         // SAFETY: the caller passes a valid UNICODE_STRING.
         let name = match unsafe { read_unicode(ValueName) } {
             Ok(n) => n,
@@ -542,10 +513,10 @@ pub unsafe extern "C" fn ZwSetValueKey(
         };
         with_state(|s| {
             let node = key_of(s, KeyHandle, crate::KEY_SET_VALUE)?;
-            s.registry.set_value(node, &name, Type, data);
+            s.kernel.registry.set_value(node, &name, Type, data);
             Ok(crate::STATUS_SUCCESS)
         })
-        .unwrap_or(Err(crate::control::STOPPED_STATUS))
+        .unwrap_or(Err(crate::model::STOPPED_STATUS))
         .unwrap_or_else(|st| st)
     })
 }
@@ -553,7 +524,7 @@ pub unsafe extern "C" fn ZwSetValueKey(
 // --------------------------------------------------------------------- pool
 
 /// A BAD_POOL_CALLER stop (control/pool.rs names the page it follows).
-fn bad_pool_caller(s: &mut crate::control::State, params: [u64; 4], what: &str) {
+fn bad_pool_caller(s: &mut crate::model::State, params: [u64; 4], what: &str) {
     let note = match params[0] {
         0x00 => "0x00: a zero-byte pool allocation.",
         0x07 => "0x07: a pool block freed twice.",
@@ -602,15 +573,15 @@ pub unsafe extern "C" fn ExAllocatePool2(Flags: POOL_FLAGS, NumberOfBytes: SIZE_
                 Flags & (crate::POOL_FLAG_NON_PAGED | crate::POOL_FLAG_PAGED | crate::POOL_FLAG_NON_PAGED_EXECUTE);
             if kinds.count_ones() != 1 {
                 let caller = s.caller_image();
-                s.findings.push(format!(
+                s.framework.findings.push(format!(
                     "{caller}: ExAllocatePool2 with flags {Flags:#x}, which name no single pool type (NULL returned)"
                 ));
                 return std::ptr::null_mut();
             }
             let paged = kinds == crate::POOL_FLAG_PAGED;
             let size = usize::try_from(NumberOfBytes).unwrap_or(usize::MAX);
-            if paged && s.irql > crate::APC_LEVEL as u8 {
-                let params = [0x08, u64::from(s.irql), pool_type_of(Flags), NumberOfBytes];
+            if paged && s.kernel.irql > crate::APC_LEVEL as u8 {
+                let params = [0x08, u64::from(s.kernel.irql), pool_type_of(Flags), NumberOfBytes];
                 bad_pool_caller(s, params, "paged pool allocated above APC_LEVEL");
                 return std::ptr::null_mut();
             }
@@ -624,7 +595,7 @@ pub unsafe extern "C" fn ExAllocatePool2(Flags: POOL_FLAGS, NumberOfBytes: SIZE_
             }
             let owner = s.caller_image();
             let special = s.settings.special_pool;
-            s.pool.allocate(size, Tag, owner.to_string(), paged, special) as PVOID
+            s.kernel.pool.allocate(size, Tag, owner.to_string(), paged, special) as PVOID
         })
         .unwrap_or(std::ptr::null_mut())
     })
@@ -634,15 +605,15 @@ pub unsafe extern "C" fn ExAllocatePool2(Flags: POOL_FLAGS, NumberOfBytes: SIZE_
 fn free_pool(p: PVOID, tag: Option<ULONG>) {
     with_state(|s| {
         let address = p as usize;
-        if let Some(block) = s.pool.live.get(&address)
+        if let Some(block) = s.kernel.pool.live.get(&address)
             && block.paged
-            && s.irql > crate::APC_LEVEL as u8
+            && s.kernel.irql > crate::APC_LEVEL as u8
         {
-            let params = [0x09, u64::from(s.irql), _POOL_TYPE::PagedPool as u64, address as u64];
+            let params = [0x09, u64::from(s.kernel.irql), _POOL_TYPE::PagedPool as u64, address as u64];
             bad_pool_caller(s, params, "paged pool freed above APC_LEVEL");
             return;
         }
-        match s.pool.free(address, tag) {
+        match s.kernel.pool.free(address, tag) {
             Ok(_block) => {}
             Err(params) => {
                 let what = match params[0] {

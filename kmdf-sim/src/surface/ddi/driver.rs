@@ -1,9 +1,9 @@
 //! Driver DDIs: the WDFDRIVER (F27) and the driver's registry keys (F14, F15).
 
-use super::null_parameter;
-use crate::control::objects::{self, ObjectKind};
-use crate::control::{FRAMEWORK_MODULE, Routine, STOPPED_STATUS, enter, with_state};
-use crate::surface::types::*;
+use crate::abi::*;
+use crate::model::framework::objects::{self, ObjectKind};
+use crate::model::framework::verifier::{invalid_handle, null_parameter};
+use crate::model::{FRAMEWORK_MODULE, Routine, STOPPED_STATUS, enter, with_state};
 
 /// `WdfDriverCreate` (F27): creates the WDFDRIVER — a NoDeleteDDI object
 /// (F33) and the default parent of every object created without one (F10) —
@@ -49,7 +49,7 @@ pub unsafe extern "C" fn WdfDriverCreate(
             let image = s.caller_image();
             let kind = ObjectKind::Driver { device_add: config.EvtDriverDeviceAdd, unload: config.EvtDriverUnload };
             let handle = s.create_object(kind, image, attributes)?;
-            s.globals.Driver = handle as WDFDRIVER;
+            s.framework.globals.Driver = handle as WDFDRIVER;
             Ok(handle)
         });
         match created {
@@ -67,14 +67,11 @@ pub unsafe extern "C" fn WdfDriverCreate(
 }
 
 /// The WDFDRIVER's service key path and image, or a 0x10D bug check.
-fn driver_service(
-    s: &mut crate::control::State,
-    driver: WDFDRIVER,
-) -> Option<(crate::control::Name, crate::control::Name)> {
-    let live = s.objects.get(&(driver as u64)).is_some_and(|o| matches!(o.kind, ObjectKind::Driver { .. }));
+fn driver_service(s: &mut crate::model::State, driver: WDFDRIVER) -> Option<(crate::model::Name, crate::model::Name)> {
+    let live = s.framework.objects.get(&(driver as u64)).is_some_and(|o| matches!(o.kind, ObjectKind::Driver { .. }));
     if !live {
         // ASSUMPTION: KMDF's FX_TYPE_DRIVER id is not in the facts; 0 = any.
-        super::invalid_handle(s, driver as u64, 0);
+        invalid_handle(s, driver as u64, 0);
         return None;
     }
     let service = s.loaded_service_key()?;
@@ -106,12 +103,12 @@ unsafe fn open_driver_key(
     };
     let result = with_state(|s| {
         let (service, image) = driver_service(s, driver).ok_or(STOPPED_STATUS)?;
-        super::registry::new_key_object(s, image, attributes, |s, owner| {
+        crate::model::framework::registry::new_key_object(s, image, attributes, |s, owner| {
             if !through_service_key {
-                s.push_frame(crate::control::KERNEL_MODULE, "nt!IoOpenDriverRegistryKey");
+                s.push_frame(crate::model::KERNEL_MODULE, "nt!IoOpenDriverRegistryKey");
                 // The subkey below the service key (the same path, resolved
                 // from the service key's node when it exists).
-                let r = match s.registry.lookup(None, &service) {
+                let r = match s.kernel.registry.lookup(None, &service) {
                     Ok(node) => s.open_key_handle(owner, Some(node), subkey, access, Some(false), false),
                     Err(_) => {
                         let path = format!(r"{service}\{subkey}");
@@ -123,9 +120,9 @@ unsafe fn open_driver_key(
             }
             // F14: a temporary handle to the service key (KEY_ALL_ACCESS), the
             // subkey created under it, then the temporary handle closed.
-            let framework = crate::control::HandleOwner::Component(FRAMEWORK_MODULE.into());
+            let framework = crate::model::kernel::handles::HandleOwner::Component(FRAMEWORK_MODULE.into());
             let (temp, _) = s.open_key_handle(framework.clone(), None, &service, crate::KEY_ALL_ACCESS, None, false)?;
-            let base = s.handles.get(temp).map(|e| e.object);
+            let base = s.kernel.handles.get(temp).map(|e| e.object);
             let r = s.open_key_handle(owner, base, subkey, access, Some(false), false);
             let _ = s.nt_close(temp, framework, None);
             r
@@ -165,7 +162,7 @@ pub unsafe extern "C" fn WdfDriverOpenParametersRegistryKey(
             let read_only = DesiredAccess & !(crate::KEY_READ | crate::GENERIC_READ | crate::STANDARD_RIGHTS_READ) == 0;
             if !read_only {
                 with_state(|s| {
-                    s.framework_log.push(
+                    s.framework.framework_log.push(
                         "WdfDriverOpenParametersRegistryKey should not be used for write; \
                          consider WdfDriverOpenPersistentStateRegistryKey (F14)"
                             .into(),
@@ -228,8 +225,11 @@ pub unsafe extern "C" fn WdfDriverRetrieveVersionString(
         STOPPED_STATUS,
         || {
             with_state(|s| {
-                if !matches!(s.objects.get(&(Driver as u64)).map(|o| &o.kind), Some(ObjectKind::Driver { .. })) {
-                    return super::invalid_handle(s, Driver as u64, 0);
+                if !matches!(
+                    s.framework.objects.get(&(Driver as u64)).map(|o| &o.kind),
+                    Some(ObjectKind::Driver { .. })
+                ) {
+                    return invalid_handle(s, Driver as u64, 0);
                 }
                 let text = format!("Kernel Mode Driver Framework version {KMDF_MAJOR}.{KMDF_MINOR}");
                 super::memory::assign_string(s, String, &text)
@@ -261,9 +261,10 @@ pub unsafe extern "C" fn WdfDriverIsVersionAvailable(
         // SAFETY: checked non-null; valid by contract.
         let params = unsafe { *VersionAvailableParams };
         let live = with_state(|s| {
-            let ok = matches!(s.objects.get(&(Driver as u64)).map(|o| &o.kind), Some(ObjectKind::Driver { .. }));
+            let ok =
+                matches!(s.framework.objects.get(&(Driver as u64)).map(|o| &o.kind), Some(ObjectKind::Driver { .. }));
             if !ok {
-                super::invalid_handle(s, Driver as u64, 0);
+                invalid_handle(s, Driver as u64, 0);
             }
             ok
         })

@@ -10,6 +10,7 @@
 //! tag used} a free with the wrong tag; 0x42 {address, 0, 0} an address that
 //! was never in any pool.
 
+use crate::model::{KERNEL_MODULE, State, Stop};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// How many freed addresses the pool remembers to tell a double free from a
@@ -123,6 +124,46 @@ impl Pool {
             if let Some(b) = self.live.remove(&a) {
                 self.orphaned.push(b);
             }
+        }
+    }
+}
+
+impl State {
+    /// Driver Verifier's pool tracking at unload (F50): bug check 0xC4
+    /// {0x62, the driver's name, reserved, allocations not freed}, blamed on
+    /// the driver (Arg2 names it). ASSUMPTION: the kernel frames are those of
+    /// the unload path (MmUnloadSystemImage); their exact names are not in
+    /// the facts.
+    pub(crate) fn pool_leak_bug_check(&mut self, image: &str, count: usize) {
+        let mut units: Vec<u16> = image.encode_utf16().collect();
+        let bytes = u16::try_from(units.len() * 2).unwrap_or(0xFFFE);
+        let name =
+            Box::new(crate::abi::UNICODE_STRING { Length: bytes, MaximumLength: bytes, Buffer: units.as_mut_ptr() });
+        let name_address = std::ptr::from_ref(name.as_ref()) as u64;
+        self.kernel.bugcheck_strings.push((name, units));
+        let depth = self.kernel.frames.len();
+        self.push_frame(KERNEL_MODULE, "nt!MmUnloadSystemImage");
+        self.push_frame(KERNEL_MODULE, "nt!VfPoolCheckForLeaks");
+        self.bug_check(
+            (
+                0xC4,
+                [0x62, name_address, 0, count as u64],
+                "DRIVER_VERIFIER_DETECTED_VIOLATION",
+                [
+                    "0x62: a driver is unloading without first freeing its pool allocations (Pool Tracking).".into(),
+                    format!("The name of the driver: {image}."),
+                    "Reserved.".into(),
+                    format!("The number of allocations not freed: {count}."),
+                ],
+            ),
+            None,
+            Some(format!(
+                "{image} unloaded with {count} pool allocation(s) it never freed (see the unload report's leaked_pool)"
+            )),
+        );
+        self.kernel.frames.truncate(depth);
+        if let Some(Stop::BugCheck(b)) = self.stop.as_mut() {
+            b.blamed = image.to_string();
         }
     }
 }

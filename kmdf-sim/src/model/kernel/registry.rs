@@ -4,6 +4,9 @@
 //! ASSUMPTION: ASCII case folding stands in for the registry's Unicode
 //! upcase table; every name the driver and the tests use is ASCII.
 
+use crate::abi::{HANDLE, NTSTATUS};
+use crate::model::State;
+use crate::model::kernel::handles::{HandleEntry, HandleOwner};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -61,6 +64,7 @@ pub struct KeyNode {
     /// Values by folded name.
     pub values: BTreeMap<String, RegValue>,
     /// Created with `REG_OPTION_VOLATILE`.
+    #[allow(dead_code, reason = "recorded as the configuration manager does; nothing in the model reboots")]
     pub volatile: bool,
     /// Deleted: gone from its parent, but open handles still name it.
     pub deleted: bool,
@@ -279,8 +283,8 @@ impl Registry {
     }
 
     /// Full path of a node, shared (no copy).
-    pub fn path_name(&self, id: usize) -> super::Name {
-        super::Name::from(self.paths[id].clone())
+    pub fn path_name(&self, id: usize) -> crate::model::Name {
+        crate::model::Name::from(self.paths[id].clone())
     }
 
     /// Sets a value.
@@ -380,104 +384,13 @@ impl Registry {
     }
 }
 
-/// A subtree's keys and values at one moment ([`Registry::checkpoint`]).
+/// A subtree's keys and values at one moment (`Machine::registry_checkpoint`).
 #[derive(Debug, Clone)]
 pub struct Checkpoint {
     /// The subtree's root node (its first key).
     root: usize,
     /// (node, its path, its values), the root first, parents before children.
     keys: Vec<(usize, std::sync::Arc<str>, BTreeMap<String, RegValue>)>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_resolve_case_insensitively_and_create_only_the_leaf() {
-        let mut r = Registry::new();
-        let services = r.lookup(None, r"\REGISTRY\machine\system\CurrentControlSet\services").unwrap();
-        assert_eq!(r.path_of(services), r"\Registry\Machine\SYSTEM\CurrentControlSet\Services");
-        assert_eq!(r.create(Some(services), r"a\b", false), Err(PathError::NotFound));
-        let (a, created) = r.create(Some(services), "a", false).unwrap();
-        assert!(created);
-        assert_eq!(r.create(Some(services), "A", false).unwrap(), (a, false));
-        assert_eq!(r.lookup(Some(services), r"a\\b"), Err(PathError::Invalid));
-        assert_eq!(r.lookup(None, r"Registry\Machine"), Err(PathError::Invalid));
-        r.set_value(a, "Level", 4, vec![1, 0, 0, 0]);
-        assert_eq!(r.value(a, "LEVEL").unwrap().name, "Level");
-        r.set_value(a, "LEVEL", 4, vec![2, 0, 0, 0]);
-        assert_eq!(r.values(a).len(), 1, "one value whatever the case");
-        assert_eq!(r.value(a, "level").map(|v| (v.name.as_str(), v.data[0])), Some(("LEVEL", 2)));
-        assert!(r.remove_value(a, "lEvEl"));
-        assert_eq!(r.lookup(None, r"\Registry"), Ok(0));
-        assert_eq!(r.lookup(None, r"\Registry\"), Err(PathError::Invalid));
-        assert_eq!(r.lookup(None, "\\"), Err(PathError::Invalid));
-        assert_eq!(r.lookup(None, r"\Other\Machine"), Err(PathError::NotFound));
-    }
-
-    #[test]
-    fn a_restore_puts_back_exactly_the_checkpointed_values() {
-        let mut r = Registry::new();
-        let svc = r.create_path(r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\S").unwrap();
-        let params = r.create_path(r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\S\Parameters").unwrap();
-        r.set_value(params, "TraceLevel", 4, vec![3, 0, 0, 0]);
-        let cp = r.checkpoint(r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\S").unwrap();
-        r.set_value(params, "TraceLevel", 4, vec![5, 0, 0, 0]);
-        r.set_value(params, "Extra", 4, vec![1, 0, 0, 0]);
-        r.set_value(svc, "Start", 4, vec![3, 0, 0, 0]);
-        let (state, _) = r.create(Some(svc), "State", false).unwrap();
-        let (store, _) = r.create(Some(state), "Store", false).unwrap();
-        r.set_value(store, "V0", 4, vec![9, 0, 0, 0]);
-        let nodes = r.nodes.len();
-        r.restore(&cp);
-        assert_eq!(r.value(params, "TraceLevel").map(|v| v.data.clone()), Some(vec![3, 0, 0, 0]));
-        assert!(r.value(params, "Extra").is_none() && r.value(svc, "Start").is_none());
-        assert!(r.values(store).is_empty() && r.values(state).is_empty(), "keys made since are emptied");
-        assert_eq!(r.lookup(Some(svc), r"State\Store"), Ok(store), "and kept");
-        // A checkpointed key deleted since comes back with its values.
-        assert!(r.delete_key(params));
-        r.restore(&cp);
-        let again = r.lookup(Some(svc), "Parameters").unwrap();
-        assert_eq!(r.value(again, "tracelevel").map(|v| v.kind), Some(4));
-        r.restore(&cp);
-        assert_eq!(r.nodes.len(), nodes + 1, "one node for the re-created key, however often it is restored");
-        assert!(r.checkpoint(r"\Registry\Nowhere").is_none());
-    }
-
-    #[test]
-    fn a_remembered_path_is_forgotten_when_a_key_is_deleted() {
-        let mut r = Registry::new();
-        let path = r"\Registry\Machine\SOFTWARE\A\B";
-        let b = r.create_path(path).unwrap();
-        let a = r.lookup(None, r"\Registry\Machine\SOFTWARE\A").unwrap();
-        assert_eq!(r.lookup(None, path), Ok(b));
-        assert_eq!(r.lookup(Some(a), "B"), Ok(b));
-        assert_eq!(r.lookup(Some(0), "B"), Err(PathError::NotFound), "the same name below another base");
-        assert!(r.delete_key(b));
-        assert_eq!(r.lookup(None, path), Err(PathError::NotFound));
-        assert_eq!(r.lookup(Some(a), "B"), Err(PathError::NotFound));
-        let (again, created) = r.create(Some(a), "B", false).unwrap();
-        assert!(created && again != b);
-        assert_eq!(r.lookup(None, path), Ok(again));
-        assert_eq!(r.create_path(path), Ok(again));
-        assert_eq!(r.create_path(r"\RegistryX\A"), Err(PathError::Invalid));
-    }
-
-    #[test]
-    fn long_and_non_ascii_names_fold_too() {
-        let mut r = Registry::new();
-        let software = r.lookup(None, r"\Registry\Machine\SOFTWARE").unwrap();
-        // Longer than the stack buffer, with upper case: the allocating fold.
-        let long = "K".repeat(FOLD_BUFFER + 10);
-        let (k, created) = r.create(Some(software), &long, false).unwrap();
-        assert!(created);
-        assert_eq!(r.lookup(Some(software), &long.to_ascii_lowercase()), Ok(k));
-        let (u, _) = r.create(Some(software), "Größe", false).unwrap();
-        assert_eq!(r.lookup(Some(software), "gröSSE"), Err(PathError::NotFound), "ASCII folding only");
-        assert_eq!(r.lookup(Some(software), "GRößE"), Ok(u));
-        assert_eq!(r.path_of(u), r"\Registry\Machine\SOFTWARE\Größe");
-    }
 }
 
 /// A line of a registry description that could not be read.
@@ -608,6 +521,162 @@ impl Registry {
             self.set_value(node, &name, kind, bytes);
         }
         Ok(())
+    }
+}
+
+impl State {
+    /// Opens a registry key for `owner` and enters it in the handle table
+    /// (ZwOpenKey/ZwCreateKey semantics; F8: kernel handles).
+    pub fn open_key_handle(
+        &mut self,
+        owner: HandleOwner,
+        base: Option<usize>,
+        name: &str,
+        access: u32,
+        create: Option<bool>,
+        protected: bool,
+    ) -> Result<(u64, bool), NTSTATUS> {
+        let result = match create {
+            None => self.kernel.registry.lookup(base, name).map(|n| (n, false)),
+            Some(volatile) => self.kernel.registry.create(base, name, volatile),
+        };
+        let (node, created) = result.map_err(|e| match e {
+            PathError::NotFound => crate::abi::STATUS_OBJECT_NAME_NOT_FOUND,
+            PathError::Invalid => crate::abi::STATUS_OBJECT_NAME_INVALID,
+        })?;
+        let serial = self.next_seq();
+        let path = self.kernel.registry.path_name(node);
+        let site = self.site();
+        let access = map_generic_key_access(access);
+        let entry = HandleEntry { object: node, access, protected, owner, serial };
+        Ok((self.kernel.handles.insert(entry, path, serial, site), created))
+    }
+}
+
+/// Maps generic rights to key rights as the configuration manager's generic
+/// mapping does (ASSUMPTION: from the "Registry Key Security and Access Rights"
+/// page, not yet in docs/facts.md: GENERIC_READ = KEY_READ, GENERIC_WRITE =
+/// KEY_WRITE, GENERIC_EXECUTE = KEY_EXECUTE, GENERIC_ALL = KEY_ALL_ACCESS).
+fn map_generic_key_access(access: u32) -> u32 {
+    const GENERIC_EXECUTE: u32 = 0x2000_0000;
+    let mut mapped =
+        access & !(crate::abi::GENERIC_READ | crate::abi::GENERIC_WRITE | GENERIC_EXECUTE | crate::abi::GENERIC_ALL);
+    for (generic, specific) in [
+        (crate::abi::GENERIC_READ, crate::abi::KEY_READ),
+        (crate::abi::GENERIC_WRITE, crate::abi::KEY_WRITE),
+        (GENERIC_EXECUTE, crate::abi::KEY_EXECUTE),
+        (crate::abi::GENERIC_ALL, crate::abi::KEY_ALL_ACCESS),
+    ] {
+        if access & generic != 0 {
+            mapped |= specific;
+        }
+    }
+    mapped
+}
+
+/// Access a handle needs for the query kind, or STATUS_ACCESS_DENIED.
+fn require(access: u32, needed: u32) -> Result<(), NTSTATUS> {
+    if access & needed == needed { Ok(()) } else { Err(crate::abi::STATUS_ACCESS_DENIED) }
+}
+
+/// The registry node behind a handle, checked for `needed` access.
+pub(crate) fn key_of(s: &crate::model::State, handle: HANDLE, needed: u32) -> Result<usize, NTSTATUS> {
+    let entry = s.kernel.handles.get(handle as u64).ok_or(crate::abi::STATUS_INVALID_HANDLE)?;
+    require(entry.access, needed)?;
+    if s.kernel.registry.node(entry.object).deleted {
+        return Err(crate::abi::STATUS_KEY_DELETED);
+    }
+    Ok(entry.object)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_resolve_case_insensitively_and_create_only_the_leaf() {
+        let mut r = Registry::new();
+        let services = r.lookup(None, r"\REGISTRY\machine\system\CurrentControlSet\services").unwrap();
+        assert_eq!(r.path_of(services), r"\Registry\Machine\SYSTEM\CurrentControlSet\Services");
+        assert_eq!(r.create(Some(services), r"a\b", false), Err(PathError::NotFound));
+        let (a, created) = r.create(Some(services), "a", false).unwrap();
+        assert!(created);
+        assert_eq!(r.create(Some(services), "A", false).unwrap(), (a, false));
+        assert_eq!(r.lookup(Some(services), r"a\\b"), Err(PathError::Invalid));
+        assert_eq!(r.lookup(None, r"Registry\Machine"), Err(PathError::Invalid));
+        r.set_value(a, "Level", 4, vec![1, 0, 0, 0]);
+        assert_eq!(r.value(a, "LEVEL").unwrap().name, "Level");
+        r.set_value(a, "LEVEL", 4, vec![2, 0, 0, 0]);
+        assert_eq!(r.values(a).len(), 1, "one value whatever the case");
+        assert_eq!(r.value(a, "level").map(|v| (v.name.as_str(), v.data[0])), Some(("LEVEL", 2)));
+        assert!(r.remove_value(a, "lEvEl"));
+        assert_eq!(r.lookup(None, r"\Registry"), Ok(0));
+        assert_eq!(r.lookup(None, r"\Registry\"), Err(PathError::Invalid));
+        assert_eq!(r.lookup(None, "\\"), Err(PathError::Invalid));
+        assert_eq!(r.lookup(None, r"\Other\Machine"), Err(PathError::NotFound));
+    }
+
+    #[test]
+    fn a_restore_puts_back_exactly_the_checkpointed_values() {
+        let mut r = Registry::new();
+        let svc = r.create_path(r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\S").unwrap();
+        let params = r.create_path(r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\S\Parameters").unwrap();
+        r.set_value(params, "TraceLevel", 4, vec![3, 0, 0, 0]);
+        let cp = r.checkpoint(r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\S").unwrap();
+        r.set_value(params, "TraceLevel", 4, vec![5, 0, 0, 0]);
+        r.set_value(params, "Extra", 4, vec![1, 0, 0, 0]);
+        r.set_value(svc, "Start", 4, vec![3, 0, 0, 0]);
+        let (state, _) = r.create(Some(svc), "State", false).unwrap();
+        let (store, _) = r.create(Some(state), "Store", false).unwrap();
+        r.set_value(store, "V0", 4, vec![9, 0, 0, 0]);
+        let nodes = r.nodes.len();
+        r.restore(&cp);
+        assert_eq!(r.value(params, "TraceLevel").map(|v| v.data.clone()), Some(vec![3, 0, 0, 0]));
+        assert!(r.value(params, "Extra").is_none() && r.value(svc, "Start").is_none());
+        assert!(r.values(store).is_empty() && r.values(state).is_empty(), "keys made since are emptied");
+        assert_eq!(r.lookup(Some(svc), r"State\Store"), Ok(store), "and kept");
+        // A checkpointed key deleted since comes back with its values.
+        assert!(r.delete_key(params));
+        r.restore(&cp);
+        let again = r.lookup(Some(svc), "Parameters").unwrap();
+        assert_eq!(r.value(again, "tracelevel").map(|v| v.kind), Some(4));
+        r.restore(&cp);
+        assert_eq!(r.nodes.len(), nodes + 1, "one node for the re-created key, however often it is restored");
+        assert!(r.checkpoint(r"\Registry\Nowhere").is_none());
+    }
+
+    #[test]
+    fn a_remembered_path_is_forgotten_when_a_key_is_deleted() {
+        let mut r = Registry::new();
+        let path = r"\Registry\Machine\SOFTWARE\A\B";
+        let b = r.create_path(path).unwrap();
+        let a = r.lookup(None, r"\Registry\Machine\SOFTWARE\A").unwrap();
+        assert_eq!(r.lookup(None, path), Ok(b));
+        assert_eq!(r.lookup(Some(a), "B"), Ok(b));
+        assert_eq!(r.lookup(Some(0), "B"), Err(PathError::NotFound), "the same name below another base");
+        assert!(r.delete_key(b));
+        assert_eq!(r.lookup(None, path), Err(PathError::NotFound));
+        assert_eq!(r.lookup(Some(a), "B"), Err(PathError::NotFound));
+        let (again, created) = r.create(Some(a), "B", false).unwrap();
+        assert!(created && again != b);
+        assert_eq!(r.lookup(None, path), Ok(again));
+        assert_eq!(r.create_path(path), Ok(again));
+        assert_eq!(r.create_path(r"\RegistryX\A"), Err(PathError::Invalid));
+    }
+
+    #[test]
+    fn long_and_non_ascii_names_fold_too() {
+        let mut r = Registry::new();
+        let software = r.lookup(None, r"\Registry\Machine\SOFTWARE").unwrap();
+        // Longer than the stack buffer, with upper case: the allocating fold.
+        let long = "K".repeat(FOLD_BUFFER + 10);
+        let (k, created) = r.create(Some(software), &long, false).unwrap();
+        assert!(created);
+        assert_eq!(r.lookup(Some(software), &long.to_ascii_lowercase()), Ok(k));
+        let (u, _) = r.create(Some(software), "Größe", false).unwrap();
+        assert_eq!(r.lookup(Some(software), "gröSSE"), Err(PathError::NotFound), "ASCII folding only");
+        assert_eq!(r.lookup(Some(software), "GRößE"), Ok(u));
+        assert_eq!(r.path_of(u), r"\Registry\Machine\SOFTWARE\Größe");
     }
 }
 

@@ -1,16 +1,21 @@
 //! Device DDIs: `WDFDEVICE_INIT`, `WdfDeviceCreate`, device interfaces and
 //! the device's registry keys (F16).
 
-use super::{invalid_handle, null_parameter};
-use crate::control::objects::{self, ObjectKind};
-use crate::control::{FRAMEWORK_MODULE, Routine, STOPPED_STATUS, State, enter, with_state};
-use crate::surface::types::*;
+use crate::abi::*;
+use crate::model::framework::objects::{self, ObjectKind};
+use crate::model::framework::verifier::{invalid_handle, null_parameter};
+use crate::model::{FRAMEWORK_MODULE, Routine, STOPPED_STATUS, State, enter, with_state};
 
 /// The devnode behind a `PWDFDEVICE_INIT` handed to EvtDriverDeviceAdd and not
 /// consumed yet. ASSUMPTION: any other pointer fails with
 /// STATUS_INVALID_PARAMETER (KMDF would read through it).
 fn init_devnode(s: &State, init: PWDFDEVICE_INIT) -> Result<usize, NTSTATUS> {
-    s.device_inits.iter().find(|i| i.is(init) && !i.consumed).map(|i| i.devnode).ok_or(crate::STATUS_INVALID_PARAMETER)
+    s.framework
+        .device_inits
+        .iter()
+        .find(|i| i.is(init) && !i.consumed)
+        .map(|i| i.devnode)
+        .ok_or(crate::STATUS_INVALID_PARAMETER)
 }
 
 /// `WdfDeviceInitSetPnpPowerEventCallbacks`: the PnP and power callbacks the
@@ -36,7 +41,7 @@ pub unsafe extern "C" fn WdfDeviceInitSetPnpPowerEventCallbacks(
             // SAFETY: non-null and valid by the DDI's contract.
             let callbacks = unsafe { *PnpPowerEventCallbacks };
             with_state(|s| {
-                if let Some(i) = s.device_inits.iter_mut().find(|i| i.is(DeviceInit) && !i.consumed) {
+                if let Some(i) = s.framework.device_inits.iter_mut().find(|i| i.is(DeviceInit) && !i.consumed) {
                     i.callbacks = callbacks;
                 }
             });
@@ -57,7 +62,7 @@ pub unsafe extern "C" fn WdfDeviceInitSetIoType(
     enter(Routine::WdfDeviceInitSetIoType, FRAMEWORK_MODULE, "Wdf01000!imp_WdfDeviceInitSetIoType", (), || {
         with_state(|s| {
             if init_devnode(s, DeviceInit).is_err() {
-                s.framework_log.push("WdfDeviceInitSetIoType on a WDFDEVICE_INIT that is not live".into());
+                s.framework.framework_log.push("WdfDeviceInitSetIoType on a WDFDEVICE_INIT that is not live".into());
             }
         });
     })
@@ -91,6 +96,7 @@ pub unsafe extern "C" fn WdfDeviceCreate(
         let created = with_state(|s| {
             let devnode = init_devnode(s, init)?;
             let (callbacks, request_attributes) = s
+                .framework
                 .device_inits
                 .iter()
                 .find(|i| i.devnode == devnode)
@@ -99,8 +105,8 @@ pub unsafe extern "C" fn WdfDeviceCreate(
             let image = s.caller_image();
             let h =
                 s.create_object(ObjectKind::Device { devnode, callbacks, request_attributes }, image, attributes)?;
-            s.devnodes[devnode].device = Some(h);
-            if let Some(i) = s.device_inits.iter_mut().find(|i| i.devnode == devnode) {
+            s.framework.devnodes[devnode].device = Some(h);
+            if let Some(i) = s.framework.device_inits.iter_mut().find(|i| i.devnode == devnode) {
                 i.consumed = true;
             }
             Ok(h)
@@ -144,10 +150,10 @@ pub unsafe extern "C" fn WdfDeviceCreateDeviceInterface(
             // SAFETY: checked non-null; valid by contract.
             let g = unsafe { *InterfaceClassGUID };
             let guid = (g.Data1, g.Data2, g.Data3, g.Data4);
-            with_state(|s| match s.objects.get(&(Device as u64)).map(|o| &o.kind) {
+            with_state(|s| match s.framework.objects.get(&(Device as u64)).map(|o| &o.kind) {
                 Some(ObjectKind::Device { devnode, .. }) => {
                     let devnode = *devnode;
-                    let interfaces = &mut s.devnodes[devnode].interfaces;
+                    let interfaces = &mut s.framework.devnodes[devnode].interfaces;
                     if !interfaces.contains(&guid) {
                         interfaces.push(guid);
                     }
@@ -184,16 +190,16 @@ unsafe fn open_devnode_key(
     };
     let which = key_type & !crate::PLUGPLAY_REGKEY_CURRENT_HWPROFILE;
     let result = with_state(|s| {
-        let node = s.devnodes.get(devnode).ok_or(crate::STATUS_INVALID_DEVICE_STATE)?;
+        let node = s.framework.devnodes.get(devnode).ok_or(crate::STATUS_INVALID_DEVICE_STATE)?;
         let path = match which {
             crate::PLUGPLAY_REGKEY_DEVICE => node.hardware_key(),
             crate::PLUGPLAY_REGKEY_DRIVER => node.software_key(),
             _ => return Err(crate::STATUS_INVALID_PARAMETER),
         };
-        let _ = s.registry.create_path(&path);
+        let _ = s.kernel.registry.create_path(&path);
         let image = s.caller_image();
-        s.push_frame(crate::control::KERNEL_MODULE, "nt!IoOpenDeviceRegistryKey");
-        let r = super::registry::new_key_object(s, image, attributes, |s, owner| {
+        s.push_frame(crate::model::KERNEL_MODULE, "nt!IoOpenDeviceRegistryKey");
+        let r = crate::model::framework::registry::new_key_object(s, image, attributes, |s, owner| {
             s.open_key_handle(owner, None, &path, access, None, false)
         });
         s.pop_frame();
@@ -265,7 +271,7 @@ pub unsafe extern "C" fn WdfDeviceOpenRegistryKey(
                 with_state(|s| null_parameter(s, "Key"));
                 return STOPPED_STATUS;
             }
-            let devnode = with_state(|s| match s.objects.get(&(Device as u64)).map(|o| &o.kind) {
+            let devnode = with_state(|s| match s.framework.objects.get(&(Device as u64)).map(|o| &o.kind) {
                 Some(ObjectKind::Device { devnode, .. }) => Ok(*devnode),
                 _ => Err(invalid_handle(s, Device as u64, 0)),
             });
@@ -303,9 +309,10 @@ pub unsafe extern "C" fn WdfDeviceInitSetRequestAttributes(
             }
             // SAFETY: non-null and valid by the DDI's contract.
             let attributes = unsafe { *RequestAttributes };
-            with_state(|s| match s.device_inits.iter_mut().find(|i| i.is(DeviceInit) && !i.consumed) {
+            with_state(|s| match s.framework.device_inits.iter_mut().find(|i| i.is(DeviceInit) && !i.consumed) {
                 Some(i) => i.request_attributes = Some(attributes),
                 None => s
+                    .framework
                     .framework_log
                     .push("WdfDeviceInitSetRequestAttributes on a WDFDEVICE_INIT that is not live".into()),
             });
@@ -315,7 +322,7 @@ pub unsafe extern "C" fn WdfDeviceInitSetRequestAttributes(
 
 /// The device object behind a handle, or an invalid-handle report.
 fn device_handle(s: &mut State, device: WDFDEVICE) -> Option<u64> {
-    match s.objects.get(&(device as u64)).map(|o| &o.kind) {
+    match s.framework.objects.get(&(device as u64)).map(|o| &o.kind) {
         Some(ObjectKind::Device { .. }) => Some(device as u64),
         _ => {
             invalid_handle(s, device as u64, 0);
@@ -335,7 +342,7 @@ pub unsafe extern "C" fn WdfDeviceGetDefaultQueue(_DriverGlobals: PWDF_DRIVER_GL
         || {
             with_state(|s| {
                 let device = device_handle(s, Device)?;
-                s.objects.iter().find_map(|(h, o)| match &o.kind {
+                s.framework.objects.iter().find_map(|(h, o)| match &o.kind {
                     ObjectKind::Queue(q) if q.device == device && q.default => Some(*h as WDFQUEUE),
                     _ => None,
                 })

@@ -1,0 +1,340 @@
+//! The driver image: loading it (DriverEntry), unloading it as KMDF does
+//! (EvtDriverUnload, then the WDFDRIVER's subtree, F27, F37), running its
+//! code in a process at an IRQL, and what it left behind.
+
+use super::objects;
+use crate::abi::NTSTATUS;
+use crate::model::kernel::handles::HandleOwner;
+use crate::model::kernel::pool::PoolAllocation;
+use crate::model::kernel::stack::Process;
+use crate::model::{Engine, FRAMEWORK_MODULE, KERNEL_MODULE, Name, State, Stopped, panic_message};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// The driver image the machine has loaded (F27, F37).
+#[derive(Debug)]
+pub(crate) struct LoadedDriver {
+    pub(crate) image: Name,
+    pub(crate) service: String,
+    /// `\Registry\Machine\SYSTEM\CurrentControlSet\Services\<service>`.
+    pub(crate) service_key: Name,
+    /// The WDM driver object handed to DriverEntry (wdk-sys's full
+    /// `DRIVER_OBJECT`); boxed for a stable address, which is how the machine
+    /// recognises it in `WdfDriverCreate`.
+    pub(crate) object: Box<crate::abi::_DRIVER_OBJECT>,
+    /// `DriverName` (`\Driver\<service>`) and the UTF-16 it points into.
+    _driver_name_buffer: Vec<u16>,
+    /// `RegistryPath` handed to DriverEntry, and the UTF-16 it points into.
+    pub(crate) registry_path: Box<crate::abi::UNICODE_STRING>,
+    _registry_path_buffer: Vec<u16>,
+}
+
+/// What a driver left behind at unload.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnloadReport {
+    /// Kernel handles the driver opened itself (ZwOpenKey, ...) and never
+    /// closed: value and key path. The framework closes only its own.
+    pub leaked_handles: Vec<(u64, String)>,
+    /// Framework objects of the driver still alive after its WDFDRIVER was
+    /// deleted (held by references it never dropped, F32).
+    pub leaked_objects: Vec<(u64, &'static str)>,
+    /// Pool the driver allocated (ExAllocatePool2) and never freed. With
+    /// Pool Tracking on this is also bug check 0xC4 {0x62, ...} (F50).
+    pub leaked_pool: Vec<PoolAllocation>,
+}
+
+impl State {
+    /// Forgets the unloaded driver and reports what it left behind: kernel
+    /// handles it opened itself and framework objects still alive.
+    pub(crate) fn finish_unload(&mut self, image: &str) -> UnloadReport {
+        let leaked_handles = if self.kernel.handles.component_handles_live() {
+            self.kernel
+                .handles
+                .live_entries()
+                .filter(|(_, e)| matches!(&e.owner, HandleOwner::Component(name) if name == image))
+                .map(|(h, e)| (h, self.kernel.registry.path_of(e.object)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let leaked_objects = self
+            .framework
+            .objects
+            .iter()
+            .filter(|(_, o)| o.driver == image)
+            .map(|(h, o)| (*h, o.kind.type_name()))
+            .collect();
+        let leaked_pool = self.kernel.pool.owned_by(image);
+        self.kernel.pool.orphan(image);
+        self.framework.driver = None;
+        self.framework.globals.Driver = std::ptr::null_mut();
+        if self.settings.pool_tracking && !leaked_pool.is_empty() && !self.is_stopped() {
+            self.pool_leak_bug_check(image, leaked_pool.len());
+        }
+        UnloadReport { leaked_handles, leaked_objects, leaked_pool }
+    }
+
+    /// The image of the loaded driver.
+    pub(crate) fn driver_image(&self) -> Option<Name> {
+        self.framework.driver.as_ref().map(|d| d.image.clone())
+    }
+
+    /// The loaded driver's service key, `\Registry\Machine\...\Services\<svc>`.
+    pub(crate) fn loaded_service_key(&self) -> Option<Name> {
+        self.framework.driver.as_ref().map(|d| d.service_key.clone())
+    }
+
+    /// Whether `object` is the driver object handed to the loaded driver.
+    pub(crate) fn is_loaded_driver_object(&self, object: *mut crate::abi::_DRIVER_OBJECT) -> bool {
+        self.framework.driver.as_ref().is_some_and(|d| std::ptr::eq(d.object.as_ref(), object))
+    }
+}
+
+impl Engine {
+    /// Installs a driver package for PnP (what `pnputil /add-driver
+    /// /install` leaves behind): `add_device` loads it when a devnode needs
+    /// it, and the last device's removal unloads it (F37).
+    pub(crate) fn install(&self, image: &str, service: &str, entry: crate::abi::DRIVER_INITIALIZE) {
+        self.state(|s| s.framework.installed = Some((Name::copy_of(image), service.to_string(), entry)));
+    }
+
+    /// Loads the installed driver.
+    pub(crate) fn load_installed(&self) -> Result<NTSTATUS, Stopped> {
+        let (image, service, entry) =
+            self.state(|s| s.framework.installed.clone()).expect("kmdf-sim: no driver is installed");
+        self.load(&image, &service, entry)
+    }
+
+    /// Runs driver code as `image` (e.g. `"rawclient.sys"`) entered at
+    /// `symbol` (e.g. `"DriverUnload"`), in the System process at PASSIVE_LEVEL.
+    ///
+    /// Returns the closure's value, or the stop if the machine stopped during
+    /// the call (or had stopped before it). A panic in the closure is a driver
+    /// panic: on Windows wdk-panic turns it into bug check 0x52504E43
+    /// (windows-drivers-rs guide §4), and so does the machine.
+    pub(crate) fn run<R>(&self, image: &str, symbol: &str, f: impl FnOnce() -> R) -> Result<R, Stopped> {
+        self.run_in(image, symbol, "System", false, 0, f)
+    }
+
+    /// Like [`Machine::run`], at `irql` (e.g. `DISPATCH_LEVEL as u8`, as in a
+    /// DPC or under a spin lock). Passive objects deleted meanwhile are
+    /// disposed by the PASSIVE work item when the call returns (F9, F34).
+    pub(crate) fn run_at_irql<R>(
+        &self,
+        image: &str,
+        symbol: &str,
+        irql: u8,
+        f: impl FnOnce() -> R,
+    ) -> Result<R, Stopped> {
+        let result = self.run_in(image, symbol, "System", false, irql, f);
+        if result.is_ok() {
+            self.drain_deferred_deletes();
+        }
+        result.and_then(|r| self.stopped().map_or(Ok(r), |stop| Err(Box::new(stop))))
+    }
+
+    /// Like [`Machine::run`], in the context of a user process (which has a
+    /// PEB), as an IOCTL from an application runs.
+    pub(crate) fn run_in_process<R>(
+        &self,
+        image: &str,
+        symbol: &str,
+        process: &str,
+        f: impl FnOnce() -> R,
+    ) -> Result<R, Stopped> {
+        self.run_in(image, symbol, process, true, 0, f)
+    }
+
+    fn run_in<R>(
+        &self,
+        image: &str,
+        symbol: &str,
+        process: &str,
+        has_peb: bool,
+        irql: u8,
+        f: impl FnOnce() -> R,
+    ) -> Result<R, Stopped> {
+        if let Some(stop) = self.stopped() {
+            return Err(Box::new(stop));
+        }
+        let saved = self.state(|s| {
+            let saved = (s.kernel.process.clone(), s.kernel.irql);
+            s.kernel.process = Process { name: process.into(), has_peb };
+            s.kernel.irql = irql;
+            s.push_driver_frame(image, symbol);
+            (saved, s.kernel.frames.len() - 1)
+        });
+        let result = catch_unwind(AssertUnwindSafe(f));
+        if result.is_ok() && self.depth_is_outermost() {
+            super::timers::run_work_items();
+        }
+        self.state(|s| {
+            if let Err(payload) = &result {
+                let message = panic_message(payload.as_ref());
+                s.rust_panic_stop(format!(
+                    "{image} panicked: {message} (K5: the driver must return an NTSTATUS instead)"
+                ));
+            }
+            s.kernel.frames.truncate(saved.1);
+            (s.kernel.process, s.kernel.irql) = saved.0;
+        });
+        match (self.stopped(), result) {
+            (Some(stop), _) => Err(Box::new(stop)),
+            (None, Ok(r)) => Ok(r),
+            (None, Err(_)) => unreachable!("a driver panic always records a stop"),
+        }
+    }
+
+    /// Loads a driver: creates its service key (if missing), a driver object
+    /// and its `RegistryPath`, and calls `entry` — the driver's
+    /// `DRIVER_INITIALIZE`, handed in, never looked up by symbol — in the
+    /// System process at PASSIVE_LEVEL. Returns DriverEntry's status.
+    ///
+    /// When DriverEntry fails, the framework deletes the WDFDRIVER it may have
+    /// created, without EvtDriverUnload, and the image is unloaded.
+    /// ASSUMPTION: the failure path of FxDriverEntry is not in the facts.
+    ///
+    /// # Panics
+    /// If a driver is already loaded on this machine (one driver per machine).
+    pub(crate) fn load(
+        &self,
+        image: &str,
+        service: &str,
+        entry: crate::abi::DRIVER_INITIALIZE,
+    ) -> Result<NTSTATUS, Stopped> {
+        if let Some(stop) = self.stopped() {
+            return Err(Box::new(stop));
+        }
+        let Some(entry) = entry else {
+            return Ok(crate::abi::STATUS_INVALID_PARAMETER);
+        };
+        let (object, path) = self.state(|s| {
+            assert!(s.framework.driver.is_none(), "kmdf-sim: a driver is already loaded; unload it first");
+            let key = format!(r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\{service}");
+            let _ = s.kernel.registry.create_path(&key);
+            // The kernel passes the service key in its own spelling.
+            let mut buffer: Vec<u16> =
+                format!(r"\REGISTRY\MACHINE\SYSTEM\CurrentControlSet\Services\{service}").encode_utf16().collect();
+            let bytes = u16::try_from(buffer.len() * 2).unwrap_or(0xFFFE);
+            let registry_path = Box::new(crate::abi::UNICODE_STRING {
+                Length: bytes,
+                MaximumLength: bytes,
+                Buffer: buffer.as_mut_ptr(),
+            });
+            // The driver object is numbered in the machine's object sequence
+            // (its first value), so WDF handle values in histories stay the
+            // same from run to run.
+            let _ = s.new_object_value();
+            let mut name: Vec<u16> = format!(r"\Driver\{service}").encode_utf16().collect();
+            let name_bytes = u16::try_from(name.len() * 2).unwrap_or(0xFFFE);
+            // What the I/O manager fills in before DriverEntry that a KMDF
+            // driver could read: type, size, name, entry point. ASSUMPTION
+            // (DRIVER_OBJECT, learn.microsoft.com/windows-hardware/drivers/ddi/wdm/ns-wdm-_driver_object):
+            // no WDM dispatch is modelled, so DeviceObject, DriverExtension,
+            // DriverUnload and MajorFunction stay null — KMDF owns them.
+            let object = crate::abi::_DRIVER_OBJECT {
+                Type: crate::abi::IO_TYPE_DRIVER as crate::abi::CSHORT,
+                Size: core::mem::size_of::<crate::abi::_DRIVER_OBJECT>() as crate::abi::CSHORT,
+                DriverName: crate::abi::UNICODE_STRING {
+                    Length: name_bytes,
+                    MaximumLength: name_bytes,
+                    Buffer: name.as_mut_ptr(),
+                },
+                DriverInit: Some(entry),
+                ..Default::default()
+            };
+            let mut loaded = LoadedDriver {
+                // The name the driver's frames carry (one text for the load).
+                image: s.frame_names(image, "DriverEntry").0,
+                service: service.to_string(),
+                service_key: Name::from(key.clone()),
+                object: Box::new(object),
+                _driver_name_buffer: name,
+                registry_path,
+                _registry_path_buffer: buffer,
+            };
+            let object = std::ptr::from_mut(loaded.object.as_mut());
+            let path = std::ptr::from_mut(loaded.registry_path.as_mut());
+            s.framework.driver = Some(loaded);
+            (object, path)
+        });
+        // SAFETY: `entry` is the driver's DRIVER_INITIALIZE; both pointers point
+        // into boxes the machine keeps alive until the driver is unloaded.
+        let status = self.run(image, "DriverEntry", || unsafe { entry(object, path) })?;
+        if !crate::abi::NT_SUCCESS(status) {
+            if let Some(driver) = self.state(|s| s.driver_object()) {
+                objects::delete_subtree(driver);
+            }
+            // The image is unloaded after a failed DriverEntry: what it left
+            // behind is reported like any unload's leaks.
+            self.state(|s| {
+                let report = s.finish_unload(image);
+                s.framework.unload_reports.push(report);
+            });
+        }
+        self.stopped().map_or(Ok(status), |stop| Err(Box::new(stop)))
+    }
+
+    /// Unloads the loaded driver as KMDF does (F27, F37): EvtDriverUnload
+    /// first, then the WDFDRIVER is deleted with all its children — default-
+    /// parented keys included, whose `~FxRegKey` closes their handles (F10,
+    /// F2) — and the deferred PASSIVE disposals drain (F28). Reports what the
+    /// driver leaked.
+    ///
+    /// # Panics
+    /// If no driver is loaded.
+    pub(crate) fn unload(&self) -> Result<UnloadReport, Stopped> {
+        if let Some(stop) = self.stopped() {
+            return Err(Box::new(stop));
+        }
+        let (image, depth) = self.state(|s| {
+            let image = s.framework.driver.as_ref().map(|d| d.image.clone()).expect("kmdf-sim: no driver is loaded");
+            let depth = s.kernel.frames.len();
+            s.push_frame(KERNEL_MODULE, "nt!IopLoadUnloadDriver");
+            s.push_driver_frame(&image, "FxStubDriverUnload");
+            s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxDriver::Unload");
+            (image, depth)
+        });
+        let driver = self.state(|s| s.driver_object());
+        if let Some(driver) = driver {
+            let unload = self.state(|s| match s.framework.objects.get(&driver).map(|o| &o.kind) {
+                Some(objects::ObjectKind::Driver { unload, .. }) => *unload,
+                _ => None,
+            });
+            if let Some(unload) = unload {
+                self.state(|s| s.push_driver_frame(&image, "EvtDriverUnload"));
+                // SAFETY: the driver registered EvtDriverUnload in its
+                // WDF_DRIVER_CONFIG; KMDF calls it with the WDFDRIVER first (F27).
+                unsafe { unload(driver as crate::abi::WDFDRIVER) };
+                self.state(|s| s.pop_frame());
+            }
+            self.state(|s| s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxObject::DeleteObject"));
+            objects::delete_subtree(driver);
+            self.state(|s| s.pop_frame());
+        }
+        self.drain_deferred_deletes();
+        let report = self.state(|s| {
+            s.kernel.frames.truncate(depth);
+            s.finish_unload(&image)
+        });
+        self.stopped().map_or(Ok(report), |stop| Err(Box::new(stop)))
+    }
+
+    /// Runs the PASSIVE work item that disposes passive objects whose delete
+    /// arrived above PASSIVE_LEVEL (F9, F34).
+    pub(crate) fn drain_deferred_deletes(&self) {
+        while let Some(h) = self.state(|s| s.framework.deferred_deletes.pop()) {
+            self.state(|s| s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxDisposeList::DrainListLocked"));
+            objects::delete_subtree(h);
+            self.state(|s| s.pop_frame());
+        }
+    }
+}
+
+impl Engine {
+    /// Whether the entry point that is returning is the outermost one (work
+    /// items run when the simulated thread that queued them yields, not inside
+    /// nested framework calls).
+    fn depth_is_outermost(&self) -> bool {
+        self.state(|s| s.kernel.frames.len() <= 1)
+    }
+}

@@ -1,0 +1,86 @@
+//! KMDF (Wdf01000.sys) as a driver meets it.
+//!
+//! * `objects` — the object tree: parents, references, cleanup and destroy
+//!   order, contexts (F27–F34, F77).
+//! * `driver` — the driver image: DriverEntry, unload, running driver code.
+//! * `pnp` — devnodes, PnP and power callbacks, file handles and I/O submission (F35–F37, F73).
+//! * `queue` — queues and requests: presentation, completion, cancellation.
+//! * `registry` — `FxRegKey` objects over the kernel's keys (F1–F26).
+//! * `timers` — the clock, timers, work items and DPCs.
+//! * `verifier` — the KMDF verifier and the framework's bug checks (F19, F20, F52, F54, F65, F70, F77).
+//!
+//! A DDI is one rule here plus one thin shim in the surface's `ddi`.
+
+pub(crate) mod driver;
+pub(crate) mod objects;
+pub(crate) mod pnp;
+pub(crate) mod queue;
+pub(crate) mod registry;
+pub(crate) mod timers;
+pub(crate) mod verifier;
+
+use crate::abi::{_WDF_DRIVER_GLOBALS, DRIVER_INITIALIZE, NTSTATUS};
+use crate::model::Name;
+use std::collections::{BTreeMap, VecDeque};
+
+/// How many completed requests' results the machine keeps for callers.
+pub(crate) const COMPLETED_REQUESTS_KEPT: usize = 1024;
+
+/// The framework's part of the machine state.
+pub(crate) struct Framework {
+    /// Framework objects by handle value.
+    pub objects: objects::ObjectTable,
+    /// Handles of objects the framework freed, with their type (F77).
+    pub freed_objects: objects::FreedObjects,
+    /// Passive objects whose delete arrived above PASSIVE_LEVEL (F9, F34).
+    pub deferred_deletes: Vec<u64>,
+    /// The next framework object's number.
+    pub next_object: u64,
+    /// The driver image the machine has loaded.
+    pub driver: Option<driver::LoadedDriver>,
+    /// The driver package PnP loads on demand (image, service, entry).
+    pub installed: Option<(Name, String, DRIVER_INITIALIZE)>,
+    /// The PnP tree.
+    pub devnodes: Vec<pnp::Devnode>,
+    /// WDFDEVICE_INITs handed to EvtDriverDeviceAdd.
+    pub device_inits: Vec<pnp::DeviceInitState>,
+    /// Requests not presented yet, with the process they came from.
+    pub waiting_requests: Vec<(u64, String)>,
+    /// Completed IOCTLs: status, information, output.
+    pub completed_requests: BTreeMap<u64, (NTSTATUS, u64, Vec<u8>)>,
+    /// Reports of unloads PnP did by itself (F37).
+    pub unload_reports: Vec<driver::UnloadReport>,
+    /// Verifier findings that are not bug checks.
+    pub findings: Vec<String>,
+    /// Messages the framework traced (its in-flight recorder, IFR).
+    pub framework_log: Vec<String>,
+    /// KMDF verifier breaks that a kernel debugger caught (F65).
+    pub verifier_breaks: Vec<String>,
+    /// Work items enqueued and not run yet, in order.
+    pub work_queue: VecDeque<u64>,
+    /// Driver globals handed to the binding macro; boxed so its address is stable.
+    pub globals: Box<_WDF_DRIVER_GLOBALS>,
+}
+
+impl Default for Framework {
+    fn default() -> Self {
+        Framework {
+            objects: objects::ObjectTable::default(),
+            freed_objects: objects::FreedObjects::default(),
+            deferred_deletes: Vec::new(),
+            next_object: 1,
+            driver: None,
+            installed: None,
+            devnodes: Vec::new(),
+            device_inits: Vec::new(),
+            waiting_requests: Vec::new(),
+            completed_requests: BTreeMap::new(),
+            unload_reports: Vec::new(),
+            findings: Vec::new(),
+            framework_log: Vec::new(),
+            verifier_breaks: Vec::new(),
+            work_queue: VecDeque::new(),
+            globals: Box::default(),
+        }
+    }
+}

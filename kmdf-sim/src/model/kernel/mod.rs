@@ -1,0 +1,69 @@
+//! The NT kernel as a KMDF driver meets it.
+//!
+//! * `handles` — the kernel handle table (values, reuse, protection, closes; F39–F46, F67, F68).
+//! * `registry` — the configuration manager's keys and values, and opening them (F8, F12).
+//! * `pool`, `special_pool` — ExAllocatePool2 and Driver Verifier's special pool (F49–F51).
+//! * `bugcheck` — stops, bug checks as `!analyze` renders them, ownership violations.
+//! * `stack` — the simulated thread: call stack, process, IRQL (and the IRQL rule, F66).
+//!
+//! A kernel routine is one rule here plus one thin shim in the surface's `ntddk`.
+
+pub(crate) mod bugcheck;
+pub(crate) mod handles;
+pub(crate) mod pool;
+pub(crate) mod registry;
+#[cfg(unix)]
+pub(crate) mod special_pool;
+pub(crate) mod stack;
+
+use super::settings::Settings;
+use bugcheck::OwnershipViolation;
+use handles::HandleTable;
+use registry::Registry;
+use stack::{FrameNames, Frames, Process};
+
+/// The kernel's part of the machine state.
+pub(crate) struct Kernel {
+    /// The kernel handle table (F39–F46).
+    pub handles: HandleTable,
+    /// The registry (keys, values, volatile keys).
+    pub registry: Registry,
+    /// Kernel pool (ExAllocatePool2 and friends).
+    pub pool: pool::Pool,
+    /// Handles closed by someone who did not own them, in order.
+    pub violations: Vec<OwnershipViolation>,
+    /// Another component's open interleaved right after the next ZwClose a
+    /// driver makes: (component, key path, protected).
+    pub interleaved_open: Option<(String, String, bool)>,
+    /// Names bug checks point at (0xC4/0x62's Arg2), kept alive.
+    pub bugcheck_strings: Vec<(Box<crate::abi::UNICODE_STRING>, Vec<u16>)>,
+    /// The simulated call stack.
+    pub frames: Frames,
+    /// The process whose context code runs in.
+    pub process: Process,
+    /// The current IRQL.
+    pub irql: u8,
+    /// The clock: 100-ns units since boot (see the framework's `timers`).
+    pub clock: u64,
+    /// Frame names of driver code: (image, `module!name`) by the texts'
+    /// addresses and lengths (see `State::frame_names`).
+    pub frame_names: FrameNames,
+}
+
+impl Kernel {
+    pub(crate) fn new(settings: &Settings) -> Kernel {
+        Kernel {
+            handles: HandleTable::new(settings.reuse_policy),
+            registry: Registry::new(),
+            pool: pool::Pool::default(),
+            violations: Vec::new(),
+            interleaved_open: None,
+            bugcheck_strings: Vec::new(),
+            frames: Frames::default(),
+            process: Process { name: "System".into(), has_peb: false },
+            irql: 0,
+            clock: 0,
+            frame_names: FrameNames::default(),
+        }
+    }
+}
