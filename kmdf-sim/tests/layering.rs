@@ -166,3 +166,20 @@ fn the_scan_sees_a_forbidden_name_in_code_and_not_in_comments_or_strings() {
     assert!(!words.iter().any(|w| w == "kmdf_sim"), "{words:?}");
     assert_eq!(crate_paths_of(&code_tokens(&file)), ["control", "abi"]);
 }
+
+#[test]
+fn no_shim_spells_a_routine_identity() {
+    // A routine's image, symbol and IRQL bound come from the generated
+    // routine table (`Routine::image`, `Routine::symbol`); a shim names its
+    // routine once, by its `Routine`.
+    let mut found = Vec::new();
+    for path in rust_files(&src().join("surface")) {
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for (n, line) in text.lines().enumerate() {
+            if line.contains("\"Wdf01000!") || line.contains("\"nt!") || line.contains("FRAMEWORK_MODULE") {
+                found.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "identity spelled in a shim:\n{}", found.join("\n"));
+}

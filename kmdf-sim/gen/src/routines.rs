@@ -13,7 +13,10 @@
 //!
 //! The output: `enum Routine` (`#[repr(u16)]`, DDIs first in the table's
 //! order, then the kernel routines in their file's order), `ALL` (every
-//! variant in order), `NAME` and `MAX_IRQL` indexed by it. Every DDI row must have a level (its column or
+//! variant in order), `NAME`, `SYMBOL` and `MAX_IRQL` indexed by it, and
+//! `DDI_COUNT` (the routines below it are Wdf01000.sys's DDIs, the rest
+//! ntoskrnl.exe's routines). A DDI's symbol is the framework's export as the
+//! debugger prints it, `Wdf01000!imp_<DDI>`; a kernel routine's is `nt!<name>`. Every DDI row must have a level (its column or
 //! an override); an override must name a DDI of the table and change its
 //! value; a kernel routine must not also be a DDI; no name may repeat.
 
@@ -193,6 +196,14 @@ fn level_text(max: Option<u8>) -> &'static str {
     }
 }
 
+/// A routine's symbol as the debugger prints it: a DDI is the framework's
+/// `imp_` export (`Wdf01000!imp_WdfRegistryClose`), a kernel routine the
+/// kernel's (`nt!ZwClose`).
+#[must_use]
+pub fn symbol(name: &str, ddi: bool) -> String {
+    if ddi { format!("Wdf01000!imp_{name}") } else { format!("nt!{name}") }
+}
+
 /// The text of `src/model/routine_table.rs` from the three inputs' texts.
 ///
 /// # Errors
@@ -245,6 +256,17 @@ pub fn generate(ddi: &str, overrides: &str, kernel: &str) -> Result<(String, Cou
     let _ = writeln!(w, "pub(crate) const NAME: [&str; COUNT] = [");
     for r in &rows {
         let _ = writeln!(w, "    \"{}\",", r.name);
+    }
+    let _ = writeln!(w, "];");
+    let _ = writeln!(w);
+    let _ = writeln!(w, "/// How many routines are the framework's DDIs: `Routine`s below it are");
+    let _ = writeln!(w, "/// Wdf01000.sys's, the rest ntoskrnl.exe's.");
+    let _ = writeln!(w, "pub(crate) const DDI_COUNT: usize = {};", counts.ddis);
+    let _ = writeln!(w);
+    let _ = writeln!(w, "/// Each routine's symbol as the debugger prints it, by [`Routine`].");
+    let _ = writeln!(w, "pub(crate) const SYMBOL: [&str; COUNT] = [");
+    for (i, r) in rows.iter().enumerate() {
+        let _ = writeln!(w, "    \"{}\",", symbol(&r.name, i < counts.ddis));
     }
     let _ = writeln!(w, "];");
     let _ = writeln!(w);

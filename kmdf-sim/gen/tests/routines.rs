@@ -93,6 +93,8 @@ fn the_output_indexes_names_and_levels_alike() {
         "pub(crate) const COUNT: usize = 3;",
         "pub(crate) const NAME: [&str; COUNT] = [\n    \"WdfB\",\n    \"ZwClose\",\n    \"RtlX\",\n];",
         "pub(crate) const MAX_IRQL: [Option<u8>; COUNT] = [\n    Some(1), // WdfB\n    Some(0), // ZwClose\n    None, // RtlX\n];",
+        "pub(crate) const DDI_COUNT: usize = 1;",
+        "pub(crate) const SYMBOL: [&str; COUNT] = [\n    \"Wdf01000!imp_WdfB\",\n    \"nt!ZwClose\",\n    \"nt!RtlX\",\n];",
     ] {
         assert!(text.contains(want), "missing {want:?} in\n{text}");
     }

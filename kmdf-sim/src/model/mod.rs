@@ -270,13 +270,7 @@ impl State {
 /// refuses it when the machine has stopped, applies the IRQL rules, pushes
 /// `symbol` on the simulated stack, and turns a panic of the simulator into a
 /// recorded stop.
-pub(crate) fn enter<R: CheckFailure>(
-    routine: Routine,
-    image: &'static str,
-    symbol: &'static str,
-    refused: R,
-    body: impl FnOnce() -> R,
-) -> R {
+pub(crate) fn enter<R: CheckFailure>(routine: Routine, refused: R, body: impl FnOnce() -> R) -> R {
     let name = routine.name();
     let injectable = R::injected(0).is_some();
     let admitted = with_state(|s| {
@@ -293,7 +287,7 @@ pub(crate) fn enter<R: CheckFailure>(
         {
             return Some((IrqlVerdict::Fail, 0, false));
         }
-        s.kernel.frames.push(Frame::new(Name::from(image), Name::from(symbol)));
+        s.kernel.frames.push(Frame::new(Name::from(routine.image()), Name::from(routine.symbol())));
         if let Some(max) = above
             && s.kmdf_verifier_irql_check(name, max) == IrqlVerdict::Fail
         {

@@ -8,13 +8,28 @@
 #[cfg(test)]
 use super::routine_table::ALL;
 pub(crate) use super::routine_table::Routine;
-use super::routine_table::{COUNT, MAX_IRQL, NAME};
+use super::routine_table::{COUNT, DDI_COUNT, MAX_IRQL, NAME, SYMBOL};
+use super::{FRAMEWORK_MODULE, KERNEL_MODULE};
 
 impl Routine {
     /// Its name, e.g. `"WdfRegistryOpenKey"`.
     #[inline]
     pub(crate) const fn name(self) -> &'static str {
         NAME[self as usize]
+    }
+
+    /// The image that implements it: the framework's for a DDI, the
+    /// kernel's for a kernel routine.
+    #[inline]
+    pub(crate) const fn image(self) -> &'static str {
+        if (self as usize) < DDI_COUNT { FRAMEWORK_MODULE } else { KERNEL_MODULE }
+    }
+
+    /// Its frame's symbol as the debugger prints it, e.g.
+    /// `"Wdf01000!imp_WdfRegistryOpenKey"` or `"nt!ZwClose"`.
+    #[inline]
+    pub(crate) const fn symbol(self) -> &'static str {
+        SYMBOL[self as usize]
     }
 
     /// The highest IRQL it may be called at; `None` for routines without a
@@ -87,6 +102,12 @@ mod tests {
         assert_eq!(Routine::ExAllocatePool2.max_irql(), Some(2));
         assert_eq!(Routine::RtlInitUnicodeString.max_irql(), None);
         assert_eq!(NAME.len(), COUNT);
+        // Identity: image and symbol as the crash's stack prints them (F41).
+        assert_eq!(Routine::WdfRegistryClose.image(), "Wdf01000.sys");
+        assert_eq!(Routine::WdfRegistryClose.symbol(), "Wdf01000!imp_WdfRegistryClose");
+        assert_eq!(Routine::ZwClose.image(), "ntoskrnl.exe");
+        assert_eq!(Routine::ZwClose.symbol(), "nt!ZwClose");
+        assert_eq!(Routine::ExFreePoolWithTag.symbol(), "nt!ExFreePoolWithTag");
         assert_eq!(named("NotARoutine"), None);
     }
 

@@ -7,6 +7,7 @@
 //! checks its arguments the way the real routine does, enters the model and
 //! translates the result. No rule of the machine lives here.
 
+mod create;
 #[doc(hidden)]
 pub mod ddi;
 pub mod ntddk;

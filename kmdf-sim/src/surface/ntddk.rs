@@ -7,7 +7,7 @@
 use crate::abi::*;
 use crate::model::kernel::handles::{HandleOwner, close_in_kernel_mode};
 use crate::model::kernel::registry::key_of;
-use crate::model::{KERNEL_MODULE, Routine, count_call, enter, with_state};
+use crate::model::{Routine, count_call, enter, with_state};
 use crate::surface::strings::read_unicode;
 
 /// `ZwClose` from kernel mode (F39–F46, F67, F68).
@@ -17,7 +17,7 @@ use crate::surface::strings::read_unicode;
 /// does not own is the bug this simulator exists to catch.
 #[must_use]
 pub unsafe extern "C" fn ZwClose(Handle: HANDLE) -> NTSTATUS {
-    enter(Routine::ZwClose, KERNEL_MODULE, "nt!ZwClose", crate::model::STOPPED_STATUS, || {
+    enter(Routine::ZwClose, crate::model::STOPPED_STATUS, || {
         with_state(|s| close_in_kernel_mode(s, Handle)).unwrap_or(crate::model::STOPPED_STATUS)
     })
 }
@@ -47,7 +47,7 @@ pub unsafe extern "C" fn ZwClose(Handle: HANDLE) -> NTSTATUS {
 #[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ObCloseHandle(Handle: HANDLE, PreviousMode: KPROCESSOR_MODE) -> NTSTATUS {
-    enter(Routine::ObCloseHandle, KERNEL_MODULE, "nt!ObCloseHandle", crate::model::STOPPED_STATUS, || {
+    enter(Routine::ObCloseHandle, crate::model::STOPPED_STATUS, || {
         with_state(|s| {
             if PreviousMode != _MODE::KernelMode as KPROCESSOR_MODE {
                 let caller = s.caller_image();
@@ -77,7 +77,7 @@ pub unsafe extern "C" fn ObCloseHandle(Handle: HANDLE, PreviousMode: KPROCESSOR_
 /// As `ZwClose`.
 #[must_use]
 pub unsafe extern "C" fn NtClose(Handle: HANDLE) -> NTSTATUS {
-    enter(Routine::NtClose, KERNEL_MODULE, "nt!NtClose", crate::model::STOPPED_STATUS, || {
+    enter(Routine::NtClose, crate::model::STOPPED_STATUS, || {
         with_state(|s| {
             if !s.in_system_process() {
                 let caller = s.caller_image();
@@ -170,7 +170,7 @@ pub unsafe extern "C" fn ZwOpenKey(
     DesiredAccess: ACCESS_MASK,
     ObjectAttributes: POBJECT_ATTRIBUTES,
 ) -> NTSTATUS {
-    enter(Routine::ZwOpenKey, KERNEL_MODULE, "nt!ZwOpenKey", crate::model::STOPPED_STATUS, || {
+    enter(Routine::ZwOpenKey, crate::model::STOPPED_STATUS, || {
         // SAFETY: forwarded from this routine's contract.
         unsafe { open_key(KeyHandle, DesiredAccess, ObjectAttributes, None, std::ptr::null_mut()) }
     })
@@ -190,7 +190,7 @@ pub unsafe extern "C" fn ZwCreateKey(
     CreateOptions: ULONG,
     Disposition: PULONG,
 ) -> NTSTATUS {
-    enter(Routine::ZwCreateKey, KERNEL_MODULE, "nt!ZwCreateKey", crate::model::STOPPED_STATUS, || {
+    enter(Routine::ZwCreateKey, crate::model::STOPPED_STATUS, || {
         // SAFETY: forwarded from this routine's contract.
         unsafe { open_key(KeyHandle, DesiredAccess, ObjectAttributes, Some(CreateOptions), Disposition) }
     })
@@ -392,7 +392,7 @@ pub unsafe extern "C" fn ZwQueryKey(
     Length: ULONG,
     ResultLength: PULONG,
 ) -> NTSTATUS {
-    enter(Routine::ZwQueryKey, KERNEL_MODULE, "nt!ZwQueryKey", crate::model::STOPPED_STATUS, || {
+    enter(Routine::ZwQueryKey, crate::model::STOPPED_STATUS, || {
         let record = with_state(|s| key_record(s, key_of(s, KeyHandle, crate::KEY_QUERY_VALUE)?, KeyInformationClass))
             .unwrap_or(Err(crate::model::STOPPED_STATUS));
         // SAFETY: forwarded from this routine's contract.
@@ -414,7 +414,7 @@ pub unsafe extern "C" fn ZwEnumerateKey(
     Length: ULONG,
     ResultLength: PULONG,
 ) -> NTSTATUS {
-    enter(Routine::ZwEnumerateKey, KERNEL_MODULE, "nt!ZwEnumerateKey", crate::model::STOPPED_STATUS, || {
+    enter(Routine::ZwEnumerateKey, crate::model::STOPPED_STATUS, || {
         let record = with_state(|s| {
             let node = key_of(s, KeyHandle, crate::KEY_ENUMERATE_SUB_KEYS)?;
             let child = *s.kernel.registry.subkeys(node).get(Index as usize).ok_or(crate::STATUS_NO_MORE_ENTRIES)?;
@@ -440,7 +440,7 @@ pub unsafe extern "C" fn ZwQueryValueKey(
     Length: ULONG,
     ResultLength: PULONG,
 ) -> NTSTATUS {
-    enter(Routine::ZwQueryValueKey, KERNEL_MODULE, "nt!ZwQueryValueKey", crate::model::STOPPED_STATUS, || {
+    enter(Routine::ZwQueryValueKey, crate::model::STOPPED_STATUS, || {
         // SAFETY: the caller passes a valid UNICODE_STRING.
         let name = match unsafe { read_unicode(ValueName) } {
             Ok(n) => n,
@@ -471,7 +471,7 @@ pub unsafe extern "C" fn ZwEnumerateValueKey(
     Length: ULONG,
     ResultLength: PULONG,
 ) -> NTSTATUS {
-    enter(Routine::ZwEnumerateValueKey, KERNEL_MODULE, "nt!ZwEnumerateValueKey", crate::model::STOPPED_STATUS, || {
+    enter(Routine::ZwEnumerateValueKey, crate::model::STOPPED_STATUS, || {
         let record = with_state(|s| {
             let node = key_of(s, KeyHandle, crate::KEY_QUERY_VALUE)?;
             let value = *s.kernel.registry.values(node).get(Index as usize).ok_or(crate::STATUS_NO_MORE_ENTRIES)?;
@@ -496,7 +496,7 @@ pub unsafe extern "C" fn ZwSetValueKey(
     Data: PVOID,
     DataSize: ULONG,
 ) -> NTSTATUS {
-    enter(Routine::ZwSetValueKey, KERNEL_MODULE, "nt!ZwSetValueKey", crate::model::STOPPED_STATUS, || {
+    enter(Routine::ZwSetValueKey, crate::model::STOPPED_STATUS, || {
         // SAFETY: the caller passes a valid UNICODE_STRING.
         let name = match unsafe { read_unicode(ValueName) } {
             Ok(n) => n,
@@ -567,7 +567,7 @@ fn pool_type_of(flags: POOL_FLAGS) -> u64 {
 /// # Safety
 /// None beyond the kernel's.
 pub unsafe extern "C" fn ExAllocatePool2(Flags: POOL_FLAGS, NumberOfBytes: SIZE_T, Tag: ULONG) -> PVOID {
-    enter(Routine::ExAllocatePool2, KERNEL_MODULE, "nt!ExAllocatePool2", std::ptr::null_mut(), || {
+    enter(Routine::ExAllocatePool2, std::ptr::null_mut(), || {
         with_state(|s| {
             let kinds =
                 Flags & (crate::POOL_FLAG_NON_PAGED | crate::POOL_FLAG_PAGED | crate::POOL_FLAG_NON_PAGED_EXECUTE);
@@ -638,7 +638,7 @@ fn free_pool(p: PVOID, tag: Option<ULONG>) {
 /// `P` is a block this machine's pool handed out (anything else is a
 /// recorded stop, not undefined behaviour).
 pub unsafe extern "C" fn ExFreePool(P: PVOID) {
-    enter(Routine::ExFreePool, KERNEL_MODULE, "nt!ExFreePool", (), || free_pool(P, None));
+    enter(Routine::ExFreePool, (), || free_pool(P, None));
 }
 
 /// `ExFreePoolWithTag`: as `ExFreePool`, and the tag must be the block's
@@ -647,5 +647,5 @@ pub unsafe extern "C" fn ExFreePool(P: PVOID) {
 /// # Safety
 /// As `ExFreePool`.
 pub unsafe extern "C" fn ExFreePoolWithTag(P: PVOID, Tag: ULONG) {
-    enter(Routine::ExFreePoolWithTag, KERNEL_MODULE, "nt!ExFreePoolWithTag", (), || free_pool(P, Some(Tag)));
+    enter(Routine::ExFreePoolWithTag, (), || free_pool(P, Some(Tag)));
 }

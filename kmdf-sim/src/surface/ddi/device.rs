@@ -3,8 +3,10 @@
 
 use crate::abi::*;
 use crate::model::framework::objects::{self, ObjectKind};
+use crate::model::framework::registry as fx_registry;
 use crate::model::framework::verifier::{invalid_handle, null_parameter};
-use crate::model::{FRAMEWORK_MODULE, Routine, STOPPED_STATUS, State, enter, with_state};
+use crate::model::{Routine, STOPPED_STATUS, State, enter, with_state};
+use crate::surface::create::{Parent, with_out};
 
 /// The devnode behind a `PWDFDEVICE_INIT` handed to EvtDriverDeviceAdd and not
 /// consumed yet. ASSUMPTION: any other pointer fails with
@@ -28,25 +30,19 @@ pub unsafe extern "C" fn WdfDeviceInitSetPnpPowerEventCallbacks(
     DeviceInit: PWDFDEVICE_INIT,
     PnpPowerEventCallbacks: PWDF_PNPPOWER_EVENT_CALLBACKS,
 ) {
-    enter(
-        Routine::WdfDeviceInitSetPnpPowerEventCallbacks,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfDeviceInitSetPnpPowerEventCallbacks",
-        (),
-        || {
-            if PnpPowerEventCallbacks.is_null() {
-                with_state(|s| null_parameter(s, "PnpPowerEventCallbacks"));
-                return;
+    enter(Routine::WdfDeviceInitSetPnpPowerEventCallbacks, (), || {
+        if PnpPowerEventCallbacks.is_null() {
+            with_state(|s| null_parameter(s, "PnpPowerEventCallbacks"));
+            return;
+        }
+        // SAFETY: non-null and valid by the DDI's contract.
+        let callbacks = unsafe { *PnpPowerEventCallbacks };
+        with_state(|s| {
+            if let Some(i) = s.framework.device_inits.iter_mut().find(|i| i.is(DeviceInit) && !i.consumed) {
+                i.callbacks = callbacks;
             }
-            // SAFETY: non-null and valid by the DDI's contract.
-            let callbacks = unsafe { *PnpPowerEventCallbacks };
-            with_state(|s| {
-                if let Some(i) = s.framework.device_inits.iter_mut().find(|i| i.is(DeviceInit) && !i.consumed) {
-                    i.callbacks = callbacks;
-                }
-            });
-        },
-    )
+        });
+    })
 }
 
 /// `WdfDeviceInitSetIoType`: buffered I/O is what the simulator's requests
@@ -59,7 +55,7 @@ pub unsafe extern "C" fn WdfDeviceInitSetIoType(
     DeviceInit: PWDFDEVICE_INIT,
     _IoType: WDF_DEVICE_IO_TYPE,
 ) {
-    enter(Routine::WdfDeviceInitSetIoType, FRAMEWORK_MODULE, "Wdf01000!imp_WdfDeviceInitSetIoType", (), || {
+    enter(Routine::WdfDeviceInitSetIoType, (), || {
         with_state(|s| {
             if init_devnode(s, DeviceInit).is_err() {
                 s.framework.framework_log.push("WdfDeviceInitSetIoType on a WDFDEVICE_INIT that is not live".into());
@@ -81,7 +77,7 @@ pub unsafe extern "C" fn WdfDeviceCreate(
     DeviceAttributes: PWDF_OBJECT_ATTRIBUTES,
     Device: *mut WDFDEVICE,
 ) -> NTSTATUS {
-    enter(Routine::WdfDeviceCreate, FRAMEWORK_MODULE, "Wdf01000!imp_WdfDeviceCreate", STOPPED_STATUS, || {
+    enter(Routine::WdfDeviceCreate, STOPPED_STATUS, || {
         if DeviceInit.is_null() || Device.is_null() {
             with_state(|s| null_parameter(s, if DeviceInit.is_null() { "DeviceInit" } else { "Device" }));
             return STOPPED_STATUS;
@@ -137,33 +133,27 @@ pub unsafe extern "C" fn WdfDeviceCreateDeviceInterface(
     InterfaceClassGUID: *const GUID,
     _ReferenceString: PCUNICODE_STRING,
 ) -> NTSTATUS {
-    enter(
-        Routine::WdfDeviceCreateDeviceInterface,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfDeviceCreateDeviceInterface",
-        STOPPED_STATUS,
-        || {
-            if InterfaceClassGUID.is_null() {
-                with_state(|s| null_parameter(s, "InterfaceClassGUID"));
-                return STOPPED_STATUS;
-            }
-            // SAFETY: checked non-null; valid by contract.
-            let g = unsafe { *InterfaceClassGUID };
-            let guid = (g.Data1, g.Data2, g.Data3, g.Data4);
-            with_state(|s| match s.framework.objects.get(&(Device as u64)).map(|o| &o.kind) {
-                Some(ObjectKind::Device { devnode, .. }) => {
-                    let devnode = *devnode;
-                    let interfaces = &mut s.framework.devnodes[devnode].interfaces;
-                    if !interfaces.contains(&guid) {
-                        interfaces.push(guid);
-                    }
-                    crate::STATUS_SUCCESS
+    enter(Routine::WdfDeviceCreateDeviceInterface, STOPPED_STATUS, || {
+        if InterfaceClassGUID.is_null() {
+            with_state(|s| null_parameter(s, "InterfaceClassGUID"));
+            return STOPPED_STATUS;
+        }
+        // SAFETY: checked non-null; valid by contract.
+        let g = unsafe { *InterfaceClassGUID };
+        let guid = (g.Data1, g.Data2, g.Data3, g.Data4);
+        with_state(|s| match s.framework.objects.get(&(Device as u64)).map(|o| &o.kind) {
+            Some(ObjectKind::Device { devnode, .. }) => {
+                let devnode = *devnode;
+                let interfaces = &mut s.framework.devnodes[devnode].interfaces;
+                if !interfaces.contains(&guid) {
+                    interfaces.push(guid);
                 }
-                _ => invalid_handle(s, Device as u64, 0),
-            })
-            .unwrap_or(STOPPED_STATUS)
-        },
-    )
+                crate::STATUS_SUCCESS
+            }
+            _ => invalid_handle(s, Device as u64, 0),
+        })
+        .unwrap_or(STOPPED_STATUS)
+    })
 }
 
 /// Opens a devnode's hardware or software key as a key object (F16): the
@@ -181,30 +171,13 @@ unsafe fn open_devnode_key(
     attrs: PWDF_OBJECT_ATTRIBUTES,
     key_out: *mut WDFKEY,
 ) -> NTSTATUS {
-    // SAFETY: checked non-null by the callers; writable by contract.
-    unsafe { key_out.write(std::ptr::null_mut()) };
-    // SAFETY: the driver passes null or valid attributes.
-    let attributes = match unsafe { objects::read_attributes(attrs) } {
+    // SAFETY: `key_out` writable (checked non-null by the callers), `attrs`
+    // null or valid (the DDIs' contracts).
+    let attributes = match unsafe { with_out(key_out, "Key", true, attrs, Parent::AsGiven, || Ok(())) } {
         Ok(a) => a,
         Err(st) => return st,
     };
-    let which = key_type & !crate::PLUGPLAY_REGKEY_CURRENT_HWPROFILE;
-    let result = with_state(|s| {
-        let node = s.framework.devnodes.get(devnode).ok_or(crate::STATUS_INVALID_DEVICE_STATE)?;
-        let path = match which {
-            crate::PLUGPLAY_REGKEY_DEVICE => node.hardware_key(),
-            crate::PLUGPLAY_REGKEY_DRIVER => node.software_key(),
-            _ => return Err(crate::STATUS_INVALID_PARAMETER),
-        };
-        let _ = s.kernel.registry.create_path(&path);
-        let image = s.caller_image();
-        s.push_frame(crate::model::KERNEL_MODULE, "nt!IoOpenDeviceRegistryKey");
-        let r = crate::model::framework::registry::new_key_object(s, image, attributes, |s, owner| {
-            s.open_key_handle(owner, None, &path, access, None, false)
-        });
-        s.pop_frame();
-        r
-    });
+    let result = with_state(|s| fx_registry::open_devnode_key(s, devnode, key_type, access, attributes));
     // SAFETY: writable by contract (checked non-null by the callers).
     match unsafe { super::registry::deliver_key(result, key_out) } {
         Ok(_) => crate::STATUS_SUCCESS,
@@ -226,25 +199,19 @@ pub unsafe extern "C" fn WdfFdoInitOpenRegistryKey(
     KeyAttributes: PWDF_OBJECT_ATTRIBUTES,
     Key: *mut WDFKEY,
 ) -> NTSTATUS {
-    enter(
-        Routine::WdfFdoInitOpenRegistryKey,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfFdoInitOpenRegistryKey",
-        STOPPED_STATUS,
-        || {
-            if Key.is_null() {
-                with_state(|s| null_parameter(s, "Key"));
-                return STOPPED_STATUS;
-            }
-            let devnode = match with_state(|s| init_devnode(s, DeviceInit)) {
-                Some(Ok(d)) => d,
-                Some(Err(st)) => return st,
-                None => return STOPPED_STATUS,
-            };
-            // SAFETY: forwarded from this DDI's contract.
-            unsafe { open_devnode_key(devnode, DeviceInstanceKeyType, DesiredAccess, KeyAttributes, Key) }
-        },
-    )
+    enter(Routine::WdfFdoInitOpenRegistryKey, STOPPED_STATUS, || {
+        if Key.is_null() {
+            with_state(|s| null_parameter(s, "Key"));
+            return STOPPED_STATUS;
+        }
+        let devnode = match with_state(|s| init_devnode(s, DeviceInit)) {
+            Some(Ok(d)) => d,
+            Some(Err(st)) => return st,
+            None => return STOPPED_STATUS,
+        };
+        // SAFETY: forwarded from this DDI's contract.
+        unsafe { open_devnode_key(devnode, DeviceInstanceKeyType, DesiredAccess, KeyAttributes, Key) }
+    })
 }
 
 /// `WdfDeviceOpenRegistryKey` (F16): needs a device PnP knows; the key's
@@ -261,28 +228,22 @@ pub unsafe extern "C" fn WdfDeviceOpenRegistryKey(
     KeyAttributes: PWDF_OBJECT_ATTRIBUTES,
     Key: *mut WDFKEY,
 ) -> NTSTATUS {
-    enter(
-        Routine::WdfDeviceOpenRegistryKey,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfDeviceOpenRegistryKey",
-        STOPPED_STATUS,
-        || {
-            if Key.is_null() {
-                with_state(|s| null_parameter(s, "Key"));
-                return STOPPED_STATUS;
-            }
-            let devnode = with_state(|s| match s.framework.objects.get(&(Device as u64)).map(|o| &o.kind) {
-                Some(ObjectKind::Device { devnode, .. }) => Ok(*devnode),
-                _ => Err(invalid_handle(s, Device as u64, 0)),
-            });
-            match devnode {
-                // SAFETY: forwarded from this DDI's contract.
-                Some(Ok(d)) => unsafe { open_devnode_key(d, DeviceInstanceKeyType, DesiredAccess, KeyAttributes, Key) },
-                Some(Err(st)) => st,
-                None => STOPPED_STATUS,
-            }
-        },
-    )
+    enter(Routine::WdfDeviceOpenRegistryKey, STOPPED_STATUS, || {
+        if Key.is_null() {
+            with_state(|s| null_parameter(s, "Key"));
+            return STOPPED_STATUS;
+        }
+        let devnode = with_state(|s| match s.framework.objects.get(&(Device as u64)).map(|o| &o.kind) {
+            Some(ObjectKind::Device { devnode, .. }) => Ok(*devnode),
+            _ => Err(invalid_handle(s, Device as u64, 0)),
+        });
+        match devnode {
+            // SAFETY: forwarded from this DDI's contract.
+            Some(Ok(d)) => unsafe { open_devnode_key(d, DeviceInstanceKeyType, DesiredAccess, KeyAttributes, Key) },
+            Some(Err(st)) => st,
+            None => STOPPED_STATUS,
+        }
+    })
 }
 
 /// `WdfDeviceInitSetRequestAttributes`: the attributes — above all the
@@ -297,27 +258,21 @@ pub unsafe extern "C" fn WdfDeviceInitSetRequestAttributes(
     DeviceInit: PWDFDEVICE_INIT,
     RequestAttributes: PWDF_OBJECT_ATTRIBUTES,
 ) {
-    enter(
-        Routine::WdfDeviceInitSetRequestAttributes,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfDeviceInitSetRequestAttributes",
-        (),
-        || {
-            if RequestAttributes.is_null() {
-                with_state(|s| null_parameter(s, "RequestAttributes"));
-                return;
-            }
-            // SAFETY: non-null and valid by the DDI's contract.
-            let attributes = unsafe { *RequestAttributes };
-            with_state(|s| match s.framework.device_inits.iter_mut().find(|i| i.is(DeviceInit) && !i.consumed) {
-                Some(i) => i.request_attributes = Some(attributes),
-                None => s
-                    .framework
-                    .framework_log
-                    .push("WdfDeviceInitSetRequestAttributes on a WDFDEVICE_INIT that is not live".into()),
-            });
-        },
-    )
+    enter(Routine::WdfDeviceInitSetRequestAttributes, (), || {
+        if RequestAttributes.is_null() {
+            with_state(|s| null_parameter(s, "RequestAttributes"));
+            return;
+        }
+        // SAFETY: non-null and valid by the DDI's contract.
+        let attributes = unsafe { *RequestAttributes };
+        with_state(|s| match s.framework.device_inits.iter_mut().find(|i| i.is(DeviceInit) && !i.consumed) {
+            Some(i) => i.request_attributes = Some(attributes),
+            None => s
+                .framework
+                .framework_log
+                .push("WdfDeviceInitSetRequestAttributes on a WDFDEVICE_INIT that is not live".into()),
+        });
+    })
 }
 
 /// The device object behind a handle, or an invalid-handle report.
@@ -334,40 +289,28 @@ fn device_handle(s: &mut State, device: WDFDEVICE) -> Option<u64> {
 /// `WdfDeviceGetDefaultQueue`: the device's default queue, or NULL.
 #[must_use]
 pub unsafe extern "C" fn WdfDeviceGetDefaultQueue(_DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE) -> WDFQUEUE {
-    enter(
-        Routine::WdfDeviceGetDefaultQueue,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfDeviceGetDefaultQueue",
-        std::ptr::null_mut(),
-        || {
-            with_state(|s| {
-                let device = device_handle(s, Device)?;
-                s.framework.objects.iter().find_map(|(h, o)| match &o.kind {
-                    ObjectKind::Queue(q) if q.device == device && q.default => Some(*h as WDFQUEUE),
-                    _ => None,
-                })
+    enter(Routine::WdfDeviceGetDefaultQueue, std::ptr::null_mut(), || {
+        with_state(|s| {
+            let device = device_handle(s, Device)?;
+            s.framework.objects.iter().find_map(|(h, o)| match &o.kind {
+                ObjectKind::Queue(q) if q.device == device && q.default => Some(*h as WDFQUEUE),
+                _ => None,
             })
-            .flatten()
-            .unwrap_or(std::ptr::null_mut())
-        },
-    )
+        })
+        .flatten()
+        .unwrap_or(std::ptr::null_mut())
+    })
 }
 
 /// `WdfDeviceGetDriver`: the WDFDRIVER the device belongs to.
 #[must_use]
 pub unsafe extern "C" fn WdfDeviceGetDriver(_DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE) -> WDFDRIVER {
-    enter(
-        Routine::WdfDeviceGetDriver,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfDeviceGetDriver",
-        std::ptr::null_mut(),
-        || {
-            with_state(|s| {
-                device_handle(s, Device)?;
-                s.driver_object().map(|d| d as WDFDRIVER)
-            })
-            .flatten()
-            .unwrap_or(std::ptr::null_mut())
-        },
-    )
+    enter(Routine::WdfDeviceGetDriver, std::ptr::null_mut(), || {
+        with_state(|s| {
+            device_handle(s, Device)?;
+            s.driver_object().map(|d| d as WDFDRIVER)
+        })
+        .flatten()
+        .unwrap_or(std::ptr::null_mut())
+    })
 }

@@ -1,9 +1,11 @@
 //! Driver DDIs: the WDFDRIVER (F27) and the driver's registry keys (F14, F15).
 
 use crate::abi::*;
-use crate::model::framework::objects::{self, ObjectKind};
+use crate::model::framework::objects::ObjectKind;
+use crate::model::framework::registry as fx_registry;
 use crate::model::framework::verifier::{invalid_handle, null_parameter};
-use crate::model::{FRAMEWORK_MODULE, Routine, STOPPED_STATUS, enter, with_state};
+use crate::model::{Routine, STOPPED_STATUS, enter, with_state};
+use crate::surface::create::{Parent, Required, deliver, with_config, with_out};
 
 /// `WdfDriverCreate` (F27): creates the WDFDRIVER — a NoDeleteDDI object
 /// (F33) and the default parent of every object created without one (F10) —
@@ -25,23 +27,15 @@ pub unsafe extern "C" fn WdfDriverCreate(
     DriverConfig: PWDF_DRIVER_CONFIG,
     Driver: *mut WDFDRIVER,
 ) -> NTSTATUS {
-    enter(Routine::WdfDriverCreate, FRAMEWORK_MODULE, "Wdf01000!imp_WdfDriverCreate", STOPPED_STATUS, || {
-        if DriverConfig.is_null() || DriverObject.is_null() {
-            with_state(|s| null_parameter(s, if DriverConfig.is_null() { "DriverConfig" } else { "DriverObject" }));
-            return STOPPED_STATUS;
-        }
-        // SAFETY: checked non-null; the driver passes a valid config.
-        let config = unsafe { *DriverConfig };
-        if config.Size as usize != size_of::<WDF_DRIVER_CONFIG>() {
-            return crate::STATUS_INFO_LENGTH_MISMATCH;
-        }
-        // SAFETY: the driver passes null or valid attributes.
-        let mut attributes = match unsafe { objects::read_attributes(DriverAttributes) } {
-            Ok(a) => a,
-            Err(st) => return st,
-        };
+    enter(Routine::WdfDriverCreate, STOPPED_STATUS, || {
+        let required = [Required("DriverObject", DriverObject.is_null())];
         // The driver object is the root of the tree: a ParentObject is ignored.
-        attributes.parent = None;
+        // SAFETY: the driver passes null or a valid config and attributes.
+        let (config, (), attributes) =
+            match unsafe { with_config(DriverConfig, &required, DriverAttributes, Parent::Ignored, |_| Ok(())) } {
+                Ok(checked) => checked,
+                Err(st) => return st,
+            };
         let created = with_state(|s| {
             if !s.is_loaded_driver_object(DriverObject) || s.driver_object().is_some() {
                 return Err(crate::STATUS_INVALID_DEVICE_STATE);
@@ -52,30 +46,9 @@ pub unsafe extern "C" fn WdfDriverCreate(
             s.framework.globals.Driver = handle as WDFDRIVER;
             Ok(handle)
         });
-        match created {
-            None => STOPPED_STATUS,
-            Some(Err(st)) => st,
-            Some(Ok(handle)) => {
-                if !Driver.is_null() {
-                    // SAFETY: non-null; the driver passes a writable slot or WDF_NO_HANDLE.
-                    unsafe { Driver.write(handle as WDFDRIVER) };
-                }
-                crate::STATUS_SUCCESS
-            }
-        }
+        // SAFETY: `Driver` is null or writable (the DDI's contract).
+        unsafe { deliver(created, Driver) }
     })
-}
-
-/// The WDFDRIVER's service key path and image, or a 0x10D bug check.
-fn driver_service(s: &mut crate::model::State, driver: WDFDRIVER) -> Option<(crate::model::Name, crate::model::Name)> {
-    let live = s.framework.objects.get(&(driver as u64)).is_some_and(|o| matches!(o.kind, ObjectKind::Driver { .. }));
-    if !live {
-        // ASSUMPTION: KMDF's FX_TYPE_DRIVER id is not in the facts; 0 = any.
-        invalid_handle(s, driver as u64, 0);
-        return None;
-    }
-    let service = s.loaded_service_key()?;
-    Some((service, s.caller_image()))
 }
 
 /// Shared body of the two driver-key DDIs.
@@ -90,44 +63,13 @@ unsafe fn open_driver_key(
     subkey: &str,
     through_service_key: bool,
 ) -> NTSTATUS {
-    if key_out.is_null() {
-        with_state(|s| null_parameter(s, "Key"));
-        return STOPPED_STATUS;
-    }
-    // SAFETY: checked non-null; writable by contract.
-    unsafe { key_out.write(core::ptr::null_mut()) };
-    // SAFETY: the driver passes null or valid attributes.
-    let attributes = match unsafe { objects::read_attributes(attrs) } {
+    // SAFETY: `key_out` null or writable, `attrs` null or valid (the DDIs' contracts).
+    let attributes = match unsafe { with_out(key_out, "Key", true, attrs, Parent::AsGiven, || Ok(())) } {
         Ok(a) => a,
         Err(st) => return st,
     };
-    let result = with_state(|s| {
-        let (service, image) = driver_service(s, driver).ok_or(STOPPED_STATUS)?;
-        crate::model::framework::registry::new_key_object(s, image, attributes, |s, owner| {
-            if !through_service_key {
-                s.push_frame(crate::model::KERNEL_MODULE, "nt!IoOpenDriverRegistryKey");
-                // The subkey below the service key (the same path, resolved
-                // from the service key's node when it exists).
-                let r = match s.kernel.registry.lookup(None, &service) {
-                    Ok(node) => s.open_key_handle(owner, Some(node), subkey, access, Some(false), false),
-                    Err(_) => {
-                        let path = format!(r"{service}\{subkey}");
-                        s.open_key_handle(owner, None, &path, access, Some(false), false)
-                    }
-                };
-                s.pop_frame();
-                return r;
-            }
-            // F14: a temporary handle to the service key (KEY_ALL_ACCESS), the
-            // subkey created under it, then the temporary handle closed.
-            let framework = crate::model::kernel::handles::HandleOwner::Component(FRAMEWORK_MODULE.into());
-            let (temp, _) = s.open_key_handle(framework.clone(), None, &service, crate::KEY_ALL_ACCESS, None, false)?;
-            let base = s.kernel.handles.get(temp).map(|e| e.object);
-            let r = s.open_key_handle(owner, base, subkey, access, Some(false), false);
-            let _ = s.nt_close(temp, framework, None);
-            r
-        })
-    });
+    let result =
+        with_state(|s| fx_registry::open_driver_key(s, driver, subkey, access, through_service_key, attributes));
     // SAFETY: checked non-null above.
     match unsafe { super::registry::deliver_key(result, key_out) } {
         Ok(_) => crate::STATUS_SUCCESS,
@@ -153,26 +95,20 @@ pub unsafe extern "C" fn WdfDriverOpenParametersRegistryKey(
     KeyAttributes: PWDF_OBJECT_ATTRIBUTES,
     Key: *mut WDFKEY,
 ) -> NTSTATUS {
-    enter(
-        Routine::WdfDriverOpenParametersRegistryKey,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfDriverOpenParametersRegistryKey",
-        STOPPED_STATUS,
-        || {
-            let read_only = DesiredAccess & !(crate::KEY_READ | crate::GENERIC_READ | crate::STANDARD_RIGHTS_READ) == 0;
-            if !read_only {
-                with_state(|s| {
-                    s.framework.framework_log.push(
-                        "WdfDriverOpenParametersRegistryKey should not be used for write; \
+    enter(Routine::WdfDriverOpenParametersRegistryKey, STOPPED_STATUS, || {
+        let read_only = DesiredAccess & !(crate::KEY_READ | crate::GENERIC_READ | crate::STANDARD_RIGHTS_READ) == 0;
+        if !read_only {
+            with_state(|s| {
+                s.framework.framework_log.push(
+                    "WdfDriverOpenParametersRegistryKey should not be used for write; \
                          consider WdfDriverOpenPersistentStateRegistryKey (F14)"
-                            .into(),
-                    )
-                });
-            }
-            // SAFETY: forwarded from this DDI's contract.
-            unsafe { open_driver_key(Driver, DesiredAccess, KeyAttributes, Key, "Parameters", !read_only) }
-        },
-    )
+                        .into(),
+                )
+            });
+        }
+        // SAFETY: forwarded from this DDI's contract.
+        unsafe { open_driver_key(Driver, DesiredAccess, KeyAttributes, Key, "Parameters", !read_only) }
+    })
 }
 
 /// `WdfDriverOpenPersistentStateRegistryKey` (F15, F74): the driver's
@@ -189,16 +125,10 @@ pub unsafe extern "C" fn WdfDriverOpenPersistentStateRegistryKey(
     KeyAttributes: PWDF_OBJECT_ATTRIBUTES,
     Key: *mut WDFKEY,
 ) -> NTSTATUS {
-    enter(
-        Routine::WdfDriverOpenPersistentStateRegistryKey,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfDriverOpenPersistentStateRegistryKey",
-        STOPPED_STATUS,
-        || {
-            // SAFETY: forwarded from this DDI's contract.
-            unsafe { open_driver_key(Driver, DesiredAccess, KeyAttributes, Key, "State", false) }
-        },
-    )
+    enter(Routine::WdfDriverOpenPersistentStateRegistryKey, STOPPED_STATUS, || {
+        // SAFETY: forwarded from this DDI's contract.
+        unsafe { open_driver_key(Driver, DesiredAccess, KeyAttributes, Key, "State", false) }
+    })
 }
 
 /// The framework version the simulator is: KMDF 1.33 (the tables in data/).
@@ -218,25 +148,16 @@ pub unsafe extern "C" fn WdfDriverRetrieveVersionString(
     Driver: WDFDRIVER,
     String: WDFSTRING,
 ) -> NTSTATUS {
-    enter(
-        Routine::WdfDriverRetrieveVersionString,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfDriverRetrieveVersionString",
-        STOPPED_STATUS,
-        || {
-            with_state(|s| {
-                if !matches!(
-                    s.framework.objects.get(&(Driver as u64)).map(|o| &o.kind),
-                    Some(ObjectKind::Driver { .. })
-                ) {
-                    return invalid_handle(s, Driver as u64, 0);
-                }
-                let text = format!("Kernel Mode Driver Framework version {KMDF_MAJOR}.{KMDF_MINOR}");
-                super::memory::assign_string(s, String, &text)
-            })
-            .unwrap_or(STOPPED_STATUS)
-        },
-    )
+    enter(Routine::WdfDriverRetrieveVersionString, STOPPED_STATUS, || {
+        with_state(|s| {
+            if !matches!(s.framework.objects.get(&(Driver as u64)).map(|o| &o.kind), Some(ObjectKind::Driver { .. })) {
+                return invalid_handle(s, Driver as u64, 0);
+            }
+            let text = format!("Kernel Mode Driver Framework version {KMDF_MAJOR}.{KMDF_MINOR}");
+            super::memory::assign_string(s, String, &text)
+        })
+        .unwrap_or(STOPPED_STATUS)
+    })
 }
 
 /// `WdfDriverIsVersionAvailable`: TRUE when the framework is the asked
@@ -253,7 +174,7 @@ pub unsafe extern "C" fn WdfDriverIsVersionAvailable(
     Driver: WDFDRIVER,
     VersionAvailableParams: PWDF_DRIVER_VERSION_AVAILABLE_PARAMS,
 ) -> BOOLEAN {
-    enter(Routine::WdfDriverIsVersionAvailable, FRAMEWORK_MODULE, "Wdf01000!imp_WdfDriverIsVersionAvailable", 0, || {
+    enter(Routine::WdfDriverIsVersionAvailable, 0, || {
         if VersionAvailableParams.is_null() {
             with_state(|s| null_parameter(s, "VersionAvailableParams"));
             return 0;

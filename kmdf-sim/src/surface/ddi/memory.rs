@@ -1,9 +1,10 @@
 //! Memory and string DDIs (wdfmemory.h, wdfstring.h).
 
 use crate::abi::*;
-use crate::model::framework::objects::{self, MemoryState, ObjectKind};
+use crate::model::framework::objects::{MemoryState, ObjectKind};
 use crate::model::framework::verifier::{invalid_handle, null_parameter};
-use crate::model::{FRAMEWORK_MODULE, Routine, STOPPED_STATUS, enter, with_state};
+use crate::model::{Routine, STOPPED_STATUS, enter, with_state};
+use crate::surface::create::{Parent, deliver, with_out};
 use crate::surface::strings::read_unicode;
 
 /// A WDFMEMORY's buffer (pointer, length), or an invalid-handle report.
@@ -40,30 +41,24 @@ pub unsafe extern "C" fn WdfMemoryCopyToBuffer(
     Buffer: PVOID,
     NumBytesToCopyTo: usize,
 ) -> NTSTATUS {
-    enter(
-        Routine::WdfMemoryCopyToBuffer,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfMemoryCopyToBuffer",
-        STOPPED_STATUS,
-        || {
-            if Buffer.is_null() {
-                with_state(|s| null_parameter(s, "Buffer"));
-                return STOPPED_STATUS;
-            }
-            let Some((ptr, len)) = memory_of(SourceMemory) else { return STOPPED_STATUS };
-            if let Err(st) = check_range(SourceOffset, NumBytesToCopyTo, len) {
-                return st;
-            }
-            // SAFETY: `SourceOffset + NumBytesToCopyTo <= len` (checked), so the
-            // offset stays inside the memory object's buffer.
-            let source = unsafe { ptr.add(SourceOffset) };
-            // SAFETY: the range is inside the memory object's buffer (checked);
-            // `Buffer` has room by contract; they do not overlap (the driver's
-            // buffer is not the framework's).
-            unsafe { std::ptr::copy_nonoverlapping(source, Buffer.cast::<u8>(), NumBytesToCopyTo) };
-            crate::STATUS_SUCCESS
-        },
-    )
+    enter(Routine::WdfMemoryCopyToBuffer, STOPPED_STATUS, || {
+        if Buffer.is_null() {
+            with_state(|s| null_parameter(s, "Buffer"));
+            return STOPPED_STATUS;
+        }
+        let Some((ptr, len)) = memory_of(SourceMemory) else { return STOPPED_STATUS };
+        if let Err(st) = check_range(SourceOffset, NumBytesToCopyTo, len) {
+            return st;
+        }
+        // SAFETY: `SourceOffset + NumBytesToCopyTo <= len` (checked), so the
+        // offset stays inside the memory object's buffer.
+        let source = unsafe { ptr.add(SourceOffset) };
+        // SAFETY: the range is inside the memory object's buffer (checked);
+        // `Buffer` has room by contract; they do not overlap (the driver's
+        // buffer is not the framework's).
+        unsafe { std::ptr::copy_nonoverlapping(source, Buffer.cast::<u8>(), NumBytesToCopyTo) };
+        crate::STATUS_SUCCESS
+    })
 }
 
 /// `WdfMemoryCopyFromBuffer`: copies `NumBytesToCopyFrom` bytes of the
@@ -79,27 +74,21 @@ pub unsafe extern "C" fn WdfMemoryCopyFromBuffer(
     Buffer: PVOID,
     NumBytesToCopyFrom: usize,
 ) -> NTSTATUS {
-    enter(
-        Routine::WdfMemoryCopyFromBuffer,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfMemoryCopyFromBuffer",
-        STOPPED_STATUS,
-        || {
-            if Buffer.is_null() {
-                with_state(|s| null_parameter(s, "Buffer"));
-                return STOPPED_STATUS;
-            }
-            let Some((ptr, len)) = memory_of(DestinationMemory) else { return STOPPED_STATUS };
-            if let Err(st) = check_range(DestinationOffset, NumBytesToCopyFrom, len) {
-                return st;
-            }
-            // SAFETY: `DestinationOffset + NumBytesToCopyFrom <= len` (checked).
-            let destination = unsafe { ptr.add(DestinationOffset) };
-            // SAFETY: as WdfMemoryCopyToBuffer, the other way.
-            unsafe { std::ptr::copy_nonoverlapping(Buffer.cast::<u8>(), destination, NumBytesToCopyFrom) };
-            crate::STATUS_SUCCESS
-        },
-    )
+    enter(Routine::WdfMemoryCopyFromBuffer, STOPPED_STATUS, || {
+        if Buffer.is_null() {
+            with_state(|s| null_parameter(s, "Buffer"));
+            return STOPPED_STATUS;
+        }
+        let Some((ptr, len)) = memory_of(DestinationMemory) else { return STOPPED_STATUS };
+        if let Err(st) = check_range(DestinationOffset, NumBytesToCopyFrom, len) {
+            return st;
+        }
+        // SAFETY: `DestinationOffset + NumBytesToCopyFrom <= len` (checked).
+        let destination = unsafe { ptr.add(DestinationOffset) };
+        // SAFETY: as WdfMemoryCopyToBuffer, the other way.
+        unsafe { std::ptr::copy_nonoverlapping(Buffer.cast::<u8>(), destination, NumBytesToCopyFrom) };
+        crate::STATUS_SUCCESS
+    })
 }
 
 /// `WdfMemoryGetBuffer`: the buffer and, if asked, its size.
@@ -112,20 +101,14 @@ pub unsafe extern "C" fn WdfMemoryGetBuffer(
     Memory: WDFMEMORY,
     BufferSize: *mut usize,
 ) -> PVOID {
-    enter(
-        Routine::WdfMemoryGetBuffer,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfMemoryGetBuffer",
-        std::ptr::null_mut(),
-        || {
-            let Some((ptr, len)) = memory_of(Memory) else { return std::ptr::null_mut() };
-            if !BufferSize.is_null() {
-                // SAFETY: non-null; writable by contract.
-                unsafe { BufferSize.write(len) };
-            }
-            ptr.cast()
-        },
-    )
+    enter(Routine::WdfMemoryGetBuffer, std::ptr::null_mut(), || {
+        let Some((ptr, len)) = memory_of(Memory) else { return std::ptr::null_mut() };
+        if !BufferSize.is_null() {
+            // SAFETY: non-null; writable by contract.
+            unsafe { BufferSize.write(len) };
+        }
+        ptr.cast()
+    })
 }
 
 /// `WdfMemoryCreate`: a memory object with a buffer of its own of
@@ -146,16 +129,10 @@ pub unsafe extern "C" fn WdfMemoryCreate(
     Memory: *mut WDFMEMORY,
     Buffer: *mut PVOID,
 ) -> NTSTATUS {
-    enter(Routine::WdfMemoryCreate, FRAMEWORK_MODULE, "Wdf01000!imp_WdfMemoryCreate", STOPPED_STATUS, || {
-        if Memory.is_null() {
-            with_state(|s| null_parameter(s, "Memory"));
-            return STOPPED_STATUS;
-        }
-        if BufferSize == 0 {
-            return crate::STATUS_INVALID_PARAMETER;
-        }
-        // SAFETY: the driver passes null or valid attributes.
-        let attributes = match unsafe { objects::read_attributes(Attributes) } {
+    enter(Routine::WdfMemoryCreate, STOPPED_STATUS, || {
+        let size = || if BufferSize == 0 { Err(crate::STATUS_INVALID_PARAMETER) } else { Ok(()) };
+        // SAFETY: `Memory` null or writable, `Attributes` null or valid (the DDI's contract).
+        let attributes = match unsafe { with_out(Memory, "Memory", false, Attributes, Parent::AsGiven, size) } {
             Ok(a) => a,
             Err(st) => return st,
         };
@@ -194,38 +171,27 @@ pub unsafe extern "C" fn WdfStringCreate(
     StringAttributes: PWDF_OBJECT_ATTRIBUTES,
     String: *mut WDFSTRING,
 ) -> NTSTATUS {
-    enter(Routine::WdfStringCreate, FRAMEWORK_MODULE, "Wdf01000!imp_WdfStringCreate", STOPPED_STATUS, || {
-        if String.is_null() {
-            with_state(|s| null_parameter(s, "String"));
-            return STOPPED_STATUS;
-        }
-        let text = if UnicodeString.is_null() {
-            Vec::new()
-        } else {
-            // SAFETY: non-null and valid by contract.
-            match unsafe { read_unicode(UnicodeString) } {
-                Ok(t) => t.encode_utf16().collect(),
-                Err(st) => return st,
+    enter(Routine::WdfStringCreate, STOPPED_STATUS, || {
+        let mut text = Vec::new();
+        let read_text = || {
+            if !UnicodeString.is_null() {
+                // SAFETY: non-null and valid by contract.
+                text = unsafe { read_unicode(UnicodeString) }?.encode_utf16().collect();
             }
+            Ok(())
         };
-        // SAFETY: the driver passes null or valid attributes.
-        let attributes = match unsafe { objects::read_attributes(StringAttributes) } {
-            Ok(a) => a,
-            Err(st) => return st,
-        };
+        // SAFETY: `String` null or writable, `StringAttributes` null or valid (the DDI's contract).
+        let attributes =
+            match unsafe { with_out(String, "String", false, StringAttributes, Parent::AsGiven, read_text) } {
+                Ok(a) => a,
+                Err(st) => return st,
+            };
         let created = with_state(|s| {
             let image = s.caller_image();
             s.create_object(ObjectKind::String(text), image, attributes)
         });
-        match created {
-            None => STOPPED_STATUS,
-            Some(Err(st)) => st,
-            Some(Ok(h)) => {
-                // SAFETY: checked non-null; writable by contract.
-                unsafe { String.write(h as WDFSTRING) };
-                crate::STATUS_SUCCESS
-            }
-        }
+        // SAFETY: checked non-null in the prologue; writable by the DDI's contract.
+        unsafe { deliver(created, String) }
     })
 }
 
@@ -240,7 +206,7 @@ pub unsafe extern "C" fn WdfStringGetUnicodeString(
     String: WDFSTRING,
     UnicodeString: PUNICODE_STRING,
 ) {
-    enter(Routine::WdfStringGetUnicodeString, FRAMEWORK_MODULE, "Wdf01000!imp_WdfStringGetUnicodeString", (), || {
+    enter(Routine::WdfStringGetUnicodeString, (), || {
         if UnicodeString.is_null() {
             with_state(|s| null_parameter(s, "UnicodeString"));
             return;

@@ -4,7 +4,8 @@ use crate::abi::*;
 use crate::model::framework::objects::{self, ObjectKind};
 use crate::model::framework::verifier::verifier_break;
 use crate::model::framework::verifier::{invalid_handle, null_parameter};
-use crate::model::{FRAMEWORK_MODULE, Routine, STOPPED_STATUS, enter, with_state};
+use crate::model::{Routine, STOPPED_STATUS, enter, with_state};
+use crate::surface::create::{Parent, deliver, with_out};
 
 /// `WdfObjectCreate`: a general object, child of the driver by default (F10).
 ///
@@ -16,13 +17,9 @@ pub unsafe extern "C" fn WdfObjectCreate(
     Attributes: PWDF_OBJECT_ATTRIBUTES,
     Object: *mut WDFOBJECT,
 ) -> NTSTATUS {
-    enter(Routine::WdfObjectCreate, FRAMEWORK_MODULE, "Wdf01000!imp_WdfObjectCreate", STOPPED_STATUS, || {
-        if Object.is_null() {
-            with_state(|s| null_parameter(s, "Object"));
-            return STOPPED_STATUS;
-        }
-        // SAFETY: the driver passes null or valid attributes.
-        let attributes = match unsafe { objects::read_attributes(Attributes) } {
+    enter(Routine::WdfObjectCreate, STOPPED_STATUS, || {
+        // SAFETY: `Object` null or writable, `Attributes` null or valid (the DDI's contract).
+        let attributes = match unsafe { with_out(Object, "Object", false, Attributes, Parent::AsGiven, || Ok(())) } {
             Ok(a) => a,
             Err(st) => return st,
         };
@@ -30,15 +27,8 @@ pub unsafe extern "C" fn WdfObjectCreate(
             let driver = s.caller_image();
             s.create_object(ObjectKind::General, driver, attributes)
         });
-        match created {
-            Some(Ok(h)) => {
-                // SAFETY: checked non-null; the driver passes a writable slot.
-                unsafe { Object.write(h as WDFOBJECT) };
-                crate::STATUS_SUCCESS
-            }
-            Some(Err(st)) => st,
-            None => STOPPED_STATUS,
-        }
+        // SAFETY: checked non-null in the prologue; writable by the DDI's contract.
+        unsafe { deliver(created, Object) }
     })
 }
 
@@ -47,7 +37,7 @@ pub unsafe extern "C" fn WdfObjectCreate(
 /// # Safety
 /// As the DDI.
 pub unsafe extern "C" fn WdfObjectDelete(_DriverGlobals: PWDF_DRIVER_GLOBALS, Object: WDFOBJECT) {
-    enter(Routine::WdfObjectDelete, FRAMEWORK_MODULE, "Wdf01000!imp_WdfObjectDelete", (), || {
+    enter(Routine::WdfObjectDelete, (), || {
         let now = with_state(|s| {
             let h = Object as u64;
             let Some(o) = s.framework.objects.get_mut(&h) else {
@@ -90,7 +80,7 @@ pub unsafe extern "C" fn WdfObjectReferenceActual(
     _Line: LONG,
     _File: PCCH,
 ) {
-    enter(Routine::WdfObjectReferenceActual, FRAMEWORK_MODULE, "Wdf01000!imp_WdfObjectReferenceActual", (), || {
+    enter(Routine::WdfObjectReferenceActual, (), || {
         with_state(|s| match s.framework.objects.get_mut(&(Handle as u64)) {
             Some(o) => o.extra_refs += 1,
             None => {
@@ -113,7 +103,7 @@ pub unsafe extern "C" fn WdfObjectDereferenceActual(
     _Line: LONG,
     _File: PCCH,
 ) {
-    enter(Routine::WdfObjectDereferenceActual, FRAMEWORK_MODULE, "Wdf01000!imp_WdfObjectDereferenceActual", (), || {
+    enter(Routine::WdfObjectDereferenceActual, (), || {
         let h = Handle as u64;
         let release = with_state(|s| {
             let Some(o) = s.framework.objects.get_mut(&h) else {
@@ -163,32 +153,26 @@ pub unsafe extern "C" fn WdfObjectGetTypedContextWorker(
     Handle: WDFOBJECT,
     TypeInfo: PCWDF_OBJECT_CONTEXT_TYPE_INFO,
 ) -> PVOID {
-    enter(
-        Routine::WdfObjectGetTypedContextWorker,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfObjectGetTypedContextWorker",
-        std::ptr::null_mut(),
-        || {
-            with_state(|s| {
-                if Handle.is_null() || TypeInfo.is_null() {
-                    null_parameter(s, if Handle.is_null() { "Handle" } else { "TypeInfo" });
-                    return std::ptr::null_mut();
+    enter(Routine::WdfObjectGetTypedContextWorker, std::ptr::null_mut(), || {
+        with_state(|s| {
+            if Handle.is_null() || TypeInfo.is_null() {
+                null_parameter(s, if Handle.is_null() { "Handle" } else { "TypeInfo" });
+                return std::ptr::null_mut();
+            }
+            match s.framework.objects.get_mut(&(Handle as u64)) {
+                Some(obj) => match &mut obj.context {
+                    Some((info, memory)) if *info == TypeInfo as usize => memory.as_mut_ptr().cast(),
+                    _ => std::ptr::null_mut(),
+                },
+                None => {
+                    // ASSUMPTION: KMDF does not validate this handle (a hot
+                    // path); a dead one reads freed memory. The simulator
+                    // reports it as an invalid handle instead.
+                    invalid_handle(s, Handle as u64, 0);
+                    std::ptr::null_mut()
                 }
-                match s.framework.objects.get_mut(&(Handle as u64)) {
-                    Some(obj) => match &mut obj.context {
-                        Some((info, memory)) if *info == TypeInfo as usize => memory.as_mut_ptr().cast(),
-                        _ => std::ptr::null_mut(),
-                    },
-                    None => {
-                        // ASSUMPTION: KMDF does not validate this handle (a hot
-                        // path); a dead one reads freed memory. The simulator
-                        // reports it as an invalid handle instead.
-                        invalid_handle(s, Handle as u64, 0);
-                        std::ptr::null_mut()
-                    }
-                }
-            })
-            .unwrap_or(std::ptr::null_mut())
-        },
-    )
+            }
+        })
+        .unwrap_or(std::ptr::null_mut())
+    })
 }

@@ -6,7 +6,8 @@ use crate::model::framework::objects::{self, ObjectKind};
 use crate::model::framework::pnp::RequestType;
 use crate::model::framework::queue::{complete_request, with_queue, with_request};
 use crate::model::framework::verifier::{invalid_handle, null_parameter};
-use crate::model::{FRAMEWORK_MODULE, Routine, STOPPED_STATUS, enter, with_state};
+use crate::model::{Routine, STOPPED_STATUS, enter, with_state};
+use crate::surface::create::{Parent, deliver, with_config};
 
 /// `WdfIoQueueCreate`: a queue, child of its device. ASSUMPTIONs: a
 /// `Config.Size` other than the 1.33 size fails with
@@ -23,28 +24,20 @@ pub unsafe extern "C" fn WdfIoQueueCreate(
     QueueAttributes: PWDF_OBJECT_ATTRIBUTES,
     Queue: *mut WDFQUEUE,
 ) -> NTSTATUS {
-    enter(Routine::WdfIoQueueCreate, FRAMEWORK_MODULE, "Wdf01000!imp_WdfIoQueueCreate", STOPPED_STATUS, || {
-        if Config.is_null() {
-            with_state(|s| null_parameter(s, "Config"));
-            return STOPPED_STATUS;
-        }
-        // SAFETY: non-null and valid by contract.
-        let config = unsafe { *Config };
-        if config.Size as usize != size_of::<WDF_IO_QUEUE_CONFIG>() {
-            return crate::STATUS_INFO_LENGTH_MISMATCH;
-        }
-        let sequential = match config.DispatchType {
-            _WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchSequential => true,
-            _WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchParallel => false,
+    enter(Routine::WdfIoQueueCreate, STOPPED_STATUS, || {
+        let sequential = |config: &WDF_IO_QUEUE_CONFIG| match config.DispatchType {
+            _WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchSequential => Ok(true),
+            _WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchParallel => Ok(false),
             // ASSUMPTION: manual queues (no presentation at all) are not
             // modelled; the simulator refuses them rather than mis-serve them.
-            _ => return crate::STATUS_NOT_SUPPORTED,
+            _ => Err(crate::STATUS_NOT_SUPPORTED),
         };
-        // SAFETY: the driver passes null or valid attributes.
-        let mut attributes = match unsafe { objects::read_attributes(QueueAttributes) } {
-            Ok(a) => a,
-            Err(st) => return st,
-        };
+        // SAFETY: the driver passes a valid config and null or valid attributes.
+        let (config, sequential, mut attributes) =
+            match unsafe { with_config(Config, &[], QueueAttributes, Parent::AsGiven, sequential) } {
+                Ok(checked) => checked,
+                Err(st) => return st,
+            };
         let created = with_state(|s| {
             if !matches!(s.framework.objects.get(&(Device as u64)).map(|o| &o.kind), Some(ObjectKind::Device { .. })) {
                 return Err(invalid_handle(s, Device as u64, 0));
@@ -66,17 +59,8 @@ pub unsafe extern "C" fn WdfIoQueueCreate(
             let image = s.caller_image();
             s.create_object(kind, image, attributes)
         });
-        match created {
-            None => STOPPED_STATUS,
-            Some(Err(st)) => st,
-            Some(Ok(h)) => {
-                if !Queue.is_null() {
-                    // SAFETY: non-null; writable by contract.
-                    unsafe { Queue.write(h as WDFQUEUE) };
-                }
-                crate::STATUS_SUCCESS
-            }
-        }
+        // SAFETY: `Queue` is null or writable (the DDI's contract).
+        unsafe { deliver(created, Queue) }
     })
 }
 
@@ -127,16 +111,10 @@ pub unsafe extern "C" fn WdfRequestRetrieveInputBuffer(
     Buffer: *mut PVOID,
     Length: *mut usize,
 ) -> NTSTATUS {
-    enter(
-        Routine::WdfRequestRetrieveInputBuffer,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfRequestRetrieveInputBuffer",
-        STOPPED_STATUS,
-        || {
-            // SAFETY: forwarded from this DDI's contract.
-            unsafe { retrieve(Request, MinimumRequiredLength, Buffer, Length, false) }
-        },
-    )
+    enter(Routine::WdfRequestRetrieveInputBuffer, STOPPED_STATUS, || {
+        // SAFETY: forwarded from this DDI's contract.
+        unsafe { retrieve(Request, MinimumRequiredLength, Buffer, Length, false) }
+    })
 }
 
 /// `WdfRequestRetrieveOutputBuffer` (METHOD_BUFFERED: the same system
@@ -152,16 +130,10 @@ pub unsafe extern "C" fn WdfRequestRetrieveOutputBuffer(
     Buffer: *mut PVOID,
     Length: *mut usize,
 ) -> NTSTATUS {
-    enter(
-        Routine::WdfRequestRetrieveOutputBuffer,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfRequestRetrieveOutputBuffer",
-        STOPPED_STATUS,
-        || {
-            // SAFETY: forwarded from this DDI's contract.
-            unsafe { retrieve(Request, MinimumRequiredSize, Buffer, Length, true) }
-        },
-    )
+    enter(Routine::WdfRequestRetrieveOutputBuffer, STOPPED_STATUS, || {
+        // SAFETY: forwarded from this DDI's contract.
+        unsafe { retrieve(Request, MinimumRequiredSize, Buffer, Length, true) }
+    })
 }
 
 /// Completes a request: the caller gets status, `Information` and the first
@@ -186,15 +158,9 @@ pub unsafe extern "C" fn WdfRequestCompleteWithInformation(
     Status: NTSTATUS,
     Information: ULONG_PTR,
 ) {
-    enter(
-        Routine::WdfRequestCompleteWithInformation,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfRequestCompleteWithInformation",
-        (),
-        || {
-            complete_request(Request, Status, Some(Information));
-        },
-    )
+    enter(Routine::WdfRequestCompleteWithInformation, (), || {
+        complete_request(Request, Status, Some(Information));
+    })
 }
 
 pub unsafe extern "C" fn WdfRequestComplete(
@@ -202,9 +168,7 @@ pub unsafe extern "C" fn WdfRequestComplete(
     Request: WDFREQUEST,
     Status: NTSTATUS,
 ) {
-    enter(Routine::WdfRequestComplete, FRAMEWORK_MODULE, "Wdf01000!imp_WdfRequestComplete", (), || {
-        complete_request(Request, Status, None)
-    })
+    enter(Routine::WdfRequestComplete, (), || complete_request(Request, Status, None))
 }
 
 /// `WdfRequestSetInformation`: the value WdfRequestComplete completes with.
@@ -213,7 +177,7 @@ pub unsafe extern "C" fn WdfRequestSetInformation(
     Request: WDFREQUEST,
     Information: ULONG_PTR,
 ) {
-    enter(Routine::WdfRequestSetInformation, FRAMEWORK_MODULE, "Wdf01000!imp_WdfRequestSetInformation", (), || {
+    enter(Routine::WdfRequestSetInformation, (), || {
         with_request(Request, |r| r.information = Information);
     })
 }
@@ -224,21 +188,15 @@ pub unsafe extern "C" fn WdfRequestGetInformation(
     _DriverGlobals: PWDF_DRIVER_GLOBALS,
     Request: WDFREQUEST,
 ) -> ULONG_PTR {
-    enter(Routine::WdfRequestGetInformation, FRAMEWORK_MODULE, "Wdf01000!imp_WdfRequestGetInformation", 0, || {
-        with_request(Request, |r| r.information).unwrap_or(0)
-    })
+    enter(Routine::WdfRequestGetInformation, 0, || with_request(Request, |r| r.information).unwrap_or(0))
 }
 
 /// `WdfRequestGetIoQueue`: the queue that presented the request.
 #[must_use]
 pub unsafe extern "C" fn WdfRequestGetIoQueue(_DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST) -> WDFQUEUE {
-    enter(
-        Routine::WdfRequestGetIoQueue,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfRequestGetIoQueue",
-        std::ptr::null_mut(),
-        || with_request(Request, |r| r.queue as WDFQUEUE).unwrap_or(std::ptr::null_mut()),
-    )
+    enter(Routine::WdfRequestGetIoQueue, std::ptr::null_mut(), || {
+        with_request(Request, |r| r.queue as WDFQUEUE).unwrap_or(std::ptr::null_mut())
+    })
 }
 
 /// Shared body of WdfRequestMarkCancelable(Ex). The DDI pages: if the
@@ -282,7 +240,7 @@ pub unsafe extern "C" fn WdfRequestMarkCancelable(
     Request: WDFREQUEST,
     EvtRequestCancel: PFN_WDF_REQUEST_CANCEL,
 ) {
-    enter(Routine::WdfRequestMarkCancelable, FRAMEWORK_MODULE, "Wdf01000!imp_WdfRequestMarkCancelable", (), || {
+    enter(Routine::WdfRequestMarkCancelable, (), || {
         let _ = mark_cancelable(Request, EvtRequestCancel, true);
     })
 }
@@ -295,13 +253,7 @@ pub unsafe extern "C" fn WdfRequestMarkCancelableEx(
     Request: WDFREQUEST,
     EvtRequestCancel: PFN_WDF_REQUEST_CANCEL,
 ) -> NTSTATUS {
-    enter(
-        Routine::WdfRequestMarkCancelableEx,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfRequestMarkCancelableEx",
-        STOPPED_STATUS,
-        || mark_cancelable(Request, EvtRequestCancel, false),
-    )
+    enter(Routine::WdfRequestMarkCancelableEx, STOPPED_STATUS, || mark_cancelable(Request, EvtRequestCancel, false))
 }
 
 /// `WdfRequestUnmarkCancelable`: STATUS_SUCCESS when the routine was still
@@ -315,37 +267,29 @@ pub unsafe extern "C" fn WdfRequestUnmarkCancelable(
     _DriverGlobals: PWDF_DRIVER_GLOBALS,
     Request: WDFREQUEST,
 ) -> NTSTATUS {
-    enter(
-        Routine::WdfRequestUnmarkCancelable,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfRequestUnmarkCancelable",
-        STOPPED_STATUS,
-        || {
-            let r = with_request(Request, |r| (r.cancel.take().is_some(), r.canceled));
-            match r {
-                None => STOPPED_STATUS,
-                Some((true, _)) => crate::STATUS_SUCCESS,
-                Some((false, true)) => crate::STATUS_CANCELLED,
-                Some((false, false)) => {
-                    with_state(|s| {
-                        s.framework.findings.push(format!(
-                            "WdfRequestUnmarkCancelable on request {:#x}, which was not marked cancelable",
-                            Request as u64
-                        ));
-                    });
-                    crate::STATUS_SUCCESS
-                }
+    enter(Routine::WdfRequestUnmarkCancelable, STOPPED_STATUS, || {
+        let r = with_request(Request, |r| (r.cancel.take().is_some(), r.canceled));
+        match r {
+            None => STOPPED_STATUS,
+            Some((true, _)) => crate::STATUS_SUCCESS,
+            Some((false, true)) => crate::STATUS_CANCELLED,
+            Some((false, false)) => {
+                with_state(|s| {
+                    s.framework.findings.push(format!(
+                        "WdfRequestUnmarkCancelable on request {:#x}, which was not marked cancelable",
+                        Request as u64
+                    ));
+                });
+                crate::STATUS_SUCCESS
             }
-        },
-    )
+        }
+    })
 }
 
 /// `WdfRequestIsCanceled`: whether the I/O manager cancelled the request.
 #[must_use]
 pub unsafe extern "C" fn WdfRequestIsCanceled(_DriverGlobals: PWDF_DRIVER_GLOBALS, Request: WDFREQUEST) -> BOOLEAN {
-    enter(Routine::WdfRequestIsCanceled, FRAMEWORK_MODULE, "Wdf01000!imp_WdfRequestIsCanceled", 0, || {
-        with_request(Request, |r| u8::from(r.canceled)).unwrap_or(0)
-    })
+    enter(Routine::WdfRequestIsCanceled, 0, || with_request(Request, |r| u8::from(r.canceled)).unwrap_or(0))
 }
 
 /// Shared body of WdfRequestRetrieveInputMemory / ...OutputMemory: a
@@ -400,13 +344,7 @@ pub unsafe extern "C" fn WdfRequestRetrieveInputMemory(
     Request: WDFREQUEST,
     Memory: *mut WDFMEMORY,
 ) -> NTSTATUS {
-    enter(
-        Routine::WdfRequestRetrieveInputMemory,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfRequestRetrieveInputMemory",
-        STOPPED_STATUS,
-        || retrieve_memory(Request, Memory, false),
-    )
+    enter(Routine::WdfRequestRetrieveInputMemory, STOPPED_STATUS, || retrieve_memory(Request, Memory, false))
 }
 
 #[must_use]
@@ -415,19 +353,13 @@ pub unsafe extern "C" fn WdfRequestRetrieveOutputMemory(
     Request: WDFREQUEST,
     Memory: *mut WDFMEMORY,
 ) -> NTSTATUS {
-    enter(
-        Routine::WdfRequestRetrieveOutputMemory,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfRequestRetrieveOutputMemory",
-        STOPPED_STATUS,
-        || retrieve_memory(Request, Memory, true),
-    )
+    enter(Routine::WdfRequestRetrieveOutputMemory, STOPPED_STATUS, || retrieve_memory(Request, Memory, true))
 }
 
 /// `WdfIoQueueStart`: the queue presents requests again (those that waited
 /// are presented when the framework's entry point returns).
 pub unsafe extern "C" fn WdfIoQueueStart(_DriverGlobals: PWDF_DRIVER_GLOBALS, Queue: WDFQUEUE) {
-    enter(Routine::WdfIoQueueStart, FRAMEWORK_MODULE, "Wdf01000!imp_WdfIoQueueStart", (), || {
+    enter(Routine::WdfIoQueueStart, (), || {
         with_queue(Queue, |q| q.started = true);
     })
 }
@@ -454,18 +386,12 @@ fn driver_owned(queue: WDFQUEUE) -> usize {
 /// Windows would hang here: recorded as a finding (ASSUMPTION) after a
 /// minute of simulated time.
 pub unsafe extern "C" fn WdfIoQueueStopSynchronously(_DriverGlobals: PWDF_DRIVER_GLOBALS, Queue: WDFQUEUE) {
-    enter(
-        Routine::WdfIoQueueStopSynchronously,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfIoQueueStopSynchronously",
-        (),
-        || {
-            if with_queue(Queue, |q| q.started = false).is_none() {
-                return;
-            }
-            wait_until_idle(Queue, "WdfIoQueueStopSynchronously");
-        },
-    )
+    enter(Routine::WdfIoQueueStopSynchronously, (), || {
+        if with_queue(Queue, |q| q.started = false).is_none() {
+            return;
+        }
+        wait_until_idle(Queue, "WdfIoQueueStopSynchronously");
+    })
 }
 
 fn wait_until_idle(queue: WDFQUEUE, ddi: &str) {
@@ -494,7 +420,7 @@ pub unsafe extern "C" fn WdfIoQueueStop(
     StopComplete: PFN_WDF_IO_QUEUE_STATE,
     Context: WDFCONTEXT,
 ) {
-    enter(Routine::WdfIoQueueStop, FRAMEWORK_MODULE, "Wdf01000!imp_WdfIoQueueStop", (), || {
+    enter(Routine::WdfIoQueueStop, (), || {
         if with_queue(Queue, |q| q.started = false).is_none() {
             return;
         }
@@ -517,44 +443,34 @@ pub unsafe extern "C" fn WdfIoQueueStop(
 /// and those the driver holds as cancelable (their EvtRequestCancel), then
 /// waits for the driver's other requests as WdfIoQueueStopSynchronously.
 pub unsafe extern "C" fn WdfIoQueuePurgeSynchronously(_DriverGlobals: PWDF_DRIVER_GLOBALS, Queue: WDFQUEUE) {
-    enter(
-        Routine::WdfIoQueuePurgeSynchronously,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfIoQueuePurgeSynchronously",
-        (),
-        || {
-            if with_queue(Queue, |q| q.started = false).is_none() {
-                return;
-            }
-            let of_queue = with_state(|s| {
-                s.framework
-                    .objects
-                    .iter()
-                    .filter_map(|(h, o)| match &o.kind {
-                        ObjectKind::Request(r) if r.queue == Queue as u64 && r.completed.is_none() => Some(*h),
-                        _ => None,
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default();
-            for h in of_queue {
-                crate::model::framework::pnp::cancel(h);
-            }
-            wait_until_idle(Queue, "WdfIoQueuePurgeSynchronously");
-        },
-    )
+    enter(Routine::WdfIoQueuePurgeSynchronously, (), || {
+        if with_queue(Queue, |q| q.started = false).is_none() {
+            return;
+        }
+        let of_queue = with_state(|s| {
+            s.framework
+                .objects
+                .iter()
+                .filter_map(|(h, o)| match &o.kind {
+                    ObjectKind::Request(r) if r.queue == Queue as u64 && r.completed.is_none() => Some(*h),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+        for h in of_queue {
+            crate::model::framework::pnp::cancel(h);
+        }
+        wait_until_idle(Queue, "WdfIoQueuePurgeSynchronously");
+    })
 }
 
 /// `WdfIoQueueGetDevice`.
 #[must_use]
 pub unsafe extern "C" fn WdfIoQueueGetDevice(_DriverGlobals: PWDF_DRIVER_GLOBALS, Queue: WDFQUEUE) -> WDFDEVICE {
-    enter(
-        Routine::WdfIoQueueGetDevice,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfIoQueueGetDevice",
-        std::ptr::null_mut(),
-        || with_queue(Queue, |q| q.device as WDFDEVICE).unwrap_or(std::ptr::null_mut()),
-    )
+    enter(Routine::WdfIoQueueGetDevice, std::ptr::null_mut(), || {
+        with_queue(Queue, |q| q.device as WDFDEVICE).unwrap_or(std::ptr::null_mut())
+    })
 }
 
 /// The simulator's request kind for a `WDF_REQUEST_TYPE`, if it models it.
@@ -580,36 +496,27 @@ pub unsafe extern "C" fn WdfDeviceConfigureRequestDispatching(
     Queue: WDFQUEUE,
     RequestType: WDF_REQUEST_TYPE,
 ) -> NTSTATUS {
-    enter(
-        Routine::WdfDeviceConfigureRequestDispatching,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfDeviceConfigureRequestDispatching",
-        STOPPED_STATUS,
-        || {
-            let Some(kind) = request_type(RequestType) else { return crate::STATUS_NOT_SUPPORTED };
-            with_state(|s| {
-                if !matches!(
-                    s.framework.objects.get(&(Device as u64)).map(|o| &o.kind),
-                    Some(ObjectKind::Device { .. })
-                ) {
-                    return invalid_handle(s, Device as u64, 0);
+    enter(Routine::WdfDeviceConfigureRequestDispatching, STOPPED_STATUS, || {
+        let Some(kind) = request_type(RequestType) else { return crate::STATUS_NOT_SUPPORTED };
+        with_state(|s| {
+            if !matches!(s.framework.objects.get(&(Device as u64)).map(|o| &o.kind), Some(ObjectKind::Device { .. })) {
+                return invalid_handle(s, Device as u64, 0);
+            }
+            let taken = s.framework.objects.values().any(
+                |o| matches!(&o.kind, ObjectKind::Queue(q) if q.device == Device as u64 && q.dispatch.contains(&kind)),
+            );
+            match s.framework.objects.get_mut(&(Queue as u64)).map(|o| &mut o.kind) {
+                Some(ObjectKind::Queue(q)) if q.device != Device as u64 => crate::STATUS_INVALID_PARAMETER,
+                Some(ObjectKind::Queue(_)) if taken => crate::STATUS_INVALID_DEVICE_REQUEST,
+                Some(ObjectKind::Queue(q)) => {
+                    q.dispatch.push(kind);
+                    crate::STATUS_SUCCESS
                 }
-                let taken = s.framework.objects.values().any(|o| {
-                    matches!(&o.kind, ObjectKind::Queue(q) if q.device == Device as u64 && q.dispatch.contains(&kind))
-                });
-                match s.framework.objects.get_mut(&(Queue as u64)).map(|o| &mut o.kind) {
-                    Some(ObjectKind::Queue(q)) if q.device != Device as u64 => crate::STATUS_INVALID_PARAMETER,
-                    Some(ObjectKind::Queue(_)) if taken => crate::STATUS_INVALID_DEVICE_REQUEST,
-                    Some(ObjectKind::Queue(q)) => {
-                        q.dispatch.push(kind);
-                        crate::STATUS_SUCCESS
-                    }
-                    _ => invalid_handle(s, Queue as u64, 0),
-                }
-            })
-            .unwrap_or(STOPPED_STATUS)
-        },
-    )
+                _ => invalid_handle(s, Queue as u64, 0),
+            }
+        })
+        .unwrap_or(STOPPED_STATUS)
+    })
 }
 
 /// `WdfRequestForwardToIoQueue` (the DDI page): a request the driver was
@@ -624,40 +531,34 @@ pub unsafe extern "C" fn WdfRequestForwardToIoQueue(
     Request: WDFREQUEST,
     DestinationQueue: WDFQUEUE,
 ) -> NTSTATUS {
-    enter(
-        Routine::WdfRequestForwardToIoQueue,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfRequestForwardToIoQueue",
-        STOPPED_STATUS,
-        || {
-            with_state(|s| {
-                let destination = match s.framework.objects.get(&(DestinationQueue as u64)).map(|o| &o.kind) {
-                    Some(ObjectKind::Queue(q)) => q.device,
-                    _ => return invalid_handle(s, DestinationQueue as u64, 0),
-                };
-                let source = match s.framework.objects.get(&(Request as u64)).map(|o| &o.kind) {
-                    Some(ObjectKind::Request(r)) if r.completed.is_none() && r.presented => r.queue,
-                    Some(ObjectKind::Request(_)) => return crate::STATUS_INVALID_DEVICE_REQUEST,
-                    _ => return invalid_handle(s, Request as u64, 0),
-                };
-                let source_device = match s.framework.objects.get(&source).map(|o| &o.kind) {
-                    Some(ObjectKind::Queue(q)) => q.device,
-                    _ => 0,
-                };
-                let Some(ObjectKind::Request(r)) = s.framework.objects.get_mut(&(Request as u64)).map(|o| &mut o.kind)
-                else {
-                    return STOPPED_STATUS;
-                };
-                if r.cancel.is_some() || source_device != destination {
-                    return crate::STATUS_INVALID_DEVICE_REQUEST;
-                }
-                r.queue = DestinationQueue as u64;
-                r.presented = false;
-                let process = s.process_name();
-                s.framework.waiting_requests.push((Request as u64, process));
-                crate::STATUS_SUCCESS
-            })
-            .unwrap_or(STOPPED_STATUS)
-        },
-    )
+    enter(Routine::WdfRequestForwardToIoQueue, STOPPED_STATUS, || {
+        with_state(|s| {
+            let destination = match s.framework.objects.get(&(DestinationQueue as u64)).map(|o| &o.kind) {
+                Some(ObjectKind::Queue(q)) => q.device,
+                _ => return invalid_handle(s, DestinationQueue as u64, 0),
+            };
+            let source = match s.framework.objects.get(&(Request as u64)).map(|o| &o.kind) {
+                Some(ObjectKind::Request(r)) if r.completed.is_none() && r.presented => r.queue,
+                Some(ObjectKind::Request(_)) => return crate::STATUS_INVALID_DEVICE_REQUEST,
+                _ => return invalid_handle(s, Request as u64, 0),
+            };
+            let source_device = match s.framework.objects.get(&source).map(|o| &o.kind) {
+                Some(ObjectKind::Queue(q)) => q.device,
+                _ => 0,
+            };
+            let Some(ObjectKind::Request(r)) = s.framework.objects.get_mut(&(Request as u64)).map(|o| &mut o.kind)
+            else {
+                return STOPPED_STATUS;
+            };
+            if r.cancel.is_some() || source_device != destination {
+                return crate::STATUS_INVALID_DEVICE_REQUEST;
+            }
+            r.queue = DestinationQueue as u64;
+            r.presented = false;
+            let process = s.process_name();
+            s.framework.waiting_requests.push((Request as u64, process));
+            crate::STATUS_SUCCESS
+        })
+        .unwrap_or(STOPPED_STATUS)
+    })
 }

@@ -1,11 +1,11 @@
 //! Registry DDIs: `FxRegKey` objects and the values behind them (F1–F26).
 
 use crate::abi::*;
-use crate::model::framework::objects::{self, ObjectKind};
-use crate::model::framework::registry::{key_state, new_key_object};
+use crate::model::framework::objects::{self};
+use crate::model::framework::registry::{close, in_key, key_state, open, query_ulong, query_value};
 use crate::model::framework::verifier::null_parameter;
-use crate::model::kernel::handles::HandleOwner;
-use crate::model::{FRAMEWORK_MODULE, Routine, STOPPED_STATUS, State, enter, with_state};
+use crate::model::{Routine, STOPPED_STATUS, enter, with_state};
+use crate::surface::create::{Parent, with_out};
 use crate::surface::strings::read_unicode;
 
 /// The end of every key-opening DDI: on success the new WDFKEY goes to the
@@ -36,38 +36,17 @@ unsafe fn open_or_create(
     create: Option<(ULONG, PULONG)>,
     key_out: *mut WDFKEY,
 ) -> NTSTATUS {
-    if key_out.is_null() {
-        with_state(|s| null_parameter(s, "Key"));
-        return STOPPED_STATUS;
-    }
-    // SAFETY: checked non-null; the driver passes a writable WDFKEY slot.
-    unsafe { key_out.write(std::ptr::null_mut()) };
+    let mut key_name = String::new();
     // SAFETY: the driver passes null or a valid UNICODE_STRING.
-    let name = match unsafe { read_unicode(name) } {
-        Ok(n) => n,
-        Err(st) => return st,
-    };
-    // SAFETY: the driver passes null or valid attributes.
-    let attributes = match unsafe { objects::read_attributes(attrs) } {
+    let read_name = || unsafe { read_unicode(name) }.map(|n| key_name = n);
+    // SAFETY: `key_out` null or writable, `attrs` null or valid (the DDIs' contracts).
+    let attributes = match unsafe { with_out(key_out, "Key", true, attrs, Parent::AsGiven, read_name) } {
         Ok(a) => a,
         Err(st) => return st,
     };
+    let name = key_name;
     let volatile = create.map(|(options, _)| options & crate::REG_OPTION_VOLATILE != 0);
-    let result = with_state(|s| -> Result<(u64, bool), NTSTATUS> {
-        let base = if parent.is_null() {
-            None
-        } else {
-            let (handle, serial, _) = key_state(s, parent)?;
-            // ZwOpenKey relative to the parent's raw handle (F12): a handle the
-            // driver already closed is an invalid RootDirectory.
-            match handle.and_then(|h| s.kernel.handles.get(h).filter(|e| e.serial == serial)) {
-                Some(entry) => Some(entry.object),
-                None => return Err(crate::STATUS_INVALID_HANDLE),
-            }
-        };
-        let driver = s.caller_image();
-        new_key_object(s, driver, attributes, |s, owner| s.open_key_handle(owner, base, &name, access, volatile, false))
-    });
+    let result = with_state(|s| open(s, parent, &name, access, volatile, attributes));
     // SAFETY: checked non-null above.
     match unsafe { deliver_key(result, key_out) } {
         Err(st) => st,
@@ -97,7 +76,7 @@ pub unsafe extern "C" fn WdfRegistryOpenKey(
     KeyAttributes: PWDF_OBJECT_ATTRIBUTES,
     Key: *mut WDFKEY,
 ) -> NTSTATUS {
-    enter(Routine::WdfRegistryOpenKey, FRAMEWORK_MODULE, "Wdf01000!imp_WdfRegistryOpenKey", STOPPED_STATUS, || {
+    enter(Routine::WdfRegistryOpenKey, STOPPED_STATUS, || {
         // SAFETY: forwarded from this DDI's contract.
         unsafe { open_or_create(ParentKey, KeyName, DesiredAccess, KeyAttributes, None, Key) }
     })
@@ -119,7 +98,7 @@ pub unsafe extern "C" fn WdfRegistryCreateKey(
     KeyAttributes: PWDF_OBJECT_ATTRIBUTES,
     Key: *mut WDFKEY,
 ) -> NTSTATUS {
-    enter(Routine::WdfRegistryCreateKey, FRAMEWORK_MODULE, "Wdf01000!imp_WdfRegistryCreateKey", STOPPED_STATUS, || {
+    enter(Routine::WdfRegistryCreateKey, STOPPED_STATUS, || {
         let create = Some((CreateOptions, CreateDisposition));
         // SAFETY: forwarded from this DDI's contract.
         unsafe { open_or_create(ParentKey, KeyName, DesiredAccess, KeyAttributes, create, Key) }
@@ -133,23 +112,8 @@ pub unsafe extern "C" fn WdfRegistryCreateKey(
 /// # Safety
 /// As the DDI.
 pub unsafe extern "C" fn WdfRegistryClose(_DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY) {
-    enter(Routine::WdfRegistryClose, FRAMEWORK_MODULE, "Wdf01000!imp_WdfRegistryClose", (), || {
-        let closed = with_state(|s| {
-            let Ok((handle, serial, driver)) = key_state(s, Key) else { return false };
-            if let Some(o) = s.framework.objects.get_mut(&(Key as u64)) {
-                o.kind = ObjectKind::Key { handle: None, serial };
-            }
-            if let Some(h) = handle {
-                s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxRegKey::Close");
-                let owner = HandleOwner::FrameworkKey { key: Key as u64, driver };
-                let _ignored = s.nt_close(h, owner, Some(serial));
-                s.pop_frame();
-            }
-            !s.is_stopped()
-        });
-        if closed == Some(true) {
-            objects::delete_subtree(Key as u64);
-        }
+    enter(Routine::WdfRegistryClose, (), || {
+        close(Key);
     })
 }
 
@@ -160,37 +124,13 @@ pub unsafe extern "C" fn WdfRegistryClose(_DriverGlobals: PWDF_DRIVER_GLOBALS, K
 /// As the DDI.
 #[must_use]
 pub unsafe extern "C" fn WdfRegistryWdmGetHandle(_DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY) -> HANDLE {
-    enter(
-        Routine::WdfRegistryWdmGetHandle,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfRegistryWdmGetHandle",
-        std::ptr::null_mut(),
-        || {
-            with_state(|s| key_state(s, Key).ok().and_then(|(h, _, _)| h).unwrap_or(0) as HANDLE)
-                .unwrap_or(std::ptr::null_mut())
-        },
-    )
+    enter(Routine::WdfRegistryWdmGetHandle, std::ptr::null_mut(), || {
+        with_state(|s| key_state(s, Key).ok().and_then(|(h, _, _)| h).unwrap_or(0) as HANDLE)
+            .unwrap_or(std::ptr::null_mut())
+    })
 }
 
 // ------------------------------------------------------------------ values
-
-/// Runs `f` on the registry node behind a WDFKEY's `m_Key`, checked for
-/// `needed` access. The node is found through the handle table by the value
-/// `m_Key` holds: if the driver closed it and the slot was reused, the
-/// framework reads the reused handle's key — exactly what KMDF would do (F1).
-fn in_key<T>(
-    key: WDFKEY,
-    needed: u32,
-    f: impl FnOnce(&mut State, usize) -> Result<T, NTSTATUS>,
-) -> Result<T, NTSTATUS> {
-    with_state(|s| {
-        let (handle, _, _) = key_state(s, key)?;
-        let handle = handle.ok_or(crate::STATUS_INVALID_HANDLE)?;
-        let node = crate::model::kernel::registry::key_of(s, handle as HANDLE, needed)?;
-        f(s, node)
-    })
-    .unwrap_or(Err(STOPPED_STATUS))
-}
 
 /// Reads a `ValueName`, or reports a NULL one as the framework does (F20).
 ///
@@ -218,15 +158,6 @@ unsafe fn value_name_and_value(name: PCUNICODE_STRING, value_is_null: bool) -> R
         return Err(STOPPED_STATUS);
     }
     Ok(name)
-}
-
-/// The kind and data of value `name` under `key`, opened for
-/// KEY_QUERY_VALUE; STATUS_OBJECT_NAME_NOT_FOUND when it has no such value.
-fn query_value(key: WDFKEY, name: &str) -> Result<(u32, Vec<u8>), NTSTATUS> {
-    in_key(key, crate::KEY_QUERY_VALUE, |s, node| {
-        let v = s.kernel.registry.value(node, name).ok_or(crate::STATUS_OBJECT_NAME_NOT_FOUND)?;
-        Ok((v.kind, v.data.clone()))
-    })
 }
 
 /// Writes `v` through an optional out pointer.
@@ -259,40 +190,21 @@ pub unsafe extern "C" fn WdfRegistryQueryULong(
     ValueName: PCUNICODE_STRING,
     Value: PULONG,
 ) -> NTSTATUS {
-    enter(
-        Routine::WdfRegistryQueryULong,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfRegistryQueryULong",
-        STOPPED_STATUS,
-        || {
-            // SAFETY: forwarded from this DDI's contract.
-            let name = match unsafe { value_name_and_value(ValueName, Value.is_null()) } {
-                Ok(n) => n,
-                Err(st) => return st,
-            };
-            let result = in_key(Key, crate::KEY_QUERY_VALUE, |s, node| {
-                let v = s.kernel.registry.value(node, &name).ok_or(crate::STATUS_OBJECT_NAME_NOT_FOUND)?;
-                if v.kind != crate::REG_DWORD {
-                    return Err(crate::STATUS_OBJECT_TYPE_MISMATCH);
-                }
-                if v.data.len() > 4 {
-                    return Err(crate::STATUS_BUFFER_OVERFLOW);
-                }
-                // ASSUMPTION: a REG_DWORD shorter than 4 bytes reads zero-extended.
-                let mut bytes = [0u8; 4];
-                bytes[..v.data.len()].copy_from_slice(&v.data);
-                Ok(u32::from_le_bytes(bytes))
-            });
-            match result {
-                Ok(v) => {
-                    // SAFETY: checked non-null; writable by contract.
-                    unsafe { Value.write(v) };
-                    crate::STATUS_SUCCESS
-                }
-                Err(st) => st,
+    enter(Routine::WdfRegistryQueryULong, STOPPED_STATUS, || {
+        // SAFETY: forwarded from this DDI's contract.
+        let name = match unsafe { value_name_and_value(ValueName, Value.is_null()) } {
+            Ok(n) => n,
+            Err(st) => return st,
+        };
+        match query_ulong(Key, &name) {
+            Ok(v) => {
+                // SAFETY: checked non-null; writable by contract.
+                unsafe { Value.write(v) };
+                crate::STATUS_SUCCESS
             }
-        },
-    )
+            Err(st) => st,
+        }
+    })
 }
 
 /// `WdfRegistryQueryValue` (F21, F22): the data if `ValueLength` holds it;
@@ -313,38 +225,32 @@ pub unsafe extern "C" fn WdfRegistryQueryValue(
     ValueLengthQueried: PULONG,
     ValueType: PULONG,
 ) -> NTSTATUS {
-    enter(
-        Routine::WdfRegistryQueryValue,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfRegistryQueryValue",
-        STOPPED_STATUS,
-        || {
-            // SAFETY: forwarded from this DDI's contract.
-            let name = match unsafe { value_name(ValueName) } {
-                Ok(n) => n,
-                Err(st) => return st,
-            };
-            let capacity = if Value.is_null() { 0 } else { ValueLength };
-            let (kind, data) = match query_value(Key, &name) {
-                Ok(v) => v,
-                Err(st) => return st,
-            };
-            // SAFETY: optional outs, null or writable by contract.
-            unsafe {
-                put(ValueLengthQueried, data_len(&data));
-            }
-            // SAFETY: as above.
-            unsafe { put(ValueType, kind) };
-            if data_len(&data) > capacity {
-                return crate::STATUS_BUFFER_OVERFLOW;
-            }
-            if !data.is_empty() {
-                // SAFETY: `data.len() <= ValueLength` writable bytes at `Value` (non-null here).
-                unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), Value.cast::<u8>(), data.len()) };
-            }
-            crate::STATUS_SUCCESS
-        },
-    )
+    enter(Routine::WdfRegistryQueryValue, STOPPED_STATUS, || {
+        // SAFETY: forwarded from this DDI's contract.
+        let name = match unsafe { value_name(ValueName) } {
+            Ok(n) => n,
+            Err(st) => return st,
+        };
+        let capacity = if Value.is_null() { 0 } else { ValueLength };
+        let (kind, data) = match query_value(Key, &name) {
+            Ok(v) => v,
+            Err(st) => return st,
+        };
+        // SAFETY: optional outs, null or writable by contract.
+        unsafe {
+            put(ValueLengthQueried, data_len(&data));
+        }
+        // SAFETY: as above.
+        unsafe { put(ValueType, kind) };
+        if data_len(&data) > capacity {
+            return crate::STATUS_BUFFER_OVERFLOW;
+        }
+        if !data.is_empty() {
+            // SAFETY: `data.len() <= ValueLength` writable bytes at `Value` (non-null here).
+            unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), Value.cast::<u8>(), data.len()) };
+        }
+        crate::STATUS_SUCCESS
+    })
 }
 
 /// `WdfRegistryQueryUnicodeString` (F24): REG_SZ / REG_EXPAND_SZ only
@@ -364,56 +270,50 @@ pub unsafe extern "C" fn WdfRegistryQueryUnicodeString(
     ValueByteLength: PUSHORT,
     Value: PUNICODE_STRING,
 ) -> NTSTATUS {
-    enter(
-        Routine::WdfRegistryQueryUnicodeString,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfRegistryQueryUnicodeString",
-        STOPPED_STATUS,
-        || {
-            // SAFETY: forwarded from this DDI's contract.
-            let name = match unsafe { value_name(ValueName) } {
-                Ok(n) => n,
-                Err(st) => return st,
-            };
-            let capacity = if Value.is_null() {
-                0
-            } else {
-                // SAFETY: non-null; valid by contract.
-                let max = unsafe { (*Value).MaximumLength };
-                if max == 0 {
-                    return crate::STATUS_INVALID_PARAMETER;
-                }
-                usize::from(max)
-            };
-            let (kind, data) = match query_value(Key, &name) {
-                Ok(v) => v,
-                Err(st) => return st,
-            };
-            // ASSUMPTION: data beyond 0xFFFF bytes reports 0xFFFF in the USHORT.
-            // SAFETY: optional out, null or writable by contract.
-            unsafe { put(ValueByteLength, u16::try_from(data.len()).unwrap_or(u16::MAX)) };
-            if data.len() > capacity {
-                return crate::STATUS_BUFFER_OVERFLOW;
+    enter(Routine::WdfRegistryQueryUnicodeString, STOPPED_STATUS, || {
+        // SAFETY: forwarded from this DDI's contract.
+        let name = match unsafe { value_name(ValueName) } {
+            Ok(n) => n,
+            Err(st) => return st,
+        };
+        let capacity = if Value.is_null() {
+            0
+        } else {
+            // SAFETY: non-null; valid by contract.
+            let max = unsafe { (*Value).MaximumLength };
+            if max == 0 {
+                return crate::STATUS_INVALID_PARAMETER;
             }
-            if kind != crate::REG_SZ && kind != crate::REG_EXPAND_SZ {
-                return crate::STATUS_OBJECT_TYPE_MISMATCH;
-            }
-            // Value is non-null here: capacity > 0 and data fit.
-            // SAFETY: valid by contract.
-            let buffer = unsafe { (*Value).Buffer };
-            if !data.is_empty() {
-                // SAFETY: `data.len() <= MaximumLength` writable bytes at `Buffer`.
-                unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), buffer.cast::<u8>(), data.len()) };
-            }
-            let mut length = data.len();
-            if length >= 2 && data[length - 2..] == [0, 0] {
-                length -= 2;
-            }
-            // SAFETY: valid and writable by contract; length <= MaximumLength.
-            unsafe { (*Value).Length = u16::try_from(length).unwrap_or(0) };
-            crate::STATUS_SUCCESS
-        },
-    )
+            usize::from(max)
+        };
+        let (kind, data) = match query_value(Key, &name) {
+            Ok(v) => v,
+            Err(st) => return st,
+        };
+        // ASSUMPTION: data beyond 0xFFFF bytes reports 0xFFFF in the USHORT.
+        // SAFETY: optional out, null or writable by contract.
+        unsafe { put(ValueByteLength, u16::try_from(data.len()).unwrap_or(u16::MAX)) };
+        if data.len() > capacity {
+            return crate::STATUS_BUFFER_OVERFLOW;
+        }
+        if kind != crate::REG_SZ && kind != crate::REG_EXPAND_SZ {
+            return crate::STATUS_OBJECT_TYPE_MISMATCH;
+        }
+        // Value is non-null here: capacity > 0 and data fit.
+        // SAFETY: valid by contract.
+        let buffer = unsafe { (*Value).Buffer };
+        if !data.is_empty() {
+            // SAFETY: `data.len() <= MaximumLength` writable bytes at `Buffer`.
+            unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), buffer.cast::<u8>(), data.len()) };
+        }
+        let mut length = data.len();
+        if length >= 2 && data[length - 2..] == [0, 0] {
+            length -= 2;
+        }
+        // SAFETY: valid and writable by contract; length <= MaximumLength.
+        unsafe { (*Value).Length = u16::try_from(length).unwrap_or(0) };
+        crate::STATUS_SUCCESS
+    })
 }
 
 /// Writes a value through the key (`ZwSetValueKey`, F26). Needs KEY_SET_VALUE.
@@ -436,19 +336,13 @@ pub unsafe extern "C" fn WdfRegistryAssignULong(
     ValueName: PCUNICODE_STRING,
     Value: ULONG,
 ) -> NTSTATUS {
-    enter(
-        Routine::WdfRegistryAssignULong,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfRegistryAssignULong",
-        STOPPED_STATUS,
-        || {
-            // SAFETY: forwarded from this DDI's contract.
-            match unsafe { value_name(ValueName) } {
-                Ok(name) => assign(Key, &name, crate::REG_DWORD, Value.to_le_bytes().to_vec()),
-                Err(st) => st,
-            }
-        },
-    )
+    enter(Routine::WdfRegistryAssignULong, STOPPED_STATUS, || {
+        // SAFETY: forwarded from this DDI's contract.
+        match unsafe { value_name(ValueName) } {
+            Ok(name) => assign(Key, &name, crate::REG_DWORD, Value.to_le_bytes().to_vec()),
+            Err(st) => st,
+        }
+    })
 }
 
 /// `WdfRegistryAssignValue` (F26): the caller's type and bytes.
@@ -464,22 +358,16 @@ pub unsafe extern "C" fn WdfRegistryAssignValue(
     ValueLength: ULONG,
     Value: PVOID,
 ) -> NTSTATUS {
-    enter(
-        Routine::WdfRegistryAssignValue,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfRegistryAssignValue",
-        STOPPED_STATUS,
-        || {
-            // SAFETY: forwarded from this DDI's contract.
-            let name = match unsafe { value_name_and_value(ValueName, Value.is_null()) } {
-                Ok(n) => n,
-                Err(st) => return st,
-            };
-            // SAFETY: non-null with `ValueLength` readable bytes (contract).
-            let data = unsafe { std::slice::from_raw_parts(Value.cast::<u8>(), ValueLength as usize) }.to_vec();
-            assign(Key, &name, ValueType, data)
-        },
-    )
+    enter(Routine::WdfRegistryAssignValue, STOPPED_STATUS, || {
+        // SAFETY: forwarded from this DDI's contract.
+        let name = match unsafe { value_name_and_value(ValueName, Value.is_null()) } {
+            Ok(n) => n,
+            Err(st) => return st,
+        };
+        // SAFETY: non-null with `ValueLength` readable bytes (contract).
+        let data = unsafe { std::slice::from_raw_parts(Value.cast::<u8>(), ValueLength as usize) }.to_vec();
+        assign(Key, &name, ValueType, data)
+    })
 }
 
 /// `WdfRegistryAssignUnicodeString` (F26): REG_SZ of `Value->Length` bytes
@@ -494,26 +382,20 @@ pub unsafe extern "C" fn WdfRegistryAssignUnicodeString(
     ValueName: PCUNICODE_STRING,
     Value: PCUNICODE_STRING,
 ) -> NTSTATUS {
-    enter(
-        Routine::WdfRegistryAssignUnicodeString,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfRegistryAssignUnicodeString",
-        STOPPED_STATUS,
-        || {
-            // SAFETY: forwarded from this DDI's contract.
-            let name = match unsafe { value_name_and_value(ValueName, Value.is_null()) } {
-                Ok(n) => n,
-                Err(st) => return st,
-            };
-            // SAFETY: non-null and valid (contract).
-            let text = match unsafe { read_unicode(Value) } {
-                Ok(t) => t,
-                Err(st) => return st,
-            };
-            let data: Vec<u8> = text.encode_utf16().chain([0]).flat_map(u16::to_le_bytes).collect();
-            assign(Key, &name, crate::REG_SZ, data)
-        },
-    )
+    enter(Routine::WdfRegistryAssignUnicodeString, STOPPED_STATUS, || {
+        // SAFETY: forwarded from this DDI's contract.
+        let name = match unsafe { value_name_and_value(ValueName, Value.is_null()) } {
+            Ok(n) => n,
+            Err(st) => return st,
+        };
+        // SAFETY: non-null and valid (contract).
+        let text = match unsafe { read_unicode(Value) } {
+            Ok(t) => t,
+            Err(st) => return st,
+        };
+        let data: Vec<u8> = text.encode_utf16().chain([0]).flat_map(u16::to_le_bytes).collect();
+        assign(Key, &name, crate::REG_SZ, data)
+    })
 }
 
 /// `WdfRegistryRemoveValue` (F26): `ZwDeleteValueKey`; needs KEY_SET_VALUE;
@@ -527,27 +409,21 @@ pub unsafe extern "C" fn WdfRegistryRemoveValue(
     Key: WDFKEY,
     ValueName: PCUNICODE_STRING,
 ) -> NTSTATUS {
-    enter(
-        Routine::WdfRegistryRemoveValue,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfRegistryRemoveValue",
-        STOPPED_STATUS,
-        || {
-            // SAFETY: forwarded from this DDI's contract.
-            let name = match unsafe { value_name(ValueName) } {
-                Ok(n) => n,
-                Err(st) => return st,
-            };
-            in_key(Key, crate::KEY_SET_VALUE, |s, node| {
-                if s.kernel.registry.remove_value(node, &name) {
-                    Ok(crate::STATUS_SUCCESS)
-                } else {
-                    Err(crate::STATUS_OBJECT_NAME_NOT_FOUND)
-                }
-            })
-            .unwrap_or_else(|st| st)
-        },
-    )
+    enter(Routine::WdfRegistryRemoveValue, STOPPED_STATUS, || {
+        // SAFETY: forwarded from this DDI's contract.
+        let name = match unsafe { value_name(ValueName) } {
+            Ok(n) => n,
+            Err(st) => return st,
+        };
+        in_key(Key, crate::KEY_SET_VALUE, |s, node| {
+            if s.kernel.registry.remove_value(node, &name) {
+                Ok(crate::STATUS_SUCCESS)
+            } else {
+                Err(crate::STATUS_OBJECT_NAME_NOT_FOUND)
+            }
+        })
+        .unwrap_or_else(|st| st)
+    })
 }
 
 /// `WdfRegistryRemoveKey` (F26, F69): `ZwDeleteKey` (needs DELETE; a key
@@ -559,7 +435,7 @@ pub unsafe extern "C" fn WdfRegistryRemoveValue(
 /// As the DDI.
 #[must_use]
 pub unsafe extern "C" fn WdfRegistryRemoveKey(_DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY) -> NTSTATUS {
-    enter(Routine::WdfRegistryRemoveKey, FRAMEWORK_MODULE, "Wdf01000!imp_WdfRegistryRemoveKey", STOPPED_STATUS, || {
+    enter(Routine::WdfRegistryRemoveKey, STOPPED_STATUS, || {
         let status = in_key(Key, crate::DELETE, |s, node| {
             if s.kernel.registry.delete_key(node) {
                 Ok(crate::STATUS_SUCCESS)

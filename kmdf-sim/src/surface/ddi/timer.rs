@@ -1,10 +1,11 @@
 //! Timer and spin-lock DDIs (wdftimer.h, wdfsync.h).
 
 use crate::abi::*;
-use crate::model::framework::objects::{self, ObjectKind};
+use crate::model::framework::objects::ObjectKind;
 use crate::model::framework::timers::{TimerState, due_from};
-use crate::model::framework::verifier::{invalid_handle, null_parameter};
-use crate::model::{FRAMEWORK_MODULE, Routine, STOPPED_STATUS, enter, with_state};
+use crate::model::framework::verifier::invalid_handle;
+use crate::model::{Routine, STOPPED_STATUS, enter, with_state};
+use crate::surface::create::{Parent, Required, deliver, null_config_field, with_config, with_out};
 
 /// `WdfTimerCreate` (WdfTimerCreate page): a WDFTIMER whose EvtTimerFunc
 /// runs when it expires, every `Period` ms when periodic.
@@ -28,23 +29,13 @@ pub unsafe extern "C" fn WdfTimerCreate(
     Attributes: PWDF_OBJECT_ATTRIBUTES,
     Timer: *mut WDFTIMER,
 ) -> NTSTATUS {
-    enter(Routine::WdfTimerCreate, FRAMEWORK_MODULE, "Wdf01000!imp_WdfTimerCreate", STOPPED_STATUS, || {
-        if Config.is_null() || Timer.is_null() {
-            with_state(|s| null_parameter(s, if Config.is_null() { "Config" } else { "Timer" }));
-            return STOPPED_STATUS;
-        }
-        // SAFETY: checked non-null; valid by contract.
-        let config = unsafe { *Config };
-        if config.Size as usize != size_of::<WDF_TIMER_CONFIG>() {
-            return crate::STATUS_INFO_LENGTH_MISMATCH;
-        }
-        let Some(callback) = config.EvtTimerFunc else {
-            with_state(|s| null_parameter(s, "Config->EvtTimerFunc"));
-            return STOPPED_STATUS;
-        };
-        // SAFETY: the driver passes null or valid attributes.
-        let attributes = match unsafe { objects::read_attributes(Attributes) } {
-            Ok(a) => a,
+    enter(Routine::WdfTimerCreate, STOPPED_STATUS, || {
+        let callback = |c: &WDF_TIMER_CONFIG| c.EvtTimerFunc.ok_or_else(|| null_config_field("Config->EvtTimerFunc"));
+        // SAFETY: the driver passes a valid config and null or valid attributes.
+        let (config, callback, attributes) = match unsafe {
+            with_config(Config, &[Required("Timer", Timer.is_null())], Attributes, Parent::AsGiven, callback)
+        } {
+            Ok(checked) => checked,
             Err(st) => return st,
         };
         let Some(parent) = attributes.parent else { return crate::STATUS_INVALID_PARAMETER };
@@ -54,15 +45,8 @@ pub unsafe extern "C" fn WdfTimerCreate(
                 TimerState { callback, period_ms: config.Period, due: None, parent, passive: attributes.passive };
             s.create_object(ObjectKind::Timer(Box::new(state)), image, attributes)
         });
-        match created {
-            None => STOPPED_STATUS,
-            Some(Err(st)) => st,
-            Some(Ok(h)) => {
-                // SAFETY: checked non-null; writable by contract.
-                unsafe { Timer.write(h as WDFTIMER) };
-                crate::STATUS_SUCCESS
-            }
-        }
+        // SAFETY: checked non-null in the prologue; writable by the DDI's contract.
+        unsafe { deliver(created, Timer) }
     })
 }
 
@@ -90,7 +74,7 @@ pub unsafe extern "C" fn WdfTimerStart(
     Timer: WDFTIMER,
     DueTime: LONGLONG,
 ) -> BOOLEAN {
-    enter(Routine::WdfTimerStart, FRAMEWORK_MODULE, "Wdf01000!imp_WdfTimerStart", 0, || {
+    enter(Routine::WdfTimerStart, 0, || {
         with_timer(Timer, |t, clock| u8::from(t.due.replace(due_from(clock, DueTime)).is_some())).unwrap_or(0)
     })
 }
@@ -104,7 +88,7 @@ pub unsafe extern "C" fn WdfTimerStart(
 /// same call is not modelled; `data/ddi-irql-overrides.tsv` lets Wait = FALSE run at DISPATCH).
 #[must_use]
 pub unsafe extern "C" fn WdfTimerStop(_DriverGlobals: PWDF_DRIVER_GLOBALS, Timer: WDFTIMER, Wait: BOOLEAN) -> BOOLEAN {
-    enter(Routine::WdfTimerStop, FRAMEWORK_MODULE, "Wdf01000!imp_WdfTimerStop", 0, || {
+    enter(Routine::WdfTimerStop, 0, || {
         if Wait != 0 {
             with_state(|s| {
                 if s.kernel.irql > crate::PASSIVE_LEVEL as u8 {
@@ -122,13 +106,9 @@ pub unsafe extern "C" fn WdfTimerStop(_DriverGlobals: PWDF_DRIVER_GLOBALS, Timer
 /// `WdfTimerGetParentObject`: the timer's parent.
 #[must_use]
 pub unsafe extern "C" fn WdfTimerGetParentObject(_DriverGlobals: PWDF_DRIVER_GLOBALS, Timer: WDFTIMER) -> WDFOBJECT {
-    enter(
-        Routine::WdfTimerGetParentObject,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfTimerGetParentObject",
-        std::ptr::null_mut(),
-        || with_timer(Timer, |t, _| t.parent as WDFOBJECT).unwrap_or(std::ptr::null_mut()),
-    )
+    enter(Routine::WdfTimerGetParentObject, std::ptr::null_mut(), || {
+        with_timer(Timer, |t, _| t.parent as WDFOBJECT).unwrap_or(std::ptr::null_mut())
+    })
 }
 
 /// `WdfSpinLockCreate`: a WDFSPINLOCK (parent: the driver unless the
@@ -139,29 +119,19 @@ pub unsafe extern "C" fn WdfSpinLockCreate(
     SpinLockAttributes: PWDF_OBJECT_ATTRIBUTES,
     SpinLock: *mut WDFSPINLOCK,
 ) -> NTSTATUS {
-    enter(Routine::WdfSpinLockCreate, FRAMEWORK_MODULE, "Wdf01000!imp_WdfSpinLockCreate", STOPPED_STATUS, || {
-        if SpinLock.is_null() {
-            with_state(|s| null_parameter(s, "SpinLock"));
-            return STOPPED_STATUS;
-        }
-        // SAFETY: the driver passes null or valid attributes.
-        let attributes = match unsafe { objects::read_attributes(SpinLockAttributes) } {
-            Ok(a) => a,
-            Err(st) => return st,
-        };
+    enter(Routine::WdfSpinLockCreate, STOPPED_STATUS, || {
+        // SAFETY: `SpinLock` null or writable, `SpinLockAttributes` null or valid (the DDI's contract).
+        let attributes =
+            match unsafe { with_out(SpinLock, "SpinLock", false, SpinLockAttributes, Parent::AsGiven, || Ok(())) } {
+                Ok(a) => a,
+                Err(st) => return st,
+            };
         let created = with_state(|s| {
             let image = s.caller_image();
             s.create_object(ObjectKind::SpinLock { held: None }, image, attributes)
         });
-        match created {
-            None => STOPPED_STATUS,
-            Some(Err(st)) => st,
-            Some(Ok(h)) => {
-                // SAFETY: checked non-null; writable by contract.
-                unsafe { SpinLock.write(h as WDFSPINLOCK) };
-                crate::STATUS_SUCCESS
-            }
-        }
+        // SAFETY: checked non-null in the prologue; writable by the DDI's contract.
+        unsafe { deliver(created, SpinLock) }
     })
 }
 
@@ -193,7 +163,7 @@ fn lock_violation(s: &mut crate::model::State, code: u64, lock: u64, what: &str)
 /// lock; the previous IRQL is restored by `WdfSpinLockRelease` (wdfsync.h
 /// page). Acquiring it again while held is F54's 0x2.
 pub unsafe extern "C" fn WdfSpinLockAcquire(_DriverGlobals: PWDF_DRIVER_GLOBALS, SpinLock: WDFSPINLOCK) {
-    enter(Routine::WdfSpinLockAcquire, FRAMEWORK_MODULE, "Wdf01000!imp_WdfSpinLockAcquire", (), || {
+    enter(Routine::WdfSpinLockAcquire, (), || {
         with_state(|s| {
             let irql = s.kernel.irql;
             match s.framework.objects.get_mut(&(SpinLock as u64)).map(|o| &mut o.kind) {
@@ -215,7 +185,7 @@ pub unsafe extern "C" fn WdfSpinLockAcquire(_DriverGlobals: PWDF_DRIVER_GLOBALS,
 /// `WdfSpinLockRelease`: releases the lock and restores the IRQL saved at
 /// acquire. Releasing a lock that is not held is F54's 0xB.
 pub unsafe extern "C" fn WdfSpinLockRelease(_DriverGlobals: PWDF_DRIVER_GLOBALS, SpinLock: WDFSPINLOCK) {
-    enter(Routine::WdfSpinLockRelease, FRAMEWORK_MODULE, "Wdf01000!imp_WdfSpinLockRelease", (), || {
+    enter(Routine::WdfSpinLockRelease, (), || {
         with_state(|s| match s.framework.objects.get_mut(&(SpinLock as u64)).map(|o| &mut o.kind) {
             Some(ObjectKind::SpinLock { held }) => match held.take() {
                 Some(saved) => s.kernel.irql = saved,
@@ -236,13 +206,9 @@ pub unsafe extern "C" fn WdfWaitLockCreate(
     LockAttributes: PWDF_OBJECT_ATTRIBUTES,
     Lock: *mut WDFWAITLOCK,
 ) -> NTSTATUS {
-    enter(Routine::WdfWaitLockCreate, FRAMEWORK_MODULE, "Wdf01000!imp_WdfWaitLockCreate", STOPPED_STATUS, || {
-        if Lock.is_null() {
-            with_state(|s| null_parameter(s, "Lock"));
-            return STOPPED_STATUS;
-        }
-        // SAFETY: the driver passes null or valid attributes.
-        let attributes = match unsafe { objects::read_attributes(LockAttributes) } {
+    enter(Routine::WdfWaitLockCreate, STOPPED_STATUS, || {
+        // SAFETY: `Lock` null or writable, `LockAttributes` null or valid (the DDI's contract).
+        let attributes = match unsafe { with_out(Lock, "Lock", false, LockAttributes, Parent::AsGiven, || Ok(())) } {
             Ok(a) => a,
             Err(st) => return st,
         };
@@ -250,15 +216,8 @@ pub unsafe extern "C" fn WdfWaitLockCreate(
             let image = s.caller_image();
             s.create_object(ObjectKind::WaitLock { held: false }, image, attributes)
         });
-        match created {
-            None => STOPPED_STATUS,
-            Some(Err(st)) => st,
-            Some(Ok(h)) => {
-                // SAFETY: checked non-null; writable by contract.
-                unsafe { Lock.write(h as WDFWAITLOCK) };
-                crate::STATUS_SUCCESS
-            }
-        }
+        // SAFETY: checked non-null in the prologue; writable by the DDI's contract.
+        unsafe { deliver(created, Lock) }
     })
 }
 
@@ -279,7 +238,7 @@ pub unsafe extern "C" fn WdfWaitLockAcquire(
     Lock: WDFWAITLOCK,
     Timeout: PLONGLONG,
 ) -> NTSTATUS {
-    enter(Routine::WdfWaitLockAcquire, FRAMEWORK_MODULE, "Wdf01000!imp_WdfWaitLockAcquire", STOPPED_STATUS, || {
+    enter(Routine::WdfWaitLockAcquire, STOPPED_STATUS, || {
         // SAFETY: null or readable by contract.
         let timeout = (!Timeout.is_null()).then(|| unsafe { Timeout.read() });
         with_state(|s| {
@@ -308,7 +267,7 @@ pub unsafe extern "C" fn WdfWaitLockAcquire(
 
 /// `WdfWaitLockRelease`; releasing a lock that is not held is F54's 0xB.
 pub unsafe extern "C" fn WdfWaitLockRelease(_DriverGlobals: PWDF_DRIVER_GLOBALS, Lock: WDFWAITLOCK) {
-    enter(Routine::WdfWaitLockRelease, FRAMEWORK_MODULE, "Wdf01000!imp_WdfWaitLockRelease", (), || {
+    enter(Routine::WdfWaitLockRelease, (), || {
         with_state(|s| match s.framework.objects.get_mut(&(Lock as u64)).map(|o| &mut o.kind) {
             Some(ObjectKind::WaitLock { held: held @ true }) => *held = false,
             Some(ObjectKind::WaitLock { .. }) => {
@@ -334,46 +293,30 @@ pub unsafe extern "C" fn WdfWorkItemCreate(
     Attributes: PWDF_OBJECT_ATTRIBUTES,
     WorkItem: *mut WDFWORKITEM,
 ) -> NTSTATUS {
-    enter(Routine::WdfWorkItemCreate, FRAMEWORK_MODULE, "Wdf01000!imp_WdfWorkItemCreate", STOPPED_STATUS, || {
-        if Config.is_null() || WorkItem.is_null() {
-            with_state(|s| null_parameter(s, if Config.is_null() { "Config" } else { "WorkItem" }));
-            return STOPPED_STATUS;
-        }
-        // SAFETY: checked non-null; valid by contract.
-        let config = unsafe { *Config };
-        if config.Size as usize != size_of::<WDF_WORKITEM_CONFIG>() {
-            return crate::STATUS_INFO_LENGTH_MISMATCH;
-        }
-        let Some(callback) = config.EvtWorkItemFunc else {
-            with_state(|s| null_parameter(s, "Config->EvtWorkItemFunc"));
-            return STOPPED_STATUS;
-        };
-        // SAFETY: the driver passes null or valid attributes.
-        let attributes = match unsafe { objects::read_attributes(Attributes) } {
-            Ok(a) => a,
-            Err(st) => return st,
-        };
+    enter(Routine::WdfWorkItemCreate, STOPPED_STATUS, || {
+        let callback =
+            |c: &WDF_WORKITEM_CONFIG| c.EvtWorkItemFunc.ok_or_else(|| null_config_field("Config->EvtWorkItemFunc"));
+        let required = [Required("WorkItem", WorkItem.is_null())];
+        // SAFETY: the driver passes a valid config and null or valid attributes.
+        let (_, callback, attributes) =
+            match unsafe { with_config(Config, &required, Attributes, Parent::AsGiven, callback) } {
+                Ok(checked) => checked,
+                Err(st) => return st,
+            };
         let Some(parent) = attributes.parent else { return crate::STATUS_INVALID_PARAMETER };
         let created = with_state(|s| {
             let image = s.caller_image();
             s.create_object(ObjectKind::WorkItem { callback, parent }, image, attributes)
         });
-        match created {
-            None => STOPPED_STATUS,
-            Some(Err(st)) => st,
-            Some(Ok(h)) => {
-                // SAFETY: checked non-null; writable by contract.
-                unsafe { WorkItem.write(h as WDFWORKITEM) };
-                crate::STATUS_SUCCESS
-            }
-        }
+        // SAFETY: checked non-null in the prologue; writable by the DDI's contract.
+        unsafe { deliver(created, WorkItem) }
     })
 }
 
 /// `WdfWorkItemEnqueue`: queues the item; an item already queued is not
 /// queued again (the DDI page).
 pub unsafe extern "C" fn WdfWorkItemEnqueue(_DriverGlobals: PWDF_DRIVER_GLOBALS, WorkItem: WDFWORKITEM) {
-    enter(Routine::WdfWorkItemEnqueue, FRAMEWORK_MODULE, "Wdf01000!imp_WdfWorkItemEnqueue", (), || {
+    enter(Routine::WdfWorkItemEnqueue, (), || {
         with_state(|s| {
             if !matches!(
                 s.framework.objects.get(&(WorkItem as u64)).map(|o| &o.kind),
@@ -392,7 +335,7 @@ pub unsafe extern "C" fn WdfWorkItemEnqueue(_DriverGlobals: PWDF_DRIVER_GLOBALS,
 /// `WdfWorkItemFlush`: returns once the item's callback, if queued, has run
 /// (the DDI page) — here it runs the queued items now.
 pub unsafe extern "C" fn WdfWorkItemFlush(_DriverGlobals: PWDF_DRIVER_GLOBALS, WorkItem: WDFWORKITEM) {
-    enter(Routine::WdfWorkItemFlush, FRAMEWORK_MODULE, "Wdf01000!imp_WdfWorkItemFlush", (), || {
+    enter(Routine::WdfWorkItemFlush, (), || {
         let live = with_state(|s| {
             let ok = matches!(
                 s.framework.objects.get(&(WorkItem as u64)).map(|o| &o.kind),
@@ -415,20 +358,14 @@ pub unsafe extern "C" fn WdfWorkItemGetParentObject(
     _DriverGlobals: PWDF_DRIVER_GLOBALS,
     WorkItem: WDFWORKITEM,
 ) -> WDFOBJECT {
-    enter(
-        Routine::WdfWorkItemGetParentObject,
-        FRAMEWORK_MODULE,
-        "Wdf01000!imp_WdfWorkItemGetParentObject",
-        std::ptr::null_mut(),
-        || {
-            with_state(|s| match s.framework.objects.get(&(WorkItem as u64)).map(|o| &o.kind) {
-                Some(ObjectKind::WorkItem { parent, .. }) => *parent as WDFOBJECT,
-                _ => {
-                    invalid_handle(s, WorkItem as u64, 0);
-                    std::ptr::null_mut()
-                }
-            })
-            .unwrap_or(std::ptr::null_mut())
-        },
-    )
+    enter(Routine::WdfWorkItemGetParentObject, std::ptr::null_mut(), || {
+        with_state(|s| match s.framework.objects.get(&(WorkItem as u64)).map(|o| &o.kind) {
+            Some(ObjectKind::WorkItem { parent, .. }) => *parent as WDFOBJECT,
+            _ => {
+                invalid_handle(s, WorkItem as u64, 0);
+                std::ptr::null_mut()
+            }
+        })
+        .unwrap_or(std::ptr::null_mut())
+    })
 }
