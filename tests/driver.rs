@@ -11,7 +11,7 @@ use wdfkey_guard::{DEVICE_SDDL, HARDWARE_ID, SERVICE_NAME, driver_entry};
 const IMAGE: &str = "wdfkey_guard.sys";
 
 fn service_key() -> String {
-    format!(r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\{SERVICE_NAME}")
+    testing::service_key(SERVICE_NAME)
 }
 
 fn machine() -> Machine {
@@ -24,18 +24,7 @@ fn machine() -> Machine {
 }
 
 fn load_count(m: &Machine) -> Option<u32> {
-    let (kind, data) = m.registry_value(&format!(r"{}\State", service_key()), "LoadCount")?;
-    assert_eq!(kind, REG_DWORD);
-    Some(u32::from_le_bytes(data.try_into().ok()?))
-}
-
-fn assert_clean(m: &Machine) {
-    assert!(m.stop().is_none(), "{:?}", m.stop());
-    assert!(m.violations().is_empty(), "{:?}", m.violations());
-    assert!(m.findings().is_empty(), "{:?}", m.findings());
-    for r in m.unload_reports() {
-        assert!(r.leaked_handles.is_empty() && r.leaked_objects.is_empty(), "{r:?}");
-    }
+    testing::registry_dword(m, &format!(r"{}\State", service_key()), "LoadCount")
 }
 
 fn started(m: &Machine) -> (usize, DeviceFile) {
@@ -66,7 +55,7 @@ fn load_and_unload_without_a_device_counts_loads() {
         assert!(report.leaked_handles.is_empty() && report.leaked_objects.is_empty(), "{report:?}");
     }
     assert!(m.live_objects().is_empty());
-    assert_clean(&m);
+    testing::assert_clean(&m);
 }
 
 #[test]
@@ -117,7 +106,7 @@ fn every_value_type_round_trips() {
     assert_eq!(stats.keys_opened, stats.keys_closed + 1, "only Parameters stays open while loaded");
     m.disable_device(id).expect("no stop");
     assert!(m.live_keys().is_empty());
-    assert_clean(&m);
+    testing::assert_clean(&m);
 }
 
 #[test]
@@ -177,7 +166,7 @@ fn malformed_requests_are_refused_and_change_nothing() {
     }
     assert_eq!(m.registry_value(&store, "Keep"), before, "nothing changed");
     assert!(!m.registry_key_exists(&format!(r"{}\Parameters\x", service_key())));
-    assert_clean(&m);
+    testing::assert_clean(&m);
 }
 
 #[test]
@@ -202,7 +191,7 @@ fn driver_entry_failing_at_each_call_unloads_cleanly() {
         points += 1;
         assert_eq!(status, STATUS_INSUFFICIENT_RESOURCES, "call {n}");
         assert!(m.live_objects().is_empty(), "call {n}: {:?}", m.live_objects());
-        assert_clean(&m);
+        testing::assert_clean(&m);
     }
     assert!(
         points >= 8,
@@ -226,7 +215,7 @@ fn device_add_failing_at_each_call_leaves_nothing() {
         assert_eq!(m.device_state(id), Some(DevnodeState::Failed(STATUS_INSUFFICIENT_RESOURCES)), "call {n}");
         assert_eq!(m.loaded_service(), None, "call {n}: F37, no device left");
         assert!(m.live_objects().is_empty(), "call {n}");
-        assert_clean(&m);
+        testing::assert_clean(&m);
     }
     assert!(points >= 5, "{points}");
 }
@@ -245,7 +234,7 @@ fn a_hundred_disable_enable_cycles_then_unload() {
     assert_eq!(load_count(&m), Some(101), "one load per enable, each one counted");
     assert_eq!(m.unload_reports().len(), 101);
     assert!(m.live_objects().is_empty());
-    assert_clean(&m);
+    testing::assert_clean(&m);
 }
 
 #[test]
@@ -256,7 +245,7 @@ fn surprise_removal_after_io_is_clean() {
     assert_eq!(st, STATUS_SUCCESS);
     m.surprise_remove_device(id).expect("no stop");
     assert_eq!(m.loaded_service(), None);
-    assert_clean(&m);
+    testing::assert_clean(&m);
 }
 
 #[test]

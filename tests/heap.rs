@@ -95,7 +95,7 @@ unsafe impl GlobalAlloc for DriverHeap {
 static HEAP: DriverHeap = DriverHeap;
 
 fn service_key() -> String {
-    format!(r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\{SERVICE_NAME}")
+    kmdf_sim::testing::service_key(SERVICE_NAME)
 }
 
 /// What one cycle observed.

@@ -21,7 +21,7 @@ const IMAGE: &str = "wdfkey_guard.sys";
 const NAMES: [&str; 3] = ["One", "two", "ONE2"];
 
 fn service_key() -> String {
-    format!(r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\{SERVICE_NAME}")
+    kmdf_sim::testing::service_key(SERVICE_NAME)
 }
 
 #[derive(Debug, Clone)]

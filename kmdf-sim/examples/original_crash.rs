@@ -14,31 +14,18 @@ const PARAMS: &str = r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\rawcl
 
 /// DriverEntry of the crashing driver.
 extern "C" fn driver_entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
-    let mut config = WDF_DRIVER_CONFIG { Size: size_of::<WDF_DRIVER_CONFIG>() as u32, ..WDF_DRIVER_CONFIG::default() };
-    // SAFETY: pointers from the loader and to live locals.
-    let status = unsafe {
-        call_unsafe_wdf_function_binding!(
-            WdfDriverCreate,
-            driver,
-            path,
-            WDF_NO_OBJECT_ATTRIBUTES,
-            &mut config,
-            WDF_NO_HANDLE.cast()
-        )
-    };
+    let status = testing::plain_entry(driver, path);
     if !NT_SUCCESS(status) {
         return status;
     }
-    let mut wide: Vec<u16> = PARAMS.encode_utf16().collect();
-    let bytes = (wide.len() * 2) as u16;
-    let name = UNICODE_STRING { Length: bytes, MaximumLength: bytes, Buffer: wide.as_mut_ptr() };
+    let name = testing::wide(PARAMS);
     let mut key: WDFKEY = core::ptr::null_mut();
     // SAFETY: `name` and `key` outlive the call.
     let status = unsafe {
         call_unsafe_wdf_function_binding!(
             WdfRegistryOpenKey,
             core::ptr::null_mut(),
-            &name,
+            &name.us,
             KEY_READ,
             WDF_NO_OBJECT_ATTRIBUTES,
             &mut key

@@ -25,6 +25,8 @@
 //!   its documented signature.
 //! * [`control`] — only what a test calls: machines, settings, scenarios,
 //!   and read-only views of stops, ownership violations, histories and leaks.
+//! * [`testing`] — scaffolding shared by the tests of every crate that runs
+//!   drivers on the simulator (uses `control` and the surface).
 //!
 //! Every rule the machine applies cites a fact of the repository's `docs/facts.md` (`F12`) or
 //! is marked `ASSUMPTION` where it is modelled.
@@ -33,6 +35,7 @@ mod abi;
 pub mod control;
 mod model;
 mod surface;
+pub mod testing;
 
 pub use abi::NT_SUCCESS;
 pub use abi::consts::*;

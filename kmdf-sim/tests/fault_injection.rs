@@ -73,7 +73,7 @@ extern "C" fn entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTA
     if !NT_SUCCESS(st) {
         return st;
     }
-    let name = support::wide("Level");
+    let name = testing::wide("Level");
     let mut level = 0u32;
     // SAFETY: live key, pointers to locals.
     let st = unsafe { call_unsafe_wdf_function_binding!(WdfRegistryQueryULong, key, &name.us, &mut level) };

@@ -18,7 +18,7 @@ const PATH: &str = r"\Registry\Machine\SOFTWARE\Fidelity";
 /// A raw key handle the driver opens itself (ZwOpenKey at PASSIVE_LEVEL).
 fn open_raw(m: &Machine) -> HANDLE {
     m.registry_create_key(PATH).expect("seeded");
-    let name = support::wide(PATH);
+    let name = testing::wide(PATH);
     m.run(DRV, "DriverEntry", || {
         let mut oa = OBJECT_ATTRIBUTES {
             Length: size_of::<OBJECT_ATTRIBUTES>() as u32,

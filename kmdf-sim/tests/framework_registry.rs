@@ -28,8 +28,8 @@ fn loaded() -> (Machine, WDFDRIVER) {
     (m, driver as WDFDRIVER)
 }
 
-fn name(s: &str) -> support::Wide {
-    support::wide(s)
+fn name(s: &str) -> testing::Wide {
+    testing::wide(s)
 }
 
 fn parameters(driver: WDFDRIVER, access: u32) -> Result<WDFKEY, NTSTATUS> {

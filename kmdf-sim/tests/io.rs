@@ -221,7 +221,7 @@ fn side_queue(device: WDFDEVICE) -> NTSTATUS {
 
 extern "C" fn device_add(_driver: WDFDRIVER, mut init: PWDFDEVICE_INIT) -> NTSTATUS {
     let mut request_attrs =
-        WDF_OBJECT_ATTRIBUTES { ContextTypeInfo: &REQUEST_CONTEXT.0, ..support::object_attributes() };
+        WDF_OBJECT_ATTRIBUTES { ContextTypeInfo: &REQUEST_CONTEXT.0, ..testing::object_attributes() };
     // SAFETY: the live init; valid attributes.
     unsafe { call_unsafe_wdf_function_binding!(WdfDeviceInitSetRequestAttributes, init, &mut request_attrs) };
     let mut device: WDFDEVICE = std::ptr::null_mut();

@@ -20,7 +20,7 @@ fn open_key() -> WDFKEY {
 
 fn assign_at_dispatch(m: &Machine) -> Result<NTSTATUS, kmdf_sim::control::Stopped> {
     let key = m.run(DRV, "DriverEntry", open_key).expect("opens at PASSIVE");
-    let name = support::wide("Count");
+    let name = testing::wide("Count");
     m.run_at_irql(DRV, "EvtTimerFunc", DISPATCH_LEVEL as u8, || {
         // SAFETY: live key; the IRQL is the defect under test.
         unsafe { call_unsafe_wdf_function_binding!(WdfRegistryAssignULong, key, &name.us, 7) }

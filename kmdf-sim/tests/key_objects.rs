@@ -60,7 +60,7 @@ fn attributes() -> WDF_OBJECT_ATTRIBUTES {
         ContextTypeInfo: &KEY_CONTEXT.0,
         EvtCleanupCallback: Some(on_cleanup),
         EvtDestroyCallback: Some(on_destroy),
-        ..support::object_attributes()
+        ..testing::object_attributes()
     }
 }
 

@@ -72,7 +72,7 @@ fn text_of(string: WDFSTRING) -> String {
 }
 
 fn string(text: Option<&str>) -> WDFSTRING {
-    let w = text.map(support::wide);
+    let w = text.map(testing::wide);
     let mut s: WDFSTRING = std::ptr::null_mut();
     let src = w.as_ref().map_or(std::ptr::null(), |w| std::ptr::from_ref(&w.us));
     // SAFETY: a valid or null source, no attributes, a writable slot.

@@ -71,7 +71,7 @@ mod raw_client {
         unload: PFN_WDF_DRIVER_UNLOAD,
     ) -> Result<WDFDRIVER, NTSTATUS> {
         let mut attributes =
-            WDF_OBJECT_ATTRIBUTES { ContextTypeInfo: &DRIVER_CONTEXT.0, ..super::support::object_attributes() };
+            WDF_OBJECT_ATTRIBUTES { ContextTypeInfo: &DRIVER_CONTEXT.0, ..kmdf_sim::testing::object_attributes() };
         super::support::create_driver(driver, path, Some(&mut attributes), unload)
     }
 

@@ -76,7 +76,7 @@ fn attributes(parent: WDFOBJECT) -> WDF_OBJECT_ATTRIBUTES {
         ContextTypeInfo: &NAME.0,
         EvtCleanupCallback: Some(on_cleanup),
         EvtDestroyCallback: Some(on_destroy),
-        ..support::object_attributes()
+        ..testing::object_attributes()
     }
 }
 
@@ -291,7 +291,7 @@ extern "C" fn leaky_entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) ->
     if let Err(st) = support::create_driver(driver, path, None, None) {
         return st;
     }
-    let mut name = support::wide(r"\Registry\Machine\SOFTWARE");
+    let mut name = testing::wide(r"\Registry\Machine\SOFTWARE");
     let mut oa = OBJECT_ATTRIBUTES {
         Length: size_of::<OBJECT_ATTRIBUTES>() as u32,
         ObjectName: &mut name.us,

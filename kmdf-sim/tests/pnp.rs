@@ -124,7 +124,7 @@ extern "C" fn device_add(_driver: WDFDRIVER, init: PWDFDEVICE_INIT) -> NTSTATUS 
         call_unsafe_wdf_function_binding!(WdfDeviceInitSetIoType, init, _WDF_DEVICE_IO_TYPE::WdfDeviceIoBuffered)
     };
     let mut init = init;
-    let mut attrs = WDF_OBJECT_ATTRIBUTES { EvtCleanupCallback: Some(device_cleanup), ..support::object_attributes() };
+    let mut attrs = WDF_OBJECT_ATTRIBUTES { EvtCleanupCallback: Some(device_cleanup), ..testing::object_attributes() };
     let mut device: WDFDEVICE = core::ptr::null_mut();
     // SAFETY: the init from the framework, consumed on success.
     let st = unsafe { call_unsafe_wdf_function_binding!(WdfDeviceCreate, &mut init, &mut attrs, &mut device) };
@@ -146,7 +146,7 @@ extern "C" fn device_add(_driver: WDFDRIVER, init: PWDFDEVICE_INIT) -> NTSTATUS 
         EvtIoDeviceControl: Some(io_control),
         ..WDF_IO_QUEUE_CONFIG::default()
     };
-    let mut qattrs = WDF_OBJECT_ATTRIBUTES { EvtCleanupCallback: Some(queue_cleanup), ..support::object_attributes() };
+    let mut qattrs = WDF_OBJECT_ATTRIBUTES { EvtCleanupCallback: Some(queue_cleanup), ..testing::object_attributes() };
     // SAFETY: live device; config and attributes outlive the call.
     unsafe {
         call_unsafe_wdf_function_binding!(WdfIoQueueCreate, device, &mut config, &mut qattrs, WDF_NO_HANDLE.cast())
@@ -202,7 +202,7 @@ extern "C" fn io_control(_queue: WDFQUEUE, request: WDFREQUEST, out_len: usize, 
         }
         IOCTL_PEND => KEPT.with(|k| k.borrow_mut().push(request)),
         IOCTL_KEY_IN_REQUEST => {
-            let mut attrs = WDF_OBJECT_ATTRIBUTES { ParentObject: request.cast(), ..support::object_attributes() };
+            let mut attrs = WDF_OBJECT_ATTRIBUTES { ParentObject: request.cast(), ..testing::object_attributes() };
             let key =
                 support::open_key(core::ptr::null_mut(), r"\Registry\Machine\SOFTWARE", KEY_READ, Some(&mut attrs));
             // The key is left to the framework: it goes with the request (K3).
@@ -219,17 +219,9 @@ extern "C" fn io_control(_queue: WDFQUEUE, request: WDFREQUEST, out_len: usize, 
 
 extern "C" fn driver_entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
     record("DriverEntry");
-    let mut attrs = WDF_OBJECT_ATTRIBUTES { EvtCleanupCallback: Some(driver_cleanup), ..support::object_attributes() };
-    let mut config = WDF_DRIVER_CONFIG {
-        Size: size_of::<WDF_DRIVER_CONFIG>() as u32,
-        EvtDriverDeviceAdd: Some(device_add),
-        EvtDriverUnload: Some(driver_unload),
-        ..WDF_DRIVER_CONFIG::default()
-    };
-    // SAFETY: pointers from the loader and to locals.
-    unsafe {
-        call_unsafe_wdf_function_binding!(WdfDriverCreate, driver, path, &mut attrs, &mut config, WDF_NO_HANDLE.cast())
-    }
+    let mut attrs = WDF_OBJECT_ATTRIBUTES { EvtCleanupCallback: Some(driver_cleanup), ..testing::object_attributes() };
+    let config = kmdf_sim::testing::driver_config(Some(device_add), Some(driver_unload));
+    kmdf_sim::testing::driver_create(driver, path, Some(&mut attrs), config, None)
 }
 const _: DRIVER_INITIALIZE = Some(driver_entry);
 

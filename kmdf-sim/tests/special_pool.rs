@@ -48,7 +48,7 @@ fn object_with_context() -> (WDFOBJECT, *mut u64) {
     let mut attrs = WDF_OBJECT_ATTRIBUTES {
         ContextTypeInfo: &CONTEXT.0,
         EvtDestroyCallback: Some(on_destroy),
-        ..support::object_attributes()
+        ..testing::object_attributes()
     };
     let mut object: WDFOBJECT = core::ptr::null_mut();
     // SAFETY: pointers to live locals.

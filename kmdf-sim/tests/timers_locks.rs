@@ -29,7 +29,7 @@ fn fired() -> Vec<(u64, u8)> {
 
 fn parent() -> WDFOBJECT {
     let mut object: WDFOBJECT = std::ptr::null_mut();
-    let mut attrs = support::object_attributes();
+    let mut attrs = testing::object_attributes();
     // SAFETY: valid attributes and a writable slot.
     let st = unsafe { call_unsafe_wdf_function_binding!(WdfObjectCreate, &mut attrs, &mut object) };
     assert_eq!(st, STATUS_SUCCESS);
@@ -48,7 +48,7 @@ fn config(period_ms: u32) -> WDF_TIMER_CONFIG {
 
 fn create_timer(period_ms: u32, parent: WDFOBJECT, passive: bool) -> Result<WDFTIMER, NTSTATUS> {
     let mut cfg = config(period_ms);
-    let mut attrs = WDF_OBJECT_ATTRIBUTES { ParentObject: parent, ..support::object_attributes() };
+    let mut attrs = WDF_OBJECT_ATTRIBUTES { ParentObject: parent, ..testing::object_attributes() };
     if passive {
         attrs.ExecutionLevel = _WDF_EXECUTION_LEVEL::WdfExecutionLevelPassive;
     }
@@ -161,7 +161,7 @@ fn timer_create_checks_its_config_and_needs_a_parent() {
     m.run(DRV, "DriverEntry", || {
         assert_eq!(create_timer(0, std::ptr::null_mut(), false), Err(STATUS_INVALID_PARAMETER));
         let mut cfg = WDF_TIMER_CONFIG { Size: 8, ..config(0) };
-        let mut attrs = WDF_OBJECT_ATTRIBUTES { ParentObject: parent(), ..support::object_attributes() };
+        let mut attrs = WDF_OBJECT_ATTRIBUTES { ParentObject: parent(), ..testing::object_attributes() };
         let mut timer: WDFTIMER = std::ptr::null_mut();
         // SAFETY: valid pointers; the size is the defect under test.
         let st = unsafe { call_unsafe_wdf_function_binding!(WdfTimerCreate, &mut cfg, &mut attrs, &mut timer) };
@@ -315,7 +315,7 @@ fn work_item(parent: WDFOBJECT) -> Result<WDFWORKITEM, NTSTATUS> {
         EvtWorkItemFunc: Some(on_work),
         AutomaticSerialization: 1,
     };
-    let mut attrs = WDF_OBJECT_ATTRIBUTES { ParentObject: parent, ..support::object_attributes() };
+    let mut attrs = WDF_OBJECT_ATTRIBUTES { ParentObject: parent, ..testing::object_attributes() };
     let mut item: WDFWORKITEM = std::ptr::null_mut();
     // SAFETY: valid config and attributes, a writable slot.
     let st = unsafe { call_unsafe_wdf_function_binding!(WdfWorkItemCreate, &mut config, &mut attrs, &mut item) };

@@ -5,8 +5,6 @@ use kmdf_sim::control::{DevnodeState, Machine, Settings};
 use kmdf_sim::*;
 use wdfkey::{Access, DeviceKey, RegKey};
 
-mod support;
-
 const DRV: &str = "devkeys.sys";
 
 fn device_add_inner(init: PWDFDEVICE_INIT) -> Result<(), wdfkey::Error> {
@@ -36,8 +34,7 @@ extern "C" fn device_add(_driver: WDFDRIVER, init: PWDFDEVICE_INIT) -> NTSTATUS 
 }
 
 extern "C" fn entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
-    let config = WDF_DRIVER_CONFIG { EvtDriverDeviceAdd: Some(device_add), ..WDF_DRIVER_CONFIG::default() };
-    support::driver_create(driver, path, config)
+    testing::driver_create(driver, path, None, testing::driver_config(Some(device_add), None), None)
 }
 const _: DRIVER_INITIALIZE = Some(entry);
 

@@ -15,8 +15,7 @@ use proptest::prelude::*;
 use std::collections::BTreeMap;
 use wdfkey::{Access, Error, RegKey, Volatility};
 
-mod support;
-use support::plain_entry as entry;
+use kmdf_sim::testing::plain_entry as entry;
 
 const DRV: &str = "modeltest.sys";
 const SERVICE: &str = "modeltest";

@@ -7,8 +7,7 @@ use kmdf_sim::control::{Machine, ReusePolicy, Settings};
 use kmdf_sim::*;
 use wdfkey::{Access, Disposition, Error, ParentObject, RegKey, Volatility};
 
-mod support;
-use support::plain_entry;
+use kmdf_sim::testing::plain_entry;
 
 const DRV: &str = "keytest.sys";
 const SERVICE: &str = "keytest";
@@ -251,26 +250,12 @@ fn every_state(driver: WDFDRIVER) -> Result<Keys, Error> {
 }
 
 fn every_state_driver(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING, unload: PFN_WDF_DRIVER_UNLOAD) -> NTSTATUS {
-    let mut attrs = WDF_OBJECT_ATTRIBUTES {
-        Size: size_of::<WDF_OBJECT_ATTRIBUTES>() as u32,
-        ExecutionLevel: _WDF_EXECUTION_LEVEL::WdfExecutionLevelInheritFromParent,
-        SynchronizationScope: _WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeInheritFromParent,
-        ContextTypeInfo: &KEYS.0,
-        ..WDF_OBJECT_ATTRIBUTES::default()
+    let mut attrs = WDF_OBJECT_ATTRIBUTES { ContextTypeInfo: &KEYS.0, ..testing::object_attributes() };
+    let config = testing::driver_config(None, unload);
+    let wdf_driver = match testing::create_driver(driver, path, Some(&mut attrs), config) {
+        Ok(d) => d,
+        Err(st) => return st,
     };
-    let mut config = WDF_DRIVER_CONFIG {
-        Size: size_of::<WDF_DRIVER_CONFIG>() as u32,
-        EvtDriverUnload: unload,
-        ..WDF_DRIVER_CONFIG::default()
-    };
-    let mut wdf_driver: WDFDRIVER = core::ptr::null_mut();
-    // SAFETY: pointers from the loader and to locals.
-    let st = unsafe {
-        call_unsafe_wdf_function_binding!(WdfDriverCreate, driver, path, &mut attrs, &mut config, &mut wdf_driver)
-    };
-    if !NT_SUCCESS(st) {
-        return st;
-    }
     match every_state(wdf_driver) {
         Ok(keys) => {
             // SAFETY: the zero-filled context is Keys-sized (F76; all-zero

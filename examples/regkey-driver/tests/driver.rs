@@ -4,7 +4,7 @@
 //! clean unload — no handle or object left, no ownership violation.
 #![cfg(any(not(windows), feature = "sim"))]
 
-use kmdf_sim::control::{Machine, Settings};
+use kmdf_sim::control::Machine;
 use kmdf_sim::*;
 use regkey_driver::{Config, DEFAULT_POLL_INTERVAL_MS, MAX_POLL_INTERVAL_MS, SERVICE_NAME, driver_entry, read_config};
 use wdfkey::RegKey;
@@ -12,31 +12,19 @@ use wdfkey::RegKey;
 const IMAGE: &str = "regkey_driver.sys";
 
 fn service_key() -> String {
-    format!(r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\{SERVICE_NAME}")
+    testing::service_key(SERVICE_NAME)
 }
 
 /// A test-VM machine whose service Parameters key holds `values` (the lines
 /// an INF's AddReg would provision, in the simulator's `.reg`-like syntax).
 fn machine(values: &str) -> Machine {
-    let m = Machine::new(Settings::default());
-    m.registry_seed(&format!("[{}\\Parameters]\n{values}", service_key())).expect("seed");
-    m
+    testing::machine_with_parameters(SERVICE_NAME, values)
 }
 
 fn load_count(m: &Machine) -> Option<u32> {
     // The simulator keeps persistent state under `<service>\State`; a test
     // reads it through the machine, the driver only through its key.
-    let (kind, data) = m.registry_value(&format!(r"{}\State", service_key()), "LoadCount")?;
-    assert_eq!(kind, REG_DWORD);
-    Some(u32::from_le_bytes(data.try_into().ok()?))
-}
-
-/// Unloads and asserts the driver left nothing behind and broke no rule.
-fn unload_clean(m: &Machine) {
-    let report = m.unload().unwrap_or_else(|stop| panic!("the machine stopped at unload:\n{stop}"));
-    assert!(report.leaked_handles.is_empty() && report.leaked_objects.is_empty(), "{report:?}");
-    assert!(m.violations().is_empty(), "{:?}", m.violations());
-    assert!(m.live_objects().is_empty(), "{:?}", m.live_objects());
+    testing::registry_dword(m, &format!(r"{}\State", service_key()), "LoadCount")
 }
 
 #[test]
@@ -48,7 +36,7 @@ fn loads_counts_each_load_and_unloads_clean() {
         assert_eq!(load_count(&m), Some(expected));
         // The Parameters key is held open in the driver context until unload.
         assert!(m.live_objects().iter().any(|(_, t)| *t == "WDFKEY"), "{:?}", m.live_objects());
-        unload_clean(&m);
+        testing::unload_clean(&m);
     }
 }
 
@@ -73,7 +61,7 @@ fn configuration_falls_back_to_defaults_and_clamps() {
             })
             .expect("no stop");
         assert_eq!(config, Ok(Config { poll_interval_ms: expected }), "{values:?}");
-        unload_clean(&m);
+        testing::unload_clean(&m);
     }
 }
 
@@ -87,7 +75,7 @@ fn every_failed_call_during_load_is_returned_and_leaves_nothing() {
         if m.injected_faults().is_empty() {
             // Past the last call DriverEntry makes: the load succeeds.
             assert_eq!(status, STATUS_SUCCESS);
-            unload_clean(&m);
+            testing::unload_clean(&m);
             break;
         }
         points += 1;

@@ -4,54 +4,16 @@
 
 use kmdf_sim::*;
 
-/// A counted UTF-16 string and the buffer it points into (moving the value
-/// keeps the buffer where it is).
-pub struct Wide {
-    _buf: Vec<u16>,
-    /// The counted string (no terminating NUL).
-    pub us: UNICODE_STRING,
-}
+use kmdf_sim::testing::{attributes_ptr as attrs_ptr, wide};
 
-/// `s` as a counted string.
-pub fn wide(s: &str) -> Wide {
-    let mut buf: Vec<u16> = s.encode_utf16().collect();
-    let bytes = u16::try_from(buf.len() * 2).expect("test strings are short");
-    let us = UNICODE_STRING { Length: bytes, MaximumLength: bytes, Buffer: buf.as_mut_ptr() };
-    Wide { _buf: buf, us }
-}
-
-/// What `WDF_OBJECT_ATTRIBUTES_INIT` sets (guide §7.4).
-pub fn object_attributes() -> WDF_OBJECT_ATTRIBUTES {
-    WDF_OBJECT_ATTRIBUTES {
-        Size: size_of::<WDF_OBJECT_ATTRIBUTES>() as u32,
-        ExecutionLevel: _WDF_EXECUTION_LEVEL::WdfExecutionLevelInheritFromParent,
-        SynchronizationScope: _WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeInheritFromParent,
-        ..WDF_OBJECT_ATTRIBUTES::default()
-    }
-}
-
-fn attrs_ptr(attrs: Option<&mut WDF_OBJECT_ATTRIBUTES>) -> PWDF_OBJECT_ATTRIBUTES {
-    attrs.map_or(WDF_NO_OBJECT_ATTRIBUTES, std::ptr::from_mut)
-}
-
-/// `WdfDriverCreate` as a DriverEntry calls it.
+/// `WdfDriverCreate` as a DriverEntry calls it, with EvtDriverUnload `unload`.
 pub fn create_driver(
     driver: *mut _DRIVER_OBJECT,
     path: PUNICODE_STRING,
     attrs: Option<&mut WDF_OBJECT_ATTRIBUTES>,
     unload: PFN_WDF_DRIVER_UNLOAD,
 ) -> Result<WDFDRIVER, NTSTATUS> {
-    let mut config = WDF_DRIVER_CONFIG {
-        Size: size_of::<WDF_DRIVER_CONFIG>() as u32,
-        EvtDriverUnload: unload,
-        ..WDF_DRIVER_CONFIG::default()
-    };
-    let mut wdf_driver: WDFDRIVER = core::ptr::null_mut();
-    // SAFETY: pointers from the loader and to live locals.
-    let st = unsafe {
-        call_unsafe_wdf_function_binding!(WdfDriverCreate, driver, path, attrs_ptr(attrs), &mut config, &mut wdf_driver)
-    };
-    if NT_SUCCESS(st) { Ok(wdf_driver) } else { Err(st) }
+    kmdf_sim::testing::create_driver(driver, path, attrs, kmdf_sim::testing::driver_config(None, unload))
 }
 
 /// `WdfRegistryOpenKey` (absolute path when `parent` is null).
@@ -103,20 +65,5 @@ pub fn close_key(key: WDFKEY) {
 
 /// WdfDriverCreate with `add` as EvtDriverDeviceAdd, no attributes, no handle out.
 pub fn driver_create(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING, add: PFN_WDF_DRIVER_DEVICE_ADD) -> NTSTATUS {
-    let mut config = WDF_DRIVER_CONFIG {
-        Size: size_of::<WDF_DRIVER_CONFIG>() as u32,
-        EvtDriverDeviceAdd: add,
-        ..WDF_DRIVER_CONFIG::default()
-    };
-    // SAFETY: the loader's pointers; a valid config.
-    unsafe {
-        call_unsafe_wdf_function_binding!(
-            WdfDriverCreate,
-            driver,
-            path,
-            WDF_NO_OBJECT_ATTRIBUTES,
-            &mut config,
-            WDF_NO_HANDLE.cast()
-        )
-    }
+    kmdf_sim::testing::driver_create(driver, path, None, kmdf_sim::testing::driver_config(add, None), None)
 }
