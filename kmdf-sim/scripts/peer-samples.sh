@@ -1,65 +1,154 @@
 #!/usr/bin/env bash
-# Runs microsoft/Windows-rust-driver-samples' KMDF drivers, unmodified, on
-# kmdf-sim: builds a scratch Cargo workspace whose member manifests point at
-# the samples' own src/lib.rs and build.rs, with wdk, wdk-sys, wdk-alloc,
-# wdk-panic and wdk-build resolved to kmdf-sim/compat (a Cargo-level change
-# only; no source file of theirs is copied or edited), then runs the tests
-# of kmdf-sim/compat/peer-tests against them.
+# Runs Microsoft's Rust drivers on kmdf-sim with their own manifests: the
+# version requirements stay as written; the test workspace gets patch.sh's
+# [patch.crates-io] block and its test package as a member, and each driver's
+# crate-type gets "rlib" — the only manifest edits. Then the tests of
+# kmdf-sim/compat/peer-tests/ drive each driver (load, devices, I/O, PnP
+# restarts, unload) and the script reports how far each got.
 #
-#   kmdf-sim/scripts/peer-samples.sh <path to Windows-rust-driver-samples> [--keep <dir>]
+#   kmdf-sim/scripts/peer-samples.sh [--samples DIR] [--wdr DIR] [--keep DIR]
 #
-# Needs cargo and python3 (3.11+, for tomllib); fetches the samples' own
-# crates.io dependencies (anyhow, paste) if they are not cached. Not run by
-# CI (CI never reaches GitHub); CI runs kmdf-sim/compat's own sample driver.
+#   --samples DIR  a microsoft/Windows-rust-driver-samples checkout: DriverSync
+#                  (echo) and fail_driver_pool_leak, in a copy of the samples'
+#                  own workspace
+#   --wdr DIR      a microsoft/windows-drivers-rs checkout: examples/
+#                  sample-kmdf-driver and sample-wdm-driver, which name the
+#                  crates by path (../../crates/wdk); the stand-ins of the line
+#                  DIR's crates carry are laid there (patch.sh --lay)
+#   --keep DIR     build in DIR and keep it (default: a temporary directory)
+#
+# Each driver goes through three stages — resolve (cargo metadata), build
+# (cargo test --no-run), run (cargo test) — and the summary names the first
+# that failed with its first errors; logs are in <scratch>/logs. Exit status
+# 0 only if every driver ran and passed. The drivers' .cargo/config.toml adds
+# `-C target-feature=+crt-static`, with which proc-macro crates cannot build
+# on Linux: the script sets RUSTFLAGS (empty unless you set it), which
+# replaces build.rustflags. Needs cargo, python3 >= 3.11, and crates.io for
+# the samples' own dependencies (anyhow, paste) unless cached. Not run by CI
+# (CI never reaches GitHub); kmdf-sim/compat/README.md has the results.
 set -euo pipefail
 
 usage() {
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
-    exit 2
+    sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'
+    exit "${1:-2}"
 }
 
-[[ $# -ge 1 ]] || usage
-case "$1" in -h|--help) usage ;; esac
-samples=$(cd "$1" 2>/dev/null && pwd) || { echo "peer-samples: $1 is not a directory" >&2; exit 2; }
-shift
-scratch=""
-if [[ $# -gt 0 ]]; then
-    [[ "$1" == "--keep" && $# -eq 2 ]] || usage
-    mkdir -p "$2"
-    scratch=$(cd "$2" && pwd)
-fi
+samples="" wdr="" scratch=""
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --samples) [[ $# -ge 2 ]] || usage; samples=$(cd "$2" 2>/dev/null && pwd) || { echo "peer-samples: $2 is not a directory" >&2; exit 2; }; shift 2 ;;
+        --wdr) [[ $# -ge 2 ]] || usage; wdr=$(cd "$2" 2>/dev/null && pwd) || { echo "peer-samples: $2 is not a directory" >&2; exit 2; }; shift 2 ;;
+        --keep) [[ $# -ge 2 ]] || usage; mkdir -p "$2"; scratch=$(cd "$2" && pwd); shift 2 ;;
+        -h | --help) usage 0 ;;
+        *) usage ;;
+    esac
+done
+[[ -n "$samples" || -n "$wdr" ]] || { echo "peer-samples: pass --samples DIR, --wdr DIR or both" >&2; usage; }
 
 here=$(cd "$(dirname "$0")" && pwd)
 sim=$(cd "$here/.." && pwd)
-for d in general/echo/kmdf/driver/DriverSync tools/dv/kmdf/fail_driver_pool_leak; do
-    if [[ ! -f "$samples/$d/Cargo.toml" || ! -f "$samples/$d/src/lib.rs" ]]; then
-        echo "peer-samples: $samples/$d/Cargo.toml or src/lib.rs is missing;" \
-             "pass the root of a Windows-rust-driver-samples checkout" >&2
-        exit 2
-    fi
-done
-[[ -f "$samples/Cargo.toml" ]] || { echo "peer-samples: no workspace Cargo.toml in $samples" >&2; exit 2; }
+compat="$sim/compat"
+tests="$compat/peer-tests"
+py() { python3 "$here/peer_workspace.py" "$@"; }
 python3 -c 'import tomllib' 2>/dev/null || { echo "peer-samples: needs python3 >= 3.11 (tomllib)" >&2; exit 2; }
+
+echo_drv=general/echo/kmdf/driver/DriverSync
+leak_drv=tools/dv/kmdf/fail_driver_pool_leak
+if [[ -n "$samples" ]]; then
+    for d in "$echo_drv" "$leak_drv"; do
+        [[ -f "$samples/$d/Cargo.toml" ]] || { echo "peer-samples: $samples/$d/Cargo.toml is missing; pass the root of a Windows-rust-driver-samples checkout" >&2; exit 2; }
+    done
+fi
+if [[ -n "$wdr" ]]; then
+    for d in examples/sample-kmdf-driver examples/sample-wdm-driver crates/wdk-sys; do
+        [[ -f "$wdr/$d/Cargo.toml" ]] || { echo "peer-samples: $wdr/$d/Cargo.toml is missing; pass the root of a windows-drivers-rs checkout" >&2; exit 2; }
+    done
+fi
 
 if [[ -z "$scratch" ]]; then
     scratch=$(mktemp -d -t kmdf-sim-peers.XXXXXX)
     trap 'rm -rf "$scratch"' EXIT
 fi
-echo "peer-samples: scratch workspace $scratch"
+echo "peer-samples: scratch $scratch"
+mkdir -p "$scratch/logs"
+"$compat/patch.sh" >"$scratch/patch.toml"
+# A driver's .cargo/config.toml sets build.rustflags (+crt-static); RUSTFLAGS replaces it.
+export RUSTFLAGS="${RUSTFLAGS-}"
 
-python3 "$here/peer_workspace.py" "$samples" "$sim" "$scratch"
+# copy SRC DEST: the tree without build output or git metadata.
+copy() {
+    rm -rf "$2"
+    mkdir -p "$2"
+    (cd "$1" && tar --exclude=./target --exclude=./.git -cf - .) | (cd "$2" && tar -xf -)
+}
 
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$scratch/target}"
-status=0
-for t in peer-echo peer-pool-leak; do
-    echo "peer-samples: cargo test -p $t"
-    if ! cargo test --manifest-path "$scratch/Cargo.toml" -p "$t" -- --nocapture --test-threads 1; then
-        status=1
+summary=()
+failed=0
+# stage DRIVER LOG COMMAND...: runs one stage; on failure records the
+# driver's summary line with the first errors and returns 1.
+stage() {
+    local driver=$1 name=$2
+    shift 2
+    local log="$scratch/logs/$driver.$name.log"
+    echo "peer-samples: $driver: $name: $*"
+    if "$@" >"$log" 2>&1; then
+        return 0
     fi
-done
-if [[ $status -eq 0 ]]; then
-    echo "peer-samples: PASS (DriverSync served and restarted clean; fail_driver_pool_leak caught at unload)"
-else
-    echo "peer-samples: FAIL (see above)" >&2
+    local why
+    why=$(grep -E -A1 '^error|panicked at' "$log" | grep -v -E '^--$|aborting due to|could not compile|^warning: build failed' | head -n 8 | sed 's/^/      /')
+    summary+=("$driver: $name FAILED (log $log)"$'\n'"$why")
+    failed=1
+    return 1
+}
+
+# drive DIR DRIVER PACKAGE TEST: resolve, build and run one test target of
+# the test workspace DIR, from DIR (where cargo reads the driver's config).
+drive() {
+    local dir=$1 driver=$2 package=$3 test=$4 manifest="$1/Cargo.toml"
+    cd "$dir"
+    stage "$driver" resolve cargo metadata --format-version 1 --manifest-path "$manifest" -q || return 0
+    stage "$driver" build cargo test --no-run --manifest-path "$manifest" -p "$package" --test "$test" || return 0
+    stage "$driver" run cargo test --manifest-path "$manifest" -p "$package" --test "$test" -- --nocapture --test-threads 1 || return 0
+    summary+=("$driver: ran, tests passed ($(grep -h '^test result' "$scratch/logs/$driver.run.log" | head -n 1))")
+}
+drive_all() { # drive from the scratch root, whatever a failed stage left as cwd
+    drive "$@" || true
+    cd "$scratch"
+}
+
+if [[ -n "$samples" ]]; then
+    ws="$scratch/samples"
+    copy "$samples" "$ws"
+    py patch "$ws/Cargo.toml" "$scratch/patch.toml"
+    py rlib "$ws/$echo_drv/Cargo.toml"
+    py rlib "$ws/$leak_drv/Cargo.toml"
+    py tests "$ws/kmdf-sim-peer-tests" kmdf-sim-peer-tests \
+        "$(py lib-name "$ws/$echo_drv/Cargo.toml" | tr _ -)=../$echo_drv" \
+        "fail_driver_pool_leak=../$leak_drv" \
+        --test peer-echo="$tests/echo.rs" --test peer-pool-leak="$tests/pool_leak.rs" --sim "$sim"
+    py member "$ws/Cargo.toml" kmdf-sim-peer-tests
+    export CARGO_TARGET_DIR="$scratch/target"
+    drive_all "$ws" DriverSync kmdf-sim-peer-tests peer-echo
+    drive_all "$ws" fail_driver_pool_leak kmdf-sim-peer-tests peer-pool-leak
 fi
-exit $status
+
+if [[ -n "$wdr" ]]; then
+    root="$scratch/windows-drivers-rs"
+    "$compat/patch.sh" --lay "$root/crates" "$wdr"
+    for ex in kmdf wdm; do
+        copy "$wdr/examples/sample-$ex-driver" "$root/examples/sample-$ex-driver"
+        py rlib "$root/examples/sample-$ex-driver/Cargo.toml"
+        py tests "$root/tests-$ex" "kmdf-sim-peer-$ex" "sample-$ex-driver=../examples/sample-$ex-driver" \
+            --test "peer-$ex"="$tests/wdr_sample_$ex.rs" --sim "$sim" --root
+    done
+    export CARGO_TARGET_DIR="$scratch/target"
+    drive_all "$root/tests-kmdf" sample-kmdf-driver kmdf-sim-peer-kmdf peer-kmdf
+    drive_all "$root/tests-wdm" sample-wdm-driver kmdf-sim-peer-wdm peer-wdm
+fi
+
+echo
+echo "peer-samples: summary"
+for line in "${summary[@]}"; do
+    echo "  $line"
+done
+exit $failed

@@ -1,95 +1,211 @@
 #!/usr/bin/env python3
-"""Writes the scratch workspace peer-samples.sh builds.
+"""The manifest edits a test workspace makes to run someone's driver on kmdf-sim.
 
-usage: peer_workspace.py <samples root> <kmdf-sim dir> <scratch dir>
+usage:
+  peer_workspace.py patch ROOT_MANIFEST BLOCK_FILE
+      add patch.sh's [patch.crates-io] entries to the workspace root's
+      manifest (appended, or merged under its own [patch.crates-io] table)
+  peer_workspace.py rlib MANIFEST
+      add "rlib" to the package's [lib] crate-type (a cdylib does not link
+      into a test; a package without crate-type already is an rlib)
+  peer_workspace.py member ROOT_MANIFEST PATH
+      add PATH to the workspace's members (the test package)
+  peer_workspace.py tests DIR NAME DEP=PATH... --test NAME=FILE... --sim KMDF_SIM_DIR [--root]
+      write DIR/Cargo.toml: test package NAME, dev-dependencies on the drivers
+      (DEP=PATH) and kmdf-sim, one [[test]] per NAME=FILE; --root makes it a
+      workspace of its own
+  peer_workspace.py lib-name MANIFEST
+      print the package's library crate name
 
-Each driver gets a member manifest made from its own: same package name,
-dependencies, build-dependencies and features, with `[lib] path` and `build`
-pointing at the sample's files and crate-type `rlib` (a cdylib does not link
-into a test). The workspace's dependency table maps wdk, wdk-sys, wdk-alloc,
-wdk-panic and wdk-build to kmdf-sim/compat; other dependencies keep the
-samples' own requirements.
+Edits are textual, so the driver's own formatting and comments stay; each
+result is parsed again (tomllib) and checked before it is written. Nothing
+else in the driver's manifests changes: not a version requirement, not a
+feature. Needs python3 >= 3.11.
 """
 
 import json
+import re
 import sys
 import tomllib
 from pathlib import Path
 
-DRIVERS = {
-    "general/echo/kmdf/driver/DriverSync": ("peer-echo", "echo.rs"),
-    "tools/dv/kmdf/fail_driver_pool_leak": ("peer-pool-leak", "pool_leak.rs"),
-}
-COMPAT = ["wdk", "wdk-sys", "wdk-alloc", "wdk-panic", "wdk-build"]
+
+def fail(message):
+    raise SystemExit(f"peer_workspace: {message}")
 
 
-def value(v):
-    """A TOML value (the subset Cargo manifests use)."""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return str(v)
+def load(path):
+    try:
+        return tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        fail(f"{path}: {e}")
+
+
+def write_checked(path, text, check):
+    """Writes `text` to `path` if it parses and `check(parsed)` holds."""
+    try:
+        parsed = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        fail(f"{path}: the edit would not parse ({e}); edit it by hand")
+    if not check(parsed):
+        fail(f"{path}: the edit did not take; edit it by hand")
+    path.write_text(text)
+
+
+def table_span(text, header):
+    """(start, end) of the body of `[header]` in `text`, or None."""
+    m = re.search(r"^\[" + re.escape(header) + r"\][ \t]*(#.*)?$", text, re.M)
+    if not m:
+        return None
+    nxt = re.search(r"^\[", text[m.end():], re.M)
+    return m.end(), (m.end() + nxt.start() if nxt else len(text))
+
+
+def array_span(text, start, end, key):
+    """(start, end) of `key = [ ... ]` inside text[start:end], or None."""
+    m = re.search(r"^[ \t]*" + re.escape(key) + r"[ \t]*=[ \t]*\[", text[start:end], re.M)
+    if not m:
+        return None
+    i = start + m.end()
+    depth, quote = 1, None
+    while i < end:
+        c = text[i]
+        if quote:
+            if c == quote:
+                quote = None
+        elif c in "\"'":
+            quote = c
+        elif c == "#":
+            i = text.index("\n", i) if "\n" in text[i:end] else end
+            continue
+        elif c == "[":
+            depth += 1
+        elif c == "]":
+            depth -= 1
+            if depth == 0:
+                return start + m.start(), i + 1
+        i += 1
+    fail(f"unterminated `{key}` array")
+
+
+def cmd_patch(root, block_file):
+    block = Path(block_file).read_text()
+    entries = [l for l in block.splitlines() if l and not l.startswith("#") and not l.startswith("[")]
+    text = root.read_text()
+    if "crates-io" in load(root).get("patch", {}):
+        span = table_span(text, "patch.crates-io")
+        if span is None:
+            fail(f"{root}: its [patch.crates-io] is not a plain table header; add patch.sh's entries by hand")
+        text = text[: span[0]] + "\n" + "\n".join(entries) + text[span[0]:]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    names = [l.split("=", 1)[0].strip() for l in entries]
+    write_checked(root, text, lambda t: all(n in t.get("patch", {}).get("crates-io", {}) for n in names))
+
+
+def cmd_rlib(manifest):
+    doc = load(manifest)
+    lib = doc.get("lib", {})
+    kinds = lib.get("crate-type")
+    if kinds is None or "rlib" in kinds or "lib" in kinds:
+        return
+    text = manifest.read_text()
+    span = table_span(text, "lib")
+    arr = span and array_span(text, span[0], span[1], "crate-type")
+    if not arr:
+        fail(f"{manifest}: crate-type is not a `crate-type = [...]` line under [lib]; add \"rlib\" by hand")
+    new = "crate-type = " + json.dumps(kinds + ["rlib"])
+    text = text[: arr[0]] + new + text[arr[1]:]
+    write_checked(manifest, text, lambda t: t["lib"]["crate-type"] == kinds + ["rlib"])
+
+
+def cmd_member(root, member):
+    doc = load(root)
+    members = doc.get("workspace", {}).get("members")
+    if members is None:
+        fail(f"{root}: no [workspace] members to add {member} to")
+    if member in members:
+        return
+    text = root.read_text()
+    span = table_span(text, "workspace")
+    arr = span and array_span(text, span[0], span[1], "members")
+    if not arr:
+        fail(f"{root}: members is not a `members = [...]` line under [workspace]")
+    inner = text[arr[0]: arr[1] - 1]
+    items = inner.rstrip()
+    sep = " " if items.endswith(("[", ",")) else ", "
+    # The new member goes last, before the original closing whitespace.
+    text = text[: arr[0]] + items + sep + json.dumps(member) + ("," if items.endswith(",") else "") + inner[len(items):] + "]" + text[arr[1]:]
+    write_checked(root, text, lambda t: member in t["workspace"]["members"])
+
+
+def toml_value(v):
     if isinstance(v, str):
         return json.dumps(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(value(x) for x in v) + "]"
     if isinstance(v, dict):
-        return "{ " + ", ".join(f"{json.dumps(k)} = {value(x)}" for k, x in v.items()) + " }"
-    raise SystemExit(f"peer_workspace: unsupported manifest value {v!r}")
+        return "{ " + ", ".join(f"{json.dumps(k)} = {toml_value(x)}" for k, x in v.items()) + " }"
+    fail(f"unsupported value {v!r}")
 
 
-def table(name, entries):
-    lines = [f"[{name}]"] + [f"{json.dumps(k)} = {value(v)}" for k, v in entries.items()]
-    return "\n".join(lines) + "\n\n"
+def cmd_tests(args):
+    if len(args) < 2:
+        fail(__doc__)
+    out, name, rest = Path(args[0]), args[1], args[2:]
+    deps, tests, sim, root = {}, [], None, False
+    i = 0
+    while i < len(rest):
+        a = rest[i]
+        if a == "--test":
+            tname, _, tfile = rest[i + 1].partition("=")
+            tests.append((tname, str(Path(tfile).resolve())))
+            i += 2
+        elif a == "--root":
+            root = True
+            i += 1
+        elif a == "--sim":
+            sim = str(Path(rest[i + 1]).resolve())
+            i += 2
+        else:
+            dep, _, path = a.partition("=")
+            deps[dep] = {"path": path}
+            i += 1
+    if sim is None or not tests:
+        fail("tests: --sim and at least one --test are needed")
+    deps["kmdf-sim"] = {"path": sim}
+    out.mkdir(parents=True, exist_ok=True)
+    text = "# Written by kmdf-sim/scripts/peer_workspace.py: the tests that drive the drivers on kmdf-sim.\n"
+    text += f'[package]\nname = {json.dumps(name)}\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n'
+    text += "[dev-dependencies]\n" + "".join(f"{json.dumps(k)} = {toml_value(v)}\n" for k, v in deps.items())
+    for tname, tfile in tests:
+        text += f"\n[[test]]\nname = {json.dumps(tname)}\npath = {json.dumps(tfile)}\n"
+    if root:
+        text += "\n[workspace]\n"
+    write_checked(out / "Cargo.toml", text, lambda t: t["package"]["name"] == name)
+
+
+def cmd_lib_name(manifest):
+    doc = load(manifest)
+    print(doc.get("lib", {}).get("name") or doc["package"]["name"].replace("-", "_"))
 
 
 def main():
-    if len(sys.argv) != 4:
-        raise SystemExit(__doc__)
-    samples, sim, scratch = (Path(a).resolve() for a in sys.argv[1:])
-    root = tomllib.loads((samples / "Cargo.toml").read_text())
-    ws = root.get("workspace", {})
-    deps = dict(ws.get("dependencies", {}))
-    for name in COMPAT:
-        deps[name] = {"path": str(sim / "compat" / name)}
-    members = []
-    out = ""
-    for rel, (test_pkg, test_file) in DRIVERS.items():
-        src = samples / rel
-        manifest = tomllib.loads((src / "Cargo.toml").read_text())
-        pkg = dict(manifest["package"])
-        name = pkg["name"]
-        pkg.pop("build", None)
-        pkg["build"] = str(src / "build.rs")
-        member = scratch / name
-        member.mkdir(parents=True, exist_ok=True)
-        text = "# Generated by kmdf-sim/scripts/peer_workspace.py from " + str(src / "Cargo.toml") + "\n"
-        text += table("package", {k: v for k, v in pkg.items() if k != "metadata"})
-        text += table("lib", {"path": str(src / "src" / "lib.rs"), "crate-type": ["rlib"]})
-        for section in ("dependencies", "build-dependencies", "features"):
-            if section in manifest:
-                text += table(section, manifest[section])
-        (member / "Cargo.toml").write_text(text)
-        members.append(name)
-        tests = scratch / test_pkg
-        tests.mkdir(parents=True, exist_ok=True)
-        (tests / "Cargo.toml").write_text(
-            "# Generated by kmdf-sim/scripts/peer_workspace.py\n"
-            + table("package", {"name": test_pkg, "version": "0.0.0", "edition": "2021", "publish": False})
-            + table("dev-dependencies", {name: {"path": f"../{name}"}, "kmdf-sim": {"path": str(sim)}})
-            + f'[[test]]\nname = {json.dumps(test_pkg)}\npath = {json.dumps(str(sim / "compat" / "peer-tests" / test_file))}\n'
-        )
-        members.append(test_pkg)
-    head = table("workspace", {"members": members, "resolver": "2"})
-    if "package" in ws:
-        head += table("workspace.package", ws["package"])
-    model = ws.get("metadata", {}).get("wdk", {}).get("driver-model")
-    if model:
-        head += table("workspace.metadata.wdk.driver-model", model)
-    head += table("workspace.dependencies", deps)
-    # The simulator records driver panics as stops; tests need unwinding.
-    head += '[profile.dev]\npanic = "unwind"\n'
-    (scratch / "Cargo.toml").write_text(head + out)
+    a = sys.argv[1:]
+    if not a or a[0] in ("-h", "--help"):
+        print(__doc__)
+        sys.exit(0 if a else 2)
+    cmd, rest = a[0], a[1:]
+    if cmd == "patch" and len(rest) == 2:
+        cmd_patch(Path(rest[0]), rest[1])
+    elif cmd == "rlib" and len(rest) == 1:
+        cmd_rlib(Path(rest[0]))
+    elif cmd == "member" and len(rest) == 2:
+        cmd_member(Path(rest[0]), rest[1])
+    elif cmd == "tests":
+        cmd_tests(rest)
+    elif cmd == "lib-name" and len(rest) == 1:
+        cmd_lib_name(Path(rest[0]))
+    else:
+        fail("unknown command or wrong arguments; --help explains")
 
 
 if __name__ == "__main__":
