@@ -22,14 +22,15 @@
 # that failed with its first errors; logs are in <scratch>/logs. Exit status
 # 0 only if every driver ran and passed. The drivers' .cargo/config.toml adds
 # `-C target-feature=+crt-static`, with which proc-macro crates cannot build
-# on Linux: the script sets RUSTFLAGS (empty unless you set it), which
-# replaces build.rustflags. Needs cargo, python3 >= 3.11, and crates.io for
-# the samples' own dependencies (anyhow, paste) unless cached. Not run by CI
-# (CI never reaches GitHub); kmdf-sim/compat/README.md has the results.
+# on Linux: the script passes their build.rustflags without it in
+# CARGO_ENCODED_RUSTFLAGS (your RUSTFLAGS, if set, wins). Needs cargo,
+# python3 >= 3.11, and crates.io for the samples' own dependencies (anyhow,
+# paste) unless cached. Not run by CI (CI never reaches GitHub);
+# kmdf-sim/compat/README.md has the results.
 set -euo pipefail
 
 usage() {
-    sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
     exit "${1:-2}"
 }
 
@@ -72,42 +73,25 @@ fi
 echo "peer-samples: scratch $scratch"
 mkdir -p "$scratch/logs"
 "$compat/patch.sh" >"$scratch/patch.toml"
-# A driver's .cargo/config.toml sets build.rustflags (+crt-static); RUSTFLAGS replaces it.
-export RUSTFLAGS="${RUSTFLAGS-}"
-
-# copy SRC DEST: the tree without build output or git metadata.
-copy() {
-    rm -rf "$2"
-    mkdir -p "$2"
-    (cd "$1" && tar --exclude=./target --exclude=./.git -cf - .) | (cd "$2" && tar -xf -)
-}
 
 summary=()
 failed=0
-# stage DRIVER LOG COMMAND...: runs one stage; on failure records the
-# driver's summary line with the first errors and returns 1.
-stage() {
-    local driver=$1 name=$2
-    shift 2
-    local log="$scratch/logs/$driver.$name.log"
-    echo "peer-samples: $driver: $name: $*"
-    if "$@" >"$log" 2>&1; then
-        return 0
-    fi
-    local why
-    why=$(grep -E -A1 '^error|panicked at' "$log" | grep -v -E '^--$|aborting due to|could not compile|^warning: build failed' | head -n 8 | sed 's/^/      /')
-    summary+=("$driver: $name FAILED (log $log)"$'\n'"$why")
-    failed=1
-    return 1
-}
+# shellcheck source=peer-lib.sh
+source "$here/peer-lib.sh"
 
 # drive DIR DRIVER PACKAGE TEST: resolve, build and run one test target of
 # the test workspace DIR, from DIR (where cargo reads the driver's config).
 drive() {
     local dir=$1 driver=$2 package=$3 test=$4 manifest="$1/Cargo.toml"
     cd "$dir"
-    stage "$driver" resolve cargo metadata --format-version 1 --manifest-path "$manifest" -q || return 0
-    stage "$driver" build cargo test --no-run --manifest-path "$manifest" -p "$package" --test "$test" || return 0
+    driver_rustflags "$dir"
+    stage "$driver" resolve resolve "$dir" || return 0
+    if ! stage "$driver" build cargo test --no-run --manifest-path "$manifest" -p "$package" --test "$test"; then
+        local names
+        names=$(missing "$driver" | head -n 40)
+        [[ -z "$names" ]] || summary+=("$driver: names the stand-ins lack (count, what):"$'\n'"$(sed 's/^/      /' <<<"$names")")
+        return 0
+    fi
     stage "$driver" run cargo test --manifest-path "$manifest" -p "$package" --test "$test" -- --nocapture --test-threads 1 || return 0
     summary+=("$driver: ran, tests passed ($(grep -h '^test result' "$scratch/logs/$driver.run.log" | head -n 1))")
 }
@@ -127,7 +111,9 @@ if [[ -n "$samples" ]]; then
         "fail_driver_pool_leak=../$leak_drv" \
         --test peer-echo="$tests/echo.rs" --test peer-pool-leak="$tests/pool_leak.rs" --sim "$sim"
     py member "$ws/Cargo.toml" kmdf-sim-peer-tests
-    export CARGO_TARGET_DIR="$scratch/target"
+    # Inside the workspace, where wdk-build looks for the top-level manifest
+    # from a dependency's build script (OUT_DIR).
+    export CARGO_TARGET_DIR="$ws/target"
     drive_all "$ws" DriverSync kmdf-sim-peer-tests peer-echo
     drive_all "$ws" fail_driver_pool_leak kmdf-sim-peer-tests peer-pool-leak
 fi
@@ -141,7 +127,7 @@ if [[ -n "$wdr" ]]; then
         py tests "$root/tests-$ex" "kmdf-sim-peer-$ex" "sample-$ex-driver=../examples/sample-$ex-driver" \
             --test "peer-$ex"="$tests/wdr_sample_$ex.rs" --sim "$sim" --root
     done
-    export CARGO_TARGET_DIR="$scratch/target"
+    export CARGO_TARGET_DIR="$root/target"
     drive_all "$root/tests-kmdf" sample-kmdf-driver kmdf-sim-peer-kmdf peer-kmdf
     drive_all "$root/tests-wdm" sample-wdm-driver kmdf-sim-peer-wdm peer-wdm
 fi

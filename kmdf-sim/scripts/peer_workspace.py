@@ -16,6 +16,21 @@ usage:
       workspace of its own
   peer_workspace.py lib-name MANIFEST
       print the package's library crate name
+  peer_workspace.py locked ROOT_DIR
+      print `name@version` of every windows-drivers-rs crate ROOT_DIR's
+      Cargo.lock pins from a registry: a lock pins the exact version, and
+      Cargo uses a patch of another version only after `cargo update -p` of it
+  peer_workspace.py rustflags DIR
+      print, separated by 0x1f (CARGO_ENCODED_RUSTFLAGS), the build.rustflags
+      of the .cargo/config.toml files Cargo reads from DIR (nearest first,
+      CARGO_HOME's last) without `-C target-feature=+crt-static`, which stops
+      proc-macro crates on Linux; the driver's other flags (a --cfg) stay
+  peer_workspace.py missing LOG...
+      print the names rustc could not resolve in the build logs, with how
+      many errors named each, most first: what the stand-ins lack
+  peer_workspace.py root PACKAGE_DIR
+      print the directory of the workspace root Cargo builds PACKAGE_DIR in
+      (the nearest ancestor with a [workspace] that does not exclude it)
 
 Edits are textual, so the driver's own formatting and comments stay; each
 result is parsed again (tomllib) and checked before it is written. Nothing
@@ -188,6 +203,102 @@ def cmd_lib_name(manifest):
     print(doc.get("lib", {}).get("name") or doc["package"]["name"].replace("-", "_"))
 
 
+STAND_INS = ("wdk", "wdk-sys", "wdk-alloc", "wdk-panic", "wdk-build")
+
+
+def cmd_locked(root):
+    lock = root / "Cargo.lock"
+    if not lock.is_file():
+        return
+    for p in load(lock).get("package", []):
+        if p.get("name") in STAND_INS and str(p.get("source", "")).startswith(("registry+", "sparse+")):
+            print(f"{p['name']}@{p['version']}")
+
+
+def config_rustflags(directory):
+    """build.rustflags as Cargo merges them for a build run in `directory`."""
+    import os
+    files = []
+    for d in [directory, *directory.parents]:
+        for name in ("config.toml", "config"):
+            f = d / ".cargo" / name
+            if f.is_file():
+                files.append(f)
+                break
+    home = Path(os.environ.get("CARGO_HOME", Path.home() / ".cargo"))
+    for name in ("config.toml", "config"):
+        if (home / name).is_file() and (home / name) not in files:
+            files.append(home / name)
+            break
+    flags = []
+    # Cargo joins arrays from deeper directories after those of shallower ones.
+    for f in reversed(files):
+        value = load(f).get("build", {}).get("rustflags", [])
+        flags += value.split() if isinstance(value, str) else list(value)
+    return flags
+
+
+def cmd_rustflags(directory):
+    flags = config_rustflags(directory.resolve())
+    out, i = [], 0
+    while i < len(flags):
+        if flags[i] == "-C" and i + 1 < len(flags) and flags[i + 1] == "target-feature=+crt-static":
+            i += 2
+            continue
+        if flags[i] in ("-Ctarget-feature=+crt-static",):
+            i += 1
+            continue
+        out.append(flags[i])
+        i += 1
+    sys.stdout.write("\x1f".join(out))
+
+
+def cmd_missing(logs):
+    counts = {}
+    pattern = re.compile(
+        r"^error\[E0(?:432|425|412|422|433|531|405|423)\]: (?:unresolved imports? (?P<imports>.*)"
+        r"|cannot find \w+(?: or \w+)? `(?P<name>[^`]+)` in (?:module|crate) `(?P<scope>[^`]+)`"
+        r"|cannot find \w+(?: or \w+)? `(?P<bare>[^`]+)` in this scope"
+        r"|failed to resolve: could not find `(?P<nf>[^`]+)` in `(?P<nfs>[^`]+)`)"
+    )
+    for log in logs:
+        for line in Path(log).read_text(errors="replace").splitlines():
+            m = pattern.match(line)
+            if not m:
+                continue
+            if m["imports"]:
+                names = re.findall(r"`([^`]+)`", m["imports"])
+            elif m["name"]:
+                names = [f"{m['scope']}::{m['name']}"]
+            elif m["bare"]:
+                names = [m["bare"]]
+            else:
+                names = [f"{m['nfs']}::{m['nf']}"]
+            for n in names:
+                counts[n] = counts.get(n, 0) + 1
+    for n, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        print(f"{c:4} {n}")
+
+
+def cmd_root(package):
+    package = package.resolve()
+    if not (package / "Cargo.toml").is_file():
+        fail(f"{package}: no Cargo.toml")
+    for d in [package, *package.parents]:
+        manifest = d / "Cargo.toml"
+        if not manifest.is_file():
+            continue
+        ws = load(manifest).get("workspace")
+        if ws is None:
+            continue
+        rel = package.relative_to(d).as_posix()
+        if d != package and any(rel == e or rel.startswith(e.rstrip("/") + "/") for e in ws.get("exclude", [])):
+            break
+        print(d)
+        return
+    print(package)
+
+
 def main():
     a = sys.argv[1:]
     if not a or a[0] in ("-h", "--help"):
@@ -202,6 +313,14 @@ def main():
         cmd_member(Path(rest[0]), rest[1])
     elif cmd == "tests":
         cmd_tests(rest)
+    elif cmd == "locked" and len(rest) == 1:
+        cmd_locked(Path(rest[0]))
+    elif cmd == "rustflags" and len(rest) == 1:
+        cmd_rustflags(Path(rest[0]))
+    elif cmd == "missing" and rest:
+        cmd_missing(rest)
+    elif cmd == "root" and len(rest) == 1:
+        cmd_root(Path(rest[0]))
     elif cmd == "lib-name" and len(rest) == 1:
         cmd_lib_name(Path(rest[0]))
     else:
