@@ -257,8 +257,8 @@ def cmd_missing(logs):
     counts = {}
     pattern = re.compile(
         r"^error\[E0(?:432|425|412|422|433|531|405|423)\]: (?:unresolved imports? (?P<imports>.*)"
-        r"|cannot find \w+(?: or \w+)? `(?P<name>[^`]+)` in (?:module|crate) `(?P<scope>[^`]+)`"
-        r"|cannot find \w+(?: or \w+)? `(?P<bare>[^`]+)` in this scope"
+        r"|cannot find [a-z ,]+ `(?P<name>[^`]+)` in (?:module|crate) `(?P<scope>[^`]+)`"
+        r"|cannot find [a-z ,]+ `(?P<bare>[^`]+)` in this scope"
         r"|failed to resolve: could not find `(?P<nf>[^`]+)` in `(?P<nfs>[^`]+)`)"
     )
     for log in logs:
