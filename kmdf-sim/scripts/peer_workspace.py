@@ -118,34 +118,32 @@ def cmd_patch(root, block_file):
     write_checked(root, text, lambda t: all(n in t.get("patch", {}).get("crates-io", {}) for n in names))
 
 
+def array_in(path, table, key):
+    """The text of `path` and the span of `key = [...]` under `[table]`."""
+    text = path.read_text()
+    span = table_span(text, table)
+    arr = span and array_span(text, span[0], span[1], key)
+    if not arr:
+        fail(f"{path}: {key} is not a `{key} = [...]` line under [{table}]; edit it by hand")
+    return text, arr
+
+
 def cmd_rlib(manifest):
-    doc = load(manifest)
-    lib = doc.get("lib", {})
-    kinds = lib.get("crate-type")
+    kinds = load(manifest).get("lib", {}).get("crate-type")
     if kinds is None or "rlib" in kinds or "lib" in kinds:
         return
-    text = manifest.read_text()
-    span = table_span(text, "lib")
-    arr = span and array_span(text, span[0], span[1], "crate-type")
-    if not arr:
-        fail(f"{manifest}: crate-type is not a `crate-type = [...]` line under [lib]; add \"rlib\" by hand")
-    new = "crate-type = " + json.dumps(kinds + ["rlib"])
-    text = text[: arr[0]] + new + text[arr[1]:]
+    text, arr = array_in(manifest, "lib", "crate-type")
+    text = text[: arr[0]] + "crate-type = " + json.dumps(kinds + ["rlib"]) + text[arr[1]:]
     write_checked(manifest, text, lambda t: t["lib"]["crate-type"] == kinds + ["rlib"])
 
 
 def cmd_member(root, member):
-    doc = load(root)
-    members = doc.get("workspace", {}).get("members")
+    members = load(root).get("workspace", {}).get("members")
     if members is None:
         fail(f"{root}: no [workspace] members to add {member} to")
     if member in members:
         return
-    text = root.read_text()
-    span = table_span(text, "workspace")
-    arr = span and array_span(text, span[0], span[1], "members")
-    if not arr:
-        fail(f"{root}: members is not a `members = [...]` line under [workspace]")
+    text, arr = array_in(root, "workspace", "members")
     inner = text[arr[0]: arr[1] - 1]
     items = inner.rstrip()
     sep = " " if items.endswith(("[", ",")) else ", "

@@ -10,6 +10,8 @@
 //! DRIVER_OBJECT (KMDF calls it from its own unload routine: the framework's
 //! `DisplaceDriverUnload`).
 
+mod clean;
+
 use kmdf_sim::control::{Machine, Settings};
 use sample_kmdf_driver as _;
 
@@ -25,22 +27,16 @@ fn loads_adds_its_device_restarts_3_times_and_unloads_clean() {
         m.enable_device(id).expect("enable");
     }
     m.disable_device(id).expect("the last disable unloads the driver");
-    let stop = m.stop();
-    assert!(stop.is_none(), "{}", stop.map(|s| s.to_string()).unwrap_or_default());
-    assert!(m.violations().is_empty(), "{:?}", m.violations());
-    assert!(m.findings().is_empty(), "{:?}", m.findings());
-    let reports = m.unload_reports();
-    assert_eq!(reports.len(), LOADS, "an unload per disable");
-    assert!(reports.iter().all(|r| r.leaked_pool.is_empty() && r.leaked_objects.is_empty() && r.leaked_handles.is_empty()));
-    let output = m.debug_output().concat();
+    clean::assert_clean(&m, LOADS);
     let key = r"\REGISTRY\MACHINE\SYSTEM\CurrentControlSet\Services\sample_kmdf_driver";
-    for (line, times) in [
-        ("Hello World!", LOADS),
-        (format!("KMDF Driver Entry Complete! Driver Registry Parameter Key: {key}").as_str(), LOADS),
-        ("EvtDriverDeviceAdd Entered!", LOADS),
-        ("Goodbye World!", LOADS),
-        ("Driver Exit Complete!", LOADS),
-    ] {
-        assert_eq!(output.matches(line).count(), times, "{line:?} in the debug output:\n{output}");
-    }
+    clean::assert_printed(
+        &m,
+        &[
+            ("Hello World!", LOADS),
+            (&format!("KMDF Driver Entry Complete! Driver Registry Parameter Key: {key}"), LOADS),
+            ("EvtDriverDeviceAdd Entered!", LOADS),
+            ("Goodbye World!", LOADS),
+            ("Driver Exit Complete!", LOADS),
+        ],
+    );
 }

@@ -328,32 +328,39 @@ fn parse_wdk(wdk: &Value) -> Result<DriverConfig, String> {
     let driver_type = model.get("driver-type").ok_or("missing field `driver-type`")?;
     let (allowed, config): (&[&str], DriverConfig) = match driver_type.as_str() {
         Some("WDM") => (&[], DriverConfig::Wdm),
-        Some("KMDF") => (
-            &["kmdf-version-major", "target-kmdf-version-minor", "minimum-kmdf-version-minor"],
-            DriverConfig::Kmdf(KmdfConfig {
-                kmdf_version_major: version_field(model, "kmdf-version-major")?
-                    .ok_or("missing field `kmdf-version-major`")?,
-                target_kmdf_version_minor: version_field(model, "target-kmdf-version-minor")?
-                    .ok_or("missing field `target-kmdf-version-minor`")?,
-                minimum_kmdf_version_minor: version_field(model, "minimum-kmdf-version-minor")?,
-            }),
-        ),
-        Some("UMDF") => (
-            &["umdf-version-major", "target-umdf-version-minor", "minimum-umdf-version-minor"],
-            DriverConfig::Umdf(UmdfConfig {
-                umdf_version_major: version_field(model, "umdf-version-major")?
-                    .ok_or("missing field `umdf-version-major`")?,
-                target_umdf_version_minor: version_field(model, "target-umdf-version-minor")?
-                    .ok_or("missing field `target-umdf-version-minor`")?,
-                minimum_umdf_version_minor: version_field(model, "minimum-umdf-version-minor")?,
-            }),
-        ),
+        Some("KMDF") => {
+            const KEYS: [&str; 3] = ["kmdf-version-major", "target-kmdf-version-minor", "minimum-kmdf-version-minor"];
+            let (major, target, minimum) = framework_versions(model, KEYS)?;
+            let config = KmdfConfig {
+                kmdf_version_major: major,
+                target_kmdf_version_minor: target,
+                minimum_kmdf_version_minor: minimum,
+            };
+            (&KEYS, DriverConfig::Kmdf(config))
+        }
+        Some("UMDF") => {
+            const KEYS: [&str; 3] = ["umdf-version-major", "target-umdf-version-minor", "minimum-umdf-version-minor"];
+            let (major, target, minimum) = framework_versions(model, KEYS)?;
+            let config = UmdfConfig {
+                umdf_version_major: major,
+                target_umdf_version_minor: target,
+                minimum_umdf_version_minor: minimum,
+            };
+            (&KEYS, DriverConfig::Umdf(config))
+        }
         _ => return Err(format!("driver-type {driver_type} is not one of \"WDM\", \"KMDF\", \"UMDF\"")),
     };
     match model.keys().find(|k| *k != "driver-type" && !allowed.contains(&k.as_str())) {
         Some(key) => Err(format!("unknown field `{key}` for driver-type {driver_type}")),
         None => Ok(config),
     }
+}
+
+/// A framework's major, target minor and optional minimum minor version,
+/// under `keys` in that order; the first two are required.
+fn framework_versions(model: &Map<String, Value>, keys: [&str; 3]) -> Result<(u8, u8, Option<u8>), String> {
+    let required = |key: &str| version_field(model, key)?.ok_or(format!("missing field `{key}`"));
+    Ok((required(keys[0])?, required(keys[1])?, version_field(model, keys[2])?))
 }
 
 /// An optional `u8` field of a driver-model table.
