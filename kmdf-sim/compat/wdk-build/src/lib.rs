@@ -185,7 +185,7 @@ impl Config {
     /// `cargo metadata` failed; a table is malformed; the graph has no
     /// configuration or more than one.
     pub fn from_env_auto() -> Result<Self, ConfigError> {
-        let manifest = find_top_level_cargo_manifest();
+        let manifest = top_level_cargo_manifest()?;
         let metadata = cargo_metadata(&manifest)?;
         for path in manifest_paths(&metadata) {
             println!("cargo::rerun-if-changed={path}");
@@ -246,12 +246,21 @@ impl Config {
 /// holds a `Cargo.lock`, as wdk-build panics.
 #[must_use]
 pub fn find_top_level_cargo_manifest() -> PathBuf {
+    top_level_cargo_manifest().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`find_top_level_cargo_manifest`], failing with an error instead.
+fn top_level_cargo_manifest() -> Result<PathBuf, ConfigError> {
     ["CARGO_MANIFEST_DIR", "OUT_DIR"]
         .into_iter()
         .filter_map(std::env::var_os)
         .find_map(|dir| PathBuf::from(dir).ancestors().find(|d| d.join("Cargo.lock").is_file()).map(Path::to_path_buf))
-        .expect("a Cargo.lock file should exist in the same directory as the top-level Cargo.toml")
-        .join("Cargo.toml")
+        .map(|root| root.join("Cargo.toml"))
+        .ok_or(ConfigError::CargoMetadata(
+            "no Cargo.lock above the package's directory or OUT_DIR, so no top-level manifest: run the build from \
+             a workspace (Cargo writes Cargo.lock at its root) or keep the target directory inside it"
+                .into(),
+        ))
 }
 
 /// `cargo metadata` of the workspace, for the platform being built.
