@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Runs Microsoft's Rust drivers on kmdf-sim with their own manifests: the
-# version requirements stay as written; the test workspace gets patch.sh's
-# [patch.crates-io] block and its test package as a member, and each driver's
-# crate-type gets "rlib" — the only manifest edits. Then the tests of
-# kmdf-sim/compat/peer-tests/ drive each driver (load, devices, I/O, PnP
-# restarts, unload) and the script reports how far each got.
+# version requirements stay as written; the workspace root's manifest gets
+# patch.sh's [patch.crates-io] block and each driver's crate-type gets
+# "rlib" — the only manifest edits. A test file added to each driver's tests/
+# runs a test of kmdf-sim/compat/peer-tests/ against it (load, devices, I/O,
+# PnP restarts, unload), and the script reports how far each driver got.
 #
 #   kmdf-sim/scripts/peer-samples.sh [--samples DIR] [--wdr DIR] [--keep DIR]
 #
@@ -100,22 +100,47 @@ drive_all() { # drive from the scratch root, whatever a failed stage left as cwd
     cd "$scratch"
 }
 
+# add_test DRIVER_DIR NAME FILE: the driver's integration test NAME runs
+# FILE (kmdf-sim/compat/peer-tests/) against it — a new file in its tests/,
+# which Cargo's test discovery finds: no manifest edit. The stand-in wdk-sys
+# re-exports kmdf-sim, whose name FILE uses.
+add_test() {
+    local dir=$1 name=$2 file=$3
+    python3 - "$dir/Cargo.toml" <<'PY' || exit 2
+import sys, tomllib
+package = tomllib.load(open(sys.argv[1], "rb")).get("package", {})
+if package.get("autotests") is False:
+    sys.exit(f"peer-samples: {sys.argv[1]} sets autotests = false: a test file would not be found")
+PY
+    mkdir -p "$dir/tests"
+    cat >"$dir/tests/$name.rs" <<RS
+//! Written by kmdf-sim/scripts/peer-samples.sh: $file, run against this
+//! driver. The stand-in wdk-sys re-exports kmdf-sim, whose name it uses.
+extern crate wdk_sys as kmdf_sim;
+
+#[path = "$file"]
+mod peer;
+RS
+}
+
+# package_name MANIFEST
+package_name() {
+    python3 -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["package"]["name"])' "$1"
+}
+
 if [[ -n "$samples" ]]; then
     ws="$scratch/samples"
     copy "$samples" "$ws"
     py patch "$ws/Cargo.toml" "$scratch/patch.toml"
     py rlib "$ws/$echo_drv/Cargo.toml"
     py rlib "$ws/$leak_drv/Cargo.toml"
-    py tests "$ws/kmdf-sim-peer-tests" kmdf-sim-peer-tests \
-        "$(py lib-name "$ws/$echo_drv/Cargo.toml" | tr _ -)=../$echo_drv" \
-        "fail_driver_pool_leak=../$leak_drv" \
-        --test peer-echo="$tests/echo.rs" --test peer-pool-leak="$tests/pool_leak.rs" --sim "$sim"
-    py member "$ws/Cargo.toml" kmdf-sim-peer-tests
+    add_test "$ws/$echo_drv" kmdf_sim_peer_echo "$tests/echo.rs"
+    add_test "$ws/$leak_drv" kmdf_sim_peer_pool_leak "$tests/pool_leak.rs"
     # Inside the workspace, where wdk-build looks for the top-level manifest
     # from a dependency's build script (OUT_DIR).
     export CARGO_TARGET_DIR="$ws/target"
-    drive_all "$ws" DriverSync kmdf-sim-peer-tests peer-echo
-    drive_all "$ws" fail_driver_pool_leak kmdf-sim-peer-tests peer-pool-leak
+    drive_all "$ws" DriverSync "$(package_name "$ws/$echo_drv/Cargo.toml")" kmdf_sim_peer_echo
+    drive_all "$ws" fail_driver_pool_leak "$(package_name "$ws/$leak_drv/Cargo.toml")" kmdf_sim_peer_pool_leak
 fi
 
 if [[ -n "$wdr" ]]; then
@@ -124,12 +149,11 @@ if [[ -n "$wdr" ]]; then
     for ex in kmdf wdm; do
         copy "$wdr/examples/sample-$ex-driver" "$root/examples/sample-$ex-driver"
         py rlib "$root/examples/sample-$ex-driver/Cargo.toml"
-        py tests "$root/tests-$ex" "kmdf-sim-peer-$ex" "sample-$ex-driver=../examples/sample-$ex-driver" \
-            --test "peer-$ex"="$tests/wdr_sample_$ex.rs" --sim "$sim" --root
+        add_test "$root/examples/sample-$ex-driver" "kmdf_sim_peer_$ex" "$tests/wdr_sample_$ex.rs"
     done
     export CARGO_TARGET_DIR="$root/target"
-    drive_all "$root/tests-kmdf" sample-kmdf-driver kmdf-sim-peer-kmdf peer-kmdf
-    drive_all "$root/tests-wdm" sample-wdm-driver kmdf-sim-peer-wdm peer-wdm
+    drive_all "$root/examples/sample-kmdf-driver" sample-kmdf-driver sample-kmdf-driver kmdf_sim_peer_kmdf
+    drive_all "$root/examples/sample-wdm-driver" sample-wdm-driver sample-wdm-driver kmdf_sim_peer_wdm
 fi
 
 echo

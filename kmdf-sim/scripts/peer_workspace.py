@@ -8,14 +8,6 @@ usage:
   peer_workspace.py rlib MANIFEST
       add "rlib" to the package's [lib] crate-type (a cdylib does not link
       into a test; a package without crate-type already is an rlib)
-  peer_workspace.py member ROOT_MANIFEST PATH
-      add PATH to the workspace's members (the test package)
-  peer_workspace.py tests DIR NAME DEP=PATH... --test NAME=FILE... --sim KMDF_SIM_DIR [--root]
-      write DIR/Cargo.toml: test package NAME, dev-dependencies on the drivers
-      (DEP=PATH) and kmdf-sim, one [[test]] per NAME=FILE; --root makes it a
-      workspace of its own
-  peer_workspace.py lib-name MANIFEST
-      print the package's library crate name
   peer_workspace.py locked ROOT_DIR
       print `name@version` of every windows-drivers-rs crate ROOT_DIR's
       Cargo.lock pins from a registry: a lock pins the exact version, and
@@ -137,70 +129,6 @@ def cmd_rlib(manifest):
     write_checked(manifest, text, lambda t: t["lib"]["crate-type"] == kinds + ["rlib"])
 
 
-def cmd_member(root, member):
-    members = load(root).get("workspace", {}).get("members")
-    if members is None:
-        fail(f"{root}: no [workspace] members to add {member} to")
-    if member in members:
-        return
-    text, arr = array_in(root, "workspace", "members")
-    inner = text[arr[0]: arr[1] - 1]
-    items = inner.rstrip()
-    sep = " " if items.endswith(("[", ",")) else ", "
-    # The new member goes last, before the original closing whitespace.
-    text = text[: arr[0]] + items + sep + json.dumps(member) + ("," if items.endswith(",") else "") + inner[len(items):] + "]" + text[arr[1]:]
-    write_checked(root, text, lambda t: member in t["workspace"]["members"])
-
-
-def toml_value(v):
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, dict):
-        return "{ " + ", ".join(f"{json.dumps(k)} = {toml_value(x)}" for k, x in v.items()) + " }"
-    fail(f"unsupported value {v!r}")
-
-
-def cmd_tests(args):
-    if len(args) < 2:
-        fail(__doc__)
-    out, name, rest = Path(args[0]), args[1], args[2:]
-    deps, tests, sim, root = {}, [], None, False
-    i = 0
-    while i < len(rest):
-        a = rest[i]
-        if a == "--test":
-            tname, _, tfile = rest[i + 1].partition("=")
-            tests.append((tname, str(Path(tfile).resolve())))
-            i += 2
-        elif a == "--root":
-            root = True
-            i += 1
-        elif a == "--sim":
-            sim = str(Path(rest[i + 1]).resolve())
-            i += 2
-        else:
-            dep, _, path = a.partition("=")
-            deps[dep] = {"path": path}
-            i += 1
-    if sim is None or not tests:
-        fail("tests: --sim and at least one --test are needed")
-    deps["kmdf-sim"] = {"path": sim}
-    out.mkdir(parents=True, exist_ok=True)
-    text = "# Written by kmdf-sim/scripts/peer_workspace.py: the tests that drive the drivers on kmdf-sim.\n"
-    text += f'[package]\nname = {json.dumps(name)}\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n'
-    text += "[dev-dependencies]\n" + "".join(f"{json.dumps(k)} = {toml_value(v)}\n" for k, v in deps.items())
-    for tname, tfile in tests:
-        text += f"\n[[test]]\nname = {json.dumps(tname)}\npath = {json.dumps(tfile)}\n"
-    if root:
-        text += "\n[workspace]\n"
-    write_checked(out / "Cargo.toml", text, lambda t: t["package"]["name"] == name)
-
-
-def cmd_lib_name(manifest):
-    doc = load(manifest)
-    print(doc.get("lib", {}).get("name") or doc["package"]["name"].replace("-", "_"))
-
-
 STAND_INS = ("wdk", "wdk-sys", "wdk-alloc", "wdk-panic", "wdk-build")
 
 
@@ -307,10 +235,6 @@ def main():
         cmd_patch(Path(rest[0]), rest[1])
     elif cmd == "rlib" and len(rest) == 1:
         cmd_rlib(Path(rest[0]))
-    elif cmd == "member" and len(rest) == 2:
-        cmd_member(Path(rest[0]), rest[1])
-    elif cmd == "tests":
-        cmd_tests(rest)
     elif cmd == "locked" and len(rest) == 1:
         cmd_locked(Path(rest[0]))
     elif cmd == "rustflags" and len(rest) == 1:
@@ -319,8 +243,6 @@ def main():
         cmd_missing(rest)
     elif cmd == "root" and len(rest) == 1:
         cmd_root(Path(rest[0]))
-    elif cmd == "lib-name" and len(rest) == 1:
-        cmd_lib_name(Path(rest[0]))
     else:
         fail("unknown command or wrong arguments; --help explains")
 
