@@ -22,7 +22,11 @@ stage() {
         return 0
     fi
     local why
-    why=$(grep -E -A1 '^error|panicked at' "$log" | grep -v -E '^--$|aborting due to|could not compile|^warning: build failed' | head -n 8 | sed 's/^/      /')
+    # rustc's and Cargo's errors, a panic and the line after it, and what a
+    # build script's `fn main() -> Result` printed (`Error: ...`).
+    why=$(grep -E -A1 '^error|panicked at|^ +Error: ' "$log" |
+        grep -v -E '^--$|aborting due to|could not compile|^warning: build failed|^note: To improve backtraces' |
+        head -n 8 | sed 's/^ */      /')
     summary+=("$driver: $name FAILED (log $log)"$'\n'"$why")
     failed=1
     return 1
