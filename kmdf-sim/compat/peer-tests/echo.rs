@@ -8,6 +8,8 @@
 //! Then PnP disables and enables the device 100 times, with I/O each time,
 //! and the last disable unloads the driver — all with every verifier on.
 
+mod clean;
+
 use echo_2 as _;
 use kmdf_sim::control::{Caller, DeviceFile, IoOutcome, Machine, Settings};
 use kmdf_sim::{GUID, NTSTATUS, STATUS_CANCELLED, STATUS_INVALID_DEVICE_REQUEST, STATUS_SUCCESS};
@@ -80,15 +82,8 @@ fn driver_sync_serves_the_echo_app_restarts_100_times_and_unloads_clean() {
         }
     }
     m.disable_device(id).expect("the last disable unloads the driver");
-    let stop = m.stop();
-    assert!(stop.is_none(), "{}", stop.map(|s| s.to_string()).unwrap_or_default());
-    assert!(m.violations().is_empty(), "{:?}", m.violations());
-    assert!(m.findings().is_empty(), "{:?}", m.findings());
+    clean::assert_clean(&m, 101);
     let reports = m.unload_reports();
-    assert_eq!(reports.len(), 101, "an unload per disable");
-    assert!(reports
-        .iter()
-        .all(|r| r.leaked_pool.is_empty() && r.leaked_objects.is_empty() && r.leaked_handles.is_empty()));
     assert!(m.pool_allocations().is_empty(), "{:?}", m.pool_allocations());
     assert!(m.live_objects().is_empty(), "{:?}", m.live_objects());
     let calls = m.ddi_calls();

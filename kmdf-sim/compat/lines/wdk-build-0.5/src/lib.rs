@@ -1,0 +1,4 @@
+//! wdk-build 0.5.x off Windows: `kmdf_sim_wdk_build`, the surface every wdk-build line shares.
+#![no_std]
+
+pub use kmdf_sim_wdk_build::*;
