@@ -106,12 +106,10 @@ fn the_template_copied_out_passes_its_tests_and_clippy_offline() {
 #[test]
 fn the_shipped_clippy_configuration_flags_each_close_of_a_lent_handle() {
     let dir = fresh_dir("escape");
-    let manifest = format!(
-        "[package]\nname = \"escape-fixture\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n\
-         [dependencies]\nkmdf-sim = {{ path = \"../../kmdf-sim\" }}\nwdfkey = {{ path = \"../../wdfkey\" }}\n\n\
-         [workspace]\n"
-    );
-    fs::write(dir.join("Cargo.toml"), point_at_checkout(&manifest)).expect("write the manifest");
+    let manifest = "[package]\nname = \"escape-fixture\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n\
+                    [dependencies]\nkmdf-sim = { path = \"../../kmdf-sim\" }\nwdfkey = { path = \"../../wdfkey\" }\n\n\
+                    [workspace]\n";
+    fs::write(dir.join("Cargo.toml"), point_at_checkout(manifest)).expect("write the manifest");
     fs::create_dir_all(dir.join("src")).expect("src/");
     let fixture = read(&checkout().join("wdfkey/tests/adopt/escape.rs"));
     fs::write(dir.join("src/lib.rs"), &fixture).expect("write src/lib.rs");
