@@ -43,9 +43,7 @@ fn dword(m: &Machine, path: &str, name: &str) -> Option<u32> {
 fn load_count(m: &Machine) -> Option<u32> {
     // The simulator keeps persistent state under `<service>\State`; a test
     // reads it through the machine, the driver only through its key.
-    let (kind, data) = m.registry_value(&format!(r"{}\State", service_key()), "LoadCount")?;
-    assert_eq!(kind, REG_DWORD);
-    Some(u32::from_le_bytes(data.try_into().ok()?))
+    dword(m, &format!(r"{}\State", service_key()), "LoadCount")
 }
 
 /// Unloads and asserts the driver left nothing behind and broke no rule.
