@@ -1,11 +1,12 @@
 //! `wdfkey`: an owned framework registry key for KMDF drivers in Rust.
 //!
 //! [`RegKey`] owns one `WDFKEY` and deletes it exactly once; the WDM handle
-//! inside it is only ever lent ([`KeyHandle`]). So a driver written with it
-//! cannot `ZwClose` the handle of a WDFKEY — the bug that makes KMDF's
-//! `FxRegKey` destructor close a stale handle at unload and stop the machine
-//! with bug check 0x93 INVALID_KERNEL_HANDLE, blamed on Wdf01000.sys — and
-//! cannot close a key twice.
+//! inside it is only ever lent ([`KeyHandle`]). Safe code using it cannot
+//! close the handle of a WDFKEY — the bug that makes KMDF's `FxRegKey`
+//! destructor close a stale handle at unload and stop the machine with bug
+//! check 0x93 INVALID_KERNEL_HANDLE, blamed on Wdf01000.sys — and cannot
+//! close a key twice; what `unsafe` code can still do, and what catches it,
+//! is below.
 //!
 //! Adding it to a driver (Cargo.toml, allocator, panic handler), keys per
 //! device, testing the driver on Linux under `kmdf-sim`, and migrating raw
