@@ -172,3 +172,22 @@ fn every_link_in_the_readme_and_the_rustdoc_sources_resolves() {
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
+
+/// Every link definition of the crate's `doc_links!` table names an anchor
+/// that its document has (rustdoc checks the item, not the `#fragment`).
+#[test]
+fn every_rustdoc_fact_and_invariant_link_has_its_anchor() {
+    let lib = read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs"));
+    let mut checked = 0;
+    for line in lib.lines() {
+        let Some((label, target)) = line.split_once("]: crate::docs::") else { continue };
+        let (doc, anchor) = target.split_once('#').unwrap_or((target, ""));
+        let text = read(&checkout().join(format!("docs/{doc}.md")));
+        assert!(
+            anchor.is_empty() || text.contains(&format!("<a id=\"{anchor}\"></a>")),
+            "{label}]: no #{anchor} in docs/{doc}.md"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 30, "only {checked} link definitions found");
+}
