@@ -58,14 +58,7 @@ pub fn read_channel(software: &RegKey) -> Result<u32, NTSTATUS> {
 /// the new count. PASSIVE_LEVEL.
 pub fn record_start(hardware: &RegKey, channel: u32) -> Result<u32, NTSTATUS> {
     hardware.assign_u32("ActiveChannel", channel)?;
-    let previous = match hardware.query_u32("Starts") {
-        Ok(n) => n,
-        Err(e) if e.status() == STATUS_OBJECT_NAME_NOT_FOUND => 0,
-        Err(e) => return Err(e.into()),
-    };
-    let starts = previous.wrapping_add(1);
-    hardware.assign_u32("Starts", starts)?;
-    Ok(starts)
+    crate::increment(hardware, "Starts")
 }
 
 /// EvtDriverDeviceAdd.

@@ -78,13 +78,19 @@ pub fn read_config(parameters: &RegKey) -> Result<Config, NTSTATUS> {
 pub unsafe fn count_load(driver: WDFDRIVER) -> Result<u32, NTSTATUS> {
     // SAFETY: `driver` is live (caller).
     let state = unsafe { RegKey::open_persistent_state(driver, Access::ALL) }?;
-    let previous = match state.query_u32("LoadCount") {
+    increment(&state, "LoadCount")
+}
+
+/// Adds one to the `REG_DWORD` `name` of `key` (absent counts as 0, and the
+/// count wraps) and returns the new value. PASSIVE_LEVEL.
+pub fn increment(key: &RegKey, name: &str) -> Result<u32, NTSTATUS> {
+    let previous = match key.query_u32(name) {
         Ok(n) => n,
         Err(e) if e.status() == STATUS_OBJECT_NAME_NOT_FOUND => 0,
         Err(e) => return Err(e.into()),
     };
     let count = previous.wrapping_add(1);
-    state.assign_u32("LoadCount", count)?;
+    key.assign_u32(name, count)?;
     Ok(count)
 }
 
