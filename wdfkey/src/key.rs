@@ -95,6 +95,7 @@ impl core::ops::BitOr for Access {
 /// let (_, instance) = m.device_ids(id).unwrap();
 /// let hardware_key = format!(r"\Registry\Machine\SYSTEM\CurrentControlSet\Enum\{instance}\Device Parameters");
 /// assert_eq!(m.registry_value(&hardware_key, "Mode"), Some((REG_DWORD, 2u32.to_le_bytes().to_vec())));
+/// assert!(m.live_keys().is_empty(), "the key was closed when `hw` was dropped");
 /// ```
 #[doc = doc_links!()]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,7 +119,7 @@ impl DeviceKey {
 ///
 /// # Examples
 /// ```
-/// use wdfkey::{Access, Disposition, RegKey, Volatility};
+/// use wdfkey::{Access, RegKey, Volatility};
 /// # let m = kmdf_sim::control::Machine::new(Default::default());
 /// # m.registry_seed(r"[\Registry\Machine\SOFTWARE\Example]").unwrap();
 /// # m.run("example.sys", "Example", || -> wdfkey::Result<()> {
