@@ -521,24 +521,31 @@ fn errors_are_failure_statuses_only() {
 #[test]
 #[allow(clippy::disallowed_methods)] // the bug, on purpose
 fn the_escape_taken_stops_the_simulated_machine_and_names_the_driver() {
-    // LIFO reuse and a protected handle opened after the driver's close: the
-    // setting of the original crash.
-    let (m, driver) = loaded(Settings { reuse_policy: ReusePolicy::Lifo, ..Settings::default() });
-    let key = m
-        .run(DRV, "EvtDriverDeviceAdd", || {
-            // SAFETY: `driver` is the live WDFDRIVER.
-            let key = unsafe { RegKey::open_parameters(driver) }.expect("opens");
-            // SAFETY: not safe — the handle is the framework's; this is the bug.
-            let raw = unsafe { key.wdm_handle().as_raw() };
-            // SAFETY: as above.
-            assert_eq!(unsafe { kmdf_sim::ntddk::ZwClose(raw) }, STATUS_SUCCESS);
-            key
-        })
-        .expect("the driver's own close does not stop the machine");
-    m.open_foreign_handle("other.sys", r"\Registry\Machine\SOFTWARE", true).expect("opens");
-    let stop = m.run(DRV, "EvtDriverUnload", || drop(key)).expect_err("the framework's close stops the machine");
-    let b = stop.bug_check().expect("a bug check");
-    assert_eq!(b.code, 0x93, "{b:?}");
-    let cause = b.root_cause.as_deref().expect("the simulator names the real culprit");
-    assert!(cause.starts_with(DRV), "{cause}");
+    // The test VM's settings (the verifiers on: the stale close hits a free
+    // slot), and the original crash's (LIFO reuse, a protected handle opened
+    // in the slot after the driver's close).
+    for (settings, foreign) in
+        [(Settings::default(), false), (Settings { reuse_policy: ReusePolicy::Lifo, ..Settings::default() }, true)]
+    {
+        let (m, driver) = loaded(settings);
+        let key = m
+            .run(DRV, "EvtDriverDeviceAdd", || {
+                // SAFETY: `driver` is the live WDFDRIVER.
+                let key = unsafe { RegKey::open_parameters(driver) }.expect("opens");
+                // SAFETY: not safe — the handle is the framework's; this is the bug.
+                let raw = unsafe { key.wdm_handle().as_raw() };
+                // SAFETY: as above.
+                assert_eq!(unsafe { kmdf_sim::ntddk::ZwClose(raw) }, STATUS_SUCCESS);
+                key
+            })
+            .expect("the driver's own close does not stop the machine");
+        if foreign {
+            m.open_foreign_handle("other.sys", r"\Registry\Machine\SOFTWARE", true).expect("opens");
+        }
+        let stop = m.run(DRV, "EvtDriverUnload", || drop(key)).expect_err("the framework's close stops the machine");
+        let b = stop.bug_check().expect("a bug check");
+        assert_eq!(b.code, 0x93, "{b:?}");
+        let cause = b.root_cause.as_deref().expect("the simulator names the real culprit");
+        assert!(cause.starts_with(DRV), "{cause}");
+    }
 }
