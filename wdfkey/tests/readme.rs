@@ -191,3 +191,30 @@ fn every_rustdoc_fact_and_invariant_link_has_its_anchor() {
     }
     assert!(checked >= 30, "only {checked} link definitions found");
 }
+
+/// Every public type and trait of the crate documents `# Examples` (which
+/// rustdoc runs as doctests, under kmdf-sim).
+#[test]
+fn every_public_type_has_examples() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut missing = Vec::new();
+    let mut types = 0;
+    for entry in fs::read_dir(&src).expect("src/").flatten() {
+        let text = read(&entry.path());
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let item = ["pub struct ", "pub enum ", "pub trait ", "pub type "].iter().any(|p| line.starts_with(p));
+            if !item {
+                continue;
+            }
+            types += 1;
+            // The doc block and attributes right above the item.
+            let above = lines[..i].iter().rev().take_while(|l| l.starts_with("///") || l.starts_with("#["));
+            if !above.clone().any(|l| *l == "/// # Examples") {
+                missing.push(format!("{}:{}: {line}", entry.file_name().to_string_lossy(), i + 1));
+            }
+        }
+    }
+    assert!(types >= 15, "only {types} public types found");
+    assert!(missing.is_empty(), "no # Examples:\n{}", missing.join("\n"));
+}
