@@ -123,9 +123,10 @@ static DRIVER_CONTEXT: ContextType = ContextType(WDF_OBJECT_CONTEXT_TYPE_INFO {
 /// # Safety
 /// `object` is a live framework object of this driver, created with
 /// `context_type`, whose context is a `T`; no other reference to that
-/// context is live (the framework does not run this driver's callbacks for
-/// one object concurrently here: DriverEntry, EvtDriverDeviceAdd, cleanup
-/// and unload are serialized).
+/// context is live. In this driver each context is touched only by callbacks
+/// of its own object that never overlap: DriverEntry and EvtDriverUnload for
+/// the driver's; EvtDriverDeviceAdd and then the cleanup callback for a
+/// device's.
 pub(crate) unsafe fn context<'a, T>(object: WDFOBJECT, context_type: &'static ContextType) -> Option<&'a mut T> {
     let info: PCWDF_OBJECT_CONTEXT_TYPE_INFO = &context_type.0;
     // SAFETY: `object` is live (caller); the type info is 'static.
