@@ -1,8 +1,6 @@
 //! Subkeys, values and key information, read through the lent WDM handle
 //! ([K2]: borrowed for the call, never closed). PASSIVE_LEVEL ([F39] family).
-//!
-//! [K2]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k2
-//! [F39]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f39
+#![doc = doc_links!()]
 
 use crate::error::{Error, Result};
 use crate::key::RegKey;
@@ -15,6 +13,20 @@ use alloc::vec::Vec;
 use core::mem::offset_of;
 
 /// Counts and longest lengths of a key (`KEY_FULL_INFORMATION`).
+///
+/// # Examples
+/// ```
+/// use wdfkey::{Access, KeyInfo, RegKey, Volatility};
+/// # let m = kmdf_sim::control::Machine::new(Default::default());
+/// # m.registry_seed(r"[\Registry\Machine\SOFTWARE\Example]").unwrap();
+/// # m.run("example.sys", "Example", || -> wdfkey::Result<()> {
+/// let key = RegKey::open_absolute(r"\Registry\Machine\SOFTWARE\Example", Access::ALL)?;
+/// key.create_subkey("Sub", Access::ALL, Volatility::NonVolatile)?;
+/// key.assign_u32("Level", 4)?;
+/// let info: KeyInfo = key.info()?;
+/// assert_eq!((info.subkeys, info.values, info.max_value_data_bytes), (1, 1, 4));
+/// # Ok(()) }).unwrap().unwrap();
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyInfo {
     /// Number of subkeys.
@@ -59,7 +71,7 @@ impl InfoBuffer {
     /// `len` bytes of UTF-16 at `offset`, as units (fallibly allocated).
     fn utf16_at(&self, offset: usize, len: usize) -> Result<Vec<u16>> {
         if offset + len > self.0.len() * 8 {
-            return Err(Error::new(STATUS_BUFFER_OVERFLOW));
+            return Err(Error::OVERFLOW);
         }
         let mut units = Vec::new();
         units.try_reserve_exact(len / 2).map_err(|_| Error::no_memory())?;
@@ -88,7 +100,13 @@ fn fill(first: usize, mut query: impl FnMut(&mut InfoBuffer, &mut u32) -> NTSTAT
             }
         }
     }
-    Err(Error::new(STATUS_BUFFER_OVERFLOW))
+    Err(Error::OVERFLOW)
+}
+
+/// The `Name` of a `KEY_BASIC_INFORMATION` record.
+fn basic_info_name(buffer: &InfoBuffer) -> Result<Vec<u16>> {
+    let len = buffer.u32_at(offset_of!(KEY_BASIC_INFORMATION, NameLength)) as usize;
+    buffer.utf16_at(offset_of!(KEY_BASIC_INFORMATION, Name), len)
 }
 
 impl RegKey {
@@ -98,9 +116,7 @@ impl RegKey {
     /// # Errors
     /// The status of `ZwQueryKey` (e.g. `STATUS_ACCESS_DENIED` without
     /// `KEY_QUERY_VALUE`).
-    ///
-    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
-    /// [K2]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k2
+    #[doc = doc_links!()]
     pub fn info(&self) -> Result<KeyInfo> {
         let handle = self.wdm_handle().raw();
         let buffer = fill(size_of::<KEY_FULL_INFORMATION>(), |buf, needed| {
@@ -111,7 +127,7 @@ impl RegKey {
                 ZwQueryKey(handle, _KEY_INFORMATION_CLASS::KeyFullInformation, buf.0.as_mut_ptr().cast(), len, needed)
             }
         })?
-        .ok_or(Error::new(STATUS_NO_MORE_ENTRIES))?;
+        .ok_or(Error::NO_MORE_ENTRIES)?;
         Ok(KeyInfo {
             subkeys: buffer.u32_at(offset_of!(KEY_FULL_INFORMATION, SubKeys)),
             values: buffer.u32_at(offset_of!(KEY_FULL_INFORMATION, Values)),
@@ -121,6 +137,41 @@ impl RegKey {
         })
     }
 
+    /// The key's own name — the last component of its path, as the
+    /// registry stores it (UTF-16) — from `ZwQueryKey` with
+    /// `KeyBasicInformation`.
+    /// IRQL: PASSIVE_LEVEL (the `Zw*` routines, [K4]); the handle is lent for the call only ([K2]).
+    ///
+    /// # Errors
+    /// The status of `ZwQueryKey` (e.g. `STATUS_ACCESS_DENIED` without
+    /// `KEY_QUERY_VALUE`); `STATUS_INSUFFICIENT_RESOURCES` if the buffer
+    /// cannot be allocated.
+    ///
+    /// # Examples
+    /// ```
+    /// use wdfkey::{Access, RegKey};
+    /// # let m = kmdf_sim::control::Machine::new(Default::default());
+    /// # m.registry_seed(r"[\Registry\Machine\SOFTWARE\Example\Device 7]").unwrap();
+    /// # m.run("example.sys", "Example", || -> wdfkey::Result<()> {
+    /// let key = RegKey::open_absolute(r"\Registry\Machine\SOFTWARE\Example\Device 7", Access::READ)?;
+    /// assert_eq!(String::from_utf16_lossy(&key.name()?), "Device 7");
+    /// # Ok(()) }).unwrap().unwrap();
+    /// ```
+    #[doc = doc_links!()]
+    pub fn name(&self) -> Result<Vec<u16>> {
+        let handle = self.wdm_handle().raw();
+        let name_offset = offset_of!(KEY_BASIC_INFORMATION, Name);
+        let buffer = fill(name_offset + 64, |buf, needed| {
+            let len = buf.len();
+            // SAFETY: K2 — lent handle, not closed; `buf` has `len` writable bytes.
+            unsafe {
+                ZwQueryKey(handle, _KEY_INFORMATION_CLASS::KeyBasicInformation, buf.0.as_mut_ptr().cast(), len, needed)
+            }
+        })?
+        .ok_or(Error::NO_MORE_ENTRIES)?;
+        basic_info_name(&buffer)
+    }
+
     /// The name of the `index`th subkey (UTF-16), or `None` past the last one
     /// (`ZwEnumerateKey`, `KeyBasicInformation`).
     /// IRQL: PASSIVE_LEVEL (the `Zw*` routines, [K4]); the handle is lent for the call only ([K2]).
@@ -128,9 +179,7 @@ impl RegKey {
     /// # Errors
     /// The status of `ZwEnumerateKey` (e.g. `STATUS_ACCESS_DENIED` without
     /// `KEY_ENUMERATE_SUB_KEYS`).
-    ///
-    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
-    /// [K2]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k2
+    #[doc = doc_links!()]
     pub fn subkey_name(&self, index: u32) -> Result<Option<Vec<u16>>> {
         let handle = self.wdm_handle().raw();
         let name_offset = offset_of!(KEY_BASIC_INFORMATION, Name);
@@ -149,8 +198,7 @@ impl RegKey {
             }
         })?;
         let Some(buffer) = buffer else { return Ok(None) };
-        let len = buffer.u32_at(offset_of!(KEY_BASIC_INFORMATION, NameLength)) as usize;
-        buffer.utf16_at(name_offset, len).map(Some)
+        basic_info_name(&buffer).map(Some)
     }
 
     /// The name and `REG_*` type of the `index`th value, or `None` past the
@@ -159,9 +207,7 @@ impl RegKey {
     ///
     /// # Errors
     /// The status of `ZwEnumerateValueKey`.
-    ///
-    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
-    /// [K2]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k2
+    #[doc = doc_links!()]
     pub fn value_name(&self, index: u32) -> Result<Option<(Vec<u16>, u32)>> {
         let handle = self.wdm_handle().raw();
         let name_offset = offset_of!(KEY_VALUE_BASIC_INFORMATION, Name);
@@ -187,18 +233,14 @@ impl RegKey {
 
     /// Every subkey name, in enumeration order (stops at the first error).
     /// IRQL: PASSIVE_LEVEL (the `Zw*` routines, [K4]); the handle is lent for the call only ([K2]).
-    ///
-    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
-    /// [K2]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k2
+    #[doc = doc_links!()]
     pub fn subkey_names(&self) -> impl Iterator<Item = Result<Vec<u16>>> + '_ {
         (0u32..).map_while(move |i| self.subkey_name(i).transpose())
     }
 
     /// Every value name and type, in enumeration order.
     /// IRQL: PASSIVE_LEVEL (the `Zw*` routines, [K4]); the handle is lent for the call only ([K2]).
-    ///
-    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
-    /// [K2]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k2
+    #[doc = doc_links!()]
     pub fn value_names(&self) -> impl Iterator<Item = Result<(Vec<u16>, u32)>> + '_ {
         (0u32..).map_while(move |i| self.value_name(i).transpose())
     }

@@ -1,6 +1,5 @@
 //! `RegKey`: the only owner of one framework registry key ([K1]).
-//!
-//! [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
+#![doc = doc_links!()]
 
 use crate::error::{Error, Result, check};
 use crate::handle::KeyHandle;
@@ -15,6 +14,21 @@ use core::mem::ManuallyDrop;
 use core::ptr::NonNull;
 
 /// Access to request when opening a key (`ACCESS_MASK`).
+///
+/// # Examples
+/// ```
+/// use wdfkey::{Access, RegKey};
+/// # let m = kmdf_sim::control::Machine::new(Default::default());
+/// # m.registry_seed(r"[\Registry\Machine\SOFTWARE\Example]").unwrap();
+/// # m.run("example.sys", "Example", || -> wdfkey::Result<()> {
+/// assert_eq!(Access::READ | Access::WRITE, Access::READ_WRITE);
+/// let read_only = RegKey::open_absolute(r"\Registry\Machine\SOFTWARE\Example", Access::READ)?;
+/// let denied = read_only.assign_u32("Mode", 1).unwrap_err();
+/// assert_eq!(denied.status(), wdfkey::sys::STATUS_ACCESS_DENIED);
+/// let writable = RegKey::open_absolute(r"\Registry\Machine\SOFTWARE\Example", Access::READ_WRITE)?;
+/// writable.assign_u32("Mode", 1)?;
+/// # Ok(()) }).unwrap().unwrap();
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Access(u32);
 
@@ -48,7 +62,42 @@ impl core::ops::BitOr for Access {
 
 /// Which of a device's keys to open ([F16]).
 ///
-/// [F16]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f16
+/// # Examples
+/// A device's keys in EvtDriverDeviceAdd, under kmdf-sim's PnP:
+/// ```
+/// use wdfkey::{Access, DeviceKey, RegKey};
+/// use wdfkey::sys::*;
+///
+/// extern "C" fn device_add(_driver: WDFDRIVER, init: PWDFDEVICE_INIT) -> NTSTATUS {
+///     let mut init = init;
+///     let mut device: WDFDEVICE = core::ptr::null_mut();
+///     // SAFETY: the framework's `init`, consumed on success; `device` is a local.
+///     let status = unsafe {
+///         call_unsafe_wdf_function_binding!(WdfDeviceCreate, &mut init, WDF_NO_OBJECT_ATTRIBUTES, &mut device)
+///     };
+///     if !NT_SUCCESS(status) {
+///         return status;
+///     }
+///     // SAFETY: `device` was just created by this driver.
+///     let written = unsafe { RegKey::open_device_key(device, DeviceKey::Hardware, Access::ALL) }
+///         .and_then(|hw| hw.assign_u32("Mode", 2)); // `hw` is dropped (closed) here
+///     written.map_or_else(NTSTATUS::from, |()| STATUS_SUCCESS)
+/// }
+/// # extern "C" fn driver_entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
+/// #     let mut config = WDF_DRIVER_CONFIG { Size: size_of::<WDF_DRIVER_CONFIG>() as u32,
+/// #         EvtDriverDeviceAdd: Some(device_add), ..Default::default() };
+/// #     // SAFETY: the loader's arguments; `config` is a local.
+/// #     unsafe { call_unsafe_wdf_function_binding!(WdfDriverCreate, driver, path, WDF_NO_OBJECT_ATTRIBUTES, &mut config, WDF_NO_HANDLE.cast()) }
+/// # }
+/// let m = kmdf_sim::control::Machine::new(Default::default());
+/// m.install("example.sys", "example", Some(driver_entry));
+/// let id = m.add_device(r"Root\Example", None).unwrap();
+/// let (_, instance) = m.device_ids(id).unwrap();
+/// let hardware_key = format!(r"\Registry\Machine\SYSTEM\CurrentControlSet\Enum\{instance}\Device Parameters");
+/// assert_eq!(m.registry_value(&hardware_key, "Mode"), Some((REG_DWORD, 2u32.to_le_bytes().to_vec())));
+/// assert!(m.live_keys().is_empty(), "the key was closed when `hw` was dropped");
+/// ```
+#[doc = doc_links!()]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeviceKey {
     /// `PLUGPLAY_REGKEY_DEVICE`: the hardware key (`Device Parameters`).
@@ -67,6 +116,18 @@ impl DeviceKey {
 }
 
 /// Whether a created key survives a reboot.
+///
+/// # Examples
+/// ```
+/// use wdfkey::{Access, RegKey, Volatility};
+/// # let m = kmdf_sim::control::Machine::new(Default::default());
+/// # m.registry_seed(r"[\Registry\Machine\SOFTWARE\Example]").unwrap();
+/// # m.run("example.sys", "Example", || -> wdfkey::Result<()> {
+/// let key = RegKey::open_absolute(r"\Registry\Machine\SOFTWARE\Example", Access::ALL)?;
+/// let (run, _) = key.create_subkey("ThisBoot", Access::ALL, Volatility::Volatile)?;
+/// run.assign_u32("Started", 1)?; // gone at the next boot
+/// # Ok(()) }).unwrap().unwrap();
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Volatility {
     /// `REG_OPTION_NON_VOLATILE`: stored in the hive.
@@ -77,7 +138,19 @@ pub enum Volatility {
 
 /// What `create_subkey` found (`REG_CREATED_NEW_KEY` / `REG_OPENED_EXISTING_KEY`, [F13]).
 ///
-/// [F13]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f13
+/// # Examples
+/// ```
+/// use wdfkey::{Access, Disposition, RegKey, Volatility};
+/// # let m = kmdf_sim::control::Machine::new(Default::default());
+/// # m.registry_seed(r"[\Registry\Machine\SOFTWARE\Example]").unwrap();
+/// # m.run("example.sys", "Example", || -> wdfkey::Result<()> {
+/// let key = RegKey::open_absolute(r"\Registry\Machine\SOFTWARE\Example", Access::ALL)?;
+/// let (_, first) = key.create_subkey("State", Access::ALL, Volatility::NonVolatile)?;
+/// let (_, again) = key.create_subkey("State", Access::ALL, Volatility::NonVolatile)?;
+/// assert_eq!((first, again), (Disposition::CreatedNew, Disposition::OpenedExisting));
+/// # Ok(()) }).unwrap().unwrap();
+/// ```
+#[doc = doc_links!()]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Disposition {
     /// The key did not exist and was created.
@@ -103,19 +176,46 @@ pub enum Disposition {
 /// A key kept in a framework context is an `Option<RegKey>` (all-zero is
 /// `None`, [F76]) taken out in `EvtDriverUnload` or the parent's cleanup.
 ///
-/// [F5]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f5
-/// [F9]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f9
-/// [F10]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f10
-/// [F34]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f34
-/// [F76]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f76
+/// # Neither `Send` nor `Sync`
+/// By its pointer field, and on purpose: a key is used and dropped by the
+/// code that owns it, and dropping it must happen while its parent object
+/// lives and, for the close to be immediate, at PASSIVE_LEVEL. A key that
+/// could move freely between threads could be dropped by a work item or DPC
+/// after its owner's teardown, which no type can check. A driver that must
+/// hand a key to another context does so explicitly: [`RegKey::into_raw`],
+/// and [`RegKey::from_raw`] (`unsafe`, with those conditions as its
+/// contract) on the other side. The same holds for the borrows
+/// ([`KeyHandle`](crate::KeyHandle), [`ScopedKey`](crate::ScopedKey)).
 ///
 /// # Invariants
 /// `raw` is a live WDFKEY that this value alone will delete ([K1]), whose
 /// parent object outlives this value ([K3]).
 ///
-/// [K3]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k3
-/// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
-/// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
+/// # Examples
+/// ```
+/// use wdfkey::{Access, RegKey};
+/// # use wdfkey::sys::*;
+/// # extern "C" fn driver_entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
+/// #     let mut config = WDF_DRIVER_CONFIG { Size: size_of::<WDF_DRIVER_CONFIG>() as u32, ..Default::default() };
+/// #     // SAFETY: the loader's arguments; `config` is a local.
+/// #     unsafe { call_unsafe_wdf_function_binding!(WdfDriverCreate, driver, path, WDF_NO_OBJECT_ATTRIBUTES, &mut config, WDF_NO_HANDLE.cast()) }
+/// # }
+/// # let m = kmdf_sim::control::Machine::new(Default::default());
+/// # m.load("example.sys", "example", Some(driver_entry)).unwrap();
+/// # let driver = m.live_objects().into_iter().find(|(_, t)| *t == "WDFDRIVER").unwrap().0 as WDFDRIVER;
+/// # m.run("example.sys", "Example", || -> wdfkey::Result<()> {
+/// // SAFETY: `driver` is this driver's live WDFDRIVER.
+/// let params = unsafe { RegKey::open_parameters(driver) }?;
+/// let level = params.query_u32("TraceLevel").unwrap_or(3);
+/// drop(params); // closed here, exactly once
+/// // SAFETY: as above.
+/// let state = unsafe { RegKey::open_persistent_state(driver, Access::ALL) }?;
+/// let loads = state.query_u32("LoadCount").unwrap_or(0);
+/// state.assign_u32("LoadCount", loads.wrapping_add(1))?;
+/// assert_eq!((level, state.query_u32("LoadCount")?), (3, 1));
+/// # Ok(()) }).unwrap().unwrap();
+/// ```
+#[doc = doc_links!()]
 #[repr(transparent)]
 #[derive(Debug)]
 pub struct RegKey {
@@ -139,7 +239,7 @@ impl RegKey {
     fn from_opened(status: NTSTATUS, raw: WDFKEY) -> Result<RegKey> {
         check(status)?;
         // INVARIANT: the framework opened this key for us; we alone delete it.
-        NonNull::new(raw).map(|raw| RegKey { raw }).ok_or(Error::new(sys::STATUS_UNSUCCESSFUL))
+        NonNull::new(raw).map(|raw| RegKey { raw }).ok_or(Error::UNSUCCESSFUL)
     }
 
     /// Opens the driver's service `Parameters` key read-only ([F14]:
@@ -148,10 +248,7 @@ impl RegKey {
     ///
     /// # Safety
     /// `driver` is the live WDFDRIVER of the calling driver.
-    ///
-    /// [F14]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f14
-    /// [F74]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f74
-    /// [F10]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f10
+    #[doc = doc_links!()]
     pub unsafe fn open_parameters(driver: WDFDRIVER) -> Result<RegKey> {
         let mut raw: WDFKEY = core::ptr::null_mut();
         // SAFETY: `driver` is live (caller); `raw` outlives the call (F14).
@@ -173,10 +270,7 @@ impl RegKey {
     ///
     /// # Safety
     /// `driver` is the live WDFDRIVER of the calling driver.
-    ///
-    /// [F15]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f15
-    /// [F74]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f74
-    /// [F10]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f10
+    #[doc = doc_links!()]
     pub unsafe fn open_persistent_state(driver: WDFDRIVER, access: Access) -> Result<RegKey> {
         let mut raw: WDFKEY = core::ptr::null_mut();
         // SAFETY: `driver` is live (caller); `raw` outlives the call (F15).
@@ -199,9 +293,7 @@ impl RegKey {
     ///
     /// # Safety
     /// `device` is a live WDFDEVICE of the calling driver.
-    ///
-    /// [F16]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f16
-    /// [F10]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f10
+    #[doc = doc_links!()]
     pub unsafe fn open_device_key(device: sys::WDFDEVICE, which: DeviceKey, access: Access) -> Result<RegKey> {
         let mut raw: WDFKEY = core::ptr::null_mut();
         // SAFETY: `device` is live (caller); `raw` is a local (F16).
@@ -225,8 +317,7 @@ impl RegKey {
     /// # Safety
     /// `init` is the live `PWDFDEVICE_INIT` the framework passed to
     /// EvtDriverDeviceAdd, before `WdfDeviceCreate` consumed it.
-    ///
-    /// [F10]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f10
+    #[doc = doc_links!()]
     pub unsafe fn open_device_init_key(init: sys::PWDFDEVICE_INIT, which: DeviceKey, access: Access) -> Result<RegKey> {
         let mut raw: WDFKEY = core::ptr::null_mut();
         // SAFETY: `init` is live (caller); `raw` is a local.
@@ -301,16 +392,14 @@ impl RegKey {
 
     /// Opens a key by absolute path (`\Registry\Machine\...`). PASSIVE_LEVEL.
     /// Parent: the driver object ([F10]).
-    ///
-    /// [F10]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f10
+    #[doc = doc_links!()]
     pub fn open_absolute<'n>(path: impl IntoRegName<'n>, access: Access) -> Result<RegKey> {
         RegKey::open_raw(core::ptr::null_mut(), path, access, None)
     }
 
     /// Opens or creates a key by absolute path. PASSIVE_LEVEL. Parent: the
     /// driver object ([F10]).
-    ///
-    /// [F10]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f10
+    #[doc = doc_links!()]
     pub fn create_absolute<'n>(
         path: impl IntoRegName<'n>,
         access: Access,
@@ -321,17 +410,14 @@ impl RegKey {
 
     /// Opens the subkey `name` of this key. PASSIVE_LEVEL. Parent: the driver
     /// object ([F10]).
-    ///
-    /// [F10]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f10
+    #[doc = doc_links!()]
     pub fn open_subkey<'n>(&self, name: impl IntoRegName<'n>, access: Access) -> Result<RegKey> {
         RegKey::open_raw(self.as_raw(), name, access, None)
     }
 
     /// Opens or creates the subkey `name`, saying which it did ([F13]).
     /// PASSIVE_LEVEL. Parent: the driver object ([F10]).
-    ///
-    /// [F13]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f13
-    /// [F10]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f10
+    #[doc = doc_links!()]
     pub fn create_subkey<'n>(
         &self,
         name: impl IntoRegName<'n>,
@@ -344,8 +430,7 @@ impl RegKey {
     /// Opens the subkey `name` as a child of `parent` (a request or device
     /// the caller is working on): the returned key cannot outlive `parent`
     /// ([K3]). PASSIVE_LEVEL.
-    ///
-    /// [K3]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k3
+    #[doc = doc_links!()]
     pub fn open_subkey_scoped<'p, 'n>(
         &self,
         name: impl IntoRegName<'n>,
@@ -358,8 +443,7 @@ impl RegKey {
     }
 
     /// Opens a key by absolute path as a child of `parent` ([K3]). PASSIVE_LEVEL.
-    ///
-    /// [K3]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k3
+    #[doc = doc_links!()]
     pub fn open_absolute_scoped<'p, 'n>(
         path: impl IntoRegName<'n>,
         access: Access,
@@ -375,9 +459,7 @@ impl RegKey {
     /// framework deletes the key object ([F26]), so the key is consumed; on
     /// failure the key object still exists and is handed back, still owned
     /// ([F69] follows KMDF's source). PASSIVE_LEVEL.
-    ///
-    /// [F26]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f26
-    /// [F69]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f69
+    #[doc = doc_links!()]
     pub fn remove(self) -> core::result::Result<(), (RegKey, Error)> {
         // SAFETY: K1 — `raw` is live and owned by `self`.
         let status = unsafe { call_unsafe_wdf_function_binding!(WdfRegistryRemoveKey, self.as_raw()) };
@@ -407,9 +489,7 @@ impl RegKey {
     /// `raw` is a live WDFKEY that nothing else closes or deletes ([K1]) — e.g.
     /// from [`RegKey::into_raw`] — and whose parent object outlives the new
     /// `RegKey` ([K3]).
-    ///
-    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
-    /// [K3]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k3
+    #[doc = doc_links!()]
     pub unsafe fn from_raw(raw: WDFKEY) -> Option<RegKey> {
         // INVARIANT: the caller hands over sole ownership of a live key.
         NonNull::new(raw).map(|raw| RegKey { raw })
@@ -417,17 +497,14 @@ impl RegKey {
 
     /// The `WDFKEY`, borrowed (any IRQL): for a framework DDI this crate does not wrap.
     /// It stays owned by `self`; closing or deleting it breaks [K1].
-    ///
-    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
+    #[doc = doc_links!()]
     pub fn as_raw(&self) -> WDFKEY {
         self.raw.as_ptr()
     }
 
     /// The WDM handle inside the key, lent for as long as `self` is borrowed
     /// ([K2], [F6]). PASSIVE_LEVEL.
-    ///
-    /// [K2]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k2
-    /// [F6]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f6
+    #[doc = doc_links!()]
     pub fn wdm_handle(&self) -> KeyHandle<'_> {
         // SAFETY: K1 — `raw` is a live WDFKEY; WdmGetHandle only reads m_Key (F6).
         let raw: HANDLE = unsafe { call_unsafe_wdf_function_binding!(WdfRegistryWdmGetHandle, self.as_raw()) };
@@ -438,11 +515,7 @@ impl RegKey {
 impl Drop for RegKey {
     /// `WdfObjectDelete`: closes the key at once at PASSIVE_LEVEL, deferred to
     /// PASSIVE above it ([F5], [F9], [F34]). Allowed up to DISPATCH_LEVEL ([K4]).
-    ///
-    /// [F5]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f5
-    /// [F9]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f9
-    /// [F34]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f34
-    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
+    #[doc = doc_links!()]
     fn drop(&mut self) {
         // SAFETY: K1 — `raw` is live and owned by `self`, and nothing deletes
         // it after this; K3 — its parent object is still alive.

@@ -14,6 +14,23 @@ pub const MAX_NAME_UNITS: usize = 32_767;
 /// # Invariants
 /// `units` satisfies those three rules, so a `UNICODE_STRING` over it is
 /// always well formed.
+///
+/// # Examples
+/// ```
+/// use wdfkey::{Access, RegKey, RegName};
+/// use wdfkey::sys::STATUS_INVALID_PARAMETER;
+/// # let m = kmdf_sim::control::Machine::new(Default::default());
+/// # m.registry_seed(r"[\Registry\Machine\SOFTWARE\Example]").unwrap();
+/// # m.run("example.sys", "Example", || -> wdfkey::Result<()> {
+/// assert_eq!(RegName::new("").unwrap_err().status(), STATUS_INVALID_PARAMETER);
+/// assert_eq!(RegName::new("a\0b").unwrap_err().status(), STATUS_INVALID_PARAMETER);
+/// // Built once, used for many calls without converting again.
+/// let level = RegName::new("TraceLevel")?;
+/// let key = RegKey::open_absolute(r"\Registry\Machine\SOFTWARE\Example", Access::ALL)?;
+/// key.assign_u32(&level, 4)?;
+/// assert_eq!(key.query_u32(&level)?, 4);
+/// # Ok(()) }).unwrap().unwrap();
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegName<'a> {
     units: Units<'a>,
@@ -48,8 +65,7 @@ impl<'a> RegName<'a> {
     /// # Errors
     /// `STATUS_INVALID_PARAMETER` as [`RegName::from_utf16`];
     /// `STATUS_INSUFFICIENT_RESOURCES` if the buffer cannot be allocated.
-    ///
-    /// [K5]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k5
+    #[doc = doc_links!()]
     pub fn new(name: &str) -> Result<RegName<'static>> {
         if name.is_empty() || name.len() > 3 * MAX_NAME_UNITS || name.contains('\0') {
             return Err(Error::invalid_name());
@@ -82,6 +98,20 @@ impl<'a> RegName<'a> {
 }
 
 /// Anything a name can be made from: `&str`, `&[u16]`, or a [`RegName`].
+///
+/// # Examples
+/// ```
+/// use wdfkey::{Access, RegKey, RegName, Volatility};
+/// # let m = kmdf_sim::control::Machine::new(Default::default());
+/// # m.registry_seed(r"[\Registry\Machine\SOFTWARE\Example]").unwrap();
+/// # m.run("example.sys", "Example", || -> wdfkey::Result<()> {
+/// let key = RegKey::open_absolute(r"\Registry\Machine\SOFTWARE\Example", Access::ALL)?;
+/// let utf16: Vec<u16> = "Sub".encode_utf16().collect();
+/// key.create_subkey("Sub", Access::ALL, Volatility::NonVolatile)?; // &str
+/// key.open_subkey(utf16.as_slice(), Access::READ)?;              // &[u16]
+/// key.open_subkey(RegName::new("Sub")?, Access::READ)?;          // RegName
+/// # Ok(()) }).unwrap().unwrap();
+/// ```
 pub trait IntoRegName<'a> {
     /// The validated name.
     ///

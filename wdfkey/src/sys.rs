@@ -4,7 +4,7 @@
 //!
 //! Every other module of the crate names kernel items only through
 //! `crate::sys`, so the code the tests run under the simulator is the code
-//! the `.sys` runs ([docs/design.md#two-kernels](https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/design.md#two-kernels)).
+//! the `.sys` runs (the repository's `docs/design.md#two-kernels`).
 //! The switch is this `cfg`, not a per-target rename of the dependency,
 //! because it must also follow the `sim` feature on Windows hosts, which a
 //! target-specific rename cannot.

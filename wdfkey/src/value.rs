@@ -1,16 +1,14 @@
 //! Typed values: query and assign `REG_DWORD`, `REG_QWORD`, `REG_SZ`,
 //! `REG_EXPAND_SZ`, `REG_MULTI_SZ`, `REG_BINARY`; remove values. All at
 //! PASSIVE_LEVEL ([F19]); all allocation fallible ([K5]).
-//!
-//! [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
-//! [K5]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k5
+#![doc = doc_links!()]
 
 use crate::error::{Error, Result, check};
 use crate::key::RegKey;
 use crate::name::{IntoRegName, MAX_NAME_UNITS, RegName};
 use crate::sys::{
-    NTSTATUS, REG_BINARY, REG_EXPAND_SZ, REG_MULTI_SZ, REG_QWORD, REG_SZ, STATUS_BUFFER_OVERFLOW,
-    STATUS_OBJECT_TYPE_MISMATCH, STATUS_RESOURCE_DATA_NOT_FOUND, UNICODE_STRING, call_unsafe_wdf_function_binding,
+    NTSTATUS, REG_BINARY, REG_EXPAND_SZ, REG_MULTI_SZ, REG_QWORD, REG_SZ, STATUS_BUFFER_OVERFLOW, UNICODE_STRING,
+    call_unsafe_wdf_function_binding,
 };
 use alloc::vec::Vec;
 
@@ -19,6 +17,22 @@ use alloc::vec::Vec;
 const RETRIES: usize = 4;
 
 /// What [`RegKey::query_value_into`] read: the length and the `REG_*` type.
+///
+/// # Examples
+/// ```
+/// use wdfkey::{Access, RegKey, ValueInfo};
+/// use wdfkey::sys::REG_BINARY;
+/// # let m = kmdf_sim::control::Machine::new(Default::default());
+/// # m.registry_seed(r"[\Registry\Machine\SOFTWARE\Example]").unwrap();
+/// # m.run("example.sys", "Example", || -> wdfkey::Result<()> {
+/// let key = RegKey::open_absolute(r"\Registry\Machine\SOFTWARE\Example", Access::ALL)?;
+/// key.assign_binary("Blob", &[1, 2, 3])?;
+/// let mut buf = [0u8; 16];
+/// assert_eq!(key.query_value_into("Blob", &mut buf)?, ValueInfo { len: 3, kind: REG_BINARY });
+/// // Too small: the error carries the length the value needs.
+/// assert_eq!(key.query_value_into("Blob", &mut buf[..1]).unwrap_err().needed(), Some(3));
+/// # Ok(()) }).unwrap().unwrap();
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ValueInfo {
     /// Bytes of data.
@@ -28,6 +42,20 @@ pub struct ValueInfo {
 }
 
 /// A `REG_MULTI_SZ` value: its strings, in order.
+///
+/// # Examples
+/// ```
+/// use wdfkey::{Access, RegKey};
+/// # let m = kmdf_sim::control::Machine::new(Default::default());
+/// # m.registry_seed(r"[\Registry\Machine\SOFTWARE\Example]").unwrap();
+/// # m.run("example.sys", "Example", || -> wdfkey::Result<()> {
+/// let key = RegKey::open_absolute(r"\Registry\Machine\SOFTWARE\Example", Access::ALL)?;
+/// key.assign_multi_string("Ports", &["COM1", "COM2"])?;
+/// let ports = key.query_multi_string("Ports")?;
+/// let ports: Vec<String> = ports.iter().map(String::from_utf16_lossy).collect();
+/// assert_eq!(ports, ["COM1", "COM2"]);
+/// # Ok(()) }).unwrap().unwrap();
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MultiString {
     /// UTF-16 units: each string followed by a NUL, then a final NUL.
@@ -37,23 +65,20 @@ pub struct MultiString {
 impl MultiString {
     /// The strings (UTF-16, without NULs).
     /// IRQL: PASSIVE_LEVEL ([F19], [K4]); the key stays owned by `self` ([K1]).
-    ///
-    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
-    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
-    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
+    #[doc = doc_links!()]
     pub fn iter(&self) -> impl Iterator<Item = &[u16]> {
         self.units.split(|&u| u == 0).take_while(|s| !s.is_empty())
     }
 }
 
 fn to_u32(len: usize) -> Result<u32> {
-    u32::try_from(len).map_err(|_| Error::new(crate::sys::STATUS_INVALID_PARAMETER))
+    u32::try_from(len).map_err(|_| Error::INVALID_PARAMETER)
 }
 
 /// UTF-16 of `s` plus a NUL, fallibly allocated; `s` must hold no NUL.
 fn utf16_z(s: &str) -> Result<Vec<u16>> {
     if s.contains('\0') {
-        return Err(Error::new(crate::sys::STATUS_INVALID_PARAMETER));
+        return Err(Error::INVALID_PARAMETER);
     }
     let mut v = Vec::new();
     v.try_reserve_exact(s.len() + 1).map_err(|_| Error::no_memory())?;
@@ -73,9 +98,7 @@ impl RegKey {
     /// `WdfRegistryQueryValue` into `buf` ([F21], [F22]): `(len, type)` on
     /// success; `STATUS_BUFFER_OVERFLOW` with the needed byte count when
     /// `buf` is too small (an empty `buf` just probes).
-    ///
-    /// [F21]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f21
-    /// [F22]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f22
+    #[doc = doc_links!()]
     fn query_raw(&self, name: &RegName<'_>, buf: &mut [u8]) -> (NTSTATUS, ValueInfo) {
         let us = name.unicode_string();
         let capacity = u32::try_from(buf.len()).unwrap_or(u32::MAX);
@@ -103,11 +126,7 @@ impl RegKey {
     /// # Errors
     /// `STATUS_BUFFER_OVERFLOW` with [`Error::needed`] = the byte count when
     /// `buf` is too small ([F21]); `STATUS_OBJECT_NAME_NOT_FOUND` if absent.
-    ///
-    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
-    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
-    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
-    /// [F21]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f21
+    #[doc = doc_links!()]
     pub fn query_value_into<'n>(&self, name: impl IntoRegName<'n>, buf: &mut [u8]) -> Result<ValueInfo> {
         let name = name.into_reg_name()?;
         match self.query_raw(&name, buf) {
@@ -123,7 +142,7 @@ impl RegKey {
             match self.query_raw(name, &mut buf) {
                 (STATUS_BUFFER_OVERFLOW, info) => {
                     if !kinds.contains(&info.kind) {
-                        return Err(Error::new(STATUS_OBJECT_TYPE_MISMATCH));
+                        return Err(Error::TYPE_MISMATCH);
                     }
                     let want = info.len as usize;
                     buf.try_reserve_exact(want.saturating_sub(buf.len())).map_err(|_| Error::no_memory())?;
@@ -132,14 +151,14 @@ impl RegKey {
                 (status, info) => {
                     check(status)?;
                     if !kinds.contains(&info.kind) {
-                        return Err(Error::new(STATUS_OBJECT_TYPE_MISMATCH));
+                        return Err(Error::TYPE_MISMATCH);
                     }
                     buf.truncate(info.len as usize);
                     return Ok(buf);
                 }
             }
         }
-        Err(Error::new(STATUS_BUFFER_OVERFLOW))
+        Err(Error::OVERFLOW)
     }
 
     /// Reads a `REG_DWORD` (`WdfRegistryQueryULong`, [F23]).
@@ -148,11 +167,7 @@ impl RegKey {
     /// # Errors
     /// `STATUS_OBJECT_NAME_NOT_FOUND` if absent, `STATUS_OBJECT_TYPE_MISMATCH`
     /// for another type.
-    ///
-    /// [F23]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f23
-    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
-    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
-    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
+    #[doc = doc_links!()]
     pub fn query_u32<'n>(&self, name: impl IntoRegName<'n>) -> Result<u32> {
         let name = name.into_reg_name()?;
         let us = name.unicode_string();
@@ -169,19 +184,16 @@ impl RegKey {
     /// # Errors
     /// As [`RegKey::query_u32`]; a `REG_QWORD` that is not 8 bytes long is a
     /// type mismatch.
-    ///
-    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
-    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
-    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
+    #[doc = doc_links!()]
     pub fn query_u64<'n>(&self, name: impl IntoRegName<'n>) -> Result<u64> {
         let name = name.into_reg_name()?;
         let mut buf = [0u8; 8];
         match self.query_raw(&name, &mut buf) {
-            (_, info) if info.kind != REG_QWORD && info.len != 0 => Err(Error::new(STATUS_OBJECT_TYPE_MISMATCH)),
+            (_, info) if info.kind != REG_QWORD && info.len != 0 => Err(Error::TYPE_MISMATCH),
             (status, info) => {
                 check(status)?;
                 if info.kind != REG_QWORD || info.len != 8 {
-                    return Err(Error::new(STATUS_OBJECT_TYPE_MISMATCH));
+                    return Err(Error::TYPE_MISMATCH);
                 }
                 Ok(u64::from_le_bytes(buf))
             }
@@ -195,18 +207,14 @@ impl RegKey {
     /// # Errors
     /// `STATUS_BUFFER_OVERFLOW` with [`Error::needed`] = UTF-16 units
     /// (including the NUL) when `buf` is too small; the type errors of [F24].
-    ///
-    /// [F24]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f24
-    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
-    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
-    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
+    #[doc = doc_links!()]
     pub fn query_string_into<'n>(&self, name: impl IntoRegName<'n>, buf: &mut [u16]) -> Result<usize> {
         let name = name.into_reg_name()?;
         if buf.is_empty() {
             // F24: a zero MaximumLength is STATUS_INVALID_PARAMETER; probe instead.
             return match self.query_raw(&name, &mut []) {
                 (_, info) if info.kind != REG_SZ && info.kind != REG_EXPAND_SZ && info.len != 0 => {
-                    Err(Error::new(STATUS_OBJECT_TYPE_MISMATCH))
+                    Err(Error::TYPE_MISMATCH)
                 }
                 (STATUS_BUFFER_OVERFLOW, info) => Err(Error::overflow(info.len / 2)),
                 (status, _) => check(status).map(|()| 0),
@@ -240,10 +248,7 @@ impl RegKey {
     /// # Errors
     /// As [`RegKey::query_string_into`]; `STATUS_INSUFFICIENT_RESOURCES` if
     /// the buffer cannot be allocated.
-    ///
-    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
-    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
-    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
+    #[doc = doc_links!()]
     pub fn query_string<'n>(&self, name: impl IntoRegName<'n>) -> Result<Vec<u16>> {
         let name = name.into_reg_name()?;
         let bytes = self.query_alloc(&name, &[REG_SZ, REG_EXPAND_SZ])?;
@@ -263,19 +268,15 @@ impl RegKey {
     ///
     /// # Errors
     /// As above; `STATUS_OBJECT_NAME_NOT_FOUND` if absent.
-    ///
-    /// [F25]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f25
-    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
-    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
-    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
+    #[doc = doc_links!()]
     pub fn query_multi_string<'n>(&self, name: impl IntoRegName<'n>) -> Result<MultiString> {
         let name = name.into_reg_name()?;
         let bytes = self.query_alloc(&name, &[REG_MULTI_SZ])?;
         if bytes.is_empty() {
-            return Err(Error::new(STATUS_RESOURCE_DATA_NOT_FOUND));
+            return Err(Error::DATA_NOT_FOUND);
         }
         if bytes.len() % 2 != 0 || bytes.len() < 4 || bytes[bytes.len() - 4..] != [0, 0, 0, 0] {
-            return Err(Error::new(STATUS_OBJECT_TYPE_MISMATCH));
+            return Err(Error::TYPE_MISMATCH);
         }
         let mut units = Vec::new();
         units.try_reserve_exact(bytes.len() / 2).map_err(|_| Error::no_memory())?;
@@ -288,18 +289,14 @@ impl RegKey {
     ///
     /// # Errors
     /// `STATUS_OBJECT_TYPE_MISMATCH` for another type; as above otherwise.
-    ///
-    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
-    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
-    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
+    #[doc = doc_links!()]
     pub fn query_binary<'n>(&self, name: impl IntoRegName<'n>) -> Result<Vec<u8>> {
         let name = name.into_reg_name()?;
         self.query_alloc(&name, &[REG_BINARY])
     }
 
     /// `WdfRegistryAssignValue` ([F26]).
-    ///
-    /// [F26]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f26
+    #[doc = doc_links!()]
     fn assign_raw(&self, name: &RegName<'_>, kind: u32, data: &[u8]) -> Result<()> {
         let us = name.unicode_string();
         let len = to_u32(data.len())?;
@@ -320,11 +317,7 @@ impl RegKey {
     ///
     /// # Errors
     /// As [`RegKey::assign_u32`]; `STATUS_INVALID_PARAMETER` above 4 GiB.
-    ///
-    /// [F26]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f26
-    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
-    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
-    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
+    #[doc = doc_links!()]
     pub fn assign_value<'n>(&self, name: impl IntoRegName<'n>, kind: u32, data: &[u8]) -> Result<()> {
         self.assign_raw(&name.into_reg_name()?, kind, data)
     }
@@ -334,11 +327,7 @@ impl RegKey {
     ///
     /// # Errors
     /// `STATUS_ACCESS_DENIED` on a key opened without `KEY_SET_VALUE`.
-    ///
-    /// [F26]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f26
-    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
-    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
-    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
+    #[doc = doc_links!()]
     pub fn assign_u32<'n>(&self, name: impl IntoRegName<'n>, value: u32) -> Result<()> {
         let name = name.into_reg_name()?;
         let us = name.unicode_string();
@@ -352,10 +341,7 @@ impl RegKey {
     ///
     /// # Errors
     /// As [`RegKey::assign_u32`].
-    ///
-    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
-    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
-    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
+    #[doc = doc_links!()]
     pub fn assign_u64<'n>(&self, name: impl IntoRegName<'n>, value: u64) -> Result<()> {
         self.assign_raw(&name.into_reg_name()?, REG_QWORD, &value.to_le_bytes())
     }
@@ -365,10 +351,7 @@ impl RegKey {
     ///
     /// # Errors
     /// `STATUS_INVALID_PARAMETER` for a NUL in `value`; as above otherwise.
-    ///
-    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
-    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
-    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
+    #[doc = doc_links!()]
     pub fn assign_string<'n>(&self, name: impl IntoRegName<'n>, value: &str) -> Result<()> {
         let name = name.into_reg_name()?;
         self.assign_raw(&name, REG_SZ, &le_bytes(&utf16_z(value)?)?)
@@ -379,10 +362,7 @@ impl RegKey {
     ///
     /// # Errors
     /// As [`RegKey::assign_string`].
-    ///
-    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
-    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
-    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
+    #[doc = doc_links!()]
     pub fn assign_expand_string<'n>(&self, name: impl IntoRegName<'n>, value: &str) -> Result<()> {
         let name = name.into_reg_name()?;
         self.assign_raw(&name, REG_EXPAND_SZ, &le_bytes(&utf16_z(value)?)?)
@@ -394,16 +374,13 @@ impl RegKey {
     ///
     /// # Errors
     /// `STATUS_INVALID_PARAMETER` for an empty string or a NUL; as above.
-    ///
-    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
-    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
-    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
+    #[doc = doc_links!()]
     pub fn assign_multi_string<'n>(&self, name: impl IntoRegName<'n>, values: &[&str]) -> Result<()> {
         let name = name.into_reg_name()?;
         let mut units: Vec<u16> = Vec::new();
         for v in values {
             if v.is_empty() {
-                return Err(Error::new(crate::sys::STATUS_INVALID_PARAMETER));
+                return Err(Error::INVALID_PARAMETER);
             }
             let z = utf16_z(v)?;
             units.try_reserve(z.len()).map_err(|_| Error::no_memory())?;
@@ -422,10 +399,7 @@ impl RegKey {
     ///
     /// # Errors
     /// As [`RegKey::assign_u32`]; `STATUS_INVALID_PARAMETER` above 4 GiB.
-    ///
-    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
-    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
-    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
+    #[doc = doc_links!()]
     pub fn assign_binary<'n>(&self, name: impl IntoRegName<'n>, data: &[u8]) -> Result<()> {
         self.assign_raw(&name.into_reg_name()?, REG_BINARY, data)
     }
@@ -436,11 +410,7 @@ impl RegKey {
     /// # Errors
     /// `STATUS_OBJECT_NAME_NOT_FOUND` if absent; `STATUS_ACCESS_DENIED`
     /// without write access.
-    ///
-    /// [F26]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f26
-    /// [F19]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/facts.md#f19
-    /// [K4]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k4
-    /// [K1]: https://github.com/wdfkey-guard/wdfkey-guard/blob/main/docs/invariants.md#k1
+    #[doc = doc_links!()]
     pub fn remove_value<'n>(&self, name: impl IntoRegName<'n>) -> Result<()> {
         let name = name.into_reg_name()?;
         let us = name.unicode_string();

@@ -1,4 +1,4 @@
-//! What `RegKey` makes impossible to write (trybuild).
+//! What `RegKey` makes impossible to write in safe code (trybuild).
 
 #[test]
 fn ownership_mistakes_do_not_compile() {

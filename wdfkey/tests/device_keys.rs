@@ -18,7 +18,7 @@ fn device_add_inner(init: PWDFDEVICE_INIT) -> Result<(), wdfkey::Error> {
     let st =
         unsafe { call_unsafe_wdf_function_binding!(WdfDeviceCreate, &mut init, WDF_NO_OBJECT_ATTRIBUTES, &mut device) };
     if !NT_SUCCESS(st) {
-        return Err(wdfkey::Error::new(st));
+        return Err(wdfkey::Error::new(st).unwrap_or(wdfkey::Error::UNSUCCESSFUL));
     }
     // SAFETY: `device` was just created.
     let hw = unsafe { RegKey::open_device_key(device, DeviceKey::Hardware, Access::READ) }?;

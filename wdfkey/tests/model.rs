@@ -117,7 +117,7 @@ fn run_with(ops: &[Op], behind_the_back: impl FnOnce(&Machine)) -> Result<(), St
                     Op::Open(k) => {
                         match (root.open_subkey(key_name(*k).as_str(), Access::ALL), model.contains_key(k)) {
                             (Ok(key), true) => open[*k] = Some(key),
-                            (Err(e), false) if e == Error::new(STATUS_OBJECT_NAME_NOT_FOUND) => {}
+                            (Err(e), false) if e == Error::new(STATUS_OBJECT_NAME_NOT_FOUND).unwrap() => {}
                             (r, exists) => {
                                 return Err(at(format!("{:?} but the model says exists={exists}", r.map(|_| ()))));
                             }
@@ -150,7 +150,7 @@ fn run_with(ops: &[Op], behind_the_back: impl FnOnce(&Machine)) -> Result<(), St
                                     )));
                                 }
                             }
-                            (Err(e), None) if e == Error::new(STATUS_OBJECT_NAME_NOT_FOUND) => {}
+                            (Err(e), None) if e == Error::new(STATUS_OBJECT_NAME_NOT_FOUND).unwrap() => {}
                             (got, want) => return Err(at(format!("got {got:?}, model {want:?}"))),
                         }
                     }
@@ -159,7 +159,7 @@ fn run_with(ops: &[Op], behind_the_back: impl FnOnce(&Machine)) -> Result<(), St
                         let existed = model.entry(*k).or_default().remove(&NAMES[*n].to_lowercase()).is_some();
                         match key.remove_value(NAMES[*n]) {
                             Ok(()) if existed => {}
-                            Err(e) if !existed && e == Error::new(STATUS_OBJECT_NAME_NOT_FOUND) => {}
+                            Err(e) if !existed && e == Error::new(STATUS_OBJECT_NAME_NOT_FOUND).unwrap() => {}
                             r => return Err(at(format!("{r:?} but the model says existed={existed}"))),
                         }
                     }

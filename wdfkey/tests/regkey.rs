@@ -5,7 +5,7 @@
 
 use kmdf_sim::control::{Machine, ReusePolicy, Settings};
 use kmdf_sim::*;
-use wdfkey::{Access, Disposition, Error, ParentObject, RegKey, Volatility};
+use wdfkey::{Access, Disposition, Error, ParentObject, Query, RegKey, Volatility};
 
 use kmdf_sim::testing::plain_entry;
 
@@ -66,14 +66,14 @@ fn typed_values_round_trip() {
         assert_eq!(key.query_binary("Bin").unwrap(), [1, 2, 3]);
 
         // Wrong types (F23 for the DWORD; the same rule for the others).
-        let mismatch = Some(Error::new(STATUS_OBJECT_TYPE_MISMATCH));
+        let mismatch = Some(Error::new(STATUS_OBJECT_TYPE_MISMATCH).unwrap());
         assert_eq!(key.query_u32("Qword").err(), mismatch);
         assert_eq!(key.query_u64("Dword").err(), mismatch);
         assert_eq!(key.query_string("Bin").err(), mismatch);
         assert_eq!(key.query_multi_string("Sz").err(), mismatch);
         assert_eq!(key.query_binary("Dword").err(), mismatch);
         // Missing values.
-        let missing = Some(Error::new(STATUS_OBJECT_NAME_NOT_FOUND));
+        let missing = Some(Error::new(STATUS_OBJECT_NAME_NOT_FOUND).unwrap());
         assert_eq!(key.query_u32("Nope").err(), missing);
         assert_eq!(key.query_u64("Nope").err(), missing);
         assert_eq!(key.query_string("Nope").err(), missing);
@@ -91,10 +91,10 @@ fn typed_values_round_trip() {
         assert_eq!((e.status(), e.needed()), (STATUS_BUFFER_OVERFLOW, Some(3)));
         // Removing values.
         assert_eq!(key.remove_value("Bin"), Ok(()));
-        assert_eq!(key.remove_value("Bin"), Err(Error::new(STATUS_OBJECT_NAME_NOT_FOUND)));
+        assert_eq!(key.remove_value("Bin"), Err(Error::new(STATUS_OBJECT_NAME_NOT_FOUND).unwrap()));
         // Bad value contents are refused before any call.
-        assert_eq!(key.assign_string("X", "a\0b"), Err(Error::new(STATUS_INVALID_PARAMETER)));
-        assert_eq!(key.assign_multi_string("X", &["a", ""]), Err(Error::new(STATUS_INVALID_PARAMETER)));
+        assert_eq!(key.assign_string("X", "a\0b"), Err(Error::new(STATUS_INVALID_PARAMETER).unwrap()));
+        assert_eq!(key.assign_multi_string("X", &["a", ""]), Err(Error::new(STATUS_INVALID_PARAMETER).unwrap()));
     })
     .expect("no stop");
     unload_clean(&m);
@@ -108,7 +108,7 @@ fn parameters_are_read_only() {
         let params = unsafe { RegKey::open_parameters(driver) }.expect("opens");
         assert_eq!(params.query_u32("TraceLevel"), Ok(3));
         assert_eq!(params.query_string("Name").unwrap(), utf16("abc"));
-        assert_eq!(params.assign_u32("TraceLevel", 4), Err(Error::new(STATUS_ACCESS_DENIED)));
+        assert_eq!(params.assign_u32("TraceLevel", 4), Err(Error::new(STATUS_ACCESS_DENIED).unwrap()));
     })
     .expect("no stop");
     unload_clean(&m);
@@ -142,7 +142,10 @@ fn subkeys_enumeration_and_removal() {
         a.remove().unwrap();
         assert_eq!(state.subkey_names().count(), 0);
         // Opening a missing subkey is a clean error.
-        assert_eq!(state.open_subkey("Gone", Access::READ).unwrap_err(), Error::new(STATUS_OBJECT_NAME_NOT_FOUND));
+        assert_eq!(
+            state.open_subkey("Gone", Access::READ).unwrap_err(),
+            Error::new(STATUS_OBJECT_NAME_NOT_FOUND).unwrap()
+        );
     })
     .expect("no stop");
     unload_clean(&m);
@@ -242,7 +245,7 @@ fn every_state(driver: WDFDRIVER) -> Result<Keys, Error> {
     let (_child, _) = parent.create_subkey("Child", Access::READ, Volatility::NonVolatile)?;
     let failed_remove = match parent.remove() {
         Err((key, _)) => key,
-        Ok(()) => return Err(Error::new(STATUS_UNSUCCESSFUL)),
+        Ok(()) => return Err(Error::new(STATUS_UNSUCCESSFUL).unwrap()),
     };
     // SAFETY: the raw key comes straight from into_raw.
     let re_owned = unsafe { RegKey::from_raw(state.open_subkey("Parent", Access::READ)?.into_raw()) };
@@ -419,4 +422,115 @@ fn bad_names_are_errors_before_any_call() {
     })
     .expect("no stop");
     unload_clean(&m);
+}
+
+#[test]
+fn key_name_and_query_table() {
+    let (m, driver) = loaded(Settings::default());
+    m.run(DRV, "Test", || {
+        // SAFETY: `driver` is the live WDFDRIVER.
+        let params = unsafe { RegKey::open_parameters(driver) }.expect("opens");
+        assert_eq!(params.name(), Ok(utf16("Parameters")));
+        // SAFETY: as above.
+        let state = unsafe { RegKey::open_persistent_state(driver, Access::ALL) }.expect("opens");
+        state.assign_multi_string("Ports", &["COM1", "COM2"]).unwrap();
+        state.assign_multi_string("NoPorts", &[]).unwrap();
+        state.assign_u64("Big", 1 << 40).unwrap();
+        state.assign_binary("Blob", &[9]).unwrap();
+
+        // Present, absent (default kept), each string of a list, all types.
+        let (mut level, mut absent, mut big, mut name, mut blob) = (0u32, 7u32, 0u64, Vec::new(), Vec::new());
+        let mut ports = Vec::new();
+        let mut each_port = |s: &[u16]| -> wdfkey::Result<()> {
+            ports.push(String::from_utf16_lossy(s));
+            Ok(())
+        };
+        let mut no_ports = 0;
+        let mut each_no_port = |_: &[u16]| -> wdfkey::Result<()> {
+            no_ports += 1;
+            Ok(())
+        };
+        let found = params.query_table(&mut [
+            Query::u32("TraceLevel", &mut level).required(),
+            Query::u32("Absent", &mut absent),
+            Query::string("Name", &mut name),
+        ]);
+        assert_eq!(found, Ok(2));
+        let found = state.query_table(&mut [
+            Query::u64("Big", &mut big),
+            Query::binary("Blob", &mut blob),
+            Query::each_string("Ports", &mut each_port),
+            Query::each_string("NoPorts", &mut each_no_port),
+        ]);
+        assert_eq!(found, Ok(4));
+        assert_eq!((level, absent, big, name, blob), (3, 7, 1 << 40, utf16("abc"), vec![9]));
+        assert_eq!((ports, no_ports), (vec!["COM1".to_string(), "COM2".to_string()], 0));
+
+        // A required value that is absent ends the table: rows before it are
+        // written, rows after it are not read.
+        let (mut before, mut after) = (0u32, 0u32);
+        let r = params.query_table(&mut [
+            Query::u32("TraceLevel", &mut before),
+            Query::u32("Absent", &mut absent).required(),
+            Query::u32("TraceLevel", &mut after),
+        ]);
+        assert_eq!(r, Err(Error::new(STATUS_OBJECT_NAME_NOT_FOUND).unwrap()));
+        assert_eq!((before, after), (3, 0));
+        // A value of another type, and an error from the routine, end it too.
+        let r = params.query_table(&mut [Query::u32("Name", &mut after)]);
+        assert_eq!(r, Err(Error::new(STATUS_OBJECT_TYPE_MISMATCH).unwrap()));
+        let mut refuse = |_: &[u16]| Err(Error::new(STATUS_INVALID_PARAMETER).unwrap());
+        let r = state.query_table(&mut [Query::each_string("Ports", &mut refuse)]);
+        assert_eq!(r, Err(Error::new(STATUS_INVALID_PARAMETER).unwrap()));
+    })
+    .expect("no stop");
+    unload_clean(&m);
+}
+
+#[test]
+fn errors_are_failure_statuses_only() {
+    assert_eq!(Error::new(STATUS_SUCCESS), None);
+    assert_eq!(Error::new(STATUS_PENDING), None, "informational");
+    assert_eq!(Error::check(STATUS_PENDING), Ok(()));
+    let overflow = Error::new(STATUS_BUFFER_OVERFLOW).expect("a warning is a failure");
+    assert_eq!(Error::check(STATUS_BUFFER_OVERFLOW), Err(overflow));
+    assert_eq!(Error::UNSUCCESSFUL.status(), STATUS_UNSUCCESSFUL);
+    let boxed: Box<dyn std::error::Error> = Box::new(overflow);
+    assert_eq!(boxed.to_string(), "NTSTATUS 0x80000005");
+}
+
+/// The one escape, taken: `unsafe { as_raw() }` and a close of the lent
+/// handle. It compiles (clippy's `disallowed-methods` flags it:
+/// tests/adopt.rs); under the simulator the framework's own close of the key
+/// then stops the machine with 0x93, and the report names the driver.
+#[test]
+#[allow(clippy::disallowed_methods)] // the bug, on purpose
+fn the_escape_taken_stops_the_simulated_machine_and_names_the_driver() {
+    // The test VM's settings (the verifiers on: the stale close hits a free
+    // slot), and the original crash's (LIFO reuse, a protected handle opened
+    // in the slot after the driver's close).
+    for (settings, foreign) in
+        [(Settings::default(), false), (Settings { reuse_policy: ReusePolicy::Lifo, ..Settings::default() }, true)]
+    {
+        let (m, driver) = loaded(settings);
+        let key = m
+            .run(DRV, "EvtDriverDeviceAdd", || {
+                // SAFETY: `driver` is the live WDFDRIVER.
+                let key = unsafe { RegKey::open_parameters(driver) }.expect("opens");
+                // SAFETY: not safe — the handle is the framework's; this is the bug.
+                let raw = unsafe { key.wdm_handle().as_raw() };
+                // SAFETY: as above.
+                assert_eq!(unsafe { kmdf_sim::ntddk::ZwClose(raw) }, STATUS_SUCCESS);
+                key
+            })
+            .expect("the driver's own close does not stop the machine");
+        if foreign {
+            m.open_foreign_handle("other.sys", r"\Registry\Machine\SOFTWARE", true).expect("opens");
+        }
+        let stop = m.run(DRV, "EvtDriverUnload", || drop(key)).expect_err("the framework's close stops the machine");
+        let b = stop.bug_check().expect("a bug check");
+        assert_eq!(b.code, 0x93, "{b:?}");
+        let cause = b.root_cause.as_deref().expect("the simulator names the real culprit");
+        assert!(cause.starts_with(DRV), "{cause}");
+    }
 }

@@ -1,13 +1,17 @@
 //! `regkey-driver`: a small KMDF driver that holds its registry keys only in
 //! [`wdfkey::RegKey`] — a template to start a driver of your own from.
 //!
-//! * [`driver_entry`]: `WdfDriverCreate` (a non-PnP driver with a context and
-//!   EvtDriverUnload); the service's `Parameters` key opened read-only and
-//!   kept in the driver context; `PollIntervalMs` read from it
-//!   ([`read_config`]); `LoadCount` incremented in the driver's
+//! * [`driver_entry`]: `WdfDriverCreate` (a PnP driver with a context,
+//!   EvtDriverDeviceAdd and EvtDriverUnload); the service's `Parameters` key
+//!   opened read-only and kept in the driver context; `PollIntervalMs` read
+//!   from it ([`read_config`]); `LoadCount` incremented in the driver's
 //!   persistent-state key ([`count_load`]).
-//! * EvtDriverUnload: takes the key out of the context and drops it while the
-//!   driver object, its parent, is still alive (docs/invariants.md#k3).
+//! * [`device`]: per device, a setting read from the software key before
+//!   `WdfDeviceCreate`, and the hardware key kept in the device context until
+//!   the device's cleanup callback.
+//! * EvtDriverUnload: takes the Parameters key out of the context and drops
+//!   it while the driver object, its parent, is still alive
+//!   (docs/invariants.md#k3).
 //!
 //! The same source is the `.sys` (against `wdk-sys`, on Windows) and runs in
 //! `cargo test` against `kmdf-sim` everywhere else: see `tests/driver.rs`.
@@ -25,13 +29,14 @@ extern crate wdk_panic;
 #[global_allocator]
 static GLOBAL_ALLOCATOR: wdk_alloc::WdkAllocator = wdk_alloc::WdkAllocator;
 
+pub mod device;
 pub mod sys;
 
 use sys::{
-    _DRIVER_OBJECT, _WDF_DRIVER_INIT_FLAGS, _WDF_EXECUTION_LEVEL, _WDF_SYNCHRONIZATION_SCOPE, DRIVER_INITIALIZE,
+    _DRIVER_OBJECT, _WDF_EXECUTION_LEVEL, _WDF_SYNCHRONIZATION_SCOPE, DRIVER_INITIALIZE,
     NT_SUCCESS, NTSTATUS, PCWDF_OBJECT_CONTEXT_TYPE_INFO, PUNICODE_STRING, STATUS_OBJECT_NAME_NOT_FOUND,
     STATUS_OBJECT_TYPE_MISMATCH, STATUS_SUCCESS, STATUS_UNSUCCESSFUL, WDF_DRIVER_CONFIG, WDF_OBJECT_ATTRIBUTES,
-    WDF_OBJECT_CONTEXT_TYPE_INFO, WDFDRIVER, call_unsafe_wdf_function_binding,
+    WDF_OBJECT_CONTEXT_TYPE_INFO, WDFDRIVER, WDFOBJECT, call_unsafe_wdf_function_binding,
 };
 use wdfkey::{Access, RegKey};
 
@@ -73,13 +78,19 @@ pub fn read_config(parameters: &RegKey) -> Result<Config, NTSTATUS> {
 pub unsafe fn count_load(driver: WDFDRIVER) -> Result<u32, NTSTATUS> {
     // SAFETY: `driver` is live (caller).
     let state = unsafe { RegKey::open_persistent_state(driver, Access::ALL) }?;
-    let previous = match state.query_u32("LoadCount") {
+    increment(&state, "LoadCount")
+}
+
+/// Adds one to the `REG_DWORD` `name` of `key` (absent counts as 0, and the
+/// count wraps) and returns the new value. PASSIVE_LEVEL.
+pub fn increment(key: &RegKey, name: &str) -> Result<u32, NTSTATUS> {
+    let previous = match key.query_u32(name) {
         Ok(n) => n,
         Err(e) if e.status() == STATUS_OBJECT_NAME_NOT_FOUND => 0,
         Err(e) => return Err(e.into()),
     };
     let count = previous.wrapping_add(1);
-    state.assign_u32("LoadCount", count)?;
+    key.assign_u32(name, count)?;
     Ok(count)
 }
 
@@ -92,9 +103,9 @@ struct DriverContext {
     parameters: Option<RegKey>,
 }
 
-/// The context type's descriptor (what `WDF_DECLARE_CONTEXT_TYPE` makes in C).
+/// A context type's descriptor (what `WDF_DECLARE_CONTEXT_TYPE` makes in C).
 #[repr(transparent)]
-struct ContextType(WDF_OBJECT_CONTEXT_TYPE_INFO);
+pub(crate) struct ContextType(pub(crate) WDF_OBJECT_CONTEXT_TYPE_INFO);
 
 // SAFETY: never written after initialisation; the framework only reads it.
 unsafe impl Sync for ContextType {}
@@ -107,20 +118,32 @@ static DRIVER_CONTEXT: ContextType = ContextType(WDF_OBJECT_CONTEXT_TYPE_INFO {
     EvtDriverGetUniqueContextType: None,
 });
 
+/// The context of type `T` of a framework object.
+///
+/// # Safety
+/// `object` is a live framework object of this driver, created with
+/// `context_type`, whose context is a `T`; no other reference to that
+/// context is live. In this driver each context is touched only by callbacks
+/// of its own object that never overlap: DriverEntry and EvtDriverUnload for
+/// the driver's; EvtDriverDeviceAdd and then the cleanup callback for a
+/// device's.
+pub(crate) unsafe fn context<'a, T>(object: WDFOBJECT, context_type: &'static ContextType) -> Option<&'a mut T> {
+    let info: PCWDF_OBJECT_CONTEXT_TYPE_INFO = &context_type.0;
+    // SAFETY: `object` is live (caller); the type info is 'static.
+    let ptr = unsafe { call_unsafe_wdf_function_binding!(WdfObjectGetTypedContextWorker, object, info) };
+    // SAFETY: a non-null result is this object's zero-filled context, a valid
+    // `T` (docs/facts.md#f76), valid until the object is destroyed, with no
+    // other live reference (caller).
+    unsafe { ptr.cast::<T>().as_mut() }
+}
+
 /// The driver's context.
 ///
 /// # Safety
-/// `driver` is this driver's live WDFDRIVER, created with `DRIVER_CONTEXT`,
-/// and no other reference to the context is live (the framework does not run
-/// DriverEntry and EvtDriverUnload concurrently).
+/// As [`context`], for this driver's WDFDRIVER.
 unsafe fn driver_context<'a>(driver: WDFDRIVER) -> Option<&'a mut DriverContext> {
-    let info: PCWDF_OBJECT_CONTEXT_TYPE_INFO = &DRIVER_CONTEXT.0;
-    // SAFETY: `driver` is live (caller); the type info is 'static.
-    let ptr = unsafe { call_unsafe_wdf_function_binding!(WdfObjectGetTypedContextWorker, driver.cast(), info) };
-    // SAFETY: a non-null result is this object's zero-filled DriverContext
-    // (docs/facts.md#f76), valid until the object is destroyed, with no
-    // other live reference (caller).
-    unsafe { ptr.cast::<DriverContext>().as_mut() }
+    // SAFETY: forwarded from this function's contract.
+    unsafe { context(driver.cast(), &DRIVER_CONTEXT) }
 }
 
 /// The steps of DriverEntry after WdfDriverCreate.
@@ -164,8 +187,8 @@ fn release_keys(driver: WDFDRIVER) {
 pub unsafe extern "C" fn driver_entry(driver: *mut _DRIVER_OBJECT, registry_path: PUNICODE_STRING) -> NTSTATUS {
     let mut config = WDF_DRIVER_CONFIG {
         Size: core::mem::size_of::<WDF_DRIVER_CONFIG>() as u32,
+        EvtDriverDeviceAdd: Some(device::evt_device_add),
         EvtDriverUnload: Some(evt_driver_unload),
-        DriverInitFlags: _WDF_DRIVER_INIT_FLAGS::WdfDriverInitNonPnpDriver as u32,
         ..WDF_DRIVER_CONFIG::default()
     };
     // WDF_OBJECT_ATTRIBUTES_INIT plus the context type (docs/windows-drivers-rs.md §7.4).
