@@ -134,6 +134,10 @@ pub(crate) struct Unit {
 }
 
 const GET_HANDLE: &str = "WdfRegistryWdmGetHandle";
+/// Calls whose value is a key's own WDM handle: the DDI, and `wdfkey`'s
+/// lend-out `RegKey::wdm_handle()` (its `KeyHandle` converts to the raw
+/// `HANDLE` unchanged).
+const HANDLE_SOURCES: &[&str] = &[GET_HANDLE, "wdm_handle"];
 const CLOSERS: &[&str] = &["ZwClose", "NtClose", "ObCloseHandle"];
 const REGISTRY_CLOSE: &str = "WdfRegistryClose";
 const REMOVE_KEY: &str = "WdfRegistryRemoveKey";

@@ -892,6 +892,37 @@ pub(crate) fn select_branches(text: &str, which: Branches) -> String {
     String::from_utf8(b).unwrap_or_default()
 }
 
+/// A conditional-compilation condition as (atom, whether it holds):
+/// `ifdef X` and `if defined(X)` are (`defined(X)`, true), `ifndef X` and
+/// `if !defined X` (`defined(X)`, false), `if !(A && B)` (`A&&B`, false).
+pub(crate) fn condition_atom(directive: &str) -> (String, bool) {
+    let (word, rest) = split_word(directive.trim());
+    let mut t: String = strip_comments(rest).chars().filter(|c| !c.is_whitespace()).collect();
+    let mut holds = true;
+    match word {
+        "ifdef" | "elifdef" => t = format!("defined({t})"),
+        "ifndef" | "elifndef" => {
+            t = format!("defined({t})");
+            holds = false;
+        }
+        _ => {}
+    }
+    loop {
+        if let Some(inner) = t.strip_prefix('!') {
+            holds = !holds;
+            t = inner.to_string();
+        } else if t.starts_with('(') && t.ends_with(')') && matching_paren(t.as_bytes(), 0) == t.len() {
+            t = t[1..t.len() - 1].to_string();
+        } else if let Some(name) = t.strip_prefix("defined").filter(|n| !n.starts_with('(') && !n.is_empty()) {
+            t = format!("defined({name})");
+            break;
+        } else {
+            break;
+        }
+    }
+    (t, holds)
+}
+
 fn split_word(s: &str) -> (&str, &str) {
     let end = s.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(s.len());
     (&s[..end], &s[end..])
