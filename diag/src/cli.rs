@@ -84,6 +84,7 @@ pub struct TriageArgs {
 /// every path unreadable), or with --strict a file read only in part or a
 /// path not read.
 #[derive(clap::Args, Debug)]
+#[command(after_long_help = EXIT_CODES)]
 pub struct ScanArgs {
     /// Files or directories (searched for .c .h .cpp .cc .cxx .hpp .hh .hxx .inl .rs).
     #[arg(required_unless_present = "explain")]
@@ -100,35 +101,60 @@ pub struct ScanArgs {
     pub strict: bool,
 }
 
+/// The exit codes of both subcommands, as `--help` shows them.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  scan: no finding (with --strict: and every file read in full);
+     triage: the input was read, whatever the verdict
+  1  scan: at least one finding (error or warning)
+  2  bad arguments; scan: nothing scannable, or with --strict a file read
+     only in part or a path not read; triage: the input could not be read
+     (unreadable, truncated or corrupt dump, no bug check in the text)";
+
+/// Writes `text` to standard output. A reader that stops early (`| head`)
+/// ends the output quietly; another write error is reported and is exit
+/// code 2.
+pub fn emit(program: &str, text: &str) -> Result<(), ExitCode> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => {
+            eprintln!("{program}: cannot write the output: {e}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
 /// Prints a report as text (`render`) or JSON; `Err(exit code 2)` if it
-/// cannot be encoded. `program` prefixes error messages.
+/// cannot be encoded or written. `program` prefixes error messages.
 pub fn print_report<T: serde::Serialize>(
     program: &str,
     format: Format,
     report: &T,
-    render: fn(&T) -> String,
+    render: impl Fn(&T) -> String,
 ) -> Result<(), ExitCode> {
     match format {
-        Format::Text => print!("{}", render(report)),
+        Format::Text => emit(program, &render(report)),
         Format::Json => match serde_json::to_string_pretty(report) {
-            Ok(json) => println!("{json}"),
+            Ok(json) => emit(program, &format!("{json}\n")),
             Err(e) => {
                 eprintln!("{program}: cannot encode the report: {e}");
-                return Err(ExitCode::from(2));
+                Err(ExitCode::from(2))
             }
         },
     }
-    Ok(())
 }
 
 /// Runs `scan`; `program` names the binary in messages.
 pub fn run_scan(program: &str, args: &ScanArgs) -> ExitCode {
     if let Some(code) = args.explain.as_deref() {
         return match scan::explain(code) {
-            Some(text) => {
-                println!("{}", crate::cite::link_facts(text));
-                ExitCode::SUCCESS
-            }
+            Some(text) => match emit(program, &crate::cite::link_facts(&format!("{text}\n"))) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(code) => code,
+            },
             None => {
                 let codes: Vec<&str> = scan::EXPLANATIONS.iter().map(|(c, _)| *c).collect();
                 eprintln!("{program} scan: no rule {code}; the rules are {}", codes.join(", "));
@@ -137,7 +163,7 @@ pub fn run_scan(program: &str, args: &ScanArgs) -> ExitCode {
         };
     }
     let report = scan::scan(&args.paths);
-    if let Err(code) = print_report(program, args.format, &report, scan::render) {
+    if let Err(code) = print_report(program, args.format, &report, |r| scan::render_as(program, r)) {
         return code;
     }
     ExitCode::from(scan_exit_code(&report, args.strict))
