@@ -1596,6 +1596,56 @@ mod tests {
     }
 
     #[test]
+    fn header_forms_are_rewritten_in_place() {
+        let macros = tree_macros([Define { name: "PREFIX".into(), params: None, body: "L\"drv: \"".into() }].iter());
+        let cases: &[(&str, bool, &str)] = &[
+            // A literal continued on the next line: two literals.
+            ("x = \"ab\\\ncd\";", false, "x = \"ab\"\n\"d\";"),
+            ("x = \"ab\\\n\";", false, "x = \"ab\"\n ;"),
+            // Predefined names and the tree's string macros next to literals.
+            ("p(\"%s\" __FUNCTION__ \"!\");", false, "p(\"%s\" \"          \" \"!\");"),
+            ("p(PREFIX L\"x\");", false, "p(\"    \" L\"x\");"),
+            ("p(__FUNCTION__);", false, "p(__FUNCTION__);"),
+            // One type before a declarator: the extra words go.
+            ("NTSTATUS WSKAPI F(int a);", false, "NTSTATUS        F(int a);"),
+            ("SCSIPORT_API NTSTATUS F(void);", false, "             NTSTATUS F(void);"),
+            ("PAGED void K::F();", true, "      void K::F();"),
+            ("const AVRT_DATA T<1> C::m(1);", true, "const           T<1> C::m(1);"),
+            ("static unsigned long x = 1;", false, "static unsigned long x = 1;"),
+            ("return a b(c);", false, "return a b(c);"),
+            // C++ the grammar does not read.
+            ("delete [] (PBYTE) p;", true, "delete    (PBYTE) p;"),
+            ("q = new (a, 1) T *[n];", true, "q = new (a, 1) T  [n];"),
+            ("(this->*f)(x);", true, "(this-> f)(x);"),
+            ("interface I : public IUnknown {};", true, "struct    I : public IUnknown {};"),
+            ("class ATL_NO_VTABLE C : public B {};", true, "class               C : public B {};"),
+            ("class C { public: C::F(); };", true, "class C { public:    F(); };"),
+            ("class C { DECLARE_X(C) };", true, "class C {              };"),
+            (
+                "class C { BEGIN_M(C) ENTRY(I) END_M() int x; };",
+                true,
+                "class C {                             int x; };",
+            ),
+        ];
+        for (src, cpp, want) in cases {
+            let p = prepare(src.to_string(), "UTF-8", *cpp, &macros);
+            assert_eq!(p.text.len(), src.len(), "{src}");
+            assert_eq!(p.text.lines().count(), src.lines().count(), "{src}");
+            assert_eq!(&p.text, want, "{src}");
+        }
+    }
+
+    #[test]
+    fn conditions_are_atoms_with_a_polarity() {
+        assert_eq!(condition_atom("ifdef DBG"), ("defined(DBG)".into(), true));
+        assert_eq!(condition_atom("ifndef DBG // comment"), ("defined(DBG)".into(), false));
+        assert_eq!(condition_atom("if !defined(DBG)"), ("defined(DBG)".into(), false));
+        assert_eq!(condition_atom("if !defined DBG"), ("defined(DBG)".into(), false));
+        assert_eq!(condition_atom("if !(A && B)"), ("A&&B".into(), false));
+        assert_eq!(condition_atom("if (A) && (B)"), ("(A)&&(B)".into(), true));
+    }
+
+    #[test]
     fn neutralising_keeps_every_line_and_column() {
         let src = "_Use_decl_annotations_\nNTSTATUS NTAPI\nF(_In_ WDFKEY k, _Out_writes_(n) PULONG p)\n{\n#pragma warning(disable:4127)\n    __try { ZwClose(h); } __except (EXCEPTION_EXECUTE_HANDLER) { }\n}\n";
         let p = prep(src);
