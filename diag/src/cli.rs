@@ -50,21 +50,27 @@ pub struct TriageArgs {
 /// Scans C, C++ and Rust driver sources (files or directories) for
 /// WDFKEY handle misuse:
 ///
-/// WKG001 the key's WDM handle (WdfRegistryWdmGetHandle) closed by the
-/// driver with ZwClose/NtClose/ObCloseHandle — directly, or after it went
-/// through locals, array elements, struct members (by owner type), globals,
-/// helpers' return values and out-parameters, arguments of functions,
-/// methods and constructors that close it or store it in a member or
-/// global closed elsewhere (destructors included, any depth), and the
-/// tree's own macros (a macro that closes its argument is a close).
-/// WKG002 WdfRegistryClose twice on one path; WKG003 WdfRegistryClose after
-/// a successful WdfRegistryRemoveKey; WKG004 (warning) a parented key in a
+/// WKG001 the key's WDM handle (WdfRegistryWdmGetHandle, or wdfkey's
+/// RegKey::wdm_handle() and KeyHandle::as_raw()) closed by the driver with
+/// ZwClose/NtClose/ObCloseHandle — directly, or after it went through
+/// locals, array elements, struct members (by owner type), globals and
+/// statics, a pointer to it, helpers' return values and out-parameters,
+/// arguments of functions, methods and constructors that close it or store
+/// it in a member or global closed elsewhere (destructors and Drop
+/// included, any depth), and the tree's own macros (a macro that closes its
+/// argument is a close). WKG002 WdfRegistryClose twice on one path; WKG003
+/// WdfRegistryClose after a successful WdfRegistryRemoveKey — both through
+/// helpers that close or remove a key (and return the removal's status),
+/// wrappers' Close() and destructors; WKG004 (warning) a parented key in a
 /// field closed in an unload routine.
 ///
 /// Paths: return, break, continue, goto and __leave end a path; every
-/// branch of if/switch/#if (of unknown configuration) is a path; a loop
-/// body is followed twice; setting a handle to NULL after its close does not
-/// undo the close; a key re-opened by an opener DDI is a new key.
+/// branch of if/switch/#if (of unknown configuration) is a path, and
+/// branches that exclude each other (#ifdef X … #ifndef X, #if !X inside
+/// #if X) are never on one path; a lambda, a closure and a local class's
+/// method are functions of their own (a return inside ends only them); a
+/// loop body is followed twice; a key re-opened by an opener DDI is a new
+/// key.
 ///
 /// The files of one directory and the headers they include are one
 /// program: names resolve across them. C and C++ are read without the
