@@ -745,42 +745,36 @@ impl<'a, 'f> Walk<'a, 'f> {
         };
         let closed_by = via.map(|(callee, how)| format!("`{callee}` closes it: {how}"));
         let pp = &s.pp;
-        if let Some((first, _)) = s.closed.get(p).filter(|(_, g)| !excluded(g, pp)) {
-            let mut notes = vec![format!("first closed at {}:{first}, in `{}`", self.file(), self.name())];
+        let found = if let Some((first, _)) = s.closed.get(p).filter(|(_, g)| !excluded(g, pp)) {
+            Some((
+                "WKG002",
+                format!("{what}, a key already closed on this path"),
+                format!("first closed at {}:{first}, in `{}`", self.file(), self.name()),
+                "WdfRegistryClose deletes the key object (F4); the second call uses a deleted WDFKEY (F77)",
+            ))
+        } else {
+            s.removed.get(p).filter(|r| !excluded(&r.guard, pp)).map(|r| {
+                let how = r.via.as_ref().map(|v| format!(" by {v}")).unwrap_or_default();
+                (
+                    "WKG003",
+                    format!("{what} after `{REMOVE_KEY}` succeeded"),
+                    format!(
+                        "removed at {}:{}{how}, in `{}`; this path runs when it succeeded",
+                        self.file(),
+                        r.line,
+                        self.name()
+                    ),
+                    "a successful WdfRegistryRemoveKey deletes the key object (F69); close only on its failure path",
+                )
+            })
+        };
+        if let Some((code, message, first, why)) = found {
+            let mut notes = vec![first];
             notes.extend(closed_by);
-            notes.push(
-                "WdfRegistryClose deletes the key object (F4); the second call uses a deleted WDFKEY (F77)".into(),
-            );
-            self.push(Finding {
-                file: self.file().into(),
-                line: e.line,
-                col: e.col,
-                severity: "error",
-                code: "WKG002",
-                message: format!("{what}, a key already closed on this path"),
-                notes,
-            });
-        } else if let Some(r) = s.removed.get(p).filter(|r| !excluded(&r.guard, pp)) {
-            let how = r.via.as_ref().map(|v| format!(" by {v}")).unwrap_or_default();
-            let mut notes = vec![format!(
-                "removed at {}:{}{how}, in `{}`; this path runs when it succeeded",
-                self.file(),
-                r.line,
-                self.name()
-            )];
-            notes.extend(closed_by);
-            notes.push(
-                "a successful WdfRegistryRemoveKey deletes the key object (F69); close only on its failure path".into(),
-            );
-            self.push(Finding {
-                file: self.file().into(),
-                line: e.line,
-                col: e.col,
-                severity: "error",
-                code: "WKG003",
-                message: format!("{what} after `{REMOVE_KEY}` succeeded"),
-                notes,
-            });
+            notes.push(why.into());
+            let finding =
+                Finding { file: self.file().into(), line: e.line, col: e.col, severity: "error", code, message, notes };
+            self.push(finding);
         }
         if !s.written.contains(p) {
             // The key as the caller passed it or the object holds it.
