@@ -63,3 +63,18 @@ SampleCloseTwice(
 	CloseKey(&key);
 	CloseKey(&key);
 }
+
+VOID
+SampleDeleteWrapped(
+	_In_ WDFKEY Key
+	)
+{
+	NTSTATUS status;
+
+	status =
+		RemoveSubkey(
+			Key);
+	if (!NT_SUCCESS(status)) {
+		WdfRegistryClose(Key);
+	}
+}

@@ -557,8 +557,13 @@ impl<'a, 'f> Walk<'a, 'f> {
                 let t = self.taint_of(value, &s);
                 self.assign(target, t, e, &mut s);
                 if let (Expr::Call(c), Place::Var(status)) = (value, target) {
-                    for r in s.removed.values_mut() {
-                        if r.status.is_none() && r.line == e.line && r.tested_as.as_deref() == Some(c.callee.as_str()) {
+                    // `status = WdfRegistryRemoveKey(k)` (or a helper that
+                    // returns the removal's status): the status of `k`'s.
+                    for (k, r) in &mut s.removed {
+                        if r.status.is_none()
+                            && r.tested_as.as_deref() == Some(c.callee.as_str())
+                            && c.args.iter().any(|a| matches!(a, Expr::Place(q) | Expr::Addr(q) if q == k))
+                        {
                             r.status = Some(status.clone());
                         }
                     }
