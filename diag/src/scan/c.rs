@@ -439,7 +439,10 @@ impl Cx<'_> {
         }
         self.unit.functions.push(Function { name, params, class, body, assume: self.assume.clone() });
         // Methods of classes defined inside the body: functions of their own.
-        if let Some(b) = n.field("body") {
+        if let Some(b) = n.field("body").filter(|b| {
+            let t = text(*b, self.src);
+            self.cpp && (t.contains("class") || t.contains("struct"))
+        }) {
             let mut stack: Vec<(Node, Option<String>)> = vec![(b, None)];
             while let Some((x, local)) = stack.pop() {
                 for c in each_named(x) {
