@@ -1,5 +1,6 @@
-// The look-alike: the local class's method closes the key and returns;
-// it is never called after the function's own close.
+// The look-alike: a class defined inside the function closes a key in a
+// method the function never calls on this key; the function closes its
+// own key once.
 #include <ntddk.h>
 #include <wdf.h>
 
@@ -12,16 +13,10 @@ ResetParameters(
 	struct Guard {
 		WDFKEY Key;
 		void Release() {
-			if (Key == NULL) {
-				return;
-			}
 			WdfRegistryClose(Key);
-			Key = NULL;
 		}
 	};
 	if (Early) {
-		Guard guard = { Key };
-		guard.Release();
 		return STATUS_SUCCESS;
 	}
 	WdfRegistryClose(Key);
