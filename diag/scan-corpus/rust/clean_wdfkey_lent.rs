@@ -45,3 +45,25 @@ fn subkeys(key: &RegKey, buf: &mut [u8]) -> u32 {
     });
     count
 }
+
+struct Own {
+    key: RegKey,
+    handle: Option<HANDLE>,
+}
+
+impl Own {
+    fn open(&mut self, attrs: &mut OBJECT_ATTRIBUTES) -> NTSTATUS {
+        let mut h: HANDLE = core::ptr::null_mut();
+        let status = unsafe { ZwOpenKey(&mut h, KEY_READ, attrs) };
+        self.handle = Some(h);
+        status
+    }
+}
+
+impl Drop for Own {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            let _ = unsafe { ZwClose(h) };
+        }
+    }
+}

@@ -50,3 +50,22 @@ fn on_each(key: &RegKey, names: &[u32]) {
         let _ = unsafe { wdk_sys::ntddk::ZwClose(h) }; // expect: WKG001
     });
 }
+
+struct Watcher {
+    key: RegKey,
+    lent: Option<HANDLE>,
+}
+
+impl Watcher {
+    fn arm(&mut self) {
+        self.lent = Some(unsafe { self.key.wdm_handle().as_raw() });
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        if let Some(h) = self.lent.take() {
+            let _ = unsafe { wdk_sys::ntddk::ZwClose(h) }; // expect: WKG001
+        }
+    }
+}

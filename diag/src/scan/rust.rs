@@ -164,10 +164,9 @@ impl Lower {
                 syn::Stmt::Local(local) => {
                     if let Some(init) = &local.init {
                         self.expr(&init.expr, out);
-                        if let syn::Pat::Ident(id) = strip_type(&local.pat) {
+                        if let Some(name) = bound_name(&local.pat) {
                             let value = lower_expr(&init.expr);
-                            let target = Place::Var(id.ident.to_string());
-                            ev(local.span(), EventKind::Assign { target, value }, out);
+                            ev(local.span(), EventKind::Assign { target: Place::Var(name), value }, out);
                         }
                     }
                 }
@@ -231,6 +230,13 @@ impl Lower {
                 self.expr(&i.cond, out);
                 let cond = i.cond.to_token_stream().to_string();
                 let mut then = Vec::new();
+                // `if let Some(h) = self.handle.take()`: `h` holds the value.
+                if let E::Let(l) = &*i.cond
+                    && let Some(name) = bound_name(&l.pat)
+                {
+                    let value = lower_expr(&l.expr);
+                    ev(l.span(), EventKind::Assign { target: Place::Var(name), value }, &mut then);
+                }
                 self.block(&i.then_branch, false, &mut then);
                 let mut els = Vec::new();
                 if let Some((_, alt)) = &i.else_branch {
@@ -273,6 +279,10 @@ impl Lower {
                     .iter()
                     .map(|arm| {
                         let mut c = Vec::new();
+                        if let Some(name) = bound_name(&arm.pat) {
+                            let value = lower_expr(&m.expr);
+                            ev(arm.pat.span(), EventKind::Assign { target: Place::Var(name), value }, &mut c);
+                        }
                         self.expr(&arm.body, &mut c);
                         // Arms do not fall through.
                         c.push(Stmt::Jump { jump: Jump::Break, line: 0 });
@@ -325,6 +335,17 @@ impl Lower {
     }
 }
 
+/// The one variable a pattern binds the whole value (or its one payload)
+/// to: `h`, `mut h: HANDLE`, `Some(h)`, `Ok(h)`, `&h`.
+fn bound_name(p: &syn::Pat) -> Option<String> {
+    match strip_type(p) {
+        syn::Pat::Ident(id) if id.subpat.is_none() => Some(id.ident.to_string()),
+        syn::Pat::TupleStruct(t) if t.elems.len() == 1 => bound_name(&t.elems[0]),
+        syn::Pat::Reference(r) => bound_name(&r.pat),
+        _ => None,
+    }
+}
+
 fn strip_type(p: &syn::Pat) -> &syn::Pat {
     match p {
         syn::Pat::Type(t) => strip_type(&t.pat),
@@ -334,12 +355,35 @@ fn strip_type(p: &syn::Pat) -> &syn::Pat {
 
 /// Methods that hand their receiver's value on unchanged, as far as a
 /// handle goes: `KeyHandle::as_raw`, `Into::into`, `Option::unwrap`, …
-const PASS_THROUGH_METHODS: &[&str] =
-    &["as_raw", "into", "try_into", "clone", "to_owned", "unwrap", "expect", "unwrap_unchecked", "cast", "get", "read"];
+const PASS_THROUGH_METHODS: &[&str] = &[
+    "as_raw",
+    "into",
+    "try_into",
+    "clone",
+    "to_owned",
+    "unwrap",
+    "expect",
+    "unwrap_unchecked",
+    "cast",
+    "get",
+    "read",
+    "take",
+    "replace",
+];
 /// Functions that hand their one argument's value on unchanged:
 /// `HANDLE::from(h)`, `core::mem::transmute(h)`, `ptr::read(&h)`, …
-const PASS_THROUGH_FUNCTIONS: &[&str] =
-    &["from", "transmute", "transmute_copy", "read", "read_volatile", "read_unaligned", "identity", "Some", "Ok"];
+const PASS_THROUGH_FUNCTIONS: &[&str] = &[
+    "from",
+    "transmute",
+    "transmute_copy",
+    "read",
+    "read_volatile",
+    "read_unaligned",
+    "identity",
+    "Some",
+    "Ok",
+    "take",
+];
 
 fn lower_expr(e: &syn::Expr) -> Expr {
     use syn::Expr as E;
