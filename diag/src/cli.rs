@@ -77,8 +77,11 @@ pub struct TriageArgs {
 /// WDK's headers: SAL, calling conventions, #pragma, WDF_DECLARE_CONTEXT_TYPE*,
 /// __try/__except/__finally/__leave, the tree's macros that expand to
 /// decorations or to nothing (object-like, and function-like with their
-/// arguments) and C++/CLI syntax are neutralised in place (lines and
-/// columns stay those of the file); UTF-8 (with or without BOM),
+/// arguments) and C++/CLI syntax are neutralised in place; literals
+/// continued with a backslash, __FUNCTION__ and the tree's string macros in
+/// concatenations, a decoration word before a declarator (NTSTATUS WSKAPI
+/// F), ATL/COM class decorations and member macros are rewritten to the
+/// same length (lines and columns stay those of the file); UTF-8 (with or without BOM),
 /// UTF-16LE/BE with BOM and Latin-1 are decoded. What the parser still
 /// cannot read (macros used as statements or types the tree does not
 /// define, templates of libraries not in the tree) is listed (file, lines,
