@@ -50,29 +50,38 @@ pub struct TriageArgs {
 /// Scans C, C++ and Rust driver sources (files or directories) for
 /// WDFKEY handle misuse:
 ///
-/// WKG001 the key's WDM handle (WdfRegistryWdmGetHandle) closed by the
-/// driver with ZwClose/NtClose/ObCloseHandle — directly, or after it went
-/// through locals, array elements, struct members (by owner type), globals,
-/// helpers' return values and out-parameters, arguments of functions,
-/// methods and constructors that close it or store it in a member or
-/// global closed elsewhere (destructors included, any depth), and the
-/// tree's own macros (a macro that closes its argument is a close).
-/// WKG002 WdfRegistryClose twice on one path; WKG003 WdfRegistryClose after
-/// a successful WdfRegistryRemoveKey; WKG004 (warning) a parented key in a
+/// WKG001 the key's WDM handle (WdfRegistryWdmGetHandle, or wdfkey's
+/// RegKey::wdm_handle() and KeyHandle::as_raw()) closed by the driver with
+/// ZwClose/NtClose/ObCloseHandle — directly, or after it went through
+/// locals, array elements, struct members (by owner type), globals and
+/// statics, a pointer to it, helpers' return values and out-parameters,
+/// arguments of functions, methods and constructors that close it or store
+/// it in a member or global closed elsewhere (destructors and Drop
+/// included, any depth), and the tree's own macros (a macro that closes its
+/// argument is a close). WKG002 WdfRegistryClose twice on one path; WKG003
+/// WdfRegistryClose after a successful WdfRegistryRemoveKey — both through
+/// helpers that close or remove a key (and return the removal's status),
+/// wrappers' Close() and destructors; WKG004 (warning) a parented key in a
 /// field closed in an unload routine.
 ///
 /// Paths: return, break, continue, goto and __leave end a path; every
-/// branch of if/switch/#if (of unknown configuration) is a path; a loop
-/// body is followed twice; setting a handle to NULL after its close does not
-/// undo the close; a key re-opened by an opener DDI is a new key.
+/// branch of if/switch/#if (of unknown configuration) is a path, and
+/// branches that exclude each other (#ifdef X … #ifndef X, #if !X inside
+/// #if X) are never on one path; a lambda, a closure and a local class's
+/// method are functions of their own (a return inside ends only them); a
+/// loop body is followed twice; a key re-opened by an opener DDI is a new
+/// key.
 ///
 /// The files of one directory and the headers they include are one
 /// program: names resolve across them. C and C++ are read without the
 /// WDK's headers: SAL, calling conventions, #pragma, WDF_DECLARE_CONTEXT_TYPE*,
 /// __try/__except/__finally/__leave, the tree's macros that expand to
 /// decorations or to nothing (object-like, and function-like with their
-/// arguments) and C++/CLI syntax are neutralised in place (lines and
-/// columns stay those of the file); UTF-8 (with or without BOM),
+/// arguments) and C++/CLI syntax are neutralised in place; literals
+/// continued with a backslash, __FUNCTION__ and the tree's string macros in
+/// concatenations, a decoration word before a declarator (NTSTATUS WSKAPI
+/// F), ATL/COM class decorations and member macros are rewritten to the
+/// same length (lines and columns stay those of the file); UTF-8 (with or without BOM),
 /// UTF-16LE/BE with BOM and Latin-1 are decoded. What the parser still
 /// cannot read (macros used as statements or types the tree does not
 /// define, templates of libraries not in the tree) is listed (file, lines,
@@ -84,6 +93,7 @@ pub struct TriageArgs {
 /// every path unreadable), or with --strict a file read only in part or a
 /// path not read.
 #[derive(clap::Args, Debug)]
+#[command(after_long_help = EXIT_CODES)]
 pub struct ScanArgs {
     /// Files or directories (searched for .c .h .cpp .cc .cxx .hpp .hh .hxx .inl .rs).
     #[arg(required_unless_present = "explain")]
@@ -100,35 +110,60 @@ pub struct ScanArgs {
     pub strict: bool,
 }
 
+/// The exit codes of both subcommands, as `--help` shows them.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  scan: no finding (with --strict: and every file read in full);
+     triage: the input was read, whatever the verdict
+  1  scan: at least one finding (error or warning)
+  2  bad arguments; scan: nothing scannable, or with --strict a file read
+     only in part or a path not read; triage: the input could not be read
+     (unreadable, truncated or corrupt dump, no bug check in the text)";
+
+/// Writes `text` to standard output. A reader that stops early (`| head`)
+/// ends the output quietly; another write error is reported and is exit
+/// code 2.
+pub fn emit(program: &str, text: &str) -> Result<(), ExitCode> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => {
+            eprintln!("{program}: cannot write the output: {e}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
 /// Prints a report as text (`render`) or JSON; `Err(exit code 2)` if it
-/// cannot be encoded. `program` prefixes error messages.
+/// cannot be encoded or written. `program` prefixes error messages.
 pub fn print_report<T: serde::Serialize>(
     program: &str,
     format: Format,
     report: &T,
-    render: fn(&T) -> String,
+    render: impl Fn(&T) -> String,
 ) -> Result<(), ExitCode> {
     match format {
-        Format::Text => print!("{}", render(report)),
+        Format::Text => emit(program, &render(report)),
         Format::Json => match serde_json::to_string_pretty(report) {
-            Ok(json) => println!("{json}"),
+            Ok(json) => emit(program, &format!("{json}\n")),
             Err(e) => {
                 eprintln!("{program}: cannot encode the report: {e}");
-                return Err(ExitCode::from(2));
+                Err(ExitCode::from(2))
             }
         },
     }
-    Ok(())
 }
 
 /// Runs `scan`; `program` names the binary in messages.
 pub fn run_scan(program: &str, args: &ScanArgs) -> ExitCode {
     if let Some(code) = args.explain.as_deref() {
         return match scan::explain(code) {
-            Some(text) => {
-                println!("{}", crate::cite::link_facts(text));
-                ExitCode::SUCCESS
-            }
+            Some(text) => match emit(program, &crate::cite::link_facts(&format!("{text}\n"))) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(code) => code,
+            },
             None => {
                 let codes: Vec<&str> = scan::EXPLANATIONS.iter().map(|(c, _)| *c).collect();
                 eprintln!("{program} scan: no rule {code}; the rules are {}", codes.join(", "));
@@ -137,7 +172,7 @@ pub fn run_scan(program: &str, args: &ScanArgs) -> ExitCode {
         };
     }
     let report = scan::scan(&args.paths);
-    if let Err(code) = print_report(program, args.format, &report, scan::render) {
+    if let Err(code) = print_report(program, args.format, &report, |r| scan::render_as(program, r)) {
         return code;
     }
     ExitCode::from(scan_exit_code(&report, args.strict))

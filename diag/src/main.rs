@@ -8,7 +8,7 @@ use wdfkey_diag::cli::{self, ScanArgs, TriageArgs};
 /// Finds WDFKEY handle misuse in KMDF drivers: in their C, C++ and Rust
 /// sources (`scan`), and in the `!analyze -v` text of a crash (`triage`).
 #[derive(Parser, Debug)]
-#[command(name = "wdfkey-diag", version, about, long_about)]
+#[command(name = "wdfkey-diag", version, about, long_about, after_help = cli::EXIT_CODES)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

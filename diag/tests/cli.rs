@@ -43,12 +43,56 @@ fn triage_reads_a_file_and_refuses_garbage() {
 }
 
 #[test]
-fn triage_text_points_to_the_facts_page_instead_of_bare_ids() {
+fn triage_text_states_the_facts_it_cites() {
     let dump = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/replay-1.txt");
     let out = diag().arg("triage").arg(&dump).output().expect("runs");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("docs/facts.md#f67b"), "{text}");
-    assert!(!text.contains("F67b"), "{text}");
+    let (_, facts) = text.split_once("facts cited:\n").expect("the facts cited");
+    assert!(facts.contains("  F67b: a slot reused by a protected handle. <https://"), "{text}");
+    assert!(!text.contains("docs/facts.md"), "a path an installed user does not have:\n{text}");
+}
+
+#[test]
+fn help_lists_the_exit_codes() {
+    for args in [vec!["--help"], vec!["scan", "--help"]] {
+        let out = diag().args(&args).output().expect("runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Exit codes:") && text.contains("1  scan: at least one finding"), "{args:?}:\n{text}");
+    }
+}
+
+#[test]
+fn findings_name_the_binary_that_runs_and_state_their_facts() {
+    let out = diag().arg("scan").arg(corpus("c/direct.c")).output().expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("= help: `wdfkey-diag scan --explain WKG001`"), "{text}");
+    assert!(!text.contains("wdfkey-harness") && !text.contains("docs/facts.md"), "{text}");
+    assert!(text.contains("facts cited:\n") && text.contains("  F6: "), "{text}");
+    let out = diag().args(["scan", "--explain", "WKG003"]).output().expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("  F69: "), "{text}");
+}
+
+#[test]
+fn a_reader_that_stops_early_ends_the_output_quietly() {
+    use std::process::Stdio;
+    for _ in 0..8 {
+        for args in [vec!["scan", "--explain", "WKG001"], vec!["scan", "--format", "json", "scan-corpus"]] {
+            let mut child = diag()
+                .args(&args)
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("runs");
+            // The reader goes away before reading anything, like `| head -0`.
+            drop(child.stdout.take());
+            let out = child.wait_with_output().expect("waits");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{args:?}: {err}");
+            assert!(matches!(out.status.code(), Some(0 | 1)), "{args:?}: {:?} {err}", out.status);
+        }
+    }
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -125,4 +169,43 @@ fn scan_help_describes_flows_paths_and_exit_codes() {
     for needle in ["--strict", "destructors", "__leave", "one program", "UTF-16", "Exit 0"] {
         assert!(text.contains(needle), "{needle}: {text}");
     }
+}
+
+#[test]
+fn the_scan_report_matches_its_schema() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("../schemas/scan-report.schema.json")).expect("schema"),
+    )
+    .expect("JSON");
+    let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+    // Findings of every rule, a file read in part, a path not read.
+    let dir = scratch("schema");
+    std::fs::write(dir.join("macro_soup.c"), "FOO(BAR) { ZwClose(WdfRegistryWdmGetHandle(k)); } ))) {{")
+        .expect("written");
+    let out = diag()
+        .args(["scan", "--format", "json"])
+        .arg(root.join("scan-corpus"))
+        .arg(&dir)
+        .arg("/nonexistent/c.c")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let errors: Vec<String> = validator.iter_errors(&report).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    for code in ["WKG001", "WKG002", "WKG003", "WKG004"] {
+        assert!(report["findings"].as_array().expect("findings").iter().any(|f| f["code"] == code), "{code}");
+    }
+    assert!(
+        !report["partial"].as_array().expect("partial").is_empty()
+            && !report["skipped"].as_array().expect("skipped").is_empty()
+    );
+    // The schema is strict: an unknown rule or a missing count fails.
+    let mut bad = report.clone();
+    bad["findings"][0]["code"] = "WKG999".into();
+    assert!(validator.iter_errors(&bad).next().is_some());
+    let mut bad = report;
+    bad.as_object_mut().expect("object").remove("functions_in_part");
+    assert!(validator.iter_errors(&bad).next().is_some());
 }

@@ -35,7 +35,7 @@ pub(crate) fn lower_parsed(
     keep: &dyn Fn(usize, usize) -> bool,
 ) -> Unit {
     use_grammar(cpp);
-    let mut cx = Cx { src: text, cpp, try_at, unit: Unit::default() };
+    let mut cx = Cx { src: text, cpp, try_at, unit: Unit::default(), assume: Vec::new() };
     let mut items = Vec::new();
     cx.items(tree.root_node(), keep, &mut items);
     cx.unit.items = items;
@@ -265,6 +265,8 @@ struct Cx<'s> {
     cpp: bool,
     try_at: &'s BTreeSet<usize>,
     unit: Unit,
+    /// The conditional-compilation conditions around the item at hand.
+    assume: Vec<(String, bool)>,
 }
 
 impl Cx<'_> {
@@ -286,9 +288,21 @@ impl Cx<'_> {
         ) && !n.is_error()
             && !n.is_missing();
         if wrapper {
+            let cond = preproc_condition(n, self.src).map(|c| super::pre::condition_atom(&c));
+            let alt = n.field("alternative");
             let mut cursor = n.walk();
             for c in n.named_children(&mut cursor) {
+                let pushed = match &cond {
+                    Some((atom, holds)) => {
+                        self.assume.push((atom.clone(), *holds == (Some(c) != alt)));
+                        true
+                    }
+                    None => false,
+                };
                 self.items(c, keep, out);
+                if pushed {
+                    self.assume.pop();
+                }
             }
             return;
         }
@@ -423,7 +437,26 @@ impl Cx<'_> {
         } else {
             self.unit.functions_in_full += 1;
         }
-        self.unit.functions.push(Function { name, params, class, body });
+        self.unit.functions.push(Function { name, params, class, body, assume: self.assume.clone() });
+        // Methods of classes defined inside the body: functions of their own.
+        if let Some(b) = n.field("body").filter(|b| {
+            let t = text(*b, self.src);
+            self.cpp && (t.contains("class") || t.contains("struct"))
+        }) {
+            let mut stack: Vec<(Node, Option<String>)> = vec![(b, None)];
+            while let Some((x, local)) = stack.pop() {
+                for c in each_named(x) {
+                    match c.k() {
+                        "function_definition" => self.function(c, local.as_deref()),
+                        "class_specifier" | "struct_specifier" => {
+                            let name = c.field("name").map(|m| text(m, self.src).to_string());
+                            stack.push((c, name.or(local.clone())));
+                        }
+                        _ => stack.push((c, local.clone())),
+                    }
+                }
+            }
+        }
     }
 
     fn fields(&mut self, owner: &str, body: Node) {
@@ -481,6 +514,24 @@ impl Cx<'_> {
                 self.unit.globals.push((name, ty.clone()));
             }
         }
+    }
+}
+
+/// A conditional directive's condition as written (`if X`, `ifdef X`,
+/// `ifndef X`, `elif X`); `None` for `#else` and other nodes.
+fn preproc_condition(n: Node, src: &str) -> Option<String> {
+    match n.k() {
+        "preproc_if" | "preproc_elif" => {
+            let c = n.field("condition")?;
+            Some(format!("if {}", text(c, src)))
+        }
+        "preproc_ifdef" | "preproc_elifdef" => {
+            let name = n.field("name")?;
+            let negated = text(n, src).trim_start_matches(['#', ' ', '\t']).starts_with("ifndef")
+                || text(n, src).trim_start_matches(['#', ' ', '\t']).starts_with("elifndef");
+            Some(format!("{} {}", if negated { "ifndef" } else { "ifdef" }, text(name, src)))
+        }
+        _ => None,
     }
 }
 
@@ -614,10 +665,9 @@ impl Lowering<'_> {
                 if let Some(a) = alt {
                     self.stmt(a, &mut els);
                 }
-                if n.k() == "preproc_else" {
-                    out.extend(then);
-                } else {
-                    out.push(Stmt::If { cond: format!("#{}", n.k()), then, els });
+                match preproc_condition(n, self.src) {
+                    Some(cond) => out.push(Stmt::If { cond: format!("#{cond}"), then, els }),
+                    None => out.extend(then),
                 }
             }
             "while_statement" | "for_statement" | "for_range_loop" | "do_statement" => {
@@ -815,10 +865,15 @@ impl Lowering<'_> {
                 }
             }
             "lambda_expression" => {
+                // A function of its own, run here or not at all.
+                let mut body = Vec::new();
                 if let Some(b) = n.field("body") {
-                    self.stmt(b, out);
+                    self.stmt(b, &mut body);
                 }
+                out.push(Stmt::Nested(body));
             }
+            // A local class's methods are functions of their own.
+            "function_definition" => {}
             "compound_statement" => self.stmt(n, out),
             _ => {
                 for c in each_named(n) {

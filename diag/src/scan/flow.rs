@@ -6,7 +6,7 @@
 //! any depth.
 
 use super::ir::{Call, Event, EventKind, Expr, Function, Jump, Place, Stmt};
-use super::{CLOSERS, Finding, GET_HANDLE, KEY_OPENERS, REGISTRY_CLOSE, REMOVE_KEY, on_failure_path};
+use super::{CLOSERS, Finding, GET_HANDLE, HANDLE_SOURCES, KEY_OPENERS, REGISTRY_CLOSE, REMOVE_KEY, on_failure_path};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A function of the program, with the file it is in.
@@ -41,10 +41,78 @@ struct State {
     /// Places written on this path (a clean entry hides the program's
     /// facts about a member or global).
     taint: BTreeMap<Place, Taint>,
-    /// Keys closed with WdfRegistryClose: where.
-    closed: BTreeMap<Place, usize>,
-    /// Keys passed to WdfRegistryRemoveKey: where, and the status variable.
-    removed: BTreeMap<Place, (usize, Option<String>)>,
+    /// Keys closed with WdfRegistryClose: where, and under which
+    /// conditional-compilation conditions.
+    closed: BTreeMap<Place, (usize, Guard)>,
+    /// Keys passed to WdfRegistryRemoveKey (or to a function that removes
+    /// them): how.
+    removed: BTreeMap<Place, Removal>,
+    /// Parameters, members, globals and pointees assigned on this path:
+    /// a close of one of them no longer closes what the caller passed in.
+    written: BTreeSet<Place>,
+    /// Conditional-compilation conditions assumed on this path.
+    pp: BTreeMap<String, bool>,
+}
+
+/// Conditional-compilation conditions (normalised text → holds).
+type Guard = BTreeMap<String, bool>;
+
+/// Whether `guard` contradicts the conditions assumed on a path.
+fn excluded(guard: &Guard, pp: &Guard) -> bool {
+    guard.iter().any(|(k, v)| pp.get(k).is_some_and(|h| h != v))
+}
+
+/// Joins the entries of two paths' maps: an entry of one path only holds
+/// under that path's conditions, one of both under the conditions they share.
+fn join_guarded<V: Clone>(
+    a: &mut BTreeMap<Place, V>,
+    a_pp: &Guard,
+    b: BTreeMap<Place, V>,
+    b_pp: &Guard,
+    guard: impl Fn(&mut V) -> &mut Guard,
+) {
+    if a.is_empty() && b.is_empty() {
+        return;
+    }
+    for (p, v) in a.iter_mut() {
+        if !b.contains_key(p) {
+            let g = guard(v);
+            for (k, h) in a_pp {
+                g.entry(k.clone()).or_insert(*h);
+            }
+        }
+    }
+    for (p, mut v) in b {
+        match a.get_mut(&p) {
+            Some(mine) => {
+                let theirs = guard(&mut v).clone();
+                guard(mine).retain(|k, h| theirs.get(k) == Some(h));
+            }
+            None => {
+                let g = guard(&mut v);
+                for (k, h) in b_pp {
+                    g.entry(k.clone()).or_insert(*h);
+                }
+                a.insert(p, v);
+            }
+        }
+    }
+}
+
+/// A key removed on a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Removal {
+    line: usize,
+    /// The conditional-compilation conditions it happened under.
+    guard: Guard,
+    /// The variable holding the removal's status, once assigned.
+    status: Option<String>,
+    /// The function called, when its status is tested in place
+    /// (`if (!NT_SUCCESS(RemoveIt(k)))`): WdfRegistryRemoveKey or a helper
+    /// that returns its status; `None` when the status is not returned.
+    tested_as: Option<String>,
+    /// How, when through a helper.
+    via: Option<String>,
 }
 
 fn join(a: Option<State>, b: Option<State>) -> Option<State> {
@@ -54,12 +122,10 @@ fn join(a: Option<State>, b: Option<State>) -> Option<State> {
             for (p, t) in b.taint {
                 a.taint.entry(p).or_default().join(&t);
             }
-            for (p, l) in b.closed {
-                a.closed.entry(p).or_insert(l);
-            }
-            for (p, r) in b.removed {
-                a.removed.entry(p).or_insert(r);
-            }
+            join_guarded(&mut a.closed, &a.pp, b.closed, &b.pp, |v| &mut v.1);
+            join_guarded(&mut a.removed, &a.pp, b.removed, &b.pp, |r| &mut r.guard);
+            a.written.extend(b.written);
+            a.pp.retain(|k, v| b.pp.get(k) == Some(v));
             Some(a)
         }
     }
@@ -78,6 +144,21 @@ pub(crate) struct Facts {
     closes: BTreeMap<(String, usize), String>,
     /// (function, parameter) the function stores into members or globals.
     stores: BTreeMap<(String, usize), BTreeSet<Place>>,
+    /// (function, parameter) whose key the function closes with
+    /// WdfRegistryClose (the key passed in, or pointed to): how.
+    key_closes: BTreeMap<(String, usize), String>,
+    /// (function, parameter) whose key the function still holds closed
+    /// when it returns (not set to another value after the close).
+    key_left_closed: BTreeSet<(String, usize)>,
+    /// (function, parameter) whose key the function removes: how, and
+    /// whether it returns the removal's status.
+    key_removes: BTreeMap<(String, usize), (String, bool)>,
+    /// Members and globals whose key a function closes as it found them:
+    /// function → place → how.
+    member_closes: BTreeMap<String, BTreeMap<Place, String>>,
+    /// Members whose key a method removed and left in place when the
+    /// removal succeeded: place → (class, where, method).
+    left_removed: BTreeMap<Place, (String, String, usize, String)>,
 }
 
 impl Facts {
@@ -120,6 +201,7 @@ pub(crate) fn check(funcs: &[Func], out: &mut Vec<Finding>) {
         merge(&mut next, &facts);
         rounds += 1;
         if next == facts || rounds >= 12 {
+            destroyed_after_removal(funcs, &next, &mut findings);
             out.extend(findings);
             break;
         }
@@ -143,12 +225,92 @@ fn merge(into: &mut Facts, from: &Facts) {
     for (k, v) in &from.stores {
         into.stores.entry(k.clone()).or_default().extend(v.iter().cloned());
     }
+    for (k, v) in &from.key_closes {
+        into.key_closes.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    into.key_left_closed.extend(from.key_left_closed.iter().cloned());
+    for (k, v) in &from.key_removes {
+        into.key_removes.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    for (k, v) in &from.member_closes {
+        let e = into.member_closes.entry(k.clone()).or_default();
+        for (p, how) in v {
+            e.entry(p.clone()).or_insert_with(|| how.clone());
+        }
+    }
+    for (k, v) in &from.left_removed {
+        into.left_removed.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+}
+
+/// WKG003 through a destructor: a method removed a member's key and, when
+/// the removal succeeded, left it in the member; the class's destructor
+/// closes that member as it finds it.
+fn destroyed_after_removal(funcs: &[Func], facts: &Facts, out: &mut Vec<Finding>) {
+    for (place, (class, file, line, method)) in &facts.left_removed {
+        for f in funcs.iter().filter(|f| f.f.name == format!("~{class}")) {
+            let Some(closes) = facts.member_closes.get(&f.f.name) else { continue };
+            let Some(how) = closes.get(place) else { continue };
+            let Some((at, col)) = first_close_of(&f.f.body, place, facts) else { continue };
+            let finding = Finding {
+                file: f.file.into(),
+                line: at,
+                col,
+                severity: "error",
+                code: "WKG003",
+                message: format!(
+                    "the destructor closes `{}` after `{REMOVE_KEY}` succeeded in `{method}`",
+                    place.text()
+                ),
+                notes: vec![
+                    format!(
+                        "removed at {file}:{line}, in `{method}`, and left in `{}` when it succeeded",
+                        place.text()
+                    ),
+                    format!("closed here when the object is destroyed: {how}"),
+                    "a successful WdfRegistryRemoveKey deletes the key object (F69); set the member to NULL \
+                     once the removal succeeded"
+                        .into(),
+                ],
+            };
+            if !out.iter().any(|x| x.file == finding.file && x.line == finding.line && x.code == finding.code) {
+                out.push(finding);
+            }
+        }
+    }
+}
+
+/// Line and column of the first event of `stmts` that closes `place`
+/// (WdfRegistryClose, or a call the destructor makes that does).
+fn first_close_of(stmts: &[Stmt], place: &Place, facts: &Facts) -> Option<(usize, usize)> {
+    let mut found = None;
+    super::ir::for_each_event(stmts, &mut |e| {
+        if found.is_none()
+            && let EventKind::Call(c) = &e.kind
+            && (c.callee == REGISTRY_CLOSE && c.args.first() == Some(&Expr::Place(place.clone()))
+                || facts.member_closes.get(&c.callee).is_some_and(|m| m.contains_key(place)))
+        {
+            found = Some((e.line, e.col));
+        }
+    });
+    found
 }
 
 enum Frame {
-    Loop { breaks: Option<State>, conts: Option<State> },
-    Switch { breaks: Option<State> },
-    Try { leaves: Option<State> },
+    Loop {
+        breaks: Option<State>,
+        conts: Option<State>,
+    },
+    Switch {
+        breaks: Option<State>,
+    },
+    Try {
+        leaves: Option<State>,
+    },
+    /// A lambda's or closure's body: where its returns go.
+    Nested {
+        returns: Option<State>,
+    },
 }
 
 struct Walk<'a, 'f> {
@@ -174,8 +336,45 @@ impl<'a, 'f> Walk<'a, 'f> {
         for (i, p) in self.func.f.params.iter().enumerate().take(64) {
             s.taint.insert(Place::Var(p.clone()), Taint { origin: None, params: 1 << i });
         }
+        for (cond, holds) in &self.func.f.assume {
+            s.pp.insert(cond.clone(), *holds);
+        }
         let body = &self.func.f.body;
-        self.block(body, Some(s));
+        if let Some(end) = self.block(body, Some(s)) {
+            self.summarise_exit(&end, None);
+        }
+    }
+
+    /// What the function did to its parameters' keys and to members, on a
+    /// path that returns `value`.
+    fn summarise_exit(&mut self, s: &State, value: Option<&Expr>) {
+        let params = &self.func.f.params;
+        for (place, removal) in &s.removed {
+            let Some(i) = param_of(place, params) else {
+                if let Some(class) = &self.func.f.class
+                    && matches!(place, Place::Field { ty: Some(t), .. } if t == class)
+                    && !self.name().starts_with('~')
+                {
+                    self.next.left_removed.entry(place.clone()).or_insert_with(|| {
+                        (class.clone(), self.func.file.to_string(), removal.line, self.func.f.name.clone())
+                    });
+                }
+                continue;
+            };
+            let returned = match value {
+                Some(Expr::Place(Place::Var(v))) => removal.status.as_deref() == Some(v.as_str()),
+                Some(Expr::Call(c)) => removal.tested_as.as_deref() == Some(c.callee.as_str()),
+                _ => false,
+            };
+            let how = format!("`{}` ({}:{})", self.name(), self.func.file, removal.line);
+            let e = self.next.key_removes.entry((self.name().to_string(), i)).or_insert((how, returned));
+            e.1 |= returned;
+        }
+        for place in s.closed.keys() {
+            if let Some(i) = param_of(place, params) {
+                self.next.key_left_closed.insert((self.name().to_string(), i));
+            }
+        }
     }
 
     fn block(&mut self, stmts: &[Stmt], mut s: Option<State>) -> Option<State> {
@@ -199,8 +398,8 @@ impl<'a, 'f> Walk<'a, 'f> {
         match st {
             Stmt::Ev(e) => Some(self.event(e, s)),
             Stmt::If { cond, then, els } => {
-                let t = self.block(then, Some(refine(s.clone(), cond, true)));
-                let e = self.block(els, Some(refine(s, cond, false)));
+                let t = refine(s.clone(), cond, true).and_then(|s| self.block(then, Some(s)));
+                let e = refine(s, cond, false).and_then(|s| self.block(els, Some(s)));
                 join(t, e)
             }
             Stmt::Loop { body, once } => {
@@ -255,12 +454,19 @@ impl<'a, 'f> Walk<'a, 'f> {
             Stmt::Jump { jump, .. } => {
                 match jump {
                     Jump::Return(v) => {
+                        if let Some(Frame::Nested { returns }) =
+                            self.frames.iter_mut().rev().find(|f| matches!(f, Frame::Nested { .. }))
+                        {
+                            *returns = join(returns.take(), Some(s));
+                            return None;
+                        }
                         if let Some(v) = v {
                             let t = self.taint_of(v, &s);
                             if let Some(o) = t.origin {
                                 self.next.helpers.entry(self.name().to_string()).or_insert(o);
                             }
                         }
+                        self.summarise_exit(&s, v.as_ref());
                     }
                     Jump::Break => {
                         for fr in self.frames.iter_mut().rev() {
@@ -269,7 +475,7 @@ impl<'a, 'f> Walk<'a, 'f> {
                                     *breaks = join(breaks.take(), Some(s));
                                     break;
                                 }
-                                Frame::Try { .. } => {}
+                                Frame::Try { .. } | Frame::Nested { .. } => {}
                             }
                         }
                     }
@@ -297,17 +503,33 @@ impl<'a, 'f> Walk<'a, 'f> {
                 None
             }
             Stmt::Label(_) => Some(s),
+            Stmt::Nested(body) => {
+                // Its own function: its returns end it, not this one; it
+                // may also not run at all.
+                let (frames, labels) = (std::mem::take(&mut self.frames), std::mem::take(&mut self.labels));
+                self.frames.push(Frame::Nested { returns: None });
+                let end = self.block(body, Some(s.clone()));
+                let returns = match self.frames.pop() {
+                    Some(Frame::Nested { returns }) => returns,
+                    _ => None,
+                };
+                self.frames = frames;
+                self.labels = labels;
+                join(Some(s), join(end, returns))
+            }
         }
     }
 
     fn taint_of(&self, e: &Expr, s: &State) -> Taint {
         match e {
-            Expr::Call(c) if c.callee == GET_HANDLE => {
+            Expr::Call(c) if HANDLE_SOURCES.contains(&c.callee.as_str()) => {
                 let key = c.args.last().map(expr_text).unwrap_or_default();
-                Taint {
-                    origin: Some(format!("`{GET_HANDLE}({key})` in `{}` ({})", self.name(), self.file())),
-                    params: 0,
-                }
+                let call = if c.callee == GET_HANDLE {
+                    format!("{GET_HANDLE}({key})")
+                } else {
+                    format!("{key}.{}()", c.callee)
+                };
+                Taint { origin: Some(format!("`{call}` in `{}` ({})", self.name(), self.file())), params: 0 }
             }
             Expr::Call(c) => match self.facts.helpers.get(&c.callee) {
                 Some(o) => Taint { origin: Some(format!("`{}()`, which returns {o}", c.callee)), params: 0 },
@@ -334,12 +556,17 @@ impl<'a, 'f> Walk<'a, 'f> {
             EventKind::Assign { target, value } => {
                 let t = self.taint_of(value, &s);
                 self.assign(target, t, e, &mut s);
-                if let Expr::Call(c) = value
-                    && c.callee == REMOVE_KEY
-                    && let (Place::Var(status), Some(Expr::Place(k))) = (target, c.args.first())
-                    && let Some(r) = s.removed.get_mut(k)
-                {
-                    r.1 = Some(status.clone());
+                if let (Expr::Call(c), Place::Var(status)) = (value, target) {
+                    // `status = WdfRegistryRemoveKey(k)` (or a helper that
+                    // returns the removal's status): the status of `k`'s.
+                    for (k, r) in &mut s.removed {
+                        if r.status.is_none()
+                            && r.tested_as.as_deref() == Some(c.callee.as_str())
+                            && c.args.iter().any(|a| matches!(a, Expr::Place(q) | Expr::Addr(q) if q == k))
+                        {
+                            r.status = Some(status.clone());
+                        }
+                    }
                 }
             }
             EventKind::Call(c) => self.call(c, e, &mut s),
@@ -365,9 +592,15 @@ impl<'a, 'f> Walk<'a, 'f> {
                         format!("{o}, written through its parameter `{v}` at {}:{}", self.func.file, e.line)
                     });
                 }
+                s.closed.remove(target);
+                s.removed.remove(target);
+                s.written.insert(target.clone());
                 s.taint.insert(target.clone(), t);
             }
             _ => {
+                if !matches!(target, Place::Var(v) if !self.func.f.params.contains(v)) {
+                    s.written.insert(target.clone());
+                }
                 self.record_store(target, &t, e);
                 s.closed.remove(target);
                 s.removed.remove(target);
@@ -418,42 +651,20 @@ impl<'a, 'f> Walk<'a, 'f> {
             if let Some(Expr::Place(p)) = c.args.first()
                 && !matches!(p, Place::Elem(_))
             {
-                if let Some(first) = s.closed.get(p) {
-                    self.push(Finding {
-                        file: self.file().into(),
-                        line: e.line,
-                        col: e.col,
-                        severity: "error",
-                        code: "WKG002",
-                        message: format!("`{REGISTRY_CLOSE}({})` on a key already closed on this path", p.text()),
-                        notes: vec![
-                            format!("first closed at {}:{first}, in `{}`", self.file(), self.name()),
-                            "WdfRegistryClose deletes the key object (F4); the second call uses a deleted WDFKEY (F77)"
-                                .into(),
-                        ],
-                    });
-                } else if let Some((line, _)) = s.removed.get(p) {
-                    self.push(Finding {
-                        file: self.file().into(),
-                        line: e.line,
-                        col: e.col,
-                        severity: "error",
-                        code: "WKG003",
-                        message: format!("`{REGISTRY_CLOSE}({})` after `{REMOVE_KEY}` succeeded", p.text()),
-                        notes: vec![
-                            format!("removed at {}:{line}, in `{}`; this path runs when it succeeded", self.file(), self.name()),
-                            "a successful WdfRegistryRemoveKey deletes the key object (F69); close only on its failure path"
-                                .into(),
-                        ],
-                    });
-                }
-                s.closed.insert(p.clone(), e.line);
+                self.close_key(p, e, s, None, true);
             }
             return;
         }
         if callee == REMOVE_KEY {
             if let Some(Expr::Place(p)) = c.args.first() {
-                s.removed.insert(p.clone(), (e.line, None));
+                let removal = Removal {
+                    line: e.line,
+                    guard: s.pp.clone(),
+                    status: None,
+                    tested_as: Some(REMOVE_KEY.into()),
+                    via: None,
+                };
+                s.removed.insert(p.clone(), removal);
             }
             return;
         }
@@ -466,6 +677,7 @@ impl<'a, 'f> Walk<'a, 'f> {
             }
             return;
         }
+        self.key_summaries(c, e, s);
         for (i, arg) in c.args.iter().enumerate() {
             let key = (callee.to_string(), i);
             if let Some(o) = self.facts.out.get(&key)
@@ -481,7 +693,11 @@ impl<'a, 'f> Walk<'a, 'f> {
                 self.assign(&target, t, e, s);
                 continue;
             }
-            let t = self.taint_of(arg, s);
+            let t = match arg {
+                // A pointer to the handle: what it points to.
+                Expr::Addr(p) => self.place_taint(p, s),
+                other => self.taint_of(other, s),
+            };
             if t.is_clean() {
                 continue;
             }
@@ -524,6 +740,101 @@ impl<'a, 'f> Walk<'a, 'f> {
         }
     }
 
+    /// `WdfRegistryClose(p)` at `e` (`via`: through a called function):
+    /// reported when `p` is already closed or removed on this path; `p` is
+    /// closed afterwards when `stays`.
+    fn close_key(&mut self, p: &Place, e: &Event, s: &mut State, via: Option<(&str, &str)>, stays: bool) {
+        let what = match via {
+            Some((callee, _)) => format!("`{callee}` closes `{}`", p.text()),
+            None => format!("`{REGISTRY_CLOSE}({})`", p.text()),
+        };
+        let closed_by = via.map(|(callee, how)| format!("`{callee}` closes it: {how}"));
+        let pp = &s.pp;
+        let found = if let Some((first, _)) = s.closed.get(p).filter(|(_, g)| !excluded(g, pp)) {
+            Some((
+                "WKG002",
+                format!("{what}, a key already closed on this path"),
+                format!("first closed at {}:{first}, in `{}`", self.file(), self.name()),
+                "WdfRegistryClose deletes the key object (F4); the second call uses a deleted WDFKEY (F77)",
+            ))
+        } else {
+            s.removed.get(p).filter(|r| !excluded(&r.guard, pp)).map(|r| {
+                let how = r.via.as_ref().map(|v| format!(" by {v}")).unwrap_or_default();
+                (
+                    "WKG003",
+                    format!("{what} after `{REMOVE_KEY}` succeeded"),
+                    format!(
+                        "removed at {}:{}{how}, in `{}`; this path runs when it succeeded",
+                        self.file(),
+                        r.line,
+                        self.name()
+                    ),
+                    "a successful WdfRegistryRemoveKey deletes the key object (F69); close only on its failure path",
+                )
+            })
+        };
+        if let Some((code, message, first, why)) = found {
+            let mut notes = vec![first];
+            notes.extend(closed_by);
+            notes.push(why.into());
+            let finding =
+                Finding { file: self.file().into(), line: e.line, col: e.col, severity: "error", code, message, notes };
+            self.push(finding);
+        }
+        if !s.written.contains(p) {
+            // The key as the caller passed it or the object holds it.
+            if let Some(i) = param_of(p, &self.func.f.params) {
+                let how = format!("`{REGISTRY_CLOSE}` in `{}` ({}:{})", self.name(), self.file(), e.line);
+                self.next.key_closes.entry((self.name().to_string(), i)).or_insert(how);
+            } else if matches!(p, Place::Field { .. } | Place::Global(_)) {
+                let how = format!("`{REGISTRY_CLOSE}({})` in `{}` ({}:{})", p.text(), self.name(), self.file(), e.line);
+                self.next.member_closes.entry(self.name().to_string()).or_default().entry(p.clone()).or_insert(how);
+            }
+        }
+        if stays {
+            s.closed.insert(p.clone(), (e.line, s.pp.clone()));
+        }
+    }
+
+    /// A call of a function that closes or removes the keys passed to it,
+    /// or closes members' keys: the same as the DDI at this call.
+    fn key_summaries(&mut self, c: &Call, e: &Event, s: &mut State) {
+        let callee = c.callee.as_str();
+        if let Some(members) = self.facts.member_closes.get(callee).filter(|_| callee != self.name()) {
+            for (p, how) in members.clone() {
+                if s.closed.contains_key(&p) || s.removed.contains_key(&p) {
+                    self.close_key(&p, e, s, Some((callee, &how)), false);
+                } else if !s.written.contains(&p) {
+                    // The caller closes that member as it found it, too.
+                    let via =
+                        format!("`{callee}()` in `{}` ({}:{}), which calls {how}", self.name(), self.file(), e.line);
+                    self.next.member_closes.entry(self.name().to_string()).or_default().entry(p).or_insert(via);
+                }
+            }
+        }
+        for (i, arg) in c.args.iter().enumerate() {
+            let (Expr::Place(p) | Expr::Addr(p)) = arg else { continue };
+            if matches!(p, Place::Elem(_)) {
+                continue;
+            }
+            let key = (callee.to_string(), i);
+            if let Some(how) = self.facts.key_closes.get(&key).cloned() {
+                let stays = self.facts.key_left_closed.contains(&key);
+                self.close_key(p, e, s, Some((callee, &how)), stays);
+            }
+            if let Some((how, returned)) = self.facts.key_removes.get(&key).cloned() {
+                let removal = Removal {
+                    line: e.line,
+                    guard: s.pp.clone(),
+                    status: None,
+                    tested_as: returned.then(|| callee.to_string()),
+                    via: Some(format!("`{callee}`, which removes it in {how}")),
+                };
+                s.removed.insert(p.clone(), removal);
+            }
+        }
+    }
+
     fn wkg001(&mut self, e: &Event, message: String, origin: String, via: Option<String>) {
         let mut notes = vec![format!("the handle comes from {origin}")];
         notes.extend(via);
@@ -552,16 +863,38 @@ impl<'a, 'f> Walk<'a, 'f> {
 }
 
 /// The state on one arm of `if (cond)`: a removal known to have failed is
-/// no removal.
-fn refine(mut s: State, cond: &str, then_arm: bool) -> State {
+/// no removal; `None` when the arm cannot be taken (a conditional-compilation
+/// condition contradicting one assumed on this path).
+fn refine(mut s: State, cond: &str, then_arm: bool) -> Option<State> {
+    if let Some(c) = cond.strip_prefix('#') {
+        let (atom, holds) = super::pre::condition_atom(c);
+        let holds = holds == then_arm;
+        if s.pp.get(&atom).is_some_and(|&h| h != holds) {
+            return None;
+        }
+        s.pp.insert(atom, holds);
+        return Some(s);
+    }
     let branch = [super::Branch { id: 0, cond: cond.to_string(), then_arm }];
-    s.removed.retain(|_, (_, status)| match status {
-        Some(st) => !on_failure_path(&branch, st),
+    s.removed.retain(|_, r| match (&r.status, &r.tested_as) {
+        (Some(st), _) => !on_failure_path(&branch, st),
         // Tested in place: `if (!NT_SUCCESS(WdfRegistryRemoveKey(k)))`.
-        None if cond.contains(REMOVE_KEY) => cond.contains('!') != then_arm,
-        None => true,
+        (None, Some(callee)) if cond.contains(callee.as_str()) => cond.contains('!') != then_arm,
+        _ => true,
     });
-    s
+    Some(s)
+}
+
+/// The parameter index of `p` (a parameter, or what it points to).
+fn param_of(p: &Place, params: &[String]) -> Option<usize> {
+    match p {
+        Place::Var(v) => params.iter().position(|x| x == v),
+        Place::Deref(inner) => match &**inner {
+            Place::Var(v) => params.iter().position(|x| x == v),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 fn bits(mask: u64) -> impl Iterator<Item = usize> {

@@ -106,6 +106,10 @@ pub(crate) enum Stmt {
         line: usize,
     },
     Label(String),
+    /// A lambda or closure written here: a function of its own (a `return`
+    /// inside ends only it) that shares the enclosing function's variables;
+    /// it may run here, or not at all.
+    Nested(Vec<Stmt>),
 }
 
 /// A function lowered.
@@ -116,6 +120,9 @@ pub(crate) struct Function {
     /// A C++ method's class.
     pub class: Option<String>,
     pub body: Vec<Stmt>,
+    /// The conditional-compilation conditions the whole definition sits in
+    /// (`#if` text, normalised, and whether it holds there).
+    pub assume: Vec<(String, bool)>,
 }
 
 /// Calls every event of `stmts`, depth first, in source order.
@@ -127,7 +134,7 @@ pub(crate) fn for_each_event<'a>(stmts: &'a [Stmt], f: &mut impl FnMut(&'a Event
                 for_each_event(then, f);
                 for_each_event(els, f);
             }
-            Stmt::Loop { body, .. } => for_each_event(body, f),
+            Stmt::Loop { body, .. } | Stmt::Nested(body) => for_each_event(body, f),
             Stmt::Switch { cases, .. } => cases.iter().for_each(|c| for_each_event(c, f)),
             Stmt::Try { body, handlers } => {
                 for_each_event(body, f);

@@ -134,6 +134,10 @@ pub(crate) struct Unit {
 }
 
 const GET_HANDLE: &str = "WdfRegistryWdmGetHandle";
+/// Calls whose value is a key's own WDM handle: the DDI, and `wdfkey`'s
+/// lend-out `RegKey::wdm_handle()` (its `KeyHandle` converts to the raw
+/// `HANDLE` unchanged).
+const HANDLE_SOURCES: &[&str] = &[GET_HANDLE, "wdm_handle"];
 const CLOSERS: &[&str] = &["ZwClose", "NtClose", "ObCloseHandle"];
 const REGISTRY_CLOSE: &str = "WdfRegistryClose";
 const REMOVE_KEY: &str = "WdfRegistryRemoveKey";
@@ -329,8 +333,15 @@ fn scan_on_this_thread(paths: &[PathBuf]) -> ScanReport {
     report
 }
 
-/// Compiler-style text;  fact ids point to their anchors in docs/facts.md.
+/// Compiler-style text, as `wdfkey-diag` prints it (see `render_as`).
 pub fn render(report: &ScanReport) -> String {
+    render_as("wdfkey-diag", report)
+}
+
+/// Compiler-style text; `program` is the binary the user runs (its
+/// `scan --explain` is named in each finding's help); the facts cited are
+/// stated at the end.
+pub fn render_as(program: &str, report: &ScanReport) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
     for f in &report.findings {
@@ -338,7 +349,7 @@ pub fn render(report: &ScanReport) -> String {
         for n in &f.notes {
             let _ = writeln!(s, "    = note: {n}");
         }
-        let _ = writeln!(s, "    = help: `wdfkey-harness scan --explain {}`", f.code);
+        let _ = writeln!(s, "    = help: `{program} scan --explain {}`", f.code);
     }
     for k in &report.skipped {
         let _ = writeln!(s, "{}: skipped: {}", k.file, k.reason);

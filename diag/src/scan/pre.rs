@@ -410,6 +410,16 @@ fn prepare_with(
             }
         }
     }
+    if declarations {
+        let tokens = tokens(&b);
+        split_continued_literals(&mut b, &tokens);
+        concatenated_names(&mut b, &tokens, decorations);
+        if cpp {
+            cpp_forms(&mut b, &tokens);
+            class_scope_macros(&mut b, &tokens);
+        }
+        extra_declaration_words(&mut b, &tokens, decorations);
+    }
     // Only ASCII bytes were replaced by ASCII spaces: still UTF-8.
     out.text = String::from_utf8(b).unwrap_or_default();
     out
@@ -631,6 +641,10 @@ pub(crate) struct TreeMacros {
     /// decorations only, or to nothing (`#define CODE_SEG(s) __declspec(code_seg(s))`,
     /// `#define TRACE_ERROR(...)`): an invocation is neutralised with its arguments.
     pub calls: HashSet<String>,
+    /// Object-like macros whose replacement is a string literal
+    /// (`#define GUID_FORMAT_STRING "{%08x-…}"`): next to other literals,
+    /// part of one concatenation.
+    pub strings: HashSet<String>,
     /// Function-like macros that are a keyword applied to their parameter
     /// (`#define WHILE(c) __pragma(…) while(c)`), no shorter than it.
     pub keywords: HashMap<String, &'static str>,
@@ -651,6 +665,20 @@ pub(crate) fn tree_macros<'a>(defines: impl Iterator<Item = &'a Define> + Clone)
             if body == format!("{kw}({param})") && d.name.len() >= kw.len() {
                 known.keywords.insert(d.name.clone(), kw);
             }
+        }
+    }
+    for d in defines.clone() {
+        let body = strip_comments(&d.body);
+        let body = body.trim();
+        let b = body.as_bytes();
+        let open = b.iter().position(|&c| c == b'"');
+        if d.params.is_none()
+            && let Some(open) = open
+            && open <= 2
+            && b[..open].iter().all(u8::is_ascii_alphanumeric)
+            && literal_end(b, open) == b.len()
+        {
+            known.strings.insert(d.name.clone());
         }
     }
     let mut function_like: HashMap<&str, Vec<&Define>> = HashMap::new();
@@ -731,7 +759,493 @@ fn declaration_macro(b: &[u8], end: usize, id: &str) -> Option<usize> {
     match b.get(next) {
         None => Some(close),
         Some(c) if c.is_ascii_alphabetic() || *c == b'_' || *c == b'#' => Some(close),
+        // The last member of a class body: `DECLARE_LIBID(x) };`.
+        Some(b'}') if id.contains("DECLARE") => Some(close),
         _ => None,
+    }
+}
+
+/// A token of a prepared text: comments, directives and whitespace are
+/// not tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tok {
+    Word,
+    /// A string or character literal, its prefix included.
+    Literal,
+    Punct(u8),
+}
+
+/// The tokens of a prepared text, with their byte spans.
+fn tokens(b: &[u8]) -> Vec<(usize, usize, Tok)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut line_start = true;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'\n' {
+            line_start = true;
+            i += 1;
+            continue;
+        }
+        if c.is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        if line_start && c == b'#' {
+            i = directive_end(b, i);
+            continue;
+        }
+        line_start = false;
+        match c {
+            b'/' if b.get(i + 1) == Some(&b'/') => i = line_comment_end(b, i),
+            b'/' if b.get(i + 1) == Some(&b'*') => i = find(b, i + 2, b"*/").map_or(b.len(), |p| p + 2),
+            b'"' | b'\'' => {
+                let end = literal_end(b, i);
+                out.push((i, end, Tok::Literal));
+                i = end;
+            }
+            _ if c == b'_' || c.is_ascii_alphanumeric() => {
+                let start = i;
+                while i < b.len() && (b[i] == b'_' || b[i].is_ascii_alphanumeric()) {
+                    i += 1;
+                }
+                if i < b.len() && (b[i] == b'"' || b[i] == b'\'') && i - start <= 2 && !c.is_ascii_digit() {
+                    // `L"…"`, `u8"…"`.
+                    let end = literal_end(b, i);
+                    out.push((start, end, Tok::Literal));
+                    i = end;
+                } else {
+                    out.push((start, i, Tok::Word));
+                }
+            }
+            _ => {
+                out.push((i, i + 1, Tok::Punct(c)));
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// A string literal continued on the next line with a backslash, which the
+/// grammar cannot read, as two literals concatenated: the backslash becomes
+/// a closing quote, the next line's first byte an opening one (or a space
+/// when it is the closing quote). Lines stay where they were.
+fn split_continued_literals(b: &mut [u8], tokens: &[(usize, usize, Tok)]) {
+    for &(start, end, kind) in tokens {
+        if kind != Tok::Literal || !b[start..end].contains(&b'\n') {
+            continue;
+        }
+        let Some(open) = b[start..end].iter().position(|&c| c == b'"').map(|p| p + start) else { continue };
+        let mut j = open + 1;
+        while j < end {
+            match b[j] {
+                b'\\' => {
+                    let nl = if b.get(j + 1) == Some(&b'\r') { j + 2 } else { j + 1 };
+                    if b.get(nl) == Some(&b'\n') {
+                        let next = nl + 1;
+                        match b.get(next) {
+                            Some(b'"') if next + 1 == end => {
+                                b[j] = b'"';
+                                b[next] = b' ';
+                                break;
+                            }
+                            Some(&c) if c.is_ascii() && c != b'\\' && c != b'\n' && c != b'\r' => {
+                                b[j] = b'"';
+                                b[next] = b'"';
+                                j = next + 1;
+                            }
+                            _ => j = next,
+                        }
+                    } else {
+                        j += 2;
+                    }
+                }
+                _ => j += 1,
+            }
+        }
+    }
+}
+
+/// Names that stand for string literals next to literals — the predefined
+/// `__FUNCTION__`, `__FILE__`, … and the tree's own string macros — as a
+/// literal of the same length: `"%s: " __FUNCTION__` is one concatenation.
+fn concatenated_names(b: &mut [u8], tokens: &[(usize, usize, Tok)], decorations: &TreeMacros) {
+    const PREDEFINED: &[&str] = &[
+        "__FUNCTION__",
+        "__FUNCDNAME__",
+        "__FUNCSIG__",
+        "__FILE__",
+        "__DATE__",
+        "__TIME__",
+        "__TIMESTAMP__",
+        "__FILEW__",
+        "__FUNCTIONW__",
+        "__PRETTY_FUNCTION__",
+    ];
+    for (k, &(start, end, kind)) in tokens.iter().enumerate() {
+        if kind != Tok::Word || end - start < 2 {
+            continue;
+        }
+        let name = std::str::from_utf8(&b[start..end]).unwrap_or("");
+        if !PREDEFINED.contains(&name) && !decorations.strings.contains(name) {
+            continue;
+        }
+        let literal = |t: Option<&(usize, usize, Tok)>| {
+            t.is_some_and(|t| {
+                t.2 == Tok::Literal && b[t.0..t.1].contains(&b'"')
+                    || t.2 == Tok::Word && {
+                        let n = std::str::from_utf8(&b[t.0..t.1]).unwrap_or("");
+                        PREDEFINED.contains(&n) || decorations.strings.contains(n)
+                    }
+            })
+        };
+        if literal(k.checked_sub(1).and_then(|p| tokens.get(p))) || literal(tokens.get(k + 1)) {
+            b[start] = b'"';
+            blank_range(b, start + 1, end - 1);
+            b[end - 1] = b'"';
+        }
+    }
+}
+
+/// C++ the grammar does not read, rewritten to the same length and
+/// meaning for the rules: `delete [] (T *) p` (read as a lambda) loses its
+/// brackets, `new (pool) T *[n]` its star, `p->*f` and `o.*f` theirs.
+fn cpp_forms(b: &mut [u8], tokens: &[(usize, usize, Tok)]) {
+    let word = |b: &[u8], t: &(usize, usize, Tok), w: &[u8]| t.2 == Tok::Word && &b[t.0..t.1] == w;
+    let is = |k: usize, p: u8| tokens.get(k).is_some_and(|t| t.2 == Tok::Punct(p));
+    for k in 0..tokens.len() {
+        let t = tokens[k];
+        match t.2 {
+            // COM's `interface` (objbase.h: `#define interface struct`).
+            Tok::Word if word(b, &t, b"interface") => {
+                let mut n = k + 1;
+                if tokens.get(n).is_some_and(|x| word(b, x, b"__declspec")) && is(n + 1, b'(') {
+                    let close = matching_paren(b, tokens[n + 1].0);
+                    while n < tokens.len() && tokens[n].0 < close {
+                        n += 1;
+                    }
+                }
+                if tokens.get(n).is_some_and(|x| x.2 == Tok::Word) && (is(n + 1, b':') || is(n + 1, b'{')) {
+                    b[t.0..t.0 + 6].copy_from_slice(b"struct");
+                    blank_range(b, t.0 + 6, t.1);
+                }
+            }
+            // `class ATL_NO_VTABLE CFoo : …`: a decoration before the name.
+            Tok::Word if word(b, &t, b"class") || word(b, &t, b"struct") => {
+                if let (Some(d), Some(name)) = (tokens.get(k + 1), tokens.get(k + 2))
+                    && d.2 == Tok::Word
+                    && name.2 == Tok::Word
+                    && !word(b, name, b"final")
+                    && (is(k + 3, b':') && !is(k + 4, b':') || is(k + 3, b'{'))
+                {
+                    blank_range(b, d.0, d.1);
+                }
+            }
+            Tok::Word if word(b, &t, b"delete") => {
+                if let (Some(o), Some(c), Some(p)) = (tokens.get(k + 1), tokens.get(k + 2), tokens.get(k + 3))
+                    && o.2 == Tok::Punct(b'[')
+                    && c.2 == Tok::Punct(b']')
+                    && p.2 == Tok::Punct(b'(')
+                {
+                    blank_range(b, o.0, c.1);
+                }
+            }
+            Tok::Punct(b'*') => {
+                // `new (…) T *[n]`: a `new` earlier in the statement.
+                let array = tokens.get(k + 1).is_some_and(|n| n.2 == Tok::Punct(b'['))
+                    && k > 0
+                    && tokens[k - 1].2 == Tok::Word
+                    && tokens[..k]
+                        .iter()
+                        .rev()
+                        .take_while(|x| !matches!(x.2, Tok::Punct(b';' | b'{' | b'}')))
+                        .any(|x| word(b, x, b"new"));
+                let member = k > 0
+                    && (tokens[k - 1].2 == Tok::Punct(b'.') && tokens[k - 1].1 == t.0
+                        || tokens[k - 1].2 == Tok::Punct(b'>')
+                            && k > 1
+                            && tokens[k - 2].2 == Tok::Punct(b'-')
+                            && tokens[k - 1].1 == t.0);
+                if array || member {
+                    b[t.0] = b' ';
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Macros in a class body that declare members and take no `;` (ATL's
+/// `DECLARE_REGISTRY_RESOURCEID(…)`, test frameworks' `BEGIN_TEST_CLASS(…)`,
+/// `END_TEST_CLASS()`): an upper-case invocation followed by a name or the
+/// end of the body, where a member declaration would need its `;`, goes.
+fn class_scope_macros(b: &mut [u8], tokens: &[(usize, usize, Tok)]) {
+    let upper = |b: &[u8], t: &(usize, usize, Tok)| {
+        t.2 == Tok::Word
+            && t.1 - t.0 >= 3
+            && b[t.0].is_ascii_uppercase()
+            && b[t.0..t.1].iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_')
+    };
+    // For each open brace: the class whose body it opens, if it does.
+    let mut scopes: Vec<Option<(usize, usize)>> = Vec::new();
+    let mut k = 0;
+    while k < tokens.len() {
+        let t = tokens[k];
+        // A token blanked by an earlier rewrite (a macro just removed).
+        let blanked = |x: &(usize, usize, Tok)| b[x.0] == b' ';
+        match t.2 {
+            Tok::Punct(b'{') => {
+                let head: Vec<&(usize, usize, Tok)> =
+                    tokens[..k].iter().rev().take_while(|x| !matches!(x.2, Tok::Punct(b';' | b'{' | b'}'))).collect();
+                let mut class = None;
+                // The name: the last word before the base list or the body.
+                let mut name = None;
+                for (i, x) in head.iter().enumerate() {
+                    match x.2 {
+                        Tok::Punct(b'=' | b'(' | b')') => {
+                            class = None;
+                            break;
+                        }
+                        Tok::Punct(b':') if i + 1 < head.len() && head[i + 1].2 != Tok::Punct(b':') => name = None,
+                        Tok::Word if name.is_none() => name = Some((x.0, x.1)),
+                        Tok::Word if matches!(&b[x.0..x.1], b"class" | b"struct" | b"union") => class = name,
+                        _ => {}
+                    }
+                }
+                scopes.push(class);
+            }
+            Tok::Punct(b'}') => {
+                scopes.pop();
+            }
+            // `Class::Method(` declared inside `Class`'s body (MSVC accepts
+            // the extra qualification).
+            Tok::Word
+                if scopes.last().is_some_and(|c| c.is_some_and(|(s, e)| b[s..e] == b[t.0..t.1]))
+                    && tokens.get(k + 1).is_some_and(|x| x.2 == Tok::Punct(b':'))
+                    && tokens.get(k + 2).is_some_and(|x| x.2 == Tok::Punct(b':'))
+                    && tokens.get(k + 3).is_some_and(|x| x.2 == Tok::Word)
+                    && tokens.get(k + 4).is_some_and(|x| x.2 == Tok::Punct(b'(')) =>
+            {
+                blank_range(b, t.0, tokens[k + 2].1);
+                k += 3;
+                continue;
+            }
+            Tok::Word
+                if scopes.last().is_some_and(Option::is_some)
+                    && upper(b, &t)
+                    && (k == 0
+                        || matches!(tokens[k - 1].2, Tok::Punct(b';' | b'{' | b'}' | b':') | Tok::Word)
+                            && (tokens[k - 1].2 != Tok::Word || upper(b, &tokens[k - 1]))
+                        || blanked(&tokens[k - 1])) =>
+            {
+                let mut end = t.1;
+                let mut next = k + 1;
+                if tokens.get(next).is_some_and(|x| x.2 == Tok::Punct(b'(')) {
+                    end = matching_paren(b, tokens[next].0);
+                    while next < tokens.len() && tokens[next].0 < end {
+                        next += 1;
+                    }
+                }
+                let follows = tokens.get(next);
+                let member_end = match follows {
+                    None => true,
+                    Some(x) if x.2 == Tok::Punct(b'}') => true,
+                    Some(x) if x.2 == Tok::Word => {
+                        upper(b, x) && next > k + 1
+                            || matches!(&b[x.0..x.1], b"public" | b"private" | b"protected")
+                            || next > k + 1
+                                && !tokens
+                                    .get(next + 1)
+                                    .is_some_and(|y| matches!(y.2, Tok::Punct(b';' | b'=' | b'[' | b',')))
+                    }
+                    _ => false,
+                };
+                if member_end && (next > k + 1 || follows.is_some_and(|x| upper(b, x))) {
+                    blank_range(b, t.0, end);
+                }
+                k = next;
+                continue;
+            }
+            _ => {}
+        }
+        k += 1;
+    }
+}
+
+/// Words C and C++ reserve that may stand in a declaration's specifiers.
+const SPECIFIER_KEYWORDS: &[&str] = &[
+    "const",
+    "volatile",
+    "static",
+    "extern",
+    "inline",
+    "__inline",
+    "__forceinline",
+    "register",
+    "virtual",
+    "explicit",
+    "friend",
+    "constexpr",
+    "mutable",
+    "thread_local",
+    "typedef",
+    "_Noreturn",
+    "restrict",
+    "__restrict",
+    "__ptr64",
+    "__ptr32",
+    "__unaligned",
+];
+/// The builtin types.
+const PRIMITIVE_TYPES: &[&str] = &[
+    "void", "char", "short", "int", "long", "float", "double", "signed", "unsigned", "bool", "_Bool", "wchar_t",
+    "__int8", "__int16", "__int32", "__int64", "char8_t", "char16_t", "char32_t", "auto",
+];
+/// Words after which a run of words is no declaration.
+const NOT_A_DECLARATION: &[&str] = &[
+    "return",
+    "new",
+    "delete",
+    "throw",
+    "case",
+    "goto",
+    "else",
+    "do",
+    "sizeof",
+    "co_return",
+    "co_await",
+    "co_yield",
+    "using",
+    "namespace",
+    "template",
+    "typename",
+    "operator",
+    "decltype",
+    "alignof",
+    "__declspec",
+    "__attribute__",
+    "if",
+    "while",
+    "for",
+    "switch",
+    "struct",
+    "class",
+    "union",
+    "enum",
+    "public",
+    "private",
+    "protected",
+    "default",
+];
+
+/// A declaration can name one type before its declarator: a word more,
+/// not a keyword (`NTSTATUS WSKAPI Foo(`, `SCSIPORT_API NTSTATUS Foo(`,
+/// `PAGED void K::F(`, `const AVRT_DATA T<1> C::m(`) is a decoration the
+/// build's headers define, and goes. The type kept is a template, a
+/// builtin type, else the first word not spelled like a decoration (`…API`,
+/// `__…`).
+fn extra_declaration_words(b: &mut [u8], tokens: &[(usize, usize, Tok)], decorations: &TreeMacros) {
+    fn text(b: &[u8], t: &(usize, usize, Tok)) -> String {
+        std::str::from_utf8(&b[t.0..t.1]).unwrap_or("").to_string()
+    }
+    let mut k = 0;
+    while k < tokens.len() {
+        let starts = k == 0
+            || matches!(tokens[k - 1].2, Tok::Punct(b';' | b'{' | b'}' | b':'))
+                && !(k > 1 && tokens[k - 2].2 == Tok::Punct(b':'));
+        if !starts || tokens[k].2 != Tok::Word {
+            k += 1;
+            continue;
+        }
+        // The run: words (a name may be qualified, a type templated).
+        let mut words: Vec<(usize, usize, bool)> = Vec::new(); // start, end, is_template
+        let mut j = k;
+        let mut primitive = false;
+        let mut abort = false;
+        while j < tokens.len() && tokens[j].2 == Tok::Word {
+            let w = text(b, &tokens[j]);
+            if NOT_A_DECLARATION.contains(&w.as_str()) || decorations.calls.contains(&w) {
+                abort = true;
+                break;
+            }
+            let (start, mut end) = (tokens[j].0, tokens[j].1);
+            let mut templated = false;
+            j += 1;
+            loop {
+                // `A::B`, `T<…>`.
+                if j + 2 < tokens.len()
+                    && tokens[j].2 == Tok::Punct(b':')
+                    && tokens[j + 1].2 == Tok::Punct(b':')
+                    && tokens[j + 2].2 == Tok::Word
+                {
+                    end = tokens[j + 2].1;
+                    j += 3;
+                } else if j < tokens.len() && tokens[j].2 == Tok::Punct(b'<') {
+                    let mut depth = 0;
+                    let mut m = j;
+                    while m < tokens.len() {
+                        match tokens[m].2 {
+                            Tok::Punct(b'<') => depth += 1,
+                            Tok::Punct(b'>') => {
+                                depth -= 1;
+                                if depth == 0 {
+                                    break;
+                                }
+                            }
+                            Tok::Punct(b';' | b'{' | b'}' | b'(' | b')') => break,
+                            _ => {}
+                        }
+                        m += 1;
+                    }
+                    if m >= tokens.len() || tokens[m].2 != Tok::Punct(b'>') {
+                        abort = true;
+                        break;
+                    }
+                    end = tokens[m].1;
+                    templated = true;
+                    j = m + 1;
+                } else {
+                    break;
+                }
+            }
+            if abort {
+                break;
+            }
+            if SPECIFIER_KEYWORDS.contains(&w.as_str()) {
+                continue;
+            }
+            if PRIMITIVE_TYPES.contains(&w.as_str()) && end == tokens[j - 1].1 && !templated {
+                primitive = true;
+                continue;
+            }
+            words.push((start, end, templated));
+        }
+        let follows = tokens.get(j).map(|t| t.2);
+        if abort
+            || !matches!(follows, Some(Tok::Punct(b'(' | b';' | b'=' | b'[')))
+            || words.len() + usize::from(primitive) < 3
+        {
+            k = j.max(k + 1);
+            continue;
+        }
+        // The declarator is the last word; the others are types.
+        words.pop();
+        let spelled = |s: usize, e: usize| {
+            let w = std::str::from_utf8(&b[s..e]).unwrap_or("");
+            w.ends_with("API") || w.starts_with("__")
+        };
+        let keep = if primitive {
+            None
+        } else {
+            words.iter().position(|w| w.2).or_else(|| words.iter().position(|w| !spelled(w.0, w.1))).or(Some(0))
+        };
+        for (i, &(s, e, _)) in words.iter().enumerate() {
+            if Some(i) != keep {
+                blank_range(b, s, e);
+            }
+        }
+        k = j;
     }
 }
 
@@ -892,6 +1406,37 @@ pub(crate) fn select_branches(text: &str, which: Branches) -> String {
     String::from_utf8(b).unwrap_or_default()
 }
 
+/// A conditional-compilation condition as (atom, whether it holds):
+/// `ifdef X` and `if defined(X)` are (`defined(X)`, true), `ifndef X` and
+/// `if !defined X` (`defined(X)`, false), `if !(A && B)` (`A&&B`, false).
+pub(crate) fn condition_atom(directive: &str) -> (String, bool) {
+    let (word, rest) = split_word(directive.trim());
+    let mut t: String = strip_comments(rest).chars().filter(|c| !c.is_whitespace()).collect();
+    let mut holds = true;
+    match word {
+        "ifdef" | "elifdef" => t = format!("defined({t})"),
+        "ifndef" | "elifndef" => {
+            t = format!("defined({t})");
+            holds = false;
+        }
+        _ => {}
+    }
+    loop {
+        if let Some(inner) = t.strip_prefix('!') {
+            holds = !holds;
+            t = inner.to_string();
+        } else if t.starts_with('(') && t.ends_with(')') && matching_paren(t.as_bytes(), 0) == t.len() {
+            t = t[1..t.len() - 1].to_string();
+        } else if let Some(name) = t.strip_prefix("defined").filter(|n| !n.starts_with('(') && !n.is_empty()) {
+            t = format!("defined({name})");
+            break;
+        } else {
+            break;
+        }
+    }
+    (t, holds)
+}
+
 fn split_word(s: &str) -> (&str, &str) {
     let end = s.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(s.len());
     (&s[..end], &s[end..])
@@ -1048,6 +1593,56 @@ mod tests {
 
     fn prep(s: &str) -> Prepared {
         prepare(s.to_string(), "UTF-8", false, &TreeMacros::default())
+    }
+
+    #[test]
+    fn header_forms_are_rewritten_in_place() {
+        let macros = tree_macros([Define { name: "PREFIX".into(), params: None, body: "L\"drv: \"".into() }].iter());
+        let cases: &[(&str, bool, &str)] = &[
+            // A literal continued on the next line: two literals.
+            ("x = \"ab\\\ncd\";", false, "x = \"ab\"\n\"d\";"),
+            ("x = \"ab\\\n\";", false, "x = \"ab\"\n ;"),
+            // Predefined names and the tree's string macros next to literals.
+            ("p(\"%s\" __FUNCTION__ \"!\");", false, "p(\"%s\" \"          \" \"!\");"),
+            ("p(PREFIX L\"x\");", false, "p(\"    \" L\"x\");"),
+            ("p(__FUNCTION__);", false, "p(__FUNCTION__);"),
+            // One type before a declarator: the extra words go.
+            ("NTSTATUS WSKAPI F(int a);", false, "NTSTATUS        F(int a);"),
+            ("SCSIPORT_API NTSTATUS F(void);", false, "             NTSTATUS F(void);"),
+            ("PAGED void K::F();", true, "      void K::F();"),
+            ("const AVRT_DATA T<1> C::m(1);", true, "const           T<1> C::m(1);"),
+            ("static unsigned long x = 1;", false, "static unsigned long x = 1;"),
+            ("return a b(c);", false, "return a b(c);"),
+            // C++ the grammar does not read.
+            ("delete [] (PBYTE) p;", true, "delete    (PBYTE) p;"),
+            ("q = new (a, 1) T *[n];", true, "q = new (a, 1) T  [n];"),
+            ("(this->*f)(x);", true, "(this-> f)(x);"),
+            ("interface I : public IUnknown {};", true, "struct    I : public IUnknown {};"),
+            ("class ATL_NO_VTABLE C : public B {};", true, "class               C : public B {};"),
+            ("class C { public: C::F(); };", true, "class C { public:    F(); };"),
+            ("class C { DECLARE_X(C) };", true, "class C {              };"),
+            (
+                "class C { BEGIN_M(C) ENTRY(I) END_M() int x; };",
+                true,
+                "class C {                             int x; };",
+            ),
+        ];
+        for (src, cpp, want) in cases {
+            let p = prepare(src.to_string(), "UTF-8", *cpp, &macros);
+            assert_eq!(p.text.len(), src.len(), "{src}");
+            assert_eq!(p.text.lines().count(), src.lines().count(), "{src}");
+            assert_eq!(&p.text, want, "{src}");
+        }
+    }
+
+    #[test]
+    fn conditions_are_atoms_with_a_polarity() {
+        assert_eq!(condition_atom("ifdef DBG"), ("defined(DBG)".into(), true));
+        assert_eq!(condition_atom("ifndef DBG // comment"), ("defined(DBG)".into(), false));
+        assert_eq!(condition_atom("if !defined(DBG)"), ("defined(DBG)".into(), false));
+        assert_eq!(condition_atom("if !defined DBG"), ("defined(DBG)".into(), false));
+        assert_eq!(condition_atom("if !(A && B)"), ("A&&B".into(), false));
+        assert_eq!(condition_atom("if (A) && (B)"), ("(A)&&(B)".into(), true));
     }
 
     #[test]

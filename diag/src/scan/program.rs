@@ -553,6 +553,7 @@ impl Program {
                     out.push(Stmt::Jump { jump, line: *line })
                 }
                 Stmt::Label(l) => out.push(Stmt::Label(l.clone())),
+                Stmt::Nested(body) => out.push(Stmt::Nested(self.stmts(body, class, entries, cache, depth))),
             }
         }
         out
@@ -674,6 +675,7 @@ fn subst_stmts(stmts: &[Stmt], map: &HashMap<&str, &Expr>, at: &Event) -> Vec<St
             }),
             Stmt::Jump { jump, .. } => out.push(Stmt::Jump { jump: jump.clone(), line: at.line }),
             Stmt::Label(l) => out.push(Stmt::Label(l.clone())),
+            Stmt::Nested(body) => out.push(Stmt::Nested(subst_stmts(body, map, at))),
         }
     }
     out
