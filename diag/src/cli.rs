@@ -1,8 +1,8 @@
 //! The `scan` and `triage` subcommands, shared by the `wdfkey-diag` binary
 //! and `wdfkey-harness`: their arguments, help text, output and exit codes.
 
-use crate::{dump, scan, triage};
-use std::path::{Path, PathBuf};
+use crate::{input, scan, triage};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Output format of `triage` and `scan`.
@@ -159,24 +159,10 @@ pub fn scan_exit_code(report: &scan::ScanReport, strict: bool) -> u8 {
 
 /// Runs `triage`; `program` names the binary in messages.
 pub fn run_triage(program: &str, args: &TriageArgs) -> ExitCode {
+    let driver = args.driver.as_deref();
     let report = match args.input.as_deref().filter(|p| p.as_os_str() != "-") {
-        Some(path) => match starts_like_dump(path) {
-            Ok(true) => dump::read_file(path)
-                .map_err(|e| format!("{}: {e}", path.display()))
-                .map(|d| triage::triage_dump(&d, args.driver.as_deref())),
-            Ok(false) => read_lossy(path).and_then(|t| triage::triage(&t)),
-            Err(e) => Err(e),
-        },
-        None => {
-            let mut buf = Vec::new();
-            match std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf) {
-                Ok(_) if dump::is_dump(&buf) => dump::parse(&buf, buf.len() as u64)
-                    .map_err(|e| format!("standard input: {e}"))
-                    .map(|d| triage::triage_dump(&d, args.driver.as_deref())),
-                Ok(_) => triage::triage(&String::from_utf8_lossy(&buf)),
-                Err(e) => Err(format!("cannot read standard input: {e}")),
-            }
-        }
+        Some(path) => input::triage_path(path, driver),
+        None => input::triage_reader(std::io::stdin().lock(), driver),
     };
     match report {
         Ok(report) => match print_report(program, args.format, &report, triage::render) {
@@ -188,20 +174,4 @@ pub fn run_triage(program: &str, args: &TriageArgs) -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-/// Whether the file starts with a kernel dump's signature.
-fn starts_like_dump(path: &Path) -> Result<bool, String> {
-    use std::io::Read;
-    let mut head = Vec::with_capacity(8);
-    std::fs::File::open(path)
-        .and_then(|f| f.take(8).read_to_end(&mut head))
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    Ok(dump::is_dump(&head))
-}
-
-fn read_lossy(path: &Path) -> Result<String, String> {
-    std::fs::read(path)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
