@@ -182,10 +182,17 @@ pub struct Unloaded {
 /// extension (`.sys`, `.dll`, `.exe`) — a 12-character file name.
 pub const UNLOADED_NAME_CHARS: usize = 12;
 
+/// Whether a small dump's unloaded-driver name looks cut: 12 characters not
+/// ending in an image extension (see [`UNLOADED_NAME_CHARS`]).
+pub fn looks_cut(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    name.chars().count() == UNLOADED_NAME_CHARS && ![".sys", ".dll", ".exe"].iter().any(|x| lower.ends_with(x))
+}
+
 impl Unloaded {
     /// Whether this entry is the driver `wanted` (`mydrv.sys`): the whole
-    /// name, or — a name of [`UNLOADED_NAME_CHARS`] characters — its first
-    /// 12 characters, as Windows cut it. Case does not matter.
+    /// name, or — a name cut to [`UNLOADED_NAME_CHARS`] characters
+    /// (`name_truncated`) — its first 12 characters. Case does not matter.
     pub fn is(&self, wanted: &str) -> bool {
         let stored = self.name.to_lowercase();
         let wanted = wanted.to_lowercase();
@@ -193,7 +200,7 @@ impl Unloaded {
             return true;
         }
         let cut: String = wanted.chars().take(UNLOADED_NAME_CHARS).collect();
-        stored.chars().count() == UNLOADED_NAME_CHARS && stored == cut
+        self.name_truncated && stored.chars().count() == UNLOADED_NAME_CHARS && stored == cut
     }
 }
 
@@ -613,11 +620,8 @@ fn read_unloaded(r: &Reader<'_>, layout: &Layout, offset: u32) -> Result<Vec<Unl
         let name_at = e + if layout.bits == 64 { 16 } else { 8 };
         let raw = r.utf16(name_at, 12, &what)?;
         let stored: String = raw.chars().take_while(|&c| c != '\0').take(length_units as usize).collect();
-        let lower = stored.to_ascii_lowercase();
-        let whole_file_name = [".sys", ".dll", ".exe"].iter().any(|x| lower.ends_with(x));
         out.push(Unloaded {
-            name_truncated: length_units > 12
-                || stored.chars().count() == UNLOADED_NAME_CHARS && !whole_file_name,
+            name_truncated: length_units > 12 || looks_cut(&stored),
             name: stored,
             start: r.ptr(layout, e + layout.unloaded_start, &what)?,
             end: r.ptr(layout, e + layout.unloaded_start + u64::from(layout.bits / 8), &what)?,
@@ -754,7 +758,8 @@ fn read_memory(path: &std::path::Path, head: &[u8], dump: &mut Dump) {
         if needed > dump.file_size {
             dump.shorter_than_stated = true;
             dump.notes.push(format!(
-                "the dump is shorter than its header states: {} bytes of {needed} ({:.1} %) — it was copied or                  written only in part (copy MEMORY.DMP again after the machine restarted completely)",
+                "the dump is shorter than its header states: {} bytes of {needed} ({:.1} %) — it was copied or \
+                 written only in part (copy MEMORY.DMP again after the machine restarted completely)",
                 dump.file_size,
                 dump.file_size as f64 * 100.0 / needed as f64
             ));

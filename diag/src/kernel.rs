@@ -160,9 +160,11 @@ pub fn page_layout(file: &mut std::fs::File, header: &[u8], size: u64) -> Result
         5 | 6 => {
             let b = read_at(file, 0x2000, 0x38, "the bitmap header", size)?;
             if !(b.starts_with(b"SDMPDUMP") || b.starts_with(b"FDMPDUMP")) {
-                return Err("the bitmap header (SDMP/FDMP DUMP after the dump header) is missing: the dump is corrupt \
+                return Err(
+                    "the bitmap header (SDMP/FDMP DUMP after the dump header) is missing: the dump is corrupt \
                             or not a bitmap dump"
-                    .into());
+                        .into(),
+                );
             }
             let first = le64(&b, 0x20);
             let bits = le64(&b, 0x30);
@@ -186,7 +188,7 @@ pub fn page_layout(file: &mut std::fs::File, header: &[u8], size: u64) -> Result
                 let n = left.min(chunk.len() as u64) as usize;
                 file.read_exact(&mut chunk[..n]).map_err(|e| format!("the page bitmap: {e}"))?;
                 left -= n as u64;
-                if left == 0 && bits % 8 != 0 {
+                if left == 0 && !bits.is_multiple_of(8) {
                     chunk[n - 1] &= (1u8 << (bits % 8)) - 1;
                 }
                 pages += chunk[..n].iter().map(|b| u64::from(b.count_ones())).sum::<u64>();
@@ -194,7 +196,12 @@ pub fn page_layout(file: &mut std::fs::File, header: &[u8], size: u64) -> Result
             if first < 0x2038 + bytes {
                 return Err(format!("the bitmap's first page offset 0x{first:X} lies inside the bitmap: corrupt"));
             }
-            Ok(PageLayout { form: "bitmap", pages, first_page_offset: first, required_size: first + pages * PAGE })
+            Ok(PageLayout {
+                form: "bitmap",
+                pages,
+                first_page_offset: first,
+                required_size: first.saturating_add(pages * PAGE),
+            })
         }
         8..=10 => {
             let b = read_at(file, 0x2000, 0x30, "the RDMP header", size)?;
@@ -204,7 +211,7 @@ pub fn page_layout(file: &mut std::fs::File, header: &[u8], size: u64) -> Result
             let metadata = le64(&b, 0x10);
             let first = le64(&b, 0x18);
             let total = (dump_type == 10).then(|| le64(&b, 0x28));
-            if metadata % 16 != 0 || metadata == 0 || 0x2030 + metadata > size.min(first) {
+            if !metadata.is_multiple_of(16) || metadata == 0 || metadata.saturating_add(0x2030) > size.min(first) {
                 return Err(format!(
                     "the RDMP page-range table (0x{metadata:X} bytes, pages from 0x{first:X}) does not fit the file \
                      ({size} bytes): the dump is corrupt or cut short"
@@ -227,7 +234,12 @@ pub fn page_layout(file: &mut std::fs::File, header: &[u8], size: u64) -> Result
             if total.is_some_and(|t| counted > t) {
                 return Err("the RDMP page ranges hold more pages than the header's total: the dump is corrupt".into());
             }
-            Ok(PageLayout { form: "pfn_ranges", pages, first_page_offset: first, required_size: first + pages * PAGE })
+            Ok(PageLayout {
+                form: "pfn_ranges",
+                pages,
+                first_page_offset: first,
+                required_size: first.saturating_add(pages.saturating_mul(PAGE)),
+            })
         }
         other => Err(format!("dump type {other} holds no page layout this reader knows")),
     }
@@ -349,7 +361,8 @@ fn walk_loaded(m: &Memory<'_>, head: u64, not_read: &mut Vec<String>) -> Vec<Mod
             break;
         }
         if out.len() == MAX_LIST {
-            not_read.push(format!("the loaded driver list has more than {MAX_LIST} entries: read the first {MAX_LIST}"));
+            not_read
+                .push(format!("the loaded driver list has more than {MAX_LIST} entries: read the first {MAX_LIST}"));
             break;
         }
         let Some(e) = m.bytes(entry, 0x68) else {

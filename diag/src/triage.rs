@@ -764,7 +764,8 @@ fn driver_presence(d: &crate::dump::Dump, name: &str, stack: &[String]) -> Resul
         .find(|u| !u.name.eq_ignore_ascii_case(name))
         .map(|u| format!(" (as `{}`: the dump keeps 12 characters of an unloaded driver's name)", u.name))
         .unwrap_or_default();
-    let when = unloaded.iter().find_map(|u| u.unloaded_at.as_deref()).map(|t| format!(", last at {t}")).unwrap_or_default();
+    let when =
+        unloaded.iter().find_map(|u| u.unloaded_at.as_deref()).map(|t| format!(", last at {t}")).unwrap_or_default();
     let state = match (loaded, unloaded.is_empty()) {
         (false, true) => return Err(format!("{name} is in neither the loaded nor the unloaded driver list")),
         (true, true) => "loaded".to_string(),
@@ -839,7 +840,8 @@ pub fn triage_dump(d: &crate::dump::Dump, driver: Option<&str>) -> Report {
             evidence.push(format!("Arg{} = 0x{a:X} lies in {place}", i + 1));
         }
     }
-    v.reasons.extend(evidence);
+    // The faulting place and the arguments' places come first.
+    v.reasons.splice(0..0, evidence);
 
     let lists = d.drivers().is_some();
     if let Some(small) = &d.small {
@@ -902,7 +904,9 @@ pub fn triage_dump(d: &crate::dump::Dump, driver: Option<&str>) -> Report {
                 Err(w) => warnings.push(w),
             }
         } else {
-            warnings.push(format!("--driver {name}: this dump holds no driver list that was read, so it was not looked for"));
+            warnings.push(format!(
+                "--driver {name}: this dump holds no driver list that was read, so it was not looked for"
+            ));
         }
     }
     if code == 0x93 {
@@ -964,7 +968,10 @@ fn decide_0x93(d: &crate::dump::Dump, path: &FaultingPath, stack: &[String], v: 
                 )
             });
             (v.confidence, v.confidence_reason) = if *strength == 2 {
-                ("medium", "the faulting instruction is in Wdf01000.sys; without symbols the function is not named".into())
+                (
+                    "medium",
+                    "the faulting instruction is in Wdf01000.sys; without symbols the function is not named".into(),
+                )
             } else {
                 (
                     "medium",
@@ -1012,6 +1019,7 @@ fn decide_0x93(d: &crate::dump::Dump, path: &FaultingPath, stack: &[String], v: 
                 "the dump's header alone cannot show whether the framework made the close: read its stack in WinDbg"
                     .into()
             };
+            v.reasons.push(format!("bug check 0x93 INVALID_KERNEL_HANDLE; {}", v.confidence_reason));
             v.summary = format!("{} {}", v.summary, v.confidence_reason);
         }
     }
@@ -1024,9 +1032,9 @@ fn driver_in_text(text: &str, p: &Parsed, name: &str) -> Result<String, String> 
     let stem = name.rsplit_once('.').map_or(name, |(s, _)| s).to_ascii_lowercase();
     let frames: Vec<&String> =
         p.stack.iter().filter(|f| f.split('!').next().is_some_and(|m| m.eq_ignore_ascii_case(&stem))).collect();
-    let blamed = [&p.image, &p.module].iter().any(|x| {
-        x.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(name) || x.eq_ignore_ascii_case(&stem))
-    });
+    let blamed = [&p.image, &p.module]
+        .iter()
+        .any(|x| x.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(name) || x.eq_ignore_ascii_case(&stem)));
     let (loaded, unloaded) = lm_lists(text);
     let has_lists = !loaded.is_empty() || !unloaded.is_empty();
     if p.stack.is_empty() && p.image.is_none() && p.module.is_none() && !has_lists {
@@ -1036,8 +1044,12 @@ fn driver_in_text(text: &str, p: &Parsed, name: &str) -> Result<String, String> 
         ));
     }
     let in_loaded = loaded.iter().any(|m| m.eq_ignore_ascii_case(&stem) || m.eq_ignore_ascii_case(name));
-    let probe = crate::dump::Unloaded { name: String::new(), name_truncated: false, start: 0, end: 0, unloaded_at: None };
-    let in_unloaded = unloaded.iter().any(|u| crate::dump::Unloaded { name: u.clone(), ..probe.clone() }.is(name));
+    let probe =
+        crate::dump::Unloaded { name: String::new(), name_truncated: false, start: 0, end: 0, unloaded_at: None };
+    let in_unloaded = unloaded.iter().any(|u| {
+        let cut = crate::dump::looks_cut(u);
+        crate::dump::Unloaded { name: u.clone(), name_truncated: cut, ..probe.clone() }.is(name)
+    });
     let mut found = Vec::new();
     if !frames.is_empty() {
         found.push(format!("on the stack ({})", frames.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ")));

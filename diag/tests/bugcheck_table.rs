@@ -18,7 +18,8 @@ fn generate(tsv: &str) -> Result<String, String> {
         let [code, name, user, a1, a2, a3, a4] = cols[..] else {
             return Err(format!("line {}: {} columns, expected 7", n + 1, cols.len()));
         };
-        let code = u32::from_str_radix(code.trim_start_matches("0x"), 16).map_err(|e| format!("line {}: {e}", n + 1))?;
+        let code =
+            u32::from_str_radix(code.trim_start_matches("0x"), 16).map_err(|e| format!("line {}: {e}", n + 1))?;
         if last.is_some_and(|l| l >= code) {
             return Err(format!("line {}: 0x{code:X} is out of order or repeated", n + 1));
         }
