@@ -328,15 +328,16 @@ pub fn read_lists(path: &std::path::Path, header: &[u8], layout: PageLayout, siz
             layout.pages
         ));
     }
+    // DUMP_HEADER64.DirectoryTableBase (kdmp-parser's `Header64`, after
+    // Signature, ValidDump, MajorVersion and MinorVersion).
     let dtb = le64(header, 0x10);
-    let loaded_head = le64(header, 0x18);
-    let kdbg = le64(header, 0x80);
     let mut patched = header.to_vec();
     patched[0x10..0x18].copy_from_slice(&UNREACHABLE_DTB.to_le_bytes());
     let file = std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let reader = std::io::BufReader::with_capacity(1 << 16, Patched { file, header: patched, pos: 0 });
     let parser = KernelDumpParser::with_reader(reader)
         .map_err(|e| format!("kdmp-parser cannot index the dump's memory: {e}"))?;
+    let (loaded_head, kdbg) = (parser.headers().ps_loaded_module_list, parser.headers().kd_debugger_data_block);
     let memory = Memory { reader: virt::Reader::with_dtb(&parser, Gpa::new(dtb)) };
     let mut not_read = Vec::new();
     let drivers = walk_loaded(&memory, loaded_head, &mut not_read);

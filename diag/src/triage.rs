@@ -911,6 +911,8 @@ pub fn triage_dump(d: &crate::dump::Dump, driver: Option<&str>) -> Report {
     }
     if code == 0x93 {
         decide_0x93(d, &path, &stack, &mut v);
+    } else if let Some((m, _, 2)) = &path.module {
+        v.summary = format!("{} The faulting instruction is in {m}.", v.summary);
     }
     dedup(&mut v.reasons);
     Report {
@@ -958,6 +960,7 @@ fn decide_0x93(d: &crate::dump::Dump, path: &FaultingPath, stack: &[String], v: 
                          Wdf01000.sys on the faulting path — the framework closing a handle value that had already \
                          been closed, most likely by the driver that owned the WDFKEY."
                 .into();
+            v.reasons.retain(|r| r != how);
             v.reasons.insert(0, format!("bug check 0x93 INVALID_KERNEL_HANDLE; {how} (F3, F9)"));
             v.reasons.push(if distinct.is_empty() {
                 "no other driver on the stack or in the unloaded list: name yours with --driver".to_string()
@@ -998,6 +1001,7 @@ fn decide_0x93(d: &crate::dump::Dump, path: &FaultingPath, stack: &[String], v: 
             ];
         }
         Some((m, how, strength)) => {
+            v.reasons.retain(|r| r != how);
             v.reasons.insert(0, format!("{how}: the close was made from {m}, not from the framework"));
             if stack.iter().any(|s| is_framework(s)) {
                 v.reasons.push(format!(

@@ -159,7 +159,8 @@ fn header(dump_type: u32, code: u32, params: [u64; 4], ip: u64) -> Vec<u8> {
     put(&mut h, 8, &0xFu32.to_le_bytes());
     put(&mut h, 0xC, &22621u32.to_le_bytes());
     put(&mut h, 0x10, &0x1000u64.to_le_bytes()); // DirectoryTableBase: PFN 1
-    put(&mut h, 0x18, &HEAD.to_le_bytes());
+    put(&mut h, 0x18, &0xFFFF_FA80_0000_0000u64.to_le_bytes()); // PfnDataBase
+    put(&mut h, 0x20, &HEAD.to_le_bytes()); // PsLoadedModuleList
     put(&mut h, 0x30, &0x8664u32.to_le_bytes());
     put(&mut h, 0x34, &4u32.to_le_bytes());
     put(&mut h, 0x38, &code.to_le_bytes());
@@ -204,7 +205,9 @@ fn complete(m: &Machine, code: u32, params: [u64; 4], ip: u64) -> Vec<u8> {
 /// the pages in PFN order from `FirstPage`.
 fn bitmap(m: &Machine, code: u32, params: [u64; 4], ip: u64) -> Vec<u8> {
     let mut b = header(5, code, params, ip);
-    let bits = m.pages.keys().max().unwrap() + 1;
+    // A whole number of bitmap bytes, as Windows writes it (readers differ
+    // on a partial last byte).
+    let bits = (m.pages.keys().max().unwrap() + 1).div_ceil(64) * 64;
     let bytes = bits.div_ceil(8) as usize;
     let first = (0x2038 + bytes).div_ceil(PAGE) * PAGE;
     let mut sub = vec![0u8; first - 0x2000];
