@@ -83,38 +83,23 @@ pub fn read_file(path: &std::path::Path) -> Result<UserDump, String> {
 
 fn read_streams<'a, T: std::ops::Deref<Target = [u8]> + 'a>(dump: &'a Minidump<'a, T>, file_size: u64) -> UserDump {
     let mut not_read = Vec::new();
-    let mut stream = |name: &str, e: minidump::Error| {
-        not_read.push(format!("{name}: {e}"));
+    // A stream, or `None` with why in `not_read` (the exception stream may
+    // be absent: a dump written on request has none).
+    let mut stream = |name: &str, optional: bool, got: Result<(), minidump::Error>| match got {
+        Ok(()) => {}
+        Err(minidump::Error::StreamNotFound) if optional => {}
+        Err(e) => not_read.push(format!("{name}: {e}")),
     };
-    let system = match dump.get_stream::<MinidumpSystemInfo>() {
-        Ok(s) => Some(s),
-        Err(e) => {
-            stream("system information", e);
-            None
-        }
-    };
-    let modules = match dump.get_stream::<MinidumpModuleList>() {
-        Ok(m) => Some(m),
-        Err(e) => {
-            stream("module list", e);
-            None
-        }
-    };
-    let exception = match dump.get_stream::<MinidumpException>() {
-        Ok(x) => Some(x),
-        Err(minidump::Error::StreamNotFound) => None,
-        Err(e) => {
-            stream("exception", e);
-            None
-        }
-    };
-    let threads = match dump.get_stream::<minidump::MinidumpThreadList>() {
-        Ok(t) => Some(t.threads.len()),
-        Err(e) => {
-            stream("thread list", e);
-            None
-        }
-    };
+    let system = dump.get_stream::<MinidumpSystemInfo>();
+    let modules = dump.get_stream::<MinidumpModuleList>();
+    let exception = dump.get_stream::<MinidumpException>();
+    let threads = dump.get_stream::<minidump::MinidumpThreadList>();
+    stream("system information", false, system.as_ref().map(|_| ()).map_err(Clone::clone));
+    stream("module list", false, modules.as_ref().map(|_| ()).map_err(Clone::clone));
+    stream("exception", true, exception.as_ref().map(|_| ()).map_err(Clone::clone));
+    stream("thread list", false, threads.as_ref().map(|_| ()).map_err(Clone::clone));
+    let (system, modules, exception) = (system.ok(), modules.ok(), exception.ok());
+    let threads = threads.ok().map(|t| t.threads.len());
     let process_id = dump.get_stream::<MinidumpMiscInfo>().ok().and_then(|m| m.raw.process_id().copied());
     let file_name = |path: &str| path.rsplit(['\\', '/']).next().unwrap_or(path).to_string();
     let list: Vec<UserModule> = modules

@@ -238,6 +238,14 @@ fn triage_file(path: &Path, driver: Option<&str>) -> triage::Report {
     input::triage_path(path, driver).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// Writes `bytes` to a file named `name`, triages it, removes it.
+fn triage_bytes(name: &str, bytes: &[u8], driver: Option<&str>) -> triage::Report {
+    let path = temp(name, bytes);
+    let report = triage_file(&path, driver);
+    let _ = std::fs::remove_file(&path);
+    report
+}
+
 #[test]
 fn complete_and_bitmap_dumps_give_both_driver_lists_and_the_faulting_module() {
     let m = memory(&kernel());
@@ -245,7 +253,7 @@ fn complete_and_bitmap_dumps_give_both_driver_lists_and_the_faulting_module() {
         ("complete", complete(&m, 0x1000_007E, [0xC000_0005, MYDRV + 0x334C, 0, 0], MYDRV + 0x334C)),
         ("bitmap", bitmap(&m, 0x1000_007E, [0xC000_0005, MYDRV + 0x334C, 0, 0], MYDRV + 0x334C)),
     ] {
-        let r = triage_file(&temp(&format!("{kind}.dmp"), &bytes), Some("dump_storport.sys"));
+        let r = triage_bytes(&format!("{kind}.dmp"), &bytes, Some("dump_storport.sys"));
         let d = r.dump.as_ref().expect("dump");
         let mem = d.memory.as_ref().unwrap_or_else(|| panic!("{kind}: no lists: {:?}", d.notes));
         assert!(!d.shorter_than_stated, "{kind}");
@@ -275,9 +283,9 @@ fn complete_and_bitmap_dumps_give_both_driver_lists_and_the_faulting_module() {
 #[test]
 fn a_0x93_in_a_complete_dump_blames_the_framework_only_from_the_faulting_instruction() {
     let m = memory(&kernel());
-    let r = triage_file(&temp("fw.dmp", &complete(&m, 0x93, [0x304, 0, 0, 0], WDF + 0x1234)), None);
+    let r = triage_bytes("fw.dmp", &complete(&m, 0x93, [0x304, 0, 0, 0], WDF + 0x1234), None);
     assert_eq!((r.verdict.kind, r.verdict.confidence), ("wdfkey_double_close", "medium"));
-    let r = triage_file(&temp("kernel.dmp", &complete(&m, 0x93, [0x304, 0, 0, 0], NT + 0x400)), None);
+    let r = triage_bytes("kernel.dmp", &complete(&m, 0x93, [0x304, 0, 0, 0], NT + 0x400), None);
     assert_eq!((r.verdict.kind, r.verdict.confidence), ("invalid_kernel_handle", "low"), "{:?}", r.verdict);
 }
 
@@ -288,7 +296,7 @@ fn a_dump_cut_short_is_reported_and_read_as_far_as_it_goes() {
         [("complete", complete(&m, 0xD1, [0, 2, 0, 0], NT)), ("bitmap", bitmap(&m, 0xD1, [0, 2, 0, 0], NT))]
     {
         let cut = &bytes[..bytes.len() - 3 * PAGE];
-        let r = triage_file(&temp(&format!("cut-{kind}.dmp"), cut), None);
+        let r = triage_bytes(&format!("cut-{kind}.dmp"), cut, None);
         let d = r.dump.as_ref().expect("dump");
         assert!(d.shorter_than_stated, "{kind}");
         assert_eq!(d.size_stated, Some(bytes.len() as u64), "{kind}");
@@ -297,7 +305,7 @@ fn a_dump_cut_short_is_reported_and_read_as_far_as_it_goes() {
         let mem = d.memory.as_ref().expect("lists");
         assert!(!mem.not_read.is_empty(), "{kind}");
         // Only the header: cut inside the page layout.
-        let r = triage_file(&temp(&format!("cut-header-{kind}.dmp"), &bytes[..0x2010]), None);
+        let r = triage_bytes(&format!("cut-header-{kind}.dmp"), &bytes[..0x2010], None);
         let d = r.dump.as_ref().expect("dump");
         let nothing = d.memory.as_ref().is_none_or(|m| m.drivers.is_empty() && !m.not_read.is_empty());
         assert!(nothing && d.shorter_than_stated, "{kind}: {:?} {:?}", d.notes, d.memory);
@@ -308,7 +316,7 @@ fn a_dump_cut_short_is_reported_and_read_as_far_as_it_goes() {
 fn hostile_layouts_and_lists_end_with_a_message() {
     // A loaded-driver list whose last entry links to itself.
     let m = memory(&Kernel { looping: true, ..kernel() });
-    let r = triage_file(&temp("loop.dmp", &complete(&m, 0xD1, [0; 4], NT)), None);
+    let r = triage_bytes("loop.dmp", &complete(&m, 0xD1, [0; 4], NT), None);
     let mem = r.dump.as_ref().and_then(|d| d.memory.as_ref()).expect("lists");
     assert_eq!(mem.drivers.len(), 3);
     assert!(mem.not_read.iter().any(|n| n.contains("loops back")), "{:?}", mem.not_read);
@@ -338,7 +346,7 @@ fn hostile_layouts_and_lists_end_with_a_message() {
     put(&mut sig, 0x2000, b"XXXX");
     cases.push(("bitmap signature", sig, "bitmap header"));
     for (what, bytes, phrase) in cases {
-        let r = triage_file(&temp("hostile.dmp", &bytes), None);
+        let r = triage_bytes("hostile.dmp", &bytes, None);
         let d = r.dump.as_ref().expect("dump");
         assert!(d.memory.is_none(), "{what}");
         assert!(d.notes.iter().any(|n| n.contains(phrase)), "{what}: {:?}", d.notes);
@@ -484,6 +492,7 @@ fn a_user_mode_minidump_is_read_and_said_to_be_no_kernel_crash() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(v["user_dump"]["process"], "app.exe");
+    let _ = std::fs::remove_file(&path);
 }
 
 fn validate(r: &triage::Report) {
