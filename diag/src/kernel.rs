@@ -211,7 +211,19 @@ pub fn page_layout(file: &mut std::fs::File, header: &[u8], size: u64) -> Result
             let metadata = le64(&b, 0x10);
             let first = le64(&b, 0x18);
             let total = (dump_type == 10).then(|| le64(&b, 0x28));
-            if !metadata.is_multiple_of(16) || metadata == 0 || metadata.saturating_add(0x2030) > size.min(first) {
+            // The pages follow the table: FirstPageOffset - 0x2040 equals
+            // MetadataSize - 0x20 (kdmp-parser's `RdmpHeader64::looks_good`,
+            // which would overflow on values below those bases).
+            if metadata < 0x20 || first < 0x2040 || metadata - 0x20 != first - 0x2040 {
+                return Err(format!(
+                    "the RDMP header's metadata size 0x{metadata:X} and first page offset 0x{first:X} disagree: the \
+                     dump is corrupt"
+                ));
+            }
+            // kdmp-parser reads MetadataSize / 16 ranges from 0x2030 (the
+            // last 16 bytes lie past the table; it stops at a zero PFN or at
+            // the page total): they must be in the file.
+            if !metadata.is_multiple_of(16) || metadata.saturating_add(0x2030) > size {
                 return Err(format!(
                     "the RDMP page-range table (0x{metadata:X} bytes, pages from 0x{first:X}) does not fit the file \
                      ({size} bytes): the dump is corrupt or cut short"

@@ -226,6 +226,39 @@ fn bitmap(m: &Machine, code: u32, params: [u64; 4], ip: u64) -> Vec<u8> {
     b
 }
 
+/// A complete memory dump of newer Windows (type 10): the RDMP header, its
+/// PFN ranges (first page, count), the pages from `FirstPageOffset`.
+fn rdmp_complete(m: &Machine, code: u32, params: [u64; 4], ip: u64) -> Vec<u8> {
+    let mut b = header(10, code, params, ip);
+    let mut ranges: Vec<(u64, u64)> = Vec::new();
+    for &pfn in m.pages.keys() {
+        match ranges.last_mut() {
+            Some((base, count)) if *base + *count == pfn => *count += 1,
+            _ => ranges.push((pfn, 1)),
+        }
+    }
+    // The table is counted from 0x2020 and the pages follow it at once.
+    let metadata = 0x10 + ranges.len() * 16;
+    let first = 0x2020 + metadata;
+    let mut sub = vec![0u8; first - 0x2000];
+    put(&mut sub, 0, &0x40u32.to_le_bytes());
+    put(&mut sub, 4, b"RDMPDUMP");
+    put(&mut sub, 0x10, &(metadata as u64).to_le_bytes());
+    put(&mut sub, 0x18, &(first as u64).to_le_bytes());
+    put(&mut sub, 0x20, &(ranges.len() as u32).to_le_bytes());
+    put(&mut sub, 0x28, &(m.pages.len() as u64).to_le_bytes());
+    for (i, (pfn, count)) in ranges.iter().enumerate() {
+        put(&mut sub, 0x30 + 16 * i, &pfn.to_le_bytes());
+        put(&mut sub, 0x38 + 16 * i, &count.to_le_bytes());
+    }
+    b.extend_from_slice(&sub);
+    put(&mut b, 0xFA0, &((first + m.pages.len() * PAGE) as u64).to_le_bytes());
+    for page in m.pages.values() {
+        b.extend_from_slice(page);
+    }
+    b
+}
+
 fn temp(name: &str, bytes: &[u8]) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("wdfkey-diag-memory-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -238,10 +271,15 @@ fn triage_file(path: &Path, driver: Option<&str>) -> triage::Report {
     input::triage_path(path, driver).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// Writes `bytes` to a file named `name`, triages it, removes it.
+/// Writes `bytes` to a file named `name`, triages it, removes it — unless
+/// `WDFKEY_KEEP_DUMPS` names a directory to keep it in (for reading the
+/// generated dumps with another reader).
 fn triage_bytes(name: &str, bytes: &[u8], driver: Option<&str>) -> triage::Report {
     let path = temp(name, bytes);
     let report = triage_file(&path, driver);
+    if let Some(keep) = std::env::var_os("WDFKEY_KEEP_DUMPS") {
+        let _ = std::fs::copy(&path, Path::new(&keep).join(name));
+    }
     let _ = std::fs::remove_file(&path);
     report
 }
@@ -252,6 +290,7 @@ fn complete_and_bitmap_dumps_give_both_driver_lists_and_the_faulting_module() {
     for (kind, bytes) in [
         ("complete", complete(&m, 0x1000_007E, [0xC000_0005, MYDRV + 0x334C, 0, 0], MYDRV + 0x334C)),
         ("bitmap", bitmap(&m, 0x1000_007E, [0xC000_0005, MYDRV + 0x334C, 0, 0], MYDRV + 0x334C)),
+        ("rdmp", rdmp_complete(&m, 0x1000_007E, [0xC000_0005, MYDRV + 0x334C, 0, 0], MYDRV + 0x334C)),
     ] {
         let r = triage_bytes(&format!("{kind}.dmp"), &bytes, Some("dump_storport.sys"));
         let d = r.dump.as_ref().expect("dump");
@@ -342,6 +381,16 @@ fn hostile_layouts_and_lists_end_with_a_message() {
     let mut bmp = bitmap(&memory(&kernel()), 0xD1, [0; 4], NT);
     put(&mut bmp, 0x2030, &(1u64 << 38).to_le_bytes());
     cases.push(("bitmap past the end", bmp, "runs past the end"));
+    let mut rdmp = rdmp_complete(&memory(&kernel()), 0xD1, [0; 4], NT);
+    put(&mut rdmp, 0x2010, &(u64::MAX - 15).to_le_bytes());
+    cases.push(("RDMP table larger than the file", rdmp, "disagree"));
+    let mut rdmp = rdmp_complete(&memory(&kernel()), 0xD1, [0; 4], NT);
+    put(&mut rdmp, 0x2010, &4u64.to_le_bytes());
+    put(&mut rdmp, 0x2018, &4u64.to_le_bytes());
+    cases.push(("RDMP sizes below their bases", rdmp, "disagree"));
+    let mut rdmp = rdmp_complete(&memory(&kernel()), 0xD1, [0; 4], NT);
+    put(&mut rdmp, 0x2038, &(1u64 << 41).to_le_bytes());
+    cases.push(("RDMP range above the limit", rdmp, "physical address limit"));
     let mut sig = bitmap(&memory(&kernel()), 0xD1, [0; 4], NT);
     put(&mut sig, 0x2000, b"XXXX");
     cases.push(("bitmap signature", sig, "bitmap header"));
