@@ -409,6 +409,13 @@ pub fn verdict(p: &Parsed) -> Verdict {
             v.arguments
                 .push(format!("Arg1 = 0x{:X}: the handle value NtClose was called with.", arg(0).unwrap_or_default()));
             match arg(1) {
+                // Microsoft's 0x93 page: Arg4 = 1 is a reference of an invalid
+                // kernel handle with bad-handle detection on; Arg2 is then
+                // the handle table.
+                Some(table) if arg(3) == Some(1) => v.arguments.push(format!(
+                    "Arg2 = 0x{table:X}: the handle table; Arg4 = 1: an invalid kernel handle was referenced (not \
+                     closed) while bad-handle detection was on."
+                )),
                 Some(0) => v.arguments.push(
                     "Arg2 = 0: a protected handle was closed. A WDFKEY's handle is never opened protected, so the slot \
                      held another component's handle: the value had been closed once and the slot reused (F40, F41, F67b)."
