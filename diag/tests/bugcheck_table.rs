@@ -95,3 +95,17 @@ fn the_table_names_the_codes_a_driver_developer_meets() {
     assert_eq!(lookup(0xEF).and_then(|b| b.user_mode), Some(true));
     assert!(lookup(0x0A).is_some_and(|b| b.args.iter().all(|a| !a.is_empty())));
 }
+
+#[test]
+fn the_table_names_and_explains_codes_triage_has_no_rule_for() {
+    let r = wdfkey_diag::triage::triage("BugCheck 9F, {3, ffffe0012c3d4e50, ffffe0012b1a0000, ffffe0012c3d4f00}\n")
+        .expect("read");
+    assert_eq!(r.parsed.name.as_deref(), Some("DRIVER_POWER_STATE_FAILURE"));
+    assert!(r.verdict.summary.contains("DRIVER_POWER_STATE_FAILURE"), "{}", r.verdict.summary);
+    assert!(r.verdict.arguments[0].starts_with("Arg1 = 0x3: type of failure"), "{:?}", r.verdict.arguments);
+    let r = wdfkey_diag::triage::triage("BugCheck EF, {ffffe00100000000, 0, 0, 0}\n").expect("read");
+    assert_eq!(r.verdict.user_mode_possible, Some(true), "the table's user-mode answer");
+    // 0x93 with bad-handle detection: a reference, Arg2 the handle table.
+    let r = wdfkey_diag::triage::triage("BugCheck 93, {4fc, fffff8a0000017f0, fffff8a001ff73f0, 1}\n").expect("read");
+    assert!(r.verdict.arguments[1].contains("the handle table") && r.verdict.arguments[1].contains("referenced"));
+}
