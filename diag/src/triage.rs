@@ -40,7 +40,7 @@ pub struct Verdict {
     /// One of: `wdfkey_double_close`, `invalid_kernel_handle`,
     /// `verifier_handle_check`, `verifier_pool_leak`, `verifier_other`,
     /// `wdf_violation`, `kmdf_verifier_break`, `rust_driver_panic`,
-    /// `not_a_handle_bug`.
+    /// `not_a_handle_bug`, `user_mode_process_dump`.
     pub kind: &'static str,
     /// Whether the dump shows the WDFKEY double-close signature.
     pub wdfkey_double_close: bool,
