@@ -80,9 +80,18 @@ pub fn triage_reader(input: impl Read, driver: Option<&str>) -> Result<Report, S
         _ if over => Err(format!(
             "standard input is over {MAX_TEXT} bytes (64 MiB), the most read from a pipe: give the file's path instead"
         )),
-        Kind::KernelDump => dump::parse(&bytes, bytes.len() as u64)
-            .map_err(|e| format!("standard input: {e}"))
-            .map(|d| triage::triage_dump(&d, driver)),
+        Kind::KernelDump => {
+            dump::parse(&bytes, bytes.len() as u64).map_err(|e| format!("standard input: {e}")).map(|mut d| {
+                if crate::kernel::has_memory(d.dump_type) {
+                    d.notes.push(
+                        "the driver lists of a complete, kernel or bitmap dump are read from a file: give its path \
+                         instead of standard input"
+                            .into(),
+                    );
+                }
+                triage::triage_dump(&d, driver)
+            })
+        }
         Kind::UserDump => userdump::parse(&bytes, bytes.len() as u64)
             .map_err(|e| format!("standard input: {e}"))
             .map(|u| triage::triage_user_dump(&u, driver)),

@@ -316,6 +316,9 @@ fn complete_and_bitmap_dumps_give_both_driver_lists_and_the_faulting_module() {
         let text = triage::render(&r);
         assert!(text.contains("Loaded drivers (3)") && text.contains("Unloaded drivers (2)"), "{text}");
         validate(&r);
+        // From standard input: the header, and what to do for the lists.
+        let r = input::triage_reader(&bytes[..], None).expect("read");
+        assert!(r.warnings.iter().any(|w| w.contains("give its path")), "{kind}: {:?}", r.warnings);
     }
 }
 
