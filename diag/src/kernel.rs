@@ -3,7 +3,7 @@
 //! of the header's `DirectoryTableBase`.
 //!
 //! The physical-memory index and the x64 page-table walk are
-//! [kdmp-parser]'s (0vercl0k's `kdmp-parser` crate, `src/parse.rs`,
+//! \[kdmp-parser\]'s (0vercl0k's `kdmp-parser` crate, `src/parse.rs`,
 //! `src/virt.rs`); this module checks everything the crate would trust
 //! before handing the file to it, and walks the lists itself with bounds:
 //!
@@ -22,18 +22,18 @@
 //!   entry read once, at most [`MAX_LIST`] entries.
 //!
 //! # Sources
-//! * **[kdmp-parser]** — `src/structs.rs`: `Header64`, `BmpHeader64`,
+//! * **\[kdmp-parser\]** — `src/structs.rs`: `Header64`, `BmpHeader64`,
 //!   `RdmpHeader64`, `KdDebuggerData64` (after the SDK's `wdbgexts.h`
 //!   `KDDEBUGGER_DATA64`: `MmUnloadedDrivers`, `MmLastUnloadedDriver`,
 //!   `PsLoadedModuleList`, the `KDBG` owner tag).
-//! * **[KLDR]** — `KLDR_DATA_TABLE_ENTRY` (x64): `InLoadOrderLinks` at 0,
+//! * **\[KLDR\]** — `KLDR_DATA_TABLE_ENTRY` (x64) as kdmp-parser's
+//!   `LdrDataTableEntry<u64>` declares it: `InLoadOrderLinks` at 0,
 //!   `DllBase` at 0x30, `SizeOfImage` at 0x40, `FullDllName` at 0x48,
-//!   `BaseDllName` at 0x58 — the fields kdmp-parser's `LdrDataTableEntry`
-//!   and rizin's `dmp_specs.h` agree on. The image timestamp is read from
-//!   the image's own PE header in memory (PE format: `e_lfanew` at 0x3C,
-//!   `IMAGE_FILE_HEADER.TimeDateStamp` 8 bytes after the `PE\0\0`
-//!   signature), not from a build-specific entry offset.
-//! * **[WRK]** — the Windows Research Kernel's memory manager
+//!   `BaseDllName` at 0x58 (rizin's `dmp_specs.h` agrees). The image
+//!   timestamp is read from the image's own PE header in memory (PE format:
+//!   `e_lfanew` at 0x3C, `IMAGE_FILE_HEADER.TimeDateStamp` 8 bytes after the
+//!   `PE\0\0` signature), not from a build-specific entry offset.
+//! * **\[WRK\]** — the Windows Research Kernel's memory manager
 //!   (`base/ntos/mm/sysload.c`, `MiRememberUnloadedDriver`; `mi.h`):
 //!   `MmUnloadedDrivers` points to an array of `MI_UNLOADED_DRIVERS` (50)
 //!   `UNLOADED_DRIVERS { UNICODE_STRING Name; PVOID StartAddress; PVOID
@@ -44,10 +44,11 @@
 use crate::dump::{Module, Unloaded};
 use kdmp_parser::gxa::{Gpa, Gva};
 use kdmp_parser::parse::KernelDumpParser;
-use kdmp_parser::structs::KdDebuggerData64;
+use kdmp_parser::structs::{KdDebuggerData64, LdrDataTableEntry};
 use kdmp_parser::virt;
 use serde::Serialize;
 use std::io::{Read, Seek, SeekFrom};
+use std::mem::offset_of;
 
 /// The most list entries walked (loaded drivers; the unloaded ring holds 50).
 pub const MAX_LIST: usize = 4096;
@@ -58,7 +59,7 @@ pub const MAX_MISSING_PAGES: u64 = 1 << 22;
 const PAGE: u64 = 0x1000;
 /// x64 physical addresses are below 2^52 (MAXPHYADDR).
 const MAX_PFN: u64 = 1 << 40;
-/// [WRK] `MI_UNLOADED_DRIVERS`.
+/// \[WRK\] `MI_UNLOADED_DRIVERS`.
 const UNLOADED_SLOTS: u64 = 50;
 /// The directory table base kdmp-parser is given for its own list walk: a
 /// page above every address the layout check admits.
@@ -357,6 +358,9 @@ pub fn read_lists(path: &std::path::Path, header: &[u8], layout: PageLayout, siz
     Ok(MemoryLists { layout, drivers, unloaded, not_read })
 }
 
+/// A loaded-module entry's x64 layout, as kdmp-parser declares it.
+type Entry = LdrDataTableEntry<u64>;
+
 /// `PsLoadedModuleList`: each entry once, at most [`MAX_LIST`].
 fn walk_loaded(m: &Memory<'_>, head: u64, not_read: &mut Vec<String>) -> Vec<Module> {
     let mut out = Vec::new();
@@ -378,22 +382,25 @@ fn walk_loaded(m: &Memory<'_>, head: u64, not_read: &mut Vec<String>) -> Vec<Mod
                 .push(format!("the loaded driver list has more than {MAX_LIST} entries: read the first {MAX_LIST}"));
             break;
         }
-        let Some(e) = m.bytes(entry, 0x68) else {
+        let Some(e) = m.bytes(entry, std::mem::size_of::<Entry>()) else {
             not_read.push(format!(
                 "the loaded driver list: entry 0x{entry:X} is not in the dump's memory; {} drivers read before it",
                 out.len()
             ));
             break;
         };
-        let base = le64(&e, 0x30);
-        let path = m.unicode(entry + 0x48).or_else(|| m.unicode(entry + 0x58)).unwrap_or_default();
+        let base = le64(&e, offset_of!(Entry, dll_base));
+        let (full, short) =
+            (entry + offset_of!(Entry, full_dll_name) as u64, entry + offset_of!(Entry, base_dll_name) as u64);
+        let path = m.unicode(full).or_else(|| m.unicode(short)).unwrap_or_default();
         let name = m
-            .unicode(entry + 0x58)
+            .unicode(short)
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| path.rsplit(['\\', '/']).next().unwrap_or(&path).to_string());
         let timestamp = m.image_timestamp(base);
         no_timestamp += usize::from(timestamp.is_none());
-        out.push(Module { name, path, base, size: le32(&e, 0x40), timestamp: timestamp.unwrap_or(0) });
+        let size = le32(&e, offset_of!(Entry, size_of_image));
+        out.push(Module { name, path, base, size, timestamp: timestamp.unwrap_or(0) });
         entry = le64(&e, 0);
     }
     if no_timestamp > 0 {
@@ -417,8 +424,8 @@ fn walk_unloaded(m: &Memory<'_>, kdbg: u64, not_read: &mut Vec<String>) -> Vec<U
     };
     let field = |name: &str| -> u64 {
         let at = match name {
-            "MmUnloadedDrivers" => std::mem::offset_of!(KdDebuggerData64, mm_unloaded_drivers),
-            _ => std::mem::offset_of!(KdDebuggerData64, mm_last_unloaded_driver),
+            "MmUnloadedDrivers" => offset_of!(KdDebuggerData64, mm_unloaded_drivers),
+            _ => offset_of!(KdDebuggerData64, mm_last_unloaded_driver),
         };
         le64(&block, at)
     };
