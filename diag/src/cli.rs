@@ -1,8 +1,8 @@
 //! The `scan` and `triage` subcommands, shared by the `wdfkey-diag` binary
 //! and `wdfkey-harness`: their arguments, help text, output and exit codes.
 
-use crate::{dump, scan, triage};
-use std::path::{Path, PathBuf};
+use crate::{input, scan, triage};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Output format of `triage` and `scan`.
@@ -14,26 +14,33 @@ pub enum Format {
     Json,
 }
 
-/// Reads a Windows kernel crash dump (MEMORY.DMP, Minidump\*.dmp — found by
-/// its PAGEDU64/PAGEDUMP signature) or a pasted `!analyze -v`, and says
-/// whether it is the WDFKEY double close, what the arguments mean, whether
-/// user mode could have caused it, why the framework is blamed, and what to
-/// do next.
+/// Reads a Windows crash dump — a small dump (Minidump\*.dmp), a complete,
+/// kernel or bitmap dump (MEMORY.DMP), a user-mode minidump (MDMP) — or a
+/// pasted `!analyze -v`, and says whether it is the WDFKEY double close, what
+/// the arguments mean, whether user mode could have caused it, why the
+/// framework is blamed, how sure it is, and what to do next.
 ///
-/// A dump is read without symbols and without Windows: the header (bug
-/// check and parameters, build, processors, dump type: full, kernel,
-/// bitmap, small) of every kind; for a small dump also the loaded and
-/// unloaded driver lists, the drivers the faulting thread's saved stack
-/// points into, the current process and thread — and the report says what
-/// such a dump cannot establish. Text is read with mail and forum mangling
-/// undone (wrapped lines, HTML breaks and entities, typographic quotes,
-/// quoting, the text pasted twice).
+/// The kind is told by the first bytes (PAGEDU64/PAGEDUMP, MDMP, else
+/// text). Dumps are read without symbols and without Windows: the header
+/// (bug check and parameters, build, processors, dump type) of every kind;
+/// a small dump's loaded and unloaded driver lists, the drivers its saved
+/// stack points into, the current process and thread; a complete, kernel or
+/// bitmap x64 dump's loaded and unloaded driver lists read through its page
+/// tables, and whether the file is shorter than its header states; a
+/// user-mode minidump's process, exception, faulting module, modules and
+/// threads (it is not a kernel crash: the report says where those are).
+/// The faulting instruction's module outranks words found on the stack.
+/// Text (at most 64 MiB; a larger file is refused before it is read) is read
+/// with mail and forum mangling undone (wrapped lines, HTML breaks and
+/// entities, typographic quotes, quoting, the text pasted twice).
 ///
 /// Recognises 0x93 from the framework or elsewhere, Driver Verifier's 0xC4
 /// handle and leak codes, WDF 0x10D, KMDF verifier breaks without a
-/// debugger and wdk-panic's 0x52504E43 (a Rust panic in the driver).
+/// debugger and wdk-panic's 0x52504E43 (a Rust panic in the driver); names
+/// every code of Microsoft's bugcodes.h.
 /// Exits 0 when the input was read (whatever the verdict), 2 when it was
-/// not (unreadable, truncated or corrupt dump, no bug check in the text).
+/// not (unreadable, truncated or corrupt dump, no bug check in the text,
+/// text over 64 MiB, --driver with text that holds nothing to search).
 #[derive(clap::Args, Debug)]
 pub struct TriageArgs {
     /// A dump file or a text file; `-` or nothing reads standard input.
@@ -42,7 +49,9 @@ pub struct TriageArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Your driver's binary name (`mydrv.sys`): a dump's loaded and unloaded
-    /// driver lists and its stack are searched for it.
+    /// driver lists and its stack are searched for it (an unloaded name cut
+    /// to 12 characters matches its first 12); with text, its stack, blamed
+    /// image and any `lm` listing.
     #[arg(long, value_name = "NAME.sys")]
     pub driver: Option<String>,
 }
@@ -194,24 +203,10 @@ pub fn scan_exit_code(report: &scan::ScanReport, strict: bool) -> u8 {
 
 /// Runs `triage`; `program` names the binary in messages.
 pub fn run_triage(program: &str, args: &TriageArgs) -> ExitCode {
+    let driver = args.driver.as_deref();
     let report = match args.input.as_deref().filter(|p| p.as_os_str() != "-") {
-        Some(path) => match starts_like_dump(path) {
-            Ok(true) => dump::read_file(path)
-                .map_err(|e| format!("{}: {e}", path.display()))
-                .map(|d| triage::triage_dump(&d, args.driver.as_deref())),
-            Ok(false) => read_lossy(path).and_then(|t| triage::triage(&t)),
-            Err(e) => Err(e),
-        },
-        None => {
-            let mut buf = Vec::new();
-            match std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf) {
-                Ok(_) if dump::is_dump(&buf) => dump::parse(&buf, buf.len() as u64)
-                    .map_err(|e| format!("standard input: {e}"))
-                    .map(|d| triage::triage_dump(&d, args.driver.as_deref())),
-                Ok(_) => triage::triage(&String::from_utf8_lossy(&buf)),
-                Err(e) => Err(format!("cannot read standard input: {e}")),
-            }
-        }
+        Some(path) => input::triage_path(path, driver),
+        None => input::triage_reader(std::io::stdin().lock(), driver),
     };
     match report {
         Ok(report) => match print_report(program, args.format, &report, triage::render) {
@@ -223,20 +218,4 @@ pub fn run_triage(program: &str, args: &TriageArgs) -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-/// Whether the file starts with a kernel dump's signature.
-fn starts_like_dump(path: &Path) -> Result<bool, String> {
-    use std::io::Read;
-    let mut head = Vec::with_capacity(8);
-    std::fs::File::open(path)
-        .and_then(|f| f.take(8).read_to_end(&mut head))
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    Ok(dump::is_dump(&head))
-}
-
-fn read_lossy(path: &Path) -> Result<String, String> {
-    std::fs::read(path)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))
 }

@@ -93,6 +93,13 @@ pub struct Dump {
     pub context: Option<Context>,
     /// What only a small dump carries.
     pub small: Option<SmallDump>,
+    /// The size the header states the file has (`RequiredDumpSpace`, or
+    /// what its page layout needs when larger), when it states one.
+    pub size_stated: Option<u64>,
+    /// Whether the file is shorter than that: copied or written only in part.
+    pub shorter_than_stated: bool,
+    /// The driver lists read from a complete, kernel or bitmap dump's memory.
+    pub memory: Option<crate::kernel::MemoryLists>,
     /// Things noticed while reading that do not stop it.
     pub notes: Vec<String>,
 }
@@ -153,14 +160,48 @@ impl Module {
 /// One unloaded driver.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Unloaded {
-    /// The name as stored (at most 12 characters are kept).
+    /// The name as stored (a small dump keeps at most 12 characters).
     pub name: String,
-    /// Whether the stored name was cut to those 12 characters.
+    /// Whether the stored name may have been cut to a small dump's 12
+    /// characters (see [`UNLOADED_NAME_CHARS`]).
     pub name_truncated: bool,
     /// Where its image started.
     pub start: u64,
     /// Where its image ended.
     pub end: u64,
+    /// When it was unloaded (UTC), where the dump records it (the kernel's
+    /// own list does; a small dump's copy does not).
+    pub unloaded_at: Option<String>,
+}
+
+/// How many characters of an unloaded driver's name a small dump keeps
+/// ([Dump.h] `DUMP_UNLOADED_DRIVERS64.DriverName`, 24 bytes). Windows cuts
+/// longer names there and sets `Name.Length` to the cut length (the public
+/// ARM64 sample holds `dump_storpor` for dump_storport.sys with Length 24),
+/// so a 12-character name is taken as cut unless it ends in an image
+/// extension (`.sys`, `.dll`, `.exe`) — a 12-character file name.
+pub const UNLOADED_NAME_CHARS: usize = 12;
+
+/// Whether a small dump's unloaded-driver name looks cut: 12 characters not
+/// ending in an image extension (see [`UNLOADED_NAME_CHARS`]).
+pub fn looks_cut(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    name.chars().count() == UNLOADED_NAME_CHARS && ![".sys", ".dll", ".exe"].iter().any(|x| lower.ends_with(x))
+}
+
+impl Unloaded {
+    /// Whether this entry is the driver `wanted` (`mydrv.sys`): the whole
+    /// name, or — a name cut to [`UNLOADED_NAME_CHARS`] characters
+    /// (`name_truncated`) — its first 12 characters. Case does not matter.
+    pub fn is(&self, wanted: &str) -> bool {
+        let stored = self.name.to_lowercase();
+        let wanted = wanted.to_lowercase();
+        if stored == wanted {
+            return true;
+        }
+        let cut: String = wanted.chars().take(UNLOADED_NAME_CHARS).collect();
+        self.name_truncated && stored.chars().count() == UNLOADED_NAME_CHARS && stored == cut
+    }
 }
 
 /// The faulting thread's saved stack.
@@ -420,6 +461,9 @@ pub fn parse(bytes: &[u8], file_size: u64) -> Result<Dump, String> {
         system_time: filetime_utc(system_time).filter(|_| system_time != 0),
         context: None,
         small: None,
+        size_stated: None,
+        shorter_than_stated: false,
+        memory: None,
         notes: Vec::new(),
     };
     if dump.processors == 0 || dump.processors > 4096 {
@@ -577,10 +621,11 @@ fn read_unloaded(r: &Reader<'_>, layout: &Layout, offset: u32) -> Result<Vec<Unl
         let raw = r.utf16(name_at, 12, &what)?;
         let stored: String = raw.chars().take_while(|&c| c != '\0').take(length_units as usize).collect();
         out.push(Unloaded {
-            name_truncated: length_units > 12,
+            name_truncated: length_units > 12 || looks_cut(&stored),
             name: stored,
             start: r.ptr(layout, e + layout.unloaded_start, &what)?,
             end: r.ptr(layout, e + layout.unloaded_start + u64::from(layout.bits / 8), &what)?,
+            unloaded_at: None,
         });
     }
     Ok(out)
@@ -653,16 +698,32 @@ fn image_name(process: &[u8]) -> Option<String> {
 }
 
 impl Dump {
+    /// The loaded driver list: a small dump's, or the one read from memory.
+    pub fn drivers(&self) -> Option<&[Module]> {
+        match (&self.small, &self.memory) {
+            (Some(s), _) => Some(&s.drivers),
+            (None, Some(m)) => Some(&m.drivers),
+            (None, None) => None,
+        }
+    }
+
+    /// The unloaded driver list: a small dump's, or the one read from memory.
+    pub fn unloaded(&self) -> Option<&[Unloaded]> {
+        match (&self.small, &self.memory) {
+            (Some(s), _) => Some(&s.unloaded),
+            (None, Some(m)) => Some(&m.unloaded),
+            (None, None) => None,
+        }
+    }
+
     /// The loaded driver containing `address`, with the offset in it.
     pub fn module_at(&self, address: u64) -> Option<(&Module, u64)> {
-        let small = self.small.as_ref()?;
-        small.drivers.iter().find(|m| m.contains(address)).map(|m| (m, address - m.base))
+        self.drivers()?.iter().find(|m| m.contains(address)).map(|m| (m, address - m.base))
     }
 
     /// The unloaded driver whose old range contains `address`.
     pub fn unloaded_at(&self, address: u64) -> Option<&Unloaded> {
-        let small = self.small.as_ref()?;
-        small.unloaded.iter().find(|u| address >= u.start && address < u.end)
+        self.unloaded()?.iter().find(|u| address >= u.start && address < u.end)
     }
 
     /// `name+0xoffset` for an address in a loaded driver, else
@@ -675,8 +736,58 @@ impl Dump {
     }
 }
 
+/// For a complete, kernel or bitmap dump: the size its header states, and
+/// the driver lists from its memory ([`crate::kernel`]); what cannot be read
+/// is said in the notes, the header's fields stand.
+fn read_memory(path: &std::path::Path, head: &[u8], dump: &mut Dump) {
+    if dump.format != "PAGEDU64" || !crate::kernel::has_memory(dump.dump_type) {
+        if dump.format == "PAGEDUMP" && matches!(dump.dump_kind, "full" | "kernel") {
+            dump.notes.push(
+                "a 32-bit complete or kernel dump: only its header is read (the page-table walk is x64's)".into(),
+            );
+        }
+        return;
+    }
+    let stated = u64::from_le_bytes(head[0xFA0..0xFA8].try_into().unwrap_or_default());
+    let layout = std::fs::File::open(path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))
+        .and_then(|mut f| crate::kernel::page_layout(&mut f, head, dump.file_size));
+    let needed = layout.as_ref().map_or(0, |l| l.required_size).max(stated);
+    if needed > 0 {
+        dump.size_stated = Some(needed);
+        if needed > dump.file_size {
+            dump.shorter_than_stated = true;
+            dump.notes.push(format!(
+                "the dump is shorter than its header states: {} bytes of {needed} ({:.1} %) — it was copied or \
+                 written only in part (copy MEMORY.DMP again after the machine restarted completely)",
+                dump.file_size,
+                dump.file_size as f64 * 100.0 / needed as f64
+            ));
+        }
+    }
+    let layout = match layout {
+        Ok(l) => l,
+        Err(e) => {
+            dump.notes.push(format!("the driver lists were not read: {e}"));
+            return;
+        }
+    };
+    if dump.machine != 0x8664 {
+        dump.notes.push(format!(
+            "the driver lists were not read: the page-table walk is x64's, this dump is of machine 0x{:X}",
+            dump.machine
+        ));
+        return;
+    }
+    match crate::kernel::read_lists(path, head, layout, dump.file_size) {
+        Ok(lists) => dump.memory = Some(lists),
+        Err(e) => dump.notes.push(format!("the driver lists were not read: {e}")),
+    }
+}
+
 /// Reads the dump at `path`: the header for every kind, the whole file for
-/// a small dump (at most [`MAX_SMALL_DUMP`] bytes).
+/// a small dump (at most [`MAX_SMALL_DUMP`] bytes), and the driver lists of
+/// a complete, kernel or bitmap dump from its memory.
 pub fn read_file(path: &std::path::Path) -> Result<Dump, String> {
     use std::io::Read;
     let file = std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
@@ -688,7 +799,9 @@ pub fn read_file(path: &std::path::Path) -> Result<Dump, String> {
         Reader { bytes: &head }.u32(layout.dump_type, "DumpType").is_ok_and(|t| t == 4)
     };
     if !small {
-        return parse(&head, size);
+        let mut dump = parse(&head, size)?;
+        read_memory(path, &head, &mut dump);
+        return Ok(dump);
     }
     if size > MAX_SMALL_DUMP {
         return Err(format!(

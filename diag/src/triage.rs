@@ -40,7 +40,7 @@ pub struct Verdict {
     /// One of: `wdfkey_double_close`, `invalid_kernel_handle`,
     /// `verifier_handle_check`, `verifier_pool_leak`, `verifier_other`,
     /// `wdf_violation`, `kmdf_verifier_break`, `rust_driver_panic`,
-    /// `not_a_handle_bug`.
+    /// `not_a_handle_bug`, `user_mode_process_dump`.
     pub kind: &'static str,
     /// Whether the dump shows the WDFKEY double-close signature.
     pub wdfkey_double_close: bool,
@@ -59,6 +59,12 @@ pub struct Verdict {
     pub why_framework_blamed: Option<String>,
     /// What to do next, in order.
     pub next_steps: Vec<String>,
+    /// How sure the verdict is: `high` (symbolized frames, or the file's
+    /// own kind), `medium` (a dump's faulting place without symbols), `low`
+    /// (only saved stack words, or the header alone).
+    pub confidence: &'static str,
+    /// Why that confidence.
+    pub confidence_reason: String,
 }
 
 /// The JSON report (`schemas/triage-report.schema.json`).
@@ -68,13 +74,16 @@ pub struct Report {
     pub tool: &'static str,
     /// The tool's version.
     pub version: &'static str,
-    /// `text` (a pasted `!analyze -v`) or `dump` (a kernel dump file).
+    /// `text` (a pasted `!analyze -v`), `dump` (a kernel dump file) or
+    /// `user_dump` (a user-mode minidump).
     pub source: &'static str,
     /// What was read from the text, or the same fields as a dump gives them
     /// (`stack`: the drivers on the saved stack, without symbols).
     pub parsed: Parsed,
-    /// Everything read from a dump file (`None` for text).
+    /// Everything read from a kernel dump file (`None` otherwise).
     pub dump: Option<crate::dump::Dump>,
+    /// Everything read from a user-mode minidump (`None` otherwise).
+    pub user_dump: Option<crate::userdump::UserDump>,
     /// What a dump without symbols can and cannot establish (empty for text).
     pub limits: Vec<String>,
     /// The answer.
@@ -345,7 +354,9 @@ fn is_framework(name: &str) -> bool {
 const NEXT_SCAN: &str = "Search the driver for a WDM handle taken from a WDFKEY and closed by the driver: \
      `WdfRegistryWdmGetHandle` whose result reaches `ZwClose`/`NtClose`/`ObCloseHandle` (also through a generic \
      handle-cleanup helper at unload) — `wdfkey-harness scan <driver sources>` finds it (WKG001). The WDFKEY owns that handle; close the key with WdfRegistryClose or \
-     WdfObjectDelete only (F6), or hold it in wdfkey::RegKey, which cannot hand the handle out to be closed.";
+     WdfObjectDelete only (F6), or hold it in wdfkey::RegKey: safe code cannot close the key's handle or use a key after \
+     it is closed; `unsafe { as_raw() }` is the one escape, and the shipped clippy configuration, `scan` and the \
+     simulator (at run time) catch it.";
 /// The next step that sets up a reproduction under Driver Verifier, with
 /// the project's one rule-class list ([`crate::verifier`]).
 fn next_verifier() -> String {
@@ -390,12 +401,21 @@ pub fn verdict(p: &Parsed) -> Verdict {
         user_mode_reason: None,
         why_framework_blamed: None,
         next_steps: Vec::new(),
+        confidence: "high",
+        confidence_reason: "from the text's bug check code and arguments".into(),
     };
     match p.code {
         0x93 => {
             v.arguments
                 .push(format!("Arg1 = 0x{:X}: the handle value NtClose was called with.", arg(0).unwrap_or_default()));
             match arg(1) {
+                // Microsoft's 0x93 page: Arg4 = 1 is a reference of an invalid
+                // kernel handle with bad-handle detection on; Arg2 is then
+                // the handle table.
+                Some(table) if arg(3) == Some(1) => v.arguments.push(format!(
+                    "Arg2 = 0x{table:X}: the handle table; Arg4 = 1: an invalid kernel handle was referenced (not \
+                     closed) while bad-handle detection was on."
+                )),
                 Some(0) => v.arguments.push(
                     "Arg2 = 0: a protected handle was closed. A WDFKEY's handle is never opened protected, so the slot \
                      held another component's handle: the value had been closed once and the slot reused (F40, F41, F67b)."
@@ -411,6 +431,7 @@ pub fn verdict(p: &Parsed) -> Verdict {
                 None => {}
             }
             if let Some(t) = &teardown {
+                v.confidence_reason = format!("the framework's key teardown is named in the text: {t}");
                 v.kind = "wdfkey_double_close";
                 v.wdfkey_double_close = true;
                 v.summary = "Matches the WDFKEY double close: the framework's registry-key teardown closed a handle \
@@ -629,11 +650,28 @@ pub fn verdict(p: &Parsed) -> Verdict {
             ));
         }
         other => {
+            let entry = crate::bugcheck::lookup(other);
+            let name = p.name.as_deref().or(entry.map(|b| b.name));
             v.summary = format!(
                 "Not a handle bug: bug check 0x{other:X}{} is none of the handle, verifier-handle, WDF or panic signatures.",
-                p.name.as_deref().map(|n| format!(" {n}")).unwrap_or_default()
+                name.map(|n| format!(" {n}")).unwrap_or_default()
             );
             v.reasons.push(format!("bug check 0x{other:X}"));
+            if let Some(b) = entry {
+                for (i, meaning) in b.args.iter().enumerate().filter(|(_, m)| !m.is_empty()) {
+                    let value = arg(i).map(|a| format!(" = 0x{a:X}")).unwrap_or_default();
+                    v.arguments.push(format!("Arg{}{value}: {meaning}.", i + 1));
+                }
+                if let Some(possible) = b.user_mode {
+                    v.user_mode_possible = Some(possible);
+                    v.user_mode_reason = Some(format!(
+                        "{}: Microsoft's page for 0x{other:X} {} ({}).",
+                        if possible { "Yes" } else { "No" },
+                        if possible { "names a user-mode cause" } else { "names only kernel-mode causes" },
+                        crate::bugcheck::SOURCE
+                    ));
+                }
+            }
         }
     }
     v
@@ -644,7 +682,10 @@ pub fn triage(text: &str) -> Result<Report, String> {
     if text.trim().is_empty() {
         return Err("the input is empty: paste WinDbg's `!analyze -v` output into the file (or standard input)".into());
     }
-    let (parsed, warnings) = parse(text)?;
+    let (mut parsed, warnings) = parse(text)?;
+    if parsed.name.is_none() {
+        parsed.name = bugcheck_name(parsed.code).map(str::to_string);
+    }
     let verdict = verdict(&parsed);
     Ok(Report {
         tool: "wdfkey-harness triage",
@@ -652,28 +693,16 @@ pub fn triage(text: &str) -> Result<Report, String> {
         source: "text",
         parsed,
         dump: None,
+        user_dump: None,
         limits: Vec::new(),
         verdict,
         warnings,
     })
 }
 
-/// Names of the bug checks triage reasons about, for dumps (which store
-/// only the code).
+/// The bug check's name from the generated table ([`crate::bugcheck`]).
 fn bugcheck_name(code: u64) -> Option<&'static str> {
-    Some(match code {
-        0x1E => "KMODE_EXCEPTION_NOT_HANDLED",
-        0x3B => "SYSTEM_SERVICE_EXCEPTION",
-        0x50 => "PAGE_FAULT_IN_NONPAGED_AREA",
-        0x7E | 0x1000_007E => "SYSTEM_THREAD_EXCEPTION_NOT_HANDLED",
-        0x8E | 0x1000_008E => "KERNEL_MODE_EXCEPTION_NOT_HANDLED",
-        0x93 => "INVALID_KERNEL_HANDLE",
-        0xC4 => "DRIVER_VERIFIER_DETECTED_VIOLATION",
-        0xD1 => "DRIVER_IRQL_NOT_LESS_OR_EQUAL",
-        0x10D => "WDF_VIOLATION",
-        0x133 => "DPC_WATCHDOG_VIOLATION",
-        _ => return None,
-    })
+    crate::bugcheck::lookup(code).map(|b| b.name)
 }
 
 /// Which argument is the faulting instruction's address for the exception
@@ -687,9 +716,76 @@ fn is_kernel_image(name: &str) -> bool {
     n.starts_with("ntoskrnl") || n.starts_with("ntkrnl") || n.starts_with("ntkrpamp") || n == "hal.dll"
 }
 
+/// Where the fault was, strongest evidence first: the saved context's
+/// instruction pointer, the exception bug checks' address argument, then
+/// the innermost driver (not the kernel) among the saved stack's words.
+struct FaultingPath {
+    /// (module, how it was found, strength: 2 context or exception
+    /// address, 1 a stack word).
+    module: Option<(String, String, u8)>,
+    /// The kernel's own address (`KeBugCheckEx`) when the context is there.
+    in_kernel: bool,
+}
+
+fn faulting_path(d: &crate::dump::Dump, code: u64, stack: &[String]) -> FaultingPath {
+    let ip = d.context.as_ref().map(|c| c.instruction_pointer);
+    let ip_module = ip.and_then(|a| d.module_at(a)).map(|(m, off)| (m.name.clone(), off));
+    let in_kernel = ip_module.as_ref().is_some_and(|(m, _)| is_kernel_image(m));
+    if let (Some((m, off)), false) = (&ip_module, in_kernel) {
+        return FaultingPath {
+            module: Some((m.clone(), format!("the saved context's instruction pointer is at {m}+0x{off:X}"), 2)),
+            in_kernel,
+        };
+    }
+    let exception = exception_address_arg(code).and_then(|i| d.parameters.get(i).copied());
+    if let Some((m, off)) = exception.and_then(|a| d.module_at(a)).filter(|(m, _)| !is_kernel_image(&m.name)) {
+        return FaultingPath {
+            module: Some((m.name.clone(), format!("the exception address (Arg2) is {}+0x{off:X}", m.name), 2)),
+            in_kernel,
+        };
+    }
+    let innermost = stack.iter().find(|m| !is_kernel_image(m));
+    FaultingPath {
+        module: innermost.map(|m| {
+            (
+                m.clone(),
+                format!(
+                    "{m} is the innermost driver other than the kernel among the saved stack's words{}",
+                    if in_kernel { " (the saved context is in the kernel)" } else { "" }
+                ),
+                1,
+            )
+        }),
+        in_kernel,
+    }
+}
+
+/// `--driver NAME`: where the dump's lists have it.
+fn driver_presence(d: &crate::dump::Dump, name: &str, stack: &[String]) -> Result<String, String> {
+    let loaded = d.drivers().is_some_and(|l| l.iter().any(|m| m.name.eq_ignore_ascii_case(name)));
+    let unloaded: Vec<&crate::dump::Unloaded> =
+        d.unloaded().map(|u| u.iter().filter(|u| u.is(name)).collect()).unwrap_or_default();
+    let stacked = stack.iter().any(|m| m.eq_ignore_ascii_case(name));
+    let cut = unloaded
+        .iter()
+        .find(|u| !u.name.eq_ignore_ascii_case(name))
+        .map(|u| format!(" (as `{}`: the dump keeps 12 characters of an unloaded driver's name)", u.name))
+        .unwrap_or_default();
+    let when =
+        unloaded.iter().find_map(|u| u.unloaded_at.as_deref()).map(|t| format!(", last at {t}")).unwrap_or_default();
+    let state = match (loaded, unloaded.is_empty()) {
+        (false, true) => return Err(format!("{name} is in neither the loaded nor the unloaded driver list")),
+        (true, true) => "loaded".to_string(),
+        (true, false) => format!("loaded, and was unloaded once before{cut}{when}"),
+        (false, false) => format!("in the unloaded-driver list{cut}: it had been unloaded before the crash{when}"),
+    };
+    Ok(format!("{name} is {state}{}", if stacked { ", and on the faulting stack" } else { "" }))
+}
+
 /// Triage of a kernel dump: the dump's own fields, then the verdicts of
-/// text triage on what a dump without symbols can show. `driver` names the
-/// developer's own driver (`mydrv.sys`), to be looked for in both lists.
+/// text triage on what a dump without symbols can show, strongest evidence
+/// first. `driver` names the developer's own driver (`mydrv.sys`), to be
+/// looked for in both lists.
 pub fn triage_dump(d: &crate::dump::Dump, driver: Option<&str>) -> Report {
     let code = u64::from(d.bugcheck_code);
     let mut warnings = d.notes.clone();
@@ -698,19 +794,16 @@ pub fn triage_dump(d: &crate::dump::Dump, driver: Option<&str>) -> Report {
          the dump type."
             .to_string(),
     ];
-    let fault_address = exception_address_arg(code)
-        .and_then(|i| d.parameters.get(i).copied())
-        .or(d.context.as_ref().map(|c| c.instruction_pointer));
-    let faulting = fault_address.and_then(|a| d.module_at(a)).map(|(m, _)| m.name.clone());
     let stack: Vec<String> =
         d.small.as_ref().and_then(|s| s.stack.as_ref()).map(|s| s.modules_in_order.clone()).unwrap_or_default();
+    let path = faulting_path(d, code, &stack);
     let parsed = Parsed {
         code,
         name: bugcheck_name(code).map(str::to_string),
         args: d.parameters.to_vec(),
         bugcheck_str: None,
         module: None,
-        image: faulting.clone(),
+        image: path.module.as_ref().filter(|m| m.2 == 2).map(|m| m.0.clone()),
         symbol: None,
         probably_caused_by: None,
         stack: stack.clone(),
@@ -719,9 +812,12 @@ pub fn triage_dump(d: &crate::dump::Dump, driver: Option<&str>) -> Report {
         image_timestamp: None,
     };
     let mut v = verdict(&parsed);
+    v.confidence = "medium";
+    v.confidence_reason = "from the dump's code and parameters; without symbols the functions are not named".into();
 
     // The exception bug checks' parameters (Microsoft's 0x7E and 0x1E pages).
-    if matches!(code, 0x7E | 0x1000_007E | 0x8E | 0x1000_008E) && v.arguments.is_empty() {
+    if matches!(code, 0x7E | 0x1000_007E | 0x8E | 0x1000_008E) && v.kind != "kmdf_verifier_break" {
+        v.arguments.clear();
         let status = d.parameters[0] & 0xFFFF_FFFF;
         let known = match status {
             0xC000_0005 => " STATUS_ACCESS_VIOLATION",
@@ -735,133 +831,361 @@ pub fn triage_dump(d: &crate::dump::Dump, driver: Option<&str>) -> Report {
         v.arguments.push(format!("Arg3 = 0x{:X}: the exception record (`.exr` in WinDbg).", d.parameters[2]));
         v.arguments.push(format!("Arg4 = 0x{:X}: the context record (`.cxr` in WinDbg).", d.parameters[3]));
     }
-    // What each address argument points into.
-    for (i, a) in d.parameters.iter().enumerate() {
-        if let Some(place) = d.describe_address(*a) {
-            v.reasons.push(format!("Arg{} = 0x{a:X} lies in {place}", i + 1));
-        }
+    // The faulting place first, then what each address argument points into.
+    let mut evidence = Vec::new();
+    if let Some((_, how, _)) = &path.module {
+        evidence.push(how.clone());
     }
     if let Some(ctx) = &d.context
+        && path.in_kernel
         && let Some(place) = d.describe_address(ctx.instruction_pointer)
     {
-        v.reasons.push(format!("the saved context's instruction pointer 0x{:X} is {place}", ctx.instruction_pointer));
+        evidence.push(format!("the saved context's instruction pointer 0x{:X} is {place}", ctx.instruction_pointer));
     }
+    for (i, a) in d.parameters.iter().enumerate() {
+        if let Some(place) = d.describe_address(*a) {
+            evidence.push(format!("Arg{} = 0x{a:X} lies in {place}", i + 1));
+        }
+    }
+    // The faulting place and the arguments' places come first.
+    v.reasons.splice(0..0, evidence);
 
-    match &d.small {
-        Some(small) => {
+    let lists = d.drivers().is_some();
+    if let Some(small) = &d.small {
+        limits.push(
+            "Established from the small dump's lists: which drivers were loaded (with base, size and image \
+             timestamp), which were unloaded before the crash (name and address range), and which loaded drivers \
+             the faulting thread's saved stack points into, in stack order."
+                .into(),
+        );
+        limits.push(
+            "Not established without symbols: function names (whether a Wdf01000.sys word is FxRegKey's destructor \
+             or other framework code), and whether a stack word is a return address or stale data — open the dump \
+             in WinDbg with symbols and paste `!analyze -v` into `triage` for the frames."
+                .into(),
+        );
+        limits.push(
+            "Not recorded in a small dump: when a driver was unloaded (its unloaded-driver entries hold the name and \
+             address range only) and more than 12 characters of an unloaded driver's name."
+                .into(),
+        );
+        if small.process_name.is_some() {
             limits.push(
-                "Established from the small dump's lists: which drivers were loaded (with base, size and image \
-                 timestamp), which were unloaded before the crash (name and address range), and which loaded drivers \
-                 the faulting thread's saved stack points into, in stack order."
+                "The process name is found by its shape in the dump's copy of the process object, not by a symbol \
+                 offset."
                     .into(),
             );
-            limits.push(
-                "Not established without symbols: function names (whether a Wdf01000.sys word is FxRegKey's destructor \
-                 or other framework code), and whether a stack word is a return address or stale data — open the dump \
-                 in WinDbg with symbols and paste `!analyze -v` into `triage` for the frames."
-                    .into(),
-            );
-            limits.push(
-                "Not recorded in a small dump: when a driver was unloaded (its unloaded-driver entries hold the name and \
-                 address range only) and more than 12 characters of an unloaded driver's name."
-                    .into(),
-            );
-            if small.process_name.is_some() {
-                limits.push(
-                    "The process name is found by its shape in the dump's copy of the process object, not by a symbol \
-                     offset."
-                        .into(),
-                );
-            }
-            let on_stack = |pred: &dyn Fn(&str) -> bool| stack.iter().any(|m| pred(m));
-            let framework_on_stack = on_stack(&|m: &str| is_framework(m));
-            let clients: Vec<String> = stack
-                .iter()
-                .filter(|m| !is_framework(m) && !is_kernel_image(m))
-                .cloned()
-                .chain(small.unloaded.iter().map(|u| format!("{} (unloaded)", u.name)))
-                .collect();
-            if let Some(name) = driver {
-                let loaded = small.drivers.iter().any(|m| m.name.eq_ignore_ascii_case(name));
-                let unloaded = small.unloaded.iter().any(|u| {
-                    let stored = u.name.to_ascii_lowercase();
-                    let wanted = name.to_ascii_lowercase();
-                    if u.name_truncated { wanted.starts_with(&stored) } else { wanted == stored }
-                });
-                let stacked = stack.iter().any(|m| m.eq_ignore_ascii_case(name));
-                match (loaded, unloaded) {
-                    (false, false) => {
-                        warnings.push(format!("{name} is in neither the loaded nor the unloaded driver list"))
-                    }
-                    _ => v.reasons.push(format!(
-                        "{name} is {}{}",
-                        match (loaded, unloaded) {
-                            (true, true) => "loaded, and was unloaded once before",
-                            (true, false) => "loaded",
-                            _ => "in the unloaded-driver list: it had been unloaded before the crash",
-                        },
-                        if stacked { ", and on the faulting stack" } else { "" }
-                    )),
-                }
-            }
-            if code == 0x93 && framework_on_stack {
-                v.kind = "wdfkey_double_close";
-                v.wdfkey_double_close = true;
-                v.summary = "Matches the WDFKEY double close as far as a dump without symbols shows: bug check 0x93 \
-                             with Wdf01000.sys on the faulting stack — the framework closing a handle value that had \
-                             already been closed, almost certainly by its client driver."
-                    .into();
-                v.reasons.retain(|r| !r.starts_with("no FxRegKey"));
-                v.reasons.insert(0, "bug check 0x93 INVALID_KERNEL_HANDLE with Wdf01000.sys on the faulting thread's saved stack (F3, F9)".into());
-                v.reasons.push(if clients.is_empty() {
-                    "no client driver on the stack or in the unloaded list: name yours with --driver".to_string()
-                } else {
-                    format!("client drivers on the stack or unloaded: {}", clients.join(", "))
-                });
-                v.why_framework_blamed = Some(
-                    "WinDbg blames the module on the stack that made the failing close, Wdf01000.sys. The framework's \
-                     close is the second, correct one; the first close, by the driver, left no trace in the dump (F41)."
-                        .into(),
-                );
-                v.user_mode_possible = Some(false);
-                v.user_mode_reason = Some(
-                    "No: a WDFKEY's handle is a kernel handle (OBJ_KERNEL_HANDLE); user mode cannot close it (F45)."
-                        .into(),
-                );
-                v.next_steps = vec![
-                    "Confirm the frame: open the dump in WinDbg with symbols; FxRegKey's destructor or WdfRegistryClose \
-                     on the stack confirms it (`triage` reads the pasted `!analyze -v`)."
-                        .into(),
-                    NEXT_SCAN.into(),
-                    next_verifier(),
-                ];
-            } else if code == 0x93 {
-                v.reasons.push("Wdf01000.sys is not on the faulting thread's saved stack".into());
-            }
         }
-        None => {
-            limits.push(format!(
-                "Only the header was read: a {} holds the driver list and stacks in memory pages reached through the \
-                 kernel's page tables, which this reader does not walk. Open it in WinDbg (`!analyze -v`, then \
-                 `triage` on the text), or triage the small dump Windows writes beside it (%SystemRoot%\\Minidump).",
-                d.dump_kind_text
-            ));
-            if code == 0x93 {
-                v.summary = format!(
-                    "{} The header alone cannot show whether the framework made the close: read the stack.",
-                    v.summary
-                );
+    } else if let Some(memory) = &d.memory {
+        limits.push(format!(
+            "Established from the dump's memory, read through its page tables ({} pages, {}): the loaded drivers \
+             (PsLoadedModuleList: base, size, path, image timestamp) and the unloaded ones (MmUnloadedDrivers: whole \
+             name, address range, unload time), and the module of the saved context's instruction pointer.",
+            memory.layout.pages, memory.layout.form
+        ));
+        limits.push(
+            "Not read from a complete or kernel dump: thread stacks (the faulting thread's frames need the kernel's \
+             symbols) — open it in WinDbg (`!analyze -v`, then `triage` on the text)."
+                .into(),
+        );
+        for n in &memory.not_read {
+            warnings.push(format!("not read: {n}"));
+        }
+    } else {
+        limits.push(format!(
+            "Only the header was read ({}): the driver lists and stacks are in memory pages this dump {} — open it in \
+             WinDbg (`!analyze -v`, then `triage` on the text), or triage the small dump Windows writes beside it \
+             (%SystemRoot%\\Minidump).",
+            d.dump_kind_text,
+            if crate::kernel::has_memory(d.dump_type) {
+                "could not be read for (see the notes)"
+            } else {
+                "does not hold or this reader does not walk"
             }
+        ));
+    }
+    if let Some(name) = driver {
+        if lists {
+            match driver_presence(d, name, &stack) {
+                Ok(r) => v.reasons.push(r),
+                Err(w) => warnings.push(w),
+            }
+        } else {
+            warnings.push(format!(
+                "--driver {name}: this dump holds no driver list that was read, so it was not looked for"
+            ));
         }
     }
+    if code == 0x93 {
+        decide_0x93(d, &path, &stack, &mut v);
+    } else if let Some((m, _, 2)) = &path.module {
+        v.summary = format!("{} The faulting instruction is in {m}.", v.summary);
+    }
+    dedup(&mut v.reasons);
     Report {
         tool: "wdfkey-harness triage",
         version: env!("CARGO_PKG_VERSION"),
         source: "dump",
         parsed,
         dump: Some(d.clone()),
+        user_dump: None,
         limits,
         verdict: v,
+        warnings,
+    }
+}
+
+/// Drops repeated reasons, keeping the first.
+fn dedup(items: &mut Vec<String>) {
+    let mut seen = std::collections::HashSet::new();
+    items.retain(|r| seen.insert(r.clone()));
+}
+
+/// 0x93 from a dump: the double close needs the framework on the faulting
+/// path — the faulting instruction in Wdf01000.sys, or the innermost driver
+/// word of the saved stack in it while the context is in the kernel — not
+/// merely somewhere among the saved words.
+fn decide_0x93(d: &crate::dump::Dump, path: &FaultingPath, stack: &[String], v: &mut Verdict) {
+    let others: Vec<String> = stack
+        .iter()
+        .filter(|m| !is_framework(m) && !is_kernel_image(m))
+        .cloned()
+        .chain(d.unloaded().unwrap_or_default().iter().map(|u| format!("{} (unloaded)", u.name)))
+        .collect();
+    let mut distinct = Vec::new();
+    for o in others {
+        if !distinct.contains(&o) {
+            distinct.push(o);
+        }
+    }
+    v.reasons.retain(|r| !r.starts_with("no FxRegKey"));
+    match &path.module {
+        Some((m, how, strength)) if is_framework(m) => {
+            v.kind = "wdfkey_double_close";
+            v.wdfkey_double_close = true;
+            v.summary = "Matches the WDFKEY double close as far as a dump without symbols shows: bug check 0x93 with \
+                         Wdf01000.sys on the faulting path — the framework closing a handle value that had already \
+                         been closed, most likely by the driver that owned the WDFKEY."
+                .into();
+            v.reasons.retain(|r| r != how);
+            v.reasons.insert(0, format!("bug check 0x93 INVALID_KERNEL_HANDLE; {how} (F3, F9)"));
+            v.reasons.push(if distinct.is_empty() {
+                "no other driver on the stack or in the unloaded list: name yours with --driver".to_string()
+            } else {
+                format!(
+                    "other drivers on the saved stack or unloaded (whether they use KMDF is not established): {}",
+                    distinct.join(", ")
+                )
+            });
+            (v.confidence, v.confidence_reason) = if *strength == 2 {
+                (
+                    "medium",
+                    "the faulting instruction is in Wdf01000.sys; without symbols the function is not named".into(),
+                )
+            } else {
+                (
+                    "medium",
+                    "Wdf01000.sys is the innermost driver word on the saved stack; a word may be stale, and without \
+                     symbols the function (FxRegKey's destructor or other framework code) is not named"
+                        .into(),
+                )
+            };
+            v.why_framework_blamed = Some(
+                "WinDbg blames the module on the stack that made the failing close, Wdf01000.sys. The framework's \
+                 close is the second, correct one; the first close, by the driver, left no trace in the dump (F41)."
+                    .into(),
+            );
+            v.user_mode_possible = Some(false);
+            v.user_mode_reason = Some(
+                "No: a WDFKEY's handle is a kernel handle (OBJ_KERNEL_HANDLE); user mode cannot close it (F45).".into(),
+            );
+            v.next_steps = vec![
+                "Confirm the frame: open the dump in WinDbg with symbols; FxRegKey's destructor or WdfRegistryClose on \
+                 the stack confirms it (`triage` reads the pasted `!analyze -v`)."
+                    .into(),
+                NEXT_SCAN.into(),
+                next_verifier(),
+            ];
+        }
+        Some((m, how, strength)) => {
+            v.reasons.retain(|r| r != how);
+            v.reasons.insert(0, format!("{how}: the close was made from {m}, not from the framework"));
+            if stack.iter().any(|s| is_framework(s)) {
+                v.reasons.push(format!(
+                    "Wdf01000.sys words lie deeper in the saved stack, behind {m}: not on the faulting path (they may \
+                     be stale), so not the framework's key teardown"
+                ));
+            }
+            (v.confidence, v.confidence_reason) = if *strength == 2 {
+                ("medium", format!("the faulting place is in {m} by the saved context or exception address"))
+            } else {
+                ("low", format!("only the saved stack's words point at {m}; a word may be stale"))
+            };
+        }
+        None => {
+            v.confidence = "low";
+            v.confidence_reason = if d.drivers().is_some() {
+                "the faulting place is in no listed driver and the dump holds no stack that was read".into()
+            } else {
+                "the dump's header alone cannot show whether the framework made the close: read its stack in WinDbg"
+                    .into()
+            };
+            v.reasons.push(format!("bug check 0x93 INVALID_KERNEL_HANDLE; {}", v.confidence_reason));
+            v.summary = format!("{} {}", v.summary, v.confidence_reason);
+        }
+    }
+}
+
+/// `--driver NAME` with text: the text's stack frames, blamed image and
+/// module and any `lm` listing pasted with it are searched; `Err` when the
+/// text holds none of them (nothing to search: the option is refused).
+fn driver_in_text(text: &str, p: &Parsed, name: &str) -> Result<String, String> {
+    let stem = name.rsplit_once('.').map_or(name, |(s, _)| s).to_ascii_lowercase();
+    let frames: Vec<&String> =
+        p.stack.iter().filter(|f| f.split('!').next().is_some_and(|m| m.eq_ignore_ascii_case(&stem))).collect();
+    let blamed = [&p.image, &p.module]
+        .iter()
+        .any(|x| x.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(name) || x.eq_ignore_ascii_case(&stem)));
+    let (loaded, unloaded) = lm_lists(text);
+    let has_lists = !loaded.is_empty() || !unloaded.is_empty();
+    if p.stack.is_empty() && p.image.is_none() && p.module.is_none() && !has_lists {
+        return Err(format!(
+            "--driver {name}: the text holds no stack, blamed image or module list to search; paste `!analyze -v` \
+             with `lm` (or give the dump file)"
+        ));
+    }
+    let in_loaded = loaded.iter().any(|m| m.eq_ignore_ascii_case(&stem) || m.eq_ignore_ascii_case(name));
+    let probe =
+        crate::dump::Unloaded { name: String::new(), name_truncated: false, start: 0, end: 0, unloaded_at: None };
+    let in_unloaded = unloaded.iter().any(|u| {
+        let cut = crate::dump::looks_cut(u);
+        crate::dump::Unloaded { name: u.clone(), name_truncated: cut, ..probe.clone() }.is(name)
+    });
+    let mut found = Vec::new();
+    if !frames.is_empty() {
+        found.push(format!("on the stack ({})", frames.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ")));
+    }
+    if blamed {
+        found.push("the blamed image".to_string());
+    }
+    if in_loaded {
+        found.push("in the `lm` loaded-module list".to_string());
+    }
+    if in_unloaded {
+        found.push("in the unloaded-module list".to_string());
+    }
+    Ok(if found.is_empty() {
+        format!(
+            "{name} appears nowhere in the text's stack, blamed image{}",
+            if has_lists { " or module lists" } else { " (the text holds no `lm` module list)" }
+        )
+    } else {
+        format!("{name} is {}", found.join("; "))
+    })
+}
+
+/// Module names of an `lm` listing in the text: the loaded ones (lines
+/// `start end module ...` after the `start ... end ... module name` header)
+/// and those after `Unloaded modules:` (`start end name`).
+fn lm_lists(text: &str) -> (Vec<String>, Vec<String>) {
+    let (mut loaded, mut unloaded) = (Vec::new(), Vec::new());
+    let mut section = 0u8;
+    for line in normalize(text).lines() {
+        let t = line.trim();
+        if t.starts_with("start") && t.contains("module name") {
+            section = 1;
+            continue;
+        }
+        if t.starts_with("Unloaded modules:") {
+            section = 2;
+            continue;
+        }
+        let words: Vec<&str> = t.split_whitespace().collect();
+        let is_addr = |w: &str| hex(w).is_some() && w.len() >= 8;
+        match (section, words.as_slice()) {
+            (1 | 2, [a, b, name, ..]) if is_addr(a) && is_addr(b) => {
+                if section == 1 { &mut loaded } else { &mut unloaded }.push(name.to_string());
+            }
+            (_, []) => {}
+            _ => section = 0,
+        }
+    }
+    (loaded, unloaded)
+}
+
+/// Triage of text with `--driver`: [`triage`], and the driver looked for.
+pub fn triage_text(text: &str, driver: Option<&str>) -> Result<Report, String> {
+    let mut report = triage(text)?;
+    if let Some(name) = driver {
+        report.verdict.reasons.push(driver_in_text(text, &report.parsed, name)?);
+    }
+    Ok(report)
+}
+
+/// Triage of a user-mode minidump: what it shows, and that it is not a
+/// kernel crash.
+pub fn triage_user_dump(u: &crate::userdump::UserDump, driver: Option<&str>) -> Report {
+    let process = u.process.clone().unwrap_or_else(|| "(no module list)".into());
+    let mut reasons = vec![format!(
+        "the file is a user-mode minidump (MDMP) of {process}{}",
+        u.process_id.map(|p| format!(", process id {p}")).unwrap_or_default()
+    )];
+    if let Some(x) = &u.exception {
+        reasons.push(format!(
+            "exception 0x{:08X} {} at 0x{:X}{} on thread {}",
+            x.code,
+            x.name,
+            x.address,
+            x.faulting_module.as_deref().map(|m| format!(" ({m})")).unwrap_or_default(),
+            x.thread_id
+        ));
+    } else {
+        reasons.push("the dump records no exception: it was written on request (Task Manager, ProcDump)".into());
+    }
+    let mut warnings: Vec<String> = u.not_read.iter().map(|n| format!("not read: {n}")).collect();
+    if let Some(name) = driver {
+        warnings.push(format!(
+            "--driver {name}: a process dump lists the process's modules, not the kernel's drivers, so it was not \
+             looked for"
+        ));
+    }
+    let summary = format!(
+        "Not a kernel crash: a user-mode process dump of {process}. It cannot show a bug check, a driver's handles or \
+         the kernel's driver lists; the kernel's dump of a bug check is %SystemRoot%\\Minidump\\*.dmp (small) or \
+         %SystemRoot%\\MEMORY.DMP (kernel, complete or automatic) on the crashed machine."
+    );
+    let verdict = Verdict {
+        kind: "user_mode_process_dump",
+        wdfkey_double_close: false,
+        summary,
+        reasons,
+        arguments: Vec::new(),
+        user_mode_possible: None,
+        user_mode_reason: None,
+        why_framework_blamed: None,
+        next_steps: vec![
+            "For a blue screen, copy %SystemRoot%\\Minidump\\*.dmp or %SystemRoot%\\MEMORY.DMP from the machine and \
+             triage that."
+                .into(),
+            "For this process's crash, open the dump in WinDbg or Visual Studio with the process's symbols \
+             (`!analyze -v`)."
+                .into(),
+        ],
+        confidence: "high",
+        confidence_reason: "the file's MDMP signature and streams, read by the minidump crate".into(),
+    };
+    Report {
+        tool: "wdfkey-harness triage",
+        version: env!("CARGO_PKG_VERSION"),
+        source: "user_dump",
+        parsed: Parsed::default(),
+        dump: None,
+        user_dump: Some(u.clone()),
+        limits: vec![
+            "Established from the minidump's streams: the process's modules, threads count, exception and system."
+                .into(),
+        ],
+        verdict,
         warnings,
     }
 }
@@ -875,14 +1199,19 @@ pub fn render(r: &Report) -> String {
     if let Some(d) = &r.dump {
         render_dump(&mut s, d);
     }
+    if let Some(u) = &r.user_dump {
+        render_user_dump(&mut s, u);
+    }
     let args: Vec<String> = p.args.iter().map(|a| format!("{a:X}")).collect();
-    let _ = writeln!(
-        s,
-        "Bug check 0x{:X}{}  {{{}}}",
-        p.code,
-        p.name.as_deref().map(|n| format!(" {n}")).unwrap_or_default(),
-        args.join(", ")
-    );
+    if r.user_dump.is_none() {
+        let _ = writeln!(
+            s,
+            "Bug check 0x{:X}{}  {{{}}}",
+            p.code,
+            p.name.as_deref().map(|n| format!(" {n}")).unwrap_or_default(),
+            args.join(", ")
+        );
+    }
     for (label, value) in [
         ("blamed", p.probably_caused_by.clone().or_else(|| p.image.clone())),
         ("symbol", p.symbol.clone()),
@@ -898,6 +1227,7 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(s, "  stack: {}", p.stack.join(" <- "));
     }
     let _ = writeln!(s, "\nVERDICT: {} — {}", v.kind, v.summary);
+    let _ = writeln!(s, "Confidence: {} — {}", v.confidence, v.confidence_reason);
     for (title, items) in [("Why", &v.reasons), ("Arguments", &v.arguments)] {
         if !items.is_empty() {
             let _ = writeln!(s, "\n{title}:");
@@ -930,6 +1260,60 @@ pub fn render(r: &Report) -> String {
     crate::cite::link_facts(&s)
 }
 
+/// The loaded and unloaded driver lists.
+fn render_lists(s: &mut String, drivers: &[crate::dump::Module], unloaded: &[crate::dump::Unloaded]) {
+    use std::fmt::Write as _;
+    let _ = writeln!(s, "\n  Loaded drivers ({}):", drivers.len());
+    let _ = writeln!(s, "    {:<18} {:>10}  {:<8}  name", "base", "size", "timestamp");
+    for m in drivers {
+        let _ = writeln!(s, "    {:016x}   {:>10x}  {:08x}  {}", m.base, m.size, m.timestamp, m.name);
+    }
+    let _ = writeln!(s, "\n  Unloaded drivers ({}):", unloaded.len());
+    for u in unloaded {
+        let _ = writeln!(
+            s,
+            "    {:016x}-{:016x}  {}{}{}",
+            u.start,
+            u.end,
+            u.name,
+            if u.name_truncated { "… (name cut to 12 characters)" } else { "" },
+            u.unloaded_at.as_deref().map(|t| format!("  unloaded {t}")).unwrap_or_default()
+        );
+    }
+}
+
+/// A user-mode minidump's fields, before the verdict.
+fn render_user_dump(s: &mut String, u: &crate::userdump::UserDump) {
+    use std::fmt::Write as _;
+    let _ = writeln!(s, "User-mode minidump (MDMP), {} bytes: a process dump, not a kernel crash", u.file_size);
+    for (label, value) in [
+        ("process", u.process.clone()),
+        ("process id", u.process_id.map(|p| p.to_string())),
+        ("system", u.system.clone()),
+        ("threads", u.threads.map(|t| t.to_string())),
+    ] {
+        if let Some(value) = value {
+            let _ = writeln!(s, "  {label}: {value}");
+        }
+    }
+    if let Some(x) = &u.exception {
+        let _ = writeln!(
+            s,
+            "  exception: 0x{:08X} {} at {:016x}{} (thread {})",
+            x.code,
+            x.name,
+            x.address,
+            x.faulting_module.as_deref().map(|m| format!(" in {m}")).unwrap_or_default(),
+            x.thread_id
+        );
+    }
+    let _ = writeln!(s, "\n  Modules ({}):", u.modules.len());
+    for m in &u.modules {
+        let _ = writeln!(s, "    {:016x}   {:>10x}  {:08x}  {}", m.base, m.size, m.timestamp, m.name);
+    }
+    let _ = writeln!(s);
+}
+
 /// The dump's own fields, before the verdict.
 fn render_dump(s: &mut String, d: &crate::dump::Dump) {
     use std::fmt::Write as _;
@@ -954,6 +1338,23 @@ fn render_dump(s: &mut String, d: &crate::dump::Dump) {
         let place = d.describe_address(c.instruction_pointer).unwrap_or_else(|| "not in a listed driver".into());
         let _ = writeln!(s, "  context: ip {:016x} ({place}), sp {:016x}", c.instruction_pointer, c.stack_pointer);
     }
+    if let Some(stated) = d.size_stated {
+        let _ = writeln!(
+            s,
+            "  size: {} bytes of the {stated} its header states{}",
+            d.file_size,
+            if d.shorter_than_stated { " — SHORTER: the dump was cut" } else { "" }
+        );
+    }
+    if let Some(m) = &d.memory {
+        let _ = writeln!(
+            s,
+            "  memory: {} physical pages ({}), read through the page tables of DirectoryTableBase",
+            m.layout.pages, m.layout.form
+        );
+        render_lists(s, &m.drivers, &m.unloaded);
+        let _ = writeln!(s);
+    }
     let Some(small) = &d.small else {
         let _ = writeln!(s);
         return;
@@ -964,22 +1365,7 @@ fn render_dump(s: &mut String, d: &crate::dump::Dump) {
     if let Some(t) = small.current_thread {
         let _ = writeln!(s, "  current thread: {t:016x}");
     }
-    let _ = writeln!(s, "\n  Loaded drivers ({}):", small.drivers.len());
-    let _ = writeln!(s, "    {:<18} {:>10}  {:<8}  name", "base", "size", "timestamp");
-    for m in &small.drivers {
-        let _ = writeln!(s, "    {:016x}   {:>10x}  {:08x}  {}", m.base, m.size, m.timestamp, m.name);
-    }
-    let _ = writeln!(s, "\n  Unloaded drivers ({}):", small.unloaded.len());
-    for u in &small.unloaded {
-        let _ = writeln!(
-            s,
-            "    {:016x}-{:016x}  {}{}",
-            u.start,
-            u.end,
-            u.name,
-            if u.name_truncated { "… (name cut to 12 characters)" } else { "" }
-        );
-    }
+    render_lists(s, &small.drivers, &small.unloaded);
     match &small.stack {
         Some(st) => {
             let _ = writeln!(

@@ -411,7 +411,9 @@ fn the_verdicts_come_from_what_the_dump_shows() {
         "{:?}",
         r.verdict.reasons
     );
-    assert!(r.verdict.reasons.iter().any(|x| x.contains("client drivers") && x.contains("mydrv.sys")));
+    assert!(r.verdict.reasons.iter().any(|x| x.contains("other drivers") && x.contains("mydrv.sys")));
+    assert!(!r.verdict.reasons.iter().any(|x| x.contains("client")), "{:?}", r.verdict.reasons);
+    assert_eq!(r.verdict.confidence, "medium");
     assert!(r.limits.iter().any(|l| l.contains("Not established without symbols")));
     assert!(r.limits.iter().any(|l| l.contains("when a driver was unloaded")));
     assert_eq!(r.parsed.process.as_deref(), Some("System"));
@@ -433,7 +435,29 @@ fn the_verdicts_come_from_what_the_dump_shows() {
     let s = Spec { stack: vec![NT + 0x10, MYDRV + 0x20], ..spec64() };
     let r = triage::triage_dump(&read(&small(&s).0).expect("read"), None);
     assert_eq!(r.verdict.kind, "invalid_kernel_handle");
-    assert!(r.verdict.reasons.iter().any(|x| x.contains("not on the faulting thread's saved stack")));
+    assert!(
+        r.verdict.reasons.iter().any(|x| x.contains("the close was made from mydrv.sys")),
+        "{:?}",
+        r.verdict.reasons
+    );
+
+    // Stale framework words deeper in the stack, behind another driver:
+    // not the framework's teardown (the stack's innermost driver decides).
+    let s = Spec { stack: vec![NT + 0x10, MYDRV + 0x20, NT + 0x30, WDF + 0x1234], ..spec64() };
+    let r = triage::triage_dump(&read(&small(&s).0).expect("read"), None);
+    assert_eq!((r.verdict.kind, r.verdict.confidence), ("invalid_kernel_handle", "low"));
+    assert!(r.verdict.reasons.iter().any(|x| x.contains("not on the faulting path")), "{:?}", r.verdict.reasons);
+
+    // The saved context's instruction pointer in another driver outranks
+    // framework words anywhere on the stack.
+    let s = Spec { ip: MYDRV + 0x40, ..spec64() };
+    let r = triage::triage_dump(&read(&small(&s).0).expect("read"), None);
+    assert_eq!((r.verdict.kind, r.verdict.confidence), ("invalid_kernel_handle", "medium"));
+    assert!(
+        r.verdict.reasons[0].contains("instruction pointer is at mydrv.sys+0x40"),
+        "strongest evidence first: {:?}",
+        r.verdict.reasons
+    );
 
     // A KMDF verifier break, the exception code sign-extended.
     let s = Spec { code: 0x1000_007E, params: [0xFFFF_FFFF_8000_0003, WDF + 0x50, 0, 0], ..spec64() };
@@ -540,4 +564,33 @@ fn dates_are_converted_exactly() {
     assert_eq!(dump::unix_utc(4_107_542_399), "2100-02-28T23:59:59Z");
     assert_eq!(dump::filetime_utc(116_444_736_000_000_000).as_deref(), Some("1970-01-01T00:00:00Z"));
     assert_eq!(dump::filetime_utc(1), None);
+}
+
+#[test]
+fn unloaded_names_are_matched_as_windows_cut_them() {
+    // Windows keeps 12 characters and sets Name.Length to the cut length.
+    let s = Spec {
+        unloaded: vec![
+            ("dump_storpor".into(), 12, 0xFFFF_F800_4000_0000, 0xFFFF_F800_4001_0000),
+            ("WdNisDrv.sys".into(), 12, 0xFFFF_F800_5000_0000, 0xFFFF_F800_5001_0000),
+        ],
+        ..spec64()
+    };
+    let d = read(&small(&s).0).expect("read");
+    let unloaded = &d.small.as_ref().expect("small").unloaded;
+    assert!(unloaded[0].name_truncated, "12 characters, no extension: cut");
+    assert!(!unloaded[1].name_truncated, "a whole 12-character file name");
+    assert!(unloaded[0].is("dump_storport.sys") && unloaded[0].is("DUMP_STORPORT.SYS"));
+    assert!(!unloaded[0].is("dump_stor.sys") && !unloaded[1].is("WdNisDrv.sys.old") && unloaded[1].is("wdnisdrv.sys"));
+    let r = triage::triage_dump(&d, Some("dump_storport.sys"));
+    assert!(
+        r.verdict
+            .reasons
+            .iter()
+            .any(|x| x.starts_with("dump_storport.sys is in the unloaded-driver list (as `dump_storpor`")),
+        "{:?} {:?}",
+        r.verdict.reasons,
+        r.warnings
+    );
+    assert!(triage::render(&r).contains("dump_storpor… (name cut to 12 characters)"));
 }
