@@ -235,7 +235,7 @@ fn a_missing_file_a_missing_anchor_and_a_link_out_of_the_repository_are_reported
 
 [gone](docs/gone.md)
 [no anchor](docs/page.md#thrice)
-[out](../shared/docs/x.md)
+[out](../elsewhere/x.md)
 [repo URL to nothing](https://github.com/wdfkey-guard/wdfkey-guard/tree/main/nowhere/)
 
 # Top
@@ -246,7 +246,7 @@ fn a_missing_file_a_missing_anchor_and_a_link_out_of_the_repository_are_reported
     let expected = [
         "README.md:10: docs/gone.md does not exist",
         "README.md:11: docs/page.md has no anchor #thrice",
-        "README.md:12: ../shared/docs/x.md leaves the repository",
+        "README.md:12: ../elsewhere/x.md leaves the repository",
         "README.md:13: https://github.com/wdfkey-guard/wdfkey-guard/tree/main/nowhere/ does not exist",
     ];
     assert_eq!(errors.len(), expected.len(), "{errors:#?}");
