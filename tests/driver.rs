@@ -261,9 +261,9 @@ fn the_driver_source_never_closes_a_handle_itself() {
 }
 
 #[test]
-fn the_readme_lists_the_ioctl_codes_the_driver_uses() {
-    let readme =
-        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).expect("README");
+fn the_driver_page_lists_the_ioctl_codes_the_driver_uses() {
+    let readme = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/driver.md"))
+        .expect("docs/driver.md");
     for (name, code) in [
         ("IOCTL_GET_VALUE", wire::IOCTL_GET_VALUE),
         ("IOCTL_SET_VALUE", wire::IOCTL_SET_VALUE),
@@ -272,6 +272,6 @@ fn the_readme_lists_the_ioctl_codes_the_driver_uses() {
         ("IOCTL_GET_STATS", wire::IOCTL_GET_STATS),
     ] {
         let row = format!("| `{name}` | `{code:#010X}` |").replace("0X", "0x");
-        assert!(readme.contains(&row), "README's IOCTL table lacks {row}");
+        assert!(readme.contains(&row), "docs/driver.md's IOCTL table lacks {row}");
     }
 }

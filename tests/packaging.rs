@@ -2,8 +2,9 @@
 //! agreement with the package and the driver's constants; Cargo.toml,
 //! Makefile.toml and .cargo/config.toml against what the wdk-build flow
 //! requires (windows-drivers-rs guide §1, §5, §6) and what `cargo wdk build`
-//! looks for. A broken copy of each kind is rejected with a message naming
-//! the line.
+//! looks for; the one INF source, `inf/wdfkey_guard.inx`, and the copy of it
+//! that `cargo wdk build` reads. A broken copy of each kind is rejected with a
+//! message naming the line.
 
 mod support {
     pub mod inf;
@@ -19,10 +20,15 @@ fn read(path: &str) -> String {
     std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
 }
 
-/// The INF source, at the package root: cargo-make's `copy-inx-to-output`
-/// task and cargo-wdk's package task both read `<fs-name>.inx` there.
+/// The INF source: `inf/<fs-name>.inx`, which the makefile's
+/// `copy-inx-to-output` reads and from which docs/windows.md copies the file
+/// `cargo wdk build` reads.
+const INX: &str = "inf/wdfkey_guard.inx";
+/// Where cargo-wdk 0.2.0 reads the INF source: `<package root>/<fs-name>.inx`.
+const CARGO_WDK_INX: &str = "wdfkey_guard.inx";
+
 fn inx() -> String {
-    read(&format!("{FS_NAME}.inx"))
+    read(INX)
 }
 
 fn expected() -> Expected<'static> {
@@ -163,15 +169,44 @@ fn check_manifests(cargo: &str, makefile: &str, config: &str) -> Vec<String> {
             "default_to_workspace = false: only the driver is packaged".into(),
         );
     }
-    // The upstream copy-inx-to-output reads <fs-name>.inx at the package root,
-    // as cargo-wdk does; an override would make the two flows diverge.
-    if make.get("tasks").and_then(|t| t.get("copy-inx-to-output")).is_some() {
-        err(
+    // The upstream copy-inx-to-output reads <fs-name>.inx at the package root;
+    // the override reads inf/<fs-name>.inx and writes the output's .inf, and
+    // nothing of the upstream task is merged into it.
+    let copy = make.get("tasks").and_then(|t| t.get("copy-inx-to-output")).and_then(|t| t.as_table());
+    let at = line_of(makefile, "[tasks.copy-inx-to-output]");
+    match copy {
+        None => err(
             "Makefile.toml",
-            line_of(makefile, "copy-inx-to-output"),
-            "copy-inx-to-output is overridden: keep the INF source at <fs-name>.inx, where cargo wdk build reads it too"
-                .into(),
-        );
+            0,
+            "no [tasks.copy-inx-to-output]: the upstream task reads <fs-name>.inx at the package root, not inf/".into(),
+        ),
+        Some(task) => {
+            let script = task.get("script").and_then(|v| v.as_str()).unwrap_or_default();
+            if task.get("clear").and_then(|v| v.as_bool()) != Some(true) {
+                err(
+                    "Makefile.toml",
+                    at,
+                    "copy-inx-to-output needs clear = true, or the upstream script is merged in".into(),
+                );
+            }
+            if task.get("script_runner").and_then(|v| v.as_str()) != Some("@duckscript") {
+                err("Makefile.toml", at, "copy-inx-to-output must run with @duckscript (built into cargo-make)".into());
+            }
+            if !script.contains("\"${CARGO_MAKE_WORKING_DIRECTORY}/inf/${CARGO_MAKE_CRATE_FS_NAME}.inx\"") {
+                err(
+                    "Makefile.toml",
+                    line_of(makefile, "source = ").max(at),
+                    format!("copy-inx-to-output must read {INX} (inf/${{CARGO_MAKE_CRATE_FS_NAME}}.inx)"),
+                );
+            }
+            if !script.contains("cp \"${source}\" \"${WDK_BUILD_OUTPUT_DIRECTORY}/${CARGO_MAKE_CRATE_FS_NAME}.inf\"") {
+                err(
+                    "Makefile.toml",
+                    line_of(makefile, "cp ").max(at),
+                    "copy-inx-to-output must copy it to ${WDK_BUILD_OUTPUT_DIRECTORY}/<fs-name>.inf, where stampinf reads it".into(),
+                );
+            }
+        }
     }
 
     // .cargo/config.toml: crt-static, scoped to MSVC targets (guide §1.3).
@@ -202,22 +237,76 @@ fn the_inx_is_complete_and_agrees_with_the_package_and_the_driver() {
     assert!(errors.is_empty(), "{errors:#?}");
 }
 
+/// What keeps `cargo wdk build`'s copy of the INF source from drifting:
+/// `docs` (docs/windows.md) must copy [`INX`] to [`CARGO_WDK_INX`] right
+/// before `cargo wdk build`, `gitignore` must keep that copy out of the
+/// repository, and a copy present in the checkout must equal the source.
+fn cargo_wdk_copy_errors(docs: &str, gitignore: &str, source: &[u8], copy: Option<&[u8]>) -> Vec<String> {
+    let mut errors = Vec::new();
+    let lines: Vec<&str> = docs.lines().map(str::trim).collect();
+    let copy_cmd = format!("copy /y {} {CARGO_WDK_INX}", INX.replace('/', "\\"));
+    match lines.iter().position(|l| *l == copy_cmd) {
+        None => errors.push(format!("docs/windows.md: no `{copy_cmd}` line (the cargo-wdk path)")),
+        Some(i) if !lines.get(i + 1).is_some_and(|l| l.starts_with("cargo wdk build")) => {
+            errors.push(format!("docs/windows.md line {}: `{copy_cmd}` is not followed by `cargo wdk build`", i + 1))
+        }
+        Some(_) => {}
+    }
+    if !gitignore.lines().any(|l| l.trim() == format!("/{CARGO_WDK_INX}")) {
+        errors.push(format!(
+            ".gitignore: no /{CARGO_WDK_INX} line; the copy cargo wdk build reads must not be committed"
+        ));
+    }
+    if let Some(copy) = copy
+        && copy != source
+    {
+        errors.push(format!(
+            "{CARGO_WDK_INX} differs from {INX}: the source is {INX}; edit it there and copy it again (docs/windows.md)"
+        ));
+    }
+    errors
+}
+
 /// `cargo wdk build` (cargo-wdk 0.2.0) packages a workspace package that has
 /// `[package.metadata.wdk]` and a cdylib target, reading
 /// `<package root>/<name with '-' as '_'>.inx` (its `PackageTask::new`) and
-/// failing when that file is missing; with only `inf/...` it would stop there.
+/// failing when that file is missing. docs/windows.md copies [`INX`] there
+/// first; a copy left in the checkout must be the source's bytes.
 #[test]
-fn cargo_wdk_build_finds_the_inx_where_it_looks() {
+fn cargo_wdk_build_reads_a_copy_of_the_one_inx_source() {
     let manifest: toml::Table = read("Cargo.toml").parse().expect("Cargo.toml");
     let name = manifest["package"]["name"].as_str().unwrap_or_default().replace('-', "_");
-    let inx = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("{name}.inx"));
-    assert!(inx.is_file(), "{} missing: cargo wdk build would fail with MissingInxSrcFile", inx.display());
-    assert_eq!(name, FS_NAME);
+    assert_eq!(format!("{name}.inx"), CARGO_WDK_INX);
+    assert_eq!(format!("inf/{name}.inx"), INX);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let source = std::fs::read(root.join(INX)).expect("inf/wdfkey_guard.inx");
+    let copy = std::fs::read(root.join(CARGO_WDK_INX)).ok();
+    let errors = cargo_wdk_copy_errors(&read("docs/windows.md"), &read(".gitignore"), &source, copy.as_deref());
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
+#[test]
+fn a_drifted_or_undocumented_cargo_wdk_copy_is_rejected() {
+    let (docs, gitignore) = (read("docs/windows.md"), read(".gitignore"));
+    let source = inx().into_bytes();
+    let mut edited = source.clone();
+    edited.extend_from_slice(b"; edited in the copy\r\n");
+    let errors = cargo_wdk_copy_errors(&docs, &gitignore, &source, Some(&edited));
+    assert!(errors.iter().any(|e| e.contains("differs from inf/wdfkey_guard.inx")), "{errors:#?}");
+    assert!(cargo_wdk_copy_errors(&docs, &gitignore, &source, Some(&source)).is_empty());
+    let without = docs.replace("copy /y inf\\wdfkey_guard.inx wdfkey_guard.inx", "");
+    let errors = cargo_wdk_copy_errors(&without, &gitignore, &source, None);
+    assert!(
+        errors.iter().any(|e| e.contains("no `copy /y inf\\wdfkey_guard.inx wdfkey_guard.inx` line")),
+        "{errors:#?}"
+    );
+    let errors = cargo_wdk_copy_errors(&docs, "/target\n", &source, None);
+    assert!(errors.iter().any(|e| e.contains("no /wdfkey_guard.inx line")), "{errors:#?}");
 }
 
 #[test]
 fn the_inx_source_is_ascii_and_marked_crlf_for_windows_checkouts() {
-    let bytes = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("{FS_NAME}.inx"))).expect("inx");
+    let bytes = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(INX)).expect("inx");
     assert!(bytes.is_ascii());
     assert!(
         read(".gitattributes")
@@ -322,11 +411,10 @@ fn broken_manifests_of_each_kind_are_rejected_naming_the_line() {
     let make_cases: &[(&str, &str, &str)] = &[
         ("extend = \"target/rust-driver-makefile.toml\"", "extend = \"rust-driver-makefile.toml\"", "extend must be"),
         ("default_to_workspace = false", "default_to_workspace = true", "default_to_workspace = false"),
-        (
-            "default_to_workspace = false\n",
-            "default_to_workspace = false\n\n[tasks.copy-inx-to-output]\nscript = \"\"\n",
-            "copy-inx-to-output is overridden",
-        ),
+        ("[tasks.copy-inx-to-output]\nclear = true\n", "[tasks.copy-inx-to-output]\n", "needs clear = true"),
+        ("/inf/${CARGO_MAKE_CRATE_FS_NAME}.inx", "/${CARGO_MAKE_CRATE_FS_NAME}.inx", "must read inf/wdfkey_guard.inx"),
+        ("/${CARGO_MAKE_CRATE_FS_NAME}.inf\"", "/${CARGO_MAKE_CRATE_FS_NAME}.txt\"", "where stampinf reads it"),
+        ("script_runner = \"@duckscript\"", "script_runner = \"@shell\"", "must run with @duckscript"),
         ("//! wdk-build = \"0.6.0\"", "//! wdk-build = \"0.5.1\"", "wdk-build 0.6.0"),
     ];
     for (from, to, what) in make_cases {

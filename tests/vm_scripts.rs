@@ -513,10 +513,10 @@ fn the_verifier_rule_classes_come_from_the_one_list() {
             assert!(!(l.contains("/rc 1") || l.contains("@(1, 2, 4")), "{file}: {line}");
         }
     }
-    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let readme = std::fs::read_to_string(root().join("docs/windows.md")).expect("docs/windows.md");
     assert!(
         readme.contains(&verifier::command("wdfkey_guard.sys")),
-        "README lacks `{}`",
+        "docs/windows.md lacks `{}`",
         verifier::command("wdfkey_guard.sys")
     );
 }

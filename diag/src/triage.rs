@@ -1805,17 +1805,23 @@ FAILURE_BUCKET_ID:  0x93_Wdf01000!FxRegKey::_FxRegKey
         let wanted = crate::verifier::command("<driver>.sys");
         assert_eq!(wanted, "verifier /rc 1 2 4 5 6 8 9 12 18 34 /driver <driver>.sys wdf01000.sys");
         assert!(r.verdict.next_steps.iter().any(|s| s.contains(&wanted)), "{:?}", r.verdict.next_steps);
-        // README's commands use the same list.
-        let readme = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
-            .expect("README");
+        // The test-VM page's commands use the same list.
+        let readme =
+            std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/windows.md"))
+                .expect("docs/windows.md");
         let mut seen = 0;
         for (at, _) in readme.match_indices("verifier /rc ") {
             let rest = &readme[at + "verifier /rc ".len()..];
             let classes: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == ' ').collect();
-            assert_eq!(classes.trim(), crate::verifier::rule_classes_text(), "README: {}", &readme[at..at + 60]);
+            assert_eq!(
+                classes.trim(),
+                crate::verifier::rule_classes_text(),
+                "docs/windows.md: {}",
+                &readme[at..at + 60]
+            );
             seen += 1;
         }
-        assert!(seen >= 1, "README names no verifier /rc command");
+        assert!(seen >= 1, "docs/windows.md names no verifier /rc command");
     }
 
     #[test]

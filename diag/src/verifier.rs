@@ -1,11 +1,11 @@
 //! The Driver Verifier selection every part of the project recommends: the
-//! triage's next steps, README and the test-VM scripts (through the
+//! triage's next steps, docs/windows.md and the test-VM scripts (through the
 //! generated `scripts/vm/WdfKeyGuard.Constants.ps1`). One list, so they
 //! cannot drift apart.
 //!
 //! This file depends on nothing (not even the rest of the crate): the root
 //! package's `tests/vm_scripts.rs` includes it by path to generate the VM
-//! constants, and the tests of both packages check README against it.
+//! constants, and the tests of both packages check docs/windows.md against it.
 
 /// Driver Verifier's standard rule classes (F70: 1 special pool, 2 force
 /// IRQL checking, 4 pool tracking, 5 I/O verification, 6 deadlock detection,

@@ -46,13 +46,17 @@ const TESTS: &[(&str, fn())] = &[
     ("exit_2_cycles_0_is_refused_by_stress_and_bench_alike", exit_2_cycles_0_is_refused_by_stress_and_bench),
     ("exit_2_report_paths_are_checked_before_any_work", exit_2_report_paths_are_checked_before_any_work),
     ("exit_130_sigint_sigterm_sighup_stop_stress_with_a_partial_report", exit_130_signals_stop_stress_with_a_report),
-    ("exit_codes_table_in_every_help_and_in_readme", exit_codes_table_in_every_help_and_in_readme),
+    (
+        "exit_codes_table_in_every_help_and_in_the_harness_readme",
+        exit_codes_table_in_every_help_and_in_the_harness_readme,
+    ),
     ("random_sequences_are_reproducible_from_the_seed", random_sequences_are_reproducible_from_the_seed),
     ("stress_jobs_1_and_2_report_the_same_counts", stress_jobs_1_and_2_report_the_same_counts),
     ("stress_jobs_every_cycle_makes_the_same_ddi_calls_whatever_n", stress_jobs_every_cycle_makes_the_same_calls),
     ("exit_1_stress_jobs_2_stops_at_the_first_failing_cycle", exit_1_stress_jobs_2_stops_at_the_first_failing_cycle),
     ("exit_2_bad_jobs_are_refused_before_any_work", exit_2_bad_jobs_are_refused_before_any_work),
     ("replay_timeline_lines_say_only_what_happened_at_each_event", replay_timeline_lines_say_only_their_event),
+    ("replay_crash_prints_each_outcomes_handle_history_once", replay_crash_prints_each_handle_history_once),
     ("progress_rate_is_rounded_to_whole_cycles", progress_rate_is_rounded_to_whole_cycles),
     ("triage_reads_a_file_or_stdin_and_exits_2_on_garbage", triage_reads_a_file_or_stdin_and_exits_2_on_garbage),
     ("scan_exit_codes_json_and_explain", scan_exit_codes_json_and_explain),
@@ -286,6 +290,26 @@ fn replay_timeline_lines_say_only_their_event() {
     assert!(stdout.contains("OPEN  by Wdf01000.sys for WDFKEY 0xffffb00000000030 of rawclient.sys ->"), "{stdout}");
 }
 
+fn replay_crash_prints_each_handle_history_once() {
+    let stdout = text(&run(&["replay-crash"]).stdout);
+    let outcomes: Vec<&str> = stdout.split("==== ").skip(1).collect();
+    assert_eq!(outcomes.len(), 5, "{stdout}");
+    for outcome in &outcomes[..4] {
+        let title = outcome.lines().next().unwrap_or_default();
+        let histories = outcome.matches("HANDLE_HISTORY").count() + outcome.matches("HANDLE TIMELINE").count();
+        assert_eq!(histories, 1, "outcome {title}: one history, not {histories}\n{outcome}");
+        // The driver's own ZwClose, the event every history has, said once.
+        let closes = outcome
+            .lines()
+            .filter(|l| l.trim_start().starts_with('#') && l.ends_with("(from rawclient!EvtDriverUnload)"))
+            .count();
+        assert_eq!(closes, 1, "outcome {title}: the driver's close listed {closes} times\n{outcome}");
+        let with_stop = outcome.contains("Bugcheck Analysis");
+        assert_eq!(outcome.contains("OWNERSHIP (simulator):"), with_stop, "{outcome}");
+        assert!(outcome.contains("  ownership: rawclient.sys closed handle"), "{outcome}");
+    }
+}
+
 fn exit_1_stress_stops_at_the_first_bug_check() {
     let (code, stdout, r) = stress_report(harness().env(RAW_DRIVER, "1"), &["--cycles", "20"]);
     assert_eq!(code, Some(1), "{stdout}");
@@ -459,15 +483,15 @@ fn help_table(help: &str) -> String {
     help[start..].trim_end().to_string()
 }
 
-fn exit_codes_table_in_every_help_and_in_readme() {
+fn exit_codes_table_in_every_help_and_in_the_harness_readme() {
     let top = help_table(&text(&run(&["--help"]).stdout));
     for sub in ["stress", "faults", "replay-crash", "bench", "triage", "scan"] {
         let out = run(&[sub, "--help"]);
         assert_eq!(out.status.code(), Some(0));
         assert_eq!(help_table(&text(&out.stdout)), top, "{sub} --help");
     }
-    let readme = std::fs::read_to_string(repo_file("README.md")).expect("README");
-    assert!(readme.contains(&format!("```text\n{top}\n```")), "README's harness section must show, verbatim:\n{top}");
+    let readme = std::fs::read_to_string(repo_file("harness/README.md")).expect("harness/README.md");
+    assert!(readme.contains(&format!("```text\n{top}\n```")), "harness/README.md must show, verbatim:\n{top}");
 }
 
 fn progress_rate_is_rounded_to_whole_cycles() {

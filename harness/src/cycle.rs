@@ -37,7 +37,7 @@ pub fn vm(settings: Settings) -> Machine {
     let entry: kmdf_sim::DRIVER_INITIALIZE = Some(driver_entry);
     let m = Machine::new(settings);
     let params = format!(r"{}\Parameters", service_key());
-    // The INF's AddReg defaults (wdfkey_guard.inx).
+    // The INF's AddReg defaults (inf/wdfkey_guard.inx).
     m.registry_seed(&format!(
         "[{params}]\nMaxValueSize = dword:{}\nTraceLevel = dword:{}\n",
         wdfkey_guard::DEFAULT_MAX_VALUE_SIZE,

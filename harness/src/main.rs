@@ -38,8 +38,8 @@ const EXIT_USAGE: u8 = 2;
 /// Exit status of a stress run ended by SIGINT, SIGTERM or SIGHUP.
 const EXIT_INTERRUPTED: u8 = 130;
 
-/// The exit codes of every subcommand, shown by every `--help` (README's
-/// harness section carries the same table; a test keeps them equal).
+/// The exit codes of every subcommand, shown by every `--help` (harness/README.md
+/// carries the same table; a test keeps them equal).
 const EXIT_CODES: &str = "\
 Exit codes (all subcommands):
   0    stress: every cycle passed. faults: every point passed. replay-crash: every outcome as

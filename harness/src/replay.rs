@@ -98,9 +98,27 @@ pub struct Outcome {
     pub caught: bool,
 }
 
-/// The `!analyze -v` view of the stop (if any), then the handle's timeline.
+/// Heads the ownership findings printed after a bug check's `!analyze -v`
+/// view (whose HANDLE_HISTORY is the handle's history).
+pub const OWNERSHIP_HEADING: &str = "OWNERSHIP (simulator):";
+
+/// The handle's history, once: with a stop, the `!analyze -v` view (its
+/// HANDLE_HISTORY and ROOT_CAUSE) and the ownership findings; without one,
+/// the timeline, which carries them.
 fn analysis_and_timeline(b: Option<&BugCheck>, m: &Machine, handle: u64) -> String {
-    format!("{}\n{}", b.map_or_else(|| "NO BUG CHECK\n".into(), BugCheck::render_analyze), timeline(m, handle))
+    match b {
+        Some(b) => format!("{}\n{OWNERSHIP_HEADING}\n{}", b.render_analyze(), ownership(m)),
+        None => format!("NO BUG CHECK\n\n{}", timeline(m, handle)),
+    }
+}
+
+/// The machine's ownership violations, one line each.
+fn ownership(m: &Machine) -> String {
+    let mut s = String::new();
+    for v in m.violations() {
+        let _ = writeln!(s, "  ownership: {v}");
+    }
+    s
 }
 
 /// Who acted at one event of the timeline: the image that made the call,
@@ -129,10 +147,7 @@ fn timeline(m: &Machine, handle: u64) -> String {
         };
         let _ = writeln!(s, "  #{:<4} {:#x}  {what}  (from {})", e.seq, e.handle, e.site);
     }
-    for v in m.violations() {
-        let _ = writeln!(s, "  ownership: {v}");
-    }
-    s
+    s + &ownership(m)
 }
 
 /// Loads the raw variant, lets `other.sys` open a handle right after the

@@ -14,7 +14,7 @@ pub(crate) fn triage_fixtures_are_the_current_replay_renderings() {
     let update = std::env::var_os("UPDATE_FIXTURES").is_some();
     for (prefix, file) in FIXTURES {
         let outcome = outcomes.iter().find(|o| o.title.starts_with(prefix)).expect("outcome");
-        let text = outcome.text.split("HANDLE TIMELINE").next().unwrap_or_default();
+        let text = outcome.text.split(crate::replay::OWNERSHIP_HEADING).next().unwrap_or_default();
         let path = dir.join(file);
         if update {
             std::fs::write(&path, text).expect("fixture written");
