@@ -9,6 +9,7 @@
 //! DDI borrows the state for its own work only.
 
 pub mod bugcheck;
+mod call_record;
 pub mod handles;
 mod name;
 pub(crate) mod objects;
@@ -24,6 +25,7 @@ mod special_pool;
 pub(crate) mod timers;
 
 pub use bugcheck::{BugCheck, OwnershipViolation, Stop, ViolationKind};
+pub use call_record::{CallRecord, FRAMEWORK as FRAMEWORK_CALLS, RegistryAccess};
 pub use handles::{HandleEvent, HandleEventKind, HandleOwner, ReusePolicy};
 pub use name::Name;
 pub use pnp::{Caller, DeviceFile, DeviceId, DevnodeState, IoOutcome, RequestType};
@@ -297,6 +299,8 @@ pub(crate) struct State {
     next_object: u64,
     /// The routines called so far, with their IRQL rules and call counts.
     routines: routines::Routines,
+    /// The call record (off by default).
+    recorder: call_record::Recorder,
     refused_calls: u64,
     /// Messages the framework traced (its in-flight recorder, IFR).
     pub(crate) framework_log: Vec<String>,
@@ -448,6 +452,12 @@ pub(crate) trait CheckFailure {
     {
         None
     }
+
+    /// The status this result is, for the call record (status-returning
+    /// routines only).
+    fn status(&self) -> Option<NTSTATUS> {
+        None
+    }
 }
 
 impl CheckFailure for NTSTATUS {
@@ -457,6 +467,10 @@ impl CheckFailure for NTSTATUS {
 
     fn injected(status: NTSTATUS) -> Option<Self> {
         Some(status)
+    }
+
+    fn status(&self) -> Option<NTSTATUS> {
+        Some(*self)
     }
 }
 
@@ -605,6 +619,7 @@ pub(crate) fn enter<R: CheckFailure>(
             return None;
         }
         s.routines.count(routine);
+        s.recorder.begin(name, &s.registry.journal);
         // Both IRQL rules pass at or below the routine's maximum: only a
         // call above it goes through them.
         let above = routine.max_irql().filter(|&max| s.irql > max);
@@ -641,8 +656,10 @@ pub(crate) fn enter<R: CheckFailure>(
             return refused;
         }
         Some(None) => return refused,
-        Some(Some((IrqlVerdict::Fail, ..))) => return R::check_failure(),
-        Some(Some((IrqlVerdict::Inject(status), ..))) => return R::injected(status).unwrap_or_else(R::check_failure),
+        Some(Some((IrqlVerdict::Fail, ..))) => return recorded(R::check_failure()),
+        Some(Some((IrqlVerdict::Inject(status), ..))) => {
+            return recorded(R::injected(status).unwrap_or_else(R::check_failure));
+        }
         Some(Some((IrqlVerdict::Proceed, depth, inject))) => (depth, inject),
     };
     let result = catch_unwind(AssertUnwindSafe(|| {
@@ -651,13 +668,19 @@ pub(crate) fn enter<R: CheckFailure>(
     }));
     with_state(|s| s.frames.truncate(depth));
     match result {
-        Ok(r) => r,
+        Ok(r) => recorded(r),
         Err(payload) => {
             let message = panic_message(payload.as_ref());
             with_state(|s| s.record_stop(Stop::SimulatorPanic { location: name.to_string(), message }));
-            refused
+            recorded(refused)
         }
     }
+}
+
+/// Ends the innermost call of the call record with `result`'s status.
+fn recorded<R: CheckFailure>(result: R) -> R {
+    with_state(|s| s.recorder.end(result.status(), &s.registry.journal));
+    result
 }
 
 /// Counts a call of a routine that has no machine state to refuse (pure
@@ -700,6 +723,7 @@ impl State {
             findings: Vec::new(),
             next_object: 1,
             routines: routines::Routines::default(),
+            recorder: call_record::Recorder::default(),
             refused_calls: 0,
             panic_next: None,
             interleaved_open: None,
@@ -959,6 +983,7 @@ impl State {
         let outcome = self.handles.close(value, &closer, seq, self.site());
         let status = match outcome {
             CloseOutcome::Closed(info) => {
+                self.registry.journal.note(|| RegistryAccess::Close { path: self.registry.path_of(info.object) });
                 let stale = expected_serial.is_some_and(|s| s != info.serial);
                 if stale || info.owner != closer {
                     let kind =
@@ -1086,6 +1111,7 @@ impl State {
         })?;
         let serial = self.next_seq();
         let path = self.registry.path_name(node);
+        self.registry.journal.note(|| RegistryAccess::Open { path: path.to_string(), created });
         let site = self.site();
         let access = map_generic_key_access(access);
         let entry = HandleEntry { object: node, access, protected, owner, serial };
@@ -1303,6 +1329,18 @@ impl Machine {
     /// [`Machine::ddi_calls`], without building the map).
     pub fn ddi_call_total(&self) -> u64 {
         self.state(|s| s.routines.total())
+    }
+
+    /// Turns the call record on (cleared) or off: from then on every admitted
+    /// DDI and kernel routine call is recorded in order, with its status and
+    /// the registry keys and values it touched ([`Machine::call_record`]).
+    pub fn record_calls(&self, on: bool) {
+        self.state(|s| s.recorder.set(on, &s.registry.journal));
+    }
+
+    /// The calls recorded since [`Machine::record_calls`] turned the record on.
+    pub fn call_record(&self) -> Vec<CallRecord> {
+        self.state(|s| s.recorder.calls(&s.registry.journal))
     }
 
     /// Calls refused because the machine had stopped.

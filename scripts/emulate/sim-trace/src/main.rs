@@ -1,0 +1,254 @@
+//! `wdfkey-sim-trace`: the scenario `scripts/emulate/emulate.py` drives the
+//! linked `.sys` through, run here on kmdf-sim with the driver's source, and
+//! printed as one JSON document: the scenario (so the emulator drives the
+//! very same steps), the registry seed, the IOCTL results, and kmdf-sim's
+//! call record (`Machine::call_record`) — the trace the emulated binary's is
+//! compared with.
+//!
+//! ```text
+//! wdfkey-sim-trace [--variant reference|raw]
+//! ```
+//!
+//! `reference` is the project's driver (`wdfkey-guard`); `raw` is the seed
+//! bug's driver (`wdfkey-raw-variant`), which `ZwClose`s its WDFKEY's handle
+//! in EvtDriverUnload.
+//!
+//! Exit status: 0 the scenario ran (whatever the driver did: the trace says
+//! it); 2 bad arguments.
+
+use kmdf_sim::control::{Caller, IoOutcome, Machine, Settings};
+use serde_json::{Value, json};
+use wdfkey_guard::wire::{self, encode};
+
+/// Where the machine keeps services (kmdf-sim's `Machine::load`).
+const SERVICES: &str = r"\Registry\Machine\SYSTEM\CurrentControlSet\Services";
+const REG_SZ: u32 = 1;
+const REG_DWORD: u32 = 4;
+/// A control code no driver of the project serves.
+const IOCTL_UNKNOWN: u32 = wire::ctl_code(0x22, 0x8ff, 0, 0);
+
+/// One step of the scenario.
+#[derive(Debug)]
+enum Step {
+    /// The service is started: FxDriverEntry, DriverEntry.
+    Load,
+    /// A devnode with the driver's hardware ID appears: EvtDriverDeviceAdd.
+    Add,
+    /// An IOCTL from user mode on the device.
+    Ioctl { name: &'static str, code: u32, input: Vec<u8>, output_len: usize },
+    /// The devnode is removed (orderly removal).
+    Remove,
+    /// The driver is unloaded (the PnP manager unloads it with its last device).
+    Unload,
+}
+
+/// A driver the scenario runs.
+struct Variant {
+    name: &'static str,
+    image: &'static str,
+    service: &'static str,
+    entry: kmdf_sim::DRIVER_INITIALIZE,
+    /// Whether it serves a device (the raw variant is a bare DriverEntry
+    /// and unload).
+    pnp: bool,
+}
+
+fn variant(name: &str) -> Option<Variant> {
+    match name {
+        "reference" => Some(Variant {
+            name: "reference",
+            image: "wdfkey_guard.sys",
+            service: wdfkey_guard::SERVICE_NAME,
+            entry: Some(wdfkey_guard::driver_entry),
+            pnp: true,
+        }),
+        _ => None,
+    }
+}
+
+/// The scenario: load, add the device, every IOCTL the driver serves (and
+/// one it does not), remove the device, unload.
+fn scenario(v: &Variant) -> Vec<Step> {
+    if !v.pnp {
+        return vec![Step::Load, Step::Unload];
+    }
+    let greeting: Vec<u8> = "hi\0".encode_utf16().flat_map(u16::to_le_bytes).collect();
+    vec![
+        Step::Load,
+        Step::Add,
+        Step::Ioctl {
+            name: "SET_VALUE Greeting REG_SZ \"hi\"",
+            code: wire::IOCTL_SET_VALUE,
+            input: encode::set_request("Greeting", REG_SZ, &greeting),
+            output_len: 0,
+        },
+        Step::Ioctl {
+            name: "GET_VALUE Greeting",
+            code: wire::IOCTL_GET_VALUE,
+            input: encode::name_request("Greeting"),
+            output_len: 64,
+        },
+        Step::Ioctl {
+            name: "ENUM_VALUES 0",
+            code: wire::IOCTL_ENUM_VALUES,
+            input: encode::enum_request(0),
+            output_len: 64,
+        },
+        Step::Ioctl {
+            name: "DELETE_VALUE Greeting",
+            code: wire::IOCTL_DELETE_VALUE,
+            input: encode::name_request("Greeting"),
+            output_len: 0,
+        },
+        Step::Ioctl {
+            name: "GET_VALUE Greeting (deleted)",
+            code: wire::IOCTL_GET_VALUE,
+            input: encode::name_request("Greeting"),
+            output_len: 64,
+        },
+        Step::Ioctl { name: "GET_STATS", code: wire::IOCTL_GET_STATS, input: Vec::new(), output_len: wire::STATS_LEN },
+        Step::Ioctl { name: "unknown control code", code: IOCTL_UNKNOWN, input: Vec::new(), output_len: 0 },
+        Step::Remove,
+        Step::Unload,
+    ]
+}
+
+/// The Parameters values DriverEntry reads (docs/facts.md F74: the INF
+/// provisions them).
+fn seed(v: &Variant) -> Vec<(String, &'static str, u32, Vec<u8>)> {
+    let parameters = format!(r"{SERVICES}\{}\Parameters", v.service);
+    vec![
+        (parameters.clone(), "MaxValueSize", REG_DWORD, 1024u32.to_le_bytes().to_vec()),
+        (parameters, "TraceLevel", REG_DWORD, 3u32.to_le_bytes().to_vec()),
+    ]
+}
+
+fn hex(data: &[u8]) -> String {
+    data.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn step_json(step: &Step) -> Value {
+    match step {
+        Step::Load => json!({"step": "load"}),
+        Step::Add => json!({"step": "add", "hardware_id": wdfkey_guard::HARDWARE_ID}),
+        Step::Ioctl { name, code, input, output_len } => {
+            json!({"step": "ioctl", "name": name, "code": code, "input": hex(input), "output_len": output_len})
+        }
+        Step::Remove => json!({"step": "remove"}),
+        Step::Unload => json!({"step": "unload"}),
+    }
+}
+
+/// Runs the scenario on a fresh machine and returns the document.
+fn run(v: &Variant) -> Value {
+    let m = Machine::new(Settings::default());
+    let seed = seed(v);
+    for (path, name, kind, data) in &seed {
+        if let Err(st) = m.registry_set_value(path, name, *kind, data) {
+            eprintln!("wdfkey-sim-trace: seeding {path}\\{name} failed: {st:#x}");
+        }
+    }
+    m.install(v.image, v.service, v.entry);
+    let steps = scenario(v);
+    m.record_calls(true);
+    let mut device = None;
+    let mut io = Vec::new();
+    let mut ends = Vec::new();
+    let mut errors = Vec::new();
+    for (i, step) in steps.iter().enumerate() {
+        let result = match step {
+            Step::Load => m.load(v.image, v.service, v.entry).map(|st| {
+                if !kmdf_sim::NT_SUCCESS(st) {
+                    errors.push(format!("step {i}: DriverEntry returned {st:#010x}"));
+                }
+            }),
+            Step::Add => m.add_device(wdfkey_guard::HARDWARE_ID, None).map(|id| device = Some(id)),
+            Step::Ioctl { code, input, output_len, .. } => match device.map(|id| m.open_device(id, Caller::System)) {
+                None => {
+                    errors.push(format!("step {i}: no device to send the IOCTL to"));
+                    Ok(())
+                }
+                Some(Err(st)) => {
+                    errors.push(format!("step {i}: opening the device failed: {st:#010x}"));
+                    Ok(())
+                }
+                Some(Ok(file)) => m.device_io_control(&file, "app.exe", *code, input, *output_len).map(|r| {
+                    io.push(match r {
+                        Ok((_, IoOutcome::Completed { status, information, output })) => {
+                            json!({"step": i, "status": status, "information": information, "output": hex(&output)})
+                        }
+                        Ok((_, IoOutcome::Pending)) => json!({"step": i, "pending": true}),
+                        Err(st) => json!({"step": i, "send_status": st}),
+                    });
+                }),
+            },
+            Step::Remove => match device.take() {
+                Some(id) => m.disable_device(id),
+                None => Ok(()),
+            },
+            Step::Unload => {
+                if m.loaded_service().is_some() {
+                    m.unload().map(|_| ())
+                } else {
+                    Ok(())
+                }
+            }
+        };
+        ends.push(m.call_record().len());
+        if result.is_err() {
+            break;
+        }
+    }
+    let record = m.call_record();
+    let mut trace = Vec::with_capacity(record.len());
+    let mut step = 0;
+    for (n, call) in record.iter().enumerate() {
+        while ends.get(step).is_some_and(|&end| n >= end) {
+            step += 1;
+        }
+        trace.push(json!({
+            "step": step,
+            "routine": call.routine,
+            "depth": call.depth,
+            "status": call.status,
+            "registry": call.registry.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        }));
+    }
+    json!({
+        "tool": "wdfkey-sim-trace",
+        "variant": v.name,
+        "image": v.image,
+        "service": v.service,
+        "registry_path": format!(r"{SERVICES}\{}", v.service),
+        "seed": seed.iter().map(|(path, name, kind, data)| {
+            json!({"path": path, "name": name, "kind": kind, "data": hex(data)})
+        }).collect::<Vec<_>>(),
+        "steps": steps.iter().map(step_json).collect::<Vec<_>>(),
+        "trace": trace,
+        "io": io,
+        "errors": errors,
+        "stop": m.stop().map(|s| s.to_string()),
+        "violations": m.violations().iter().map(ToString::to_string).collect::<Vec<_>>(),
+    })
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let name = match args.as_slice() {
+        [] => "reference",
+        [flag, v] if flag == "--variant" => v.as_str(),
+        [h] if h == "-h" || h == "--help" => {
+            println!("usage: wdfkey-sim-trace [--variant reference|raw]\n\n{}", include_str!("../USAGE.txt"));
+            return;
+        }
+        _ => {
+            eprintln!("wdfkey-sim-trace: usage: wdfkey-sim-trace [--variant reference|raw]");
+            std::process::exit(2);
+        }
+    };
+    let Some(v) = variant(name) else {
+        eprintln!("wdfkey-sim-trace: unknown variant {name:?}: use reference or raw");
+        std::process::exit(2);
+    };
+    println!("{}", run(&v));
+}
