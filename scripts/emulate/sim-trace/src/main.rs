@@ -62,6 +62,13 @@ fn variant(name: &str) -> Option<Variant> {
             entry: Some(wdfkey_guard::driver_entry),
             pnp: true,
         }),
+        "raw" => Some(Variant {
+            name: "raw",
+            image: "wdfkey_raw_variant.sys",
+            service: wdfkey_raw_variant::SERVICE_NAME,
+            entry: Some(wdfkey_raw_variant::driver_entry),
+            pnp: false,
+        }),
         _ => None,
     }
 }
@@ -121,6 +128,38 @@ fn seed(v: &Variant) -> Vec<(String, &'static str, u32, Vec<u8>)> {
         (parameters.clone(), "MaxValueSize", REG_DWORD, 1024u32.to_le_bytes().to_vec()),
         (parameters, "TraceLevel", REG_DWORD, 3u32.to_le_bytes().to_vec()),
     ]
+}
+
+/// Field offsets and sizes of the structures the emulator's framework model
+/// reads and writes, from the simulator's surface — generated from the real
+/// wdk-sys 0.5.2 bindings, bindgen's output for the KMDF 1.33 headers, which
+/// is what the driver is compiled against (x64 layout: LLP64, 8-byte
+/// pointers).
+fn layouts() -> Value {
+    use core::mem::{offset_of, size_of};
+    use kmdf_sim::*;
+    json!({
+        "sizeof WDF_OBJECT_ATTRIBUTES": size_of::<WDF_OBJECT_ATTRIBUTES>(),
+        "WDF_OBJECT_ATTRIBUTES.EvtCleanupCallback": offset_of!(WDF_OBJECT_ATTRIBUTES, EvtCleanupCallback),
+        "WDF_OBJECT_ATTRIBUTES.EvtDestroyCallback": offset_of!(WDF_OBJECT_ATTRIBUTES, EvtDestroyCallback),
+        "WDF_OBJECT_ATTRIBUTES.ParentObject": offset_of!(WDF_OBJECT_ATTRIBUTES, ParentObject),
+        "WDF_OBJECT_ATTRIBUTES.ContextSizeOverride": offset_of!(WDF_OBJECT_ATTRIBUTES, ContextSizeOverride),
+        "WDF_OBJECT_ATTRIBUTES.ContextTypeInfo": offset_of!(WDF_OBJECT_ATTRIBUTES, ContextTypeInfo),
+        "WDF_OBJECT_CONTEXT_TYPE_INFO.ContextSize": offset_of!(WDF_OBJECT_CONTEXT_TYPE_INFO, ContextSize),
+        "WDF_OBJECT_CONTEXT_TYPE_INFO.UniqueType": offset_of!(WDF_OBJECT_CONTEXT_TYPE_INFO, UniqueType),
+        "WDF_DRIVER_CONFIG.EvtDriverDeviceAdd": offset_of!(WDF_DRIVER_CONFIG, EvtDriverDeviceAdd),
+        "WDF_DRIVER_CONFIG.EvtDriverUnload": offset_of!(WDF_DRIVER_CONFIG, EvtDriverUnload),
+        "WDF_DRIVER_CONFIG.DriverInitFlags": offset_of!(WDF_DRIVER_CONFIG, DriverInitFlags),
+        "sizeof WDF_DRIVER_GLOBALS": size_of::<WDF_DRIVER_GLOBALS>(),
+        "WDF_DRIVER_GLOBALS.Driver": offset_of!(WDF_DRIVER_GLOBALS, Driver),
+        "WDF_DRIVER_GLOBALS.DisplaceDriverUnload": offset_of!(WDF_DRIVER_GLOBALS, DisplaceDriverUnload),
+        "WDF_IO_QUEUE_CONFIG.DispatchType": offset_of!(WDF_IO_QUEUE_CONFIG, DispatchType),
+        "WDF_IO_QUEUE_CONFIG.DefaultQueue": offset_of!(WDF_IO_QUEUE_CONFIG, DefaultQueue),
+        "WDF_IO_QUEUE_CONFIG.EvtIoDeviceControl": offset_of!(WDF_IO_QUEUE_CONFIG, EvtIoDeviceControl),
+        "DRIVER_OBJECT.DriverUnload": offset_of!(_DRIVER_OBJECT, DriverUnload),
+        "UNICODE_STRING.Length": offset_of!(UNICODE_STRING, Length),
+        "UNICODE_STRING.Buffer": offset_of!(UNICODE_STRING, Buffer),
+    })
 }
 
 fn hex(data: &[u8]) -> String {
@@ -224,6 +263,7 @@ fn run(v: &Variant) -> Value {
             json!({"path": path, "name": name, "kind": kind, "data": hex(data)})
         }).collect::<Vec<_>>(),
         "steps": steps.iter().map(step_json).collect::<Vec<_>>(),
+        "layouts": layouts(),
         "trace": trace,
         "io": io,
         "errors": errors,
