@@ -50,6 +50,10 @@ KEY_VALUE_BASIC_INFORMATION = 0   # KEY_VALUE_INFORMATION_CLASS::KeyValueBasicIn
 KEY_FULL_INFORMATION = 2          # KEY_INFORMATION_CLASS::KeyFullInformation
 KEY_BASIC_INFORMATION = 0         # KEY_INFORMATION_CLASS::KeyBasicInformation
 
+# DDI parameters that are 32-bit (ULONG, ACCESS_MASK, NTSTATUS, enums): the x64 convention leaves
+# the upper half of their register or stack slot undefined, so the model reads the low 32 bits.
+ULONG_PARAMS = {"access", "options", "kind", "length", "value", "key_type", "io_type", "status"}
+
 FRAMEWORK = "wdf01000"            # the dispatcher's module name
 EMULATOR = "wdfkeyemu"            # the continuation's and the framework events' module name
 # WDF handles are opaque to the driver: values in a range nothing is mapped at.
@@ -183,13 +187,13 @@ class Kmdf:
         se.add_api_hook(self._dispatch, FRAMEWORK, "*", argc=10)
         se.add_api_hook(self._continue, EMULATOR, "*", argc=0)
         for name in ("ExAllocatePool2", "ExFreePool", "ZwClose", "ZwQueryKey", "ZwEnumerateKey",
-                     "ZwEnumerateValueKey", "KeBugCheckEx", "DbgPrint", "memcmp", "strlen"):
+                     "ZwEnumerateValueKey", "KeBugCheckEx", "DbgPrint", "memcmp", "strlen", "memset"):
             se.add_api_hook(self._kernel, "ntoskrnl", name, argc=6)
 
     # ------------------------------------------------------------ memory helpers
 
     def rd(self, addr, size):
-        return bytes(self.emu.mem_read(addr, size))
+        return bytes(self.se.mem_read(addr, size))
 
     def u8(self, addr):
         return self.rd(addr, 1)[0]
@@ -204,10 +208,10 @@ class Kmdf:
         return struct.unpack("<Q", self.rd(addr, 8))[0]
 
     def w32(self, addr, v):
-        self.emu.mem_write(addr, struct.pack("<I", v & 0xFFFFFFFF))
+        self.se.mem_write(addr, struct.pack("<I", v & 0xFFFFFFFF))
 
     def w64(self, addr, v):
-        self.emu.mem_write(addr, struct.pack("<Q", v & 0xFFFFFFFFFFFFFFFF))
+        self.se.mem_write(addr, struct.pack("<Q", v & 0xFFFFFFFFFFFFFFFF))
 
     def off(self, field):
         return self.L[field]
@@ -221,8 +225,8 @@ class Kmdf:
         return self.rd(buf, length).decode("utf-16-le") if length else ""
 
     def alloc(self, size, tag):
-        addr = self.emu.mem_alloc(max(size, 1), tag=f"wdfkeyemu.{tag}")
-        self.emu.mem_write(addr, b"\0" * max(size, 1))
+        addr = self.se.mem_alloc(max(size, 1), tag=f"wdfkeyemu.{tag}")
+        self.se.mem_write(addr, b"\0" * max(size, 1))
         return addr
 
     # ------------------------------------------------------------ the trace
@@ -320,9 +324,14 @@ class Kmdf:
         if argv[0] != self.globals:
             self.findings.append(f"{name} called with DriverGlobals {argv[0]:#x}, not the bound {self.globals:#x}")
         try:
-            result = ddi(*argv[1:])
+            code = ddi.__code__        # after DriverGlobals, as many arguments as the DDI takes
+            args = [a & 0xFFFFFFFF if n in ULONG_PARAMS else a
+                    for n, a in zip(code.co_varnames[1:code.co_argcount], argv[1:])]
+            result = ddi(*args)
         except Stop as e:
             return self.stop(str(e))
+        except Exception as e:  # a defect of the model itself: stop, never guess
+            return self.stop(f"the model failed in {name}: {e!r}")
         if hasattr(result, "send"):
             return self.run_generator(result, first=True, entry=self.trace[-1])
         return result
@@ -332,19 +341,19 @@ class Kmdf:
         emulated CPU, returning into the continuation; a finished generator returns its value to
         the framework routine's caller."""
         if first:
-            self.stack.append((gen, self.emu.reg_read("rsp"), entry))
+            self.stack.append((gen, self.se.reg_read("rsp"), entry))
         gen, entry_rsp, _ = self.stack[-1]
         try:
             fn, args, what = gen.send(value) if not first else next(gen)
         except StopIteration as done:
             self.flush_notes()
             self.stack.pop()
-            self.emu.reg_write("rsp", entry_rsp)
+            self.se.reg_write("rsp", entry_rsp)
             return done.value
         except Stop as e:
             self.flush_notes()
             self.stack.pop()
-            self.emu.reg_write("rsp", entry_rsp)
+            self.se.reg_write("rsp", entry_rsp)
             return self.stop(str(e))
         self.event(what)
         # Below the framework routine's return address: [rsp] = fn (speakeasy "returns" there),
@@ -357,8 +366,8 @@ class Kmdf:
         for i, a in enumerate(args[4:]):
             self.w64(rsp + 48 + 8 * i, a)
         for reg, a in zip(("rcx", "rdx", "r8", "r9"), args):
-            self.emu.reg_write(reg, a & 0xFFFFFFFFFFFFFFFF)
-        self.emu.reg_write("rsp", rsp)
+            self.se.reg_write(reg, a & 0xFFFFFFFFFFFFFFFF)
+        self.se.reg_write("rsp", rsp)
         return 0
 
     def _continue(self, emu, api, orig, argv):
@@ -367,7 +376,7 @@ class Kmdf:
         name = api.split(".", 1)[1]
         if name == "event":
             return self.run_generator(self.pending_event, first=True)
-        return self.run_generator(None, first=False, value=emu.reg_read("rax"))
+        return self.run_generator(None, first=False, value=self.se.reg_read("rax"))
 
     def start_event(self, gen):
         """Runs a framework event (PnP, I/O) from the top: a generator started by the CPU at the
@@ -378,7 +387,7 @@ class Kmdf:
     def stop(self, why):
         self.stopped = why
         self.findings.append(why)
-        self.emu.stop()
+        self.se.stop()
         return STATUS_UNSUCCESSFUL
 
     # ------------------------------------------------------------ objects
@@ -503,7 +512,7 @@ class Kmdf:
         self.w64(self.globals + self.off("WDF_DRIVER_GLOBALS.Driver"), o.handle)
         non_pnp = 0x1
         displace = 1 if (flags & 0x3) == 0 or unload else 0    # WdfDriverInitNonPnpDriver | NoDispatchOverride
-        self.emu.mem_write(self.globals + self.off("WDF_DRIVER_GLOBALS.DisplaceDriverUnload"), bytes([displace]))
+        self.se.mem_write(self.globals + self.off("WDF_DRIVER_GLOBALS.DisplaceDriverUnload"), bytes([displace]))
         if not (flags & non_pnp) or unload:
             self.w64(driver_object + self.off("DRIVER_OBJECT.DriverUnload"),
                      self.emu.add_callback(FRAMEWORK, "FxDriver::Unload"))
@@ -592,7 +601,7 @@ class Kmdf:
             st = STATUS_OBJECT_TYPE_MISMATCH
         else:
             st = STATUS_SUCCESS
-            self.emu.mem_write(value_out, v[2])
+            self.se.mem_write(value_out, v[2])
         self.record("WdfRegistryQueryULong", st, f"ValueName={n!r}")
         return st
 
@@ -609,7 +618,7 @@ class Kmdf:
             _, kind, data = v
             st = STATUS_SUCCESS if len(data) <= length else STATUS_BUFFER_OVERFLOW
             if st == STATUS_SUCCESS and data:
-                self.emu.mem_write(buffer, data)
+                self.se.mem_write(buffer, data)
             if length_out:
                 self.w32(length_out, len(data))
             if type_out:
@@ -680,6 +689,7 @@ class Kmdf:
         kmdf-sim) and makes the device, a NoDeleteDDI child of the driver (F33, F10)."""
         self.init_state(self.u64(init_ptr))
         o = self.create("device", self.attributes(attrs), self.driver.handle)
+        o.extra["devnode"] = self.pending_init["devnode"]
         self.w64(init_ptr, 0)
         self.pending_init["device"] = o
         self.w64(device_out, o.handle)
@@ -774,14 +784,12 @@ class Kmdf:
                                 f"{instance.replace(chr(92), '#')}"}
         for p in node.values():
             self.registry.create_path(p)
-        self.pending_init = {"address": self.alloc(64, "WDFDEVICE_INIT"), "device": None}
+        self.pending_init = {"address": self.alloc(64, "WDFDEVICE_INIT"), "device": None, "devnode": node}
         status = yield (d.extra["add"], [d.handle, self.pending_init["address"]],
                         f"EvtDriverDeviceAdd({d.handle:#x}, WDFDEVICE_INIT)")
         device = self.pending_init["device"]
         self.pending_init = None
         self.event(f"EvtDriverDeviceAdd returned {s32(status):#x}")
-        if device:
-            device.extra["devnode"] = node
         self.device = device if s32(status) >= 0 else None
         return 0
 
@@ -795,7 +803,7 @@ class Kmdf:
         size = max(len(data), output_len)
         r.extra.update(input_len=len(data), output_len=output_len, buffer=self.alloc(size, "SystemBuffer"))
         if data:
-            self.emu.mem_write(r.extra["buffer"], data)
+            self.se.mem_write(r.extra["buffer"], data)
         yield (q.extra["device_control"], [q.handle, r.handle, output_len, len(data), code],
                f"EvtIoDeviceControl(code {code:#x}, in {len(data)}, out {output_len})")
         if r.handle in self.objects and not r.extra.get("completed"):
@@ -820,6 +828,8 @@ class Kmdf:
             return getattr(self, "k_" + name)(orig, argv)
         except Stop as e:
             return self.stop(str(e))
+        except Exception as e:  # a defect of the model itself: stop, never guess
+            return self.stop(f"the model failed in {name}: {e!r}")
 
     def k_ExAllocatePool2(self, orig, argv):
         """ExAllocatePool2 (wdk-alloc's allocator): zeroed pool unless POOL_FLAG_UNINITIALIZED; NULL
@@ -835,7 +845,7 @@ class Kmdf:
         p = argv[0]
         if self.pool.pop(p, None) is None:
             return self.stop(f"ExFreePool({p:#x}) of memory not allocated from pool: bug check 0xC2")
-        self.emu.mem_free(p)
+        self.se.mem_free(p)
         self.record("ExFreePool", None, "", kernel=True)
         return 0
 
@@ -871,14 +881,15 @@ class Kmdf:
         if length < len(fixed):
             return STATUS_BUFFER_TOO_SMALL
         if length < len(data):
-            self.emu.mem_write(buffer, fixed)
+            self.se.mem_write(buffer, fixed)
             return STATUS_BUFFER_OVERFLOW
-        self.emu.mem_write(buffer, data)
+        self.se.mem_write(buffer, data)
         return STATUS_SUCCESS
 
     def k_ZwEnumerateValueKey(self, orig, argv):
         """ZwEnumerateValueKey, KeyValueBasicInformation {TitleIndex, Type, NameLength, Name}."""
         h, index, cls, buffer, length, result_len = argv[:6]
+        index, cls, length = index & 0xFFFFFFFF, cls & 0xFFFFFFFF, length & 0xFFFFFFFF
         path = self.handle_path(h)
         values = self.registry.values(path)
         if cls != KEY_VALUE_BASIC_INFORMATION:
@@ -895,6 +906,7 @@ class Kmdf:
     def k_ZwEnumerateKey(self, orig, argv):
         """ZwEnumerateKey, KeyBasicInformation {LastWriteTime, TitleIndex, NameLength, Name}."""
         h, index, cls, buffer, length, result_len = argv[:6]
+        index, cls, length = index & 0xFFFFFFFF, cls & 0xFFFFFFFF, length & 0xFFFFFFFF
         path = self.handle_path(h)
         subkeys = self.registry.subkeys(path)
         if cls != KEY_BASIC_INFORMATION:
@@ -907,13 +919,14 @@ class Kmdf:
             self.w32(result_len, len(data))
             st = STATUS_BUFFER_TOO_SMALL if length < 16 else (STATUS_BUFFER_OVERFLOW if length < len(data)
                                                                else STATUS_SUCCESS)
-            self.emu.mem_write(buffer, data[:min(length, len(data))])
+            self.se.mem_write(buffer, data[:min(length, len(data))])
         self.record("ZwEnumerateKey", st, f"Index={index} Length={length}", kernel=True)
         return st
 
     def k_ZwQueryKey(self, orig, argv):
         """ZwQueryKey, KeyFullInformation: counts and longest lengths."""
         h, cls, buffer, length, result_len = argv[:5]
+        cls, length = cls & 0xFFFFFFFF, length & 0xFFFFFFFF
         path = self.handle_path(h)
         if cls != KEY_FULL_INFORMATION:
             raise Stop(f"ZwQueryKey class {cls} not modelled")
@@ -924,7 +937,7 @@ class Kmdf:
         self.w32(result_len, len(data))
         st = STATUS_BUFFER_TOO_SMALL if length < len(data) else STATUS_SUCCESS
         if st == STATUS_SUCCESS:
-            self.emu.mem_write(buffer, data)
+            self.se.mem_write(buffer, data)
         self.record("ZwQueryKey", st, "", kernel=True)
         return st
 
@@ -944,6 +957,14 @@ class Kmdf:
         a, b, n = argv[:3]
         x, y = self.rd(a, n) if n else b"", self.rd(b, n) if n else b""
         return 0 if x == y else (-1 & 0xFFFFFFFF if x < y else 1)
+
+    def k_memset(self, orig, argv):
+        """memset: the fill byte is (unsigned char)c (C11 7.24.6.1). speakeasy's own memset takes the
+        whole 64-bit register and fails when its upper bits are not zero (an emulator limitation)."""
+        dest, c, n = argv[:3]
+        if n:
+            self.se.mem_write(dest, bytes([c & 0xFF]) * n)
+        return dest
 
     def k_strlen(self, orig, argv):
         """strlen (the C library routine ntoskrnl exports)."""

@@ -5,8 +5,10 @@ Run by emulate.py with the Python of the venv it made (speakeasy pinned there):
     python run_speakeasy.py IMAGE PLAN.json SLOTS.json OUT.json
 """
 
+import importlib.metadata
 import json
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -30,10 +32,12 @@ def main(image, plan_file, slots_file, out_file):
     plan = json.loads(Path(plan_file).read_text())
     header = json.loads(Path(slots_file).read_text())     # wdffuncenum.h: slot -> DDI
     ours = speakeasy_slots()
+    # The table is laid out by wdffuncenum.h (what the framework's own table follows); speakeasy's
+    # WDFFUNCTIONS, written by others, confirms the slots where it agrees — and names the ones where
+    # it does not (its last fields are USB DDIs appended out of the header's order).
     mismatch = [(i, a, b) for i, (a, b) in enumerate(zip(ours, header["slots"])) if a != b]
-    # Slots speakeasy's structure names are taken from it; the rest from wdffuncenum.h.
-    slots = ours + header["slots"][len(ours):]
-    logging.basicConfig(level=logging.CRITICAL)
+    slots = header["slots"]
+    logging.basicConfig(level=getattr(logging, os.environ.get("EMULATE_LOG", "CRITICAL")))
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         # speakeasy names the service after the file: <service>.sys
@@ -90,7 +94,7 @@ def main(image, plan_file, slots_file, out_file):
         live = [f"{o.kind} {h:#x}" for h, o in model.objects.items()]
         out = {
             "tool": "scripts/emulate/run_speakeasy.py",
-            "speakeasy": getattr(speakeasy, "__version__", "?"),
+            "speakeasy": importlib.metadata.version("speakeasy-emulator-refined"),
             "image": str(image),
             "steps_run": done,
             "trace": model.trace,
@@ -103,7 +107,9 @@ def main(image, plan_file, slots_file, out_file):
             "leaks": leaks,
             "live_objects": live,
             "slot_names": {"speakeasy": len(ours), "wdffuncenum.h": len(header["slots"]),
-                           "disagreements": mismatch},
+                           "disagreements": mismatch,
+                           "confirmed_by_speakeasy": sorted(i for i, (a, b) in enumerate(zip(ours, header["slots"]))
+                                                            if a == b)},
             "seconds": round(time.monotonic() - t0, 2),
         }
         se.shutdown()
