@@ -220,3 +220,52 @@ impl Recorder {
 /// routine: the framework's and the kernel's own work (a test's seeding is
 /// done before the record is turned on).
 pub const FRAMEWORK: &str = "(framework)";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(path: &str) -> RegistryAccess {
+        RegistryAccess::Read { path: path.into(), name: "V".into(), found: Some((4, vec![1, 0, 0, 0])) }
+    }
+
+    #[test]
+    fn calls_are_recorded_in_order_with_depth_status_and_their_accesses() {
+        let (mut r, j) = (Recorder::default(), Journal::default());
+        r.set(true, &j);
+        r.begin("WdfObjectDelete", &j);
+        j.note(|| RegistryAccess::Close { path: r"\Registry\A".into() });
+        r.begin("WdfRegistryQueryULong", &j); // from a cleanup callback the delete ran
+        j.note(|| read(r"\Registry\B"));
+        r.end(Some(0), &j);
+        j.note(|| RegistryAccess::Close { path: r"\Registry\C".into() });
+        r.end(None, &j);
+        let calls = r.calls(&j);
+        assert_eq!(calls.len(), 2);
+        assert_eq!((calls[0].routine, calls[0].depth, calls[0].status), ("WdfObjectDelete", 0, None));
+        assert_eq!(
+            calls[0].registry.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            [r"close \registry\a", r"close \registry\c"]
+        );
+        assert_eq!((calls[1].routine, calls[1].depth, calls[1].status), ("WdfRegistryQueryULong", 1, Some(0)));
+        assert_eq!(calls[1].registry[0].to_string(), r"read \registry\b:V = 4:01000000");
+    }
+
+    #[test]
+    fn accesses_outside_any_call_are_the_frameworks_and_nothing_is_kept_while_off() {
+        let (mut r, j) = (Recorder::default(), Journal::default());
+        j.note(|| read(r"\Registry\A"));
+        r.begin("ZwClose", &j);
+        r.end(Some(0), &j);
+        assert!(r.calls(&j).is_empty(), "off: nothing recorded");
+        r.set(true, &j);
+        j.note(|| RegistryAccess::Close { path: r"\Registry\K".into() });
+        r.begin("ZwClose", &j);
+        r.end(Some(-1_073_741_816), &j);
+        let calls = r.calls(&j);
+        assert_eq!(calls.iter().map(|c| c.routine).collect::<Vec<_>>(), [FRAMEWORK, "ZwClose"]);
+        assert_eq!(calls[0].registry[0].to_string(), r"close \registry\k");
+        r.set(false, &j);
+        assert!(r.calls(&j).is_empty(), "turning it off clears it");
+    }
+}

@@ -113,5 +113,6 @@ extern "C" fn raw_unload(driver: WDFDRIVER) {
     let handle = unsafe { call_unsafe_wdf_function_binding!(WdfRegistryWdmGetHandle, key) };
     // SAFETY: NOT sound — the defect this driver exists to show (K2 forbids it):
     // the handle belongs to the key object, which closes it again (F7).
+    #[expect(clippy::disallowed_methods, reason = "the seed bug: this driver closes a WDFKEY's handle itself")]
     let _ = unsafe { ZwClose(handle) };
 }

@@ -239,7 +239,7 @@ fn run(v: &Variant) -> Value {
         }
     }
     let record = m.call_record();
-    let mut trace = Vec::with_capacity(record.len());
+    let mut trace = Vec::new();
     let mut step = 0;
     for (n, call) in record.iter().enumerate() {
         while ends.get(step).is_some_and(|&end| n >= end) {
