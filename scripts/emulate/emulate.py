@@ -82,6 +82,10 @@ def parse_args(argv):
                    help="build a scratch copy of the bindings whose function enum is shifted by one from "
                         "WdfDriverCreate on (outside the repository), link the driver against it, and pass "
                         "only if the emulated run or the comparison FAILS")
+    p.add_argument("--self-test", action="store_true",
+                   help="after the runs, show that the checks can fail: the reference image run with the "
+                        "model's function table shifted by one from WdfDriverCreate on must fail, and a "
+                        "kmdf-sim trace with one status changed must differ from the emulated one")
     p.add_argument("--quiet-trace", action="store_true", help="print differences and the verdict only")
     return p.parse_args(argv)
 
@@ -150,6 +154,38 @@ def header_slots():
     if count is None or [i for i, _ in slots] != list(range(count)):
         raise Setup(f"{FUNCENUM}: the WDFFUNCENUM rows are not slots 0..WdfFunctionTableNumEntries-1")
     return {"slots": [n for _, n in slots], "count": count}
+
+
+def shifted(slots, at="WdfDriverCreate"):
+    """The table with every name from `at` on moved up one slot (the count unchanged)."""
+    names = slots["slots"]
+    i = names.index(at)
+    return {"slots": names[:i] + ["WdfShiftedAway"] + names[i:-1], "count": slots["count"]}
+
+
+def self_test(py, image_dir, slots, work, known):
+    """The checks can fail: a wrong slot fails the run or the comparison; a changed status is a
+    difference."""
+    failures = []
+    sim = sim_trace("reference")
+    emu = emulate(py, image_dir / IMAGES["reference"], sim, shifted(slots), work, "self-test-shifted")
+    differences, _, _ = compare(sim, emu, known[0], known[1])
+    problems = judge("reference", sim, emu, differences)
+    if not problems:
+        failures.append("the reference image passed with the model's function table shifted by one")
+    else:
+        say("self-test: a table shifted by one from WdfDriverCreate fails: "
+            + (emu["stopped"] or problems[0].splitlines()[0]))
+    good = emulate(py, image_dir / IMAGES["reference"], sim, slots, work, "self-test")
+    changed = json.loads(json.dumps(sim))
+    call = next(e for e in changed["trace"] if e["routine"] == "WdfRegistryQueryULong")
+    call["status"] = -1073741772 if call["status"] == 0 else 0
+    differences, _, _ = compare(changed, good, known[0], known[1])
+    if len(differences) != 1 or "WdfRegistryQueryULong" not in differences[0]:
+        failures.append(f"one changed status gave {len(differences)} difference(s), not 1: {differences}")
+    else:
+        say("self-test: one changed status in kmdf-sim's trace is reported as one difference")
+    return failures
 
 
 def emulate(py, image, plan, slots, work, variant):
@@ -380,6 +416,7 @@ def main(argv):
         image_dir = a.image_dir or link(a, a.work, a.bindings)
         variants = ["reference", "raw"] if a.variant == "all" else [a.variant]
         results = [run_variant(v, py, image_dir, slots, a.work, known, a.quiet_trace) for v in variants]
+        self_test_failures = self_test(py, image_dir, slots, a.work, known) if a.self_test else []
     except Setup as e:
         print(f"emulate: error: {e}", file=sys.stderr)
         return 2
@@ -395,8 +432,10 @@ def main(argv):
                                     "limitations": known[2], "seconds": round(time.monotonic() - t0, 1)},
                                    indent=1) + "\n")
     passed = sum(r["passed"] for r in results)
+    for f in self_test_failures:
+        print(f"emulate: self-test FAILED: {f}")
     print(f"emulate: {passed} passed, {len(results) - passed} failed ({time.monotonic() - t0:.0f} s; report {a.report})")
-    return 0 if passed == len(results) else 1
+    return 0 if passed == len(results) and not self_test_failures else 1
 
 
 if __name__ == "__main__":

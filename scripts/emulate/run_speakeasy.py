@@ -63,6 +63,8 @@ def main(image, plan_file, slots_file, out_file):
                 model.event("FxDriverEntry(DriverObject, RegistryPath)")
                 se.run_module(module)
                 ret = se.emu.curr_run.ret_val if se.emu.curr_run else None
+                if model.stopped:
+                    break
                 model.event(f"FxDriverEntry returned {kmdf_model.s32(ret or 0):#x}")
                 if ret is None or kmdf_model.s32(ret) < 0:
                     errors.append(f"step {i}: FxDriverEntry returned {ret}")
