@@ -31,19 +31,13 @@ STATUS_BUFFER_OVERFLOW = 0x80000005
 STATUS_NO_MORE_ENTRIES = 0x8000001A
 STATUS_UNSUCCESSFUL = 0xC0000001
 STATUS_INVALID_HANDLE = 0xC0000008
-STATUS_INVALID_PARAMETER = 0xC000000D
-STATUS_INVALID_DEVICE_REQUEST = 0xC0000010
 STATUS_BUFFER_TOO_SMALL = 0xC0000023
 STATUS_OBJECT_TYPE_MISMATCH = 0xC0000024
 STATUS_OBJECT_NAME_NOT_FOUND = 0xC0000034
-STATUS_INSUFFICIENT_RESOURCES = 0xC000009A
 
 REG_DWORD = 4
 REG_CREATED_NEW_KEY = 1
 REG_OPENED_EXISTING_KEY = 2
-KEY_READ = 0x20019
-GENERIC_READ = 0x80000000
-STANDARD_RIGHTS_READ = 0x20000
 PLUGPLAY_REGKEY_DEVICE = 1
 PLUGPLAY_REGKEY_DRIVER = 2
 KEY_VALUE_BASIC_INFORMATION = 0   # KEY_VALUE_INFORMATION_CLASS::KeyValueBasicInformation
@@ -510,12 +504,15 @@ class Kmdf:
         self.driver = o
         self.service_path = self.unicode(registry_path)
         self.w64(self.globals + self.off("WDF_DRIVER_GLOBALS.Driver"), o.handle)
-        non_pnp = 0x1
-        displace = 1 if (flags & 0x3) == 0 or unload else 0    # WdfDriverInitNonPnpDriver | NoDispatchOverride
+        non_pnp, no_dispatch_override = 0x1, 0x2    # WdfDriverInitNonPnpDriver, WdfDriverInitNoDispatchOverride
+        displace = 1 if (flags & (non_pnp | no_dispatch_override)) == 0 or unload else 0
         self.se.mem_write(self.globals + self.off("WDF_DRIVER_GLOBALS.DisplaceDriverUnload"), bytes([displace]))
-        if not (flags & non_pnp) or unload:
+        # fxdriver.cpp FxDriver::Initialize: without NoDispatchOverride the framework sets the driver
+        # object's DriverUnload — for a non-PnP driver only when it has EvtDriverUnload.
+        if not (flags & no_dispatch_override):
+            fx_unload = self.emu.add_callback(FRAMEWORK, "FxDriver::Unload")
             self.w64(driver_object + self.off("DRIVER_OBJECT.DriverUnload"),
-                     self.emu.add_callback(FRAMEWORK, "FxDriver::Unload"))
+                     fx_unload if not (flags & non_pnp) or unload else 0)
         if driver_out:
             self.w64(driver_out, o.handle)
         self.record("WdfDriverCreate", STATUS_SUCCESS,
