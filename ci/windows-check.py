@@ -842,6 +842,8 @@ WDFLDR_EXPORTS = ["WdfVersionBind", "WdfVersionUnbind"]
 # The driver packages --link builds: the reference driver (whose imports are checked) and the seed
 # bug's driver of scripts/emulate/ (ZwCloses its WDFKEY's handle; emulated, never shipped).
 LINK_PACKAGES_BUILT = ["wdfkey-guard", "wdfkey-raw-variant"]
+# Where --link builds, relative to the work copy: the images are in LINK_TARGET_DIR/<target>/debug.
+LINK_TARGET_DIR = Path("target") / "link"
 # Kernel exports mingw-w64 10's libntoskrnl.a lacks (the WDK's ntoskrnl.lib has them).
 NTOSKRNL_EXTRA_EXPORTS = ["ExAllocatePool2"]
 # The KMDF link arguments wdk-build 0.6.0's Config::configure_binary_build emits (src/lib.rs,
@@ -932,17 +934,19 @@ def link_smoke(a, proj, env, logs):
     link_args = [f"-Clink-arg={x}" for x in [f"/LIBPATH:{libs}", *KMDF_LINK_ARGS, "ntoskrnl_extra.lib"]]
     # -Zbuild-std's compiler_builtins in the dev profile puts its libm helpers in few codegen
     # units, which drags in fma/fmaf (no CRT under /NODEFAULTLIB); one unit per function, as in
-    # the prebuilt std, keeps them out.
+    # the prebuilt std, keeps them out. That profile setting differs from the check's, and cargo
+    # would rebuild core for each in turn in a shared target directory: the link has its own.
     log = logs / "link.log"
     rc = 0
     with open(log, "w") as fh:
         for package in LINK_PACKAGES_BUILT:
             cmd = [str(CARGO), "rustc", "-p", package, "--lib", "--target", TARGET, "-Zbuild-std=core,alloc",
-                   "--config", "profile.dev.package.compiler_builtins.codegen-units=10000", "--", *link_args]
+                   "--target-dir", str(LINK_TARGET_DIR), "--config",
+                   "profile.dev.package.compiler_builtins.codegen-units=10000", "--", *link_args]
             say(f"link: {' '.join(cmd[:cmd.index('--')])} -- <KMDF link arguments> (linker lld-link)")
             rc = rc or subprocess.run(["nice", *cmd], cwd=proj, env=link_env, stdout=fh,
                                       stderr=subprocess.STDOUT).returncode
-    image = proj / "target" / TARGET / "debug" / "wdfkey_guard.dll"
+    image = proj / LINK_TARGET_DIR / TARGET / "debug" / "wdfkey_guard.dll"
     problems = []
     result = {"image": str(image), "log": str(log), "exit": rc,
               "wdf_driver_entry": f"stand-in {WDF_DRIVER_ENTRY_STAND_IN.relative_to(HERE.parent)} "

@@ -131,7 +131,7 @@ def link(a, work, bindings=None):
     if r.returncode != 0:
         raise Setup(f"ci/windows-check.py --link exited {r.returncode}: no image to emulate")
     say(f"linked in {time.monotonic() - t0:.0f} s")
-    return work / "proj" / "target" / TARGET / "debug"
+    return work / "proj" / "target" / "link" / TARGET / "debug"     # windows-check.py's LINK_TARGET_DIR
 
 
 def sim_trace(variant):
