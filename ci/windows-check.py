@@ -153,8 +153,9 @@ def parse_args(argv):
                    help="after the check, plant a Windows-only type error and an unused import in the "
                         "work copy and assert both are reported at their file:line with exit 1")
     p.add_argument("--link", action="store_true",
-                   help="after a clean check, also `cargo build` the driver and link it with lld-link "
-                        "against mingw-w64's import libraries, then assert the image imports exactly the "
+                   help="after a clean check, also build the driver (and scripts/emulate's seed-bug driver) "
+                        "in WORK/proj/target/link and link it with lld-link against mingw-w64's import "
+                        "libraries, then assert the reference image imports exactly the "
                         f"routines listed in {EXPECTED_IMPORTS.relative_to(HERE.parent)} (ntoskrnl.exe, and "
                         "WDFLDR.SYS's WdfVersionBind/WdfVersionUnbind). WdfDriverEntry.lib is the project's "
                         f"STAND-IN ({WDF_DRIVER_ENTRY_STAND_IN.relative_to(HERE.parent)}: FxDriverEntry, the "

@@ -452,6 +452,8 @@ class Kmdf:
         else:
             self.findings.append(f"the framework closed WDFKEY {key.handle:#x}'s handle {h:#x} ({key.path}), which "
                                  f"someone else had closed: bug check 0x93 INVALID_KERNEL_HANDLE (F7, F41, F67)")
+            self.event(f"~FxRegKey of WDFKEY {key.handle:#x}: ZwClose({h:#x}) of a closed handle -> bug check 0x93 "
+                       f"INVALID_KERNEL_HANDLE (F7, F41, F67)")
 
     # ------------------------------------------------------------ keys
 
