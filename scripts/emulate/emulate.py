@@ -195,8 +195,8 @@ def emulate(py, image, plan, slots, work, variant):
     files["plan"].write_text(json.dumps(plan))
     files["slots"].write_text(json.dumps(slots))
     files["emulated"].unlink(missing_ok=True)
-    r = subprocess.run([str(py), str(HERE / "run_speakeasy.py"), str(image), str(files["plan"]), str(files["slots"]),
-                        str(files["emulated"])], capture_output=True, text=True, timeout=600)
+    r = subprocess.run([str(py), "-B", str(HERE / "run_speakeasy.py"), str(image), str(files["plan"]),
+                        str(files["slots"]), str(files["emulated"])], capture_output=True, text=True, timeout=600)
     if r.returncode != 0 or not files["emulated"].is_file():
         raise Setup(f"run_speakeasy.py on {image.name} exited {r.returncode}:\n{r.stdout[-3000:]}{r.stderr[-3000:]}")
     return json.loads(files["emulated"].read_text())
