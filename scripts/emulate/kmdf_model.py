@@ -871,56 +871,44 @@ class Kmdf:
             raise Stop(f"a registry routine on handle {h:#x}, which is not open (F39)")
         return self.kernel_handles[h]
 
-    def info_result(self, data, buffer, length, result_len):
-        """The Zw*Key information contract: the needed length in *ResultLength; a buffer too small
-        for the fixed part is STATUS_BUFFER_TOO_SMALL, for the name STATUS_BUFFER_OVERFLOW with
-        the fixed part written (ZwQueryKey / ZwEnumerateValueKey pages; as kmdf-sim)."""
-        self.w32(result_len, len(data))
-        fixed = data[:12]
-        if length < len(fixed):
-            return STATUS_BUFFER_TOO_SMALL
-        if length < len(data):
-            self.se.mem_write(buffer, fixed)
-            return STATUS_BUFFER_OVERFLOW
-        self.se.mem_write(buffer, data)
-        return STATUS_SUCCESS
+    def enumerate(self, routine, argv, information_class, items, record):
+        """ZwEnumerateValueKey / ZwEnumerateKey: the `index`th item's record in *KeyInformation and
+        the needed length in *ResultLength; STATUS_NO_MORE_ENTRIES past the last; a buffer too small
+        for the record's fixed part is STATUS_BUFFER_TOO_SMALL, too small for its name
+        STATUS_BUFFER_OVERFLOW with the fixed part written (the ZwEnumerate*Key pages; as
+        kmdf-sim's ntddk)."""
+        h, index, cls, buffer, length, result_len = argv[:6]
+        index, cls, length = index & 0xFFFFFFFF, cls & 0xFFFFFFFF, length & 0xFFFFFFFF
+        if cls != information_class:
+            raise Stop(f"{routine} information class {cls} not modelled")
+        entries = items(self.handle_path(h))
+        if index >= len(entries):
+            st = STATUS_NO_MORE_ENTRIES
+        else:
+            fixed, name = record(entries[index])
+            data = fixed + name
+            self.w32(result_len, len(data))
+            if length < len(fixed):
+                st = STATUS_BUFFER_TOO_SMALL
+            else:
+                st = STATUS_SUCCESS if length >= len(data) else STATUS_BUFFER_OVERFLOW
+                self.se.mem_write(buffer, data if st == STATUS_SUCCESS else fixed)
+        self.record(routine, st, f"Index={index} Length={length}", kernel=True)
+        return st
 
     def k_ZwEnumerateValueKey(self, orig, argv):
         """ZwEnumerateValueKey, KeyValueBasicInformation {TitleIndex, Type, NameLength, Name}."""
-        h, index, cls, buffer, length, result_len = argv[:6]
-        index, cls, length = index & 0xFFFFFFFF, cls & 0xFFFFFFFF, length & 0xFFFFFFFF
-        path = self.handle_path(h)
-        values = self.registry.values(path)
-        if cls != KEY_VALUE_BASIC_INFORMATION:
-            raise Stop(f"ZwEnumerateValueKey class {cls} not modelled")
-        if index >= len(values):
-            st = STATUS_NO_MORE_ENTRIES
-        else:
-            name, kind, _ = values[index]
-            n = name.encode("utf-16-le")
-            st = self.info_result(struct.pack("<III", 0, kind, len(n)) + n, buffer, length, result_len)
-        self.record("ZwEnumerateValueKey", st, f"Index={index} Length={length}", kernel=True)
-        return st
+        def record(value):
+            name = value[0].encode("utf-16-le")
+            return struct.pack("<III", 0, value[1], len(name)), name
+        return self.enumerate("ZwEnumerateValueKey", argv, KEY_VALUE_BASIC_INFORMATION, self.registry.values, record)
 
     def k_ZwEnumerateKey(self, orig, argv):
         """ZwEnumerateKey, KeyBasicInformation {LastWriteTime, TitleIndex, NameLength, Name}."""
-        h, index, cls, buffer, length, result_len = argv[:6]
-        index, cls, length = index & 0xFFFFFFFF, cls & 0xFFFFFFFF, length & 0xFFFFFFFF
-        path = self.handle_path(h)
-        subkeys = self.registry.subkeys(path)
-        if cls != KEY_BASIC_INFORMATION:
-            raise Stop(f"ZwEnumerateKey class {cls} not modelled")
-        if index >= len(subkeys):
-            st = STATUS_NO_MORE_ENTRIES
-        else:
-            n = subkeys[index].encode("utf-16-le")
-            data = struct.pack("<QII", 0, 0, len(n)) + n
-            self.w32(result_len, len(data))
-            st = STATUS_BUFFER_TOO_SMALL if length < 16 else (STATUS_BUFFER_OVERFLOW if length < len(data)
-                                                               else STATUS_SUCCESS)
-            self.se.mem_write(buffer, data[:min(length, len(data))])
-        self.record("ZwEnumerateKey", st, f"Index={index} Length={length}", kernel=True)
-        return st
+        def record(subkey):
+            name = subkey.encode("utf-16-le")
+            return struct.pack("<QII", 0, 0, len(name)), name
+        return self.enumerate("ZwEnumerateKey", argv, KEY_BASIC_INFORMATION, self.registry.subkeys, record)
 
     def k_ZwQueryKey(self, orig, argv):
         """ZwQueryKey, KeyFullInformation: counts and longest lengths."""

@@ -80,41 +80,22 @@ fn scenario(v: &Variant) -> Vec<Step> {
         return vec![Step::Load, Step::Unload];
     }
     let greeting: Vec<u8> = "hi\0".encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let ioctl = |name, code, input, output_len| Step::Ioctl { name, code, input, output_len };
     vec![
         Step::Load,
         Step::Add,
-        Step::Ioctl {
-            name: "SET_VALUE Greeting REG_SZ \"hi\"",
-            code: wire::IOCTL_SET_VALUE,
-            input: encode::set_request("Greeting", REG_SZ, &greeting),
-            output_len: 0,
-        },
-        Step::Ioctl {
-            name: "GET_VALUE Greeting",
-            code: wire::IOCTL_GET_VALUE,
-            input: encode::name_request("Greeting"),
-            output_len: 64,
-        },
-        Step::Ioctl {
-            name: "ENUM_VALUES 0",
-            code: wire::IOCTL_ENUM_VALUES,
-            input: encode::enum_request(0),
-            output_len: 64,
-        },
-        Step::Ioctl {
-            name: "DELETE_VALUE Greeting",
-            code: wire::IOCTL_DELETE_VALUE,
-            input: encode::name_request("Greeting"),
-            output_len: 0,
-        },
-        Step::Ioctl {
-            name: "GET_VALUE Greeting (deleted)",
-            code: wire::IOCTL_GET_VALUE,
-            input: encode::name_request("Greeting"),
-            output_len: 64,
-        },
-        Step::Ioctl { name: "GET_STATS", code: wire::IOCTL_GET_STATS, input: Vec::new(), output_len: wire::STATS_LEN },
-        Step::Ioctl { name: "unknown control code", code: IOCTL_UNKNOWN, input: Vec::new(), output_len: 0 },
+        ioctl(
+            "SET_VALUE Greeting REG_SZ \"hi\"",
+            wire::IOCTL_SET_VALUE,
+            encode::set_request("Greeting", REG_SZ, &greeting),
+            0,
+        ),
+        ioctl("GET_VALUE Greeting", wire::IOCTL_GET_VALUE, encode::name_request("Greeting"), 64),
+        ioctl("ENUM_VALUES 0", wire::IOCTL_ENUM_VALUES, encode::enum_request(0), 64),
+        ioctl("DELETE_VALUE Greeting", wire::IOCTL_DELETE_VALUE, encode::name_request("Greeting"), 0),
+        ioctl("GET_VALUE Greeting (deleted)", wire::IOCTL_GET_VALUE, encode::name_request("Greeting"), 64),
+        ioctl("GET_STATS", wire::IOCTL_GET_STATS, Vec::new(), wire::STATS_LEN),
+        ioctl("unknown control code", IOCTL_UNKNOWN, Vec::new(), 0),
         Step::Remove,
         Step::Unload,
     ]
@@ -291,4 +272,79 @@ fn main() {
         std::process::exit(2);
     };
     println!("{}", run(&v));
+}
+
+// Unit tests, not integration tests running the binary: the binary's dev build
+// has `panic = "abort"` (the driver's profile) and the test build `unwind`,
+// and the two builds of the drivers' cdylibs would share their file names.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trace(name: &str) -> Value {
+        run(&variant(name).expect("a variant"))
+    }
+
+    fn calls(doc: &Value) -> Vec<(String, Option<i64>, Vec<String>)> {
+        doc["trace"]
+            .as_array()
+            .expect("trace")
+            .iter()
+            .map(|c| {
+                let registry = c["registry"].as_array().expect("registry").iter();
+                (
+                    c["routine"].as_str().expect("routine").to_string(),
+                    c["status"].as_i64(),
+                    registry.map(|r| r.as_str().expect("text").to_string()).collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_reference_scenario_records_every_call_in_order_with_its_registry_access() {
+        let doc = trace("reference");
+        let calls = calls(&doc);
+        assert_eq!(calls.first().map(|c| c.0.as_str()), Some("WdfDriverCreate"), "{calls:#?}");
+        // DriverEntry reads the two seeded Parameters values, in the source's order.
+        let reads: Vec<_> = calls.iter().flat_map(|c| &c.2).filter(|r| r.starts_with("read ")).take(3).collect();
+        assert!(reads[0].ends_with(r"\parameters:MaxValueSize = 4:00040000"), "{reads:?}");
+        assert!(reads[1].ends_with(r"\parameters:TraceLevel = 4:03000000"), "{reads:?}");
+        assert!(reads[2].ends_with(r"\state:LoadCount absent"), "{reads:?}");
+        // The absent LoadCount is STATUS_OBJECT_NAME_NOT_FOUND (F23), then written as 1.
+        let absent = calls.iter().find(|c| c.2.iter().any(|r| r.ends_with("LoadCount absent"))).expect("LoadCount");
+        assert_eq!((absent.0.as_str(), absent.1), ("WdfRegistryQueryULong", Some(0xC000_0034_u32 as i32 as i64)));
+        assert!(calls.iter().any(|c| c.2.iter().any(|r| r.ends_with(r"\state:LoadCount = 4:01000000"))));
+        // Every key the driver opened is closed again by the framework's DDIs, never by ZwClose.
+        let opened =
+            calls.iter().flat_map(|c| &c.2).filter(|r| r.starts_with("open ") || r.starts_with("create ")).count();
+        let closed = calls.iter().flat_map(|c| &c.2).filter(|r| r.starts_with("close ")).count();
+        assert_eq!(opened, closed, "{calls:#?}");
+        assert!(!calls.iter().any(|c| c.0 == "ZwClose"));
+        // Each IOCTL was completed; the unknown code with STATUS_INVALID_DEVICE_REQUEST.
+        let io = doc["io"].as_array().expect("io");
+        let steps = doc["steps"].as_array().expect("steps");
+        assert_eq!(io.len(), steps.iter().filter(|s| s["step"] == "ioctl").count());
+        assert_eq!(io.last().map(|r| r["status"].as_i64()), Some(Some(0xC000_0010_u32 as i32 as i64)));
+        assert!(doc["stop"].is_null() && doc["violations"].as_array().is_some_and(Vec::is_empty), "{doc}");
+    }
+
+    #[test]
+    fn the_raw_variant_closes_its_keys_handle_and_the_framework_bug_checks() {
+        let doc = trace("raw");
+        let calls = calls(&doc);
+        let close = calls.iter().position(|c| c.0 == "ZwClose").expect("the driver's own ZwClose");
+        assert_eq!(calls[close - 1].0, "WdfRegistryWdmGetHandle", "{calls:#?}");
+        assert!(
+            calls[close].2.iter().any(|r| r.starts_with("close ") && r.ends_with(r"\wdfkey_raw_variant\parameters"))
+        );
+        let stop = doc["stop"].as_str().expect("a stop");
+        assert!(stop.contains("INVALID_KERNEL_HANDLE (93)"), "{stop}");
+    }
+
+    #[test]
+    fn only_the_two_variants_exist() {
+        assert!(variant("reference").is_some() && variant("raw").is_some());
+        assert!(variant("nope").is_none());
+    }
 }
