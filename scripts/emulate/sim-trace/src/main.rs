@@ -119,28 +119,37 @@ fn seed(v: &Variant) -> Vec<(String, &'static str, u32, Vec<u8>)> {
 fn layouts() -> Value {
     use core::mem::{offset_of, size_of};
     use kmdf_sim::*;
-    json!({
-        "sizeof WDF_OBJECT_ATTRIBUTES": size_of::<WDF_OBJECT_ATTRIBUTES>(),
-        "WDF_OBJECT_ATTRIBUTES.EvtCleanupCallback": offset_of!(WDF_OBJECT_ATTRIBUTES, EvtCleanupCallback),
-        "WDF_OBJECT_ATTRIBUTES.EvtDestroyCallback": offset_of!(WDF_OBJECT_ATTRIBUTES, EvtDestroyCallback),
-        "WDF_OBJECT_ATTRIBUTES.ParentObject": offset_of!(WDF_OBJECT_ATTRIBUTES, ParentObject),
-        "WDF_OBJECT_ATTRIBUTES.ContextSizeOverride": offset_of!(WDF_OBJECT_ATTRIBUTES, ContextSizeOverride),
-        "WDF_OBJECT_ATTRIBUTES.ContextTypeInfo": offset_of!(WDF_OBJECT_ATTRIBUTES, ContextTypeInfo),
-        "WDF_OBJECT_CONTEXT_TYPE_INFO.ContextSize": offset_of!(WDF_OBJECT_CONTEXT_TYPE_INFO, ContextSize),
-        "WDF_OBJECT_CONTEXT_TYPE_INFO.UniqueType": offset_of!(WDF_OBJECT_CONTEXT_TYPE_INFO, UniqueType),
-        "WDF_DRIVER_CONFIG.EvtDriverDeviceAdd": offset_of!(WDF_DRIVER_CONFIG, EvtDriverDeviceAdd),
-        "WDF_DRIVER_CONFIG.EvtDriverUnload": offset_of!(WDF_DRIVER_CONFIG, EvtDriverUnload),
-        "WDF_DRIVER_CONFIG.DriverInitFlags": offset_of!(WDF_DRIVER_CONFIG, DriverInitFlags),
-        "sizeof WDF_DRIVER_GLOBALS": size_of::<WDF_DRIVER_GLOBALS>(),
-        "WDF_DRIVER_GLOBALS.Driver": offset_of!(WDF_DRIVER_GLOBALS, Driver),
-        "WDF_DRIVER_GLOBALS.DisplaceDriverUnload": offset_of!(WDF_DRIVER_GLOBALS, DisplaceDriverUnload),
-        "WDF_IO_QUEUE_CONFIG.DispatchType": offset_of!(WDF_IO_QUEUE_CONFIG, DispatchType),
-        "WDF_IO_QUEUE_CONFIG.DefaultQueue": offset_of!(WDF_IO_QUEUE_CONFIG, DefaultQueue),
-        "WDF_IO_QUEUE_CONFIG.EvtIoDeviceControl": offset_of!(WDF_IO_QUEUE_CONFIG, EvtIoDeviceControl),
-        "DRIVER_OBJECT.DriverUnload": offset_of!(_DRIVER_OBJECT, DriverUnload),
-        "UNICODE_STRING.Length": offset_of!(UNICODE_STRING, Length),
-        "UNICODE_STRING.Buffer": offset_of!(UNICODE_STRING, Buffer),
-    })
+    macro_rules! offsets {
+        ($($ty:ident . $field:ident),* $(,)?) => {
+            [$((concat!(stringify!($ty), ".", stringify!($field)), offset_of!($ty, $field))),*]
+        };
+    }
+    let mut map = serde_json::Map::new();
+    for (name, at) in offsets![
+        WDF_OBJECT_ATTRIBUTES.EvtCleanupCallback,
+        WDF_OBJECT_ATTRIBUTES.EvtDestroyCallback,
+        WDF_OBJECT_ATTRIBUTES.ParentObject,
+        WDF_OBJECT_ATTRIBUTES.ContextSizeOverride,
+        WDF_OBJECT_ATTRIBUTES.ContextTypeInfo,
+        WDF_OBJECT_CONTEXT_TYPE_INFO.ContextSize,
+        WDF_OBJECT_CONTEXT_TYPE_INFO.UniqueType,
+        WDF_DRIVER_CONFIG.EvtDriverDeviceAdd,
+        WDF_DRIVER_CONFIG.EvtDriverUnload,
+        WDF_DRIVER_CONFIG.DriverInitFlags,
+        WDF_DRIVER_GLOBALS.Driver,
+        WDF_DRIVER_GLOBALS.DisplaceDriverUnload,
+        WDF_IO_QUEUE_CONFIG.DispatchType,
+        WDF_IO_QUEUE_CONFIG.DefaultQueue,
+        WDF_IO_QUEUE_CONFIG.EvtIoDeviceControl,
+        DRIVER_OBJECT.DriverUnload,
+        UNICODE_STRING.Length,
+        UNICODE_STRING.Buffer,
+    ] {
+        map.insert(name.into(), at.into());
+    }
+    map.insert("sizeof WDF_OBJECT_ATTRIBUTES".into(), size_of::<WDF_OBJECT_ATTRIBUTES>().into());
+    map.insert("sizeof WDF_DRIVER_GLOBALS".into(), size_of::<WDF_DRIVER_GLOBALS>().into());
+    Value::Object(map)
 }
 
 fn hex(data: &[u8]) -> String {
