@@ -252,7 +252,7 @@ class Kmdf:
     # ------------------------------------------------------------ loader
 
     def _bind(self, emu, api, orig, argv):
-        """WdfVersionBind (fxldr.h; fxlibrarycommon.cpp LibraryRegisterClient): a 1.33 client of a
+        """WdfVersionBind (F78; fxldr.h, fxlibrarycommon.cpp LibraryRegisterClient): a 1.33 client of a
         1.33 framework must bind with FuncCount = WdfFunctionTableNumEntries; the table's address
         goes where FuncTable points ("a ptr to &WdfFunctions"), the driver globals to
         *ComponentGlobals. V1.Size = sizeof(WDF_BIND_INFO2) (fxldr.h)."""
@@ -292,7 +292,7 @@ class Kmdf:
         return STATUS_SUCCESS
 
     def _unbind(self, emu, api, orig, argv):
-        """WdfVersionUnbind (fxldr.h): releases the bind; the globals must be the bound ones."""
+        """WdfVersionUnbind (F78): releases the bind; the globals must be the bound ones."""
         registry_path, info, globals_ = argv[:3]
         if globals_ != self.globals:
             self.findings.append(f"WdfVersionUnbind with globals {globals_:#x}, bound {self.globals:#x}")
@@ -493,9 +493,9 @@ class Kmdf:
     # ------------------------------------------------------------ DDIs: driver
 
     def ddi_WdfDriverCreate(self, driver_object, registry_path, attrs, config, driver_out):
-        """WdfDriverCreate (F27; fxdriverapi.cpp, fxdriver.cpp): the WDFDRIVER, default parent of
-        every object (F10); a PnP driver's DriverUnload becomes FxDriver::Unload and the stub's
-        DisplaceDriverUnload is set TRUE (fxdriverapi.cpp)."""
+        """WdfDriverCreate (F27, F79): the WDFDRIVER, default parent of every object (F10); a PnP
+        driver's DriverUnload becomes FxDriver::Unload and the stub's DisplaceDriverUnload is set
+        TRUE."""
         if config == 0:
             raise Stop("WdfDriverCreate: NULL DriverConfig")
         add = self.u64(config + self.off("WDF_DRIVER_CONFIG.EvtDriverDeviceAdd"))
@@ -509,7 +509,7 @@ class Kmdf:
         non_pnp, no_dispatch_override = 0x1, 0x2    # WdfDriverInitNonPnpDriver, WdfDriverInitNoDispatchOverride
         displace = 1 if (flags & (non_pnp | no_dispatch_override)) == 0 or unload else 0
         self.se.mem_write(self.globals + self.off("WDF_DRIVER_GLOBALS.DisplaceDriverUnload"), bytes([displace]))
-        # fxdriver.cpp FxDriver::Initialize: without NoDispatchOverride the framework sets the driver
+        # F79 (FxDriver::Initialize): without NoDispatchOverride the framework sets the driver
         # object's DriverUnload — for a non-PnP driver only when it has EvtDriverUnload.
         if not (flags & no_dispatch_override):
             fx_unload = self.emu.add_callback(FRAMEWORK, "FxDriver::Unload")
@@ -522,8 +522,8 @@ class Kmdf:
         return STATUS_SUCCESS
 
     def fx_driver_unload(self):
-        """FxDriver::Unload (F27, fxdriver.cpp): EvtDriverUnload, then the WDFDRIVER is deleted
-        with its children (F29)."""
+        """FxDriver::Unload (F27, F79): EvtDriverUnload, then the WDFDRIVER is deleted with its
+        children (F29)."""
         d = self.driver
         if d is None:
             return
@@ -774,8 +774,8 @@ class Kmdf:
 
     def add_device(self, hardware_id, index):
         """The PnP manager adds a devnode: AddDevice, which the framework set in the driver object
-        (fxdriver.cpp: a PnP driver's AddDevice is FxDriver::AddDevice), calls EvtDriverDeviceAdd
-        with a WDFDEVICE_INIT (F35's order)."""
+        (F79: a PnP driver's AddDevice is FxDriver::AddDevice), calls EvtDriverDeviceAdd with a
+        WDFDEVICE_INIT (F35's order)."""
         d = self.driver
         instance = f"ROOT\\{hardware_id.rsplit(chr(92), 1)[-1]}\\{index:04}"
         node = {"hardware_key": f"\\Registry\\Machine\\SYSTEM\\CurrentControlSet\\Enum\\{instance}\\Device Parameters",
