@@ -11,10 +11,11 @@ How the driver reaches them:
   * WDFLDR.SYS!WdfVersionBind (the stand-in FxDriverEntry's import) is hooked. It checks the bind
     contract (fxldr.h: WDF_BIND_INFO2, Version 1.33, FuncCount = the framework's
     WdfFunctionTableNumEntries, fxlibrarycommon.cpp) and writes the address of a function table
-    into *FuncTable ("FuncTable arrives with a ptr to &WdfFunctions"). Slot i of that table is a
-    speakeasy callback named after the DDI at index i — by speakeasy's own WDFFUNCTIONS structure
-    for the slots it knows, by KMDF 1.33's wdffuncenum.h for the rest — so a driver that indexes
-    the table wrongly reaches another DDI than it meant, and the trace shows it.
+    into *FuncTable ("FuncTable arrives with a ptr to &WdfFunctions", F78). Slot i of that table
+    is a speakeasy callback named after the DDI at index i of KMDF 1.33's wdffuncenum.h (speakeasy's
+    own WDFFUNCTIONS structure names the same DDI at 373 of them; run_speakeasy.py reports which)
+    — so a driver that indexes the table wrongly reaches another DDI than it meant, and the model
+    stops or the comparison shows it.
   * Every slot lands in one dispatcher (module `wdf01000`), which runs the DDI of that name or
     stops the run naming the DDI and its slot when the model has no such DDI.
   * Framework code that calls back into the driver (EvtDriverDeviceAdd, EvtIoDeviceControl,
