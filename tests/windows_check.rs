@@ -169,10 +169,18 @@ fn expected_imports() -> Vec<(String, String)> {
 }
 
 #[test]
-fn the_link_import_list_holds_only_ntoskrnl_routines_the_sources_call() {
+fn the_link_import_list_holds_only_routines_the_sources_call() {
     let imports = expected_imports();
     assert!(imports.len() >= 5, "{imports:?}");
-    assert!(imports.iter().all(|(dll, _)| dll == "ntoskrnl.exe"), "{imports:?}");
+    // ntoskrnl.exe, and the loader's two exports the WdfDriverEntry.lib stand-in binds through.
+    let loader: Vec<_> = imports.iter().filter(|(dll, _)| dll == "WDFLDR.SYS").map(|(_, s)| s.as_str()).collect();
+    assert_eq!(loader, ["WdfVersionBind", "WdfVersionUnbind"], "{imports:?}");
+    assert!(imports.iter().all(|(dll, _)| dll == "ntoskrnl.exe" || dll == "WDFLDR.SYS"), "{imports:?}");
+    let stand_in = read("ci/windows-check/wdf-driver-entry-stand-in.c");
+    for sym in loader {
+        // declared dllimport, and called
+        assert!(stand_in.matches(&format!("{sym}(")).count() >= 2, "the stand-in does not call {sym}");
+    }
     // The driver never closes a WDFKEY's WDM handle itself.
     assert!(!imports.iter().any(|(_, s)| s == "ZwClose"), "ZwClose must not be imported");
     // Every Zw routine listed is called by the project's own sources.

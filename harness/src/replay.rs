@@ -6,89 +6,13 @@
 
 use crate::cycle::{self, IMAGE};
 use kmdf_sim::control::{BugCheck, HandleEventKind, HandleOwner, Machine, ReusePolicy, Settings, Stop};
-use kmdf_sim::ntddk::ZwClose;
-use kmdf_sim::*;
 use std::fmt::Write as _;
 use wdfkey_guard::SERVICE_NAME;
 
-/// The raw variant's driver context: the WDFKEY it keeps (all-zero = null).
-#[repr(C)]
-struct RawContext {
-    key: WDFKEY,
-}
-
-#[repr(transparent)]
-struct TypeInfo(WDF_OBJECT_CONTEXT_TYPE_INFO);
-// SAFETY: never written after initialisation; the framework only reads it.
-unsafe impl Sync for TypeInfo {}
-
-static RAW_CONTEXT: TypeInfo = TypeInfo(WDF_OBJECT_CONTEXT_TYPE_INFO {
-    Size: size_of::<WDF_OBJECT_CONTEXT_TYPE_INFO>() as u32,
-    ContextName: c"RawContext".as_ptr(),
-    ContextSize: size_of::<RawContext>(),
-    UniqueType: &RAW_CONTEXT.0,
-    EvtDriverGetUniqueContextType: None,
-});
-
-fn raw_context(driver: WDFDRIVER) -> *mut RawContext {
-    // SAFETY: the raw driver's object carries RAW_CONTEXT.
-    unsafe { call_unsafe_wdf_function_binding!(WdfObjectGetTypedContextWorker, driver.cast(), &RAW_CONTEXT.0) }.cast()
-}
-
-/// DriverEntry of the raw variant: opens Parameters as a WDFKEY and keeps it.
-pub(crate) extern "C" fn raw_entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
-    let mut config = WDF_DRIVER_CONFIG {
-        Size: size_of::<WDF_DRIVER_CONFIG>() as u32,
-        EvtDriverUnload: Some(raw_unload),
-        ..WDF_DRIVER_CONFIG::default()
-    };
-    let mut attrs = WDF_OBJECT_ATTRIBUTES {
-        Size: size_of::<WDF_OBJECT_ATTRIBUTES>() as u32,
-        ExecutionLevel: _WDF_EXECUTION_LEVEL::WdfExecutionLevelInheritFromParent,
-        SynchronizationScope: _WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeInheritFromParent,
-        ContextTypeInfo: &RAW_CONTEXT.0,
-        ..WDF_OBJECT_ATTRIBUTES::default()
-    };
-    let mut wdf_driver: WDFDRIVER = core::ptr::null_mut();
-    // SAFETY: pointers from the loader and to locals.
-    let st = unsafe {
-        call_unsafe_wdf_function_binding!(WdfDriverCreate, driver, path, &mut attrs, &mut config, &mut wdf_driver)
-    };
-    if !NT_SUCCESS(st) {
-        return st;
-    }
-    let mut key: WDFKEY = core::ptr::null_mut();
-    // SAFETY: live driver, a local out pointer.
-    let st = unsafe {
-        call_unsafe_wdf_function_binding!(
-            WdfDriverOpenParametersRegistryKey,
-            wdf_driver,
-            KEY_READ,
-            WDF_NO_OBJECT_ATTRIBUTES,
-            &mut key
-        )
-    };
-    if NT_SUCCESS(st) {
-        // SAFETY: the zero-filled context holds one WDFKEY.
-        unsafe { raw_context(wdf_driver).write(RawContext { key }) };
-    }
-    st
-}
-const _: DRIVER_INITIALIZE = Some(raw_entry);
-
-/// The generic teardown of the reported driver: it closes every handle it
-/// can find — including the WDM handle of the WDFKEY it left to the framework.
-extern "C" fn raw_unload(driver: WDFDRIVER) {
-    // SAFETY: written in DriverEntry; the driver object is alive in EvtDriverUnload.
-    let key = unsafe { raw_context(driver).read() }.key;
-    if key.is_null() {
-        return;
-    }
-    // SAFETY: `key` is live; WdmGetHandle lends its handle.
-    let handle = unsafe { call_unsafe_wdf_function_binding!(WdfRegistryWdmGetHandle, key) };
-    // SAFETY: not sound — the defect being replayed (K2 forbids it).
-    let _ = unsafe { ZwClose(handle) };
-}
+/// DriverEntry of the raw variant (scripts/emulate/raw-variant, the same
+/// source the emulator runs as a `.sys`): opens Parameters as a WDFKEY and
+/// keeps it; its EvtDriverUnload `ZwClose`s the key's handle.
+pub(crate) use wdfkey_raw_variant::driver_entry as raw_entry;
 
 /// One replayed scenario and what came of it.
 pub struct Outcome {

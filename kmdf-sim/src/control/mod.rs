@@ -12,6 +12,7 @@
 
 pub mod scenario;
 
+pub use crate::model::call_record::{CallRecord, FRAMEWORK as FRAMEWORK_CALLS, RegistryAccess};
 pub use crate::model::framework::driver::UnloadReport;
 pub use crate::model::framework::pnp::{Caller, DeviceFile, DeviceId, DevnodeState, IoOutcome, RequestType};
 pub use crate::model::kernel::bugcheck::{BugCheck, OwnershipViolation, Stop, ViolationKind};
@@ -162,6 +163,18 @@ impl Machine {
     /// Calls refused because the machine had stopped.
     pub fn refused_calls(&self) -> u64 {
         self.state(|s| s.refused_calls)
+    }
+
+    /// Turns the call record on (cleared) or off: from then on every admitted
+    /// DDI and kernel routine call is recorded in order, with its status and
+    /// the registry keys and values it touched ([`Machine::call_record`]).
+    pub fn record_calls(&self, on: bool) {
+        self.state(|s| s.recorder.set(on, &s.kernel.registry.journal));
+    }
+
+    /// The calls recorded since [`Machine::record_calls`] turned the record on.
+    pub fn call_record(&self) -> Vec<CallRecord> {
+        self.state(|s| s.recorder.calls(&s.kernel.registry.journal))
     }
 
     /// Creates every missing key along an absolute `\Registry\...` path.

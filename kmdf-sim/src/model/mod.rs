@@ -14,6 +14,7 @@
 //! The model uses only `abi` (the shared types and constants): the shims that
 //! reach it and the API that drives it sit above it and are never named here.
 
+pub(crate) mod call_record;
 pub(crate) mod framework;
 pub(crate) mod kernel;
 mod name;
@@ -53,6 +54,8 @@ pub(crate) struct State {
     pub(crate) stop: Option<Stop>,
     /// The routines called so far, with their IRQL rules and call counts.
     pub(crate) routines: routines::Routines,
+    /// The call record (off by default).
+    pub(crate) recorder: call_record::Recorder,
     pub(crate) refused_calls: u64,
     /// Planned faults and how many matching calls each has seen.
     pub(crate) faults: Vec<(Fault, u64)>,
@@ -179,6 +182,12 @@ pub(crate) trait CheckFailure {
     {
         None
     }
+
+    /// The status this result is, for the call record (status-returning
+    /// routines only).
+    fn status(&self) -> Option<NTSTATUS> {
+        None
+    }
 }
 
 impl CheckFailure for NTSTATUS {
@@ -188,6 +197,10 @@ impl CheckFailure for NTSTATUS {
 
     fn injected(status: NTSTATUS) -> Option<Self> {
         Some(status)
+    }
+
+    fn status(&self) -> Option<NTSTATUS> {
+        Some(*self)
     }
 }
 
@@ -279,6 +292,7 @@ pub(crate) fn enter<R: CheckFailure>(routine: Routine, refused: R, body: impl Fn
             return None;
         }
         s.routines.count(routine);
+        s.recorder.begin(name, &s.kernel.registry.journal);
         // Both IRQL rules pass at or below the routine's maximum: only a
         // call above it goes through them.
         let above = routine.max_irql().filter(|&max| s.kernel.irql > max);
@@ -315,8 +329,10 @@ pub(crate) fn enter<R: CheckFailure>(routine: Routine, refused: R, body: impl Fn
             return refused;
         }
         Some(None) => return refused,
-        Some(Some((IrqlVerdict::Fail, ..))) => return R::check_failure(),
-        Some(Some((IrqlVerdict::Inject(status), ..))) => return R::injected(status).unwrap_or_else(R::check_failure),
+        Some(Some((IrqlVerdict::Fail, ..))) => return recorded(R::check_failure()),
+        Some(Some((IrqlVerdict::Inject(status), ..))) => {
+            return recorded(R::injected(status).unwrap_or_else(R::check_failure));
+        }
         Some(Some((IrqlVerdict::Proceed, depth, inject))) => (depth, inject),
     };
     let result = catch_unwind(AssertUnwindSafe(|| {
@@ -325,13 +341,19 @@ pub(crate) fn enter<R: CheckFailure>(routine: Routine, refused: R, body: impl Fn
     }));
     with_state(|s| s.kernel.frames.truncate(depth));
     match result {
-        Ok(r) => r,
+        Ok(r) => recorded(r),
         Err(payload) => {
             let message = panic_message(payload.as_ref());
             with_state(|s| s.record_stop(Stop::SimulatorPanic { location: name.to_string(), message }));
-            refused
+            recorded(refused)
         }
     }
+}
+
+/// Ends the innermost call of the call record with `result`'s status.
+fn recorded<R: CheckFailure>(result: R) -> R {
+    with_state(|s| s.recorder.end(result.status(), &s.kernel.registry.journal));
+    result
 }
 
 /// Counts a call of a routine that has no machine state to refuse (pure
@@ -358,6 +380,7 @@ impl State {
             seq: 0,
             stop: None,
             routines: routines::Routines::default(),
+            recorder: call_record::Recorder::default(),
             refused_calls: 0,
             faults: Vec::new(),
             injected: Vec::new(),

@@ -11,6 +11,7 @@
 
 use crate::abi::{HANDLE, NTSTATUS};
 use crate::model::Name;
+use crate::model::call_record::RegistryAccess;
 use crate::model::kernel::bugcheck::{BugCheck, OwnershipViolation, ViolationKind};
 use crate::model::{KERNEL_MODULE, State};
 use std::collections::VecDeque;
@@ -387,6 +388,10 @@ impl State {
         let outcome = self.kernel.handles.close(value, &closer, seq, self.site());
         let status = match outcome {
             CloseOutcome::Closed(info) => {
+                self.kernel
+                    .registry
+                    .journal
+                    .note(|| RegistryAccess::Close { path: self.kernel.registry.path_of(info.object) });
                 let stale = expected_serial.is_some_and(|s| s != info.serial);
                 if stale || info.owner != closer {
                     let kind =

@@ -6,6 +6,7 @@
 
 use crate::abi::{HANDLE, NTSTATUS};
 use crate::model::State;
+use crate::model::call_record::{Journal, RegistryAccess};
 use crate::model::kernel::handles::{HandleEntry, HandleOwner};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -93,6 +94,8 @@ pub struct Registry {
     /// moved, and adding keys changes no existing path), so a delete
     /// forgets them all.
     resolved: RefCell<Resolved>,
+    /// Accesses for the call record (idle unless it is on).
+    pub(crate) journal: Journal,
 }
 
 fn fold(name: &str) -> String {
@@ -146,6 +149,7 @@ impl Registry {
             }],
             paths: vec![r"\Registry".into()],
             resolved: RefCell::default(),
+            journal: Journal::default(),
         };
         for path in [
             r"\Registry\Machine\SYSTEM\CurrentControlSet\Services",
@@ -289,6 +293,12 @@ impl Registry {
 
     /// Sets a value.
     pub fn set_value(&mut self, id: usize, name: &str, kind: u32, data: Vec<u8>) {
+        self.journal.note(|| RegistryAccess::Write {
+            path: self.path_of(id),
+            name: name.to_string(),
+            kind,
+            data: data.clone(),
+        });
         let values = &mut self.nodes[id].values;
         if let Some(value) = with_folded(name, |folded| values.get_mut(folded)) {
             if value.name != name {
@@ -303,13 +313,17 @@ impl Registry {
 
     /// Removes a value; `false` if there was none.
     pub fn remove_value(&mut self, id: usize, name: &str) -> bool {
-        with_folded(name, |folded| self.nodes[id].values.remove(folded)).is_some()
+        let removed = with_folded(name, |folded| self.nodes[id].values.remove(folded)).is_some();
+        self.journal.note(|| RegistryAccess::Remove { path: self.path_of(id), name: name.to_string(), removed });
+        removed
     }
 
     /// Deletes a key without subkeys (`ZwDeleteKey`); `false` if it has some.
     /// The node stays as a tombstone for the handles still open to it.
     pub fn delete_key(&mut self, id: usize) -> bool {
-        if !self.nodes[id].children.is_empty() {
+        let deleted = self.nodes[id].children.is_empty();
+        self.journal.note(|| RegistryAccess::DeleteKey { path: self.path_of(id), deleted });
+        if !deleted {
             return false;
         }
         let folded = fold(&self.nodes[id].name);
@@ -323,16 +337,24 @@ impl Registry {
 
     /// Reads a value.
     pub fn value(&self, id: usize, name: &str) -> Option<&RegValue> {
-        with_folded(name, |folded| self.nodes[id].values.get(folded))
+        let value = with_folded(name, |folded| self.nodes[id].values.get(folded));
+        self.journal.note(|| RegistryAccess::Read {
+            path: self.path_of(id),
+            name: name.to_string(),
+            found: value.map(|v| (v.kind, v.data.clone())),
+        });
+        value
     }
 
     /// Subkeys of a node in enumeration order.
     pub fn subkeys(&self, id: usize) -> Vec<usize> {
+        self.journal.note(|| RegistryAccess::EnumerateSubkeys { path: self.path_of(id) });
         self.nodes[id].children.values().copied().collect()
     }
 
     /// Values of a node in enumeration order.
     pub fn values(&self, id: usize) -> Vec<&RegValue> {
+        self.journal.note(|| RegistryAccess::EnumerateValues { path: self.path_of(id) });
         self.nodes[id].values.values().collect()
     }
 
@@ -546,6 +568,7 @@ impl State {
         })?;
         let serial = self.next_seq();
         let path = self.kernel.registry.path_name(node);
+        self.kernel.registry.journal.note(|| RegistryAccess::Open { path: path.to_string(), created });
         let site = self.site();
         let access = map_generic_key_access(access);
         let entry = HandleEntry { object: node, access, protected, owner, serial };
