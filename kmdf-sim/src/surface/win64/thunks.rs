@@ -1,0 +1,259 @@
+//! The win64 entry points: each a naked prologue that records the driver's
+//! return address and jumps to its body, which runs the routine's host-ABI
+//! shim (the one a Rust driver calls) through [`served`].
+//!
+//! `SERVED_DDIS` and `SERVED_KERNEL` list what a native image can call; a
+//! routine's line is its shim's signature. Every other import and slot is
+//! bound to a stub that stops the machine with its name.
+#![allow(non_snake_case)]
+
+use super::{attributes_unadapted, native_device_add, native_unload, served, with_native};
+use crate::abi::*;
+use crate::model::STOPPED_STATUS;
+use crate::surface::ddi;
+use crate::surface::ntddk;
+
+/// One win64 entry point per line: `Name(args) -> R = shim;`.
+macro_rules! entry_points {
+    ($lookup:ident: $( $name:ident ( $($a:ident : $t:ty),* ) -> $r:ty = $shim:expr ; )*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+                /// The body: the routine's shim, for the driver.
+                pub(super) unsafe extern "win64" fn body($($a: $t),*) -> $r {
+                    // SAFETY: the driver's arguments go to the shim as the
+                    // routine's contract gives them, as a Rust driver's do.
+                    served(|| unsafe { $shim($($a),*) })
+                }
+                /// The entry point the driver's import or table slot holds.
+                #[unsafe(naked)]
+                pub(super) unsafe extern "win64" fn entry() {
+                    core::arch::naked_asm!(
+                        "push rcx",
+                        "push rdx",
+                        "push r8",
+                        "push r9",
+                        "sub rsp, 40",
+                        "mov rcx, [rsp + 72]",
+                        "call {record}",
+                        "add rsp, 40",
+                        "pop r9",
+                        "pop r8",
+                        "pop rdx",
+                        "pop rcx",
+                        "jmp {body}",
+                        record = sym crate::surface::win64::record_caller,
+                        body = sym body,
+                    )
+                }
+            }
+        )*
+        /// The entry point serving `name`, if this list has it.
+        pub(in crate::surface::win64) fn $lookup(name: &str) -> Option<usize> {
+            match name {
+                $( stringify!($name) => Some($name::entry as unsafe extern "win64" fn() as usize), )*
+                _ => None,
+            }
+        }
+    };
+}
+
+mod kernel_entries {
+    use super::*;
+    entry_points! { kernel:
+        ZwClose(Handle: HANDLE) -> NTSTATUS = ntddk::ZwClose;
+        NtClose(Handle: HANDLE) -> NTSTATUS = ntddk::NtClose;
+        ObCloseHandle(Handle: HANDLE, Mode: KPROCESSOR_MODE) -> NTSTATUS = ntddk::ObCloseHandle;
+        KeGetCurrentIrql() -> KIRQL = ntddk::KeGetCurrentIrql;
+        RtlInitUnicodeString(Destination: PUNICODE_STRING, Source: PCWSTR) -> () = ntddk::RtlInitUnicodeString;
+        ExAllocatePool2(Flags: POOL_FLAGS, Bytes: SIZE_T, Tag: ULONG) -> PVOID = ntddk::ExAllocatePool2;
+        ExFreePool(P: PVOID) -> () = ntddk::ExFreePool;
+        ExFreePoolWithTag(P: PVOID, Tag: ULONG) -> () = ntddk::ExFreePoolWithTag;
+        ZwOpenKey(Key: PHANDLE, Access: ACCESS_MASK, Attributes: POBJECT_ATTRIBUTES) -> NTSTATUS = ntddk::ZwOpenKey;
+        ZwCreateKey(Key: PHANDLE, Access: ACCESS_MASK, Attributes: POBJECT_ATTRIBUTES, TitleIndex: ULONG,
+            Class: PUNICODE_STRING, Options: ULONG, Disposition: PULONG) -> NTSTATUS = ntddk::ZwCreateKey;
+        ZwQueryKey(Key: HANDLE, Class: KEY_INFORMATION_CLASS, Info: PVOID, Length: ULONG, Result: PULONG)
+            -> NTSTATUS = ntddk::ZwQueryKey;
+        ZwEnumerateKey(Key: HANDLE, Index: ULONG, Class: KEY_INFORMATION_CLASS, Info: PVOID, Length: ULONG,
+            Result: PULONG) -> NTSTATUS = ntddk::ZwEnumerateKey;
+        ZwQueryValueKey(Key: HANDLE, Name: PUNICODE_STRING, Class: KEY_VALUE_INFORMATION_CLASS, Info: PVOID,
+            Length: ULONG, Result: PULONG) -> NTSTATUS = ntddk::ZwQueryValueKey;
+        ZwEnumerateValueKey(Key: HANDLE, Index: ULONG, Class: KEY_VALUE_INFORMATION_CLASS, Info: PVOID,
+            Length: ULONG, Result: PULONG) -> NTSTATUS = ntddk::ZwEnumerateValueKey;
+        ZwSetValueKey(Key: HANDLE, Name: PUNICODE_STRING, TitleIndex: ULONG, Type: ULONG, Data: PVOID,
+            Size: ULONG) -> NTSTATUS = ntddk::ZwSetValueKey;
+    }
+}
+
+mod loader_entries {
+    use super::*;
+    entry_points! { loader:
+        WdfVersionBind(DriverObject: PDRIVER_OBJECT, RegistryPath: PUNICODE_STRING, BindInfo: *mut BindInfo,
+            Globals: *mut PWDF_DRIVER_GLOBALS) -> NTSTATUS = version_bind;
+        WdfVersionUnbind(RegistryPath: PUNICODE_STRING, BindInfo: *mut BindInfo, Globals: PWDF_DRIVER_GLOBALS)
+            -> NTSTATUS = version_unbind;
+    }
+}
+
+mod ddi_entries {
+    use super::*;
+    entry_points! { ddi:
+        WdfDriverCreate(G: PWDF_DRIVER_GLOBALS, DriverObject: PDRIVER_OBJECT, RegistryPath: PCUNICODE_STRING,
+            Attributes: PWDF_OBJECT_ATTRIBUTES, Config: PWDF_DRIVER_CONFIG, Driver: *mut WDFDRIVER)
+            -> NTSTATUS = driver_create;
+        WdfDriverOpenParametersRegistryKey(G: PWDF_DRIVER_GLOBALS, Driver: WDFDRIVER, Access: ACCESS_MASK,
+            Attributes: PWDF_OBJECT_ATTRIBUTES, Key: *mut WDFKEY) -> NTSTATUS = open_parameters_key;
+        WdfDeviceCreate(G: PWDF_DRIVER_GLOBALS, Init: *mut PWDFDEVICE_INIT, Attributes: PWDF_OBJECT_ATTRIBUTES,
+            Device: *mut WDFDEVICE) -> NTSTATUS = device_create;
+        WdfDeviceGetDriver(G: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE) -> WDFDRIVER = ddi::WdfDeviceGetDriver;
+        WdfObjectDelete(G: PWDF_DRIVER_GLOBALS, Object: WDFOBJECT) -> () = ddi::WdfObjectDelete;
+        WdfRegistryClose(G: PWDF_DRIVER_GLOBALS, Key: WDFKEY) -> () = ddi::WdfRegistryClose;
+        WdfRegistryWdmGetHandle(G: PWDF_DRIVER_GLOBALS, Key: WDFKEY) -> HANDLE = ddi::WdfRegistryWdmGetHandle;
+        WdfRegistryQueryULong(G: PWDF_DRIVER_GLOBALS, Key: WDFKEY, Name: PCUNICODE_STRING, Value: PULONG)
+            -> NTSTATUS = ddi::WdfRegistryQueryULong;
+        WdfRegistryAssignULong(G: PWDF_DRIVER_GLOBALS, Key: WDFKEY, Name: PCUNICODE_STRING, Value: ULONG)
+            -> NTSTATUS = ddi::WdfRegistryAssignULong;
+        WdfRegistryRemoveValue(G: PWDF_DRIVER_GLOBALS, Key: WDFKEY, Name: PCUNICODE_STRING)
+            -> NTSTATUS = ddi::WdfRegistryRemoveValue;
+    }
+}
+
+pub(super) use ddi_entries::ddi;
+pub(super) use kernel_entries::kernel;
+pub(super) use loader_entries::loader;
+
+/// `WDF_BIND_INFO` (fxldr.h, microsoft/Windows-Driver-Frameworks
+/// src/framework/shared/inc/private/common/fxldr.h): what WdfDriverEntry.lib
+/// passes to WdfVersionBind.
+#[repr(C)]
+pub(super) struct BindInfo {
+    size: ULONG,
+    component: PCWSTR,
+    version: [ULONG; 3],
+    func_count: ULONG,
+    func_table: *mut *const usize,
+    module: PVOID,
+}
+
+/// `STATUS_OBJECT_TYPE_MISMATCH`: what the framework's
+/// LibraryRegisterClient returns when the client's function count is not its
+/// own (src/framework/kmdf/src/librarycommon/fxlibrarycommon.cpp).
+const STATUS_OBJECT_TYPE_MISMATCH: NTSTATUS = 0xC000_0024_u32 as NTSTATUS;
+
+/// `WdfVersionBind`: checks the client's KMDF version and function count,
+/// hands out the function table ("FuncTable arrives with a ptr to
+/// &WdfFunctions": the table's address is written there) and the driver
+/// globals (fxlibrarycommon.cpp, LibraryRegisterClient). ASSUMPTION: a major
+/// version other than 1 or a minor above 33 fails with
+/// STATUS_OBJECT_TYPE_MISMATCH as a wrong count does.
+///
+/// # Safety
+/// As the loader's contract: `BindInfo` and `Globals` valid.
+unsafe fn version_bind(
+    _DriverObject: PDRIVER_OBJECT,
+    _RegistryPath: PUNICODE_STRING,
+    BindInfo: *mut BindInfo,
+    Globals: *mut PWDF_DRIVER_GLOBALS,
+) -> NTSTATUS {
+    if BindInfo.is_null() || Globals.is_null() {
+        return STATUS_INVALID_PARAMETER;
+    }
+    // SAFETY: non-null; WdfDriverEntry.lib passes its own WDF_BIND_INFO.
+    let info = unsafe { &*BindInfo };
+    let [major, minor, _] = info.version;
+    if major != 1 || minor > 33 || info.func_count as usize != super::WDF_FUNCTION_COUNT || info.func_table.is_null() {
+        return STATUS_OBJECT_TYPE_MISMATCH;
+    }
+    let Some(table) = with_native(|n| n.table.as_ptr()) else { return STATUS_OBJECT_TYPE_MISMATCH };
+    // SAFETY: `func_table` points to the client's WdfFunctions_01033 pointer.
+    unsafe { info.func_table.write(table) };
+    // SAFETY: `Globals` is the client's WdfDriverGlobals pointer.
+    unsafe { Globals.write(ddi::driver_globals()) };
+    crate::STATUS_SUCCESS
+}
+
+/// `WdfVersionUnbind`: the client lets go of the framework (nothing is held
+/// for it here).
+///
+/// # Safety
+/// None (the arguments are not read).
+unsafe fn version_unbind(
+    _RegistryPath: PUNICODE_STRING,
+    _BindInfo: *mut BindInfo,
+    _Globals: PWDF_DRIVER_GLOBALS,
+) -> NTSTATUS {
+    crate::STATUS_SUCCESS
+}
+
+/// `WdfDriverCreate` for a native driver: the config's callbacks are
+/// recorded and replaced by host-ABI adapters; the shim does the rest.
+///
+/// # Safety
+/// As the DDI.
+unsafe fn driver_create(
+    G: PWDF_DRIVER_GLOBALS,
+    DriverObject: PDRIVER_OBJECT,
+    RegistryPath: PCUNICODE_STRING,
+    Attributes: PWDF_OBJECT_ATTRIBUTES,
+    Config: PWDF_DRIVER_CONFIG,
+    Driver: *mut WDFDRIVER,
+) -> NTSTATUS {
+    // SAFETY: null or valid (the DDI's contract).
+    if unsafe { attributes_unadapted(Attributes, "WdfDriverCreate") } {
+        return STOPPED_STATUS;
+    }
+    if Config.is_null() {
+        // SAFETY: the shim reports the null config as the framework does.
+        return unsafe { ddi::WdfDriverCreate(G, DriverObject, RegistryPath, Attributes, Config, Driver) };
+    }
+    // SAFETY: non-null and valid (the DDI's contract); the shim checks Size.
+    let mut config = unsafe { Config.read() };
+    let device_add = config.EvtDriverDeviceAdd.map_or(0, |f| f as usize);
+    let unload = config.EvtDriverUnload.map_or(0, |f| f as usize);
+    config.EvtDriverDeviceAdd = (device_add != 0).then_some(native_device_add as _);
+    config.EvtDriverUnload = (unload != 0).then_some(native_unload as _);
+    // SAFETY: as the DDI, with the adapted copy of the config.
+    let status = unsafe { ddi::WdfDriverCreate(G, DriverObject, RegistryPath, Attributes, &mut config, Driver) };
+    if crate::NT_SUCCESS(status) {
+        with_native(|n| (n.device_add, n.unload) = (device_add, unload));
+    }
+    status
+}
+
+/// `WdfDriverOpenParametersRegistryKey` for a native driver (attributes checked).
+///
+/// # Safety
+/// As the DDI.
+unsafe fn open_parameters_key(
+    G: PWDF_DRIVER_GLOBALS,
+    Driver: WDFDRIVER,
+    Access: ACCESS_MASK,
+    Attributes: PWDF_OBJECT_ATTRIBUTES,
+    Key: *mut WDFKEY,
+) -> NTSTATUS {
+    // SAFETY: null or valid (the DDI's contract).
+    if unsafe { attributes_unadapted(Attributes, "WdfDriverOpenParametersRegistryKey") } {
+        return STOPPED_STATUS;
+    }
+    // SAFETY: as the DDI.
+    unsafe { ddi::WdfDriverOpenParametersRegistryKey(G, Driver, Access, Attributes, Key) }
+}
+
+/// `WdfDeviceCreate` for a native driver (attributes checked).
+///
+/// # Safety
+/// As the DDI.
+unsafe fn device_create(
+    G: PWDF_DRIVER_GLOBALS,
+    Init: *mut PWDFDEVICE_INIT,
+    Attributes: PWDF_OBJECT_ATTRIBUTES,
+    Device: *mut WDFDEVICE,
+) -> NTSTATUS {
+    // SAFETY: null or valid (the DDI's contract).
+    if unsafe { attributes_unadapted(Attributes, "WdfDeviceCreate") } {
+        return STOPPED_STATUS;
+    }
+    // SAFETY: as the DDI.
+    unsafe { ddi::WdfDeviceCreate(G, Init, Attributes, Device) }
+}
