@@ -8,8 +8,9 @@
 //! WDFKEY with WdfRegistryClose (the correct twin).
 //!
 //! Without clang or lld-link on the machine, each test prints one
-//! `SKIPPED` line naming itself and what to install, and passes; CI
-//! (.ci/run) installs them, so there they run.
+//! `SKIPPED` line naming itself and what to install, and passes — unless
+//! `KMDF_SIM_REQUIRE_CDRIVER_TOOLS` is set, as CI (.ci/run) sets it after
+//! installing them: there a missing tool fails the test.
 #![cfg(all(target_os = "linux", target_arch = "x86_64"))]
 
 use kmdf_sim::control::native::NativeImage;
@@ -31,7 +32,7 @@ fn tools_present() -> bool {
             .any(|d| Path::new(d).join(t).is_file())
             || Command::new(t).arg("--version").output().is_ok()
     };
-    has("clang") && has("lld-link") && has("llvm-dlltool")
+    has("clang") && has("lld-link") && has("llvm-dlltool") && has("llvm-nm")
 }
 
 /// Builds `regkey.c` with `defines` into the test's temporary directory.
@@ -87,8 +88,13 @@ fn images(test: &str) -> Option<&'static Images> {
         })
     });
     if built.is_none() {
+        assert!(
+            std::env::var_os("KMDF_SIM_REQUIRE_CDRIVER_TOOLS").is_none(),
+            "native_cdriver::{test}: clang, lld-link, llvm-dlltool or llvm-nm not found and KMDF_SIM_REQUIRE_CDRIVER_TOOLS \
+             is set (scripts/cdriver/install-tools installs them)"
+        );
         eprintln!(
-            "SKIPPED native_cdriver::{test}: clang, lld-link or llvm-dlltool not found \
+            "SKIPPED native_cdriver::{test}: clang, lld-link, llvm-dlltool or llvm-nm not found \
              (apt-get install clang-16 lld-16 llvm-16; .ci/run installs them)"
         );
     }

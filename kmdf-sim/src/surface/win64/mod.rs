@@ -29,7 +29,8 @@
 mod thunks;
 
 use crate::abi::*;
-use crate::model::native::{describe, stop_unmodelled};
+use crate::model::native::describe;
+pub(super) use crate::model::native::stop_unmodelled;
 use crate::model::{STOPPED_STATUS, with_state};
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -148,7 +149,10 @@ struct Native {
     /// The driver's return addresses, innermost last (one per entry point running).
     callers: Vec<usize>,
     /// The native calls in progress, innermost last.
-    #[allow(clippy::vec_box, reason = "the assembly holds each record's address: a box keeps it when the vector grows")]
+    #[allow(
+        clippy::vec_box,
+        reason = "the assembly holds each record's address: a box keeps it when the vector grows"
+    )]
     calls: Vec<Box<NativeCall>>,
 }
 
@@ -299,6 +303,8 @@ extern "win64" fn unmodelled_called(after_call: usize, caller: usize) -> NTSTATU
     };
     let site = describe(caller).map_or_else(|| format!("{caller:#x}"), |(_, s)| s);
     stop_unmodelled(&what, &site);
+    // Nothing owned may be live when the driver's frames are left.
+    drop((what, site));
     abandon_if_stopped();
     STOPPED_STATUS
 }

@@ -136,17 +136,21 @@ pub(super) struct BindInfo {
     module: PVOID,
 }
 
-/// `STATUS_OBJECT_TYPE_MISMATCH`: what the framework's
-/// LibraryRegisterClient returns when the client's function count is not its
-/// own (src/framework/kmdf/src/librarycommon/fxlibrarycommon.cpp).
-const STATUS_OBJECT_TYPE_MISMATCH: NTSTATUS = 0xC000_0024_u32 as NTSTATUS;
+/// The function-table sizes of the released KMDF versions after 1.13 (1.15
+/// to 1.31/1.33), which the framework accepts and binds by handing out its
+/// table's address (fxlibrarycommon.cpp, LibraryRegisterClient: the
+/// `WdfFunctionTableNumEntries_V1_*` list).
+const RELEASED_COUNTS: [ULONG; 7] = [444, 446, 448, 451, 453, 454, 458];
 
-/// `WdfVersionBind`: checks the client's KMDF version and function count,
-/// hands out the function table ("FuncTable arrives with a ptr to
-/// &WdfFunctions": the table's address is written there) and the driver
-/// globals (fxlibrarycommon.cpp, LibraryRegisterClient). ASSUMPTION: a major
-/// version other than 1 or a minor above 33 fails with
-/// STATUS_OBJECT_TYPE_MISMATCH as a wrong count does.
+/// `WdfVersionBind`, as the framework's LibraryRegisterClient binds a client
+/// (microsoft/Windows-Driver-Frameworks,
+/// src/framework/kmdf/src/librarycommon/fxlibrarycommon.cpp): a null
+/// BindInfo, globals pointer or FuncTable, or a function count that is no
+/// released version's, fails with STATUS_INVALID_PARAMETER; otherwise
+/// "FuncTable arrives with a ptr to &WdfFunctions", and the table's address
+/// is written there, and the driver globals are handed out. Clients of 1.13
+/// and older (their own copy of the table is filled) stop the machine as not
+/// modelled. ASSUMPTION: a version above 1.33 fails as a wrong count does.
 ///
 /// # Safety
 /// As the loader's contract: `BindInfo` and `Globals` valid.
@@ -162,10 +166,20 @@ unsafe fn version_bind(
     // SAFETY: non-null; WdfDriverEntry.lib passes its own WDF_BIND_INFO.
     let info = unsafe { &*BindInfo };
     let [major, minor, _] = info.version;
-    if major != 1 || minor > 33 || info.func_count as usize != super::WDF_FUNCTION_COUNT || info.func_table.is_null() {
-        return STATUS_OBJECT_TYPE_MISMATCH;
+    if info.func_table.is_null() || major != 1 || minor > 33 {
+        return STATUS_INVALID_PARAMETER;
     }
-    let Some(table) = with_native(|n| n.table.as_ptr()) else { return STATUS_OBJECT_TYPE_MISMATCH };
+    if info.func_count <= 438 {
+        super::stop_unmodelled(
+            &format!("binding a KMDF 1.{minor} client (function count {}, a table copy)", info.func_count),
+            "WDFLDR.SYS!WdfVersionBind",
+        );
+        return STOPPED_STATUS;
+    }
+    if !RELEASED_COUNTS.contains(&info.func_count) {
+        return STATUS_INVALID_PARAMETER;
+    }
+    let Some(table) = with_native(|n| n.table.as_ptr()) else { return STATUS_INVALID_PARAMETER };
     // SAFETY: `func_table` points to the client's WdfFunctions_01033 pointer.
     unsafe { info.func_table.write(table) };
     // SAFETY: `Globals` is the client's WdfDriverGlobals pointer.
