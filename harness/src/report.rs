@@ -128,7 +128,8 @@ impl StressReport {
     /// The summary lines a person reads.
     pub fn summary(&self) -> String {
         let mut s = format!(
-            "wdfkey-harness stress: {} — {} of {} cycles in {:.2} s ({:.0} cycles/s), seed {}{}{}\n",
+            "{}: {} — {} of {} cycles in {:.2} s ({:.0} cycles/s), seed {}{}{}\n",
+            self.tool,
             self.result.to_uppercase(),
             self.cycles_done,
             self.cycles_requested,
