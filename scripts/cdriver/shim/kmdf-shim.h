@@ -1,19 +1,25 @@
 /*
  * The kit's forced-include shim for mingw-w64's DDK headers (--sdk mingw):
- * what a KMDF 1.33 driver uses that mingw-w64 10 does not declare. Own
- * declarations, from the routines' documented signatures
+ * where mingw-w64 10 differs from the WDK's headers that a KMDF 1.33 driver
+ * and the framework's own headers rely on. Own declarations; the routines'
+ * signatures are their documented ones
  * (learn.microsoft.com/windows-hardware/drivers/ddi). Included before the
- * driver's first line; the declarations take effect once <ntddk.h> is in.
+ * driver's first line.
  */
 #ifndef WDFKEY_CDRIVER_KMDF_SHIM_H
 #define WDFKEY_CDRIVER_KMDF_SHIM_H
 #define _KERNEL_MODE 1
-#ifndef POOL_FLAG_NON_PAGED
-typedef unsigned long long POOL_FLAGS;
-#define POOL_FLAG_UNINITIALIZED 0x0000000000000002ULL
-#define POOL_FLAG_NON_PAGED 0x0000000000000040ULL
-#define POOL_FLAG_PAGED 0x0000000000000100ULL
-__declspec(dllimport) void *__stdcall ExAllocatePool2(POOL_FLAGS Flags, unsigned long long NumberOfBytes,
-                                                      unsigned long Tag);
-#endif
+
+/* mingw-w64 defines __attribute__ away when it sees MSVC mode, which breaks
+ * clang's own intrinsic headers. */
+#include <_mingw.h>
+#undef __attribute__
+#undef __MINGW_ATTRIB_NORETURN
+#define __MINGW_ATTRIB_NORETURN
+#undef __MINGW_ATTRIB_DEPRECATED
+#define __MINGW_ATTRIB_DEPRECATED
+
+/* The rest is in override/ntdef.h and override/ntddk.h, which wrap
+ * mingw-w64's headers of the same names: a driver that defines INITGUID
+ * before its first #include must see guiddef.h first then. */
 #endif

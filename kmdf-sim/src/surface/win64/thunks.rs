@@ -83,6 +83,9 @@ mod kernel_entries {
             Length: ULONG, Result: PULONG) -> NTSTATUS = ntddk::ZwEnumerateValueKey;
         ZwSetValueKey(Key: HANDLE, Name: PUNICODE_STRING, TitleIndex: ULONG, Type: ULONG, Data: PVOID,
             Size: ULONG) -> NTSTATUS = ntddk::ZwSetValueKey;
+        memset(Dest: PVOID, C: i32, N: SIZE_T) -> PVOID = crt::memset;
+        memcpy(Dest: PVOID, Src: PVOID, N: SIZE_T) -> PVOID = crt::memcpy;
+        memmove(Dest: PVOID, Src: PVOID, N: SIZE_T) -> PVOID = crt::memmove;
     }
 }
 
@@ -116,6 +119,34 @@ mod ddi_entries {
             -> NTSTATUS = ddi::WdfRegistryAssignULong;
         WdfRegistryRemoveValue(G: PWDF_DRIVER_GLOBALS, Key: WDFKEY, Name: PCUNICODE_STRING)
             -> NTSTATUS = ddi::WdfRegistryRemoveValue;
+    }
+}
+
+/// The C runtime routines ntoskrnl.exe exports (RtlZeroMemory,
+/// RtlCopyMemory and RtlMoveMemory are these): no machine state; the host's
+/// C library does the work.
+mod crt {
+    use super::*;
+
+    /// # Safety
+    /// As C's `memset`.
+    pub(super) unsafe fn memset(dest: PVOID, c: i32, n: SIZE_T) -> PVOID {
+        // SAFETY: the driver passes `n` writable bytes at `dest` (memset's contract).
+        unsafe { libc::memset(dest, c, n as usize) }
+    }
+
+    /// # Safety
+    /// As C's `memcpy`.
+    pub(super) unsafe fn memcpy(dest: PVOID, src: PVOID, n: SIZE_T) -> PVOID {
+        // SAFETY: the driver passes non-overlapping ranges of `n` bytes (memcpy's contract).
+        unsafe { libc::memcpy(dest, src, n as usize) }
+    }
+
+    /// # Safety
+    /// As C's `memmove`.
+    pub(super) unsafe fn memmove(dest: PVOID, src: PVOID, n: SIZE_T) -> PVOID {
+        // SAFETY: the driver passes ranges of `n` bytes (memmove's contract).
+        unsafe { libc::memmove(dest, src, n as usize) }
     }
 }
 
