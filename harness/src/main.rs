@@ -247,11 +247,17 @@ fn stress(options: &stress::Options, report_path: Option<&Path>) -> ExitCode {
     bar.set_style(progress_style());
     let report = stress::run(options, &interrupted, &bar);
     bar.finish_and_clear();
+    finish_stress_report(&report, report_path)
+}
+
+/// Prints a stress-shaped report (each bug check's `!analyze -v` view, then
+/// the summary), writes it, and gives its exit code.
+fn finish_stress_report(report: &report::StressReport, report_path: Option<&Path>) -> ExitCode {
     for b in &report.bug_checks {
         println!("{}", b.analysis);
     }
     print!("{}", report.summary());
-    if let Err(code) = write_report(report_path, &report) {
+    if let Err(code) = write_report(report_path, report) {
         return code;
     }
     match report.result.as_str() {
@@ -277,14 +283,7 @@ fn run_sys(options: &run_sys::Options, report_path: Option<&Path>) -> ExitCode {
         }
     };
     bar.finish_and_clear();
-    for b in &report.bug_checks {
-        println!("{}", b.analysis);
-    }
-    print!("{}", report.summary());
-    if let Err(code) = write_report(report_path, &report) {
-        return code;
-    }
-    if report.result == "pass" { ExitCode::from(EXIT_PASS) } else { ExitCode::from(EXIT_FOUND) }
+    finish_stress_report(&report, report_path)
 }
 
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]

@@ -9,7 +9,6 @@ use crate::report::{BugCheckRecord, LeakRecord, StressReport, ViolationRecord};
 use indicatif::ProgressBar;
 use kmdf_sim::control::native::NativeImage;
 use kmdf_sim::control::{DeviceId, Machine, Settings};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -56,26 +55,7 @@ pub fn run(o: &Options, bar: &ProgressBar) -> Result<StressReport, String> {
         m.registry_create_key(&format!(r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\{service}\Parameters"));
     m.install(image.name(), &service, image.driver_entry());
     let start = Instant::now();
-    let mut report = StressReport {
-        tool: "wdfkey-harness run-sys".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        result: "pass".into(),
-        seed: 0,
-        random: false,
-        jobs: 1,
-        cycles_requested: o.cycles,
-        cycles_done: 0,
-        duration_ms: 0,
-        cycles_per_second: 0.0,
-        verifier: (&settings).into(),
-        bug_checks: Vec::new(),
-        violations: Vec::new(),
-        leaks: Vec::new(),
-        findings: Vec::new(),
-        errors: Vec::new(),
-        ddi_calls: BTreeMap::new(),
-        reproduce: None,
-    };
+    let mut report = StressReport::new("wdfkey-harness run-sys", &settings, o.cycles, 0, false, 1);
     if !image.unmodelled_imports().is_empty() {
         eprintln!(
             "note: {} imports routines the simulator does not model (the machine stops if one is called): {}",
