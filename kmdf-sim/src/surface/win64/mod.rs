@@ -357,6 +357,8 @@ unsafe fn attributes_unadapted(attributes: PWDF_OBJECT_ATTRIBUTES, ddi: &str) ->
         (true, _) => "EvtCleanupCallback",
         (false, true) => "EvtDestroyCallback",
     };
-    stop_unmodelled(&format!("{which} in the object attributes a native driver passed to {ddi}"), ddi);
+    // The driver's call site is the innermost frame (`served` pushed it).
+    let site = with_state(|s| s.site().to_string()).unwrap_or_else(|| ddi.to_string());
+    stop_unmodelled(&format!("{which} in the object attributes a native driver passed to {ddi}"), &site);
     true
 }

@@ -111,6 +111,8 @@ mod ddi_entries {
             Device: *mut WDFDEVICE) -> NTSTATUS = device_create;
         WdfDeviceGetDriver(G: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE) -> WDFDRIVER = ddi::WdfDeviceGetDriver;
         WdfObjectDelete(G: PWDF_DRIVER_GLOBALS, Object: WDFOBJECT) -> () = ddi::WdfObjectDelete;
+        WdfObjectGetTypedContextWorker(G: PWDF_DRIVER_GLOBALS, Handle: WDFOBJECT,
+            TypeInfo: PCWDF_OBJECT_CONTEXT_TYPE_INFO) -> PVOID = ddi::WdfObjectGetTypedContextWorker;
         WdfRegistryClose(G: PWDF_DRIVER_GLOBALS, Key: WDFKEY) -> () = ddi::WdfRegistryClose;
         WdfRegistryWdmGetHandle(G: PWDF_DRIVER_GLOBALS, Key: WDFKEY) -> HANDLE = ddi::WdfRegistryWdmGetHandle;
         WdfRegistryQueryULong(G: PWDF_DRIVER_GLOBALS, Key: WDFKEY, Name: PCUNICODE_STRING, Value: PULONG)
