@@ -22,6 +22,8 @@
  *       WdfFunctions_01033, WdfFunctionCount, WdfStructureCount, WdfStructures,
  *       WdfClientVersionHigherThanFramework, WdfMinimumVersionRequired
  *
+ * The contract is docs/facts.md F78 (the bind) and F79 (the unload routine).
+ *
  * What it does, in the order the contract gives:
  *   FxDriverEntry(DriverObject, RegistryPath)
  *     1. keeps a copy of RegistryPath (the loader's string does not outlive

@@ -248,6 +248,32 @@ fn a_malformed_image_is_refused_before_anything_runs() {
     assert!(NativeImage::open(&images.twin).is_ok());
 }
 
+/// Any byte of the headers and tables changed: the loader refuses the image
+/// or maps it, and never panics (nothing runs here).
+#[test]
+fn corrupted_headers_never_panic_the_loader() {
+    let Some(images) = images("corrupted_headers_never_panic_the_loader") else { return };
+    let good = std::fs::read(&images.twin).unwrap();
+    let (mut refused, mut mapped) = (0, 0);
+    for at in 0..0x400.min(good.len()) {
+        for value in [0x00, 0xFF, 0x7F] {
+            let mut bytes = good.clone();
+            if bytes[at] == value {
+                continue;
+            }
+            bytes[at] = value;
+            match NativeImage::from_bytes("mutant.sys", &bytes) {
+                Ok(_) => mapped += 1,
+                Err(e) => {
+                    assert!(e.to_string().starts_with("mutant.sys: "), "{e}");
+                    refused += 1;
+                }
+            }
+        }
+    }
+    assert!(refused > 0 && mapped > 0, "refused {refused}, mapped {mapped}");
+}
+
 /// The function-table file is the bindings' `_WDFFUNCENUM`, and the
 /// minimal wdf.h's indices are the file's.
 #[test]

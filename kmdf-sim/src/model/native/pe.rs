@@ -200,7 +200,7 @@ impl Parsed {
     /// The file offset of `rva` (in a section's file data).
     fn file_offset(&self, rva: u32, what: &str) -> Result<usize, ImageError> {
         match self.section_of(rva) {
-            Some(s) if rva - s.rva < s.raw_size => Ok((s.raw_offset + (rva - s.rva)) as usize),
+            Some(s) if rva - s.rva < s.raw_size => Ok(s.raw_offset as usize + (rva - s.rva) as usize),
             _ => err(format!("{what}: RVA {rva:#x} is not in any section's file data")),
         }
     }
@@ -228,7 +228,7 @@ impl Parsed {
                     let hint = u32::try_from(v & 0x7FFF_FFFF).unwrap_or(0);
                     r.cstr(self.file_offset(hint, "import name")? + 2, 512, "import name")?
                 };
-                let slot = iat.checked_add(8 * n).filter(|s| s + 8 <= self.size_of_image);
+                let slot = iat.checked_add(8 * n).filter(|&s| u64::from(s) + 8 <= u64::from(self.size_of_image));
                 let Some(slot) = slot else { return err("an import address table slot lies outside the image") };
                 self.imports.push(Import { dll: dll.clone(), name, slot });
                 t += 8;
@@ -253,11 +253,11 @@ impl Parsed {
                 match entry >> 12 {
                     0 => {}
                     10 => {
-                        let target = page + u32::from(entry & 0xFFF);
-                        if target + 8 > self.size_of_image {
+                        let target = u64::from(page) + u64::from(entry & 0xFFF);
+                        if target + 8 > u64::from(self.size_of_image) {
                             return err(format!("a relocation at RVA {target:#x} lies outside the image"));
                         }
-                        self.relocations.push(target);
+                        self.relocations.push(target as u32);
                     }
                     kind => {
                         return err(format!("relocation type {kind} is not an x64 one (10, DIR64) the loader applies"));
@@ -287,8 +287,9 @@ impl Parsed {
             if section > 0
                 && let Some(sec) = self.sections.get(section as usize - 1)
                 && sec.code
+                && let Some(rva) = sec.rva.checked_add(value)
             {
-                self.symbols.push((sec.rva + value, name));
+                self.symbols.push((rva, name));
             }
             i += 1 + aux;
         }
