@@ -24,7 +24,7 @@
 //! adapters, which call the driver's win64 functions. Object attributes
 //! with EvtCleanupCallback / EvtDestroyCallback, and the DDIs whose
 //! structures carry other callbacks, are not adapted yet: they stop the
-//! machine (see `SERVED_DDIS`).
+//! machine (`thunks.rs` lists what is served).
 
 mod thunks;
 

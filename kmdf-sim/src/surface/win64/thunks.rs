@@ -2,9 +2,15 @@
 //! return address and jumps to its body, which runs the routine's host-ABI
 //! shim (the one a Rust driver calls) through [`served`].
 //!
-//! `SERVED_DDIS` and `SERVED_KERNEL` list what a native image can call; a
-//! routine's line is its shim's signature. Every other import and slot is
-//! bound to a stub that stops the machine with its name.
+//! The `entry_points!` lists below are what a native image can call (a
+//! routine's line is its shim's signature): the kernel routines, the
+//! framework loader's bind, and the DDIs whose arguments carry no driver
+//! callback (those that do are adapted by hand: WdfDriverCreate; the object
+//! attributes of the create DDIs are checked). A DDI that creates an object
+//! with callbacks (queues, timers, work items, PnP/power callbacks) is not
+//! listed, so no object of a native driver can hold a callback the machine
+//! would call with the host ABI. Every other import and slot is bound to a
+//! stub that stops the machine with its name.
 #![allow(non_snake_case)]
 
 use super::{attributes_unadapted, native_device_add, native_unload, served, with_native};
@@ -121,6 +127,29 @@ mod ddi_entries {
             -> NTSTATUS = ddi::WdfRegistryAssignULong;
         WdfRegistryRemoveValue(G: PWDF_DRIVER_GLOBALS, Key: WDFKEY, Name: PCUNICODE_STRING)
             -> NTSTATUS = ddi::WdfRegistryRemoveValue;
+        WdfRegistryRemoveKey(G: PWDF_DRIVER_GLOBALS, Key: WDFKEY) -> NTSTATUS = ddi::WdfRegistryRemoveKey;
+        WdfRegistryQueryValue(G: PWDF_DRIVER_GLOBALS, Key: WDFKEY, Name: PCUNICODE_STRING, Length: ULONG,
+            Value: PVOID, Queried: PULONG, Type: PULONG) -> NTSTATUS = ddi::WdfRegistryQueryValue;
+        WdfRegistryAssignValue(G: PWDF_DRIVER_GLOBALS, Key: WDFKEY, Name: PCUNICODE_STRING, Type: ULONG,
+            Length: ULONG, Value: PVOID) -> NTSTATUS = ddi::WdfRegistryAssignValue;
+        WdfRegistryQueryUnicodeString(G: PWDF_DRIVER_GLOBALS, Key: WDFKEY, Name: PCUNICODE_STRING,
+            Bytes: PUSHORT, Value: PUNICODE_STRING) -> NTSTATUS = ddi::WdfRegistryQueryUnicodeString;
+        WdfDeviceCreateDeviceInterface(G: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE, Guid: *const GUID,
+            Reference: PCUNICODE_STRING) -> NTSTATUS = ddi::WdfDeviceCreateDeviceInterface;
+        WdfDeviceGetDefaultQueue(G: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE) -> WDFQUEUE
+            = ddi::WdfDeviceGetDefaultQueue;
+        WdfObjectReferenceActual(G: PWDF_DRIVER_GLOBALS, Handle: WDFOBJECT, Tag: PVOID, Line: LONG, File: PCCH)
+            -> () = ddi::WdfObjectReferenceActual;
+        WdfObjectDereferenceActual(G: PWDF_DRIVER_GLOBALS, Handle: WDFOBJECT, Tag: PVOID, Line: LONG, File: PCCH)
+            -> () = ddi::WdfObjectDereferenceActual;
+        WdfStringGetUnicodeString(G: PWDF_DRIVER_GLOBALS, String: WDFSTRING, Unicode: PUNICODE_STRING)
+            -> () = ddi::WdfStringGetUnicodeString;
+        WdfMemoryGetBuffer(G: PWDF_DRIVER_GLOBALS, Memory: WDFMEMORY, Size: *mut usize) -> PVOID
+            = ddi::WdfMemoryGetBuffer;
+        WdfDriverRetrieveVersionString(G: PWDF_DRIVER_GLOBALS, Driver: WDFDRIVER, String: WDFSTRING)
+            -> NTSTATUS = ddi::WdfDriverRetrieveVersionString;
+        WdfDriverIsVersionAvailable(G: PWDF_DRIVER_GLOBALS, Driver: WDFDRIVER,
+            Params: PWDF_DRIVER_VERSION_AVAILABLE_PARAMS) -> BOOLEAN = ddi::WdfDriverIsVersionAvailable;
     }
 }
 
