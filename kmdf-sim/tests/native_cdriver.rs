@@ -37,7 +37,9 @@ fn tools_present() -> bool {
 
 /// Builds `regkey.c` with `defines` into the test's temporary directory.
 fn build(out: &str, defines: &[&str], extra_sources: &[&str]) -> Result<PathBuf, String> {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("native-cdriver");
+    // One directory per test process: a runner that starts a process per
+    // test (nextest) builds in each at once.
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("native-cdriver-{}", std::process::id()));
     let image = dir.join(out);
     let root = repo();
     let mut cmd = Command::new("python3");
