@@ -95,6 +95,8 @@ std::arch::global_asm!(
     "sub rsp, 40",
     "call rax",
     "add rsp, 40",
+    // The return path, shared with native_abandon: RSP is the value saved in the buffer.
+    "3:",
     "pop r15",
     "pop r14",
     "pop r13",
@@ -108,13 +110,7 @@ std::arch::global_asm!(
     "mov rsp, [rdi]",
     "mov qword ptr [rdi + 8], 1",
     "xor eax, eax",
-    "pop r15",
-    "pop r14",
-    "pop r13",
-    "pop r12",
-    "pop rbx",
-    "pop rbp",
-    "ret",
+    "jmp 3b",
     ".popsection",
     unmodelled = sym unmodelled_called,
 );
