@@ -223,6 +223,19 @@ fn correct_twin_runs_the_stress_cycle_clean() {
     assert_eq!(m.ddi_calls().get("WdfDeviceCreate").copied(), Some(CYCLES as u64 * 2), "{:?}", m.ddi_calls());
 }
 
+/// The image dropped while the machine still has its driver loaded: the
+/// unload cannot run the driver's code, and says so with a stop.
+#[test]
+fn unloading_a_dropped_image_stops_instead_of_skipping_its_code() {
+    let Some(images) = images("unloading_a_dropped_image_stops_instead_of_skipping_its_code") else { return };
+    let m = machine(Settings::default());
+    let image = NativeImage::open(&images.twin).expect("the image maps");
+    assert_eq!(m.load(image.name(), SERVICE, image.driver_entry()).expect("load"), 0);
+    drop(image);
+    let stop = m.unload().expect_err("the unload stops");
+    assert!(stop.to_string().contains("calling EvtDriverUnload of a native driver whose image was dropped"), "{stop}");
+}
+
 /// An import the model lacks stops the machine with its name at its first call.
 #[test]
 fn an_unmodelled_import_stops_the_machine_with_its_name() {

@@ -311,7 +311,7 @@ extern "win64" fn unmodelled_called(after_call: usize, caller: usize) -> NTSTATU
 /// # Safety
 /// As DRIVER_INITIALIZE; a native image is bound on this thread.
 pub unsafe extern "C" fn native_driver_entry(object: PDRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
-    let Some(entry) = with_native(|n| n.entry).filter(|&e| e != 0) else {
+    let Some(entry) = native_code(|n| n.entry, "DriverEntry") else {
         return STOPPED_STATUS;
     };
     // SAFETY: `entry` is the image's entry point, FxDriverEntry(DriverObject, RegistryPath).
@@ -319,9 +319,23 @@ pub unsafe extern "C" fn native_driver_entry(object: PDRIVER_OBJECT, path: PUNIC
     r.map_or(STOPPED_STATUS, |v| v as u32 as NTSTATUS)
 }
 
+/// The address of the driver's `callback` (`which` of the bound image), or —
+/// when no image is bound on this thread any more (its `NativeImage` was
+/// dropped while the machine still runs the driver) — a stop saying so.
+fn native_code(which: impl FnOnce(&Native) -> usize, callback: &str) -> Option<usize> {
+    let address = with_native(|n| which(n));
+    if address.is_none() {
+        stop_unmodelled(
+            &format!("calling {callback} of a native driver whose image was dropped"),
+            "kmdf_sim::control::native",
+        );
+    }
+    address.filter(|&a| a != 0)
+}
+
 /// EvtDriverDeviceAdd adapter: the driver's win64 callback.
 unsafe extern "C" fn native_device_add(driver: WDFDRIVER, init: PWDFDEVICE_INIT) -> NTSTATUS {
-    let Some(f) = with_native(|n| n.device_add).filter(|&f| f != 0) else {
+    let Some(f) = native_code(|n| n.device_add, "EvtDriverDeviceAdd") else {
         return STOPPED_STATUS;
     };
     // SAFETY: `f` is the driver's EvtDriverDeviceAdd(WDFDRIVER, PWDFDEVICE_INIT).
@@ -331,7 +345,7 @@ unsafe extern "C" fn native_device_add(driver: WDFDRIVER, init: PWDFDEVICE_INIT)
 
 /// EvtDriverUnload adapter: the driver's win64 callback.
 unsafe extern "C" fn native_unload(driver: WDFDRIVER) {
-    if let Some(f) = with_native(|n| n.unload).filter(|&f| f != 0) {
+    if let Some(f) = native_code(|n| n.unload, "EvtDriverUnload") {
         // SAFETY: `f` is the driver's EvtDriverUnload(WDFDRIVER).
         let _ = unsafe { call_native(f, [driver as u64, 0, 0, 0]) };
     }
