@@ -61,6 +61,7 @@ const TESTS: &[(&str, fn())] = &[
     ("triage_reads_a_file_or_stdin_and_exits_2_on_garbage", triage_reads_a_file_or_stdin_and_exits_2_on_garbage),
     ("scan_exit_codes_json_and_explain", scan_exit_codes_json_and_explain),
     ("no_libtest_tests_in_the_sources", no_libtest_tests_in_the_sources),
+    ("run_sys_exit_codes_on_c_driver_images", run_sys_exit_codes_on_c_driver_images),
     ("faults::a_failed_point_fails_the_report", crate::faults::tests::a_failed_point_fails_the_report),
     (
         "bench::a_missed_target_is_marked_and_fails_the_check",
@@ -372,7 +373,7 @@ fn exit_2_malformed_arguments_are_refused() {
     let out = run(&["--help"]);
     assert_eq!(out.status.code(), Some(0));
     let help = text(&out.stdout);
-    for sub in ["stress", "faults", "replay-crash", "bench", "triage", "scan"] {
+    for sub in ["stress", "faults", "replay-crash", "bench", "run-sys", "triage", "scan"] {
         assert!(help.contains(sub), "{help}");
     }
 }
@@ -492,6 +493,73 @@ fn exit_codes_table_in_every_help_and_in_the_harness_readme() {
     }
     let readme = std::fs::read_to_string(repo_file("harness/README.md")).expect("harness/README.md");
     assert!(readme.contains(&format!("```text\n{top}\n```")), "harness/README.md must show, verbatim:\n{top}");
+}
+
+/// Builds scripts/cdriver/test-drivers/regkey.c with `defines` into `out`;
+/// `None` when clang/lld-link are missing (not allowed when CI requires them).
+fn build_c_driver(out: &Path, defines: &[&str]) -> Option<()> {
+    let mut cmd = Command::new("python3");
+    cmd.arg(repo_file("scripts/cdriver/build"))
+        .args(["--sdk", "none", "--headers"])
+        .arg(repo_file("scripts/cdriver/include"))
+        .arg("-o")
+        .arg(out);
+    for d in defines {
+        cmd.args(["-D", d]);
+    }
+    let r = cmd.arg(repo_file("scripts/cdriver/test-drivers/regkey.c")).output().expect("python3 runs");
+    if r.status.code() == Some(2) && text(&r.stderr).contains("not found") {
+        assert!(
+            std::env::var_os("KMDF_SIM_REQUIRE_CDRIVER_TOOLS").is_none(),
+            "clang/lld-link missing: {}",
+            text(&r.stderr)
+        );
+        eprintln!("SKIPPED run_sys_exit_codes_on_c_driver_images (C drivers): {}", text(&r.stderr).trim());
+        return None;
+    }
+    assert!(r.status.success(), "{}{}", text(&r.stdout), text(&r.stderr));
+    Some(())
+}
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+fn run_sys_exit_codes_on_c_driver_images() {
+    let dir = scratch("run-sys");
+    let junk = dir.join("junk.sys");
+    std::fs::write(&junk, b"MZ not an image").expect("written");
+    let out = run(&["run-sys", junk.to_str().expect("UTF-8 path")]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("junk.sys"), "{}", text(&out.stderr));
+
+    let (twin, bug) = (dir.join("regkey.sys"), dir.join("regkey-bug.sys"));
+    if build_c_driver(&twin, &[]).is_none() {
+        return;
+    }
+    build_c_driver(&bug, &["REGKEY_CLOSE_RAW_HANDLE"]).expect("tools present");
+    let path = dir.join("report.json");
+    let out =
+        harness().arg("run-sys").arg(&twin).args(["--cycles", "50", "--report"]).arg(&path).output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    let report = read_json(&path);
+    validate("schemas/stress-report.schema.json", &report);
+    assert_eq!(report["cycles_done"], 50);
+    assert_eq!(report["tool"], "wdfkey-harness run-sys");
+
+    let out =
+        harness().arg("run-sys").arg(&bug).args(["--cycles", "50", "--report"]).arg(&path).output().expect("runs");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("INVALID_KERNEL_HANDLE (93)"), "{stdout}");
+    assert!(stdout.contains("(from regkey-bug!RegkeyEvtDriverUnload+0x"), "{stdout}");
+    let report = read_json(&path);
+    validate("schemas/stress-report.schema.json", &report);
+    assert_eq!(report["cycles_done"], 1, "the first cycle's unload stops");
+    assert_eq!(report["result"], "fail");
+}
+
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+fn run_sys_exit_codes_on_c_driver_images() {
+    let out = run(&["run-sys", "any.sys"]);
+    assert_eq!(out.status.code(), Some(2));
 }
 
 fn progress_rate_is_rounded_to_whole_cycles() {

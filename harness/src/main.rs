@@ -13,6 +13,8 @@ mod replay;
 #[cfg(test)]
 mod replay_fixtures;
 mod report;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod run_sys;
 mod stress;
 
 use clap::{Parser, Subcommand};
@@ -154,6 +156,34 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Runs the stress cycle on a KMDF driver image (.sys, x64 PE) loaded
+    /// natively by the simulator (Linux x86_64 only): the package installed,
+    /// then per cycle a root-enumerated devnode added (first cycle) or
+    /// enabled — which loads the driver —, disabled, enabled and disabled —
+    /// which unloads it — with every verifier on. Stops at the first bug
+    /// check, ownership violation, leak or finding, prints the `!analyze -v`
+    /// view, and exits 1. An image that cannot be loaded (not an x64 PE, a
+    /// malformed table) exits 2 before any cycle. Build a C driver with
+    /// scripts/cdriver/build (scripts/cdriver/README.md).
+    #[command(name = "run-sys", after_long_help = EXIT_CODES)]
+    RunSys {
+        /// The driver image.
+        #[arg(value_name = "DRIVER.sys")]
+        driver: PathBuf,
+        /// How many cycles (at least 1).
+        #[arg(long, default_value_t = 100, value_parser = cycles_arg)]
+        cycles: u64,
+        /// The driver's service name (default: the image's file stem).
+        #[arg(long)]
+        service: Option<String>,
+        /// The devnode's hardware ID (default: Root\<service>).
+        #[arg(long, value_name = "ID")]
+        hardware_id: Option<String>,
+        /// Write the JSON report (schemas/stress-report.schema.json) to this
+        /// file; checked before the run starts.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+    },
     #[command(after_long_help = EXIT_CODES)]
     Triage(wdfkey_diag::cli::TriageArgs),
     #[command(after_long_help = EXIT_CODES)]
@@ -217,11 +247,17 @@ fn stress(options: &stress::Options, report_path: Option<&Path>) -> ExitCode {
     bar.set_style(progress_style());
     let report = stress::run(options, &interrupted, &bar);
     bar.finish_and_clear();
+    finish_stress_report(&report, report_path)
+}
+
+/// Prints a stress-shaped report (each bug check's `!analyze -v` view, then
+/// the summary), writes it, and gives its exit code.
+fn finish_stress_report(report: &report::StressReport, report_path: Option<&Path>) -> ExitCode {
     for b in &report.bug_checks {
         println!("{}", b.analysis);
     }
     print!("{}", report.summary());
-    if let Err(code) = write_report(report_path, &report) {
+    if let Err(code) = write_report(report_path, report) {
         return code;
     }
     match report.result.as_str() {
@@ -229,6 +265,31 @@ fn stress(options: &stress::Options, report_path: Option<&Path>) -> ExitCode {
         "interrupted" => ExitCode::from(EXIT_INTERRUPTED),
         _ => ExitCode::from(EXIT_FOUND),
     }
+}
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+fn run_sys(options: &run_sys::Options, report_path: Option<&Path>) -> ExitCode {
+    if let Err(code) = check_report_path(report_path) {
+        return code;
+    }
+    let bar = ProgressBar::new(options.cycles);
+    bar.set_style(progress_style());
+    let report = match run_sys::run(options, &bar) {
+        Ok(r) => r,
+        Err(e) => {
+            bar.finish_and_clear();
+            eprintln!("{PROGRAM}: run-sys: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    bar.finish_and_clear();
+    finish_stress_report(&report, report_path)
+}
+
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+fn run_sys(_options: &(), _report_path: Option<&Path>) -> ExitCode {
+    eprintln!("{PROGRAM}: run-sys loads a driver image natively and needs Linux on x86_64");
+    ExitCode::from(EXIT_USAGE)
 }
 
 fn faults(report_path: Option<&Path>) -> ExitCode {
@@ -266,6 +327,12 @@ fn run_cli() -> ExitCode {
         Command::Stress { cycles, jobs, seed, random, report } => {
             stress(&stress::Options { cycles, seed, random, jobs }, report.as_deref())
         }
+        #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+        Command::RunSys { driver, cycles, service, hardware_id, report } => {
+            run_sys(&run_sys::Options { driver, cycles, service, hardware_id }, report.as_deref())
+        }
+        #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+        Command::RunSys { report, .. } => run_sys(&(), report.as_deref()),
         Command::Faults { report } => faults(report.as_deref()),
         Command::ReplayCrash => replay_crash(),
         Command::Triage(args) => wdfkey_diag::cli::run_triage(PROGRAM, &args),

@@ -125,10 +125,36 @@ pub struct StressReport {
 }
 
 impl StressReport {
+    /// A passing report of `tool` with nothing found yet: `cycles` asked
+    /// for, none done, under `settings`.
+    pub fn new(tool: &str, settings: &Settings, cycles: u64, seed: u64, random: bool, jobs: u64) -> Self {
+        StressReport {
+            tool: tool.into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            result: "pass".into(),
+            seed,
+            random,
+            jobs,
+            cycles_requested: cycles,
+            cycles_done: 0,
+            duration_ms: 0,
+            cycles_per_second: 0.0,
+            verifier: settings.into(),
+            bug_checks: Vec::new(),
+            violations: Vec::new(),
+            leaks: Vec::new(),
+            findings: Vec::new(),
+            errors: Vec::new(),
+            ddi_calls: BTreeMap::new(),
+            reproduce: None,
+        }
+    }
+
     /// The summary lines a person reads.
     pub fn summary(&self) -> String {
         let mut s = format!(
-            "wdfkey-harness stress: {} — {} of {} cycles in {:.2} s ({:.0} cycles/s), seed {}{}{}\n",
+            "{}: {} — {} of {} cycles in {:.2} s ({:.0} cycles/s), seed {}{}{}\n",
+            self.tool,
             self.result.to_uppercase(),
             self.cycles_done,
             self.cycles_requested,

@@ -191,26 +191,9 @@ pub fn run(o: &Options, interrupted: &AtomicBool, bar: &ProgressBar) -> StressRe
     let start = Instant::now();
     let runs = run_machines(o, interrupted, bar, false);
     let elapsed = start.elapsed();
-    let mut report = StressReport {
-        tool: "wdfkey-harness stress".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        result: "pass".into(),
-        seed: o.seed,
-        random: o.random,
-        jobs: o.jobs as u64,
-        cycles_requested: o.cycles,
-        cycles_done: runs.iter().map(|r| r.cycles_done).sum(),
-        duration_ms: elapsed.as_millis() as u64,
-        cycles_per_second: 0.0,
-        verifier: (&settings).into(),
-        bug_checks: Vec::new(),
-        violations: Vec::new(),
-        leaks: Vec::new(),
-        findings: Vec::new(),
-        errors: Vec::new(),
-        ddi_calls: BTreeMap::new(),
-        reproduce: None,
-    };
+    let mut report = StressReport::new("wdfkey-harness stress", &settings, o.cycles, o.seed, o.random, o.jobs as u64);
+    report.cycles_done = runs.iter().map(|r| r.cycles_done).sum();
+    report.duration_ms = elapsed.as_millis() as u64;
     report.cycles_per_second = report.cycles_done as f64 / elapsed.as_secs_f64().max(1e-9);
     for r in &runs {
         for (name, n) in &r.ddi_calls {

@@ -10,6 +10,8 @@
 //! The machine never holds a borrow of its state while driver code runs: every
 //! DDI borrows the state for its own work only.
 
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+pub mod native;
 pub mod scenario;
 
 pub use crate::model::call_record::{CallRecord, FRAMEWORK as FRAMEWORK_CALLS, RegistryAccess};

@@ -18,6 +18,8 @@ pub(crate) mod call_record;
 pub(crate) mod framework;
 pub(crate) mod kernel;
 mod name;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+pub(crate) mod native;
 #[rustfmt::skip]
 mod routine_table;
 pub(crate) mod routines;

@@ -1,0 +1,47 @@
+//! Driver images loaded natively (x64 PE, Linux x86_64): the images mapped
+//! on this thread, addresses named as `image+offset`, and the stop for a
+//! routine or table slot the model does not serve.
+//!
+//! The image format and its mapping are [`pe`]'s; the binding of imports to
+//! the model's routines (`extern "win64"` entry points) is the surface's.
+
+pub mod pe;
+
+use crate::model::{Stop, with_state};
+use pe::Mapped;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+thread_local! {
+    /// The images mapped on this thread, for naming addresses.
+    static IMAGES: RefCell<Vec<Rc<Mapped>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Makes `image`'s addresses nameable on this thread.
+pub(crate) fn register(image: Rc<Mapped>) {
+    IMAGES.with(|l| l.borrow_mut().push(image));
+}
+
+/// Forgets the image mapped at `base`.
+pub(crate) fn unregister(base: usize) {
+    let _ = IMAGES.try_with(|l| l.borrow_mut().retain(|m| m.base != base));
+}
+
+/// The image holding `address`, and the address as the debugger names it
+/// (`module!Symbol+0xNN (image+0xRVA)`).
+pub(crate) fn describe(address: usize) -> Option<(String, String)> {
+    IMAGES.with(|l| l.borrow().iter().find(|m| m.contains(address)).map(|m| (m.name.clone(), m.describe(address))))
+}
+
+/// Stops the machine: the driver called `what`, which the model does not
+/// serve. Recorded as a simulator stop (the simulator's gap, not the
+/// driver's bug), naming the routine and the call site, never a silent
+/// success.
+pub(crate) fn stop_unmodelled(what: &str, site: &str) {
+    with_state(|s| {
+        s.record_stop(Stop::SimulatorPanic {
+            location: site.to_string(),
+            message: format!("{what} is not modelled by kmdf-sim: the machine stopped at its first call"),
+        });
+    });
+}

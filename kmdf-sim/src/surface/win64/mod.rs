@@ -1,0 +1,374 @@
+//! The surface a natively loaded driver image (x64 PE, Linux x86_64) calls:
+//! its imports and WDF function-table slots bound to `extern "win64"` entry
+//! points over the same shims a Rust driver calls (one implementation per
+//! routine, two ABIs), and the driver's callbacks called back with the
+//! win64 ABI.
+//!
+//! * Every entry point records its return address first, so the model's
+//!   stack carries the driver's call site as `module!Symbol+0xNN
+//!   (image+0xRVA)` — the name every stop, violation and handle-history line
+//!   shows. A tail call (`jmp` to the import) leaves no driver return
+//!   address; the callback's own frame names the driver then.
+//! * Driver code runs through [`call_native`], which can be abandoned: when
+//!   a call into the model stops the machine, the entry point does not
+//!   return to the driver; the driver's frames are left at once and control
+//!   is back in the simulator where it entered the driver (a bug check
+//!   halts the driver's code).
+//! * An import the model lacks, and a function-table slot of a DDI it does
+//!   not serve for native images, is bound to a stub that stops the machine
+//!   naming the routine and its caller at the first call.
+//!
+//! The driver's callbacks are called as wdk-sys types declare them
+//! (`extern "C"`, the host's ABI): the WDF_DRIVER_CONFIG a native driver
+//! passes is copied with its callbacks replaced by this module's host-ABI
+//! adapters, which call the driver's win64 functions. Object attributes
+//! with EvtCleanupCallback / EvtDestroyCallback, and the DDIs whose
+//! structures carry other callbacks, are not adapted yet: they stop the
+//! machine (`thunks.rs` lists what is served).
+
+mod thunks;
+
+use crate::abi::*;
+use crate::model::native::describe;
+pub(super) use crate::model::native::stop_unmodelled;
+use crate::model::{STOPPED_STATUS, with_state};
+use std::borrow::Cow;
+use std::cell::RefCell;
+
+/// How many slots of `WdfFunctions_01033` KMDF 1.33 has
+/// (WdfFunctionTableNumEntries, data/kmdf-1.33-function-table.txt).
+pub const WDF_FUNCTION_COUNT: usize = 458;
+
+/// KMDF 1.33's function table, slot order: one DDI name per line.
+pub fn function_table_names() -> impl Iterator<Item = &'static str> {
+    include_str!("../../../data/kmdf-1.33-function-table.txt")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+}
+
+/// Stubs for what is not served: slots `0..WDF_FUNCTION_COUNT` are the WDF
+/// function table's, the rest unresolved imports of the loaded image.
+const STUBS: usize = 1024;
+/// One stub: `call common` (5 bytes) and 3 bytes of `int3`.
+const STUB_SIZE: usize = 8;
+
+// The stubs and the native call / abandon pair. SysV side: `native_call(buf,
+// f, args)` saves the host's callee-saved registers and its stack pointer in
+// `buf`, calls `f(args[0..4])` with the win64 ABI (RCX, RDX, R8, R9, 32 bytes
+// of shadow space, a 16-byte aligned stack) and returns its RAX;
+// `native_abandon(buf)` returns from that `native_call` again — with 0 and
+// `buf.abandoned` set — from any depth of driver frames above it.
+std::arch::global_asm!(
+    ".pushsection .text.kmdf_sim_native,\"ax\",@progbits",
+    ".p2align 4",
+    ".globl kmdf_sim_unmodelled_stubs",
+    ".hidden kmdf_sim_unmodelled_stubs",
+    "kmdf_sim_unmodelled_stubs:",
+    ".rept 1024",
+    "call 2f",
+    "int3",
+    "int3",
+    "int3",
+    ".endr",
+    "2:",
+    // RCX = the address after the stub's call; RDX = the driver's return
+    // address; the stack is as the driver's call left it.
+    "pop rcx",
+    "mov rdx, [rsp]",
+    "jmp {unmodelled}",
+    ".globl kmdf_sim_native_call",
+    ".hidden kmdf_sim_native_call",
+    "kmdf_sim_native_call:",
+    "push rbp",
+    "push rbx",
+    "push r12",
+    "push r13",
+    "push r14",
+    "push r15",
+    "mov [rdi], rsp",
+    "mov qword ptr [rdi + 8], 0",
+    "mov rax, rsi",
+    "mov rcx, [rdx]",
+    "mov r8, [rdx + 16]",
+    "mov r9, [rdx + 24]",
+    "mov rdx, [rdx + 8]",
+    "sub rsp, 40",
+    "call rax",
+    "add rsp, 40",
+    // The return path, shared with native_abandon: RSP is the value saved in the buffer.
+    "3:",
+    "pop r15",
+    "pop r14",
+    "pop r13",
+    "pop r12",
+    "pop rbx",
+    "pop rbp",
+    "ret",
+    ".globl kmdf_sim_native_abandon",
+    ".hidden kmdf_sim_native_abandon",
+    "kmdf_sim_native_abandon:",
+    "mov rsp, [rdi]",
+    "mov qword ptr [rdi + 8], 1",
+    "xor eax, eax",
+    "jmp 3b",
+    ".popsection",
+    unmodelled = sym unmodelled_called,
+);
+
+/// Where [`call_native`] can be returned to.
+#[repr(C)]
+struct NativeCall {
+    /// The host stack pointer after the saved registers.
+    rsp: u64,
+    /// Set when the call was abandoned.
+    abandoned: u64,
+}
+
+unsafe extern "sysv64" {
+    static kmdf_sim_unmodelled_stubs: u8;
+    fn kmdf_sim_native_call(call: *mut NativeCall, f: usize, args: *const u64) -> u64;
+    fn kmdf_sim_native_abandon(call: *mut NativeCall) -> !;
+}
+
+/// What this thread's native driver registered, and what its stubs name.
+#[derive(Default)]
+struct Native {
+    /// The image's entry point (FxDriverEntry).
+    entry: usize,
+    /// The driver's EvtDriverDeviceAdd and EvtDriverUnload (win64 code).
+    device_add: usize,
+    unload: usize,
+    /// The function table WdfVersionBind hands out.
+    table: Vec<usize>,
+    /// The imports bound to stubs, `dll!name`, by stub index − WDF_FUNCTION_COUNT.
+    unresolved: Vec<String>,
+    /// The driver's return addresses, innermost last (one per entry point running).
+    callers: Vec<usize>,
+    /// The native calls in progress, innermost last.
+    #[allow(
+        clippy::vec_box,
+        reason = "the assembly holds each record's address: a box keeps it when the vector grows"
+    )]
+    calls: Vec<Box<NativeCall>>,
+}
+
+thread_local! {
+    static NATIVE: RefCell<Option<Native>> = const { RefCell::new(None) };
+}
+
+fn with_native<R>(f: impl FnOnce(&mut Native) -> R) -> Option<R> {
+    NATIVE.with(|n| n.borrow_mut().as_mut().map(f))
+}
+
+/// Why a native image cannot be bound on this thread.
+#[derive(Debug)]
+pub struct BindError(pub String);
+
+/// Prepares this thread for a native image whose entry point is `entry`
+/// once mapped: the function table, with every slot either a served DDI's
+/// entry point or its stub.
+pub fn begin_image() -> Result<(), BindError> {
+    NATIVE.with(|n| {
+        let mut n = n.borrow_mut();
+        if n.is_some() {
+            return Err(BindError("a native driver image is already loaded on this thread; drop it first".into()));
+        }
+        let table = function_table_names()
+            .enumerate()
+            .map(|(i, name)| thunks::ddi(name).unwrap_or_else(|| stub(i)))
+            .collect::<Vec<_>>();
+        *n = Some(Native { table, ..Native::default() });
+        Ok(())
+    })
+}
+
+/// Sets the mapped image's entry point.
+pub fn set_entry(entry: usize) {
+    with_native(|n| n.entry = entry);
+}
+
+/// Forgets this thread's native image (after its mapping is gone, nothing
+/// may call it).
+pub fn end_image() {
+    let _ = NATIVE.try_with(|n| n.borrow_mut().take());
+}
+
+fn stub(index: usize) -> usize {
+    (&raw const kmdf_sim_unmodelled_stubs) as usize + index * STUB_SIZE
+}
+
+/// The address an import of `dll!name` is bound to: the routine's win64
+/// entry point, or a stub that stops the machine naming it when called
+/// (`None` when the image has more unresolved imports than stubs).
+pub fn resolve(dll: &str, name: &str) -> Option<usize> {
+    let served = if dll.eq_ignore_ascii_case("ntoskrnl.exe") {
+        thunks::kernel(name)
+    } else if dll.eq_ignore_ascii_case("wdfldr.sys") {
+        thunks::loader(name)
+    } else {
+        None
+    };
+    if served.is_some() {
+        return served;
+    }
+    with_native(|n| {
+        let index = WDF_FUNCTION_COUNT + n.unresolved.len();
+        (index < STUBS).then(|| {
+            n.unresolved.push(format!("{dll}!{name}"));
+            stub(index)
+        })
+    })
+    .flatten()
+}
+
+/// The imports bound to stubs so far (`dll!name`).
+pub fn unresolved() -> Vec<String> {
+    with_native(|n| n.unresolved.clone()).unwrap_or_default()
+}
+
+/// Calls the driver's win64 function `f` with up to four integer arguments.
+/// `None` when the call was abandoned because the machine stopped inside it.
+///
+/// # Safety
+/// `f` is a function of the loaded image taking the arguments given (the
+/// rest ignored), with the win64 ABI.
+unsafe fn call_native(f: usize, args: [u64; 4]) -> Option<u64> {
+    let mut call = Box::new(NativeCall { rsp: 0, abandoned: 0 });
+    let at: *mut NativeCall = &mut *call;
+    with_native(|n| n.calls.push(call));
+    // SAFETY: `at` lives in the box now on the calls stack until the pop
+    // below; `f` is win64 code of the image (the caller's contract).
+    let r = unsafe { kmdf_sim_native_call(at, f, args.as_ptr()) };
+    let call = with_native(|n| n.calls.pop()).flatten();
+    match call {
+        Some(c) if c.abandoned == 0 => Some(r),
+        _ => None,
+    }
+}
+
+/// After a call into the model: when the machine has stopped, leaves the
+/// driver's code for good — back to where the simulator called it.
+fn abandon_if_stopped() {
+    if !with_state(|s| s.is_stopped()).unwrap_or(false) {
+        return;
+    }
+    let innermost = with_native(|n| n.calls.last_mut().map(|c| std::ptr::from_mut(c.as_mut()))).flatten();
+    if let Some(call) = innermost {
+        // SAFETY: `call` is the innermost native call in progress on this
+        // thread; every frame above it is the driver's or an entry point's
+        // that holds nothing to drop (the borrow above has ended).
+        unsafe { kmdf_sim_native_abandon(call) }
+    }
+}
+
+/// Records the driver's return address of the entry point being entered
+/// (called by every entry point's prologue).
+extern "win64" fn record_caller(address: usize) {
+    with_native(|n| n.callers.push(address));
+}
+
+/// Runs a served routine's shim for the driver: the driver's call site is the
+/// innermost simulated frame while it runs; afterwards a stop abandons the
+/// driver's code.
+fn served<R: Copy>(body: impl FnOnce() -> R) -> R {
+    let caller = with_native(|n| n.callers.pop()).flatten().unwrap_or(0);
+    let site = describe(caller);
+    let pushed = match site {
+        Some((image, symbol)) => with_state(|s| s.push_frame(Cow::Owned(image), Cow::Owned(symbol))).is_some(),
+        None => false,
+    };
+    let r = body();
+    if pushed {
+        with_state(|s| s.pop_frame());
+    }
+    abandon_if_stopped();
+    r
+}
+
+/// A stub was called: the WDF slot or the import it stands for is not
+/// served. Stops the machine naming it and its caller, then leaves the
+/// driver's code.
+extern "win64" fn unmodelled_called(after_call: usize, caller: usize) -> NTSTATUS {
+    let index = (after_call - 5 - stub(0)) / STUB_SIZE;
+    let what = if index < WDF_FUNCTION_COUNT {
+        let name = function_table_names().nth(index).unwrap_or("?");
+        format!("WDF function table slot {index} ({name}, for a natively loaded driver)")
+    } else {
+        let name = with_native(|n| n.unresolved.get(index - WDF_FUNCTION_COUNT).cloned()).flatten();
+        format!("the import {}", name.unwrap_or_else(|| "?".into()))
+    };
+    let site = describe(caller).map_or_else(|| format!("{caller:#x}"), |(_, s)| s);
+    stop_unmodelled(&what, &site);
+    // Nothing owned may be live when the driver's frames are left.
+    drop((what, site));
+    abandon_if_stopped();
+    STOPPED_STATUS
+}
+
+/// The host-ABI `DRIVER_INITIALIZE` the machine calls for the native image:
+/// runs its entry point (FxDriverEntry).
+///
+/// # Safety
+/// As DRIVER_INITIALIZE; a native image is bound on this thread.
+pub unsafe extern "C" fn native_driver_entry(object: PDRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
+    let Some(entry) = native_code(|n| n.entry, "DriverEntry") else {
+        return STOPPED_STATUS;
+    };
+    // SAFETY: `entry` is the image's entry point, FxDriverEntry(DriverObject, RegistryPath).
+    let r = unsafe { call_native(entry, [object as u64, path as u64, 0, 0]) };
+    r.map_or(STOPPED_STATUS, |v| v as u32 as NTSTATUS)
+}
+
+/// The address of the driver's `callback` (`which` of the bound image), or —
+/// when no image is bound on this thread any more (its `NativeImage` was
+/// dropped while the machine still runs the driver) — a stop saying so.
+fn native_code(which: impl FnOnce(&Native) -> usize, callback: &str) -> Option<usize> {
+    let address = with_native(|n| which(n));
+    if address.is_none() {
+        stop_unmodelled(
+            &format!("calling {callback} of a native driver whose image was dropped"),
+            "kmdf_sim::control::native",
+        );
+    }
+    address.filter(|&a| a != 0)
+}
+
+/// EvtDriverDeviceAdd adapter: the driver's win64 callback.
+unsafe extern "C" fn native_device_add(driver: WDFDRIVER, init: PWDFDEVICE_INIT) -> NTSTATUS {
+    let Some(f) = native_code(|n| n.device_add, "EvtDriverDeviceAdd") else {
+        return STOPPED_STATUS;
+    };
+    // SAFETY: `f` is the driver's EvtDriverDeviceAdd(WDFDRIVER, PWDFDEVICE_INIT).
+    let r = unsafe { call_native(f, [driver as u64, init as u64, 0, 0]) };
+    r.map_or(STOPPED_STATUS, |v| v as u32 as NTSTATUS)
+}
+
+/// EvtDriverUnload adapter: the driver's win64 callback.
+unsafe extern "C" fn native_unload(driver: WDFDRIVER) {
+    if let Some(f) = native_code(|n| n.unload, "EvtDriverUnload") {
+        // SAFETY: `f` is the driver's EvtDriverUnload(WDFDRIVER).
+        let _ = unsafe { call_native(f, [driver as u64, 0, 0, 0]) };
+    }
+}
+
+/// Whether object attributes a native driver passed carry callbacks the
+/// machine would call with the host ABI: if so, stops naming them.
+///
+/// # Safety
+/// `attributes` null or valid.
+unsafe fn attributes_unadapted(attributes: PWDF_OBJECT_ATTRIBUTES, ddi: &str) -> bool {
+    if attributes.is_null() {
+        return false;
+    }
+    // SAFETY: non-null and valid (the caller's contract).
+    let a = unsafe { &*attributes };
+    let which = match (a.EvtCleanupCallback.is_some(), a.EvtDestroyCallback.is_some()) {
+        (false, false) => return false,
+        (true, _) => "EvtCleanupCallback",
+        (false, true) => "EvtDestroyCallback",
+    };
+    // The driver's call site is the innermost frame (`served` pushed it).
+    let site = with_state(|s| s.site().to_string()).unwrap_or_else(|| ddi.to_string());
+    stop_unmodelled(&format!("{which} in the object attributes a native driver passed to {ddi}"), &site);
+    true
+}
