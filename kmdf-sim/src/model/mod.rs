@@ -82,6 +82,11 @@ pub(crate) fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> Option<R> {
         let mut slot = cell.borrow_mut();
         let r = slot.as_mut().map(f);
         let driver = slot.as_ref().is_some_and(|s| s.kernel.frames.driver_on_top());
+        // Driver code runs next: frees made meanwhile become no-access now (F51).
+        #[cfg(unix)]
+        if driver {
+            kernel::special_pool::seal_freed();
+        }
         let _ = IN_DRIVER.try_with(|c| c.set(driver));
         r
     })
@@ -140,6 +145,8 @@ impl Drop for Engine {
     /// state is gone: then there is nothing left to forget.
     fn drop(&mut self) {
         let _ = STATE.try_with(|cell| cell.borrow_mut().take());
+        // What the machine still held is freed: sealed like any free.
+        seal_freed();
     }
 }
 
@@ -149,6 +156,14 @@ impl Drop for Engine {
 /// allocator may call it to account the driver's own heap (K5).
 pub fn in_driver_code() -> bool {
     IN_DRIVER.try_with(Cell::get).unwrap_or(false)
+}
+
+/// Makes every special-pool free made since the last time no-access (F51):
+/// before driver code runs (see [`with_state`]) and when a machine operation
+/// returns to the test.
+pub(crate) fn seal_freed() {
+    #[cfg(unix)]
+    kernel::special_pool::seal_freed();
 }
 
 /// Appends a line to the running machine's debug output (what `DbgPrint`
