@@ -117,8 +117,9 @@ fn guard_regions_work() -> bool {
 fn process_madvise(ranges: &[(usize, usize)], advice: libc::c_int) -> bool {
     static PIDFD: OnceLock<Option<libc::c_int>> = OnceLock::new();
     let Some(pidfd) = *PIDFD.get_or_init(|| {
+        let pid = libc::pid_t::try_from(std::process::id()).unwrap_or(0);
         // SAFETY: pidfd_open(2) on this process; no memory is passed.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) };
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
         libc::c_int::try_from(fd).ok().filter(|&fd| fd >= 0)
     }) else {
         return false;
