@@ -275,14 +275,20 @@ fn unregister_if(slot: usize, start: usize) {
     let _ = STARTS[slot].compare_exchange(start, 0, Ordering::SeqCst, Ordering::SeqCst);
 }
 
-/// A new mapping of `mapped` bytes whose last page (from `guard_start`) is
-/// the no-access guard page.
+/// How many new slots are mapped, and their guard pages installed, at once.
+const FRESH_BATCH: usize = 64;
+
+/// A new slot of `mapped` bytes whose last page (from `guard_start`) is the
+/// no-access guard page. Slots are mapped [`FRESH_BATCH`] at a time in one
+/// mapping, their guard pages made no-access in one call where the host
+/// allows; the others wait, open and zero, for the next allocations.
 fn fresh_mapping(mapped: usize, guard_start: usize, page: usize) -> Option<*mut u8> {
+    let count = if vectored_batches() { FRESH_BATCH } else { 1 };
     // SAFETY: an anonymous private mapping; no existing memory is touched.
     let base = unsafe {
         libc::mmap(
             std::ptr::null_mut(),
-            mapped,
+            mapped * count,
             libc::PROT_READ | libc::PROT_WRITE,
             libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
             -1,
@@ -292,15 +298,29 @@ fn fresh_mapping(mapped: usize, guard_start: usize, page: usize) -> Option<*mut 
     if base == libc::MAP_FAILED {
         return None;
     }
-    let base = base.cast::<u8>();
-    // SAFETY: `guard_start` is within the mapping just created.
-    let guard = unsafe { base.add(guard_start) };
-    if !make_no_access(guard, page) {
+    let base = base as usize;
+    let slots: Vec<usize> = (0..count).map(|i| base + i * mapped).collect();
+    let guards: Vec<(usize, usize)> = slots.iter().map(|&slot| (slot + guard_start, page)).collect();
+    if !protect_all(&guards, false).0 {
         // SAFETY: unmapping our own mapping.
-        unsafe { libc::munmap(base.cast(), mapped) };
+        unsafe { libc::munmap(base as *mut libc::c_void, mapped * count) };
         return None;
     }
-    Some(base)
+    let mut opened = OPENED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    opened.extend(slots[1..].iter().map(|&slot| (slot, mapped, true)));
+    Some(base as *mut u8)
+}
+
+/// Whether protection calls over many ranges cost one call on this host.
+fn vectored_batches() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        vectored_guards()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
+    }
 }
 
 /// One special-pool allocation.
@@ -361,6 +381,7 @@ impl Drop for Allocation {
     fn drop(&mut self) {
         unregister_if(self.guard_slot, self.base as usize + self.mapped - page_size());
         let entry = (self.base as usize, self.mapped);
+        let _ = HAS_PENDING.try_with(|f| f.set(true));
         if PENDING.try_with(|p| p.borrow_mut().0.push(entry)).is_err() {
             // The thread is exiting: seal it on its own.
             seal(vec![entry]);
@@ -381,6 +402,9 @@ impl Drop for Pending {
 
 thread_local! {
     static PENDING: std::cell::RefCell<Pending> = std::cell::RefCell::new(Pending::default());
+    /// Whether `PENDING` may hold frees: a flag without a destructor, so the
+    /// check the machine makes on every return to driver code stays cheap.
+    static HAS_PENDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Makes every free of this thread made since the last call no-access (one
@@ -388,7 +412,15 @@ thread_local! {
 /// them. The machine calls it whenever control is about to leave the
 /// simulator's own code — back to driver code or to the test — so no code
 /// but the simulator's ever sees a freed page accessible.
+#[inline]
 pub(crate) fn seal_freed() {
+    if HAS_PENDING.try_with(|f| f.replace(false)) == Ok(true) {
+        seal_pending();
+    }
+}
+
+/// The body of [`seal_freed`] once there is something to seal.
+fn seal_pending() {
     let ranges = PENDING.try_with(|p| {
         let mut p = p.borrow_mut();
         if p.0.is_empty() { Vec::new() } else { std::mem::take(&mut p.0) }
