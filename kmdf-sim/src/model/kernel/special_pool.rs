@@ -76,33 +76,42 @@ pub fn protection() -> Protection {
     })
 }
 
+/// Whether `probe` succeeds on a scratch page of a private anonymous
+/// mapping made for it (and unmapped after).
+#[cfg(target_os = "linux")]
+fn on_scratch_page(probe: impl FnOnce(*mut libc::c_void, usize) -> bool) -> bool {
+    let page = page_size();
+    // SAFETY: an anonymous private mapping; no existing memory is touched.
+    let base = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            page,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if base == libc::MAP_FAILED {
+        return false;
+    }
+    let works = probe(base, page);
+    // SAFETY: unmapping the scratch mapping.
+    unsafe { libc::munmap(base, page) };
+    works
+}
+
 /// Whether the host installs and removes guard regions on a private
 /// anonymous mapping.
 fn guard_regions_work() -> bool {
     #[cfg(target_os = "linux")]
     {
-        let page = page_size();
-        // SAFETY: an anonymous private mapping; no existing memory is touched.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                page,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if base == libc::MAP_FAILED {
-            return false;
-        }
-        // SAFETY: the page is the scratch mapping just created.
-        let installed = unsafe { libc::madvise(base, page, MADV_GUARD_INSTALL) } == 0;
-        // SAFETY: as above; removing guards that may not exist is allowed.
-        let removed = installed && unsafe { libc::madvise(base, page, MADV_GUARD_REMOVE) } == 0;
-        // SAFETY: unmapping the scratch mapping.
-        unsafe { libc::munmap(base, page) };
-        removed
+        on_scratch_page(|base, page| {
+            // SAFETY: the page is the scratch mapping just created.
+            let installed = unsafe { libc::madvise(base, page, MADV_GUARD_INSTALL) } == 0;
+            // SAFETY: as above; removing guards that may not exist is allowed.
+            installed && unsafe { libc::madvise(base, page, MADV_GUARD_REMOVE) } == 0
+        })
     }
     #[cfg(not(target_os = "linux"))]
     {
@@ -145,29 +154,11 @@ fn process_madvise(ranges: &[(usize, usize)], advice: libc::c_int) -> bool {
 fn vectored_guards() -> bool {
     static WORKS: OnceLock<bool> = OnceLock::new();
     *WORKS.get_or_init(|| {
-        if protection() != Protection::GuardRegions {
-            return false;
-        }
-        let page = page_size();
-        // SAFETY: an anonymous private mapping; no existing memory is touched.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                page,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if base == libc::MAP_FAILED {
-            return false;
-        }
-        let ranges = [(base as usize, page)];
-        let works = process_madvise(&ranges, MADV_GUARD_INSTALL) && process_madvise(&ranges, MADV_GUARD_REMOVE);
-        // SAFETY: unmapping the scratch mapping.
-        unsafe { libc::munmap(base, page) };
-        works
+        protection() == Protection::GuardRegions
+            && on_scratch_page(|base, page| {
+                let ranges = [(base as usize, page)];
+                process_madvise(&ranges, MADV_GUARD_INSTALL) && process_madvise(&ranges, MADV_GUARD_REMOVE)
+            })
     })
 }
 
