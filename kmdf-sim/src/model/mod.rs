@@ -72,6 +72,10 @@ pub(crate) const DEBUG_LINES_KEPT: usize = 4096;
 thread_local! {
     static STATE: RefCell<Option<State>> = const { RefCell::new(None) };
     static IN_DRIVER: Cell<bool> = const { Cell::new(false) };
+    /// The running machine's driver globals (its `Box` in the framework
+    /// state, stable while the machine lives; null without one): the binding
+    /// macro reads it on every DDI call without borrowing the state.
+    static GLOBALS: Cell<*mut crate::abi::_WDF_DRIVER_GLOBALS> = const { Cell::new(std::ptr::null_mut()) };
 }
 
 /// Runs `f` on this thread's machine state, if a machine exists.
@@ -114,7 +118,8 @@ impl Engine {
         STATE.with(|cell| {
             let mut slot = cell.borrow_mut();
             assert!(slot.is_none(), "kmdf-sim: this thread already has a Machine; drop it before creating another");
-            *slot = Some(State::new(settings));
+            let state = slot.insert(State::new(settings));
+            GLOBALS.set(std::ptr::from_mut(state.framework.globals.as_mut()));
         });
         Engine { _not_send: PhantomData }
     }
@@ -144,6 +149,7 @@ impl Drop for Engine {
     /// its own may be dropped while the thread exits, after the simulator's
     /// state is gone: then there is nothing left to forget.
     fn drop(&mut self) {
+        let _ = GLOBALS.try_with(|g| g.set(std::ptr::null_mut()));
         let _ = STATE.try_with(|cell| cell.borrow_mut().take());
         // What the machine still held is freed: sealed like any free.
         seal_freed();
@@ -164,6 +170,12 @@ pub fn in_driver_code() -> bool {
 pub(crate) fn seal_freed() {
     #[cfg(unix)]
     kernel::special_pool::seal_freed();
+}
+
+/// The `DriverGlobals` of this thread's machine (null without one).
+#[inline]
+pub(crate) fn driver_globals() -> *mut crate::abi::_WDF_DRIVER_GLOBALS {
+    GLOBALS.try_with(Cell::get).unwrap_or(std::ptr::null_mut())
 }
 
 /// Appends a line to the running machine's debug output (what `DbgPrint`
