@@ -107,9 +107,17 @@ impl Machine {
         self.engine.with(f)
     }
 
+    /// `r`, once the operation that made it has sealed its special-pool
+    /// frees: when control goes back to the test, no freed page is
+    /// accessible (F51).
+    fn done<R>(&self, r: R) -> R {
+        crate::model::seal_freed();
+        r
+    }
+
     /// Loads the installed driver.
     pub(crate) fn load_installed(&self) -> Result<NTSTATUS, Stopped> {
-        self.engine.load_installed()
+        self.done(self.engine.load_installed())
     }
 
     /// Reports of the unloads the machine did by itself: after a failed
@@ -367,14 +375,14 @@ impl Machine {
     /// panic: on Windows wdk-panic turns it into bug check 0x52504E43
     /// (windows-drivers-rs guide §4), and so does the machine.
     pub fn run<R>(&self, image: &str, symbol: &str, f: impl FnOnce() -> R) -> Result<R, Stopped> {
-        self.engine.run(image, symbol, f)
+        self.done(self.engine.run(image, symbol, f))
     }
 
     /// Like [`Machine::run`], at `irql` (e.g. `DISPATCH_LEVEL as u8`, as in a
     /// DPC or under a spin lock). Passive objects deleted meanwhile are
     /// disposed by the PASSIVE work item when the call returns (F9, F34).
     pub fn run_at_irql<R>(&self, image: &str, symbol: &str, irql: u8, f: impl FnOnce() -> R) -> Result<R, Stopped> {
-        self.engine.run_at_irql(image, symbol, irql, f)
+        self.done(self.engine.run_at_irql(image, symbol, irql, f))
     }
 
     /// Like [`Machine::run`], in the context of a user process (which has a
@@ -386,7 +394,7 @@ impl Machine {
         process: &str,
         f: impl FnOnce() -> R,
     ) -> Result<R, Stopped> {
-        self.engine.run_in_process(image, symbol, process, f)
+        self.done(self.engine.run_in_process(image, symbol, process, f))
     }
 
     /// Loads a driver: creates its service key (if missing), a driver object
@@ -401,7 +409,7 @@ impl Machine {
     /// # Panics
     /// If a driver is already loaded on this machine (one driver per machine).
     pub fn load(&self, image: &str, service: &str, entry: crate::DRIVER_INITIALIZE) -> Result<NTSTATUS, Stopped> {
-        self.engine.load(image, service, entry)
+        self.done(self.engine.load(image, service, entry))
     }
 
     /// Unloads the loaded driver as KMDF does (F27, F37): EvtDriverUnload
@@ -413,7 +421,7 @@ impl Machine {
     /// # Panics
     /// If no driver is loaded.
     pub fn unload(&self) -> Result<UnloadReport, Stopped> {
-        self.engine.unload()
+        self.done(self.engine.unload())
     }
 
     /// Adds a root-enumerated devnode with `hardware_id` (its INF's security
@@ -425,7 +433,7 @@ impl Machine {
     /// # Panics
     /// If no driver was [installed](Machine::install).
     pub fn add_device(&self, hardware_id: &str, security: Option<&str>) -> Result<DeviceId, Stopped> {
-        self.engine.add_device(hardware_id, security)
+        self.done(self.engine.add_device(hardware_id, security))
     }
 
     /// A devnode's hardware ID and instance ID.
@@ -454,30 +462,30 @@ impl Machine {
     /// does (F38: query-remove, then F35's orderly removal). When no device
     /// of the driver remains, the driver is unloaded (F37).
     pub fn disable_device(&self, id: DeviceId) -> Result<(), Stopped> {
-        self.engine.disable_device(id)
+        self.done(self.engine.disable_device(id))
     }
 
     /// Enables a disabled devnode: a fresh add and start (F38), reloading the
     /// driver first if it was unloaded.
     pub fn enable_device(&self, id: DeviceId) -> Result<(), Stopped> {
-        self.engine.enable_device(id)
+        self.done(self.engine.enable_device(id))
     }
 
     /// Surprise removal (F36): EvtDeviceSurpriseRemoval first, then the
     /// removal steps; the devnode can be enabled again (re-plugged).
     pub fn surprise_remove_device(&self, id: DeviceId) -> Result<(), Stopped> {
-        self.engine.surprise_remove_device(id)
+        self.done(self.engine.surprise_remove_device(id))
     }
 
     /// Restart (`pnputil /restart-device`): disable, then enable (F38, F72).
     pub fn restart_device(&self, id: DeviceId) -> Result<(), Stopped> {
-        self.engine.restart_device(id)
+        self.done(self.engine.restart_device(id))
     }
 
     /// Opens the device's interface as `caller` (CreateFile): checked against
     /// the devnode's security descriptor from its INF (F73).
     pub fn open_device(&self, id: DeviceId, caller: Caller) -> Result<DeviceFile, NTSTATUS> {
-        self.engine.open_device(id, caller)
+        self.done(self.engine.open_device(id, caller))
     }
 
     /// Sends an IOCTL (METHOD_BUFFERED) on an open file from `process`: the
@@ -494,7 +502,7 @@ impl Machine {
         input: &[u8],
         output_len: usize,
     ) -> Result<Result<(u64, IoOutcome), NTSTATUS>, Stopped> {
-        self.engine.device_io_control(file, process, code, input, output_len)
+        self.done(self.engine.device_io_control(file, process, code, input, output_len))
     }
 
     /// Sends a write (WriteFile, buffered I/O) of `data`; as
@@ -505,7 +513,7 @@ impl Machine {
         process: &str,
         data: &[u8],
     ) -> Result<Result<(u64, IoOutcome), NTSTATUS>, Stopped> {
-        self.engine.write(file, process, data)
+        self.done(self.engine.write(file, process, data))
     }
 
     /// Sends a read (ReadFile, buffered I/O) of up to `length` bytes; as
@@ -517,7 +525,7 @@ impl Machine {
         process: &str,
         length: usize,
     ) -> Result<Result<(u64, IoOutcome), NTSTATUS>, Stopped> {
-        self.engine.read(file, process, length)
+        self.done(self.engine.read(file, process, length))
     }
 
     /// A synchronous call as an application makes it: submit, then wait —
@@ -528,7 +536,7 @@ impl Machine {
         submitted: Result<Result<(u64, IoOutcome), NTSTATUS>, Stopped>,
         timeout_ms: u64,
     ) -> Result<Result<IoOutcome, NTSTATUS>, Stopped> {
-        self.engine.call_sync(submitted, timeout_ms)
+        self.done(self.engine.call_sync(submitted, timeout_ms))
     }
 
     /// The application cancels a request (CancelIo → IoCancelIrp): one still
@@ -540,7 +548,7 @@ impl Machine {
     /// (WdfRequestIsCanceled; a later WdfRequestMarkCancelableEx returns
     /// STATUS_CANCELLED).
     pub fn cancel_request(&self, request: u64) -> Result<(), Stopped> {
-        self.engine.cancel_request(request)
+        self.done(self.engine.cancel_request(request))
     }
 
     /// How a request stands: completed (with its results) or pending.
@@ -551,7 +559,7 @@ impl Machine {
     /// Lets the framework present requests that waited behind a completed
     /// one (the simulator does it when an entry point returns).
     pub fn dispatch_requests(&self) -> Result<(), Stopped> {
-        self.engine.dispatch_requests()
+        self.done(self.engine.dispatch_requests())
     }
 
     /// Requests presented to the driver and not completed yet.
@@ -573,14 +581,14 @@ impl Machine {
     /// Lets `ms` milliseconds of simulated time pass: every timer due by
     /// then fires, in order, and requests that can be presented are.
     pub fn advance_time(&self, ms: u64) -> Result<(), Stopped> {
-        self.engine.advance_time(ms)
+        self.done(self.engine.advance_time(ms))
     }
 
     /// Waits as an application's synchronous ReadFile / WriteFile /
     /// DeviceIoControl does: simulated time runs (timers fire) until the
     /// request completes or `timeout_ms` has passed; then how it stands.
     pub fn wait_for_request(&self, request: u64, timeout_ms: u64) -> Result<IoOutcome, Stopped> {
-        self.engine.wait_for_request(request, timeout_ms)
+        self.done(self.engine.wait_for_request(request, timeout_ms))
     }
 
     /// Timers of the loaded driver still queued: (WDFTIMER, due time).

@@ -77,6 +77,10 @@ pub(crate) const DEBUG_LINES_KEPT: usize = 4096;
 thread_local! {
     static STATE: RefCell<Option<State>> = const { RefCell::new(None) };
     static IN_DRIVER: Cell<bool> = const { Cell::new(false) };
+    /// The running machine's driver globals (its `Box` in the framework
+    /// state, stable while the machine lives; null without one): the binding
+    /// macro reads it on every DDI call without borrowing the state.
+    static GLOBALS: Cell<*mut crate::abi::_WDF_DRIVER_GLOBALS> = const { Cell::new(std::ptr::null_mut()) };
 }
 
 /// Runs `f` on this thread's machine state, if a machine exists.
@@ -87,6 +91,11 @@ pub(crate) fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> Option<R> {
         let mut slot = cell.borrow_mut();
         let r = slot.as_mut().map(f);
         let driver = slot.as_ref().is_some_and(|s| s.kernel.frames.driver_on_top());
+        // Driver code runs next: frees made meanwhile become no-access now (F51).
+        #[cfg(unix)]
+        if driver {
+            kernel::special_pool::seal_freed();
+        }
         let _ = IN_DRIVER.try_with(|c| c.set(driver));
         r
     })
@@ -114,7 +123,8 @@ impl Engine {
         STATE.with(|cell| {
             let mut slot = cell.borrow_mut();
             assert!(slot.is_none(), "kmdf-sim: this thread already has a Machine; drop it before creating another");
-            *slot = Some(State::new(settings));
+            let state = slot.insert(State::new(settings));
+            GLOBALS.set(std::ptr::from_mut(state.framework.globals.as_mut()));
         });
         Engine { _not_send: PhantomData }
     }
@@ -144,7 +154,10 @@ impl Drop for Engine {
     /// its own may be dropped while the thread exits, after the simulator's
     /// state is gone: then there is nothing left to forget.
     fn drop(&mut self) {
+        let _ = GLOBALS.try_with(|g| g.set(std::ptr::null_mut()));
         let _ = STATE.try_with(|cell| cell.borrow_mut().take());
+        // What the machine still held is freed: sealed like any free.
+        seal_freed();
     }
 }
 
@@ -154,6 +167,20 @@ impl Drop for Engine {
 /// allocator may call it to account the driver's own heap (K5).
 pub fn in_driver_code() -> bool {
     IN_DRIVER.try_with(Cell::get).unwrap_or(false)
+}
+
+/// Makes every special-pool free made since the last time no-access (F51):
+/// before driver code runs (see [`with_state`]) and when a machine operation
+/// returns to the test.
+pub(crate) fn seal_freed() {
+    #[cfg(unix)]
+    kernel::special_pool::seal_freed();
+}
+
+/// The `DriverGlobals` of this thread's machine (null without one).
+#[inline]
+pub(crate) fn driver_globals() -> *mut crate::abi::_WDF_DRIVER_GLOBALS {
+    GLOBALS.try_with(Cell::get).unwrap_or(std::ptr::null_mut())
 }
 
 /// Appends a line to the running machine's debug output (what `DbgPrint`

@@ -115,7 +115,7 @@ impl Engine {
         self.run_in(image, symbol, "System", false, 0, f)
     }
 
-    /// Like [`Machine::run`], at `irql` (e.g. `DISPATCH_LEVEL as u8`, as in a
+    /// Like [`Engine::run`], at `irql` (e.g. `DISPATCH_LEVEL as u8`, as in a
     /// DPC or under a spin lock). Passive objects deleted meanwhile are
     /// disposed by the PASSIVE work item when the call returns (F9, F34).
     pub(crate) fn run_at_irql<R>(
@@ -132,7 +132,7 @@ impl Engine {
         result.and_then(|r| self.stopped().map_or(Ok(r), |stop| Err(Box::new(stop))))
     }
 
-    /// Like [`Machine::run`], in the context of a user process (which has a
+    /// Like [`Engine::run`], in the context of a user process (which has a
     /// PEB), as an IOCTL from an application runs.
     pub(crate) fn run_in_process<R>(
         &self,

@@ -193,7 +193,7 @@ pub(crate) fn access_allowed(sddl: &str, caller: Caller) -> bool {
     allowed & !denied & wanted == wanted
 }
 
-/// Cancels a request as [`Machine::cancel_request`] describes. Runs driver
+/// Cancels a request as [`Engine::cancel_request`] describes. Runs driver
 /// code: call it with no borrow of the state held.
 pub(crate) fn cancel(request: u64) {
     let action = with_state(|s| match s.framework.objects.get_mut(&request).map(|o| &mut o.kind) {
@@ -301,7 +301,7 @@ impl Engine {
     /// D0EntryPostInterruptsEnabled, SelfManagedIoInit).
     ///
     /// # Panics
-    /// If no driver was [installed](Machine::install).
+    /// If no driver was [installed](Engine::install).
     pub(crate) fn add_device(&self, hardware_id: &str, security: Option<&str>) -> Result<DeviceId, Stopped> {
         self.check_running()?;
         let id = self.with(|s| {
@@ -602,7 +602,7 @@ impl Engine {
     }
 
     /// Sends a write (WriteFile, buffered I/O) of `data`; as
-    /// [`Machine::device_io_control`].
+    /// [`Engine::device_io_control`].
     pub(crate) fn write(
         &self,
         file: &DeviceFile,
@@ -613,7 +613,7 @@ impl Engine {
     }
 
     /// Sends a read (ReadFile, buffered I/O) of up to `length` bytes; as
-    /// [`Machine::device_io_control`]. The completed outcome's `output` is
+    /// [`Engine::device_io_control`]. The completed outcome's `output` is
     /// what the driver returned.
     pub(crate) fn read(
         &self,

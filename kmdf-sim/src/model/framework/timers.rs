@@ -1,8 +1,8 @@
 //! Simulated time and framework timers (wdftimer.h).
 //!
 //! The machine has a clock in 100-ns units since boot, as `KeQuerySystemTime`
-//! counts. It moves only when a test lets it ([`Machine::advance_time`]) or
-//! when simulated code waits ([`Machine::wait_for_request`],
+//! counts. It moves only when a test lets it ([`Engine::advance_time`]) or
+//! when simulated code waits ([`Engine::wait_for_request`],
 //! `WdfIoQueueStopSynchronously`): then the timers due by then fire in order,
 //! each in the System process at DISPATCH_LEVEL — the WDFTIMER page: a
 //! timer's EvtTimerFunc runs at DISPATCH_LEVEL unless its ExecutionLevel is

@@ -14,9 +14,24 @@
 //! Pages are made no-access with the host's lightweight guard regions
 //! (Linux 6.13 and later: `madvise(MADV_GUARD_INSTALL/REMOVE)`), which do
 //! not split the mapping, or with `mprotect` where the host has none (or
-//! `KMDF_SIM_SPECIAL_POOL_PROTECTION=mprotect` says so). Either way an
-//! allocation costs at most two protection calls — one when it is handed
-//! out, one when it is freed — and a stray access faults the same way.
+//! `KMDF_SIM_SPECIAL_POOL_PROTECTION=mprotect` says so).
+//!
+//! Protection calls are batched, without weakening either guarantee:
+//!
+//! * A free's pages become no-access before any code but the simulator's
+//!   runs again: the machine seals every free made since the last time at
+//!   the moment control goes back to driver code (a driver frame innermost
+//!   on the simulated stack) or to the test (an empty stack), and before the
+//!   next special-pool allocation — one `process_madvise` call for all of
+//!   them where the host takes guard advice through it (Linux 6.13 and
+//!   later), one call per free otherwise. The simulator's own code never
+//!   touches freed memory in between.
+//! * Mappings that left the quarantine are opened for reuse in batches of
+//!   [`OPEN_BATCH`] (one call), so a reused slot costs no call of its own;
+//!   its guard page stays no-access throughout.
+//!
+//! With `mprotect` (no vectored form) every free and every reuse costs one
+//! call, as before; a stray access faults the same way either way.
 //!
 //! A fault cannot be returned from into the driver's code, so — like a real
 //! bug check — it ends the process (exit status = the stop code) after
@@ -61,38 +76,115 @@ pub fn protection() -> Protection {
     })
 }
 
+/// Whether `probe` succeeds on a scratch page of a private anonymous
+/// mapping made for it (and unmapped after).
+#[cfg(target_os = "linux")]
+fn on_scratch_page(probe: impl FnOnce(*mut libc::c_void, usize) -> bool) -> bool {
+    let page = page_size();
+    // SAFETY: an anonymous private mapping; no existing memory is touched.
+    let base = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            page,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if base == libc::MAP_FAILED {
+        return false;
+    }
+    let works = probe(base, page);
+    // SAFETY: unmapping the scratch mapping.
+    unsafe { libc::munmap(base, page) };
+    works
+}
+
 /// Whether the host installs and removes guard regions on a private
 /// anonymous mapping.
 fn guard_regions_work() -> bool {
     #[cfg(target_os = "linux")]
     {
-        let page = page_size();
-        // SAFETY: an anonymous private mapping; no existing memory is touched.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                page,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if base == libc::MAP_FAILED {
-            return false;
-        }
-        // SAFETY: the page is the scratch mapping just created.
-        let installed = unsafe { libc::madvise(base, page, MADV_GUARD_INSTALL) } == 0;
-        // SAFETY: as above; removing guards that may not exist is allowed.
-        let removed = installed && unsafe { libc::madvise(base, page, MADV_GUARD_REMOVE) } == 0;
-        // SAFETY: unmapping the scratch mapping.
-        unsafe { libc::munmap(base, page) };
-        removed
+        on_scratch_page(|base, page| {
+            // SAFETY: the page is the scratch mapping just created.
+            let installed = unsafe { libc::madvise(base, page, MADV_GUARD_INSTALL) } == 0;
+            // SAFETY: as above; removing guards that may not exist is allowed.
+            installed && unsafe { libc::madvise(base, page, MADV_GUARD_REMOVE) } == 0
+        })
     }
     #[cfg(not(target_os = "linux"))]
     {
         false
     }
+}
+
+/// `process_madvise(2)` on this process, with `advice`, over `ranges`
+/// (page-aligned, inside mappings this module owns): whether every byte
+/// was advised. `false` when the host has no such call for guard advice.
+#[cfg(target_os = "linux")]
+fn process_madvise(ranges: &[(usize, usize)], advice: libc::c_int) -> bool {
+    static PIDFD: OnceLock<Option<libc::c_int>> = OnceLock::new();
+    let Some(pidfd) = *PIDFD.get_or_init(|| {
+        let pid = libc::pid_t::try_from(std::process::id()).unwrap_or(0);
+        // SAFETY: pidfd_open(2) on this process; no memory is passed.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        libc::c_int::try_from(fd).ok().filter(|&fd| fd >= 0)
+    }) else {
+        return false;
+    };
+    for chunk in ranges.chunks(1024) {
+        let iov: Vec<libc::iovec> = chunk
+            .iter()
+            .map(|&(start, len)| libc::iovec { iov_base: start as *mut libc::c_void, iov_len: len })
+            .collect();
+        let total: usize = chunk.iter().map(|&(_, len)| len).sum();
+        // SAFETY: `iov` describes ranges inside private anonymous mappings
+        // this module owns (the caller's contract) and lives for the call.
+        let done = unsafe { libc::syscall(libc::SYS_process_madvise, pidfd, iov.as_ptr(), iov.len(), advice, 0) };
+        if usize::try_from(done).ok() != Some(total) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Whether `process_madvise` takes guard advice on this host (probed once).
+#[cfg(target_os = "linux")]
+fn vectored_guards() -> bool {
+    static WORKS: OnceLock<bool> = OnceLock::new();
+    *WORKS.get_or_init(|| {
+        protection() == Protection::GuardRegions
+            && on_scratch_page(|base, page| {
+                let ranges = [(base as usize, page)];
+                process_madvise(&ranges, MADV_GUARD_INSTALL) && process_madvise(&ranges, MADV_GUARD_REMOVE)
+            })
+    })
+}
+
+/// Makes every range of `ranges` no-access (`open` false) or usable again
+/// (`open` true), in one call where the host allows; returns whether it
+/// worked and whether opened bytes are known to be zero.
+fn protect_all(ranges: &[(usize, usize)], open: bool) -> (bool, bool) {
+    #[cfg(target_os = "linux")]
+    if ranges.len() > 1 && vectored_guards() {
+        let advice = if open { MADV_GUARD_REMOVE } else { MADV_GUARD_INSTALL };
+        if process_madvise(ranges, advice) {
+            return (true, true);
+        }
+    }
+    let mut all = true;
+    let mut zeroed = true;
+    for &(start, len) in ranges {
+        if open {
+            let (ok, zero) = make_accessible(start as *mut u8, len);
+            all &= ok;
+            zeroed &= zero;
+        } else {
+            all &= make_no_access(start as *mut u8, len);
+        }
+    }
+    (all, zeroed)
 }
 
 /// Makes `len` bytes at `start` (page-aligned, inside a mapping this module
@@ -122,16 +214,22 @@ fn make_accessible(start: *mut u8, len: usize) -> (bool, bool) {
     }
 }
 
+/// How many mappings leave the quarantine together, and are opened for
+/// reuse in one protection call (`process_madvise` takes at most 1024
+/// ranges).
+pub(crate) const OPEN_BATCH: usize = 1024;
+
 /// How many freed allocations stay no-access before their pages are returned.
 /// ASSUMPTION: special pool's own quarantine is bounded by its page pool; any
 /// bound gives the same verdict for a use soon after the free.
 const QUARANTINE: usize = 1024;
 /// How many mappings past the quarantine are kept for reuse.
-const RECYCLE_MAX: usize = 1024;
+const RECYCLE_MAX: usize = 2 * OPEN_BATCH;
 /// Registry slots: the quarantine, the recycled mappings and the guard pages
 /// of live allocations. Each allocation and each free claims one slot, so an
-/// entry stays valid for SLOTS/2 allocations: more than QUARANTINE + RECYCLE_MAX.
-const SLOTS: usize = 8192;
+/// entry stays valid for SLOTS/2 allocations: more than QUARANTINE +
+/// OPEN_BATCH + RECYCLE_MAX.
+const SLOTS: usize = 16384;
 
 /// What a registered range is, for the fault handler.
 const KIND_FREED: usize = 1;
@@ -168,14 +266,20 @@ fn unregister_if(slot: usize, start: usize) {
     let _ = STARTS[slot].compare_exchange(start, 0, Ordering::SeqCst, Ordering::SeqCst);
 }
 
-/// A new mapping of `mapped` bytes whose last page (from `guard_start`) is
-/// the no-access guard page.
+/// How many new slots are mapped, and their guard pages installed, at once.
+const FRESH_BATCH: usize = 64;
+
+/// A new slot of `mapped` bytes whose last page (from `guard_start`) is the
+/// no-access guard page. Slots are mapped [`FRESH_BATCH`] at a time in one
+/// mapping, their guard pages made no-access in one call where the host
+/// allows; the others wait, open and zero, for the next allocations.
 fn fresh_mapping(mapped: usize, guard_start: usize, page: usize) -> Option<*mut u8> {
+    let count = if vectored_batches() { FRESH_BATCH } else { 1 };
     // SAFETY: an anonymous private mapping; no existing memory is touched.
     let base = unsafe {
         libc::mmap(
             std::ptr::null_mut(),
-            mapped,
+            mapped * count,
             libc::PROT_READ | libc::PROT_WRITE,
             libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
             -1,
@@ -185,15 +289,29 @@ fn fresh_mapping(mapped: usize, guard_start: usize, page: usize) -> Option<*mut 
     if base == libc::MAP_FAILED {
         return None;
     }
-    let base = base.cast::<u8>();
-    // SAFETY: `guard_start` is within the mapping just created.
-    let guard = unsafe { base.add(guard_start) };
-    if !make_no_access(guard, page) {
+    let base = base as usize;
+    let slots: Vec<usize> = (0..count).map(|i| base + i * mapped).collect();
+    let guards: Vec<(usize, usize)> = slots.iter().map(|&slot| (slot + guard_start, page)).collect();
+    if !protect_all(&guards, false).0 {
         // SAFETY: unmapping our own mapping.
-        unsafe { libc::munmap(base.cast(), mapped) };
+        unsafe { libc::munmap(base as *mut libc::c_void, mapped * count) };
         return None;
     }
-    Some(base)
+    let mut opened = OPENED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    opened.extend(slots[1..].iter().map(|&slot| (slot, mapped, true)));
+    Some(base as *mut u8)
+}
+
+/// Whether protection calls over many ranges cost one call on this host.
+fn vectored_batches() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        vectored_guards()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
+    }
 }
 
 /// One special-pool allocation.
@@ -210,20 +328,16 @@ impl Allocation {
     /// page as the alignment allows. `None` if the host refuses the mapping.
     pub(crate) fn new(size: usize) -> Option<Allocation> {
         install_handler();
+        // Frees not sealed yet are sealed first: they may be recycled below.
+        seal_freed();
         let page = page_size();
         let rounded = size.max(1).next_multiple_of(8);
         let data_pages = rounded.div_ceil(page);
         let mapped = (data_pages + 1) * page;
         let guard_start = data_pages * page;
-        let base = match recycle(mapped) {
-            Some(base) => {
-                // A recycled mapping is all no-access: open its data pages.
-                let (opened, zeroed) = make_accessible(base, guard_start);
-                if !opened {
-                    // SAFETY: our own mapping.
-                    unsafe { libc::munmap(base.cast(), mapped) };
-                    return None;
-                }
+        let base = match recycle(mapped, guard_start) {
+            Some((base, zeroed)) => {
+                // A recycled mapping's data pages are open, its guard page not.
                 if !zeroed {
                     // The allocation's own bytes are zero-filled (F76); the
                     // rest of its first page is not handed out.
@@ -252,16 +366,77 @@ impl Allocation {
 }
 
 impl Drop for Allocation {
-    /// The free: every page becomes no-access and is quarantined.
+    /// The free: every page becomes no-access (sealed with the other frees
+    /// before code other than the simulator's runs, see [`seal_freed`]) and
+    /// is quarantined.
     fn drop(&mut self) {
         unregister_if(self.guard_slot, self.base as usize + self.mapped - page_size());
-        // The whole mapping is ours; nothing may touch it after the free.
-        if make_no_access(self.base, self.mapped) {
-            let slot = register(self.base as usize, self.base as usize + self.mapped, KIND_FREED);
-            quarantine(self.base as usize, self.mapped, slot);
+        let entry = (self.base as usize, self.mapped);
+        let _ = HAS_PENDING.try_with(|f| f.set(true));
+        if PENDING.try_with(|p| p.borrow_mut().0.push(entry)).is_err() {
+            // The thread is exiting: seal it on its own.
+            seal(vec![entry]);
+        }
+    }
+}
+
+/// This thread's frees whose pages are not no-access yet; sealed when the
+/// thread exits too.
+#[derive(Default)]
+struct Pending(Vec<(usize, usize)>);
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        seal(std::mem::take(&mut self.0));
+    }
+}
+
+thread_local! {
+    static PENDING: std::cell::RefCell<Pending> = std::cell::RefCell::new(Pending::default());
+    /// Whether `PENDING` may hold frees: a flag without a destructor, so the
+    /// check the machine makes on every return to driver code stays cheap.
+    static HAS_PENDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Makes every free of this thread made since the last call no-access (one
+/// protection call for all of them where the host allows) and quarantines
+/// them. The machine calls it whenever control is about to leave the
+/// simulator's own code — back to driver code or to the test — so no code
+/// but the simulator's ever sees a freed page accessible.
+#[inline]
+pub(crate) fn seal_freed() {
+    if HAS_PENDING.try_with(|f| f.replace(false)) == Ok(true) {
+        seal_pending();
+    }
+}
+
+/// The body of [`seal_freed`] once there is something to seal.
+fn seal_pending() {
+    let ranges = PENDING.try_with(|p| {
+        let mut p = p.borrow_mut();
+        if p.0.is_empty() { Vec::new() } else { std::mem::take(&mut p.0) }
+    });
+    if let Ok(ranges) = ranges
+        && !ranges.is_empty()
+    {
+        seal(ranges);
+    }
+}
+
+/// Makes `ranges` (whole freed mappings) no-access and quarantines them; a
+/// mapping the host would not protect is unmapped instead.
+fn seal(ranges: Vec<(usize, usize)>) {
+    if ranges.is_empty() {
+        return;
+    }
+    let (sealed, _) = protect_all(&ranges, false);
+    for (base, len) in ranges {
+        if sealed {
+            let slot = register(base, base + len, KIND_FREED);
+            quarantine(base, len, slot);
         } else {
-            // SAFETY: our own mapping.
-            unsafe { libc::munmap(self.base.cast(), self.mapped) };
+            // SAFETY: a mapping this module created and nobody may use any more.
+            unsafe { libc::munmap(base as *mut libc::c_void, len) };
         }
     }
 }
@@ -272,12 +447,17 @@ impl Drop for Allocation {
 /// pages once they leave its own quarantine (F51).
 static RECYCLED: Mutex<Vec<(usize, usize, usize)>> = Mutex::new(Vec::new());
 
-/// Keeps the last QUARANTINE freed mappings no-access and unused; older ones
-/// go to the recycled list (beyond RECYCLE_MAX, back to the host).
+/// Keeps at least the last QUARANTINE freed mappings no-access and unused;
+/// older ones go to the recycled list OPEN_BATCH at a time (beyond
+/// RECYCLE_MAX, back to the host).
 fn quarantine(base: usize, len: usize, slot: usize) {
     static QUEUE: Mutex<VecDeque<(usize, usize, usize)>> = Mutex::new(VecDeque::new());
     let Ok(mut q) = QUEUE.lock() else { return };
     q.push_back((base, len, slot));
+    // Mappings leave in batches, so that they are opened for reuse in batches.
+    if q.len() < QUARANTINE + OPEN_BATCH {
+        return;
+    }
     while q.len() > QUARANTINE {
         let Some(entry) = q.pop_front() else { break };
         let mut recycled = RECYCLED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -291,13 +471,42 @@ fn quarantine(base: usize, len: usize, slot: usize) {
     }
 }
 
-/// A recycled mapping of exactly `len` bytes, no longer registered.
-fn recycle(len: usize) -> Option<*mut u8> {
-    let mut recycled = RECYCLED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let at = recycled.iter().rposition(|&(_, l, _)| l == len)?;
-    let (base, _, slot) = recycled.swap_remove(at);
-    unregister_if(slot, base);
-    Some(base as *mut u8)
+/// Recycled mappings whose data pages are open already (their guard pages
+/// are not): (base, length, whether the data bytes are known to be zero).
+static OPENED: Mutex<Vec<(usize, usize, bool)>> = Mutex::new(Vec::new());
+
+/// A recycled mapping of exactly `len` bytes with its data pages (the first
+/// `data` bytes) open, no longer registered, and whether those are zero.
+/// Mappings are opened [`OPEN_BATCH`] at a time, in one protection call
+/// where the host allows; the rest wait, open, for the next allocations.
+fn recycle(len: usize, data: usize) -> Option<(*mut u8, bool)> {
+    let mut opened = OPENED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(at) = opened.iter().rposition(|&(_, l, _)| l == len) {
+        let (base, _, zeroed) = opened.swap_remove(at);
+        return Some((base as *mut u8, zeroed));
+    }
+    let mut batch = Vec::new();
+    {
+        let mut recycled = RECYCLED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        while batch.len() < OPEN_BATCH {
+            let Some(at) = recycled.iter().rposition(|&(_, l, _)| l == len) else { break };
+            let (base, _, slot) = recycled.swap_remove(at);
+            unregister_if(slot, base);
+            batch.push(base);
+        }
+    }
+    let first = *batch.first()?;
+    let ranges: Vec<(usize, usize)> = batch.iter().map(|&base| (base, data)).collect();
+    let (open, zeroed) = protect_all(&ranges, true);
+    if !open {
+        for base in batch {
+            // SAFETY: mappings this module created, out of every list.
+            unsafe { libc::munmap(base as *mut libc::c_void, len) };
+        }
+        return None;
+    }
+    opened.extend(batch[1..].iter().map(|&base| (base, len, zeroed)));
+    Some((first as *mut u8, zeroed))
 }
 
 fn install_handler() {
@@ -412,7 +621,7 @@ mod tests {
     #[test]
     fn recycled_mappings_come_back_zeroed() {
         // Enough frees to push mappings through the quarantine into reuse.
-        let rounds = QUARANTINE + 64;
+        let rounds = QUARANTINE + OPEN_BATCH + 64;
         let mut seen = std::collections::HashSet::new();
         for round in 0..rounds {
             let mut a = Allocation::new(64).expect("mapping");

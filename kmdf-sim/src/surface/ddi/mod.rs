@@ -25,10 +25,9 @@ pub use registry::*;
 pub use timer::*;
 
 use crate::abi::*;
-use crate::model::with_state;
 
 /// The `DriverGlobals` the binding macro passes: the running machine's.
 #[doc(hidden)]
 pub fn driver_globals() -> PWDF_DRIVER_GLOBALS {
-    with_state(|s| std::ptr::from_mut(s.framework.globals.as_mut())).unwrap_or(std::ptr::null_mut())
+    crate::model::driver_globals()
 }
