@@ -302,10 +302,21 @@ fn collect_surface() -> Surface {
         }
     }
     for item in parse("src/surface/ntddk.rs").items {
-        if let syn::Item::Fn(f) = item
-            && is_pub(&f.vis)
-        {
-            s.ntddk.insert(f.sig.ident.to_string(), has_attr(&f.attrs, "must_use"));
+        match item {
+            syn::Item::Fn(f) if is_pub(&f.vis) => {
+                s.ntddk.insert(f.sig.ident.to_string(), has_attr(&f.attrs, "must_use"));
+            }
+            // The C-variadic routines (DbgPrint), declared from their C shim.
+            syn::Item::ForeignMod(m) => {
+                for inner in m.items {
+                    if let syn::ForeignItem::Fn(f) = inner
+                        && is_pub(&f.vis)
+                    {
+                        s.ntddk.insert(f.sig.ident.to_string(), has_attr(&f.attrs, "must_use"));
+                    }
+                }
+            }
+            _ => {}
         }
     }
     // Every file of src/surface/ddi/: a new one is checked without being listed.

@@ -43,7 +43,8 @@ fn the_checked_in_inputs_give_every_served_rule() {
     // Every DDI row has a rule; the kernel routines come after the DDIs.
     let ddis = read("data/kmdf-1.33-ddi.tsv").lines().skip(1).filter(|l| !l.trim().is_empty()).count();
     assert!(rows[..ddis].iter().all(|r| r.max_irql.is_some()), "a DDI without a rule");
-    assert_eq!(rows[ddis].name, "ExAllocatePool2");
+    assert_eq!(rows[ddis].name, "DbgPrint", "the first kernel routine, by name");
+    assert_eq!(rule("DbgPrint"), Some(None), "any IRQL: its Unicode rule is checked inside");
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //!
 //! Every routine the simulator can serve: the 445 DDIs of data/kmdf-1.33-ddi.tsv
 //! (maximum IRQL: the `irql_max` column; 15 from data/ddi-irql-overrides.tsv),
-//! then the 14 kernel routines of data/kernel-routines.tsv.
+//! then the 16 kernel routines of data/kernel-routines.tsv.
 //! KIRQL values: PASSIVE_LEVEL 0, APC_LEVEL 1, DISPATCH_LEVEL 2, HIGH_LEVEL 15.
 
 /// A routine's identity: its position in [`NAME`] and [`MAX_IRQL`].
@@ -905,38 +905,42 @@ pub(crate) enum Routine {
     WdfWorkItemFlush = 443,
     /// wdfworkitem.h: DISPATCH_LEVEL
     WdfWorkItemGetParentObject = 444,
+    /// no rule: DbgPrint's DDI page allows any IRQL up to DIRQL; its PASSIVE_LEVEL-only Unicode conversions are checked inside (F79)
+    DbgPrint = 445,
+    /// as DbgPrint (F79)
+    DbgPrintEx = 446,
     /// ExAllocatePool2's DDI page: IRQL <= DISPATCH_LEVEL for nonpaged pool (paged pool's APC_LEVEL is checked inside the routine, which knows the pool type)
-    ExAllocatePool2 = 445,
+    ExAllocatePool2 = 447,
     /// ExFreePool's DDI page: IRQL <= DISPATCH_LEVEL for nonpaged pool (paged pool's APC_LEVEL is checked inside the routine)
-    ExFreePool = 446,
+    ExFreePool = 448,
     /// ExFreePoolWithTag's DDI page: IRQL <= DISPATCH_LEVEL for nonpaged pool (paged pool's APC_LEVEL is checked inside the routine)
-    ExFreePoolWithTag = 447,
+    ExFreePoolWithTag = 449,
     /// F39 (ZwClose: PASSIVE_LEVEL); ASSUMPTION: NtClose, the same close, has ZwClose's rule
-    NtClose = 448,
+    NtClose = 450,
     /// ObCloseHandle's DDI page: IRQL PASSIVE_LEVEL
-    ObCloseHandle = 449,
+    ObCloseHandle = 451,
     /// no rule: a pure library routine (its DDI page allows DISPATCH_LEVEL for a nonpaged source; the simulator does not check it)
-    RtlInitUnicodeString = 450,
+    RtlInitUnicodeString = 452,
     /// F39
-    ZwClose = 451,
+    ZwClose = 453,
     /// ZwCreateKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwCreateKey = 452,
+    ZwCreateKey = 454,
     /// ZwEnumerateKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwEnumerateKey = 453,
+    ZwEnumerateKey = 455,
     /// ZwEnumerateValueKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwEnumerateValueKey = 454,
+    ZwEnumerateValueKey = 456,
     /// ZwOpenKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwOpenKey = 455,
+    ZwOpenKey = 457,
     /// ZwQueryKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwQueryKey = 456,
+    ZwQueryKey = 458,
     /// ZwQueryValueKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwQueryValueKey = 457,
+    ZwQueryValueKey = 459,
     /// ZwSetValueKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwSetValueKey = 458,
+    ZwSetValueKey = 460,
 }
 
 /// How many routines there are.
-pub(crate) const COUNT: usize = 459;
+pub(crate) const COUNT: usize = 461;
 
 /// Every routine, in order: `ALL[r as usize] == r`.
 #[allow(dead_code, reason = "the tables' own tests iterate it")]
@@ -1386,6 +1390,8 @@ pub(crate) const ALL: [Routine; COUNT] = [
     Routine::WdfWorkItemEnqueue,
     Routine::WdfWorkItemFlush,
     Routine::WdfWorkItemGetParentObject,
+    Routine::DbgPrint,
+    Routine::DbgPrintEx,
     Routine::ExAllocatePool2,
     Routine::ExFreePool,
     Routine::ExFreePoolWithTag,
@@ -1849,6 +1855,8 @@ pub(crate) const NAME: [&str; COUNT] = [
     "WdfWorkItemEnqueue",
     "WdfWorkItemFlush",
     "WdfWorkItemGetParentObject",
+    "DbgPrint",
+    "DbgPrintEx",
     "ExAllocatePool2",
     "ExFreePool",
     "ExFreePoolWithTag",
@@ -2316,6 +2324,8 @@ pub(crate) const SYMBOL: [&str; COUNT] = [
     "Wdf01000!imp_WdfWorkItemEnqueue",
     "Wdf01000!imp_WdfWorkItemFlush",
     "Wdf01000!imp_WdfWorkItemGetParentObject",
+    "nt!DbgPrint",
+    "nt!DbgPrintEx",
     "nt!ExAllocatePool2",
     "nt!ExFreePool",
     "nt!ExFreePoolWithTag",
@@ -2779,6 +2789,8 @@ pub(crate) const MAX_IRQL: [Option<u8>; COUNT] = [
     Some(2), // WdfWorkItemEnqueue
     Some(0), // WdfWorkItemFlush
     Some(2), // WdfWorkItemGetParentObject
+    None, // DbgPrint
+    None, // DbgPrintEx
     Some(2), // ExAllocatePool2
     Some(2), // ExFreePool
     Some(2), // ExFreePoolWithTag

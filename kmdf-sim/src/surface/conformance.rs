@@ -2099,6 +2099,10 @@ fn _constants() {
 }
 
 // ---- ntddk functions: the exact signature
+/// `ntddk::DbgPrint`
+const _: unsafe extern "C" fn(Format: PCSTR, ...) -> ULONG = crate::ntddk::DbgPrint;
+/// `ntddk::DbgPrintEx`
+const _: unsafe extern "C" fn(ComponentId: ULONG, Level: ULONG, Format: PCSTR, ...) -> ULONG = crate::ntddk::DbgPrintEx;
 /// `ntddk::ExAllocatePool2`
 const _: unsafe extern "C" fn(Flags: POOL_FLAGS, NumberOfBytes: SIZE_T, Tag: ULONG) -> PVOID = crate::ntddk::ExAllocatePool2;
 /// `ntddk::ExFreePool`

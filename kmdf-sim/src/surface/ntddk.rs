@@ -10,6 +10,22 @@ use crate::model::kernel::registry::key_of;
 use crate::model::{Routine, count_call, enter, with_state};
 use crate::surface::strings::read_unicode;
 
+unsafe extern "C" {
+    /// `DbgPrint` (F79): formats with the kernel's printf conversions (`l` is
+    /// 32 bits, `I64`/`ll`/`I`/`z` 64, `%ws`/`%S` wide strings, `%Z`/`%wZ`
+    /// counted strings, `%p` 16 hex digits; at most 512 bytes) into the
+    /// machine's debug output. Defined in C (`csrc/dbgprint.c`): it is
+    /// C-variadic.
+    #[link_name = "kmdf_sim_DbgPrint"]
+    pub fn DbgPrint(Format: PCSTR, ...) -> ULONG;
+
+    /// `DbgPrintEx` (F79): as `DbgPrint`; every component and level is kept
+    /// in the machine's debug output (ASSUMPTION: a debugger with every
+    /// filter mask on).
+    #[link_name = "kmdf_sim_DbgPrintEx"]
+    pub fn DbgPrintEx(ComponentId: ULONG, Level: ULONG, Format: PCSTR, ...) -> ULONG;
+}
+
 /// `ZwClose` from kernel mode (F39–F46, F67, F68).
 ///
 /// # Safety

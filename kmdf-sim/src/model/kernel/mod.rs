@@ -3,12 +3,14 @@
 //! * `handles` — the kernel handle table (values, reuse, protection, closes; F39–F46, F67, F68).
 //! * `registry` — the configuration manager's keys and values, and opening them (F8, F12).
 //! * `pool`, `special_pool` — ExAllocatePool2 and Driver Verifier's special pool (F49–F51).
+//! * `dbgprint` — DbgPrint / DbgPrintEx's format (F79).
 //! * `bugcheck` — stops, bug checks as `!analyze` renders them, ownership violations.
 //! * `stack` — the simulated thread: call stack, process, IRQL (and the IRQL rule, F66).
 //!
 //! A kernel routine is one rule here plus one thin shim in the surface's `ntddk`.
 
 pub(crate) mod bugcheck;
+pub(crate) mod dbgprint;
 pub(crate) mod handles;
 pub(crate) mod pool;
 pub(crate) mod registry;
