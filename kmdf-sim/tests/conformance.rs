@@ -55,6 +55,66 @@ const ALLOWLIST: &[(&str, &str)] = &[
         "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
          ntddk.rs, checked below and by tests/bindings.rs",
     ),
+    (
+        "ExAcquireFastMutex",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
+    (
+        "ExReleaseFastMutex",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
+    (
+        "KeClearEvent",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
+    (
+        "KeEnterCriticalRegion",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
+    (
+        "KeLeaveCriticalRegion",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
+    (
+        "KeInitializeEvent",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
+    (
+        "KeInitializeMutex",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
+    (
+        "KeReadStateEvent",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
+    (
+        "KeReleaseMutex",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
+    (
+        "KeResetEvent",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
+    (
+        "KeSetEvent",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
+    (
+        "KeWaitForSingleObject",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
 ];
 
 /// Allowlisted kernel routines that the real bindings' ntddk.rs declares
@@ -62,7 +122,7 @@ const ALLOWLIST: &[(&str, &str)] = &[
 /// ObCloseHandle is not in the bindings: `#[must_use]` by the rule wdk-sys
 /// applies to every routine (all 709 ntddk.rs declarations returning NTSTATUS
 /// carry it).
-const MUST_USE_FROM_BINDINGS: &[&str] = &["NtClose", "ObCloseHandle"];
+const MUST_USE_FROM_BINDINGS: &[&str] = &["NtClose", "ObCloseHandle", "KeWaitForSingleObject"];
 
 /// Extra shapes for allowlisted items that have a known real signature.
 const INFERRED_FN_SHAPES: &[(&str, &str)] = &[
@@ -70,6 +130,21 @@ const INFERRED_FN_SHAPES: &[(&str, &str)] = &[
     ("ExAllocatePool2", "unsafe extern \"C\" fn(Flags: POOL_FLAGS, NumberOfBytes: SIZE_T, Tag: ULONG) -> PVOID"),
     ("NtClose", "unsafe extern \"C\" fn(Handle: HANDLE) -> NTSTATUS"),
     ("ObCloseHandle", "unsafe extern \"C\" fn(Handle: HANDLE, PreviousMode: KPROCESSOR_MODE) -> NTSTATUS"),
+    ("ExAcquireFastMutex", "unsafe extern \"C\" fn(FastMutex: PFAST_MUTEX)"),
+    ("ExReleaseFastMutex", "unsafe extern \"C\" fn(FastMutex: PFAST_MUTEX)"),
+    ("KeClearEvent", "unsafe extern \"C\" fn(Event: PRKEVENT)"),
+    ("KeEnterCriticalRegion", "unsafe extern \"C\" fn()"),
+    ("KeLeaveCriticalRegion", "unsafe extern \"C\" fn()"),
+    ("KeInitializeEvent", "unsafe extern \"C\" fn(Event: PRKEVENT, Type: EVENT_TYPE, State: BOOLEAN)"),
+    ("KeInitializeMutex", "unsafe extern \"C\" fn(Mutex: PRKMUTEX, Level: ULONG)"),
+    ("KeReadStateEvent", "unsafe extern \"C\" fn(Event: PRKEVENT) -> LONG"),
+    ("KeReleaseMutex", "unsafe extern \"C\" fn(Mutex: PRKMUTEX, Wait: BOOLEAN) -> LONG"),
+    ("KeResetEvent", "unsafe extern \"C\" fn(Event: PRKEVENT) -> LONG"),
+    ("KeSetEvent", "unsafe extern \"C\" fn(Event: PRKEVENT, Increment: KPRIORITY, Wait: BOOLEAN) -> LONG"),
+    (
+        "KeWaitForSingleObject",
+        "unsafe extern \"C\" fn(Object: PVOID, WaitReason: KWAIT_REASON, WaitMode: KPROCESSOR_MODE, Alertable: BOOLEAN, Timeout: PLARGE_INTEGER) -> NTSTATUS",
+    ),
 ];
 
 fn crate_dir() -> PathBuf {

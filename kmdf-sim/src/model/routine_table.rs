@@ -3,7 +3,7 @@
 //!
 //! Every routine the simulator can serve: the 445 DDIs of data/kmdf-1.33-ddi.tsv
 //! (maximum IRQL: the `irql_max` column; 15 from data/ddi-irql-overrides.tsv),
-//! then the 16 kernel routines of data/kernel-routines.tsv.
+//! then the 28 kernel routines of data/kernel-routines.tsv.
 //! KIRQL values: PASSIVE_LEVEL 0, APC_LEVEL 1, DISPATCH_LEVEL 2, HIGH_LEVEL 15.
 
 /// A routine's identity: its position in [`NAME`] and [`MAX_IRQL`].
@@ -909,38 +909,62 @@ pub(crate) enum Routine {
     DbgPrint = 445,
     /// as DbgPrint (F79)
     DbgPrintEx = 446,
+    /// ExAcquireFastMutex's DDI page: IRQL <= APC_LEVEL (F80)
+    ExAcquireFastMutex = 447,
     /// ExAllocatePool2's DDI page: IRQL <= DISPATCH_LEVEL for nonpaged pool (paged pool's APC_LEVEL is checked inside the routine, which knows the pool type)
-    ExAllocatePool2 = 447,
+    ExAllocatePool2 = 448,
     /// ExFreePool's DDI page: IRQL <= DISPATCH_LEVEL for nonpaged pool (paged pool's APC_LEVEL is checked inside the routine)
-    ExFreePool = 448,
+    ExFreePool = 449,
     /// ExFreePoolWithTag's DDI page: IRQL <= DISPATCH_LEVEL for nonpaged pool (paged pool's APC_LEVEL is checked inside the routine)
-    ExFreePoolWithTag = 449,
+    ExFreePoolWithTag = 450,
+    /// ExReleaseFastMutex's DDI page: IRQL = APC_LEVEL (F80)
+    ExReleaseFastMutex = 451,
+    /// KeClearEvent's DDI page: IRQL <= DISPATCH_LEVEL (F80)
+    KeClearEvent = 452,
+    /// KeEnterCriticalRegion's DDI page: IRQL <= APC_LEVEL (F80)
+    KeEnterCriticalRegion = 453,
+    /// KeInitializeEvent's DDI page: any IRQL (F80)
+    KeInitializeEvent = 454,
+    /// KeInitializeMutex's DDI page: IRQL = PASSIVE_LEVEL (F80)
+    KeInitializeMutex = 455,
+    /// KeLeaveCriticalRegion's DDI page: IRQL <= APC_LEVEL (F80)
+    KeLeaveCriticalRegion = 456,
+    /// KeReadStateEvent's DDI page: IRQL <= DISPATCH_LEVEL (F80)
+    KeReadStateEvent = 457,
+    /// KeReleaseMutex's DDI page: IRQL <= DISPATCH_LEVEL (F80)
+    KeReleaseMutex = 458,
+    /// KeResetEvent's DDI page: IRQL <= DISPATCH_LEVEL (F80)
+    KeResetEvent = 459,
+    /// KeSetEvent's DDI page: IRQL <= DISPATCH_LEVEL with Wait FALSE (F80)
+    KeSetEvent = 460,
+    /// KeWaitForSingleObject's DDI page: IRQL <= DISPATCH_LEVEL with a zero timeout; a nonzero or no timeout needs <= APC_LEVEL, checked inside (F80)
+    KeWaitForSingleObject = 461,
     /// F39 (ZwClose: PASSIVE_LEVEL); ASSUMPTION: NtClose, the same close, has ZwClose's rule
-    NtClose = 450,
+    NtClose = 462,
     /// ObCloseHandle's DDI page: IRQL PASSIVE_LEVEL
-    ObCloseHandle = 451,
+    ObCloseHandle = 463,
     /// no rule: a pure library routine (its DDI page allows DISPATCH_LEVEL for a nonpaged source; the simulator does not check it)
-    RtlInitUnicodeString = 452,
+    RtlInitUnicodeString = 464,
     /// F39
-    ZwClose = 453,
+    ZwClose = 465,
     /// ZwCreateKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwCreateKey = 454,
+    ZwCreateKey = 466,
     /// ZwEnumerateKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwEnumerateKey = 455,
+    ZwEnumerateKey = 467,
     /// ZwEnumerateValueKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwEnumerateValueKey = 456,
+    ZwEnumerateValueKey = 468,
     /// ZwOpenKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwOpenKey = 457,
+    ZwOpenKey = 469,
     /// ZwQueryKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwQueryKey = 458,
+    ZwQueryKey = 470,
     /// ZwQueryValueKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwQueryValueKey = 459,
+    ZwQueryValueKey = 471,
     /// ZwSetValueKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwSetValueKey = 460,
+    ZwSetValueKey = 472,
 }
 
 /// How many routines there are.
-pub(crate) const COUNT: usize = 461;
+pub(crate) const COUNT: usize = 473;
 
 /// Every routine, in order: `ALL[r as usize] == r`.
 #[allow(dead_code, reason = "the tables' own tests iterate it")]
@@ -1392,9 +1416,21 @@ pub(crate) const ALL: [Routine; COUNT] = [
     Routine::WdfWorkItemGetParentObject,
     Routine::DbgPrint,
     Routine::DbgPrintEx,
+    Routine::ExAcquireFastMutex,
     Routine::ExAllocatePool2,
     Routine::ExFreePool,
     Routine::ExFreePoolWithTag,
+    Routine::ExReleaseFastMutex,
+    Routine::KeClearEvent,
+    Routine::KeEnterCriticalRegion,
+    Routine::KeInitializeEvent,
+    Routine::KeInitializeMutex,
+    Routine::KeLeaveCriticalRegion,
+    Routine::KeReadStateEvent,
+    Routine::KeReleaseMutex,
+    Routine::KeResetEvent,
+    Routine::KeSetEvent,
+    Routine::KeWaitForSingleObject,
     Routine::NtClose,
     Routine::ObCloseHandle,
     Routine::RtlInitUnicodeString,
@@ -1857,9 +1893,21 @@ pub(crate) const NAME: [&str; COUNT] = [
     "WdfWorkItemGetParentObject",
     "DbgPrint",
     "DbgPrintEx",
+    "ExAcquireFastMutex",
     "ExAllocatePool2",
     "ExFreePool",
     "ExFreePoolWithTag",
+    "ExReleaseFastMutex",
+    "KeClearEvent",
+    "KeEnterCriticalRegion",
+    "KeInitializeEvent",
+    "KeInitializeMutex",
+    "KeLeaveCriticalRegion",
+    "KeReadStateEvent",
+    "KeReleaseMutex",
+    "KeResetEvent",
+    "KeSetEvent",
+    "KeWaitForSingleObject",
     "NtClose",
     "ObCloseHandle",
     "RtlInitUnicodeString",
@@ -2326,9 +2374,21 @@ pub(crate) const SYMBOL: [&str; COUNT] = [
     "Wdf01000!imp_WdfWorkItemGetParentObject",
     "nt!DbgPrint",
     "nt!DbgPrintEx",
+    "nt!ExAcquireFastMutex",
     "nt!ExAllocatePool2",
     "nt!ExFreePool",
     "nt!ExFreePoolWithTag",
+    "nt!ExReleaseFastMutex",
+    "nt!KeClearEvent",
+    "nt!KeEnterCriticalRegion",
+    "nt!KeInitializeEvent",
+    "nt!KeInitializeMutex",
+    "nt!KeLeaveCriticalRegion",
+    "nt!KeReadStateEvent",
+    "nt!KeReleaseMutex",
+    "nt!KeResetEvent",
+    "nt!KeSetEvent",
+    "nt!KeWaitForSingleObject",
     "nt!NtClose",
     "nt!ObCloseHandle",
     "nt!RtlInitUnicodeString",
@@ -2791,9 +2851,21 @@ pub(crate) const MAX_IRQL: [Option<u8>; COUNT] = [
     Some(2), // WdfWorkItemGetParentObject
     None, // DbgPrint
     None, // DbgPrintEx
+    Some(1), // ExAcquireFastMutex
     Some(2), // ExAllocatePool2
     Some(2), // ExFreePool
     Some(2), // ExFreePoolWithTag
+    Some(1), // ExReleaseFastMutex
+    Some(2), // KeClearEvent
+    Some(1), // KeEnterCriticalRegion
+    Some(15), // KeInitializeEvent
+    Some(0), // KeInitializeMutex
+    Some(1), // KeLeaveCriticalRegion
+    Some(2), // KeReadStateEvent
+    Some(2), // KeReleaseMutex
+    Some(2), // KeResetEvent
+    Some(2), // KeSetEvent
+    Some(2), // KeWaitForSingleObject
     Some(0), // NtClose
     Some(0), // ObCloseHandle
     None, // RtlInitUnicodeString

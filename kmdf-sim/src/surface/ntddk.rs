@@ -665,3 +665,158 @@ pub unsafe extern "C" fn ExFreePool(P: PVOID) {
 pub unsafe extern "C" fn ExFreePoolWithTag(P: PVOID, Tag: ULONG) {
     enter(Routine::ExFreePoolWithTag, (), || free_pool(P, Some(Tag)));
 }
+
+// ---- Kernel synchronisation (F80): the rules are the model's `kernel::sync`.
+
+/// Runs a synchronisation routine's body through the call gate; `refused`
+/// after a stop. The result is carried outside the gate so that a
+/// LONG-returning routine is never taken for a status (fault injection
+/// fails status-returning routines only).
+fn sync_call<R: Copy>(routine: Routine, refused: R, body: impl FnOnce(&mut crate::model::State) -> Option<R>) -> R {
+    let mut out = refused;
+    enter(routine, (), || {
+        if let Some(Some(r)) = with_state(body) {
+            out = r;
+        }
+    });
+    out
+}
+
+/// `KeInitializeEvent` (F80): a notification or synchronization event.
+///
+/// # Safety
+/// `Event` points at the driver's KEVENT (the machine knows it by address).
+pub unsafe extern "C" fn KeInitializeEvent(Event: PRKEVENT, Type: EVENT_TYPE, State: BOOLEAN) {
+    let notification = Type == _EVENT_TYPE::NotificationEvent;
+    sync_call(Routine::KeInitializeEvent, (), |s| {
+        s.ke_initialize_event(Event as u64, notification, State != 0);
+        Some(())
+    });
+}
+
+/// `KeSetEvent` (F80): signals; returns the previous state.
+///
+/// # Safety
+/// As `KeInitializeEvent`.
+pub unsafe extern "C" fn KeSetEvent(Event: PRKEVENT, _Increment: KPRIORITY, _Wait: BOOLEAN) -> LONG {
+    sync_call(Routine::KeSetEvent, 0, |s| s.ke_set_event("KeSetEvent", Event as u64, true))
+}
+
+/// `KeResetEvent` (F80): not signalled; returns the previous state.
+///
+/// # Safety
+/// As `KeInitializeEvent`.
+pub unsafe extern "C" fn KeResetEvent(Event: PRKEVENT) -> LONG {
+    sync_call(Routine::KeResetEvent, 0, |s| s.ke_set_event("KeResetEvent", Event as u64, false))
+}
+
+/// `KeClearEvent` (F80): not signalled.
+///
+/// # Safety
+/// As `KeInitializeEvent`.
+pub unsafe extern "C" fn KeClearEvent(Event: PRKEVENT) {
+    sync_call(Routine::KeClearEvent, (), |s| s.ke_set_event("KeClearEvent", Event as u64, false).map(drop));
+}
+
+/// `KeReadStateEvent` (F80): 1 if signalled.
+///
+/// # Safety
+/// As `KeInitializeEvent`.
+pub unsafe extern "C" fn KeReadStateEvent(Event: PRKEVENT) -> LONG {
+    sync_call(Routine::KeReadStateEvent, 0, |s| s.ke_read_state_event(Event as u64))
+}
+
+/// `KeInitializeMutex` (F80): a KMUTEX, not held.
+///
+/// # Safety
+/// `Mutex` points at the driver's KMUTEX.
+pub unsafe extern "C" fn KeInitializeMutex(Mutex: PRKMUTEX, _Level: ULONG) {
+    sync_call(Routine::KeInitializeMutex, (), |s| {
+        s.ke_initialize_mutex(Mutex as u64);
+        Some(())
+    });
+}
+
+/// `KeReleaseMutex` (F80).
+///
+/// # Safety
+/// As `KeInitializeMutex`.
+pub unsafe extern "C" fn KeReleaseMutex(Mutex: PRKMUTEX, _Wait: BOOLEAN) -> LONG {
+    sync_call(Routine::KeReleaseMutex, 0, |s| s.ke_release_mutex(Mutex as u64))
+}
+
+/// `KeWaitForSingleObject` on an event or KMUTEX (F80). `Timeout` null waits
+/// forever; otherwise its value (negative: relative) bounds the wait.
+///
+/// # Safety
+/// `Object` points at an initialized event or mutex; `Timeout` null or valid.
+#[must_use]
+pub unsafe extern "C" fn KeWaitForSingleObject(
+    Object: PVOID,
+    _WaitReason: KWAIT_REASON,
+    _WaitMode: KPROCESSOR_MODE,
+    _Alertable: BOOLEAN,
+    Timeout: PLARGE_INTEGER,
+) -> NTSTATUS {
+    // SAFETY: null or a valid LARGE_INTEGER (the routine's contract).
+    let timeout = unsafe { Timeout.as_ref() }.map(|t| {
+        // SAFETY: every bit pattern of the union is a valid i64.
+        unsafe { t.QuadPart }
+    });
+    sync_call(Routine::KeWaitForSingleObject, crate::model::STOPPED_STATUS, |s| {
+        match s.ke_wait(Object as u64, timeout) {
+            crate::model::kernel::sync::Wait::Done(status) => Some(status),
+            crate::model::kernel::sync::Wait::Stopped => None,
+        }
+    })
+}
+
+/// `ExAcquireFastMutex` (F80): raises to APC_LEVEL.
+///
+/// # Safety
+/// `FastMutex` points at a FAST_MUTEX initialized as ExInitializeFastMutex does.
+pub unsafe extern "C" fn ExAcquireFastMutex(FastMutex: PFAST_MUTEX) {
+    // SAFETY: a valid FAST_MUTEX (the routine's contract).
+    let count = unsafe { (*FastMutex).Count };
+    let new = sync_call(Routine::ExAcquireFastMutex, None, |s| Some(s.ex_acquire_fast_mutex(FastMutex as u64, count)));
+    if let Some(new) = new {
+        // SAFETY: as above.
+        unsafe { (*FastMutex).Count = new };
+    }
+}
+
+/// `ExReleaseFastMutex` (F80): back to the IRQL of the acquire.
+///
+/// # Safety
+/// As `ExAcquireFastMutex`.
+pub unsafe extern "C" fn ExReleaseFastMutex(FastMutex: PFAST_MUTEX) {
+    // SAFETY: a valid FAST_MUTEX (the routine's contract).
+    let count = unsafe { (*FastMutex).Count };
+    let new = sync_call(Routine::ExReleaseFastMutex, None, |s| Some(s.ex_release_fast_mutex(FastMutex as u64, count)));
+    if let Some(new) = new {
+        // SAFETY: as above.
+        unsafe { (*FastMutex).Count = new };
+    }
+}
+
+/// `KeEnterCriticalRegion` (F80).
+///
+/// # Safety
+/// None beyond the routine's IRQL rule (unsafe as wdk-sys declares it).
+pub unsafe extern "C" fn KeEnterCriticalRegion() {
+    sync_call(Routine::KeEnterCriticalRegion, (), |s| {
+        s.ke_critical_region(1);
+        Some(())
+    });
+}
+
+/// `KeLeaveCriticalRegion` (F80).
+///
+/// # Safety
+/// None beyond the routine's IRQL rule (unsafe as wdk-sys declares it).
+pub unsafe extern "C" fn KeLeaveCriticalRegion() {
+    sync_call(Routine::KeLeaveCriticalRegion, (), |s| {
+        s.ke_critical_region(-1);
+        Some(())
+    });
+}

@@ -5,6 +5,7 @@
 //! * `pool`, `special_pool` — ExAllocatePool2 and Driver Verifier's special pool (F49–F51).
 //! * `dbgprint` — DbgPrint / DbgPrintEx's format (F79).
 //! * `bugcheck` — stops, bug checks as `!analyze` renders them, ownership violations.
+//! * `sync` — events, KMUTEX, FAST_MUTEX, waits, critical regions (F80).
 //! * `stack` — the simulated thread: call stack, process, IRQL (and the IRQL rule, F66).
 //!
 //! A kernel routine is one rule here plus one thin shim in the surface's `ntddk`.
@@ -17,6 +18,7 @@ pub(crate) mod registry;
 #[cfg(unix)]
 pub(crate) mod special_pool;
 pub(crate) mod stack;
+pub(crate) mod sync;
 
 use super::settings::Settings;
 use bugcheck::OwnershipViolation;
@@ -50,6 +52,8 @@ pub(crate) struct Kernel {
     /// Frame names of driver code: (image, `module!name`) by the texts'
     /// addresses and lengths (see `State::frame_names`).
     pub frame_names: FrameNames,
+    /// Events, mutexes and critical regions the driver uses (F80).
+    pub sync: sync::SyncObjects,
 }
 
 impl Kernel {
@@ -66,6 +70,7 @@ impl Kernel {
             irql: 0,
             clock: 0,
             frame_names: FrameNames::default(),
+            sync: sync::SyncObjects::default(),
         }
     }
 }
