@@ -115,6 +115,26 @@ const ALLOWLIST: &[(&str, &str)] = &[
         "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
          ntddk.rs, checked below",
     ),
+    (
+        "RtlAppendUnicodeToString",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
+    (
+        "RtlCompareUnicodeString",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
+    (
+        "RtlCopyUnicodeString",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
+    (
+        "RtlEqualUnicodeString",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
 ];
 
 /// Allowlisted kernel routines that the real bindings' ntddk.rs declares
@@ -122,7 +142,8 @@ const ALLOWLIST: &[(&str, &str)] = &[
 /// ObCloseHandle is not in the bindings: `#[must_use]` by the rule wdk-sys
 /// applies to every routine (all 709 ntddk.rs declarations returning NTSTATUS
 /// carry it).
-const MUST_USE_FROM_BINDINGS: &[&str] = &["NtClose", "ObCloseHandle", "KeWaitForSingleObject"];
+const MUST_USE_FROM_BINDINGS: &[&str] =
+    &["NtClose", "ObCloseHandle", "KeWaitForSingleObject", "RtlAppendUnicodeToString"];
 
 /// Extra shapes for allowlisted items that have a known real signature.
 const INFERRED_FN_SHAPES: &[(&str, &str)] = &[
@@ -144,6 +165,19 @@ const INFERRED_FN_SHAPES: &[(&str, &str)] = &[
     (
         "KeWaitForSingleObject",
         "unsafe extern \"C\" fn(Object: PVOID, WaitReason: KWAIT_REASON, WaitMode: KPROCESSOR_MODE, Alertable: BOOLEAN, Timeout: PLARGE_INTEGER) -> NTSTATUS",
+    ),
+    ("RtlAppendUnicodeToString", "unsafe extern \"C\" fn(Destination: PUNICODE_STRING, Source: PCWSTR) -> NTSTATUS"),
+    (
+        "RtlCompareUnicodeString",
+        "unsafe extern \"C\" fn(String1: PCUNICODE_STRING, String2: PCUNICODE_STRING, CaseInSensitive: BOOLEAN) -> LONG",
+    ),
+    (
+        "RtlCopyUnicodeString",
+        "unsafe extern \"C\" fn(DestinationString: PUNICODE_STRING, SourceString: PCUNICODE_STRING)",
+    ),
+    (
+        "RtlEqualUnicodeString",
+        "unsafe extern \"C\" fn(String1: *const UNICODE_STRING, String2: *const UNICODE_STRING, CaseInSensitive: BOOLEAN) -> BOOLEAN",
     ),
 ];
 

@@ -3,7 +3,7 @@
 //!
 //! Every routine the simulator can serve: the 445 DDIs of data/kmdf-1.33-ddi.tsv
 //! (maximum IRQL: the `irql_max` column; 15 from data/ddi-irql-overrides.tsv),
-//! then the 28 kernel routines of data/kernel-routines.tsv.
+//! then the 32 kernel routines of data/kernel-routines.tsv.
 //! KIRQL values: PASSIVE_LEVEL 0, APC_LEVEL 1, DISPATCH_LEVEL 2, HIGH_LEVEL 15.
 
 /// A routine's identity: its position in [`NAME`] and [`MAX_IRQL`].
@@ -943,28 +943,36 @@ pub(crate) enum Routine {
     NtClose = 462,
     /// ObCloseHandle's DDI page: IRQL PASSIVE_LEVEL
     ObCloseHandle = 463,
+    /// RtlAppendUnicodeToString's DDI page: IRQL <= DISPATCH_LEVEL for nonpaged buffers (F81)
+    RtlAppendUnicodeToString = 464,
+    /// RtlCompareUnicodeString's DDI page: IRQL PASSIVE_LEVEL (F81)
+    RtlCompareUnicodeString = 465,
+    /// RtlCopyUnicodeString's DDI page: IRQL <= DISPATCH_LEVEL for nonpaged buffers (F81)
+    RtlCopyUnicodeString = 466,
+    /// RtlEqualUnicodeString's DDI page: IRQL PASSIVE_LEVEL (F81)
+    RtlEqualUnicodeString = 467,
     /// no rule: a pure library routine (its DDI page allows DISPATCH_LEVEL for a nonpaged source; the simulator does not check it)
-    RtlInitUnicodeString = 464,
+    RtlInitUnicodeString = 468,
     /// F39
-    ZwClose = 465,
+    ZwClose = 469,
     /// ZwCreateKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwCreateKey = 466,
+    ZwCreateKey = 470,
     /// ZwEnumerateKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwEnumerateKey = 467,
+    ZwEnumerateKey = 471,
     /// ZwEnumerateValueKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwEnumerateValueKey = 468,
+    ZwEnumerateValueKey = 472,
     /// ZwOpenKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwOpenKey = 469,
+    ZwOpenKey = 473,
     /// ZwQueryKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwQueryKey = 470,
+    ZwQueryKey = 474,
     /// ZwQueryValueKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwQueryValueKey = 471,
+    ZwQueryValueKey = 475,
     /// ZwSetValueKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwSetValueKey = 472,
+    ZwSetValueKey = 476,
 }
 
 /// How many routines there are.
-pub(crate) const COUNT: usize = 473;
+pub(crate) const COUNT: usize = 477;
 
 /// Every routine, in order: `ALL[r as usize] == r`.
 #[allow(dead_code, reason = "the tables' own tests iterate it")]
@@ -1433,6 +1441,10 @@ pub(crate) const ALL: [Routine; COUNT] = [
     Routine::KeWaitForSingleObject,
     Routine::NtClose,
     Routine::ObCloseHandle,
+    Routine::RtlAppendUnicodeToString,
+    Routine::RtlCompareUnicodeString,
+    Routine::RtlCopyUnicodeString,
+    Routine::RtlEqualUnicodeString,
     Routine::RtlInitUnicodeString,
     Routine::ZwClose,
     Routine::ZwCreateKey,
@@ -1910,6 +1922,10 @@ pub(crate) const NAME: [&str; COUNT] = [
     "KeWaitForSingleObject",
     "NtClose",
     "ObCloseHandle",
+    "RtlAppendUnicodeToString",
+    "RtlCompareUnicodeString",
+    "RtlCopyUnicodeString",
+    "RtlEqualUnicodeString",
     "RtlInitUnicodeString",
     "ZwClose",
     "ZwCreateKey",
@@ -2391,6 +2407,10 @@ pub(crate) const SYMBOL: [&str; COUNT] = [
     "nt!KeWaitForSingleObject",
     "nt!NtClose",
     "nt!ObCloseHandle",
+    "nt!RtlAppendUnicodeToString",
+    "nt!RtlCompareUnicodeString",
+    "nt!RtlCopyUnicodeString",
+    "nt!RtlEqualUnicodeString",
     "nt!RtlInitUnicodeString",
     "nt!ZwClose",
     "nt!ZwCreateKey",
@@ -2868,6 +2888,10 @@ pub(crate) const MAX_IRQL: [Option<u8>; COUNT] = [
     Some(2), // KeWaitForSingleObject
     Some(0), // NtClose
     Some(0), // ObCloseHandle
+    Some(2), // RtlAppendUnicodeToString
+    Some(0), // RtlCompareUnicodeString
+    Some(2), // RtlCopyUnicodeString
+    Some(0), // RtlEqualUnicodeString
     None, // RtlInitUnicodeString
     Some(0), // ZwClose
     Some(0), // ZwCreateKey

@@ -2141,6 +2141,14 @@ const _: unsafe extern "C" fn(Object: PVOID, WaitReason: KWAIT_REASON, WaitMode:
 const _: unsafe extern "C" fn(Handle: HANDLE) -> NTSTATUS = crate::ntddk::NtClose;
 /// `ntddk::ObCloseHandle`
 const _: unsafe extern "C" fn(Handle: HANDLE, PreviousMode: KPROCESSOR_MODE) -> NTSTATUS = crate::ntddk::ObCloseHandle;
+/// `ntddk::RtlAppendUnicodeToString`
+const _: unsafe extern "C" fn(Destination: PUNICODE_STRING, Source: PCWSTR) -> NTSTATUS = crate::ntddk::RtlAppendUnicodeToString;
+/// `ntddk::RtlCompareUnicodeString`
+const _: unsafe extern "C" fn(String1: PCUNICODE_STRING, String2: PCUNICODE_STRING, CaseInSensitive: BOOLEAN) -> LONG = crate::ntddk::RtlCompareUnicodeString;
+/// `ntddk::RtlCopyUnicodeString`
+const _: unsafe extern "C" fn(DestinationString: PUNICODE_STRING, SourceString: PCUNICODE_STRING) = crate::ntddk::RtlCopyUnicodeString;
+/// `ntddk::RtlEqualUnicodeString`
+const _: unsafe extern "C" fn(String1: *const UNICODE_STRING, String2: *const UNICODE_STRING, CaseInSensitive: BOOLEAN) -> BOOLEAN = crate::ntddk::RtlEqualUnicodeString;
 /// `ntddk::RtlInitUnicodeString`
 const _: unsafe extern "C" fn(DestinationString: PUNICODE_STRING, SourceString: PCWSTR) = crate::ntddk::RtlInitUnicodeString;
 /// `ntddk::ZwClose`

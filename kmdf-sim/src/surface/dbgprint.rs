@@ -53,22 +53,8 @@ impl Arguments for VaList {
     }
 
     fn wide_string(&mut self, p: u64) -> Vec<u16> {
-        let start = p as *const u16;
-        let mut n = 0;
-        // `%ws` points at a NUL-terminated UTF-16 string (the caller's
-        // contract): every unit up to the NUL is readable.
-        loop {
-            // SAFETY: unit `n` lies within the string or is its NUL: every
-            // earlier unit was not the NUL.
-            let unit = unsafe { start.add(n) };
-            // SAFETY: as above, the unit is readable.
-            if unsafe { *unit } == 0 {
-                break;
-            }
-            n += 1;
-        }
-        // SAFETY: the `n` units just read.
-        unsafe { core::slice::from_raw_parts(start, n) }.to_vec()
+        // SAFETY: `%ws` points at a NUL-terminated UTF-16 string (the caller's contract).
+        unsafe { crate::surface::strings::wide_units(p as *const u16) }.to_vec()
     }
 
     fn ansi_string(&mut self, p: u64) -> Vec<u8> {

@@ -5,6 +5,7 @@
 //! * `pool`, `special_pool` — ExAllocatePool2 and Driver Verifier's special pool (F49–F51).
 //! * `dbgprint` — DbgPrint / DbgPrintEx's format (F79).
 //! * `bugcheck` — stops, bug checks as `!analyze` renders them, ownership violations.
+//! * `rtl_strings` — RtlCopy/Append/Compare/EqualUnicodeString (F81).
 //! * `sync` — events, KMUTEX, FAST_MUTEX, waits, critical regions (F80).
 //! * `stack` — the simulated thread: call stack, process, IRQL (and the IRQL rule, F66).
 //!
@@ -15,6 +16,7 @@ pub(crate) mod dbgprint;
 pub(crate) mod handles;
 pub(crate) mod pool;
 pub(crate) mod registry;
+pub(crate) mod rtl_strings;
 #[cfg(unix)]
 pub(crate) mod special_pool;
 pub(crate) mod stack;
