@@ -3,6 +3,7 @@
 //! * `handles` — the kernel handle table (values, reuse, protection, closes; F39–F46, F67, F68).
 //! * `registry` — the configuration manager's keys and values, and opening them (F8, F12).
 //! * `pool`, `special_pool` — ExAllocatePool2 and Driver Verifier's special pool (F49–F51).
+//! * `driver_panic` — a panic in driver code recorded as wdk-panic's stop, with its callback.
 //! * `dbgprint` — DbgPrint / DbgPrintEx's format (F79).
 //! * `bugcheck` — stops, bug checks as `!analyze` renders them, ownership violations.
 //! * `rtl_strings` — RtlCopy/Append/Compare/EqualUnicodeString (F81).
@@ -13,6 +14,7 @@
 
 pub(crate) mod bugcheck;
 pub(crate) mod dbgprint;
+pub(crate) mod driver_panic;
 pub(crate) mod handles;
 pub(crate) mod pool;
 pub(crate) mod registry;
