@@ -1,4 +1,4 @@
-//! DbgPrint / DbgPrintEx from driver code (F79): C-variadic calls, formatted
+//! DbgPrint / DbgPrintEx from driver code (F81): C-variadic calls, formatted
 //! with the kernel's conversions into the machine's debug output.
 
 use kmdf_sim::control::{Machine, Settings};

@@ -1,5 +1,5 @@
 //! The `DriverUnload` a driver sets in its DRIVER_OBJECT is called at
-//! unload (F78): a WDM driver's by the I/O manager, a KMDF driver's through
+//! unload (F80): a WDM driver's by the I/O manager, a KMDF driver's through
 //! the stub's FxStubDriverUnload, before the framework's own unload
 //! (EvtDriverUnload, then the WDFDRIVER's deletion, F27).
 

@@ -1,4 +1,4 @@
-//! Kernel synchronisation on the machine's one thread (F80): events, KMUTEX,
+//! Kernel synchronisation on the machine's one thread (F82): events, KMUTEX,
 //! FAST_MUTEX, waits and critical regions, with their IRQL rules.
 
 use kmdf_sim::control::{Machine, Settings};

@@ -1,4 +1,4 @@
-//! The Rtl counted-string routines (F81) on the driver's own buffers.
+//! The Rtl counted-string routines (F83) on the driver's own buffers.
 
 use kmdf_sim::control::{Machine, Settings};
 use kmdf_sim::ntddk::*;

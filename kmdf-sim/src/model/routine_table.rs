@@ -905,11 +905,11 @@ pub(crate) enum Routine {
     WdfWorkItemFlush = 443,
     /// wdfworkitem.h: DISPATCH_LEVEL
     WdfWorkItemGetParentObject = 444,
-    /// no rule: DbgPrint's DDI page allows any IRQL up to DIRQL; its PASSIVE_LEVEL-only Unicode conversions are checked inside (F79)
+    /// no rule: DbgPrint's DDI page allows any IRQL up to DIRQL; its PASSIVE_LEVEL-only Unicode conversions are checked inside (F81)
     DbgPrint = 445,
-    /// as DbgPrint (F79)
+    /// as DbgPrint (F81)
     DbgPrintEx = 446,
-    /// ExAcquireFastMutex's DDI page: IRQL <= APC_LEVEL (F80)
+    /// ExAcquireFastMutex's DDI page: IRQL <= APC_LEVEL (F82)
     ExAcquireFastMutex = 447,
     /// ExAllocatePool2's DDI page: IRQL <= DISPATCH_LEVEL for nonpaged pool (paged pool's APC_LEVEL is checked inside the routine, which knows the pool type)
     ExAllocatePool2 = 448,
@@ -917,39 +917,39 @@ pub(crate) enum Routine {
     ExFreePool = 449,
     /// ExFreePoolWithTag's DDI page: IRQL <= DISPATCH_LEVEL for nonpaged pool (paged pool's APC_LEVEL is checked inside the routine)
     ExFreePoolWithTag = 450,
-    /// ExReleaseFastMutex's DDI page: IRQL = APC_LEVEL (F80)
+    /// ExReleaseFastMutex's DDI page: IRQL = APC_LEVEL (F82)
     ExReleaseFastMutex = 451,
-    /// KeClearEvent's DDI page: IRQL <= DISPATCH_LEVEL (F80)
+    /// KeClearEvent's DDI page: IRQL <= DISPATCH_LEVEL (F82)
     KeClearEvent = 452,
-    /// KeEnterCriticalRegion's DDI page: IRQL <= APC_LEVEL (F80)
+    /// KeEnterCriticalRegion's DDI page: IRQL <= APC_LEVEL (F82)
     KeEnterCriticalRegion = 453,
-    /// KeInitializeEvent's DDI page: any IRQL (F80)
+    /// KeInitializeEvent's DDI page: any IRQL (F82)
     KeInitializeEvent = 454,
-    /// KeInitializeMutex's DDI page: IRQL = PASSIVE_LEVEL (F80)
+    /// KeInitializeMutex's DDI page: IRQL = PASSIVE_LEVEL (F82)
     KeInitializeMutex = 455,
-    /// KeLeaveCriticalRegion's DDI page: IRQL <= APC_LEVEL (F80)
+    /// KeLeaveCriticalRegion's DDI page: IRQL <= APC_LEVEL (F82)
     KeLeaveCriticalRegion = 456,
-    /// KeReadStateEvent's DDI page: IRQL <= DISPATCH_LEVEL (F80)
+    /// KeReadStateEvent's DDI page: IRQL <= DISPATCH_LEVEL (F82)
     KeReadStateEvent = 457,
-    /// KeReleaseMutex's DDI page: IRQL <= DISPATCH_LEVEL (F80)
+    /// KeReleaseMutex's DDI page: IRQL <= DISPATCH_LEVEL (F82)
     KeReleaseMutex = 458,
-    /// KeResetEvent's DDI page: IRQL <= DISPATCH_LEVEL (F80)
+    /// KeResetEvent's DDI page: IRQL <= DISPATCH_LEVEL (F82)
     KeResetEvent = 459,
-    /// KeSetEvent's DDI page: IRQL <= DISPATCH_LEVEL with Wait FALSE (F80)
+    /// KeSetEvent's DDI page: IRQL <= DISPATCH_LEVEL with Wait FALSE (F82)
     KeSetEvent = 460,
-    /// KeWaitForSingleObject's DDI page: IRQL <= DISPATCH_LEVEL with a zero timeout; a nonzero or no timeout needs <= APC_LEVEL, checked inside (F80)
+    /// KeWaitForSingleObject's DDI page: IRQL <= DISPATCH_LEVEL with a zero timeout; a nonzero or no timeout needs <= APC_LEVEL, checked inside (F82)
     KeWaitForSingleObject = 461,
     /// F39 (ZwClose: PASSIVE_LEVEL); ASSUMPTION: NtClose, the same close, has ZwClose's rule
     NtClose = 462,
     /// ObCloseHandle's DDI page: IRQL PASSIVE_LEVEL
     ObCloseHandle = 463,
-    /// RtlAppendUnicodeToString's DDI page: IRQL <= DISPATCH_LEVEL for nonpaged buffers (F81)
+    /// RtlAppendUnicodeToString's DDI page: IRQL <= DISPATCH_LEVEL for nonpaged buffers (F83)
     RtlAppendUnicodeToString = 464,
-    /// RtlCompareUnicodeString's DDI page: IRQL PASSIVE_LEVEL (F81)
+    /// RtlCompareUnicodeString's DDI page: IRQL PASSIVE_LEVEL (F83)
     RtlCompareUnicodeString = 465,
-    /// RtlCopyUnicodeString's DDI page: IRQL <= DISPATCH_LEVEL for nonpaged buffers (F81)
+    /// RtlCopyUnicodeString's DDI page: IRQL <= DISPATCH_LEVEL for nonpaged buffers (F83)
     RtlCopyUnicodeString = 466,
-    /// RtlEqualUnicodeString's DDI page: IRQL PASSIVE_LEVEL (F81)
+    /// RtlEqualUnicodeString's DDI page: IRQL PASSIVE_LEVEL (F83)
     RtlEqualUnicodeString = 467,
     /// no rule: a pure library routine (its DDI page allows DISPATCH_LEVEL for a nonpaged source; the simulator does not check it)
     RtlInitUnicodeString = 468,

@@ -1,4 +1,4 @@
-//! The Rust side of `DbgPrint` / `DbgPrintEx` (F79): `csrc/dbgprint.c`
+//! The Rust side of `DbgPrint` / `DbgPrintEx` (F81): `csrc/dbgprint.c`
 //! collects the variadic arguments into a `va_list` and calls
 //! [`kmdf_sim_dbg_vprint`], which reads the format and each argument the
 //! conversion asks for, and hands the text to the model.

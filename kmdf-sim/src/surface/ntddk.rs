@@ -11,7 +11,7 @@ use crate::model::{Routine, count_call, enter, with_state};
 use crate::surface::strings::read_unicode;
 
 unsafe extern "C" {
-    /// `DbgPrint` (F79): formats with the kernel's printf conversions (`l` is
+    /// `DbgPrint` (F81): formats with the kernel's printf conversions (`l` is
     /// 32 bits, `I64`/`ll`/`I`/`z` 64, `%ws`/`%S` wide strings, `%Z`/`%wZ`
     /// counted strings, `%p` 16 hex digits; at most 512 bytes) into the
     /// machine's debug output. Defined in C (`csrc/dbgprint.c`): it is
@@ -19,7 +19,7 @@ unsafe extern "C" {
     #[link_name = "kmdf_sim_DbgPrint"]
     pub fn DbgPrint(Format: PCSTR, ...) -> ULONG;
 
-    /// `DbgPrintEx` (F79): as `DbgPrint`; every component and level is kept
+    /// `DbgPrintEx` (F81): as `DbgPrint`; every component and level is kept
     /// in the machine's debug output (ASSUMPTION: a debugger with every
     /// filter mask on).
     #[link_name = "kmdf_sim_DbgPrintEx"]
@@ -666,7 +666,7 @@ pub unsafe extern "C" fn ExFreePoolWithTag(P: PVOID, Tag: ULONG) {
     enter(Routine::ExFreePoolWithTag, (), || free_pool(P, Some(Tag)));
 }
 
-// ---- Kernel synchronisation (F80): the rules are the model's `kernel::sync`.
+// ---- Kernel synchronisation (F82): the rules are the model's `kernel::sync`.
 
 /// Runs a routine's body through the call gate; `refused`
 /// after a stop. The result is carried outside the gate so that a
@@ -682,7 +682,7 @@ fn gated<R: Copy>(routine: Routine, refused: R, body: impl FnOnce(&mut crate::mo
     out
 }
 
-/// `KeInitializeEvent` (F80): a notification or synchronization event.
+/// `KeInitializeEvent` (F82): a notification or synchronization event.
 ///
 /// # Safety
 /// `Event` points at the driver's KEVENT (the machine knows it by address).
@@ -694,7 +694,7 @@ pub unsafe extern "C" fn KeInitializeEvent(Event: PRKEVENT, Type: EVENT_TYPE, St
     });
 }
 
-/// `KeSetEvent` (F80): signals; returns the previous state.
+/// `KeSetEvent` (F82): signals; returns the previous state.
 ///
 /// # Safety
 /// As `KeInitializeEvent`.
@@ -702,7 +702,7 @@ pub unsafe extern "C" fn KeSetEvent(Event: PRKEVENT, _Increment: KPRIORITY, _Wai
     gated(Routine::KeSetEvent, 0, |s| s.ke_set_event("KeSetEvent", Event as u64, true))
 }
 
-/// `KeResetEvent` (F80): not signalled; returns the previous state.
+/// `KeResetEvent` (F82): not signalled; returns the previous state.
 ///
 /// # Safety
 /// As `KeInitializeEvent`.
@@ -710,7 +710,7 @@ pub unsafe extern "C" fn KeResetEvent(Event: PRKEVENT) -> LONG {
     gated(Routine::KeResetEvent, 0, |s| s.ke_set_event("KeResetEvent", Event as u64, false))
 }
 
-/// `KeClearEvent` (F80): not signalled.
+/// `KeClearEvent` (F82): not signalled.
 ///
 /// # Safety
 /// As `KeInitializeEvent`.
@@ -718,7 +718,7 @@ pub unsafe extern "C" fn KeClearEvent(Event: PRKEVENT) {
     gated(Routine::KeClearEvent, (), |s| s.ke_set_event("KeClearEvent", Event as u64, false).map(drop));
 }
 
-/// `KeReadStateEvent` (F80): 1 if signalled.
+/// `KeReadStateEvent` (F82): 1 if signalled.
 ///
 /// # Safety
 /// As `KeInitializeEvent`.
@@ -726,7 +726,7 @@ pub unsafe extern "C" fn KeReadStateEvent(Event: PRKEVENT) -> LONG {
     gated(Routine::KeReadStateEvent, 0, |s| s.ke_read_state_event(Event as u64))
 }
 
-/// `KeInitializeMutex` (F80): a KMUTEX, not held.
+/// `KeInitializeMutex` (F82): a KMUTEX, not held.
 ///
 /// # Safety
 /// `Mutex` points at the driver's KMUTEX.
@@ -737,7 +737,7 @@ pub unsafe extern "C" fn KeInitializeMutex(Mutex: PRKMUTEX, _Level: ULONG) {
     });
 }
 
-/// `KeReleaseMutex` (F80).
+/// `KeReleaseMutex` (F82).
 ///
 /// # Safety
 /// As `KeInitializeMutex`.
@@ -745,7 +745,7 @@ pub unsafe extern "C" fn KeReleaseMutex(Mutex: PRKMUTEX, _Wait: BOOLEAN) -> LONG
     gated(Routine::KeReleaseMutex, 0, |s| s.ke_release_mutex(Mutex as u64))
 }
 
-/// `KeWaitForSingleObject` on an event or KMUTEX (F80). `Timeout` null waits
+/// `KeWaitForSingleObject` on an event or KMUTEX (F82). `Timeout` null waits
 /// forever; otherwise its value (negative: relative) bounds the wait.
 ///
 /// # Safety
@@ -769,7 +769,7 @@ pub unsafe extern "C" fn KeWaitForSingleObject(
     })
 }
 
-/// `ExAcquireFastMutex` (F80): raises to APC_LEVEL.
+/// `ExAcquireFastMutex` (F82): raises to APC_LEVEL.
 ///
 /// # Safety
 /// `FastMutex` points at a FAST_MUTEX initialized as ExInitializeFastMutex does.
@@ -783,7 +783,7 @@ pub unsafe extern "C" fn ExAcquireFastMutex(FastMutex: PFAST_MUTEX) {
     }
 }
 
-/// `ExReleaseFastMutex` (F80): back to the IRQL of the acquire.
+/// `ExReleaseFastMutex` (F82): back to the IRQL of the acquire.
 ///
 /// # Safety
 /// As `ExAcquireFastMutex`.
@@ -797,7 +797,7 @@ pub unsafe extern "C" fn ExReleaseFastMutex(FastMutex: PFAST_MUTEX) {
     }
 }
 
-/// `KeEnterCriticalRegion` (F80).
+/// `KeEnterCriticalRegion` (F82).
 ///
 /// # Safety
 /// None beyond the routine's IRQL rule (unsafe as wdk-sys declares it).
@@ -808,7 +808,7 @@ pub unsafe extern "C" fn KeEnterCriticalRegion() {
     });
 }
 
-/// `KeLeaveCriticalRegion` (F80).
+/// `KeLeaveCriticalRegion` (F82).
 ///
 /// # Safety
 /// None beyond the routine's IRQL rule (unsafe as wdk-sys declares it).
@@ -819,7 +819,7 @@ pub unsafe extern "C" fn KeLeaveCriticalRegion() {
     });
 }
 
-// ---- Rtl counted strings (F81): the rules are the model's `kernel::rtl_strings`.
+// ---- Rtl counted strings (F83): the rules are the model's `kernel::rtl_strings`.
 
 /// The code units a `UNICODE_STRING` holds (`Length` bytes); empty for null.
 ///
@@ -836,7 +836,7 @@ unsafe fn units<'a>(s: *const UNICODE_STRING) -> &'a [u16] {
     }
 }
 
-/// `RtlCompareUnicodeString` (F81): < 0, 0 or > 0.
+/// `RtlCompareUnicodeString` (F83): < 0, 0 or > 0.
 ///
 /// # Safety
 /// Both strings valid.
@@ -854,7 +854,7 @@ pub unsafe extern "C" fn RtlCompareUnicodeString(
     })
 }
 
-/// `RtlEqualUnicodeString` (F81).
+/// `RtlEqualUnicodeString` (F83).
 ///
 /// # Safety
 /// Both strings valid.
@@ -872,7 +872,7 @@ pub unsafe extern "C" fn RtlEqualUnicodeString(
     })
 }
 
-/// `RtlCopyUnicodeString` (F81): as much of the source as the destination's
+/// `RtlCopyUnicodeString` (F83): as much of the source as the destination's
 /// MaximumLength holds, NUL-terminated when room is left; a null source
 /// empties the destination.
 ///
@@ -905,7 +905,7 @@ pub unsafe extern "C" fn RtlCopyUnicodeString(DestinationString: PUNICODE_STRING
     dest.Length = (n * 2) as USHORT;
 }
 
-/// `RtlAppendUnicodeToString` (F81): STATUS_BUFFER_TOO_SMALL (destination
+/// `RtlAppendUnicodeToString` (F83): STATUS_BUFFER_TOO_SMALL (destination
 /// unchanged) when it does not fit.
 ///
 /// # Safety

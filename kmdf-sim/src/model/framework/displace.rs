@@ -1,5 +1,5 @@
 //! The `DriverUnload` routine of the WDM driver object: what `WdfDriverCreate`
-//! records about displacing it, and its call at unload (F78).
+//! records about displacing it, and its call at unload (F80).
 
 use crate::abi::{_DRIVER_OBJECT, _WDF_DRIVER_INIT_FLAGS, PASSIVE_LEVEL};
 use crate::model::State;
@@ -8,7 +8,7 @@ use crate::model::State;
 pub(crate) type DriverUnload = (unsafe extern "C" fn(*mut _DRIVER_OBJECT), *mut _DRIVER_OBJECT);
 
 impl State {
-    /// Records in the driver's globals what `WdfDriverCreate` records (F78,
+    /// Records in the driver's globals what `WdfDriverCreate` records (F80,
     /// fxdriverapi.cpp): the init flags, and whether the stub displaces the
     /// driver's `DriverUnload` — always, unless the driver asked for no
     /// dispatch override or is a non-PnP driver, and then only when it has
@@ -22,7 +22,7 @@ impl State {
     }
 
     /// The `DriverUnload` the loaded driver left in its DRIVER_OBJECT, if
-    /// any: the I/O manager calls it at unload (F78), a KMDF driver's through
+    /// any: the I/O manager calls it at unload (F80), a KMDF driver's through
     /// the stub's `FxStubDriverUnload`.
     pub(crate) fn driver_unload_plan(&mut self) -> Option<DriverUnload> {
         let loaded = self.framework.driver.as_mut()?;
@@ -32,10 +32,10 @@ impl State {
 }
 
 /// Calls the driver's `DriverUnload` in the System process at PASSIVE_LEVEL
-/// with its frame on the simulated stack (F78).
+/// with its frame on the simulated stack (F80).
 pub(crate) fn call_driver_unload(image: &str, (routine, object): DriverUnload) {
     // SAFETY: `routine` is the DRIVER_UNLOAD the driver stored in its driver
     // object, which the machine keeps alive until the unload is finished;
-    // the I/O manager calls it with that object (F78).
+    // the I/O manager calls it with that object (F80).
     super::pnp::call_driver(image, "DriverUnload", PASSIVE_LEVEL as u8, || unsafe { routine(object) });
 }

@@ -231,7 +231,7 @@ impl Engine {
             // (DRIVER_OBJECT, learn.microsoft.com/windows-hardware/drivers/ddi/wdm/ns-wdm-_driver_object):
             // DeviceObject, DriverExtension, DriverUnload and MajorFunction
             // start null; a DriverUnload the driver sets is called at unload
-            // (F78).
+            // (F80).
             let object = crate::abi::_DRIVER_OBJECT {
                 Type: crate::abi::IO_TYPE_DRIVER as crate::abi::CSHORT,
                 Size: core::mem::size_of::<crate::abi::_DRIVER_OBJECT>() as crate::abi::CSHORT,
@@ -297,7 +297,7 @@ impl Engine {
             }
             (image, depth, driver, s.driver_unload_plan())
         });
-        // The DriverUnload the driver set in its DRIVER_OBJECT (F78).
+        // The DriverUnload the driver set in its DRIVER_OBJECT (F80).
         if let Some((routine, object)) = plan {
             super::displace::call_driver_unload(&image, (routine, object));
         }

@@ -1,11 +1,11 @@
 //! `DbgPrint` / `DbgPrintEx`: the kernel's printf, with Windows' conversions
-//! and sizes (F79), formatted into the machine's debug output.
+//! and sizes (F81), formatted into the machine's debug output.
 //!
 //! The model parses the format and decides what each conversion takes; where
 //! the arguments come from (a C `va_list`) and how a string is read from the
 //! driver's memory is the surface's business, behind [`Arguments`].
 
-/// The most a single call transmits (F79): longer output is cut here.
+/// The most a single call transmits (F81): longer output is cut here.
 pub(crate) const MAX_OUTPUT: usize = 512;
 
 /// The variadic arguments of one call, taken in order, and the driver memory
@@ -30,8 +30,8 @@ pub(crate) trait Arguments {
 impl crate::model::State {
     /// A DbgPrint / DbgPrintEx line (`level`: DbgPrintEx's component and
     /// level). Every level is kept: the machine's log is a debugger with
-    /// every component's filter mask on (ASSUMPTION, F79). A Unicode
-    /// conversion above PASSIVE_LEVEL is a finding (F79). After a stop
+    /// every component's filter mask on (ASSUMPTION, F81). A Unicode
+    /// conversion above PASSIVE_LEVEL is a finding (F81). After a stop
     /// nothing is printed: the machine has halted.
     pub(crate) fn dbg_print(&mut self, text: &str, unicode: bool, level: Option<(u32, u32)>) {
         if self.is_stopped() {
@@ -43,7 +43,7 @@ impl crate::model::State {
             let image = if n > 0 { self.kernel.frames[n - 1].image.to_string() } else { String::new() };
             self.framework.findings.push(format!(
                 "{image}: {routine} with a Unicode conversion at IRQL {}: those are allowed at PASSIVE_LEVEL only \
-                 (docs/facts.md#f79)",
+                 (docs/facts.md#f81)",
                 self.kernel.irql
             ));
         }
@@ -63,7 +63,7 @@ struct Spec {
     precision: Option<usize>,
 }
 
-/// The argument size a length prefix gives an integer conversion (F79:
+/// The argument size a length prefix gives an integer conversion (F81:
 /// `long` is 32 bits on Windows; `I`, `z`, `t` are pointer-sized).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Size {
@@ -73,7 +73,7 @@ enum Size {
     Wide64,
 }
 
-/// Formats `format` with `args` as the kernel's DbgPrint does (F79): the
+/// Formats `format` with `args` as the kernel's DbgPrint does (F81): the
 /// text, cut at [`MAX_OUTPUT`] bytes, and whether a Unicode conversion was
 /// used (those are allowed at PASSIVE_LEVEL only).
 pub(crate) fn format(format: &[u8], args: &mut impl Arguments) -> (String, bool) {
@@ -177,13 +177,13 @@ pub(crate) fn format(format: &[u8], args: &mut impl Arguments) -> (String, bool)
                 pad(&mut out, &spec, &text.as_bytes()[..cut]);
             }
             b'e' | b'E' | b'f' | b'F' | b'g' | b'G' | b'a' | b'A' => {
-                // F79: DbgPrint has no floating-point conversions; the value
+                // F81: DbgPrint has no floating-point conversions; the value
                 // is taken and the conversion is shown as written.
                 let _ = args.next_f64();
                 out.extend_from_slice(&format[start..i]);
             }
             b'n' => {
-                // F79: `%n` writes nothing in the kernel; its pointer is taken.
+                // F81: `%n` writes nothing in the kernel; its pointer is taken.
                 let _ = args.next_u64();
             }
             _ => out.extend_from_slice(&format[start..i]),

@@ -4,10 +4,10 @@
 //! * `registry` — the configuration manager's keys and values, and opening them (F8, F12).
 //! * `pool`, `special_pool` — ExAllocatePool2 and Driver Verifier's special pool (F49–F51).
 //! * `driver_panic` — a panic in driver code recorded as wdk-panic's stop, with its callback.
-//! * `dbgprint` — DbgPrint / DbgPrintEx's format (F79).
+//! * `dbgprint` — DbgPrint / DbgPrintEx's format (F81).
 //! * `bugcheck` — stops, bug checks as `!analyze` renders them, ownership violations.
-//! * `rtl_strings` — RtlCopy/Append/Compare/EqualUnicodeString (F81).
-//! * `sync` — events, KMUTEX, FAST_MUTEX, waits, critical regions (F80).
+//! * `rtl_strings` — RtlCopy/Append/Compare/EqualUnicodeString (F83).
+//! * `sync` — events, KMUTEX, FAST_MUTEX, waits, critical regions (F82).
 //! * `stack` — the simulated thread: call stack, process, IRQL (and the IRQL rule, F66).
 //!
 //! A kernel routine is one rule here plus one thin shim in the surface's `ntddk`.
@@ -56,7 +56,7 @@ pub(crate) struct Kernel {
     /// Frame names of driver code: (image, `module!name`) by the texts'
     /// addresses and lengths (see `State::frame_names`).
     pub frame_names: FrameNames,
-    /// Events, mutexes and critical regions the driver uses (F80).
+    /// Events, mutexes and critical regions the driver uses (F82).
     pub sync: sync::SyncObjects,
 }
 

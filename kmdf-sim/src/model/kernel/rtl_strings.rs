@@ -1,11 +1,11 @@
-//! The Rtl counted-string routines (F81): copy, append, compare, equal, on
+//! The Rtl counted-string routines (F83): copy, append, compare, equal, on
 //! the UTF-16 code units a `UNICODE_STRING` holds. The surface reads and
 //! writes the driver's buffers; the rules are here.
 
 use std::cmp::Ordering;
 
 /// The code unit a case-insensitive comparison uses: its upper case where
-/// that is one unit (ASSUMPTION, F81: the kernel's upcase table, approximated
+/// that is one unit (ASSUMPTION, F83: the kernel's upcase table, approximated
 /// by Unicode's simple upper-case mapping).
 fn upcase(unit: u16) -> u16 {
     char::from_u32(u32::from(unit))
@@ -19,7 +19,7 @@ fn upcase(unit: u16) -> u16 {
         .unwrap_or(unit)
 }
 
-/// RtlCompareUnicodeString (F81): the difference of the first units that
+/// RtlCompareUnicodeString (F83): the difference of the first units that
 /// differ (upcased when `insensitive`), else of the lengths: < 0, 0, > 0.
 pub(crate) fn compare(a: &[u16], b: &[u16], insensitive: bool) -> i32 {
     for (&x, &y) in a.iter().zip(b) {
@@ -35,12 +35,12 @@ pub(crate) fn compare(a: &[u16], b: &[u16], insensitive: bool) -> i32 {
     }
 }
 
-/// RtlEqualUnicodeString (F81): same length and every unit equal.
+/// RtlEqualUnicodeString (F83): same length and every unit equal.
 pub(crate) fn equal(a: &[u16], b: &[u16], insensitive: bool) -> bool {
     a.len() == b.len() && compare(a, b, insensitive) == 0
 }
 
-/// RtlCopyUnicodeString (F81): how many units of `source` (of `units` in
+/// RtlCopyUnicodeString (F83): how many units of `source` (of `units` in
 /// all) fit a destination of `capacity` units, and whether a NUL follows
 /// them (when room is left).
 pub(crate) fn copy_plan(units: usize, capacity: usize) -> (usize, bool) {
@@ -48,7 +48,7 @@ pub(crate) fn copy_plan(units: usize, capacity: usize) -> (usize, bool) {
     (n, n < capacity)
 }
 
-/// RtlAppendUnicodeToString (F81): where `units` more go after `length` in
+/// RtlAppendUnicodeToString (F83): where `units` more go after `length` in
 /// a buffer of `capacity` units, or `None` (STATUS_BUFFER_TOO_SMALL, the
 /// destination unchanged); and whether a NUL follows.
 pub(crate) fn append_plan(length: usize, units: usize, capacity: usize) -> Option<bool> {

@@ -1,4 +1,4 @@
-//! Kernel synchronisation on the machine's one thread (F80): events,
+//! Kernel synchronisation on the machine's one thread (F82): events,
 //! KMUTEX, FAST_MUTEX, KeWaitForSingleObject, critical regions.
 //!
 //! Objects are known by the address of the driver's structure, recorded when
@@ -51,7 +51,7 @@ impl State {
             0,
             [address, 0, 0, 0],
             "NOT_MODELLED (kmdf-sim: not a Windows bug check)",
-            format!("not modelled: {routine} on {address:#x}, {what} (docs/facts.md#f80)"),
+            format!("not modelled: {routine} on {address:#x}, {what} (docs/facts.md#f82)"),
         );
     }
 
@@ -95,7 +95,7 @@ impl State {
     /// KeReleaseMutex: the previous signal state (0 while held once, as the
     /// mutant's count before the release). Releasing a mutex the thread does
     /// not hold raises STATUS_MUTANT_NOT_OWNED, unhandled in kernel mode
-    /// (F80).
+    /// (F82).
     pub(crate) fn ke_release_mutex(&mut self, address: u64) -> Option<i32> {
         match self.kernel.sync.objects.get_mut(&address) {
             Some(SyncObject::Mutex { held }) if *held > 0 => {
@@ -108,7 +108,7 @@ impl State {
                     0x1E,
                     [0xC000_0046, 0, 0, 0], // STATUS_MUTANT_NOT_OWNED,
                     "KMODE_EXCEPTION_NOT_HANDLED",
-                    format!("KeReleaseMutex({address:#x}) of a mutex this thread does not hold (docs/facts.md#f80)"),
+                    format!("KeReleaseMutex({address:#x}) of a mutex this thread does not hold (docs/facts.md#f82)"),
                 );
                 None
             }
@@ -121,9 +121,9 @@ impl State {
 
     /// KeWaitForSingleObject on an event or KMUTEX. `timeout`: `None` waits
     /// forever; `Some(0)` polls. A wait another thread would have to end is a
-    /// timeout when it has one, a stop when it has none (F80).
+    /// timeout when it has one, a stop when it has none (F82).
     pub(crate) fn ke_wait(&mut self, address: u64, timeout: Option<i64>) -> Wait {
-        // F80: only a zero timeout may wait at DISPATCH_LEVEL.
+        // F82: only a zero timeout may wait at DISPATCH_LEVEL.
         if timeout != Some(0)
             && self.driver_verifier_irql_check("KeWaitForSingleObject", crate::abi::APC_LEVEL as u8)
                 == crate::model::IrqlVerdict::Fail
@@ -165,7 +165,7 @@ impl State {
             "THREAD_WAITS_FOREVER (kmdf-sim: a real machine hangs here)",
             format!(
                 "KeWaitForSingleObject({address:#x}, no timeout) on an event nothing will signal: the machine runs one \
-                 thread, so no other code can set it (docs/facts.md#f80)"
+                 thread, so no other code can set it (docs/facts.md#f82)"
             ),
         );
         Wait::Stopped
@@ -174,7 +174,7 @@ impl State {
     /// ExAcquireFastMutex: `count` is the structure's Count (FM_LOCK_BIT set
     /// = free, as ExInitializeFastMutex leaves it). Raises the IRQL to
     /// APC_LEVEL. Returns the new Count, or `None` after a stop: acquiring
-    /// it again on the thread that holds it deadlocks (F80).
+    /// it again on the thread that holds it deadlocks (F82).
     pub(crate) fn ex_acquire_fast_mutex(&mut self, address: u64, count: i32) -> Option<i32> {
         let free = count & crate::abi::FM_LOCK_BIT as i32 != 0;
         let held = matches!(self.kernel.sync.objects.get(&address), Some(SyncObject::FastMutex { held_from: Some(_) }));
@@ -185,7 +185,7 @@ impl State {
                 "DRIVER_VERIFIER_DETECTED_VIOLATION",
                 format!(
                     "ExAcquireFastMutex({address:#x}) on the thread that already holds it: a self-deadlock \
-                     (docs/facts.md#f80)"
+                     (docs/facts.md#f82)"
                 ),
             );
             return None;
@@ -197,7 +197,7 @@ impl State {
     }
 
     /// ExReleaseFastMutex: back to the IRQL it was acquired at; the new
-    /// Count, or `None` after a stop (releasing one that is not held, F80).
+    /// Count, or `None` after a stop (releasing one that is not held, F82).
     pub(crate) fn ex_release_fast_mutex(&mut self, address: u64, count: i32) -> Option<i32> {
         match self.kernel.sync.objects.get_mut(&address) {
             Some(SyncObject::FastMutex { held_from }) if held_from.is_some() => {
@@ -209,7 +209,7 @@ impl State {
                     0xC4,
                     [0x1007, address, 0, 0],
                     "DRIVER_VERIFIER_DETECTED_VIOLATION",
-                    format!("ExReleaseFastMutex({address:#x}) of a fast mutex that is not held (docs/facts.md#f80)"),
+                    format!("ExReleaseFastMutex({address:#x}) of a fast mutex that is not held (docs/facts.md#f82)"),
                 );
                 None
             }
@@ -217,7 +217,7 @@ impl State {
     }
 
     /// KeEnterCriticalRegion (+1) / KeLeaveCriticalRegion (-1). A leave
-    /// without an enter is a finding (F80).
+    /// without an enter is a finding (F82).
     pub(crate) fn ke_critical_region(&mut self, delta: i64) {
         self.kernel.sync.critical_regions += delta;
         if self.kernel.sync.critical_regions < 0 {
@@ -225,7 +225,7 @@ impl State {
             let n = self.kernel.frames.len();
             let image = if n >= 2 { self.kernel.frames[n - 2].image.to_string() } else { String::new() };
             self.framework.findings.push(format!(
-                "{image}: KeLeaveCriticalRegion without a matching KeEnterCriticalRegion (docs/facts.md#f80)"
+                "{image}: KeLeaveCriticalRegion without a matching KeEnterCriticalRegion (docs/facts.md#f82)"
             ));
         }
     }
