@@ -21,6 +21,13 @@ impl State {
         globals.DisplaceDriverUnload = u8::from(init_flags & no_override == 0 || has_evt_unload);
     }
 
+    /// Forgets what `WdfDriverCreate` recorded (the image is unloaded; a
+    /// reload records afresh).
+    pub(crate) fn forget_driver_flags(&mut self) {
+        self.framework.globals.DriverFlags = 0;
+        self.framework.globals.DisplaceDriverUnload = 0;
+    }
+
     /// The `DriverUnload` the loaded driver left in its DRIVER_OBJECT, if
     /// any: the I/O manager calls it at unload (F80), a KMDF driver's through
     /// the stub's `FxStubDriverUnload`.

@@ -67,6 +67,7 @@ impl State {
         self.kernel.pool.orphan(image);
         self.framework.driver = None;
         self.framework.globals.Driver = std::ptr::null_mut();
+        self.forget_driver_flags();
         if self.settings.pool_tracking && !leaked_pool.is_empty() && !self.is_stopped() {
             self.pool_leak_bug_check(image, leaked_pool.len());
         }
