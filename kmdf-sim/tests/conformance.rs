@@ -135,6 +135,11 @@ const ALLOWLIST: &[(&str, &str)] = &[
         "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
          ntddk.rs, checked below",
     ),
+    (
+        "PsSetCreateProcessNotifyRoutine",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
 ];
 
 /// Allowlisted kernel routines that the real bindings' ntddk.rs declares
@@ -142,8 +147,13 @@ const ALLOWLIST: &[(&str, &str)] = &[
 /// ObCloseHandle is not in the bindings: `#[must_use]` by the rule wdk-sys
 /// applies to every routine (all 709 ntddk.rs declarations returning NTSTATUS
 /// carry it).
-const MUST_USE_FROM_BINDINGS: &[&str] =
-    &["NtClose", "ObCloseHandle", "KeWaitForSingleObject", "RtlAppendUnicodeToString"];
+const MUST_USE_FROM_BINDINGS: &[&str] = &[
+    "NtClose",
+    "ObCloseHandle",
+    "KeWaitForSingleObject",
+    "RtlAppendUnicodeToString",
+    "PsSetCreateProcessNotifyRoutine",
+];
 
 /// Extra shapes for allowlisted items that have a known real signature.
 const INFERRED_FN_SHAPES: &[(&str, &str)] = &[
@@ -178,6 +188,10 @@ const INFERRED_FN_SHAPES: &[(&str, &str)] = &[
     (
         "RtlEqualUnicodeString",
         "unsafe extern \"C\" fn(String1: *const UNICODE_STRING, String2: *const UNICODE_STRING, CaseInSensitive: BOOLEAN) -> BOOLEAN",
+    ),
+    (
+        "PsSetCreateProcessNotifyRoutine",
+        "unsafe extern \"C\" fn(NotifyRoutine: PCREATE_PROCESS_NOTIFY_ROUTINE, Remove: BOOLEAN) -> NTSTATUS",
     ),
 ];
 

@@ -2,8 +2,8 @@
 //! Regenerate: `cargo run -p kmdf-sim-gen -- write`.
 //!
 //! The items of the real wdk-sys 0.5.2 bindings (data/wdk-sys-0.5.2-bindings.tar.xz:
-//! types.rs, constants.rs) that the 290 roots of data/surface-roots.txt need, transitively,
-//! as bindgen wrote them: 720 names, 1080 items.
+//! types.rs, constants.rs) that the 291 roots of data/surface-roots.txt need, transitively,
+//! as bindgen wrote them: 721 names, 1081 items.
 //! `::core::ffi::c_long`/`c_ulong` are written as Windows' (LLP64) `i32`/`u32`;
 //! bindgen's layout assertions below check the result on the host.
 #![allow(
@@ -10351,6 +10351,9 @@ impl Default for _IO_STACK_LOCATION {
         }
     }
 }
+pub type PCREATE_PROCESS_NOTIFY_ROUTINE = ::core::option::Option<
+    unsafe extern "C" fn(ParentId: HANDLE, ProcessId: HANDLE, Create: BOOLEAN),
+>;
 pub type POOL_FLAGS = ULONG64;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]

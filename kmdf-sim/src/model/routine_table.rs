@@ -3,7 +3,7 @@
 //!
 //! Every routine the simulator can serve: the 445 DDIs of data/kmdf-1.33-ddi.tsv
 //! (maximum IRQL: the `irql_max` column; 15 from data/ddi-irql-overrides.tsv),
-//! then the 32 kernel routines of data/kernel-routines.tsv.
+//! then the 33 kernel routines of data/kernel-routines.tsv.
 //! KIRQL values: PASSIVE_LEVEL 0, APC_LEVEL 1, DISPATCH_LEVEL 2, HIGH_LEVEL 15.
 
 /// A routine's identity: its position in [`NAME`] and [`MAX_IRQL`].
@@ -943,36 +943,38 @@ pub(crate) enum Routine {
     NtClose = 462,
     /// ObCloseHandle's DDI page: IRQL PASSIVE_LEVEL
     ObCloseHandle = 463,
+    /// PsSetCreateProcessNotifyRoutine's DDI page: IRQL PASSIVE_LEVEL (F84)
+    PsSetCreateProcessNotifyRoutine = 464,
     /// RtlAppendUnicodeToString's DDI page: IRQL <= DISPATCH_LEVEL for nonpaged buffers (F83)
-    RtlAppendUnicodeToString = 464,
+    RtlAppendUnicodeToString = 465,
     /// RtlCompareUnicodeString's DDI page: IRQL PASSIVE_LEVEL (F83)
-    RtlCompareUnicodeString = 465,
+    RtlCompareUnicodeString = 466,
     /// RtlCopyUnicodeString's DDI page: IRQL <= DISPATCH_LEVEL for nonpaged buffers (F83)
-    RtlCopyUnicodeString = 466,
+    RtlCopyUnicodeString = 467,
     /// RtlEqualUnicodeString's DDI page: IRQL PASSIVE_LEVEL (F83)
-    RtlEqualUnicodeString = 467,
+    RtlEqualUnicodeString = 468,
     /// no rule: a pure library routine (its DDI page allows DISPATCH_LEVEL for a nonpaged source; the simulator does not check it)
-    RtlInitUnicodeString = 468,
+    RtlInitUnicodeString = 469,
     /// F39
-    ZwClose = 469,
+    ZwClose = 470,
     /// ZwCreateKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwCreateKey = 470,
+    ZwCreateKey = 471,
     /// ZwEnumerateKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwEnumerateKey = 471,
+    ZwEnumerateKey = 472,
     /// ZwEnumerateValueKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwEnumerateValueKey = 472,
+    ZwEnumerateValueKey = 473,
     /// ZwOpenKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwOpenKey = 473,
+    ZwOpenKey = 474,
     /// ZwQueryKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwQueryKey = 474,
+    ZwQueryKey = 475,
     /// ZwQueryValueKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwQueryValueKey = 475,
+    ZwQueryValueKey = 476,
     /// ZwSetValueKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwSetValueKey = 476,
+    ZwSetValueKey = 477,
 }
 
 /// How many routines there are.
-pub(crate) const COUNT: usize = 477;
+pub(crate) const COUNT: usize = 478;
 
 /// Every routine, in order: `ALL[r as usize] == r`.
 #[allow(dead_code, reason = "the tables' own tests iterate it")]
@@ -1441,6 +1443,7 @@ pub(crate) const ALL: [Routine; COUNT] = [
     Routine::KeWaitForSingleObject,
     Routine::NtClose,
     Routine::ObCloseHandle,
+    Routine::PsSetCreateProcessNotifyRoutine,
     Routine::RtlAppendUnicodeToString,
     Routine::RtlCompareUnicodeString,
     Routine::RtlCopyUnicodeString,
@@ -1922,6 +1925,7 @@ pub(crate) const NAME: [&str; COUNT] = [
     "KeWaitForSingleObject",
     "NtClose",
     "ObCloseHandle",
+    "PsSetCreateProcessNotifyRoutine",
     "RtlAppendUnicodeToString",
     "RtlCompareUnicodeString",
     "RtlCopyUnicodeString",
@@ -2407,6 +2411,7 @@ pub(crate) const SYMBOL: [&str; COUNT] = [
     "nt!KeWaitForSingleObject",
     "nt!NtClose",
     "nt!ObCloseHandle",
+    "nt!PsSetCreateProcessNotifyRoutine",
     "nt!RtlAppendUnicodeToString",
     "nt!RtlCompareUnicodeString",
     "nt!RtlCopyUnicodeString",
@@ -2888,6 +2893,7 @@ pub(crate) const MAX_IRQL: [Option<u8>; COUNT] = [
     Some(2), // KeWaitForSingleObject
     Some(0), // NtClose
     Some(0), // ObCloseHandle
+    Some(0), // PsSetCreateProcessNotifyRoutine
     Some(2), // RtlAppendUnicodeToString
     Some(0), // RtlCompareUnicodeString
     Some(2), // RtlCopyUnicodeString

@@ -2141,6 +2141,8 @@ const _: unsafe extern "C" fn(Object: PVOID, WaitReason: KWAIT_REASON, WaitMode:
 const _: unsafe extern "C" fn(Handle: HANDLE) -> NTSTATUS = crate::ntddk::NtClose;
 /// `ntddk::ObCloseHandle`
 const _: unsafe extern "C" fn(Handle: HANDLE, PreviousMode: KPROCESSOR_MODE) -> NTSTATUS = crate::ntddk::ObCloseHandle;
+/// `ntddk::PsSetCreateProcessNotifyRoutine`
+const _: unsafe extern "C" fn(NotifyRoutine: PCREATE_PROCESS_NOTIFY_ROUTINE, Remove: BOOLEAN) -> NTSTATUS = crate::ntddk::PsSetCreateProcessNotifyRoutine;
 /// `ntddk::RtlAppendUnicodeToString`
 const _: unsafe extern "C" fn(Destination: PUNICODE_STRING, Source: PCWSTR) -> NTSTATUS = crate::ntddk::RtlAppendUnicodeToString;
 /// `ntddk::RtlCompareUnicodeString`

@@ -947,3 +947,23 @@ pub unsafe extern "C" fn RtlAppendUnicodeToString(Destination: PUNICODE_STRING, 
     dest.Length = ((length + len) * 2) as USHORT;
     crate::STATUS_SUCCESS
 }
+
+// ---- Notify routines (F84): the rules are the model's `kernel::notify`.
+
+/// `PsSetCreateProcessNotifyRoutine` (F84): registers (or, with `Remove`,
+/// removes) a routine the kernel calls as processes start and exit — in the
+/// simulator, as the test starts and ends them (`Machine::start_process`).
+///
+/// # Safety
+/// `NotifyRoutine` is a routine of the calling driver that stays callable
+/// until it is removed.
+#[must_use]
+pub unsafe extern "C" fn PsSetCreateProcessNotifyRoutine(
+    NotifyRoutine: PCREATE_PROCESS_NOTIFY_ROUTINE,
+    Remove: BOOLEAN,
+) -> NTSTATUS {
+    enter(Routine::PsSetCreateProcessNotifyRoutine, crate::model::STOPPED_STATUS, || {
+        let Some(routine) = NotifyRoutine else { return crate::STATUS_INVALID_PARAMETER };
+        with_state(|s| s.set_process_notify(routine, Remove != 0)).unwrap_or(crate::model::STOPPED_STATUS)
+    })
+}

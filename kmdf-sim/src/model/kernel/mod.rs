@@ -7,6 +7,7 @@
 //! * `dbgprint` — DbgPrint / DbgPrintEx's format (F81).
 //! * `bugcheck` — stops, bug checks as `!analyze` renders them, ownership violations.
 //! * `rtl_strings` — RtlCopy/Append/Compare/EqualUnicodeString (F83).
+//! * `notify` — process-creation notify routines and their trigger (F84).
 //! * `sync` — events, KMUTEX, FAST_MUTEX, waits, critical regions (F82).
 //! * `stack` — the simulated thread: call stack, process, IRQL (and the IRQL rule, F66).
 //!
@@ -16,6 +17,7 @@ pub(crate) mod bugcheck;
 pub(crate) mod dbgprint;
 pub(crate) mod driver_panic;
 pub(crate) mod handles;
+pub(crate) mod notify;
 pub(crate) mod pool;
 pub(crate) mod registry;
 pub(crate) mod rtl_strings;
@@ -58,6 +60,8 @@ pub(crate) struct Kernel {
     pub frame_names: FrameNames,
     /// Events, mutexes and critical regions the driver uses (F82).
     pub sync: sync::SyncObjects,
+    /// Registered notify routines (F84).
+    pub notify: notify::NotifyRoutines,
 }
 
 impl Kernel {
@@ -75,6 +79,7 @@ impl Kernel {
             clock: 0,
             frame_names: FrameNames::default(),
             sync: sync::SyncObjects::default(),
+            notify: notify::NotifyRoutines::default(),
         }
     }
 }
