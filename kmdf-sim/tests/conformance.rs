@@ -55,6 +55,91 @@ const ALLOWLIST: &[(&str, &str)] = &[
         "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
          ntddk.rs, checked below and by tests/bindings.rs",
     ),
+    (
+        "ExAcquireFastMutex",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
+    (
+        "ExReleaseFastMutex",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
+    (
+        "KeClearEvent",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
+    (
+        "KeEnterCriticalRegion",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
+    (
+        "KeLeaveCriticalRegion",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
+    (
+        "KeInitializeEvent",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
+    (
+        "KeInitializeMutex",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
+    (
+        "KeReadStateEvent",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
+    (
+        "KeReleaseMutex",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
+    (
+        "KeResetEvent",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
+    (
+        "KeSetEvent",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
+    (
+        "KeWaitForSingleObject",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
+    (
+        "RtlAppendUnicodeToString",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
+    (
+        "RtlCompareUnicodeString",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
+    (
+        "RtlCopyUnicodeString",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
+    (
+        "RtlEqualUnicodeString",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
+    (
+        "PsSetCreateProcessNotifyRoutine",
+        "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
+         ntddk.rs, checked below",
+    ),
 ];
 
 /// Allowlisted kernel routines that the real bindings' ntddk.rs declares
@@ -62,7 +147,13 @@ const ALLOWLIST: &[(&str, &str)] = &[
 /// ObCloseHandle is not in the bindings: `#[must_use]` by the rule wdk-sys
 /// applies to every routine (all 709 ntddk.rs declarations returning NTSTATUS
 /// carry it).
-const MUST_USE_FROM_BINDINGS: &[&str] = &["NtClose", "ObCloseHandle"];
+const MUST_USE_FROM_BINDINGS: &[&str] = &[
+    "NtClose",
+    "ObCloseHandle",
+    "KeWaitForSingleObject",
+    "RtlAppendUnicodeToString",
+    "PsSetCreateProcessNotifyRoutine",
+];
 
 /// Extra shapes for allowlisted items that have a known real signature.
 const INFERRED_FN_SHAPES: &[(&str, &str)] = &[
@@ -70,6 +161,38 @@ const INFERRED_FN_SHAPES: &[(&str, &str)] = &[
     ("ExAllocatePool2", "unsafe extern \"C\" fn(Flags: POOL_FLAGS, NumberOfBytes: SIZE_T, Tag: ULONG) -> PVOID"),
     ("NtClose", "unsafe extern \"C\" fn(Handle: HANDLE) -> NTSTATUS"),
     ("ObCloseHandle", "unsafe extern \"C\" fn(Handle: HANDLE, PreviousMode: KPROCESSOR_MODE) -> NTSTATUS"),
+    ("ExAcquireFastMutex", "unsafe extern \"C\" fn(FastMutex: PFAST_MUTEX)"),
+    ("ExReleaseFastMutex", "unsafe extern \"C\" fn(FastMutex: PFAST_MUTEX)"),
+    ("KeClearEvent", "unsafe extern \"C\" fn(Event: PRKEVENT)"),
+    ("KeEnterCriticalRegion", "unsafe extern \"C\" fn()"),
+    ("KeLeaveCriticalRegion", "unsafe extern \"C\" fn()"),
+    ("KeInitializeEvent", "unsafe extern \"C\" fn(Event: PRKEVENT, Type: EVENT_TYPE, State: BOOLEAN)"),
+    ("KeInitializeMutex", "unsafe extern \"C\" fn(Mutex: PRKMUTEX, Level: ULONG)"),
+    ("KeReadStateEvent", "unsafe extern \"C\" fn(Event: PRKEVENT) -> LONG"),
+    ("KeReleaseMutex", "unsafe extern \"C\" fn(Mutex: PRKMUTEX, Wait: BOOLEAN) -> LONG"),
+    ("KeResetEvent", "unsafe extern \"C\" fn(Event: PRKEVENT) -> LONG"),
+    ("KeSetEvent", "unsafe extern \"C\" fn(Event: PRKEVENT, Increment: KPRIORITY, Wait: BOOLEAN) -> LONG"),
+    (
+        "KeWaitForSingleObject",
+        "unsafe extern \"C\" fn(Object: PVOID, WaitReason: KWAIT_REASON, WaitMode: KPROCESSOR_MODE, Alertable: BOOLEAN, Timeout: PLARGE_INTEGER) -> NTSTATUS",
+    ),
+    ("RtlAppendUnicodeToString", "unsafe extern \"C\" fn(Destination: PUNICODE_STRING, Source: PCWSTR) -> NTSTATUS"),
+    (
+        "RtlCompareUnicodeString",
+        "unsafe extern \"C\" fn(String1: PCUNICODE_STRING, String2: PCUNICODE_STRING, CaseInSensitive: BOOLEAN) -> LONG",
+    ),
+    (
+        "RtlCopyUnicodeString",
+        "unsafe extern \"C\" fn(DestinationString: PUNICODE_STRING, SourceString: PCUNICODE_STRING)",
+    ),
+    (
+        "RtlEqualUnicodeString",
+        "unsafe extern \"C\" fn(String1: *const UNICODE_STRING, String2: *const UNICODE_STRING, CaseInSensitive: BOOLEAN) -> BOOLEAN",
+    ),
+    (
+        "PsSetCreateProcessNotifyRoutine",
+        "unsafe extern \"C\" fn(NotifyRoutine: PCREATE_PROCESS_NOTIFY_ROUTINE, Remove: BOOLEAN) -> NTSTATUS",
+    ),
 ];
 
 fn crate_dir() -> PathBuf {
@@ -302,10 +425,21 @@ fn collect_surface() -> Surface {
         }
     }
     for item in parse("src/surface/ntddk.rs").items {
-        if let syn::Item::Fn(f) = item
-            && is_pub(&f.vis)
-        {
-            s.ntddk.insert(f.sig.ident.to_string(), has_attr(&f.attrs, "must_use"));
+        match item {
+            syn::Item::Fn(f) if is_pub(&f.vis) => {
+                s.ntddk.insert(f.sig.ident.to_string(), has_attr(&f.attrs, "must_use"));
+            }
+            // The C-variadic routines (DbgPrint), declared from their C shim.
+            syn::Item::ForeignMod(m) => {
+                for inner in m.items {
+                    if let syn::ForeignItem::Fn(f) = inner
+                        && is_pub(&f.vis)
+                    {
+                        s.ntddk.insert(f.sig.ident.to_string(), has_attr(&f.attrs, "must_use"));
+                    }
+                }
+            }
+            _ => {}
         }
     }
     // Every file of src/surface/ddi/: a new one is checked without being listed.

@@ -31,6 +31,7 @@
 //! this produces. The same commands write or check the routine table
 //! (`src/model/routine_table.rs`, [`routines`]).
 
+pub mod coverage;
 pub mod routines;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};

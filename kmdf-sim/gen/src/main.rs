@@ -10,7 +10,7 @@ kmdf-sim-gen: kmdf-sim's generated files: the wdk-sys 0.5.2 types and constants
 (from the real bindings) and the routine table (from the DDI tables)
 
 USAGE:
-    cargo run -p kmdf-sim-gen -- [check|write] [all|surface|routines]
+    cargo run -p kmdf-sim-gen -- [check|write] [all|surface|routines|coverage]
 
 COMMANDS:
     check   (default) exit 1 if a generated file is not what its inputs produce
@@ -19,6 +19,7 @@ COMMANDS:
 OUTPUTS (default: all):
     surface    kmdf-sim/src/abi/types.rs
     routines   kmdf-sim/src/model/routine_table.rs
+    coverage   kmdf-sim/ROUTINES.md (each routine: implemented, maximum IRQL, basis; counts)
 
 INPUTS (in kmdf-sim/):
   surface:
@@ -31,6 +32,9 @@ INPUTS (in kmdf-sim/):
                                          from the column, each with its basis
     data/kernel-routines.tsv             the kernel routines the simulator serves,
                                          their maximum IRQL (`-`: none) and its basis
+  coverage:
+    the three routine tables above, and the public functions of
+    src/surface/ddi/*.rs and src/surface/ntddk.rs (what is implemented)
 
 The surface's items are bindgen's text, in bindgen's order, with c_long/c_ulong
 written as Windows' i32/u32. The routine table is `enum Routine` (one variant per
@@ -47,10 +51,10 @@ fn main() -> ExitCode {
     let (command, target) = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         [] => ("check", "all"),
         [c @ ("check" | "write")] => (*c, "all"),
-        [c @ ("check" | "write"), t @ ("all" | "surface" | "routines")] => (*c, *t),
+        [c @ ("check" | "write"), t @ ("all" | "surface" | "routines" | "coverage")] => (*c, *t),
         _ => {
             eprintln!(
-                "kmdf-sim-gen: unexpected arguments {args:?}; expected `[check|write] [all|surface|routines]` \
+                "kmdf-sim-gen: unexpected arguments {args:?}; expected `[check|write] [all|surface|routines|coverage]` \
                  (see --help)"
             );
             return ExitCode::from(2);
@@ -58,14 +62,24 @@ fn main() -> ExitCode {
     };
     let dir = kmdf_sim_gen::kmdf_sim_dir();
     let mut ok = true;
-    if target != "surface" {
+    if target == "all" || target == "coverage" {
+        let made = kmdf_sim_gen::coverage::expected(&dir).map(|(text, c)| {
+            let summary = format!(
+                "{}/{} DDIs, {}/{} kernel routines implemented",
+                c.ddis_implemented, c.ddis, c.kernel_implemented, c.kernel
+            );
+            (text, summary)
+        });
+        ok &= one(command, &dir.join(kmdf_sim_gen::coverage::OUTPUT), made, "coverage");
+    }
+    if target == "all" || target == "routines" {
         let made = kmdf_sim_gen::routines::expected(&dir).map(|(text, c)| {
             let summary = format!("{} DDIs ({} overridden) + {} kernel routines", c.ddis, c.overridden, c.kernel);
             (text, summary)
         });
         ok &= one(command, &dir.join(kmdf_sim_gen::routines::OUTPUT), made, "routines");
     }
-    if target != "routines" {
+    if target == "all" || target == "surface" {
         let made = kmdf_sim_gen::expected().map(|(text, c)| {
             let summary = format!("{} roots -> {} names, {} items, {} bytes", c.roots, c.names, c.items, text.len());
             (text, summary)

@@ -43,7 +43,8 @@ fn the_checked_in_inputs_give_every_served_rule() {
     // Every DDI row has a rule; the kernel routines come after the DDIs.
     let ddis = read("data/kmdf-1.33-ddi.tsv").lines().skip(1).filter(|l| !l.trim().is_empty()).count();
     assert!(rows[..ddis].iter().all(|r| r.max_irql.is_some()), "a DDI without a rule");
-    assert_eq!(rows[ddis].name, "ExAllocatePool2");
+    assert_eq!(rows[ddis].name, "DbgPrint", "the first kernel routine, by name");
+    assert_eq!(rule("DbgPrint"), Some(None), "any IRQL: its Unicode rule is checked inside");
 }
 
 #[test]
@@ -98,4 +99,38 @@ fn the_output_indexes_names_and_levels_alike() {
     ] {
         assert!(text.contains(want), "missing {want:?} in\n{text}");
     }
+}
+
+#[test]
+fn the_coverage_table_is_current_and_every_kernel_routine_is_served() {
+    let (expected, c) = kmdf_sim_gen::coverage::expected(&kmdf_sim_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let path = kmdf_sim_dir().join(kmdf_sim_gen::coverage::OUTPUT);
+    let actual = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        actual == expected,
+        "{} is not what the generator makes ({c:?}). Regenerate it: cargo run -p kmdf-sim-gen -- write coverage",
+        path.display()
+    );
+    assert_eq!(c.kernel_implemented, c.kernel, "data/kernel-routines.tsv lists only routines the surface serves");
+    assert!(c.ddis_implemented > 0 && c.ddis_implemented < c.ddis, "{c:?}");
+    assert!(actual.contains(&format!("implemented: **{}/{}**", c.ddis_implemented, c.ddis)));
+}
+
+#[test]
+fn implemented_means_a_public_function_of_the_surface() {
+    let names = kmdf_sim_gen::coverage::public_functions(
+        "pub unsafe extern \"C\" fn A() {}\nfn B() {}\nunsafe extern \"C\" { pub fn C(x: u8, ...) -> u32; fn D(); }",
+    )
+    .expect("parses");
+    assert_eq!(names.into_iter().collect::<Vec<_>>(), ["A", "C"]);
+    let rows = [
+        RoutineRow { name: "WdfA".into(), max_irql: Some(2), basis: String::new() },
+        RoutineRow { name: "WdfB".into(), max_irql: Some(0), basis: String::new() },
+        RoutineRow { name: "KeA".into(), max_irql: None, basis: "any | all".into() },
+    ];
+    let implemented = ["WdfB".to_string(), "KeA".to_string()].into_iter().collect();
+    let (text, c) = kmdf_sim_gen::coverage::generate(&rows, 2, &implemented);
+    assert_eq!((c.ddis_implemented, c.ddis, c.kernel_implemented, c.kernel), (1, 2, 1, 1));
+    assert!(text.contains("| `WdfA` | no | DISPATCH_LEVEL |"), "{text}");
+    assert!(text.contains("| `KeA` | yes | — (no rule) | any \\| all |"), "a | in a basis is escaped: {text}");
 }

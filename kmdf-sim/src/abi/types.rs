@@ -2,8 +2,8 @@
 //! Regenerate: `cargo run -p kmdf-sim-gen -- write`.
 //!
 //! The items of the real wdk-sys 0.5.2 bindings (data/wdk-sys-0.5.2-bindings.tar.xz:
-//! types.rs, constants.rs) that the 277 roots of data/surface-roots.txt need, transitively,
-//! as bindgen wrote them: 705 names, 1061 items.
+//! types.rs, constants.rs) that the 291 roots of data/surface-roots.txt need, transitively,
+//! as bindgen wrote them: 721 names, 1081 items.
 //! `::core::ffi::c_long`/`c_ulong` are written as Windows' (LLP64) `i32`/`u32`;
 //! bindgen's layout assertions below check the result on the host.
 #![allow(
@@ -733,6 +733,14 @@ impl Default for _OBJECT_ATTRIBUTES {
 }
 pub type OBJECT_ATTRIBUTES = _OBJECT_ATTRIBUTES;
 pub type POBJECT_ATTRIBUTES = *mut _OBJECT_ATTRIBUTES;
+pub mod _EVENT_TYPE {
+    #[allow(unused_imports)]
+    use super::*;
+    pub type Type = ::core::ffi::c_int;
+    pub const NotificationEvent: Type = 0;
+    pub const SynchronizationEvent: Type = 1;
+}
+pub use self::_EVENT_TYPE::Type as EVENT_TYPE;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct _LIST_ENTRY {
@@ -803,9 +811,11 @@ pub type PIO_TIMER = *mut _IO_TIMER;
 pub struct _KTHREAD {
     _unused: [u8; 0],
 }
+pub type PKTHREAD = *mut _KTHREAD;
 ///                              Kernel Types                                  *
 pub type KIRQL = UCHAR;
 pub type KPROCESSOR_MODE = CCHAR;
+pub type KPRIORITY = LONG;
 pub mod _MODE {
     #[allow(unused_imports)]
     use super::*;
@@ -814,6 +824,53 @@ pub mod _MODE {
     pub const UserMode: Type = 1;
     pub const MaximumMode: Type = 2;
 }
+pub mod _KWAIT_REASON {
+    #[allow(unused_imports)]
+    use super::*;
+    pub type Type = ::core::ffi::c_int;
+    pub const Executive: Type = 0;
+    pub const FreePage: Type = 1;
+    pub const PageIn: Type = 2;
+    pub const PoolAllocation: Type = 3;
+    pub const DelayExecution: Type = 4;
+    pub const Suspended: Type = 5;
+    pub const UserRequest: Type = 6;
+    pub const WrExecutive: Type = 7;
+    pub const WrFreePage: Type = 8;
+    pub const WrPageIn: Type = 9;
+    pub const WrPoolAllocation: Type = 10;
+    pub const WrDelayExecution: Type = 11;
+    pub const WrSuspended: Type = 12;
+    pub const WrUserRequest: Type = 13;
+    pub const WrSpare0: Type = 14;
+    pub const WrQueue: Type = 15;
+    pub const WrLpcReceive: Type = 16;
+    pub const WrLpcReply: Type = 17;
+    pub const WrVirtualMemory: Type = 18;
+    pub const WrPageOut: Type = 19;
+    pub const WrRendezvous: Type = 20;
+    pub const WrKeyedEvent: Type = 21;
+    pub const WrTerminated: Type = 22;
+    pub const WrProcessInSwap: Type = 23;
+    pub const WrCpuRateControl: Type = 24;
+    pub const WrCalloutStack: Type = 25;
+    pub const WrKernel: Type = 26;
+    pub const WrResource: Type = 27;
+    pub const WrPushLock: Type = 28;
+    pub const WrMutex: Type = 29;
+    pub const WrQuantumEnd: Type = 30;
+    pub const WrDispatchInt: Type = 31;
+    pub const WrPreempted: Type = 32;
+    pub const WrYieldExecution: Type = 33;
+    pub const WrFastMutex: Type = 34;
+    pub const WrGuardedMutex: Type = 35;
+    pub const WrRundown: Type = 36;
+    pub const WrAlertByThreadId: Type = 37;
+    pub const WrDeferredPreempt: Type = 38;
+    pub const WrPhysicalFault: Type = 39;
+    pub const MaximumWaitReason: Type = 40;
+}
+pub use self::_KWAIT_REASON::Type as KWAIT_REASON;
 pub type PKNORMAL_ROUTINE = ::core::option::Option<
     unsafe extern "C" fn(
         NormalContext: PVOID,
@@ -2492,6 +2549,7 @@ impl Default for _KEVENT {
 }
 pub type KEVENT = _KEVENT;
 pub type PKEVENT = *mut _KEVENT;
+pub type PRKEVENT = *mut _KEVENT;
 #[repr(C)]
 #[derive(Copy, Clone)]
 pub struct _KSEMAPHORE {
@@ -2519,6 +2577,47 @@ impl Default for _KSEMAPHORE {
     }
 }
 pub type PKSEMAPHORE = *mut _KSEMAPHORE;
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub struct _KMUTANT {
+    pub Header: DISPATCHER_HEADER,
+    pub MutantListEntry: LIST_ENTRY,
+    pub OwnerThread: *mut _KTHREAD,
+    pub Abandoned: BOOLEAN,
+    pub ApcDisable: UCHAR,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of _KMUTANT"][::core::mem::size_of::<_KMUTANT>() - 56usize];
+    ["Alignment of _KMUTANT"][::core::mem::align_of::<_KMUTANT>() - 8usize];
+    [
+        "Offset of field: _KMUTANT::Header",
+    ][::core::mem::offset_of!(_KMUTANT, Header) - 0usize];
+    [
+        "Offset of field: _KMUTANT::MutantListEntry",
+    ][::core::mem::offset_of!(_KMUTANT, MutantListEntry) - 24usize];
+    [
+        "Offset of field: _KMUTANT::OwnerThread",
+    ][::core::mem::offset_of!(_KMUTANT, OwnerThread) - 40usize];
+    [
+        "Offset of field: _KMUTANT::Abandoned",
+    ][::core::mem::offset_of!(_KMUTANT, Abandoned) - 48usize];
+    [
+        "Offset of field: _KMUTANT::ApcDisable",
+    ][::core::mem::offset_of!(_KMUTANT, ApcDisable) - 49usize];
+};
+impl Default for _KMUTANT {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type KMUTEX = _KMUTANT;
+pub type PKMUTEX = *mut _KMUTANT;
+pub type PRKMUTEX = *mut _KMUTANT;
 pub mod _POOL_TYPE {
     #[allow(unused_imports)]
     use super::*;
@@ -2591,6 +2690,46 @@ impl Default for _MDL {
     }
 }
 pub type PMDL = *mut _MDL;
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub struct _FAST_MUTEX {
+    pub Count: LONG,
+    pub Owner: PKTHREAD,
+    pub Contention: ULONG,
+    pub Event: KEVENT,
+    pub OldIrql: ULONG,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of _FAST_MUTEX"][::core::mem::size_of::<_FAST_MUTEX>() - 56usize];
+    ["Alignment of _FAST_MUTEX"][::core::mem::align_of::<_FAST_MUTEX>() - 8usize];
+    [
+        "Offset of field: _FAST_MUTEX::Count",
+    ][::core::mem::offset_of!(_FAST_MUTEX, Count) - 0usize];
+    [
+        "Offset of field: _FAST_MUTEX::Owner",
+    ][::core::mem::offset_of!(_FAST_MUTEX, Owner) - 8usize];
+    [
+        "Offset of field: _FAST_MUTEX::Contention",
+    ][::core::mem::offset_of!(_FAST_MUTEX, Contention) - 16usize];
+    [
+        "Offset of field: _FAST_MUTEX::Event",
+    ][::core::mem::offset_of!(_FAST_MUTEX, Event) - 24usize];
+    [
+        "Offset of field: _FAST_MUTEX::OldIrql",
+    ][::core::mem::offset_of!(_FAST_MUTEX, OldIrql) - 48usize];
+};
+impl Default for _FAST_MUTEX {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type FAST_MUTEX = _FAST_MUTEX;
+pub type PFAST_MUTEX = *mut _FAST_MUTEX;
 pub type ERESOURCE_THREAD = ULONG_PTR;
 #[repr(C)]
 #[derive(Copy, Clone)]
@@ -10212,6 +10351,9 @@ impl Default for _IO_STACK_LOCATION {
         }
     }
 }
+pub type PCREATE_PROCESS_NOTIFY_ROUTINE = ::core::option::Option<
+    unsafe extern "C" fn(ParentId: HANDLE, ProcessId: HANDLE, Create: BOOLEAN),
+>;
 pub type POOL_FLAGS = ULONG64;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
@@ -12332,6 +12474,7 @@ pub const REG_CREATED_NEW_KEY: u32 = 1;
 pub const REG_OPENED_EXISTING_KEY: u32 = 2;
 pub const IO_TYPE_DRIVER: u32 = 4;
 pub const FILE_DEVICE_UNKNOWN: u32 = 34;
+pub const FM_LOCK_BIT: u32 = 1;
 pub const METHOD_BUFFERED: u32 = 0;
 pub const FILE_ANY_ACCESS: u32 = 0;
 pub const FILE_READ_ACCESS: u32 = 1;

@@ -567,6 +567,18 @@ impl Machine {
         self.engine.pending_requests()
     }
 
+    /// A process starts, a child of process `parent`: the process-notify
+    /// routines drivers registered run (Create TRUE). Returns its id.
+    pub fn start_process(&self, parent: u64) -> Result<u64, Stopped> {
+        self.engine.start_process(parent)
+    }
+
+    /// Process `pid`, a child of `parent`, exits: the process-notify routines
+    /// run (Create FALSE).
+    pub fn end_process(&self, parent: u64, pid: u64) -> Result<(), Stopped> {
+        self.engine.end_process(parent, pid)
+    }
+
     /// Verifier findings that are not bug checks (e.g. a request left
     /// uncompleted at removal), in order.
     pub fn findings(&self) -> Vec<String> {

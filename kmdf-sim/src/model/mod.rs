@@ -101,6 +101,13 @@ pub(crate) fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> Option<R> {
     })
 }
 
+/// Like [`with_state`], for a panic hook: never panics and never waits —
+/// `None` without a machine on this thread or while the simulator itself
+/// holds the state.
+pub(crate) fn try_with_state<R>(f: impl FnOnce(&mut State) -> R) -> Option<R> {
+    STATE.try_with(|cell| cell.try_borrow_mut().ok().and_then(|mut slot| slot.as_mut().map(f))).ok().flatten()
+}
+
 /// The error of a machine operation: the machine has stopped.
 pub type Stopped = Box<Stop>;
 
@@ -126,6 +133,7 @@ impl Engine {
             let state = slot.insert(State::new(settings));
             GLOBALS.set(std::ptr::from_mut(state.framework.globals.as_mut()));
         });
+        kernel::driver_panic::install_hook();
         Engine { _not_send: PhantomData }
     }
 

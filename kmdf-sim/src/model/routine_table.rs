@@ -3,7 +3,7 @@
 //!
 //! Every routine the simulator can serve: the 445 DDIs of data/kmdf-1.33-ddi.tsv
 //! (maximum IRQL: the `irql_max` column; 15 from data/ddi-irql-overrides.tsv),
-//! then the 14 kernel routines of data/kernel-routines.tsv.
+//! then the 33 kernel routines of data/kernel-routines.tsv.
 //! KIRQL values: PASSIVE_LEVEL 0, APC_LEVEL 1, DISPATCH_LEVEL 2, HIGH_LEVEL 15.
 
 /// A routine's identity: its position in [`NAME`] and [`MAX_IRQL`].
@@ -905,38 +905,76 @@ pub(crate) enum Routine {
     WdfWorkItemFlush = 443,
     /// wdfworkitem.h: DISPATCH_LEVEL
     WdfWorkItemGetParentObject = 444,
+    /// no rule: DbgPrint's DDI page allows any IRQL up to DIRQL; its PASSIVE_LEVEL-only Unicode conversions are checked inside (F81)
+    DbgPrint = 445,
+    /// as DbgPrint (F81)
+    DbgPrintEx = 446,
+    /// ExAcquireFastMutex's DDI page: IRQL <= APC_LEVEL (F82)
+    ExAcquireFastMutex = 447,
     /// ExAllocatePool2's DDI page: IRQL <= DISPATCH_LEVEL for nonpaged pool (paged pool's APC_LEVEL is checked inside the routine, which knows the pool type)
-    ExAllocatePool2 = 445,
+    ExAllocatePool2 = 448,
     /// ExFreePool's DDI page: IRQL <= DISPATCH_LEVEL for nonpaged pool (paged pool's APC_LEVEL is checked inside the routine)
-    ExFreePool = 446,
+    ExFreePool = 449,
     /// ExFreePoolWithTag's DDI page: IRQL <= DISPATCH_LEVEL for nonpaged pool (paged pool's APC_LEVEL is checked inside the routine)
-    ExFreePoolWithTag = 447,
+    ExFreePoolWithTag = 450,
+    /// ExReleaseFastMutex's DDI page: IRQL = APC_LEVEL (F82)
+    ExReleaseFastMutex = 451,
+    /// KeClearEvent's DDI page: IRQL <= DISPATCH_LEVEL (F82)
+    KeClearEvent = 452,
+    /// KeEnterCriticalRegion's DDI page: IRQL <= APC_LEVEL (F82)
+    KeEnterCriticalRegion = 453,
+    /// KeInitializeEvent's DDI page: any IRQL (F82)
+    KeInitializeEvent = 454,
+    /// KeInitializeMutex's DDI page: IRQL = PASSIVE_LEVEL (F82)
+    KeInitializeMutex = 455,
+    /// KeLeaveCriticalRegion's DDI page: IRQL <= APC_LEVEL (F82)
+    KeLeaveCriticalRegion = 456,
+    /// KeReadStateEvent's DDI page: IRQL <= DISPATCH_LEVEL (F82)
+    KeReadStateEvent = 457,
+    /// KeReleaseMutex's DDI page: IRQL <= DISPATCH_LEVEL (F82)
+    KeReleaseMutex = 458,
+    /// KeResetEvent's DDI page: IRQL <= DISPATCH_LEVEL (F82)
+    KeResetEvent = 459,
+    /// KeSetEvent's DDI page: IRQL <= DISPATCH_LEVEL with Wait FALSE (F82)
+    KeSetEvent = 460,
+    /// KeWaitForSingleObject's DDI page: IRQL <= DISPATCH_LEVEL with a zero timeout; a nonzero or no timeout needs <= APC_LEVEL, checked inside (F82)
+    KeWaitForSingleObject = 461,
     /// F39 (ZwClose: PASSIVE_LEVEL); ASSUMPTION: NtClose, the same close, has ZwClose's rule
-    NtClose = 448,
+    NtClose = 462,
     /// ObCloseHandle's DDI page: IRQL PASSIVE_LEVEL
-    ObCloseHandle = 449,
+    ObCloseHandle = 463,
+    /// PsSetCreateProcessNotifyRoutine's DDI page: IRQL PASSIVE_LEVEL (F84)
+    PsSetCreateProcessNotifyRoutine = 464,
+    /// RtlAppendUnicodeToString's DDI page: IRQL <= DISPATCH_LEVEL for nonpaged buffers (F83)
+    RtlAppendUnicodeToString = 465,
+    /// RtlCompareUnicodeString's DDI page: IRQL PASSIVE_LEVEL (F83)
+    RtlCompareUnicodeString = 466,
+    /// RtlCopyUnicodeString's DDI page: IRQL <= DISPATCH_LEVEL for nonpaged buffers (F83)
+    RtlCopyUnicodeString = 467,
+    /// RtlEqualUnicodeString's DDI page: IRQL PASSIVE_LEVEL (F83)
+    RtlEqualUnicodeString = 468,
     /// no rule: a pure library routine (its DDI page allows DISPATCH_LEVEL for a nonpaged source; the simulator does not check it)
-    RtlInitUnicodeString = 450,
+    RtlInitUnicodeString = 469,
     /// F39
-    ZwClose = 451,
+    ZwClose = 470,
     /// ZwCreateKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwCreateKey = 452,
+    ZwCreateKey = 471,
     /// ZwEnumerateKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwEnumerateKey = 453,
+    ZwEnumerateKey = 472,
     /// ZwEnumerateValueKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwEnumerateValueKey = 454,
+    ZwEnumerateValueKey = 473,
     /// ZwOpenKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwOpenKey = 455,
+    ZwOpenKey = 474,
     /// ZwQueryKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwQueryKey = 456,
+    ZwQueryKey = 475,
     /// ZwQueryValueKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwQueryValueKey = 457,
+    ZwQueryValueKey = 476,
     /// ZwSetValueKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwSetValueKey = 458,
+    ZwSetValueKey = 477,
 }
 
 /// How many routines there are.
-pub(crate) const COUNT: usize = 459;
+pub(crate) const COUNT: usize = 478;
 
 /// Every routine, in order: `ALL[r as usize] == r`.
 #[allow(dead_code, reason = "the tables' own tests iterate it")]
@@ -1386,11 +1424,30 @@ pub(crate) const ALL: [Routine; COUNT] = [
     Routine::WdfWorkItemEnqueue,
     Routine::WdfWorkItemFlush,
     Routine::WdfWorkItemGetParentObject,
+    Routine::DbgPrint,
+    Routine::DbgPrintEx,
+    Routine::ExAcquireFastMutex,
     Routine::ExAllocatePool2,
     Routine::ExFreePool,
     Routine::ExFreePoolWithTag,
+    Routine::ExReleaseFastMutex,
+    Routine::KeClearEvent,
+    Routine::KeEnterCriticalRegion,
+    Routine::KeInitializeEvent,
+    Routine::KeInitializeMutex,
+    Routine::KeLeaveCriticalRegion,
+    Routine::KeReadStateEvent,
+    Routine::KeReleaseMutex,
+    Routine::KeResetEvent,
+    Routine::KeSetEvent,
+    Routine::KeWaitForSingleObject,
     Routine::NtClose,
     Routine::ObCloseHandle,
+    Routine::PsSetCreateProcessNotifyRoutine,
+    Routine::RtlAppendUnicodeToString,
+    Routine::RtlCompareUnicodeString,
+    Routine::RtlCopyUnicodeString,
+    Routine::RtlEqualUnicodeString,
     Routine::RtlInitUnicodeString,
     Routine::ZwClose,
     Routine::ZwCreateKey,
@@ -1849,11 +1906,30 @@ pub(crate) const NAME: [&str; COUNT] = [
     "WdfWorkItemEnqueue",
     "WdfWorkItemFlush",
     "WdfWorkItemGetParentObject",
+    "DbgPrint",
+    "DbgPrintEx",
+    "ExAcquireFastMutex",
     "ExAllocatePool2",
     "ExFreePool",
     "ExFreePoolWithTag",
+    "ExReleaseFastMutex",
+    "KeClearEvent",
+    "KeEnterCriticalRegion",
+    "KeInitializeEvent",
+    "KeInitializeMutex",
+    "KeLeaveCriticalRegion",
+    "KeReadStateEvent",
+    "KeReleaseMutex",
+    "KeResetEvent",
+    "KeSetEvent",
+    "KeWaitForSingleObject",
     "NtClose",
     "ObCloseHandle",
+    "PsSetCreateProcessNotifyRoutine",
+    "RtlAppendUnicodeToString",
+    "RtlCompareUnicodeString",
+    "RtlCopyUnicodeString",
+    "RtlEqualUnicodeString",
     "RtlInitUnicodeString",
     "ZwClose",
     "ZwCreateKey",
@@ -2316,11 +2392,30 @@ pub(crate) const SYMBOL: [&str; COUNT] = [
     "Wdf01000!imp_WdfWorkItemEnqueue",
     "Wdf01000!imp_WdfWorkItemFlush",
     "Wdf01000!imp_WdfWorkItemGetParentObject",
+    "nt!DbgPrint",
+    "nt!DbgPrintEx",
+    "nt!ExAcquireFastMutex",
     "nt!ExAllocatePool2",
     "nt!ExFreePool",
     "nt!ExFreePoolWithTag",
+    "nt!ExReleaseFastMutex",
+    "nt!KeClearEvent",
+    "nt!KeEnterCriticalRegion",
+    "nt!KeInitializeEvent",
+    "nt!KeInitializeMutex",
+    "nt!KeLeaveCriticalRegion",
+    "nt!KeReadStateEvent",
+    "nt!KeReleaseMutex",
+    "nt!KeResetEvent",
+    "nt!KeSetEvent",
+    "nt!KeWaitForSingleObject",
     "nt!NtClose",
     "nt!ObCloseHandle",
+    "nt!PsSetCreateProcessNotifyRoutine",
+    "nt!RtlAppendUnicodeToString",
+    "nt!RtlCompareUnicodeString",
+    "nt!RtlCopyUnicodeString",
+    "nt!RtlEqualUnicodeString",
     "nt!RtlInitUnicodeString",
     "nt!ZwClose",
     "nt!ZwCreateKey",
@@ -2779,11 +2874,30 @@ pub(crate) const MAX_IRQL: [Option<u8>; COUNT] = [
     Some(2), // WdfWorkItemEnqueue
     Some(0), // WdfWorkItemFlush
     Some(2), // WdfWorkItemGetParentObject
+    None, // DbgPrint
+    None, // DbgPrintEx
+    Some(1), // ExAcquireFastMutex
     Some(2), // ExAllocatePool2
     Some(2), // ExFreePool
     Some(2), // ExFreePoolWithTag
+    Some(1), // ExReleaseFastMutex
+    Some(2), // KeClearEvent
+    Some(1), // KeEnterCriticalRegion
+    Some(15), // KeInitializeEvent
+    Some(0), // KeInitializeMutex
+    Some(1), // KeLeaveCriticalRegion
+    Some(2), // KeReadStateEvent
+    Some(2), // KeReleaseMutex
+    Some(2), // KeResetEvent
+    Some(2), // KeSetEvent
+    Some(2), // KeWaitForSingleObject
     Some(0), // NtClose
     Some(0), // ObCloseHandle
+    Some(0), // PsSetCreateProcessNotifyRoutine
+    Some(2), // RtlAppendUnicodeToString
+    Some(0), // RtlCompareUnicodeString
+    Some(2), // RtlCopyUnicodeString
+    Some(0), // RtlEqualUnicodeString
     None, // RtlInitUnicodeString
     Some(0), // ZwClose
     Some(0), // ZwCreateKey

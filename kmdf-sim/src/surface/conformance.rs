@@ -401,6 +401,8 @@ const _: () = same::<crate::PKDPC, *mut _KDPC>();
 const _: () = same::<crate::PKEY_BASIC_INFORMATION, *mut _KEY_BASIC_INFORMATION>();
 /// `PKEY_VALUE_PARTIAL_INFORMATION`
 const _: () = same::<crate::PKEY_VALUE_PARTIAL_INFORMATION, *mut _KEY_VALUE_PARTIAL_INFORMATION>();
+/// `PKTHREAD`
+const _: () = same::<crate::PKTHREAD, *mut _KTHREAD>();
 /// `PLARGE_INTEGER`
 const _: () = same::<crate::PLARGE_INTEGER, *mut _LARGE_INTEGER>();
 /// `PLONGLONG`
@@ -2099,18 +2101,56 @@ fn _constants() {
 }
 
 // ---- ntddk functions: the exact signature
+/// `ntddk::DbgPrint`
+const _: unsafe extern "C" fn(Format: PCSTR, ...) -> ULONG = crate::ntddk::DbgPrint;
+/// `ntddk::DbgPrintEx`
+const _: unsafe extern "C" fn(ComponentId: ULONG, Level: ULONG, Format: PCSTR, ...) -> ULONG = crate::ntddk::DbgPrintEx;
+/// `ntddk::ExAcquireFastMutex`
+const _: unsafe extern "C" fn(FastMutex: PFAST_MUTEX) = crate::ntddk::ExAcquireFastMutex;
 /// `ntddk::ExAllocatePool2`
 const _: unsafe extern "C" fn(Flags: POOL_FLAGS, NumberOfBytes: SIZE_T, Tag: ULONG) -> PVOID = crate::ntddk::ExAllocatePool2;
 /// `ntddk::ExFreePool`
 const _: unsafe extern "C" fn(P: PVOID) = crate::ntddk::ExFreePool;
 /// `ntddk::ExFreePoolWithTag`
 const _: unsafe extern "C" fn(P: PVOID, Tag: ULONG) = crate::ntddk::ExFreePoolWithTag;
+/// `ntddk::ExReleaseFastMutex`
+const _: unsafe extern "C" fn(FastMutex: PFAST_MUTEX) = crate::ntddk::ExReleaseFastMutex;
+/// `ntddk::KeClearEvent`
+const _: unsafe extern "C" fn(Event: PRKEVENT) = crate::ntddk::KeClearEvent;
+/// `ntddk::KeEnterCriticalRegion`
+const _: unsafe extern "C" fn() = crate::ntddk::KeEnterCriticalRegion;
 /// `ntddk::KeGetCurrentIrql`
 const _: unsafe extern "C" fn() -> KIRQL = crate::ntddk::KeGetCurrentIrql;
+/// `ntddk::KeInitializeEvent`
+const _: unsafe extern "C" fn(Event: PRKEVENT, Type: EVENT_TYPE, State: BOOLEAN) = crate::ntddk::KeInitializeEvent;
+/// `ntddk::KeInitializeMutex`
+const _: unsafe extern "C" fn(Mutex: PRKMUTEX, Level: ULONG) = crate::ntddk::KeInitializeMutex;
+/// `ntddk::KeLeaveCriticalRegion`
+const _: unsafe extern "C" fn() = crate::ntddk::KeLeaveCriticalRegion;
+/// `ntddk::KeReadStateEvent`
+const _: unsafe extern "C" fn(Event: PRKEVENT) -> LONG = crate::ntddk::KeReadStateEvent;
+/// `ntddk::KeReleaseMutex`
+const _: unsafe extern "C" fn(Mutex: PRKMUTEX, Wait: BOOLEAN) -> LONG = crate::ntddk::KeReleaseMutex;
+/// `ntddk::KeResetEvent`
+const _: unsafe extern "C" fn(Event: PRKEVENT) -> LONG = crate::ntddk::KeResetEvent;
+/// `ntddk::KeSetEvent`
+const _: unsafe extern "C" fn(Event: PRKEVENT, Increment: KPRIORITY, Wait: BOOLEAN) -> LONG = crate::ntddk::KeSetEvent;
+/// `ntddk::KeWaitForSingleObject`
+const _: unsafe extern "C" fn(Object: PVOID, WaitReason: KWAIT_REASON, WaitMode: KPROCESSOR_MODE, Alertable: BOOLEAN, Timeout: PLARGE_INTEGER) -> NTSTATUS = crate::ntddk::KeWaitForSingleObject;
 /// `ntddk::NtClose`
 const _: unsafe extern "C" fn(Handle: HANDLE) -> NTSTATUS = crate::ntddk::NtClose;
 /// `ntddk::ObCloseHandle`
 const _: unsafe extern "C" fn(Handle: HANDLE, PreviousMode: KPROCESSOR_MODE) -> NTSTATUS = crate::ntddk::ObCloseHandle;
+/// `ntddk::PsSetCreateProcessNotifyRoutine`
+const _: unsafe extern "C" fn(NotifyRoutine: PCREATE_PROCESS_NOTIFY_ROUTINE, Remove: BOOLEAN) -> NTSTATUS = crate::ntddk::PsSetCreateProcessNotifyRoutine;
+/// `ntddk::RtlAppendUnicodeToString`
+const _: unsafe extern "C" fn(Destination: PUNICODE_STRING, Source: PCWSTR) -> NTSTATUS = crate::ntddk::RtlAppendUnicodeToString;
+/// `ntddk::RtlCompareUnicodeString`
+const _: unsafe extern "C" fn(String1: PCUNICODE_STRING, String2: PCUNICODE_STRING, CaseInSensitive: BOOLEAN) -> LONG = crate::ntddk::RtlCompareUnicodeString;
+/// `ntddk::RtlCopyUnicodeString`
+const _: unsafe extern "C" fn(DestinationString: PUNICODE_STRING, SourceString: PCUNICODE_STRING) = crate::ntddk::RtlCopyUnicodeString;
+/// `ntddk::RtlEqualUnicodeString`
+const _: unsafe extern "C" fn(String1: *const UNICODE_STRING, String2: *const UNICODE_STRING, CaseInSensitive: BOOLEAN) -> BOOLEAN = crate::ntddk::RtlEqualUnicodeString;
 /// `ntddk::RtlInitUnicodeString`
 const _: unsafe extern "C" fn(DestinationString: PUNICODE_STRING, SourceString: PCWSTR) = crate::ntddk::RtlInitUnicodeString;
 /// `ntddk::ZwClose`

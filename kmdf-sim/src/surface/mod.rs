@@ -8,6 +8,7 @@
 //! translates the result. No rule of the machine lives here.
 
 mod create;
+mod dbgprint;
 #[doc(hidden)]
 pub mod ddi;
 pub mod ntddk;

@@ -10,6 +10,22 @@ use crate::model::kernel::registry::key_of;
 use crate::model::{Routine, count_call, enter, with_state};
 use crate::surface::strings::read_unicode;
 
+unsafe extern "C" {
+    /// `DbgPrint` (F81): formats with the kernel's printf conversions (`l` is
+    /// 32 bits, `I64`/`ll`/`I`/`z` 64, `%ws`/`%S` wide strings, `%Z`/`%wZ`
+    /// counted strings, `%p` 16 hex digits; at most 512 bytes) into the
+    /// machine's debug output. Defined in C (`csrc/dbgprint.c`): it is
+    /// C-variadic.
+    #[link_name = "kmdf_sim_DbgPrint"]
+    pub fn DbgPrint(Format: PCSTR, ...) -> ULONG;
+
+    /// `DbgPrintEx` (F81): as `DbgPrint`; every component and level is kept
+    /// in the machine's debug output (ASSUMPTION: a debugger with every
+    /// filter mask on).
+    #[link_name = "kmdf_sim_DbgPrintEx"]
+    pub fn DbgPrintEx(ComponentId: ULONG, Level: ULONG, Format: PCSTR, ...) -> ULONG;
+}
+
 /// `ZwClose` from kernel mode (F39–F46, F67, F68).
 ///
 /// # Safety
@@ -648,4 +664,306 @@ pub unsafe extern "C" fn ExFreePool(P: PVOID) {
 /// As `ExFreePool`.
 pub unsafe extern "C" fn ExFreePoolWithTag(P: PVOID, Tag: ULONG) {
     enter(Routine::ExFreePoolWithTag, (), || free_pool(P, Some(Tag)));
+}
+
+// ---- Kernel synchronisation (F82): the rules are the model's `kernel::sync`.
+
+/// Runs a routine's body through the call gate; `refused`
+/// after a stop. The result is carried outside the gate so that a
+/// LONG-returning routine is never taken for a status (fault injection
+/// fails status-returning routines only).
+fn gated<R: Copy>(routine: Routine, refused: R, body: impl FnOnce(&mut crate::model::State) -> Option<R>) -> R {
+    let mut out = refused;
+    enter(routine, (), || {
+        if let Some(Some(r)) = with_state(body) {
+            out = r;
+        }
+    });
+    out
+}
+
+/// `KeInitializeEvent` (F82): a notification or synchronization event.
+///
+/// # Safety
+/// `Event` points at the driver's KEVENT (the machine knows it by address).
+pub unsafe extern "C" fn KeInitializeEvent(Event: PRKEVENT, Type: EVENT_TYPE, State: BOOLEAN) {
+    let notification = Type == _EVENT_TYPE::NotificationEvent;
+    gated(Routine::KeInitializeEvent, (), |s| {
+        s.ke_initialize_event(Event as u64, notification, State != 0);
+        Some(())
+    });
+}
+
+/// `KeSetEvent` (F82): signals; returns the previous state.
+///
+/// # Safety
+/// As `KeInitializeEvent`.
+pub unsafe extern "C" fn KeSetEvent(Event: PRKEVENT, _Increment: KPRIORITY, _Wait: BOOLEAN) -> LONG {
+    gated(Routine::KeSetEvent, 0, |s| s.ke_set_event("KeSetEvent", Event as u64, true))
+}
+
+/// `KeResetEvent` (F82): not signalled; returns the previous state.
+///
+/// # Safety
+/// As `KeInitializeEvent`.
+pub unsafe extern "C" fn KeResetEvent(Event: PRKEVENT) -> LONG {
+    gated(Routine::KeResetEvent, 0, |s| s.ke_set_event("KeResetEvent", Event as u64, false))
+}
+
+/// `KeClearEvent` (F82): not signalled.
+///
+/// # Safety
+/// As `KeInitializeEvent`.
+pub unsafe extern "C" fn KeClearEvent(Event: PRKEVENT) {
+    gated(Routine::KeClearEvent, (), |s| s.ke_set_event("KeClearEvent", Event as u64, false).map(drop));
+}
+
+/// `KeReadStateEvent` (F82): 1 if signalled.
+///
+/// # Safety
+/// As `KeInitializeEvent`.
+pub unsafe extern "C" fn KeReadStateEvent(Event: PRKEVENT) -> LONG {
+    gated(Routine::KeReadStateEvent, 0, |s| s.ke_read_state_event(Event as u64))
+}
+
+/// `KeInitializeMutex` (F82): a KMUTEX, not held.
+///
+/// # Safety
+/// `Mutex` points at the driver's KMUTEX.
+pub unsafe extern "C" fn KeInitializeMutex(Mutex: PRKMUTEX, _Level: ULONG) {
+    gated(Routine::KeInitializeMutex, (), |s| {
+        s.ke_initialize_mutex(Mutex as u64);
+        Some(())
+    });
+}
+
+/// `KeReleaseMutex` (F82).
+///
+/// # Safety
+/// As `KeInitializeMutex`.
+pub unsafe extern "C" fn KeReleaseMutex(Mutex: PRKMUTEX, _Wait: BOOLEAN) -> LONG {
+    gated(Routine::KeReleaseMutex, 0, |s| s.ke_release_mutex(Mutex as u64))
+}
+
+/// `KeWaitForSingleObject` on an event or KMUTEX (F82). `Timeout` null waits
+/// forever; otherwise its value (negative: relative) bounds the wait.
+///
+/// # Safety
+/// `Object` points at an initialized event or mutex; `Timeout` null or valid.
+#[must_use]
+pub unsafe extern "C" fn KeWaitForSingleObject(
+    Object: PVOID,
+    _WaitReason: KWAIT_REASON,
+    _WaitMode: KPROCESSOR_MODE,
+    _Alertable: BOOLEAN,
+    Timeout: PLARGE_INTEGER,
+) -> NTSTATUS {
+    // SAFETY: null or a valid LARGE_INTEGER (the routine's contract).
+    let timeout = unsafe { Timeout.as_ref() }.map(|t| {
+        // SAFETY: every bit pattern of the union is a valid i64.
+        unsafe { t.QuadPart }
+    });
+    gated(Routine::KeWaitForSingleObject, crate::model::STOPPED_STATUS, |s| match s.ke_wait(Object as u64, timeout) {
+        crate::model::kernel::sync::Wait::Done(status) => Some(status),
+        crate::model::kernel::sync::Wait::Stopped => None,
+    })
+}
+
+/// `ExAcquireFastMutex` (F82): raises to APC_LEVEL.
+///
+/// # Safety
+/// `FastMutex` points at a FAST_MUTEX initialized as ExInitializeFastMutex does.
+pub unsafe extern "C" fn ExAcquireFastMutex(FastMutex: PFAST_MUTEX) {
+    // SAFETY: a valid FAST_MUTEX (the routine's contract).
+    let count = unsafe { (*FastMutex).Count };
+    let new = gated(Routine::ExAcquireFastMutex, None, |s| Some(s.ex_acquire_fast_mutex(FastMutex as u64, count)));
+    if let Some(new) = new {
+        // SAFETY: as above.
+        unsafe { (*FastMutex).Count = new };
+    }
+}
+
+/// `ExReleaseFastMutex` (F82): back to the IRQL of the acquire.
+///
+/// # Safety
+/// As `ExAcquireFastMutex`.
+pub unsafe extern "C" fn ExReleaseFastMutex(FastMutex: PFAST_MUTEX) {
+    // SAFETY: a valid FAST_MUTEX (the routine's contract).
+    let count = unsafe { (*FastMutex).Count };
+    let new = gated(Routine::ExReleaseFastMutex, None, |s| Some(s.ex_release_fast_mutex(FastMutex as u64, count)));
+    if let Some(new) = new {
+        // SAFETY: as above.
+        unsafe { (*FastMutex).Count = new };
+    }
+}
+
+/// `KeEnterCriticalRegion` (F82).
+///
+/// # Safety
+/// None beyond the routine's IRQL rule (unsafe as wdk-sys declares it).
+pub unsafe extern "C" fn KeEnterCriticalRegion() {
+    gated(Routine::KeEnterCriticalRegion, (), |s| {
+        s.ke_critical_region(1);
+        Some(())
+    });
+}
+
+/// `KeLeaveCriticalRegion` (F82).
+///
+/// # Safety
+/// None beyond the routine's IRQL rule (unsafe as wdk-sys declares it).
+pub unsafe extern "C" fn KeLeaveCriticalRegion() {
+    gated(Routine::KeLeaveCriticalRegion, (), |s| {
+        s.ke_critical_region(-1);
+        Some(())
+    });
+}
+
+// ---- Rtl counted strings (F83): the rules are the model's `kernel::rtl_strings`.
+
+/// The code units a `UNICODE_STRING` holds (`Length` bytes); empty for null.
+///
+/// # Safety
+/// `s` null or a valid UNICODE_STRING whose Buffer holds Length bytes.
+unsafe fn units<'a>(s: *const UNICODE_STRING) -> &'a [u16] {
+    // SAFETY: null or valid (the caller's contract).
+    match unsafe { s.as_ref() } {
+        Some(s) if !s.Buffer.is_null() => {
+            // SAFETY: Buffer holds Length bytes (the UNICODE_STRING contract).
+            unsafe { std::slice::from_raw_parts(s.Buffer, usize::from(s.Length) / 2) }
+        }
+        _ => &[],
+    }
+}
+
+/// `RtlCompareUnicodeString` (F83): < 0, 0 or > 0.
+///
+/// # Safety
+/// Both strings valid.
+pub unsafe extern "C" fn RtlCompareUnicodeString(
+    String1: PCUNICODE_STRING,
+    String2: PCUNICODE_STRING,
+    CaseInSensitive: BOOLEAN,
+) -> LONG {
+    // SAFETY: a valid string (the routine's contract).
+    let a = unsafe { units(String1) };
+    // SAFETY: as above.
+    let b = unsafe { units(String2) };
+    gated(Routine::RtlCompareUnicodeString, 0, |_| {
+        Some(crate::model::kernel::rtl_strings::compare(a, b, CaseInSensitive != 0))
+    })
+}
+
+/// `RtlEqualUnicodeString` (F83).
+///
+/// # Safety
+/// Both strings valid.
+pub unsafe extern "C" fn RtlEqualUnicodeString(
+    String1: *const UNICODE_STRING,
+    String2: *const UNICODE_STRING,
+    CaseInSensitive: BOOLEAN,
+) -> BOOLEAN {
+    // SAFETY: a valid string (the routine's contract).
+    let a = unsafe { units(String1) };
+    // SAFETY: as above.
+    let b = unsafe { units(String2) };
+    gated(Routine::RtlEqualUnicodeString, 0, |_| {
+        Some(u8::from(crate::model::kernel::rtl_strings::equal(a, b, CaseInSensitive != 0)))
+    })
+}
+
+/// `RtlCopyUnicodeString` (F83): as much of the source as the destination's
+/// MaximumLength holds, NUL-terminated when room is left; a null source
+/// empties the destination.
+///
+/// # Safety
+/// `DestinationString` valid with a writable Buffer of MaximumLength bytes;
+/// `SourceString` null or valid.
+pub unsafe extern "C" fn RtlCopyUnicodeString(DestinationString: PUNICODE_STRING, SourceString: PCUNICODE_STRING) {
+    // SAFETY: null or valid (the routine's contract).
+    let source = unsafe { units(SourceString) };
+    // SAFETY: a valid destination (the routine's contract).
+    let Some(dest) = (unsafe { DestinationString.as_mut() }) else { return };
+    let capacity = usize::from(dest.MaximumLength) / 2;
+    let plan = gated(Routine::RtlCopyUnicodeString, None, |_| {
+        Some(Some(crate::model::kernel::rtl_strings::copy_plan(source.len(), capacity)))
+    });
+    let Some((n, nul)) = plan else { return };
+    if SourceString.is_null() || dest.Buffer.is_null() {
+        dest.Length = 0;
+        return;
+    }
+    // SAFETY: Buffer holds MaximumLength bytes, n <= capacity; the source is
+    // a different string's buffer (the routine's contract).
+    unsafe { std::ptr::copy(source.as_ptr(), dest.Buffer, n) };
+    if nul {
+        // SAFETY: n < capacity: the unit is inside the buffer.
+        let end = unsafe { dest.Buffer.add(n) };
+        // SAFETY: as above; writable (the routine's contract).
+        unsafe { end.write(0) };
+    }
+    dest.Length = (n * 2) as USHORT;
+}
+
+/// `RtlAppendUnicodeToString` (F83): STATUS_BUFFER_TOO_SMALL (destination
+/// unchanged) when it does not fit.
+///
+/// # Safety
+/// `Destination` valid with a writable Buffer of MaximumLength bytes;
+/// `Source` null or a NUL-terminated UTF-16 string.
+#[must_use]
+pub unsafe extern "C" fn RtlAppendUnicodeToString(Destination: PUNICODE_STRING, Source: PCWSTR) -> NTSTATUS {
+    let len = if Source.is_null() {
+        0
+    } else {
+        // SAFETY: a NUL-terminated source (the routine's contract).
+        unsafe { crate::surface::strings::wide_units(Source) }.len()
+    };
+    // SAFETY: a valid destination (the routine's contract).
+    let Some(dest) = (unsafe { Destination.as_mut() }) else { return crate::STATUS_INVALID_PARAMETER };
+    let (length, capacity) = (usize::from(dest.Length) / 2, usize::from(dest.MaximumLength) / 2);
+    let plan = gated(Routine::RtlAppendUnicodeToString, Err(crate::model::STOPPED_STATUS), |_| {
+        Some(
+            crate::model::kernel::rtl_strings::append_plan(length, len, capacity).ok_or(crate::STATUS_BUFFER_TOO_SMALL),
+        )
+    });
+    let nul = match plan {
+        Ok(nul) => nul,
+        Err(status) => return status,
+    };
+    if len > 0 {
+        // SAFETY: `length` <= capacity: inside (or at the end of) the buffer.
+        let at = unsafe { dest.Buffer.add(length) };
+        // SAFETY: length + len <= capacity units of the destination's buffer;
+        // the source holds `len` units.
+        unsafe { std::ptr::copy(Source, at, len) };
+    }
+    if nul {
+        // SAFETY: length + len < capacity: inside the buffer.
+        let end = unsafe { dest.Buffer.add(length + len) };
+        // SAFETY: as above; writable (the routine's contract).
+        unsafe { end.write(0) };
+    }
+    dest.Length = ((length + len) * 2) as USHORT;
+    crate::STATUS_SUCCESS
+}
+
+// ---- Notify routines (F84): the rules are the model's `kernel::notify`.
+
+/// `PsSetCreateProcessNotifyRoutine` (F84): registers (or, with `Remove`,
+/// removes) a routine the kernel calls as processes start and exit — in the
+/// simulator, as the test starts and ends them (`Machine::start_process`).
+///
+/// # Safety
+/// `NotifyRoutine` is a routine of the calling driver that stays callable
+/// until it is removed.
+#[must_use]
+pub unsafe extern "C" fn PsSetCreateProcessNotifyRoutine(
+    NotifyRoutine: PCREATE_PROCESS_NOTIFY_ROUTINE,
+    Remove: BOOLEAN,
+) -> NTSTATUS {
+    enter(Routine::PsSetCreateProcessNotifyRoutine, crate::model::STOPPED_STATUS, || {
+        let Some(routine) = NotifyRoutine else { return crate::STATUS_INVALID_PARAMETER };
+        with_state(|s| s.set_process_notify(routine, Remove != 0)).unwrap_or(crate::model::STOPPED_STATUS)
+    })
 }

@@ -33,3 +33,24 @@ pub(crate) unsafe fn read_unicode(us: *const UNICODE_STRING) -> Result<String, N
     }
     Ok(String::from_utf16_lossy(units))
 }
+
+/// The code units of a NUL-terminated UTF-16 string (without the NUL).
+///
+/// # Safety
+/// `p` is non-null and points at a NUL-terminated UTF-16 string that stays
+/// readable for `'a`.
+pub(crate) unsafe fn wide_units<'a>(p: *const u16) -> &'a [u16] {
+    let mut n = 0;
+    loop {
+        // SAFETY: unit `n` is inside the string or is its NUL: every
+        // earlier unit was not the NUL.
+        let unit = unsafe { p.add(n) };
+        // SAFETY: as above: readable.
+        if unsafe { *unit } == 0 {
+            break;
+        }
+        n += 1;
+    }
+    // SAFETY: the `n` units just read.
+    unsafe { core::slice::from_raw_parts(p, n) }
+}

@@ -63,10 +63,12 @@ impl State {
             .filter(|(_, o)| o.driver == image)
             .map(|(h, o)| (*h, o.kind.type_name()))
             .collect();
+        self.notify_leak_check(image);
         let leaked_pool = self.kernel.pool.owned_by(image);
         self.kernel.pool.orphan(image);
         self.framework.driver = None;
         self.framework.globals.Driver = std::ptr::null_mut();
+        self.forget_driver_flags();
         if self.settings.pool_tracking && !leaked_pool.is_empty() && !self.is_stopped() {
             self.pool_leak_bug_check(image, leaked_pool.len());
         }
@@ -229,8 +231,9 @@ impl Engine {
             // What the I/O manager fills in before DriverEntry that a KMDF
             // driver could read: type, size, name, entry point. ASSUMPTION
             // (DRIVER_OBJECT, learn.microsoft.com/windows-hardware/drivers/ddi/wdm/ns-wdm-_driver_object):
-            // no WDM dispatch is modelled, so DeviceObject, DriverExtension,
-            // DriverUnload and MajorFunction stay null — KMDF owns them.
+            // DeviceObject, DriverExtension, DriverUnload and MajorFunction
+            // start null; a DriverUnload the driver sets is called at unload
+            // (F80).
             let object = crate::abi::_DRIVER_OBJECT {
                 Type: crate::abi::IO_TYPE_DRIVER as crate::abi::CSHORT,
                 Size: core::mem::size_of::<crate::abi::_DRIVER_OBJECT>() as crate::abi::CSHORT,
@@ -286,16 +289,22 @@ impl Engine {
         if let Some(stop) = self.stopped() {
             return Err(Box::new(stop));
         }
-        let (image, depth) = self.state(|s| {
+        let (image, depth, driver, plan) = self.state(|s| {
             let image = s.framework.driver.as_ref().map(|d| d.image.clone()).expect("kmdf-sim: no driver is loaded");
             let depth = s.kernel.frames.len();
             s.push_frame(KERNEL_MODULE, "nt!IopLoadUnloadDriver");
-            s.push_driver_frame(&image, "FxStubDriverUnload");
-            s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxDriver::Unload");
-            (image, depth)
+            let driver = s.driver_object();
+            if driver.is_some() {
+                s.push_driver_frame(&image, "FxStubDriverUnload");
+            }
+            (image, depth, driver, s.driver_unload_plan())
         });
-        let driver = self.state(|s| s.driver_object());
+        // The DriverUnload the driver set in its DRIVER_OBJECT (F80).
+        if let Some((routine, object)) = plan {
+            super::displace::call_driver_unload(&image, (routine, object));
+        }
         if let Some(driver) = driver {
+            self.state(|s| s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxDriver::Unload"));
             let unload = self.state(|s| match s.framework.objects.get(&driver).map(|o| &o.kind) {
                 Some(objects::ObjectKind::Driver { unload, .. }) => *unload,
                 _ => None,

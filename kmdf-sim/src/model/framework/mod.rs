@@ -11,6 +11,7 @@
 //!
 //! A DDI is one rule here plus one thin shim in the surface's `ddi`.
 
+pub(crate) mod displace;
 pub(crate) mod driver;
 pub(crate) mod objects;
 pub(crate) mod pnp;

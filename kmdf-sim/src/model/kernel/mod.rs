@@ -3,18 +3,28 @@
 //! * `handles` — the kernel handle table (values, reuse, protection, closes; F39–F46, F67, F68).
 //! * `registry` — the configuration manager's keys and values, and opening them (F8, F12).
 //! * `pool`, `special_pool` — ExAllocatePool2 and Driver Verifier's special pool (F49–F51).
+//! * `driver_panic` — a panic in driver code recorded as wdk-panic's stop, with its callback.
+//! * `dbgprint` — DbgPrint / DbgPrintEx's format (F81).
 //! * `bugcheck` — stops, bug checks as `!analyze` renders them, ownership violations.
+//! * `rtl_strings` — RtlCopy/Append/Compare/EqualUnicodeString (F83).
+//! * `notify` — process-creation notify routines and their trigger (F84).
+//! * `sync` — events, KMUTEX, FAST_MUTEX, waits, critical regions (F82).
 //! * `stack` — the simulated thread: call stack, process, IRQL (and the IRQL rule, F66).
 //!
 //! A kernel routine is one rule here plus one thin shim in the surface's `ntddk`.
 
 pub(crate) mod bugcheck;
+pub(crate) mod dbgprint;
+pub(crate) mod driver_panic;
 pub(crate) mod handles;
+pub(crate) mod notify;
 pub(crate) mod pool;
 pub(crate) mod registry;
+pub(crate) mod rtl_strings;
 #[cfg(unix)]
 pub(crate) mod special_pool;
 pub(crate) mod stack;
+pub(crate) mod sync;
 
 use super::settings::Settings;
 use bugcheck::OwnershipViolation;
@@ -48,6 +58,10 @@ pub(crate) struct Kernel {
     /// Frame names of driver code: (image, `module!name`) by the texts'
     /// addresses and lengths (see `State::frame_names`).
     pub frame_names: FrameNames,
+    /// Events, mutexes and critical regions the driver uses (F82).
+    pub sync: sync::SyncObjects,
+    /// Registered notify routines (F84).
+    pub notify: notify::NotifyRoutines,
 }
 
 impl Kernel {
@@ -64,6 +78,8 @@ impl Kernel {
             irql: 0,
             clock: 0,
             frame_names: FrameNames::default(),
+            sync: sync::SyncObjects::default(),
+            notify: notify::NotifyRoutines::default(),
         }
     }
 }

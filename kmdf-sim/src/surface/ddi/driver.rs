@@ -44,6 +44,7 @@ pub unsafe extern "C" fn WdfDriverCreate(
             let kind = ObjectKind::Driver { device_add: config.EvtDriverDeviceAdd, unload: config.EvtDriverUnload };
             let handle = s.create_object(kind, image, attributes)?;
             s.framework.globals.Driver = handle as WDFDRIVER;
+            s.record_driver_flags(config.DriverInitFlags, config.EvtDriverUnload.is_some());
             Ok(handle)
         });
         // SAFETY: `Driver` is null or writable (the DDI's contract).

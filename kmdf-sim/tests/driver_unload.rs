@@ -1,0 +1,117 @@
+//! The `DriverUnload` a driver sets in its DRIVER_OBJECT is called at
+//! unload (F80): a WDM driver's by the I/O manager, a KMDF driver's through
+//! the stub's FxStubDriverUnload, before the framework's own unload
+//! (EvtDriverUnload, then the WDFDRIVER's deletion, F27).
+
+use kmdf_sim::control::{Machine, Settings};
+use kmdf_sim::*;
+use std::cell::RefCell;
+
+mod support;
+
+thread_local! {
+    /// What ran, in order: routine name and the innermost frames at the time.
+    static LOG: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+fn log(what: &str) {
+    LOG.with(|l| l.borrow_mut().push(what.to_string()));
+}
+
+fn take_log() -> Vec<String> {
+    LOG.with(|l| l.borrow_mut().drain(..).collect())
+}
+
+extern "C" fn wdm_unload(driver: *mut _DRIVER_OBJECT) {
+    // SAFETY: the driver object the I/O manager passes, live during unload.
+    let name = unsafe { &(*driver).DriverName };
+    // SAFETY: DriverName points at Length bytes of UTF-16.
+    let units = unsafe { std::slice::from_raw_parts(name.Buffer, usize::from(name.Length) / 2) };
+    log(&format!("DriverUnload({})", String::from_utf16_lossy(units)));
+}
+
+/// A WDM DriverEntry: no framework, only its unload routine.
+extern "C" fn wdm_entry(driver: *mut _DRIVER_OBJECT, _path: PUNICODE_STRING) -> NTSTATUS {
+    // SAFETY: the loader's live DRIVER_OBJECT (F27).
+    unsafe { (*driver).DriverUnload = Some(wdm_unload) };
+    log("DriverEntry");
+    STATUS_SUCCESS
+}
+
+extern "C" fn evt_unload(_driver: WDFDRIVER) {
+    log("EvtDriverUnload");
+}
+
+/// A KMDF DriverEntry that also sets DriverUnload after WdfDriverCreate, as
+/// windows-drivers-rs's sample KMDF driver does.
+extern "C" fn kmdf_entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
+    if let Err(status) = support::create_driver(driver, path, None, Some(evt_unload)) {
+        return status;
+    }
+    // SAFETY: as in wdm_entry.
+    unsafe { (*driver).DriverUnload = Some(wdm_unload) };
+    STATUS_SUCCESS
+}
+
+/// A KMDF DriverEntry that leaves DriverUnload alone.
+extern "C" fn kmdf_plain_entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
+    match support::create_driver(driver, path, None, Some(evt_unload)) {
+        Ok(_) => STATUS_SUCCESS,
+        Err(status) => status,
+    }
+}
+
+#[test]
+fn a_wdm_drivers_unload_routine_is_called_once_per_unload() {
+    let m = Machine::new(Settings::default());
+    for _ in 0..3 {
+        assert_eq!(m.load("wdmu.sys", "wdmu", Some(wdm_entry)).expect("no stop"), STATUS_SUCCESS);
+        m.unload().expect("no stop");
+        assert_eq!(take_log(), ["DriverEntry", r"DriverUnload(\Driver\wdmu)"]);
+    }
+    assert_eq!(m.ddi_calls().get("WdfDriverCreate"), None, "a WDM driver never touched the framework");
+    kmdf_sim::testing::assert_clean(&m);
+}
+
+#[test]
+fn a_kmdf_drivers_own_unload_runs_before_the_frameworks() {
+    let m = Machine::new(Settings::default());
+    m.load("kmdfu.sys", "kmdfu", Some(kmdf_entry)).expect("no stop");
+    m.unload().expect("no stop");
+    assert_eq!(take_log(), [r"DriverUnload(\Driver\kmdfu)", "EvtDriverUnload"]);
+    assert!(m.live_objects().is_empty(), "the WDFDRIVER is deleted after both");
+    kmdf_sim::testing::assert_clean(&m);
+}
+
+#[test]
+fn without_a_driver_unload_only_the_framework_unloads() {
+    let m = Machine::new(Settings::default());
+    m.load("kmdfp.sys", "kmdfp", Some(kmdf_plain_entry)).expect("no stop");
+    m.unload().expect("no stop");
+    assert_eq!(take_log(), ["EvtDriverUnload"]);
+    kmdf_sim::testing::assert_clean(&m);
+}
+
+/// A DriverUnload that breaks a rule is caught like any driver code: its
+/// frame is on the stack the stop shows.
+extern "C" fn leaking_unload(_driver: *mut _DRIVER_OBJECT) {
+    // SAFETY: plain pool allocation from a PASSIVE_LEVEL routine.
+    let p = unsafe { ntddk::ExAllocatePool2(POOL_FLAG_NON_PAGED, 16, u32::from_le_bytes(*b"Leak")) };
+    assert!(!p.is_null());
+}
+
+extern "C" fn leaking_entry(driver: *mut _DRIVER_OBJECT, _path: PUNICODE_STRING) -> NTSTATUS {
+    // SAFETY: as in wdm_entry.
+    unsafe { (*driver).DriverUnload = Some(leaking_unload) };
+    STATUS_SUCCESS
+}
+
+#[test]
+fn pool_a_driver_unload_leaves_behind_is_the_leak_bug_check() {
+    let m = Machine::new(Settings::default());
+    m.load("leaku.sys", "leaku", Some(leaking_entry)).expect("no stop");
+    let stop = m.unload().expect_err("the leak stops the machine");
+    let b = stop.bug_check().expect("a bug check");
+    assert_eq!((b.code, b.params[0]), (0xC4, 0x62), "{stop}");
+    assert_eq!(b.blamed, "leaku.sys");
+}
