@@ -233,7 +233,7 @@ fn unloading_a_dropped_image_stops_instead_of_skipping_its_code() {
     assert_eq!(m.load(image.name(), SERVICE, image.driver_entry()).expect("load"), 0);
     drop(image);
     let stop = m.unload().expect_err("the unload stops");
-    assert!(stop.to_string().contains("calling EvtDriverUnload of a native driver whose image was dropped"), "{stop}");
+    assert!(stop.to_string().contains("calling DriverUnload of a native driver whose image was dropped"), "{stop}");
 }
 
 /// An import the model lacks stops the machine with its name at its first call.

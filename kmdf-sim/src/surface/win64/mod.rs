@@ -138,6 +138,10 @@ struct Native {
     /// The driver's EvtDriverDeviceAdd and EvtDriverUnload (win64 code).
     device_add: usize,
     unload: usize,
+    /// The `DriverUnload` the image left in its driver object (win64 code:
+    /// the stub's FxStubDriverUnload), which the machine calls through
+    /// [`native_driver_unload`].
+    driver_unload: usize,
     /// The function table WdfVersionBind hands out.
     table: Vec<usize>,
     /// The imports bound to stubs, `dll!name`, by stub index − WDF_FUNCTION_COUNT.
@@ -316,7 +320,24 @@ pub unsafe extern "C" fn native_driver_entry(object: PDRIVER_OBJECT, path: PUNIC
     };
     // SAFETY: `entry` is the image's entry point, FxDriverEntry(DriverObject, RegistryPath).
     let r = unsafe { call_native(entry, [object as u64, path as u64, 0, 0]) };
+    // The image set its DriverUnload with the win64 ABI: the machine calls
+    // the host-ABI adapter in its place (F79).
+    // SAFETY: `object` is the driver object the machine passed and still owns.
+    let unload = unsafe { (*object).DriverUnload };
+    if let Some(f) = unload {
+        with_native(|n| n.driver_unload = f as usize);
+        // SAFETY: as above; the machine reads the routine back at unload.
+        unsafe { (*object).DriverUnload = Some(native_driver_unload) };
+    }
     r.map_or(STOPPED_STATUS, |v| v as u32 as NTSTATUS)
+}
+
+/// DriverUnload adapter: the image's win64 unload routine.
+unsafe extern "C" fn native_driver_unload(object: PDRIVER_OBJECT) {
+    if let Some(f) = native_code(|n| n.driver_unload, "DriverUnload") {
+        // SAFETY: `f` is the image's DriverUnload(PDRIVER_OBJECT).
+        let _ = unsafe { call_native(f, [object as u64, 0, 0, 0]) };
+    }
 }
 
 /// The address of the driver's `callback` (`which` of the bound image), or —
