@@ -461,6 +461,13 @@ impl State {
         self.stop.is_some()
     }
 
+    /// Stops the machine: the driver used `what`, which the model does not
+    /// serve. Never a silent success or an invented result.
+    pub(crate) fn stop_not_modelled(&mut self, what: String) {
+        let location = self.site().to_string();
+        self.record_stop(Stop::NotModelled { what, location });
+    }
+
     pub(crate) fn record_stop(&mut self, stop: Stop) {
         if self.stop.is_none() {
             self.stop = Some(stop);

@@ -314,7 +314,7 @@ unsafe fn deliver(record: Result<Record, NTSTATUS>, out: PVOID, length: ULONG, r
 }
 
 /// KEY_BASIC_INFORMATION / KEY_FULL_INFORMATION for a node.
-fn key_record(s: &crate::model::State, node: usize, class: KEY_INFORMATION_CLASS) -> Result<Record, NTSTATUS> {
+fn key_record(s: &mut crate::model::State, node: usize, class: KEY_INFORMATION_CLASS) -> Result<Record, NTSTATUS> {
     let reg = &s.kernel.registry;
     let mut b = Vec::new();
     match class {
@@ -345,9 +345,14 @@ fn key_record(s: &crate::model::State, node: usize, class: KEY_INFORMATION_CLASS
             debug_assert_eq!(b.len(), fixed);
             Ok(Record { bytes: b, fixed })
         }
-        // ASSUMPTION: the other classes are not modelled; the simulator says so
-        // rather than inventing their contents.
-        c if (0.._KEY_INFORMATION_CLASS::MaxKeyInfoClass).contains(&c) => Err(crate::STATUS_NOT_IMPLEMENTED),
+        // The other classes are not modelled: the machine stops naming the
+        // class rather than invent their contents.
+        c if (0.._KEY_INFORMATION_CLASS::MaxKeyInfoClass).contains(&c) => {
+            s.stop_not_modelled(format!(
+                "KEY_INFORMATION_CLASS {c} (only KeyBasicInformation and KeyFullInformation are)"
+            ));
+            Err(crate::model::STOPPED_STATUS)
+        }
         _ => Err(crate::STATUS_INVALID_PARAMETER),
     }
 }

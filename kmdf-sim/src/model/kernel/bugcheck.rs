@@ -49,6 +49,17 @@ pub enum Stop {
         /// The panic message.
         message: String,
     },
+    /// The driver used a behaviour the model does not serve (a routine's
+    /// information class, a callback, a queue kind): the machine stops
+    /// rather than invent a result or skip the driver's code. A gap in the
+    /// simulator, never a pass.
+    NotModelled {
+        /// What was used, e.g. `ZwQueryKey KeyInformationClass 2`.
+        what: String,
+        /// The driver routine that used it (the innermost frame outside the
+        /// kernel).
+        location: String,
+    },
 }
 
 impl Stop {
@@ -56,7 +67,7 @@ impl Stop {
     pub fn bug_check(&self) -> Option<&BugCheck> {
         match self {
             Stop::BugCheck(b) => Some(b),
-            Stop::SimulatorPanic { .. } => None,
+            Stop::SimulatorPanic { .. } | Stop::NotModelled { .. } => None,
         }
     }
 }
@@ -68,6 +79,11 @@ impl std::fmt::Display for Stop {
             Stop::SimulatorPanic { location, message } => {
                 write!(f, "simulator panic in {location}: {message} (a simulator defect, not a driver bug)")
             }
+            Stop::NotModelled { what, location } => write!(
+                f,
+                "not modelled: {what}, used by {location}: kmdf-sim stopped the machine rather than answer for \
+                 what it does not model (a gap in the simulator, not a driver bug; run the driver on a test VM)"
+            ),
         }
     }
 }

@@ -12,7 +12,10 @@ use crate::surface::create::{Parent, deliver, with_config};
 /// `WdfIoQueueCreate`: a queue, child of its device. ASSUMPTIONs: a
 /// `Config.Size` other than the 1.33 size fails with
 /// STATUS_INFO_LENGTH_MISMATCH; only DispatchSequential and DispatchParallel
-/// are served (the simulator presents one request at a time either way).
+/// are served (the simulator presents one request at a time either way). A
+/// manual queue, or an `EvtIoCanceledOnQueue` (the simulator completes a
+/// request cancelled in its queue itself and would never call it), stops the
+/// machine as not modelled.
 ///
 /// # Safety
 /// As the DDI: `Config` valid, `Queue` null or writable.
@@ -25,12 +28,14 @@ pub unsafe extern "C" fn WdfIoQueueCreate(
     Queue: *mut WDFQUEUE,
 ) -> NTSTATUS {
     enter(Routine::WdfIoQueueCreate, STOPPED_STATUS, || {
-        let sequential = |config: &WDF_IO_QUEUE_CONFIG| match config.DispatchType {
-            _WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchSequential => Ok(true),
-            _WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchParallel => Ok(false),
-            // ASSUMPTION: manual queues (no presentation at all) are not
-            // modelled; the simulator refuses them rather than mis-serve them.
-            _ => Err(crate::STATUS_NOT_SUPPORTED),
+        let sequential = |config: &WDF_IO_QUEUE_CONFIG| -> Result<Option<bool>, NTSTATUS> {
+            match config.DispatchType {
+                _WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchSequential => Ok(Some(true)),
+                _WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchParallel => Ok(Some(false)),
+                // Manual queues (no presentation at all) are not modelled: the
+                // machine stops below rather than mis-serve them.
+                _ => Ok(None),
+            }
         };
         // SAFETY: the driver passes a valid config and null or valid attributes.
         let (config, sequential, mut attributes) =
@@ -39,6 +44,18 @@ pub unsafe extern "C" fn WdfIoQueueCreate(
                 Err(st) => return st,
             };
         let created = with_state(|s| {
+            let unmodelled = match sequential {
+                None => Some(format!("WdfIoQueueCreate with DispatchType {} (a manual queue)", config.DispatchType)),
+                Some(_) if config.EvtIoCanceledOnQueue.is_some() => {
+                    Some("WdfIoQueueCreate with an EvtIoCanceledOnQueue callback".to_string())
+                }
+                Some(_) => None,
+            };
+            if let Some(what) = unmodelled {
+                s.stop_not_modelled(what);
+                return Err(STOPPED_STATUS);
+            }
+            let sequential = sequential == Some(true);
             if !matches!(s.framework.objects.get(&(Device as u64)).map(|o| &o.kind), Some(ObjectKind::Device { .. })) {
                 return Err(invalid_handle(s, Device as u64, 0));
             }
@@ -488,7 +505,7 @@ fn request_type(t: WDF_REQUEST_TYPE) -> Option<RequestType> {
 /// ASSUMPTIONs: a queue of another device, or a type already configured,
 /// fails with STATUS_INVALID_PARAMETER / STATUS_INVALID_DEVICE_REQUEST (the
 /// exact statuses are not in the facts); types other than read, write and
-/// device control are not modelled (STATUS_NOT_SUPPORTED).
+/// device control are not modelled: the machine stops naming the type.
 #[must_use]
 pub unsafe extern "C" fn WdfDeviceConfigureRequestDispatching(
     _DriverGlobals: PWDF_DRIVER_GLOBALS,
@@ -497,7 +514,12 @@ pub unsafe extern "C" fn WdfDeviceConfigureRequestDispatching(
     RequestType: WDF_REQUEST_TYPE,
 ) -> NTSTATUS {
     enter(Routine::WdfDeviceConfigureRequestDispatching, STOPPED_STATUS, || {
-        let Some(kind) = request_type(RequestType) else { return crate::STATUS_NOT_SUPPORTED };
+        let Some(kind) = request_type(RequestType) else {
+            with_state(|s| {
+                s.stop_not_modelled(format!("WdfDeviceConfigureRequestDispatching for WDF_REQUEST_TYPE {RequestType}"))
+            });
+            return STOPPED_STATUS;
+        };
         with_state(|s| {
             if !matches!(s.framework.objects.get(&(Device as u64)).map(|o| &o.kind), Some(ObjectKind::Device { .. })) {
                 return invalid_handle(s, Device as u64, 0);
