@@ -66,7 +66,8 @@ macro_rules! exported_driver_entry {
 
 /// The running machine's clock (100-ns units since boot; 0 without a
 /// machine), for driver code under test that wants the time its callback
-/// ran at — `KeQuerySystemTime` is not modelled.
+/// ran at — `KeQuerySystemTime` is not in the surface (a driver
+/// that calls it does not build against kmdf-sim).
 pub fn debug_clock() -> u64 {
     crate::model::framework::timers::now()
 }
@@ -541,7 +542,8 @@ impl Machine {
 
     /// The application cancels a request (CancelIo → IoCancelIrp): one still
     /// waiting in the queue the framework completes with STATUS_CANCELLED
-    /// (EvtIoCanceledOnQueue is not modelled); for one the driver holds as
+    /// (a queue with an EvtIoCanceledOnQueue stops the machine as not
+    /// modelled when it is created); for one the driver holds as
     /// cancelable, the framework calls its EvtRequestCancel — ASSUMPTION: at
     /// DISPATCH_LEVEL, the highest level the EVT_WDF_REQUEST_CANCEL page
     /// allows; one the driver holds without a cancel routine is only marked

@@ -820,7 +820,8 @@ impl Engine {
 
     /// The application cancels a request (CancelIo → IoCancelIrp): one still
     /// waiting in the queue the framework completes with STATUS_CANCELLED
-    /// (EvtIoCanceledOnQueue is not modelled); for one the driver holds as
+    /// (a queue with an EvtIoCanceledOnQueue stops the machine as not
+    /// modelled when it is created); for one the driver holds as
     /// cancelable, the framework calls its EvtRequestCancel — ASSUMPTION: at
     /// DISPATCH_LEVEL, the highest level the EVT_WDF_REQUEST_CANCEL page
     /// allows; one the driver holds without a cancel routine is only marked
