@@ -1,7 +1,7 @@
 //! Kernel synchronisation on the machine's one thread (F82): events, KMUTEX,
 //! FAST_MUTEX, waits and critical regions, with their IRQL rules.
 
-use kmdf_sim::control::{Machine, Settings};
+use kmdf_sim::control::{Machine, Settings, Stop};
 use kmdf_sim::ntddk::*;
 use kmdf_sim::*;
 
@@ -184,8 +184,10 @@ fn an_object_the_machine_never_saw_is_not_modelled_never_a_success() {
     let e = std::ptr::from_mut(&mut event);
     // SAFETY: a live KEVENT, never initialized through KeInitializeEvent.
     let _ = m.run(DRV, "DriverEntry", || unsafe { KeSetEvent(e, 0, 0) });
-    let (_, _, text) = code(&m);
-    assert!(text.starts_with("NOT_MODELLED") && text.contains("not modelled: KeSetEvent"), "{text}");
+    let stop = m.stop().expect("the machine stopped");
+    assert!(matches!(stop, Stop::NotModelled { .. }) && stop.bug_check().is_none(), "{stop:?}");
+    let text = stop.to_string();
+    assert!(text.starts_with("not modelled: KeSetEvent on ") && text.contains("DriverEntry"), "{text}");
 }
 
 #[test]

@@ -45,14 +45,10 @@ impl State {
         self.bug_check((code, params, name, notes), None, Some(cause));
     }
 
-    /// A routine was handed an object the machine never saw initialized.
+    /// A routine was handed an object the machine never saw initialized: a
+    /// not-modelled stop (F82), never a bug check the kernel would not raise.
     fn not_modelled_object(&mut self, routine: &str, address: u64, what: &str) {
-        self.sync_stop(
-            0,
-            [address, 0, 0, 0],
-            "NOT_MODELLED (kmdf-sim: not a Windows bug check)",
-            format!("not modelled: {routine} on {address:#x}, {what} (docs/facts.md#f82)"),
-        );
+        self.stop_not_modelled(format!("{routine} on {address:#x}, {what} (docs/facts.md#f82)"));
     }
 
     /// KeInitializeEvent.

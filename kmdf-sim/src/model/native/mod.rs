@@ -34,14 +34,9 @@ pub(crate) fn describe(address: usize) -> Option<(String, String)> {
 }
 
 /// Stops the machine: the driver called `what`, which the model does not
-/// serve. Recorded as a simulator stop (the simulator's gap, not the
-/// driver's bug), naming the routine and the call site, never a silent
+/// serve: the not-modelled stop every layer uses (the simulator's gap, not
+/// the driver's bug), naming the routine and the call site, never a silent
 /// success.
 pub(crate) fn stop_unmodelled(what: &str, site: &str) {
-    with_state(|s| {
-        s.record_stop(Stop::SimulatorPanic {
-            location: site.to_string(),
-            message: format!("{what} is not modelled by kmdf-sim: the machine stopped at its first call"),
-        });
-    });
+    with_state(|s| s.record_stop(Stop::NotModelled { what: what.to_string(), location: site.to_string() }));
 }
