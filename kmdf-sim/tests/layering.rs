@@ -183,3 +183,71 @@ fn no_shim_spells_a_routine_identity() {
     }
     assert!(found.is_empty(), "identity spelled in a shim:\n{}", found.join("\n"));
 }
+
+/// The machine's entry points only the model may use: a shim that runs a
+/// closure on the state holds a rule of its own.
+const STATE_ENTRIES: [&str; 3] = ["with_state", "try_with_state", "Engine"];
+/// The model state's parts (`State`'s fields): a shim that reads or writes
+/// them holds a rule of its own.
+const STATE_FIELDS: [&str; 7] = ["kernel", "framework", "settings", "stop", "faults", "routines", "recorder"];
+
+/// Where `tokens` enters the machine state or touches its fields: each
+/// entry point named, each field access `. field` (a path `::kernel` is a
+/// module, not the state's field).
+fn state_accesses(tokens: &str) -> Vec<String> {
+    let mut found: Vec<String> =
+        identifiers(tokens).into_iter().filter(|w| STATE_ENTRIES.contains(w)).map(|w| format!("`{w}`")).collect();
+    let chars: Vec<char> = tokens.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        // A field access: one `.` (not `..`), then the field's name.
+        if c != '.' || chars.get(i + 1) == Some(&'.') || (i > 0 && chars[i - 1] == '.') {
+            continue;
+        }
+        let rest: String = chars[i + 1..].iter().collect();
+        let rest = rest.trim_start();
+        let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
+        if STATE_FIELDS.contains(&&rest[..end]) && !rest[end..].trim_start().starts_with('(') {
+            found.push(format!("`.{}`", &rest[..end]));
+        }
+    }
+    found
+}
+
+#[test]
+fn the_surface_holds_no_rule() {
+    // README "Layering": a shim reads and translates its arguments, calls
+    // the model and writes the results; the rules — and every look at the
+    // machine's state — are the model's.
+    let mut found = Vec::new();
+    for path in rust_files(&src().join("surface")) {
+        let shown = path.strip_prefix(src()).unwrap_or(&path).display().to_string();
+        for access in state_accesses(&code_tokens(&path)) {
+            found.push(format!("src/{shown}: {access}"));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "the surface touches the machine's state (move the rule into src/model/):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_state_scan_sees_a_rule_in_code_and_not_a_module_path_or_a_comment() {
+    // The check above is only as good as this reading of a file.
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("layering-state-self-test");
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    let file = dir.join("sample.rs");
+    std::fs::write(
+        &file,
+        "//! A comment naming with_state and s.kernel.irql.\n\
+         use crate::model::kernel::stack;\n\
+         use crate::model::framework::queue;\n\
+         fn f() -> u8 { with_state(|s| s.kernel.irql).unwrap_or(0) }\n\
+         fn g(s: &mut State) { s.framework.findings.clear(); s.stop(); for _ in 0..2 {} }\n\
+         fn h() { let _ = \"x.kernel\"; queue::start(); }\n",
+    )
+    .expect("a scratch file");
+    let found = state_accesses(&code_tokens(&file));
+    assert_eq!(found, ["`with_state`", "`.kernel`", "`.framework`"], "{found:?}");
+}

@@ -16,6 +16,7 @@ pub mod scenario;
 
 pub use crate::model::call_record::{CallRecord, FRAMEWORK as FRAMEWORK_CALLS, RegistryAccess};
 pub use crate::model::framework::driver::UnloadReport;
+pub use crate::model::framework::handle_check::{HandleRule, NullCheck};
 pub use crate::model::framework::pnp::{Caller, DeviceFile, DeviceId, DevnodeState, IoOutcome, RequestType};
 pub use crate::model::kernel::bugcheck::{BugCheck, OwnershipViolation, Stop, ViolationKind};
 pub use crate::model::kernel::handles::{HandleEvent, HandleEventKind, HandleOwner, ReusePolicy};
@@ -609,4 +610,13 @@ impl Machine {
     pub fn queued_timers(&self) -> Vec<(u64, u64)> {
         self.engine.queued_timers()
     }
+}
+
+/// The handle table every DDI checks its handle parameters by: for each
+/// DDI the simulator serves, each `WDF*` handle parameter, the object type
+/// the framework resolves it as and what a NULL there is (docs/facts.md
+/// F90–F92). A NULL, a deleted object or an object of another type in one
+/// of them stops the machine as KMDF does.
+pub fn handle_rules() -> Vec<HandleRule> {
+    crate::model::framework::handle_check::rules()
 }

@@ -9,8 +9,7 @@
 
 use crate::abi::*;
 use crate::model::framework::objects::{Attributes, read_attributes};
-use crate::model::framework::verifier::null_parameter;
-use crate::model::{STOPPED_STATUS, with_state};
+use crate::model::framework::verifier::required_null;
 
 /// A create-DDI's config structure.
 pub(crate) trait WdfConfig: Copy {
@@ -62,8 +61,7 @@ fn first_null(required: &[Required]) -> Result<(), NTSTATUS> {
 /// The 0x10D stop for a required callback or field of a config that is NULL;
 /// the status the DDI returns.
 pub(crate) fn null_config_field(name: &str) -> NTSTATUS {
-    with_state(|s| null_parameter(s, name));
-    STOPPED_STATUS
+    required_null(name)
 }
 
 /// The attributes, checked, with the parent rule applied.
@@ -143,7 +141,7 @@ pub(crate) unsafe fn with_out<T>(
 /// `out` is null or writable.
 pub(crate) unsafe fn deliver<T>(created: Option<Result<u64, NTSTATUS>>, out: *mut *mut T) -> NTSTATUS {
     match created {
-        None => STOPPED_STATUS,
+        None => crate::model::STOPPED_STATUS,
         Some(Err(status)) => status,
         Some(Ok(handle)) => {
             if !out.is_null() {

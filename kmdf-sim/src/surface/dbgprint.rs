@@ -4,7 +4,7 @@
 //! conversion asks for, and hands the text to the model.
 
 use crate::model::kernel::dbgprint::{Arguments, format};
-use crate::model::{Routine, count_call, with_state};
+use crate::model::{Routine, count_call};
 use core::ffi::{c_char, c_void};
 
 unsafe extern "C" {
@@ -100,7 +100,7 @@ unsafe extern "C" fn kmdf_sim_dbg_vprint(
     let bytes = unsafe { core::ffi::CStr::from_ptr(format_string) }.to_bytes();
     let (text, unicode) = format(bytes, &mut VaList(args));
     let level = (ex == 1).then_some((component, level));
-    if with_state(|s| s.dbg_print(&text, unicode, level)).is_none() {
+    if !crate::model::kernel::dbgprint::print(&text, unicode, level) {
         eprintln!("{}", text.trim_end_matches('\n'));
     }
     crate::abi::STATUS_SUCCESS as u32

@@ -5,9 +5,10 @@
 #![allow(non_snake_case)]
 
 use crate::abi::*;
-use crate::model::kernel::handles::{HandleOwner, close_in_kernel_mode};
-use crate::model::kernel::registry::key_of;
-use crate::model::{Routine, count_call, enter, with_state};
+use crate::model::kernel::key_info::{self, Record};
+use crate::model::kernel::sync::gated;
+use crate::model::kernel::{close, notify, pool_routines, stack};
+use crate::model::{Routine, count_call, enter};
 use crate::surface::strings::read_unicode;
 
 unsafe extern "C" {
@@ -33,9 +34,7 @@ unsafe extern "C" {
 /// does not own is the bug this simulator exists to catch.
 #[must_use]
 pub unsafe extern "C" fn ZwClose(Handle: HANDLE) -> NTSTATUS {
-    enter(Routine::ZwClose, crate::model::STOPPED_STATUS, || {
-        with_state(|s| close_in_kernel_mode(s, Handle)).unwrap_or(crate::model::STOPPED_STATUS)
-    })
+    enter(Routine::ZwClose, crate::model::STOPPED_STATUS, || close::zw_close(Handle))
 }
 
 /// `ObCloseHandle(Handle, PreviousMode)` — a simulator-side declaration:
@@ -50,64 +49,26 @@ pub unsafe extern "C" fn ZwClose(Handle: HANDLE) -> NTSTATUS {
 /// `kmdf_sim::ntddk` (and so in the compat `wdk_sys::ntddk`) is an addition
 /// the real wdk-sys does not have.
 ///
-/// With PreviousMode KernelMode it closes as `ZwClose` does: a WDFKEY's
-/// handle closed this way is the same double close, bug check 0x93 when the
-/// framework closes it again (F39–F46). With any other mode the handle is
-/// looked up as a user handle: "kernel handles can be closed only when the
-/// previous processor mode is KernelMode" (F39), so a kernel handle is not
-/// closed and the call returns STATUS_INVALID_HANDLE (ASSUMPTION, as for
-/// `NtClose`: a user-mode lookup of a kernel handle value finds nothing).
+/// With PreviousMode KernelMode it closes as `ZwClose` does; with any other
+/// mode a kernel handle is not closed (F39; the rule is
+/// `model::kernel::close::ob_close_handle`).
 ///
 /// # Safety
 /// As `ZwClose`.
 #[must_use]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ObCloseHandle(Handle: HANDLE, PreviousMode: KPROCESSOR_MODE) -> NTSTATUS {
-    enter(Routine::ObCloseHandle, crate::model::STOPPED_STATUS, || {
-        with_state(|s| {
-            if PreviousMode != _MODE::KernelMode as KPROCESSOR_MODE {
-                let caller = s.caller_image();
-                s.framework.framework_log.push(format!(
-                    "{caller}: ObCloseHandle({:#x}, {PreviousMode}) with PreviousMode not KernelMode: a kernel handle \
-                     is not closed (docs/facts.md#f39)",
-                    Handle as u64
-                ));
-                return crate::STATUS_INVALID_HANDLE;
-            }
-            close_in_kernel_mode(s, Handle)
-        })
-        .unwrap_or(crate::model::STOPPED_STATUS)
-    })
+    enter(Routine::ObCloseHandle, crate::model::STOPPED_STATUS, || close::ob_close_handle(Handle, PreviousMode))
 }
 
-/// `NtClose`: as `ZwClose`, except that the handle is interpreted in the
-/// thread's *previous* mode. A driver thread running on behalf of an
-/// application (an IOCTL in the caller's process) has previous mode
-/// UserMode, and "kernel handles can be closed only when the previous
-/// processor mode is KernelMode" (F39): the kernel handle is not closed and
-/// the call returns STATUS_INVALID_HANDLE (ASSUMPTION: a user-mode lookup of
-/// a kernel handle value finds nothing in the process's table). In a system
-/// thread (DriverEntry, PnP callbacks, work items) it is `ZwClose`.
+/// `NtClose`: as `ZwClose`, in the thread's *previous* mode (F39; the rule
+/// is `model::kernel::close::nt_close`).
 ///
 /// # Safety
 /// As `ZwClose`.
 #[must_use]
 pub unsafe extern "C" fn NtClose(Handle: HANDLE) -> NTSTATUS {
-    enter(Routine::NtClose, crate::model::STOPPED_STATUS, || {
-        with_state(|s| {
-            if !s.in_system_process() {
-                let caller = s.caller_image();
-                s.framework.framework_log.push(format!(
-                    "{caller}: NtClose({:#x}) with previous mode UserMode: a kernel handle is not closed (docs/facts.md#f39)",
-                    Handle as u64
-                ));
-                return crate::STATUS_INVALID_HANDLE;
-            }
-            let closer = HandleOwner::Component(s.caller_image());
-            s.nt_close(Handle as u64, closer, None)
-        })
-        .unwrap_or(crate::model::STOPPED_STATUS)
-    })
+    enter(Routine::NtClose, crate::model::STOPPED_STATUS, || close::nt_close(Handle))
 }
 
 /// Reads `OBJECT_ATTRIBUTES` into (root node, name).
@@ -147,23 +108,10 @@ unsafe fn open_key(
         Ok(v) => v,
         Err(st) => return st,
     };
-    let result = with_state(|s| {
-        let base = if root.is_null() {
-            None
-        } else {
-            match s.kernel.handles.get(root as u64) {
-                Some(e) => Some(e.object),
-                None => return Err(crate::STATUS_INVALID_HANDLE),
-            }
-        };
-        let owner = HandleOwner::Component(s.caller_image());
-        let volatile = create.map(|o| o & crate::REG_OPTION_VOLATILE != 0);
-        s.open_key_handle(owner, base, &name, access, volatile, false)
-    });
+    let result = key_info::open_key(root, &name, access, create);
     match result {
-        None => crate::model::STOPPED_STATUS,
-        Some(Err(st)) => st,
-        Some(Ok((h, created))) => {
+        Err(st) => st,
+        Ok((h, created)) => {
             // SAFETY: checked non-null; the caller passes a writable HANDLE slot.
             unsafe { out.write(h as HANDLE) };
             if create.is_some() && !disposition.is_null() {
@@ -253,38 +201,14 @@ pub unsafe extern "C" fn RtlInitUnicodeString(DestinationString: PUNICODE_STRING
 /// # Safety
 /// None; `unsafe` because the real binding is an `extern` function.
 pub unsafe extern "C" fn KeGetCurrentIrql() -> KIRQL {
-    with_state(|s| s.kernel.irql).unwrap_or(0)
+    stack::current_irql()
 }
 
 // ------------------------------------------------------------------ queries
 //
-// Buffer rules of ZwQueryKey, ZwEnumerateKey, ZwQueryValueKey and
-// ZwEnumerateValueKey. ASSUMPTION (not yet in docs/facts.md; from the return
-// code tables of those DDI pages): a buffer smaller than the record's fixed
-// part gets STATUS_BUFFER_TOO_SMALL and no data; one that holds the fixed part
-// but not the whole record gets STATUS_BUFFER_OVERFLOW and the fixed part
-// (F21 relies on DataLength being filled then); `*ResultLength` is the full
-// size in every case.
+// The records and their buffer rules are the model's (`model::kernel::key_info`).
 
-fn utf16_bytes(s: &str) -> Vec<u8> {
-    s.encode_utf16().flat_map(u16::to_le_bytes).collect()
-}
-
-fn put_u32(buf: &mut Vec<u8>, v: u32) {
-    buf.extend_from_slice(&v.to_le_bytes());
-}
-
-fn len_u32(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
-}
-
-/// A query result: the full record and the size of its fixed part.
-struct Record {
-    bytes: Vec<u8>,
-    fixed: usize,
-}
-
-/// Copies a record into the caller's buffer by the rules above.
+/// Copies a record into the caller's buffer by the model's buffer rules.
 ///
 /// # Safety
 /// `out` null or `length` writable bytes; `result_length` null or writable.
@@ -296,109 +220,14 @@ unsafe fn deliver(record: Result<Record, NTSTATUS>, out: PVOID, length: ULONG, r
     if result_length.is_null() || (out.is_null() && length > 0) {
         return crate::STATUS_INVALID_PARAMETER;
     }
+    let (count, status, full) = record.fit(length as usize);
     // SAFETY: checked non-null; the caller passes a writable ULONG.
-    unsafe { result_length.write(len_u32(record.bytes.len())) };
-    let length = length as usize;
-    let (count, status) = if length < record.fixed {
-        (0, crate::STATUS_BUFFER_TOO_SMALL)
-    } else if length < record.bytes.len() {
-        (record.fixed, crate::STATUS_BUFFER_OVERFLOW)
-    } else {
-        (record.bytes.len(), crate::STATUS_SUCCESS)
-    };
+    unsafe { result_length.write(full) };
     if count > 0 {
         // SAFETY: `count <= length` bytes, which the caller guarantees writable at `out`.
         unsafe { std::ptr::copy_nonoverlapping(record.bytes.as_ptr(), out.cast::<u8>(), count) };
     }
     status
-}
-
-/// KEY_BASIC_INFORMATION / KEY_FULL_INFORMATION for a node.
-fn key_record(s: &mut crate::model::State, node: usize, class: KEY_INFORMATION_CLASS) -> Result<Record, NTSTATUS> {
-    let reg = &s.kernel.registry;
-    let mut b = Vec::new();
-    match class {
-        _KEY_INFORMATION_CLASS::KeyBasicInformation => {
-            let name = utf16_bytes(&reg.node(node).name);
-            b.extend_from_slice(&0i64.to_le_bytes()); // LastWriteTime: not modelled
-            put_u32(&mut b, 0); // TitleIndex
-            put_u32(&mut b, len_u32(name.len()));
-            let fixed = std::mem::offset_of!(KEY_BASIC_INFORMATION, Name);
-            debug_assert_eq!(b.len(), fixed);
-            b.extend_from_slice(&name);
-            Ok(Record { bytes: b, fixed })
-        }
-        _KEY_INFORMATION_CLASS::KeyFullInformation => {
-            let subkeys = reg.subkeys(node);
-            let values = reg.values(node);
-            let fixed = std::mem::offset_of!(KEY_FULL_INFORMATION, Class);
-            b.extend_from_slice(&0i64.to_le_bytes()); // LastWriteTime
-            put_u32(&mut b, 0); // TitleIndex
-            put_u32(&mut b, len_u32(fixed)); // ClassOffset
-            put_u32(&mut b, 0); // ClassLength: no class names are modelled
-            put_u32(&mut b, len_u32(subkeys.len()));
-            put_u32(&mut b, len_u32(subkeys.iter().map(|&k| utf16_bytes(&reg.node(k).name).len()).max().unwrap_or(0)));
-            put_u32(&mut b, 0); // MaxClassLen
-            put_u32(&mut b, len_u32(values.len()));
-            put_u32(&mut b, len_u32(values.iter().map(|v| utf16_bytes(&v.name).len()).max().unwrap_or(0)));
-            put_u32(&mut b, len_u32(values.iter().map(|v| v.data.len()).max().unwrap_or(0)));
-            debug_assert_eq!(b.len(), fixed);
-            Ok(Record { bytes: b, fixed })
-        }
-        // The other classes are not modelled: the machine stops naming the
-        // class rather than invent their contents.
-        c if (0.._KEY_INFORMATION_CLASS::MaxKeyInfoClass).contains(&c) => {
-            s.stop_not_modelled(format!(
-                "KEY_INFORMATION_CLASS {c} (only KeyBasicInformation and KeyFullInformation are)"
-            ));
-            Err(crate::model::STOPPED_STATUS)
-        }
-        _ => Err(crate::STATUS_INVALID_PARAMETER),
-    }
-}
-
-/// KEY_VALUE_{BASIC,FULL,PARTIAL}_INFORMATION for a value.
-fn value_record(
-    v: &crate::model::kernel::registry::RegValue,
-    class: KEY_VALUE_INFORMATION_CLASS,
-) -> Result<Record, NTSTATUS> {
-    let name = utf16_bytes(&v.name);
-    let mut b = Vec::new();
-    match class {
-        _KEY_VALUE_INFORMATION_CLASS::KeyValueBasicInformation => {
-            put_u32(&mut b, 0);
-            put_u32(&mut b, v.kind);
-            put_u32(&mut b, len_u32(name.len()));
-            let fixed = std::mem::offset_of!(KEY_VALUE_BASIC_INFORMATION, Name);
-            b.extend_from_slice(&name);
-            Ok(Record { bytes: b, fixed })
-        }
-        _KEY_VALUE_INFORMATION_CLASS::KeyValueFullInformation => {
-            let fixed = std::mem::offset_of!(KEY_VALUE_FULL_INFORMATION, Name);
-            // ASSUMPTION: the data follows the name at the next 4-byte boundary.
-            let data_offset = (fixed + name.len()).next_multiple_of(4);
-            put_u32(&mut b, 0);
-            put_u32(&mut b, v.kind);
-            put_u32(&mut b, len_u32(data_offset));
-            put_u32(&mut b, len_u32(v.data.len()));
-            put_u32(&mut b, len_u32(name.len()));
-            b.extend_from_slice(&name);
-            b.resize(data_offset, 0);
-            b.extend_from_slice(&v.data);
-            Ok(Record { bytes: b, fixed })
-        }
-        _KEY_VALUE_INFORMATION_CLASS::KeyValuePartialInformation => {
-            put_u32(&mut b, 0);
-            put_u32(&mut b, v.kind);
-            put_u32(&mut b, len_u32(v.data.len()));
-            // F21: FIELD_OFFSET(KEY_VALUE_PARTIAL_INFORMATION, Data) = 12.
-            let fixed = std::mem::offset_of!(KEY_VALUE_PARTIAL_INFORMATION, Data);
-            b.extend_from_slice(&v.data);
-            Ok(Record { bytes: b, fixed })
-        }
-        c if (0.._KEY_VALUE_INFORMATION_CLASS::MaxKeyValueInfoClass).contains(&c) => Err(crate::STATUS_NOT_IMPLEMENTED),
-        _ => Err(crate::STATUS_INVALID_PARAMETER),
-    }
 }
 
 /// `ZwQueryKey` (KeyBasicInformation, KeyFullInformation). Needs KEY_QUERY_VALUE.
@@ -414,8 +243,7 @@ pub unsafe extern "C" fn ZwQueryKey(
     ResultLength: PULONG,
 ) -> NTSTATUS {
     enter(Routine::ZwQueryKey, crate::model::STOPPED_STATUS, || {
-        let record = with_state(|s| key_record(s, key_of(s, KeyHandle, crate::KEY_QUERY_VALUE)?, KeyInformationClass))
-            .unwrap_or(Err(crate::model::STOPPED_STATUS));
+        let record = key_info::query_key(KeyHandle, KeyInformationClass);
         // SAFETY: forwarded from this routine's contract.
         unsafe { deliver(record, KeyInformation, Length, ResultLength) }
     })
@@ -436,12 +264,7 @@ pub unsafe extern "C" fn ZwEnumerateKey(
     ResultLength: PULONG,
 ) -> NTSTATUS {
     enter(Routine::ZwEnumerateKey, crate::model::STOPPED_STATUS, || {
-        let record = with_state(|s| {
-            let node = key_of(s, KeyHandle, crate::KEY_ENUMERATE_SUB_KEYS)?;
-            let child = *s.kernel.registry.subkeys(node).get(Index as usize).ok_or(crate::STATUS_NO_MORE_ENTRIES)?;
-            key_record(s, child, KeyInformationClass)
-        })
-        .unwrap_or(Err(crate::model::STOPPED_STATUS));
+        let record = key_info::enumerate_key(KeyHandle, Index, KeyInformationClass);
         // SAFETY: forwarded from this routine's contract.
         unsafe { deliver(record, KeyInformation, Length, ResultLength) }
     })
@@ -467,12 +290,7 @@ pub unsafe extern "C" fn ZwQueryValueKey(
             Ok(n) => n,
             Err(st) => return st,
         };
-        let record = with_state(|s| {
-            let node = key_of(s, KeyHandle, crate::KEY_QUERY_VALUE)?;
-            let value = s.kernel.registry.value(node, &name).ok_or(crate::STATUS_OBJECT_NAME_NOT_FOUND)?;
-            value_record(value, KeyValueInformationClass)
-        })
-        .unwrap_or(Err(crate::model::STOPPED_STATUS));
+        let record = key_info::query_value_key(KeyHandle, &name, KeyValueInformationClass);
         // SAFETY: forwarded from this routine's contract.
         unsafe { deliver(record, KeyValueInformation, Length, ResultLength) }
     })
@@ -493,12 +311,7 @@ pub unsafe extern "C" fn ZwEnumerateValueKey(
     ResultLength: PULONG,
 ) -> NTSTATUS {
     enter(Routine::ZwEnumerateValueKey, crate::model::STOPPED_STATUS, || {
-        let record = with_state(|s| {
-            let node = key_of(s, KeyHandle, crate::KEY_QUERY_VALUE)?;
-            let value = *s.kernel.registry.values(node).get(Index as usize).ok_or(crate::STATUS_NO_MORE_ENTRIES)?;
-            value_record(value, KeyValueInformationClass)
-        })
-        .unwrap_or(Err(crate::model::STOPPED_STATUS));
+        let record = key_info::enumerate_value_key(KeyHandle, Index, KeyValueInformationClass);
         // SAFETY: forwarded from this routine's contract.
         unsafe { deliver(record, KeyValueInformation, Length, ResultLength) }
     })
@@ -532,123 +345,22 @@ pub unsafe extern "C" fn ZwSetValueKey(
             // SAFETY: non-null (checked) with `DataSize` readable bytes (contract).
             unsafe { std::slice::from_raw_parts(Data.cast::<u8>(), DataSize as usize) }.to_vec()
         };
-        with_state(|s| {
-            let node = key_of(s, KeyHandle, crate::KEY_SET_VALUE)?;
-            s.kernel.registry.set_value(node, &name, Type, data);
-            Ok(crate::STATUS_SUCCESS)
-        })
-        .unwrap_or(Err(crate::model::STOPPED_STATUS))
-        .unwrap_or_else(|st| st)
+        key_info::set_value_key(KeyHandle, &name, Type, data)
     })
 }
 
 // --------------------------------------------------------------------- pool
 
-/// A BAD_POOL_CALLER stop (control/pool.rs names the page it follows).
-fn bad_pool_caller(s: &mut crate::model::State, params: [u64; 4], what: &str) {
-    let note = match params[0] {
-        0x00 => "0x00: a zero-byte pool allocation.",
-        0x07 => "0x07: a pool block freed twice.",
-        0x08 => "0x08: pool allocated at an invalid IRQL.",
-        0x09 => "0x09: pool freed at an invalid IRQL.",
-        0x0A => "0x0A: pool freed with the wrong tag.",
-        _ => "0x42: an address that was never in any pool was freed.",
-    };
-    let caller = s.caller_image();
-    s.bug_check(
-        (0xC2, params, "BAD_POOL_CALLER", [note.into(), String::new(), String::new(), String::new()]),
-        None,
-        Some(format!("{caller}: {what}")),
-    );
-}
-
-/// The `POOL_TYPE` a set of `POOL_FLAGS` stands for (the BAD_POOL_CALLER
-/// parameters report a pool type).
-fn pool_type_of(flags: POOL_FLAGS) -> u64 {
-    if flags & crate::POOL_FLAG_PAGED != 0 {
-        _POOL_TYPE::PagedPool as u64
-    } else if flags & crate::POOL_FLAG_NON_PAGED_EXECUTE != 0 {
-        _POOL_TYPE::NonPagedPool as u64
-    } else {
-        _POOL_TYPE::NonPagedPoolNx as u64
-    }
-}
-
-/// `ExAllocatePool2` (wdm.h; its DDI page): `NumberOfBytes` of zero-filled
-/// pool (unless POOL_FLAG_UNINITIALIZED — zero-filled here too) of the type
+/// `ExAllocatePool2` (wdm.h; its DDI page): zero-filled pool of the type
 /// the flags name, tagged `Tag`, owned by the calling image; NULL on
-/// failure. Exactly one of POOL_FLAG_NON_PAGED, POOL_FLAG_NON_PAGED_EXECUTE
-/// and POOL_FLAG_PAGED is required — ASSUMPTION: otherwise NULL and a
-/// finding. Paged pool above APC_LEVEL is BAD_POOL_CALLER {0x08, IRQL, pool
-/// type, size}; a zero-byte request under Driver Verifier's pool tracking is
-/// BAD_POOL_CALLER {0x00, 0, pool type, tag} (ASSUMPTION: without it the
-/// simulator hands out a minimal block). A verified driver's blocks smaller
-/// than a page come from special pool (F51).
+/// failure (the rules are `model::kernel::pool_routines::allocate_pool2`).
 ///
 /// # Safety
 /// None beyond the kernel's.
 pub unsafe extern "C" fn ExAllocatePool2(Flags: POOL_FLAGS, NumberOfBytes: SIZE_T, Tag: ULONG) -> PVOID {
     enter(Routine::ExAllocatePool2, std::ptr::null_mut(), || {
-        with_state(|s| {
-            let kinds =
-                Flags & (crate::POOL_FLAG_NON_PAGED | crate::POOL_FLAG_PAGED | crate::POOL_FLAG_NON_PAGED_EXECUTE);
-            if kinds.count_ones() != 1 {
-                let caller = s.caller_image();
-                s.framework.findings.push(format!(
-                    "{caller}: ExAllocatePool2 with flags {Flags:#x}, which name no single pool type (NULL returned)"
-                ));
-                return std::ptr::null_mut();
-            }
-            let paged = kinds == crate::POOL_FLAG_PAGED;
-            let size = usize::try_from(NumberOfBytes).unwrap_or(usize::MAX);
-            if paged && s.kernel.irql > crate::APC_LEVEL as u8 {
-                let params = [0x08, u64::from(s.kernel.irql), pool_type_of(Flags), NumberOfBytes];
-                bad_pool_caller(s, params, "paged pool allocated above APC_LEVEL");
-                return std::ptr::null_mut();
-            }
-            if size == 0 && s.settings.pool_tracking {
-                bad_pool_caller(s, [0x00, 0, pool_type_of(Flags), u64::from(Tag)], "a zero-byte pool allocation");
-                return std::ptr::null_mut();
-            }
-            if size > (1 << 32) {
-                // ASSUMPTION: more than 4 GiB is an allocation failure.
-                return std::ptr::null_mut();
-            }
-            let owner = s.caller_image();
-            let special = s.settings.special_pool;
-            s.kernel.pool.allocate(size, Tag, owner.to_string(), paged, special) as PVOID
-        })
-        .unwrap_or(std::ptr::null_mut())
+        pool_routines::allocate_pool2(Flags, NumberOfBytes, Tag) as PVOID
     })
-}
-
-/// Shared body of `ExFreePool` / `ExFreePoolWithTag`.
-fn free_pool(p: PVOID, tag: Option<ULONG>) {
-    with_state(|s| {
-        let address = p as usize;
-        if let Some(block) = s.kernel.pool.live.get(&address)
-            && block.paged
-            && s.kernel.irql > crate::APC_LEVEL as u8
-        {
-            let params = [0x09, u64::from(s.kernel.irql), _POOL_TYPE::PagedPool as u64, address as u64];
-            bad_pool_caller(s, params, "paged pool freed above APC_LEVEL");
-            return;
-        }
-        match s.kernel.pool.free(address, tag) {
-            Ok(_block) => {}
-            Err(params) => {
-                let what = match params[0] {
-                    0x07 => format!("pool block {address:#x} freed twice"),
-                    0x0A => format!(
-                        "pool block {address:#x} freed with tag {:#x}; it was allocated with {:#x}",
-                        params[3], params[2]
-                    ),
-                    _ => format!("{address:#x} was never allocated from pool"),
-                };
-                bad_pool_caller(s, params, &what);
-            }
-        }
-    });
 }
 
 /// `ExFreePool`: frees a block from `ExAllocatePool2`; a special-pool block
@@ -659,7 +371,7 @@ fn free_pool(p: PVOID, tag: Option<ULONG>) {
 /// `P` is a block this machine's pool handed out (anything else is a
 /// recorded stop, not undefined behaviour).
 pub unsafe extern "C" fn ExFreePool(P: PVOID) {
-    enter(Routine::ExFreePool, (), || free_pool(P, None));
+    enter(Routine::ExFreePool, (), || pool_routines::free_pool(P as usize, None));
 }
 
 /// `ExFreePoolWithTag`: as `ExFreePool`, and the tag must be the block's
@@ -668,24 +380,10 @@ pub unsafe extern "C" fn ExFreePool(P: PVOID) {
 /// # Safety
 /// As `ExFreePool`.
 pub unsafe extern "C" fn ExFreePoolWithTag(P: PVOID, Tag: ULONG) {
-    enter(Routine::ExFreePoolWithTag, (), || free_pool(P, Some(Tag)));
+    enter(Routine::ExFreePoolWithTag, (), || pool_routines::free_pool(P as usize, Some(Tag)));
 }
 
 // ---- Kernel synchronisation (F82): the rules are the model's `kernel::sync`.
-
-/// Runs a routine's body through the call gate; `refused`
-/// after a stop. The result is carried outside the gate so that a
-/// LONG-returning routine is never taken for a status (fault injection
-/// fails status-returning routines only).
-fn gated<R: Copy>(routine: Routine, refused: R, body: impl FnOnce(&mut crate::model::State) -> Option<R>) -> R {
-    let mut out = refused;
-    enter(routine, (), || {
-        if let Some(Some(r)) = with_state(body) {
-            out = r;
-        }
-    });
-    out
-}
 
 /// `KeInitializeEvent` (F82): a notification or synchronization event.
 ///
@@ -969,6 +667,6 @@ pub unsafe extern "C" fn PsSetCreateProcessNotifyRoutine(
 ) -> NTSTATUS {
     enter(Routine::PsSetCreateProcessNotifyRoutine, crate::model::STOPPED_STATUS, || {
         let Some(routine) = NotifyRoutine else { return crate::STATUS_INVALID_PARAMETER };
-        with_state(|s| s.set_process_notify(routine, Remove != 0)).unwrap_or(crate::model::STOPPED_STATUS)
+        notify::set_process_notify(routine, Remove != 0)
     })
 }

@@ -1,24 +1,36 @@
 //! KMDF (Wdf01000.sys) as a driver meets it.
 //!
+//! * `locks` — WDFSPINLOCK and WDFWAITLOCK, their misuses (F54).
+//! * `memory` — WDFMEMORY and WDFSTRING: buffers, copies, text.
+//! * `object_ddi` — the object DDIs: create, delete, references, contexts.
 //! * `objects` — the object tree: parents, references, cleanup and destroy
 //!   order, contexts (F27–F34, F77).
+//! * `device` — the device DDIs' rules: WDFDEVICE_INIT, WdfDeviceCreate, interfaces.
 //! * `driver` — the driver image: DriverEntry, unload, running driver code.
+//! * `handle_check` — every DDI's handle parameters and the framework's check of them (F90–F92).
 //! * `pnp` — devnodes, PnP and power callbacks, file handles and I/O submission (F35–F37, F73).
 //! * `queue` — queues and requests: presentation, completion, cancellation.
 //! * `registry` — `FxRegKey` objects over the kernel's keys (F1–F26).
 //! * `timers` — the clock, timers, work items and DPCs.
+//! * `wdfdriver` — the WDFDRIVER's DDIs: create, its registry keys, the version.
 //! * `verifier` — the KMDF verifier and the framework's bug checks (F19, F20, F52, F54, F65, F70, F77).
 //!
 //! A DDI is one rule here plus one thin shim in the surface's `ddi`.
 
+pub(crate) mod device;
 pub(crate) mod displace;
 pub(crate) mod driver;
+pub(crate) mod handle_check;
+pub(crate) mod locks;
+pub(crate) mod memory;
+pub(crate) mod object_ddi;
 pub(crate) mod objects;
 pub(crate) mod pnp;
 pub(crate) mod queue;
 pub(crate) mod registry;
 pub(crate) mod timers;
 pub(crate) mod verifier;
+pub(crate) mod wdfdriver;
 
 use crate::abi::{_WDF_DRIVER_GLOBALS, DRIVER_INITIALIZE, NTSTATUS};
 use crate::model::Name;

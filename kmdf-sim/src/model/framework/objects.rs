@@ -64,22 +64,28 @@ pub(crate) enum ObjectKind {
 }
 
 impl ObjectKind {
+    /// KMDF's type id of the object (F90).
+    pub fn fx_type(&self) -> super::handle_check::FxType {
+        use super::handle_check::FxType;
+        match self {
+            ObjectKind::Driver { .. } => FxType::Driver,
+            ObjectKind::Key { .. } => FxType::RegKey,
+            ObjectKind::General => FxType::Object,
+            ObjectKind::Device { .. } => FxType::Device,
+            ObjectKind::Queue(_) => FxType::Queue,
+            ObjectKind::Request(_) => FxType::Request,
+            ObjectKind::String(_) => FxType::String,
+            ObjectKind::Memory(_) => FxType::Memory,
+            ObjectKind::Timer(_) => FxType::Timer,
+            ObjectKind::SpinLock { .. } => FxType::SpinLock,
+            ObjectKind::WaitLock { .. } => FxType::WaitLock,
+            ObjectKind::WorkItem { .. } => FxType::WorkItem,
+        }
+    }
+
     /// The WDF handle type name, as reports print it.
     pub fn type_name(&self) -> &'static str {
-        match self {
-            ObjectKind::Driver { .. } => "WDFDRIVER",
-            ObjectKind::Key { .. } => "WDFKEY",
-            ObjectKind::General => "WDFOBJECT",
-            ObjectKind::Device { .. } => "WDFDEVICE",
-            ObjectKind::Queue(_) => "WDFQUEUE",
-            ObjectKind::Request(_) => "WDFREQUEST",
-            ObjectKind::String(_) => "WDFSTRING",
-            ObjectKind::Memory(_) => "WDFMEMORY",
-            ObjectKind::Timer(_) => "WDFTIMER",
-            ObjectKind::SpinLock { .. } => "WDFSPINLOCK",
-            ObjectKind::WaitLock { .. } => "WDFWAITLOCK",
-            ObjectKind::WorkItem { .. } => "WDFWORKITEM",
-        }
+        self.fx_type().handle_type()
     }
 }
 
@@ -178,6 +184,24 @@ impl ObjectTable {
     pub(crate) fn get_mut(&mut self, handle: &u64) -> Option<&mut Object> {
         let i = self.position(*handle).ok()?;
         self.slots[i].1.as_deref_mut()
+    }
+
+    /// The slot of the live object behind `handle` if `admits` it (one
+    /// search; [`ObjectTable::at_mut`] then reaches it without another).
+    #[inline]
+    pub(crate) fn find(&self, handle: u64, admits: impl FnOnce(&Object) -> bool) -> Option<usize> {
+        let i = self.position(handle).ok()?;
+        self.slots[i].1.as_deref().filter(|o| admits(o)).map(|_| i)
+    }
+
+    /// The object in slot `i`, found by [`ObjectTable::find`] with no
+    /// change to the table since.
+    ///
+    /// # Panics
+    /// If the slot is empty or out of range (a slot not from `find`).
+    #[inline]
+    pub(crate) fn at_mut(&mut self, i: usize) -> &mut Object {
+        self.slots[i].1.as_deref_mut().expect("a slot found by `find`")
     }
 
     /// Whether `handle` names a live object.
@@ -361,9 +385,10 @@ impl State {
     ) -> Result<u64, NTSTATUS> {
         let parent = match attrs.parent {
             Some(p) if !self.framework.objects.contains_key(&p) => {
-                // F11: ParentObject is looked up as a framework handle; a bad
-                // one is an invalid handle (F20).
-                crate::model::framework::verifier::invalid_handle(self, p, 0);
+                // F11: ParentObject is looked up as a framework handle of
+                // FX_TYPE_OBJECT; a bad one is an invalid handle (F20, F91).
+                let object = super::handle_check::FxType::Object.id();
+                crate::model::framework::verifier::invalid_handle(self, p, object);
                 return Err(crate::model::STOPPED_STATUS);
             }
             Some(p) => Some(p),

@@ -2,17 +2,18 @@
 //! closes it when the object is destroyed (F1–F26).
 
 use super::objects::{self, ObjectKind};
-use super::verifier::{invalid_handle, invalid_key};
 use crate::abi::*;
 use crate::model::kernel::handles::HandleOwner;
-use crate::model::{FRAMEWORK_MODULE, KERNEL_MODULE, Name, STOPPED_STATUS, State, with_state};
+use crate::model::{FRAMEWORK_MODULE, KERNEL_MODULE, Name, Routine, STOPPED_STATUS, State, with_state};
 
-/// The live key object behind a WDFKEY: (`m_Key`, its open serial, driver),
-/// or what [`invalid_key`] makes of a bad one (F20, F77).
-pub(crate) fn key_state(s: &mut State, key: WDFKEY) -> Result<(Option<u64>, u64, Name), NTSTATUS> {
-    match s.framework.objects.get(&(key as u64)).map(|o| (&o.kind, &o.driver)) {
-        Some((ObjectKind::Key { handle, serial }, driver)) => Ok((*handle, *serial, driver.clone())),
-        _ => Err(invalid_key(s, key)),
+/// The live key object behind `routine`'s WDFKEY `key`: (`m_Key`, its open
+/// serial, driver), or the framework's answer to a bad handle (F20, F77,
+/// F91).
+pub(crate) fn key_state(s: &mut State, routine: Routine, key: WDFKEY) -> Result<(Option<u64>, u64, Name), NTSTATUS> {
+    let object = s.fx_object(routine, 0, key as u64)?;
+    match &object.kind {
+        ObjectKind::Key { handle, serial } => Ok((*handle, *serial, object.driver.clone())),
+        _ => unreachable!("the handle table admits only key objects for a WDFKEY"),
     }
 }
 
@@ -50,12 +51,13 @@ pub(crate) fn new_key_object(
 /// `m_Key` holds: if the driver closed it and the slot was reused, the
 /// framework reads the reused handle's key — exactly what KMDF would do (F1).
 pub(crate) fn in_key<T>(
+    routine: Routine,
     key: WDFKEY,
     needed: u32,
     f: impl FnOnce(&mut State, usize) -> Result<T, NTSTATUS>,
 ) -> Result<T, NTSTATUS> {
     with_state(|s| {
-        let (handle, _, _) = key_state(s, key)?;
+        let (handle, _, _) = key_state(s, routine, key)?;
         let handle = handle.ok_or(crate::abi::STATUS_INVALID_HANDLE)?;
         let node = crate::model::kernel::registry::key_of(s, handle as HANDLE, needed)?;
         f(s, node)
@@ -65,23 +67,19 @@ pub(crate) fn in_key<T>(
 
 /// The kind and data of value `name` under `key`, opened for
 /// KEY_QUERY_VALUE; STATUS_OBJECT_NAME_NOT_FOUND when it has no such value.
-pub(crate) fn query_value(key: WDFKEY, name: &str) -> Result<(u32, Vec<u8>), NTSTATUS> {
-    in_key(key, crate::abi::KEY_QUERY_VALUE, |s, node| {
+fn query_value(routine: Routine, key: WDFKEY, name: &str) -> Result<(u32, Vec<u8>), NTSTATUS> {
+    in_key(routine, key, crate::abi::KEY_QUERY_VALUE, |s, node| {
         let v = s.kernel.registry.value(node, name).ok_or(crate::abi::STATUS_OBJECT_NAME_NOT_FOUND)?;
         Ok((v.kind, v.data.clone()))
     })
 }
 
-/// The WDFDRIVER's service key path and image, or a 0x10D bug check.
-pub(crate) fn driver_service(s: &mut State, driver: WDFDRIVER) -> Option<(Name, Name)> {
-    let live = s.framework.objects.get(&(driver as u64)).is_some_and(|o| matches!(o.kind, ObjectKind::Driver { .. }));
-    if !live {
-        // ASSUMPTION: KMDF's FX_TYPE_DRIVER id is not in the facts; 0 = any.
-        invalid_handle(s, driver as u64, 0);
-        return None;
-    }
-    let service = s.loaded_service_key()?;
-    Some((service, s.caller_image()))
+/// `routine`'s WDFDRIVER's service key path and image, or the framework's
+/// answer to a bad handle (F91).
+fn driver_service(s: &mut State, routine: Routine, driver: WDFDRIVER) -> Result<(Name, Name), NTSTATUS> {
+    s.fx_check(routine, 0, driver as u64)?;
+    let service = s.loaded_service_key().ok_or(STOPPED_STATUS)?;
+    Ok((service, s.caller_image()))
 }
 
 /// `WdfRegistryQueryULong`'s value (F23): REG_DWORD only (else
@@ -89,7 +87,7 @@ pub(crate) fn driver_service(s: &mut State, driver: WDFDRIVER) -> Option<(Name, 
 /// STATUS_OBJECT_NAME_NOT_FOUND; a REG_DWORD longer than 4 bytes is
 /// STATUS_BUFFER_OVERFLOW. Needs KEY_QUERY_VALUE.
 pub(crate) fn query_ulong(key: WDFKEY, name: &str) -> Result<u32, NTSTATUS> {
-    in_key(key, KEY_QUERY_VALUE, |s, node| {
+    in_key(Routine::WdfRegistryQueryULong, key, KEY_QUERY_VALUE, |s, node| {
         let v = s.kernel.registry.value(node, name).ok_or(STATUS_OBJECT_NAME_NOT_FOUND)?;
         if v.kind != REG_DWORD {
             return Err(STATUS_OBJECT_TYPE_MISMATCH);
@@ -109,7 +107,7 @@ pub(crate) fn query_ulong(key: WDFKEY, name: &str) -> Result<u32, NTSTATUS> {
 /// (F3, F4).
 pub(crate) fn close(key: WDFKEY) {
     let closed = with_state(|s| {
-        let Ok((handle, serial, driver)) = key_state(s, key) else { return false };
+        let Ok((handle, serial, driver)) = key_state(s, Routine::WdfRegistryClose, key) else { return false };
         if let Some(o) = s.framework.objects.get_mut(&(key as u64)) {
             o.kind = ObjectKind::Key { handle: None, serial };
         }
@@ -129,8 +127,9 @@ pub(crate) fn close(key: WDFKEY) {
 /// `WdfRegistryOpenKey` / `WdfRegistryCreateKey` (`volatile` is `Some` for
 /// a create, F12, F13): a key object owning a handle to `name`, relative to
 /// `parent`'s own handle when it is not NULL.
-pub(crate) fn open(
+fn open_in(
     s: &mut State,
+    routine: Routine,
     parent: WDFKEY,
     name: &str,
     access: ACCESS_MASK,
@@ -140,7 +139,7 @@ pub(crate) fn open(
     let base = if parent.is_null() {
         None
     } else {
-        let (handle, serial, _) = key_state(s, parent)?;
+        let (handle, serial, _) = key_state(s, routine, parent)?;
         // ZwOpenKey relative to the parent's raw handle (F12): a handle the
         // driver already closed is an invalid RootDirectory.
         match handle.and_then(|h| s.kernel.handles.get(h).filter(|e| e.serial == serial)) {
@@ -156,15 +155,16 @@ pub(crate) fn open(
 /// a key object owning a handle to `subkey` below the driver's service key,
 /// opened through IoOpenDriverRegistryKey, or — `through_service_key` — with
 /// a temporary handle to the service key (F14).
-pub(crate) fn open_driver_key(
+fn open_driver_key_in(
     s: &mut State,
+    routine: Routine,
     driver: WDFDRIVER,
     subkey: &str,
     access: ACCESS_MASK,
     through_service_key: bool,
     attributes: objects::Attributes,
 ) -> Result<(u64, bool), NTSTATUS> {
-    let (service, image) = driver_service(s, driver).ok_or(STOPPED_STATUS)?;
+    let (service, image) = driver_service(s, routine, driver)?;
     new_key_object(s, image, attributes, |s, owner| {
         if !through_service_key {
             s.push_frame(KERNEL_MODULE, "nt!IoOpenDriverRegistryKey");
@@ -197,7 +197,7 @@ pub(crate) fn open_driver_key(
 /// software (PLUGPLAY_REGKEY_DRIVER) key, opened through
 /// IoOpenDeviceRegistryKey (F16, F17). ASSUMPTION: PnP created both keys at
 /// install, so a missing one is created.
-pub(crate) fn open_devnode_key(
+fn open_devnode_key_in(
     s: &mut State,
     devnode: usize,
     key_type: ULONG,
@@ -217,4 +217,132 @@ pub(crate) fn open_devnode_key(
     let r = new_key_object(s, image, attributes, |s, owner| s.open_key_handle(owner, None, &path, access, None, false));
     s.pop_frame();
     r
+}
+
+/// `WdfRegistryWdmGetHandle`: `m_Key` itself — no duplicate, no reference;
+/// the key object still owns it (F6). 0 once the key was closed.
+pub(crate) fn wdm_handle(key: WDFKEY) -> u64 {
+    with_state(|s| key_state(s, Routine::WdfRegistryWdmGetHandle, key).ok().and_then(|(h, _, _)| h))
+        .flatten()
+        .unwrap_or(0)
+}
+
+/// What a value query gives the driver: the value's type and data, and the
+/// DDI's status for the caller's buffer.
+pub(crate) struct ValueRead {
+    pub kind: u32,
+    pub data: Vec<u8>,
+    /// STATUS_SUCCESS, or why the data is not copied.
+    pub status: NTSTATUS,
+}
+
+/// `WdfRegistryQueryValue` (F21, F22) into a buffer of `capacity` bytes (0
+/// for a size probe): the data fits, or STATUS_BUFFER_OVERFLOW (never
+/// BUFFER_TOO_SMALL) with the type and length still reported. No type check.
+pub(crate) fn query_value_into(key: WDFKEY, name: &str, capacity: u32) -> Result<ValueRead, NTSTATUS> {
+    let (kind, data) = query_value(Routine::WdfRegistryQueryValue, key, name)?;
+    let status = if data_len(&data) > capacity { STATUS_BUFFER_OVERFLOW } else { STATUS_SUCCESS };
+    Ok(ValueRead { kind, data, status })
+}
+
+/// `WdfRegistryQueryUnicodeString` (F24) into a string of `capacity` bytes
+/// (`None`: no string, a size probe): `Some(0)` is STATUS_INVALID_PARAMETER;
+/// data longer than the capacity STATUS_BUFFER_OVERFLOW; a type other than
+/// REG_SZ / REG_EXPAND_SZ (checked once the query succeeded)
+/// STATUS_OBJECT_TYPE_MISMATCH. On success the string's `Length` is the data
+/// length without a trailing NUL: the second value.
+pub(crate) fn query_unicode_string(
+    key: WDFKEY,
+    name: &str,
+    capacity: Option<u16>,
+) -> Result<(ValueRead, u16), NTSTATUS> {
+    if capacity == Some(0) {
+        return Err(STATUS_INVALID_PARAMETER);
+    }
+    let (kind, data) = query_value(Routine::WdfRegistryQueryUnicodeString, key, name)?;
+    let status = if data.len() > usize::from(capacity.unwrap_or(0)) {
+        STATUS_BUFFER_OVERFLOW
+    } else if kind != REG_SZ && kind != REG_EXPAND_SZ {
+        STATUS_OBJECT_TYPE_MISMATCH
+    } else {
+        STATUS_SUCCESS
+    };
+    let mut length = data.len();
+    if length >= 2 && data[length - 2..] == [0, 0] {
+        length -= 2;
+    }
+    Ok((ValueRead { kind, data, status }, u16::try_from(length).unwrap_or(0)))
+}
+
+/// A value's length as the registry DDIs report it.
+pub(crate) fn data_len(data: &[u8]) -> u32 {
+    u32::try_from(data.len()).unwrap_or(u32::MAX)
+}
+
+/// `WdfRegistryAssign*` (F26): `ZwSetValueKey` through the key; needs
+/// KEY_SET_VALUE.
+pub(crate) fn assign(routine: Routine, key: WDFKEY, name: &str, kind: u32, data: Vec<u8>) -> NTSTATUS {
+    in_key(routine, key, KEY_SET_VALUE, |s, node| {
+        s.kernel.registry.set_value(node, name, kind, data);
+        Ok(STATUS_SUCCESS)
+    })
+    .unwrap_or_else(|st| st)
+}
+
+/// `WdfRegistryRemoveValue` (F26): `ZwDeleteValueKey`; needs KEY_SET_VALUE;
+/// a missing value is STATUS_OBJECT_NAME_NOT_FOUND.
+pub(crate) fn remove_value(key: WDFKEY, name: &str) -> NTSTATUS {
+    in_key(Routine::WdfRegistryRemoveValue, key, KEY_SET_VALUE, |s, node| {
+        if s.kernel.registry.remove_value(node, name) { Ok(STATUS_SUCCESS) } else { Err(STATUS_OBJECT_NAME_NOT_FOUND) }
+    })
+    .unwrap_or_else(|st| st)
+}
+
+/// `WdfRegistryRemoveKey` (F26, F69): `ZwDeleteKey` (needs DELETE; a key
+/// with subkeys cannot be deleted — ASSUMPTION: STATUS_CANNOT_DELETE); only
+/// on success the key object is deleted, so on failure the WDFKEY is still
+/// the driver's to close (F69 follows the source).
+pub(crate) fn remove_key(key: WDFKEY) -> NTSTATUS {
+    let status = in_key(Routine::WdfRegistryRemoveKey, key, DELETE, |s, node| {
+        if s.kernel.registry.delete_key(node) { Ok(STATUS_SUCCESS) } else { Err(STATUS_CANNOT_DELETE) }
+    })
+    .unwrap_or_else(|st| st);
+    if NT_SUCCESS(status) {
+        objects::delete_subtree(key as u64);
+    }
+    status
+}
+
+/// [`open_in`] on this thread's machine (`None`: no machine).
+pub(crate) fn open(
+    routine: Routine,
+    parent: WDFKEY,
+    name: &str,
+    access: ACCESS_MASK,
+    volatile: Option<bool>,
+    attributes: objects::Attributes,
+) -> Option<Result<(u64, bool), NTSTATUS>> {
+    with_state(|s| open_in(s, routine, parent, name, access, volatile, attributes))
+}
+
+/// [`open_driver_key_in`] on this thread's machine (`None`: no machine).
+pub(crate) fn open_driver_key(
+    routine: Routine,
+    driver: WDFDRIVER,
+    subkey: &str,
+    access: ACCESS_MASK,
+    through_service_key: bool,
+    attributes: objects::Attributes,
+) -> Option<Result<(u64, bool), NTSTATUS>> {
+    with_state(|s| open_driver_key_in(s, routine, driver, subkey, access, through_service_key, attributes))
+}
+
+/// [`open_devnode_key_in`] on this thread's machine (`None`: no machine).
+pub(crate) fn open_devnode_key(
+    devnode: usize,
+    key_type: ULONG,
+    access: ACCESS_MASK,
+    attributes: objects::Attributes,
+) -> Option<Result<(u64, bool), NTSTATUS>> {
+    with_state(|s| open_devnode_key_in(s, devnode, key_type, access, attributes))
 }

@@ -12,7 +12,7 @@ use super::objects::ObjectKind;
 use super::pnp::{IoOutcome, call_driver};
 use crate::abi::*;
 use crate::model::kernel::stack::Process;
-use crate::model::{Engine, FRAMEWORK_MODULE, KERNEL_MODULE, Stopped, with_state};
+use crate::model::{Engine, FRAMEWORK_MODULE, KERNEL_MODULE, Routine, Stopped, with_state};
 
 /// 100-ns ticks per millisecond.
 pub(crate) const TICKS_PER_MS: u64 = 10_000;
@@ -194,4 +194,119 @@ impl Engine {
         self.drain_deferred_deletes();
         self.dispatch_waiting()
     }
+}
+
+/// `WdfTimerCreate` (WdfTimerCreate page): a WDFTIMER whose EvtTimerFunc
+/// runs when it expires, every `period_ms` ms when periodic. The page
+/// requires `Attributes->ParentObject` (a device, a queue or, from 1.9,
+/// another object); ASSUMPTION: without one the call fails with
+/// STATUS_INVALID_PARAMETER (KMDF source fxtimerapi.cpp validates it).
+/// `AutomaticSerialization` serializes EvtTimerFunc with the parent's
+/// callbacks; the simulated machine runs one callback at a time, so that
+/// holds by construction. `None`: no machine.
+pub(crate) fn create_timer(
+    callback: unsafe extern "C" fn(WDFTIMER),
+    period_ms: u32,
+    attributes: super::objects::Attributes,
+) -> Option<Result<u64, NTSTATUS>> {
+    let Some(parent) = attributes.parent else { return Some(Err(STATUS_INVALID_PARAMETER)) };
+    with_state(|s| {
+        let image = s.caller_image();
+        let state = TimerState { callback, period_ms, due: None, parent, passive: attributes.passive };
+        s.create_object(ObjectKind::Timer(Box::new(state)), image, attributes)
+    })
+}
+
+/// Runs `f` on `routine`'s live WDFTIMER `timer` with the clock (F91's
+/// check first); `None` when the check failed it.
+fn with_timer<R>(routine: Routine, timer: WDFTIMER, f: impl FnOnce(&mut TimerState, u64) -> R) -> Option<R> {
+    with_state(|s| {
+        let clock = s.kernel.clock;
+        match &mut s.fx_object(routine, 0, timer as u64).ok()?.kind {
+            ObjectKind::Timer(t) => Some(f(t, clock)),
+            _ => unreachable!("the handle table admits only timers for a WDFTIMER"),
+        }
+    })
+    .flatten()
+}
+
+/// `WdfTimerStart`: queues the timer for `due_time` (negative: relative, in
+/// 100-ns units; positive: absolute system time). TRUE if it was already
+/// queued (it is then re-queued for the new time) — the DDI page.
+pub(crate) fn timer_start(timer: WDFTIMER, due_time: i64) -> bool {
+    with_timer(Routine::WdfTimerStart, timer, |t, clock| t.due.replace(due_from(clock, due_time)).is_some())
+        .unwrap_or(false)
+}
+
+/// `WdfTimerStop`: takes the timer out of the queue; TRUE if it was queued
+/// (the DDI page). With `wait` the caller waits for a running EvtTimerFunc
+/// to return — the simulated machine runs one callback at a time, so none
+/// is running. `Wait` must be used at PASSIVE_LEVEL (the DDI page);
+/// ASSUMPTION: above it the KMDF verifier breaks (F65) and the timer is
+/// stopped without waiting (Driver Verifier's DDI-compliance view of the
+/// same call is not modelled; `data/ddi-irql-overrides.tsv` lets Wait = FALSE run at DISPATCH).
+pub(crate) fn timer_stop(timer: WDFTIMER, wait: bool) -> bool {
+    if wait {
+        with_state(|s| {
+            if s.kernel.irql > PASSIVE_LEVEL as u8 {
+                let message =
+                    format!("WdfTimerStop with Wait = TRUE at IRQL {}; it must be PASSIVE_LEVEL", s.kernel.irql);
+                s.framework.framework_log.push(message.clone());
+                super::verifier::verifier_break(s, &message);
+            }
+        });
+    }
+    with_timer(Routine::WdfTimerStop, timer, |t, _| t.due.take().is_some()).unwrap_or(false)
+}
+
+/// `WdfTimerGetParentObject`: the timer's parent (0 when the check failed).
+pub(crate) fn timer_parent(timer: WDFTIMER) -> u64 {
+    with_timer(Routine::WdfTimerGetParentObject, timer, |t, _| t.parent).unwrap_or(0)
+}
+
+/// `WdfWorkItemCreate` (the DDI page): a work item whose EvtWorkItemFunc
+/// runs at PASSIVE_LEVEL in a system worker thread after WdfWorkItemEnqueue.
+/// `Attributes->ParentObject` is required (the page: a device, a queue or
+/// another framework object); ASSUMPTION: without one,
+/// STATUS_INVALID_PARAMETER. `None`: no machine.
+pub(crate) fn create_work_item(
+    callback: unsafe extern "C" fn(WDFWORKITEM),
+    attributes: super::objects::Attributes,
+) -> Option<Result<u64, NTSTATUS>> {
+    let Some(parent) = attributes.parent else { return Some(Err(STATUS_INVALID_PARAMETER)) };
+    with_state(|s| {
+        let image = s.caller_image();
+        s.create_object(ObjectKind::WorkItem { callback, parent }, image, attributes)
+    })
+}
+
+/// `WdfWorkItemEnqueue`: queues the item; an item already queued is not
+/// queued again (the DDI page).
+pub(crate) fn work_item_enqueue(item: WDFWORKITEM) {
+    with_state(|s| {
+        if s.fx_check(Routine::WdfWorkItemEnqueue, 0, item as u64).is_ok()
+            && !s.framework.work_queue.contains(&(item as u64))
+        {
+            s.framework.work_queue.push_back(item as u64);
+        }
+    });
+}
+
+/// `WdfWorkItemFlush`: returns once the item's callback, if queued, has run
+/// (the DDI page) — here it runs the queued items now.
+pub(crate) fn work_item_flush(item: WDFWORKITEM) {
+    let live = with_state(|s| s.fx_check(Routine::WdfWorkItemFlush, 0, item as u64).is_ok());
+    if live == Some(true) {
+        run_work_items();
+    }
+}
+
+/// `WdfWorkItemGetParentObject` (0 when the check failed).
+pub(crate) fn work_item_parent(item: WDFWORKITEM) -> u64 {
+    with_state(|s| match s.fx_object(Routine::WdfWorkItemGetParentObject, 0, item as u64).ok()?.kind {
+        ObjectKind::WorkItem { parent, .. } => Some(parent),
+        _ => unreachable!("the handle table admits only work items for a WDFWORKITEM"),
+    })
+    .flatten()
+    .unwrap_or(0)
 }

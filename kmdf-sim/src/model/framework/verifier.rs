@@ -36,18 +36,10 @@ pub(crate) fn verifier_break(s: &mut State, reason: &str) {
     s.pop_frame();
 }
 
-/// FX_TYPE_REG_KEY, the type id KMDF checks a WDFKEY against (F77).
-pub(crate) const FX_TYPE_REG_KEY: u64 = 0x1006;
-
-/// A WDFKEY that names no live key object; see [`invalid_handle`].
-pub(crate) fn invalid_key(s: &mut State, key: WDFKEY) -> NTSTATUS {
-    invalid_handle(s, key as u64, FX_TYPE_REG_KEY)
-}
-
-/// A framework handle that names no live object of the expected type
-/// (`expected` 0 = any object; ASSUMPTION: KMDF's other type ids are not in
-/// the facts). Returns the status the DDI then hands back, if the machine
-/// still runs.
+/// A framework handle that names no live object of the `expected` type
+/// (KMDF's type id, F90; DDIs reach this through the handle table,
+/// `handle_check`). Returns the status the DDI then hands back, if the
+/// machine still runs.
 ///
 /// * Never a live object of that type: `FxObjectHandleGetPtr` fails the type
 ///   check → 0x10D {WDF_INVALID_HANDLE, handle, type, globals} (F20, F54).
@@ -135,18 +127,21 @@ pub(crate) fn invalid_handle(s: &mut State, handle: u64, expected: u64) -> NTSTA
     STOPPED_STATUS
 }
 
-/// Bug check 0x10D {WDF_REQUIRED_PARAMETER_IS_NULL, ...} (F20, F54).
+/// Bug check 0x10D {WDF_REQUIRED_PARAMETER_IS_NULL, 0, return address,
+/// globals} (F20, F54, F91: `FxVerifierNullBugCheck`). ASSUMPTION: the
+/// driver's return address is not known to the simulator; 0.
 pub(crate) fn null_parameter(s: &mut State, what: &str) {
+    let globals = std::ptr::from_mut(s.framework.globals.as_mut()) as u64;
     s.bug_check(
         (
             0x10D,
-            [0x4, 0, 0, 0],
+            [0x4, 0, 0, globals],
             "WDF_VIOLATION",
             [
                 "WDF_REQUIRED_PARAMETER_IS_NULL: a required parameter was NULL.".into(),
                 String::new(),
-                String::new(),
-                String::new(),
+                "The caller's return address.".into(),
+                "The driver's globals.".into(),
             ],
         ),
         None,
@@ -175,4 +170,11 @@ impl State {
         verifier_break(self, &message);
         IrqlVerdict::Fail
     }
+}
+
+/// A DDI's required pointer `what` was NULL: [`null_parameter`] on this
+/// thread's machine; the status the DDI returns.
+pub(crate) fn required_null(what: &str) -> NTSTATUS {
+    crate::model::with_state(|s| null_parameter(s, what));
+    STOPPED_STATUS
 }

@@ -287,6 +287,11 @@ fn pad_number(out: &mut Vec<u8>, spec: &Spec, prefix: &str, mut digits: String) 
     }
 }
 
+/// [`crate::model::State::dbg_print`] on this thread's machine; false without one.
+pub(crate) fn print(text: &str, unicode: bool, level: Option<(u32, u32)>) -> bool {
+    crate::model::with_state(|s| s.dbg_print(text, unicode, level)).is_some()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

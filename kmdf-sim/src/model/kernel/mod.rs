@@ -9,16 +9,22 @@
 //! * `rtl_strings` — RtlCopy/Append/Compare/EqualUnicodeString (F83).
 //! * `notify` — process-creation notify routines and their trigger (F84).
 //! * `sync` — events, KMUTEX, FAST_MUTEX, waits, critical regions (F82).
+//! * `close` — ZwClose, ObCloseHandle, NtClose and their previous modes (F39).
+//! * `key_info` — the Zw registry routines: opening keys, information records, buffer rules.
+//! * `pool_routines` — ExAllocatePool2 / ExFreePool(WithTag)'s checks (BAD_POOL_CALLER).
 //! * `stack` — the simulated thread: call stack, process, IRQL (and the IRQL rule, F66).
 //!
 //! A kernel routine is one rule here plus one thin shim in the surface's `ntddk`.
 
 pub(crate) mod bugcheck;
+pub(crate) mod close;
 pub(crate) mod dbgprint;
 pub(crate) mod driver_panic;
 pub(crate) mod handles;
+pub(crate) mod key_info;
 pub(crate) mod notify;
 pub(crate) mod pool;
+pub(crate) mod pool_routines;
 pub(crate) mod registry;
 pub(crate) mod rtl_strings;
 #[cfg(unix)]

@@ -105,3 +105,8 @@ impl Engine {
         Ok(())
     }
 }
+
+/// `PsSetCreateProcessNotifyRoutine` on this thread's machine (F84).
+pub(crate) fn set_process_notify(routine: ProcessNotify, remove: bool) -> crate::abi::NTSTATUS {
+    crate::model::with_state(|s| s.set_process_notify(routine, remove)).unwrap_or(crate::model::STOPPED_STATUS)
+}

@@ -243,3 +243,30 @@ pub(crate) fn paged_code_check(file: &str, line: u32) {
         }
     });
 }
+
+/// The IRQL the simulated thread runs at (PASSIVE_LEVEL without a machine).
+pub(crate) fn current_irql() -> u8 {
+    crate::model::with_state(|s| s.kernel.irql).unwrap_or(0)
+}
+
+/// Whether this thread's machine has stopped (false without one).
+pub(crate) fn machine_stopped() -> bool {
+    crate::model::with_state(|s| s.is_stopped()).unwrap_or(false)
+}
+
+/// Pushes a frame of the driver's own (a native image's call site) on the
+/// simulated stack; false without a machine.
+pub(crate) fn push_call_site(image: String, symbol: String) -> bool {
+    use std::borrow::Cow;
+    crate::model::with_state(|s| s.push_frame(Cow::Owned(image), Cow::Owned(symbol))).is_some()
+}
+
+/// Pops the frame [`push_call_site`] pushed.
+pub(crate) fn pop_call_site() {
+    crate::model::with_state(|s| s.pop_frame());
+}
+
+/// The innermost frame as reports name it, if there is a machine.
+pub(crate) fn current_site() -> Option<String> {
+    crate::model::with_state(|s| s.site().to_string())
+}

@@ -226,3 +226,21 @@ impl State {
         }
     }
 }
+
+/// Runs a kernel routine's `body` on the machine state through the call
+/// gate; `refused` after a stop. The result is carried outside the gate so
+/// that a LONG-returning routine is never taken for a status (fault
+/// injection fails status-returning routines only).
+pub(crate) fn gated<R: Copy>(
+    routine: crate::model::Routine,
+    refused: R,
+    body: impl FnOnce(&mut State) -> Option<R>,
+) -> R {
+    let mut out = refused;
+    crate::model::enter(routine, (), || {
+        if let Some(Some(r)) = crate::model::with_state(body) {
+            out = r;
+        }
+    });
+    out
+}

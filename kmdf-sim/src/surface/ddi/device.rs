@@ -1,24 +1,15 @@
 //! Device DDIs: `WDFDEVICE_INIT`, `WdfDeviceCreate`, device interfaces and
 //! the device's registry keys (F16).
 
-use crate::abi::*;
-use crate::model::framework::objects::{self, ObjectKind};
-use crate::model::framework::registry as fx_registry;
-use crate::model::framework::verifier::{invalid_handle, null_parameter};
-use crate::model::{Routine, STOPPED_STATUS, State, enter, with_state};
-use crate::surface::create::{Parent, with_out};
+//! The rules are the model's (`model::framework::device`).
 
-/// The devnode behind a `PWDFDEVICE_INIT` handed to EvtDriverDeviceAdd and not
-/// consumed yet. ASSUMPTION: any other pointer fails with
-/// STATUS_INVALID_PARAMETER (KMDF would read through it).
-fn init_devnode(s: &State, init: PWDFDEVICE_INIT) -> Result<usize, NTSTATUS> {
-    s.framework
-        .device_inits
-        .iter()
-        .find(|i| i.is(init) && !i.consumed)
-        .map(|i| i.devnode)
-        .ok_or(crate::STATUS_INVALID_PARAMETER)
-}
+use crate::abi::*;
+use crate::model::framework::device as fx_device;
+use crate::model::framework::objects;
+use crate::model::framework::registry as fx_registry;
+use crate::model::framework::verifier::required_null;
+use crate::model::{Routine, STOPPED_STATUS, enter};
+use crate::surface::create::{Parent, with_out};
 
 /// `WdfDeviceInitSetPnpPowerEventCallbacks`: the PnP and power callbacks the
 /// device will get (F35, F36).
@@ -32,16 +23,11 @@ pub unsafe extern "C" fn WdfDeviceInitSetPnpPowerEventCallbacks(
 ) {
     enter(Routine::WdfDeviceInitSetPnpPowerEventCallbacks, (), || {
         if PnpPowerEventCallbacks.is_null() {
-            with_state(|s| null_parameter(s, "PnpPowerEventCallbacks"));
+            required_null("PnpPowerEventCallbacks");
             return;
         }
         // SAFETY: non-null and valid by the DDI's contract.
-        let callbacks = unsafe { *PnpPowerEventCallbacks };
-        with_state(|s| {
-            if let Some(i) = s.framework.device_inits.iter_mut().find(|i| i.is(DeviceInit) && !i.consumed) {
-                i.callbacks = callbacks;
-            }
-        });
+        fx_device::set_pnp_power_callbacks(DeviceInit, unsafe { *PnpPowerEventCallbacks });
     })
 }
 
@@ -56,11 +42,7 @@ pub unsafe extern "C" fn WdfDeviceInitSetIoType(
     _IoType: WDF_DEVICE_IO_TYPE,
 ) {
     enter(Routine::WdfDeviceInitSetIoType, (), || {
-        with_state(|s| {
-            if init_devnode(s, DeviceInit).is_err() {
-                s.framework.framework_log.push("WdfDeviceInitSetIoType on a WDFDEVICE_INIT that is not live".into());
-            }
-        });
+        fx_device::set_io_type(DeviceInit);
     })
 }
 
@@ -79,8 +61,7 @@ pub unsafe extern "C" fn WdfDeviceCreate(
 ) -> NTSTATUS {
     enter(Routine::WdfDeviceCreate, STOPPED_STATUS, || {
         if DeviceInit.is_null() || Device.is_null() {
-            with_state(|s| null_parameter(s, if DeviceInit.is_null() { "DeviceInit" } else { "Device" }));
-            return STOPPED_STATUS;
+            return required_null(if DeviceInit.is_null() { "DeviceInit" } else { "Device" });
         }
         // SAFETY: non-null; the driver passes the address of its init pointer.
         let init = unsafe { DeviceInit.read() };
@@ -89,24 +70,7 @@ pub unsafe extern "C" fn WdfDeviceCreate(
             Ok(a) => a,
             Err(st) => return st,
         };
-        let created = with_state(|s| {
-            let devnode = init_devnode(s, init)?;
-            let (callbacks, request_attributes) = s
-                .framework
-                .device_inits
-                .iter()
-                .find(|i| i.devnode == devnode)
-                .map(|i| (i.callbacks, i.request_attributes))
-                .unwrap_or_default();
-            let image = s.caller_image();
-            let h =
-                s.create_object(ObjectKind::Device { devnode, callbacks, request_attributes }, image, attributes)?;
-            s.framework.devnodes[devnode].device = Some(h);
-            if let Some(i) = s.framework.device_inits.iter_mut().find(|i| i.devnode == devnode) {
-                i.consumed = true;
-            }
-            Ok(h)
-        });
+        let created = fx_device::create(init, attributes);
         match created {
             None => STOPPED_STATUS,
             Some(Err(st)) => st,
@@ -135,24 +99,11 @@ pub unsafe extern "C" fn WdfDeviceCreateDeviceInterface(
 ) -> NTSTATUS {
     enter(Routine::WdfDeviceCreateDeviceInterface, STOPPED_STATUS, || {
         if InterfaceClassGUID.is_null() {
-            with_state(|s| null_parameter(s, "InterfaceClassGUID"));
-            return STOPPED_STATUS;
+            return required_null("InterfaceClassGUID");
         }
         // SAFETY: checked non-null; valid by contract.
         let g = unsafe { *InterfaceClassGUID };
-        let guid = (g.Data1, g.Data2, g.Data3, g.Data4);
-        with_state(|s| match s.framework.objects.get(&(Device as u64)).map(|o| &o.kind) {
-            Some(ObjectKind::Device { devnode, .. }) => {
-                let devnode = *devnode;
-                let interfaces = &mut s.framework.devnodes[devnode].interfaces;
-                if !interfaces.contains(&guid) {
-                    interfaces.push(guid);
-                }
-                crate::STATUS_SUCCESS
-            }
-            _ => invalid_handle(s, Device as u64, 0),
-        })
-        .unwrap_or(STOPPED_STATUS)
+        fx_device::create_interface(Device, (g.Data1, g.Data2, g.Data3, g.Data4))
     })
 }
 
@@ -177,7 +128,7 @@ unsafe fn open_devnode_key(
         Ok(a) => a,
         Err(st) => return st,
     };
-    let result = with_state(|s| fx_registry::open_devnode_key(s, devnode, key_type, access, attributes));
+    let result = fx_registry::open_devnode_key(devnode, key_type, access, attributes);
     // SAFETY: writable by contract (checked non-null by the callers).
     match unsafe { super::registry::deliver_key(result, key_out) } {
         Ok(_) => crate::STATUS_SUCCESS,
@@ -201,13 +152,11 @@ pub unsafe extern "C" fn WdfFdoInitOpenRegistryKey(
 ) -> NTSTATUS {
     enter(Routine::WdfFdoInitOpenRegistryKey, STOPPED_STATUS, || {
         if Key.is_null() {
-            with_state(|s| null_parameter(s, "Key"));
-            return STOPPED_STATUS;
+            return required_null("Key");
         }
-        let devnode = match with_state(|s| init_devnode(s, DeviceInit)) {
-            Some(Ok(d)) => d,
-            Some(Err(st)) => return st,
-            None => return STOPPED_STATUS,
+        let devnode = match fx_device::devnode_of_init(DeviceInit) {
+            Ok(d) => d,
+            Err(st) => return st,
         };
         // SAFETY: forwarded from this DDI's contract.
         unsafe { open_devnode_key(devnode, DeviceInstanceKeyType, DesiredAccess, KeyAttributes, Key) }
@@ -229,19 +178,10 @@ pub unsafe extern "C" fn WdfDeviceOpenRegistryKey(
     Key: *mut WDFKEY,
 ) -> NTSTATUS {
     enter(Routine::WdfDeviceOpenRegistryKey, STOPPED_STATUS, || {
-        if Key.is_null() {
-            with_state(|s| null_parameter(s, "Key"));
-            return STOPPED_STATUS;
-        }
-        let devnode = with_state(|s| match s.framework.objects.get(&(Device as u64)).map(|o| &o.kind) {
-            Some(ObjectKind::Device { devnode, .. }) => Ok(*devnode),
-            _ => Err(invalid_handle(s, Device as u64, 0)),
-        });
-        match devnode {
+        match fx_device::devnode_of(Routine::WdfDeviceOpenRegistryKey, Device) {
             // SAFETY: forwarded from this DDI's contract.
-            Some(Ok(d)) => unsafe { open_devnode_key(d, DeviceInstanceKeyType, DesiredAccess, KeyAttributes, Key) },
-            Some(Err(st)) => st,
-            None => STOPPED_STATUS,
+            Ok(d) => unsafe { open_devnode_key(d, DeviceInstanceKeyType, DesiredAccess, KeyAttributes, Key) },
+            Err(st) => st,
         }
     })
 }
@@ -260,57 +200,22 @@ pub unsafe extern "C" fn WdfDeviceInitSetRequestAttributes(
 ) {
     enter(Routine::WdfDeviceInitSetRequestAttributes, (), || {
         if RequestAttributes.is_null() {
-            with_state(|s| null_parameter(s, "RequestAttributes"));
+            required_null("RequestAttributes");
             return;
         }
         // SAFETY: non-null and valid by the DDI's contract.
-        let attributes = unsafe { *RequestAttributes };
-        with_state(|s| match s.framework.device_inits.iter_mut().find(|i| i.is(DeviceInit) && !i.consumed) {
-            Some(i) => i.request_attributes = Some(attributes),
-            None => s
-                .framework
-                .framework_log
-                .push("WdfDeviceInitSetRequestAttributes on a WDFDEVICE_INIT that is not live".into()),
-        });
+        fx_device::set_request_attributes(DeviceInit, unsafe { *RequestAttributes });
     })
-}
-
-/// The device object behind a handle, or an invalid-handle report.
-fn device_handle(s: &mut State, device: WDFDEVICE) -> Option<u64> {
-    match s.framework.objects.get(&(device as u64)).map(|o| &o.kind) {
-        Some(ObjectKind::Device { .. }) => Some(device as u64),
-        _ => {
-            invalid_handle(s, device as u64, 0);
-            None
-        }
-    }
 }
 
 /// `WdfDeviceGetDefaultQueue`: the device's default queue, or NULL.
 #[must_use]
 pub unsafe extern "C" fn WdfDeviceGetDefaultQueue(_DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE) -> WDFQUEUE {
-    enter(Routine::WdfDeviceGetDefaultQueue, std::ptr::null_mut(), || {
-        with_state(|s| {
-            let device = device_handle(s, Device)?;
-            s.framework.objects.iter().find_map(|(h, o)| match &o.kind {
-                ObjectKind::Queue(q) if q.device == device && q.default => Some(*h as WDFQUEUE),
-                _ => None,
-            })
-        })
-        .flatten()
-        .unwrap_or(std::ptr::null_mut())
-    })
+    enter(Routine::WdfDeviceGetDefaultQueue, std::ptr::null_mut(), || fx_device::default_queue(Device) as WDFQUEUE)
 }
 
 /// `WdfDeviceGetDriver`: the WDFDRIVER the device belongs to.
 #[must_use]
 pub unsafe extern "C" fn WdfDeviceGetDriver(_DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE) -> WDFDRIVER {
-    enter(Routine::WdfDeviceGetDriver, std::ptr::null_mut(), || {
-        with_state(|s| {
-            device_handle(s, Device)?;
-            s.driver_object().map(|d| d as WDFDRIVER)
-        })
-        .flatten()
-        .unwrap_or(std::ptr::null_mut())
-    })
+    enter(Routine::WdfDeviceGetDriver, std::ptr::null_mut(), || fx_device::driver_of(Device) as WDFDRIVER)
 }

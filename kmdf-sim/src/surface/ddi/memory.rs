@@ -1,32 +1,12 @@
-//! Memory and string DDIs (wdfmemory.h, wdfstring.h).
+//! Memory and string DDIs (wdfmemory.h, wdfstring.h). The rules are the
+//! model's (`model::framework::memory`).
 
 use crate::abi::*;
-use crate::model::framework::objects::{MemoryState, ObjectKind};
-use crate::model::framework::verifier::{invalid_handle, null_parameter};
-use crate::model::{Routine, STOPPED_STATUS, enter, with_state};
+use crate::model::framework::memory as fx_memory;
+use crate::model::framework::verifier::required_null;
+use crate::model::{Routine, STOPPED_STATUS, enter};
 use crate::surface::create::{Parent, deliver, with_out};
 use crate::surface::strings::read_unicode;
-
-/// A WDFMEMORY's buffer (pointer, length), or an invalid-handle report.
-fn memory_of(memory: WDFMEMORY) -> Option<(*mut u8, usize)> {
-    with_state(|s| match s.framework.objects.get(&(memory as u64)).map(|o| &o.kind) {
-        Some(ObjectKind::Memory(m)) => Some((m.ptr, m.len)),
-        _ => {
-            invalid_handle(s, memory as u64, 0);
-            None
-        }
-    })
-    .flatten()
-}
-
-/// Checks `offset + count` against a buffer of `len` bytes. ASSUMPTION
-/// (KMDF source, FxMemoryObject::CopyToPtr / CopyFromPtr via
-/// FxValidateMemoryOffsets): an overflowing sum is STATUS_INTEGER_OVERFLOW,
-/// a range past the end STATUS_INVALID_BUFFER_SIZE.
-fn check_range(offset: usize, count: usize, len: usize) -> Result<(), NTSTATUS> {
-    let end = offset.checked_add(count).ok_or(crate::STATUS_INTEGER_OVERFLOW)?;
-    if end > len { Err(crate::STATUS_INVALID_BUFFER_SIZE) } else { Ok(()) }
-}
 
 /// `WdfMemoryCopyToBuffer`: copies `NumBytesToCopyTo` bytes from the memory
 /// object at `SourceOffset` into the driver's `Buffer`.
@@ -43,19 +23,16 @@ pub unsafe extern "C" fn WdfMemoryCopyToBuffer(
 ) -> NTSTATUS {
     enter(Routine::WdfMemoryCopyToBuffer, STOPPED_STATUS, || {
         if Buffer.is_null() {
-            with_state(|s| null_parameter(s, "Buffer"));
-            return STOPPED_STATUS;
+            return required_null("Buffer");
         }
-        let Some((ptr, len)) = memory_of(SourceMemory) else { return STOPPED_STATUS };
-        if let Err(st) = check_range(SourceOffset, NumBytesToCopyTo, len) {
-            return st;
-        }
-        // SAFETY: `SourceOffset + NumBytesToCopyTo <= len` (checked), so the
-        // offset stays inside the memory object's buffer.
-        let source = unsafe { ptr.add(SourceOffset) };
-        // SAFETY: the range is inside the memory object's buffer (checked);
-        // `Buffer` has room by contract; they do not overlap (the driver's
-        // buffer is not the framework's).
+        let routine = Routine::WdfMemoryCopyToBuffer;
+        let source = match fx_memory::range_of(routine, SourceMemory, SourceOffset, NumBytesToCopyTo) {
+            Ok(p) => p,
+            Err(st) => return st,
+        };
+        // SAFETY: the range is inside the memory object's buffer (checked by
+        // the model); `Buffer` has room by contract; they do not overlap
+        // (the driver's buffer is not the framework's).
         unsafe { std::ptr::copy_nonoverlapping(source, Buffer.cast::<u8>(), NumBytesToCopyTo) };
         crate::STATUS_SUCCESS
     })
@@ -76,15 +53,13 @@ pub unsafe extern "C" fn WdfMemoryCopyFromBuffer(
 ) -> NTSTATUS {
     enter(Routine::WdfMemoryCopyFromBuffer, STOPPED_STATUS, || {
         if Buffer.is_null() {
-            with_state(|s| null_parameter(s, "Buffer"));
-            return STOPPED_STATUS;
+            return required_null("Buffer");
         }
-        let Some((ptr, len)) = memory_of(DestinationMemory) else { return STOPPED_STATUS };
-        if let Err(st) = check_range(DestinationOffset, NumBytesToCopyFrom, len) {
-            return st;
-        }
-        // SAFETY: `DestinationOffset + NumBytesToCopyFrom <= len` (checked).
-        let destination = unsafe { ptr.add(DestinationOffset) };
+        let routine = Routine::WdfMemoryCopyFromBuffer;
+        let destination = match fx_memory::range_of(routine, DestinationMemory, DestinationOffset, NumBytesToCopyFrom) {
+            Ok(p) => p,
+            Err(st) => return st,
+        };
         // SAFETY: as WdfMemoryCopyToBuffer, the other way.
         unsafe { std::ptr::copy_nonoverlapping(Buffer.cast::<u8>(), destination, NumBytesToCopyFrom) };
         crate::STATUS_SUCCESS
@@ -102,7 +77,9 @@ pub unsafe extern "C" fn WdfMemoryGetBuffer(
     BufferSize: *mut usize,
 ) -> PVOID {
     enter(Routine::WdfMemoryGetBuffer, std::ptr::null_mut(), || {
-        let Some((ptr, len)) = memory_of(Memory) else { return std::ptr::null_mut() };
+        let Ok((ptr, len)) = fx_memory::buffer_of(Routine::WdfMemoryGetBuffer, Memory) else {
+            return std::ptr::null_mut();
+        };
         if !BufferSize.is_null() {
             // SAFETY: non-null; writable by contract.
             unsafe { BufferSize.write(len) };
@@ -111,11 +88,7 @@ pub unsafe extern "C" fn WdfMemoryGetBuffer(
     })
 }
 
-/// `WdfMemoryCreate`: a memory object with a buffer of its own of
-/// `BufferSize` bytes (parent: the driver unless the attributes name one,
-/// F10/F25). ASSUMPTION: `BufferSize` 0 is STATUS_INVALID_PARAMETER (the
-/// page requires a nonzero size); the buffer is zero-filled; `PoolType` and
-/// `PoolTag` are accepted as given (framework pool is Wdf01000's, F51).
+/// `WdfMemoryCreate` (see `model::framework::memory::create`).
 ///
 /// # Safety
 /// `Memory` writable; `Buffer` null or writable.
@@ -130,23 +103,16 @@ pub unsafe extern "C" fn WdfMemoryCreate(
     Buffer: *mut PVOID,
 ) -> NTSTATUS {
     enter(Routine::WdfMemoryCreate, STOPPED_STATUS, || {
-        let size = || if BufferSize == 0 { Err(crate::STATUS_INVALID_PARAMETER) } else { Ok(()) };
+        let size = || fx_memory::check_size(BufferSize);
         // SAFETY: `Memory` null or writable, `Attributes` null or valid (the DDI's contract).
         let attributes = match unsafe { with_out(Memory, "Memory", false, Attributes, Parent::AsGiven, size) } {
             Ok(a) => a,
             Err(st) => return st,
         };
-        let mut own = vec![0u64; BufferSize.div_ceil(8)].into_boxed_slice();
-        let ptr = own.as_mut_ptr().cast::<u8>();
-        let created = with_state(|s| {
-            let image = s.caller_image();
-            let kind = ObjectKind::Memory(Box::new(MemoryState { ptr, len: BufferSize, own: Some(own) }));
-            s.create_object(kind, image, attributes)
-        });
-        match created {
+        match fx_memory::create(BufferSize, attributes) {
             None => STOPPED_STATUS,
             Some(Err(st)) => st,
-            Some(Ok(h)) => {
+            Some(Ok((h, ptr))) => {
                 // SAFETY: checked non-null; writable by contract.
                 unsafe { Memory.write(h as WDFMEMORY) };
                 if !Buffer.is_null() {
@@ -159,8 +125,7 @@ pub unsafe extern "C" fn WdfMemoryCreate(
     })
 }
 
-/// `WdfStringCreate`: a WDFSTRING holding a copy of `UnicodeString` (or
-/// empty); parent: the driver unless the attributes name one (F10).
+/// `WdfStringCreate`: a WDFSTRING holding a copy of `UnicodeString` (or empty).
 ///
 /// # Safety
 /// `UnicodeString` null or valid; `String` writable.
@@ -186,18 +151,13 @@ pub unsafe extern "C" fn WdfStringCreate(
                 Ok(a) => a,
                 Err(st) => return st,
             };
-        let created = with_state(|s| {
-            let image = s.caller_image();
-            s.create_object(ObjectKind::String(text), image, attributes)
-        });
+        let created = fx_memory::create_string(text, attributes);
         // SAFETY: checked non-null in the prologue; writable by the DDI's contract.
         unsafe { deliver(created, String) }
     })
 }
 
-/// `WdfStringGetUnicodeString`: a `UNICODE_STRING` describing the object's
-/// buffer, valid while the object lives (the DDI page). ASSUMPTION:
-/// `MaximumLength` equals `Length` (no room beyond the text).
+/// `WdfStringGetUnicodeString` (see `model::framework::memory::unicode_string`).
 ///
 /// # Safety
 /// `UnicodeString` writable.
@@ -208,34 +168,12 @@ pub unsafe extern "C" fn WdfStringGetUnicodeString(
 ) {
     enter(Routine::WdfStringGetUnicodeString, (), || {
         if UnicodeString.is_null() {
-            with_state(|s| null_parameter(s, "UnicodeString"));
+            required_null("UnicodeString");
             return;
         }
-        let value = with_state(|s| match s.framework.objects.get_mut(&(String as u64)).map(|o| &mut o.kind) {
-            Some(ObjectKind::String(text)) => {
-                let bytes = u16::try_from(text.len() * 2).unwrap_or(0xFFFE);
-                Some(UNICODE_STRING { Length: bytes, MaximumLength: bytes, Buffer: text.as_mut_ptr() })
-            }
-            _ => {
-                invalid_handle(s, String as u64, 0);
-                None
-            }
-        })
-        .flatten();
-        if let Some(v) = value {
+        if let Some(v) = fx_memory::unicode_string(String) {
             // SAFETY: checked non-null; writable by contract.
             unsafe { UnicodeString.write(v) };
         }
     })
-}
-
-/// Replaces a WDFSTRING's text (WdfDriverRetrieveVersionString, ...).
-pub(crate) fn assign_string(s: &mut crate::model::State, string: WDFSTRING, text: &str) -> NTSTATUS {
-    match s.framework.objects.get_mut(&(string as u64)).map(|o| &mut o.kind) {
-        Some(ObjectKind::String(t)) => {
-            *t = text.encode_utf16().collect();
-            crate::STATUS_SUCCESS
-        }
-        _ => invalid_handle(s, string as u64, 0),
-    }
 }

@@ -1,10 +1,9 @@
 //! Registry DDIs: `FxRegKey` objects and the values behind them (F1–F26).
 
 use crate::abi::*;
-use crate::model::framework::objects::{self};
-use crate::model::framework::registry::{close, in_key, key_state, open, query_ulong, query_value};
-use crate::model::framework::verifier::null_parameter;
-use crate::model::{Routine, STOPPED_STATUS, enter, with_state};
+use crate::model::framework::registry::{self as fx_registry, close, data_len, open, query_ulong};
+use crate::model::framework::verifier::required_null;
+use crate::model::{Routine, STOPPED_STATUS, enter};
 use crate::surface::create::{Parent, with_out};
 use crate::surface::strings::read_unicode;
 
@@ -29,6 +28,7 @@ pub(crate) unsafe fn deliver_key(
 /// # Safety
 /// Pointer arguments as the DDIs document them.
 unsafe fn open_or_create(
+    routine: Routine,
     parent: WDFKEY,
     name: PCUNICODE_STRING,
     access: ACCESS_MASK,
@@ -46,7 +46,7 @@ unsafe fn open_or_create(
     };
     let name = key_name;
     let volatile = create.map(|(options, _)| options & crate::REG_OPTION_VOLATILE != 0);
-    let result = with_state(|s| open(s, parent, &name, access, volatile, attributes));
+    let result = open(routine, parent, &name, access, volatile, attributes);
     // SAFETY: checked non-null above.
     match unsafe { deliver_key(result, key_out) } {
         Err(st) => st,
@@ -78,7 +78,9 @@ pub unsafe extern "C" fn WdfRegistryOpenKey(
 ) -> NTSTATUS {
     enter(Routine::WdfRegistryOpenKey, STOPPED_STATUS, || {
         // SAFETY: forwarded from this DDI's contract.
-        unsafe { open_or_create(ParentKey, KeyName, DesiredAccess, KeyAttributes, None, Key) }
+        unsafe {
+            open_or_create(Routine::WdfRegistryOpenKey, ParentKey, KeyName, DesiredAccess, KeyAttributes, None, Key)
+        }
     })
 }
 
@@ -100,8 +102,9 @@ pub unsafe extern "C" fn WdfRegistryCreateKey(
 ) -> NTSTATUS {
     enter(Routine::WdfRegistryCreateKey, STOPPED_STATUS, || {
         let create = Some((CreateOptions, CreateDisposition));
+        let routine = Routine::WdfRegistryCreateKey;
         // SAFETY: forwarded from this DDI's contract.
-        unsafe { open_or_create(ParentKey, KeyName, DesiredAccess, KeyAttributes, create, Key) }
+        unsafe { open_or_create(routine, ParentKey, KeyName, DesiredAccess, KeyAttributes, create, Key) }
     })
 }
 
@@ -124,10 +127,7 @@ pub unsafe extern "C" fn WdfRegistryClose(_DriverGlobals: PWDF_DRIVER_GLOBALS, K
 /// As the DDI.
 #[must_use]
 pub unsafe extern "C" fn WdfRegistryWdmGetHandle(_DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY) -> HANDLE {
-    enter(Routine::WdfRegistryWdmGetHandle, std::ptr::null_mut(), || {
-        with_state(|s| key_state(s, Key).ok().and_then(|(h, _, _)| h).unwrap_or(0) as HANDLE)
-            .unwrap_or(std::ptr::null_mut())
-    })
+    enter(Routine::WdfRegistryWdmGetHandle, std::ptr::null_mut(), || fx_registry::wdm_handle(Key) as HANDLE)
 }
 
 // ------------------------------------------------------------------ values
@@ -138,8 +138,7 @@ pub unsafe extern "C" fn WdfRegistryWdmGetHandle(_DriverGlobals: PWDF_DRIVER_GLO
 /// `name` null or a valid `UNICODE_STRING`.
 unsafe fn value_name(name: PCUNICODE_STRING) -> Result<String, NTSTATUS> {
     if name.is_null() {
-        with_state(|s| null_parameter(s, "ValueName"));
-        return Err(STOPPED_STATUS);
+        return Err(required_null("ValueName"));
     }
     // SAFETY: forwarded from the caller.
     unsafe { read_unicode(name) }
@@ -154,8 +153,7 @@ unsafe fn value_name_and_value(name: PCUNICODE_STRING, value_is_null: bool) -> R
     // SAFETY: forwarded from the caller.
     let name = unsafe { value_name(name) }?;
     if value_is_null {
-        with_state(|s| null_parameter(s, "Value"));
-        return Err(STOPPED_STATUS);
+        return Err(required_null("Value"));
     }
     Ok(name)
 }
@@ -169,10 +167,6 @@ unsafe fn put<T>(p: *mut T, v: T) {
         // SAFETY: non-null and writable (caller).
         unsafe { p.write(v) };
     }
-}
-
-fn data_len(data: &[u8]) -> u32 {
-    u32::try_from(data.len()).unwrap_or(u32::MAX)
 }
 
 /// `WdfRegistryQueryULong` (F23): REG_DWORD only (else
@@ -232,24 +226,19 @@ pub unsafe extern "C" fn WdfRegistryQueryValue(
             Err(st) => return st,
         };
         let capacity = if Value.is_null() { 0 } else { ValueLength };
-        let (kind, data) = match query_value(Key, &name) {
-            Ok(v) => v,
+        let read = match fx_registry::query_value_into(Key, &name, capacity) {
+            Ok(read) => read,
             Err(st) => return st,
         };
         // SAFETY: optional outs, null or writable by contract.
-        unsafe {
-            put(ValueLengthQueried, data_len(&data));
-        }
+        unsafe { put(ValueLengthQueried, data_len(&read.data)) };
         // SAFETY: as above.
-        unsafe { put(ValueType, kind) };
-        if data_len(&data) > capacity {
-            return crate::STATUS_BUFFER_OVERFLOW;
+        unsafe { put(ValueType, read.kind) };
+        if read.status == crate::STATUS_SUCCESS && !read.data.is_empty() {
+            // SAFETY: the data fits: `data.len() <= ValueLength` writable bytes at `Value` (non-null here).
+            unsafe { std::ptr::copy_nonoverlapping(read.data.as_ptr(), Value.cast::<u8>(), read.data.len()) };
         }
-        if !data.is_empty() {
-            // SAFETY: `data.len() <= ValueLength` writable bytes at `Value` (non-null here).
-            unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), Value.cast::<u8>(), data.len()) };
-        }
-        crate::STATUS_SUCCESS
+        read.status
     })
 }
 
@@ -276,53 +265,29 @@ pub unsafe extern "C" fn WdfRegistryQueryUnicodeString(
             Ok(n) => n,
             Err(st) => return st,
         };
-        let capacity = if Value.is_null() {
-            0
-        } else {
-            // SAFETY: non-null; valid by contract.
-            let max = unsafe { (*Value).MaximumLength };
-            if max == 0 {
-                return crate::STATUS_INVALID_PARAMETER;
-            }
-            usize::from(max)
-        };
-        let (kind, data) = match query_value(Key, &name) {
-            Ok(v) => v,
+        // SAFETY: `Value` null or valid by contract.
+        let capacity = (!Value.is_null()).then(|| unsafe { (*Value).MaximumLength });
+        let (read, length) = match fx_registry::query_unicode_string(Key, &name, capacity) {
+            Ok(r) => r,
             Err(st) => return st,
         };
         // ASSUMPTION: data beyond 0xFFFF bytes reports 0xFFFF in the USHORT.
         // SAFETY: optional out, null or writable by contract.
-        unsafe { put(ValueByteLength, u16::try_from(data.len()).unwrap_or(u16::MAX)) };
-        if data.len() > capacity {
-            return crate::STATUS_BUFFER_OVERFLOW;
+        unsafe { put(ValueByteLength, u16::try_from(read.data.len()).unwrap_or(u16::MAX)) };
+        if read.status != crate::STATUS_SUCCESS {
+            return read.status;
         }
-        if kind != crate::REG_SZ && kind != crate::REG_EXPAND_SZ {
-            return crate::STATUS_OBJECT_TYPE_MISMATCH;
-        }
-        // Value is non-null here: capacity > 0 and data fit.
+        // Success: `Value` is non-null and the data fit its MaximumLength.
         // SAFETY: valid by contract.
         let buffer = unsafe { (*Value).Buffer };
-        if !data.is_empty() {
+        if !read.data.is_empty() {
             // SAFETY: `data.len() <= MaximumLength` writable bytes at `Buffer`.
-            unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), buffer.cast::<u8>(), data.len()) };
-        }
-        let mut length = data.len();
-        if length >= 2 && data[length - 2..] == [0, 0] {
-            length -= 2;
+            unsafe { std::ptr::copy_nonoverlapping(read.data.as_ptr(), buffer.cast::<u8>(), read.data.len()) };
         }
         // SAFETY: valid and writable by contract; length <= MaximumLength.
-        unsafe { (*Value).Length = u16::try_from(length).unwrap_or(0) };
+        unsafe { (*Value).Length = length };
         crate::STATUS_SUCCESS
     })
-}
-
-/// Writes a value through the key (`ZwSetValueKey`, F26). Needs KEY_SET_VALUE.
-fn assign(key: WDFKEY, name: &str, kind: u32, data: Vec<u8>) -> NTSTATUS {
-    in_key(key, crate::KEY_SET_VALUE, |s, node| {
-        s.kernel.registry.set_value(node, name, kind, data);
-        Ok(crate::STATUS_SUCCESS)
-    })
-    .unwrap_or_else(|st| st)
 }
 
 /// `WdfRegistryAssignULong` (F26): REG_DWORD, 4 bytes.
@@ -339,7 +304,13 @@ pub unsafe extern "C" fn WdfRegistryAssignULong(
     enter(Routine::WdfRegistryAssignULong, STOPPED_STATUS, || {
         // SAFETY: forwarded from this DDI's contract.
         match unsafe { value_name(ValueName) } {
-            Ok(name) => assign(Key, &name, crate::REG_DWORD, Value.to_le_bytes().to_vec()),
+            Ok(name) => fx_registry::assign(
+                Routine::WdfRegistryAssignULong,
+                Key,
+                &name,
+                crate::REG_DWORD,
+                Value.to_le_bytes().to_vec(),
+            ),
             Err(st) => st,
         }
     })
@@ -366,7 +337,7 @@ pub unsafe extern "C" fn WdfRegistryAssignValue(
         };
         // SAFETY: non-null with `ValueLength` readable bytes (contract).
         let data = unsafe { std::slice::from_raw_parts(Value.cast::<u8>(), ValueLength as usize) }.to_vec();
-        assign(Key, &name, ValueType, data)
+        fx_registry::assign(Routine::WdfRegistryAssignValue, Key, &name, ValueType, data)
     })
 }
 
@@ -394,7 +365,7 @@ pub unsafe extern "C" fn WdfRegistryAssignUnicodeString(
             Err(st) => return st,
         };
         let data: Vec<u8> = text.encode_utf16().chain([0]).flat_map(u16::to_le_bytes).collect();
-        assign(Key, &name, crate::REG_SZ, data)
+        fx_registry::assign(Routine::WdfRegistryAssignUnicodeString, Key, &name, crate::REG_SZ, data)
     })
 }
 
@@ -415,14 +386,7 @@ pub unsafe extern "C" fn WdfRegistryRemoveValue(
             Ok(n) => n,
             Err(st) => return st,
         };
-        in_key(Key, crate::KEY_SET_VALUE, |s, node| {
-            if s.kernel.registry.remove_value(node, &name) {
-                Ok(crate::STATUS_SUCCESS)
-            } else {
-                Err(crate::STATUS_OBJECT_NAME_NOT_FOUND)
-            }
-        })
-        .unwrap_or_else(|st| st)
+        fx_registry::remove_value(Key, &name)
     })
 }
 
@@ -435,18 +399,5 @@ pub unsafe extern "C" fn WdfRegistryRemoveValue(
 /// As the DDI.
 #[must_use]
 pub unsafe extern "C" fn WdfRegistryRemoveKey(_DriverGlobals: PWDF_DRIVER_GLOBALS, Key: WDFKEY) -> NTSTATUS {
-    enter(Routine::WdfRegistryRemoveKey, STOPPED_STATUS, || {
-        let status = in_key(Key, crate::DELETE, |s, node| {
-            if s.kernel.registry.delete_key(node) {
-                Ok(crate::STATUS_SUCCESS)
-            } else {
-                Err(crate::STATUS_CANNOT_DELETE)
-            }
-        })
-        .unwrap_or_else(|st| st);
-        if crate::NT_SUCCESS(status) {
-            objects::delete_subtree(Key as u64);
-        }
-        status
-    })
+    enter(Routine::WdfRegistryRemoveKey, STOPPED_STATUS, || fx_registry::remove_key(Key))
 }

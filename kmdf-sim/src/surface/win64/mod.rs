@@ -29,10 +29,10 @@
 mod thunks;
 
 use crate::abi::*;
+use crate::model::STOPPED_STATUS;
+use crate::model::kernel::stack::{current_site, machine_stopped, pop_call_site, push_call_site};
 use crate::model::native::describe;
 pub(super) use crate::model::native::stop_unmodelled;
-use crate::model::{STOPPED_STATUS, with_state};
-use std::borrow::Cow;
 use std::cell::RefCell;
 
 /// How many slots of `WdfFunctions_01033` KMDF 1.33 has
@@ -253,7 +253,7 @@ unsafe fn call_native(f: usize, args: [u64; 4]) -> Option<u64> {
 /// After a call into the model: when the machine has stopped, leaves the
 /// driver's code for good — back to where the simulator called it.
 fn abandon_if_stopped() {
-    if !with_state(|s| s.is_stopped()).unwrap_or(false) {
+    if !machine_stopped() {
         return;
     }
     let innermost = with_native(|n| n.calls.last_mut().map(|c| std::ptr::from_mut(c.as_mut()))).flatten();
@@ -278,12 +278,12 @@ fn served<R: Copy>(body: impl FnOnce() -> R) -> R {
     let caller = with_native(|n| n.callers.pop()).flatten().unwrap_or(0);
     let site = describe(caller);
     let pushed = match site {
-        Some((image, symbol)) => with_state(|s| s.push_frame(Cow::Owned(image), Cow::Owned(symbol))).is_some(),
+        Some((image, symbol)) => push_call_site(image, symbol),
         None => false,
     };
     let r = body();
     if pushed {
-        with_state(|s| s.pop_frame());
+        pop_call_site();
     }
     abandon_if_stopped();
     r
@@ -389,7 +389,7 @@ unsafe fn attributes_unadapted(attributes: PWDF_OBJECT_ATTRIBUTES, ddi: &str) ->
         (false, true) => "EvtDestroyCallback",
     };
     // The driver's call site is the innermost frame (`served` pushed it).
-    let site = with_state(|s| s.site().to_string()).unwrap_or_else(|| ddi.to_string());
+    let site = current_site().unwrap_or_else(|| ddi.to_string());
     stop_unmodelled(&format!("{which} in the object attributes a native driver passed to {ddi}"), &site);
     true
 }
