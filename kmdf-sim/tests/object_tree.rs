@@ -340,3 +340,62 @@ fn a_failed_driver_entry_deletes_the_driver_without_evt_driver_unload() {
     assert!(m.live_objects().is_empty());
     assert_eq!(m.loaded_service(), None);
 }
+
+/// `WdfObjectCreate` with `parent` as the attributes' ParentObject, run as
+/// the driver: its status, or the stop.
+fn create_under(m: &Machine, parent: u64) -> Result<NTSTATUS, kmdf_sim::control::Stopped> {
+    let mut status = STATUS_SUCCESS;
+    m.run(DRV, "Test", || {
+        let mut attrs = WDF_OBJECT_ATTRIBUTES { ParentObject: parent as WDFOBJECT, ..testing::object_attributes() };
+        let mut object: WDFOBJECT = core::ptr::null_mut();
+        // SAFETY: pointers to live locals; the parent is the value under test.
+        status = unsafe { call_unsafe_wdf_function_binding!(WdfObjectCreate, &mut attrs, &mut object) };
+    })?;
+    Ok(status)
+}
+
+#[test]
+fn a_parent_object_that_is_no_live_object_stops_as_the_framework_resolves_it() {
+    // F91, F92: `FxObject::Commit` resolves ParentObject with
+    // FxObjectHandleGetPtr(FX_TYPE_OBJECT): a value that never named an
+    // object is 0x10D {WDF_INVALID_HANDLE, value, 0x1000} with or without
+    // any verifier; a deleted parent follows F77 like every stale handle.
+    const NEVER: u64 = 0x0000_0BAD_0000_0010;
+    for settings in [Settings::default(), Settings::without_verifiers()] {
+        let m = Machine::new(settings);
+        m.load(DRV, SERVICE, Some(tree_entry)).expect("loads");
+        let stop = create_under(&m, NEVER).expect_err("an unknown parent stops");
+        let b = stop.bug_check().expect("bug check");
+        assert_eq!((b.code, b.params[0], b.params[1], b.params[2]), (0x10D, 0x5, NEVER, 0x1000));
+    }
+
+    let deleted_parent = |settings: Settings| {
+        let m = Machine::new(settings);
+        m.load(DRV, SERVICE, Some(tree_entry)).expect("loads");
+        let p = m.live_objects().into_iter().find(|(_, t)| *t == "WDFOBJECT").expect("P").0;
+        m.run(DRV, "Test", || {
+            // SAFETY: P is live.
+            unsafe { call_unsafe_wdf_function_binding!(WdfObjectDelete, p as WDFOBJECT) };
+        })
+        .expect("no stop");
+        let live = m.live_objects().len();
+        let result = create_under(&m, p);
+        (m, p, live, result)
+    };
+    // Special pool over Wdf01000.sys: the read of the freed object faults.
+    let (_, p, _, result) = deleted_parent(Settings::default());
+    let b = result.expect_err("0xD5").bug_check().expect("bug check").clone();
+    assert_eq!((b.code, b.params[0]), (0xD5, p));
+    // The KMDF verifier alone: the scrubbed object's NULL vtable.
+    let (_, _, _, result) =
+        deleted_parent(Settings { special_pool: false, wdf01000_verified: false, ..Settings::default() });
+    let b = result.expect_err("0x7E/0x3B").bug_check().expect("bug check").clone();
+    assert!(matches!(b.code, 0x7E | 0x3B) && b.params[0] == 0xC000_0005, "{b:?}");
+    // No verifier: nothing stops, nothing is created, and the use after
+    // free is a finding, never a clean run.
+    let (m, p, live, result) = deleted_parent(Settings::without_verifiers());
+    assert_eq!(result.expect("no stop"), STATUS_INVALID_HANDLE);
+    assert_eq!(m.live_objects().len(), live, "no object created under a deleted parent");
+    let findings = m.findings();
+    assert!(findings.iter().any(|f| f.contains(&format!("{p:#x}")) && f.contains("f77")), "{findings:?}");
+}

@@ -387,9 +387,9 @@ impl State {
             Some(p) if !self.framework.objects.contains_key(&p) => {
                 // F11: ParentObject is looked up as a framework handle of
                 // FX_TYPE_OBJECT; a bad one is an invalid handle (F20, F91).
+                // The status is F77's silent one when nothing stops.
                 let object = super::handle_check::FxType::Object.id();
-                crate::model::framework::verifier::invalid_handle(self, p, object);
-                return Err(crate::model::STOPPED_STATUS);
+                return Err(crate::model::framework::verifier::invalid_handle(self, p, object));
             }
             Some(p) => Some(p),
             None if matches!(kind, ObjectKind::Driver { .. }) => None,
