@@ -10,6 +10,9 @@ use crate::model::kernel::registry::key_of;
 use crate::model::{Routine, count_call, enter, with_state};
 use crate::surface::strings::read_unicode;
 
+// The WDM I/O manager's routines (device objects, symbolic links, IRPs).
+pub use super::wdm::*;
+
 unsafe extern "C" {
     /// `DbgPrint` (F81): formats with the kernel's printf conversions (`l` is
     /// 32 bits, `I64`/`ll`/`I`/`z` 64, `%ws`/`%S` wide strings, `%Z`/`%wZ`
