@@ -42,6 +42,12 @@ mod echo {
         pub complete_with_cancel_routine: bool,
         /// IOCTL_UPPER completes its IRP twice.
         pub complete_twice: bool,
+        /// IOCTL_HOLD returns STATUS_PENDING without IoMarkIrpPending.
+        pub pend_unmarked: bool,
+        /// IOCTL_HOLD returns holding the cancel spin lock (DISPATCH_LEVEL).
+        pub return_holding_cancel_lock: bool,
+        /// The cancel routine returns without releasing the cancel spin lock.
+        pub cancel_keeps_lock: bool,
     }
 
     thread_local! {
@@ -150,6 +156,9 @@ mod echo {
         log("Cancel");
         // SAFETY: the cancelled IRP is live in its cancel routine.
         let irql = unsafe { (*irp).CancelIrql };
+        if FAULTS.get().cancel_keeps_lock {
+            return;
+        }
         // SAFETY: the I/O manager calls a cancel routine holding the cancel
         // spin lock, with the IRQL to return to in CancelIrql.
         unsafe { IoReleaseCancelSpinLock(irql) };
@@ -308,8 +317,15 @@ mod echo {
                     // SAFETY: the driver owns it.
                     return unsafe { complete(irp, STATUS_INVALID_DEVICE_STATE, 0) };
                 }
-                // The header's IoMarkIrpPending.
-                location.Control |= SL_PENDING_RETURNED as u8;
+                if FAULTS.get().return_holding_cancel_lock {
+                    let mut irql: KIRQL = 0;
+                    // SAFETY: a writable KIRQL; deliberately never released.
+                    unsafe { IoAcquireCancelSpinLock(&raw mut irql) };
+                }
+                if !FAULTS.get().pend_unmarked {
+                    // The header's IoMarkIrpPending.
+                    location.Control |= SL_PENDING_RETURNED as u8;
+                }
                 // SAFETY: a live IRP.
                 unsafe { set_cancel_routine(irp, Some(cancel)) };
                 ext.held = irp;
@@ -605,4 +621,64 @@ fn unloading_with_a_file_still_open_is_a_finding() {
     m.unload().expect("no IRP is pending");
     let findings = m.findings();
     assert!(findings.iter().any(|f| f.contains("1 file object(s) still open")), "{findings:?}");
+}
+
+#[test]
+fn three_load_io_unload_cycles_with_every_verifier_stay_clean() {
+    let m = machine(Faults::default());
+    for cycle in 0..3 {
+        if cycle > 0 {
+            assert_eq!(m.load("wdm-echo.sys", "WdmEcho", Some(driver_entry)), Ok(STATUS_SUCCESS));
+        }
+        let file = open(&m);
+        let write = m.write(&file, APP, b"cycle");
+        assert_eq!(
+            m.call_sync(write, 0).unwrap(),
+            Ok(IoOutcome::Completed { status: STATUS_SUCCESS, information: 5, output: vec![] })
+        );
+        let (held, _) = m.device_io_control(&file, APP, IOCTL_HOLD, b"", 0).unwrap().unwrap();
+        assert_eq!(m.pending_requests(), [held]);
+        let upper = m.device_io_control(&file, APP, IOCTL_UPPER, b"xy", 2);
+        assert_eq!(m.call_sync(upper, 0).unwrap(), Ok(completed(STATUS_SUCCESS, b"XY")));
+        assert_eq!(m.wait_for_request(held, 10).unwrap(), IoOutcome::Pending, "nothing completes it by itself");
+        m.close(&file).unwrap();
+        assert!(m.pending_requests().is_empty(), "cleanup completed the held IRP");
+        m.unload().expect("a clean unload");
+    }
+    kmdf_sim::testing::assert_clean(&m);
+    assert_eq!(m.ddi_calls().get("IoCreateDevice"), Some(&3));
+    assert_eq!(m.ddi_calls().get("IoDeleteSymbolicLink"), Some(&3));
+}
+
+#[test]
+fn a_dispatch_routine_returning_at_dispatch_level_is_0xc9_5() {
+    let m = machine(Faults { return_holding_cancel_lock: true, ..Faults::default() });
+    let file = open(&m);
+    let _ = m.device_io_control(&file, APP, IOCTL_HOLD, b"", 0).expect_err("stops");
+    let (code, params, cause) = bug_check(m.stop());
+    assert_eq!((code, params[0], params[2], params[3]), (0xC9, 0x5, 0, u64::from(DISPATCH_LEVEL)));
+    assert_ne!(params[1], 0, "the device object");
+    assert!(cause.contains("DispatchDeviceControl"), "{cause}");
+}
+
+#[test]
+fn pending_without_io_mark_irp_pending_is_a_finding() {
+    let m = machine(Faults { pend_unmarked: true, ..Faults::default() });
+    let file = open(&m);
+    let (held, outcome) = m.device_io_control(&file, APP, IOCTL_HOLD, b"", 0).unwrap().unwrap();
+    assert_eq!(outcome, IoOutcome::Pending);
+    let findings = m.findings();
+    assert!(findings.iter().any(|f| f.contains("STATUS_PENDING without IoMarkIrpPending")), "{findings:?}");
+    m.cancel_request(held).unwrap();
+    assert_eq!(m.request_outcome(held), completed(STATUS_CANCELLED, b""));
+}
+
+#[test]
+fn a_cancel_routine_returning_with_the_cancel_lock_is_0x11b() {
+    let m = machine(Faults { cancel_keeps_lock: true, ..Faults::default() });
+    let file = open(&m);
+    let (held, _) = m.device_io_control(&file, APP, IOCTL_HOLD, b"", 0).unwrap().unwrap();
+    let _ = m.cancel_request(held).expect_err("stops");
+    let (code, params, _) = bug_check(m.stop());
+    assert_eq!((code, params), (0x11B, [held, cancel_address(), 0, 0]));
 }
