@@ -4,7 +4,7 @@
 //! `../shared/data`'s). Windows is LLP64, so `c_long` / `c_ulong` are 32 bits.
 //!
 //! Checked here, item by item, with the bindings as the reference:
-//! * every kernel routine of `src/surface/ntddk.rs` has its bindgen declaration's
+//! * every kernel routine of `src/surface/ntddk.rs` (and `wdm.rs`) has its bindgen declaration's
 //!   parameters (names and types), return type and `#[must_use]`;
 //! * every DDI of `src/surface/ddi/` has exactly its `PFN_WDF*` type's signature;
 //! * every struct, type alias and constant of the surface has bindgen's
@@ -186,7 +186,8 @@ fn kernel_routines_have_their_bindgen_declarations() {
     let declared = &index().routines;
     let mut problems = Vec::new();
     let mut checked = 0;
-    for item in local("src/surface/ntddk.rs").items {
+    // The I/O manager's routines are in `wdm.rs`, re-exported by `ntddk`.
+    for item in ["src/surface/ntddk.rs", "src/surface/wdm.rs"].into_iter().flat_map(|p| local(p).items) {
         let syn::Item::Fn(f) = item else { continue };
         if !matches!(f.vis, syn::Visibility::Public(_)) {
             continue;

@@ -1,7 +1,7 @@
 //! The routine coverage table, `kmdf-sim/ROUTINES.md`: every routine of the
 //! routine table (the KMDF 1.33 DDIs, then the kernel routines), whether the
 //! surface implements it (a public function of that name in
-//! `src/surface/ddi/*.rs` or `src/surface/ntddk.rs`), its maximum IRQL and
+//! `src/surface/ddi/*.rs`, `src/surface/ntddk.rs` or `src/surface/wdm.rs`), its maximum IRQL and
 //! the basis of that rule (facts, DDI pages), with the counts.
 
 use crate::routines::{DDI_TABLE, KERNEL_ROUTINES, OVERRIDES, RoutineRow, routine_rows};
@@ -126,6 +126,7 @@ pub fn expected(kmdf_sim: &Path) -> Result<(String, Coverage), String> {
         .collect();
     files.sort();
     files.push(kmdf_sim.join("src/surface/ntddk.rs"));
+    files.push(kmdf_sim.join("src/surface/wdm.rs"));
     let mut implemented = BTreeSet::new();
     for f in files {
         implemented.extend(public_functions(&read(&f)?).map_err(|e| format!("{}: {e}", f.display()))?);

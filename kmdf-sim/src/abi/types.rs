@@ -2,8 +2,8 @@
 //! Regenerate: `cargo run -p kmdf-sim-gen -- write`.
 //!
 //! The items of the real wdk-sys 0.5.2 bindings (data/wdk-sys-0.5.2-bindings.tar.xz:
-//! types.rs, constants.rs) that the 291 roots of data/surface-roots.txt need, transitively,
-//! as bindgen wrote them: 721 names, 1081 items.
+//! types.rs, constants.rs) that the 333 roots of data/surface-roots.txt need, transitively,
+//! as bindgen wrote them: 755 names, 1115 items.
 //! `::core::ffi::c_long`/`c_ulong` are written as Windows' (LLP64) `i32`/`u32`;
 //! bindgen's layout assertions below check the result on the host.
 #![allow(
@@ -814,6 +814,8 @@ pub struct _KTHREAD {
 pub type PKTHREAD = *mut _KTHREAD;
 ///                              Kernel Types                                  *
 pub type KIRQL = UCHAR;
+///                              Kernel Types                                  *
+pub type PKIRQL = *mut UCHAR;
 pub type KPROCESSOR_MODE = CCHAR;
 pub type KPRIORITY = LONG;
 pub mod _MODE {
@@ -2689,6 +2691,7 @@ impl Default for _MDL {
         }
     }
 }
+pub type MDL = _MDL;
 pub type PMDL = *mut _MDL;
 #[repr(C)]
 #[derive(Copy, Clone)]
@@ -5165,6 +5168,7 @@ impl Default for _DEVICE_OBJECT {
         }
     }
 }
+pub type DEVICE_OBJECT = _DEVICE_OBJECT;
 pub type PDEVICE_OBJECT = *mut _DEVICE_OBJECT;
 #[repr(C)]
 #[derive(Copy, Clone)]
@@ -7313,6 +7317,7 @@ impl Default for _FILE_OBJECT {
         }
     }
 }
+pub type FILE_OBJECT = _FILE_OBJECT;
 pub type PFILE_OBJECT = *mut _FILE_OBJECT;
 pub mod _DMA_WIDTH {
     #[allow(unused_imports)]
@@ -8427,6 +8432,8 @@ impl Default for _IRP {
         }
     }
 }
+pub type IRP = _IRP;
+pub type PIRP = *mut _IRP;
 pub type IO_COMPLETION_ROUTINE = ::core::option::Option<
     unsafe extern "C" fn(
         DeviceObject: *mut _DEVICE_OBJECT,
@@ -10351,6 +10358,8 @@ impl Default for _IO_STACK_LOCATION {
         }
     }
 }
+pub type IO_STACK_LOCATION = _IO_STACK_LOCATION;
+pub type PIO_STACK_LOCATION = *mut _IO_STACK_LOCATION;
 pub type PCREATE_PROCESS_NOTIFY_ROUTINE = ::core::option::Option<
     unsafe extern "C" fn(ParentId: HANDLE, ProcessId: HANDLE, Create: BOOLEAN),
 >;
@@ -12442,6 +12451,9 @@ pub const TRUE: u32 = 1;
 pub const OBJ_INHERIT: u32 = 2;
 pub const OBJ_CASE_INSENSITIVE: u32 = 64;
 pub const OBJ_KERNEL_HANDLE: u32 = 512;
+pub const MDL_MAPPED_TO_SYSTEM_VA: u32 = 1;
+pub const MDL_PAGES_LOCKED: u32 = 2;
+pub const MDL_SOURCE_IS_NONPAGED_POOL: u32 = 4;
 pub const DELETE: u32 = 65536;
 pub const READ_CONTROL: u32 = 131072;
 pub const SYNCHRONIZE: u32 = 1048576;
@@ -12472,10 +12484,32 @@ pub const REG_OPTION_NON_VOLATILE: u32 = 0;
 pub const REG_OPTION_VOLATILE: u32 = 1;
 pub const REG_CREATED_NEW_KEY: u32 = 1;
 pub const REG_OPENED_EXISTING_KEY: u32 = 2;
+pub const IO_TYPE_DEVICE: u32 = 3;
 pub const IO_TYPE_DRIVER: u32 = 4;
+pub const IO_TYPE_FILE: u32 = 5;
+pub const IO_TYPE_IRP: u32 = 6;
 pub const FILE_DEVICE_UNKNOWN: u32 = 34;
+pub const DO_BUFFERED_IO: u32 = 4;
+pub const DO_EXCLUSIVE: u32 = 8;
+pub const DO_DIRECT_IO: u32 = 16;
+pub const DO_DEVICE_INITIALIZING: u32 = 128;
+pub const FILE_DEVICE_SECURE_OPEN: u32 = 256;
+pub const IO_NO_INCREMENT: u32 = 0;
 pub const FM_LOCK_BIT: u32 = 1;
+pub const IRP_BUFFERED_IO: u32 = 16;
+pub const IRP_INPUT_OPERATION: u32 = 64;
+pub const IRP_MJ_CREATE: u32 = 0;
+pub const IRP_MJ_CLOSE: u32 = 2;
+pub const IRP_MJ_READ: u32 = 3;
+pub const IRP_MJ_WRITE: u32 = 4;
+pub const IRP_MJ_DEVICE_CONTROL: u32 = 14;
+pub const IRP_MJ_CLEANUP: u32 = 18;
+pub const IRP_MJ_MAXIMUM_FUNCTION: u32 = 27;
+pub const SL_PENDING_RETURNED: u32 = 1;
 pub const METHOD_BUFFERED: u32 = 0;
+pub const METHOD_IN_DIRECT: u32 = 1;
+pub const METHOD_OUT_DIRECT: u32 = 2;
+pub const METHOD_NEITHER: u32 = 3;
 pub const FILE_ANY_ACCESS: u32 = 0;
 pub const FILE_READ_ACCESS: u32 = 1;
 pub const FILE_WRITE_ACCESS: u32 = 2;
@@ -12486,5 +12520,6 @@ pub const HIGH_LEVEL: u32 = 15;
 pub const PLUGPLAY_REGKEY_DEVICE: u32 = 1;
 pub const PLUGPLAY_REGKEY_DRIVER: u32 = 2;
 pub const PLUGPLAY_REGKEY_CURRENT_HWPROFILE: u32 = 4;
+pub const DO_DEVICE_HAS_NAME: u32 = 64;
 pub const WDF_REGKEY_DEVICE_SUBKEY: u32 = 0;
 pub const WDF_REGKEY_DRIVER_SUBKEY: u32 = 0;

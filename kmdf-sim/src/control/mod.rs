@@ -490,12 +490,45 @@ impl Machine {
         self.done(self.engine.open_device(id, caller))
     }
 
+    /// CreateFile(`name`) from `process` as `caller` for a WDM driver's
+    /// device (F120, F124): `\\.\X` opens the device the symbolic link
+    /// `\??\X` names (`\\?\GLOBALROOT\Device\X` a device directly); the
+    /// I/O manager sends IRP_MJ_CREATE to the driver's dispatch routine. The
+    /// file works with [`Machine::read`], [`Machine::write`],
+    /// [`Machine::device_io_control`], [`Machine::cancel_request`] and
+    /// [`Machine::close`]; `Err` is the status CreateFile fails with
+    /// (STATUS_OBJECT_NAME_NOT_FOUND for an unknown name, the driver's
+    /// status for a failed create).
+    pub fn open(&self, name: &str, process: &str, caller: Caller) -> Result<Result<DeviceFile, NTSTATUS>, Stopped> {
+        self.done(self.engine.io_open(name, process).map(|r| r.map(|f| DeviceFile::wdm(f, caller))))
+    }
+
+    /// CloseHandle (F124). For a WDM device: IRP_MJ_CLEANUP at once, then
+    /// IRP_MJ_CLOSE when no IRP of the file is outstanding — at once, or
+    /// when the driver completes (or the application cancels) the last one.
+    /// A KMDF device's file needs nothing: the framework completes cleanup
+    /// and close itself when the driver registers no file callbacks (the
+    /// simulator has no DDI to register them).
+    pub fn close(&self, file: &DeviceFile) -> Result<(), Stopped> {
+        match file.wdm_file() {
+            Some(f) => self.done(self.engine.io_close(f)),
+            None => Ok(()),
+        }
+    }
+
     /// Sends an IOCTL (METHOD_BUFFERED) on an open file from `process`: the
     /// framework builds a request (a child of the queue) and presents it to
     /// the default queue at PASSIVE_LEVEL in that process — at once, or, on a
     /// sequential queue with a request still presented (or a stopped queue),
     /// when it can. Returns the request and how it stands when control is
     /// back; `Err` for a device that cannot take it.
+    ///
+    /// On a file [`Machine::open`] opened (a WDM driver's device), the I/O
+    /// manager builds an IRP with the control code's method — buffered,
+    /// direct (an MDL) or neither — and calls the driver's
+    /// IRP_MJ_DEVICE_CONTROL routine; the request is the IRP's address
+    /// (F123, F124). Reads and writes likewise use the device object's
+    /// `DO_BUFFERED_IO` / `DO_DIRECT_IO`.
     pub fn device_io_control(
         &self,
         file: &DeviceFile,
@@ -565,7 +598,8 @@ impl Machine {
         self.done(self.engine.dispatch_requests())
     }
 
-    /// Requests presented to the driver and not completed yet.
+    /// Requests presented to the driver and not completed yet (and a WDM
+    /// driver's outstanding IRPs).
     pub fn pending_requests(&self) -> Vec<u64> {
         self.engine.pending_requests()
     }

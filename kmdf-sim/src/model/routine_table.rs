@@ -3,7 +3,7 @@
 //!
 //! Every routine the simulator can serve: the 445 DDIs of data/kmdf-1.33-ddi.tsv
 //! (maximum IRQL: the `irql_max` column; 15 from data/ddi-irql-overrides.tsv),
-//! then the 33 kernel routines of data/kernel-routines.tsv.
+//! then the 41 kernel routines of data/kernel-routines.tsv.
 //! KIRQL values: PASSIVE_LEVEL 0, APC_LEVEL 1, DISPATCH_LEVEL 2, HIGH_LEVEL 15.
 
 /// A routine's identity: its position in [`NAME`] and [`MAX_IRQL`].
@@ -919,62 +919,78 @@ pub(crate) enum Routine {
     ExFreePoolWithTag = 450,
     /// ExReleaseFastMutex's DDI page: IRQL = APC_LEVEL (F82)
     ExReleaseFastMutex = 451,
+    /// IoAcquireCancelSpinLock's DDI page: IRQL <= DISPATCH_LEVEL; it raises to DISPATCH_LEVEL (F121)
+    IoAcquireCancelSpinLock = 452,
+    /// IoCancelIrp's DDI page: IRQL <= DISPATCH_LEVEL (F121)
+    IoCancelIrp = 453,
+    /// IoCreateDevice's DDI page: IRQL PASSIVE_LEVEL (F120)
+    IoCreateDevice = 454,
+    /// IoCreateSymbolicLink's DDI page: IRQL PASSIVE_LEVEL (F120)
+    IoCreateSymbolicLink = 455,
+    /// IoDeleteDevice's DDI page: IRQL PASSIVE_LEVEL (F120)
+    IoDeleteDevice = 456,
+    /// IoDeleteSymbolicLink's DDI page: IRQL PASSIVE_LEVEL (F120)
+    IoDeleteSymbolicLink = 457,
+    /// IoReleaseCancelSpinLock's DDI page: IRQL DISPATCH_LEVEL (the lock is held) (F121)
+    IoReleaseCancelSpinLock = 458,
+    /// IoCompleteRequest's DDI page: IRQL <= DISPATCH_LEVEL (F122)
+    IofCompleteRequest = 459,
     /// KeClearEvent's DDI page: IRQL <= DISPATCH_LEVEL (F82)
-    KeClearEvent = 452,
+    KeClearEvent = 460,
     /// KeEnterCriticalRegion's DDI page: IRQL <= APC_LEVEL (F82)
-    KeEnterCriticalRegion = 453,
+    KeEnterCriticalRegion = 461,
     /// KeInitializeEvent's DDI page: any IRQL (F82)
-    KeInitializeEvent = 454,
+    KeInitializeEvent = 462,
     /// KeInitializeMutex's DDI page: IRQL = PASSIVE_LEVEL (F82)
-    KeInitializeMutex = 455,
+    KeInitializeMutex = 463,
     /// KeLeaveCriticalRegion's DDI page: IRQL <= APC_LEVEL (F82)
-    KeLeaveCriticalRegion = 456,
+    KeLeaveCriticalRegion = 464,
     /// KeReadStateEvent's DDI page: IRQL <= DISPATCH_LEVEL (F82)
-    KeReadStateEvent = 457,
+    KeReadStateEvent = 465,
     /// KeReleaseMutex's DDI page: IRQL <= DISPATCH_LEVEL (F82)
-    KeReleaseMutex = 458,
+    KeReleaseMutex = 466,
     /// KeResetEvent's DDI page: IRQL <= DISPATCH_LEVEL (F82)
-    KeResetEvent = 459,
+    KeResetEvent = 467,
     /// KeSetEvent's DDI page: IRQL <= DISPATCH_LEVEL with Wait FALSE (F82)
-    KeSetEvent = 460,
+    KeSetEvent = 468,
     /// KeWaitForSingleObject's DDI page: IRQL <= DISPATCH_LEVEL with a zero timeout; a nonzero or no timeout needs <= APC_LEVEL, checked inside (F82)
-    KeWaitForSingleObject = 461,
+    KeWaitForSingleObject = 469,
     /// F39 (ZwClose: PASSIVE_LEVEL); ASSUMPTION: NtClose, the same close, has ZwClose's rule
-    NtClose = 462,
+    NtClose = 470,
     /// ObCloseHandle's DDI page: IRQL PASSIVE_LEVEL
-    ObCloseHandle = 463,
+    ObCloseHandle = 471,
     /// PsSetCreateProcessNotifyRoutine's DDI page: IRQL PASSIVE_LEVEL (F84)
-    PsSetCreateProcessNotifyRoutine = 464,
+    PsSetCreateProcessNotifyRoutine = 472,
     /// RtlAppendUnicodeToString's DDI page: IRQL <= DISPATCH_LEVEL for nonpaged buffers (F83)
-    RtlAppendUnicodeToString = 465,
+    RtlAppendUnicodeToString = 473,
     /// RtlCompareUnicodeString's DDI page: IRQL PASSIVE_LEVEL (F83)
-    RtlCompareUnicodeString = 466,
+    RtlCompareUnicodeString = 474,
     /// RtlCopyUnicodeString's DDI page: IRQL <= DISPATCH_LEVEL for nonpaged buffers (F83)
-    RtlCopyUnicodeString = 467,
+    RtlCopyUnicodeString = 475,
     /// RtlEqualUnicodeString's DDI page: IRQL PASSIVE_LEVEL (F83)
-    RtlEqualUnicodeString = 468,
+    RtlEqualUnicodeString = 476,
     /// no rule: a pure library routine (its DDI page allows DISPATCH_LEVEL for a nonpaged source; the simulator does not check it)
-    RtlInitUnicodeString = 469,
+    RtlInitUnicodeString = 477,
     /// F39
-    ZwClose = 470,
+    ZwClose = 478,
     /// ZwCreateKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwCreateKey = 471,
+    ZwCreateKey = 479,
     /// ZwEnumerateKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwEnumerateKey = 472,
+    ZwEnumerateKey = 480,
     /// ZwEnumerateValueKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwEnumerateValueKey = 473,
+    ZwEnumerateValueKey = 481,
     /// ZwOpenKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwOpenKey = 474,
+    ZwOpenKey = 482,
     /// ZwQueryKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwQueryKey = 475,
+    ZwQueryKey = 483,
     /// ZwQueryValueKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwQueryValueKey = 476,
+    ZwQueryValueKey = 484,
     /// ZwSetValueKey's DDI page: IRQL PASSIVE_LEVEL
-    ZwSetValueKey = 477,
+    ZwSetValueKey = 485,
 }
 
 /// How many routines there are.
-pub(crate) const COUNT: usize = 478;
+pub(crate) const COUNT: usize = 486;
 
 /// Every routine, in order: `ALL[r as usize] == r`.
 #[allow(dead_code, reason = "the tables' own tests iterate it")]
@@ -1431,6 +1447,14 @@ pub(crate) const ALL: [Routine; COUNT] = [
     Routine::ExFreePool,
     Routine::ExFreePoolWithTag,
     Routine::ExReleaseFastMutex,
+    Routine::IoAcquireCancelSpinLock,
+    Routine::IoCancelIrp,
+    Routine::IoCreateDevice,
+    Routine::IoCreateSymbolicLink,
+    Routine::IoDeleteDevice,
+    Routine::IoDeleteSymbolicLink,
+    Routine::IoReleaseCancelSpinLock,
+    Routine::IofCompleteRequest,
     Routine::KeClearEvent,
     Routine::KeEnterCriticalRegion,
     Routine::KeInitializeEvent,
@@ -1913,6 +1937,14 @@ pub(crate) const NAME: [&str; COUNT] = [
     "ExFreePool",
     "ExFreePoolWithTag",
     "ExReleaseFastMutex",
+    "IoAcquireCancelSpinLock",
+    "IoCancelIrp",
+    "IoCreateDevice",
+    "IoCreateSymbolicLink",
+    "IoDeleteDevice",
+    "IoDeleteSymbolicLink",
+    "IoReleaseCancelSpinLock",
+    "IofCompleteRequest",
     "KeClearEvent",
     "KeEnterCriticalRegion",
     "KeInitializeEvent",
@@ -2399,6 +2431,14 @@ pub(crate) const SYMBOL: [&str; COUNT] = [
     "nt!ExFreePool",
     "nt!ExFreePoolWithTag",
     "nt!ExReleaseFastMutex",
+    "nt!IoAcquireCancelSpinLock",
+    "nt!IoCancelIrp",
+    "nt!IoCreateDevice",
+    "nt!IoCreateSymbolicLink",
+    "nt!IoDeleteDevice",
+    "nt!IoDeleteSymbolicLink",
+    "nt!IoReleaseCancelSpinLock",
+    "nt!IofCompleteRequest",
     "nt!KeClearEvent",
     "nt!KeEnterCriticalRegion",
     "nt!KeInitializeEvent",
@@ -2881,6 +2921,14 @@ pub(crate) const MAX_IRQL: [Option<u8>; COUNT] = [
     Some(2), // ExFreePool
     Some(2), // ExFreePoolWithTag
     Some(1), // ExReleaseFastMutex
+    Some(2), // IoAcquireCancelSpinLock
+    Some(2), // IoCancelIrp
+    Some(0), // IoCreateDevice
+    Some(0), // IoCreateSymbolicLink
+    Some(0), // IoDeleteDevice
+    Some(0), // IoDeleteSymbolicLink
+    Some(2), // IoReleaseCancelSpinLock
+    Some(2), // IofCompleteRequest
     Some(2), // KeClearEvent
     Some(1), // KeEnterCriticalRegion
     Some(15), // KeInitializeEvent

@@ -40,6 +40,12 @@ pub struct Settings {
     /// the driver still holds when it unloads is bug check 0xC4 {0x62, ...}
     /// (F50). Without it the leak is only in the unload report.
     pub pool_tracking: bool,
+    /// Driver Verifier's I/O Verification (with Enhanced I/O Verification,
+    /// F122): IoCompleteRequest of an IRP with STATUS_PENDING or with its
+    /// cancel routine still set, and an IRQL changed across a dispatch
+    /// routine, are bug check 0xC9 at the call; a dispatch routine's
+    /// STATUS_PENDING without IoMarkIrpPending is a finding.
+    pub io_verification: bool,
 }
 
 impl Settings {
@@ -56,6 +62,7 @@ impl Settings {
             special_pool: false,
             wdf01000_verified: false,
             pool_tracking: false,
+            io_verification: false,
         }
     }
 }
@@ -69,6 +76,7 @@ impl Default for Settings {
             special_pool: true,
             wdf01000_verified: true,
             pool_tracking: true,
+            io_verification: true,
             ..Settings::without_verifiers()
         }
     }

@@ -29,6 +29,8 @@ const _: () = same::<crate::CCHAR, ::core::ffi::c_char>();
 const _: () = same::<crate::CHAR, ::core::ffi::c_char>();
 /// `CSHORT`
 const _: () = same::<crate::CSHORT, ::core::ffi::c_short>();
+/// `DEVICE_OBJECT`
+const _: () = same::<crate::DEVICE_OBJECT, _DEVICE_OBJECT>();
 /// `DEVICE_POWER_STATE`
 const _: () = same::<crate::DEVICE_POWER_STATE, _DEVICE_POWER_STATE::Type>();
 /// `DEVICE_RELATION_TYPE`
@@ -393,14 +395,20 @@ const _: () = same::<crate::PHANDLE, *mut HANDLE>();
 const _: () = same::<crate::PHYSICAL_ADDRESS, LARGE_INTEGER>();
 /// `PINTERFACE`
 const _: () = same::<crate::PINTERFACE, *mut _INTERFACE>();
+/// `PIO_STACK_LOCATION`
+const _: () = same::<crate::PIO_STACK_LOCATION, *mut _IO_STACK_LOCATION>();
 /// `PIO_TIMER`
 const _: () = same::<crate::PIO_TIMER, *mut _IO_TIMER>();
+/// `PIRP`
+const _: () = same::<crate::PIRP, *mut _IRP>();
 /// `PKDPC`
 const _: () = same::<crate::PKDPC, *mut _KDPC>();
 /// `PKEY_BASIC_INFORMATION`
 const _: () = same::<crate::PKEY_BASIC_INFORMATION, *mut _KEY_BASIC_INFORMATION>();
 /// `PKEY_VALUE_PARTIAL_INFORMATION`
 const _: () = same::<crate::PKEY_VALUE_PARTIAL_INFORMATION, *mut _KEY_VALUE_PARTIAL_INFORMATION>();
+/// `PKIRQL`
+const _: () = same::<crate::PKIRQL, *mut UCHAR>();
 /// `PKTHREAD`
 const _: () = same::<crate::PKTHREAD, *mut _KTHREAD>();
 /// `PLARGE_INTEGER`
@@ -1970,6 +1978,12 @@ fn _constants() {
     const _: () = assert!(crate::KEY_WRITE == 131078);
     same_as::<u32, _>(&crate::METHOD_BUFFERED);
     const _: () = assert!(crate::METHOD_BUFFERED == 0);
+    same_as::<u32, _>(&crate::METHOD_IN_DIRECT);
+    const _: () = assert!(crate::METHOD_IN_DIRECT == 1);
+    same_as::<u32, _>(&crate::METHOD_NEITHER);
+    const _: () = assert!(crate::METHOD_NEITHER == 3);
+    same_as::<u32, _>(&crate::METHOD_OUT_DIRECT);
+    const _: () = assert!(crate::METHOD_OUT_DIRECT == 2);
     same_as::<u32, _>(&crate::OBJ_CASE_INSENSITIVE);
     const _: () = assert!(crate::OBJ_CASE_INSENSITIVE == 64);
     same_as::<u32, _>(&crate::OBJ_INHERIT);

@@ -13,6 +13,7 @@ mod dbgprint;
 pub mod ddi;
 pub mod ntddk;
 mod strings;
+mod wdm;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 pub(crate) mod win64;
 

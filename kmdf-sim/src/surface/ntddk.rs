@@ -11,6 +11,9 @@ use crate::model::kernel::{close, notify, pool_routines, stack};
 use crate::model::{Routine, count_call, enter};
 use crate::surface::strings::read_unicode;
 
+// The WDM I/O manager's routines (device objects, symbolic links, IRPs).
+pub use super::wdm::*;
+
 unsafe extern "C" {
     /// `DbgPrint` (F81): formats with the kernel's printf conversions (`l` is
     /// 32 bits, `I64`/`ll`/`I`/`z` 64, `%ws`/`%S` wide strings, `%Z`/`%wZ`

@@ -64,6 +64,7 @@ impl State {
             .map(|(h, o)| (*h, o.kind.type_name()))
             .collect();
         self.notify_leak_check(image);
+        self.io_unload_check(image);
         let leaked_pool = self.kernel.pool.owned_by(image);
         self.kernel.pool.orphan(image);
         self.framework.driver = None;
@@ -263,6 +264,7 @@ impl Engine {
         // SAFETY: `entry` is the driver's DRIVER_INITIALIZE; both pointers point
         // into boxes the machine keeps alive until the driver is unloaded.
         let status = self.run(image, "DriverEntry", || unsafe { entry(object, path) })?;
+        self.state(|s| s.io_driver_entry_returned(image));
         if !crate::abi::NT_SUCCESS(status) {
             if let Some(driver) = self.state(|s| s.driver_object()) {
                 objects::delete_subtree(driver);

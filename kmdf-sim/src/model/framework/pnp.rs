@@ -234,8 +234,32 @@ pub(crate) fn cancel(request: u64) {
 /// An open file on a device (the handle an application got from CreateFile).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeviceFile {
-    devnode: usize,
+    target: FileTarget,
     caller: Caller,
+}
+
+/// What a [`DeviceFile`] is open on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FileTarget {
+    /// A KMDF devnode's interface.
+    Devnode(usize),
+    /// A WDM file object (its address), opened by name.
+    Wdm(u64),
+}
+
+impl DeviceFile {
+    /// A file the I/O manager opened by name (its file object's address).
+    pub(crate) fn wdm(file: u64, caller: Caller) -> DeviceFile {
+        DeviceFile { target: FileTarget::Wdm(file), caller }
+    }
+
+    /// The WDM file object's address, for a file opened by name.
+    pub(crate) fn wdm_file(&self) -> Option<u64> {
+        match self.target {
+            FileTarget::Wdm(f) => Some(f),
+            FileTarget::Devnode(_) => None,
+        }
+    }
 }
 
 /// How an IOCTL ended.
@@ -580,7 +604,7 @@ impl Engine {
             if !node.granted[caller.index()] {
                 return Err(crate::abi::STATUS_ACCESS_DENIED);
             }
-            Ok(DeviceFile { devnode: id, caller })
+            Ok(DeviceFile { target: FileTarget::Devnode(id), caller })
         })
     }
 
@@ -648,13 +672,24 @@ impl Engine {
         output_len: usize,
     ) -> Result<Result<(u64, IoOutcome), NTSTATUS>, Stopped> {
         self.check_running()?;
+        let devnode = match file.target {
+            FileTarget::Devnode(d) => d,
+            FileTarget::Wdm(f) => {
+                let major = match kind {
+                    RequestType::Read => crate::abi::IRP_MJ_READ,
+                    RequestType::Write => crate::abi::IRP_MJ_WRITE,
+                    RequestType::DeviceControl => crate::abi::IRP_MJ_DEVICE_CONTROL,
+                };
+                return self.io_submit(f, process, major, code, input, output_len);
+            }
+        };
         // A queue WdfDeviceConfigureRequestDispatching named for the type,
         // else the default queue; with neither the framework fails it (ASSUMPTION:
         // STATUS_INVALID_DEVICE_REQUEST, as for a request type without a
         // handler). WdfDeviceInitSetRequestAttributes gives every request of
         // the device its context (its parent stays the queue here).
         let target = self.with(|s| {
-            let node = s.framework.devnodes.get(file.devnode).ok_or(crate::abi::STATUS_NO_SUCH_DEVICE)?;
+            let node = s.framework.devnodes.get(devnode).ok_or(crate::abi::STATUS_NO_SUCH_DEVICE)?;
             let device = node.device.ok_or(crate::abi::STATUS_NO_SUCH_DEVICE)?;
             let configured = s.framework.objects.iter().find_map(|(h, o)| match &o.kind {
                 ObjectKind::Queue(q) if q.device == device && q.dispatch.contains(&kind) => Some(*h),
@@ -828,6 +863,9 @@ impl Engine {
     /// (WdfRequestIsCanceled; a later WdfRequestMarkCancelableEx returns
     /// STATUS_CANCELLED).
     pub(crate) fn cancel_request(&self, request: u64) -> Result<(), Stopped> {
+        if self.with(|s| s.io_knows(request)) {
+            return self.io_cancel(request);
+        }
         self.check_running()?;
         cancel(request);
         self.check_running()?;
@@ -837,6 +875,7 @@ impl Engine {
     /// How a request stands: completed (with its results) or pending.
     pub(crate) fn request_outcome(&self, request: u64) -> IoOutcome {
         self.with(|s| match s.framework.completed_requests.get(&request) {
+            None if s.io_knows(request) => s.io_outcome(request).unwrap_or(IoOutcome::Pending),
             Some((status, information, output)) => {
                 IoOutcome::Completed { status: *status, information: *information, output: output.clone() }
             }
@@ -850,7 +889,8 @@ impl Engine {
         self.dispatch_waiting()
     }
 
-    /// Requests presented to the driver and not completed yet.
+    /// Requests presented to the driver and not completed yet (a WDM
+    /// driver's outstanding IRPs too).
     pub(crate) fn pending_requests(&self) -> Vec<u64> {
         self.with(|s| {
             s.framework
@@ -858,6 +898,7 @@ impl Engine {
                 .iter()
                 .filter(|(_, o)| matches!(&o.kind, ObjectKind::Request(r) if r.completed.is_none()))
                 .map(|(h, _)| *h)
+                .chain(s.kernel.io.irps.keys().copied())
                 .collect()
         })
     }

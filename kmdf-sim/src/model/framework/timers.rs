@@ -192,6 +192,8 @@ impl Engine {
         self.check_running()?;
         run_work_items();
         self.drain_deferred_deletes();
+        // A WDM file whose last IRP a DPC completed gets its IRP_MJ_CLOSE.
+        self.io_close_due()?;
         self.dispatch_waiting()
     }
 }

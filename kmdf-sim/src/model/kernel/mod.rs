@@ -7,6 +7,7 @@
 //! * `dbgprint` — DbgPrint / DbgPrintEx's format (F81).
 //! * `bugcheck` — stops, bug checks as `!analyze` renders them, ownership violations.
 //! * `rtl_strings` — RtlCopy/Append/Compare/EqualUnicodeString (F83).
+//! * `io` — the WDM I/O manager: device objects, symbolic links, file objects, IRPs (F120–F125).
 //! * `notify` — process-creation notify routines and their trigger (F84).
 //! * `sync` — events, KMUTEX, FAST_MUTEX, waits, critical regions (F82).
 //! * `close` — ZwClose, ObCloseHandle, NtClose and their previous modes (F39).
@@ -22,6 +23,7 @@ pub(crate) mod dbgprint;
 pub(crate) mod driver_panic;
 pub(crate) mod handles;
 pub(crate) mod key_info;
+pub(crate) mod io;
 pub(crate) mod notify;
 pub(crate) mod pool;
 pub(crate) mod pool_routines;
@@ -68,6 +70,8 @@ pub(crate) struct Kernel {
     pub sync: sync::SyncObjects,
     /// Registered notify routines (F84).
     pub notify: notify::NotifyRoutines,
+    /// The I/O manager's devices, links, files and IRPs (F120–F125).
+    pub io: io::IoManager,
 }
 
 impl Kernel {
@@ -86,6 +90,7 @@ impl Kernel {
             frame_names: FrameNames::default(),
             sync: sync::SyncObjects::default(),
             notify: notify::NotifyRoutines::default(),
+            io: io::IoManager::default(),
         }
     }
 }
