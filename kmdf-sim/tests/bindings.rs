@@ -186,7 +186,15 @@ fn kernel_routines_have_their_bindgen_declarations() {
     let declared = &index().routines;
     let mut problems = Vec::new();
     let mut checked = 0;
-    for item in local("src/surface/ntddk.rs").items {
+    // ntddk.rs and its submodules' files (src/surface/ntddk/*.rs).
+    let mut files: Vec<String> = std::fs::read_dir(crate_dir().join("src/surface/ntddk"))
+        .expect("src/surface/ntddk is readable")
+        .map(|e| format!("src/surface/ntddk/{}", e.expect("a directory entry").file_name().to_string_lossy()))
+        .filter(|f| f.ends_with(".rs"))
+        .collect();
+    files.sort();
+    files.insert(0, "src/surface/ntddk.rs".into());
+    for item in files.iter().flat_map(|f| local(f).items) {
         let syn::Item::Fn(f) = item else { continue };
         if !matches!(f.vis, syn::Visibility::Public(_)) {
             continue;

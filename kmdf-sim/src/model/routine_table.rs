@@ -3,7 +3,7 @@
 //!
 //! Every routine the simulator can serve: the 445 DDIs of data/kmdf-1.33-ddi.tsv
 //! (maximum IRQL: the `irql_max` column; 15 from data/ddi-irql-overrides.tsv),
-//! then the 33 kernel routines of data/kernel-routines.tsv.
+//! then the 37 kernel routines of data/kernel-routines.tsv.
 //! KIRQL values: PASSIVE_LEVEL 0, APC_LEVEL 1, DISPATCH_LEVEL 2, HIGH_LEVEL 15.
 
 /// A routine's identity: its position in [`NAME`] and [`MAX_IRQL`].
@@ -971,10 +971,18 @@ pub(crate) enum Routine {
     ZwQueryValueKey = 476,
     /// ZwSetValueKey's DDI page: IRQL PASSIVE_LEVEL
     ZwSetValueKey = 477,
+    /// PsSetCreateThreadNotifyRoutine's DDI page: IRQL PASSIVE_LEVEL (F140)
+    PsSetCreateThreadNotifyRoutine = 478,
+    /// PsRemoveCreateThreadNotifyRoutine's DDI page: IRQL PASSIVE_LEVEL (F140)
+    PsRemoveCreateThreadNotifyRoutine = 479,
+    /// PsSetLoadImageNotifyRoutine's DDI page: IRQL PASSIVE_LEVEL (F140)
+    PsSetLoadImageNotifyRoutine = 480,
+    /// PsRemoveLoadImageNotifyRoutine's DDI page: IRQL PASSIVE_LEVEL (F140)
+    PsRemoveLoadImageNotifyRoutine = 481,
 }
 
 /// How many routines there are.
-pub(crate) const COUNT: usize = 478;
+pub(crate) const COUNT: usize = 482;
 
 /// Every routine, in order: `ALL[r as usize] == r`.
 #[allow(dead_code, reason = "the tables' own tests iterate it")]
@@ -1457,6 +1465,10 @@ pub(crate) const ALL: [Routine; COUNT] = [
     Routine::ZwQueryKey,
     Routine::ZwQueryValueKey,
     Routine::ZwSetValueKey,
+    Routine::PsSetCreateThreadNotifyRoutine,
+    Routine::PsRemoveCreateThreadNotifyRoutine,
+    Routine::PsSetLoadImageNotifyRoutine,
+    Routine::PsRemoveLoadImageNotifyRoutine,
 ];
 
 /// Each routine's name, by [`Routine`].
@@ -1939,6 +1951,10 @@ pub(crate) const NAME: [&str; COUNT] = [
     "ZwQueryKey",
     "ZwQueryValueKey",
     "ZwSetValueKey",
+    "PsSetCreateThreadNotifyRoutine",
+    "PsRemoveCreateThreadNotifyRoutine",
+    "PsSetLoadImageNotifyRoutine",
+    "PsRemoveLoadImageNotifyRoutine",
 ];
 
 /// How many routines are the framework's DDIs: `Routine`s below it are
@@ -2425,6 +2441,10 @@ pub(crate) const SYMBOL: [&str; COUNT] = [
     "nt!ZwQueryKey",
     "nt!ZwQueryValueKey",
     "nt!ZwSetValueKey",
+    "nt!PsSetCreateThreadNotifyRoutine",
+    "nt!PsRemoveCreateThreadNotifyRoutine",
+    "nt!PsSetLoadImageNotifyRoutine",
+    "nt!PsRemoveLoadImageNotifyRoutine",
 ];
 
 /// Each routine's maximum IRQL (`None`: no rule), by [`Routine`].
@@ -2907,4 +2927,8 @@ pub(crate) const MAX_IRQL: [Option<u8>; COUNT] = [
     Some(0), // ZwQueryKey
     Some(0), // ZwQueryValueKey
     Some(0), // ZwSetValueKey
+    Some(0), // PsSetCreateThreadNotifyRoutine
+    Some(0), // PsRemoveCreateThreadNotifyRoutine
+    Some(0), // PsSetLoadImageNotifyRoutine
+    Some(0), // PsRemoveLoadImageNotifyRoutine
 ];

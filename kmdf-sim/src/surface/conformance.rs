@@ -2141,8 +2141,16 @@ const _: unsafe extern "C" fn(Object: PVOID, WaitReason: KWAIT_REASON, WaitMode:
 const _: unsafe extern "C" fn(Handle: HANDLE) -> NTSTATUS = crate::ntddk::NtClose;
 /// `ntddk::ObCloseHandle`
 const _: unsafe extern "C" fn(Handle: HANDLE, PreviousMode: KPROCESSOR_MODE) -> NTSTATUS = crate::ntddk::ObCloseHandle;
+/// `ntddk::PsRemoveCreateThreadNotifyRoutine`
+const _: unsafe extern "C" fn(NotifyRoutine: PCREATE_THREAD_NOTIFY_ROUTINE) -> NTSTATUS = crate::ntddk::PsRemoveCreateThreadNotifyRoutine;
+/// `ntddk::PsRemoveLoadImageNotifyRoutine`
+const _: unsafe extern "C" fn(NotifyRoutine: PLOAD_IMAGE_NOTIFY_ROUTINE) -> NTSTATUS = crate::ntddk::PsRemoveLoadImageNotifyRoutine;
 /// `ntddk::PsSetCreateProcessNotifyRoutine`
 const _: unsafe extern "C" fn(NotifyRoutine: PCREATE_PROCESS_NOTIFY_ROUTINE, Remove: BOOLEAN) -> NTSTATUS = crate::ntddk::PsSetCreateProcessNotifyRoutine;
+/// `ntddk::PsSetCreateThreadNotifyRoutine`
+const _: unsafe extern "C" fn(NotifyRoutine: PCREATE_THREAD_NOTIFY_ROUTINE) -> NTSTATUS = crate::ntddk::PsSetCreateThreadNotifyRoutine;
+/// `ntddk::PsSetLoadImageNotifyRoutine`
+const _: unsafe extern "C" fn(NotifyRoutine: PLOAD_IMAGE_NOTIFY_ROUTINE) -> NTSTATUS = crate::ntddk::PsSetLoadImageNotifyRoutine;
 /// `ntddk::RtlAppendUnicodeToString`
 const _: unsafe extern "C" fn(Destination: PUNICODE_STRING, Source: PCWSTR) -> NTSTATUS = crate::ntddk::RtlAppendUnicodeToString;
 /// `ntddk::RtlCompareUnicodeString`

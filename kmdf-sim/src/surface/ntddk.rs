@@ -10,6 +10,11 @@ use crate::model::kernel::registry::key_of;
 use crate::model::{Routine, count_call, enter, with_state};
 use crate::surface::strings::read_unicode;
 
+// One kernel area per file of src/surface/ntddk/ (the conformance, bindings
+// and coverage checks read them as part of this module).
+mod notify;
+pub use notify::*;
+
 unsafe extern "C" {
     /// `DbgPrint` (F81): formats with the kernel's printf conversions (`l` is
     /// 32 bits, `I64`/`ll`/`I`/`z` 64, `%ws`/`%S` wide strings, `%Z`/`%wZ`
