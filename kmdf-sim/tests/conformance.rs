@@ -168,6 +168,17 @@ const FROM_BINDINGS: &[(&str, &str, bool)] = &[
         "unsafe extern \"C\" fn(NotifyRoutine: PLOAD_IMAGE_NOTIFY_ROUTINE) -> NTSTATUS",
         true,
     ),
+    (
+        "KeDelayExecutionThread",
+        "unsafe extern \"C\" fn(WaitMode: KPROCESSOR_MODE, Alertable: BOOLEAN, Interval: PLARGE_INTEGER) -> NTSTATUS",
+        true,
+    ),
+    (
+        "KeQueryPerformanceCounter",
+        "unsafe extern \"C\" fn(PerformanceFrequency: PLARGE_INTEGER) -> LARGE_INTEGER",
+        false,
+    ),
+    ("KeQueryTimeIncrement", "unsafe extern \"C\" fn() -> ULONG", false),
 ];
 
 /// Allowlisted kernel routines that the real bindings' ntddk.rs declares

@@ -3,7 +3,7 @@
 //!
 //! Every routine the simulator can serve: the 445 DDIs of data/kmdf-1.33-ddi.tsv
 //! (maximum IRQL: the `irql_max` column; 15 from data/ddi-irql-overrides.tsv),
-//! then the 37 kernel routines of data/kernel-routines.tsv.
+//! then the 40 kernel routines of data/kernel-routines.tsv.
 //! KIRQL values: PASSIVE_LEVEL 0, APC_LEVEL 1, DISPATCH_LEVEL 2, HIGH_LEVEL 15.
 
 /// A routine's identity: its position in [`NAME`] and [`MAX_IRQL`].
@@ -979,10 +979,16 @@ pub(crate) enum Routine {
     PsSetLoadImageNotifyRoutine = 480,
     /// PsRemoveLoadImageNotifyRoutine's DDI page: IRQL PASSIVE_LEVEL (F140)
     PsRemoveLoadImageNotifyRoutine = 481,
+    /// KeDelayExecutionThread's DDI page: IRQL <= APC_LEVEL (F141)
+    KeDelayExecutionThread = 482,
+    /// KeQueryPerformanceCounter's DDI page: any level (F141)
+    KeQueryPerformanceCounter = 483,
+    /// KeQueryTimeIncrement's DDI page: any level (F141)
+    KeQueryTimeIncrement = 484,
 }
 
 /// How many routines there are.
-pub(crate) const COUNT: usize = 482;
+pub(crate) const COUNT: usize = 485;
 
 /// Every routine, in order: `ALL[r as usize] == r`.
 #[allow(dead_code, reason = "the tables' own tests iterate it")]
@@ -1469,6 +1475,9 @@ pub(crate) const ALL: [Routine; COUNT] = [
     Routine::PsRemoveCreateThreadNotifyRoutine,
     Routine::PsSetLoadImageNotifyRoutine,
     Routine::PsRemoveLoadImageNotifyRoutine,
+    Routine::KeDelayExecutionThread,
+    Routine::KeQueryPerformanceCounter,
+    Routine::KeQueryTimeIncrement,
 ];
 
 /// Each routine's name, by [`Routine`].
@@ -1955,6 +1964,9 @@ pub(crate) const NAME: [&str; COUNT] = [
     "PsRemoveCreateThreadNotifyRoutine",
     "PsSetLoadImageNotifyRoutine",
     "PsRemoveLoadImageNotifyRoutine",
+    "KeDelayExecutionThread",
+    "KeQueryPerformanceCounter",
+    "KeQueryTimeIncrement",
 ];
 
 /// How many routines are the framework's DDIs: `Routine`s below it are
@@ -2445,6 +2457,9 @@ pub(crate) const SYMBOL: [&str; COUNT] = [
     "nt!PsRemoveCreateThreadNotifyRoutine",
     "nt!PsSetLoadImageNotifyRoutine",
     "nt!PsRemoveLoadImageNotifyRoutine",
+    "nt!KeDelayExecutionThread",
+    "nt!KeQueryPerformanceCounter",
+    "nt!KeQueryTimeIncrement",
 ];
 
 /// Each routine's maximum IRQL (`None`: no rule), by [`Routine`].
@@ -2931,4 +2946,7 @@ pub(crate) const MAX_IRQL: [Option<u8>; COUNT] = [
     Some(0), // PsRemoveCreateThreadNotifyRoutine
     Some(0), // PsSetLoadImageNotifyRoutine
     Some(0), // PsRemoveLoadImageNotifyRoutine
+    Some(1), // KeDelayExecutionThread
+    Some(15), // KeQueryPerformanceCounter
+    Some(15), // KeQueryTimeIncrement
 ];

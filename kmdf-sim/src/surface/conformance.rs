@@ -2117,6 +2117,8 @@ const _: unsafe extern "C" fn(P: PVOID, Tag: ULONG) = crate::ntddk::ExFreePoolWi
 const _: unsafe extern "C" fn(FastMutex: PFAST_MUTEX) = crate::ntddk::ExReleaseFastMutex;
 /// `ntddk::KeClearEvent`
 const _: unsafe extern "C" fn(Event: PRKEVENT) = crate::ntddk::KeClearEvent;
+/// `ntddk::KeDelayExecutionThread`
+const _: unsafe extern "C" fn(WaitMode: KPROCESSOR_MODE, Alertable: BOOLEAN, Interval: PLARGE_INTEGER) -> NTSTATUS = crate::ntddk::KeDelayExecutionThread;
 /// `ntddk::KeEnterCriticalRegion`
 const _: unsafe extern "C" fn() = crate::ntddk::KeEnterCriticalRegion;
 /// `ntddk::KeGetCurrentIrql`
@@ -2127,6 +2129,10 @@ const _: unsafe extern "C" fn(Event: PRKEVENT, Type: EVENT_TYPE, State: BOOLEAN)
 const _: unsafe extern "C" fn(Mutex: PRKMUTEX, Level: ULONG) = crate::ntddk::KeInitializeMutex;
 /// `ntddk::KeLeaveCriticalRegion`
 const _: unsafe extern "C" fn() = crate::ntddk::KeLeaveCriticalRegion;
+/// `ntddk::KeQueryPerformanceCounter`
+const _: unsafe extern "C" fn(PerformanceFrequency: PLARGE_INTEGER) -> LARGE_INTEGER = crate::ntddk::KeQueryPerformanceCounter;
+/// `ntddk::KeQueryTimeIncrement`
+const _: unsafe extern "C" fn() -> ULONG = crate::ntddk::KeQueryTimeIncrement;
 /// `ntddk::KeReadStateEvent`
 const _: unsafe extern "C" fn(Event: PRKEVENT) -> LONG = crate::ntddk::KeReadStateEvent;
 /// `ntddk::KeReleaseMutex`

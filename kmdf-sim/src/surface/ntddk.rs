@@ -13,7 +13,9 @@ use crate::surface::strings::read_unicode;
 // One kernel area per file of src/surface/ntddk/ (the conformance, bindings
 // and coverage checks read them as part of this module).
 mod notify;
+mod timing;
 pub use notify::*;
+pub use timing::*;
 
 unsafe extern "C" {
     /// `DbgPrint` (F81): formats with the kernel's printf conversions (`l` is

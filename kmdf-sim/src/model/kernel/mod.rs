@@ -9,6 +9,7 @@
 //! * `rtl_strings` — RtlCopy/Append/Compare/EqualUnicodeString (F83).
 //! * `notify` — process-creation notify routines and their trigger (F84).
 //! * `sync` — events, KMUTEX, FAST_MUTEX, waits, critical regions (F82).
+//! * `timing` — delays, the performance counter, the time increment (F141).
 //! * `stack` — the simulated thread: call stack, process, IRQL (and the IRQL rule, F66).
 //!
 //! A kernel routine is one rule here plus one thin shim in the surface's `ntddk`.
@@ -25,6 +26,7 @@ pub(crate) mod rtl_strings;
 pub(crate) mod special_pool;
 pub(crate) mod stack;
 pub(crate) mod sync;
+pub(crate) mod timing;
 
 use super::settings::Settings;
 use bugcheck::OwnershipViolation;
