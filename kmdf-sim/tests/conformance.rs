@@ -179,6 +179,22 @@ const FROM_BINDINGS: &[(&str, &str, bool)] = &[
         false,
     ),
     ("KeQueryTimeIncrement", "unsafe extern \"C\" fn() -> ULONG", false),
+    ("KeAcquireSpinLockRaiseToDpc", "unsafe extern \"C\" fn(SpinLock: PKSPIN_LOCK) -> KIRQL", false),
+    ("KeReleaseSpinLock", "unsafe extern \"C\" fn(SpinLock: PKSPIN_LOCK, NewIrql: KIRQL)", false),
+    ("KeAcquireSpinLockAtDpcLevel", "unsafe extern \"C\" fn(SpinLock: PKSPIN_LOCK)", false),
+    ("KeReleaseSpinLockFromDpcLevel", "unsafe extern \"C\" fn(SpinLock: PKSPIN_LOCK)", false),
+    (
+        "KeAcquireInStackQueuedSpinLock",
+        "unsafe extern \"C\" fn(SpinLock: PKSPIN_LOCK, LockHandle: PKLOCK_QUEUE_HANDLE)",
+        false,
+    ),
+    ("KeReleaseInStackQueuedSpinLock", "unsafe extern \"C\" fn(LockHandle: PKLOCK_QUEUE_HANDLE)", false),
+    (
+        "KeAcquireInStackQueuedSpinLockAtDpcLevel",
+        "unsafe extern \"C\" fn(SpinLock: PKSPIN_LOCK, LockHandle: PKLOCK_QUEUE_HANDLE)",
+        false,
+    ),
+    ("KeReleaseInStackQueuedSpinLockFromDpcLevel", "unsafe extern \"C\" fn(LockHandle: PKLOCK_QUEUE_HANDLE)", false),
 ];
 
 /// Allowlisted kernel routines that the real bindings' ntddk.rs declares

@@ -2,8 +2,8 @@
 //! Regenerate: `cargo run -p kmdf-sim-gen -- write`.
 //!
 //! The items of the real wdk-sys 0.5.2 bindings (data/wdk-sys-0.5.2-bindings.tar.xz:
-//! types.rs, constants.rs) that the 295 roots of data/surface-roots.txt need, transitively,
-//! as bindgen wrote them: 728 names, 1094 items.
+//! types.rs, constants.rs) that the 299 roots of data/surface-roots.txt need, transitively,
+//! as bindgen wrote them: 734 names, 1104 items.
 //! `::core::ffi::c_long`/`c_ulong` are written as Windows' (LLP64) `i32`/`u32`;
 //! bindgen's layout assertions below check the result on the host.
 #![allow(
@@ -1003,6 +1003,68 @@ impl Default for _KDEVICE_QUEUE_ENTRY {
 }
 pub type KDEVICE_QUEUE_ENTRY = _KDEVICE_QUEUE_ENTRY;
 pub type KSPIN_LOCK = ULONG_PTR;
+pub type PKSPIN_LOCK = *mut ULONG_PTR;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct _KSPIN_LOCK_QUEUE {
+    pub Next: *mut _KSPIN_LOCK_QUEUE,
+    pub Lock: PKSPIN_LOCK,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of _KSPIN_LOCK_QUEUE"][::core::mem::size_of::<_KSPIN_LOCK_QUEUE>() - 16usize];
+    [
+        "Alignment of _KSPIN_LOCK_QUEUE",
+    ][::core::mem::align_of::<_KSPIN_LOCK_QUEUE>() - 8usize];
+    [
+        "Offset of field: _KSPIN_LOCK_QUEUE::Next",
+    ][::core::mem::offset_of!(_KSPIN_LOCK_QUEUE, Next) - 0usize];
+    [
+        "Offset of field: _KSPIN_LOCK_QUEUE::Lock",
+    ][::core::mem::offset_of!(_KSPIN_LOCK_QUEUE, Lock) - 8usize];
+};
+impl Default for _KSPIN_LOCK_QUEUE {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type KSPIN_LOCK_QUEUE = _KSPIN_LOCK_QUEUE;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct _KLOCK_QUEUE_HANDLE {
+    pub LockQueue: KSPIN_LOCK_QUEUE,
+    pub OldIrql: KIRQL,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _KLOCK_QUEUE_HANDLE",
+    ][::core::mem::size_of::<_KLOCK_QUEUE_HANDLE>() - 24usize];
+    [
+        "Alignment of _KLOCK_QUEUE_HANDLE",
+    ][::core::mem::align_of::<_KLOCK_QUEUE_HANDLE>() - 8usize];
+    [
+        "Offset of field: _KLOCK_QUEUE_HANDLE::LockQueue",
+    ][::core::mem::offset_of!(_KLOCK_QUEUE_HANDLE, LockQueue) - 0usize];
+    [
+        "Offset of field: _KLOCK_QUEUE_HANDLE::OldIrql",
+    ][::core::mem::offset_of!(_KLOCK_QUEUE_HANDLE, OldIrql) - 16usize];
+};
+impl Default for _KLOCK_QUEUE_HANDLE {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type KLOCK_QUEUE_HANDLE = _KLOCK_QUEUE_HANDLE;
+pub type PKLOCK_QUEUE_HANDLE = *mut _KLOCK_QUEUE_HANDLE;
 pub type KDEFERRED_ROUTINE = ::core::option::Option<
     unsafe extern "C" fn(
         Dpc: *mut _KDPC,

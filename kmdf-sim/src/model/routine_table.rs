@@ -3,7 +3,7 @@
 //!
 //! Every routine the simulator can serve: the 445 DDIs of data/kmdf-1.33-ddi.tsv
 //! (maximum IRQL: the `irql_max` column; 15 from data/ddi-irql-overrides.tsv),
-//! then the 40 kernel routines of data/kernel-routines.tsv.
+//! then the 48 kernel routines of data/kernel-routines.tsv.
 //! KIRQL values: PASSIVE_LEVEL 0, APC_LEVEL 1, DISPATCH_LEVEL 2, HIGH_LEVEL 15.
 
 /// A routine's identity: its position in [`NAME`] and [`MAX_IRQL`].
@@ -985,10 +985,26 @@ pub(crate) enum Routine {
     KeQueryPerformanceCounter = 483,
     /// KeQueryTimeIncrement's DDI page: any level (F141)
     KeQueryTimeIncrement = 484,
+    /// KeAcquireSpinLockRaiseToDpc's DDI page: IRQL <= DISPATCH_LEVEL (F142)
+    KeAcquireSpinLockRaiseToDpc = 485,
+    /// KeReleaseSpinLock's DDI page: IRQL DISPATCH_LEVEL; the IrqlKeReleaseSpinLock rule (exactly DISPATCH_LEVEL, NewIrql the acquire's) is checked inside (F142)
+    KeReleaseSpinLock = 486,
+    /// KeAcquireSpinLockAtDpcLevel's DDI page: the caller already runs at >= DISPATCH_LEVEL, checked inside (F142)
+    KeAcquireSpinLockAtDpcLevel = 487,
+    /// KeReleaseSpinLockFromDpcLevel's DDI page: IRQL DISPATCH_LEVEL, checked inside as exact (F142)
+    KeReleaseSpinLockFromDpcLevel = 488,
+    /// KeAcquireInStackQueuedSpinLock's DDI page: IRQL <= DISPATCH_LEVEL (F142)
+    KeAcquireInStackQueuedSpinLock = 489,
+    /// KeReleaseInStackQueuedSpinLock's DDI page: IRQL DISPATCH_LEVEL, checked inside as exact (F142)
+    KeReleaseInStackQueuedSpinLock = 490,
+    /// KeAcquireInStackQueuedSpinLockAtDpcLevel's DDI page: the caller already runs at >= DISPATCH_LEVEL, checked inside (F142)
+    KeAcquireInStackQueuedSpinLockAtDpcLevel = 491,
+    /// KeReleaseInStackQueuedSpinLockFromDpcLevel's DDI page: IRQL DISPATCH_LEVEL, checked inside as exact (F142)
+    KeReleaseInStackQueuedSpinLockFromDpcLevel = 492,
 }
 
 /// How many routines there are.
-pub(crate) const COUNT: usize = 485;
+pub(crate) const COUNT: usize = 493;
 
 /// Every routine, in order: `ALL[r as usize] == r`.
 #[allow(dead_code, reason = "the tables' own tests iterate it")]
@@ -1478,6 +1494,14 @@ pub(crate) const ALL: [Routine; COUNT] = [
     Routine::KeDelayExecutionThread,
     Routine::KeQueryPerformanceCounter,
     Routine::KeQueryTimeIncrement,
+    Routine::KeAcquireSpinLockRaiseToDpc,
+    Routine::KeReleaseSpinLock,
+    Routine::KeAcquireSpinLockAtDpcLevel,
+    Routine::KeReleaseSpinLockFromDpcLevel,
+    Routine::KeAcquireInStackQueuedSpinLock,
+    Routine::KeReleaseInStackQueuedSpinLock,
+    Routine::KeAcquireInStackQueuedSpinLockAtDpcLevel,
+    Routine::KeReleaseInStackQueuedSpinLockFromDpcLevel,
 ];
 
 /// Each routine's name, by [`Routine`].
@@ -1967,6 +1991,14 @@ pub(crate) const NAME: [&str; COUNT] = [
     "KeDelayExecutionThread",
     "KeQueryPerformanceCounter",
     "KeQueryTimeIncrement",
+    "KeAcquireSpinLockRaiseToDpc",
+    "KeReleaseSpinLock",
+    "KeAcquireSpinLockAtDpcLevel",
+    "KeReleaseSpinLockFromDpcLevel",
+    "KeAcquireInStackQueuedSpinLock",
+    "KeReleaseInStackQueuedSpinLock",
+    "KeAcquireInStackQueuedSpinLockAtDpcLevel",
+    "KeReleaseInStackQueuedSpinLockFromDpcLevel",
 ];
 
 /// How many routines are the framework's DDIs: `Routine`s below it are
@@ -2460,6 +2492,14 @@ pub(crate) const SYMBOL: [&str; COUNT] = [
     "nt!KeDelayExecutionThread",
     "nt!KeQueryPerformanceCounter",
     "nt!KeQueryTimeIncrement",
+    "nt!KeAcquireSpinLockRaiseToDpc",
+    "nt!KeReleaseSpinLock",
+    "nt!KeAcquireSpinLockAtDpcLevel",
+    "nt!KeReleaseSpinLockFromDpcLevel",
+    "nt!KeAcquireInStackQueuedSpinLock",
+    "nt!KeReleaseInStackQueuedSpinLock",
+    "nt!KeAcquireInStackQueuedSpinLockAtDpcLevel",
+    "nt!KeReleaseInStackQueuedSpinLockFromDpcLevel",
 ];
 
 /// Each routine's maximum IRQL (`None`: no rule), by [`Routine`].
@@ -2949,4 +2989,12 @@ pub(crate) const MAX_IRQL: [Option<u8>; COUNT] = [
     Some(1), // KeDelayExecutionThread
     Some(15), // KeQueryPerformanceCounter
     Some(15), // KeQueryTimeIncrement
+    Some(2), // KeAcquireSpinLockRaiseToDpc
+    Some(2), // KeReleaseSpinLock
+    Some(15), // KeAcquireSpinLockAtDpcLevel
+    Some(2), // KeReleaseSpinLockFromDpcLevel
+    Some(2), // KeAcquireInStackQueuedSpinLock
+    Some(2), // KeReleaseInStackQueuedSpinLock
+    Some(15), // KeAcquireInStackQueuedSpinLockAtDpcLevel
+    Some(2), // KeReleaseInStackQueuedSpinLockFromDpcLevel
 ];

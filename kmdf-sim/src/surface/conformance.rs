@@ -2115,6 +2115,14 @@ const _: unsafe extern "C" fn(P: PVOID) = crate::ntddk::ExFreePool;
 const _: unsafe extern "C" fn(P: PVOID, Tag: ULONG) = crate::ntddk::ExFreePoolWithTag;
 /// `ntddk::ExReleaseFastMutex`
 const _: unsafe extern "C" fn(FastMutex: PFAST_MUTEX) = crate::ntddk::ExReleaseFastMutex;
+/// `ntddk::KeAcquireInStackQueuedSpinLock`
+const _: unsafe extern "C" fn(SpinLock: PKSPIN_LOCK, LockHandle: PKLOCK_QUEUE_HANDLE) = crate::ntddk::KeAcquireInStackQueuedSpinLock;
+/// `ntddk::KeAcquireInStackQueuedSpinLockAtDpcLevel`
+const _: unsafe extern "C" fn(SpinLock: PKSPIN_LOCK, LockHandle: PKLOCK_QUEUE_HANDLE) = crate::ntddk::KeAcquireInStackQueuedSpinLockAtDpcLevel;
+/// `ntddk::KeAcquireSpinLockAtDpcLevel`
+const _: unsafe extern "C" fn(SpinLock: PKSPIN_LOCK) = crate::ntddk::KeAcquireSpinLockAtDpcLevel;
+/// `ntddk::KeAcquireSpinLockRaiseToDpc`
+const _: unsafe extern "C" fn(SpinLock: PKSPIN_LOCK) -> KIRQL = crate::ntddk::KeAcquireSpinLockRaiseToDpc;
 /// `ntddk::KeClearEvent`
 const _: unsafe extern "C" fn(Event: PRKEVENT) = crate::ntddk::KeClearEvent;
 /// `ntddk::KeDelayExecutionThread`
@@ -2135,8 +2143,16 @@ const _: unsafe extern "C" fn(PerformanceFrequency: PLARGE_INTEGER) -> LARGE_INT
 const _: unsafe extern "C" fn() -> ULONG = crate::ntddk::KeQueryTimeIncrement;
 /// `ntddk::KeReadStateEvent`
 const _: unsafe extern "C" fn(Event: PRKEVENT) -> LONG = crate::ntddk::KeReadStateEvent;
+/// `ntddk::KeReleaseInStackQueuedSpinLock`
+const _: unsafe extern "C" fn(LockHandle: PKLOCK_QUEUE_HANDLE) = crate::ntddk::KeReleaseInStackQueuedSpinLock;
+/// `ntddk::KeReleaseInStackQueuedSpinLockFromDpcLevel`
+const _: unsafe extern "C" fn(LockHandle: PKLOCK_QUEUE_HANDLE) = crate::ntddk::KeReleaseInStackQueuedSpinLockFromDpcLevel;
 /// `ntddk::KeReleaseMutex`
 const _: unsafe extern "C" fn(Mutex: PRKMUTEX, Wait: BOOLEAN) -> LONG = crate::ntddk::KeReleaseMutex;
+/// `ntddk::KeReleaseSpinLock`
+const _: unsafe extern "C" fn(SpinLock: PKSPIN_LOCK, NewIrql: KIRQL) = crate::ntddk::KeReleaseSpinLock;
+/// `ntddk::KeReleaseSpinLockFromDpcLevel`
+const _: unsafe extern "C" fn(SpinLock: PKSPIN_LOCK) = crate::ntddk::KeReleaseSpinLockFromDpcLevel;
 /// `ntddk::KeResetEvent`
 const _: unsafe extern "C" fn(Event: PRKEVENT) -> LONG = crate::ntddk::KeResetEvent;
 /// `ntddk::KeSetEvent`

@@ -13,8 +13,10 @@ use crate::surface::strings::read_unicode;
 // One kernel area per file of src/surface/ntddk/ (the conformance, bindings
 // and coverage checks read them as part of this module).
 mod notify;
+mod spinlock;
 mod timing;
 pub use notify::*;
+pub use spinlock::*;
 pub use timing::*;
 
 unsafe extern "C" {

@@ -9,6 +9,8 @@
 //! * `rtl_strings` — RtlCopy/Append/Compare/EqualUnicodeString (F83).
 //! * `notify` — process-creation notify routines and their trigger (F84).
 //! * `sync` — events, KMUTEX, FAST_MUTEX, waits, critical regions (F82).
+//! * `spinlock` — executive spin locks and their IRQL (F142).
+//! * `unload` — what the kernel checks of an image that unloads.
 //! * `timing` — delays, the performance counter, the time increment (F141).
 //! * `stack` — the simulated thread: call stack, process, IRQL (and the IRQL rule, F66).
 //!
@@ -24,9 +26,11 @@ pub(crate) mod registry;
 pub(crate) mod rtl_strings;
 #[cfg(unix)]
 pub(crate) mod special_pool;
+pub(crate) mod spinlock;
 pub(crate) mod stack;
 pub(crate) mod sync;
 pub(crate) mod timing;
+pub(crate) mod unload;
 
 use super::settings::Settings;
 use bugcheck::OwnershipViolation;
@@ -64,6 +68,8 @@ pub(crate) struct Kernel {
     pub sync: sync::SyncObjects,
     /// Registered notify routines (F84).
     pub notify: notify::NotifyRoutines,
+    /// Spin locks held (F142).
+    pub spin_locks: spinlock::SpinLocks,
 }
 
 impl Kernel {
@@ -82,6 +88,7 @@ impl Kernel {
             frame_names: FrameNames::default(),
             sync: sync::SyncObjects::default(),
             notify: notify::NotifyRoutines::default(),
+            spin_locks: spinlock::SpinLocks::default(),
         }
     }
 }
