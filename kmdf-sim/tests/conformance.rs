@@ -195,6 +195,13 @@ const FROM_BINDINGS: &[(&str, &str, bool)] = &[
         false,
     ),
     ("KeReleaseInStackQueuedSpinLockFromDpcLevel", "unsafe extern \"C\" fn(LockHandle: PKLOCK_QUEUE_HANDLE)", false),
+    ("ExInitializeResourceLite", "unsafe extern \"C\" fn(Resource: PERESOURCE) -> NTSTATUS", true),
+    ("ExAcquireResourceExclusiveLite", "unsafe extern \"C\" fn(Resource: PERESOURCE, Wait: BOOLEAN) -> BOOLEAN", false),
+    ("ExAcquireResourceSharedLite", "unsafe extern \"C\" fn(Resource: PERESOURCE, Wait: BOOLEAN) -> BOOLEAN", false),
+    ("ExReleaseResourceLite", "unsafe extern \"C\" fn(Resource: PERESOURCE)", false),
+    ("ExDeleteResourceLite", "unsafe extern \"C\" fn(Resource: PERESOURCE) -> NTSTATUS", true),
+    ("ExIsResourceAcquiredExclusiveLite", "unsafe extern \"C\" fn(Resource: PERESOURCE) -> BOOLEAN", false),
+    ("ExIsResourceAcquiredSharedLite", "unsafe extern \"C\" fn(Resource: PERESOURCE) -> ULONG", false),
 ];
 
 /// Allowlisted kernel routines that the real bindings' ntddk.rs declares

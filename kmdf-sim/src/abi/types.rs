@@ -2,8 +2,8 @@
 //! Regenerate: `cargo run -p kmdf-sim-gen -- write`.
 //!
 //! The items of the real wdk-sys 0.5.2 bindings (data/wdk-sys-0.5.2-bindings.tar.xz:
-//! types.rs, constants.rs) that the 299 roots of data/surface-roots.txt need, transitively,
-//! as bindgen wrote them: 734 names, 1104 items.
+//! types.rs, constants.rs) that the 301 roots of data/surface-roots.txt need, transitively,
+//! as bindgen wrote them: 736 names, 1106 items.
 //! `::core::ffi::c_long`/`c_ulong` are written as Windows' (LLP64) `i32`/`u32`;
 //! bindgen's layout assertions below check the result on the host.
 #![allow(
@@ -3127,6 +3127,8 @@ impl Default for _ERESOURCE {
         }
     }
 }
+pub type ERESOURCE = _ERESOURCE;
+pub type PERESOURCE = *mut _ERESOURCE;
 ///                            Security Manager Types                          *
 pub type PSECURITY_DESCRIPTOR = PVOID;
 pub type SECURITY_INFORMATION = ULONG;

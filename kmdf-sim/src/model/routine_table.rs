@@ -3,7 +3,7 @@
 //!
 //! Every routine the simulator can serve: the 445 DDIs of data/kmdf-1.33-ddi.tsv
 //! (maximum IRQL: the `irql_max` column; 15 from data/ddi-irql-overrides.tsv),
-//! then the 48 kernel routines of data/kernel-routines.tsv.
+//! then the 55 kernel routines of data/kernel-routines.tsv.
 //! KIRQL values: PASSIVE_LEVEL 0, APC_LEVEL 1, DISPATCH_LEVEL 2, HIGH_LEVEL 15.
 
 /// A routine's identity: its position in [`NAME`] and [`MAX_IRQL`].
@@ -1001,10 +1001,24 @@ pub(crate) enum Routine {
     KeAcquireInStackQueuedSpinLockAtDpcLevel = 491,
     /// KeReleaseInStackQueuedSpinLockFromDpcLevel's DDI page: IRQL DISPATCH_LEVEL, checked inside as exact (F142)
     KeReleaseInStackQueuedSpinLockFromDpcLevel = 492,
+    /// ExInitializeResourceLite's DDI page: IRQL <= DISPATCH_LEVEL (F143)
+    ExInitializeResourceLite = 493,
+    /// ExAcquireResourceExclusiveLite's DDI page: IRQL <= APC_LEVEL; normal kernel APCs disabled (WithinCriticalRegion) is checked inside as a finding (F143)
+    ExAcquireResourceExclusiveLite = 494,
+    /// ExAcquireResourceSharedLite's DDI page: IRQL <= APC_LEVEL; normal kernel APCs disabled is checked inside as a finding (F143)
+    ExAcquireResourceSharedLite = 495,
+    /// ExReleaseResourceLite's DDI page: IRQL <= DISPATCH_LEVEL (F143)
+    ExReleaseResourceLite = 496,
+    /// ExDeleteResourceLite's DDI page: IRQL <= APC_LEVEL (the IrqlExApcLte3 rule) (F143)
+    ExDeleteResourceLite = 497,
+    /// ExIsResourceAcquiredExclusiveLite's DDI page: IRQL <= DISPATCH_LEVEL (F143)
+    ExIsResourceAcquiredExclusiveLite = 498,
+    /// ExIsResourceAcquiredSharedLite's DDI page: IRQL <= DISPATCH_LEVEL (F143)
+    ExIsResourceAcquiredSharedLite = 499,
 }
 
 /// How many routines there are.
-pub(crate) const COUNT: usize = 493;
+pub(crate) const COUNT: usize = 500;
 
 /// Every routine, in order: `ALL[r as usize] == r`.
 #[allow(dead_code, reason = "the tables' own tests iterate it")]
@@ -1502,6 +1516,13 @@ pub(crate) const ALL: [Routine; COUNT] = [
     Routine::KeReleaseInStackQueuedSpinLock,
     Routine::KeAcquireInStackQueuedSpinLockAtDpcLevel,
     Routine::KeReleaseInStackQueuedSpinLockFromDpcLevel,
+    Routine::ExInitializeResourceLite,
+    Routine::ExAcquireResourceExclusiveLite,
+    Routine::ExAcquireResourceSharedLite,
+    Routine::ExReleaseResourceLite,
+    Routine::ExDeleteResourceLite,
+    Routine::ExIsResourceAcquiredExclusiveLite,
+    Routine::ExIsResourceAcquiredSharedLite,
 ];
 
 /// Each routine's name, by [`Routine`].
@@ -1999,6 +2020,13 @@ pub(crate) const NAME: [&str; COUNT] = [
     "KeReleaseInStackQueuedSpinLock",
     "KeAcquireInStackQueuedSpinLockAtDpcLevel",
     "KeReleaseInStackQueuedSpinLockFromDpcLevel",
+    "ExInitializeResourceLite",
+    "ExAcquireResourceExclusiveLite",
+    "ExAcquireResourceSharedLite",
+    "ExReleaseResourceLite",
+    "ExDeleteResourceLite",
+    "ExIsResourceAcquiredExclusiveLite",
+    "ExIsResourceAcquiredSharedLite",
 ];
 
 /// How many routines are the framework's DDIs: `Routine`s below it are
@@ -2500,6 +2528,13 @@ pub(crate) const SYMBOL: [&str; COUNT] = [
     "nt!KeReleaseInStackQueuedSpinLock",
     "nt!KeAcquireInStackQueuedSpinLockAtDpcLevel",
     "nt!KeReleaseInStackQueuedSpinLockFromDpcLevel",
+    "nt!ExInitializeResourceLite",
+    "nt!ExAcquireResourceExclusiveLite",
+    "nt!ExAcquireResourceSharedLite",
+    "nt!ExReleaseResourceLite",
+    "nt!ExDeleteResourceLite",
+    "nt!ExIsResourceAcquiredExclusiveLite",
+    "nt!ExIsResourceAcquiredSharedLite",
 ];
 
 /// Each routine's maximum IRQL (`None`: no rule), by [`Routine`].
@@ -2997,4 +3032,11 @@ pub(crate) const MAX_IRQL: [Option<u8>; COUNT] = [
     Some(2), // KeReleaseInStackQueuedSpinLock
     Some(15), // KeAcquireInStackQueuedSpinLockAtDpcLevel
     Some(2), // KeReleaseInStackQueuedSpinLockFromDpcLevel
+    Some(2), // ExInitializeResourceLite
+    Some(1), // ExAcquireResourceExclusiveLite
+    Some(1), // ExAcquireResourceSharedLite
+    Some(2), // ExReleaseResourceLite
+    Some(1), // ExDeleteResourceLite
+    Some(2), // ExIsResourceAcquiredExclusiveLite
+    Some(2), // ExIsResourceAcquiredSharedLite
 ];

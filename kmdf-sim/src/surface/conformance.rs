@@ -2107,14 +2107,28 @@ const _: unsafe extern "C" fn(Format: PCSTR, ...) -> ULONG = crate::ntddk::DbgPr
 const _: unsafe extern "C" fn(ComponentId: ULONG, Level: ULONG, Format: PCSTR, ...) -> ULONG = crate::ntddk::DbgPrintEx;
 /// `ntddk::ExAcquireFastMutex`
 const _: unsafe extern "C" fn(FastMutex: PFAST_MUTEX) = crate::ntddk::ExAcquireFastMutex;
+/// `ntddk::ExAcquireResourceExclusiveLite`
+const _: unsafe extern "C" fn(Resource: PERESOURCE, Wait: BOOLEAN) -> BOOLEAN = crate::ntddk::ExAcquireResourceExclusiveLite;
+/// `ntddk::ExAcquireResourceSharedLite`
+const _: unsafe extern "C" fn(Resource: PERESOURCE, Wait: BOOLEAN) -> BOOLEAN = crate::ntddk::ExAcquireResourceSharedLite;
 /// `ntddk::ExAllocatePool2`
 const _: unsafe extern "C" fn(Flags: POOL_FLAGS, NumberOfBytes: SIZE_T, Tag: ULONG) -> PVOID = crate::ntddk::ExAllocatePool2;
+/// `ntddk::ExDeleteResourceLite`
+const _: unsafe extern "C" fn(Resource: PERESOURCE) -> NTSTATUS = crate::ntddk::ExDeleteResourceLite;
 /// `ntddk::ExFreePool`
 const _: unsafe extern "C" fn(P: PVOID) = crate::ntddk::ExFreePool;
 /// `ntddk::ExFreePoolWithTag`
 const _: unsafe extern "C" fn(P: PVOID, Tag: ULONG) = crate::ntddk::ExFreePoolWithTag;
+/// `ntddk::ExInitializeResourceLite`
+const _: unsafe extern "C" fn(Resource: PERESOURCE) -> NTSTATUS = crate::ntddk::ExInitializeResourceLite;
+/// `ntddk::ExIsResourceAcquiredExclusiveLite`
+const _: unsafe extern "C" fn(Resource: PERESOURCE) -> BOOLEAN = crate::ntddk::ExIsResourceAcquiredExclusiveLite;
+/// `ntddk::ExIsResourceAcquiredSharedLite`
+const _: unsafe extern "C" fn(Resource: PERESOURCE) -> ULONG = crate::ntddk::ExIsResourceAcquiredSharedLite;
 /// `ntddk::ExReleaseFastMutex`
 const _: unsafe extern "C" fn(FastMutex: PFAST_MUTEX) = crate::ntddk::ExReleaseFastMutex;
+/// `ntddk::ExReleaseResourceLite`
+const _: unsafe extern "C" fn(Resource: PERESOURCE) = crate::ntddk::ExReleaseResourceLite;
 /// `ntddk::KeAcquireInStackQueuedSpinLock`
 const _: unsafe extern "C" fn(SpinLock: PKSPIN_LOCK, LockHandle: PKLOCK_QUEUE_HANDLE) = crate::ntddk::KeAcquireInStackQueuedSpinLock;
 /// `ntddk::KeAcquireInStackQueuedSpinLockAtDpcLevel`

@@ -13,9 +13,11 @@ use crate::surface::strings::read_unicode;
 // One kernel area per file of src/surface/ntddk/ (the conformance, bindings
 // and coverage checks read them as part of this module).
 mod notify;
+mod resource;
 mod spinlock;
 mod timing;
 pub use notify::*;
+pub use resource::*;
 pub use spinlock::*;
 pub use timing::*;
 
@@ -641,6 +643,11 @@ fn free_pool(p: PVOID, tag: Option<ULONG>) {
         {
             let params = [0x09, u64::from(s.kernel.irql), _POOL_TYPE::PagedPool as u64, address as u64];
             bad_pool_caller(s, params, "paged pool freed above APC_LEVEL");
+            return;
+        }
+        if let Some(block) = s.kernel.pool.live.get(&address)
+            && s.freed_pool_holds_resource(address as u64, block.size, u64::from(block.paged))
+        {
             return;
         }
         match s.kernel.pool.free(address, tag) {

@@ -10,6 +10,7 @@
 //! * `notify` — process-creation notify routines and their trigger (F84).
 //! * `sync` — events, KMUTEX, FAST_MUTEX, waits, critical regions (F82).
 //! * `spinlock` — executive spin locks and their IRQL (F142).
+//! * `resource` — executive resources (ERESOURCE, F143).
 //! * `unload` — what the kernel checks of an image that unloads.
 //! * `timing` — delays, the performance counter, the time increment (F141).
 //! * `stack` — the simulated thread: call stack, process, IRQL (and the IRQL rule, F66).
@@ -23,6 +24,7 @@ pub(crate) mod handles;
 pub(crate) mod notify;
 pub(crate) mod pool;
 pub(crate) mod registry;
+pub(crate) mod resource;
 pub(crate) mod rtl_strings;
 #[cfg(unix)]
 pub(crate) mod special_pool;
@@ -70,6 +72,8 @@ pub(crate) struct Kernel {
     pub notify: notify::NotifyRoutines,
     /// Spin locks held (F142).
     pub spin_locks: spinlock::SpinLocks,
+    /// Live executive resources (F143).
+    pub resources: resource::Resources,
 }
 
 impl Kernel {
@@ -89,6 +93,7 @@ impl Kernel {
             sync: sync::SyncObjects::default(),
             notify: notify::NotifyRoutines::default(),
             spin_locks: spinlock::SpinLocks::default(),
+            resources: resource::Resources::default(),
         }
     }
 }

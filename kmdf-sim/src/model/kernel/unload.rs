@@ -1,5 +1,6 @@
 //! What the kernel checks of an image as it unloads: notify routines left
-//! registered (F84, F140), spin locks left held (F142).
+//! registered (F84, F140), spin locks left held (F142), executive resources
+//! left initialized (F143).
 
 use crate::model::State;
 
@@ -9,5 +10,6 @@ impl State {
     pub(crate) fn kernel_leak_checks(&mut self, image: &str) {
         self.notify_leak_check(image);
         self.spin_lock_leak_check(image);
+        self.resource_leak_check(image);
     }
 }
