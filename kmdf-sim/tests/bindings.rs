@@ -30,6 +30,16 @@ const NOT_IN_BINDINGS: &[(&str, &str)] = &[
         "not in wdk-sys 0.5.2's bindings; declared with wdm.h's documented signature \
          (learn.microsoft.com/windows-hardware/drivers/ddi/wdm/nf-wdm-obclosehandle)",
     ),
+    (
+        "ExAllocatePoolWithTag",
+        "not in wdk-sys 0.5.2's bindings; declared with wdm.h's documented signature \
+         (learn.microsoft.com/windows-hardware/drivers/ddi/wdm/nf-wdm-exallocatepoolwithtag)",
+    ),
+    (
+        "ExAllocatePool",
+        "not in wdk-sys 0.5.2's bindings; declared with wdm.h's documented signature \
+         (learn.microsoft.com/windows-hardware/drivers/ddi/wdm/nf-wdm-exallocatepool)",
+    ),
 ];
 
 fn crate_dir() -> PathBuf {

@@ -51,6 +51,18 @@ const ALLOWLIST: &[(&str, &str)] = &[
          documented signature, learn.microsoft.com/windows-hardware/drivers/ddi/wdm/nf-wdm-obclosehandle, checked below",
     ),
     (
+        "ExAllocatePoolWithTag",
+        "neither in the shapes table nor in the real bindings' ntddk.rs (wdk-sys 0.5.2 does not bind it); wdm.h's \
+         documented signature, learn.microsoft.com/windows-hardware/drivers/ddi/wdm/nf-wdm-exallocatepoolwithtag, \
+         checked below",
+    ),
+    (
+        "ExAllocatePool",
+        "neither in the shapes table nor in the real bindings' ntddk.rs (wdk-sys 0.5.2 does not bind it); wdm.h's \
+         documented signature, learn.microsoft.com/windows-hardware/drivers/ddi/wdm/nf-wdm-exallocatepool, checked \
+         below",
+    ),
+    (
         "NtClose",
         "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
          ntddk.rs, checked below and by tests/bindings.rs",
@@ -223,6 +235,11 @@ const INFERRED_FN_SHAPES: &[(&str, &str)] = &[
     ("ExAllocatePool2", "unsafe extern \"C\" fn(Flags: POOL_FLAGS, NumberOfBytes: SIZE_T, Tag: ULONG) -> PVOID"),
     ("NtClose", "unsafe extern \"C\" fn(Handle: HANDLE) -> NTSTATUS"),
     ("ObCloseHandle", "unsafe extern \"C\" fn(Handle: HANDLE, PreviousMode: KPROCESSOR_MODE) -> NTSTATUS"),
+    (
+        "ExAllocatePoolWithTag",
+        "unsafe extern \"C\" fn(PoolType: POOL_TYPE, NumberOfBytes: SIZE_T, Tag: ULONG) -> PVOID",
+    ),
+    ("ExAllocatePool", "unsafe extern \"C\" fn(PoolType: POOL_TYPE, NumberOfBytes: SIZE_T) -> PVOID"),
     ("ExAcquireFastMutex", "unsafe extern \"C\" fn(FastMutex: PFAST_MUTEX)"),
     ("ExReleaseFastMutex", "unsafe extern \"C\" fn(FastMutex: PFAST_MUTEX)"),
     ("KeClearEvent", "unsafe extern \"C\" fn(Event: PRKEVENT)"),

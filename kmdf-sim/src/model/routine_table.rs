@@ -3,7 +3,7 @@
 //!
 //! Every routine the simulator can serve: the 445 DDIs of data/kmdf-1.33-ddi.tsv
 //! (maximum IRQL: the `irql_max` column; 15 from data/ddi-irql-overrides.tsv),
-//! then the 55 kernel routines of data/kernel-routines.tsv.
+//! then the 57 kernel routines of data/kernel-routines.tsv.
 //! KIRQL values: PASSIVE_LEVEL 0, APC_LEVEL 1, DISPATCH_LEVEL 2, HIGH_LEVEL 15.
 
 /// A routine's identity: its position in [`NAME`] and [`MAX_IRQL`].
@@ -1015,10 +1015,14 @@ pub(crate) enum Routine {
     ExIsResourceAcquiredExclusiveLite = 498,
     /// ExIsResourceAcquiredSharedLite's DDI page: IRQL <= DISPATCH_LEVEL (F143)
     ExIsResourceAcquiredSharedLite = 499,
+    /// ExAllocatePoolWithTag's DDI page: IRQL <= DISPATCH_LEVEL for nonpaged pool (paged pool's APC_LEVEL is checked inside the routine, which knows the pool type) (F144)
+    ExAllocatePoolWithTag = 500,
+    /// ExAllocatePool's DDI page: as ExAllocatePoolWithTag (F144)
+    ExAllocatePool = 501,
 }
 
 /// How many routines there are.
-pub(crate) const COUNT: usize = 500;
+pub(crate) const COUNT: usize = 502;
 
 /// Every routine, in order: `ALL[r as usize] == r`.
 #[allow(dead_code, reason = "the tables' own tests iterate it")]
@@ -1523,6 +1527,8 @@ pub(crate) const ALL: [Routine; COUNT] = [
     Routine::ExDeleteResourceLite,
     Routine::ExIsResourceAcquiredExclusiveLite,
     Routine::ExIsResourceAcquiredSharedLite,
+    Routine::ExAllocatePoolWithTag,
+    Routine::ExAllocatePool,
 ];
 
 /// Each routine's name, by [`Routine`].
@@ -2027,6 +2033,8 @@ pub(crate) const NAME: [&str; COUNT] = [
     "ExDeleteResourceLite",
     "ExIsResourceAcquiredExclusiveLite",
     "ExIsResourceAcquiredSharedLite",
+    "ExAllocatePoolWithTag",
+    "ExAllocatePool",
 ];
 
 /// How many routines are the framework's DDIs: `Routine`s below it are
@@ -2535,6 +2543,8 @@ pub(crate) const SYMBOL: [&str; COUNT] = [
     "nt!ExDeleteResourceLite",
     "nt!ExIsResourceAcquiredExclusiveLite",
     "nt!ExIsResourceAcquiredSharedLite",
+    "nt!ExAllocatePoolWithTag",
+    "nt!ExAllocatePool",
 ];
 
 /// Each routine's maximum IRQL (`None`: no rule), by [`Routine`].
@@ -3039,4 +3049,6 @@ pub(crate) const MAX_IRQL: [Option<u8>; COUNT] = [
     Some(1), // ExDeleteResourceLite
     Some(2), // ExIsResourceAcquiredExclusiveLite
     Some(2), // ExIsResourceAcquiredSharedLite
+    Some(2), // ExAllocatePoolWithTag
+    Some(2), // ExAllocatePool
 ];

@@ -2111,8 +2111,12 @@ const _: unsafe extern "C" fn(FastMutex: PFAST_MUTEX) = crate::ntddk::ExAcquireF
 const _: unsafe extern "C" fn(Resource: PERESOURCE, Wait: BOOLEAN) -> BOOLEAN = crate::ntddk::ExAcquireResourceExclusiveLite;
 /// `ntddk::ExAcquireResourceSharedLite`
 const _: unsafe extern "C" fn(Resource: PERESOURCE, Wait: BOOLEAN) -> BOOLEAN = crate::ntddk::ExAcquireResourceSharedLite;
+/// `ntddk::ExAllocatePool`
+const _: unsafe extern "C" fn(PoolType: POOL_TYPE, NumberOfBytes: SIZE_T) -> PVOID = crate::ntddk::ExAllocatePool;
 /// `ntddk::ExAllocatePool2`
 const _: unsafe extern "C" fn(Flags: POOL_FLAGS, NumberOfBytes: SIZE_T, Tag: ULONG) -> PVOID = crate::ntddk::ExAllocatePool2;
+/// `ntddk::ExAllocatePoolWithTag`
+const _: unsafe extern "C" fn(PoolType: POOL_TYPE, NumberOfBytes: SIZE_T, Tag: ULONG) -> PVOID = crate::ntddk::ExAllocatePoolWithTag;
 /// `ntddk::ExDeleteResourceLite`
 const _: unsafe extern "C" fn(Resource: PERESOURCE) -> NTSTATUS = crate::ntddk::ExDeleteResourceLite;
 /// `ntddk::ExFreePool`

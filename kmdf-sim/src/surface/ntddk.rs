@@ -13,10 +13,12 @@ use crate::surface::strings::read_unicode;
 // One kernel area per file of src/surface/ntddk/ (the conformance, bindings
 // and coverage checks read them as part of this module).
 mod notify;
+mod pool;
 mod resource;
 mod spinlock;
 mod timing;
 pub use notify::*;
+pub use pool::*;
 pub use resource::*;
 pub use spinlock::*;
 pub use timing::*;
@@ -555,24 +557,6 @@ pub unsafe extern "C" fn ZwSetValueKey(
 
 // --------------------------------------------------------------------- pool
 
-/// A BAD_POOL_CALLER stop (control/pool.rs names the page it follows).
-fn bad_pool_caller(s: &mut crate::model::State, params: [u64; 4], what: &str) {
-    let note = match params[0] {
-        0x00 => "0x00: a zero-byte pool allocation.",
-        0x07 => "0x07: a pool block freed twice.",
-        0x08 => "0x08: pool allocated at an invalid IRQL.",
-        0x09 => "0x09: pool freed at an invalid IRQL.",
-        0x0A => "0x0A: pool freed with the wrong tag.",
-        _ => "0x42: an address that was never in any pool was freed.",
-    };
-    let caller = s.caller_image();
-    s.bug_check(
-        (0xC2, params, "BAD_POOL_CALLER", [note.into(), String::new(), String::new(), String::new()]),
-        None,
-        Some(format!("{caller}: {what}")),
-    );
-}
-
 /// The `POOL_TYPE` a set of `POOL_FLAGS` stands for (the BAD_POOL_CALLER
 /// parameters report a pool type).
 fn pool_type_of(flags: POOL_FLAGS) -> u64 {
@@ -614,11 +598,11 @@ pub unsafe extern "C" fn ExAllocatePool2(Flags: POOL_FLAGS, NumberOfBytes: SIZE_
             let size = usize::try_from(NumberOfBytes).unwrap_or(usize::MAX);
             if paged && s.kernel.irql > crate::APC_LEVEL as u8 {
                 let params = [0x08, u64::from(s.kernel.irql), pool_type_of(Flags), NumberOfBytes];
-                bad_pool_caller(s, params, "paged pool allocated above APC_LEVEL");
+                s.bad_pool_caller(params, "paged pool allocated above APC_LEVEL");
                 return std::ptr::null_mut();
             }
             if size == 0 && s.settings.pool_tracking {
-                bad_pool_caller(s, [0x00, 0, pool_type_of(Flags), u64::from(Tag)], "a zero-byte pool allocation");
+                s.bad_pool_caller([0x00, 0, pool_type_of(Flags), u64::from(Tag)], "a zero-byte pool allocation");
                 return std::ptr::null_mut();
             }
             if size > (1 << 32) {
@@ -642,7 +626,7 @@ fn free_pool(p: PVOID, tag: Option<ULONG>) {
             && s.kernel.irql > crate::APC_LEVEL as u8
         {
             let params = [0x09, u64::from(s.kernel.irql), _POOL_TYPE::PagedPool as u64, address as u64];
-            bad_pool_caller(s, params, "paged pool freed above APC_LEVEL");
+            s.bad_pool_caller(params, "paged pool freed above APC_LEVEL");
             return;
         }
         if let Some(block) = s.kernel.pool.live.get(&address)
@@ -661,7 +645,7 @@ fn free_pool(p: PVOID, tag: Option<ULONG>) {
                     ),
                     _ => format!("{address:#x} was never allocated from pool"),
                 };
-                bad_pool_caller(s, params, &what);
+                s.bad_pool_caller(params, &what);
             }
         }
     });
