@@ -30,6 +30,16 @@ const NOT_IN_BINDINGS: &[(&str, &str)] = &[
         "not in wdk-sys 0.5.2's bindings; declared with wdm.h's documented signature \
          (learn.microsoft.com/windows-hardware/drivers/ddi/wdm/nf-wdm-obclosehandle)",
     ),
+    (
+        "ExAllocatePoolWithTag",
+        "not in wdk-sys 0.5.2's bindings; declared with wdm.h's documented signature \
+         (learn.microsoft.com/windows-hardware/drivers/ddi/wdm/nf-wdm-exallocatepoolwithtag)",
+    ),
+    (
+        "ExAllocatePool",
+        "not in wdk-sys 0.5.2's bindings; declared with wdm.h's documented signature \
+         (learn.microsoft.com/windows-hardware/drivers/ddi/wdm/nf-wdm-exallocatepool)",
+    ),
 ];
 
 fn crate_dir() -> PathBuf {
@@ -186,8 +196,17 @@ fn kernel_routines_have_their_bindgen_declarations() {
     let declared = &index().routines;
     let mut problems = Vec::new();
     let mut checked = 0;
+    // ntddk.rs and its submodules' files (src/surface/ntddk/*.rs).
+    let mut files: Vec<String> = std::fs::read_dir(crate_dir().join("src/surface/ntddk"))
+        .expect("src/surface/ntddk is readable")
+        .map(|e| format!("src/surface/ntddk/{}", e.expect("a directory entry").file_name().to_string_lossy()))
+        .filter(|f| f.ends_with(".rs"))
+        .collect();
+    files.sort();
+    files.insert(0, "src/surface/ntddk.rs".into());
     // The I/O manager's routines are in `wdm.rs`, re-exported by `ntddk`.
-    for item in ["src/surface/ntddk.rs", "src/surface/wdm.rs"].into_iter().flat_map(|p| local(p).items) {
+    files.push("src/surface/wdm.rs".into());
+    for item in files.iter().flat_map(|f| local(f).items) {
         let syn::Item::Fn(f) = item else { continue };
         if !matches!(f.vis, syn::Visibility::Public(_)) {
             continue;

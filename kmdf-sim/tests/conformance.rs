@@ -51,6 +51,18 @@ const ALLOWLIST: &[(&str, &str)] = &[
          documented signature, learn.microsoft.com/windows-hardware/drivers/ddi/wdm/nf-wdm-obclosehandle, checked below",
     ),
     (
+        "ExAllocatePoolWithTag",
+        "neither in the shapes table nor in the real bindings' ntddk.rs (wdk-sys 0.5.2 does not bind it); wdm.h's \
+         documented signature, learn.microsoft.com/windows-hardware/drivers/ddi/wdm/nf-wdm-exallocatepoolwithtag, \
+         checked below",
+    ),
+    (
+        "ExAllocatePool",
+        "neither in the shapes table nor in the real bindings' ntddk.rs (wdk-sys 0.5.2 does not bind it); wdm.h's \
+         documented signature, learn.microsoft.com/windows-hardware/drivers/ddi/wdm/nf-wdm-exallocatepool, checked \
+         below",
+    ),
+    (
         "NtClose",
         "not in the shapes table (its extraction kept 38 kernel routines); signature as in the real bindings' \
          ntddk.rs, checked below and by tests/bindings.rs",
@@ -142,6 +154,68 @@ const ALLOWLIST: &[(&str, &str)] = &[
     ),
 ];
 
+/// Kernel routines of `src/surface/ntddk/` that the shapes table lacks (its
+/// extraction kept 38 kernel routines): each with its signature and
+/// `#[must_use]` exactly as the real bindings' ntddk.rs declares them
+/// (wdk-sys-0.5.2-bindings.tar.xz; tests/bindings.rs checks them against that
+/// file too). Allowlisted for that reason; their shapes are ascribed below.
+const FROM_BINDINGS: &[(&str, &str, bool)] = &[
+    (
+        "PsSetCreateThreadNotifyRoutine",
+        "unsafe extern \"C\" fn(NotifyRoutine: PCREATE_THREAD_NOTIFY_ROUTINE) -> NTSTATUS",
+        true,
+    ),
+    (
+        "PsRemoveCreateThreadNotifyRoutine",
+        "unsafe extern \"C\" fn(NotifyRoutine: PCREATE_THREAD_NOTIFY_ROUTINE) -> NTSTATUS",
+        true,
+    ),
+    (
+        "PsSetLoadImageNotifyRoutine",
+        "unsafe extern \"C\" fn(NotifyRoutine: PLOAD_IMAGE_NOTIFY_ROUTINE) -> NTSTATUS",
+        true,
+    ),
+    (
+        "PsRemoveLoadImageNotifyRoutine",
+        "unsafe extern \"C\" fn(NotifyRoutine: PLOAD_IMAGE_NOTIFY_ROUTINE) -> NTSTATUS",
+        true,
+    ),
+    (
+        "KeDelayExecutionThread",
+        "unsafe extern \"C\" fn(WaitMode: KPROCESSOR_MODE, Alertable: BOOLEAN, Interval: PLARGE_INTEGER) -> NTSTATUS",
+        true,
+    ),
+    (
+        "KeQueryPerformanceCounter",
+        "unsafe extern \"C\" fn(PerformanceFrequency: PLARGE_INTEGER) -> LARGE_INTEGER",
+        false,
+    ),
+    ("KeQueryTimeIncrement", "unsafe extern \"C\" fn() -> ULONG", false),
+    ("KeAcquireSpinLockRaiseToDpc", "unsafe extern \"C\" fn(SpinLock: PKSPIN_LOCK) -> KIRQL", false),
+    ("KeReleaseSpinLock", "unsafe extern \"C\" fn(SpinLock: PKSPIN_LOCK, NewIrql: KIRQL)", false),
+    ("KeAcquireSpinLockAtDpcLevel", "unsafe extern \"C\" fn(SpinLock: PKSPIN_LOCK)", false),
+    ("KeReleaseSpinLockFromDpcLevel", "unsafe extern \"C\" fn(SpinLock: PKSPIN_LOCK)", false),
+    (
+        "KeAcquireInStackQueuedSpinLock",
+        "unsafe extern \"C\" fn(SpinLock: PKSPIN_LOCK, LockHandle: PKLOCK_QUEUE_HANDLE)",
+        false,
+    ),
+    ("KeReleaseInStackQueuedSpinLock", "unsafe extern \"C\" fn(LockHandle: PKLOCK_QUEUE_HANDLE)", false),
+    (
+        "KeAcquireInStackQueuedSpinLockAtDpcLevel",
+        "unsafe extern \"C\" fn(SpinLock: PKSPIN_LOCK, LockHandle: PKLOCK_QUEUE_HANDLE)",
+        false,
+    ),
+    ("KeReleaseInStackQueuedSpinLockFromDpcLevel", "unsafe extern \"C\" fn(LockHandle: PKLOCK_QUEUE_HANDLE)", false),
+    ("ExInitializeResourceLite", "unsafe extern \"C\" fn(Resource: PERESOURCE) -> NTSTATUS", true),
+    ("ExAcquireResourceExclusiveLite", "unsafe extern \"C\" fn(Resource: PERESOURCE, Wait: BOOLEAN) -> BOOLEAN", false),
+    ("ExAcquireResourceSharedLite", "unsafe extern \"C\" fn(Resource: PERESOURCE, Wait: BOOLEAN) -> BOOLEAN", false),
+    ("ExReleaseResourceLite", "unsafe extern \"C\" fn(Resource: PERESOURCE)", false),
+    ("ExDeleteResourceLite", "unsafe extern \"C\" fn(Resource: PERESOURCE) -> NTSTATUS", true),
+    ("ExIsResourceAcquiredExclusiveLite", "unsafe extern \"C\" fn(Resource: PERESOURCE) -> BOOLEAN", false),
+    ("ExIsResourceAcquiredSharedLite", "unsafe extern \"C\" fn(Resource: PERESOURCE) -> ULONG", false),
+];
+
 /// Allowlisted kernel routines that the real bindings' ntddk.rs declares
 /// `#[must_use]` (tests/bindings.rs reads that file).
 /// ObCloseHandle is not in the bindings: `#[must_use]` by the rule wdk-sys
@@ -161,6 +235,11 @@ const INFERRED_FN_SHAPES: &[(&str, &str)] = &[
     ("ExAllocatePool2", "unsafe extern \"C\" fn(Flags: POOL_FLAGS, NumberOfBytes: SIZE_T, Tag: ULONG) -> PVOID"),
     ("NtClose", "unsafe extern \"C\" fn(Handle: HANDLE) -> NTSTATUS"),
     ("ObCloseHandle", "unsafe extern \"C\" fn(Handle: HANDLE, PreviousMode: KPROCESSOR_MODE) -> NTSTATUS"),
+    (
+        "ExAllocatePoolWithTag",
+        "unsafe extern \"C\" fn(PoolType: POOL_TYPE, NumberOfBytes: SIZE_T, Tag: ULONG) -> PVOID",
+    ),
+    ("ExAllocatePool", "unsafe extern \"C\" fn(PoolType: POOL_TYPE, NumberOfBytes: SIZE_T) -> PVOID"),
     ("ExAcquireFastMutex", "unsafe extern \"C\" fn(FastMutex: PFAST_MUTEX)"),
     ("ExReleaseFastMutex", "unsafe extern \"C\" fn(FastMutex: PFAST_MUTEX)"),
     ("KeClearEvent", "unsafe extern \"C\" fn(Event: PRKEVENT)"),
@@ -310,6 +389,19 @@ fn parse(rel: &str) -> syn::File {
     syn::parse_file(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// `src/surface/ntddk.rs` and every file of `src/surface/ntddk/` (its
+/// submodules, one kernel area each): a new one is checked without being listed.
+fn ntddk_files() -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(crate_dir().join("src/surface/ntddk"))
+        .expect("src/surface/ntddk is readable")
+        .map(|e| format!("src/surface/ntddk/{}", e.expect("a directory entry").file_name().to_string_lossy()))
+        .filter(|f| f.ends_with(".rs"))
+        .collect();
+    files.sort();
+    files.insert(0, "src/surface/ntddk.rs".into());
+    files
+}
+
 fn is_pub(vis: &syn::Visibility) -> bool {
     matches!(vis, syn::Visibility::Public(_))
 }
@@ -424,7 +516,7 @@ fn collect_surface() -> Surface {
             other => panic!("surface types/consts: unexpected public item kind {:?}", std::mem::discriminant(&other)),
         }
     }
-    for item in parse("src/surface/ntddk.rs").items {
+    for item in ntddk_files().iter().flat_map(|f| parse(f).items) {
         match item {
             syn::Item::Fn(f) if is_pub(&f.vis) => {
                 s.ntddk.insert(f.sig.ident.to_string(), has_attr(&f.attrs, "must_use"));
@@ -579,7 +671,8 @@ fn generate(t: &Table, s: &Surface) -> String {
             .fns
             .get(name)
             .map(|r| fn_pointer_type(r, name))
-            .or_else(|| INFERRED_FN_SHAPES.iter().find(|(n, _)| n == name).map(|(_, s)| s.to_string()));
+            .or_else(|| INFERRED_FN_SHAPES.iter().find(|(n, _)| n == name).map(|(_, s)| s.to_string()))
+            .or_else(|| FROM_BINDINGS.iter().find(|(n, _, _)| n == name).map(|(_, s, _)| s.to_string()));
         if let Some(shape) = shape {
             let _ = writeln!(w, "/// `ntddk::{name}`\nconst _: {} = crate::ntddk::{name};", llp64(&shape));
         }
@@ -626,7 +719,11 @@ fn generated_conformance_is_current() {
 fn every_surface_name_is_in_the_table_or_allowlisted() {
     let t = load_table();
     let s = collect_surface();
-    let allowed = |n: &str| ALLOWLIST.iter().any(|(a, _)| *a == n) || s.generated.contains(n);
+    let allowed = |n: &str| {
+        ALLOWLIST.iter().any(|(a, _)| *a == n)
+            || FROM_BINDINGS.iter().any(|(a, _, _)| *a == n && s.ntddk.contains_key(n))
+            || s.generated.contains(n)
+    };
     let mut unknown = Vec::new();
     for n in &s.types {
         if !t.types.contains_key(n) && !t.fnptrs.contains_key(n) && !allowed(n) {
@@ -748,6 +845,7 @@ fn must_use_matches_wdk_sys() {
             .fns
             .get(n)
             .map(|r| r.starts_with("#[must_use]"))
+            .or_else(|| FROM_BINDINGS.iter().find(|(a, _, _)| a == n).map(|(_, _, m)| *m))
             .unwrap_or_else(|| MUST_USE_FROM_BINDINGS.contains(&n.as_str()));
         if *must_use != want {
             problems.push(format!("ntddk::{n}: #[must_use] is {must_use}, wdk-sys has {want}"));
@@ -776,6 +874,9 @@ fn allowlists_have_reasons_and_are_used() {
             || s.other.contains(*name)
             || s.consts.contains(*name);
         assert!(used, "{name} is allowlisted but not on the surface; remove the entry");
+    }
+    for (name, _, _) in FROM_BINDINGS {
+        assert!(s.ntddk.contains_key(*name), "{name} is in FROM_BINDINGS but not on the surface; remove the entry");
     }
 }
 

@@ -1,7 +1,8 @@
 //! The routine coverage table, `kmdf-sim/ROUTINES.md`: every routine of the
 //! routine table (the KMDF 1.33 DDIs, then the kernel routines), whether the
 //! surface implements it (a public function of that name in
-//! `src/surface/ddi/*.rs`, `src/surface/ntddk.rs` or `src/surface/wdm.rs`), its maximum IRQL and
+//! `src/surface/ddi/*.rs`, `src/surface/ntddk.rs`, `src/surface/ntddk/*.rs` or `src/surface/wdm.rs`),
+//! its maximum IRQL and
 //! the basis of that rule (facts, DDI pages), with the counts.
 
 use crate::routines::{DDI_TABLE, KERNEL_ROUTINES, OVERRIDES, RoutineRow, routine_rows};
@@ -127,6 +128,15 @@ pub fn expected(kmdf_sim: &Path) -> Result<(String, Coverage), String> {
     files.sort();
     files.push(kmdf_sim.join("src/surface/ntddk.rs"));
     files.push(kmdf_sim.join("src/surface/wdm.rs"));
+    // ntddk's own files, one kernel area each (src/surface/ntddk/*.rs).
+    let mut kernel_files: Vec<_> = std::fs::read_dir(kmdf_sim.join("src/surface/ntddk"))
+        .map_err(|e| format!("src/surface/ntddk: {e}"))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        .collect();
+    kernel_files.sort();
+    files.extend(kernel_files);
     let mut implemented = BTreeSet::new();
     for f in files {
         implemented.extend(public_functions(&read(&f)?).map_err(|e| format!("{}: {e}", f.display()))?);

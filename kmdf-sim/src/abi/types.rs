@@ -2,8 +2,8 @@
 //! Regenerate: `cargo run -p kmdf-sim-gen -- write`.
 //!
 //! The items of the real wdk-sys 0.5.2 bindings (data/wdk-sys-0.5.2-bindings.tar.xz:
-//! types.rs, constants.rs) that the 333 roots of data/surface-roots.txt need, transitively,
-//! as bindgen wrote them: 755 names, 1115 items.
+//! types.rs, constants.rs) that the 343 roots of data/surface-roots.txt need, transitively,
+//! as bindgen wrote them: 770 names, 1140 items.
 //! `::core::ffi::c_long`/`c_ulong` are written as Windows' (LLP64) `i32`/`u32`;
 //! bindgen's layout assertions below check the result on the host.
 #![allow(
@@ -1005,6 +1005,68 @@ impl Default for _KDEVICE_QUEUE_ENTRY {
 }
 pub type KDEVICE_QUEUE_ENTRY = _KDEVICE_QUEUE_ENTRY;
 pub type KSPIN_LOCK = ULONG_PTR;
+pub type PKSPIN_LOCK = *mut ULONG_PTR;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct _KSPIN_LOCK_QUEUE {
+    pub Next: *mut _KSPIN_LOCK_QUEUE,
+    pub Lock: PKSPIN_LOCK,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of _KSPIN_LOCK_QUEUE"][::core::mem::size_of::<_KSPIN_LOCK_QUEUE>() - 16usize];
+    [
+        "Alignment of _KSPIN_LOCK_QUEUE",
+    ][::core::mem::align_of::<_KSPIN_LOCK_QUEUE>() - 8usize];
+    [
+        "Offset of field: _KSPIN_LOCK_QUEUE::Next",
+    ][::core::mem::offset_of!(_KSPIN_LOCK_QUEUE, Next) - 0usize];
+    [
+        "Offset of field: _KSPIN_LOCK_QUEUE::Lock",
+    ][::core::mem::offset_of!(_KSPIN_LOCK_QUEUE, Lock) - 8usize];
+};
+impl Default for _KSPIN_LOCK_QUEUE {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type KSPIN_LOCK_QUEUE = _KSPIN_LOCK_QUEUE;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct _KLOCK_QUEUE_HANDLE {
+    pub LockQueue: KSPIN_LOCK_QUEUE,
+    pub OldIrql: KIRQL,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _KLOCK_QUEUE_HANDLE",
+    ][::core::mem::size_of::<_KLOCK_QUEUE_HANDLE>() - 24usize];
+    [
+        "Alignment of _KLOCK_QUEUE_HANDLE",
+    ][::core::mem::align_of::<_KLOCK_QUEUE_HANDLE>() - 8usize];
+    [
+        "Offset of field: _KLOCK_QUEUE_HANDLE::LockQueue",
+    ][::core::mem::offset_of!(_KLOCK_QUEUE_HANDLE, LockQueue) - 0usize];
+    [
+        "Offset of field: _KLOCK_QUEUE_HANDLE::OldIrql",
+    ][::core::mem::offset_of!(_KLOCK_QUEUE_HANDLE, OldIrql) - 16usize];
+};
+impl Default for _KLOCK_QUEUE_HANDLE {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type KLOCK_QUEUE_HANDLE = _KLOCK_QUEUE_HANDLE;
+pub type PKLOCK_QUEUE_HANDLE = *mut _KLOCK_QUEUE_HANDLE;
 pub type KDEFERRED_ROUTINE = ::core::option::Option<
     unsafe extern "C" fn(
         Dpc: *mut _KDPC,
@@ -3068,6 +3130,8 @@ impl Default for _ERESOURCE {
         }
     }
 }
+pub type ERESOURCE = _ERESOURCE;
+pub type PERESOURCE = *mut _ERESOURCE;
 ///                            Security Manager Types                          *
 pub type PSECURITY_DESCRIPTOR = PVOID;
 pub type SECURITY_INFORMATION = ULONG;
@@ -10362,6 +10426,367 @@ pub type IO_STACK_LOCATION = _IO_STACK_LOCATION;
 pub type PIO_STACK_LOCATION = *mut _IO_STACK_LOCATION;
 pub type PCREATE_PROCESS_NOTIFY_ROUTINE = ::core::option::Option<
     unsafe extern "C" fn(ParentId: HANDLE, ProcessId: HANDLE, Create: BOOLEAN),
+>;
+pub type PCREATE_THREAD_NOTIFY_ROUTINE = ::core::option::Option<
+    unsafe extern "C" fn(ProcessId: HANDLE, ThreadId: HANDLE, Create: BOOLEAN),
+>;
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub struct _IMAGE_INFO {
+    pub __bindgen_anon_1: _IMAGE_INFO__bindgen_ty_1,
+    pub ImageBase: PVOID,
+    pub ImageSelector: ULONG,
+    pub ImageSize: SIZE_T,
+    pub ImageSectionNumber: ULONG,
+}
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub union _IMAGE_INFO__bindgen_ty_1 {
+    pub Properties: ULONG,
+    pub __bindgen_anon_1: _IMAGE_INFO__bindgen_ty_1__bindgen_ty_1,
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _IMAGE_INFO__bindgen_ty_1__bindgen_ty_1 {
+    pub _bindgen_align: [u32; 0],
+    pub _bitfield_1: __BindgenBitfieldUnit<[u8; 4usize]>,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _IMAGE_INFO__bindgen_ty_1__bindgen_ty_1",
+    ][::core::mem::size_of::<_IMAGE_INFO__bindgen_ty_1__bindgen_ty_1>() - 4usize];
+    [
+        "Alignment of _IMAGE_INFO__bindgen_ty_1__bindgen_ty_1",
+    ][::core::mem::align_of::<_IMAGE_INFO__bindgen_ty_1__bindgen_ty_1>() - 4usize];
+};
+impl _IMAGE_INFO__bindgen_ty_1__bindgen_ty_1 {
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub fn ImageAddressingMode(&self) -> ULONG {
+        unsafe {
+            ::core::mem::transmute(self._bitfield_1.get_const::<0usize, 8u8>() as u32)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub fn set_ImageAddressingMode(&mut self, val: ULONG) {
+        unsafe {
+            let val: u32 = ::core::mem::transmute(val);
+            self._bitfield_1.set_const::<0usize, 8u8>(val as u64)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub unsafe fn ImageAddressingMode_raw(this: *const Self) -> ULONG {
+        unsafe {
+            ::core::mem::transmute(
+                <__BindgenBitfieldUnit<
+                    [u8; 4usize],
+                >>::raw_get_const::<
+                    0usize,
+                    8u8,
+                >(::core::ptr::addr_of!((*this)._bitfield_1)) as u32,
+            )
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub unsafe fn set_ImageAddressingMode_raw(this: *mut Self, val: ULONG) {
+        unsafe {
+            let val: u32 = ::core::mem::transmute(val);
+            <__BindgenBitfieldUnit<
+                [u8; 4usize],
+            >>::raw_set_const::<
+                0usize,
+                8u8,
+            >(::core::ptr::addr_of_mut!((*this)._bitfield_1), val as u64)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub fn SystemModeImage(&self) -> ULONG {
+        unsafe {
+            ::core::mem::transmute(self._bitfield_1.get_const::<8usize, 1u8>() as u32)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub fn set_SystemModeImage(&mut self, val: ULONG) {
+        unsafe {
+            let val: u32 = ::core::mem::transmute(val);
+            self._bitfield_1.set_const::<8usize, 1u8>(val as u64)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub unsafe fn SystemModeImage_raw(this: *const Self) -> ULONG {
+        unsafe {
+            ::core::mem::transmute(
+                <__BindgenBitfieldUnit<
+                    [u8; 4usize],
+                >>::raw_get_const::<
+                    8usize,
+                    1u8,
+                >(::core::ptr::addr_of!((*this)._bitfield_1)) as u32,
+            )
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub unsafe fn set_SystemModeImage_raw(this: *mut Self, val: ULONG) {
+        unsafe {
+            let val: u32 = ::core::mem::transmute(val);
+            <__BindgenBitfieldUnit<
+                [u8; 4usize],
+            >>::raw_set_const::<
+                8usize,
+                1u8,
+            >(::core::ptr::addr_of_mut!((*this)._bitfield_1), val as u64)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub fn ImageMappedToAllPids(&self) -> ULONG {
+        unsafe {
+            ::core::mem::transmute(self._bitfield_1.get_const::<9usize, 1u8>() as u32)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub fn set_ImageMappedToAllPids(&mut self, val: ULONG) {
+        unsafe {
+            let val: u32 = ::core::mem::transmute(val);
+            self._bitfield_1.set_const::<9usize, 1u8>(val as u64)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub unsafe fn ImageMappedToAllPids_raw(this: *const Self) -> ULONG {
+        unsafe {
+            ::core::mem::transmute(
+                <__BindgenBitfieldUnit<
+                    [u8; 4usize],
+                >>::raw_get_const::<
+                    9usize,
+                    1u8,
+                >(::core::ptr::addr_of!((*this)._bitfield_1)) as u32,
+            )
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub unsafe fn set_ImageMappedToAllPids_raw(this: *mut Self, val: ULONG) {
+        unsafe {
+            let val: u32 = ::core::mem::transmute(val);
+            <__BindgenBitfieldUnit<
+                [u8; 4usize],
+            >>::raw_set_const::<
+                9usize,
+                1u8,
+            >(::core::ptr::addr_of_mut!((*this)._bitfield_1), val as u64)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub fn ExtendedInfoPresent(&self) -> ULONG {
+        unsafe {
+            ::core::mem::transmute(self._bitfield_1.get_const::<10usize, 1u8>() as u32)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub fn set_ExtendedInfoPresent(&mut self, val: ULONG) {
+        unsafe {
+            let val: u32 = ::core::mem::transmute(val);
+            self._bitfield_1.set_const::<10usize, 1u8>(val as u64)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub unsafe fn ExtendedInfoPresent_raw(this: *const Self) -> ULONG {
+        unsafe {
+            ::core::mem::transmute(
+                <__BindgenBitfieldUnit<
+                    [u8; 4usize],
+                >>::raw_get_const::<
+                    10usize,
+                    1u8,
+                >(::core::ptr::addr_of!((*this)._bitfield_1)) as u32,
+            )
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub unsafe fn set_ExtendedInfoPresent_raw(this: *mut Self, val: ULONG) {
+        unsafe {
+            let val: u32 = ::core::mem::transmute(val);
+            <__BindgenBitfieldUnit<
+                [u8; 4usize],
+            >>::raw_set_const::<
+                10usize,
+                1u8,
+            >(::core::ptr::addr_of_mut!((*this)._bitfield_1), val as u64)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub fn Reserved(&self) -> ULONG {
+        unsafe {
+            ::core::mem::transmute(self._bitfield_1.get_const::<11usize, 21u8>() as u32)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub fn set_Reserved(&mut self, val: ULONG) {
+        unsafe {
+            let val: u32 = ::core::mem::transmute(val);
+            self._bitfield_1.set_const::<11usize, 21u8>(val as u64)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub unsafe fn Reserved_raw(this: *const Self) -> ULONG {
+        unsafe {
+            ::core::mem::transmute(
+                <__BindgenBitfieldUnit<
+                    [u8; 4usize],
+                >>::raw_get_const::<
+                    11usize,
+                    21u8,
+                >(::core::ptr::addr_of!((*this)._bitfield_1)) as u32,
+            )
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub unsafe fn set_Reserved_raw(this: *mut Self, val: ULONG) {
+        unsafe {
+            let val: u32 = ::core::mem::transmute(val);
+            <__BindgenBitfieldUnit<
+                [u8; 4usize],
+            >>::raw_set_const::<
+                11usize,
+                21u8,
+            >(::core::ptr::addr_of_mut!((*this)._bitfield_1), val as u64)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub fn new_bitfield_1(
+        ImageAddressingMode: ULONG,
+        SystemModeImage: ULONG,
+        ImageMappedToAllPids: ULONG,
+        ExtendedInfoPresent: ULONG,
+        Reserved: ULONG,
+    ) -> __BindgenBitfieldUnit<[u8; 4usize]> {
+        let mut __bindgen_bitfield_unit: __BindgenBitfieldUnit<[u8; 4usize]> = Default::default();
+        __bindgen_bitfield_unit
+            .set_const::<
+                0usize,
+                8u8,
+            >({
+                let ImageAddressingMode: u32 = unsafe {
+                    ::core::mem::transmute(ImageAddressingMode)
+                };
+                ImageAddressingMode as u64
+            });
+        __bindgen_bitfield_unit
+            .set_const::<
+                8usize,
+                1u8,
+            >({
+                let SystemModeImage: u32 = unsafe {
+                    ::core::mem::transmute(SystemModeImage)
+                };
+                SystemModeImage as u64
+            });
+        __bindgen_bitfield_unit
+            .set_const::<
+                9usize,
+                1u8,
+            >({
+                let ImageMappedToAllPids: u32 = unsafe {
+                    ::core::mem::transmute(ImageMappedToAllPids)
+                };
+                ImageMappedToAllPids as u64
+            });
+        __bindgen_bitfield_unit
+            .set_const::<
+                10usize,
+                1u8,
+            >({
+                let ExtendedInfoPresent: u32 = unsafe {
+                    ::core::mem::transmute(ExtendedInfoPresent)
+                };
+                ExtendedInfoPresent as u64
+            });
+        __bindgen_bitfield_unit
+            .set_const::<
+                11usize,
+                21u8,
+            >({
+                let Reserved: u32 = unsafe { ::core::mem::transmute(Reserved) };
+                Reserved as u64
+            });
+        __bindgen_bitfield_unit
+    }
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _IMAGE_INFO__bindgen_ty_1",
+    ][::core::mem::size_of::<_IMAGE_INFO__bindgen_ty_1>() - 4usize];
+    [
+        "Alignment of _IMAGE_INFO__bindgen_ty_1",
+    ][::core::mem::align_of::<_IMAGE_INFO__bindgen_ty_1>() - 4usize];
+    [
+        "Offset of field: _IMAGE_INFO__bindgen_ty_1::Properties",
+    ][::core::mem::offset_of!(_IMAGE_INFO__bindgen_ty_1, Properties) - 0usize];
+};
+impl Default for _IMAGE_INFO__bindgen_ty_1 {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of _IMAGE_INFO"][::core::mem::size_of::<_IMAGE_INFO>() - 40usize];
+    ["Alignment of _IMAGE_INFO"][::core::mem::align_of::<_IMAGE_INFO>() - 8usize];
+    [
+        "Offset of field: _IMAGE_INFO::ImageBase",
+    ][::core::mem::offset_of!(_IMAGE_INFO, ImageBase) - 8usize];
+    [
+        "Offset of field: _IMAGE_INFO::ImageSelector",
+    ][::core::mem::offset_of!(_IMAGE_INFO, ImageSelector) - 16usize];
+    [
+        "Offset of field: _IMAGE_INFO::ImageSize",
+    ][::core::mem::offset_of!(_IMAGE_INFO, ImageSize) - 24usize];
+    [
+        "Offset of field: _IMAGE_INFO::ImageSectionNumber",
+    ][::core::mem::offset_of!(_IMAGE_INFO, ImageSectionNumber) - 32usize];
+};
+impl Default for _IMAGE_INFO {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type IMAGE_INFO = _IMAGE_INFO;
+pub type PIMAGE_INFO = *mut _IMAGE_INFO;
+pub type PLOAD_IMAGE_NOTIFY_ROUTINE = ::core::option::Option<
+    unsafe extern "C" fn(
+        FullImageName: PUNICODE_STRING,
+        ProcessId: HANDLE,
+        ImageInfo: PIMAGE_INFO,
+    ),
 >;
 pub type POOL_FLAGS = ULONG64;
 #[repr(C)]

@@ -10,6 +10,7 @@
 //! The machine never holds a borrow of its state while driver code runs: every
 //! DDI borrows the state for its own work only.
 
+mod kernel;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 pub mod native;
 pub mod scenario;

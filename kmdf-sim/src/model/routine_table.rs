@@ -3,7 +3,7 @@
 //!
 //! Every routine the simulator can serve: the 445 DDIs of data/kmdf-1.33-ddi.tsv
 //! (maximum IRQL: the `irql_max` column; 15 from data/ddi-irql-overrides.tsv),
-//! then the 41 kernel routines of data/kernel-routines.tsv.
+//! then the 65 kernel routines of data/kernel-routines.tsv.
 //! KIRQL values: PASSIVE_LEVEL 0, APC_LEVEL 1, DISPATCH_LEVEL 2, HIGH_LEVEL 15.
 
 /// A routine's identity: its position in [`NAME`] and [`MAX_IRQL`].
@@ -987,10 +987,58 @@ pub(crate) enum Routine {
     ZwQueryValueKey = 484,
     /// ZwSetValueKey's DDI page: IRQL PASSIVE_LEVEL
     ZwSetValueKey = 485,
+    /// PsSetCreateThreadNotifyRoutine's DDI page: IRQL PASSIVE_LEVEL (F140)
+    PsSetCreateThreadNotifyRoutine = 486,
+    /// PsRemoveCreateThreadNotifyRoutine's DDI page: IRQL PASSIVE_LEVEL (F140)
+    PsRemoveCreateThreadNotifyRoutine = 487,
+    /// PsSetLoadImageNotifyRoutine's DDI page: IRQL PASSIVE_LEVEL (F140)
+    PsSetLoadImageNotifyRoutine = 488,
+    /// PsRemoveLoadImageNotifyRoutine's DDI page: IRQL PASSIVE_LEVEL (F140)
+    PsRemoveLoadImageNotifyRoutine = 489,
+    /// KeDelayExecutionThread's DDI page: IRQL <= APC_LEVEL (F141)
+    KeDelayExecutionThread = 490,
+    /// KeQueryPerformanceCounter's DDI page: any level (F141)
+    KeQueryPerformanceCounter = 491,
+    /// KeQueryTimeIncrement's DDI page: any level (F141)
+    KeQueryTimeIncrement = 492,
+    /// KeAcquireSpinLockRaiseToDpc's DDI page: IRQL <= DISPATCH_LEVEL (F142)
+    KeAcquireSpinLockRaiseToDpc = 493,
+    /// KeReleaseSpinLock's DDI page: IRQL DISPATCH_LEVEL; the IrqlKeReleaseSpinLock rule (exactly DISPATCH_LEVEL, NewIrql the acquire's) is checked inside (F142)
+    KeReleaseSpinLock = 494,
+    /// KeAcquireSpinLockAtDpcLevel's DDI page: the caller already runs at >= DISPATCH_LEVEL, checked inside (F142)
+    KeAcquireSpinLockAtDpcLevel = 495,
+    /// KeReleaseSpinLockFromDpcLevel's DDI page: IRQL DISPATCH_LEVEL, checked inside as exact (F142)
+    KeReleaseSpinLockFromDpcLevel = 496,
+    /// KeAcquireInStackQueuedSpinLock's DDI page: IRQL <= DISPATCH_LEVEL (F142)
+    KeAcquireInStackQueuedSpinLock = 497,
+    /// KeReleaseInStackQueuedSpinLock's DDI page: IRQL DISPATCH_LEVEL, checked inside as exact (F142)
+    KeReleaseInStackQueuedSpinLock = 498,
+    /// KeAcquireInStackQueuedSpinLockAtDpcLevel's DDI page: the caller already runs at >= DISPATCH_LEVEL, checked inside (F142)
+    KeAcquireInStackQueuedSpinLockAtDpcLevel = 499,
+    /// KeReleaseInStackQueuedSpinLockFromDpcLevel's DDI page: IRQL DISPATCH_LEVEL, checked inside as exact (F142)
+    KeReleaseInStackQueuedSpinLockFromDpcLevel = 500,
+    /// ExInitializeResourceLite's DDI page: IRQL <= DISPATCH_LEVEL (F143)
+    ExInitializeResourceLite = 501,
+    /// ExAcquireResourceExclusiveLite's DDI page: IRQL <= APC_LEVEL; normal kernel APCs disabled (WithinCriticalRegion) is checked inside as a finding (F143)
+    ExAcquireResourceExclusiveLite = 502,
+    /// ExAcquireResourceSharedLite's DDI page: IRQL <= APC_LEVEL; normal kernel APCs disabled is checked inside as a finding (F143)
+    ExAcquireResourceSharedLite = 503,
+    /// ExReleaseResourceLite's DDI page: IRQL <= DISPATCH_LEVEL (F143)
+    ExReleaseResourceLite = 504,
+    /// ExDeleteResourceLite's DDI page: IRQL <= APC_LEVEL (the IrqlExApcLte3 rule) (F143)
+    ExDeleteResourceLite = 505,
+    /// ExIsResourceAcquiredExclusiveLite's DDI page: IRQL <= DISPATCH_LEVEL (F143)
+    ExIsResourceAcquiredExclusiveLite = 506,
+    /// ExIsResourceAcquiredSharedLite's DDI page: IRQL <= DISPATCH_LEVEL (F143)
+    ExIsResourceAcquiredSharedLite = 507,
+    /// ExAllocatePoolWithTag's DDI page: IRQL <= DISPATCH_LEVEL for nonpaged pool (paged pool's APC_LEVEL is checked inside the routine, which knows the pool type) (F144)
+    ExAllocatePoolWithTag = 508,
+    /// ExAllocatePool's DDI page: as ExAllocatePoolWithTag (F144)
+    ExAllocatePool = 509,
 }
 
 /// How many routines there are.
-pub(crate) const COUNT: usize = 486;
+pub(crate) const COUNT: usize = 510;
 
 /// Every routine, in order: `ALL[r as usize] == r`.
 #[allow(dead_code, reason = "the tables' own tests iterate it")]
@@ -1481,6 +1529,30 @@ pub(crate) const ALL: [Routine; COUNT] = [
     Routine::ZwQueryKey,
     Routine::ZwQueryValueKey,
     Routine::ZwSetValueKey,
+    Routine::PsSetCreateThreadNotifyRoutine,
+    Routine::PsRemoveCreateThreadNotifyRoutine,
+    Routine::PsSetLoadImageNotifyRoutine,
+    Routine::PsRemoveLoadImageNotifyRoutine,
+    Routine::KeDelayExecutionThread,
+    Routine::KeQueryPerformanceCounter,
+    Routine::KeQueryTimeIncrement,
+    Routine::KeAcquireSpinLockRaiseToDpc,
+    Routine::KeReleaseSpinLock,
+    Routine::KeAcquireSpinLockAtDpcLevel,
+    Routine::KeReleaseSpinLockFromDpcLevel,
+    Routine::KeAcquireInStackQueuedSpinLock,
+    Routine::KeReleaseInStackQueuedSpinLock,
+    Routine::KeAcquireInStackQueuedSpinLockAtDpcLevel,
+    Routine::KeReleaseInStackQueuedSpinLockFromDpcLevel,
+    Routine::ExInitializeResourceLite,
+    Routine::ExAcquireResourceExclusiveLite,
+    Routine::ExAcquireResourceSharedLite,
+    Routine::ExReleaseResourceLite,
+    Routine::ExDeleteResourceLite,
+    Routine::ExIsResourceAcquiredExclusiveLite,
+    Routine::ExIsResourceAcquiredSharedLite,
+    Routine::ExAllocatePoolWithTag,
+    Routine::ExAllocatePool,
 ];
 
 /// Each routine's name, by [`Routine`].
@@ -1971,6 +2043,30 @@ pub(crate) const NAME: [&str; COUNT] = [
     "ZwQueryKey",
     "ZwQueryValueKey",
     "ZwSetValueKey",
+    "PsSetCreateThreadNotifyRoutine",
+    "PsRemoveCreateThreadNotifyRoutine",
+    "PsSetLoadImageNotifyRoutine",
+    "PsRemoveLoadImageNotifyRoutine",
+    "KeDelayExecutionThread",
+    "KeQueryPerformanceCounter",
+    "KeQueryTimeIncrement",
+    "KeAcquireSpinLockRaiseToDpc",
+    "KeReleaseSpinLock",
+    "KeAcquireSpinLockAtDpcLevel",
+    "KeReleaseSpinLockFromDpcLevel",
+    "KeAcquireInStackQueuedSpinLock",
+    "KeReleaseInStackQueuedSpinLock",
+    "KeAcquireInStackQueuedSpinLockAtDpcLevel",
+    "KeReleaseInStackQueuedSpinLockFromDpcLevel",
+    "ExInitializeResourceLite",
+    "ExAcquireResourceExclusiveLite",
+    "ExAcquireResourceSharedLite",
+    "ExReleaseResourceLite",
+    "ExDeleteResourceLite",
+    "ExIsResourceAcquiredExclusiveLite",
+    "ExIsResourceAcquiredSharedLite",
+    "ExAllocatePoolWithTag",
+    "ExAllocatePool",
 ];
 
 /// How many routines are the framework's DDIs: `Routine`s below it are
@@ -2465,6 +2561,30 @@ pub(crate) const SYMBOL: [&str; COUNT] = [
     "nt!ZwQueryKey",
     "nt!ZwQueryValueKey",
     "nt!ZwSetValueKey",
+    "nt!PsSetCreateThreadNotifyRoutine",
+    "nt!PsRemoveCreateThreadNotifyRoutine",
+    "nt!PsSetLoadImageNotifyRoutine",
+    "nt!PsRemoveLoadImageNotifyRoutine",
+    "nt!KeDelayExecutionThread",
+    "nt!KeQueryPerformanceCounter",
+    "nt!KeQueryTimeIncrement",
+    "nt!KeAcquireSpinLockRaiseToDpc",
+    "nt!KeReleaseSpinLock",
+    "nt!KeAcquireSpinLockAtDpcLevel",
+    "nt!KeReleaseSpinLockFromDpcLevel",
+    "nt!KeAcquireInStackQueuedSpinLock",
+    "nt!KeReleaseInStackQueuedSpinLock",
+    "nt!KeAcquireInStackQueuedSpinLockAtDpcLevel",
+    "nt!KeReleaseInStackQueuedSpinLockFromDpcLevel",
+    "nt!ExInitializeResourceLite",
+    "nt!ExAcquireResourceExclusiveLite",
+    "nt!ExAcquireResourceSharedLite",
+    "nt!ExReleaseResourceLite",
+    "nt!ExDeleteResourceLite",
+    "nt!ExIsResourceAcquiredExclusiveLite",
+    "nt!ExIsResourceAcquiredSharedLite",
+    "nt!ExAllocatePoolWithTag",
+    "nt!ExAllocatePool",
 ];
 
 /// Each routine's maximum IRQL (`None`: no rule), by [`Routine`].
@@ -2955,4 +3075,28 @@ pub(crate) const MAX_IRQL: [Option<u8>; COUNT] = [
     Some(0), // ZwQueryKey
     Some(0), // ZwQueryValueKey
     Some(0), // ZwSetValueKey
+    Some(0), // PsSetCreateThreadNotifyRoutine
+    Some(0), // PsRemoveCreateThreadNotifyRoutine
+    Some(0), // PsSetLoadImageNotifyRoutine
+    Some(0), // PsRemoveLoadImageNotifyRoutine
+    Some(1), // KeDelayExecutionThread
+    Some(15), // KeQueryPerformanceCounter
+    Some(15), // KeQueryTimeIncrement
+    Some(2), // KeAcquireSpinLockRaiseToDpc
+    Some(2), // KeReleaseSpinLock
+    Some(15), // KeAcquireSpinLockAtDpcLevel
+    Some(2), // KeReleaseSpinLockFromDpcLevel
+    Some(2), // KeAcquireInStackQueuedSpinLock
+    Some(2), // KeReleaseInStackQueuedSpinLock
+    Some(15), // KeAcquireInStackQueuedSpinLockAtDpcLevel
+    Some(2), // KeReleaseInStackQueuedSpinLockFromDpcLevel
+    Some(2), // ExInitializeResourceLite
+    Some(1), // ExAcquireResourceExclusiveLite
+    Some(1), // ExAcquireResourceSharedLite
+    Some(2), // ExReleaseResourceLite
+    Some(1), // ExDeleteResourceLite
+    Some(2), // ExIsResourceAcquiredExclusiveLite
+    Some(2), // ExIsResourceAcquiredSharedLite
+    Some(2), // ExAllocatePoolWithTag
+    Some(2), // ExAllocatePool
 ];

@@ -2121,16 +2121,44 @@ const _: unsafe extern "C" fn(Format: PCSTR, ...) -> ULONG = crate::ntddk::DbgPr
 const _: unsafe extern "C" fn(ComponentId: ULONG, Level: ULONG, Format: PCSTR, ...) -> ULONG = crate::ntddk::DbgPrintEx;
 /// `ntddk::ExAcquireFastMutex`
 const _: unsafe extern "C" fn(FastMutex: PFAST_MUTEX) = crate::ntddk::ExAcquireFastMutex;
+/// `ntddk::ExAcquireResourceExclusiveLite`
+const _: unsafe extern "C" fn(Resource: PERESOURCE, Wait: BOOLEAN) -> BOOLEAN = crate::ntddk::ExAcquireResourceExclusiveLite;
+/// `ntddk::ExAcquireResourceSharedLite`
+const _: unsafe extern "C" fn(Resource: PERESOURCE, Wait: BOOLEAN) -> BOOLEAN = crate::ntddk::ExAcquireResourceSharedLite;
+/// `ntddk::ExAllocatePool`
+const _: unsafe extern "C" fn(PoolType: POOL_TYPE, NumberOfBytes: SIZE_T) -> PVOID = crate::ntddk::ExAllocatePool;
 /// `ntddk::ExAllocatePool2`
 const _: unsafe extern "C" fn(Flags: POOL_FLAGS, NumberOfBytes: SIZE_T, Tag: ULONG) -> PVOID = crate::ntddk::ExAllocatePool2;
+/// `ntddk::ExAllocatePoolWithTag`
+const _: unsafe extern "C" fn(PoolType: POOL_TYPE, NumberOfBytes: SIZE_T, Tag: ULONG) -> PVOID = crate::ntddk::ExAllocatePoolWithTag;
+/// `ntddk::ExDeleteResourceLite`
+const _: unsafe extern "C" fn(Resource: PERESOURCE) -> NTSTATUS = crate::ntddk::ExDeleteResourceLite;
 /// `ntddk::ExFreePool`
 const _: unsafe extern "C" fn(P: PVOID) = crate::ntddk::ExFreePool;
 /// `ntddk::ExFreePoolWithTag`
 const _: unsafe extern "C" fn(P: PVOID, Tag: ULONG) = crate::ntddk::ExFreePoolWithTag;
+/// `ntddk::ExInitializeResourceLite`
+const _: unsafe extern "C" fn(Resource: PERESOURCE) -> NTSTATUS = crate::ntddk::ExInitializeResourceLite;
+/// `ntddk::ExIsResourceAcquiredExclusiveLite`
+const _: unsafe extern "C" fn(Resource: PERESOURCE) -> BOOLEAN = crate::ntddk::ExIsResourceAcquiredExclusiveLite;
+/// `ntddk::ExIsResourceAcquiredSharedLite`
+const _: unsafe extern "C" fn(Resource: PERESOURCE) -> ULONG = crate::ntddk::ExIsResourceAcquiredSharedLite;
 /// `ntddk::ExReleaseFastMutex`
 const _: unsafe extern "C" fn(FastMutex: PFAST_MUTEX) = crate::ntddk::ExReleaseFastMutex;
+/// `ntddk::ExReleaseResourceLite`
+const _: unsafe extern "C" fn(Resource: PERESOURCE) = crate::ntddk::ExReleaseResourceLite;
+/// `ntddk::KeAcquireInStackQueuedSpinLock`
+const _: unsafe extern "C" fn(SpinLock: PKSPIN_LOCK, LockHandle: PKLOCK_QUEUE_HANDLE) = crate::ntddk::KeAcquireInStackQueuedSpinLock;
+/// `ntddk::KeAcquireInStackQueuedSpinLockAtDpcLevel`
+const _: unsafe extern "C" fn(SpinLock: PKSPIN_LOCK, LockHandle: PKLOCK_QUEUE_HANDLE) = crate::ntddk::KeAcquireInStackQueuedSpinLockAtDpcLevel;
+/// `ntddk::KeAcquireSpinLockAtDpcLevel`
+const _: unsafe extern "C" fn(SpinLock: PKSPIN_LOCK) = crate::ntddk::KeAcquireSpinLockAtDpcLevel;
+/// `ntddk::KeAcquireSpinLockRaiseToDpc`
+const _: unsafe extern "C" fn(SpinLock: PKSPIN_LOCK) -> KIRQL = crate::ntddk::KeAcquireSpinLockRaiseToDpc;
 /// `ntddk::KeClearEvent`
 const _: unsafe extern "C" fn(Event: PRKEVENT) = crate::ntddk::KeClearEvent;
+/// `ntddk::KeDelayExecutionThread`
+const _: unsafe extern "C" fn(WaitMode: KPROCESSOR_MODE, Alertable: BOOLEAN, Interval: PLARGE_INTEGER) -> NTSTATUS = crate::ntddk::KeDelayExecutionThread;
 /// `ntddk::KeEnterCriticalRegion`
 const _: unsafe extern "C" fn() = crate::ntddk::KeEnterCriticalRegion;
 /// `ntddk::KeGetCurrentIrql`
@@ -2141,10 +2169,22 @@ const _: unsafe extern "C" fn(Event: PRKEVENT, Type: EVENT_TYPE, State: BOOLEAN)
 const _: unsafe extern "C" fn(Mutex: PRKMUTEX, Level: ULONG) = crate::ntddk::KeInitializeMutex;
 /// `ntddk::KeLeaveCriticalRegion`
 const _: unsafe extern "C" fn() = crate::ntddk::KeLeaveCriticalRegion;
+/// `ntddk::KeQueryPerformanceCounter`
+const _: unsafe extern "C" fn(PerformanceFrequency: PLARGE_INTEGER) -> LARGE_INTEGER = crate::ntddk::KeQueryPerformanceCounter;
+/// `ntddk::KeQueryTimeIncrement`
+const _: unsafe extern "C" fn() -> ULONG = crate::ntddk::KeQueryTimeIncrement;
 /// `ntddk::KeReadStateEvent`
 const _: unsafe extern "C" fn(Event: PRKEVENT) -> LONG = crate::ntddk::KeReadStateEvent;
+/// `ntddk::KeReleaseInStackQueuedSpinLock`
+const _: unsafe extern "C" fn(LockHandle: PKLOCK_QUEUE_HANDLE) = crate::ntddk::KeReleaseInStackQueuedSpinLock;
+/// `ntddk::KeReleaseInStackQueuedSpinLockFromDpcLevel`
+const _: unsafe extern "C" fn(LockHandle: PKLOCK_QUEUE_HANDLE) = crate::ntddk::KeReleaseInStackQueuedSpinLockFromDpcLevel;
 /// `ntddk::KeReleaseMutex`
 const _: unsafe extern "C" fn(Mutex: PRKMUTEX, Wait: BOOLEAN) -> LONG = crate::ntddk::KeReleaseMutex;
+/// `ntddk::KeReleaseSpinLock`
+const _: unsafe extern "C" fn(SpinLock: PKSPIN_LOCK, NewIrql: KIRQL) = crate::ntddk::KeReleaseSpinLock;
+/// `ntddk::KeReleaseSpinLockFromDpcLevel`
+const _: unsafe extern "C" fn(SpinLock: PKSPIN_LOCK) = crate::ntddk::KeReleaseSpinLockFromDpcLevel;
 /// `ntddk::KeResetEvent`
 const _: unsafe extern "C" fn(Event: PRKEVENT) -> LONG = crate::ntddk::KeResetEvent;
 /// `ntddk::KeSetEvent`
@@ -2155,8 +2195,16 @@ const _: unsafe extern "C" fn(Object: PVOID, WaitReason: KWAIT_REASON, WaitMode:
 const _: unsafe extern "C" fn(Handle: HANDLE) -> NTSTATUS = crate::ntddk::NtClose;
 /// `ntddk::ObCloseHandle`
 const _: unsafe extern "C" fn(Handle: HANDLE, PreviousMode: KPROCESSOR_MODE) -> NTSTATUS = crate::ntddk::ObCloseHandle;
+/// `ntddk::PsRemoveCreateThreadNotifyRoutine`
+const _: unsafe extern "C" fn(NotifyRoutine: PCREATE_THREAD_NOTIFY_ROUTINE) -> NTSTATUS = crate::ntddk::PsRemoveCreateThreadNotifyRoutine;
+/// `ntddk::PsRemoveLoadImageNotifyRoutine`
+const _: unsafe extern "C" fn(NotifyRoutine: PLOAD_IMAGE_NOTIFY_ROUTINE) -> NTSTATUS = crate::ntddk::PsRemoveLoadImageNotifyRoutine;
 /// `ntddk::PsSetCreateProcessNotifyRoutine`
 const _: unsafe extern "C" fn(NotifyRoutine: PCREATE_PROCESS_NOTIFY_ROUTINE, Remove: BOOLEAN) -> NTSTATUS = crate::ntddk::PsSetCreateProcessNotifyRoutine;
+/// `ntddk::PsSetCreateThreadNotifyRoutine`
+const _: unsafe extern "C" fn(NotifyRoutine: PCREATE_THREAD_NOTIFY_ROUTINE) -> NTSTATUS = crate::ntddk::PsSetCreateThreadNotifyRoutine;
+/// `ntddk::PsSetLoadImageNotifyRoutine`
+const _: unsafe extern "C" fn(NotifyRoutine: PLOAD_IMAGE_NOTIFY_ROUTINE) -> NTSTATUS = crate::ntddk::PsSetLoadImageNotifyRoutine;
 /// `ntddk::RtlAppendUnicodeToString`
 const _: unsafe extern "C" fn(Destination: PUNICODE_STRING, Source: PCWSTR) -> NTSTATUS = crate::ntddk::RtlAppendUnicodeToString;
 /// `ntddk::RtlCompareUnicodeString`

@@ -13,6 +13,18 @@ use crate::surface::strings::read_unicode;
 
 // The WDM I/O manager's routines (device objects, symbolic links, IRPs).
 pub use super::wdm::*;
+// One kernel area per file of src/surface/ntddk/ (the conformance, bindings
+// and coverage checks read them as part of this module).
+mod notify;
+mod pool;
+mod resource;
+mod spinlock;
+mod timing;
+pub use notify::*;
+pub use pool::*;
+pub use resource::*;
+pub use spinlock::*;
+pub use timing::*;
 
 unsafe extern "C" {
     /// `DbgPrint` (F81): formats with the kernel's printf conversions (`l` is

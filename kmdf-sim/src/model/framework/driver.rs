@@ -63,7 +63,7 @@ impl State {
             .filter(|(_, o)| o.driver == image)
             .map(|(h, o)| (*h, o.kind.type_name()))
             .collect();
-        self.notify_leak_check(image);
+        self.kernel_leak_checks(image);
         self.io_unload_check(image);
         let leaked_pool = self.kernel.pool.owned_by(image);
         self.kernel.pool.orphan(image);

@@ -13,6 +13,10 @@
 //! * `close` — ZwClose, ObCloseHandle, NtClose and their previous modes (F39).
 //! * `key_info` — the Zw registry routines: opening keys, information records, buffer rules.
 //! * `pool_routines` — ExAllocatePool2 / ExFreePool(WithTag)'s checks (BAD_POOL_CALLER).
+//! * `spinlock` — executive spin locks and their IRQL (F142).
+//! * `resource` — executive resources (ERESOURCE, F143).
+//! * `unload` — what the kernel checks of an image that unloads.
+//! * `timing` — delays, the performance counter, the time increment (F141).
 //! * `stack` — the simulated thread: call stack, process, IRQL (and the IRQL rule, F66).
 //!
 //! A kernel routine is one rule here plus one thin shim in the surface's `ntddk`.
@@ -28,11 +32,15 @@ pub(crate) mod notify;
 pub(crate) mod pool;
 pub(crate) mod pool_routines;
 pub(crate) mod registry;
+pub(crate) mod resource;
 pub(crate) mod rtl_strings;
 #[cfg(unix)]
 pub(crate) mod special_pool;
+pub(crate) mod spinlock;
 pub(crate) mod stack;
 pub(crate) mod sync;
+pub(crate) mod timing;
+pub(crate) mod unload;
 
 use super::settings::Settings;
 use bugcheck::OwnershipViolation;
@@ -72,6 +80,10 @@ pub(crate) struct Kernel {
     pub notify: notify::NotifyRoutines,
     /// The I/O manager's devices, links, files and IRPs (F120–F125).
     pub io: io::IoManager,
+    /// Spin locks held (F142).
+    pub spin_locks: spinlock::SpinLocks,
+    /// Live executive resources (F143).
+    pub resources: resource::Resources,
 }
 
 impl Kernel {
@@ -91,6 +103,8 @@ impl Kernel {
             sync: sync::SyncObjects::default(),
             notify: notify::NotifyRoutines::default(),
             io: io::IoManager::default(),
+            spin_locks: spinlock::SpinLocks::default(),
+            resources: resource::Resources::default(),
         }
     }
 }

@@ -166,4 +166,76 @@ impl State {
             b.blamed = image.to_string();
         }
     }
+
+    /// A BAD_POOL_CALLER (0xC2) stop; the parameters follow the bug-check
+    /// page named at the top of this file.
+    pub(crate) fn bad_pool_caller(&mut self, params: [u64; 4], what: &str) {
+        let note = match params[0] {
+            0x00 => "0x00: a zero-byte pool allocation.",
+            0x07 => "0x07: a pool block freed twice.",
+            0x08 => "0x08: pool allocated at an invalid IRQL.",
+            0x09 => "0x09: pool freed at an invalid IRQL.",
+            0x0A => "0x0A: pool freed with the wrong tag.",
+            _ => "0x42: an address that was never in any pool was freed.",
+        };
+        let caller = self.caller_image();
+        self.bug_check(
+            (0xC2, params, "BAD_POOL_CALLER", [note.into(), String::new(), String::new(), String::new()]),
+            None,
+            Some(format!("{caller}: {what}")),
+        );
+    }
+
+    /// `ExAllocatePoolWithTag` / `ExAllocatePool` (`routine`) of a
+    /// `POOL_TYPE` (F144): the block's address, 0 for NULL, `None` after a
+    /// stop. The nonpaged, paged, cache-aligned, session and NX types are
+    /// served; a must-succeed type (never permitted, F144) or a value wdm.h
+    /// does not define is not modelled. Paged pool above APC_LEVEL and a
+    /// zero-byte request under Pool Tracking are BAD_POOL_CALLER as for
+    /// `ExAllocatePool2`.
+    pub(crate) fn allocate_pool_of_type(
+        &mut self,
+        routine: &str,
+        pool_type: i32,
+        size: u64,
+        tag: u32,
+    ) -> Option<usize> {
+        use crate::abi::_POOL_TYPE as T;
+        let paged = match pool_type {
+            T::NonPagedPool
+            | T::NonPagedPoolCacheAligned
+            | T::NonPagedPoolSession
+            | T::NonPagedPoolCacheAlignedSession
+            | T::NonPagedPoolNx
+            | T::NonPagedPoolNxCacheAligned
+            | T::NonPagedPoolSessionNx => false,
+            T::PagedPool | T::PagedPoolCacheAligned | T::PagedPoolSession | T::PagedPoolCacheAlignedSession => true,
+            other => {
+                self.stop_not_modelled(format!(
+                    "{routine} of pool type {other} (must-succeed pool is never permitted; other values are not \
+                     pool types; docs/facts.md#f144)"
+                ));
+                return None;
+            }
+        };
+        let irql = self.kernel.irql;
+        if paged && irql > crate::abi::APC_LEVEL as u8 {
+            self.bad_pool_caller(
+                [0x08, u64::from(irql), pool_type as u64, size],
+                "paged pool allocated above APC_LEVEL",
+            );
+            return None;
+        }
+        if size == 0 && self.settings.pool_tracking {
+            self.bad_pool_caller([0x00, 0, pool_type as u64, u64::from(tag)], "a zero-byte pool allocation");
+            return None;
+        }
+        if size > (1 << 32) {
+            // ASSUMPTION (as for ExAllocatePool2): more than 4 GiB fails.
+            return Some(0);
+        }
+        let owner = self.caller_image().to_string();
+        let special = self.settings.special_pool;
+        Some(self.kernel.pool.allocate(size as usize, tag, owner, paged, special))
+    }
 }

@@ -5,24 +5,6 @@
 use crate::abi::*;
 use crate::model::{State, with_state};
 
-/// A BAD_POOL_CALLER stop.
-fn bad_pool_caller(s: &mut State, params: [u64; 4], what: &str) {
-    let note = match params[0] {
-        0x00 => "0x00: a zero-byte pool allocation.",
-        0x07 => "0x07: a pool block freed twice.",
-        0x08 => "0x08: pool allocated at an invalid IRQL.",
-        0x09 => "0x09: pool freed at an invalid IRQL.",
-        0x0A => "0x0A: pool freed with the wrong tag.",
-        _ => "0x42: an address that was never in any pool was freed.",
-    };
-    let caller = s.caller_image();
-    s.bug_check(
-        (0xC2, params, "BAD_POOL_CALLER", [note.into(), String::new(), String::new(), String::new()]),
-        None,
-        Some(format!("{caller}: {what}")),
-    );
-}
-
 /// The `POOL_TYPE` a set of `POOL_FLAGS` stands for (the BAD_POOL_CALLER
 /// parameters report a pool type).
 fn pool_type_of(flags: POOL_FLAGS) -> u64 {
@@ -58,11 +40,11 @@ pub(crate) fn allocate_pool2(flags: POOL_FLAGS, size: u64, tag: u32) -> usize {
         let paged = kinds == POOL_FLAG_PAGED;
         if paged && s.kernel.irql > APC_LEVEL as u8 {
             let params = [0x08, u64::from(s.kernel.irql), pool_type_of(flags), size];
-            bad_pool_caller(s, params, "paged pool allocated above APC_LEVEL");
+            s.bad_pool_caller(params, "paged pool allocated above APC_LEVEL");
             return 0;
         }
         if size == 0 && s.settings.pool_tracking {
-            bad_pool_caller(s, [0x00, 0, pool_type_of(flags), u64::from(tag)], "a zero-byte pool allocation");
+            s.bad_pool_caller([0x00, 0, pool_type_of(flags), u64::from(tag)], "a zero-byte pool allocation");
             return 0;
         }
         if size > (1 << 32) {
@@ -88,7 +70,12 @@ pub(crate) fn free_pool(address: usize, tag: Option<u32>) {
             && s.kernel.irql > APC_LEVEL as u8
         {
             let params = [0x09, u64::from(s.kernel.irql), _POOL_TYPE::PagedPool as u64, address as u64];
-            bad_pool_caller(s, params, "paged pool freed above APC_LEVEL");
+            s.bad_pool_caller(params, "paged pool freed above APC_LEVEL");
+            return;
+        }
+        if let Some(block) = s.kernel.pool.live.get(&address)
+            && s.freed_pool_holds_resource(address as u64, block.size, u64::from(block.paged))
+        {
             return;
         }
         if let Err(params) = s.kernel.pool.free(address, tag) {
@@ -100,7 +87,7 @@ pub(crate) fn free_pool(address: usize, tag: Option<u32>) {
                 ),
                 _ => format!("{address:#x} was never allocated from pool"),
             };
-            bad_pool_caller(s, params, &what);
+            s.bad_pool_caller(params, &what);
         }
     });
 }

@@ -1,0 +1,15 @@
+//! What the kernel checks of an image as it unloads: notify routines left
+//! registered (F84, F140), spin locks left held (F142), executive resources
+//! left initialized (F143).
+
+use crate::model::State;
+
+impl State {
+    /// Every kernel-side check of `image`'s unload, in order; the first
+    /// violation stops the machine, the rest only forget the image's state.
+    pub(crate) fn kernel_leak_checks(&mut self, image: &str) {
+        self.notify_leak_check(image);
+        self.spin_lock_leak_check(image);
+        self.resource_leak_check(image);
+    }
+}

@@ -1,0 +1,58 @@
+//! Thread-creation and image-load notify routines (F140): the rules are the
+//! model's `kernel::notify`.
+
+use crate::abi::*;
+use crate::model::{Routine, enter, with_state};
+
+/// `PsSetCreateThreadNotifyRoutine` (F140): registers a routine the kernel
+/// calls as threads start and exit — in the simulator, as the test starts and
+/// ends them (`Machine::start_thread`).
+///
+/// # Safety
+/// `NotifyRoutine` is a routine of the calling driver that stays callable
+/// until it is removed.
+#[must_use]
+pub unsafe extern "C" fn PsSetCreateThreadNotifyRoutine(NotifyRoutine: PCREATE_THREAD_NOTIFY_ROUTINE) -> NTSTATUS {
+    enter(Routine::PsSetCreateThreadNotifyRoutine, crate::model::STOPPED_STATUS, || {
+        let Some(routine) = NotifyRoutine else { return crate::STATUS_INVALID_PARAMETER };
+        with_state(|s| s.set_thread_notify(routine, false)).unwrap_or(crate::model::STOPPED_STATUS)
+    })
+}
+
+/// `PsRemoveCreateThreadNotifyRoutine` (F140).
+///
+/// # Safety
+/// None beyond the kernel's: any routine pointer may be passed.
+#[must_use]
+pub unsafe extern "C" fn PsRemoveCreateThreadNotifyRoutine(NotifyRoutine: PCREATE_THREAD_NOTIFY_ROUTINE) -> NTSTATUS {
+    enter(Routine::PsRemoveCreateThreadNotifyRoutine, crate::model::STOPPED_STATUS, || {
+        let Some(routine) = NotifyRoutine else { return crate::STATUS_INVALID_PARAMETER };
+        with_state(|s| s.set_thread_notify(routine, true)).unwrap_or(crate::model::STOPPED_STATUS)
+    })
+}
+
+/// `PsSetLoadImageNotifyRoutine` (F140): registers a routine the kernel calls
+/// as images are mapped — in the simulator, as the test loads them
+/// (`Machine::load_image`).
+///
+/// # Safety
+/// As `PsSetCreateThreadNotifyRoutine`.
+#[must_use]
+pub unsafe extern "C" fn PsSetLoadImageNotifyRoutine(NotifyRoutine: PLOAD_IMAGE_NOTIFY_ROUTINE) -> NTSTATUS {
+    enter(Routine::PsSetLoadImageNotifyRoutine, crate::model::STOPPED_STATUS, || {
+        let Some(routine) = NotifyRoutine else { return crate::STATUS_INVALID_PARAMETER };
+        with_state(|s| s.set_image_notify(routine, false)).unwrap_or(crate::model::STOPPED_STATUS)
+    })
+}
+
+/// `PsRemoveLoadImageNotifyRoutine` (F140).
+///
+/// # Safety
+/// None beyond the kernel's: any routine pointer may be passed.
+#[must_use]
+pub unsafe extern "C" fn PsRemoveLoadImageNotifyRoutine(NotifyRoutine: PLOAD_IMAGE_NOTIFY_ROUTINE) -> NTSTATUS {
+    enter(Routine::PsRemoveLoadImageNotifyRoutine, crate::model::STOPPED_STATUS, || {
+        let Some(routine) = NotifyRoutine else { return crate::STATUS_INVALID_PARAMETER };
+        with_state(|s| s.set_image_notify(routine, true)).unwrap_or(crate::model::STOPPED_STATUS)
+    })
+}
