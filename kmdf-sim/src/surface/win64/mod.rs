@@ -395,6 +395,10 @@ pub unsafe extern "C" fn native_driver_entry(object: PDRIVER_OBJECT, path: PUNIC
     let Some(entry) = native_code(|n| n.entry, "DriverEntry") else {
         return STOPPED_STATUS;
     };
+    // A load runs a fresh copy of the image (F160).
+    // SAFETY: the machine calls DriverEntry only when the driver is not
+    // loaded: no code of the image runs.
+    unsafe { crate::model::native::reset_image(entry) };
     // SAFETY: `entry` is the image's entry point, FxDriverEntry(DriverObject, RegistryPath).
     let r = unsafe { call_native(entry, [object as u64, path as u64, 0, 0, 0, 0]) };
     // The image set its DriverUnload with the win64 ABI: the machine calls
