@@ -80,6 +80,15 @@ struct Cli {
 }
 
 /// `--cycles`: a whole number, at least 1 (the same rule for every subcommand).
+/// An IOCTL code: `0x…` hexadecimal or decimal.
+fn ioctl_code(s: &str) -> Result<u32, String> {
+    let parsed = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16),
+        None => s.parse(),
+    };
+    parsed.map_err(|e| format!("{s:?} is not a 32-bit control code (0x… or decimal): {e}"))
+}
+
 fn cycles_arg(s: &str) -> Result<u64, String> {
     match s.parse::<u64>() {
         Ok(0) => Err("must be at least 1 (0 cycles would test nothing)".into()),
@@ -179,6 +188,20 @@ enum Command {
         /// The devnode's hardware ID (default: Root\<service>).
         #[arg(long, value_name = "ID")]
         hardware_id: Option<String>,
+        /// After each start, an application opens the device's interface
+        /// and ROUNDS times writes a pattern, reads as many bytes and sends
+        /// an IOCTL, each synchronously (simulated time runs until it
+        /// completes; one still pending after 10 s of it fails the cycle).
+        /// The I/O summary line says what was served.
+        #[arg(long, value_name = "ROUNDS", default_value_t = 0)]
+        io: u64,
+        /// The IOCTL code the application sends with --io (hex with 0x, or decimal).
+        #[arg(long, value_name = "CODE", default_value = "0x222003", value_parser = ioctl_code)]
+        ioctl: u32,
+        /// With --io: a read that does not return the bytes just written
+        /// fails the cycle (an echo device's contract).
+        #[arg(long)]
+        expect_echo: bool,
         /// Write the JSON report (schemas/stress-report.schema.json) to this
         /// file; checked before the run starts.
         #[arg(long, value_name = "FILE")]
@@ -275,7 +298,12 @@ fn run_sys(options: &run_sys::Options, report_path: Option<&Path>) -> ExitCode {
     let bar = ProgressBar::new(options.cycles);
     bar.set_style(progress_style());
     let report = match run_sys::run(options, &bar) {
-        Ok(r) => r,
+        Ok((r, io)) => {
+            if options.io_rounds > 0 {
+                println!("{}", io.summary());
+            }
+            r
+        }
         Err(e) => {
             bar.finish_and_clear();
             eprintln!("{PROGRAM}: run-sys: {e}");
@@ -328,9 +356,10 @@ fn run_cli() -> ExitCode {
             stress(&stress::Options { cycles, seed, random, jobs }, report.as_deref())
         }
         #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-        Command::RunSys { driver, cycles, service, hardware_id, report } => {
-            run_sys(&run_sys::Options { driver, cycles, service, hardware_id }, report.as_deref())
-        }
+        Command::RunSys { driver, cycles, service, hardware_id, io, ioctl, expect_echo, report } => run_sys(
+            &run_sys::Options { driver, cycles, service, hardware_id, io_rounds: io, ioctl, expect_echo },
+            report.as_deref(),
+        ),
         #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
         Command::RunSys { report, .. } => run_sys(&(), report.as_deref()),
         Command::Faults { report } => faults(report.as_deref()),

@@ -1,11 +1,13 @@
 //! C KMDF drivers compiled on Linux (scripts/cdriver/build: clang, lld-link)
 //! and loaded natively by the machine (`control::native`), on Linux x86_64.
 //!
-//! The driver is the project's own, scripts/cdriver/test-drivers/regkey.c,
-//! built against the project's minimal headers (scripts/cdriver/include):
-//! with `-DREGKEY_CLOSE_RAW_HANDLE` its EvtDriverUnload closes its WDFKEY's
-//! WDM handle with ZwClose (the report's bug); without it, it closes the
-//! WDFKEY with WdfRegistryClose (the correct twin).
+//! The drivers are the project's own, built against the project's minimal
+//! headers (scripts/cdriver/include): scripts/cdriver/test-drivers/regkey.c
+//! — with `-DREGKEY_CLOSE_RAW_HANDLE` its EvtDriverUnload closes its
+//! WDFKEY's WDM handle with ZwClose (the report's bug); without it, it
+//! closes the WDFKEY with WdfRegistryClose (the correct twin) — and
+//! queue.c, whose work is in callbacks the framework calls (PnP/power,
+//! queue, timer, cancel, cleanup and destroy).
 //!
 //! Without clang or lld-link on the machine, each test prints one
 //! `SKIPPED` line naming itself and what to install, and passes — unless
@@ -13,8 +15,9 @@
 //! installing them: there a missing tool fails the test.
 #![cfg(all(target_os = "linux", target_arch = "x86_64"))]
 
+use kmdf_sim::GUID;
 use kmdf_sim::control::native::NativeImage;
-use kmdf_sim::control::{BugCheck, HandleEventKind, Machine, ReusePolicy, Settings, Stop};
+use kmdf_sim::control::{BugCheck, Caller, HandleEventKind, IoOutcome, Machine, ReusePolicy, Settings, Stop};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -35,8 +38,8 @@ fn tools_present() -> bool {
     has("clang") && has("lld-link") && has("llvm-dlltool") && has("llvm-nm")
 }
 
-/// Builds `regkey.c` with `defines` into the test's temporary directory.
-fn build(out: &str, defines: &[&str], extra_sources: &[&str]) -> Result<PathBuf, String> {
+/// Builds test driver `source` with `defines` into the test's temporary directory.
+fn build(out: &str, source: &str, defines: &[&str]) -> Result<PathBuf, String> {
     // One directory per test process: a runner that starts a process per
     // test (nextest) builds in each at once.
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("native-cdriver-{}", std::process::id()));
@@ -53,10 +56,7 @@ fn build(out: &str, defines: &[&str], extra_sources: &[&str]) -> Result<PathBuf,
     for d in defines {
         cmd.args(["-D", d]);
     }
-    cmd.arg(root.join("scripts/cdriver/test-drivers/regkey.c"));
-    for s in extra_sources {
-        cmd.arg(root.join("scripts/cdriver/test-drivers").join(s));
-    }
+    cmd.arg(root.join("scripts/cdriver/test-drivers").join(source));
     let r = cmd.output().map_err(|e| format!("cannot run scripts/cdriver/build: {e}"))?;
     if !r.status.success() {
         return Err(format!(
@@ -72,6 +72,8 @@ struct Images {
     bug: PathBuf,
     twin: PathBuf,
     unmodelled: PathBuf,
+    queue: PathBuf,
+    queue_bug: PathBuf,
 }
 
 /// The three images, built once per test run; `None` (with a SKIPPED line
@@ -82,11 +84,13 @@ fn images(test: &str) -> Option<&'static Images> {
         if !tools_present() {
             return None;
         }
-        let make = |out, defines: &[&str], extra: &[&str]| build(out, defines, extra).unwrap_or_else(|e| panic!("{e}"));
+        let make = |out, source, defines: &[&str]| build(out, source, defines).unwrap_or_else(|e| panic!("{e}"));
         Some(Images {
-            bug: make("regkey-bug.sys", &["REGKEY_CLOSE_RAW_HANDLE"], &[]),
-            twin: make("regkey.sys", &[], &[]),
-            unmodelled: make("regkey-unmodelled.sys", &["REGKEY_CALL_UNMODELLED"], &[]),
+            bug: make("regkey-bug.sys", "regkey.c", &["REGKEY_CLOSE_RAW_HANDLE"]),
+            twin: make("regkey.sys", "regkey.c", &[]),
+            unmodelled: make("regkey-unmodelled.sys", "regkey.c", &["REGKEY_CALL_UNMODELLED"]),
+            queue: make("queue.sys", "queue.c", &[]),
+            queue_bug: make("queue-bug.sys", "queue.c", &["QUEUE_COMPLETE_TWICE"]),
         })
     });
     if built.is_none() {
@@ -104,8 +108,12 @@ fn images(test: &str) -> Option<&'static Images> {
 }
 
 fn machine(settings: Settings) -> Machine {
+    machine_for(settings, SERVICE)
+}
+
+fn machine_for(settings: Settings, service: &str) -> Machine {
     let m = Machine::new(settings);
-    m.registry_create_key(&format!(r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\{SERVICE}\Parameters"))
+    m.registry_create_key(&format!(r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\{service}\Parameters"))
         .expect("the Parameters key is created");
     m
 }
@@ -320,4 +328,157 @@ fn function_table_and_minimal_header_match_the_bindings() {
         }
     }
     assert!(seen >= 6, "wdf.h lists its indices");
+}
+
+/// queue.c's device interface class.
+const QUEUE_INTERFACE: GUID =
+    GUID { Data1: 0x3c1b_51a4, Data2: 0x6f0e, Data3: 0x4f0b, Data4: [0x9c, 0x55, 0x0d, 0x4a, 0x2e, 0x7b, 0x1f, 0x90] };
+
+/// queue.c's counters, as its IOCTL returns them: how often each callback ran.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Counters {
+    d0_entry: u32,
+    d0_exit: u32,
+    self_managed_init: u32,
+    self_managed_suspend: u32,
+    self_managed_restart: u32,
+    device_cleanup: u32,
+    queue_destroy: u32,
+    driver_cleanup: u32,
+    writes: u32,
+    reads: u32,
+    timer: u32,
+    cancelled: u32,
+}
+
+const COUNTERS_LEN: usize = 12 * 4;
+
+fn completed(outcome: IoOutcome) -> (i32, Vec<u8>) {
+    match outcome {
+        IoOutcome::Completed { status, output, .. } => (status, output),
+        IoOutcome::Pending => panic!("the request is still pending"),
+    }
+}
+
+/// Installs queue.sys (or its bug variant) and adds its device.
+fn queue_machine(image: &NativeImage) -> (Machine, kmdf_sim::control::DeviceId) {
+    let m = machine_for(Settings::default(), "QueueC");
+    m.install(image.name(), "QueueC", image.driver_entry());
+    let id = m.add_device(r"Root\QueueC", None).expect("the device is added and started");
+    assert_eq!(m.find_interface(&QUEUE_INTERFACE), Some(id), "the driver registered its interface");
+    (m, id)
+}
+
+fn counters(m: &Machine, id: kmdf_sim::control::DeviceId) -> Counters {
+    let file = m.open_device(id, Caller::Administrator).expect("CreateFile");
+    let sent = m.device_io_control(&file, "app.exe", 0x0022_2000, &[], COUNTERS_LEN);
+    let (status, out) = completed(m.call_sync(sent, 1_000).expect("no stop").expect("sent"));
+    assert_eq!(status, 0, "the IOCTL succeeds");
+    let v: Vec<u32> = out.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect();
+    assert_eq!(v.len(), 12, "{out:?}");
+    Counters {
+        d0_entry: v[0],
+        d0_exit: v[1],
+        self_managed_init: v[2],
+        self_managed_suspend: v[3],
+        self_managed_restart: v[4],
+        device_cleanup: v[5],
+        queue_destroy: v[6],
+        driver_cleanup: v[7],
+        writes: v[8],
+        reads: v[9],
+        timer: v[10],
+        cancelled: v[11],
+    }
+}
+
+/// The framework calls a native driver's callbacks with the win64 ABI and
+/// their arguments: PnP/power at start, the queue's EvtIoWrite, EvtIoRead and
+/// EvtIoDeviceControl for an application's requests, the timer that
+/// completes a held read, the cancel routine of a cancelled one, and the
+/// cleanup and destroy callbacks at removal — through disable/enable
+/// cycles, with every verifier on, clean.
+#[test]
+fn queue_driver_serves_an_application_through_its_callbacks() {
+    let Some(images) = images("queue_driver_serves_an_application_through_its_callbacks") else { return };
+    let image = NativeImage::open(&images.queue).expect("the image maps");
+    assert!(image.unmodelled_imports().is_empty(), "{:?}", image.unmodelled_imports());
+    let (m, id) = queue_machine(&image);
+    let started = Counters { d0_entry: 1, self_managed_init: 1, ..Counters::default() };
+    assert_eq!(counters(&m, id), started, "D0Entry and SelfManagedIoInit ran once at start");
+
+    let file = m.open_device(id, Caller::Administrator).expect("CreateFile");
+    let (status, _) = completed(m.call_sync(m.write(&file, "app.exe", b"native bytes"), 1_000).unwrap().unwrap());
+    assert_eq!(status, 0);
+    // The read is held (cancelable) until the driver's 10 ms timer completes it.
+    let (read, outcome) = m.read(&file, "app.exe", 12).expect("no stop").expect("sent");
+    assert_eq!(outcome, IoOutcome::Pending, "EvtIoRead held the request");
+    let (status, data) = completed(m.wait_for_request(read, 100).expect("no stop"));
+    assert_eq!((status, data.as_slice()), (0, &b"native bytes"[..]), "the timer completed the read");
+    // A held read cancelled: the driver's EvtRequestCancel completes it.
+    let (read, outcome) = m.read(&file, "app.exe", 12).expect("no stop").expect("sent");
+    assert_eq!(outcome, IoOutcome::Pending);
+    m.cancel_request(read).expect("no stop");
+    assert_eq!(completed(m.request_outcome(read)).0, 0xC000_0120_u32 as i32, "STATUS_CANCELLED");
+    m.advance_time(20).expect("the timer fires with nothing held");
+    let c = counters(&m, id);
+    assert_eq!((c.writes, c.reads, c.cancelled, c.timer), (1, 1, 1, 2), "{c:?}");
+
+    // Disable/enable: the device is removed and added anew; the driver stays
+    // loaded only while a device is there (F37), so each disable unloads it
+    // and each enable loads a fresh image (F160): its counters start over.
+    const CYCLES: u32 = 10;
+    for _ in 0..CYCLES {
+        m.disable_device(id).expect("disable");
+        m.enable_device(id).expect("enable");
+        assert_eq!(counters(&m, id), started, "a fresh image after the reload");
+    }
+    let reports = m.take_unload_reports();
+    assert_eq!(reports.len(), CYCLES as usize, "one unload per disable");
+    m.disable_device(id).expect("the last disable unloads the driver");
+    kmdf_sim::testing::assert_clean(&m);
+    let calls = m.ddi_calls();
+    for ddi in ["WdfIoQueueCreate", "WdfTimerCreate", "WdfDeviceInitSetPnpPowerEventCallbacks"] {
+        assert_eq!(calls.get(ddi).copied(), Some(u64::from(CYCLES) + 1), "{ddi}: {calls:?}");
+    }
+}
+
+/// Removal runs the driver's teardown callbacks before the unload: counted
+/// within one load (the IOCTL in a second device's life reads them).
+#[test]
+fn removal_runs_suspend_d0_exit_cleanup_and_destroy_callbacks() {
+    let Some(images) = images("removal_runs_suspend_d0_exit_cleanup_and_destroy_callbacks") else { return };
+    let image = NativeImage::open(&images.queue).expect("the image maps");
+    let (m, first) = queue_machine(&image);
+    // A second devnode keeps the driver loaded while the first is removed.
+    let second = m.add_device(r"Root\QueueC", None).expect("a second device");
+    m.disable_device(first).expect("disable the first");
+    let c = counters(&m, second);
+    assert_eq!(
+        (c.d0_entry, c.self_managed_init, c.self_managed_suspend, c.d0_exit, c.device_cleanup, c.queue_destroy),
+        (2, 2, 1, 1, 1, 1),
+        "{c:?}"
+    );
+    assert_eq!(c.driver_cleanup, 0, "the driver object lives while a device does");
+    m.disable_device(second).expect("the last disable unloads");
+    kmdf_sim::testing::assert_clean(&m);
+}
+
+/// A stop inside a callback (the request completed twice by EvtIoWrite)
+/// names the driver's callback, image+offset, leaves the driver's native
+/// frames at once, and the test process goes on.
+#[test]
+fn a_stop_inside_a_native_callback_names_it_and_leaves_its_frames() {
+    let Some(images) = images("a_stop_inside_a_native_callback_names_it_and_leaves_its_frames") else { return };
+    let image = NativeImage::open(&images.queue_bug).expect("the image maps");
+    let (m, id) = queue_machine(&image);
+    let file = m.open_device(id, Caller::Administrator).expect("CreateFile");
+    let stop = m.write(&file, "app.exe", b"twice").expect_err("the second completion stops the machine");
+    let b = stop.bug_check().unwrap_or_else(|| panic!("a bug check: {stop}"));
+    let text = b.render_analyze();
+    assert!(text.contains("queue-bug!QueueEvtIoWrite+0x") && text.contains("(queue-bug.sys+0x"), "{text}");
+    // The driver's code after the second completion did not run on: the
+    // machine is stopped and says so to every later call.
+    assert!(m.stop().is_some());
+    assert!(m.write(&file, "app.exe", b"again").is_err(), "a stopped machine takes no more requests");
 }

@@ -32,6 +32,7 @@
 //! (`src/model/routine_table.rs`, [`routines`]).
 
 pub mod coverage;
+pub mod native;
 pub mod routines;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};

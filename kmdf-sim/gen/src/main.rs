@@ -10,7 +10,7 @@ kmdf-sim-gen: kmdf-sim's generated files: the wdk-sys 0.5.2 types and constants
 (from the real bindings) and the routine table (from the DDI tables)
 
 USAGE:
-    cargo run -p kmdf-sim-gen -- [check|write] [all|surface|routines|coverage]
+    cargo run -p kmdf-sim-gen -- [check|write] [all|surface|routines|coverage|native]
 
 COMMANDS:
     check   (default) exit 1 if a generated file is not what its inputs produce
@@ -20,6 +20,8 @@ OUTPUTS (default: all):
     surface    kmdf-sim/src/abi/types.rs
     routines   kmdf-sim/src/model/routine_table.rs
     coverage   kmdf-sim/ROUTINES.md (each routine: implemented, maximum IRQL, basis; counts)
+    native     kmdf-sim/src/surface/win64/table.rs (a win64 entry point for every
+               implemented routine, for natively loaded driver images)
 
 INPUTS (in kmdf-sim/):
   surface:
@@ -35,6 +37,9 @@ INPUTS (in kmdf-sim/):
   coverage:
     the three routine tables above, and the public functions of
     src/surface/ddi/*.rs and src/surface/ntddk.rs (what is implemented)
+  native:
+    the routine tables, the shims' signatures (the same sources) and
+    src/abi/types.rs (which arguments carry driver callbacks)
 
 The surface's items are bindgen's text, in bindgen's order, with c_long/c_ulong
 written as Windows' i32/u32. The routine table is `enum Routine` (one variant per
@@ -51,10 +56,10 @@ fn main() -> ExitCode {
     let (command, target) = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         [] => ("check", "all"),
         [c @ ("check" | "write")] => (*c, "all"),
-        [c @ ("check" | "write"), t @ ("all" | "surface" | "routines" | "coverage")] => (*c, *t),
+        [c @ ("check" | "write"), t @ ("all" | "surface" | "routines" | "coverage" | "native")] => (*c, *t),
         _ => {
             eprintln!(
-                "kmdf-sim-gen: unexpected arguments {args:?}; expected `[check|write] [all|surface|routines|coverage]` \
+                "kmdf-sim-gen: unexpected arguments {args:?}; expected `[check|write] [all|surface|routines|coverage|native]` \
                  (see --help)"
             );
             return ExitCode::from(2);
@@ -71,6 +76,13 @@ fn main() -> ExitCode {
             (text, summary)
         });
         ok &= one(command, &dir.join(kmdf_sim_gen::coverage::OUTPUT), made, "coverage");
+    }
+    if target == "all" || target == "native" {
+        let made = kmdf_sim_gen::native::expected(&dir).map(|(text, c)| {
+            let summary = format!("{} DDIs + {} kernel routines served, {} left out", c.ddis, c.kernel, c.left_out);
+            (text, summary)
+        });
+        ok &= one(command, &dir.join(kmdf_sim_gen::native::OUTPUT), made, "native");
     }
     if target == "all" || target == "routines" {
         let made = kmdf_sim_gen::routines::expected(&dir).map(|(text, c)| {

@@ -48,6 +48,14 @@ typedef ULONG ACCESS_MASK;
 typedef UCHAR KIRQL;
 typedef unsigned long long ULONG64;
 typedef unsigned long long SIZE_T;
+typedef unsigned long long ULONG_PTR;
+typedef long long LONGLONG;
+typedef struct _GUID {
+    ULONG Data1;
+    USHORT Data2;
+    USHORT Data3;
+    UCHAR Data4[8];
+} GUID;
 
 _Static_assert(sizeof(ULONG) == 4, "LLP64: compile for x86_64-pc-windows-msvc");
 
@@ -59,6 +67,9 @@ _Static_assert(sizeof(ULONG) == 4, "LLP64: compile for x86_64-pc-windows-msvc");
 #define STATUS_SUCCESS ((NTSTATUS)0x00000000L)
 #define STATUS_UNSUCCESSFUL ((NTSTATUS)0xC0000001L)
 #define STATUS_INVALID_PARAMETER ((NTSTATUS)0xC000000DL)
+#define STATUS_INVALID_DEVICE_REQUEST ((NTSTATUS)0xC0000010L)
+#define STATUS_DEVICE_BUSY ((NTSTATUS)0x80000011L)
+#define STATUS_CANCELLED ((NTSTATUS)0xC0000120L)
 
 #define PASSIVE_LEVEL 0
 #define APC_LEVEL 1

@@ -27,6 +27,21 @@ pub(crate) fn unregister(base: usize) {
     let _ = IMAGES.try_with(|l| l.borrow_mut().retain(|m| m.base != base));
 }
 
+/// Puts the image holding `address` back as mapped, before a load runs its
+/// code (F160); false when no image holds it.
+///
+/// # Safety
+/// No code of that image is running (the driver is not loaded).
+pub(crate) unsafe fn reset_image(address: usize) -> bool {
+    IMAGES.with(|l| {
+        l.borrow().iter().find(|m| m.contains(address)).is_some_and(|m| {
+            // SAFETY: the caller's contract; the list holds the image alive.
+            unsafe { m.reset() };
+            true
+        })
+    })
+}
+
 /// The image holding `address`, and the address as the debugger names it
 /// (`module!Symbol+0xNN (image+0xRVA)`).
 pub(crate) fn describe(address: usize) -> Option<(String, String)> {

@@ -317,6 +317,9 @@ pub struct Mapped {
     pub entry: usize,
     /// Function symbols: (RVA, name), sorted.
     symbols: Vec<(u32, String)>,
+    /// The image as mapped, relocated and bound, before any of its code ran:
+    /// what [`Mapped::reset`] puts back.
+    pristine: Vec<u8>,
 }
 
 impl Mapped {
@@ -349,6 +352,7 @@ impl Mapped {
             size,
             entry: base as usize + parsed.entry as usize,
             symbols: parsed.symbols,
+            pristine: Vec::new(),
         };
         // SAFETY: the mapping is `size` bytes, writable, and owned by `mapped` alone.
         let image = unsafe { std::slice::from_raw_parts_mut(base.cast::<u8>(), size) };
@@ -370,11 +374,28 @@ impl Mapped {
             let at = import.slot as usize;
             image[at..at + 8].copy_from_slice(&(resolve(import) as u64).to_le_bytes());
         }
+        let mut mapped = mapped;
+        mapped.pristine = image.to_vec();
         // SAFETY: the mapping is ours and `size` bytes long.
         if unsafe { libc::mprotect(base, size, libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC) } != 0 {
             return err(format!("cannot make the image executable: {}", std::io::Error::last_os_error()));
         }
         Ok(mapped)
+    }
+
+    /// Puts the image back as it was mapped, before any of its code ran: a
+    /// load of the driver runs a fresh copy, its global variables as the
+    /// file initializes them, as Windows maps a driver image anew at each
+    /// load (F160).
+    ///
+    /// # Safety
+    /// No code of the image is running and nothing holds a reference into
+    /// its memory.
+    pub unsafe fn reset(&self) {
+        // SAFETY: the mapping is `size` bytes, writable (RWX) and this
+        // value's; `pristine` is `size` bytes; the caller guarantees no code
+        // of the image runs.
+        unsafe { std::ptr::copy_nonoverlapping(self.pristine.as_ptr(), self.base as *mut u8, self.size) };
     }
 
     /// Whether `address` lies in the image.

@@ -18,14 +18,86 @@
 //!   not serve for native images, is bound to a stub that stops the machine
 //!   naming the routine and its caller at the first call.
 //!
-//! The driver's callbacks are called as wdk-sys types declare them
-//! (`extern "C"`, the host's ABI): the WDF_DRIVER_CONFIG a native driver
-//! passes is copied with its callbacks replaced by this module's host-ABI
-//! adapters, which call the driver's win64 functions. Object attributes
-//! with EvtCleanupCallback / EvtDestroyCallback, and the DDIs whose
-//! structures carry other callbacks, are not adapted yet: they stop the
-//! machine (`thunks.rs` lists what is served).
+//! * The entry points are generated from the routine table (`table.rs`,
+//!   by kmdf-sim/gen): every routine the surface implements is served to a
+//!   native image, each through its one shim.
+//! * The machine calls the driver's callbacks as wdk-sys types declare them
+//!   (`extern "C"`, the host's ABI): every callback a native driver hands a
+//!   routine — as an argument, or in a WDF configuration structure or
+//!   object attributes it passes — is replaced by a host-ABI adapter that
+//!   calls the driver's win64 function (`adapt.rs`).
 
+/// One win64 entry point per line: `Name(arg: Type = Mode, …) -> R = shim;`
+/// (`Mode`: how the argument reaches the shim, `adapt::{Plain, Callback,
+/// Config}`); `$lookup(name)` gives the entry point serving `name`.
+macro_rules! entry_points {
+    ($lookup:ident: $( $name:ident ( $($a:ident : $t:ty = $mode:ident),* ) -> $r:ty = $shim:expr ; )*) => {
+        $(
+            #[allow(non_snake_case)]
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+                /// The body: the routine's shim, for the driver.
+                pub(super) unsafe extern "win64" fn body($($a: $t),*) -> $r {
+                    crate::surface::win64::served(|| {
+                        $( #[allow(unused_mut)] let mut $a = $mode::new($a); )*
+                        // SAFETY: the driver's arguments go to the shim as the
+                        // routine's contract gives them, as a Rust driver's do
+                        // (callbacks replaced by their adapters).
+                        unsafe { $shim($($a.get()),*) }
+                    })
+                }
+                /// The entry point the driver's import or table slot holds.
+                #[unsafe(naked)]
+                pub(super) unsafe extern "win64" fn entry() {
+                    core::arch::naked_asm!(
+                        "push rcx",
+                        "push rdx",
+                        "push r8",
+                        "push r9",
+                        "sub rsp, 40",
+                        "mov rcx, [rsp + 72]",
+                        "call {record}",
+                        "add rsp, 40",
+                        "pop r9",
+                        "pop r8",
+                        "pop rdx",
+                        "pop rcx",
+                        "jmp {body}",
+                        record = sym crate::surface::win64::record_caller,
+                        body = sym body,
+                    )
+                }
+            }
+        )*
+        /// The entry point serving `name`, if this list has it.
+        pub(in crate::surface::win64) fn $lookup(name: &str) -> Option<usize> {
+            match name {
+                $( stringify!($name) => Some($name::entry as unsafe extern "win64" fn() as usize), )*
+                _ => None,
+            }
+        }
+    };
+}
+
+/// `Struct: [callback fields] [contained structures with callbacks];`: how
+/// a copy of each structure gets its callbacks adapted.
+macro_rules! callbacks {
+    ($( $s:ident : [ $($f:ident),* ] [ $($n:ident),* ] ; )*) => {
+        $(
+            impl super::adapt::Callbacks for $s {
+                fn adapt(&mut self) {
+                    $( super::adapt::adapt_field(&mut self.$f); )*
+                    $( super::adapt::Callbacks::adapt(&mut self.$n); )*
+                }
+            }
+        )*
+    };
+}
+
+mod adapt;
+#[allow(clippy::all, reason = "generated")]
+mod table;
 mod thunks;
 
 use crate::abi::*;
@@ -54,8 +126,9 @@ const STUB_SIZE: usize = 8;
 
 // The stubs and the native call / abandon pair. SysV side: `native_call(buf,
 // f, args)` saves the host's callee-saved registers and its stack pointer in
-// `buf`, calls `f(args[0..4])` with the win64 ABI (RCX, RDX, R8, R9, 32 bytes
-// of shadow space, a 16-byte aligned stack) and returns its RAX;
+// `buf`, calls `f(args[0..6])` with the win64 ABI (RCX, RDX, R8, R9, the
+// fifth and sixth on the stack above 32 bytes of shadow space, a 16-byte
+// aligned stack) and returns its RAX;
 // `native_abandon(buf)` returns from that `native_call` again — with 0 and
 // `buf.abandoned` set — from any depth of driver frames above it.
 std::arch::global_asm!(
@@ -88,13 +161,18 @@ std::arch::global_asm!(
     "mov [rdi], rsp",
     "mov qword ptr [rdi + 8], 0",
     "mov rax, rsi",
-    "mov rcx, [rdx]",
-    "mov r8, [rdx + 16]",
-    "mov r9, [rdx + 24]",
-    "mov rdx, [rdx + 8]",
-    "sub rsp, 40",
+    "mov r10, rdx",
+    "sub rsp, 56",
+    "mov r11, [r10 + 32]",
+    "mov [rsp + 32], r11",
+    "mov r11, [r10 + 40]",
+    "mov [rsp + 40], r11",
+    "mov rcx, [r10]",
+    "mov rdx, [r10 + 8]",
+    "mov r8, [r10 + 16]",
+    "mov r9, [r10 + 24]",
     "call rax",
-    "add rsp, 40",
+    "add rsp, 56",
     // The return path, shared with native_abandon: RSP is the value saved in the buffer.
     "3:",
     "pop r15",
@@ -135,9 +213,8 @@ unsafe extern "sysv64" {
 struct Native {
     /// The image's entry point (FxDriverEntry).
     entry: usize,
-    /// The driver's EvtDriverDeviceAdd and EvtDriverUnload (win64 code).
-    device_add: usize,
-    unload: usize,
+    /// The driver functions the callback adapters stand for, by slot.
+    adapters: Vec<usize>,
     /// The `DriverUnload` the image left in its driver object (win64 code:
     /// the stub's FxStubDriverUnload), which the machine calls through
     /// [`native_driver_unload`].
@@ -179,7 +256,7 @@ pub fn begin_image() -> Result<(), BindError> {
         }
         let table = function_table_names()
             .enumerate()
-            .map(|(i, name)| thunks::ddi(name).unwrap_or_else(|| stub(i)))
+            .map(|(i, name)| table::ddi(name).unwrap_or_else(|| stub(i)))
             .collect::<Vec<_>>();
         *n = Some(Native { table, ..Native::default() });
         Ok(())
@@ -206,7 +283,7 @@ fn stub(index: usize) -> usize {
 /// (`None` when the image has more unresolved imports than stubs).
 pub fn resolve(dll: &str, name: &str) -> Option<usize> {
     let served = if dll.eq_ignore_ascii_case("ntoskrnl.exe") {
-        thunks::kernel(name)
+        table::kernel(name).or_else(|| thunks::runtime(name))
     } else if dll.eq_ignore_ascii_case("wdfldr.sys") {
         thunks::loader(name)
     } else {
@@ -230,13 +307,13 @@ pub fn unresolved() -> Vec<String> {
     with_native(|n| n.unresolved.clone()).unwrap_or_default()
 }
 
-/// Calls the driver's win64 function `f` with up to four integer arguments.
+/// Calls the driver's win64 function `f` with up to six integer arguments.
 /// `None` when the call was abandoned because the machine stopped inside it.
 ///
 /// # Safety
 /// `f` is a function of the loaded image taking the arguments given (the
 /// rest ignored), with the win64 ABI.
-unsafe fn call_native(f: usize, args: [u64; 4]) -> Option<u64> {
+unsafe fn call_native(f: usize, args: [u64; 6]) -> Option<u64> {
     let mut call = Box::new(NativeCall { rsp: 0, abandoned: 0 });
     let at: *mut NativeCall = &mut *call;
     with_native(|n| n.calls.push(call));
@@ -267,14 +344,14 @@ fn abandon_if_stopped() {
 
 /// Records the driver's return address of the entry point being entered
 /// (called by every entry point's prologue).
-extern "win64" fn record_caller(address: usize) {
+pub(super) extern "win64" fn record_caller(address: usize) {
     with_native(|n| n.callers.push(address));
 }
 
 /// Runs a served routine's shim for the driver: the driver's call site is the
 /// innermost simulated frame while it runs; afterwards a stop abandons the
 /// driver's code.
-fn served<R: Copy>(body: impl FnOnce() -> R) -> R {
+pub(super) fn served<R: Copy>(body: impl FnOnce() -> R) -> R {
     let caller = with_native(|n| n.callers.pop()).flatten().unwrap_or(0);
     let site = describe(caller);
     let pushed = match site {
@@ -318,8 +395,12 @@ pub unsafe extern "C" fn native_driver_entry(object: PDRIVER_OBJECT, path: PUNIC
     let Some(entry) = native_code(|n| n.entry, "DriverEntry") else {
         return STOPPED_STATUS;
     };
+    // A load runs a fresh copy of the image (F160).
+    // SAFETY: the machine calls DriverEntry only when the driver is not
+    // loaded: no code of the image runs.
+    unsafe { crate::model::native::reset_image(entry) };
     // SAFETY: `entry` is the image's entry point, FxDriverEntry(DriverObject, RegistryPath).
-    let r = unsafe { call_native(entry, [object as u64, path as u64, 0, 0]) };
+    let r = unsafe { call_native(entry, [object as u64, path as u64, 0, 0, 0, 0]) };
     // The image set its DriverUnload with the win64 ABI: the machine calls
     // the host-ABI adapter in its place (F79).
     // SAFETY: `object` is the driver object the machine passed and still owns.
@@ -336,7 +417,7 @@ pub unsafe extern "C" fn native_driver_entry(object: PDRIVER_OBJECT, path: PUNIC
 unsafe extern "C" fn native_driver_unload(object: PDRIVER_OBJECT) {
     if let Some(f) = native_code(|n| n.driver_unload, "DriverUnload") {
         // SAFETY: `f` is the image's DriverUnload(PDRIVER_OBJECT).
-        let _ = unsafe { call_native(f, [object as u64, 0, 0, 0]) };
+        let _ = unsafe { call_native(f, [object as u64, 0, 0, 0, 0, 0]) };
     }
 }
 
@@ -352,44 +433,4 @@ fn native_code(which: impl FnOnce(&Native) -> usize, callback: &str) -> Option<u
         );
     }
     address.filter(|&a| a != 0)
-}
-
-/// EvtDriverDeviceAdd adapter: the driver's win64 callback.
-unsafe extern "C" fn native_device_add(driver: WDFDRIVER, init: PWDFDEVICE_INIT) -> NTSTATUS {
-    let Some(f) = native_code(|n| n.device_add, "EvtDriverDeviceAdd") else {
-        return STOPPED_STATUS;
-    };
-    // SAFETY: `f` is the driver's EvtDriverDeviceAdd(WDFDRIVER, PWDFDEVICE_INIT).
-    let r = unsafe { call_native(f, [driver as u64, init as u64, 0, 0]) };
-    r.map_or(STOPPED_STATUS, |v| v as u32 as NTSTATUS)
-}
-
-/// EvtDriverUnload adapter: the driver's win64 callback.
-unsafe extern "C" fn native_unload(driver: WDFDRIVER) {
-    if let Some(f) = native_code(|n| n.unload, "EvtDriverUnload") {
-        // SAFETY: `f` is the driver's EvtDriverUnload(WDFDRIVER).
-        let _ = unsafe { call_native(f, [driver as u64, 0, 0, 0]) };
-    }
-}
-
-/// Whether object attributes a native driver passed carry callbacks the
-/// machine would call with the host ABI: if so, stops naming them.
-///
-/// # Safety
-/// `attributes` null or valid.
-unsafe fn attributes_unadapted(attributes: PWDF_OBJECT_ATTRIBUTES, ddi: &str) -> bool {
-    if attributes.is_null() {
-        return false;
-    }
-    // SAFETY: non-null and valid (the caller's contract).
-    let a = unsafe { &*attributes };
-    let which = match (a.EvtCleanupCallback.is_some(), a.EvtDestroyCallback.is_some()) {
-        (false, false) => return false,
-        (true, _) => "EvtCleanupCallback",
-        (false, true) => "EvtDestroyCallback",
-    };
-    // The driver's call site is the innermost frame (`served` pushed it).
-    let site = current_site().unwrap_or_else(|| ddi.to_string());
-    stop_unmodelled(&format!("{which} in the object attributes a native driver passed to {ddi}"), &site);
-    true
 }

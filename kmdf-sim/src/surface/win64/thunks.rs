@@ -1,155 +1,30 @@
-//! The win64 entry points: each a naked prologue that records the driver's
-//! return address and jumps to its body, which runs the routine's host-ABI
-//! shim (the one a Rust driver calls) through [`served`].
-//!
-//! The `entry_points!` lists below are what a native image can call (a
-//! routine's line is its shim's signature): the kernel routines, the
-//! framework loader's bind, and the DDIs whose arguments carry no driver
-//! callback (those that do are adapted by hand: WdfDriverCreate; the object
-//! attributes of the create DDIs are checked). A DDI that creates an object
-//! with callbacks (queues, timers, work items, PnP/power callbacks) is not
-//! listed, so no object of a native driver can hold a callback the machine
-//! would call with the host ABI. Every other import and slot is bound to a
-//! stub that stops the machine with its name.
+//! The win64 entry points that are not routines of the routine table (those
+//! are generated: `table.rs`): the framework loader's bind and unbind, and
+//! the C runtime routines ntoskrnl.exe exports.
 #![allow(non_snake_case)]
 
-use super::{attributes_unadapted, native_device_add, native_unload, served, with_native};
+use super::adapt::Plain;
+use super::with_native;
 use crate::abi::*;
 use crate::model::STOPPED_STATUS;
 use crate::surface::ddi;
-use crate::surface::ntddk;
 
-/// One win64 entry point per line: `Name(args) -> R = shim;`.
-macro_rules! entry_points {
-    ($lookup:ident: $( $name:ident ( $($a:ident : $t:ty),* ) -> $r:ty = $shim:expr ; )*) => {
-        $(
-            mod $name {
-                #[allow(unused_imports)]
-                use super::*;
-                /// The body: the routine's shim, for the driver.
-                pub(super) unsafe extern "win64" fn body($($a: $t),*) -> $r {
-                    // SAFETY: the driver's arguments go to the shim as the
-                    // routine's contract gives them, as a Rust driver's do.
-                    served(|| unsafe { $shim($($a),*) })
-                }
-                /// The entry point the driver's import or table slot holds.
-                #[unsafe(naked)]
-                pub(super) unsafe extern "win64" fn entry() {
-                    core::arch::naked_asm!(
-                        "push rcx",
-                        "push rdx",
-                        "push r8",
-                        "push r9",
-                        "sub rsp, 40",
-                        "mov rcx, [rsp + 72]",
-                        "call {record}",
-                        "add rsp, 40",
-                        "pop r9",
-                        "pop r8",
-                        "pop rdx",
-                        "pop rcx",
-                        "jmp {body}",
-                        record = sym crate::surface::win64::record_caller,
-                        body = sym body,
-                    )
-                }
-            }
-        )*
-        /// The entry point serving `name`, if this list has it.
-        pub(in crate::surface::win64) fn $lookup(name: &str) -> Option<usize> {
-            match name {
-                $( stringify!($name) => Some($name::entry as unsafe extern "win64" fn() as usize), )*
-                _ => None,
-            }
-        }
-    };
-}
-
-mod kernel_entries {
+mod crt_entries {
     use super::*;
-    entry_points! { kernel:
-        ZwClose(Handle: HANDLE) -> NTSTATUS = ntddk::ZwClose;
-        NtClose(Handle: HANDLE) -> NTSTATUS = ntddk::NtClose;
-        ObCloseHandle(Handle: HANDLE, Mode: KPROCESSOR_MODE) -> NTSTATUS = ntddk::ObCloseHandle;
-        KeGetCurrentIrql() -> KIRQL = ntddk::KeGetCurrentIrql;
-        RtlInitUnicodeString(Destination: PUNICODE_STRING, Source: PCWSTR) -> () = ntddk::RtlInitUnicodeString;
-        ExAllocatePool2(Flags: POOL_FLAGS, Bytes: SIZE_T, Tag: ULONG) -> PVOID = ntddk::ExAllocatePool2;
-        ExFreePool(P: PVOID) -> () = ntddk::ExFreePool;
-        ExFreePoolWithTag(P: PVOID, Tag: ULONG) -> () = ntddk::ExFreePoolWithTag;
-        ZwOpenKey(Key: PHANDLE, Access: ACCESS_MASK, Attributes: POBJECT_ATTRIBUTES) -> NTSTATUS = ntddk::ZwOpenKey;
-        ZwCreateKey(Key: PHANDLE, Access: ACCESS_MASK, Attributes: POBJECT_ATTRIBUTES, TitleIndex: ULONG,
-            Class: PUNICODE_STRING, Options: ULONG, Disposition: PULONG) -> NTSTATUS = ntddk::ZwCreateKey;
-        ZwQueryKey(Key: HANDLE, Class: KEY_INFORMATION_CLASS, Info: PVOID, Length: ULONG, Result: PULONG)
-            -> NTSTATUS = ntddk::ZwQueryKey;
-        ZwEnumerateKey(Key: HANDLE, Index: ULONG, Class: KEY_INFORMATION_CLASS, Info: PVOID, Length: ULONG,
-            Result: PULONG) -> NTSTATUS = ntddk::ZwEnumerateKey;
-        ZwQueryValueKey(Key: HANDLE, Name: PUNICODE_STRING, Class: KEY_VALUE_INFORMATION_CLASS, Info: PVOID,
-            Length: ULONG, Result: PULONG) -> NTSTATUS = ntddk::ZwQueryValueKey;
-        ZwEnumerateValueKey(Key: HANDLE, Index: ULONG, Class: KEY_VALUE_INFORMATION_CLASS, Info: PVOID,
-            Length: ULONG, Result: PULONG) -> NTSTATUS = ntddk::ZwEnumerateValueKey;
-        ZwSetValueKey(Key: HANDLE, Name: PUNICODE_STRING, TitleIndex: ULONG, Type: ULONG, Data: PVOID,
-            Size: ULONG) -> NTSTATUS = ntddk::ZwSetValueKey;
-        memset(Dest: PVOID, C: i32, N: SIZE_T) -> PVOID = crt::memset;
-        memcpy(Dest: PVOID, Src: PVOID, N: SIZE_T) -> PVOID = crt::memcpy;
-        memmove(Dest: PVOID, Src: PVOID, N: SIZE_T) -> PVOID = crt::memmove;
+    entry_points! { runtime:
+        memset(Dest: PVOID = Plain, C: i32 = Plain, N: SIZE_T = Plain) -> PVOID = crt::memset;
+        memcpy(Dest: PVOID = Plain, Src: PVOID = Plain, N: SIZE_T = Plain) -> PVOID = crt::memcpy;
+        memmove(Dest: PVOID = Plain, Src: PVOID = Plain, N: SIZE_T = Plain) -> PVOID = crt::memmove;
     }
 }
 
 mod loader_entries {
     use super::*;
     entry_points! { loader:
-        WdfVersionBind(DriverObject: PDRIVER_OBJECT, RegistryPath: PUNICODE_STRING, BindInfo: *mut BindInfo,
-            Globals: *mut PWDF_DRIVER_GLOBALS) -> NTSTATUS = version_bind;
-        WdfVersionUnbind(RegistryPath: PUNICODE_STRING, BindInfo: *mut BindInfo, Globals: PWDF_DRIVER_GLOBALS)
-            -> NTSTATUS = version_unbind;
-    }
-}
-
-mod ddi_entries {
-    use super::*;
-    entry_points! { ddi:
-        WdfDriverCreate(G: PWDF_DRIVER_GLOBALS, DriverObject: PDRIVER_OBJECT, RegistryPath: PCUNICODE_STRING,
-            Attributes: PWDF_OBJECT_ATTRIBUTES, Config: PWDF_DRIVER_CONFIG, Driver: *mut WDFDRIVER)
-            -> NTSTATUS = driver_create;
-        WdfDriverOpenParametersRegistryKey(G: PWDF_DRIVER_GLOBALS, Driver: WDFDRIVER, Access: ACCESS_MASK,
-            Attributes: PWDF_OBJECT_ATTRIBUTES, Key: *mut WDFKEY) -> NTSTATUS = open_parameters_key;
-        WdfDeviceCreate(G: PWDF_DRIVER_GLOBALS, Init: *mut PWDFDEVICE_INIT, Attributes: PWDF_OBJECT_ATTRIBUTES,
-            Device: *mut WDFDEVICE) -> NTSTATUS = device_create;
-        WdfDeviceGetDriver(G: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE) -> WDFDRIVER = ddi::WdfDeviceGetDriver;
-        WdfObjectDelete(G: PWDF_DRIVER_GLOBALS, Object: WDFOBJECT) -> () = ddi::WdfObjectDelete;
-        WdfObjectGetTypedContextWorker(G: PWDF_DRIVER_GLOBALS, Handle: WDFOBJECT,
-            TypeInfo: PCWDF_OBJECT_CONTEXT_TYPE_INFO) -> PVOID = ddi::WdfObjectGetTypedContextWorker;
-        WdfRegistryClose(G: PWDF_DRIVER_GLOBALS, Key: WDFKEY) -> () = ddi::WdfRegistryClose;
-        WdfRegistryWdmGetHandle(G: PWDF_DRIVER_GLOBALS, Key: WDFKEY) -> HANDLE = ddi::WdfRegistryWdmGetHandle;
-        WdfRegistryQueryULong(G: PWDF_DRIVER_GLOBALS, Key: WDFKEY, Name: PCUNICODE_STRING, Value: PULONG)
-            -> NTSTATUS = ddi::WdfRegistryQueryULong;
-        WdfRegistryAssignULong(G: PWDF_DRIVER_GLOBALS, Key: WDFKEY, Name: PCUNICODE_STRING, Value: ULONG)
-            -> NTSTATUS = ddi::WdfRegistryAssignULong;
-        WdfRegistryRemoveValue(G: PWDF_DRIVER_GLOBALS, Key: WDFKEY, Name: PCUNICODE_STRING)
-            -> NTSTATUS = ddi::WdfRegistryRemoveValue;
-        WdfRegistryRemoveKey(G: PWDF_DRIVER_GLOBALS, Key: WDFKEY) -> NTSTATUS = ddi::WdfRegistryRemoveKey;
-        WdfRegistryQueryValue(G: PWDF_DRIVER_GLOBALS, Key: WDFKEY, Name: PCUNICODE_STRING, Length: ULONG,
-            Value: PVOID, Queried: PULONG, Type: PULONG) -> NTSTATUS = ddi::WdfRegistryQueryValue;
-        WdfRegistryAssignValue(G: PWDF_DRIVER_GLOBALS, Key: WDFKEY, Name: PCUNICODE_STRING, Type: ULONG,
-            Length: ULONG, Value: PVOID) -> NTSTATUS = ddi::WdfRegistryAssignValue;
-        WdfRegistryQueryUnicodeString(G: PWDF_DRIVER_GLOBALS, Key: WDFKEY, Name: PCUNICODE_STRING,
-            Bytes: PUSHORT, Value: PUNICODE_STRING) -> NTSTATUS = ddi::WdfRegistryQueryUnicodeString;
-        WdfDeviceCreateDeviceInterface(G: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE, Guid: *const GUID,
-            Reference: PCUNICODE_STRING) -> NTSTATUS = ddi::WdfDeviceCreateDeviceInterface;
-        WdfDeviceGetDefaultQueue(G: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE) -> WDFQUEUE
-            = ddi::WdfDeviceGetDefaultQueue;
-        WdfObjectReferenceActual(G: PWDF_DRIVER_GLOBALS, Handle: WDFOBJECT, Tag: PVOID, Line: LONG, File: PCCH)
-            -> () = ddi::WdfObjectReferenceActual;
-        WdfObjectDereferenceActual(G: PWDF_DRIVER_GLOBALS, Handle: WDFOBJECT, Tag: PVOID, Line: LONG, File: PCCH)
-            -> () = ddi::WdfObjectDereferenceActual;
-        WdfStringGetUnicodeString(G: PWDF_DRIVER_GLOBALS, String: WDFSTRING, Unicode: PUNICODE_STRING)
-            -> () = ddi::WdfStringGetUnicodeString;
-        WdfMemoryGetBuffer(G: PWDF_DRIVER_GLOBALS, Memory: WDFMEMORY, Size: *mut usize) -> PVOID
-            = ddi::WdfMemoryGetBuffer;
-        WdfDriverRetrieveVersionString(G: PWDF_DRIVER_GLOBALS, Driver: WDFDRIVER, String: WDFSTRING)
-            -> NTSTATUS = ddi::WdfDriverRetrieveVersionString;
-        WdfDriverIsVersionAvailable(G: PWDF_DRIVER_GLOBALS, Driver: WDFDRIVER,
-            Params: PWDF_DRIVER_VERSION_AVAILABLE_PARAMS) -> BOOLEAN = ddi::WdfDriverIsVersionAvailable;
+        WdfVersionBind(DriverObject: PDRIVER_OBJECT = Plain, RegistryPath: PUNICODE_STRING = Plain,
+            BindInfo: *mut BindInfo = Plain, Globals: *mut PWDF_DRIVER_GLOBALS = Plain) -> NTSTATUS = version_bind;
+        WdfVersionUnbind(RegistryPath: PUNICODE_STRING = Plain, BindInfo: *mut BindInfo = Plain,
+            Globals: PWDF_DRIVER_GLOBALS = Plain) -> NTSTATUS = version_unbind;
     }
 }
 
@@ -181,8 +56,7 @@ mod crt {
     }
 }
 
-pub(super) use ddi_entries::ddi;
-pub(super) use kernel_entries::kernel;
+pub(super) use crt_entries::runtime;
 pub(super) use loader_entries::loader;
 
 /// `WDF_BIND_INFO` (fxldr.h, microsoft/Windows-Driver-Frameworks
@@ -260,76 +134,4 @@ unsafe fn version_unbind(
     _Globals: PWDF_DRIVER_GLOBALS,
 ) -> NTSTATUS {
     crate::STATUS_SUCCESS
-}
-
-/// `WdfDriverCreate` for a native driver: the config's callbacks are
-/// recorded and replaced by host-ABI adapters; the shim does the rest.
-///
-/// # Safety
-/// As the DDI.
-unsafe fn driver_create(
-    G: PWDF_DRIVER_GLOBALS,
-    DriverObject: PDRIVER_OBJECT,
-    RegistryPath: PCUNICODE_STRING,
-    Attributes: PWDF_OBJECT_ATTRIBUTES,
-    Config: PWDF_DRIVER_CONFIG,
-    Driver: *mut WDFDRIVER,
-) -> NTSTATUS {
-    // SAFETY: null or valid (the DDI's contract).
-    if unsafe { attributes_unadapted(Attributes, "WdfDriverCreate") } {
-        return STOPPED_STATUS;
-    }
-    if Config.is_null() {
-        // SAFETY: the shim reports the null config as the framework does.
-        return unsafe { ddi::WdfDriverCreate(G, DriverObject, RegistryPath, Attributes, Config, Driver) };
-    }
-    // SAFETY: non-null and valid (the DDI's contract); the shim checks Size.
-    let mut config = unsafe { Config.read() };
-    let device_add = config.EvtDriverDeviceAdd.map_or(0, |f| f as usize);
-    let unload = config.EvtDriverUnload.map_or(0, |f| f as usize);
-    config.EvtDriverDeviceAdd = (device_add != 0).then_some(native_device_add as _);
-    config.EvtDriverUnload = (unload != 0).then_some(native_unload as _);
-    // SAFETY: as the DDI, with the adapted copy of the config.
-    let status = unsafe { ddi::WdfDriverCreate(G, DriverObject, RegistryPath, Attributes, &mut config, Driver) };
-    if crate::NT_SUCCESS(status) {
-        with_native(|n| (n.device_add, n.unload) = (device_add, unload));
-    }
-    status
-}
-
-/// `WdfDriverOpenParametersRegistryKey` for a native driver (attributes checked).
-///
-/// # Safety
-/// As the DDI.
-unsafe fn open_parameters_key(
-    G: PWDF_DRIVER_GLOBALS,
-    Driver: WDFDRIVER,
-    Access: ACCESS_MASK,
-    Attributes: PWDF_OBJECT_ATTRIBUTES,
-    Key: *mut WDFKEY,
-) -> NTSTATUS {
-    // SAFETY: null or valid (the DDI's contract).
-    if unsafe { attributes_unadapted(Attributes, "WdfDriverOpenParametersRegistryKey") } {
-        return STOPPED_STATUS;
-    }
-    // SAFETY: as the DDI.
-    unsafe { ddi::WdfDriverOpenParametersRegistryKey(G, Driver, Access, Attributes, Key) }
-}
-
-/// `WdfDeviceCreate` for a native driver (attributes checked).
-///
-/// # Safety
-/// As the DDI.
-unsafe fn device_create(
-    G: PWDF_DRIVER_GLOBALS,
-    Init: *mut PWDFDEVICE_INIT,
-    Attributes: PWDF_OBJECT_ATTRIBUTES,
-    Device: *mut WDFDEVICE,
-) -> NTSTATUS {
-    // SAFETY: null or valid (the DDI's contract).
-    if unsafe { attributes_unadapted(Attributes, "WdfDeviceCreate") } {
-        return STOPPED_STATUS;
-    }
-    // SAFETY: as the DDI.
-    unsafe { ddi::WdfDeviceCreate(G, Init, Attributes, Device) }
 }
