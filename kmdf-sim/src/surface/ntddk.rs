@@ -7,7 +7,7 @@
 use crate::abi::*;
 use crate::model::kernel::key_info::{self, Record};
 use crate::model::kernel::sync::gated;
-use crate::model::kernel::{close, notify, pool_routines, stack};
+use crate::model::kernel::{close, pool_routines, stack};
 use crate::model::{Routine, count_call, enter};
 use crate::surface::strings::read_unicode;
 
@@ -682,6 +682,6 @@ pub unsafe extern "C" fn PsSetCreateProcessNotifyRoutine(
 ) -> NTSTATUS {
     enter(Routine::PsSetCreateProcessNotifyRoutine, crate::model::STOPPED_STATUS, || {
         let Some(routine) = NotifyRoutine else { return crate::STATUS_INVALID_PARAMETER };
-        notify::set_process_notify(routine, Remove != 0)
+        crate::model::kernel::notify::set_process_notify(routine, Remove != 0)
     })
 }

@@ -3,7 +3,7 @@
 //! stop `pool.rs` names the page of.
 
 use crate::abi::*;
-use crate::model::{State, with_state};
+use crate::model::with_state;
 
 /// The `POOL_TYPE` a set of `POOL_FLAGS` stands for (the BAD_POOL_CALLER
 /// parameters report a pool type).

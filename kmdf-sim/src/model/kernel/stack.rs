@@ -265,8 +265,3 @@ pub(crate) fn push_call_site(image: String, symbol: String) -> bool {
 pub(crate) fn pop_call_site() {
     crate::model::with_state(|s| s.pop_frame());
 }
-
-/// The innermost frame as reports name it, if there is a machine.
-pub(crate) fn current_site() -> Option<String> {
-    crate::model::with_state(|s| s.site().to_string())
-}

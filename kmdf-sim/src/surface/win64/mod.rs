@@ -102,7 +102,7 @@ mod thunks;
 
 use crate::abi::*;
 use crate::model::STOPPED_STATUS;
-use crate::model::kernel::stack::{current_site, machine_stopped, pop_call_site, push_call_site};
+use crate::model::kernel::stack::{machine_stopped, pop_call_site, push_call_site};
 use crate::model::native::describe;
 pub(super) use crate::model::native::stop_unmodelled;
 use std::cell::RefCell;
