@@ -26,7 +26,7 @@ pub(crate) enum Parent {
 }
 
 /// The 0x10D stop for the first NULL of `required`, if any.
-fn first_null(required: &[Required]) -> Result<(), NTSTATUS> {
+pub(crate) fn first_null(required: &[Required]) -> Result<(), NTSTATUS> {
     match required.iter().find(|r| r.1) {
         Some(&Required(name, _)) => Err(null_config_field(name)),
         None => Ok(()),
