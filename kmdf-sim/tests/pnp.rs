@@ -476,36 +476,3 @@ mod scenarios {
         assert!(e.message.contains("system, admin or user"), "{e}");
     }
 }
-
-#[test]
-fn device_create_stops_on_each_null_it_requires() {
-    // F54, F91 (fxdeviceapi.cpp): FxPointerNotNull on DeviceInit, on
-    // *DeviceInit and on Device: 0x10D {WDF_REQUIRED_PARAMETER_IS_NULL}.
-    thread_local! {
-        static WHICH: std::cell::Cell<u8> = const { std::cell::Cell::new(0) };
-    }
-    extern "C" fn bad_add(_driver: WDFDRIVER, init: PWDFDEVICE_INIT) -> NTSTATUS {
-        let mut init = init;
-        let mut none: PWDFDEVICE_INIT = std::ptr::null_mut();
-        let mut device: WDFDEVICE = std::ptr::null_mut();
-        let (slot, out): (*mut PWDFDEVICE_INIT, *mut WDFDEVICE) = match WHICH.with(std::cell::Cell::get) {
-            0 => (std::ptr::null_mut(), &mut device),
-            1 => (&mut none, &mut device),
-            _ => (&mut init, std::ptr::null_mut()),
-        };
-        // SAFETY: the defect under test: one required pointer is NULL.
-        unsafe { call_unsafe_wdf_function_binding!(WdfDeviceCreate, slot, WDF_NO_OBJECT_ATTRIBUTES, out) }
-    }
-    extern "C" fn bad_entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
-        support::driver_create(driver, path, Some(bad_add))
-    }
-    for which in 0..3 {
-        WHICH.with(|w| w.set(which));
-        let m = Machine::new(Settings::without_verifiers());
-        m.install("badadd.sys", "badadd", Some(bad_entry));
-        let stop = m.add_device(r"Root\BadAdd", None).expect_err("a NULL it requires stops");
-        let b = stop.bug_check().expect("bug check");
-        assert_eq!((b.code, b.params[0]), (0x10D, 0x4), "case {which}");
-        assert!(m.live_objects().iter().all(|(_, t)| *t != "WDFDEVICE"), "case {which}: no device");
-    }
-}

@@ -72,18 +72,30 @@ pub(crate) unsafe fn with_config<C: WdfConfig, X>(
 ) -> Result<(C, X, Attributes), NTSTATUS> {
     first_null(&[Required(C::PARAMETER, config.is_null())])?;
     first_null(required)?;
-    // SAFETY: checked non-null; every config begins with its ULONG Size
-    // (`WdfConfig`'s invariant), readable by the caller's contract.
-    let size = unsafe { config.cast::<ULONG>().read_unaligned() };
+    // SAFETY: checked non-null; the caller's contract.
+    let read = unsafe { read_versioned(config) }?;
+    let checked = check(&read)?;
+    // SAFETY: the caller's contract.
+    Ok((read, checked, unsafe { attributes(attrs, parent) }?))
+}
+
+/// The versioned structure `C` at `p`, read up to its `Size` when that is a
+/// size KMDF takes for `C` (the fields past it default to zero), else the
+/// status the framework answers (F93).
+///
+/// # Safety
+/// `p` is non-null and points to at least its own `Size` readable bytes.
+pub(crate) unsafe fn read_versioned<C: WdfConfig>(p: *const C) -> Result<C, NTSTATUS> {
+    // SAFETY: every such structure begins with its ULONG Size (`WdfConfig`'s
+    // invariant), readable by the caller's contract.
+    let size = unsafe { p.cast::<ULONG>().read_unaligned() };
     let bytes = config_bytes::<C>(size)?;
     let mut read = C::default();
     // SAFETY: `bytes` is an accepted size, at most `size_of::<C>()`
     // (`WdfConfig`'s invariant), so it fits `read`; the caller guarantees
-    // `Size` readable bytes at `config`; the two do not overlap.
-    unsafe { std::ptr::copy_nonoverlapping(config.cast::<u8>(), std::ptr::from_mut(&mut read).cast::<u8>(), bytes) };
-    let checked = check(&read)?;
-    // SAFETY: the caller's contract.
-    Ok((read, checked, unsafe { attributes(attrs, parent) }?))
+    // `Size` readable bytes at `p`; the two do not overlap.
+    unsafe { std::ptr::copy_nonoverlapping(p.cast::<u8>(), std::ptr::from_mut(&mut read).cast::<u8>(), bytes) };
+    Ok(read)
 }
 
 /// The prologue of a create-DDI without a config: the out-pointer `out`

@@ -1,5 +1,5 @@
-//! The config structures the create-DDIs take, and the `Size`s KMDF accepts
-//! for each (F93): the 1.33 structure's, and the older releases' sizes the
+//! The config structures the create-DDIs take (and the PnP/power callbacks
+//! structure), and the `Size`s KMDF accepts for each (F93, F94): the 1.33 structure's, and the older releases' sizes the
 //! framework still takes from a driver built against them — it reads such a
 //! structure only up to its `Size`, and the fields past it keep their
 //! defaults (zero).
@@ -63,6 +63,15 @@ impl WdfConfig for WDF_WORKITEM_CONFIG {
     const SIZES: &'static [usize] = &[size_of::<Self>()];
 }
 
+impl WdfConfig for WDF_PNPPOWER_EVENT_CALLBACKS {
+    const PARAMETER: &'static str = "PnpPowerEventCallbacks";
+    // fxdeviceinitapi.cpp: the current size or V1_9's (up to
+    // EvtDeviceRelationsQuery); WdfDeviceInitSetPnpPowerEventCallbacks
+    // copies only `Size` bytes (F94).
+    const SIZES: &'static [usize] =
+        &[size_of::<Self>(), offset_of!(WDF_PNPPOWER_EVENT_CALLBACKS, EvtDeviceUsageNotificationEx)];
+}
+
 /// How many bytes of a `C` whose `Size` reads `size` the framework takes
 /// (F93): `size` when it is one `C` accepts, otherwise
 /// STATUS_INFO_LENGTH_MISMATCH (the DDI fails; nothing is created).
@@ -83,6 +92,7 @@ mod tests {
         assert_eq!(WDF_IO_QUEUE_CONFIG::SIZES, [96, 88, 80]);
         assert_eq!(WDF_TIMER_CONFIG::SIZES, [40, 32, 24]);
         assert_eq!(WDF_WORKITEM_CONFIG::SIZES, [size_of::<WDF_WORKITEM_CONFIG>()]);
+        assert_eq!(WDF_PNPPOWER_EVENT_CALLBACKS::SIZES, [144, 136]);
         for sizes in [WDF_DRIVER_CONFIG::SIZES, WDF_IO_QUEUE_CONFIG::SIZES, WDF_TIMER_CONFIG::SIZES] {
             assert!(sizes[1..].iter().all(|&s| s <= sizes[0]));
         }

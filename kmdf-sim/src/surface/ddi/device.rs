@@ -8,7 +8,7 @@ use crate::model::framework::device as fx_device;
 use crate::model::framework::registry as fx_registry;
 use crate::model::framework::verifier::required_null;
 use crate::model::{Routine, STOPPED_STATUS, enter};
-use crate::surface::create::{Parent, Required, deliver, first_null, with_out};
+use crate::surface::create::{Parent, Required, deliver, first_null, read_versioned, with_out};
 
 /// `WdfDeviceInitSetPnpPowerEventCallbacks`: the PnP and power callbacks the
 /// device will get (F35, F36).
@@ -21,12 +21,9 @@ pub unsafe extern "C" fn WdfDeviceInitSetPnpPowerEventCallbacks(
     PnpPowerEventCallbacks: PWDF_PNPPOWER_EVENT_CALLBACKS,
 ) {
     enter(Routine::WdfDeviceInitSetPnpPowerEventCallbacks, (), || {
-        if PnpPowerEventCallbacks.is_null() {
-            required_null("PnpPowerEventCallbacks");
-            return;
-        }
-        // SAFETY: non-null and valid by the DDI's contract.
-        fx_device::set_pnp_power_callbacks(DeviceInit, unsafe { *PnpPowerEventCallbacks });
+        // SAFETY: null or valid (its own `Size` bytes) by the DDI's contract.
+        let callbacks = (!PnpPowerEventCallbacks.is_null()).then(|| unsafe { read_versioned(PnpPowerEventCallbacks) });
+        fx_device::set_pnp_power_callbacks(DeviceInit, callbacks);
     })
 }
 
@@ -153,13 +150,14 @@ pub unsafe extern "C" fn WdfFdoInitOpenRegistryKey(
     Key: *mut WDFKEY,
 ) -> NTSTATUS {
     enter(Routine::WdfFdoInitOpenRegistryKey, STOPPED_STATUS, || {
-        if Key.is_null() {
-            return required_null("Key");
-        }
-        let devnode = match fx_device::devnode_of_init(DeviceInit) {
+        // fxdeviceinitapi.cpp: DeviceInit first, then Key (F94).
+        let devnode = match fx_device::devnode_of_init(Routine::WdfFdoInitOpenRegistryKey, DeviceInit) {
             Ok(d) => d,
             Err(st) => return st,
         };
+        if Key.is_null() {
+            return required_null("Key");
+        }
         // SAFETY: forwarded from this DDI's contract.
         unsafe { open_devnode_key(devnode, DeviceInstanceKeyType, DesiredAccess, KeyAttributes, Key) }
     })
@@ -201,12 +199,9 @@ pub unsafe extern "C" fn WdfDeviceInitSetRequestAttributes(
     RequestAttributes: PWDF_OBJECT_ATTRIBUTES,
 ) {
     enter(Routine::WdfDeviceInitSetRequestAttributes, (), || {
-        if RequestAttributes.is_null() {
-            required_null("RequestAttributes");
-            return;
-        }
-        // SAFETY: non-null and valid by the DDI's contract.
-        fx_device::set_request_attributes(DeviceInit, unsafe { *RequestAttributes });
+        // SAFETY: null or valid by the DDI's contract.
+        let attributes = (!RequestAttributes.is_null()).then(|| unsafe { *RequestAttributes });
+        fx_device::set_request_attributes(DeviceInit, attributes);
     })
 }
 
