@@ -9,6 +9,7 @@
 //! * `rtl_strings` — RtlCopy/Append/Compare/EqualUnicodeString (F83).
 //! * `notify` — process-creation notify routines and their trigger (F84).
 //! * `sync` — events, KMUTEX, FAST_MUTEX, waits, critical regions (F82).
+//! * `null_pointer` — a routine touching a NULL its caller passed (F95).
 //! * `close` — ZwClose, ObCloseHandle, NtClose and their previous modes (F39).
 //! * `key_info` — the Zw registry routines: opening keys, information records, buffer rules.
 //! * `pool_routines` — ExAllocatePool2 / ExFreePool(WithTag)'s checks (BAD_POOL_CALLER).
@@ -23,6 +24,7 @@ pub(crate) mod driver_panic;
 pub(crate) mod handles;
 pub(crate) mod key_info;
 pub(crate) mod notify;
+pub(crate) mod null_pointer;
 pub(crate) mod pool;
 pub(crate) mod pool_routines;
 pub(crate) mod registry;
