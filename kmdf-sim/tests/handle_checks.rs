@@ -65,6 +65,16 @@ static CONTEXT: TypeInfo = TypeInfo(WDF_OBJECT_CONTEXT_TYPE_INFO {
     EvtDriverGetUniqueContextType: None,
 });
 
+/// A parallel queue's config, IOCTLs only.
+fn parallel_queue_config() -> WDF_IO_QUEUE_CONFIG {
+    WDF_IO_QUEUE_CONFIG {
+        Size: size_of::<WDF_IO_QUEUE_CONFIG>() as u32,
+        DispatchType: _WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchParallel,
+        EvtIoDeviceControl: Some(queue_ioctl),
+        ..WDF_IO_QUEUE_CONFIG::default()
+    }
+}
+
 fn ok(st: NTSTATUS, what: &str) {
     assert!(NT_SUCCESS(st), "{what}: {st:#x}");
 }
@@ -135,12 +145,7 @@ fn deleted(handle_type: &str, device: u64, queue: u64, request: u64) -> u64 {
         "WDFDEVICE" => from_earlier(&DEVICES),
         "WDFREQUEST" => COMPLETED.with(Cell::get),
         "WDFQUEUE" => {
-            let mut config = WDF_IO_QUEUE_CONFIG {
-                Size: size_of::<WDF_IO_QUEUE_CONFIG>() as u32,
-                DispatchType: _WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchParallel,
-                EvtIoDeviceControl: Some(queue_ioctl),
-                ..WDF_IO_QUEUE_CONFIG::default()
-            };
+            let mut config = parallel_queue_config();
             let mut q: WDFQUEUE = std::ptr::null_mut();
             // SAFETY: a live device, a valid config, a writable slot.
             ok(
@@ -227,12 +232,7 @@ fn call(ddi: &str, h: &[u64]) -> bool {
             w!(WdfDriverRetrieveVersionString, h[0] as WDFDRIVER, h[1] as WDFSTRING)
         }
         "WdfIoQueueCreate" => {
-            let mut config = WDF_IO_QUEUE_CONFIG {
-                Size: size_of::<WDF_IO_QUEUE_CONFIG>() as u32,
-                DispatchType: _WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchParallel,
-                EvtIoDeviceControl: Some(queue_ioctl),
-                ..WDF_IO_QUEUE_CONFIG::default()
-            };
+            let mut config = parallel_queue_config();
             let mut q: WDFQUEUE = std::ptr::null_mut();
             w!(WdfIoQueueCreate, h[0] as WDFDEVICE, &mut config, none, &mut q);
         }

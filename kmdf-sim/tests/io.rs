@@ -499,3 +499,64 @@ fn configured_dispatching_and_forwarding_reach_the_second_queue() {
     assert_eq!(events(), vec!["side read 3", "write 1", "ioctl 0x22201c", "side ioctl 0x22201c"]);
     assert!(m.stop().is_none() && m.findings().is_empty(), "{:?}", m.findings());
 }
+
+#[test]
+fn queue_create_takes_an_older_config_size_and_a_handle_only_a_default_queue_may_omit() {
+    // F93 (fxioqueueapi.cpp): WDF_IO_QUEUE_CONFIG of the 1.33 size, V1_9's
+    // or V1_7's (80 bytes on x64: no Settings, no Driver); any other size
+    // is STATUS_INFO_LENGTH_MISMATCH; a queue that is not the default one
+    // without a `Queue` out-parameter is STATUS_INVALID_PARAMETER_4.
+    const STATUS_INVALID_PARAMETER_4: NTSTATUS = 0xC000_00F2_u32 as NTSTATUS;
+    thread_local! {
+        static STATUSES: RefCell<Vec<NTSTATUS>> = const { RefCell::new(Vec::new()) };
+    }
+    extern "C" fn older_add(_d: WDFDRIVER, mut init: PWDFDEVICE_INIT) -> NTSTATUS {
+        let mut device: WDFDEVICE = std::ptr::null_mut();
+        // SAFETY: as in `device_add`.
+        let st = unsafe {
+            call_unsafe_wdf_function_binding!(WdfDeviceCreate, &mut init, WDF_NO_OBJECT_ATTRIBUTES, &mut device)
+        };
+        if !NT_SUCCESS(st) {
+            return st;
+        }
+        let create = |size: usize, default: bool| {
+            let mut config = WDF_IO_QUEUE_CONFIG {
+                Size: size as u32,
+                DefaultQueue: u8::from(default),
+                DispatchType: _WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchParallel,
+                EvtIoRead: Some(on_read),
+                ..WDF_IO_QUEUE_CONFIG::default()
+            };
+            // SAFETY: a live device, a whole 1.33 config; no handle asked for.
+            let st = unsafe {
+                call_unsafe_wdf_function_binding!(
+                    WdfIoQueueCreate,
+                    device,
+                    &mut config,
+                    WDF_NO_OBJECT_ATTRIBUTES,
+                    WDF_NO_HANDLE.cast()
+                )
+            };
+            STATUSES.with(|s| s.borrow_mut().push(st));
+            st
+        };
+        create(84, true);
+        create(size_of::<WDF_IO_QUEUE_CONFIG>(), false);
+        create(80, true)
+    }
+    extern "C" fn older_entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
+        support::driver_create(driver, path, Some(older_add))
+    }
+    let m = Machine::new(Settings::default());
+    events();
+    m.install("older.sys", "older", Some(older_entry));
+    let id = m.add_device(r"Root\Older", None).expect("starts");
+    assert_eq!(
+        STATUSES.with(|s| s.borrow().clone()),
+        [STATUS_INFO_LENGTH_MISMATCH, STATUS_INVALID_PARAMETER_4, STATUS_SUCCESS]
+    );
+    let file = m.open_device(id, Caller::Administrator).expect("opens");
+    let (_, o) = outcome(m.read(&file, "app.exe", 3));
+    assert!(matches!(o, IoOutcome::Completed { status: STATUS_SUCCESS, .. }), "{o:?}");
+    assert_eq!(events(), vec!["read 3"], "the V1_7-size default queue serves reads");
+}

@@ -71,3 +71,87 @@ fn comparing_above_passive_level_is_the_irql_violation() {
     let b = stop.bug_check().expect("a bug check");
     assert_eq!((b.code, b.params[0]), (0xC4, 0x20004), "{stop}");
 }
+
+/// A call with a NULL where the routine reads or writes, and what it is.
+struct NullCase {
+    routine: &'static str,
+    call: fn(),
+    /// 1: the routine writes through the NULL; 0: it reads.
+    write: u64,
+    /// A PASSIVE_LEVEL routine: at DISPATCH_LEVEL Driver Verifier's IRQL rule stops it first (F66).
+    passive_only: bool,
+}
+
+fn init_null() {
+    // SAFETY: the defect under test: a NULL destination.
+    unsafe { RtlInitUnicodeString(std::ptr::null_mut(), std::ptr::null()) }
+}
+fn copy_null() {
+    // SAFETY: the defect under test: a NULL destination.
+    unsafe { RtlCopyUnicodeString(std::ptr::null_mut(), std::ptr::null()) }
+}
+fn append_null() {
+    // SAFETY: the defect under test: a NULL destination.
+    let _ = unsafe { RtlAppendUnicodeToString(std::ptr::null_mut(), std::ptr::null()) };
+}
+fn compare_null() {
+    // SAFETY: the defect under test: NULL strings.
+    let _ = unsafe { RtlCompareUnicodeString(std::ptr::null(), std::ptr::null(), 0) };
+}
+fn equal_null() {
+    // SAFETY: the defect under test: NULL strings.
+    let _ = unsafe { RtlEqualUnicodeString(std::ptr::null(), std::ptr::null(), 0) };
+}
+
+#[test]
+fn a_null_string_the_routine_touches_is_the_access_violations_bug_check() {
+    // F95: the Rtl string routines dereference their strings without an
+    // exception handler: a NULL is an unhandled access violation — 0x7E in a
+    // system thread (DriverEntry runs in the System process) — or, at
+    // DISPATCH_LEVEL, 0xA {0, IRQL, read/write}.
+    let cases = [
+        NullCase { routine: "RtlInitUnicodeString", call: init_null, write: 1, passive_only: false },
+        NullCase { routine: "RtlCopyUnicodeString", call: copy_null, write: 1, passive_only: false },
+        NullCase { routine: "RtlAppendUnicodeToString", call: append_null, write: 0, passive_only: false },
+        NullCase { routine: "RtlCompareUnicodeString", call: compare_null, write: 0, passive_only: true },
+        NullCase { routine: "RtlEqualUnicodeString", call: equal_null, write: 0, passive_only: true },
+    ];
+    for case in &cases {
+        let routine = case.routine;
+        let m = Machine::new(Settings::default());
+        let b = m.run(DRV, "DriverEntry", case.call).expect_err(routine).bug_check().expect("bug check").clone();
+        assert_eq!((b.code, b.params[0]), (0x7E, 0xC000_0005), "{routine}");
+        assert!(b.root_cause.as_deref().is_some_and(|c| c.contains(routine) && c.contains("f95")), "{b:?}");
+        drop(m);
+        let m = Machine::new(Settings::default());
+        let stop = m.run_at_irql(DRV, "Dpc", DISPATCH_LEVEL as u8, case.call).expect_err(routine);
+        let b = stop.bug_check().expect("bug check");
+        if case.passive_only {
+            assert_eq!(b.code, 0xC4, "{routine} at DISPATCH_LEVEL");
+        } else {
+            assert_eq!((b.code, b.params[..3].to_vec()), (0xA, vec![0, 2, case.write]), "{routine} at DISPATCH_LEVEL");
+        }
+    }
+}
+
+#[test]
+fn the_optional_sources_may_be_null() {
+    // F95: a NULL source to RtlInitUnicodeString, RtlCopyUnicodeString and
+    // RtlAppendUnicodeToString is an empty string (`_In_opt_`).
+    let m = Machine::new(Settings::default());
+    let mut units = [0x41_u16; 4];
+    let mut dest = counted(&mut units, 2);
+    let appended = m
+        .run(DRV, "DriverEntry", || {
+            // SAFETY: a valid destination; a NULL source is documented.
+            unsafe { RtlCopyUnicodeString(&mut dest, std::ptr::null()) };
+            // SAFETY: as above.
+            let appended = unsafe { RtlAppendUnicodeToString(&mut dest, std::ptr::null()) };
+            // SAFETY: as above.
+            unsafe { RtlInitUnicodeString(&mut dest, std::ptr::null()) };
+            appended
+        })
+        .expect("no stop");
+    assert_eq!(appended, STATUS_SUCCESS);
+    assert_eq!((dest.Length, dest.MaximumLength), (0, 0));
+}

@@ -171,6 +171,43 @@ fn timer_create_checks_its_config_and_needs_a_parent() {
 }
 
 #[test]
+fn timer_create_takes_the_older_releases_config_sizes() {
+    // F93 (fxtimerapi.cpp): KMDF 1.33 takes WDF_TIMER_CONFIG of its own
+    // size, V1_11's (32 bytes on x64) or V1_7's (24), reading only as far
+    // as Size; any other size is STATUS_INFO_LENGTH_MISMATCH.
+    let m = Machine::new(Settings::default());
+    let created = m
+        .run(DRV, "DriverEntry", || {
+            let p = parent();
+            let make = |size: u32| {
+                let mut cfg = WDF_TIMER_CONFIG { Size: size, ..config(10) };
+                let mut attrs = WDF_OBJECT_ATTRIBUTES { ParentObject: p, ..testing::object_attributes() };
+                let mut timer: WDFTIMER = std::ptr::null_mut();
+                // SAFETY: a whole 1.33 config and attributes, a writable slot.
+                let st = unsafe { call_unsafe_wdf_function_binding!(WdfTimerCreate, &mut cfg, &mut attrs, &mut timer) };
+                (st, timer)
+            };
+            assert_eq!(make(28).0, STATUS_INFO_LENGTH_MISMATCH, "not a released size");
+            assert_eq!(make(size_of::<WDF_TIMER_CONFIG>() as u32 + 8).0, STATUS_INFO_LENGTH_MISMATCH);
+            [24, 32].map(|size| {
+                let (st, timer) = make(size);
+                assert_eq!(st, STATUS_SUCCESS, "Size {size}");
+                timer
+            })
+        })
+        .expect("no stop");
+    m.run(DRV, "Test", || {
+        for t in created {
+            let _ = start(t, -10 * MS);
+        }
+    })
+    .expect("no stop");
+    m.advance_time(35).expect("no stop");
+    // Both periodic (Period 10 ms is inside V1_7's part): due at 10, 20, 30.
+    assert_eq!(fired().len(), 6);
+}
+
+#[test]
 fn stop_with_wait_above_passive_is_a_kmdf_verifier_break() {
     let m = Machine::new(Settings { kernel_debugger: true, ..Settings::default() });
     let t = m.run(DRV, "DriverEntry", || create_timer(0, parent(), false).expect("created")).expect("no stop");

@@ -8,34 +8,9 @@
 //! then the object attributes (`read_attributes`, F11), then the parent.
 
 use crate::abi::*;
+use crate::model::framework::config::{WdfConfig, config_bytes};
 use crate::model::framework::objects::{Attributes, read_attributes};
 use crate::model::framework::verifier::required_null;
-
-/// A create-DDI's config structure.
-pub(crate) trait WdfConfig: Copy {
-    /// The parameter's name in the DDI's signature, as the 0x10D note names it.
-    const PARAMETER: &'static str;
-    /// The `Size` the driver wrote (`WDF_*_CONFIG_INIT` writes the 1.33 size).
-    fn size(&self) -> ULONG;
-}
-
-macro_rules! wdf_config {
-    ($($config:ty => $parameter:literal),+ $(,)?) => {
-        $(impl WdfConfig for $config {
-            const PARAMETER: &'static str = $parameter;
-            fn size(&self) -> ULONG {
-                self.Size
-            }
-        })+
-    };
-}
-
-wdf_config!(
-    WDF_DRIVER_CONFIG => "DriverConfig",
-    WDF_IO_QUEUE_CONFIG => "Config",
-    WDF_TIMER_CONFIG => "Config",
-    WDF_WORKITEM_CONFIG => "Config",
-);
 
 /// Another required pointer parameter: its name and whether it is NULL.
 #[derive(Clone, Copy)]
@@ -51,7 +26,7 @@ pub(crate) enum Parent {
 }
 
 /// The 0x10D stop for the first NULL of `required`, if any.
-fn first_null(required: &[Required]) -> Result<(), NTSTATUS> {
+pub(crate) fn first_null(required: &[Required]) -> Result<(), NTSTATUS> {
     match required.iter().find(|r| r.1) {
         Some(&Required(name, _)) => Err(null_config_field(name)),
         None => Ok(()),
@@ -79,14 +54,15 @@ unsafe fn attributes(attrs: PWDF_OBJECT_ATTRIBUTES, parent: Parent) -> Result<At
 }
 
 /// The prologue of a create-DDI with a config structure `C`: `config` and
-/// then `required` non-NULL; `config.Size` the 1.33 size
-/// (STATUS_INFO_LENGTH_MISMATCH otherwise: ASSUMPTION, the framework checks
-/// it, F64, the exact status is not in the facts); `check` (the DDI's own
-/// checks of the config's fields, which may hand back what they read); the
-/// attributes; the parent.
+/// then `required` non-NULL; `config.Size` one the framework accepts for
+/// `C` (the 1.33 size or an older release's; STATUS_INFO_LENGTH_MISMATCH
+/// otherwise, F93), the structure read up to that size; `check` (the DDI's
+/// own checks of the config's fields, which may hand back what they read);
+/// the attributes; the parent.
 ///
 /// # Safety
-/// `config` is null or a readable `C`; `attrs` null or valid.
+/// `config` is null or a readable `C` of at least its own `Size` bytes;
+/// `attrs` null or valid.
 pub(crate) unsafe fn with_config<C: WdfConfig, X>(
     config: *const C,
     required: &[Required],
@@ -96,14 +72,30 @@ pub(crate) unsafe fn with_config<C: WdfConfig, X>(
 ) -> Result<(C, X, Attributes), NTSTATUS> {
     first_null(&[Required(C::PARAMETER, config.is_null())])?;
     first_null(required)?;
-    // SAFETY: checked non-null; readable by the caller's contract.
-    let config = unsafe { *config };
-    if config.size() as usize != size_of::<C>() {
-        return Err(STATUS_INFO_LENGTH_MISMATCH);
-    }
-    let checked = check(&config)?;
+    // SAFETY: checked non-null; the caller's contract.
+    let read = unsafe { read_versioned(config) }?;
+    let checked = check(&read)?;
     // SAFETY: the caller's contract.
-    Ok((config, checked, unsafe { attributes(attrs, parent) }?))
+    Ok((read, checked, unsafe { attributes(attrs, parent) }?))
+}
+
+/// The versioned structure `C` at `p`, read up to its `Size` when that is a
+/// size KMDF takes for `C` (the fields past it default to zero), else the
+/// status the framework answers (F93).
+///
+/// # Safety
+/// `p` is non-null and points to at least its own `Size` readable bytes.
+pub(crate) unsafe fn read_versioned<C: WdfConfig>(p: *const C) -> Result<C, NTSTATUS> {
+    // SAFETY: every such structure begins with its ULONG Size (`WdfConfig`'s
+    // invariant), readable by the caller's contract.
+    let size = unsafe { p.cast::<ULONG>().read_unaligned() };
+    let bytes = config_bytes::<C>(size)?;
+    let mut read = C::default();
+    // SAFETY: `bytes` is an accepted size, at most `size_of::<C>()`
+    // (`WdfConfig`'s invariant), so it fits `read`; the caller guarantees
+    // `Size` readable bytes at `p`; the two do not overlap.
+    unsafe { std::ptr::copy_nonoverlapping(p.cast::<u8>(), std::ptr::from_mut(&mut read).cast::<u8>(), bytes) };
+    Ok(read)
 }
 
 /// The prologue of a create-DDI without a config: the out-pointer `out`

@@ -7,7 +7,7 @@
 use crate::abi::*;
 use crate::model::kernel::key_info::{self, Record};
 use crate::model::kernel::sync::gated;
-use crate::model::kernel::{close, pool_routines, stack};
+use crate::model::kernel::{close, null_pointer, pool_routines, stack};
 use crate::model::{Routine, count_call, enter};
 use crate::surface::strings::read_unicode;
 
@@ -175,14 +175,15 @@ pub unsafe extern "C" fn ZwCreateKey(
     })
 }
 
-/// `RtlInitUnicodeString`: counts a NUL-terminated UTF-16 string (no copy).
+/// `RtlInitUnicodeString`: counts a NUL-terminated UTF-16 string (no copy);
+/// a NULL `DestinationString` is the bug check of a write through NULL (F95).
 ///
 /// # Safety
 /// `DestinationString` writable; `SourceString` null or NUL-terminated.
 pub unsafe extern "C" fn RtlInitUnicodeString(DestinationString: PUNICODE_STRING, SourceString: PCWSTR) {
     // A library routine with no machine state: it works after a stop too.
     count_call(Routine::RtlInitUnicodeString);
-    if DestinationString.is_null() {
+    if null_pointer::stops_on_null(Routine::RtlInitUnicodeString, DestinationString, "DestinationString", true) {
         return;
     }
     let mut units = 0usize;
@@ -554,7 +555,8 @@ unsafe fn units<'a>(s: *const UNICODE_STRING) -> &'a [u16] {
     }
 }
 
-/// `RtlCompareUnicodeString` (F83): < 0, 0 or > 0.
+/// `RtlCompareUnicodeString` (F83): < 0, 0 or > 0; a NULL string is the
+/// bug check of a read through NULL (F95).
 ///
 /// # Safety
 /// Both strings valid.
@@ -567,12 +569,19 @@ pub unsafe extern "C" fn RtlCompareUnicodeString(
     let a = unsafe { units(String1) };
     // SAFETY: as above.
     let b = unsafe { units(String2) };
-    gated(Routine::RtlCompareUnicodeString, 0, |_| {
+    gated(Routine::RtlCompareUnicodeString, 0, |s| {
+        for (string, name) in [(String1, "String1"), (String2, "String2")] {
+            if string.is_null() {
+                null_pointer::null_dereference(s, Routine::RtlCompareUnicodeString, name, false);
+                return None;
+            }
+        }
         Some(crate::model::kernel::rtl_strings::compare(a, b, CaseInSensitive != 0))
     })
 }
 
-/// `RtlEqualUnicodeString` (F83).
+/// `RtlEqualUnicodeString` (F83); a NULL string is the bug check of a read
+/// through NULL (F95).
 ///
 /// # Safety
 /// Both strings valid.
@@ -585,14 +594,21 @@ pub unsafe extern "C" fn RtlEqualUnicodeString(
     let a = unsafe { units(String1) };
     // SAFETY: as above.
     let b = unsafe { units(String2) };
-    gated(Routine::RtlEqualUnicodeString, 0, |_| {
+    gated(Routine::RtlEqualUnicodeString, 0, |s| {
+        for (string, name) in [(String1, "String1"), (String2, "String2")] {
+            if string.is_null() {
+                null_pointer::null_dereference(s, Routine::RtlEqualUnicodeString, name, false);
+                return None;
+            }
+        }
         Some(u8::from(crate::model::kernel::rtl_strings::equal(a, b, CaseInSensitive != 0)))
     })
 }
 
 /// `RtlCopyUnicodeString` (F83): as much of the source as the destination's
 /// MaximumLength holds, NUL-terminated when room is left; a null source
-/// empties the destination.
+/// empties the destination; a null destination is the bug check of a write
+/// through NULL (F95).
 ///
 /// # Safety
 /// `DestinationString` valid with a writable Buffer of MaximumLength bytes;
@@ -600,13 +616,18 @@ pub unsafe extern "C" fn RtlEqualUnicodeString(
 pub unsafe extern "C" fn RtlCopyUnicodeString(DestinationString: PUNICODE_STRING, SourceString: PCUNICODE_STRING) {
     // SAFETY: null or valid (the routine's contract).
     let source = unsafe { units(SourceString) };
-    // SAFETY: a valid destination (the routine's contract).
-    let Some(dest) = (unsafe { DestinationString.as_mut() }) else { return };
-    let capacity = usize::from(dest.MaximumLength) / 2;
-    let plan = gated(Routine::RtlCopyUnicodeString, None, |_| {
+    // SAFETY: null or valid (the routine's contract).
+    let capacity = unsafe { DestinationString.as_ref() }.map_or(0, |d| usize::from(d.MaximumLength) / 2);
+    let plan = gated(Routine::RtlCopyUnicodeString, None, |s| {
+        if DestinationString.is_null() {
+            null_pointer::null_dereference(s, Routine::RtlCopyUnicodeString, "DestinationString", true);
+            return None;
+        }
         Some(Some(crate::model::kernel::rtl_strings::copy_plan(source.len(), capacity)))
     });
     let Some((n, nul)) = plan else { return };
+    // SAFETY: non-null (the plan is made only then); valid by the routine's contract.
+    let Some(dest) = (unsafe { DestinationString.as_mut() }) else { return };
     if SourceString.is_null() || dest.Buffer.is_null() {
         dest.Length = 0;
         return;
@@ -624,7 +645,8 @@ pub unsafe extern "C" fn RtlCopyUnicodeString(DestinationString: PUNICODE_STRING
 }
 
 /// `RtlAppendUnicodeToString` (F83): STATUS_BUFFER_TOO_SMALL (destination
-/// unchanged) when it does not fit.
+/// unchanged) when it does not fit; a null destination is the bug check of a
+/// read through NULL (F95).
 ///
 /// # Safety
 /// `Destination` valid with a writable Buffer of MaximumLength bytes;
@@ -637,10 +659,14 @@ pub unsafe extern "C" fn RtlAppendUnicodeToString(Destination: PUNICODE_STRING, 
         // SAFETY: a NUL-terminated source (the routine's contract).
         unsafe { crate::surface::strings::wide_units(Source) }.len()
     };
-    // SAFETY: a valid destination (the routine's contract).
-    let Some(dest) = (unsafe { Destination.as_mut() }) else { return crate::STATUS_INVALID_PARAMETER };
-    let (length, capacity) = (usize::from(dest.Length) / 2, usize::from(dest.MaximumLength) / 2);
-    let plan = gated(Routine::RtlAppendUnicodeToString, Err(crate::model::STOPPED_STATUS), |_| {
+    // SAFETY: null or valid (the routine's contract).
+    let (length, capacity) = unsafe { Destination.as_ref() }
+        .map_or((0, 0), |d| (usize::from(d.Length) / 2, usize::from(d.MaximumLength) / 2));
+    let plan = gated(Routine::RtlAppendUnicodeToString, Err(crate::model::STOPPED_STATUS), |s| {
+        if Destination.is_null() {
+            null_pointer::null_dereference(s, Routine::RtlAppendUnicodeToString, "Destination", false);
+            return None;
+        }
         Some(
             crate::model::kernel::rtl_strings::append_plan(length, len, capacity).ok_or(crate::STATUS_BUFFER_TOO_SMALL),
         )
@@ -649,6 +675,8 @@ pub unsafe extern "C" fn RtlAppendUnicodeToString(Destination: PUNICODE_STRING, 
         Ok(nul) => nul,
         Err(status) => return status,
     };
+    // SAFETY: non-null (the plan is made only then); valid by the routine's contract.
+    let Some(dest) = (unsafe { Destination.as_mut() }) else { return crate::model::STOPPED_STATUS };
     if len > 0 {
         // SAFETY: `length` <= capacity: inside (or at the end of) the buffer.
         let at = unsafe { dest.Buffer.add(length) };

@@ -1,5 +1,6 @@
 //! KMDF (Wdf01000.sys) as a driver meets it.
 //!
+//! * `config` — the create-DDIs' config structures and the sizes KMDF accepts (F93).
 //! * `locks` — WDFSPINLOCK and WDFWAITLOCK, their misuses (F54).
 //! * `memory` — WDFMEMORY and WDFSTRING: buffers, copies, text.
 //! * `object_ddi` — the object DDIs: create, delete, references, contexts.
@@ -17,6 +18,7 @@
 //!
 //! A DDI is one rule here plus one thin shim in the surface's `ddi`.
 
+pub(crate) mod config;
 pub(crate) mod device;
 pub(crate) mod displace;
 pub(crate) mod driver;

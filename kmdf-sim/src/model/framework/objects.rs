@@ -333,9 +333,8 @@ pub(crate) struct Attributes {
 /// Reads and validates `WDF_OBJECT_ATTRIBUTES` as `FxValidateObjectAttributes`
 /// does before the object is created (F11).
 ///
-/// * ASSUMPTION: a `Size` other than the 1.33 size fails with
-///   STATUS_INFO_LENGTH_MISMATCH (the framework checks it, F64; the exact
-///   status is not in the facts).
+/// * A `Size` other than the 1.33 size fails with
+///   STATUS_INFO_LENGTH_MISMATCH (F93: the one size this structure has).
 /// * The context is `ContextSizeOverride` bytes if non-zero, else the type's
 ///   `ContextSize`, zero-filled and rounded up to pointer size (KMDF source,
 ///   FxGetContextSize / FxContextHeaderInit; F76).

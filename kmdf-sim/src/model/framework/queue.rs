@@ -18,6 +18,8 @@ pub(crate) struct QueueConfig {
     pub write: PFN_WDF_IO_QUEUE_IO_WRITE,
     pub device_control: PFN_WDF_IO_QUEUE_IO_DEVICE_CONTROL,
     pub canceled_on_queue: bool,
+    /// Whether the driver passed somewhere to write the new WDFQUEUE.
+    pub handle_wanted: bool,
 }
 
 /// `WdfIoQueueCreate`: a queue, child of its device. ASSUMPTION: only
@@ -25,7 +27,9 @@ pub(crate) struct QueueConfig {
 /// presents one request at a time either way). A manual queue, or an
 /// `EvtIoCanceledOnQueue` (the simulator completes a request cancelled in
 /// its queue itself and would never call it), stops the machine as not
-/// modelled. `None`: no machine.
+/// modelled. Only a default queue may be created without a `Queue`
+/// out-parameter: for any other, STATUS_INVALID_PARAMETER_4 (F93,
+/// fxioqueueapi.cpp). `None`: no machine.
 pub(crate) fn create_queue(
     device: WDFDEVICE,
     config: &QueueConfig,
@@ -49,6 +53,9 @@ pub(crate) fn create_queue(
             return Err(STOPPED_STATUS);
         }
         s.fx_check(Routine::WdfIoQueueCreate, 0, device as u64)?;
+        if !config.default && !config.handle_wanted {
+            return Err(super::config::STATUS_INVALID_PARAMETER_4);
+        }
         attributes.parent.get_or_insert(device as u64);
         let kind = ObjectKind::Queue(Box::new(QueueState {
             device: device as u64,

@@ -249,13 +249,11 @@ pub(crate) fn query_value_into(key: WDFKEY, name: &str, capacity: u32) -> Result
 /// (`None`: no string, a size probe): `Some(0)` is STATUS_INVALID_PARAMETER;
 /// data longer than the capacity STATUS_BUFFER_OVERFLOW; a type other than
 /// REG_SZ / REG_EXPAND_SZ (checked once the query succeeded)
-/// STATUS_OBJECT_TYPE_MISMATCH. On success the string's `Length` is the data
-/// length without a trailing NUL: the second value.
-pub(crate) fn query_unicode_string(
-    key: WDFKEY,
-    name: &str,
-    capacity: Option<u16>,
-) -> Result<(ValueRead, u16), NTSTATUS> {
+/// STATUS_OBJECT_TYPE_MISMATCH. Also: the byte length `*ValueByteLength`
+/// reports — ASSUMPTION: data beyond 0xFFFF bytes reports 0xFFFF in that
+/// USHORT — and, on success, the string's `Length`: the data length without
+/// a trailing NUL.
+pub(crate) fn query_unicode_string(key: WDFKEY, name: &str, capacity: Option<u16>) -> Result<StringRead, NTSTATUS> {
     if capacity == Some(0) {
         return Err(STATUS_INVALID_PARAMETER);
     }
@@ -271,7 +269,17 @@ pub(crate) fn query_unicode_string(
     if length >= 2 && data[length - 2..] == [0, 0] {
         length -= 2;
     }
-    Ok((ValueRead { kind, data, status }, u16::try_from(length).unwrap_or(0)))
+    let byte_length = u16::try_from(data.len()).unwrap_or(u16::MAX);
+    Ok(StringRead { read: ValueRead { kind, data, status }, byte_length, length: u16::try_from(length).unwrap_or(0) })
+}
+
+/// What [`query_unicode_string`] read.
+pub(crate) struct StringRead {
+    pub read: ValueRead,
+    /// What `*ValueByteLength` reports.
+    pub byte_length: u16,
+    /// The string's `Length` on success.
+    pub length: u16,
 }
 
 /// A value's length as the registry DDIs report it.

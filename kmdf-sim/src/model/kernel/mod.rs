@@ -10,6 +10,7 @@
 //! * `io` — the WDM I/O manager: device objects, symbolic links, file objects, IRPs (F120–F125).
 //! * `notify` — process-creation notify routines and their trigger (F84).
 //! * `sync` — events, KMUTEX, FAST_MUTEX, waits, critical regions (F82).
+//! * `null_pointer` — a routine touching a NULL its caller passed (F95).
 //! * `close` — ZwClose, ObCloseHandle, NtClose and their previous modes (F39).
 //! * `key_info` — the Zw registry routines: opening keys, information records, buffer rules.
 //! * `pool_routines` — ExAllocatePool2 / ExFreePool(WithTag)'s checks (BAD_POOL_CALLER).
@@ -29,6 +30,7 @@ pub(crate) mod handles;
 pub(crate) mod io;
 pub(crate) mod key_info;
 pub(crate) mod notify;
+pub(crate) mod null_pointer;
 pub(crate) mod pool;
 pub(crate) mod pool_routines;
 pub(crate) mod registry;

@@ -5,11 +5,10 @@
 
 use crate::abi::*;
 use crate::model::framework::device as fx_device;
-use crate::model::framework::objects;
 use crate::model::framework::registry as fx_registry;
 use crate::model::framework::verifier::required_null;
 use crate::model::{Routine, STOPPED_STATUS, enter};
-use crate::surface::create::{Parent, with_out};
+use crate::surface::create::{Parent, Required, deliver, first_null, read_versioned, with_out};
 
 /// `WdfDeviceInitSetPnpPowerEventCallbacks`: the PnP and power callbacks the
 /// device will get (F35, F36).
@@ -22,12 +21,9 @@ pub unsafe extern "C" fn WdfDeviceInitSetPnpPowerEventCallbacks(
     PnpPowerEventCallbacks: PWDF_PNPPOWER_EVENT_CALLBACKS,
 ) {
     enter(Routine::WdfDeviceInitSetPnpPowerEventCallbacks, (), || {
-        if PnpPowerEventCallbacks.is_null() {
-            required_null("PnpPowerEventCallbacks");
-            return;
-        }
-        // SAFETY: non-null and valid by the DDI's contract.
-        fx_device::set_pnp_power_callbacks(DeviceInit, unsafe { *PnpPowerEventCallbacks });
+        // SAFETY: null or valid (its own `Size` bytes) by the DDI's contract.
+        let callbacks = (!PnpPowerEventCallbacks.is_null()).then(|| unsafe { read_versioned(PnpPowerEventCallbacks) });
+        fx_device::set_pnp_power_callbacks(DeviceInit, callbacks);
     })
 }
 
@@ -60,28 +56,31 @@ pub unsafe extern "C" fn WdfDeviceCreate(
     Device: *mut WDFDEVICE,
 ) -> NTSTATUS {
     enter(Routine::WdfDeviceCreate, STOPPED_STATUS, || {
-        if DeviceInit.is_null() || Device.is_null() {
-            return required_null(if DeviceInit.is_null() { "DeviceInit" } else { "Device" });
-        }
-        // SAFETY: non-null; the driver passes the address of its init pointer.
-        let init = unsafe { DeviceInit.read() };
-        // SAFETY: the driver passes null or valid attributes.
-        let attributes = match unsafe { objects::read_attributes(DeviceAttributes) } {
-            Ok(a) => a,
-            Err(st) => return st,
+        // fxdeviceapi.cpp: DeviceInit, *DeviceInit, then Device (F20, F54).
+        let init = if DeviceInit.is_null() {
+            std::ptr::null_mut()
+        } else {
+            // SAFETY: non-null; the driver passes the address of its init pointer.
+            unsafe { DeviceInit.read() }
         };
-        let created = fx_device::create(init, attributes);
-        match created {
-            None => STOPPED_STATUS,
-            Some(Err(st)) => st,
-            Some(Ok(h)) => {
-                // SAFETY: both checked non-null; writable by contract.
-                unsafe { DeviceInit.write(std::ptr::null_mut()) };
-                // SAFETY: as above.
-                unsafe { Device.write(h as WDFDEVICE) };
-                crate::STATUS_SUCCESS
-            }
+        if let Err(st) =
+            first_null(&[Required("DeviceInit", DeviceInit.is_null()), Required("*DeviceInit", init.is_null())])
+        {
+            return st;
         }
+        // SAFETY: `Device` null or writable, the attributes null or valid (the DDI's contract).
+        let attributes =
+            match unsafe { with_out(Device, "Device", false, DeviceAttributes, Parent::AsGiven, || Ok(())) } {
+                Ok(a) => a,
+                Err(st) => return st,
+            };
+        // SAFETY: `Device` checked non-null in the prologue; writable by contract.
+        let status = unsafe { deliver(fx_device::create(init, attributes), Device) };
+        if NT_SUCCESS(status) {
+            // SAFETY: checked non-null; writable by contract.
+            unsafe { DeviceInit.write(std::ptr::null_mut()) };
+        }
+        status
     })
 }
 
@@ -151,13 +150,14 @@ pub unsafe extern "C" fn WdfFdoInitOpenRegistryKey(
     Key: *mut WDFKEY,
 ) -> NTSTATUS {
     enter(Routine::WdfFdoInitOpenRegistryKey, STOPPED_STATUS, || {
-        if Key.is_null() {
-            return required_null("Key");
-        }
-        let devnode = match fx_device::devnode_of_init(DeviceInit) {
+        // fxdeviceinitapi.cpp: DeviceInit first, then Key (F94).
+        let devnode = match fx_device::devnode_of_init(Routine::WdfFdoInitOpenRegistryKey, DeviceInit) {
             Ok(d) => d,
             Err(st) => return st,
         };
+        if Key.is_null() {
+            return required_null("Key");
+        }
         // SAFETY: forwarded from this DDI's contract.
         unsafe { open_devnode_key(devnode, DeviceInstanceKeyType, DesiredAccess, KeyAttributes, Key) }
     })
@@ -199,12 +199,9 @@ pub unsafe extern "C" fn WdfDeviceInitSetRequestAttributes(
     RequestAttributes: PWDF_OBJECT_ATTRIBUTES,
 ) {
     enter(Routine::WdfDeviceInitSetRequestAttributes, (), || {
-        if RequestAttributes.is_null() {
-            required_null("RequestAttributes");
-            return;
-        }
-        // SAFETY: non-null and valid by the DDI's contract.
-        fx_device::set_request_attributes(DeviceInit, unsafe { *RequestAttributes });
+        // SAFETY: null or valid by the DDI's contract.
+        let attributes = (!RequestAttributes.is_null()).then(|| unsafe { *RequestAttributes });
+        fx_device::set_request_attributes(DeviceInit, attributes);
     })
 }
 

@@ -8,9 +8,8 @@ use crate::model::framework::verifier::required_null;
 use crate::model::{Routine, STOPPED_STATUS, enter};
 use crate::surface::create::{Parent, deliver, with_config};
 
-/// `WdfIoQueueCreate` (see `model::framework::queue::create_queue`).
-/// ASSUMPTION: a `Config.Size` other than the 1.33 size fails with
-/// STATUS_INFO_LENGTH_MISMATCH.
+/// `WdfIoQueueCreate` (see `model::framework::queue::create_queue`; the
+/// `Config.Size`s it takes, F93, are `model::framework::config`'s).
 ///
 /// # Safety
 /// As the DDI: `Config` valid, `Queue` null or writable.
@@ -38,6 +37,7 @@ pub unsafe extern "C" fn WdfIoQueueCreate(
             write: config.EvtIoWrite,
             device_control: config.EvtIoDeviceControl,
             canceled_on_queue: config.EvtIoCanceledOnQueue.is_some(),
+            handle_wanted: !Queue.is_null(),
         };
         // SAFETY: `Queue` is null or writable (the DDI's contract).
         unsafe { deliver(queue::create_queue(Device, &config, attributes), Queue) }

@@ -267,13 +267,13 @@ pub unsafe extern "C" fn WdfRegistryQueryUnicodeString(
         };
         // SAFETY: `Value` null or valid by contract.
         let capacity = (!Value.is_null()).then(|| unsafe { (*Value).MaximumLength });
-        let (read, length) = match fx_registry::query_unicode_string(Key, &name, capacity) {
-            Ok(r) => r,
-            Err(st) => return st,
-        };
-        // ASSUMPTION: data beyond 0xFFFF bytes reports 0xFFFF in the USHORT.
+        let fx_registry::StringRead { read, byte_length, length } =
+            match fx_registry::query_unicode_string(Key, &name, capacity) {
+                Ok(r) => r,
+                Err(st) => return st,
+            };
         // SAFETY: optional out, null or writable by contract.
-        unsafe { put(ValueByteLength, u16::try_from(read.data.len()).unwrap_or(u16::MAX)) };
+        unsafe { put(ValueByteLength, byte_length) };
         if read.status != crate::STATUS_SUCCESS {
             return read.status;
         }

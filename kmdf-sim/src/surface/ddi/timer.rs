@@ -8,8 +8,8 @@ use crate::surface::create::{Parent, Required, deliver, null_config_field, with_
 
 /// `WdfTimerCreate` (see `model::framework::timers::create_timer`).
 ///
-/// * `Config.Size` other than the 1.33 size: STATUS_INFO_LENGTH_MISMATCH
-///   (ASSUMPTION, as for the other config structures).
+/// * `Config.Size` not one KMDF takes (1.33, V1_11, V1_7):
+///   STATUS_INFO_LENGTH_MISMATCH (F93, `model::framework::config`).
 /// * `EvtTimerFunc` NULL: 0x10D {WDF_REQUIRED_PARAMETER_IS_NULL} (F54).
 ///
 /// # Safety
@@ -130,8 +130,7 @@ pub unsafe extern "C" fn WdfWaitLockRelease(_DriverGlobals: PWDF_DRIVER_GLOBALS,
 }
 
 /// `WdfWorkItemCreate` (see `model::framework::timers::create_work_item`);
-/// a `Size` other than the 1.33 size is STATUS_INFO_LENGTH_MISMATCH
-/// (ASSUMPTION).
+/// a `Size` other than the 1.33 size is STATUS_INFO_LENGTH_MISMATCH (F93).
 #[must_use]
 pub unsafe extern "C" fn WdfWorkItemCreate(
     _DriverGlobals: PWDF_DRIVER_GLOBALS,
