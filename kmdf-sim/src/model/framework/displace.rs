@@ -11,9 +11,11 @@
 //! fxlibrarycommon.cpp) deletes a WDFDRIVER still alive without
 //! EvtDriverUnload.
 
-use crate::abi::{_DRIVER_OBJECT, _WDF_DRIVER_INIT_FLAGS, PASSIVE_LEVEL};
+use crate::abi::{
+    _DEVICE_OBJECT, _DRIVER_OBJECT, _IRP, _WDF_DRIVER_INIT_FLAGS, IRP_MJ_MAXIMUM_FUNCTION, NTSTATUS, PASSIVE_LEVEL,
+};
 use crate::model::framework::objects;
-use crate::model::{FRAMEWORK_MODULE, State, with_state};
+use crate::model::{FRAMEWORK_MODULE, STOPPED_STATUS, State, with_state};
 
 /// A `DriverUnload` routine.
 type Routine = unsafe extern "C" fn(*mut _DRIVER_OBJECT);
@@ -37,6 +39,23 @@ extern "C" fn fx_stub_driver_unload(object: *mut _DRIVER_OBJECT) {
     stub_unload(&image, object);
 }
 
+/// The framework's `FxDevice::Dispatch` as `WdfDriverCreate` stores it in
+/// every `MajorFunction` slot (F126). The simulator presents a WDFDEVICE's
+/// requests itself, so only an IRP to a device object the driver made with
+/// `IoCreateDevice`, for a major function it stored no routine for, gets
+/// here: what the framework does with it is not modelled.
+#[inline(never)]
+extern "C" fn fx_device_dispatch(_device: *mut _DEVICE_OBJECT, irp: *mut _IRP) -> NTSTATUS {
+    with_state(|s| {
+        s.stop_not_modelled(format!(
+            "KMDF's FxDevice::Dispatch of IRP {:#x} to a device object IoCreateDevice made (the driver stored no \
+             dispatch routine of its own for the major function after WdfDriverCreate)",
+            irp as u64
+        ));
+    });
+    STOPPED_STATUS
+}
+
 /// Whether the driver's image carries its own stub (a native image: its
 /// FxDriverEntry displaces DriverUnload itself, with win64 routines).
 fn native_stub() -> bool {
@@ -55,7 +74,8 @@ impl State {
     /// driver object (F126, fxdriver.cpp): without
     /// `WdfDriverInitNoDispatchOverride`, `DriverUnload` becomes the
     /// framework's unload — for a non-PnP driver only if it has an
-    /// EvtDriverUnload, NULL otherwise.
+    /// EvtDriverUnload, NULL otherwise — and every `MajorFunction` slot
+    /// the framework's dispatch routine.
     pub(crate) fn record_driver_flags(&mut self, init_flags: u32, has_evt_unload: bool) {
         let globals = &mut self.framework.globals;
         globals.DriverFlags |= init_flags;
@@ -68,6 +88,10 @@ impl State {
         let framework: Routine = fx_driver_unload;
         if let Some(loaded) = self.framework.driver.as_mut() {
             loaded.object.DriverUnload = (init_flags & non_pnp == 0 || has_evt_unload).then_some(framework);
+            let dispatch: unsafe extern "C" fn(*mut _DEVICE_OBJECT, *mut _IRP) -> NTSTATUS = fx_device_dispatch;
+            for slot in &mut loaded.object.MajorFunction[..=IRP_MJ_MAXIMUM_FUNCTION as usize] {
+                *slot = Some(dispatch);
+            }
         }
     }
 
