@@ -17,6 +17,7 @@
 
 pub(crate) mod dispatch;
 pub(crate) mod irp;
+pub(crate) mod wdf_link;
 
 use crate::abi::{
     _DEVICE_OBJECT, _DRIVER_OBJECT, DO_DEVICE_HAS_NAME, DO_DEVICE_INITIALIZING, DO_EXCLUSIVE, IO_TYPE_DEVICE, NTSTATUS,
@@ -61,6 +62,9 @@ pub(crate) struct IoManager {
     /// as given, the image that created it)). Permanent objects: they
     /// outlive the driver (F120).
     pub(crate) links: BTreeMap<String, (String, String, Name)>,
+    /// The links of KMDF devices (`WdfDeviceCreateSymbolicLink`, F127):
+    /// upper-cased link and the WDFDEVICE.
+    pub(crate) wdf_links: Vec<(String, u64)>,
     /// Names of devices a driver left behind at unload: the object stays in
     /// the namespace on Windows (F125), so a new device of that name collides.
     pub(crate) stale_names: Vec<String>,
@@ -217,6 +221,7 @@ impl State {
     /// IoCreateSymbolicLink (F120): a permanent `\??` link to a device name.
     pub(crate) fn io_create_link(&mut self, link: &str, target: &str) -> NTSTATUS {
         let Some(k) = link_key(link) else { return STATUS_OBJECT_NAME_INVALID };
+        self.io_prune_wdf_links();
         if target.is_empty() {
             return STATUS_OBJECT_NAME_INVALID;
         }
@@ -255,6 +260,7 @@ impl State {
     /// collides at the next IoCreateDevice, a link's at the next
     /// IoCreateSymbolicLink. The machine then forgets the driver's devices.
     pub(crate) fn io_unload_check(&mut self, image: &str) {
+        self.io_prune_wdf_links();
         let mine: Vec<*const _DEVICE_OBJECT> = self
             .kernel
             .io
