@@ -1,7 +1,9 @@
 //! The `DriverUnload` a driver sets in its DRIVER_OBJECT is called at
 //! unload (F80): a WDM driver's by the I/O manager, a KMDF driver's through
-//! the stub's FxStubDriverUnload, before the framework's own unload
-//! (EvtDriverUnload, then the WDFDRIVER's deletion, F27).
+//! the stub's FxStubDriverUnload — where `WdfDriverCreate` stored the
+//! framework's own (EvtDriverUnload, then the WDFDRIVER's deletion, F27), so
+//! one stored before it never runs and one stored after it replaces the
+//! framework's (F126).
 
 use kmdf_sim::control::{Machine, Settings};
 use kmdf_sim::*;
@@ -42,14 +44,53 @@ extern "C" fn evt_unload(_driver: WDFDRIVER) {
     log("EvtDriverUnload");
 }
 
-/// A KMDF DriverEntry that also sets DriverUnload after WdfDriverCreate, as
-/// windows-drivers-rs's sample KMDF driver does.
+/// A KMDF DriverEntry that sets DriverUnload after WdfDriverCreate: it
+/// replaces the framework's `FxDriver::Unload` (F126).
 extern "C" fn kmdf_entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
     if let Err(status) = support::create_driver(driver, path, None, Some(evt_unload)) {
         return status;
     }
     // SAFETY: as in wdm_entry.
     unsafe { (*driver).DriverUnload = Some(wdm_unload) };
+    STATUS_SUCCESS
+}
+
+/// A KMDF DriverEntry that sets DriverUnload before WdfDriverCreate, as
+/// windows-drivers-rs's sample KMDF driver does: `FxDriver::Initialize`
+/// replaces it with the framework's (F126).
+extern "C" fn kmdf_early_entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
+    // SAFETY: as in wdm_entry.
+    unsafe { (*driver).DriverUnload = Some(wdm_unload) };
+    match support::create_driver(driver, path, None, Some(evt_unload)) {
+        Ok(_) => STATUS_SUCCESS,
+        Err(status) => status,
+    }
+}
+
+thread_local! {
+    /// The routine a chaining driver found in its driver object.
+    static PREVIOUS: std::cell::Cell<DRIVER_UNLOAD> = const { std::cell::Cell::new(None) };
+}
+
+extern "C" fn chaining_unload(driver: *mut _DRIVER_OBJECT) {
+    log("ChainingUnload");
+    if let Some(previous) = PREVIOUS.get() {
+        // SAFETY: the routine the framework stored in this driver object,
+        // called with it as the I/O manager would.
+        unsafe { previous(driver) };
+    }
+}
+
+/// A KMDF DriverEntry that keeps the framework's routine and calls it from
+/// its own.
+extern "C" fn kmdf_chaining_entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
+    if let Err(status) = support::create_driver(driver, path, None, Some(evt_unload)) {
+        return status;
+    }
+    // SAFETY: as in wdm_entry.
+    PREVIOUS.set(unsafe { (*driver).DriverUnload });
+    // SAFETY: as in wdm_entry.
+    unsafe { (*driver).DriverUnload = Some(chaining_unload) };
     STATUS_SUCCESS
 }
 
@@ -74,12 +115,35 @@ fn a_wdm_drivers_unload_routine_is_called_once_per_unload() {
 }
 
 #[test]
-fn a_kmdf_drivers_own_unload_runs_before_the_frameworks() {
+fn a_kmdf_driver_unload_stored_after_wdf_driver_create_replaces_the_frameworks() {
     let m = Machine::new(Settings::default());
     m.load("kmdfu.sys", "kmdfu", Some(kmdf_entry)).expect("no stop");
     m.unload().expect("no stop");
-    assert_eq!(take_log(), [r"DriverUnload(\Driver\kmdfu)", "EvtDriverUnload"]);
-    assert!(m.live_objects().is_empty(), "the WDFDRIVER is deleted after both");
+    assert_eq!(take_log(), [r"DriverUnload(\Driver\kmdfu)"], "EvtDriverUnload is never called");
+    assert!(m.live_objects().is_empty(), "the unbind deletes the WDFDRIVER");
+    kmdf_sim::testing::assert_clean(&m);
+}
+
+#[test]
+fn a_kmdf_driver_unload_stored_before_wdf_driver_create_is_replaced_and_never_runs() {
+    let m = Machine::new(Settings::default());
+    m.load("kmdfe.sys", "kmdfe", Some(kmdf_early_entry)).expect("no stop");
+    m.unload().expect("no stop");
+    assert_eq!(take_log(), ["EvtDriverUnload"]);
+    assert!(m.live_objects().is_empty());
+    kmdf_sim::testing::assert_clean(&m);
+}
+
+#[test]
+fn a_kmdf_driver_chaining_to_the_frameworks_unload_runs_both() {
+    let m = Machine::new(Settings::default());
+    for _ in 0..2 {
+        m.load("kmdfc.sys", "kmdfc", Some(kmdf_chaining_entry)).expect("no stop");
+        assert!(PREVIOUS.get().is_some(), "WdfDriverCreate stored the framework's unload routine");
+        m.unload().expect("no stop");
+        assert_eq!(take_log(), ["ChainingUnload", "EvtDriverUnload"]);
+        assert!(m.live_objects().is_empty());
+    }
     kmdf_sim::testing::assert_clean(&m);
 }
 

@@ -48,6 +48,8 @@ mod echo {
         pub return_holding_cancel_lock: bool,
         /// The cancel routine returns without releasing the cancel spin lock.
         pub cancel_keeps_lock: bool,
+        /// `kmdf_entry` leaves IRP_MJ_WRITE to the framework.
+        pub framework_write: bool,
     }
 
     thread_local! {
@@ -414,6 +416,26 @@ mod echo {
         STATUS_SUCCESS
     }
 
+    /// A KMDF driver with the same WDM control device: WdfDriverCreate first
+    /// (it stores the framework's routines in the driver object, F126), then
+    /// the echo driver's — except IRP_MJ_WRITE when `framework_write`, whose
+    /// slot keeps the framework's dispatch routine.
+    pub unsafe extern "C" fn kmdf_entry(driver: *mut DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
+        let config = kmdf_sim::testing::driver_config(None, None);
+        if let Err(status) = kmdf_sim::testing::create_driver(driver, path, None, config) {
+            return status;
+        }
+        // SAFETY: the loader's live driver object.
+        let framework_write = unsafe { (*driver).MajorFunction[IRP_MJ_WRITE as usize] };
+        // SAFETY: as the loader calls it.
+        let status = unsafe { driver_entry(driver, path) };
+        if FAULTS.get().framework_write {
+            // SAFETY: as above.
+            unsafe { (*driver).MajorFunction[IRP_MJ_WRITE as usize] = framework_write };
+        }
+        status
+    }
+
     /// The address of the cancel routine, as bug checks name it.
     pub fn cancel_address() -> u64 {
         cancel as *const () as u64
@@ -681,4 +703,36 @@ fn a_cancel_routine_returning_with_the_cancel_lock_is_0x11b() {
     let _ = m.cancel_request(held).expect_err("stops");
     let (code, params, _) = bug_check(m.stop());
     assert_eq!((code, params), (0x11B, [held, cancel_address(), 0, 0]));
+}
+
+fn kmdf_machine(faults: Faults) -> Machine {
+    FAULTS.set(faults);
+    LOG.with(|l| l.borrow_mut().clear());
+    let m = Machine::new(Settings::default());
+    assert_eq!(m.load("kmdf-echo.sys", "KmdfEcho", Some(kmdf_entry)), Ok(STATUS_SUCCESS));
+    m
+}
+
+#[test]
+fn a_kmdf_drivers_control_device_gets_its_routines_and_its_unload_through_the_stub() {
+    let m = kmdf_machine(Faults::default());
+    let file = open(&m);
+    let upper = m.device_io_control(&file, APP, IOCTL_UPPER, b"kmdf", 4).unwrap().unwrap().1;
+    assert_eq!(upper, completed(STATUS_SUCCESS, b"KMDF"));
+    m.close(&file).unwrap();
+    m.unload().expect("a clean unload");
+    assert_eq!(log(), ["Create", "DeviceControl", "Cleanup", "Close", "Unload"], "its DriverUnload, from the stub");
+    assert!(m.live_objects().is_empty(), "the stub's unbind deleted the WDFDRIVER");
+    kmdf_sim::testing::assert_clean(&m);
+}
+
+#[test]
+fn an_irp_a_kmdf_driver_left_to_the_frameworks_dispatch_stops_as_not_modelled() {
+    let m = kmdf_machine(Faults { framework_write: true, ..Faults::default() });
+    let file = open(&m);
+    let _ = m.write(&file, APP, b"x").expect_err("stops");
+    match m.stop() {
+        Some(Stop::NotModelled { what, .. }) => assert!(what.contains("FxDevice::Dispatch"), "{what}"),
+        other => panic!("a not-modelled stop, got {other:?}"),
+    }
 }

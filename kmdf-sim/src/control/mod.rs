@@ -36,6 +36,7 @@ pub use scenario::{Scenario, ScenarioReport, Step};
 
 use crate::abi::{GUID, NTSTATUS};
 use crate::model::framework::objects;
+use crate::model::kernel::io::dispatch::Opened;
 use crate::model::{Engine, State};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -491,17 +492,24 @@ impl Machine {
         self.done(self.engine.open_device(id, caller))
     }
 
-    /// CreateFile(`name`) from `process` as `caller` for a WDM driver's
-    /// device (F120, F124): `\\.\X` opens the device the symbolic link
-    /// `\??\X` names (`\\?\GLOBALROOT\Device\X` a device directly); the
-    /// I/O manager sends IRP_MJ_CREATE to the driver's dispatch routine. The
+    /// CreateFile(`name`) from `process` as `caller` (F120, F124, F127):
+    /// `\\.\X` opens the device the symbolic link `\??\X` names
+    /// (`\\?\GLOBALROOT\Device\X` a WDM device directly). A KMDF device's
+    /// link (`WdfDeviceCreateSymbolicLink`) opens it as
+    /// [`Machine::open_device`] does; for a WDM driver's device the I/O
+    /// manager sends IRP_MJ_CREATE to the driver's dispatch routine. The
     /// file works with [`Machine::read`], [`Machine::write`],
     /// [`Machine::device_io_control`], [`Machine::cancel_request`] and
     /// [`Machine::close`]; `Err` is the status CreateFile fails with
     /// (STATUS_OBJECT_NAME_NOT_FOUND for an unknown name, the driver's
     /// status for a failed create).
     pub fn open(&self, name: &str, process: &str, caller: Caller) -> Result<Result<DeviceFile, NTSTATUS>, Stopped> {
-        self.done(self.engine.io_open(name, process).map(|r| r.map(|f| DeviceFile::wdm(f, caller))))
+        let opened = self.done(self.engine.io_open(name, process))?;
+        Ok(match opened {
+            Ok(Opened::File(f)) => Ok(DeviceFile::wdm(f, caller)),
+            Ok(Opened::Devnode(id)) => self.open_device(id, caller),
+            Err(status) => Err(status),
+        })
     }
 
     /// CloseHandle (F124). For a WDM device: IRP_MJ_CLEANUP at once, then

@@ -2239,6 +2239,8 @@ const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, DeviceInit: *mut PWDFDEVICE_INIT, DeviceAttributes: PWDF_OBJECT_ATTRIBUTES, Device: *mut WDFDEVICE) -> NTSTATUS> = Some(crate::__ddi::WdfDeviceCreate);
 /// `WdfDeviceCreateDeviceInterface` as `PFN_WDFDEVICECREATEDEVICEINTERFACE`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE, InterfaceClassGUID: *const GUID, ReferenceString: PCUNICODE_STRING) -> NTSTATUS> = Some(crate::__ddi::WdfDeviceCreateDeviceInterface);
+/// `WdfDeviceCreateSymbolicLink` as `PFN_WDFDEVICECREATESYMBOLICLINK`
+const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE, SymbolicLinkName: PCUNICODE_STRING) -> NTSTATUS> = Some(crate::__ddi::WdfDeviceCreateSymbolicLink);
 /// `WdfDeviceGetDefaultQueue` as `PFN_WDFDEVICEGETDEFAULTQUEUE`
 const _: ::core::option::Option<unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE) -> WDFQUEUE> = Some(crate::__ddi::WdfDeviceGetDefaultQueue);
 /// `WdfDeviceGetDriver` as `PFN_WDFDEVICEGETDRIVER`

@@ -26,6 +26,8 @@ pub(crate) struct LoadedDriver {
     /// `RegistryPath` handed to DriverEntry, and the UTF-16 it points into.
     pub(crate) registry_path: Box<crate::abi::UNICODE_STRING>,
     _registry_path_buffer: Vec<u16>,
+    /// The `DriverUnload` the stub displaced after DriverEntry (F126).
+    pub(crate) displaced_unload: crate::abi::DRIVER_UNLOAD,
 }
 
 /// What a driver left behind at unload.
@@ -255,6 +257,7 @@ impl Engine {
                 _driver_name_buffer: name,
                 registry_path,
                 _registry_path_buffer: buffer,
+                displaced_unload: None,
             };
             let object = std::ptr::from_mut(loaded.object.as_mut());
             let path = std::ptr::from_mut(loaded.registry_path.as_mut());
@@ -265,7 +268,9 @@ impl Engine {
         // into boxes the machine keeps alive until the driver is unloaded.
         let status = self.run(image, "DriverEntry", || unsafe { entry(object, path) })?;
         self.state(|s| s.io_driver_entry_returned(image));
-        if !crate::abi::NT_SUCCESS(status) {
+        if crate::abi::NT_SUCCESS(status) {
+            self.state(State::displace_driver_unload);
+        } else {
             if let Some(driver) = self.state(|s| s.driver_object()) {
                 objects::delete_subtree(driver);
             }
@@ -279,8 +284,10 @@ impl Engine {
         self.stopped().map_or(Ok(status), |stop| Err(Box::new(stop)))
     }
 
-    /// Unloads the loaded driver as KMDF does (F27, F37): EvtDriverUnload
-    /// first, then the WDFDRIVER is deleted with all its children — default-
+    /// Unloads the loaded driver as KMDF does (F27, F37, F126): the routine
+    /// in its driver object — for a KMDF driver the stub's, which calls the
+    /// framework's (EvtDriverUnload) or the driver's own — and then the
+    /// WDFDRIVER is deleted with all its children — default-
     /// parented keys included, whose `~FxRegKey` closes their handles (F10,
     /// F2) — and the deferred PASSIVE disposals drain (F28). Reports what the
     /// driver leaked.
@@ -291,37 +298,18 @@ impl Engine {
         if let Some(stop) = self.stopped() {
             return Err(Box::new(stop));
         }
-        let (image, depth, driver, plan) = self.state(|s| {
+        let (image, depth, plan) = self.state(|s| {
             let image = s.framework.driver.as_ref().map(|d| d.image.clone()).expect("kmdf-sim: no driver is loaded");
             let depth = s.kernel.frames.len();
             s.push_frame(KERNEL_MODULE, "nt!IopLoadUnloadDriver");
-            let driver = s.driver_object();
-            if driver.is_some() {
-                s.push_driver_frame(&image, "FxStubDriverUnload");
-            }
-            (image, depth, driver, s.driver_unload_plan())
+            (image, depth, s.driver_unload_plan())
         });
-        // The DriverUnload the driver set in its DRIVER_OBJECT (F80).
-        if let Some((routine, object)) = plan {
-            super::displace::call_driver_unload(&image, (routine, object));
+        // The routine the driver object holds: the stub's, the framework's
+        // or the driver's own (F80, F126).
+        if let Some(plan) = plan {
+            super::displace::run_driver_unload(&image, plan);
         }
-        if let Some(driver) = driver {
-            self.state(|s| s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxDriver::Unload"));
-            let unload = self.state(|s| match s.framework.objects.get(&driver).map(|o| &o.kind) {
-                Some(objects::ObjectKind::Driver { unload, .. }) => *unload,
-                _ => None,
-            });
-            if let Some(unload) = unload {
-                self.state(|s| s.push_driver_frame(&image, "EvtDriverUnload"));
-                // SAFETY: the driver registered EvtDriverUnload in its
-                // WDF_DRIVER_CONFIG; KMDF calls it with the WDFDRIVER first (F27).
-                unsafe { unload(driver as crate::abi::WDFDRIVER) };
-                self.state(|s| s.pop_frame());
-            }
-            self.state(|s| s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxObject::DeleteObject"));
-            objects::delete_subtree(driver);
-            self.state(|s| s.pop_frame());
-        }
+        super::displace::after_driver_unload();
         self.drain_deferred_deletes();
         let report = self.state(|s| {
             s.kernel.frames.truncate(depth);

@@ -42,6 +42,12 @@ pub(crate) unsafe fn reset_image(address: usize) -> bool {
     })
 }
 
+/// Whether an image is mapped on this thread: its own stub displaces the
+/// driver object's `DriverUnload` (F126).
+pub(crate) fn any_mapped() -> bool {
+    IMAGES.with(|l| !l.borrow().is_empty())
+}
+
 /// The image holding `address`, and the address as the debugger names it
 /// (`module!Symbol+0xNN (image+0xRVA)`).
 pub(crate) fn describe(address: usize) -> Option<(String, String)> {

@@ -216,3 +216,26 @@ pub unsafe extern "C" fn WdfDeviceGetDefaultQueue(_DriverGlobals: PWDF_DRIVER_GL
 pub unsafe extern "C" fn WdfDeviceGetDriver(_DriverGlobals: PWDF_DRIVER_GLOBALS, Device: WDFDEVICE) -> WDFDRIVER {
     enter(Routine::WdfDeviceGetDriver, std::ptr::null_mut(), || fx_device::driver_of(Device) as WDFDRIVER)
 }
+
+/// `WdfDeviceCreateSymbolicLink` (F127): a `\??` link to the device, which an
+/// application opens as `\\.\X` (`Machine::open`); the framework deletes it
+/// when the device goes.
+///
+/// # Safety
+/// As the DDI: `SymbolicLinkName` null or a valid counted string.
+#[must_use]
+pub unsafe extern "C" fn WdfDeviceCreateSymbolicLink(
+    _DriverGlobals: PWDF_DRIVER_GLOBALS,
+    Device: WDFDEVICE,
+    SymbolicLinkName: PCUNICODE_STRING,
+) -> NTSTATUS {
+    enter(Routine::WdfDeviceCreateSymbolicLink, STOPPED_STATUS, || {
+        let name = if SymbolicLinkName.is_null() {
+            None
+        } else {
+            // SAFETY: non-null; a counted string by the DDI's contract.
+            Some(unsafe { crate::surface::strings::read_unicode(SymbolicLinkName) })
+        };
+        with_state(|s| s.wdf_device_create_link(Device as u64, name)).unwrap_or(STOPPED_STATUS)
+    })
+}

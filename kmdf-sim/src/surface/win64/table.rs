@@ -2,7 +2,7 @@
 //! data/kernel-routines.tsv), the surface's shims and src/abi/types.rs; do not edit.
 //! Regenerate: `cargo run -p kmdf-sim-gen -- write native`.
 //!
-//! A win64 entry point for each of the 72 DDIs and 31 kernel routines the surface implements,
+//! A win64 entry point for each of the 73 DDIs and 31 kernel routines the surface implements,
 //! calling the routine's shim (`a: T = Mode`: how the argument is passed, `super::adapt`).
 //!
 //! Implemented but not served to a native image (a stub stops the machine naming them):
@@ -18,6 +18,7 @@ entry_points! { ddi:
     WdfDeviceConfigureRequestDispatching(a0: PWDF_DRIVER_GLOBALS = Plain, a1: WDFDEVICE = Plain, a2: WDFQUEUE = Plain, a3: WDF_REQUEST_TYPE = Plain) -> NTSTATUS = ddi::WdfDeviceConfigureRequestDispatching;
     WdfDeviceCreate(a0: PWDF_DRIVER_GLOBALS = Plain, a1: * mut PWDFDEVICE_INIT = Plain, a2: PWDF_OBJECT_ATTRIBUTES = Config, a3: * mut WDFDEVICE = Plain) -> NTSTATUS = ddi::WdfDeviceCreate;
     WdfDeviceCreateDeviceInterface(a0: PWDF_DRIVER_GLOBALS = Plain, a1: WDFDEVICE = Plain, a2: * const GUID = Plain, a3: PCUNICODE_STRING = Plain) -> NTSTATUS = ddi::WdfDeviceCreateDeviceInterface;
+    WdfDeviceCreateSymbolicLink(a0: PWDF_DRIVER_GLOBALS = Plain, a1: WDFDEVICE = Plain, a2: PCUNICODE_STRING = Plain) -> NTSTATUS = ddi::WdfDeviceCreateSymbolicLink;
     WdfDeviceGetDefaultQueue(a0: PWDF_DRIVER_GLOBALS = Plain, a1: WDFDEVICE = Plain) -> WDFQUEUE = ddi::WdfDeviceGetDefaultQueue;
     WdfDeviceGetDriver(a0: PWDF_DRIVER_GLOBALS = Plain, a1: WDFDEVICE = Plain) -> WDFDRIVER = ddi::WdfDeviceGetDriver;
     WdfDeviceInitSetIoType(a0: PWDF_DRIVER_GLOBALS = Plain, a1: PWDFDEVICE_INIT = Plain, a2: WDF_DEVICE_IO_TYPE = Plain) -> () = ddi::WdfDeviceInitSetIoType;

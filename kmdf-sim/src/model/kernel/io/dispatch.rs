@@ -13,6 +13,23 @@ use crate::abi::{
 use crate::model::framework::pnp::{IoOutcome, call_driver};
 use crate::model::{Engine, KERNEL_MODULE, Name, State, Stopped, with_state};
 
+/// What a name an application opens resolves to.
+enum Named {
+    /// A WDM device object.
+    Device(*mut _DEVICE_OBJECT),
+    /// A KMDF device's devnode, through its `WdfDeviceCreateSymbolicLink`
+    /// link (F127).
+    Devnode(usize),
+}
+
+/// What CreateFile by name opened.
+pub(crate) enum Opened {
+    /// A file object (its address) on a WDM device.
+    File(u64),
+    /// A KMDF device's devnode: the framework's open path serves it (F127).
+    Devnode(usize),
+}
+
 /// A driver's dispatch routine.
 type Dispatch = unsafe extern "C" fn(*mut _DEVICE_OBJECT, *mut _IRP) -> NTSTATUS;
 
@@ -32,12 +49,16 @@ impl State {
     /// The device a name an application opens refers to (F120): `\\.\X`
     /// through the `\??` link `X` to its target device's name, or
     /// `\\?\GLOBALROOT\Device\X` directly.
-    fn io_resolve(&self, name: &str) -> Result<*mut _DEVICE_OBJECT, NTSTATUS> {
+    fn io_resolve(&mut self, name: &str) -> Result<Named, NTSTATUS> {
+        self.io_prune_wdf_links();
         let upper = name.to_uppercase();
         let target = match upper.strip_prefix("\\\\?\\GLOBALROOT") {
             Some(rest) => rest.to_string(),
             None => {
                 let k = link_key(name).ok_or(super::STATUS_OBJECT_NAME_INVALID)?;
+                if let Some(devnode) = self.io_wdf_link_target(&k) {
+                    return Ok(Named::Devnode(devnode));
+                }
                 let (_, target, _) = self.kernel.io.links.get(&k).ok_or(super::STATUS_OBJECT_NAME_NOT_FOUND)?;
                 target.to_uppercase()
             }
@@ -47,7 +68,7 @@ impl State {
             .devices
             .iter()
             .find(|d| d.name.as_ref().is_some_and(|(u, _)| *u == target))
-            .map(|d| std::ptr::from_ref(d.object.as_ref()).cast_mut())
+            .map(|d| Named::Device(std::ptr::from_ref(d.object.as_ref()).cast_mut()))
             .ok_or(super::STATUS_OBJECT_NAME_NOT_FOUND)
     }
 
@@ -262,13 +283,17 @@ impl Engine {
         self.check_running()
     }
 
-    /// CreateFile(`name`) from `process` (F120, F124): resolves the name,
-    /// creates a file object and sends IRP_MJ_CREATE. Returns the file
-    /// object's address, or the failure status.
-    pub(crate) fn io_open(&self, name: &str, process: &str) -> Result<Result<u64, NTSTATUS>, Stopped> {
+    /// CreateFile(`name`) from `process` (F120, F124): resolves the name;
+    /// for a WDM device creates a file object and sends IRP_MJ_CREATE.
+    /// Returns the file object's address (or the KMDF devnode a link names,
+    /// F127), or the failure status.
+    pub(crate) fn io_open(&self, name: &str, process: &str) -> Result<Result<Opened, NTSTATUS>, Stopped> {
         self.check_running()?;
         let opened = self.with(|s| {
-            let device = s.io_resolve(name)?;
+            let device = match s.io_resolve(name)? {
+                Named::Device(d) => d,
+                Named::Devnode(id) => return Ok(Opened::Devnode(id)),
+            };
             // SAFETY: a device of the namespace is live.
             let flags = unsafe { (*device).Flags };
             if flags & DO_DEVICE_INITIALIZING != 0 {
@@ -282,10 +307,11 @@ impl Engine {
             let address = file.address();
             s.kernel.io.files.push(file);
             s.kernel.io.opened += 1;
-            Ok(address)
+            Ok(Opened::File(address))
         });
         let file = match opened {
-            Ok(f) => f,
+            Ok(Opened::File(f)) => f,
+            Ok(devnode) => return Ok(Ok(devnode)),
             Err(st) => return Ok(Err(st)),
         };
         let create = IrpRequest { major: IRP_MJ_CREATE, code: 0, input: &[], output_len: 0 };
@@ -309,7 +335,7 @@ impl Engine {
                 None => {}
             }
         });
-        Ok(if crate::abi::NT_SUCCESS(status) { Ok(file) } else { Err(status) })
+        Ok(if crate::abi::NT_SUCCESS(status) { Ok(Opened::File(file)) } else { Err(status) })
     }
 
     /// ReadFile / WriteFile / DeviceIoControl on an open file (F123): the

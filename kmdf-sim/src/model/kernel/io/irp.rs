@@ -309,7 +309,12 @@ impl State {
         // The last IRP of a file whose handle is closed: its IRP_MJ_CLOSE is
         // due (the cleanup and close IRPs themselves are the closing path).
         let (file, major) = (record.file, u32::from(record.block.stack.MajorFunction));
-        self.kernel.io.retired.push(record.block);
+        self.kernel.io.retired.push_back(record.block);
+        if self.kernel.io.retired.len() > super::RETIRED_KEPT
+            && let Some(oldest) = self.kernel.io.retired.pop_front()
+        {
+            self.kernel.io.completed.remove(&(std::ptr::from_ref(&oldest.irp) as u64));
+        }
         let closing = matches!(major, crate::abi::IRP_MJ_CLEANUP | crate::abi::IRP_MJ_CLOSE);
         let closed = self.kernel.io.files.iter().any(|f| f.address() == file && f.handle_closed);
         if closed && !closing && !self.kernel.io.irps.values().any(|i| i.file == file) {

@@ -17,12 +17,18 @@
 
 pub(crate) mod dispatch;
 pub(crate) mod irp;
+pub(crate) mod wdf_link;
 
 use crate::abi::{
     _DEVICE_OBJECT, _DRIVER_OBJECT, DO_DEVICE_HAS_NAME, DO_DEVICE_INITIALIZING, DO_EXCLUSIVE, IO_TYPE_DEVICE, NTSTATUS,
 };
 use crate::model::{Name, State};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+
+/// How many completed IRPs the machine keeps (memory and results).
+/// **ASSUMPTION**: bounded as for KMDF requests; a completion of an IRP
+/// older than that is not recognised as a second completion.
+pub(crate) const RETIRED_KEPT: usize = 1024;
 
 /// STATUS_OBJECT_NAME_COLLISION.
 pub(crate) const STATUS_OBJECT_NAME_COLLISION: NTSTATUS = 0xC000_0035_u32 as NTSTATUS;
@@ -56,6 +62,9 @@ pub(crate) struct IoManager {
     /// as given, the image that created it)). Permanent objects: they
     /// outlive the driver (F120).
     pub(crate) links: BTreeMap<String, (String, String, Name)>,
+    /// The links of KMDF devices (`WdfDeviceCreateSymbolicLink`, F127):
+    /// upper-cased link and the WDFDEVICE.
+    pub(crate) wdf_links: Vec<(String, u64)>,
     /// Names of devices a driver left behind at unload: the object stays in
     /// the namespace on Windows (F125), so a new device of that name collides.
     pub(crate) stale_names: Vec<String>,
@@ -63,13 +72,14 @@ pub(crate) struct IoManager {
     pub(crate) files: Vec<irp::File>,
     /// IRPs sent and not completed, by address.
     pub(crate) irps: BTreeMap<u64, irp::Irp>,
-    /// How completed IRPs ended, by address: status, Information, output.
+    /// How completed IRPs ended, by address: status, Information, output —
+    /// for the last [`RETIRED_KEPT`] completions.
     pub(crate) completed: BTreeMap<u64, (NTSTATUS, u64, Vec<u8>)>,
-    /// The memory of completed IRPs, kept so that an address names one IRP
-    /// for the machine's life (a second completion is still recognised, and
-    /// a driver's late read of a completed IRP reads what it left).
-    #[allow(clippy::vec_box, reason = "each box keeps the address the driver was given")]
-    pub(crate) retired: Vec<Box<irp::IrpBlock>>,
+    /// The memory of the last [`RETIRED_KEPT`] completed IRPs, kept so that
+    /// their addresses name no other IRP (a second completion is recognised
+    /// as such, and a driver's late read of a completed IRP reads what it
+    /// left).
+    pub(crate) retired: VecDeque<Box<irp::IrpBlock>>,
     /// Files whose handle is closed and whose last IRP has completed: their
     /// IRP_MJ_CLOSE is due when control is back in the I/O manager.
     pub(crate) close_due: Vec<u64>,
@@ -211,6 +221,7 @@ impl State {
     /// IoCreateSymbolicLink (F120): a permanent `\??` link to a device name.
     pub(crate) fn io_create_link(&mut self, link: &str, target: &str) -> NTSTATUS {
         let Some(k) = link_key(link) else { return STATUS_OBJECT_NAME_INVALID };
+        self.io_prune_wdf_links();
         if target.is_empty() {
             return STATUS_OBJECT_NAME_INVALID;
         }
@@ -249,6 +260,7 @@ impl State {
     /// collides at the next IoCreateDevice, a link's at the next
     /// IoCreateSymbolicLink. The machine then forgets the driver's devices.
     pub(crate) fn io_unload_check(&mut self, image: &str) {
+        self.io_prune_wdf_links();
         let mine: Vec<*const _DEVICE_OBJECT> = self
             .kernel
             .io
