@@ -214,6 +214,25 @@ const FROM_BINDINGS: &[(&str, &str, bool)] = &[
     ("ExDeleteResourceLite", "unsafe extern \"C\" fn(Resource: PERESOURCE) -> NTSTATUS", true),
     ("ExIsResourceAcquiredExclusiveLite", "unsafe extern \"C\" fn(Resource: PERESOURCE) -> BOOLEAN", false),
     ("ExIsResourceAcquiredSharedLite", "unsafe extern \"C\" fn(Resource: PERESOURCE) -> ULONG", false),
+    (
+        "IoAllocateMdl",
+        "unsafe extern \"C\" fn(VirtualAddress: PVOID, Length: ULONG, SecondaryBuffer: BOOLEAN, ChargeQuota: BOOLEAN, Irp: PIRP) -> PMDL",
+        false,
+    ),
+    ("IoFreeMdl", "unsafe extern \"C\" fn(Mdl: PMDL)", false),
+    ("MmBuildMdlForNonPagedPool", "unsafe extern \"C\" fn(MemoryDescriptorList: PMDLX)", false),
+    (
+        "MmProbeAndLockPages",
+        "unsafe extern \"C\" fn(MemoryDescriptorList: PMDL, AccessMode: KPROCESSOR_MODE, Operation: LOCK_OPERATION)",
+        false,
+    ),
+    ("MmUnlockPages", "unsafe extern \"C\" fn(MemoryDescriptorList: PMDL)", false),
+    (
+        "MmMapLockedPagesSpecifyCache",
+        "unsafe extern \"C\" fn(MemoryDescriptorList: PMDLX, AccessMode: KPROCESSOR_MODE, CacheType: MEMORY_CACHING_TYPE, BaseAddress: PVOID, BugCheckOnFailure: ULONG, Priority: MM_PAGE_PRIORITY) -> PVOID",
+        false,
+    ),
+    ("MmUnmapLockedPages", "unsafe extern \"C\" fn(BaseAddress: PVOID, MemoryDescriptorList: PMDL)", false),
 ];
 
 /// Allowlisted kernel routines that the real bindings' ntddk.rs declares

@@ -2,8 +2,8 @@
 //! Regenerate: `cargo run -p kmdf-sim-gen -- write`.
 //!
 //! The items of the real wdk-sys 0.5.2 bindings (data/wdk-sys-0.5.2-bindings.tar.xz:
-//! types.rs, constants.rs) that the 301 roots of data/surface-roots.txt need, transitively,
-//! as bindgen wrote them: 736 names, 1106 items.
+//! types.rs, constants.rs) that the 306 roots of data/surface-roots.txt need, transitively,
+//! as bindgen wrote them: 745 names, 1115 items.
 //! `::core::ffi::c_long`/`c_ulong` are written as Windows' (LLP64) `i32`/`u32`;
 //! bindgen's layout assertions below check the result on the host.
 #![allow(
@@ -2680,6 +2680,15 @@ impl Default for _KMUTANT {
 pub type KMUTEX = _KMUTANT;
 pub type PKMUTEX = *mut _KMUTANT;
 pub type PRKMUTEX = *mut _KMUTANT;
+pub mod _LOCK_OPERATION {
+    #[allow(unused_imports)]
+    use super::*;
+    pub type Type = ::core::ffi::c_int;
+    pub const IoReadAccess: Type = 0;
+    pub const IoWriteAccess: Type = 1;
+    pub const IoModifyAccess: Type = 2;
+}
+pub use self::_LOCK_OPERATION::Type as LOCK_OPERATION;
 pub mod _POOL_TYPE {
     #[allow(unused_imports)]
     use super::*;
@@ -2751,7 +2760,32 @@ impl Default for _MDL {
         }
     }
 }
+pub type MDL = _MDL;
 pub type PMDL = *mut _MDL;
+pub type PMDLX = *mut MDL;
+pub mod _MEMORY_CACHING_TYPE {
+    #[allow(unused_imports)]
+    use super::*;
+    pub type Type = ::core::ffi::c_int;
+    pub const MmNonCached: Type = 0;
+    pub const MmCached: Type = 1;
+    pub const MmWriteCombined: Type = 2;
+    pub const MmHardwareCoherentCached: Type = 3;
+    pub const MmNonCachedUnordered: Type = 4;
+    pub const MmUSWCCached: Type = 5;
+    pub const MmMaximumCacheType: Type = 6;
+    pub const MmNotMapped: Type = -1;
+}
+pub use self::_MEMORY_CACHING_TYPE::Type as MEMORY_CACHING_TYPE;
+pub mod _MM_PAGE_PRIORITY {
+    #[allow(unused_imports)]
+    use super::*;
+    pub type Type = ::core::ffi::c_int;
+    pub const LowPagePriority: Type = 0;
+    pub const NormalPagePriority: Type = 16;
+    pub const HighPagePriority: Type = 32;
+}
+pub use self::_MM_PAGE_PRIORITY::Type as MM_PAGE_PRIORITY;
 #[repr(C)]
 #[derive(Copy, Clone)]
 pub struct _FAST_MUTEX {
@@ -8491,6 +8525,7 @@ impl Default for _IRP {
         }
     }
 }
+pub type PIRP = *mut _IRP;
 pub type IO_COMPLETION_ROUTINE = ::core::option::Option<
     unsafe extern "C" fn(
         DeviceObject: *mut _DEVICE_OBJECT,

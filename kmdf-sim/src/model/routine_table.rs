@@ -3,7 +3,7 @@
 //!
 //! Every routine the simulator can serve: the 445 DDIs of data/kmdf-1.33-ddi.tsv
 //! (maximum IRQL: the `irql_max` column; 15 from data/ddi-irql-overrides.tsv),
-//! then the 57 kernel routines of data/kernel-routines.tsv.
+//! then the 64 kernel routines of data/kernel-routines.tsv.
 //! KIRQL values: PASSIVE_LEVEL 0, APC_LEVEL 1, DISPATCH_LEVEL 2, HIGH_LEVEL 15.
 
 /// A routine's identity: its position in [`NAME`] and [`MAX_IRQL`].
@@ -1019,10 +1019,24 @@ pub(crate) enum Routine {
     ExAllocatePoolWithTag = 500,
     /// ExAllocatePool's DDI page: as ExAllocatePoolWithTag (F144)
     ExAllocatePool = 501,
+    /// IoAllocateMdl's DDI page: IRQL <= DISPATCH_LEVEL (F145)
+    IoAllocateMdl = 502,
+    /// IoFreeMdl's DDI page: IRQL <= DISPATCH_LEVEL (F145)
+    IoFreeMdl = 503,
+    /// MmBuildMdlForNonPagedPool's DDI page: IRQL <= DISPATCH_LEVEL (F145)
+    MmBuildMdlForNonPagedPool = 504,
+    /// MmProbeAndLockPages's DDI page: IRQL <= DISPATCH_LEVEL for nonpageable addresses; <= APC_LEVEL for pageable ones, checked inside (F145)
+    MmProbeAndLockPages = 505,
+    /// MmUnlockPages's DDI page: IRQL <= DISPATCH_LEVEL (F145)
+    MmUnlockPages = 506,
+    /// MmMapLockedPagesSpecifyCache's DDI page: IRQL <= DISPATCH_LEVEL from KernelMode (a UserMode mapping is not modelled) (F145)
+    MmMapLockedPagesSpecifyCache = 507,
+    /// MmUnmapLockedPages's DDI page: IRQL <= DISPATCH_LEVEL for a system-space mapping (F145)
+    MmUnmapLockedPages = 508,
 }
 
 /// How many routines there are.
-pub(crate) const COUNT: usize = 502;
+pub(crate) const COUNT: usize = 509;
 
 /// Every routine, in order: `ALL[r as usize] == r`.
 #[allow(dead_code, reason = "the tables' own tests iterate it")]
@@ -1529,6 +1543,13 @@ pub(crate) const ALL: [Routine; COUNT] = [
     Routine::ExIsResourceAcquiredSharedLite,
     Routine::ExAllocatePoolWithTag,
     Routine::ExAllocatePool,
+    Routine::IoAllocateMdl,
+    Routine::IoFreeMdl,
+    Routine::MmBuildMdlForNonPagedPool,
+    Routine::MmProbeAndLockPages,
+    Routine::MmUnlockPages,
+    Routine::MmMapLockedPagesSpecifyCache,
+    Routine::MmUnmapLockedPages,
 ];
 
 /// Each routine's name, by [`Routine`].
@@ -2035,6 +2056,13 @@ pub(crate) const NAME: [&str; COUNT] = [
     "ExIsResourceAcquiredSharedLite",
     "ExAllocatePoolWithTag",
     "ExAllocatePool",
+    "IoAllocateMdl",
+    "IoFreeMdl",
+    "MmBuildMdlForNonPagedPool",
+    "MmProbeAndLockPages",
+    "MmUnlockPages",
+    "MmMapLockedPagesSpecifyCache",
+    "MmUnmapLockedPages",
 ];
 
 /// How many routines are the framework's DDIs: `Routine`s below it are
@@ -2545,6 +2573,13 @@ pub(crate) const SYMBOL: [&str; COUNT] = [
     "nt!ExIsResourceAcquiredSharedLite",
     "nt!ExAllocatePoolWithTag",
     "nt!ExAllocatePool",
+    "nt!IoAllocateMdl",
+    "nt!IoFreeMdl",
+    "nt!MmBuildMdlForNonPagedPool",
+    "nt!MmProbeAndLockPages",
+    "nt!MmUnlockPages",
+    "nt!MmMapLockedPagesSpecifyCache",
+    "nt!MmUnmapLockedPages",
 ];
 
 /// Each routine's maximum IRQL (`None`: no rule), by [`Routine`].
@@ -3051,4 +3086,11 @@ pub(crate) const MAX_IRQL: [Option<u8>; COUNT] = [
     Some(2), // ExIsResourceAcquiredSharedLite
     Some(2), // ExAllocatePoolWithTag
     Some(2), // ExAllocatePool
+    Some(2), // IoAllocateMdl
+    Some(2), // IoFreeMdl
+    Some(2), // MmBuildMdlForNonPagedPool
+    Some(2), // MmProbeAndLockPages
+    Some(2), // MmUnlockPages
+    Some(2), // MmMapLockedPagesSpecifyCache
+    Some(2), // MmUnmapLockedPages
 ];

@@ -395,6 +395,8 @@ const _: () = same::<crate::PHYSICAL_ADDRESS, LARGE_INTEGER>();
 const _: () = same::<crate::PINTERFACE, *mut _INTERFACE>();
 /// `PIO_TIMER`
 const _: () = same::<crate::PIO_TIMER, *mut _IO_TIMER>();
+/// `PIRP`
+const _: () = same::<crate::PIRP, *mut _IRP>();
 /// `PKDPC`
 const _: () = same::<crate::PKDPC, *mut _KDPC>();
 /// `PKEY_BASIC_INFORMATION`
@@ -2133,6 +2135,10 @@ const _: unsafe extern "C" fn(Resource: PERESOURCE) -> ULONG = crate::ntddk::ExI
 const _: unsafe extern "C" fn(FastMutex: PFAST_MUTEX) = crate::ntddk::ExReleaseFastMutex;
 /// `ntddk::ExReleaseResourceLite`
 const _: unsafe extern "C" fn(Resource: PERESOURCE) = crate::ntddk::ExReleaseResourceLite;
+/// `ntddk::IoAllocateMdl`
+const _: unsafe extern "C" fn(VirtualAddress: PVOID, Length: ULONG, SecondaryBuffer: BOOLEAN, ChargeQuota: BOOLEAN, Irp: PIRP) -> PMDL = crate::ntddk::IoAllocateMdl;
+/// `ntddk::IoFreeMdl`
+const _: unsafe extern "C" fn(Mdl: PMDL) = crate::ntddk::IoFreeMdl;
 /// `ntddk::KeAcquireInStackQueuedSpinLock`
 const _: unsafe extern "C" fn(SpinLock: PKSPIN_LOCK, LockHandle: PKLOCK_QUEUE_HANDLE) = crate::ntddk::KeAcquireInStackQueuedSpinLock;
 /// `ntddk::KeAcquireInStackQueuedSpinLockAtDpcLevel`
@@ -2177,6 +2183,16 @@ const _: unsafe extern "C" fn(Event: PRKEVENT) -> LONG = crate::ntddk::KeResetEv
 const _: unsafe extern "C" fn(Event: PRKEVENT, Increment: KPRIORITY, Wait: BOOLEAN) -> LONG = crate::ntddk::KeSetEvent;
 /// `ntddk::KeWaitForSingleObject`
 const _: unsafe extern "C" fn(Object: PVOID, WaitReason: KWAIT_REASON, WaitMode: KPROCESSOR_MODE, Alertable: BOOLEAN, Timeout: PLARGE_INTEGER) -> NTSTATUS = crate::ntddk::KeWaitForSingleObject;
+/// `ntddk::MmBuildMdlForNonPagedPool`
+const _: unsafe extern "C" fn(MemoryDescriptorList: PMDLX) = crate::ntddk::MmBuildMdlForNonPagedPool;
+/// `ntddk::MmMapLockedPagesSpecifyCache`
+const _: unsafe extern "C" fn(MemoryDescriptorList: PMDLX, AccessMode: KPROCESSOR_MODE, CacheType: MEMORY_CACHING_TYPE, BaseAddress: PVOID, BugCheckOnFailure: ULONG, Priority: MM_PAGE_PRIORITY) -> PVOID = crate::ntddk::MmMapLockedPagesSpecifyCache;
+/// `ntddk::MmProbeAndLockPages`
+const _: unsafe extern "C" fn(MemoryDescriptorList: PMDL, AccessMode: KPROCESSOR_MODE, Operation: LOCK_OPERATION) = crate::ntddk::MmProbeAndLockPages;
+/// `ntddk::MmUnlockPages`
+const _: unsafe extern "C" fn(MemoryDescriptorList: PMDL) = crate::ntddk::MmUnlockPages;
+/// `ntddk::MmUnmapLockedPages`
+const _: unsafe extern "C" fn(BaseAddress: PVOID, MemoryDescriptorList: PMDL) = crate::ntddk::MmUnmapLockedPages;
 /// `ntddk::NtClose`
 const _: unsafe extern "C" fn(Handle: HANDLE) -> NTSTATUS = crate::ntddk::NtClose;
 /// `ntddk::ObCloseHandle`

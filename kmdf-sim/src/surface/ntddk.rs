@@ -12,11 +12,13 @@ use crate::surface::strings::read_unicode;
 
 // One kernel area per file of src/surface/ntddk/ (the conformance, bindings
 // and coverage checks read them as part of this module).
+mod mdl;
 mod notify;
 mod pool;
 mod resource;
 mod spinlock;
 mod timing;
+pub use mdl::*;
 pub use notify::*;
 pub use pool::*;
 pub use resource::*;

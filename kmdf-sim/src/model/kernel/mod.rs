@@ -11,6 +11,7 @@
 //! * `sync` — events, KMUTEX, FAST_MUTEX, waits, critical regions (F82).
 //! * `spinlock` — executive spin locks and their IRQL (F142).
 //! * `resource` — executive resources (ERESOURCE, F143).
+//! * `mdl` — memory descriptor lists (F145).
 //! * `unload` — what the kernel checks of an image that unloads.
 //! * `timing` — delays, the performance counter, the time increment (F141).
 //! * `stack` — the simulated thread: call stack, process, IRQL (and the IRQL rule, F66).
@@ -21,6 +22,7 @@ pub(crate) mod bugcheck;
 pub(crate) mod dbgprint;
 pub(crate) mod driver_panic;
 pub(crate) mod handles;
+pub(crate) mod mdl;
 pub(crate) mod notify;
 pub(crate) mod pool;
 pub(crate) mod registry;
@@ -74,6 +76,8 @@ pub(crate) struct Kernel {
     pub spin_locks: spinlock::SpinLocks,
     /// Live executive resources (F143).
     pub resources: resource::Resources,
+    /// MDLs IoAllocateMdl allocated (F145).
+    pub mdls: mdl::Mdls,
 }
 
 impl Kernel {
@@ -94,6 +98,7 @@ impl Kernel {
             notify: notify::NotifyRoutines::default(),
             spin_locks: spinlock::SpinLocks::default(),
             resources: resource::Resources::default(),
+            mdls: mdl::Mdls::default(),
         }
     }
 }

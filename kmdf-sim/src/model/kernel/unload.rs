@@ -1,6 +1,6 @@
 //! What the kernel checks of an image as it unloads: notify routines left
 //! registered (F84, F140), spin locks left held (F142), executive resources
-//! left initialized (F143).
+//! left initialized (F143), MDLs left allocated (F145).
 
 use crate::model::State;
 
@@ -11,5 +11,6 @@ impl State {
         self.notify_leak_check(image);
         self.spin_lock_leak_check(image);
         self.resource_leak_check(image);
+        self.mdl_leak_check(image);
     }
 }
