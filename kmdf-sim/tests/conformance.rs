@@ -233,6 +233,11 @@ const FROM_BINDINGS: &[(&str, &str, bool)] = &[
         false,
     ),
     ("MmUnmapLockedPages", "unsafe extern \"C\" fn(BaseAddress: PVOID, MemoryDescriptorList: PMDL)", false),
+    (
+        "PsSetCreateProcessNotifyRoutineEx",
+        "unsafe extern \"C\" fn(NotifyRoutine: PCREATE_PROCESS_NOTIFY_ROUTINE_EX, Remove: BOOLEAN) -> NTSTATUS",
+        true,
+    ),
 ];
 
 /// Allowlisted kernel routines that the real bindings' ntddk.rs declares

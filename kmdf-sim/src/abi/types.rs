@@ -2,8 +2,8 @@
 //! Regenerate: `cargo run -p kmdf-sim-gen -- write`.
 //!
 //! The items of the real wdk-sys 0.5.2 bindings (data/wdk-sys-0.5.2-bindings.tar.xz:
-//! types.rs, constants.rs) that the 306 roots of data/surface-roots.txt need, transitively,
-//! as bindgen wrote them: 745 names, 1115 items.
+//! types.rs, constants.rs) that the 309 roots of data/surface-roots.txt need, transitively,
+//! as bindgen wrote them: 753 names, 1131 items.
 //! `::core::ffi::c_long`/`c_ulong` are written as Windows' (LLP64) `i32`/`u32`;
 //! bindgen's layout assertions below check the result on the host.
 #![allow(
@@ -4997,6 +4997,33 @@ pub mod _KEY_VALUE_INFORMATION_CLASS {
     pub const MaxKeyValueInfoClass: Type = 6;
 }
 pub use self::_KEY_VALUE_INFORMATION_CLASS::Type as KEY_VALUE_INFORMATION_CLASS;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct _CLIENT_ID {
+    pub UniqueProcess: HANDLE,
+    pub UniqueThread: HANDLE,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of _CLIENT_ID"][::core::mem::size_of::<_CLIENT_ID>() - 16usize];
+    ["Alignment of _CLIENT_ID"][::core::mem::align_of::<_CLIENT_ID>() - 8usize];
+    [
+        "Offset of field: _CLIENT_ID::UniqueProcess",
+    ][::core::mem::offset_of!(_CLIENT_ID, UniqueProcess) - 0usize];
+    [
+        "Offset of field: _CLIENT_ID::UniqueThread",
+    ][::core::mem::offset_of!(_CLIENT_ID, UniqueThread) - 8usize];
+};
+impl Default for _CLIENT_ID {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type CLIENT_ID = _CLIENT_ID;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct _VPB {
@@ -10452,6 +10479,223 @@ impl Default for _IO_STACK_LOCATION {
 }
 pub type PCREATE_PROCESS_NOTIFY_ROUTINE = ::core::option::Option<
     unsafe extern "C" fn(ParentId: HANDLE, ProcessId: HANDLE, Create: BOOLEAN),
+>;
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub struct _PS_CREATE_NOTIFY_INFO {
+    pub Size: SIZE_T,
+    pub __bindgen_anon_1: _PS_CREATE_NOTIFY_INFO__bindgen_ty_1,
+    pub ParentProcessId: HANDLE,
+    pub CreatingThreadId: CLIENT_ID,
+    pub FileObject: *mut _FILE_OBJECT,
+    pub ImageFileName: PCUNICODE_STRING,
+    pub CommandLine: PCUNICODE_STRING,
+    pub CreationStatus: NTSTATUS,
+}
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub union _PS_CREATE_NOTIFY_INFO__bindgen_ty_1 {
+    pub Flags: ULONG,
+    pub __bindgen_anon_1: _PS_CREATE_NOTIFY_INFO__bindgen_ty_1__bindgen_ty_1,
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _PS_CREATE_NOTIFY_INFO__bindgen_ty_1__bindgen_ty_1 {
+    pub _bindgen_align: [u32; 0],
+    pub _bitfield_1: __BindgenBitfieldUnit<[u8; 4usize]>,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _PS_CREATE_NOTIFY_INFO__bindgen_ty_1__bindgen_ty_1",
+    ][::core::mem::size_of::<_PS_CREATE_NOTIFY_INFO__bindgen_ty_1__bindgen_ty_1>()
+        - 4usize];
+    [
+        "Alignment of _PS_CREATE_NOTIFY_INFO__bindgen_ty_1__bindgen_ty_1",
+    ][::core::mem::align_of::<_PS_CREATE_NOTIFY_INFO__bindgen_ty_1__bindgen_ty_1>()
+        - 4usize];
+};
+impl _PS_CREATE_NOTIFY_INFO__bindgen_ty_1__bindgen_ty_1 {
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub fn FileOpenNameAvailable(&self) -> ULONG {
+        unsafe {
+            ::core::mem::transmute(self._bitfield_1.get_const::<0usize, 1u8>() as u32)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub fn set_FileOpenNameAvailable(&mut self, val: ULONG) {
+        unsafe {
+            let val: u32 = ::core::mem::transmute(val);
+            self._bitfield_1.set_const::<0usize, 1u8>(val as u64)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub unsafe fn FileOpenNameAvailable_raw(this: *const Self) -> ULONG {
+        unsafe {
+            ::core::mem::transmute(
+                <__BindgenBitfieldUnit<
+                    [u8; 4usize],
+                >>::raw_get_const::<
+                    0usize,
+                    1u8,
+                >(::core::ptr::addr_of!((*this)._bitfield_1)) as u32,
+            )
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub unsafe fn set_FileOpenNameAvailable_raw(this: *mut Self, val: ULONG) {
+        unsafe {
+            let val: u32 = ::core::mem::transmute(val);
+            <__BindgenBitfieldUnit<
+                [u8; 4usize],
+            >>::raw_set_const::<
+                0usize,
+                1u8,
+            >(::core::ptr::addr_of_mut!((*this)._bitfield_1), val as u64)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub fn Reserved(&self) -> ULONG {
+        unsafe {
+            ::core::mem::transmute(self._bitfield_1.get_const::<1usize, 31u8>() as u32)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub fn set_Reserved(&mut self, val: ULONG) {
+        unsafe {
+            let val: u32 = ::core::mem::transmute(val);
+            self._bitfield_1.set_const::<1usize, 31u8>(val as u64)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub unsafe fn Reserved_raw(this: *const Self) -> ULONG {
+        unsafe {
+            ::core::mem::transmute(
+                <__BindgenBitfieldUnit<
+                    [u8; 4usize],
+                >>::raw_get_const::<
+                    1usize,
+                    31u8,
+                >(::core::ptr::addr_of!((*this)._bitfield_1)) as u32,
+            )
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub unsafe fn set_Reserved_raw(this: *mut Self, val: ULONG) {
+        unsafe {
+            let val: u32 = ::core::mem::transmute(val);
+            <__BindgenBitfieldUnit<
+                [u8; 4usize],
+            >>::raw_set_const::<
+                1usize,
+                31u8,
+            >(::core::ptr::addr_of_mut!((*this)._bitfield_1), val as u64)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub fn new_bitfield_1(
+        FileOpenNameAvailable: ULONG,
+        Reserved: ULONG,
+    ) -> __BindgenBitfieldUnit<[u8; 4usize]> {
+        let mut __bindgen_bitfield_unit: __BindgenBitfieldUnit<[u8; 4usize]> = Default::default();
+        __bindgen_bitfield_unit
+            .set_const::<
+                0usize,
+                1u8,
+            >({
+                let FileOpenNameAvailable: u32 = unsafe {
+                    ::core::mem::transmute(FileOpenNameAvailable)
+                };
+                FileOpenNameAvailable as u64
+            });
+        __bindgen_bitfield_unit
+            .set_const::<
+                1usize,
+                31u8,
+            >({
+                let Reserved: u32 = unsafe { ::core::mem::transmute(Reserved) };
+                Reserved as u64
+            });
+        __bindgen_bitfield_unit
+    }
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _PS_CREATE_NOTIFY_INFO__bindgen_ty_1",
+    ][::core::mem::size_of::<_PS_CREATE_NOTIFY_INFO__bindgen_ty_1>() - 4usize];
+    [
+        "Alignment of _PS_CREATE_NOTIFY_INFO__bindgen_ty_1",
+    ][::core::mem::align_of::<_PS_CREATE_NOTIFY_INFO__bindgen_ty_1>() - 4usize];
+    [
+        "Offset of field: _PS_CREATE_NOTIFY_INFO__bindgen_ty_1::Flags",
+    ][::core::mem::offset_of!(_PS_CREATE_NOTIFY_INFO__bindgen_ty_1, Flags) - 0usize];
+};
+impl Default for _PS_CREATE_NOTIFY_INFO__bindgen_ty_1 {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _PS_CREATE_NOTIFY_INFO",
+    ][::core::mem::size_of::<_PS_CREATE_NOTIFY_INFO>() - 72usize];
+    [
+        "Alignment of _PS_CREATE_NOTIFY_INFO",
+    ][::core::mem::align_of::<_PS_CREATE_NOTIFY_INFO>() - 8usize];
+    [
+        "Offset of field: _PS_CREATE_NOTIFY_INFO::Size",
+    ][::core::mem::offset_of!(_PS_CREATE_NOTIFY_INFO, Size) - 0usize];
+    [
+        "Offset of field: _PS_CREATE_NOTIFY_INFO::ParentProcessId",
+    ][::core::mem::offset_of!(_PS_CREATE_NOTIFY_INFO, ParentProcessId) - 16usize];
+    [
+        "Offset of field: _PS_CREATE_NOTIFY_INFO::CreatingThreadId",
+    ][::core::mem::offset_of!(_PS_CREATE_NOTIFY_INFO, CreatingThreadId) - 24usize];
+    [
+        "Offset of field: _PS_CREATE_NOTIFY_INFO::FileObject",
+    ][::core::mem::offset_of!(_PS_CREATE_NOTIFY_INFO, FileObject) - 40usize];
+    [
+        "Offset of field: _PS_CREATE_NOTIFY_INFO::ImageFileName",
+    ][::core::mem::offset_of!(_PS_CREATE_NOTIFY_INFO, ImageFileName) - 48usize];
+    [
+        "Offset of field: _PS_CREATE_NOTIFY_INFO::CommandLine",
+    ][::core::mem::offset_of!(_PS_CREATE_NOTIFY_INFO, CommandLine) - 56usize];
+    [
+        "Offset of field: _PS_CREATE_NOTIFY_INFO::CreationStatus",
+    ][::core::mem::offset_of!(_PS_CREATE_NOTIFY_INFO, CreationStatus) - 64usize];
+};
+impl Default for _PS_CREATE_NOTIFY_INFO {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type PS_CREATE_NOTIFY_INFO = _PS_CREATE_NOTIFY_INFO;
+pub type PPS_CREATE_NOTIFY_INFO = *mut _PS_CREATE_NOTIFY_INFO;
+pub type PCREATE_PROCESS_NOTIFY_ROUTINE_EX = ::core::option::Option<
+    unsafe extern "C" fn(
+        Process: PEPROCESS,
+        ProcessId: HANDLE,
+        CreateInfo: PPS_CREATE_NOTIFY_INFO,
+    ),
 >;
 pub type PCREATE_THREAD_NOTIFY_ROUTINE = ::core::option::Option<
     unsafe extern "C" fn(ProcessId: HANDLE, ThreadId: HANDLE, Create: BOOLEAN),

@@ -3,7 +3,7 @@
 //!
 //! Every routine the simulator can serve: the 445 DDIs of data/kmdf-1.33-ddi.tsv
 //! (maximum IRQL: the `irql_max` column; 15 from data/ddi-irql-overrides.tsv),
-//! then the 64 kernel routines of data/kernel-routines.tsv.
+//! then the 65 kernel routines of data/kernel-routines.tsv.
 //! KIRQL values: PASSIVE_LEVEL 0, APC_LEVEL 1, DISPATCH_LEVEL 2, HIGH_LEVEL 15.
 
 /// A routine's identity: its position in [`NAME`] and [`MAX_IRQL`].
@@ -1033,10 +1033,12 @@ pub(crate) enum Routine {
     MmMapLockedPagesSpecifyCache = 507,
     /// MmUnmapLockedPages's DDI page: IRQL <= DISPATCH_LEVEL for a system-space mapping (F145)
     MmUnmapLockedPages = 508,
+    /// PsSetCreateProcessNotifyRoutineEx's DDI page: IRQL PASSIVE_LEVEL (F146)
+    PsSetCreateProcessNotifyRoutineEx = 509,
 }
 
 /// How many routines there are.
-pub(crate) const COUNT: usize = 509;
+pub(crate) const COUNT: usize = 510;
 
 /// Every routine, in order: `ALL[r as usize] == r`.
 #[allow(dead_code, reason = "the tables' own tests iterate it")]
@@ -1550,6 +1552,7 @@ pub(crate) const ALL: [Routine; COUNT] = [
     Routine::MmUnlockPages,
     Routine::MmMapLockedPagesSpecifyCache,
     Routine::MmUnmapLockedPages,
+    Routine::PsSetCreateProcessNotifyRoutineEx,
 ];
 
 /// Each routine's name, by [`Routine`].
@@ -2063,6 +2066,7 @@ pub(crate) const NAME: [&str; COUNT] = [
     "MmUnlockPages",
     "MmMapLockedPagesSpecifyCache",
     "MmUnmapLockedPages",
+    "PsSetCreateProcessNotifyRoutineEx",
 ];
 
 /// How many routines are the framework's DDIs: `Routine`s below it are
@@ -2580,6 +2584,7 @@ pub(crate) const SYMBOL: [&str; COUNT] = [
     "nt!MmUnlockPages",
     "nt!MmMapLockedPagesSpecifyCache",
     "nt!MmUnmapLockedPages",
+    "nt!PsSetCreateProcessNotifyRoutineEx",
 ];
 
 /// Each routine's maximum IRQL (`None`: no rule), by [`Routine`].
@@ -3093,4 +3098,5 @@ pub(crate) const MAX_IRQL: [Option<u8>; COUNT] = [
     Some(2), // MmUnlockPages
     Some(2), // MmMapLockedPagesSpecifyCache
     Some(2), // MmUnmapLockedPages
+    Some(0), // PsSetCreateProcessNotifyRoutineEx
 ];

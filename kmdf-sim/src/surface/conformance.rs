@@ -2203,6 +2203,8 @@ const _: unsafe extern "C" fn(NotifyRoutine: PCREATE_THREAD_NOTIFY_ROUTINE) -> N
 const _: unsafe extern "C" fn(NotifyRoutine: PLOAD_IMAGE_NOTIFY_ROUTINE) -> NTSTATUS = crate::ntddk::PsRemoveLoadImageNotifyRoutine;
 /// `ntddk::PsSetCreateProcessNotifyRoutine`
 const _: unsafe extern "C" fn(NotifyRoutine: PCREATE_PROCESS_NOTIFY_ROUTINE, Remove: BOOLEAN) -> NTSTATUS = crate::ntddk::PsSetCreateProcessNotifyRoutine;
+/// `ntddk::PsSetCreateProcessNotifyRoutineEx`
+const _: unsafe extern "C" fn(NotifyRoutine: PCREATE_PROCESS_NOTIFY_ROUTINE_EX, Remove: BOOLEAN) -> NTSTATUS = crate::ntddk::PsSetCreateProcessNotifyRoutineEx;
 /// `ntddk::PsSetCreateThreadNotifyRoutine`
 const _: unsafe extern "C" fn(NotifyRoutine: PCREATE_THREAD_NOTIFY_ROUTINE) -> NTSTATUS = crate::ntddk::PsSetCreateThreadNotifyRoutine;
 /// `ntddk::PsSetLoadImageNotifyRoutine`

@@ -971,6 +971,7 @@ pub unsafe extern "C" fn PsSetCreateProcessNotifyRoutine(
 ) -> NTSTATUS {
     enter(Routine::PsSetCreateProcessNotifyRoutine, crate::model::STOPPED_STATUS, || {
         let Some(routine) = NotifyRoutine else { return crate::STATUS_INVALID_PARAMETER };
+        let routine = crate::model::kernel::notify::ProcessRoutine::Plain(routine);
         with_state(|s| s.set_process_notify(routine, Remove != 0)).unwrap_or(crate::model::STOPPED_STATUS)
     })
 }
