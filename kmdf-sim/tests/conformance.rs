@@ -234,6 +234,28 @@ const FROM_BINDINGS: &[(&str, &str, bool)] = &[
     ),
     ("MmUnmapLockedPages", "unsafe extern \"C\" fn(BaseAddress: PVOID, MemoryDescriptorList: PMDL)", false),
     (
+        "KeInitializeDpc",
+        "unsafe extern \"C\" fn(Dpc: PRKDPC, DeferredRoutine: PKDEFERRED_ROUTINE, DeferredContext: PVOID)",
+        false,
+    ),
+    (
+        "KeInsertQueueDpc",
+        "unsafe extern \"C\" fn(Dpc: PRKDPC, SystemArgument1: PVOID, SystemArgument2: PVOID) -> BOOLEAN",
+        false,
+    ),
+    ("KeRemoveQueueDpc", "unsafe extern \"C\" fn(Dpc: PRKDPC) -> BOOLEAN", false),
+    ("KeFlushQueuedDpcs", "unsafe extern \"C\" fn()", false),
+    ("KeInitializeTimer", "unsafe extern \"C\" fn(Timer: PKTIMER)", false),
+    ("KeInitializeTimerEx", "unsafe extern \"C\" fn(Timer: PKTIMER, Type: TIMER_TYPE)", false),
+    ("KeSetTimer", "unsafe extern \"C\" fn(Timer: PKTIMER, DueTime: LARGE_INTEGER, Dpc: PKDPC) -> BOOLEAN", false),
+    (
+        "KeSetTimerEx",
+        "unsafe extern \"C\" fn(Timer: PKTIMER, DueTime: LARGE_INTEGER, Period: LONG, Dpc: PKDPC) -> BOOLEAN",
+        false,
+    ),
+    ("KeCancelTimer", "unsafe extern \"C\" fn(arg1: PKTIMER) -> BOOLEAN", false),
+    ("KeReadStateTimer", "unsafe extern \"C\" fn(Timer: PKTIMER) -> BOOLEAN", false),
+    (
         "PsSetCreateProcessNotifyRoutineEx",
         "unsafe extern \"C\" fn(NotifyRoutine: PCREATE_PROCESS_NOTIFY_ROUTINE_EX, Remove: BOOLEAN) -> NTSTATUS",
         true,

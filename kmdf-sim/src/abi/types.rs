@@ -2,8 +2,8 @@
 //! Regenerate: `cargo run -p kmdf-sim-gen -- write`.
 //!
 //! The items of the real wdk-sys 0.5.2 bindings (data/wdk-sys-0.5.2-bindings.tar.xz:
-//! types.rs, constants.rs) that the 309 roots of data/surface-roots.txt need, transitively,
-//! as bindgen wrote them: 753 names, 1131 items.
+//! types.rs, constants.rs) that the 313 roots of data/surface-roots.txt need, transitively,
+//! as bindgen wrote them: 764 names, 1148 items.
 //! `::core::ffi::c_long`/`c_ulong` are written as Windows' (LLP64) `i32`/`u32`;
 //! bindgen's layout assertions below check the result on the host.
 #![allow(
@@ -550,6 +550,7 @@ pub type BOOLEAN = UCHAR;
 pub type NTSTATUS = LONG;
 pub type LONGLONG = ::core::ffi::c_longlong;
 pub type PLONGLONG = *mut ::core::ffi::c_longlong;
+pub type ULONGLONG = ::core::ffi::c_ulonglong;
 pub type PCHAR = *mut CHAR;
 pub type PCCH = *const CHAR;
 pub type LPCSTR = *const CHAR;
@@ -631,6 +632,78 @@ impl Default for _LARGE_INTEGER {
 }
 pub type LARGE_INTEGER = _LARGE_INTEGER;
 pub type PLARGE_INTEGER = *mut _LARGE_INTEGER;
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub union _ULARGE_INTEGER {
+    pub __bindgen_anon_1: _ULARGE_INTEGER__bindgen_ty_1,
+    pub u: _ULARGE_INTEGER__bindgen_ty_2,
+    pub QuadPart: ULONGLONG,
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _ULARGE_INTEGER__bindgen_ty_1 {
+    pub LowPart: ULONG,
+    pub HighPart: ULONG,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _ULARGE_INTEGER__bindgen_ty_1",
+    ][::core::mem::size_of::<_ULARGE_INTEGER__bindgen_ty_1>() - 8usize];
+    [
+        "Alignment of _ULARGE_INTEGER__bindgen_ty_1",
+    ][::core::mem::align_of::<_ULARGE_INTEGER__bindgen_ty_1>() - 4usize];
+    [
+        "Offset of field: _ULARGE_INTEGER__bindgen_ty_1::LowPart",
+    ][::core::mem::offset_of!(_ULARGE_INTEGER__bindgen_ty_1, LowPart) - 0usize];
+    [
+        "Offset of field: _ULARGE_INTEGER__bindgen_ty_1::HighPart",
+    ][::core::mem::offset_of!(_ULARGE_INTEGER__bindgen_ty_1, HighPart) - 4usize];
+};
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _ULARGE_INTEGER__bindgen_ty_2 {
+    pub LowPart: ULONG,
+    pub HighPart: ULONG,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _ULARGE_INTEGER__bindgen_ty_2",
+    ][::core::mem::size_of::<_ULARGE_INTEGER__bindgen_ty_2>() - 8usize];
+    [
+        "Alignment of _ULARGE_INTEGER__bindgen_ty_2",
+    ][::core::mem::align_of::<_ULARGE_INTEGER__bindgen_ty_2>() - 4usize];
+    [
+        "Offset of field: _ULARGE_INTEGER__bindgen_ty_2::LowPart",
+    ][::core::mem::offset_of!(_ULARGE_INTEGER__bindgen_ty_2, LowPart) - 0usize];
+    [
+        "Offset of field: _ULARGE_INTEGER__bindgen_ty_2::HighPart",
+    ][::core::mem::offset_of!(_ULARGE_INTEGER__bindgen_ty_2, HighPart) - 4usize];
+};
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of _ULARGE_INTEGER"][::core::mem::size_of::<_ULARGE_INTEGER>() - 8usize];
+    [
+        "Alignment of _ULARGE_INTEGER",
+    ][::core::mem::align_of::<_ULARGE_INTEGER>() - 8usize];
+    [
+        "Offset of field: _ULARGE_INTEGER::u",
+    ][::core::mem::offset_of!(_ULARGE_INTEGER, u) - 0usize];
+    [
+        "Offset of field: _ULARGE_INTEGER::QuadPart",
+    ][::core::mem::offset_of!(_ULARGE_INTEGER, QuadPart) - 0usize];
+};
+impl Default for _ULARGE_INTEGER {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type ULARGE_INTEGER = _ULARGE_INTEGER;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct _LUID {
@@ -741,6 +814,14 @@ pub mod _EVENT_TYPE {
     pub const SynchronizationEvent: Type = 1;
 }
 pub use self::_EVENT_TYPE::Type as EVENT_TYPE;
+pub mod _TIMER_TYPE {
+    #[allow(unused_imports)]
+    use super::*;
+    pub type Type = ::core::ffi::c_int;
+    pub const NotificationTimer: Type = 0;
+    pub const SynchronizationTimer: Type = 1;
+}
+pub use self::_TIMER_TYPE::Type as TIMER_TYPE;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct _LIST_ENTRY {
@@ -1126,6 +1207,7 @@ impl Default for _KDPC {
 }
 pub type KDPC = _KDPC;
 pub type PKDPC = *mut _KDPC;
+pub type PRKDPC = *mut _KDPC;
 #[repr(C)]
 #[derive(Copy, Clone)]
 pub struct _KDEVICE_QUEUE {
@@ -2680,6 +2762,48 @@ impl Default for _KMUTANT {
 pub type KMUTEX = _KMUTANT;
 pub type PKMUTEX = *mut _KMUTANT;
 pub type PRKMUTEX = *mut _KMUTANT;
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub struct _KTIMER {
+    pub Header: DISPATCHER_HEADER,
+    pub DueTime: ULARGE_INTEGER,
+    pub TimerListEntry: LIST_ENTRY,
+    pub Dpc: *mut _KDPC,
+    pub Processor: ULONG,
+    pub Period: ULONG,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of _KTIMER"][::core::mem::size_of::<_KTIMER>() - 64usize];
+    ["Alignment of _KTIMER"][::core::mem::align_of::<_KTIMER>() - 8usize];
+    [
+        "Offset of field: _KTIMER::Header",
+    ][::core::mem::offset_of!(_KTIMER, Header) - 0usize];
+    [
+        "Offset of field: _KTIMER::DueTime",
+    ][::core::mem::offset_of!(_KTIMER, DueTime) - 24usize];
+    [
+        "Offset of field: _KTIMER::TimerListEntry",
+    ][::core::mem::offset_of!(_KTIMER, TimerListEntry) - 32usize];
+    ["Offset of field: _KTIMER::Dpc"][::core::mem::offset_of!(_KTIMER, Dpc) - 48usize];
+    [
+        "Offset of field: _KTIMER::Processor",
+    ][::core::mem::offset_of!(_KTIMER, Processor) - 56usize];
+    [
+        "Offset of field: _KTIMER::Period",
+    ][::core::mem::offset_of!(_KTIMER, Period) - 60usize];
+};
+impl Default for _KTIMER {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type KTIMER = _KTIMER;
+pub type PKTIMER = *mut _KTIMER;
 pub mod _LOCK_OPERATION {
     #[allow(unused_imports)]
     use super::*;

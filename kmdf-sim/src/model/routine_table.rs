@@ -3,7 +3,7 @@
 //!
 //! Every routine the simulator can serve: the 445 DDIs of data/kmdf-1.33-ddi.tsv
 //! (maximum IRQL: the `irql_max` column; 15 from data/ddi-irql-overrides.tsv),
-//! then the 65 kernel routines of data/kernel-routines.tsv.
+//! then the 75 kernel routines of data/kernel-routines.tsv.
 //! KIRQL values: PASSIVE_LEVEL 0, APC_LEVEL 1, DISPATCH_LEVEL 2, HIGH_LEVEL 15.
 
 /// A routine's identity: its position in [`NAME`] and [`MAX_IRQL`].
@@ -1035,10 +1035,30 @@ pub(crate) enum Routine {
     MmUnmapLockedPages = 508,
     /// PsSetCreateProcessNotifyRoutineEx's DDI page: IRQL PASSIVE_LEVEL (F146)
     PsSetCreateProcessNotifyRoutineEx = 509,
+    /// KeInitializeDpc's DDI page: any level (F147)
+    KeInitializeDpc = 510,
+    /// KeInsertQueueDpc's DDI page: any level (F147)
+    KeInsertQueueDpc = 511,
+    /// KeRemoveQueueDpc's DDI page: any level (F147)
+    KeRemoveQueueDpc = 512,
+    /// KeFlushQueuedDpcs's DDI page: IRQL PASSIVE_LEVEL (F147)
+    KeFlushQueuedDpcs = 513,
+    /// KeInitializeTimer's DDI page: IRQL <= DISPATCH_LEVEL (F147)
+    KeInitializeTimer = 514,
+    /// KeInitializeTimerEx's DDI page: IRQL <= DISPATCH_LEVEL (F147)
+    KeInitializeTimerEx = 515,
+    /// KeSetTimer's DDI page: IRQL <= DISPATCH_LEVEL (F147)
+    KeSetTimer = 516,
+    /// KeSetTimerEx's DDI page: IRQL <= DISPATCH_LEVEL (F147)
+    KeSetTimerEx = 517,
+    /// KeCancelTimer's DDI page: IRQL <= DISPATCH_LEVEL (F147)
+    KeCancelTimer = 518,
+    /// KeReadStateTimer's DDI page: IRQL <= DISPATCH_LEVEL (F147)
+    KeReadStateTimer = 519,
 }
 
 /// How many routines there are.
-pub(crate) const COUNT: usize = 510;
+pub(crate) const COUNT: usize = 520;
 
 /// Every routine, in order: `ALL[r as usize] == r`.
 #[allow(dead_code, reason = "the tables' own tests iterate it")]
@@ -1553,6 +1573,16 @@ pub(crate) const ALL: [Routine; COUNT] = [
     Routine::MmMapLockedPagesSpecifyCache,
     Routine::MmUnmapLockedPages,
     Routine::PsSetCreateProcessNotifyRoutineEx,
+    Routine::KeInitializeDpc,
+    Routine::KeInsertQueueDpc,
+    Routine::KeRemoveQueueDpc,
+    Routine::KeFlushQueuedDpcs,
+    Routine::KeInitializeTimer,
+    Routine::KeInitializeTimerEx,
+    Routine::KeSetTimer,
+    Routine::KeSetTimerEx,
+    Routine::KeCancelTimer,
+    Routine::KeReadStateTimer,
 ];
 
 /// Each routine's name, by [`Routine`].
@@ -2067,6 +2097,16 @@ pub(crate) const NAME: [&str; COUNT] = [
     "MmMapLockedPagesSpecifyCache",
     "MmUnmapLockedPages",
     "PsSetCreateProcessNotifyRoutineEx",
+    "KeInitializeDpc",
+    "KeInsertQueueDpc",
+    "KeRemoveQueueDpc",
+    "KeFlushQueuedDpcs",
+    "KeInitializeTimer",
+    "KeInitializeTimerEx",
+    "KeSetTimer",
+    "KeSetTimerEx",
+    "KeCancelTimer",
+    "KeReadStateTimer",
 ];
 
 /// How many routines are the framework's DDIs: `Routine`s below it are
@@ -2585,6 +2625,16 @@ pub(crate) const SYMBOL: [&str; COUNT] = [
     "nt!MmMapLockedPagesSpecifyCache",
     "nt!MmUnmapLockedPages",
     "nt!PsSetCreateProcessNotifyRoutineEx",
+    "nt!KeInitializeDpc",
+    "nt!KeInsertQueueDpc",
+    "nt!KeRemoveQueueDpc",
+    "nt!KeFlushQueuedDpcs",
+    "nt!KeInitializeTimer",
+    "nt!KeInitializeTimerEx",
+    "nt!KeSetTimer",
+    "nt!KeSetTimerEx",
+    "nt!KeCancelTimer",
+    "nt!KeReadStateTimer",
 ];
 
 /// Each routine's maximum IRQL (`None`: no rule), by [`Routine`].
@@ -3099,4 +3149,14 @@ pub(crate) const MAX_IRQL: [Option<u8>; COUNT] = [
     Some(2), // MmMapLockedPagesSpecifyCache
     Some(2), // MmUnmapLockedPages
     Some(0), // PsSetCreateProcessNotifyRoutineEx
+    Some(15), // KeInitializeDpc
+    Some(15), // KeInsertQueueDpc
+    Some(15), // KeRemoveQueueDpc
+    Some(0), // KeFlushQueuedDpcs
+    Some(2), // KeInitializeTimer
+    Some(2), // KeInitializeTimerEx
+    Some(2), // KeSetTimer
+    Some(2), // KeSetTimerEx
+    Some(2), // KeCancelTimer
+    Some(2), // KeReadStateTimer
 ];

@@ -467,6 +467,8 @@ const _: () = same::<crate::UCHAR, ::core::ffi::c_uchar>();
 const _: () = same::<crate::ULONG, u32>();
 /// `ULONG64`
 const _: () = same::<crate::ULONG64, ::core::ffi::c_ulonglong>();
+/// `ULONGLONG`
+const _: () = same::<crate::ULONGLONG, ::core::ffi::c_ulonglong>();
 /// `ULONG_PTR`
 const _: () = same::<crate::ULONG_PTR, ::core::ffi::c_ulonglong>();
 /// `UNICODE_STRING`
@@ -2147,18 +2149,30 @@ const _: unsafe extern "C" fn(SpinLock: PKSPIN_LOCK, LockHandle: PKLOCK_QUEUE_HA
 const _: unsafe extern "C" fn(SpinLock: PKSPIN_LOCK) = crate::ntddk::KeAcquireSpinLockAtDpcLevel;
 /// `ntddk::KeAcquireSpinLockRaiseToDpc`
 const _: unsafe extern "C" fn(SpinLock: PKSPIN_LOCK) -> KIRQL = crate::ntddk::KeAcquireSpinLockRaiseToDpc;
+/// `ntddk::KeCancelTimer`
+const _: unsafe extern "C" fn(arg1: PKTIMER) -> BOOLEAN = crate::ntddk::KeCancelTimer;
 /// `ntddk::KeClearEvent`
 const _: unsafe extern "C" fn(Event: PRKEVENT) = crate::ntddk::KeClearEvent;
 /// `ntddk::KeDelayExecutionThread`
 const _: unsafe extern "C" fn(WaitMode: KPROCESSOR_MODE, Alertable: BOOLEAN, Interval: PLARGE_INTEGER) -> NTSTATUS = crate::ntddk::KeDelayExecutionThread;
 /// `ntddk::KeEnterCriticalRegion`
 const _: unsafe extern "C" fn() = crate::ntddk::KeEnterCriticalRegion;
+/// `ntddk::KeFlushQueuedDpcs`
+const _: unsafe extern "C" fn() = crate::ntddk::KeFlushQueuedDpcs;
 /// `ntddk::KeGetCurrentIrql`
 const _: unsafe extern "C" fn() -> KIRQL = crate::ntddk::KeGetCurrentIrql;
+/// `ntddk::KeInitializeDpc`
+const _: unsafe extern "C" fn(Dpc: PRKDPC, DeferredRoutine: PKDEFERRED_ROUTINE, DeferredContext: PVOID) = crate::ntddk::KeInitializeDpc;
 /// `ntddk::KeInitializeEvent`
 const _: unsafe extern "C" fn(Event: PRKEVENT, Type: EVENT_TYPE, State: BOOLEAN) = crate::ntddk::KeInitializeEvent;
 /// `ntddk::KeInitializeMutex`
 const _: unsafe extern "C" fn(Mutex: PRKMUTEX, Level: ULONG) = crate::ntddk::KeInitializeMutex;
+/// `ntddk::KeInitializeTimer`
+const _: unsafe extern "C" fn(Timer: PKTIMER) = crate::ntddk::KeInitializeTimer;
+/// `ntddk::KeInitializeTimerEx`
+const _: unsafe extern "C" fn(Timer: PKTIMER, Type: TIMER_TYPE) = crate::ntddk::KeInitializeTimerEx;
+/// `ntddk::KeInsertQueueDpc`
+const _: unsafe extern "C" fn(Dpc: PRKDPC, SystemArgument1: PVOID, SystemArgument2: PVOID) -> BOOLEAN = crate::ntddk::KeInsertQueueDpc;
 /// `ntddk::KeLeaveCriticalRegion`
 const _: unsafe extern "C" fn() = crate::ntddk::KeLeaveCriticalRegion;
 /// `ntddk::KeQueryPerformanceCounter`
@@ -2167,6 +2181,8 @@ const _: unsafe extern "C" fn(PerformanceFrequency: PLARGE_INTEGER) -> LARGE_INT
 const _: unsafe extern "C" fn() -> ULONG = crate::ntddk::KeQueryTimeIncrement;
 /// `ntddk::KeReadStateEvent`
 const _: unsafe extern "C" fn(Event: PRKEVENT) -> LONG = crate::ntddk::KeReadStateEvent;
+/// `ntddk::KeReadStateTimer`
+const _: unsafe extern "C" fn(Timer: PKTIMER) -> BOOLEAN = crate::ntddk::KeReadStateTimer;
 /// `ntddk::KeReleaseInStackQueuedSpinLock`
 const _: unsafe extern "C" fn(LockHandle: PKLOCK_QUEUE_HANDLE) = crate::ntddk::KeReleaseInStackQueuedSpinLock;
 /// `ntddk::KeReleaseInStackQueuedSpinLockFromDpcLevel`
@@ -2177,10 +2193,16 @@ const _: unsafe extern "C" fn(Mutex: PRKMUTEX, Wait: BOOLEAN) -> LONG = crate::n
 const _: unsafe extern "C" fn(SpinLock: PKSPIN_LOCK, NewIrql: KIRQL) = crate::ntddk::KeReleaseSpinLock;
 /// `ntddk::KeReleaseSpinLockFromDpcLevel`
 const _: unsafe extern "C" fn(SpinLock: PKSPIN_LOCK) = crate::ntddk::KeReleaseSpinLockFromDpcLevel;
+/// `ntddk::KeRemoveQueueDpc`
+const _: unsafe extern "C" fn(Dpc: PRKDPC) -> BOOLEAN = crate::ntddk::KeRemoveQueueDpc;
 /// `ntddk::KeResetEvent`
 const _: unsafe extern "C" fn(Event: PRKEVENT) -> LONG = crate::ntddk::KeResetEvent;
 /// `ntddk::KeSetEvent`
 const _: unsafe extern "C" fn(Event: PRKEVENT, Increment: KPRIORITY, Wait: BOOLEAN) -> LONG = crate::ntddk::KeSetEvent;
+/// `ntddk::KeSetTimer`
+const _: unsafe extern "C" fn(Timer: PKTIMER, DueTime: LARGE_INTEGER, Dpc: PKDPC) -> BOOLEAN = crate::ntddk::KeSetTimer;
+/// `ntddk::KeSetTimerEx`
+const _: unsafe extern "C" fn(Timer: PKTIMER, DueTime: LARGE_INTEGER, Period: LONG, Dpc: PKDPC) -> BOOLEAN = crate::ntddk::KeSetTimerEx;
 /// `ntddk::KeWaitForSingleObject`
 const _: unsafe extern "C" fn(Object: PVOID, WaitReason: KWAIT_REASON, WaitMode: KPROCESSOR_MODE, Alertable: BOOLEAN, Timeout: PLARGE_INTEGER) -> NTSTATUS = crate::ntddk::KeWaitForSingleObject;
 /// `ntddk::MmBuildMdlForNonPagedPool`

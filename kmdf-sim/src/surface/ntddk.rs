@@ -12,12 +12,14 @@ use crate::surface::strings::read_unicode;
 
 // One kernel area per file of src/surface/ntddk/ (the conformance, bindings
 // and coverage checks read them as part of this module).
+mod dpc;
 mod mdl;
 mod notify;
 mod pool;
 mod resource;
 mod spinlock;
 mod timing;
+pub use dpc::*;
 pub use mdl::*;
 pub use notify::*;
 pub use pool::*;
@@ -631,9 +633,7 @@ fn free_pool(p: PVOID, tag: Option<ULONG>) {
             s.bad_pool_caller(params, "paged pool freed above APC_LEVEL");
             return;
         }
-        if let Some(block) = s.kernel.pool.live.get(&address)
-            && s.freed_pool_holds_resource(address as u64, block.size, u64::from(block.paged))
-        {
+        if s.freed_pool_holds_live_objects(address) {
             return;
         }
         match s.kernel.pool.free(address, tag) {

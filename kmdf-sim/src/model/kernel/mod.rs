@@ -12,6 +12,7 @@
 //! * `spinlock` — executive spin locks and their IRQL (F142).
 //! * `resource` — executive resources (ERESOURCE, F143).
 //! * `mdl` — memory descriptor lists (F145).
+//! * `dpc` — DPCs and kernel timers (F147).
 //! * `unload` — what the kernel checks of an image that unloads.
 //! * `timing` — delays, the performance counter, the time increment (F141).
 //! * `stack` — the simulated thread: call stack, process, IRQL (and the IRQL rule, F66).
@@ -20,6 +21,7 @@
 
 pub(crate) mod bugcheck;
 pub(crate) mod dbgprint;
+pub(crate) mod dpc;
 pub(crate) mod driver_panic;
 pub(crate) mod handles;
 pub(crate) mod mdl;
@@ -78,6 +80,8 @@ pub(crate) struct Kernel {
     pub resources: resource::Resources,
     /// MDLs IoAllocateMdl allocated (F145).
     pub mdls: mdl::Mdls,
+    /// DPCs, their queue and kernel timers (F147).
+    pub deferred: dpc::Deferred,
 }
 
 impl Kernel {
@@ -99,6 +103,7 @@ impl Kernel {
             spin_locks: spinlock::SpinLocks::default(),
             resources: resource::Resources::default(),
             mdls: mdl::Mdls::default(),
+            deferred: dpc::Deferred::default(),
         }
     }
 }
