@@ -255,6 +255,45 @@ const FROM_BINDINGS: &[(&str, &str, bool)] = &[
     ),
     ("KeCancelTimer", "unsafe extern \"C\" fn(arg1: PKTIMER) -> BOOLEAN", false),
     ("KeReadStateTimer", "unsafe extern \"C\" fn(Timer: PKTIMER) -> BOOLEAN", false),
+    ("RtlInitAnsiString", "unsafe extern \"C\" fn(DestinationString: PANSI_STRING, SourceString: PCSZ)", false),
+    ("RtlInitString", "unsafe extern \"C\" fn(DestinationString: PSTRING, SourceString: PCSZ)", false),
+    (
+        "RtlAppendUnicodeStringToString",
+        "unsafe extern \"C\" fn(Destination: PUNICODE_STRING, Source: PCUNICODE_STRING) -> NTSTATUS",
+        true,
+    ),
+    (
+        "RtlUnicodeStringToAnsiString",
+        "unsafe extern \"C\" fn(DestinationString: PANSI_STRING, SourceString: PCUNICODE_STRING, AllocateDestinationString: BOOLEAN) -> NTSTATUS",
+        true,
+    ),
+    (
+        "RtlAnsiStringToUnicodeString",
+        "unsafe extern \"C\" fn(DestinationString: PUNICODE_STRING, SourceString: PANSI_STRING, AllocateDestinationString: BOOLEAN) -> NTSTATUS",
+        true,
+    ),
+    ("RtlFreeUnicodeString", "unsafe extern \"C\" fn(UnicodeString: PUNICODE_STRING)", false),
+    ("RtlFreeAnsiString", "unsafe extern \"C\" fn(AnsiString: PANSI_STRING)", false),
+    (
+        "RtlIntegerToUnicodeString",
+        "unsafe extern \"C\" fn(Value: ULONG, Base: ULONG, String: PUNICODE_STRING) -> NTSTATUS",
+        true,
+    ),
+    (
+        "RtlInt64ToUnicodeString",
+        "unsafe extern \"C\" fn(Value: ULONGLONG, Base: ULONG, String: PUNICODE_STRING) -> NTSTATUS",
+        true,
+    ),
+    (
+        "RtlUnicodeStringToInteger",
+        "unsafe extern \"C\" fn(String: PCUNICODE_STRING, Base: ULONG, Value: PULONG) -> NTSTATUS",
+        true,
+    ),
+    (
+        "RtlPrefixUnicodeString",
+        "unsafe extern \"C\" fn(String1: PCUNICODE_STRING, String2: PCUNICODE_STRING, CaseInSensitive: BOOLEAN) -> BOOLEAN",
+        false,
+    ),
     (
         "PsSetCreateProcessNotifyRoutineEx",
         "unsafe extern \"C\" fn(NotifyRoutine: PCREATE_PROCESS_NOTIFY_ROUTINE_EX, Remove: BOOLEAN) -> NTSTATUS",

@@ -2,8 +2,8 @@
 //! Regenerate: `cargo run -p kmdf-sim-gen -- write`.
 //!
 //! The items of the real wdk-sys 0.5.2 bindings (data/wdk-sys-0.5.2-bindings.tar.xz:
-//! types.rs, constants.rs) that the 313 roots of data/surface-roots.txt need, transitively,
-//! as bindgen wrote them: 764 names, 1148 items.
+//! types.rs, constants.rs) that the 319 roots of data/surface-roots.txt need, transitively,
+//! as bindgen wrote them: 770 names, 1156 items.
 //! `::core::ffi::c_long`/`c_ulong` are written as Windows' (LLP64) `i32`/`u32`;
 //! bindgen's layout assertions below check the result on the host.
 #![allow(
@@ -555,6 +555,7 @@ pub type PCHAR = *mut CHAR;
 pub type PCCH = *const CHAR;
 pub type LPCSTR = *const CHAR;
 pub type PCSTR = *const CHAR;
+pub type PCSZ = *const ::core::ffi::c_char;
 pub type WCHAR = wchar_t;
 pub type PWSTR = *mut WCHAR;
 pub type PCWSTR = *const WCHAR;
@@ -758,6 +759,40 @@ impl Default for _UNICODE_STRING {
 pub type UNICODE_STRING = _UNICODE_STRING;
 pub type PUNICODE_STRING = *mut _UNICODE_STRING;
 pub type PCUNICODE_STRING = *const UNICODE_STRING;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct _STRING {
+    pub Length: USHORT,
+    pub MaximumLength: USHORT,
+    pub Buffer: PCHAR,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of _STRING"][::core::mem::size_of::<_STRING>() - 16usize];
+    ["Alignment of _STRING"][::core::mem::align_of::<_STRING>() - 8usize];
+    [
+        "Offset of field: _STRING::Length",
+    ][::core::mem::offset_of!(_STRING, Length) - 0usize];
+    [
+        "Offset of field: _STRING::MaximumLength",
+    ][::core::mem::offset_of!(_STRING, MaximumLength) - 2usize];
+    [
+        "Offset of field: _STRING::Buffer",
+    ][::core::mem::offset_of!(_STRING, Buffer) - 8usize];
+};
+impl Default for _STRING {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type STRING = _STRING;
+pub type PSTRING = *mut _STRING;
+pub type ANSI_STRING = STRING;
+pub type PANSI_STRING = PSTRING;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct _OBJECT_ATTRIBUTES {

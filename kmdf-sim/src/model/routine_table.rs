@@ -3,7 +3,7 @@
 //!
 //! Every routine the simulator can serve: the 445 DDIs of data/kmdf-1.33-ddi.tsv
 //! (maximum IRQL: the `irql_max` column; 15 from data/ddi-irql-overrides.tsv),
-//! then the 75 kernel routines of data/kernel-routines.tsv.
+//! then the 86 kernel routines of data/kernel-routines.tsv.
 //! KIRQL values: PASSIVE_LEVEL 0, APC_LEVEL 1, DISPATCH_LEVEL 2, HIGH_LEVEL 15.
 
 /// A routine's identity: its position in [`NAME`] and [`MAX_IRQL`].
@@ -1055,10 +1055,32 @@ pub(crate) enum Routine {
     KeCancelTimer = 518,
     /// KeReadStateTimer's DDI page: IRQL <= DISPATCH_LEVEL (F147)
     KeReadStateTimer = 519,
+    /// no rule: a pure library routine, as RtlInitUnicodeString (its DDI page allows DISPATCH_LEVEL for a nonpaged source) (F148)
+    RtlInitAnsiString = 520,
+    /// as RtlInitAnsiString (F148)
+    RtlInitString = 521,
+    /// RtlAppendUnicodeStringToString's DDI page: buffers resident at >= DISPATCH_LEVEL (F148)
+    RtlAppendUnicodeStringToString = 522,
+    /// RtlUnicodeStringToAnsiString's DDI page: IRQL PASSIVE_LEVEL (F148)
+    RtlUnicodeStringToAnsiString = 523,
+    /// RtlAnsiStringToUnicodeString's DDI page: IRQL PASSIVE_LEVEL (F148)
+    RtlAnsiStringToUnicodeString = 524,
+    /// RtlFreeUnicodeString's DDI page: IRQL PASSIVE_LEVEL (F148)
+    RtlFreeUnicodeString = 525,
+    /// RtlFreeAnsiString's DDI page: IRQL PASSIVE_LEVEL (F148)
+    RtlFreeAnsiString = 526,
+    /// RtlIntegerToUnicodeString's DDI page: IRQL PASSIVE_LEVEL (F148)
+    RtlIntegerToUnicodeString = 527,
+    /// RtlInt64ToUnicodeString's DDI page: IRQL PASSIVE_LEVEL (F148)
+    RtlInt64ToUnicodeString = 528,
+    /// RtlUnicodeStringToInteger's DDI page: IRQL PASSIVE_LEVEL (F148)
+    RtlUnicodeStringToInteger = 529,
+    /// RtlPrefixUnicodeString's DDI page: IRQL PASSIVE_LEVEL (F148)
+    RtlPrefixUnicodeString = 530,
 }
 
 /// How many routines there are.
-pub(crate) const COUNT: usize = 520;
+pub(crate) const COUNT: usize = 531;
 
 /// Every routine, in order: `ALL[r as usize] == r`.
 #[allow(dead_code, reason = "the tables' own tests iterate it")]
@@ -1583,6 +1605,17 @@ pub(crate) const ALL: [Routine; COUNT] = [
     Routine::KeSetTimerEx,
     Routine::KeCancelTimer,
     Routine::KeReadStateTimer,
+    Routine::RtlInitAnsiString,
+    Routine::RtlInitString,
+    Routine::RtlAppendUnicodeStringToString,
+    Routine::RtlUnicodeStringToAnsiString,
+    Routine::RtlAnsiStringToUnicodeString,
+    Routine::RtlFreeUnicodeString,
+    Routine::RtlFreeAnsiString,
+    Routine::RtlIntegerToUnicodeString,
+    Routine::RtlInt64ToUnicodeString,
+    Routine::RtlUnicodeStringToInteger,
+    Routine::RtlPrefixUnicodeString,
 ];
 
 /// Each routine's name, by [`Routine`].
@@ -2107,6 +2140,17 @@ pub(crate) const NAME: [&str; COUNT] = [
     "KeSetTimerEx",
     "KeCancelTimer",
     "KeReadStateTimer",
+    "RtlInitAnsiString",
+    "RtlInitString",
+    "RtlAppendUnicodeStringToString",
+    "RtlUnicodeStringToAnsiString",
+    "RtlAnsiStringToUnicodeString",
+    "RtlFreeUnicodeString",
+    "RtlFreeAnsiString",
+    "RtlIntegerToUnicodeString",
+    "RtlInt64ToUnicodeString",
+    "RtlUnicodeStringToInteger",
+    "RtlPrefixUnicodeString",
 ];
 
 /// How many routines are the framework's DDIs: `Routine`s below it are
@@ -2635,6 +2679,17 @@ pub(crate) const SYMBOL: [&str; COUNT] = [
     "nt!KeSetTimerEx",
     "nt!KeCancelTimer",
     "nt!KeReadStateTimer",
+    "nt!RtlInitAnsiString",
+    "nt!RtlInitString",
+    "nt!RtlAppendUnicodeStringToString",
+    "nt!RtlUnicodeStringToAnsiString",
+    "nt!RtlAnsiStringToUnicodeString",
+    "nt!RtlFreeUnicodeString",
+    "nt!RtlFreeAnsiString",
+    "nt!RtlIntegerToUnicodeString",
+    "nt!RtlInt64ToUnicodeString",
+    "nt!RtlUnicodeStringToInteger",
+    "nt!RtlPrefixUnicodeString",
 ];
 
 /// Each routine's maximum IRQL (`None`: no rule), by [`Routine`].
@@ -3159,4 +3214,15 @@ pub(crate) const MAX_IRQL: [Option<u8>; COUNT] = [
     Some(2), // KeSetTimerEx
     Some(2), // KeCancelTimer
     Some(2), // KeReadStateTimer
+    None, // RtlInitAnsiString
+    None, // RtlInitString
+    Some(2), // RtlAppendUnicodeStringToString
+    Some(0), // RtlUnicodeStringToAnsiString
+    Some(0), // RtlAnsiStringToUnicodeString
+    Some(0), // RtlFreeUnicodeString
+    Some(0), // RtlFreeAnsiString
+    Some(0), // RtlIntegerToUnicodeString
+    Some(0), // RtlInt64ToUnicodeString
+    Some(0), // RtlUnicodeStringToInteger
+    Some(0), // RtlPrefixUnicodeString
 ];

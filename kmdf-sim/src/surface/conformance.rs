@@ -2231,6 +2231,10 @@ const _: unsafe extern "C" fn(NotifyRoutine: PCREATE_PROCESS_NOTIFY_ROUTINE_EX, 
 const _: unsafe extern "C" fn(NotifyRoutine: PCREATE_THREAD_NOTIFY_ROUTINE) -> NTSTATUS = crate::ntddk::PsSetCreateThreadNotifyRoutine;
 /// `ntddk::PsSetLoadImageNotifyRoutine`
 const _: unsafe extern "C" fn(NotifyRoutine: PLOAD_IMAGE_NOTIFY_ROUTINE) -> NTSTATUS = crate::ntddk::PsSetLoadImageNotifyRoutine;
+/// `ntddk::RtlAnsiStringToUnicodeString`
+const _: unsafe extern "C" fn(DestinationString: PUNICODE_STRING, SourceString: PANSI_STRING, AllocateDestinationString: BOOLEAN) -> NTSTATUS = crate::ntddk::RtlAnsiStringToUnicodeString;
+/// `ntddk::RtlAppendUnicodeStringToString`
+const _: unsafe extern "C" fn(Destination: PUNICODE_STRING, Source: PCUNICODE_STRING) -> NTSTATUS = crate::ntddk::RtlAppendUnicodeStringToString;
 /// `ntddk::RtlAppendUnicodeToString`
 const _: unsafe extern "C" fn(Destination: PUNICODE_STRING, Source: PCWSTR) -> NTSTATUS = crate::ntddk::RtlAppendUnicodeToString;
 /// `ntddk::RtlCompareUnicodeString`
@@ -2239,8 +2243,26 @@ const _: unsafe extern "C" fn(String1: PCUNICODE_STRING, String2: PCUNICODE_STRI
 const _: unsafe extern "C" fn(DestinationString: PUNICODE_STRING, SourceString: PCUNICODE_STRING) = crate::ntddk::RtlCopyUnicodeString;
 /// `ntddk::RtlEqualUnicodeString`
 const _: unsafe extern "C" fn(String1: *const UNICODE_STRING, String2: *const UNICODE_STRING, CaseInSensitive: BOOLEAN) -> BOOLEAN = crate::ntddk::RtlEqualUnicodeString;
+/// `ntddk::RtlFreeAnsiString`
+const _: unsafe extern "C" fn(AnsiString: PANSI_STRING) = crate::ntddk::RtlFreeAnsiString;
+/// `ntddk::RtlFreeUnicodeString`
+const _: unsafe extern "C" fn(UnicodeString: PUNICODE_STRING) = crate::ntddk::RtlFreeUnicodeString;
+/// `ntddk::RtlInitAnsiString`
+const _: unsafe extern "C" fn(DestinationString: PANSI_STRING, SourceString: PCSZ) = crate::ntddk::RtlInitAnsiString;
+/// `ntddk::RtlInitString`
+const _: unsafe extern "C" fn(DestinationString: PSTRING, SourceString: PCSZ) = crate::ntddk::RtlInitString;
 /// `ntddk::RtlInitUnicodeString`
 const _: unsafe extern "C" fn(DestinationString: PUNICODE_STRING, SourceString: PCWSTR) = crate::ntddk::RtlInitUnicodeString;
+/// `ntddk::RtlInt64ToUnicodeString`
+const _: unsafe extern "C" fn(Value: ULONGLONG, Base: ULONG, String: PUNICODE_STRING) -> NTSTATUS = crate::ntddk::RtlInt64ToUnicodeString;
+/// `ntddk::RtlIntegerToUnicodeString`
+const _: unsafe extern "C" fn(Value: ULONG, Base: ULONG, String: PUNICODE_STRING) -> NTSTATUS = crate::ntddk::RtlIntegerToUnicodeString;
+/// `ntddk::RtlPrefixUnicodeString`
+const _: unsafe extern "C" fn(String1: PCUNICODE_STRING, String2: PCUNICODE_STRING, CaseInSensitive: BOOLEAN) -> BOOLEAN = crate::ntddk::RtlPrefixUnicodeString;
+/// `ntddk::RtlUnicodeStringToAnsiString`
+const _: unsafe extern "C" fn(DestinationString: PANSI_STRING, SourceString: PCUNICODE_STRING, AllocateDestinationString: BOOLEAN) -> NTSTATUS = crate::ntddk::RtlUnicodeStringToAnsiString;
+/// `ntddk::RtlUnicodeStringToInteger`
+const _: unsafe extern "C" fn(String: PCUNICODE_STRING, Base: ULONG, Value: PULONG) -> NTSTATUS = crate::ntddk::RtlUnicodeStringToInteger;
 /// `ntddk::ZwClose`
 const _: unsafe extern "C" fn(Handle: HANDLE) -> NTSTATUS = crate::ntddk::ZwClose;
 /// `ntddk::ZwCreateKey`

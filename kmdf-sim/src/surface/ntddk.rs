@@ -17,6 +17,7 @@ mod mdl;
 mod notify;
 mod pool;
 mod resource;
+mod rtl;
 mod spinlock;
 mod timing;
 pub use dpc::*;
@@ -24,6 +25,7 @@ pub use mdl::*;
 pub use notify::*;
 pub use pool::*;
 pub use resource::*;
+pub use rtl::*;
 pub use spinlock::*;
 pub use timing::*;
 

@@ -13,6 +13,7 @@
 //! * `resource` — executive resources (ERESOURCE, F143).
 //! * `mdl` — memory descriptor lists (F145).
 //! * `dpc` — DPCs and kernel timers (F147).
+//! * `rtl_convert` — ANSI strings, conversions, integers, prefixes (F148).
 //! * `unload` — what the kernel checks of an image that unloads.
 //! * `timing` — delays, the performance counter, the time increment (F141).
 //! * `stack` — the simulated thread: call stack, process, IRQL (and the IRQL rule, F66).
@@ -29,6 +30,7 @@ pub(crate) mod notify;
 pub(crate) mod pool;
 pub(crate) mod registry;
 pub(crate) mod resource;
+pub(crate) mod rtl_convert;
 pub(crate) mod rtl_strings;
 #[cfg(unix)]
 pub(crate) mod special_pool;
@@ -82,6 +84,8 @@ pub(crate) struct Kernel {
     pub mdls: mdl::Mdls,
     /// DPCs, their queue and kernel timers (F147).
     pub deferred: dpc::Deferred,
+    /// Buffers the Rtl conversions allocated (F148).
+    pub string_buffers: rtl_convert::StringBuffers,
 }
 
 impl Kernel {
@@ -104,6 +108,7 @@ impl Kernel {
             resources: resource::Resources::default(),
             mdls: mdl::Mdls::default(),
             deferred: dpc::Deferred::default(),
+            string_buffers: rtl_convert::StringBuffers::default(),
         }
     }
 }
