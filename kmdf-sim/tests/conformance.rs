@@ -214,6 +214,91 @@ const FROM_BINDINGS: &[(&str, &str, bool)] = &[
     ("ExDeleteResourceLite", "unsafe extern \"C\" fn(Resource: PERESOURCE) -> NTSTATUS", true),
     ("ExIsResourceAcquiredExclusiveLite", "unsafe extern \"C\" fn(Resource: PERESOURCE) -> BOOLEAN", false),
     ("ExIsResourceAcquiredSharedLite", "unsafe extern \"C\" fn(Resource: PERESOURCE) -> ULONG", false),
+    (
+        "IoAllocateMdl",
+        "unsafe extern \"C\" fn(VirtualAddress: PVOID, Length: ULONG, SecondaryBuffer: BOOLEAN, ChargeQuota: BOOLEAN, Irp: PIRP) -> PMDL",
+        false,
+    ),
+    ("IoFreeMdl", "unsafe extern \"C\" fn(Mdl: PMDL)", false),
+    ("MmBuildMdlForNonPagedPool", "unsafe extern \"C\" fn(MemoryDescriptorList: PMDLX)", false),
+    (
+        "MmProbeAndLockPages",
+        "unsafe extern \"C\" fn(MemoryDescriptorList: PMDL, AccessMode: KPROCESSOR_MODE, Operation: LOCK_OPERATION)",
+        false,
+    ),
+    ("MmUnlockPages", "unsafe extern \"C\" fn(MemoryDescriptorList: PMDL)", false),
+    (
+        "MmMapLockedPagesSpecifyCache",
+        "unsafe extern \"C\" fn(MemoryDescriptorList: PMDLX, AccessMode: KPROCESSOR_MODE, CacheType: MEMORY_CACHING_TYPE, BaseAddress: PVOID, BugCheckOnFailure: ULONG, Priority: MM_PAGE_PRIORITY) -> PVOID",
+        false,
+    ),
+    ("MmUnmapLockedPages", "unsafe extern \"C\" fn(BaseAddress: PVOID, MemoryDescriptorList: PMDL)", false),
+    (
+        "KeInitializeDpc",
+        "unsafe extern \"C\" fn(Dpc: PRKDPC, DeferredRoutine: PKDEFERRED_ROUTINE, DeferredContext: PVOID)",
+        false,
+    ),
+    (
+        "KeInsertQueueDpc",
+        "unsafe extern \"C\" fn(Dpc: PRKDPC, SystemArgument1: PVOID, SystemArgument2: PVOID) -> BOOLEAN",
+        false,
+    ),
+    ("KeRemoveQueueDpc", "unsafe extern \"C\" fn(Dpc: PRKDPC) -> BOOLEAN", false),
+    ("KeFlushQueuedDpcs", "unsafe extern \"C\" fn()", false),
+    ("KeInitializeTimer", "unsafe extern \"C\" fn(Timer: PKTIMER)", false),
+    ("KeInitializeTimerEx", "unsafe extern \"C\" fn(Timer: PKTIMER, Type: TIMER_TYPE)", false),
+    ("KeSetTimer", "unsafe extern \"C\" fn(Timer: PKTIMER, DueTime: LARGE_INTEGER, Dpc: PKDPC) -> BOOLEAN", false),
+    (
+        "KeSetTimerEx",
+        "unsafe extern \"C\" fn(Timer: PKTIMER, DueTime: LARGE_INTEGER, Period: LONG, Dpc: PKDPC) -> BOOLEAN",
+        false,
+    ),
+    ("KeCancelTimer", "unsafe extern \"C\" fn(arg1: PKTIMER) -> BOOLEAN", false),
+    ("KeReadStateTimer", "unsafe extern \"C\" fn(Timer: PKTIMER) -> BOOLEAN", false),
+    ("RtlInitAnsiString", "unsafe extern \"C\" fn(DestinationString: PANSI_STRING, SourceString: PCSZ)", false),
+    ("RtlInitString", "unsafe extern \"C\" fn(DestinationString: PSTRING, SourceString: PCSZ)", false),
+    (
+        "RtlAppendUnicodeStringToString",
+        "unsafe extern \"C\" fn(Destination: PUNICODE_STRING, Source: PCUNICODE_STRING) -> NTSTATUS",
+        true,
+    ),
+    (
+        "RtlUnicodeStringToAnsiString",
+        "unsafe extern \"C\" fn(DestinationString: PANSI_STRING, SourceString: PCUNICODE_STRING, AllocateDestinationString: BOOLEAN) -> NTSTATUS",
+        true,
+    ),
+    (
+        "RtlAnsiStringToUnicodeString",
+        "unsafe extern \"C\" fn(DestinationString: PUNICODE_STRING, SourceString: PANSI_STRING, AllocateDestinationString: BOOLEAN) -> NTSTATUS",
+        true,
+    ),
+    ("RtlFreeUnicodeString", "unsafe extern \"C\" fn(UnicodeString: PUNICODE_STRING)", false),
+    ("RtlFreeAnsiString", "unsafe extern \"C\" fn(AnsiString: PANSI_STRING)", false),
+    (
+        "RtlIntegerToUnicodeString",
+        "unsafe extern \"C\" fn(Value: ULONG, Base: ULONG, String: PUNICODE_STRING) -> NTSTATUS",
+        true,
+    ),
+    (
+        "RtlInt64ToUnicodeString",
+        "unsafe extern \"C\" fn(Value: ULONGLONG, Base: ULONG, String: PUNICODE_STRING) -> NTSTATUS",
+        true,
+    ),
+    (
+        "RtlUnicodeStringToInteger",
+        "unsafe extern \"C\" fn(String: PCUNICODE_STRING, Base: ULONG, Value: PULONG) -> NTSTATUS",
+        true,
+    ),
+    (
+        "RtlPrefixUnicodeString",
+        "unsafe extern \"C\" fn(String1: PCUNICODE_STRING, String2: PCUNICODE_STRING, CaseInSensitive: BOOLEAN) -> BOOLEAN",
+        false,
+    ),
+    (
+        "PsSetCreateProcessNotifyRoutineEx",
+        "unsafe extern \"C\" fn(NotifyRoutine: PCREATE_PROCESS_NOTIFY_ROUTINE_EX, Remove: BOOLEAN) -> NTSTATUS",
+        true,
+    ),
 ];
 
 /// Allowlisted kernel routines that the real bindings' ntddk.rs declares

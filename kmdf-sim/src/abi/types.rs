@@ -2,8 +2,8 @@
 //! Regenerate: `cargo run -p kmdf-sim-gen -- write`.
 //!
 //! The items of the real wdk-sys 0.5.2 bindings (data/wdk-sys-0.5.2-bindings.tar.xz:
-//! types.rs, constants.rs) that the 343 roots of data/surface-roots.txt need, transitively,
-//! as bindgen wrote them: 770 names, 1140 items.
+//! types.rs, constants.rs) that the 360 roots of data/surface-roots.txt need, transitively,
+//! as bindgen wrote them: 802 names, 1188 items.
 //! `::core::ffi::c_long`/`c_ulong` are written as Windows' (LLP64) `i32`/`u32`;
 //! bindgen's layout assertions below check the result on the host.
 #![allow(
@@ -550,10 +550,12 @@ pub type BOOLEAN = UCHAR;
 pub type NTSTATUS = LONG;
 pub type LONGLONG = ::core::ffi::c_longlong;
 pub type PLONGLONG = *mut ::core::ffi::c_longlong;
+pub type ULONGLONG = ::core::ffi::c_ulonglong;
 pub type PCHAR = *mut CHAR;
 pub type PCCH = *const CHAR;
 pub type LPCSTR = *const CHAR;
 pub type PCSTR = *const CHAR;
+pub type PCSZ = *const ::core::ffi::c_char;
 pub type WCHAR = wchar_t;
 pub type PWSTR = *mut WCHAR;
 pub type PCWSTR = *const WCHAR;
@@ -632,6 +634,78 @@ impl Default for _LARGE_INTEGER {
 pub type LARGE_INTEGER = _LARGE_INTEGER;
 pub type PLARGE_INTEGER = *mut _LARGE_INTEGER;
 #[repr(C)]
+#[derive(Copy, Clone)]
+pub union _ULARGE_INTEGER {
+    pub __bindgen_anon_1: _ULARGE_INTEGER__bindgen_ty_1,
+    pub u: _ULARGE_INTEGER__bindgen_ty_2,
+    pub QuadPart: ULONGLONG,
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _ULARGE_INTEGER__bindgen_ty_1 {
+    pub LowPart: ULONG,
+    pub HighPart: ULONG,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _ULARGE_INTEGER__bindgen_ty_1",
+    ][::core::mem::size_of::<_ULARGE_INTEGER__bindgen_ty_1>() - 8usize];
+    [
+        "Alignment of _ULARGE_INTEGER__bindgen_ty_1",
+    ][::core::mem::align_of::<_ULARGE_INTEGER__bindgen_ty_1>() - 4usize];
+    [
+        "Offset of field: _ULARGE_INTEGER__bindgen_ty_1::LowPart",
+    ][::core::mem::offset_of!(_ULARGE_INTEGER__bindgen_ty_1, LowPart) - 0usize];
+    [
+        "Offset of field: _ULARGE_INTEGER__bindgen_ty_1::HighPart",
+    ][::core::mem::offset_of!(_ULARGE_INTEGER__bindgen_ty_1, HighPart) - 4usize];
+};
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _ULARGE_INTEGER__bindgen_ty_2 {
+    pub LowPart: ULONG,
+    pub HighPart: ULONG,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _ULARGE_INTEGER__bindgen_ty_2",
+    ][::core::mem::size_of::<_ULARGE_INTEGER__bindgen_ty_2>() - 8usize];
+    [
+        "Alignment of _ULARGE_INTEGER__bindgen_ty_2",
+    ][::core::mem::align_of::<_ULARGE_INTEGER__bindgen_ty_2>() - 4usize];
+    [
+        "Offset of field: _ULARGE_INTEGER__bindgen_ty_2::LowPart",
+    ][::core::mem::offset_of!(_ULARGE_INTEGER__bindgen_ty_2, LowPart) - 0usize];
+    [
+        "Offset of field: _ULARGE_INTEGER__bindgen_ty_2::HighPart",
+    ][::core::mem::offset_of!(_ULARGE_INTEGER__bindgen_ty_2, HighPart) - 4usize];
+};
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of _ULARGE_INTEGER"][::core::mem::size_of::<_ULARGE_INTEGER>() - 8usize];
+    [
+        "Alignment of _ULARGE_INTEGER",
+    ][::core::mem::align_of::<_ULARGE_INTEGER>() - 8usize];
+    [
+        "Offset of field: _ULARGE_INTEGER::u",
+    ][::core::mem::offset_of!(_ULARGE_INTEGER, u) - 0usize];
+    [
+        "Offset of field: _ULARGE_INTEGER::QuadPart",
+    ][::core::mem::offset_of!(_ULARGE_INTEGER, QuadPart) - 0usize];
+};
+impl Default for _ULARGE_INTEGER {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type ULARGE_INTEGER = _ULARGE_INTEGER;
+#[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct _LUID {
     pub LowPart: ULONG,
@@ -685,6 +759,40 @@ impl Default for _UNICODE_STRING {
 pub type UNICODE_STRING = _UNICODE_STRING;
 pub type PUNICODE_STRING = *mut _UNICODE_STRING;
 pub type PCUNICODE_STRING = *const UNICODE_STRING;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct _STRING {
+    pub Length: USHORT,
+    pub MaximumLength: USHORT,
+    pub Buffer: PCHAR,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of _STRING"][::core::mem::size_of::<_STRING>() - 16usize];
+    ["Alignment of _STRING"][::core::mem::align_of::<_STRING>() - 8usize];
+    [
+        "Offset of field: _STRING::Length",
+    ][::core::mem::offset_of!(_STRING, Length) - 0usize];
+    [
+        "Offset of field: _STRING::MaximumLength",
+    ][::core::mem::offset_of!(_STRING, MaximumLength) - 2usize];
+    [
+        "Offset of field: _STRING::Buffer",
+    ][::core::mem::offset_of!(_STRING, Buffer) - 8usize];
+};
+impl Default for _STRING {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type STRING = _STRING;
+pub type PSTRING = *mut _STRING;
+pub type ANSI_STRING = STRING;
+pub type PANSI_STRING = PSTRING;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct _OBJECT_ATTRIBUTES {
@@ -741,6 +849,14 @@ pub mod _EVENT_TYPE {
     pub const SynchronizationEvent: Type = 1;
 }
 pub use self::_EVENT_TYPE::Type as EVENT_TYPE;
+pub mod _TIMER_TYPE {
+    #[allow(unused_imports)]
+    use super::*;
+    pub type Type = ::core::ffi::c_int;
+    pub const NotificationTimer: Type = 0;
+    pub const SynchronizationTimer: Type = 1;
+}
+pub use self::_TIMER_TYPE::Type as TIMER_TYPE;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct _LIST_ENTRY {
@@ -1128,6 +1244,7 @@ impl Default for _KDPC {
 }
 pub type KDPC = _KDPC;
 pub type PKDPC = *mut _KDPC;
+pub type PRKDPC = *mut _KDPC;
 #[repr(C)]
 #[derive(Copy, Clone)]
 pub struct _KDEVICE_QUEUE {
@@ -2682,6 +2799,57 @@ impl Default for _KMUTANT {
 pub type KMUTEX = _KMUTANT;
 pub type PKMUTEX = *mut _KMUTANT;
 pub type PRKMUTEX = *mut _KMUTANT;
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub struct _KTIMER {
+    pub Header: DISPATCHER_HEADER,
+    pub DueTime: ULARGE_INTEGER,
+    pub TimerListEntry: LIST_ENTRY,
+    pub Dpc: *mut _KDPC,
+    pub Processor: ULONG,
+    pub Period: ULONG,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of _KTIMER"][::core::mem::size_of::<_KTIMER>() - 64usize];
+    ["Alignment of _KTIMER"][::core::mem::align_of::<_KTIMER>() - 8usize];
+    [
+        "Offset of field: _KTIMER::Header",
+    ][::core::mem::offset_of!(_KTIMER, Header) - 0usize];
+    [
+        "Offset of field: _KTIMER::DueTime",
+    ][::core::mem::offset_of!(_KTIMER, DueTime) - 24usize];
+    [
+        "Offset of field: _KTIMER::TimerListEntry",
+    ][::core::mem::offset_of!(_KTIMER, TimerListEntry) - 32usize];
+    ["Offset of field: _KTIMER::Dpc"][::core::mem::offset_of!(_KTIMER, Dpc) - 48usize];
+    [
+        "Offset of field: _KTIMER::Processor",
+    ][::core::mem::offset_of!(_KTIMER, Processor) - 56usize];
+    [
+        "Offset of field: _KTIMER::Period",
+    ][::core::mem::offset_of!(_KTIMER, Period) - 60usize];
+};
+impl Default for _KTIMER {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type KTIMER = _KTIMER;
+pub type PKTIMER = *mut _KTIMER;
+pub mod _LOCK_OPERATION {
+    #[allow(unused_imports)]
+    use super::*;
+    pub type Type = ::core::ffi::c_int;
+    pub const IoReadAccess: Type = 0;
+    pub const IoWriteAccess: Type = 1;
+    pub const IoModifyAccess: Type = 2;
+}
+pub use self::_LOCK_OPERATION::Type as LOCK_OPERATION;
 pub mod _POOL_TYPE {
     #[allow(unused_imports)]
     use super::*;
@@ -2755,6 +2923,30 @@ impl Default for _MDL {
 }
 pub type MDL = _MDL;
 pub type PMDL = *mut _MDL;
+pub type PMDLX = *mut MDL;
+pub mod _MEMORY_CACHING_TYPE {
+    #[allow(unused_imports)]
+    use super::*;
+    pub type Type = ::core::ffi::c_int;
+    pub const MmNonCached: Type = 0;
+    pub const MmCached: Type = 1;
+    pub const MmWriteCombined: Type = 2;
+    pub const MmHardwareCoherentCached: Type = 3;
+    pub const MmNonCachedUnordered: Type = 4;
+    pub const MmUSWCCached: Type = 5;
+    pub const MmMaximumCacheType: Type = 6;
+    pub const MmNotMapped: Type = -1;
+}
+pub use self::_MEMORY_CACHING_TYPE::Type as MEMORY_CACHING_TYPE;
+pub mod _MM_PAGE_PRIORITY {
+    #[allow(unused_imports)]
+    use super::*;
+    pub type Type = ::core::ffi::c_int;
+    pub const LowPagePriority: Type = 0;
+    pub const NormalPagePriority: Type = 16;
+    pub const HighPagePriority: Type = 32;
+}
+pub use self::_MM_PAGE_PRIORITY::Type as MM_PAGE_PRIORITY;
 #[repr(C)]
 #[derive(Copy, Clone)]
 pub struct _FAST_MUTEX {
@@ -4966,6 +5158,33 @@ pub mod _KEY_VALUE_INFORMATION_CLASS {
     pub const MaxKeyValueInfoClass: Type = 6;
 }
 pub use self::_KEY_VALUE_INFORMATION_CLASS::Type as KEY_VALUE_INFORMATION_CLASS;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct _CLIENT_ID {
+    pub UniqueProcess: HANDLE,
+    pub UniqueThread: HANDLE,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of _CLIENT_ID"][::core::mem::size_of::<_CLIENT_ID>() - 16usize];
+    ["Alignment of _CLIENT_ID"][::core::mem::align_of::<_CLIENT_ID>() - 8usize];
+    [
+        "Offset of field: _CLIENT_ID::UniqueProcess",
+    ][::core::mem::offset_of!(_CLIENT_ID, UniqueProcess) - 0usize];
+    [
+        "Offset of field: _CLIENT_ID::UniqueThread",
+    ][::core::mem::offset_of!(_CLIENT_ID, UniqueThread) - 8usize];
+};
+impl Default for _CLIENT_ID {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type CLIENT_ID = _CLIENT_ID;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct _VPB {
@@ -10426,6 +10645,223 @@ pub type IO_STACK_LOCATION = _IO_STACK_LOCATION;
 pub type PIO_STACK_LOCATION = *mut _IO_STACK_LOCATION;
 pub type PCREATE_PROCESS_NOTIFY_ROUTINE = ::core::option::Option<
     unsafe extern "C" fn(ParentId: HANDLE, ProcessId: HANDLE, Create: BOOLEAN),
+>;
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub struct _PS_CREATE_NOTIFY_INFO {
+    pub Size: SIZE_T,
+    pub __bindgen_anon_1: _PS_CREATE_NOTIFY_INFO__bindgen_ty_1,
+    pub ParentProcessId: HANDLE,
+    pub CreatingThreadId: CLIENT_ID,
+    pub FileObject: *mut _FILE_OBJECT,
+    pub ImageFileName: PCUNICODE_STRING,
+    pub CommandLine: PCUNICODE_STRING,
+    pub CreationStatus: NTSTATUS,
+}
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub union _PS_CREATE_NOTIFY_INFO__bindgen_ty_1 {
+    pub Flags: ULONG,
+    pub __bindgen_anon_1: _PS_CREATE_NOTIFY_INFO__bindgen_ty_1__bindgen_ty_1,
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _PS_CREATE_NOTIFY_INFO__bindgen_ty_1__bindgen_ty_1 {
+    pub _bindgen_align: [u32; 0],
+    pub _bitfield_1: __BindgenBitfieldUnit<[u8; 4usize]>,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _PS_CREATE_NOTIFY_INFO__bindgen_ty_1__bindgen_ty_1",
+    ][::core::mem::size_of::<_PS_CREATE_NOTIFY_INFO__bindgen_ty_1__bindgen_ty_1>()
+        - 4usize];
+    [
+        "Alignment of _PS_CREATE_NOTIFY_INFO__bindgen_ty_1__bindgen_ty_1",
+    ][::core::mem::align_of::<_PS_CREATE_NOTIFY_INFO__bindgen_ty_1__bindgen_ty_1>()
+        - 4usize];
+};
+impl _PS_CREATE_NOTIFY_INFO__bindgen_ty_1__bindgen_ty_1 {
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub fn FileOpenNameAvailable(&self) -> ULONG {
+        unsafe {
+            ::core::mem::transmute(self._bitfield_1.get_const::<0usize, 1u8>() as u32)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub fn set_FileOpenNameAvailable(&mut self, val: ULONG) {
+        unsafe {
+            let val: u32 = ::core::mem::transmute(val);
+            self._bitfield_1.set_const::<0usize, 1u8>(val as u64)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub unsafe fn FileOpenNameAvailable_raw(this: *const Self) -> ULONG {
+        unsafe {
+            ::core::mem::transmute(
+                <__BindgenBitfieldUnit<
+                    [u8; 4usize],
+                >>::raw_get_const::<
+                    0usize,
+                    1u8,
+                >(::core::ptr::addr_of!((*this)._bitfield_1)) as u32,
+            )
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub unsafe fn set_FileOpenNameAvailable_raw(this: *mut Self, val: ULONG) {
+        unsafe {
+            let val: u32 = ::core::mem::transmute(val);
+            <__BindgenBitfieldUnit<
+                [u8; 4usize],
+            >>::raw_set_const::<
+                0usize,
+                1u8,
+            >(::core::ptr::addr_of_mut!((*this)._bitfield_1), val as u64)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub fn Reserved(&self) -> ULONG {
+        unsafe {
+            ::core::mem::transmute(self._bitfield_1.get_const::<1usize, 31u8>() as u32)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub fn set_Reserved(&mut self, val: ULONG) {
+        unsafe {
+            let val: u32 = ::core::mem::transmute(val);
+            self._bitfield_1.set_const::<1usize, 31u8>(val as u64)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub unsafe fn Reserved_raw(this: *const Self) -> ULONG {
+        unsafe {
+            ::core::mem::transmute(
+                <__BindgenBitfieldUnit<
+                    [u8; 4usize],
+                >>::raw_get_const::<
+                    1usize,
+                    31u8,
+                >(::core::ptr::addr_of!((*this)._bitfield_1)) as u32,
+            )
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub unsafe fn set_Reserved_raw(this: *mut Self, val: ULONG) {
+        unsafe {
+            let val: u32 = ::core::mem::transmute(val);
+            <__BindgenBitfieldUnit<
+                [u8; 4usize],
+            >>::raw_set_const::<
+                1usize,
+                31u8,
+            >(::core::ptr::addr_of_mut!((*this)._bitfield_1), val as u64)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub fn new_bitfield_1(
+        FileOpenNameAvailable: ULONG,
+        Reserved: ULONG,
+    ) -> __BindgenBitfieldUnit<[u8; 4usize]> {
+        let mut __bindgen_bitfield_unit: __BindgenBitfieldUnit<[u8; 4usize]> = Default::default();
+        __bindgen_bitfield_unit
+            .set_const::<
+                0usize,
+                1u8,
+            >({
+                let FileOpenNameAvailable: u32 = unsafe {
+                    ::core::mem::transmute(FileOpenNameAvailable)
+                };
+                FileOpenNameAvailable as u64
+            });
+        __bindgen_bitfield_unit
+            .set_const::<
+                1usize,
+                31u8,
+            >({
+                let Reserved: u32 = unsafe { ::core::mem::transmute(Reserved) };
+                Reserved as u64
+            });
+        __bindgen_bitfield_unit
+    }
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _PS_CREATE_NOTIFY_INFO__bindgen_ty_1",
+    ][::core::mem::size_of::<_PS_CREATE_NOTIFY_INFO__bindgen_ty_1>() - 4usize];
+    [
+        "Alignment of _PS_CREATE_NOTIFY_INFO__bindgen_ty_1",
+    ][::core::mem::align_of::<_PS_CREATE_NOTIFY_INFO__bindgen_ty_1>() - 4usize];
+    [
+        "Offset of field: _PS_CREATE_NOTIFY_INFO__bindgen_ty_1::Flags",
+    ][::core::mem::offset_of!(_PS_CREATE_NOTIFY_INFO__bindgen_ty_1, Flags) - 0usize];
+};
+impl Default for _PS_CREATE_NOTIFY_INFO__bindgen_ty_1 {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _PS_CREATE_NOTIFY_INFO",
+    ][::core::mem::size_of::<_PS_CREATE_NOTIFY_INFO>() - 72usize];
+    [
+        "Alignment of _PS_CREATE_NOTIFY_INFO",
+    ][::core::mem::align_of::<_PS_CREATE_NOTIFY_INFO>() - 8usize];
+    [
+        "Offset of field: _PS_CREATE_NOTIFY_INFO::Size",
+    ][::core::mem::offset_of!(_PS_CREATE_NOTIFY_INFO, Size) - 0usize];
+    [
+        "Offset of field: _PS_CREATE_NOTIFY_INFO::ParentProcessId",
+    ][::core::mem::offset_of!(_PS_CREATE_NOTIFY_INFO, ParentProcessId) - 16usize];
+    [
+        "Offset of field: _PS_CREATE_NOTIFY_INFO::CreatingThreadId",
+    ][::core::mem::offset_of!(_PS_CREATE_NOTIFY_INFO, CreatingThreadId) - 24usize];
+    [
+        "Offset of field: _PS_CREATE_NOTIFY_INFO::FileObject",
+    ][::core::mem::offset_of!(_PS_CREATE_NOTIFY_INFO, FileObject) - 40usize];
+    [
+        "Offset of field: _PS_CREATE_NOTIFY_INFO::ImageFileName",
+    ][::core::mem::offset_of!(_PS_CREATE_NOTIFY_INFO, ImageFileName) - 48usize];
+    [
+        "Offset of field: _PS_CREATE_NOTIFY_INFO::CommandLine",
+    ][::core::mem::offset_of!(_PS_CREATE_NOTIFY_INFO, CommandLine) - 56usize];
+    [
+        "Offset of field: _PS_CREATE_NOTIFY_INFO::CreationStatus",
+    ][::core::mem::offset_of!(_PS_CREATE_NOTIFY_INFO, CreationStatus) - 64usize];
+};
+impl Default for _PS_CREATE_NOTIFY_INFO {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type PS_CREATE_NOTIFY_INFO = _PS_CREATE_NOTIFY_INFO;
+pub type PPS_CREATE_NOTIFY_INFO = *mut _PS_CREATE_NOTIFY_INFO;
+pub type PCREATE_PROCESS_NOTIFY_ROUTINE_EX = ::core::option::Option<
+    unsafe extern "C" fn(
+        Process: PEPROCESS,
+        ProcessId: HANDLE,
+        CreateInfo: PPS_CREATE_NOTIFY_INFO,
+    ),
 >;
 pub type PCREATE_THREAD_NOTIFY_ROUTINE = ::core::option::Option<
     unsafe extern "C" fn(ProcessId: HANDLE, ThreadId: HANDLE, Create: BOOLEAN),

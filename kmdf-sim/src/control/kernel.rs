@@ -3,6 +3,7 @@
 //! simulated kernel holds for it.
 
 use super::Machine;
+use crate::abi::NTSTATUS;
 use crate::model::Stopped;
 
 impl Machine {
@@ -23,5 +24,16 @@ impl Machine {
     /// image-notify routines drivers registered run.
     pub fn load_image(&self, name: &str, pid: u64, base: u64, size: u64) -> Result<(), Stopped> {
         self.engine.load_image(name, pid, base, size)
+    }
+
+    /// A process of process `parent` starts from `image` (a full path) with
+    /// `command_line`: the process-notify routines run, the Ex ones with a
+    /// PS_CREATE_NOTIFY_INFO naming both (F146). Returns its id and the
+    /// creation status — a failure one of them set refuses the process,
+    /// which then never exits. [`Machine::start_process`] is this with a
+    /// fixed image, its status not returned.
+    pub fn create_process(&self, parent: u64, image: &str, command_line: &str) -> Result<(u64, NTSTATUS), Stopped> {
+        let image = crate::model::kernel::notify::ProcessImage { image, command_line };
+        self.engine.create_process(parent, image)
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! Every routine the simulator can serve: the 445 DDIs of data/kmdf-1.33-ddi.tsv
 //! (maximum IRQL: the `irql_max` column; 15 from data/ddi-irql-overrides.tsv),
-//! then the 65 kernel routines of data/kernel-routines.tsv.
+//! then the 94 kernel routines of data/kernel-routines.tsv.
 //! KIRQL values: PASSIVE_LEVEL 0, APC_LEVEL 1, DISPATCH_LEVEL 2, HIGH_LEVEL 15.
 
 /// A routine's identity: its position in [`NAME`] and [`MAX_IRQL`].
@@ -1035,10 +1035,68 @@ pub(crate) enum Routine {
     ExAllocatePoolWithTag = 508,
     /// ExAllocatePool's DDI page: as ExAllocatePoolWithTag (F144)
     ExAllocatePool = 509,
+    /// IoAllocateMdl's DDI page: IRQL <= DISPATCH_LEVEL (F145)
+    IoAllocateMdl = 510,
+    /// IoFreeMdl's DDI page: IRQL <= DISPATCH_LEVEL (F145)
+    IoFreeMdl = 511,
+    /// MmBuildMdlForNonPagedPool's DDI page: IRQL <= DISPATCH_LEVEL (F145)
+    MmBuildMdlForNonPagedPool = 512,
+    /// MmProbeAndLockPages's DDI page: IRQL <= DISPATCH_LEVEL for nonpageable addresses; <= APC_LEVEL for pageable ones, checked inside (F145)
+    MmProbeAndLockPages = 513,
+    /// MmUnlockPages's DDI page: IRQL <= DISPATCH_LEVEL (F145)
+    MmUnlockPages = 514,
+    /// MmMapLockedPagesSpecifyCache's DDI page: IRQL <= DISPATCH_LEVEL from KernelMode (a UserMode mapping is not modelled) (F145)
+    MmMapLockedPagesSpecifyCache = 515,
+    /// MmUnmapLockedPages's DDI page: IRQL <= DISPATCH_LEVEL for a system-space mapping (F145)
+    MmUnmapLockedPages = 516,
+    /// PsSetCreateProcessNotifyRoutineEx's DDI page: IRQL PASSIVE_LEVEL (F146)
+    PsSetCreateProcessNotifyRoutineEx = 517,
+    /// KeInitializeDpc's DDI page: any level (F147)
+    KeInitializeDpc = 518,
+    /// KeInsertQueueDpc's DDI page: any level (F147)
+    KeInsertQueueDpc = 519,
+    /// KeRemoveQueueDpc's DDI page: any level (F147)
+    KeRemoveQueueDpc = 520,
+    /// KeFlushQueuedDpcs's DDI page: IRQL PASSIVE_LEVEL (F147)
+    KeFlushQueuedDpcs = 521,
+    /// KeInitializeTimer's DDI page: IRQL <= DISPATCH_LEVEL (F147)
+    KeInitializeTimer = 522,
+    /// KeInitializeTimerEx's DDI page: IRQL <= DISPATCH_LEVEL (F147)
+    KeInitializeTimerEx = 523,
+    /// KeSetTimer's DDI page: IRQL <= DISPATCH_LEVEL (F147)
+    KeSetTimer = 524,
+    /// KeSetTimerEx's DDI page: IRQL <= DISPATCH_LEVEL (F147)
+    KeSetTimerEx = 525,
+    /// KeCancelTimer's DDI page: IRQL <= DISPATCH_LEVEL (F147)
+    KeCancelTimer = 526,
+    /// KeReadStateTimer's DDI page: IRQL <= DISPATCH_LEVEL (F147)
+    KeReadStateTimer = 527,
+    /// no rule: a pure library routine, as RtlInitUnicodeString (its DDI page allows DISPATCH_LEVEL for a nonpaged source) (F148)
+    RtlInitAnsiString = 528,
+    /// as RtlInitAnsiString (F148)
+    RtlInitString = 529,
+    /// RtlAppendUnicodeStringToString's DDI page: buffers resident at >= DISPATCH_LEVEL (F148)
+    RtlAppendUnicodeStringToString = 530,
+    /// RtlUnicodeStringToAnsiString's DDI page: IRQL PASSIVE_LEVEL (F148)
+    RtlUnicodeStringToAnsiString = 531,
+    /// RtlAnsiStringToUnicodeString's DDI page: IRQL PASSIVE_LEVEL (F148)
+    RtlAnsiStringToUnicodeString = 532,
+    /// RtlFreeUnicodeString's DDI page: IRQL PASSIVE_LEVEL (F148)
+    RtlFreeUnicodeString = 533,
+    /// RtlFreeAnsiString's DDI page: IRQL PASSIVE_LEVEL (F148)
+    RtlFreeAnsiString = 534,
+    /// RtlIntegerToUnicodeString's DDI page: IRQL PASSIVE_LEVEL (F148)
+    RtlIntegerToUnicodeString = 535,
+    /// RtlInt64ToUnicodeString's DDI page: IRQL PASSIVE_LEVEL (F148)
+    RtlInt64ToUnicodeString = 536,
+    /// RtlUnicodeStringToInteger's DDI page: IRQL PASSIVE_LEVEL (F148)
+    RtlUnicodeStringToInteger = 537,
+    /// RtlPrefixUnicodeString's DDI page: IRQL PASSIVE_LEVEL (F148)
+    RtlPrefixUnicodeString = 538,
 }
 
 /// How many routines there are.
-pub(crate) const COUNT: usize = 510;
+pub(crate) const COUNT: usize = 539;
 
 /// Every routine, in order: `ALL[r as usize] == r`.
 #[allow(dead_code, reason = "the tables' own tests iterate it")]
@@ -1553,6 +1611,35 @@ pub(crate) const ALL: [Routine; COUNT] = [
     Routine::ExIsResourceAcquiredSharedLite,
     Routine::ExAllocatePoolWithTag,
     Routine::ExAllocatePool,
+    Routine::IoAllocateMdl,
+    Routine::IoFreeMdl,
+    Routine::MmBuildMdlForNonPagedPool,
+    Routine::MmProbeAndLockPages,
+    Routine::MmUnlockPages,
+    Routine::MmMapLockedPagesSpecifyCache,
+    Routine::MmUnmapLockedPages,
+    Routine::PsSetCreateProcessNotifyRoutineEx,
+    Routine::KeInitializeDpc,
+    Routine::KeInsertQueueDpc,
+    Routine::KeRemoveQueueDpc,
+    Routine::KeFlushQueuedDpcs,
+    Routine::KeInitializeTimer,
+    Routine::KeInitializeTimerEx,
+    Routine::KeSetTimer,
+    Routine::KeSetTimerEx,
+    Routine::KeCancelTimer,
+    Routine::KeReadStateTimer,
+    Routine::RtlInitAnsiString,
+    Routine::RtlInitString,
+    Routine::RtlAppendUnicodeStringToString,
+    Routine::RtlUnicodeStringToAnsiString,
+    Routine::RtlAnsiStringToUnicodeString,
+    Routine::RtlFreeUnicodeString,
+    Routine::RtlFreeAnsiString,
+    Routine::RtlIntegerToUnicodeString,
+    Routine::RtlInt64ToUnicodeString,
+    Routine::RtlUnicodeStringToInteger,
+    Routine::RtlPrefixUnicodeString,
 ];
 
 /// Each routine's name, by [`Routine`].
@@ -2067,6 +2154,35 @@ pub(crate) const NAME: [&str; COUNT] = [
     "ExIsResourceAcquiredSharedLite",
     "ExAllocatePoolWithTag",
     "ExAllocatePool",
+    "IoAllocateMdl",
+    "IoFreeMdl",
+    "MmBuildMdlForNonPagedPool",
+    "MmProbeAndLockPages",
+    "MmUnlockPages",
+    "MmMapLockedPagesSpecifyCache",
+    "MmUnmapLockedPages",
+    "PsSetCreateProcessNotifyRoutineEx",
+    "KeInitializeDpc",
+    "KeInsertQueueDpc",
+    "KeRemoveQueueDpc",
+    "KeFlushQueuedDpcs",
+    "KeInitializeTimer",
+    "KeInitializeTimerEx",
+    "KeSetTimer",
+    "KeSetTimerEx",
+    "KeCancelTimer",
+    "KeReadStateTimer",
+    "RtlInitAnsiString",
+    "RtlInitString",
+    "RtlAppendUnicodeStringToString",
+    "RtlUnicodeStringToAnsiString",
+    "RtlAnsiStringToUnicodeString",
+    "RtlFreeUnicodeString",
+    "RtlFreeAnsiString",
+    "RtlIntegerToUnicodeString",
+    "RtlInt64ToUnicodeString",
+    "RtlUnicodeStringToInteger",
+    "RtlPrefixUnicodeString",
 ];
 
 /// How many routines are the framework's DDIs: `Routine`s below it are
@@ -2585,6 +2701,35 @@ pub(crate) const SYMBOL: [&str; COUNT] = [
     "nt!ExIsResourceAcquiredSharedLite",
     "nt!ExAllocatePoolWithTag",
     "nt!ExAllocatePool",
+    "nt!IoAllocateMdl",
+    "nt!IoFreeMdl",
+    "nt!MmBuildMdlForNonPagedPool",
+    "nt!MmProbeAndLockPages",
+    "nt!MmUnlockPages",
+    "nt!MmMapLockedPagesSpecifyCache",
+    "nt!MmUnmapLockedPages",
+    "nt!PsSetCreateProcessNotifyRoutineEx",
+    "nt!KeInitializeDpc",
+    "nt!KeInsertQueueDpc",
+    "nt!KeRemoveQueueDpc",
+    "nt!KeFlushQueuedDpcs",
+    "nt!KeInitializeTimer",
+    "nt!KeInitializeTimerEx",
+    "nt!KeSetTimer",
+    "nt!KeSetTimerEx",
+    "nt!KeCancelTimer",
+    "nt!KeReadStateTimer",
+    "nt!RtlInitAnsiString",
+    "nt!RtlInitString",
+    "nt!RtlAppendUnicodeStringToString",
+    "nt!RtlUnicodeStringToAnsiString",
+    "nt!RtlAnsiStringToUnicodeString",
+    "nt!RtlFreeUnicodeString",
+    "nt!RtlFreeAnsiString",
+    "nt!RtlIntegerToUnicodeString",
+    "nt!RtlInt64ToUnicodeString",
+    "nt!RtlUnicodeStringToInteger",
+    "nt!RtlPrefixUnicodeString",
 ];
 
 /// Each routine's maximum IRQL (`None`: no rule), by [`Routine`].
@@ -3099,4 +3244,33 @@ pub(crate) const MAX_IRQL: [Option<u8>; COUNT] = [
     Some(2), // ExIsResourceAcquiredSharedLite
     Some(2), // ExAllocatePoolWithTag
     Some(2), // ExAllocatePool
+    Some(2), // IoAllocateMdl
+    Some(2), // IoFreeMdl
+    Some(2), // MmBuildMdlForNonPagedPool
+    Some(2), // MmProbeAndLockPages
+    Some(2), // MmUnlockPages
+    Some(2), // MmMapLockedPagesSpecifyCache
+    Some(2), // MmUnmapLockedPages
+    Some(0), // PsSetCreateProcessNotifyRoutineEx
+    Some(15), // KeInitializeDpc
+    Some(15), // KeInsertQueueDpc
+    Some(15), // KeRemoveQueueDpc
+    Some(0), // KeFlushQueuedDpcs
+    Some(2), // KeInitializeTimer
+    Some(2), // KeInitializeTimerEx
+    Some(2), // KeSetTimer
+    Some(2), // KeSetTimerEx
+    Some(2), // KeCancelTimer
+    Some(2), // KeReadStateTimer
+    None, // RtlInitAnsiString
+    None, // RtlInitString
+    Some(2), // RtlAppendUnicodeStringToString
+    Some(0), // RtlUnicodeStringToAnsiString
+    Some(0), // RtlAnsiStringToUnicodeString
+    Some(0), // RtlFreeUnicodeString
+    Some(0), // RtlFreeAnsiString
+    Some(0), // RtlIntegerToUnicodeString
+    Some(0), // RtlInt64ToUnicodeString
+    Some(0), // RtlUnicodeStringToInteger
+    Some(0), // RtlPrefixUnicodeString
 ];

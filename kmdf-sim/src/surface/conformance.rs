@@ -473,6 +473,8 @@ const _: () = same::<crate::UCHAR, ::core::ffi::c_uchar>();
 const _: () = same::<crate::ULONG, u32>();
 /// `ULONG64`
 const _: () = same::<crate::ULONG64, ::core::ffi::c_ulonglong>();
+/// `ULONGLONG`
+const _: () = same::<crate::ULONGLONG, ::core::ffi::c_ulonglong>();
 /// `ULONG_PTR`
 const _: () = same::<crate::ULONG_PTR, ::core::ffi::c_ulonglong>();
 /// `UNICODE_STRING`
@@ -2147,6 +2149,10 @@ const _: unsafe extern "C" fn(Resource: PERESOURCE) -> ULONG = crate::ntddk::ExI
 const _: unsafe extern "C" fn(FastMutex: PFAST_MUTEX) = crate::ntddk::ExReleaseFastMutex;
 /// `ntddk::ExReleaseResourceLite`
 const _: unsafe extern "C" fn(Resource: PERESOURCE) = crate::ntddk::ExReleaseResourceLite;
+/// `ntddk::IoAllocateMdl`
+const _: unsafe extern "C" fn(VirtualAddress: PVOID, Length: ULONG, SecondaryBuffer: BOOLEAN, ChargeQuota: BOOLEAN, Irp: PIRP) -> PMDL = crate::ntddk::IoAllocateMdl;
+/// `ntddk::IoFreeMdl`
+const _: unsafe extern "C" fn(Mdl: PMDL) = crate::ntddk::IoFreeMdl;
 /// `ntddk::KeAcquireInStackQueuedSpinLock`
 const _: unsafe extern "C" fn(SpinLock: PKSPIN_LOCK, LockHandle: PKLOCK_QUEUE_HANDLE) = crate::ntddk::KeAcquireInStackQueuedSpinLock;
 /// `ntddk::KeAcquireInStackQueuedSpinLockAtDpcLevel`
@@ -2155,18 +2161,30 @@ const _: unsafe extern "C" fn(SpinLock: PKSPIN_LOCK, LockHandle: PKLOCK_QUEUE_HA
 const _: unsafe extern "C" fn(SpinLock: PKSPIN_LOCK) = crate::ntddk::KeAcquireSpinLockAtDpcLevel;
 /// `ntddk::KeAcquireSpinLockRaiseToDpc`
 const _: unsafe extern "C" fn(SpinLock: PKSPIN_LOCK) -> KIRQL = crate::ntddk::KeAcquireSpinLockRaiseToDpc;
+/// `ntddk::KeCancelTimer`
+const _: unsafe extern "C" fn(arg1: PKTIMER) -> BOOLEAN = crate::ntddk::KeCancelTimer;
 /// `ntddk::KeClearEvent`
 const _: unsafe extern "C" fn(Event: PRKEVENT) = crate::ntddk::KeClearEvent;
 /// `ntddk::KeDelayExecutionThread`
 const _: unsafe extern "C" fn(WaitMode: KPROCESSOR_MODE, Alertable: BOOLEAN, Interval: PLARGE_INTEGER) -> NTSTATUS = crate::ntddk::KeDelayExecutionThread;
 /// `ntddk::KeEnterCriticalRegion`
 const _: unsafe extern "C" fn() = crate::ntddk::KeEnterCriticalRegion;
+/// `ntddk::KeFlushQueuedDpcs`
+const _: unsafe extern "C" fn() = crate::ntddk::KeFlushQueuedDpcs;
 /// `ntddk::KeGetCurrentIrql`
 const _: unsafe extern "C" fn() -> KIRQL = crate::ntddk::KeGetCurrentIrql;
+/// `ntddk::KeInitializeDpc`
+const _: unsafe extern "C" fn(Dpc: PRKDPC, DeferredRoutine: PKDEFERRED_ROUTINE, DeferredContext: PVOID) = crate::ntddk::KeInitializeDpc;
 /// `ntddk::KeInitializeEvent`
 const _: unsafe extern "C" fn(Event: PRKEVENT, Type: EVENT_TYPE, State: BOOLEAN) = crate::ntddk::KeInitializeEvent;
 /// `ntddk::KeInitializeMutex`
 const _: unsafe extern "C" fn(Mutex: PRKMUTEX, Level: ULONG) = crate::ntddk::KeInitializeMutex;
+/// `ntddk::KeInitializeTimer`
+const _: unsafe extern "C" fn(Timer: PKTIMER) = crate::ntddk::KeInitializeTimer;
+/// `ntddk::KeInitializeTimerEx`
+const _: unsafe extern "C" fn(Timer: PKTIMER, Type: TIMER_TYPE) = crate::ntddk::KeInitializeTimerEx;
+/// `ntddk::KeInsertQueueDpc`
+const _: unsafe extern "C" fn(Dpc: PRKDPC, SystemArgument1: PVOID, SystemArgument2: PVOID) -> BOOLEAN = crate::ntddk::KeInsertQueueDpc;
 /// `ntddk::KeLeaveCriticalRegion`
 const _: unsafe extern "C" fn() = crate::ntddk::KeLeaveCriticalRegion;
 /// `ntddk::KeQueryPerformanceCounter`
@@ -2175,6 +2193,8 @@ const _: unsafe extern "C" fn(PerformanceFrequency: PLARGE_INTEGER) -> LARGE_INT
 const _: unsafe extern "C" fn() -> ULONG = crate::ntddk::KeQueryTimeIncrement;
 /// `ntddk::KeReadStateEvent`
 const _: unsafe extern "C" fn(Event: PRKEVENT) -> LONG = crate::ntddk::KeReadStateEvent;
+/// `ntddk::KeReadStateTimer`
+const _: unsafe extern "C" fn(Timer: PKTIMER) -> BOOLEAN = crate::ntddk::KeReadStateTimer;
 /// `ntddk::KeReleaseInStackQueuedSpinLock`
 const _: unsafe extern "C" fn(LockHandle: PKLOCK_QUEUE_HANDLE) = crate::ntddk::KeReleaseInStackQueuedSpinLock;
 /// `ntddk::KeReleaseInStackQueuedSpinLockFromDpcLevel`
@@ -2185,12 +2205,28 @@ const _: unsafe extern "C" fn(Mutex: PRKMUTEX, Wait: BOOLEAN) -> LONG = crate::n
 const _: unsafe extern "C" fn(SpinLock: PKSPIN_LOCK, NewIrql: KIRQL) = crate::ntddk::KeReleaseSpinLock;
 /// `ntddk::KeReleaseSpinLockFromDpcLevel`
 const _: unsafe extern "C" fn(SpinLock: PKSPIN_LOCK) = crate::ntddk::KeReleaseSpinLockFromDpcLevel;
+/// `ntddk::KeRemoveQueueDpc`
+const _: unsafe extern "C" fn(Dpc: PRKDPC) -> BOOLEAN = crate::ntddk::KeRemoveQueueDpc;
 /// `ntddk::KeResetEvent`
 const _: unsafe extern "C" fn(Event: PRKEVENT) -> LONG = crate::ntddk::KeResetEvent;
 /// `ntddk::KeSetEvent`
 const _: unsafe extern "C" fn(Event: PRKEVENT, Increment: KPRIORITY, Wait: BOOLEAN) -> LONG = crate::ntddk::KeSetEvent;
+/// `ntddk::KeSetTimer`
+const _: unsafe extern "C" fn(Timer: PKTIMER, DueTime: LARGE_INTEGER, Dpc: PKDPC) -> BOOLEAN = crate::ntddk::KeSetTimer;
+/// `ntddk::KeSetTimerEx`
+const _: unsafe extern "C" fn(Timer: PKTIMER, DueTime: LARGE_INTEGER, Period: LONG, Dpc: PKDPC) -> BOOLEAN = crate::ntddk::KeSetTimerEx;
 /// `ntddk::KeWaitForSingleObject`
 const _: unsafe extern "C" fn(Object: PVOID, WaitReason: KWAIT_REASON, WaitMode: KPROCESSOR_MODE, Alertable: BOOLEAN, Timeout: PLARGE_INTEGER) -> NTSTATUS = crate::ntddk::KeWaitForSingleObject;
+/// `ntddk::MmBuildMdlForNonPagedPool`
+const _: unsafe extern "C" fn(MemoryDescriptorList: PMDLX) = crate::ntddk::MmBuildMdlForNonPagedPool;
+/// `ntddk::MmMapLockedPagesSpecifyCache`
+const _: unsafe extern "C" fn(MemoryDescriptorList: PMDLX, AccessMode: KPROCESSOR_MODE, CacheType: MEMORY_CACHING_TYPE, BaseAddress: PVOID, BugCheckOnFailure: ULONG, Priority: MM_PAGE_PRIORITY) -> PVOID = crate::ntddk::MmMapLockedPagesSpecifyCache;
+/// `ntddk::MmProbeAndLockPages`
+const _: unsafe extern "C" fn(MemoryDescriptorList: PMDL, AccessMode: KPROCESSOR_MODE, Operation: LOCK_OPERATION) = crate::ntddk::MmProbeAndLockPages;
+/// `ntddk::MmUnlockPages`
+const _: unsafe extern "C" fn(MemoryDescriptorList: PMDL) = crate::ntddk::MmUnlockPages;
+/// `ntddk::MmUnmapLockedPages`
+const _: unsafe extern "C" fn(BaseAddress: PVOID, MemoryDescriptorList: PMDL) = crate::ntddk::MmUnmapLockedPages;
 /// `ntddk::NtClose`
 const _: unsafe extern "C" fn(Handle: HANDLE) -> NTSTATUS = crate::ntddk::NtClose;
 /// `ntddk::ObCloseHandle`
@@ -2201,10 +2237,16 @@ const _: unsafe extern "C" fn(NotifyRoutine: PCREATE_THREAD_NOTIFY_ROUTINE) -> N
 const _: unsafe extern "C" fn(NotifyRoutine: PLOAD_IMAGE_NOTIFY_ROUTINE) -> NTSTATUS = crate::ntddk::PsRemoveLoadImageNotifyRoutine;
 /// `ntddk::PsSetCreateProcessNotifyRoutine`
 const _: unsafe extern "C" fn(NotifyRoutine: PCREATE_PROCESS_NOTIFY_ROUTINE, Remove: BOOLEAN) -> NTSTATUS = crate::ntddk::PsSetCreateProcessNotifyRoutine;
+/// `ntddk::PsSetCreateProcessNotifyRoutineEx`
+const _: unsafe extern "C" fn(NotifyRoutine: PCREATE_PROCESS_NOTIFY_ROUTINE_EX, Remove: BOOLEAN) -> NTSTATUS = crate::ntddk::PsSetCreateProcessNotifyRoutineEx;
 /// `ntddk::PsSetCreateThreadNotifyRoutine`
 const _: unsafe extern "C" fn(NotifyRoutine: PCREATE_THREAD_NOTIFY_ROUTINE) -> NTSTATUS = crate::ntddk::PsSetCreateThreadNotifyRoutine;
 /// `ntddk::PsSetLoadImageNotifyRoutine`
 const _: unsafe extern "C" fn(NotifyRoutine: PLOAD_IMAGE_NOTIFY_ROUTINE) -> NTSTATUS = crate::ntddk::PsSetLoadImageNotifyRoutine;
+/// `ntddk::RtlAnsiStringToUnicodeString`
+const _: unsafe extern "C" fn(DestinationString: PUNICODE_STRING, SourceString: PANSI_STRING, AllocateDestinationString: BOOLEAN) -> NTSTATUS = crate::ntddk::RtlAnsiStringToUnicodeString;
+/// `ntddk::RtlAppendUnicodeStringToString`
+const _: unsafe extern "C" fn(Destination: PUNICODE_STRING, Source: PCUNICODE_STRING) -> NTSTATUS = crate::ntddk::RtlAppendUnicodeStringToString;
 /// `ntddk::RtlAppendUnicodeToString`
 const _: unsafe extern "C" fn(Destination: PUNICODE_STRING, Source: PCWSTR) -> NTSTATUS = crate::ntddk::RtlAppendUnicodeToString;
 /// `ntddk::RtlCompareUnicodeString`
@@ -2213,8 +2255,26 @@ const _: unsafe extern "C" fn(String1: PCUNICODE_STRING, String2: PCUNICODE_STRI
 const _: unsafe extern "C" fn(DestinationString: PUNICODE_STRING, SourceString: PCUNICODE_STRING) = crate::ntddk::RtlCopyUnicodeString;
 /// `ntddk::RtlEqualUnicodeString`
 const _: unsafe extern "C" fn(String1: *const UNICODE_STRING, String2: *const UNICODE_STRING, CaseInSensitive: BOOLEAN) -> BOOLEAN = crate::ntddk::RtlEqualUnicodeString;
+/// `ntddk::RtlFreeAnsiString`
+const _: unsafe extern "C" fn(AnsiString: PANSI_STRING) = crate::ntddk::RtlFreeAnsiString;
+/// `ntddk::RtlFreeUnicodeString`
+const _: unsafe extern "C" fn(UnicodeString: PUNICODE_STRING) = crate::ntddk::RtlFreeUnicodeString;
+/// `ntddk::RtlInitAnsiString`
+const _: unsafe extern "C" fn(DestinationString: PANSI_STRING, SourceString: PCSZ) = crate::ntddk::RtlInitAnsiString;
+/// `ntddk::RtlInitString`
+const _: unsafe extern "C" fn(DestinationString: PSTRING, SourceString: PCSZ) = crate::ntddk::RtlInitString;
 /// `ntddk::RtlInitUnicodeString`
 const _: unsafe extern "C" fn(DestinationString: PUNICODE_STRING, SourceString: PCWSTR) = crate::ntddk::RtlInitUnicodeString;
+/// `ntddk::RtlInt64ToUnicodeString`
+const _: unsafe extern "C" fn(Value: ULONGLONG, Base: ULONG, String: PUNICODE_STRING) -> NTSTATUS = crate::ntddk::RtlInt64ToUnicodeString;
+/// `ntddk::RtlIntegerToUnicodeString`
+const _: unsafe extern "C" fn(Value: ULONG, Base: ULONG, String: PUNICODE_STRING) -> NTSTATUS = crate::ntddk::RtlIntegerToUnicodeString;
+/// `ntddk::RtlPrefixUnicodeString`
+const _: unsafe extern "C" fn(String1: PCUNICODE_STRING, String2: PCUNICODE_STRING, CaseInSensitive: BOOLEAN) -> BOOLEAN = crate::ntddk::RtlPrefixUnicodeString;
+/// `ntddk::RtlUnicodeStringToAnsiString`
+const _: unsafe extern "C" fn(DestinationString: PANSI_STRING, SourceString: PCUNICODE_STRING, AllocateDestinationString: BOOLEAN) -> NTSTATUS = crate::ntddk::RtlUnicodeStringToAnsiString;
+/// `ntddk::RtlUnicodeStringToInteger`
+const _: unsafe extern "C" fn(String: PCUNICODE_STRING, Base: ULONG, Value: PULONG) -> NTSTATUS = crate::ntddk::RtlUnicodeStringToInteger;
 /// `ntddk::ZwClose`
 const _: unsafe extern "C" fn(Handle: HANDLE) -> NTSTATUS = crate::ntddk::ZwClose;
 /// `ntddk::ZwCreateKey`

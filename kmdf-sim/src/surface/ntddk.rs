@@ -15,14 +15,20 @@ use crate::surface::strings::read_unicode;
 pub use super::wdm::*;
 // One kernel area per file of src/surface/ntddk/ (the conformance, bindings
 // and coverage checks read them as part of this module).
+mod dpc;
+mod mdl;
 mod notify;
 mod pool;
 mod resource;
+mod rtl;
 mod spinlock;
 mod timing;
+pub use dpc::*;
+pub use mdl::*;
 pub use notify::*;
 pub use pool::*;
 pub use resource::*;
+pub use rtl::*;
 pub use spinlock::*;
 pub use timing::*;
 

@@ -99,6 +99,8 @@ pub(crate) fn run_next_timer_until(deadline: u64) -> bool {
 /// the thread that queued the item returns to the simulator. Runs driver
 /// code: no borrow of the state held.
 pub(crate) fn run_work_items() {
+    // DPCs queued meanwhile run first, at DISPATCH_LEVEL (F147).
+    crate::model::kernel::dpc::run_dpcs();
     while let Some((item, callback, image)) = with_state(|s| {
         while let Some(item) = s.framework.work_queue.pop_front() {
             if s.is_stopped() {
@@ -146,7 +148,7 @@ impl Engine {
     pub(crate) fn advance_time(&self, ms: u64) -> Result<(), Stopped> {
         self.check_running()?;
         let deadline = self.now().saturating_add(ms.saturating_mul(TICKS_PER_MS));
-        while run_next_timer_until(deadline) {
+        while crate::model::kernel::dpc::run_next_due(deadline) {
             self.after_callback()?;
         }
         self.with(|s| s.kernel.clock = s.kernel.clock.max(deadline));
@@ -164,7 +166,7 @@ impl Engine {
             if outcome != IoOutcome::Pending {
                 return Ok(outcome);
             }
-            if !run_next_timer_until(deadline) {
+            if !crate::model::kernel::dpc::run_next_due(deadline) {
                 self.with(|s| s.kernel.clock = s.kernel.clock.max(deadline));
                 return Ok(self.request_outcome(request));
             }

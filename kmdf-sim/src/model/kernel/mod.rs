@@ -16,6 +16,9 @@
 //! * `pool_routines` — ExAllocatePool2 / ExFreePool(WithTag)'s checks (BAD_POOL_CALLER).
 //! * `spinlock` — executive spin locks and their IRQL (F142).
 //! * `resource` — executive resources (ERESOURCE, F143).
+//! * `mdl` — memory descriptor lists (F145).
+//! * `dpc` — DPCs and kernel timers (F147).
+//! * `rtl_convert` — ANSI strings, conversions, integers, prefixes (F148).
 //! * `unload` — what the kernel checks of an image that unloads.
 //! * `timing` — delays, the performance counter, the time increment (F141).
 //! * `stack` — the simulated thread: call stack, process, IRQL (and the IRQL rule, F66).
@@ -25,16 +28,19 @@
 pub(crate) mod bugcheck;
 pub(crate) mod close;
 pub(crate) mod dbgprint;
+pub(crate) mod dpc;
 pub(crate) mod driver_panic;
 pub(crate) mod handles;
 pub(crate) mod io;
 pub(crate) mod key_info;
+pub(crate) mod mdl;
 pub(crate) mod notify;
 pub(crate) mod null_pointer;
 pub(crate) mod pool;
 pub(crate) mod pool_routines;
 pub(crate) mod registry;
 pub(crate) mod resource;
+pub(crate) mod rtl_convert;
 pub(crate) mod rtl_strings;
 #[cfg(unix)]
 pub(crate) mod special_pool;
@@ -86,6 +92,12 @@ pub(crate) struct Kernel {
     pub spin_locks: spinlock::SpinLocks,
     /// Live executive resources (F143).
     pub resources: resource::Resources,
+    /// MDLs IoAllocateMdl allocated (F145).
+    pub mdls: mdl::Mdls,
+    /// DPCs, their queue and kernel timers (F147).
+    pub deferred: dpc::Deferred,
+    /// Buffers the Rtl conversions allocated (F148).
+    pub string_buffers: rtl_convert::StringBuffers,
 }
 
 impl Kernel {
@@ -107,6 +119,9 @@ impl Kernel {
             io: io::IoManager::default(),
             spin_locks: spinlock::SpinLocks::default(),
             resources: resource::Resources::default(),
+            mdls: mdl::Mdls::default(),
+            deferred: dpc::Deferred::default(),
+            string_buffers: rtl_convert::StringBuffers::default(),
         }
     }
 }

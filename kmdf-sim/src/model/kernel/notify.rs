@@ -1,4 +1,5 @@
-//! Notify routines: process creation (F84, `PsSetCreateProcessNotifyRoutine`),
+//! Notify routines: process creation (F84, `PsSetCreateProcessNotifyRoutine`;
+//! F146, `PsSetCreateProcessNotifyRoutineEx`, which may refuse a process),
 //! thread creation and image loads (F140, `PsSetCreateThreadNotifyRoutine`,
 //! `PsSetLoadImageNotifyRoutine` and their removals); the test-side triggers
 //! that run them as processes and threads start and exit and images load, and
@@ -10,6 +11,34 @@ use crate::model::{Engine, Name, State, Stopped};
 
 /// A `PCREATE_PROCESS_NOTIFY_ROUTINE`'s function.
 pub(crate) type ProcessNotify = unsafe extern "C" fn(HANDLE, HANDLE, u8);
+
+/// A `PCREATE_PROCESS_NOTIFY_ROUTINE_EX`'s function (F146).
+pub(crate) type ProcessNotifyEx =
+    unsafe extern "C" fn(crate::abi::PEPROCESS, HANDLE, *mut crate::abi::PS_CREATE_NOTIFY_INFO);
+
+/// A process-notify routine of either kind: the kernel keeps both in one
+/// table, called in registration order (F146).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ProcessRoutine {
+    Plain(ProcessNotify),
+    Ex(ProcessNotifyEx),
+}
+
+impl ProcessRoutine {
+    fn address(self) -> usize {
+        match self {
+            ProcessRoutine::Plain(r) => r as usize,
+            ProcessRoutine::Ex(r) => r as usize,
+        }
+    }
+}
+
+/// The image a process starts from and its command line (F146).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ProcessImage<'a> {
+    pub image: &'a str,
+    pub command_line: &'a str,
+}
 
 /// A `PCREATE_THREAD_NOTIFY_ROUTINE`'s function (F140).
 pub(crate) type ThreadNotify = unsafe extern "C" fn(HANDLE, HANDLE, u8);
@@ -31,7 +60,7 @@ const STATUS_PROCEDURE_NOT_FOUND: NTSTATUS = 0xC000_007A_u32 as NTSTATUS;
 #[derive(Debug, Default)]
 pub(crate) struct NotifyRoutines {
     /// Registered routines, in order, with the image that registered each.
-    process: Vec<(ProcessNotify, Name)>,
+    process: Vec<(ProcessRoutine, Name)>,
     /// Thread-notify routines, in order, with their images (F140).
     thread: Vec<(ThreadNotify, Name)>,
     /// Image-notify routines, in order, with their images (F140).
@@ -69,9 +98,15 @@ impl State {
     /// (`remove`); STATUS_INVALID_PARAMETER when the table is full or the
     /// routine is already registered, STATUS_PROCEDURE_NOT_FOUND when a
     /// removal finds nothing.
-    pub(crate) fn set_process_notify(&mut self, routine: ProcessNotify, remove: bool) -> NTSTATUS {
+    pub(crate) fn set_process_notify(&mut self, routine: ProcessRoutine, remove: bool) -> NTSTATUS {
         let table = &mut self.kernel.notify.process;
-        let at = table.iter().position(|(r, _)| std::ptr::fn_addr_eq(*r, routine));
+        let same = |r: &ProcessRoutine| {
+            matches!(
+                (r, routine),
+                (ProcessRoutine::Plain(_), ProcessRoutine::Plain(_)) | (ProcessRoutine::Ex(_), ProcessRoutine::Ex(_))
+            ) && r.address() == routine.address()
+        };
+        let at = table.iter().position(|(r, _)| same(r));
         match (remove, at) {
             (true, Some(i)) => {
                 table.remove(i);
@@ -109,10 +144,14 @@ impl State {
         let n = &mut self.kernel.notify;
         let mine = |owner: &Name| owner.as_str() == image;
         let left = [
-            n.process
-                .iter()
-                .find(|(_, o)| mine(o))
-                .map(|(r, _)| (*r as usize, "process-notify", "PsSetCreateProcessNotifyRoutine(routine, TRUE)")),
+            n.process.iter().find(|(_, o)| mine(o)).map(|(r, _)| match r {
+                ProcessRoutine::Plain(_) => {
+                    (r.address(), "process-notify", "PsSetCreateProcessNotifyRoutine(routine, TRUE)")
+                }
+                ProcessRoutine::Ex(_) => {
+                    (r.address(), "process-notify", "PsSetCreateProcessNotifyRoutineEx(routine, TRUE)")
+                }
+            }),
             n.thread
                 .iter()
                 .find(|(_, o)| mine(o))
@@ -150,19 +189,28 @@ impl Engine {
     /// A process starts (`parent` its parent's id): every registered routine
     /// runs with Create TRUE, at PASSIVE_LEVEL. Returns the new process's id.
     pub(crate) fn start_process(&self, parent: u64) -> Result<u64, Stopped> {
+        let image = ProcessImage { image: DEFAULT_IMAGE, command_line: DEFAULT_IMAGE };
+        self.create_process(parent, image).map(|(pid, _)| pid)
+    }
+
+    /// A process starts from `image`: every registered routine runs — a
+    /// plain one with Create TRUE, an Ex one with a PS_CREATE_NOTIFY_INFO
+    /// (F146). Returns the new process's id and the creation status: the
+    /// first failure an Ex routine set in CreationStatus refuses the process.
+    pub(crate) fn create_process(&self, parent: u64, image: ProcessImage<'_>) -> Result<(u64, NTSTATUS), Stopped> {
         let pid = self.with(|s| {
             // Process ids are multiples of 4 (ASSUMPTION, F84).
             s.kernel.notify.last_pid += 4;
             s.kernel.notify.last_pid + 0x1000
         });
-        self.process_event(parent, pid, true)?;
-        Ok(pid)
+        let status = self.process_event(parent, pid, Some(image))?;
+        Ok((pid, status))
     }
 
     /// Process `pid` (child of `parent`) exits: every registered routine runs
-    /// with Create FALSE.
+    /// with Create FALSE (an Ex routine with CreateInfo NULL).
     pub(crate) fn end_process(&self, parent: u64, pid: u64) -> Result<(), Stopped> {
-        self.process_event(parent, pid, false)
+        self.process_event(parent, pid, None).map(|_| ())
     }
 
     /// A thread of process `pid` starts: every registered thread-notify
@@ -232,22 +280,100 @@ impl Engine {
         Ok(())
     }
 
-    fn process_event(&self, parent: u64, pid: u64, create: bool) -> Result<(), Stopped> {
+    /// Runs every process-notify routine for a process that starts
+    /// (`started`: its image) or exits; the creation status the Ex routines
+    /// left (STATUS_SUCCESS on exit).
+    fn process_event(&self, parent: u64, pid: u64, started: Option<ProcessImage<'_>>) -> Result<NTSTATUS, Stopped> {
         self.check_running()?;
         let routines = self.with(|s| s.kernel.notify.process.clone());
+        let mut status = crate::abi::STATUS_SUCCESS;
+        // The process object the Ex routines receive: opaque to a driver;
+        // zeroed storage so that a stray read stays in bounds (F146).
+        let mut eprocess = vec![0u64; 256];
+        let process = eprocess.as_mut_ptr().cast::<crate::abi::_EPROCESS>();
         for (routine, image) in routines {
-            // SAFETY: a routine the driver registered and has not removed; the
-            // kernel calls it with the parent's and the process's ids (F84).
-            call_driver(&image, "ProcessNotify", crate::abi::PASSIVE_LEVEL as u8, || unsafe {
-                routine(parent as HANDLE, pid as HANDLE, u8::from(create));
-            });
+            // The kernel calls the routines inside a critical region (F146).
+            self.with(|s| s.kernel.sync.critical_regions += 1);
+            match (routine, started) {
+                (ProcessRoutine::Plain(r), _) => {
+                    // SAFETY: a routine the driver registered and has not
+                    // removed; the kernel calls it with the parent's and the
+                    // process's ids (F84).
+                    call_driver(&image, "ProcessNotify", crate::abi::PASSIVE_LEVEL as u8, || unsafe {
+                        r(parent as HANDLE, pid as HANDLE, u8::from(started.is_some()));
+                    });
+                }
+                (ProcessRoutine::Ex(r), None) => {
+                    // SAFETY: as above; an exit has no CreateInfo (F146).
+                    call_driver(&image, "ProcessNotifyEx", crate::abi::PASSIVE_LEVEL as u8, || unsafe {
+                        r(process, pid as HANDLE, std::ptr::null_mut());
+                    });
+                }
+                (ProcessRoutine::Ex(r), Some(start)) => {
+                    let mut name = Counted::new(start.image);
+                    let mut line = Counted::new(start.command_line);
+                    let mut info = crate::abi::PS_CREATE_NOTIFY_INFO {
+                        Size: size_of::<crate::abi::PS_CREATE_NOTIFY_INFO>() as u64,
+                        // FileOpenNameAvailable (bit 0): the name is the one
+                        // the image was opened by.
+                        __bindgen_anon_1: crate::abi::_PS_CREATE_NOTIFY_INFO__bindgen_ty_1 { Flags: 1 },
+                        ParentProcessId: parent as HANDLE,
+                        CreatingThreadId: crate::abi::CLIENT_ID {
+                            UniqueProcess: parent as HANDLE,
+                            UniqueThread: std::ptr::null_mut(),
+                        },
+                        FileObject: std::ptr::null_mut(),
+                        ImageFileName: name.as_ptr(),
+                        CommandLine: line.as_ptr(),
+                        CreationStatus: status,
+                    };
+                    // SAFETY: as above; the info and its strings outlive the
+                    // call (F146).
+                    call_driver(&image, "ProcessNotifyEx", crate::abi::PASSIVE_LEVEL as u8, || unsafe {
+                        r(process, pid as HANDLE, &raw mut info);
+                    });
+                    if crate::abi::NT_SUCCESS(status) {
+                        status = info.CreationStatus;
+                    }
+                }
+            }
+            self.with(|s| s.kernel.sync.critical_regions -= 1);
             self.check_running()?;
         }
-        Ok(())
+        drop(eprocess);
+        Ok(status)
+    }
+}
+
+/// The image `start_process` starts a process from (ASSUMPTION: any name
+/// serves a routine that does not look at it; `create_process` names one).
+const DEFAULT_IMAGE: &str = r"\??\C:\Windows\System32\cmd.exe";
+
+/// A UNICODE_STRING and the UTF-16 text it points at, kept together.
+struct Counted {
+    text: Vec<u16>,
+    string: crate::abi::UNICODE_STRING,
+}
+
+impl Counted {
+    fn new(text: &str) -> Box<Counted> {
+        let text: Vec<u16> = text.encode_utf16().collect();
+        let bytes = u16::try_from(text.len() * 2).unwrap_or(0xFFFE);
+        let mut c = Box::new(Counted {
+            text,
+            string: crate::abi::UNICODE_STRING { Length: bytes, MaximumLength: bytes, Buffer: std::ptr::null_mut() },
+        });
+        c.string.Buffer = c.text.as_mut_ptr();
+        c
+    }
+
+    fn as_ptr(&mut self) -> *const crate::abi::UNICODE_STRING {
+        &raw const self.string
     }
 }
 
 /// `PsSetCreateProcessNotifyRoutine` on this thread's machine (F84).
 pub(crate) fn set_process_notify(routine: ProcessNotify, remove: bool) -> crate::abi::NTSTATUS {
-    crate::model::with_state(|s| s.set_process_notify(routine, remove)).unwrap_or(crate::model::STOPPED_STATUS)
+    crate::model::with_state(|s| s.set_process_notify(ProcessRoutine::Plain(routine), remove))
+        .unwrap_or(crate::model::STOPPED_STATUS)
 }

@@ -238,4 +238,15 @@ impl State {
         let special = self.settings.special_pool;
         Some(self.kernel.pool.allocate(size as usize, tag, owner, paged, special))
     }
+
+    /// Before the block at `address` is freed: Driver Verifier's
+    /// Miscellaneous Checks stop on a live ERESOURCE (F143) or a timer still
+    /// set (F147) inside it. `true` after that stop.
+    pub(crate) fn freed_pool_holds_live_objects(&mut self, address: usize) -> bool {
+        let Some((size, pool_type)) = self.kernel.pool.live.get(&address).map(|b| (b.size, u64::from(b.paged))) else {
+            return false;
+        };
+        self.freed_pool_holds_resource(address as u64, size, pool_type)
+            || self.freed_pool_holds_timer(address as u64, size, pool_type)
+    }
 }

@@ -73,9 +73,7 @@ pub(crate) fn free_pool(address: usize, tag: Option<u32>) {
             s.bad_pool_caller(params, "paged pool freed above APC_LEVEL");
             return;
         }
-        if let Some(block) = s.kernel.pool.live.get(&address)
-            && s.freed_pool_holds_resource(address as u64, block.size, u64::from(block.paged))
-        {
+        if s.freed_pool_holds_live_objects(address) {
             return;
         }
         if let Err(params) = s.kernel.pool.free(address, tag) {

@@ -1,6 +1,7 @@
 //! What the kernel checks of an image as it unloads: notify routines left
 //! registered (F84, F140), spin locks left held (F142), executive resources
-//! left initialized (F143).
+//! left initialized (F143), MDLs left allocated (F145),
+//! timers left set and DPCs left queued (F147), string buffers left (F148).
 
 use crate::model::State;
 
@@ -11,5 +12,8 @@ impl State {
         self.notify_leak_check(image);
         self.spin_lock_leak_check(image);
         self.resource_leak_check(image);
+        self.mdl_leak_check(image);
+        self.timer_and_dpc_leak_check(image);
+        self.string_buffer_leak_check(image);
     }
 }

@@ -236,6 +236,6 @@ pub unsafe extern "C" fn WdfDeviceCreateSymbolicLink(
             // SAFETY: non-null; a counted string by the DDI's contract.
             Some(unsafe { crate::surface::strings::read_unicode(SymbolicLinkName) })
         };
-        with_state(|s| s.wdf_device_create_link(Device as u64, name)).unwrap_or(STOPPED_STATUS)
+        crate::model::kernel::io::wdf_link::create_device_link(Device as u64, name)
     })
 }

@@ -56,3 +56,23 @@ pub unsafe extern "C" fn PsRemoveLoadImageNotifyRoutine(NotifyRoutine: PLOAD_IMA
         with_state(|s| s.set_image_notify(routine, true)).unwrap_or(crate::model::STOPPED_STATUS)
     })
 }
+
+/// `PsSetCreateProcessNotifyRoutineEx` (F146): registers (or, with `Remove`,
+/// removes) a routine the kernel calls as processes start — with a
+/// PS_CREATE_NOTIFY_INFO whose CreationStatus may refuse the process — and
+/// exit (CreateInfo NULL); in the simulator, as the test creates and ends
+/// them (`Machine::create_process`). Plain and Ex routines share one table.
+///
+/// # Safety
+/// As `PsSetCreateThreadNotifyRoutine`.
+#[must_use]
+pub unsafe extern "C" fn PsSetCreateProcessNotifyRoutineEx(
+    NotifyRoutine: PCREATE_PROCESS_NOTIFY_ROUTINE_EX,
+    Remove: BOOLEAN,
+) -> NTSTATUS {
+    enter(Routine::PsSetCreateProcessNotifyRoutineEx, crate::model::STOPPED_STATUS, || {
+        let Some(routine) = NotifyRoutine else { return crate::STATUS_INVALID_PARAMETER };
+        let routine = crate::model::kernel::notify::ProcessRoutine::Ex(routine);
+        with_state(|s| s.set_process_notify(routine, Remove != 0)).unwrap_or(crate::model::STOPPED_STATUS)
+    })
+}

@@ -75,3 +75,8 @@ impl State {
 fn pdo_name(devnode: usize) -> String {
     format!(r"\Device\{:08x}", devnode + 1)
 }
+
+/// [`State::wdf_device_create_link`] on this thread's machine.
+pub(crate) fn create_device_link(device: u64, name: Option<Result<String, NTSTATUS>>) -> NTSTATUS {
+    crate::model::with_state(|s| s.wdf_device_create_link(device, name)).unwrap_or(STOPPED_STATUS)
+}
