@@ -99,6 +99,7 @@ mod adapt;
 #[allow(clippy::all, reason = "generated")]
 mod table;
 mod thunks;
+mod trap;
 
 use crate::abi::*;
 use crate::model::native::describe;
@@ -225,6 +226,8 @@ struct Native {
     unresolved: Vec<String>,
     /// The driver's return addresses, innermost last (one per entry point running).
     callers: Vec<usize>,
+    /// The processor control region `gs` points at (F162).
+    processor: crate::model::native::cpu::ProcessorBlock,
     /// The native calls in progress, innermost last.
     #[allow(
         clippy::vec_box,
@@ -258,7 +261,13 @@ pub fn begin_image() -> Result<(), BindError> {
             .enumerate()
             .map(|(i, name)| table::ddi(name).unwrap_or_else(|| stub(i)))
             .collect::<Vec<_>>();
-        *n = Some(Native { table, ..Native::default() });
+        let native = Native { table, ..Native::default() };
+        // The driver's privileged instructions trap to the machine; its
+        // `gs:` reads see the processor control region.
+        trap::install();
+        trap::set_gs(native.processor.address())
+            .map_err(|e| BindError(format!("cannot point gs at the processor control region: {e}")))?;
+        *n = Some(native);
         Ok(())
     })
 }
@@ -271,7 +280,28 @@ pub fn set_entry(entry: usize) {
 /// Forgets this thread's native image (after its mapping is gone, nothing
 /// may call it).
 pub fn end_image() {
-    let _ = NATIVE.try_with(|n| n.borrow_mut().take());
+    let _ = NATIVE.try_with(|n| {
+        if n.borrow_mut().take().is_some() {
+            // The control region goes with the image.
+            let _ = trap::set_gs(0);
+        }
+    });
+}
+
+/// The innermost native call in progress on this thread (what a stop
+/// returns to), if any. Async-signal-safe enough for a synchronous trap in
+/// driver code: no borrow is held while driver code runs.
+fn innermost_call() -> Option<*mut NativeCall> {
+    NATIVE
+        .try_with(|n| n.try_borrow_mut().ok()?.as_mut()?.calls.last_mut().map(|c| std::ptr::from_mut(c.as_mut())))
+        .ok()
+        .flatten()
+}
+
+/// Where a trap resumes a stopped driver: the abandon path, with the
+/// innermost call's record in RDI.
+fn abandon_address() -> usize {
+    kmdf_sim_native_abandon as unsafe extern "sysv64" fn(*mut NativeCall) -> ! as usize
 }
 
 fn stub(index: usize) -> usize {
