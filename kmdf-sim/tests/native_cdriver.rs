@@ -533,6 +533,10 @@ fn inlined_kernel_routines_run_on_the_machines_irql_processor_block_and_clock() 
     };
     let (m, _image, loaded) = run_cpu(images, None);
     assert_eq!(loaded.map_err(|s| s.to_string()), Ok(0), "every check in DriverEntry passed");
+    // DbgPrint / DbgPrintEx with the win64 variadic convention (F81).
+    let out = m.debug_output();
+    assert!(out.iter().any(|l| l == "cpu: IRQL 0, thread set"), "{out:?}");
+    assert!(out.iter().any(|l| l == "cpu: narrow wide wide 1122334455667788 -42 z 4000000000"), "{out:?}");
     m.unload().expect("unloads");
     kmdf_sim::testing::assert_clean(&m);
 }

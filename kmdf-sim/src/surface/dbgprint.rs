@@ -48,33 +48,23 @@ impl Arguments for VaList {
     }
 
     fn c_string(&mut self, p: u64) -> Vec<u8> {
-        // SAFETY: `%s` points at a NUL-terminated string (the caller's contract).
-        unsafe { core::ffi::CStr::from_ptr(p as *const c_char) }.to_bytes().to_vec()
+        // SAFETY: the conversion's argument (the type's invariant).
+        unsafe { c_string(p) }
     }
 
     fn wide_string(&mut self, p: u64) -> Vec<u16> {
-        // SAFETY: `%ws` points at a NUL-terminated UTF-16 string (the caller's contract).
-        unsafe { crate::surface::strings::wide_units(p as *const u16) }.to_vec()
+        // SAFETY: the conversion's argument (the type's invariant).
+        unsafe { wide_string(p) }
     }
 
     fn ansi_string(&mut self, p: u64) -> Vec<u8> {
-        // SAFETY: `%Z` points at an ANSI_STRING (the caller's contract).
-        let s = unsafe { &*(p as *const AnsiString) };
-        if s.Buffer.is_null() {
-            return Vec::new();
-        }
-        // SAFETY: Buffer holds Length bytes (the ANSI_STRING contract).
-        unsafe { core::slice::from_raw_parts(s.Buffer.cast::<u8>(), usize::from(s.Length)) }.to_vec()
+        // SAFETY: the conversion's argument (the type's invariant).
+        unsafe { ansi_string(p) }
     }
 
     fn unicode_string(&mut self, p: u64) -> Vec<u16> {
-        // SAFETY: `%wZ` points at a UNICODE_STRING (the caller's contract).
-        let s = unsafe { &*(p as *const crate::abi::UNICODE_STRING) };
-        if s.Buffer.is_null() {
-            return Vec::new();
-        }
-        // SAFETY: Buffer holds Length bytes of UTF-16 (the UNICODE_STRING contract).
-        unsafe { core::slice::from_raw_parts(s.Buffer, usize::from(s.Length) / 2) }.to_vec()
+        // SAFETY: the conversion's argument (the type's invariant).
+        unsafe { unicode_string(p) }
     }
 }
 
@@ -92,16 +82,79 @@ unsafe extern "C" fn kmdf_sim_dbg_vprint(
     format_string: *const c_char,
     args: *mut c_void,
 ) -> u32 {
-    count_call(if ex == 1 { Routine::DbgPrintEx } else { Routine::DbgPrint });
+    // SAFETY: the caller's contract.
+    unsafe { print(ex == 1, component, level, format_string, &mut VaList(args)) }
+}
+
+/// Formats and prints one DbgPrint (`ex`: DbgPrintEx) call whose variadic
+/// arguments `args` gives; STATUS_SUCCESS, as the routines return.
+///
+/// # Safety
+/// `format_string` null or a NUL-terminated string; `args` holds what it
+/// asks for, each string argument pointing at what its conversion reads.
+pub(crate) unsafe fn print(
+    ex: bool,
+    component: u32,
+    level: u32,
+    format_string: *const c_char,
+    args: &mut impl Arguments,
+) -> u32 {
+    count_call(if ex { Routine::DbgPrintEx } else { Routine::DbgPrint });
     if format_string.is_null() {
         return crate::abi::STATUS_SUCCESS as u32;
     }
     // SAFETY: non-null, NUL-terminated (the routines' contract).
     let bytes = unsafe { core::ffi::CStr::from_ptr(format_string) }.to_bytes();
-    let (text, unicode) = format(bytes, &mut VaList(args));
-    let level = (ex == 1).then_some((component, level));
+    let (text, unicode) = format(bytes, args);
+    let level = ex.then_some((component, level));
     if with_state(|s| s.dbg_print(&text, unicode, level)).is_none() {
         eprintln!("{}", text.trim_end_matches('\n'));
     }
     crate::abi::STATUS_SUCCESS as u32
+}
+
+/// The string a `%s` argument points at.
+///
+/// # Safety
+/// `p` points at a NUL-terminated string (the conversion's contract).
+pub(crate) unsafe fn c_string(p: u64) -> Vec<u8> {
+    // SAFETY: `%s` points at a NUL-terminated string (the caller's contract).
+    unsafe { core::ffi::CStr::from_ptr(p as *const c_char) }.to_bytes().to_vec()
+}
+
+/// The string a `%ws` argument points at.
+///
+/// # Safety
+/// `p` points at a NUL-terminated UTF-16 string (the conversion's contract).
+pub(crate) unsafe fn wide_string(p: u64) -> Vec<u16> {
+    // SAFETY: `%ws` points at a NUL-terminated UTF-16 string (the caller's contract).
+    unsafe { crate::surface::strings::wide_units(p as *const u16) }.to_vec()
+}
+
+/// The text of the ANSI_STRING a `%Z` argument points at.
+///
+/// # Safety
+/// `p` points at an ANSI_STRING (the conversion's contract).
+pub(crate) unsafe fn ansi_string(p: u64) -> Vec<u8> {
+    // SAFETY: `%Z` points at an ANSI_STRING (the caller's contract).
+    let s = unsafe { &*(p as *const AnsiString) };
+    if s.Buffer.is_null() {
+        return Vec::new();
+    }
+    // SAFETY: Buffer holds Length bytes (the ANSI_STRING contract).
+    unsafe { core::slice::from_raw_parts(s.Buffer.cast::<u8>(), usize::from(s.Length)) }.to_vec()
+}
+
+/// The text of the UNICODE_STRING a `%wZ` argument points at.
+///
+/// # Safety
+/// `p` points at a UNICODE_STRING (the conversion's contract).
+pub(crate) unsafe fn unicode_string(p: u64) -> Vec<u16> {
+    // SAFETY: `%wZ` points at a UNICODE_STRING (the caller's contract).
+    let s = unsafe { &*(p as *const crate::abi::UNICODE_STRING) };
+    if s.Buffer.is_null() {
+        return Vec::new();
+    }
+    // SAFETY: Buffer holds Length bytes of UTF-16 (the UNICODE_STRING contract).
+    unsafe { core::slice::from_raw_parts(s.Buffer, usize::from(s.Length) / 2) }.to_vec()
 }

@@ -31,3 +31,10 @@ void __security_check_cookie(unsigned long long cookie) {
         __builtin_unreachable();
     }
 }
+
+/*
+ * _fltused: the compiler references it from an object that uses floating
+ * point (a `double` passed to DbgPrint); MSVC's runtime defines it, its
+ * value unused.
+ */
+int _fltused = 0x9875;

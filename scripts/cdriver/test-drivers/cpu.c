@@ -5,7 +5,8 @@
  * processor control region through gs (KeGetCurrentThread: gs:[0x188]) and
  * KUSER_SHARED_DATA (KeQueryTickCount, KeQueryInterruptTime, the version).
  * DriverEntry returns 0xE00000NN, NN naming the first check that failed, or
- * WdfDriverCreate's status.
+ * WdfDriverCreate's status; it prints what it read with DbgPrint and
+ * DbgPrintEx (win64 variadic calls, arguments in registers and on the stack).
  *
  * Built by kmdf-sim's tests (scripts/cdriver/build --sdk none), with one of:
  *   -DCPU_RAISED_CALL  calls WdfDriverCreate at DISPATCH_LEVEL (raised by CR8)
@@ -114,6 +115,13 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath) 
     }
 #endif
 
+    {
+        static const WCHAR wide[] = {'w', 'i', 'd', 'e', 0};
+        UNICODE_STRING counted = {8, 10, (PWCH)wide};
+        DbgPrint("cpu: IRQL %u, thread %s\n", (ULONG)ReadCr8(), thread ? "set" : "null");
+        DbgPrintEx(77, 3, "cpu: %s %ws %wZ %I64x %d %c %lu\n", "narrow", wide, &counted,
+                   0x1122334455667788ULL, -42, 'z', 4000000000UL);
+    }
     WDF_DRIVER_CONFIG_INIT(&config, NULL); /* no devices: loaded and unloaded only */
     return WdfDriverCreate(DriverObject, RegistryPath, WDF_NO_OBJECT_ATTRIBUTES, &config, WDF_NO_HANDLE);
 }

@@ -96,6 +96,7 @@ macro_rules! callbacks {
 }
 
 mod adapt;
+mod dbgprint;
 #[allow(clippy::all, reason = "generated")]
 mod table;
 mod thunks;
@@ -313,7 +314,7 @@ fn stub(index: usize) -> usize {
 /// (`None` when the image has more unresolved imports than stubs).
 pub fn resolve(dll: &str, name: &str) -> Option<usize> {
     let served = if dll.eq_ignore_ascii_case("ntoskrnl.exe") {
-        table::kernel(name).or_else(|| thunks::runtime(name))
+        table::kernel(name).or_else(|| thunks::runtime(name)).or_else(|| dbgprint::variadic(name))
     } else if dll.eq_ignore_ascii_case("wdfldr.sys") {
         thunks::loader(name)
     } else {

@@ -229,9 +229,13 @@ fn chain(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_
     // SAFETY: a block leaked by `install`, never freed; null before it ran.
     let handler = if previous.is_null() { libc::SIG_DFL } else { unsafe { (*previous).sa_sigaction } };
     if handler == libc::SIG_DFL || handler == libc::SIG_IGN {
-        // The default action when the faulting instruction runs again.
-        // SAFETY: restoring the default disposition is async-signal-safe.
+        // The default action, once this handler returns (the signal is
+        // blocked until then): a fault would recur anyway, a trap (`int3`,
+        // RIP past it) would not.
+        // SAFETY: signal(2) is async-signal-safe.
         unsafe { libc::signal(signal, libc::SIG_DFL) };
+        // SAFETY: raise(3) is async-signal-safe.
+        unsafe { libc::raise(signal) };
         return;
     }
     // SAFETY: the previous handler was installed with SA_SIGINFO (special
