@@ -97,15 +97,32 @@ fn images(test: &str) -> Option<&'static Images> {
         if !tools_present() {
             return None;
         }
-        let make = |out, source, defines: &[&str]| build(out, source, defines).unwrap_or_else(|e| panic!("{e}"));
+        // Every image at once (each build is a few processes; they overlap).
+        let mut jobs: Vec<(&str, &str, Vec<&str>)> = vec![
+            ("regkey-bug.sys", "regkey.c", vec!["REGKEY_CLOSE_RAW_HANDLE"]),
+            ("regkey.sys", "regkey.c", vec![]),
+            ("regkey-unmodelled.sys", "regkey.c", vec!["REGKEY_CALL_UNMODELLED"]),
+            ("queue.sys", "queue.c", vec![]),
+            ("queue-bug.sys", "queue.c", vec!["QUEUE_COMPLETE_TWICE"]),
+            ("cpu.sys", "cpu.c", vec![]),
+        ];
+        jobs.extend(CPU_VARIANTS.iter().map(|&(define, out)| (out, "cpu.c", vec![define])));
+        let mut built: Vec<PathBuf> = std::thread::scope(|scope| {
+            let running: Vec<_> =
+                jobs.iter().map(|(out, source, defines)| scope.spawn(move || build(out, source, defines))).collect();
+            running.into_iter().map(|j| j.join().expect("a build thread").unwrap_or_else(|e| panic!("{e}"))).collect()
+        });
+        let variants = built.split_off(6);
+        let mut fixed = built.into_iter();
+        let mut next = || fixed.next().expect("six images");
         Some(Images {
-            bug: make("regkey-bug.sys", "regkey.c", &["REGKEY_CLOSE_RAW_HANDLE"]),
-            twin: make("regkey.sys", "regkey.c", &[]),
-            unmodelled: make("regkey-unmodelled.sys", "regkey.c", &["REGKEY_CALL_UNMODELLED"]),
-            queue: make("queue.sys", "queue.c", &[]),
-            queue_bug: make("queue-bug.sys", "queue.c", &["QUEUE_COMPLETE_TWICE"]),
-            cpu: make("cpu.sys", "cpu.c", &[]),
-            cpu_variants: CPU_VARIANTS.iter().map(|&(define, out)| (define, make(out, "cpu.c", &[define]))).collect(),
+            bug: next(),
+            twin: next(),
+            unmodelled: next(),
+            queue: next(),
+            queue_bug: next(),
+            cpu: next(),
+            cpu_variants: CPU_VARIANTS.iter().map(|&(define, _)| define).zip(variants).collect(),
         })
     });
     if built.is_none() {

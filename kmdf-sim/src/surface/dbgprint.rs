@@ -22,49 +22,90 @@ struct AnsiString {
     Buffer: *mut c_char,
 }
 
-/// A live `va_list` of a DbgPrint call, and the driver memory its string
-/// conversions point at.
+/// Where a DbgPrint call's variadic arguments are read from, one by one.
+pub(crate) trait ArgumentSlots {
+    /// The next argument as a 32-bit integer.
+    fn u32(&mut self) -> u32;
+    /// The next argument as a 64-bit integer or pointer.
+    fn u64(&mut self) -> u64;
+    /// The next argument as a `double`.
+    fn f64(&mut self) -> f64;
+}
+
+/// A DbgPrint call's arguments and the driver memory its string conversions
+/// point at.
 ///
 /// # Invariants
-/// `self.0` points at the `va_list` of a C call that is still running; the
-/// format asks for an argument only where the caller passed one (as C's
-/// printf contract requires of the driver).
+/// The slots are a running call's; the format asks for an argument only
+/// where the caller passed one, each string argument pointing at what its
+/// conversion reads (C's printf contract, the driver's to keep).
+pub(crate) struct DriverArguments<S>(pub S);
+
+impl<S: ArgumentSlots> Arguments for DriverArguments<S> {
+    fn next_u32(&mut self) -> u32 {
+        self.0.u32()
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0.u64()
+    }
+
+    fn next_f64(&mut self) -> f64 {
+        self.0.f64()
+    }
+
+    fn c_string(&mut self, p: u64) -> Vec<u8> {
+        // SAFETY: `%s` points at a NUL-terminated string (the type's invariant).
+        unsafe { core::ffi::CStr::from_ptr(p as *const c_char) }.to_bytes().to_vec()
+    }
+
+    fn wide_string(&mut self, p: u64) -> Vec<u16> {
+        // SAFETY: `%ws` points at a NUL-terminated UTF-16 string (the type's invariant).
+        unsafe { crate::surface::strings::wide_units(p as *const u16) }.to_vec()
+    }
+
+    fn ansi_string(&mut self, p: u64) -> Vec<u8> {
+        // SAFETY: `%Z` points at an ANSI_STRING (the type's invariant).
+        let s = unsafe { &*(p as *const AnsiString) };
+        if s.Buffer.is_null() {
+            return Vec::new();
+        }
+        // SAFETY: Buffer holds Length bytes (the ANSI_STRING contract).
+        unsafe { core::slice::from_raw_parts(s.Buffer.cast::<u8>(), usize::from(s.Length)) }.to_vec()
+    }
+
+    fn unicode_string(&mut self, p: u64) -> Vec<u16> {
+        // SAFETY: `%wZ` points at a UNICODE_STRING (the type's invariant).
+        let s = unsafe { &*(p as *const crate::abi::UNICODE_STRING) };
+        if s.Buffer.is_null() {
+            return Vec::new();
+        }
+        // SAFETY: Buffer holds Length bytes of UTF-16 (the UNICODE_STRING contract).
+        unsafe { core::slice::from_raw_parts(s.Buffer, usize::from(s.Length) / 2) }.to_vec()
+    }
+}
+
+/// A live `va_list` of a DbgPrint call.
+///
+/// # Invariants
+/// `self.0` points at the `va_list` of a C call that is still running, at
+/// an argument of the type read.
 struct VaList(*mut c_void);
 
-impl Arguments for VaList {
-    fn next_u32(&mut self) -> u32 {
+impl ArgumentSlots for VaList {
+    fn u32(&mut self) -> u32 {
         // SAFETY: a live va_list (the type's invariant), at an int-sized argument.
         unsafe { kmdf_sim_va_u32(self.0) }
     }
 
-    fn next_u64(&mut self) -> u64 {
+    fn u64(&mut self) -> u64 {
         // SAFETY: a live va_list, at a 64-bit or pointer argument.
         unsafe { kmdf_sim_va_u64(self.0) }
     }
 
-    fn next_f64(&mut self) -> f64 {
+    fn f64(&mut self) -> f64 {
         // SAFETY: a live va_list, at a double argument.
         unsafe { kmdf_sim_va_f64(self.0) }
-    }
-
-    fn c_string(&mut self, p: u64) -> Vec<u8> {
-        // SAFETY: the conversion's argument (the type's invariant).
-        unsafe { c_string(p) }
-    }
-
-    fn wide_string(&mut self, p: u64) -> Vec<u16> {
-        // SAFETY: the conversion's argument (the type's invariant).
-        unsafe { wide_string(p) }
-    }
-
-    fn ansi_string(&mut self, p: u64) -> Vec<u8> {
-        // SAFETY: the conversion's argument (the type's invariant).
-        unsafe { ansi_string(p) }
-    }
-
-    fn unicode_string(&mut self, p: u64) -> Vec<u16> {
-        // SAFETY: the conversion's argument (the type's invariant).
-        unsafe { unicode_string(p) }
     }
 }
 
@@ -83,7 +124,7 @@ unsafe extern "C" fn kmdf_sim_dbg_vprint(
     args: *mut c_void,
 ) -> u32 {
     // SAFETY: the caller's contract.
-    unsafe { print(ex == 1, component, level, format_string, &mut VaList(args)) }
+    unsafe { print(ex == 1, component, level, format_string, &mut DriverArguments(VaList(args))) }
 }
 
 /// Formats and prints one DbgPrint (`ex`: DbgPrintEx) call whose variadic
@@ -111,50 +152,4 @@ pub(crate) unsafe fn print(
         eprintln!("{}", text.trim_end_matches('\n'));
     }
     crate::abi::STATUS_SUCCESS as u32
-}
-
-/// The string a `%s` argument points at.
-///
-/// # Safety
-/// `p` points at a NUL-terminated string (the conversion's contract).
-pub(crate) unsafe fn c_string(p: u64) -> Vec<u8> {
-    // SAFETY: `%s` points at a NUL-terminated string (the caller's contract).
-    unsafe { core::ffi::CStr::from_ptr(p as *const c_char) }.to_bytes().to_vec()
-}
-
-/// The string a `%ws` argument points at.
-///
-/// # Safety
-/// `p` points at a NUL-terminated UTF-16 string (the conversion's contract).
-pub(crate) unsafe fn wide_string(p: u64) -> Vec<u16> {
-    // SAFETY: `%ws` points at a NUL-terminated UTF-16 string (the caller's contract).
-    unsafe { crate::surface::strings::wide_units(p as *const u16) }.to_vec()
-}
-
-/// The text of the ANSI_STRING a `%Z` argument points at.
-///
-/// # Safety
-/// `p` points at an ANSI_STRING (the conversion's contract).
-pub(crate) unsafe fn ansi_string(p: u64) -> Vec<u8> {
-    // SAFETY: `%Z` points at an ANSI_STRING (the caller's contract).
-    let s = unsafe { &*(p as *const AnsiString) };
-    if s.Buffer.is_null() {
-        return Vec::new();
-    }
-    // SAFETY: Buffer holds Length bytes (the ANSI_STRING contract).
-    unsafe { core::slice::from_raw_parts(s.Buffer.cast::<u8>(), usize::from(s.Length)) }.to_vec()
-}
-
-/// The text of the UNICODE_STRING a `%wZ` argument points at.
-///
-/// # Safety
-/// `p` points at a UNICODE_STRING (the conversion's contract).
-pub(crate) unsafe fn unicode_string(p: u64) -> Vec<u16> {
-    // SAFETY: `%wZ` points at a UNICODE_STRING (the caller's contract).
-    let s = unsafe { &*(p as *const crate::abi::UNICODE_STRING) };
-    if s.Buffer.is_null() {
-        return Vec::new();
-    }
-    // SAFETY: Buffer holds Length bytes of UTF-16 (the UNICODE_STRING contract).
-    unsafe { core::slice::from_raw_parts(s.Buffer, usize::from(s.Length) / 2) }.to_vec()
 }

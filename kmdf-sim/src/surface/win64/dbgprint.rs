@@ -6,56 +6,33 @@
 //! are one array of slots from there (as Windows' `va_list`, a pointer
 //! walking 8-byte slots; Microsoft's x64 calling convention, "Varargs").
 
-use crate::model::kernel::dbgprint::Arguments;
-use crate::surface::dbgprint::{ansi_string, c_string, print, unicode_string, wide_string};
+use crate::surface::dbgprint::{ArgumentSlots, DriverArguments, print};
 use core::ffi::c_char;
 
 /// The driver's variadic arguments, one 8-byte slot each.
 ///
 /// # Invariants
-/// `next` points into the argument slots of a DbgPrint call still running;
-/// the format asks for an argument only where the driver passed one (the
-/// printf contract), each string argument pointing at what its conversion
-/// reads.
+/// `next` points into the argument slots of a DbgPrint call still running,
+/// and is read only where the driver passed an argument (the printf
+/// contract).
 struct Slots {
     next: *const u64,
 }
 
-impl Slots {
-    fn take(&mut self) -> u64 {
+impl ArgumentSlots for Slots {
+    fn u32(&mut self) -> u32 {
+        self.u64() as u32
+    }
+    fn u64(&mut self) -> u64 {
         // SAFETY: a slot the driver passed (the type's invariant).
         let v = unsafe { self.next.read_unaligned() };
         // SAFETY: the next slot, or one past the last (not read then).
         self.next = unsafe { self.next.add(1) };
         v
     }
-}
-
-impl Arguments for Slots {
-    fn next_u32(&mut self) -> u32 {
-        self.take() as u32
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.take()
-    }
-    fn next_f64(&mut self) -> f64 {
-        f64::from_bits(self.take())
-    }
-    fn c_string(&mut self, p: u64) -> Vec<u8> {
-        // SAFETY: the conversion's argument (the type's invariant).
-        unsafe { c_string(p) }
-    }
-    fn wide_string(&mut self, p: u64) -> Vec<u16> {
-        // SAFETY: as above.
-        unsafe { wide_string(p) }
-    }
-    fn ansi_string(&mut self, p: u64) -> Vec<u8> {
-        // SAFETY: as above.
-        unsafe { ansi_string(p) }
-    }
-    fn unicode_string(&mut self, p: u64) -> Vec<u16> {
-        // SAFETY: as above.
-        unsafe { unicode_string(p) }
+    fn f64(&mut self) -> f64 {
+        // A double is passed in the integer slot too.
+        f64::from_bits(self.u64())
     }
 }
 
@@ -65,10 +42,10 @@ extern "win64" fn dbg_print(slots: *const u64, caller: usize, ex: u64) -> u32 {
     super::record_caller(caller);
     super::served(|| {
         let mut args = Slots { next: slots };
-        let (component, level) = if ex == 1 { (args.take() as u32, args.take() as u32) } else { (0, 0) };
-        let format = args.take() as *const c_char;
+        let (component, level) = if ex == 1 { (args.u32(), args.u32()) } else { (0, 0) };
+        let format = args.u64() as *const c_char;
         // SAFETY: the driver's format and arguments (DbgPrint's contract).
-        unsafe { print(ex == 1, component, level, format, &mut args) }
+        unsafe { print(ex == 1, component, level, format, &mut DriverArguments(args)) }
     })
 }
 
