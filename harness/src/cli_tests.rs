@@ -497,7 +497,7 @@ fn exit_codes_table_in_every_help_and_in_the_harness_readme() {
 
 /// Builds scripts/cdriver/test-drivers/regkey.c with `defines` into `out`;
 /// `None` when clang/lld-link are missing (not allowed when CI requires them).
-fn build_c_driver(out: &Path, defines: &[&str]) -> Option<()> {
+fn build_c_driver(out: &Path, source: &str, defines: &[&str]) -> Option<()> {
     let mut cmd = Command::new("python3");
     cmd.arg(repo_file("scripts/cdriver/build"))
         .args(["--sdk", "none", "--headers"])
@@ -507,7 +507,7 @@ fn build_c_driver(out: &Path, defines: &[&str]) -> Option<()> {
     for d in defines {
         cmd.args(["-D", d]);
     }
-    let r = cmd.arg(repo_file("scripts/cdriver/test-drivers/regkey.c")).output().expect("python3 runs");
+    let r = cmd.arg(repo_file("scripts/cdriver/test-drivers").join(source)).output().expect("python3 runs");
     if r.status.code() == Some(2) && text(&r.stderr).contains("not found") {
         assert!(
             std::env::var_os("KMDF_SIM_REQUIRE_CDRIVER_TOOLS").is_none(),
@@ -531,10 +531,10 @@ fn run_sys_exit_codes_on_c_driver_images() {
     assert!(text(&out.stderr).contains("junk.sys"), "{}", text(&out.stderr));
 
     let (twin, bug) = (dir.join("regkey.sys"), dir.join("regkey-bug.sys"));
-    if build_c_driver(&twin, &[]).is_none() {
+    if build_c_driver(&twin, "regkey.c", &[]).is_none() {
         return;
     }
-    build_c_driver(&bug, &["REGKEY_CLOSE_RAW_HANDLE"]).expect("tools present");
+    build_c_driver(&bug, "regkey.c", &["REGKEY_CLOSE_RAW_HANDLE"]).expect("tools present");
     let path = dir.join("report.json");
     let out =
         harness().arg("run-sys").arg(&twin).args(["--cycles", "50", "--report"]).arg(&path).output().expect("runs");
@@ -554,6 +554,30 @@ fn run_sys_exit_codes_on_c_driver_images() {
     validate("schemas/stress-report.schema.json", &report);
     assert_eq!(report["cycles_done"], 1, "the first cycle's unload stops");
     assert_eq!(report["result"], "fail");
+
+    // --io: after each start an application writes, reads back (queue.c
+    // completes the read from its timer) and sends an IOCTL.
+    let (queue, queue_bug) = (dir.join("queue.sys"), dir.join("queue-bug.sys"));
+    build_c_driver(&queue, "queue.c", &[]).expect("tools present");
+    build_c_driver(&queue_bug, "queue.c", &["QUEUE_COMPLETE_TWICE"]).expect("tools present");
+    let out = harness()
+        .arg("run-sys")
+        .arg(&queue)
+        .args(["--cycles", "5", "--io", "3", "--expect-echo"])
+        .output()
+        .expect("runs");
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains(
+            "90 requests completed (30 writes, 30 reads, 30 IOCTLs); 30 of 30 reads returned the bytes just written"
+        ),
+        "{stdout}"
+    );
+    let out = harness().arg("run-sys").arg(&queue_bug).args(["--cycles", "5", "--io", "3"]).output().expect("runs");
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("queue-bug!QueueEvtIoWrite+0x"), "the stop names the callback: {stdout}");
 }
 
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]

@@ -74,7 +74,20 @@ struct Images {
     unmodelled: PathBuf,
     queue: PathBuf,
     queue_bug: PathBuf,
+    /// cpu.c: clean, then by variant (`cpu-raised-call.sys`, …).
+    cpu: PathBuf,
+    cpu_variants: Vec<(&'static str, PathBuf)>,
 }
+
+/// cpu.c's variants: the define and the image name.
+const CPU_VARIANTS: [(&str, &str); 6] = [
+    ("CPU_RAISED_CALL", "cpu-raised-call.sys"),
+    ("CPU_FASTFAIL", "cpu-fastfail.sys"),
+    ("CPU_GS_OVERRUN", "cpu-gs-overrun.sys"),
+    ("CPU_WILD_WRITE", "cpu-wild-write.sys"),
+    ("CPU_BREAKPOINT", "cpu-breakpoint.sys"),
+    ("CPU_SEH", "cpu-seh.sys"),
+];
 
 /// The three images, built once per test run; `None` (with a SKIPPED line
 /// naming `test`) when the machine has no clang/lld-link.
@@ -84,13 +97,32 @@ fn images(test: &str) -> Option<&'static Images> {
         if !tools_present() {
             return None;
         }
-        let make = |out, source, defines: &[&str]| build(out, source, defines).unwrap_or_else(|e| panic!("{e}"));
+        // Every image at once (each build is a few processes; they overlap).
+        let mut jobs: Vec<(&str, &str, Vec<&str>)> = vec![
+            ("regkey-bug.sys", "regkey.c", vec!["REGKEY_CLOSE_RAW_HANDLE"]),
+            ("regkey.sys", "regkey.c", vec![]),
+            ("regkey-unmodelled.sys", "regkey.c", vec!["REGKEY_CALL_UNMODELLED"]),
+            ("queue.sys", "queue.c", vec![]),
+            ("queue-bug.sys", "queue.c", vec!["QUEUE_COMPLETE_TWICE"]),
+            ("cpu.sys", "cpu.c", vec![]),
+        ];
+        jobs.extend(CPU_VARIANTS.iter().map(|&(define, out)| (out, "cpu.c", vec![define])));
+        let mut built: Vec<PathBuf> = std::thread::scope(|scope| {
+            let running: Vec<_> =
+                jobs.iter().map(|(out, source, defines)| scope.spawn(move || build(out, source, defines))).collect();
+            running.into_iter().map(|j| j.join().expect("a build thread").unwrap_or_else(|e| panic!("{e}"))).collect()
+        });
+        let variants = built.split_off(6);
+        let mut fixed = built.into_iter();
+        let mut next = || fixed.next().expect("six images");
         Some(Images {
-            bug: make("regkey-bug.sys", "regkey.c", &["REGKEY_CLOSE_RAW_HANDLE"]),
-            twin: make("regkey.sys", "regkey.c", &[]),
-            unmodelled: make("regkey-unmodelled.sys", "regkey.c", &["REGKEY_CALL_UNMODELLED"]),
-            queue: make("queue.sys", "queue.c", &[]),
-            queue_bug: make("queue-bug.sys", "queue.c", &["QUEUE_COMPLETE_TWICE"]),
+            bug: next(),
+            twin: next(),
+            unmodelled: next(),
+            queue: next(),
+            queue_bug: next(),
+            cpu: next(),
+            cpu_variants: CPU_VARIANTS.iter().map(|&(define, _)| define).zip(variants).collect(),
         })
     });
     if built.is_none() {
@@ -481,4 +513,108 @@ fn a_stop_inside_a_native_callback_names_it_and_leaves_its_frames() {
     // machine is stopped and says so to every later call.
     assert!(m.stop().is_some());
     assert!(m.write(&file, "app.exe", b"again").is_err(), "a stopped machine takes no more requests");
+}
+
+/// Loads cpu.c's `variant` (`None`: the clean image); the status of
+/// DriverEntry or the stop.
+fn run_cpu(images: &Images, variant: Option<&str>) -> (Machine, NativeImage, Result<i32, Box<Stop>>) {
+    let path = match variant {
+        None => &images.cpu,
+        Some(v) => &images.cpu_variants.iter().find(|(d, _)| *d == v).expect("a variant").1,
+    };
+    let m = machine_for(Settings::default(), "CpuC");
+    let image = NativeImage::open(path).expect("the image maps");
+    let loaded = m.load(image.name(), "CpuC", image.driver_entry());
+    (m, image, loaded)
+}
+
+/// The stop's bug check, whose innermost driver frame is `frame` of the image.
+fn bug_check_at(stop: &Stop, code: u32, frame: &str) -> BugCheck {
+    let b = stop.bug_check().unwrap_or_else(|| panic!("a bug check: {stop}")).clone();
+    let text = b.render_analyze();
+    assert_eq!(b.code, code, "{text}");
+    assert!(b.stack.get(1).is_some_and(|f| f.contains(frame) && f.contains(".sys+0x")), "{text}");
+    b
+}
+
+/// What the WDK's amd64 headers inline — `mov cr8` (KeGetCurrentIrql,
+/// KeRaiseIrql, KeLowerIrql), `gs:[0x18]`, `gs:[0x20]`, `gs:[0x188]`
+/// (KeGetCurrentThread), loads from KUSER_SHARED_DATA (KeQueryTickCount,
+/// KeQueryInterruptTime, the version) — runs on the machine's IRQL,
+/// processor block and clock; DriverEntry checks each value (0xE00000NN
+/// names the first wrong one) and loads and unloads clean.
+#[test]
+fn inlined_kernel_routines_run_on_the_machines_irql_processor_block_and_clock() {
+    let Some(images) = images("inlined_kernel_routines_run_on_the_machines_irql_processor_block_and_clock") else {
+        return;
+    };
+    let (m, _image, loaded) = run_cpu(images, None);
+    assert_eq!(loaded.map_err(|s| s.to_string()), Ok(0), "every check in DriverEntry passed");
+    // DbgPrint / DbgPrintEx with the win64 variadic convention (F81).
+    let out = m.debug_output();
+    assert!(out.iter().any(|l| l == "cpu: IRQL 0, thread set"), "{out:?}");
+    assert!(out.iter().any(|l| l == "cpu: narrow wide wide 1122334455667788 -42 z 4000000000"), "{out:?}");
+    m.unload().expect("unloads");
+    kmdf_sim::testing::assert_clean(&m);
+}
+
+/// A CR8 write is the machine's IRQL: WdfDriverCreate called after raising
+/// to DISPATCH_LEVEL stops in the verifier's IRQL rule.
+#[test]
+fn a_cr8_raise_is_the_irql_the_verifier_checks() {
+    let Some(images) = images("a_cr8_raise_is_the_irql_the_verifier_checks") else { return };
+    let (_m, _image, loaded) = run_cpu(images, Some("CPU_RAISED_CALL"));
+    let stop = loaded.expect_err("WdfDriverCreate above PASSIVE_LEVEL stops");
+    let b = stop.bug_check().unwrap_or_else(|| panic!("a bug check: {stop}"));
+    assert_eq!((b.code, b.irql), (0xC4, 2), "{}", b.render_analyze());
+    assert!(b.render_analyze().contains("cpu-raised-call!DriverEntry+0x"), "{}", b.render_analyze());
+}
+
+/// `__fastfail(7)` is bug check 0x139 {7} at the driver's instruction; the
+/// /GS check of an overrun frame fails fast with code 2 in the kit's
+/// `__security_check_cookie`, called from the overrunning function.
+#[test]
+fn fastfail_and_a_gs_overrun_are_bug_check_0x139() {
+    let Some(images) = images("fastfail_and_a_gs_overrun_are_bug_check_0x139") else { return };
+    let (m, _image, loaded) = run_cpu(images, Some("CPU_FASTFAIL"));
+    let b = bug_check_at(&loaded.expect_err("a stop"), 0x139, "cpu-fastfail!DriverEntry+0x");
+    assert_eq!(b.params, [7, 0, 0, 0]);
+    assert!(m.stop().is_some(), "the machine stays stopped");
+    drop((m, _image));
+    let (_m, _image, loaded) = run_cpu(images, Some("CPU_GS_OVERRUN"));
+    let b = bug_check_at(&loaded.expect_err("a stop"), 0x139, "cpu-gs-overrun!__security_check_cookie+0x");
+    assert_eq!(b.params, [2, 0, 0, 0], "FAST_FAIL_STACK_COOKIE_CHECK_FAILURE");
+}
+
+/// An exception in driver code with no handler: bug check 0x1E with the
+/// exception's code and parameters — an access violation (write of 0x10)
+/// and a breakpoint with no debugger.
+#[test]
+fn an_exception_in_driver_code_is_bug_check_0x1e() {
+    let Some(images) = images("an_exception_in_driver_code_is_bug_check_0x1e") else { return };
+    let (_m, image, loaded) = run_cpu(images, Some("CPU_WILD_WRITE"));
+    let b = bug_check_at(&loaded.expect_err("a stop"), 0x1E, "cpu-wild-write!WildWrite+0x");
+    assert_eq!((b.params[0], b.params[2], b.params[3]), (0xC000_0005, 1, 0x10), "a write of 0x10");
+    assert!(image.describe(b.params[1] as usize).is_some_and(|d| d.starts_with("cpu-wild-write!WildWrite+0x")));
+    drop((_m, image));
+    let (_m, _image, loaded) = run_cpu(images, Some("CPU_BREAKPOINT"));
+    let b = bug_check_at(&loaded.expect_err("a stop"), 0x1E, "cpu-breakpoint!DriverEntry+0x");
+    assert_eq!(b.params[0], 0x8000_0003, "STATUS_BREAKPOINT");
+}
+
+/// The machine does not dispatch structured exception handlers: an
+/// exception in an image that has them stops as not modelled, naming the
+/// handler's function, never as a crash the driver might have handled.
+#[test]
+fn an_exception_under_seh_stops_as_not_modelled() {
+    let Some(images) = images("an_exception_under_seh_stops_as_not_modelled") else { return };
+    let (_m, _image, loaded) = run_cpu(images, Some("CPU_SEH"));
+    let stop = loaded.expect_err("a stop");
+    match &*stop {
+        Stop::NotModelled { what, location } => {
+            assert!(what.contains("structured exception handlers (first: cpu-seh!DriverEntry+0x"), "{what}");
+            assert!(location.starts_with("cpu-seh!WildWrite+0x"), "{location}");
+        }
+        other => panic!("not modelled, not {other}"),
+    }
 }

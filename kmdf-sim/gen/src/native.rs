@@ -17,9 +17,10 @@
 //! * `Plain`: anything else, passed as is.
 //!
 //! A routine the generator cannot serve this way is listed in the file with
-//! its reason (and stays bound to a stub that stops the machine naming it):
-//! C-variadic routines (their arguments cross the ABIs differently), a
-//! callback with more than six parameters.
+//! its reason: C-variadic routines (their arguments cross the ABIs
+//! differently; `surface/win64/dbgprint.rs` serves DbgPrint and DbgPrintEx by
+//! hand), a callback with more than six parameters (bound to a stub that
+//! stops the machine naming it).
 
 use crate::routines::{DDI_TABLE, KERNEL_ROUTINES, OVERRIDES, routine_rows};
 use quote::ToTokens as _;
@@ -326,7 +327,10 @@ pub fn generate(names: &[String], ddis: usize, shims: &BTreeMap<String, Shim>, t
     let _ = writeln!(w, "//! calling the routine's shim (`a: T = Mode`: how the argument is passed, `super::adapt`).");
     if counts.left_out > 0 {
         let _ = writeln!(w, "//!");
-        let _ = writeln!(w, "//! Implemented but not served to a native image (a stub stops the machine naming them):");
+        let _ = writeln!(
+            w,
+            "//! Implemented but not generated here (C-variadic ones: `super::dbgprint`; any other stays bound to a stub that stops the machine naming it):"
+        );
         o.push_str(&left_out);
     }
     let w = &mut o;

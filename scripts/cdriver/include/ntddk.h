@@ -98,5 +98,7 @@ typedef NTSTATUS DRIVER_INITIALIZE(PDRIVER_OBJECT DriverObject, PUNICODE_STRING 
 
 NTSYSAPI NTSTATUS NTAPI ZwClose(HANDLE Handle);
 NTSYSAPI KIRQL NTAPI KeGetCurrentIrql(void);
+NTSYSAPI ULONG __cdecl DbgPrint(const CHAR *Format, ...);
+NTSYSAPI ULONG __cdecl DbgPrintEx(ULONG ComponentId, ULONG Level, const CHAR *Format, ...);
 
 #endif

@@ -509,7 +509,10 @@ fn recycle(len: usize, data: usize) -> Option<(*mut u8, bool)> {
     Some((first as *mut u8, zeroed))
 }
 
-fn install_handler() {
+/// Installs the special-pool fault handler (once per process): a handler
+/// installed later for the same signal (native driver code's trap) chains to
+/// it, so it must be in place first.
+pub(crate) fn install_handler() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // SAFETY: a zeroed sigaction is a valid starting value.
@@ -557,17 +560,27 @@ fn was_write(context: *mut libc::c_void) -> Option<bool> {
     }
 }
 
+/// The kind of the special-pool page range holding `address`, if any
+/// (async-signal-safe: atomics only).
+fn kind_at(address: usize) -> Option<usize> {
+    (0..SLOTS).find_map(|i| {
+        let start = STARTS[i].load(Ordering::SeqCst);
+        (start != 0 && start <= address && address < ENDS[i].load(Ordering::SeqCst))
+            .then(|| KINDS[i].load(Ordering::SeqCst))
+    })
+}
+
+/// Whether a fault at `address` is special pool's to report.
+pub(crate) fn holds(address: usize) -> bool {
+    kind_at(address).is_some()
+}
+
 extern "C" fn on_fault(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO handler.
     let info = unsafe { &*info };
     // SAFETY: for SIGSEGV the siginfo carries the faulting address.
     let address = unsafe { info.si_addr() } as usize;
-    let hit = (0..SLOTS).find_map(|i| {
-        let start = STARTS[i].load(Ordering::SeqCst);
-        (start != 0 && start <= address && address < ENDS[i].load(Ordering::SeqCst))
-            .then(|| KINDS[i].load(Ordering::SeqCst))
-    });
-    let Some(kind) = hit else {
+    let Some(kind) = kind_at(address) else {
         // Not special pool: let the default action report the fault.
         // SAFETY: restoring the default disposition is async-signal-safe.
         unsafe { libc::signal(signal, libc::SIG_DFL) };

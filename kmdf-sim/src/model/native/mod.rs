@@ -5,6 +5,7 @@
 //! The image format and its mapping are [`pe`]'s; the binding of imports to
 //! the model's routines (`extern "win64"` entry points) is the surface's.
 
+pub mod cpu;
 pub mod pe;
 
 use crate::model::{Stop, with_state};

@@ -71,6 +71,9 @@ pub struct Parsed {
     relocations: Vec<u32>,
     /// Function symbols: (RVA, name), sorted by RVA.
     symbols: Vec<(u32, String)>,
+    /// The functions (RVA ranges) whose unwind information names a
+    /// language-specific handler: where the driver has `__try`.
+    handled: Vec<(u32, u32)>,
 }
 
 struct Reader<'a>(&'a [u8]);
@@ -175,6 +178,7 @@ impl Parsed {
             imports: Vec::new(),
             relocations: Vec::new(),
             symbols: Vec::new(),
+            handled: Vec::new(),
         };
         let (import_rva, _) = dir(1)?;
         if import_rva != 0 {
@@ -187,10 +191,38 @@ impl Parsed {
         if symtab != 0 && nsyms != 0 {
             parsed.read_symbols(&r, symtab, nsyms)?;
         }
+        let (pdata_rva, pdata_size) = dir(3)?;
+        if pdata_rva != 0 {
+            parsed.read_exception_directory(&r, pdata_rva, pdata_size)?;
+        }
         if parsed.section_of(entry).is_none_or(|s| !s.code) {
             return err(format!("the entry point {entry:#x} is not in a code section"));
         }
         Ok(parsed)
+    }
+
+    /// The exception directory (`.pdata`): RUNTIME_FUNCTION entries {begin,
+    /// end, unwind info} (12 bytes each); UNWIND_INFO's first byte holds the
+    /// flags in its top five bits, UNW_FLAG_EHANDLER = 1 and
+    /// UNW_FLAG_UHANDLER = 2 naming a handler (`__C_specific_handler` for
+    /// `__try`) (F165).
+    fn read_exception_directory(&mut self, r: &Reader, rva: u32, size: u32) -> Result<(), ImageError> {
+        let start = self.file_offset(rva, "exception directory")?;
+        let count = size as usize / 12;
+        r.bytes(start, count * 12, "exception directory")?;
+        for i in 0..count {
+            let at = start + 12 * i;
+            let (begin, end, info) = (
+                r.u32(at, "RUNTIME_FUNCTION")?,
+                r.u32(at + 4, "RUNTIME_FUNCTION")?,
+                r.u32(at + 8, "RUNTIME_FUNCTION")?,
+            );
+            let flags = r.bytes(self.file_offset(info, "UNWIND_INFO")?, 1, "UNWIND_INFO")?[0] >> 3;
+            if flags & 3 != 0 {
+                self.handled.push((begin, end));
+            }
+        }
+        Ok(())
     }
 
     fn section_of(&self, rva: u32) -> Option<&Section> {
@@ -320,6 +352,8 @@ pub struct Mapped {
     /// The image as mapped, relocated and bound, before any of its code ran:
     /// what [`Mapped::reset`] puts back.
     pristine: Vec<u8>,
+    /// The functions (RVA ranges) with a structured exception handler.
+    handled: Vec<(u32, u32)>,
 }
 
 impl Mapped {
@@ -353,6 +387,7 @@ impl Mapped {
             entry: base as usize + parsed.entry as usize,
             symbols: parsed.symbols,
             pristine: Vec::new(),
+            handled: parsed.handled,
         };
         // SAFETY: the mapping is `size` bytes, writable, and owned by `mapped` alone.
         let image = unsafe { std::slice::from_raw_parts_mut(base.cast::<u8>(), size) };
@@ -414,6 +449,30 @@ impl Mapped {
             Some((start, sym)) => format!("{module}!{sym}+{:#x} ({}+{rva:#x})", at - start, self.name),
             None => format!("{}+{rva:#x}", self.name),
         }
+    }
+
+    /// Whether the image has structured exception handlers (`__try`), and
+    /// the first function with one, as [`Mapped::describe`] names it.
+    pub fn exception_handler(&self) -> Option<String> {
+        self.handled.first().map(|&(begin, _)| self.describe(self.base + begin as usize))
+    }
+
+    /// Whether the function holding `address` has a structured exception handler.
+    pub fn handles_exceptions_at(&self, address: usize) -> bool {
+        let rva = address.wrapping_sub(self.base);
+        self.handled.iter().any(|&(b, e)| (b as usize..e as usize).contains(&rva))
+    }
+
+    /// The image's bytes at `address` (up to `len`, fewer at its end); empty
+    /// outside it.
+    pub fn code_at(&self, address: usize, len: usize) -> &[u8] {
+        if !self.contains(address) {
+            return &[];
+        }
+        let len = len.min(self.base + self.size - address);
+        // SAFETY: `address..address+len` lies in the mapping this value owns
+        // (# Invariants), readable while it lives.
+        unsafe { std::slice::from_raw_parts(address as *const u8, len) }
     }
 
     /// The RVA of the function symbol `name`, if the image carries a symbol table with it.

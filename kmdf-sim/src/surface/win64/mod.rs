@@ -96,9 +96,11 @@ macro_rules! callbacks {
 }
 
 mod adapt;
+mod dbgprint;
 #[allow(clippy::all, reason = "generated")]
 mod table;
 mod thunks;
+mod trap;
 
 use crate::abi::*;
 use crate::model::STOPPED_STATUS;
@@ -225,6 +227,8 @@ struct Native {
     unresolved: Vec<String>,
     /// The driver's return addresses, innermost last (one per entry point running).
     callers: Vec<usize>,
+    /// The processor control region `gs` points at (F162).
+    processor: crate::model::native::cpu::ProcessorBlock,
     /// The native calls in progress, innermost last.
     #[allow(
         clippy::vec_box,
@@ -258,7 +262,13 @@ pub fn begin_image() -> Result<(), BindError> {
             .enumerate()
             .map(|(i, name)| table::ddi(name).unwrap_or_else(|| stub(i)))
             .collect::<Vec<_>>();
-        *n = Some(Native { table, ..Native::default() });
+        let native = Native { table, ..Native::default() };
+        // The driver's privileged instructions trap to the machine; its
+        // `gs:` reads see the processor control region.
+        trap::install();
+        trap::set_gs(native.processor.address())
+            .map_err(|e| BindError(format!("cannot point gs at the processor control region: {e}")))?;
+        *n = Some(native);
         Ok(())
     })
 }
@@ -271,7 +281,28 @@ pub fn set_entry(entry: usize) {
 /// Forgets this thread's native image (after its mapping is gone, nothing
 /// may call it).
 pub fn end_image() {
-    let _ = NATIVE.try_with(|n| n.borrow_mut().take());
+    let _ = NATIVE.try_with(|n| {
+        if n.borrow_mut().take().is_some() {
+            // The control region goes with the image.
+            let _ = trap::set_gs(0);
+        }
+    });
+}
+
+/// The innermost native call in progress on this thread (what a stop
+/// returns to), if any. Async-signal-safe enough for a synchronous trap in
+/// driver code: no borrow is held while driver code runs.
+fn innermost_call() -> Option<*mut NativeCall> {
+    NATIVE
+        .try_with(|n| n.try_borrow_mut().ok()?.as_mut()?.calls.last_mut().map(|c| std::ptr::from_mut(c.as_mut())))
+        .ok()
+        .flatten()
+}
+
+/// Where a trap resumes a stopped driver: the abandon path, with the
+/// innermost call's record in RDI.
+fn abandon_address() -> usize {
+    kmdf_sim_native_abandon as unsafe extern "sysv64" fn(*mut NativeCall) -> ! as usize
 }
 
 fn stub(index: usize) -> usize {
@@ -283,7 +314,7 @@ fn stub(index: usize) -> usize {
 /// (`None` when the image has more unresolved imports than stubs).
 pub fn resolve(dll: &str, name: &str) -> Option<usize> {
     let served = if dll.eq_ignore_ascii_case("ntoskrnl.exe") {
-        table::kernel(name).or_else(|| thunks::runtime(name))
+        table::kernel(name).or_else(|| thunks::runtime(name)).or_else(|| dbgprint::variadic(name))
     } else if dll.eq_ignore_ascii_case("wdfldr.sys") {
         thunks::loader(name)
     } else {

@@ -5,7 +5,7 @@
 //! A win64 entry point for each of the 73 DDIs and 31 kernel routines the surface implements,
 //! calling the routine's shim (`a: T = Mode`: how the argument is passed, `super::adapt`).
 //!
-//! Implemented but not served to a native image (a stub stops the machine naming them):
+//! Implemented but not generated here (C-variadic ones: `super::dbgprint`; any other stays bound to a stub that stops the machine naming it):
 //! * `DbgPrint`: C-variadic
 //! * `DbgPrintEx`: C-variadic
 

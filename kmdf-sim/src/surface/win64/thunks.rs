@@ -15,6 +15,9 @@ mod crt_entries {
         memset(Dest: PVOID = Plain, C: i32 = Plain, N: SIZE_T = Plain) -> PVOID = crt::memset;
         memcpy(Dest: PVOID = Plain, Src: PVOID = Plain, N: SIZE_T = Plain) -> PVOID = crt::memcpy;
         memmove(Dest: PVOID = Plain, Src: PVOID = Plain, N: SIZE_T = Plain) -> PVOID = crt::memmove;
+        // Inlined as `mov rax, cr8` by the WDK's amd64 headers (trapped then,
+        // F161); a header that declares it (the kit's minimal one) imports it.
+        KeGetCurrentIrql() -> KIRQL = crate::surface::ntddk::KeGetCurrentIrql;
     }
 }
 

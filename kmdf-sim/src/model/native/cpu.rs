@@ -1,0 +1,224 @@
+//! The processor as a native driver's kernel-mode code sees it (x64): what
+//! its privileged instructions and fixed addresses mean to the machine.
+//! The surface traps each one the host refuses a user process and asks here.
+//!
+//! * CR8 is the IRQL (F161): a read is the machine's IRQL, a write sets it.
+//! * `gs:` is the processor control region (F162): a KPCR whose `Self`,
+//!   `CurrentPrcb` and current thread the inlined routines read.
+//! * KUSER_SHARED_DATA (F163) at 0xFFFFF78000000000: the fields the WDK's
+//!   inlined routines read, from the machine's clock; any other field stops
+//!   the machine naming its offset.
+//! * `__fastfail` (`int 0x29`, F164): bug check 0x139 with its code — the
+//!   kit's `/GS` check fails through it.
+//! * An exception the driver's code raises (F165): bug check 0x1E unless the
+//!   image has structured exception handlers, which the machine does not
+//!   dispatch (it stops saying so instead).
+
+use super::IMAGES;
+use crate::model::{Stop, with_state};
+use std::borrow::Cow;
+
+/// The IRQL the driver's code reads from CR8.
+pub(crate) fn read_irql() -> u64 {
+    with_state(|s| u64::from(s.kernel.irql)).unwrap_or(0)
+}
+
+/// The driver's code wrote CR8: the IRQL is now `value` (F161; bits 3:0,
+/// the task-priority class).
+pub(crate) fn write_irql(value: u64) {
+    with_state(|s| s.kernel.irql = (value & 0xF) as u8);
+}
+
+/// Where KUSER_SHARED_DATA lies in every process and in the kernel (F163).
+pub const USER_SHARED_DATA: u64 = 0xFFFF_F780_0000_0000;
+
+/// The clock rate the machine's KUSER_SHARED_DATA states: one tick per
+/// 15.625 ms (156,250 units of 100 ns). ASSUMPTION: the default timer
+/// resolution of an x64 machine (KeQueryTimeIncrement's usual value).
+const TIME_INCREMENT: u64 = 156_250;
+
+/// The system time at the machine's boot (100-ns units since 1601-01-01):
+/// 2026-01-01 00:00 UTC. ASSUMPTION: any fixed date; the machine has no
+/// wall clock.
+const BOOT_SYSTEM_TIME: u64 = 134_116_992_000_000_000;
+
+/// A read of `size` bytes at `offset` in KUSER_SHARED_DATA (F163): the
+/// value, or `None` when the machine does not model that field.
+pub(crate) fn read_user_shared_data(offset: u64, size: usize) -> Option<u64> {
+    let clock = with_state(|s| s.kernel.clock).unwrap_or(0);
+    let ticks = clock / TIME_INCREMENT;
+    // (offset, bytes): KSYSTEM_TIME is LowPart, High1Time, High2Time.
+    let field = |value: u64| {
+        let mut b = [0u8; 12];
+        b[..8].copy_from_slice(&value.to_le_bytes());
+        b[8..].copy_from_slice(&((value >> 32) as u32).to_le_bytes());
+        b
+    };
+    let fields: [(u64, Vec<u8>); 6] = [
+        // TickCountMultiplier: (TimeIncrement << 24) / 10,000.
+        (0x004, (((TIME_INCREMENT << 24) / 10_000) as u32).to_le_bytes().to_vec()),
+        (0x008, field(clock).to_vec()),                    // InterruptTime
+        (0x014, field(BOOT_SYSTEM_TIME + clock).to_vec()), // SystemTime
+        (0x26C, 10u32.to_le_bytes().to_vec()),             // NtMajorVersion
+        (0x270, 0u32.to_le_bytes().to_vec()),              // NtMinorVersion
+        (0x320, field(ticks).to_vec()),                    // TickCount
+    ];
+    let (start, bytes) =
+        fields.iter().find(|(start, b)| offset >= *start && offset + size as u64 <= start + b.len() as u64)?;
+    let at = (offset - start) as usize;
+    let mut value = [0u8; 8];
+    value[..size].copy_from_slice(&bytes[at..at + size]);
+    Some(u64::from_le_bytes(value))
+}
+
+/// The processor control region `gs:` points at while a native image is
+/// bound (F162): 4 KiB, with `Self` (+0x18), `CurrentPrcb` (+0x20, the
+/// embedded KPRCB at +0x180), the current thread (KPRCB+0x8, `gs:[0x188]`)
+/// and the processor number (KPRCB+0x24, `gs:[0x1A4]`, 0: the machine has
+/// one processor). The thread object is opaque to drivers: 4 KiB of zeros.
+///
+/// # Invariants
+/// `kpcr` and `thread` are heap blocks this value owns; the KPCR's pointers
+/// name them.
+pub struct ProcessorBlock {
+    kpcr: Box<[u64; 512]>,
+    #[allow(dead_code, reason = "named by the KPCR; kept alive with it")]
+    thread: Box<[u64; 512]>,
+}
+
+impl ProcessorBlock {
+    pub fn new() -> ProcessorBlock {
+        let mut kpcr = Box::new([0u64; 512]);
+        let thread = Box::new([0u64; 512]);
+        let base = kpcr.as_ptr() as u64;
+        kpcr[0x18 / 8] = base;
+        kpcr[0x20 / 8] = base + 0x180;
+        kpcr[0x188 / 8] = thread.as_ptr() as u64;
+        ProcessorBlock { kpcr, thread }
+    }
+
+    /// The KPCR's address (the `gs` base).
+    pub fn address(&self) -> u64 {
+        self.kpcr.as_ptr() as u64
+    }
+}
+
+impl Default for ProcessorBlock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// `__fastfail(code)` ran at `address` (F164): bug check 0x139
+/// KERNEL_SECURITY_CHECK_FAILURE {code, 0, 0, 0}.
+pub(crate) fn fast_fail(code: u64, address: usize) {
+    let site = super::describe(address);
+    let note = match code {
+        2 => "FAST_FAIL_STACK_COOKIE_CHECK_FAILURE: a stack buffer overran its /GS cookie".to_string(),
+        _ => format!("the __fastfail code ({code})"),
+    };
+    stop_at(
+        site,
+        (0x139, [code, 0, 0, 0], "KERNEL_SECURITY_CHECK_FAILURE", [note, String::new(), String::new(), String::new()]),
+        format!("__fastfail({code}) in driver code (docs/facts.md#f164)"),
+    );
+}
+
+/// What an exception in driver code was.
+pub(crate) enum Exception {
+    /// An access to `address` that faulted (`write`: a write).
+    AccessViolation { address: u64, write: bool },
+    /// An instruction the processor does not know (`ud2`).
+    IllegalInstruction,
+    /// `int3` (`DbgBreakPoint`, `__debugbreak`) with no kernel debugger.
+    Breakpoint,
+}
+
+/// An exception in the driver's code at `address` (F165): bug check 0x1E
+/// KMODE_EXCEPTION_NOT_HANDLED {code, address, parameter 0, parameter 1} —
+/// unless the image has structured exception handlers: the machine does not
+/// dispatch them, so it stops as not modelled, naming the handler, rather
+/// than claim a crash the driver might have handled.
+pub(crate) fn exception(exception: Exception, address: usize) {
+    let handler = IMAGES.with(|l| {
+        l.borrow().iter().find(|m| m.contains(address)).and_then(|m| {
+            if m.handles_exceptions_at(address) { Some(m.describe(address)) } else { m.exception_handler() }
+        })
+    });
+    let site = super::describe(address);
+    let (code, p0, p1, what) = match exception {
+        Exception::AccessViolation { address, write } => (
+            0xC000_0005u32,
+            u64::from(write),
+            address,
+            format!("an access violation ({} of {address:#x})", if write { "write" } else { "read" }),
+        ),
+        Exception::IllegalInstruction => (0xC000_001D, 0, 0, "an illegal instruction".to_string()),
+        Exception::Breakpoint => (0x8000_0003, 0, 0, "a breakpoint (int3) with no kernel debugger".to_string()),
+    };
+    if let Some(handler) = handler {
+        let location = site.map_or_else(|| format!("{address:#x}"), |(_, s)| s);
+        with_state(|s| {
+            s.record_stop(Stop::NotModelled {
+                what: format!(
+                    "{what} in a driver with structured exception handlers (first: {handler}): the machine does not \
+                     dispatch __try/__except/__finally, so whether the driver handles it is unknown (docs/facts.md#f165)"
+                ),
+                location,
+            })
+        });
+        return;
+    }
+    stop_at(
+        site,
+        (
+            0x1E,
+            [u64::from(code), address as u64, p0, p1],
+            "KMODE_EXCEPTION_NOT_HANDLED",
+            [
+                format!("the exception code ({what})"),
+                "the address of the faulting instruction".into(),
+                String::new(),
+                String::new(),
+            ],
+        ),
+        format!("{what} in driver code, no handler (docs/facts.md#f165)"),
+    );
+}
+
+/// Raises `check` with the driver's faulting instruction as the innermost frame.
+fn stop_at(site: Option<(String, String)>, check: (u32, [u64; 4], &'static str, [String; 4]), root_cause: String) {
+    with_state(|s| {
+        let pushed = site.map(|(image, symbol)| s.push_frame(Cow::Owned(image), Cow::Owned(symbol))).is_some();
+        s.bug_check(check, None, Some(root_cause));
+        if pushed {
+            s.pop_frame();
+        }
+    });
+}
+
+/// Whether `address` lies in a natively loaded image on this thread (the
+/// trap handler's first question; `false` when the thread is exiting).
+pub(crate) fn in_image(address: usize) -> bool {
+    IMAGES.try_with(|l| l.try_borrow().is_ok_and(|l| l.iter().any(|m| m.contains(address)))).unwrap_or(false)
+}
+
+/// Up to `len` bytes of the image's code at `address` (empty outside every image).
+pub(crate) fn code_at(address: usize, len: usize) -> Vec<u8> {
+    IMAGES
+        .with(|l| l.borrow().iter().find(|m| m.contains(address)).map(|m| m.code_at(address, len).to_vec()))
+        .unwrap_or_default()
+}
+
+/// Stops the machine: the driver's instruction at `address` is one the
+/// machine does not emulate.
+pub(crate) fn unemulated(address: usize, bytes: &[u8], why: &str) {
+    let location = super::describe(address).map_or_else(|| format!("{address:#x}"), |(_, s)| s);
+    let hex: Vec<String> = bytes.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    with_state(|s| {
+        s.record_stop(Stop::NotModelled {
+            what: format!("the instruction {} ({why}), which a user-mode host cannot run", hex.join(" ")),
+            location,
+        })
+    });
+}
