@@ -172,3 +172,64 @@ fn without_special_pool_the_same_read_goes_unnoticed() {
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("ran to its end"), "{stderr}");
 }
+
+thread_local! {
+    /// The context a driver made in its DriverEntry, on an object the
+    /// framework frees when the driver unloads.
+    static UNLOADED_CONTEXT: Cell<usize> = const { Cell::new(0) };
+}
+
+/// A DriverEntry that creates the WDFDRIVER and an object with a context
+/// (a child of the driver object: freed at unload), and keeps the pointer.
+extern "C" fn entry_with_context(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
+    let st = testing::plain_entry(driver, path);
+    if NT_SUCCESS(st) {
+        let (_, ctx) = object_with_context();
+        UNLOADED_CONTEXT.with(|c| c.set(ctx as usize));
+    }
+    st
+}
+
+/// Loads and unloads a driver whose DriverEntry made a context that the
+/// unload frees; returns the stale pointer.
+fn unloaded_context(m: &Machine) -> *mut u64 {
+    assert_eq!(m.load(DRV, "pooldrv", Some(entry_with_context)).expect("loads"), STATUS_SUCCESS);
+    m.unload().expect("unloads without a stop");
+    UNLOADED_CONTEXT.with(Cell::get) as *mut u64
+}
+
+#[test]
+fn a_context_freed_by_an_unload_faults_once_the_next_driver_code_has_freed_memory() {
+    // F85: an unload's last frees are held until the next seal; the next
+    // free before driver code runs seals them with it.
+    let test = "a_context_freed_by_an_unload_faults_once_the_next_driver_code_has_freed_memory";
+    let result = in_child(test, || {
+        let m = Machine::new(Settings::default());
+        let stale = unloaded_context(&m);
+        m.run(DRV, "Test", || {
+            let (object, _) = object_with_context();
+            // SAFETY: live object, deleted once.
+            unsafe { call_unsafe_wdf_function_binding!(WdfObjectDelete, object) };
+            // SAFETY: not sound — the defect under test: freed at the unload.
+            std::hint::black_box(unsafe { std::ptr::read_volatile(stale) });
+        })
+        .expect("unreachable: the read stops the machine");
+    });
+    let (code, stderr) = result.expect("parent");
+    assert_eq!(code, Some(0xD5), "{stderr}");
+    assert!(stderr.contains("DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL") && stderr.contains(", read"), "{stderr}");
+}
+
+#[test]
+fn a_context_freed_by_an_unload_faults_after_the_machine_is_gone() {
+    let result = in_child("a_context_freed_by_an_unload_faults_after_the_machine_is_gone", || {
+        let m = Machine::new(Settings::default());
+        let stale = unloaded_context(&m);
+        drop(m);
+        // SAFETY: not sound — the defect under test: freed at the unload.
+        std::hint::black_box(unsafe { std::ptr::read_volatile(stale) });
+    });
+    let (code, stderr) = result.expect("parent");
+    assert_eq!(code, Some(0xD5), "{stderr}");
+    assert!(stderr.contains("DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL"), "{stderr}");
+}

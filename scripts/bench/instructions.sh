@@ -16,12 +16,14 @@
 #   RegKey and for the raw DDIs; per-sequence cost = difference / 1000; the
 #   ratio is RegKey over raw (raw ending in WdfObjectDelete, the DDIs RegKey
 #   calls; and raw ending in WdfRegistryClose);
-# * system calls per cycle: `strace -f -c` counts every call, and the
-#   page-protection ones (mprotect, madvise, process_madvise) apart, over
-#   the same two stress runs, (b - a) / 300. Special pool uses
+# * system calls per cycle: `strace -f` records every call of the same two
+#   stress runs up to the verdict each prints (the process's exit is left
+#   out: see `syscalls`); every call, and the page-protection ones
+#   (mprotect, madvise, process_madvise) apart, (b - a) / 300. Special pool uses
 #   MADV_GUARD_INSTALL/REMOVE where the host kernel has them (Linux >= 6.13),
 #   mprotect otherwise; frees are sealed in one process_madvise per return
-#   to driver code where the host takes guard advice through it.
+#   to driver code where the host takes guard advice through it, and an
+#   unload's last frees wait for the next seal (docs/facts.md#f85).
 #
 # Targets: <= 120,000 instructions per cycle; P1 ratio <= 1.05; <= 2 system
 # calls per cycle.
@@ -56,16 +58,31 @@ instructions() {
   sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$work/stderr"
 }
 
-# Calls of one syscall strace counted for a command (0 if none; "total":
-# every call).
-syscalls() {
-  local name="$1"
+# Traces a stress run with strace into $work/strace.$1 (every thread).
+trace() {
+  local out="$work/strace.$1"
   shift
-  strace -f -c -o "$work/strace" "$@" >/dev/null 2>&1 || {
+  strace -f -o "$out" "$@" >/dev/null 2>&1 || {
     echo "instructions.sh: '$*' failed under strace" >&2
     exit 1
   }
-  awk -v n="$name" '$NF == n { print $4; found = 1 } END { if (!found) print 0 }' "$work/strace"
+  grep -q 'write(1, "wdfkey-harness stress:' "$out" || {
+    echo "instructions.sh: '$*' printed no verdict; cannot tell its cycles from its exit" >&2
+    exit 1
+  }
+}
+
+# Calls of one syscall ("total": every call) in a trace, up to the run's
+# verdict line: what the process does after it (the allocator returning the
+# heap at exit) happens once per process, in a number that follows the
+# heap's layout rather than the cycles, so it is left out of both runs.
+syscalls() {
+  awk -v n="$1" '
+    { line = $0; sub(/^[0-9]+ +/, "", line) }
+    line ~ /^<\.\.\. / || line ~ /^(\+\+\+|---)/ { next }
+    { call = line; sub(/\(.*/, "", call); if (n == "total" || call == n) count++ }
+    line ~ /^write\(1, "wdfkey-harness stress:/ { exit }
+    END { print count + 0 }' "$work/strace.$2"
 }
 
 per() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.0f", (b - a) / n }'; }
@@ -90,9 +107,11 @@ echo "P1: open+assign+query+close: raw ${seq[raw-delete]} instructions, RegKey $
 echo "P1: raw ending in WdfRegistryClose instead: ${seq[raw-close]} instructions" \
   "(RegKey / that: $(awk -v r="${seq[regkey]}" -v c="${seq[raw-close]}" 'BEGIN { printf "%.3f", r / c }'))"
 
+trace a "$harness" stress --cycles 300
+trace b "$harness" stress --cycles 600
 for call in mprotect madvise process_madvise total; do
-  x=$(syscalls "$call" "$harness" stress --cycles 300)
-  y=$(syscalls "$call" "$harness" stress --cycles 600)
+  x=$(syscalls "$call" a)
+  y=$(syscalls "$call" b)
   what="$call calls"
   [[ "$call" == total ]] && what="system calls in all (target <= 2)"
   echo "system calls: $(awk -v a="$x" -v b="$y" 'BEGIN { printf "%.2f", (b - a) / 300 }') $what per cycle"

@@ -113,7 +113,8 @@ impl Machine {
 
     /// `r`, once the operation that made it has sealed its special-pool
     /// frees: when control goes back to the test, no freed page is
-    /// accessible (F51).
+    /// accessible (F51) but those an unload freed after its image's last
+    /// code ran, which wait for the next seal (F85).
     fn done<R>(&self, r: R) -> R {
         crate::model::seal_freed();
         r

@@ -164,8 +164,10 @@ impl Drop for Engine {
     fn drop(&mut self) {
         let _ = GLOBALS.try_with(|g| g.set(std::ptr::null_mut()));
         let _ = STATE.try_with(|cell| cell.borrow_mut().take());
-        // What the machine still held is freed: sealed like any free.
-        seal_freed();
+        // What the machine still held is freed: sealed like any free, with
+        // the held frees of its last unload.
+        #[cfg(unix)]
+        kernel::special_pool::seal_all();
     }
 }
 

@@ -315,6 +315,9 @@ impl Engine {
             s.kernel.frames.truncate(depth);
             s.finish_unload(&image)
         });
+        // The image ran its last code: what it freed since is held (F85).
+        #[cfg(unix)]
+        crate::model::kernel::special_pool::hold_unloaded_frees();
         self.stopped().map_or(Ok(report), |stop| Err(Box::new(stop)))
     }
 

@@ -26,6 +26,16 @@
 //!   them where the host takes guard advice through it (Linux 6.13 and
 //!   later), one call per free otherwise. The simulator's own code never
 //!   touches freed memory in between.
+//! * The frees an unload makes after its image's last code ran (the driver
+//!   object's context, blocks the unload frees) are held until the next
+//!   seal: no code of that image runs again until it is loaded anew, from
+//!   fresh global data (F85). So a load/unload round costs one call, not
+//!   two. ASSUMPTION (F85): a driver built into the test process keeps its
+//!   statics across loads, so a stale pointer kept in one reaches those
+//!   frees unchecked until the next seal.
+//! * Slots of one data page come from an arena whose guard pages are
+//!   installed by the calls that seal frees (see [`Arena`]): in a steady
+//!   state an allocation costs no call of its own.
 //! * Mappings that left the quarantine are opened for reuse in batches of
 //!   [`OPEN_BATCH`] (one call), so a reused slot costs no call of its own;
 //!   its guard page stays no-access throughout.
@@ -335,7 +345,8 @@ impl Allocation {
         let data_pages = rounded.div_ceil(page);
         let mapped = (data_pages + 1) * page;
         let guard_start = data_pages * page;
-        let base = match recycle(mapped, guard_start) {
+        let arena = if data_pages == 1 { take_ready(page) } else { None };
+        let base = match arena.map(|base| (base, true)).or_else(|| recycle(mapped, guard_start)) {
             Some((base, zeroed)) => {
                 // A recycled mapping's data pages are open, its guard page not.
                 if !zeroed {
@@ -373,7 +384,7 @@ impl Drop for Allocation {
         unregister_if(self.guard_slot, self.base as usize + self.mapped - page_size());
         let entry = (self.base as usize, self.mapped);
         let _ = HAS_PENDING.try_with(|f| f.set(true));
-        if PENDING.try_with(|p| p.borrow_mut().0.push(entry)).is_err() {
+        if PENDING.try_with(|p| p.borrow_mut().frees.push(entry)).is_err() {
             // The thread is exiting: seal it on its own.
             seal(vec![entry]);
         }
@@ -383,11 +394,26 @@ impl Drop for Allocation {
 /// This thread's frees whose pages are not no-access yet; sealed when the
 /// thread exits too.
 #[derive(Default)]
-struct Pending(Vec<(usize, usize)>);
+struct Pending {
+    /// Frees to seal before code other than the simulator's runs.
+    frees: Vec<(usize, usize)>,
+    /// Frees an unload made after its image's last code ran (see
+    /// [`hold_unloaded_frees`]): sealed with the next seal.
+    unloaded: Vec<(usize, usize)>,
+}
+
+impl Pending {
+    /// Every range waiting to be sealed, taken out.
+    fn take_all(&mut self) -> Vec<(usize, usize)> {
+        let mut all = std::mem::take(&mut self.frees);
+        all.append(&mut self.unloaded);
+        all
+    }
+}
 
 impl Drop for Pending {
     fn drop(&mut self) {
-        seal(std::mem::take(&mut self.0));
+        seal(self.take_all());
     }
 }
 
@@ -410,11 +436,13 @@ pub(crate) fn seal_freed() {
     }
 }
 
-/// The body of [`seal_freed`] once there is something to seal.
+/// The body of [`seal_freed`] once there is something to seal: this
+/// thread's frees, and the held frees of an earlier unload with them (one
+/// protection call for all where the host allows).
 fn seal_pending() {
     let ranges = PENDING.try_with(|p| {
         let mut p = p.borrow_mut();
-        if p.0.is_empty() { Vec::new() } else { std::mem::take(&mut p.0) }
+        if p.frees.is_empty() { Vec::new() } else { p.take_all() }
     });
     if let Ok(ranges) = ranges
         && !ranges.is_empty()
@@ -423,13 +451,58 @@ fn seal_pending() {
     }
 }
 
+/// Seals every free of this thread, the held ones of an unload included:
+/// when the machine goes.
+pub(crate) fn seal_all() {
+    let _ = HAS_PENDING.try_with(|f| f.set(false));
+    if let Ok(ranges) = PENDING.try_with(|p| p.borrow_mut().take_all()) {
+        seal(ranges);
+    }
+}
+
+/// Called when an unload has finished: the frees made since the last seal
+/// were made after the unloaded image's last code ran (every entry into
+/// driver code seals first), and no code of that image runs again until it
+/// is loaded anew — a new copy whose global data starts from the image file
+/// (F85) — so they are held and sealed with the next seal (frees before
+/// driver code runs or before an allocation, or the machine's end) rather
+/// than in a call of their own.
+pub(crate) fn hold_unloaded_frees() {
+    if HAS_PENDING.try_with(|f| f.replace(false)) == Ok(true) {
+        let _ = PENDING.try_with(|p| {
+            let mut p = p.borrow_mut();
+            let frees = std::mem::take(&mut p.frees);
+            p.unloaded.extend(frees);
+        });
+    }
+}
+
 /// Makes `ranges` (whole freed mappings) no-access and quarantines them; a
 /// mapping the host would not protect is unmapped instead.
+///
+/// Where the arena is in use and runs low, the same call also installs the
+/// guard pages of new arena slots (the same advice), so that later
+/// allocations cost no call of their own.
 fn seal(ranges: Vec<(usize, usize)>) {
     if ranges.is_empty() {
         return;
     }
+    let page = page_size();
+    let freed = ranges.len();
+    let mut ranges = ranges;
+    let fresh = if vectored_batches() { lock(&ARENA).refill(page) } else { Vec::new() };
+    ranges.extend(fresh.iter().map(|&slot| (slot + page, page)));
     let (sealed, _) = protect_all(&ranges, false);
+    if sealed {
+        lock(&ARENA).ready.extend(fresh);
+    } else {
+        // Whether their guards went in is unknown: they are never handed out.
+        let mut arena = lock(&ARENA);
+        for slot in fresh {
+            arena.retire(slot, None, page);
+        }
+    }
+    ranges.truncate(freed);
     for (base, len) in ranges {
         if sealed {
             let slot = register(base, base + len, KIND_FREED);
@@ -437,8 +510,141 @@ fn seal(ranges: Vec<(usize, usize)>) {
         } else {
             // SAFETY: a mapping this module created and nobody may use any more.
             unsafe { libc::munmap(base as *mut libc::c_void, len) };
+            if len == 2 * page {
+                lock(&ARENA).retire(base, None, page);
+            }
         }
     }
+}
+
+/// `mutex`'s guard, poisoned or not (the data stays consistent: every
+/// update is a push, a pop or a counter).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// How many two-page slots one arena mapping holds.
+const REGION_SLOTS: usize = 4096;
+/// Below this many ready slots, the next seal prepares [`REFILL`] more.
+const READY_LOW: usize = 32;
+/// How many arena slots are prepared at once.
+const REFILL: usize = 64;
+
+/// Slots of one data page and its guard page — nearly every allocation
+/// (object contexts, small pool blocks) — where protection calls take many
+/// ranges at once (guard regions through `process_madvise`).
+///
+/// Slots are carved in order from large mappings (regions). A slot's guard
+/// page is made no-access before the slot is handed out, in the call that
+/// seals frees whenever one comes (see [`seal`]); its data page is a fresh,
+/// zero page. A freed slot is sealed and quarantined like any free; it is
+/// never handed out again: its region goes back to the host, in one call,
+/// once every slot of it has left the quarantine. So in a steady state a
+/// slot costs no protection call of its own, and a region two (its mapping
+/// and its unmapping) for [`REGION_SLOTS`] allocations.
+///
+/// # Invariants
+/// The last region is the one slots are carved from; `ready` holds slots
+/// whose guard page is no-access and whose data page was never handed out.
+struct Arena {
+    regions: Vec<Region>,
+    ready: Vec<usize>,
+}
+
+/// One arena mapping: [`REGION_SLOTS`] slots from `base`, the first
+/// `carved` of them handed to the ready list; `retired` counts slots that
+/// left the quarantine, `freed` lists their fault-handler entries.
+struct Region {
+    base: usize,
+    carved: usize,
+    retired: usize,
+    freed: Vec<(usize, usize)>,
+}
+
+static ARENA: Mutex<Arena> = Mutex::new(Arena { regions: Vec::new(), ready: Vec::new() });
+
+impl Arena {
+    /// New slots to prepare when the ready list runs low: up to [`REFILL`]
+    /// from the newest region (a new region when it is full; none if the
+    /// host refuses the mapping).
+    fn refill(&mut self, page: usize) -> Vec<usize> {
+        if self.ready.len() >= READY_LOW {
+            return Vec::new();
+        }
+        let slot = 2 * page;
+        if self.regions.last().is_none_or(|r| r.carved == REGION_SLOTS) {
+            // SAFETY: an anonymous private mapping; no existing memory is touched.
+            let base = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    REGION_SLOTS * slot,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                    -1,
+                    0,
+                )
+            };
+            if base == libc::MAP_FAILED {
+                return Vec::new();
+            }
+            self.regions.push(Region { base: base as usize, carved: 0, retired: 0, freed: Vec::new() });
+        }
+        let Some(region) = self.regions.last_mut() else { return Vec::new() };
+        let take = REFILL.min(REGION_SLOTS - region.carved);
+        let fresh = (region.carved..region.carved + take).map(|i| region.base + i * slot).collect();
+        region.carved += take;
+        fresh
+    }
+
+    /// The slot at `base` left the quarantine (with its fault-handler entry
+    /// `entry`), or was never usable: once every slot of its region has, the
+    /// region goes back to the host. Whether `base` is an arena slot.
+    fn retire(&mut self, base: usize, entry: Option<usize>, page: usize) -> bool {
+        let span = REGION_SLOTS * 2 * page;
+        let Some(i) = self.regions.iter().position(|r| r.base <= base && base < r.base + span) else {
+            return false;
+        };
+        let region = &mut self.regions[i];
+        region.retired += 1;
+        if let Some(entry) = entry {
+            region.freed.push((entry, base));
+        }
+        if region.retired == REGION_SLOTS {
+            let region = self.regions.remove(i);
+            for (entry, start) in region.freed {
+                unregister_if(entry, start);
+            }
+            // SAFETY: every slot of the region is freed and out of the
+            // quarantine, or was never handed out: nobody may use it.
+            unsafe { libc::munmap(region.base as *mut libc::c_void, span) };
+        }
+        true
+    }
+}
+
+/// A ready arena slot for an allocation of one data page, preparing
+/// [`REFILL`] slots in one call when none is ready; `None` where the arena
+/// is not used or the host refuses.
+fn take_ready(page: usize) -> Option<*mut u8> {
+    if !vectored_batches() {
+        return None;
+    }
+    let mut arena = lock(&ARENA);
+    if let Some(slot) = arena.ready.pop() {
+        return Some(slot as *mut u8);
+    }
+    let fresh = arena.refill(page);
+    let guards: Vec<(usize, usize)> = fresh.iter().map(|&slot| (slot + page, page)).collect();
+    let ok = !guards.is_empty() && protect_all(&guards, false).0;
+    if !ok {
+        for slot in fresh {
+            arena.retire(slot, None, page);
+        }
+        return None;
+    }
+    let (&first, rest) = fresh.split_first()?;
+    arena.ready.extend(rest.iter().rev());
+    Some(first as *mut u8)
 }
 
 /// Mappings that left the quarantine: still no-access and still registered
@@ -458,8 +664,12 @@ fn quarantine(base: usize, len: usize, slot: usize) {
     if q.len() < QUARANTINE + OPEN_BATCH {
         return;
     }
+    let page = page_size();
     while q.len() > QUARANTINE {
         let Some(entry) = q.pop_front() else { break };
+        if entry.1 == 2 * page && lock(&ARENA).retire(entry.0, Some(entry.2), page) {
+            continue;
+        }
         let mut recycled = RECYCLED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if recycled.len() < RECYCLE_MAX {
             recycled.push(entry);
@@ -633,18 +843,60 @@ mod tests {
 
     #[test]
     fn recycled_mappings_come_back_zeroed() {
-        // Enough frees to push mappings through the quarantine into reuse.
+        // Enough frees to push mappings through the quarantine into reuse
+        // (two data pages: not an arena slot, which is never reused).
         let rounds = QUARANTINE + OPEN_BATCH + 64;
+        let size = page_size() + 64;
         let mut seen = std::collections::HashSet::new();
         for round in 0..rounds {
-            let mut a = Allocation::new(64).expect("mapping");
+            let mut a = Allocation::new(size).expect("mapping");
             let p = a.as_mut_ptr();
             seen.insert(p as usize);
-            // SAFETY: 64 bytes are accessible at `p`.
-            let bytes = unsafe { std::slice::from_raw_parts_mut(p, 64) };
+            // SAFETY: `size` bytes are accessible at `p`.
+            let bytes = unsafe { std::slice::from_raw_parts_mut(p, size) };
             assert!(bytes.iter().all(|&b| b == 0), "round {round}: a reused allocation held old bytes");
             bytes.fill(0xA5);
         }
         assert!(seen.len() < rounds, "no mapping was reused: every allocation mapped new pages");
+    }
+
+    #[test]
+    fn small_allocations_are_zeroed_and_not_reused_within_the_quarantine() {
+        let mut seen = std::collections::HashSet::new();
+        for round in 0..QUARANTINE {
+            let mut a = Allocation::new(64).expect("mapping");
+            let p = a.as_mut_ptr();
+            assert!(seen.insert(p as usize), "round {round}: a page came back while still quarantined");
+            // SAFETY: 64 bytes are accessible at `p`.
+            let bytes = unsafe { std::slice::from_raw_parts_mut(p, 64) };
+            assert!(bytes.iter().all(|&b| b == 0), "round {round}: an allocation held old bytes");
+            bytes.fill(0xA5);
+        }
+    }
+
+    #[test]
+    fn an_arena_region_goes_back_to_the_host_when_its_last_slot_retires() {
+        let page = page_size();
+        let mut arena = Arena { regions: Vec::new(), ready: Vec::new() };
+        let mut slots = Vec::new();
+        while slots.len() < REGION_SLOTS {
+            let fresh = arena.refill(page);
+            assert!(!fresh.is_empty(), "the host refused a region");
+            slots.extend(fresh);
+        }
+        assert_eq!(arena.regions.len(), 1, "one region holds {REGION_SLOTS} slots");
+        let region = arena.regions[0].base;
+        assert!(slots.iter().enumerate().all(|(i, &s)| s == region + i * 2 * page), "slots are carved in order");
+        // SAFETY: the region is mapped read/write and nobody else uses it.
+        unsafe { (slots[0] as *mut u8).write(1) };
+        for &slot in &slots[..REGION_SLOTS - 1] {
+            assert!(arena.retire(slot, None, page));
+        }
+        assert_eq!(arena.regions.len(), 1, "a region stays while one slot of it has not retired");
+        assert!(arena.retire(slots[REGION_SLOTS - 1], None, page));
+        assert!(arena.regions.is_empty(), "the region went back to the host");
+        assert!(!arena.retire(slots[0], None, page), "an address outside every region is not an arena slot");
+        let next = arena.refill(page);
+        assert_eq!((next.len(), arena.regions.len()), (REFILL, 1), "a new region is mapped for more slots");
     }
 }
