@@ -279,3 +279,126 @@ fn a_driver_stack_overflow_is_0x7f_double_fault() {
     let m = Machine::new(Settings::default());
     assert_eq!(m.run(DRV, "DriverEntry", || 7).expect("runs"), 7);
 }
+
+/// The stop the next driver code `f` ends in: `f` stops the machine with a
+/// NULL WDFTIMER (0x10D), marking the line before and the line after.
+fn null_timer_at(line: u32) {
+    reached(line);
+    let _ = timer_parent(core::ptr::null_mut());
+    reached(line << 1);
+}
+
+/// Asserts `stop` is the NULL WDFTIMER's 0x10D inside `callback`.
+fn assert_null_timer_stop_in(stop: &Stop, callback: &str) {
+    let b = stop.bug_check().unwrap_or_else(|| panic!("a bug check: {stop}"));
+    assert_eq!(b.code, 0x10D, "{stop}");
+    let at = |frame: &str| b.stack.iter().position(|f| f == frame);
+    let (ddi, caller) = (at("Wdf01000!imp_WdfTimerGetParentObject"), at(callback));
+    assert!(ddi.is_some() && ddi < caller, "the DDI, called by {callback}: {stop}");
+}
+
+extern "C" fn entry_stops(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
+    let _local = Guard;
+    let status = entry(driver, path);
+    null_timer_at(1);
+    status
+}
+
+#[test]
+fn a_stop_in_driver_entry_halts_it_and_the_load_returns_the_stop() {
+    let m = Machine::new(Settings::default());
+    let stop = m.load(DRV, "halting", Some(entry_stops)).expect_err("DriverEntry stops the machine");
+    assert_null_timer_stop_in(&stop, "halting!DriverEntry");
+    assert_eq!(lines_reached(), 1, "DriverEntry's next line never ran");
+    assert!(!DROPPED.with(Cell::get));
+    assert_eq!(m.unload().expect_err("stopped"), stop, "an unload after it is refused with the stop");
+}
+
+extern "C" fn ioctl_stops(_queue: WDFQUEUE, _request: WDFREQUEST, _out: usize, _in: usize, _code: u32) {
+    let _local = Guard;
+    null_timer_at(4);
+}
+
+extern "C" fn add_with_queue(_driver: WDFDRIVER, mut init: PWDFDEVICE_INIT) -> NTSTATUS {
+    let mut device: WDFDEVICE = core::ptr::null_mut();
+    // SAFETY: the init's address, no attributes, a writable slot.
+    let st =
+        unsafe { call_unsafe_wdf_function_binding!(WdfDeviceCreate, &mut init, WDF_NO_OBJECT_ATTRIBUTES, &mut device) };
+    if !NT_SUCCESS(st) {
+        return st;
+    }
+    let mut config = WDF_IO_QUEUE_CONFIG {
+        Size: size_of::<WDF_IO_QUEUE_CONFIG>() as u32,
+        DefaultQueue: 1,
+        DispatchType: _WDF_IO_QUEUE_DISPATCH_TYPE::WdfIoQueueDispatchSequential,
+        EvtIoDeviceControl: Some(ioctl_stops),
+        ..WDF_IO_QUEUE_CONFIG::default()
+    };
+    let mut queue: WDFQUEUE = core::ptr::null_mut();
+    reached(1);
+    // SAFETY: a live device, valid config, a writable slot.
+    unsafe {
+        call_unsafe_wdf_function_binding!(WdfIoQueueCreate, device, &mut config, WDF_NO_OBJECT_ATTRIBUTES, &mut queue)
+    }
+}
+
+#[test]
+fn a_stop_in_a_queue_callback_halts_it_and_the_request_returns_the_stop() {
+    ADD.with(|a| a.set(Some(add_with_queue)));
+    let m = Machine::new(Settings::default());
+    m.install(DRV, "halting", Some(entry));
+    let id = m.add_device(r"Root\Halting", None).expect("the device starts");
+    let file = m.open_device(id, kmdf_sim::control::Caller::Administrator).expect("opens");
+    let stop = m.device_io_control(&file, "app.exe", 0x22_2000, &[], 0).expect_err("the callback stops the machine");
+    assert_null_timer_stop_in(&stop, "halting!EvtIoDeviceControl");
+    assert_eq!(stop.bug_check().map(|b| b.process.as_str()), Some("app.exe"), "in the application's call");
+    assert_eq!(lines_reached(), 1 | 4, "the callback's next line never ran");
+    assert!(!DROPPED.with(Cell::get));
+    assert_eq!(m.advance_time(10).expect_err("stopped"), stop);
+}
+
+extern "C" fn timer_stops(_timer: WDFTIMER) {
+    let _local = Guard;
+    null_timer_at(4);
+}
+
+extern "C" fn add_with_timer(_driver: WDFDRIVER, mut init: PWDFDEVICE_INIT) -> NTSTATUS {
+    let mut device: WDFDEVICE = core::ptr::null_mut();
+    // SAFETY: the init's address, no attributes, a writable slot.
+    let st =
+        unsafe { call_unsafe_wdf_function_binding!(WdfDeviceCreate, &mut init, WDF_NO_OBJECT_ATTRIBUTES, &mut device) };
+    if !NT_SUCCESS(st) {
+        return st;
+    }
+    let mut config = WDF_TIMER_CONFIG {
+        Size: size_of::<WDF_TIMER_CONFIG>() as u32,
+        EvtTimerFunc: Some(timer_stops),
+        AutomaticSerialization: 1,
+        ..WDF_TIMER_CONFIG::default()
+    };
+    let mut attrs = WDF_OBJECT_ATTRIBUTES { ParentObject: device as WDFOBJECT, ..testing::object_attributes() };
+    let mut timer: WDFTIMER = core::ptr::null_mut();
+    // SAFETY: valid config and attributes, a writable slot.
+    let st = unsafe { call_unsafe_wdf_function_binding!(WdfTimerCreate, &mut config, &mut attrs, &mut timer) };
+    if !NT_SUCCESS(st) {
+        return st;
+    }
+    reached(1);
+    // SAFETY: a live timer, due in 10 ms (relative, 100 ns units).
+    let queued = unsafe { call_unsafe_wdf_function_binding!(WdfTimerStart, timer, -100_000) };
+    if queued == 0 { STATUS_SUCCESS } else { STATUS_UNSUCCESSFUL }
+}
+
+#[test]
+fn a_stop_in_a_timer_callback_halts_it_and_advancing_time_returns_the_stop() {
+    ADD.with(|a| a.set(Some(add_with_timer)));
+    let m = Machine::new(Settings::default());
+    m.install(DRV, "halting", Some(entry));
+    m.add_device(r"Root\Halting", None).expect("the device starts");
+    let stop = m.advance_time(20).expect_err("the timer's callback stops the machine");
+    assert_null_timer_stop_in(&stop, "halting!EvtTimerFunc");
+    let b = stop.bug_check().expect("a bug check");
+    assert_eq!(b.irql, DISPATCH_LEVEL as u8, "a timer callback runs at DISPATCH_LEVEL");
+    assert_eq!(lines_reached(), 1 | 4, "the callback's next line never ran");
+    assert!(!DROPPED.with(Cell::get));
+}
