@@ -5,7 +5,6 @@
 use kmdf_sim::control::{Machine, Settings};
 use kmdf_sim::ntddk::{ExAllocatePool2, ExFreePool, ExFreePoolWithTag};
 use kmdf_sim::*;
-use std::process::Command;
 
 mod support;
 
@@ -149,31 +148,22 @@ fn without_pool_tracking_a_leak_is_only_reported() {
     assert!(m.pool_allocations().is_empty(), "an unloaded image's blocks leave the live set");
 }
 
-const CHILD: &str = "KMDF_SIM_POOL_CHILD";
-
 #[test]
 fn a_read_after_free_of_special_pool_is_bug_check_d5() {
-    const NAME: &str = "a_read_after_free_of_special_pool_is_bug_check_d5";
-    if std::env::var_os(CHILD).is_some() {
-        let m = Machine::new(Settings::default());
-        m.run(DRV, "Test", || {
+    let m = Machine::new(Settings::default());
+    let freed = std::cell::Cell::new(0usize);
+    let stop = m
+        .run(DRV, "Test", || {
             let p = alloc(POOL_FLAG_NON_PAGED, 64);
             free(p);
+            freed.set(p as usize);
             // SAFETY: not sound — the use after free is what special pool catches.
             let stale = unsafe { std::ptr::read_volatile(p.cast::<u64>()) };
             std::hint::black_box(stale);
         })
-        .expect("unreachable");
-        eprintln!("kmdf-sim child: the scenario ran to its end");
-        std::process::exit(0);
-    }
-    let exe = std::env::current_exe().expect("test binary path");
-    let out = Command::new(exe)
-        .args(["--exact", NAME, "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .output()
-        .expect("child runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0xD5), "{stderr}");
-    assert!(stderr.contains("ExFreePool"), "{stderr}");
+        .expect_err("the read stops the machine");
+    let b = stop.bug_check().expect("a bug check");
+    assert_eq!((b.code, b.params[0], b.params[1]), (0xD5, freed.get() as u64, 0), "{stop}");
+    assert!(b.param_notes[0].contains("ExFreePool"), "{stop}");
+    assert_eq!(b.stack.get(1).map(String::as_str), Some("pooldrv!Test"), "{stop}");
 }

@@ -1,8 +1,11 @@
 //! Special pool (F51, F70): with wdf01000.sys verified, an object context
 //! read after the object's destroy callback, or past its end, stops the
-//! machine with the special-pool bug check. A page fault cannot return into
-//! the driver's code, so the stop ends the process: each scenario runs in a
-//! child process, and the parent asserts on its exit status and report.
+//! machine with the special-pool bug check. In driver code the machine runs,
+//! the fault is a stop the test gets (the driver's code is halted); outside
+//! it (test code touching the pages), the process ends with the stop code.
+//! Each scenario runs in a child process, so that the child's special pool
+//! can be told to use `mprotect`; the child exits with the code of the stop
+//! its machine returned and prints it, and the parent asserts on both.
 
 use kmdf_sim::control::{self, Machine, Settings, SpecialPoolProtection};
 use kmdf_sim::*;
@@ -88,25 +91,60 @@ fn in_child_with(test: &str, mprotect: bool, scenario: impl FnOnce()) -> Option<
     Some((out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned()))
 }
 
+/// In the child: the machine's stop, printed, is the exit code.
+fn exit_with(stop: &control::Stop) -> ! {
+    eprintln!("kmdf-sim child: the machine returned its stop\n{stop}");
+    std::process::exit(stop.bug_check().map_or(1, |b| b.code as i32));
+}
+
 fn read_after_destroy(test: &str, mprotect: bool) {
     let result = in_child_with(test, mprotect, || {
         let m = Machine::new(Settings::default());
-        m.run(DRV, "Test", || {
-            let (object, ctx) = object_with_context();
-            // SAFETY: live object, deleted once.
-            unsafe { call_unsafe_wdf_function_binding!(WdfObjectDelete, object) };
-            assert_eq!(READ_IN_DESTROY.with(Cell::get), Some(42), "F30: valid inside EvtDestroyCallback");
-            // SAFETY: not sound — the defect under test: the context is freed.
-            let stale = unsafe { std::ptr::read_volatile(ctx) };
-            std::hint::black_box(stale);
-        })
-        .expect("unreachable: the read stops the machine");
+        let stop = m
+            .run(DRV, "Test", || {
+                let (object, ctx) = object_with_context();
+                // SAFETY: live object, deleted once.
+                unsafe { call_unsafe_wdf_function_binding!(WdfObjectDelete, object) };
+                assert_eq!(READ_IN_DESTROY.with(Cell::get), Some(42), "F30: valid inside EvtDestroyCallback");
+                // SAFETY: not sound — the defect under test: the context is freed.
+                let stale = unsafe { std::ptr::read_volatile(ctx) };
+                std::hint::black_box(stale);
+            })
+            .expect_err("the read stops the machine");
+        exit_with(&stop);
     });
     let (code, stderr) = result.expect("parent");
     assert_eq!(code, Some(0xD5), "{stderr}");
+    assert!(stderr.contains("the machine returned its stop"), "a stop in-process, not an exit: {stderr}");
     assert!(stderr.contains("DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL"), "{stderr}");
-    assert!(stderr.contains(", read"), "{stderr}");
+    assert!(stderr.contains("BUGCHECK_P2: 0\n"), "a read: {stderr}");
+    assert!(stderr.contains("pooldrv.sys read address"), "names the driver: {stderr}");
     assert_protection(&stderr, mprotect);
+}
+
+#[test]
+fn test_code_reading_a_freed_context_ends_the_process_with_bug_check_d5() {
+    // Outside the machine's driver code there is no driver to halt: the
+    // fault ends the process as a real bug check ends the machine.
+    let test = "test_code_reading_a_freed_context_ends_the_process_with_bug_check_d5";
+    let result = in_child(test, || {
+        let m = Machine::new(Settings::default());
+        let ctx = m
+            .run(DRV, "Test", || {
+                let (object, ctx) = object_with_context();
+                // SAFETY: live object, deleted once.
+                unsafe { call_unsafe_wdf_function_binding!(WdfObjectDelete, object) };
+                ctx
+            })
+            .expect("no stop");
+        // SAFETY: not sound — the defect under test: the context is freed.
+        let stale = unsafe { std::ptr::read_volatile(ctx) };
+        std::hint::black_box(stale);
+    });
+    let (code, stderr) = result.expect("parent");
+    assert_eq!(code, Some(0xD5), "{stderr}");
+    assert!(stderr.contains("special pool stopped the machine"), "{stderr}");
+    assert!(stderr.contains(", read"), "{stderr}");
 }
 
 /// The child used `mprotect` when told to, and otherwise what the host offers.
@@ -138,18 +176,22 @@ fn with_mprotect_a_write_past_the_end_of_a_context_is_bug_check_d6() {
 fn write_past_end(test: &str, mprotect: bool) {
     let result = in_child_with(test, mprotect, || {
         let m = Machine::new(Settings::default());
-        m.run(DRV, "Test", || {
-            let (_, ctx) = object_with_context();
-            // One u64 past the 16 context bytes: the defect under test.
-            let past_end = ctx.wrapping_add(2);
-            // SAFETY: not sound — the write past the end is what special pool catches.
-            unsafe { std::ptr::write_volatile(past_end, 7) };
-        })
-        .expect("unreachable: the write stops the machine");
+        let stop = m
+            .run(DRV, "Test", || {
+                let (_, ctx) = object_with_context();
+                // One u64 past the 16 context bytes: the defect under test.
+                let past_end = ctx.wrapping_add(2);
+                // SAFETY: not sound — the write past the end is what special pool catches.
+                unsafe { std::ptr::write_volatile(past_end, 7) };
+            })
+            .expect_err("the write stops the machine");
+        exit_with(&stop);
     });
     let (code, stderr) = result.expect("parent");
     assert_eq!(code, Some(0xD6), "{stderr}");
-    assert!(stderr.contains("BEYOND_END_OF_ALLOCATION") && stderr.contains(", write"), "{stderr}");
+    assert!(stderr.contains("the machine returned its stop"), "a stop in-process, not an exit: {stderr}");
+    assert!(stderr.contains("BEYOND_END_OF_ALLOCATION") && stderr.contains("BUGCHECK_P2: 1\n"), "{stderr}");
+    assert!(stderr.contains("pooldrv.sys wrote address"), "names the driver: {stderr}");
     assert_protection(&stderr, mprotect);
 }
 

@@ -15,6 +15,7 @@
 //! reach it and the API that drives it sit above it and are never named here.
 
 pub(crate) mod call_record;
+pub(crate) mod execution;
 pub(crate) mod framework;
 pub(crate) mod kernel;
 mod name;
@@ -202,8 +203,10 @@ pub(crate) fn debug_print(text: &str) {
 }
 
 /// A status for calls made after the machine stopped. A real machine would
-/// never return; the simulator lets the driver's code run out along its error
-/// paths (design.md), so it answers every later call with a failure.
+/// never return, and neither does the driver's code the machine runs: it is
+/// halted at the stop (`execution`). Only a routine called outside the
+/// machine's driver code (a test calling it directly) returns, with this
+/// failure.
 pub const STOPPED_STATUS: NTSTATUS = crate::abi::STATUS_UNSUCCESSFUL;
 
 /// What a routine returns when a check fails it before it does anything.
@@ -321,7 +324,9 @@ impl State {
 /// The entry of every DDI and kernel routine of the surface: counts the call,
 /// refuses it when the machine has stopped, applies the IRQL rules, pushes
 /// `symbol` on the simulated stack, and turns a panic of the simulator into a
-/// recorded stop.
+/// recorded stop. When the machine has stopped by the time the routine would
+/// return (or had stopped before the call), the driver's code that called it
+/// is halted and never returned to ([`execution::halt`]).
 pub(crate) fn enter<R: CheckFailure>(routine: Routine, refused: R, body: impl FnOnce() -> R) -> R {
     let name = routine.name();
     let injectable = R::injected(0).is_some();
@@ -367,7 +372,11 @@ pub(crate) fn enter<R: CheckFailure>(routine: Routine, refused: R, body: impl Fn
             );
             return refused;
         }
-        Some(None) => return refused,
+        Some(None) => {
+            // The machine had stopped: the driver's code goes no further.
+            execution::halt();
+            return refused;
+        }
         Some(Some((IrqlVerdict::Fail, ..))) => return recorded(R::check_failure()),
         Some(Some((IrqlVerdict::Inject(status), ..))) => {
             return recorded(R::injected(status).unwrap_or_else(R::check_failure));
@@ -389,9 +398,17 @@ pub(crate) fn enter<R: CheckFailure>(routine: Routine, refused: R, body: impl Fn
     }
 }
 
-/// Ends the innermost call of the call record with `result`'s status.
+/// Ends the innermost call of the call record with `result`'s status; when
+/// the call stopped the machine, the driver's code that made it is halted
+/// (no driver code runs after a bug check, F110).
 fn recorded<R: CheckFailure>(result: R) -> R {
-    with_state(|s| s.recorder.end(result.status(), &s.kernel.registry.journal));
+    let stopped = with_state(|s| {
+        s.recorder.end(result.status(), &s.kernel.registry.journal);
+        s.stop.is_some()
+    });
+    if stopped == Some(true) {
+        execution::halt();
+    }
     result
 }
 

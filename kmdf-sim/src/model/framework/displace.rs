@@ -172,11 +172,11 @@ fn framework_unload() {
     .flatten();
     let Some((driver, image, unload)) = plan else { return };
     if let Some(unload) = unload {
-        with_state(|s| s.push_driver_frame(&image, "EvtDriverUnload"));
         // SAFETY: the driver registered EvtDriverUnload in its
         // WDF_DRIVER_CONFIG; KMDF calls it with the WDFDRIVER first (F27).
-        unsafe { unload(driver as crate::abi::WDFDRIVER) };
-        with_state(|s| s.pop_frame());
+        super::pnp::call_driver(&image, "EvtDriverUnload", PASSIVE_LEVEL as u8, || unsafe {
+            unload(driver as crate::abi::WDFDRIVER)
+        });
     }
     with_state(|s| s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxObject::DeleteObject"));
     objects::delete_subtree(driver);

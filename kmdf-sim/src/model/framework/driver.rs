@@ -4,6 +4,7 @@
 
 use super::objects;
 use crate::abi::NTSTATUS;
+use crate::model::execution::run_driver;
 use crate::model::kernel::handles::HandleOwner;
 use crate::model::kernel::pool::PoolAllocation;
 use crate::model::kernel::stack::Process;
@@ -149,6 +150,8 @@ impl Engine {
         self.run_in(image, symbol, process, true, 0, f)
     }
 
+    /// Runs `f` as driver code on the driver stack (`execution`), in
+    /// `process` (with a PEB or not) at an IRQL.
     fn run_in<R>(
         &self,
         image: &str,
@@ -168,7 +171,18 @@ impl Engine {
             s.push_driver_frame(image, symbol);
             (saved, s.kernel.frames.len() - 1)
         });
-        let result = catch_unwind(AssertUnwindSafe(f));
+        // `None`: the machine stopped inside and the driver's code was halted.
+        let result = run_driver(|| catch_unwind(AssertUnwindSafe(f)));
+        let result = match result {
+            Some(result) => result,
+            None => {
+                self.state(|s| {
+                    s.kernel.frames.truncate(saved.1);
+                    (s.kernel.process, s.kernel.irql) = saved.0;
+                });
+                return Err(Box::new(self.stopped().expect("a halted driver means a stopped machine")));
+            }
+        };
         if result.is_ok() && self.depth_is_outermost() {
             super::timers::run_work_items();
         }

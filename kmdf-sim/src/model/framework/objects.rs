@@ -506,7 +506,8 @@ impl State {
 }
 
 /// Calls one driver callback for an object with no borrow of the state held,
-/// with its frame on the simulated stack. Skipped once the machine stopped.
+/// with its frame on the simulated stack, on the driver stack (halted at a
+/// stop inside it). Skipped once the machine stopped.
 fn call_object_callback(object: u64, callback: unsafe extern "C" fn(WDFOBJECT), name: &str) {
     let Some(Some(driver)) =
         with_state(|s| (!s.is_stopped()).then(|| s.framework.objects.get(&object).map(|o| o.driver.clone())).flatten())
@@ -519,15 +520,17 @@ fn call_object_callback(object: u64, callback: unsafe extern "C" fn(WDFOBJECT), 
         if s.framework.objects.get(&object).is_some_and(|o| o.passive) {
             s.kernel.irql = 0;
         }
+        let depth = s.kernel.frames.len();
         s.push_driver_frame(&driver, name);
-        saved
+        (saved, depth)
     });
     // SAFETY: the driver registered this callback for this object in its
     // WDF_OBJECT_ATTRIBUTES; KMDF calls it with the object's handle (F30).
-    unsafe { callback(object as WDFOBJECT) };
+    let _halted = crate::model::execution::run_driver(|| unsafe { callback(object as WDFOBJECT) });
+    // A halted callback leaves its frames behind: the stack goes back to its depth.
     with_state(|s| {
-        s.pop_frame();
-        if let Some(irql) = saved {
+        if let Some((irql, depth)) = saved {
+            s.kernel.frames.truncate(depth);
             s.kernel.irql = irql;
         }
     });

@@ -283,24 +283,27 @@ pub enum IoOutcome {
 pub type DeviceId = usize;
 
 /// A driver callback run as the framework runs it: with its frame on the
-/// simulated stack, at `irql`, no state borrow held.
+/// simulated stack, at `irql`, no state borrow held, on the driver stack
+/// (`execution`). `None` when the machine had stopped, or stopped inside the
+/// callback (which is then halted; the simulated stack is back at its depth).
 pub(crate) fn call_driver<R>(image: &str, name: &str, irql: u8, f: impl FnOnce() -> R) -> Option<R> {
-    let saved = with_state(|s| {
+    let (saved, depth) = with_state(|s| {
         if s.is_stopped() {
             return None;
         }
         let saved = s.kernel.irql;
         s.kernel.irql = irql;
+        let depth = s.kernel.frames.len();
         s.push_driver_frame(image, name);
-        Some(saved)
+        Some((saved, depth))
     })
     .flatten()?;
-    let r = f();
+    let r = crate::model::execution::run_driver(f);
     with_state(|s| {
-        s.pop_frame();
+        s.kernel.frames.truncate(depth);
         s.kernel.irql = saved;
     });
-    Some(r)
+    r
 }
 
 impl Engine {

@@ -43,14 +43,16 @@
 //! With `mprotect` (no vectored form) every free and every reuse costs one
 //! call, as before; a stray access faults the same way either way.
 //!
-//! A fault cannot be returned from into the driver's code, so — like a real
-//! bug check — it ends the process (exit status = the stop code) after
-//! writing the analysis to standard error. Tests that expect it run the
-//! scenario in a child process.
+//! A fault cannot be returned from into the driver's code. In driver code
+//! the machine runs (on its driver stack, `crate::model::execution`) it is
+//! a stop like any bug check: the driver's code is left for good and the
+//! test gets 0xD5/0xD6. Anywhere else — like a real bug check — it ends the
+//! process (exit status = the stop code) after writing the analysis to
+//! standard error.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, Once, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 /// How special pool makes pages no-access on this host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -719,20 +721,30 @@ fn recycle(len: usize, data: usize) -> Option<(*mut u8, bool)> {
     Some((first as *mut u8, zeroed))
 }
 
-/// Installs the special-pool fault handler (once per process): a handler
-/// installed later for the same signal (native driver code's trap) chains to
-/// it, so it must be in place first.
+/// Installs the fault handler special pool's stops come through (once per
+/// process): a handler installed later for the same signal (native driver
+/// code's trap) chains to it, so it must be in place first.
 pub(crate) fn install_handler() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // SAFETY: a zeroed sigaction is a valid starting value.
-        let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
-        action.sa_sigaction = on_fault as *const () as usize;
-        action.sa_flags = libc::SA_SIGINFO;
-        // SAFETY: installs a handler for SIGSEGV; the previous one is not kept
-        // (a fault outside special pool falls back to the default action).
-        unsafe { libc::sigaction(libc::SIGSEGV, &action, std::ptr::null_mut()) };
-    });
+    // One SIGSEGV/SIGBUS handler serves special pool and driver code running
+    // on the machine's driver stack: a fault there is a stop, not an exit
+    // (crate::model::execution); elsewhere it comes back to [`on_fault`].
+    crate::model::execution::install_fault_handler();
+}
+
+/// Whether a fault at `address` is special pool's to report.
+pub(crate) fn holds(address: usize) -> bool {
+    fault_kind(address).is_some()
+}
+
+/// Whether `address` is special pool's: `Some(true)` for a freed
+/// allocation's pages, `Some(false)` for a guard page past an allocation's
+/// end (async-signal-safe: atomics only).
+pub(crate) fn fault_kind(address: usize) -> Option<bool> {
+    (0..SLOTS).find_map(|i| {
+        let start = STARTS[i].load(Ordering::SeqCst);
+        (start != 0 && start <= address && address < ENDS[i].load(Ordering::SeqCst))
+            .then(|| KINDS[i].load(Ordering::SeqCst) == KIND_FREED)
+    })
 }
 
 /// Writes bytes to standard error from the fault handler (async-signal-safe).
@@ -753,7 +765,7 @@ fn emit_hex(value: usize) {
 
 /// Whether the fault was a write (x86-64 Linux: bit 1 of the page-fault
 /// error code); `None` where the host does not say.
-fn was_write(context: *mut libc::c_void) -> Option<bool> {
+pub(crate) fn was_write(context: *mut libc::c_void) -> Option<bool> {
     #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
     {
         if context.is_null() {
@@ -770,33 +782,21 @@ fn was_write(context: *mut libc::c_void) -> Option<bool> {
     }
 }
 
-/// The kind of the special-pool page range holding `address`, if any
-/// (async-signal-safe: atomics only).
-fn kind_at(address: usize) -> Option<usize> {
-    (0..SLOTS).find_map(|i| {
-        let start = STARTS[i].load(Ordering::SeqCst);
-        (start != 0 && start <= address && address < ENDS[i].load(Ordering::SeqCst))
-            .then(|| KINDS[i].load(Ordering::SeqCst))
-    })
-}
-
-/// Whether a fault at `address` is special pool's to report.
-pub(crate) fn holds(address: usize) -> bool {
-    kind_at(address).is_some()
-}
-
-extern "C" fn on_fault(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
+/// The special-pool fault outside the machine's driver stack (or where the
+/// simulator cannot record a stop): the analysis on standard error, then the
+/// process exits with the stop code.
+pub(crate) extern "C" fn on_fault(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO handler.
     let info = unsafe { &*info };
     // SAFETY: for SIGSEGV the siginfo carries the faulting address.
     let address = unsafe { info.si_addr() } as usize;
-    let Some(kind) = kind_at(address) else {
+    let Some(freed) = fault_kind(address) else {
         // Not special pool: let the default action report the fault.
         // SAFETY: restoring the default disposition is async-signal-safe.
         unsafe { libc::signal(signal, libc::SIG_DFL) };
         return;
     };
-    let (code, name, what): (i32, &[u8], &[u8]) = if kind == KIND_FREED {
+    let (code, name, what): (i32, &[u8], &[u8]) = if freed {
         (
             0xD5,
             b"DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL (d5)",

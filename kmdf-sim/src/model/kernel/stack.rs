@@ -231,17 +231,23 @@ impl State {
 /// at or below APC_LEVEL. Above it, the real macro's `debug_assert!` fails
 /// and wdk-panic stops the machine (guide §4: bug check 0x52504E43); the
 /// simulator records that stop without unwinding through the driver's
-/// `extern "C"` frames, and the driver's code runs on along its paths.
+/// `extern "C"` frames and halts the driver's code (F110).
 pub(crate) fn paged_code_check(file: &str, line: u32) {
-    with_state(|s| {
+    let stopped = with_state(|s| {
         if s.kernel.irql > crate::abi::APC_LEVEL as u8 && !s.is_stopped() {
             let image = s.kernel.frames.last().map_or_else(|| KERNEL_MODULE.to_string(), |f| f.image.to_string());
             let irql = s.kernel.irql;
             s.rust_panic_stop(format!(
                 "{image}: paged_code!() at {file}:{line} ran at IRQL {irql} (it allows at most APC_LEVEL)"
             ));
+            return true;
         }
+        false
     });
+    if stopped == Some(true) {
+        // No driver code runs after the stop (F110).
+        crate::model::execution::halt();
+    }
 }
 
 /// The IRQL the simulated thread runs at (PASSIVE_LEVEL without a machine).
