@@ -94,6 +94,36 @@ pub fn create_driver(
     if NT_SUCCESS(status) { Ok(wdf_driver) } else { Err(status) }
 }
 
+/// `WdfDeviceCreate` as EvtDriverDeviceAdd calls it, on the address of its
+/// `init` with `attrs` (or none), then `WdfDeviceCreateDeviceInterface` for
+/// `interface` (no reference string) when one is given.
+///
+/// # Errors
+/// The status of the first DDI that fails.
+pub fn create_device(
+    init: &mut PWDFDEVICE_INIT,
+    attrs: Option<&mut WDF_OBJECT_ATTRIBUTES>,
+    interface: Option<&'static GUID>,
+) -> Result<WDFDEVICE, NTSTATUS> {
+    let mut device: WDFDEVICE = core::ptr::null_mut();
+    // SAFETY: the init's address and the out slot are live for the call; the
+    // attributes are null or live.
+    let st = unsafe { call_unsafe_wdf_function_binding!(WdfDeviceCreate, init, attributes_ptr(attrs), &mut device) };
+    if !NT_SUCCESS(st) {
+        return Err(st);
+    }
+    if let Some(guid) = interface {
+        // SAFETY: a live device and a static GUID; no reference string.
+        let st = unsafe {
+            call_unsafe_wdf_function_binding!(WdfDeviceCreateDeviceInterface, device, guid, core::ptr::null())
+        };
+        if !NT_SUCCESS(st) {
+            return Err(st);
+        }
+    }
+    Ok(device)
+}
+
 /// A DriverEntry that creates the WDFDRIVER and nothing else.
 pub extern "C" fn plain_entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
     driver_create(driver, path, None, driver_config(None, None), None)

@@ -339,23 +339,13 @@ extern "C" fn on_ioctl(queue: WDFQUEUE, request: WDFREQUEST, _out: usize, _in: u
 }
 
 extern "C" fn device_add(_driver: WDFDRIVER, mut init: PWDFDEVICE_INIT) -> NTSTATUS {
-    let mut device: WDFDEVICE = std::ptr::null_mut();
-    // SAFETY: the init's address, no attributes, a writable slot.
-    let st =
-        unsafe { call_unsafe_wdf_function_binding!(WdfDeviceCreate, &mut init, WDF_NO_OBJECT_ATTRIBUTES, &mut device) };
-    if !NT_SUCCESS(st) {
-        return st;
-    }
+    let device = match testing::create_device(&mut init, None, Some(&INTERFACE)) {
+        Ok(d) => d,
+        Err(st) => return st,
+    };
     DEVICES.with(|d| d.borrow_mut().push(device as u64));
     // SAFETY: no preconditions.
     DRIVERS.with(|d| d.borrow_mut().push(unsafe { (*__ddi::driver_globals()).Driver } as u64));
-    // SAFETY: a live device; a static GUID.
-    let st = unsafe {
-        call_unsafe_wdf_function_binding!(WdfDeviceCreateDeviceInterface, device, &INTERFACE, std::ptr::null())
-    };
-    if !NT_SUCCESS(st) {
-        return st;
-    }
     let mut config = WDF_IO_QUEUE_CONFIG {
         Size: size_of::<WDF_IO_QUEUE_CONFIG>() as u32,
         DefaultQueue: 1,

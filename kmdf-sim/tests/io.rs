@@ -224,20 +224,10 @@ extern "C" fn device_add(_driver: WDFDRIVER, mut init: PWDFDEVICE_INIT) -> NTSTA
         WDF_OBJECT_ATTRIBUTES { ContextTypeInfo: &REQUEST_CONTEXT.0, ..testing::object_attributes() };
     // SAFETY: the live init; valid attributes.
     unsafe { call_unsafe_wdf_function_binding!(WdfDeviceInitSetRequestAttributes, init, &mut request_attrs) };
-    let mut device: WDFDEVICE = std::ptr::null_mut();
-    // SAFETY: the init's address, no attributes, a writable slot.
-    let st =
-        unsafe { call_unsafe_wdf_function_binding!(WdfDeviceCreate, &mut init, WDF_NO_OBJECT_ATTRIBUTES, &mut device) };
-    if !NT_SUCCESS(st) {
-        return st;
-    }
-    // SAFETY: a live device; a static GUID.
-    let st = unsafe {
-        call_unsafe_wdf_function_binding!(WdfDeviceCreateDeviceInterface, device, &INTERFACE, std::ptr::null())
+    let device = match testing::create_device(&mut init, None, Some(&INTERFACE)) {
+        Ok(d) => d,
+        Err(st) => return st,
     };
-    if !NT_SUCCESS(st) {
-        return st;
-    }
     let mut config = WDF_IO_QUEUE_CONFIG {
         Size: size_of::<WDF_IO_QUEUE_CONFIG>() as u32,
         DefaultQueue: 1,

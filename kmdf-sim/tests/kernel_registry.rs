@@ -282,3 +282,51 @@ fn after_a_stop_kernel_routines_fail_but_string_routines_still_work() {
     assert_eq!(stop.bug_check().map(|b| (b.code, b.params[1])), Some((0x93, 0)));
     assert!(m.violations().iter().any(|v| v.kind == ViolationKind::ClosedForeignHandle));
 }
+
+#[test]
+fn every_key_routine_refuses_a_handle_that_names_no_key_with_status_invalid_handle() {
+    // F96: the Zw key routines reference their KeyHandle through
+    // ObReferenceObjectByHandle: a NULL, a closed or a never-opened handle is
+    // STATUS_INVALID_HANDLE — not a bug check, even with every verifier on
+    // (only a close of such a handle is one, F41) — and nothing changes.
+    let m = Machine::new(Settings::default());
+    m.registry_create_key(BASE).expect("setup");
+    m.run(DRV, "DriverEntry", || {
+        let closed = open(BASE, KEY_ALL_ACCESS, false).expect("opens");
+        assert_eq!(close(closed), STATUS_SUCCESS);
+        let never = 0xFFFF_FFFF_8000_7FFC_u64 as HANDLE;
+        for (what, h) in [("NULL", core::ptr::null_mut()), ("closed", closed), ("never opened", never)] {
+            let mut buf = [0u8; 64];
+            let mut result = 0u32;
+            let w = wide("X");
+            let mut n = us(&w);
+            let mut data = 1u32;
+            let basic = _KEY_INFORMATION_CLASS::KeyBasicInformation;
+            let partial = _KEY_VALUE_INFORMATION_CLASS::KeyValuePartialInformation;
+            let out = buf.as_mut_ptr().cast();
+            // SAFETY: pointers to live locals; the handle is the defect under test.
+            let query = unsafe { ZwQueryKey(h, basic, out, 64, &mut result) };
+            // SAFETY: as above.
+            let enumerate = unsafe { ZwEnumerateKey(h, 0, basic, out, 64, &mut result) };
+            // SAFETY: as above.
+            let query_value = unsafe { ZwQueryValueKey(h, &mut n, partial, out, 64, &mut result) };
+            // SAFETY: as above.
+            let enumerate_value = unsafe { ZwEnumerateValueKey(h, 0, partial, out, 64, &mut result) };
+            // SAFETY: as above; 4 bytes of data.
+            let set = unsafe { ZwSetValueKey(h, &mut n, 0, REG_DWORD, (&raw mut data).cast(), 4) };
+            let statuses = [
+                ("ZwQueryKey", query),
+                ("ZwEnumerateKey", enumerate),
+                ("ZwQueryValueKey", query_value),
+                ("ZwEnumerateValueKey", enumerate_value),
+                ("ZwSetValueKey", set),
+            ];
+            for (routine, st) in statuses {
+                assert_eq!(st, STATUS_INVALID_HANDLE, "{routine} with a {what} handle");
+            }
+        }
+    })
+    .expect("no stop");
+    assert_eq!(m.registry_value(BASE, "X"), None, "nothing written");
+    assert!(m.violations().is_empty(), "{:?}", m.violations());
+}

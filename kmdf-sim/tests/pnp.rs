@@ -125,19 +125,10 @@ extern "C" fn device_add(_driver: WDFDRIVER, init: PWDFDEVICE_INIT) -> NTSTATUS 
     };
     let mut init = init;
     let mut attrs = WDF_OBJECT_ATTRIBUTES { EvtCleanupCallback: Some(device_cleanup), ..testing::object_attributes() };
-    let mut device: WDFDEVICE = core::ptr::null_mut();
-    // SAFETY: the init from the framework, consumed on success.
-    let st = unsafe { call_unsafe_wdf_function_binding!(WdfDeviceCreate, &mut init, &mut attrs, &mut device) };
-    if !NT_SUCCESS(st) {
-        return st;
-    }
-    // SAFETY: live device, static GUID, no reference string.
-    let st = unsafe {
-        call_unsafe_wdf_function_binding!(WdfDeviceCreateDeviceInterface, device, &INTERFACE, core::ptr::null())
+    let device = match testing::create_device(&mut init, Some(&mut attrs), Some(&INTERFACE)) {
+        Ok(d) => d,
+        Err(st) => return st,
     };
-    if !NT_SUCCESS(st) {
-        return st;
-    }
     let mut config = WDF_IO_QUEUE_CONFIG {
         Size: size_of::<WDF_IO_QUEUE_CONFIG>() as u32,
         PowerManaged: _WDF_TRI_STATE::WdfUseDefault,

@@ -7,7 +7,7 @@
 use crate::abi::*;
 use crate::model::kernel::key_info::{self, Record};
 use crate::model::kernel::sync::gated;
-use crate::model::kernel::{close, null_pointer, pool_routines, stack};
+use crate::model::kernel::{arguments, close, null_pointer, pool_routines, stack};
 use crate::model::{Routine, count_call, enter};
 use crate::surface::strings::read_unicode;
 
@@ -97,14 +97,8 @@ pub unsafe extern "C" fn NtClose(Handle: HANDLE) -> NTSTATUS {
 /// # Safety
 /// `oa` null or valid, its `ObjectName` null or a valid `UNICODE_STRING`.
 unsafe fn read_object_attributes(oa: POBJECT_ATTRIBUTES) -> Result<(HANDLE, String), NTSTATUS> {
-    if oa.is_null() {
-        return Err(crate::STATUS_INVALID_PARAMETER);
-    }
-    // SAFETY: non-null; the caller guarantees it is readable.
-    let attrs = unsafe { *oa };
-    if attrs.Length as usize != size_of::<OBJECT_ATTRIBUTES>() {
-        return Err(crate::STATUS_INVALID_PARAMETER);
-    }
+    // SAFETY: null or readable (the caller's contract).
+    let attrs = *arguments::object_attributes(unsafe { oa.as_ref() })?;
     // SAFETY: the caller guarantees ObjectName is null or valid.
     let name = unsafe { read_unicode(attrs.ObjectName) }?;
     Ok((attrs.RootDirectory, name))
@@ -121,8 +115,8 @@ unsafe fn open_key(
     create: Option<ULONG>,
     disposition: PULONG,
 ) -> NTSTATUS {
-    if out.is_null() {
-        return crate::STATUS_INVALID_PARAMETER;
+    if let Err(st) = arguments::result_pointer(out.is_null()) {
+        return st;
     }
     // SAFETY: forwarded from the routine's contract.
     let (root, name) = match unsafe { read_object_attributes(oa) } {
@@ -239,8 +233,8 @@ unsafe fn deliver(record: Result<Record, NTSTATUS>, out: PVOID, length: ULONG, r
         Ok(r) => r,
         Err(st) => return st,
     };
-    if result_length.is_null() || (out.is_null() && length > 0) {
-        return crate::STATUS_INVALID_PARAMETER;
+    if let Err(st) = arguments::information_buffer(out.is_null(), length, result_length.is_null()) {
+        return st;
     }
     let (count, status, full) = record.fit(length as usize);
     // SAFETY: checked non-null; the caller passes a writable ULONG.
@@ -358,8 +352,8 @@ pub unsafe extern "C" fn ZwSetValueKey(
             Ok(n) => n,
             Err(st) => return st,
         };
-        if Data.is_null() && DataSize > 0 {
-            return crate::STATUS_INVALID_PARAMETER;
+        if let Err(st) = arguments::data(Data.is_null(), DataSize) {
+            return st;
         }
         let data = if DataSize == 0 {
             Vec::new()
@@ -673,9 +667,7 @@ pub unsafe extern "C" fn RtlAppendUnicodeToString(Destination: PUNICODE_STRING, 
             null_pointer::null_dereference(s, Routine::RtlAppendUnicodeToString, "Destination", false);
             return None;
         }
-        Some(
-            crate::model::kernel::rtl_strings::append_plan(length, len, capacity).ok_or(crate::STATUS_BUFFER_TOO_SMALL),
-        )
+        Some(crate::model::kernel::rtl_strings::append_plan(length, len, capacity))
     });
     let nul = match plan {
         Ok(nul) => nul,
@@ -715,7 +707,10 @@ pub unsafe extern "C" fn PsSetCreateProcessNotifyRoutine(
     Remove: BOOLEAN,
 ) -> NTSTATUS {
     enter(Routine::PsSetCreateProcessNotifyRoutine, crate::model::STOPPED_STATUS, || {
-        let Some(routine) = NotifyRoutine else { return crate::STATUS_INVALID_PARAMETER };
+        let routine = match arguments::callback(NotifyRoutine) {
+            Ok(r) => r,
+            Err(st) => return st,
+        };
         crate::model::kernel::notify::set_process_notify(routine, Remove != 0)
     })
 }

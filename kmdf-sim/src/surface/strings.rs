@@ -1,25 +1,17 @@
 //! Reading the driver's counted UTF-16 strings safely.
 
 use crate::abi::{NTSTATUS, UNICODE_STRING};
+use crate::model::kernel::arguments::counted_string;
 
-/// Copies a `UNICODE_STRING` the driver passed in.
-///
-/// Rejects what `RtlValidateUnicodeString`-style checks reject: an odd byte
-/// length, `Length > MaximumLength`, or a null buffer with a non-zero length
-/// (`STATUS_INVALID_PARAMETER`).
+/// Copies a `UNICODE_STRING` the driver passed in, once the model's
+/// argument rule (`model::kernel::arguments::counted_string`) took it.
 ///
 /// # Safety
 /// `us` is null or points to a `UNICODE_STRING` whose `Buffer` holds at least
 /// `Length` readable bytes.
 pub(crate) unsafe fn read_unicode(us: *const UNICODE_STRING) -> Result<String, NTSTATUS> {
-    if us.is_null() {
-        return Err(crate::STATUS_INVALID_PARAMETER);
-    }
-    // SAFETY: non-null, and the caller guarantees it points to a UNICODE_STRING.
-    let s = unsafe { *us };
-    if s.Length % 2 != 0 || s.Length > s.MaximumLength || (s.Length > 0 && s.Buffer.is_null()) {
-        return Err(crate::STATUS_INVALID_PARAMETER);
-    }
+    // SAFETY: null or a UNICODE_STRING (the caller's contract).
+    let s = *counted_string(unsafe { us.as_ref() })?;
     if s.Length == 0 {
         return Ok(String::new());
     }

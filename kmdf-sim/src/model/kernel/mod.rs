@@ -11,6 +11,7 @@
 //! * `notify` — process-creation notify routines and their trigger (F84).
 //! * `sync` — events, KMUTEX, FAST_MUTEX, waits, critical regions (F82).
 //! * `null_pointer` — a routine touching a NULL its caller passed (F95).
+//! * `arguments` — the argument checks a routine makes before it touches an object.
 //! * `close` — ZwClose, ObCloseHandle, NtClose and their previous modes (F39).
 //! * `key_info` — the Zw registry routines: opening keys, information records, buffer rules.
 //! * `pool_routines` — ExAllocatePool2 / ExFreePool(WithTag)'s checks (BAD_POOL_CALLER).
@@ -25,6 +26,7 @@
 //!
 //! A kernel routine is one rule here plus one thin shim in the surface's `ntddk`.
 
+pub(crate) mod arguments;
 pub(crate) mod bugcheck;
 pub(crate) mod close;
 pub(crate) mod dbgprint;

@@ -602,7 +602,9 @@ fn require(access: u32, needed: u32) -> Result<(), NTSTATUS> {
     if access & needed == needed { Ok(()) } else { Err(crate::abi::STATUS_ACCESS_DENIED) }
 }
 
-/// The registry node behind a handle, checked for `needed` access.
+/// The registry node behind a handle, checked for `needed` access (F96:
+/// STATUS_INVALID_HANDLE for a handle that names no key, STATUS_ACCESS_DENIED
+/// without the access; the handle table holds only keys, so no other type).
 pub(crate) fn key_of(s: &crate::model::State, handle: HANDLE, needed: u32) -> Result<usize, NTSTATUS> {
     let entry = s.kernel.handles.get(handle as u64).ok_or(crate::abi::STATUS_INVALID_HANDLE)?;
     require(entry.access, needed)?;

@@ -49,11 +49,11 @@ pub(crate) fn copy_plan(units: usize, capacity: usize) -> (usize, bool) {
 }
 
 /// RtlAppendUnicodeToString (F83): where `units` more go after `length` in
-/// a buffer of `capacity` units, or `None` (STATUS_BUFFER_TOO_SMALL, the
+/// a buffer of `capacity` units, or STATUS_BUFFER_TOO_SMALL (the
 /// destination unchanged); and whether a NUL follows.
-pub(crate) fn append_plan(length: usize, units: usize, capacity: usize) -> Option<bool> {
-    let end = length.checked_add(units).filter(|&e| e <= capacity)?;
-    Some(end < capacity)
+pub(crate) fn append_plan(length: usize, units: usize, capacity: usize) -> Result<bool, crate::abi::NTSTATUS> {
+    let end = length.checked_add(units).filter(|&e| e <= capacity).ok_or(crate::abi::STATUS_BUFFER_TOO_SMALL)?;
+    Ok(end < capacity)
 }
 
 #[cfg(test)]
@@ -80,8 +80,8 @@ mod tests {
         assert_eq!(copy_plan(5, 10), (5, true));
         assert_eq!(copy_plan(10, 10), (10, false));
         assert_eq!(copy_plan(12, 10), (10, false), "truncated to MaximumLength");
-        assert_eq!(append_plan(3, 4, 8), Some(true));
-        assert_eq!(append_plan(3, 5, 8), Some(false));
-        assert_eq!(append_plan(3, 6, 8), None, "STATUS_BUFFER_TOO_SMALL");
+        assert_eq!(append_plan(3, 4, 8), Ok(true));
+        assert_eq!(append_plan(3, 5, 8), Ok(false));
+        assert_eq!(append_plan(3, 6, 8), Err(crate::abi::STATUS_BUFFER_TOO_SMALL));
     }
 }
