@@ -24,14 +24,20 @@ fn create_link(device: WDFDEVICE, name: &str) -> NTSTATUS {
     unsafe { call_unsafe_wdf_function_binding!(WdfDeviceCreateSymbolicLink, device, &name.us) }
 }
 
-extern "C" fn device_add(_driver: WDFDRIVER, mut init: PWDFDEVICE_INIT) -> NTSTATUS {
+/// WdfDeviceCreate from EvtDriverDeviceAdd's `init`.
+fn create_device(mut init: PWDFDEVICE_INIT) -> Result<WDFDEVICE, NTSTATUS> {
     let mut device: WDFDEVICE = core::ptr::null_mut();
-    // SAFETY: the live WDFDEVICE_INIT of this callback.
+    // SAFETY: the live WDFDEVICE_INIT of the calling EvtDriverDeviceAdd.
     let status =
         unsafe { call_unsafe_wdf_function_binding!(WdfDeviceCreate, &mut init, WDF_NO_OBJECT_ATTRIBUTES, &mut device) };
-    if !NT_SUCCESS(status) {
-        return status;
-    }
+    if NT_SUCCESS(status) { Ok(device) } else { Err(status) }
+}
+
+extern "C" fn device_add(_driver: WDFDRIVER, init: PWDFDEVICE_INIT) -> NTSTATUS {
+    let device = match create_device(init) {
+        Ok(d) => d,
+        Err(status) => return status,
+    };
     let statuses = [create_link(device, ""), create_link(device, LINK), create_link(device, r"\DosDevices\Second")];
     STATUSES.with(|s| s.borrow_mut().extend(statuses));
     STATUS_SUCCESS
@@ -71,14 +77,11 @@ fn a_kmdf_device_opens_by_its_link_and_the_link_goes_with_the_device() {
     kmdf_sim::testing::assert_clean(&m);
 }
 
-extern "C" fn null_name_add(_driver: WDFDRIVER, mut init: PWDFDEVICE_INIT) -> NTSTATUS {
-    let mut device: WDFDEVICE = core::ptr::null_mut();
-    // SAFETY: the live WDFDEVICE_INIT of this callback.
-    let status =
-        unsafe { call_unsafe_wdf_function_binding!(WdfDeviceCreate, &mut init, WDF_NO_OBJECT_ATTRIBUTES, &mut device) };
-    if !NT_SUCCESS(status) {
-        return status;
-    }
+extern "C" fn null_name_add(_driver: WDFDRIVER, init: PWDFDEVICE_INIT) -> NTSTATUS {
+    let device = match create_device(init) {
+        Ok(d) => d,
+        Err(status) => return status,
+    };
     // SAFETY: deliberately NULL, which the framework's FxPointerNotNull refuses.
     unsafe { call_unsafe_wdf_function_binding!(WdfDeviceCreateSymbolicLink, device, core::ptr::null()) }
 }

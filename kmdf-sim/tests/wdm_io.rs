@@ -2,8 +2,12 @@
 //! driver of this project's own (`echo` below): a control device object, a
 //! symbolic link, reads and writes with buffered I/O, IOCTLs with buffered,
 //! direct (MDL) and neither I/O, an IRP pended and completed later, one
-//! cancelled, cleanup and close — and what Driver Verifier stops or reports
-//! when the driver leaves an IRP pending, a device or a link behind.
+//! cancelled, cleanup and close, load → I/O → unload three times — and what
+//! Driver Verifier stops or reports when the driver leaves an IRP pending, a
+//! device or a link behind, completes an IRP twice or with its cancel routine
+//! set, returns at the wrong IRQL or holding the cancel lock. The same
+//! control device from a KMDF driver shows what `WdfDriverCreate` stores in
+//! the driver object (F126).
 
 use kmdf_sim::control::{Caller, DeviceFile, IoOutcome, Machine, Settings, Stop};
 use kmdf_sim::ntddk::IoCreateDevice;

@@ -261,6 +261,12 @@ impl State {
     /// IoCreateSymbolicLink. The machine then forgets the driver's devices.
     pub(crate) fn io_unload_check(&mut self, image: &str) {
         self.io_prune_wdf_links();
+        let io = &self.kernel.io;
+        if io.devices.is_empty() && io.links.is_empty() && io.irps.is_empty() && io.files.is_empty() {
+            // A driver that never used the I/O manager (the common KMDF case).
+            self.kernel.io.cancel_lock = None;
+            return;
+        }
         let mine: Vec<*const _DEVICE_OBJECT> = self
             .kernel
             .io

@@ -45,6 +45,9 @@ impl State {
     /// The framework deletes a device's link when the device is removed or
     /// destroyed (F127): the links of WDFDEVICEs that are gone go.
     pub(crate) fn io_prune_wdf_links(&mut self) {
+        if self.kernel.io.wdf_links.is_empty() {
+            return;
+        }
         let objects = &self.framework.objects;
         let io = &mut self.kernel.io;
         let gone: Vec<String> = io
