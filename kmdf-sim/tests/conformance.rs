@@ -295,6 +295,12 @@ const FROM_BINDINGS: &[(&str, &str, bool)] = &[
         false,
     ),
     (
+        "CmRegisterCallbackEx",
+        "unsafe extern \"C\" fn(Function: PEX_CALLBACK_FUNCTION, Altitude: PCUNICODE_STRING, Driver: PVOID, Context: PVOID, Cookie: PLARGE_INTEGER, Reserved: PVOID) -> NTSTATUS",
+        true,
+    ),
+    ("CmUnRegisterCallback", "unsafe extern \"C\" fn(Cookie: LARGE_INTEGER) -> NTSTATUS", true),
+    (
         "PsSetCreateProcessNotifyRoutineEx",
         "unsafe extern \"C\" fn(NotifyRoutine: PCREATE_PROCESS_NOTIFY_ROUTINE_EX, Remove: BOOLEAN) -> NTSTATUS",
         true,

@@ -2,8 +2,8 @@
 //! Regenerate: `cargo run -p kmdf-sim-gen -- write`.
 //!
 //! The items of the real wdk-sys 0.5.2 bindings (data/wdk-sys-0.5.2-bindings.tar.xz:
-//! types.rs, constants.rs) that the 319 roots of data/surface-roots.txt need, transitively,
-//! as bindgen wrote them: 770 names, 1156 items.
+//! types.rs, constants.rs) that the 324 roots of data/surface-roots.txt need, transitively,
+//! as bindgen wrote them: 780 names, 1172 items.
 //! `::core::ffi::c_long`/`c_ulong` are written as Windows' (LLP64) `i32`/`u32`;
 //! bindgen's layout assertions below check the result on the host.
 #![allow(
@@ -5156,6 +5156,236 @@ pub mod _KEY_VALUE_INFORMATION_CLASS {
     pub const MaxKeyValueInfoClass: Type = 6;
 }
 pub use self::_KEY_VALUE_INFORMATION_CLASS::Type as KEY_VALUE_INFORMATION_CLASS;
+pub mod _REG_NOTIFY_CLASS {
+    #[allow(unused_imports)]
+    use super::*;
+    pub type Type = ::core::ffi::c_int;
+    pub const RegNtDeleteKey: Type = 0;
+    pub const RegNtPreDeleteKey: Type = 0;
+    pub const RegNtSetValueKey: Type = 1;
+    pub const RegNtPreSetValueKey: Type = 1;
+    pub const RegNtDeleteValueKey: Type = 2;
+    pub const RegNtPreDeleteValueKey: Type = 2;
+    pub const RegNtSetInformationKey: Type = 3;
+    pub const RegNtPreSetInformationKey: Type = 3;
+    pub const RegNtRenameKey: Type = 4;
+    pub const RegNtPreRenameKey: Type = 4;
+    pub const RegNtEnumerateKey: Type = 5;
+    pub const RegNtPreEnumerateKey: Type = 5;
+    pub const RegNtEnumerateValueKey: Type = 6;
+    pub const RegNtPreEnumerateValueKey: Type = 6;
+    pub const RegNtQueryKey: Type = 7;
+    pub const RegNtPreQueryKey: Type = 7;
+    pub const RegNtQueryValueKey: Type = 8;
+    pub const RegNtPreQueryValueKey: Type = 8;
+    pub const RegNtQueryMultipleValueKey: Type = 9;
+    pub const RegNtPreQueryMultipleValueKey: Type = 9;
+    pub const RegNtPreCreateKey: Type = 10;
+    pub const RegNtPostCreateKey: Type = 11;
+    pub const RegNtPreOpenKey: Type = 12;
+    pub const RegNtPostOpenKey: Type = 13;
+    pub const RegNtKeyHandleClose: Type = 14;
+    pub const RegNtPreKeyHandleClose: Type = 14;
+    pub const RegNtPostDeleteKey: Type = 15;
+    pub const RegNtPostSetValueKey: Type = 16;
+    pub const RegNtPostDeleteValueKey: Type = 17;
+    pub const RegNtPostSetInformationKey: Type = 18;
+    pub const RegNtPostRenameKey: Type = 19;
+    pub const RegNtPostEnumerateKey: Type = 20;
+    pub const RegNtPostEnumerateValueKey: Type = 21;
+    pub const RegNtPostQueryKey: Type = 22;
+    pub const RegNtPostQueryValueKey: Type = 23;
+    pub const RegNtPostQueryMultipleValueKey: Type = 24;
+    pub const RegNtPostKeyHandleClose: Type = 25;
+    pub const RegNtPreCreateKeyEx: Type = 26;
+    pub const RegNtPostCreateKeyEx: Type = 27;
+    pub const RegNtPreOpenKeyEx: Type = 28;
+    pub const RegNtPostOpenKeyEx: Type = 29;
+    pub const RegNtPreFlushKey: Type = 30;
+    pub const RegNtPostFlushKey: Type = 31;
+    pub const RegNtPreLoadKey: Type = 32;
+    pub const RegNtPostLoadKey: Type = 33;
+    pub const RegNtPreUnLoadKey: Type = 34;
+    pub const RegNtPostUnLoadKey: Type = 35;
+    pub const RegNtPreQueryKeySecurity: Type = 36;
+    pub const RegNtPostQueryKeySecurity: Type = 37;
+    pub const RegNtPreSetKeySecurity: Type = 38;
+    pub const RegNtPostSetKeySecurity: Type = 39;
+    pub const RegNtCallbackObjectContextCleanup: Type = 40;
+    pub const RegNtPreRestoreKey: Type = 41;
+    pub const RegNtPostRestoreKey: Type = 42;
+    pub const RegNtPreSaveKey: Type = 43;
+    pub const RegNtPostSaveKey: Type = 44;
+    pub const RegNtPreReplaceKey: Type = 45;
+    pub const RegNtPostReplaceKey: Type = 46;
+    pub const RegNtPreQueryKeyName: Type = 47;
+    pub const RegNtPostQueryKeyName: Type = 48;
+    pub const MaxRegNtNotifyClass: Type = 49;
+}
+pub use self::_REG_NOTIFY_CLASS::Type as REG_NOTIFY_CLASS;
+pub type EX_CALLBACK_FUNCTION = ::core::option::Option<
+    unsafe extern "C" fn(
+        CallbackContext: PVOID,
+        Argument1: PVOID,
+        Argument2: PVOID,
+    ) -> NTSTATUS,
+>;
+pub type PEX_CALLBACK_FUNCTION = EX_CALLBACK_FUNCTION;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct _REG_SET_VALUE_KEY_INFORMATION {
+    pub Object: PVOID,
+    pub ValueName: PUNICODE_STRING,
+    pub TitleIndex: ULONG,
+    pub Type: ULONG,
+    pub Data: PVOID,
+    pub DataSize: ULONG,
+    pub CallContext: PVOID,
+    pub ObjectContext: PVOID,
+    pub Reserved: PVOID,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _REG_SET_VALUE_KEY_INFORMATION",
+    ][::core::mem::size_of::<_REG_SET_VALUE_KEY_INFORMATION>() - 64usize];
+    [
+        "Alignment of _REG_SET_VALUE_KEY_INFORMATION",
+    ][::core::mem::align_of::<_REG_SET_VALUE_KEY_INFORMATION>() - 8usize];
+    [
+        "Offset of field: _REG_SET_VALUE_KEY_INFORMATION::Object",
+    ][::core::mem::offset_of!(_REG_SET_VALUE_KEY_INFORMATION, Object) - 0usize];
+    [
+        "Offset of field: _REG_SET_VALUE_KEY_INFORMATION::ValueName",
+    ][::core::mem::offset_of!(_REG_SET_VALUE_KEY_INFORMATION, ValueName) - 8usize];
+    [
+        "Offset of field: _REG_SET_VALUE_KEY_INFORMATION::TitleIndex",
+    ][::core::mem::offset_of!(_REG_SET_VALUE_KEY_INFORMATION, TitleIndex) - 16usize];
+    [
+        "Offset of field: _REG_SET_VALUE_KEY_INFORMATION::Type",
+    ][::core::mem::offset_of!(_REG_SET_VALUE_KEY_INFORMATION, Type) - 20usize];
+    [
+        "Offset of field: _REG_SET_VALUE_KEY_INFORMATION::Data",
+    ][::core::mem::offset_of!(_REG_SET_VALUE_KEY_INFORMATION, Data) - 24usize];
+    [
+        "Offset of field: _REG_SET_VALUE_KEY_INFORMATION::DataSize",
+    ][::core::mem::offset_of!(_REG_SET_VALUE_KEY_INFORMATION, DataSize) - 32usize];
+    [
+        "Offset of field: _REG_SET_VALUE_KEY_INFORMATION::CallContext",
+    ][::core::mem::offset_of!(_REG_SET_VALUE_KEY_INFORMATION, CallContext) - 40usize];
+    [
+        "Offset of field: _REG_SET_VALUE_KEY_INFORMATION::ObjectContext",
+    ][::core::mem::offset_of!(_REG_SET_VALUE_KEY_INFORMATION, ObjectContext) - 48usize];
+    [
+        "Offset of field: _REG_SET_VALUE_KEY_INFORMATION::Reserved",
+    ][::core::mem::offset_of!(_REG_SET_VALUE_KEY_INFORMATION, Reserved) - 56usize];
+};
+impl Default for _REG_SET_VALUE_KEY_INFORMATION {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type REG_SET_VALUE_KEY_INFORMATION = _REG_SET_VALUE_KEY_INFORMATION;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct _REG_DELETE_VALUE_KEY_INFORMATION {
+    pub Object: PVOID,
+    pub ValueName: PUNICODE_STRING,
+    pub CallContext: PVOID,
+    pub ObjectContext: PVOID,
+    pub Reserved: PVOID,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _REG_DELETE_VALUE_KEY_INFORMATION",
+    ][::core::mem::size_of::<_REG_DELETE_VALUE_KEY_INFORMATION>() - 40usize];
+    [
+        "Alignment of _REG_DELETE_VALUE_KEY_INFORMATION",
+    ][::core::mem::align_of::<_REG_DELETE_VALUE_KEY_INFORMATION>() - 8usize];
+    [
+        "Offset of field: _REG_DELETE_VALUE_KEY_INFORMATION::Object",
+    ][::core::mem::offset_of!(_REG_DELETE_VALUE_KEY_INFORMATION, Object) - 0usize];
+    [
+        "Offset of field: _REG_DELETE_VALUE_KEY_INFORMATION::ValueName",
+    ][::core::mem::offset_of!(_REG_DELETE_VALUE_KEY_INFORMATION, ValueName) - 8usize];
+    [
+        "Offset of field: _REG_DELETE_VALUE_KEY_INFORMATION::CallContext",
+    ][::core::mem::offset_of!(_REG_DELETE_VALUE_KEY_INFORMATION, CallContext) - 16usize];
+    [
+        "Offset of field: _REG_DELETE_VALUE_KEY_INFORMATION::ObjectContext",
+    ][::core::mem::offset_of!(_REG_DELETE_VALUE_KEY_INFORMATION, ObjectContext)
+        - 24usize];
+    [
+        "Offset of field: _REG_DELETE_VALUE_KEY_INFORMATION::Reserved",
+    ][::core::mem::offset_of!(_REG_DELETE_VALUE_KEY_INFORMATION, Reserved) - 32usize];
+};
+impl Default for _REG_DELETE_VALUE_KEY_INFORMATION {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type REG_DELETE_VALUE_KEY_INFORMATION = _REG_DELETE_VALUE_KEY_INFORMATION;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct _REG_POST_OPERATION_INFORMATION {
+    pub Object: PVOID,
+    pub Status: NTSTATUS,
+    pub PreInformation: PVOID,
+    pub ReturnStatus: NTSTATUS,
+    pub CallContext: PVOID,
+    pub ObjectContext: PVOID,
+    pub Reserved: PVOID,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _REG_POST_OPERATION_INFORMATION",
+    ][::core::mem::size_of::<_REG_POST_OPERATION_INFORMATION>() - 56usize];
+    [
+        "Alignment of _REG_POST_OPERATION_INFORMATION",
+    ][::core::mem::align_of::<_REG_POST_OPERATION_INFORMATION>() - 8usize];
+    [
+        "Offset of field: _REG_POST_OPERATION_INFORMATION::Object",
+    ][::core::mem::offset_of!(_REG_POST_OPERATION_INFORMATION, Object) - 0usize];
+    [
+        "Offset of field: _REG_POST_OPERATION_INFORMATION::Status",
+    ][::core::mem::offset_of!(_REG_POST_OPERATION_INFORMATION, Status) - 8usize];
+    [
+        "Offset of field: _REG_POST_OPERATION_INFORMATION::PreInformation",
+    ][::core::mem::offset_of!(_REG_POST_OPERATION_INFORMATION, PreInformation)
+        - 16usize];
+    [
+        "Offset of field: _REG_POST_OPERATION_INFORMATION::ReturnStatus",
+    ][::core::mem::offset_of!(_REG_POST_OPERATION_INFORMATION, ReturnStatus) - 24usize];
+    [
+        "Offset of field: _REG_POST_OPERATION_INFORMATION::CallContext",
+    ][::core::mem::offset_of!(_REG_POST_OPERATION_INFORMATION, CallContext) - 32usize];
+    [
+        "Offset of field: _REG_POST_OPERATION_INFORMATION::ObjectContext",
+    ][::core::mem::offset_of!(_REG_POST_OPERATION_INFORMATION, ObjectContext) - 40usize];
+    [
+        "Offset of field: _REG_POST_OPERATION_INFORMATION::Reserved",
+    ][::core::mem::offset_of!(_REG_POST_OPERATION_INFORMATION, Reserved) - 48usize];
+};
+impl Default for _REG_POST_OPERATION_INFORMATION {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type REG_POST_OPERATION_INFORMATION = _REG_POST_OPERATION_INFORMATION;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct _CLIENT_ID {

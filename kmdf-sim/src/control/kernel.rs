@@ -36,4 +36,21 @@ impl Machine {
         let image = crate::model::kernel::notify::ProcessImage { image, command_line };
         self.engine.create_process(parent, image)
     }
+
+    /// An application sets value `name` (`kind`, `data`) of the existing key
+    /// at the absolute `\Registry\...` `path`: the registry callbacks
+    /// drivers registered run before and after (F149) and may block it.
+    /// Returns the status the application sees (STATUS_OBJECT_NAME_NOT_FOUND
+    /// for a key that does not exist). [`Machine::registry_set_value`] is the
+    /// test's own seeding, which no callback sees.
+    pub fn app_set_value(&self, path: &str, name: &str, kind: u32, data: &[u8]) -> Result<NTSTATUS, Stopped> {
+        let operation = crate::model::kernel::cm_callback::AppOperation::SetValue { kind, data };
+        self.engine.app_registry_operation(path, name, operation)
+    }
+
+    /// An application deletes value `name` of the key at `path`, as
+    /// [`Machine::app_set_value`] sets one.
+    pub fn app_delete_value(&self, path: &str, name: &str) -> Result<NTSTATUS, Stopped> {
+        self.engine.app_registry_operation(path, name, crate::model::kernel::cm_callback::AppOperation::DeleteValue)
+    }
 }

@@ -3,7 +3,7 @@
 //!
 //! Every routine the simulator can serve: the 445 DDIs of data/kmdf-1.33-ddi.tsv
 //! (maximum IRQL: the `irql_max` column; 15 from data/ddi-irql-overrides.tsv),
-//! then the 86 kernel routines of data/kernel-routines.tsv.
+//! then the 88 kernel routines of data/kernel-routines.tsv.
 //! KIRQL values: PASSIVE_LEVEL 0, APC_LEVEL 1, DISPATCH_LEVEL 2, HIGH_LEVEL 15.
 
 /// A routine's identity: its position in [`NAME`] and [`MAX_IRQL`].
@@ -1077,10 +1077,14 @@ pub(crate) enum Routine {
     RtlUnicodeStringToInteger = 529,
     /// RtlPrefixUnicodeString's DDI page: IRQL PASSIVE_LEVEL (F148)
     RtlPrefixUnicodeString = 530,
+    /// CmRegisterCallbackEx's DDI page: IRQL PASSIVE_LEVEL (F149)
+    CmRegisterCallbackEx = 531,
+    /// CmUnRegisterCallback's DDI page: IRQL PASSIVE_LEVEL (F149)
+    CmUnRegisterCallback = 532,
 }
 
 /// How many routines there are.
-pub(crate) const COUNT: usize = 531;
+pub(crate) const COUNT: usize = 533;
 
 /// Every routine, in order: `ALL[r as usize] == r`.
 #[allow(dead_code, reason = "the tables' own tests iterate it")]
@@ -1616,6 +1620,8 @@ pub(crate) const ALL: [Routine; COUNT] = [
     Routine::RtlInt64ToUnicodeString,
     Routine::RtlUnicodeStringToInteger,
     Routine::RtlPrefixUnicodeString,
+    Routine::CmRegisterCallbackEx,
+    Routine::CmUnRegisterCallback,
 ];
 
 /// Each routine's name, by [`Routine`].
@@ -2151,6 +2157,8 @@ pub(crate) const NAME: [&str; COUNT] = [
     "RtlInt64ToUnicodeString",
     "RtlUnicodeStringToInteger",
     "RtlPrefixUnicodeString",
+    "CmRegisterCallbackEx",
+    "CmUnRegisterCallback",
 ];
 
 /// How many routines are the framework's DDIs: `Routine`s below it are
@@ -2690,6 +2698,8 @@ pub(crate) const SYMBOL: [&str; COUNT] = [
     "nt!RtlInt64ToUnicodeString",
     "nt!RtlUnicodeStringToInteger",
     "nt!RtlPrefixUnicodeString",
+    "nt!CmRegisterCallbackEx",
+    "nt!CmUnRegisterCallback",
 ];
 
 /// Each routine's maximum IRQL (`None`: no rule), by [`Routine`].
@@ -3225,4 +3235,6 @@ pub(crate) const MAX_IRQL: [Option<u8>; COUNT] = [
     Some(0), // RtlInt64ToUnicodeString
     Some(0), // RtlUnicodeStringToInteger
     Some(0), // RtlPrefixUnicodeString
+    Some(0), // CmRegisterCallbackEx
+    Some(0), // CmUnRegisterCallback
 ];

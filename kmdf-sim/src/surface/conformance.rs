@@ -2105,6 +2105,10 @@ fn _constants() {
 }
 
 // ---- ntddk functions: the exact signature
+/// `ntddk::CmRegisterCallbackEx`
+const _: unsafe extern "C" fn(Function: PEX_CALLBACK_FUNCTION, Altitude: PCUNICODE_STRING, Driver: PVOID, Context: PVOID, Cookie: PLARGE_INTEGER, Reserved: PVOID) -> NTSTATUS = crate::ntddk::CmRegisterCallbackEx;
+/// `ntddk::CmUnRegisterCallback`
+const _: unsafe extern "C" fn(Cookie: LARGE_INTEGER) -> NTSTATUS = crate::ntddk::CmUnRegisterCallback;
 /// `ntddk::DbgPrint`
 const _: unsafe extern "C" fn(Format: PCSTR, ...) -> ULONG = crate::ntddk::DbgPrint;
 /// `ntddk::DbgPrintEx`

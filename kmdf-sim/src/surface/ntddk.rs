@@ -12,6 +12,7 @@ use crate::surface::strings::read_unicode;
 
 // One kernel area per file of src/surface/ntddk/ (the conformance, bindings
 // and coverage checks read them as part of this module).
+mod cm;
 mod dpc;
 mod mdl;
 mod notify;
@@ -20,6 +21,7 @@ mod resource;
 mod rtl;
 mod spinlock;
 mod timing;
+pub use cm::*;
 pub use dpc::*;
 pub use mdl::*;
 pub use notify::*;

@@ -14,6 +14,7 @@
 //! * `mdl` — memory descriptor lists (F145).
 //! * `dpc` — DPCs and kernel timers (F147).
 //! * `rtl_convert` — ANSI strings, conversions, integers, prefixes (F148).
+//! * `cm_callback` — registry callbacks and the operations that run them (F149).
 //! * `unload` — what the kernel checks of an image that unloads.
 //! * `timing` — delays, the performance counter, the time increment (F141).
 //! * `stack` — the simulated thread: call stack, process, IRQL (and the IRQL rule, F66).
@@ -21,6 +22,7 @@
 //! A kernel routine is one rule here plus one thin shim in the surface's `ntddk`.
 
 pub(crate) mod bugcheck;
+pub(crate) mod cm_callback;
 pub(crate) mod dbgprint;
 pub(crate) mod dpc;
 pub(crate) mod driver_panic;
@@ -86,6 +88,8 @@ pub(crate) struct Kernel {
     pub deferred: dpc::Deferred,
     /// Buffers the Rtl conversions allocated (F148).
     pub string_buffers: rtl_convert::StringBuffers,
+    /// Registry callbacks (F149).
+    pub registry_callbacks: cm_callback::RegistryCallbacks,
 }
 
 impl Kernel {
@@ -109,6 +113,7 @@ impl Kernel {
             mdls: mdl::Mdls::default(),
             deferred: dpc::Deferred::default(),
             string_buffers: rtl_convert::StringBuffers::default(),
+            registry_callbacks: cm_callback::RegistryCallbacks::default(),
         }
     }
 }
