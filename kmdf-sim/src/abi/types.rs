@@ -2,8 +2,8 @@
 //! Regenerate: `cargo run -p kmdf-sim-gen -- write`.
 //!
 //! The items of the real wdk-sys 0.5.2 bindings (data/wdk-sys-0.5.2-bindings.tar.xz:
-//! types.rs, constants.rs) that the 324 roots of data/surface-roots.txt need, transitively,
-//! as bindgen wrote them: 780 names, 1172 items.
+//! types.rs, constants.rs) that the 345 roots of data/surface-roots.txt need, transitively,
+//! as bindgen wrote them: 801 names, 1193 items.
 //! `::core::ffi::c_long`/`c_ulong` are written as Windows' (LLP64) `i32`/`u32`;
 //! bindgen's layout assertions below check the result on the host.
 #![allow(
@@ -13569,9 +13569,30 @@ pub const IO_TYPE_DRIVER: u32 = 4;
 pub const FILE_DEVICE_UNKNOWN: u32 = 34;
 pub const FM_LOCK_BIT: u32 = 1;
 pub const METHOD_BUFFERED: u32 = 0;
+pub const FILE_SUPERSEDED: u32 = 0;
+pub const FILE_OPENED: u32 = 1;
+pub const FILE_CREATED: u32 = 2;
+pub const FILE_OVERWRITTEN: u32 = 3;
+pub const FILE_READ_DATA: u32 = 1;
+pub const FILE_WRITE_DATA: u32 = 2;
+pub const FILE_APPEND_DATA: u32 = 4;
+pub const FILE_SHARE_READ: u32 = 1;
+pub const FILE_SHARE_WRITE: u32 = 2;
+pub const FILE_ATTRIBUTE_NORMAL: u32 = 128;
+pub const FILE_SUPERSEDE: u32 = 0;
+pub const FILE_OPEN: u32 = 1;
+pub const FILE_CREATE: u32 = 2;
+pub const FILE_OPEN_IF: u32 = 3;
+pub const FILE_OVERWRITE: u32 = 4;
+pub const FILE_OVERWRITE_IF: u32 = 5;
+pub const FILE_SYNCHRONOUS_IO_ALERT: u32 = 16;
+pub const FILE_SYNCHRONOUS_IO_NONALERT: u32 = 32;
+pub const FILE_NON_DIRECTORY_FILE: u32 = 64;
 pub const FILE_ANY_ACCESS: u32 = 0;
 pub const FILE_READ_ACCESS: u32 = 1;
 pub const FILE_WRITE_ACCESS: u32 = 2;
+pub const FILE_GENERIC_READ: u32 = 1179785;
+pub const FILE_GENERIC_WRITE: u32 = 1179926;
 pub const PASSIVE_LEVEL: u32 = 0;
 pub const APC_LEVEL: u32 = 1;
 pub const DISPATCH_LEVEL: u32 = 2;

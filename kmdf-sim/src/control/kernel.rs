@@ -53,4 +53,16 @@ impl Machine {
     pub fn app_delete_value(&self, path: &str, name: &str) -> Result<NTSTATUS, Stopped> {
         self.engine.app_registry_operation(path, name, crate::model::kernel::cm_callback::AppOperation::DeleteValue)
     }
+
+    /// Puts a file with `data` at `path` (`\??\C:\...`, `\DosDevices\...` or
+    /// `\SystemRoot\...`) in the namespace ZwCreateFile opens (F150);
+    /// STATUS_OBJECT_NAME_INVALID for a path outside it.
+    pub fn put_file(&self, path: &str, data: &[u8]) -> Result<(), NTSTATUS> {
+        self.state(|s| s.kernel.files.put(path, data))
+    }
+
+    /// The contents of the file at `path`, if there is one (F150).
+    pub fn file_contents(&self, path: &str) -> Option<Vec<u8>> {
+        self.state(|s| s.kernel.files.get(path))
+    }
 }

@@ -3,7 +3,7 @@
 //!
 //! Every routine the simulator can serve: the 445 DDIs of data/kmdf-1.33-ddi.tsv
 //! (maximum IRQL: the `irql_max` column; 15 from data/ddi-irql-overrides.tsv),
-//! then the 88 kernel routines of data/kernel-routines.tsv.
+//! then the 91 kernel routines of data/kernel-routines.tsv.
 //! KIRQL values: PASSIVE_LEVEL 0, APC_LEVEL 1, DISPATCH_LEVEL 2, HIGH_LEVEL 15.
 
 /// A routine's identity: its position in [`NAME`] and [`MAX_IRQL`].
@@ -1081,10 +1081,16 @@ pub(crate) enum Routine {
     CmRegisterCallbackEx = 531,
     /// CmUnRegisterCallback's DDI page: IRQL PASSIVE_LEVEL (F149)
     CmUnRegisterCallback = 532,
+    /// ZwCreateFile's DDI page: IRQL PASSIVE_LEVEL (F150)
+    ZwCreateFile = 533,
+    /// ZwReadFile's DDI page: IRQL PASSIVE_LEVEL (F150)
+    ZwReadFile = 534,
+    /// ZwWriteFile's DDI page: IRQL PASSIVE_LEVEL (F150)
+    ZwWriteFile = 535,
 }
 
 /// How many routines there are.
-pub(crate) const COUNT: usize = 533;
+pub(crate) const COUNT: usize = 536;
 
 /// Every routine, in order: `ALL[r as usize] == r`.
 #[allow(dead_code, reason = "the tables' own tests iterate it")]
@@ -1622,6 +1628,9 @@ pub(crate) const ALL: [Routine; COUNT] = [
     Routine::RtlPrefixUnicodeString,
     Routine::CmRegisterCallbackEx,
     Routine::CmUnRegisterCallback,
+    Routine::ZwCreateFile,
+    Routine::ZwReadFile,
+    Routine::ZwWriteFile,
 ];
 
 /// Each routine's name, by [`Routine`].
@@ -2159,6 +2168,9 @@ pub(crate) const NAME: [&str; COUNT] = [
     "RtlPrefixUnicodeString",
     "CmRegisterCallbackEx",
     "CmUnRegisterCallback",
+    "ZwCreateFile",
+    "ZwReadFile",
+    "ZwWriteFile",
 ];
 
 /// How many routines are the framework's DDIs: `Routine`s below it are
@@ -2700,6 +2712,9 @@ pub(crate) const SYMBOL: [&str; COUNT] = [
     "nt!RtlPrefixUnicodeString",
     "nt!CmRegisterCallbackEx",
     "nt!CmUnRegisterCallback",
+    "nt!ZwCreateFile",
+    "nt!ZwReadFile",
+    "nt!ZwWriteFile",
 ];
 
 /// Each routine's maximum IRQL (`None`: no rule), by [`Routine`].
@@ -3237,4 +3252,7 @@ pub(crate) const MAX_IRQL: [Option<u8>; COUNT] = [
     Some(0), // RtlPrefixUnicodeString
     Some(0), // CmRegisterCallbackEx
     Some(0), // CmUnRegisterCallback
+    Some(0), // ZwCreateFile
+    Some(0), // ZwReadFile
+    Some(0), // ZwWriteFile
 ];

@@ -2269,6 +2269,8 @@ const _: unsafe extern "C" fn(DestinationString: PANSI_STRING, SourceString: PCU
 const _: unsafe extern "C" fn(String: PCUNICODE_STRING, Base: ULONG, Value: PULONG) -> NTSTATUS = crate::ntddk::RtlUnicodeStringToInteger;
 /// `ntddk::ZwClose`
 const _: unsafe extern "C" fn(Handle: HANDLE) -> NTSTATUS = crate::ntddk::ZwClose;
+/// `ntddk::ZwCreateFile`
+const _: unsafe extern "C" fn(FileHandle: PHANDLE, DesiredAccess: ACCESS_MASK, ObjectAttributes: POBJECT_ATTRIBUTES, IoStatusBlock: PIO_STATUS_BLOCK, AllocationSize: PLARGE_INTEGER, FileAttributes: ULONG, ShareAccess: ULONG, CreateDisposition: ULONG, CreateOptions: ULONG, EaBuffer: PVOID, EaLength: ULONG) -> NTSTATUS = crate::ntddk::ZwCreateFile;
 /// `ntddk::ZwCreateKey`
 const _: unsafe extern "C" fn(KeyHandle: PHANDLE, DesiredAccess: ACCESS_MASK, ObjectAttributes: POBJECT_ATTRIBUTES, TitleIndex: ULONG, Class: PUNICODE_STRING, CreateOptions: ULONG, Disposition: PULONG) -> NTSTATUS = crate::ntddk::ZwCreateKey;
 /// `ntddk::ZwEnumerateKey`
@@ -2281,8 +2283,12 @@ const _: unsafe extern "C" fn(KeyHandle: PHANDLE, DesiredAccess: ACCESS_MASK, Ob
 const _: unsafe extern "C" fn(KeyHandle: HANDLE, KeyInformationClass: KEY_INFORMATION_CLASS, KeyInformation: PVOID, Length: ULONG, ResultLength: PULONG) -> NTSTATUS = crate::ntddk::ZwQueryKey;
 /// `ntddk::ZwQueryValueKey`
 const _: unsafe extern "C" fn(KeyHandle: HANDLE, ValueName: PUNICODE_STRING, KeyValueInformationClass: KEY_VALUE_INFORMATION_CLASS, KeyValueInformation: PVOID, Length: ULONG, ResultLength: PULONG) -> NTSTATUS = crate::ntddk::ZwQueryValueKey;
+/// `ntddk::ZwReadFile`
+const _: unsafe extern "C" fn(FileHandle: HANDLE, Event: HANDLE, ApcRoutine: PIO_APC_ROUTINE, ApcContext: PVOID, IoStatusBlock: PIO_STATUS_BLOCK, Buffer: PVOID, Length: ULONG, ByteOffset: PLARGE_INTEGER, Key: PULONG) -> NTSTATUS = crate::ntddk::ZwReadFile;
 /// `ntddk::ZwSetValueKey`
 const _: unsafe extern "C" fn(KeyHandle: HANDLE, ValueName: PUNICODE_STRING, TitleIndex: ULONG, Type: ULONG, Data: PVOID, DataSize: ULONG) -> NTSTATUS = crate::ntddk::ZwSetValueKey;
+/// `ntddk::ZwWriteFile`
+const _: unsafe extern "C" fn(FileHandle: HANDLE, Event: HANDLE, ApcRoutine: PIO_APC_ROUTINE, ApcContext: PVOID, IoStatusBlock: PIO_STATUS_BLOCK, Buffer: PVOID, Length: ULONG, ByteOffset: PLARGE_INTEGER, Key: PULONG) -> NTSTATUS = crate::ntddk::ZwWriteFile;
 
 // ---- DDIs: each is its PFN_WDF* type
 /// `WdfDeviceConfigureRequestDispatching` as `PFN_WDFDEVICECONFIGUREREQUESTDISPATCHING`

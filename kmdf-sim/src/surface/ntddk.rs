@@ -14,6 +14,7 @@ use crate::surface::strings::read_unicode;
 // and coverage checks read them as part of this module).
 mod cm;
 mod dpc;
+mod files;
 mod mdl;
 mod notify;
 mod pool;
@@ -23,6 +24,7 @@ mod spinlock;
 mod timing;
 pub use cm::*;
 pub use dpc::*;
+pub use files::*;
 pub use mdl::*;
 pub use notify::*;
 pub use pool::*;

@@ -15,6 +15,7 @@
 //! * `dpc` — DPCs and kernel timers (F147).
 //! * `rtl_convert` — ANSI strings, conversions, integers, prefixes (F148).
 //! * `cm_callback` — registry callbacks and the operations that run them (F149).
+//! * `files` — the file namespace of ZwCreateFile/ZwReadFile/ZwWriteFile (F150).
 //! * `unload` — what the kernel checks of an image that unloads.
 //! * `timing` — delays, the performance counter, the time increment (F141).
 //! * `stack` — the simulated thread: call stack, process, IRQL (and the IRQL rule, F66).
@@ -26,6 +27,7 @@ pub(crate) mod cm_callback;
 pub(crate) mod dbgprint;
 pub(crate) mod dpc;
 pub(crate) mod driver_panic;
+pub(crate) mod files;
 pub(crate) mod handles;
 pub(crate) mod mdl;
 pub(crate) mod notify;
@@ -90,6 +92,8 @@ pub(crate) struct Kernel {
     pub string_buffers: rtl_convert::StringBuffers,
     /// Registry callbacks (F149).
     pub registry_callbacks: cm_callback::RegistryCallbacks,
+    /// The file namespace and its open handles (F150).
+    pub files: files::Files,
 }
 
 impl Kernel {
@@ -114,6 +118,7 @@ impl Kernel {
             deferred: dpc::Deferred::default(),
             string_buffers: rtl_convert::StringBuffers::default(),
             registry_callbacks: cm_callback::RegistryCallbacks::default(),
+            files: files::Files::default(),
         }
     }
 }
