@@ -316,6 +316,12 @@ const FROM_BINDINGS: &[(&str, &str, bool)] = &[
         true,
     ),
     (
+        "ObRegisterCallbacks",
+        "unsafe extern \"C\" fn(CallbackRegistration: POB_CALLBACK_REGISTRATION, RegistrationHandle: *mut PVOID) -> NTSTATUS",
+        true,
+    ),
+    ("ObUnRegisterCallbacks", "unsafe extern \"C\" fn(RegistrationHandle: PVOID)", false),
+    (
         "PsSetCreateProcessNotifyRoutineEx",
         "unsafe extern \"C\" fn(NotifyRoutine: PCREATE_PROCESS_NOTIFY_ROUTINE_EX, Remove: BOOLEAN) -> NTSTATUS",
         true,

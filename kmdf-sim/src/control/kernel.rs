@@ -65,4 +65,16 @@ impl Machine {
     pub fn file_contents(&self, path: &str) -> Option<Vec<u8>> {
         self.state(|s| s.kernel.files.get(path))
     }
+
+    /// An application opens a handle to a process with `desired` access: the
+    /// object callbacks drivers registered for process handles run (F151).
+    /// Returns the access granted.
+    pub fn open_process_handle(&self, desired: u32) -> Result<u32, Stopped> {
+        self.engine.open_object_handle(crate::model::kernel::ob_callback::ObjectKind::Process, desired)
+    }
+
+    /// As [`Machine::open_process_handle`], for a thread.
+    pub fn open_thread_handle(&self, desired: u32) -> Result<u32, Stopped> {
+        self.engine.open_object_handle(crate::model::kernel::ob_callback::ObjectKind::Thread, desired)
+    }
 }

@@ -3,7 +3,7 @@
 //!
 //! Every routine the simulator can serve: the 445 DDIs of data/kmdf-1.33-ddi.tsv
 //! (maximum IRQL: the `irql_max` column; 15 from data/ddi-irql-overrides.tsv),
-//! then the 91 kernel routines of data/kernel-routines.tsv.
+//! then the 93 kernel routines of data/kernel-routines.tsv.
 //! KIRQL values: PASSIVE_LEVEL 0, APC_LEVEL 1, DISPATCH_LEVEL 2, HIGH_LEVEL 15.
 
 /// A routine's identity: its position in [`NAME`] and [`MAX_IRQL`].
@@ -1087,10 +1087,14 @@ pub(crate) enum Routine {
     ZwReadFile = 534,
     /// ZwWriteFile's DDI page: IRQL PASSIVE_LEVEL (F150)
     ZwWriteFile = 535,
+    /// ObRegisterCallbacks's DDI page: IRQL PASSIVE_LEVEL (F151)
+    ObRegisterCallbacks = 536,
+    /// ObUnRegisterCallbacks's DDI page: IRQL PASSIVE_LEVEL (F151)
+    ObUnRegisterCallbacks = 537,
 }
 
 /// How many routines there are.
-pub(crate) const COUNT: usize = 536;
+pub(crate) const COUNT: usize = 538;
 
 /// Every routine, in order: `ALL[r as usize] == r`.
 #[allow(dead_code, reason = "the tables' own tests iterate it")]
@@ -1631,6 +1635,8 @@ pub(crate) const ALL: [Routine; COUNT] = [
     Routine::ZwCreateFile,
     Routine::ZwReadFile,
     Routine::ZwWriteFile,
+    Routine::ObRegisterCallbacks,
+    Routine::ObUnRegisterCallbacks,
 ];
 
 /// Each routine's name, by [`Routine`].
@@ -2171,6 +2177,8 @@ pub(crate) const NAME: [&str; COUNT] = [
     "ZwCreateFile",
     "ZwReadFile",
     "ZwWriteFile",
+    "ObRegisterCallbacks",
+    "ObUnRegisterCallbacks",
 ];
 
 /// How many routines are the framework's DDIs: `Routine`s below it are
@@ -2715,6 +2723,8 @@ pub(crate) const SYMBOL: [&str; COUNT] = [
     "nt!ZwCreateFile",
     "nt!ZwReadFile",
     "nt!ZwWriteFile",
+    "nt!ObRegisterCallbacks",
+    "nt!ObUnRegisterCallbacks",
 ];
 
 /// Each routine's maximum IRQL (`None`: no rule), by [`Routine`].
@@ -3255,4 +3265,6 @@ pub(crate) const MAX_IRQL: [Option<u8>; COUNT] = [
     Some(0), // ZwCreateFile
     Some(0), // ZwReadFile
     Some(0), // ZwWriteFile
+    Some(0), // ObRegisterCallbacks
+    Some(0), // ObUnRegisterCallbacks
 ];

@@ -413,6 +413,8 @@ const _: () = same::<crate::PLONGLONG, *mut ::core::ffi::c_longlong>();
 const _: () = same::<crate::PMDL, *mut _MDL>();
 /// `POBJECT_ATTRIBUTES`
 const _: () = same::<crate::POBJECT_ATTRIBUTES, *mut _OBJECT_ATTRIBUTES>();
+/// `POBJECT_TYPE`
+const _: () = same::<crate::POBJECT_TYPE, *mut _OBJECT_TYPE>();
 /// `POOL_TYPE`
 const _: () = same::<crate::POOL_TYPE, _POOL_TYPE::Type>();
 /// `PSECURITY_DESCRIPTOR`
@@ -1098,6 +1100,10 @@ fn __OBJECT_ATTRIBUTES() {
     same_as::<PVOID, _>(&v.SecurityDescriptor);
     same_as::<PVOID, _>(&v.SecurityQualityOfService);
     let _all_fields = crate::_OBJECT_ATTRIBUTES { Attributes: any(), Length: any(), ObjectName: any(), RootDirectory: any(), SecurityDescriptor: any(), SecurityQualityOfService: any() };
+}
+/// `_OBJECT_TYPE`
+fn __OBJECT_TYPE() {
+    debug::<crate::_OBJECT_TYPE>();
 }
 /// `_UNICODE_STRING`
 fn __UNICODE_STRING() {
@@ -2223,6 +2229,10 @@ const _: unsafe extern "C" fn(BaseAddress: PVOID, MemoryDescriptorList: PMDL) = 
 const _: unsafe extern "C" fn(Handle: HANDLE) -> NTSTATUS = crate::ntddk::NtClose;
 /// `ntddk::ObCloseHandle`
 const _: unsafe extern "C" fn(Handle: HANDLE, PreviousMode: KPROCESSOR_MODE) -> NTSTATUS = crate::ntddk::ObCloseHandle;
+/// `ntddk::ObRegisterCallbacks`
+const _: unsafe extern "C" fn(CallbackRegistration: POB_CALLBACK_REGISTRATION, RegistrationHandle: *mut PVOID) -> NTSTATUS = crate::ntddk::ObRegisterCallbacks;
+/// `ntddk::ObUnRegisterCallbacks`
+const _: unsafe extern "C" fn(RegistrationHandle: PVOID) = crate::ntddk::ObUnRegisterCallbacks;
 /// `ntddk::PsRemoveCreateThreadNotifyRoutine`
 const _: unsafe extern "C" fn(NotifyRoutine: PCREATE_THREAD_NOTIFY_ROUTINE) -> NTSTATUS = crate::ntddk::PsRemoveCreateThreadNotifyRoutine;
 /// `ntddk::PsRemoveLoadImageNotifyRoutine`

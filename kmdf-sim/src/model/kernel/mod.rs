@@ -16,6 +16,7 @@
 //! * `rtl_convert` — ANSI strings, conversions, integers, prefixes (F148).
 //! * `cm_callback` — registry callbacks and the operations that run them (F149).
 //! * `files` — the file namespace of ZwCreateFile/ZwReadFile/ZwWriteFile (F150).
+//! * `ob_callback` — object callbacks for process and thread handles (F151).
 //! * `unload` — what the kernel checks of an image that unloads.
 //! * `timing` — delays, the performance counter, the time increment (F141).
 //! * `stack` — the simulated thread: call stack, process, IRQL (and the IRQL rule, F66).
@@ -31,6 +32,7 @@ pub(crate) mod files;
 pub(crate) mod handles;
 pub(crate) mod mdl;
 pub(crate) mod notify;
+pub(crate) mod ob_callback;
 pub(crate) mod pool;
 pub(crate) mod registry;
 pub(crate) mod resource;
@@ -94,6 +96,8 @@ pub(crate) struct Kernel {
     pub registry_callbacks: cm_callback::RegistryCallbacks,
     /// The file namespace and its open handles (F150).
     pub files: files::Files,
+    /// Object callbacks (F151).
+    pub object_callbacks: ob_callback::ObjectCallbacks,
 }
 
 impl Kernel {
@@ -119,6 +123,7 @@ impl Kernel {
             string_buffers: rtl_convert::StringBuffers::default(),
             registry_callbacks: cm_callback::RegistryCallbacks::default(),
             files: files::Files::default(),
+            object_callbacks: ob_callback::ObjectCallbacks::default(),
         }
     }
 }

@@ -2,7 +2,8 @@
 //! registered (F84, F140), spin locks left held (F142), executive resources
 //! left initialized (F143), MDLs left allocated (F145),
 //! timers left set and DPCs left queued (F147), string buffers left (F148),
-//! registry callbacks left registered (F149), file handles left open (F150).
+//! registry callbacks left registered (F149), file handles left open (F150),
+//! object callbacks left registered (F151).
 
 use crate::model::State;
 
@@ -18,5 +19,6 @@ impl State {
         self.string_buffer_leak_check(image);
         self.registry_callback_leak_check(image);
         self.file_handle_leak_check(image);
+        self.object_callback_leak_check(image);
     }
 }
