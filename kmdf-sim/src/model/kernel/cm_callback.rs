@@ -87,22 +87,11 @@ impl State {
         let left = cm.registered.iter().find(|r| r.image.as_str() == image).map(|r| r.function as *const () as u64);
         cm.registered.retain(|r| r.image.as_str() != image);
         let Some(address) = left else { return };
-        if self.is_stopped() {
-            return;
-        }
-        self.bug_check(
-            (
-                0xCE,
-                [address, 0, 0, 0],
-                "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS",
-                ["The address of the callback left registered.".into(), String::new(), String::new(), String::new()],
-            ),
-            None,
-            Some(format!(
-                "{image} unloaded with its registry callback ({address:#x}) still registered: CmUnRegisterCallback \
+        let cause = format!(
+            "{image} unloaded with its registry callback ({address:#x}) still registered: CmUnRegisterCallback \
                  belongs in its unload path (docs/facts.md#f149)"
-            )),
         );
+        self.left_registered_stop(address, cause);
     }
 }
 

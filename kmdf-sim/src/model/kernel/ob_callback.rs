@@ -145,22 +145,11 @@ impl State {
         });
         ob.registered.retain(|r| r.image.as_str() != image);
         let Some(address) = left else { return };
-        if self.is_stopped() {
-            return;
-        }
-        self.bug_check(
-            (
-                0xCE,
-                [address, 0, 0, 0],
-                "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS",
-                ["The address of a callback left registered.".into(), String::new(), String::new(), String::new()],
-            ),
-            None,
-            Some(format!(
-                "{image} unloaded with its object callbacks ({address:#x}) still registered: ObUnRegisterCallbacks \
+        let cause = format!(
+            "{image} unloaded with its object callbacks ({address:#x}) still registered: ObUnRegisterCallbacks \
                  belongs in its unload path (docs/facts.md#f151)"
-            )),
         );
+        self.left_registered_stop(address, cause);
     }
 }
 

@@ -20,6 +20,21 @@ unsafe fn complete(iosb: PIO_STATUS_BLOCK, status: NTSTATUS, information: u64) -
     status
 }
 
+/// The status a transfer's outcome (bytes moved, a failure, or a stop)
+/// gives, written to the IoStatusBlock.
+///
+/// # Safety
+/// `iosb` null or writable.
+unsafe fn finish(outcome: Option<Result<usize, NTSTATUS>>, iosb: PIO_STATUS_BLOCK) -> NTSTATUS {
+    match outcome {
+        // SAFETY: null or writable (the caller's contract).
+        Some(Ok(n)) => unsafe { complete(iosb, crate::STATUS_SUCCESS, n as u64) },
+        // SAFETY: as above.
+        Some(Err(status)) => unsafe { complete(iosb, status, 0) },
+        None => crate::model::STOPPED_STATUS,
+    }
+}
+
 /// The offset a read or write names: `None` for a null pointer.
 ///
 /// # Safety
@@ -124,18 +139,16 @@ pub unsafe extern "C" fn ZwReadFile(
                 .then(|| s.zw_read_file(FileHandle as u64, Length as usize, offset))
         })
         .flatten();
-        match read {
-            Some(Ok(bytes)) => {
+        let outcome = read.map(|r| {
+            r.map(|bytes| {
                 // SAFETY: `Buffer` writable for Length >= bytes.len() bytes
                 // (the routine's contract); the model's copy is not it.
                 unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), Buffer.cast::<u8>(), bytes.len()) };
-                // SAFETY: writable (the routine's contract).
-                unsafe { complete(IoStatusBlock, crate::STATUS_SUCCESS, bytes.len() as u64) }
-            }
-            // SAFETY: as above.
-            Some(Err(status)) => unsafe { complete(IoStatusBlock, status, 0) },
-            None => crate::model::STOPPED_STATUS,
-        }
+                bytes.len()
+            })
+        });
+        // SAFETY: writable (the routine's contract).
+        unsafe { finish(outcome, IoStatusBlock) }
     })
 }
 
@@ -171,12 +184,7 @@ pub unsafe extern "C" fn ZwWriteFile(
                 .then(|| s.zw_write_file(FileHandle as u64, data, offset))
         })
         .flatten();
-        match written {
-            // SAFETY: writable (the routine's contract).
-            Some(Ok(n)) => unsafe { complete(IoStatusBlock, crate::STATUS_SUCCESS, n as u64) },
-            // SAFETY: as above.
-            Some(Err(status)) => unsafe { complete(IoStatusBlock, status, 0) },
-            None => crate::model::STOPPED_STATUS,
-        }
+        // SAFETY: writable (the routine's contract).
+        unsafe { finish(written, IoStatusBlock) }
     })
 }
