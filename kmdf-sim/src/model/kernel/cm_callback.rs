@@ -14,8 +14,9 @@ use crate::model::{Engine, Name, State, Stopped};
 /// A `PEX_CALLBACK_FUNCTION`'s function.
 pub(crate) type RegistryCallback = unsafe extern "C" fn(PVOID, PVOID, PVOID) -> NTSTATUS;
 
-/// STATUS_FLT_INSTANCE_ALTITUDE_COLLISION: the altitude is taken (F149).
-const ALTITUDE_COLLISION: NTSTATUS = 0xC01C_0011_u32 as NTSTATUS;
+/// STATUS_FLT_INSTANCE_ALTITUDE_COLLISION: the altitude is taken (F149,
+/// F151).
+pub(crate) const ALTITUDE_COLLISION: NTSTATUS = 0xC01C_0011_u32 as NTSTATUS;
 
 /// STATUS_CALLBACK_BYPASS: a pre-notification completed the operation (F149).
 pub(crate) const STATUS_CALLBACK_BYPASS: NTSTATUS = 0xC000_0503_u32 as NTSTATUS;
@@ -37,8 +38,9 @@ pub(crate) struct RegistryCallbacks {
     last_cookie: i64,
 }
 
-/// An altitude's place in the order: its decimal value.
-fn altitude_value(a: &str) -> f64 {
+/// An altitude's place in the order: its decimal value (registry and object
+/// callbacks alike, F149, F151).
+pub(crate) fn altitude_value(a: &str) -> f64 {
     a.trim().parse().unwrap_or(0.0)
 }
 

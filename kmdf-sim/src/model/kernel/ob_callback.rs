@@ -5,6 +5,7 @@
 //! rights out of the desired access, then the post-operation callbacks see
 //! what was granted.
 
+use super::cm_callback::{ALTITUDE_COLLISION, altitude_value};
 use crate::abi::{NTSTATUS, PVOID};
 use crate::model::framework::pnp::call_driver;
 use crate::model::{Engine, Name, State, Stopped};
@@ -81,15 +82,8 @@ impl ObjectKind {
     }
 }
 
-/// STATUS_FLT_INSTANCE_ALTITUDE_COLLISION (F151).
-const ALTITUDE_COLLISION: NTSTATUS = 0xC01C_0011_u32 as NTSTATUS;
-
 /// OB_OPERATION_HANDLE_CREATE.
 const HANDLE_CREATE: u32 = 1;
-
-fn altitude_value(a: &str) -> f64 {
-    a.trim().parse().unwrap_or(0.0)
-}
 
 impl State {
     /// ObRegisterCallbacks: the registration handle, or the failure (F151).
