@@ -45,6 +45,9 @@ pub use surface::ddi;
 #[doc(hidden)]
 pub use surface::ddi as __ddi;
 pub use surface::ntddk;
+/// The kernel's exported object-type variables live at wdk-sys's root, as
+/// in its bindings' constants.rs (F151).
+pub use surface::ntddk::{PsProcessType, PsThreadType};
 
 /// Calls a KMDF DDI by its C name, minus `DriverGlobals` — the same invocation
 /// as wdk-sys's macro (guide §7.2): it must sit inside `unsafe`, arguments get

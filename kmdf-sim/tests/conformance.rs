@@ -295,6 +295,33 @@ const FROM_BINDINGS: &[(&str, &str, bool)] = &[
         false,
     ),
     (
+        "CmRegisterCallbackEx",
+        "unsafe extern \"C\" fn(Function: PEX_CALLBACK_FUNCTION, Altitude: PCUNICODE_STRING, Driver: PVOID, Context: PVOID, Cookie: PLARGE_INTEGER, Reserved: PVOID) -> NTSTATUS",
+        true,
+    ),
+    ("CmUnRegisterCallback", "unsafe extern \"C\" fn(Cookie: LARGE_INTEGER) -> NTSTATUS", true),
+    (
+        "ZwCreateFile",
+        "unsafe extern \"C\" fn(FileHandle: PHANDLE, DesiredAccess: ACCESS_MASK, ObjectAttributes: POBJECT_ATTRIBUTES, IoStatusBlock: PIO_STATUS_BLOCK, AllocationSize: PLARGE_INTEGER, FileAttributes: ULONG, ShareAccess: ULONG, CreateDisposition: ULONG, CreateOptions: ULONG, EaBuffer: PVOID, EaLength: ULONG) -> NTSTATUS",
+        true,
+    ),
+    (
+        "ZwReadFile",
+        "unsafe extern \"C\" fn(FileHandle: HANDLE, Event: HANDLE, ApcRoutine: PIO_APC_ROUTINE, ApcContext: PVOID, IoStatusBlock: PIO_STATUS_BLOCK, Buffer: PVOID, Length: ULONG, ByteOffset: PLARGE_INTEGER, Key: PULONG) -> NTSTATUS",
+        true,
+    ),
+    (
+        "ZwWriteFile",
+        "unsafe extern \"C\" fn(FileHandle: HANDLE, Event: HANDLE, ApcRoutine: PIO_APC_ROUTINE, ApcContext: PVOID, IoStatusBlock: PIO_STATUS_BLOCK, Buffer: PVOID, Length: ULONG, ByteOffset: PLARGE_INTEGER, Key: PULONG) -> NTSTATUS",
+        true,
+    ),
+    (
+        "ObRegisterCallbacks",
+        "unsafe extern \"C\" fn(CallbackRegistration: POB_CALLBACK_REGISTRATION, RegistrationHandle: *mut PVOID) -> NTSTATUS",
+        true,
+    ),
+    ("ObUnRegisterCallbacks", "unsafe extern \"C\" fn(RegistrationHandle: PVOID)", false),
+    (
         "PsSetCreateProcessNotifyRoutineEx",
         "unsafe extern \"C\" fn(NotifyRoutine: PCREATE_PROCESS_NOTIFY_ROUTINE_EX, Remove: BOOLEAN) -> NTSTATUS",
         true,

@@ -2,8 +2,8 @@
 //! Regenerate: `cargo run -p kmdf-sim-gen -- write`.
 //!
 //! The items of the real wdk-sys 0.5.2 bindings (data/wdk-sys-0.5.2-bindings.tar.xz:
-//! types.rs, constants.rs) that the 360 roots of data/surface-roots.txt need, transitively,
-//! as bindgen wrote them: 802 names, 1188 items.
+//! types.rs, constants.rs) that the 397 roots of data/surface-roots.txt need, transitively,
+//! as bindgen wrote them: 872 names, 1289 items.
 //! `::core::ffi::c_long`/`c_ulong` are written as Windows' (LLP64) `i32`/`u32`;
 //! bindgen's layout assertions below check the result on the host.
 #![allow(
@@ -904,6 +904,12 @@ const _: () = {
 pub type GUID = _GUID;
 pub type LPGUID = *mut GUID;
 pub type LPCGUID = *const GUID;
+#[repr(C)]
+#[derive(Debug)]
+pub struct _OBJECT_TYPE {
+    _unused: [u8; 0],
+}
+pub type POBJECT_TYPE = *mut _OBJECT_TYPE;
 #[repr(C)]
 #[derive(Debug)]
 pub struct _EPROCESS {
@@ -5158,6 +5164,236 @@ pub mod _KEY_VALUE_INFORMATION_CLASS {
     pub const MaxKeyValueInfoClass: Type = 6;
 }
 pub use self::_KEY_VALUE_INFORMATION_CLASS::Type as KEY_VALUE_INFORMATION_CLASS;
+pub mod _REG_NOTIFY_CLASS {
+    #[allow(unused_imports)]
+    use super::*;
+    pub type Type = ::core::ffi::c_int;
+    pub const RegNtDeleteKey: Type = 0;
+    pub const RegNtPreDeleteKey: Type = 0;
+    pub const RegNtSetValueKey: Type = 1;
+    pub const RegNtPreSetValueKey: Type = 1;
+    pub const RegNtDeleteValueKey: Type = 2;
+    pub const RegNtPreDeleteValueKey: Type = 2;
+    pub const RegNtSetInformationKey: Type = 3;
+    pub const RegNtPreSetInformationKey: Type = 3;
+    pub const RegNtRenameKey: Type = 4;
+    pub const RegNtPreRenameKey: Type = 4;
+    pub const RegNtEnumerateKey: Type = 5;
+    pub const RegNtPreEnumerateKey: Type = 5;
+    pub const RegNtEnumerateValueKey: Type = 6;
+    pub const RegNtPreEnumerateValueKey: Type = 6;
+    pub const RegNtQueryKey: Type = 7;
+    pub const RegNtPreQueryKey: Type = 7;
+    pub const RegNtQueryValueKey: Type = 8;
+    pub const RegNtPreQueryValueKey: Type = 8;
+    pub const RegNtQueryMultipleValueKey: Type = 9;
+    pub const RegNtPreQueryMultipleValueKey: Type = 9;
+    pub const RegNtPreCreateKey: Type = 10;
+    pub const RegNtPostCreateKey: Type = 11;
+    pub const RegNtPreOpenKey: Type = 12;
+    pub const RegNtPostOpenKey: Type = 13;
+    pub const RegNtKeyHandleClose: Type = 14;
+    pub const RegNtPreKeyHandleClose: Type = 14;
+    pub const RegNtPostDeleteKey: Type = 15;
+    pub const RegNtPostSetValueKey: Type = 16;
+    pub const RegNtPostDeleteValueKey: Type = 17;
+    pub const RegNtPostSetInformationKey: Type = 18;
+    pub const RegNtPostRenameKey: Type = 19;
+    pub const RegNtPostEnumerateKey: Type = 20;
+    pub const RegNtPostEnumerateValueKey: Type = 21;
+    pub const RegNtPostQueryKey: Type = 22;
+    pub const RegNtPostQueryValueKey: Type = 23;
+    pub const RegNtPostQueryMultipleValueKey: Type = 24;
+    pub const RegNtPostKeyHandleClose: Type = 25;
+    pub const RegNtPreCreateKeyEx: Type = 26;
+    pub const RegNtPostCreateKeyEx: Type = 27;
+    pub const RegNtPreOpenKeyEx: Type = 28;
+    pub const RegNtPostOpenKeyEx: Type = 29;
+    pub const RegNtPreFlushKey: Type = 30;
+    pub const RegNtPostFlushKey: Type = 31;
+    pub const RegNtPreLoadKey: Type = 32;
+    pub const RegNtPostLoadKey: Type = 33;
+    pub const RegNtPreUnLoadKey: Type = 34;
+    pub const RegNtPostUnLoadKey: Type = 35;
+    pub const RegNtPreQueryKeySecurity: Type = 36;
+    pub const RegNtPostQueryKeySecurity: Type = 37;
+    pub const RegNtPreSetKeySecurity: Type = 38;
+    pub const RegNtPostSetKeySecurity: Type = 39;
+    pub const RegNtCallbackObjectContextCleanup: Type = 40;
+    pub const RegNtPreRestoreKey: Type = 41;
+    pub const RegNtPostRestoreKey: Type = 42;
+    pub const RegNtPreSaveKey: Type = 43;
+    pub const RegNtPostSaveKey: Type = 44;
+    pub const RegNtPreReplaceKey: Type = 45;
+    pub const RegNtPostReplaceKey: Type = 46;
+    pub const RegNtPreQueryKeyName: Type = 47;
+    pub const RegNtPostQueryKeyName: Type = 48;
+    pub const MaxRegNtNotifyClass: Type = 49;
+}
+pub use self::_REG_NOTIFY_CLASS::Type as REG_NOTIFY_CLASS;
+pub type EX_CALLBACK_FUNCTION = ::core::option::Option<
+    unsafe extern "C" fn(
+        CallbackContext: PVOID,
+        Argument1: PVOID,
+        Argument2: PVOID,
+    ) -> NTSTATUS,
+>;
+pub type PEX_CALLBACK_FUNCTION = EX_CALLBACK_FUNCTION;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct _REG_SET_VALUE_KEY_INFORMATION {
+    pub Object: PVOID,
+    pub ValueName: PUNICODE_STRING,
+    pub TitleIndex: ULONG,
+    pub Type: ULONG,
+    pub Data: PVOID,
+    pub DataSize: ULONG,
+    pub CallContext: PVOID,
+    pub ObjectContext: PVOID,
+    pub Reserved: PVOID,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _REG_SET_VALUE_KEY_INFORMATION",
+    ][::core::mem::size_of::<_REG_SET_VALUE_KEY_INFORMATION>() - 64usize];
+    [
+        "Alignment of _REG_SET_VALUE_KEY_INFORMATION",
+    ][::core::mem::align_of::<_REG_SET_VALUE_KEY_INFORMATION>() - 8usize];
+    [
+        "Offset of field: _REG_SET_VALUE_KEY_INFORMATION::Object",
+    ][::core::mem::offset_of!(_REG_SET_VALUE_KEY_INFORMATION, Object) - 0usize];
+    [
+        "Offset of field: _REG_SET_VALUE_KEY_INFORMATION::ValueName",
+    ][::core::mem::offset_of!(_REG_SET_VALUE_KEY_INFORMATION, ValueName) - 8usize];
+    [
+        "Offset of field: _REG_SET_VALUE_KEY_INFORMATION::TitleIndex",
+    ][::core::mem::offset_of!(_REG_SET_VALUE_KEY_INFORMATION, TitleIndex) - 16usize];
+    [
+        "Offset of field: _REG_SET_VALUE_KEY_INFORMATION::Type",
+    ][::core::mem::offset_of!(_REG_SET_VALUE_KEY_INFORMATION, Type) - 20usize];
+    [
+        "Offset of field: _REG_SET_VALUE_KEY_INFORMATION::Data",
+    ][::core::mem::offset_of!(_REG_SET_VALUE_KEY_INFORMATION, Data) - 24usize];
+    [
+        "Offset of field: _REG_SET_VALUE_KEY_INFORMATION::DataSize",
+    ][::core::mem::offset_of!(_REG_SET_VALUE_KEY_INFORMATION, DataSize) - 32usize];
+    [
+        "Offset of field: _REG_SET_VALUE_KEY_INFORMATION::CallContext",
+    ][::core::mem::offset_of!(_REG_SET_VALUE_KEY_INFORMATION, CallContext) - 40usize];
+    [
+        "Offset of field: _REG_SET_VALUE_KEY_INFORMATION::ObjectContext",
+    ][::core::mem::offset_of!(_REG_SET_VALUE_KEY_INFORMATION, ObjectContext) - 48usize];
+    [
+        "Offset of field: _REG_SET_VALUE_KEY_INFORMATION::Reserved",
+    ][::core::mem::offset_of!(_REG_SET_VALUE_KEY_INFORMATION, Reserved) - 56usize];
+};
+impl Default for _REG_SET_VALUE_KEY_INFORMATION {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type REG_SET_VALUE_KEY_INFORMATION = _REG_SET_VALUE_KEY_INFORMATION;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct _REG_DELETE_VALUE_KEY_INFORMATION {
+    pub Object: PVOID,
+    pub ValueName: PUNICODE_STRING,
+    pub CallContext: PVOID,
+    pub ObjectContext: PVOID,
+    pub Reserved: PVOID,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _REG_DELETE_VALUE_KEY_INFORMATION",
+    ][::core::mem::size_of::<_REG_DELETE_VALUE_KEY_INFORMATION>() - 40usize];
+    [
+        "Alignment of _REG_DELETE_VALUE_KEY_INFORMATION",
+    ][::core::mem::align_of::<_REG_DELETE_VALUE_KEY_INFORMATION>() - 8usize];
+    [
+        "Offset of field: _REG_DELETE_VALUE_KEY_INFORMATION::Object",
+    ][::core::mem::offset_of!(_REG_DELETE_VALUE_KEY_INFORMATION, Object) - 0usize];
+    [
+        "Offset of field: _REG_DELETE_VALUE_KEY_INFORMATION::ValueName",
+    ][::core::mem::offset_of!(_REG_DELETE_VALUE_KEY_INFORMATION, ValueName) - 8usize];
+    [
+        "Offset of field: _REG_DELETE_VALUE_KEY_INFORMATION::CallContext",
+    ][::core::mem::offset_of!(_REG_DELETE_VALUE_KEY_INFORMATION, CallContext) - 16usize];
+    [
+        "Offset of field: _REG_DELETE_VALUE_KEY_INFORMATION::ObjectContext",
+    ][::core::mem::offset_of!(_REG_DELETE_VALUE_KEY_INFORMATION, ObjectContext)
+        - 24usize];
+    [
+        "Offset of field: _REG_DELETE_VALUE_KEY_INFORMATION::Reserved",
+    ][::core::mem::offset_of!(_REG_DELETE_VALUE_KEY_INFORMATION, Reserved) - 32usize];
+};
+impl Default for _REG_DELETE_VALUE_KEY_INFORMATION {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type REG_DELETE_VALUE_KEY_INFORMATION = _REG_DELETE_VALUE_KEY_INFORMATION;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct _REG_POST_OPERATION_INFORMATION {
+    pub Object: PVOID,
+    pub Status: NTSTATUS,
+    pub PreInformation: PVOID,
+    pub ReturnStatus: NTSTATUS,
+    pub CallContext: PVOID,
+    pub ObjectContext: PVOID,
+    pub Reserved: PVOID,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _REG_POST_OPERATION_INFORMATION",
+    ][::core::mem::size_of::<_REG_POST_OPERATION_INFORMATION>() - 56usize];
+    [
+        "Alignment of _REG_POST_OPERATION_INFORMATION",
+    ][::core::mem::align_of::<_REG_POST_OPERATION_INFORMATION>() - 8usize];
+    [
+        "Offset of field: _REG_POST_OPERATION_INFORMATION::Object",
+    ][::core::mem::offset_of!(_REG_POST_OPERATION_INFORMATION, Object) - 0usize];
+    [
+        "Offset of field: _REG_POST_OPERATION_INFORMATION::Status",
+    ][::core::mem::offset_of!(_REG_POST_OPERATION_INFORMATION, Status) - 8usize];
+    [
+        "Offset of field: _REG_POST_OPERATION_INFORMATION::PreInformation",
+    ][::core::mem::offset_of!(_REG_POST_OPERATION_INFORMATION, PreInformation)
+        - 16usize];
+    [
+        "Offset of field: _REG_POST_OPERATION_INFORMATION::ReturnStatus",
+    ][::core::mem::offset_of!(_REG_POST_OPERATION_INFORMATION, ReturnStatus) - 24usize];
+    [
+        "Offset of field: _REG_POST_OPERATION_INFORMATION::CallContext",
+    ][::core::mem::offset_of!(_REG_POST_OPERATION_INFORMATION, CallContext) - 32usize];
+    [
+        "Offset of field: _REG_POST_OPERATION_INFORMATION::ObjectContext",
+    ][::core::mem::offset_of!(_REG_POST_OPERATION_INFORMATION, ObjectContext) - 40usize];
+    [
+        "Offset of field: _REG_POST_OPERATION_INFORMATION::Reserved",
+    ][::core::mem::offset_of!(_REG_POST_OPERATION_INFORMATION, Reserved) - 48usize];
+};
+impl Default for _REG_POST_OPERATION_INFORMATION {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type REG_POST_OPERATION_INFORMATION = _REG_POST_OPERATION_INFORMATION;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct _CLIENT_ID {
@@ -10643,6 +10879,694 @@ impl Default for _IO_STACK_LOCATION {
 }
 pub type IO_STACK_LOCATION = _IO_STACK_LOCATION;
 pub type PIO_STACK_LOCATION = *mut _IO_STACK_LOCATION;
+pub type OB_OPERATION = ULONG;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _OB_PRE_CREATE_HANDLE_INFORMATION {
+    pub DesiredAccess: ACCESS_MASK,
+    pub OriginalDesiredAccess: ACCESS_MASK,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _OB_PRE_CREATE_HANDLE_INFORMATION",
+    ][::core::mem::size_of::<_OB_PRE_CREATE_HANDLE_INFORMATION>() - 8usize];
+    [
+        "Alignment of _OB_PRE_CREATE_HANDLE_INFORMATION",
+    ][::core::mem::align_of::<_OB_PRE_CREATE_HANDLE_INFORMATION>() - 4usize];
+    [
+        "Offset of field: _OB_PRE_CREATE_HANDLE_INFORMATION::DesiredAccess",
+    ][::core::mem::offset_of!(_OB_PRE_CREATE_HANDLE_INFORMATION, DesiredAccess)
+        - 0usize];
+    [
+        "Offset of field: _OB_PRE_CREATE_HANDLE_INFORMATION::OriginalDesiredAccess",
+    ][::core::mem::offset_of!(_OB_PRE_CREATE_HANDLE_INFORMATION, OriginalDesiredAccess)
+        - 4usize];
+};
+pub type OB_PRE_CREATE_HANDLE_INFORMATION = _OB_PRE_CREATE_HANDLE_INFORMATION;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct _OB_PRE_DUPLICATE_HANDLE_INFORMATION {
+    pub DesiredAccess: ACCESS_MASK,
+    pub OriginalDesiredAccess: ACCESS_MASK,
+    pub SourceProcess: PVOID,
+    pub TargetProcess: PVOID,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _OB_PRE_DUPLICATE_HANDLE_INFORMATION",
+    ][::core::mem::size_of::<_OB_PRE_DUPLICATE_HANDLE_INFORMATION>() - 24usize];
+    [
+        "Alignment of _OB_PRE_DUPLICATE_HANDLE_INFORMATION",
+    ][::core::mem::align_of::<_OB_PRE_DUPLICATE_HANDLE_INFORMATION>() - 8usize];
+    [
+        "Offset of field: _OB_PRE_DUPLICATE_HANDLE_INFORMATION::DesiredAccess",
+    ][::core::mem::offset_of!(_OB_PRE_DUPLICATE_HANDLE_INFORMATION, DesiredAccess)
+        - 0usize];
+    [
+        "Offset of field: _OB_PRE_DUPLICATE_HANDLE_INFORMATION::OriginalDesiredAccess",
+    ][::core::mem::offset_of!(
+        _OB_PRE_DUPLICATE_HANDLE_INFORMATION, OriginalDesiredAccess
+    ) - 4usize];
+    [
+        "Offset of field: _OB_PRE_DUPLICATE_HANDLE_INFORMATION::SourceProcess",
+    ][::core::mem::offset_of!(_OB_PRE_DUPLICATE_HANDLE_INFORMATION, SourceProcess)
+        - 8usize];
+    [
+        "Offset of field: _OB_PRE_DUPLICATE_HANDLE_INFORMATION::TargetProcess",
+    ][::core::mem::offset_of!(_OB_PRE_DUPLICATE_HANDLE_INFORMATION, TargetProcess)
+        - 16usize];
+};
+impl Default for _OB_PRE_DUPLICATE_HANDLE_INFORMATION {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type OB_PRE_DUPLICATE_HANDLE_INFORMATION = _OB_PRE_DUPLICATE_HANDLE_INFORMATION;
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub union _OB_PRE_OPERATION_PARAMETERS {
+    pub CreateHandleInformation: OB_PRE_CREATE_HANDLE_INFORMATION,
+    pub DuplicateHandleInformation: OB_PRE_DUPLICATE_HANDLE_INFORMATION,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _OB_PRE_OPERATION_PARAMETERS",
+    ][::core::mem::size_of::<_OB_PRE_OPERATION_PARAMETERS>() - 24usize];
+    [
+        "Alignment of _OB_PRE_OPERATION_PARAMETERS",
+    ][::core::mem::align_of::<_OB_PRE_OPERATION_PARAMETERS>() - 8usize];
+    [
+        "Offset of field: _OB_PRE_OPERATION_PARAMETERS::CreateHandleInformation",
+    ][::core::mem::offset_of!(_OB_PRE_OPERATION_PARAMETERS, CreateHandleInformation)
+        - 0usize];
+    [
+        "Offset of field: _OB_PRE_OPERATION_PARAMETERS::DuplicateHandleInformation",
+    ][::core::mem::offset_of!(_OB_PRE_OPERATION_PARAMETERS, DuplicateHandleInformation)
+        - 0usize];
+};
+impl Default for _OB_PRE_OPERATION_PARAMETERS {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type OB_PRE_OPERATION_PARAMETERS = _OB_PRE_OPERATION_PARAMETERS;
+pub type POB_PRE_OPERATION_PARAMETERS = *mut _OB_PRE_OPERATION_PARAMETERS;
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub struct _OB_PRE_OPERATION_INFORMATION {
+    pub Operation: OB_OPERATION,
+    pub __bindgen_anon_1: _OB_PRE_OPERATION_INFORMATION__bindgen_ty_1,
+    pub Object: PVOID,
+    pub ObjectType: POBJECT_TYPE,
+    pub CallContext: PVOID,
+    pub Parameters: POB_PRE_OPERATION_PARAMETERS,
+}
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub union _OB_PRE_OPERATION_INFORMATION__bindgen_ty_1 {
+    pub Flags: ULONG,
+    pub __bindgen_anon_1: _OB_PRE_OPERATION_INFORMATION__bindgen_ty_1__bindgen_ty_1,
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _OB_PRE_OPERATION_INFORMATION__bindgen_ty_1__bindgen_ty_1 {
+    pub _bindgen_align: [u32; 0],
+    pub _bitfield_1: __BindgenBitfieldUnit<[u8; 4usize]>,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _OB_PRE_OPERATION_INFORMATION__bindgen_ty_1__bindgen_ty_1",
+    ][::core::mem::size_of::<_OB_PRE_OPERATION_INFORMATION__bindgen_ty_1__bindgen_ty_1>()
+        - 4usize];
+    [
+        "Alignment of _OB_PRE_OPERATION_INFORMATION__bindgen_ty_1__bindgen_ty_1",
+    ][::core::mem::align_of::<
+        _OB_PRE_OPERATION_INFORMATION__bindgen_ty_1__bindgen_ty_1,
+    >() - 4usize];
+};
+impl _OB_PRE_OPERATION_INFORMATION__bindgen_ty_1__bindgen_ty_1 {
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub fn KernelHandle(&self) -> ULONG {
+        unsafe {
+            ::core::mem::transmute(self._bitfield_1.get_const::<0usize, 1u8>() as u32)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub fn set_KernelHandle(&mut self, val: ULONG) {
+        unsafe {
+            let val: u32 = ::core::mem::transmute(val);
+            self._bitfield_1.set_const::<0usize, 1u8>(val as u64)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub unsafe fn KernelHandle_raw(this: *const Self) -> ULONG {
+        unsafe {
+            ::core::mem::transmute(
+                <__BindgenBitfieldUnit<
+                    [u8; 4usize],
+                >>::raw_get_const::<
+                    0usize,
+                    1u8,
+                >(::core::ptr::addr_of!((*this)._bitfield_1)) as u32,
+            )
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub unsafe fn set_KernelHandle_raw(this: *mut Self, val: ULONG) {
+        unsafe {
+            let val: u32 = ::core::mem::transmute(val);
+            <__BindgenBitfieldUnit<
+                [u8; 4usize],
+            >>::raw_set_const::<
+                0usize,
+                1u8,
+            >(::core::ptr::addr_of_mut!((*this)._bitfield_1), val as u64)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub fn Reserved(&self) -> ULONG {
+        unsafe {
+            ::core::mem::transmute(self._bitfield_1.get_const::<1usize, 31u8>() as u32)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub fn set_Reserved(&mut self, val: ULONG) {
+        unsafe {
+            let val: u32 = ::core::mem::transmute(val);
+            self._bitfield_1.set_const::<1usize, 31u8>(val as u64)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub unsafe fn Reserved_raw(this: *const Self) -> ULONG {
+        unsafe {
+            ::core::mem::transmute(
+                <__BindgenBitfieldUnit<
+                    [u8; 4usize],
+                >>::raw_get_const::<
+                    1usize,
+                    31u8,
+                >(::core::ptr::addr_of!((*this)._bitfield_1)) as u32,
+            )
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub unsafe fn set_Reserved_raw(this: *mut Self, val: ULONG) {
+        unsafe {
+            let val: u32 = ::core::mem::transmute(val);
+            <__BindgenBitfieldUnit<
+                [u8; 4usize],
+            >>::raw_set_const::<
+                1usize,
+                31u8,
+            >(::core::ptr::addr_of_mut!((*this)._bitfield_1), val as u64)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub fn new_bitfield_1(
+        KernelHandle: ULONG,
+        Reserved: ULONG,
+    ) -> __BindgenBitfieldUnit<[u8; 4usize]> {
+        let mut __bindgen_bitfield_unit: __BindgenBitfieldUnit<[u8; 4usize]> = Default::default();
+        __bindgen_bitfield_unit
+            .set_const::<
+                0usize,
+                1u8,
+            >({
+                let KernelHandle: u32 = unsafe { ::core::mem::transmute(KernelHandle) };
+                KernelHandle as u64
+            });
+        __bindgen_bitfield_unit
+            .set_const::<
+                1usize,
+                31u8,
+            >({
+                let Reserved: u32 = unsafe { ::core::mem::transmute(Reserved) };
+                Reserved as u64
+            });
+        __bindgen_bitfield_unit
+    }
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _OB_PRE_OPERATION_INFORMATION__bindgen_ty_1",
+    ][::core::mem::size_of::<_OB_PRE_OPERATION_INFORMATION__bindgen_ty_1>() - 4usize];
+    [
+        "Alignment of _OB_PRE_OPERATION_INFORMATION__bindgen_ty_1",
+    ][::core::mem::align_of::<_OB_PRE_OPERATION_INFORMATION__bindgen_ty_1>() - 4usize];
+    [
+        "Offset of field: _OB_PRE_OPERATION_INFORMATION__bindgen_ty_1::Flags",
+    ][::core::mem::offset_of!(_OB_PRE_OPERATION_INFORMATION__bindgen_ty_1, Flags)
+        - 0usize];
+};
+impl Default for _OB_PRE_OPERATION_INFORMATION__bindgen_ty_1 {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _OB_PRE_OPERATION_INFORMATION",
+    ][::core::mem::size_of::<_OB_PRE_OPERATION_INFORMATION>() - 40usize];
+    [
+        "Alignment of _OB_PRE_OPERATION_INFORMATION",
+    ][::core::mem::align_of::<_OB_PRE_OPERATION_INFORMATION>() - 8usize];
+    [
+        "Offset of field: _OB_PRE_OPERATION_INFORMATION::Operation",
+    ][::core::mem::offset_of!(_OB_PRE_OPERATION_INFORMATION, Operation) - 0usize];
+    [
+        "Offset of field: _OB_PRE_OPERATION_INFORMATION::Object",
+    ][::core::mem::offset_of!(_OB_PRE_OPERATION_INFORMATION, Object) - 8usize];
+    [
+        "Offset of field: _OB_PRE_OPERATION_INFORMATION::ObjectType",
+    ][::core::mem::offset_of!(_OB_PRE_OPERATION_INFORMATION, ObjectType) - 16usize];
+    [
+        "Offset of field: _OB_PRE_OPERATION_INFORMATION::CallContext",
+    ][::core::mem::offset_of!(_OB_PRE_OPERATION_INFORMATION, CallContext) - 24usize];
+    [
+        "Offset of field: _OB_PRE_OPERATION_INFORMATION::Parameters",
+    ][::core::mem::offset_of!(_OB_PRE_OPERATION_INFORMATION, Parameters) - 32usize];
+};
+impl Default for _OB_PRE_OPERATION_INFORMATION {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type OB_PRE_OPERATION_INFORMATION = _OB_PRE_OPERATION_INFORMATION;
+pub type POB_PRE_OPERATION_INFORMATION = *mut _OB_PRE_OPERATION_INFORMATION;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _OB_POST_CREATE_HANDLE_INFORMATION {
+    pub GrantedAccess: ACCESS_MASK,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _OB_POST_CREATE_HANDLE_INFORMATION",
+    ][::core::mem::size_of::<_OB_POST_CREATE_HANDLE_INFORMATION>() - 4usize];
+    [
+        "Alignment of _OB_POST_CREATE_HANDLE_INFORMATION",
+    ][::core::mem::align_of::<_OB_POST_CREATE_HANDLE_INFORMATION>() - 4usize];
+    [
+        "Offset of field: _OB_POST_CREATE_HANDLE_INFORMATION::GrantedAccess",
+    ][::core::mem::offset_of!(_OB_POST_CREATE_HANDLE_INFORMATION, GrantedAccess)
+        - 0usize];
+};
+pub type OB_POST_CREATE_HANDLE_INFORMATION = _OB_POST_CREATE_HANDLE_INFORMATION;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _OB_POST_DUPLICATE_HANDLE_INFORMATION {
+    pub GrantedAccess: ACCESS_MASK,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _OB_POST_DUPLICATE_HANDLE_INFORMATION",
+    ][::core::mem::size_of::<_OB_POST_DUPLICATE_HANDLE_INFORMATION>() - 4usize];
+    [
+        "Alignment of _OB_POST_DUPLICATE_HANDLE_INFORMATION",
+    ][::core::mem::align_of::<_OB_POST_DUPLICATE_HANDLE_INFORMATION>() - 4usize];
+    [
+        "Offset of field: _OB_POST_DUPLICATE_HANDLE_INFORMATION::GrantedAccess",
+    ][::core::mem::offset_of!(_OB_POST_DUPLICATE_HANDLE_INFORMATION, GrantedAccess)
+        - 0usize];
+};
+pub type OB_POST_DUPLICATE_HANDLE_INFORMATION = _OB_POST_DUPLICATE_HANDLE_INFORMATION;
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub union _OB_POST_OPERATION_PARAMETERS {
+    pub CreateHandleInformation: OB_POST_CREATE_HANDLE_INFORMATION,
+    pub DuplicateHandleInformation: OB_POST_DUPLICATE_HANDLE_INFORMATION,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _OB_POST_OPERATION_PARAMETERS",
+    ][::core::mem::size_of::<_OB_POST_OPERATION_PARAMETERS>() - 4usize];
+    [
+        "Alignment of _OB_POST_OPERATION_PARAMETERS",
+    ][::core::mem::align_of::<_OB_POST_OPERATION_PARAMETERS>() - 4usize];
+    [
+        "Offset of field: _OB_POST_OPERATION_PARAMETERS::CreateHandleInformation",
+    ][::core::mem::offset_of!(_OB_POST_OPERATION_PARAMETERS, CreateHandleInformation)
+        - 0usize];
+    [
+        "Offset of field: _OB_POST_OPERATION_PARAMETERS::DuplicateHandleInformation",
+    ][::core::mem::offset_of!(_OB_POST_OPERATION_PARAMETERS, DuplicateHandleInformation)
+        - 0usize];
+};
+impl Default for _OB_POST_OPERATION_PARAMETERS {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type OB_POST_OPERATION_PARAMETERS = _OB_POST_OPERATION_PARAMETERS;
+pub type POB_POST_OPERATION_PARAMETERS = *mut _OB_POST_OPERATION_PARAMETERS;
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub struct _OB_POST_OPERATION_INFORMATION {
+    pub Operation: OB_OPERATION,
+    pub __bindgen_anon_1: _OB_POST_OPERATION_INFORMATION__bindgen_ty_1,
+    pub Object: PVOID,
+    pub ObjectType: POBJECT_TYPE,
+    pub CallContext: PVOID,
+    pub ReturnStatus: NTSTATUS,
+    pub Parameters: POB_POST_OPERATION_PARAMETERS,
+}
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub union _OB_POST_OPERATION_INFORMATION__bindgen_ty_1 {
+    pub Flags: ULONG,
+    pub __bindgen_anon_1: _OB_POST_OPERATION_INFORMATION__bindgen_ty_1__bindgen_ty_1,
+}
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _OB_POST_OPERATION_INFORMATION__bindgen_ty_1__bindgen_ty_1 {
+    pub _bindgen_align: [u32; 0],
+    pub _bitfield_1: __BindgenBitfieldUnit<[u8; 4usize]>,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _OB_POST_OPERATION_INFORMATION__bindgen_ty_1__bindgen_ty_1",
+    ][::core::mem::size_of::<
+        _OB_POST_OPERATION_INFORMATION__bindgen_ty_1__bindgen_ty_1,
+    >() - 4usize];
+    [
+        "Alignment of _OB_POST_OPERATION_INFORMATION__bindgen_ty_1__bindgen_ty_1",
+    ][::core::mem::align_of::<
+        _OB_POST_OPERATION_INFORMATION__bindgen_ty_1__bindgen_ty_1,
+    >() - 4usize];
+};
+impl _OB_POST_OPERATION_INFORMATION__bindgen_ty_1__bindgen_ty_1 {
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub fn KernelHandle(&self) -> ULONG {
+        unsafe {
+            ::core::mem::transmute(self._bitfield_1.get_const::<0usize, 1u8>() as u32)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub fn set_KernelHandle(&mut self, val: ULONG) {
+        unsafe {
+            let val: u32 = ::core::mem::transmute(val);
+            self._bitfield_1.set_const::<0usize, 1u8>(val as u64)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub unsafe fn KernelHandle_raw(this: *const Self) -> ULONG {
+        unsafe {
+            ::core::mem::transmute(
+                <__BindgenBitfieldUnit<
+                    [u8; 4usize],
+                >>::raw_get_const::<
+                    0usize,
+                    1u8,
+                >(::core::ptr::addr_of!((*this)._bitfield_1)) as u32,
+            )
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub unsafe fn set_KernelHandle_raw(this: *mut Self, val: ULONG) {
+        unsafe {
+            let val: u32 = ::core::mem::transmute(val);
+            <__BindgenBitfieldUnit<
+                [u8; 4usize],
+            >>::raw_set_const::<
+                0usize,
+                1u8,
+            >(::core::ptr::addr_of_mut!((*this)._bitfield_1), val as u64)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub fn Reserved(&self) -> ULONG {
+        unsafe {
+            ::core::mem::transmute(self._bitfield_1.get_const::<1usize, 31u8>() as u32)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub fn set_Reserved(&mut self, val: ULONG) {
+        unsafe {
+            let val: u32 = ::core::mem::transmute(val);
+            self._bitfield_1.set_const::<1usize, 31u8>(val as u64)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub unsafe fn Reserved_raw(this: *const Self) -> ULONG {
+        unsafe {
+            ::core::mem::transmute(
+                <__BindgenBitfieldUnit<
+                    [u8; 4usize],
+                >>::raw_get_const::<
+                    1usize,
+                    31u8,
+                >(::core::ptr::addr_of!((*this)._bitfield_1)) as u32,
+            )
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub unsafe fn set_Reserved_raw(this: *mut Self, val: ULONG) {
+        unsafe {
+            let val: u32 = ::core::mem::transmute(val);
+            <__BindgenBitfieldUnit<
+                [u8; 4usize],
+            >>::raw_set_const::<
+                1usize,
+                31u8,
+            >(::core::ptr::addr_of_mut!((*this)._bitfield_1), val as u64)
+        }
+    }
+    #[inline]
+    #[allow(unnecessary_transmutes)]
+    pub fn new_bitfield_1(
+        KernelHandle: ULONG,
+        Reserved: ULONG,
+    ) -> __BindgenBitfieldUnit<[u8; 4usize]> {
+        let mut __bindgen_bitfield_unit: __BindgenBitfieldUnit<[u8; 4usize]> = Default::default();
+        __bindgen_bitfield_unit
+            .set_const::<
+                0usize,
+                1u8,
+            >({
+                let KernelHandle: u32 = unsafe { ::core::mem::transmute(KernelHandle) };
+                KernelHandle as u64
+            });
+        __bindgen_bitfield_unit
+            .set_const::<
+                1usize,
+                31u8,
+            >({
+                let Reserved: u32 = unsafe { ::core::mem::transmute(Reserved) };
+                Reserved as u64
+            });
+        __bindgen_bitfield_unit
+    }
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _OB_POST_OPERATION_INFORMATION__bindgen_ty_1",
+    ][::core::mem::size_of::<_OB_POST_OPERATION_INFORMATION__bindgen_ty_1>() - 4usize];
+    [
+        "Alignment of _OB_POST_OPERATION_INFORMATION__bindgen_ty_1",
+    ][::core::mem::align_of::<_OB_POST_OPERATION_INFORMATION__bindgen_ty_1>() - 4usize];
+    [
+        "Offset of field: _OB_POST_OPERATION_INFORMATION__bindgen_ty_1::Flags",
+    ][::core::mem::offset_of!(_OB_POST_OPERATION_INFORMATION__bindgen_ty_1, Flags)
+        - 0usize];
+};
+impl Default for _OB_POST_OPERATION_INFORMATION__bindgen_ty_1 {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _OB_POST_OPERATION_INFORMATION",
+    ][::core::mem::size_of::<_OB_POST_OPERATION_INFORMATION>() - 48usize];
+    [
+        "Alignment of _OB_POST_OPERATION_INFORMATION",
+    ][::core::mem::align_of::<_OB_POST_OPERATION_INFORMATION>() - 8usize];
+    [
+        "Offset of field: _OB_POST_OPERATION_INFORMATION::Operation",
+    ][::core::mem::offset_of!(_OB_POST_OPERATION_INFORMATION, Operation) - 0usize];
+    [
+        "Offset of field: _OB_POST_OPERATION_INFORMATION::Object",
+    ][::core::mem::offset_of!(_OB_POST_OPERATION_INFORMATION, Object) - 8usize];
+    [
+        "Offset of field: _OB_POST_OPERATION_INFORMATION::ObjectType",
+    ][::core::mem::offset_of!(_OB_POST_OPERATION_INFORMATION, ObjectType) - 16usize];
+    [
+        "Offset of field: _OB_POST_OPERATION_INFORMATION::CallContext",
+    ][::core::mem::offset_of!(_OB_POST_OPERATION_INFORMATION, CallContext) - 24usize];
+    [
+        "Offset of field: _OB_POST_OPERATION_INFORMATION::ReturnStatus",
+    ][::core::mem::offset_of!(_OB_POST_OPERATION_INFORMATION, ReturnStatus) - 32usize];
+    [
+        "Offset of field: _OB_POST_OPERATION_INFORMATION::Parameters",
+    ][::core::mem::offset_of!(_OB_POST_OPERATION_INFORMATION, Parameters) - 40usize];
+};
+impl Default for _OB_POST_OPERATION_INFORMATION {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type OB_POST_OPERATION_INFORMATION = _OB_POST_OPERATION_INFORMATION;
+pub type POB_POST_OPERATION_INFORMATION = *mut _OB_POST_OPERATION_INFORMATION;
+pub mod _OB_PREOP_CALLBACK_STATUS {
+    #[allow(unused_imports)]
+    use super::*;
+    pub type Type = ::core::ffi::c_int;
+    pub const OB_PREOP_SUCCESS: Type = 0;
+}
+pub use self::_OB_PREOP_CALLBACK_STATUS::Type as OB_PREOP_CALLBACK_STATUS;
+pub type POB_PRE_OPERATION_CALLBACK = ::core::option::Option<
+    unsafe extern "C" fn(
+        RegistrationContext: PVOID,
+        OperationInformation: POB_PRE_OPERATION_INFORMATION,
+    ) -> OB_PREOP_CALLBACK_STATUS,
+>;
+pub type POB_POST_OPERATION_CALLBACK = ::core::option::Option<
+    unsafe extern "C" fn(
+        RegistrationContext: PVOID,
+        OperationInformation: POB_POST_OPERATION_INFORMATION,
+    ),
+>;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct _OB_OPERATION_REGISTRATION {
+    pub ObjectType: *mut POBJECT_TYPE,
+    pub Operations: OB_OPERATION,
+    pub PreOperation: POB_PRE_OPERATION_CALLBACK,
+    pub PostOperation: POB_POST_OPERATION_CALLBACK,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _OB_OPERATION_REGISTRATION",
+    ][::core::mem::size_of::<_OB_OPERATION_REGISTRATION>() - 32usize];
+    [
+        "Alignment of _OB_OPERATION_REGISTRATION",
+    ][::core::mem::align_of::<_OB_OPERATION_REGISTRATION>() - 8usize];
+    [
+        "Offset of field: _OB_OPERATION_REGISTRATION::ObjectType",
+    ][::core::mem::offset_of!(_OB_OPERATION_REGISTRATION, ObjectType) - 0usize];
+    [
+        "Offset of field: _OB_OPERATION_REGISTRATION::Operations",
+    ][::core::mem::offset_of!(_OB_OPERATION_REGISTRATION, Operations) - 8usize];
+    [
+        "Offset of field: _OB_OPERATION_REGISTRATION::PreOperation",
+    ][::core::mem::offset_of!(_OB_OPERATION_REGISTRATION, PreOperation) - 16usize];
+    [
+        "Offset of field: _OB_OPERATION_REGISTRATION::PostOperation",
+    ][::core::mem::offset_of!(_OB_OPERATION_REGISTRATION, PostOperation) - 24usize];
+};
+impl Default for _OB_OPERATION_REGISTRATION {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type OB_OPERATION_REGISTRATION = _OB_OPERATION_REGISTRATION;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct _OB_CALLBACK_REGISTRATION {
+    pub Version: USHORT,
+    pub OperationRegistrationCount: USHORT,
+    pub Altitude: UNICODE_STRING,
+    pub RegistrationContext: PVOID,
+    pub OperationRegistration: *mut OB_OPERATION_REGISTRATION,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _OB_CALLBACK_REGISTRATION",
+    ][::core::mem::size_of::<_OB_CALLBACK_REGISTRATION>() - 40usize];
+    [
+        "Alignment of _OB_CALLBACK_REGISTRATION",
+    ][::core::mem::align_of::<_OB_CALLBACK_REGISTRATION>() - 8usize];
+    [
+        "Offset of field: _OB_CALLBACK_REGISTRATION::Version",
+    ][::core::mem::offset_of!(_OB_CALLBACK_REGISTRATION, Version) - 0usize];
+    [
+        "Offset of field: _OB_CALLBACK_REGISTRATION::OperationRegistrationCount",
+    ][::core::mem::offset_of!(_OB_CALLBACK_REGISTRATION, OperationRegistrationCount)
+        - 2usize];
+    [
+        "Offset of field: _OB_CALLBACK_REGISTRATION::Altitude",
+    ][::core::mem::offset_of!(_OB_CALLBACK_REGISTRATION, Altitude) - 8usize];
+    [
+        "Offset of field: _OB_CALLBACK_REGISTRATION::RegistrationContext",
+    ][::core::mem::offset_of!(_OB_CALLBACK_REGISTRATION, RegistrationContext) - 24usize];
+    [
+        "Offset of field: _OB_CALLBACK_REGISTRATION::OperationRegistration",
+    ][::core::mem::offset_of!(_OB_CALLBACK_REGISTRATION, OperationRegistration)
+        - 32usize];
+};
+impl Default for _OB_CALLBACK_REGISTRATION {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type OB_CALLBACK_REGISTRATION = _OB_CALLBACK_REGISTRATION;
+pub type POB_CALLBACK_REGISTRATION = *mut _OB_CALLBACK_REGISTRATION;
 pub type PCREATE_PROCESS_NOTIFY_ROUTINE = ::core::option::Option<
     unsafe extern "C" fn(ParentId: HANDLE, ProcessId: HANDLE, Create: BOOLEAN),
 >;
@@ -13371,9 +14295,33 @@ pub const METHOD_BUFFERED: u32 = 0;
 pub const METHOD_IN_DIRECT: u32 = 1;
 pub const METHOD_OUT_DIRECT: u32 = 2;
 pub const METHOD_NEITHER: u32 = 3;
+pub const FILE_SUPERSEDED: u32 = 0;
+pub const FILE_OPENED: u32 = 1;
+pub const FILE_CREATED: u32 = 2;
+pub const FILE_OVERWRITTEN: u32 = 3;
+pub const FILE_READ_DATA: u32 = 1;
+pub const FILE_WRITE_DATA: u32 = 2;
+pub const FILE_APPEND_DATA: u32 = 4;
+pub const FILE_SHARE_READ: u32 = 1;
+pub const FILE_SHARE_WRITE: u32 = 2;
+pub const FILE_ATTRIBUTE_NORMAL: u32 = 128;
+pub const FILE_SUPERSEDE: u32 = 0;
+pub const FILE_OPEN: u32 = 1;
+pub const FILE_CREATE: u32 = 2;
+pub const FILE_OPEN_IF: u32 = 3;
+pub const FILE_OVERWRITE: u32 = 4;
+pub const FILE_OVERWRITE_IF: u32 = 5;
+pub const FILE_SYNCHRONOUS_IO_ALERT: u32 = 16;
+pub const FILE_SYNCHRONOUS_IO_NONALERT: u32 = 32;
+pub const FILE_NON_DIRECTORY_FILE: u32 = 64;
 pub const FILE_ANY_ACCESS: u32 = 0;
 pub const FILE_READ_ACCESS: u32 = 1;
 pub const FILE_WRITE_ACCESS: u32 = 2;
+pub const FILE_GENERIC_READ: u32 = 1179785;
+pub const FILE_GENERIC_WRITE: u32 = 1179926;
+pub const OB_FLT_REGISTRATION_VERSION: u32 = 256;
+pub const OB_OPERATION_HANDLE_CREATE: u32 = 1;
+pub const OB_OPERATION_HANDLE_DUPLICATE: u32 = 2;
 pub const PASSIVE_LEVEL: u32 = 0;
 pub const APC_LEVEL: u32 = 1;
 pub const DISPATCH_LEVEL: u32 = 2;

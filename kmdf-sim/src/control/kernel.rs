@@ -36,4 +36,45 @@ impl Machine {
         let image = crate::model::kernel::notify::ProcessImage { image, command_line };
         self.engine.create_process(parent, image)
     }
+
+    /// An application sets value `name` (`kind`, `data`) of the existing key
+    /// at the absolute `\Registry\...` `path`: the registry callbacks
+    /// drivers registered run before and after (F149) and may block it.
+    /// Returns the status the application sees (STATUS_OBJECT_NAME_NOT_FOUND
+    /// for a key that does not exist). [`Machine::registry_set_value`] is the
+    /// test's own seeding, which no callback sees.
+    pub fn app_set_value(&self, path: &str, name: &str, kind: u32, data: &[u8]) -> Result<NTSTATUS, Stopped> {
+        let operation = crate::model::kernel::cm_callback::AppOperation::SetValue { kind, data };
+        self.engine.app_registry_operation(path, name, operation)
+    }
+
+    /// An application deletes value `name` of the key at `path`, as
+    /// [`Machine::app_set_value`] sets one.
+    pub fn app_delete_value(&self, path: &str, name: &str) -> Result<NTSTATUS, Stopped> {
+        self.engine.app_registry_operation(path, name, crate::model::kernel::cm_callback::AppOperation::DeleteValue)
+    }
+
+    /// Puts a file with `data` at `path` (`\??\C:\...`, `\DosDevices\...` or
+    /// `\SystemRoot\...`) in the namespace ZwCreateFile opens (F150);
+    /// STATUS_OBJECT_NAME_INVALID for a path outside it.
+    pub fn put_file(&self, path: &str, data: &[u8]) -> Result<(), NTSTATUS> {
+        self.state(|s| s.kernel.files.put(path, data))
+    }
+
+    /// The contents of the file at `path`, if there is one (F150).
+    pub fn file_contents(&self, path: &str) -> Option<Vec<u8>> {
+        self.state(|s| s.kernel.files.get(path))
+    }
+
+    /// An application opens a handle to a process with `desired` access: the
+    /// object callbacks drivers registered for process handles run (F151).
+    /// Returns the access granted.
+    pub fn open_process_handle(&self, desired: u32) -> Result<u32, Stopped> {
+        self.engine.open_object_handle(crate::model::kernel::ob_callback::ObjectKind::Process, desired)
+    }
+
+    /// As [`Machine::open_process_handle`], for a thread.
+    pub fn open_thread_handle(&self, desired: u32) -> Result<u32, Stopped> {
+        self.engine.open_object_handle(crate::model::kernel::ob_callback::ObjectKind::Thread, desired)
+    }
 }

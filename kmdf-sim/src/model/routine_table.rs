@@ -3,7 +3,7 @@
 //!
 //! Every routine the simulator can serve: the 445 DDIs of data/kmdf-1.33-ddi.tsv
 //! (maximum IRQL: the `irql_max` column; 15 from data/ddi-irql-overrides.tsv),
-//! then the 94 kernel routines of data/kernel-routines.tsv.
+//! then the 101 kernel routines of data/kernel-routines.tsv.
 //! KIRQL values: PASSIVE_LEVEL 0, APC_LEVEL 1, DISPATCH_LEVEL 2, HIGH_LEVEL 15.
 
 /// A routine's identity: its position in [`NAME`] and [`MAX_IRQL`].
@@ -1093,10 +1093,24 @@ pub(crate) enum Routine {
     RtlUnicodeStringToInteger = 537,
     /// RtlPrefixUnicodeString's DDI page: IRQL PASSIVE_LEVEL (F148)
     RtlPrefixUnicodeString = 538,
+    /// CmRegisterCallbackEx's DDI page: IRQL PASSIVE_LEVEL (F149)
+    CmRegisterCallbackEx = 539,
+    /// CmUnRegisterCallback's DDI page: IRQL PASSIVE_LEVEL (F149)
+    CmUnRegisterCallback = 540,
+    /// ZwCreateFile's DDI page: IRQL PASSIVE_LEVEL (F150)
+    ZwCreateFile = 541,
+    /// ZwReadFile's DDI page: IRQL PASSIVE_LEVEL (F150)
+    ZwReadFile = 542,
+    /// ZwWriteFile's DDI page: IRQL PASSIVE_LEVEL (F150)
+    ZwWriteFile = 543,
+    /// ObRegisterCallbacks's DDI page: IRQL PASSIVE_LEVEL (F151)
+    ObRegisterCallbacks = 544,
+    /// ObUnRegisterCallbacks's DDI page: IRQL PASSIVE_LEVEL (F151)
+    ObUnRegisterCallbacks = 545,
 }
 
 /// How many routines there are.
-pub(crate) const COUNT: usize = 539;
+pub(crate) const COUNT: usize = 546;
 
 /// Every routine, in order: `ALL[r as usize] == r`.
 #[allow(dead_code, reason = "the tables' own tests iterate it")]
@@ -1640,6 +1654,13 @@ pub(crate) const ALL: [Routine; COUNT] = [
     Routine::RtlInt64ToUnicodeString,
     Routine::RtlUnicodeStringToInteger,
     Routine::RtlPrefixUnicodeString,
+    Routine::CmRegisterCallbackEx,
+    Routine::CmUnRegisterCallback,
+    Routine::ZwCreateFile,
+    Routine::ZwReadFile,
+    Routine::ZwWriteFile,
+    Routine::ObRegisterCallbacks,
+    Routine::ObUnRegisterCallbacks,
 ];
 
 /// Each routine's name, by [`Routine`].
@@ -2183,6 +2204,13 @@ pub(crate) const NAME: [&str; COUNT] = [
     "RtlInt64ToUnicodeString",
     "RtlUnicodeStringToInteger",
     "RtlPrefixUnicodeString",
+    "CmRegisterCallbackEx",
+    "CmUnRegisterCallback",
+    "ZwCreateFile",
+    "ZwReadFile",
+    "ZwWriteFile",
+    "ObRegisterCallbacks",
+    "ObUnRegisterCallbacks",
 ];
 
 /// How many routines are the framework's DDIs: `Routine`s below it are
@@ -2730,6 +2758,13 @@ pub(crate) const SYMBOL: [&str; COUNT] = [
     "nt!RtlInt64ToUnicodeString",
     "nt!RtlUnicodeStringToInteger",
     "nt!RtlPrefixUnicodeString",
+    "nt!CmRegisterCallbackEx",
+    "nt!CmUnRegisterCallback",
+    "nt!ZwCreateFile",
+    "nt!ZwReadFile",
+    "nt!ZwWriteFile",
+    "nt!ObRegisterCallbacks",
+    "nt!ObUnRegisterCallbacks",
 ];
 
 /// Each routine's maximum IRQL (`None`: no rule), by [`Routine`].
@@ -3273,4 +3308,11 @@ pub(crate) const MAX_IRQL: [Option<u8>; COUNT] = [
     Some(0), // RtlInt64ToUnicodeString
     Some(0), // RtlUnicodeStringToInteger
     Some(0), // RtlPrefixUnicodeString
+    Some(0), // CmRegisterCallbackEx
+    Some(0), // CmUnRegisterCallback
+    Some(0), // ZwCreateFile
+    Some(0), // ZwReadFile
+    Some(0), // ZwWriteFile
+    Some(0), // ObRegisterCallbacks
+    Some(0), // ObUnRegisterCallbacks
 ];

@@ -419,6 +419,8 @@ const _: () = same::<crate::PLONGLONG, *mut ::core::ffi::c_longlong>();
 const _: () = same::<crate::PMDL, *mut _MDL>();
 /// `POBJECT_ATTRIBUTES`
 const _: () = same::<crate::POBJECT_ATTRIBUTES, *mut _OBJECT_ATTRIBUTES>();
+/// `POBJECT_TYPE`
+const _: () = same::<crate::POBJECT_TYPE, *mut _OBJECT_TYPE>();
 /// `POOL_TYPE`
 const _: () = same::<crate::POOL_TYPE, _POOL_TYPE::Type>();
 /// `PSECURITY_DESCRIPTOR`
@@ -1104,6 +1106,10 @@ fn __OBJECT_ATTRIBUTES() {
     same_as::<PVOID, _>(&v.SecurityDescriptor);
     same_as::<PVOID, _>(&v.SecurityQualityOfService);
     let _all_fields = crate::_OBJECT_ATTRIBUTES { Attributes: any(), Length: any(), ObjectName: any(), RootDirectory: any(), SecurityDescriptor: any(), SecurityQualityOfService: any() };
+}
+/// `_OBJECT_TYPE`
+fn __OBJECT_TYPE() {
+    debug::<crate::_OBJECT_TYPE>();
 }
 /// `_UNICODE_STRING`
 fn __UNICODE_STRING() {
@@ -2117,6 +2123,10 @@ fn _constants() {
 }
 
 // ---- ntddk functions: the exact signature
+/// `ntddk::CmRegisterCallbackEx`
+const _: unsafe extern "C" fn(Function: PEX_CALLBACK_FUNCTION, Altitude: PCUNICODE_STRING, Driver: PVOID, Context: PVOID, Cookie: PLARGE_INTEGER, Reserved: PVOID) -> NTSTATUS = crate::ntddk::CmRegisterCallbackEx;
+/// `ntddk::CmUnRegisterCallback`
+const _: unsafe extern "C" fn(Cookie: LARGE_INTEGER) -> NTSTATUS = crate::ntddk::CmUnRegisterCallback;
 /// `ntddk::DbgPrint`
 const _: unsafe extern "C" fn(Format: PCSTR, ...) -> ULONG = crate::ntddk::DbgPrint;
 /// `ntddk::DbgPrintEx`
@@ -2231,6 +2241,10 @@ const _: unsafe extern "C" fn(BaseAddress: PVOID, MemoryDescriptorList: PMDL) = 
 const _: unsafe extern "C" fn(Handle: HANDLE) -> NTSTATUS = crate::ntddk::NtClose;
 /// `ntddk::ObCloseHandle`
 const _: unsafe extern "C" fn(Handle: HANDLE, PreviousMode: KPROCESSOR_MODE) -> NTSTATUS = crate::ntddk::ObCloseHandle;
+/// `ntddk::ObRegisterCallbacks`
+const _: unsafe extern "C" fn(CallbackRegistration: POB_CALLBACK_REGISTRATION, RegistrationHandle: *mut PVOID) -> NTSTATUS = crate::ntddk::ObRegisterCallbacks;
+/// `ntddk::ObUnRegisterCallbacks`
+const _: unsafe extern "C" fn(RegistrationHandle: PVOID) = crate::ntddk::ObUnRegisterCallbacks;
 /// `ntddk::PsRemoveCreateThreadNotifyRoutine`
 const _: unsafe extern "C" fn(NotifyRoutine: PCREATE_THREAD_NOTIFY_ROUTINE) -> NTSTATUS = crate::ntddk::PsRemoveCreateThreadNotifyRoutine;
 /// `ntddk::PsRemoveLoadImageNotifyRoutine`
@@ -2277,6 +2291,8 @@ const _: unsafe extern "C" fn(DestinationString: PANSI_STRING, SourceString: PCU
 const _: unsafe extern "C" fn(String: PCUNICODE_STRING, Base: ULONG, Value: PULONG) -> NTSTATUS = crate::ntddk::RtlUnicodeStringToInteger;
 /// `ntddk::ZwClose`
 const _: unsafe extern "C" fn(Handle: HANDLE) -> NTSTATUS = crate::ntddk::ZwClose;
+/// `ntddk::ZwCreateFile`
+const _: unsafe extern "C" fn(FileHandle: PHANDLE, DesiredAccess: ACCESS_MASK, ObjectAttributes: POBJECT_ATTRIBUTES, IoStatusBlock: PIO_STATUS_BLOCK, AllocationSize: PLARGE_INTEGER, FileAttributes: ULONG, ShareAccess: ULONG, CreateDisposition: ULONG, CreateOptions: ULONG, EaBuffer: PVOID, EaLength: ULONG) -> NTSTATUS = crate::ntddk::ZwCreateFile;
 /// `ntddk::ZwCreateKey`
 const _: unsafe extern "C" fn(KeyHandle: PHANDLE, DesiredAccess: ACCESS_MASK, ObjectAttributes: POBJECT_ATTRIBUTES, TitleIndex: ULONG, Class: PUNICODE_STRING, CreateOptions: ULONG, Disposition: PULONG) -> NTSTATUS = crate::ntddk::ZwCreateKey;
 /// `ntddk::ZwEnumerateKey`
@@ -2289,8 +2305,12 @@ const _: unsafe extern "C" fn(KeyHandle: PHANDLE, DesiredAccess: ACCESS_MASK, Ob
 const _: unsafe extern "C" fn(KeyHandle: HANDLE, KeyInformationClass: KEY_INFORMATION_CLASS, KeyInformation: PVOID, Length: ULONG, ResultLength: PULONG) -> NTSTATUS = crate::ntddk::ZwQueryKey;
 /// `ntddk::ZwQueryValueKey`
 const _: unsafe extern "C" fn(KeyHandle: HANDLE, ValueName: PUNICODE_STRING, KeyValueInformationClass: KEY_VALUE_INFORMATION_CLASS, KeyValueInformation: PVOID, Length: ULONG, ResultLength: PULONG) -> NTSTATUS = crate::ntddk::ZwQueryValueKey;
+/// `ntddk::ZwReadFile`
+const _: unsafe extern "C" fn(FileHandle: HANDLE, Event: HANDLE, ApcRoutine: PIO_APC_ROUTINE, ApcContext: PVOID, IoStatusBlock: PIO_STATUS_BLOCK, Buffer: PVOID, Length: ULONG, ByteOffset: PLARGE_INTEGER, Key: PULONG) -> NTSTATUS = crate::ntddk::ZwReadFile;
 /// `ntddk::ZwSetValueKey`
 const _: unsafe extern "C" fn(KeyHandle: HANDLE, ValueName: PUNICODE_STRING, TitleIndex: ULONG, Type: ULONG, Data: PVOID, DataSize: ULONG) -> NTSTATUS = crate::ntddk::ZwSetValueKey;
+/// `ntddk::ZwWriteFile`
+const _: unsafe extern "C" fn(FileHandle: HANDLE, Event: HANDLE, ApcRoutine: PIO_APC_ROUTINE, ApcContext: PVOID, IoStatusBlock: PIO_STATUS_BLOCK, Buffer: PVOID, Length: ULONG, ByteOffset: PLARGE_INTEGER, Key: PULONG) -> NTSTATUS = crate::ntddk::ZwWriteFile;
 
 // ---- DDIs: each is its PFN_WDF* type
 /// `WdfDeviceConfigureRequestDispatching` as `PFN_WDFDEVICECONFIGUREREQUESTDISPATCHING`

@@ -15,17 +15,23 @@ use crate::surface::strings::read_unicode;
 pub use super::wdm::*;
 // One kernel area per file of src/surface/ntddk/ (the conformance, bindings
 // and coverage checks read them as part of this module).
+mod cm;
 mod dpc;
+mod files;
 mod mdl;
 mod notify;
+mod ob;
 mod pool;
 mod resource;
 mod rtl;
 mod spinlock;
 mod timing;
+pub use cm::*;
 pub use dpc::*;
+pub use files::*;
 pub use mdl::*;
 pub use notify::*;
+pub use ob::*;
 pub use pool::*;
 pub use resource::*;
 pub use rtl::*;

@@ -380,6 +380,10 @@ impl State {
     /// open the closer believes it holds (known for key objects), so a close
     /// of a reused slot is told from a close of a foreign handle.
     pub fn nt_close(&mut self, value: u64, closer: HandleOwner, expected_serial: Option<u64>) -> NTSTATUS {
+        // A file handle (F150) closes in the file namespace.
+        if let Some(status) = self.close_file_handle(value) {
+            return status;
+        }
         // ZwClose enters the kernel through the system-service stub; these are
         // the frames the reported crash shows under KeBugCheckEx (F41).
         self.push_frame(KERNEL_MODULE, "nt!KiServiceLinkage");

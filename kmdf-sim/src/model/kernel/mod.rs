@@ -20,6 +20,9 @@
 //! * `mdl` — memory descriptor lists (F145).
 //! * `dpc` — DPCs and kernel timers (F147).
 //! * `rtl_convert` — ANSI strings, conversions, integers, prefixes (F148).
+//! * `cm_callback` — registry callbacks and the operations that run them (F149).
+//! * `files` — the file namespace of ZwCreateFile/ZwReadFile/ZwWriteFile (F150).
+//! * `ob_callback` — object callbacks for process and thread handles (F151).
 //! * `unload` — what the kernel checks of an image that unloads.
 //! * `timing` — delays, the performance counter, the time increment (F141).
 //! * `stack` — the simulated thread: call stack, process, IRQL (and the IRQL rule, F66).
@@ -29,15 +32,18 @@
 pub(crate) mod arguments;
 pub(crate) mod bugcheck;
 pub(crate) mod close;
+pub(crate) mod cm_callback;
 pub(crate) mod dbgprint;
 pub(crate) mod dpc;
 pub(crate) mod driver_panic;
+pub(crate) mod files;
 pub(crate) mod handles;
 pub(crate) mod io;
 pub(crate) mod key_info;
 pub(crate) mod mdl;
 pub(crate) mod notify;
 pub(crate) mod null_pointer;
+pub(crate) mod ob_callback;
 pub(crate) mod pool;
 pub(crate) mod pool_routines;
 pub(crate) mod registry;
@@ -100,6 +106,12 @@ pub(crate) struct Kernel {
     pub deferred: dpc::Deferred,
     /// Buffers the Rtl conversions allocated (F148).
     pub string_buffers: rtl_convert::StringBuffers,
+    /// Registry callbacks (F149).
+    pub registry_callbacks: cm_callback::RegistryCallbacks,
+    /// The file namespace and its open handles (F150).
+    pub files: files::Files,
+    /// Object callbacks (F151).
+    pub object_callbacks: ob_callback::ObjectCallbacks,
 }
 
 impl Kernel {
@@ -124,6 +136,9 @@ impl Kernel {
             mdls: mdl::Mdls::default(),
             deferred: dpc::Deferred::default(),
             string_buffers: rtl_convert::StringBuffers::default(),
+            registry_callbacks: cm_callback::RegistryCallbacks::default(),
+            files: files::Files::default(),
+            object_callbacks: ob_callback::ObjectCallbacks::default(),
         }
     }
 }

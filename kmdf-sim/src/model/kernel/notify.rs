@@ -165,10 +165,23 @@ impl State {
         n.thread.retain(|(_, o)| !mine(o));
         n.image.retain(|(_, o)| !mine(o));
         let Some((address, what, removal)) = left.into_iter().flatten().next() else { return };
+        let cause = format!(
+            "{image} unloaded with its {what} routine ({address:#x}) still registered: {removal} belongs in its \
+             unload path (docs/facts.md#f84, docs/facts.md#f140)"
+        );
+        self.left_registered_stop(address as u64, cause);
+    }
+}
+
+impl State {
+    /// A callback an image left registered at its unload: bug check 0xCE
+    /// (DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS) with its
+    /// address, unless the machine already stopped (F84; F149, F151 use it
+    /// too).
+    pub(crate) fn left_registered_stop(&mut self, address: u64, cause: String) {
         if self.is_stopped() {
             return;
         }
-        let address = address as u64;
         self.bug_check(
             (
                 0xCE,
@@ -177,10 +190,7 @@ impl State {
                 ["The address of the routine left registered.".into(), String::new(), String::new(), String::new()],
             ),
             None,
-            Some(format!(
-                "{image} unloaded with its {what} routine ({address:#x}) still registered: {removal} belongs in its \
-                 unload path (docs/facts.md#f84, docs/facts.md#f140)"
-            )),
+            Some(cause),
         );
     }
 }

@@ -1,7 +1,9 @@
 //! What the kernel checks of an image as it unloads: notify routines left
 //! registered (F84, F140), spin locks left held (F142), executive resources
 //! left initialized (F143), MDLs left allocated (F145),
-//! timers left set and DPCs left queued (F147), string buffers left (F148).
+//! timers left set and DPCs left queued (F147), string buffers left (F148),
+//! registry callbacks left registered (F149), file handles left open (F150),
+//! object callbacks left registered (F151).
 
 use crate::model::State;
 
@@ -15,5 +17,8 @@ impl State {
         self.mdl_leak_check(image);
         self.timer_and_dpc_leak_check(image);
         self.string_buffer_leak_check(image);
+        self.registry_callback_leak_check(image);
+        self.file_handle_leak_check(image);
+        self.object_callback_leak_check(image);
     }
 }

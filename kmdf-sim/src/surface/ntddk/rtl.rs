@@ -98,10 +98,7 @@ pub unsafe extern "C" fn RtlAppendUnicodeStringToString(
     let Some(dest) = (unsafe { Destination.as_mut() }) else { return crate::STATUS_INVALID_PARAMETER };
     let (length, capacity) = (usize::from(dest.Length) / 2, usize::from(dest.MaximumLength) / 2);
     let plan = gated(Routine::RtlAppendUnicodeStringToString, Err(crate::model::STOPPED_STATUS), |_| {
-        Some(
-            crate::model::kernel::rtl_strings::append_plan(length, source.len(), capacity)
-                .ok_or(crate::STATUS_BUFFER_TOO_SMALL),
-        )
+        Some(crate::model::kernel::rtl_strings::append_plan(length, source.len(), capacity))
     });
     let nul = match plan {
         Ok(nul) => nul,
