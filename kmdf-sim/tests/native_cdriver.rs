@@ -80,13 +80,15 @@ struct Images {
 }
 
 /// cpu.c's variants: the define and the image name.
-const CPU_VARIANTS: [(&str, &str); 6] = [
+const CPU_VARIANTS: [(&str, &str); 8] = [
     ("CPU_RAISED_CALL", "cpu-raised-call.sys"),
     ("CPU_FASTFAIL", "cpu-fastfail.sys"),
     ("CPU_GS_OVERRUN", "cpu-gs-overrun.sys"),
     ("CPU_WILD_WRITE", "cpu-wild-write.sys"),
     ("CPU_BREAKPOINT", "cpu-breakpoint.sys"),
     ("CPU_SEH", "cpu-seh.sys"),
+    ("CPU_SEH_FILTER", "cpu-seh-filter.sys"),
+    ("CPU_SEH_FINALLY", "cpu-seh-finally.sys"),
 ];
 
 /// The three images, built once per test run; `None` (with a SKIPPED line
@@ -602,19 +604,38 @@ fn an_exception_in_driver_code_is_bug_check_0x1e() {
     assert_eq!(b.params[0], 0x8000_0003, "STATUS_BREAKPOINT");
 }
 
-/// The machine does not dispatch structured exception handlers: an
-/// exception in an image that has them stops as not modelled, naming the
-/// handler's function, never as a crash the driver might have handled.
+/// Structured exception handling: a fault two calls below
+/// `__try { … } __except (1)` resumes DriverEntry in its `__except` block
+/// with the exception code, its registers as the unwind restores them (a
+/// value live across the `__try` survives), and the driver loads. A filter
+/// function, or a `__finally` the unwind would run, stops as not modelled
+/// naming it — never a crash the driver handles.
 #[test]
-fn an_exception_under_seh_stops_as_not_modelled() {
-    let Some(images) = images("an_exception_under_seh_stops_as_not_modelled") else { return };
-    let (_m, _image, loaded) = run_cpu(images, Some("CPU_SEH"));
-    let stop = loaded.expect_err("a stop");
-    match &*stop {
-        Stop::NotModelled { what, location } => {
-            assert!(what.contains("structured exception handlers (first: cpu-seh!DriverEntry+0x"), "{what}");
-            assert!(location.starts_with("cpu-seh!WildWrite+0x"), "{location}");
+fn an_exception_under_try_except_runs_the_drivers_except_block() {
+    let Some(images) = images("an_exception_under_try_except_runs_the_drivers_except_block") else { return };
+    let (m, _image, loaded) = run_cpu(images, Some("CPU_SEH"));
+    assert_eq!(loaded.map_err(|s| s.to_string()), Ok(0), "DriverEntry went on after its __except");
+    let out = m.debug_output();
+    assert!(out.iter().any(|l| l == "cpu: __except ran: c0000005"), "{out:?}");
+    m.unload().expect("unloads");
+    kmdf_sim::testing::assert_clean(&m);
+    drop((m, _image));
+    for (variant, names) in [
+        (
+            "CPU_SEH_FILTER",
+            ["an exception filter function (cpu-seh-filter!", "of the __except at cpu-seh-filter!DriverEntry+0x"],
+        ),
+        ("CPU_SEH_FINALLY", ["the __finally block cpu-seh-finally!", "would run"]),
+    ] {
+        let (_m, _image, loaded) = run_cpu(images, Some(variant));
+        let stop = loaded.expect_err("a stop");
+        match &*stop {
+            Stop::NotModelled { what, location } => {
+                assert!(what.starts_with("an access violation (write of 0x10); "), "{what}");
+                assert!(names.iter().all(|n| what.contains(n)), "{what}");
+                assert!(location.contains("!WildWrite+0x"), "{location}");
+            }
+            other => panic!("{variant}: not modelled, not {other}"),
         }
-        other => panic!("not modelled, not {other}"),
     }
 }

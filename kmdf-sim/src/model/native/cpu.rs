@@ -10,11 +10,13 @@
 //!   the machine naming its offset.
 //! * `__fastfail` (`int 0x29`, F164): bug check 0x139 with its code — the
 //!   kit's `/GS` check fails through it.
-//! * An exception the driver's code raises (F165): bug check 0x1E unless the
-//!   image has structured exception handlers, which the machine does not
-//!   dispatch (it stops saying so instead).
+//! * An exception the driver's code raises (F165): its `__except` when one
+//!   of the driver's frames has `__except(EXCEPTION_EXECUTE_HANDLER)` around
+//!   it, else bug check 0x1E (a filter function or a `__finally` on the way
+//!   stops as not modelled).
 
 use super::IMAGES;
+use super::seh::{self, Dispatch, Registers};
 use crate::model::{Stop, with_state};
 use std::borrow::Cow;
 
@@ -134,18 +136,22 @@ pub(crate) enum Exception {
     Breakpoint,
 }
 
-/// An exception in the driver's code at `address` (F165): bug check 0x1E
-/// KMODE_EXCEPTION_NOT_HANDLED {code, address, parameter 0, parameter 1} —
-/// unless the image has structured exception handlers: the machine does not
-/// dispatch them, so it stops as not modelled, naming the handler, rather
-/// than claim a crash the driver might have handled.
-pub(crate) fn exception(exception: Exception, address: usize) {
-    let handler = IMAGES.with(|l| {
-        l.borrow().iter().find(|m| m.contains(address)).and_then(|m| {
-            if m.handles_exceptions_at(address) { Some(m.describe(address)) } else { m.exception_handler() }
-        })
-    });
-    let site = super::describe(address);
+/// An exception in the driver's code at `address` (F165), `registers` the
+/// driver's at the fault. The driver's structured exception handlers are
+/// dispatched first ([`seh`](super::seh)): when an `__except` takes it, the
+/// registers to resume with and the address of its block; otherwise bug
+/// check 0x1E KMODE_EXCEPTION_NOT_HANDLED {code, address, parameter 0,
+/// parameter 1}, or — for a handler the machine does not run — a
+/// not-modelled stop naming it.
+///
+/// # Safety
+/// `registers` are the driver's at the fault (its RSP the faulting frame's,
+/// the driver's frames readable above it).
+pub(crate) unsafe fn exception(
+    exception: Exception,
+    address: usize,
+    registers: &Registers,
+) -> Option<(u64, Registers)> {
     let (code, p0, p1, what) = match exception {
         Exception::AccessViolation { address, write } => (
             0xC000_0005u32,
@@ -156,18 +162,21 @@ pub(crate) fn exception(exception: Exception, address: usize) {
         Exception::IllegalInstruction => (0xC000_001D, 0, 0, "an illegal instruction".to_string()),
         Exception::Breakpoint => (0x8000_0003, 0, 0, "a breakpoint (int3) with no kernel debugger".to_string()),
     };
-    if let Some(handler) = handler {
-        let location = site.map_or_else(|| format!("{address:#x}"), |(_, s)| s);
-        with_state(|s| {
-            s.record_stop(Stop::NotModelled {
-                what: format!(
-                    "{what} in a driver with structured exception handlers (first: {handler}): the machine does not \
-                     dispatch __try/__except/__finally, so whether the driver handles it is unknown (docs/facts.md#f165)"
-                ),
-                location,
-            })
-        });
-        return;
+    let dispatched = IMAGES.with(|l| {
+        l.borrow().iter().find(|m| m.contains(address)).map(|m| {
+            // SAFETY: the caller's contract.
+            unsafe { seh::dispatch(m, address as u64, registers, code) }
+        })
+    });
+    let site = super::describe(address);
+    match dispatched {
+        Some(Dispatch::Handled { rip, registers }) => return Some((rip, registers)),
+        Some(Dispatch::NotModelled(handler)) => {
+            let location = site.map_or_else(|| format!("{address:#x}"), |(_, s)| s);
+            with_state(|s| s.record_stop(Stop::NotModelled { what: format!("{what}; {handler}"), location }));
+            return None;
+        }
+        Some(Dispatch::Unhandled) | None => {}
     }
     stop_at(
         site,
@@ -184,6 +193,7 @@ pub(crate) fn exception(exception: Exception, address: usize) {
         ),
         format!("{what} in driver code, no handler (docs/facts.md#f165)"),
     );
+    None
 }
 
 /// Raises `check` with the driver's faulting instruction as the innermost frame.
