@@ -232,3 +232,34 @@ pub(crate) fn unemulated(address: usize, bytes: &[u8], why: &str) {
         })
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_shared_data_answers_its_modelled_fields_only() {
+        // No machine on this thread: the clock reads 0.
+        assert_eq!(read_user_shared_data(0x26C, 4), Some(10), "NtMajorVersion");
+        assert_eq!(read_user_shared_data(0x270, 4), Some(0), "NtMinorVersion");
+        assert_eq!(read_user_shared_data(0x004, 4), Some(0x0FA0_0000), "TickCountMultiplier for 15.625 ms");
+        assert_eq!(read_user_shared_data(0x320, 8), Some(0), "TickCount");
+        assert_eq!(read_user_shared_data(0x014, 8), Some(BOOT_SYSTEM_TIME), "SystemTime at boot");
+        assert_eq!(read_user_shared_data(0x018, 4), Some(BOOT_SYSTEM_TIME >> 32), "SystemTime.High1Time");
+        assert_eq!(read_user_shared_data(0x01C, 4), Some(BOOT_SYSTEM_TIME >> 32), "SystemTime.High2Time");
+        assert_eq!(read_user_shared_data(0x26E, 1), Some(0), "a byte inside a field");
+        // Across two fields, or a field the machine does not model.
+        assert_eq!(read_user_shared_data(0x26C, 8), None);
+        assert_eq!(read_user_shared_data(0x2D4, 4), None, "KdDebuggerEnabled is not modelled");
+    }
+
+    #[test]
+    fn the_processor_block_names_itself_its_prcb_and_a_thread() {
+        let p = ProcessorBlock::new();
+        let at = |offset: usize| p.kpcr[offset / 8];
+        assert_eq!(at(0x18), p.address(), "Self");
+        assert_eq!(at(0x20), p.address() + 0x180, "CurrentPrcb");
+        assert_ne!(at(0x188), 0, "CurrentThread");
+        assert_eq!(p.kpcr[0x1A0 / 8] >> 32, 0, "processor number 0 at +0x1A4");
+    }
+}
