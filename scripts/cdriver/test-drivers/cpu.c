@@ -16,8 +16,10 @@
  *   -DCPU_BREAKPOINT   int3 with no debugger
  *   -DCPU_SEH          the bad write, two calls down, inside __try/__except(1):
  *                      the __except block runs and DriverEntry goes on
- *   -DCPU_SEH_FILTER   the same under an exception filter function
- *   -DCPU_SEH_FINALLY  the same with a __finally between the fault and the __except
+ *   -DCPU_SEH_FILTER   the same under an exception filter function (it says execute)
+ *   -DCPU_SEH_FILTER_FAILS  the filter function itself fails fast (__fastfail(5))
+ *   -DCPU_SEH_FINALLY  the same with a __finally between the fault and the
+ *                      __except (it runs first: `kept` + 1)
  */
 #include <ntddk.h>
 #include <wdf.h>
@@ -71,8 +73,14 @@ __attribute__((noinline)) static ULONG Middle(ULONG seed) {
     return sum;
 }
 
+#ifdef CPU_SEH_FILTER_FAILS
+#define CPU_SEH_FILTER
+#endif
 #ifdef CPU_SEH_FILTER
 __attribute__((noinline)) static int Filter(ULONG code) {
+#ifdef CPU_SEH_FILTER_FAILS
+    __asm__ volatile("int $0x29" : : "c"(5ULL));
+#endif
     return code == 0xC0000005 ? 1 : 0;
 }
 #endif
@@ -151,9 +159,14 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath) 
 #endif
             caught = _exception_code();
         }
-        /* A value live across the __try survives the unwind. */
+        /* A value live across the __try survives the unwind (the __finally
+         * block, run first, adds one). */
+#ifdef CPU_SEH_FINALLY
+        CHECK(11, caught == 0xC0000005 && kept == 0x5EEE);
+#else
         CHECK(11, caught == 0xC0000005 && kept == 0x5EED);
-        DbgPrint("cpu: __except ran: %08x\n", caught);
+#endif
+        DbgPrint("cpu: __except ran: %08x, kept %x\n", caught, kept);
     }
 #endif
     {

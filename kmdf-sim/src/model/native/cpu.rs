@@ -10,10 +10,9 @@
 //!   the machine naming its offset.
 //! * `__fastfail` (`int 0x29`, F164): bug check 0x139 with its code — the
 //!   kit's `/GS` check fails through it.
-//! * An exception the driver's code raises (F165): its `__except` when one
-//!   of the driver's frames has `__except(EXCEPTION_EXECUTE_HANDLER)` around
-//!   it, else bug check 0x1E (a filter function or a `__finally` on the way
-//!   stops as not modelled).
+//! * An exception the driver's code raises (F165): the `__except` of the
+//!   driver's frames that takes it (filters asked, `__finally` blocks run),
+//!   else bug check 0x1E.
 
 use super::IMAGES;
 use super::seh::{self, Dispatch, Registers};
@@ -141,8 +140,9 @@ pub(crate) enum Exception {
 /// dispatched first ([`seh`](super::seh)): when an `__except` takes it, the
 /// registers to resume with and the address of its block; otherwise bug
 /// check 0x1E KMODE_EXCEPTION_NOT_HANDLED {code, address, parameter 0,
-/// parameter 1}, or — for a handler the machine does not run — a
-/// not-modelled stop naming it.
+/// parameter 1}, or — where the machine cannot follow the driver — a
+/// not-modelled stop naming it. `call` runs the driver's filters and
+/// `__finally` blocks.
 ///
 /// # Safety
 /// `registers` are the driver's at the fault (its RSP the faulting frame's,
@@ -151,6 +151,7 @@ pub(crate) unsafe fn exception(
     exception: Exception,
     address: usize,
     registers: &Registers,
+    call: seh::NativeCall,
 ) -> Option<(u64, Registers)> {
     let (code, p0, p1, what) = match exception {
         Exception::AccessViolation { address, write } => (
@@ -162,11 +163,11 @@ pub(crate) unsafe fn exception(
         Exception::IllegalInstruction => (0xC000_001D, 0, 0, "an illegal instruction".to_string()),
         Exception::Breakpoint => (0x8000_0003, 0, 0, "a breakpoint (int3) with no kernel debugger".to_string()),
     };
-    let dispatched = IMAGES.with(|l| {
-        l.borrow().iter().find(|m| m.contains(address)).map(|m| {
-            // SAFETY: the caller's contract.
-            unsafe { seh::dispatch(m, address as u64, registers, code) }
-        })
+    // The image, held while the driver's handlers run (they may not unmap it).
+    let image = IMAGES.with(|l| l.borrow().iter().find(|m| m.contains(address)).cloned());
+    let dispatched = image.map(|m| {
+        // SAFETY: the caller's contract.
+        unsafe { seh::dispatch(&m, address as u64, registers, code, call) }
     });
     let site = super::describe(address);
     match dispatched {
@@ -176,6 +177,7 @@ pub(crate) unsafe fn exception(
             with_state(|s| s.record_stop(Stop::NotModelled { what: format!("{what}; {handler}"), location }));
             return None;
         }
+        Some(Dispatch::Stopped) => return None,
         Some(Dispatch::Unhandled) | None => {}
     }
     stop_at(

@@ -5,20 +5,26 @@
 //! unwind codes), each frame's `__C_specific_handler` scope table
 //! consulted at its control PC.
 //!
-//! Served: an `__except` whose filter is the constant
-//! EXCEPTION_EXECUTE_HANDLER (`__except(1)`, the scope entry's handler field
-//! is 1): the driver resumes at the `__except` block in that frame, with its
+//! Phase one asks each `__except` covering a frame's PC, innermost first:
+//! EXCEPTION_EXECUTE_HANDLER as a constant (the scope entry's handler field
+//! is 1), or the driver's filter function called with the exception
+//! pointers and the frame's establisher frame (> 0 execute, 0 search on,
+//! < 0 continue execution — not modelled: the faulting instruction would
+//! fault again). Phase two runs each `__finally` between the fault and the
+//! chosen `__except` (innermost first, with AbnormalTermination TRUE), then
+//! the driver resumes at the `__except` block in that frame, with its
 //! non-volatile registers as the unwind restores them and the exception code
-//! in EAX (what `GetExceptionCode()` reads there). Not served, each a
-//! not-modelled stop naming it: a filter function, a `__finally` block the
-//! unwind would run, an unwind code the dispatcher does not know. The XMM
-//! non-volatile registers are not restored (ASSUMPTION: a driver's
-//! `__except` path does not rely on them).
+//! in EAX (what `GetExceptionCode()` reads there). With no `__except` taking
+//! it nothing runs: the machine bug checks. The XMM non-volatile registers
+//! are not restored (ASSUMPTION: a driver's `__except` path does not rely on
+//! them); the filter's CONTEXT record is zeroes but for Rip/Rsp
+//! (ASSUMPTION: filters read the exception record).
 //!
 //! Layouts: Microsoft's "x64 exception handling" (UNWIND_INFO, UNWIND_CODE,
 //! chained unwind info, the language-specific data after the handler RVA)
 //! and the C scope table `__C_specific_handler` reads (count, then
-//! {BeginAddress, EndAddress, HandlerAddress, JumpTarget}).
+//! {BeginAddress, EndAddress, HandlerAddress, JumpTarget}); EXCEPTION_RECORD
+//! and CONTEXT as winnt.h lays them out for x64.
 
 use super::pe::Mapped;
 
@@ -35,22 +41,43 @@ pub enum Dispatch {
     Handled { rip: u64, registers: Registers },
     /// No frame of the driver's handles it.
     Unhandled,
+    /// The machine stopped inside a filter or a `__finally` block.
+    Stopped,
     /// A handler the machine does not run: what and where.
     NotModelled(String),
 }
 
+/// The driver's code the dispatch calls: `call(function, arguments)` runs
+/// a filter or a `__finally` block (win64); `None` when the machine stopped
+/// inside it.
+pub type NativeCall<'a> = &'a mut dyn FnMut(u64, [u64; 6]) -> Option<u64>;
+
 /// Finds the `__except` that takes exception `code` raised at `rip` with
 /// `registers`, walking the driver's frames in `image` (innermost first)
-/// until a return address leaves it.
+/// until a return address leaves it; runs filters and `__finally` blocks
+/// through `call`.
 ///
 /// # Safety
 /// `registers[RSP]` is the stack pointer of the driver's faulting frame:
 /// the driver's frames and their return addresses lie above it, readable.
-pub unsafe fn dispatch(image: &Mapped, rip: u64, registers: &Registers, code: u32) -> Dispatch {
+/// The filters and `__finally` blocks may run (the driver is stopped at the
+/// fault on this thread).
+pub unsafe fn dispatch(image: &Mapped, rip: u64, registers: &Registers, code: u32, call: NativeCall) -> Dispatch {
     let mut regs = *registers;
     let mut pc = rip;
     let mut faulting = true;
-    let mut finally: Option<String> = None;
+    // (handler, establisher frame) of each __finally the unwind would run.
+    let mut finally: Vec<(u64, u64)> = Vec::new();
+    // EXCEPTION_RECORD (ExceptionCode, ExceptionFlags, ExceptionRecord,
+    // ExceptionAddress, NumberParameters, ExceptionInformation[15]) and a
+    // CONTEXT (1232 bytes; Rsp at 0x98, Rip at 0xF8), for filters.
+    let mut record = [0u64; 19];
+    record[0] = u64::from(code);
+    record[2] = rip;
+    let mut context = vec![0u64; 1232 / 8];
+    context[0x98 / 8] = registers[RSP];
+    context[0xF8 / 8] = rip;
+    let pointers = [record.as_mut_ptr() as u64, context.as_mut_ptr() as u64];
     // A bounded walk: a corrupt stack cannot loop it.
     for _ in 0..256 {
         if !image.contains(pc as usize) {
@@ -68,33 +95,43 @@ pub unsafe fn dispatch(image: &Mapped, rip: u64, registers: &Registers, code: u3
         let Some(unwind) = Unwind::read(image, info) else {
             return Dispatch::NotModelled(format!("malformed unwind data for {}", image.describe(pc as usize)));
         };
+        let offset = rva - begin;
+        let establisher = unwind.establisher(&regs, offset, faulting);
         for scope in unwind.scopes(image) {
             if !(scope.begin..scope.end).contains(&rva) {
                 continue;
             }
+            let handler = (image.base + scope.handler as usize) as u64;
             if scope.target == 0 {
-                finally.get_or_insert_with(|| image.describe(image.base + scope.handler as usize));
+                finally.push((handler, establisher));
                 continue;
             }
-            if scope.handler != 1 {
+            let verdict = if scope.handler == 1 {
+                1
+            } else {
+                let Some(v) = call(handler, [pointers.as_ptr() as u64, establisher, 0, 0, 0, 0]) else {
+                    return Dispatch::Stopped;
+                };
+                v as i32
+            };
+            if verdict < 0 {
                 return Dispatch::NotModelled(format!(
-                    "an exception filter function ({}) of the __except at {}: the machine runs only \
-                     __except(EXCEPTION_EXECUTE_HANDLER) (docs/facts.md#f165)",
-                    image.describe(image.base + scope.handler as usize),
+                    "EXCEPTION_CONTINUE_EXECUTION from the filter {} of the __except at {} (docs/facts.md#f165)",
+                    image.describe(handler as usize),
                     image.describe(pc as usize)
                 ));
             }
-            if let Some(f) = finally {
-                return Dispatch::NotModelled(format!(
-                    "the __finally block {f}, which unwinding to the __except at {} would run: the machine does \
-                     not run termination handlers (docs/facts.md#f165)",
-                    image.describe(pc as usize)
-                ));
+            if verdict == 0 {
+                continue;
+            }
+            for &(block, frame) in &finally {
+                if call(block, [1, frame, 0, 0, 0, 0]).is_none() {
+                    return Dispatch::Stopped;
+                }
             }
             regs[0] = u64::from(code);
             return Dispatch::Handled { rip: (image.base + scope.target as usize) as u64, registers: regs };
         }
-        let offset = rva - begin;
         // SAFETY: the caller's contract (the driver's stack).
         if let Err(what) = unsafe { unwind.apply(image, &mut regs, offset, faulting) } {
             return Dispatch::NotModelled(format!("{what} in the unwind data of {}", image.describe(pc as usize)));
@@ -183,6 +220,17 @@ impl Unwind {
             .collect()
     }
 
+    /// The frame's establisher frame (what its funclets are passed): the
+    /// frame register less its offset when the function has one and has set
+    /// it, else RSP.
+    fn establisher(&self, regs: &Registers, offset: u32, faulting: bool) -> u64 {
+        if self.frame_register != 0 && !(faulting && offset < self.prolog) {
+            regs[self.frame_register].wrapping_sub(self.frame_offset)
+        } else {
+            regs[RSP]
+        }
+    }
+
     /// Undoes the frame's prolog in `regs` (RSP and the non-volatile
     /// registers), `offset` bytes into its function; `faulting`: the frame
     /// where the exception was raised (it may be inside its prolog).
@@ -191,11 +239,7 @@ impl Unwind {
     /// `regs[RSP]` is the frame's stack pointer, its saved registers readable.
     unsafe fn apply(&self, image: &Mapped, regs: &mut Registers, offset: u32, faulting: bool) -> Result<(), String> {
         let in_prolog = faulting && offset < self.prolog;
-        let frame = if self.frame_register != 0 && !in_prolog {
-            regs[self.frame_register].wrapping_sub(self.frame_offset)
-        } else {
-            regs[RSP]
-        };
+        let frame = self.establisher(regs, offset, faulting);
         let mut i = 0;
         while i < self.codes.len() {
             let slot = self.codes[i];

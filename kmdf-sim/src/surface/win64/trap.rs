@@ -44,7 +44,9 @@ pub(super) fn install() {
             // SAFETY: a zeroed sigaction is a valid starting value.
             let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
             action.sa_sigaction = on_signal as *const () as usize;
-            action.sa_flags = libc::SA_SIGINFO;
+            // SA_NODEFER: a driver's exception filter or __finally block,
+            // run from the handler, may trap in turn.
+            action.sa_flags = libc::SA_SIGINFO | libc::SA_NODEFER;
             let previous = Box::into_raw(Box::new(
                 // SAFETY: as above.
                 unsafe { std::mem::zeroed::<libc::sigaction>() },
@@ -158,14 +160,22 @@ extern "C" fn on_signal(signal: libc::c_int, info: *mut libc::siginfo_t, context
 }
 
 /// An exception in the driver's code at `at`: resumed in the driver's
-/// `__except` block, or the machine stopped.
+/// `__except` block (its filters and `__finally` blocks run from here), or
+/// the machine stopped.
 fn raise(regs: &mut Registers, exception: Exception, at: usize) -> Outcome {
     let mut all = [0u64; 16];
     for (n, r) in all.iter_mut().enumerate() {
         *r = regs.get(n);
     }
+    // The driver's filters and __finally blocks run from here (a fault in
+    // one traps again: SA_NODEFER).
+    let mut call = |f: u64, args: [u64; 6]| {
+        // SAFETY: `f` is a filter or termination handler of the image, with
+        // the arguments its scope table's contract gives it.
+        unsafe { super::call_native(f as usize, args) }
+    };
     // SAFETY: the driver's registers at the fault, its stack above RSP.
-    match unsafe { cpu::exception(exception, at, &all) } {
+    match unsafe { cpu::exception(exception, at, &all, &mut call) } {
         Some((rip, resumed)) => {
             for (n, &r) in resumed.iter().enumerate() {
                 regs.set(n, r);
