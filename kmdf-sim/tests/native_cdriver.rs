@@ -80,13 +80,16 @@ struct Images {
 }
 
 /// cpu.c's variants: the define and the image name.
-const CPU_VARIANTS: [(&str, &str); 6] = [
+const CPU_VARIANTS: [(&str, &str); 9] = [
     ("CPU_RAISED_CALL", "cpu-raised-call.sys"),
     ("CPU_FASTFAIL", "cpu-fastfail.sys"),
     ("CPU_GS_OVERRUN", "cpu-gs-overrun.sys"),
     ("CPU_WILD_WRITE", "cpu-wild-write.sys"),
     ("CPU_BREAKPOINT", "cpu-breakpoint.sys"),
     ("CPU_SEH", "cpu-seh.sys"),
+    ("CPU_SEH_FILTER", "cpu-seh-filter.sys"),
+    ("CPU_SEH_FINALLY", "cpu-seh-finally.sys"),
+    ("CPU_SEH_FILTER_FAILS", "cpu-seh-filter-fails.sys"),
 ];
 
 /// The three images, built once per test run; `None` (with a SKIPPED line
@@ -602,19 +605,37 @@ fn an_exception_in_driver_code_is_bug_check_0x1e() {
     assert_eq!(b.params[0], 0x8000_0003, "STATUS_BREAKPOINT");
 }
 
-/// The machine does not dispatch structured exception handlers: an
-/// exception in an image that has them stops as not modelled, naming the
-/// handler's function, never as a crash the driver might have handled.
+/// Structured exception handling: a fault two calls below
+/// `__try { … } __except (…)` resumes DriverEntry in its `__except` block
+/// with the exception code, its registers as the unwind restores them (a
+/// value live across the `__try` survives), and the driver loads — with
+/// `__except (1)`, with a filter function that says execute, and with a
+/// `__finally` on the way, which runs first.
 #[test]
-fn an_exception_under_seh_stops_as_not_modelled() {
-    let Some(images) = images("an_exception_under_seh_stops_as_not_modelled") else { return };
-    let (_m, _image, loaded) = run_cpu(images, Some("CPU_SEH"));
-    let stop = loaded.expect_err("a stop");
-    match &*stop {
-        Stop::NotModelled { what, location } => {
-            assert!(what.contains("structured exception handlers (first: cpu-seh!DriverEntry+0x"), "{what}");
-            assert!(location.starts_with("cpu-seh!WildWrite+0x"), "{location}");
-        }
-        other => panic!("not modelled, not {other}"),
+fn an_exception_under_try_except_runs_the_drivers_handlers() {
+    let Some(images) = images("an_exception_under_try_except_runs_the_drivers_handlers") else { return };
+    for (variant, line) in [
+        ("CPU_SEH", "cpu: __except ran: c0000005, kept 5eed"),
+        ("CPU_SEH_FILTER", "cpu: __except ran: c0000005, kept 5eed"),
+        ("CPU_SEH_FINALLY", "cpu: __except ran: c0000005, kept 5eee"),
+    ] {
+        let (m, _image, loaded) = run_cpu(images, Some(variant));
+        assert_eq!(loaded.map_err(|s| s.to_string()), Ok(0), "{variant}: DriverEntry went on after its __except");
+        let out = m.debug_output();
+        assert!(out.iter().any(|l| l == line), "{variant}: {out:?}");
+        m.unload().expect("unloads");
+        kmdf_sim::testing::assert_clean(&m);
     }
+}
+
+/// A stop inside the driver's exception filter (it fails fast while the
+/// machine dispatches an access violation) is the stop: 0x139 {5} naming
+/// the filter, the driver's frames left, nothing resumed.
+#[test]
+fn a_stop_inside_an_exception_filter_stops_the_machine() {
+    let Some(images) = images("a_stop_inside_an_exception_filter_stops_the_machine") else { return };
+    let (m, _image, loaded) = run_cpu(images, Some("CPU_SEH_FILTER_FAILS"));
+    let b = bug_check_at(&loaded.expect_err("a stop"), 0x139, "cpu-seh-filter-fails!");
+    assert_eq!(b.params[0], 5);
+    assert!(m.debug_output().iter().all(|l| !l.contains("__except ran")), "the __except block did not run");
 }

@@ -14,7 +14,12 @@
  *   -DCPU_GS_OVERRUN   overruns a stack buffer: the /GS check fails
  *   -DCPU_WILD_WRITE   writes through a bad pointer
  *   -DCPU_BREAKPOINT   int3 with no debugger
- *   -DCPU_SEH          the bad write inside __try/__except
+ *   -DCPU_SEH          the bad write, two calls down, inside __try/__except(1):
+ *                      the __except block runs and DriverEntry goes on
+ *   -DCPU_SEH_FILTER   the same under an exception filter function (it says execute)
+ *   -DCPU_SEH_FILTER_FAILS  the filter function itself fails fast (__fastfail(5))
+ *   -DCPU_SEH_FINALLY  the same with a __finally between the fault and the
+ *                      __except (it runs first: `kept` + 1)
  */
 #include <ntddk.h>
 #include <wdf.h>
@@ -53,6 +58,32 @@ static volatile ULONG_PTR BadAddress = 0x10;
 __attribute__((noinline)) static void WildWrite(void) {
     *(volatile ULONG *)BadAddress = 1;
 }
+
+/* A frame with locals and saved registers between the fault and the __try. */
+__attribute__((noinline)) static ULONG Middle(ULONG seed) {
+    volatile ULONG local[8];
+    ULONG sum = seed;
+    for (ULONG i = 0; i < 8; i++) {
+        local[i] = seed + i;
+    }
+    WildWrite();
+    for (ULONG i = 0; i < 8; i++) {
+        sum += local[i];
+    }
+    return sum;
+}
+
+#ifdef CPU_SEH_FILTER_FAILS
+#define CPU_SEH_FILTER
+#endif
+#ifdef CPU_SEH_FILTER
+__attribute__((noinline)) static int Filter(ULONG code) {
+#ifdef CPU_SEH_FILTER_FAILS
+    __asm__ volatile("int $0x29" : : "c"(5ULL));
+#endif
+    return code == 0xC0000005 ? 1 : 0;
+}
+#endif
 
 #ifdef CPU_GS_OVERRUN
 static volatile ULONG OverrunLength = 64;
@@ -107,14 +138,37 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath) 
 #ifdef CPU_BREAKPOINT
     __asm__ volatile("int3");
 #endif
-#ifdef CPU_SEH
-    __try {
-        WildWrite(); /* clang's __try covers calls (no -fasync-exceptions) */
-    } __except (1) {
-        CHECK(11, 0);
+#if defined(CPU_SEH) || defined(CPU_SEH_FILTER) || defined(CPU_SEH_FINALLY)
+    {
+        ULONG caught = 0, kept = 0x5EED;
+        __try {
+#ifdef CPU_SEH_FINALLY
+            __try {
+                Middle(kept);
+            } __finally {
+                kept++;
+            }
+#else
+            Middle(kept);
+#endif
+        }
+#ifdef CPU_SEH_FILTER
+        __except (Filter(_exception_code())) {
+#else
+        __except (1) {
+#endif
+            caught = _exception_code();
+        }
+        /* A value live across the __try survives the unwind (the __finally
+         * block, run first, adds one). */
+#ifdef CPU_SEH_FINALLY
+        CHECK(11, caught == 0xC0000005 && kept == 0x5EEE);
+#else
+        CHECK(11, caught == 0xC0000005 && kept == 0x5EED);
+#endif
+        DbgPrint("cpu: __except ran: %08x, kept %x\n", caught, kept);
     }
 #endif
-
     {
         static const WCHAR wide[] = {'w', 'i', 'd', 'e', 0};
         UNICODE_STRING counted = {8, 10, (PWCH)wide};

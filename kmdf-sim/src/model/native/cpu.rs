@@ -10,11 +10,12 @@
 //!   the machine naming its offset.
 //! * `__fastfail` (`int 0x29`, F164): bug check 0x139 with its code — the
 //!   kit's `/GS` check fails through it.
-//! * An exception the driver's code raises (F165): bug check 0x1E unless the
-//!   image has structured exception handlers, which the machine does not
-//!   dispatch (it stops saying so instead).
+//! * An exception the driver's code raises (F165): the `__except` of the
+//!   driver's frames that takes it (filters asked, `__finally` blocks run),
+//!   else bug check 0x1E.
 
 use super::IMAGES;
+use super::seh::{self, Dispatch, Registers};
 use crate::model::{Stop, with_state};
 use std::borrow::Cow;
 
@@ -134,18 +135,24 @@ pub(crate) enum Exception {
     Breakpoint,
 }
 
-/// An exception in the driver's code at `address` (F165): bug check 0x1E
-/// KMODE_EXCEPTION_NOT_HANDLED {code, address, parameter 0, parameter 1} —
-/// unless the image has structured exception handlers: the machine does not
-/// dispatch them, so it stops as not modelled, naming the handler, rather
-/// than claim a crash the driver might have handled.
-pub(crate) fn exception(exception: Exception, address: usize) {
-    let handler = IMAGES.with(|l| {
-        l.borrow().iter().find(|m| m.contains(address)).and_then(|m| {
-            if m.handles_exceptions_at(address) { Some(m.describe(address)) } else { m.exception_handler() }
-        })
-    });
-    let site = super::describe(address);
+/// An exception in the driver's code at `address` (F165), `registers` the
+/// driver's at the fault. The driver's structured exception handlers are
+/// dispatched first ([`seh`](super::seh)): when an `__except` takes it, the
+/// registers to resume with and the address of its block; otherwise bug
+/// check 0x1E KMODE_EXCEPTION_NOT_HANDLED {code, address, parameter 0,
+/// parameter 1}, or — where the machine cannot follow the driver — a
+/// not-modelled stop naming it. `call` runs the driver's filters and
+/// `__finally` blocks.
+///
+/// # Safety
+/// `registers` are the driver's at the fault (its RSP the faulting frame's,
+/// the driver's frames readable above it).
+pub(crate) unsafe fn exception(
+    exception: Exception,
+    address: usize,
+    registers: &Registers,
+    call: seh::NativeCall,
+) -> Option<(u64, Registers)> {
     let (code, p0, p1, what) = match exception {
         Exception::AccessViolation { address, write } => (
             0xC000_0005u32,
@@ -156,18 +163,22 @@ pub(crate) fn exception(exception: Exception, address: usize) {
         Exception::IllegalInstruction => (0xC000_001D, 0, 0, "an illegal instruction".to_string()),
         Exception::Breakpoint => (0x8000_0003, 0, 0, "a breakpoint (int3) with no kernel debugger".to_string()),
     };
-    if let Some(handler) = handler {
-        let location = site.map_or_else(|| format!("{address:#x}"), |(_, s)| s);
-        with_state(|s| {
-            s.record_stop(Stop::NotModelled {
-                what: format!(
-                    "{what} in a driver with structured exception handlers (first: {handler}): the machine does not \
-                     dispatch __try/__except/__finally, so whether the driver handles it is unknown (docs/facts.md#f165)"
-                ),
-                location,
-            })
-        });
-        return;
+    // The image, held while the driver's handlers run (they may not unmap it).
+    let image = IMAGES.with(|l| l.borrow().iter().find(|m| m.contains(address)).cloned());
+    let dispatched = image.map(|m| {
+        // SAFETY: the caller's contract.
+        unsafe { seh::dispatch(&m, address as u64, registers, code, call) }
+    });
+    let site = super::describe(address);
+    match dispatched {
+        Some(Dispatch::Handled { rip, registers }) => return Some((rip, registers)),
+        Some(Dispatch::NotModelled(handler)) => {
+            let location = site.map_or_else(|| format!("{address:#x}"), |(_, s)| s);
+            with_state(|s| s.record_stop(Stop::NotModelled { what: format!("{what}; {handler}"), location }));
+            return None;
+        }
+        Some(Dispatch::Stopped) => return None,
+        Some(Dispatch::Unhandled) | None => {}
     }
     stop_at(
         site,
@@ -184,6 +195,7 @@ pub(crate) fn exception(exception: Exception, address: usize) {
         ),
         format!("{what} in driver code, no handler (docs/facts.md#f165)"),
     );
+    None
 }
 
 /// Raises `check` with the driver's faulting instruction as the innermost frame.
@@ -221,4 +233,35 @@ pub(crate) fn unemulated(address: usize, bytes: &[u8], why: &str) {
             location,
         })
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_shared_data_answers_its_modelled_fields_only() {
+        // No machine on this thread: the clock reads 0.
+        assert_eq!(read_user_shared_data(0x26C, 4), Some(10), "NtMajorVersion");
+        assert_eq!(read_user_shared_data(0x270, 4), Some(0), "NtMinorVersion");
+        assert_eq!(read_user_shared_data(0x004, 4), Some(0x0FA0_0000), "TickCountMultiplier for 15.625 ms");
+        assert_eq!(read_user_shared_data(0x320, 8), Some(0), "TickCount");
+        assert_eq!(read_user_shared_data(0x014, 8), Some(BOOT_SYSTEM_TIME), "SystemTime at boot");
+        assert_eq!(read_user_shared_data(0x018, 4), Some(BOOT_SYSTEM_TIME >> 32), "SystemTime.High1Time");
+        assert_eq!(read_user_shared_data(0x01C, 4), Some(BOOT_SYSTEM_TIME >> 32), "SystemTime.High2Time");
+        assert_eq!(read_user_shared_data(0x26E, 1), Some(0), "a byte inside a field");
+        // Across two fields, or a field the machine does not model.
+        assert_eq!(read_user_shared_data(0x26C, 8), None);
+        assert_eq!(read_user_shared_data(0x2D4, 4), None, "KdDebuggerEnabled is not modelled");
+    }
+
+    #[test]
+    fn the_processor_block_names_itself_its_prcb_and_a_thread() {
+        let p = ProcessorBlock::new();
+        let at = |offset: usize| p.kpcr[offset / 8];
+        assert_eq!(at(0x18), p.address(), "Self");
+        assert_eq!(at(0x20), p.address() + 0x180, "CurrentPrcb");
+        assert_ne!(at(0x188), 0, "CurrentThread");
+        assert_eq!(p.kpcr[0x1A0 / 8] >> 32, 0, "processor number 0 at +0x1A4");
+    }
 }

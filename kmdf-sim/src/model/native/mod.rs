@@ -7,6 +7,7 @@
 
 pub mod cpu;
 pub mod pe;
+pub mod seh;
 
 use crate::model::{Stop, with_state};
 use pe::Mapped;

@@ -71,9 +71,8 @@ pub struct Parsed {
     relocations: Vec<u32>,
     /// Function symbols: (RVA, name), sorted by RVA.
     symbols: Vec<(u32, String)>,
-    /// The functions (RVA ranges) whose unwind information names a
-    /// language-specific handler: where the driver has `__try`.
-    handled: Vec<(u32, u32)>,
+    /// Every RUNTIME_FUNCTION: (begin, end, UNWIND_INFO), sorted by begin.
+    functions: Vec<(u32, u32, u32)>,
 }
 
 struct Reader<'a>(&'a [u8]);
@@ -178,7 +177,7 @@ impl Parsed {
             imports: Vec::new(),
             relocations: Vec::new(),
             symbols: Vec::new(),
-            handled: Vec::new(),
+            functions: Vec::new(),
         };
         let (import_rva, _) = dir(1)?;
         if import_rva != 0 {
@@ -202,10 +201,8 @@ impl Parsed {
     }
 
     /// The exception directory (`.pdata`): RUNTIME_FUNCTION entries {begin,
-    /// end, unwind info} (12 bytes each); UNWIND_INFO's first byte holds the
-    /// flags in its top five bits, UNW_FLAG_EHANDLER = 1 and
-    /// UNW_FLAG_UHANDLER = 2 naming a handler (`__C_specific_handler` for
-    /// `__try`) (F165).
+    /// end, unwind info} (12 bytes each), each UNWIND_INFO's header in the
+    /// file (F165; what they say is [`super::seh`]'s).
     fn read_exception_directory(&mut self, r: &Reader, rva: u32, size: u32) -> Result<(), ImageError> {
         let start = self.file_offset(rva, "exception directory")?;
         let count = size as usize / 12;
@@ -217,11 +214,10 @@ impl Parsed {
                 r.u32(at + 4, "RUNTIME_FUNCTION")?,
                 r.u32(at + 8, "RUNTIME_FUNCTION")?,
             );
-            let flags = r.bytes(self.file_offset(info, "UNWIND_INFO")?, 1, "UNWIND_INFO")?[0] >> 3;
-            if flags & 3 != 0 {
-                self.handled.push((begin, end));
-            }
+            r.bytes(self.file_offset(info, "UNWIND_INFO")?, 4, "UNWIND_INFO")?;
+            self.functions.push((begin, end, info));
         }
+        self.functions.sort_unstable();
         Ok(())
     }
 
@@ -352,8 +348,8 @@ pub struct Mapped {
     /// The image as mapped, relocated and bound, before any of its code ran:
     /// what [`Mapped::reset`] puts back.
     pristine: Vec<u8>,
-    /// The functions (RVA ranges) with a structured exception handler.
-    handled: Vec<(u32, u32)>,
+    /// Every RUNTIME_FUNCTION: (begin, end, UNWIND_INFO), sorted by begin.
+    functions: Vec<(u32, u32, u32)>,
 }
 
 impl Mapped {
@@ -387,7 +383,7 @@ impl Mapped {
             entry: base as usize + parsed.entry as usize,
             symbols: parsed.symbols,
             pristine: Vec::new(),
-            handled: parsed.handled,
+            functions: parsed.functions,
         };
         // SAFETY: the mapping is `size` bytes, writable, and owned by `mapped` alone.
         let image = unsafe { std::slice::from_raw_parts_mut(base.cast::<u8>(), size) };
@@ -451,16 +447,16 @@ impl Mapped {
         }
     }
 
-    /// Whether the image has structured exception handlers (`__try`), and
-    /// the first function with one, as [`Mapped::describe`] names it.
-    pub fn exception_handler(&self) -> Option<String> {
-        self.handled.first().map(|&(begin, _)| self.describe(self.base + begin as usize))
+    /// The RUNTIME_FUNCTION (begin, end, UNWIND_INFO RVAs) holding `rva`.
+    pub fn function_at(&self, rva: u32) -> Option<(u32, u32, u32)> {
+        let i = self.functions.partition_point(|&(begin, _, _)| begin <= rva);
+        self.functions.get(i.checked_sub(1)?).copied().filter(|&(_, end, _)| rva < end)
     }
 
-    /// Whether the function holding `address` has a structured exception handler.
-    pub fn handles_exceptions_at(&self, address: usize) -> bool {
-        let rva = address.wrapping_sub(self.base);
-        self.handled.iter().any(|&(b, e)| (b as usize..e as usize).contains(&rva))
+    /// `len` bytes of the image as mapped (before any code ran) at `rva`:
+    /// its read-only data as the file gives it.
+    pub fn mapped_bytes(&self, rva: u32, len: usize) -> Option<&[u8]> {
+        self.pristine.get(rva as usize..(rva as usize).checked_add(len)?)
     }
 
     /// The image's bytes at `address` (up to `len`, fewer at its end); empty

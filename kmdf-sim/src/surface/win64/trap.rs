@@ -11,8 +11,9 @@
 //!   is in the kernel's half, so a user process's load faults; `mov r, [m]`
 //!   (8B), `movzx r, byte/word [m]` (0F B6/B7) and `mov rax, [moffs64]` (A1)
 //!   are emulated, any other form stops naming its bytes.
-//! * `int 0x29` (`__fastfail`, F164) and every other exception in driver
-//!   code — a fault, `ud2`, `int3` — stop the machine (F165).
+//! * `int 0x29` (`__fastfail`, F164) stops the machine; every other
+//!   exception in driver code — a fault, `ud2`, `int3` — goes to the
+//!   driver's `__except` if one takes it, else stops the machine (F165).
 //!
 //! A fault outside the driver's code, or on a special-pool page, goes to the
 //! handler installed before this one (special pool's, or the default action).
@@ -43,7 +44,9 @@ pub(super) fn install() {
             // SAFETY: a zeroed sigaction is a valid starting value.
             let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
             action.sa_sigaction = on_signal as *const () as usize;
-            action.sa_flags = libc::SA_SIGINFO;
+            // SA_NODEFER: a driver's exception filter or __finally block,
+            // run from the handler, may trap in turn.
+            action.sa_flags = libc::SA_SIGINFO | libc::SA_NODEFER;
             let previous = Box::into_raw(Box::new(
                 // SAFETY: as above.
                 unsafe { std::mem::zeroed::<libc::sigaction>() },
@@ -131,13 +134,13 @@ extern "C" fn on_signal(signal: libc::c_int, info: *mut libc::siginfo_t, context
             segv(&mut regs, info_ref.si_code, address, error & 2 != 0)
         }
         libc::SIGILL if cpu::in_image(regs.rip()) => {
-            cpu::exception(Exception::IllegalInstruction, regs.rip());
-            Outcome::Stopped
+            let at = regs.rip();
+            raise(&mut regs, Exception::IllegalInstruction, at)
         }
         // int3 leaves RIP after it.
         libc::SIGTRAP if cpu::in_image(regs.rip().wrapping_sub(1)) => {
-            cpu::exception(Exception::Breakpoint, regs.rip() - 1);
-            Outcome::Stopped
+            let at = regs.rip() - 1;
+            raise(&mut regs, Exception::Breakpoint, at)
         }
         _ => Outcome::NotOurs,
     };
@@ -156,6 +159,34 @@ extern "C" fn on_signal(signal: libc::c_int, info: *mut libc::siginfo_t, context
     }
 }
 
+/// An exception in the driver's code at `at`: resumed in the driver's
+/// `__except` block (its filters and `__finally` blocks run from here), or
+/// the machine stopped.
+fn raise(regs: &mut Registers, exception: Exception, at: usize) -> Outcome {
+    let mut all = [0u64; 16];
+    for (n, r) in all.iter_mut().enumerate() {
+        *r = regs.get(n);
+    }
+    // The driver's filters and __finally blocks run from here (a fault in
+    // one traps again: SA_NODEFER).
+    let mut call = |f: u64, args: [u64; 6]| {
+        // SAFETY: `f` is a filter or termination handler of the image, with
+        // the arguments its scope table's contract gives it.
+        unsafe { super::call_native(f as usize, args) }
+    };
+    // SAFETY: the driver's registers at the fault, its stack above RSP.
+    match unsafe { cpu::exception(exception, at, &all, &mut call) } {
+        Some((rip, resumed)) => {
+            for (n, &r) in resumed.iter().enumerate() {
+                regs.set(n, r);
+            }
+            regs.set_rip(rip as usize);
+            Outcome::Resumed
+        }
+        None => Outcome::Stopped,
+    }
+}
+
 /// The SIGSEGV cases: a general-protection fault (no address: a privileged
 /// instruction or a non-canonical address) or a page fault.
 fn segv(regs: &mut Registers, code: libc::c_int, address: usize, write: bool) -> Outcome {
@@ -171,8 +202,7 @@ fn segv(regs: &mut Registers, code: libc::c_int, address: usize, write: bool) ->
         if special_pool::holds(address) {
             return Outcome::NotOurs;
         }
-        cpu::exception(Exception::AccessViolation { address: address as u64, write }, rip);
-        return Outcome::Stopped;
+        return raise(regs, Exception::AccessViolation { address: address as u64, write }, rip);
     }
     let bytes = cpu::code_at(rip, 16);
     match decode(&bytes) {
