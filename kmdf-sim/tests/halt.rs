@@ -319,14 +319,20 @@ extern "C" fn ioctl_stops(_queue: WDFQUEUE, _request: WDFREQUEST, _out: usize, _
     null_timer_at(4);
 }
 
-extern "C" fn add_with_queue(_driver: WDFDRIVER, mut init: PWDFDEVICE_INIT) -> NTSTATUS {
+/// The device of an EvtDriverDeviceAdd, or the status it failed with.
+fn create_device(mut init: PWDFDEVICE_INIT) -> Result<WDFDEVICE, NTSTATUS> {
     let mut device: WDFDEVICE = core::ptr::null_mut();
     // SAFETY: the init's address, no attributes, a writable slot.
     let st =
         unsafe { call_unsafe_wdf_function_binding!(WdfDeviceCreate, &mut init, WDF_NO_OBJECT_ATTRIBUTES, &mut device) };
-    if !NT_SUCCESS(st) {
-        return st;
-    }
+    if NT_SUCCESS(st) { Ok(device) } else { Err(st) }
+}
+
+extern "C" fn add_with_queue(_driver: WDFDRIVER, init: PWDFDEVICE_INIT) -> NTSTATUS {
+    let device = match create_device(init) {
+        Ok(device) => device,
+        Err(st) => return st,
+    };
     let mut config = WDF_IO_QUEUE_CONFIG {
         Size: size_of::<WDF_IO_QUEUE_CONFIG>() as u32,
         DefaultQueue: 1,
@@ -362,14 +368,11 @@ extern "C" fn timer_stops(_timer: WDFTIMER) {
     null_timer_at(4);
 }
 
-extern "C" fn add_with_timer(_driver: WDFDRIVER, mut init: PWDFDEVICE_INIT) -> NTSTATUS {
-    let mut device: WDFDEVICE = core::ptr::null_mut();
-    // SAFETY: the init's address, no attributes, a writable slot.
-    let st =
-        unsafe { call_unsafe_wdf_function_binding!(WdfDeviceCreate, &mut init, WDF_NO_OBJECT_ATTRIBUTES, &mut device) };
-    if !NT_SUCCESS(st) {
-        return st;
-    }
+extern "C" fn add_with_timer(_driver: WDFDRIVER, init: PWDFDEVICE_INIT) -> NTSTATUS {
+    let device = match create_device(init) {
+        Ok(device) => device,
+        Err(st) => return st,
+    };
     let mut config = WDF_TIMER_CONFIG {
         Size: size_of::<WDF_TIMER_CONFIG>() as u32,
         EvtTimerFunc: Some(timer_stops),
