@@ -344,6 +344,10 @@ impl Engine {
 /// `text` in UTF-16, in a buffer allocated once (never more units than
 /// UTF-8 bytes).
 fn utf16(text: &str) -> Vec<u16> {
+    if text.is_ascii() {
+        // One unit per byte: a loop the compiler can widen.
+        return text.bytes().map(u16::from).collect();
+    }
     let mut units = Vec::with_capacity(text.len());
     units.extend(text.encode_utf16());
     units
