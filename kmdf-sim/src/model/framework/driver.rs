@@ -320,13 +320,16 @@ impl Engine {
             self.state(|s| s.pop_frame());
         }
         self.drain_deferred_deletes();
-        let report = self.state(|s| {
+        let (report, driver_waits) = self.state(|s| {
             s.kernel.frames.truncate(depth);
-            s.finish_unload(&image)
+            (s.finish_unload(&image), s.kernel.frames.driver_below())
         });
-        // The image ran its last code: what it freed since is held (F85).
+        // The image ran its last code: what it freed since is held (F85) —
+        // unless driver code is still on the stack, to be returned to.
         #[cfg(unix)]
-        crate::model::kernel::special_pool::hold_unloaded_frees();
+        if !driver_waits {
+            crate::model::kernel::special_pool::hold_unloaded_frees();
+        }
         self.stopped().map_or(Ok(report), |stop| Err(Box::new(stop)))
     }
 
