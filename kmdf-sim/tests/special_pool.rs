@@ -275,3 +275,47 @@ fn a_context_freed_by_an_unload_faults_after_the_machine_is_gone() {
     assert_eq!(code, Some(0xD5), "{stderr}");
     assert!(stderr.contains("DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL"), "{stderr}");
 }
+
+thread_local! {
+    /// The context of the device the driver added.
+    static DEVICE_CONTEXT: Cell<usize> = const { Cell::new(0) };
+}
+
+extern "C" fn add_device_with_context(_driver: WDFDRIVER, init: PWDFDEVICE_INIT) -> NTSTATUS {
+    let mut init = init;
+    let mut attrs = WDF_OBJECT_ATTRIBUTES { ContextTypeInfo: &CONTEXT.0, ..testing::object_attributes() };
+    let mut device: WDFDEVICE = core::ptr::null_mut();
+    // SAFETY: the init from the framework, consumed on success; live locals.
+    let st = unsafe { call_unsafe_wdf_function_binding!(WdfDeviceCreate, &mut init, &mut attrs, &mut device) };
+    if NT_SUCCESS(st) {
+        DEVICE_CONTEXT.with(|c| c.set(context_of(device.cast()) as usize));
+    }
+    st
+}
+
+/// EvtDriverUnload reading the context of the device removed before it.
+extern "C" fn unload_reading_the_device_context(_driver: WDFDRIVER) {
+    let stale = DEVICE_CONTEXT.with(Cell::get) as *const u64;
+    // SAFETY: not sound — the defect under test: the device and its context
+    // went with the removal, before the unload.
+    std::hint::black_box(unsafe { std::ptr::read_volatile(stale) });
+}
+
+extern "C" fn device_driver_entry(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
+    let config = testing::driver_config(Some(add_device_with_context), Some(unload_reading_the_device_context));
+    testing::driver_create(driver, path, None, config, None)
+}
+
+#[test]
+fn a_device_context_read_in_evt_driver_unload_is_bug_check_d5() {
+    // What the removal freed is no-access before the unload's driver code runs.
+    let result = in_child("a_device_context_read_in_evt_driver_unload_is_bug_check_d5", || {
+        let m = Machine::new(Settings::default());
+        m.install(DRV, "pooldrv", Some(device_driver_entry));
+        let id = m.add_device(r"Root\PoolTest", None).expect("the device starts");
+        let _ = m.disable_device(id);
+    });
+    let (code, stderr) = result.expect("parent");
+    assert_eq!(code, Some(0xD5), "{stderr}");
+    assert!(stderr.contains("DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL") && stderr.contains(", read"), "{stderr}");
+}

@@ -73,7 +73,12 @@ impl<'a> RegName<'a> {
         let mut units = Vec::new();
         // UTF-16 never needs more units than UTF-8 has bytes.
         units.try_reserve_exact(name.len()).map_err(|_| Error::no_memory())?;
-        units.extend(name.encode_utf16());
+        if name.is_ascii() {
+            // One unit per byte: a loop the compiler can widen.
+            units.extend(name.bytes().map(u16::from));
+        } else {
+            units.extend(name.encode_utf16());
+        }
         validate(&units)?;
         // INVARIANT: validated above.
         Ok(RegName { units: Units::Owned(units) })
@@ -168,5 +173,9 @@ mod tests {
         let n = RegName::new("Größe").unwrap();
         let us = n.unicode_string();
         assert_eq!((us.Length, us.MaximumLength), (10, 10));
+        for text in ["Größe", "Parameters", "€ and 𝄞"] {
+            let units: Vec<u16> = text.encode_utf16().collect();
+            assert_eq!(RegName::new(text).unwrap().as_utf16(), units.as_slice(), "{text}");
+        }
     }
 }

@@ -149,6 +149,10 @@ impl Engine {
 
     /// `Err(stop)` once the machine has stopped.
     pub(crate) fn check_running(&self) -> Result<(), Stopped> {
+        // Nearly always running: asked without copying the stop.
+        if self.state(|s| s.stop.is_none()) {
+            return Ok(());
+        }
         self.stopped().map_or(Ok(()), |stop| Err(Box::new(stop)))
     }
 
@@ -387,10 +391,18 @@ pub(crate) fn enter<R: CheckFailure>(routine: Routine, refused: R, body: impl Fn
         assert!(!inject, "injected simulator panic in {name}");
         body()
     }));
-    with_state(|s| s.kernel.frames.truncate(depth));
     match result {
-        Ok(r) => recorded(r),
+        Ok(r) => {
+            // The frame goes and the call record ends in one borrow.
+            let status = r.status();
+            with_state(|s| {
+                s.kernel.frames.truncate(depth);
+                s.recorder.end(status, &s.kernel.registry.journal);
+            });
+            r
+        }
         Err(payload) => {
+            with_state(|s| s.kernel.frames.truncate(depth));
             let message = panic_message(payload.as_ref());
             with_state(|s| s.record_stop(Stop::SimulatorPanic { location: name.to_string(), message }));
             recorded(refused)

@@ -231,8 +231,7 @@ impl Engine {
             let key = format!(r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\{service}");
             let _ = s.kernel.registry.create_path(&key);
             // The kernel passes the service key in its own spelling.
-            let mut buffer: Vec<u16> =
-                format!(r"\REGISTRY\MACHINE\SYSTEM\CurrentControlSet\Services\{service}").encode_utf16().collect();
+            let mut buffer = utf16(&format!(r"\REGISTRY\MACHINE\SYSTEM\CurrentControlSet\Services\{service}"));
             let bytes = u16::try_from(buffer.len() * 2).unwrap_or(0xFFFE);
             let registry_path = Box::new(crate::abi::UNICODE_STRING {
                 Length: bytes,
@@ -243,7 +242,7 @@ impl Engine {
             // (its first value), so WDF handle values in histories stay the
             // same from run to run.
             let _ = s.new_object_value();
-            let mut name: Vec<u16> = format!(r"\Driver\{service}").encode_utf16().collect();
+            let mut name = utf16(&format!(r"\Driver\{service}"));
             let name_bytes = u16::try_from(name.len() * 2).unwrap_or(0xFFFE);
             // What the I/O manager fills in before DriverEntry that a KMDF
             // driver could read: type, size, name, entry point. ASSUMPTION
@@ -325,13 +324,16 @@ impl Engine {
         }
         super::displace::after_driver_unload();
         self.drain_deferred_deletes();
-        let report = self.state(|s| {
+        let (report, driver_waits) = self.state(|s| {
             s.kernel.frames.truncate(depth);
-            s.finish_unload(&image)
+            (s.finish_unload(&image), s.kernel.frames.driver_below())
         });
-        // The image ran its last code: what it freed since is held (F85).
+        // The image ran its last code: what it freed since is held (F85) —
+        // unless driver code is still on the stack, to be returned to.
         #[cfg(unix)]
-        crate::model::kernel::special_pool::hold_unloaded_frees();
+        if !driver_waits {
+            crate::model::kernel::special_pool::hold_unloaded_frees();
+        }
         self.stopped().map_or(Ok(report), |stop| Err(Box::new(stop)))
     }
 
@@ -344,6 +346,18 @@ impl Engine {
             self.state(|s| s.pop_frame());
         }
     }
+}
+
+/// `text` in UTF-16, in a buffer allocated once (never more units than
+/// UTF-8 bytes).
+fn utf16(text: &str) -> Vec<u16> {
+    if text.is_ascii() {
+        // One unit per byte: a loop the compiler can widen.
+        return text.bytes().map(u16::from).collect();
+    }
+    let mut units = Vec::with_capacity(text.len());
+    units.extend(text.encode_utf16());
+    units
 }
 
 impl Engine {

@@ -54,6 +54,12 @@ impl Frames {
     pub(crate) fn driver_on_top(&self) -> bool {
         self.0.last().is_some_and(|f| f.driver)
     }
+
+    /// Whether any frame is a driver's: driver code is running or will run
+    /// again when the calls above it return.
+    pub(crate) fn driver_below(&self) -> bool {
+        self.0.iter().any(|f| f.driver)
+    }
 }
 
 /// Text of a frame: a `&'static str` or a [`Name`] is kept as it is (no
