@@ -248,18 +248,22 @@ fn a_context_freed_by_an_unload_faults_once_the_next_driver_code_has_freed_memor
     let result = in_child(test, || {
         let m = Machine::new(Settings::default());
         let stale = unloaded_context(&m);
-        m.run(DRV, "Test", || {
-            let (object, _) = object_with_context();
-            // SAFETY: live object, deleted once.
-            unsafe { call_unsafe_wdf_function_binding!(WdfObjectDelete, object) };
-            // SAFETY: not sound — the defect under test: freed at the unload.
-            std::hint::black_box(unsafe { std::ptr::read_volatile(stale) });
-        })
-        .expect("unreachable: the read stops the machine");
+        let stop = m
+            .run(DRV, "Test", || {
+                let (object, _) = object_with_context();
+                // SAFETY: live object, deleted once.
+                unsafe { call_unsafe_wdf_function_binding!(WdfObjectDelete, object) };
+                // SAFETY: not sound — the defect under test: freed at the unload.
+                std::hint::black_box(unsafe { std::ptr::read_volatile(stale) });
+            })
+            .expect_err("the read stops the machine");
+        exit_with(&stop);
     });
     let (code, stderr) = result.expect("parent");
     assert_eq!(code, Some(0xD5), "{stderr}");
-    assert!(stderr.contains("DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL") && stderr.contains(", read"), "{stderr}");
+    assert!(stderr.contains("the machine returned its stop"), "a stop in-process, not an exit: {stderr}");
+    assert!(stderr.contains("DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL"), "{stderr}");
+    assert!(stderr.contains("BUGCHECK_P2: 0\n"), "a read: {stderr}");
 }
 
 #[test]
@@ -313,9 +317,14 @@ fn a_device_context_read_in_evt_driver_unload_is_bug_check_d5() {
         let m = Machine::new(Settings::default());
         m.install(DRV, "pooldrv", Some(device_driver_entry));
         let id = m.add_device(r"Root\PoolTest", None).expect("the device starts");
-        let _ = m.disable_device(id);
+        // The removal of the driver's last device unloads it: EvtDriverUnload's
+        // read stops the machine.
+        let stop = m.disable_device(id).expect_err("EvtDriverUnload's read stops the machine");
+        exit_with(&stop);
     });
     let (code, stderr) = result.expect("parent");
     assert_eq!(code, Some(0xD5), "{stderr}");
-    assert!(stderr.contains("DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL") && stderr.contains(", read"), "{stderr}");
+    assert!(stderr.contains("the machine returned its stop"), "a stop in-process, not an exit: {stderr}");
+    assert!(stderr.contains("DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL"), "{stderr}");
+    assert!(stderr.contains("BUGCHECK_P2: 0\n"), "a read: {stderr}");
 }

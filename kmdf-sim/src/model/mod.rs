@@ -393,12 +393,18 @@ pub(crate) fn enter<R: CheckFailure>(routine: Routine, refused: R, body: impl Fn
     }));
     match result {
         Ok(r) => {
-            // The frame goes and the call record ends in one borrow.
+            // The frame goes and the call record ends in one borrow; a call
+            // that stopped the machine halts the driver's code that made it
+            // (F110).
             let status = r.status();
-            with_state(|s| {
+            let stopped = with_state(|s| {
                 s.kernel.frames.truncate(depth);
                 s.recorder.end(status, &s.kernel.registry.journal);
+                s.stop.is_some()
             });
+            if stopped == Some(true) {
+                execution::halt();
+            }
             r
         }
         Err(payload) => {

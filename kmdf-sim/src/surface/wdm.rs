@@ -11,8 +11,8 @@
 #![allow(non_snake_case)]
 
 use crate::abi::*;
-use crate::model::kernel::io::dispatch::cancel_irp;
-use crate::model::{Routine, STOPPED_STATUS, enter, with_state};
+use crate::model::kernel::io::{self, dispatch::cancel_irp};
+use crate::model::{Routine, STOPPED_STATUS, enter};
 use crate::surface::strings::read_unicode;
 
 /// `IoCreateDevice` (F120): a device object with a zeroed extension of
@@ -47,16 +47,14 @@ pub unsafe extern "C" fn IoCreateDevice(
                 Err(st) => return st,
             }
         };
-        let created = with_state(|s| {
-            s.io_create_device(
-                DriverObject,
-                DeviceExtensionSize,
-                name,
-                DeviceType,
-                DeviceCharacteristics,
-                Exclusive != 0,
-            )
-        });
+        let created = io::create_device(
+            DriverObject,
+            DeviceExtensionSize,
+            name,
+            DeviceType,
+            DeviceCharacteristics,
+            Exclusive != 0,
+        );
         match created {
             None => STOPPED_STATUS,
             Some(Err(st)) => st,
@@ -76,7 +74,7 @@ pub unsafe extern "C" fn IoCreateDevice(
 /// `DeviceObject` is a device object the driver created.
 pub unsafe extern "C" fn IoDeleteDevice(DeviceObject: PDEVICE_OBJECT) {
     enter(Routine::IoDeleteDevice, (), || {
-        with_state(|s| s.io_delete_device(DeviceObject));
+        io::delete_device(DeviceObject);
     });
 }
 
@@ -100,7 +98,7 @@ pub unsafe extern "C" fn IoCreateSymbolicLink(
             (Ok(l), Ok(t)) => (l, t),
             (Err(st), _) | (_, Err(st)) => return st,
         };
-        with_state(|s| s.io_create_link(&link, &target)).unwrap_or(STOPPED_STATUS)
+        io::create_link(&link, &target)
     })
 }
 
@@ -117,7 +115,7 @@ pub unsafe extern "C" fn IoDeleteSymbolicLink(SymbolicLinkName: PUNICODE_STRING)
             Ok(l) => l,
             Err(st) => return st,
         };
-        with_state(|s| s.io_delete_link(&link)).unwrap_or(STOPPED_STATUS)
+        io::delete_link(&link)
     })
 }
 
@@ -130,7 +128,7 @@ pub unsafe extern "C" fn IoDeleteSymbolicLink(SymbolicLinkName: PUNICODE_STRING)
 /// `Irp` an IRP the driver owns.
 pub unsafe extern "C" fn IofCompleteRequest(Irp: PIRP, _PriorityBoost: CCHAR) {
     enter(Routine::IofCompleteRequest, (), || {
-        with_state(|s| s.io_complete(Irp));
+        io::complete(Irp);
     });
 }
 
@@ -141,7 +139,7 @@ pub unsafe extern "C" fn IofCompleteRequest(Irp: PIRP, _PriorityBoost: CCHAR) {
 /// `Irql` writable.
 pub unsafe extern "C" fn IoAcquireCancelSpinLock(Irql: PKIRQL) {
     enter(Routine::IoAcquireCancelSpinLock, (), || {
-        if let Some(Some(old)) = with_state(|s| s.io_acquire_cancel_lock())
+        if let Some(old) = io::acquire_cancel_lock()
             && !Irql.is_null()
         {
             // SAFETY: checked non-null; the caller passes a writable KIRQL.
@@ -156,7 +154,7 @@ pub unsafe extern "C" fn IoAcquireCancelSpinLock(Irql: PKIRQL) {
 /// None beyond holding the lock.
 pub unsafe extern "C" fn IoReleaseCancelSpinLock(Irql: KIRQL) {
     enter(Routine::IoReleaseCancelSpinLock, (), || {
-        with_state(|s| s.io_release_cancel_lock(Irql));
+        io::release_cancel_lock(Irql);
     });
 }
 

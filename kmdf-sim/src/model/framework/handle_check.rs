@@ -123,6 +123,7 @@ pub(crate) fn handle_params(routine: Routine) -> &'static [HandleParam] {
         // fxdeviceapi.cpp, fxdeviceinterfaceapi.cpp
         R::WdfDeviceConfigureRequestDispatching => const { &[p("Device", T::Device), p("Queue", T::Queue)] },
         R::WdfDeviceCreateDeviceInterface
+        | R::WdfDeviceCreateSymbolicLink
         | R::WdfDeviceGetDefaultQueue
         | R::WdfDeviceGetDriver
         | R::WdfDeviceOpenRegistryKey => const { &[p("Device", T::Device)] },

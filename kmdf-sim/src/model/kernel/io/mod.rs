@@ -22,7 +22,7 @@ pub(crate) mod wdf_link;
 use crate::abi::{
     _DEVICE_OBJECT, _DRIVER_OBJECT, DO_DEVICE_HAS_NAME, DO_DEVICE_INITIALIZING, DO_EXCLUSIVE, IO_TYPE_DEVICE, NTSTATUS,
 };
-use crate::model::{Name, State};
+use crate::model::{Name, STOPPED_STATUS, State, with_state};
 use std::collections::{BTreeMap, VecDeque};
 
 /// How many completed IRPs the machine keeps (memory and results).
@@ -339,4 +339,50 @@ impl State {
         io.devices.retain(|d| d.owner.as_str() != image);
         io.cancel_lock = None;
     }
+}
+
+// The I/O manager's routines on this thread's machine (the surface's
+// `wdm.rs` calls these; `None` when there is no machine).
+
+/// `IoCreateDevice`: [`State::io_create_device`].
+pub(crate) fn create_device(
+    driver: *mut _DRIVER_OBJECT,
+    extension_size: u32,
+    name: Option<String>,
+    device_type: u32,
+    characteristics: u32,
+    exclusive: bool,
+) -> Option<Result<*mut _DEVICE_OBJECT, NTSTATUS>> {
+    with_state(|s| s.io_create_device(driver, extension_size, name, device_type, characteristics, exclusive))
+}
+
+/// `IoDeleteDevice`: [`State::io_delete_device`].
+pub(crate) fn delete_device(device: *mut _DEVICE_OBJECT) {
+    with_state(|s| s.io_delete_device(device));
+}
+
+/// `IoCreateSymbolicLink`: [`State::io_create_link`].
+pub(crate) fn create_link(link: &str, target: &str) -> NTSTATUS {
+    with_state(|s| s.io_create_link(link, target)).unwrap_or(STOPPED_STATUS)
+}
+
+/// `IoDeleteSymbolicLink`: [`State::io_delete_link`].
+pub(crate) fn delete_link(link: &str) -> NTSTATUS {
+    with_state(|s| s.io_delete_link(link)).unwrap_or(STOPPED_STATUS)
+}
+
+/// `IofCompleteRequest`: [`State::io_complete`].
+pub(crate) fn complete(irp: *mut crate::abi::_IRP) {
+    with_state(|s| s.io_complete(irp));
+}
+
+/// `IoAcquireCancelSpinLock`: [`State::io_acquire_cancel_lock`] (the IRQL
+/// to restore; `None` after a stop).
+pub(crate) fn acquire_cancel_lock() -> Option<u8> {
+    with_state(|s| s.io_acquire_cancel_lock()).flatten()
+}
+
+/// `IoReleaseCancelSpinLock`: [`State::io_release_cancel_lock`].
+pub(crate) fn release_cancel_lock(irql: u8) {
+    with_state(|s| s.io_release_cancel_lock(irql));
 }

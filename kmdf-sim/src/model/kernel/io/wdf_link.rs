@@ -5,8 +5,8 @@
 use super::link_key;
 use crate::abi::{NT_SUCCESS, NTSTATUS, STATUS_INVALID_DEVICE_REQUEST};
 use crate::model::framework::objects::ObjectKind;
-use crate::model::framework::verifier::{invalid_handle, null_parameter};
-use crate::model::{STOPPED_STATUS, State};
+use crate::model::framework::verifier::null_parameter;
+use crate::model::{Routine, STOPPED_STATUS, State};
 
 impl State {
     /// `WdfDeviceCreateSymbolicLink` (F127; fxdeviceapi.cpp, fxdevicekm.cpp):
@@ -16,9 +16,12 @@ impl State {
     /// STATUS_INVALID_DEVICE_REQUEST. The link names the device's PDO (the
     /// simulator has no `WdfDeviceInitAssignName`).
     pub(crate) fn wdf_device_create_link(&mut self, device: u64, name: Option<Result<String, NTSTATUS>>) -> NTSTATUS {
-        let devnode = match self.framework.objects.get(&device).map(|o| &o.kind) {
-            Some(ObjectKind::Device { devnode, .. }) => *devnode,
-            _ => return invalid_handle(self, device, 0),
+        let devnode = match self.fx_object(Routine::WdfDeviceCreateSymbolicLink, 0, device) {
+            Ok(object) => match object.kind {
+                ObjectKind::Device { devnode, .. } => devnode,
+                _ => unreachable!("the handle table admits only devices for a WDFDEVICE"),
+            },
+            Err(status) => return status,
         };
         let Some(name) = name else {
             null_parameter(self, "SymbolicLinkName");
