@@ -323,3 +323,43 @@ fn a_null_value_pointer_is_a_wdf_violation() {
     let b = stop.bug_check().expect("bug check");
     assert_eq!((b.code, b.params[0]), (0x10D, 0x4));
 }
+
+#[test]
+fn a_value_ddi_checks_its_key_before_its_value_name_and_value_pointers() {
+    // F91, fxregistryapi.cpp: FxObjectHandleGetPtr(Key) comes first; then
+    // ValueName and Value (FxPointerNotNull: 0x10D {4}) and the name's
+    // shape (STATUS_INVALID_PARAMETER).
+    let stop_of = |key: Option<WDFKEY>, value_name: bool, value: bool| {
+        let (m, driver) = loaded();
+        let key = key
+            .unwrap_or_else(|| m.run(DRV, "Test", || parameters(driver, KEY_READ)).expect("no stop").expect("opens"));
+        let n = name("TraceLevel");
+        let mut v = 0u32;
+        let outcome = m.run(DRV, "Test", || {
+            let name_ptr = if value_name { &raw const n.us } else { std::ptr::null() };
+            let value_ptr = if value { &raw mut v } else { std::ptr::null_mut() };
+            // SAFETY: the NULLs and the key are the defects under test.
+            unsafe { call_unsafe_wdf_function_binding!(WdfRegistryQueryULong, key, name_ptr, value_ptr) }
+        });
+        outcome.map_err(|stop| {
+            let b = stop.bug_check().expect("bug check");
+            (b.code, b.params[0], b.params[1])
+        })
+    };
+    assert_eq!(stop_of(Some(std::ptr::null_mut()), false, false), Err((0x10D, 0x5, 0)), "the key first");
+    assert_eq!(stop_of(None, false, true), Err((0x10D, 0x4, 0)), "then ValueName");
+    assert_eq!(stop_of(None, true, false), Err((0x10D, 0x4, 0)), "then Value");
+    assert_eq!(stop_of(None, true, true), Ok(STATUS_SUCCESS));
+    // A malformed name with a NULL key: the key's stop, not the name's status.
+    let (m, _) = loaded();
+    let mut odd = name("TraceLevel");
+    odd.us.Length = 3;
+    let mut v = 0u32;
+    let stop = m
+        .run(DRV, "Test", || {
+            // SAFETY: the NULL key and the odd length are the defects under test.
+            unsafe { call_unsafe_wdf_function_binding!(WdfRegistryQueryULong, std::ptr::null_mut(), &odd.us, &mut v) }
+        })
+        .expect_err("the key's stop");
+    assert_eq!(stop.bug_check().map(|b| (b.code, b.params[0])), Some((0x10D, 0x5)));
+}

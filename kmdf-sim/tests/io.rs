@@ -20,6 +20,9 @@ const IOCTL_QUEUE_INFO: u32 = 0x0022_2010;
 const IOCTL_HOLD_PLAIN_MARK: u32 = 0x0022_2014;
 const IOCTL_STOP_ASYNC: u32 = 0x0022_2018;
 const IOCTL_FORWARD: u32 = 0x0022_201C;
+const IOCTL_RETRIEVE_SMALL: u32 = 0x0022_2020;
+const IOCTL_RETRIEVE_NULL: u32 = 0x0022_2024;
+const IOCTL_RETRIEVE_BAD_REQUEST: u32 = 0x0022_2028;
 const INTERFACE: GUID = GUID { Data1: 0x0102_0304, Data2: 5, Data3: 6, Data4: [7, 8, 9, 10, 11, 12, 13, 14] };
 
 thread_local! {
@@ -175,6 +178,35 @@ extern "C" fn on_ioctl(queue: WDFQUEUE, request: WDFREQUEST, _out: usize, _in: u
             if !NT_SUCCESS(st) {
                 complete(request, st, 0);
             }
+        }
+        IOCTL_RETRIEVE_SMALL => {
+            let mut buffer = 0x5A5A_usize as PVOID;
+            let mut length = 77usize;
+            // SAFETY: a presented request; writable slots.
+            let st = unsafe {
+                call_unsafe_wdf_function_binding!(
+                    WdfRequestRetrieveInputBuffer,
+                    request,
+                    1000,
+                    &mut buffer,
+                    &mut length
+                )
+            };
+            record(format!("retrieve {st:#x} {:?} {length}", buffer.is_null()));
+            complete(request, st, 0);
+        }
+        IOCTL_RETRIEVE_NULL | IOCTL_RETRIEVE_BAD_REQUEST => {
+            let which = if code == IOCTL_RETRIEVE_NULL { request } else { 0x1230 as WDFREQUEST };
+            // SAFETY: the defect under test: a NULL Buffer (and, for the second, a value that names no request).
+            let _ = unsafe {
+                call_unsafe_wdf_function_binding!(
+                    WdfRequestRetrieveInputBuffer,
+                    which,
+                    1,
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut()
+                )
+            };
         }
         _ => complete(request, STATUS_INVALID_DEVICE_REQUEST, 0),
     }
@@ -549,4 +581,29 @@ fn queue_create_takes_an_older_config_size_and_a_handle_only_a_default_queue_may
     let (_, o) = outcome(m.read(&file, "app.exe", 3));
     assert!(matches!(o, IoOutcome::Completed { status: STATUS_SUCCESS, .. }), "{o:?}");
     assert_eq!(events(), vec!["read 3"], "the V1_7-size default queue serves reads");
+}
+
+#[test]
+fn retrieving_a_buffer_checks_the_request_then_the_pointer_and_clears_the_outputs_first() {
+    // F91, fxrequestapi.cpp: the request handle first (0x10D {5, handle,
+    // FX_TYPE_REQUEST}), then FxPointerNotNull(Buffer) (0x10D {4}); *Buffer
+    // and *Length are cleared before the buffer is looked at, so a failing
+    // call leaves NULL and 0 behind.
+    let (m, file) = machine(Settings::default(), false);
+    let (_, o) = outcome(m.device_io_control(&file, "app.exe", IOCTL_RETRIEVE_SMALL, &[1, 2], 0));
+    assert!(matches!(o, IoOutcome::Completed { status: STATUS_BUFFER_TOO_SMALL, .. }), "{o:?}");
+    assert!(events().contains(&format!("retrieve {STATUS_BUFFER_TOO_SMALL:#x} true 0")));
+    drop(m);
+    for (code, expected) in
+        [(IOCTL_RETRIEVE_NULL, (0x4, 0, None)), (IOCTL_RETRIEVE_BAD_REQUEST, (0x5, 0x1230, Some(0x1008)))]
+    {
+        let (m, file) = machine(Settings::without_verifiers(), false);
+        let stop = m.device_io_control(&file, "app.exe", code, &[1], 0).expect_err("stops");
+        let b = stop.bug_check().expect("bug check");
+        assert_eq!(b.code, 0x10D, "{code:#x}");
+        assert_eq!((b.params[0], b.params[1]), (expected.0, expected.1), "{code:#x}");
+        if let Some(fx_type) = expected.2 {
+            assert_eq!(b.params[2], fx_type, "the type asked for");
+        }
+    }
 }

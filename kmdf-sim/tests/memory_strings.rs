@@ -112,3 +112,64 @@ fn strings_and_the_version_queries() {
     let report = m.unload().expect("no stop");
     assert!(report.leaked_objects.is_empty(), "strings go with the driver: {report:?}");
 }
+
+/// How `call` stops on a fresh machine without verifiers: (code, first two parameters).
+fn stop_of(call: impl FnOnce()) -> (u32, u64, u64) {
+    let m = Machine::new(Settings::without_verifiers());
+    let stop = m.run(DRV, "Test", call).expect_err("stops");
+    let b = stop.bug_check().expect("bug check");
+    (b.code, b.params[0], b.params[1])
+}
+
+#[test]
+fn the_handle_is_checked_before_the_drivers_pointer_and_a_zero_copy_is_refused() {
+    // F91, fxmemorybufferapi.cpp / fxstringapi.cpp / fxdeviceinterfaceapi.cpp:
+    // FxObjectHandleGetPtr first (a NULL handle: 0x10D {5, 0}), then
+    // FxPointerNotNull on the driver's pointer (0x10D {4}); a copy of zero
+    // bytes is STATUS_INVALID_PARAMETER.
+    use std::ptr::{null, null_mut};
+    let both_null = [
+        stop_of(|| {
+            // SAFETY: NULL memory and NULL buffer.
+            let _ = unsafe { call_unsafe_wdf_function_binding!(WdfMemoryCopyToBuffer, null_mut(), 0, null_mut(), 1) };
+        }),
+        stop_of(|| {
+            // SAFETY: NULL memory and NULL buffer.
+            let _ = unsafe { call_unsafe_wdf_function_binding!(WdfMemoryCopyFromBuffer, null_mut(), 0, null_mut(), 1) };
+        }),
+        stop_of(|| {
+            // SAFETY: NULL string and NULL out-pointer.
+            unsafe { call_unsafe_wdf_function_binding!(WdfStringGetUnicodeString, null_mut(), null_mut()) };
+        }),
+        stop_of(|| {
+            // SAFETY: NULL device and NULL GUID.
+            let _ = unsafe {
+                call_unsafe_wdf_function_binding!(WdfDeviceCreateDeviceInterface, null_mut(), null(), null())
+            };
+        }),
+    ];
+    assert_eq!(both_null, [(0x10D, 0x5, 0); 4], "the handle first");
+    let pointer_null = [
+        stop_of(|| {
+            let (mem, _) = memory(8).expect("created");
+            // SAFETY: a live object; the NULL buffer is the defect under test.
+            let _ = unsafe { call_unsafe_wdf_function_binding!(WdfMemoryCopyToBuffer, mem, 0, null_mut(), 1) };
+        }),
+        stop_of(|| {
+            let s = string(Some("x"));
+            // SAFETY: a live string; the NULL out-pointer is the defect under test.
+            unsafe { call_unsafe_wdf_function_binding!(WdfStringGetUnicodeString, s, null_mut()) };
+        }),
+    ];
+    assert_eq!(pointer_null, [(0x10D, 0x4, 0); 2], "then the pointer");
+    let m = Machine::new(Settings::default());
+    let st = m
+        .run(DRV, "Test", || {
+            let (mem, _) = memory(8).expect("created");
+            let mut out = [0u8; 1];
+            // SAFETY: a live object and a writable byte; the zero count is the defect under test.
+            unsafe { call_unsafe_wdf_function_binding!(WdfMemoryCopyToBuffer, mem, 0, out.as_mut_ptr().cast(), 0) }
+        })
+        .expect("no stop");
+    assert_eq!(st, STATUS_INVALID_PARAMETER);
+}

@@ -158,10 +158,16 @@ pub(crate) fn devnode_of(routine: Routine, device: WDFDEVICE) -> Result<usize, N
 }
 
 /// `WdfDeviceCreateDeviceInterface`: registers an interface (by class GUID)
-/// the device's files are opened through.
-pub(crate) fn create_interface(device: WDFDEVICE, guid: (u32, u16, u16, [u8; 8])) -> NTSTATUS {
+/// the device's files are opened through. The device is checked first, then
+/// the GUID (`None`: a NULL pointer, 0x10D {WDF_REQUIRED_PARAMETER_IS_NULL},
+/// F91; fxdeviceinterfaceapi.cpp).
+pub(crate) fn create_interface(device: WDFDEVICE, guid: Option<(u32, u16, u16, [u8; 8])>) -> NTSTATUS {
     with_state(|s| {
         let devnode = devnode(s, Routine::WdfDeviceCreateDeviceInterface, device)?;
+        let Some(guid) = guid else {
+            null_parameter(s, "InterfaceClassGUID");
+            return Err(STOPPED_STATUS);
+        };
         let interfaces = &mut s.framework.devnodes[devnode].interfaces;
         if !interfaces.contains(&guid) {
             interfaces.push(guid);

@@ -2,6 +2,7 @@
 //! buffers, the copy rules, the string's text.
 
 use super::objects::{Attributes, MemoryState, ObjectKind};
+use super::verifier::{null_parameter, required_null};
 use crate::abi::*;
 use crate::model::{Routine, STOPPED_STATUS, with_state};
 
@@ -15,12 +16,28 @@ pub(crate) fn buffer_of(routine: Routine, memory: WDFMEMORY) -> Result<(*mut u8,
     .unwrap_or(Err(STOPPED_STATUS))
 }
 
-/// The part of `routine`'s WDFMEMORY that `offset` and `count` select:
-/// its first byte. ASSUMPTION (KMDF source, FxMemoryObject::CopyToPtr /
-/// CopyFromPtr via FxValidateMemoryOffsets): an overflowing sum is
-/// STATUS_INTEGER_OVERFLOW, a range past the end STATUS_INVALID_BUFFER_SIZE.
-pub(crate) fn range_of(routine: Routine, memory: WDFMEMORY, offset: usize, count: usize) -> Result<*mut u8, NTSTATUS> {
+/// The part of `routine`'s WDFMEMORY that `offset` and `count` select for
+/// a copy to or from the driver's buffer: its first byte. In
+/// fxmemorybufferapi.cpp's order: the handle (F91), then the driver's
+/// `Buffer` (`buffer_null`: 0x10D {WDF_REQUIRED_PARAMETER_IS_NULL}), then a
+/// zero `count` (STATUS_INVALID_PARAMETER). ASSUMPTION (KMDF source,
+/// FxMemoryObject::CopyToPtr / CopyFromPtr via FxValidateMemoryOffsets): an
+/// overflowing sum is STATUS_INTEGER_OVERFLOW, a range past the end
+/// STATUS_INVALID_BUFFER_SIZE.
+pub(crate) fn range_of(
+    routine: Routine,
+    memory: WDFMEMORY,
+    offset: usize,
+    count: usize,
+    buffer_null: bool,
+) -> Result<*mut u8, NTSTATUS> {
     let (ptr, len) = buffer_of(routine, memory)?;
+    if buffer_null {
+        return Err(required_null("Buffer"));
+    }
+    if count == 0 {
+        return Err(STATUS_INVALID_PARAMETER);
+    }
     let end = offset.checked_add(count).ok_or(STATUS_INTEGER_OVERFLOW)?;
     if end > len {
         return Err(STATUS_INVALID_BUFFER_SIZE);
@@ -60,9 +77,15 @@ pub(crate) fn create_string(text: Vec<u16>, attributes: Attributes) -> Option<Re
 
 /// `WdfStringGetUnicodeString`: a `UNICODE_STRING` describing the object's
 /// buffer, valid while the object lives (the DDI page). ASSUMPTION:
-/// `MaximumLength` equals `Length` (no room beyond the text).
-pub(crate) fn unicode_string(string: WDFSTRING) -> Option<UNICODE_STRING> {
+/// `MaximumLength` equals `Length` (no room beyond the text). The handle
+/// is checked first, then the driver's `UnicodeString` (`out_null`: 0x10D
+/// {WDF_REQUIRED_PARAMETER_IS_NULL}, F91; fxstringapi.cpp).
+pub(crate) fn unicode_string(string: WDFSTRING, out_null: bool) -> Option<UNICODE_STRING> {
     with_state(|s| match &mut s.fx_object(Routine::WdfStringGetUnicodeString, 0, string as u64).ok()?.kind {
+        _ if out_null => {
+            null_parameter(s, "UnicodeString");
+            None
+        }
         ObjectKind::String(text) => {
             let bytes = u16::try_from(text.len() * 2).unwrap_or(0xFFFE);
             Some(UNICODE_STRING { Length: bytes, MaximumLength: bytes, Buffer: text.as_mut_ptr() })

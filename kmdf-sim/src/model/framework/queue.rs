@@ -170,29 +170,46 @@ fn buffer_allowed(kind: RequestType, output: bool) -> bool {
 
 /// `WdfRequestRetrieveInputBuffer` / `...OutputBuffer` (METHOD_BUFFERED:
 /// the system buffer, one for both — read all input before writing output):
-/// its first byte and length. ASSUMPTION (WDF docs, not in the facts): a
+/// its first byte and length. The request is checked first, then the
+/// `Buffer` out-pointer (`buffer_null`: 0x10D {WDF_REQUIRED_PARAMETER_IS_NULL},
+/// F91; fxrequestapi.cpp). ASSUMPTION (WDF docs, not in the facts): a
 /// buffer shorter than `min` — or empty — is STATUS_BUFFER_TOO_SMALL.
 pub(crate) fn retrieve_buffer(
     routine: Routine,
     request: WDFREQUEST,
     min: usize,
     output: bool,
+    buffer_null: bool,
 ) -> Result<(*mut u8, usize), NTSTATUS> {
-    with_request(routine, request, |r| {
-        if !buffer_allowed(r.kind, output) {
-            return Err(STATUS_INVALID_DEVICE_REQUEST);
+    with_state(|s| {
+        let found = with_request_in(s, routine, 0, request as u64, |r| {
+            if !buffer_allowed(r.kind, output) {
+                return Err(STATUS_INVALID_DEVICE_REQUEST);
+            }
+            let len = if output { r.output_len } else { r.input_len };
+            if len == 0 || len < min { Err(STATUS_BUFFER_TOO_SMALL) } else { Ok((r.buffer_ptr(), len)) }
+        })?;
+        if buffer_null {
+            null_parameter(s, "Buffer");
+            return None;
         }
-        let len = if output { r.output_len } else { r.input_len };
-        if len == 0 || len < min { Err(STATUS_BUFFER_TOO_SMALL) } else { Ok((r.buffer_ptr(), len)) }
+        Some(found)
     })
+    .flatten()
     .unwrap_or(Err(STOPPED_STATUS))
 }
 
 /// `WdfRequestRetrieveInputMemory` / `...OutputMemory`: a WDFMEMORY (a
 /// child of the request, so it goes with it) describing the system buffer;
 /// the same object on a second call. Same errors as the buffer forms (zero
-/// length: STATUS_BUFFER_TOO_SMALL).
-pub(crate) fn retrieve_memory(routine: Routine, request: WDFREQUEST, output: bool) -> Result<u64, NTSTATUS> {
+/// length: STATUS_BUFFER_TOO_SMALL); the `Memory` out-pointer is checked
+/// after the request (`memory_null`, F91).
+pub(crate) fn retrieve_memory(
+    routine: Routine,
+    request: WDFREQUEST,
+    output: bool,
+    memory_null: bool,
+) -> Result<u64, NTSTATUS> {
     with_state(|s| {
         let h = request as u64;
         let found = with_request_in(s, routine, 0, h, |r| {
@@ -205,7 +222,12 @@ pub(crate) fn retrieve_memory(routine: Routine, request: WDFREQUEST, output: boo
             }
             Ok((r.buffer_ptr(), len, r.memory[usize::from(output)]))
         });
-        let (ptr, len, existing) = found.unwrap_or(Err(STOPPED_STATUS))?;
+        let Some(found) = found else { return Err(STOPPED_STATUS) };
+        if memory_null {
+            null_parameter(s, "Memory");
+            return Err(STOPPED_STATUS);
+        }
+        let (ptr, len, existing) = found?;
         if let Some(memory) = existing {
             return Ok(memory);
         }

@@ -2,6 +2,7 @@
 //! closes it when the object is destroyed (F1–F26).
 
 use super::objects::{self, ObjectKind};
+use super::verifier::null_parameter;
 use crate::abi::*;
 use crate::model::kernel::handles::HandleOwner;
 use crate::model::{FRAMEWORK_MODULE, KERNEL_MODULE, Name, Routine, STOPPED_STATUS, State, with_state};
@@ -353,4 +354,33 @@ pub(crate) fn open_devnode_key(
     attributes: objects::Attributes,
 ) -> Option<Result<(u64, bool), NTSTATUS>> {
     with_state(|s| open_devnode_key_in(s, devnode, key_type, access, attributes))
+}
+
+/// What was wrong with a value DDI's own arguments, seen before its key was.
+pub(crate) enum ArgumentFault {
+    /// A required pointer, by name, was NULL.
+    Null(&'static str),
+    /// The value name was malformed (its status).
+    Status(NTSTATUS),
+}
+
+/// Reports `fault` as the framework meets it: it resolves `key` first
+/// (F91; fxregistryapi.cpp), so a bad key is that key's stop; then a NULL
+/// required pointer is 0x10D {WDF_REQUIRED_PARAMETER_IS_NULL}, a malformed
+/// name its status.
+#[cold]
+pub(crate) fn fault_after_key(routine: Routine, key: WDFKEY, fault: ArgumentFault) -> NTSTATUS {
+    with_state(|s| {
+        if let Err(st) = s.fx_check(routine, 0, key as u64) {
+            return st;
+        }
+        match fault {
+            ArgumentFault::Null(what) => {
+                null_parameter(s, what);
+                STOPPED_STATUS
+            }
+            ArgumentFault::Status(st) => st,
+        }
+    })
+    .unwrap_or(STOPPED_STATUS)
 }

@@ -97,12 +97,9 @@ pub unsafe extern "C" fn WdfDeviceCreateDeviceInterface(
     _ReferenceString: PCUNICODE_STRING,
 ) -> NTSTATUS {
     enter(Routine::WdfDeviceCreateDeviceInterface, STOPPED_STATUS, || {
-        if InterfaceClassGUID.is_null() {
-            return required_null("InterfaceClassGUID");
-        }
-        // SAFETY: checked non-null; valid by contract.
-        let g = unsafe { *InterfaceClassGUID };
-        fx_device::create_interface(Device, (g.Data1, g.Data2, g.Data3, g.Data4))
+        // SAFETY: null or valid by contract.
+        let guid = unsafe { InterfaceClassGUID.as_ref() }.map(|g| (g.Data1, g.Data2, g.Data3, g.Data4));
+        fx_device::create_interface(Device, guid)
     })
 }
 

@@ -3,7 +3,6 @@
 
 use crate::abi::*;
 use crate::model::framework::memory as fx_memory;
-use crate::model::framework::verifier::required_null;
 use crate::model::{Routine, STOPPED_STATUS, enter};
 use crate::surface::create::{Parent, deliver, with_out};
 use crate::surface::strings::read_unicode;
@@ -22,11 +21,9 @@ pub unsafe extern "C" fn WdfMemoryCopyToBuffer(
     NumBytesToCopyTo: usize,
 ) -> NTSTATUS {
     enter(Routine::WdfMemoryCopyToBuffer, STOPPED_STATUS, || {
-        if Buffer.is_null() {
-            return required_null("Buffer");
-        }
         let routine = Routine::WdfMemoryCopyToBuffer;
-        let source = match fx_memory::range_of(routine, SourceMemory, SourceOffset, NumBytesToCopyTo) {
+        let source = match fx_memory::range_of(routine, SourceMemory, SourceOffset, NumBytesToCopyTo, Buffer.is_null())
+        {
             Ok(p) => p,
             Err(st) => return st,
         };
@@ -52,11 +49,14 @@ pub unsafe extern "C" fn WdfMemoryCopyFromBuffer(
     NumBytesToCopyFrom: usize,
 ) -> NTSTATUS {
     enter(Routine::WdfMemoryCopyFromBuffer, STOPPED_STATUS, || {
-        if Buffer.is_null() {
-            return required_null("Buffer");
-        }
         let routine = Routine::WdfMemoryCopyFromBuffer;
-        let destination = match fx_memory::range_of(routine, DestinationMemory, DestinationOffset, NumBytesToCopyFrom) {
+        let destination = match fx_memory::range_of(
+            routine,
+            DestinationMemory,
+            DestinationOffset,
+            NumBytesToCopyFrom,
+            Buffer.is_null(),
+        ) {
             Ok(p) => p,
             Err(st) => return st,
         };
@@ -167,11 +167,7 @@ pub unsafe extern "C" fn WdfStringGetUnicodeString(
     UnicodeString: PUNICODE_STRING,
 ) {
     enter(Routine::WdfStringGetUnicodeString, (), || {
-        if UnicodeString.is_null() {
-            required_null("UnicodeString");
-            return;
-        }
-        if let Some(v) = fx_memory::unicode_string(String) {
+        if let Some(v) = fx_memory::unicode_string(String, UnicodeString.is_null()) {
             // SAFETY: checked non-null; writable by contract.
             unsafe { UnicodeString.write(v) };
         }

@@ -4,7 +4,6 @@
 
 use crate::abi::*;
 use crate::model::framework::queue::{self, QueueConfig, with_request};
-use crate::model::framework::verifier::required_null;
 use crate::model::{Routine, STOPPED_STATUS, enter};
 use crate::surface::create::{Parent, deliver, with_config};
 
@@ -56,10 +55,16 @@ unsafe fn retrieve(
     length: *mut usize,
     output: bool,
 ) -> NTSTATUS {
-    if buffer.is_null() {
-        return required_null("Buffer");
+    // fxrequestapi.cpp clears the outputs before it looks any further.
+    if !buffer.is_null() {
+        // SAFETY: non-null; writable by contract.
+        unsafe { buffer.write(std::ptr::null_mut()) };
+        if !length.is_null() {
+            // SAFETY: non-null; writable by contract.
+            unsafe { length.write(0) };
+        }
     }
-    match queue::retrieve_buffer(routine, request, min, output) {
+    match queue::retrieve_buffer(routine, request, min, output, buffer.is_null()) {
         Err(st) => st,
         Ok((ptr, len)) => {
             // SAFETY: non-null; writable by contract.
@@ -209,10 +214,7 @@ pub unsafe extern "C" fn WdfRequestIsCanceled(_DriverGlobals: PWDF_DRIVER_GLOBAL
 /// # Safety
 /// `memory` null or writable.
 unsafe fn retrieve_memory(routine: Routine, request: WDFREQUEST, memory: *mut WDFMEMORY, output: bool) -> NTSTATUS {
-    if memory.is_null() {
-        return required_null("Memory");
-    }
-    match queue::retrieve_memory(routine, request, output) {
+    match queue::retrieve_memory(routine, request, output, memory.is_null()) {
         Err(st) => st,
         Ok(h) => {
             // SAFETY: checked non-null; writable by contract.

@@ -1,8 +1,7 @@
 //! Registry DDIs: `FxRegKey` objects and the values behind them (F1–F26).
 
 use crate::abi::*;
-use crate::model::framework::registry::{self as fx_registry, close, data_len, open, query_ulong};
-use crate::model::framework::verifier::required_null;
+use crate::model::framework::registry::{self as fx_registry, ArgumentFault, close, data_len, open, query_ulong};
 use crate::model::{Routine, STOPPED_STATUS, enter};
 use crate::surface::create::{Parent, with_out};
 use crate::surface::strings::read_unicode;
@@ -132,28 +131,39 @@ pub unsafe extern "C" fn WdfRegistryWdmGetHandle(_DriverGlobals: PWDF_DRIVER_GLO
 
 // ------------------------------------------------------------------ values
 
-/// Reads a `ValueName`, or reports a NULL one as the framework does (F20).
+/// Reads `routine`'s `ValueName`; a NULL or malformed one is reported
+/// after `key` is checked, as the framework orders it (F20, F91;
+/// `model::framework::registry::fault_after_key`).
 ///
 /// # Safety
 /// `name` null or a valid `UNICODE_STRING`.
-unsafe fn value_name(name: PCUNICODE_STRING) -> Result<String, NTSTATUS> {
-    if name.is_null() {
-        return Err(required_null("ValueName"));
-    }
-    // SAFETY: forwarded from the caller.
-    unsafe { read_unicode(name) }
+unsafe fn value_name(routine: Routine, key: WDFKEY, name: PCUNICODE_STRING) -> Result<String, NTSTATUS> {
+    let fault = if name.is_null() {
+        ArgumentFault::Null("ValueName")
+    } else {
+        // SAFETY: forwarded from the caller.
+        match unsafe { read_unicode(name) } {
+            Ok(n) => return Ok(n),
+            Err(st) => ArgumentFault::Status(st),
+        }
+    };
+    Err(fx_registry::fault_after_key(routine, key, fault))
 }
 
-/// Reads a `ValueName` and checks the DDI's `Value` pointer (`value_is_null`),
-/// reporting either NULL as the framework does (F20).
+/// [`value_name`], then the DDI's `Value` pointer (`value_is_null`).
 ///
 /// # Safety
 /// `name` null or a valid `UNICODE_STRING`.
-unsafe fn value_name_and_value(name: PCUNICODE_STRING, value_is_null: bool) -> Result<String, NTSTATUS> {
+unsafe fn value_name_and_value(
+    routine: Routine,
+    key: WDFKEY,
+    name: PCUNICODE_STRING,
+    value_is_null: bool,
+) -> Result<String, NTSTATUS> {
     // SAFETY: forwarded from the caller.
-    let name = unsafe { value_name(name) }?;
+    let name = unsafe { value_name(routine, key, name) }?;
     if value_is_null {
-        return Err(required_null("Value"));
+        return Err(fx_registry::fault_after_key(routine, key, ArgumentFault::Null("Value")));
     }
     Ok(name)
 }
@@ -186,10 +196,11 @@ pub unsafe extern "C" fn WdfRegistryQueryULong(
 ) -> NTSTATUS {
     enter(Routine::WdfRegistryQueryULong, STOPPED_STATUS, || {
         // SAFETY: forwarded from this DDI's contract.
-        let name = match unsafe { value_name_and_value(ValueName, Value.is_null()) } {
-            Ok(n) => n,
-            Err(st) => return st,
-        };
+        let name =
+            match unsafe { value_name_and_value(Routine::WdfRegistryQueryULong, Key, ValueName, Value.is_null()) } {
+                Ok(n) => n,
+                Err(st) => return st,
+            };
         match query_ulong(Key, &name) {
             Ok(v) => {
                 // SAFETY: checked non-null; writable by contract.
@@ -221,7 +232,7 @@ pub unsafe extern "C" fn WdfRegistryQueryValue(
 ) -> NTSTATUS {
     enter(Routine::WdfRegistryQueryValue, STOPPED_STATUS, || {
         // SAFETY: forwarded from this DDI's contract.
-        let name = match unsafe { value_name(ValueName) } {
+        let name = match unsafe { value_name(Routine::WdfRegistryQueryValue, Key, ValueName) } {
             Ok(n) => n,
             Err(st) => return st,
         };
@@ -261,7 +272,7 @@ pub unsafe extern "C" fn WdfRegistryQueryUnicodeString(
 ) -> NTSTATUS {
     enter(Routine::WdfRegistryQueryUnicodeString, STOPPED_STATUS, || {
         // SAFETY: forwarded from this DDI's contract.
-        let name = match unsafe { value_name(ValueName) } {
+        let name = match unsafe { value_name(Routine::WdfRegistryQueryUnicodeString, Key, ValueName) } {
             Ok(n) => n,
             Err(st) => return st,
         };
@@ -303,7 +314,7 @@ pub unsafe extern "C" fn WdfRegistryAssignULong(
 ) -> NTSTATUS {
     enter(Routine::WdfRegistryAssignULong, STOPPED_STATUS, || {
         // SAFETY: forwarded from this DDI's contract.
-        match unsafe { value_name(ValueName) } {
+        match unsafe { value_name(Routine::WdfRegistryAssignULong, Key, ValueName) } {
             Ok(name) => fx_registry::assign(
                 Routine::WdfRegistryAssignULong,
                 Key,
@@ -331,10 +342,11 @@ pub unsafe extern "C" fn WdfRegistryAssignValue(
 ) -> NTSTATUS {
     enter(Routine::WdfRegistryAssignValue, STOPPED_STATUS, || {
         // SAFETY: forwarded from this DDI's contract.
-        let name = match unsafe { value_name_and_value(ValueName, Value.is_null()) } {
-            Ok(n) => n,
-            Err(st) => return st,
-        };
+        let name =
+            match unsafe { value_name_and_value(Routine::WdfRegistryAssignValue, Key, ValueName, Value.is_null()) } {
+                Ok(n) => n,
+                Err(st) => return st,
+            };
         // SAFETY: non-null with `ValueLength` readable bytes (contract).
         let data = unsafe { std::slice::from_raw_parts(Value.cast::<u8>(), ValueLength as usize) }.to_vec();
         fx_registry::assign(Routine::WdfRegistryAssignValue, Key, &name, ValueType, data)
@@ -355,7 +367,9 @@ pub unsafe extern "C" fn WdfRegistryAssignUnicodeString(
 ) -> NTSTATUS {
     enter(Routine::WdfRegistryAssignUnicodeString, STOPPED_STATUS, || {
         // SAFETY: forwarded from this DDI's contract.
-        let name = match unsafe { value_name_and_value(ValueName, Value.is_null()) } {
+        let name = match unsafe {
+            value_name_and_value(Routine::WdfRegistryAssignUnicodeString, Key, ValueName, Value.is_null())
+        } {
             Ok(n) => n,
             Err(st) => return st,
         };
@@ -382,7 +396,7 @@ pub unsafe extern "C" fn WdfRegistryRemoveValue(
 ) -> NTSTATUS {
     enter(Routine::WdfRegistryRemoveValue, STOPPED_STATUS, || {
         // SAFETY: forwarded from this DDI's contract.
-        let name = match unsafe { value_name(ValueName) } {
+        let name = match unsafe { value_name(Routine::WdfRegistryRemoveValue, Key, ValueName) } {
             Ok(n) => n,
             Err(st) => return st,
         };
