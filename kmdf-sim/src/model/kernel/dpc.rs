@@ -14,7 +14,15 @@ use super::stack::Process;
 use crate::model::framework::pnp::call_driver;
 use crate::model::framework::timers::{TICKS_PER_MS, run_next_timer_until};
 use crate::model::{KERNEL_MODULE, Name, State, with_state};
+use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
+
+thread_local! {
+    /// Whether this thread's machine has DPCs queued: `run_dpcs` runs after
+    /// every outermost driver call, and this keeps it from borrowing the
+    /// state when there is nothing to run (the machine is per thread).
+    static QUEUED: Cell<bool> = const { Cell::new(false) };
+}
 
 /// A `PKDEFERRED_ROUTINE`'s function.
 pub(crate) type DeferredRoutine = unsafe extern "C" fn(
@@ -58,6 +66,13 @@ pub(crate) struct Deferred {
     timers: HashMap<u64, Timer>,
 }
 
+impl Deferred {
+    /// No timer was ever initialized (or all were forgotten at unload).
+    pub(crate) fn no_timers(&self) -> bool {
+        self.timers.is_empty()
+    }
+}
+
 impl State {
     fn dpc_not_modelled(&mut self, routine: &str, address: u64, what: &str) {
         self.stop_not_modelled(format!("{routine}({address:#x}) on {what} (docs/facts.md#f147)"));
@@ -86,6 +101,7 @@ impl State {
         d.queued = Some(arguments);
         d.by_timer = false;
         self.kernel.deferred.queue.push_back(dpc);
+        QUEUED.set(true);
         Some(true)
     }
 
@@ -179,6 +195,7 @@ impl State {
             d.queued = Some((due & 0xFFFF_FFFF, due >> 32));
             d.by_timer = true;
             self.kernel.deferred.queue.push_back(dpc);
+            QUEUED.set(true);
         }
     }
 
@@ -249,11 +266,17 @@ impl State {
 /// routine, before, after} (5 for a timer's DPC, F147). Runs driver code: no
 /// borrow of the state held.
 pub(crate) fn run_dpcs() {
+    if !QUEUED.get() {
+        return;
+    }
     while let Some((dpc, d)) = with_state(|s| {
         if s.is_stopped() {
             return None;
         }
-        let dpc = s.kernel.deferred.queue.pop_front()?;
+        let Some(dpc) = s.kernel.deferred.queue.pop_front() else {
+            QUEUED.set(false);
+            return None;
+        };
         let d = s.kernel.deferred.dpcs.get_mut(&dpc)?;
         let args = d.queued.take()?;
         Some((dpc, (d.clone(), args)))

@@ -230,6 +230,9 @@ impl State {
     /// A close of `value` if it is a file handle: its status, else `None`
     /// (the key handle table decides).
     pub(crate) fn close_file_handle(&mut self, value: u64) -> Option<NTSTATUS> {
+        if self.kernel.files.open.is_empty() {
+            return None;
+        }
         self.kernel.files.open.remove(&value).map(|_| STATUS_SUCCESS)
     }
 

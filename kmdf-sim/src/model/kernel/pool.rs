@@ -243,6 +243,10 @@ impl State {
     /// Miscellaneous Checks stop on a live ERESOURCE (F143) or a timer still
     /// set (F147) inside it. `true` after that stop.
     pub(crate) fn freed_pool_holds_live_objects(&mut self, address: usize) -> bool {
+        if !self.settings.verifier_misc_checks || (self.kernel.resources.is_empty() && self.kernel.deferred.no_timers())
+        {
+            return false;
+        }
         let Some((size, pool_type)) = self.kernel.pool.live.get(&address).map(|b| (b.size, u64::from(b.paged))) else {
             return false;
         };

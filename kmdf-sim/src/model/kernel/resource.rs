@@ -33,6 +33,13 @@ pub(crate) struct Resources {
     live: HashMap<u64, Resource>,
 }
 
+impl Resources {
+    /// No resource is live.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.live.is_empty()
+    }
+}
+
 /// Driver Verifier's self-deadlock code (0xC4's Arg1 0x1000), as for a fast
 /// mutex (F82); ASSUMPTION for an ERESOURCE (F143).
 const SELF_DEADLOCK: u64 = 0x1000;
