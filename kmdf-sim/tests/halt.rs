@@ -405,3 +405,49 @@ fn a_stop_in_a_timer_callback_halts_it_and_advancing_time_returns_the_stop() {
     assert_eq!(lines_reached(), 1 | 4, "the callback's next line never ran");
     assert!(!DROPPED.with(Cell::get));
 }
+
+extern "C" fn unload_stops(_driver: WDFDRIVER) {
+    let _local = Guard;
+    null_timer_at(1);
+}
+
+extern "C" fn entry_with_unload(driver: *mut _DRIVER_OBJECT, path: PUNICODE_STRING) -> NTSTATUS {
+    testing::driver_create(driver, path, None, testing::driver_config(None, Some(unload_stops)), None)
+}
+
+#[test]
+fn a_stop_in_evt_driver_unload_halts_it_and_the_unload_returns_the_stop() {
+    let m = Machine::new(Settings::default());
+    assert_eq!(m.load(DRV, "halting", Some(entry_with_unload)).expect("loads"), STATUS_SUCCESS);
+    let stop = m.unload().expect_err("EvtDriverUnload stops the machine");
+    assert_null_timer_stop_in(&stop, "halting!EvtDriverUnload");
+    assert_eq!(lines_reached(), 1, "EvtDriverUnload's next line never ran");
+    assert!(!DROPPED.with(Cell::get));
+}
+
+/// A driver local whose destructor calls a DDI, then marks a line.
+struct CallsOnDrop;
+
+impl Drop for CallsOnDrop {
+    fn drop(&mut self) {
+        null_timer_at(4);
+    }
+}
+
+extern "C" fn add_panics_with_a_ddi_in_a_destructor(_driver: WDFDRIVER, _init: PWDFDEVICE_INIT) -> NTSTATUS {
+    let _local = CallsOnDrop;
+    reached(1);
+    let table: Option<u32> = std::hint::black_box(None);
+    let size = table.expect("the device table exists");
+    reached(2);
+    size as NTSTATUS
+}
+
+#[test]
+fn a_destructor_the_panic_unwinds_into_is_halted_at_its_first_routine() {
+    let (_m, stop) = stop_in_device_add(add_panics_with_a_ddi_in_a_destructor);
+    let b = stop.bug_check().unwrap_or_else(|| panic!("a bug check: {stop}"));
+    assert_eq!(b.code, 0x5250_4E43, "the panic is the stop, not the destructor's later call: {stop}");
+    // The destructor ran up to its DDI, which was refused: the line after it never ran.
+    assert_eq!(lines_reached(), 1 | 4, "halted inside the destructor");
+}

@@ -509,30 +509,31 @@ impl State {
 /// with its frame on the simulated stack, on the driver stack (halted at a
 /// stop inside it). Skipped once the machine stopped.
 fn call_object_callback(object: u64, callback: unsafe extern "C" fn(WDFOBJECT), name: &str) {
-    let Some(Some(driver)) =
-        with_state(|s| (!s.is_stopped()).then(|| s.framework.objects.get(&object).map(|o| o.driver.clone())).flatten())
-    else {
-        return;
-    };
+    // Nothing of the simulator's is held across the callback: a stop inside
+    // it halts this frame too, and what it held would never be dropped.
     let saved = with_state(|s| {
+        if s.is_stopped() {
+            return None;
+        }
+        let (driver, passive) = s.framework.objects.get(&object).map(|o| (o.driver.clone(), o.passive))?;
         let saved = s.kernel.irql;
         // F9/F34: a passive object's callbacks run at PASSIVE_LEVEL.
-        if s.framework.objects.get(&object).is_some_and(|o| o.passive) {
+        if passive {
             s.kernel.irql = 0;
         }
         let depth = s.kernel.frames.len();
         s.push_driver_frame(&driver, name);
-        (saved, depth)
-    });
+        Some((saved, depth))
+    })
+    .flatten();
+    let Some((irql, depth)) = saved else { return };
     // SAFETY: the driver registered this callback for this object in its
     // WDF_OBJECT_ATTRIBUTES; KMDF calls it with the object's handle (F30).
     let _halted = crate::model::execution::run_driver(|| unsafe { callback(object as WDFOBJECT) });
     // A halted callback leaves its frames behind: the stack goes back to its depth.
     with_state(|s| {
-        if let Some((irql, depth)) = saved {
-            s.kernel.frames.truncate(depth);
-            s.kernel.irql = irql;
-        }
+        s.kernel.frames.truncate(depth);
+        s.kernel.irql = irql;
     });
 }
 
