@@ -387,3 +387,21 @@ pub(crate) fn set_process_notify(routine: ProcessNotify, remove: bool) -> crate:
     crate::model::with_state(|s| s.set_process_notify(ProcessRoutine::Plain(routine), remove))
         .unwrap_or(crate::model::STOPPED_STATUS)
 }
+
+/// `PsSetCreateProcessNotifyRoutineEx` on this thread's machine (F146).
+pub(crate) fn set_process_notify_ex(routine: ProcessNotifyEx, remove: bool) -> crate::abi::NTSTATUS {
+    crate::model::with_state(|s| s.set_process_notify(ProcessRoutine::Ex(routine), remove))
+        .unwrap_or(crate::model::STOPPED_STATUS)
+}
+
+/// `PsSetCreateThreadNotifyRoutine` / `PsRemoveCreateThreadNotifyRoutine`
+/// (`remove`) on this thread's machine (F140).
+pub(crate) fn set_thread_notify(routine: ThreadNotify, remove: bool) -> crate::abi::NTSTATUS {
+    crate::model::with_state(|s| s.set_thread_notify(routine, remove)).unwrap_or(crate::model::STOPPED_STATUS)
+}
+
+/// `PsSetLoadImageNotifyRoutine` / `PsRemoveLoadImageNotifyRoutine`
+/// (`remove`) on this thread's machine (F140).
+pub(crate) fn set_image_notify(routine: ImageNotify, remove: bool) -> crate::abi::NTSTATUS {
+    crate::model::with_state(|s| s.set_image_notify(routine, remove)).unwrap_or(crate::model::STOPPED_STATUS)
+}

@@ -2,7 +2,8 @@
 //! model's `kernel::notify`.
 
 use crate::abi::*;
-use crate::model::{Routine, enter, with_state};
+use crate::model::kernel::{arguments, notify};
+use crate::model::{Routine, enter};
 
 /// `PsSetCreateThreadNotifyRoutine` (F140): registers a routine the kernel
 /// calls as threads start and exit — in the simulator, as the test starts and
@@ -14,8 +15,11 @@ use crate::model::{Routine, enter, with_state};
 #[must_use]
 pub unsafe extern "C" fn PsSetCreateThreadNotifyRoutine(NotifyRoutine: PCREATE_THREAD_NOTIFY_ROUTINE) -> NTSTATUS {
     enter(Routine::PsSetCreateThreadNotifyRoutine, crate::model::STOPPED_STATUS, || {
-        let Some(routine) = NotifyRoutine else { return crate::STATUS_INVALID_PARAMETER };
-        with_state(|s| s.set_thread_notify(routine, false)).unwrap_or(crate::model::STOPPED_STATUS)
+        let routine = match arguments::callback(NotifyRoutine) {
+            Ok(r) => r,
+            Err(st) => return st,
+        };
+        notify::set_thread_notify(routine, false)
     })
 }
 
@@ -26,8 +30,11 @@ pub unsafe extern "C" fn PsSetCreateThreadNotifyRoutine(NotifyRoutine: PCREATE_T
 #[must_use]
 pub unsafe extern "C" fn PsRemoveCreateThreadNotifyRoutine(NotifyRoutine: PCREATE_THREAD_NOTIFY_ROUTINE) -> NTSTATUS {
     enter(Routine::PsRemoveCreateThreadNotifyRoutine, crate::model::STOPPED_STATUS, || {
-        let Some(routine) = NotifyRoutine else { return crate::STATUS_INVALID_PARAMETER };
-        with_state(|s| s.set_thread_notify(routine, true)).unwrap_or(crate::model::STOPPED_STATUS)
+        let routine = match arguments::callback(NotifyRoutine) {
+            Ok(r) => r,
+            Err(st) => return st,
+        };
+        notify::set_thread_notify(routine, true)
     })
 }
 
@@ -40,8 +47,11 @@ pub unsafe extern "C" fn PsRemoveCreateThreadNotifyRoutine(NotifyRoutine: PCREAT
 #[must_use]
 pub unsafe extern "C" fn PsSetLoadImageNotifyRoutine(NotifyRoutine: PLOAD_IMAGE_NOTIFY_ROUTINE) -> NTSTATUS {
     enter(Routine::PsSetLoadImageNotifyRoutine, crate::model::STOPPED_STATUS, || {
-        let Some(routine) = NotifyRoutine else { return crate::STATUS_INVALID_PARAMETER };
-        with_state(|s| s.set_image_notify(routine, false)).unwrap_or(crate::model::STOPPED_STATUS)
+        let routine = match arguments::callback(NotifyRoutine) {
+            Ok(r) => r,
+            Err(st) => return st,
+        };
+        notify::set_image_notify(routine, false)
     })
 }
 
@@ -52,8 +62,11 @@ pub unsafe extern "C" fn PsSetLoadImageNotifyRoutine(NotifyRoutine: PLOAD_IMAGE_
 #[must_use]
 pub unsafe extern "C" fn PsRemoveLoadImageNotifyRoutine(NotifyRoutine: PLOAD_IMAGE_NOTIFY_ROUTINE) -> NTSTATUS {
     enter(Routine::PsRemoveLoadImageNotifyRoutine, crate::model::STOPPED_STATUS, || {
-        let Some(routine) = NotifyRoutine else { return crate::STATUS_INVALID_PARAMETER };
-        with_state(|s| s.set_image_notify(routine, true)).unwrap_or(crate::model::STOPPED_STATUS)
+        let routine = match arguments::callback(NotifyRoutine) {
+            Ok(r) => r,
+            Err(st) => return st,
+        };
+        notify::set_image_notify(routine, true)
     })
 }
 
@@ -71,8 +84,10 @@ pub unsafe extern "C" fn PsSetCreateProcessNotifyRoutineEx(
     Remove: BOOLEAN,
 ) -> NTSTATUS {
     enter(Routine::PsSetCreateProcessNotifyRoutineEx, crate::model::STOPPED_STATUS, || {
-        let Some(routine) = NotifyRoutine else { return crate::STATUS_INVALID_PARAMETER };
-        let routine = crate::model::kernel::notify::ProcessRoutine::Ex(routine);
-        with_state(|s| s.set_process_notify(routine, Remove != 0)).unwrap_or(crate::model::STOPPED_STATUS)
+        let routine = match arguments::callback(NotifyRoutine) {
+            Ok(r) => r,
+            Err(st) => return st,
+        };
+        notify::set_process_notify_ex(routine, Remove != 0)
     })
 }
