@@ -375,6 +375,16 @@ pub fn expected(kmdf_sim: &Path) -> Result<(String, Counts), String> {
         .collect();
     files.sort();
     files.push((kmdf_sim.join("src/surface/ntddk.rs"), "ntddk"));
+    // ntddk's own files and the I/O manager's, which `ntddk` re-exports.
+    let mut kernel_files: Vec<_> = std::fs::read_dir(kmdf_sim.join("src/surface/ntddk"))
+        .map_err(|e| format!("src/surface/ntddk: {e}"))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        .collect();
+    kernel_files.sort();
+    kernel_files.push(kmdf_sim.join("src/surface/wdm.rs"));
+    files.extend(kernel_files.into_iter().map(|p| (p, "ntddk")));
     let mut all = BTreeMap::new();
     for (f, module) in files {
         all.extend(shims(&read(&f)?, module).map_err(|e| format!("{}: {e}", f.display()))?);

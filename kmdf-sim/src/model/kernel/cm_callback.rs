@@ -232,3 +232,23 @@ impl Engine {
         Ok(seen)
     }
 }
+
+/// `CmRegisterCallbackEx` on this thread's machine (F149): a NULL
+/// `Function` or `Cookie` (`cookie_null`) or an unreadable altitude is
+/// STATUS_INVALID_PARAMETER; else the cookie. `None` after a stop.
+pub(crate) fn register(
+    function: Option<RegistryCallback>,
+    cookie_null: bool,
+    altitude: Result<String, NTSTATUS>,
+    context: u64,
+) -> Option<Result<i64, NTSTATUS>> {
+    let (Some(function), false, Ok(altitude)) = (function, cookie_null, altitude) else {
+        return Some(Err(crate::abi::STATUS_INVALID_PARAMETER));
+    };
+    crate::model::with_state(|s| s.cm_register_callback(function, altitude, context))
+}
+
+/// `CmUnRegisterCallback` on this thread's machine (F149).
+pub(crate) fn unregister(cookie: i64) -> NTSTATUS {
+    crate::model::with_state(|s| s.cm_unregister_callback(cookie)).unwrap_or(crate::model::STOPPED_STATUS)
+}

@@ -259,3 +259,58 @@ impl State {
         }
     }
 }
+
+// The file routines on this thread's machine (the surface's shims call
+// these; `None` after a stop or with no machine).
+
+/// `ZwCreateFile` (F150): a name relative to a `RootDirectory` (`relative`)
+/// is not modelled.
+pub(crate) fn create_file(relative: bool, request: CreateRequest<'_>) -> Option<Result<(u64, u64), NTSTATUS>> {
+    crate::model::with_state(|s| {
+        if relative {
+            s.stop_not_modelled(format!(
+                "ZwCreateFile({}) relative to a RootDirectory (docs/facts.md#f150)",
+                request.path
+            ));
+            return None;
+        }
+        s.zw_create_file(request)
+    })
+    .flatten()
+}
+
+/// The event and APC a read or write may name (`asynchronous`) are not
+/// modelled: false after that stop.
+fn synchronous_only(s: &mut State, routine: &str, asynchronous: bool) -> bool {
+    if asynchronous {
+        s.stop_not_modelled(format!("{routine} with an Event or ApcRoutine (docs/facts.md#f150)"));
+        return false;
+    }
+    true
+}
+
+/// `ZwReadFile` (F150): the bytes read.
+pub(crate) fn read_file(
+    asynchronous: bool,
+    handle: u64,
+    length: usize,
+    offset: Option<i64>,
+) -> Option<Result<Vec<u8>, NTSTATUS>> {
+    crate::model::with_state(|s| {
+        synchronous_only(s, "ZwReadFile", asynchronous).then(|| s.zw_read_file(handle, length, offset))
+    })
+    .flatten()
+}
+
+/// `ZwWriteFile` (F150): the count of bytes written.
+pub(crate) fn write_file(
+    asynchronous: bool,
+    handle: u64,
+    data: &[u8],
+    offset: Option<i64>,
+) -> Option<Result<usize, NTSTATUS>> {
+    crate::model::with_state(|s| {
+        synchronous_only(s, "ZwWriteFile", asynchronous).then(|| s.zw_write_file(handle, data, offset))
+    })
+    .flatten()
+}

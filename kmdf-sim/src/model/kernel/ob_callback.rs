@@ -225,3 +225,31 @@ impl Engine {
         Ok(access)
     }
 }
+
+/// `ObRegisterCallbacks` on this thread's machine (F151): `operations` is
+/// the registration's list, or the object type no kind is known for (not
+/// modelled: only the process and thread types are). `None` after a stop.
+pub(crate) fn register(
+    version: u32,
+    altitude: String,
+    context: u64,
+    operations: Result<Vec<Operation>, *mut crate::abi::POBJECT_TYPE>,
+) -> Option<Result<u64, NTSTATUS>> {
+    crate::model::with_state(|s| match operations {
+        Ok(ops) => Some(s.ob_register_callbacks(version, altitude, context, ops)),
+        Err(other) => {
+            s.stop_not_modelled(format!(
+                "ObRegisterCallbacks for the object type at {:#x}: only PsProcessType and PsThreadType are \
+                 modelled (docs/facts.md#f151)",
+                other as u64
+            ));
+            None
+        }
+    })
+    .flatten()
+}
+
+/// `ObUnRegisterCallbacks` on this thread's machine (F151).
+pub(crate) fn unregister(handle: u64) {
+    crate::model::with_state(|s| s.ob_unregister_callbacks(handle));
+}

@@ -1,7 +1,8 @@
 //! Registry callbacks (F149): the rules are the model's `kernel::cm_callback`.
 
 use crate::abi::*;
-use crate::model::{Routine, enter, with_state};
+use crate::model::kernel::cm_callback;
+use crate::model::{Routine, enter};
 use crate::surface::strings::read_unicode;
 
 /// `CmRegisterCallbackEx` (F149): registers `Function` at `Altitude`; its
@@ -22,11 +23,9 @@ pub unsafe extern "C" fn CmRegisterCallbackEx(
     _Reserved: PVOID,
 ) -> NTSTATUS {
     enter(Routine::CmRegisterCallbackEx, crate::model::STOPPED_STATUS, || {
-        let (Some(function), false) = (Function, Cookie.is_null()) else { return crate::STATUS_INVALID_PARAMETER };
         // SAFETY: null or valid (the routine's contract).
-        let Ok(altitude) = (unsafe { read_unicode(Altitude) }) else { return crate::STATUS_INVALID_PARAMETER };
-        let context = Context as u64;
-        let registered = with_state(|s| s.cm_register_callback(function, altitude, context));
+        let altitude = unsafe { read_unicode(Altitude) };
+        let registered = cm_callback::register(Function, Cookie.is_null(), altitude, Context as u64);
         match registered {
             Some(Ok(cookie)) => {
                 // SAFETY: every bit pattern of LARGE_INTEGER is valid; the
@@ -48,7 +47,5 @@ pub unsafe extern "C" fn CmRegisterCallbackEx(
 pub unsafe extern "C" fn CmUnRegisterCallback(Cookie: LARGE_INTEGER) -> NTSTATUS {
     // SAFETY: every bit pattern of the union is a valid i64.
     let cookie = unsafe { Cookie.QuadPart };
-    enter(Routine::CmUnRegisterCallback, crate::model::STOPPED_STATUS, || {
-        with_state(|s| s.cm_unregister_callback(cookie)).unwrap_or(crate::model::STOPPED_STATUS)
-    })
+    enter(Routine::CmUnRegisterCallback, crate::model::STOPPED_STATUS, || cm_callback::unregister(cookie))
 }

@@ -4,8 +4,8 @@
 
 use super::read_object_attributes;
 use crate::abi::*;
-use crate::model::kernel::files::CreateRequest;
-use crate::model::{Routine, enter, with_state};
+use crate::model::kernel::files::{self, CreateRequest};
+use crate::model::{Routine, enter};
 
 /// Writes an IO_STATUS_BLOCK.
 ///
@@ -81,14 +81,7 @@ pub unsafe extern "C" fn ZwCreateFile(
             disposition: CreateDisposition,
             options: CreateOptions,
         };
-        let made = with_state(|s| {
-            if !root.is_null() {
-                s.stop_not_modelled(format!("ZwCreateFile({path}) relative to a RootDirectory (docs/facts.md#f150)"));
-                return None;
-            }
-            s.zw_create_file(request)
-        })
-        .flatten();
+        let made = files::create_file(!root.is_null(), request);
         match made {
             Some(Ok((handle, information))) => {
                 // SAFETY: non-null and writable (the routine's contract).
@@ -101,15 +94,6 @@ pub unsafe extern "C" fn ZwCreateFile(
             None => crate::model::STOPPED_STATUS,
         }
     })
-}
-
-/// The event and APC a read or write may name are not modelled.
-fn synchronous_only(s: &mut crate::model::State, routine: &str, event: HANDLE, apc: PIO_APC_ROUTINE) -> bool {
-    if !event.is_null() || apc.is_some() {
-        s.stop_not_modelled(format!("{routine} with an Event or ApcRoutine (docs/facts.md#f150)"));
-        return false;
-    }
-    true
 }
 
 /// `ZwReadFile` (F150): up to `Length` bytes into `Buffer` from
@@ -134,11 +118,8 @@ pub unsafe extern "C" fn ZwReadFile(
     // SAFETY: null or valid (the routine's contract).
     let offset = unsafe { offset_of(ByteOffset) };
     enter(Routine::ZwReadFile, crate::model::STOPPED_STATUS, || {
-        let read = with_state(|s| {
-            synchronous_only(s, "ZwReadFile", Event, ApcRoutine)
-                .then(|| s.zw_read_file(FileHandle as u64, Length as usize, offset))
-        })
-        .flatten();
+        let asynchronous = !Event.is_null() || ApcRoutine.is_some();
+        let read = files::read_file(asynchronous, FileHandle as u64, Length as usize, offset);
         let outcome = read.map(|r| {
             r.map(|bytes| {
                 // SAFETY: `Buffer` writable for Length >= bytes.len() bytes
@@ -179,11 +160,8 @@ pub unsafe extern "C" fn ZwWriteFile(
         unsafe { std::slice::from_raw_parts(Buffer.cast::<u8>(), Length as usize) }
     };
     enter(Routine::ZwWriteFile, crate::model::STOPPED_STATUS, || {
-        let written = with_state(|s| {
-            synchronous_only(s, "ZwWriteFile", Event, ApcRoutine)
-                .then(|| s.zw_write_file(FileHandle as u64, data, offset))
-        })
-        .flatten();
+        let asynchronous = !Event.is_null() || ApcRoutine.is_some();
+        let written = files::write_file(asynchronous, FileHandle as u64, data, offset);
         // SAFETY: writable (the routine's contract).
         unsafe { finish(written, IoStatusBlock) }
     })

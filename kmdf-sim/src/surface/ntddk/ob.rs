@@ -5,7 +5,7 @@
 
 use crate::abi::*;
 use crate::model::kernel::ob_callback::{self, ObjectKind, Operation};
-use crate::model::{Routine, enter, with_state};
+use crate::model::{Routine, enter};
 use crate::surface::strings::read_unicode;
 
 /// `PsProcessType` (F151): the address of the process object type variable.
@@ -62,18 +62,7 @@ pub unsafe extern "C" fn ObRegisterCallbacks(
         // SAFETY: the registration's array (the routine's contract).
         let listed = unsafe { operations(r) };
         let (version, context) = (u32::from(r.Version), r.RegistrationContext as u64);
-        let registered = with_state(|s| match listed {
-            Ok(ops) => Some(s.ob_register_callbacks(version, altitude, context, ops)),
-            Err(other) => {
-                s.stop_not_modelled(format!(
-                    "ObRegisterCallbacks for the object type at {:#x}: only PsProcessType and PsThreadType are \
-                     modelled (docs/facts.md#f151)",
-                    other as u64
-                ));
-                None
-            }
-        })
-        .flatten();
+        let registered = ob_callback::register(version, altitude, context, listed);
         match registered {
             Some(Ok(handle)) => {
                 // SAFETY: non-null and writable (the routine's contract).
@@ -93,6 +82,6 @@ pub unsafe extern "C" fn ObRegisterCallbacks(
 pub unsafe extern "C" fn ObUnRegisterCallbacks(RegistrationHandle: PVOID) {
     let handle = RegistrationHandle as u64;
     enter(Routine::ObUnRegisterCallbacks, (), || {
-        with_state(|s| s.ob_unregister_callbacks(handle));
+        ob_callback::unregister(handle);
     });
 }

@@ -2,7 +2,7 @@
 //! data/kernel-routines.tsv), the surface's shims and src/abi/types.rs; do not edit.
 //! Regenerate: `cargo run -p kmdf-sim-gen -- write native`.
 //!
-//! A win64 entry point for each of the 73 DDIs and 31 kernel routines the surface implements,
+//! A win64 entry point for each of the 73 DDIs and 99 kernel routines the surface implements,
 //! calling the routine's shim (`a: T = Mode`: how the argument is passed, `super::adapt`).
 //!
 //! Implemented but not generated here (C-variadic ones: `super::dbgprint`; any other stays bound to a stub that stops the machine naming it):
@@ -97,6 +97,14 @@ entry_points! { kernel:
     ExFreePool(a0: PVOID = Plain) -> () = ntddk::ExFreePool;
     ExFreePoolWithTag(a0: PVOID = Plain, a1: ULONG = Plain) -> () = ntddk::ExFreePoolWithTag;
     ExReleaseFastMutex(a0: PFAST_MUTEX = Plain) -> () = ntddk::ExReleaseFastMutex;
+    IoAcquireCancelSpinLock(a0: PKIRQL = Plain) -> () = ntddk::IoAcquireCancelSpinLock;
+    IoCancelIrp(a0: PIRP = Plain) -> BOOLEAN = ntddk::IoCancelIrp;
+    IoCreateDevice(a0: PDRIVER_OBJECT = Plain, a1: ULONG = Plain, a2: PUNICODE_STRING = Plain, a3: ULONG = Plain, a4: ULONG = Plain, a5: BOOLEAN = Plain, a6: * mut PDEVICE_OBJECT = Plain) -> NTSTATUS = ntddk::IoCreateDevice;
+    IoCreateSymbolicLink(a0: PUNICODE_STRING = Plain, a1: PUNICODE_STRING = Plain) -> NTSTATUS = ntddk::IoCreateSymbolicLink;
+    IoDeleteDevice(a0: PDEVICE_OBJECT = Plain) -> () = ntddk::IoDeleteDevice;
+    IoDeleteSymbolicLink(a0: PUNICODE_STRING = Plain) -> NTSTATUS = ntddk::IoDeleteSymbolicLink;
+    IoReleaseCancelSpinLock(a0: KIRQL = Plain) -> () = ntddk::IoReleaseCancelSpinLock;
+    IofCompleteRequest(a0: PIRP = Plain, a1: CCHAR = Plain) -> () = ntddk::IofCompleteRequest;
     KeClearEvent(a0: PRKEVENT = Plain) -> () = ntddk::KeClearEvent;
     KeEnterCriticalRegion() -> () = ntddk::KeEnterCriticalRegion;
     KeInitializeEvent(a0: PRKEVENT = Plain, a1: EVENT_TYPE = Plain, a2: BOOLEAN = Plain) -> () = ntddk::KeInitializeEvent;
@@ -123,6 +131,66 @@ entry_points! { kernel:
     ZwQueryKey(a0: HANDLE = Plain, a1: KEY_INFORMATION_CLASS = Plain, a2: PVOID = Plain, a3: ULONG = Plain, a4: PULONG = Plain) -> NTSTATUS = ntddk::ZwQueryKey;
     ZwQueryValueKey(a0: HANDLE = Plain, a1: PUNICODE_STRING = Plain, a2: KEY_VALUE_INFORMATION_CLASS = Plain, a3: PVOID = Plain, a4: ULONG = Plain, a5: PULONG = Plain) -> NTSTATUS = ntddk::ZwQueryValueKey;
     ZwSetValueKey(a0: HANDLE = Plain, a1: PUNICODE_STRING = Plain, a2: ULONG = Plain, a3: ULONG = Plain, a4: PVOID = Plain, a5: ULONG = Plain) -> NTSTATUS = ntddk::ZwSetValueKey;
+    PsSetCreateThreadNotifyRoutine(a0: PCREATE_THREAD_NOTIFY_ROUTINE = Callback) -> NTSTATUS = ntddk::PsSetCreateThreadNotifyRoutine;
+    PsRemoveCreateThreadNotifyRoutine(a0: PCREATE_THREAD_NOTIFY_ROUTINE = Callback) -> NTSTATUS = ntddk::PsRemoveCreateThreadNotifyRoutine;
+    PsSetLoadImageNotifyRoutine(a0: PLOAD_IMAGE_NOTIFY_ROUTINE = Callback) -> NTSTATUS = ntddk::PsSetLoadImageNotifyRoutine;
+    PsRemoveLoadImageNotifyRoutine(a0: PLOAD_IMAGE_NOTIFY_ROUTINE = Callback) -> NTSTATUS = ntddk::PsRemoveLoadImageNotifyRoutine;
+    KeDelayExecutionThread(a0: KPROCESSOR_MODE = Plain, a1: BOOLEAN = Plain, a2: PLARGE_INTEGER = Plain) -> NTSTATUS = ntddk::KeDelayExecutionThread;
+    KeQueryPerformanceCounter(a0: PLARGE_INTEGER = Plain) -> LARGE_INTEGER = ntddk::KeQueryPerformanceCounter;
+    KeQueryTimeIncrement() -> ULONG = ntddk::KeQueryTimeIncrement;
+    KeAcquireSpinLockRaiseToDpc(a0: PKSPIN_LOCK = Plain) -> KIRQL = ntddk::KeAcquireSpinLockRaiseToDpc;
+    KeReleaseSpinLock(a0: PKSPIN_LOCK = Plain, a1: KIRQL = Plain) -> () = ntddk::KeReleaseSpinLock;
+    KeAcquireSpinLockAtDpcLevel(a0: PKSPIN_LOCK = Plain) -> () = ntddk::KeAcquireSpinLockAtDpcLevel;
+    KeReleaseSpinLockFromDpcLevel(a0: PKSPIN_LOCK = Plain) -> () = ntddk::KeReleaseSpinLockFromDpcLevel;
+    KeAcquireInStackQueuedSpinLock(a0: PKSPIN_LOCK = Plain, a1: PKLOCK_QUEUE_HANDLE = Plain) -> () = ntddk::KeAcquireInStackQueuedSpinLock;
+    KeReleaseInStackQueuedSpinLock(a0: PKLOCK_QUEUE_HANDLE = Plain) -> () = ntddk::KeReleaseInStackQueuedSpinLock;
+    KeAcquireInStackQueuedSpinLockAtDpcLevel(a0: PKSPIN_LOCK = Plain, a1: PKLOCK_QUEUE_HANDLE = Plain) -> () = ntddk::KeAcquireInStackQueuedSpinLockAtDpcLevel;
+    KeReleaseInStackQueuedSpinLockFromDpcLevel(a0: PKLOCK_QUEUE_HANDLE = Plain) -> () = ntddk::KeReleaseInStackQueuedSpinLockFromDpcLevel;
+    ExInitializeResourceLite(a0: PERESOURCE = Plain) -> NTSTATUS = ntddk::ExInitializeResourceLite;
+    ExAcquireResourceExclusiveLite(a0: PERESOURCE = Plain, a1: BOOLEAN = Plain) -> BOOLEAN = ntddk::ExAcquireResourceExclusiveLite;
+    ExAcquireResourceSharedLite(a0: PERESOURCE = Plain, a1: BOOLEAN = Plain) -> BOOLEAN = ntddk::ExAcquireResourceSharedLite;
+    ExReleaseResourceLite(a0: PERESOURCE = Plain) -> () = ntddk::ExReleaseResourceLite;
+    ExDeleteResourceLite(a0: PERESOURCE = Plain) -> NTSTATUS = ntddk::ExDeleteResourceLite;
+    ExIsResourceAcquiredExclusiveLite(a0: PERESOURCE = Plain) -> BOOLEAN = ntddk::ExIsResourceAcquiredExclusiveLite;
+    ExIsResourceAcquiredSharedLite(a0: PERESOURCE = Plain) -> ULONG = ntddk::ExIsResourceAcquiredSharedLite;
+    ExAllocatePoolWithTag(a0: POOL_TYPE = Plain, a1: SIZE_T = Plain, a2: ULONG = Plain) -> PVOID = ntddk::ExAllocatePoolWithTag;
+    ExAllocatePool(a0: POOL_TYPE = Plain, a1: SIZE_T = Plain) -> PVOID = ntddk::ExAllocatePool;
+    IoAllocateMdl(a0: PVOID = Plain, a1: ULONG = Plain, a2: BOOLEAN = Plain, a3: BOOLEAN = Plain, a4: PIRP = Plain) -> PMDL = ntddk::IoAllocateMdl;
+    IoFreeMdl(a0: PMDL = Plain) -> () = ntddk::IoFreeMdl;
+    MmBuildMdlForNonPagedPool(a0: PMDLX = Plain) -> () = ntddk::MmBuildMdlForNonPagedPool;
+    MmProbeAndLockPages(a0: PMDL = Plain, a1: KPROCESSOR_MODE = Plain, a2: LOCK_OPERATION = Plain) -> () = ntddk::MmProbeAndLockPages;
+    MmUnlockPages(a0: PMDL = Plain) -> () = ntddk::MmUnlockPages;
+    MmMapLockedPagesSpecifyCache(a0: PMDLX = Plain, a1: KPROCESSOR_MODE = Plain, a2: MEMORY_CACHING_TYPE = Plain, a3: PVOID = Plain, a4: ULONG = Plain, a5: MM_PAGE_PRIORITY = Plain) -> PVOID = ntddk::MmMapLockedPagesSpecifyCache;
+    MmUnmapLockedPages(a0: PVOID = Plain, a1: PMDL = Plain) -> () = ntddk::MmUnmapLockedPages;
+    PsSetCreateProcessNotifyRoutineEx(a0: PCREATE_PROCESS_NOTIFY_ROUTINE_EX = Callback, a1: BOOLEAN = Plain) -> NTSTATUS = ntddk::PsSetCreateProcessNotifyRoutineEx;
+    KeInitializeDpc(a0: PRKDPC = Plain, a1: PKDEFERRED_ROUTINE = Callback, a2: PVOID = Plain) -> () = ntddk::KeInitializeDpc;
+    KeInsertQueueDpc(a0: PRKDPC = Plain, a1: PVOID = Plain, a2: PVOID = Plain) -> BOOLEAN = ntddk::KeInsertQueueDpc;
+    KeRemoveQueueDpc(a0: PRKDPC = Plain) -> BOOLEAN = ntddk::KeRemoveQueueDpc;
+    KeFlushQueuedDpcs() -> () = ntddk::KeFlushQueuedDpcs;
+    KeInitializeTimer(a0: PKTIMER = Plain) -> () = ntddk::KeInitializeTimer;
+    KeInitializeTimerEx(a0: PKTIMER = Plain, a1: TIMER_TYPE = Plain) -> () = ntddk::KeInitializeTimerEx;
+    KeSetTimer(a0: PKTIMER = Plain, a1: LARGE_INTEGER = Plain, a2: PKDPC = Plain) -> BOOLEAN = ntddk::KeSetTimer;
+    KeSetTimerEx(a0: PKTIMER = Plain, a1: LARGE_INTEGER = Plain, a2: LONG = Plain, a3: PKDPC = Plain) -> BOOLEAN = ntddk::KeSetTimerEx;
+    KeCancelTimer(a0: PKTIMER = Plain) -> BOOLEAN = ntddk::KeCancelTimer;
+    KeReadStateTimer(a0: PKTIMER = Plain) -> BOOLEAN = ntddk::KeReadStateTimer;
+    RtlInitAnsiString(a0: PANSI_STRING = Plain, a1: PCSZ = Plain) -> () = ntddk::RtlInitAnsiString;
+    RtlInitString(a0: PSTRING = Plain, a1: PCSZ = Plain) -> () = ntddk::RtlInitString;
+    RtlAppendUnicodeStringToString(a0: PUNICODE_STRING = Plain, a1: PCUNICODE_STRING = Plain) -> NTSTATUS = ntddk::RtlAppendUnicodeStringToString;
+    RtlUnicodeStringToAnsiString(a0: PANSI_STRING = Plain, a1: PCUNICODE_STRING = Plain, a2: BOOLEAN = Plain) -> NTSTATUS = ntddk::RtlUnicodeStringToAnsiString;
+    RtlAnsiStringToUnicodeString(a0: PUNICODE_STRING = Plain, a1: PANSI_STRING = Plain, a2: BOOLEAN = Plain) -> NTSTATUS = ntddk::RtlAnsiStringToUnicodeString;
+    RtlFreeUnicodeString(a0: PUNICODE_STRING = Plain) -> () = ntddk::RtlFreeUnicodeString;
+    RtlFreeAnsiString(a0: PANSI_STRING = Plain) -> () = ntddk::RtlFreeAnsiString;
+    RtlIntegerToUnicodeString(a0: ULONG = Plain, a1: ULONG = Plain, a2: PUNICODE_STRING = Plain) -> NTSTATUS = ntddk::RtlIntegerToUnicodeString;
+    RtlInt64ToUnicodeString(a0: ULONGLONG = Plain, a1: ULONG = Plain, a2: PUNICODE_STRING = Plain) -> NTSTATUS = ntddk::RtlInt64ToUnicodeString;
+    RtlUnicodeStringToInteger(a0: PCUNICODE_STRING = Plain, a1: ULONG = Plain, a2: PULONG = Plain) -> NTSTATUS = ntddk::RtlUnicodeStringToInteger;
+    RtlPrefixUnicodeString(a0: PCUNICODE_STRING = Plain, a1: PCUNICODE_STRING = Plain, a2: BOOLEAN = Plain) -> BOOLEAN = ntddk::RtlPrefixUnicodeString;
+    CmRegisterCallbackEx(a0: PEX_CALLBACK_FUNCTION = Callback, a1: PCUNICODE_STRING = Plain, a2: PVOID = Plain, a3: PVOID = Plain, a4: PLARGE_INTEGER = Plain, a5: PVOID = Plain) -> NTSTATUS = ntddk::CmRegisterCallbackEx;
+    CmUnRegisterCallback(a0: LARGE_INTEGER = Plain) -> NTSTATUS = ntddk::CmUnRegisterCallback;
+    ZwCreateFile(a0: PHANDLE = Plain, a1: ACCESS_MASK = Plain, a2: POBJECT_ATTRIBUTES = Plain, a3: PIO_STATUS_BLOCK = Plain, a4: PLARGE_INTEGER = Plain, a5: ULONG = Plain, a6: ULONG = Plain, a7: ULONG = Plain, a8: ULONG = Plain, a9: PVOID = Plain, a10: ULONG = Plain) -> NTSTATUS = ntddk::ZwCreateFile;
+    ZwReadFile(a0: HANDLE = Plain, a1: HANDLE = Plain, a2: PIO_APC_ROUTINE = Callback, a3: PVOID = Plain, a4: PIO_STATUS_BLOCK = Plain, a5: PVOID = Plain, a6: ULONG = Plain, a7: PLARGE_INTEGER = Plain, a8: PULONG = Plain) -> NTSTATUS = ntddk::ZwReadFile;
+    ZwWriteFile(a0: HANDLE = Plain, a1: HANDLE = Plain, a2: PIO_APC_ROUTINE = Callback, a3: PVOID = Plain, a4: PIO_STATUS_BLOCK = Plain, a5: PVOID = Plain, a6: ULONG = Plain, a7: PLARGE_INTEGER = Plain, a8: PULONG = Plain) -> NTSTATUS = ntddk::ZwWriteFile;
+    ObRegisterCallbacks(a0: POB_CALLBACK_REGISTRATION = Plain, a1: * mut PVOID = Plain) -> NTSTATUS = ntddk::ObRegisterCallbacks;
+    ObUnRegisterCallbacks(a0: PVOID = Plain) -> () = ntddk::ObUnRegisterCallbacks;
 }
 
 // The structures with callbacks: `Name: [callback fields] [contained structures];`.
