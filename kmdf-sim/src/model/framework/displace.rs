@@ -144,7 +144,7 @@ pub(crate) fn run_driver_unload(image: &str, (routine, object): DriverUnload) {
 /// then WdfVersionUnbind.
 fn stub_unload(image: &str, object: *mut _DRIVER_OBJECT) {
     let displaced = with_state(|s| {
-        s.push_driver_frame(image, "FxStubDriverUnload");
+        s.push_stub_frame(image, "FxStubDriverUnload");
         s.framework.driver.as_mut().and_then(|d| d.displaced_unload.take())
     })
     .flatten();

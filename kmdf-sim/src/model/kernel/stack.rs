@@ -20,6 +20,15 @@ impl Frame {
         let driver = !system_image(&image);
         Frame { image, symbol, driver }
     }
+
+    /// A frame of KMDF's stub code linked into a driver's image
+    /// (`FxStubDriverUnload`, F126): named as the driver's, but the
+    /// framework's code — it reads no driver memory and allocates nothing,
+    /// so returning to it is not driver code running (no seal of special
+    /// pool's frees, F85; no allocation counted as the driver's).
+    pub(crate) fn stub(image: Name, symbol: Name) -> Frame {
+        Frame { image, symbol, driver: false }
+    }
 }
 
 /// Whether `image` is the framework's or the kernel's (the images of every
@@ -178,6 +187,12 @@ impl State {
     pub(crate) fn push_driver_frame(&mut self, image: &str, name: &str) {
         let (image, symbol) = self.frame_names(image, name);
         self.kernel.frames.push(Frame::new(image, symbol));
+    }
+
+    /// Pushes the frame of KMDF's stub code in driver `image` ([`Frame::stub`]).
+    pub(crate) fn push_stub_frame(&mut self, image: &str, name: &str) {
+        let (image, symbol) = self.frame_names(image, name);
+        self.kernel.frames.push(Frame::stub(image, symbol));
     }
 
     pub fn pop_frame(&mut self) {
