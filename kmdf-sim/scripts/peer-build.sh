@@ -101,7 +101,7 @@ for package in "${packages[@]}"; do
         stage "$name" build cargo build --lib -p "$pkg"; then
         summary+=("$name: builds as an rlib against the stand-ins")
     fi
-    names=$(missing "$name" | head -n 40)
+    names=$(missing "$name")
     [[ -z "$names" ]] || summary+=("$name: names the stand-ins lack (count, what):"$'\n'"$(sed 's/^/      /' <<<"$names")")
     cd "$scratch"
 done

@@ -48,11 +48,14 @@ resolve() {
 
 # missing DRIVER: the names DRIVER's failed build could not find in the
 # stand-ins (wdk_sys::ntddk::DbgPrint, IRP, ...), with how many errors named
-# each, from its build logs.
+# each, from its build logs: the 40 most named, and how many more there are.
+# (awk reads the whole list: a reader that stopped early would fail the
+# pipeline under pipefail.)
 missing() {
     local logs=("$scratch/logs/$1".*.log)
     [[ -e "${logs[0]}" ]] || return 0
-    python3 "$here/peer_workspace.py" missing "${logs[@]}"
+    python3 "$here/peer_workspace.py" missing "${logs[@]}" |
+        awk 'NR <= 40 { print } END { if (NR > 40) printf "     … and %d more names (the build log has them)\n", NR - 40 }'
 }
 
 peer_user_rustflags=${RUSTFLAGS+set}${CARGO_ENCODED_RUSTFLAGS+set}

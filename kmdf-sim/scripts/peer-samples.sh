@@ -88,7 +88,7 @@ drive() {
     stage "$driver" resolve resolve "$dir" || return 0
     if ! stage "$driver" build cargo test --no-run --manifest-path "$manifest" -p "$package" --test "$test"; then
         local names
-        names=$(missing "$driver" | head -n 40)
+        names=$(missing "$driver")
         [[ -z "$names" ]] || summary+=("$driver: names the stand-ins lack (count, what):"$'\n'"$(sed 's/^/      /' <<<"$names")")
         return 0
     fi

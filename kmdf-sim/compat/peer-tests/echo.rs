@@ -86,18 +86,11 @@ fn driver_sync_serves_the_echo_app_restarts_100_times_and_unloads_clean() {
     let reports = m.unload_reports();
     assert!(m.pool_allocations().is_empty(), "{:?}", m.pool_allocations());
     assert!(m.live_objects().is_empty(), "{:?}", m.live_objects());
-    let calls = m.ddi_calls();
-    let total: u64 = calls.values().sum();
-    println!(
-        "echo run: {rounds} rounds (2 write/read pairs, 1 cancel, 1 IOCTL each), 100 disable/enable, {} loads; \
-         {total} DDI and kernel calls over {} routines; {} debug lines; {:.1} s simulated",
-        reports.len(),
-        calls.len(),
-        m.debug_lines_printed(),
-        m.now() as f64 / 1e7
+    clean::print_clean_figures(
+        &m,
+        &format!(
+            "echo run: {rounds} rounds (2 write/read pairs, 1 cancel, 1 IOCTL each), 100 disable/enable, {} loads",
+            reports.len()
+        ),
     );
-    for (name, n) in &calls {
-        println!("  {name}: {n}");
-    }
-    println!("stops: 0, violations: 0, findings: 0, leaks: 0");
 }

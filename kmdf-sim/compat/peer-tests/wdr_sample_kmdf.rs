@@ -40,4 +40,8 @@ fn loads_adds_its_device_restarts_3_times_and_unloads_clean() {
             ("Driver Exit Complete!", 0),
         ],
     );
+    clean::print_clean_figures(
+        &m,
+        &format!("sample-kmdf-driver run: 1 device, {} disable/enable, {LOADS} loads", LOADS - 1),
+    );
 }

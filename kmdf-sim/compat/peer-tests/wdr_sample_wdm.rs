@@ -39,4 +39,5 @@ fn loads_and_unloads_through_its_driver_unload_3_times_clean() {
             ("Driver Exit Complete!", LOADS),
         ],
     );
+    clean::print_clean_figures(&m, &format!("sample-wdm-driver run: {LOADS} loads and unloads"));
 }
