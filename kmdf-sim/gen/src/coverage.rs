@@ -1,11 +1,10 @@
 //! The routine coverage table, `kmdf-sim/ROUTINES.md`: every routine of the
 //! routine table (the KMDF 1.33 DDIs, then the kernel routines), whether the
-//! surface implements it (a public function of that name in
-//! `src/surface/ddi/*.rs`, `src/surface/ntddk.rs`, `src/surface/ntddk/*.rs` or `src/surface/wdm.rs`),
-//! its maximum IRQL and
-//! the basis of that rule (facts, DDI pages), with the counts.
+//! surface implements it (a public function of that name in one of
+//! `routines::surface_sources`' files), its maximum IRQL and the basis of
+//! that rule (facts, DDI pages), with the counts.
 
-use crate::routines::{DDI_TABLE, KERNEL_ROUTINES, OVERRIDES, RoutineRow, routine_rows};
+use crate::routines::{DDI_TABLE, KERNEL_ROUTINES, OVERRIDES, RoutineRow, routine_rows, surface_sources};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -119,26 +118,8 @@ pub fn expected(kmdf_sim: &Path) -> Result<(String, Coverage), String> {
         (read(&kmdf_sim.join(DDI_TABLE))?, read(&kmdf_sim.join(OVERRIDES))?, read(&kmdf_sim.join(KERNEL_ROUTINES))?);
     let rows = routine_rows(&ddi, &overrides, &kernel).map_err(|p| p.join("\n"))?;
     let ddis = ddi.lines().skip(1).filter(|l| !l.trim().is_empty()).count();
-    let mut files: Vec<_> = std::fs::read_dir(kmdf_sim.join("src/surface/ddi"))
-        .map_err(|e| format!("src/surface/ddi: {e}"))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
-        .collect();
-    files.sort();
-    files.push(kmdf_sim.join("src/surface/ntddk.rs"));
-    files.push(kmdf_sim.join("src/surface/wdm.rs"));
-    // ntddk's own files, one kernel area each (src/surface/ntddk/*.rs).
-    let mut kernel_files: Vec<_> = std::fs::read_dir(kmdf_sim.join("src/surface/ntddk"))
-        .map_err(|e| format!("src/surface/ntddk: {e}"))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
-        .collect();
-    kernel_files.sort();
-    files.extend(kernel_files);
     let mut implemented = BTreeSet::new();
-    for f in files {
+    for (f, _) in surface_sources(kmdf_sim)? {
         implemented.extend(public_functions(&read(&f)?).map_err(|e| format!("{}: {e}", f.display()))?);
     }
     Ok(generate(&rows, ddis, &implemented))

@@ -22,7 +22,7 @@
 //! hand), a callback with more than six parameters (bound to a stub that
 //! stops the machine naming it).
 
-use crate::routines::{DDI_TABLE, KERNEL_ROUTINES, OVERRIDES, routine_rows};
+use crate::routines::{DDI_TABLE, KERNEL_ROUTINES, OVERRIDES, routine_rows, surface_sources};
 use quote::ToTokens as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -366,27 +366,8 @@ pub fn expected(kmdf_sim: &Path) -> Result<(String, Counts), String> {
     let rows = routine_rows(&ddi, &overrides, &kernel).map_err(|p| p.join("\n"))?;
     let ddis = ddi.lines().skip(1).filter(|l| !l.trim().is_empty()).count();
     let names: Vec<String> = rows.into_iter().map(|r| r.name).collect();
-    let mut files: Vec<_> = std::fs::read_dir(kmdf_sim.join("src/surface/ddi"))
-        .map_err(|e| format!("src/surface/ddi: {e}"))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "rs") && p.file_name().is_some_and(|n| n != "mod.rs"))
-        .map(|p| (p, "ddi"))
-        .collect();
-    files.sort();
-    files.push((kmdf_sim.join("src/surface/ntddk.rs"), "ntddk"));
-    // ntddk's own files and the I/O manager's, which `ntddk` re-exports.
-    let mut kernel_files: Vec<_> = std::fs::read_dir(kmdf_sim.join("src/surface/ntddk"))
-        .map_err(|e| format!("src/surface/ntddk: {e}"))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
-        .collect();
-    kernel_files.sort();
-    kernel_files.push(kmdf_sim.join("src/surface/wdm.rs"));
-    files.extend(kernel_files.into_iter().map(|p| (p, "ntddk")));
     let mut all = BTreeMap::new();
-    for (f, module) in files {
+    for (f, module) in surface_sources(kmdf_sim)? {
         all.extend(shims(&read(&f)?, module).map_err(|e| format!("{}: {e}", f.display()))?);
     }
     let types = Types::parse(&read(&kmdf_sim.join(TYPES))?).map_err(|e| format!("{TYPES}: {e}"))?;

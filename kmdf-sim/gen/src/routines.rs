@@ -22,7 +22,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The DDI table, relative to `kmdf-sim/`.
 pub const DDI_TABLE: &str = "data/kmdf-1.33-ddi.tsv";
@@ -289,4 +289,35 @@ pub fn expected(kmdf_sim: &Path) -> Result<(String, Counts), String> {
     };
     let (ddi, overrides, kernel) = (read(DDI_TABLE)?, read(OVERRIDES)?, read(KERNEL_ROUTINES)?);
     generate(&ddi, &overrides, &kernel).map_err(|p| p.join("\n"))
+}
+
+/// The `.rs` files of directory `dir` (below `kmdf_sim`), sorted.
+fn rust_files(kmdf_sim: &Path, dir: &str) -> Result<Vec<PathBuf>, String> {
+    let mut files: Vec<_> = std::fs::read_dir(kmdf_sim.join(dir))
+        .map_err(|e| format!("{dir}: {e}"))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// The surface's files that hold routines, each with the module a routine
+/// of it is reached through: `src/surface/ddi/*.rs` (not `mod.rs`), then
+/// `src/surface/ntddk.rs`, its own `src/surface/ntddk/*.rs` and the I/O
+/// manager's `src/surface/wdm.rs`, which `ntddk` re-exports.
+///
+/// # Errors
+/// A directory that cannot be read.
+pub fn surface_sources(kmdf_sim: &Path) -> Result<Vec<(PathBuf, &'static str)>, String> {
+    let mut files: Vec<_> = rust_files(kmdf_sim, "src/surface/ddi")?
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n != "mod.rs"))
+        .map(|p| (p, "ddi"))
+        .collect();
+    files.push((kmdf_sim.join("src/surface/ntddk.rs"), "ntddk"));
+    files.extend(rust_files(kmdf_sim, "src/surface/ntddk")?.into_iter().map(|p| (p, "ntddk")));
+    files.push((kmdf_sim.join("src/surface/wdm.rs"), "ntddk"));
+    Ok(files)
 }
