@@ -156,6 +156,26 @@ fn without_a_driver_unload_only_the_framework_unloads() {
     kmdf_sim::testing::assert_clean(&m);
 }
 
+/// A WDM DriverEntry that sets no DriverUnload.
+extern "C" fn wdm_entry_without_unload(_driver: *mut _DRIVER_OBJECT, _path: PUNICODE_STRING) -> NTSTATUS {
+    log("DriverEntry");
+    STATUS_SUCCESS
+}
+
+#[test]
+fn a_driver_without_a_driver_unload_is_a_finding_never_a_clean_unload() {
+    // F80: such a driver cannot be unloaded while the system runs and Driver
+    // Verifier fails it; the simulator ends the run and says so.
+    let m = Machine::new(Settings::default());
+    m.load("wdmn.sys", "wdmn", Some(wdm_entry_without_unload)).expect("no stop");
+    m.unload().expect("no stop: a finding, not a bug check");
+    assert_eq!(take_log(), ["DriverEntry"]);
+    let findings = m.findings();
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert!(findings[0].starts_with("wdmn.sys set no DriverUnload"), "{findings:?}");
+    assert!(findings[0].contains("docs/facts.md#f80"), "{findings:?}");
+}
+
 /// A DriverUnload that breaks a rule is caught like any driver code: its
 /// frame is on the stack the stop shows.
 extern "C" fn leaking_unload(_driver: *mut _DRIVER_OBJECT) {

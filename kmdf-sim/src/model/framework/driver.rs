@@ -318,9 +318,19 @@ impl Engine {
             (image, depth, s.driver_unload_plan())
         });
         // The routine the driver object holds: the stub's, the framework's
-        // or the driver's own (F80, F126).
-        if let Some(plan) = plan {
-            super::displace::run_driver_unload(&image, plan);
+        // or the driver's own (F80, F126). Without one the driver cannot be
+        // unloaded while the system runs and Driver Verifier fails it: the
+        // simulator unloads it to end the run, and says so (a finding, never
+        // a clean unload).
+        match plan {
+            Some(plan) => super::displace::run_driver_unload(&image, plan),
+            None => self.state(|s| {
+                s.framework.findings.push(format!(
+                    "{image} set no DriverUnload in its driver object: a driver without one cannot be unloaded \
+                     while the system runs, and Driver Verifier fails it; the simulator unloaded it to end the run \
+                     (docs/facts.md#f80)"
+                ));
+            }),
         }
         super::displace::after_driver_unload();
         self.drain_deferred_deletes();
