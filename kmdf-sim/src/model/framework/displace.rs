@@ -43,7 +43,8 @@ extern "C" fn fx_stub_driver_unload(object: *mut _DRIVER_OBJECT) {
 /// every `MajorFunction` slot (F126). The simulator presents a WDFDEVICE's
 /// requests itself, so only an IRP to a device object the driver made with
 /// `IoCreateDevice`, for a major function it stored no routine for, gets
-/// here: what the framework does with it is not modelled.
+/// here, and it stops the machine: what the framework does with it is not
+/// modelled.
 #[inline(never)]
 extern "C" fn fx_device_dispatch(_device: *mut _DEVICE_OBJECT, irp: *mut _IRP) -> NTSTATUS {
     with_state(|s| {
