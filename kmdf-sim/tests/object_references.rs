@@ -1,7 +1,8 @@
 //! Process and thread objects (F152–F154): PsLookupProcessByProcessId and
 //! PsLookupThreadByThreadId for the processes and threads the machine
 //! started, ObReferenceObjectByHandle for NtCurrentProcess() /
-//! NtCurrentThread() with its type and handle checks, ObfReferenceObject /
+//! NtCurrentThread() with its type and handle checks (a key handle is
+//! another type, a closed one no handle), ObfReferenceObject /
 //! ObfDereferenceObject counts and 0x18 for one dereference too many, a
 //! reference left at unload, KeSetPriorityThread, and the IRQL rules.
 
@@ -214,4 +215,30 @@ fn lookups_and_priority_keep_their_irql_rules() {
         })
         .expect_err("KeSetPriorityThread is PASSIVE_LEVEL only");
     assert_eq!(stop.bug_check().map(|b| b.code), Some(0xC4), "{stop}");
+}
+
+#[test]
+fn a_key_handle_asked_for_as_a_process_is_a_type_mismatch() {
+    let m = kmdf_sim::testing::machine_with_parameters("refs", "");
+    let path = format!("{}\\Parameters", kmdf_sim::testing::service_key("refs"));
+    m.run(DRV, "DriverEntry", || {
+        let mut name = kmdf_sim::testing::wide(&path);
+        let mut oa = OBJECT_ATTRIBUTES {
+            Length: size_of::<OBJECT_ATTRIBUTES>() as u32,
+            ObjectName: &raw mut name.us,
+            Attributes: OBJ_KERNEL_HANDLE | OBJ_CASE_INSENSITIVE,
+            ..OBJECT_ATTRIBUTES::default()
+        };
+        let mut key: HANDLE = std::ptr::null_mut();
+        // SAFETY: every pointer is to a live local.
+        assert_eq!(unsafe { kmdf_sim::ntddk::ZwOpenKey(&raw mut key, KEY_READ, &raw mut oa) }, STATUS_SUCCESS);
+        let (st, untouched) = by_handle(key, process_type());
+        assert_eq!((st, untouched), (STATUS_OBJECT_TYPE_MISMATCH, std::ptr::null_mut()));
+        assert_eq!(by_handle(key, thread_type()).0, STATUS_OBJECT_TYPE_MISMATCH);
+        // SAFETY: the key handle just opened.
+        assert_eq!(unsafe { kmdf_sim::ntddk::ZwClose(key) }, STATUS_SUCCESS);
+        assert_eq!(by_handle(key, process_type()).0, STATUS_INVALID_HANDLE, "a closed handle is no handle");
+    })
+    .expect("no stop");
+    kmdf_sim::testing::assert_clean(&m);
 }

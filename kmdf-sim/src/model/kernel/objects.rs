@@ -172,10 +172,7 @@ impl State {
     /// after a not-modelled stop (an address the machine never handed out).
     pub(crate) fn ob_reference(&mut self, address: u64) -> Option<i64> {
         let image = self.caller_image();
-        let Some(i) = self.kernel.objects.by_address(address) else {
-            self.unknown_object("ObfReferenceObject", address);
-            return None;
-        };
+        let i = self.known_object("ObfReferenceObject", address)?;
         let record = &mut self.kernel.objects.records[i];
         record.holders.push(image);
         Some(1 + record.holders.len() as i64)
@@ -188,10 +185,7 @@ impl State {
     /// (ASSUMPTION, F152: the stop comes at this dereference).
     pub(crate) fn ob_dereference(&mut self, address: u64) -> Option<i64> {
         let image = self.caller_image();
-        let Some(i) = self.kernel.objects.by_address(address) else {
-            self.unknown_object("ObfDereferenceObject", address);
-            return None;
-        };
+        let i = self.known_object("ObfDereferenceObject", address)?;
         let record = &mut self.kernel.objects.records[i];
         let Some(at) = record.holders.iter().position(|h| *h == image).or((!record.holders.is_empty()).then_some(0))
         else {
@@ -222,6 +216,16 @@ impl State {
         };
         record.holders.remove(at);
         Some(1 + record.holders.len() as i64)
+    }
+
+    /// The index of the object at `address`; an address the machine never
+    /// handed out stops it as not modelled (F152).
+    fn known_object(&mut self, routine: &str, address: u64) -> Option<usize> {
+        let found = self.kernel.objects.by_address(address);
+        if found.is_none() {
+            self.unknown_object(routine, address);
+        }
+        found
     }
 
     fn unknown_object(&mut self, routine: &str, address: u64) {
