@@ -326,6 +326,18 @@ const FROM_BINDINGS: &[(&str, &str, bool)] = &[
         "unsafe extern \"C\" fn(NotifyRoutine: PCREATE_PROCESS_NOTIFY_ROUTINE_EX, Remove: BOOLEAN) -> NTSTATUS",
         true,
     ),
+    ("ObfReferenceObject", "unsafe extern \"C\" fn(Object: PVOID) -> LONG_PTR", false),
+    (
+        "PsLookupProcessByProcessId",
+        "unsafe extern \"C\" fn(ProcessId: HANDLE, Process: *mut PEPROCESS) -> NTSTATUS",
+        true,
+    ),
+    (
+        "PsLookupThreadByThreadId",
+        "unsafe extern \"C\" fn(UniqueThreadId: HANDLE, Thread: *mut PETHREAD) -> NTSTATUS",
+        true,
+    ),
+    ("KeSetPriorityThread", "unsafe extern \"C\" fn(Thread: PKTHREAD, Priority: KPRIORITY) -> KPRIORITY", false),
 ];
 
 /// Allowlisted kernel routines that the real bindings' ntddk.rs declares

@@ -2,8 +2,8 @@
 //! Regenerate: `cargo run -p kmdf-sim-gen -- write`.
 //!
 //! The items of the real wdk-sys 0.5.2 bindings (data/wdk-sys-0.5.2-bindings.tar.xz:
-//! types.rs, constants.rs) that the 397 roots of data/surface-roots.txt need, transitively,
-//! as bindgen wrote them: 872 names, 1289 items.
+//! types.rs, constants.rs) that the 402 roots of data/surface-roots.txt need, transitively,
+//! as bindgen wrote them: 875 names, 1293 items.
 //! `::core::ffi::c_long`/`c_ulong` are written as Windows' (LLP64) `i32`/`u32`;
 //! bindgen's layout assertions below check the result on the host.
 #![allow(
@@ -529,6 +529,7 @@ impl<const N: usize> __BindgenBitfieldUnit<[u8; N]> {
     }
 }
 pub type wchar_t = ::core::ffi::c_ushort;
+pub type LONG_PTR = ::core::ffi::c_longlong;
 pub type ULONG_PTR = ::core::ffi::c_ulonglong;
 pub type PULONG_PTR = *mut ::core::ffi::c_ulonglong;
 pub type SIZE_T = ULONG_PTR;
@@ -5394,6 +5395,28 @@ impl Default for _REG_POST_OPERATION_INFORMATION {
     }
 }
 pub type REG_POST_OPERATION_INFORMATION = _REG_POST_OPERATION_INFORMATION;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct _OBJECT_HANDLE_INFORMATION {
+    pub HandleAttributes: ULONG,
+    pub GrantedAccess: ACCESS_MASK,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of _OBJECT_HANDLE_INFORMATION",
+    ][::core::mem::size_of::<_OBJECT_HANDLE_INFORMATION>() - 8usize];
+    [
+        "Alignment of _OBJECT_HANDLE_INFORMATION",
+    ][::core::mem::align_of::<_OBJECT_HANDLE_INFORMATION>() - 4usize];
+    [
+        "Offset of field: _OBJECT_HANDLE_INFORMATION::HandleAttributes",
+    ][::core::mem::offset_of!(_OBJECT_HANDLE_INFORMATION, HandleAttributes) - 0usize];
+    [
+        "Offset of field: _OBJECT_HANDLE_INFORMATION::GrantedAccess",
+    ][::core::mem::offset_of!(_OBJECT_HANDLE_INFORMATION, GrantedAccess) - 4usize];
+};
+pub type POBJECT_HANDLE_INFORMATION = *mut _OBJECT_HANDLE_INFORMATION;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct _CLIENT_ID {

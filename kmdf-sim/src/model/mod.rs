@@ -268,6 +268,13 @@ impl CheckFailure for u64 {
     }
 }
 
+/// LONG_PTR routines (ObfReferenceObject): 0.
+impl CheckFailure for i64 {
+    fn check_failure() -> Self {
+        0
+    }
+}
+
 impl<T> CheckFailure for *mut T {
     fn check_failure() -> Self {
         std::ptr::null_mut()

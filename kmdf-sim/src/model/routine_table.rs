@@ -3,7 +3,7 @@
 //!
 //! Every routine the simulator can serve: the 445 DDIs of data/kmdf-1.33-ddi.tsv
 //! (maximum IRQL: the `irql_max` column; 15 from data/ddi-irql-overrides.tsv),
-//! then the 101 kernel routines of data/kernel-routines.tsv.
+//! then the 107 kernel routines of data/kernel-routines.tsv.
 //! KIRQL values: PASSIVE_LEVEL 0, APC_LEVEL 1, DISPATCH_LEVEL 2, HIGH_LEVEL 15.
 
 /// A routine's identity: its position in [`NAME`] and [`MAX_IRQL`].
@@ -1107,10 +1107,22 @@ pub(crate) enum Routine {
     ObRegisterCallbacks = 544,
     /// ObUnRegisterCallbacks's DDI page: IRQL PASSIVE_LEVEL (F151)
     ObUnRegisterCallbacks = 545,
+    /// ObReferenceObjectByHandle's DDI page: IRQL PASSIVE_LEVEL (F152)
+    ObReferenceObjectByHandle = 546,
+    /// ObReferenceObject's DDI page: IRQL <= DISPATCH_LEVEL (F152)
+    ObfReferenceObject = 547,
+    /// ObDereferenceObject's DDI page: IRQL <= DISPATCH_LEVEL (F152)
+    ObfDereferenceObject = 548,
+    /// PsLookupProcessByProcessId's DDI page: IRQL <= APC_LEVEL (F153)
+    PsLookupProcessByProcessId = 549,
+    /// PsLookupThreadByThreadId's DDI page: IRQL <= APC_LEVEL (F153)
+    PsLookupThreadByThreadId = 550,
+    /// KeSetPriorityThread's DDI page: IRQL PASSIVE_LEVEL (F154)
+    KeSetPriorityThread = 551,
 }
 
 /// How many routines there are.
-pub(crate) const COUNT: usize = 546;
+pub(crate) const COUNT: usize = 552;
 
 /// Every routine, in order: `ALL[r as usize] == r`.
 #[allow(dead_code, reason = "the tables' own tests iterate it")]
@@ -1661,6 +1673,12 @@ pub(crate) const ALL: [Routine; COUNT] = [
     Routine::ZwWriteFile,
     Routine::ObRegisterCallbacks,
     Routine::ObUnRegisterCallbacks,
+    Routine::ObReferenceObjectByHandle,
+    Routine::ObfReferenceObject,
+    Routine::ObfDereferenceObject,
+    Routine::PsLookupProcessByProcessId,
+    Routine::PsLookupThreadByThreadId,
+    Routine::KeSetPriorityThread,
 ];
 
 /// Each routine's name, by [`Routine`].
@@ -2211,6 +2229,12 @@ pub(crate) const NAME: [&str; COUNT] = [
     "ZwWriteFile",
     "ObRegisterCallbacks",
     "ObUnRegisterCallbacks",
+    "ObReferenceObjectByHandle",
+    "ObfReferenceObject",
+    "ObfDereferenceObject",
+    "PsLookupProcessByProcessId",
+    "PsLookupThreadByThreadId",
+    "KeSetPriorityThread",
 ];
 
 /// How many routines are the framework's DDIs: `Routine`s below it are
@@ -2765,6 +2789,12 @@ pub(crate) const SYMBOL: [&str; COUNT] = [
     "nt!ZwWriteFile",
     "nt!ObRegisterCallbacks",
     "nt!ObUnRegisterCallbacks",
+    "nt!ObReferenceObjectByHandle",
+    "nt!ObfReferenceObject",
+    "nt!ObfDereferenceObject",
+    "nt!PsLookupProcessByProcessId",
+    "nt!PsLookupThreadByThreadId",
+    "nt!KeSetPriorityThread",
 ];
 
 /// Each routine's maximum IRQL (`None`: no rule), by [`Routine`].
@@ -3315,4 +3345,10 @@ pub(crate) const MAX_IRQL: [Option<u8>; COUNT] = [
     Some(0), // ZwWriteFile
     Some(0), // ObRegisterCallbacks
     Some(0), // ObUnRegisterCallbacks
+    Some(0), // ObReferenceObjectByHandle
+    Some(2), // ObfReferenceObject
+    Some(2), // ObfDereferenceObject
+    Some(1), // PsLookupProcessByProcessId
+    Some(1), // PsLookupThreadByThreadId
+    Some(0), // KeSetPriorityThread
 ];

@@ -217,6 +217,8 @@ const _: () = same::<crate::LIST_ENTRY, _LIST_ENTRY>();
 const _: () = same::<crate::LONG, i32>();
 /// `LONGLONG`
 const _: () = same::<crate::LONGLONG, ::core::ffi::c_longlong>();
+/// `LONG_PTR`
+const _: () = same::<crate::LONG_PTR, ::core::ffi::c_longlong>();
 /// `LPCGUID`
 const _: () = same::<crate::LPCGUID, *const GUID>();
 /// `LPCSTR`
@@ -419,6 +421,8 @@ const _: () = same::<crate::PLONGLONG, *mut ::core::ffi::c_longlong>();
 const _: () = same::<crate::PMDL, *mut _MDL>();
 /// `POBJECT_ATTRIBUTES`
 const _: () = same::<crate::POBJECT_ATTRIBUTES, *mut _OBJECT_ATTRIBUTES>();
+/// `POBJECT_HANDLE_INFORMATION`
+const _: () = same::<crate::POBJECT_HANDLE_INFORMATION, *mut _OBJECT_HANDLE_INFORMATION>();
 /// `POBJECT_TYPE`
 const _: () = same::<crate::POBJECT_TYPE, *mut _OBJECT_TYPE>();
 /// `POOL_TYPE`
@@ -1106,6 +1110,13 @@ fn __OBJECT_ATTRIBUTES() {
     same_as::<PVOID, _>(&v.SecurityDescriptor);
     same_as::<PVOID, _>(&v.SecurityQualityOfService);
     let _all_fields = crate::_OBJECT_ATTRIBUTES { Attributes: any(), Length: any(), ObjectName: any(), RootDirectory: any(), SecurityDescriptor: any(), SecurityQualityOfService: any() };
+}
+/// `_OBJECT_HANDLE_INFORMATION`
+fn __OBJECT_HANDLE_INFORMATION() {
+    clone::<crate::_OBJECT_HANDLE_INFORMATION>();
+    copy::<crate::_OBJECT_HANDLE_INFORMATION>();
+    debug::<crate::_OBJECT_HANDLE_INFORMATION>();
+    default::<crate::_OBJECT_HANDLE_INFORMATION>();
 }
 /// `_OBJECT_TYPE`
 fn __OBJECT_TYPE() {
@@ -2221,6 +2232,8 @@ const _: unsafe extern "C" fn(Dpc: PRKDPC) -> BOOLEAN = crate::ntddk::KeRemoveQu
 const _: unsafe extern "C" fn(Event: PRKEVENT) -> LONG = crate::ntddk::KeResetEvent;
 /// `ntddk::KeSetEvent`
 const _: unsafe extern "C" fn(Event: PRKEVENT, Increment: KPRIORITY, Wait: BOOLEAN) -> LONG = crate::ntddk::KeSetEvent;
+/// `ntddk::KeSetPriorityThread`
+const _: unsafe extern "C" fn(Thread: PKTHREAD, Priority: KPRIORITY) -> KPRIORITY = crate::ntddk::KeSetPriorityThread;
 /// `ntddk::KeSetTimer`
 const _: unsafe extern "C" fn(Timer: PKTIMER, DueTime: LARGE_INTEGER, Dpc: PKDPC) -> BOOLEAN = crate::ntddk::KeSetTimer;
 /// `ntddk::KeSetTimerEx`
@@ -2241,10 +2254,20 @@ const _: unsafe extern "C" fn(BaseAddress: PVOID, MemoryDescriptorList: PMDL) = 
 const _: unsafe extern "C" fn(Handle: HANDLE) -> NTSTATUS = crate::ntddk::NtClose;
 /// `ntddk::ObCloseHandle`
 const _: unsafe extern "C" fn(Handle: HANDLE, PreviousMode: KPROCESSOR_MODE) -> NTSTATUS = crate::ntddk::ObCloseHandle;
+/// `ntddk::ObReferenceObjectByHandle`
+const _: unsafe extern "C" fn(Handle: HANDLE, DesiredAccess: ACCESS_MASK, ObjectType: POBJECT_TYPE, AccessMode: KPROCESSOR_MODE, Object: *mut PVOID, HandleInformation: POBJECT_HANDLE_INFORMATION) -> NTSTATUS = crate::ntddk::ObReferenceObjectByHandle;
 /// `ntddk::ObRegisterCallbacks`
 const _: unsafe extern "C" fn(CallbackRegistration: POB_CALLBACK_REGISTRATION, RegistrationHandle: *mut PVOID) -> NTSTATUS = crate::ntddk::ObRegisterCallbacks;
 /// `ntddk::ObUnRegisterCallbacks`
 const _: unsafe extern "C" fn(RegistrationHandle: PVOID) = crate::ntddk::ObUnRegisterCallbacks;
+/// `ntddk::ObfDereferenceObject`
+const _: unsafe extern "C" fn(Object: PVOID) -> LONG_PTR = crate::ntddk::ObfDereferenceObject;
+/// `ntddk::ObfReferenceObject`
+const _: unsafe extern "C" fn(Object: PVOID) -> LONG_PTR = crate::ntddk::ObfReferenceObject;
+/// `ntddk::PsLookupProcessByProcessId`
+const _: unsafe extern "C" fn(ProcessId: HANDLE, Process: *mut PEPROCESS) -> NTSTATUS = crate::ntddk::PsLookupProcessByProcessId;
+/// `ntddk::PsLookupThreadByThreadId`
+const _: unsafe extern "C" fn(UniqueThreadId: HANDLE, Thread: *mut PETHREAD) -> NTSTATUS = crate::ntddk::PsLookupThreadByThreadId;
 /// `ntddk::PsRemoveCreateThreadNotifyRoutine`
 const _: unsafe extern "C" fn(NotifyRoutine: PCREATE_THREAD_NOTIFY_ROUTINE) -> NTSTATUS = crate::ntddk::PsRemoveCreateThreadNotifyRoutine;
 /// `ntddk::PsRemoveLoadImageNotifyRoutine`

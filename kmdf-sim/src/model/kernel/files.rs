@@ -94,6 +94,13 @@ impl Files {
     }
 }
 
+impl Files {
+    /// Whether `handle` is an open file handle (F150).
+    pub(crate) fn is_open(&self, handle: u64) -> bool {
+        self.open.contains_key(&handle)
+    }
+}
+
 impl State {
     /// ZwCreateFile: the handle and the IoStatusBlock's Information, or the
     /// failure (F150). `None` after a stop.

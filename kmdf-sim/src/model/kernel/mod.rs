@@ -23,6 +23,7 @@
 //! * `cm_callback` — registry callbacks and the operations that run them (F149).
 //! * `files` — the file namespace of ZwCreateFile/ZwReadFile/ZwWriteFile (F150).
 //! * `ob_callback` — object callbacks for process and thread handles (F151).
+//! * `objects` — process and thread objects, their references, lookups and priority (F152–F154).
 //! * `unload` — what the kernel checks of an image that unloads.
 //! * `timing` — delays, the performance counter, the time increment (F141).
 //! * `stack` — the simulated thread: call stack, process, IRQL (and the IRQL rule, F66).
@@ -44,6 +45,7 @@ pub(crate) mod mdl;
 pub(crate) mod notify;
 pub(crate) mod null_pointer;
 pub(crate) mod ob_callback;
+pub(crate) mod objects;
 pub(crate) mod pool;
 pub(crate) mod pool_routines;
 pub(crate) mod registry;
@@ -112,6 +114,8 @@ pub(crate) struct Kernel {
     pub files: files::Files,
     /// Object callbacks (F151).
     pub object_callbacks: ob_callback::ObjectCallbacks,
+    /// Process and thread objects and the references drivers hold (F152).
+    pub objects: objects::Objects,
 }
 
 impl Kernel {
@@ -139,6 +143,7 @@ impl Kernel {
             registry_callbacks: cm_callback::RegistryCallbacks::default(),
             files: files::Files::default(),
             object_callbacks: ob_callback::ObjectCallbacks::default(),
+            objects: objects::Objects::default(),
         }
     }
 }

@@ -211,7 +211,9 @@ impl Engine {
         let pid = self.with(|s| {
             // Process ids are multiples of 4 (ASSUMPTION, F84).
             s.kernel.notify.last_pid += 4;
-            s.kernel.notify.last_pid + 0x1000
+            let pid = s.kernel.notify.last_pid + 0x1000;
+            s.kernel.objects.processes.insert(pid);
+            pid
         });
         let status = self.process_event(parent, pid, Some(image))?;
         Ok((pid, status))
@@ -220,6 +222,7 @@ impl Engine {
     /// Process `pid` (child of `parent`) exits: every registered routine runs
     /// with Create FALSE (an Ex routine with CreateInfo NULL).
     pub(crate) fn end_process(&self, parent: u64, pid: u64) -> Result<(), Stopped> {
+        self.with(|s| s.kernel.objects.processes.remove(&pid));
         self.process_event(parent, pid, None).map(|_| ())
     }
 
@@ -230,7 +233,9 @@ impl Engine {
         let tid = self.with(|s| {
             // Thread ids share the process ids' multiples of 4 (ASSUMPTION, F84).
             s.kernel.notify.last_tid += 4;
-            s.kernel.notify.last_tid + 0x2000
+            let tid = s.kernel.notify.last_tid + 0x2000;
+            s.kernel.objects.threads.insert(tid);
+            tid
         });
         self.thread_event(pid, tid, true)?;
         Ok(tid)
@@ -239,6 +244,7 @@ impl Engine {
     /// Thread `tid` of process `pid` exits: every thread-notify routine runs
     /// with Create FALSE (F140).
     pub(crate) fn end_thread(&self, pid: u64, tid: u64) -> Result<(), Stopped> {
+        self.with(|s| s.kernel.objects.threads.remove(&tid));
         self.thread_event(pid, tid, false)
     }
 

@@ -73,6 +73,19 @@ impl ObjectKind {
         }
     }
 
+    /// The process or thread object type (`*PsProcessType`, `*PsThreadType`).
+    pub(crate) fn type_object(self) -> crate::abi::POBJECT_TYPE {
+        self.object_type()
+    }
+
+    /// The object's name in messages.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            ObjectKind::Process => "process",
+            ObjectKind::Thread => "thread",
+        }
+    }
+
     /// The object type the callbacks see.
     fn object_type(self) -> crate::abi::POBJECT_TYPE {
         match self {

@@ -3,7 +3,8 @@
 //! left initialized (F143), MDLs left allocated (F145),
 //! timers left set and DPCs left queued (F147), string buffers left (F148),
 //! registry callbacks left registered (F149), file handles left open (F150),
-//! object callbacks left registered (F151).
+//! object callbacks left registered (F151), object references left held
+//! (F152).
 
 use crate::model::State;
 
@@ -20,5 +21,6 @@ impl State {
         self.registry_callback_leak_check(image);
         self.file_handle_leak_check(image);
         self.object_callback_leak_check(image);
+        self.object_reference_leak_check(image);
     }
 }

@@ -2,7 +2,7 @@
 //! data/kernel-routines.tsv), the surface's shims and src/abi/types.rs; do not edit.
 //! Regenerate: `cargo run -p kmdf-sim-gen -- write native`.
 //!
-//! A win64 entry point for each of the 73 DDIs and 99 kernel routines the surface implements,
+//! A win64 entry point for each of the 73 DDIs and 105 kernel routines the surface implements,
 //! calling the routine's shim (`a: T = Mode`: how the argument is passed, `super::adapt`).
 //!
 //! Implemented but not generated here (C-variadic ones: `super::dbgprint`; any other stays bound to a stub that stops the machine naming it):
@@ -191,6 +191,12 @@ entry_points! { kernel:
     ZwWriteFile(a0: HANDLE = Plain, a1: HANDLE = Plain, a2: PIO_APC_ROUTINE = Callback, a3: PVOID = Plain, a4: PIO_STATUS_BLOCK = Plain, a5: PVOID = Plain, a6: ULONG = Plain, a7: PLARGE_INTEGER = Plain, a8: PULONG = Plain) -> NTSTATUS = ntddk::ZwWriteFile;
     ObRegisterCallbacks(a0: POB_CALLBACK_REGISTRATION = Plain, a1: * mut PVOID = Plain) -> NTSTATUS = ntddk::ObRegisterCallbacks;
     ObUnRegisterCallbacks(a0: PVOID = Plain) -> () = ntddk::ObUnRegisterCallbacks;
+    ObReferenceObjectByHandle(a0: HANDLE = Plain, a1: ACCESS_MASK = Plain, a2: POBJECT_TYPE = Plain, a3: KPROCESSOR_MODE = Plain, a4: * mut PVOID = Plain, a5: POBJECT_HANDLE_INFORMATION = Plain) -> NTSTATUS = ntddk::ObReferenceObjectByHandle;
+    ObfReferenceObject(a0: PVOID = Plain) -> LONG_PTR = ntddk::ObfReferenceObject;
+    ObfDereferenceObject(a0: PVOID = Plain) -> LONG_PTR = ntddk::ObfDereferenceObject;
+    PsLookupProcessByProcessId(a0: HANDLE = Plain, a1: * mut PEPROCESS = Plain) -> NTSTATUS = ntddk::PsLookupProcessByProcessId;
+    PsLookupThreadByThreadId(a0: HANDLE = Plain, a1: * mut PETHREAD = Plain) -> NTSTATUS = ntddk::PsLookupThreadByThreadId;
+    KeSetPriorityThread(a0: PKTHREAD = Plain, a1: KPRIORITY = Plain) -> KPRIORITY = ntddk::KeSetPriorityThread;
 }
 
 // The structures with callbacks: `Name: [callback fields] [contained structures];`.
