@@ -213,8 +213,24 @@ fn stop_with_wait_above_passive_is_a_kmdf_verifier_break() {
     let t = m.run(DRV, "DriverEntry", || create_timer(0, parent(), false).expect("created")).expect("no stop");
     m.run_at_irql(DRV, "Dpc", DISPATCH_LEVEL as u8, || stop(t, false)).expect("Wait = FALSE is allowed at DISPATCH");
     assert!(m.verifier_breaks().is_empty());
-    m.run_at_irql(DRV, "Dpc", DISPATCH_LEVEL as u8, || stop(t, true)).expect("the debugger catches the break");
+    m.run(DRV, "Start", || start(t, -10_000_000)).expect("no stop");
+    let stopped =
+        m.run_at_irql(DRV, "Dpc", DISPATCH_LEVEL as u8, || stop(t, true)).expect("the debugger catches the break");
     assert_eq!(m.verifier_breaks().len(), 1, "{:?}", m.verifier_breaks());
+    // fxtimerapi.cpp: after the break the DDI returns FALSE and leaves the
+    // timer queued — a later stop at PASSIVE_LEVEL still finds it.
+    assert!(!stopped, "the refused stop returns FALSE");
+    assert!(m.run(DRV, "Stop", || stop(t, true)).expect("no stop"), "the timer stayed queued");
+}
+
+#[test]
+fn without_the_kmdf_verifier_stop_with_wait_above_passive_stops_the_timer() {
+    let m = Machine::new(Settings { kmdf_verifier: false, ..Settings::default() });
+    let t = m.run(DRV, "DriverEntry", || create_timer(0, parent(), false).expect("created")).expect("no stop");
+    m.run(DRV, "Start", || start(t, -10_000_000)).expect("no stop");
+    let stopped = m.run_at_irql(DRV, "Dpc", DISPATCH_LEVEL as u8, || stop(t, true)).expect("no verifier, no stop");
+    assert!(stopped, "it was queued");
+    assert!(m.verifier_breaks().is_empty());
 }
 
 fn spin_lock() -> WDFSPINLOCK {

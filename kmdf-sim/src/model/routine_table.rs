@@ -1045,7 +1045,7 @@ pub(crate) enum Routine {
     MmProbeAndLockPages = 513,
     /// MmUnlockPages's DDI page: IRQL <= DISPATCH_LEVEL (F145)
     MmUnlockPages = 514,
-    /// MmMapLockedPagesSpecifyCache's DDI page: IRQL <= DISPATCH_LEVEL from KernelMode (a UserMode mapping is not modelled) (F145)
+    /// MmMapLockedPagesSpecifyCache's DDI page: IRQL <= DISPATCH_LEVEL from KernelMode (a UserMode mapping stops the machine as not modelled) (F145)
     MmMapLockedPagesSpecifyCache = 515,
     /// MmUnmapLockedPages's DDI page: IRQL <= DISPATCH_LEVEL for a system-space mapping (F145)
     MmUnmapLockedPages = 516,

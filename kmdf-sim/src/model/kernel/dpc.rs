@@ -78,8 +78,8 @@ impl State {
         self.stop_not_modelled(format!("{routine}({address:#x}) on {what} (docs/facts.md#f147)"));
     }
 
-    /// KeInitializeDpc. Re-initializing a queued DPC stops the machine as
-    /// not modelled.
+    /// KeInitializeDpc. Re-initializing a queued DPC is a not-modelled
+    /// stop of the machine.
     pub(crate) fn ke_initialize_dpc(&mut self, dpc: u64, routine: DeferredRoutine, context: u64) -> Option<()> {
         if self.kernel.deferred.dpcs.get(&dpc).is_some_and(|d| d.queued.is_some()) {
             self.dpc_not_modelled("KeInitializeDpc", dpc, "a DPC that is queued");

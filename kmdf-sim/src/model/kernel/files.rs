@@ -271,7 +271,7 @@ impl State {
 // these; `None` after a stop or with no machine).
 
 /// `ZwCreateFile` (F150): a name relative to a `RootDirectory` (`relative`)
-/// is not modelled.
+/// is a not-modelled stop of the machine.
 pub(crate) fn create_file(relative: bool, request: CreateRequest<'_>) -> Option<Result<(u64, u64), NTSTATUS>> {
     crate::model::with_state(|s| {
         if relative {
@@ -286,8 +286,8 @@ pub(crate) fn create_file(relative: bool, request: CreateRequest<'_>) -> Option<
     .flatten()
 }
 
-/// The event and APC a read or write may name (`asynchronous`) are not
-/// modelled: false after that stop.
+/// The event and APC a read or write may name (`asynchronous`): a
+/// not-modelled stop of the machine (false after it).
 fn synchronous_only(s: &mut State, routine: &str, asynchronous: bool) -> bool {
     if asynchronous {
         s.stop_not_modelled(format!("{routine} with an Event or ApcRoutine (docs/facts.md#f150)"));

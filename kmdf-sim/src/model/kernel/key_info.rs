@@ -56,7 +56,7 @@ fn key_record(s: &mut State, node: usize, class: KEY_INFORMATION_CLASS) -> Resul
     match class {
         _KEY_INFORMATION_CLASS::KeyBasicInformation => {
             let name = utf16_bytes(&reg.node(node).name);
-            b.extend_from_slice(&0i64.to_le_bytes()); // LastWriteTime: not modelled
+            b.extend_from_slice(&0i64.to_le_bytes()); // LastWriteTime: 0 (ASSUMPTION: the simulated registry keeps no write times)
             put_u32(&mut b, 0); // TitleIndex
             put_u32(&mut b, len_u32(name.len()));
             let fixed = std::mem::offset_of!(KEY_BASIC_INFORMATION, Name);

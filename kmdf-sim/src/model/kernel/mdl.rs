@@ -190,7 +190,7 @@ impl State {
     }
 
     /// MmMapLockedPagesSpecifyCache from kernel mode: the system address of
-    /// the pages (0 for NULL). Mapping into user space is not modelled;
+    /// the pages (0 for NULL). Mapping into user space stops the machine as not modelled;
     /// pages neither locked nor nonpaged are a finding and NULL; a second
     /// mapping a finding and the first one. `None` after a stop.
     pub(crate) fn mm_map_locked_pages(&mut self, mdl: MdlHeader, user_mode: bool) -> Option<(MdlUpdate, u64)> {

@@ -126,8 +126,8 @@ impl State {
         Ok(handle)
     }
 
-    /// ObUnRegisterCallbacks: a handle no registration has is not modelled
-    /// (F151). `None` after that stop.
+    /// ObUnRegisterCallbacks: a handle no registration has stops the machine as
+    /// not modelled (F151). `None` after that stop.
     pub(crate) fn ob_unregister_callbacks(&mut self, handle: u64) -> Option<()> {
         let ob = &mut self.kernel.object_callbacks;
         if let Some(i) = ob.registered.iter().position(|r| r.handle == handle) {

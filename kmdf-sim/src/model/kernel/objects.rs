@@ -63,7 +63,7 @@ pub(crate) enum TypeArgument {
     /// NULL: any type.
     Any,
     Kind(ObjectKind),
-    /// Another object type, by address (not modelled).
+    /// Another object type, by address (a not-modelled stop where it is used).
     Other(u64),
 }
 

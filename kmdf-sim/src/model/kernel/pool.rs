@@ -190,7 +190,7 @@ impl State {
     /// `POOL_TYPE` (F144): the block's address, 0 for NULL, `None` after a
     /// stop. The nonpaged, paged, cache-aligned, session and NX types are
     /// served; a must-succeed type (never permitted, F144) or a value wdm.h
-    /// does not define is not modelled. Paged pool above APC_LEVEL and a
+    /// does not define stops the machine as not modelled. Paged pool above APC_LEVEL and a
     /// zero-byte request under Pool Tracking are BAD_POOL_CALLER as for
     /// `ExAllocatePool2`.
     pub(crate) fn allocate_pool_of_type(

@@ -9,7 +9,7 @@
 //! EXCEPTION_EXECUTE_HANDLER as a constant (the scope entry's handler field
 //! is 1), or the driver's filter function called with the exception
 //! pointers and the frame's establisher frame (> 0 execute, 0 search on,
-//! < 0 continue execution — not modelled: the faulting instruction would
+//! < 0 continue execution — a not-modelled stop: the faulting instruction would
 //! fault again). Phase two runs each `__finally` between the fault and the
 //! chosen `__except` (innermost first, with AbnormalTermination TRUE), then
 //! the driver resumes at the `__except` block in that frame, with its

@@ -38,7 +38,8 @@ unsafe fn write(mdl: PMDL, update: MdlUpdate) {
 }
 
 /// Runs `rule` on the header of `mdl` through the call gate and writes its
-/// update back; a null MDL is not modelled (the kernel would fault on it).
+/// update back; a null MDL stops the machine as not modelled (the kernel would
+/// fault on it).
 ///
 /// # Safety
 /// `mdl` null or a valid, writable MDL.
@@ -64,7 +65,7 @@ unsafe fn update(
 
 /// `IoAllocateMdl` (F145): an MDL describing `Length` bytes at
 /// `VirtualAddress` (not yet locked or built); NULL after a stop. Attaching
-/// it to an IRP is not modelled.
+/// it to an IRP stops the machine as not modelled.
 ///
 /// # Safety
 /// None beyond the kernel's: the MDL is the machine's storage.
@@ -145,7 +146,8 @@ pub unsafe extern "C" fn MmUnlockPages(MemoryDescriptorList: PMDL) {
 
 /// `MmMapLockedPagesSpecifyCache` (F145): the pages' system address from
 /// kernel mode (the buffer's own address: one address space); NULL for
-/// pages that are not locked. A user-mode mapping is not modelled.
+/// pages that are not locked. A user-mode mapping stops the machine as not
+/// modelled.
 ///
 /// # Safety
 /// `MemoryDescriptorList` a valid MDL.
