@@ -253,8 +253,11 @@ pub mod encode {
     use super::{NAME_HEADER, SET_HEADER};
     use alloc::vec::Vec;
 
-    fn utf16(name: &str) -> Vec<u8> {
-        name.encode_utf16().flat_map(u16::to_le_bytes).collect()
+    /// Appends the name's UTF-16LE bytes.
+    fn push_utf16(v: &mut Vec<u8>, name: &str) {
+        for unit in name.encode_utf16() {
+            v.extend_from_slice(&unit.to_le_bytes());
+        }
     }
 
     fn units(name: &str) -> u16 {
@@ -266,7 +269,7 @@ pub mod encode {
         let mut v = Vec::with_capacity(NAME_HEADER + name.len() * 2);
         v.extend_from_slice(&units(name).to_le_bytes());
         v.extend_from_slice(&0u16.to_le_bytes());
-        v.extend(utf16(name));
+        push_utf16(&mut v, name);
         v
     }
 
@@ -277,7 +280,7 @@ pub mod encode {
         v.extend_from_slice(&0u16.to_le_bytes());
         v.extend_from_slice(&kind.to_le_bytes());
         v.extend_from_slice(&u32::try_from(data.len()).unwrap_or(u32::MAX).to_le_bytes());
-        v.extend(utf16(name));
+        push_utf16(&mut v, name);
         v.extend_from_slice(data);
         v
     }

@@ -124,6 +124,9 @@ fn run_machine(
     let mut run = MachineRun::default();
     let mut device = None;
     let mut c = job as u64;
+    // Cycles not yet shown on the bar: it is advanced every BAR_STEP cycles
+    // (and at the end), not on each one.
+    let mut unshown = 0;
     while c < o.cycles {
         if interrupted.load(Ordering::SeqCst) {
             run.interrupted = true;
@@ -141,7 +144,11 @@ fn run_machine(
             run.per_cycle.push((c, m.ddi_call_total() - before));
         }
         run.cycles_done += 1;
-        bar.inc(1);
+        unshown += 1;
+        if unshown == BAR_STEP {
+            bar.inc(unshown);
+            unshown = 0;
+        }
         if let Some(f) = failure {
             stop.first_failure.fetch_min(c, Ordering::SeqCst);
             run.failure = Some((c, f));
@@ -149,9 +156,13 @@ fn run_machine(
         }
         c += o.jobs as u64;
     }
+    bar.inc(unshown);
     run.ddi_calls = m.ddi_calls();
     run
 }
+
+/// How many cycles a machine runs between two updates of the progress bar.
+const BAR_STEP: u64 = 16;
 
 /// Runs the machines, one thread each (the calling thread's for one job).
 fn run_machines(o: &Options, interrupted: &AtomicBool, bar: &ProgressBar, per_cycle: bool) -> Vec<MachineRun> {

@@ -31,16 +31,34 @@ pub const MAX_NAME_UNITS: usize = 32_767;
 /// assert_eq!(key.query_u32(&level)?, 4);
 /// # Ok(()) }).unwrap().unwrap();
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct RegName<'a> {
     units: Units<'a>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Names up to this many UTF-16 units are converted into the `RegName`
+/// itself, without a pool allocation (most key and value names are short).
+const INLINE_UNITS: usize = 32;
+
+#[derive(Debug, Clone)]
 enum Units<'a> {
     Borrowed(&'a [u16]),
+    /// The first `len` units of `buf` (`len <= INLINE_UNITS`).
+    Inline {
+        buf: [u16; INLINE_UNITS],
+        len: u8,
+    },
     Owned(Vec<u16>),
 }
+
+/// Two names are equal when their units are, however each holds them.
+impl PartialEq for RegName<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_utf16() == other.as_utf16()
+    }
+}
+
+impl Eq for RegName<'_> {}
 
 fn validate(units: &[u16]) -> Result<()> {
     if units.is_empty() || units.len() > MAX_NAME_UNITS || units.contains(&0) {
@@ -60,7 +78,8 @@ impl<'a> RegName<'a> {
         Ok(RegName { units: Units::Borrowed(units) })
     }
 
-    /// A name from UTF-8, converted into a fallibly allocated buffer ([K5]).
+    /// A name from UTF-8, converted into the name itself when it is short
+    /// (at most 32 UTF-16 units), else into a fallibly allocated buffer ([K5]).
     ///
     /// # Errors
     /// `STATUS_INVALID_PARAMETER` as [`RegName::from_utf16`];
@@ -69,6 +88,19 @@ impl<'a> RegName<'a> {
     pub fn new(name: &str) -> Result<RegName<'static>> {
         if name.is_empty() || name.len() > 3 * MAX_NAME_UNITS || name.contains('\0') {
             return Err(Error::invalid_name());
+        }
+        // UTF-16 never needs more units than UTF-8 has bytes: a name of at
+        // most INLINE_UNITS bytes fits the inline buffer whole.
+        if name.len() <= INLINE_UNITS {
+            let mut buf = [0u16; INLINE_UNITS];
+            let mut len = 0;
+            for (slot, unit) in buf.iter_mut().zip(name.encode_utf16()) {
+                *slot = unit;
+                len += 1;
+            }
+            validate(&buf[..len])?;
+            // INVARIANT: validated above; `len <= INLINE_UNITS` fits a u8.
+            return Ok(RegName { units: Units::Inline { buf, len: len as u8 } });
         }
         let mut units = Vec::new();
         // UTF-16 never needs more units than UTF-8 has bytes.
@@ -88,6 +120,7 @@ impl<'a> RegName<'a> {
     pub fn as_utf16(&self) -> &[u16] {
         match &self.units {
             Units::Borrowed(u) => u,
+            Units::Inline { buf, len } => &buf[..usize::from(*len)],
             Units::Owned(u) => u,
         }
     }
@@ -173,9 +206,15 @@ mod tests {
         let n = RegName::new("Größe").unwrap();
         let us = n.unicode_string();
         assert_eq!((us.Length, us.MaximumLength), (10, 10));
-        for text in ["Größe", "Parameters", "€ and 𝄞"] {
+        let long = "Parameters of a name longer than thirty-two units";
+        for text in ["Größe", "Parameters", "€ and 𝄞", long, "x", &"y".repeat(32), &"z".repeat(33)] {
             let units: Vec<u16> = text.encode_utf16().collect();
-            assert_eq!(RegName::new(text).unwrap().as_utf16(), units.as_slice(), "{text}");
+            let name = RegName::new(text).unwrap();
+            assert_eq!(name.as_utf16(), units.as_slice(), "{text}");
+            assert_eq!(name, RegName::from_utf16(&units).unwrap(), "equal however held: {text}");
         }
+        // A short name's 𝄞 is two units; a NUL anywhere is refused either way.
+        assert_eq!(RegName::new("𝄞").unwrap().as_utf16().len(), 2);
+        assert_eq!(RegName::new(&format!("{}\0", "a".repeat(40))).unwrap_err(), Error::invalid_name());
     }
 }
