@@ -18,12 +18,14 @@
 use kmdf_sim::control::{Machine, Settings};
 use std::process::ExitCode;
 
+#[path = "../src/allocator.rs"]
+mod allocator;
 #[path = "../src/p1_sequences.rs"]
 mod p1_sequences;
 use p1_sequences::{PATH, VALUE, wide};
 
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: allocator::Allocator = allocator::Allocator;
 
 const USAGE: &str = "usage: p1_instructions raw-delete|raw-close|regkey ITERATIONS";
 

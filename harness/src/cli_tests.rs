@@ -64,6 +64,10 @@ const TESTS: &[(&str, fn())] = &[
     ("run_sys_exit_codes_on_c_driver_images", run_sys_exit_codes_on_c_driver_images),
     ("faults::a_failed_point_fails_the_report", crate::faults::tests::a_failed_point_fails_the_report),
     (
+        "allocator::every_block_is_aligned_as_asked_and_keeps_its_bytes",
+        crate::allocator::tests::every_block_is_aligned_as_asked_and_keeps_its_bytes,
+    ),
+    (
         "bench::a_missed_target_is_marked_and_fails_the_check",
         crate::bench::tests::a_missed_target_is_marked_and_fails_the_check,
     ),

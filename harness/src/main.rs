@@ -2,6 +2,7 @@
 //! simulator — the VM script's stress cycle, an exhaustive fault sweep, the
 //! original crash replayed next to its absence with RegKey, and benchmarks.
 
+mod allocator;
 mod bench;
 #[cfg(test)]
 mod cli_tests;
@@ -28,7 +29,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 const PROGRAM: &str = "wdfkey-harness";
 
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: allocator::Allocator = allocator::Allocator;
 
 /// Exit status of a run that passed (every subcommand).
 const EXIT_PASS: u8 = 0;
