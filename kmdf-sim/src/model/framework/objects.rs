@@ -38,11 +38,9 @@ pub(crate) enum ObjectKind {
     General,
     /// `FxDevice` of a PnP function driver: its devnode, PnP callbacks and
     /// the attributes of the requests the framework creates for it.
-    Device {
-        devnode: usize,
-        callbacks: WDF_PNPPOWER_EVENT_CALLBACKS,
-        request_attributes: Option<WDF_OBJECT_ATTRIBUTES>,
-    },
+    /// The PnP payload is boxed: it is most of the device's size, and an
+    /// object kind is moved whole whenever an object is created.
+    Device { devnode: usize, pnp: Box<DevicePnp> },
     /// `FxIoQueue`: the device's queue, its I/O callbacks and its state.
     Queue(Box<QueueState>),
     /// `FxString`: the UTF-16 text, without a terminating NUL.
@@ -87,6 +85,14 @@ impl ObjectKind {
     pub fn type_name(&self) -> &'static str {
         self.fx_type().handle_type()
     }
+}
+
+/// What a device keeps from its WDFDEVICE_INIT: the PnP and power
+/// callbacks and the attributes of the requests the framework creates for it.
+#[derive(Debug)]
+pub(crate) struct DevicePnp {
+    pub callbacks: WDF_PNPPOWER_EVENT_CALLBACKS,
+    pub request_attributes: Option<WDF_OBJECT_ATTRIBUTES>,
 }
 
 /// A queue's configuration and state (WDF_IO_QUEUE_CONFIG, wdfio.h).
