@@ -135,7 +135,8 @@ pub(crate) fn create(init: PWDFDEVICE_INIT, attributes: Attributes) -> Option<Re
             .map(|i| (i.callbacks, i.request_attributes))
             .unwrap_or_default();
         let image = s.caller_image();
-        let h = s.create_object(ObjectKind::Device { devnode, callbacks, request_attributes }, image, attributes)?;
+        let pnp = Box::new(super::objects::DevicePnp { callbacks, request_attributes });
+        let h = s.create_object(ObjectKind::Device { devnode, pnp }, image, attributes)?;
         s.framework.devnodes[devnode].device = Some(h);
         if let Some(i) = s.framework.device_inits.iter_mut().find(|i| i.devnode == devnode) {
             i.consumed = true;

@@ -115,7 +115,7 @@ const fn optional(name: &'static str, fx_type: FxType) -> HandleParam {
 /// (F92; microsoft/Windows-Driver-Frameworks, the DDI's `*api.cpp`), empty
 /// for a routine without any. Every DDI the simulator serves is listed; a
 /// test holds the table to `data/kmdf-1.33-ddi.tsv`'s signatures.
-#[inline]
+#[inline(always)]
 pub(crate) fn handle_params(routine: Routine) -> &'static [HandleParam] {
     use FxType as T;
     use Routine as R;
@@ -194,7 +194,7 @@ impl State {
     /// live object, or the status the DDI returns once the check has failed
     /// (the machine has stopped, or F77's silent case let the stale handle
     /// through).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn fx_object(&mut self, routine: Routine, param: usize, handle: u64) -> Result<&mut Object, NTSTATUS> {
         let rule = handle_params(routine)[param];
         let expected = rule.fx_type;
@@ -221,7 +221,7 @@ impl State {
 
     /// [`State::fx_object`] for a parameter whose object is only checked,
     /// not used: `Ok(())` when it is a live object of the right type.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn fx_check(&mut self, routine: Routine, param: usize, handle: u64) -> Result<(), NTSTATUS> {
         self.fx_object(routine, param, handle).map(|_| ())
     }

@@ -38,10 +38,11 @@ pub(crate) fn delete(object: WDFOBJECT) {
             s.framework.deferred_deletes.push(h);
             return false;
         }
-        true
+        // The delete runs now: at once if no driver code runs in it.
+        !s.delete_without_callbacks(h)
     });
     if now == Some(true) {
-        objects::delete_subtree(h);
+        objects::delete_subtree_with_callbacks(h);
     }
 }
 

@@ -38,11 +38,9 @@ pub(crate) enum ObjectKind {
     General,
     /// `FxDevice` of a PnP function driver: its devnode, PnP callbacks and
     /// the attributes of the requests the framework creates for it.
-    Device {
-        devnode: usize,
-        callbacks: WDF_PNPPOWER_EVENT_CALLBACKS,
-        request_attributes: Option<WDF_OBJECT_ATTRIBUTES>,
-    },
+    /// The PnP payload is boxed: it is most of the device's size, and an
+    /// object kind is moved whole whenever an object is created.
+    Device { devnode: usize, pnp: Box<DevicePnp> },
     /// `FxIoQueue`: the device's queue, its I/O callbacks and its state.
     Queue(Box<QueueState>),
     /// `FxString`: the UTF-16 text, without a terminating NUL.
@@ -87,6 +85,14 @@ impl ObjectKind {
     pub fn type_name(&self) -> &'static str {
         self.fx_type().handle_type()
     }
+}
+
+/// What a device keeps from its WDFDEVICE_INIT: the PnP and power
+/// callbacks and the attributes of the requests the framework creates for it.
+#[derive(Debug)]
+pub(crate) struct DevicePnp {
+    pub callbacks: WDF_PNPPOWER_EVENT_CALLBACKS,
+    pub request_attributes: Option<WDF_OBJECT_ATTRIBUTES>,
 }
 
 /// A queue's configuration and state (WDF_IO_QUEUE_CONFIG, wdfio.h).
@@ -153,13 +159,27 @@ pub(crate) struct Object {
 /// they outnumber the live objects, so it stays as small as the live set
 /// whatever the run's length. Objects are boxed: a slot is two words.
 ///
+/// The handles of the live WDFDRIVER objects are kept apart as well, so
+/// the driver an object without a parent joins (F10) is found without a
+/// walk over the table.
+///
 /// # Invariants
 /// `slots` is sorted by handle, strictly ascending; `live` is the number of
-/// occupied slots.
+/// occupied slots; `drivers` holds, ascending, the handle of every occupied
+/// slot whose object was a [`ObjectKind::Driver`] when it was inserted (an
+/// object's kind never changes to or from `Driver` while it is in the
+/// table, except [`State::remove_failed_object`]'s change just before it
+/// removes it).
 #[derive(Debug, Default)]
 pub(crate) struct ObjectTable {
     slots: Vec<(u64, Option<Box<Object>>)>,
     live: usize,
+    drivers: Vec<u64>,
+    /// [`ObjectTable::post_order`]'s work list, kept for its capacity;
+    /// empty between calls.
+    walk: Vec<u64>,
+    /// A delete order buffer kept for its capacity ([`ObjectTable::order_buffer`]).
+    spare_order: Vec<u64>,
 }
 
 impl ObjectTable {
@@ -205,12 +225,24 @@ impl ObjectTable {
     }
 
     /// Whether `handle` names a live object.
+    #[cfg(test)]
     pub(crate) fn contains_key(&self, handle: &u64) -> bool {
         self.get(handle).is_some()
     }
 
+    /// The live WDFDRIVER with the lowest handle.
+    #[inline]
+    pub(crate) fn first_driver(&self) -> Option<u64> {
+        self.drivers.first().copied()
+    }
+
     /// Enters `object` under `handle` (a fresh value, so normally at the end).
     pub(crate) fn insert(&mut self, handle: u64, object: Object) {
+        if matches!(object.kind, ObjectKind::Driver { .. })
+            && let Err(i) = self.drivers.binary_search(&handle)
+        {
+            self.drivers.insert(i, handle);
+        }
         let object = Some(Box::new(object));
         match self.slots.last() {
             Some(&(last, _)) if last >= handle => match self.position(handle) {
@@ -237,6 +269,11 @@ impl ObjectTable {
         let i = self.position(*handle).ok()?;
         let object = self.slots[i].1.take()?;
         self.live -= 1;
+        if !self.drivers.is_empty()
+            && let Ok(d) = self.drivers.binary_search(handle)
+        {
+            self.drivers.remove(d);
+        }
         if i + 1 == self.slots.len() {
             while self.slots.last().is_some_and(|(_, o)| o.is_none()) {
                 self.slots.pop();
@@ -246,6 +283,38 @@ impl ObjectTable {
             self.slots.retain(|(_, o)| o.is_some());
         }
         Some(object)
+    }
+
+    /// Fills `out` with the subtree of `root`, children before parents
+    /// (F29's dispose order; siblings in creation order, which F29 leaves
+    /// unspecified): the reverse of a walk that visits each parent before
+    /// its children and the last child first.
+    fn post_order(&mut self, root: u64, out: &mut Vec<u64>) {
+        out.clear();
+        let mut walk = std::mem::take(&mut self.walk);
+        walk.push(root);
+        while let Some(h) = walk.pop() {
+            out.push(h);
+            if let Some(o) = self.get(&h) {
+                walk.extend_from_slice(&o.children);
+            }
+        }
+        out.reverse();
+        self.walk = walk;
+    }
+
+    /// An empty buffer for a delete order, with the capacity an earlier
+    /// delete left ([`ObjectTable::keep_order_buffer`]).
+    fn order_buffer(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.spare_order)
+    }
+
+    /// Keeps `order`'s capacity for the next delete.
+    fn keep_order_buffer(&mut self, mut order: Vec<u64>) {
+        if order.capacity() > self.spare_order.capacity() {
+            order.clear();
+            self.spare_order = order;
+        }
     }
 
     /// Live objects in handle order.
@@ -269,21 +338,25 @@ impl ObjectTable {
 /// most recent [`FREED_OBJECTS_KEPT`] of them. Looked up only when a driver
 /// passes a handle that names no live object.
 #[derive(Debug, Default)]
-pub(crate) struct FreedObjects(std::collections::VecDeque<(u64, &'static str)>);
+pub(crate) struct FreedObjects(std::collections::VecDeque<(u64, super::handle_check::FxType)>);
 
 impl FreedObjects {
-    /// Records a freed object; forgets the oldest beyond the bound.
+    /// Records a freed object; forgets the oldest beyond the bound. The
+    /// ring takes its whole bound at the first free, so it never grows
+    /// (and copies itself) during a run.
     #[inline]
-    pub(crate) fn insert(&mut self, handle: u64, type_name: &'static str) {
+    pub(crate) fn insert(&mut self, handle: u64, fx_type: super::handle_check::FxType) {
         if self.0.len() == FREED_OBJECTS_KEPT {
             self.0.pop_front();
+        } else if self.0.capacity() == 0 {
+            self.0.reserve_exact(FREED_OBJECTS_KEPT);
         }
-        self.0.push_back((handle, type_name));
+        self.0.push_back((handle, fx_type));
     }
 
     /// The type of the freed object `handle` named, if it is remembered.
     pub(crate) fn get(&self, handle: &u64) -> Option<&'static str> {
-        self.0.iter().rev().find(|(h, _)| h == handle).map(|&(_, t)| t)
+        self.0.iter().rev().find(|(h, _)| h == handle).map(|&(_, t)| t.handle_type())
     }
 }
 
@@ -383,16 +456,18 @@ impl State {
         attrs: Attributes,
     ) -> Result<u64, NTSTATUS> {
         let parent = match attrs.parent {
-            Some(p) if !self.framework.objects.contains_key(&p) => {
-                // F11: ParentObject is looked up as a framework handle of
-                // FX_TYPE_OBJECT; a bad one is an invalid handle (F20, F91).
-                // The status is F77's silent one when nothing stops.
-                let object = super::handle_check::FxType::Object.id();
-                return Err(crate::model::framework::verifier::invalid_handle(self, p, object));
-            }
-            Some(p) => Some(p),
+            Some(p) => match self.framework.objects.find(p, |_| true) {
+                Some(slot) => Some((p, slot)),
+                None => {
+                    // F11: ParentObject is looked up as a framework handle of
+                    // FX_TYPE_OBJECT; a bad one is an invalid handle (F20, F91).
+                    // The status is F77's silent one when nothing stops.
+                    let object = super::handle_check::FxType::Object.id();
+                    return Err(crate::model::framework::verifier::invalid_handle(self, p, object));
+                }
+            },
             None if matches!(kind, ObjectKind::Driver { .. }) => None,
-            None => self.driver_object(),
+            None => self.driver_object().and_then(|d| Some((d, self.framework.objects.find(d, |_| true)?))),
         };
         let handle = self.new_object_value();
         // F9/F34: keys, devices, queues, strings and timers dispose at PASSIVE_LEVEL.
@@ -409,17 +484,15 @@ impl State {
         // F33: the driver, a PnP device and a default queue are NoDeleteDDI.
         let no_delete_ddi = matches!(kind, ObjectKind::Driver { .. } | ObjectKind::Device { .. })
             || matches!(&kind, ObjectKind::Queue(q) if q.default);
-        if let Some(p) = parent
-            && let Some(po) = self.framework.objects.get_mut(&p)
-        {
-            po.children.push(handle);
+        if let Some((_, slot)) = parent {
+            self.framework.objects.at_mut(slot).children.push(handle);
         }
         self.framework.objects.insert(
             handle,
             Object {
                 kind,
                 driver,
-                parent,
+                parent: parent.map(|(p, _)| p),
                 children: Vec::new(),
                 extra_refs: 0,
                 delete_requested: false,
@@ -446,34 +519,9 @@ impl State {
     }
 
     /// The WDFDRIVER, if the driver has created it.
+    #[inline]
     pub(crate) fn driver_object(&self) -> Option<u64> {
-        self.framework.objects.iter().find(|(_, o)| matches!(o.kind, ObjectKind::Driver { .. })).map(|(h, _)| *h)
-    }
-
-    /// The subtree of `root`, children before parents (F29's dispose order;
-    /// siblings in creation order, which F29 leaves unspecified).
-    fn post_order(&self, root: u64) -> Vec<u64> {
-        let children = self.framework.objects.get(&root).map_or(0, |o| o.children.len());
-        if children == 0 {
-            // Most deletes are of one object without children (a key, a request).
-            return vec![root];
-        }
-        let mut out = Vec::with_capacity(children + 1);
-        let mut stack = Vec::with_capacity(children + 1);
-        stack.push((root, false));
-        while let Some((h, expanded)) = stack.pop() {
-            if expanded {
-                out.push(h);
-                continue;
-            }
-            stack.push((h, true));
-            if let Some(o) = self.framework.objects.get(&h) {
-                for &c in o.children.iter().rev() {
-                    stack.push((c, false));
-                }
-            }
-        }
-        out
+        self.framework.objects.first_driver()
     }
 
     /// The destructor and the free: for a key, `~FxRegKey` closes `m_Key`
@@ -484,7 +532,7 @@ impl State {
         // Bounded, so long runs keep flat memory. ASSUMPTION: a use of an
         // object freed longer ago than the last FREED_OBJECTS_KEPT frees is
         // reported as a never-valid handle.
-        self.framework.freed_objects.insert(handle, obj.kind.type_name());
+        self.framework.freed_objects.insert(handle, obj.kind.fx_type());
         if let Some(p) = obj.parent
             && let Some(po) = self.framework.objects.get_mut(&p)
         {
@@ -505,71 +553,168 @@ impl State {
     }
 }
 
-/// Calls one driver callback for an object with no borrow of the state held,
-/// with its frame on the simulated stack, on the driver stack (halted at a
-/// stop inside it). Skipped once the machine stopped.
-fn call_object_callback(object: u64, callback: unsafe extern "C" fn(WDFOBJECT), name: &str) {
-    // Nothing of the simulator's is held across the callback: a stop inside
-    // it halts this frame too, and what it held would never be dropped.
-    let saved = with_state(|s| {
-        if s.is_stopped() {
+/// What an object callback entered by [`State::enter_object_callback`]
+/// changed, to undo when it returns.
+struct Entered {
+    irql: u8,
+    depth: usize,
+}
+
+/// An object callback ready to run: the object, the callback, and what to
+/// undo after it.
+type ObjectCall = (u64, unsafe extern "C" fn(WDFOBJECT), Entered);
+
+impl State {
+    /// Enters one driver callback `name` of `object`: its frame on the
+    /// simulated stack, and PASSIVE_LEVEL for a passive object (F9/F34).
+    /// `None` — nothing to call — once the machine has stopped.
+    fn enter_object_callback(&mut self, object: u64, name: &str) -> Option<Entered> {
+        if self.is_stopped() {
             return None;
         }
-        let (driver, passive) = s.framework.objects.get(&object).map(|o| (o.driver.clone(), o.passive))?;
-        let saved = s.kernel.irql;
-        // F9/F34: a passive object's callbacks run at PASSIVE_LEVEL.
+        let (driver, passive) = self.framework.objects.get(&object).map(|o| (o.driver.clone(), o.passive))?;
+        let irql = self.kernel.irql;
         if passive {
-            s.kernel.irql = 0;
+            self.kernel.irql = 0;
         }
-        let depth = s.kernel.frames.len();
-        s.push_driver_frame(&driver, name);
-        Some((saved, depth))
-    })
-    .flatten();
-    let Some((irql, depth)) = saved else { return };
+        let depth = self.kernel.frames.len();
+        self.push_driver_frame(&driver, name);
+        Some(Entered { irql, depth })
+    }
+
+    /// After an object callback: a halted callback leaves its frames
+    /// behind, so the stack goes back to its depth; the IRQL is restored.
+    fn leave_object_callback(&mut self, entered: Entered) {
+        self.kernel.frames.truncate(entered.depth);
+        self.kernel.irql = entered.irql;
+    }
+
+    /// Destroys the disposed object `h` whose references are gone (F30,
+    /// F31): with an EvtDestroyCallback, enters it and returns it — the
+    /// caller runs it, leaves it and then runs the destructor; without one,
+    /// runs the destructor now.
+    fn destroy_or_enter_callback(&mut self, h: u64) -> Option<ObjectCall> {
+        let destroy = self.framework.objects.get_mut(&h).and_then(|o| o.destroy.take());
+        if let Some(cb) = destroy
+            && let Some(entered) = self.enter_object_callback(h, "EvtDestroyCallback")
+        {
+            return Some((h, cb, entered));
+        }
+        if !self.is_stopped() {
+            self.destruct(h);
+        }
+        None
+    }
+
+    /// Deletes `root` at once when its delete runs no driver code — an
+    /// object without children, EvtCleanupCallback still to run or
+    /// EvtDestroyCallback (most deletes: a key, a request): the same steps
+    /// as [`delete_subtree`]'s, in one borrow. `false`: nothing done, the
+    /// delete needs [`delete_subtree_with_callbacks`].
+    pub(crate) fn delete_without_callbacks(&mut self, root: u64) -> bool {
+        let Some(o) = self.framework.objects.get_mut(&root) else {
+            // Nothing to dispose or destroy.
+            return true;
+        };
+        if !o.children.is_empty() || (!o.disposed && o.cleanup.is_some()) || o.destroy.is_some() {
+            return false;
+        }
+        o.delete_requested = true;
+        o.disposed = true;
+        let referenced = o.extra_refs > 0;
+        if !self.is_stopped() && !referenced {
+            self.destruct(root);
+        }
+        true
+    }
+}
+
+/// Runs an object callback entered by [`State::enter_object_callback`], with
+/// no borrow of the state held, on the driver stack (halted at a stop inside
+/// it). Nothing of the simulator's is held across the callback: a stop inside
+/// it halts this frame too, and what it held would never be dropped.
+fn run_object_callback(object: u64, callback: unsafe extern "C" fn(WDFOBJECT)) {
     // SAFETY: the driver registered this callback for this object in its
     // WDF_OBJECT_ATTRIBUTES; KMDF calls it with the object's handle (F30).
     let _halted = crate::model::execution::run_driver(|| unsafe { callback(object as WDFOBJECT) });
-    // A halted callback leaves its frames behind: the stack goes back to its depth.
-    with_state(|s| {
-        s.kernel.frames.truncate(depth);
-        s.kernel.irql = irql;
-    });
 }
 
 /// Runs EvtCleanupCallback for every object of `root`'s subtree that has not
 /// been disposed, children first (F29), and marks them delete-requested.
-fn dispose_subtree(root: u64) {
-    let order = with_state(|s| s.post_order(root)).unwrap_or_default();
-    for h in order {
-        let cleanup = with_state(|s| {
-            let o = s.framework.objects.get_mut(&h)?;
-            o.delete_requested = true;
-            if o.disposed {
-                return None;
+/// One borrow of the state walks the order up to the next callback and
+/// enters it; the next borrow leaves it and walks on. Returns the order's
+/// buffer for the destroy walk.
+fn dispose_subtree(root: u64) -> Vec<u64> {
+    let mut order = Vec::new();
+    let mut next = 0;
+    let mut entered = None;
+    loop {
+        let call = with_state(|s| {
+            match entered.take() {
+                Some(e) => s.leave_object_callback(e),
+                None => {
+                    order = s.framework.objects.order_buffer();
+                    s.framework.objects.post_order(root, &mut order);
+                }
             }
-            o.disposed = true;
-            o.cleanup.take()
+            while let Some(&h) = order.get(next) {
+                next += 1;
+                let Some(o) = s.framework.objects.get_mut(&h) else { continue };
+                o.delete_requested = true;
+                if o.disposed {
+                    continue;
+                }
+                o.disposed = true;
+                if let Some(cb) = o.cleanup.take()
+                    && let Some(e) = s.enter_object_callback(h, "EvtCleanupCallback")
+                {
+                    return Some((h, cb, e));
+                }
+            }
+            None
         })
         .flatten();
-        if let Some(cb) = cleanup {
-            call_object_callback(h, cb, "EvtCleanupCallback");
-        }
+        let Some((h, cb, e)) = call else { return order };
+        run_object_callback(h, cb);
+        entered = Some(e);
     }
 }
 
-/// Destroys one disposed object whose references are gone: EvtDestroyCallback,
-/// then the destructor (F30, F31).
-fn destroy_one(h: u64) {
-    let destroy = with_state(|s| s.framework.objects.get_mut(&h).and_then(|o| o.destroy.take())).flatten();
-    if let Some(cb) = destroy {
-        call_object_callback(h, cb, "EvtDestroyCallback");
+/// Destroys every object of `root`'s subtree whose extra references are
+/// gone, children first: EvtDestroyCallback, then the destructor (F30, F31).
+/// One borrow walks `order` up to the next callback and enters it; the next
+/// leaves it, runs that object's destructor and walks on.
+fn destroy_subtree(root: u64, mut order: Vec<u64>) {
+    let mut next = 0;
+    let mut entered: Option<(u64, Entered)> = None;
+    loop {
+        let call = with_state(|s| {
+            match entered.take() {
+                Some((h, e)) => {
+                    s.leave_object_callback(e);
+                    if !s.is_stopped() {
+                        s.destruct(h);
+                    }
+                }
+                None => s.framework.objects.post_order(root, &mut order),
+            }
+            while let Some(&h) = order.get(next) {
+                next += 1;
+                if s.is_stopped() || !s.framework.objects.get(&h).is_some_and(|o| o.extra_refs == 0) {
+                    continue;
+                }
+                if let Some(call) = s.destroy_or_enter_callback(h) {
+                    return Some(call);
+                }
+            }
+            s.framework.objects.keep_order_buffer(std::mem::take(&mut order));
+            None
+        })
+        .flatten();
+        let Some((h, cb, e)) = call else { return };
+        run_object_callback(h, cb);
+        entered = Some((h, e));
     }
-    with_state(|s| {
-        if !s.is_stopped() {
-            s.destruct(h);
-        }
-    });
 }
 
 /// Deletes `root` and its subtree the way KMDF does: dispose (cleanup
@@ -579,38 +724,31 @@ fn destroy_one(h: u64) {
 ///
 /// Runs driver code: call it with no borrow of the state held.
 pub(crate) fn delete_subtree(root: u64) {
-    // Most deletes are of one object without children or callbacks (a key,
-    // a request): its dispose and destroy need no driver code, so they run
-    // in one borrow — the same steps, in the same order, as below.
-    let simple = with_state(|s| {
-        let o = s.framework.objects.get_mut(&root)?;
-        if !o.children.is_empty() || (!o.disposed && o.cleanup.is_some()) || o.destroy.is_some() {
-            return None;
-        }
-        o.delete_requested = true;
-        o.disposed = true;
-        let referenced = o.extra_refs > 0;
-        if !s.is_stopped() && !referenced {
-            s.destruct(root);
-        }
-        Some(())
-    });
-    if matches!(simple, Some(Some(()))) {
+    if with_state(|s| s.delete_without_callbacks(root)) != Some(false) {
         return;
     }
-    dispose_subtree(root);
-    let order = with_state(|s| s.post_order(root)).unwrap_or_default();
-    for h in order {
-        let ready = with_state(|s| !s.is_stopped() && s.framework.objects.get(&h).is_some_and(|o| o.extra_refs == 0));
-        if ready == Some(true) {
-            destroy_one(h);
-        }
-    }
+    delete_subtree_with_callbacks(root);
+}
+
+/// [`delete_subtree`] for a delete [`State::delete_without_callbacks`] did
+/// not do.
+pub(crate) fn delete_subtree_with_callbacks(root: u64) {
+    let order = dispose_subtree(root);
+    destroy_subtree(root, order);
 }
 
 /// The last reference of a delete-requested object is gone (F32).
 pub(crate) fn destroy_released(h: u64) {
-    destroy_one(h);
+    let call = with_state(|s| s.destroy_or_enter_callback(h)).flatten();
+    if let Some((h, cb, e)) = call {
+        run_object_callback(h, cb);
+        with_state(|s| {
+            s.leave_object_callback(e);
+            if !s.is_stopped() {
+                s.destruct(h);
+            }
+        });
+    }
 }
 
 #[cfg(test)]
@@ -661,10 +799,51 @@ mod tests {
     }
 
     #[test]
+    fn the_table_knows_its_lowest_live_driver() {
+        let driver = || Object { kind: ObjectKind::Driver { device_add: None, unload: None }, ..object() };
+        let mut t = ObjectTable::default();
+        t.insert(16, object());
+        assert_eq!(t.first_driver(), None);
+        t.insert(32, driver());
+        t.insert(48, driver());
+        assert_eq!(t.first_driver(), Some(32));
+        // A failed create's object stops being a driver just before it goes.
+        t.get_mut(&32).expect("live").kind = ObjectKind::General;
+        assert!(t.remove(&32).is_some());
+        assert_eq!(t.first_driver(), Some(48));
+        assert!(t.remove(&48).is_some());
+        assert_eq!(t.first_driver(), None);
+    }
+
+    #[test]
+    fn a_subtree_is_ordered_children_first_siblings_in_creation_order() {
+        let mut t = ObjectTable::default();
+        // 1 ─┬─ 2 ─── 4
+        //    └─ 3 ─┬─ 5
+        //          └─ 6
+        for (h, parent, children) in
+            [(1, None, vec![2, 3]), (2, Some(1), vec![4]), (3, Some(1), vec![5, 6]), (4, Some(2), vec![])]
+                .into_iter()
+                .chain([(5, Some(3), vec![]), (6, Some(3), vec![])])
+        {
+            t.insert(h, Object { parent, children, ..object() });
+        }
+        let mut order = vec![99];
+        t.post_order(1, &mut order);
+        assert_eq!(order, [4, 2, 5, 6, 3, 1]);
+        t.post_order(3, &mut order);
+        assert_eq!(order, [5, 6, 3]);
+        t.post_order(6, &mut order);
+        assert_eq!(order, [6]);
+        assert!(t.walk.is_empty(), "the work list is empty between walks");
+    }
+
+    #[test]
     fn freed_objects_keep_the_most_recent() {
+        use super::super::handle_check::FxType;
         let mut f = FreedObjects::default();
         for h in 0..(FREED_OBJECTS_KEPT as u64 + 10) {
-            f.insert(h, if h % 2 == 0 { "WDFKEY" } else { "WDFREQUEST" });
+            f.insert(h, if h % 2 == 0 { FxType::RegKey } else { FxType::Request });
         }
         assert_eq!(f.get(&5), None, "the oldest are forgotten");
         assert_eq!(f.get(&(FREED_OBJECTS_KEPT as u64 + 8)), Some("WDFKEY"));

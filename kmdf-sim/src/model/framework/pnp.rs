@@ -311,7 +311,7 @@ impl Engine {
         self.with(|s| {
             let device = s.framework.devnodes.get(devnode)?.device?;
             match s.framework.objects.get(&device).map(|o| &o.kind) {
-                Some(ObjectKind::Device { callbacks, .. }) => Some((device, *callbacks)),
+                Some(ObjectKind::Device { pnp, .. }) => Some((device, pnp.callbacks)),
                 _ => None,
             }
         })
@@ -707,7 +707,7 @@ impl Engine {
                 })
                 .ok_or(crate::abi::STATUS_INVALID_DEVICE_REQUEST)?;
             let request_attributes = match s.framework.objects.get(&device).map(|o| &o.kind) {
-                Some(ObjectKind::Device { request_attributes, .. }) => *request_attributes,
+                Some(ObjectKind::Device { pnp, .. }) => pnp.request_attributes,
                 _ => None,
             };
             Ok((queue, request_attributes))
