@@ -63,13 +63,14 @@ pub enum Op {
 
 /// The fixed cycle: start, five IOCTLs, disable, enable, one IOCTL, disable.
 pub fn fixed_cycle(cycle: u64) -> Vec<Op> {
-    let name = format!("Value{}", cycle % 8);
+    const NAMES: [&str; 8] = ["Value0", "Value1", "Value2", "Value3", "Value4", "Value5", "Value6", "Value7"];
+    let name = NAMES[(cycle % 8) as usize];
     vec![
         Op::Start,
-        Op::Ioctl(wire::IOCTL_SET_VALUE, encode::set_request(&name, REG_DWORD, &(cycle as u32).to_le_bytes()), 0),
-        Op::Ioctl(wire::IOCTL_GET_VALUE, encode::name_request(&name), 64),
+        Op::Ioctl(wire::IOCTL_SET_VALUE, encode::set_request(name, REG_DWORD, &(cycle as u32).to_le_bytes()), 0),
+        Op::Ioctl(wire::IOCTL_GET_VALUE, encode::name_request(name), 64),
         Op::Ioctl(wire::IOCTL_ENUM_VALUES, encode::enum_request(0), 64),
-        Op::Ioctl(wire::IOCTL_DELETE_VALUE, encode::name_request(&name), 0),
+        Op::Ioctl(wire::IOCTL_DELETE_VALUE, encode::name_request(name), 0),
         Op::Ioctl(wire::IOCTL_GET_STATS, Vec::new(), wire::STATS_LEN),
         Op::Disable,
         Op::Start,

@@ -93,13 +93,23 @@ impl<'a> RegName<'a> {
         // most INLINE_UNITS bytes fits the inline buffer whole.
         if name.len() <= INLINE_UNITS {
             let mut buf = [0u16; INLINE_UNITS];
-            let mut len = 0;
-            for (slot, unit) in buf.iter_mut().zip(name.encode_utf16()) {
-                *slot = unit;
-                len += 1;
-            }
-            validate(&buf[..len])?;
-            // INVARIANT: validated above; `len <= INLINE_UNITS` fits a u8.
+            let len = if name.is_ascii() {
+                // One unit per byte.
+                for (slot, byte) in buf.iter_mut().zip(name.bytes()) {
+                    *slot = u16::from(byte);
+                }
+                name.len()
+            } else {
+                let mut len = 0;
+                for (slot, unit) in buf.iter_mut().zip(name.encode_utf16()) {
+                    *slot = unit;
+                    len += 1;
+                }
+                len
+            };
+            // INVARIANT: non-empty and without NUL (checked on the text
+            // above, and UTF-16 has a NUL unit only for a NUL character),
+            // at most INLINE_UNITS units, which fits a u8.
             return Ok(RegName { units: Units::Inline { buf, len: len as u8 } });
         }
         let mut units = Vec::new();
