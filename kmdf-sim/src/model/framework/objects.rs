@@ -793,7 +793,8 @@ fn destroy_subtree(root: u64, mut order: Vec<u64>) {
             }
             while let Some(&h) = order.get(next) {
                 next += 1;
-                if s.is_stopped() || !s.framework.objects.get(&h).is_some_and(|o| o.extra_refs == 0) {
+                let ready = !s.is_stopped() && s.framework.objects.get(&h).is_some_and(|o| o.extra_refs == 0);
+                if !ready {
                     continue;
                 }
                 if let Some(call) = s.destroy_or_enter_callback(h) {
