@@ -196,10 +196,18 @@ impl State {
     /// through).
     #[inline(always)]
     pub(crate) fn fx_object(&mut self, routine: Routine, param: usize, handle: u64) -> Result<&mut Object, NTSTATUS> {
+        let slot = self.fx_slot(routine, param, handle)?;
+        Ok(self.framework.objects.at_mut(slot))
+    }
+
+    /// [`State::fx_object`], giving the object's slot in the table
+    /// (`ObjectTable::at_mut` reaches it while the table is unchanged).
+    #[inline(always)]
+    pub(crate) fn fx_slot(&mut self, routine: Routine, param: usize, handle: u64) -> Result<usize, NTSTATUS> {
         let rule = handle_params(routine)[param];
         let expected = rule.fx_type;
         match self.framework.objects.find(handle, |o| expected.admits(&o.kind)) {
-            Some(slot) => Ok(self.framework.objects.at_mut(slot)),
+            Some(slot) => Ok(slot),
             None => Err(self.bad_handle(routine, rule, handle)),
         }
     }

@@ -20,7 +20,8 @@ pub(crate) fn delete(object: WDFOBJECT) {
     let h = object as u64;
     let now = with_state(|s| {
         let irql = s.kernel.irql;
-        let Ok(o) = s.fx_object(Routine::WdfObjectDelete, 0, h) else { return false };
+        let Ok(slot) = s.fx_slot(Routine::WdfObjectDelete, 0, h) else { return false };
+        let o = s.framework.objects.at_mut(slot);
         if o.no_delete_ddi {
             // F33: traced, verifier break, nothing deleted.
             let what = o.kind.type_name();
@@ -39,7 +40,7 @@ pub(crate) fn delete(object: WDFOBJECT) {
             return false;
         }
         // The delete runs now: at once if no driver code runs in it.
-        !s.delete_without_callbacks(h)
+        !s.delete_without_callbacks_at(slot)
     });
     if now == Some(true) {
         objects::delete_subtree_with_callbacks(h);

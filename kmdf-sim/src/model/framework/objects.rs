@@ -22,6 +22,9 @@ use crate::model::{FRAMEWORK_MODULE, State, with_state};
 /// How many freed object handles the machine remembers for F77's use-after-free rules.
 const FREED_OBJECTS_KEPT: usize = 65_536;
 
+/// How many emptied child lists the object table keeps for reuse.
+const SPARE_CHILD_LISTS: usize = 64;
+
 /// The framework object types the simulator models.
 #[derive(Debug)]
 pub(crate) enum ObjectKind {
@@ -157,7 +160,10 @@ pub(crate) struct Object {
 /// anything; an object is looked up by binary search. A removed object
 /// leaves an empty slot behind, and the table drops the empty slots once
 /// they outnumber the live objects, so it stays as small as the live set
-/// whatever the run's length. Objects are boxed: a slot is two words.
+/// whatever the run's length. Objects sit in their slots: creating one
+/// allocates nothing of its own once the table has grown to the live set.
+/// Emptied child lists are kept (up to [`SPARE_CHILD_LISTS`]) for the next
+/// object that gets children.
 ///
 /// The handles of the live WDFDRIVER objects are kept apart as well, so
 /// the driver an object without a parent joins (F10) is found without a
@@ -172,9 +178,11 @@ pub(crate) struct Object {
 /// removes it).
 #[derive(Debug, Default)]
 pub(crate) struct ObjectTable {
-    slots: Vec<(u64, Option<Box<Object>>)>,
+    slots: Vec<(u64, Option<Object>)>,
     live: usize,
     drivers: Vec<u64>,
+    /// Empty child lists with their capacity, for [`ObjectTable::add_child`].
+    spare_children: Vec<Vec<u64>>,
     /// [`ObjectTable::post_order`]'s work list, kept for its capacity;
     /// empty between calls.
     walk: Vec<u64>,
@@ -196,14 +204,14 @@ impl ObjectTable {
     #[inline]
     pub(crate) fn get(&self, handle: &u64) -> Option<&Object> {
         let i = self.position(*handle).ok()?;
-        self.slots[i].1.as_deref()
+        self.slots[i].1.as_ref()
     }
 
     /// The object behind `handle`, to change.
     #[inline]
     pub(crate) fn get_mut(&mut self, handle: &u64) -> Option<&mut Object> {
         let i = self.position(*handle).ok()?;
-        self.slots[i].1.as_deref_mut()
+        self.slots[i].1.as_mut()
     }
 
     /// The slot of the live object behind `handle` if `admits` it (one
@@ -211,7 +219,7 @@ impl ObjectTable {
     #[inline]
     pub(crate) fn find(&self, handle: u64, admits: impl FnOnce(&Object) -> bool) -> Option<usize> {
         let i = self.position(handle).ok()?;
-        self.slots[i].1.as_deref().filter(|o| admits(o)).map(|_| i)
+        self.slots[i].1.as_ref().filter(|o| admits(o)).map(|_| i)
     }
 
     /// The object in slot `i`, found by [`ObjectTable::find`] with no
@@ -221,7 +229,7 @@ impl ObjectTable {
     /// If the slot is empty or out of range (a slot not from `find`).
     #[inline]
     pub(crate) fn at_mut(&mut self, i: usize) -> &mut Object {
-        self.slots[i].1.as_deref_mut().expect("a slot found by `find`")
+        self.slots[i].1.as_mut().expect("a slot found by `find`")
     }
 
     /// Whether `handle` names a live object.
@@ -237,52 +245,103 @@ impl ObjectTable {
     }
 
     /// Enters `object` under `handle` (a fresh value, so normally at the end).
+    #[inline(always)]
     pub(crate) fn insert(&mut self, handle: u64, object: Object) {
         if matches!(object.kind, ObjectKind::Driver { .. })
             && let Err(i) = self.drivers.binary_search(&handle)
         {
             self.drivers.insert(i, handle);
         }
-        let object = Some(Box::new(object));
         match self.slots.last() {
-            Some(&(last, _)) if last >= handle => match self.position(handle) {
-                Ok(i) => {
-                    if self.slots[i].1.is_none() {
-                        self.live += 1;
-                    }
-                    self.slots[i].1 = object;
-                }
-                Err(i) => {
-                    self.slots.insert(i, (handle, object));
-                    self.live += 1;
-                }
-            },
+            Some(&(last, _)) if last >= handle => self.insert_in_order(handle, object),
             _ => {
-                self.slots.push((handle, object));
+                // The object is written once, into its slot.
+                self.slots.push((handle, None));
+                let last = self.slots.len() - 1;
+                self.slots[last].1 = Some(object);
                 self.live += 1;
             }
         }
     }
 
-    /// Takes the object behind `handle` out of the table.
-    pub(crate) fn remove(&mut self, handle: &u64) -> Option<Box<Object>> {
+    /// [`ObjectTable::insert`] of a handle not above the last slot's.
+    #[cold]
+    fn insert_in_order(&mut self, handle: u64, object: Object) {
+        match self.position(handle) {
+            Ok(i) => {
+                if self.slots[i].1.is_none() {
+                    self.live += 1;
+                }
+                self.slots[i].1 = Some(object);
+            }
+            Err(i) => {
+                self.slots.insert(i, (handle, Some(object)));
+                self.live += 1;
+            }
+        }
+    }
+
+    /// Removes the object behind `handle` from the table.
+    #[cfg(test)]
+    pub(crate) fn remove(&mut self, handle: &u64) -> Option<Removed> {
         let i = self.position(*handle).ok()?;
-        let object = self.slots[i].1.take()?;
+        self.remove_at(i)
+    }
+
+    /// Removes the object in slot `i` (found by [`ObjectTable::find`]),
+    /// dropping it where it lies, and gives what its destructor needs;
+    /// `None` if the slot is empty.
+    #[inline]
+    fn remove_at(&mut self, i: usize) -> Option<Removed> {
+        let (handle, slot) = &mut self.slots[i];
+        let handle = *handle;
+        let o = slot.as_mut()?;
+        let removed = Removed {
+            fx_type: o.kind.fx_type(),
+            key: match o.kind {
+                ObjectKind::Key { handle: Some(h), serial } => Some((h, serial)),
+                _ => None,
+            },
+            driver: std::mem::take(&mut o.driver),
+            parent: o.parent,
+            children: std::mem::take(&mut o.children),
+        };
+        *slot = None;
         self.live -= 1;
         if !self.drivers.is_empty()
-            && let Ok(d) = self.drivers.binary_search(handle)
+            && let Ok(d) = self.drivers.binary_search(&handle)
         {
             self.drivers.remove(d);
         }
         if i + 1 == self.slots.len() {
-            while self.slots.last().is_some_and(|(_, o)| o.is_none()) {
-                self.slots.pop();
-            }
+            // Empty slots are dropped where they lie (nothing is moved).
+            let keep = self.slots.iter().rposition(|(_, o)| o.is_some()).map_or(0, |j| j + 1);
+            self.slots.truncate(keep);
         }
         if self.slots.len() > 2 * self.live + 16 {
             self.slots.retain(|(_, o)| o.is_some());
         }
-        Some(object)
+        Some(removed)
+    }
+
+    /// Appends `child` to the child list of the object in slot `slot` (found
+    /// by [`ObjectTable::find`]), in a kept list if it had none.
+    fn add_child(&mut self, slot: usize, child: u64) {
+        let parent = self.slots[slot].1.as_mut().expect("a slot found by `find`");
+        if parent.children.capacity() == 0
+            && let Some(list) = self.spare_children.pop()
+        {
+            parent.children = list;
+        }
+        parent.children.push(child);
+    }
+
+    /// Keeps the child list of a removed object for reuse.
+    fn keep_child_list(&mut self, mut list: Vec<u64>) {
+        if list.capacity() != 0 && self.spare_children.len() < SPARE_CHILD_LISTS {
+            list.clear();
+            self.spare_children.push(list);
+        }
     }
 
     /// Fills `out` with the subtree of `root`, children before parents
@@ -319,12 +378,12 @@ impl ObjectTable {
 
     /// Live objects in handle order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&u64, &Object)> {
-        self.slots.iter().filter_map(|(h, o)| o.as_deref().map(|o| (h, o)))
+        self.slots.iter().filter_map(|(h, o)| o.as_ref().map(|o| (h, o)))
     }
 
     /// Live objects in handle order, without their handles.
     pub(crate) fn values(&self) -> impl Iterator<Item = &Object> {
-        self.slots.iter().filter_map(|(_, o)| o.as_deref())
+        self.slots.iter().filter_map(|(_, o)| o.as_ref())
     }
 
     /// How many objects are live.
@@ -332,6 +391,18 @@ impl ObjectTable {
     pub(crate) fn len(&self) -> usize {
         self.live
     }
+}
+
+/// What the destructor ([`State::destruct`]) needs of an object the table
+/// has dropped.
+pub(crate) struct Removed {
+    /// Its type (F90), for F77's record of freed objects.
+    fx_type: super::handle_check::FxType,
+    /// A key's `m_Key` and its open serial, if still set (F2).
+    key: Option<(u64, u64)>,
+    driver: crate::model::Name,
+    parent: Option<u64>,
+    children: Vec<u64>,
 }
 
 /// Handles of objects the framework freed, with their WDF type (F77), the
@@ -485,7 +556,7 @@ impl State {
         let no_delete_ddi = matches!(kind, ObjectKind::Driver { .. } | ObjectKind::Device { .. })
             || matches!(&kind, ObjectKind::Queue(q) if q.default);
         if let Some((_, slot)) = parent {
-            self.framework.objects.at_mut(slot).children.push(handle);
+            self.framework.objects.add_child(slot, handle);
         }
         self.framework.objects.insert(
             handle,
@@ -528,25 +599,40 @@ impl State {
     /// if it is still set and ignores the status (F2); the context memory goes
     /// with the object (F30).
     fn destruct(&mut self, handle: u64) {
-        let Some(obj) = self.framework.objects.remove(&handle) else { return };
+        if let Ok(slot) = self.framework.objects.position(handle) {
+            self.destruct_at(slot);
+        }
+    }
+
+    /// [`State::destruct`] of the object in slot `slot` (found by
+    /// [`ObjectTable::find`], the table unchanged since).
+    fn destruct_at(&mut self, slot: usize) {
+        let handle = self.framework.objects.slots[slot].0;
+        let Some(obj) = self.framework.objects.remove_at(slot) else { return };
         // Bounded, so long runs keep flat memory. ASSUMPTION: a use of an
         // object freed longer ago than the last FREED_OBJECTS_KEPT frees is
         // reported as a never-valid handle.
-        self.framework.freed_objects.insert(handle, obj.kind.fx_type());
+        self.framework.freed_objects.insert(handle, obj.fx_type);
         if let Some(p) = obj.parent
             && let Some(po) = self.framework.objects.get_mut(&p)
+            // A handle is in its parent's list once; the newest children go first.
+            && let Some(i) = po.children.iter().rposition(|&c| c == handle)
         {
-            po.children.retain(|&c| c != handle);
+            if i + 1 == po.children.len() {
+                po.children.pop();
+            } else {
+                po.children.remove(i);
+            }
         }
         for c in &obj.children {
             if let Some(co) = self.framework.objects.get_mut(c) {
                 co.parent = None;
             }
         }
-        if let ObjectKind::Key { handle: Some(h), serial } = obj.kind {
+        self.framework.objects.keep_child_list(obj.children);
+        if let Some((h, serial)) = obj.key {
             self.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxRegKey::`scalar deleting destructor'");
-            let owner =
-                crate::model::kernel::handles::HandleOwner::FrameworkKey { key: handle, driver: obj.driver.clone() };
+            let owner = crate::model::kernel::handles::HandleOwner::FrameworkKey { key: handle, driver: obj.driver };
             let _ignored = self.nt_close(h, owner, Some(serial));
             self.pop_frame();
         }
@@ -612,10 +698,17 @@ impl State {
     /// as [`delete_subtree`]'s, in one borrow. `false`: nothing done, the
     /// delete needs [`delete_subtree_with_callbacks`].
     pub(crate) fn delete_without_callbacks(&mut self, root: u64) -> bool {
-        let Some(o) = self.framework.objects.get_mut(&root) else {
+        match self.framework.objects.find(root, |_| true) {
+            Some(slot) => self.delete_without_callbacks_at(slot),
             // Nothing to dispose or destroy.
-            return true;
-        };
+            None => true,
+        }
+    }
+
+    /// [`State::delete_without_callbacks`] of the object in slot `slot`
+    /// (found by [`ObjectTable::find`], the table unchanged since).
+    pub(crate) fn delete_without_callbacks_at(&mut self, slot: usize) -> bool {
+        let o = self.framework.objects.at_mut(slot);
         if !o.children.is_empty() || (!o.disposed && o.cleanup.is_some()) || o.destroy.is_some() {
             return false;
         }
@@ -623,7 +716,7 @@ impl State {
         o.disposed = true;
         let referenced = o.extra_refs > 0;
         if !self.is_stopped() && !referenced {
-            self.destruct(root);
+            self.destruct_at(slot);
         }
         true
     }
@@ -700,7 +793,8 @@ fn destroy_subtree(root: u64, mut order: Vec<u64>) {
             }
             while let Some(&h) = order.get(next) {
                 next += 1;
-                if s.is_stopped() || !s.framework.objects.get(&h).is_some_and(|o| o.extra_refs == 0) {
+                let ready = !s.is_stopped() && s.framework.objects.get(&h).is_some_and(|o| o.extra_refs == 0);
+                if !ready {
                     continue;
                 }
                 if let Some(call) = s.destroy_or_enter_callback(h) {
