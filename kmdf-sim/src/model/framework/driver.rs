@@ -252,11 +252,11 @@ impl Engine {
         service: &str,
         entry: crate::abi::DRIVER_INITIALIZE,
     ) -> Result<NTSTATUS, Stopped> {
-        self.check_running()?;
-        let Some(entry) = entry else {
-            return Ok(crate::abi::STATUS_INVALID_PARAMETER);
-        };
-        let (object, path) = self.state(|s| {
+        let loaded = self.state(|s| {
+            if let Some(stop) = &s.stop {
+                return Err(Box::new(stop.clone()));
+            }
+            let Some(entry) = entry else { return Ok(None) };
             assert!(s.framework.driver.is_none(), "kmdf-sim: a driver is already loaded; unload it first");
             let texts = s.service_texts(service);
             let (service, key) = (texts.service.clone(), texts.key.clone());
@@ -306,15 +306,25 @@ impl Engine {
             let object = std::ptr::from_mut(loaded.object.as_mut());
             let path = std::ptr::from_mut(loaded.registry_path.as_mut());
             s.framework.driver = Some(loaded);
-            (object, path)
-        });
+            Ok(Some((object, path, entry)))
+        })?;
+        let Some((object, path, entry)) = loaded else {
+            return Ok(crate::abi::STATUS_INVALID_PARAMETER);
+        };
         // SAFETY: `entry` is the driver's DRIVER_INITIALIZE; both pointers point
         // into boxes the machine keeps alive until the driver is unloaded.
         let status = self.run(image, "DriverEntry", || unsafe { entry(object, path) })?;
-        self.state(|s| s.io_driver_entry_returned(image));
-        if crate::abi::NT_SUCCESS(status) {
-            self.state(State::displace_driver_unload);
-        } else {
+        let running = self.state(|s| {
+            s.io_driver_entry_returned(image);
+            if crate::abi::NT_SUCCESS(status) {
+                s.displace_driver_unload();
+            }
+            s.stop.is_none()
+        });
+        if running && crate::abi::NT_SUCCESS(status) {
+            return Ok(status);
+        }
+        if !crate::abi::NT_SUCCESS(status) {
             if let Some(driver) = self.state(|s| s.driver_object()) {
                 objects::delete_subtree(driver);
             }
@@ -339,13 +349,15 @@ impl Engine {
     /// # Panics
     /// If no driver is loaded.
     pub(crate) fn unload(&self) -> Result<UnloadReport, Stopped> {
-        self.check_running()?;
         let (image, depth, plan) = self.state(|s| {
+            if let Some(stop) = &s.stop {
+                return Err(Box::new(stop.clone()));
+            }
             let image = s.framework.driver.as_ref().map(|d| d.image.clone()).expect("kmdf-sim: no driver is loaded");
             let depth = s.kernel.frames.len();
             s.push_frame(KERNEL_MODULE, "nt!IopLoadUnloadDriver");
-            (image, depth, s.driver_unload_plan())
-        });
+            Ok((image, depth, s.driver_unload_plan()))
+        })?;
         // The routine the driver object holds: the stub's, the framework's
         // or the driver's own (F80, F126). Without one the driver cannot be
         // unloaded while the system runs and Driver Verifier fails it: the

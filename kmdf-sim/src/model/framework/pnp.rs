@@ -328,21 +328,16 @@ pub(crate) fn call_driver<R>(image: &str, name: &str, irql: u8, f: impl FnOnce()
     r
 }
 
+/// The device of `devnode`, if it has one, and its PnP and power callbacks.
+fn device_callbacks(s: &crate::model::State, devnode: usize) -> Option<(u64, &WDF_PNPPOWER_EVENT_CALLBACKS)> {
+    let device = s.framework.devnodes.get(devnode)?.device?;
+    match s.framework.objects.get(&device).map(|o| &o.kind) {
+        Some(ObjectKind::Device { callbacks, .. }) => Some((device, callbacks)),
+        _ => None,
+    }
+}
+
 impl Engine {
-    fn device_callbacks(&self, devnode: usize) -> Option<(u64, WDF_PNPPOWER_EVENT_CALLBACKS)> {
-        self.with(|s| {
-            let device = s.framework.devnodes.get(devnode)?.device?;
-            match s.framework.objects.get(&device).map(|o| &o.kind) {
-                Some(ObjectKind::Device { callbacks, .. }) => Some((device, *callbacks)),
-                _ => None,
-            }
-        })
-    }
-
-    fn image(&self) -> crate::model::Name {
-        self.with(|s| s.driver_image().unwrap_or_default())
-    }
-
     /// Adds a root-enumerated devnode with `hardware_id` (its INF's security
     /// descriptor, F73, or `None` for the default) and starts it: the
     /// installed driver is loaded if it is not (DriverEntry), then
@@ -428,14 +423,18 @@ impl Engine {
         // with the WDFDRIVER and a live WDFDEVICE_INIT (F27 family).
         let status =
             call_driver(&image, "EvtDriverDeviceAdd", 0, || unsafe { device_add(driver as WDFDRIVER, init_ptr) });
-        // Whether the device was created, once the machine still runs.
-        let has_device = self.with(|s| {
+        // Whether the device was created (with its callbacks), once the
+        // machine still runs.
+        let created = self.with(|s| {
             s.pop_frame();
             s.pop_frame();
             s.framework.device_inits.retain(|i| i.devnode != id);
-            s.stop.is_none().then(|| s.framework.devnodes[id].device.is_some())
+            s.stop.is_none().then(|| {
+                let created = s.framework.devnodes[id].device.is_some();
+                (created, created.then(|| device_callbacks(s, id).map(|(d, cb)| (d, *cb))).flatten())
+            })
         });
-        let Some(has_device) = has_device else { return self.check_running() };
+        let Some((has_device, callbacks)) = created else { return self.check_running() };
         let status = status.unwrap_or(crate::model::STOPPED_STATUS);
         if !crate::abi::NT_SUCCESS(status) || !has_device {
             let status = if crate::abi::NT_SUCCESS(status) { crate::abi::STATUS_UNSUCCESSFUL } else { status };
@@ -447,7 +446,7 @@ impl Engine {
             self.check_running()?;
             return self.unload_if_unused();
         }
-        let (device, cb) = self.device_callbacks(id).expect("the device was just created");
+        let (device, cb) = callbacks.expect("the device was just created");
         let d = device as WDFDEVICE;
         let d3 = _WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3Final;
         // Start: F35's steps in reverse; a failure removes the device again.
@@ -478,16 +477,16 @@ impl Engine {
     /// Removal: F35's orderly sequence (or F36's after a surprise removal),
     /// then the device object is deleted — its children first (F29).
     fn teardown_device(&self, id: DeviceId, surprise: bool) -> Result<(), Stopped> {
-        let Some((device, cb)) = self.device_callbacks(id) else { return self.check_running() };
-        let image = self.image();
-        let d = device as WDFDEVICE;
-        let d3 = _WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3Final;
-        let depth = self.with(|s| {
+        let removal = self.with(|s| {
+            let (device, cb) = device_callbacks(s, id).map(|(d, cb)| (d, *cb))?;
             let depth = s.kernel.frames.len();
             s.push_frame(KERNEL_MODULE, "nt!PnpProcessRemoveDevice");
             s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxPkgPnp::PnpEventRemove");
-            depth
+            Some((device, cb, s.driver_image().unwrap_or_default(), depth))
         });
+        let Some((device, cb, image, depth)) = removal else { return self.check_running() };
+        let d = device as WDFDEVICE;
+        let d3 = _WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3Final;
         macro_rules! step {
             ($field:ident $(, $arg:expr)*) => {
                 if let Some(f) = cb.$field {
@@ -554,11 +553,13 @@ impl Engine {
     /// does (F38: query-remove, then F35's orderly removal). When no device
     /// of the driver remains, the driver is unloaded (F37).
     pub(crate) fn disable_device(&self, id: DeviceId) -> Result<(), Stopped> {
-        self.check_running()?;
-        if let Some((device, cb)) = self.device_callbacks(id)
-            && let Some(query) = cb.EvtDeviceQueryRemove
-        {
-            let image = self.image();
+        let query = self.with(|s| match &s.stop {
+            Some(stop) => Err(Box::new(stop.clone())),
+            None => Ok(device_callbacks(s, id).and_then(|(device, cb)| {
+                cb.EvtDeviceQueryRemove.map(|query| (device, query, s.driver_image().unwrap_or_default()))
+            })),
+        })?;
+        if let Some((device, query, image)) = query {
             // SAFETY: the driver's EvtDeviceQueryRemove for this device (F35).
             let status = call_driver(&image, "EvtDeviceQueryRemove", 0, || unsafe { query(device as WDFDEVICE) });
             self.check_running()?;
@@ -574,8 +575,11 @@ impl Engine {
     /// Enables a disabled devnode: a fresh add and start (F38), reloading the
     /// driver first if it was unloaded.
     pub(crate) fn enable_device(&self, id: DeviceId) -> Result<(), Stopped> {
-        self.check_running()?;
-        if self.with(|s| s.framework.devnodes.get(id).map(|d| d.state)) != Some(DevnodeState::Disabled) {
+        let state = self.with(|s| match &s.stop {
+            Some(stop) => Err(Box::new(stop.clone())),
+            None => Ok(s.framework.devnodes.get(id).map(|d| d.state)),
+        })?;
+        if state != Some(DevnodeState::Disabled) {
             return Ok(());
         }
         self.start_devnode(id)

@@ -107,6 +107,7 @@ impl CompletedRequests {
     pub(crate) fn insert(&mut self, request: u64, status: NTSTATUS, information: u64, output: Vec<u8>) {
         match self.position(request) {
             Ok(i) => self.results[i] = (request, status, information, output),
+            Err(i) if i == self.results.len() => self.results.push_back((request, status, information, output)),
             Err(i) => self.results.insert(i, (request, status, information, output)),
         }
         if self.results.len() > super::COMPLETED_REQUESTS_KEPT {
