@@ -289,7 +289,7 @@ impl Machine {
 
     /// The service name of the loaded driver, if one is loaded.
     pub fn loaded_service(&self) -> Option<String> {
-        self.state(|s| s.framework.driver.as_ref().map(|d| d.service.clone()))
+        self.state(|s| s.framework.driver.as_ref().map(|d| d.service.to_string()))
     }
 
     /// Plans a failure: the `nth` status-returning call (from now, counting

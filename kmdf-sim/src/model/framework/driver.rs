@@ -15,9 +15,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 #[derive(Debug)]
 pub(crate) struct LoadedDriver {
     pub(crate) image: Name,
-    pub(crate) service: String,
+    pub(crate) service: Name,
     /// `\Registry\Machine\SYSTEM\CurrentControlSet\Services\<service>`.
     pub(crate) service_key: Name,
+    /// The registry node the service key was at when the driver was loaded.
+    pub(crate) service_node: Option<usize>,
     /// The WDM driver object handed to DriverEntry (wdk-sys's full
     /// `DRIVER_OBJECT`); boxed for a stable address, which is how the machine
     /// recognises it in `WdfDriverCreate`.
@@ -45,7 +47,40 @@ pub struct UnloadReport {
     pub leaked_pool: Vec<PoolAllocation>,
 }
 
+/// The texts a load of one service hands out, the same on every load of
+/// it: made on the first and kept by the machine.
+#[derive(Debug)]
+pub(crate) struct ServiceTexts {
+    service: Name,
+    /// `\Registry\Machine\SYSTEM\CurrentControlSet\Services\<service>`.
+    key: Name,
+    /// `RegistryPath`'s text: the service key in the kernel's spelling.
+    registry_path: Box<[u16]>,
+    /// `DriverName`'s text: `\Driver\<service>`.
+    driver_name: Box<[u16]>,
+}
+
+impl ServiceTexts {
+    fn new(service: &str) -> ServiceTexts {
+        ServiceTexts {
+            service: Name::copy_of(service),
+            key: Name::from(format!(r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\{service}")),
+            // The kernel passes the service key in its own spelling.
+            registry_path: utf16(&format!(r"\REGISTRY\MACHINE\SYSTEM\CurrentControlSet\Services\{service}")).into(),
+            driver_name: utf16(&format!(r"\Driver\{service}")).into(),
+        }
+    }
+}
+
 impl State {
+    /// The texts a load of `service` hands out, made on its first load.
+    fn service_texts(&mut self, service: &str) -> &ServiceTexts {
+        if self.framework.service_texts.as_ref().is_none_or(|t| t.service.as_str() != service) {
+            self.framework.service_texts = Some(ServiceTexts::new(service));
+        }
+        self.framework.service_texts.as_ref().expect("made above")
+    }
+
     /// Forgets the unloaded driver and reports what it left behind: kernel
     /// handles it opened itself and framework objects still alive.
     pub(crate) fn finish_unload(&mut self, image: &str) -> UnloadReport {
@@ -84,11 +119,6 @@ impl State {
         self.framework.driver.as_ref().map(|d| d.image.clone())
     }
 
-    /// The loaded driver's service key, `\Registry\Machine\...\Services\<svc>`.
-    pub(crate) fn loaded_service_key(&self) -> Option<Name> {
-        self.framework.driver.as_ref().map(|d| d.service_key.clone())
-    }
-
     /// Whether `object` is the driver object handed to the loaded driver.
     pub(crate) fn is_loaded_driver_object(&self, object: *mut crate::abi::_DRIVER_OBJECT) -> bool {
         self.framework.driver.as_ref().is_some_and(|d| std::ptr::eq(d.object.as_ref(), object))
@@ -100,7 +130,7 @@ impl Engine {
     /// /install` leaves behind): `add_device` loads it when a devnode needs
     /// it, and the last device's removal unloads it (F37).
     pub(crate) fn install(&self, image: &str, service: &str, entry: crate::abi::DRIVER_INITIALIZE) {
-        self.state(|s| s.framework.installed = Some((Name::copy_of(image), service.to_string(), entry)));
+        self.state(|s| s.framework.installed = Some((Name::copy_of(image), Name::copy_of(service), entry)));
     }
 
     /// Loads the installed driver.
@@ -135,7 +165,7 @@ impl Engine {
         if result.is_ok() {
             self.drain_deferred_deletes();
         }
-        result.and_then(|r| self.stopped().map_or(Ok(r), |stop| Err(Box::new(stop))))
+        result.and_then(|r| self.check_running().map(|()| r))
     }
 
     /// Like [`Engine::run`], in the context of a user process (which has a
@@ -144,7 +174,7 @@ impl Engine {
         &self,
         image: &str,
         symbol: &str,
-        process: &str,
+        process: impl Into<String>,
         f: impl FnOnce() -> R,
     ) -> Result<R, Stopped> {
         self.run_in(image, symbol, process, true, 0, f)
@@ -156,37 +186,38 @@ impl Engine {
         &self,
         image: &str,
         symbol: &str,
-        process: &str,
+        process: impl Into<String>,
         has_peb: bool,
         irql: u8,
         f: impl FnOnce() -> R,
     ) -> Result<R, Stopped> {
-        if let Some(stop) = self.stopped() {
-            return Err(Box::new(stop));
-        }
         let saved = self.state(|s| {
-            let saved = (s.kernel.process.clone(), s.kernel.irql);
-            s.kernel.process = Process { name: process.into(), has_peb };
+            if let Some(stop) = &s.stop {
+                return Err(Box::new(stop.clone()));
+            }
+            let process = std::mem::replace(&mut s.kernel.process, Process { name: process.into(), has_peb });
+            let saved = (process, s.kernel.irql);
             s.kernel.irql = irql;
             s.push_driver_frame(image, symbol);
-            (saved, s.kernel.frames.len() - 1)
-        });
+            Ok((saved, s.kernel.frames.len() - 1))
+        })?;
         // `None`: the machine stopped inside and the driver's code was halted.
         let result = run_driver(|| catch_unwind(AssertUnwindSafe(f)));
         let result = match result {
             Some(result) => result,
             None => {
-                self.state(|s| {
+                let stop = self.state(|s| {
                     s.kernel.frames.truncate(saved.1);
                     (s.kernel.process, s.kernel.irql) = saved.0;
+                    s.stop.clone()
                 });
-                return Err(Box::new(self.stopped().expect("a halted driver means a stopped machine")));
+                return Err(Box::new(stop.expect("a halted driver means a stopped machine")));
             }
         };
         if result.is_ok() && self.depth_is_outermost() {
             super::timers::run_work_items();
         }
-        self.state(|s| {
+        let stop = self.state(|s| {
             if let Err(payload) = &result {
                 let message = panic_message(payload.as_ref());
                 s.rust_panic_stop(format!(
@@ -195,8 +226,9 @@ impl Engine {
             }
             s.kernel.frames.truncate(saved.1);
             (s.kernel.process, s.kernel.irql) = saved.0;
+            s.stop.clone()
         });
-        match (self.stopped(), result) {
+        match (stop, result) {
             (Some(stop), _) => Err(Box::new(stop)),
             (None, Ok(r)) => Ok(r),
             (None, Err(_)) => unreachable!("a driver panic always records a stop"),
@@ -220,18 +252,17 @@ impl Engine {
         service: &str,
         entry: crate::abi::DRIVER_INITIALIZE,
     ) -> Result<NTSTATUS, Stopped> {
-        if let Some(stop) = self.stopped() {
-            return Err(Box::new(stop));
-        }
-        let Some(entry) = entry else {
-            return Ok(crate::abi::STATUS_INVALID_PARAMETER);
-        };
-        let (object, path) = self.state(|s| {
+        let loaded = self.state(|s| {
+            if let Some(stop) = &s.stop {
+                return Err(Box::new(stop.clone()));
+            }
+            let Some(entry) = entry else { return Ok(None) };
             assert!(s.framework.driver.is_none(), "kmdf-sim: a driver is already loaded; unload it first");
-            let key = format!(r"\Registry\Machine\SYSTEM\CurrentControlSet\Services\{service}");
-            let _ = s.kernel.registry.create_path(&key);
-            // The kernel passes the service key in its own spelling.
-            let mut buffer = utf16(&format!(r"\REGISTRY\MACHINE\SYSTEM\CurrentControlSet\Services\{service}"));
+            let texts = s.service_texts(service);
+            let (service, key) = (texts.service.clone(), texts.key.clone());
+            let mut buffer = texts.registry_path.to_vec();
+            let mut name = texts.driver_name.to_vec();
+            let service_node = s.kernel.registry.create_path(&key).ok();
             let bytes = u16::try_from(buffer.len() * 2).unwrap_or(0xFFFE);
             let registry_path = Box::new(crate::abi::UNICODE_STRING {
                 Length: bytes,
@@ -242,7 +273,6 @@ impl Engine {
             // (its first value), so WDF handle values in histories stay the
             // same from run to run.
             let _ = s.new_object_value();
-            let mut name = utf16(&format!(r"\Driver\{service}"));
             let name_bytes = u16::try_from(name.len() * 2).unwrap_or(0xFFFE);
             // What the I/O manager fills in before DriverEntry that a KMDF
             // driver could read: type, size, name, entry point. ASSUMPTION
@@ -264,8 +294,9 @@ impl Engine {
             let mut loaded = LoadedDriver {
                 // The name the driver's frames carry (one text for the load).
                 image: s.frame_names(image, "DriverEntry").0,
-                service: service.to_string(),
-                service_key: Name::from(key.clone()),
+                service,
+                service_key: key,
+                service_node,
                 object: Box::new(object),
                 _driver_name_buffer: name,
                 registry_path,
@@ -275,15 +306,25 @@ impl Engine {
             let object = std::ptr::from_mut(loaded.object.as_mut());
             let path = std::ptr::from_mut(loaded.registry_path.as_mut());
             s.framework.driver = Some(loaded);
-            (object, path)
-        });
+            Ok(Some((object, path, entry)))
+        })?;
+        let Some((object, path, entry)) = loaded else {
+            return Ok(crate::abi::STATUS_INVALID_PARAMETER);
+        };
         // SAFETY: `entry` is the driver's DRIVER_INITIALIZE; both pointers point
         // into boxes the machine keeps alive until the driver is unloaded.
         let status = self.run(image, "DriverEntry", || unsafe { entry(object, path) })?;
-        self.state(|s| s.io_driver_entry_returned(image));
-        if crate::abi::NT_SUCCESS(status) {
-            self.state(State::displace_driver_unload);
-        } else {
+        let running = self.state(|s| {
+            s.io_driver_entry_returned(image);
+            if crate::abi::NT_SUCCESS(status) {
+                s.displace_driver_unload();
+            }
+            s.stop.is_none()
+        });
+        if running && crate::abi::NT_SUCCESS(status) {
+            return Ok(status);
+        }
+        if !crate::abi::NT_SUCCESS(status) {
             if let Some(driver) = self.state(|s| s.driver_object()) {
                 objects::delete_subtree(driver);
             }
@@ -294,7 +335,7 @@ impl Engine {
                 s.framework.unload_reports.push(report);
             });
         }
-        self.stopped().map_or(Ok(status), |stop| Err(Box::new(stop)))
+        self.check_running().map(|()| status)
     }
 
     /// Unloads the loaded driver as KMDF does (F27, F37, F126): the routine
@@ -308,15 +349,15 @@ impl Engine {
     /// # Panics
     /// If no driver is loaded.
     pub(crate) fn unload(&self) -> Result<UnloadReport, Stopped> {
-        if let Some(stop) = self.stopped() {
-            return Err(Box::new(stop));
-        }
         let (image, depth, plan) = self.state(|s| {
+            if let Some(stop) = &s.stop {
+                return Err(Box::new(stop.clone()));
+            }
             let image = s.framework.driver.as_ref().map(|d| d.image.clone()).expect("kmdf-sim: no driver is loaded");
             let depth = s.kernel.frames.len();
             s.push_frame(KERNEL_MODULE, "nt!IopLoadUnloadDriver");
-            (image, depth, s.driver_unload_plan())
-        });
+            Ok((image, depth, s.driver_unload_plan()))
+        })?;
         // The routine the driver object holds: the stub's, the framework's
         // or the driver's own (F80, F126). Without one the driver cannot be
         // unloaded while the system runs and Driver Verifier fails it: the
@@ -344,7 +385,7 @@ impl Engine {
         if !driver_waits {
             crate::model::kernel::special_pool::hold_unloaded_frees();
         }
-        self.stopped().map_or(Ok(report), |stop| Err(Box::new(stop)))
+        self.check_running().map(|()| report)
     }
 
     /// Runs the PASSIVE work item that disposes passive objects whose delete

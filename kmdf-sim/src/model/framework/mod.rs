@@ -34,9 +34,9 @@ pub(crate) mod timers;
 pub(crate) mod verifier;
 pub(crate) mod wdfdriver;
 
-use crate::abi::{_WDF_DRIVER_GLOBALS, DRIVER_INITIALIZE, NTSTATUS};
+use crate::abi::{_WDF_DRIVER_GLOBALS, DRIVER_INITIALIZE};
 use crate::model::Name;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 /// How many completed requests' results the machine keeps for callers.
 pub(crate) const COMPLETED_REQUESTS_KEPT: usize = 1024;
@@ -54,7 +54,9 @@ pub(crate) struct Framework {
     /// The driver image the machine has loaded.
     pub driver: Option<driver::LoadedDriver>,
     /// The driver package PnP loads on demand (image, service, entry).
-    pub installed: Option<(Name, String, DRIVER_INITIALIZE)>,
+    pub installed: Option<(Name, Name, DRIVER_INITIALIZE)>,
+    /// The texts the last service loaded was handed (made once per service).
+    pub service_texts: Option<driver::ServiceTexts>,
     /// The PnP tree.
     pub devnodes: Vec<pnp::Devnode>,
     /// WDFDEVICE_INITs handed to EvtDriverDeviceAdd.
@@ -62,7 +64,7 @@ pub(crate) struct Framework {
     /// Requests not presented yet, with the process they came from.
     pub waiting_requests: Vec<(u64, String)>,
     /// Completed IOCTLs: status, information, output.
-    pub completed_requests: BTreeMap<u64, (NTSTATUS, u64, Vec<u8>)>,
+    pub completed_requests: queue::CompletedRequests,
     /// Reports of unloads PnP did by itself (F37).
     pub unload_reports: Vec<driver::UnloadReport>,
     /// Verifier findings that are not bug checks.
@@ -86,10 +88,11 @@ impl Default for Framework {
             next_object: 1,
             driver: None,
             installed: None,
+            service_texts: None,
             devnodes: Vec::new(),
             device_inits: Vec::new(),
             waiting_requests: Vec::new(),
-            completed_requests: BTreeMap::new(),
+            completed_requests: queue::CompletedRequests::default(),
             unload_reports: Vec::new(),
             findings: Vec::new(),
             framework_log: Vec::new(),

@@ -8,7 +8,7 @@
 
 use super::objects::{self, ObjectKind};
 use crate::abi::*;
-use crate::model::{Engine, FRAMEWORK_MODULE, KERNEL_MODULE, Stopped, with_state};
+use crate::model::{Engine, FRAMEWORK_MODULE, KERNEL_MODULE, Name, Stopped, with_state};
 
 /// What state a devnode is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,19 +34,41 @@ pub(crate) struct Devnode {
     pub state: DevnodeState,
     /// Device interface classes the driver registered (WdfDeviceCreateDeviceInterface).
     pub interfaces: Vec<(u32, u16, u16, [u8; 8])>,
+    /// Its hardware key (`PLUGPLAY_REGKEY_DEVICE`) and software key
+    /// (`PLUGPLAY_REGKEY_DRIVER`), in that order: the same paths every time
+    /// the driver opens them, so made once.
+    pub keys: [DevnodeKey; 2],
+}
+
+/// One of a devnode's registry keys: its path, and the registry node the
+/// path resolved to when the key was last opened.
+#[derive(Debug, Clone)]
+pub(crate) struct DevnodeKey {
+    pub path: Name,
+    pub node: Option<usize>,
 }
 
 impl Devnode {
-    /// `PLUGPLAY_REGKEY_DEVICE`: the hardware key's `Device Parameters`.
-    /// ASSUMPTION: the path layout of a root-enumerated devnode.
-    pub fn hardware_key(&self) -> String {
-        format!(r"\Registry\Machine\SYSTEM\CurrentControlSet\Enum\{}\Device Parameters", self.instance_id)
-    }
-
-    /// `PLUGPLAY_REGKEY_DRIVER`: the software key. ASSUMPTION: one class key
-    /// instance per devnode, named after the instance.
-    pub fn software_key(&self) -> String {
-        format!(r"\Registry\Machine\SYSTEM\CurrentControlSet\Control\Class\{}", self.instance_id.replace('\\', "#"))
+    /// The devnode numbered `id` for `hardware_id`, disabled, whose callers
+    /// get the access in `granted`.
+    fn new(hardware_id: &str, id: usize, granted: [bool; Caller::ALL.len()]) -> Devnode {
+        let instance_id = format!(r"ROOT\{}\{:04}", hardware_id.rsplit('\\').next().unwrap_or(hardware_id), id);
+        // `PLUGPLAY_REGKEY_DEVICE`: the hardware key's `Device Parameters`.
+        // ASSUMPTION: the path layout of a root-enumerated devnode.
+        let hardware = format!(r"\Registry\Machine\SYSTEM\CurrentControlSet\Enum\{instance_id}\Device Parameters");
+        // `PLUGPLAY_REGKEY_DRIVER`: the software key. ASSUMPTION: one class
+        // key instance per devnode, named after the instance.
+        let software =
+            format!(r"\Registry\Machine\SYSTEM\CurrentControlSet\Control\Class\{}", instance_id.replace('\\', "#"));
+        Devnode {
+            hardware_id: hardware_id.to_string(),
+            instance_id,
+            granted,
+            device: None,
+            state: DevnodeState::Disabled,
+            interfaces: Vec::new(),
+            keys: [hardware, software].map(|path| DevnodeKey { path: Name::from(path), node: None }),
+        }
     }
 }
 
@@ -306,21 +328,16 @@ pub(crate) fn call_driver<R>(image: &str, name: &str, irql: u8, f: impl FnOnce()
     r
 }
 
+/// The device of `devnode`, if it has one, and its PnP and power callbacks.
+fn device_callbacks(s: &crate::model::State, devnode: usize) -> Option<(u64, &WDF_PNPPOWER_EVENT_CALLBACKS)> {
+    let device = s.framework.devnodes.get(devnode)?.device?;
+    match s.framework.objects.get(&device).map(|o| &o.kind) {
+        Some(ObjectKind::Device { pnp, .. }) => Some((device, &pnp.callbacks)),
+        _ => None,
+    }
+}
+
 impl Engine {
-    fn device_callbacks(&self, devnode: usize) -> Option<(u64, WDF_PNPPOWER_EVENT_CALLBACKS)> {
-        self.with(|s| {
-            let device = s.framework.devnodes.get(devnode)?.device?;
-            match s.framework.objects.get(&device).map(|o| &o.kind) {
-                Some(ObjectKind::Device { pnp, .. }) => Some((device, pnp.callbacks)),
-                _ => None,
-            }
-        })
-    }
-
-    fn image(&self) -> crate::model::Name {
-        self.with(|s| s.driver_image().unwrap_or_default())
-    }
-
     /// Adds a root-enumerated devnode with `hardware_id` (its INF's security
     /// descriptor, F73, or `None` for the default) and starts it: the
     /// installed driver is loaded if it is not (DriverEntry), then
@@ -333,14 +350,8 @@ impl Engine {
         self.check_running()?;
         let id = self.with(|s| {
             let id = s.framework.devnodes.len();
-            s.framework.devnodes.push(Devnode {
-                hardware_id: hardware_id.to_string(),
-                instance_id: format!(r"ROOT\{}\{:04}", hardware_id.rsplit('\\').next().unwrap_or(hardware_id), id),
-                granted: Caller::ALL.map(|c| access_allowed(security.unwrap_or(DEFAULT_DEVICE_SDDL), c)),
-                device: None,
-                state: DevnodeState::Disabled,
-                interfaces: Vec::new(),
-            });
+            let granted = Caller::ALL.map(|c| access_allowed(security.unwrap_or(DEFAULT_DEVICE_SDDL), c));
+            s.framework.devnodes.push(Devnode::new(hardware_id, id, granted));
             id
         });
         self.start_devnode(id)?;
@@ -383,21 +394,17 @@ impl Engine {
                 return self.check_running();
             }
         }
-        let image = self.image();
-        let (driver, device_add) = self.with(|s| {
+        let plan = self.with(|s| {
             let driver = s.driver_object();
             let add = driver.and_then(|d| match s.framework.objects.get(&d).map(|o| &o.kind) {
                 Some(ObjectKind::Driver { device_add, .. }) => *device_add,
                 _ => None,
             });
-            (driver, add)
-        });
-        let (Some(driver), Some(device_add)) = (driver, device_add) else {
-            // A driver without EvtDriverDeviceAdd cannot drive a devnode.
-            self.with(|s| s.framework.devnodes[id].state = DevnodeState::Failed(crate::abi::STATUS_NOT_SUPPORTED));
-            return self.check_running();
-        };
-        let init_ptr = self.with(|s| {
+            let (Some(driver), Some(device_add)) = (driver, add) else {
+                // A driver without EvtDriverDeviceAdd cannot drive a devnode.
+                s.framework.devnodes[id].state = DevnodeState::Failed(crate::abi::STATUS_NOT_SUPPORTED);
+                return None;
+            };
             let mut init = Box::new(s.new_object_value());
             let ptr = std::ptr::from_mut(init.as_mut()).cast::<WDFDEVICE_INIT>();
             s.framework.device_inits.push(DeviceInitState {
@@ -409,20 +416,26 @@ impl Engine {
             });
             s.push_frame(KERNEL_MODULE, "nt!PnpCallAddDevice");
             s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxDriver::AddDevice");
-            ptr
+            Some((s.driver_image().unwrap_or_default(), driver, device_add, ptr))
         });
+        let Some((image, driver, device_add, init_ptr)) = plan else { return self.check_running() };
         // SAFETY: EvtDriverDeviceAdd as registered in WDF_DRIVER_CONFIG, called
         // with the WDFDRIVER and a live WDFDEVICE_INIT (F27 family).
         let status =
             call_driver(&image, "EvtDriverDeviceAdd", 0, || unsafe { device_add(driver as WDFDRIVER, init_ptr) });
-        self.with(|s| {
+        // Whether the device was created (with its callbacks), once the
+        // machine still runs.
+        let created = self.with(|s| {
             s.pop_frame();
             s.pop_frame();
             s.framework.device_inits.retain(|i| i.devnode != id);
+            s.stop.is_none().then(|| {
+                let created = s.framework.devnodes[id].device.is_some();
+                (created, created.then(|| device_callbacks(s, id).map(|(d, cb)| (d, *cb))).flatten())
+            })
         });
-        self.check_running()?;
+        let Some((has_device, callbacks)) = created else { return self.check_running() };
         let status = status.unwrap_or(crate::model::STOPPED_STATUS);
-        let has_device = self.with(|s| s.framework.devnodes[id].device.is_some());
         if !crate::abi::NT_SUCCESS(status) || !has_device {
             let status = if crate::abi::NT_SUCCESS(status) { crate::abi::STATUS_UNSUCCESSFUL } else { status };
             // The framework deletes a device created before a failed add.
@@ -433,7 +446,7 @@ impl Engine {
             self.check_running()?;
             return self.unload_if_unused();
         }
-        let (device, cb) = self.device_callbacks(id).expect("the device was just created");
+        let (device, cb) = callbacks.expect("the device was just created");
         let d = device as WDFDEVICE;
         let d3 = _WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3Final;
         // Start: F35's steps in reverse; a failure removes the device again.
@@ -464,16 +477,16 @@ impl Engine {
     /// Removal: F35's orderly sequence (or F36's after a surprise removal),
     /// then the device object is deleted — its children first (F29).
     fn teardown_device(&self, id: DeviceId, surprise: bool) -> Result<(), Stopped> {
-        let Some((device, cb)) = self.device_callbacks(id) else { return self.check_running() };
-        let image = self.image();
-        let d = device as WDFDEVICE;
-        let d3 = _WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3Final;
-        let depth = self.with(|s| {
+        let removal = self.with(|s| {
+            let (device, cb) = device_callbacks(s, id).map(|(d, cb)| (d, *cb))?;
             let depth = s.kernel.frames.len();
             s.push_frame(KERNEL_MODULE, "nt!PnpProcessRemoveDevice");
             s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxPkgPnp::PnpEventRemove");
-            depth
+            Some((device, cb, s.driver_image().unwrap_or_default(), depth))
         });
+        let Some((device, cb, image, depth)) = removal else { return self.check_running() };
+        let d = device as WDFDEVICE;
+        let d3 = _WDF_POWER_DEVICE_STATE::WdfPowerDeviceD3Final;
         macro_rules! step {
             ($field:ident $(, $arg:expr)*) => {
                 if let Some(f) = cb.$field {
@@ -530,7 +543,7 @@ impl Engine {
                 if let Some(ObjectKind::Request(r)) = s.framework.objects.get_mut(&h).map(|o| &mut o.kind) {
                     r.completed = Some((crate::abi::STATUS_CANCELLED, 0));
                 }
-                s.framework.completed_requests.insert(h, (crate::abi::STATUS_CANCELLED, 0, Vec::new()));
+                s.framework.completed_requests.insert(h, crate::abi::STATUS_CANCELLED, 0, Vec::new());
                 s.framework.waiting_requests.retain(|(w, _)| *w != h);
             }
         });
@@ -540,11 +553,13 @@ impl Engine {
     /// does (F38: query-remove, then F35's orderly removal). When no device
     /// of the driver remains, the driver is unloaded (F37).
     pub(crate) fn disable_device(&self, id: DeviceId) -> Result<(), Stopped> {
-        self.check_running()?;
-        if let Some((device, cb)) = self.device_callbacks(id)
-            && let Some(query) = cb.EvtDeviceQueryRemove
-        {
-            let image = self.image();
+        let query = self.with(|s| match &s.stop {
+            Some(stop) => Err(Box::new(stop.clone())),
+            None => Ok(device_callbacks(s, id).and_then(|(device, cb)| {
+                cb.EvtDeviceQueryRemove.map(|query| (device, query, s.driver_image().unwrap_or_default()))
+            })),
+        })?;
+        if let Some((device, query, image)) = query {
             // SAFETY: the driver's EvtDeviceQueryRemove for this device (F35).
             let status = call_driver(&image, "EvtDeviceQueryRemove", 0, || unsafe { query(device as WDFDEVICE) });
             self.check_running()?;
@@ -560,8 +575,11 @@ impl Engine {
     /// Enables a disabled devnode: a fresh add and start (F38), reloading the
     /// driver first if it was unloaded.
     pub(crate) fn enable_device(&self, id: DeviceId) -> Result<(), Stopped> {
-        self.check_running()?;
-        if self.with(|s| s.framework.devnodes.get(id).map(|d| d.state)) != Some(DevnodeState::Disabled) {
+        let state = self.with(|s| match &s.stop {
+            Some(stop) => Err(Box::new(stop.clone())),
+            None => Ok(s.framework.devnodes.get(id).map(|d| d.state)),
+        })?;
+        if state != Some(DevnodeState::Disabled) {
             return Ok(());
         }
         self.start_devnode(id)
@@ -674,10 +692,10 @@ impl Engine {
         input: &[u8],
         output_len: usize,
     ) -> Result<Result<(u64, IoOutcome), NTSTATUS>, Stopped> {
-        self.check_running()?;
         let devnode = match file.target {
             FileTarget::Devnode(d) => d,
             FileTarget::Wdm(f) => {
+                self.check_running()?;
                 let major = match kind {
                     RequestType::Read => crate::abi::IRP_MJ_READ,
                     RequestType::Write => crate::abi::IRP_MJ_WRITE,
@@ -691,7 +709,7 @@ impl Engine {
         // STATUS_INVALID_DEVICE_REQUEST, as for a request type without a
         // handler). WdfDeviceInitSetRequestAttributes gives every request of
         // the device its context (its parent stays the queue here).
-        let target = self.with(|s| {
+        let target = |s: &crate::model::State| {
             let node = s.framework.devnodes.get(devnode).ok_or(crate::abi::STATUS_NO_SUCH_DEVICE)?;
             let device = node.device.ok_or(crate::abi::STATUS_NO_SUCH_DEVICE)?;
             let configured = s.framework.objects.iter().find_map(|(h, o)| match &o.kind {
@@ -711,7 +729,11 @@ impl Engine {
                 _ => None,
             };
             Ok((queue, request_attributes))
-        });
+        };
+        let target = self.with(|s| match &s.stop {
+            Some(stop) => Err(Box::new(stop.clone())),
+            None => Ok(target(s)),
+        })?;
         let (queue, mut request_attributes) = match target {
             Ok(t) => t,
             Err(st) => return Ok(Err(st)),
@@ -768,9 +790,11 @@ impl Engine {
     /// WDF_IO_QUEUE_CONFIG and "Request Handlers" pages).
     pub(crate) fn dispatch_waiting(&self) -> Result<(), Stopped> {
         enum Next {
-            Present(u64, String, u64, RequestType, u32, usize, usize, Handler),
+            Present(u64, String, u64, RequestType, u32, usize, usize, Handler, Name),
             FrameworkCompletes(u64, NTSTATUS),
             Skip,
+            /// Nothing can be presented; whether the machine runs.
+            Idle(bool),
         }
         #[derive(Clone, Copy)]
         enum Handler {
@@ -795,18 +819,19 @@ impl Engine {
                         Some(ObjectKind::Queue(q)) => q.started && !(q.sequential && busy(s, queue)),
                         _ => true,
                     }
-                })?;
+                });
+                let Some(pos) = pos else { return Next::Idle(!s.is_stopped()) };
                 let (h, process) = s.framework.waiting_requests.remove(pos);
                 let Some(ObjectKind::Request(r)) = s.framework.objects.get(&h).map(|o| &o.kind) else {
-                    return Some(Next::Skip);
+                    return Next::Skip;
                 };
                 let (queue, kind, code, input_len, output_len) = (r.queue, r.kind, r.code, r.input_len, r.output_len);
                 let Some(ObjectKind::Queue(q)) = s.framework.objects.get(&queue).map(|o| &o.kind) else {
-                    return Some(Next::FrameworkCompletes(h, crate::abi::STATUS_INVALID_DEVICE_REQUEST));
+                    return Next::FrameworkCompletes(h, crate::abi::STATUS_INVALID_DEVICE_REQUEST);
                 };
                 let length = if kind == RequestType::Read { output_len } else { input_len };
                 if kind != RequestType::DeviceControl && length == 0 && !q.zero_length {
-                    return Some(Next::FrameworkCompletes(h, crate::abi::STATUS_SUCCESS));
+                    return Next::FrameworkCompletes(h, crate::abi::STATUS_SUCCESS);
                 }
                 let handler = match kind {
                     RequestType::Read => q.read.map(Handler::ReadWrite),
@@ -815,24 +840,25 @@ impl Engine {
                 }
                 .or(q.io_default.map(Handler::Default));
                 let Some(handler) = handler else {
-                    return Some(Next::FrameworkCompletes(h, crate::abi::STATUS_INVALID_DEVICE_REQUEST));
+                    return Next::FrameworkCompletes(h, crate::abi::STATUS_INVALID_DEVICE_REQUEST);
                 };
                 if let Some(ObjectKind::Request(r)) = s.framework.objects.get_mut(&h).map(|o| &mut o.kind) {
                     r.presented = true;
                 }
-                Some(Next::Present(h, process, queue, kind, code, input_len, output_len, handler))
+                let image = s.driver_image().unwrap_or_default();
+                Next::Present(h, process, queue, kind, code, input_len, output_len, handler, image)
             });
             match next {
-                None => return self.check_running(),
-                Some(Next::Skip) => continue,
-                Some(Next::FrameworkCompletes(request, status)) => {
+                Next::Idle(true) => return Ok(()),
+                Next::Idle(false) => return self.check_running(),
+                Next::Skip => continue,
+                Next::FrameworkCompletes(request, status) => {
                     self.with(|s| s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxIoQueue::DispatchEvents"));
                     crate::model::framework::queue::complete_request(request as WDFREQUEST, status, None);
                     self.with(|s| s.pop_frame());
                     self.check_running()?;
                 }
-                Some(Next::Present(request, process, queue, kind, code, input_len, output_len, handler)) => {
-                    let image = self.image();
+                Next::Present(request, process, queue, kind, code, input_len, output_len, handler, image) => {
                     let (q, r) = (queue as WDFQUEUE, request as WDFREQUEST);
                     let symbol = match (handler, kind) {
                         (Handler::Default(_), _) => "EvtIoDefault",
@@ -840,7 +866,7 @@ impl Engine {
                         (_, RequestType::Write) => "EvtIoWrite",
                         (_, RequestType::DeviceControl) => "EvtIoDeviceControl",
                     };
-                    self.run_in_process(&image, symbol, &process, || match handler {
+                    self.run_in_process(&image, symbol, process, || match handler {
                         // SAFETY: the queue's registered handler for this
                         // request type, with a live request and its lengths.
                         Handler::Default(cb) => unsafe { cb(q, r) },
@@ -877,10 +903,10 @@ impl Engine {
 
     /// How a request stands: completed (with its results) or pending.
     pub(crate) fn request_outcome(&self, request: u64) -> IoOutcome {
-        self.with(|s| match s.framework.completed_requests.get(&request) {
+        self.with(|s| match s.framework.completed_requests.get(request) {
             None if s.io_knows(request) => s.io_outcome(request).unwrap_or(IoOutcome::Pending),
             Some((status, information, output)) => {
-                IoOutcome::Completed { status: *status, information: *information, output: output.clone() }
+                IoOutcome::Completed { status, information, output: output.to_vec() }
             }
             None => IoOutcome::Pending,
         })

@@ -74,6 +74,55 @@ pub(crate) fn create_queue(
     })
 }
 
+/// The results of completed requests (status, information, output) the
+/// machine keeps for callers, the [`COMPLETED_REQUESTS_KEPT`] with the
+/// highest handles: when one more is kept, the lowest handle goes.
+///
+/// Requests complete nearly always in the order they were created, so a
+/// result is appended at the end and the one asked for is the last: a ring
+/// in handle order, searched from the back, with no allocation per result
+/// once it has grown.
+///
+/// # Invariants
+/// `results` is sorted by handle, strictly ascending, and holds at most
+/// [`COMPLETED_REQUESTS_KEPT`] entries.
+///
+/// [`COMPLETED_REQUESTS_KEPT`]: super::COMPLETED_REQUESTS_KEPT
+#[derive(Debug, Default)]
+pub(crate) struct CompletedRequests {
+    results: std::collections::VecDeque<(u64, NTSTATUS, u64, Vec<u8>)>,
+}
+
+impl CompletedRequests {
+    fn position(&self, request: u64) -> Result<usize, usize> {
+        match self.results.back() {
+            Some(&(last, ..)) if last == request => Ok(self.results.len() - 1),
+            Some(&(last, ..)) if last < request => Err(self.results.len()),
+            _ => self.results.binary_search_by_key(&request, |&(h, ..)| h),
+        }
+    }
+
+    /// Keeps `request`'s result (replacing one it had), then forgets the
+    /// lowest handle's if more than [`super::COMPLETED_REQUESTS_KEPT`] are kept.
+    pub(crate) fn insert(&mut self, request: u64, status: NTSTATUS, information: u64, output: Vec<u8>) {
+        match self.position(request) {
+            Ok(i) => self.results[i] = (request, status, information, output),
+            Err(i) if i == self.results.len() => self.results.push_back((request, status, information, output)),
+            Err(i) => self.results.insert(i, (request, status, information, output)),
+        }
+        if self.results.len() > super::COMPLETED_REQUESTS_KEPT {
+            self.results.pop_front();
+        }
+    }
+
+    /// `request`'s result: status, information, output.
+    pub(crate) fn get(&self, request: u64) -> Option<(NTSTATUS, u64, &[u8])> {
+        let i = self.position(request).ok()?;
+        let (_, status, information, output) = &self.results[i];
+        Some((*status, *information, output))
+    }
+}
+
 /// Runs `f` on parameter `param` of `routine`, a live, uncompleted request
 /// (F91's check first; a completed request still referenced is reported as
 /// an invalid handle of its type); `None` when a check failed it.
@@ -138,11 +187,8 @@ pub(crate) fn complete(routine: Routine, request: WDFREQUEST, status: NTSTATUS, 
                 "request {h:#x} was completed while still cancelable (call WdfRequestUnmarkCancelable first)"
             ));
         }
-        s.framework.completed_requests.insert(h, (status, information, output));
         // Bounded: the oldest results (lowest handles) go first.
-        if s.framework.completed_requests.len() > super::COMPLETED_REQUESTS_KEPT {
-            s.framework.completed_requests.pop_first();
-        }
+        s.framework.completed_requests.insert(h, status, information, output);
         true
     });
     if done == Some(true) {
@@ -476,4 +522,39 @@ pub(crate) fn forward(request: WDFREQUEST, destination: WDFQUEUE) -> NTSTATUS {
         Ok(STATUS_SUCCESS)
     })
     .map_or(STOPPED_STATUS, |r| r.unwrap_or_else(|st| st))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CompletedRequests;
+    use crate::abi::{STATUS_CANCELLED, STATUS_SUCCESS};
+    use crate::model::framework::COMPLETED_REQUESTS_KEPT;
+
+    #[test]
+    fn completed_requests_keep_the_highest_handles_in_any_completion_order() {
+        let mut c = CompletedRequests::default();
+        c.insert(10, STATUS_SUCCESS, 3, vec![1, 2, 3]);
+        c.insert(4, STATUS_CANCELLED, 0, Vec::new());
+        c.insert(7, STATUS_SUCCESS, 1, vec![9]);
+        assert_eq!(c.get(10), Some((STATUS_SUCCESS, 3, &[1u8, 2, 3][..])));
+        assert_eq!(c.get(4), Some((STATUS_CANCELLED, 0, &[][..])));
+        assert_eq!(c.get(7), Some((STATUS_SUCCESS, 1, &[9u8][..])));
+        assert_eq!(c.get(5), None);
+        assert_eq!(c.get(11), None);
+        // A second result for a handle replaces the first.
+        c.insert(7, STATUS_CANCELLED, 0, Vec::new());
+        assert_eq!(c.get(7), Some((STATUS_CANCELLED, 0, &[][..])));
+        // Bounded: the lowest handles go first, whatever order they came in.
+        for h in 100..100 + COMPLETED_REQUESTS_KEPT as u64 - 3 {
+            c.insert(h, STATUS_SUCCESS, h, Vec::new());
+        }
+        assert_eq!(c.get(4).map(|r| r.0), Some(STATUS_CANCELLED), "exactly full: nothing forgotten yet");
+        c.insert(50, STATUS_SUCCESS, 50, Vec::new());
+        assert_eq!(c.get(4), None, "the lowest handle goes first");
+        assert_eq!(c.get(50).map(|r| r.1), Some(50));
+        assert_eq!(c.get(7).map(|r| r.0), Some(STATUS_CANCELLED));
+        c.insert(1, STATUS_SUCCESS, 0, Vec::new());
+        assert_eq!(c.get(1), None, "a handle below every kept one is forgotten at once");
+        assert_eq!(c.get(7).map(|r| r.0), Some(STATUS_CANCELLED));
+    }
 }

@@ -8,12 +8,10 @@ use crate::model::kernel::handles::HandleOwner;
 use crate::model::{FRAMEWORK_MODULE, KERNEL_MODULE, Name, Routine, STOPPED_STATUS, State, with_state};
 
 /// The live key object behind `routine`'s WDFKEY `key`: (`m_Key`, its open
-/// serial, driver), or the framework's answer to a bad handle (F20, F77,
-/// F91).
-pub(crate) fn key_state(s: &mut State, routine: Routine, key: WDFKEY) -> Result<(Option<u64>, u64, Name), NTSTATUS> {
-    let object = s.fx_object(routine, 0, key as u64)?;
-    match &object.kind {
-        ObjectKind::Key { handle, serial } => Ok((*handle, *serial, object.driver.clone())),
+/// serial), or the framework's answer to a bad handle (F20, F77, F91).
+fn key_handle(s: &mut State, routine: Routine, key: WDFKEY) -> Result<(Option<u64>, u64), NTSTATUS> {
+    match s.fx_object(routine, 0, key as u64)?.kind {
+        ObjectKind::Key { handle, serial } => Ok((handle, serial)),
         _ => unreachable!("the handle table admits only key objects for a WDFKEY"),
     }
 }
@@ -58,7 +56,7 @@ pub(crate) fn in_key<T>(
     f: impl FnOnce(&mut State, usize) -> Result<T, NTSTATUS>,
 ) -> Result<T, NTSTATUS> {
     with_state(|s| {
-        let (handle, _, _) = key_state(s, routine, key)?;
+        let (handle, _) = key_handle(s, routine, key)?;
         let handle = handle.ok_or(crate::abi::STATUS_INVALID_HANDLE)?;
         let node = crate::model::kernel::registry::key_of(s, handle as HANDLE, needed)?;
         f(s, node)
@@ -75,12 +73,14 @@ fn query_value(routine: Routine, key: WDFKEY, name: &str) -> Result<(u32, Vec<u8
     })
 }
 
-/// `routine`'s WDFDRIVER's service key path and image, or the framework's
-/// answer to a bad handle (F91).
-fn driver_service(s: &mut State, routine: Routine, driver: WDFDRIVER) -> Result<(Name, Name), NTSTATUS> {
+/// `routine`'s WDFDRIVER's service key path, the node it was at when the
+/// driver was loaded, and the image; or the framework's answer to a bad
+/// handle (F91).
+fn driver_service(s: &mut State, routine: Routine, driver: WDFDRIVER) -> Result<(Name, Option<usize>, Name), NTSTATUS> {
     s.fx_check(routine, 0, driver as u64)?;
-    let service = s.loaded_service_key().ok_or(STOPPED_STATUS)?;
-    Ok((service, s.caller_image()))
+    let loaded = s.framework.driver.as_ref().ok_or(STOPPED_STATUS)?;
+    let (service, node) = (loaded.service_key.clone(), loaded.service_node);
+    Ok((service, node, s.caller_image()))
 }
 
 /// `WdfRegistryQueryULong`'s value (F23): REG_DWORD only (else
@@ -108,10 +108,12 @@ pub(crate) fn query_ulong(key: WDFKEY, name: &str) -> Result<u32, NTSTATUS> {
 /// (F3, F4).
 pub(crate) fn close(key: WDFKEY) {
     let closed = with_state(|s| {
-        let Ok((handle, serial, driver)) = key_state(s, Routine::WdfRegistryClose, key) else { return false };
-        if let Some(o) = s.framework.objects.get_mut(&(key as u64)) {
-            o.kind = ObjectKind::Key { handle: None, serial };
-        }
+        let Ok(object) = s.fx_object(Routine::WdfRegistryClose, 0, key as u64) else { return false };
+        let ObjectKind::Key { handle, serial } = object.kind else {
+            unreachable!("the handle table admits only key objects for a WDFKEY")
+        };
+        let driver = object.driver.clone();
+        object.kind = ObjectKind::Key { handle: None, serial };
         if let Some(h) = handle {
             s.push_frame(FRAMEWORK_MODULE, "Wdf01000!FxRegKey::Close");
             let owner = HandleOwner::FrameworkKey { key: key as u64, driver };
@@ -140,7 +142,7 @@ fn open_in(
     let base = if parent.is_null() {
         None
     } else {
-        let (handle, serial, _) = key_state(s, routine, parent)?;
+        let (handle, serial) = key_handle(s, routine, parent)?;
         // ZwOpenKey relative to the parent's raw handle (F12): a handle the
         // driver already closed is an invalid RootDirectory.
         match handle.and_then(|h| s.kernel.handles.get(h).filter(|e| e.serial == serial)) {
@@ -165,13 +167,21 @@ fn open_driver_key_in(
     through_service_key: bool,
     attributes: objects::Attributes,
 ) -> Result<(u64, bool), NTSTATUS> {
-    let (service, image) = driver_service(s, routine, driver)?;
+    let (service, service_node, image) = driver_service(s, routine, driver)?;
     new_key_object(s, image, attributes, |s, owner| {
         if !through_service_key {
             s.push_frame(KERNEL_MODULE, "nt!IoOpenDriverRegistryKey");
             // The subkey below the service key (the same path, resolved
-            // from the service key's node when it exists).
-            let r = match s.kernel.registry.lookup(None, &service) {
+            // from the service key's node when it exists). The node of the
+            // load, while it is not deleted, is the node the path names: a
+            // live key keeps its path (keys are never renamed or moved, and
+            // a key with subkeys cannot be deleted).
+            let registry = &s.kernel.registry;
+            let node = match service_node.filter(|&n| !registry.node(n).deleted) {
+                Some(n) => Ok(n),
+                None => registry.lookup(None, &service),
+            };
+            let r = match node {
                 Ok(node) => s.open_key_handle(owner, Some(node), subkey, access, Some(false), false),
                 Err(_) => {
                     let path = format!(r"{service}\{subkey}");
@@ -207,15 +217,31 @@ fn open_devnode_key_in(
 ) -> Result<(u64, bool), NTSTATUS> {
     let which = key_type & !crate::abi::PLUGPLAY_REGKEY_CURRENT_HWPROFILE;
     let node = s.framework.devnodes.get(devnode).ok_or(crate::abi::STATUS_INVALID_DEVICE_STATE)?;
-    let path = match which {
-        crate::abi::PLUGPLAY_REGKEY_DEVICE => node.hardware_key(),
-        crate::abi::PLUGPLAY_REGKEY_DRIVER => node.software_key(),
+    let slot = match which {
+        crate::abi::PLUGPLAY_REGKEY_DEVICE => 0,
+        crate::abi::PLUGPLAY_REGKEY_DRIVER => 1,
         _ => return Err(crate::abi::STATUS_INVALID_PARAMETER),
     };
-    let _ = s.kernel.registry.create_path(&path);
+    let key = &node.keys[slot];
+    let path = key.path.clone();
+    // The node the path resolved to last time, while it is not deleted: a
+    // live key keeps its path (keys are never renamed or moved, and a key
+    // with subkeys cannot be deleted), so it is the node the path names now.
+    let registry = &mut s.kernel.registry;
+    let known = key.node.filter(|&n| !registry.node(n).deleted);
+    let base = known.or_else(|| {
+        let created = registry.create_path(&path).ok();
+        s.framework.devnodes[devnode].keys[slot].node = created;
+        created
+    });
+    // Opened by the path, or — the same key — relative to its node.
+    let (base, name) = match base {
+        Some(n) => (Some(n), ""),
+        None => (None, path.as_str()),
+    };
     let image = s.caller_image();
     s.push_frame(KERNEL_MODULE, "nt!IoOpenDeviceRegistryKey");
-    let r = new_key_object(s, image, attributes, |s, owner| s.open_key_handle(owner, None, &path, access, None, false));
+    let r = new_key_object(s, image, attributes, |s, owner| s.open_key_handle(owner, base, name, access, None, false));
     s.pop_frame();
     r
 }
@@ -223,7 +249,7 @@ fn open_devnode_key_in(
 /// `WdfRegistryWdmGetHandle`: `m_Key` itself — no duplicate, no reference;
 /// the key object still owns it (F6). 0 once the key was closed.
 pub(crate) fn wdm_handle(key: WDFKEY) -> u64 {
-    with_state(|s| key_state(s, Routine::WdfRegistryWdmGetHandle, key).ok().and_then(|(h, _, _)| h))
+    with_state(|s| key_handle(s, Routine::WdfRegistryWdmGetHandle, key).ok().and_then(|(h, _)| h))
         .flatten()
         .unwrap_or(0)
 }
