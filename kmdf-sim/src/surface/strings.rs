@@ -17,7 +17,8 @@ pub(crate) unsafe fn read_unicode(us: *const UNICODE_STRING) -> Result<String, N
     }
     // SAFETY: the caller guarantees `Length` readable bytes at `Buffer` (checked non-null).
     let units = unsafe { std::slice::from_raw_parts(s.Buffer, usize::from(s.Length / 2)) };
-    if units.iter().all(|&u| u < 0x80) {
+    // Every unit at once (no early exit, so the check runs many units a step).
+    if units.iter().fold(0, |all, &u| all | u) < 0x80 {
         // ASCII (every name a driver of this kind passes): one byte per unit.
         let bytes: Vec<u8> = units.iter().map(|&u| u as u8).collect();
         // SAFETY: every byte is below 0x80 (checked above): ASCII is UTF-8.

@@ -16,26 +16,51 @@ use std::hash::{BuildHasherDefault, Hasher};
 /// cache whatever paths a run uses).
 const RESOLVED_KEPT: usize = 4096;
 
-/// Hashes a path eight bytes at a time (paths are trusted, short keys of an
-/// in-process cache; no flooding to resist).
+/// Hashes a path by its length and a few eight-byte words of it — the
+/// first, one from the middle and the last sixteen bytes — so a long path
+/// costs no more than a short one (paths are trusted, short keys of an
+/// in-process cache; no flooding to resist; paths that share those bytes
+/// and their length only share a bucket, the map compares whole keys).
 #[derive(Default)]
 struct PathHasher(u64);
+
+impl PathHasher {
+    #[inline]
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517C_C1B7_2722_0A95);
+    }
+}
 
 impl Hasher for PathHasher {
     fn finish(&self) -> u64 {
         self.0
     }
 
+    #[inline]
     fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x517C_C1B7_2722_0A95);
+        let n = bytes.len();
+        let word = |at: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&bytes[at..at + 8]);
+            u64::from_le_bytes(w)
+        };
+        self.mix(n as u64);
+        if n >= 16 {
+            self.mix(word(0));
+            self.mix(word(n / 2 - 4));
+            self.mix(word(n - 16));
+            self.mix(word(n - 8));
+        } else if n >= 8 {
+            self.mix(word(0));
+            self.mix(word(n - 8));
+        } else {
+            self.mix(bytes.iter().fold(0, |w, &b| (w << 8) | u64::from(b)));
         }
-        let mut word = [0u8; 8];
-        word[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-        self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x517C_C1B7_2722_0A95);
+    }
+
+    #[inline]
+    fn write_u8(&mut self, byte: u8) {
+        self.mix(u64::from(byte));
     }
 }
 
