@@ -361,7 +361,7 @@ impl HandleTable {
     }
 
     /// Appends to a slot's bounded history.
-    #[inline]
+    #[inline(always)]
     fn remember(&mut self, index: u32, record: Record) {
         if let Some(h) = self.history.get_mut(index as usize) {
             h.push(record);

@@ -127,8 +127,9 @@ fn fold(name: &str) -> String {
     name.to_ascii_lowercase()
 }
 
-/// Names up to this many bytes are folded on the stack.
-const FOLD_BUFFER: usize = 256;
+/// Names up to this many bytes are folded on the stack (value names and
+/// path components are short).
+const FOLD_BUFFER: usize = 64;
 
 /// Runs `f` on `name` folded to lower case, without allocating unless the
 /// name has upper-case letters and is longer than FOLD_BUFFER bytes.
@@ -140,10 +141,12 @@ fn with_folded<R>(name: &str, f: impl FnOnce(&str) -> R) -> R {
     if let Some(out) = buffer.get_mut(..name.len()) {
         out.copy_from_slice(name.as_bytes());
         out.make_ascii_lowercase();
-        // ASCII case folding leaves every multi-byte sequence as it was.
-        if let Ok(folded) = std::str::from_utf8(out) {
-            return f(folded);
-        }
+        // SAFETY: `out` is the UTF-8 of `name` with ASCII letters lowered:
+        // ASCII case folding changes only bytes below 0x80 into bytes below
+        // 0x80 and leaves every multi-byte sequence as it was, so it is
+        // still UTF-8.
+        let folded = unsafe { std::str::from_utf8_unchecked(out) };
+        return f(folded);
     }
     f(&fold(name))
 }
