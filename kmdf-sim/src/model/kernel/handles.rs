@@ -312,6 +312,8 @@ impl HandleTable {
         (index != 0).then_some(index)
     }
 
+    #[cold]
+    #[inline(never)]
     fn grow(&mut self) {
         let start = self.slots.len() as u32;
         for index in start..start + PAGE_ENTRIES {
@@ -499,85 +501,107 @@ impl State {
                     .note(|| RegistryAccess::Close { path: self.kernel.registry.path_of(info.object) });
                 let stale = expected_serial.is_some_and(|s| s != info.serial);
                 if stale || info.owner != closer {
-                    let kind =
-                        if stale { ViolationKind::StaleCloseReusedSlot } else { ViolationKind::ClosedForeignHandle };
-                    let outcome = if stale {
-                        "the victim's handle was closed silently (docs/facts.md#f67: slot reused by an unprotected handle)"
-                    } else {
-                        "closed; its owner will close the same value again later"
-                    };
-                    self.kernel.violations.push(OwnershipViolation {
-                        kind,
-                        handle: value,
-                        closer: closer.clone(),
-                        victim: Some(info.owner),
-                        outcome: outcome.into(),
-                        seq,
-                    });
+                    self.closed_someone_elses(value, closer, info.owner, stale, seq);
                 }
                 crate::abi::STATUS_SUCCESS
             }
-            CloseOutcome::Protected(info) => {
-                // F67b: a protected handle closed from kernel mode bug-checks
-                // 0x93 {h, 0, 0, 0} (F41, the report's shape); Arg1 stripped (F68).
-                let stale = expected_serial.is_some_and(|s| s != info.serial);
-                let outcome = "bug check 0x93 (protected handle closed)".to_string();
-                if stale || info.owner != closer {
-                    let kind =
-                        if stale { ViolationKind::StaleCloseReusedSlot } else { ViolationKind::ClosedForeignHandle };
-                    self.kernel.violations.push(OwnershipViolation {
-                        kind,
-                        handle: value,
-                        closer: closer.clone(),
-                        victim: Some(info.owner.clone()),
-                        outcome: outcome.clone(),
-                        seq,
-                    });
-                }
-                self.kernel.handles.record_bad_close(
-                    value,
-                    &closer,
-                    format!("slot held by protected handle of {}; {outcome}", info.owner),
-                    seq,
-                    self.site(),
-                );
-                let cause = self.root_cause_for(value, &closer);
-                self.with_service_frames(|s| {
-                    s.bug_check(BugCheck::invalid_kernel_handle(value, true), Some(value), cause);
-                });
-                crate::abi::STATUS_HANDLE_NOT_CLOSABLE
-            }
-            CloseOutcome::Invalid => {
-                // F67a: free slot → STATUS_INVALID_HANDLE, unless a kernel
-                // debugger is on and the caller's process has a PEB (F42), or
-                // Driver Verifier's misc checks force the bug check (F67c).
-                let fatal = (self.settings.kernel_debugger && self.kernel.process.has_peb)
-                    || self.settings.verifier_misc_checks;
-                let outcome = if fatal {
-                    "bug check 0x93 (invalid handle closed)".to_string()
-                } else {
-                    "STATUS_INVALID_HANDLE returned (silent unless a debugger or Driver Verifier is on, docs/facts.md#f67)"
-                        .to_string()
-                };
-                self.kernel.violations.push(OwnershipViolation {
-                    kind: ViolationKind::StaleCloseFreeSlot,
-                    handle: value,
-                    closer: closer.clone(),
-                    victim: None,
-                    outcome: outcome.clone(),
-                    seq,
-                });
-                let site = self.site();
-                self.kernel.handles.record_bad_close(value, &closer, format!("no open handle; {outcome}"), seq, site);
-                if fatal {
-                    let cause = self.root_cause_for(value, &closer);
-                    self.with_service_frames(|s| {
-                        s.bug_check(BugCheck::invalid_kernel_handle(value, false), Some(value), cause);
-                    });
-                }
-                crate::abi::STATUS_INVALID_HANDLE
-            }
+            CloseOutcome::Protected(info) => self.close_protected(value, closer, expected_serial, info, seq),
+            CloseOutcome::Invalid => self.close_invalid(value, closer, seq),
         }
+    }
+
+    /// A close that closed a handle its closer did not own: the slot was
+    /// reused (`stale`, F67) or the handle is another component's.
+    #[cold]
+    #[inline(never)]
+    fn closed_someone_elses(&mut self, value: u64, closer: HandleOwner, victim: HandleOwner, stale: bool, seq: u64) {
+        let kind = if stale { ViolationKind::StaleCloseReusedSlot } else { ViolationKind::ClosedForeignHandle };
+        let outcome = if stale {
+            "the victim's handle was closed silently (docs/facts.md#f67: slot reused by an unprotected handle)"
+        } else {
+            "closed; its owner will close the same value again later"
+        };
+        self.kernel.violations.push(OwnershipViolation {
+            kind,
+            handle: value,
+            closer,
+            victim: Some(victim),
+            outcome: outcome.into(),
+            seq,
+        });
+    }
+
+    /// A close of a protected handle (F67b): bug check 0x93 {h, 0, 0, 0}
+    /// from kernel mode (F41, the report's shape); Arg1 stripped (F68).
+    #[cold]
+    #[inline(never)]
+    fn close_protected(
+        &mut self,
+        value: u64,
+        closer: HandleOwner,
+        expected_serial: Option<u64>,
+        info: HandleEntryInfo,
+        seq: u64,
+    ) -> NTSTATUS {
+        let stale = expected_serial.is_some_and(|s| s != info.serial);
+        let outcome = "bug check 0x93 (protected handle closed)".to_string();
+        if stale || info.owner != closer {
+            let kind = if stale { ViolationKind::StaleCloseReusedSlot } else { ViolationKind::ClosedForeignHandle };
+            self.kernel.violations.push(OwnershipViolation {
+                kind,
+                handle: value,
+                closer: closer.clone(),
+                victim: Some(info.owner.clone()),
+                outcome: outcome.clone(),
+                seq,
+            });
+        }
+        self.kernel.handles.record_bad_close(
+            value,
+            &closer,
+            format!("slot held by protected handle of {}; {outcome}", info.owner),
+            seq,
+            self.site(),
+        );
+        let cause = self.root_cause_for(value, &closer);
+        self.with_service_frames(|s| {
+            s.bug_check(BugCheck::invalid_kernel_handle(value, true), Some(value), cause);
+        });
+        crate::abi::STATUS_HANDLE_NOT_CLOSABLE
+    }
+
+    /// A close of a value that names no live handle (F67a): free slot →
+    /// STATUS_INVALID_HANDLE, unless a kernel debugger is on and the
+    /// caller's process has a PEB (F42), or Driver Verifier's misc checks
+    /// force the bug check (F67c).
+    #[cold]
+    #[inline(never)]
+    fn close_invalid(&mut self, value: u64, closer: HandleOwner, seq: u64) -> NTSTATUS {
+        let fatal =
+            (self.settings.kernel_debugger && self.kernel.process.has_peb) || self.settings.verifier_misc_checks;
+        let outcome = if fatal {
+            "bug check 0x93 (invalid handle closed)".to_string()
+        } else {
+            "STATUS_INVALID_HANDLE returned (silent unless a debugger or Driver Verifier is on, docs/facts.md#f67)"
+                .to_string()
+        };
+        self.kernel.violations.push(OwnershipViolation {
+            kind: ViolationKind::StaleCloseFreeSlot,
+            handle: value,
+            closer: closer.clone(),
+            victim: None,
+            outcome: outcome.clone(),
+            seq,
+        });
+        let site = self.site();
+        self.kernel.handles.record_bad_close(value, &closer, format!("no open handle; {outcome}"), seq, site);
+        if fatal {
+            let cause = self.root_cause_for(value, &closer);
+            self.with_service_frames(|s| {
+                s.bug_check(BugCheck::invalid_kernel_handle(value, false), Some(value), cause);
+            });
+        }
+        crate::abi::STATUS_INVALID_HANDLE
     }
 
     /// Runs `f` with the frames ZwClose enters the kernel through on the

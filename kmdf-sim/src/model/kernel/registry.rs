@@ -206,6 +206,14 @@ impl Registry {
         if let Some(found) = self.resolved.borrow().get(name).and_then(|r| r.iter().find(|(b, _)| *b == base)) {
             return Ok(found.1);
         }
+        self.resolve(base, name)
+    }
+
+    /// [`Registry::lookup`] of a path it has not resolved yet: walked, and
+    /// remembered when it resolves.
+    #[cold]
+    #[inline(never)]
+    fn resolve(&self, base: Option<usize>, name: &str) -> Result<usize, PathError> {
         let node = self.walk(base, name)?;
         let mut resolved = self.resolved.borrow_mut();
         if resolved.len() >= RESOLVED_KEPT {
@@ -610,6 +618,11 @@ impl State {
 /// KEY_WRITE, GENERIC_EXECUTE = KEY_EXECUTE, GENERIC_ALL = KEY_ALL_ACCESS).
 fn map_generic_key_access(access: u32) -> u32 {
     const GENERIC_EXECUTE: u32 = 0x2000_0000;
+    if access & (crate::abi::GENERIC_READ | crate::abi::GENERIC_WRITE | GENERIC_EXECUTE | crate::abi::GENERIC_ALL) == 0
+    {
+        // No generic right to map (the usual KEY_* masks).
+        return access;
+    }
     let mut mapped =
         access & !(crate::abi::GENERIC_READ | crate::abi::GENERIC_WRITE | GENERIC_EXECUTE | crate::abi::GENERIC_ALL);
     for (generic, specific) in [

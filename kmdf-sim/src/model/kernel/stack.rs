@@ -208,33 +208,38 @@ impl FrameNames {
     }
 
     /// The entry for `image` and `name`, made (and remembered) if needed.
+    #[inline]
     fn entry(&mut self, image: &str, name: &str) -> &FrameNameEntry {
         let index = Self::set_of(image, name);
         let set = &mut self.sets[index];
-        if let Some(way) = set.iter().position(|e| e.as_ref().is_some_and(|e| e.is_for(image, name))) {
-            if way > 0 {
-                set[..=way].rotate_right(1);
-            }
-        } else {
-            // An image text some entry already holds is shared, not copied
-            // again (so most lookups find the image by its address).
-            let held =
-                self.sets.iter().flatten().flatten().find(|e| e.image.as_str() == image).map(|e| e.image.clone());
-            let module = image.strip_suffix(".sys").unwrap_or(image);
-            let (driver, kernel) = classify(image);
-            let made = FrameNameEntry {
-                image: held.unwrap_or_else(|| Name::copy_of(image)),
-                name_at: name.as_ptr() as usize,
-                name_len: name.len(),
-                symbol: Name::from(format!("{module}!{name}")),
-                driver,
-                kernel,
-            };
-            let set = &mut self.sets[index];
-            set.rotate_right(1);
-            set[0] = Some(made);
+        match set.iter().position(|e| e.as_ref().is_some_and(|e| e.is_for(image, name))) {
+            Some(way) if way > 0 => set[..=way].rotate_right(1),
+            Some(_) => {}
+            None => self.make(index, image, name),
         }
         self.sets[index][0].as_ref().expect("the entry just found or made is first in its set")
+    }
+
+    /// Makes the entry for `image` and `name`, first in set `index`.
+    #[cold]
+    #[inline(never)]
+    fn make(&mut self, index: usize, image: &str, name: &str) {
+        // An image text some entry already holds is shared, not copied
+        // again (so most lookups find the image by its address).
+        let held = self.sets.iter().flatten().flatten().find(|e| e.image.as_str() == image).map(|e| e.image.clone());
+        let module = image.strip_suffix(".sys").unwrap_or(image);
+        let (driver, kernel) = classify(image);
+        let made = FrameNameEntry {
+            image: held.unwrap_or_else(|| Name::copy_of(image)),
+            name_at: name.as_ptr() as usize,
+            name_len: name.len(),
+            symbol: Name::from(format!("{module}!{name}")),
+            driver,
+            kernel,
+        };
+        let set = &mut self.sets[index];
+        set.rotate_right(1);
+        set[0] = Some(made);
     }
 }
 
