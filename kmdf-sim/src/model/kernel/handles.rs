@@ -159,6 +159,95 @@ pub struct HandleEntryInfo {
     pub object: usize,
 }
 
+/// What a [`Record`] is: [`HandleEventKind`] without its texts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RecordKind {
+    Opened { protected: bool },
+    Closed,
+    BadClose,
+}
+
+/// One event of a slot's history as the table keeps it: flat, its texts
+/// shared ([`Name`]), the slot index implied by the history it is in; made
+/// into a [`HandleEvent`] only when asked for ([`HandleTable::history_of`]).
+///
+/// # Invariants
+/// `actor` and `key` are [`Record::actor_of`] of the owner (Opened) or the
+/// closer (Closed, BadClose); `detail` is the key's path (Opened), the
+/// outcome (BadClose) or empty (Closed); `tag` is the handle value's two
+/// low bits as the closer passed them (F43), 0 for Opened and Closed.
+#[derive(Debug, Clone)]
+struct Record {
+    seq: u64,
+    /// `Some(WDFKEY)`: the actor is [`HandleOwner::FrameworkKey`] with
+    /// `actor` as the driver; `None`: [`HandleOwner::Component`] `actor`.
+    key: Option<u64>,
+    actor: Name,
+    site: Name,
+    detail: Name,
+    kind: RecordKind,
+    tag: u8,
+}
+
+impl Record {
+    /// A [`HandleOwner`] as a record keeps it.
+    #[inline]
+    fn actor_of(owner: &HandleOwner) -> (Name, Option<u64>) {
+        match owner {
+            HandleOwner::Component(name) => (name.clone(), None),
+            HandleOwner::FrameworkKey { key, driver } => (driver.clone(), Some(*key)),
+        }
+    }
+
+    /// The event this record keeps, for the slot `index`.
+    fn event(&self, index: u32) -> HandleEvent {
+        let actor = match self.key {
+            None => HandleOwner::Component(self.actor.clone()),
+            Some(key) => HandleOwner::FrameworkKey { key, driver: self.actor.clone() },
+        };
+        let kind = match self.kind {
+            RecordKind::Opened { protected } => {
+                HandleEventKind::Opened { owner: actor, object: self.detail.clone(), protected }
+            }
+            RecordKind::Closed => HandleEventKind::Closed { by: actor },
+            RecordKind::BadClose => HandleEventKind::BadClose { by: actor, outcome: self.detail.to_string() },
+        };
+        let handle = HandleTable::value_of(index) | u64::from(self.tag);
+        HandleEvent { seq: self.seq, handle, kind, site: self.site.clone() }
+    }
+}
+
+/// A slot's most recent [`HISTORY_PER_SLOT`] records, kept in place: once
+/// full, each new record takes the oldest one's place.
+///
+/// # Invariants
+/// `records.len() <= HISTORY_PER_SLOT`; `oldest < HISTORY_PER_SLOT`, and it
+/// is 0 until `records` is full; in order, the records are
+/// `records[oldest..]` then `records[..oldest]`.
+#[derive(Debug, Default)]
+struct SlotHistory {
+    records: Vec<Record>,
+    oldest: usize,
+}
+
+impl SlotHistory {
+    #[inline]
+    fn push(&mut self, record: Record) {
+        if self.records.len() < HISTORY_PER_SLOT {
+            self.records.push(record);
+        } else {
+            self.records[self.oldest] = record;
+            self.oldest = (self.oldest + 1) % HISTORY_PER_SLOT;
+        }
+    }
+
+    /// The records, oldest first.
+    fn in_order(&self) -> impl Iterator<Item = &Record> {
+        let (newer, older) = self.records.split_at(self.oldest);
+        older.iter().chain(newer)
+    }
+}
+
 #[derive(Debug, Clone)]
 enum Slot {
     Free,
@@ -176,7 +265,7 @@ pub struct HandleTable {
     /// Batched-LIFO second list: freed entries wait here (F46).
     last_free: Vec<u32>,
     /// Per slot, its most recent events (at most HISTORY_PER_SLOT).
-    history: Vec<VecDeque<HandleEvent>>,
+    history: Vec<SlotHistory>,
     /// Live entries a component other than the kernel owns (see
     /// [`HandleTable::component_handles_live`]).
     component_live: usize,
@@ -184,7 +273,8 @@ pub struct HandleTable {
 
 /// Whether an entry counts in `component_live`.
 fn component_owned(owner: &HandleOwner) -> bool {
-    matches!(owner, HandleOwner::Component(name) if name != crate::model::KERNEL_MODULE)
+    matches!(owner, HandleOwner::Component(name)
+        if !std::ptr::eq(name.as_str(), crate::model::KERNEL_MODULE) && name != crate::model::KERNEL_MODULE)
 }
 
 impl HandleTable {
@@ -195,7 +285,7 @@ impl HandleTable {
             slots: vec![Slot::Free],
             first_free: VecDeque::new(),
             last_free: Vec::new(),
-            history: vec![VecDeque::new()],
+            history: vec![SlotHistory::default()],
             component_live: 0,
         }
     }
@@ -222,11 +312,13 @@ impl HandleTable {
         (index != 0).then_some(index)
     }
 
+    #[cold]
+    #[inline(never)]
     fn grow(&mut self) {
         let start = self.slots.len() as u32;
         for index in start..start + PAGE_ENTRIES {
             self.slots.push(Slot::Free);
-            self.history.push(VecDeque::new());
+            self.history.push(SlotHistory::default());
             if self.policy != ReusePolicy::Lifo {
                 // A fresh page chains its entries in ascending order (F46).
                 self.first_free.push_back(index);
@@ -271,25 +363,30 @@ impl HandleTable {
     }
 
     /// Appends to a slot's bounded history.
-    fn remember(&mut self, index: u32, event: HandleEvent) {
+    #[inline(always)]
+    fn remember(&mut self, index: u32, record: Record) {
         if let Some(h) = self.history.get_mut(index as usize) {
-            if h.len() == HISTORY_PER_SLOT {
-                h.pop_front();
-            }
-            h.push_back(event);
+            h.push(record);
         }
     }
 
     /// Hands out a slot for `entry`; returns the kernel handle value.
     pub fn insert(&mut self, entry: HandleEntry, object_path: Name, seq: u64, site: Name) -> u64 {
         let index = self.take_free_index();
-        let value = Self::value_of(index);
-        let kind =
-            HandleEventKind::Opened { owner: entry.owner.clone(), object: object_path, protected: entry.protected };
-        self.remember(index, HandleEvent { seq, handle: value, kind, site });
+        let (actor, key) = Record::actor_of(&entry.owner);
+        let record = Record {
+            seq,
+            key,
+            actor,
+            site,
+            detail: object_path,
+            kind: RecordKind::Opened { protected: entry.protected },
+            tag: 0,
+        };
+        self.remember(index, record);
         self.component_live += usize::from(component_owned(&entry.owner));
         self.slots[index as usize] = Slot::Used(entry);
-        value
+        Self::value_of(index)
     }
 
     /// The live entry behind a handle value.
@@ -327,16 +424,23 @@ impl HandleTable {
             ReusePolicy::Fifo => self.first_free.push_back(index),
             ReusePolicy::Never => {}
         }
-        let kind = HandleEventKind::Closed { by: by.clone() };
-        self.remember(index, HandleEvent { seq, handle: Self::value_of(index), kind, site });
+        let (actor, key) = Record::actor_of(by);
+        self.remember(
+            index,
+            Record { seq, key, actor, site, detail: Name::default(), kind: RecordKind::Closed, tag: 0 },
+        );
         CloseOutcome::Closed(info)
     }
 
     /// Records a close that did not close what its caller meant to close.
     pub fn record_bad_close(&mut self, value: u64, by: &HandleOwner, outcome: String, seq: u64, site: Name) {
         if let Some(index) = Self::index_of(value) {
-            let kind = HandleEventKind::BadClose { by: by.clone(), outcome };
-            self.remember(index, HandleEvent { seq, handle: value, kind, site });
+            let (actor, key) = Record::actor_of(by);
+            let tag = (value & 3) as u8;
+            self.remember(
+                index,
+                Record { seq, key, actor, site, detail: outcome.into(), kind: RecordKind::BadClose, tag },
+            );
         }
     }
 
@@ -356,7 +460,8 @@ impl HandleTable {
     /// The history of the slot a handle value names (all its occupants).
     pub fn history_of(&self, value: u64) -> Vec<HandleEvent> {
         let Some(index) = Self::index_of(value) else { return Vec::new() };
-        self.history.get(index as usize).map(|h| h.iter().cloned().collect()).unwrap_or_default()
+        let Some(h) = self.history.get(index as usize) else { return Vec::new() };
+        h.in_order().map(|r| r.event(index)).collect()
     }
 
     /// Whether any live handle is owned by a component other than the
@@ -384,13 +489,11 @@ impl State {
         if let Some(status) = self.close_file_handle(value) {
             return status;
         }
-        // ZwClose enters the kernel through the system-service stub; these are
-        // the frames the reported crash shows under KeBugCheckEx (F41).
-        self.push_frame(KERNEL_MODULE, "nt!KiServiceLinkage");
-        self.push_frame(KERNEL_MODULE, "nt!KiSystemServiceCopyEnd");
         let seq = self.next_seq();
-        let outcome = self.kernel.handles.close(value, &closer, seq, self.site());
-        let status = match outcome {
+        // The acting frame: the kernel's own frames below are skipped.
+        let site = self.site();
+        let outcome = self.kernel.handles.close(value, &closer, seq, site);
+        match outcome {
             CloseOutcome::Closed(info) => {
                 self.kernel
                     .registry
@@ -398,84 +501,120 @@ impl State {
                     .note(|| RegistryAccess::Close { path: self.kernel.registry.path_of(info.object) });
                 let stale = expected_serial.is_some_and(|s| s != info.serial);
                 if stale || info.owner != closer {
-                    let kind =
-                        if stale { ViolationKind::StaleCloseReusedSlot } else { ViolationKind::ClosedForeignHandle };
-                    let outcome = if stale {
-                        "the victim's handle was closed silently (docs/facts.md#f67: slot reused by an unprotected handle)"
-                    } else {
-                        "closed; its owner will close the same value again later"
-                    };
-                    self.kernel.violations.push(OwnershipViolation {
-                        kind,
-                        handle: value,
-                        closer: closer.clone(),
-                        victim: Some(info.owner),
-                        outcome: outcome.into(),
-                        seq,
-                    });
+                    self.closed_someone_elses(value, closer, info.owner, stale, seq);
                 }
                 crate::abi::STATUS_SUCCESS
             }
-            CloseOutcome::Protected(info) => {
-                // F67b: a protected handle closed from kernel mode bug-checks
-                // 0x93 {h, 0, 0, 0} (F41, the report's shape); Arg1 stripped (F68).
-                let stale = expected_serial.is_some_and(|s| s != info.serial);
-                let outcome = "bug check 0x93 (protected handle closed)".to_string();
-                if stale || info.owner != closer {
-                    let kind =
-                        if stale { ViolationKind::StaleCloseReusedSlot } else { ViolationKind::ClosedForeignHandle };
-                    self.kernel.violations.push(OwnershipViolation {
-                        kind,
-                        handle: value,
-                        closer: closer.clone(),
-                        victim: Some(info.owner.clone()),
-                        outcome: outcome.clone(),
-                        seq,
-                    });
-                }
-                self.kernel.handles.record_bad_close(
-                    value,
-                    &closer,
-                    format!("slot held by protected handle of {}; {outcome}", info.owner),
-                    seq,
-                    self.site(),
-                );
-                let cause = self.root_cause_for(value, &closer);
-                self.bug_check(BugCheck::invalid_kernel_handle(value, true), Some(value), cause);
-                crate::abi::STATUS_HANDLE_NOT_CLOSABLE
-            }
-            CloseOutcome::Invalid => {
-                // F67a: free slot → STATUS_INVALID_HANDLE, unless a kernel
-                // debugger is on and the caller's process has a PEB (F42), or
-                // Driver Verifier's misc checks force the bug check (F67c).
-                let fatal = (self.settings.kernel_debugger && self.kernel.process.has_peb)
-                    || self.settings.verifier_misc_checks;
-                let outcome = if fatal {
-                    "bug check 0x93 (invalid handle closed)".to_string()
-                } else {
-                    "STATUS_INVALID_HANDLE returned (silent unless a debugger or Driver Verifier is on, docs/facts.md#f67)"
-                        .to_string()
-                };
-                self.kernel.violations.push(OwnershipViolation {
-                    kind: ViolationKind::StaleCloseFreeSlot,
-                    handle: value,
-                    closer: closer.clone(),
-                    victim: None,
-                    outcome: outcome.clone(),
-                    seq,
-                });
-                let site = self.site();
-                self.kernel.handles.record_bad_close(value, &closer, format!("no open handle; {outcome}"), seq, site);
-                if fatal {
-                    let cause = self.root_cause_for(value, &closer);
-                    self.bug_check(BugCheck::invalid_kernel_handle(value, false), Some(value), cause);
-                }
-                crate::abi::STATUS_INVALID_HANDLE
-            }
+            CloseOutcome::Protected(info) => self.close_protected(value, closer, expected_serial, info, seq),
+            CloseOutcome::Invalid => self.close_invalid(value, closer, seq),
+        }
+    }
+
+    /// A close that closed a handle its closer did not own: the slot was
+    /// reused (`stale`, F67) or the handle is another component's.
+    #[cold]
+    #[inline(never)]
+    fn closed_someone_elses(&mut self, value: u64, closer: HandleOwner, victim: HandleOwner, stale: bool, seq: u64) {
+        let kind = if stale { ViolationKind::StaleCloseReusedSlot } else { ViolationKind::ClosedForeignHandle };
+        let outcome = if stale {
+            "the victim's handle was closed silently (docs/facts.md#f67: slot reused by an unprotected handle)"
+        } else {
+            "closed; its owner will close the same value again later"
         };
+        self.kernel.violations.push(OwnershipViolation {
+            kind,
+            handle: value,
+            closer,
+            victim: Some(victim),
+            outcome: outcome.into(),
+            seq,
+        });
+    }
+
+    /// A close of a protected handle (F67b): bug check 0x93 {h, 0, 0, 0}
+    /// from kernel mode (F41, the report's shape); Arg1 stripped (F68).
+    #[cold]
+    #[inline(never)]
+    fn close_protected(
+        &mut self,
+        value: u64,
+        closer: HandleOwner,
+        expected_serial: Option<u64>,
+        info: HandleEntryInfo,
+        seq: u64,
+    ) -> NTSTATUS {
+        let stale = expected_serial.is_some_and(|s| s != info.serial);
+        let outcome = "bug check 0x93 (protected handle closed)".to_string();
+        if stale || info.owner != closer {
+            let kind = if stale { ViolationKind::StaleCloseReusedSlot } else { ViolationKind::ClosedForeignHandle };
+            self.kernel.violations.push(OwnershipViolation {
+                kind,
+                handle: value,
+                closer: closer.clone(),
+                victim: Some(info.owner.clone()),
+                outcome: outcome.clone(),
+                seq,
+            });
+        }
+        self.kernel.handles.record_bad_close(
+            value,
+            &closer,
+            format!("slot held by protected handle of {}; {outcome}", info.owner),
+            seq,
+            self.site(),
+        );
+        let cause = self.root_cause_for(value, &closer);
+        self.with_service_frames(|s| {
+            s.bug_check(BugCheck::invalid_kernel_handle(value, true), Some(value), cause);
+        });
+        crate::abi::STATUS_HANDLE_NOT_CLOSABLE
+    }
+
+    /// A close of a value that names no live handle (F67a): free slot →
+    /// STATUS_INVALID_HANDLE, unless a kernel debugger is on and the
+    /// caller's process has a PEB (F42), or Driver Verifier's misc checks
+    /// force the bug check (F67c).
+    #[cold]
+    #[inline(never)]
+    fn close_invalid(&mut self, value: u64, closer: HandleOwner, seq: u64) -> NTSTATUS {
+        let fatal =
+            (self.settings.kernel_debugger && self.kernel.process.has_peb) || self.settings.verifier_misc_checks;
+        let outcome = if fatal {
+            "bug check 0x93 (invalid handle closed)".to_string()
+        } else {
+            "STATUS_INVALID_HANDLE returned (silent unless a debugger or Driver Verifier is on, docs/facts.md#f67)"
+                .to_string()
+        };
+        self.kernel.violations.push(OwnershipViolation {
+            kind: ViolationKind::StaleCloseFreeSlot,
+            handle: value,
+            closer: closer.clone(),
+            victim: None,
+            outcome: outcome.clone(),
+            seq,
+        });
+        let site = self.site();
+        self.kernel.handles.record_bad_close(value, &closer, format!("no open handle; {outcome}"), seq, site);
+        if fatal {
+            let cause = self.root_cause_for(value, &closer);
+            self.with_service_frames(|s| {
+                s.bug_check(BugCheck::invalid_kernel_handle(value, false), Some(value), cause);
+            });
+        }
+        crate::abi::STATUS_INVALID_HANDLE
+    }
+
+    /// Runs `f` with the frames ZwClose enters the kernel through on the
+    /// stack — the system-service stub, which the reported crash shows
+    /// under KeBugCheckEx (F41). Only a bug check reads them (every other
+    /// record of a close names the acting frame below them, [`State::site`]),
+    /// so they are pushed where one is raised.
+    fn with_service_frames(&mut self, f: impl FnOnce(&mut State)) {
+        self.push_frame(KERNEL_MODULE, "nt!KiServiceLinkage");
+        self.push_frame(KERNEL_MODULE, "nt!KiSystemServiceCopyEnd");
+        f(self);
         self.pop_frame();
         self.pop_frame();
-        status
     }
 
     /// Who closed `closer`'s handle before `closer` did, from the violations
@@ -602,6 +741,46 @@ mod tests {
         // Tag bits are ignored (F43).
         assert!(t.set_protected(a, false));
         assert!(matches!(t.close(a | 3, &owner, 4, Name::default()), CloseOutcome::Closed(_)));
+    }
+
+    #[test]
+    fn a_slot_keeps_its_last_events_in_order_with_their_texts() {
+        let mut t = HandleTable::new(ReusePolicy::Lifo);
+        let driver = Name::copy_of("d.sys");
+        let key = HandleOwner::FrameworkKey { key: 0x40, driver: driver.clone() };
+        let other = HandleOwner::Component("o.sys".into());
+        let mut expected = Vec::new();
+        let mut seq = 0;
+        let mut value = 0;
+        // 3 events a round, a number of rounds that wraps the history at
+        // other than its start.
+        for round in 0..(HISTORY_PER_SLOT as u64 + 5) {
+            seq += 1;
+            let path = Name::from(format!(r"\Registry\K{round}"));
+            let e = HandleEntry { object: 1, access: 2, protected: false, owner: key.clone(), serial: seq };
+            value = t.insert(e, path.clone(), seq, Name::from("d!Open"));
+            let opened = HandleEventKind::Opened { owner: key.clone(), object: path, protected: false };
+            expected.push(HandleEvent { seq, handle: value, kind: opened, site: "d!Open".into() });
+            seq += 1;
+            // A close by someone else, through a tagged value (F43): the
+            // value is kept as passed.
+            t.record_bad_close(value | 1, &other, format!("bad {round}"), seq, "o!Close".into());
+            let bad = HandleEventKind::BadClose { by: other.clone(), outcome: format!("bad {round}") };
+            expected.push(HandleEvent { seq, handle: value | 1, kind: bad, site: "o!Close".into() });
+            seq += 1;
+            assert!(matches!(t.close(value, &key, seq, "d!Close".into()), CloseOutcome::Closed(_)));
+            expected.push(HandleEvent {
+                seq,
+                handle: value,
+                kind: HandleEventKind::Closed { by: key.clone() },
+                site: "d!Close".into(),
+            });
+        }
+        let history = t.history_of(value | 3);
+        assert_eq!(history.len(), HISTORY_PER_SLOT, "bounded");
+        assert_eq!(history, expected[expected.len() - HISTORY_PER_SLOT..], "the last events, oldest first");
+        assert!(t.history_of(HandleTable::value_of(2)).is_empty(), "another slot has its own");
+        assert!(t.history_of(0x304).is_empty(), "not a kernel handle");
     }
 
     #[test]

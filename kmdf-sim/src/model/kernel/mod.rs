@@ -90,7 +90,7 @@ pub(crate) struct Kernel {
     /// The clock: 100-ns units since boot (see the framework's `timers`).
     pub clock: u64,
     /// Frame names of driver code: (image, `module!name`) by the texts'
-    /// addresses and lengths (see `State::frame_names`).
+    /// addresses (see `State::frame_names`).
     pub frame_names: FrameNames,
     /// Events, mutexes and critical regions the driver uses (F82).
     pub sync: sync::SyncObjects,

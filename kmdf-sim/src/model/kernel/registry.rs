@@ -16,26 +16,51 @@ use std::hash::{BuildHasherDefault, Hasher};
 /// cache whatever paths a run uses).
 const RESOLVED_KEPT: usize = 4096;
 
-/// Hashes a path eight bytes at a time (paths are trusted, short keys of an
-/// in-process cache; no flooding to resist).
+/// Hashes a path by its length and a few eight-byte words of it — the
+/// first, one from the middle and the last sixteen bytes — so a long path
+/// costs no more than a short one (paths are trusted, short keys of an
+/// in-process cache; no flooding to resist; paths that share those bytes
+/// and their length only share a bucket, the map compares whole keys).
 #[derive(Default)]
 struct PathHasher(u64);
+
+impl PathHasher {
+    #[inline]
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517C_C1B7_2722_0A95);
+    }
+}
 
 impl Hasher for PathHasher {
     fn finish(&self) -> u64 {
         self.0
     }
 
+    #[inline]
     fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x517C_C1B7_2722_0A95);
+        let n = bytes.len();
+        let word = |at: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&bytes[at..at + 8]);
+            u64::from_le_bytes(w)
+        };
+        self.mix(n as u64);
+        if n >= 16 {
+            self.mix(word(0));
+            self.mix(word(n / 2 - 4));
+            self.mix(word(n - 16));
+            self.mix(word(n - 8));
+        } else if n >= 8 {
+            self.mix(word(0));
+            self.mix(word(n - 8));
+        } else {
+            self.mix(bytes.iter().fold(0, |w, &b| (w << 8) | u64::from(b)));
         }
-        let mut word = [0u8; 8];
-        word[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-        self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x517C_C1B7_2722_0A95);
+    }
+
+    #[inline]
+    fn write_u8(&mut self, byte: u8) {
+        self.mix(u64::from(byte));
     }
 }
 
@@ -102,8 +127,9 @@ fn fold(name: &str) -> String {
     name.to_ascii_lowercase()
 }
 
-/// Names up to this many bytes are folded on the stack.
-const FOLD_BUFFER: usize = 256;
+/// Names up to this many bytes are folded on the stack (value names and
+/// path components are short).
+const FOLD_BUFFER: usize = 64;
 
 /// Runs `f` on `name` folded to lower case, without allocating unless the
 /// name has upper-case letters and is longer than FOLD_BUFFER bytes.
@@ -115,10 +141,12 @@ fn with_folded<R>(name: &str, f: impl FnOnce(&str) -> R) -> R {
     if let Some(out) = buffer.get_mut(..name.len()) {
         out.copy_from_slice(name.as_bytes());
         out.make_ascii_lowercase();
-        // ASCII case folding leaves every multi-byte sequence as it was.
-        if let Ok(folded) = std::str::from_utf8(out) {
-            return f(folded);
-        }
+        // SAFETY: `out` is the UTF-8 of `name` with ASCII letters lowered:
+        // ASCII case folding changes only bytes below 0x80 into bytes below
+        // 0x80 and leaves every multi-byte sequence as it was, so it is
+        // still UTF-8.
+        let folded = unsafe { std::str::from_utf8_unchecked(out) };
+        return f(folded);
     }
     f(&fold(name))
 }
@@ -178,6 +206,14 @@ impl Registry {
         if let Some(found) = self.resolved.borrow().get(name).and_then(|r| r.iter().find(|(b, _)| *b == base)) {
             return Ok(found.1);
         }
+        self.resolve(base, name)
+    }
+
+    /// [`Registry::lookup`] of a path it has not resolved yet: walked, and
+    /// remembered when it resolves.
+    #[cold]
+    #[inline(never)]
+    fn resolve(&self, base: Option<usize>, name: &str) -> Result<usize, PathError> {
         let node = self.walk(base, name)?;
         let mut resolved = self.resolved.borrow_mut();
         if resolved.len() >= RESOLVED_KEPT {
@@ -582,6 +618,11 @@ impl State {
 /// KEY_WRITE, GENERIC_EXECUTE = KEY_EXECUTE, GENERIC_ALL = KEY_ALL_ACCESS).
 fn map_generic_key_access(access: u32) -> u32 {
     const GENERIC_EXECUTE: u32 = 0x2000_0000;
+    if access & (crate::abi::GENERIC_READ | crate::abi::GENERIC_WRITE | GENERIC_EXECUTE | crate::abi::GENERIC_ALL) == 0
+    {
+        // No generic right to map (the usual KEY_* masks).
+        return access;
+    }
     let mut mapped =
         access & !(crate::abi::GENERIC_READ | crate::abi::GENERIC_WRITE | GENERIC_EXECUTE | crate::abi::GENERIC_ALL);
     for (generic, specific) in [

@@ -13,12 +13,14 @@ pub(crate) struct Frame {
     pub symbol: Name,
     /// `image` is a driver's, not the framework's or the kernel's.
     driver: bool,
+    /// `image` is the kernel's (`ntoskrnl.exe`): not who acts ([`State::site`]).
+    kernel: bool,
 }
 
 impl Frame {
     pub(crate) fn new(image: Name, symbol: Name) -> Frame {
-        let driver = !system_image(&image);
-        Frame { image, symbol, driver }
+        let (driver, kernel) = classify(&image);
+        Frame { image, symbol, driver, kernel }
     }
 
     /// A frame of KMDF's stub code linked into a driver's image
@@ -27,19 +29,28 @@ impl Frame {
     /// so returning to it is not driver code running (no seal of special
     /// pool's frees, F85; no allocation counted as the driver's).
     pub(crate) fn stub(image: Name, symbol: Name) -> Frame {
-        Frame { image, symbol, driver: false }
+        let kernel = classify(&image).1;
+        Frame { image, symbol, driver: false, kernel }
     }
 }
 
-/// Whether `image` is the framework's or the kernel's (the images of every
-/// DDI's own frame): the constants' own texts are recognised by address
-/// first, any other text by comparison.
+/// Whether `image` is a driver's (neither the framework's nor the
+/// kernel's, the images of every DDI's own frame), and whether it is the
+/// kernel's: the constants' own texts are recognised by address first, any
+/// other text by comparison.
 #[inline]
-fn system_image(image: &str) -> bool {
-    std::ptr::eq(image, FRAMEWORK_MODULE)
-        || std::ptr::eq(image, KERNEL_MODULE)
-        || image == FRAMEWORK_MODULE
-        || image == KERNEL_MODULE
+fn classify(image: &str) -> (bool, bool) {
+    if std::ptr::eq(image, FRAMEWORK_MODULE) {
+        (false, false)
+    } else if std::ptr::eq(image, KERNEL_MODULE) {
+        (false, true)
+    } else if image == FRAMEWORK_MODULE {
+        (false, false)
+    } else if image == KERNEL_MODULE {
+        (false, true)
+    } else {
+        (true, false)
+    }
 }
 
 /// The simulated call stack.
@@ -131,21 +142,111 @@ pub(crate) struct Process {
     pub(crate) has_peb: bool,
 }
 
-/// How many driver frame names the machine keeps before it starts over.
-const FRAME_NAMES_KEPT: usize = 1024;
+/// Sets of [`FrameNames`]; a power of two.
+const FRAME_NAME_SETS: usize = 128;
+/// Entries per set of [`FrameNames`].
+const FRAME_NAME_WAYS: usize = 2;
 
-/// Driver frame names made once: key = the addresses and lengths of the
-/// image and callback texts a caller passed; a hit is confirmed by the texts.
-pub(crate) type FrameNames = std::collections::HashMap<
-    (usize, usize, usize, usize),
-    (Name, Name),
-    std::hash::BuildHasherDefault<crate::model::name::AddressHasher>,
->;
+/// One remembered driver frame: the texts a caller passed (`name` by its
+/// address and length) and the names made from them.
+#[derive(Debug, Clone)]
+struct FrameNameEntry {
+    /// The image, as the frame keeps it.
+    image: Name,
+    /// Address and length of the `name` text the entry was made for.
+    name_at: usize,
+    name_len: usize,
+    /// `module!name`.
+    symbol: Name,
+    /// Whether `image` is a driver's ([`classify`]).
+    driver: bool,
+    kernel: bool,
+}
+
+impl FrameNameEntry {
+    /// Whether this entry was made for the texts `image` and `name`.
+    #[inline]
+    fn is_for(&self, image: &str, name: &str) -> bool {
+        // The image's own text is held by the entry, so the same address
+        // and length is the same text; the name's text is the caller's and
+        // may be gone: its text decides (the symbol ends with it).
+        name.as_ptr() as usize == self.name_at
+            && name.len() == self.name_len
+            && (std::ptr::eq(self.image.as_str(), image) || self.image.as_str() == image)
+            && self.symbol.as_bytes()[self.symbol.len() - name.len()..] == *name.as_bytes()
+    }
+}
+
+/// Driver frame names made once, looked up by the addresses of the texts
+/// a caller passed: a set-associative table of [`FRAME_NAME_SETS`] sets of
+/// [`FRAME_NAME_WAYS`] entries, the most recently made first in its set (an
+/// entry pushed out is made again when next needed), so the table is
+/// bounded whatever a run calls.
+///
+/// # Invariants
+/// `sets.len() == FRAME_NAME_SETS`; every entry's `symbol` is `module!name`
+/// for its `image` (module = image without `.sys`) and the `name` text of
+/// `name_len` bytes it was made for; `driver`/`kernel` are
+/// [`classify`]`(image)`.
+#[derive(Debug)]
+pub(crate) struct FrameNames {
+    sets: Box<[[Option<FrameNameEntry>; FRAME_NAME_WAYS]]>,
+}
+
+impl Default for FrameNames {
+    fn default() -> Self {
+        FrameNames { sets: (0..FRAME_NAME_SETS).map(|_| Default::default()).collect() }
+    }
+}
+
+impl FrameNames {
+    /// The set the texts at these addresses belong to.
+    #[inline]
+    fn set_of(image: &str, name: &str) -> usize {
+        let key = (image.as_ptr() as u64).rotate_left(21) ^ name.as_ptr() as u64;
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - FRAME_NAME_SETS.trailing_zeros())) as usize
+    }
+
+    /// The entry for `image` and `name`, made (and remembered) if needed.
+    #[inline]
+    fn entry(&mut self, image: &str, name: &str) -> &FrameNameEntry {
+        let index = Self::set_of(image, name);
+        let set = &mut self.sets[index];
+        match set.iter().position(|e| e.as_ref().is_some_and(|e| e.is_for(image, name))) {
+            Some(way) if way > 0 => set[..=way].rotate_right(1),
+            Some(_) => {}
+            None => self.make(index, image, name),
+        }
+        self.sets[index][0].as_ref().expect("the entry just found or made is first in its set")
+    }
+
+    /// Makes the entry for `image` and `name`, first in set `index`.
+    #[cold]
+    #[inline(never)]
+    fn make(&mut self, index: usize, image: &str, name: &str) {
+        // An image text some entry already holds is shared, not copied
+        // again (so most lookups find the image by its address).
+        let held = self.sets.iter().flatten().flatten().find(|e| e.image.as_str() == image).map(|e| e.image.clone());
+        let module = image.strip_suffix(".sys").unwrap_or(image);
+        let (driver, kernel) = classify(image);
+        let made = FrameNameEntry {
+            image: held.unwrap_or_else(|| Name::copy_of(image)),
+            name_at: name.as_ptr() as usize,
+            name_len: name.len(),
+            symbol: Name::from(format!("{module}!{name}")),
+            driver,
+            kernel,
+        };
+        let set = &mut self.sets[index];
+        set.rotate_right(1);
+        set[0] = Some(made);
+    }
+}
 
 impl State {
     /// The first frame outside the kernel on the stack: who is acting.
     pub fn site(&self) -> Name {
-        self.kernel.frames.iter().rev().find(|f| f.image != KERNEL_MODULE).map(|f| f.symbol.clone()).unwrap_or_default()
+        self.kernel.frames.iter().rev().find(|f| !f.kernel).map(|f| f.symbol.clone()).unwrap_or_default()
     }
 
     /// The current stack, innermost first, as `module!symbol` lines.
@@ -164,29 +265,16 @@ impl State {
     /// `module!name` (module = image without `.sys`), made once per pair and
     /// shared from then on.
     pub(crate) fn frame_names(&mut self, image: &str, name: &str) -> (Name, Name) {
-        let key = (image.as_ptr() as usize, image.len(), name.as_ptr() as usize, name.len());
-        if let Some((i, n)) = self.kernel.frame_names.get(&key)
-            // The addresses may be of texts that are gone: the texts decide.
-            && i.as_str() == image
-            && n.len() == image.strip_suffix(".sys").unwrap_or(image).len() + 1 + name.len()
-            && n.ends_with(name)
-        {
-            return (i.clone(), n.clone());
-        }
-        if self.kernel.frame_names.len() >= FRAME_NAMES_KEPT {
-            self.kernel.frame_names.clear();
-        }
-        let module = image.strip_suffix(".sys").unwrap_or(image);
-        let names = (Name::copy_of(image), Name::from(format!("{module}!{name}")));
-        self.kernel.frame_names.insert(key, names.clone());
-        names
+        let e = self.kernel.frame_names.entry(image, name);
+        (e.image.clone(), e.symbol.clone())
     }
 
     /// Pushes the frame of driver code `image` entered at `name` (see
     /// [`State::frame_names`]).
     pub(crate) fn push_driver_frame(&mut self, image: &str, name: &str) {
-        let (image, symbol) = self.frame_names(image, name);
-        self.kernel.frames.push(Frame::new(image, symbol));
+        let e = self.kernel.frame_names.entry(image, name);
+        let frame = Frame { image: e.image.clone(), symbol: e.symbol.clone(), driver: e.driver, kernel: e.kernel };
+        self.kernel.frames.push(frame);
     }
 
     /// Pushes the frame of KMDF's stub code in driver `image` ([`Frame::stub`]).
