@@ -201,6 +201,10 @@ impl Engine {
             s.push_driver_frame(image, symbol);
             Ok((saved, s.kernel.frames.len() - 1))
         })?;
+        // Whether this entry point is the outermost one (its frame the only
+        // one on the stack): work items run when the simulated thread that
+        // queued them yields, not inside nested framework calls.
+        let outermost = saved.1 == 0;
         // `None`: the machine stopped inside and the driver's code was halted.
         let result = run_driver(|| catch_unwind(AssertUnwindSafe(f)));
         let result = match result {
@@ -214,7 +218,7 @@ impl Engine {
                 return Err(Box::new(stop.expect("a halted driver means a stopped machine")));
             }
         };
-        if result.is_ok() && self.depth_is_outermost() {
+        if result.is_ok() && outermost {
             super::timers::run_work_items();
         }
         let stop = self.state(|s| {
@@ -409,13 +413,4 @@ fn utf16(text: &str) -> Vec<u16> {
     let mut units = Vec::with_capacity(text.len());
     units.extend(text.encode_utf16());
     units
-}
-
-impl Engine {
-    /// Whether the entry point that is returning is the outermost one (work
-    /// items run when the simulated thread that queued them yields, not inside
-    /// nested framework calls).
-    fn depth_is_outermost(&self) -> bool {
-        self.state(|s| s.kernel.frames.len() <= 1)
-    }
 }

@@ -309,7 +309,13 @@ pub type DeviceId = usize;
 /// (`execution`). `None` when the machine had stopped, or stopped inside the
 /// callback (which is then halted; the simulated stack is back at its depth).
 pub(crate) fn call_driver<R>(image: &str, name: &str, irql: u8, f: impl FnOnce() -> R) -> Option<R> {
-    let (saved, depth) = with_state(|s| {
+    call_driver_and_check(image, name, irql, f).0
+}
+
+/// [`call_driver`], and whether the machine still runs after it (read in
+/// the borrow that ends the call).
+fn call_driver_and_check<R>(image: &str, name: &str, irql: u8, f: impl FnOnce() -> R) -> (Option<R>, bool) {
+    let entered = with_state(|s| {
         if s.is_stopped() {
             return None;
         }
@@ -319,13 +325,15 @@ pub(crate) fn call_driver<R>(image: &str, name: &str, irql: u8, f: impl FnOnce()
         s.push_driver_frame(image, name);
         Some((saved, depth))
     })
-    .flatten()?;
+    .flatten();
+    let Some((saved, depth)) = entered else { return (None, false) };
     let r = crate::model::execution::run_driver(f);
-    with_state(|s| {
+    let running = with_state(|s| {
         s.kernel.frames.truncate(depth);
         s.kernel.irql = saved;
+        !s.is_stopped()
     });
-    r
+    (r, running == Some(true))
 }
 
 /// The device of `devnode`, if it has one, and its PnP and power callbacks.
@@ -338,6 +346,15 @@ fn device_callbacks(s: &crate::model::State, devnode: usize) -> Option<(u64, &WD
 }
 
 impl Engine {
+    /// A PnP or power callback of the driver's device, at PASSIVE_LEVEL
+    /// ([`call_driver`]); `Err(stop)` when the machine stopped.
+    fn device_callback<R>(&self, image: &str, name: &str, f: impl FnOnce() -> R) -> Result<Option<R>, Stopped> {
+        match call_driver_and_check(image, name, 0, f) {
+            (r, true) => Ok(r),
+            (r, false) => self.check_running().map(|()| r),
+        }
+    }
+
     /// Adds a root-enumerated devnode with `hardware_id` (its INF's security
     /// descriptor, F73, or `None` for the default) and starts it: the
     /// installed driver is loaded if it is not (DriverEntry), then
@@ -455,9 +472,8 @@ impl Engine {
                 if let Some(f) = cb.$field {
                     // SAFETY: a callback the driver registered for this device,
                     // called as KMDF calls it at start (coming from D3Final).
-                    let status = call_driver(&image, stringify!($field), 0, || unsafe { f(d $(, $arg)*) })
+                    let status = self.device_callback(&image, stringify!($field), || unsafe { f(d $(, $arg)*) })?
                         .unwrap_or(crate::model::STOPPED_STATUS);
-                    self.check_running()?;
                     if !crate::abi::NT_SUCCESS(status) {
                         self.teardown_device(id, false)?;
                         self.with(|s| s.framework.devnodes[id].state = DevnodeState::Failed(status));
@@ -492,8 +508,7 @@ impl Engine {
                 if let Some(f) = cb.$field {
                     // SAFETY: a callback the driver registered for this device,
                     // called as KMDF calls it during removal (F35, F36).
-                    call_driver(&image, stringify!($field), 0, || unsafe { f(d $(, $arg)*) });
-                    self.check_running()?;
+                    self.device_callback(&image, stringify!($field), || unsafe { f(d $(, $arg)*) })?;
                 }
             };
         }
@@ -561,8 +576,8 @@ impl Engine {
         })?;
         if let Some((device, query, image)) = query {
             // SAFETY: the driver's EvtDeviceQueryRemove for this device (F35).
-            let status = call_driver(&image, "EvtDeviceQueryRemove", 0, || unsafe { query(device as WDFDEVICE) });
-            self.check_running()?;
+            let status =
+                self.device_callback(&image, "EvtDeviceQueryRemove", || unsafe { query(device as WDFDEVICE) })?;
             if status.is_some_and(|st| !crate::abi::NT_SUCCESS(st)) {
                 // F35: the query can veto the removal.
                 return Ok(());
