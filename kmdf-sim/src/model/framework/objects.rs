@@ -277,7 +277,7 @@ impl ObjectTable {
                 // get empty slots, up to GAP_SLOTS of them.
                 if let Some(&(last, _)) = last {
                     let gap = handle - last;
-                    if gap % HANDLE_STEP == 0 && gap / HANDLE_STEP <= GAP_SLOTS {
+                    if gap.is_multiple_of(HANDLE_STEP) && gap / HANDLE_STEP <= GAP_SLOTS {
                         self.slots.extend((1..gap / HANDLE_STEP).map(|k| (last + k * HANDLE_STEP, None)));
                     }
                 }
