@@ -22,6 +22,13 @@ use crate::model::{FRAMEWORK_MODULE, State, with_state};
 /// How many freed object handles the machine remembers for F77's use-after-free rules.
 const FREED_OBJECTS_KEPT: usize = 65_536;
 
+/// The distance between consecutive handle values ([`State::new_object_value`]).
+const HANDLE_STEP: u64 = 16;
+
+/// The longest run of numbered values without an object that
+/// [`ObjectTable::insert`] gives empty slots.
+const GAP_SLOTS: u64 = 4;
+
 /// How many emptied child lists the object table keeps for reuse.
 const SPARE_CHILD_LISTS: usize = 64;
 
@@ -157,7 +164,11 @@ pub(crate) struct Object {
 ///
 /// Handle values only grow ([`State::new_object_value`]), so a new object
 /// is appended at the end and the table stays sorted without moving
-/// anything; an object is looked up by binary search. A removed object
+/// anything. Values step by [`HANDLE_STEP`], and a short run of values the
+/// machine numbered without an object (a device init, a driver object's
+/// number) gets empty slots, so a handle's slot is normally its distance
+/// in steps from the last slot's: a lookup tries that slot, then searches
+/// by bisection (after a compaction, or for an unusual value). A removed object
 /// leaves an empty slot behind, and the table drops the empty slots once
 /// they outnumber the live objects, so it stays as small as the live set
 /// whatever the run's length. Objects sit in their slots: creating one
@@ -170,8 +181,9 @@ pub(crate) struct Object {
 /// walk over the table.
 ///
 /// # Invariants
-/// `slots` is sorted by handle, strictly ascending; `live` is the number of
-/// occupied slots; `drivers` holds, ascending, the handle of every occupied
+/// `slots` is sorted by handle, strictly ascending (a slot may be empty,
+/// whether its object was removed or it never had one); `live` is the
+/// number of occupied slots; `drivers` holds, ascending, the handle of every occupied
 /// slot whose object was a [`ObjectKind::Driver`] when it was inserted (an
 /// object's kind never changes to or from `Driver` while it is in the
 /// table, except [`State::remove_failed_object`]'s change just before it
@@ -191,13 +203,19 @@ pub(crate) struct ObjectTable {
 }
 
 impl ObjectTable {
+    #[inline]
     fn position(&self, handle: u64) -> Result<usize, usize> {
-        // The newest object (the request or key just created) is the one
-        // most often looked up: its slot is the last.
-        match self.slots.last() {
-            Some(&(last, _)) if last == handle => Ok(self.slots.len() - 1),
-            _ => self.slots.binary_search_by_key(&handle, |&(h, _)| h),
+        // The slot as far from the last as the handle is in steps: the
+        // handle's own unless a compaction or an unfilled gap lies between.
+        if let Some(&(last, _)) = self.slots.last() {
+            let back = last.wrapping_sub(handle) / HANDLE_STEP;
+            if let Some(i) = (self.slots.len() as u64 - 1).checked_sub(back)
+                && self.slots[i as usize].0 == handle
+            {
+                return Ok(i as usize);
+            }
         }
+        self.slots.binary_search_by_key(&handle, |&(h, _)| h)
     }
 
     /// The object behind `handle`.
@@ -254,7 +272,15 @@ impl ObjectTable {
         }
         match self.slots.last() {
             Some(&(last, _)) if last >= handle => self.insert_in_order(handle, object),
-            _ => {
+            last => {
+                // Values numbered since the last slot's without an object
+                // get empty slots, up to GAP_SLOTS of them.
+                if let Some(&(last, _)) = last {
+                    let gap = handle - last;
+                    if gap.is_multiple_of(HANDLE_STEP) && gap / HANDLE_STEP <= GAP_SLOTS {
+                        self.slots.extend((1..gap / HANDLE_STEP).map(|k| (last + k * HANDLE_STEP, None)));
+                    }
+                }
                 // The object is written once, into its slot.
                 self.slots.push((handle, None));
                 let last = self.slots.len() - 1;
@@ -890,6 +916,28 @@ mod tests {
         // An out-of-order handle still lands in order.
         t.insert(8, object());
         assert_eq!(t.iter().next().map(|(h, _)| *h), Some(8));
+    }
+
+    #[test]
+    fn numbered_values_without_objects_get_empty_slots_and_lookups_still_find_every_object() {
+        let mut t = ObjectTable::default();
+        t.insert(16, object());
+        // Two values numbered without an object: two empty slots.
+        t.insert(64, object());
+        assert_eq!(t.slots.len(), 4);
+        assert!(t.get(&32).is_none() && t.get(&48).is_none() && t.get(&16).is_some() && t.get(&64).is_some());
+        // A value that later gets its object takes its empty slot.
+        t.insert(32, object());
+        assert_eq!((t.slots.len(), t.len()), (4, 3));
+        // A long run gets no slots: the table stays the live set's size.
+        t.insert(16 * 1000, object());
+        assert_eq!(t.slots.len(), 5);
+        // Values that are not whole steps apart are still found.
+        t.insert(16 * 1000 + 8, object());
+        let handles = [16, 32, 64, 16 * 1000, 16 * 1000 + 8];
+        assert!(handles.iter().all(|h| t.get(h).is_some()), "{:?}", t.iter().map(|(h, _)| *h).collect::<Vec<_>>());
+        assert!(t.get(&(16 * 1000 + 16)).is_none() && t.get(&8).is_none() && t.get(&0).is_none());
+        assert_eq!(t.iter().map(|(h, _)| *h).collect::<Vec<_>>(), handles);
     }
 
     #[test]
