@@ -131,24 +131,48 @@ fn fold(name: &str) -> String {
 /// path components are short).
 const FOLD_BUFFER: usize = 64;
 
+/// Eight bytes with their ASCII upper-case letters lowered: a byte below
+/// 0x80 whose low seven bits are in `A..=Z` gains 0x20; every other byte
+/// is kept (no carry crosses a byte: each sum stays below 0x100).
+#[inline]
+fn lower_word(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let low = w & !HIGH;
+    let from_a = low + ONES * (0x80 - u64::from(b'A'));
+    let past_z = low + ONES * (0x80 - u64::from(b'Z') - 1);
+    let upper = from_a & !past_z & !w & HIGH;
+    w | (upper >> 2)
+}
+
 /// Runs `f` on `name` folded to lower case, without allocating unless the
 /// name has upper-case letters and is longer than FOLD_BUFFER bytes.
 fn with_folded<R>(name: &str, f: impl FnOnce(&str) -> R) -> R {
-    if !name.bytes().any(|b| b.is_ascii_uppercase()) {
-        return f(name);
-    }
+    let bytes = name.as_bytes();
     let mut buffer = [0u8; FOLD_BUFFER];
-    if let Some(out) = buffer.get_mut(..name.len()) {
-        out.copy_from_slice(name.as_bytes());
-        out.make_ascii_lowercase();
-        // SAFETY: `out` is the UTF-8 of `name` with ASCII letters lowered:
-        // ASCII case folding changes only bytes below 0x80 into bytes below
-        // 0x80 and leaves every multi-byte sequence as it was, so it is
-        // still UTF-8.
-        let folded = unsafe { std::str::from_utf8_unchecked(out) };
-        return f(folded);
+    let Some(out) = buffer.get_mut(..bytes.len()) else {
+        if !bytes.iter().any(u8::is_ascii_uppercase) {
+            return f(name);
+        }
+        return f(&fold(name));
+    };
+    // Eight bytes a step, then the rest one by one.
+    let mut from = bytes.chunks_exact(8);
+    let mut to = out.chunks_exact_mut(8);
+    for (b, o) in (&mut from).zip(&mut to) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(b);
+        o.copy_from_slice(&lower_word(u64::from_le_bytes(word)).to_le_bytes());
     }
-    f(&fold(name))
+    for (&b, o) in from.remainder().iter().zip(to.into_remainder()) {
+        *o = b.to_ascii_lowercase();
+    }
+    // SAFETY: `out` is the UTF-8 of `name` with ASCII letters lowered:
+    // ASCII case folding changes only bytes below 0x80 into bytes below
+    // 0x80 and leaves every multi-byte sequence as it was, so it is still
+    // UTF-8.
+    let folded = unsafe { std::str::from_utf8_unchecked(out) };
+    f(folded)
 }
 
 /// Whether every `\`-separated component of `path` is non-empty.
@@ -728,6 +752,22 @@ mod tests {
         assert_eq!(r.lookup(None, path), Ok(again));
         assert_eq!(r.create_path(path), Ok(again));
         assert_eq!(r.create_path(r"\RegistryX\A"), Err(PathError::Invalid));
+    }
+
+    #[test]
+    fn a_word_lowers_as_each_of_its_bytes_does() {
+        for byte in 0..=255u8 {
+            for at in 0..8 {
+                // The byte among neighbours that are letters, digits and
+                // bytes above 0x7F.
+                let mut bytes = *b"Az@[`{\xC4\x80";
+                bytes[at] = byte;
+                let mut expected = bytes;
+                expected.make_ascii_lowercase();
+                let got = lower_word(u64::from_le_bytes(bytes)).to_le_bytes();
+                assert_eq!(got, expected, "byte {byte:#x} at {at}");
+            }
+        }
     }
 
     #[test]
