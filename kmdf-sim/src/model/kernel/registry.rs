@@ -11,6 +11,7 @@ use crate::model::kernel::handles::{HandleEntry, HandleOwner};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 /// Resolved paths the registry remembers before it starts over (bounds the
 /// cache whatever paths a run uses).
@@ -65,7 +66,62 @@ impl Hasher for PathHasher {
 }
 
 /// Paths as they were written, with the (base, node) pairs they resolved to.
-type Resolved = HashMap<Box<str>, Vec<(Option<usize>, usize)>, BuildHasherDefault<PathHasher>>;
+type Resolved = HashMap<Arc<str>, Vec<(Option<usize>, usize)>, BuildHasherDefault<PathHasher>>;
+
+/// [`PathCache::recent`] holds 2^RECENT_BITS entries.
+const RECENT_BITS: u32 = 8;
+
+/// The hash [`PathCache::recent`] is indexed by (the top bits) and checked
+/// with.
+#[inline]
+fn path_hash(path: &str) -> u64 {
+    let mut h = PathHasher::default();
+    h.write(path.as_bytes());
+    h.finish()
+}
+
+/// A resolution [`PathCache::recent`] keeps.
+#[derive(Debug, Clone)]
+struct RecentPath {
+    hash: u64,
+    base: Option<usize>,
+    node: usize,
+    path: Arc<str>,
+}
+
+/// Paths that resolved, with what they resolved to: all of them by path
+/// (`all`), and in front of it the last one used in each slot of a table
+/// indexed by the path's hash (`recent`), so a path used again is found
+/// with one hash and one text comparison.
+///
+/// # Invariants
+/// `recent.len() == 1 << RECENT_BITS`; an entry of `recent` sits at the
+/// slot its `hash`'s top RECENT_BITS bits name, `hash == path_hash(path)`,
+/// and `all` holds `path` with `(base, node)`; both are emptied together.
+#[derive(Debug, Clone)]
+struct PathCache {
+    all: Resolved,
+    recent: Box<[Option<RecentPath>]>,
+}
+
+impl Default for PathCache {
+    fn default() -> Self {
+        PathCache { all: Resolved::default(), recent: vec![None; 1 << RECENT_BITS].into_boxed_slice() }
+    }
+}
+
+impl PathCache {
+    /// The slot of `recent` a path with this hash uses.
+    #[inline]
+    fn slot(hash: u64) -> usize {
+        (hash >> (64 - RECENT_BITS)) as usize
+    }
+
+    fn clear(&mut self) {
+        self.all.clear();
+        self.recent.fill(None);
+    }
+}
 
 /// One registry value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,7 +174,7 @@ pub struct Registry {
     /// keeps its node until a key is deleted (keys are never renamed or
     /// moved, and adding keys changes no existing path), so a delete
     /// forgets them all.
-    resolved: RefCell<Resolved>,
+    resolved: RefCell<PathCache>,
     /// Accesses for the call record (idle unless it is on).
     pub(crate) journal: Journal,
 }
@@ -227,23 +283,43 @@ impl Registry {
 
     /// Resolves `name` below `base` (`None` = absolute path starting with `\Registry`).
     pub fn lookup(&self, base: Option<usize>, name: &str) -> Result<usize, PathError> {
-        if let Some(found) = self.resolved.borrow().get(name).and_then(|r| r.iter().find(|(b, _)| *b == base)) {
-            return Ok(found.1);
+        let hash = path_hash(name);
+        if let Some(r) = &self.resolved.borrow().recent[PathCache::slot(hash)]
+            && r.hash == hash
+            && r.base == base
+            && *r.path == *name
+        {
+            return Ok(r.node);
         }
-        self.resolve(base, name)
+        self.resolve(base, name, hash)
     }
 
-    /// [`Registry::lookup`] of a path it has not resolved yet: walked, and
-    /// remembered when it resolves.
+    /// [`Registry::lookup`] of a path not in front: found among all the
+    /// resolved paths or walked (and remembered when it resolves), and put
+    /// in front.
     #[cold]
     #[inline(never)]
-    fn resolve(&self, base: Option<usize>, name: &str) -> Result<usize, PathError> {
-        let node = self.walk(base, name)?;
-        let mut resolved = self.resolved.borrow_mut();
-        if resolved.len() >= RESOLVED_KEPT {
-            resolved.clear();
-        }
-        resolved.entry(name.into()).or_default().push((base, node));
+    fn resolve(&self, base: Option<usize>, name: &str, hash: u64) -> Result<usize, PathError> {
+        let known = self
+            .resolved
+            .borrow()
+            .all
+            .get_key_value(name)
+            .and_then(|(path, r)| r.iter().find(|(b, _)| *b == base).map(|&(_, node)| (path.clone(), node)));
+        let (path, node) = match known {
+            Some(found) => found,
+            None => {
+                let node = self.walk(base, name)?;
+                let mut cache = self.resolved.borrow_mut();
+                if cache.all.len() >= RESOLVED_KEPT {
+                    cache.clear();
+                }
+                let path = cache.all.get_key_value(name).map_or_else(|| Arc::from(name), |(p, _)| p.clone());
+                cache.all.entry(path.clone()).or_default().push((base, node));
+                (path, node)
+            }
+        };
+        self.resolved.borrow_mut().recent[PathCache::slot(hash)] = Some(RecentPath { hash, base, node, path });
         Ok(node)
     }
 
@@ -766,6 +842,31 @@ mod tests {
                 expected.make_ascii_lowercase();
                 let got = lower_word(u64::from_le_bytes(bytes)).to_le_bytes();
                 assert_eq!(got, expected, "byte {byte:#x} at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn many_paths_and_one_name_below_many_bases_resolve_from_the_cache() {
+        let mut r = Registry::new();
+        // More paths than the front table has slots: some share a slot.
+        let count = (1usize << RECENT_BITS) + 50;
+        let keys: Vec<(String, usize)> = (0..count)
+            .map(|i| {
+                let path = format!(r"\Registry\Machine\SOFTWARE\K{i}");
+                let node = r.create_path(&path).unwrap();
+                (path, node)
+            })
+            .collect();
+        for round in 0..3 {
+            for (i, (path, node)) in keys.iter().enumerate() {
+                assert_eq!(r.lookup(None, path), Ok(*node), "round {round}");
+                // The same relative name below two bases, alternately.
+                let (base, other) = (keys[i].1, keys[(i + 1) % count].1);
+                let (v, _) = r.create(Some(base), "V", false).unwrap();
+                let (w, _) = r.create(Some(other), "V", false).unwrap();
+                assert_eq!((r.lookup(Some(base), "V"), r.lookup(Some(other), "V")), (Ok(v), Ok(w)));
+                assert_eq!(r.lookup(Some(0), "V"), Err(PathError::NotFound));
             }
         }
     }
