@@ -11,6 +11,7 @@ use crate::model::kernel::handles::{HandleEntry, HandleOwner};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 /// Resolved paths the registry remembers before it starts over (bounds the
 /// cache whatever paths a run uses).
@@ -65,7 +66,62 @@ impl Hasher for PathHasher {
 }
 
 /// Paths as they were written, with the (base, node) pairs they resolved to.
-type Resolved = HashMap<Box<str>, Vec<(Option<usize>, usize)>, BuildHasherDefault<PathHasher>>;
+type Resolved = HashMap<Arc<str>, Vec<(Option<usize>, usize)>, BuildHasherDefault<PathHasher>>;
+
+/// [`PathCache::recent`] holds 2^RECENT_BITS entries.
+const RECENT_BITS: u32 = 8;
+
+/// The hash [`PathCache::recent`] is indexed by (the top bits) and checked
+/// with.
+#[inline]
+fn path_hash(path: &str) -> u64 {
+    let mut h = PathHasher::default();
+    h.write(path.as_bytes());
+    h.finish()
+}
+
+/// A resolution [`PathCache::recent`] keeps.
+#[derive(Debug, Clone)]
+struct RecentPath {
+    hash: u64,
+    base: Option<usize>,
+    node: usize,
+    path: Arc<str>,
+}
+
+/// Paths that resolved, with what they resolved to: all of them by path
+/// (`all`), and in front of it the last one used in each slot of a table
+/// indexed by the path's hash (`recent`), so a path used again is found
+/// with one hash and one text comparison.
+///
+/// # Invariants
+/// `recent.len() == 1 << RECENT_BITS`; an entry of `recent` sits at the
+/// slot its `hash`'s top RECENT_BITS bits name, `hash == path_hash(path)`,
+/// and `all` holds `path` with `(base, node)`; both are emptied together.
+#[derive(Debug, Clone)]
+struct PathCache {
+    all: Resolved,
+    recent: Box<[Option<RecentPath>]>,
+}
+
+impl Default for PathCache {
+    fn default() -> Self {
+        PathCache { all: Resolved::default(), recent: vec![None; 1 << RECENT_BITS].into_boxed_slice() }
+    }
+}
+
+impl PathCache {
+    /// The slot of `recent` a path with this hash uses.
+    #[inline]
+    fn slot(hash: u64) -> usize {
+        (hash >> (64 - RECENT_BITS)) as usize
+    }
+
+    fn clear(&mut self) {
+        self.all.clear();
+        self.recent.fill(None);
+    }
+}
 
 /// One registry value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,7 +174,7 @@ pub struct Registry {
     /// keeps its node until a key is deleted (keys are never renamed or
     /// moved, and adding keys changes no existing path), so a delete
     /// forgets them all.
-    resolved: RefCell<Resolved>,
+    resolved: RefCell<PathCache>,
     /// Accesses for the call record (idle unless it is on).
     pub(crate) journal: Journal,
 }
@@ -131,24 +187,48 @@ fn fold(name: &str) -> String {
 /// path components are short).
 const FOLD_BUFFER: usize = 64;
 
+/// Eight bytes with their ASCII upper-case letters lowered: a byte below
+/// 0x80 whose low seven bits are in `A..=Z` gains 0x20; every other byte
+/// is kept (no carry crosses a byte: each sum stays below 0x100).
+#[inline]
+fn lower_word(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let low = w & !HIGH;
+    let from_a = low + ONES * (0x80 - u64::from(b'A'));
+    let past_z = low + ONES * (0x80 - u64::from(b'Z') - 1);
+    let upper = from_a & !past_z & !w & HIGH;
+    w | (upper >> 2)
+}
+
 /// Runs `f` on `name` folded to lower case, without allocating unless the
 /// name has upper-case letters and is longer than FOLD_BUFFER bytes.
 fn with_folded<R>(name: &str, f: impl FnOnce(&str) -> R) -> R {
-    if !name.bytes().any(|b| b.is_ascii_uppercase()) {
-        return f(name);
-    }
+    let bytes = name.as_bytes();
     let mut buffer = [0u8; FOLD_BUFFER];
-    if let Some(out) = buffer.get_mut(..name.len()) {
-        out.copy_from_slice(name.as_bytes());
-        out.make_ascii_lowercase();
-        // SAFETY: `out` is the UTF-8 of `name` with ASCII letters lowered:
-        // ASCII case folding changes only bytes below 0x80 into bytes below
-        // 0x80 and leaves every multi-byte sequence as it was, so it is
-        // still UTF-8.
-        let folded = unsafe { std::str::from_utf8_unchecked(out) };
-        return f(folded);
+    let Some(out) = buffer.get_mut(..bytes.len()) else {
+        if !bytes.iter().any(u8::is_ascii_uppercase) {
+            return f(name);
+        }
+        return f(&fold(name));
+    };
+    // Eight bytes a step, then the rest one by one.
+    let mut from = bytes.chunks_exact(8);
+    let mut to = out.chunks_exact_mut(8);
+    for (b, o) in (&mut from).zip(&mut to) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(b);
+        o.copy_from_slice(&lower_word(u64::from_le_bytes(word)).to_le_bytes());
     }
-    f(&fold(name))
+    for (&b, o) in from.remainder().iter().zip(to.into_remainder()) {
+        *o = b.to_ascii_lowercase();
+    }
+    // SAFETY: `out` is the UTF-8 of `name` with ASCII letters lowered:
+    // ASCII case folding changes only bytes below 0x80 into bytes below
+    // 0x80 and leaves every multi-byte sequence as it was, so it is still
+    // UTF-8.
+    let folded = unsafe { std::str::from_utf8_unchecked(out) };
+    f(folded)
 }
 
 /// Whether every `\`-separated component of `path` is non-empty.
@@ -203,23 +283,43 @@ impl Registry {
 
     /// Resolves `name` below `base` (`None` = absolute path starting with `\Registry`).
     pub fn lookup(&self, base: Option<usize>, name: &str) -> Result<usize, PathError> {
-        if let Some(found) = self.resolved.borrow().get(name).and_then(|r| r.iter().find(|(b, _)| *b == base)) {
-            return Ok(found.1);
+        let hash = path_hash(name);
+        if let Some(r) = &self.resolved.borrow().recent[PathCache::slot(hash)]
+            && r.hash == hash
+            && r.base == base
+            && *r.path == *name
+        {
+            return Ok(r.node);
         }
-        self.resolve(base, name)
+        self.resolve(base, name, hash)
     }
 
-    /// [`Registry::lookup`] of a path it has not resolved yet: walked, and
-    /// remembered when it resolves.
+    /// [`Registry::lookup`] of a path not in front: found among all the
+    /// resolved paths or walked (and remembered when it resolves), and put
+    /// in front.
     #[cold]
     #[inline(never)]
-    fn resolve(&self, base: Option<usize>, name: &str) -> Result<usize, PathError> {
-        let node = self.walk(base, name)?;
-        let mut resolved = self.resolved.borrow_mut();
-        if resolved.len() >= RESOLVED_KEPT {
-            resolved.clear();
-        }
-        resolved.entry(name.into()).or_default().push((base, node));
+    fn resolve(&self, base: Option<usize>, name: &str, hash: u64) -> Result<usize, PathError> {
+        let known = self
+            .resolved
+            .borrow()
+            .all
+            .get_key_value(name)
+            .and_then(|(path, r)| r.iter().find(|(b, _)| *b == base).map(|&(_, node)| (path.clone(), node)));
+        let (path, node) = match known {
+            Some(found) => found,
+            None => {
+                let node = self.walk(base, name)?;
+                let mut cache = self.resolved.borrow_mut();
+                if cache.all.len() >= RESOLVED_KEPT {
+                    cache.clear();
+                }
+                let path = cache.all.get_key_value(name).map_or_else(|| Arc::from(name), |(p, _)| p.clone());
+                cache.all.entry(path.clone()).or_default().push((base, node));
+                (path, node)
+            }
+        };
+        self.resolved.borrow_mut().recent[PathCache::slot(hash)] = Some(RecentPath { hash, base, node, path });
         Ok(node)
     }
 
@@ -728,6 +828,47 @@ mod tests {
         assert_eq!(r.lookup(None, path), Ok(again));
         assert_eq!(r.create_path(path), Ok(again));
         assert_eq!(r.create_path(r"\RegistryX\A"), Err(PathError::Invalid));
+    }
+
+    #[test]
+    fn a_word_lowers_as_each_of_its_bytes_does() {
+        for byte in 0..=255u8 {
+            for at in 0..8 {
+                // The byte among neighbours that are letters, digits and
+                // bytes above 0x7F.
+                let mut bytes = *b"Az@[`{\xC4\x80";
+                bytes[at] = byte;
+                let mut expected = bytes;
+                expected.make_ascii_lowercase();
+                let got = lower_word(u64::from_le_bytes(bytes)).to_le_bytes();
+                assert_eq!(got, expected, "byte {byte:#x} at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn many_paths_and_one_name_below_many_bases_resolve_from_the_cache() {
+        let mut r = Registry::new();
+        // More paths than the front table has slots: some share a slot.
+        let count = (1usize << RECENT_BITS) + 50;
+        let keys: Vec<(String, usize)> = (0..count)
+            .map(|i| {
+                let path = format!(r"\Registry\Machine\SOFTWARE\K{i}");
+                let node = r.create_path(&path).unwrap();
+                (path, node)
+            })
+            .collect();
+        for round in 0..3 {
+            for (i, (path, node)) in keys.iter().enumerate() {
+                assert_eq!(r.lookup(None, path), Ok(*node), "round {round}");
+                // The same relative name below two bases, alternately.
+                let (base, other) = (keys[i].1, keys[(i + 1) % count].1);
+                let (v, _) = r.create(Some(base), "V", false).unwrap();
+                let (w, _) = r.create(Some(other), "V", false).unwrap();
+                assert_eq!((r.lookup(Some(base), "V"), r.lookup(Some(other), "V")), (Ok(v), Ok(w)));
+                assert_eq!(r.lookup(Some(0), "V"), Err(PathError::NotFound));
+            }
+        }
     }
 
     #[test]

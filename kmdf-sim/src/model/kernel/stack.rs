@@ -208,7 +208,7 @@ impl FrameNames {
     }
 
     /// The entry for `image` and `name`, made (and remembered) if needed.
-    #[inline]
+    #[inline(always)]
     fn entry(&mut self, image: &str, name: &str) -> &FrameNameEntry {
         let index = Self::set_of(image, name);
         let set = &mut self.sets[index];
