@@ -30,6 +30,28 @@ fn plain(size: usize, align: usize) -> bool {
     align <= MIN_ALIGN && align <= size
 }
 
+/// A block for `layout` from `plain_entry(size)` when [`plain`] admits the
+/// request, else from `aligned_entry(size, align)`.
+///
+/// # Safety
+/// `plain_entry` and `aligned_entry` are mimalloc's matching allocation
+/// entry points (`mi_malloc`/`mi_malloc_aligned` or the zeroing pair).
+#[inline(always)]
+unsafe fn allocate(
+    layout: Layout,
+    plain_entry: unsafe extern "C" fn(usize) -> *mut c_void,
+    aligned_entry: unsafe extern "C" fn(usize, usize) -> *mut c_void,
+) -> *mut u8 {
+    let (size, align) = (layout.size(), layout.align());
+    if plain(size, align) {
+        // SAFETY: the caller's contract; see the impl's comment below.
+        unsafe { plain_entry(size) }.cast()
+    } else {
+        // SAFETY: the caller's contract; `align` is a power of two.
+        unsafe { aligned_entry(size, align) }.cast()
+    }
+}
+
 // SAFETY: every method forwards to mimalloc, which returns null or a block
 // of at least `size` bytes aligned as asked: `mi_*_aligned` by contract,
 // the plain entry points only for requests `plain` admits, which a
@@ -38,26 +60,14 @@ fn plain(size: usize, align: usize) -> bool {
 unsafe impl GlobalAlloc for Allocator {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let (size, align) = (layout.size(), layout.align());
-        if plain(size, align) {
-            // SAFETY: see the impl's comment.
-            unsafe { mi_malloc(size) }.cast()
-        } else {
-            // SAFETY: `align` is a power of two (Layout's invariant).
-            unsafe { mi_malloc_aligned(size, align) }.cast()
-        }
+        // SAFETY: mimalloc's allocating pair, as `allocate` requires.
+        unsafe { allocate(layout, mi_malloc, mi_malloc_aligned) }
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let (size, align) = (layout.size(), layout.align());
-        if plain(size, align) {
-            // SAFETY: see the impl's comment.
-            unsafe { mi_zalloc(size) }.cast()
-        } else {
-            // SAFETY: `align` is a power of two (Layout's invariant).
-            unsafe { mi_zalloc_aligned(size, align) }.cast()
-        }
+        // SAFETY: mimalloc's zeroing pair, as `allocate` requires.
+        unsafe { allocate(layout, mi_zalloc, mi_zalloc_aligned) }
     }
 
     #[inline]
