@@ -399,7 +399,7 @@ impl Machine {
         process: &str,
         f: impl FnOnce() -> R,
     ) -> Result<R, Stopped> {
-        self.done(self.engine.run_in_process(image, symbol, process, f))
+        self.done(self.engine.run_in_process(image, symbol, Name::copy_of(process), f))
     }
 
     /// Loads a driver: creates its service key (if missing), a driver object

@@ -2,6 +2,7 @@
 
 use crate::abi::{NTSTATUS, UNICODE_STRING};
 use crate::model::kernel::arguments::counted_string;
+use std::borrow::Cow;
 
 /// Copies a `UNICODE_STRING` the driver passed in, once the model's
 /// argument rule (`model::kernel::arguments::counted_string`) took it.
@@ -10,16 +11,59 @@ use crate::model::kernel::arguments::counted_string;
 /// `us` is null or points to a `UNICODE_STRING` whose `Buffer` holds at least
 /// `Length` readable bytes.
 pub(crate) unsafe fn read_unicode(us: *const UNICODE_STRING) -> Result<String, NTSTATUS> {
+    // SAFETY: forwarded from the caller's contract.
+    let units = unsafe { counted_units(us) }?;
+    if units.is_empty() {
+        return Ok(String::new());
+    }
+    let mut bytes = vec![0u8; units.len()];
+    if copy_ascii(units, &mut bytes) {
+        // SAFETY: every byte is below 0x80 (`copy_ascii`): ASCII is UTF-8.
+        return Ok(unsafe { String::from_utf8_unchecked(bytes) });
+    }
+    Ok(String::from_utf16_lossy(units))
+}
+
+/// Room for the text [`read_unicode_in`] reads without allocating.
+pub(crate) type TextBuffer = [u8; 128];
+
+/// [`read_unicode`], the text held in `buffer` when it is ASCII and fits
+/// (every name a driver of this kind passes), else in a `String` of its own.
+///
+/// # Safety
+/// As [`read_unicode`].
+pub(crate) unsafe fn read_unicode_in<'a>(
+    us: *const UNICODE_STRING,
+    buffer: &'a mut TextBuffer,
+) -> Result<Cow<'a, str>, NTSTATUS> {
+    // SAFETY: forwarded from the caller's contract.
+    let units = unsafe { counted_units(us) }?;
+    if let Some(bytes) = buffer.get_mut(..units.len())
+        && copy_ascii(units, bytes)
+    {
+        // SAFETY: every byte is below 0x80 (`copy_ascii`): ASCII is UTF-8.
+        return Ok(Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(bytes) }));
+    }
+    Ok(Cow::Owned(String::from_utf16_lossy(units)))
+}
+
+/// The code units of a counted string, once the model's argument rule took it.
+///
+/// # Safety
+/// As [`read_unicode`]; the units stay readable while the driver's string does.
+unsafe fn counted_units<'a>(us: *const UNICODE_STRING) -> Result<&'a [u16], NTSTATUS> {
     // SAFETY: null or a UNICODE_STRING (the caller's contract).
     let s = *counted_string(unsafe { us.as_ref() })?;
     if s.Length == 0 {
-        return Ok(String::new());
+        return Ok(&[]);
     }
     // SAFETY: the caller guarantees `Length` readable bytes at `Buffer` (checked non-null).
-    let units = unsafe { std::slice::from_raw_parts(s.Buffer, usize::from(s.Length / 2)) };
-    // ASCII (every name a driver of this kind passes): one byte per unit,
-    // copied and checked in the same pass, eight units a step.
-    let mut bytes = vec![0u8; units.len()];
+    Ok(unsafe { std::slice::from_raw_parts(s.Buffer, usize::from(s.Length / 2)) })
+}
+
+/// Copies `units` into `bytes` (as long) one byte per unit, eight units a
+/// step; whether every unit was ASCII (else `bytes` holds no text).
+fn copy_ascii(units: &[u16], bytes: &mut [u8]) -> bool {
     let mut all = 0u16;
     let mut from = units.chunks_exact(8);
     let mut to = bytes.chunks_exact_mut(8);
@@ -33,12 +77,7 @@ pub(crate) unsafe fn read_unicode(us: *const UNICODE_STRING) -> Result<String, N
         all |= u;
         *b = u as u8;
     }
-    if all < 0x80 {
-        // SAFETY: every unit, so every byte, is below 0x80 (checked above):
-        // ASCII is UTF-8.
-        return Ok(unsafe { String::from_utf8_unchecked(bytes) });
-    }
-    Ok(String::from_utf16_lossy(units))
+    all < 0x80
 }
 
 /// The code units of a NUL-terminated UTF-16 string (without the NUL).
@@ -87,5 +126,28 @@ mod tests {
             assert_eq!(read(&text), text, "non-ASCII at {at}");
         }
         assert_eq!(read("Größe\u{1F600}"), "Größe\u{1F600}", "a surrogate pair");
+    }
+
+    #[test]
+    fn text_read_into_a_buffer_is_the_same_text_borrowed_when_ascii_and_fits_else_owned() {
+        let long = "K".repeat(200);
+        for text in ["", "Parameters", "Größe\u{1F600}", &long[..128], &long[..129], &long] {
+            let units: Vec<u16> = text.encode_utf16().collect();
+            let bytes = u16::try_from(units.len() * 2).expect("a short test text");
+            let us = UNICODE_STRING { Length: bytes, MaximumLength: bytes, Buffer: units.as_ptr().cast_mut() };
+            let mut buffer = [0u8; 128];
+            // SAFETY: `us` describes `units`, alive for the call.
+            let read = unsafe { read_unicode_in(&us, &mut buffer) }.expect("a well-formed UNICODE_STRING");
+            assert_eq!(read, text);
+            let borrowed = text.is_ascii() && text.len() <= 128;
+            assert_eq!(matches!(read, Cow::Borrowed(_)), borrowed, "{} units", text.len());
+        }
+        let bad = UNICODE_STRING { Length: 3, MaximumLength: 4, Buffer: std::ptr::null_mut() };
+        let mut buffer = [0u8; 128];
+        // SAFETY: a malformed string the rule refuses before reading.
+        assert_eq!(unsafe { read_unicode_in(&bad, &mut buffer) }, Err(crate::abi::STATUS_INVALID_PARAMETER));
+        // SAFETY: null is allowed by the contract.
+        let null = unsafe { read_unicode_in(std::ptr::null(), &mut buffer) };
+        assert_eq!(null, Err(crate::abi::STATUS_INVALID_PARAMETER));
     }
 }

@@ -148,7 +148,7 @@ impl Engine {
     /// panic: on Windows wdk-panic turns it into bug check 0x52504E43
     /// (windows-drivers-rs guide §4), and so does the machine.
     pub(crate) fn run<R>(&self, image: &str, symbol: &str, f: impl FnOnce() -> R) -> Result<R, Stopped> {
-        self.run_in(image, symbol, "System", false, 0, f)
+        self.run_in(image, symbol, Name::from("System"), false, 0, f)
     }
 
     /// Like [`Engine::run`], at `irql` (e.g. `DISPATCH_LEVEL as u8`, as in a
@@ -161,7 +161,7 @@ impl Engine {
         irql: u8,
         f: impl FnOnce() -> R,
     ) -> Result<R, Stopped> {
-        let result = self.run_in(image, symbol, "System", false, irql, f);
+        let result = self.run_in(image, symbol, Name::from("System"), false, irql, f);
         if result.is_ok() {
             self.drain_deferred_deletes();
         }
@@ -174,7 +174,7 @@ impl Engine {
         &self,
         image: &str,
         symbol: &str,
-        process: impl Into<String>,
+        process: Name,
         f: impl FnOnce() -> R,
     ) -> Result<R, Stopped> {
         self.run_in(image, symbol, process, true, 0, f)
@@ -186,7 +186,7 @@ impl Engine {
         &self,
         image: &str,
         symbol: &str,
-        process: impl Into<String>,
+        process: Name,
         has_peb: bool,
         irql: u8,
         f: impl FnOnce() -> R,
@@ -195,7 +195,7 @@ impl Engine {
             if let Some(stop) = &s.stop {
                 return Err(Box::new(stop.clone()));
             }
-            let process = std::mem::replace(&mut s.kernel.process, Process { name: process.into(), has_peb });
+            let process = std::mem::replace(&mut s.kernel.process, Process { name: process, has_peb });
             let saved = (process, s.kernel.irql);
             s.kernel.irql = irql;
             s.push_driver_frame(image, symbol);

@@ -62,7 +62,10 @@ pub(crate) struct Framework {
     /// WDFDEVICE_INITs handed to EvtDriverDeviceAdd.
     pub device_inits: Vec<pnp::DeviceInitState>,
     /// Requests not presented yet, with the process they came from.
-    pub waiting_requests: Vec<(u64, String)>,
+    pub waiting_requests: Vec<(u64, Name)>,
+    /// The process the last request came from, so that the requests of one
+    /// process share its name's text.
+    pub request_process: Name,
     /// Completed IOCTLs: status, information, output.
     pub completed_requests: queue::CompletedRequests,
     /// Reports of unloads PnP did by itself (F37).
@@ -92,6 +95,7 @@ impl Default for Framework {
             devnodes: Vec::new(),
             device_inits: Vec::new(),
             waiting_requests: Vec::new(),
+            request_process: Name::default(),
             completed_requests: queue::CompletedRequests::default(),
             unload_reports: Vec::new(),
             findings: Vec::new(),

@@ -727,18 +727,23 @@ impl Engine {
         let target = |s: &crate::model::State| {
             let node = s.framework.devnodes.get(devnode).ok_or(crate::abi::STATUS_NO_SUCH_DEVICE)?;
             let device = node.device.ok_or(crate::abi::STATUS_NO_SUCH_DEVICE)?;
-            let configured = s.framework.objects.iter().find_map(|(h, o)| match &o.kind {
-                ObjectKind::Queue(q) if q.device == device && q.dispatch.contains(&kind) => Some(*h),
-                _ => None,
-            });
-            let queue = configured
-                .or_else(|| {
-                    s.framework.objects.iter().find_map(|(h, o)| match &o.kind {
-                        ObjectKind::Queue(q) if q.device == device && q.default => Some(*h),
-                        _ => None,
-                    })
-                })
-                .ok_or(crate::abi::STATUS_INVALID_DEVICE_REQUEST)?;
+            // One pass: the first configured queue, else the first default one.
+            let mut default = None;
+            let mut configured = None;
+            for (h, o) in s.framework.objects.iter() {
+                if let ObjectKind::Queue(q) = &o.kind
+                    && q.device == device
+                {
+                    if q.dispatch.contains(&kind) {
+                        configured = Some(*h);
+                        break;
+                    }
+                    if q.default && default.is_none() {
+                        default = Some(*h);
+                    }
+                }
+            }
+            let queue = configured.or(default).ok_or(crate::abi::STATUS_INVALID_DEVICE_REQUEST)?;
             let request_attributes = match s.framework.objects.get(&device).map(|o| &o.kind) {
                 Some(ObjectKind::Device { pnp, .. }) => pnp.request_attributes,
                 _ => None,
@@ -785,7 +790,11 @@ impl Engine {
             };
             let driver = s.driver_image().unwrap_or_default();
             let h = s.create_object(ObjectKind::Request(Box::new(request)), driver, attrs)?;
-            s.framework.waiting_requests.push((h, process.to_string()));
+            if *s.framework.request_process != *process {
+                s.framework.request_process = Name::copy_of(process);
+            }
+            let process = s.framework.request_process.clone();
+            s.framework.waiting_requests.push((h, process));
             Ok(h)
         });
         let request = match created {
@@ -805,7 +814,7 @@ impl Engine {
     /// WDF_IO_QUEUE_CONFIG and "Request Handlers" pages).
     pub(crate) fn dispatch_waiting(&self) -> Result<(), Stopped> {
         enum Next {
-            Present(u64, String, u64, RequestType, u32, usize, usize, Handler, Name),
+            Present(u64, Name, u64, RequestType, u32, usize, usize, Handler, Name),
             FrameworkCompletes(u64, NTSTATUS),
             Skip,
             /// Nothing can be presented; whether the machine runs.

@@ -272,7 +272,7 @@ impl State {
             param_notes,
             blamed,
             stack,
-            process: self.kernel.process.name.clone(),
+            process: self.kernel.process.name.to_string(),
             irql: self.kernel.irql,
             handle_history,
             root_cause,

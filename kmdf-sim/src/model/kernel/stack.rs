@@ -138,7 +138,7 @@ impl Drop for Frames {
 /// The process whose context code runs in.
 #[derive(Debug, Clone)]
 pub(crate) struct Process {
-    pub(crate) name: String,
+    pub(crate) name: Name,
     pub(crate) has_peb: bool,
 }
 
@@ -295,7 +295,7 @@ impl State {
 
     /// Whether code runs in the System process (driver load, unload, work
     /// items) rather than in an application's.
-    pub(crate) fn process_name(&self) -> String {
+    pub(crate) fn process_name(&self) -> Name {
         self.kernel.process.name.clone()
     }
 

@@ -4,7 +4,8 @@ use crate::abi::*;
 use crate::model::framework::registry::{self as fx_registry, ArgumentFault, close, data_len, open, query_ulong};
 use crate::model::{Routine, STOPPED_STATUS, enter};
 use crate::surface::create::{Parent, with_out};
-use crate::surface::strings::read_unicode;
+use crate::surface::strings::{TextBuffer, read_unicode, read_unicode_in};
+use std::borrow::Cow;
 
 /// The end of every key-opening DDI: on success the new WDFKEY goes to the
 /// driver's slot and the caller gets whether the key was created; a stopped
@@ -35,9 +36,15 @@ unsafe fn open_or_create(
     create: Option<(ULONG, PULONG)>,
     key_out: *mut WDFKEY,
 ) -> NTSTATUS {
-    let mut key_name = String::new();
-    // SAFETY: the driver passes null or a valid UNICODE_STRING.
-    let read_name = || unsafe { read_unicode(name) }.map(|n| key_name = n);
+    let mut buffer: TextBuffer = [0; 128];
+    let mut key_name = Cow::Borrowed("");
+    let (buffer, slot) = (&mut buffer, &mut key_name);
+    let read_name = move || {
+        let buffer = buffer;
+        // SAFETY: the driver passes null or a valid UNICODE_STRING.
+        *slot = unsafe { read_unicode_in(name, buffer) }?;
+        Ok(())
+    };
     // SAFETY: `key_out` null or writable, `attrs` null or valid (the DDIs' contracts).
     let attributes = match unsafe { with_out(key_out, "Key", true, attrs, Parent::AsGiven, read_name) } {
         Ok(a) => a,
@@ -137,12 +144,17 @@ pub unsafe extern "C" fn WdfRegistryWdmGetHandle(_DriverGlobals: PWDF_DRIVER_GLO
 ///
 /// # Safety
 /// `name` null or a valid `UNICODE_STRING`.
-unsafe fn value_name(routine: Routine, key: WDFKEY, name: PCUNICODE_STRING) -> Result<String, NTSTATUS> {
+unsafe fn value_name<'a>(
+    routine: Routine,
+    key: WDFKEY,
+    name: PCUNICODE_STRING,
+    buffer: &'a mut TextBuffer,
+) -> Result<Cow<'a, str>, NTSTATUS> {
     let fault = if name.is_null() {
         ArgumentFault::Null("ValueName")
     } else {
         // SAFETY: forwarded from the caller.
-        match unsafe { read_unicode(name) } {
+        match unsafe { read_unicode_in(name, buffer) } {
             Ok(n) => return Ok(n),
             Err(st) => ArgumentFault::Status(st),
         }
@@ -154,14 +166,15 @@ unsafe fn value_name(routine: Routine, key: WDFKEY, name: PCUNICODE_STRING) -> R
 ///
 /// # Safety
 /// `name` null or a valid `UNICODE_STRING`.
-unsafe fn value_name_and_value(
+unsafe fn value_name_and_value<'a>(
     routine: Routine,
     key: WDFKEY,
     name: PCUNICODE_STRING,
     value_is_null: bool,
-) -> Result<String, NTSTATUS> {
+    buffer: &'a mut TextBuffer,
+) -> Result<Cow<'a, str>, NTSTATUS> {
     // SAFETY: forwarded from the caller.
-    let name = unsafe { value_name(routine, key, name) }?;
+    let name = unsafe { value_name(routine, key, name, buffer) }?;
     if value_is_null {
         return Err(fx_registry::fault_after_key(routine, key, ArgumentFault::Null("Value")));
     }
@@ -195,12 +208,14 @@ pub unsafe extern "C" fn WdfRegistryQueryULong(
     Value: PULONG,
 ) -> NTSTATUS {
     enter(Routine::WdfRegistryQueryULong, STOPPED_STATUS, || {
+        let mut buffer: TextBuffer = [0; 128];
         // SAFETY: forwarded from this DDI's contract.
-        let name =
-            match unsafe { value_name_and_value(Routine::WdfRegistryQueryULong, Key, ValueName, Value.is_null()) } {
-                Ok(n) => n,
-                Err(st) => return st,
-            };
+        let name = match unsafe {
+            value_name_and_value(Routine::WdfRegistryQueryULong, Key, ValueName, Value.is_null(), &mut buffer)
+        } {
+            Ok(n) => n,
+            Err(st) => return st,
+        };
         match query_ulong(Key, &name) {
             Ok(v) => {
                 // SAFETY: checked non-null; writable by contract.
@@ -231,8 +246,9 @@ pub unsafe extern "C" fn WdfRegistryQueryValue(
     ValueType: PULONG,
 ) -> NTSTATUS {
     enter(Routine::WdfRegistryQueryValue, STOPPED_STATUS, || {
+        let mut buffer: TextBuffer = [0; 128];
         // SAFETY: forwarded from this DDI's contract.
-        let name = match unsafe { value_name(Routine::WdfRegistryQueryValue, Key, ValueName) } {
+        let name = match unsafe { value_name(Routine::WdfRegistryQueryValue, Key, ValueName, &mut buffer) } {
             Ok(n) => n,
             Err(st) => return st,
         };
@@ -271,8 +287,9 @@ pub unsafe extern "C" fn WdfRegistryQueryUnicodeString(
     Value: PUNICODE_STRING,
 ) -> NTSTATUS {
     enter(Routine::WdfRegistryQueryUnicodeString, STOPPED_STATUS, || {
+        let mut buffer: TextBuffer = [0; 128];
         // SAFETY: forwarded from this DDI's contract.
-        let name = match unsafe { value_name(Routine::WdfRegistryQueryUnicodeString, Key, ValueName) } {
+        let name = match unsafe { value_name(Routine::WdfRegistryQueryUnicodeString, Key, ValueName, &mut buffer) } {
             Ok(n) => n,
             Err(st) => return st,
         };
@@ -313,8 +330,9 @@ pub unsafe extern "C" fn WdfRegistryAssignULong(
     Value: ULONG,
 ) -> NTSTATUS {
     enter(Routine::WdfRegistryAssignULong, STOPPED_STATUS, || {
+        let mut buffer: TextBuffer = [0; 128];
         // SAFETY: forwarded from this DDI's contract.
-        match unsafe { value_name(Routine::WdfRegistryAssignULong, Key, ValueName) } {
+        match unsafe { value_name(Routine::WdfRegistryAssignULong, Key, ValueName, &mut buffer) } {
             Ok(name) => fx_registry::assign(
                 Routine::WdfRegistryAssignULong,
                 Key,
@@ -341,12 +359,14 @@ pub unsafe extern "C" fn WdfRegistryAssignValue(
     Value: PVOID,
 ) -> NTSTATUS {
     enter(Routine::WdfRegistryAssignValue, STOPPED_STATUS, || {
+        let mut buffer: TextBuffer = [0; 128];
         // SAFETY: forwarded from this DDI's contract.
-        let name =
-            match unsafe { value_name_and_value(Routine::WdfRegistryAssignValue, Key, ValueName, Value.is_null()) } {
-                Ok(n) => n,
-                Err(st) => return st,
-            };
+        let name = match unsafe {
+            value_name_and_value(Routine::WdfRegistryAssignValue, Key, ValueName, Value.is_null(), &mut buffer)
+        } {
+            Ok(n) => n,
+            Err(st) => return st,
+        };
         // SAFETY: non-null with `ValueLength` readable bytes (contract).
         let data = unsafe { std::slice::from_raw_parts(Value.cast::<u8>(), ValueLength as usize) }.to_vec();
         fx_registry::assign(Routine::WdfRegistryAssignValue, Key, &name, ValueType, data)
@@ -366,9 +386,10 @@ pub unsafe extern "C" fn WdfRegistryAssignUnicodeString(
     Value: PCUNICODE_STRING,
 ) -> NTSTATUS {
     enter(Routine::WdfRegistryAssignUnicodeString, STOPPED_STATUS, || {
+        let mut buffer: TextBuffer = [0; 128];
         // SAFETY: forwarded from this DDI's contract.
         let name = match unsafe {
-            value_name_and_value(Routine::WdfRegistryAssignUnicodeString, Key, ValueName, Value.is_null())
+            value_name_and_value(Routine::WdfRegistryAssignUnicodeString, Key, ValueName, Value.is_null(), &mut buffer)
         } {
             Ok(n) => n,
             Err(st) => return st,
@@ -395,8 +416,9 @@ pub unsafe extern "C" fn WdfRegistryRemoveValue(
     ValueName: PCUNICODE_STRING,
 ) -> NTSTATUS {
     enter(Routine::WdfRegistryRemoveValue, STOPPED_STATUS, || {
+        let mut buffer: TextBuffer = [0; 128];
         // SAFETY: forwarded from this DDI's contract.
-        let name = match unsafe { value_name(Routine::WdfRegistryRemoveValue, Key, ValueName) } {
+        let name = match unsafe { value_name(Routine::WdfRegistryRemoveValue, Key, ValueName, &mut buffer) } {
             Ok(n) => n,
             Err(st) => return st,
         };

@@ -201,7 +201,7 @@ impl Engine {
         device: *mut _DEVICE_OBJECT,
         irp: u64,
     ) -> Result<(), Stopped> {
-        let (status, irql) = self.run_in_process(image, dispatch_symbol(major), process, || {
+        let (status, irql) = self.run_in_process(image, dispatch_symbol(major), Name::copy_of(process), || {
             // SAFETY: the driver's dispatch routine for this major function,
             // with its device object and an IRP the I/O manager built (F124).
             let status = unsafe { routine(device, irp as *mut _IRP) };
