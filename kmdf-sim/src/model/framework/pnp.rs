@@ -558,7 +558,7 @@ impl Engine {
                 if let Some(ObjectKind::Request(r)) = s.framework.objects.get_mut(&h).map(|o| &mut o.kind) {
                     r.completed = Some((crate::abi::STATUS_CANCELLED, 0));
                 }
-                s.framework.completed_requests.insert(h, crate::abi::STATUS_CANCELLED, 0, Vec::new());
+                s.framework.completed_requests.insert(h, crate::abi::STATUS_CANCELLED, 0, &[]);
                 s.framework.waiting_requests.retain(|(w, _)| *w != h);
             }
         });

@@ -104,11 +104,26 @@ impl CompletedRequests {
 
     /// Keeps `request`'s result (replacing one it had), then forgets the
     /// lowest handle's if more than [`super::COMPLETED_REQUESTS_KEPT`] are kept.
-    pub(crate) fn insert(&mut self, request: u64, status: NTSTATUS, information: u64, output: Vec<u8>) {
+    /// A result for a handle above every kept one, when one must be
+    /// forgotten for it, takes the forgotten one's output buffer.
+    pub(crate) fn insert(&mut self, request: u64, status: NTSTATUS, information: u64, output: &[u8]) {
         match self.position(request) {
-            Ok(i) => self.results[i] = (request, status, information, output),
-            Err(i) if i == self.results.len() => self.results.push_back((request, status, information, output)),
-            Err(i) => self.results.insert(i, (request, status, information, output)),
+            Ok(i) => {
+                let kept = &mut self.results[i];
+                (kept.1, kept.2) = (status, information);
+                kept.3.clear();
+                kept.3.extend_from_slice(output);
+            }
+            Err(i) if i == self.results.len() => {
+                let mut buffer = match self.results.len() >= super::COMPLETED_REQUESTS_KEPT {
+                    true => self.results.pop_front().map(|(.., buffer)| buffer).unwrap_or_default(),
+                    false => Vec::new(),
+                };
+                buffer.clear();
+                buffer.extend_from_slice(output);
+                self.results.push_back((request, status, information, buffer));
+            }
+            Err(i) => self.results.insert(i, (request, status, information, output.to_vec())),
         }
         if self.results.len() > super::COMPLETED_REQUESTS_KEPT {
             self.results.pop_front();
@@ -174,8 +189,9 @@ pub(crate) fn complete(routine: Routine, request: WDFREQUEST, status: NTSTATUS, 
             let information = information.unwrap_or(r.information);
             r.completed = Some((status, information));
             let n = usize::try_from(information).unwrap_or(usize::MAX).min(r.output_len);
-            // SAFETY: the system buffer holds at least `output_len >= n` bytes.
-            let output = unsafe { std::slice::from_raw_parts(r.buffer_ptr(), n) }.to_vec();
+            // SAFETY: the system buffer holds at least `output_len >= n` bytes,
+            // alive while the request is (its result is kept before it is deleted).
+            let output = unsafe { std::slice::from_raw_parts(r.buffer_ptr(), n) };
             (r.cancel.is_some(), information, output)
         });
         let Some((cancelable, information, output)) = outcome else { return false };
@@ -533,28 +549,39 @@ mod tests {
     #[test]
     fn completed_requests_keep_the_highest_handles_in_any_completion_order() {
         let mut c = CompletedRequests::default();
-        c.insert(10, STATUS_SUCCESS, 3, vec![1, 2, 3]);
-        c.insert(4, STATUS_CANCELLED, 0, Vec::new());
-        c.insert(7, STATUS_SUCCESS, 1, vec![9]);
+        c.insert(10, STATUS_SUCCESS, 3, &[1, 2, 3]);
+        c.insert(4, STATUS_CANCELLED, 0, &[]);
+        c.insert(7, STATUS_SUCCESS, 1, &[9]);
         assert_eq!(c.get(10), Some((STATUS_SUCCESS, 3, &[1u8, 2, 3][..])));
         assert_eq!(c.get(4), Some((STATUS_CANCELLED, 0, &[][..])));
         assert_eq!(c.get(7), Some((STATUS_SUCCESS, 1, &[9u8][..])));
         assert_eq!(c.get(5), None);
         assert_eq!(c.get(11), None);
         // A second result for a handle replaces the first.
-        c.insert(7, STATUS_CANCELLED, 0, Vec::new());
+        c.insert(7, STATUS_CANCELLED, 0, &[]);
         assert_eq!(c.get(7), Some((STATUS_CANCELLED, 0, &[][..])));
         // Bounded: the lowest handles go first, whatever order they came in.
         for h in 100..100 + COMPLETED_REQUESTS_KEPT as u64 - 3 {
-            c.insert(h, STATUS_SUCCESS, h, Vec::new());
+            c.insert(h, STATUS_SUCCESS, h, &[]);
         }
         assert_eq!(c.get(4).map(|r| r.0), Some(STATUS_CANCELLED), "exactly full: nothing forgotten yet");
-        c.insert(50, STATUS_SUCCESS, 50, Vec::new());
+        c.insert(50, STATUS_SUCCESS, 50, &[]);
         assert_eq!(c.get(4), None, "the lowest handle goes first");
         assert_eq!(c.get(50).map(|r| r.1), Some(50));
         assert_eq!(c.get(7).map(|r| r.0), Some(STATUS_CANCELLED));
-        c.insert(1, STATUS_SUCCESS, 0, Vec::new());
+        c.insert(1, STATUS_SUCCESS, 0, &[]);
         assert_eq!(c.get(1), None, "a handle below every kept one is forgotten at once");
         assert_eq!(c.get(7).map(|r| r.0), Some(STATUS_CANCELLED));
+        // Full, a result for a handle above every kept one takes the lowest
+        // one's place (and its buffer) with exactly its own output.
+        c.insert(5000, STATUS_SUCCESS, 10, &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        assert_eq!(c.get(7), None, "the lowest handle goes first");
+        c.insert(5001, STATUS_SUCCESS, 2, &[5, 6]);
+        assert_eq!(c.get(10), None, "then the next lowest");
+        assert_eq!(c.get(5001), Some((STATUS_SUCCESS, 2, &[5u8, 6][..])));
+        assert_eq!(c.get(5000), Some((STATUS_SUCCESS, 10, &[1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10][..])));
+        // A replaced result holds exactly its new output.
+        c.insert(5000, STATUS_CANCELLED, 0, &[3]);
+        assert_eq!(c.get(5000), Some((STATUS_CANCELLED, 0, &[3u8][..])));
     }
 }
