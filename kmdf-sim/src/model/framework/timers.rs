@@ -17,6 +17,15 @@ use crate::model::{Engine, FRAMEWORK_MODULE, KERNEL_MODULE, Routine, Stopped, wi
 /// 100-ns ticks per millisecond.
 pub(crate) const TICKS_PER_MS: u64 = 10_000;
 
+thread_local! {
+    /// Whether this thread's machine may have work items queued: set when
+    /// one is queued, cleared when [`run_work_items`] finds the queue empty.
+    /// `run_work_items` runs after every outermost driver call; this keeps
+    /// it from borrowing the state when there is nothing to run (the
+    /// machine is per thread).
+    static WORK_QUEUED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// One WDFTIMER.
 #[derive(Debug)]
 pub(crate) struct TimerState {
@@ -101,6 +110,9 @@ pub(crate) fn run_next_timer_until(deadline: u64) -> bool {
 pub(crate) fn run_work_items() {
     // DPCs queued meanwhile run first, at DISPATCH_LEVEL (F147).
     crate::model::kernel::dpc::run_dpcs();
+    if !WORK_QUEUED.get() {
+        return;
+    }
     while let Some((item, callback, image)) = with_state(|s| {
         while let Some(item) = s.framework.work_queue.pop_front() {
             if s.is_stopped() {
@@ -112,6 +124,7 @@ pub(crate) fn run_work_items() {
                 return Some((item, *callback, o.driver.clone()));
             }
         }
+        WORK_QUEUED.set(false);
         None
     })
     .flatten()
@@ -300,6 +313,7 @@ pub(crate) fn work_item_enqueue(item: WDFWORKITEM) {
             && !s.framework.work_queue.contains(&(item as u64))
         {
             s.framework.work_queue.push_back(item as u64);
+            WORK_QUEUED.set(true);
         }
     });
 }
